@@ -1,0 +1,70 @@
+package dev.vessel.core.checkpoint;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Crash-safe file replacement: a reader sees the old content or the new one, never a mix, even if
+ * the process or the machine dies mid-write.
+ */
+public final class AtomicFiles {
+    /** Temporary files start with this, so a reader or a sweep can tell them from real ones. */
+    static final String TEMP_PREFIX = ".tmp-";
+
+    private AtomicFiles() {
+    }
+
+    /**
+     * Writes {@code content} to {@code target}: a temporary file in the same directory, fsync, rename
+     * over the target, then fsync of the directory so the rename itself is durable.
+     */
+    public static void write(Path target, byte[] content) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        try {
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer buf = ByteBuffer.wrap(content);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+        syncDirectory(dir);
+    }
+
+    /** Makes entries created, renamed or removed in {@code dir} durable. */
+    public static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    /** Removes temporary files a crash left behind in {@code dir}; returns how many. */
+    public static int removeStaleTemporaries(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        int removed = 0;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, TEMP_PREFIX + "*")) {
+            for (Path entry : entries) {
+                if (Files.deleteIfExists(entry)) {
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.vessel.core.checkpoint;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.zip.CRC32C;
+
+/**
+ * One checkpoint on disk: a small envelope around a component's payload.
+ *
+ * <pre>
+ * "VCKP"  u32 schema version  u32 payload length  payload  u32 CRC32C(everything before it)
+ * </pre>
+ * (big-endian). Written with {@link AtomicFiles#write}, so a crash leaves the old or the new record;
+ * the CRC catches damage from anything else (a disk error, a hand edit).
+ */
+public final class CheckpointFile {
+    private static final byte[] MAGIC = {'V', 'C', 'K', 'P'};
+    private static final int HEADER = MAGIC.length + 4 + 4;
+    private static final int TRAILER = 4;
+
+    private CheckpointFile() {
+    }
+
+    public static <S> void write(Path file, CheckpointCodec<S> codec, S state) {
+        byte[] payload = codec.encode(state);
+        ByteBuffer buf = ByteBuffer.allocate(HEADER + payload.length + TRAILER);
+        buf.put(MAGIC).putInt(codec.version()).putInt(payload.length).put(payload);
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 0, buf.position());
+        buf.putInt((int) crc.getValue());
+        try {
+            AtomicFiles.write(file, buf.array());
+        } catch (IOException e) {
+            throw VesselException.internal(file.toString(), "cannot write checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a checkpoint; empty when none was ever written. */
+    public static <S> Optional<S> read(Path file, CheckpointCodec<S> codec) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw VesselException.internal(file.toString(), "cannot read checkpoint: " + e.getMessage(), e);
+        }
+        if (bytes.length < HEADER + TRAILER || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw damaged(file, "not a Vessel checkpoint (bad header)");
+        }
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        buf.position(MAGIC.length);
+        int version = buf.getInt();
+        int length = buf.getInt();
+        if (length < 0 || length != bytes.length - HEADER - TRAILER) {
+            throw damaged(file, "length " + length + " does not match the file size " + bytes.length);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, HEADER + length);
+        buf.position(HEADER + length);
+        if ((int) crc.getValue() != buf.getInt()) {
+            throw damaged(file, "checksum mismatch");
+        }
+        if (version > codec.version()) {
+            throw new VesselException(ErrorCode.DATA_LOSS, file.toString(),
+                    "checkpoint has schema version " + version + ", newer than version " + codec.version()
+                            + " that this Vessel reads; run the Vessel that wrote it, or remove the checkpoint");
+        }
+        if (version < 1) {
+            throw damaged(file, "schema version " + version + " is not valid");
+        }
+        return Optional.of(codec.decode(version, Arrays.copyOfRange(bytes, HEADER, HEADER + length)));
+    }
+
+    public static void delete(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw VesselException.internal(file.toString(), "cannot remove checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    private static VesselException damaged(Path file, String why) {
+        return new VesselException(ErrorCode.DATA_LOSS, file.toString(), "checkpoint is damaged: " + why);
+    }
+}

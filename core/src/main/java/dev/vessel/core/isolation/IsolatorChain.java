@@ -1,0 +1,170 @@
+package dev.vessel.core.isolation;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Failures;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.Limitation;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Key;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+
+/**
+ * Runs one container's hooks through the isolators of an {@link IsolatorGraph}: {@code prepare}
+ * concurrently wherever the graph allows, {@code isolate} and {@code update} in order,
+ * {@code cleanup} in reverse order past any failure.
+ */
+public final class IsolatorChain {
+    private static final Executor PREPARE_THREADS =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("isolator-prepare-", 0).factory());
+
+    private final IsolatorGraph graph;
+
+    public IsolatorChain(IsolatorGraph graph) {
+        this.graph = graph;
+    }
+
+    public List<Isolator> isolators() {
+        return graph.order();
+    }
+
+    /**
+     * Prepares every isolator; each starts as soon as the isolators it requires have finished. On
+     * failure, waits for the ones already running (so nothing is still allocating), then throws the
+     * first failure in chain order; the caller cleans up.
+     *
+     * @param contexts the context of each isolator for this container
+     * @param seed     values of the keys the containerizer provides
+     */
+    public LaunchInfo prepare(Function<Isolator, ContainerContext> contexts, Map<Key<?>, Object> seed) {
+        Map<Key<?>, Object> data = new ConcurrentHashMap<>(seed);
+        Map<Isolator, CompletableFuture<LaunchInfo>> futures = new LinkedHashMap<>();
+        for (Isolator isolator : graph.order()) {
+            CompletableFuture<?>[] deps = graph.dependenciesOf(isolator).stream()
+                    .map(futures::get).toArray(CompletableFuture[]::new);
+            futures.put(isolator, CompletableFuture.allOf(deps).thenApplyAsync(
+                    ignored -> prepareOne(isolator, new ChainPrepareContext(contexts.apply(isolator), isolator, data)),
+                    PREPARE_THREADS));
+        }
+        CompletableFuture.allOf(futures.values().toArray(CompletableFuture[]::new))
+                .exceptionally(failure -> null).join();
+
+        LaunchInfoMerger merger = new LaunchInfoMerger();
+        for (Map.Entry<Isolator, CompletableFuture<LaunchInfo>> entry : futures.entrySet()) {
+            CompletableFuture<LaunchInfo> future = entry.getValue();
+            if (future.isCompletedExceptionally()) {
+                // a dependant of a failed isolator fails with the same error: the first is the root cause
+                Throwable failure = Failures.unwrap(future.exceptionNow());
+                throw failure instanceof VesselException ve ? ve
+                        : Failures.of("isolator '" + entry.getKey().name() + "'", "prepare", failure);
+            }
+        }
+        futures.forEach((isolator, future) -> merger.add(isolator.name(), future.join()));
+        return merger.result();
+    }
+
+    private static LaunchInfo prepareOne(Isolator isolator, ChainPrepareContext context) {
+        LaunchInfo info;
+        try {
+            info = isolator.prepare(context);
+        } catch (Exception e) {
+            throw Failures.of("isolator '" + isolator.name() + "'", "prepare", e);
+        }
+        for (Key<?> key : isolator.provides()) {
+            if (!context.wrote(key)) {
+                throw new VesselException(ErrorCode.INTERNAL, null, "isolator '" + isolator.name()
+                        + "' declares it provides key " + key + " but did not set it in prepare");
+            }
+        }
+        return info == null ? LaunchInfo.getDefaultInstance() : info;
+    }
+
+    /** Runs {@code isolate} in chain order; stops at the first failure. */
+    public void isolate(Function<Isolator, ContainerContext> contexts, long pid) {
+        for (Isolator isolator : graph.order()) {
+            try {
+                isolator.isolate(contexts.apply(isolator), pid);
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", "isolate pid " + pid, e);
+            }
+        }
+    }
+
+    /** Updates limits in chain order; stops at the first failure. */
+    public void update(Function<Isolator, ContainerContext> contexts, Resources resources) {
+        for (Isolator isolator : graph.order()) {
+            try {
+                isolator.update(contexts.apply(isolator), resources);
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", "update resources", e);
+            }
+        }
+    }
+
+    /** Completes with the first limitation any isolator reports. */
+    public CompletableFuture<Limitation> watch(Function<Isolator, ContainerContext> contexts) {
+        CompletableFuture<Limitation> first = new CompletableFuture<>();
+        for (Isolator isolator : graph.order()) {
+            isolator.watch(contexts.apply(isolator)).thenAccept(first::complete);
+        }
+        return first;
+    }
+
+    /** Every isolator's part of the statistics, merged in chain order. */
+    public ResourceStatistics usage(Function<Isolator, ContainerContext> contexts) {
+        ResourceStatistics.Builder merged = ResourceStatistics.newBuilder();
+        for (Isolator isolator : graph.order()) {
+            try {
+                merged.mergeFrom(isolator.usage(contexts.apply(isolator)));
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", "report usage", e);
+            }
+        }
+        return merged.build();
+    }
+
+    /**
+     * Cleans up in reverse chain order. Every isolator is asked even when one before it failed, so
+     * one failure never leaks another isolator's resources; the failures are reported together.
+     */
+    public void cleanup(Function<Isolator, ContainerContext> contexts) {
+        List<Exception> failures = new ArrayList<>();
+        List<String> messages = new ArrayList<>();
+        for (Isolator isolator : graph.order().reversed()) {
+            try {
+                isolator.cleanup(contexts.apply(isolator));
+            } catch (Exception e) {
+                VesselException failure = Failures.of("isolator '" + isolator.name() + "'", "clean up", e);
+                failures.add(failure);
+                messages.add(failure.getMessage());
+            }
+        }
+        if (!failures.isEmpty()) {
+            VesselException all = new VesselException(ErrorCode.INTERNAL, null, String.join("; ", messages));
+            failures.forEach(all::addSuppressed);
+            throw all;
+        }
+    }
+
+    /** At start-up: each isolator, in chain order, recovers the containers still alive. */
+    public void recover(Function<Isolator, List<ContainerContext>> containers) {
+        for (Isolator isolator : graph.order()) {
+            try {
+                isolator.recover(containers.apply(isolator));
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", "recover", e);
+            }
+        }
+    }
+}

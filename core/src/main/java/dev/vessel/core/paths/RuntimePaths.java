@@ -1,0 +1,94 @@
+package dev.vessel.core.paths;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The one place that knows Vessel's on-disk layout. Nobody else builds these paths by hand.
+ *
+ * <pre>
+ * state dir (default /var/lib/vessel): survives reboots
+ *   blobs/  layers/  images/  volumes/  guest/
+ * run dir (default /run/vessel): what is running now
+ *   containers/&lt;id&gt;/                     one directory per top-level container
+ *     container.ckpt                       the containerizer's record (config, state, termination)
+ *     launcher.ckpt                        the launcher's checkpoint
+ *     isolators/&lt;isolator&gt;.ckpt          each isolator's checkpoint
+ *     sandbox/                             fetched URIs, the task's working files
+ *     containers/&lt;id&gt;/                   nested containers, same layout
+ * </pre>
+ */
+public record RuntimePaths(Path stateDir, Path runDir) {
+    public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vessel");
+    public static final Path DEFAULT_RUN_DIR = Path.of("/run/vessel");
+
+    private static final String CONTAINERS = "containers";
+
+    public RuntimePaths {
+        stateDir = stateDir.toAbsolutePath().normalize();
+        runDir = runDir.toAbsolutePath().normalize();
+    }
+
+    public static RuntimePaths defaults() {
+        return new RuntimePaths(DEFAULT_STATE_DIR, DEFAULT_RUN_DIR);
+    }
+
+    public Path blobsDir() {
+        return stateDir.resolve("blobs");
+    }
+
+    public Path layersDir() {
+        return stateDir.resolve("layers");
+    }
+
+    public Path imagesDir() {
+        return stateDir.resolve("images");
+    }
+
+    public Path volumesDir() {
+        return stateDir.resolve("volumes");
+    }
+
+    public Path guestArtifactsDir() {
+        return stateDir.resolve("guest");
+    }
+
+    /** Directory holding the top-level containers. */
+    public Path containersDir() {
+        return runDir.resolve(CONTAINERS);
+    }
+
+    /** Directory holding the containers nested in the container whose directory is given. */
+    public Path nestedContainersDir(Path containerDir) {
+        return containerDir.resolve(CONTAINERS);
+    }
+
+    /**
+     * Directory of a container given its lineage: the ids from the top-level container down to
+     * this one ({@code [parent, child]} for a nested container). Ids are validated before they
+     * reach here, so they cannot contain '/' or be '..'.
+     */
+    public Path containerDir(List<String> lineage) {
+        Path dir = containersDir();
+        for (int i = 0; i < lineage.size(); i++) {
+            dir = (i == 0 ? dir : nestedContainersDir(dir)).resolve(lineage.get(i));
+        }
+        return dir;
+    }
+
+    public Path containerRecord(Path containerDir) {
+        return containerDir.resolve("container.ckpt");
+    }
+
+    public Path launcherCheckpoint(Path containerDir) {
+        return containerDir.resolve("launcher.ckpt");
+    }
+
+    public Path isolatorCheckpoint(Path containerDir, String isolator) {
+        return containerDir.resolve("isolators").resolve(isolator + ".ckpt");
+    }
+
+    public Path sandboxDir(Path containerDir) {
+        return containerDir.resolve("sandbox");
+    }
+}

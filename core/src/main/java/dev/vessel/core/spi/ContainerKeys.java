@@ -1,0 +1,18 @@
+package dev.vessel.core.spi;
+
+import java.nio.file.Path;
+
+/** Keys the containerizer itself provides to every isolator chain. */
+public final class ContainerKeys {
+    /** Name under which the containerizer appears as the provider of these keys. */
+    public static final String PROVIDER = "containerizer";
+
+    /** The container's root filesystem: provisioned from its image, or its host rootfs. */
+    public static final Key<Path> ROOTFS = Key.of("rootfs", Path.class);
+
+    /** The container's sandbox directory, where its URIs were fetched. */
+    public static final Key<Path> SANDBOX = Key.of("sandbox", Path.class);
+
+    private ContainerKeys() {
+    }
+}

@@ -1,0 +1,42 @@
+package dev.vessel.core.spi;
+
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The one entry point for running tasks, whatever their isolation. Every method reports failures as
+ * {@code VesselException}s naming the container or field concerned.
+ */
+public interface Containerizer {
+    /** Rebuilds the in-memory state from checkpoints after a (re)start; cleans up what it cannot recover. */
+    void recover();
+
+    /** Validates, provisions, isolates and starts a container; returns once it runs. */
+    ContainerStatus launch(ContainerConfig config);
+
+    /** Completes with the container's termination once it is fully cleaned up. */
+    CompletableFuture<Termination> wait(String containerId);
+
+    /** Sends a signal to the container's task. */
+    void kill(String containerId, int signal);
+
+    /** Kills every process of the container, cleans up and returns its termination. */
+    Termination destroy(String containerId);
+
+    /** Changes the resource limits of a running container. */
+    void update(String containerId, Resources resources);
+
+    ContainerStatus status(String containerId);
+
+    List<ContainerStatus> list();
+
+    ResourceStatistics usage(String containerId);
+
+    /** Forgets a terminated container (its record and run directory). */
+    void remove(String containerId);
+}

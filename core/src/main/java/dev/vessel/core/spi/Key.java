@@ -1,0 +1,24 @@
+package dev.vessel.core.spi;
+
+import java.util.Objects;
+
+/**
+ * A typed piece of data one isolator provides to others during {@code prepare}, e.g. the network
+ * namespace path the CNI isolator creates and the VM launcher's tap isolator needs. Isolators declare
+ * the keys they require and provide; the containerizer orders them by these declarations.
+ */
+public record Key<T>(String name, Class<T> type) {
+    public Key {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(type, "type");
+    }
+
+    public static <T> Key<T> of(String name, Class<T> type) {
+        return new Key<>(name, type);
+    }
+
+    @Override
+    public String toString() {
+        return name + "(" + type.getSimpleName() + ")";
+    }
+}

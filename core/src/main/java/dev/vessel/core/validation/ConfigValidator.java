@@ -1,0 +1,449 @@
+package dev.vessel.core.validation;
+
+import dev.vessel.core.error.ValidationException;
+import dev.vessel.core.error.ValidationException.Violation;
+import dev.vessel.core.linux.Capability;
+import dev.vessel.core.linux.RlimitType;
+import dev.vessel.core.model.Capabilities;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.NetworkAttachment;
+import dev.vessel.core.model.PortMapping;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.VmOptions;
+import dev.vessel.core.model.Volume;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a {@link ContainerConfig} on its own, before anything is created. Every problem is reported
+ * with the field it concerns (protobuf field names, indexes in brackets: {@code volumes[1].target}).
+ * Checks that need the node's state (a duplicate id, an unknown parent) are the containerizer's.
+ */
+public final class ConfigValidator {
+    /** No runtime can start a process in less; a smaller limit is a typo (bytes for MiB). */
+    public static final long MIN_MEMORY_BYTES = 4L << 20;
+    /** A guest kernel and its agent do not boot in less. */
+    public static final long MIN_VM_MEMORY_BYTES = 64L << 20;
+    public static final int MAX_VCPUS = 255;
+    public static final double MIN_CPUS = 0.01;
+
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    private static final Pattern HOSTNAME =
+            Pattern.compile("(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
+    private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
+    private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}");
+    private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+
+    private final NodeCapacity capacity;
+
+    public ConfigValidator(NodeCapacity capacity) {
+        this.capacity = capacity;
+    }
+
+    /** Throws a {@link ValidationException} listing every problem, or returns quietly. */
+    public void validate(ContainerConfig config) {
+        List<Violation> violations = new ArrayList<>();
+        new Check(violations).config(config);
+        if (!violations.isEmpty()) {
+            throw new ValidationException(violations);
+        }
+    }
+
+    /** True for a valid container id (also used for persistent volume names). */
+    public static boolean isValidId(String id) {
+        return ID.matcher(id).matches() && !id.contains("..");
+    }
+
+    /** The checks of one validation, collecting violations. */
+    private final class Check {
+        private final List<Violation> out;
+
+        Check(List<Violation> out) {
+            this.out = out;
+        }
+
+        private void fail(String field, String problem) {
+            out.add(new Violation(field, problem));
+        }
+
+        void config(ContainerConfig c) {
+            id("id", c.getId(), true);
+            Isolation isolation = c.getIsolation();
+            switch (isolation) {
+                case PROCESS, VM -> { }
+                case ISOLATION_UNSPECIFIED -> fail("isolation", "must be PROCESS or VM");
+                default -> fail("isolation", "unknown isolation " + c.getIsolationValue() + "; must be PROCESS or VM");
+            }
+            command(c);
+            root(c);
+            resources(c.getResources());
+            env(c.getEnvList());
+            if (!c.getWorkingDir().isEmpty()) {
+                absolutePath("working_dir", c.getWorkingDir());
+            }
+            if (!c.getUser().isEmpty()) {
+                user(c.getUser());
+            }
+            volumes(c.getVolumesList());
+            networks(c.getNetworksList());
+            capabilities(c.getCapabilities());
+            rlimits(c.getRlimitsList());
+            if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
+                fail("hostname", "'" + c.getHostname() + "' is not a valid host name (letters, digits, '-' and"
+                        + " '.', at most 64 characters, no leading or trailing '-')");
+            }
+            if (c.hasVm()) {
+                vm(c.getVm(), isolation);
+            }
+            if (!c.getParentId().isEmpty()) {
+                id("parent_id", c.getParentId(), false);
+                if (c.getParentId().equals(c.getId())) {
+                    fail("parent_id", "a container cannot be its own parent");
+                }
+            }
+            uris(c.getUrisList());
+            c.getLabelsMap().keySet().forEach(k -> {
+                if (k.isBlank()) {
+                    fail("labels", "a label key must not be empty");
+                }
+            });
+        }
+
+        private void id(String field, String id, boolean required) {
+            if (id.isEmpty()) {
+                if (required) {
+                    fail(field, "must not be empty");
+                }
+            } else if (id.contains("/")) {
+                fail(field, "'" + id + "' must not contain '/'");
+            } else if (id.contains("..")) {
+                fail(field, "'" + id + "' must not contain '..'");
+            } else if (!ID.matcher(id).matches()) {
+                fail(field, "'" + id + "' must be 1 to 128 letters, digits, '_', '.' or '-', starting with a"
+                        + " letter or digit");
+            }
+        }
+
+        private void command(ContainerConfig c) {
+            // an image's Entrypoint/Cmd, or a full VM's own init, may stand in for the command
+            boolean defaultExists = c.hasImage() || bootsDiskImage(c);
+            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !defaultExists) {
+                fail("command", "must not be empty: give the executable to run (no image provides a default)");
+            }
+            if (c.getCommandCount() > 0 && c.getCommand(0).isEmpty()) {
+                fail("command[0]", "the executable must not be an empty string");
+            }
+            for (int i = 0; i < c.getCommandCount(); i++) {
+                noNul("command[" + i + "]", c.getCommand(i));
+            }
+            for (int i = 0; i < c.getArgsCount(); i++) {
+                noNul("args[" + i + "]", c.getArgs(i));
+            }
+        }
+
+        private void root(ContainerConfig c) {
+            switch (c.getRootCase()) {
+                case IMAGE -> image(c.getImage());
+                case HOST_ROOTFS -> absolutePath("host_rootfs", c.getHostRootfs());
+                case ROOT_NOT_SET -> {
+                    if (bootsDiskImage(c)) {
+                        return;
+                    }
+                    fail("image", "a container needs a root filesystem: set image or host_rootfs");
+                }
+            }
+        }
+
+        private void image(ImageReference image) {
+            switch (image.getSource()) {
+                case IMAGE_SOURCE_UNSPECIFIED, REGISTRY -> {
+                    if (image.getRepository().isEmpty()) {
+                        fail("image.repository", "must not be empty");
+                    }
+                    if (!image.getPath().isEmpty()) {
+                        fail("image.path", "only valid for OCI_LAYOUT and DOCKER_ARCHIVE images");
+                    }
+                }
+                case OCI_LAYOUT, DOCKER_ARCHIVE -> absolutePath("image.path", image.getPath());
+                default -> fail("image.source", "unknown image source " + image.getSourceValue());
+            }
+            if (!image.getDigest().isEmpty() && !DIGEST.matcher(image.getDigest()).matches()) {
+                fail("image.digest", "'" + image.getDigest() + "' is not a digest (algorithm:hex, e.g. sha256:…)");
+            }
+        }
+
+        private void resources(Resources r) {
+            double cpus = r.getCpus();
+            if (!Double.isFinite(cpus) || cpus < 0) {
+                fail("resources.cpus", "must be a finite number of CPUs, 0 or more (0: no limit), not " + cpus);
+            } else if (cpus > 0 && cpus < MIN_CPUS) {
+                fail("resources.cpus", cpus + " is below the smallest share the kernel can enforce (" + MIN_CPUS + ")");
+            } else if (cpus > capacity.cpus()) {
+                fail("resources.cpus", cpus + " exceeds this node's " + capacity.cpus() + " CPUs");
+            }
+            memory("resources.memory_bytes", r.getMemoryBytes(), MIN_MEMORY_BYTES);
+            if (r.getDiskBytes() < 0) {
+                fail("resources.disk_bytes", "must not be negative (0: no quota), got " + r.getDiskBytes());
+            }
+            if (r.getPids() < 0) {
+                fail("resources.pids", "must not be negative (0: no limit), got " + r.getPids());
+            }
+            if (r.getGpus() < 0) {
+                fail("resources.gpus", "must not be negative, got " + r.getGpus());
+            }
+        }
+
+        private void memory(String field, long bytes, long minimum) {
+            if (bytes < 0) {
+                fail(field, "must not be negative (0: no limit), got " + bytes);
+            } else if (bytes > 0 && bytes < minimum) {
+                fail(field, bytes + " bytes is too little to run anything; the minimum is " + minimum
+                        + " bytes (" + (minimum >> 20) + " MiB)");
+            } else if (bytes > capacity.memoryBytes()) {
+                fail(field, bytes + " bytes exceeds this node's memory (" + capacity.memoryBytes() + " bytes)");
+            }
+        }
+
+        private void env(List<EnvVar> env) {
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < env.size(); i++) {
+                String name = env.get(i).getName();
+                String field = "env[" + i + "].name";
+                if (name.isEmpty()) {
+                    fail(field, "must not be empty");
+                } else if (name.contains("=")) {
+                    fail(field, "'" + name + "' must not contain '='");
+                } else if (!seen.add(name)) {
+                    fail(field, "'" + name + "' is set twice");
+                }
+                noNul(field, name);
+                noNul("env[" + i + "].value", env.get(i).getValue());
+            }
+        }
+
+        private void user(String user) {
+            String[] parts = user.split(":", -1);
+            if (parts.length > 2 || !USER_PART.matcher(parts[0]).matches()
+                    || (parts.length == 2 && !USER_PART.matcher(parts[1]).matches())) {
+                fail("user", "'" + user + "' must be uid[:gid] or name[:group]");
+            }
+        }
+
+        private void volumes(List<Volume> volumes) {
+            Set<String> targets = new HashSet<>();
+            for (int i = 0; i < volumes.size(); i++) {
+                Volume v = volumes.get(i);
+                String at = "volumes[" + i + "]";
+                if (absolutePath(at + ".target", v.getTarget())) {
+                    if (v.getTarget().equals("/")) {
+                        fail(at + ".target", "must not be '/': the root filesystem is not a volume");
+                    } else if (!targets.add(normalize(v.getTarget()))) {
+                        fail(at + ".target", "'" + v.getTarget() + "' is the target of another volume");
+                    }
+                }
+                switch (v.getSourceCase()) {
+                    case HOST_PATH -> absolutePath(at + ".host_path.path", v.getHostPath().getPath());
+                    case TMPFS -> {
+                        if (v.getTmpfs().getSizeBytes() < 0) {
+                            fail(at + ".tmpfs.size_bytes", "must not be negative, got " + v.getTmpfs().getSizeBytes());
+                        }
+                    }
+                    case PERSISTENT -> id(at + ".persistent.name", v.getPersistent().getName(), true);
+                    case DOCKER -> {
+                        if (v.getDocker().getDriver().isEmpty()) {
+                            fail(at + ".docker.driver", "must not be empty");
+                        }
+                        if (v.getDocker().getName().isEmpty()) {
+                            fail(at + ".docker.name", "must not be empty");
+                        }
+                    }
+                    case SOURCE_NOT_SET -> fail(at, "needs a source: host_path, tmpfs, persistent or docker");
+                }
+            }
+        }
+
+        private void networks(List<NetworkAttachment> networks) {
+            Set<String> names = new HashSet<>();
+            Set<String> hostPorts = new HashSet<>();
+            for (int i = 0; i < networks.size(); i++) {
+                NetworkAttachment n = networks.get(i);
+                String at = "networks[" + i + "]";
+                if (!NETWORK.matcher(n.getNetwork()).matches()) {
+                    fail(at + ".network", "'" + n.getNetwork() + "' is not a network name");
+                } else if (!names.add(n.getNetwork())) {
+                    fail(at + ".network", "'" + n.getNetwork() + "' is attached twice");
+                }
+                for (int j = 0; j < n.getPortsCount(); j++) {
+                    PortMapping p = n.getPorts(j);
+                    String pat = at + ".ports[" + j + "]";
+                    port(pat + ".host_port", p.getHostPort());
+                    port(pat + ".container_port", p.getContainerPort());
+                    String protocol = p.getProtocol().isEmpty() ? "tcp" : p.getProtocol();
+                    if (!protocol.equals("tcp") && !protocol.equals("udp")) {
+                        fail(pat + ".protocol", "'" + p.getProtocol() + "' must be tcp or udp");
+                    }
+                    if (!p.getHostIp().isEmpty() && !isIpLiteral(p.getHostIp())) {
+                        fail(pat + ".host_ip", "'" + p.getHostIp() + "' is not an IP address");
+                    }
+                    if (!hostPorts.add(p.getHostIp() + "/" + protocol + "/" + p.getHostPort())) {
+                        fail(pat + ".host_port", protocol + " port " + p.getHostPort() + " is mapped twice");
+                    }
+                }
+            }
+        }
+
+        private void port(String field, int port) {
+            if (port < 1 || port > 65535) {
+                fail(field, port + " is not a port (1 to 65535)");
+            }
+        }
+
+        private void capabilities(Capabilities caps) {
+            Set<String> added = new HashSet<>();
+            for (int i = 0; i < caps.getAddCount(); i++) {
+                capability("capabilities.add[" + i + "]", caps.getAdd(i)).ifPresent(added::add);
+            }
+            for (int i = 0; i < caps.getDropCount(); i++) {
+                String field = "capabilities.drop[" + i + "]";
+                capability(field, caps.getDrop(i)).ifPresent(name -> {
+                    if (added.contains(name) && !name.equals(Capability.ALL)) {
+                        fail(field, name + " is both added and dropped");
+                    }
+                });
+            }
+        }
+
+        private Optional<String> capability(String field, String name) {
+            if (name.equalsIgnoreCase(Capability.ALL)) {
+                return Optional.of(Capability.ALL);
+            }
+            var cap = Capability.parse(name);
+            if (cap.isEmpty()) {
+                fail(field, "'" + name + "' is not a Linux capability (e.g. CAP_NET_ADMIN)");
+            }
+            return cap.map(Capability::name);
+        }
+
+        private void rlimits(List<Rlimit> rlimits) {
+            Set<RlimitType> seen = new HashSet<>();
+            for (int i = 0; i < rlimits.size(); i++) {
+                Rlimit r = rlimits.get(i);
+                String at = "rlimits[" + i + "]";
+                var type = RlimitType.parse(r.getType());
+                if (type.isEmpty()) {
+                    fail(at + ".type", "'" + r.getType() + "' is not a resource limit (e.g. RLIMIT_NOFILE)");
+                } else if (!seen.add(type.get())) {
+                    fail(at + ".type", type.get() + " is set twice");
+                }
+                if (Long.compareUnsigned(r.getSoft(), r.getHard()) > 0) {
+                    fail(at + ".soft", "soft limit " + Long.toUnsignedString(r.getSoft())
+                            + " exceeds the hard limit " + Long.toUnsignedString(r.getHard()));
+                }
+            }
+        }
+
+        private void vm(VmOptions vm, Isolation isolation) {
+            if (isolation != Isolation.VM) {
+                fail("vm", "VM options are only valid with isolation VM");
+                return;
+            }
+            if (vm.getVcpus() < 0 || vm.getVcpus() > MAX_VCPUS) {
+                fail("vm.vcpus", vm.getVcpus() + " must be between 1 and " + MAX_VCPUS + " (0: from resources.cpus)");
+            } else if (vm.getVcpus() > capacity.cpus()) {
+                fail("vm.vcpus", vm.getVcpus() + " exceeds this node's " + capacity.cpus() + " CPUs");
+            }
+            memory("vm.memory_bytes", vm.getMemoryBytes(), MIN_VM_MEMORY_BYTES);
+            if (!vm.getKernel().isEmpty()) {
+                absolutePath("vm.kernel", vm.getKernel());
+            }
+            if (!vm.getInitrd().isEmpty()) {
+                absolutePath("vm.initrd", vm.getInitrd());
+            }
+            if (!vm.getDiskImage().isEmpty()) {
+                absolutePath("vm.disk_image", vm.getDiskImage());
+            }
+            noNul("vm.kernel_cmdline", vm.getKernelCmdline());
+        }
+
+        private void uris(List<FetchUri> uris) {
+            for (int i = 0; i < uris.size(); i++) {
+                FetchUri u = uris.get(i);
+                String at = "uris[" + i + "]";
+                try {
+                    URI uri = new URI(u.getUri());
+                    if (uri.getScheme() == null) {
+                        fail(at + ".uri", "'" + u.getUri() + "' has no scheme (e.g. https://, file://)");
+                    }
+                } catch (URISyntaxException e) {
+                    fail(at + ".uri", "'" + u.getUri() + "' is not a URI: " + e.getReason());
+                }
+                if (!u.getExpectedDigest().isEmpty() && !DIGEST.matcher(u.getExpectedDigest()).matches()) {
+                    fail(at + ".expected_digest", "'" + u.getExpectedDigest() + "' is not a digest (sha256:…)");
+                }
+                if (u.getMaxSizeBytes() < 0) {
+                    fail(at + ".max_size_bytes", "must not be negative (0: no cap), got " + u.getMaxSizeBytes());
+                }
+                String out = u.getOutputFile();
+                if (!out.isEmpty() && (out.contains("/") || out.equals(".") || out.equals(".."))) {
+                    fail(at + ".output_file", "'" + out + "' must be a plain file name inside the sandbox");
+                }
+            }
+        }
+
+        /** Absolute, and no '..' component (which could walk out of a root). Returns true when fine. */
+        private boolean absolutePath(String field, String path) {
+            if (path.isEmpty()) {
+                fail(field, "must not be empty");
+                return false;
+            }
+            if (!path.startsWith("/")) {
+                fail(field, "'" + path + "' must be an absolute path");
+                return false;
+            }
+            for (String part : path.split("/")) {
+                if (part.equals("..")) {
+                    fail(field, "'" + path + "' must not contain '..'");
+                    return false;
+                }
+            }
+            return noNul(field, path);
+        }
+
+        private boolean noNul(String field, String value) {
+            if (value.indexOf('\0') >= 0) {
+                fail(field, "must not contain a NUL character");
+                return false;
+            }
+            return true;
+        }
+    }
+
+    private static boolean bootsDiskImage(ContainerConfig c) {
+        return c.getIsolation() == Isolation.VM && !c.getVm().getDiskImage().isEmpty();
+    }
+
+    private static String normalize(String path) {
+        String n = path.replaceAll("/+", "/");
+        return n.length() > 1 && n.endsWith("/") ? n.substring(0, n.length() - 1) : n;
+    }
+
+    private static boolean isIpLiteral(String s) {
+        try {
+            java.net.InetAddress.ofLiteral(s);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+}

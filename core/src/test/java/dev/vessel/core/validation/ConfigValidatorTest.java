@@ -1,0 +1,212 @@
+package dev.vessel.core.validation;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.ValidationException;
+import dev.vessel.core.model.Capabilities;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.DockerVolume;
+import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.HostPathVolume;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.ImageSource;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.NetworkAttachment;
+import dev.vessel.core.model.PersistentVolume;
+import dev.vessel.core.model.PortMapping;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.TmpfsVolume;
+import dev.vessel.core.model.VmOptions;
+import dev.vessel.core.model.Volume;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** One case per rule: a valid config broken in one way must be refused naming the field and problem. */
+class ConfigValidatorTest {
+    static final long GIB = 1L << 30;
+    final ConfigValidator validator = new ConfigValidator(new NodeCapacity(2, 8 * GIB));
+
+    static ContainerConfig.Builder valid() {
+        return ContainerConfig.newBuilder()
+                .setId("web-1")
+                .setIsolation(Isolation.PROCESS)
+                .addCommand("/bin/sh").addArgs("-c").addArgs("exit 0")
+                .setHostRootfs("/srv/rootfs")
+                .setResources(Resources.newBuilder().setCpus(0.5).setMemoryBytes(64L << 20).setPids(100));
+    }
+
+    static ContainerConfig.Builder res(ContainerConfig.Builder c, UnaryOperator<Resources.Builder> change) {
+        change.apply(c.getResourcesBuilder());
+        return c;
+    }
+
+    static Volume.Builder hostVolume(String target) {
+        return Volume.newBuilder().setTarget(target).setHostPath(HostPathVolume.newBuilder().setPath("/srv/data"));
+    }
+
+    static Arguments rule(String name, UnaryOperator<ContainerConfig.Builder> breakIt, String field, String problem) {
+        return Arguments.of(Named.of(name, breakIt), field, problem);
+    }
+
+    static Stream<Arguments> rules() {
+        return Stream.of(
+                rule("empty id", c -> c.setId(""), "id", "must not be empty"),
+                rule("id with a slash", c -> c.setId("a/b"), "id", "must not contain '/'"),
+                rule("id with dot-dot", c -> c.setId("a..b"), "id", "must not contain '..'"),
+                rule("id that is dot-dot", c -> c.setId(".."), "id", "must not contain '..'"),
+                rule("id with a space", c -> c.setId("a b"), "id", "letters, digits"),
+                rule("id too long", c -> c.setId("a".repeat(129)), "id", "1 to 128"),
+                rule("unspecified isolation", c -> c.setIsolation(Isolation.ISOLATION_UNSPECIFIED), "isolation",
+                        "must be PROCESS or VM"),
+                rule("unknown isolation", c -> c.setIsolationValue(7), "isolation", "unknown isolation 7"),
+                rule("empty command without an image", c -> c.clearCommand().clearArgs(), "command", "must not be empty"),
+                rule("empty executable", c -> c.setCommand(0, ""), "command[0]", "must not be an empty string"),
+                rule("NUL in an argument", c -> c.setArgs(1, "a\0b"), "args[1]", "NUL"),
+                rule("no root filesystem", c -> c.clearRoot(), "image", "needs a root filesystem"),
+                rule("relative host rootfs", c -> c.setHostRootfs("srv/rootfs"), "host_rootfs", "must be an absolute path"),
+                rule("image without repository", c -> c.setImage(ImageReference.newBuilder().setTag("1")),
+                        "image.repository", "must not be empty"),
+                rule("malformed image digest", c -> c.setImage(ImageReference.newBuilder().setRepository("busybox")
+                        .setDigest("sha256:xyz")), "image.digest", "is not a digest"),
+                rule("OCI layout without a path", c -> c.setImage(ImageReference.newBuilder()
+                        .setSource(ImageSource.OCI_LAYOUT)), "image.path", "must not be empty"),
+                rule("negative memory", c -> res(c, r -> r.setMemoryBytes(-1)), "resources.memory_bytes",
+                        "must not be negative"),
+                rule("absurdly small memory", c -> res(c, r -> r.setMemoryBytes(64)), "resources.memory_bytes",
+                        "too little to run anything"),
+                rule("absurdly large memory", c -> res(c, r -> r.setMemoryBytes(1L << 50)),
+                        "resources.memory_bytes", "exceeds this node's memory"),
+                rule("negative cpus", c -> res(c, r -> r.setCpus(-0.5)), "resources.cpus", "0 or more"),
+                rule("NaN cpus", c -> res(c, r -> r.setCpus(Double.NaN)), "resources.cpus", "finite"),
+                rule("more cpus than the node", c -> res(c, r -> r.setCpus(64)), "resources.cpus",
+                        "exceeds this node's 2 CPUs"),
+                rule("negative disk", c -> res(c, r -> r.setDiskBytes(-5)), "resources.disk_bytes",
+                        "must not be negative"),
+                rule("negative pids", c -> res(c, r -> r.setPids(-1)), "resources.pids", "must not be negative"),
+                rule("negative gpus", c -> res(c, r -> r.setGpus(-1)), "resources.gpus", "must not be negative"),
+                rule("env key with '='", c -> c.addEnv(EnvVar.newBuilder().setName("A=B").setValue("x")),
+                        "env[0].name", "must not contain '='"),
+                rule("empty env key", c -> c.addEnv(EnvVar.newBuilder().setValue("x")), "env[0].name", "must not be empty"),
+                rule("env key set twice", c -> c.addEnv(EnvVar.newBuilder().setName("A")).addEnv(EnvVar.newBuilder()
+                        .setName("A")), "env[1].name", "is set twice"),
+                rule("relative working dir", c -> c.setWorkingDir("tmp"), "working_dir", "must be an absolute path"),
+                rule("malformed user", c -> c.setUser("a:b:c"), "user", "uid[:gid]"),
+                rule("volume target not absolute", c -> c.addVolumes(hostVolume("data")), "volumes[0].target",
+                        "must be an absolute path"),
+                rule("volume target escaping with dot-dot", c -> c.addVolumes(hostVolume("/data/../../etc")),
+                        "volumes[0].target", "must not contain '..'"),
+                rule("volume on the root", c -> c.addVolumes(hostVolume("/")), "volumes[0].target", "must not be '/'"),
+                rule("two volumes on one target", c -> c.addVolumes(hostVolume("/data")).addVolumes(hostVolume("/data/")),
+                        "volumes[1].target", "target of another volume"),
+                rule("volume without source", c -> c.addVolumes(Volume.newBuilder().setTarget("/data")), "volumes[0]",
+                        "needs a source"),
+                rule("host path not absolute", c -> c.addVolumes(Volume.newBuilder().setTarget("/d")
+                        .setHostPath(HostPathVolume.newBuilder().setPath("srv"))), "volumes[0].host_path.path",
+                        "must be an absolute path"),
+                rule("negative tmpfs size", c -> c.addVolumes(Volume.newBuilder().setTarget("/t")
+                        .setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(-1))), "volumes[0].tmpfs.size_bytes",
+                        "must not be negative"),
+                rule("persistent volume name with a slash", c -> c.addVolumes(Volume.newBuilder().setTarget("/p")
+                        .setPersistent(PersistentVolume.newBuilder().setName("../x"))), "volumes[0].persistent.name",
+                        "must not contain '/'"),
+                rule("docker volume without driver", c -> c.addVolumes(Volume.newBuilder().setTarget("/v")
+                        .setDocker(DockerVolume.newBuilder().setName("v"))), "volumes[0].docker.driver", "must not be empty"),
+                rule("bad network name", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("bad name")),
+                        "networks[0].network", "is not a network name"),
+                rule("port out of range", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("n")
+                        .addPorts(PortMapping.newBuilder().setHostPort(70000).setContainerPort(80))),
+                        "networks[0].ports[0].host_port", "is not a port"),
+                rule("unknown port protocol", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("n")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80).setProtocol("sctp"))),
+                        "networks[0].ports[0].protocol", "must be tcp or udp"),
+                rule("host ip not an address", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("n")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80).setHostIp("localhost"))),
+                        "networks[0].ports[0].host_ip", "is not an IP address"),
+                rule("unknown capability", c -> c.setCapabilities(Capabilities.newBuilder().addAdd("CAP_FLY")),
+                        "capabilities.add[0]", "is not a Linux capability"),
+                rule("capability added and dropped", c -> c.setCapabilities(Capabilities.newBuilder()
+                        .addAdd("CAP_NET_ADMIN").addDrop("net_admin")), "capabilities.drop[0]", "both added and dropped"),
+                rule("unknown rlimit", c -> c.addRlimits(Rlimit.newBuilder().setType("RLIMIT_COFFEE")),
+                        "rlimits[0].type", "is not a resource limit"),
+                rule("rlimit soft above hard", c -> c.addRlimits(Rlimit.newBuilder().setType("nofile").setSoft(10)
+                        .setHard(5)), "rlimits[0].soft", "exceeds the hard limit"),
+                rule("bad hostname", c -> c.setHostname("-web"), "hostname", "is not a valid host name"),
+                rule("vm options on a process container", c -> c.setVm(VmOptions.newBuilder().setVcpus(1)), "vm",
+                        "only valid with isolation VM"),
+                rule("too many vcpus", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder().setVcpus(1000)),
+                        "vm.vcpus", "must be between 1 and 255"),
+                rule("too little guest memory", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder()
+                        .setMemoryBytes(1 << 20)), "vm.memory_bytes", "too little to run anything"),
+                rule("relative kernel path", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder()
+                        .setKernel("vmlinux")), "vm.kernel", "must be an absolute path"),
+                rule("own parent", c -> c.setParentId("web-1"), "parent_id", "cannot be its own parent"),
+                rule("uri without scheme", c -> c.addUris(FetchUri.newBuilder().setUri("just/a/path")), "uris[0].uri",
+                        "has no scheme"),
+                rule("uri that does not parse", c -> c.addUris(FetchUri.newBuilder().setUri("http://a b")),
+                        "uris[0].uri", "is not a URI"),
+                rule("uri digest malformed", c -> c.addUris(FetchUri.newBuilder().setUri("https://x/y")
+                        .setExpectedDigest("md5")), "uris[0].expected_digest", "is not a digest"),
+                rule("uri output escaping the sandbox", c -> c.addUris(FetchUri.newBuilder().setUri("https://x/y")
+                        .setOutputFile("../y")), "uris[0].output_file", "plain file name"),
+                rule("empty label key", c -> c.putLabels("", "v"), "labels", "must not be empty"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rules")
+    void refuses(UnaryOperator<ContainerConfig.Builder> breakIt, String field, String problem) {
+        ContainerConfig config = breakIt.apply(valid()).build();
+        ValidationException e = assertThrows(ValidationException.class, () -> validator.validate(config));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertEquals(field, e.violations().getFirst().field(), e.getMessage());
+        assertTrue(e.violations().getFirst().problem().contains(problem), e.getMessage());
+        assertTrue(e.getMessage().startsWith(field + ": "), e.getMessage());
+    }
+
+    @Test
+    void acceptsAValidConfig() {
+        assertDoesNotThrow(() -> validator.validate(valid()
+                .addEnv(EnvVar.newBuilder().setName("PATH").setValue("/bin"))
+                .addVolumes(hostVolume("/data").setReadOnly(true))
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("bridge0")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80).setHostIp("127.0.0.1")))
+                .setCapabilities(Capabilities.newBuilder().addDrop("CAP_CHOWN").addAdd("net_admin"))
+                .addRlimits(Rlimit.newBuilder().setType("RLIMIT_NOFILE").setSoft(1024).setHard(4096))
+                .setHostname("web-1.local")
+                .setUser("1000:1000")
+                .setWorkingDir("/srv")
+                .build()));
+    }
+
+    @Test
+    void anImageMayStandInForTheCommand() {
+        assertDoesNotThrow(() -> validator.validate(valid().clearCommand().clearArgs()
+                .setImage(ImageReference.newBuilder().setRepository("library/busybox").setTag("1.36")).build()));
+    }
+
+    @Test
+    void aFullVmNeedsNeitherCommandNorRootfs() {
+        assertDoesNotThrow(() -> validator.validate(valid().clearCommand().clearArgs().clearRoot()
+                .setIsolation(Isolation.VM)
+                .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setDiskImage("/var/lib/vm/base.qcow2"))
+                .build()));
+    }
+
+    @Test
+    void everyProblemIsListed() {
+        ValidationException e = assertThrows(ValidationException.class, () -> validator.validate(valid()
+                .setId("a/b").setWorkingDir("rel").build()));
+        assertEquals(2, e.violations().size());
+        assertTrue(e.getMessage().contains("working_dir: 'rel' must be an absolute path"), e.getMessage());
+    }
+}
