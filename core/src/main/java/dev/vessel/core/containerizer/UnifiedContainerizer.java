@@ -47,7 +47,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -692,7 +691,7 @@ public final class UnifiedContainerizer implements Containerizer {
     // helpers
 
     private java.util.function.Function<Isolator, ContainerContext> isolatorContexts(Container c) {
-        Map<Isolator, ContainerContext> contexts = new LinkedHashMap<>();
+        Map<Isolator, ContainerContext> contexts = new ConcurrentHashMap<>(); // prepare runs concurrently
         return isolator -> contexts.computeIfAbsent(isolator, i -> isolatorContext(c, i));
     }
 

@@ -39,12 +39,18 @@ public final class FakeLauncher implements Launcher {
     private final CallLog log;
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
     public volatile LaunchPlan lastPlan;
+    private volatile boolean crashed;
 
     public FakeLauncher(String name, Isolation isolation, FakeProcessTable table, CallLog log) {
         this.name = name;
         this.isolation = isolation;
         this.table = table;
         this.log = log;
+    }
+
+    /** Its daemon died: the tasks it handed out stop reporting their exit to it. */
+    public void crash() {
+        crashed = true;
     }
 
     /** Makes "fork", "release" or "destroy" throw. */
@@ -94,6 +100,11 @@ public final class FakeLauncher implements Launcher {
         Task(String containerId, FakeProcessTable.FakeProcess process) {
             this.containerId = containerId;
             this.process = process;
+            process.exit.thenAccept(t -> {
+                if (!crashed) {
+                    seenExit.complete(t);
+                }
+            });
         }
 
         @Override
@@ -107,9 +118,11 @@ public final class FakeLauncher implements Launcher {
             process.released = true;
         }
 
+        private final CompletableFuture<Termination> seenExit = new CompletableFuture<>();
+
         @Override
         public CompletableFuture<Termination> exit() {
-            return process.exit;
+            return seenExit;
         }
 
         @Override

@@ -1,0 +1,589 @@
+package dev.vessel.core.containerizer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.checkpoint.CheckpointFile;
+import dev.vessel.core.checkpoint.ProtoCodec;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerRecord;
+import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.ImageDefaults;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.Limitation;
+import dev.vessel.core.model.LimitationReason;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.core.testing.CallLog;
+import dev.vessel.core.testing.FakeLauncher;
+import dev.vessel.core.testing.FakeProcessTable;
+import dev.vessel.core.testing.RecordingIsolator;
+import dev.vessel.core.testing.RecordingProvisioner;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The containerizer against test doubles of its SPIs: the doubles record calls, and a fake process
+ * table outlives a containerizer that is thrown away, as real tasks outlive a killed daemon.
+ */
+class UnifiedContainerizerTest {
+    @TempDir
+    Path tmp;
+
+    RuntimePaths paths;
+    Path hostRootfs;
+    final CallLog log = new CallLog();
+    final FakeProcessTable processes = new FakeProcessTable();
+    RecordingProvisioner provisioner;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        hostRootfs = Files.createDirectories(tmp.resolve("rootfs"));
+        provisioner = new RecordingProvisioner(Files.createDirectories(tmp.resolve("images")), log);
+    }
+
+    /** A node as a daemon would wire it; a fresh one over the same directories is a restarted daemon. */
+    final class Node {
+        final RecordingIsolator network = new RecordingIsolator("network", log).provides(NETNS)
+                .onPrepare(ctx -> ctx.put(NETNS, "/run/netns/" + ctx.containerId()));
+        final RecordingIsolator memory = new RecordingIsolator("memory", log);
+        final RecordingIsolator tap = new RecordingIsolator("tap", log).requires(NETNS, ContainerKeys.ROOTFS);
+        final FakeLauncher process = new FakeLauncher("process", Isolation.PROCESS, processes, log);
+        final FakeLauncher vm = new FakeLauncher("vm", Isolation.VM, processes, log);
+        final UnifiedContainerizer containerizer;
+
+        Node() {
+            containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(new NodeCapacity(4, 16L << 30)))
+                    .isolator(tap).isolator(network).isolator(memory)
+                    .launcher(process).launcher(vm)
+                    .provisioner(provisioner)
+                    .build();
+        }
+
+        Node recovered() {
+            containerizer.recover();
+            return this;
+        }
+
+        /** The daemon dies: from now on it reacts to nothing, while its tasks live on. */
+        Node crash() {
+            process.crash();
+            vm.crash();
+            return this;
+        }
+    }
+
+    static final dev.vessel.core.spi.Key<String> NETNS = dev.vessel.core.spi.Key.of("netns", String.class);
+
+    ContainerConfig.Builder config(String id) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
+                .addCommand("/bin/true").setHostRootfs(hostRootfs.toString());
+    }
+
+    ContainerRecord recordOnDisk(String id) {
+        return CheckpointFile.read(paths.containerRecord(paths.containerDir(List.of(id))),
+                UnifiedContainerizer.RECORD_CODEC).orElseThrow();
+    }
+
+    Path dirOf(String id) {
+        return paths.containerDir(List.of(id));
+    }
+
+    static Termination await(java.util.concurrent.CompletableFuture<Termination> f) throws Exception {
+        return f.get(10, TimeUnit.SECONDS);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    @Test
+    void launchRunsEveryStepInOrderAndCheckpointsEachState() throws Exception {
+        Node node = new Node().recovered();
+        List<ContainerState> statesSeen = new ArrayList<>();
+        node.memory.onPrepare(ctx -> statesSeen.add(recordOnDisk(ctx.containerId()).getStatus().getState()));
+        log.clear();
+
+        ContainerStatus status = node.containerizer.launch(config("web").build());
+
+        assertEquals(ContainerState.RUNNING, status.getState());
+        assertEquals(List.of(ContainerState.PREPARING), statesSeen, "prepare must see PREPARING on disk");
+        assertEquals(ContainerState.RUNNING, recordOnDisk("web").getStatus().getState());
+        // chain order: network (provides what tap requires), then tap, then memory, as registered
+        assertEquals(List.of("network:prepare:web", "tap:prepare:web", "memory:prepare:web",
+                "process:fork:web", "network:isolate:web", "tap:isolate:web", "memory:isolate:web",
+                "process:release:web"), preparesInChainOrder(log.calls()));
+        assertTrue(processes.get(status.getPid()).released);
+        assertEquals(hostRootfs.toString(), node.process.lastPlan.launchInfo().getRootfs());
+        assertTrue(status.hasCreatedAt() && status.hasStartedAt());
+
+        log.clear();
+        processes.exit(status.getPid(), 3);
+        Termination t = await(node.containerizer.wait("web"));
+        assertEquals(TerminationReason.EXITED, t.getReason());
+        assertEquals(3, t.getExitCode());
+        assertEquals(List.of("memory:cleanup:web", "tap:cleanup:web", "network:cleanup:web"), log.calls());
+        ContainerRecord record = recordOnDisk("web");
+        assertEquals(ContainerState.TERMINATED, record.getStatus().getState());
+        assertEquals(3, record.getStatus().getTermination().getExitCode());
+    }
+
+    /** memory depends on nothing, so its prepare may run before or between the others. */
+    static List<String> preparesInChainOrder(List<String> calls) {
+        List<String> out = new ArrayList<>(calls);
+        out.remove("memory:prepare:web");
+        out.add(out.indexOf("tap:prepare:web") + 1, "memory:prepare:web");
+        return out;
+    }
+
+    @Test
+    void theLauncherIsChosenByIsolationClass() throws Exception {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("p").build());
+        node.containerizer.launch(config("v").setIsolation(Isolation.VM).build());
+        assertEquals(List.of("process:fork:p"), log.matching("process:fork"));
+        assertEquals(List.of("vm:fork:v"), log.matching("vm:fork"));
+    }
+
+    @Test
+    void anImageIsProvisionedAndItsDefaultsApplied() throws Exception {
+        provisioner.withDefaults(ImageDefaults.newBuilder().addEntrypoint("/bin/sh").addCmd("-c").addCmd("echo hi")
+                .addEnv(EnvVar.newBuilder().setName("PATH").setValue("/bin"))
+                .addEnv(EnvVar.newBuilder().setName("MODE").setValue("image")).setWorkingDir("/srv").build());
+        Node node = new Node().recovered();
+        ContainerConfig config = config("img").clearCommand().clearRoot()
+                .setImage(ImageReference.newBuilder().setRepository("library/busybox").setTag("1.36"))
+                .addEnv(EnvVar.newBuilder().setName("MODE").setValue("config")).build();
+        ContainerStatus status = node.containerizer.launch(config);
+
+        ContainerConfig effective = node.process.lastPlan.container().config();
+        assertEquals(List.of("/bin/sh"), effective.getCommandList());
+        assertEquals(List.of("-c", "echo hi"), effective.getArgsList());
+        assertEquals("/srv", effective.getWorkingDir());
+        assertEquals(List.of("PATH=/bin", "MODE=config"),
+                effective.getEnvList().stream().map(e -> e.getName() + "=" + e.getValue()).toList());
+        assertEquals(provisioner.rootfsOf("img").toString(), node.process.lastPlan.launchInfo().getRootfs());
+
+        processes.exit(status.getPid(), 0);
+        await(node.containerizer.wait("img"));
+        assertEquals(List.of("provisioner:provision:img", "provisioner:destroy:img"),
+                log.matching("provisioner:").stream().filter(c -> !c.contains(":recover:")).toList());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // a failure at any step undoes the steps before it
+
+    void assertNothingLeft(Node node, String id) {
+        assertFalse(Files.exists(dirOf(id)), "the container directory must be removed");
+        assertThrows(VesselException.class, () -> node.containerizer.status(id));
+        assertEquals(List.of("memory:cleanup:" + id, "tap:cleanup:" + id, "network:cleanup:" + id),
+                log.matching(":cleanup:"), "every isolator is cleaned up, in reverse order");
+    }
+
+    @Test
+    void aFailedProvisionCleansUp() {
+        provisioner.failing();
+        Node node = new Node().recovered();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("f").clearRoot()
+                .setImage(ImageReference.newBuilder().setRepository("busybox")).build()));
+        assertTrue(e.getMessage().contains("provisioner failed to provision image busybox: registry unreachable"),
+                e.getMessage());
+        assertTrue(log.matching(":prepare:").isEmpty());
+        assertNothingLeft(node, "f");
+    }
+
+    @Test
+    void aFailedPrepareCleansUpEveryIsolatorAndTheRootfs() {
+        Node node = new Node().recovered();
+        node.tap.failOn("prepare");
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("f").clearRoot()
+                .setImage(ImageReference.newBuilder().setRepository("busybox")).build()));
+        assertTrue(e.getMessage().startsWith("isolator 'tap' failed to prepare"), e.getMessage());
+        assertTrue(log.matching(":fork:").isEmpty());
+        assertNothingLeft(node, "f");
+        assertEquals(List.of("provisioner:provision:f", "provisioner:destroy:f"),
+                log.matching("provisioner:").stream().filter(c -> !c.contains(":recover:")).toList());
+    }
+
+    @Test
+    void aFailedForkCleansUp() {
+        Node node = new Node().recovered();
+        node.process.failOn("fork");
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("f").build()));
+        assertTrue(e.getMessage().startsWith("launcher 'process' failed to start the task"), e.getMessage());
+        assertNothingLeft(node, "f");
+    }
+
+    @Test
+    void aFailedIsolateKillsTheTaskAndCleansUp() {
+        Node node = new Node().recovered();
+        node.memory.failOn("isolate");
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("f").build()));
+        assertTrue(e.getMessage().startsWith("isolator 'memory' failed to isolate pid"), e.getMessage());
+        assertEquals(List.of("process:destroy:f"), log.matching(":destroy:"));
+        assertTrue(log.matching(":release:").isEmpty(), "a task that failed isolation must never run");
+        assertNothingLeft(node, "f");
+    }
+
+    @Test
+    void aFailedReleaseKillsTheTaskAndCleansUp() {
+        Node node = new Node().recovered();
+        node.process.failOn("release");
+        assertThrows(VesselException.class, () -> node.containerizer.launch(config("f").build()));
+        assertEquals(List.of("process:destroy:f"), log.matching(":destroy:"));
+        assertNothingLeft(node, "f");
+    }
+
+    @Test
+    void theIdOfAFailedLaunchCanBeUsedAgain() throws Exception {
+        Node node = new Node().recovered();
+        node.process.failOn("fork");
+        assertThrows(VesselException.class, () -> node.containerizer.launch(config("again").build()));
+        Node healthy = new Node().recovered();
+        assertEquals(ContainerState.RUNNING, healthy.containerizer.launch(config("again").build()).getState());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // validation and node checks: refused before anything is created
+
+    @Test
+    void anInvalidConfigCreatesNothing() {
+        Node node = new Node().recovered();
+        log.clear();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("bad")
+                .setResources(Resources.newBuilder().setMemoryBytes(-1)).build()));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertEquals("resources.memory_bytes", e.field().orElseThrow());
+        assertEquals(List.of(), log.calls());
+        assertFalse(Files.exists(dirOf("bad")));
+    }
+
+    @Test
+    void aDuplicateIdIsRefusedAndTheFirstContainerIsUntouched() throws Exception {
+        Node node = new Node().recovered();
+        ContainerStatus first = node.containerizer.launch(config("dup").build());
+        log.clear();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("dup").build()));
+        assertEquals(ErrorCode.ALREADY_EXISTS, e.code());
+        assertEquals("id", e.field().orElseThrow());
+        assertEquals(List.of(), log.calls());
+        assertEquals(ContainerState.RUNNING, node.containerizer.status("dup").getState());
+        assertEquals(first.getPid(), recordOnDisk("dup").getStatus().getPid());
+    }
+
+    @Test
+    void aMissingHostRootfsIsRefusedBeforeAnythingIsCreated() {
+        Node node = new Node().recovered();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("x")
+                .setHostRootfs(tmp.resolve("nope").toString()).build()));
+        assertEquals("host_rootfs", e.field().orElseThrow());
+        assertFalse(Files.exists(dirOf("x")));
+    }
+
+    @Test
+    void anUnknownParentIsRefused() {
+        Node node = new Node().recovered();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("child")
+                .setParentId("ghost").build()));
+        assertEquals(ErrorCode.NOT_FOUND, e.code());
+        assertEquals("parent_id", e.field().orElseThrow());
+    }
+
+    @Test
+    void aUriWithoutFetcherIsRefused() {
+        Node node = new Node().recovered();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("u")
+                .addUris(dev.vessel.core.model.FetchUri.newBuilder().setUri("ftp://host/file")).build()));
+        assertEquals(ErrorCode.UNAVAILABLE, e.code());
+        assertEquals("uris[0].uri", e.field().orElseThrow());
+        assertFalse(Files.exists(dirOf("u")));
+    }
+
+    @Test
+    void launchingBeforeRecoveryIsRefused() {
+        Node node = new Node();
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.launch(config("early").build()));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // operations on running containers
+
+    @Test
+    void killEndsTheTaskWithReasonKilled() throws Exception {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("k").build());
+        node.containerizer.kill("k", 15);
+        Termination t = await(node.containerizer.wait("k"));
+        assertEquals(TerminationReason.KILLED, t.getReason());
+        assertEquals(15, t.getSignal());
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.kill("k", 0));
+        assertEquals("signal", e.field().orElseThrow());
+    }
+
+    @Test
+    void aLimitationDestroysTheContainerWithItsReason() throws Exception {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("oom").build());
+        node.memory.limit("oom", Limitation.newBuilder().setReason(LimitationReason.OOM)
+                .setMessage("memory limit of 32 MiB reached").build());
+        Termination t = await(node.containerizer.wait("oom"));
+        assertEquals(TerminationReason.LIMITATION, t.getReason());
+        assertEquals(LimitationReason.OOM, t.getLimitation().getReason());
+        assertEquals("memory limit of 32 MiB reached", t.getMessage());
+        assertEquals(List.of("process:destroy:oom"), log.matching(":destroy:"));
+        assertEquals(LimitationReason.OOM,
+                recordOnDisk("oom").getStatus().getTermination().getLimitation().getReason());
+    }
+
+    @Test
+    void destroyKillsCleansUpAndReturnsTheTermination() {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("d").build());
+        Termination t = node.containerizer.destroy("d");
+        assertEquals(TerminationReason.KILLED, t.getReason());
+        assertEquals(9, t.getSignal());
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("d").getState());
+        assertEquals(3, log.matching(":cleanup:d").size());
+        assertEquals(t, node.containerizer.destroy("d"), "destroying twice returns the same termination");
+    }
+
+    @Test
+    void destroyingAParentDestroysItsNestedContainersFirst() {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("parent").build());
+        node.containerizer.launch(config("child").setParentId("parent").build());
+        assertTrue(Files.exists(paths.containerRecord(paths.containerDir(List.of("parent", "child")))));
+        node.containerizer.destroy("parent");
+        List<String> destroys = log.matching(":destroy:");
+        assertEquals(List.of("process:destroy:child", "process:destroy:parent"), destroys);
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("child").getState());
+    }
+
+    @Test
+    void aFailedCleanupLeavesTheContainerDestroyingUntilDestroySucceeds() throws Exception {
+        Node node = new Node().recovered();
+        ContainerStatus s = node.containerizer.launch(config("c").build());
+        node.memory.failOn("cleanup");
+        processes.exit(s.getPid(), 0);
+        Termination t = await(node.containerizer.wait("c"));
+        assertEquals(0, t.getExitCode(), "the exit status is known even though cleanup failed");
+        assertEquals(ContainerState.DESTROYING, node.containerizer.status("c").getState());
+        node.memory.healed();
+        assertEquals(t, node.containerizer.destroy("c"));
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("c").getState());
+    }
+
+    @Test
+    void updateReachesEveryIsolatorAndIsCheckpointed() {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("u").build());
+        node.containerizer.update("u", Resources.newBuilder().setMemoryBytes(128L << 20).build());
+        assertEquals(3, log.matching(":update:u").size());
+        assertEquals(128L << 20, recordOnDisk("u").getConfig().getResources().getMemoryBytes());
+        VesselException e = assertThrows(VesselException.class,
+                () -> node.containerizer.update("u", Resources.newBuilder().setCpus(-1).build()));
+        assertEquals("resources.cpus", e.field().orElseThrow());
+    }
+
+    @Test
+    void usageMergesIsolatorStatistics() {
+        Node node = new Node().recovered();
+        node.memory.reporting(ResourceStatistics.newBuilder().setMemoryUsageBytes(4096).build());
+        node.network.reporting(ResourceStatistics.newBuilder().setPidsCurrent(3).build());
+        node.containerizer.launch(config("s").build());
+        ResourceStatistics stats = node.containerizer.usage("s");
+        assertEquals(4096, stats.getMemoryUsageBytes());
+        assertEquals(3, stats.getPidsCurrent());
+        assertTrue(stats.hasTimestamp());
+    }
+
+    @Test
+    void removeForgetsOnlyTerminatedContainers() {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("r").build());
+        VesselException e = assertThrows(VesselException.class, () -> node.containerizer.remove("r"));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+        node.containerizer.destroy("r");
+        node.containerizer.remove("r");
+        assertFalse(Files.exists(dirOf("r")));
+        assertEquals(ErrorCode.NOT_FOUND,
+                assertThrows(VesselException.class, () -> node.containerizer.status("r")).code());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // recovery after a crash: the first containerizer is dropped without any cleanup
+
+    @Test
+    void aRunningContainerIsFoundAgainAfterARestart() throws Exception {
+        Node before = new Node().recovered();
+        ContainerStatus launched = before.containerizer.launch(config("live").build());
+        before.crash();
+
+        Node after = new Node().recovered();
+        ContainerStatus status = after.containerizer.status("live");
+        assertEquals(ContainerState.RUNNING, status.getState());
+        assertEquals(launched.getPid(), status.getPid());
+        assertEquals(List.of("live"), after.memory.recovered.stream().map(c -> c.containerId()).toList());
+
+        processes.exit(launched.getPid(), 7);
+        assertEquals(7, await(after.containerizer.wait("live")).getExitCode());
+    }
+
+    @Test
+    void anExitWhileTheDaemonWasDownIsNotLost() throws Exception {
+        Node before = new Node().recovered();
+        ContainerStatus launched = before.containerizer.launch(config("gone").build());
+        before.crash();
+        processes.exit(launched.getPid(), 42);
+
+        Node after = new Node().recovered();
+        Termination t = await(after.containerizer.wait("gone"));
+        assertEquals(42, t.getExitCode());
+        assertEquals(ContainerState.TERMINATED, after.containerizer.status("gone").getState());
+    }
+
+    @Test
+    void aTaskThatVanishedIsReportedLost() throws Exception {
+        Node before = new Node().recovered();
+        ContainerStatus launched = before.containerizer.launch(config("lost").build());
+        before.crash();
+        processes.forget(launched.getPid());
+        Node after = new Node().recovered();
+        Termination t = await(after.containerizer.wait("lost"));
+        assertEquals(TerminationReason.LOST, t.getReason());
+        assertEquals(3, log.matching(":cleanup:lost").size(), "a lost container is still cleaned up");
+    }
+
+    @Test
+    void terminatedContainersKeepTheirStatusAcrossRestarts() throws Exception {
+        Node before = new Node().recovered();
+        ContainerStatus launched = before.containerizer.launch(config("done").build());
+        processes.exit(launched.getPid(), 5);
+        await(before.containerizer.wait("done"));
+        log.clear();
+
+        Node after = new Node().recovered();
+        assertEquals(5, await(after.containerizer.wait("done")).getExitCode());
+        assertTrue(log.matching(":cleanup:").isEmpty(), "a terminated container is not cleaned up twice");
+    }
+
+    @Test
+    void aLaunchInterruptedByACrashIsUndone() throws Exception {
+        // What a daemon killed during prepare leaves behind: a record in PREPARING and isolator state.
+        Path dir = dirOf("half");
+        Files.createDirectories(dir);
+        CheckpointFile.write(paths.containerRecord(dir), UnifiedContainerizer.RECORD_CODEC, ContainerRecord.newBuilder()
+                .setConfig(config("half").build()).setLauncher("process")
+                .setStatus(ContainerStatus.newBuilder().setId("half").setState(ContainerState.PREPARING)).build());
+
+        Node after = new Node().recovered();
+        assertEquals(List.of("memory:cleanup:half", "tap:cleanup:half", "network:cleanup:half"),
+                log.matching(":cleanup:"));
+        assertFalse(Files.exists(dir));
+        assertThrows(VesselException.class, () -> after.containerizer.status("half"));
+    }
+
+    @Test
+    void aForkedButUnreleasedTaskIsKilledAtRecovery() throws Exception {
+        Node before = new Node().recovered();
+        // Simulate a crash right after fork: launch normally, then rewrite the record to ISOLATING.
+        ContainerStatus launched = before.containerizer.launch(config("iso").build());
+        before.crash();
+        ContainerRecord running = recordOnDisk("iso");
+        CheckpointFile.write(paths.containerRecord(dirOf("iso")), UnifiedContainerizer.RECORD_CODEC,
+                running.toBuilder().setStatus(running.getStatus().toBuilder().setState(ContainerState.ISOLATING)).build());
+
+        new Node().recovered();
+        assertFalse(processes.alive(launched.getPid()), "the half-launched task must be killed");
+        assertFalse(Files.exists(dirOf("iso")));
+    }
+
+    @Test
+    void aDestroyInterruptedByACrashIsFinished() throws Exception {
+        Node before = new Node().recovered();
+        ContainerStatus launched = before.containerizer.launch(config("dying").build());
+        before.crash();
+        ContainerRecord running = recordOnDisk("dying");
+        CheckpointFile.write(paths.containerRecord(dirOf("dying")), UnifiedContainerizer.RECORD_CODEC,
+                running.toBuilder().setKilled(true)
+                        .setStatus(running.getStatus().toBuilder().setState(ContainerState.DESTROYING)).build());
+
+        Node after = new Node().recovered();
+        Termination t = await(after.containerizer.wait("dying"));
+        assertEquals(TerminationReason.KILLED, t.getReason());
+        assertFalse(processes.alive(launched.getPid()));
+        assertEquals(ContainerState.TERMINATED, after.containerizer.status("dying").getState());
+    }
+
+    @Test
+    void nestedContainersAreRecoveredUnderTheirParent() {
+        Node before = new Node().recovered();
+        before.containerizer.launch(config("outer").build());
+        before.containerizer.launch(config("inner").setParentId("outer").build());
+        before.crash();
+        Node after = new Node().recovered();
+        assertEquals("outer", after.containerizer.status("inner").getParentId());
+        assertEquals(ContainerState.RUNNING, after.containerizer.status("inner").getState());
+    }
+
+    @Test
+    void aDirectoryWithoutARecordIsRemovedAtRecovery() throws Exception {
+        Path stray = Files.createDirectories(dirOf("stray").resolve("sandbox"));
+        new Node().recovered();
+        assertFalse(Files.exists(stray.getParent()));
+    }
+
+    @Test
+    void theProvisionerIsToldWhichRootfsAreStillInUse() {
+        Node before = new Node().recovered();
+        before.containerizer.launch(config("img").clearRoot()
+                .setImage(ImageReference.newBuilder().setRepository("busybox")).build());
+        before.containerizer.launch(config("plain").build());
+        before.crash();
+        new Node().recovered();
+        assertEquals(java.util.Set.of("img", "plain"), provisioner.recoveredWith);
+    }
+
+    @Test
+    void aRecordFromANewerVessel() throws Exception {
+        Path dir = dirOf("future");
+        Files.createDirectories(dir);
+        CheckpointFile.write(paths.containerRecord(dir), ProtoCodec.of(9, ContainerRecord.parser()),
+                ContainerRecord.newBuilder().setConfig(config("future").build()).build());
+        VesselException e = assertThrows(VesselException.class, () -> new Node().recovered());
+        assertEquals(ErrorCode.DATA_LOSS, e.code());
+        assertTrue(e.getMessage().contains("schema version 9, newer than version 1"), e.getMessage());
+        assertTrue(Files.exists(dir), "nothing is deleted when a record cannot be read");
+    }
+
+    @Test
+    void statesOnlyMoveForward() {
+        assertTrue(StateMachine.allowed(ContainerState.PROVISIONING, ContainerState.PREPARING));
+        assertTrue(StateMachine.allowed(ContainerState.PREPARING, ContainerState.DESTROYING));
+        assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.PREPARING));
+        assertFalse(StateMachine.allowed(ContainerState.TERMINATED, ContainerState.DESTROYING));
+        assertFalse(StateMachine.allowed(ContainerState.PROVISIONING, ContainerState.RUNNING));
+        assertEquals(6, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
+                && s != ContainerState.CONTAINER_STATE_UNSPECIFIED).count());
+    }
+}
