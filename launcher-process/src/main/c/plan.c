@@ -1,0 +1,349 @@
+/*
+ * Decoding and validation of the binary launch plan (see PROTOCOL.md).
+ *
+ * The format is deliberately dumb: a fixed header carrying the body length,
+ * then tag/length/value records, all little-endian. That keeps the Java
+ * encoder a handful of ByteBuffer.put* calls and keeps this decoder small
+ * enough to audit. Everything is validated here, before clone(), so that
+ * a malformed plan fails as "error plan: ..." and never half-launches.
+ */
+#include "vessel-launch.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define PLAN_MAGIC "VSLP"
+#define PLAN_HEADER_LEN 12
+#define PLAN_MAX_BODY (16u << 20) /* a plan is small; refuse absurd sizes */
+
+enum {
+    T_RUN_DIR = 0x01, T_ROOTFS = 0x02, T_ARG = 0x03, T_ENV = 0x04,
+    T_CWD = 0x05, T_UID = 0x06, T_GID = 0x07, T_SUPP_GID = 0x08,
+    T_HOSTNAME = 0x09, T_NAMESPACES = 0x0a, T_UID_MAP = 0x0b,
+    T_GID_MAP = 0x0c, T_NETNS_PATH = 0x0d, T_MOUNT = 0x0e, T_STD_FS = 0x0f,
+    T_MASKED_PATH = 0x10, T_RLIMIT = 0x11, T_NO_NEW_PRIVS = 0x12,
+    T_CAPS = 0x13, T_LOG_CAP = 0x14,
+    T_MAX = T_LOG_CAP
+};
+
+/* A cursor over a byte range; every getter checks bounds. */
+struct cur {
+    const unsigned char *p, *end;
+};
+
+static char *g_err;
+static size_t g_errlen;
+
+__attribute__((format(printf, 1, 2)))
+static int bad(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, g_errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        /* Allocation failure on a plan <= 16 MiB: nothing sane to do. */
+        fputs("vessel-launch: out of memory\n", stderr);
+        _exit(2);
+    }
+    return q;
+}
+
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int get_u32(struct cur *c, uint32_t *v)
+{
+    if (c->end - c->p < 4)
+        return -1;
+    *v = (uint32_t)le(c->p, 4);
+    c->p += 4;
+    return 0;
+}
+
+static int get_u64(struct cur *c, uint64_t *v)
+{
+    if (c->end - c->p < 8)
+        return -1;
+    *v = le(c->p, 8);
+    c->p += 8;
+    return 0;
+}
+
+/* Copies n bytes as a NUL-terminated C string; embedded NULs are refused
+ * because they would silently truncate paths/arguments. */
+static int get_str(struct cur *c, size_t n, char **out)
+{
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    if (memchr(c->p, 0, n))
+        return -2;
+    char *s = xrealloc(NULL, n + 1);
+    memcpy(s, c->p, n);
+    s[n] = 0;
+    c->p += n;
+    *out = s;
+    return 0;
+}
+
+static void strv_push(struct vl_strv *v, char *s)
+{
+    v->v = xrealloc(v->v, (v->n + 2) * sizeof(char *));
+    v->v[v->n++] = s;
+    v->v[v->n] = NULL;
+}
+
+/* A u32-length-prefixed string inside a compound record (MOUNT). */
+static int get_lstr(struct cur *c, char **out, const char *what)
+{
+    uint32_t n;
+    if (get_u32(c, &n) < 0)
+        return bad("MOUNT: truncated %s length", what);
+    int r = get_str(c, n, out);
+    if (r == -1)
+        return bad("MOUNT: truncated %s", what);
+    if (r == -2)
+        return bad("MOUNT: NUL byte in %s", what);
+    return 0;
+}
+
+static int decode_mount(struct cur *c, struct vl_plan *p)
+{
+    struct vl_mount m = {0};
+    if (get_u64(c, &m.flags) < 0 || get_u32(c, &m.hints) < 0)
+        return bad("MOUNT: truncated header");
+    if (get_lstr(c, &m.source, "source") || get_lstr(c, &m.target, "target")
+        || get_lstr(c, &m.fstype, "fstype") || get_lstr(c, &m.data, "data"))
+        return -1;
+    if (c->p != c->end)
+        return bad("MOUNT: %zu trailing bytes", (size_t)(c->end - c->p));
+    if (m.target[0] != '/')
+        return bad("MOUNT: target must be absolute: %s", m.target);
+    if (m.hints & ~(VL_HINT_MKDIR | VL_HINT_MKFILE))
+        return bad("MOUNT %s: unknown hint bits 0x%x", m.target, m.hints);
+    if ((m.hints & VL_HINT_MKDIR) && (m.hints & VL_HINT_MKFILE))
+        return bad("MOUNT %s: MKDIR and MKFILE are exclusive", m.target);
+    p->mounts = xrealloc(p->mounts, (p->nmounts + 1) * sizeof m);
+    p->mounts[p->nmounts++] = m;
+    return 0;
+}
+
+static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
+                         unsigned *seen)
+{
+    size_t len = (size_t)(c->end - c->p);
+    uint32_t u32 = 0;
+    char *s = NULL;
+
+    /* Single-valued tags may appear at most once: a duplicate is far more
+     * likely an encoder bug than an intended override. */
+    static const unsigned char repeated[T_MAX + 1] = {
+        [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
+        [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
+    };
+    if (tag == 0 || tag > T_MAX)
+        return bad("unknown tag 0x%04x", tag);
+    if (!repeated[tag] && (*seen & (1u << tag)))
+        return bad("duplicate tag 0x%04x", tag);
+    *seen |= 1u << tag;
+
+    switch (tag) {
+    case T_RUN_DIR: case T_ROOTFS: case T_ARG: case T_ENV: case T_CWD:
+    case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
+    case T_MASKED_PATH:
+        if (get_str(c, len, &s) < 0)
+            return bad("tag 0x%04x: NUL byte in string", tag);
+        break;
+    case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
+    case T_STD_FS: case T_NO_NEW_PRIVS:
+        if (len != 4)
+            return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
+        get_u32(c, &u32);
+        break;
+    }
+
+    switch (tag) {
+    case T_RUN_DIR:     p->run_dir = s; break;
+    case T_ROOTFS:      p->rootfs = s; break;
+    case T_CWD:         p->cwd = s; break;
+    case T_HOSTNAME:    p->hostname = s; break;
+    case T_NETNS_PATH:  p->netns_path = s; break;
+    case T_ARG:         strv_push(&p->argv, s); break;
+    case T_UID_MAP:     strv_push(&p->uid_map, s); break;
+    case T_GID_MAP:     strv_push(&p->gid_map, s); break;
+    case T_MASKED_PATH:
+        if (s[0] != '/')
+            return bad("MASKED_PATH must be absolute: %s", s);
+        strv_push(&p->masked, s);
+        break;
+    case T_ENV:
+        if (!strchr(s, '=') || s[0] == '=')
+            return bad("ENV entry is not K=V: %s", s);
+        strv_push(&p->env, s);
+        break;
+    case T_UID:         p->has_uid = 1; p->uid = u32; break;
+    case T_GID:         p->has_gid = 1; p->gid = u32; break;
+    case T_SUPP_GID:
+        p->groups = xrealloc(p->groups, (p->ngroups + 1) * sizeof(gid_t));
+        p->groups[p->ngroups++] = u32;
+        break;
+    case T_NAMESPACES:
+        if (u32 & ~VL_NS_ALL)
+            return bad("NAMESPACES: unknown bits 0x%x", u32 & ~VL_NS_ALL);
+        p->namespaces = u32;
+        break;
+    case T_STD_FS:
+        if (u32 & ~VL_STD_ALL)
+            return bad("STD_FS: unknown bits 0x%x", u32 & ~VL_STD_ALL);
+        p->std_fs = u32;
+        break;
+    case T_NO_NEW_PRIVS:
+        if (u32 > 1)
+            return bad("NO_NEW_PRIVS must be 0 or 1");
+        p->no_new_privs = (int)u32;
+        break;
+    case T_MOUNT:
+        return decode_mount(c, p);
+    case T_RLIMIT: {
+        struct vl_rlimit r;
+        if (len != 20)
+            return bad("RLIMIT: expected 20 bytes, got %zu", len);
+        get_u32(c, &r.resource);
+        get_u64(c, &r.soft);
+        get_u64(c, &r.hard);
+        if (r.resource >= RLIM_NLIMITS)
+            return bad("RLIMIT: unknown resource %u", r.resource);
+        if (r.soft > r.hard)
+            return bad("RLIMIT %u: soft > hard", r.resource);
+        p->rlimits = xrealloc(p->rlimits, (p->nrlimits + 1) * sizeof r);
+        p->rlimits[p->nrlimits++] = r;
+        break;
+    }
+    case T_CAPS:
+        if (len != 8 * VL_CAP_SETS)
+            return bad("CAPS: expected %d bytes, got %zu", 8 * VL_CAP_SETS, len);
+        for (int i = 0; i < VL_CAP_SETS; i++)
+            get_u64(c, &p->caps[i]);
+        p->has_caps = 1;
+        break;
+    case T_LOG_CAP:
+        if (len != 8)
+            return bad("LOG_CAP: expected 8 bytes, got %zu", len);
+        get_u64(c, &p->log_cap);
+        break;
+    }
+    return 0;
+}
+
+/* Cross-field rules. These exist mostly to stop a plan from touching the
+ * host: e.g. a hostname without a UTS namespace would rename the host, a
+ * rootfs without a mount namespace would pivot_root the host. */
+static int validate(struct vl_plan *p)
+{
+    uint32_t ns = p->namespaces;
+    if (!p->run_dir || p->run_dir[0] != '/')
+        return bad("RUN_DIR missing or not absolute");
+    if (p->argv.n == 0 || p->argv.v[0][0] == 0)
+        return bad("ARG missing or argv[0] empty");
+    if (p->cwd && p->cwd[0] != '/')
+        return bad("CWD not absolute: %s", p->cwd);
+    if (p->rootfs && p->rootfs[0] != '/')
+        return bad("ROOTFS not absolute: %s", p->rootfs);
+    if (p->rootfs && !(ns & VL_NS_MOUNT))
+        return bad("ROOTFS requires the mount namespace");
+    if (!p->rootfs && (p->nmounts || p->std_fs || p->masked.n))
+        return bad("MOUNT/STD_FS/MASKED_PATH require ROOTFS");
+    if (p->hostname && !(ns & VL_NS_UTS))
+        return bad("HOSTNAME requires the uts namespace");
+    if (p->hostname && strlen(p->hostname) > 64)
+        return bad("HOSTNAME longer than 64 bytes");
+    if (p->netns_path && (ns & VL_NS_NET))
+        return bad("NETNS_PATH and a new net namespace are exclusive");
+    if ((p->uid_map.n || p->gid_map.n) && !(ns & VL_NS_USER))
+        return bad("UID_MAP/GID_MAP require the user namespace");
+    if ((ns & VL_NS_USER) && (!p->uid_map.n || !p->gid_map.n))
+        return bad("user namespace requires UID_MAP and GID_MAP");
+    if (p->ngroups > NGROUPS_MAX)
+        return bad("too many SUPP_GID records");
+    return 0;
+}
+
+/* read(2) exactly n bytes. Reading exactly (no stdio buffering) matters:
+ * the release byte 'G' follows the plan on the same stream and must not
+ * be swallowed here. */
+static int read_exact(int fd, void *buf, size_t n, size_t *got)
+{
+    *got = 0;
+    while (*got < n) {
+        ssize_t r = read(fd, (char *)buf + *got, n - *got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        *got += (size_t)r;
+    }
+    return 0;
+}
+
+int vl_read_plan(int fd, struct vl_plan *p, char *err, size_t errlen)
+{
+    unsigned char hdr[PLAN_HEADER_LEN];
+    size_t got;
+    unsigned seen = 0;
+
+    g_err = err;
+    g_errlen = errlen;
+    memset(p, 0, sizeof *p);
+
+    if (read_exact(fd, hdr, sizeof hdr, &got) < 0)
+        return bad("truncated header (%zu of %d bytes)", got, PLAN_HEADER_LEN);
+    if (memcmp(hdr, PLAN_MAGIC, 4) != 0)
+        return bad("bad magic (expected \"VSLP\")");
+    if (le(hdr + 4, 2) != VL_VERSION)
+        return bad("unsupported version %u (expected %d)",
+                   (unsigned)le(hdr + 4, 2), VL_VERSION);
+    if (le(hdr + 6, 2) != 0)
+        return bad("reserved header field must be 0");
+    uint32_t body_len = (uint32_t)le(hdr + 8, 4);
+    if (body_len > PLAN_MAX_BODY)
+        return bad("body of %u bytes exceeds %u", body_len, PLAN_MAX_BODY);
+
+    unsigned char *body = xrealloc(NULL, body_len);
+    if (read_exact(fd, body, body_len, &got) < 0)
+        return bad("truncated body (%zu of %u bytes)", got, body_len);
+
+    struct cur c = { body, body + body_len };
+    while (c.p < c.end) {
+        if (c.end - c.p < 6)
+            return bad("truncated record header at offset %zu",
+                       (size_t)(c.p - body));
+        uint16_t tag = (uint16_t)le(c.p, 2);
+        uint32_t len = (uint32_t)le(c.p + 2, 4);
+        c.p += 6;
+        if ((size_t)(c.end - c.p) < len)
+            return bad("record 0x%04x: length %u overruns body", tag, len);
+        struct cur rc = { c.p, c.p + len };
+        if (decode_record(tag, &rc, p, &seen) < 0)
+            return -1;
+        c.p += len;
+    }
+    free(body);
+    return validate(p);
+}

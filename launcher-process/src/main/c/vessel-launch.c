@@ -1,0 +1,331 @@
+/*
+ * vessel-launch: entry point and the Java-facing side of the protocol.
+ *
+ *   stdin  <- plan (binary), then one release byte 'G'
+ *   stdout -> "pid <n>" ... "ok" | "error <step>: <message>"  (lines)
+ *   stderr -> free-form diagnostics
+ *
+ * Then the process turns into the task's monitor (monitor.c). See
+ * PROTOCOL.md for the full contract.
+ */
+#include "vessel-launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int vl_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t r = write(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* One control line to Java. Embedded newlines would break the line
+ * protocol, so they are flattened. Write errors are ignored on purpose:
+ * Java may be gone, and the monitor must carry on regardless. */
+__attribute__((format(printf, 1, 2)))
+static void reply(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > sizeof line - 2)
+        n = sizeof line - 2;
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[n++] = '\n';
+    (void)vl_write_all(1, line, (size_t)n);
+}
+
+static int have_effective_cap(int cap)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return 0;
+    return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+static int read_cap_last(void)
+{
+    char buf[16] = {0};
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r > 0)
+            return atoi(buf);
+    }
+    return CAP_LAST_CAP; /* what this binary was compiled against */
+}
+
+/* The kernel wants the whole map in a single write(). */
+static int write_proc_file(pid_t pid, const char *file, const char *content)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t r = write(fd, content, strlen(content));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r == (ssize_t)strlen(content) ? 0 : -1;
+}
+
+static int write_map(pid_t pid, const char *file, const struct vl_strv *lines)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < lines->n; i++)
+        len += strlen(lines->v[i]) + 1;
+    char *buf = malloc(len);
+    if (!buf)
+        return -1;
+    buf[0] = 0;
+    for (size_t i = 0; i < lines->n; i++) {
+        strcat(buf, lines->v[i]);
+        strcat(buf, "\n");
+    }
+    int r = write_proc_file(pid, file, buf);
+    free(buf);
+    return r;
+}
+
+/* Failure after "pid" was sent: the task never ran. Record that in the
+ * exit file too, since Java may have died and will look there later. */
+static int launch_failed(int dirfd, pid_t pid, const char *msg)
+{
+    char line[2048];
+    reply("error %s", msg);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    snprintf(line, sizeof line, "failed %s\n", msg);
+    if (vl_write_exit_file(dirfd, line) < 0)
+        fprintf(stderr, "vessel-launch: write exit file: %s\n", strerror(errno));
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct vl_plan plan;
+    char err[1024];
+
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("vessel-launch protocol %d\n", VL_VERSION);
+        return 0;
+    }
+    if (argc != 1) {
+        fputs("usage: vessel-launch   (plan on stdin; see PROTOCOL.md)\n", stderr);
+        return 2;
+    }
+
+    /* Java may die at any time: its pipes going away must not kill us, and
+     * a signal to the JVM's process group / session must not reach us. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    if (setsid() < 0)
+        fprintf(stderr, "vessel-launch: setsid: %s (continuing)\n", strerror(errno));
+    /* Orphans of the task get reparented to us (not to init), so they
+     * are reaped and stay accountable to this task. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        fprintf(stderr, "vessel-launch: subreaper: %s\n", strerror(errno));
+
+    if (vl_read_plan(0, &plan, err, sizeof err) < 0) {
+        reply("error plan: %s", err);
+        return 2;
+    }
+
+    int dirfd = open(plan.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        reply("error run-dir %s: %s", plan.run_dir, strerror(errno));
+        return 1;
+    }
+    /* Checked here (not only in the child) so the common mistake fails
+     * before "pid", with a precise message. */
+    struct stat st;
+    if (plan.rootfs) {
+        int e = stat(plan.rootfs, &st) < 0 ? errno
+              : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+        if (e) {
+            reply("error rootfs %s: %s", plan.rootfs, strerror(e));
+            return 1;
+        }
+    }
+    struct vl_log logs[2];
+    if (vl_log_open(dirfd, &logs[0], "stdout.log", "stdout.log.1") < 0
+        || vl_log_open(dirfd, &logs[1], "stderr.log", "stderr.log.1") < 0) {
+        reply("error log file in %s: %s", plan.run_dir, strerror(errno));
+        return 1;
+    }
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int sync_p[2], err_p[2], out_p[2], errout_p[2];
+    if (devnull < 0 || pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0
+        || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(errout_p, O_CLOEXEC) < 0) {
+        reply("error setup: %s", strerror(errno));
+        return 1;
+    }
+
+    struct vl_child_ctx ctx = {
+        .plan = &plan, .sync_fd = sync_p[0], .err_fd = err_p[1],
+        .stdin_fd = devnull, .stdout_fd = out_p[1], .stderr_fd = errout_p[1],
+        .cap_last = read_cap_last(),
+        .parent_fds = { sync_p[1], err_p[0] },
+    };
+    uint32_t ns = plan.namespaces;
+    /* Without CAP_SETGID an unprivileged gid_map write requires setgroups
+     * to be denied first (see user_namespaces(7)). */
+    ctx.deny_setgroups = (ns & VL_NS_USER) && !have_effective_cap(CAP_SETGID);
+
+    /* A netns owned by the initial user namespace cannot be joined from
+     * inside a new user namespace, so in that case join it here, before
+     * clone; the child then inherits it. Otherwise the child joins. */
+    if (plan.netns_path && (ns & VL_NS_USER)) {
+        int fd = open(plan.netns_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+            reply("error setns %s: %s", plan.netns_path, strerror(errno));
+            return 1;
+        }
+        close(fd);
+        ctx.netns_joined = 1;
+    }
+
+    /* SIGCHLD is blocked before clone so none can be lost before the
+     * signalfd exists; the child unblocks it before exec. */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd < 0) {
+        reply("error signalfd: %s", strerror(errno));
+        return 1;
+    }
+
+    unsigned long flags = SIGCHLD;
+    if (ns & VL_NS_MOUNT)  flags |= CLONE_NEWNS;
+    if (ns & VL_NS_UTS)    flags |= CLONE_NEWUTS;
+    if (ns & VL_NS_IPC)    flags |= CLONE_NEWIPC;
+    if (ns & VL_NS_PID)    flags |= CLONE_NEWPID;
+    if (ns & VL_NS_NET)    flags |= CLONE_NEWNET;
+    if (ns & VL_NS_CGROUP) flags |= CLONE_NEWCGROUP;
+    if (ns & VL_NS_USER)   flags |= CLONE_NEWUSER;
+    /* Raw clone with no new stack behaves like fork() (copy-on-write),
+     * which glibc's clone() wrapper cannot do; no threads exist here. */
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (pid < 0) {
+        reply("error clone: %s", strerror(errno));
+        return 1;
+    }
+    if (pid == 0)
+        vl_child_main(&ctx);
+
+    close(sync_p[0]);
+    close(err_p[1]);
+    close(out_p[1]);
+    close(errout_p[1]);
+
+    if (ns & VL_NS_USER) {
+        const char *what = "uid_map";
+        int r = write_map(pid, what, &plan.uid_map);
+        if (r == 0 && ctx.deny_setgroups)
+            r = write_proc_file(pid, what = "setgroups", "deny");
+        if (r == 0)
+            r = write_map(pid, what = "gid_map", &plan.gid_map);
+        if (r < 0) {
+            reply("error %s: %s", what, strerror(errno));
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return 1;
+        }
+    }
+
+    reply("pid %d", (int)pid);
+
+    /* Java now puts the pid into cgroups etc., then releases us. */
+    char go;
+    ssize_t r;
+    while ((r = read(0, &go, 1)) < 0 && errno == EINTR)
+        ;
+    if (r != 1 || go != 'G') {
+        if (r == 0)
+            snprintf(err, sizeof err, "abort: stdin closed before release");
+        else if (r < 0)
+            snprintf(err, sizeof err, "abort: reading release byte: %s",
+                     strerror(errno));
+        else
+            snprintf(err, sizeof err, "abort: unexpected byte 0x%02x before release",
+                     (unsigned char)go);
+        return launch_failed(dirfd, pid, err);
+    }
+    if (write(sync_p[1], "G", 1) != 1)
+        return launch_failed(dirfd, pid, "release: task is gone");
+    close(sync_p[1]);
+
+    /* The error pipe is CLOEXEC in the child: EOF without data means the
+     * execve succeeded (or the task was killed before it; the monitor
+     * then records that as the exit status). */
+    size_t n = 0;
+    while (n < sizeof err - 1) {
+        r = read(err_p[0], err + n, sizeof err - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    err[n] = 0;
+    close(err_p[0]);
+    if (n > 0)
+        return launch_failed(dirfd, pid, err);
+    reply("ok");
+
+    /* Detach from Java for good: nothing more is said on stdout, stdin is
+     * not read again, and late diagnostics go to a file in the run dir so
+     * a full or dead stderr pipe can never block the monitor. */
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    int mlog = openat(dirfd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND
+                      | O_CLOEXEC, 0644);
+    dup2(mlog >= 0 ? mlog : devnull, 2);
+    if (mlog >= 0)
+        close(mlog);
+    close(devnull);
+
+    char line[256];
+    logs[0].pipe_fd = out_p[0];
+    logs[1].pipe_fd = errout_p[0];
+    vl_monitor(pid, dirfd, sigfd, logs, plan.log_cap, line, sizeof line);
+    if (vl_write_exit_file(dirfd, line) < 0) {
+        fprintf(stderr, "vessel-launch: write exit file: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * vessel-launch: native launch helper of the Vessel container runtime.
+ *
+ * Java computes a complete launch plan; this helper only executes it:
+ * it clones the task into namespaces, waits to be released (so Java can
+ * place the pid into cgroups first), sets up the root filesystem and the
+ * credentials, execs the task and then stays behind as its monitor
+ * (log pump + exit-status recorder). See PROTOCOL.md for the wire format.
+ *
+ * Shared declarations of the helper's translation units.
+ */
+#ifndef VESSEL_LAUNCH_H
+#define VESSEL_LAUNCH_H
+
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VL_VERSION 1
+
+/* Namespace bits of the NAMESPACES record (our own numbering, so the Java
+ * side does not need to know the kernel's CLONE_* constants). */
+#define VL_NS_MOUNT  0x01u
+#define VL_NS_UTS    0x02u
+#define VL_NS_IPC    0x04u
+#define VL_NS_PID    0x08u
+#define VL_NS_NET    0x10u
+#define VL_NS_CGROUP 0x20u
+#define VL_NS_USER   0x40u
+#define VL_NS_ALL    0x7fu
+
+/* Bits of the STD_FS record. */
+#define VL_STD_PROC        0x01u
+#define VL_STD_SYS         0x02u
+#define VL_STD_DEV         0x04u
+#define VL_STD_RO_ROOTFS   0x08u
+#define VL_STD_ALL         0x0fu
+
+/* Bits of a MOUNT record's "hints" field. */
+#define VL_HINT_MKDIR  0x01u /* create target (and parents) as directory */
+#define VL_HINT_MKFILE 0x02u /* create parents and an empty file target */
+
+/* Indexes into vl_plan.caps (order on the wire). */
+enum { VL_CAP_BOUNDING, VL_CAP_EFFECTIVE, VL_CAP_PERMITTED,
+       VL_CAP_INHERITABLE, VL_CAP_AMBIENT, VL_CAP_SETS };
+
+/* A growable NULL-terminated string vector (usable directly as argv). */
+struct vl_strv {
+    char **v;
+    size_t n;
+};
+
+struct vl_mount {
+    char *source, *target, *fstype, *data; /* "" means NULL for mount(2) */
+    uint64_t flags;                         /* MS_* bitmask */
+    uint32_t hints;                         /* VL_HINT_* */
+};
+
+struct vl_rlimit {
+    uint32_t resource;
+    uint64_t soft, hard;
+};
+
+struct vl_plan {
+    char *run_dir;     /* required, absolute */
+    char *rootfs;      /* optional, absolute; requires VL_NS_MOUNT */
+    char *cwd;         /* optional, default "/" */
+    char *hostname;    /* optional; requires VL_NS_UTS */
+    char *netns_path;  /* optional: join this netns instead of creating */
+    struct vl_strv argv, env, uid_map, gid_map, masked;
+    int has_uid, has_gid;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t ngroups;
+    uint32_t namespaces; /* VL_NS_* */
+    uint32_t std_fs;     /* VL_STD_* */
+    struct vl_mount *mounts;
+    size_t nmounts;
+    struct vl_rlimit *rlimits;
+    size_t nrlimits;
+    int no_new_privs;
+    int has_caps;
+    uint64_t caps[VL_CAP_SETS];
+    uint64_t log_cap; /* 0 = unlimited */
+};
+
+/* plan.c: read the plan from fd; on failure fill err and return -1. */
+int vl_read_plan(int fd, struct vl_plan *plan, char *err, size_t errlen);
+
+/* Everything the task-side code (child.c) needs besides the plan. */
+struct vl_child_ctx {
+    const struct vl_plan *plan;
+    int sync_fd;        /* read end: one byte 'G' = go, EOF = abort */
+    int err_fd;         /* CLOEXEC write end: failure message, EOF = exec'd */
+    int stdin_fd;       /* host /dev/null */
+    int stdout_fd, stderr_fd; /* write ends of the log pipes */
+    int deny_setgroups; /* parent wrote "deny" to /proc/<pid>/setgroups */
+    int netns_joined;   /* parent already joined netns_path before clone */
+    int cap_last;       /* /proc/sys/kernel/cap_last_cap */
+    int parent_fds[2];  /* parent's pipe ends (sync write, error read): the
+                           child must drop its copies, or EOF/POLLERR on
+                           them could never signal the parent's death */
+};
+
+/* child.c: runs in the cloned task process; never returns. */
+void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));
+
+/* monitor.c */
+struct vl_log {
+    int pipe_fd;        /* read end of the task's stdout/stderr pipe */
+    int fd;             /* current log file, -1 if it could not be opened */
+    uint64_t size;      /* bytes in the current log file */
+    const char *name;   /* e.g. "stdout.log" (relative to the run dir) */
+    const char *rotated;/* e.g. "stdout.log.1" */
+};
+int vl_log_open(int dirfd, struct vl_log *log, const char *name,
+                const char *rotated);
+int vl_write_exit_file(int dirfd, const char *line);
+/* Pumps logs, reaps children; returns once the task has ended, with the
+ * exit-file line for it written to line. */
+void vl_monitor(pid_t task, int dirfd, int sigfd, struct vl_log logs[2],
+                uint64_t log_cap, char *line, size_t linelen);
+
+/* Small helpers shared by the units (vessel-launch.c). */
+int vl_write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Smoke test of vessel-launch (run as root): builds the helper into a temp
+# dir, makes a busybox rootfs, and drives the helper exactly the way Java
+# does (plan on stdin, "pid" line, release byte 'G', outcome line), then
+# checks logs / exit files. Prints PASS/FAIL per case; exit status = number
+# of failures (capped at 100).
+set -u
+[ "$(id -u)" = 0 ] || { echo "smoke.sh must run as root" >&2; exit 2; }
+[ -x /bin/busybox ] || { echo "needs /bin/busybox (apt-get install busybox-static)" >&2; exit 2; }
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$HERE/../../main/c
+T=$(mktemp -d /tmp/vessel-smoke.XXXXXX)
+# The mapped root of the user-namespace case must be able to traverse to the
+# rootfs (it is not host root), so the temp dir cannot stay 0700.
+chmod 755 "$T"
+KEEP=${KEEP:-0}   # KEEP=1 leaves $T behind for inspection
+cleanup() {
+    [ -e "$T/netns" ] && umount "$T/netns" 2>/dev/null
+    [ "$KEEP" = 1 ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+
+gcc -static -O2 -Wall -Wextra -Werror -o "$T/vessel-launch" "$SRC"/*.c || { echo "FAIL build"; exit 1; }
+H=$T/vessel-launch
+
+# --- busybox rootfs ------------------------------------------------------
+# Relative "busybox" symlinks (not `busybox --install -s`, which would link
+# to the host path of the binary, invalid after pivot_root).
+R=$T/rootfs
+mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc,mnt}
+cp /bin/busybox "$R/bin/busybox"
+for a in $("$R/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$R/bin/$a"; done
+echo "not a program" > "$R/etc/motd"; chmod 644 "$R/etc/motd"
+ln -s /etc "$R/escape"   # absolute symlink: must resolve inside the rootfs
+chmod 1777 "$R/tmp"
+
+# --- plan encoder + Java-like driver -------------------------------------
+# Usage: vplan.py MODE HELPER key=value...
+#   MODE: release (normal), eof (close stdin before release), bad (send 'X'),
+#         selfkill (release, then SIGKILL own process group = "JVM dies"),
+#         badmagic (send a garbage header)
+# Prints "helper <pid>", then every control line the helper writes.
+cat > "$T/vplan.py" <<'PY'
+import os, signal, struct, subprocess, sys
+NS = dict(mount=1, uts=2, ipc=4, pid=8, net=0x10, cgroup=0x20, user=0x40)
+STD = dict(proc=1, sys=2, dev=4, ro=8)
+MS = dict(rdonly=1, nosuid=2, nodev=4, noexec=8, bind=4096, rec=16384,
+          private=1 << 18, relatime=1 << 21)
+HINT = dict(mkdir=1, mkfile=2)
+STR = dict(rundir=1, rootfs=2, arg=3, env=4, cwd=5, hostname=9, uidmap=11,
+           gidmap=12, netns=13, mask=16)
+U32 = dict(uid=6, gid=7, group=8)
+
+def rec(tag, payload):
+    return struct.pack('<HI', tag, len(payload)) + payload
+
+def lstr(x):
+    b = x.encode()
+    return struct.pack('<I', len(b)) + b
+
+def bits(table, v):
+    return sum(table[x] for x in v.split(',') if x)
+
+def encode(spec):
+    body = b''
+    for item in spec:
+        k, _, v = item.partition('=')
+        if k in STR:
+            body += rec(STR[k], v.encode())
+        elif k in U32:
+            body += rec(U32[k], struct.pack('<I', int(v)))
+        elif k == 'ns':
+            body += rec(10, struct.pack('<I', bits(NS, v)))
+        elif k == 'std':
+            body += rec(15, struct.pack('<I', bits(STD, v)))
+        elif k == 'mount':   # source|target|fstype|flags|data|hints
+            src, tgt, fst, fl, data, hints = v.split('|')
+            body += rec(14, struct.pack('<QI', bits(MS, fl), bits(HINT, hints))
+                        + lstr(src) + lstr(tgt) + lstr(fst) + lstr(data))
+        elif k == 'rlimit':  # resource:soft:hard
+            r, so, ha = (int(x) for x in v.split(':'))
+            body += rec(17, struct.pack('<IQQ', r, so, ha))
+        elif k == 'nnp':
+            body += rec(18, struct.pack('<I', int(v)))
+        elif k == 'caps':    # bounding,effective,permitted,inheritable,ambient (hex)
+            body += rec(19, struct.pack('<5Q', *(int(x, 16) for x in v.split(','))))
+        elif k == 'logcap':
+            body += rec(20, struct.pack('<Q', int(v)))
+        elif k == 'unknown':
+            body += rec(0x7777, b'')
+        else:
+            raise SystemExit('unknown spec key ' + k)
+    return b'VSLP' + struct.pack('<HHI', 1, 0, len(body)) + body
+
+mode, helper, spec = sys.argv[1], sys.argv[2], sys.argv[3:]
+plan = b'XXXX' + bytes(8) if mode == 'badmagic' else encode(spec)
+if mode == 'selfkill':
+    os.setpgrp()   # our own group, like a JVM whose group gets killed
+p = subprocess.Popen([helper], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+print('helper', p.pid, flush=True)
+p.stdin.write(plan)
+p.stdin.flush()
+for line in p.stdout:
+    line = line.decode().rstrip('\n')
+    print(line, flush=True)
+    if line.startswith('pid '):
+        if mode == 'eof':
+            p.stdin.close()
+        elif mode == 'bad':
+            p.stdin.write(b'X'); p.stdin.flush()
+        else:
+            p.stdin.write(b'G'); p.stdin.flush()
+            if mode == 'selfkill':
+                os.killpg(0, signal.SIGKILL)
+if mode in ('eof', 'bad', 'badmagic'):
+    print('rc', p.wait(), flush=True)
+PY
+
+# --- harness ---------------------------------------------------------------
+PASS=0 FAIL=0
+pass() { echo "PASS  $1"; PASS=$((PASS + 1)); }
+fail() { echo "FAIL  $1: $2"; FAIL=$((FAIL + 1)); }
+expect() { # name actual expected
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected [$3], got [$2]"; fi
+}
+expect_match() { # name actual glob
+    case "$2" in $3) pass "$1" ;; *) fail "$1" "expected [$3], got [$2]" ;; esac
+}
+# launch NAME MODE spec... : run dir is $T/run/NAME, control output NAME.ctl
+launch() {
+    local name=$1 mode=$2; shift 2
+    rm -rf "$T/run/$name"; mkdir -p "$T/run/$name"
+    python3 "$T/vplan.py" "$mode" "$H" "rundir=$T/run/$name" "$@" \
+        > "$T/run/$name.ctl" 2> "$T/run/$name.err"
+}
+outcome() { grep -v -e '^helper ' -e '^pid ' -e '^rc ' "$T/run/$1.ctl" | head -n1; }
+ctlval()  { sed -n "s/^$2 //p" "$T/run/$1.ctl" | head -n1; }
+exitof()  { # waits up to 10 s for the exit file
+    local i
+    for i in $(seq 100); do
+        [ -f "$T/run/$1/exit" ] && { cat "$T/run/$1/exit"; return; }
+        sleep 0.1
+    done
+    echo "no exit file"
+}
+out() { cat "$T/run/$1/stdout.log"; }
+err() { cat "$T/run/$1/stderr.log"; }
+
+BASE=("rootfs=$R" "ns=mount,pid,uts,ipc" "std=proc,sys,dev" "env=PATH=/bin")
+BND=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+NOCHOWN=$(printf '%x' $((0x$BND & ~1)))
+
+# --- cases -----------------------------------------------------------------
+launch exit3 release "${BASE[@]}" arg=sh arg=-c "arg=exit 3"
+expect "exit code: outcome" "$(outcome exit3)" "ok"
+expect "exit code: exit file" "$(exitof exit3)" "exited 3"
+
+# No pid ns here: as pid 1 of a pid ns, sh would be immune to its own SIGKILL.
+launch sig9 release "rootfs=$R" ns=mount env=PATH=/bin arg=sh arg=-c 'arg=kill -9 $$'
+expect "death by signal" "$(exitof sig9)" "signaled 9"
+
+launch env release "${BASE[@]}" "env=FOO=bar baz" arg=sh arg=-c 'arg=echo "$FOO"'
+exitof env >/dev/null
+expect "env" "$(out env)" "bar baz"
+
+launch cwd release "${BASE[@]}" cwd=/tmp arg=pwd
+exitof cwd >/dev/null
+expect "working dir" "$(out cwd)" "/tmp"
+
+launch ids release "${BASE[@]}" uid=1000 gid=1001 group=10 group=20 arg=id
+exitof ids >/dev/null
+expect "uid/gid/groups" "$(out ids)" "uid=1000 gid=1001 groups=10,20"
+
+launch fds release "${BASE[@]}" arg=ls arg=/proc/self/fd
+exitof fds >/dev/null
+expect "no fd leaks into the task (3 = ls's own dir fd)" "$(echo $(out fds))" "0 1 2 3"
+
+launch hostfs release arg=/usr/bin/env
+expect "no rootfs: host fs, empty env" "$(exitof hostfs) [$(out hostfs)]" "exited 0 []"
+
+expect "--version" "$("$H" --version)" "vessel-launch protocol 1"
+
+launch host release "${BASE[@]}" hostname=vessel-box arg=hostname
+exitof host >/dev/null
+expect "hostname" "$(out host)" "vessel-box"
+expect "host hostname untouched" "$(hostname)" "$(cat /proc/sys/kernel/hostname)"
+
+launch pid1 release "${BASE[@]}" arg=sh arg=-c 'arg=echo $$'
+exitof pid1 >/dev/null
+expect "pid 1 in pid ns" "$(out pid1)" "1"
+pid=$(ctlval pid1 pid)
+expect_match "pid line is host pid" "$pid" "[0-9]*"
+
+before=$(cat /proc/self/mountinfo)
+launch mnt release "${BASE[@]}" "mount=tmpfs|/mnt/scratch|tmpfs|nosuid,nodev|size=1m|mkdir" \
+    arg=sh arg=-c 'arg=grep -c " /mnt/scratch " /proc/self/mountinfo; sleep 1'
+during=$(cat /proc/self/mountinfo)
+expect "mount visible inside" "$(exitof mnt; out mnt)" "exited 0
+1"
+expect "host mountinfo unchanged" "$during" "$before"
+
+launch rlim release "${BASE[@]}" rlimit=7:123:123 arg=sh arg=-c 'arg=ulimit -n'
+exitof rlim >/dev/null
+expect "rlimit nofile" "$(out rlim)" "123"
+
+launch chown_ok release "${BASE[@]}" "caps=$BND,$BND,$BND,0,0" \
+    arg=sh arg=-c 'arg=touch /tmp/f1 && chown 1:1 /tmp/f1'
+expect "chown with CAP_CHOWN (control)" "$(exitof chown_ok)" "exited 0"
+launch chown_no release "${BASE[@]}" "caps=$NOCHOWN,$NOCHOWN,$NOCHOWN,0,0" nnp=1 \
+    arg=sh arg=-c 'arg=touch /tmp/f2 && chown 1:1 /tmp/f2'
+expect "chown without CAP_CHOWN fails" "$(exitof chown_no)" "exited 1"
+expect_match "chown error message" "$(err chown_no)" "*Operation not permitted*"
+
+launch ambient release "${BASE[@]}" uid=1000 gid=1000 "caps=$BND,1,1,1,1" \
+    arg=sh arg=-c 'arg=grep -E "^Cap(Eff|Amb)" /proc/self/status'
+exitof ambient >/dev/null
+expect "non-root + ambient CAP_CHOWN" "$(out ambient | tr -s '\t' ' ')" \
+    "CapEff: 0000000000000001
+CapAmb: 0000000000000001"
+
+launch nouser_caps release "${BASE[@]}" uid=1000 gid=1000 arg=sh arg=-c 'arg=grep ^CapEff /proc/self/status'
+exitof nouser_caps >/dev/null
+expect "non-root without caps record has none" "$(out nouser_caps | tr -s '\t' ' ')" "CapEff: 0000000000000000"
+
+launch nosuch release "${BASE[@]}" arg=/bin/nosuch
+expect "missing executable" "$(outcome nosuch)" "error execve /bin/nosuch: No such file or directory"
+expect "missing executable: exit file" "$(exitof nosuch)" "failed execve /bin/nosuch: No such file or directory"
+
+launch nosuchpath release "${BASE[@]}" arg=nosuch
+expect "missing executable (PATH lookup)" "$(outcome nosuchpath)" \
+    "error execve nosuch (searched PATH=/bin): No such file or directory"
+
+launch noexec release "${BASE[@]}" arg=/etc/motd
+expect "non-executable file" "$(outcome noexec)" "error execve /etc/motd: Permission denied"
+
+launch noroot release rootfs=/nonexistent ns=mount arg=/bin/true
+expect "missing rootfs" "$(outcome noroot)" "error rootfs /nonexistent: No such file or directory"
+expect "missing rootfs: no pid line" "$(ctlval noroot pid)" ""
+
+launch plan_magic badmagic
+expect "bad plan magic" "$(outcome plan_magic)" 'error plan: bad magic (expected "VSLP")'
+launch plan_tag release "${BASE[@]}" arg=true unknown=1
+expect "unknown tag" "$(outcome plan_tag)" "error plan: unknown tag 0x7777"
+launch plan_host release "rootfs=$R" ns=mount hostname=x arg=true
+expect "hostname without uts ns refused" "$(outcome plan_host)" "error plan: HOSTNAME requires the uts namespace"
+
+launch abort eof "${BASE[@]}" arg=true
+expect "abort on EOF before release" "$(outcome abort)" "error abort: stdin closed before release"
+expect "abort: helper rc" "$(ctlval abort rc)" "1"
+cpid=$(ctlval abort pid)
+expect "abort: task killed" "$([ -n "$cpid" ] && [ ! -e /proc/$cpid ] && echo gone)" "gone"
+launch abort2 bad "${BASE[@]}" arg=true
+expect "abort on wrong release byte" "$(outcome abort2)" "error abort: unexpected byte 0x58 before release"
+
+# "JVM dies": the driver SIGKILLs its whole process group right after release.
+(launch survive selfkill "${BASE[@]}" arg=sh arg=-c 'arg=sleep 1; echo survived') 2>/dev/null
+hpid=$(ctlval survive helper)
+expect "monitor alive after starter killed" "$([ -e /proc/$hpid ] && echo alive)" "alive"
+expect "monitor survives starter: exit file" "$(exitof survive)" "exited 0"
+expect "monitor survives starter: log" "$(out survive)" "survived"
+
+launch orphan release "${BASE[@]}" arg=sleep arg=30
+hpid=$(ctlval orphan helper); tpid=$(ctlval orphan pid)
+kill -9 "$hpid"
+state=alive
+for i in $(seq 20); do   # dead = gone or a zombie (the host init reaps lazily)
+    grep -q '^State:.*Z' /proc/$tpid/status 2>/dev/null || [ ! -e /proc/$tpid ] && { state=dead; break; }
+    sleep 0.1
+done
+expect "task dies with monitor (PDEATHSIG)" "$state" "dead"
+
+launch logcap release "${BASE[@]}" logcap=1000 arg=sh arg=-c \
+    'arg=i=0; while [ $i -lt 50 ]; do echo 0123456789012345678901234567890123456789012345678; i=$((i+1)); done'
+exitof logcap >/dev/null
+expect "log cap: sizes" "$(stat -c %s "$T/run/logcap/stdout.log.1" "$T/run/logcap/stdout.log" | tr '\n' ' ')" "1000 500 "
+
+launch devfs release "${BASE[@]}" arg=sh arg=-c \
+    'arg=echo $(ls /dev); echo x > /dev/null && echo null-ok; test -c /dev/pts/ptmx && echo pts-ok; grep -c " /dev/shm " /proc/self/mountinfo; grep " /sys " /proc/self/mountinfo | grep -c " ro,"'
+exitof devfs >/dev/null
+expect "/dev contents" "$(out devfs)" "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero
+null-ok
+pts-ok
+1
+1"
+
+launch rofs release "rootfs=$R" ns=mount,pid std=proc,sys,dev,ro env=PATH=/bin arg=sh arg=-c 'arg=touch /x'
+exitof rofs >/dev/null
+expect_match "read-only rootfs" "$(err rofs)" "*Read-only file system*"
+
+launch masked release "${BASE[@]}" mask=/proc/keys mask=/sys/firmware mask=/nonexistent \
+    arg=sh arg=-c 'arg=wc -c < /proc/keys; ls /sys/firmware | wc -l'
+exitof masked >/dev/null
+expect "masked file and dir" "$(out masked | tr -d ' ')" "0
+0"
+
+name=vessel-smoke-$$
+launch escape release "${BASE[@]}" "mount=tmpfs|/escape/$name|tmpfs|||mkdir" arg=true
+expect "symlinked mount target stays in rootfs" \
+    "$(exitof escape); host:$([ -e /etc/$name ] && echo LEAKED || echo clean); rootfs:$([ -d "$R/etc/$name" ] && echo created)" \
+    "exited 0; host:clean; rootfs:created"
+
+launch userns release "rootfs=$R" ns=mount,pid,uts,ipc,user "uidmap=0 100000 65536" \
+    "gidmap=0 100000 65536" uid=0 gid=0 std=proc,sys,dev env=PATH=/bin \
+    arg=sh arg=-c 'arg=id; ls /sys/kernel >/dev/null && echo sys-ok; sleep 1'
+tpid=$(ctlval userns pid)
+hostuid=$(awk '/^Uid:/ {print $2}' /proc/$tpid/status 2>/dev/null)
+expect "user ns: outcome" "$(outcome userns)" "ok"
+expect "user ns: host uid of task" "$hostuid" "100000"
+exitof userns >/dev/null
+expect "user ns: id inside, /sys via bind fallback" "$(out userns)" "uid=0 gid=0
+sys-ok"
+
+if touch "$T/netns" && unshare --net="$T/netns" true; then
+    launch netns release "${BASE[@]}" "netns=$T/netns" arg=readlink arg=/proc/self/ns/net
+    exitof netns >/dev/null
+    expect "join existing netns" "$(out netns)" "net:[$(stat -L -c %i "$T/netns")]"
+else
+    fail "join existing netns" "could not create a netns with unshare"
+fi
+
+echo "----"
+echo "passed $PASS, failed $FAIL"
+[ "$FAIL" -gt 100 ] && FAIL=100
+exit "$FAIL"
