@@ -1,0 +1,71 @@
+# Shared by the scripts in this folder: finds a JDK >= 25 and installs what the project needs.
+# Sourced, not run.
+
+# Debian packages of the real components Vessel runs and tests against (see DESIGN.md).
+VESSEL_PACKAGES=(
+  # build
+  maven gcc make libc6-dev
+  # VMs
+  qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients
+  # guest kernel and initramfs
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static
+  # container baselines, images, networking
+  crun runc podman containernetworking-plugins docker-registry skopeo umoci iproute2
+  # benchmarks
+  hyperfine
+)
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+# Sets JAVA_HOME to a JDK of version 25 or newer, or fails saying how to get one.
+select_jdk() {
+  local candidate version
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] || continue
+    version=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 \
+      | awk -F' = ' '/java.specification.version/ {print $2}')
+    if [ "${version%%.*}" -ge 25 ] 2>/dev/null; then
+      export JAVA_HOME="$candidate"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  die "Vessel needs a JDK 25 or newer (Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64); set JAVA_HOME"
+}
+
+# Installs the missing packages (apt-get update only when something is missing).
+install_packages() {
+  local missing=()
+  local pkg
+  for pkg in "${VESSEL_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    [ "$(id -u)" -eq 0 ] || die "installing packages needs root"
+    apt-get update -qq
+    # No recommends: they pull in a distribution kernel whose initramfs hook costs minutes.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Starts libvirt's daemons (there is no init system to do it) and waits for its socket.
+start_libvirt() {
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  pgrep -x libvirtd >/dev/null || libvirtd -d
+  local i
+  for i in $(seq 1 50); do
+    [ -S /var/run/libvirt/libvirt-sock ] && return 0
+    sleep 0.2
+  done
+  die "libvirtd did not create /var/run/libvirt/libvirt-sock"
+}
+
+setup() {
+  install_packages
+  start_libvirt
+  select_jdk
+}
