@@ -5,7 +5,6 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -137,9 +136,5 @@ public final class IsolatorGraph {
     /** The isolators providing what {@code isolator} requires. */
     public Set<Isolator> dependenciesOf(Isolator isolator) {
         return dependencies.get(isolator);
-    }
-
-    public Collection<Isolator> isolators() {
-        return order;
     }
 }
