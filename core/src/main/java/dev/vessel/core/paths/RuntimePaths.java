@@ -9,12 +9,16 @@ import java.util.List;
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
  *   blobs/  layers/  images/  volumes/  guest/
+ *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now
  *   containers/&lt;id&gt;/                     one directory per top-level container
  *     container.ckpt                       the containerizer's record (config, state, termination)
  *     launcher.ckpt                        the launcher's checkpoint
  *     isolators/&lt;isolator&gt;.ckpt          each isolator's checkpoint
  *     sandbox/                             fetched URIs, the task's working files
+ *     stdout.log, stderr.log (+ .1)        the task's output, written by its monitor
+ *     monitor.log                          the monitor's own diagnostics
+ *     exit                                 how the task ended, written by its monitor
  *     containers/&lt;id&gt;/                   nested containers, same layout
  * </pre>
  */
@@ -51,6 +55,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     public Path guestArtifactsDir() {
         return stateDir.resolve("guest");
+    }
+
+    /** The process launcher's native helper ({@code vessel-launch}), installed here from its jar. */
+    public Path launchHelper() {
+        return stateDir.resolve("bin").resolve("vessel-launch");
     }
 
     /** Directory holding the top-level containers. */
@@ -90,5 +99,22 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     public Path sandboxDir(Path containerDir) {
         return containerDir.resolve("sandbox");
+    }
+
+    /** The task's exit status, written once by its monitor (file names fixed by vessel-launch's protocol). */
+    public Path exitFile(Path containerDir) {
+        return containerDir.resolve("exit");
+    }
+
+    public Path stdoutLog(Path containerDir) {
+        return containerDir.resolve("stdout.log");
+    }
+
+    public Path stderrLog(Path containerDir) {
+        return containerDir.resolve("stderr.log");
+    }
+
+    public Path monitorLog(Path containerDir) {
+        return containerDir.resolve("monitor.log");
     }
 }

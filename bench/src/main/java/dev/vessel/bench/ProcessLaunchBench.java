@@ -1,0 +1,243 @@
+package dev.vessel.bench;
+
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.launcher.process.ProcessLauncher;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
+ * ProcessLauncher in this warm JVM) beside {@code runc run} and {@code crun run}, in alternating
+ * rounds of the same run. crun refuses this machine's hybrid cgroups, so it runs inside
+ * {@code unshare -m} after unmounting the cgroup2 mount; that wrapper is measured alone too.
+ *
+ * <p>Benchmarks: {@code process-launch} (sequential latency), {@code process-throughput} (wall time
+ * of 50 concurrent launches, Vessel vs crun). Arguments: benchmark names; none runs both.
+ */
+public final class ProcessLaunchBench {
+    private static final int WARMUP = 10;
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 30);
+    private static final int CONCURRENT = 50;
+    private static final int THROUGHPUT_ROUNDS = 3;
+
+    private final Path work;
+    private final Path rootfs;
+    private final Path bundle;
+    private final UnifiedContainerizer containerizer;
+    private final AtomicLong ids = new AtomicLong();
+
+    private ProcessLaunchBench(Path work) throws Exception {
+        this.work = work;
+        this.rootfs = busyboxRootfs(work.resolve("rootfs"));
+        this.bundle = ociBundle(work.resolve("bundle"), rootfs);
+        RuntimePaths paths = new RuntimePaths(work.resolve("state"), work.resolve("run"));
+        this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+                .launcher(ProcessLauncher.withBundledHelper(paths)).build();
+        containerizer.recover();
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput") : List.of(args);
+        for (String name : names) {
+            if (!List.of("process-launch", "process-throughput").contains(name)) {
+                throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, process-throughput)");
+            }
+        }
+        Path work = Files.createTempDirectory("vessel-bench");
+        try {
+            ProcessLaunchBench bench = new ProcessLaunchBench(work);
+            if (names.contains("process-launch")) {
+                bench.latency();
+            }
+            if (names.contains("process-throughput")) {
+                bench.throughput();
+            }
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void latency() throws Exception {
+        Map<String, Run> runs = Map.of("vessel", this::vessel, "runc", this::runc, "crun", this::crun,
+                "crun-wrapper", this::crunWrapperOnly);
+        List<String> order = List.of("vessel", "runc", "crun", "crun-wrapper");
+        for (int i = 0; i < WARMUP; i++) {
+            for (String n : order) {
+                runs.get(n).once();
+            }
+        }
+        Map<String, List<Double>> ms = new java.util.HashMap<>();
+        for (int i = 0; i < ROUNDS; i++) {
+            for (String n : order) {
+                long t0 = System.nanoTime();
+                runs.get(n).once();
+                ms.computeIfAbsent(n, k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e6);
+            }
+        }
+        System.out.printf(Locale.ROOT, "process-launch: /bin/true launch-to-exit, %d alternating rounds after %d warm-up%n",
+                ROUNDS, WARMUP);
+        System.out.printf(Locale.ROOT, "%-14s %9s %9s %9s%n", "runtime", "median", "min", "max");
+        for (String n : order) {
+            List<Double> s = ms.get(n).stream().sorted().toList();
+            System.out.printf(Locale.ROOT, "%-14s %7.2fms %7.2fms %7.2fms%n", n, median(s), s.getFirst(), s.getLast());
+        }
+        double vessel = median(ms.get("vessel"));
+        for (String baseline : List.of("runc", "crun")) {
+            double b = median(ms.get(baseline));
+            System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch\",\"vessel_ms\":%.2f,\"baseline\":\"%s\","
+                    + "\"baseline_ms\":%.2f,\"ratio\":%.3f,\"runs\":%d}%n", vessel, baseline, b, vessel / b, ROUNDS);
+        }
+        System.out.printf(Locale.ROOT, "(crun includes its unshare + umount wrapper, %.2f ms alone)%n",
+                median(ms.get("crun-wrapper")));
+    }
+
+    private void throughput() throws Exception {
+        List<Double> vessel = new ArrayList<>();
+        List<Double> crun = new ArrayList<>();
+        concurrently(this::vessel); // warm-up
+        concurrently(this::crun);
+        for (int i = 0; i < THROUGHPUT_ROUNDS; i++) {
+            vessel.add(concurrently(this::vessel));
+            crun.add(concurrently(this::crun));
+        }
+        System.out.printf(Locale.ROOT, "process-throughput: %d concurrent /bin/true launches, wall time, median of %d%n",
+                CONCURRENT, THROUGHPUT_ROUNDS);
+        System.out.printf(Locale.ROOT, "%-14s %8.1fms  (%.0f launches/s)%n", "vessel", median(vessel),
+                CONCURRENT / median(vessel) * 1000);
+        System.out.printf(Locale.ROOT, "%-14s %8.1fms  (%.0f launches/s)%n", "crun", median(crun),
+                CONCURRENT / median(crun) * 1000);
+        System.out.printf(Locale.ROOT, "{\"bench\":\"process-throughput\",\"vessel_ms\":%.1f,\"baseline\":\"crun\","
+                + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d,\"concurrent\":%d}%n",
+                median(vessel), median(crun), median(vessel) / median(crun), THROUGHPUT_ROUNDS, CONCURRENT);
+    }
+
+    private double concurrently(Run run) throws Exception {
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            long t0 = System.nanoTime();
+            List<Future<?>> all = new ArrayList<>();
+            for (int i = 0; i < CONCURRENT; i++) {
+                all.add(pool.submit(() -> {
+                    run.once();
+                    return null;
+                }));
+            }
+            for (Future<?> f : all) {
+                f.get();
+            }
+            return (System.nanoTime() - t0) / 1e6;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // the contenders
+
+    @FunctionalInterface
+    private interface Run {
+        void once() throws Exception;
+    }
+
+    private void vessel() throws Exception {
+        String id = "b" + ids.incrementAndGet();
+        containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
+                .addCommand("/bin/true").setHostRootfs(rootfs.toString()).build());
+        Termination t = containerizer.wait(id).join();
+        if (t.getExitCode() != 0) {
+            throw new IllegalStateException("vessel: /bin/true ended with " + t);
+        }
+        containerizer.remove(id); // part of the cost, as runc/crun run delete their container too
+    }
+
+    private void runc() throws Exception {
+        exec("runc", "--root", work.resolve("runc-state").toString(), "run", "--bundle", bundle.toString(),
+                "r" + ids.incrementAndGet());
+    }
+
+    private void crun() throws Exception {
+        exec("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "umount /sys/fs/cgroup/unified && exec crun --root " + work.resolve("crun-state") + " run --bundle "
+                        + bundle + " c" + ids.incrementAndGet());
+    }
+
+    private void crunWrapperOnly() throws Exception {
+        exec("unshare", "-m", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified && exec true");
+    }
+
+    private static void exec(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectErrorStream(true).start();
+        int rc = p.waitFor();
+        if (rc != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " exited " + rc);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // fixtures
+
+    private static Path busyboxRootfs(Path root) throws IOException {
+        for (String d : List.of("bin", "proc", "sys", "dev", "tmp", "etc")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        Files.copy(Path.of("/bin/busybox"), root.resolve("bin/busybox"));
+        for (String applet : List.of("sh", "true")) {
+            Files.createSymbolicLink(root.resolve("bin").resolve(applet), Path.of("busybox"));
+        }
+        return root;
+    }
+
+    /**
+     * {@code runc spec}'s default, run as root, with our args and rootfs. Its network namespace is
+     * removed: Vessel without a network isolator shares the host's, and creating one costs time.
+     */
+    private static Path ociBundle(Path dir, Path rootfs) throws Exception {
+        Files.createDirectories(dir);
+        Process spec = new ProcessBuilder("runc", "spec").directory(dir.toFile()).inheritIO().start();
+        if (spec.waitFor() != 0) {
+            throw new IllegalStateException("runc spec failed");
+        }
+        Path config = dir.resolve("config.json");
+        String json = Files.readString(config)
+                .replace("\"terminal\": true", "\"terminal\": false")
+                .replaceFirst("\"args\": \\[\\s*\"sh\"\\s*\\]", "\"args\": [\"/bin/true\"]")
+                .replace("\"path\": \"rootfs\"", "\"path\": \"" + rootfs + "\"")
+                .replaceFirst("\\{\\s*\"type\": \"network\"\\s*},\\s*", "");
+        if (json.contains("\"network\"") || !json.contains("/bin/true")) {
+            throw new IllegalStateException("runc spec's config.json changed shape; adjust ociBundle");
+        }
+        Files.writeString(config, json);
+        return dir;
+    }
+
+    private static double median(List<Double> values) {
+        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.vessel.launcher.process;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * A complete launch plan for {@code vessel-launch}, field for field as its protocol (PROTOCOL.md)
+ * defines it. Java makes every decision; the helper only executes this.
+ */
+public record HelperPlan(
+        String runDir,
+        Optional<String> rootfs,
+        List<String> argv,
+        List<String> env,
+        String cwd,
+        OptionalInt uid,
+        OptionalInt gid,
+        List<Integer> supplementaryGids,
+        Optional<String> hostname,
+        int namespaces,
+        List<String> uidMap,
+        List<String> gidMap,
+        Optional<String> netnsPath,
+        List<Mount> mounts,
+        int stdFs,
+        List<String> maskedPaths,
+        List<Rlimit> rlimits,
+        boolean noNewPrivs,
+        Optional<Caps> caps,
+        long logCap) {
+
+    /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
+    public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
+            NS_CGROUP = 0x20, NS_USER = 0x40;
+
+    /** STD_FS bits. */
+    public static final int STD_PROC = 0x01, STD_SYS = 0x02, STD_DEV = 0x04, STD_READONLY_ROOT = 0x08;
+
+    /** MOUNT hints. */
+    public static final int HINT_MKDIR = 0x01, HINT_MKFILE = 0x02;
+
+    public HelperPlan {
+        Objects.requireNonNull(runDir, "runDir");
+        argv = List.copyOf(argv);
+        env = List.copyOf(env);
+        supplementaryGids = List.copyOf(supplementaryGids);
+        uidMap = List.copyOf(uidMap);
+        gidMap = List.copyOf(gidMap);
+        mounts = List.copyOf(mounts);
+        maskedPaths = List.copyOf(maskedPaths);
+        rlimits = List.copyOf(rlimits);
+    }
+
+    /** One mount(2): flags are MS_* bits; empty strings mean NULL. */
+    public record Mount(long flags, int hints, String source, String target, String fstype, String data) {
+    }
+
+    /** One setrlimit: the kernel's RLIMIT_* number; {@code -1L} is RLIM_INFINITY. */
+    public record Rlimit(int resource, long soft, long hard) {
+    }
+
+    /** Capability masks, bit n = capability n. */
+    public record Caps(long bounding, long effective, long permitted, long inheritable, long ambient) {
+    }
+}

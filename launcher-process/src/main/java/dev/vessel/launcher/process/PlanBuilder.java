@@ -1,0 +1,247 @@
+package dev.vessel.launcher.process;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.Capability;
+import dev.vessel.core.linux.RlimitType;
+import dev.vessel.core.model.CapabilitySet;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.IdMapping;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.Namespace;
+import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.spi.LaunchPlan;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Computes the helper's plan from the effective config and the isolators' merged launch info.
+ *
+ * <ul>
+ *   <li>Namespaces: mount and pid always (pivot_root needs the first; destroy kills the pid
+ *       namespace's init and with it every process), uts and ipc always, plus whatever the launch
+ *       info asks for (net, cgroup, user). Without net the task shares the host's network.
+ *   <li>Env: the config's, then the launch info's (a later name wins); PATH defaults to the usual.
+ *   <li>Capabilities: the launch info's sets if an isolator gave them; otherwise the OCI default set
+ *       with the config's drop, then add ("ALL" allowed). Root gets bounding = effective = permitted
+ *       = that set. A non-root user gets it as bounding set only (what setuid binaries may reach)
+ *       and nothing effective, as with runc and Docker.
+ *   <li>no_new_privs is always set, masked paths are runc's defaults, logs are capped.
+ * </ul>
+ */
+public final class PlanBuilder {
+    static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    static final long DEFAULT_LOG_CAP = 16L << 20;
+
+    /** runc's default masked paths. */
+    static final List<String> MASKED_PATHS = List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+            "/sys/firmware");
+
+    private static final long MS_RDONLY = 0x1, MS_NOSUID = 0x2, MS_NODEV = 0x4, MS_NOEXEC = 0x8,
+            MS_BIND = 0x1000, MS_REC = 0x4000, MS_PRIVATE = 0x40000, MS_SLAVE = 0x80000;
+
+    /** Capabilities this kernel knows: capset refuses bits beyond them. */
+    private static final int CAP_LAST = capLast();
+
+    private PlanBuilder() {
+    }
+
+    public static HelperPlan build(LaunchPlan launch, long logCap) {
+        ContainerConfig config = launch.container().config();
+        LaunchInfo info = launch.launchInfo();
+        Optional<Path> rootfs = info.getRootfs().isEmpty() ? Optional.empty() : Optional.of(Path.of(info.getRootfs()));
+
+        List<String> argv = new ArrayList<>(config.getCommandList());
+        argv.addAll(config.getArgsList());
+        if (argv.isEmpty() || argv.getFirst().isEmpty()) {
+            throw VesselException.invalid("command", "must not be empty: give the executable to run");
+        }
+
+        UserResolver.ResolvedUser user = UserResolver.resolve(config.getUser(), config.getAdditionalGidsList(), rootfs);
+        String hostname = !info.getHostname().isEmpty() ? info.getHostname() : config.getHostname();
+        String cwd = !info.getWorkingDir().isEmpty() ? info.getWorkingDir()
+                : !config.getWorkingDir().isEmpty() ? config.getWorkingDir() : "/";
+
+        int namespaces = HelperPlan.NS_MOUNT | HelperPlan.NS_PID | HelperPlan.NS_UTS | HelperPlan.NS_IPC;
+        for (Namespace ns : info.getNamespacesList()) {
+            namespaces |= switch (ns) {
+                case MOUNT -> HelperPlan.NS_MOUNT;
+                case PID -> HelperPlan.NS_PID;
+                case UTS -> HelperPlan.NS_UTS;
+                case IPC -> HelperPlan.NS_IPC;
+                case NET -> HelperPlan.NS_NET;
+                case CGROUP -> HelperPlan.NS_CGROUP;
+                case USER -> HelperPlan.NS_USER;
+                default -> throw VesselException.invalid("namespaces", "unknown namespace " + ns);
+            };
+        }
+        Optional<String> netns = Optional.of(info.getNetworkNamespacePath()).filter(p -> !p.isEmpty());
+        if (netns.isPresent()) {
+            namespaces &= ~HelperPlan.NS_NET; // joining one replaces creating one
+        }
+
+        return new HelperPlan(
+                launch.container().containerDir().toString(),
+                rootfs.map(Path::toString),
+                argv,
+                env(config, info),
+                cwd,
+                OptionalInt.of(user.uid()),
+                OptionalInt.of(user.gid()),
+                user.supplementaryGids(),
+                Optional.of(hostname).filter(h -> !h.isEmpty()),
+                namespaces,
+                info.getUidMappingsList().stream().map(PlanBuilder::mapLine).toList(),
+                info.getGidMappingsList().stream().map(PlanBuilder::mapLine).toList(),
+                netns,
+                mounts(info),
+                rootfs.isPresent() ? HelperPlan.STD_PROC | HelperPlan.STD_SYS | HelperPlan.STD_DEV : 0,
+                rootfs.isPresent() ? MASKED_PATHS : List.of(),
+                rlimits(config, info),
+                true,
+                Optional.of(caps(config, info, user.uid())),
+                logCap);
+    }
+
+    private static List<String> env(ContainerConfig config, LaunchInfo info) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (EnvVar v : config.getEnvList()) {
+            env.put(v.getName(), v.getValue());
+        }
+        for (EnvVar v : info.getEnvList()) {
+            env.put(v.getName(), v.getValue());
+        }
+        env.putIfAbsent("PATH", DEFAULT_PATH);
+        return env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+    }
+
+    private static String mapLine(IdMapping m) {
+        return Integer.toUnsignedString(m.getContainerId()) + " " + Integer.toUnsignedString(m.getHostId()) + " "
+                + Integer.toUnsignedString(m.getSize());
+    }
+
+    private static List<HelperPlan.Mount> mounts(LaunchInfo info) {
+        List<HelperPlan.Mount> out = new ArrayList<>();
+        for (int i = 0; i < info.getMountsCount(); i++) {
+            dev.vessel.core.model.Mount m = info.getMounts(i);
+            String field = "mounts[" + i + "]";
+            if (!m.getTarget().startsWith("/")) {
+                throw VesselException.invalid(field + ".target", "'" + m.getTarget() + "' must be an absolute path");
+            }
+            boolean bind = m.getType().equals("bind") || m.getType().equals("rbind");
+            long flags = m.getType().equals("rbind") ? MS_BIND | MS_REC : bind ? MS_BIND : 0;
+            List<String> data = new ArrayList<>();
+            for (String option : m.getOptionsList()) {
+                switch (option) {
+                    case "ro" -> flags |= MS_RDONLY;
+                    case "rw" -> { } // the default
+                    case "nosuid" -> flags |= MS_NOSUID;
+                    case "nodev" -> flags |= MS_NODEV;
+                    case "noexec" -> flags |= MS_NOEXEC;
+                    case "bind" -> flags |= MS_BIND;
+                    case "rbind" -> flags |= MS_BIND | MS_REC;
+                    case "private" -> flags |= MS_PRIVATE;
+                    case "rprivate" -> flags |= MS_PRIVATE | MS_REC;
+                    case "slave" -> flags |= MS_SLAVE;
+                    case "rslave" -> flags |= MS_SLAVE | MS_REC;
+                    default -> data.add(option);
+                }
+            }
+            bind = (flags & MS_BIND) != 0;
+            if (bind && !Files.exists(Path.of(m.getSource()))) {
+                throw VesselException.invalid(field + ".source", "'" + m.getSource() + "' does not exist");
+            }
+            // A bind of a file needs a file to mount on; everything else mounts on a directory.
+            int hints = bind && !Files.isDirectory(Path.of(m.getSource())) ? HelperPlan.HINT_MKFILE : HelperPlan.HINT_MKDIR;
+            String source = !m.getSource().isEmpty() ? m.getSource() : m.getType();
+            out.add(new HelperPlan.Mount(flags, hints, source, m.getTarget(), bind ? "" : m.getType(),
+                    String.join(",", data)));
+        }
+        return out;
+    }
+
+    /** The config's rlimits, then the launch info's; a later one for the same resource wins. */
+    private static List<HelperPlan.Rlimit> rlimits(ContainerConfig config, LaunchInfo info) {
+        Map<Integer, HelperPlan.Rlimit> byResource = new LinkedHashMap<>();
+        List<Rlimit> all = new ArrayList<>(config.getRlimitsList());
+        all.addAll(info.getRlimitsList());
+        for (int i = 0; i < all.size(); i++) {
+            Rlimit r = all.get(i);
+            String field = i < config.getRlimitsCount() ? "rlimits[" + i + "]" : "launch_info.rlimits";
+            RlimitType type = RlimitType.parse(r.getType())
+                    .orElseThrow(() -> VesselException.invalid(field + ".type", "unknown rlimit '" + r.getType() + "'"));
+            if (Long.compareUnsigned(r.getSoft(), r.getHard()) > 0) {
+                throw VesselException.invalid(field, "soft limit " + r.getSoft() + " exceeds hard limit " + r.getHard());
+            }
+            byResource.put(type.resource(), new HelperPlan.Rlimit(type.resource(), r.getSoft(), r.getHard()));
+        }
+        return List.copyOf(byResource.values());
+    }
+
+    private static HelperPlan.Caps caps(ContainerConfig config, LaunchInfo info, int uid) {
+        if (info.hasCapabilities()) {
+            CapabilitySet s = info.getCapabilities();
+            return new HelperPlan.Caps(mask(s.getBoundingList()), mask(s.getEffectiveList()),
+                    mask(s.getPermittedList()), mask(s.getInheritableList()), mask(s.getAmbientList()));
+        }
+        Set<Capability> set = EnumSet.copyOf(Capability.OCI_DEFAULT);
+        for (String name : config.getCapabilities().getDropList()) {
+            if (name.equalsIgnoreCase(Capability.ALL)) {
+                set.clear();
+            } else {
+                set.remove(capability("capabilities.drop", name));
+            }
+        }
+        for (String name : config.getCapabilities().getAddList()) {
+            if (name.equalsIgnoreCase(Capability.ALL)) {
+                set.addAll(EnumSet.allOf(Capability.class));
+            } else {
+                set.add(capability("capabilities.add", name));
+            }
+        }
+        long mask = mask(set);
+        return uid == 0 ? new HelperPlan.Caps(mask, mask, mask, 0, 0) : new HelperPlan.Caps(mask, 0, 0, 0, 0);
+    }
+
+    private static long mask(List<String> names) {
+        Set<Capability> set = EnumSet.noneOf(Capability.class);
+        names.forEach(n -> set.add(capability("launch_info.capabilities", n)));
+        return mask(set);
+    }
+
+    private static long mask(Set<Capability> set) {
+        long mask = 0;
+        for (Capability c : set) {
+            if (c.number() <= CAP_LAST) {
+                mask |= 1L << c.number();
+            }
+        }
+        return mask;
+    }
+
+    private static Capability capability(String field, String name) {
+        return Capability.parse(name)
+                .orElseThrow(() -> VesselException.invalid(field, "unknown capability '" + name + "'"));
+    }
+
+    private static int capLast() {
+        // Files.readString trusts the size procfs reports and returns "4" for "40": read as a stream.
+        try (InputStream in = Files.newInputStream(Path.of("/proc/sys/kernel/cap_last_cap"))) {
+            return Integer.parseInt(new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim());
+        } catch (IOException | NumberFormatException e) {
+            return Capability.values().length - 1;
+        }
+    }
+}

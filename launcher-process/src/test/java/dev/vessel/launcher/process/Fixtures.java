@@ -1,0 +1,126 @@
+package dev.vessel.launcher.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.paths.RuntimePaths;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+/** What every real-container test needs: root, busybox, a busybox rootfs, and process checks. */
+final class Fixtures {
+    static final Path BUSYBOX = Path.of("/bin/busybox");
+
+    private Fixtures() {
+    }
+
+    /** These tests start real containers: without root or busybox they fail, loudly, instead of skipping. */
+    static void requireEnvironment() throws IOException {
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        assertEquals(0, uid, "process container tests must run as root (namespaces, pivot_root, mounts)");
+        assertTrue(Files.isExecutable(BUSYBOX), "process container tests need a static /bin/busybox "
+                + "(apt-get install busybox-static) to build their rootfs");
+        assertTrue(LaunchHelper.class.getResource("vessel-launch") != null,
+                "vessel-launch was not built: run the tests through Maven, which compiles it with gcc");
+    }
+
+    /** A rootfs with busybox and its applets, a non-root user 'app' (1000, also in group 'extra' 2000). */
+    static Path busyboxRootfs(Path root) throws Exception {
+        for (String d : List.of("bin", "etc", "proc", "sys", "dev", "mnt", "root", "home/app")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        Path tmp = Files.createDirectories(root.resolve("tmp"));
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.copy(BUSYBOX, root.resolve("bin/busybox"));
+        Process list = new ProcessBuilder(BUSYBOX.toString(), "--list").start();
+        String applets = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, list.waitFor(), "busybox --list");
+        for (String applet : applets.split("\n")) {
+            if (!applet.isBlank() && !applet.equals("busybox")) {
+                Files.createSymbolicLink(root.resolve("bin").resolve(applet), Path.of("busybox")); // relative: valid after pivot_root
+            }
+        }
+        Files.writeString(root.resolve("etc/passwd"), """
+                root:x:0:0:root:/root:/bin/sh
+                app:x:1000:1000:app:/home/app:/bin/sh
+                """);
+        Files.writeString(root.resolve("etc/group"), """
+                root:x:0:
+                app:x:1000:
+                extra:x:2000:app
+                """);
+        Files.writeString(root.resolve("etc/motd"), "not a program\n");
+        return root;
+    }
+
+    static ContainerConfig.Builder config(Path rootfs, String id, String... command) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
+                .addAllCommand(List.of(command)).setHostRootfs(rootfs.toString());
+    }
+
+    /** The file's text, empty if it does not exist (read as a stream: procfs file sizes lie). */
+    static String read(Path file) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "";
+        }
+    }
+
+    static Path containerDir(RuntimePaths paths, String id) {
+        return paths.containerDir(List.of(id));
+    }
+
+    /** Pids of running vessel-launch helpers started from {@code helper}. */
+    static List<Long> helperProcesses(Path helper) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    if (Files.readSymbolicLink(p.resolve("exe")).equals(helper)) {
+                        pids.add(Long.parseLong(name));
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile, or a kernel thread
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** The host pids of the children of {@code pid}. */
+    static List<Long> children(long pid) throws IOException {
+        String children = read(Path.of("/proc", Long.toString(pid), "task", Long.toString(pid), "children")).trim();
+        return children.isEmpty() ? List.of() : Stream.of(children.split(" ")).map(Long::parseLong).toList();
+    }
+
+    /** Polls {@code condition} for up to 10 s; on timeout, fails with what {@code diagnostics} says. */
+    @FunctionalInterface
+    interface Diagnostics {
+        String get() throws Exception;
+    }
+
+    static void await(String what, Diagnostics diagnostics, BooleanSupplier condition) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out waiting for " + what + ": " + diagnostics.get());
+            }
+            Thread.sleep(10);
+        }
+    }
+}
