@@ -1,0 +1,232 @@
+package dev.vessel.isolators.cgroups;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.core.linux.LibC;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.PrepareContext;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Gives each container its own cgroup in every hierarchy Vessel uses ({@code <mount>/<parent>/<id>}),
+ * puts the task in it, and at cleanup kills whatever is left there and removes the directories. The
+ * controller isolators ({@code cgroups/memory}, …) set limits on what this one creates.
+ */
+public final class CgroupsIsolator implements Isolator {
+    /** Controllers Vessel places containers in, when the host has them. */
+    public static final Set<String> CONTROLLERS = Set.of("cpu", "cpuacct", "memory", "pids", "devices", "freezer");
+
+    private final CgroupHierarchies hierarchies;
+    private final String parent;
+
+    /** @param parent the cgroup under which containers go, e.g. "vessel" (configurable for guests and tests) */
+    public CgroupsIsolator(CgroupHierarchies hierarchies, String parent) {
+        if (parent.isEmpty() || parent.startsWith("/") || parent.contains("..")) {
+            throw VesselException.invalid("cgroups.parent", "'" + parent + "' must be a relative cgroup path");
+        }
+        this.hierarchies = hierarchies;
+        this.parent = parent;
+    }
+
+    @Override
+    public String name() {
+        return "cgroups";
+    }
+
+    @Override
+    public Set<Key<?>> provides() {
+        return Set.of(CgroupKeys.CGROUPS);
+    }
+
+    /** Where a container's cgroups are; derived from its id, so nothing needs checkpointing. */
+    public ContainerCgroups cgroupsOf(String containerId) {
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        Map<String, Integer> versions = new LinkedHashMap<>();
+        for (String controller : CONTROLLERS) {
+            hierarchies.forController(controller).ifPresent(h -> {
+                dirs.put(controller, h.mountPoint().resolve(parent).resolve(containerId));
+                versions.put(controller, h.version());
+            });
+        }
+        return new ContainerCgroups(Map.copyOf(dirs), Map.copyOf(versions));
+    }
+
+    @Override
+    public LaunchInfo prepare(PrepareContext context) throws IOException {
+        ContainerCgroups cgroups = cgroupsOf(context.containerId());
+        hierarchies.unified().ifPresent(this::enableV2Controllers);
+        for (Path dir : cgroups.distinctDirectories()) {
+            if (Files.exists(dir)) {
+                throw new VesselException(ErrorCode.ALREADY_EXISTS, dir.toString(),
+                        "a cgroup for container '" + context.containerId() + "' exists already");
+            }
+            Files.createDirectories(dir);
+        }
+        context.put(CgroupKeys.CGROUPS, cgroups);
+        return LaunchInfo.getDefaultInstance();
+    }
+
+    /** On v2 a child only gets a controller that every ancestor enabled in cgroup.subtree_control. */
+    private void enableV2Controllers(CgroupHierarchy unified) {
+        List<String> routedToV2 = CONTROLLERS.stream().sorted()
+                .filter(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent()).toList();
+        if (routedToV2.isEmpty()) {
+            return; // a hybrid host whose v2 hierarchy holds nothing Vessel uses
+        }
+        Path root = unified.mountPoint();
+        Path parentDir = root.resolve(parent);
+        try {
+            Files.createDirectories(parentDir);
+        } catch (IOException e) {
+            throw VesselException.internal(parentDir.toString(), "cannot create the cgroup parent: " + e.getMessage(), e);
+        }
+        routedToV2.forEach(controller -> enableAlongPath(root, parentDir, controller));
+    }
+
+    private static void enableAlongPath(Path root, Path parentDir, String controller) {
+        Path dir = root;
+        for (Path part : root.relativize(parentDir)) {
+            CgroupFiles.write(dir, "cgroup.subtree_control", "+" + controller);
+            dir = dir.resolve(part);
+        }
+        CgroupFiles.write(dir, "cgroup.subtree_control", "+" + controller);
+    }
+
+    @Override
+    public void isolate(ContainerContext context, long pid) {
+        for (Path dir : cgroupsOf(context.containerId()).distinctDirectories()) {
+            CgroupFiles.write(dir, "cgroup.procs", Long.toString(pid));
+        }
+    }
+
+    @Override
+    public void cleanup(ContainerContext context) throws IOException {
+        destroyCgroups(cgroupsOf(context.containerId()));
+    }
+
+    /** Removes the cgroups of containers that no longer exist (a crash between launch and record). */
+    @Override
+    public void recover(List<ContainerContext> containers) throws IOException {
+        Set<String> known = new HashSet<>();
+        containers.forEach(c -> known.add(c.containerId()));
+        Set<String> orphans = new HashSet<>();
+        for (String controller : CONTROLLERS) {
+            Optional<CgroupHierarchy> h = hierarchies.forController(controller);
+            if (h.isEmpty()) {
+                continue;
+            }
+            Path parentDir = h.get().mountPoint().resolve(parent);
+            if (!Files.isDirectory(parentDir)) {
+                continue;
+            }
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(parentDir, Files::isDirectory)) {
+                for (Path entry : entries) {
+                    String id = entry.getFileName().toString();
+                    if (!known.contains(id)) {
+                        orphans.add(id);
+                    }
+                }
+            }
+        }
+        for (String id : orphans) {
+            destroyCgroups(cgroupsOf(id));
+        }
+    }
+
+    /** Kills every process left in the container's cgroups, then removes them. Idempotent. */
+    void destroyCgroups(ContainerCgroups cgroups) throws IOException {
+        Set<Path> dirs = cgroups.distinctDirectories();
+        dirs.removeIf(d -> !Files.isDirectory(d));
+        if (dirs.isEmpty()) {
+            return;
+        }
+        killAll(cgroups, dirs);
+        for (Path dir : dirs) {
+            removeDirectory(dir);
+        }
+    }
+
+    /**
+     * Freezes the cgroup (v1 freezer) so nothing forks while it is being emptied, SIGKILLs every
+     * process, thaws, and waits until the cgroups are empty. On v2, cgroup.kill does all of it.
+     */
+    private static void killAll(ContainerCgroups cgroups, Set<Path> dirs) throws IOException {
+        Optional<Path> unified = dirs.stream().filter(d -> CgroupFiles.exists(d, "cgroup.kill")).findFirst();
+        if (unified.isPresent()) {
+            CgroupFiles.write(unified.get(), "cgroup.kill", "1");
+        } else {
+            Optional<Path> freezer = cgroups.of("freezer").filter(d -> cgroups.version("freezer") == 1)
+                    .filter(Files::isDirectory);
+            freezer.ifPresent(f -> CgroupFiles.write(f, "freezer.state", "FROZEN"));
+            try {
+                for (Path dir : dirs) {
+                    for (long pid : pids(dir)) {
+                        try {
+                            LibC.kill(pid, LibC.SIGKILL);
+                        } catch (ErrnoException e) {
+                            if (e.errno() != LibC.ESRCH) {
+                                throw e;
+                            }
+                        }
+                    }
+                }
+            } finally {
+                freezer.ifPresent(f -> CgroupFiles.write(f, "freezer.state", "THAWED"));
+            }
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (Path dir : dirs) {
+            while (!pids(dir).isEmpty()) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("processes " + pids(dir) + " of " + dir + " did not die after SIGKILL");
+                }
+                sleep(5);
+            }
+        }
+    }
+
+    static List<Long> pids(Path dir) {
+        return CgroupFiles.read(dir, "cgroup.procs").map(text -> text.isEmpty() ? List.<Long>of()
+                : text.lines().map(Long::parseLong).toList()).orElse(List.of());
+    }
+
+    /** rmdir; the kernel may report EBUSY for a moment after the last process died. */
+    private static void removeDirectory(Path dir) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                Files.delete(dir);
+                return;
+            } catch (NoSuchFileException e) {
+                return;
+            } catch (IOException e) {
+                if (attempt >= 100) {
+                    throw new IOException("cannot remove cgroup " + dir + ": " + e.getMessage(), e);
+                }
+                sleep(10);
+            }
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a cgroup", e);
+        }
+    }
+}

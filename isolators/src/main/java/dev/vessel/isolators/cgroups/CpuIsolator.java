@@ -1,0 +1,88 @@
+package dev.vessel.isolators.cgroups;
+
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.PrepareContext;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The cpu controller: a weight proportional to the container's CPUs and a CFS quota that caps it at
+ * them (0.5 CPUs: 50 ms of every 100 ms). Usage: CPU time and throttling.
+ */
+public final class CpuIsolator implements Isolator {
+    static final long PERIOD_US = 100_000;
+    private static final String CONTROLLER = "cpu";
+
+    private final CgroupsIsolator cgroups;
+
+    public CpuIsolator(CgroupsIsolator cgroups) {
+        this.cgroups = cgroups;
+    }
+
+    @Override
+    public String name() {
+        return "cgroups/cpu";
+    }
+
+    @Override
+    public Set<Key<?>> requires() {
+        return Set.of(CgroupKeys.CGROUPS);
+    }
+
+    @Override
+    public LaunchInfo prepare(PrepareContext context) {
+        ContainerCgroups cg = context.get(CgroupKeys.CGROUPS);
+        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), context.config().getResources().getCpus()));
+        return LaunchInfo.getDefaultInstance();
+    }
+
+    private static void apply(Path dir, int version, double cpus) {
+        long shares = cpus > 0 ? Math.max(2, Math.round(cpus * 1024)) : 1024;
+        long quota = cpus > 0 ? Math.max(1000, Math.round(cpus * PERIOD_US)) : -1;
+        if (version == 1) {
+            CgroupFiles.write(dir, "cpu.shares", Long.toString(shares));
+            CgroupFiles.write(dir, "cpu.cfs_period_us", Long.toString(PERIOD_US));
+            CgroupFiles.write(dir, "cpu.cfs_quota_us", Long.toString(quota));
+        } else {
+            // the mapping runc and systemd use from v1 shares [2, 262144] to v2 weight [1, 10000]
+            long weight = 1 + ((shares - 2) * 9999) / 262142;
+            CgroupFiles.write(dir, "cpu.weight", Long.toString(weight));
+            CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + PERIOD_US);
+        }
+    }
+
+    @Override
+    public void update(ContainerContext context, Resources resources) {
+        ContainerCgroups cg = cgroups.cgroupsOf(context.containerId());
+        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), resources.getCpus()));
+    }
+
+    @Override
+    public ResourceStatistics usage(ContainerContext context) {
+        ContainerCgroups cg = cgroups.cgroupsOf(context.containerId());
+        ResourceStatistics.Builder stats = ResourceStatistics.newBuilder();
+        cg.of(CONTROLLER).ifPresent(dir -> {
+            Map<String, Long> stat = CgroupFiles.readKeyed(dir, "cpu.stat");
+            stats.setCpuPeriods(stat.getOrDefault("nr_periods", 0L))
+                    .setCpuThrottledPeriods(stat.getOrDefault("nr_throttled", 0L));
+            if (cg.version(CONTROLLER) == 1) {
+                stats.setCpuThrottledSeconds(stat.getOrDefault("throttled_time", 0L) / 1e9);
+                // cpu time is in the cpuacct hierarchy on v1
+                cg.of("cpuacct").ifPresent(acct -> stats
+                        .setCpuUserSeconds(CgroupFiles.readLong(acct, "cpuacct.usage_user") / 1e9)
+                        .setCpuSystemSeconds(CgroupFiles.readLong(acct, "cpuacct.usage_sys") / 1e9));
+            } else {
+                stats.setCpuThrottledSeconds(stat.getOrDefault("throttled_usec", 0L) / 1e6)
+                        .setCpuUserSeconds(stat.getOrDefault("user_usec", 0L) / 1e6)
+                        .setCpuSystemSeconds(stat.getOrDefault("system_usec", 0L) / 1e6);
+            }
+        });
+        return stats.build();
+    }
+}

@@ -1,0 +1,59 @@
+package dev.vessel.isolators.cgroups;
+
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.PrepareContext;
+import java.util.Set;
+
+/** The pids controller: caps how many processes and threads a container may have (fork bombs stop there). */
+public final class PidsIsolator implements Isolator {
+    private static final String CONTROLLER = "pids";
+
+    private final CgroupsIsolator cgroups;
+
+    public PidsIsolator(CgroupsIsolator cgroups) {
+        this.cgroups = cgroups;
+    }
+
+    @Override
+    public String name() {
+        return "cgroups/pids";
+    }
+
+    @Override
+    public Set<Key<?>> requires() {
+        return Set.of(CgroupKeys.CGROUPS);
+    }
+
+    @Override
+    public LaunchInfo prepare(PrepareContext context) {
+        context.get(CgroupKeys.CGROUPS).of(CONTROLLER)
+                .ifPresent(dir -> CgroupFiles.write(dir, "pids.max", max(context.config().getResources())));
+        return LaunchInfo.getDefaultInstance();
+    }
+
+    private static String max(Resources resources) {
+        return resources.getPids() > 0 ? Long.toString(resources.getPids()) : "max";
+    }
+
+    @Override
+    public void update(ContainerContext context, Resources resources) {
+        cgroups.cgroupsOf(context.containerId()).of(CONTROLLER)
+                .ifPresent(dir -> CgroupFiles.write(dir, "pids.max", max(resources)));
+    }
+
+    @Override
+    public ResourceStatistics usage(ContainerContext context) {
+        return cgroups.cgroupsOf(context.containerId()).of(CONTROLLER)
+                .map(dir -> ResourceStatistics.newBuilder()
+                        .setPidsCurrent(CgroupFiles.readLong(dir, "pids.current"))
+                        .setPidsLimit(CgroupFiles.read(dir, "pids.max").filter(v -> !v.equals("max"))
+                                .map(Long::parseLong).orElse(0L))
+                        .build())
+                .orElse(ResourceStatistics.getDefaultInstance());
+    }
+}
