@@ -2,6 +2,7 @@ package dev.vessel.core.containerizer;
 
 import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
@@ -26,6 +27,8 @@ final class Container {
     ContainerRecord.Builder record;
     Launcher launcher;
     LaunchedTask task;
+    /** Completes with the first limitation an isolator reports, once the container is watched. */
+    CompletableFuture<Limitation> limitation = new CompletableFuture<>();
 
     Container(String id, List<String> lineage, Path dir, ContainerRecord.Builder record) {
         this.id = id;

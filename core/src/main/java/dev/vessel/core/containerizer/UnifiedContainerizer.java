@@ -54,6 +54,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -69,6 +72,7 @@ public final class UnifiedContainerizer implements Containerizer {
     static final ProtoCodec<ContainerRecord> RECORD_CODEC = ProtoCodec.of(1, ContainerRecord.parser());
 
     private static final int SIGKILL = 9;
+    private static final long LIMITATION_GRACE_MS = 2000;
 
     private final RuntimePaths paths;
     private final ConfigValidator validator;
@@ -307,7 +311,8 @@ public final class UnifiedContainerizer implements Containerizer {
     // running and ending
 
     private void watch(Container c) {
-        chain.watch(isolatorContexts(c)).thenAccept(limitation -> onLimitation(c, limitation));
+        c.limitation = chain.watch(isolatorContexts(c));
+        c.limitation.thenAccept(limitation -> onLimitation(c, limitation));
         // A fresh thread: exit handling takes the container's lock, which the completer may hold.
         c.task.exit().whenComplete((termination, error) -> Thread.ofVirtual().name("exit-" + c.id)
                 .start(() -> onExit(c, termination, error)));
@@ -336,6 +341,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() == ContainerState.TERMINATED || c.state() == ContainerState.DESTROYING) {
                 return;
             }
+            awaitLimitationBehindKill(c, exited);
             Termination termination = error == null ? classify(c, exited) : Termination.newBuilder()
                     .setReason(TerminationReason.LOST)
                     .setMessage("the launcher lost track of the task: " + Failures.unwrap(error).getMessage())
@@ -343,6 +349,25 @@ public final class UnifiedContainerizer implements Containerizer {
             finish(c, termination);
         } finally {
             c.lock.unlock();
+        }
+    }
+
+    /**
+     * The kernel's SIGKILL for a limit (the OOM killer) can reach the task before the isolator's
+     * notice reaches us. A SIGKILL nobody here sent gets a short grace for that notice, so the
+     * container ends with its limitation instead of a bare signal.
+     */
+    private static void awaitLimitationBehindKill(Container c, Termination exited) {
+        if (exited == null || c.record.hasLimitation() || c.record.getKilled()
+                || exited.getStatusCase() != Termination.StatusCase.SIGNAL || exited.getSignal() != SIGKILL) {
+            return;
+        }
+        try {
+            c.record.setLimitation(c.limitation.get(LIMITATION_GRACE_MS, TimeUnit.MILLISECONDS));
+        } catch (TimeoutException | ExecutionException e) {
+            // killed by someone else: an exit like any other
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

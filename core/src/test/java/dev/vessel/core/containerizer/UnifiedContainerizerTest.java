@@ -356,6 +356,28 @@ class UnifiedContainerizerTest {
     }
 
     @Test
+    void aKernelKillThatOvertakesTheLimitationNoticeStillEndsWithTheLimitation() throws Exception {
+        Node node = new Node().recovered();
+        ContainerStatus s = node.containerizer.launch(config("oom-race").build());
+        processes.signal(s.getPid(), 9); // the OOM killer struck; the isolator's notice comes a moment later
+        Thread.sleep(100);
+        node.memory.limit("oom-race", Limitation.newBuilder().setReason(LimitationReason.OOM).setMessage("oom").build());
+        Termination t = await(node.containerizer.wait("oom-race"));
+        assertEquals(TerminationReason.LIMITATION, t.getReason());
+        assertEquals(9, t.getSignal());
+    }
+
+    @Test
+    void aForeignSigkillWithoutLimitationIsAnOrdinaryExit() throws Exception {
+        Node node = new Node().recovered();
+        ContainerStatus s = node.containerizer.launch(config("shot").build());
+        processes.signal(s.getPid(), 9);
+        Termination t = await(node.containerizer.wait("shot"));
+        assertEquals(TerminationReason.EXITED, t.getReason());
+        assertEquals(9, t.getSignal());
+    }
+
+    @Test
     void destroyKillsCleansUpAndReturnsTheTermination() {
         Node node = new Node().recovered();
         node.containerizer.launch(config("d").build());
