@@ -7,6 +7,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,7 +47,7 @@ public final class ProcessLaunchBench {
 
     private ProcessLaunchBench(Path work) throws Exception {
         this.work = work;
-        this.rootfs = busyboxRootfs(work.resolve("rootfs"));
+        this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         this.bundle = ociBundle(work.resolve("bundle"), rootfs);
         RuntimePaths paths = new RuntimePaths(work.resolve("state"), work.resolve("run"));
         this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
@@ -193,17 +194,6 @@ public final class ProcessLaunchBench {
 
     // ---------------------------------------------------------------------------------------------
     // fixtures
-
-    private static Path busyboxRootfs(Path root) throws IOException {
-        for (String d : List.of("bin", "proc", "sys", "dev", "tmp", "etc")) {
-            Files.createDirectories(root.resolve(d));
-        }
-        Files.copy(Path.of("/bin/busybox"), root.resolve("bin/busybox"));
-        for (String applet : List.of("sh", "true")) {
-            Files.createSymbolicLink(root.resolve("bin").resolve(applet), Path.of("busybox"));
-        }
-        return root;
-    }
 
     /**
      * {@code runc spec}'s default, run as root, with our args and rootfs. Its network namespace is

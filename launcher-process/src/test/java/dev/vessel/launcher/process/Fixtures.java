@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -19,8 +18,6 @@ import java.util.stream.Stream;
 
 /** What every real-container test needs: root, busybox, a busybox rootfs, and process checks. */
 final class Fixtures {
-    static final Path BUSYBOX = Path.of("/bin/busybox");
-
     private Fixtures() {
     }
 
@@ -28,37 +25,15 @@ final class Fixtures {
     static void requireEnvironment() throws IOException {
         int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         assertEquals(0, uid, "process container tests must run as root (namespaces, pivot_root, mounts)");
-        assertTrue(Files.isExecutable(BUSYBOX), "process container tests need a static /bin/busybox "
+        assertTrue(Files.isExecutable(BusyboxRootfs.HOST_BUSYBOX), "process container tests need a static /bin/busybox "
                 + "(apt-get install busybox-static) to build their rootfs");
         assertTrue(LaunchHelper.class.getResource("vessel-launch") != null,
                 "vessel-launch was not built: run the tests through Maven, which compiles it with gcc");
     }
 
-    /** A rootfs with busybox and its applets, a non-root user 'app' (1000, also in group 'extra' 2000). */
+    /** The shared busybox rootfs, plus a file that is not executable. */
     static Path busyboxRootfs(Path root) throws Exception {
-        for (String d : List.of("bin", "etc", "proc", "sys", "dev", "mnt", "root", "home/app")) {
-            Files.createDirectories(root.resolve(d));
-        }
-        Path tmp = Files.createDirectories(root.resolve("tmp"));
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
-        Files.copy(BUSYBOX, root.resolve("bin/busybox"));
-        Process list = new ProcessBuilder(BUSYBOX.toString(), "--list").start();
-        String applets = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, list.waitFor(), "busybox --list");
-        for (String applet : applets.split("\n")) {
-            if (!applet.isBlank() && !applet.equals("busybox")) {
-                Files.createSymbolicLink(root.resolve("bin").resolve(applet), Path.of("busybox")); // relative: valid after pivot_root
-            }
-        }
-        Files.writeString(root.resolve("etc/passwd"), """
-                root:x:0:0:root:/root:/bin/sh
-                app:x:1000:1000:app:/home/app:/bin/sh
-                """);
-        Files.writeString(root.resolve("etc/group"), """
-                root:x:0:
-                app:x:1000:
-                extra:x:2000:app
-                """);
+        BusyboxRootfs.create(root);
         Files.writeString(root.resolve("etc/motd"), "not a program\n");
         return root;
     }

@@ -1,0 +1,132 @@
+package dev.vessel.isolators.cgroups;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.LimitationReason;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.launcher.process.ProcessLauncher;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The cgroup isolators with real process containers, through the unified containerizer. */
+class ContainerLimitsTest {
+    @TempDir
+    static Path tmp;
+
+    static final String PARENT = "vessel-test-" + UUID.randomUUID().toString().substring(0, 8);
+    static final CgroupHierarchies HIERARCHIES = CgroupHierarchies.detect();
+    static RuntimePaths paths;
+    static Path rootfs;
+    static UnifiedContainerizer containerizer;
+
+    @BeforeAll
+    static void startNode() throws Exception {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new IllegalStateException("container limit tests must run as root (cgroups, namespaces)");
+        }
+        paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        CgroupsIsolator cgroups = new CgroupsIsolator(HIERARCHIES, PARENT);
+        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+                .launcher(ProcessLauncher.withBundledHelper(paths))
+                .isolators(List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups),
+                        new PidsIsolator(cgroups), new DevicesIsolator(HIERARCHIES)))
+                .build();
+        containerizer.recover();
+    }
+
+    @AfterAll
+    static void stopNode() throws Exception {
+        containerizer.list().forEach(s -> containerizer.destroy(s.getId()));
+        for (CgroupHierarchy h : HIERARCHIES.all()) {
+            Files.deleteIfExists(h.mountPoint().resolve(PARENT));
+        }
+    }
+
+    static ContainerConfig config(String id, Resources resources, String script) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
+                .addCommand("/bin/sh").addArgs("-c").addArgs(script)
+                .setHostRootfs(rootfs.toString()).setResources(resources).build();
+    }
+
+    static Termination run(ContainerConfig config) throws Exception {
+        containerizer.launch(config);
+        return containerizer.wait(config.getId()).get(60, TimeUnit.SECONDS);
+    }
+
+    static String stderr(String id) throws Exception {
+        return Files.readString(paths.stderrLog(paths.containerDir(List.of(id))));
+    }
+
+    static List<Path> cgroupDirs(String id) {
+        return HIERARCHIES.all().stream().map(h -> h.mountPoint().resolve(PARENT).resolve(id))
+                .filter(Files::exists).toList();
+    }
+
+    @Test
+    void aMemoryHogInA32MibContainerEndsWithReasonOom() throws Exception {
+        Termination t = run(config("hog", Resources.newBuilder().setMemoryBytes(32L << 20).build(),
+                "a=xxxxxxxxxxxxxxxx; while true; do a=$a$a; done"));
+        assertEquals(TerminationReason.LIMITATION, t.getReason(), t.toString());
+        assertEquals(LimitationReason.OOM, t.getLimitation().getReason());
+        assertEquals(List.of(), cgroupDirs("hog"));
+    }
+
+    @Test
+    void aForkBombStopsAtThePidsLimit() throws Exception {
+        Termination t = run(config("bomb", Resources.newBuilder().setPids(16).build(),
+                "i=0; while [ $i -lt 100 ]; do sleep 100 & i=$((i+1)); done; echo forked"));
+        assertTrue(stderr("bomb").contains("Resource temporarily unavailable"), stderr("bomb"));
+        assertEquals(TerminationReason.EXITED, t.getReason());
+        assertEquals(List.of(), cgroupDirs("bomb"));
+    }
+
+    @Test
+    void halfACpuShowsAsThrottlingInUsage() throws Exception {
+        containerizer.launch(config("spin", Resources.newBuilder().setCpus(0.5).build(), "while true; do :; done"));
+        Thread.sleep(1500);
+        ResourceStatistics usage = containerizer.usage("spin");
+        assertTrue(usage.getCpuThrottledPeriods() > 0, usage.toString());
+        assertTrue(usage.getCpuUserSeconds() + usage.getCpuSystemSeconds() < 1.2, usage.toString());
+        assertNotEquals(0, usage.getMemoryUsageBytes(), usage.toString());
+        containerizer.destroy("spin");
+    }
+
+    @Test
+    void aDeviceOutsideTheAllowlistIsRefused() throws Exception {
+        Termination t = run(config("devices", Resources.getDefaultInstance(),
+                "head -c 1 /dev/zero >/dev/null && mknod /tmp/kmsg c 1 11 && head -c 1 /tmp/kmsg"));
+        assertNotEquals(0, t.getExitCode());
+        assertTrue(stderr("devices").contains("Operation not permitted"), stderr("devices"));
+    }
+
+    @Test
+    void destroyLeavesNoCgroupBehind() throws Exception {
+        containerizer.launch(config("sleeper", Resources.newBuilder().setMemoryBytes(64L << 20).setPids(10).build(),
+                "sleep 1000 & sleep 1000"));
+        assertFalse(cgroupDirs("sleeper").isEmpty());
+        Termination t = containerizer.destroy("sleeper");
+        assertEquals(TerminationReason.KILLED, t.getReason());
+        assertEquals(List.of(), cgroupDirs("sleeper"));
+    }
+}
