@@ -237,11 +237,16 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
-    /** provisioning → preparing → isolating → running, checkpointing after every step. */
+    /**
+     * provisioning → preparing → isolating → running. Only the states recovery needs are written
+     * (each checkpoint is an fsync'd write on the launch path): PREPARING before isolators allocate
+     * anything, RUNNING once the task runs. A crash before PREPARING leaves a directory without a
+     * record (removed at recovery) and a rootfs the provisioner's recovery removes; a crash while
+     * ISOLATING is recovered through the launcher, which checkpointed the task inside fork.
+     */
     private void runLaunchSteps(Container c) {
         ContainerConfig config = c.record.getConfig();
         createDirectory(c.dir);
-        checkpoint(c);
 
         Path rootfs = null;
         if (config.hasImage()) {
@@ -272,12 +277,11 @@ public final class UnifiedContainerizer implements Containerizer {
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
         }
-        moveTo(c, ContainerState.ISOLATING);
+        enter(c, ContainerState.ISOLATING);
 
         LaunchPlan plan = new LaunchPlan(launcherContext(c), launchInfo);
         c.task = step("launcher '" + c.launcher.name() + "'", "start the task", () -> c.launcher.fork(plan));
         c.record.getStatusBuilder().setPid(c.task.pid());
-        checkpoint(c);
         chain.isolate(isolatorContexts(c), c.task.pid());
         step("launcher '" + c.launcher.name() + "'", "release the task", () -> {
             c.task.release();
@@ -388,18 +392,22 @@ public final class UnifiedContainerizer implements Containerizer {
     }
 
     /**
-     * Records the termination durably first (nothing is lost if cleanup crashes), then cleans up. A
-     * failed cleanup leaves the container DESTROYING so that destroy or a restart tries again.
+     * Cleans up and records the termination. DESTROYING is not written on the way: if the daemon dies
+     * during cleanup, the record still says RUNNING and recovery learns the exit again from the
+     * launcher (whose monitor keeps it on disk); a kill or a limitation was checkpointed when it
+     * happened. A failed cleanup is written, and leaves the container DESTROYING so that destroy or a
+     * restart tries again.
      */
     private void finish(Container c, Termination termination) {
         c.record.getStatusBuilder().setTermination(termination);
         if (c.state() != ContainerState.DESTROYING) {
-            moveTo(c, ContainerState.DESTROYING);
+            enter(c, ContainerState.DESTROYING);
         }
         try {
             releaseResources(c);
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "cleanup of container ''{0}'' failed; it stays DESTROYING: {1}", c.id, e.getMessage());
+            checkpoint(c);
             c.terminated.complete(termination);
             return;
         }
@@ -729,9 +737,15 @@ public final class UnifiedContainerizer implements Containerizer {
         return new ComponentContext(c.id, c.record.getConfig(), c.dir, new Checkpoint(paths.launcherCheckpoint(c.dir)));
     }
 
-    private void moveTo(Container c, ContainerState next) {
+    /** Moves to {@code next} in memory only; the next checkpoint writes it. */
+    private static void enter(Container c, ContainerState next) {
         StateMachine.check(c.id, c.state(), next);
         c.record.getStatusBuilder().setState(next);
+    }
+
+    /** Moves to {@code next} and checkpoints the record. */
+    private void moveTo(Container c, ContainerState next) {
+        enter(c, next);
         checkpoint(c);
     }
 

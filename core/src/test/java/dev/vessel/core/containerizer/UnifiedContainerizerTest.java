@@ -117,7 +117,7 @@ class UnifiedContainerizerTest {
     // ---------------------------------------------------------------------------------------------
 
     @Test
-    void launchRunsEveryStepInOrderAndCheckpointsEachState() throws Exception {
+    void launchRunsEveryStepInOrderAndCheckpointsWhatRecoveryNeeds() throws Exception {
         Node node = new Node().recovered();
         List<ContainerState> statesSeen = new ArrayList<>();
         node.memory.onPrepare(ctx -> statesSeen.add(recordOnDisk(ctx.containerId()).getStatus().getState()));

@@ -1,0 +1,136 @@
+package dev.vessel.core.linux;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** mount(2) and umount2(2) through the FFM API, and the mount table as the kernel reports it. */
+public final class Mounts {
+    public static final long MS_RDONLY = 1;
+    public static final long MS_NOSUID = 2;
+    public static final long MS_NODEV = 4;
+    public static final long MS_NOEXEC = 8;
+    public static final long MS_REMOUNT = 32;
+    public static final long MS_BIND = 4096;
+    public static final long MS_REC = 16384;
+    public static final int MNT_DETACH = 2;
+    /** The kernel copies at most one page of mount data, NUL included. */
+    public static final int MAX_DATA_BYTES = 4095;
+
+    private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
+    private static final MethodHandle MOUNT = Libc.downcall("mount", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+    private static final MethodHandle UMOUNT2 = Libc.downcall("umount2",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+
+    private Mounts() {
+    }
+
+    /**
+     * Mounts {@code source} (or a filesystem of {@code fsType}) on {@code target}; a failure reads
+     * e.g. "mount overlay on /x: Invalid argument". Null strings are passed as NULL.
+     */
+    public static void mount(String source, Path target, String fsType, long flags, String data)
+            throws ErrnoException {
+        int rc;
+        int errno;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.newErrnoState(arena);
+            rc = (int) MOUNT.invokeExact(state, Libc.cString(arena, source), arena.allocateFrom(target.toString()),
+                    Libc.cString(arena, fsType), flags, Libc.cString(arena, data));
+            errno = Libc.errno(state);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            String what = (flags & MS_REMOUNT) != 0 ? "remount " + target
+                    : "mount " + (source != null ? source : fsType) + " on " + target;
+            throw new ErrnoException(what, errno);
+        }
+    }
+
+    /** umount2(2): {@code flags} is 0 or {@link #MNT_DETACH}. */
+    public static void unmount(Path target, int flags) throws ErrnoException {
+        int rc;
+        int errno;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.newErrnoState(arena);
+            rc = (int) UMOUNT2.invokeExact(state, arena.allocateFrom(target.toString()), flags);
+            errno = Libc.errno(state);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (rc != 0) {
+            throw new ErrnoException("umount " + target, errno);
+        }
+    }
+
+    /**
+     * Lazily unmounts {@code root} and every mount below it, deepest first; what is not mounted is
+     * skipped. Afterwards nothing at or below {@code root} is a mount point.
+     */
+    public static void unmountTree(Path root) throws IOException {
+        Path normal = root.toAbsolutePath().normalize();
+        List<Path> points = mountPoints();
+        for (int i = points.size() - 1; i >= 0; i--) {
+            Path point = points.get(i);
+            if (point.startsWith(normal)) {
+                try {
+                    unmount(point, MNT_DETACH);
+                } catch (ErrnoException e) {
+                    // EINVAL: already gone with a parent detached before it
+                    if (e.errno() != ErrnoException.EINVAL && e.errno() != ErrnoException.ENOENT) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Mount points of this process's mount namespace, in mount order (field 5 of mountinfo). */
+    public static List<Path> mountPoints() throws IOException {
+        List<Path> points = new ArrayList<>();
+        for (String line : Files.readAllLines(MOUNTINFO)) {
+            String[] fields = line.split(" ");
+            if (fields.length > 4) {
+                points.add(Path.of(unescape(fields[4])));
+            }
+        }
+        return points;
+    }
+
+    public static boolean isMountPoint(Path path) throws IOException {
+        return mountPoints().contains(path.toAbsolutePath().normalize());
+    }
+
+    /** mountinfo writes space, tab, newline and backslash as a backslash and three octal digits. */
+    private static String unescape(String field) {
+        StringBuilder out = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && isOctal(field, i + 1)) {
+                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean isOctal(String s, int from) {
+        for (int i = from; i < from + 3; i++) {
+            if (i >= s.length() || s.charAt(i) < '0' || s.charAt(i) > '7') {
+                return false;
+            }
+        }
+        return true;
+    }
+}
