@@ -10,7 +10,7 @@ VESSEL_PACKAGES=(
   # guest kernel and initramfs
   linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static
   # container baselines, images, networking
-  crun runc podman containernetworking-plugins docker-registry skopeo umoci iproute2
+  crun runc podman containernetworking-plugins iptables docker-registry skopeo umoci iproute2
   # benchmarks
   hyperfine
 )

@@ -516,12 +516,17 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    /** The record's status; while the task runs, completed with what isolators report (its IPs). */
     @Override
     public ContainerStatus status(String containerId) {
         Container c = get(containerId);
         c.lock.lock();
         try {
-            return c.record.getStatus();
+            if (c.state() != ContainerState.RUNNING) {
+                return c.record.getStatus();
+            }
+            ContainerStatus reported = chain.status(isolatorContexts(c));
+            return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList()).build();
         } finally {
             c.lock.unlock();
         }

@@ -3,6 +3,7 @@ package dev.vessel.core.isolation;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
@@ -129,6 +130,19 @@ public final class IsolatorChain {
                 merged.mergeFrom(isolator.usage(contexts.apply(isolator)));
             } catch (Exception e) {
                 throw Failures.of("isolator '" + isolator.name() + "'", "report usage", e);
+            }
+        }
+        return merged.build();
+    }
+
+    /** Every isolator's part of the status (IP addresses...), merged in chain order. */
+    public ContainerStatus status(Function<Isolator, ContainerContext> contexts) {
+        ContainerStatus.Builder merged = ContainerStatus.newBuilder();
+        for (Isolator isolator : graph.order()) {
+            try {
+                merged.mergeFrom(isolator.status(contexts.apply(isolator)));
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", "report status", e);
             }
         }
         return merged.build();

@@ -1,5 +1,6 @@
 package dev.vessel.core.spi;
 
+import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
@@ -60,6 +61,14 @@ public interface Isolator {
     /** This isolator's part of the container's statistics; the containerizer merges all parts. */
     default ResourceStatistics usage(ContainerContext context) throws Exception {
         return ResourceStatistics.getDefaultInstance();
+    }
+
+    /**
+     * This isolator's part of a running container's status; the containerizer merges all parts.
+     * Only fields the containerizer does not own are taken: today {@code ip_addresses}.
+     */
+    default ContainerStatus status(ContainerContext context) throws Exception {
+        return ContainerStatus.getDefaultInstance();
     }
 
     /** Releases everything this isolator holds for the container. Idempotent. */

@@ -440,6 +440,21 @@ class UnifiedContainerizerTest {
     }
 
     @Test
+    void statusOfARunningContainerCarriesTheAddressesIsolatorsReport() {
+        Node node = new Node().recovered();
+        node.network.reporting(ContainerStatus.newBuilder().addIpAddresses("10.0.0.2")
+                .setState(ContainerState.TERMINATED).build());
+        node.memory.reporting(ContainerStatus.newBuilder().addIpAddresses("fd00::2").build());
+        node.containerizer.launch(config("ip").build());
+        ContainerStatus status = node.containerizer.status("ip");
+        assertEquals(List.of("10.0.0.2", "fd00::2"), status.getIpAddressesList().stream().sorted().toList());
+        assertEquals(ContainerState.RUNNING, status.getState(), "isolators report addresses, nothing else");
+        assertEquals(List.of(), recordOnDisk("ip").getStatus().getIpAddressesList(), "computed, never checkpointed");
+        node.containerizer.destroy("ip");
+        assertEquals(List.of(), node.containerizer.status("ip").getIpAddressesList());
+    }
+
+    @Test
     void removeForgetsOnlyTerminatedContainers() {
         Node node = new Node().recovered();
         node.containerizer.launch(config("r").build());

@@ -1,5 +1,6 @@
 package dev.vessel.core.testing;
 
+import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
@@ -27,6 +28,7 @@ public class RecordingIsolator implements Isolator {
     private LaunchInfo launchInfo = LaunchInfo.getDefaultInstance();
     private Consumer<PrepareContext> onPrepare = ctx -> { };
     private ResourceStatistics usage = ResourceStatistics.getDefaultInstance();
+    private ContainerStatus status = ContainerStatus.getDefaultInstance();
     public volatile List<ContainerContext> recovered;
 
     public RecordingIsolator(String name, CallLog log) {
@@ -67,6 +69,11 @@ public class RecordingIsolator implements Isolator {
 
     public RecordingIsolator reporting(ResourceStatistics stats) {
         this.usage = stats;
+        return this;
+    }
+
+    public RecordingIsolator reporting(ContainerStatus partial) {
+        this.status = partial;
         return this;
     }
 
@@ -129,6 +136,12 @@ public class RecordingIsolator implements Isolator {
     public ResourceStatistics usage(ContainerContext context) throws Exception {
         call("usage", context.containerId());
         return usage;
+    }
+
+    @Override
+    public ContainerStatus status(ContainerContext context) throws Exception {
+        call("status", context.containerId());
+        return status;
     }
 
     @Override

@@ -1,0 +1,215 @@
+package dev.vessel.isolators.network;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.NetworkAttachment;
+import dev.vessel.core.model.PortMapping;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.PrepareContext;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * {@code network/cni}: attaches containers to CNI networks, as Mesos's network/cni isolator does.
+ *
+ * <p>A container with {@code networks} gets a network namespace of its own (a persistent netns file,
+ * see {@link NetworkNamespaces}) that its task joins through {@code LaunchInfo.network_namespace_path};
+ * {@code lo} is brought up by the CNI {@code loopback} plugin, then each network is ADDed on
+ * {@code eth0}, {@code eth1}, … The ADDs run in {@code prepare}, not {@code isolate}: the namespace
+ * exists before the task, and isolators that require {@link NetworkKeys#NETNS} (a VM's tap) find
+ * the interfaces configured. A container without networks shares the daemon's network namespace
+ * (Mesos's default) and its LaunchInfo is left alone.
+ *
+ * <p>Per container the isolator keeps {@code <stateDir>/<id>/netns} and a checkpoint of what each
+ * DEL needs (configuration, interface, port mappings, result). They live in the isolator's own
+ * directory rather than the container's checkpoint slot so that they outlive a container whose record
+ * is gone: recovery can still DEL such an orphan, releasing its IP addresses and port mappings.
+ */
+public final class CniIsolator implements Isolator {
+    private static final System.Logger LOG = System.getLogger(CniIsolator.class.getName());
+    private static final String NETNS_FILE = "netns";
+    private static final String CHECKPOINT_FILE = "attachments";
+
+    private final NetworkConfigs configs;
+    private final CniRuntime runtime;
+    private final Path stateDir;
+    private final CniStateCodec codec;
+    private final NetworkConfig loopback;
+    private final ObjectMapper json = new ObjectMapper();
+
+    /**
+     * @param configDir  the CNI network configurations ({@code .conflist}, {@code .conf})
+     * @param pluginDirs where plugin binaries are looked up by type, in order (Debian: /usr/lib/cni)
+     * @param stateDir   the isolator's own directory for netns files and checkpoints, e.g. /run/vessel/cni
+     * @param runner     how plugins are started ({@link PluginRunner#DIRECT} on a host or in a guest)
+     */
+    public CniIsolator(Path configDir, List<Path> pluginDirs, Path stateDir, PluginRunner runner) {
+        if (pluginDirs.isEmpty()) {
+            throw VesselException.invalid("network/cni.plugin_dirs", "at least one plugin directory is needed");
+        }
+        this.configs = new NetworkConfigs(configDir, json);
+        this.runtime = new CniRuntime(pluginDirs, runner, json);
+        this.stateDir = stateDir.toAbsolutePath().normalize(); // compared with mountinfo paths
+        this.codec = new CniStateCodec(json);
+        ObjectNode lo = json.createObjectNode().put("type", "loopback");
+        this.loopback = new NetworkConfig("vessel-loopback", "1.0.0", List.of(lo));
+    }
+
+    @Override
+    public String name() {
+        return "network/cni";
+    }
+
+    @Override
+    public Set<Key<?>> provides() {
+        return Set.of(NetworkKeys.NETNS);
+    }
+
+    @Override
+    public LaunchInfo prepare(PrepareContext context) throws IOException {
+        String id = context.containerId();
+        List<NetworkAttachment> attachments = context.config().getNetworksList();
+        if (attachments.isEmpty()) {
+            context.put(NetworkKeys.NETNS, Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "ns", "net"));
+            return LaunchInfo.getDefaultInstance();
+        }
+        // Every name and plugin is checked before anything is created.
+        List<NetworkConfig> networks = attachments.stream().map(a -> configs.find(a.getNetwork())).toList();
+        runtime.checkInstalled(loopback);
+        networks.forEach(runtime::checkInstalled);
+
+        Path dir = stateDir.resolve(id);
+        if (Files.exists(dir)) {
+            throw new VesselException(ErrorCode.ALREADY_EXISTS, dir.toString(),
+                    "network state for container '" + id + "' exists already");
+        }
+        Files.createDirectories(dir);
+        Path netns = dir.resolve(NETNS_FILE);
+        NetworkNamespaces.create(netns);
+        runtime.add(loopback, json.createArrayNode(), new CniRuntime.Target(id, netns, "lo"));
+
+        CniState state = new CniState(List.of());
+        for (int i = 0; i < attachments.size(); i++) {
+            CniAttachment pending = new CniAttachment("eth" + i, networks.get(i), portMappings(attachments.get(i)), null);
+            state = state.with(pending);
+            checkpoint(dir).save(codec, state); // before the ADD: a failed or interrupted ADD is DELeted too
+            JsonNode result = runtime.add(pending.network(), pending.portMappings(), target(id, netns, pending));
+            state = state.with(pending.withResult(result));
+            checkpoint(dir).save(codec, state);
+        }
+        context.put(NetworkKeys.NETNS, netns);
+        return LaunchInfo.newBuilder().setNetworkNamespacePath(netns.toString()).build();
+    }
+
+    /** The port mappings in the form of the CNI {@code portMappings} capability. */
+    private ArrayNode portMappings(NetworkAttachment attachment) {
+        ArrayNode mappings = json.createArrayNode();
+        for (PortMapping p : attachment.getPortsList()) {
+            ObjectNode m = mappings.addObject().put("hostPort", p.getHostPort())
+                    .put("containerPort", p.getContainerPort())
+                    .put("protocol", p.getProtocol().isEmpty() ? "tcp" : p.getProtocol());
+            if (!p.getHostIp().isEmpty()) {
+                m.put("hostIP", p.getHostIp());
+            }
+        }
+        return mappings;
+    }
+
+    @Override
+    public ContainerStatus status(ContainerContext context) {
+        List<String> ips = checkpoint(stateDir.resolve(context.containerId())).load(codec)
+                .map(CniState::ipAddresses).orElse(List.of());
+        return ContainerStatus.newBuilder().addAllIpAddresses(ips).build();
+    }
+
+    @Override
+    public void cleanup(ContainerContext context) throws IOException {
+        release(context.containerId());
+    }
+
+    /** DELs and removes the networks of containers that are not listed (a crash lost their record). */
+    @Override
+    public void recover(List<ContainerContext> containers) throws IOException {
+        if (!Files.isDirectory(stateDir)) {
+            return;
+        }
+        Set<String> known = new HashSet<>();
+        containers.forEach(c -> known.add(c.containerId()));
+        List<String> orphans = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(stateDir, Files::isDirectory)) {
+            entries.forEach(e -> orphans.add(e.getFileName().toString()));
+        }
+        orphans.removeAll(known);
+        for (String id : orphans) {
+            LOG.log(Level.INFO, "removing the networks of unknown container ''{0}''", id);
+            release(id);
+        }
+    }
+
+    /**
+     * DEL of every attachment (last first), then the namespace and the state go. Idempotent. A DEL
+     * that fails for a finished ADD keeps everything, so a later cleanup can retry it; one for an ADD
+     * that never finished is only logged, as there may be nothing to release.
+     */
+    private void release(String id) throws IOException {
+        Path dir = stateDir.resolve(id);
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        Path netns = dir.resolve(NETNS_FILE);
+        if (Files.exists(netns) && !NetworkNamespaces.isMounted(netns)) {
+            // a namespace already gone: plugins treat a missing path as such, but not a plain file
+            Files.delete(netns);
+        }
+        List<CniAttachment> attachments = checkpoint(dir).load(codec).map(CniState::attachments).orElse(List.of());
+        List<VesselException> failures = new ArrayList<>();
+        for (CniAttachment a : attachments.reversed()) {
+            try {
+                runtime.del(a.network(), a.portMappings(), a.result(), target(id, netns, a));
+            } catch (VesselException e) {
+                if (a.result() != null) {
+                    failures.add(e);
+                } else {
+                    LOG.log(Level.WARNING, "DEL after an unfinished ADD of container ''{0}'': {1}", id, e.getMessage());
+                }
+            }
+        }
+        if (!failures.isEmpty()) {
+            VesselException first = failures.getFirst();
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
+        }
+        NetworkNamespaces.remove(netns);
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static CniRuntime.Target target(String id, Path netns, CniAttachment attachment) {
+        return new CniRuntime.Target(id, netns, attachment.ifName());
+    }
+
+    private Checkpoint checkpoint(Path containerStateDir) {
+        return new Checkpoint(containerStateDir.resolve(CHECKPOINT_FILE));
+    }
+}
