@@ -7,6 +7,12 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupsIsolator;
+import dev.vessel.isolators.cgroups.CpuIsolator;
+import dev.vessel.isolators.cgroups.DevicesIsolator;
+import dev.vessel.isolators.cgroups.MemoryIsolator;
+import dev.vessel.isolators.cgroups.PidsIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.io.IOException;
@@ -26,7 +32,7 @@ import java.util.stream.Stream;
 
 /**
  * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
- * ProcessLauncher in this warm JVM) beside {@code runc run} and {@code crun run}, in alternating
+ * ProcessLauncher + the cgroup isolators, in this warm JVM) beside {@code runc run} and {@code crun run}, in alternating
  * rounds of the same run. crun refuses this machine's hybrid cgroups, so it runs inside
  * {@code unshare -m} after unmounting the cgroup2 mount; that wrapper is measured alone too.
  *
@@ -50,8 +56,14 @@ public final class ProcessLaunchBench {
         this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         this.bundle = ociBundle(work.resolve("bundle"), rootfs);
         RuntimePaths paths = new RuntimePaths(work.resolve("state"), work.resolve("run"));
+        // the same cgroup controllers runc and crun set up for a container
+        CgroupHierarchies hierarchies = CgroupHierarchies.detect();
+        CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, "vessel-bench");
         this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths)).build();
+                .launcher(ProcessLauncher.withBundledHelper(paths))
+                .isolators(List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups),
+                        new PidsIsolator(cgroups), new DevicesIsolator(hierarchies)))
+                .build();
         containerizer.recover();
     }
 
@@ -73,6 +85,9 @@ public final class ProcessLaunchBench {
             }
         } finally {
             deleteTree(work);
+            for (var hierarchy : CgroupHierarchies.detect().all()) {
+                Files.deleteIfExists(hierarchy.mountPoint().resolve("vessel-bench"));
+            }
         }
     }
 
