@@ -20,6 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Gives each container its own cgroup in every hierarchy Vessel uses ({@code <mount>/<parent>/<id>}),
@@ -106,10 +109,23 @@ public final class CgroupsIsolator implements Isolator {
         CgroupFiles.write(dir, "cgroup.subtree_control", "+" + controller);
     }
 
+    /**
+     * Moves the task into every hierarchy at once: on v1 each move waits for an RCU grace period,
+     * and moves made together share one instead of paying one each.
+     */
     @Override
-    public void isolate(ContainerContext context, long pid) {
-        for (Path dir : cgroupsOf(context.containerId()).distinctDirectories()) {
-            CgroupFiles.write(dir, "cgroup.procs", Long.toString(pid));
+    public void isolate(ContainerContext context, long pid) throws Exception {
+        try (var moves = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> done = cgroupsOf(context.containerId()).distinctDirectories().stream()
+                    .<Future<?>>map(dir -> moves.submit(() -> CgroupFiles.write(dir, "cgroup.procs", Long.toString(pid))))
+                    .toList();
+            for (Future<?> move : done) {
+                try {
+                    move.get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
+            }
         }
     }
 
@@ -154,7 +170,9 @@ public final class CgroupsIsolator implements Isolator {
         if (dirs.isEmpty()) {
             return;
         }
-        killAll(cgroups, dirs);
+        if (dirs.stream().anyMatch(d -> !pids(d).isEmpty())) {
+            killAll(cgroups, dirs); // the usual case, a task that exited by itself, needs no freeze and kill
+        }
         for (Path dir : dirs) {
             removeDirectory(dir);
         }
@@ -194,7 +212,7 @@ public final class CgroupsIsolator implements Isolator {
                 if (System.nanoTime() > deadline) {
                     throw new IOException("processes " + pids(dir) + " of " + dir + " did not die after SIGKILL");
                 }
-                sleep(5);
+                sleep(1);
             }
         }
     }
@@ -213,10 +231,10 @@ public final class CgroupsIsolator implements Isolator {
             } catch (NoSuchFileException e) {
                 return;
             } catch (IOException e) {
-                if (attempt >= 100) {
+                if (attempt >= 1000) {
                     throw new IOException("cannot remove cgroup " + dir + ": " + e.getMessage(), e);
                 }
-                sleep(10);
+                sleep(1);
             }
         }
     }
