@@ -19,7 +19,7 @@ public final class DeviceNodes {
         }
     }
 
-    private static final MethodHandle MKNOD = Libc.downcall("mknod", FunctionDescriptor.of(
+    private static final MethodHandle MKNOD = ErrnoCalls.downcall("mknod", FunctionDescriptor.of(
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
 
     private DeviceNodes() {
@@ -30,12 +30,12 @@ public final class DeviceNodes {
         int rc;
         int errno;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.newErrnoState(arena);
+            MemorySegment state = ErrnoCalls.newErrnoState(arena);
             rc = (int) MKNOD.invokeExact(state, arena.allocateFrom(path.toString()), kind.typeBits | (mode & 07777),
                     makedev(major, minor));
-            errno = Libc.errno(state);
+            errno = ErrnoCalls.errno(state);
         } catch (Throwable t) {
-            throw Libc.rethrow(t);
+            throw ErrnoCalls.rethrow(t);
         }
         if (rc != 0) {
             throw new ErrnoException("mknod " + path, errno);

@@ -25,9 +25,9 @@ public final class Mounts {
     public static final int MAX_DATA_BYTES = 4095;
 
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
-    private static final MethodHandle MOUNT = Libc.downcall("mount", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+    private static final MethodHandle MOUNT = ErrnoCalls.downcall("mount", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
-    private static final MethodHandle UMOUNT2 = Libc.downcall("umount2",
+    private static final MethodHandle UMOUNT2 = ErrnoCalls.downcall("umount2",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
     private Mounts() {
@@ -42,12 +42,12 @@ public final class Mounts {
         int rc;
         int errno;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.newErrnoState(arena);
-            rc = (int) MOUNT.invokeExact(state, Libc.cString(arena, source), arena.allocateFrom(target.toString()),
-                    Libc.cString(arena, fsType), flags, Libc.cString(arena, data));
-            errno = Libc.errno(state);
+            MemorySegment state = ErrnoCalls.newErrnoState(arena);
+            rc = (int) MOUNT.invokeExact(state, ErrnoCalls.cString(arena, source), arena.allocateFrom(target.toString()),
+                    ErrnoCalls.cString(arena, fsType), flags, ErrnoCalls.cString(arena, data));
+            errno = ErrnoCalls.errno(state);
         } catch (Throwable t) {
-            throw Libc.rethrow(t);
+            throw ErrnoCalls.rethrow(t);
         }
         if (rc != 0) {
             String what = (flags & MS_REMOUNT) != 0 ? "remount " + target
@@ -61,11 +61,11 @@ public final class Mounts {
         int rc;
         int errno;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.newErrnoState(arena);
+            MemorySegment state = ErrnoCalls.newErrnoState(arena);
             rc = (int) UMOUNT2.invokeExact(state, arena.allocateFrom(target.toString()), flags);
-            errno = Libc.errno(state);
+            errno = ErrnoCalls.errno(state);
         } catch (Throwable t) {
-            throw Libc.rethrow(t);
+            throw ErrnoCalls.rethrow(t);
         }
         if (rc != 0) {
             throw new ErrnoException("umount " + target, errno);

@@ -12,10 +12,10 @@ import java.util.Optional;
 public final class Xattrs {
     /** Largest value the kernel accepts (XATTR_SIZE_MAX). */
     private static final int MAX_VALUE = 65536;
-    private static final MethodHandle LSETXATTR = Libc.downcall("lsetxattr", FunctionDescriptor.of(
+    private static final MethodHandle LSETXATTR = ErrnoCalls.downcall("lsetxattr", FunctionDescriptor.of(
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle LGETXATTR = Libc.downcall("lgetxattr", FunctionDescriptor.of(
+    private static final MethodHandle LGETXATTR = ErrnoCalls.downcall("lgetxattr", FunctionDescriptor.of(
             ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
             ValueLayout.JAVA_LONG));
 
@@ -26,14 +26,14 @@ public final class Xattrs {
         int rc;
         int errno;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.newErrnoState(arena);
+            MemorySegment state = ErrnoCalls.newErrnoState(arena);
             MemorySegment buf = arena.allocate(Math.max(1, value.length));
             MemorySegment.copy(value, 0, buf, ValueLayout.JAVA_BYTE, 0, value.length);
             rc = (int) LSETXATTR.invokeExact(state, arena.allocateFrom(path.toString()), arena.allocateFrom(name),
                     buf, (long) value.length, 0);
-            errno = Libc.errno(state);
+            errno = ErrnoCalls.errno(state);
         } catch (Throwable t) {
-            throw Libc.rethrow(t);
+            throw ErrnoCalls.rethrow(t);
         }
         if (rc != 0) {
             throw new ErrnoException("setxattr " + name + " on " + path, errno);
@@ -46,14 +46,14 @@ public final class Xattrs {
         int errno;
         byte[] value;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.newErrnoState(arena);
+            MemorySegment state = ErrnoCalls.newErrnoState(arena);
             MemorySegment buf = arena.allocate(MAX_VALUE);
             n = (long) LGETXATTR.invokeExact(state, arena.allocateFrom(path.toString()), arena.allocateFrom(name),
                     buf, (long) MAX_VALUE);
-            errno = Libc.errno(state);
+            errno = ErrnoCalls.errno(state);
             value = n < 0 ? null : buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
         } catch (Throwable t) {
-            throw Libc.rethrow(t);
+            throw ErrnoCalls.rethrow(t);
         }
         if (n < 0) {
             if (errno == ErrnoException.ENODATA) {

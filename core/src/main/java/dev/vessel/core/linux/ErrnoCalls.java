@@ -10,16 +10,16 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
-/** Downcalls into libc that report errno; shared by the file and mount wrappers of this package. */
-final class Libc {
+/**
+ * Downcalls into libc that report errno, for the file and mount wrappers of this package
+ * ({@link LibC} keeps the process and descriptor calls).
+ */
+final class ErrnoCalls {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(PathElement.groupElement("errno"));
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("strerror"),
-            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
-    private Libc() {
+    private ErrnoCalls() {
     }
 
     /** A handle whose first argument is a segment of {@link #newErrnoState} that receives errno. */
@@ -39,16 +39,6 @@ final class Libc {
     /** A C string, or NULL for a null Java string. */
     static MemorySegment cString(Arena arena, String s) {
         return s == null ? MemorySegment.NULL : arena.allocateFrom(s);
-    }
-
-    static String strerror(int errno) {
-        try {
-            // glibc returns static text for known errors; the JVM never frees it.
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
-            return text.reinterpret(Integer.MAX_VALUE).getString(0);
-        } catch (Throwable t) {
-            return "errno " + errno;
-        }
     }
 
     /** Rethrows what a downcall threw: there are no checked exceptions from native code. */

@@ -1,0 +1,120 @@
+package dev.vessel.provisioner.rootfs;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.Mounts;
+import dev.vessel.provisioner.layer.FileTrees;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The rootfs as an overlayfs mount: the layer diffs (already in overlay's whiteout format) are the
+ * read-only lower dirs, shared by every container; each container writes to its own upper dir.
+ */
+public final class OverlayBackend implements RootfsBackend {
+    @Override
+    public String name() {
+        return "overlay";
+    }
+
+    @Override
+    public Path assemble(String containerId, List<Path> layerDiffsBottomToTop, Path containerDir) {
+        String object = "container " + containerId;
+        if (layerDiffsBottomToTop.isEmpty()) {
+            throw VesselException.invalid(object, "an overlay rootfs needs at least one layer");
+        }
+        Path rootfs = RootfsDirs.rootfs(containerDir);
+        Path upper = RootfsDirs.upper(containerDir);
+        Path work = RootfsDirs.work(containerDir);
+        try {
+            if (Mounts.isMountPoint(rootfs)) {
+                throw new VesselException(ErrorCode.ALREADY_EXISTS, object, "a rootfs is already mounted on " + rootfs);
+            }
+            List<Path> topToBottom = new ArrayList<>(layerDiffsBottomToTop).reversed();
+            String data = options(object, topToBottom, upper, work);
+            if (data.getBytes(StandardCharsets.UTF_8).length > Mounts.MAX_DATA_BYTES) {
+                data = options(object, shortLinks(topToBottom, RootfsDirs.lowerLinks(containerDir)), upper, work);
+            }
+            int length = data.getBytes(StandardCharsets.UTF_8).length;
+            if (length > Mounts.MAX_DATA_BYTES) {
+                throw VesselException.invalid(object, layerDiffsBottomToTop.size() + " layers are too many for one"
+                        + " overlay mount: its options take " + length + " bytes even with short layer links under "
+                        + RootfsDirs.lowerLinks(containerDir) + ", and the kernel takes " + Mounts.MAX_DATA_BYTES
+                        + "; use a shorter container directory or the copy backend");
+            }
+            Files.createDirectories(rootfs);
+            Files.createDirectories(upper);
+            Files.createDirectories(work);
+            Mounts.mount("overlay", rootfs, "overlay", 0, data);
+            return rootfs;
+        } catch (IOException | RuntimeException e) {
+            cleanUp(containerDir, e);
+            if (e instanceof VesselException v) {
+                throw v;
+            }
+            throw new VesselException(ErrorCode.INTERNAL, object, e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void remove(String containerId, Path containerDir) {
+        try {
+            Path rootfs = RootfsDirs.rootfs(containerDir);
+            Mounts.unmountTree(rootfs);
+            Files.deleteIfExists(rootfs); // the bare mount point; never a recursive delete of a merged view
+            FileTrees.deleteRecursively(RootfsDirs.overlay(containerDir));
+            FileTrees.deleteRecursively(RootfsDirs.lowerLinks(containerDir));
+        } catch (IOException e) {
+            throw VesselException.internal("container " + containerId, "cannot remove the overlay rootfs: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Overlay splits its options at ',' and lowerdir at ':' (and unescapes '\'): refuse such paths. */
+    private static String options(String object, List<Path> lowerTopToBottom, Path upper, Path work) {
+        List<String> lower = new ArrayList<>();
+        for (Path layer : lowerTopToBottom) {
+            lower.add(checked(object, layer));
+        }
+        return "lowerdir=" + String.join(":", lower) + ",upperdir=" + checked(object, upper)
+                + ",workdir=" + checked(object, work);
+    }
+
+    private static String checked(String object, Path path) {
+        String s = path.toString();
+        if (s.contains(",") || s.contains(":") || s.contains("\\")) {
+            throw VesselException.invalid(object, "path '" + s + "' contains ',', ':' or '\\', which overlay"
+                    + " mount options cannot carry");
+        }
+        return s;
+    }
+
+    /** Links named 0, 1, 2… to the layers: the lowerdir list then costs a few bytes per layer. */
+    private static List<Path> shortLinks(List<Path> layers, Path linkDir) throws IOException {
+        FileTrees.deleteRecursively(linkDir);
+        Files.createDirectories(linkDir);
+        List<Path> links = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            links.add(Files.createSymbolicLink(linkDir.resolve(Integer.toString(i, 36)),
+                    layers.get(i).toAbsolutePath()));
+        }
+        return links;
+    }
+
+    /** Undoes a half-done assemble; a failure here is attached to the error being reported. */
+    private static void cleanUp(Path containerDir, Exception reported) {
+        try {
+            if (!Mounts.isMountPoint(RootfsDirs.rootfs(containerDir))) {
+                Files.deleteIfExists(RootfsDirs.rootfs(containerDir));
+                FileTrees.deleteRecursively(RootfsDirs.overlay(containerDir));
+                FileTrees.deleteRecursively(RootfsDirs.lowerLinks(containerDir));
+            }
+        } catch (IOException e) {
+            reported.addSuppressed(e);
+        }
+    }
+}

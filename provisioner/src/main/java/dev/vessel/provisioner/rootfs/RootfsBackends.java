@@ -1,0 +1,54 @@
+package dev.vessel.provisioner.rootfs;
+
+import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.core.linux.Mounts;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.provisioner.layer.FileTrees;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Picks the rootfs backend this node can use: overlay where the kernel mounts it, else copy. */
+public final class RootfsBackends {
+    private static final Path FILESYSTEMS = Path.of("/proc/filesystems");
+
+    private RootfsBackends() {
+    }
+
+    public static RootfsBackend detect(RuntimePaths paths) throws IOException {
+        return overlayListed() && overlayMounts(paths.runDir()) ? new OverlayBackend() : new CopyBackend();
+    }
+
+    private static boolean overlayListed() throws IOException {
+        return Files.readAllLines(FILESYSTEMS).stream().anyMatch(line -> line.strip().endsWith("overlay"));
+    }
+
+    /**
+     * Listed is not enough: the run dir's filesystem must take an upper dir (xattrs, d_type) and we
+     * must be allowed to mount. So mount a tiny overlay there, where container upper dirs will live.
+     */
+    private static boolean overlayMounts(Path runDir) throws IOException {
+        Path probe = runDir.resolve(".overlay-probe-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        Path lower = probe.resolve("lower");
+        Path merged = probe.resolve("merged");
+        try {
+            Files.createDirectories(lower);
+            Files.createDirectories(probe.resolve("upper"));
+            Files.createDirectories(probe.resolve("work"));
+            Files.createDirectories(merged);
+            Files.writeString(lower.resolve("probe"), "");
+            Mounts.mount("overlay", merged, "overlay", 0, "lowerdir=" + lower + ",upperdir=" + probe.resolve("upper")
+                    + ",workdir=" + probe.resolve("work"));
+            try {
+                return Files.exists(merged.resolve("probe"));
+            } finally {
+                Mounts.unmount(merged, Mounts.MNT_DETACH);
+            }
+        } catch (ErrnoException e) {
+            return false;
+        } finally {
+            FileTrees.deleteRecursively(probe);
+        }
+    }
+}
