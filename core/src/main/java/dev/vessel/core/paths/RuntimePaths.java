@@ -9,6 +9,7 @@ import java.util.List;
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
  *   blobs/  layers/  images/  volumes/  guest/
+ *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now
  *   containers/&lt;id&gt;/                     one directory per top-level container
@@ -47,6 +48,15 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     public Path imagesDir() {
         return stateDir.resolve("images");
+    }
+
+    /** Where the provisioner assembles containers' root filesystems, one directory each. */
+    public Path provisionedRootfsDir() {
+        return stateDir.resolve("rootfs");
+    }
+
+    public Path provisionedRootfsDir(String containerId) {
+        return provisionedRootfsDir().resolve(containerId);
     }
 
     public Path volumesDir() {
