@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,7 +27,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
@@ -84,7 +82,7 @@ public final class ProcessLaunchBench {
                 bench.throughput();
             }
         } finally {
-            deleteTree(work);
+            Stats.deleteTree(work);
             for (var hierarchy : CgroupHierarchies.detect().all()) {
                 Files.deleteIfExists(hierarchy.mountPoint().resolve("vessel-bench"));
             }
@@ -115,16 +113,16 @@ public final class ProcessLaunchBench {
         System.out.printf(Locale.ROOT, "%-14s %9s %9s %9s%n", "runtime", "median", "min", "max");
         for (String n : order) {
             List<Double> s = ms.get(n).stream().sorted().toList();
-            System.out.printf(Locale.ROOT, "%-14s %7.2fms %7.2fms %7.2fms%n", n, median(s), s.getFirst(), s.getLast());
+            System.out.printf(Locale.ROOT, "%-14s %7.2fms %7.2fms %7.2fms%n", n, Stats.median(s), s.getFirst(), s.getLast());
         }
-        double vessel = median(ms.get("vessel"));
+        double vessel = Stats.median(ms.get("vessel"));
         for (String baseline : List.of("runc", "crun")) {
-            double b = median(ms.get(baseline));
+            double b = Stats.median(ms.get(baseline));
             System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch\",\"vessel_ms\":%.2f,\"baseline\":\"%s\","
                     + "\"baseline_ms\":%.2f,\"ratio\":%.3f,\"runs\":%d}%n", vessel, baseline, b, vessel / b, ROUNDS);
         }
         System.out.printf(Locale.ROOT, "(crun includes its unshare + umount wrapper, %.2f ms alone)%n",
-                median(ms.get("crun-wrapper")));
+                Stats.median(ms.get("crun-wrapper")));
     }
 
     private void throughput() throws Exception {
@@ -138,13 +136,13 @@ public final class ProcessLaunchBench {
         }
         System.out.printf(Locale.ROOT, "process-throughput: %d concurrent /bin/true launches, wall time, median of %d%n",
                 CONCURRENT, THROUGHPUT_ROUNDS);
-        System.out.printf(Locale.ROOT, "%-14s %8.1fms  (%.0f launches/s)%n", "vessel", median(vessel),
-                CONCURRENT / median(vessel) * 1000);
-        System.out.printf(Locale.ROOT, "%-14s %8.1fms  (%.0f launches/s)%n", "crun", median(crun),
-                CONCURRENT / median(crun) * 1000);
+        System.out.printf(Locale.ROOT, "%-14s %8.1fms  (%.0f launches/s)%n", "vessel", Stats.median(vessel),
+                CONCURRENT / Stats.median(vessel) * 1000);
+        System.out.printf(Locale.ROOT, "%-14s %8.1fms  (%.0f launches/s)%n", "crun", Stats.median(crun),
+                CONCURRENT / Stats.median(crun) * 1000);
         System.out.printf(Locale.ROOT, "{\"bench\":\"process-throughput\",\"vessel_ms\":%.1f,\"baseline\":\"crun\","
                 + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d,\"concurrent\":%d}%n",
-                median(vessel), median(crun), median(vessel) / median(crun), THROUGHPUT_ROUNDS, CONCURRENT);
+                Stats.median(vessel), Stats.median(crun), Stats.median(vessel) / Stats.median(crun), THROUGHPUT_ROUNDS, CONCURRENT);
     }
 
     private double concurrently(Run run) throws Exception {
@@ -231,18 +229,5 @@ public final class ProcessLaunchBench {
         }
         Files.writeString(config, json);
         return dir;
-    }
-
-    private static double median(List<Double> values) {
-        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -1,0 +1,32 @@
+package dev.vessel.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Entry point of {@code bench/run}: runs the named benchmarks (all by default). */
+public final class Benchmarks {
+    private static final List<String> PROCESS = List.of("process-launch", "process-throughput");
+    private static final String IMAGE_PULL = "image-pull";
+
+    private Benchmarks() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL) : List.of(args);
+        List<String> process = new ArrayList<>();
+        for (String name : names) {
+            if (PROCESS.contains(name)) {
+                process.add(name);
+            } else if (!name.equals(IMAGE_PULL)) {
+                throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, "
+                        + "process-throughput, image-pull)");
+            }
+        }
+        if (!process.isEmpty()) {
+            ProcessLaunchBench.main(process.toArray(String[]::new));
+        }
+        if (names.contains(IMAGE_PULL)) {
+            ImagePullBench.main(new String[0]);
+        }
+    }
+}
