@@ -9,6 +9,7 @@ import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
 import dev.vessel.provisioner.archive.DockerArchiveSource;
 import dev.vessel.provisioner.archive.OciLayoutSource;
+import dev.vessel.provisioner.fetcher.ArtifactCache;
 import dev.vessel.provisioner.image.ImageLoader;
 import dev.vessel.provisioner.image.Layer;
 import dev.vessel.provisioner.image.Platform;
@@ -193,11 +194,12 @@ public final class ImageProvisioner implements Provisioner {
         return index.list();
     }
 
-    /** Deletes every blob and layer no image and no container references; returns what was freed. */
+    /** Deletes every blob and layer no image, no container and no fetched URI references; returns what was freed. */
     public GarbageCollector.Report collectGarbage() throws IOException {
         storeLock.writeLock().lock();
         try {
-            return new GarbageCollector(blobs, layers, index, loader).collect(manifestsInUse());
+            return new GarbageCollector(blobs, layers, index, loader)
+                    .collect(manifestsInUse(), ArtifactCache.referencedBlobs(paths));
         } finally {
             storeLock.writeLock().unlock();
         }

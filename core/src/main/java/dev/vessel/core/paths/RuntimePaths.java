@@ -9,6 +9,7 @@ import java.util.List;
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
  *   blobs/  layers/  images/  volumes/  guest/
+ *   fetcher/                             the fetcher's URI index and unfinished downloads
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now
@@ -57,6 +58,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     public Path provisionedRootfsDir(String containerId) {
         return provisionedRootfsDir().resolve(containerId);
+    }
+
+    /** The unified fetcher's URI index and downloads (the artifacts themselves are blobs). */
+    public Path fetcherDir() {
+        return stateDir.resolve("fetcher");
     }
 
     public Path volumesDir() {

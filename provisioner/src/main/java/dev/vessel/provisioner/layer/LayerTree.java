@@ -10,28 +10,30 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * The directory a layer is unpacked into, seen through tar entry names. Every name is resolved
- * lexically and then component by component without following symlinks, so no entry can write
- * outside the directory: not by "..", not by an absolute name, not through a symlink an earlier
- * entry created. The directory is private to the unpacker until it is renamed into the store, so
- * nothing changes it between a check and the write that follows.
+ * The directory an archive (a layer, a fetched artifact) is unpacked into, seen through its entry
+ * names. Every name is resolved lexically and then component by component without following
+ * symlinks, so no entry can write outside the directory: not by "..", not by an absolute name, not
+ * through a symlink an earlier entry created. Callers keep the directory private while they unpack
+ * (a layer until it is renamed into the store, a sandbox until its task starts), so nothing changes
+ * it between a check and the write that follows.
  */
-final class LayerTree {
+public final class LayerTree {
     private static final int IMPLICIT_DIR_MODE = 0755;
 
     private final Path root;
-    private final String layer;
+    private final String subject;
 
-    LayerTree(Path root, String layer) {
+    /** {@code subject} names what is unpacked (e.g. "layer sha256:…", a URI); refusals name it. */
+    public LayerTree(Path root, String subject) {
         this.root = root;
-        this.layer = layer;
+        this.subject = subject;
     }
 
     /**
      * {@code path} (the entry's name or link target) as a relative path with "." and ".." resolved ("" for the layer's root). A
      * leading "/" is dropped, as containerd does; ".." above the root is refused.
      */
-    String relative(String entryName, String path, String what) {
+    public String relative(String entryName, String path, String what) {
         Deque<String> parts = new ArrayDeque<>();
         for (String part : path.split("/")) {
             if (part.isEmpty() || part.equals(".")) {
@@ -39,7 +41,7 @@ final class LayerTree {
             }
             if (part.equals("..")) {
                 if (parts.isEmpty()) {
-                    throw hostile(entryName, what + " '" + path + "' escapes the layer with '..'");
+                    throw hostile(entryName, what + " '" + path + "' escapes the archive's root with '..'");
                 }
                 parts.removeLast();
             } else if (part.indexOf('\0') >= 0) {
@@ -56,7 +58,7 @@ final class LayerTree {
      * made, 0755, root-owned) and whatever is at {@code rel} is removed, unless both it and the new
      * entry are directories.
      */
-    Path prepare(String entryName, String rel, boolean directory) throws IOException {
+    public Path prepare(String entryName, String rel, boolean directory) throws IOException {
         Path target = parentOf(entryName, rel, true).resolve(fileName(rel));
         BasicFileAttributes existing = attributes(target);
         if (existing != null && !(directory && existing.isDirectory())) {
@@ -66,7 +68,7 @@ final class LayerTree {
     }
 
     /** A directory of the layer, made if missing; refused if a symlink or a file is in the way. */
-    Path directory(String entryName, String rel) throws IOException {
+    public Path directory(String entryName, String rel) throws IOException {
         if (rel.isEmpty()) {
             return root;
         }
@@ -76,15 +78,15 @@ final class LayerTree {
     }
 
     /** A path an earlier entry created (a hard link's target); its parents must be real directories. */
-    Path existing(String entryName, String rel) throws IOException {
+    public Path existing(String entryName, String rel) throws IOException {
         if (rel.isEmpty()) {
-            throw hostile(entryName, "hard link to the layer's root");
+            throw hostile(entryName, "hard link to the archive's root");
         }
         Path parent = parentOf(entryName, rel, false);
         Path target = parent == null ? null : parent.resolve(fileName(rel));
         BasicFileAttributes attrs = target == null ? null : attributes(target);
         if (attrs == null) {
-            throw hostile(entryName, "hard link target '" + rel + "' is not in the layer");
+            throw hostile(entryName, "hard link target '" + rel + "' is not in the archive");
         }
         if (attrs.isDirectory()) {
             throw hostile(entryName, "hard link target '" + rel + "' is a directory");
@@ -92,11 +94,11 @@ final class LayerTree {
         return target;
     }
 
-    VesselException hostile(String entryName, String problem) {
-        return VesselException.invalid("layer " + layer, "entry '" + entryName + "': " + problem + "; refusing the layer");
+    public VesselException hostile(String entryName, String problem) {
+        return VesselException.invalid(subject, "entry '" + entryName + "': " + problem + "; refusing the whole archive");
     }
 
-    static String fileName(String rel) {
+    public static String fileName(String rel) {
         return rel.substring(rel.lastIndexOf('/') + 1);
     }
 

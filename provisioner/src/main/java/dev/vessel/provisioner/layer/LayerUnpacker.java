@@ -45,7 +45,7 @@ public final class LayerUnpacker {
         String diffAlgorithm = layer.diffId() == null ? "sha256" : Digest.parse("diff_id", layer.diffId()).algorithm();
         MessageDigest tarDigest = Digest.newHasher(diffAlgorithm);
 
-        LayerTree tree = new LayerTree(dir, layer.digest());
+        LayerTree tree = new LayerTree(dir, "layer " + layer.digest());
         try {
             // Buffers sit above the digests: a decompressor's mark/reset must not feed bytes in twice.
             InputStream raw = new BufferedInputStream(new DigestInputStream(blob, blobDigest), BUFFER);
