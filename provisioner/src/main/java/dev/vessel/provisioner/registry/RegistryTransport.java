@@ -110,6 +110,10 @@ public final class RegistryTransport {
         URI registryUri = baseUri(registry);
         for (int hop = 0; ; hop++) {
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET();
+            if (uri.getScheme().equals("http")) {
+                // plain HTTP: no h2c upgrade attempt, which costs a round of headers on every connection
+                request.version(HttpClient.Version.HTTP_1_1);
+            }
             headers.forEach(request::header);
             if (sameOrigin(uri, registryUri)) {
                 authenticator.authorization(registry, repository).ifPresent(a -> request.header("Authorization", a));
