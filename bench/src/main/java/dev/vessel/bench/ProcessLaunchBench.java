@@ -3,6 +3,8 @@ package dev.vessel.bench;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.Namespace;
+import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
@@ -13,6 +15,9 @@ import dev.vessel.isolators.cgroups.CpuIsolator;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.isolators.cgroups.MemoryIsolator;
 import dev.vessel.isolators.cgroups.PidsIsolator;
+import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
+import dev.vessel.isolators.namespaces.NamespacesIsolator;
+import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.io.IOException;
@@ -20,9 +25,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -30,7 +37,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
- * ProcessLauncher + the cgroup isolators, in this warm JVM) beside {@code runc run} and {@code crun run}, in alternating
+ * ProcessLauncher + the cgroup, capability, rlimit and namespace isolators, in this warm JVM) beside {@code runc run} and {@code crun run}, in alternating
  * rounds of the same run. crun refuses this machine's hybrid cgroups, so it runs inside
  * {@code unshare -m} after unmounting the cgroup2 mount; that wrapper is measured alone too.
  *
@@ -60,7 +67,14 @@ public final class ProcessLaunchBench {
         this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(ProcessLauncher.withBundledHelper(paths))
                 .isolators(List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups),
-                        new PidsIsolator(cgroups), new DevicesIsolator(hierarchies)))
+                        new PidsIsolator(cgroups), new DevicesIsolator(hierarchies),
+                        // what the runc spec bundle below asks of runc and crun: the OCI capabilities,
+                        // RLIMIT_NOFILE 1024/1024, and the pid, mount, uts and ipc namespaces
+                        new LinuxCapabilitiesIsolator(),
+                        new PosixRlimitsIsolator(List.of(Rlimit.newBuilder().setType("RLIMIT_NOFILE")
+                                .setSoft(1024).setHard(1024).build())),
+                        new NamespacesIsolator(EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
+                                Namespace.IPC), Optional.empty())))
                 .build();
         containerizer.recover();
     }

@@ -476,6 +476,10 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         c.lock.lock();
         try {
+            if (containers.get(c.id) != c) {
+                // its launch failed while we waited for the lock, and undid everything
+                throw VesselException.notFound(containerId, "no container '" + containerId + "' on this node");
+            }
             switch (c.state()) {
                 case TERMINATED -> {
                     return c.record.getStatus().getTermination();

@@ -16,6 +16,7 @@ import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.nio.file.Files;
@@ -50,7 +51,9 @@ class ContainerLimitsTest {
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(ProcessLauncher.withBundledHelper(paths))
                 .isolators(List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups),
-                        new PidsIsolator(cgroups), new DevicesIsolator(HIERARCHIES)))
+                        new PidsIsolator(cgroups), new DevicesIsolator(HIERARCHIES),
+                        // CAP_MKNOD: the devices controller, not a missing capability, must be what refuses
+                        new LinuxCapabilitiesIsolator()))
                 .build();
         containerizer.recover();
     }

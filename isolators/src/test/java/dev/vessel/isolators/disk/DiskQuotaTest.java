@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +53,11 @@ class DiskQuotaTest {
                         new DiskDuIsolator(paths, Duration.ofMillis(100))))
                 .build();
         containerizer.recover();
+    }
+
+    @AfterAll
+    static void stopNode() {
+        containerizer.list().forEach(s -> containerizer.destroy(s.getId()));
     }
 
     static ContainerConfig config(String id, String volume, long quota, String script) {

@@ -20,6 +20,7 @@ import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.io.IOException;
@@ -94,6 +95,7 @@ class CniIsolatorTest {
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(ProcessLauncher.withBundledHelper(paths))
                 .isolator(isolator())
+                .isolator(new LinuxCapabilitiesIsolator()) // ping needs CAP_NET_RAW, nc -l -p 80 CAP_NET_BIND_SERVICE
                 .build();
         containerizer.recover();
     }

@@ -17,26 +17,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 
 /**
- * Computes the helper's plan from the effective config and the isolators' merged launch info.
+ * Computes the helper's plan from the effective config and the isolators' merged launch info. Policy
+ * (which capabilities, rlimits and namespaces a container gets) is the isolators'; this class adds
+ * only what the launch itself needs, and otherwise takes the launch info as it is.
  *
  * <ul>
  *   <li>Namespaces: mount and pid always (pivot_root needs the first; destroy kills the pid
- *       namespace's init and with it every process), uts and ipc always, plus whatever the launch
- *       info asks for (net, cgroup, user). Without net the task shares the host's network.
+ *       namespace's init and with it every process), uts when a hostname is set (else sethostname
+ *       would rename the host), plus the launch info's. Without net the task shares the host's
+ *       network.
  *   <li>Env: the config's, then the launch info's (a later name wins); PATH defaults to the usual.
- *   <li>Capabilities: the launch info's sets if an isolator gave them; otherwise the OCI default set
- *       with the config's drop, then add ("ALL" allowed). Root gets bounding = effective = permitted
- *       = that set. A non-root user gets it as bounding set only (what setuid binaries may reach)
- *       and nothing effective, as with runc and Docker.
+ *   <li>Rlimits: the launch info's only; a later one for the same resource wins.
+ *   <li>Capabilities: the launch info's sets. When no isolator gave any, the task gets none (all
+ *       five sets empty): a launcher without a capabilities isolator fails safe, not open. A non-root
+ *       user keeps only the bounding set (what setuid binaries may reach) and nothing effective,
+ *       permitted, inheritable or ambient, as with runc and Docker.
  *   <li>no_new_privs is always set, masked paths are runc's defaults, logs are capped.
  * </ul>
  */
@@ -74,7 +76,7 @@ public final class PlanBuilder {
         String cwd = !info.getWorkingDir().isEmpty() ? info.getWorkingDir()
                 : !config.getWorkingDir().isEmpty() ? config.getWorkingDir() : "/";
 
-        int namespaces = HelperPlan.NS_MOUNT | HelperPlan.NS_PID | HelperPlan.NS_UTS | HelperPlan.NS_IPC;
+        int namespaces = HelperPlan.NS_MOUNT | HelperPlan.NS_PID | (hostname.isEmpty() ? 0 : HelperPlan.NS_UTS);
         for (Namespace ns : info.getNamespacesList()) {
             namespaces |= switch (ns) {
                 case MOUNT -> HelperPlan.NS_MOUNT;
@@ -109,9 +111,9 @@ public final class PlanBuilder {
                 mounts(info),
                 rootfs.isPresent() ? HelperPlan.STD_PROC | HelperPlan.STD_SYS | HelperPlan.STD_DEV : 0,
                 rootfs.isPresent() ? MASKED_PATHS : List.of(),
-                rlimits(config, info),
+                rlimits(info),
                 true,
-                Optional.of(caps(config, info, user.uid())),
+                Optional.of(caps(info, user.uid())),
                 logCap);
     }
 
@@ -172,68 +174,46 @@ public final class PlanBuilder {
         return out;
     }
 
-    /** The config's rlimits, then the launch info's; a later one for the same resource wins. */
-    private static List<HelperPlan.Rlimit> rlimits(ContainerConfig config, LaunchInfo info) {
+    /** The launch info's rlimits; a later one for the same resource wins. */
+    private static List<HelperPlan.Rlimit> rlimits(LaunchInfo info) {
         Map<Integer, HelperPlan.Rlimit> byResource = new LinkedHashMap<>();
-        List<Rlimit> all = new ArrayList<>(config.getRlimitsList());
-        all.addAll(info.getRlimitsList());
-        for (int i = 0; i < all.size(); i++) {
-            Rlimit r = all.get(i);
-            String field = i < config.getRlimitsCount() ? "rlimits[" + i + "]" : "launch_info.rlimits";
+        for (int i = 0; i < info.getRlimitsCount(); i++) {
+            Rlimit r = info.getRlimits(i);
+            String field = "launch_info.rlimits[" + i + "]";
             RlimitType type = RlimitType.parse(r.getType())
                     .orElseThrow(() -> VesselException.invalid(field + ".type", "unknown rlimit '" + r.getType() + "'"));
             if (Long.compareUnsigned(r.getSoft(), r.getHard()) > 0) {
-                throw VesselException.invalid(field, "soft limit " + r.getSoft() + " exceeds hard limit " + r.getHard());
+                throw VesselException.invalid(field, "soft limit " + Long.toUnsignedString(r.getSoft())
+                        + " exceeds hard limit " + Long.toUnsignedString(r.getHard()));
             }
             byResource.put(type.resource(), new HelperPlan.Rlimit(type.resource(), r.getSoft(), r.getHard()));
         }
         return List.copyOf(byResource.values());
     }
 
-    private static HelperPlan.Caps caps(ContainerConfig config, LaunchInfo info, int uid) {
-        if (info.hasCapabilities()) {
-            CapabilitySet s = info.getCapabilities();
-            return new HelperPlan.Caps(mask(s.getBoundingList()), mask(s.getEffectiveList()),
-                    mask(s.getPermittedList()), mask(s.getInheritableList()), mask(s.getAmbientList()));
+    /** The launch info's sets, none without them; a non-root user keeps only the bounding set. */
+    private static HelperPlan.Caps caps(LaunchInfo info, int uid) {
+        CapabilitySet s = info.getCapabilities(); // all empty when no isolator gave any
+        long bounding = mask("launch_info.capabilities.bounding", s.getBoundingList());
+        if (uid != 0) {
+            return new HelperPlan.Caps(bounding, 0, 0, 0, 0);
         }
-        Set<Capability> set = EnumSet.copyOf(Capability.OCI_DEFAULT);
-        for (String name : config.getCapabilities().getDropList()) {
-            if (name.equalsIgnoreCase(Capability.ALL)) {
-                set.clear();
-            } else {
-                set.remove(capability("capabilities.drop", name));
-            }
-        }
-        for (String name : config.getCapabilities().getAddList()) {
-            if (name.equalsIgnoreCase(Capability.ALL)) {
-                set.addAll(EnumSet.allOf(Capability.class));
-            } else {
-                set.add(capability("capabilities.add", name));
-            }
-        }
-        long mask = mask(set);
-        return uid == 0 ? new HelperPlan.Caps(mask, mask, mask, 0, 0) : new HelperPlan.Caps(mask, 0, 0, 0, 0);
+        return new HelperPlan.Caps(bounding, mask("launch_info.capabilities.effective", s.getEffectiveList()),
+                mask("launch_info.capabilities.permitted", s.getPermittedList()),
+                mask("launch_info.capabilities.inheritable", s.getInheritableList()),
+                mask("launch_info.capabilities.ambient", s.getAmbientList()));
     }
 
-    private static long mask(List<String> names) {
-        Set<Capability> set = EnumSet.noneOf(Capability.class);
-        names.forEach(n -> set.add(capability("launch_info.capabilities", n)));
-        return mask(set);
-    }
-
-    private static long mask(Set<Capability> set) {
+    private static long mask(String field, List<String> names) {
         long mask = 0;
-        for (Capability c : set) {
+        for (String name : names) {
+            Capability c = Capability.parse(name)
+                    .orElseThrow(() -> VesselException.invalid(field, "unknown capability '" + name + "'"));
             if (c.number() <= CAP_LAST) {
                 mask |= 1L << c.number();
             }
         }
         return mask;
-    }
-
-    private static Capability capability(String field, String name) {
-        return Capability.parse(name)
-                .orElseThrow(() -> VesselException.invalid(field, "unknown capability '" + name + "'"));
     }
 
     private static int capLast() {

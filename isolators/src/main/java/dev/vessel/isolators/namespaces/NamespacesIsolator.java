@@ -1,0 +1,76 @@
+package dev.vessel.isolators.namespaces;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.IdMapping;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.Namespace;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.PrepareContext;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Which namespaces every container of this node gets, as the node's configuration says: by default
+ * pid, mount, uts, ipc and cgroup. Optionally a user namespace, whose root is an unprivileged range
+ * of host ids (the same range for uids and gids). The network namespace is not decided here: the
+ * network isolator creates or joins one, and without it the task shares the host's network.
+ */
+public final class NamespacesIsolator implements Isolator {
+    public static final Set<Namespace> DEFAULT =
+            Set.copyOf(EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.CGROUP));
+
+    /** Container ids 0..size-1 are host ids hostId..hostId+size-1. */
+    public record IdRange(long hostId, long size) {
+        public IdRange {
+            // (uid_t) -1 means "no change" to the kernel: the range must stay below it
+            if (hostId < 0 || size <= 0 || hostId + size > 0xFFFF_FFFFL) {
+                throw VesselException.invalid("user_namespace",
+                        "need a non-empty range of host ids below 4294967295, got " + size + " from " + hostId);
+            }
+        }
+    }
+
+    private final LaunchInfo launchInfo;
+
+    public NamespacesIsolator() {
+        this(DEFAULT, Optional.empty());
+    }
+
+    /**
+     * @param namespaces  the namespaces to create; not NET (the network isolator's) nor USER (given by
+     *                    {@code userNamespace})
+     * @param userNamespace when present, a user namespace whose root is this range of host ids
+     */
+    public NamespacesIsolator(Set<Namespace> namespaces, Optional<IdRange> userNamespace) {
+        for (Namespace ns : namespaces) {
+            switch (ns) {
+                case MOUNT, PID, UTS, IPC, CGROUP -> { }
+                case NET -> throw VesselException.invalid("namespaces",
+                        "NET belongs to the network isolator, which creates or joins the network namespace");
+                case USER -> throw VesselException.invalid("namespaces",
+                        "USER comes with its id range: give user_namespace instead");
+                default -> throw VesselException.invalid("namespaces", "unknown namespace " + ns);
+            }
+        }
+        Set<Namespace> sorted = EnumSet.noneOf(Namespace.class); // a stable order
+        sorted.addAll(namespaces);
+        LaunchInfo.Builder info = LaunchInfo.newBuilder().addAllNamespaces(sorted);
+        userNamespace.ifPresent(range -> {
+            IdMapping root = IdMapping.newBuilder().setContainerId(0)
+                    .setHostId((int) range.hostId()).setSize((int) range.size()).build();
+            info.addNamespaces(Namespace.USER).addUidMappings(root).addGidMappings(root);
+        });
+        this.launchInfo = info.build();
+    }
+
+    @Override
+    public String name() {
+        return "namespaces";
+    }
+
+    @Override
+    public LaunchInfo prepare(PrepareContext context) {
+        return launchInfo;
+    }
+}
