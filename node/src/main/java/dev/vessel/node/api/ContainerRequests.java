@@ -1,0 +1,52 @@
+package dev.vessel.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.ImageReference;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * The body of {@code POST /v1/containers}: a {@link ContainerConfig} in protobuf JSON, where
+ * {@code "image"} may also be a reference string ({@code "busybox"}, {@code "oci:/path:tag"}), a missing
+ * id is generated (12 hex digits, as Docker's short ids) and a missing isolation means PROCESS.
+ */
+final class ContainerRequests {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private ContainerRequests() {
+    }
+
+    static ContainerConfig parse(byte[] body) {
+        ObjectNode json = ProtoJson.readObject(body);
+        ImageReference image = null;
+        JsonNode imageNode = json.get("image");
+        if (imageNode != null && imageNode.isTextual()) {
+            image = ImageRefs.parse("image", imageNode.asText());
+            json.remove("image");
+        }
+        ContainerConfig.Builder config = ProtoJson.merge(json, ContainerConfig.newBuilder(), "");
+        if (image != null) {
+            if (config.getRootCase() != ContainerConfig.RootCase.ROOT_NOT_SET) {
+                throw VesselException.invalid("image", "give either image or host_rootfs, not both");
+            }
+            config.setImage(image);
+        }
+        if (config.getId().isEmpty()) {
+            config.setId(HexFormat.of().formatHex(randomBytes()));
+        }
+        if (config.getIsolation() == Isolation.ISOLATION_UNSPECIFIED) {
+            config.setIsolation(Isolation.PROCESS);
+        }
+        return config.build();
+    }
+
+    private static byte[] randomBytes() {
+        byte[] id = new byte[6];
+        RANDOM.nextBytes(id);
+        return id;
+    }
+}

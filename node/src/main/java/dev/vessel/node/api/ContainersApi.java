@@ -1,0 +1,184 @@
+package dev.vessel.node.api;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.spi.Containerizer;
+import dev.vessel.launcher.process.LogReader;
+import dev.vessel.provisioner.reference.ImageReferenceParser;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** {@code /v1/containers}: launch, list, inspect, wait, kill, update, logs, delete. */
+final class ContainersApi {
+    private static final int SIGTERM = 15;
+    private static final int LOG_CHUNK = 64 * 1024;
+    /** The monitor appends to the log files and tells no one: a follower polls. */
+    private static final long FOLLOW_POLL_MS = 100;
+
+    private final NodeServices node;
+    private final Containerizer containerizer;
+    private final NodeMetrics metrics;
+
+    ContainersApi(NodeServices node, NodeMetrics metrics) {
+        this.node = node;
+        this.containerizer = node.containerizer();
+        this.metrics = metrics;
+    }
+
+    /** Returns once the task runs (201 with its status); an image must be on the node already, as for docker create. */
+    void create(Exchange ex) throws IOException {
+        ContainerConfig config = ContainerRequests.parse(ex.body());
+        if (config.hasImage()) {
+            requireLocal(config.getImage());
+        }
+        ContainerStatus status;
+        try {
+            status = containerizer.launch(config);
+        } catch (VesselException e) {
+            if (e.code() != ErrorCode.INVALID_ARGUMENT && e.code() != ErrorCode.ALREADY_EXISTS) {
+                metrics.launchFailed();
+            }
+            throw e;
+        }
+        metrics.launched();
+        ex.json(HttpResponseStatus.CREATED, ProtoJson.print(status));
+    }
+
+    private void requireLocal(ImageReference image) throws IOException {
+        String name = ImageReferenceParser.format(image);
+        if (node.images().images().stream().noneMatch(e -> e.reference().equals(name))) {
+            throw VesselException.notFound("image", "image '" + name + "' is not on this node; pull it first"
+                    + " (POST /v1/images/pull)");
+        }
+    }
+
+    void list(Exchange ex) {
+        ex.json(HttpResponseStatus.OK, "{\"containers\":[" + containerizer.list().stream().map(ProtoJson::print)
+                .collect(Collectors.joining(",")) + "]}");
+    }
+
+    /** The status and, while the task runs, its resource usage. */
+    void inspect(Exchange ex) {
+        String id = ex.param("id");
+        ContainerStatus status = containerizer.status(id);
+        String usage = "";
+        if (status.getState() == ContainerState.RUNNING) {
+            try {
+                usage = ",\"usage\":" + ProtoJson.print(containerizer.usage(id));
+            } catch (VesselException e) {
+                if (e.code() != ErrorCode.FAILED_PRECONDITION) { // it ended in between: no usage then
+                    throw e;
+                }
+            }
+        }
+        ex.json(HttpResponseStatus.OK, "{\"status\":" + ProtoJson.print(status) + usage + "}");
+    }
+
+    /** Long poll: answers with the termination once the container has ended and is cleaned up. */
+    void await(Exchange ex) {
+        containerizer.wait(ex.param("id")).whenComplete((termination, failure) -> {
+            if (failure != null) {
+                ex.fail(failure);
+            } else {
+                ex.json(HttpResponseStatus.OK, ProtoJson.print(termination));
+            }
+        });
+    }
+
+    void kill(Exchange ex) {
+        String id = ex.param("id");
+        int signal = ex.query("signal").map(ContainersApi::signal).orElse(SIGTERM);
+        containerizer.kill(id, signal);
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
+    }
+
+    private static int signal(String text) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw VesselException.invalid("signal", "'" + text + "' is not a signal number");
+        }
+    }
+
+    void update(Exchange ex) {
+        String id = ex.param("id");
+        Resources resources = ProtoJson.merge(ProtoJson.readObject(ex.body()), Resources.newBuilder(), "resources").build();
+        containerizer.update(id, resources);
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
+    }
+
+    /**
+     * Removes a terminated container. A running one is refused unless {@code ?force=1}, which destroys
+     * it first (docker rm's rule: removing must not silently kill).
+     */
+    void delete(Exchange ex) {
+        String id = ex.param("id");
+        ContainerStatus status = containerizer.status(id);
+        Termination termination;
+        if (status.getState() == ContainerState.TERMINATED) {
+            termination = status.getTermination();
+        } else if (ex.flag("force")) {
+            termination = containerizer.destroy(id);
+        } else {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "container '" + id + "' is "
+                    + status.getState() + "; kill it first or delete with ?force=1");
+        }
+        containerizer.remove(id);
+        ex.json(HttpResponseStatus.OK, "{\"id\":\"" + id + "\",\"termination\":" + ProtoJson.print(termination) + "}");
+    }
+
+    /** The task's stdout or stderr, streamed; with {@code follow=1} until the container has ended. */
+    void logs(Exchange ex) throws IOException, InterruptedException {
+        String id = ex.param("id");
+        LogReader.Stream stream = switch (ex.query("stream").orElse("stdout")) {
+            case "stdout" -> LogReader.Stream.STDOUT;
+            case "stderr" -> LogReader.Stream.STDERR;
+            default -> throw VesselException.invalid("stream", "must be stdout or stderr");
+        };
+        boolean follow = ex.flag("follow");
+        Path dir = node.paths().containerDir(lineage(containerizer.status(id)));
+        ex.startStream("application/octet-stream");
+        long offset = 0;
+        while (true) {
+            // the state is read before the file, so output written just before the end is not missed
+            boolean ended = !follow || containerizer.status(id).getState() == ContainerState.TERMINATED;
+            LogReader.Chunk chunk = node.logs().read(dir, stream, offset, LOG_CHUNK);
+            offset = chunk.nextOffset();
+            if (chunk.data().length > 0) {
+                if (!ex.write(chunk.data())) {
+                    return; // the client went away
+                }
+                continue;
+            }
+            if (ended) {
+                break;
+            }
+            if (!ex.clientConnected()) {
+                return;
+            }
+            Thread.sleep(FOLLOW_POLL_MS);
+        }
+        ex.end();
+    }
+
+    /** Ids from the top-level container down to this one: its run directory's path. */
+    private List<String> lineage(ContainerStatus status) {
+        List<String> lineage = new ArrayList<>();
+        for (ContainerStatus s = status; ; s = containerizer.status(s.getParentId())) {
+            lineage.addFirst(s.getId());
+            if (s.getParentId().isEmpty()) {
+                return lineage;
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.vessel.node.api;
+
+import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.ContainerStatus;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The node's counters since the daemon started, and their Prometheus text form. */
+final class NodeMetrics {
+    private final AtomicLong launches = new AtomicLong();
+    private final AtomicLong launchFailures = new AtomicLong();
+
+    void launched() {
+        launches.incrementAndGet();
+    }
+
+    void launchFailed() {
+        launchFailures.incrementAndGet();
+    }
+
+    /** Prometheus text exposition format 0.0.4. */
+    String render(List<ContainerStatus> containers) {
+        Map<ContainerState, Integer> byState = new EnumMap<>(ContainerState.class);
+        for (ContainerState s : ContainerState.values()) {
+            if (s != ContainerState.CONTAINER_STATE_UNSPECIFIED && s != ContainerState.UNRECOGNIZED) {
+                byState.put(s, 0);
+            }
+        }
+        containers.forEach(c -> byState.merge(c.getState(), 1, Integer::sum));
+        StringBuilder out = new StringBuilder();
+        out.append("# HELP vessel_containers Containers on this node by state.\n# TYPE vessel_containers gauge\n");
+        byState.forEach((state, n) -> out.append("vessel_containers{state=\"")
+                .append(state.name().toLowerCase(Locale.ROOT)).append("\"} ").append(n).append('\n'));
+        out.append("# HELP vessel_container_launches_total Containers launched since the daemon started.\n")
+                .append("# TYPE vessel_container_launches_total counter\n")
+                .append("vessel_container_launches_total ").append(launches.get()).append('\n');
+        out.append("# HELP vessel_container_launch_failures_total Valid launch requests that failed since the daemon started.\n")
+                .append("# TYPE vessel_container_launch_failures_total counter\n")
+                .append("vessel_container_launch_failures_total ").append(launchFailures.get()).append('\n');
+        return out.toString();
+    }
+}

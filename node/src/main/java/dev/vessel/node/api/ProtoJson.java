@@ -1,0 +1,202 @@
+package dev.vessel.node.api;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import dev.vessel.core.error.VesselException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Protobuf messages to and from JSON (the proto3 mapping, snake_case field names out, either form in).
+ * A request is first checked against the message's descriptor, so that an unknown field or a wrong
+ * type is reported with its path ({@code resources.memory_bytes}, {@code volumes[0].target});
+ * {@link JsonFormat}'s own messages do not say which field.
+ */
+final class ProtoJson {
+    static final ObjectMapper MAPPER = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+    private static final JsonFormat.Printer PRINTER = JsonFormat.printer().preservingProtoFieldNames()
+            .omittingInsignificantWhitespace();
+    private static final BigInteger[] INT32 = {BigInteger.valueOf(Integer.MIN_VALUE), BigInteger.valueOf(Integer.MAX_VALUE)};
+    private static final BigInteger[] UINT32 = {BigInteger.ZERO, BigInteger.ONE.shiftLeft(32).subtract(BigInteger.ONE)};
+    private static final BigInteger[] INT64 = {BigInteger.valueOf(Long.MIN_VALUE), BigInteger.valueOf(Long.MAX_VALUE)};
+    private static final BigInteger[] UINT64 = {BigInteger.ZERO, BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE)};
+
+    private ProtoJson() {
+    }
+
+    /** The request body as a JSON object; anything else is refused. */
+    static ObjectNode readObject(byte[] body) {
+        if (body.length == 0) {
+            throw VesselException.invalid("body", "a JSON object is required");
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (JacksonException e) {
+            throw VesselException.invalid("body", "malformed JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr()
+                            + ", column " + e.getLocation().getColumnNr() + ")"));
+        } catch (java.io.IOException e) {
+            throw VesselException.invalid("body", "unreadable: " + e.getMessage());
+        }
+        if (!(node instanceof ObjectNode object)) {
+            throw VesselException.invalid("body", "must be a JSON object");
+        }
+        return object;
+    }
+
+    /** Merges {@code json} into {@code builder}; {@code path} prefixes field names in errors ("" at the top). */
+    static <B extends Message.Builder> B merge(ObjectNode json, B builder, String path) {
+        checkMessage(json, builder.getDescriptorForType(), path);
+        try {
+            PARSER.merge(json.toString(), builder);
+        } catch (InvalidProtocolBufferException e) {
+            throw VesselException.invalid(path.isEmpty() ? "body" : path, e.getMessage());
+        }
+        return builder;
+    }
+
+    static String print(MessageOrBuilder message) {
+        try {
+            return PRINTER.print(message);
+        } catch (InvalidProtocolBufferException e) {
+            throw VesselException.internal(message.getDescriptorForType().getName(), "cannot print as JSON", e);
+        }
+    }
+
+    private static void checkMessage(JsonNode node, Descriptor type, String path) {
+        if (!node.isObject()) {
+            throw VesselException.invalid(path.isEmpty() ? "body" : path, "must be a JSON object, got " + kind(node));
+        }
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            FieldDescriptor field = type.findFieldByName(e.getKey());
+            if (field == null) {
+                field = type.getFields().stream().filter(f -> f.getJsonName().equals(e.getKey())).findFirst().orElse(null);
+            }
+            if (field == null) {
+                throw VesselException.invalid(join(path, e.getKey()), "unknown field");
+            }
+            String at = join(path, field.getName());
+            JsonNode value = e.getValue();
+            if (value.isNull()) {
+                continue; // the proto3 mapping reads null as the default
+            }
+            if (field.isMapField()) {
+                if (!value.isObject()) {
+                    throw VesselException.invalid(at, "must be a JSON object, got " + kind(value));
+                }
+                FieldDescriptor valueField = field.getMessageType().findFieldByName("value");
+                for (Map.Entry<String, JsonNode> entry : value.properties()) {
+                    checkValue(valueField, entry.getValue(), at + "." + entry.getKey());
+                }
+            } else if (field.isRepeated()) {
+                if (!value.isArray()) {
+                    throw VesselException.invalid(at, "must be a JSON array, got " + kind(value));
+                }
+                for (int i = 0; i < value.size(); i++) {
+                    checkValue(field, value.get(i), at + "[" + i + "]");
+                }
+            } else {
+                checkValue(field, value, at);
+            }
+        }
+    }
+
+    private static void checkValue(FieldDescriptor field, JsonNode value, String at) {
+        switch (field.getJavaType()) {
+            case INT, LONG -> integer(field, value, at);
+            case FLOAT, DOUBLE -> {
+                if (!value.isNumber() && !(value.isTextual() && isDouble(value.asText()))) {
+                    throw VesselException.invalid(at, "must be a number, got " + kind(value));
+                }
+            }
+            case BOOLEAN -> {
+                if (!value.isBoolean()) {
+                    throw VesselException.invalid(at, "must be true or false, got " + kind(value));
+                }
+            }
+            case STRING, BYTE_STRING -> {
+                if (!value.isTextual()) {
+                    throw VesselException.invalid(at, "must be a string, got " + kind(value));
+                }
+            }
+            case ENUM -> {
+                boolean known = value.isTextual() ? field.getEnumType().findValueByName(value.asText()) != null
+                        : value.isIntegralNumber() && field.getEnumType().findValueByNumber(value.asInt()) != null;
+                if (!known) {
+                    throw VesselException.invalid(at, "must be one of " + field.getEnumType().getValues().stream()
+                            .filter(v -> v.getNumber() != 0).map(v -> v.getName()).collect(Collectors.joining(", "))
+                            + ", got " + value);
+                }
+            }
+            case MESSAGE -> {
+                // well-known types (Timestamp, …) have their own JSON forms; JsonFormat checks those
+                if (!field.getMessageType().getFullName().startsWith("google.protobuf.")) {
+                    checkMessage(value, field.getMessageType(), at);
+                }
+            }
+        }
+    }
+
+    private static void integer(FieldDescriptor field, JsonNode value, String at) {
+        BigInteger number;
+        try {
+            // proto3 JSON allows integers as numbers or as strings (64-bit values do not fit a double)
+            BigDecimal decimal = value.isNumber() ? value.decimalValue()
+                    : value.isTextual() ? new BigDecimal(value.asText().trim()) : null;
+            number = decimal == null ? null : decimal.toBigIntegerExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            number = null;
+        }
+        if (number == null) {
+            throw VesselException.invalid(at, "must be an integer, got " + kind(value));
+        }
+        BigInteger[] range = switch (field.getType()) {
+            case UINT32, FIXED32 -> UINT32;
+            case UINT64, FIXED64 -> UINT64;
+            case INT64, SINT64, SFIXED64 -> INT64;
+            default -> INT32;
+        };
+        if (number.compareTo(range[0]) < 0 || number.compareTo(range[1]) > 0) {
+            throw VesselException.invalid(at, number + " is out of range " + Arrays.toString(range));
+        }
+    }
+
+    private static boolean isDouble(String text) {
+        try {
+            Double.parseDouble(text);
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static String kind(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case STRING -> "a string " + node;
+            case NUMBER -> "the number " + node;
+            case BOOLEAN -> node.toString();
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+
+    private static String join(String path, String name) {
+        return path.isEmpty() ? name : path + "." + name;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.vessel.node.daemon;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.isolators.volume.DockerVolumeIsolator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The daemon's resolved configuration: flags over the JSON file over the defaults.
+ *
+ * @param tcpPort       loopback TCP port, 0 for none (then {@code tokenFile} is unused)
+ * @param maxBodyBytes  the largest request body the API accepts
+ */
+public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
+        Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
+        List<Path> fetcherFileRoots, int maxBodyBytes) {
+
+    /**
+     * What one source (the file, or the flags) sets; null where it says nothing. The file's keys are
+     * these names; an unknown key is refused so that a typo cannot silently fall back to a default.
+     */
+    public record Settings(
+            @JsonProperty("state_dir") Path stateDir,
+            @JsonProperty("run_dir") Path runDir,
+            @JsonProperty("socket") Path socket,
+            @JsonProperty("tcp_port") Integer tcpPort,
+            @JsonProperty("token_file") Path tokenFile,
+            @JsonProperty("cgroup_parent") String cgroupParent,
+            @JsonProperty("cni_config_dir") Path cniConfigDir,
+            @JsonProperty("cni_plugin_dirs") List<Path> cniPluginDirs,
+            @JsonProperty("docker_volume_plugin_dir") Path dockerVolumePluginDir,
+            @JsonProperty("insecure_registries") List<String> insecureRegistries,
+            @JsonProperty("fetcher_file_roots") List<Path> fetcherFileRoots,
+            @JsonProperty("max_body_bytes") Integer maxBodyBytes) {
+
+        static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null);
+
+        public static Settings readFile(Path file) {
+            ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            try {
+                return json.readValue(Files.readAllBytes(file), Settings.class);
+            } catch (JacksonException e) {
+                throw VesselException.invalid(file.toString(), "bad configuration: " + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw VesselException.invalid(file.toString(), "cannot read the configuration: " + e.getMessage());
+            }
+        }
+
+        /** These settings, with {@code fallback}'s where these say nothing. */
+        public Settings over(Settings fallback) {
+            return new Settings(or(stateDir, fallback.stateDir), or(runDir, fallback.runDir), or(socket, fallback.socket),
+                    or(tcpPort, fallback.tcpPort), or(tokenFile, fallback.tokenFile),
+                    or(cgroupParent, fallback.cgroupParent), or(cniConfigDir, fallback.cniConfigDir),
+                    or(cniPluginDirs, fallback.cniPluginDirs), or(dockerVolumePluginDir, fallback.dockerVolumePluginDir),
+                    or(insecureRegistries, fallback.insecureRegistries),
+                    or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes));
+        }
+
+        private static <T> T or(T value, T fallback) {
+            return value != null ? value : fallback;
+        }
+
+        /** Fills in the defaults and checks what cannot work. */
+        public DaemonConfig resolve() {
+            RuntimePaths paths = new RuntimePaths(or(stateDir, RuntimePaths.DEFAULT_STATE_DIR),
+                    or(runDir, RuntimePaths.DEFAULT_RUN_DIR));
+            int port = or(tcpPort, 0);
+            if (port < 0 || port > 65535) {
+                throw VesselException.invalid("tcp_port", port + " is not a TCP port");
+            }
+            if (port != 0 && tokenFile == null) {
+                throw VesselException.invalid("token_file", "the TCP listener needs a token file (its clients must"
+                        + " send Authorization: Bearer <token>)");
+            }
+            int maxBody = or(maxBodyBytes, 1 << 20);
+            if (maxBody <= 0) {
+                throw VesselException.invalid("max_body_bytes", "must be positive");
+            }
+            return new DaemonConfig(paths, or(socket, paths.runDir().resolve("vessel.sock")).toAbsolutePath(), port,
+                    Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
+                    List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
+                    or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),
+                    List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody);
+        }
+    }
+}

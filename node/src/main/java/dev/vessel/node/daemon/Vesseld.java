@@ -1,0 +1,109 @@
+package dev.vessel.node.daemon;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.node.api.ApiServer;
+import dev.vessel.node.api.NodeServices;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The node daemon: takes the state directory's lock, wires and recovers the node, serves the API.
+ * SIGTERM stops the API and releases the lock; containers keep running (their monitors are separate
+ * processes) and the next daemon recovers them, as containerd does.
+ */
+@Command(name = "vesseld", mixinStandardHelpOptions = true, description = "The Vessel node daemon.")
+public final class Vesseld implements Callable<Integer> {
+    @Option(names = "--config", description = "JSON configuration file; flags win over it")
+    private Path configFile;
+    @Option(names = "--state-dir", description = "default /var/lib/vessel")
+    private Path stateDir;
+    @Option(names = "--run-dir", description = "default /run/vessel")
+    private Path runDir;
+    @Option(names = "--socket", description = "default <run-dir>/vessel.sock")
+    private Path socket;
+    @Option(names = "--tcp-port", description = "also listen on 127.0.0.1:PORT (needs --token-file)")
+    private Integer tcpPort;
+    @Option(names = "--token-file", description = "bearer token TCP clients must send")
+    private Path tokenFile;
+    @Option(names = "--cgroup-parent", description = "cgroup under which containers go, default vessel")
+    private String cgroupParent;
+    @Option(names = "--cni-config-dir", description = "default /etc/cni/net.d")
+    private Path cniConfigDir;
+    @Option(names = "--cni-plugin-dir", description = "repeatable; default /usr/lib/cni and /opt/cni/bin")
+    private List<Path> cniPluginDirs;
+    @Option(names = "--docker-volume-plugin-dir", description = "default /run/docker/plugins")
+    private Path dockerVolumePluginDir;
+    @Option(names = "--insecure-registry", description = "repeatable: registries spoken to over plain HTTP")
+    private List<String> insecureRegistries;
+    @Option(names = "--fetcher-file-root", description = "repeatable: where file:// URIs may point")
+    private List<Path> fetcherFileRoots;
+    @Option(names = "--max-body-bytes", description = "largest request body accepted, default 1 MiB")
+    private Integer maxBodyBytes;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Vesseld()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        DaemonConfig config;
+        StateLock lock;
+        try {
+            DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
+                    cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
+                    fetcherFileRoots, maxBodyBytes);
+            config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
+                    : DaemonConfig.Settings.readFile(configFile)).resolve();
+            lock = StateLock.acquire(config.paths().stateDir());
+        } catch (VesselException | IOException e) {
+            System.err.println("vesseld: " + e.getMessage());
+            return 1;
+        }
+        ApiServer server;
+        try {
+            NodeServices node = NodeWiring.build(config);
+            node.containerizer().recover();
+            server = ApiServer.start(node, new ApiServer.Listeners(config.socket(),
+                    config.tcpPort() == 0 ? Optional.empty() : Optional.of(config.tcpPort()), readToken(config),
+                    config.maxBodyBytes()));
+        } catch (VesselException | IOException e) {
+            System.err.println("vesseld: " + e.getMessage());
+            lock.close();
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            try {
+                lock.close();
+            } catch (IOException e) {
+                // the process is ending: the kernel drops the lock anyway
+            }
+        }, "vesseld-shutdown"));
+        System.out.println("vesseld ready: listening on " + config.socket()
+                + (config.tcpPort() == 0 ? "" : " and 127.0.0.1:" + config.tcpPort()));
+        System.out.flush();
+        new CountDownLatch(1).await(); // serve until a signal ends the process through the shutdown hook
+        return 0;
+    }
+
+    private static Optional<String> readToken(DaemonConfig config) throws IOException {
+        if (config.tcpPort() == 0) {
+            return Optional.empty();
+        }
+        Path file = config.tokenFile().orElseThrow();
+        String token = Files.readString(file, StandardCharsets.UTF_8).trim();
+        if (token.length() < 16) {
+            throw VesselException.invalid("token_file", file + " must hold a token of at least 16 characters");
+        }
+        return Optional.of(token);
+    }
+}

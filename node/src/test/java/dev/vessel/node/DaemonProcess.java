@@ -1,0 +1,99 @@
+package dev.vessel.node;
+
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupHierarchy;
+import dev.vessel.node.daemon.Vesseld;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A real vesseld in its own JVM, on the test's directories; its output goes to a log file the failures quote. */
+final class DaemonProcess {
+    final Path stateDir;
+    final Path runDir;
+    final Path socket;
+    final Path log;
+    private final Process process;
+
+    private DaemonProcess(Path stateDir, Path runDir, Path socket, Path log, Process process) {
+        this.stateDir = stateDir;
+        this.runDir = runDir;
+        this.socket = socket;
+        this.log = log;
+        this.process = process;
+    }
+
+    static void requireRoot() {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new IllegalStateException("the node tests must run as root (cgroups, namespaces, mounts); running as '"
+                    + System.getProperty("user.name") + "'");
+        }
+    }
+
+    /** Starts a daemon on {@code dir}'s state/ and run/ with the cgroup parent given; returns once it serves. */
+    static DaemonProcess start(Path dir, String cgroupParent, String... extraArgs) throws Exception {
+        DaemonProcess d = launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", extraArgs);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(d.log).contains("vesseld ready")) {
+            if (!d.process.isAlive() || System.nanoTime() > deadline) {
+                d.process.destroyForcibly().waitFor();
+                throw new IllegalStateException("vesseld did not start:\n" + Files.readString(d.log));
+            }
+            Thread.sleep(50);
+        }
+        return d;
+    }
+
+    /** Starts a daemon without waiting for it: for one expected to refuse to start. */
+    static DaemonProcess launch(Path dir, String cgroupParent, String logName, String... extraArgs) throws IOException {
+        Path stateDir = dir.resolve("state");
+        Path runDir = dir.resolve("run");
+        Path socket = runDir.resolve("vessel.sock");
+        Path log = Files.createDirectories(dir).resolve(logName);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Vesseld.class.getName(), "--state-dir", stateDir.toString(), "--run-dir", runDir.toString(),
+                "--socket", socket.toString(), "--cgroup-parent", cgroupParent));
+        command.addAll(List.of(extraArgs));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        return new DaemonProcess(stateDir, runDir, socket, log, process);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    int awaitExit() throws InterruptedException {
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+            throw new IllegalStateException("vesseld did not exit");
+        }
+        return process.exitValue();
+    }
+
+    String output() throws IOException {
+        return Files.readString(log);
+    }
+
+    /** SIGTERM, the clean stop. */
+    int stop() throws InterruptedException {
+        process.destroy();
+        return awaitExit();
+    }
+
+    /** SIGKILL: no shutdown hook runs. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        awaitExit();
+    }
+
+    static void removeCgroupParent(String parent) throws IOException {
+        for (CgroupHierarchy h : CgroupHierarchies.detect().all()) {
+            Files.deleteIfExists(h.mountPoint().resolve(parent));
+        }
+    }
+}
