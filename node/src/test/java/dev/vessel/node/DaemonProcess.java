@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A real vesseld in its own JVM, on the test's directories; its output goes to a log file the failures quote. */
-final class DaemonProcess {
+public final class DaemonProcess {
     final Path stateDir;
     final Path runDir;
-    final Path socket;
+    public final Path socket;
     final Path log;
     private final Process process;
 
@@ -26,7 +26,7 @@ final class DaemonProcess {
         this.process = process;
     }
 
-    static void requireRoot() {
+    public static void requireRoot() {
         if (!"root".equals(System.getProperty("user.name"))) {
             throw new IllegalStateException("the node tests must run as root (cgroups, namespaces, mounts); running as '"
                     + System.getProperty("user.name") + "'");
@@ -34,7 +34,7 @@ final class DaemonProcess {
     }
 
     /** Starts a daemon on {@code dir}'s state/ and run/ with the cgroup parent given; returns once it serves. */
-    static DaemonProcess start(Path dir, String cgroupParent, String... extraArgs) throws Exception {
+    public static DaemonProcess start(Path dir, String cgroupParent, String... extraArgs) throws Exception {
         DaemonProcess d = launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", extraArgs);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.readString(d.log).contains("vesseld ready")) {
@@ -75,12 +75,12 @@ final class DaemonProcess {
         return process.exitValue();
     }
 
-    String output() throws IOException {
+    public String output() throws IOException {
         return Files.readString(log);
     }
 
     /** SIGTERM, the clean stop. */
-    int stop() throws InterruptedException {
+    public int stop() throws InterruptedException {
         process.destroy();
         return awaitExit();
     }
@@ -91,7 +91,7 @@ final class DaemonProcess {
         awaitExit();
     }
 
-    static void removeCgroupParent(String parent) throws IOException {
+    public static void removeCgroupParent(String parent) throws IOException {
         for (CgroupHierarchy h : CgroupHierarchies.detect().all()) {
             Files.deleteIfExists(h.mountPoint().resolve(parent));
         }

@@ -537,6 +537,17 @@ public final class UnifiedContainerizer implements Containerizer {
     }
 
     @Override
+    public ContainerConfig config(String containerId) {
+        Container c = get(containerId);
+        c.lock.lock();
+        try {
+            return c.record.getConfig();
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    @Override
     public List<ContainerStatus> list() {
         return containers.values().stream().map(c -> status(c.id))
                 .sorted(Comparator.comparing(ContainerStatus::getId)).toList();

@@ -33,6 +33,9 @@ public interface Containerizer {
 
     ContainerStatus status(String containerId);
 
+    /** The container's effective config: what it was launched with, completed by its image's defaults. */
+    ContainerConfig config(String containerId);
+
     List<ContainerStatus> list();
 
     ResourceStatistics usage(String containerId);

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /** {@code /v1/containers}: launch, list, inspect, wait, kill, update, logs, delete. */
@@ -63,8 +64,27 @@ final class ContainersApi {
     }
 
     void list(Exchange ex) {
-        ex.json(HttpResponseStatus.OK, "{\"containers\":[" + containerizer.list().stream().map(ProtoJson::print)
+        ex.json(HttpResponseStatus.OK, "{\"containers\":[" + containerizer.list().stream().map(this::withConfig)
                 .collect(Collectors.joining(",")) + "]}");
+    }
+
+    /** The status with a {@code "config"} member, so that a listing can show each container's image and command. */
+    private String withConfig(ContainerStatus status) {
+        String json = ProtoJson.print(status);
+        return config(status).map(c -> json.substring(0, json.length() - 1) + (json.equals("{}") ? "" : ",")
+                + "\"config\":" + ProtoJson.print(c) + "}").orElse(json);
+    }
+
+    /** Empty once the container is gone (removed between the listing and this read). */
+    private Optional<ContainerConfig> config(ContainerStatus status) {
+        try {
+            return Optional.of(containerizer.config(status.getId()));
+        } catch (VesselException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     /** The status and, while the task runs, its resource usage. */
@@ -81,7 +101,8 @@ final class ContainersApi {
                 }
             }
         }
-        ex.json(HttpResponseStatus.OK, "{\"status\":" + ProtoJson.print(status) + usage + "}");
+        String config = config(status).map(c -> ",\"config\":" + ProtoJson.print(c)).orElse("");
+        ex.json(HttpResponseStatus.OK, "{\"status\":" + ProtoJson.print(status) + config + usage + "}");
     }
 
     /** Long poll: answers with the termination once the container has ended and is cleaned up. */

@@ -1,0 +1,37 @@
+package dev.vessel.node.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code vessel info}: what the node is and can do. */
+@Command(name = "info", description = "Show the node: versions, cgroups, accelerator, launchers, isolators.")
+final class InfoCommand implements Callable<Integer> {
+    @ParentCommand
+    private Vessel vessel;
+    @Option(names = "--json", description = "print the daemon's JSON")
+    private boolean json;
+
+    @Override
+    public Integer call() {
+        JsonNode info = vessel.client().call("GET", "/v1/info", null);
+        if (json) {
+            vessel.out.println(info);
+            return 0;
+        }
+        for (Map.Entry<String, JsonNode> field : info.properties()) {
+            JsonNode value = field.getValue();
+            StringBuilder text = new StringBuilder();
+            if (value.isArray()) {
+                value.forEach(v -> text.append(text.isEmpty() ? "" : ", ").append(v.asText()));
+            } else {
+                text.append(value.asText());
+            }
+            vessel.out.println(field.getKey().replace('_', ' ') + ": " + text);
+        }
+        return 0;
+    }
+}

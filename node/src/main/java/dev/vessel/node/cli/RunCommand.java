@@ -1,0 +1,272 @@
+package dev.vessel.node.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/** {@code vessel run}: creates a container (pulling a missing image first) and, unless detached, follows it to its end. */
+@Command(name = "run", description = "Run a command in a new container: in the foreground it streams the output and"
+        + " exits with the task's exit code (128+N for signal N); Ctrl-C sends it SIGTERM.")
+final class RunCommand implements Callable<Integer> {
+    private static final int SIGTERM = 15;
+
+    record Mount(String source, String target, boolean readOnly) {
+    }
+
+    record Port(int host, int container, String protocol) {
+    }
+
+    @ParentCommand
+    private Vessel vessel;
+    @Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--vm", description = "isolate the task in a virtual machine")
+    private boolean vm;
+    @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "memory limit: 64m, 1g…")
+    private Long memory;
+    @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
+    private Double cpus;
+    @Option(names = {"-e", "--env"}, paramLabel = "NAME=VALUE", description = "set a variable; NAME alone takes the host's")
+    private List<String> env = new ArrayList<>();
+    @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro]", converter = MountConverter.class,
+            description = "bind a host path (absolute SRC) or a named persistent volume (SRC a name)")
+    private List<Mount> volumes = new ArrayList<>();
+    @Option(names = "--network", paramLabel = "NAME", description = "attach to this CNI network")
+    private String network;
+    @Option(names = {"-p", "--publish"}, paramLabel = "HOST:CTR[/udp]", converter = PortConverter.class,
+            description = "publish a container port (needs --network)")
+    private List<Port> ports = new ArrayList<>();
+    @Option(names = "--name", description = "the container's id (default: 12 random hex digits)")
+    private String name;
+    @Option(names = {"-d", "--detach"}, description = "print the id and return")
+    private boolean detach;
+    @Option(names = "--rm", description = "remove the container once it has ended")
+    private boolean remove;
+    @Option(names = "--rootfs", paramLabel = "DIR", description = "run on this host directory instead of an image")
+    private Path rootfs;
+    @Parameters(paramLabel = "IMAGE [CMD…]", description = "the image (left out with --rootfs), then the command")
+    private List<String> words = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        ObjectNode body = config();
+        VesselClient client = vessel.client();
+        String id = create(client, body).get("id").asText();
+        if (detach) {
+            vessel.out.println(id);
+            return 0;
+        }
+        return foreground(client, id);
+    }
+
+    private ObjectNode config() {
+        if (detach && remove) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rm: not with -d (the daemon does not remove"
+                    + " containers by itself yet); run `vessel rm ID` once it has ended");
+        }
+        ObjectNode body = VesselClient.JSON.createObjectNode();
+        if (name != null) {
+            body.put("id", name);
+        }
+        if (vm) {
+            body.put("isolation", "VM");
+        }
+        List<String> command;
+        if (rootfs != null) {
+            body.put("host_rootfs", rootfs.toAbsolutePath().toString());
+            command = words;
+            if (command.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "CMD: --rootfs needs the command to run");
+            }
+        } else {
+            if (words.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "IMAGE: missing (or give --rootfs DIR)");
+            }
+            body.put("image", words.getFirst());
+            command = words.subList(1, words.size());
+        }
+        // like docker: on an image the words replace its Cmd and keep its Entrypoint; a bare rootfs has neither
+        ArrayNode argv = body.putArray(rootfs != null ? "command" : "args");
+        command.forEach(argv::add);
+        env(body);
+        if (memory != null || cpus != null) {
+            ObjectNode resources = body.putObject("resources");
+            if (memory != null) {
+                resources.put("memory_bytes", memory);
+            }
+            if (cpus != null) {
+                if (!(cpus > 0)) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--cpus: must be more than 0");
+                }
+                resources.put("cpus", cpus);
+            }
+        }
+        ArrayNode mounts = body.putArray("volumes");
+        for (Mount m : volumes) {
+            ObjectNode volume = mounts.addObject().put("target", m.target()).put("read_only", m.readOnly());
+            if (m.source().startsWith("/")) {
+                volume.putObject("host_path").put("path", m.source());
+            } else {
+                volume.putObject("persistent").put("name", m.source());
+            }
+        }
+        if (!ports.isEmpty() && network == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--publish: needs --network NAME");
+        }
+        if (network != null) {
+            ArrayNode published = body.putArray("networks").addObject().put("network", network).putArray("ports");
+            ports.forEach(p -> published.addObject().put("host_port", p.host()).put("container_port", p.container())
+                    .put("protocol", p.protocol()));
+        }
+        return body;
+    }
+
+    private void env(ObjectNode body) {
+        ArrayNode vars = body.putArray("env");
+        for (String e : env) {
+            int eq = e.indexOf('=');
+            if (eq == 0 || e.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--env: '" + e + "' must be NAME=VALUE");
+            }
+            String value = eq > 0 ? e.substring(eq + 1) : vessel.env.get(e);
+            if (value != null) { // docker's rule: NAME alone, unset on the host, is left out
+                vars.addObject().put("name", eq > 0 ? e.substring(0, eq) : e).put("value", value);
+            }
+        }
+    }
+
+    /** Creates the container; an image the node lacks is pulled first, as docker run does. */
+    private JsonNode create(VesselClient client, ObjectNode body) {
+        try (VesselClient.Response r = client.send("POST", "/v1/containers", body.toString())) {
+            String answer = r.text();
+            if (r.status < 400) {
+                return VesselClient.JSON.readTree(answer);
+            }
+            boolean missingImage = r.status == 404 && body.has("image")
+                    && "image".equals(VesselClient.JSON.readTree(answer).path("field").asText());
+            if (!missingImage) {
+                throw new CliFailure(VesselClient.errorMessage(r.status, answer));
+            }
+        } catch (IOException e) {
+            throw new CliFailure("reading the answer of vesseld: " + e.getMessage());
+        }
+        String image = body.get("image").asText();
+        vessel.err.println("Unable to find image '" + image + "' locally");
+        PullCommand.pull(client, image, vessel.err, vessel.terminal);
+        return client.call("POST", "/v1/containers", body.toString());
+    }
+
+    private int foreground(VesselClient client, String id) {
+        List<Thread> followers = List.of(follow(client, id, "stdout", vessel.out), follow(client, id, "stderr", vessel.err));
+        SignalHandler previous = Signal.handle(new Signal("INT"), signal -> {
+            try {
+                client.call("POST", "/v1/containers/" + id + "/kill?signal=" + SIGTERM, "");
+            } catch (CliFailure e) {
+                vessel.err.println("vessel: " + e.getMessage());
+            }
+        });
+        JsonNode termination;
+        try {
+            termination = client.call("POST", "/v1/containers/" + id + "/wait", "");
+            for (Thread follower : followers) {
+                follower.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliFailure("interrupted while waiting for container " + id);
+        } finally {
+            Signal.handle(new Signal("INT"), previous);
+        }
+        if (remove) {
+            client.call("DELETE", "/v1/containers/" + id, null);
+        }
+        return exitCode(id, termination);
+    }
+
+    /** Copies one of the task's streams as it is written, until the container has ended. */
+    private Thread follow(VesselClient client, String id, String stream, PrintStream to) {
+        return Thread.ofVirtual().name("follow-" + stream).start(() -> {
+            try (VesselClient.Response r = client.open("GET", "/v1/containers/" + id + "/logs?stream=" + stream
+                    + "&follow=1", null)) {
+                InputStream in = r.body;
+                byte[] buffer = new byte[8192];
+                for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                    to.write(buffer, 0, n);
+                    to.flush();
+                }
+            } catch (IOException | CliFailure e) {
+                vessel.err.println("vessel: following the " + stream + " of " + id + ": " + e.getMessage());
+            }
+        });
+    }
+
+    /** The task's exit code, 128+N for signal N (the shell's convention); a task that never ran is a CLI failure. */
+    static int exitCode(String id, JsonNode termination) {
+        if (termination.has("exit_code")) {
+            return termination.get("exit_code").asInt();
+        }
+        if (termination.has("signal")) {
+            return 128 + termination.get("signal").asInt();
+        }
+        throw new CliFailure("container " + id + " " + termination.path("reason").asText("ended")
+                + ": " + termination.path("message").asText("no exit status"));
+    }
+
+    static final class MountConverter implements ITypeConverter<Mount> {
+        @Override
+        public Mount convert(String spec) {
+            String[] parts = spec.split(":", -1);
+            if (parts.length < 2 || parts.length > 3 || parts[0].isEmpty() || parts[1].isEmpty()
+                    || (parts.length == 3 && !parts[2].equals("ro") && !parts[2].equals("rw"))) {
+                throw new TypeConversionException("'" + spec + "' must be SRC:DST or SRC:DST:ro");
+            }
+            if (!parts[1].startsWith("/")) {
+                throw new TypeConversionException("'" + spec + "': the target '" + parts[1] + "' must be an absolute path");
+            }
+            return new Mount(parts[0], parts[1], parts.length == 3 && parts[2].equals("ro"));
+        }
+    }
+
+    static final class PortConverter implements ITypeConverter<Port> {
+        @Override
+        public Port convert(String spec) {
+            String[] protocol = spec.split("/", 2);
+            String[] ports = protocol[0].split(":", -1);
+            String proto = protocol.length == 2 ? protocol[1] : "tcp";
+            if (ports.length != 2 || !(proto.equals("tcp") || proto.equals("udp"))) {
+                throw new TypeConversionException("'" + spec + "' must be HOST:CTR, HOST:CTR/tcp or HOST:CTR/udp");
+            }
+            return new Port(port(spec, ports[0]), port(spec, ports[1]), proto);
+        }
+
+        private static int port(String spec, String text) {
+            try {
+                int port = Integer.parseInt(text);
+                if (port >= 1 && port <= 65535) {
+                    return port;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new TypeConversionException("'" + spec + "': '" + text + "' is not a port (1-65535)");
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.vessel.node.cli;
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vessel}: the command-line client of vesseld, shaped like docker's. Every subcommand talks to the
+ * daemon's HTTP API; failures of the CLI or the daemon exit 125, a foreground {@code run} exits with its task's code.
+ */
+@Command(name = "vessel", mixinStandardHelpOptions = true, version = "vessel (Vessel node runtime)",
+        description = "Run and manage containers and VM tasks on a Vessel node.",
+        subcommands = {RunCommand.class, PsCommand.class, InspectCommand.class, LogsCommand.class, KillCommand.class,
+                RmCommand.class, PullCommand.class, ImagesCommand.class, RmiCommand.class, GcCommand.class,
+                InfoCommand.class, LoginCommand.class, DaemonCommand.class})
+public final class Vessel implements Runnable {
+    @Option(names = "--host", paramLabel = "URL", defaultValue = "${env:VESSEL_HOST:-" + VesselClient.DEFAULT_HOST + "}",
+            description = "the daemon: unix:///PATH or tcp://127.0.0.1:PORT (default ${DEFAULT-VALUE})")
+    private String host;
+    @Option(names = "--token-file", paramLabel = "FILE", description = "bearer token for a tcp:// daemon")
+    private Path tokenFile;
+    @Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    final PrintStream out;
+    final PrintStream err;
+    final InputStream in;
+    /** Whether a person watches: progress bars then, plain lines for pipes and scripts. */
+    final boolean terminal;
+    /** The environment ($DOCKER_CONFIG, $HOME), given so that tests need not change the JVM's. */
+    final Map<String, String> env;
+
+    Vessel(PrintStream out, PrintStream err, InputStream in, boolean terminal, Map<String, String> env) {
+        this.out = out;
+        this.err = err;
+        this.in = in;
+        this.terminal = terminal;
+        this.env = env;
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(new Vessel(System.out, System.err, System.in, System.console() != null, System.getenv()), args));
+    }
+
+    static int execute(Vessel vessel, String... args) {
+        CommandLine cli = new CommandLine(vessel)
+                .setOut(new PrintWriter(vessel.out, true, StandardCharsets.UTF_8))
+                .setErr(new PrintWriter(vessel.err, true, StandardCharsets.UTF_8))
+                .setParameterExceptionHandler((e, a) -> {
+                    vessel.err.println("vessel: " + e.getMessage());
+                    vessel.err.println("See '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+                    return CliFailure.EXIT_CODE;
+                })
+                .setExecutionExceptionHandler((e, c, p) -> {
+                    vessel.err.println("vessel: " + (e instanceof CliFailure ? e.getMessage() : "internal error: " + e));
+                    return CliFailure.EXIT_CODE;
+                });
+        // docker's rule: what follows the image is the container's command, options included
+        cli.getSubcommands().get("run").setStopAtPositional(true);
+        return cli.execute(args);
+    }
+
+    VesselClient client() {
+        return VesselClient.connect(host, tokenFile);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(out);
+    }
+}

@@ -1,0 +1,313 @@
+package dev.vessel.node.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.node.DaemonProcess;
+import dev.vessel.provisioner.registry.DockerConfigCredentials;
+import dev.vessel.provisioner.registry.Credentials;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The vessel CLI, run in-process (and once as its own JVM, for Ctrl-C) against a real daemon. */
+class VesselCliTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String CGROUP_PARENT = "vessel-cli-test-" + UUID.randomUUID().toString().substring(0, 8);
+
+    @TempDir
+    static Path tmp;
+    static Path rootfs;
+    static DaemonProcess daemon;
+    static String host;
+
+    record Result(int code, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
+        }
+    }
+
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        DaemonProcess.requireRoot();
+        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
+        host = "unix://" + daemon.socket;
+    }
+
+    @AfterAll
+    static void stopDaemon() throws Exception {
+        try {
+            if (daemon != null) {
+                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out).get("containers")) {
+                    vessel("rm", "-f", c.get("id").asText());
+                }
+                daemon.stop();
+            }
+        } finally {
+            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        }
+    }
+
+    static Result vessel(String... args) {
+        return vesselWith(Map.of(), "", args);
+    }
+
+    static Result vesselWith(Map<String, String> env, String stdin, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        List<String> all = new ArrayList<>(List.of("--host", host));
+        all.addAll(List.of(args));
+        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false, env), all.toArray(String[]::new));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static JsonNode inspect(String id) throws Exception {
+        Result r = vessel("inspect", "--json", id);
+        assertEquals(0, r.code(), r::toString);
+        return JSON.readTree(r.out());
+    }
+
+    @Test
+    void foregroundRunStreamsOutputAndExitsWithTheTaskCode() {
+        Result r = vessel("run", "--rm", "--rootfs", rootfs.toString(), "--", "sh", "-c", "echo hi; echo warn >&2; exit 3");
+        assertEquals(3, r.code(), r::toString);
+        assertEquals("hi\n", r.out());
+        assertEquals("warn\n", r.err());
+    }
+
+    @Test
+    void detachedRunPsLogsKillRm() throws Exception {
+        Result run = vessel("run", "-d", "--name", "cli-rt", "--memory", "64m", "--cpus", "0.5", "-e", "GREETING=hello",
+                "--rootfs", rootfs.toString(), "sh", "-c", "echo $GREETING; echo oops >&2; exec sleep 300");
+        assertEquals(0, run.code(), run::toString);
+        assertEquals("cli-rt\n", run.out());
+
+        Result ps = vessel("ps");
+        assertEquals(0, ps.code(), ps::toString);
+        List<String> lines = ps.out().lines().toList();
+        assertTrue(lines.getFirst().matches("ID +IMAGE/ROOTFS +COMMAND +STATE +EXIT +CREATED"), ps::toString);
+        String row = lines.stream().filter(l -> l.startsWith("cli-rt ")).findFirst().orElseThrow(() -> new AssertionError(ps));
+        assertTrue(row.contains(rootfs.toString()) && row.contains("\"sh -c echo") && row.contains("RUNNING"), row);
+        assertEquals(lines.getFirst().indexOf("STATE"), row.indexOf("RUNNING"), "columns aligned:\n" + ps.out());
+
+        JsonNode listed = JSON.readTree(vessel("ps", "--json").out()).get("containers");
+        assertTrue(listed.toString().contains("\"cli-rt\""), listed::toString);
+        JsonNode inspected = inspect("cli-rt");
+        assertEquals("RUNNING", inspected.at("/status/state").asText());
+        assertEquals(64L << 20, inspected.at("/config/resources/memory_bytes").asLong(), inspected::toString);
+
+        Result logs = vessel("logs", "cli-rt");
+        for (int i = 0; i < 100 && !logs.out().contains("hello"); i++) {
+            Thread.sleep(50);
+            logs = vessel("logs", "cli-rt");
+        }
+        assertEquals("hello\n", logs.out(), logs::toString);
+        assertEquals("oops\n", logs.err());
+
+        Result refused = vessel("rm", "cli-rt");
+        assertEquals(125, refused.code(), refused::toString);
+        assertTrue(refused.err().startsWith("vessel: cli-rt: container 'cli-rt' is RUNNING"), refused::toString);
+
+        assertEquals(0, vessel("kill", "-s", "KILL", "cli-rt").code());
+        Result followed = vessel("logs", "-f", "cli-rt"); // ends with the container
+        assertEquals(0, followed.code(), followed::toString);
+        JsonNode status = inspect("cli-rt").get("status");
+        for (int i = 0; i < 100 && !status.path("state").asText().equals("TERMINATED"); i++) {
+            Thread.sleep(50);
+            status = inspect("cli-rt").get("status");
+        }
+        assertEquals(9, status.at("/termination/signal").asInt(), status::toString);
+        String psAll = vessel("ps", "-a").out();
+        assertTrue(psAll.lines().anyMatch(l -> l.startsWith("cli-rt ") && l.contains("TERMINATED") && l.contains(" 137 ")),
+                psAll);
+        assertFalse(vessel("ps").out().contains("cli-rt"));
+
+        Result rm = vessel("rm", "cli-rt");
+        assertEquals(0, rm.code(), rm::toString);
+        assertFalse(vessel("ps", "-a").out().contains("cli-rt"));
+        Result gone = vessel("inspect", "cli-rt");
+        assertEquals(125, gone.code());
+        assertTrue(gone.err().startsWith("vessel: "), gone::toString);
+    }
+
+    @Test
+    void forceRemovesARunningContainer() {
+        assertEquals(0, vessel("run", "-d", "--name", "cli-force", "--rootfs", rootfs.toString(), "sleep", "300").code());
+        Result rm = vessel("rm", "-f", "cli-force");
+        assertEquals(0, rm.code(), rm::toString);
+        assertFalse(vessel("ps", "-a").out().contains("cli-force"));
+    }
+
+    @Test
+    void flagErrorsNameTheFlagAndCreateNothing() throws Exception {
+        int before = JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers").size();
+        record Bad(List<String> args, String flag) {
+        }
+        for (Bad bad : List.of(
+                new Bad(List.of("--memory", "12x"), "--memory"),
+                new Bad(List.of("--memory", "-5m"), "--memory"),
+                new Bad(List.of("-v", "/tmp"), "--volume"),
+                new Bad(List.of("-v", "/tmp:relative"), "--volume"),
+                new Bad(List.of("-v", "/tmp:/mnt:rx"), "--volume"),
+                new Bad(List.of("--cpus", "0"), "--cpus"),
+                new Bad(List.of("-p", "80"), "--publish"),
+                new Bad(List.of("-e", "=x"), "--env"))) {
+            List<String> args = new ArrayList<>(List.of("run"));
+            args.addAll(bad.args());
+            args.addAll(List.of("--rootfs", rootfs.toString(), "true"));
+            Result r = vessel(args.toArray(String[]::new));
+            assertEquals(125, r.code(), r::toString);
+            assertTrue(r.err().startsWith("vessel: ") && r.err().contains(bad.flag()), bad + " -> " + r);
+            assertFalse(r.err().contains("\tat "), r::toString);
+        }
+        assertEquals(before, JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers").size());
+    }
+
+    @Test
+    void aVmTaskIsRefusedCleanlyWhileTheNodeHasNoVmLauncher() {
+        Result r = vessel("run", "--vm", "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, r.code(), r::toString);
+        assertTrue(r.err().startsWith("vessel: ") && !r.err().contains("\tat "), r::toString);
+    }
+
+    @Test
+    void noDaemonIsAClearMessageAndExit125() {
+        Path socket = tmp.resolve("nowhere/vessel.sock");
+        for (String[] args : List.of(new String[] {"ps"}, new String[] {"run", "--rootfs", "/", "true"})) {
+            List<String> all = new ArrayList<>(List.of("--host", "unix://" + socket));
+            all.addAll(List.of(args));
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int code = Vessel.execute(new Vessel(new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true,
+                    StandardCharsets.UTF_8), java.io.InputStream.nullInputStream(), false, Map.of()), all.toArray(String[]::new));
+            assertEquals(125, code);
+            assertEquals("vessel: cannot reach vesseld at unix://" + socket + ": no such socket — is the daemon running?"
+                    + " start it with `vessel daemon`\n", err.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void jsonListingsParse() throws Exception {
+        assertTrue(JSON.readTree(vessel("info", "--json").out()).has("cgroup_mode"));
+        assertTrue(JSON.readTree(vessel("images", "--json").out()).get("images").isArray());
+        assertTrue(JSON.readTree(vessel("gc", "--json").out()).has("blobs_removed"));
+        Result info = vessel("info");
+        assertEquals(0, info.code(), info::toString);
+        assertTrue(info.out().contains("isolators: "), info::toString);
+    }
+
+    @Test
+    void pullImagesRunFromImageRmiGc() throws Exception {
+        Path layout = tmp.resolve("layout");
+        umoci("init", "--layout", layout.toString());
+        umoci("new", "--image", layout + ":bb");
+        umoci("insert", "--image", layout + ":bb", rootfs.toString(), "/");
+        String image = "oci:" + layout + ":bb";
+
+        Result pull = vessel("pull", image);
+        assertEquals(0, pull.code(), pull::toString);
+        assertTrue(pull.out().startsWith("Pulling ") && pull.out().contains("Pulled " + image), pull::toString);
+        Result images = vessel("images");
+        assertTrue(images.out().lines().anyMatch(l -> l.startsWith(image + " ") && l.contains("sha256:")), images::toString);
+
+        Result rmi = vessel("rmi", image);
+        assertEquals(0, rmi.code(), rmi::toString);
+        assertFalse(vessel("images").out().contains(image));
+        // run pulls what the node lacks, as docker run does
+        Result run = vessel("run", "--rm", image, "sh", "-c", "echo from the image");
+        assertEquals(0, run.code(), run::toString);
+        assertEquals("from the image\n", run.out());
+        assertTrue(run.err().contains("Unable to find image") && run.err().contains("Pulled "), run::toString);
+
+        assertEquals(0, vessel("rmi", image).code());
+        Result gc = vessel("gc");
+        assertEquals(0, gc.code(), gc::toString);
+        assertTrue(gc.out().matches("Removed [1-9]\\d* blobs and \\d+ layers, freed .*\n"), gc::toString);
+        Result missing = vessel("rmi", image);
+        assertEquals(125, missing.code());
+        assertTrue(missing.err().startsWith("vessel: "), missing::toString);
+    }
+
+    private static void umoci(String... args) throws Exception {
+        Process p = new ProcessBuilder(Stream.concat(Stream.of("umoci"), Stream.of(args)).toList())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "umoci " + String.join(" ", args) + " (apt-get install umoci):\n" + out);
+    }
+
+    @Test
+    void loginWritesDockerConfigReadableOnlyByItsOwner() throws Exception {
+        Path dir = tmp.resolve("docker-config");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"other.example\":{\"auth\":\"eDp5\"}},\"psFormat\":\"x\"}");
+        Result r = vesselWith(Map.of("DOCKER_CONFIG", dir.toString()), "s3cret:with:colons\n",
+                "login", "-u", "alice", "--password-stdin", "registry.example:5000");
+        assertEquals(0, r.code(), r::toString);
+        Path file = dir.resolve("config.json");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        JsonNode config = JSON.readTree(file.toFile());
+        assertEquals(Base64.getEncoder().encodeToString("alice:s3cret:with:colons".getBytes(StandardCharsets.UTF_8)),
+                config.at("/auths/registry.example:5000/auth").asText());
+        assertEquals("eDp5", config.at("/auths/other.example/auth").asText(), "other registries are kept");
+        assertEquals("x", config.get("psFormat").asText());
+        // the daemon reads it with this very class
+        Credentials read = DockerConfigCredentials.load(DockerConfigCredentials.defaultLocation(
+                Map.of("DOCKER_CONFIG", dir.toString()))).forRegistry("registry.example:5000").orElseThrow();
+        assertEquals("alice", read.username());
+        assertEquals("s3cret:with:colons", read.password());
+
+        Result empty = vesselWith(Map.of("DOCKER_CONFIG", dir.toString()), "", "login", "-u", "a", "--password-stdin", "r");
+        assertEquals(125, empty.code());
+        assertTrue(empty.err().contains("--password-stdin"), empty::toString);
+    }
+
+    /** A real CLI process: Ctrl-C (SIGINT) reaches the container as SIGTERM and the CLI exits with the task's code. */
+    @Test
+    void ctrlCForwardsSigtermToTheContainer() throws Exception {
+        Process cli = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Vessel.class.getName(),
+                "--host", host, "run", "--name", "cli-sigint", "--rootfs", rootfs.toString(), "sh", "-c",
+                "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.2; done").start();
+        try {
+            var stdout = new java.io.BufferedReader(new java.io.InputStreamReader(cli.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("ready", stdout.readLine());
+            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(cli.pid())).start().waitFor());
+            assertEquals("got TERM", stdout.readLine());
+            assertTrue(cli.waitFor(30, TimeUnit.SECONDS), "the CLI did not exit");
+            assertEquals(7, cli.exitValue(), () -> new String(readAll(cli.getErrorStream()), StandardCharsets.UTF_8));
+        } finally {
+            cli.destroyForcibly().waitFor();
+            vessel("rm", "-f", "cli-sigint");
+        }
+    }
+
+    private static byte[] readAll(java.io.InputStream in) {
+        try {
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            return new byte[0];
+        }
+    }
+}
