@@ -100,6 +100,12 @@ class LinuxIsolatorsTest {
     }
 
     @Test
+    void aContainerWithoutAHostnameIsNamedAfterItsId() throws Exception {
+        node.run(config("named-by-id", "hostname"));
+        assertEquals("named-by-id\n", node.stdout("named-by-id"));
+    }
+
+    @Test
     void dropAllLeavesNothing() throws Exception {
         node.run(config("caps-none", "grep -E '^Cap(Eff|Bnd)' /proc/self/status")
                 .setCapabilities(Capabilities.newBuilder().addDrop("ALL")));

@@ -45,6 +45,8 @@ import java.util.OptionalInt;
 public final class PlanBuilder {
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     static final long DEFAULT_LOG_CAP = 16L << 20;
+    /** HOST_NAME_MAX on Linux. */
+    private static final int MAX_HOSTNAME = 64;
 
     /** runc's default masked paths. */
     static final List<String> MASKED_PATHS = List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
@@ -88,6 +90,11 @@ public final class PlanBuilder {
                 case USER -> HelperPlan.NS_USER;
                 default -> throw VesselException.invalid("namespaces", "unknown namespace " + ns);
             };
+        }
+        if (hostname.isEmpty() && (namespaces & HelperPlan.NS_UTS) != 0) {
+            // a UTS namespace of its own but no name given: the container's id, as Docker does
+            hostname = launch.container().containerId();
+            hostname = hostname.substring(0, Math.min(hostname.length(), MAX_HOSTNAME));
         }
         Optional<String> netns = Optional.of(info.getNetworkNamespacePath()).filter(p -> !p.isEmpty());
         if (netns.isPresent()) {
