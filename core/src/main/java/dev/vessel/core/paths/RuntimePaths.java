@@ -13,6 +13,7 @@ import java.util.List;
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now
+ *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
  *   containers/&lt;id&gt;/                     one directory per top-level container
  *     container.ckpt                       the containerizer's record (config, state, termination)
  *     launcher.ckpt                        the launcher's checkpoint
@@ -76,6 +77,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The process launcher's native helper ({@code vessel-launch}), installed here from its jar. */
     public Path launchHelper() {
         return stateDir.resolve("bin").resolve("vessel-launch");
+    }
+
+    /** The network/cni isolator's state: each container's netns file and CNI results. */
+    public Path cniStateDir() {
+        return runDir.resolve("cni");
     }
 
     /** Directory holding the top-level containers. */

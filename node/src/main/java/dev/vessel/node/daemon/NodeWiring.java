@@ -98,7 +98,7 @@ final class NodeWiring {
         all.add(new PosixRlimitsIsolator());
         all.add(new DockerVolumeIsolator(paths, config.dockerVolumePluginDir(), DockerVolumeIsolator.DEFAULT_TIMEOUT));
         all.add(new DiskDuIsolator(paths, DISK_CHECK_INTERVAL));
-        all.add(new CniIsolator(config.cniConfigDir(), config.cniPluginDirs(), paths.runDir().resolve("cni"),
+        all.add(new CniIsolator(config.cniConfigDir(), config.cniPluginDirs(), paths.cniStateDir(),
                 PluginRunner.DIRECT));
         return all;
     }
