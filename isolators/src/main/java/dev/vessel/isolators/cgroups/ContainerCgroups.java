@@ -19,6 +19,12 @@ public record ContainerCgroups(Map<String, Path> directories, Map<String, Intege
         return versions.getOrDefault(controller, 0);
     }
 
+    /** The container's directory in the v2 hierarchy, if any controller is managed there. */
+    public Optional<Path> unified() {
+        return directories.entrySet().stream().filter(e -> version(e.getKey()) == 2).map(Map.Entry::getValue)
+                .findFirst();
+    }
+
     /** Every distinct directory, each once (v2 shares one between controllers). */
     public Set<Path> distinctDirectories() {
         return new LinkedHashSet<>(directories.values());

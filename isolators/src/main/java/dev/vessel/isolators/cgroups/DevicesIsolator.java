@@ -2,16 +2,21 @@ package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.CgroupDeviceProgram;
+import dev.vessel.core.linux.ErrnoException;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 
 /**
- * The devices controller: deny every device, then allow the standard set a container's minimal /dev
- * holds (the same list as runc's defaults). Opening anything else fails with EPERM, even as root.
+ * Deny every device, then allow the standard set a container's minimal /dev holds (the same list as
+ * runc's defaults): opening anything else fails with EPERM, even as root. On v1 through the devices
+ * controller; on v2, which has no devices controller, through a BPF program attached to the
+ * container's cgroup.
  */
 public final class DevicesIsolator implements Isolator {
     private static final String CONTROLLER = "devices";
@@ -29,11 +34,16 @@ public final class DevicesIsolator implements Isolator {
             "c *:* m",      // mknod of character devices (using them is still denied)
             "b *:* m");     // mknod of block devices
 
+    static final List<CgroupDeviceProgram.Rule> ALLOWED_RULES =
+            ALLOWED.stream().map(CgroupDeviceProgram.Rule::parse).toList();
+
+    private final boolean v1;
+
     public DevicesIsolator(CgroupHierarchies hierarchies) {
-        if (hierarchies.forController(CONTROLLER).isEmpty()) {
-            // v2 controls devices with an eBPF program attached to the cgroup, which Vessel does not load yet
+        this.v1 = hierarchies.forController(CONTROLLER).isPresent();
+        if (!v1 && hierarchies.unified().isEmpty()) {
             throw new VesselException(ErrorCode.UNAVAILABLE, "isolators",
-                    "the cgroups/devices isolator needs the v1 devices controller, which this host does not mount");
+                    "the cgroups/devices isolator needs the v1 devices controller or a cgroup v2 hierarchy");
         }
     }
 
@@ -48,11 +58,18 @@ public final class DevicesIsolator implements Isolator {
     }
 
     @Override
-    public LaunchInfo prepare(PrepareContext context) {
-        context.get(CgroupKeys.CGROUPS).of(CONTROLLER).ifPresent(dir -> {
-            CgroupFiles.write(dir, "devices.deny", "a");
-            ALLOWED.forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
-        });
+    public LaunchInfo prepare(PrepareContext context) throws ErrnoException {
+        ContainerCgroups cgroups = context.get(CgroupKeys.CGROUPS);
+        if (v1) {
+            cgroups.of(CONTROLLER).ifPresent(dir -> {
+                CgroupFiles.write(dir, "devices.deny", "a");
+                ALLOWED.forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
+            });
+        } else {
+            Path dir = cgroups.unified().orElseThrow(() -> new VesselException(ErrorCode.UNAVAILABLE,
+                    context.containerId(), "no cgroup v2 directory to attach the device program to"));
+            CgroupDeviceProgram.attach(dir, ALLOWED_RULES);
+        }
         return LaunchInfo.getDefaultInstance();
     }
 }
