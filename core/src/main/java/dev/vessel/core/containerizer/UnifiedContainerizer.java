@@ -57,6 +57,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -523,25 +524,26 @@ public final class UnifiedContainerizer implements Containerizer {
     /** The record's status; while the task runs, completed with what isolators report (its IPs). */
     @Override
     public ContainerStatus status(String containerId) {
-        Container c = get(containerId);
-        c.lock.lock();
-        try {
+        return underLock(containerId, c -> {
             if (c.state() != ContainerState.RUNNING) {
                 return c.record.getStatus();
             }
             ContainerStatus reported = chain.status(isolatorContexts(c));
             return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList()).build();
-        } finally {
-            c.lock.unlock();
-        }
+        });
     }
 
     @Override
     public ContainerConfig config(String containerId) {
+        return underLock(containerId, c -> c.record.getConfig());
+    }
+
+    /** Runs {@code read} on the container while holding its lock. */
+    private <T> T underLock(String containerId, Function<Container, T> read) {
         Container c = get(containerId);
         c.lock.lock();
         try {
-            return c.record.getConfig();
+            return read.apply(c);
         } finally {
             c.lock.unlock();
         }
@@ -555,14 +557,10 @@ public final class UnifiedContainerizer implements Containerizer {
 
     @Override
     public ResourceStatistics usage(String containerId) {
-        Container c = get(containerId);
-        c.lock.lock();
-        try {
+        return underLock(containerId, c -> {
             requireState(c, ContainerState.RUNNING);
             return chain.usage(isolatorContexts(c)).toBuilder().setTimestamp(now()).build();
-        } finally {
-            c.lock.unlock();
-        }
+        });
     }
 
     @Override
@@ -743,7 +741,7 @@ public final class UnifiedContainerizer implements Containerizer {
     // ---------------------------------------------------------------------------------------------
     // helpers
 
-    private java.util.function.Function<Isolator, ContainerContext> isolatorContexts(Container c) {
+    private Function<Isolator, ContainerContext> isolatorContexts(Container c) {
         Map<Isolator, ContainerContext> contexts = new ConcurrentHashMap<>(); // prepare runs concurrently
         return isolator -> contexts.computeIfAbsent(isolator, i -> isolatorContext(c, i));
     }
