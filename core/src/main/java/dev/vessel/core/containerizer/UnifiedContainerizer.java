@@ -79,7 +79,9 @@ public final class UnifiedContainerizer implements Containerizer {
     private final ConfigValidator validator;
     private final Map<Isolation, Launcher> launchers;
     private final Map<String, Launcher> launchersByName;
-    private final IsolatorChain chain;
+    /** Every isolator, for recovery; each isolation class runs the sub-chain of isolators that apply to it. */
+    private final IsolatorChain allIsolators;
+    private final Map<Isolation, IsolatorChain> chains;
     private final Optional<Provisioner> provisioner;
     private final Map<String, Fetcher> fetchers;
     private final Clock clock;
@@ -98,8 +100,13 @@ public final class UnifiedContainerizer implements Containerizer {
             }
             launchersByName.put(launcher.name(), launcher);
         }
-        this.chain = new IsolatorChain(IsolatorGraph.build(b.isolators,
-                Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
+        Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX);
+        this.allIsolators = new IsolatorChain(IsolatorGraph.build(b.isolators, seedKeys, ContainerKeys.PROVIDER));
+        this.chains = new EnumMap<>(Isolation.class);
+        for (Isolation isolation : List.of(Isolation.PROCESS, Isolation.VM)) {
+            List<Isolator> applying = b.isolators.stream().filter(i -> i.appliesTo(isolation)).toList();
+            chains.put(isolation, new IsolatorChain(IsolatorGraph.build(applying, seedKeys, ContainerKeys.PROVIDER)));
+        }
         this.provisioner = Optional.ofNullable(b.provisioner);
         this.fetchers = new HashMap<>();
         for (Fetcher fetcher : b.fetchers) {
@@ -274,7 +281,7 @@ public final class UnifiedContainerizer implements Containerizer {
         if (rootfs != null) {
             seed.put(ContainerKeys.ROOTFS, rootfs);
         }
-        LaunchInfo launchInfo = chain.prepare(isolatorContexts(c), seed);
+        LaunchInfo launchInfo = chainOf(c).prepare(isolatorContexts(c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
         }
@@ -283,7 +290,7 @@ public final class UnifiedContainerizer implements Containerizer {
         LaunchPlan plan = new LaunchPlan(launcherContext(c), launchInfo);
         c.task = step("launcher '" + c.launcher.name() + "'", "start the task", () -> c.launcher.fork(plan));
         c.record.getStatusBuilder().setPid(c.task.pid());
-        chain.isolate(isolatorContexts(c), c.task.pid());
+        chainOf(c).isolate(isolatorContexts(c), c.task.pid());
         step("launcher '" + c.launcher.name() + "'", "release the task", () -> {
             c.task.release();
             return null;
@@ -316,7 +323,7 @@ public final class UnifiedContainerizer implements Containerizer {
     // running and ending
 
     private void watch(Container c) {
-        c.limitation = chain.watch(isolatorContexts(c));
+        c.limitation = chainOf(c).watch(isolatorContexts(c));
         c.limitation.thenAccept(limitation -> onLimitation(c, limitation));
         // A fresh thread: exit handling takes the container's lock, which the completer may hold.
         c.task.exit().whenComplete((termination, error) -> Thread.ofVirtual().name("exit-" + c.id)
@@ -363,7 +370,7 @@ public final class UnifiedContainerizer implements Containerizer {
      * container ends with its limitation instead of a bare signal.
      */
     private static void awaitLimitationBehindKill(Container c, Termination exited) {
-        if (exited == null || c.record.hasLimitation() || c.record.getKilled()
+        if (exited == null || exited.hasLimitation() || c.record.hasLimitation() || c.record.getKilled()
                 || exited.getStatusCase() != Termination.StatusCase.SIGNAL || exited.getSignal() != SIGKILL) {
             return;
         }
@@ -421,7 +428,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private void releaseResources(Container c) {
         List<RuntimeException> failures = new ArrayList<>();
         try {
-            chain.cleanup(isolatorContexts(c));
+            chainOf(c).cleanup(isolatorContexts(c));
         } catch (RuntimeException e) {
             failures.add(e);
         }
@@ -513,7 +520,7 @@ public final class UnifiedContainerizer implements Containerizer {
         c.lock.lock();
         try {
             requireState(c, ContainerState.RUNNING);
-            chain.update(isolatorContexts(c), resources);
+            chainOf(c).update(isolatorContexts(c), resources);
             c.record.getConfigBuilder().setResources(resources);
             checkpoint(c);
         } finally {
@@ -528,7 +535,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() != ContainerState.RUNNING) {
                 return c.record.getStatus();
             }
-            ContainerStatus reported = chain.status(isolatorContexts(c));
+            ContainerStatus reported = chainOf(c).status(isolatorContexts(c));
             return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList()).build();
         });
     }
@@ -559,7 +566,7 @@ public final class UnifiedContainerizer implements Containerizer {
     public ResourceStatistics usage(String containerId) {
         return underLock(containerId, c -> {
             requireState(c, ContainerState.RUNNING);
-            return chain.usage(isolatorContexts(c)).toBuilder().setTimestamp(now()).build();
+            return chainOf(c).usage(isolatorContexts(c)).toBuilder().setTimestamp(now()).build();
         });
     }
 
@@ -623,18 +630,25 @@ public final class UnifiedContainerizer implements Containerizer {
         scan(paths.containersDir(), List.of(), found);
 
         List<Container> live = found.stream().filter(c -> c.state() != ContainerState.TERMINATED).toList();
-        chain.recover(isolator -> live.stream()
+        allIsolators.recover(isolator -> live.stream()
+                .filter(c -> isolator.appliesTo(c.record.getConfig().getIsolation()))
                 .<ContainerContext>map(c -> isolatorContext(c, isolator)).toList());
 
         // Children before parents, so that tearing a parent down never pulls a child's isolation away.
         for (Container c : found.reversed()) {
             recoverOne(c);
         }
+        Set<String> liveIds = containers.values().stream()
+                .filter(c -> c.state() != ContainerState.TERMINATED).map(c -> c.id).collect(Collectors.toSet());
+        for (Launcher launcher : launchersByName.values()) {
+            step("launcher " + launcher.name(), "remove orphans", () -> {
+                launcher.removeOrphans(liveIds);
+                return null;
+            });
+        }
         if (provisioner.isPresent()) {
-            Set<String> inUse = containers.values().stream()
-                    .filter(c -> c.state() != ContainerState.TERMINATED).map(c -> c.id).collect(Collectors.toSet());
             step("provisioner", "recover", () -> {
-                provisioner.get().recover(inUse);
+                provisioner.get().recover(liveIds);
                 return null;
             });
         }
@@ -740,6 +754,11 @@ public final class UnifiedContainerizer implements Containerizer {
 
     // ---------------------------------------------------------------------------------------------
     // helpers
+
+    /** The isolators that apply to the container's isolation class. */
+    private IsolatorChain chainOf(Container c) {
+        return chains.get(c.record.getConfig().getIsolation());
+    }
 
     private Function<Isolator, ContainerContext> isolatorContexts(Container c) {
         Map<Isolator, ContainerContext> contexts = new ConcurrentHashMap<>(); // prepare runs concurrently

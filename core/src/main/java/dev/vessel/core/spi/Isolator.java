@@ -1,6 +1,7 @@
 package dev.vessel.core.spi;
 
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
@@ -24,6 +25,15 @@ import java.util.concurrent.CompletableFuture;
 public interface Isolator {
     /** A short unique name, e.g. {@code cgroups/memory}; also names its checkpoint. */
     String name();
+
+    /**
+     * Whether this isolator takes part in containers of this isolation class. Most isolate a process
+     * on this host; for a VM task they run inside the guest instead, and the host runs only the
+     * isolators that shape the VM itself (its size, its devices).
+     */
+    default boolean appliesTo(Isolation isolation) {
+        return isolation == Isolation.PROCESS;
+    }
 
     /** Keys this isolator reads in {@code prepare}; each must be provided by exactly one other. */
     default Set<Key<?>> requires() {

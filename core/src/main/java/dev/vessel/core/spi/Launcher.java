@@ -2,6 +2,7 @@ package dev.vessel.core.spi;
 
 import dev.vessel.core.model.Isolation;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Starts tasks of one isolation class: process containers, or VMs. The launcher checkpoints what it
@@ -20,4 +21,11 @@ public interface Launcher {
      * when nothing can be learned about it any more.
      */
     Optional<LaunchedTask> recover(ContainerContext container) throws Exception;
+
+    /**
+     * At start-up, after every container was recovered: removes what this launcher started for a
+     * container not in this set (a VM whose container has no checkpoint any more).
+     */
+    default void removeOrphans(Set<String> liveContainerIds) throws Exception {
+    }
 }
