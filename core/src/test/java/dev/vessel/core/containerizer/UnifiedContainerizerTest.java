@@ -165,6 +165,42 @@ class UnifiedContainerizerTest {
     }
 
     @Test
+    void eachIsolationClassRunsOnlyTheIsolatorsThatApplyToIt() throws Exception {
+        RecordingIsolator vmSize = new RecordingIsolator("vmsize", log).applyingTo(Isolation.VM);
+        RecordingIsolator both = new RecordingIsolator("both", log).applyingTo(Isolation.PROCESS, Isolation.VM);
+        UnifiedContainerizer containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(new NodeCapacity(4, 16L << 30)))
+                .isolator(new RecordingIsolator("memory", log)).isolator(vmSize).isolator(both)
+                .launcher(new FakeLauncher("process", Isolation.PROCESS, processes, log))
+                .launcher(new FakeLauncher("vm", Isolation.VM, processes, log))
+                .build();
+        containerizer.recover();
+        containerizer.launch(config("p").build());
+        containerizer.launch(config("v").setIsolation(Isolation.VM).build());
+
+        // independent isolators prepare concurrently: compare without order
+        assertEquals(List.of("both:prepare:p", "memory:prepare:p"), log.matching(":prepare:p").stream().sorted().toList());
+        assertEquals(List.of("both:prepare:v", "vmsize:prepare:v"), log.matching(":prepare:v").stream().sorted().toList());
+        containerizer.destroy("v");
+        assertEquals(List.of("both:cleanup:v", "vmsize:cleanup:v"), log.matching(":cleanup:v"));
+
+        // after a restart each isolator recovers only the containers of its isolation classes
+        RecordingIsolator memoryAgain = new RecordingIsolator("memory", log);
+        RecordingIsolator vmSizeAgain = new RecordingIsolator("vmsize", log).applyingTo(Isolation.VM);
+        containerizer.launch(config("v2").setIsolation(Isolation.VM).build());
+        log.clear();
+        UnifiedContainerizer restarted = UnifiedContainerizer.builder(paths, new ConfigValidator(new NodeCapacity(4, 16L << 30)))
+                .isolator(memoryAgain).isolator(vmSizeAgain)
+                .launcher(new FakeLauncher("process", Isolation.PROCESS, processes, log))
+                .launcher(new FakeLauncher("vm", Isolation.VM, processes, log))
+                .build();
+        restarted.recover();
+        assertEquals(List.of("p"), memoryAgain.recovered.stream().map(c -> c.containerId()).toList());
+        assertEquals(List.of("v2"), vmSizeAgain.recovered.stream().map(c -> c.containerId()).toList());
+        assertEquals(List.of("process:removeOrphans:p,v2", "vm:removeOrphans:p,v2"),
+                log.matching(":removeOrphans:").stream().sorted().toList());
+    }
+
+    @Test
     void anImageIsProvisionedAndItsDefaultsApplied() throws Exception {
         provisioner.withDefaults(ImageDefaults.newBuilder().addEntrypoint("/bin/sh").addCmd("-c").addCmd("echo hi")
                 .addEnv(EnvVar.newBuilder().setName("PATH").setValue("/bin"))

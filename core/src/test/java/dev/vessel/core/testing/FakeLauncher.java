@@ -86,6 +86,11 @@ public final class FakeLauncher implements Launcher {
     }
 
     @Override
+    public void removeOrphans(Set<String> liveContainerIds) {
+        log.add(name + ":removeOrphans:" + String.join(",", new java.util.TreeSet<>(liveContainerIds)));
+    }
+
+    @Override
     public Optional<LaunchedTask> recover(ContainerContext container) throws Exception {
         log.add(name + ":recover:" + container.containerId());
         return container.checkpoint().load(PID_CODEC)

@@ -1,6 +1,7 @@
 package dev.vessel.core.testing;
 
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
@@ -25,6 +26,7 @@ public class RecordingIsolator implements Isolator {
     private final Set<Key<?>> provides = new HashSet<>();
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
     private final Map<String, CompletableFuture<Limitation>> watches = new ConcurrentHashMap<>();
+    private Set<Isolation> appliesTo = Set.of(Isolation.PROCESS);
     private LaunchInfo launchInfo = LaunchInfo.getDefaultInstance();
     private Consumer<PrepareContext> onPrepare = ctx -> { };
     private ResourceStatistics usage = ResourceStatistics.getDefaultInstance();
@@ -34,6 +36,16 @@ public class RecordingIsolator implements Isolator {
     public RecordingIsolator(String name, CallLog log) {
         this.name = name;
         this.log = log;
+    }
+
+    public RecordingIsolator applyingTo(Isolation... isolations) {
+        appliesTo = Set.of(isolations);
+        return this;
+    }
+
+    @Override
+    public boolean appliesTo(Isolation isolation) {
+        return appliesTo.contains(isolation);
     }
 
     public RecordingIsolator requires(Key<?>... keys) {
