@@ -18,10 +18,12 @@ import java.util.Optional;
  *
  * @param tcpPort       loopback TCP port, 0 for none (then {@code tokenFile} is unused)
  * @param maxBodyBytes  the largest request body the API accepts
+ * @param guestArtifactsDir where the VM guest's kernel, initramfs and {@code artifacts.properties} are
+ * @param accelerator   auto (KVM where the host has it, else TCG), kvm or tcg
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
-        List<Path> fetcherFileRoots, int maxBodyBytes) {
+        List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri) {
 
     /**
      * What one source (the file, or the flags) sets; null where it says nothing. The file's keys are
@@ -39,9 +41,13 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("docker_volume_plugin_dir") Path dockerVolumePluginDir,
             @JsonProperty("insecure_registries") List<String> insecureRegistries,
             @JsonProperty("fetcher_file_roots") List<Path> fetcherFileRoots,
-            @JsonProperty("max_body_bytes") Integer maxBodyBytes) {
+            @JsonProperty("max_body_bytes") Integer maxBodyBytes,
+            @JsonProperty("guest_artifacts_dir") Path guestArtifactsDir,
+            @JsonProperty("accelerator") String accelerator,
+            @JsonProperty("libvirt_uri") String libvirtUri) {
 
-        static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null);
+        static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -61,7 +67,9 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(cgroupParent, fallback.cgroupParent), or(cniConfigDir, fallback.cniConfigDir),
                     or(cniPluginDirs, fallback.cniPluginDirs), or(dockerVolumePluginDir, fallback.dockerVolumePluginDir),
                     or(insecureRegistries, fallback.insecureRegistries),
-                    or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes));
+                    or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes),
+                    or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
+                    or(libvirtUri, fallback.libvirtUri));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -84,11 +92,17 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (maxBody <= 0) {
                 throw VesselException.invalid("max_body_bytes", "must be positive");
             }
+            String accel = or(accelerator, "auto");
+            if (!List.of("auto", "kvm", "tcg").contains(accel)) {
+                throw VesselException.invalid("accelerator", "'" + accel + "' must be auto, kvm or tcg");
+            }
             return new DaemonConfig(paths, or(socket, paths.runDir().resolve("vessel.sock")).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
                     or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),
-                    List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody);
+                    List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
+                    or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
+                    or(libvirtUri, "qemu:///system"));
         }
     }
 }

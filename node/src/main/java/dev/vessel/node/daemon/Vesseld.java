@@ -48,6 +48,12 @@ public final class Vesseld implements Callable<Integer> {
     private List<Path> fetcherFileRoots;
     @Option(names = "--max-body-bytes", description = "largest request body accepted, default 1 MiB")
     private Integer maxBodyBytes;
+    @Option(names = "--guest-artifacts", description = "VM guest kernel + initramfs directory, default <state-dir>/guest")
+    private Path guestArtifactsDir;
+    @Option(names = "--accelerator", description = "auto (default), kvm or tcg")
+    private String accelerator;
+    @Option(names = "--libvirt-uri", description = "default qemu:///system")
+    private String libvirtUri;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -60,7 +66,7 @@ public final class Vesseld implements Callable<Integer> {
         try {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
-                    fetcherFileRoots, maxBodyBytes);
+                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths().stateDir());
