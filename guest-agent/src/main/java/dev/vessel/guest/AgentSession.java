@@ -1,0 +1,85 @@
+package dev.vessel.guest;
+
+import dev.vessel.core.agent.Error;
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.Hello;
+import dev.vessel.core.agent.HelloAck;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.ProtocolVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.System.Logger.Level;
+
+/**
+ * One connection to the host: the hello, the wait for hello_ack (nothing is served before it), then
+ * requests until the stream ends. Each request is answered on its own virtual thread, so a destroy
+ * never waits behind a slow launch; the frame writer keeps the replies whole.
+ */
+final class AgentSession {
+    private static final System.Logger LOG = System.getLogger(AgentSession.class.getName());
+
+    /** How a connection ended: the host went away (a new connection may follow), or it refused us. */
+    enum Outcome { ENDED, REFUSED }
+
+    private final InputStream in;
+    private final FrameWriter writer;
+    private final Hello.Builder hello;
+    private final Requests requests;
+    private final HostLink link;
+
+    AgentSession(Transport.Connection connection, Hello.Builder hello, Requests requests, HostLink link) {
+        this.in = connection.in();
+        this.writer = new FrameWriter(connection.out());
+        this.hello = hello;
+        this.requests = requests;
+        this.link = link;
+    }
+
+    Outcome run() {
+        try {
+            writer.send(GuestFrame.newBuilder().setHello(hello.clone().setReadyMillis(Uptime.millis())).build());
+            HelloAck ack = awaitHelloAck();
+            if (ack == null) {
+                return Outcome.ENDED;
+            }
+            if (ack.getRefused()) {
+                LOG.log(Level.ERROR, "the host refused protocol {0}: {1}", ProtocolVersion.V1, ack.getMessage());
+                return Outcome.REFUSED;
+            }
+            link.up(writer);
+            for (HostFrame frame; (frame = HostFrame.parseDelimitedFrom(in)) != null; ) {
+                HostFrame request = frame;
+                if (!request.hasHelloAck()) { // a repeated hello_ack is no request: nothing to answer
+                    Thread.ofVirtual().start(() -> answer(request));
+                }
+            }
+            return Outcome.ENDED;
+        } catch (IOException e) {
+            return Outcome.ENDED; // the host went away (or sent garbage): a new connection starts over
+        } finally {
+            writer.close();
+            link.down(writer);
+        }
+    }
+
+    /** The host's hello_ack, answering anything before it with an error; null if the stream ended. */
+    private HelloAck awaitHelloAck() throws IOException {
+        for (HostFrame frame; (frame = HostFrame.parseDelimitedFrom(in)) != null; ) {
+            if (frame.hasHelloAck()) {
+                return frame.getHelloAck();
+            }
+            writer.send(GuestFrame.newBuilder().setRequestId(frame.getRequestId()).setError(Error.newBuilder()
+                    .setField("hello_ack").setMessage("nothing is served before the handshake: send hello_ack first"))
+                    .build());
+        }
+        return null;
+    }
+
+    private void answer(HostFrame request) {
+        try {
+            writer.send(requests.handle(request));
+        } catch (IOException e) {
+            // the connection ended meanwhile: the host asks again on the next one
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.vessel.guest;
+
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupsIsolator;
+import dev.vessel.isolators.cgroups.CpuIsolator;
+import dev.vessel.isolators.cgroups.MemoryIsolator;
+import dev.vessel.isolators.cgroups.PidsIsolator;
+import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
+import dev.vessel.isolators.namespaces.NamespacesIsolator;
+import dev.vessel.isolators.posix.PosixRlimitsIsolator;
+import dev.vessel.launcher.process.ProcessLauncher;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The node inside the guest: the same containerizer, process launcher and launch helper as a host's
+ * process containers, with the isolators that make sense in a guest. Nothing host-only: no
+ * provisioner (the rootfs comes through the share), no CNI (the VM is the network boundary), no
+ * volumes, no disk quota.
+ */
+final class GuestNode {
+    /** The guest's own layout, as on a host. */
+    static final RuntimePaths PATHS = RuntimePaths.defaults();
+    /** The cgroup under which the guest's containers go. */
+    static final String CGROUP_PARENT = "vessel";
+
+    private GuestNode() {
+    }
+
+    /** The guest's recovered containerizer, ready to launch. */
+    static UnifiedContainerizer containerizer(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent)
+            throws IOException {
+        return containerizer(paths, ProcessLauncher.withBundledHelper(paths), hierarchies, cgroupParent);
+    }
+
+    /** A recovered containerizer with the given process launcher (training gives one that starts nothing). */
+    static UnifiedContainerizer containerizer(RuntimePaths paths, Launcher launcher, CgroupHierarchies hierarchies,
+            String cgroupParent) {
+        UnifiedContainerizer containerizer = UnifiedContainerizer
+                .builder(paths, new ConfigValidator(NodeCapacity.detect()))
+                .launcher(launcher)
+                .isolators(isolators(hierarchies, cgroupParent))
+                .build();
+        containerizer.recover();
+        return containerizer;
+    }
+
+    static List<Isolator> isolators(CgroupHierarchies hierarchies, String cgroupParent) {
+        List<Isolator> all = new ArrayList<>();
+        if (!hierarchies.all().isEmpty()) {
+            CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, cgroupParent);
+            all.add(cgroups);
+            if (hierarchies.forController("memory").isPresent()) {
+                all.add(new MemoryIsolator(cgroups));
+            }
+            if (hierarchies.forController("cpu").isPresent()) {
+                all.add(new CpuIsolator(cgroups));
+            }
+            if (hierarchies.forController("pids").isPresent()) {
+                all.add(new PidsIsolator(cgroups));
+            }
+        }
+        all.add(new NamespacesIsolator());
+        all.add(new LinuxCapabilitiesIsolator());
+        all.add(new PosixRlimitsIsolator());
+        return all;
+    }
+}

@@ -1,0 +1,89 @@
+package dev.vessel.guest;
+
+import dev.vessel.core.agent.Error;
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.LaunchTask;
+import dev.vessel.core.agent.Ok;
+import dev.vessel.core.agent.Pong;
+import dev.vessel.core.agent.TaskStarted;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Failures;
+import dev.vessel.core.error.VesselException;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Answers the host's requests: each gets exactly one reply with its request id, the reply or an
+ * error naming the request's field that is wrong. Pings are answered at once; everything else waits
+ * for the guest node, which is built in the background while the agent says hello.
+ */
+final class Requests {
+    /** LaunchTask's own fields; any other field a launch is refused for lies inside its config. */
+    private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "config");
+    private static final Ok OK = Ok.getDefaultInstance();
+
+    private final CompletableFuture<GuestTasks> node;
+
+    Requests(CompletableFuture<GuestTasks> node) {
+        this.node = node;
+    }
+
+    GuestFrame handle(HostFrame request) {
+        GuestFrame.Builder reply = GuestFrame.newBuilder().setRequestId(request.getRequestId());
+        try {
+            if (request.getRequestId() == 0) {
+                throw VesselException.invalid("request_id", "a request needs an id above 0");
+            }
+            switch (request.getBodyCase()) {
+                case PING -> reply.setPong(Pong.newBuilder().setUptimeMillis(Uptime.millis()));
+                case LAUNCH -> reply.setStarted(TaskStarted.newBuilder().setPid(launch(request.getLaunch())));
+                case SIGNAL -> {
+                    tasks().signal(request.getSignal().getContainerId(), request.getSignal().getSignal());
+                    reply.setOk(OK);
+                }
+                case DESTROY -> {
+                    tasks().destroy(request.getDestroy().getContainerId());
+                    reply.setOk(OK);
+                }
+                case UPDATE -> {
+                    tasks().update(request.getUpdate().getContainerId(), request.getUpdate().getResources());
+                    reply.setOk(OK);
+                }
+                case USAGE -> reply.setUsage(tasks().usage(request.getUsage().getContainerId()));
+                case HELLO_ACK, BODY_NOT_SET -> throw VesselException.invalid("body",
+                        "expected a request: ping, launch, signal, destroy, update or usage");
+            }
+        } catch (VesselException e) {
+            reply.setError(Error.newBuilder().setField(e.field().orElse("")).setMessage(e.getMessage()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            reply.setError(Error.newBuilder().setMessage("interrupted"));
+        } catch (Exception e) {
+            reply.setError(Error.newBuilder().setMessage(String.valueOf(e.getMessage())));
+        }
+        return reply.build();
+    }
+
+    private long launch(LaunchTask launch) {
+        try {
+            return tasks().launch(launch.getContainerId(), launch.getConfig(), launch.getRootfsTag(),
+                    launch.getRootfsReadOnly());
+        } catch (VesselException e) {
+            String field = e.field().orElse(null);
+            if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)) {
+                throw new VesselException(e.code(), "config." + field, e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    private GuestTasks tasks() {
+        try {
+            return node.join();
+        } catch (RuntimeException e) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, null,
+                    "the guest's containerizer did not start: " + Failures.unwrap(e).getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,314 @@
+package dev.vessel.guest;
+
+import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.HelloAck;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.LaunchTask;
+import dev.vessel.core.agent.Ok;
+import dev.vessel.core.agent.Ping;
+import dev.vessel.core.agent.ProtocolVersion;
+import dev.vessel.core.agent.SignalTask;
+import dev.vessel.core.agent.TaskStarted;
+import dev.vessel.core.agent.UpdateResources;
+import dev.vessel.core.agent.UsageRequest;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.Limitation;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.core.spi.LaunchedTask;
+import dev.vessel.core.spi.Launcher;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.core.linux.Mounts;
+import dev.vessel.launcher.process.LaunchHelper;
+import dev.vessel.launcher.process.LogReader;
+import dev.vessel.launcher.process.ProcessLauncher;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+/**
+ * {@code --train}: the image build runs the agent this way under {@code -XX:AOTCacheOutput} (in a
+ * chroot of the initramfs tree, unprivileged, with no port and no cgroups) to record which classes a
+ * start loads. It goes through the real start path as far as that is possible without touching the
+ * system: the guest node over a temporary directory and a cgroup2 hierarchy that is a plain
+ * directory, the port lookup in a sysfs look-alike, the agent's session over an in-memory connection,
+ * the handshake, every kind of request (answered with the errors a host gets for bad requests), a
+ * task's output and exit as events, and the launch helper asked for its version. It checks what it
+ * sees, so a broken agent fails the image build.
+ */
+final class Training {
+    private static final String TASK = "train";
+
+    private Training() {
+    }
+
+    static void run(long startMillis) throws Exception {
+        Path dir = Files.createTempDirectory("vessel-train");
+        try {
+            RuntimePaths paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+            HostLink link = new HostLink();
+            CompletableFuture<GuestTasks> node = new CompletableFuture<>();
+            try {
+                Path cgroupRoot = Files.createDirectories(dir.resolve("cgroup"));
+                Path helper = Files.createFile(dir.resolve("vessel-launch"),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+                ProcessLauncher processes = new ProcessLauncher(paths, helper);
+                Files.delete(helper); // the launcher checked it is there; spawning it fails
+                Launcher launcher = new SpawnsNothing(processes, cgroupRoot.resolve(GuestNode.CGROUP_PARENT));
+                node.complete(new GuestTasks(GuestNode.containerizer(paths, launcher, cgroupHierarchy(cgroupRoot, dir),
+                        GuestNode.CGROUP_PARENT), paths, new UnmountedShare(), link));
+            } catch (RuntimeException e) {
+                // e.g. no /proc/meminfo in the build's chroot: train the rest, the node's classes are mostly loaded
+                System.err.println("training without a guest node: " + e.getMessage());
+                node.completeExceptionally(e);
+            }
+            Path ports = Files.createDirectories(dir.resolve("virtio-ports").resolve("vport0p1"));
+            Files.writeString(ports.resolve("name"), VirtioPort.PORT_NAME + "\n");
+            check(VirtioPort.lookup(ports.getParent(), VirtioPort.PORT_NAME).isPresent(), "no port found by name");
+            MemoryPipe.Link connection = MemoryPipe.link();
+            Thread agent = Thread.ofVirtual().start(() -> {
+                try {
+                    new Agent(startMillis, new Requests(node), link).serve(new OneConnection(connection.guest()));
+                } catch (IOException e) {
+                    // the one connection ended: training is over
+                }
+            });
+            boolean withNode = !node.isCompletedExceptionally();
+            playHost(connection.host(), paths, withNode, link);
+            connection.host().close();
+            agent.join();
+            roundTripRepliesTheHostSeesRarely();
+            if (withNode) {
+                runLaunchHelper(paths);
+            }
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** A mountinfo (in {@code dir}) naming a cgroup2 hierarchy at {@code root}, with the controllers a guest has. */
+    private static CgroupHierarchies cgroupHierarchy(Path root, Path dir) throws IOException {
+        Files.writeString(root.resolve("cgroup.controllers"), "cpu memory pids\n");
+        Path mountinfo = Files.writeString(dir.resolve("mountinfo"),
+                "30 1 0:26 / " + root + " rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n");
+        return CgroupHierarchies.detect(mountinfo);
+    }
+
+    /** The host's side: every kind of request, the replies and events read back. */
+    private static void playHost(Transport.Connection host, RuntimePaths paths, boolean withNode, HostLink link)
+            throws Exception {
+        InputStream in = host.in();
+        OutputStream out = host.out();
+        check(expect(in).getHello().getVersion() == ProtocolVersion.V1, "the agent's first frame is no V1 hello");
+        send(out, HostFrame.newBuilder().setRequestId(1).setPing(Ping.getDefaultInstance()));
+        check(expect(in).hasError(), "a request before hello_ack was served");
+        send(out, HostFrame.newBuilder().setHelloAck(HelloAck.getDefaultInstance()));
+        // Valid, so it goes through the isolators' prepare (the cgroups are plain files here) and the
+        // launcher's plan up to the spawn of the launch helper, which is not there (see SpawnsNothing).
+        ContainerConfig valid = ContainerConfig.newBuilder().addCommand("/bin/true")
+                .setResources(Resources.newBuilder().setMemoryBytes(32L << 20).setCpus(0.5).setPids(64)).build();
+        ContainerConfig tooSmall = ContainerConfig.newBuilder().addCommand("/bin/true")
+                .setResources(Resources.newBuilder().setMemoryBytes(1)).build();
+        List<HostFrame.Builder> requests = List.of(
+                HostFrame.newBuilder().setPing(Ping.getDefaultInstance()),
+                HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(TASK)
+                        .setRootfsTag("rootfs").setConfig(valid)),
+                HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(TASK)
+                        .setRootfsTag("rootfs").setConfig(tooSmall)),
+                HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setRootfsTag("rootfs")),
+                HostFrame.newBuilder().setSignal(SignalTask.newBuilder().setContainerId("none").setSignal(15)),
+                HostFrame.newBuilder().setUpdate(UpdateResources.newBuilder().setContainerId("none")),
+                HostFrame.newBuilder().setUsage(UsageRequest.newBuilder().setContainerId("none")),
+                HostFrame.newBuilder().setDestroy(DestroyTask.newBuilder().setContainerId("none")),
+                HostFrame.newBuilder());
+        Set<Long> pending = new HashSet<>();
+        for (int i = 0; i < requests.size(); i++) {
+            long id = i + 2;
+            pending.add(id);
+            send(out, requests.get(i).setRequestId(id));
+        }
+        while (!pending.isEmpty()) {
+            GuestFrame reply = expect(in);
+            check(pending.remove(reply.getRequestId()), "a reply to no request: " + reply);
+            check(reply.hasPong() || reply.hasError(), "a bad request was not refused: " + reply);
+            check(reply.getRequestId() != 3 || !withNode || reply.getError().getMessage().contains(SpawnsNothing.GONE),
+                    "the launch failed elsewhere than at the spawn of its helper: " + reply);
+        }
+        if (withNode) {
+            // a task's events: output from its logs, then its exit
+            Path containerDir = Files.createDirectories(paths.containerDir(List.of(TASK)));
+            Files.writeString(paths.stdoutLog(containerDir), "out\n");
+            Files.writeString(paths.stderrLog(containerDir), "err\n");
+            TaskEvents events = TaskEvents.start(TASK, containerDir, new LogReader(paths),
+                    CompletableFuture.completedFuture(Termination.newBuilder()
+                            .setReason(TerminationReason.EXITED).setExitCode(0).build()), link);
+            int chunks = 0;
+            for (GuestFrame event = expect(in); !event.hasExited(); event = expect(in)) {
+                check(event.hasOutput(), "a task event that is neither output nor exit: " + event);
+                chunks++;
+            }
+            check(chunks == 2, "the task's exit came before its output");
+            events.stop();
+        }
+    }
+
+    /** The replies no bad request gets, written and parsed as the session does it. */
+    private static void roundTripRepliesTheHostSeesRarely() throws IOException {
+        MemoryPipe pipe = new MemoryPipe();
+        FrameWriter writer = new FrameWriter(pipe.out());
+        List<GuestFrame> frames = List.of(
+                GuestFrame.newBuilder().setRequestId(1).setStarted(TaskStarted.newBuilder().setPid(2)).build(),
+                GuestFrame.newBuilder().setRequestId(2).setOk(Ok.getDefaultInstance()).build(),
+                GuestFrame.newBuilder().setRequestId(3).setUsage(ResourceStatistics.newBuilder()
+                        .setCpuUserSeconds(1).setMemoryUsageBytes(1)).build(),
+                GuestFrame.newBuilder().setLimitation(Limitation.newBuilder().setMessage("oom")).build());
+        for (GuestFrame frame : frames) {
+            writer.send(frame);
+        }
+        pipe.close();
+        while (GuestFrame.parseDelimitedFrom(pipe.in()) != null) {
+            // parsed: that is all training needs
+        }
+    }
+
+    /** Training doubles as a smoke test of the image's agent: a misbehaving agent fails the build. */
+    private static void check(boolean condition, String problem) {
+        if (!condition) {
+            throw new IllegalStateException("guest agent training: " + problem);
+        }
+    }
+
+    private static void send(OutputStream out, HostFrame.Builder frame) throws IOException {
+        frame.build().writeDelimitedTo(out);
+        out.flush();
+    }
+
+    private static GuestFrame expect(InputStream in) throws IOException {
+        GuestFrame frame = GuestFrame.parseDelimitedFrom(in);
+        if (frame == null) {
+            throw new EOFException("the agent closed the training connection");
+        }
+        return frame;
+    }
+
+    /** The launch helper, run as the process launcher runs it, asked only for its version. */
+    private static void runLaunchHelper(RuntimePaths paths) throws IOException, InterruptedException {
+        Path helper = LaunchHelper.install(paths.launchHelper());
+        Process p = new ProcessBuilder(helper.toString(), "--version")
+                .redirectError(ProcessBuilder.Redirect.appendTo(paths.runDir().resolve("helper.log").toFile()))
+                .start();
+        p.getOutputStream().close();
+        String reply = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        check(p.waitFor() == 0 && reply.startsWith("vessel-launch"), "the launch helper does not run: " + reply);
+    }
+
+    /**
+     * The process launcher, run up to the spawn of its helper, which fails: the helper file was removed
+     * after the launcher checked it. Before failing, it removes what the isolators wrote into the
+     * training cgroups: those are plain files, which the cgroups isolator's cleanup (rmdir) cannot
+     * remove the way the kernel's cgroup files go.
+     */
+    private static final class SpawnsNothing implements Launcher {
+        static final String GONE = "the launch helper was removed for training";
+
+        private final ProcessLauncher launcher;
+        private final Path cgroups;
+
+        SpawnsNothing(ProcessLauncher launcher, Path cgroups) {
+            this.launcher = launcher;
+            this.cgroups = cgroups;
+        }
+
+        @Override
+        public String name() {
+            return launcher.name();
+        }
+
+        @Override
+        public Isolation isolation() {
+            return launcher.isolation();
+        }
+
+        @Override
+        public LaunchedTask fork(LaunchPlan plan) throws Exception {
+            try {
+                return launcher.fork(plan);
+            } catch (IOException e) {
+                deleteTree(cgroups);
+                throw new IOException(GONE, e);
+            }
+        }
+
+        @Override
+        public Optional<LaunchedTask> recover(ContainerContext container) {
+            return Optional.empty();
+        }
+    }
+
+    /** A share that is the mount point itself: training mounts nothing. */
+    private static final class UnmountedShare implements RootfsShare {
+        @Override
+        public void mount(String tag, Path target, boolean readOnly) {
+        }
+
+        /** umount2(2) on a directory that is no mount point: refused, but the call is made as for a share. */
+        @Override
+        public void unmount(Path target) {
+            try {
+                Mounts.unmount(target, 0);
+            } catch (ErrnoException e) {
+                // EINVAL (nothing mounted there) or EPERM (not root): either way nothing changed
+            }
+        }
+    }
+
+    /** The training connection, once; asking for another ends the agent's serve loop. */
+    private static final class OneConnection implements Transport {
+        private Connection connection;
+
+        OneConnection(Connection connection) {
+            this.connection = connection;
+        }
+
+        @Override
+        public synchronized Connection connect() throws IOException {
+            if (connection == null) {
+                throw new EOFException("training is over");
+            }
+            Connection once = connection;
+            connection = null;
+            return once;
+        }
+    }
+}

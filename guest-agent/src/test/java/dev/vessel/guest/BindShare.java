@@ -1,0 +1,35 @@
+package dev.vessel.guest;
+
+import dev.vessel.core.linux.Mounts;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The tests' stand-in for a virtio-9p share (this host has no virtio): each tag names a directory of
+ * the host, bind-mounted on the target, read-only when asked.
+ */
+final class BindShare implements RootfsShare {
+    private final Map<String, Path> directories;
+
+    BindShare(Map<String, Path> directories) {
+        this.directories = directories;
+    }
+
+    @Override
+    public void mount(String tag, Path target, boolean readOnly) throws IOException {
+        Path source = directories.get(tag);
+        if (source == null) {
+            throw new IOException("no share with tag '" + tag + "'");
+        }
+        Mounts.mount(source.toString(), target, null, Mounts.MS_BIND | Mounts.MS_REC, null);
+        if (readOnly) {
+            Mounts.mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | Mounts.MS_RDONLY, null);
+        }
+    }
+
+    @Override
+    public void unmount(Path target) throws IOException {
+        Mounts.unmountTree(target);
+    }
+}

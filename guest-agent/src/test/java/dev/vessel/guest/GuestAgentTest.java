@@ -1,0 +1,354 @@
+package dev.vessel.guest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.HelloAck;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.LaunchTask;
+import dev.vessel.core.agent.Ping;
+import dev.vessel.core.agent.ProtocolVersion;
+import dev.vessel.core.agent.SignalTask;
+import dev.vessel.core.agent.TaskExited;
+import dev.vessel.core.agent.UpdateResources;
+import dev.vessel.core.agent.UsageRequest;
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.linux.Mounts;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.LimitationReason;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupHierarchy;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent with real containers on this host, driven through the agent protocol: the test plays the
+ * host over an in-memory connection. The rootfs share is a bind mount of a busybox rootfs (no virtio
+ * here); this host's cgroups are v1, so the v2 paths the guest uses are the VM tests' to cover.
+ */
+class GuestAgentTest {
+    static final String TAG = "rootfs";
+    static final String GATED = "gated";
+
+    @TempDir
+    static Path tmp;
+
+    static final String CGROUP_PARENT = "vessel-guest-test-" + UUID.randomUUID().toString().substring(0, 8);
+    static final CgroupHierarchies HIERARCHIES = CgroupHierarchies.detect();
+    static RuntimePaths paths;
+    static Path rootfs;
+    static UnifiedContainerizer containerizer;
+    static GuestTasks tasks;
+
+    TestHost host;
+    Thread agent;
+    /** Mounting the share tagged {@link #GATED} waits until this opens. */
+    CountDownLatch gate;
+
+    @BeforeAll
+    static void startGuestNode() throws Exception {
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        assertEquals(0, uid, "guest agent tests must run as root (mounts, namespaces, cgroups)");
+        assertTrue(HIERARCHIES.forController("memory").isPresent(), "this host mounts no memory cgroup controller");
+        paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        rootfs = BusyboxRootfs.create(tmp.resolve("busybox"));
+        containerizer = GuestNode.containerizer(paths, HIERARCHIES, CGROUP_PARENT);
+    }
+
+    @BeforeEach
+    void startAgent() {
+        host = new TestHost();
+        HostLink link = new HostLink();
+        gate = new CountDownLatch(1);
+        RootfsShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs));
+        RootfsShare share = new RootfsShare() {
+            @Override
+            public void mount(String tag, Path target, boolean readOnly) throws IOException {
+                if (tag.equals(GATED)) {
+                    try {
+                        gate.await();
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
+                bind.mount(tag, target, readOnly);
+            }
+
+            @Override
+            public void unmount(Path target) throws IOException {
+                bind.unmount(target);
+            }
+        };
+        tasks = new GuestTasks(containerizer, paths, share, link);
+        Agent a = new Agent(Uptime.millis(), new Requests(CompletableFuture.completedFuture(tasks)), link);
+        agent = Thread.ofVirtual().start(() -> {
+            try {
+                a.serve(host);
+            } catch (Exception e) {
+                // the test host closed: the agent's loop ends
+            }
+        });
+    }
+
+    @AfterEach
+    void stopAgent() throws Exception {
+        gate.countDown();
+        tasks.destroyAll();
+        host.close();
+        agent.join();
+        assertFalse(Files.exists(paths.runDir().resolve("shares")) && Files.list(paths.runDir().resolve("shares"))
+                .findAny().isPresent(), "a share mount point was left behind");
+    }
+
+    @AfterAll
+    static void removeCgroupParent() throws Exception {
+        for (CgroupHierarchy h : HIERARCHIES.all()) {
+            Files.deleteIfExists(h.mountPoint().resolve(CGROUP_PARENT));
+        }
+    }
+
+    static HostFrame.Builder launch(String id, String script) {
+        return launch(id, script, Resources.getDefaultInstance());
+    }
+
+    static HostFrame.Builder launch(String id, String script, Resources resources) {
+        return HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(id).setRootfsTag(TAG)
+                .setConfig(ContainerConfig.newBuilder().setIsolation(Isolation.VM)
+                        .addCommand("/bin/sh").addArgs("-c").addArgs(script).setResources(resources)));
+    }
+
+    static HostFrame.Builder destroy(String id) {
+        return HostFrame.newBuilder().setDestroy(DestroyTask.newBuilder().setContainerId(id));
+    }
+
+    static void assertError(String field, GuestFrame reply) {
+        assertTrue(reply.hasError(), reply.toString());
+        assertEquals(field, reply.getError().getField(), reply.toString());
+        assertFalse(reply.getError().getMessage().isEmpty(), reply.toString());
+    }
+
+    long launched(GuestFrame reply) {
+        assertTrue(reply.hasStarted(), reply.toString());
+        assertTrue(reply.getStarted().getPid() > 0, reply.toString());
+        return reply.getStarted().getPid();
+    }
+
+    List<Path> cgroupDirs(String id) {
+        return HIERARCHIES.all().stream().map(h -> h.mountPoint().resolve(CGROUP_PARENT).resolve(id))
+                .filter(Files::exists).toList();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    @Test
+    void theAgentSaysHelloFirstAndServesNothingBeforeHelloAck() throws Exception {
+        host.connectAgent();
+        GuestFrame hello = host.next();
+        assertTrue(hello.hasHello(), hello.toString());
+        assertEquals(ProtocolVersion.V1, hello.getHello().getVersion());
+        assertFalse(hello.getHello().getAgentVersion().isEmpty());
+        assertTrue(hello.getHello().getReadyMillis() >= hello.getHello().getAgentStartMillis(), hello.toString());
+
+        GuestFrame early = host.request(HostFrame.newBuilder().setPing(Ping.getDefaultInstance()));
+        assertError("hello_ack", early);
+
+        host.send(HostFrame.newBuilder().setHelloAck(HelloAck.getDefaultInstance()));
+        GuestFrame pong = host.request(HostFrame.newBuilder().setPing(Ping.getDefaultInstance()));
+        assertTrue(pong.hasPong(), pong.toString());
+        assertTrue(pong.getPong().getUptimeMillis() > 0, pong.toString());
+    }
+
+    @Test
+    void aHostThatRefusesTheProtocolEndsTheAgent() throws Exception {
+        host.connectAgent();
+        assertTrue(host.next().hasHello());
+        host.send(HostFrame.newBuilder().setHelloAck(HelloAck.newBuilder().setRefused(true).setMessage("V2 only")));
+        agent.join(Duration.ofSeconds(60));
+        assertFalse(agent.isAlive(), "the agent still serves a host that refused it");
+    }
+
+    @Test
+    void aTaskSendsItsOutputThenItsExitCode() throws Exception {
+        host.connectAndShakeHands();
+        launched(host.request(launch("echo", "echo hi; echo oops >&2; exit 3")));
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        TaskExited exited = host.awaitExit("echo", stdout, stderr);
+        assertEquals("hi\n", stdout.toString());
+        assertEquals("oops\n", stderr.toString());
+        assertEquals(TerminationReason.EXITED, exited.getTermination().getReason(), exited.toString());
+        assertEquals(3, exited.getTermination().getExitCode(), exited.toString());
+
+        Path share = GuestTasks.shareDir(paths, "echo");
+        assertTrue(Mounts.isMountPoint(share), "the share is mounted until the host destroys the task");
+        assertTrue(host.request(destroy("echo")).hasOk());
+        assertFalse(Mounts.isMountPoint(share));
+        assertFalse(Files.exists(share));
+        assertFalse(Files.exists(paths.containerDir(List.of("echo"))), "the container is removed in the guest");
+    }
+
+    @Test
+    void sigtermReachesTheTasksTrap() throws Exception {
+        host.connectAndShakeHands();
+        launched(host.request(launch("trap", "trap 'echo term; exit 7' TERM; echo ready; while :; do sleep 0.1; done")));
+        host.awaitOutput("trap", "ready\n");
+        assertTrue(host.request(HostFrame.newBuilder()
+                .setSignal(SignalTask.newBuilder().setContainerId("trap").setSignal(15))).hasOk());
+        StringBuilder stdout = new StringBuilder();
+        TaskExited exited = host.awaitExit("trap", stdout, new StringBuilder());
+        assertEquals(7, exited.getTermination().getExitCode(), exited.toString());
+        assertTrue(stdout.toString().contains("term\n"), stdout.toString());
+    }
+
+    @Test
+    void aTaskPastItsMemoryLimitEndsWithAnOomLimitation() throws Exception {
+        host.connectAndShakeHands();
+        launched(host.request(launch("hog", "tail /dev/zero", Resources.newBuilder().setMemoryBytes(32L << 20).build())));
+        TaskExited exited = host.awaitExit("hog", new StringBuilder(), new StringBuilder());
+        assertEquals(TerminationReason.LIMITATION, exited.getTermination().getReason(), exited.toString());
+        assertEquals(LimitationReason.OOM, exited.getTermination().getLimitation().getReason(), exited.toString());
+    }
+
+    @Test
+    void updateAndUsageReachTheTasksCgroupAndDestroyLeavesNothing() throws Exception {
+        host.connectAndShakeHands();
+        long pid = launched(host.request(launch("sleeper", "echo up; sleep 1000",
+                Resources.newBuilder().setMemoryBytes(32L << 20).build())));
+        host.awaitOutput("sleeper", "up\n");
+
+        assertTrue(host.request(HostFrame.newBuilder().setUpdate(UpdateResources.newBuilder().setContainerId("sleeper")
+                .setResources(Resources.newBuilder().setMemoryBytes(64L << 20)))).hasOk());
+        Path memory = HIERARCHIES.forController("memory").orElseThrow().mountPoint()
+                .resolve(CGROUP_PARENT).resolve("sleeper");
+        String limitFile = HIERARCHIES.forController("memory").get().unified() ? "memory.max" : "memory.limit_in_bytes";
+        assertEquals(Long.toString(64L << 20), Files.readString(memory.resolve(limitFile)).trim());
+        GuestFrame usage = host.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder().setContainerId("sleeper")));
+        assertTrue(usage.hasUsage(), usage.toString());
+        assertEquals(64L << 20, usage.getUsage().getMemoryLimitBytes(), usage.toString());
+
+        assertTrue(host.request(destroy("sleeper")).hasOk());
+        assertEquals(List.of(), cgroupDirs("sleeper"));
+        assertFalse(Files.exists(Path.of("/proc", Long.toString(pid))), "the task's process is gone");
+        assertFalse(Mounts.isMountPoint(GuestTasks.shareDir(paths, "sleeper")));
+        assertError("container_id", host.request(destroy("sleeper")));
+    }
+
+    @Test
+    void aSlowLaunchHoldsUpNoOtherRequest() throws Exception {
+        host.connectAndShakeHands();
+        launched(host.request(launch("quick", "echo up; sleep 1000")));
+        HostFrame.Builder slow = launch("slow", "exit 4");
+        slow.getLaunchBuilder().setRootfsTag(GATED);
+        long slowLaunch = host.sendRequest(slow); // its share mount waits for the gate
+
+        assertTrue(host.request(HostFrame.newBuilder().setPing(Ping.getDefaultInstance())).hasPong());
+        assertTrue(host.request(destroy("quick")).hasOk(), "a destroy is answered while another launch is under way");
+        assertEquals(1, gate.getCount(), "the slow launch was still waiting");
+
+        gate.countDown();
+        launched(host.awaitReply(slowLaunch));
+        assertEquals(4, host.awaitExit("slow", new StringBuilder(), new StringBuilder()).getTermination().getExitCode());
+    }
+
+    @Test
+    void badRequestsGetAnErrorNamingTheField() throws Exception {
+        host.connectAndShakeHands();
+        assertError("container_id", host.request(launch("", "true")));
+        assertError("container_id", host.request(launch("../escape", "true")));
+        assertError("rootfs_tag", host.request(HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder()
+                .setContainerId("untagged").setConfig(ContainerConfig.newBuilder().addCommand("/bin/true")))));
+        assertError("config.resources.memory_bytes",
+                host.request(launch("tiny", "true", Resources.newBuilder().setMemoryBytes(1).build())));
+        assertError("container_id", host.request(HostFrame.newBuilder()
+                .setSignal(SignalTask.newBuilder().setContainerId("nobody").setSignal(15))));
+        assertError("container_id", host.request(destroy("nobody")));
+        assertError("container_id", host.request(destroy("")));
+        assertError("container_id", host.request(HostFrame.newBuilder()
+                .setUsage(UsageRequest.newBuilder().setContainerId("nobody"))));
+        assertError("body", host.request(HostFrame.newBuilder()));
+        // a refused launch leaves nothing behind: the same id launches fine afterwards
+        assertError("config.resources.memory_bytes",
+                host.request(launch("again", "true", Resources.newBuilder().setMemoryBytes(1).build())));
+        assertFalse(Files.exists(GuestTasks.shareDir(paths, "again")));
+        launched(host.request(launch("again", "exit 0")));
+        assertEquals(0, host.awaitExit("again", new StringBuilder(), new StringBuilder()).getTermination().getExitCode());
+    }
+
+    @Test
+    void aReadOnlyShareCannotBeWritten() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder request = launch("ro", "echo x > /tmp/written-by-ro");
+        request.getLaunchBuilder().setRootfsReadOnly(true);
+        launched(host.request(request));
+        StringBuilder stderr = new StringBuilder();
+        TaskExited exited = host.awaitExit("ro", new StringBuilder(), stderr);
+        assertEquals(1, exited.getTermination().getExitCode(), exited.toString());
+        assertTrue(stderr.toString().contains("Read-only file system"), stderr.toString());
+        assertFalse(Files.exists(rootfs.resolve("tmp/written-by-ro")));
+    }
+
+    @Test
+    void theHostsImageAndVmPartsAreLeftToTheHost() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder request = launch("hosted", "echo ran");
+        request.getLaunchBuilder().getConfigBuilder()
+                .setImage(ImageReference.newBuilder().setRepository("busybox").setTag("latest"));
+        launched(host.request(request));
+        StringBuilder stdout = new StringBuilder();
+        assertEquals(0, host.awaitExit("hosted", stdout, new StringBuilder()).getTermination().getExitCode());
+        assertEquals("ran\n", stdout.toString());
+    }
+
+    @Test
+    void afterAReconnectionTheHostGetsTheExitAndTheOutputItMissed() throws Exception {
+        host.connectAndShakeHands();
+        Path go = rootfs.resolve("tmp/go-reconnect");
+        Files.deleteIfExists(go);
+        launched(host.request(launch("reconnect",
+                "echo before; while [ ! -e /tmp/go-reconnect ]; do sleep 0.05; done; echo after; exit 5")));
+        host.awaitOutput("reconnect", "before\n");
+
+        host.disconnect();
+        Files.createFile(go);
+        containerizer.wait("reconnect").get(60, TimeUnit.SECONDS); // it ended while the host was away
+
+        GuestFrame hello = host.connectAndShakeHands();
+        assertTrue(hello.hasHello(), "a new connection starts with a new hello: " + hello);
+        StringBuilder stdout = new StringBuilder();
+        TaskExited exited = host.awaitExit("reconnect", stdout, new StringBuilder());
+        assertEquals(5, exited.getTermination().getExitCode(), exited.toString());
+        assertEquals("after\n", stdout.toString(), "only the output the last connection did not carry");
+
+        // until the host destroys it, every new connection hears of the ended task again
+        host.disconnect();
+        host.connectAndShakeHands();
+        StringBuilder again = new StringBuilder();
+        assertEquals(5, host.awaitExit("reconnect", again, new StringBuilder()).getTermination().getExitCode());
+        assertEquals("", again.toString(), "output already carried is not sent twice");
+        assertTrue(host.request(destroy("reconnect")).hasOk());
+        Files.delete(go);
+    }
+}

@@ -1,0 +1,125 @@
+package dev.vessel.images;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One guest booted under raw QEMU (TCG, as on these machines): the console goes to a file, the agent
+ * port {@code vessel.agent} is a virtio-serial port backed by a unix socket QEMU listens on.
+ */
+final class QemuGuest implements AutoCloseable {
+    static final String QEMU = "qemu-system-x86_64";
+    /** A JDK 25 initramfs unpacks in ~288 MiB; the JVM needs room on top. */
+    static final int MEMORY_MIB = 512;
+    /** TCG on a loaded 2-core machine: a boot takes seconds, allow minutes. */
+    static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    private final Process qemu;
+    private final Path console;
+    private final Path agentSocket;
+
+    private QemuGuest(Process qemu, Path console, Path agentSocket) {
+        this.qemu = qemu;
+        this.console = console;
+        this.agentSocket = agentSocket;
+    }
+
+    /** Fails, loudly, when QEMU is not installed: these tests must not pass without booting anything. */
+    static void requireQemu() {
+        boolean found = Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+                .anyMatch(dir -> Files.isExecutable(Path.of(dir, QEMU)));
+        assertTrue(found, QEMU + " is not on PATH: the guest boot tests need it (apt-get install qemu-system-x86)");
+    }
+
+    /** Boots {@code initrd} with the artifacts' kernel and command line plus {@code extraCmdline}. */
+    static QemuGuest boot(GuestArtifacts artifacts, Path initrd, String extraCmdline, Path dir) throws IOException {
+        requireQemu();
+        Path console = dir.resolve("console.log");
+        Path socket = dir.resolve("agent.sock");
+        List<String> command = new ArrayList<>(List.of(QEMU,
+                "-machine", "q35,accel=tcg", "-nodefaults", "-no-user-config", "-m", Integer.toString(MEMORY_MIB),
+                "-kernel", artifacts.kernel().toString(), "-initrd", initrd.toString(),
+                "-append", (artifacts.cmdline() + " " + extraCmdline).strip(),
+                "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
+                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
+                "-serial", "file:" + console, "-display", "none", "-no-reboot"));
+        Process qemu = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("qemu.log").toFile()).start();
+        return new QemuGuest(qemu, console, socket);
+    }
+
+    String console() throws IOException {
+        return Files.exists(console) ? Files.readString(console, StandardCharsets.UTF_8) : "";
+    }
+
+    /** Waits until the console shows {@code text}; fails with the console when it does not come. */
+    String awaitConsole(String text) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            String seen = console();
+            if (seen.contains(text)) {
+                return seen;
+            }
+            if (!qemu.isAlive()) {
+                fail("the VM ended (QEMU exit " + qemu.exitValue() + ") without \"" + text + "\" on its console:\n" + console());
+            }
+            Thread.sleep(50);
+        }
+        return fail("no \"" + text + "\" on the console within " + TIMEOUT + ":\n" + console());
+    }
+
+    /** Waits for QEMU to end by itself (the guest powered off); fails with the console if it does not. */
+    int awaitPowerOff() throws Exception {
+        if (!qemu.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+            fail("the VM did not power off within " + TIMEOUT + ":\n" + console());
+        }
+        return qemu.exitValue();
+    }
+
+    /** Connects to the host end of the agent port (QEMU creates the socket as it starts). */
+    SocketChannel connectAgentPort() throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (true) {
+            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                channel.connect(UnixDomainSocketAddress.of(agentSocket));
+                return channel;
+            } catch (IOException e) {
+                channel.close();
+                if (!qemu.isAlive() || System.nanoTime() > deadline) {
+                    fail("cannot connect to the agent port's socket " + agentSocket + ": " + e + "\n" + console());
+                }
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Ends the QEMU this test started (and only it). */
+    @Override
+    public void close() throws IOException {
+        qemu.destroy();
+        try {
+            if (!qemu.waitFor(10, TimeUnit.SECONDS)) {
+                qemu.destroyForcibly().waitFor();
+            }
+        } catch (InterruptedException e) {
+            qemu.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        Files.deleteIfExists(agentSocket);
+    }
+}
