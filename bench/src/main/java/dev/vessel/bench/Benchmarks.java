@@ -7,19 +7,21 @@ import java.util.List;
 public final class Benchmarks {
     private static final List<String> PROCESS = List.of("process-launch", "process-throughput");
     private static final String IMAGE_PULL = "image-pull";
+    private static final String NODE_LAUNCH = "node-launch";
 
     private Benchmarks() {
     }
 
     public static void main(String[] args) throws Exception {
-        List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL) : List.of(args);
+        List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL, NODE_LAUNCH)
+                : List.of(args);
         List<String> process = new ArrayList<>();
         for (String name : names) {
             if (PROCESS.contains(name)) {
                 process.add(name);
-            } else if (!name.equals(IMAGE_PULL)) {
+            } else if (!name.equals(IMAGE_PULL) && !name.equals(NODE_LAUNCH)) {
                 throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, "
-                        + "process-throughput, image-pull)");
+                        + "process-throughput, image-pull, node-launch)");
             }
         }
         if (!process.isEmpty()) {
@@ -27,6 +29,9 @@ public final class Benchmarks {
         }
         if (names.contains(IMAGE_PULL)) {
             ImagePullBench.main(new String[0]);
+        }
+        if (names.contains(NODE_LAUNCH)) {
+            NodeLaunchBench.main(new String[0]);
         }
     }
 }

@@ -20,11 +20,9 @@ import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -59,7 +57,7 @@ public final class ProcessLaunchBench {
     private ProcessLaunchBench(Path work) throws Exception {
         this.work = work;
         this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
-        this.bundle = ociBundle(work.resolve("bundle"), rootfs);
+        this.bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs);
         RuntimePaths paths = new RuntimePaths(work.resolve("state"), work.resolve("run"));
         // the same cgroup controllers runc and crun set up for a container
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
@@ -196,52 +194,14 @@ public final class ProcessLaunchBench {
     }
 
     private void runc() throws Exception {
-        exec("runc", "--root", work.resolve("runc-state").toString(), "run", "--bundle", bundle.toString(),
-                "r" + ids.incrementAndGet());
+        OciRuntimes.exec(OciRuntimes.runcRun(work.resolve("runc-state"), bundle, "r" + ids.incrementAndGet()));
     }
 
     private void crun() throws Exception {
-        exec("unshare", "-m", "--propagation", "private", "sh", "-c",
-                "umount /sys/fs/cgroup/unified && exec crun --root " + work.resolve("crun-state") + " run --bundle "
-                        + bundle + " c" + ids.incrementAndGet());
+        OciRuntimes.exec(OciRuntimes.crunRun(work.resolve("crun-state"), bundle, "c" + ids.incrementAndGet()));
     }
 
     private void crunWrapperOnly() throws Exception {
-        exec("unshare", "-m", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified && exec true");
-    }
-
-    private static void exec(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectErrorStream(true).start();
-        int rc = p.waitFor();
-        if (rc != 0) {
-            throw new IllegalStateException(String.join(" ", command) + " exited " + rc);
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // fixtures
-
-    /**
-     * {@code runc spec}'s default, run as root, with our args and rootfs. Its network namespace is
-     * removed: Vessel without a network isolator shares the host's, and creating one costs time.
-     */
-    private static Path ociBundle(Path dir, Path rootfs) throws Exception {
-        Files.createDirectories(dir);
-        Process spec = new ProcessBuilder("runc", "spec").directory(dir.toFile()).inheritIO().start();
-        if (spec.waitFor() != 0) {
-            throw new IllegalStateException("runc spec failed");
-        }
-        Path config = dir.resolve("config.json");
-        String json = Files.readString(config)
-                .replace("\"terminal\": true", "\"terminal\": false")
-                .replaceFirst("\"args\": \\[\\s*\"sh\"\\s*\\]", "\"args\": [\"/bin/true\"]")
-                .replace("\"path\": \"rootfs\"", "\"path\": \"" + rootfs + "\"")
-                .replaceFirst("\\{\\s*\"type\": \"network\"\\s*},\\s*", "");
-        if (json.contains("\"network\"") || !json.contains("/bin/true")) {
-            throw new IllegalStateException("runc spec's config.json changed shape; adjust ociBundle");
-        }
-        Files.writeString(config, json);
-        return dir;
+        OciRuntimes.exec(OciRuntimes.crunWrapperOnly());
     }
 }

@@ -26,8 +26,8 @@ final class LogsCommand implements Callable<Integer> {
             copy(client, "stderr", vessel.err);
             return 0;
         }
-        // both streams at once, so neither waits for the other to end
-        Thread stderr = Thread.ofVirtual().start(() -> {
+        // both streams at once, so neither waits for the other to end; a platform thread, as in RunCommand.follow
+        Thread stderr = Thread.ofPlatform().daemon().name("follow-stderr").start(() -> {
             try {
                 copy(client, "stderr", vessel.err);
             } catch (IOException | CliFailure e) {

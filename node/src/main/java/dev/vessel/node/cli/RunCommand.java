@@ -201,9 +201,13 @@ final class RunCommand implements Callable<Integer> {
         return exitCode(id, termination);
     }
 
-    /** Copies one of the task's streams as it is written, until the container has ended. */
+    /**
+     * Copies one of the task's streams as it is written, until the container has ended. On a platform
+     * thread: a virtual thread blocked on a socket leaves the JDK's I/O poller thread in native code,
+     * and the JVM's exit then waits 300 ms for it.
+     */
     private Thread follow(VesselClient client, String id, String stream, PrintStream to) {
-        return Thread.ofVirtual().name("follow-" + stream).start(() -> {
+        return Thread.ofPlatform().daemon().name("follow-" + stream).start(() -> {
             try (VesselClient.Response r = client.open("GET", "/v1/containers/" + id + "/logs?stream=" + stream
                     + "&follow=1", null)) {
                 InputStream in = r.body;

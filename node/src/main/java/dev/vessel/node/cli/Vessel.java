@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -16,11 +17,18 @@ import picocli.CommandLine.Spec;
  * daemon's HTTP API; failures of the CLI or the daemon exit 125, a foreground {@code run} exits with its task's code.
  */
 @Command(name = "vessel", mixinStandardHelpOptions = true, version = "vessel (Vessel node runtime)",
-        description = "Run and manage containers and VM tasks on a Vessel node.",
-        subcommands = {RunCommand.class, PsCommand.class, InspectCommand.class, LogsCommand.class, KillCommand.class,
-                RmCommand.class, PullCommand.class, ImagesCommand.class, RmiCommand.class, GcCommand.class,
-                InfoCommand.class, LoginCommand.class, DaemonCommand.class})
+        description = "Run and manage containers and VM tasks on a Vessel node.")
 public final class Vessel implements Runnable {
+    /**
+     * The subcommands by name, in the order of the help. picocli reads every registered command's
+     * annotations when the command line is built, a large part of a command's start-up: only the one
+     * that runs is registered (see {@link #needed}).
+     */
+    private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, PsCommand.class,
+            InspectCommand.class, LogsCommand.class, KillCommand.class, RmCommand.class, PullCommand.class,
+            ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
+            DaemonCommand.class);
+
     @Option(names = "--host", paramLabel = "URL", defaultValue = "${env:VESSEL_HOST:-" + VesselClient.DEFAULT_HOST + "}",
             description = "the daemon: unix:///PATH or tcp://127.0.0.1:PORT (default ${DEFAULT-VALUE})")
     private String host;
@@ -62,9 +70,46 @@ public final class Vessel implements Runnable {
                     vessel.err.println("vessel: " + (e instanceof CliFailure ? e.getMessage() : "internal error: " + e));
                     return CliFailure.EXIT_CODE;
                 });
-        // docker's rule: what follows the image is the container's command, options included
-        cli.getSubcommands().get("run").setStopAtPositional(true);
+        for (Map.Entry<String, Class<?>> subcommand : needed(args).entrySet()) {
+            cli.addSubcommand(subcommand.getKey(), subcommand.getValue());
+        }
+        CommandLine run = cli.getSubcommands().get("run");
+        if (run != null) {
+            // docker's rule: what follows the image is the container's command, options included
+            run.setStopAtPositional(true);
+        }
         return cli.execute(args);
+    }
+
+    private static Map<String, Class<?>> subcommands(Class<?>... commands) {
+        Map<String, Class<?>> byName = new LinkedHashMap<>();
+        for (Class<?> command : commands) {
+            byName.put(command.getAnnotation(Command.class).name(), command);
+        }
+        return byName;
+    }
+
+    /**
+     * The subcommand the words name (the first word that is neither a global option nor its value);
+     * none for a bare {@code --version}; all of them otherwise: the help lists them, and picocli
+     * reports anything else as it always did.
+     */
+    private static Map<String, Class<?>> needed(String... args) {
+        boolean version = false;
+        for (int i = 0; i < args.length; i++) {
+            String word = args[i];
+            if (word.equals("--host") || word.equals("--token-file")) {
+                i++;
+            } else if (word.equals("-V") || word.equals("--version")) {
+                version = true;
+            } else if (word.equals("-h") || word.equals("--help")) {
+                return SUBCOMMANDS;
+            } else if (!word.startsWith("-")) {
+                Class<?> named = SUBCOMMANDS.get(word);
+                return named == null ? SUBCOMMANDS : Map.of(word, named);
+            }
+        }
+        return version ? Map.of() : SUBCOMMANDS;
     }
 
     VesselClient client() {

@@ -1,0 +1,343 @@
+package dev.vessel.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * {@code /bin/true} from a busybox image, launch to removal, on a whole node, in alternating rounds
+ * of one run:
+ * <ul>
+ * <li>{@code vessel-cli}: {@code bin/vessel run --rm IMAGE /bin/true}, the CLI's JVM start included;
+ * <li>{@code vessel-api}: the same through vesseld's HTTP API alone, from this JVM (create, wait, remove);
+ * <li>{@code podman}: {@code podman run --rm --runtime runc --network none} on the same image, already in
+ * a private podman store (crun, podman's default runtime, refuses this machine's hybrid cgroups; and
+ * {@code --network none} still gives the container a network namespace of its own, which Vessel
+ * without a network isolator and the crun bundle do not make);
+ * <li>{@code crun}: {@code crun run} on the image's rootfs (no image, no daemon: the floor), in the
+ * wrapper {@link OciRuntimes} explains;
+ * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
+ * </ul>
+ * The bench starts its own vesseld (state and run directories under /var/tmp, its own cgroup parent)
+ * from the built tree, and stops and removes everything at the end: the daemon, podman's store and its
+ * mounts, both runtimes' cgroups, the temporary directory.
+ */
+public final class NodeLaunchBench {
+    private static final int WARMUP = 3;
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 20);
+    private static final String CGROUP_PARENT = "vessel-node-bench";
+    private static final String PODMAN_CGROUP_PARENT = "vessel-node-bench-podman";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path repository;
+    private final Path work;
+    private final AtomicLong ids = new AtomicLong();
+    private Process daemon;
+    private UnixHttp api;
+    private String host;
+    private String image;
+    private String podmanImage;
+    private Path bundle;
+
+    private NodeLaunchBench(Path repository, Path work) {
+        this.repository = repository;
+        this.work = work;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path repository = repositoryRoot();
+        // short and lowercase: podman names an oci: image after its path (lowercase only) and refuses a
+        // runroot path longer than 50 characters; the JDK's random suffix is digits
+        Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-nb");
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        NodeLaunchBench bench = new NodeLaunchBench(repository, work);
+        try {
+            bench.setUp();
+            bench.measure();
+        } finally {
+            bench.tearDown();
+        }
+    }
+
+    /** The checkout this bench was built in: bench/run runs it from bench/target/classes. */
+    private static Path repositoryRoot() throws Exception {
+        Path classes = Path.of(NodeLaunchBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path root = classes.getParent().getParent().getParent();
+        if (!Files.isDirectory(root.resolve("node/target/classes/dev/vessel/node"))) {
+            throw new IllegalStateException("node-launch runs bin/vessel and bin/vesseld from the built tree, but "
+                    + root + "/node is not built: run mvn -o -pl node -am install -DskipTests");
+        }
+        return root;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void setUp() throws Exception {
+        Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
+        Path layout = work.resolve("image");
+        setup("umoci", "init", "--layout", layout.toString());
+        setup("umoci", "new", "--image", layout + ":bb");
+        setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
+        image = "oci:" + layout + ":bb";
+        bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs);
+
+        startDaemon();
+        setup(vessel("pull", image)); // also makes the CLI's start-up cache, if this build has none yet
+
+        Files.writeString(work.resolve("containers.conf"), """
+                [containers]
+                # podman's default ulimits are refused here ("operation not permitted")
+                default_ulimits = []
+                [engine]
+                # no systemd on these machines
+                cgroup_manager = "cgroupfs"
+                events_logger = "file"
+                """);
+        List<String> pulled = setup(podman("pull", "-q", image)).lines().toList();
+        podmanImage = pulled.getLast().strip();
+    }
+
+    private void startDaemon() throws Exception {
+        Path log = work.resolve("vesseld.log");
+        Path socket = work.resolve("run/vessel.sock");
+        daemon = new ProcessBuilder(repository.resolve("bin/vesseld").toString(), "--state-dir",
+                work.resolve("state").toString(), "--run-dir", work.resolve("run").toString(), "--cgroup-parent",
+                CGROUP_PARENT).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); // the first start may compute the class path
+        while (!(Files.exists(log) && Files.readString(log).contains("vesseld ready"))) {
+            if (!daemon.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException("vesseld did not start:\n" + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+        api = new UnixHttp(socket);
+        host = "unix://" + socket;
+    }
+
+    private void measure() throws Exception {
+        Map<String, Run> runs = new LinkedHashMap<>();
+        runs.put("vessel-cli", this::vesselCli);
+        runs.put("vessel-api", this::vesselApi);
+        runs.put("podman", this::podman);
+        runs.put("crun", this::crun);
+        runs.put("cli-start", this::cliStart);
+        Map<String, List<Double>> ms = new LinkedHashMap<>();
+        for (int i = 0; i < WARMUP + ROUNDS; i++) {
+            for (Map.Entry<String, Run> run : runs.entrySet()) {
+                long t0 = System.nanoTime();
+                run.getValue().once();
+                double took = (System.nanoTime() - t0) / 1e6;
+                if (i >= WARMUP) {
+                    ms.computeIfAbsent(run.getKey(), k -> new ArrayList<>()).add(took);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "node-launch: /bin/true from a busybox image, launch to removal, "
+                + "%d alternating rounds after %d warm-up%n", ROUNDS, WARMUP);
+        System.out.printf(Locale.ROOT, "%-12s %9s %9s %9s%n", "path", "median", "min", "max");
+        for (Map.Entry<String, List<Double>> e : ms.entrySet()) {
+            List<Double> s = e.getValue().stream().sorted().toList();
+            System.out.printf(Locale.ROOT, "%-12s %7.1fms %7.1fms %7.1fms%n", e.getKey(), Stats.median(s), s.getFirst(),
+                    s.getLast());
+        }
+        for (String vessel : List.of("vessel-cli", "vessel-api")) {
+            for (String baseline : List.of("podman", "crun")) {
+                System.out.printf(Locale.ROOT, "%s / %s = %.2f%n", vessel, baseline,
+                        Stats.median(ms.get(vessel)) / Stats.median(ms.get(baseline)));
+            }
+        }
+        for (String vessel : List.of("vessel-cli", "vessel-api")) {
+            for (String baseline : List.of("podman", "crun")) {
+                double v = Stats.median(ms.get(vessel));
+                double b = Stats.median(ms.get(baseline));
+                System.out.printf(Locale.ROOT, "{\"bench\":\"node-launch-%s\",\"vessel_ms\":%.1f,\"baseline\":\"%s\","
+                        + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d}%n", vessel.substring("vessel-".length()), v,
+                        baseline, b, v / b, ROUNDS);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // the contenders
+
+    @FunctionalInterface
+    private interface Run {
+        void once() throws Exception;
+    }
+
+    private void vesselCli() throws Exception {
+        run(vessel("run", "--rm", image, "/bin/true"));
+    }
+
+    private void vesselApi() throws Exception {
+        String id = "nb" + ids.incrementAndGet();
+        api.call("POST", "/v1/containers", JSON.createObjectNode().put("id", id).put("image", image)
+                .set("args", JSON.createArrayNode().add("/bin/true")).toString());
+        JsonNode termination = JSON.readTree(api.call("POST", "/v1/containers/" + id + "/wait", ""));
+        if (!termination.has("exit_code") || termination.get("exit_code").asInt() != 0) {
+            throw new IllegalStateException("vessel-api: /bin/true ended with " + termination);
+        }
+        api.call("DELETE", "/v1/containers/" + id, null);
+    }
+
+    private void podman() throws Exception {
+        run(podman("run", "--rm", "--pull", "never", "--runtime", "runc", "--network", "none", "--cgroup-parent",
+                "/" + PODMAN_CGROUP_PARENT, podmanImage, "/bin/true"));
+    }
+
+    private void crun() throws Exception {
+        OciRuntimes.exec(OciRuntimes.crunRun(work.resolve("crun-state"), bundle, "c" + ids.incrementAndGet()));
+    }
+
+    private void cliStart() throws Exception {
+        run(vessel("--version"));
+    }
+
+    private ProcessBuilder vessel(String... args) {
+        List<String> command = new ArrayList<>(List.of(repository.resolve("bin/vessel").toString(), "--host", host));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command);
+    }
+
+    /** podman on a store of its own, with a configuration that works on this machine. */
+    private ProcessBuilder podman(String... args) {
+        List<String> command = new ArrayList<>(List.of("podman", "--root", work.resolve("podman/root").toString(),
+                "--runroot", work.resolve("prun").toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("CONTAINERS_CONF", work.resolve("containers.conf").toString());
+        return pb;
+    }
+
+    /** A timed command: its output is dropped, only its exit code is checked. */
+    private static void run(ProcessBuilder pb) throws Exception {
+        Process p = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        int rc = p.waitFor();
+        if (rc != 0) {
+            throw new IllegalStateException(String.join(" ", pb.command()) + " exited " + rc
+                    + " (run it by hand to see why)");
+        }
+    }
+
+    /** An untimed command: returns its output, or fails with it. */
+    private static String setup(ProcessBuilder pb) throws Exception {
+        Process p = pb.redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", pb.command()) + " exited " + p.exitValue() + ":\n" + output);
+        }
+        return output;
+    }
+
+    private static String setup(String... command) throws Exception {
+        return setup(new ProcessBuilder(command));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // cleaning up: each step runs even when an earlier one failed
+
+    private void tearDown() throws Exception {
+        List<Exception> failures = new ArrayList<>();
+        step(failures, this::stopDaemon);
+        step(failures, () -> {
+            if (Files.exists(work.resolve("podman"))) {
+                setup(podman("rm", "-af"));
+                setup(podman("rmi", "-af"));
+            }
+        });
+        step(failures, this::unmountUnderWork); // podman's overlay storage leaves its home mounted
+        step(failures, () -> {
+            removeCgroup(CGROUP_PARENT);
+            removeCgroup(PODMAN_CGROUP_PARENT);
+        });
+        step(failures, () -> Stats.deleteTree(work));
+        if (!failures.isEmpty()) {
+            Exception first = failures.getFirst();
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private static void step(List<Exception> failures, Step step) {
+        try {
+            step.run();
+        } catch (Exception e) {
+            failures.add(e);
+        }
+    }
+
+    /** Removes what a failed round may have left, then SIGTERM: the daemon's clean stop. */
+    private void stopDaemon() throws Exception {
+        if (daemon == null) {
+            return;
+        }
+        try {
+            if (daemon.isAlive() && api != null) {
+                for (JsonNode c : JSON.readTree(api.call("GET", "/v1/containers", null)).path("containers")) {
+                    api.call("DELETE", "/v1/containers/" + c.get("id").asText() + "?force=1", null);
+                }
+            }
+        } finally {
+            daemon.destroy();
+            if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    private void unmountUnderWork() throws Exception {
+        List<String> mounts = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String mountPoint = line.split(" ")[4];
+            if (mountPoint.startsWith(work + "/")) {
+                mounts.add(mountPoint);
+            }
+        }
+        mounts.sort(Comparator.reverseOrder()); // the deepest first
+        for (String mountPoint : mounts) {
+            setup("umount", mountPoint);
+        }
+    }
+
+    /**
+     * The cgroup and every cgroup under it, the deepest first, in every cgroup mount: podman also makes
+     * them in the controller-less name=systemd hierarchy.
+     */
+    private static void removeCgroup(String name) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] halves = line.split(" - ", 2);
+            if (halves.length < 2 || !halves[1].startsWith("cgroup")) {
+                continue;
+            }
+            Path top = Path.of(halves[0].split(" ")[4]).resolve(name);
+            if (!Files.isDirectory(top)) {
+                continue;
+            }
+            try (Stream<Path> walk = Files.walk(top)) {
+                for (Path dir : walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(dir);
+                }
+            }
+        }
+    }
+}
