@@ -54,6 +54,11 @@ install_packages() {
 
 # Starts libvirt's daemons (there is no init system to do it) and waits for its socket.
 start_libvirt() {
+  # Without udev, /dev/kvm keeps the kernel's root-only mode instead of Debian's root:kvm 0660;
+  # libvirt then finds KVM "gone since its last probe" and re-probes QEMU (~4 s) on every call.
+  if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+  fi
   pgrep -x virtlogd >/dev/null || virtlogd -d
   pgrep -x libvirtd >/dev/null || libvirtd -d
   local i

@@ -17,8 +17,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /** A hand-written HTTP/1.1 client for the tests: one request per connection ({@code Connection: close}), chunked bodies decoded. */
-final class ApiClient {
-    record Response(int status, Map<String, String> headers, String body) {
+public final class ApiClient {
+    public record Response(int status, Map<String, String> headers, String body) {
     }
 
     private final SocketAddress address;
@@ -29,27 +29,27 @@ final class ApiClient {
         this.authorization = authorization;
     }
 
-    static ApiClient unix(Path socket) {
+    public static ApiClient unix(Path socket) {
         return new ApiClient(UnixDomainSocketAddress.of(socket), null);
     }
 
-    static ApiClient tcp(int port, String authorization) {
+    public static ApiClient tcp(int port, String authorization) {
         return new ApiClient(new InetSocketAddress("127.0.0.1", port), authorization);
     }
 
-    Response get(String path) throws IOException {
+    public Response get(String path) throws IOException {
         return send("GET", path, null);
     }
 
-    Response post(String path, String body) throws IOException {
+    public Response post(String path, String body) throws IOException {
         return send("POST", path, body);
     }
 
-    Response delete(String path) throws IOException {
+    public Response delete(String path) throws IOException {
         return send("DELETE", path, null);
     }
 
-    Response send(String method, String path, String body) throws IOException {
+    public Response send(String method, String path, String body) throws IOException {
         byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: vessel\r\nConnection: close\r\n");
         if (authorization != null) {

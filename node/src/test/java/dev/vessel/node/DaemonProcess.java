@@ -86,7 +86,7 @@ public final class DaemonProcess {
     }
 
     /** SIGKILL: no shutdown hook runs. */
-    void kill9() throws InterruptedException {
+    public void kill9() throws InterruptedException {
         process.destroyForcibly();
         awaitExit();
     }

@@ -1,6 +1,10 @@
 package dev.vessel.core.paths;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -14,6 +18,7 @@ import java.util.List;
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
+ *   vm-sockets/&lt;hash&gt;.sock                 a VM's agent socket when its container dir is too deep for one
  *   containers/&lt;id&gt;/                     one directory per top-level container
  *     container.ckpt                       the containerizer's record (config, state, termination)
  *     launcher.ckpt                        the launcher's checkpoint
@@ -22,6 +27,8 @@ import java.util.List;
  *     stdout.log, stderr.log (+ .1)        the task's output, written by its monitor
  *     monitor.log                          the monitor's own diagnostics
  *     exit                                 how the task ended, written by its monitor
+ *     agent.sock                           a VM task: the host end of the guest agent's channel
+ *     console.log                          a VM task: the guest's serial console
  *     containers/&lt;id&gt;/                   nested containers, same layout
  * </pre>
  */
@@ -30,6 +37,8 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     public static final Path DEFAULT_RUN_DIR = Path.of("/run/vessel");
 
     private static final String CONTAINERS = "containers";
+    /** sun_path holds 108 bytes including the terminating NUL. */
+    private static final int MAX_SOCKET_PATH_BYTES = 107;
 
     public RuntimePaths {
         stateDir = stateDir.toAbsolutePath().normalize();
@@ -138,5 +147,32 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     public Path monitorLog(Path containerDir) {
         return containerDir.resolve("monitor.log");
+    }
+
+    /**
+     * The host end of a VM task's agent channel: {@code agent.sock} in its container directory, or,
+     * when that path is too long for a unix socket (deep nesting, long ids), a file under the run dir
+     * named after a hash of the container directory.
+     */
+    public Path agentSocket(Path containerDir) {
+        Path inside = containerDir.resolve("agent.sock");
+        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
+            return inside;
+        }
+        return runDir.resolve("vm-sockets").resolve(sha256(containerDir.toString()).substring(0, 32) + ".sock");
+    }
+
+    /** A VM task's serial console, kept for diagnostics (the tail of it explains a failed boot). */
+    public Path consoleLog(Path containerDir) {
+        return containerDir.resolve("console.log");
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 }

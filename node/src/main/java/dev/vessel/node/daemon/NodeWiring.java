@@ -24,6 +24,12 @@ import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.launcher.process.LogReader;
 import dev.vessel.launcher.process.ProcessLauncher;
+import dev.vessel.launcher.vm.Accelerator;
+import dev.vessel.launcher.vm.GuestArtifacts;
+import dev.vessel.launcher.vm.VmLauncher;
+import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.launcher.vm.VmResourcesIsolator;
+import dev.vessel.launcher.vm.VmRootfsIsolator;
 import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
 import dev.vessel.provisioner.ImageProvisioner;
@@ -32,11 +38,14 @@ import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -59,12 +68,16 @@ final class NodeWiring {
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
                         RegistryTransport.Options.DEFAULTS.maxAttempts(), RegistryTransport.Options.DEFAULTS.firstBackoff()),
                 RootfsBackends.detect(paths));
-        Launcher launcher = ProcessLauncher.withBundledHelper(paths);
+        Launcher processes = ProcessLauncher.withBundledHelper(paths);
+        VmLauncher vms = new VmLauncher(paths, vmConfig(config));
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
         List<Isolator> isolators = isolators(config, hierarchies);
+        isolators.add(new VmResourcesIsolator(vms));
+        isolators.add(new VmRootfsIsolator());
 
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(launcher)
+                .launcher(processes)
+                .launcher(vms)
                 .isolators(isolators)
                 .provisioner(images);
         Fetchers.all(paths, new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(5), config.fetcherFileRoots()),
@@ -73,10 +86,27 @@ final class NodeWiring {
         boolean kvm = HostProbe.devKvmOpens();
         boolean virt = HostProbe.cpuHasVirtualization();
         NodeInfo info = new NodeInfo(version(), Runtime.version().toString(), HostProbe.kernelRelease(), hierarchies.mode(),
-                kvm && virt ? "kvm" : "tcg", kvm, virt, List.of(launcher.name()),
+                vms.accelerator().name().toLowerCase(Locale.ROOT), kvm, virt, List.of(processes.name(), vms.name()),
                 isolators.stream().map(Isolator::name).toList(),
                 paths.stateDir().toString(), paths.runDir().toString());
         return new NodeServices(builder.build(), images, new LogReader(paths), paths, info);
+    }
+
+    /**
+     * The VM launcher's guest: the artifacts the images module describes in the configured directory;
+     * without them, VM tasks are refused at launch naming the missing file (process containers still run).
+     */
+    private static VmLauncherConfig vmConfig(DaemonConfig config) throws IOException {
+        Path dir = config.guestArtifactsDir();
+        VmLauncherConfig defaults = VmLauncherConfig.defaults(config.paths())
+                .withArtifacts(dir.resolve("vmlinux"), dir.resolve("initramfs.cpio"))
+                .withAccelerator(Accelerator.valueOf(config.accelerator().toUpperCase(Locale.ROOT)))
+                .withLibvirtUri(config.libvirtUri());
+        if (!Files.exists(dir.resolve(GuestArtifacts.FILE))) {
+            LOG.log(Level.WARNING, "no guest artifacts in {0}: VM tasks will be refused until they are built", dir);
+            return defaults;
+        }
+        return GuestArtifacts.load(dir).applyTo(defaults);
     }
 
     private static List<Isolator> isolators(DaemonConfig config, CgroupHierarchies hierarchies) {

@@ -1,0 +1,276 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.Hello;
+import dev.vessel.core.agent.HelloAck;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.Ping;
+import dev.vessel.core.agent.ProtocolVersion;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.protobuf.ProtobufDecoder;
+import io.netty.handler.codec.protobuf.ProtobufEncoder;
+import io.netty.handler.codec.protobuf.ProtobufVarint32FrameDecoder;
+import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The host end of the agent protocol (agent.proto) over one unix socket: the handshake, requests
+ * answered by id, events handed to a {@link Listener}, and a heartbeat. One connection at a time;
+ * {@link #connect()} again after a break (or in a restarted daemon) and the guest says hello anew.
+ */
+public final class AgentClient implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(AgentClient.class.getName());
+
+    /** What the client reports besides replies. Called on the client's event loop: do not block long. */
+    public interface Listener {
+        /** An event frame: output, a task's exit, a limitation. */
+        void event(GuestFrame frame);
+
+        /** The connection closed (the guest or QEMU went away, or {@link #close()}). */
+        default void disconnected(Throwable cause) {
+        }
+
+        /** Nothing came from the guest for {@code silence}, pings included: it is considered lost. */
+        default void silent(Duration silence) {
+        }
+    }
+
+    /**
+     * @param heartbeatInterval how often a ping is sent once the handshake is done
+     * @param silenceLimit      how long without any frame from the guest before {@link Listener#silent}
+     */
+    public record Timing(Duration heartbeatInterval, Duration silenceLimit) {
+    }
+
+    private final EventLoopGroup group;
+    private final Path socket;
+    private final Timing timing;
+    private final Listener listener;
+    private final AtomicLong requestIds = new AtomicLong();
+    private volatile Connection connection;
+    private volatile boolean closed;
+
+    public AgentClient(EventLoopGroup group, Path socket, Timing timing, Listener listener) {
+        this.group = group;
+        this.socket = socket;
+        this.timing = timing;
+        this.listener = listener;
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    /**
+     * Connects (dropping any previous connection) and completes with the guest's hello once it was
+     * accepted; fails when the guest speaks another protocol version (it is told so and the
+     * connection closed) or the connection breaks first. The caller bounds the wait.
+     */
+    public CompletableFuture<Hello> connect() {
+        if (closed) {
+            return CompletableFuture.failedFuture(new VesselException(ErrorCode.FAILED_PRECONDITION, "agent",
+                    "the agent client of " + socket + " is closed"));
+        }
+        Connection previous = connection;
+        Connection next = new Connection();
+        connection = next; // first, so the old connection's end is not reported as this one's
+        if (previous != null && previous.channel != null) {
+            previous.channel.close();
+        }
+        new Bootstrap().group(group).channel(EpollDomainSocketChannel.class)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ProtobufVarint32FrameDecoder(),
+                                new ProtobufDecoder(GuestFrame.getDefaultInstance()),
+                                new ProtobufVarint32LengthFieldPrepender(), new ProtobufEncoder(), next);
+                    }
+                })
+                .connect(new DomainSocketAddress(socket.toFile()))
+                .addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        next.hello.completeExceptionally(new VesselException(ErrorCode.UNAVAILABLE, "agent",
+                                "cannot connect to the guest agent's channel " + socket + ": " + f.cause().getMessage(),
+                                f.cause()));
+                    }
+                });
+        return next.hello;
+    }
+
+    public boolean isConnected() {
+        Connection c = connection;
+        return c != null && c.ready && c.channel.isActive();
+    }
+
+    /**
+     * Sends a request and completes with the guest's reply frame; an {@code error} reply fails it
+     * with a {@link VesselException} naming the guest's field, and so does no reply within the timeout.
+     */
+    public CompletableFuture<GuestFrame> request(HostFrame.Builder request, Duration timeout) {
+        Connection c = connection;
+        if (c == null || !c.ready || !c.channel.isActive()) {
+            return CompletableFuture.failedFuture(new VesselException(ErrorCode.UNAVAILABLE, "agent",
+                    "the guest agent at " + socket + " is not connected"));
+        }
+        long id = requestIds.incrementAndGet();
+        HostFrame frame = request.setRequestId(id).build();
+        String what = frame.getBodyCase().name().toLowerCase(java.util.Locale.ROOT);
+        Pending pending = new Pending(what, new CompletableFuture<>());
+        c.pending.put(id, pending);
+        ScheduledFuture<?> timer = c.channel.eventLoop().schedule(() -> {
+            if (c.pending.remove(id) != null) {
+                pending.reply.completeExceptionally(new VesselException(ErrorCode.UNAVAILABLE, "agent",
+                        "the guest agent did not answer the " + what + " request within " + timeout.toSeconds() + " s"));
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        pending.reply.whenComplete((r, e) -> timer.cancel(false));
+        c.channel.writeAndFlush(frame).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess() && c.pending.remove(id) != null) {
+                pending.reply.completeExceptionally(new VesselException(ErrorCode.UNAVAILABLE, "agent",
+                        "cannot send the " + what + " request to the guest agent: " + f.cause().getMessage(), f.cause()));
+            }
+        });
+        return pending.reply;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Connection c = connection;
+        if (c != null && c.channel != null) {
+            c.channel.close().syncUninterruptibly();
+        }
+    }
+
+    private record Pending(String what, CompletableFuture<GuestFrame> reply) {
+    }
+
+    /** One connection: its handshake, its requests in flight, its heartbeat. */
+    private final class Connection extends SimpleChannelInboundHandler<GuestFrame> {
+        final CompletableFuture<Hello> hello = new CompletableFuture<>();
+        final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+        volatile Channel channel;
+        volatile boolean ready;
+        private long lastFrameNanos;
+        private boolean reportedSilent;
+        private ScheduledFuture<?> heartbeat;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+            lastFrameNanos = System.nanoTime();
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, GuestFrame frame) {
+            lastFrameNanos = System.nanoTime();
+            reportedSilent = false;
+            if (!ready) {
+                handshake(ctx, frame);
+                return;
+            }
+            if (frame.getRequestId() == 0) {
+                if (frame.hasHello()) {
+                    LOG.log(Level.WARNING, "the guest agent at {0} said hello twice on one connection", socket);
+                    return;
+                }
+                listener.event(frame);
+                return;
+            }
+            Pending p = pending.remove(frame.getRequestId());
+            if (p == null) {
+                return; // answered after its timeout
+            }
+            if (frame.hasError()) {
+                String field = frame.getError().getField();
+                p.reply.completeExceptionally(new VesselException(
+                        field.isEmpty() ? ErrorCode.INTERNAL : ErrorCode.INVALID_ARGUMENT, field.isEmpty() ? null : field,
+                        "the guest agent refused the " + p.what + " request: " + frame.getError().getMessage()));
+            } else {
+                p.reply.complete(frame);
+            }
+        }
+
+        private void handshake(ChannelHandlerContext ctx, GuestFrame frame) {
+            if (!frame.hasHello()) {
+                hello.completeExceptionally(new VesselException(ErrorCode.INTERNAL, "agent",
+                        "the guest agent sent " + frame.getBodyCase() + " before its hello"));
+                ctx.close();
+                return;
+            }
+            ProtocolVersion version = frame.getHello().getVersion();
+            if (version != ProtocolVersion.V1) {
+                String why = "this host speaks agent protocol V1, not " + version + " ("
+                        + frame.getHello().getVersionValue() + ")";
+                ctx.writeAndFlush(HostFrame.newBuilder().setHelloAck(HelloAck.newBuilder().setRefused(true)
+                        .setMessage(why)).build()).addListener(ChannelFutureListener.CLOSE);
+                hello.completeExceptionally(new VesselException(ErrorCode.FAILED_PRECONDITION, "agent",
+                        "refused the guest agent " + frame.getHello().getAgentVersion() + ": " + why));
+                return;
+            }
+            ctx.writeAndFlush(HostFrame.newBuilder().setHelloAck(HelloAck.getDefaultInstance()).build());
+            ready = true;
+            long interval = timing.heartbeatInterval().toMillis();
+            heartbeat = ctx.executor().scheduleAtFixedRate(this::beat, interval, interval, TimeUnit.MILLISECONDS);
+            hello.complete(frame.getHello());
+        }
+
+        private void beat() {
+            Duration silence = Duration.ofNanos(System.nanoTime() - lastFrameNanos);
+            if (silence.compareTo(timing.silenceLimit()) > 0) {
+                if (!reportedSilent) {
+                    reportedSilent = true;
+                    listener.silent(silence);
+                }
+                return;
+            }
+            // The pong itself does not matter: any frame shows the guest is alive.
+            request(HostFrame.newBuilder().setPing(Ping.getDefaultInstance()), timing.silenceLimit())
+                    .exceptionally(e -> null);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (heartbeat != null) {
+                heartbeat.cancel(false);
+            }
+            VesselException gone = new VesselException(ErrorCode.UNAVAILABLE, "agent",
+                    "the guest agent's channel " + socket + " closed");
+            hello.completeExceptionally(gone);
+            pending.values().forEach(p -> p.reply.completeExceptionally(gone));
+            pending.clear();
+            if (connection == this) {
+                listener.disconnected(gone);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.log(Level.WARNING, "agent channel {0} failed: {1}", socket, cause.getMessage());
+            ctx.close();
+        }
+    }
+}

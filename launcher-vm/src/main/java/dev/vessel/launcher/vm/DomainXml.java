@@ -1,0 +1,159 @@
+package dev.vessel.launcher.vm;
+
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+import javax.xml.stream.XMLOutputFactory;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamWriter;
+
+/**
+ * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
+ * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
+ * QEMU listens on), the rootfs shared by virtio-9p, and nothing else: no balloon, USB, graphics,
+ * video or sound. Written with StAX, so any id or path is escaped, never spliced into markup.
+ */
+public final class DomainXml {
+    /** The name the guest agent finds its port by ({@code /sys/class/virtio-ports/*}/name). */
+    public static final String AGENT_CHANNEL = "vessel.agent";
+    /** The mount tag of the rootfs share; the guest agent mounts it as the task's root. */
+    public static final String ROOTFS_TAG = "vessel-rootfs";
+    public static final String NAME_PREFIX = "vessel-";
+
+    private static final Pattern UNSAFE_NAME_CHARS = Pattern.compile("[^A-Za-z0-9_.-]");
+
+    private DomainXml() {
+    }
+
+    /**
+     * {@code vessel-<id>}. Container ids are validated to [A-Za-z0-9_.-] already; anything else is
+     * replaced, and then a hash of the real id is appended so two ids never share a name.
+     */
+    public static String domainName(String containerId) {
+        String safe = UNSAFE_NAME_CHARS.matcher(containerId).replaceAll("_");
+        return safe.equals(containerId) && !safe.isEmpty()
+                ? NAME_PREFIX + safe
+                : NAME_PREFIX + safe + "-" + sha256(containerId).substring(0, 12);
+    }
+
+    public static String render(VmSpec spec) {
+        StringWriter out = new StringWriter();
+        try {
+            XMLStreamWriter xml = XMLOutputFactory.newFactory().createXMLStreamWriter(out);
+            xml.writeStartElement("domain");
+            xml.writeAttribute("type", spec.accelerator().domainType());
+            text(xml, "name", spec.domainName());
+            text(xml, "uuid", spec.uuid().toString());
+            xml.writeStartElement("metadata");
+            new DomainMetadata(spec.containerId(), spec.stateDir().toString()).write(xml);
+            xml.writeEndElement();
+            xml.writeStartElement("memory");
+            xml.writeAttribute("unit", "KiB");
+            xml.writeCharacters(Long.toString((spec.memoryBytes() + 1023) / 1024));
+            xml.writeEndElement();
+            text(xml, "vcpu", Integer.toString(spec.vcpus()));
+
+            xml.writeStartElement("os");
+            xml.writeStartElement("type");
+            xml.writeAttribute("arch", "x86_64");
+            xml.writeAttribute("machine", "q35");
+            xml.writeCharacters("hvm");
+            xml.writeEndElement();
+            text(xml, "kernel", spec.kernel().toString());
+            text(xml, "initrd", spec.initrd().toString());
+            text(xml, "cmdline", spec.kernelCmdline());
+            xml.writeEndElement();
+
+            // ACPI is what lets the guest's poweroff end QEMU.
+            xml.writeStartElement("features");
+            xml.writeEmptyElement("acpi");
+            xml.writeEndElement();
+            if (spec.accelerator() == Accelerator.KVM) {
+                xml.writeEmptyElement("cpu");
+                xml.writeAttribute("mode", "host-passthrough");
+            }
+            // The guest ending in any way ends the domain: one task, one VM.
+            text(xml, "on_poweroff", "destroy");
+            text(xml, "on_reboot", "destroy");
+            text(xml, "on_crash", "destroy");
+
+            xml.writeStartElement("devices");
+            writeConsole(xml, spec);
+            writeAgentChannel(xml, spec);
+            writeRootfsShare(xml, spec);
+            xml.writeEmptyElement("controller");
+            xml.writeAttribute("type", "usb");
+            xml.writeAttribute("model", "none");
+            xml.writeEmptyElement("memballoon");
+            xml.writeAttribute("model", "none");
+            xml.writeEndElement();
+
+            // QEMU runs as root and libvirt chowns nothing: 9p passthrough must read the rootfs's
+            // root-owned files, and the artifacts stay owned as they are.
+            xml.writeStartElement("seclabel");
+            xml.writeAttribute("type", "static");
+            xml.writeAttribute("model", "dac");
+            xml.writeAttribute("relabel", "no");
+            text(xml, "label", "+0:+0");
+            xml.writeEndElement();
+
+            xml.writeEndElement();
+            xml.writeEndDocument();
+            xml.close();
+        } catch (XMLStreamException e) {
+            throw new IllegalStateException("cannot write the domain XML of " + spec.containerId(), e);
+        }
+        return out.toString();
+    }
+
+    private static void writeConsole(XMLStreamWriter xml, VmSpec spec) throws XMLStreamException {
+        xml.writeStartElement("serial");
+        xml.writeAttribute("type", "file");
+        xml.writeEmptyElement("source");
+        xml.writeAttribute("path", spec.consoleLog().toString());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("port", "0");
+        xml.writeEndElement();
+    }
+
+    private static void writeAgentChannel(XMLStreamWriter xml, VmSpec spec) throws XMLStreamException {
+        xml.writeStartElement("channel");
+        xml.writeAttribute("type", "unix");
+        xml.writeEmptyElement("source");
+        xml.writeAttribute("mode", "bind");
+        xml.writeAttribute("path", spec.agentSocket().toString());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("type", "virtio");
+        xml.writeAttribute("name", AGENT_CHANNEL);
+        xml.writeEndElement();
+    }
+
+    private static void writeRootfsShare(XMLStreamWriter xml, VmSpec spec) throws XMLStreamException {
+        xml.writeStartElement("filesystem");
+        xml.writeAttribute("type", "mount");
+        xml.writeAttribute("accessmode", "passthrough");
+        xml.writeEmptyElement("source");
+        xml.writeAttribute("dir", spec.rootfs().toString());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("dir", ROOTFS_TAG);
+        xml.writeEndElement();
+    }
+
+    private static void text(XMLStreamWriter xml, String element, String text) throws XMLStreamException {
+        xml.writeStartElement(element);
+        xml.writeCharacters(text);
+        xml.writeEndElement();
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+}

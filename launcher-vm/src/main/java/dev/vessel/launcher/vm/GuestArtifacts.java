@@ -1,0 +1,45 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Properties;
+
+/**
+ * The guest kernel, initramfs and kernel command line the images module built, as its
+ * {@code artifacts.properties} describes them ({@code kernel}, {@code initrd}, {@code cmdline}).
+ */
+public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
+    public static final String FILE = "artifacts.properties";
+
+    /** Reads {@code dir/artifacts.properties}; fails saying what is missing. */
+    public static GuestArtifacts load(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        Properties p = new Properties();
+        try (Reader in = Files.newBufferedReader(file)) {
+            p.load(in);
+        } catch (NoSuchFileException e) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "no guest artifacts at " + dir + " (" + FILE
+                    + " is missing): build them with the images module");
+        }
+        return new GuestArtifacts(Path.of(required(p, "kernel", file)), Path.of(required(p, "initrd", file)),
+                required(p, "cmdline", file));
+    }
+
+    private static String required(Properties p, String key, Path file) {
+        String value = p.getProperty(key, "").strip();
+        if (value.isEmpty()) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", file + " has no '" + key + "'");
+        }
+        return value;
+    }
+
+    /** The launcher configuration with these as its default guest. */
+    public VmLauncherConfig applyTo(VmLauncherConfig config) {
+        return config.withArtifacts(kernel, initrd).withKernelCmdline(cmdline);
+    }
+}

@@ -1,0 +1,169 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.ErrorCallback;
+import org.libvirt.LibvirtException;
+
+/**
+ * The launcher's view of libvirt: create a transient domain, find one of ours again, destroy it, and
+ * list every domain carrying Vessel's metadata. One connection, opened on first use (libvirt
+ * connections are thread-safe).
+ */
+final class LibvirtDomains implements AutoCloseable {
+    /** A domain of ours as libvirt lists it. */
+    record Found(String name, String uuid, DomainMetadata metadata) {
+    }
+
+    /**
+     * libvirt prints every error to stderr unless a handler is set; its errors reach us as exceptions
+     * anyway (a domain already gone is routine). Held here: JNA must not lose the callback to the GC.
+     */
+    private static final ErrorCallback SILENT = new ErrorCallback();
+
+    private final String uri;
+    private Connect connection;
+
+    LibvirtDomains(String uri) {
+        this.uri = uri;
+    }
+
+    private synchronized Connect connection() {
+        if (connection == null) {
+            try {
+                Connect.setErrorCallback(SILENT);
+                connection = new Connect(uri);
+            } catch (LibvirtException e) {
+                throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "cannot connect to libvirt at " + uri
+                        + " (is libvirtd running?): " + e.getMessage(), e);
+            }
+        }
+        return connection;
+    }
+
+    /** Starts a transient domain (gone from libvirt once destroyed); libvirt validates the XML first. */
+    String create(String xml) {
+        try {
+            Domain domain = connection().domainCreateXML(xml, Domain.CreateFlags.VALIDATE);
+            try {
+                return domain.getUUIDString();
+            } finally {
+                domain.free();
+            }
+        } catch (LibvirtException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "libvirt refused to start the domain: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the domain with this uuid exists and runs. */
+    boolean isActive(String uuid) {
+        try {
+            Domain domain = connection().domainLookupByUUIDString(uuid);
+            try {
+                return domain.isActive() == 1;
+            } finally {
+                domain.free();
+            }
+        } catch (LibvirtException e) {
+            if (isNoDomain(e)) {
+                return false;
+            }
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot look up domain " + uuid + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Stops the domain with this uuid at once (and forgets it, were it persistent); nothing if gone. */
+    void destroy(String uuid) {
+        try {
+            Domain domain = connection().domainLookupByUUIDString(uuid);
+            try {
+                if (domain.isActive() == 1) {
+                    domain.destroy();
+                }
+                if (domain.isPersistent() == 1) {
+                    domain.undefine();
+                }
+            } finally {
+                domain.free();
+            }
+        } catch (LibvirtException e) {
+            if (!isNoDomain(e)) {
+                throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot destroy domain " + uuid + ": "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Every domain (running or defined) whose metadata marks it as Vessel's. */
+    List<Found> vesselDomains() {
+        List<Found> found = new ArrayList<>();
+        try {
+            for (Domain domain : connection().listAllDomains(0)) {
+                try {
+                    metadataOf(domain).ifPresent(m -> {
+                        try {
+                            found.add(new Found(domain.getName(), domain.getUUIDString(), m));
+                        } catch (LibvirtException e) {
+                            // it vanished while we looked
+                        }
+                    });
+                } finally {
+                    domain.free();
+                }
+            }
+        } catch (LibvirtException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot list libvirt's domains: " + e.getMessage(), e);
+        }
+        return found;
+    }
+
+    /** The Vessel metadata of the domain with this uuid, if it exists and carries some. */
+    Optional<DomainMetadata> metadata(String uuid) {
+        try {
+            Domain domain = connection().domainLookupByUUIDString(uuid);
+            try {
+                return metadataOf(domain);
+            } finally {
+                domain.free();
+            }
+        } catch (LibvirtException e) {
+            if (isNoDomain(e)) {
+                return Optional.empty();
+            }
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot look up domain " + uuid + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static Optional<DomainMetadata> metadataOf(Domain domain) {
+        try {
+            return DomainMetadata.parse(domain.getMetadata(Domain.MetadataType.ELEMENT, DomainMetadata.NAMESPACE, 0));
+        } catch (LibvirtException e) {
+            return Optional.empty(); // no metadata in our namespace: not ours
+        }
+    }
+
+    private static boolean isNoDomain(LibvirtException e) {
+        return e.getError() != null && e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (LibvirtException e) {
+                // closing anyway
+            }
+            connection = null;
+        }
+    }
+}

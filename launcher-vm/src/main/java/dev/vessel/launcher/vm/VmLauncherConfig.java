@@ -1,0 +1,99 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.paths.RuntimePaths;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How the VM launcher builds and talks to its guests.
+ *
+ * @param libvirtUri        the libvirt connection, {@code qemu:///system} by default
+ * @param kernel            the default guest kernel (an uncompressed {@code vmlinux} boots fastest)
+ * @param initrd            the default guest initramfs (cpio) holding the guest agent
+ * @param kernelCmdline     the default kernel command line
+ * @param accelerator       KVM, TCG, or AUTO to pick what the host supports
+ * @param minMemoryBytes    guests smaller than this are refused (the initramfs must unpack and the agent start)
+ * @param helloTimeout      how long a booting guest may take to say hello (generous: TCG boots in seconds)
+ * @param requestTimeout    how long the guest may take to answer a request (a launch mounts and isolates)
+ * @param heartbeatInterval how often the host pings a running guest
+ * @param silenceLimit      a guest that answers nothing for this long is considered lost
+ */
+public record VmLauncherConfig(
+        String libvirtUri,
+        Path kernel,
+        Path initrd,
+        String kernelCmdline,
+        Accelerator accelerator,
+        long minMemoryBytes,
+        Duration helloTimeout,
+        Duration requestTimeout,
+        Duration heartbeatInterval,
+        Duration silenceLimit) {
+
+    public static final String DEFAULT_LIBVIRT_URI = "qemu:///system";
+    /**
+     * As the images module builds the guest: serial console for the log; panic=-1 reboots at once,
+     * which ends the domain (on_reboot destroy); quiet, since a kernel log on an emulated UART is slow.
+     */
+    public static final String DEFAULT_KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet";
+    public static final long MIB = 1024L * 1024;
+    /** A JDK 25 initramfs fails to unpack in 256 MiB (DESIGN.md, guest facts). */
+    public static final long DEFAULT_MIN_MEMORY_BYTES = 384 * MIB;
+
+    public VmLauncherConfig {
+        Objects.requireNonNull(libvirtUri, "libvirtUri");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(kernelCmdline, "kernelCmdline");
+        Objects.requireNonNull(accelerator, "accelerator");
+        Objects.requireNonNull(helloTimeout, "helloTimeout");
+        Objects.requireNonNull(requestTimeout, "requestTimeout");
+        Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+        Objects.requireNonNull(silenceLimit, "silenceLimit");
+        if (minMemoryBytes <= 0) {
+            throw new IllegalArgumentException("minMemoryBytes must be positive");
+        }
+    }
+
+    /**
+     * The defaults: the guest artifacts under the state dir ({@code guest/vmlinux},
+     * {@code guest/initramfs.cpio}), the accelerator picked at run time, timeouts sized for TCG.
+     */
+    public static VmLauncherConfig defaults(RuntimePaths paths) {
+        Path guest = paths.guestArtifactsDir();
+        return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, guest.resolve("vmlinux"), guest.resolve("initramfs.cpio"),
+                DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
+                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60));
+    }
+
+    public VmLauncherConfig withArtifacts(Path kernel, Path initrd) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+    }
+
+    public VmLauncherConfig withLibvirtUri(String libvirtUri) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+    }
+
+    public VmLauncherConfig withKernelCmdline(String kernelCmdline) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+    }
+
+    public VmLauncherConfig withAccelerator(Accelerator accelerator) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+    }
+
+    public VmLauncherConfig withMinMemoryBytes(long minMemoryBytes) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+    }
+
+    public VmLauncherConfig withTimeouts(Duration helloTimeout, Duration requestTimeout) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+    }
+}

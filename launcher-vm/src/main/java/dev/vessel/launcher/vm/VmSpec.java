@@ -1,0 +1,103 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.VmLaunchInfo;
+import dev.vessel.core.model.VmOptions;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.LaunchPlan;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Everything the domain of one VM task is made of, resolved and checked: the container's own VM
+ * options where it gives them, the launcher's defaults otherwise, and the size the host-side
+ * isolators decided. {@link #from} refuses a bad spec before libvirt is touched.
+ *
+ * @param stateDir the daemon's state dir, written into the domain's metadata so that two daemons on
+ *                 one host never take each other's domains for orphans
+ */
+public record VmSpec(
+        String containerId,
+        Path stateDir,
+        String domainName,
+        UUID uuid,
+        Accelerator accelerator,
+        long memoryBytes,
+        int vcpus,
+        Path kernel,
+        Path initrd,
+        String kernelCmdline,
+        Path rootfs,
+        Path agentSocket,
+        Path consoleLog) {
+
+    public VmSpec {
+        Objects.requireNonNull(containerId, "containerId");
+        Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(domainName, "domainName");
+        Objects.requireNonNull(uuid, "uuid");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(kernelCmdline, "kernelCmdline");
+        Objects.requireNonNull(rootfs, "rootfs");
+        Objects.requireNonNull(agentSocket, "agentSocket");
+        Objects.requireNonNull(consoleLog, "consoleLog");
+        if (accelerator == Accelerator.AUTO) {
+            throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
+        }
+    }
+
+    /** Resolves and checks the spec of the plan's container; throws naming the offending field. */
+    public static VmSpec from(LaunchPlan plan, VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator) {
+        ContainerConfig container = plan.container().config();
+        VmOptions vm = container.getVm();
+        Path kernel = artifact("vm.kernel", vm.getKernel(), config.kernel(), "kernel");
+        Path initrd = artifact("vm.initrd", vm.getInitrd(), config.initrd(), "initramfs");
+        String cmdline = vm.getKernelCmdline().isEmpty() ? config.kernelCmdline() : vm.getKernelCmdline();
+
+        VmLaunchInfo size = plan.launchInfo().getVm();
+        long memory = size.getMemoryBytes() > 0 ? size.getMemoryBytes() : config.minMemoryBytes();
+        if (memory < config.minMemoryBytes()) {
+            throw VesselException.invalid("vm.memory_bytes", "a guest needs at least "
+                    + mib(config.minMemoryBytes()) + " MiB of memory (" + config.minMemoryBytes() + " bytes), not "
+                    + memory + " bytes");
+        }
+        int vcpus = Math.max(1, size.getVcpus());
+
+        String rootfs = plan.launchInfo().getRootfs();
+        if (rootfs.isEmpty() || !Files.isDirectory(Path.of(rootfs))) {
+            throw VesselException.invalid("root", rootfs.isEmpty()
+                    ? "a VM task needs a root filesystem (an image or host_rootfs) to share with its guest"
+                    : "the root filesystem " + rootfs + " is not a directory");
+        }
+        Path dir = plan.container().containerDir();
+        return new VmSpec(container.getId(), paths.stateDir(), DomainXml.domainName(container.getId()),
+                UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, Path.of(rootfs),
+                paths.agentSocket(dir), paths.consoleLog(dir));
+    }
+
+    /** The container's own artifact when it names one, else the launcher's; a readable file either way. */
+    private static Path artifact(String field, String own, Path fallback, String what) {
+        Path path = own.isEmpty() ? fallback : Path.of(own);
+        if (!own.isEmpty() && !path.isAbsolute()) {
+            throw VesselException.invalid(field, "must be an absolute path, not '" + own + "'");
+        }
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            String problem = "the guest " + what + " " + path + " is not a readable file";
+            // A missing default is the node's problem, not the request's.
+            throw own.isEmpty()
+                    ? new VesselException(ErrorCode.UNAVAILABLE, field, problem + " (the node's default guest "
+                            + what + "; build the guest images)")
+                    : VesselException.invalid(field, problem);
+        }
+        return path;
+    }
+
+    private static long mib(long bytes) {
+        return (bytes + VmLauncherConfig.MIB - 1) / VmLauncherConfig.MIB;
+    }
+}

@@ -1,0 +1,337 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.LaunchTask;
+import dev.vessel.core.agent.SignalTask;
+import dev.vessel.core.agent.UpdateResources;
+import dev.vessel.core.agent.UsageRequest;
+import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Failures;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.spi.LaunchedTask;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The task of one VM container: the domain, its QEMU, and the agent connection to the guest that
+ * runs the task. The task's end is learnt from the guest ({@code TaskExited}); if QEMU dies or the
+ * guest goes silent without one, the task is LOST. Once the task has ended the VM has no purpose
+ * left: it is torn down (domain destroyed, socket removed) before {@link #exit()} completes. A closed
+ * channel alone says nothing: QEMU's exit, watched on its own, tells whether the VM is gone.
+ */
+public final class VmTask implements LaunchedTask {
+    private static final System.Logger LOG = System.getLogger(VmTask.class.getName());
+    private static final int SIGKILL = 9;
+    /** DestroyTask is a courtesy (the guest cleans up and flushes output); the domain dies regardless. */
+    private static final Duration DESTROY_REQUEST_TIMEOUT = Duration.ofSeconds(5);
+    /** After QEMU died, how long the channel may take to deliver what the guest wrote last. */
+    private static final long DRAIN_MILLIS = 2000;
+    private static final long QEMU_EXIT_TIMEOUT_SECONDS = 30;
+
+    private final String containerId;
+    private final ContainerConfig config;
+    private final VmTaskCheckpoint checkpoint;
+    private final Checkpoint checkpointSlot;
+    private final LibvirtDomains libvirt;
+    private final QemuProcess qemu;
+    private final AgentClient agent;
+    private final OutputLogs logs;
+    private final Duration requestTimeout;
+    private final CompletableFuture<Termination> exit = new CompletableFuture<>();
+    private volatile boolean destroying;
+    /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
+    private final AtomicBoolean ending = new AtomicBoolean();
+    /** Its launcher closed: the VM runs on for a restarted daemon to find, and this object acts no more. */
+    private volatile boolean detached;
+    private boolean tornDown;
+
+    /** Everything a live VM task is made of; {@link VmLauncher} builds it. */
+    record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
+            LibvirtDomains libvirt, QemuProcess qemu, OutputLogs logs, Duration requestTimeout) {
+    }
+
+    /** A task whose VM runs; call {@link #handshake} next. */
+    VmTask(Parts p, EventLoopGroup group, AgentClient.Timing timing) {
+        this.containerId = p.containerId();
+        this.config = p.config();
+        this.checkpoint = p.checkpoint();
+        this.checkpointSlot = p.checkpointSlot();
+        this.libvirt = p.libvirt();
+        this.qemu = p.qemu();
+        this.logs = p.logs();
+        this.requestTimeout = p.requestTimeout();
+        this.agent = new AgentClient(group, Path.of(checkpoint.getAgentSocket()), timing, new AgentClient.Listener() {
+            @Override
+            public void event(GuestFrame frame) {
+                onEvent(frame);
+            }
+
+            @Override
+            public void silent(Duration silence) {
+                lost("the guest agent answered nothing for " + silence.toSeconds() + " s");
+            }
+        });
+    }
+
+    /** A task that ended while nobody watched (its VM is gone), its end read from the checkpoint. */
+    private VmTask(String containerId, VmTaskCheckpoint checkpoint, LibvirtDomains libvirt, Termination termination) {
+        this.containerId = containerId;
+        this.config = ContainerConfig.getDefaultInstance();
+        this.checkpoint = checkpoint;
+        this.checkpointSlot = null;
+        this.libvirt = libvirt;
+        this.qemu = null;
+        this.agent = null;
+        this.logs = null;
+        this.requestTimeout = Duration.ZERO;
+        this.exit.complete(termination);
+    }
+
+    static VmTask ended(String containerId, VmTaskCheckpoint checkpoint, LibvirtDomains libvirt, Termination termination) {
+        return new VmTask(containerId, checkpoint, libvirt, termination);
+    }
+
+    /**
+     * Connects to the guest and waits for its hello (a booting guest, or one found again after a
+     * restart, which then re-sends what it had not delivered). Fails, with the end of the console,
+     * when QEMU exits first or the hello does not come in time.
+     */
+    void handshake(Duration timeout) throws InterruptedException {
+        CompletableFuture<?> hello = agent.connect();
+        try {
+            CompletableFuture.anyOf(hello, qemu.exited()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "the guest agent of " + checkpoint.getDomainName()
+                    + " did not say hello within " + timeout.toSeconds() + " s" + console());
+        } catch (ExecutionException e) {
+            // the hello failed: told apart below
+        }
+        if (!hello.isDone() || hello.isCompletedExceptionally()) {
+            // The channel closes as QEMU exits: then the VM's end, not the channel, is the story.
+            if (hasQemuExited()) {
+                throw new VesselException(ErrorCode.INTERNAL, "vm", "the VM " + checkpoint.getDomainName()
+                        + " ended before its agent said hello" + console());
+            }
+            Throwable cause = Failures.unwrap(hello.exceptionNow());
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent of " + checkpoint.getDomainName()
+                    + " could not be reached: " + cause.getMessage() + console(), cause);
+        }
+        qemu.exited().thenRun(this::qemuExited);
+    }
+
+    /** Whether QEMU is gone; given a moment, since its channel closes a little before it exits. */
+    private boolean hasQemuExited() throws InterruptedException {
+        try {
+            qemu.exited().get(DRAIN_MILLIS, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
+        }
+    }
+
+    public String containerId() {
+        return containerId;
+    }
+
+    @Override
+    public long pid() {
+        return qemu == null ? 0 : qemu.pid();
+    }
+
+    /** Has the guest run the task: mount the rootfs share, run the in-guest isolators, start it. */
+    @Override
+    public void release() throws Exception {
+        LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
+                .setRootfsTag(DomainXml.ROOTFS_TAG).build();
+        GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
+        if (!reply.hasStarted()) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
+                    + reply.getBodyCase() + " instead of started");
+        }
+    }
+
+    @Override
+    public CompletableFuture<Termination> exit() {
+        return exit;
+    }
+
+    @Override
+    public void signal(int signal) throws Exception {
+        if (exit.isDone()) {
+            return;
+        }
+        await(agent().request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder()
+                .setContainerId(containerId).setSignal(signal)), requestTimeout));
+    }
+
+    /** Changes the task's limits inside the guest (the VM's own size stays as it booted). */
+    public void update(Resources resources) throws Exception {
+        await(agent().request(HostFrame.newBuilder().setUpdate(UpdateResources.newBuilder()
+                .setContainerId(containerId).setResources(resources)), requestTimeout));
+    }
+
+    /** The task's statistics as the guest's isolators measure them. */
+    public ResourceStatistics usage() throws Exception {
+        GuestFrame reply = await(agent().request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId(containerId)), requestTimeout));
+        return reply.getUsage();
+    }
+
+    /**
+     * Asks the guest to kill the task (best effort, briefly), then destroys the domain whatever it
+     * answered. Idempotent; returns once QEMU is gone.
+     */
+    @Override
+    public void destroy() throws Exception {
+        destroying = true;
+        if (!exit.isDone() && agent != null && agent.isConnected()) {
+            try {
+                await(agent.request(HostFrame.newBuilder().setDestroy(DestroyTask.newBuilder()
+                        .setContainerId(containerId)), DESTROY_REQUEST_TIMEOUT));
+            } catch (Exception e) {
+                LOG.log(Level.INFO, "the guest of ''{0}'' did not destroy its task ({1}); destroying the VM",
+                        containerId, e.getMessage());
+            }
+        }
+        tearDown();
+        exit.complete(Termination.newBuilder().setSignal(SIGKILL).setMessage("the VM was destroyed").build());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // what the guest and QEMU report
+
+    private void onEvent(GuestFrame frame) {
+        switch (frame.getBodyCase()) {
+            case OUTPUT -> {
+                try {
+                    logs.append(frame.getOutput());
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "cannot write the output of ''{0}'': {1}", containerId, e.getMessage());
+                }
+            }
+            // Passed on unchanged: a LIMITATION reason and its limitation included.
+            case EXITED -> end(frame.getExited().getTermination());
+            // The guest ends the task itself and reports it in its TaskExited.
+            case LIMITATION -> LOG.log(Level.INFO, "the guest of ''{0}'' reports a limitation: {1}", containerId,
+                    frame.getLimitation().getMessage());
+            default -> LOG.log(Level.WARNING, "unexpected event {0} from the guest of ''{1}''", frame.getBodyCase(),
+                    containerId);
+        }
+    }
+
+    private void qemuExited() {
+        // What the guest wrote last may still be in the socket: let the channel drain first.
+        CompletableFuture.delayedExecutor(DRAIN_MILLIS, TimeUnit.MILLISECONDS)
+                .execute(() -> lost("the VM's QEMU process ended without the guest reporting the task's end"
+                        + console()));
+    }
+
+    private void lost(String why) {
+        if (destroying || exit.isDone()) {
+            return;
+        }
+        end(Termination.newBuilder().setReason(TerminationReason.LOST).setMessage(why).build());
+    }
+
+    /** Records the end, tears the VM down, then tells the waiters; off the event loop (tearing down closes it). */
+    private void end(Termination termination) {
+        if (detached || !ending.compareAndSet(false, true)) {
+            return; // a duplicate TaskExited after a reconnect, or QEMU's exit behind the guest's report
+        }
+        Thread.ofVirtual().name("vm-end-" + containerId).start(() -> {
+            try {
+                if (checkpointSlot != null) {
+                    checkpointSlot.save(VmLauncher.CODEC, checkpoint.toBuilder().setTermination(termination).build());
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot checkpoint the end of ''{0}'': {1}", containerId, e.getMessage());
+            }
+            try {
+                tearDown();
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "cannot tear down the VM of ''{0}'': {1}", containerId, e.getMessage());
+            }
+            exit.complete(termination);
+        });
+    }
+
+    /** Stops acting on what QEMU and the guest report; the VM is left running. */
+    void detach() {
+        detached = true;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** Closes the channel, destroys the domain, waits for QEMU, removes the socket. Idempotent. */
+    synchronized void tearDown() {
+        if (tornDown) {
+            return;
+        }
+        if (agent != null) {
+            agent.close();
+        }
+        libvirt.destroy(checkpoint.getDomainUuid());
+        if (qemu != null) {
+            try {
+                qemu.exited().get(QEMU_EXIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                throw new VesselException(ErrorCode.INTERNAL, "vm", "QEMU " + qemu.pid() + " of "
+                        + checkpoint.getDomainName() + " survived its domain's destruction for "
+                        + QEMU_EXIT_TIMEOUT_SECONDS + " s");
+            }
+        }
+        if (logs != null) {
+            try {
+                logs.close();
+            } catch (IOException e) {
+                // the logs are complete; nothing to do
+            }
+        }
+        try {
+            Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot remove {0}: {1}", checkpoint.getAgentSocket(), e.getMessage());
+        }
+        tornDown = true;
+    }
+
+    private AgentClient agent() {
+        if (agent == null || exit.isDone()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, containerId, "the VM task has ended");
+        }
+        return agent;
+    }
+
+    private String console() {
+        return ConsoleTail.of(Path.of(checkpoint.getConsoleLog()));
+    }
+
+    /** Waits for a reply; a failure comes out as the VesselException that describes it. */
+    private static GuestFrame await(CompletableFuture<GuestFrame> reply) throws InterruptedException {
+        try {
+            return reply.get();
+        } catch (ExecutionException e) {
+            Throwable cause = Failures.unwrap(e);
+            throw cause instanceof VesselException ve ? ve : VesselException.internal("agent", cause.getMessage(), cause);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package dev.vessel.launcher.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.Hello;
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.Ok;
+import dev.vessel.core.agent.OutputChunk;
+import dev.vessel.core.agent.ProtocolVersion;
+import dev.vessel.core.agent.SignalTask;
+import dev.vessel.core.agent.Stream;
+import dev.vessel.core.agent.TaskExited;
+import dev.vessel.core.agent.UsageRequest;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Termination;
+import com.google.protobuf.ByteString;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The host end of the agent protocol against a fake guest on a real unix socket. */
+class AgentClientTest {
+    private static final Duration REPLY = Duration.ofSeconds(30);
+    /** Long enough that the heartbeat stays out of the way of tests about other things. */
+    private static final AgentClient.Timing QUIET = new AgentClient.Timing(Duration.ofMinutes(5), Duration.ofMinutes(10));
+
+    private static EventLoopGroup group;
+
+    @TempDir
+    Path dir;
+    private FakeGuest guest;
+    private final Events events = new Events();
+    private AgentClient client;
+
+    @BeforeAll
+    static void loop() {
+        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    }
+
+    @AfterAll
+    static void stopLoop() {
+        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @BeforeEach
+    void startGuest() throws Exception {
+        guest = new FakeGuest(dir.resolve("agent.sock"));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        guest.close();
+    }
+
+    @Test
+    void handshakeAcceptsV1AndAnswersHelloAck() throws Exception {
+        client = client(QUIET);
+        CompletableFuture<Hello> hello = client.connect();
+        guest.accept().sayHello();
+
+        assertEquals("fake-1", hello.get(30, TimeUnit.SECONDS).getAgentVersion());
+        HostFrame ack = guest.receive();
+        assertTrue(ack.hasHelloAck());
+        assertFalse(ack.getHelloAck().getRefused());
+        assertTrue(client.isConnected());
+    }
+
+    @Test
+    void anUnknownProtocolVersionIsRefusedAndTheStreamClosed() throws Exception {
+        client = client(QUIET);
+        CompletableFuture<Hello> hello = client.connect();
+        guest.accept().send(GuestFrame.newBuilder().setHello(Hello.newBuilder().setVersionValue(7)
+                .setAgentVersion("future-9")));
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> hello.get(30, TimeUnit.SECONDS));
+        VesselException refusal = assertInstanceOf(VesselException.class, e.getCause());
+        assertEquals(ErrorCode.FAILED_PRECONDITION, refusal.code());
+        assertTrue(refusal.getMessage().contains("future-9") && refusal.getMessage().contains("V1"), refusal.getMessage());
+        HostFrame ack = guest.receive();
+        assertTrue(ack.getHelloAck().getRefused());
+        assertTrue(ack.getHelloAck().getMessage().contains("V1"), ack.getHelloAck().getMessage());
+        assertNull(guest.receive(), "the host closes the stream after refusing");
+        assertFalse(client.isConnected());
+    }
+
+    @Test
+    void repliesFindTheirRequestByIdWhileEventsInterleave() throws Exception {
+        connect(QUIET);
+        CompletableFuture<GuestFrame> signal = client.request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder()
+                .setContainerId("c").setSignal(15)), REPLY);
+        CompletableFuture<GuestFrame> usage = client.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId("c")), REPLY);
+        HostFrame first = guest.receive();
+        HostFrame second = guest.receive();
+        assertTrue(first.hasSignal() && second.hasUsage());
+        assertTrue(first.getRequestId() > 0 && second.getRequestId() > 0);
+        assertFalse(first.getRequestId() == second.getRequestId());
+
+        // Answered in the other order, with events in between.
+        guest.send(GuestFrame.newBuilder().setOutput(OutputChunk.newBuilder().setContainerId("c")
+                .setStream(Stream.STDOUT).setData(ByteString.copyFromUtf8("hello\n"))));
+        guest.send(GuestFrame.newBuilder().setRequestId(second.getRequestId())
+                .setUsage(ResourceStatistics.newBuilder().setMemoryUsageBytes(4096)));
+        guest.send(GuestFrame.newBuilder().setExited(TaskExited.newBuilder().setContainerId("c")
+                .setTermination(Termination.newBuilder().setExitCode(3))));
+        guest.send(GuestFrame.newBuilder().setRequestId(first.getRequestId()).setOk(Ok.getDefaultInstance()));
+
+        assertEquals(4096, usage.get(30, TimeUnit.SECONDS).getUsage().getMemoryUsageBytes());
+        assertTrue(signal.get(30, TimeUnit.SECONDS).hasOk());
+        assertEquals("hello\n", events.next().getOutput().getData().toStringUtf8());
+        assertEquals(3, events.next().getExited().getTermination().getExitCode());
+    }
+
+    @Test
+    void anErrorReplyFailsTheRequestNamingTheGuestsField() throws Exception {
+        connect(QUIET);
+        CompletableFuture<GuestFrame> reply = client.request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder()
+                .setContainerId("c").setSignal(99)), REPLY);
+        HostFrame request = guest.receive();
+        guest.send(GuestFrame.newBuilder().setRequestId(request.getRequestId()).setError(
+                dev.vessel.core.agent.Error.newBuilder().setField("signal").setMessage("99 is not a signal")));
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reply.get(30, TimeUnit.SECONDS));
+        VesselException error = assertInstanceOf(VesselException.class, e.getCause());
+        assertEquals("signal", error.field().orElseThrow());
+        assertEquals(ErrorCode.INVALID_ARGUMENT, error.code());
+        assertTrue(error.getMessage().contains("99 is not a signal"), error.getMessage());
+    }
+
+    @Test
+    void aBrokenConnectionFailsWhatIsInFlightAndIsReported() throws Exception {
+        connect(QUIET);
+        CompletableFuture<GuestFrame> reply = client.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId("c")), REPLY);
+        guest.receive();
+        guest.hangUp();
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reply.get(30, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.UNAVAILABLE, assertInstanceOf(VesselException.class, e.getCause()).code());
+        assertTrue(events.disconnected.poll(30, TimeUnit.SECONDS) != null, "the listener hears of the break");
+        assertFalse(client.isConnected());
+    }
+
+    @Test
+    void reconnectsAndGetsWhatTheGuestReSendsAfterTheNewHello() throws Exception {
+        connect(QUIET);
+        // The daemon goes away: a new client, as after a restart, connects to the same guest.
+        client.close();
+        AgentClient restarted = client(QUIET);
+        try {
+            CompletableFuture<Hello> hello = restarted.connect();
+            guest.accept().sayHello();
+            hello.get(30, TimeUnit.SECONDS);
+            assertTrue(guest.receive().hasHelloAck());
+            guest.send(GuestFrame.newBuilder().setExited(TaskExited.newBuilder().setContainerId("c")
+                    .setTermination(Termination.newBuilder().setSignal(9))));
+            assertEquals(9, events.next().getExited().getTermination().getSignal());
+
+            // And the same client connects again after a break.
+            CompletableFuture<Hello> again = restarted.connect();
+            guest.accept().sayHello();
+            again.get(30, TimeUnit.SECONDS);
+            assertTrue(guest.receive().hasHelloAck());
+            CompletableFuture<GuestFrame> reply = restarted.request(HostFrame.newBuilder().setUsage(
+                    UsageRequest.newBuilder().setContainerId("c")), REPLY);
+            HostFrame request = guest.receive();
+            guest.send(GuestFrame.newBuilder().setRequestId(request.getRequestId())
+                    .setUsage(ResourceStatistics.newBuilder().setPidsCurrent(2)));
+            assertEquals(2, reply.get(30, TimeUnit.SECONDS).getUsage().getPidsCurrent());
+        } finally {
+            restarted.close();
+        }
+    }
+
+    @Test
+    void heartbeatPingsAndASilentGuestIsReported() throws Exception {
+        connect(new AgentClient.Timing(Duration.ofMillis(50), Duration.ofMillis(500)));
+        HostFrame ping = guest.receive();
+        assertTrue(ping.hasPing(), ping.toString());
+        assertTrue(ping.getRequestId() > 0);
+        // The guest stops answering: the client reports it once the silence limit passed.
+        Duration silence = events.silent.poll(30, TimeUnit.SECONDS);
+        assertTrue(silence != null && silence.toMillis() >= 500, "silence reported: " + silence);
+    }
+
+    @Test
+    void requestsBeforeTheHandshakeAreRefused() throws Exception {
+        client = client(QUIET);
+        CompletableFuture<GuestFrame> reply = client.request(HostFrame.newBuilder().setUsage(UsageRequest.getDefaultInstance()), REPLY);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reply.get(30, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.UNAVAILABLE, assertInstanceOf(VesselException.class, e.getCause()).code());
+    }
+
+    private void connect(AgentClient.Timing timing) throws Exception {
+        client = client(timing);
+        CompletableFuture<Hello> hello = client.connect();
+        guest.accept().sayHello();
+        hello.get(30, TimeUnit.SECONDS);
+        assertTrue(guest.receive().hasHelloAck());
+    }
+
+    private AgentClient client(AgentClient.Timing timing) {
+        return new AgentClient(group, dir.resolve("agent.sock"), timing, events);
+    }
+
+    /** What the listener heard, in order. */
+    private static final class Events implements AgentClient.Listener {
+        final BlockingQueue<GuestFrame> frames = new LinkedBlockingQueue<>();
+        final BlockingQueue<Throwable> disconnected = new LinkedBlockingQueue<>();
+        final BlockingQueue<Duration> silent = new LinkedBlockingQueue<>();
+
+        @Override
+        public void event(GuestFrame frame) {
+            frames.add(frame);
+        }
+
+        @Override
+        public void disconnected(Throwable cause) {
+            disconnected.add(cause);
+        }
+
+        @Override
+        public void silent(Duration silence) {
+            silent.add(silence);
+        }
+
+        GuestFrame next() throws InterruptedException {
+            GuestFrame frame = frames.poll(30, TimeUnit.SECONDS);
+            if (frame == null) {
+                throw new AssertionError("no event within 30 s");
+            }
+            return frame;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.vessel.launcher.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.xpath.XPath;
+import javax.xml.xpath.XPathConstants;
+import javax.xml.xpath.XPathFactory;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+import org.xml.sax.InputSource;
+
+/** The domain XML is checked by libvirt's own schema, and carries what the spec says. */
+class DomainXmlTest {
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void libvirt() throws Exception {
+        LibvirtFixture.requireLibvirt();
+    }
+
+    @Test
+    void libvirtValidatesItAndItCarriesTheSpec() throws Exception {
+        VmSpec spec = spec("web-1", dir.resolve("rootfs"), Accelerator.TCG);
+        String xml = DomainXml.render(spec);
+
+        assertValidatedByLibvirt(xml, spec.domainName());
+
+        Document doc = parse(xml);
+        assertEquals("qemu", text(doc, "/domain/@type"));
+        assertEquals("vessel-web-1", text(doc, "/domain/name"));
+        assertEquals(spec.uuid().toString(), text(doc, "/domain/uuid"));
+        assertEquals("KiB", text(doc, "/domain/memory/@unit"));
+        assertEquals(Long.toString(448 * 1024), text(doc, "/domain/memory"));
+        assertEquals("2", text(doc, "/domain/vcpu"));
+        assertEquals("q35", text(doc, "/domain/os/type/@machine"));
+        assertEquals(spec.kernel().toString(), text(doc, "/domain/os/kernel"));
+        assertEquals(spec.initrd().toString(), text(doc, "/domain/os/initrd"));
+        assertEquals("console=ttyS0 panic=-1 quiet", text(doc, "/domain/os/cmdline"));
+        assertEquals(1.0, number(doc, "count(/domain/features/acpi)"));
+        for (String event : new String[] {"on_poweroff", "on_reboot", "on_crash"}) {
+            assertEquals("destroy", text(doc, "/domain/" + event));
+        }
+        assertEquals(spec.consoleLog().toString(), text(doc, "/domain/devices/serial[@type='file']/source/@path"));
+        assertEquals("bind", text(doc, "/domain/devices/channel[@type='unix']/source/@mode"));
+        assertEquals(spec.agentSocket().toString(), text(doc, "/domain/devices/channel[@type='unix']/source/@path"));
+        assertEquals("vessel.agent", text(doc, "/domain/devices/channel/target[@type='virtio']/@name"));
+        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
+        assertEquals(spec.rootfs().toString(), text(doc, "/domain/devices/filesystem/source/@dir"));
+        assertEquals("vessel-rootfs", text(doc, "/domain/devices/filesystem/target/@dir"));
+        assertEquals("none", text(doc, "/domain/devices/memballoon/@model"));
+        assertEquals("none", text(doc, "/domain/devices/controller[@type='usb']/@model"));
+        assertEquals(0.0, number(doc, "count(/domain/devices/graphics | /domain/devices/video "
+                + "| /domain/devices/input | /domain/devices/sound)"));
+        assertEquals("static", text(doc, "/domain/seclabel/@type"));
+        assertEquals("dac", text(doc, "/domain/seclabel/@model"));
+        assertEquals("no", text(doc, "/domain/seclabel/@relabel"));
+        assertEquals("+0:+0", text(doc, "/domain/seclabel/label"));
+
+        DomainMetadata metadata = metadataOf(xml);
+        assertEquals("web-1", metadata.containerId());
+        assertEquals(dir.resolve("state").toString(), metadata.stateDir());
+    }
+
+    @Test
+    void kvmAskForTheKvmDomainTypeAndTheHostCpu() throws Exception {
+        Document doc = parse(DomainXml.render(spec("k", dir.resolve("rootfs"), Accelerator.KVM)));
+        assertEquals("kvm", text(doc, "/domain/@type"));
+        assertEquals("host-passthrough", text(doc, "/domain/cpu/@mode"));
+    }
+
+    @Test
+    void hostileIdsAndPathsAreEscapedNotInterpreted() throws Exception {
+        String hostileId = "x'/><evil a=\"1\"/>&amp;</vessel:container>";
+        Path hostileRootfs = dir.resolve("root 'fs' & <dir>\"");
+        VmSpec spec = spec(hostileId, hostileRootfs, Accelerator.TCG);
+        String xml = DomainXml.render(spec);
+
+        assertValidatedByLibvirt(xml, spec.domainName());
+        Document doc = parse(xml);
+        assertEquals(0.0, number(doc, "count(//evil)"));
+        assertEquals(hostileRootfs.toString(), text(doc, "/domain/devices/filesystem/source/@dir"));
+        assertEquals(hostileId, metadataOf(xml).containerId());
+        String name = text(doc, "/domain/name");
+        assertTrue(name.matches("vessel-[A-Za-z0-9_.-]+"), name);
+    }
+
+    @Test
+    void domainNamesAreSafeAndDistinct() {
+        assertEquals("vessel-web-1", DomainXml.domainName("web-1"));
+        assertNotEquals(DomainXml.domainName("a/b"), DomainXml.domainName("a_b"));
+        assertNotEquals(DomainXml.domainName("a/b"), DomainXml.domainName("a:b"));
+        assertFalse(DomainXml.domainName("a/b").contains("/"));
+    }
+
+    @Test
+    void metadataIsReadAsLibvirtHandsItBackAndForeignElementsAreNotOurs() {
+        // libvirt returns the element of the namespace asked for without the namespace
+        assertEquals(new DomainMetadata("a", "/s"), DomainMetadata.parse("<container id='a' state-dir='/s'/>").orElseThrow());
+        assertTrue(DomainMetadata.parse("<x:container xmlns:x='urn:other' id='a' state-dir='/s'/>").isEmpty());
+        assertTrue(DomainMetadata.parse("<container id='a'/>").isEmpty());
+        assertTrue(DomainMetadata.parse("not xml").isEmpty());
+    }
+
+    /** Defines the domain with libvirt's schema validation, then undefines it at once. */
+    private void assertValidatedByLibvirt(String xml, String name) throws Exception {
+        assertFalse(LibvirtFixture.allDomainNames().contains(name), name + " exists before the test");
+        Path file = Files.writeString(dir.resolve("domain.xml"), xml);
+        LibvirtFixture.Result define = LibvirtFixture.virsh("define", "--validate", file.toString());
+        try {
+            assertEquals(0, define.status(), "libvirt refused the domain XML: " + define.output() + "\n" + xml);
+        } finally {
+            if (define.status() == 0) {
+                LibvirtFixture.Result undefine = LibvirtFixture.virsh("undefine", name);
+                assertEquals(0, undefine.status(), undefine.output());
+            }
+        }
+        assertFalse(LibvirtFixture.allDomainNames().contains(name), name + " was left defined");
+    }
+
+    private VmSpec spec(String id, Path rootfs, Accelerator accelerator) throws Exception {
+        Files.createDirectories(rootfs);
+        Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
+        Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
+        Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
+        return new VmSpec(id, dir.resolve("state"), DomainXml.domainName(id), UUID.randomUUID(), accelerator,
+                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
+                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"));
+    }
+
+    private static DomainMetadata metadataOf(String xml) throws Exception {
+        Document doc = parse(xml);
+        var element = (org.w3c.dom.Element) doc.getElementsByTagNameNS(DomainMetadata.NAMESPACE, "container").item(0);
+        var out = new java.io.StringWriter();
+        javax.xml.transform.TransformerFactory.newInstance().newTransformer().transform(
+                new javax.xml.transform.dom.DOMSource(element), new javax.xml.transform.stream.StreamResult(out));
+        return DomainMetadata.parse(out.toString()).orElseThrow();
+    }
+
+    private static Document parse(String xml) throws Exception {
+        DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+        factory.setNamespaceAware(true);
+        return factory.newDocumentBuilder().parse(new InputSource(new StringReader(xml)));
+    }
+
+    private static String text(Document doc, String xpath) throws Exception {
+        return xpath().evaluate(xpath, doc);
+    }
+
+    private static double number(Document doc, String xpath) throws Exception {
+        return (Double) xpath().evaluate(xpath, doc, XPathConstants.NUMBER);
+    }
+
+    private static XPath xpath() {
+        return XPathFactory.newInstance().newXPath();
+    }
+}

@@ -1,0 +1,52 @@
+package dev.vessel.launcher.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** What tests against the real libvirt need: a running libvirtd, and virsh to check what it holds. */
+final class LibvirtFixture {
+    static final String URI = VmLauncherConfig.DEFAULT_LIBVIRT_URI;
+
+    private LibvirtFixture() {
+    }
+
+    /** Fails, loudly, when libvirt cannot be reached: these tests never skip. */
+    static void requireLibvirt() throws Exception {
+        Result r;
+        try {
+            r = virsh("version");
+        } catch (IOException e) {
+            throw new AssertionError("these tests need virsh (apt-get install libvirt-clients): " + e.getMessage(), e);
+        }
+        if (r.status != 0) {
+            fail("these tests need a running libvirtd at " + URI + " (start it: virtlogd -d; libvirtd -d): " + r.output);
+        }
+    }
+
+    /** Names of every domain libvirt knows, running or defined. */
+    static List<String> allDomainNames() throws Exception {
+        Result r = virsh("list", "--all", "--name");
+        assertEquals(0, r.status, r.output);
+        return r.output.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    record Result(int status, String output) {
+    }
+
+    static Result virsh(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("virsh", "-c", URI));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("virsh " + String.join(" ", args) + " hung");
+        }
+        return new Result(p.exitValue(), out);
+    }
+}

@@ -1,0 +1,147 @@
+package dev.vessel.launcher.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.LaunchedTask;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Boots real guests through libvirt (under TCG here) with scripted busybox agents. */
+class VmBootTest {
+    private static final long MIB = VmLauncherConfig.MIB;
+
+    @TempDir
+    Path dir;
+    private RuntimePaths paths;
+    private Path rootfs;
+    private VmLauncherConfig config;
+    private VmLauncher launcher;
+
+    @BeforeAll
+    static void libvirt() throws Exception {
+        LibvirtFixture.requireLibvirt();
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        rootfs = Files.createDirectories(dir.resolve("rootfs"));
+        config = new VmLauncherConfig(LibvirtFixture.URI, TestGuest.kernel(), dir.resolve("unset.cpio"),
+                VmLauncherConfig.DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, 128 * MIB, Duration.ofSeconds(120),
+                Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20));
+        launcher = new VmLauncher(paths, config);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        launcher.removeOrphans(Set.of()); // whatever a failed test left running
+        launcher.close();
+    }
+
+    @Test
+    void aGuestRunsItsTaskAndTheVmIsGoneOnceItEnded() throws Exception {
+        var context = context("boot", TestGuest.Script.ONE_TASK);
+        LaunchedTask task = launcher.fork(TestContainers.plan(context, rootfs, 256 * MIB));
+        assertTrue(task.pid() > 0);
+        assertTrue(Files.exists(Path.of("/proc", Long.toString(task.pid()))), "QEMU runs");
+        assertTrue(LibvirtFixture.allDomainNames().contains("vessel-boot"));
+        assertTrue(launcher.runningTask("boot").isPresent());
+
+        task.release();
+        Termination end = task.exit().get(120, TimeUnit.SECONDS);
+
+        assertEquals(TestGuest.EXIT_CODE, end.getExitCode());
+        assertEquals(TestGuest.OUTPUT, Files.readString(paths.stdoutLog(context.containerDir())));
+        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-boot"), "the domain outlived its task");
+        assertFalse(Files.exists(Path.of("/proc", Long.toString(task.pid()))), "QEMU outlived its task");
+        assertFalse(Files.exists(paths.agentSocket(context.containerDir())), "the socket outlived its task");
+        assertTrue(Files.readString(paths.consoleLog(context.containerDir())).contains(TestGuest.MARKER));
+
+        // A restarted daemon learns the end from the checkpoint, the domain being gone.
+        try (VmLauncher restarted = new VmLauncher(paths, config)) {
+            LaunchedTask found = restarted.recover(context).orElseThrow();
+            assertEquals(TestGuest.EXIT_CODE, found.exit().get(10, TimeUnit.SECONDS).getExitCode());
+        }
+    }
+
+    @Test
+    void aGuestThatNeverSaysHelloFailsTheForkWithItsConsoleAndLeavesNothing() throws Exception {
+        var context = context("mute", TestGuest.Script.POWER_OFF);
+        VesselException e = assertThrows(VesselException.class,
+                () -> launcher.fork(TestContainers.plan(context, rootfs, 256 * MIB)));
+        assertTrue(e.getMessage().contains("ended before its agent said hello"), e.getMessage());
+        assertTrue(e.getMessage().contains(TestGuest.MARKER), "the console's tail explains: " + e.getMessage()
+                + "\n--- whole console:\n" + Files.readString(paths.consoleLog(context.containerDir())));
+        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-mute"));
+        assertFalse(Files.exists(context.checkpoint().file()));
+        assertFalse(Files.exists(paths.agentSocket(context.containerDir())));
+    }
+
+    @Test
+    void destroyEndsARunningVmAndOrphansAreRemovedOnlyForThisStateDir() throws Exception {
+        var first = context("first", TestGuest.Script.HELLO_REPEATEDLY);
+        var second = context("second", TestGuest.Script.HELLO_REPEATEDLY);
+        LaunchedTask a = launcher.fork(TestContainers.plan(first, rootfs, 256 * MIB));
+        LaunchedTask b = launcher.fork(TestContainers.plan(second, rootfs, 256 * MIB));
+
+        a.destroy();
+        assertEquals(9, a.exit().get(60, TimeUnit.SECONDS).getSignal());
+        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-first"));
+        a.destroy(); // idempotent
+
+        // Another daemon's state dir: its orphan sweep leaves our domain alone.
+        RuntimePaths other = new RuntimePaths(dir.resolve("other-state"), dir.resolve("other-run"));
+        try (VmLauncher neighbour = new VmLauncher(other, config)) {
+            neighbour.removeOrphans(Set.of());
+        }
+        assertTrue(LibvirtFixture.allDomainNames().contains("vessel-second"));
+        // Ours, with "second" still live: kept; once it is not: destroyed.
+        try (VmLauncher restarted = new VmLauncher(paths, config)) {
+            restarted.removeOrphans(Set.of("second"));
+            assertTrue(LibvirtFixture.allDomainNames().contains("vessel-second"));
+            restarted.removeOrphans(Set.of());
+        }
+        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-second"));
+        // The task hears that its VM went away without the guest reporting an end.
+        Termination lost = b.exit().get(60, TimeUnit.SECONDS);
+        assertEquals(dev.vessel.core.model.TerminationReason.LOST, lost.getReason());
+    }
+
+    @Test
+    void aRestartedDaemonFindsTheRunningVmAndReconnects() throws Exception {
+        var context = context("survivor", TestGuest.Script.HELLO_REPEATEDLY);
+        LaunchedTask forked = launcher.fork(TestContainers.plan(context, rootfs, 256 * MIB));
+        launcher.close(); // the daemon goes away; its VMs keep running
+
+        launcher = new VmLauncher(paths, config);
+        LaunchedTask found = launcher.recover(context).orElseThrow();
+        assertEquals(forked.pid(), found.pid());
+        assertFalse(found.exit().isDone());
+        assertTrue(launcher.runningTask("survivor").isPresent());
+
+        found.destroy();
+        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-survivor"));
+        assertFalse(Files.exists(paths.agentSocket(context.containerDir())));
+        assertTrue(launcher.recover(context).isEmpty(), "nothing left to find once destroyed");
+    }
+
+    private TestContainers.Context context(String id, TestGuest.Script script) throws Exception {
+        Path initrd = TestGuest.initramfs(dir, id, script);
+        return TestContainers.context(paths, TestContainers.vmConfig(id)
+                .setVm(dev.vessel.core.model.VmOptions.newBuilder().setInitrd(initrd.toString())).build());
+    }
+}

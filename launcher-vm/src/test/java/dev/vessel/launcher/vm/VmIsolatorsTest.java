@@ -1,0 +1,177 @@
+package dev.vessel.launcher.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.VmOptions;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.PrepareContext;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The host-side isolators of VM tasks: the machine's size and its root filesystem. */
+class VmIsolatorsTest {
+    private static final long MIB = VmLauncherConfig.MIB;
+
+    @TempDir
+    Path dir;
+    private VmLauncher launcher;
+    private VmResourcesIsolator resources;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        RuntimePaths paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        Path kernel = sized(dir.resolve("vmlinux"), 1 * MIB);
+        Path initrd = sized(dir.resolve("initramfs.cpio"), 2 * MIB);
+        launcher = new VmLauncher(paths, VmLauncherConfig.defaults(paths).withArtifacts(kernel, initrd)
+                .withMinMemoryBytes(384 * MIB));
+        resources = new VmResourcesIsolator(launcher);
+    }
+
+    @AfterEach
+    void tearDown() {
+        launcher.close();
+    }
+
+    @Test
+    void bothApplyToVmsOnly() {
+        for (var isolator : new dev.vessel.core.spi.Isolator[] {resources, new VmRootfsIsolator()}) {
+            assertTrue(isolator.appliesTo(Isolation.VM), isolator.name());
+            assertFalse(isolator.appliesTo(Isolation.PROCESS), isolator.name());
+        }
+    }
+
+    @Test
+    void vcpusComeFromTheVmOptionsThenTheCpusRoundedUpElseOne() throws Exception {
+        assertEquals(3, vm(config().setVm(VmOptions.newBuilder().setVcpus(3))
+                .setResources(Resources.newBuilder().setCpus(8))).getVcpus());
+        assertEquals(2, vm(config().setResources(Resources.newBuilder().setCpus(1.5))).getVcpus());
+        assertEquals(1, vm(config().setResources(Resources.newBuilder().setCpus(0.25))).getVcpus());
+        assertEquals(1, vm(config()).getVcpus());
+    }
+
+    @Test
+    void explicitGuestMemoryIsKeptAsAsked() throws Exception {
+        // Even below the minimum: the launcher refuses it, naming vm.memory_bytes, rather than growing it silently.
+        assertEquals(100 * MIB, vm(config().setVm(VmOptions.newBuilder().setMemoryBytes(100 * MIB))).getMemoryBytes());
+        assertEquals(1024 * MIB, vm(config().setVm(VmOptions.newBuilder().setMemoryBytes(1024 * MIB))
+                .setResources(Resources.newBuilder().setMemoryBytes(64 * MIB))).getMemoryBytes());
+    }
+
+    @Test
+    void taskMemoryGetsTheGuestsOverheadOnTop() throws Exception {
+        // kernel 1 MiB + initramfs twice (2 MiB each) + the agent's JVM
+        long expected = 512 * MIB + 1 * MIB + 2 * 2 * MIB + VmResourcesIsolator.AGENT_JVM_BYTES;
+        assertEquals(expected, vm(config().setResources(Resources.newBuilder().setMemoryBytes(512 * MIB))).getMemoryBytes());
+    }
+
+    @Test
+    void theContainersOwnArtifactsWeighInstead() throws Exception {
+        Path bigInitrd = sized(dir.resolve("big.cpio"), 50 * MIB);
+        long expected = 512 * MIB + 1 * MIB + 2 * 50 * MIB + VmResourcesIsolator.AGENT_JVM_BYTES;
+        assertEquals(expected, vm(config().setVm(VmOptions.newBuilder().setInitrd(bigInitrd.toString()))
+                .setResources(Resources.newBuilder().setMemoryBytes(512 * MIB))).getMemoryBytes());
+    }
+
+    @Test
+    void smallOrUnsetTaskMemoryStillGetsAViableGuest() throws Exception {
+        assertEquals(384 * MIB, vm(config().setResources(Resources.newBuilder().setMemoryBytes(16 * MIB))).getMemoryBytes());
+        assertEquals(VmResourcesIsolator.DEFAULT_MEMORY_BYTES, vm(config()).getMemoryBytes());
+    }
+
+    @Test
+    void updateNeedsARunningVmAndUsageOfNoneIsEmpty() throws Exception {
+        var context = new Context(config().build());
+        VesselException e = assertThrows(VesselException.class,
+                () -> resources.update(context, Resources.newBuilder().setMemoryBytes(64 * MIB).build()));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+        assertEquals(ResourceStatistics.getDefaultInstance(), resources.usage(context));
+    }
+
+    @Test
+    void theRootfsIsolatorPassesTheProvisionedRootfsOn() throws Exception {
+        VmRootfsIsolator rootfs = new VmRootfsIsolator();
+        assertEquals(Set.of(ContainerKeys.ROOTFS), rootfs.requires());
+        var context = new Context(config().build());
+        context.values.put(ContainerKeys.ROOTFS, dir.resolve("rootfs"));
+        assertEquals(dir.resolve("rootfs").toString(), rootfs.prepare(context).getRootfs());
+
+        var without = new Context(config().build());
+        assertEquals("root", assertThrows(VesselException.class, () -> rootfs.prepare(without)).field().orElseThrow());
+    }
+
+    private dev.vessel.core.model.VmLaunchInfo vm(ContainerConfig.Builder config) throws Exception {
+        LaunchInfo info = resources.prepare(new Context(config.build()));
+        assertTrue(info.hasVm());
+        return info.getVm();
+    }
+
+    private static ContainerConfig.Builder config() {
+        return TestContainers.vmConfig("sized");
+    }
+
+    private static Path sized(Path file, long bytes) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(bytes);
+        }
+        return file;
+    }
+
+    private final class Context implements PrepareContext {
+        final Map<Key<?>, Object> values = new HashMap<>();
+        private final ContainerConfig config;
+
+        Context(ContainerConfig config) {
+            this.config = config;
+        }
+
+        @Override
+        public String containerId() {
+            return config.getId();
+        }
+
+        @Override
+        public ContainerConfig config() {
+            return config;
+        }
+
+        @Override
+        public Path containerDir() {
+            return dir.resolve("run/containers").resolve(config.getId());
+        }
+
+        @Override
+        public Checkpoint checkpoint() {
+            return new Checkpoint(containerDir().resolve("isolators/x.ckpt"));
+        }
+
+        @Override
+        public <T> T get(Key<T> key) {
+            return key.type().cast(values.get(key));
+        }
+
+        @Override
+        public <T> void put(Key<T> key, T value) {
+            values.put(key, value);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.vessel.vmtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.node.ApiClient;
+import dev.vessel.node.DaemonProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** A real vesseld running VM tasks and process containers side by side, through its HTTP API. */
+class VmDaemonTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final String cgroupParent = "vessel-vmtest-" + ProcessHandle.current().pid();
+    private Path dir;
+    private DaemonProcess daemon;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (daemon != null) {
+            ApiClient api = ApiClient.unix(daemon.socket);
+            JSON.readTree(api.get("/v1/containers").body()).get("containers")
+                    .forEach(c -> {
+                        try {
+                            api.delete("/v1/containers/" + c.get("id").asText() + "?force=1");
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            daemon.stop();
+        }
+        DaemonProcess.removeCgroupParent(cgroupParent);
+        if (dir != null) {
+            VmNode.run("rm", "-rf", dir.toString());
+        }
+    }
+
+    private DaemonProcess startDaemon() throws Exception {
+        return DaemonProcess.start(dir.resolve("node"), cgroupParent,
+                "--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString());
+    }
+
+    private static String task(String id, String isolation, Path rootfs, String script) {
+        ObjectNode body = JSON.createObjectNode().put("id", id).put("isolation", isolation).put("host_rootfs", rootfs.toString());
+        body.putArray("command").add("/bin/sh").add("-c").add(script);
+        return body.toString();
+    }
+
+    private static JsonNode ok(ApiClient.Response r, int status) throws Exception {
+        assertEquals(status, r.status(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void aVmTaskAndAProcessContainerRunSideBySide() throws Exception {
+        VmNode.requireRootAndLibvirt();
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
+        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        daemon = startDaemon();
+        ApiClient api = ApiClient.unix(daemon.socket);
+
+        ok(api.post("/v1/containers", task("in-vm", "VM", rootfs, "echo from the vm; exit 5")), 201);
+        ok(api.post("/v1/containers", task("in-process", "PROCESS", rootfs, "echo from a process; exit 6")), 201);
+        assertEquals(6, ok(api.post("/v1/containers/in-process/wait", ""), 200).get("exit_code").asInt());
+        assertEquals(5, ok(api.post("/v1/containers/in-vm/wait", ""), 200).get("exit_code").asInt());
+        assertEquals("from the vm\n", api.get("/v1/containers/in-vm/logs?stream=stdout").body());
+        assertEquals("from a process\n", api.get("/v1/containers/in-process/logs?stream=stdout").body());
+        assertEquals("VM", ok(api.get("/v1/containers/in-vm"), 200).at("/status/isolation").asText());
+
+        ok(api.delete("/v1/containers/in-vm"), 200);
+        assertEquals(404, api.get("/v1/containers/in-vm").status());
+        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains("in-vm")), () -> "domain left");
+    }
+
+    @Test
+    void aDaemonKilledWhileAVmTaskRunsStillReportsItsExitAfterRestart() throws Exception {
+        VmNode.requireRootAndLibvirt();
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
+        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        daemon = startDaemon();
+        ApiClient api = ApiClient.unix(daemon.socket);
+        // ends once the test creates the gate file (seen in the guest through the 9p share), which it
+        // does while the daemon is down
+        ok(api.post("/v1/containers", task("survivor", "VM", rootfs,
+                "echo started; while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo finished; exit 4")), 201);
+        awaitLog(api, "survivor", "started\n");
+
+        daemon.kill9();
+        Files.createFile(rootfs.resolve("tmp/gate"));
+        Thread.sleep(3000);
+        daemon = startDaemon();
+        api = ApiClient.unix(daemon.socket);
+
+        JsonNode exit = ok(api.post("/v1/containers/survivor/wait", ""), 200);
+        assertEquals(4, exit.get("exit_code").asInt(), exit::toString);
+        assertEquals("started\nfinished\n", api.get("/v1/containers/survivor/logs?stream=stdout").body());
+        ok(api.delete("/v1/containers/survivor"), 200);
+        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains("survivor")), () -> "domain left");
+    }
+
+    private static void awaitLog(ApiClient api, String id, String expected) throws Exception {
+        long deadline = System.nanoTime() + 180_000_000_000L;
+        String seen = "";
+        while (System.nanoTime() < deadline) {
+            seen = api.get("/v1/containers/" + id + "/logs?stream=stdout").body();
+            if (seen.equals(expected)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(id + ": stdout never became '" + expected + "', was '" + seen + "'");
+    }
+}

@@ -1,0 +1,98 @@
+package dev.vessel.vmtests;
+
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.ImageSource;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.launcher.vm.GuestArtifacts;
+import dev.vessel.launcher.vm.VmLauncher;
+import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.launcher.vm.VmResourcesIsolator;
+import dev.vessel.launcher.vm.VmRootfsIsolator;
+import dev.vessel.provisioner.ImageProvisioner;
+import dev.vessel.provisioner.registry.CredentialsProvider;
+import dev.vessel.provisioner.registry.RegistryTransport;
+import dev.vessel.provisioner.rootfs.RootfsBackends;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A node that runs VM tasks only, wired like the daemon wires it: the VM launcher with the guest
+ * artifacts the images module built, the host-side VM isolators, the image provisioner. A second
+ * instance over the same directories is a restarted daemon.
+ */
+final class VmNode implements AutoCloseable {
+    final RuntimePaths paths;
+    final VmLauncher launcher;
+    final UnifiedContainerizer containerizer;
+
+    VmNode(Path dir) throws IOException {
+        requireRootAndLibvirt();
+        paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        GuestArtifacts guest = GuestArtifacts.load(artifactsDir());
+        launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
+        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+                .launcher(launcher)
+                .isolator(new VmResourcesIsolator(launcher))
+                .isolator(new VmRootfsIsolator())
+                .provisioner(new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS,
+                        RootfsBackends.detect(paths)))
+                .build();
+    }
+
+    VmNode recovered() {
+        containerizer.recover();
+        return this;
+    }
+
+    @Override
+    public void close() {
+        launcher.close();
+    }
+
+    /** The artifacts the images module built (the build passes their directory). */
+    static Path artifactsDir() {
+        return Path.of(System.getProperty("vessel.guest.artifacts", "../images/target/guest"));
+    }
+
+    static void requireRootAndLibvirt() {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new IllegalStateException("the VM tests must run as root (libvirt, mounts)");
+        }
+        if (!Files.exists(Path.of("/var/run/libvirt/libvirt-sock"))) {
+            throw new IllegalStateException("libvirtd is not running (start virtlogd -d and libvirtd -d)");
+        }
+    }
+
+    /** A busybox image in an OCI layout, made with umoci from the host's busybox-static: no registry. */
+    static ImageReference busyboxImage(Path dir) throws Exception {
+        Path rootfs = BusyboxRootfs.create(dir.resolve("busybox-rootfs"));
+        Path layout = dir.resolve("layout");
+        run("umoci", "init", "--layout", layout.toString());
+        run("umoci", "new", "--image", layout + ":busybox");
+        run("umoci", "insert", "--image", layout + ":busybox", rootfs.toString(), "/");
+        return ImageReference.newBuilder().setSource(ImageSource.OCI_LAYOUT).setPath(layout.toString())
+                .setTag("busybox").build();
+    }
+
+    /** The names of every libvirt domain, running or defined. */
+    static List<String> domains() throws Exception {
+        return run("virsh", "-q", "list", "--all", "--name").lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    static String run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", Stream.of(command).toList()) + " failed:\n" + out);
+        }
+        return out;
+    }
+}

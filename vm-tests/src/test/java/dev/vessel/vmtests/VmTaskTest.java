@@ -1,0 +1,149 @@
+package dev.vessel.vmtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.LimitationReason;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.VmOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** VM tasks end to end: real guests booted by libvirt + QEMU (TCG here), the guest agent, the task inside. */
+class VmTaskTest {
+    private static Path dir;
+    private static VmNode node;
+    private static ImageReference image;
+
+    @BeforeAll
+    static void startNode() throws Exception {
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmtest-");
+        image = VmNode.busyboxImage(dir);
+        node = new VmNode(dir).recovered();
+    }
+
+    @AfterAll
+    static void stopNode() throws Exception {
+        if (node != null) {
+            for (var status : node.containerizer.list()) {
+                node.containerizer.destroy(status.getId());
+                node.containerizer.remove(status.getId());
+            }
+            node.close();
+        }
+        VmNode.run("rm", "-rf", dir.toString());
+    }
+
+    private static ContainerConfig.Builder vmTask(String id, String script) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
+                .setImage(image)
+                .addAllCommand(List.of("/bin/sh", "-c", script));
+    }
+
+    private static Termination run(ContainerConfig config) throws Exception {
+        node.containerizer.launch(config);
+        return node.containerizer.wait(config.getId()).get(5, TimeUnit.MINUTES);
+    }
+
+    private static String stdout(String id) throws Exception {
+        return Files.readString(node.paths.stdoutLog(node.paths.containerDir(List.of(id))));
+    }
+
+    @Test
+    void aTaskFromABusyboxImageRunsInTheGuestWithItsOutputAndExitCode() throws Exception {
+        Termination t = run(vmTask("vm-hi", "echo hi; echo oops >&2; exit 3").build());
+        assertEquals(TerminationReason.EXITED, t.getReason(), t::toString);
+        assertEquals(3, t.getExitCode(), t::toString);
+        assertEquals("hi\n", stdout("vm-hi"));
+        assertEquals("oops\n", Files.readString(node.paths.stderrLog(node.paths.containerDir(List.of("vm-hi")))));
+        node.containerizer.remove("vm-hi");
+    }
+
+    @Test
+    void aTaskThatAllocatesPastItsMemoryLimitEndsWithOom() throws Exception {
+        // tail keeps the whole "line" of /dev/zero in memory: it grows until the guest's cgroup stops it
+        Termination t = run(vmTask("vm-oom", "tail /dev/zero")
+                .setResources(Resources.newBuilder().setMemoryBytes(48L << 20)).build());
+        assertEquals(TerminationReason.LIMITATION, t.getReason(), t::toString);
+        assertEquals(LimitationReason.OOM, t.getLimitation().getReason(), t::toString);
+        node.containerizer.remove("vm-oom");
+    }
+
+    @Test
+    void sigtermReachesTheTaskInTheGuest() throws Exception {
+        node.containerizer.launch(vmTask("vm-term",
+                "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done").build());
+        awaitStdout("vm-term", "ready\n");
+        node.containerizer.kill("vm-term", 15);
+        Termination t = node.containerizer.wait("vm-term").get(2, TimeUnit.MINUTES);
+        assertEquals(7, t.getExitCode(), t::toString);
+        assertEquals("ready\ngot TERM\n", stdout("vm-term"));
+        node.containerizer.remove("vm-term");
+    }
+
+    @Test
+    void destroyLeavesNoDomainSocketOrFile() throws Exception {
+        node.containerizer.launch(vmTask("vm-gone", "echo up; sleep 1000").build());
+        awaitStdout("vm-gone", "up\n");
+        long qemu = node.containerizer.status("vm-gone").getPid();
+        assertTrue(VmNode.domains().stream().anyMatch(d -> d.contains("vm-gone")), () -> "no domain for vm-gone");
+        Path containerDir = node.paths.containerDir(List.of("vm-gone"));
+
+        Termination t = node.containerizer.destroy("vm-gone");
+        assertEquals(TerminationReason.KILLED, t.getReason(), t::toString);
+        node.containerizer.remove("vm-gone");
+        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains("vm-gone")), () -> "domain left: " + domains());
+        assertFalse(ProcessHandle.of(qemu).map(ProcessHandle::isAlive).orElse(false), "QEMU still runs");
+        assertFalse(Files.exists(containerDir), "container dir left: " + containerDir);
+        assertFalse(Files.exists(node.paths.provisionedRootfsDir("vm-gone")), "rootfs left");
+    }
+
+    @Test
+    void badVmConfigsAreRefusedNamingTheFieldAndDefineNothing() throws Exception {
+        List<String> before = VmNode.domains();
+        VesselException small = assertThrows(VesselException.class, () -> node.containerizer.launch(vmTask("vm-small", "true")
+                .setVm(VmOptions.newBuilder().setMemoryBytes(128L << 20)).build()));
+        assertEquals(Optional.of("vm.memory_bytes"), small.field(), small::getMessage);
+        VesselException kernel = assertThrows(VesselException.class, () -> node.containerizer.launch(vmTask("vm-kernel", "true")
+                .setVm(VmOptions.newBuilder().setKernel("/nonexistent/vmlinux")).build()));
+        assertEquals(Optional.of("vm.kernel"), kernel.field(), kernel::getMessage);
+        assertTrue(kernel.getMessage().contains("/nonexistent/vmlinux"), kernel::getMessage);
+        assertEquals(before, VmNode.domains());
+        assertFalse(node.containerizer.list().stream().anyMatch(s -> s.getId().equals("vm-small") || s.getId().equals("vm-kernel")));
+    }
+
+    private static String domains() {
+        try {
+            return String.join(", ", VmNode.domains());
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    private static void awaitStdout(String id, String expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        Path log = node.paths.stdoutLog(node.paths.containerDir(List.of(id)));
+        while (!(Files.exists(log) && Files.readString(log).equals(expected))) {
+            if (System.nanoTime() > deadline || node.containerizer.status(id).getState() == ContainerState.TERMINATED) {
+                throw new AssertionError(id + ": stdout never became '" + expected + "': "
+                        + (Files.exists(log) ? Files.readString(log) : "(no log)") + " " + node.containerizer.status(id));
+            }
+            Thread.sleep(50);
+        }
+    }
+}
