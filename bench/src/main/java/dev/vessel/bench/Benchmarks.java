@@ -8,20 +8,22 @@ public final class Benchmarks {
     private static final List<String> PROCESS = List.of("process-launch", "process-throughput");
     private static final String IMAGE_PULL = "image-pull";
     private static final String NODE_LAUNCH = "node-launch";
+    private static final String VM_LAUNCH = "vm-launch";
 
     private Benchmarks() {
     }
 
     public static void main(String[] args) throws Exception {
-        List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL, NODE_LAUNCH)
+        List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL, NODE_LAUNCH,
+                VM_LAUNCH)
                 : List.of(args);
         List<String> process = new ArrayList<>();
         for (String name : names) {
             if (PROCESS.contains(name)) {
                 process.add(name);
-            } else if (!name.equals(IMAGE_PULL) && !name.equals(NODE_LAUNCH)) {
+            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH).contains(name)) {
                 throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, "
-                        + "process-throughput, image-pull, node-launch)");
+                        + "process-throughput, image-pull, node-launch, vm-launch)");
             }
         }
         if (!process.isEmpty()) {
@@ -32,6 +34,9 @@ public final class Benchmarks {
         }
         if (names.contains(NODE_LAUNCH)) {
             NodeLaunchBench.main(new String[0]);
+        }
+        if (names.contains(VM_LAUNCH)) {
+            VmLaunchBench.main(new String[0]);
         }
     }
 }

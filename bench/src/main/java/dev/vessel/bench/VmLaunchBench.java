@@ -1,0 +1,261 @@
+package dev.vessel.bench;
+
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.launcher.vm.GuestArtifacts;
+import dev.vessel.launcher.vm.VmLauncher;
+import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.launcher.vm.VmResourcesIsolator;
+import dev.vessel.launcher.vm.VmRootfsIsolator;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * VM task launch-to-exit of {@code /bin/true} (the full containerizer path: VM isolators, a
+ * transient libvirt domain direct-booting the guest kernel + initramfs, the guest agent, the task
+ * in the guest, teardown) beside raw {@code qemu-system-x86_64} booting the same kernel and
+ * initramfs, in alternating rounds of one run. The raw boot is timed to its init (the console's
+ * "vessel-init: up at") and to the agent's hello on its port. Vessel's time is broken down from
+ * outside: QEMU's exec (its /proc start time), the init marker and the agent's start on the
+ * console (polled), the launch's return (hello + task started), the exit (task done, VM torn down).
+ * QEMU's RSS is read once the task runs (Vessel) or at the hello (raw).
+ */
+final class VmLaunchBench {
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
+    private static final Pattern UP_AT = Pattern.compile("vessel-init: up at");
+    private static final Pattern AGENT_START = Pattern.compile("vessel-init: starting the guest agent");
+    private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux x86-64
+
+    private final Path work;
+    private final GuestArtifacts guest;
+    private final Path rootfs;
+    private final RuntimePaths paths;
+    private final VmLauncher launcher;
+    private final UnifiedContainerizer containerizer;
+    private int launches;
+
+    private VmLaunchBench(Path work, Path artifactsDir) throws IOException {
+        this.work = work;
+        this.guest = GuestArtifacts.load(artifactsDir);
+        this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
+        this.paths = new RuntimePaths(work.resolve("state"), work.resolve("run"));
+        this.launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
+        this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+                .launcher(launcher).isolator(new VmResourcesIsolator(launcher)).isolator(new VmRootfsIsolator())
+                .build();
+        containerizer.recover();
+    }
+
+    static void main(String[] args) throws Exception {
+        Path artifacts = Path.of(System.getProperty("vessel.guest.artifacts", "images/target/guest"));
+        Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmbench");
+        VmLaunchBench bench = null;
+        try {
+            bench = new VmLaunchBench(work, artifacts);
+            bench.run();
+        } finally {
+            if (bench != null) {
+                bench.launcher.close();
+            }
+            Stats.deleteTree(work);
+        }
+    }
+
+    private void run() throws Exception {
+        Map<String, List<Double>> ms = new LinkedHashMap<>();
+        // one warm-up of each: page cache, libvirt's capability cache
+        vessel(new LinkedHashMap<>());
+        raw(new LinkedHashMap<>());
+        for (int i = 0; i < ROUNDS; i++) {
+            vessel(ms);
+            raw(ms);
+        }
+        System.out.printf(Locale.ROOT, "vm-launch: /bin/true as a VM task vs raw QEMU booting the same kernel + initramfs"
+                + " (%s accelerator), %d alternating rounds after 1 warm-up%n", launcher.accelerator(), ROUNDS);
+        System.out.printf(Locale.ROOT, "%-44s %9s %9s %9s%n", "step", "median", "min", "max");
+        ms.forEach((step, values) -> {
+            List<Double> s = values.stream().sorted().toList();
+            String unit = step.endsWith("MiB") ? "" : "ms";
+            System.out.printf(Locale.ROOT, "%-44s %7.0f%s %7.0f%s %7.0f%s%n", step, Stats.median(s), unit,
+                    s.getFirst(), unit, s.getLast(), unit);
+        });
+        double vessel = Stats.median(ms.get("vessel: launch to exit (total)"));
+        double toInit = Stats.median(ms.get("raw qemu: exec to init"));
+        double toHello = Stats.median(ms.get("raw qemu: exec to agent hello"));
+        System.out.printf(Locale.ROOT, "vessel / raw boot to init: %.2f   vessel / raw boot to agent hello: %.2f%n",
+                vessel / toInit, vessel / toHello);
+        System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
+                + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"qemu_to_hello_ms\":%.0f,\"runs\":%d}%n",
+                vessel, toInit, vessel / toInit, toHello, ROUNDS);
+    }
+
+    /** One VM task through the containerizer, timed from outside. */
+    private void vessel(Map<String, List<Double>> ms) throws Exception {
+        String id = "bench-" + launches++;
+        Path console = paths.consoleLog(paths.containerDir(List.of(id)));
+        ConsoleWatch watch = new ConsoleWatch(console);
+        long t0 = System.nanoTime();
+        long wall0 = System.currentTimeMillis();
+        watch.start();
+        containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
+                .setHostRootfs(rootfs.toString()).addCommand("/bin/true").build());
+        long launched = System.nanoTime();
+        long qemuPid = containerizer.status(id).getPid();
+        double rss = rssMiB(qemuPid);
+        long qemuExecWall = processStartWallMillis(qemuPid);
+        Termination t = containerizer.wait(id).get(5, TimeUnit.MINUTES);
+        long exited = System.nanoTime();
+        containerizer.remove(id);
+        long removed = System.nanoTime();
+        watch.stop();
+        if (t.getExitCode() != 0) {
+            throw new IllegalStateException("the VM task failed: " + t);
+        }
+        double qemuExec = qemuExecWall - wall0;
+        double upAt = (watch.seen(UP_AT) - t0) / 1e6;
+        double agentStart = (watch.seen(AGENT_START) - t0) / 1e6;
+        add(ms, "vessel: define + start domain (to QEMU exec)", qemuExec);
+        add(ms, "vessel: firmware + kernel boot (to init)", upAt - qemuExec);
+        add(ms, "vessel: init (to agent JVM exec)", agentStart - upAt);
+        add(ms, "vessel: JVM + hello + task started", (launched - t0) / 1e6 - agentStart);
+        add(ms, "vessel: task exit seen (incl. VM teardown)", (exited - launched) / 1e6);
+        add(ms, "vessel: remove", (removed - exited) / 1e6);
+        add(ms, "vessel: launch to exit (total)", (exited - t0) / 1e6);
+        add(ms, "vessel: QEMU RSS, MiB", rss);
+    }
+
+    /** The same kernel and initramfs under plain QEMU, with the agent's port: to init, and to hello. */
+    private void raw(Map<String, List<Double>> ms) throws Exception {
+        Path dir = Files.createDirectories(work.resolve("raw-" + launches++));
+        Path console = dir.resolve("console.log");
+        Path socket = dir.resolve("agent.sock");
+        ConsoleWatch watch = new ConsoleWatch(console);
+        watch.start();
+        long t0 = System.nanoTime();
+        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "q35,accel=tcg", "-nodefaults",
+                "-no-user-config", "-m", "512", "-kernel", guest.kernel().toString(), "-initrd", guest.initrd().toString(),
+                "-append", guest.cmdline(), "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
+                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
+                "-serial", "file:" + console, "-display", "none", "-no-reboot")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
+        try {
+            awaitHello(socket, qemu);
+            long hello = System.nanoTime();
+            add(ms, "raw qemu: exec to init", (watch.seen(UP_AT) - t0) / 1e6);
+            add(ms, "raw qemu: exec to agent hello", (hello - t0) / 1e6);
+            add(ms, "raw qemu: QEMU RSS, MiB", rssMiB(qemu.pid()));
+        } finally {
+            watch.stop();
+            qemu.destroyForcibly().waitFor();
+        }
+    }
+
+    private static void awaitHello(Path socket, Process qemu) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!Files.exists(socket)) {
+            if (!qemu.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException("QEMU did not create its agent socket");
+            }
+            Thread.sleep(2);
+        }
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            InputStream in = Channels.newInputStream(channel);
+            GuestFrame frame = GuestFrame.parseDelimitedFrom(in);
+            if (frame == null || !frame.hasHello()) {
+                throw new IllegalStateException("the guest's first frame was not a hello: " + frame);
+            }
+        }
+    }
+
+    private static void add(Map<String, List<Double>> ms, String step, double value) {
+        ms.computeIfAbsent(step, k -> new ArrayList<>()).add(value);
+    }
+
+    private static double rssMiB(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** When the process started, in wall-clock milliseconds (from /proc: clock ticks since boot). */
+    private static long processStartWallMillis(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long startTicks = Long.parseLong(fields[19]); // field 22 of stat, counted after "(comm) "
+        double uptime = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split(" ")[0]);
+        long bootWall = System.currentTimeMillis() - (long) (uptime * 1000);
+        return bootWall + startTicks * 1000 / CLOCK_TICKS_PER_SECOND;
+    }
+
+    /** Polls a console log and notes, for each marker, when it first appeared (System.nanoTime). */
+    private static final class ConsoleWatch {
+        private final Path file;
+        private final Map<Pattern, Long> seen = new java.util.concurrent.ConcurrentHashMap<>();
+        private volatile boolean running = true;
+        private Thread thread;
+
+        ConsoleWatch(Path file) {
+            this.file = file;
+        }
+
+        void start() {
+            thread = Thread.ofPlatform().daemon().start(() -> {
+                while (running) {
+                    try {
+                        if (Files.exists(file)) {
+                            String text = Files.readString(file);
+                            long now = System.nanoTime();
+                            for (Pattern p : List.of(UP_AT, AGENT_START)) {
+                                Matcher m = p.matcher(text);
+                                if (m.find()) {
+                                    seen.putIfAbsent(p, now);
+                                }
+                            }
+                        }
+                        Thread.sleep(2);
+                    } catch (IOException | InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join();
+        }
+
+        long seen(Pattern marker) {
+            Long at = seen.get(marker);
+            if (at == null) {
+                throw new IllegalStateException("the console never showed '" + marker + "' in " + file);
+            }
+            return at;
+        }
+    }
+}
