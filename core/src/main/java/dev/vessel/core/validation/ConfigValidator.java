@@ -113,6 +113,9 @@ public final class ConfigValidator {
                 }
             }
             uris(c.getUrisList());
+            if (isolation == Isolation.VM) {
+                notYetInVms(c);
+            }
             c.getLabelsMap().keySet().forEach(k -> {
                 if (k.isBlank()) {
                     fail("labels", "a label key must not be empty");
@@ -350,6 +353,26 @@ public final class ConfigValidator {
                     fail(at + ".soft", "soft limit " + Long.toUnsignedString(r.getSoft())
                             + " exceeds the hard limit " + Long.toUnsignedString(r.getHard()));
                 }
+            }
+        }
+
+        /** What the VM launcher cannot carry into a guest yet: refused rather than silently dropped. */
+        private void notYetInVms(ContainerConfig c) {
+            String why = "is not supported for VM tasks yet (the guest gets the rootfs only)";
+            if (c.getVolumesCount() > 0) {
+                fail("volumes", why);
+            }
+            if (c.getNetworksCount() > 0) {
+                fail("networks", why);
+            }
+            if (c.getUrisCount() > 0) {
+                fail("uris", why);
+            }
+            if (c.getResources().getGpus() > 0) {
+                fail("resources.gpus", why);
+            }
+            if (!c.getParentId().isEmpty()) {
+                fail("parent_id", why);
             }
         }
 

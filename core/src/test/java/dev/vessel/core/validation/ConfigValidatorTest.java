@@ -150,6 +150,13 @@ class ConfigValidatorTest {
                         .setMemoryBytes(1 << 20)), "vm.memory_bytes", "too little to run anything"),
                 rule("relative kernel path", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder()
                         .setKernel("vmlinux")), "vm.kernel", "must be an absolute path"),
+                rule("volume in a VM task", c -> c.setIsolation(Isolation.VM).addVolumes(Volume.newBuilder()
+                        .setTarget("/data").setTmpfs(TmpfsVolume.getDefaultInstance())), "volumes",
+                        "not supported for VM tasks yet"),
+                rule("network in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
+                        .setNetwork("bridge")), "networks", "not supported for VM tasks yet"),
+                rule("uri in a VM task", c -> c.setIsolation(Isolation.VM).addUris(FetchUri.newBuilder()
+                        .setUri("https://x/y")), "uris", "not supported for VM tasks yet"),
                 rule("own parent", c -> c.setParentId("web-1"), "parent_id", "cannot be its own parent"),
                 rule("uri without scheme", c -> c.addUris(FetchUri.newBuilder().setUri("just/a/path")), "uris[0].uri",
                         "has no scheme"),
