@@ -2,6 +2,7 @@ package dev.vessel.vmtests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +12,9 @@ import dev.vessel.node.ApiClient;
 import dev.vessel.node.DaemonProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -102,6 +106,46 @@ class VmDaemonTest {
         assertEquals("started\nfinished\n", api.get("/v1/containers/survivor/logs?stream=stdout").body());
         ok(api.delete("/v1/containers/survivor"), 200);
         assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains("survivor")), () -> "domain left");
+    }
+
+    @Test
+    void aVmTaskRoundTripThroughTheCli() throws Exception {
+        VmNode.requireRootAndLibvirt();
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
+        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        daemon = startDaemon();
+
+        Cli run = cli("run", "--vm", "--name", "cli-vm", "--memory", "64m", "--rootfs", rootfs.toString(), "--",
+                "sh", "-c", "echo hello from the guest; echo complaint >&2; exit 2");
+        assertEquals(2, run.code(), run::toString);
+        assertEquals("hello from the guest\n", run.out(), run::toString);
+        assertEquals("complaint\n", run.err(), run::toString);
+        Cli ps = cli("ps", "-a");
+        assertTrue(ps.out().lines().anyMatch(l -> l.startsWith("cli-vm ") && l.contains("TERMINATED") && l.contains(" 2 ")),
+                ps::toString);
+        assertEquals("hello from the guest\n", cli("logs", "cli-vm").out());
+        assertEquals("VM", JSON.readTree(cli("inspect", "--json", "cli-vm").out()).at("/status/isolation").asText());
+        assertEquals(0, cli("rm", "cli-vm").code());
+        assertFalse(cli("ps", "-a").out().contains("cli-vm"));
+    }
+
+    private record Cli(int code, String out, String err) {
+    }
+
+    /** The vessel CLI in its own JVM, as a user runs it. */
+    private Cli cli(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.vessel.node.cli.Vessel", "--host", "unix://" + daemon.socket));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("cli.out");
+        Path err = dir.resolve("cli.err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly().waitFor();
+            throw new AssertionError("vessel " + String.join(" ", args) + " did not finish");
+        }
+        return new Cli(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     private static void awaitLog(ApiClient api, String id, String expected) throws Exception {

@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel gc}: frees the blobs and layers no image uses. */
-@Command(name = "gc", description = "Free the blobs and unpacked layers no image uses.")
+@Command(name = "gc", mixinStandardHelpOptions = true, description = "Free the blobs and unpacked layers no image uses.")
 final class GcCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

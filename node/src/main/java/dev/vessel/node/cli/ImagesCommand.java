@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel images}: the images on the node. */
-@Command(name = "images", description = "List the images on the node.")
+@Command(name = "images", mixinStandardHelpOptions = true, description = "List the images on the node.")
 final class ImagesCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

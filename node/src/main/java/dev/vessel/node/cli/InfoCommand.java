@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel info}: what the node is and can do. */
-@Command(name = "info", description = "Show the node: versions, cgroups, accelerator, launchers, isolators.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the node: versions, cgroups, accelerator, launchers, isolators.")
 final class InfoCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel inspect}: a container's status, configuration and usage as JSON. */
-@Command(name = "inspect", description = "Show containers' status, configuration and resource usage (JSON).")
+@Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show containers' status, configuration and resource usage (JSON).")
 final class InspectCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

@@ -12,7 +12,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code vessel kill}: sends a signal (SIGKILL by default, as docker kill) to containers' tasks. */
-@Command(name = "kill", description = "Send a signal to containers' tasks (default KILL).")
+@Command(name = "kill", mixinStandardHelpOptions = true, description = "Send a signal to containers' tasks (default KILL).")
 final class KillCommand implements Callable<Integer> {
     /** Linux x86-64/arm64 numbers of the signals people send by name. */
     private static final Map<String, Integer> SIGNALS = Map.ofEntries(Map.entry("HUP", 1), Map.entry("INT", 2),

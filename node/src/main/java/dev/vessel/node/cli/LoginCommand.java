@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
  * {@code vessel login}: stores registry credentials in Docker's {@code config.json} ({@code auths.<registry>.auth}),
  * the file the daemon's provisioner reads. Nothing is checked against the registry; a pull will tell.
  */
-@Command(name = "login", description = "Store credentials for a registry in $DOCKER_CONFIG/config.json"
+@Command(name = "login", mixinStandardHelpOptions = true, description = "Store credentials for a registry in $DOCKER_CONFIG/config.json"
         + " (else ~/.docker/config.json), which vesseld reads when it pulls.")
 final class LoginCommand implements Callable<Integer> {
     @ParentCommand

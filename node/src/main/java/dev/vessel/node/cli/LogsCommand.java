@@ -9,7 +9,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel logs}: the task's stdout to stdout and its stderr to stderr. */
-@Command(name = "logs", description = "Print a container's output; -f follows it until the container ends.")
+@Command(name = "logs", mixinStandardHelpOptions = true, description = "Print a container's output; -f follows it until the container ends.")
 final class LogsCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

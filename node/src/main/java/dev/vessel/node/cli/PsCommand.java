@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel ps}: the running containers, or all of them with {@code -a}. */
-@Command(name = "ps", description = "List containers (running ones unless -a).")
+@Command(name = "ps", mixinStandardHelpOptions = true, description = "List containers (running ones unless -a).")
 final class PsCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel pull}: fetches an image onto the node, showing the daemon's progress. */
-@Command(name = "pull", description = "Pull an image: busybox, registry:5000/repo:tag, oci:/layout:tag, docker-archive:/file.tar.")
+@Command(name = "pull", mixinStandardHelpOptions = true, description = "Pull an image: busybox, registry:5000/repo:tag, oci:/layout:tag, docker-archive:/file.tar.")
 final class PullCommand implements Callable<Integer> {
     private static final int BAR = 30;
 

@@ -8,7 +8,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel rm}: removes ended containers; {@code -f} destroys running ones first. */
-@Command(name = "rm", description = "Remove containers (-f: destroy running ones first).")
+@Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove containers (-f: destroy running ones first).")
 final class RmCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel rmi}: forgets images; their blobs go at the next {@code gc}. */
-@Command(name = "rmi", description = "Remove images (their unused blobs are freed by `vessel gc`).")
+@Command(name = "rmi", mixinStandardHelpOptions = true, description = "Remove images (their unused blobs are freed by `vessel gc`).")
 final class RmiCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;

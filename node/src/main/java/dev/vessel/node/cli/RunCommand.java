@@ -22,7 +22,7 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /** {@code vessel run}: creates a container (pulling a missing image first) and, unless detached, follows it to its end. */
-@Command(name = "run", description = "Run a command in a new container: in the foreground it streams the output and"
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Run a command in a new container: in the foreground it streams the output and"
         + " exits with the task's exit code (128+N for signal N); Ctrl-C sends it SIGTERM.")
 final class RunCommand implements Callable<Integer> {
     private static final int SIGTERM = 15;

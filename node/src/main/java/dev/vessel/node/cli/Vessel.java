@@ -58,8 +58,12 @@ public final class Vessel implements Runnable {
     }
 
     static int execute(Vessel vessel, String... args) {
-        CommandLine cli = new CommandLine(vessel)
-                .setOut(new PrintWriter(vessel.out, true, StandardCharsets.UTF_8))
+        CommandLine cli = new CommandLine(vessel);
+        for (Map.Entry<String, Class<?>> subcommand : needed(args).entrySet()) {
+            cli.addSubcommand(subcommand.getKey(), subcommand.getValue());
+        }
+        // set after the subcommands are added: these settings reach only the subcommands present
+        cli.setOut(new PrintWriter(vessel.out, true, StandardCharsets.UTF_8))
                 .setErr(new PrintWriter(vessel.err, true, StandardCharsets.UTF_8))
                 .setParameterExceptionHandler((e, a) -> {
                     vessel.err.println("vessel: " + e.getMessage());
@@ -70,9 +74,6 @@ public final class Vessel implements Runnable {
                     vessel.err.println("vessel: " + (e instanceof CliFailure ? e.getMessage() : "internal error: " + e));
                     return CliFailure.EXIT_CODE;
                 });
-        for (Map.Entry<String, Class<?>> subcommand : needed(args).entrySet()) {
-            cli.addSubcommand(subcommand.getKey(), subcommand.getValue());
-        }
         CommandLine run = cli.getSubcommands().get("run");
         if (run != null) {
             // docker's rule: what follows the image is the container's command, options included

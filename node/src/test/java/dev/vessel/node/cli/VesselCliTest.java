@@ -91,6 +91,20 @@ class VesselCliTest {
     }
 
     @Test
+    void everyCommandAnswersHelpAndTheCliItsVersion() {
+        for (String command : List.of("run", "ps", "inspect", "logs", "kill", "rm", "pull", "images", "rmi", "gc",
+                "info", "login")) {
+            Result help = vessel(command, "--help");
+            assertEquals(0, help.code(), help::toString);
+            assertTrue(help.out().contains("Usage: vessel " + command), help::toString);
+        }
+        assertTrue(vessel("run", "--help").out().contains("--vm"));
+        Result version = vessel("--version");
+        assertEquals(0, version.code(), version::toString);
+        assertTrue(version.out().startsWith("vessel"), version::toString);
+    }
+
+    @Test
     void foregroundRunStreamsOutputAndExitsWithTheTaskCode() {
         Result r = vessel("run", "--rm", "--rootfs", rootfs.toString(), "--", "sh", "-c", "echo hi; echo warn >&2; exit 3");
         assertEquals(3, r.code(), r::toString);
