@@ -17,6 +17,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 /** {@code /v1/containers}: launch, list, inspect, wait, kill, update, logs, delete. */
@@ -169,6 +173,7 @@ final class ContainersApi {
         boolean follow = ex.flag("follow");
         Path dir = node.paths().containerDir(lineage(containerizer.status(id)));
         ex.startStream("application/octet-stream");
+        CompletableFuture<Termination> terminated = containerizer.wait(id);
         long offset = 0;
         while (true) {
             // the state is read before the file, so output written just before the end is not missed
@@ -187,7 +192,12 @@ final class ContainersApi {
             if (!ex.clientConnected()) {
                 return;
             }
-            Thread.sleep(FOLLOW_POLL_MS);
+            try {
+                // woken at once by the end of the container, so a follower ends with it
+                terminated.get(FOLLOW_POLL_MS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // still running (or its end failed: the state check above decides)
+            }
         }
         ex.end();
     }
