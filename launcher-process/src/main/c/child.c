@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,10 +431,18 @@ static void exec_task(const struct vl_plan *p)
     fail("execve %s (searched PATH=%s)", file, path);
 }
 
+/* Blocks until Java has isolated the child (cgroups...) and released it. */
+static void await_release(const struct vl_child_ctx *ctx)
+{
+    char go;
+    if (read(ctx->sync_fd, &go, 1) != 1 || go != 'G')
+        _exit(1); /* helper aborted or died: never run the task */
+    close(ctx->sync_fd);
+}
+
 void vl_child_main(const struct vl_child_ctx *ctx)
 {
     const struct vl_plan *p = ctx->plan;
-    char go;
 
     g_err_fd = ctx->err_fd;
     close(ctx->parent_fds[0]);
@@ -441,9 +450,17 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     /* If the helper dies before release, die with it; the setting is
      * cleared by credential changes, so it is armed again before exec. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (read(ctx->sync_fd, &go, 1) != 1 || go != 'G')
-        _exit(1); /* helper aborted or died: never run the task */
-    close(ctx->sync_fd);
+
+    /* Without a user namespace the setup below needs nothing from Java, so
+     * it runs while Java places the child in its cgroups (moving a task
+     * into v1 hierarchies waits for RCU grace periods: milliseconds), and
+     * the child waits for the release only before it takes the task's
+     * identity. With one, the uid/gid maps the helper writes before the
+     * release are needed first. A setup failure before the release reaches
+     * Java as the release's answer. */
+    bool early_release = p->namespaces & VL_NS_USER;
+    if (early_release)
+        await_release(ctx);
 
     if (p->namespaces & VL_NS_USER) {
         /* We still carry the helper's host ids, which are not mapped into
@@ -486,6 +503,9 @@ void vl_child_main(const struct vl_child_ctx *ctx)
         if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
             fail("setrlimit %u", p->rlimits[i].resource);
     }
+
+    if (!early_release)
+        await_release(ctx);
 
     set_identity(ctx);
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,8 +286,9 @@ int main(int argc, char **argv)
                      (unsigned char)go);
         return launch_failed(dirfd, pid, err);
     }
-    if (write(sync_p[1], "G", 1) != 1)
-        return launch_failed(dirfd, pid, "release: task is gone");
+    /* Fails when the child already failed its setup (it sets up while Java
+     * isolates it): its message is then on the error pipe. */
+    bool released = write(sync_p[1], "G", 1) == 1;
     close(sync_p[1]);
 
     /* The error pipe is CLOEXEC in the child: EOF without data means the
@@ -305,6 +307,8 @@ int main(int argc, char **argv)
     close(err_p[0]);
     if (n > 0)
         return launch_failed(dirfd, pid, err);
+    if (!released)
+        return launch_failed(dirfd, pid, "release: task is gone");
     reply("ok");
 
     /* Detach from Java for good: nothing more is said on stdout, stdin is

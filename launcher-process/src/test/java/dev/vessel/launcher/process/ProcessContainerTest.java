@@ -215,6 +215,15 @@ class ProcessContainerTest {
         assertLeftNothing("not-exe");
     }
 
+    @Test
+    void aSetupStepThatFailsWhileJavaIsolatesIsReportedByName() throws Exception {
+        // the child sets up (mounts, chdir) while Java isolates it: its failure must still name the step
+        VesselException e = assertThrows(VesselException.class,
+                () -> containerizer.launch(config(rootfs, "bad-cwd", "/bin/true").setWorkingDir("/no/such/dir").build()));
+        assertTrue(e.getMessage().contains("chdir /no/such/dir: No such file or directory"), e.getMessage());
+        assertLeftNothing("bad-cwd");
+    }
+
     private static void assertLeftNothing(String id) throws Exception {
         assertFalse(Files.exists(Fixtures.containerDir(paths, id)), "container directory left behind");
         assertTrue(containerizer.list().stream().noneMatch(s -> s.getId().equals(id)), "container still listed");
