@@ -97,6 +97,21 @@ class VmTaskTest {
     }
 
     @Test
+    void updateAndUsageReachTheTaskInsideTheGuest() throws Exception {
+        node.containerizer.launch(vmTask("vm-update", "echo up; sleep 1000")
+                .setResources(Resources.newBuilder().setMemoryBytes(64L << 20)).build());
+        awaitStdout("vm-update", "up\n");
+        assertEquals(64L << 20, node.containerizer.usage("vm-update").getMemoryLimitBytes());
+
+        node.containerizer.update("vm-update", Resources.newBuilder().setMemoryBytes(96L << 20).build());
+        var usage = node.containerizer.usage("vm-update");
+        assertEquals(96L << 20, usage.getMemoryLimitBytes(), usage::toString);
+        assertTrue(usage.getMemoryUsageBytes() > 0, usage::toString);
+        node.containerizer.destroy("vm-update");
+        node.containerizer.remove("vm-update");
+    }
+
+    @Test
     void destroyLeavesNoDomainSocketOrFile() throws Exception {
         node.containerizer.launch(vmTask("vm-gone", "echo up; sleep 1000").build());
         awaitStdout("vm-gone", "up\n");
