@@ -15,7 +15,6 @@ import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.launcher.process.ProcessLauncher;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,10 +33,14 @@ final class GuestNode {
     private GuestNode() {
     }
 
-    /** The guest's recovered containerizer, ready to launch. */
-    static UnifiedContainerizer containerizer(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent)
-            throws IOException {
-        return containerizer(paths, ProcessLauncher.withBundledHelper(paths), hierarchies, cgroupParent);
+    /**
+     * The guest's recovered containerizer, ready to launch, with the launch helper the image holds at
+     * the paths' usual place. The image takes it from the same launcher jar the agent runs with, so it
+     * is used as it is: comparing it with the jar's copy (ProcessLauncher.withBundledHelper) would
+     * inflate and compare ~800 KB in an interpreted JVM on every start.
+     */
+    static UnifiedContainerizer containerizer(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent) {
+        return containerizer(paths, new ProcessLauncher(paths, paths.launchHelper()), hierarchies, cgroupParent);
     }
 
     /** A recovered containerizer with the given process launcher (training gives one that starts nothing). */

@@ -12,6 +12,18 @@ final class NinePShare implements RootfsShare {
      */
     static final int MSIZE = 262144;
 
+    /**
+     * Links mount(2) and umount2(2) now, on the thread that builds the guest node, rather than in the
+     * first task's launch: their downcalls take a noticeable time to link in an interpreted JVM.
+     */
+    NinePShare() {
+        try {
+            Class.forName(Mounts.class.getName(), true, Mounts.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("the guest agent's class path has no " + Mounts.class.getName(), e);
+        }
+    }
+
     @Override
     public void mount(String tag, Path target, boolean readOnly) throws IOException {
         Mounts.mount(tag, target, "9p", readOnly ? Mounts.MS_RDONLY : 0,

@@ -144,7 +144,8 @@ final class Training {
                 HostFrame.newBuilder().setPing(Ping.getDefaultInstance()),
                 HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(TASK)
                         .setRootfsTag("rootfs").setConfig(valid)),
-                HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(TASK)
+                // its own id: requests are answered concurrently, and the valid launch's id may be taken
+                HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(TASK + "-too-small")
                         .setRootfsTag("rootfs").setConfig(tooSmall)),
                 HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setRootfsTag("rootfs")),
                 HostFrame.newBuilder().setSignal(SignalTask.newBuilder().setContainerId("none").setSignal(15)),

@@ -27,6 +27,7 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.launcher.process.LaunchHelper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,6 +76,7 @@ class GuestAgentTest {
         assertTrue(HIERARCHIES.forController("memory").isPresent(), "this host mounts no memory cgroup controller");
         paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         rootfs = BusyboxRootfs.create(tmp.resolve("busybox"));
+        LaunchHelper.install(paths.launchHelper()); // where the image places it
         containerizer = GuestNode.containerizer(paths, HIERARCHIES, CGROUP_PARENT);
     }
 

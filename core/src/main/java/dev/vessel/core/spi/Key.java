@@ -17,6 +17,19 @@ public record Key<T>(String name, Class<T> type) {
         return new Key<>(name, type);
     }
 
+    // Written out rather than generated: a record's generated equals/hashCode spin method-handle
+    // classes on first use, which an AOT cache cannot hold; in a guest under TCG that cost ~0.3 s
+    // of the agent's first launch.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Key<?> k && name.equals(k.name) && type == k.type;
+    }
+
+    @Override
+    public int hashCode() {
+        return name.hashCode() * 31 + type.hashCode();
+    }
+
     @Override
     public String toString() {
         return name + "(" + type.getSimpleName() + ")";
