@@ -2,9 +2,6 @@ package dev.vessel.core.paths;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -159,20 +156,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
             return inside;
         }
-        return runDir.resolve("vm-sockets").resolve(sha256(containerDir.toString()).substring(0, 32) + ".sock");
+        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".sock");
     }
 
     /** A VM task's serial console, kept for diagnostics (the tail of it explains a failed boot). */
     public Path consoleLog(Path containerDir) {
         return containerDir.resolve("console.log");
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }

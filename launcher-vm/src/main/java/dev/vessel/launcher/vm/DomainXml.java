@@ -1,10 +1,7 @@
 package dev.vessel.launcher.vm;
 
+import dev.vessel.core.paths.ShortNames;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.regex.Pattern;
 import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
@@ -15,6 +12,8 @@ import javax.xml.stream.XMLStreamWriter;
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
  * QEMU listens on), the rootfs shared by virtio-9p, and nothing else: no balloon, USB, graphics,
  * video or sound. Written with StAX, so any id or path is escaped, never spliced into markup.
+ * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
+ * which libvirt never removes.
  */
 public final class DomainXml {
     /** The name the guest agent finds its port by ({@code /sys/class/virtio-ports/*}/name). */
@@ -36,7 +35,7 @@ public final class DomainXml {
         String safe = UNSAFE_NAME_CHARS.matcher(containerId).replaceAll("_");
         return safe.equals(containerId) && !safe.isEmpty()
                 ? NAME_PREFIX + safe
-                : NAME_PREFIX + safe + "-" + sha256(containerId).substring(0, 12);
+                : NAME_PREFIX + safe + "-" + ShortNames.hash(containerId, 12);
     }
 
     public static String render(VmSpec spec) {
@@ -55,6 +54,9 @@ public final class DomainXml {
             xml.writeCharacters(Long.toString((spec.memoryBytes() + 1023) / 1024));
             xml.writeEndElement();
             text(xml, "vcpu", Integer.toString(spec.vcpus()));
+            xml.writeStartElement("resource");
+            text(xml, "partition", spec.cgroupPartition());
+            xml.writeEndElement();
 
             xml.writeStartElement("os");
             xml.writeStartElement("type");
@@ -148,12 +150,4 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
-    }
 }

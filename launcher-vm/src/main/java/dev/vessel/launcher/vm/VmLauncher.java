@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Nothing is created before the request is checked; the checkpoint (domain name, uuid, socket)
  * is written before the domain exists, so a crash at any point leaves something to find again.
  * Domains carry Vessel's metadata with this daemon's state dir: {@link #removeOrphans} destroys only
- * its own.
+ * its own. They run in Vessel's cgroup partition, made before each domain and removed, once no
+ * domain is left in it, by {@link #removeOrphans} and {@link #close}.
  */
 public final class VmLauncher implements Launcher, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VmLauncher.class.getName());
@@ -39,6 +40,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     private final VmLauncherConfig config;
     private final Accelerator accelerator;
     private final LibvirtDomains libvirt;
+    private final CgroupPartition cgroupPartition;
     private final EventLoopGroup agentLoop;
     private final Map<String, VmTask> running = new ConcurrentHashMap<>();
 
@@ -47,6 +49,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         this.config = config;
         this.accelerator = config.accelerator().resolve();
         this.libvirt = new LibvirtDomains(config.libvirtUri());
+        this.cgroupPartition = CgroupPartition.of(config.cgroupPartition());
         // One thread serves every guest's channel: the traffic is small frames.
         this.agentLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     }
@@ -92,6 +95,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         VmTask task = null;
         OutputLogs logs = null;
         try {
+            cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
             logs = new OutputLogs(paths.stdoutLog(container.containerDir()), paths.stderrLog(container.containerDir()));
             task = new VmTask(new VmTask.Parts(spec.containerId(), container.config(), checkpoint, container.checkpoint(),
@@ -163,7 +167,10 @@ public final class VmLauncher implements Launcher, AutoCloseable {
                 .isPresent();
     }
 
-    /** Destroys every domain of this daemon (by state dir) whose container is not live. */
+    /**
+     * Destroys every domain of this daemon (by state dir) whose container is not live, then removes the
+     * cgroup partition if no domain is left in it.
+     */
     @Override
     public void removeOrphans(Set<String> liveContainerIds) {
         String stateDir = paths.stateDir().toString();
@@ -174,6 +181,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
                 libvirt.destroy(domain.uuid());
             }
         }
+        cgroupPartition.removeIfEmpty();
     }
 
     private void track(VmTask task) {
@@ -185,12 +193,16 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         return new AgentClient.Timing(config.heartbeatInterval(), config.silenceLimit());
     }
 
-    /** Closes the libvirt connection and the agent channels; the VMs keep running (a restart finds them). */
+    /**
+     * Closes the libvirt connection and the agent channels; the VMs keep running (a restart finds them),
+     * and so does the cgroup partition while any of them is in it.
+     */
     @Override
     public void close() {
         running.values().forEach(VmTask::detach);
         running.clear();
         agentLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         libvirt.close();
+        cgroupPartition.removeIfEmpty();
     }
 }

@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param requestTimeout    how long the guest may take to answer a request (a launch mounts and isolates)
  * @param heartbeatInterval how often the host pings a running guest
  * @param silenceLimit      a guest that answers nothing for this long is considered lost
+ * @param cgroupPartition   the cgroup partition the domains run under ({@code <resource><partition>}), one level
+ *                          such as {@code /vessel-vms}: the launcher creates it and removes it once empty
  */
 public record VmLauncherConfig(
         String libvirtUri,
@@ -29,7 +31,8 @@ public record VmLauncherConfig(
         Duration helloTimeout,
         Duration requestTimeout,
         Duration heartbeatInterval,
-        Duration silenceLimit) {
+        Duration silenceLimit,
+        String cgroupPartition) {
 
     public static final String DEFAULT_LIBVIRT_URI = "qemu:///system";
     /**
@@ -40,6 +43,8 @@ public record VmLauncherConfig(
     public static final long MIB = 1024L * 1024;
     /** A JDK 25 initramfs fails to unpack in 256 MiB (DESIGN.md, guest facts). */
     public static final long DEFAULT_MIN_MEMORY_BYTES = 384 * MIB;
+    /** Not libvirt's default /machine, which libvirt leaves behind in every hierarchy. */
+    public static final String DEFAULT_CGROUP_PARTITION = "/vessel-vms";
 
     public VmLauncherConfig {
         Objects.requireNonNull(libvirtUri, "libvirtUri");
@@ -51,8 +56,13 @@ public record VmLauncherConfig(
         Objects.requireNonNull(requestTimeout, "requestTimeout");
         Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
         Objects.requireNonNull(silenceLimit, "silenceLimit");
+        Objects.requireNonNull(cgroupPartition, "cgroupPartition");
         if (minMemoryBytes <= 0) {
             throw new IllegalArgumentException("minMemoryBytes must be positive");
+        }
+        if (!CgroupPartition.isValid(cgroupPartition)) {
+            throw new IllegalArgumentException("cgroupPartition must be one absolute level such as "
+                    + DEFAULT_CGROUP_PARTITION + ", not '" + cgroupPartition + "'");
         }
     }
 
@@ -64,36 +74,41 @@ public record VmLauncherConfig(
         Path guest = paths.guestArtifactsDir();
         return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, guest.resolve("vmlinux"), guest.resolve("initramfs.cpio"),
                 DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
-                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60));
+                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), DEFAULT_CGROUP_PARTITION);
     }
 
     public VmLauncherConfig withArtifacts(Path kernel, Path initrd) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withLibvirtUri(String libvirtUri) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withKernelCmdline(String kernelCmdline) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withAccelerator(Accelerator accelerator) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withMinMemoryBytes(long minMemoryBytes) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withTimeouts(Duration helloTimeout, Duration requestTimeout) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+    }
+
+    public VmLauncherConfig withCgroupPartition(String cgroupPartition) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 }

@@ -17,8 +17,9 @@ import java.util.UUID;
  * options where it gives them, the launcher's defaults otherwise, and the size the host-side
  * isolators decided. {@link #from} refuses a bad spec before libvirt is touched.
  *
- * @param stateDir the daemon's state dir, written into the domain's metadata so that two daemons on
- *                 one host never take each other's domains for orphans
+ * @param stateDir        the daemon's state dir, written into the domain's metadata so that two daemons
+ *                        on one host never take each other's domains for orphans
+ * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  */
 public record VmSpec(
         String containerId,
@@ -33,7 +34,8 @@ public record VmSpec(
         String kernelCmdline,
         Path rootfs,
         Path agentSocket,
-        Path consoleLog) {
+        Path consoleLog,
+        String cgroupPartition) {
 
     public VmSpec {
         Objects.requireNonNull(containerId, "containerId");
@@ -46,6 +48,7 @@ public record VmSpec(
         Objects.requireNonNull(rootfs, "rootfs");
         Objects.requireNonNull(agentSocket, "agentSocket");
         Objects.requireNonNull(consoleLog, "consoleLog");
+        Objects.requireNonNull(cgroupPartition, "cgroupPartition");
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }
@@ -77,7 +80,7 @@ public record VmSpec(
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainXml.domainName(container.getId()),
                 UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, Path.of(rootfs),
-                paths.agentSocket(dir), paths.consoleLog(dir));
+                paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition());
     }
 
     /** The container's own artifact when it names one, else the launcher's; a readable file either way. */

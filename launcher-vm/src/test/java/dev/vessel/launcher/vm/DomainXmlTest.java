@@ -58,6 +58,7 @@ class DomainXmlTest {
         assertEquals("passthrough", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
         assertEquals(spec.rootfs().toString(), text(doc, "/domain/devices/filesystem/source/@dir"));
         assertEquals("vessel-rootfs", text(doc, "/domain/devices/filesystem/target/@dir"));
+        assertEquals("/vessel-test-vms", text(doc, "/domain/resource/partition"));
         assertEquals("none", text(doc, "/domain/devices/memballoon/@model"));
         assertEquals("none", text(doc, "/domain/devices/controller[@type='usb']/@model"));
         assertEquals(0.0, number(doc, "count(/domain/devices/graphics | /domain/devices/video "
@@ -135,7 +136,7 @@ class DomainXmlTest {
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
         return new VmSpec(id, dir.resolve("state"), DomainXml.domainName(id), UUID.randomUUID(), accelerator,
                 448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
-                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"));
+                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms");
     }
 
     private static DomainMetadata metadataOf(String xml) throws Exception {

@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** Boots real guests through libvirt (under TCG here) with scripted busybox agents. */
 class VmBootTest {
     private static final long MIB = VmLauncherConfig.MIB;
+    /** This run's own partition: a concurrent run of these tests must not see ours empty and remove it. */
+    private static final String PARTITION = "/vessel-test-" + ProcessHandle.current().pid();
 
     @TempDir
     Path dir;
@@ -42,7 +44,7 @@ class VmBootTest {
         rootfs = Files.createDirectories(dir.resolve("rootfs"));
         config = new VmLauncherConfig(LibvirtFixture.URI, TestGuest.kernel(), dir.resolve("unset.cpio"),
                 VmLauncherConfig.DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, 128 * MIB, Duration.ofSeconds(120),
-                Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20));
+                Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20), PARTITION);
         launcher = new VmLauncher(paths, config);
     }
 
@@ -50,6 +52,9 @@ class VmBootTest {
     void tearDown() throws Exception {
         launcher.removeOrphans(Set.of()); // whatever a failed test left running
         launcher.close();
+        for (Path partition : CgroupPartition.of(PARTITION).directories()) {
+            assertFalse(Files.exists(partition), "the launcher left its cgroup partition " + partition);
+        }
     }
 
     @Test
@@ -60,6 +65,8 @@ class VmBootTest {
         assertTrue(Files.exists(Path.of("/proc", Long.toString(task.pid()))), "QEMU runs");
         assertTrue(LibvirtFixture.allDomainNames().contains("vessel-boot"));
         assertTrue(launcher.runningTask("boot").isPresent());
+        String qemuCgroups = Files.readString(Path.of("/proc", Long.toString(task.pid()), "cgroup"));
+        assertTrue(qemuCgroups.contains(PARTITION + ".partition/"), "QEMU runs in Vessel's partition:\n" + qemuCgroups);
 
         task.release();
         Termination end = task.exit().get(120, TimeUnit.SECONDS);

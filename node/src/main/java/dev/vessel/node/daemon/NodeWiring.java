@@ -89,7 +89,7 @@ final class NodeWiring {
                 vms.accelerator().name().toLowerCase(Locale.ROOT), kvm, virt, List.of(processes.name(), vms.name()),
                 isolators.stream().map(Isolator::name).toList(),
                 paths.stateDir().toString(), paths.runDir().toString());
-        return new NodeServices(builder.build(), images, new LogReader(paths), paths, info);
+        return new NodeServices(builder.build(), images, new LogReader(paths), paths, info, vms);
     }
 
     /**
@@ -101,7 +101,9 @@ final class NodeWiring {
         VmLauncherConfig defaults = VmLauncherConfig.defaults(config.paths())
                 .withArtifacts(dir.resolve("vmlinux"), dir.resolve("initramfs.cpio"))
                 .withAccelerator(Accelerator.valueOf(config.accelerator().toUpperCase(Locale.ROOT)))
-                .withLibvirtUri(config.libvirtUri());
+                .withLibvirtUri(config.libvirtUri())
+                // the domains' cgroups go beside the containers' own, so one daemon's cgroups sit together
+                .withCgroupPartition("/" + config.cgroupParent().replaceAll("[^A-Za-z0-9_-]", "-") + "-vms");
         if (!Files.exists(dir.resolve(GuestArtifacts.FILE))) {
             LOG.log(Level.WARNING, "no guest artifacts in {0}: VM tasks will be refused until they are built", dir);
             return defaults;

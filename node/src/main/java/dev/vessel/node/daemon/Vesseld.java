@@ -75,8 +75,9 @@ public final class Vesseld implements Callable<Integer> {
             return 1;
         }
         ApiServer server;
+        NodeServices node;
         try {
-            NodeServices node = NodeWiring.build(config);
+            node = NodeWiring.build(config);
             node.containerizer().recover();
             server = ApiServer.start(node, new ApiServer.Listeners(config.socket(),
                     config.tcpPort() == 0 ? Optional.empty() : Optional.of(config.tcpPort()), readToken(config),
@@ -88,6 +89,11 @@ public final class Vesseld implements Callable<Integer> {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
+            try {
+                node.close();
+            } catch (Exception e) {
+                System.err.println("vesseld: at shutdown: " + e.getMessage());
+            }
             try {
                 lock.close();
             } catch (IOException e) {
