@@ -56,7 +56,8 @@ install_packages() {
 start_libvirt() {
   # Without udev, /dev/kvm keeps the kernel's root-only mode instead of Debian's root:kvm 0660;
   # libvirt then finds KVM "gone since its last probe" and re-probes QEMU (~4 s) on every call.
-  if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
+  if [ -c /dev/kvm ]; then
+    getent group kvm >/dev/null || groupadd --system kvm
     chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
   fi
   pgrep -x virtlogd >/dev/null || virtlogd -d
