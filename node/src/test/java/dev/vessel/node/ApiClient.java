@@ -64,11 +64,30 @@ public final class ApiClient {
         try (SocketChannel channel = SocketChannel.open(family)) {
             channel.connect(address);
             OutputStream out = Channels.newOutputStream(channel);
-            out.write(head.toString().getBytes(StandardCharsets.UTF_8));
-            out.write(content);
-            out.flush();
+            IOException writeFailure = null;
+            try {
+                out.write(head.toString().getBytes(StandardCharsets.UTF_8));
+                out.write(content);
+                out.flush();
+            } catch (IOException e) {
+                // the server may refuse a body (too large) and close before reading it all: its answer
+                // is still there to read, as curl reads it
+                writeFailure = e;
+            }
             InputStream in = Channels.newInputStream(channel);
-            return parse(readAll(in));
+            byte[] answer;
+            try {
+                answer = readAll(in);
+            } catch (IOException e) {
+                if (writeFailure != null) {
+                    e.addSuppressed(writeFailure);
+                }
+                throw e;
+            }
+            if (answer.length == 0 && writeFailure != null) {
+                throw writeFailure;
+            }
+            return parse(answer);
         }
     }
 
