@@ -20,14 +20,14 @@ die() {
   exit 1
 }
 
-# Sets JAVA_HOME to a JDK of version 25 or newer, or fails saying how to get one.
+# Sets JAVA_HOME to a JDK of version 25 or newer, or fails saying how to get one. A JDK's release file
+# names its version: reading it costs nothing, where asking `java` starts a JVM.
 select_jdk() {
   local candidate version
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
-    [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] || continue
-    version=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 \
-      | awk -F' = ' '/java.specification.version/ {print $2}')
-    if [ "${version%%.*}" -ge 25 ] 2>/dev/null; then
+    [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] && [ -r "$candidate/release" ] || continue
+    version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release")
+    if [ "${version:-0}" -ge 25 ] 2>/dev/null; then
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
       return 0

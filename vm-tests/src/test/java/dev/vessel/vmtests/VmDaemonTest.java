@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** A real vesseld running VM tasks and process containers side by side, through its HTTP API. */
@@ -23,7 +24,16 @@ class VmDaemonTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final String cgroupParent = "vessel-vmtest-" + ProcessHandle.current().pid();
     private Path dir;
+    private Path rootfs;
     private DaemonProcess daemon;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        VmNode.requireRootAndLibvirt();
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
+        rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        daemon = startDaemon();
+    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -50,7 +60,7 @@ class VmDaemonTest {
                 "--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString());
     }
 
-    private static String task(String id, String isolation, Path rootfs, String script) {
+    private String task(String id, String isolation, String script) {
         ObjectNode body = JSON.createObjectNode().put("id", id).put("isolation", isolation).put("host_rootfs", rootfs.toString());
         body.putArray("command").add("/bin/sh").add("-c").add(script);
         return body.toString();
@@ -63,14 +73,10 @@ class VmDaemonTest {
 
     @Test
     void aVmTaskAndAProcessContainerRunSideBySide() throws Exception {
-        VmNode.requireRootAndLibvirt();
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
-        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
-        daemon = startDaemon();
         ApiClient api = ApiClient.unix(daemon.socket);
 
-        ok(api.post("/v1/containers", task("in-vm", "VM", rootfs, "echo from the vm; exit 5")), 201);
-        ok(api.post("/v1/containers", task("in-process", "PROCESS", rootfs, "echo from a process; exit 6")), 201);
+        ok(api.post("/v1/containers", task("in-vm", "VM", "echo from the vm; exit 5")), 201);
+        ok(api.post("/v1/containers", task("in-process", "PROCESS", "echo from a process; exit 6")), 201);
         assertEquals(6, ok(api.post("/v1/containers/in-process/wait", ""), 200).get("exit_code").asInt());
         assertEquals(5, ok(api.post("/v1/containers/in-vm/wait", ""), 200).get("exit_code").asInt());
         assertEquals("from the vm\n", api.get("/v1/containers/in-vm/logs?stream=stdout").body());
@@ -84,14 +90,10 @@ class VmDaemonTest {
 
     @Test
     void aDaemonKilledWhileAVmTaskRunsStillReportsItsExitAfterRestart() throws Exception {
-        VmNode.requireRootAndLibvirt();
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
-        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
-        daemon = startDaemon();
         ApiClient api = ApiClient.unix(daemon.socket);
         // ends once the test creates the gate file (seen in the guest through the 9p share), which it
         // does while the daemon is down
-        ok(api.post("/v1/containers", task("survivor", "VM", rootfs,
+        ok(api.post("/v1/containers", task("survivor", "VM",
                 "echo started; while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo finished; exit 4")), 201);
         awaitLog(api, "survivor", "started\n");
 
@@ -110,10 +112,6 @@ class VmDaemonTest {
 
     @Test
     void aVmTaskRoundTripThroughTheCli() throws Exception {
-        VmNode.requireRootAndLibvirt();
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
-        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
-        daemon = startDaemon();
 
         Cli run = cli("run", "--vm", "--name", "cli-vm", "--memory", "64m", "--rootfs", rootfs.toString(), "--",
                 "sh", "-c", "echo hello from the guest; echo complaint >&2; exit 2");
