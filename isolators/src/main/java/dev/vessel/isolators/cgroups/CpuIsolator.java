@@ -4,35 +4,21 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
-import dev.vessel.core.spi.Isolator;
-import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The cpu controller: a weight proportional to the container's CPUs and a CFS quota that caps it at
  * them (0.5 CPUs: 50 ms of every 100 ms). Usage: CPU time and throttling.
  */
-public final class CpuIsolator implements Isolator {
+public final class CpuIsolator extends CgroupControllerIsolator {
     static final long PERIOD_US = 100_000;
     private static final String CONTROLLER = "cpu";
 
-    private final CgroupsIsolator cgroups;
 
     public CpuIsolator(CgroupsIsolator cgroups) {
-        this.cgroups = cgroups;
-    }
-
-    @Override
-    public String name() {
-        return "cgroups/cpu";
-    }
-
-    @Override
-    public Set<Key<?>> requires() {
-        return Set.of(CgroupKeys.CGROUPS);
+        super(CONTROLLER, cgroups);
     }
 
     @Override

@@ -8,14 +8,11 @@ import dev.vessel.core.model.LimitationReason;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
-import dev.vessel.core.spi.Isolator;
-import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -24,25 +21,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * container with a {@code Limitation} of reason OOM: on v1 through an eventfd registered on
  * {@code memory.oom_control}, on v2 by watching the {@code oom_kill} counter of {@code memory.events}.
  */
-public final class MemoryIsolator implements Isolator {
+public final class MemoryIsolator extends CgroupControllerIsolator {
     private static final System.Logger LOG = System.getLogger(MemoryIsolator.class.getName());
     private static final String CONTROLLER = "memory";
 
-    private final CgroupsIsolator cgroups;
     private final Map<String, CompletableFuture<Limitation>> watches = new ConcurrentHashMap<>();
 
     public MemoryIsolator(CgroupsIsolator cgroups) {
-        this.cgroups = cgroups;
-    }
-
-    @Override
-    public String name() {
-        return "cgroups/memory";
-    }
-
-    @Override
-    public Set<Key<?>> requires() {
-        return Set.of(CgroupKeys.CGROUPS);
+        super(CONTROLLER, cgroups);
     }
 
     @Override

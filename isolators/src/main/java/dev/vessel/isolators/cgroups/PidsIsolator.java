@@ -4,29 +4,15 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
-import dev.vessel.core.spi.Isolator;
-import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
-import java.util.Set;
 
 /** The pids controller: caps how many processes and threads a container may have (fork bombs stop there). */
-public final class PidsIsolator implements Isolator {
+public final class PidsIsolator extends CgroupControllerIsolator {
     private static final String CONTROLLER = "pids";
 
-    private final CgroupsIsolator cgroups;
 
     public PidsIsolator(CgroupsIsolator cgroups) {
-        this.cgroups = cgroups;
-    }
-
-    @Override
-    public String name() {
-        return "cgroups/pids";
-    }
-
-    @Override
-    public Set<Key<?>> requires() {
-        return Set.of(CgroupKeys.CGROUPS);
+        super(CONTROLLER, cgroups);
     }
 
     @Override
