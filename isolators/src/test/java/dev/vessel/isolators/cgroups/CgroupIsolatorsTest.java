@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.isolation.IsolatorChain;
 import dev.vessel.core.isolation.IsolatorGraph;
-import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.LimitationReason;
 import dev.vessel.core.model.ResourceStatistics;
@@ -73,28 +71,7 @@ class CgroupIsolatorsTest {
     }
 
     ContainerContext context(String id, Resources resources) {
-        ContainerConfig config = ContainerConfig.newBuilder().setId(id).setResources(resources).build();
-        return new ContainerContext() {
-            @Override
-            public String containerId() {
-                return id;
-            }
-
-            @Override
-            public ContainerConfig config() {
-                return config;
-            }
-
-            @Override
-            public Path containerDir() {
-                return tmp.resolve(id);
-            }
-
-            @Override
-            public Checkpoint checkpoint() {
-                return new Checkpoint(tmp.resolve(id + ".ckpt"));
-            }
-        };
+        return TestContainers.context(tmp, id, resources);
     }
 
     /** Runs {@code script} in busybox sh once it has been isolated; returns the process. */

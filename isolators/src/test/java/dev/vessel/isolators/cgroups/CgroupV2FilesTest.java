@@ -3,10 +3,8 @@ package dev.vessel.isolators.cgroups;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.isolation.IsolatorChain;
 import dev.vessel.core.isolation.IsolatorGraph;
-import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
@@ -84,27 +82,6 @@ class CgroupV2FilesTest {
     }
 
     private ContainerContext context(String id, Resources resources) {
-        ContainerConfig config = ContainerConfig.newBuilder().setId(id).setResources(resources).build();
-        return new ContainerContext() {
-            @Override
-            public String containerId() {
-                return id;
-            }
-
-            @Override
-            public ContainerConfig config() {
-                return config;
-            }
-
-            @Override
-            public Path containerDir() {
-                return tmp.resolve(id);
-            }
-
-            @Override
-            public Checkpoint checkpoint() {
-                return new Checkpoint(tmp.resolve(id + ".ckpt"));
-            }
-        };
+        return TestContainers.context(tmp, id, resources);
     }
 }
