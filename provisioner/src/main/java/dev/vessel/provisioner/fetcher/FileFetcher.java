@@ -2,8 +2,6 @@ package dev.vessel.provisioner.fetcher;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.model.FetchUri;
-import dev.vessel.provisioner.store.Digest;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.AccessDeniedException;
@@ -20,31 +18,18 @@ import java.util.Set;
  * files under the allowed roots can be fetched, checked after symlinks are resolved. Revalidation
  * compares the file's identity, size and mtime, so an unchanged file is not read again.
  */
-public final class FileFetcher implements Prefetcher, Origin {
-    private final ArtifactCache cache;
-    private final SandboxWriter writer = new SandboxWriter();
+public final class FileFetcher extends CachingFetcher {
     private final List<Path> allowedRoots;
 
     /** {@code allowedRoots}: directories whose files may be fetched (e.g. an artifacts directory). */
     public FileFetcher(ArtifactCache cache, List<Path> allowedRoots) {
-        this.cache = cache;
+        super(cache);
         this.allowedRoots = List.copyOf(allowedRoots);
     }
 
     @Override
     public Set<String> schemes() {
         return Set.of("file");
-    }
-
-    @Override
-    public Path fetch(FetchUri uri, Path sandbox) throws Exception {
-        Path target = writer.target(uri, sandbox);
-        return writer.write(uri, cache.path(prefetch(uri)), target);
-    }
-
-    @Override
-    public Digest prefetch(FetchUri uri) throws Exception {
-        return cache.get(uri, this);
     }
 
     @Override

@@ -2,8 +2,6 @@ package dev.vessel.provisioner.fetcher;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.model.FetchUri;
-import dev.vessel.provisioner.store.Digest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -20,20 +18,18 @@ import java.util.Set;
  * Fetches http and https URIs, following redirects (never from https down to http). Revalidation
  * sends the recorded ETag (If-None-Match) or else Last-Modified (If-Modified-Since).
  */
-public final class HttpFetcher implements Prefetcher, Origin {
+public final class HttpFetcher extends CachingFetcher {
     private static final int NOT_MODIFIED = 304;
     /** A recorded validator is "etag:<value>" or "date:<value>", so revalidation knows which header to send. */
     private static final String ETAG = "etag:";
     private static final String DATE = "date:";
 
-    private final ArtifactCache cache;
-    private final SandboxWriter writer = new SandboxWriter();
     private final HttpClient client;
     private final Duration responseTimeout;
 
     /** {@code responseTimeout} bounds the wait for the response headers, not the download of the body. */
     public HttpFetcher(ArtifactCache cache, Duration connectTimeout, Duration responseTimeout) {
-        this.cache = cache;
+        super(cache);
         this.responseTimeout = responseTimeout;
         this.client = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NORMAL)
@@ -44,17 +40,6 @@ public final class HttpFetcher implements Prefetcher, Origin {
     @Override
     public Set<String> schemes() {
         return Set.of("http", "https");
-    }
-
-    @Override
-    public Path fetch(FetchUri uri, Path sandbox) throws Exception {
-        Path target = writer.target(uri, sandbox);
-        return writer.write(uri, cache.path(prefetch(uri)), target);
-    }
-
-    @Override
-    public Digest prefetch(FetchUri uri) throws Exception {
-        return cache.get(uri, this);
     }
 
     @Override
