@@ -44,7 +44,8 @@ public enum Accelerator {
         };
     }
 
-    private static boolean kvmOpens(Path devKvm) {
+    /** Whether the KVM device opens read-write (it may exist and still be refused). */
+    public static boolean kvmOpens(Path devKvm) {
         try {
             FileChannel.open(devKvm, StandardOpenOption.READ, StandardOpenOption.WRITE).close();
             return true;
@@ -53,7 +54,8 @@ public enum Accelerator {
         }
     }
 
-    private static boolean cpuHasVirtualisation(Path cpuinfo) {
+    /** Whether the CPU flags in {@code cpuinfo} show hardware virtualisation (vmx or svm). */
+    public static boolean cpuHasVirtualisation(Path cpuinfo) {
         try {
             return VIRTUALISATION_FLAG.matcher(Files.readString(cpuinfo)).find();
         } catch (IOException e) {

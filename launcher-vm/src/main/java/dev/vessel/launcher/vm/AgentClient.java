@@ -75,10 +75,6 @@ public final class AgentClient implements AutoCloseable {
         this.listener = listener;
     }
 
-    public Path socket() {
-        return socket;
-    }
-
     /**
      * Connects (dropping any previous connection) and completes with the guest's hello once it was
      * accepted; fails when the guest speaks another protocol version (it is told so and the

@@ -37,11 +37,6 @@ final class CgroupPartition {
         this.cpusetRoot = cpusetRoot;
     }
 
-    /** The partition, as the domain XML names it ({@code /vessel-vms}). */
-    String name() {
-        return partition;
-    }
-
     /** Whether {@code partition} is a name this class can manage: one absolute level, no dots. */
     static boolean isValid(String partition) {
         return PARTITION.matcher(partition).matches();

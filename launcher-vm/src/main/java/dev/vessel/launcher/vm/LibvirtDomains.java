@@ -64,42 +64,20 @@ final class LibvirtDomains implements AutoCloseable {
 
     /** Whether the domain with this uuid exists and runs. */
     boolean isActive(String uuid) {
-        try {
-            Domain domain = connection().domainLookupByUUIDString(uuid);
-            try {
-                return domain.isActive() == 1;
-            } finally {
-                domain.free();
-            }
-        } catch (LibvirtException e) {
-            if (isNoDomain(e)) {
-                return false;
-            }
-            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot look up domain " + uuid + ": "
-                    + e.getMessage(), e);
-        }
+        return withDomain(uuid, "look up", false, domain -> domain.isActive() == 1);
     }
 
     /** Stops the domain with this uuid at once (and forgets it, were it persistent); nothing if gone. */
     void destroy(String uuid) {
-        try {
-            Domain domain = connection().domainLookupByUUIDString(uuid);
-            try {
-                if (domain.isActive() == 1) {
-                    domain.destroy();
-                }
-                if (domain.isPersistent() == 1) {
-                    domain.undefine();
-                }
-            } finally {
-                domain.free();
+        withDomain(uuid, "destroy", null, domain -> {
+            if (domain.isActive() == 1) {
+                domain.destroy();
             }
-        } catch (LibvirtException e) {
-            if (!isNoDomain(e)) {
-                throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot destroy domain " + uuid + ": "
-                        + e.getMessage(), e);
+            if (domain.isPersistent() == 1) {
+                domain.undefine();
             }
-        }
+            return null;
+        });
     }
 
     /** Every domain (running or defined) whose metadata marks it as Vessel's. */
@@ -127,18 +105,27 @@ final class LibvirtDomains implements AutoCloseable {
 
     /** The Vessel metadata of the domain with this uuid, if it exists and carries some. */
     Optional<DomainMetadata> metadata(String uuid) {
+        return withDomain(uuid, "look up", Optional.empty(), LibvirtDomains::metadataOf);
+    }
+
+    private interface DomainCall<T> {
+        T apply(Domain domain) throws LibvirtException;
+    }
+
+    /** {@code call} on the domain with this uuid (freed after), or {@code ifGone} when there is none. */
+    private <T> T withDomain(String uuid, String what, T ifGone, DomainCall<T> call) {
         try {
             Domain domain = connection().domainLookupByUUIDString(uuid);
             try {
-                return metadataOf(domain);
+                return call.apply(domain);
             } finally {
                 domain.free();
             }
         } catch (LibvirtException e) {
             if (isNoDomain(e)) {
-                return Optional.empty();
+                return ifGone;
             }
-            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot look up domain " + uuid + ": "
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot " + what + " domain " + uuid + ": "
                     + e.getMessage(), e);
         }
     }

@@ -97,9 +97,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         try {
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
-            logs = new OutputLogs(paths.stdoutLog(container.containerDir()), paths.stderrLog(container.containerDir()));
-            task = new VmTask(new VmTask.Parts(spec.containerId(), container.config(), checkpoint, container.checkpoint(),
-                    libvirt, QemuProcess.of(spec.domainName()), logs, config.requestTimeout()), agentLoop, timing());
+            logs = outputLogs(container);
+            task = newTask(container, checkpoint, logs);
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -136,10 +135,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         }
         VmTaskCheckpoint checkpoint = saved.get();
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
-            VmTask task = new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
-                    container.checkpoint(), libvirt, QemuProcess.of(checkpoint.getDomainName()),
-                    new OutputLogs(paths.stdoutLog(container.containerDir()), paths.stderrLog(container.containerDir())),
-                    config.requestTimeout()), agentLoop, timing());
+            VmTask task = newTask(container, checkpoint, outputLogs(container));
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -189,8 +185,16 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         task.exit().whenComplete((t, e) -> running.remove(task.containerId(), task));
     }
 
-    private AgentClient.Timing timing() {
-        return new AgentClient.Timing(config.heartbeatInterval(), config.silenceLimit());
+    private OutputLogs outputLogs(ContainerContext container) throws java.io.IOException {
+        return new OutputLogs(paths.stdoutLog(container.containerDir()), paths.stderrLog(container.containerDir()));
+    }
+
+    /** The task of the domain {@code checkpoint} names, whose QEMU runs now; not yet connected. */
+    private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs) throws Exception {
+        return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
+                container.checkpoint(), libvirt, QemuProcess.of(checkpoint.getDomainName()), logs,
+                config.requestTimeout()), agentLoop,
+                new AgentClient.Timing(config.heartbeatInterval(), config.silenceLimit()));
     }
 
     /**

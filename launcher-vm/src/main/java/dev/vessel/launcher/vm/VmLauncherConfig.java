@@ -102,11 +102,6 @@ public record VmLauncherConfig(
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
-    public VmLauncherConfig withTimeouts(Duration helloTimeout, Duration requestTimeout) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
-    }
-
     public VmLauncherConfig withCgroupPartition(String cgroupPartition) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);

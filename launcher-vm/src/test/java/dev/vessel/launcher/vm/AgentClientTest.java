@@ -12,7 +12,6 @@ import dev.vessel.core.agent.Hello;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.Ok;
 import dev.vessel.core.agent.OutputChunk;
-import dev.vessel.core.agent.ProtocolVersion;
 import dev.vessel.core.agent.SignalTask;
 import dev.vessel.core.agent.Stream;
 import dev.vessel.core.agent.TaskExited;

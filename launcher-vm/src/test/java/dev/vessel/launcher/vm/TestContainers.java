@@ -21,6 +21,16 @@ final class TestContainers {
             implements ContainerContext {
     }
 
+    /** The daemon's paths under a test's temporary {@code dir}. */
+    static RuntimePaths paths(Path dir) {
+        return new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+    }
+
+    /** An (empty) rootfs directory under {@code dir}. */
+    static Path rootfs(Path dir) throws Exception {
+        return Files.createDirectories(dir.resolve("rootfs"));
+    }
+
     static ContainerConfig.Builder vmConfig(String id) {
         return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).addCommand("/bin/true");
     }

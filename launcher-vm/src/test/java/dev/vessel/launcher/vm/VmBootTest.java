@@ -40,8 +40,8 @@ class VmBootTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
-        rootfs = Files.createDirectories(dir.resolve("rootfs"));
+        paths = TestContainers.paths(dir);
+        rootfs = TestContainers.rootfs(dir);
         config = new VmLauncherConfig(LibvirtFixture.URI, TestGuest.kernel(), dir.resolve("unset.cpio"),
                 VmLauncherConfig.DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, 128 * MIB, Duration.ofSeconds(120),
                 Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20), PARTITION);

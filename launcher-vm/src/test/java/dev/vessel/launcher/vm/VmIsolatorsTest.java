@@ -39,7 +39,7 @@ class VmIsolatorsTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        RuntimePaths paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        RuntimePaths paths = TestContainers.paths(dir);
         Path kernel = sized(dir.resolve("vmlinux"), 1 * MIB);
         Path initrd = sized(dir.resolve("initramfs.cpio"), 2 * MIB);
         launcher = new VmLauncher(paths, VmLauncherConfig.defaults(paths).withArtifacts(kernel, initrd)

@@ -36,8 +36,8 @@ class VmLauncherRefusalTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
-        rootfs = Files.createDirectories(dir.resolve("rootfs"));
+        paths = TestContainers.paths(dir);
+        rootfs = TestContainers.rootfs(dir);
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "not booted in these tests");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "not booted in these tests");
         config = VmLauncherConfig.defaults(paths).withArtifacts(kernel, initrd).withMinMemoryBytes(256 * MIB);
