@@ -83,8 +83,8 @@ final class NodeWiring {
         Fetchers.all(paths, new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(5), config.fetcherFileRoots()),
                 Optional.of(images)).forEach(builder::fetcher);
 
-        boolean kvm = HostProbe.devKvmOpens();
-        boolean virt = HostProbe.cpuHasVirtualization();
+        boolean kvm = Accelerator.kvmOpens(Accelerator.DEV_KVM);
+        boolean virt = Accelerator.cpuHasVirtualisation(Accelerator.CPUINFO);
         NodeInfo info = new NodeInfo(version(), Runtime.version().toString(), HostProbe.kernelRelease(), hierarchies.mode(),
                 vms.accelerator().name().toLowerCase(Locale.ROOT), kvm, virt, List.of(processes.name(), vms.name()),
                 isolators.stream().map(Isolator::name).toList(),
