@@ -71,10 +71,6 @@ final class VirtioPort implements Transport {
         return Optional.empty();
     }
 
-    Path device() {
-        return device;
-    }
-
     /** The open port's streams; the port stays open when a connection ends (see the class comment). */
     @Override
     public synchronized Connection connect() throws IOException {

@@ -7,11 +7,8 @@ import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Resources;
 import dev.vessel.launcher.process.BusyboxRootfs;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -89,29 +86,19 @@ public final class FirstTaskTiming {
     private static Map<String, Double> bootOnce(GuestArtifacts artifacts, Path initrd, String cpu, Path rootfs, Path dir,
             int smp, int mem) throws Exception {
         Path run = Files.createDirectories(dir.resolve("run"));
-        Path console = run.resolve("console.log");
-        Path socket = run.resolve("agent.sock");
-        Files.deleteIfExists(console);
-        Files.deleteIfExists(socket);
-        List<String> command = List.of(QemuGuest.QEMU, "-machine", "q35,accel=tcg", "-nodefaults",
-                "-no-user-config", "-m", Integer.toString(mem), "-smp", Integer.toString(smp),
-                "-cpu", cpu,
-                "-kernel", artifacts.kernel().toString(), "-initrd", initrd.toString(), "-append", artifacts.cmdline(),
-                "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
-                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
+        Files.deleteIfExists(run.resolve("console.log"));
+        List<String> extra = List.of("-smp", Integer.toString(smp), "-cpu", cpu,
                 "-fsdev", "local,id=r,path=" + rootfs + ",security_model=passthrough",
-                "-device", "virtio-9p-pci,fsdev=r,mount_tag=vessel-rootfs",
-                "-serial", "file:" + console, "-display", "none", "-no-reboot");
+                "-device", "virtio-9p-pci,fsdev=r,mount_tag=vessel-rootfs");
         long t0 = System.nanoTime();
-        Process qemu = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(run.resolve("qemu.log").toFile()).start();
-        try (SocketChannel port = connect(socket, qemu)) {
+        try (QemuGuest guest = QemuGuest.boot(artifacts, initrd, "", run, mem, extra);
+                SocketChannel port = guest.connectAgentPort()) {
             InputStream in = Channels.newInputStream(port);
             OutputStream out = Channels.newOutputStream(port);
             GuestFrame hello = GuestFrame.parseDelimitedFrom(in);
             long tHello = System.nanoTime();
             if (hello == null || !hello.hasHello()) {
-                throw new IllegalStateException("no hello: " + hello + "\n" + Files.readString(console));
+                throw new IllegalStateException("no hello: " + hello + "\n" + guest.console());
             }
             HostFrame.newBuilder().setHelloAck(HelloAck.getDefaultInstance()).build().writeDelimitedTo(out);
             HostFrame.newBuilder().setRequestId(1).setLaunch(LaunchTask.newBuilder().setContainerId("first")
@@ -123,7 +110,7 @@ public final class FirstTaskTiming {
             while (tExited == 0) {
                 GuestFrame frame = GuestFrame.parseDelimitedFrom(in);
                 if (frame == null || frame.hasError()) {
-                    throw new IllegalStateException("the launch failed: " + frame + "\n" + Files.readString(console));
+                    throw new IllegalStateException("the launch failed: " + frame + "\n" + guest.console());
                 }
                 if (frame.hasStarted()) {
                     tStarted = System.nanoTime();
@@ -131,7 +118,7 @@ public final class FirstTaskTiming {
                     tExited = System.nanoTime();
                 }
             }
-            String text = Files.readString(console);
+            String text = guest.console();
             if (System.getProperty("consoles") != null) {
                 Files.writeString(Path.of(System.getProperty("consoles"), initrd.getFileName() + "-" + System.nanoTime()
                         + ".log"), text);
@@ -146,27 +133,7 @@ public final class FirstTaskTiming {
             steps.put(STEPS.get(5), (tExited - tStarted) / 1e9);
             steps.put(STEPS.get(6), (tExited - t0) / 1e9);
             return steps;
-        } finally {
-            qemu.destroy();
-            qemu.waitFor();
         }
-    }
-
-    private static SocketChannel connect(Path socket, Process qemu) throws Exception {
-        for (int i = 0; i < 500; i++) {
-            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-            try {
-                channel.connect(UnixDomainSocketAddress.of(socket));
-                return channel;
-            } catch (IOException e) {
-                channel.close();
-                if (!qemu.isAlive()) {
-                    throw new IllegalStateException("QEMU ended at start");
-                }
-                Thread.sleep(10);
-            }
-        }
-        throw new IllegalStateException("no agent socket " + socket);
     }
 
     private static double seconds(Pattern pattern, String console) {

@@ -47,16 +47,23 @@ final class QemuGuest implements AutoCloseable {
 
     /** Boots {@code initrd} with the artifacts' kernel and command line plus {@code extraCmdline}. */
     static QemuGuest boot(GuestArtifacts artifacts, Path initrd, String extraCmdline, Path dir) throws IOException {
+        return boot(artifacts, initrd, extraCmdline, dir, MEMORY_MIB, List.of());
+    }
+
+    /** As {@link #boot(GuestArtifacts, Path, String, Path)}, with {@code memoryMib} and more QEMU arguments. */
+    static QemuGuest boot(GuestArtifacts artifacts, Path initrd, String extraCmdline, Path dir, int memoryMib,
+            List<String> extraQemuArgs) throws IOException {
         requireQemu();
         Path console = dir.resolve("console.log");
         Path socket = dir.resolve("agent.sock");
         List<String> command = new ArrayList<>(List.of(QEMU,
-                "-machine", "q35,accel=tcg", "-nodefaults", "-no-user-config", "-m", Integer.toString(MEMORY_MIB),
+                "-machine", "q35,accel=tcg", "-nodefaults", "-no-user-config", "-m", Integer.toString(memoryMib),
                 "-kernel", artifacts.kernel().toString(), "-initrd", initrd.toString(),
                 "-append", (artifacts.cmdline() + " " + extraCmdline).strip(),
                 "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
                 "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
                 "-serial", "file:" + console, "-display", "none", "-no-reboot"));
+        command.addAll(extraQemuArgs);
         Process qemu = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("qemu.log").toFile()).start();
         return new QemuGuest(qemu, console, socket);
