@@ -1,5 +1,6 @@
 package dev.vessel.guest;
 
+import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -57,36 +58,53 @@ final class GuestTasks {
     }
 
     /** Mounts the share and starts the task in it; returns the task's pid in the guest. */
-    long launch(String containerId, ContainerConfig config, String rootfsTag, boolean readOnly) {
+    long launch(LaunchTask request) {
+        String containerId = request.getContainerId();
         requireId(containerId);
         if (!ConfigValidator.isValidId(containerId)) {
             throw VesselException.invalid("container_id", "'" + containerId + "' is not a valid container id");
         }
-        if (rootfsTag.isEmpty()) {
+        if (request.getRootfsTag().isEmpty()) {
             throw VesselException.invalid("rootfs_tag", "must name the share that holds the task's root filesystem");
         }
+        Path inShare = rootfsPath(request.getRootfsPath());
         Task task = new Task(shareDir(paths, containerId));
         if (tasks.putIfAbsent(containerId, task) != null) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "container_id",
                     "task '" + containerId + "' exists already in this guest");
         }
         synchronized (task) { // a destroy of this task waits until its launch is done
-            return launch(task, containerId, config, rootfsTag, readOnly);
+            return launch(task, request, inShare);
         }
     }
 
-    private long launch(Task task, String containerId, ContainerConfig config, String rootfsTag, boolean readOnly) {
+    /** The task's root relative to the share's top: empty for the share itself, never out of it. */
+    private static Path rootfsPath(String path) {
+        Path relative = Path.of(path).normalize();
+        if (relative.isAbsolute() || relative.startsWith("..")) {
+            throw VesselException.invalid("rootfs_path", "must be a path inside the share, not '" + path + "'");
+        }
+        return relative;
+    }
+
+    private long launch(Task task, LaunchTask request, Path inShare) {
+        String containerId = request.getContainerId();
         boolean mounted = false;
         try {
             Files.createDirectories(task.shareDir);
             try {
-                share.mount(rootfsTag, task.shareDir, readOnly);
+                share.mount(request.getRootfsTag(), task.shareDir, request.getRootfsReadOnly());
             } catch (IOException e) {
                 throw new VesselException(ErrorCode.UNAVAILABLE, "rootfs_tag",
-                        "cannot mount the share '" + rootfsTag + "': " + e.getMessage(), e);
+                        "cannot mount the share '" + request.getRootfsTag() + "': " + e.getMessage(), e);
             }
             mounted = true;
-            long pid = containerizer.launch(inGuest(containerId, config, task.shareDir)).getPid();
+            Path rootfs = task.shareDir.resolve(inShare);
+            if (!Files.isDirectory(rootfs)) {
+                throw VesselException.invalid("rootfs_path", "the share '" + request.getRootfsTag() + "' has no directory '"
+                        + request.getRootfsPath() + "'");
+            }
+            long pid = containerizer.launch(inGuest(containerId, request.getConfig(), rootfs)).getPid();
             task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
                     containerizer.wait(containerId), link);
             return pid;

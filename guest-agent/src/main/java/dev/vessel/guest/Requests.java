@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Requests {
     /** LaunchTask's own fields; any other field a launch is refused for lies inside its config. */
-    private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "config");
+    private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "rootfs_path", "config");
     private static final Ok OK = Ok.getDefaultInstance();
 
     private final CompletableFuture<GuestTasks> node;
@@ -67,8 +67,7 @@ final class Requests {
 
     private long launch(LaunchTask launch) {
         try {
-            return tasks().launch(launch.getContainerId(), launch.getConfig(), launch.getRootfsTag(),
-                    launch.getRootfsReadOnly());
+            return tasks().launch(launch);
         } catch (VesselException e) {
             String field = e.field().orElse(null);
             if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)) {

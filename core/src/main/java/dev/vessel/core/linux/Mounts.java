@@ -20,6 +20,8 @@ public final class Mounts {
     public static final long MS_REMOUNT = 32;
     public static final long MS_BIND = 4096;
     public static final long MS_REC = 16384;
+    /** Propagation: mounts made below a shared mount also appear in its copies in other namespaces. */
+    public static final long MS_SHARED = 1L << 20;
     public static final int MNT_DETACH = 2;
     /** The kernel copies at most one page of mount data, NUL included. */
     public static final int MAX_DATA_BYTES = 4095;

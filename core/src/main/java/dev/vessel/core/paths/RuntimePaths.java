@@ -16,6 +16,8 @@ import java.util.List;
  * run dir (default /run/vessel): what is running now
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
  *   vm-sockets/&lt;hash&gt;.sock                 a VM's agent socket when its container dir is too deep for one
+ *   vm-pool/&lt;guest&gt;/                      a warm guest booted ahead of demand: agent.sock, console.log, and
+ *     share/                               the directory its guest mounts; a task's rootfs is bound on share/root
  *   containers/&lt;id&gt;/                     one directory per top-level container
  *     container.ckpt                       the containerizer's record (config, state, termination)
  *     launcher.ckpt                        the launcher's checkpoint
@@ -157,6 +159,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
             return inside;
         }
         return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".sock");
+    }
+
+    /** Where the VM launcher keeps the guests it boots ahead of demand, one directory each. */
+    public Path vmPoolDir() {
+        return runDir.resolve("vm-pool");
     }
 
     /** A VM task's serial console, kept for diagnostics (the tail of it explains a failed boot). */

@@ -41,6 +41,10 @@ public final class AgentClient implements AutoCloseable {
 
     /** What the client reports besides replies. Called on the client's event loop: do not block long. */
     public interface Listener {
+        /** Hears nothing: a client whose guest has no task yet. */
+        Listener NOBODY = frame -> {
+        };
+
         /** An event frame: output, a task's exit, a limitation. */
         void event(GuestFrame frame);
 
@@ -63,7 +67,8 @@ public final class AgentClient implements AutoCloseable {
     private final EventLoopGroup group;
     private final Path socket;
     private final Timing timing;
-    private final Listener listener;
+    /** Who hears events now: a warm guest's pool first, then the task it is handed to. */
+    private volatile Listener listener;
     private final AtomicLong requestIds = new AtomicLong();
     private volatile Connection connection;
     private volatile boolean closed;
@@ -109,6 +114,11 @@ public final class AgentClient implements AutoCloseable {
                     }
                 });
         return next.hello;
+    }
+
+    /** From now on events go to {@code listener} (a warm guest changing hands; its channel stays up). */
+    public void listenWith(Listener listener) {
+        this.listener = listener;
     }
 
     public boolean isConnected() {

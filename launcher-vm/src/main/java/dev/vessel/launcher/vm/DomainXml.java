@@ -2,6 +2,7 @@ package dev.vessel.launcher.vm;
 
 import dev.vessel.core.paths.ShortNames;
 import java.io.StringWriter;
+import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
@@ -36,6 +37,11 @@ public final class DomainXml {
         return safe.equals(containerId) && !safe.isEmpty()
                 ? NAME_PREFIX + safe
                 : NAME_PREFIX + safe + "-" + ShortNames.hash(containerId, 12);
+    }
+
+    /** {@code vessel-warm-<random>}: a guest booted ahead of demand, before it has a container. */
+    static String warmDomainName() {
+        return NAME_PREFIX + "warm-" + ShortNames.hash(UUID.randomUUID().toString(), 12);
     }
 
     public static String render(VmSpec spec) {
@@ -137,6 +143,9 @@ public final class DomainXml {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
         xml.writeAttribute("accessmode", "passthrough");
+        // A warm guest's share crosses into the task's rootfs mount: remapped inode numbers keep
+        // files of two filesystems from looking alike to the guest.
+        xml.writeAttribute("multidevs", "remap");
         xml.writeEmptyElement("source");
         xml.writeAttribute("dir", spec.rootfs().toString());
         xml.writeEmptyElement("target");

@@ -5,6 +5,12 @@ import dev.vessel.core.error.VesselException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
@@ -27,7 +33,11 @@ final class LibvirtDomains implements AutoCloseable {
      */
     private static final ErrorCallback SILENT = new ErrorCallback();
 
+    /** How long {@link #close} waits for destroys still running in the background. */
+    private static final long CLOSE_WAIT_SECONDS = 30;
+
     private final String uri;
+    private final Set<CompletableFuture<Void>> destroying = ConcurrentHashMap.newKeySet();
     private Connect connection;
 
     LibvirtDomains(String uri) {
@@ -78,6 +88,29 @@ final class LibvirtDomains implements AutoCloseable {
             }
             return null;
         });
+    }
+
+    /**
+     * {@link #destroy} on a thread of its own. libvirt returns from a destroy only once QEMU has been
+     * reaped, which takes a second or more where PID 1 reaps slowly, though QEMU itself is gone
+     * within milliseconds: a caller that only needs QEMU gone watches its pidfd and lets this finish
+     * behind it. {@link #close} waits for these.
+     */
+    CompletableFuture<Void> destroyInBackground(String uuid) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        destroying.add(done);
+        // A platform thread: the JNA call blocks for that second, which would pin a virtual thread's carrier.
+        Thread.ofPlatform().daemon().name("destroy-" + uuid).start(() -> {
+            try {
+                destroy(uuid);
+                done.complete(null);
+            } catch (RuntimeException | Error e) {
+                done.completeExceptionally(e);
+            } finally {
+                destroying.remove(done);
+            }
+        });
+        return done;
     }
 
     /** Every domain (running or defined) whose metadata marks it as Vessel's. */
@@ -143,7 +176,21 @@ final class LibvirtDomains implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        for (CompletableFuture<Void> pending : List.copyOf(destroying)) {
+            try {
+                pending.get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException | TimeoutException e) {
+                // reported by whoever asked for it; closing anyway
+            }
+        }
+        disconnect();
+    }
+
+    private synchronized void disconnect() {
         if (connection != null) {
             try {
                 connection.close();

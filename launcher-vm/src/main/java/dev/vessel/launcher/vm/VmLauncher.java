@@ -1,6 +1,8 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.checkpoint.ProtoCodec;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
@@ -15,6 +17,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -43,6 +46,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     private final CgroupPartition cgroupPartition;
     private final EventLoopGroup agentLoop;
     private final Map<String, VmTask> running = new ConcurrentHashMap<>();
+    /** Guests booted ahead of demand; null until {@link #startWarmPool}. */
+    private volatile WarmPool pool;
 
     public VmLauncher(RuntimePaths paths, VmLauncherConfig config) {
         this.paths = paths;
@@ -78,10 +83,48 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         return Optional.ofNullable(running.get(containerId));
     }
 
+    /**
+     * Keeps {@code size} guests booted ahead of demand from now on (see {@link WarmPool}), each of the
+     * size a task without resources gets: {@link VmResourcesIsolator#DEFAULT_MEMORY_BYTES}, one vCPU.
+     * Call after recovery.
+     */
+    public synchronized void startWarmPool(int size) {
+        long memoryBytes = VmResourcesIsolator.DEFAULT_MEMORY_BYTES;
+        int vcpus = 1;
+        if (pool != null) {
+            throw new IllegalStateException("the warm pool is running already");
+        }
+        pool = new WarmPool(size, memoryBytes, vcpus, new WarmPool.Booter() {
+            @Override
+            public WarmGuest boot(long memory, int cpus) throws Exception {
+                return bootWarmGuest(memory, cpus);
+            }
+
+            @Override
+            public void discard(WarmGuest guest) {
+                discardWarmGuest(guest);
+            }
+        });
+        pool.start();
+    }
+
+    /** How many warm guests wait for a task now (0 without a pool). */
+    public int warmGuestsReady() {
+        WarmPool warm = pool;
+        return warm == null ? 0 : warm.readyCount();
+    }
+
     @Override
     public LaunchedTask fork(LaunchPlan plan) throws Exception {
         ContainerContext container = plan.container();
         VmSpec spec = VmSpec.from(plan, config, paths, accelerator); // refuses a bad request first
+        WarmPool warm = pool;
+        Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
+        return guest.isPresent() ? forkWarm(container, spec, guest.get()) : forkCold(container, spec);
+    }
+
+    /** Boots a domain for this task, then waits for its agent's hello. */
+    private VmTask forkCold(ContainerContext container, VmSpec spec) throws Exception {
         Files.createDirectories(spec.agentSocket().getParent());
         Files.deleteIfExists(spec.agentSocket());
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
@@ -98,7 +141,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
             logs = outputLogs(container);
-            task = newTask(container, checkpoint, logs);
+            task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()), newAgentClient(spec.agentSocket()));
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -106,6 +149,81 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         }
         track(task);
         return task;
+    }
+
+    /** Hands a warm guest to this task: its rootfs is bound into the guest's share; the agent is ready. */
+    private VmTask forkWarm(ContainerContext container, VmSpec spec, WarmGuest guest) throws Exception {
+        VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
+                .setDomainName(guest.domainName())
+                .setDomainUuid(guest.uuid())
+                .setAgentSocket(guest.agentSocket().toString())
+                .setConsoleLog(guest.consoleLog().toString())
+                .setWarmGuestDir(guest.dir().toString())
+                .build();
+        VmTask task = null;
+        OutputLogs logs = null;
+        try {
+            container.checkpoint().save(CODEC, checkpoint);
+            WarmGuest.bindRootfs(guest.dir(), spec.rootfs());
+            logs = outputLogs(container);
+            task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent());
+            task.adopt();
+        } catch (Exception | Error e) {
+            if (task == null) {
+                discardWarmGuest(guest);
+                if (logs != null) {
+                    logs.close();
+                }
+            }
+            undo(checkpoint, task, null, container, e);
+            throw e;
+        }
+        track(task);
+        return task;
+    }
+
+    /** Boots a guest for the warm pool and waits for its agent's hello; leaves nothing behind a failure. */
+    private WarmGuest bootWarmGuest(long memoryBytes, int vcpus) throws Exception {
+        String name = DomainXml.warmDomainName();
+        Path dir = paths.vmPoolDir().resolve(name);
+        VmSpec spec = VmSpec.warm(name, dir, memoryBytes, vcpus, config, paths, accelerator);
+        boolean created = false;
+        AgentClient agent = null;
+        try {
+            WarmGuest.prepareShare(dir);
+            cgroupPartition.ensure();
+            libvirt.create(DomainXml.render(spec));
+            created = true;
+            agent = newAgentClient(spec.agentSocket());
+            WarmGuest guest = new WarmGuest(name, spec.uuid().toString(), dir, spec.agentSocket(), spec.consoleLog(),
+                    QemuProcess.of(name), agent);
+            guest.awaitHello(config.helloTimeout());
+            return guest;
+        } catch (Exception | Error e) {
+            try {
+                if (agent != null) {
+                    agent.close();
+                }
+                if (created) {
+                    libvirt.destroy(spec.uuid().toString());
+                }
+                WarmGuest.remove(dir);
+            } catch (Exception | Error cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    private void discardWarmGuest(WarmGuest guest) {
+        guest.agent().close();
+        libvirt.destroy(guest.uuid());
+        try {
+            WarmGuest.remove(guest.dir());
+        } catch (java.io.IOException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot remove the warm guest's directory "
+                    + guest.dir() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Leaves nothing behind a failed fork: no domain, no socket, no checkpoint. */
@@ -135,7 +253,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         }
         VmTaskCheckpoint checkpoint = saved.get();
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
-            VmTask task = newTask(container, checkpoint, outputLogs(container));
+            VmTask task = newTask(container, checkpoint, outputLogs(container),
+                    QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())));
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -156,28 +275,63 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         return checkpoint.hasTermination() ? Optional.of(gone) : Optional.empty();
     }
 
-    /** The domain with the checkpointed uuid is this daemon's and this container's. */
+    /**
+     * The domain with the checkpointed uuid is this daemon's and this container's: booted for it, or
+     * booted warm (no container in its metadata) and handed to it, as its checkpoint says.
+     */
     private boolean isOurs(VmTaskCheckpoint checkpoint, String containerId) {
+        String ownerId = checkpoint.getWarmGuestDir().isEmpty() ? containerId : "";
         return libvirt.metadata(checkpoint.getDomainUuid())
-                .filter(m -> m.containerId().equals(containerId) && m.stateDir().equals(paths.stateDir().toString()))
+                .filter(m -> m.containerId().equals(ownerId) && m.stateDir().equals(paths.stateDir().toString()))
                 .isPresent();
     }
 
     /**
-     * Destroys every domain of this daemon (by state dir) whose container is not live, then removes the
-     * cgroup partition if no domain is left in it.
+     * Destroys every domain of this daemon (by state dir) whose container is not live and that is no
+     * live task's warm guest nor the pool's, removes warm guests' directories nobody owns, then removes
+     * the cgroup partition if no domain is left in it.
      */
     @Override
     public void removeOrphans(Set<String> liveContainerIds) {
         String stateDir = paths.stateDir().toString();
+        Set<String> liveUuids = new HashSet<>();
+        Set<Path> liveWarmDirs = new HashSet<>();
+        for (VmTask task : running.values()) {
+            liveUuids.add(task.domainUuid());
+            task.warmGuestDir().ifPresent(liveWarmDirs::add);
+        }
+        WarmPool warm = pool;
         for (LibvirtDomains.Found domain : libvirt.vesselDomains()) {
-            if (domain.metadata().stateDir().equals(stateDir) && !liveContainerIds.contains(domain.metadata().containerId())) {
-                LOG.log(Level.INFO, "destroying domain {0}: its container ''{1}'' is gone", domain.name(),
-                        domain.metadata().containerId());
+            DomainMetadata owner = domain.metadata();
+            boolean live = owner.containerId().isEmpty()
+                    ? liveUuids.contains(domain.uuid()) || warm != null && warm.owns(domain.uuid())
+                    : liveContainerIds.contains(owner.containerId());
+            if (owner.stateDir().equals(stateDir) && !live) {
+                LOG.log(Level.INFO, "destroying domain {0}: {1}", domain.name(), owner.containerId().isEmpty()
+                        ? "a warm guest no task or pool holds" : "its container '" + owner.containerId() + "' is gone");
                 libvirt.destroy(domain.uuid());
             }
         }
+        removeWarmDirsExcept(liveWarmDirs, warm);
         cgroupPartition.removeIfEmpty();
+    }
+
+    /** Warm guests' directories left by a crash (their domains are gone by now). */
+    private void removeWarmDirsExcept(Set<Path> liveWarmDirs, WarmPool warm) {
+        if (warm != null || !Files.isDirectory(paths.vmPoolDir())) {
+            return; // a running pool's guests have directories the sweep cannot tell from leftovers
+        }
+        try (var dirs = Files.list(paths.vmPoolDir())) {
+            for (Path dir : dirs.toList()) {
+                if (!liveWarmDirs.contains(dir)) {
+                    LOG.log(Level.INFO, "removing {0}: a warm guest no task holds", dir);
+                    WarmGuest.remove(dir);
+                }
+            }
+        } catch (java.io.IOException e) {
+            LOG.log(Level.WARNING, "cannot remove warm guests'' leftovers under {0}: {1}", paths.vmPoolDir(),
+                    e.getMessage());
+        }
     }
 
     private void track(VmTask task) {
@@ -189,12 +343,17 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         return new OutputLogs(paths.stdoutLog(container.containerDir()), paths.stderrLog(container.containerDir()));
     }
 
-    /** The task of the domain {@code checkpoint} names, whose QEMU runs now; not yet connected. */
-    private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs) throws Exception {
+    /** The task of the domain {@code checkpoint} names, whose QEMU runs now. */
+    private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs, QemuProcess qemu,
+            AgentClient agent) {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
-                container.checkpoint(), libvirt, QemuProcess.of(checkpoint.getDomainName()), logs,
-                config.requestTimeout()), agentLoop,
-                new AgentClient.Timing(config.heartbeatInterval(), config.silenceLimit()));
+                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout()));
+    }
+
+    /** A client for the agent behind {@code socket}, not yet connected; its events go nowhere until a task listens. */
+    private AgentClient newAgentClient(Path socket) {
+        return new AgentClient(agentLoop, socket, new AgentClient.Timing(config.heartbeatInterval(),
+                config.silenceLimit()), AgentClient.Listener.NOBODY);
     }
 
     /**
@@ -203,6 +362,14 @@ public final class VmLauncher implements Launcher, AutoCloseable {
      */
     @Override
     public void close() {
+        WarmPool warm;
+        synchronized (this) {
+            warm = pool;
+            pool = null;
+        }
+        if (warm != null) {
+            warm.close(); // warm guests hold no task: nothing to find after a restart
+        }
         running.values().forEach(VmTask::detach);
         running.clear();
         agentLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();

@@ -83,6 +83,20 @@ public record VmSpec(
                 paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition());
     }
 
+    /**
+     * The spec of a guest booted ahead of demand: the launcher's kernel, initramfs and command line,
+     * its share and channel in {@code dir}, and no container yet (its metadata's container id is empty).
+     */
+    static VmSpec warm(String domainName, Path dir, long memoryBytes, int vcpus, VmLauncherConfig config,
+            RuntimePaths paths, Accelerator accelerator) {
+        Path kernel = artifact("vm.kernel", "", config.kernel(), "kernel");
+        Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
+        return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
+                Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
+                config.kernelCmdline(), WarmGuest.share(dir), paths.agentSocket(dir), paths.consoleLog(dir),
+                config.cgroupPartition());
+    }
+
     /** The container's own artifact when it names one, else the launcher's; a readable file either way. */
     private static Path artifact(String field, String own, Path fallback, String what) {
         Path path = own.isEmpty() ? fallback : Path.of(own);

@@ -17,12 +17,12 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.spi.LaunchedTask;
-import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -61,14 +61,19 @@ public final class VmTask implements LaunchedTask {
     /** Its launcher closed: the VM runs on for a restarted daemon to find, and this object acts no more. */
     private volatile boolean detached;
     private boolean tornDown;
+    /** libvirt's destroy of the domain, started by {@link #tearDown}. */
+    private volatile CompletableFuture<Void> domainDestroyed;
 
     /** Everything a live VM task is made of; {@link VmLauncher} builds it. */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
-            LibvirtDomains libvirt, QemuProcess qemu, OutputLogs logs, Duration requestTimeout) {
+            LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout) {
     }
 
-    /** A task whose VM runs; call {@link #handshake} next. */
-    VmTask(Parts p, EventLoopGroup group, AgentClient.Timing timing) {
+    /**
+     * A task whose VM runs; from now on it hears the agent's events. Call {@link #handshake} next, or
+     * {@link #adopt} for a warm guest whose agent said hello already.
+     */
+    VmTask(Parts p) {
         this.containerId = p.containerId();
         this.config = p.config();
         this.checkpoint = p.checkpoint();
@@ -77,7 +82,8 @@ public final class VmTask implements LaunchedTask {
         this.qemu = p.qemu();
         this.logs = p.logs();
         this.requestTimeout = p.requestTimeout();
-        this.agent = new AgentClient(group, Path.of(checkpoint.getAgentSocket()), timing, new AgentClient.Listener() {
+        this.agent = p.agent();
+        agent.listenWith(new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
                 onEvent(frame);
@@ -133,6 +139,11 @@ public final class VmTask implements LaunchedTask {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent of " + checkpoint.getDomainName()
                     + " could not be reached: " + cause.getMessage() + console(), cause);
         }
+        adopt();
+    }
+
+    /** Watches QEMU from now on: its exit without the guest's report ends the task as LOST. */
+    void adopt() {
         qemu.exited().thenRun(this::qemuExited);
     }
 
@@ -150,6 +161,15 @@ public final class VmTask implements LaunchedTask {
         return containerId;
     }
 
+    String domainUuid() {
+        return checkpoint.getDomainUuid();
+    }
+
+    /** The directory of the warm guest this task was handed, if it was. */
+    Optional<Path> warmGuestDir() {
+        return checkpoint.getWarmGuestDir().isEmpty() ? Optional.empty() : Optional.of(Path.of(checkpoint.getWarmGuestDir()));
+    }
+
     @Override
     public long pid() {
         return qemu == null ? 0 : qemu.pid();
@@ -159,7 +179,8 @@ public final class VmTask implements LaunchedTask {
     @Override
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(DomainXml.ROOTFS_TAG).build();
+                .setRootfsTag(DomainXml.ROOTFS_TAG)
+                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : WarmGuest.ROOTFS_IN_SHARE).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
@@ -211,6 +232,7 @@ public final class VmTask implements LaunchedTask {
             }
         }
         tearDown();
+        awaitDomainGone(); // a destroy leaves nothing in libvirt when it returns, not only no QEMU
         exit.complete(Termination.newBuilder().setSignal(SIGKILL).setMessage("the VM was destroyed").build());
     }
 
@@ -279,7 +301,12 @@ public final class VmTask implements LaunchedTask {
 
     // ---------------------------------------------------------------------------------------------
 
-    /** Closes the channel, destroys the domain, waits for QEMU, removes the socket. Idempotent. */
+    /**
+     * Closes the channel, destroys the domain and waits until QEMU is gone, then removes the socket (and
+     * a warm guest's directory with the task's rootfs mount). Idempotent. libvirt's own destroy may still
+     * be finishing (it waits for QEMU to be reaped, slow where PID 1 reaps slowly): the task's end does
+     * not wait for that bookkeeping, {@link #destroy} does.
+     */
     synchronized void tearDown() {
         if (tornDown) {
             return;
@@ -287,18 +314,8 @@ public final class VmTask implements LaunchedTask {
         if (agent != null) {
             agent.close();
         }
-        libvirt.destroy(checkpoint.getDomainUuid());
-        if (qemu != null) {
-            try {
-                qemu.exited().get(QEMU_EXIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
-                throw new VesselException(ErrorCode.INTERNAL, "vm", "QEMU " + qemu.pid() + " of "
-                        + checkpoint.getDomainName() + " survived its domain's destruction for "
-                        + QEMU_EXIT_TIMEOUT_SECONDS + " s");
-            }
-        }
+        domainDestroyed = libvirt.destroyInBackground(checkpoint.getDomainUuid());
+        awaitQemuGone();
         if (logs != null) {
             try {
                 logs.close();
@@ -308,10 +325,44 @@ public final class VmTask implements LaunchedTask {
         }
         try {
             Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
+            if (!checkpoint.getWarmGuestDir().isEmpty()) {
+                WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()));
+            }
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot remove {0}: {1}", checkpoint.getAgentSocket(), e.getMessage());
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot remove what the VM of '" + containerId
+                    + "' left on the host: " + e.getMessage(), e);
         }
         tornDown = true;
+    }
+
+    /** Until QEMU has exited (its pidfd), or libvirt's destroy has returned where QEMU is not watched. */
+    private void awaitQemuGone() {
+        CompletableFuture<?> gone = qemu == null ? domainDestroyed : CompletableFuture.anyOf(qemu.exited(), domainDestroyed);
+        try {
+            gone.get(QEMU_EXIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            Throwable cause = Failures.unwrap(e);
+            throw cause instanceof VesselException ve ? ve : VesselException.internal("vm", cause.getMessage(), cause);
+        } catch (TimeoutException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "QEMU " + pid() + " of "
+                    + checkpoint.getDomainName() + " survived its domain's destruction for "
+                    + QEMU_EXIT_TIMEOUT_SECONDS + " s");
+        }
+    }
+
+    /** Until libvirt's destroy of a torn-down task has returned. */
+    private void awaitDomainGone() throws InterruptedException {
+        try {
+            domainDestroyed.get(QEMU_EXIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = Failures.unwrap(e);
+            throw cause instanceof VesselException ve ? ve : VesselException.internal("vm", cause.getMessage(), cause);
+        } catch (TimeoutException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "libvirt did not finish destroying "
+                    + checkpoint.getDomainName() + " within " + QEMU_EXIT_TIMEOUT_SECONDS + " s");
+        }
     }
 
     private AgentClient agent() {

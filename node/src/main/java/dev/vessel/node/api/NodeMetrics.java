@@ -22,7 +22,7 @@ final class NodeMetrics {
     }
 
     /** Prometheus text exposition format 0.0.4. */
-    String render(List<ContainerStatus> containers) {
+    String render(List<ContainerStatus> containers, int warmGuestsReady) {
         Map<ContainerState, Integer> byState = new EnumMap<>(ContainerState.class);
         for (ContainerState s : ContainerState.values()) {
             if (s != ContainerState.CONTAINER_STATE_UNSPECIFIED && s != ContainerState.UNRECOGNIZED) {
@@ -40,6 +40,9 @@ final class NodeMetrics {
         out.append("# HELP vessel_container_launch_failures_total Valid launch requests that failed since the daemon started.\n")
                 .append("# TYPE vessel_container_launch_failures_total counter\n")
                 .append("vessel_container_launch_failures_total ").append(launchFailures.get()).append('\n');
+        out.append("# HELP vessel_vm_warm_guests_ready VM guests booted ahead of demand, waiting for a task.\n")
+                .append("# TYPE vessel_vm_warm_guests_ready gauge\n")
+                .append("vessel_vm_warm_guests_ready ").append(warmGuestsReady).append('\n');
         return out.toString();
     }
 }

@@ -27,6 +27,6 @@ final class SystemApi {
 
     void metrics(Exchange ex) {
         ex.text(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
-                metrics.render(node.containerizer().list()));
+                metrics.render(node.containerizer().list(), node.vms().warmGuestsReady()));
     }
 }

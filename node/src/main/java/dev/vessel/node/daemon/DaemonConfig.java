@@ -20,10 +20,14 @@ import java.util.Optional;
  * @param maxBodyBytes  the largest request body the API accepts
  * @param guestArtifactsDir where the VM guest's kernel, initramfs and {@code artifacts.properties} are
  * @param accelerator   auto (KVM where the host has it, else TCG), kvm or tcg
+ * @param vmWarmPool    how many VM guests to keep booted ahead of demand (0: none; each costs its memory)
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
-        List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri) {
+        List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
+        int vmWarmPool) {
+    /** A bound on the warm pool: each guest holds hundreds of MiB. */
+    static final int MAX_VM_WARM_POOL = 16;
 
     /**
      * What one source (the file, or the flags) sets; null where it says nothing. The file's keys are
@@ -44,10 +48,11 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("max_body_bytes") Integer maxBodyBytes,
             @JsonProperty("guest_artifacts_dir") Path guestArtifactsDir,
             @JsonProperty("accelerator") String accelerator,
-            @JsonProperty("libvirt_uri") String libvirtUri) {
+            @JsonProperty("libvirt_uri") String libvirtUri,
+            @JsonProperty("vm_warm_pool") Integer vmWarmPool) {
 
         static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null);
+                null, null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -69,7 +74,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(insecureRegistries, fallback.insecureRegistries),
                     or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes),
                     or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
-                    or(libvirtUri, fallback.libvirtUri));
+                    or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -96,13 +101,17 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (!List.of("auto", "kvm", "tcg").contains(accel)) {
                 throw VesselException.invalid("accelerator", "'" + accel + "' must be auto, kvm or tcg");
             }
+            int warmPool = or(vmWarmPool, 0);
+            if (warmPool < 0 || warmPool > MAX_VM_WARM_POOL) {
+                throw VesselException.invalid("vm_warm_pool", warmPool + " must be between 0 and " + MAX_VM_WARM_POOL);
+            }
             return new DaemonConfig(paths, or(socket, paths.runDir().resolve("vessel.sock")).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
                     or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
-                    or(libvirtUri, "qemu:///system"));
+                    or(libvirtUri, "qemu:///system"), warmPool);
         }
     }
 }

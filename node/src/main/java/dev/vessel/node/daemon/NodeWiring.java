@@ -51,8 +51,8 @@ import java.util.function.Supplier;
 
 /**
  * Builds this node from its configuration: the process launcher, every isolator this host can run,
- * the image provisioner and the fetchers, plugged into the one containerizer. Not recovered yet:
- * the daemon does that once it holds the state directory.
+ * the image provisioner and the fetchers, plugged into the one containerizer, then recovered. The
+ * daemon calls it once it holds the state directory.
  */
 final class NodeWiring {
     private static final System.Logger LOG = System.getLogger(NodeWiring.class.getName());
@@ -61,7 +61,24 @@ final class NodeWiring {
     private NodeWiring() {
     }
 
-    static NodeServices build(DaemonConfig config) throws IOException {
+    /**
+     * The node, recovered (what a previous daemon left is found again or cleaned up), with its warm
+     * pool of VM guests booting when one is configured: after recovery, whose orphan sweep would
+     * otherwise meet guests it does not know.
+     */
+    static NodeServices start(DaemonConfig config) throws IOException {
+        Wired wired = build(config);
+        wired.services().containerizer().recover();
+        if (config.vmWarmPool() > 0) {
+            wired.vms().startWarmPool(config.vmWarmPool());
+        }
+        return wired.services();
+    }
+
+    private record Wired(NodeServices services, VmLauncher vms) {
+    }
+
+    private static Wired build(DaemonConfig config) throws IOException {
         RuntimePaths paths = config.paths();
         ImageProvisioner images = new ImageProvisioner(paths,
                 DockerConfigCredentials.load(DockerConfigCredentials.defaultLocation(System.getenv())),
@@ -89,7 +106,7 @@ final class NodeWiring {
                 vms.accelerator().name().toLowerCase(Locale.ROOT), kvm, virt, List.of(processes.name(), vms.name()),
                 isolators.stream().map(Isolator::name).toList(),
                 paths.stateDir().toString(), paths.runDir().toString());
-        return new NodeServices(builder.build(), images, new LogReader(paths), paths, info, vms);
+        return new Wired(new NodeServices(builder.build(), images, new LogReader(paths), paths, info, vms), vms);
     }
 
     /**

@@ -54,6 +54,8 @@ public final class Vesseld implements Callable<Integer> {
     private String accelerator;
     @Option(names = "--libvirt-uri", description = "default qemu:///system")
     private String libvirtUri;
+    @Option(names = "--vm-warm-pool", description = "VM guests kept booted ahead of demand, default 0")
+    private Integer vmWarmPool;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -66,7 +68,7 @@ public final class Vesseld implements Callable<Integer> {
         try {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
-                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri);
+                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths().stateDir());
@@ -77,8 +79,7 @@ public final class Vesseld implements Callable<Integer> {
         ApiServer server;
         NodeServices node;
         try {
-            node = NodeWiring.build(config);
-            node.containerizer().recover();
+            node = NodeWiring.start(config);
             server = ApiServer.start(node, new ApiServer.Listeners(config.socket(),
                     config.tcpPort() == 0 ? Optional.empty() : Optional.of(config.tcpPort()), readToken(config),
                     config.maxBodyBytes()));

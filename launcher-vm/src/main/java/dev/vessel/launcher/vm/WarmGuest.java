@@ -1,0 +1,103 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Failures;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.Mounts;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A guest booted before any task asked for it ({@link WarmPool}): its domain, its QEMU, the agent
+ * connection (hello done) and its directory under the run dir's {@code vm-pool/}.
+ *
+ * <p>The guest's rootfs share is the directory's {@code share/}, made before the domain starts; a task's
+ * rootfs is bound onto {@code share/root} when the guest is handed to it. libvirt runs QEMU in a mount
+ * namespace of its own, copied from the host's and made a slave of it, so a mount made on the host
+ * later reaches QEMU only below a mount that was <em>shared</em> when the copy was made: {@code share/}
+ * is therefore a bind mount of itself, marked shared, before the domain exists. (QEMU's 9p server
+ * holds the share's top directory open since it started, which is why the rootfs goes one level down.)
+ */
+record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Path consoleLog, QemuProcess qemu,
+        AgentClient agent) {
+    /** The task's root inside the share, as the guest agent is told ({@code LaunchTask.rootfs_path}). */
+    static final String ROOTFS_IN_SHARE = "root";
+    private static final String SHARE = "share";
+
+    static Path share(Path dir) {
+        return dir.resolve(SHARE);
+    }
+
+    /** Makes {@code dir/share/root} and turns {@code dir/share} into a shared mount (see the class comment). */
+    static void prepareShare(Path dir) throws IOException {
+        Path share = share(dir);
+        Files.createDirectories(share.resolve(ROOTFS_IN_SHARE));
+        Mounts.mount(share.toString(), share, null, Mounts.MS_BIND, null);
+        Mounts.mount(null, share, null, Mounts.MS_SHARED, null);
+    }
+
+    /** Binds the task's rootfs where the guest looks for it; QEMU's namespace receives the mount. */
+    static void bindRootfs(Path dir, Path rootfs) throws IOException {
+        Mounts.mount(rootfs.toString(), share(dir).resolve(ROOTFS_IN_SHARE), null, Mounts.MS_BIND | Mounts.MS_REC, null);
+    }
+
+    /**
+     * Unmounts everything below {@code dir} and removes it: what a guest of the pool leaves on the host.
+     * Its files are the launcher's own (socket, console, the share's empty mount points); nothing of a
+     * task's rootfs is deleted, since that is unmounted first.
+     */
+    static void remove(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        Mounts.unmountTree(dir);
+        if (Mounts.isMountPoint(share(dir).resolve(ROOTFS_IN_SHARE)) || Mounts.isMountPoint(share(dir))) {
+            throw new IOException("cannot remove " + dir + ": something is still mounted below it");
+        }
+        deleteTree(dir);
+    }
+
+    private static void deleteTree(Path path) throws IOException {
+        if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
+                for (Path child : children) {
+                    deleteTree(child);
+                }
+            }
+        }
+        Files.deleteIfExists(path);
+    }
+
+    /**
+     * Waits for the guest's hello; fails, with the end of the console, when QEMU exits first or the
+     * hello does not come in time.
+     */
+    void awaitHello(Duration timeout) throws InterruptedException {
+        CompletableFuture<?> hello = agent.connect();
+        try {
+            CompletableFuture.anyOf(hello, qemu.exited()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "the warm guest " + domainName
+                    + " did not say hello within " + timeout.toSeconds() + " s" + ConsoleTail.of(consoleLog));
+        } catch (ExecutionException e) {
+            // told apart below
+        }
+        if (!hello.isDone() || hello.isCompletedExceptionally()) {
+            String why = hello.isDone() ? Failures.unwrap(hello.exceptionNow()).getMessage() : "QEMU exited";
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "the warm guest " + domainName
+                    + " did not become ready: " + why + ConsoleTail.of(consoleLog));
+        }
+    }
+
+    /** Whether it can still take a task: QEMU runs and the agent's channel is up. */
+    boolean isAlive() {
+        return !qemu.exited().isDone() && agent.isConnected();
+    }
+}

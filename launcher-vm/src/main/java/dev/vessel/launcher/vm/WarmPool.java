@@ -1,0 +1,168 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.VmOptions;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Guests booted ahead of demand with their agents ready, so that a VM task skips the boot and the
+ * agent's start (seconds under TCG). Each guest serves one task and is never reused: the task's VM is
+ * destroyed with it, as a cold one is, and a replacement boots in the background. One guest boots at
+ * a time, so that refilling takes at most one CPU from the tasks that run.
+ *
+ * <p>A guest serves a task that fits it: no VM options of its own (kernel, initramfs, command line,
+ * size, disks), no volumes or networks (devices a guest gets at boot), and a derived VM size within
+ * the guest's memory and vCPUs. The task's own limits are then enforced inside the guest by its
+ * cgroups, as in any VM. The pool's guests are not checkpointed: after a crash the launcher's orphan
+ * sweep destroys them and removes their directories.
+ */
+final class WarmPool implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(WarmPool.class.getName());
+    /** After a failed boot, how long before the next try (a broken guest image must not spin). */
+    private static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(10);
+
+    /** How the launcher boots and destroys the pool's guests. */
+    interface Booter {
+        WarmGuest boot(long memoryBytes, int vcpus) throws Exception;
+
+        /** Destroys the guest's domain and removes its directory. */
+        void discard(WarmGuest guest);
+    }
+
+    private final int size;
+    private final long memoryBytes;
+    private final int vcpus;
+    private final Booter booter;
+    private final ConcurrentLinkedDeque<WarmGuest> ready = new ConcurrentLinkedDeque<>();
+    /** Every guest the pool holds or is booting, by uuid: the orphan sweep leaves these alone. */
+    private final Set<String> owned = ConcurrentHashMap.newKeySet();
+    private final ExecutorService refiller = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("vm-warm-pool").factory());
+    private volatile boolean closed;
+
+    WarmPool(int size, long memoryBytes, int vcpus, Booter booter) {
+        if (size < 1) {
+            throw new IllegalArgumentException("a warm pool holds at least one guest, not " + size);
+        }
+        this.size = size;
+        this.memoryBytes = memoryBytes;
+        this.vcpus = vcpus;
+        this.booter = booter;
+    }
+
+    /** Starts booting guests until the pool is full. */
+    void start() {
+        refiller.execute(this::fill);
+    }
+
+    /**
+     * A ready guest for a task of this spec, if it fits one (see the class comment) and one is ready
+     * now; the pool never makes a task wait for a boot. A replacement starts booting.
+     */
+    Optional<WarmGuest> take(VmSpec spec, ContainerConfig config) {
+        if (closed || !fits(spec, config)) {
+            return Optional.empty();
+        }
+        WarmGuest guest;
+        while ((guest = ready.pollFirst()) != null) {
+            if (guest.isAlive()) {
+                owned.remove(guest.uuid()); // the task's now: its checkpoint names it
+                refiller.execute(this::fill);
+                return Optional.of(guest);
+            }
+            LOG.log(Level.WARNING, "the warm guest {0} died while it waited; discarding it", guest.domainName());
+            discard(guest);
+        }
+        refiller.execute(this::fill);
+        return Optional.empty();
+    }
+
+    int readyCount() {
+        return ready.size();
+    }
+
+    /** Whether the guest with this uuid is one of the pool's (ready or booting). */
+    boolean owns(String uuid) {
+        return owned.contains(uuid);
+    }
+
+    private boolean fits(VmSpec spec, ContainerConfig config) {
+        return config.getVm().equals(VmOptions.getDefaultInstance())
+                && config.getVolumesCount() == 0
+                && config.getNetworksCount() == 0
+                && spec.memoryBytes() <= memoryBytes
+                && spec.vcpus() <= vcpus;
+    }
+
+    /** Boots guests one after another until {@code size} are ready; runs on the refiller thread. */
+    private void fill() {
+        ready.removeIf(guest -> {
+            if (guest.isAlive()) {
+                return false;
+            }
+            discard(guest);
+            return true;
+        });
+        while (!closed && ready.size() < size) {
+            try {
+                WarmGuest guest = booter.boot(memoryBytes, vcpus);
+                owned.add(guest.uuid());
+                if (closed) {
+                    discard(guest);
+                    return;
+                }
+                ready.addLast(guest);
+                LOG.log(Level.DEBUG, "warm guest {0} is ready", guest.domainName());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "cannot boot a warm guest (retrying in {0} s): {1}",
+                        RETRY_AFTER_FAILURE.toSeconds(), e.getMessage());
+                try {
+                    Thread.sleep(RETRY_AFTER_FAILURE);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void discard(WarmGuest guest) {
+        try {
+            booter.discard(guest);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot discard the warm guest {0}: {1}", guest.domainName(), e.getMessage());
+        } finally {
+            owned.remove(guest.uuid());
+        }
+    }
+
+    /** Stops refilling (a boot under way is waited for) and destroys every guest not handed out. */
+    @Override
+    public void close() {
+        closed = true;
+        refiller.shutdownNow();
+        try {
+            if (!refiller.awaitTermination(2, TimeUnit.MINUTES)) {
+                LOG.log(Level.WARNING, "a warm guest was still booting at close; the orphan sweep will remove it");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<WarmGuest> left = new ArrayList<>(ready);
+        ready.clear();
+        left.forEach(this::discard);
+    }
+}
