@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
  * "vessel-init: up at") and to the agent's hello on its port. Vessel's time is broken down from
  * outside: QEMU's exec (its /proc start time), the init marker and the agent's start on the
  * console (polled), the launch's return (hello + task started), the exit (task done, VM torn down).
- * QEMU's RSS is read once the task runs (Vessel) or at the hello (raw).
+ * QEMU's RSS is read once the task runs (Vessel) or at the hello (raw). A third side: the same task
+ * served by a guest of the warm pool (booted ahead of demand, untimed), launch request to exit.
  */
 final class VmLaunchBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
@@ -53,6 +54,9 @@ final class VmLaunchBench {
     private final RuntimePaths paths;
     private final VmLauncher launcher;
     private final UnifiedContainerizer containerizer;
+    /** A second node whose VM launcher keeps one guest booted ahead of demand. */
+    private final VmLauncher warmLauncher;
+    private final UnifiedContainerizer warmContainerizer;
     private int launches;
 
     private VmLaunchBench(Path work, Path artifactsDir) throws IOException {
@@ -61,10 +65,20 @@ final class VmLaunchBench {
         this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         this.paths = new RuntimePaths(work.resolve("state"), work.resolve("run"));
         this.launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
-        this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+        this.containerizer = node(paths, launcher);
+        RuntimePaths warmPaths = new RuntimePaths(work.resolve("warm-state"), work.resolve("warm-run"));
+        this.warmLauncher = new VmLauncher(warmPaths, guest.applyTo(VmLauncherConfig.defaults(warmPaths))
+                .withCgroupPartition("/vessel-bench-warm-vms"));
+        this.warmContainerizer = node(warmPaths, warmLauncher);
+        warmLauncher.startWarmPool(1);
+    }
+
+    private static UnifiedContainerizer node(RuntimePaths paths, VmLauncher launcher) {
+        UnifiedContainerizer node = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher).isolator(new VmResourcesIsolator(launcher)).isolator(new VmRootfsIsolator())
                 .build();
-        containerizer.recover();
+        node.recover();
+        return node;
     }
 
     static void main(String[] args) throws Exception {
@@ -77,6 +91,7 @@ final class VmLaunchBench {
         } finally {
             if (bench != null) {
                 bench.launcher.close();
+                bench.warmLauncher.close();
             }
             Stats.deleteTree(work);
         }
@@ -85,11 +100,14 @@ final class VmLaunchBench {
     private void run() throws Exception {
         Map<String, List<Double>> ms = new LinkedHashMap<>();
         // one warm-up of each: page cache, libvirt's capability cache
+        awaitWarmGuest();
         vessel(new LinkedHashMap<>());
         raw(new LinkedHashMap<>());
+        warm(new LinkedHashMap<>());
         for (int i = 0; i < ROUNDS; i++) {
             vessel(ms);
             raw(ms);
+            warm(ms);
         }
         System.out.printf(Locale.ROOT, "vm-launch: /bin/true as a VM task vs raw QEMU booting the same kernel + initramfs"
                 + " (%s accelerator), %d alternating rounds after 1 warm-up%n", launcher.accelerator(), ROUNDS);
@@ -105,9 +123,49 @@ final class VmLaunchBench {
         double toHello = Stats.median(ms.get("raw qemu: exec to agent hello"));
         System.out.printf(Locale.ROOT, "vessel / raw boot to init: %.2f   vessel / raw boot to agent hello: %.2f%n",
                 vessel / toInit, vessel / toHello);
+        double warm = Stats.median(ms.get("warm: launch to exit (total)"));
+        System.out.printf(Locale.ROOT, "warm guest / raw boot to init: %.2f   warm guest / cold: %.2f%n",
+                warm / toInit, warm / vessel);
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
                 + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"qemu_to_hello_ms\":%.0f,\"runs\":%d}%n",
                 vessel, toInit, vessel / toInit, toHello, ROUNDS);
+        System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-warm\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
+                + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", warm, toInit, warm / toInit, ROUNDS);
+    }
+
+    /**
+     * One VM task served by the warm guest, timed from the launch request to the exit. The guest was
+     * booted before (untimed, as a pool does between tasks); the next round waits for its replacement,
+     * so that no boot runs during another measurement.
+     */
+    private void warm(Map<String, List<Double>> ms) throws Exception {
+        String id = "warm-" + launches++;
+        long t0 = System.nanoTime();
+        warmContainerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
+                .setHostRootfs(rootfs.toString()).addCommand("/bin/true").build());
+        long launched = System.nanoTime();
+        double rss = rssMiB(warmContainerizer.status(id).getPid());
+        Termination t = warmContainerizer.wait(id).get(5, TimeUnit.MINUTES);
+        long exited = System.nanoTime();
+        warmContainerizer.remove(id);
+        if (t.getExitCode() != 0) {
+            throw new IllegalStateException("the warm VM task failed: " + t);
+        }
+        add(ms, "warm: hand-over + task started", (launched - t0) / 1e6);
+        add(ms, "warm: task exit seen (incl. VM teardown)", (exited - launched) / 1e6);
+        add(ms, "warm: launch to exit (total)", (exited - t0) / 1e6);
+        add(ms, "warm: QEMU RSS, MiB", rss);
+        awaitWarmGuest();
+    }
+
+    private void awaitWarmGuest() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (warmLauncher.warmGuestsReady() < 1) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no warm guest became ready in 3 minutes");
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** One VM task through the containerizer, timed from outside. */

@@ -85,7 +85,7 @@ class VmDaemonTest {
 
         ok(api.delete("/v1/containers/in-vm"), 200);
         assertEquals(404, api.get("/v1/containers/in-vm").status());
-        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains("in-vm")), () -> "domain left");
+        VmNode.awaitNoDomain("vessel-in-vm");
     }
 
     @Test
@@ -107,7 +107,7 @@ class VmDaemonTest {
         assertEquals(4, exit.get("exit_code").asInt(), exit::toString);
         assertEquals("started\nfinished\n", api.get("/v1/containers/survivor/logs?stream=stdout").body());
         ok(api.delete("/v1/containers/survivor"), 200);
-        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains("survivor")), () -> "domain left");
+        VmNode.awaitNoDomain("vessel-survivor");
     }
 
     @Test

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -85,6 +86,21 @@ final class VmNode implements AutoCloseable {
     /** The names of every libvirt domain, running or defined. */
     static List<String> domains() throws Exception {
         return run("virsh", "-q", "list", "--all", "--name").lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    /**
+     * Waits until libvirt lists no domain whose name is {@code name}. After a task's exit its QEMU is
+     * gone, but libvirt forgets the domain only once QEMU is reaped, which this host's PID 1 does up
+     * to a second or so later.
+     */
+    static void awaitNoDomain(String name) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (domains().contains(name)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("libvirt still lists " + name + " 30 s after its end");
+            }
+            Thread.sleep(100);
+        }
     }
 
     static String run(String... command) throws Exception {

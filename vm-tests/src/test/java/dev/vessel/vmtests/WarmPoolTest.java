@@ -78,7 +78,7 @@ class WarmPoolTest {
         assertFalse(Files.exists(node.paths.vmPoolDir().resolve(warm)), "the used guest's directory is left");
         node.containerizer.remove("warm-hi");
         assertFalse(Files.exists(node.paths.provisionedRootfsDir("warm-hi")), "rootfs left");
-        awaitDomainGone(warm); // libvirt forgets it once QEMU is reaped, after the exit
+        VmNode.awaitNoDomain(warm);
 
         String replacement = awaitWarmGuest(warm);
         assertNotEquals(warm, replacement);
@@ -136,7 +136,7 @@ class WarmPoolTest {
                 Files.readString(node.paths.stdoutLog(node.paths.containerDir(List.of("warm-survivor")))));
         assertFalse(Files.exists(node.paths.vmPoolDir().resolve(warm)), "the guest's directory is left");
         node.containerizer.remove("warm-survivor");
-        awaitDomainGone(warm);
+        VmNode.awaitNoDomain(warm);
     }
 
     /** Waits until a warm guest other than {@code not} is ready; returns its domain name. */
@@ -181,16 +181,6 @@ class WarmPoolTest {
 
     private static List<Path> mountsBelow(Path root) throws Exception {
         return Mounts.mountPoints().stream().filter(p -> p.startsWith(root)).toList();
-    }
-
-    private static void awaitDomainGone(String domain) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (VmNode.domains().contains(domain)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("libvirt still lists " + domain);
-            }
-            Thread.sleep(100);
-        }
     }
 
     private void awaitStdout(String id, String expected) throws Exception {

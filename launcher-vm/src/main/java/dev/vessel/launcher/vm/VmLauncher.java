@@ -231,7 +231,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             Throwable failure) {
         try {
             if (task != null) {
-                task.tearDown();
+                task.tearDownFully();
             } else {
                 libvirt.destroy(checkpoint.getDomainUuid());
                 if (logs != null) {
@@ -260,7 +260,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "the VM of ''{0}'' runs but its agent cannot be reached; destroying it: {1}",
                         container.containerId(), e.getMessage());
-                task.tearDown();
+                task.tearDownFully();
                 return Optional.of(VmTask.ended(container.containerId(), checkpoint, libvirt,
                         Termination.newBuilder().setReason(TerminationReason.LOST)
                                 .setMessage("after a restart the VM's agent could not be reached: " + e.getMessage())

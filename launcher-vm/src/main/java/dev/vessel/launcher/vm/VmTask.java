@@ -231,8 +231,7 @@ public final class VmTask implements LaunchedTask {
                         containerId, e.getMessage());
             }
         }
-        tearDown();
-        awaitDomainGone(); // a destroy leaves nothing in libvirt when it returns, not only no QEMU
+        tearDownFully();
         exit.complete(Termination.newBuilder().setSignal(SIGKILL).setMessage("the VM was destroyed").build());
     }
 
@@ -333,6 +332,12 @@ public final class VmTask implements LaunchedTask {
                     + "' left on the host: " + e.getMessage(), e);
         }
         tornDown = true;
+    }
+
+    /** {@link #tearDown}, then until libvirt has forgotten the domain too: nothing is left when it returns. */
+    void tearDownFully() throws InterruptedException {
+        tearDown();
+        awaitDomainGone();
     }
 
     /** Until QEMU has exited (its pidfd), or libvirt's destroy has returned where QEMU is not watched. */

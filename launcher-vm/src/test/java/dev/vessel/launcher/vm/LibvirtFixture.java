@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -33,6 +35,30 @@ final class LibvirtFixture {
         Result r = virsh("list", "--all", "--name");
         assertEquals(0, r.status, r.output);
         return r.output.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    /**
+     * Waits until libvirt no longer lists the domain: after a task's end QEMU is gone, but libvirt
+     * forgets the domain only once QEMU is reaped, which this host's PID 1 does a second or so later.
+     */
+    static void awaitNoDomain(String name) throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (allDomainNames().contains(name)) {
+            if (System.nanoTime() > deadline) {
+                fail("libvirt still lists " + name + " 30 s after its end");
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** Whether the process exists and has not exited (a zombie waiting for PID 1 has). */
+    static boolean isRunning(long pid) throws Exception {
+        Path stat = Path.of("/proc", Long.toString(pid), "stat");
+        if (!Files.exists(stat)) {
+            return false;
+        }
+        String line = Files.readString(stat);
+        return line.charAt(line.lastIndexOf(')') + 2) != 'Z';
     }
 
     record Result(int status, String output) {

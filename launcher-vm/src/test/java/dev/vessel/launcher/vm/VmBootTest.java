@@ -73,8 +73,8 @@ class VmBootTest {
 
         assertEquals(TestGuest.EXIT_CODE, end.getExitCode());
         assertEquals(TestGuest.OUTPUT, Files.readString(paths.stdoutLog(context.containerDir())));
-        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-boot"), "the domain outlived its task");
-        assertFalse(Files.exists(Path.of("/proc", Long.toString(task.pid()))), "QEMU outlived its task");
+        assertFalse(LibvirtFixture.isRunning(task.pid()), "QEMU outlived its task");
+        LibvirtFixture.awaitNoDomain("vessel-boot");
         assertFalse(Files.exists(paths.agentSocket(context.containerDir())), "the socket outlived its task");
         assertTrue(Files.readString(paths.consoleLog(context.containerDir())).contains(TestGuest.MARKER));
 
