@@ -30,6 +30,10 @@ final class GuestTasks {
     private final HostLink link;
     private final LogReader logs;
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
+    /** The warm-up's task: not a host's (it never reaches {@link #tasks}) and gone before any is launched. */
+    private static final String WARM_UP_ID = "vessel-warm-up";
+    /** Where the guest image installs busybox. */
+    private static final Path INITRAMFS_BUSYBOX = Path.of("/usr/bin/busybox");
 
     /** One task: where its share is mounted, and its event forwarder once it runs (its lock: launch, destroy). */
     private static final class Task {
@@ -165,6 +169,39 @@ final class GuestTasks {
             containerizer.remove(containerId);
             releaseShare(task, true);
             tasks.remove(containerId, task);
+        }
+    }
+
+    /**
+     * Runs a throwaway {@code true} through the in-guest containerizer — isolators, launch helper,
+     * exit, destroy, removal — in a root made of the initramfs's busybox, then removes it all: what
+     * a guest booted ahead of demand does before its first task, which then finds that path's
+     * classes loaded and its native calls linked (seconds under TCG on a first use).
+     */
+    void warmUp() throws IOException, InterruptedException {
+        Path root = paths.runDir().resolve("warm-up-root");
+        Path busybox = Files.isExecutable(INITRAMFS_BUSYBOX) ? INITRAMFS_BUSYBOX : Path.of("/bin/busybox");
+        try {
+            for (String dir : List.of("bin", "proc", "sys", "dev", "tmp")) {
+                Files.createDirectories(root.resolve(dir));
+            }
+            Files.copy(busybox, root.resolve("bin/busybox"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            containerizer.launch(ContainerConfig.newBuilder().setId(WARM_UP_ID).setIsolation(Isolation.PROCESS)
+                    .setHostRootfs(root.toString()).addCommand("/bin/busybox").addArgs("true").build());
+            var end = containerizer.wait(WARM_UP_ID).get();
+            if (end.getExitCode() != 0 || end.getStatusCase() != dev.vessel.core.model.Termination.StatusCase.EXIT_CODE) {
+                throw VesselException.internal("warm_up", "the warm-up task ended with " + end, null);
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw VesselException.internal("warm_up", "the warm-up task failed: " + e.getCause(), e.getCause());
+        } finally {
+            if (containerizer.list().stream().anyMatch(s -> s.getId().equals(WARM_UP_ID))) {
+                containerizer.destroy(WARM_UP_ID);
+                containerizer.remove(WARM_UP_ID);
+            }
+            for (String file : List.of("bin/busybox", "bin", "proc", "sys", "dev", "tmp", "")) {
+                Files.deleteIfExists(root.resolve(file));
+            }
         }
     }
 

@@ -51,6 +51,10 @@ final class Requests {
                     reply.setOk(OK);
                 }
                 case USAGE -> reply.setUsage(tasks().usage(request.getUsage().getContainerId()));
+                case WARM_UP -> {
+                    tasks().warmUp();
+                    reply.setOk(OK);
+                }
                 case HELLO_ACK, BODY_NOT_SET -> throw VesselException.invalid("body",
                         "expected a request: ping, launch, signal, destroy, update or usage");
             }

@@ -15,6 +15,7 @@ import dev.vessel.core.agent.SignalTask;
 import dev.vessel.core.agent.TaskExited;
 import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
+import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
@@ -301,6 +302,33 @@ class GuestAgentTest {
         assertFalse(Files.exists(GuestTasks.shareDir(paths, "again")));
         launched(host.request(launch("again", "exit 0")));
         assertEquals(0, host.awaitExit("again", new StringBuilder(), new StringBuilder()).getTermination().getExitCode());
+    }
+
+    @Test
+    void aWarmUpRunsAThrowawayTaskAndLeavesNothingOfIt() throws Exception {
+        host.connectAndShakeHands();
+        assertTrue(host.request(HostFrame.newBuilder().setWarmUp(WarmUp.getDefaultInstance())).hasOk());
+        assertFalse(containerizer.list().stream().anyMatch(s -> s.getId().equals("vessel-warm-up")),
+                "the warm-up's container is left in the guest");
+        assertFalse(Files.exists(paths.containerDir(List.of("vessel-warm-up"))));
+        assertFalse(Files.exists(paths.runDir().resolve("warm-up-root")), "the warm-up's root is left");
+        // and a real task runs after it as before
+        launched(host.request(launch("after-warm-up", "echo fine")));
+        StringBuilder stdout = new StringBuilder();
+        assertEquals(0, host.awaitExit("after-warm-up", stdout, new StringBuilder()).getTermination().getExitCode());
+        assertEquals("fine\n", stdout.toString());
+    }
+
+    @Test
+    void aRootfsPathOutsideTheShareOrMissingInItIsRefused() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder escape = launch("escape", "true");
+        escape.getLaunchBuilder().setRootfsPath("../..");
+        assertError("rootfs_path", host.request(escape));
+        HostFrame.Builder missing = launch("missing", "true");
+        missing.getLaunchBuilder().setRootfsPath("no-such-dir");
+        assertError("rootfs_path", host.request(missing));
+        assertFalse(Files.exists(GuestTasks.shareDir(paths, "missing")), "the share stays mounted after a refusal");
     }
 
     @Test

@@ -198,6 +198,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             WarmGuest guest = new WarmGuest(name, spec.uuid().toString(), dir, spec.agentSocket(), spec.consoleLog(),
                     QemuProcess.of(name), agent);
             guest.awaitHello(config.helloTimeout());
+            guest.warmUp(config.requestTimeout());
             return guest;
         } catch (Exception | Error e) {
             try {

@@ -1,5 +1,7 @@
 package dev.vessel.launcher.vm;
 
+import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
@@ -93,6 +95,19 @@ record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Pat
             String why = hello.isDone() ? Failures.unwrap(hello.exceptionNow()).getMessage() : "QEMU exited";
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the warm guest " + domainName
                     + " did not become ready: " + why + ConsoleTail.of(consoleLog));
+        }
+    }
+
+    /**
+     * Has the guest run a throwaway task of its own through the whole launch path (agent.proto
+     * {@code WarmUp}), so that the task it is handed later starts without first-use costs.
+     */
+    void warmUp(Duration timeout) throws InterruptedException {
+        try {
+            agent.request(HostFrame.newBuilder().setWarmUp(WarmUp.getDefaultInstance()), timeout).get();
+        } catch (ExecutionException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "the warm guest " + domainName
+                    + " failed its warm-up: " + Failures.unwrap(e).getMessage() + ConsoleTail.of(consoleLog));
         }
     }
 
