@@ -55,9 +55,10 @@ class VmDaemonTest {
         }
     }
 
-    private DaemonProcess startDaemon() throws Exception {
-        return DaemonProcess.start(dir.resolve("node"), cgroupParent,
-                "--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString());
+    private DaemonProcess startDaemon(String... extraArgs) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString()));
+        args.addAll(List.of(extraArgs));
+        return DaemonProcess.start(dir.resolve("node"), cgroupParent, args.toArray(String[]::new));
     }
 
     private String task(String id, String isolation, String script) {
@@ -108,6 +109,52 @@ class VmDaemonTest {
         assertEquals("started\nfinished\n", api.get("/v1/containers/survivor/logs?stream=stdout").body());
         ok(api.delete("/v1/containers/survivor"), 200);
         VmNode.awaitNoDomain("vessel-survivor");
+    }
+
+    @Test
+    void aTaskOnAWarmGuestSurvivesADaemonKillAndTheDeadDaemonsIdleGuestsAreRemoved() throws Exception {
+        daemon.stop();
+        daemon = startDaemon("--vm-warm-pool", "1");
+        ApiClient api = ApiClient.unix(daemon.socket);
+        awaitWarmGuestsReady(api, 1);
+        ok(api.post("/v1/containers", task("warm-survivor", "VM",
+                "echo started; while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo finished; exit 4")), 201);
+        awaitLog(api, "warm-survivor", "started\n");
+        long qemu = ok(api.get("/v1/containers/warm-survivor"), 200).at("/status/pid").asLong();
+        awaitWarmGuestsReady(api, 1); // the replacement: an idle guest the crash leaves behind
+
+        daemon.kill9();
+        Path pool = dir.resolve("node/run/vm-pool");
+        List<String> leftBehind = VmNode.run("ls", pool.toString()).lines().toList();
+        assertEquals(2, leftBehind.size(), () -> "the task's guest and the idle one: " + leftBehind);
+        Files.createFile(rootfs.resolve("tmp/gate"));
+        daemon = startDaemon(); // no pool: every guest of the dead daemon's pool is an orphan now
+        api = ApiClient.unix(daemon.socket);
+
+        JsonNode exit = ok(api.post("/v1/containers/warm-survivor/wait", ""), 200);
+        assertEquals(4, exit.get("exit_code").asInt(), exit::toString);
+        assertEquals("started\nfinished\n", api.get("/v1/containers/warm-survivor/logs?stream=stdout").body());
+        ok(api.delete("/v1/containers/warm-survivor"), 200);
+        for (String guest : leftBehind) {
+            VmNode.awaitNoDomain(guest);
+        }
+        assertFalse(VmNode.domains().stream().anyMatch(d -> d.startsWith("vessel-warm-")), () -> "warm domains left");
+        assertEquals("", VmNode.run("ls", pool.toString()), "warm guests' directories left");
+        assertFalse(Files.exists(Path.of("/proc", Long.toString(qemu), "cmdline"))
+                && !Files.readString(Path.of("/proc", Long.toString(qemu), "stat")).contains(") Z "), "QEMU runs on");
+    }
+
+    private static void awaitWarmGuestsReady(ApiClient api, int n) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        String metrics = "";
+        while (System.nanoTime() < deadline) {
+            metrics = api.get("/metrics").body();
+            if (metrics.lines().anyMatch(l -> l.equals("vessel_vm_warm_guests_ready " + n))) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the daemon never had " + n + " warm guest(s) ready:\n" + metrics);
     }
 
     @Test
