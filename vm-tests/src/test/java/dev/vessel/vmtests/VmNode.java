@@ -1,6 +1,7 @@
 package dev.vessel.vmtests;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
 import dev.vessel.core.paths.RuntimePaths;
@@ -101,6 +102,32 @@ final class VmNode implements AutoCloseable {
             }
             Thread.sleep(100);
         }
+    }
+
+    /** Waits until the container's stdout is exactly {@code expected}; fails if it ends first. */
+    void awaitStdout(String id, String expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        Path log = paths.stdoutLog(paths.containerDir(List.of(id)));
+        while (!(Files.exists(log) && Files.readString(log).equals(expected))) {
+            if (System.nanoTime() > deadline || containerizer.status(id).getState() == ContainerState.TERMINATED) {
+                throw new AssertionError(id + ": stdout never became '" + expected + "': "
+                        + (Files.exists(log) ? Files.readString(log) : "(no log)") + " " + containerizer.status(id));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /**
+     * Whether the process exists and has not exited: QEMU may be a zombie for a moment after a task's
+     * end (it is daemonized, and this host's PID 1 reaps it when it gets round to it).
+     */
+    static boolean isRunning(long pid) throws Exception {
+        Path stat = Path.of("/proc", Long.toString(pid), "stat");
+        if (!Files.exists(stat)) {
+            return false;
+        }
+        String line = Files.readString(stat);
+        return line.charAt(line.lastIndexOf(')') + 2) != 'Z';
     }
 
     static String run(String... command) throws Exception {

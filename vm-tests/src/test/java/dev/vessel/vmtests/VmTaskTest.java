@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LimitationReason;
@@ -88,7 +87,7 @@ class VmTaskTest {
     void sigtermReachesTheTaskInTheGuest() throws Exception {
         node.containerizer.launch(vmTask("vm-term",
                 "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done").build());
-        awaitStdout("vm-term", "ready\n");
+        node.awaitStdout("vm-term", "ready\n");
         node.containerizer.kill("vm-term", 15);
         Termination t = node.containerizer.wait("vm-term").get(2, TimeUnit.MINUTES);
         assertEquals(7, t.getExitCode(), t::toString);
@@ -100,7 +99,7 @@ class VmTaskTest {
     void updateAndUsageReachTheTaskInsideTheGuest() throws Exception {
         node.containerizer.launch(vmTask("vm-update", "echo up; sleep 1000")
                 .setResources(Resources.newBuilder().setMemoryBytes(64L << 20)).build());
-        awaitStdout("vm-update", "up\n");
+        node.awaitStdout("vm-update", "up\n");
         assertEquals(64L << 20, node.containerizer.usage("vm-update").getMemoryLimitBytes());
 
         node.containerizer.update("vm-update", Resources.newBuilder().setMemoryBytes(96L << 20).build());
@@ -114,7 +113,7 @@ class VmTaskTest {
     @Test
     void destroyLeavesNoDomainSocketOrFile() throws Exception {
         node.containerizer.launch(vmTask("vm-gone", "echo up; sleep 1000").build());
-        awaitStdout("vm-gone", "up\n");
+        node.awaitStdout("vm-gone", "up\n");
         long qemu = node.containerizer.status("vm-gone").getPid();
         assertTrue(VmNode.domains().stream().anyMatch(d -> d.contains("vm-gone")), () -> "no domain for vm-gone");
         Path containerDir = node.paths.containerDir(List.of("vm-gone"));
@@ -146,18 +145,6 @@ class VmTaskTest {
             return String.join(", ", VmNode.domains());
         } catch (Exception e) {
             return e.toString();
-        }
-    }
-
-    private static void awaitStdout(String id, String expected) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        Path log = node.paths.stdoutLog(node.paths.containerDir(List.of(id)));
-        while (!(Files.exists(log) && Files.readString(log).equals(expected))) {
-            if (System.nanoTime() > deadline || node.containerizer.status(id).getState() == ContainerState.TERMINATED) {
-                throw new AssertionError(id + ": stdout never became '" + expected + "': "
-                        + (Files.exists(log) ? Files.readString(log) : "(no log)") + " " + node.containerizer.status(id));
-            }
-            Thread.sleep(50);
         }
     }
 }

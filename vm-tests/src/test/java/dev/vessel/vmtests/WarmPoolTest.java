@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Resources;
@@ -74,7 +73,7 @@ class WarmPoolTest {
         assertEquals(3, t.getExitCode(), t::toString);
         assertEquals("hi\n", Files.readString(node.paths.stdoutLog(node.paths.containerDir(List.of("warm-hi")))));
         assertEquals("oops\n", Files.readString(node.paths.stderrLog(node.paths.containerDir(List.of("warm-hi")))));
-        assertFalse(isRunning(warmQemu), "the used guest's QEMU runs on");
+        assertFalse(VmNode.isRunning(warmQemu), "the used guest's QEMU runs on");
         assertFalse(Files.exists(node.paths.vmPoolDir().resolve(warm)), "the used guest's directory is left");
         node.containerizer.remove("warm-hi");
         assertFalse(Files.exists(node.paths.provisionedRootfsDir("warm-hi")), "rootfs left");
@@ -88,7 +87,7 @@ class WarmPoolTest {
     void destroyingATaskInAWarmGuestLeavesNoDomainMountOrFile() throws Exception {
         String warm = awaitWarmGuest(null);
         node.containerizer.launch(vmTask("warm-gone", "echo up; sleep 1000").build());
-        awaitStdout("warm-gone", "up\n");
+        node.awaitStdout("warm-gone", "up\n");
         long qemu = node.containerizer.status("warm-gone").getPid();
         assertEquals(qemuPid(warm), qemu, "the task did not get the warm guest");
         assertTrue(mountsBelow(node.paths.vmPoolDir().resolve(warm)).size() >= 2, "no rootfs bound into the share");
@@ -122,7 +121,7 @@ class WarmPoolTest {
         String warm = awaitWarmGuest(null);
         node.containerizer.launch(vmTask("warm-survivor",
                 "echo started; while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo finished; exit 4").build());
-        awaitStdout("warm-survivor", "started\n");
+        node.awaitStdout("warm-survivor", "started\n");
         assertEquals(qemuPid(warm), node.containerizer.status("warm-survivor").getPid());
 
         node.close(); // the daemon goes: the task's guest runs on, the pool's idle guests go
@@ -166,32 +165,7 @@ class WarmPoolTest {
         return Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", domain + ".pid")).trim());
     }
 
-    /**
-     * Whether the process exists and has not exited: QEMU may be a zombie for a moment after the exit
-     * (it is daemonized, and this host's PID 1 reaps it when it gets round to it).
-     */
-    private static boolean isRunning(long pid) throws Exception {
-        Path stat = Path.of("/proc", Long.toString(pid), "stat");
-        if (!Files.exists(stat)) {
-            return false;
-        }
-        String line = Files.readString(stat);
-        return line.charAt(line.lastIndexOf(')') + 2) != 'Z';
-    }
-
     private static List<Path> mountsBelow(Path root) throws Exception {
         return Mounts.mountPoints().stream().filter(p -> p.startsWith(root)).toList();
-    }
-
-    private void awaitStdout(String id, String expected) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        Path log = node.paths.stdoutLog(node.paths.containerDir(List.of(id)));
-        while (!(Files.exists(log) && Files.readString(log).equals(expected))) {
-            if (System.nanoTime() > deadline || node.containerizer.status(id).getState() == ContainerState.TERMINATED) {
-                throw new AssertionError(id + ": stdout never became '" + expected + "': "
-                        + (Files.exists(log) ? Files.readString(log) : "(no log)") + " " + node.containerizer.status(id));
-            }
-            Thread.sleep(50);
-        }
     }
 }
