@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.LaunchTask;
@@ -23,6 +24,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +56,7 @@ public final class VmTask implements LaunchedTask {
     private final AgentClient agent;
     private final OutputLogs logs;
     private final Duration requestTimeout;
+    private final List<GuestMount> guestMounts;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private volatile boolean destroying;
     /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
@@ -62,9 +65,13 @@ public final class VmTask implements LaunchedTask {
     private volatile boolean detached;
     private boolean tornDown;
 
-    /** Everything a live VM task is made of; {@link VmLauncher} builds it. */
+    /**
+     * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} are what
+     * the launch tells the guest to mount (none for a task found again after a restart: it runs already).
+     */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
-            LibvirtDomains libvirt, QemuProcess qemu, OutputLogs logs, Duration requestTimeout) {
+            LibvirtDomains libvirt, QemuProcess qemu, OutputLogs logs, Duration requestTimeout,
+            List<GuestMount> guestMounts) {
     }
 
     /** A task whose VM runs; call {@link #handshake} next. */
@@ -77,6 +84,7 @@ public final class VmTask implements LaunchedTask {
         this.qemu = p.qemu();
         this.logs = p.logs();
         this.requestTimeout = p.requestTimeout();
+        this.guestMounts = List.copyOf(p.guestMounts());
         this.agent = new AgentClient(group, Path.of(checkpoint.getAgentSocket()), timing, new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
@@ -101,6 +109,7 @@ public final class VmTask implements LaunchedTask {
         this.agent = null;
         this.logs = null;
         this.requestTimeout = Duration.ZERO;
+        this.guestMounts = List.of();
         this.exit.complete(termination);
     }
 
@@ -155,11 +164,11 @@ public final class VmTask implements LaunchedTask {
         return qemu == null ? 0 : qemu.pid();
     }
 
-    /** Has the guest run the task: mount the rootfs share, run the in-guest isolators, start it. */
+    /** Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it. */
     @Override
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(DomainXml.ROOTFS_TAG).build();
+                .setRootfsTag(DomainXml.ROOTFS_TAG).addAllMounts(guestMounts).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
