@@ -1,5 +1,6 @@
 package dev.vessel.guest;
 
+import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -7,6 +8,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Volume;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
@@ -19,31 +21,45 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tasks this guest runs for the host: each is a process container of the in-guest containerizer
- * whose root filesystem is the host's share, mounted under the guest's run directory, plus the
- * forwarder of its events. Errors name the field of the request that is wrong.
+ * whose root filesystem is the host's share, mounted under the guest's run directory, with its
+ * volumes (shares, disks, tmpfs) made ready by {@link GuestVolumes}, plus the forwarder of its
+ * events. Errors name the field of the request that is wrong.
  */
 final class GuestTasks {
     private final UnifiedContainerizer containerizer;
     private final RuntimePaths paths;
     private final RootfsShare share;
+    private final GuestVolumes volumes;
     private final HostLink link;
     private final LogReader logs;
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
 
-    /** One task: where its share is mounted, and its event forwarder once it runs (its lock: launch, destroy). */
+    /**
+     * One task: where its share and its volumes are mounted, and its event forwarder once it runs
+     * (its lock: launch, destroy).
+     */
     private static final class Task {
         final Path shareDir;
+        final Path volumesDir;
         volatile TaskEvents events;
 
-        Task(Path shareDir) {
+        Task(Path shareDir, Path volumesDir) {
             this.shareDir = shareDir;
+            this.volumesDir = volumesDir;
         }
     }
 
+    /** The guest's: disks are found among its own block devices. */
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, RootfsShare share, HostLink link) {
+        this(containerizer, paths, share, BlockDevices.GUEST, link);
+    }
+
+    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, RootfsShare share, BlockDevices disks,
+            HostLink link) {
         this.containerizer = containerizer;
         this.paths = paths;
         this.share = share;
+        this.volumes = new GuestVolumes(share, disks);
         this.link = link;
         this.logs = new LogReader(paths);
     }
@@ -56,8 +72,14 @@ final class GuestTasks {
         return paths.runDir().resolve("shares").resolve(containerId);
     }
 
-    /** Mounts the share and starts the task in it; returns the task's pid in the guest. */
-    long launch(String containerId, ContainerConfig config, String rootfsTag, boolean readOnly) {
+    /** Where a task's volume sources are mounted: {@code <run dir>/volumes/<id>/<index>}. */
+    static Path volumesDir(RuntimePaths paths, String containerId) {
+        return paths.runDir().resolve("volumes").resolve(containerId);
+    }
+
+    /** Mounts the share and the volumes and starts the task; returns the task's pid in the guest. */
+    long launch(String containerId, ContainerConfig config, String rootfsTag, boolean readOnly,
+            List<GuestMount> mounts) {
         requireId(containerId);
         if (!ConfigValidator.isValidId(containerId)) {
             throw VesselException.invalid("container_id", "'" + containerId + "' is not a valid container id");
@@ -65,17 +87,18 @@ final class GuestTasks {
         if (rootfsTag.isEmpty()) {
             throw VesselException.invalid("rootfs_tag", "must name the share that holds the task's root filesystem");
         }
-        Task task = new Task(shareDir(paths, containerId));
+        Task task = new Task(shareDir(paths, containerId), volumesDir(paths, containerId));
         if (tasks.putIfAbsent(containerId, task) != null) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "container_id",
                     "task '" + containerId + "' exists already in this guest");
         }
         synchronized (task) { // a destroy of this task waits until its launch is done
-            return launch(task, containerId, config, rootfsTag, readOnly);
+            return launch(task, containerId, config, rootfsTag, readOnly, mounts);
         }
     }
 
-    private long launch(Task task, String containerId, ContainerConfig config, String rootfsTag, boolean readOnly) {
+    private long launch(Task task, String containerId, ContainerConfig config, String rootfsTag, boolean readOnly,
+            List<GuestMount> mounts) {
         boolean mounted = false;
         try {
             Files.createDirectories(task.shareDir);
@@ -86,7 +109,8 @@ final class GuestTasks {
                         "cannot mount the share '" + rootfsTag + "': " + e.getMessage(), e);
             }
             mounted = true;
-            long pid = containerizer.launch(inGuest(containerId, config, task.shareDir)).getPid();
+            List<Volume> taskVolumes = volumes.mount(mounts, task.volumesDir);
+            long pid = containerizer.launch(inGuest(containerId, config, task.shareDir, taskVolumes)).getPid();
             task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
                     containerizer.wait(containerId), link);
             return pid;
@@ -105,15 +129,17 @@ final class GuestTasks {
 
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
-     * (image, volumes, networks, fetched URIs, the VM itself), as a process container on the share.
-     * GPUs reach the guest as passed-through devices; the guest does not allocate them again.
+     * (image, networks, fetched URIs, the VM itself), as a process container on the share, with the
+     * volumes made ready in the guest instead of the host's. GPUs reach the guest as passed-through
+     * devices; the guest does not allocate them again.
      */
-    static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs) {
+    static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
         ContainerConfig.Builder b = config.toBuilder()
                 .setId(containerId)
                 .setIsolation(Isolation.PROCESS)
                 .setHostRootfs(rootfs.toString())
                 .clearVolumes()
+                .addAllVolumes(volumes)
                 .clearNetworks()
                 .clearUris()
                 .clearVm()
@@ -186,7 +212,9 @@ final class GuestTasks {
         }
     }
 
+    /** Unmounts the task's volumes, then its root share (whose mounts the volumes' do not depend on). */
     private void releaseShare(Task task, boolean mounted) throws IOException {
+        volumes.release(task.volumesDir);
         if (mounted) {
             share.unmount(task.shareDir);
         }
