@@ -4,10 +4,12 @@ import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.LibC;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
@@ -17,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -41,11 +44,13 @@ final class GuestTasks {
     private static final class Task {
         final Path shareDir;
         final Path volumesDir;
+        final boolean writesToADisk;
         volatile TaskEvents events;
 
-        Task(Path shareDir, Path volumesDir) {
+        Task(Path shareDir, Path volumesDir, List<GuestMount> mounts) {
             this.shareDir = shareDir;
             this.volumesDir = volumesDir;
+            this.writesToADisk = mounts.stream().anyMatch(m -> m.hasDisk() && !m.getReadOnly());
         }
     }
 
@@ -87,7 +92,7 @@ final class GuestTasks {
         if (rootfsTag.isEmpty()) {
             throw VesselException.invalid("rootfs_tag", "must name the share that holds the task's root filesystem");
         }
-        Task task = new Task(shareDir(paths, containerId), volumesDir(paths, containerId));
+        Task task = new Task(shareDir(paths, containerId), volumesDir(paths, containerId), mounts);
         if (tasks.putIfAbsent(containerId, task) != null) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "container_id",
                     "task '" + containerId + "' exists already in this guest");
@@ -112,7 +117,7 @@ final class GuestTasks {
             List<Volume> taskVolumes = volumes.mount(mounts, task.volumesDir);
             long pid = containerizer.launch(inGuest(containerId, config, task.shareDir, taskVolumes)).getPid();
             task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
-                    containerizer.wait(containerId), link);
+                    flushedOnExit(containerizer.wait(containerId), task), link);
             return pid;
         } catch (IOException | RuntimeException e) {
             RuntimeException failure = e instanceof RuntimeException r ? r : VesselException.internal(
@@ -125,6 +130,18 @@ final class GuestTasks {
             tasks.remove(containerId, task);
             throw failure;
         }
+    }
+
+    /**
+     * The task's exit, reported only once what it wrote to a disk is on that disk: the host destroys
+     * the VM as soon as it hears of the exit, and the guest's page cache goes with it. (A share needs
+     * nothing: 9p writes reach the host as they are made.)
+     */
+    private static CompletableFuture<Termination> flushedOnExit(CompletableFuture<Termination> exit, Task task) {
+        return task.writesToADisk ? exit.thenApplyAsync(t -> {
+            LibC.sync();
+            return t;
+        }) : exit;
     }
 
     /**
@@ -212,8 +229,14 @@ final class GuestTasks {
         }
     }
 
-    /** Unmounts the task's volumes, then its root share (whose mounts the volumes' do not depend on). */
+    /**
+     * Unmounts the task's volumes, then its root share. The unmount is lazy and the host destroys the
+     * VM right after: what the task wrote to a disk is flushed first.
+     */
     private void releaseShare(Task task, boolean mounted) throws IOException {
+        if (task.writesToADisk) {
+            LibC.sync();
+        }
         volumes.release(task.volumesDir);
         if (mounted) {
             share.unmount(task.shareDir);
