@@ -402,17 +402,21 @@ public final class ConfigValidator {
             }
             noNul("vm.kernel_cmdline", vm.getKernelCmdline());
             Set<String> targets = new HashSet<>(volumeTargets);
+            Set<String> paths = new HashSet<>();
             for (int i = 0; i < vm.getDisksCount(); i++) {
-                disk("vm.disks[" + i + "]", vm.getDisks(i), targets);
+                disk("vm.disks[" + i + "]", vm.getDisks(i), targets, paths);
             }
         }
 
         /**
          * What can be checked without the node: the path's existence and kind are the VM launcher's
          * to check, as for the kernel. A target shares the volumes' namespace: no two may mount on one.
+         * One image attached twice would be written through two caches: refused.
          */
-        private void disk(String at, VmDisk disk, Set<String> targets) {
-            absolutePath(at + ".path", disk.getPath());
+        private void disk(String at, VmDisk disk, Set<String> targets, Set<String> paths) {
+            if (absolutePath(at + ".path", disk.getPath()) && !paths.add(normalize(disk.getPath()))) {
+                fail(at + ".path", "'" + disk.getPath() + "' is attached twice");
+            }
             if (!disk.getFormat().isEmpty() && !VM_DISK_FORMATS.contains(disk.getFormat())) {
                 fail(at + ".format", "'" + disk.getFormat() + "' is not a disk format this node knows; use one of "
                         + sorted(VM_DISK_FORMATS) + " (empty: raw)");

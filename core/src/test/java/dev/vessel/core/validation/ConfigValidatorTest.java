@@ -165,6 +165,8 @@ class ConfigValidatorTest {
                         "must be an absolute path"),
                 rule("empty disk path", c -> vmDisk(c, disk("/data").setPath("")), "vm.disks[0].path",
                         "must not be empty"),
+                rule("one disk attached twice", c -> vmDisk(vmDisk(c, disk("/a")), disk("/b")), "vm.disks[1].path",
+                        "attached twice"),
                 rule("unknown disk format", c -> vmDisk(c, disk("/data").setFormat("vmdk")), "vm.disks[0].format",
                         "not a disk format"),
                 rule("relative disk target", c -> vmDisk(c, disk("data")), "vm.disks[0].target",
@@ -172,7 +174,7 @@ class ConfigValidatorTest {
                 rule("disk on the root", c -> vmDisk(c, disk("/")), "vm.disks[0].target", "must not be '/'"),
                 rule("disk on a volume's target", c -> vmDisk(c.addVolumes(hostVolume("/data")), disk("/data/")),
                         "vm.disks[0].target", "target of a volume or another disk"),
-                rule("two disks on one target", c -> vmDisk(vmDisk(c, disk("/data")), disk("/data")),
+                rule("two disks on one target", c -> vmDisk(vmDisk(c, disk("/data")), disk("/data").setPath("/var/lib/other.img")),
                         "vm.disks[1].target", "target of a volume or another disk"),
                 rule("unknown disk filesystem", c -> vmDisk(c, disk("/data").setFsType("ntfs")), "vm.disks[0].fs_type",
                         "not a filesystem the guest kernel has"),
@@ -244,8 +246,8 @@ class ConfigValidatorTest {
                         .setDriver("local").setName("shared")))
                 .setVm(VmOptions.newBuilder()
                         .addDisks(disk("/mnt/data").setFsType("ext4").setReadOnly(true))
-                        .addDisks(disk("/mnt/cache").setFormat("qcow2"))
-                        .addDisks(disk("").setFormat("raw")))
+                        .addDisks(disk("/mnt/cache").setPath("/var/lib/disks/cache.qcow2").setFormat("qcow2"))
+                        .addDisks(disk("").setPath("/dev/vg0/scratch").setFormat("raw")))
                 .build()));
     }
 
