@@ -56,7 +56,8 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
      * Plans the shares, disks and guest mounts. Refuses, naming the field, a disk whose path is not an
      * image file or block device on this node.
      *
-     * @param mounts the merged launch info's mounts: only filesystem/linux contributes them to a VM task
+     * @param mounts the merged launch info's mounts: every one becomes a guest mount (today only
+     *               filesystem/linux contributes mounts to a VM task)
      */
     public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks) {
         List<VolumeShare> shares = new ArrayList<>();
@@ -66,6 +67,10 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
             GuestMount.Builder guest = GuestMount.newBuilder().setTarget(m.getTarget()).setReadOnly(readOnly);
             switch (m.getType()) {
                 case "bind", "rbind" -> {
+                    if (!Files.isDirectory(Path.of(m.getSource()))) { // filesystem/linux refuses these first
+                        throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
+                                + ") is not a directory: a guest can be given directories only");
+                    }
                     String tag = SHARE_TAG_PREFIX + shares.size();
                     shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
                     guest.setShareTag(tag);

@@ -26,16 +26,18 @@ class VmVolumesTest {
     void bindsBecomeSharesTmpfsStaysAGuestTmpfsAndDisksWithATargetAreMounted() throws Exception {
         Path image = Files.writeString(tmp.resolve("data.img"), "");
         Path scratch = Files.writeString(tmp.resolve("scratch.qcow2"), "");
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        Path conf = Files.createDirectories(tmp.resolve("conf"));
         VmVolumes v = VmVolumes.plan(List.of(
-                        Mount.newBuilder().setSource("/srv/data").setTarget("/data").setType("rbind").build(),
-                        Mount.newBuilder().setSource("/srv/conf").setTarget("/conf").setType("bind").addOptions("ro").build(),
+                        Mount.newBuilder().setSource(data.toString()).setTarget("/data").setType("rbind").build(),
+                        Mount.newBuilder().setSource(conf.toString()).setTarget("/conf").setType("bind").addOptions("ro").build(),
                         Mount.newBuilder().setSource("tmpfs").setTarget("/tmp").setType("tmpfs")
                                 .addOptions("nosuid").addOptions("size=1048576").build()),
                 List.of(VmDisk.newBuilder().setPath(image.toString()).setTarget("/mnt/data").setReadOnly(true).build(),
                         VmDisk.newBuilder().setPath(scratch.toString()).setFormat("qcow2").build()));
 
-        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", Path.of("/srv/data"), false),
-                new VmVolumes.VolumeShare("vessel-vol1", Path.of("/srv/conf"), true)), v.shares());
+        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", data, false),
+                new VmVolumes.VolumeShare("vessel-vol1", conf, true)), v.shares());
         assertEquals(List.of(new VmVolumes.AttachedDisk(image, "raw", true, false, "vessel-disk0", "vda"),
                 new VmVolumes.AttachedDisk(scratch, "qcow2", false, false, "vessel-disk1", "vdb")), v.disks());
 
@@ -74,6 +76,15 @@ class VmVolumesTest {
             assertEquals("vm.disks[1].path", e.field().orElseThrow(), e.getMessage());
             assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
         }
+    }
+
+    @Test
+    void aBindOfAFileCannotBeShared() throws Exception {
+        Path file = Files.writeString(tmp.resolve("app.conf"), "x");
+        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder()
+                .setSource(file.toString()).setTarget("/etc/app.conf").setType("bind").build()), List.of()));
+        assertEquals("volumes", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
     }
 
     @Test
