@@ -19,7 +19,10 @@ import java.util.concurrent.CompletableFuture;
  * for the guest node, which is built in the background while the agent says hello.
  */
 final class Requests {
-    /** LaunchTask's own fields (and {@code mounts[i]…}); any other field a launch is refused for lies inside its config. */
+    /**
+     * LaunchTask's own fields (besides {@code mounts[i]…}); any other field a launch is refused for
+     * lies inside its config.
+     */
     private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "config");
     private static final Ok OK = Ok.getDefaultInstance();
 
