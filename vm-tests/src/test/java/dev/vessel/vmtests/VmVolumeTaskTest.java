@@ -10,6 +10,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.PersistentVolume;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.TmpfsVolume;
@@ -26,8 +27,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A VM task's volumes and disks, end to end in one real guest (boots are costly under TCG): host
- * directories shared read-write and read-only, a tmpfs made in the guest, and ext4 disks (raw and
- * qcow2) built with mke2fs and mounted at targets; then destroy leaves nothing behind.
+ * directories shared read-write and read-only, a persistent volume, a tmpfs made in the guest, and
+ * ext4 disks (raw and qcow2) built with mke2fs and mounted at targets; then destroy leaves nothing
+ * behind but the volumes' data.
  */
 class VmVolumeTaskTest {
     private static Path dir;
@@ -77,6 +79,7 @@ class VmVolumeTaskTest {
         String id = "vol-all";
         node.containerizer.launch(vmTask(id, String.join("; ",
                 "echo from the guest > /data/out",
+                "echo kept across tasks > /kept/note",
                 "cat /conf/seed",
                 "echo x > /conf/new || echo conf refused the write",
                 "cat /disk/hello.txt",
@@ -87,6 +90,8 @@ class VmVolumeTaskTest {
                 "echo done; sleep 1000"))
                 .addVolumes(hostPath("/data", data))
                 .addVolumes(hostPath("/conf", conf).setReadOnly(true))
+                .addVolumes(Volume.newBuilder().setTarget("/kept").setPersistent(PersistentVolume.newBuilder()
+                        .setName("vol-kept")))
                 .addVolumes(Volume.newBuilder().setTarget("/scratch").setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(4 << 20)))
                 .setVm(VmOptions.newBuilder()
                         .addDisks(VmDisk.newBuilder().setPath(raw.toString()).setTarget("/disk").setFsType("ext4"))
@@ -99,6 +104,8 @@ class VmVolumeTaskTest {
         assertTrue(stderr(id).contains("Read-only file system"), () -> stderr(id));
         assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the host sees the task's file");
         assertFalse(Files.exists(conf.resolve("new")), "a read-only volume was written");
+        Path persistent = node.paths.volumesDir().resolve("vol-kept");
+        assertEquals("kept across tasks\n", Files.readString(persistent.resolve("note")));
 
         long qemu = node.containerizer.status(id).getPid();
         Termination t = node.containerizer.destroy(id);
@@ -114,6 +121,7 @@ class VmVolumeTaskTest {
         assertEquals("kept\n", VmNode.run("debugfs", "-R", "cat /written", raw.toString()).lines()
                 .filter(l -> !l.startsWith("debugfs")).reduce("", (a, b) -> a + b + "\n"));
         assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the volume's data stays");
+        assertTrue(Files.exists(persistent.resolve("note")), "a persistent volume outlives its task");
     }
 
     @Test
