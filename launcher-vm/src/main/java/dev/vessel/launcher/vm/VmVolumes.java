@@ -61,27 +61,11 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
      */
     public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks) {
         List<VolumeShare> shares = new ArrayList<>();
+        List<AttachedDisk> disks = new ArrayList<>();
         List<GuestMount> guestMounts = new ArrayList<>();
         for (Mount m : mounts) {
-            boolean readOnly = m.getOptionsList().contains("ro");
-            GuestMount.Builder guest = GuestMount.newBuilder().setTarget(m.getTarget()).setReadOnly(readOnly);
-            switch (m.getType()) {
-                case "bind", "rbind" -> {
-                    if (!Files.isDirectory(Path.of(m.getSource()))) { // filesystem/linux refuses these first
-                        throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
-                                + ") is not a directory: a guest can be given directories only");
-                    }
-                    String tag = SHARE_TAG_PREFIX + shares.size();
-                    shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
-                    guest.setShareTag(tag);
-                }
-                case "tmpfs" -> guest.setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(tmpfsSize(m)));
-                default -> throw VesselException.internal("volumes", "a " + m.getType() + " mount at "
-                        + m.getTarget() + " cannot be carried into a VM task's guest", null);
-            }
-            guestMounts.add(guest.build());
+            guestMounts.add(volume(m, shares));
         }
-        List<AttachedDisk> disks = new ArrayList<>();
         for (int i = 0; i < vmDisks.size(); i++) {
             VmDisk d = vmDisks.get(i);
             AttachedDisk disk = new AttachedDisk(Path.of(d.getPath()),
@@ -97,6 +81,27 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
             }
         }
         return new VmVolumes(shares, disks, guestMounts);
+    }
+
+    /** One mount of filesystem/linux's plan as the guest makes it; a bind adds its source to {@code shares}. */
+    private static GuestMount volume(Mount m, List<VolumeShare> shares) {
+        boolean readOnly = m.getOptionsList().contains("ro");
+        GuestMount.Builder guest = GuestMount.newBuilder().setTarget(m.getTarget()).setReadOnly(readOnly);
+        switch (m.getType()) {
+            case "bind", "rbind" -> {
+                if (!Files.isDirectory(Path.of(m.getSource()))) { // filesystem/linux refuses these first
+                    throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
+                            + ") is not a directory: a guest can be given directories only");
+                }
+                String tag = SHARE_TAG_PREFIX + shares.size();
+                shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
+                guest.setShareTag(tag);
+            }
+            case "tmpfs" -> guest.setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(tmpfsSize(m)));
+            default -> throw VesselException.internal("volumes", "a " + m.getType() + " mount at "
+                    + m.getTarget() + " cannot be carried into a VM task's guest", null);
+        }
+        return guest.build();
     }
 
     /** {@code vda}, {@code vdb}, … {@code vdz}, {@code vdaa}, … as libvirt names virtio disks. */
