@@ -7,6 +7,8 @@ VESSEL_PACKAGES=(
   maven gcc make libc6-dev
   # VMs
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients
+  # ext4 disk images for VM tasks' disk tests (mke2fs -d, debugfs)
+  e2fsprogs
   # guest kernel and initramfs
   linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static
   # container baselines, images, networking

@@ -11,6 +11,7 @@ import dev.vessel.isolators.cgroups.CgroupsIsolator;
 import dev.vessel.isolators.cgroups.CpuIsolator;
 import dev.vessel.isolators.cgroups.MemoryIsolator;
 import dev.vessel.isolators.cgroups.PidsIsolator;
+import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import dev.vessel.isolators.posix.PosixRlimitsIsolator;
@@ -22,7 +23,8 @@ import java.util.List;
  * The node inside the guest: the same containerizer, process launcher and launch helper as a host's
  * process containers, with the isolators that make sense in a guest. Nothing host-only: no
  * provisioner (the rootfs comes through the share), no CNI (the VM is the network boundary), no
- * volumes, no disk quota.
+ * Docker volume plugins (the host resolves volumes; the guest only binds what it was shared), no
+ * disk quota.
  */
 final class GuestNode {
     /** The guest's own layout, as on a host. */
@@ -49,13 +51,13 @@ final class GuestNode {
         UnifiedContainerizer containerizer = UnifiedContainerizer
                 .builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
-                .isolators(isolators(hierarchies, cgroupParent))
+                .isolators(isolators(paths, hierarchies, cgroupParent))
                 .build();
         containerizer.recover();
         return containerizer;
     }
 
-    static List<Isolator> isolators(CgroupHierarchies hierarchies, String cgroupParent) {
+    static List<Isolator> isolators(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent) {
         List<Isolator> all = new ArrayList<>();
         if (!hierarchies.all().isEmpty()) {
             CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, cgroupParent);
@@ -71,6 +73,7 @@ final class GuestNode {
             }
         }
         all.add(new NamespacesIsolator());
+        all.add(LinuxFilesystemIsolator.withoutDockerVolumes(paths));
         all.add(new LinuxCapabilitiesIsolator());
         all.add(new PosixRlimitsIsolator());
         return all;

@@ -1,13 +1,17 @@
 package dev.vessel.guest;
 
+import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.LibC;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.Volume;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
@@ -16,17 +20,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tasks this guest runs for the host: each is a process container of the in-guest containerizer
- * whose root filesystem is the host's share, mounted under the guest's run directory, plus the
- * forwarder of its events. Errors name the field of the request that is wrong.
+ * whose root filesystem is the host's share, mounted under the guest's run directory, with its
+ * volumes (shares, disks, tmpfs) made ready by {@link GuestVolumes}, plus the forwarder of its
+ * events. Errors name the field of the request that is wrong.
  */
 final class GuestTasks {
     private final UnifiedContainerizer containerizer;
     private final RuntimePaths paths;
     private final RootfsShare share;
+    private final GuestVolumes volumes;
     private final HostLink link;
     private final LogReader logs;
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
@@ -35,20 +42,34 @@ final class GuestTasks {
     /** Where the guest image installs busybox. */
     private static final Path INITRAMFS_BUSYBOX = Path.of("/usr/bin/busybox");
 
-    /** One task: where its share is mounted, and its event forwarder once it runs (its lock: launch, destroy). */
+    /**
+     * One task: where its share and its volumes are mounted, and its event forwarder once it runs
+     * (its lock: launch, destroy).
+     */
     private static final class Task {
         final Path shareDir;
+        final Path volumesDir;
+        final boolean writesToADisk;
         volatile TaskEvents events;
 
-        Task(Path shareDir) {
+        Task(Path shareDir, Path volumesDir, List<GuestMount> mounts) {
             this.shareDir = shareDir;
+            this.volumesDir = volumesDir;
+            this.writesToADisk = mounts.stream().anyMatch(m -> m.hasDisk() && !m.getReadOnly());
         }
     }
 
+    /** The guest's: disks are found among its own block devices. */
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, RootfsShare share, HostLink link) {
+        this(containerizer, paths, share, BlockDevices.GUEST, link);
+    }
+
+    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, RootfsShare share, BlockDevices disks,
+            HostLink link) {
         this.containerizer = containerizer;
         this.paths = paths;
         this.share = share;
+        this.volumes = new GuestVolumes(share, disks);
         this.link = link;
         this.logs = new LogReader(paths);
     }
@@ -61,7 +82,12 @@ final class GuestTasks {
         return paths.runDir().resolve("shares").resolve(containerId);
     }
 
-    /** Mounts the share and starts the task in it; returns the task's pid in the guest. */
+    /** Where a task's volume sources are mounted: {@code <run dir>/volumes/<id>/<index>}. */
+    static Path volumesDir(RuntimePaths paths, String containerId) {
+        return paths.runDir().resolve("volumes").resolve(containerId);
+    }
+
+    /** Mounts the share and the volumes and starts the task; returns the task's pid in the guest. */
     long launch(LaunchTask request) {
         String containerId = request.getContainerId();
         requireId(containerId);
@@ -72,7 +98,7 @@ final class GuestTasks {
             throw VesselException.invalid("rootfs_tag", "must name the share that holds the task's root filesystem");
         }
         Path inShare = rootfsPath(request.getRootfsPath());
-        Task task = new Task(shareDir(paths, containerId));
+        Task task = new Task(shareDir(paths, containerId), volumesDir(paths, containerId), request.getMountsList());
         if (tasks.putIfAbsent(containerId, task) != null) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "container_id",
                     "task '" + containerId + "' exists already in this guest");
@@ -108,9 +134,10 @@ final class GuestTasks {
                 throw VesselException.invalid("rootfs_path", "the share '" + request.getRootfsTag() + "' has no directory '"
                         + request.getRootfsPath() + "'");
             }
-            long pid = containerizer.launch(inGuest(containerId, request.getConfig(), rootfs)).getPid();
+            List<Volume> taskVolumes = volumes.mount(request.getMountsList(), task.volumesDir);
+            long pid = containerizer.launch(inGuest(containerId, request.getConfig(), rootfs, taskVolumes)).getPid();
             task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
-                    containerizer.wait(containerId), link);
+                    flushedOnExit(containerizer.wait(containerId), task), link);
             return pid;
         } catch (IOException | RuntimeException e) {
             RuntimeException failure = e instanceof RuntimeException r ? r : VesselException.internal(
@@ -126,16 +153,30 @@ final class GuestTasks {
     }
 
     /**
-     * The config the guest runs: the task as the host gave it, minus what the host already did
-     * (image, volumes, networks, fetched URIs, the VM itself), as a process container on the share.
-     * GPUs reach the guest as passed-through devices; the guest does not allocate them again.
+     * The task's exit, reported only once what it wrote to a disk is on that disk: the host destroys
+     * the VM as soon as it hears of the exit, and the guest's page cache goes with it. (A share needs
+     * nothing: 9p writes reach the host as they are made.)
      */
-    static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs) {
+    private static CompletableFuture<Termination> flushedOnExit(CompletableFuture<Termination> exit, Task task) {
+        return task.writesToADisk ? exit.thenApplyAsync(t -> {
+            LibC.sync();
+            return t;
+        }) : exit;
+    }
+
+    /**
+     * The config the guest runs: the task as the host gave it, minus what the host already did
+     * (image, networks, fetched URIs, the VM itself), as a process container on the share, with the
+     * volumes made ready in the guest instead of the host's. GPUs reach the guest as passed-through
+     * devices; the guest does not allocate them again.
+     */
+    static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
         ContainerConfig.Builder b = config.toBuilder()
                 .setId(containerId)
                 .setIsolation(Isolation.PROCESS)
                 .setHostRootfs(rootfs.toString())
                 .clearVolumes()
+                .addAllVolumes(volumes)
                 .clearNetworks()
                 .clearUris()
                 .clearVm()
@@ -241,7 +282,15 @@ final class GuestTasks {
         }
     }
 
+    /**
+     * Unmounts the task's volumes, then its root share. The unmount is lazy and the host destroys the
+     * VM right after: what the task wrote to a disk is flushed first.
+     */
     private void releaseShare(Task task, boolean mounted) throws IOException {
+        if (task.writesToADisk) {
+            LibC.sync();
+        }
+        volumes.release(task.volumesDir);
         if (mounted) {
             share.unmount(task.shareDir);
         }

@@ -19,7 +19,10 @@ import java.util.concurrent.CompletableFuture;
  * for the guest node, which is built in the background while the agent says hello.
  */
 final class Requests {
-    /** LaunchTask's own fields; any other field a launch is refused for lies inside its config. */
+    /**
+     * LaunchTask's own fields (besides {@code mounts[i]…}); any other field a launch is refused for
+     * lies inside its config.
+     */
     private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "rootfs_path", "config");
     private static final Ok OK = Ok.getDefaultInstance();
 
@@ -74,7 +77,8 @@ final class Requests {
             return tasks().launch(launch);
         } catch (VesselException e) {
             String field = e.field().orElse(null);
-            if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)) {
+            if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)
+                    && !field.startsWith("mounts[")) {
                 throw new VesselException(e.code(), "config." + field, e.getMessage(), e);
             }
             throw e;

@@ -3,7 +3,10 @@ package dev.vessel.guest;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** Makes the host's shared root filesystem of a task visible in the guest, and takes it away again. */
+/**
+ * Makes a directory the host shares with the guest visible in the guest, and takes it away again:
+ * a task's root filesystem, and each of its directory volumes ({@link GuestVolumes}).
+ */
 interface RootfsShare {
     /** Mounts the share {@code tag} on the existing directory {@code target}. */
     void mount(String tag, Path target, boolean readOnly) throws IOException;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.GuestDisk;
+import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.HelloAck;
 import dev.vessel.core.agent.HostFrame;
@@ -24,6 +26,7 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LimitationReason;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
@@ -54,6 +57,9 @@ import org.junit.jupiter.api.io.TempDir;
 class GuestAgentTest {
     static final String TAG = "rootfs";
     static final String GATED = "gated";
+    static final String DATA_TAG = "vol-data";
+    static final String CONF_TAG = "vol-conf";
+    static final String DISK_SERIAL = "vessel-disk0";
 
     @TempDir
     static Path tmp;
@@ -64,6 +70,11 @@ class GuestAgentTest {
     static Path rootfs;
     static UnifiedContainerizer containerizer;
     static GuestTasks tasks;
+    static Path dataShare;
+    static Path confShare;
+    /** A loop device over an ext4 image, standing in for a virtio disk; listed under a fake /sys/block. */
+    static String loopDevice;
+    static Path sysBlock;
 
     TestHost host;
     Thread agent;
@@ -79,6 +90,24 @@ class GuestAgentTest {
         rootfs = BusyboxRootfs.create(tmp.resolve("busybox"));
         LaunchHelper.install(paths.launchHelper()); // where the image places it
         containerizer = GuestNode.containerizer(paths, HIERARCHIES, CGROUP_PARENT);
+        dataShare = Files.createDirectories(tmp.resolve("shared-data"));
+        confShare = Files.createDirectories(tmp.resolve("shared-conf"));
+        Files.writeString(confShare.resolve("seed"), "seeded by the host\n");
+        Path diskFiles = Files.createDirectories(tmp.resolve("disk-files"));
+        Files.writeString(diskFiles.resolve("hello.txt"), "hello from the disk\n");
+        Path image = tmp.resolve("disk.img");
+        exec("mke2fs", "-q", "-F", "-t", "ext4", "-d", diskFiles.toString(), image.toString(), "8M");
+        loopDevice = exec("losetup", "--find", "--show", image.toString()).strip();
+        String name = Path.of(loopDevice).getFileName().toString();
+        sysBlock = Files.createDirectories(tmp.resolve("sys-block"));
+        Files.writeString(Files.createDirectories(sysBlock.resolve(name)).resolve("serial"), DISK_SERIAL + "\n");
+    }
+
+    static String exec(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + out);
+        return out;
     }
 
     @BeforeEach
@@ -86,7 +115,7 @@ class GuestAgentTest {
         host = new TestHost();
         HostLink link = new HostLink();
         gate = new CountDownLatch(1);
-        RootfsShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs));
+        RootfsShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs, DATA_TAG, dataShare, CONF_TAG, confShare));
         RootfsShare share = new RootfsShare() {
             @Override
             public void mount(String tag, Path target, boolean readOnly) throws IOException {
@@ -105,7 +134,7 @@ class GuestAgentTest {
                 bind.unmount(target);
             }
         };
-        tasks = new GuestTasks(containerizer, paths, share, link);
+        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link);
         Agent a = new Agent(Uptime.millis(), new Requests(CompletableFuture.completedFuture(tasks)), link);
         agent = Thread.ofVirtual().start(() -> {
             try {
@@ -122,16 +151,23 @@ class GuestAgentTest {
         tasks.destroyAll();
         host.close();
         agent.join();
-        Path shares = paths.runDir().resolve("shares");
-        if (Files.exists(shares)) {
-            try (var left = Files.list(shares)) {
-                assertFalse(left.findAny().isPresent(), "a share mount point was left behind");
+        for (String dir : List.of("shares", "volumes")) {
+            Path mountPoints = paths.runDir().resolve(dir);
+            if (Files.exists(mountPoints)) {
+                try (var left = Files.list(mountPoints)) {
+                    assertFalse(left.findAny().isPresent(), "a mount point was left behind in " + mountPoints);
+                }
             }
         }
+        assertFalse(Mounts.mountPoints().stream().anyMatch(p -> p.startsWith(paths.runDir())),
+                "a mount was left behind under " + paths.runDir());
     }
 
     @AfterAll
     static void removeCgroupParent() throws Exception {
+        if (loopDevice != null) {
+            exec("losetup", "--detach", loopDevice);
+        }
         for (CgroupHierarchy h : HIERARCHIES.all()) {
             Files.deleteIfExists(h.mountPoint().resolve(CGROUP_PARENT));
         }
@@ -342,6 +378,67 @@ class GuestAgentTest {
         assertEquals(1, exited.getTermination().getExitCode(), exited.toString());
         assertTrue(stderr.toString().contains("Read-only file system"), stderr.toString());
         assertFalse(Files.exists(rootfs.resolve("tmp/written-by-ro")));
+    }
+
+    static GuestMount.Builder share(String target, String tag, boolean readOnly) {
+        return GuestMount.newBuilder().setTarget(target).setShareTag(tag).setReadOnly(readOnly);
+    }
+
+    @Test
+    void sharesDisksAndTmpfsBecomeTheTasksVolumesAndReadOnlyOnesStaySo() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder request = launch("volumes", String.join("; ",
+                "echo from the task > /data/out",
+                "cat /conf/seed",
+                "echo x > /conf/new && echo conf is writable",
+                "cat /disk/hello.txt",
+                "echo y > /disk/new && echo disk is writable",
+                "echo t > /scratch/t && grep -q ' /scratch tmpfs ' /proc/mounts && echo scratch is a tmpfs",
+                "grep -q ' /conf .*ro,' /proc/mounts && echo conf is mounted read-only"));
+        request.getLaunchBuilder()
+                .addMounts(share("/data", DATA_TAG, false))
+                .addMounts(share("/conf", CONF_TAG, true))
+                .addMounts(GuestMount.newBuilder().setTarget("/disk").setReadOnly(true)
+                        .setDisk(GuestDisk.newBuilder().setSerial(DISK_SERIAL).setFsType("ext4")))
+                .addMounts(GuestMount.newBuilder().setTarget("/scratch")
+                        .setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(1 << 20)));
+        launched(host.request(request));
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        TaskExited exited = host.awaitExit("volumes", stdout, stderr);
+        assertEquals(0, exited.getTermination().getExitCode(), exited + "\n" + stdout + stderr);
+
+        assertEquals("from the task\n", Files.readString(dataShare.resolve("out")), "the task wrote into the share");
+        assertEquals("seeded by the host\nhello from the disk\nscratch is a tmpfs\nconf is mounted read-only\n",
+                stdout.toString(), stderr.toString());
+        assertTrue(stderr.toString().contains("Read-only file system"), stderr.toString());
+        assertFalse(Files.exists(confShare.resolve("new")), "a read-only share was written");
+
+        Path volumes = GuestTasks.volumesDir(paths, "volumes");
+        assertTrue(Mounts.isMountPoint(volumes.resolve("0")), "the share is mounted until the task is destroyed");
+        assertTrue(Mounts.isMountPoint(volumes.resolve("2")), "the disk is mounted until the task is destroyed");
+        assertTrue(host.request(destroy("volumes")).hasOk());
+        assertFalse(Files.exists(volumes), "the volumes' mount points are removed");
+        assertTrue(Files.exists(dataShare.resolve("out")), "the share's files stay on the host");
+    }
+
+    @Test
+    void aVolumeThatCannotBeMountedFailsTheLaunchNamingItAndLeavesNothing() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder unknownDisk = launch("nodisk", "true");
+        unknownDisk.getLaunchBuilder().addMounts(share("/data", DATA_TAG, false)).addMounts(GuestMount.newBuilder()
+                .setTarget("/disk").setDisk(GuestDisk.newBuilder().setSerial("vessel-disk9").setFsType("ext4")));
+        assertError("mounts[1].disk.serial", host.request(unknownDisk));
+        HostFrame.Builder unknownShare = launch("noshare", "true");
+        unknownShare.getLaunchBuilder().addMounts(share("/data", "vol-nope", false));
+        assertError("mounts[0].share_tag", host.request(unknownShare));
+        HostFrame.Builder relative = launch("relative", "true");
+        relative.getLaunchBuilder().addMounts(share("data", DATA_TAG, false));
+        assertError("mounts[0].target", host.request(relative));
+        for (String id : List.of("nodisk", "noshare", "relative")) {
+            assertFalse(Files.exists(GuestTasks.volumesDir(paths, id)), id);
+            assertFalse(Files.exists(GuestTasks.shareDir(paths, id)), id);
+        }
     }
 
     @Test

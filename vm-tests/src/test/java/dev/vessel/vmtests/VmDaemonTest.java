@@ -159,11 +159,14 @@ class VmDaemonTest {
     @Test
     void aVmTaskRoundTripThroughTheCli() throws Exception {
 
-        Cli run = cli("run", "--vm", "--name", "cli-vm", "--memory", "64m", "--rootfs", rootfs.toString(), "--",
-                "sh", "-c", "echo hello from the guest; echo complaint >&2; exit 2");
+        Path shared = Files.createDirectories(dir.resolve("cli-shared"));
+        Cli run = cli("run", "--vm", "--name", "cli-vm", "--memory", "64m", "-v", shared + ":/shared",
+                "--rootfs", rootfs.toString(), "--",
+                "sh", "-c", "echo hello from the guest; echo complaint >&2; echo via the cli > /shared/note; exit 2");
         assertEquals(2, run.code(), run::toString);
         assertEquals("hello from the guest\n", run.out(), run::toString);
         assertEquals("complaint\n", run.err(), run::toString);
+        assertEquals("via the cli\n", Files.readString(shared.resolve("note")), "a -v volume reaches a VM task");
         Cli ps = cli("ps", "-a");
         assertTrue(ps.out().lines().anyMatch(l -> l.startsWith("cli-vm ") && l.contains("TERMINATED") && l.contains(" 2 ")),
                 ps::toString);

@@ -7,6 +7,8 @@ import dev.vessel.core.model.ImageSource;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
+import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
@@ -21,13 +23,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
  * A node that runs VM tasks only, wired like the daemon wires it: the VM launcher with the guest
- * artifacts the images module built, the host-side VM isolators, the image provisioner. A second
+ * artifacts the images module built, the host-side VM isolators and the volume isolators (which
+ * resolve a VM task's volumes on the host), the image provisioner. A second
  * instance over the same directories is a restarted daemon.
  */
 final class VmNode implements AutoCloseable {
@@ -44,6 +48,8 @@ final class VmNode implements AutoCloseable {
                 .launcher(launcher)
                 .isolator(new VmResourcesIsolator(launcher))
                 .isolator(new VmRootfsIsolator())
+                .isolator(new LinuxFilesystemIsolator(paths))
+                .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
                 .provisioner(new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS,
                         RootfsBackends.detect(paths)))
                 .build();

@@ -43,6 +43,8 @@ public final class LibC {
     private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle SYNC = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("sync"),
+            FunctionDescriptor.ofVoid());
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -52,6 +54,15 @@ public final class LibC {
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), descriptor,
                 Linker.Option.captureCallState("errno"));
+    }
+
+    /** sync(2): writes every filesystem's dirty data to its device; returns once that is done, never fails. */
+    public static void sync() {
+        try {
+            SYNC.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("sync downcall failed", t);
+        }
     }
 
     /** Sends {@code signal} to {@code pid}. */

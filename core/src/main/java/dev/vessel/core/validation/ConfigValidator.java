@@ -14,6 +14,7 @@ import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import java.net.URI;
@@ -44,6 +45,10 @@ public final class ConfigValidator {
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
     private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}");
     private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    /** Disk image formats QEMU is told explicitly (never probed: a guest could forge a qcow2 header in a raw image). */
+    public static final Set<String> VM_DISK_FORMATS = Set.of("raw", "qcow2");
+    /** Filesystems a VM task's disk may carry: the ones the guest kernel has built in. */
+    public static final Set<String> VM_DISK_FS_TYPES = Set.of("ext4");
 
     private final NodeCapacity capacity;
 
@@ -95,7 +100,7 @@ public final class ConfigValidator {
             if (!c.getUser().isEmpty()) {
                 user(c.getUser());
             }
-            volumes(c.getVolumesList());
+            Set<String> targets = volumes(c.getVolumesList());
             networks(c.getNetworksList());
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
@@ -104,7 +109,7 @@ public final class ConfigValidator {
                         + " '.', at most 64 characters, no leading or trailing '-')");
             }
             if (c.hasVm()) {
-                vm(c.getVm(), isolation);
+                vm(c.getVm(), isolation, targets);
             }
             if (!c.getParentId().isEmpty()) {
                 id("parent_id", c.getParentId(), false);
@@ -243,7 +248,8 @@ public final class ConfigValidator {
             }
         }
 
-        private void volumes(List<Volume> volumes) {
+        /** Returns the volumes' targets, normalized, for the VM disks' check against them. */
+        private Set<String> volumes(List<Volume> volumes) {
             Set<String> targets = new HashSet<>();
             for (int i = 0; i < volumes.size(); i++) {
                 Volume v = volumes.get(i);
@@ -274,6 +280,7 @@ public final class ConfigValidator {
                     case SOURCE_NOT_SET -> fail(at, "needs a source: host_path, tmpfs, persistent or docker");
                 }
             }
+            return targets;
         }
 
         private void networks(List<NetworkAttachment> networks) {
@@ -358,10 +365,7 @@ public final class ConfigValidator {
 
         /** What the VM launcher cannot carry into a guest yet: refused rather than silently dropped. */
         private void notYetInVms(ContainerConfig c) {
-            String why = "is not supported for VM tasks yet (the guest gets the rootfs only)";
-            if (c.getVolumesCount() > 0) {
-                fail("volumes", why);
-            }
+            String why = "is not supported for VM tasks yet (the guest gets the rootfs, volumes and disks only)";
             if (c.getNetworksCount() > 0) {
                 fail("networks", why);
             }
@@ -376,7 +380,7 @@ public final class ConfigValidator {
             }
         }
 
-        private void vm(VmOptions vm, Isolation isolation) {
+        private void vm(VmOptions vm, Isolation isolation, Set<String> volumeTargets) {
             if (isolation != Isolation.VM) {
                 fail("vm", "VM options are only valid with isolation VM");
                 return;
@@ -397,6 +401,43 @@ public final class ConfigValidator {
                 absolutePath("vm.disk_image", vm.getDiskImage());
             }
             noNul("vm.kernel_cmdline", vm.getKernelCmdline());
+            Set<String> targets = new HashSet<>(volumeTargets);
+            Set<String> paths = new HashSet<>();
+            for (int i = 0; i < vm.getDisksCount(); i++) {
+                disk("vm.disks[" + i + "]", vm.getDisks(i), targets, paths);
+            }
+        }
+
+        /**
+         * What can be checked without the node: the path's existence and kind are the VM launcher's
+         * to check, as for the kernel. A target shares the volumes' namespace: no two may mount on one.
+         * One image attached twice would be written through two caches: refused.
+         */
+        private void disk(String at, VmDisk disk, Set<String> targets, Set<String> paths) {
+            if (absolutePath(at + ".path", disk.getPath()) && !paths.add(normalize(disk.getPath()))) {
+                fail(at + ".path", "'" + disk.getPath() + "' is attached twice");
+            }
+            if (!disk.getFormat().isEmpty() && !VM_DISK_FORMATS.contains(disk.getFormat())) {
+                fail(at + ".format", "'" + disk.getFormat() + "' is not a disk format this node knows; use one of "
+                        + sorted(VM_DISK_FORMATS) + " (empty: raw)");
+            }
+            if (disk.getTarget().isEmpty()) {
+                if (!disk.getFsType().isEmpty()) {
+                    fail(at + ".fs_type", "is only meaningful with a target to mount the disk at");
+                }
+                return;
+            }
+            if (absolutePath(at + ".target", disk.getTarget())) {
+                if (disk.getTarget().equals("/")) {
+                    fail(at + ".target", "must not be '/': the root filesystem is not a disk");
+                } else if (!targets.add(normalize(disk.getTarget()))) {
+                    fail(at + ".target", "'" + disk.getTarget() + "' is the target of a volume or another disk");
+                }
+            }
+            if (!disk.getFsType().isEmpty() && !VM_DISK_FS_TYPES.contains(disk.getFsType())) {
+                fail(at + ".fs_type", "'" + disk.getFsType() + "' is not a filesystem the guest kernel has; use one of "
+                        + sorted(VM_DISK_FS_TYPES) + " (empty: ext4)");
+            }
         }
 
         private void uris(List<FetchUri> uris) {
@@ -454,6 +495,10 @@ public final class ConfigValidator {
 
     private static boolean bootsDiskImage(ContainerConfig c) {
         return c.getIsolation() == Isolation.VM && !c.getVm().getDiskImage().isEmpty();
+    }
+
+    private static List<String> sorted(Set<String> names) {
+        return names.stream().sorted().toList();
     }
 
     private static String normalize(String path) {

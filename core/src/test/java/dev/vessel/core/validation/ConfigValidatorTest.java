@@ -22,6 +22,7 @@ import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.TmpfsVolume;
+import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import java.util.function.UnaryOperator;
@@ -53,6 +54,14 @@ class ConfigValidatorTest {
 
     static Volume.Builder hostVolume(String target) {
         return Volume.newBuilder().setTarget(target).setHostPath(HostPathVolume.newBuilder().setPath("/srv/data"));
+    }
+
+    static VmDisk.Builder disk(String target) {
+        return VmDisk.newBuilder().setPath("/var/lib/disks/data.img").setTarget(target);
+    }
+
+    static ContainerConfig.Builder vmDisk(ContainerConfig.Builder c, VmDisk.Builder disk) {
+        return c.setIsolation(Isolation.VM).setVm(c.getVm().toBuilder().addDisks(disk));
     }
 
     static Arguments rule(String name, UnaryOperator<ContainerConfig.Builder> breakIt, String field, String problem) {
@@ -150,9 +159,27 @@ class ConfigValidatorTest {
                         .setMemoryBytes(1 << 20)), "vm.memory_bytes", "too little to run anything"),
                 rule("relative kernel path", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder()
                         .setKernel("vmlinux")), "vm.kernel", "must be an absolute path"),
-                rule("volume in a VM task", c -> c.setIsolation(Isolation.VM).addVolumes(Volume.newBuilder()
-                        .setTarget("/data").setTmpfs(TmpfsVolume.getDefaultInstance())), "volumes",
-                        "not supported for VM tasks yet"),
+                rule("disks on a process container", c -> c.setVm(VmOptions.newBuilder().addDisks(disk("/data"))),
+                        "vm", "only valid with isolation VM"),
+                rule("relative disk path", c -> vmDisk(c, disk("/data").setPath("disk.img")), "vm.disks[0].path",
+                        "must be an absolute path"),
+                rule("empty disk path", c -> vmDisk(c, disk("/data").setPath("")), "vm.disks[0].path",
+                        "must not be empty"),
+                rule("one disk attached twice", c -> vmDisk(vmDisk(c, disk("/a")), disk("/b")), "vm.disks[1].path",
+                        "attached twice"),
+                rule("unknown disk format", c -> vmDisk(c, disk("/data").setFormat("vmdk")), "vm.disks[0].format",
+                        "not a disk format"),
+                rule("relative disk target", c -> vmDisk(c, disk("data")), "vm.disks[0].target",
+                        "must be an absolute path"),
+                rule("disk on the root", c -> vmDisk(c, disk("/")), "vm.disks[0].target", "must not be '/'"),
+                rule("disk on a volume's target", c -> vmDisk(c.addVolumes(hostVolume("/data")), disk("/data/")),
+                        "vm.disks[0].target", "target of a volume or another disk"),
+                rule("two disks on one target", c -> vmDisk(vmDisk(c, disk("/data")), disk("/data").setPath("/var/lib/other.img")),
+                        "vm.disks[1].target", "target of a volume or another disk"),
+                rule("unknown disk filesystem", c -> vmDisk(c, disk("/data").setFsType("ntfs")), "vm.disks[0].fs_type",
+                        "not a filesystem the guest kernel has"),
+                rule("disk filesystem without a target", c -> vmDisk(c, disk("").setFsType("ext4")),
+                        "vm.disks[0].fs_type", "only meaningful with a target"),
                 rule("network in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
                         .setNetwork("bridge")), "networks", "not supported for VM tasks yet"),
                 rule("uri in a VM task", c -> c.setIsolation(Isolation.VM).addUris(FetchUri.newBuilder()
@@ -206,6 +233,21 @@ class ConfigValidatorTest {
         assertDoesNotThrow(() -> validator.validate(valid().clearCommand().clearArgs().clearRoot()
                 .setIsolation(Isolation.VM)
                 .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setDiskImage("/var/lib/vm/base.qcow2"))
+                .build()));
+    }
+
+    @Test
+    void aVmTaskTakesVolumesOfEveryKindAndDisks() {
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
+                .addVolumes(hostVolume("/data").setReadOnly(true))
+                .addVolumes(Volume.newBuilder().setTarget("/scratch").setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(1 << 20)))
+                .addVolumes(Volume.newBuilder().setTarget("/kept").setPersistent(PersistentVolume.newBuilder().setName("kept")))
+                .addVolumes(Volume.newBuilder().setTarget("/shared").setDocker(DockerVolume.newBuilder()
+                        .setDriver("local").setName("shared")))
+                .setVm(VmOptions.newBuilder()
+                        .addDisks(disk("/mnt/data").setFsType("ext4").setReadOnly(true))
+                        .addDisks(disk("/mnt/cache").setPath("/var/lib/disks/cache.qcow2").setFormat("qcow2"))
+                        .addDisks(disk("").setPath("/dev/vg0/scratch").setFormat("raw")))
                 .build()));
     }
 

@@ -1,6 +1,7 @@
 package dev.vessel.isolators.filesystem;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.Volume;
@@ -27,12 +28,37 @@ import java.util.Set;
  * <p>The mounts are made by the launch helper inside the container's mount namespace, so they vanish
  * with it. Targets are resolved there inside the rootfs ({@code RESOLVE_IN_ROOT}): a symlink in the
  * image cannot make a mount land on the host.
+ *
+ * <p>For a VM task it runs on the host too and resolves the same sources, but nothing mounts its
+ * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories
+ * only, so a VM task's host path must be a directory) and has the guest make each tmpfs; inside the
+ * guest this isolator then binds the shared directories into the task.
  */
 public final class LinuxFilesystemIsolator implements Isolator {
     private final RuntimePaths paths;
+    private final boolean dockerVolumes;
 
+    /** A host's: Docker volumes are resolved by {@code volume/docker}, which must be in the chain. */
     public LinuxFilesystemIsolator(RuntimePaths paths) {
+        this(paths, true);
+    }
+
+    private LinuxFilesystemIsolator(RuntimePaths paths, boolean dockerVolumes) {
         this.paths = paths;
+        this.dockerVolumes = dockerVolumes;
+    }
+
+    /**
+     * A guest's: its tasks' volumes are directories the host already resolved and shared, handed over
+     * as host paths; a Docker volume is refused, and no {@code volume/docker} is needed in the chain.
+     */
+    public static LinuxFilesystemIsolator withoutDockerVolumes(RuntimePaths paths) {
+        return new LinuxFilesystemIsolator(paths, false);
+    }
+
+    @Override
+    public boolean appliesTo(Isolation isolation) {
+        return isolation == Isolation.PROCESS || isolation == Isolation.VM;
     }
 
     @Override
@@ -42,7 +68,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
 
     @Override
     public Set<Key<?>> requires() {
-        return Set.of(ContainerKeys.ROOTFS, VolumeKeys.DOCKER_MOUNTS);
+        return dockerVolumes ? Set.of(ContainerKeys.ROOTFS, VolumeKeys.DOCKER_MOUNTS) : Set.of(ContainerKeys.ROOTFS);
     }
 
     @Override
@@ -54,8 +80,8 @@ public final class LinuxFilesystemIsolator implements Isolator {
         if (context.get(ContainerKeys.ROOTFS) == null) {
             throw VesselException.invalid("volumes", "volumes need a root filesystem to be mounted in");
         }
-        checkHostPathsExist(volumes); // before anything is created
-        DockerVolumeMounts docker = context.get(VolumeKeys.DOCKER_MOUNTS);
+        checkHostPaths(volumes, context.config().getIsolation()); // before anything is created
+        DockerVolumeMounts docker = dockerVolumes ? context.get(VolumeKeys.DOCKER_MOUNTS) : null;
         List<Mount> mounts = new ArrayList<>();
         for (int i = 0; i < volumes.size(); i++) {
             Volume v = volumes.get(i);
@@ -63,7 +89,13 @@ public final class LinuxFilesystemIsolator implements Isolator {
                 case HOST_PATH -> bind(v.getHostPath().getPath(), v);
                 case TMPFS -> tmpfs(v);
                 case PERSISTENT -> bind(persistentDirectory(v.getPersistent().getName()).toString(), v);
-                case DOCKER -> bind(docker.mountpoint(i).orElseThrow().toString(), v);
+                case DOCKER -> {
+                    if (docker == null) {
+                        throw VesselException.invalid("volumes[" + i + "].docker",
+                                "Docker volumes are not available here (a guest gets them from its host)");
+                    }
+                    yield bind(docker.mountpoint(i).orElseThrow().toString(), v);
+                }
                 case SOURCE_NOT_SET -> throw VesselException.invalid("volumes[" + i + "]", "needs a source");
             });
         }
@@ -72,11 +104,23 @@ public final class LinuxFilesystemIsolator implements Isolator {
         return LaunchInfo.newBuilder().addAllMounts(mounts).build();
     }
 
-    private static void checkHostPathsExist(List<Volume> volumes) {
+    /**
+     * Every host path exists; for a VM task, each is a directory. A single file is refused rather than
+     * its parent shared: the guest would see every sibling of the file, which the task never asked for.
+     */
+    private static void checkHostPaths(List<Volume> volumes, Isolation isolation) {
         for (int i = 0; i < volumes.size(); i++) {
-            if (volumes.get(i).hasHostPath() && !Files.exists(Path.of(volumes.get(i).getHostPath().getPath()))) {
-                throw VesselException.invalid("volumes[" + i + "].host_path.path",
-                        "'" + volumes.get(i).getHostPath().getPath() + "' does not exist on this node");
+            if (!volumes.get(i).hasHostPath()) {
+                continue;
+            }
+            String field = "volumes[" + i + "].host_path.path";
+            Path path = Path.of(volumes.get(i).getHostPath().getPath());
+            if (!Files.exists(path)) {
+                throw VesselException.invalid(field, "'" + path + "' does not exist on this node");
+            }
+            if (isolation == Isolation.VM && !Files.isDirectory(path)) {
+                throw VesselException.invalid(field, "'" + path + "' is not a directory: a VM task's guest can be"
+                        + " given directories only (virtio-9p shares); give the directory that holds it");
             }
         }
     }

@@ -4,6 +4,7 @@ import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.DockerVolume;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.paths.RuntimePaths;
@@ -29,7 +30,8 @@ import java.util.Set;
  * volume yet) and Mount, handing the mountpoints to {@code filesystem/linux} which binds them into the
  * container; at cleanup, Unmount with the same ID. Volumes are never removed: like Docker's, they
  * outlive containers. What is mounted is checkpointed after every Mount, so a restarted daemon
- * unmounts exactly that.
+ * unmounts exactly that. The plugins mount on the host, so a VM task's Docker volumes are resolved
+ * here too, and its launcher shares the mountpoints with the guest.
  */
 public final class DockerVolumeIsolator implements Isolator {
     public static final Path DEFAULT_PLUGIN_DIR = Path.of("/run/docker/plugins");
@@ -51,6 +53,11 @@ public final class DockerVolumeIsolator implements Isolator {
     @Override
     public String name() {
         return "volume/docker";
+    }
+
+    @Override
+    public boolean appliesTo(Isolation isolation) {
+        return isolation == Isolation.PROCESS || isolation == Isolation.VM;
     }
 
     @Override

@@ -11,8 +11,9 @@ import javax.xml.stream.XMLStreamWriter;
 /**
  * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
- * QEMU listens on), the rootfs shared by virtio-9p, and nothing else: no balloon, USB, graphics,
- * video or sound. Written with StAX, so any id or path is escaped, never spliced into markup.
+ * QEMU listens on), the rootfs and the volumes shared by virtio-9p, the task's disks (virtio-blk,
+ * each with the serial the guest finds it by), and nothing else: no balloon, USB, graphics, video
+ * or sound. Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
  */
@@ -91,7 +92,13 @@ public final class DomainXml {
             xml.writeStartElement("devices");
             writeConsole(xml, spec);
             writeAgentChannel(xml, spec);
-            writeRootfsShare(xml, spec);
+            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false);
+            for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
+                writeShare(xml, share.source().toString(), share.tag(), share.readOnly());
+            }
+            for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
+                writeDisk(xml, disk);
+            }
             xml.writeEmptyElement("controller");
             xml.writeAttribute("type", "usb");
             xml.writeAttribute("model", "none");
@@ -139,7 +146,9 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
-    private static void writeRootfsShare(XMLStreamWriter xml, VmSpec spec) throws XMLStreamException {
+    /** A read-only share is refused writes by QEMU itself, whatever the guest does. */
+    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly)
+            throws XMLStreamException {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
         xml.writeAttribute("accessmode", "passthrough");
@@ -147,9 +156,32 @@ public final class DomainXml {
         // files of two filesystems from looking alike to the guest.
         xml.writeAttribute("multidevs", "remap");
         xml.writeEmptyElement("source");
-        xml.writeAttribute("dir", spec.rootfs().toString());
+        xml.writeAttribute("dir", dir);
         xml.writeEmptyElement("target");
-        xml.writeAttribute("dir", ROOTFS_TAG);
+        xml.writeAttribute("dir", tag);
+        if (readOnly) {
+            xml.writeEmptyElement("readonly");
+        }
+        xml.writeEndElement();
+    }
+
+    /** The format is always given: QEMU never probes it (a raw image could pose as qcow2 with a backing file). */
+    private static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk) throws XMLStreamException {
+        xml.writeStartElement("disk");
+        xml.writeAttribute("type", disk.blockDevice() ? "block" : "file");
+        xml.writeAttribute("device", "disk");
+        xml.writeEmptyElement("driver");
+        xml.writeAttribute("name", "qemu");
+        xml.writeAttribute("type", disk.format());
+        xml.writeEmptyElement("source");
+        xml.writeAttribute(disk.blockDevice() ? "dev" : "file", disk.path().toString());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("dev", disk.device());
+        xml.writeAttribute("bus", "virtio");
+        text(xml, "serial", disk.serial());
+        if (disk.readOnly()) {
+            xml.writeEmptyElement("readonly");
+        }
         xml.writeEndElement();
     }
 

@@ -1,5 +1,6 @@
 package dev.vessel.launcher.vm;
 
+import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -18,6 +19,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -141,7 +143,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
             logs = outputLogs(container);
-            task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()), newAgentClient(spec.agentSocket()));
+            task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
+                    newAgentClient(spec.agentSocket()), spec.volumes().guestMounts());
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -166,7 +169,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             container.checkpoint().save(CODEC, checkpoint);
             WarmGuest.bindRootfs(guest.dir(), spec.rootfs());
             logs = outputLogs(container);
-            task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent());
+            task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent(), spec.volumes().guestMounts());
             task.adopt();
         } catch (Exception | Error e) {
             if (task == null) {
@@ -254,8 +257,10 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         }
         VmTaskCheckpoint checkpoint = saved.get();
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
+            // found again, the task runs already: nothing to mount
             VmTask task = newTask(container, checkpoint, outputLogs(container),
-                    QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())));
+                    QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())),
+                    List.of());
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -344,11 +349,14 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         return new OutputLogs(paths.stdoutLog(container.containerDir()), paths.stderrLog(container.containerDir()));
     }
 
-    /** The task of the domain {@code checkpoint} names, whose QEMU runs now. */
+    /**
+     * The task of the domain {@code checkpoint} names, whose QEMU runs now; {@code guestMounts} are
+     * what its launch tells the guest to mount.
+     */
     private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs, QemuProcess qemu,
-            AgentClient agent) {
+            AgentClient agent, List<GuestMount> guestMounts) {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
-                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout()));
+                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts));
     }
 
     /** A client for the agent behind {@code socket}, not yet connected; its events go nowhere until a task listens. */

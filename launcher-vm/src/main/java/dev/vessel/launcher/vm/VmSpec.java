@@ -20,6 +20,7 @@ import java.util.UUID;
  * @param stateDir        the daemon's state dir, written into the domain's metadata so that two daemons
  *                        on one host never take each other's domains for orphans
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
+ * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  */
 public record VmSpec(
         String containerId,
@@ -35,7 +36,8 @@ public record VmSpec(
         Path rootfs,
         Path agentSocket,
         Path consoleLog,
-        String cgroupPartition) {
+        String cgroupPartition,
+        VmVolumes volumes) {
 
     public VmSpec {
         Objects.requireNonNull(containerId, "containerId");
@@ -49,6 +51,7 @@ public record VmSpec(
         Objects.requireNonNull(agentSocket, "agentSocket");
         Objects.requireNonNull(consoleLog, "consoleLog");
         Objects.requireNonNull(cgroupPartition, "cgroupPartition");
+        Objects.requireNonNull(volumes, "volumes");
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }
@@ -77,10 +80,11 @@ public record VmSpec(
                     ? "a VM task needs a root filesystem (an image or host_rootfs) to share with its guest"
                     : "the root filesystem " + rootfs + " is not a directory");
         }
+        VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), vm.getDisksList());
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainXml.domainName(container.getId()),
                 UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, Path.of(rootfs),
-                paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition());
+                paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes);
     }
 
     /**
@@ -94,7 +98,7 @@ public record VmSpec(
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
                 config.kernelCmdline(), WarmGuest.share(dir), paths.agentSocket(dir), paths.consoleLog(dir),
-                config.cgroupPartition());
+                config.cgroupPartition(), VmVolumes.none());
     }
 
     /** The container's own artifact when it names one, else the launcher's; a readable file either way. */

@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.LaunchTask;
@@ -22,6 +23,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -54,6 +56,7 @@ public final class VmTask implements LaunchedTask {
     private final AgentClient agent;
     private final OutputLogs logs;
     private final Duration requestTimeout;
+    private final List<GuestMount> guestMounts;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private volatile boolean destroying;
     /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
@@ -64,9 +67,13 @@ public final class VmTask implements LaunchedTask {
     /** libvirt's destroy of the domain, started by {@link #tearDown}. */
     private volatile CompletableFuture<Void> domainDestroyed;
 
-    /** Everything a live VM task is made of; {@link VmLauncher} builds it. */
+    /**
+     * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} are what
+     * the launch tells the guest to mount (none for a task found again after a restart: it runs already).
+     */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
-            LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout) {
+            LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout,
+            List<GuestMount> guestMounts) {
     }
 
     /**
@@ -82,6 +89,7 @@ public final class VmTask implements LaunchedTask {
         this.qemu = p.qemu();
         this.logs = p.logs();
         this.requestTimeout = p.requestTimeout();
+        this.guestMounts = List.copyOf(p.guestMounts());
         this.agent = p.agent();
         agent.listenWith(new AgentClient.Listener() {
             @Override
@@ -107,6 +115,7 @@ public final class VmTask implements LaunchedTask {
         this.agent = null;
         this.logs = null;
         this.requestTimeout = Duration.ZERO;
+        this.guestMounts = List.of();
         this.exit.complete(termination);
     }
 
@@ -175,12 +184,13 @@ public final class VmTask implements LaunchedTask {
         return qemu == null ? 0 : qemu.pid();
     }
 
-    /** Has the guest run the task: mount the rootfs share, run the in-guest isolators, start it. */
+    /** Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it. */
     @Override
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .setRootfsTag(DomainXml.ROOTFS_TAG)
-                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : WarmGuest.ROOTFS_IN_SHARE).build();
+                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : WarmGuest.ROOTFS_IN_SHARE)
+                .addAllMounts(guestMounts).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.xpath.XPath;
@@ -58,6 +59,7 @@ class DomainXmlTest {
         assertEquals("passthrough", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
         assertEquals(spec.rootfs().toString(), text(doc, "/domain/devices/filesystem/source/@dir"));
         assertEquals("vessel-rootfs", text(doc, "/domain/devices/filesystem/target/@dir"));
+        assertEquals(0.0, number(doc, "count(/domain/devices/filesystem/readonly | /domain/devices/disk)"));
         assertEquals("/vessel-test-vms", text(doc, "/domain/resource/partition"));
         assertEquals("none", text(doc, "/domain/devices/memballoon/@model"));
         assertEquals("none", text(doc, "/domain/devices/controller[@type='usb']/@model"));
@@ -71,6 +73,48 @@ class DomainXmlTest {
         DomainMetadata metadata = metadataOf(xml);
         assertEquals("web-1", metadata.containerId());
         assertEquals(dir.resolve("state").toString(), metadata.stateDir());
+    }
+
+    @Test
+    void volumesAreSharesAndDisksAreVirtioDisksWithTheirSerial() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path config = Files.createDirectories(dir.resolve("config"));
+        Path image = Files.writeString(dir.resolve("disk.img"), "");
+        Path overlay = Files.writeString(dir.resolve("disk.qcow2"), "");
+        VmVolumes volumes = new VmVolumes(
+                List.of(new VmVolumes.VolumeShare("vessel-vol0", data, false),
+                        new VmVolumes.VolumeShare("vessel-vol1", config, true)),
+                List.of(new VmVolumes.AttachedDisk(image, "raw", true, false, "vessel-disk0", "vda"),
+                        new VmVolumes.AttachedDisk(overlay, "qcow2", false, false, "vessel-disk1", "vdb"),
+                        new VmVolumes.AttachedDisk(Path.of("/dev/loop0"), "raw", false, true, "vessel-disk2", "vdc")),
+                List.of());
+        VmSpec spec = spec("vol-xml", dir.resolve("rootfs"), Accelerator.TCG, volumes);
+        String xml = DomainXml.render(spec);
+        assertValidatedByLibvirt(xml, spec.domainName());
+
+        Document doc = parse(xml);
+        assertEquals(3.0, number(doc, "count(/domain/devices/filesystem)"));
+        assertEquals(0.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-rootfs']/readonly)"));
+        assertEquals(data.toString(), text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol0']/source/@dir"));
+        assertEquals(0.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol0']/readonly)"));
+        assertEquals(config.toString(), text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/source/@dir"));
+        assertEquals(1.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol1']/readonly)"));
+
+        assertEquals(3.0, number(doc, "count(/domain/devices/disk[@device='disk'])"));
+        String raw = "/domain/devices/disk[serial='vessel-disk0']";
+        assertEquals("file", text(doc, raw + "/@type"));
+        assertEquals(image.toString(), text(doc, raw + "/source/@file"));
+        assertEquals("raw", text(doc, raw + "/driver/@type"));
+        assertEquals("vda", text(doc, raw + "/target/@dev"));
+        assertEquals("virtio", text(doc, raw + "/target/@bus"));
+        assertEquals(1.0, number(doc, "count(" + raw + "/readonly)"));
+        String qcow2 = "/domain/devices/disk[serial='vessel-disk1']";
+        assertEquals("qcow2", text(doc, qcow2 + "/driver/@type"));
+        assertEquals("vdb", text(doc, qcow2 + "/target/@dev"));
+        assertEquals(0.0, number(doc, "count(" + qcow2 + "/readonly)"));
+        String block = "/domain/devices/disk[serial='vessel-disk2']";
+        assertEquals("block", text(doc, block + "/@type"));
+        assertEquals("/dev/loop0", text(doc, block + "/source/@dev"));
     }
 
     @Test
@@ -130,13 +174,17 @@ class DomainXmlTest {
     }
 
     private VmSpec spec(String id, Path rootfs, Accelerator accelerator) throws Exception {
+        return spec(id, rootfs, accelerator, VmVolumes.none());
+    }
+
+    private VmSpec spec(String id, Path rootfs, Accelerator accelerator, VmVolumes volumes) throws Exception {
         Files.createDirectories(rootfs);
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
         return new VmSpec(id, dir.resolve("state"), DomainXml.domainName(id), UUID.randomUUID(), accelerator,
                 448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
-                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms");
+                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes);
     }
 
     private static DomainMetadata metadataOf(String xml) throws Exception {

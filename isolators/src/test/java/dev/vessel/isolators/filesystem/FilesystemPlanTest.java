@@ -1,0 +1,152 @@
+package dev.vessel.isolators.filesystem;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.DockerVolume;
+import dev.vessel.core.model.HostPathVolume;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.Mount;
+import dev.vessel.core.model.PersistentVolume;
+import dev.vessel.core.model.TmpfsVolume;
+import dev.vessel.core.model.Volume;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.isolators.volume.DockerVolumeIsolator;
+import dev.vessel.isolators.volume.DockerVolumeMounts;
+import dev.vessel.isolators.volume.VolumeKeys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The mount plan filesystem/linux computes, without running a container: for a VM task the VM
+ * launcher turns it into shares, so its sources must be resolved the same way as for a process.
+ */
+class FilesystemPlanTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void volumeIsolatorsTakePartInVmTasksOnTheHost() {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        assertTrue(new LinuxFilesystemIsolator(paths).appliesTo(Isolation.VM));
+        assertTrue(new DockerVolumeIsolator(paths, tmp, Duration.ofSeconds(1)).appliesTo(Isolation.VM));
+        assertTrue(new LinuxFilesystemIsolator(paths).appliesTo(Isolation.PROCESS));
+    }
+
+    @Test
+    void aVmTasksVolumesResolveToHostDirectoriesAndTmpfs() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        Path plugin = Files.createDirectories(tmp.resolve("plugin-mount"));
+        ContainerConfig config = vm()
+                .addVolumes(hostPath("/data", data).setReadOnly(true))
+                .addVolumes(Volume.newBuilder().setTarget("/data/kept")
+                        .setPersistent(PersistentVolume.newBuilder().setName("kept")))
+                .addVolumes(Volume.newBuilder().setTarget("/scratch").setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(1 << 20)))
+                .addVolumes(Volume.newBuilder().setTarget("/plugin").setDocker(DockerVolume.newBuilder()
+                        .setDriver("d").setName("n")))
+                .build();
+        LaunchInfo plan = new LinuxFilesystemIsolator(paths).prepare(context(config,
+                Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of(3, plugin)))));
+
+        Map<String, Mount> byTarget = new HashMap<>();
+        plan.getMountsList().forEach(m -> byTarget.put(m.getTarget(), m));
+        assertEquals(data.toString(), byTarget.get("/data").getSource());
+        assertEquals(List.of("ro"), byTarget.get("/data").getOptionsList());
+        assertEquals(paths.volumesDir().resolve("kept").toString(), byTarget.get("/data/kept").getSource());
+        assertTrue(Files.isDirectory(paths.volumesDir().resolve("kept")), "the persistent volume is created");
+        assertEquals("tmpfs", byTarget.get("/scratch").getType());
+        assertTrue(byTarget.get("/scratch").getOptionsList().contains("size=" + (1 << 20)), plan::toString);
+        assertEquals(plugin.toString(), byTarget.get("/plugin").getSource());
+        assertEquals("/data", plan.getMounts(0).getTarget(), "parents come before children");
+    }
+
+    @Test
+    void aVmTasksHostPathMustBeADirectoryWhileAProcessMayBindAFile() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        Path file = Files.writeString(tmp.resolve("config.ini"), "x=1");
+        Map<Key<?>, Object> noDocker = Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of()));
+
+        VesselException e = assertThrows(VesselException.class, () -> new LinuxFilesystemIsolator(paths)
+                .prepare(context(vm().addVolumes(hostPath("/etc/app.ini", file)).build(), noDocker)));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertEquals("volumes[0].host_path.path", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
+
+        ContainerConfig process = vm().setIsolation(Isolation.PROCESS).addVolumes(hostPath("/etc/app.ini", file)).build();
+        assertEquals(file.toString(), new LinuxFilesystemIsolator(paths).prepare(context(process, noDocker))
+                .getMounts(0).getSource());
+    }
+
+    @Test
+    void aGuestsIsolatorNeedsNoDockerVolumesAndRefusesThem() {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        LinuxFilesystemIsolator guest = LinuxFilesystemIsolator.withoutDockerVolumes(paths);
+        assertEquals(Set.of(ContainerKeys.ROOTFS), guest.requires());
+        ContainerConfig docker = vm().setIsolation(Isolation.PROCESS).addVolumes(Volume.newBuilder().setTarget("/v")
+                .setDocker(DockerVolume.newBuilder().setDriver("d").setName("n"))).build();
+        VesselException e = assertThrows(VesselException.class, () -> guest.prepare(context(docker, Map.of())));
+        assertEquals("volumes[0].docker", e.field().orElseThrow());
+    }
+
+    private static ContainerConfig.Builder vm() {
+        return ContainerConfig.newBuilder().setId("plan").setIsolation(Isolation.VM).addCommand("/bin/true");
+    }
+
+    private static Volume.Builder hostPath(String target, Path source) {
+        return Volume.newBuilder().setTarget(target).setHostPath(HostPathVolume.newBuilder().setPath(source.toString()));
+    }
+
+    /** The context the chain would give: the rootfs plus the keys given. */
+    private PrepareContext context(ContainerConfig config, Map<Key<?>, Object> keys) {
+        Map<Key<?>, Object> data = new HashMap<>(keys);
+        data.put(ContainerKeys.ROOTFS, tmp.resolve("rootfs"));
+        return new PrepareContext() {
+            @Override
+            public <T> T get(Key<T> key) {
+                return key.type().cast(data.get(key));
+            }
+
+            @Override
+            public <T> void put(Key<T> key, T value) {
+                data.put(key, value);
+            }
+
+            @Override
+            public String containerId() {
+                return config.getId();
+            }
+
+            @Override
+            public ContainerConfig config() {
+                return config;
+            }
+
+            @Override
+            public Path containerDir() {
+                return tmp.resolve("run/containers").resolve(config.getId());
+            }
+
+            @Override
+            public Checkpoint checkpoint() {
+                return new Checkpoint(containerDir().resolve("checkpoint"));
+            }
+        };
+    }
+}

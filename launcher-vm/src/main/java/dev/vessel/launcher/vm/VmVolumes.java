@@ -1,0 +1,145 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.agent.GuestDisk;
+import dev.vessel.core.agent.GuestMount;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Mount;
+import dev.vessel.core.model.TmpfsVolume;
+import dev.vessel.core.model.VmDisk;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How a VM task's volumes and disks reach the task. The host-side {@code filesystem/linux} plan
+ * (bind sources resolved, tmpfs sizes) becomes one virtio-9p share per bind source, each of the
+ * container's {@code vm.disks} a virtio-blk disk with a serial the guest finds it by, and the guest is
+ * told in {@code LaunchTask.mounts} what to mount and where the task gets it.
+ *
+ * @param shares      directories shared with the guest, in the plan's order
+ * @param disks       disks attached to the guest, in the config's order
+ * @param guestMounts the task's volumes as the guest makes them: the plan's, then the disks with a target
+ */
+public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List<GuestMount> guestMounts) {
+    /** Share tags are this plus an index; the rootfs share has its own ({@link DomainXml#ROOTFS_TAG}). */
+    static final String SHARE_TAG_PREFIX = "vessel-vol";
+    /** Disk serials are this plus an index; virtio-blk keeps at most 20 bytes of a serial. */
+    static final String DISK_SERIAL_PREFIX = "vessel-disk";
+    static final String DEFAULT_FORMAT = "raw";
+    static final String DEFAULT_FS_TYPE = "ext4";
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
+
+    /** A host directory the guest mounts by its tag; read-only ones are read-only to QEMU itself. */
+    public record VolumeShare(String tag, Path source, boolean readOnly) {
+    }
+
+    /** A host image file or block device given to the guest as {@code /dev/<device>}. */
+    public record AttachedDisk(Path path, String format, boolean readOnly, boolean blockDevice, String serial,
+            String device) {
+    }
+
+    public VmVolumes {
+        shares = List.copyOf(shares);
+        disks = List.copyOf(disks);
+        guestMounts = List.copyOf(guestMounts);
+    }
+
+    public static VmVolumes none() {
+        return new VmVolumes(List.of(), List.of(), List.of());
+    }
+
+    /**
+     * Plans the shares, disks and guest mounts. Refuses, naming the field, a disk whose path is not an
+     * image file or block device on this node.
+     *
+     * @param mounts the merged launch info's mounts: every one becomes a guest mount (today only
+     *               filesystem/linux contributes mounts to a VM task)
+     */
+    public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks) {
+        List<VolumeShare> shares = new ArrayList<>();
+        List<AttachedDisk> disks = new ArrayList<>();
+        List<GuestMount> guestMounts = new ArrayList<>();
+        for (Mount m : mounts) {
+            guestMounts.add(volume(m, shares));
+        }
+        for (int i = 0; i < vmDisks.size(); i++) {
+            VmDisk d = vmDisks.get(i);
+            AttachedDisk disk = new AttachedDisk(Path.of(d.getPath()),
+                    d.getFormat().isEmpty() ? DEFAULT_FORMAT : d.getFormat(), d.getReadOnly(),
+                    isBlockDevice("vm.disks[" + i + "].path", Path.of(d.getPath())), DISK_SERIAL_PREFIX + i,
+                    deviceName(i));
+            disks.add(disk);
+            if (!d.getTarget().isEmpty()) {
+                guestMounts.add(GuestMount.newBuilder().setTarget(d.getTarget()).setReadOnly(d.getReadOnly())
+                        .setDisk(GuestDisk.newBuilder().setSerial(disk.serial())
+                                .setFsType(d.getFsType().isEmpty() ? DEFAULT_FS_TYPE : d.getFsType()))
+                        .build());
+            }
+        }
+        return new VmVolumes(shares, disks, guestMounts);
+    }
+
+    /** One mount of filesystem/linux's plan as the guest makes it; a bind adds its source to {@code shares}. */
+    private static GuestMount volume(Mount m, List<VolumeShare> shares) {
+        boolean readOnly = m.getOptionsList().contains("ro");
+        GuestMount.Builder guest = GuestMount.newBuilder().setTarget(m.getTarget()).setReadOnly(readOnly);
+        switch (m.getType()) {
+            case "bind", "rbind" -> {
+                if (!Files.isDirectory(Path.of(m.getSource()))) { // filesystem/linux refuses these first
+                    throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
+                            + ") is not a directory: a guest can be given directories only");
+                }
+                String tag = SHARE_TAG_PREFIX + shares.size();
+                shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
+                guest.setShareTag(tag);
+            }
+            case "tmpfs" -> guest.setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(tmpfsSize(m)));
+            default -> throw VesselException.internal("volumes", "a " + m.getType() + " mount at "
+                    + m.getTarget() + " cannot be carried into a VM task's guest", null);
+        }
+        return guest.build();
+    }
+
+    /** {@code vda}, {@code vdb}, … {@code vdz}, {@code vdaa}, … as libvirt names virtio disks. */
+    static String deviceName(int index) {
+        StringBuilder letters = new StringBuilder();
+        for (int i = index; i >= 0; i = i / 26 - 1) {
+            letters.insert(0, (char) ('a' + i % 26));
+        }
+        return "vd" + letters;
+    }
+
+    /** True for a block device, false for a regular file; anything else is refused. */
+    private static boolean isBlockDevice(String field, Path path) {
+        if (!path.isAbsolute()) {
+            throw VesselException.invalid(field, "must be an absolute path, not '" + path + "'");
+        }
+        if (!Files.exists(path)) {
+            throw VesselException.invalid(field, "'" + path + "' does not exist on this node");
+        }
+        if (Files.isRegularFile(path)) {
+            return false;
+        }
+        try {
+            if (((Integer) Files.getAttribute(path, "unix:mode") & S_IFMT) == S_IFBLK) {
+                return true;
+            }
+        } catch (IOException e) {
+            throw VesselException.invalid(field, "cannot read what '" + path + "' is: " + e.getMessage());
+        }
+        throw VesselException.invalid(field, "'" + path + "' is neither a disk image file nor a block device");
+    }
+
+    private static long tmpfsSize(Mount m) {
+        for (String option : m.getOptionsList()) {
+            if (option.startsWith("size=")) {
+                return Long.parseLong(option.substring("size=".length()));
+            }
+        }
+        return 0;
+    }
+}

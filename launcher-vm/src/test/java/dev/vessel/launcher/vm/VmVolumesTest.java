@@ -1,0 +1,97 @@
+package dev.vessel.launcher.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.agent.GuestMount;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.DeviceNodes;
+import dev.vessel.core.model.Mount;
+import dev.vessel.core.model.VmDisk;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** From filesystem/linux's plan and the VM disks to shares, disks and what the guest mounts. */
+class VmVolumesTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void bindsBecomeSharesTmpfsStaysAGuestTmpfsAndDisksWithATargetAreMounted() throws Exception {
+        Path image = Files.writeString(tmp.resolve("data.img"), "");
+        Path scratch = Files.writeString(tmp.resolve("scratch.qcow2"), "");
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        Path conf = Files.createDirectories(tmp.resolve("conf"));
+        VmVolumes v = VmVolumes.plan(List.of(
+                        Mount.newBuilder().setSource(data.toString()).setTarget("/data").setType("rbind").build(),
+                        Mount.newBuilder().setSource(conf.toString()).setTarget("/conf").setType("bind").addOptions("ro").build(),
+                        Mount.newBuilder().setSource("tmpfs").setTarget("/tmp").setType("tmpfs")
+                                .addOptions("nosuid").addOptions("size=1048576").build()),
+                List.of(VmDisk.newBuilder().setPath(image.toString()).setTarget("/mnt/data").setReadOnly(true).build(),
+                        VmDisk.newBuilder().setPath(scratch.toString()).setFormat("qcow2").build()));
+
+        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", data, false),
+                new VmVolumes.VolumeShare("vessel-vol1", conf, true)), v.shares());
+        assertEquals(List.of(new VmVolumes.AttachedDisk(image, "raw", true, false, "vessel-disk0", "vda"),
+                new VmVolumes.AttachedDisk(scratch, "qcow2", false, false, "vessel-disk1", "vdb")), v.disks());
+
+        List<GuestMount> guest = v.guestMounts();
+        assertEquals(4, guest.size(), guest::toString);
+        assertEquals("vessel-vol0", guest.get(0).getShareTag());
+        assertEquals("/data", guest.get(0).getTarget());
+        assertFalse(guest.get(0).getReadOnly());
+        assertEquals("vessel-vol1", guest.get(1).getShareTag());
+        assertTrue(guest.get(1).getReadOnly());
+        assertEquals(1048576, guest.get(2).getTmpfs().getSizeBytes());
+        assertEquals("/tmp", guest.get(2).getTarget());
+        assertEquals("vessel-disk0", guest.get(3).getDisk().getSerial());
+        assertEquals("ext4", guest.get(3).getDisk().getFsType());
+        assertEquals("/mnt/data", guest.get(3).getTarget());
+        assertTrue(guest.get(3).getReadOnly());
+    }
+
+    @Test
+    void aBlockDeviceIsAttachedAsOne() throws Exception {
+        Path device = tmp.resolve("blk");
+        DeviceNodes.create(device, DeviceNodes.Kind.BLOCK, 0600, 7, 0);
+        VmVolumes v = VmVolumes.plan(List.of(), List.of(VmDisk.newBuilder().setPath(device.toString()).build()));
+        assertTrue(v.disks().getFirst().blockDevice(), v::toString);
+        assertEquals(List.of(), v.guestMounts(), "no target: attached, not mounted");
+    }
+
+    @Test
+    void aDiskThatIsNoImageNorDeviceIsRefusedNamingItsField() throws Exception {
+        Path image = Files.writeString(tmp.resolve("ok.img"), "");
+        for (Path bad : List.of(tmp.resolve("missing.img"), Files.createDirectories(tmp.resolve("a-dir")))) {
+            VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(), List.of(
+                    VmDisk.newBuilder().setPath(image.toString()).build(),
+                    VmDisk.newBuilder().setPath(bad.toString()).build())));
+            assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+            assertEquals("vm.disks[1].path", e.field().orElseThrow(), e.getMessage());
+            assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
+        }
+    }
+
+    @Test
+    void aBindOfAFileCannotBeShared() throws Exception {
+        Path file = Files.writeString(tmp.resolve("app.conf"), "x");
+        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder()
+                .setSource(file.toString()).setTarget("/etc/app.conf").setType("bind").build()), List.of()));
+        assertEquals("volumes", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
+    }
+
+    @Test
+    void deviceNamesFollowLibvirts() {
+        assertEquals("vda", VmVolumes.deviceName(0));
+        assertEquals("vdz", VmVolumes.deviceName(25));
+        assertEquals("vdaa", VmVolumes.deviceName(26));
+        assertEquals("vdab", VmVolumes.deviceName(27));
+    }
+}

@@ -1,0 +1,171 @@
+package dev.vessel.vmtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.HostPathVolume;
+import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.PersistentVolume;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.TmpfsVolume;
+import dev.vessel.core.model.VmDisk;
+import dev.vessel.core.model.VmOptions;
+import dev.vessel.core.model.Volume;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A VM task's volumes and disks, end to end in one real guest (boots are costly under TCG): host
+ * directories shared read-write and read-only, a persistent volume, a tmpfs made in the guest, and
+ * ext4 disks (raw and qcow2) built with mke2fs and mounted at targets; then destroy leaves nothing
+ * behind but the volumes' data.
+ */
+class VmVolumeTaskTest {
+    private static Path dir;
+    private static VmNode node;
+    private static ImageReference image;
+
+    @BeforeAll
+    static void startNode() throws Exception {
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmvolumes-");
+        image = VmNode.busyboxImage(dir);
+        node = new VmNode(dir).recovered();
+    }
+
+    @AfterAll
+    static void stopNode() throws Exception {
+        if (node != null) {
+            for (var status : node.containerizer.list()) {
+                node.containerizer.destroy(status.getId());
+                node.containerizer.remove(status.getId());
+            }
+            node.close();
+        }
+        VmNode.run("rm", "-rf", dir.toString());
+    }
+
+    private static ContainerConfig.Builder vmTask(String id, String script) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setImage(image)
+                .addAllCommand(List.of("/bin/sh", "-c", script));
+    }
+
+    private static Volume.Builder hostPath(String target, Path source) {
+        return Volume.newBuilder().setTarget(target).setHostPath(HostPathVolume.newBuilder().setPath(source.toString()));
+    }
+
+    @Test
+    void sharesTmpfsAndDisksReachTheTaskAndDestroyLeavesNothing() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(conf.resolve("seed"), "seeded by the host\n");
+        Path diskFiles = Files.createDirectories(dir.resolve("disk-files"));
+        Files.writeString(diskFiles.resolve("hello.txt"), "hello from the disk\n");
+        Path raw = dir.resolve("data.img");
+        VmNode.run("mke2fs", "-q", "-F", "-t", "ext4", "-d", diskFiles.toString(), raw.toString(), "16M");
+        Path qcow2 = dir.resolve("copy.qcow2");
+        VmNode.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString());
+
+        String id = "vol-all";
+        node.containerizer.launch(vmTask(id, String.join("; ",
+                "echo from the guest > /data/out",
+                "echo kept across tasks > /kept/note",
+                "cat /conf/seed",
+                "echo x > /conf/new || echo conf refused the write",
+                "cat /disk/hello.txt",
+                "echo kept > /disk/written",
+                "cat /disk2/hello.txt",
+                "echo y > /disk2/new || echo disk2 refused the write",
+                "echo t > /scratch/t && grep ' /scratch ' /proc/mounts | grep -q tmpfs && echo scratch is a tmpfs",
+                "echo done; sleep 1000"))
+                .addVolumes(hostPath("/data", data))
+                .addVolumes(hostPath("/conf", conf).setReadOnly(true))
+                .addVolumes(Volume.newBuilder().setTarget("/kept").setPersistent(PersistentVolume.newBuilder()
+                        .setName("vol-kept")))
+                .addVolumes(Volume.newBuilder().setTarget("/scratch").setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(4 << 20)))
+                .setVm(VmOptions.newBuilder()
+                        .addDisks(VmDisk.newBuilder().setPath(raw.toString()).setTarget("/disk").setFsType("ext4"))
+                        .addDisks(VmDisk.newBuilder().setPath(qcow2.toString()).setFormat("qcow2").setTarget("/disk2")
+                                .setReadOnly(true)))
+                .build());
+        String stdout = awaitStdout(id, "done\n");
+        assertEquals("seeded by the host\nconf refused the write\nhello from the disk\nhello from the disk\n"
+                + "disk2 refused the write\nscratch is a tmpfs\ndone\n", stdout, () -> stdout + stderr(id));
+        assertTrue(stderr(id).contains("Read-only file system"), () -> stderr(id));
+        assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the host sees the task's file");
+        assertFalse(Files.exists(conf.resolve("new")), "a read-only volume was written");
+        Path persistent = node.paths.volumesDir().resolve("vol-kept");
+        assertEquals("kept across tasks\n", Files.readString(persistent.resolve("note")));
+
+        long qemu = node.containerizer.status(id).getPid();
+        Termination t = node.containerizer.destroy(id);
+        assertEquals(TerminationReason.KILLED, t.getReason(), t::toString);
+        node.containerizer.remove(id);
+        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains(id)), "a domain was left behind");
+        assertFalse(ProcessHandle.of(qemu).map(ProcessHandle::isAlive).orElse(false), "QEMU still runs");
+        assertFalse(Files.exists(node.paths.containerDir(List.of(id))), "the container's directory was left");
+        assertFalse(Files.exists(node.paths.provisionedRootfsDir(id)), "the rootfs was left");
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(dir.toString() + "/"),
+                "a mount under the test's directory was left");
+        // what the task wrote to the read-write disk was flushed before the VM went
+        assertEquals("kept\n", VmNode.run("debugfs", "-R", "cat /written", raw.toString()).lines()
+                .filter(l -> !l.startsWith("debugfs")).reduce("", (a, b) -> a + b + "\n"));
+        assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the volume's data stays");
+        assertTrue(Files.exists(persistent.resolve("note")), "a persistent volume outlives its task");
+    }
+
+    @Test
+    void volumesAndDisksAGuestCannotTakeAreRefusedNamingTheFieldBeforeAnyDomain() throws Exception {
+        List<String> before = VmNode.domains();
+        Path file = Files.writeString(dir.resolve("single-file"), "x");
+        VesselException notADirectory = assertThrows(VesselException.class, () -> node.containerizer.launch(
+                vmTask("vol-file", "true").addVolumes(hostPath("/etc/app.conf", file)).build()));
+        assertEquals(Optional.of("volumes[0].host_path.path"), notADirectory.field(), notADirectory::getMessage);
+        assertTrue(notADirectory.getMessage().contains("not a directory"), notADirectory::getMessage);
+
+        VesselException noDisk = assertThrows(VesselException.class, () -> node.containerizer.launch(
+                vmTask("vol-nodisk", "true").setVm(VmOptions.newBuilder().addDisks(VmDisk.newBuilder()
+                        .setPath(dir.resolve("missing.img").toString()).setTarget("/disk"))).build()));
+        assertEquals(Optional.of("vm.disks[0].path"), noDisk.field(), noDisk::getMessage);
+        assertTrue(noDisk.getMessage().contains("does not exist"), noDisk::getMessage);
+
+        assertEquals(before, VmNode.domains());
+        assertFalse(node.containerizer.list().stream().anyMatch(s -> s.getId().startsWith("vol-")));
+    }
+
+    private static String awaitStdout(String id, String text) throws Exception {
+        Path log = node.paths.stdoutLog(node.paths.containerDir(List.of(id)));
+        long deadline = System.nanoTime() + 5L * 60 * 1_000_000_000;
+        while (System.nanoTime() < deadline) {
+            String out = Files.exists(log) ? Files.readString(log) : "";
+            if (out.contains(text)) {
+                return out;
+            }
+            var state = node.containerizer.status(id);
+            if (state.hasTermination()) {
+                throw new AssertionError("the task ended before printing '" + text + "': " + state.getTermination()
+                        + "\nstdout: " + out + "\nstderr: " + stderr(id));
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no '" + text + "' in the stdout of " + id + " within 5 minutes");
+    }
+
+    private static String stderr(String id) {
+        try {
+            return Files.readString(node.paths.stderrLog(node.paths.containerDir(List.of(id))));
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+}
