@@ -358,12 +358,14 @@ public final class ConfigValidator {
 
         /** What the VM launcher cannot carry into a guest yet: refused rather than silently dropped. */
         private void notYetInVms(ContainerConfig c) {
-            String why = "is not supported for VM tasks yet (the guest gets the rootfs only)";
+            String why = "is not supported for VM tasks yet (the guest gets the rootfs and networks only)";
             if (c.getVolumesCount() > 0) {
                 fail("volumes", why);
             }
-            if (c.getNetworksCount() > 0) {
-                fail("networks", why);
+            for (int i = 0; i < c.getNetworksCount(); i++) {
+                if (c.getNetworks(i).getPortsCount() > 0) {
+                    fail("networks[" + i + "].ports", "port mappings are not supported for VM tasks yet");
+                }
             }
             if (c.getUrisCount() > 0) {
                 fail("uris", why);

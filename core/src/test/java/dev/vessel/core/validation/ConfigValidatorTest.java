@@ -153,8 +153,13 @@ class ConfigValidatorTest {
                 rule("volume in a VM task", c -> c.setIsolation(Isolation.VM).addVolumes(Volume.newBuilder()
                         .setTarget("/data").setTmpfs(TmpfsVolume.getDefaultInstance())), "volumes",
                         "not supported for VM tasks yet"),
-                rule("network in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
-                        .setNetwork("bridge")), "networks", "not supported for VM tasks yet"),
+                rule("port mapping in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
+                        .setNetwork("a")).addNetworks(NetworkAttachment.newBuilder().setNetwork("b")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80))),
+                        "networks[1].ports", "port mappings are not supported for VM tasks yet"),
+                rule("bad network name in a VM task", c -> c.setIsolation(Isolation.VM)
+                        .addNetworks(NetworkAttachment.newBuilder().setNetwork("bad name")),
+                        "networks[0].network", "is not a network name"),
                 rule("uri in a VM task", c -> c.setIsolation(Isolation.VM).addUris(FetchUri.newBuilder()
                         .setUri("https://x/y")), "uris", "not supported for VM tasks yet"),
                 rule("own parent", c -> c.setParentId("web-1"), "parent_id", "cannot be its own parent"),
@@ -207,6 +212,13 @@ class ConfigValidatorTest {
                 .setIsolation(Isolation.VM)
                 .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setDiskImage("/var/lib/vm/base.qcow2"))
                 .build()));
+    }
+
+    @Test
+    void aVmTaskMayJoinNetworks() {
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("net1"))
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("net2")).build()));
     }
 
     @Test

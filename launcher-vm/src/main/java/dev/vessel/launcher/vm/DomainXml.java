@@ -10,7 +10,8 @@ import javax.xml.stream.XMLStreamWriter;
 /**
  * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
- * QEMU listens on), the rootfs shared by virtio-9p, and nothing else: no balloon, USB, graphics,
+ * QEMU listens on), the rootfs shared by virtio-9p, a virtio NIC on each tap the network isolator
+ * made (see {@link VmNetworkIsolator}), and nothing else: no balloon, USB, graphics,
  * video or sound. Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
@@ -86,6 +87,9 @@ public final class DomainXml {
             writeConsole(xml, spec);
             writeAgentChannel(xml, spec);
             writeRootfsShare(xml, spec);
+            for (VmSpec.Nic nic : spec.nics()) {
+                writeNic(xml, nic);
+            }
             xml.writeEmptyElement("controller");
             xml.writeAttribute("type", "usb");
             xml.writeAttribute("model", "none");
@@ -141,6 +145,26 @@ public final class DomainXml {
         xml.writeAttribute("dir", spec.rootfs().toString());
         xml.writeEmptyElement("target");
         xml.writeAttribute("dir", ROOTFS_TAG);
+        xml.writeEndElement();
+    }
+
+    /**
+     * A virtio NIC on an existing tap: {@code managed='no'} has libvirt open it by name and leave it
+     * as it is (no address, no master, not even up). No option ROM: the guest boots its kernel
+     * directly, and iPXE only costs start-up time.
+     */
+    private static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic) throws XMLStreamException {
+        xml.writeStartElement("interface");
+        xml.writeAttribute("type", "ethernet");
+        xml.writeEmptyElement("mac");
+        xml.writeAttribute("address", nic.mac());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("dev", nic.tap());
+        xml.writeAttribute("managed", "no");
+        xml.writeEmptyElement("model");
+        xml.writeAttribute("type", "virtio");
+        xml.writeEmptyElement("rom");
+        xml.writeAttribute("enabled", "no");
         xml.writeEndElement();
     }
 

@@ -1,9 +1,11 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.checkpoint.ProtoCodec;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.VmNic;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchPlan;
@@ -15,6 +17,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -98,7 +101,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
             logs = outputLogs(container);
-            task = newTask(container, checkpoint, logs);
+            task = newTask(container, checkpoint, logs,
+                    plan.launchInfo().getVm().getNicsList().stream().map(VmNic::getGuest).toList());
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -135,7 +139,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         }
         VmTaskCheckpoint checkpoint = saved.get();
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
-            VmTask task = newTask(container, checkpoint, outputLogs(container));
+            VmTask task = newTask(container, checkpoint, outputLogs(container), List.of());
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -190,10 +194,11 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     }
 
     /** The task of the domain {@code checkpoint} names, whose QEMU runs now; not yet connected. */
-    private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs) throws Exception {
+    private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs,
+            List<GuestInterface> interfaces) throws Exception {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
                 container.checkpoint(), libvirt, QemuProcess.of(checkpoint.getDomainName()), logs,
-                config.requestTimeout()), agentLoop,
+                config.requestTimeout(), interfaces), agentLoop,
                 new AgentClient.Timing(config.heartbeatInterval(), config.silenceLimit()));
     }
 

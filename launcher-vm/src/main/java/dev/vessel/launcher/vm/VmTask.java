@@ -12,6 +12,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
@@ -23,6 +24,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +56,7 @@ public final class VmTask implements LaunchedTask {
     private final AgentClient agent;
     private final OutputLogs logs;
     private final Duration requestTimeout;
+    private final List<GuestInterface> interfaces;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private volatile boolean destroying;
     /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
@@ -63,8 +66,10 @@ public final class VmTask implements LaunchedTask {
     private boolean tornDown;
 
     /** Everything a live VM task is made of; {@link VmLauncher} builds it. */
+    /** {@code interfaces}: what the guest configures on its NICs at launch (none for a recovered task). */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
-            LibvirtDomains libvirt, QemuProcess qemu, OutputLogs logs, Duration requestTimeout) {
+            LibvirtDomains libvirt, QemuProcess qemu, OutputLogs logs, Duration requestTimeout,
+            List<GuestInterface> interfaces) {
     }
 
     /** A task whose VM runs; call {@link #handshake} next. */
@@ -77,6 +82,7 @@ public final class VmTask implements LaunchedTask {
         this.qemu = p.qemu();
         this.logs = p.logs();
         this.requestTimeout = p.requestTimeout();
+        this.interfaces = List.copyOf(p.interfaces());
         this.agent = new AgentClient(group, Path.of(checkpoint.getAgentSocket()), timing, new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
@@ -101,6 +107,7 @@ public final class VmTask implements LaunchedTask {
         this.agent = null;
         this.logs = null;
         this.requestTimeout = Duration.ZERO;
+        this.interfaces = List.of();
         this.exit.complete(termination);
     }
 
@@ -159,7 +166,7 @@ public final class VmTask implements LaunchedTask {
     @Override
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(DomainXml.ROOTFS_TAG).build();
+                .setRootfsTag(DomainXml.ROOTFS_TAG).addAllInterfaces(interfaces).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
