@@ -3,7 +3,9 @@ package dev.vessel.guest;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.linux.RtNetlink;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
@@ -56,8 +58,12 @@ final class GuestTasks {
         return paths.runDir().resolve("shares").resolve(containerId);
     }
 
-    /** Mounts the share and starts the task in it; returns the task's pid in the guest. */
-    long launch(String containerId, ContainerConfig config, String rootfsTag, boolean readOnly) {
+    /**
+     * Configures the guest's network for the task (when the host gave it NICs), mounts the share and
+     * starts the task in it; returns the task's pid in the guest.
+     */
+    long launch(String containerId, ContainerConfig config, String rootfsTag, boolean readOnly,
+            List<GuestInterface> interfaces) {
         requireId(containerId);
         if (!ConfigValidator.isValidId(containerId)) {
             throw VesselException.invalid("container_id", "'" + containerId + "' is not a valid container id");
@@ -71,13 +77,20 @@ final class GuestTasks {
                     "task '" + containerId + "' exists already in this guest");
         }
         synchronized (task) { // a destroy of this task waits until its launch is done
-            return launch(task, containerId, config, rootfsTag, readOnly);
+            return launch(task, containerId, config, rootfsTag, readOnly, interfaces);
         }
     }
 
-    private long launch(Task task, String containerId, ContainerConfig config, String rootfsTag, boolean readOnly) {
+    private long launch(Task task, String containerId, ContainerConfig config, String rootfsTag, boolean readOnly,
+            List<GuestInterface> interfaces) {
         boolean mounted = false;
         try {
+            if (!interfaces.isEmpty()) {
+                // the agent's threads are in the guest's only network namespace, which the task shares
+                try (RtNetlink netlink = RtNetlink.open()) {
+                    GuestNetwork.configure(netlink, interfaces);
+                }
+            }
             Files.createDirectories(task.shareDir);
             try {
                 share.mount(rootfsTag, task.shareDir, readOnly);

@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 final class Requests {
     /** LaunchTask's own fields; any other field a launch is refused for lies inside its config. */
     private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "config");
+    private static final String INTERFACES_FIELD = "interfaces";
     private static final Ok OK = Ok.getDefaultInstance();
 
     private final CompletableFuture<GuestTasks> node;
@@ -68,10 +69,11 @@ final class Requests {
     private long launch(LaunchTask launch) {
         try {
             return tasks().launch(launch.getContainerId(), launch.getConfig(), launch.getRootfsTag(),
-                    launch.getRootfsReadOnly());
+                    launch.getRootfsReadOnly(), launch.getInterfacesList());
         } catch (VesselException e) {
             String field = e.field().orElse(null);
-            if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)) {
+            if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)
+                    && !field.startsWith(INTERFACES_FIELD + "[")) {
                 throw new VesselException(e.code(), "config." + field, e.getMessage(), e);
             }
             throw e;
