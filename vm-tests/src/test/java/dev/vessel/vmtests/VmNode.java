@@ -4,6 +4,7 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.launcher.process.BusyboxRootfs;
@@ -34,17 +35,27 @@ final class VmNode implements AutoCloseable {
     final UnifiedContainerizer containerizer;
 
     VmNode(Path dir) throws IOException {
+        this(dir, List.of());
+    }
+
+    /** A node with more isolators than the VM ones (e.g. networking), over {@link #pathsIn} {@code dir}. */
+    VmNode(Path dir, List<Isolator> more) throws IOException {
         requireRootAndLibvirt();
-        paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        paths = pathsIn(dir);
         GuestArtifacts guest = GuestArtifacts.load(artifactsDir());
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
                 .isolator(new VmResourcesIsolator(launcher))
                 .isolator(new VmRootfsIsolator())
+                .isolators(more)
                 .provisioner(new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS,
                         RootfsBackends.detect(paths)))
                 .build();
+    }
+
+    static RuntimePaths pathsIn(Path dir) {
+        return new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
     }
 
     VmNode recovered() {
