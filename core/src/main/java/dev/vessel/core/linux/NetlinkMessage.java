@@ -21,6 +21,8 @@ public final class NetlinkMessage {
     static final int ATTRIBUTE_HEADER_BYTES = 4;
     /** Set on the type of an attribute that holds attributes (the kernel accepts it, iproute2 sets it). */
     static final int NLA_F_NESTED = 0x8000;
+    /** The type bits of an attribute's type field, without the nested and byte-order flags. */
+    static final int NLA_TYPE_MASK = 0x3fff;
 
     private final int type;
     private final int flags;
@@ -102,7 +104,7 @@ public final class NetlinkMessage {
         int at = from;
         while (at + ATTRIBUTE_HEADER_BYTES <= to) {
             int length = Short.toUnsignedInt(buffer.getShort(at));
-            int attribute = Short.toUnsignedInt(buffer.getShort(at + 2)) & ~NLA_F_NESTED & 0x3fff;
+            int attribute = Short.toUnsignedInt(buffer.getShort(at + 2)) & NLA_TYPE_MASK;
             if (length < ATTRIBUTE_HEADER_BYTES || at + length > to) {
                 break; // malformed: keep what was read
             }

@@ -1,8 +1,10 @@
 package dev.vessel.core.linux;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -475,9 +477,9 @@ public final class RtNetlink implements AutoCloseable {
         int errno;
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = ErrnoCalls.newErrnoState(call);
-            MemorySegment data = call.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, bytes);
+            MemorySegment data = call.allocateFrom(JAVA_BYTE, bytes);
             MemorySegment kernel = call.allocate(12, 4); // struct sockaddr_nl: family, pad, pid 0, groups 0
-            kernel.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
+            kernel.set(JAVA_SHORT, 0, (short) AF_NETLINK);
             sent = (long) SENDTO.invokeExact(state, fd, data, (long) bytes.length, 0, kernel, 12);
             errno = ErrnoCalls.errno(state);
         } catch (Throwable t) {

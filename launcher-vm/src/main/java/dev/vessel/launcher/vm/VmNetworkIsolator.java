@@ -38,12 +38,14 @@ import java.util.Set;
  * it): reads each interface's MAC, MTU, IPv4 addresses and routes there, and creates a persistent tap
  * per interface in the host's namespace, down, with no address and no master. The launcher gives the
  * guest a virtio NIC on that tap ({@code <interface type='ethernet'>}, {@code managed='no'}: libvirt
- * opens the existing tap by name, in its own namespace, which is the host's) with the interface's MAC,
- * and the guest agent configures the interface's addresses and routes on it.</li>
+ * opens the existing tap by name, in its own namespace, which is the host's, and leaves it down)
+ * with the interface's MAC; the guest agent configures the interface's addresses and routes on it
+ * once the task is released, after the next step.</li>
  * <li>{@code isolate} (QEMU holds the tap open): moves each tap into the container's netns, where it
  * comes up beside its interface and an ingress qdisc on each redirects every frame to the other
  * ({@code tc … u32 match u8 0 0 action mirred egress redirect}). From then on only the container's
- * netns carries the guest's traffic; the host's never does.</li>
+ * netns carries the guest's traffic; the host's never does. (A tap keeps working when it changes
+ * namespace with QEMU's descriptor open.)</li>
  * </ol>
  *
  * <p>Why tc rather than a bridge in the netns: the guest's MAC is the interface's own (what the CNI
