@@ -57,9 +57,14 @@ class VmNetworkTest {
                             "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "%s"}}]}
                 """.formatted(dir.resolve("ipam")));
         image = VmNode.busyboxImage(dir);
+        node = startedNode();
+    }
+
+    /** A node with the CNI isolator (its plugins run outside) and vm/network; over the same dir, a restart. */
+    private static VmNode startedNode() throws Exception {
         var paths = VmNode.pathsIn(dir);
-        node = new VmNode(dir, List.of(
-                new CniIsolator(configDir, List.of(Path.of("/usr/lib/cni")), paths.cniStateDir(),
+        return new VmNode(dir, List.of(
+                new CniIsolator(dir.resolve("net.d"), List.of(Path.of("/usr/lib/cni")), paths.cniStateDir(),
                         plugin -> List.of("ip", "netns", "exec", OUTSIDE, plugin.toString())),
                 new VmNetworkIsolator(paths))).recovered();
     }
@@ -118,14 +123,7 @@ class VmNetworkTest {
         String guestIp = status.getIpAddresses(0);
         assertTrue(guestIp.startsWith("10.89.3."), guestIp);
         Path netns = node.paths.cniStateDir().resolve(ID).resolve("netns");
-        Process fetch = new ProcessBuilder("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
-                "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + guestIp + " 8080")
-                .redirectErrorStream(true).start();
-        String response = new String(fetch.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int exit = fetch.waitFor();
-        assertTrue(response.startsWith("HTTP/1.") && response.endsWith("\r\n\r\n" + token),
-                () -> "the outside did not fetch the token back from the guest (nc exit " + exit + "): '" + response
-                        + "'\n" + diagnostics(netns));
+        assertServes(ID, guestIp, token);
 
         // While it runs, the guest's tap lives in the container's namespace, joined by tc, not in the host's.
         assertEquals(hostLinksBefore, hostLinks(), "a link appeared in the host's network namespace");
@@ -137,24 +135,64 @@ class VmNetworkTest {
         assertTrue(VmNode.run("nsenter", "--net=" + netns, "tc", "filter", "show", "dev", tap, "ingress")
                 .contains("Egress Redirect to device eth0"));
 
-        Termination t = node.containerizer.destroy(ID);
+        destroyAndAssertNothingLeft(ID, hostLinksBefore);
+    }
+
+    /** A daemon restart: the new node finds the task, the guest still answers, and its destroy cleans up. */
+    @Test
+    void aRestartedNodeFindsTheNetworkedTaskAndItsDestroyLeavesNothing() throws Exception {
+        String id = "net-restart";
+        List<String> hostLinksBefore = hostLinks();
+        node.containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setImage(image)
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet"))
+                .addAllCommand(List.of("/bin/sh", "-c",
+                        "mkdir -p /tmp/www && echo -n still-here > /tmp/www/index.html && httpd -p 8080 -h /tmp/www"
+                                + " && echo ready && sleep 1000"))
+                .build());
+        awaitStdout(id, "ready\n");
+        String guestIp = node.containerizer.status(id).getIpAddresses(0);
+
+        node.close(); // the daemon goes away; the VM and its network stay
+        node = startedNode();
+        assertEquals(ContainerState.RUNNING, node.containerizer.status(id).getState());
+        assertEquals(List.of(guestIp), node.containerizer.status(id).getIpAddressesList());
+        assertServes(id, guestIp, "still-here");
+        destroyAndAssertNothingLeft(id, hostLinksBefore);
+    }
+
+    /** Fetches /index.html from the guest over TCP from the outside namespace; it must be {@code body}. */
+    private static void assertServes(String id, String guestIp, String body) throws Exception {
+        Process fetch = new ProcessBuilder("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
+                "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + guestIp + " 8080")
+                .redirectErrorStream(true).start();
+        String response = new String(fetch.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int exit = fetch.waitFor();
+        assertTrue(response.startsWith("HTTP/1.") && response.endsWith("\r\n\r\n" + body),
+                () -> "the outside did not fetch '" + body + "' from the guest (nc exit " + exit + "): '" + response
+                        + "'\n" + diagnostics(id));
+    }
+
+    private static void destroyAndAssertNothingLeft(String id, List<String> hostLinksBefore) throws Exception {
+        Path netns = node.paths.cniStateDir().resolve(id).resolve("netns");
+        Termination t = node.containerizer.destroy(id);
         assertEquals(TerminationReason.KILLED, t.getReason(), t::toString);
-        node.containerizer.remove(ID);
-        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains(ID)), "a domain is left");
+        node.containerizer.remove(id);
+        assertFalse(VmNode.domains().stream().anyMatch(d -> d.contains(id)), "a domain is left");
         assertEquals(hostLinksBefore, hostLinks(), "a link is left in the host's network namespace");
-        assertFalse(Files.exists(node.paths.cniStateDir().resolve(ID)), "the container's netns is left");
+        assertFalse(Files.exists(node.paths.cniStateDir().resolve(id)), "the container's netns is left");
         assertFalse(VmNode.run("cat", "/proc/self/mountinfo").contains(netns.toString()), "the netns is still mounted");
-        assertTrue(isEmptyOrMissing(node.paths.vmNetworkStateDir()), "a vm/network checkpoint is left");
-        assertFalse(Files.exists(node.paths.containerDir(List.of(ID))), "the container dir is left");
+        assertFalse(Files.exists(node.paths.vmNetworkStateDir().resolve(id + ".ckpt")), "a vm/network checkpoint is left");
+        assertFalse(Files.exists(node.paths.containerDir(List.of(id))), "the container dir is left");
         String outsideLinks = VmNode.run("ip", "-n", OUTSIDE, "-o", "link", "show");
         assertFalse(outsideLinks.contains("veth"), "a veth is left outside: " + outsideLinks);
     }
 
     /** What the guest, the container's namespace and the outside say, for a failure's message. */
-    private static String diagnostics(Path netns) {
+    private static String diagnostics(String id) {
+        Path netns = node.paths.cniStateDir().resolve(id).resolve("netns");
         StringBuilder out = new StringBuilder();
         for (String command : List.of(
-                "cat " + node.paths.stderrLog(node.paths.containerDir(List.of(ID))),
+                "cat " + node.paths.stderrLog(node.paths.containerDir(List.of(id))),
                 "nsenter --net=" + netns + " ip -s link",
                 "nsenter --net=" + netns + " tc -s filter show dev eth0 ingress",
                 "ip -n " + OUTSIDE + " neigh", "ip -n " + OUTSIDE + " -s link")) {
@@ -173,15 +211,6 @@ class VmNetworkTest {
     private static List<String> hostLinks() throws Exception {
         return VmNode.run("ip", "-o", "link", "show").lines()
                 .map(l -> l.split(": ")[1]).sorted().toList();
-    }
-
-    private static boolean isEmptyOrMissing(Path directory) throws Exception {
-        if (!Files.exists(directory)) {
-            return true;
-        }
-        try (var entries = Files.list(directory)) {
-            return entries.findAny().isEmpty();
-        }
     }
 
     private static void awaitStdout(String id, String expected) throws Exception {
