@@ -85,12 +85,7 @@ final class GuestTasks {
             List<GuestInterface> interfaces) {
         boolean mounted = false;
         try {
-            if (!interfaces.isEmpty()) {
-                // the agent's threads are in the guest's only network namespace, which the task shares
-                try (RtNetlink netlink = RtNetlink.open()) {
-                    GuestNetwork.configure(netlink, interfaces);
-                }
-            }
+            configureNetwork(interfaces);
             Files.createDirectories(task.shareDir);
             try {
                 share.mount(rootfsTag, task.shareDir, readOnly);
@@ -113,6 +108,18 @@ final class GuestTasks {
             }
             tasks.remove(containerId, task);
             throw failure;
+        }
+    }
+
+    /** Brings the NICs the host gave up; the agent's threads are in the namespace the task shares. */
+    private static void configureNetwork(List<GuestInterface> interfaces) {
+        if (interfaces.isEmpty()) {
+            return;
+        }
+        try (RtNetlink netlink = RtNetlink.open()) {
+            GuestNetwork.configure(netlink, interfaces);
+        } catch (IOException e) {
+            throw VesselException.internal("interfaces", "cannot configure the guest's network: " + e.getMessage(), e);
         }
     }
 
