@@ -185,12 +185,16 @@ public final class RtNetlink implements AutoCloseable {
             } finally {
                 LibC.close(target);
             }
+            // On any failure from here on this thread may stay in the namespace: it is this call's own
+            // and ends right after, so no other work ever runs in the wrong namespace.
+            RtNetlink socket = open();
             try {
-                return open();
-            } finally {
-                // Failing to return would leave this thread in the namespace; it ends right after anyway.
                 setns(original, "return to the original network namespace");
+            } catch (ErrnoException e) {
+                socket.close();
+                throw e;
             }
+            return socket;
         } finally {
             LibC.close(original);
         }
