@@ -56,6 +56,11 @@ class VmNetworkTest {
                    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.89.3.0/24"}]],
                             "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "%s"}}]}
                 """.formatted(dir.resolve("ipam")));
+        Files.writeString(configDir.resolve("20-vmnet2.conflist"), """
+                {"cniVersion": "1.0.0", "name": "vmnet2", "plugins": [
+                  {"type": "bridge", "bridge": "vmnet1", "isGateway": true, "ipMasq": false,
+                   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.89.4.0/24"}]], "dataDir": "%s"}}]}
+                """.formatted(dir.resolve("ipam")));
         image = VmNode.busyboxImage(dir);
         node = startedNode();
     }
@@ -138,25 +143,33 @@ class VmNetworkTest {
         destroyAndAssertNothingLeft(ID, hostLinksBefore);
     }
 
-    /** A daemon restart: the new node finds the task, the guest still answers, and its destroy cleans up. */
+    /**
+     * Two networks, two NICs (eth0 and eth1 each joined to their own), and a daemon restart: the new
+     * node finds the task, the guest still answers on both addresses, and its destroy cleans up.
+     */
     @Test
-    void aRestartedNodeFindsTheNetworkedTaskAndItsDestroyLeavesNothing() throws Exception {
+    void aTaskOnTwoNetworksSurvivesARestartAndItsDestroyLeavesNothing() throws Exception {
         String id = "net-restart";
         List<String> hostLinksBefore = hostLinks();
         node.containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setImage(image)
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet"))
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet2"))
                 .addAllCommand(List.of("/bin/sh", "-c",
                         "mkdir -p /tmp/www && echo -n still-here > /tmp/www/index.html && httpd -p 8080 -h /tmp/www"
                                 + " && echo ready && sleep 1000"))
                 .build());
         awaitStdout(id, "ready\n");
-        String guestIp = node.containerizer.status(id).getIpAddresses(0);
+        List<String> ips = node.containerizer.status(id).getIpAddressesList();
+        assertEquals(2, ips.size(), ips::toString);
+        assertTrue(ips.get(0).startsWith("10.89.3.") && ips.get(1).startsWith("10.89.4."), ips::toString);
 
         node.close(); // the daemon goes away; the VM and its network stay
         node = startedNode();
         assertEquals(ContainerState.RUNNING, node.containerizer.status(id).getState());
-        assertEquals(List.of(guestIp), node.containerizer.status(id).getIpAddressesList());
-        assertServes(id, guestIp, "still-here");
+        assertEquals(ips, node.containerizer.status(id).getIpAddressesList());
+        for (String ip : ips) {
+            assertServes(id, ip, "still-here");
+        }
         destroyAndAssertNothingLeft(id, hostLinksBefore);
     }
 
