@@ -49,9 +49,10 @@ import java.util.Set;
  * </ol>
  *
  * <p>Why tc rather than a bridge in the netns: the guest's MAC is the interface's own (what the CNI
- * plugins and their peers know), and a bridge delivers frames addressed to one of its ports' MACs to
- * itself instead of forwarding them, so the guest would need another MAC and the interface would
- * lose its address. With the redirect, the interface keeps its MAC and address as CNI left them (its
+ * plugins and their peers know), and a bridge holds its ports' own MACs as permanent local entries
+ * and keeps frames addressed to them instead of forwarding them (tried: a guest stand-in with eth0's
+ * MAC behind such a bridge got no packet), so the guest would need another MAC and eth0 would have
+ * to give up its address. With the redirect, the interface keeps its MAC and address as CNI left them (its
  * DEL and the status's IPs work as for a process container) and the netns's own stack never sees a
  * frame.
  *
