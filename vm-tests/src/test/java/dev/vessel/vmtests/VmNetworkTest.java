@@ -97,7 +97,8 @@ class VmNetworkTest {
      * The guest fetches a token from a server outside (through its default route), serves it back
      * over HTTP, and the outside fetches it from the guest's CNI address: the same bytes crossed the
      * guest's NIC both ways. Destroying the task leaves no tap, namespace, domain or file. (Both
-     * clients are nc: the static busybox's wget crashed here, in the guest and outside alike.)
+     * clients are nc: the static busybox's wget segfaulted in the guest, and from the outside it
+     * failed without a message where nc, over the same path, succeeded.)
      */
     @Test
     void aVmTaskOnACniNetworkTalksTcpBothWaysAndLeavesNothingBehind() throws Exception {
