@@ -6,7 +6,9 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.linux.LibC;
+import dev.vessel.core.linux.RtNetlink;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
@@ -87,7 +89,10 @@ final class GuestTasks {
         return paths.runDir().resolve("volumes").resolve(containerId);
     }
 
-    /** Mounts the share and the volumes and starts the task; returns the task's pid in the guest. */
+    /**
+     * Configures the guest's network for the task (when the host gave it NICs), mounts the share and
+     * the volumes and starts the task; returns the task's pid in the guest.
+     */
     long launch(LaunchTask request) {
         String containerId = request.getContainerId();
         requireId(containerId);
@@ -121,6 +126,7 @@ final class GuestTasks {
         String containerId = request.getContainerId();
         boolean mounted = false;
         try {
+            configureNetwork(request.getInterfacesList());
             Files.createDirectories(task.shareDir);
             try {
                 share.mount(request.getRootfsTag(), task.shareDir, request.getRootfsReadOnly());
@@ -149,6 +155,18 @@ final class GuestTasks {
             }
             tasks.remove(containerId, task);
             throw failure;
+        }
+    }
+
+    /** Brings the NICs the host gave up; the agent's threads are in the namespace the task shares. */
+    private static void configureNetwork(List<GuestInterface> interfaces) {
+        if (interfaces.isEmpty()) {
+            return;
+        }
+        try (RtNetlink netlink = RtNetlink.open()) {
+            GuestNetwork.configure(netlink, interfaces);
+        } catch (IOException e) {
+            throw VesselException.internal("interfaces", "cannot configure the guest's network: " + e.getMessage(), e);
         }
     }
 

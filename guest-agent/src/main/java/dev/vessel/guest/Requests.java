@@ -20,8 +20,8 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Requests {
     /**
-     * LaunchTask's own fields (besides {@code mounts[i]…}); any other field a launch is refused for
-     * lies inside its config.
+     * LaunchTask's own fields (besides {@code mounts[i]…} and {@code interfaces[i]…}); any other field
+     * a launch is refused for lies inside its config.
      */
     private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "rootfs_path", "config");
     private static final Ok OK = Ok.getDefaultInstance();
@@ -78,7 +78,7 @@ final class Requests {
         } catch (VesselException e) {
             String field = e.field().orElse(null);
             if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)
-                    && !field.startsWith("mounts[")) {
+                    && !field.startsWith("mounts[") && !field.startsWith("interfaces[")) {
                 throw new VesselException(e.code(), "config." + field, e.getMessage(), e);
             }
             throw e;

@@ -21,6 +21,7 @@ import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LimitationReason;
@@ -332,6 +333,11 @@ class GuestAgentTest {
         assertError("container_id", host.request(HostFrame.newBuilder()
                 .setUsage(UsageRequest.newBuilder().setContainerId("nobody"))));
         assertError("body", host.request(HostFrame.newBuilder()));
+        // a NIC the guest does not have: refused before any network change, named in the request's terms
+        HostFrame.Builder noSuchNic = launch("nonic", "true");
+        noSuchNic.getLaunchBuilder().addInterfaces(GuestInterface.newBuilder().setMac("02:00:00:ff:ff:01"));
+        assertError("interfaces[0].mac", host.request(noSuchNic));
+        assertFalse(Files.exists(GuestTasks.shareDir(paths, "nonic")));
         // a refused launch leaves nothing behind: the same id launches fine afterwards
         assertError("config.resources.memory_bytes",
                 host.request(launch("again", "true", Resources.newBuilder().setMemoryBytes(1).build())));

@@ -5,6 +5,7 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
@@ -40,8 +41,13 @@ final class VmNode implements AutoCloseable {
     final UnifiedContainerizer containerizer;
 
     VmNode(Path dir) throws IOException {
+        this(dir, List.of());
+    }
+
+    /** A node with more isolators than the VM ones (e.g. networking), over {@link #pathsIn} {@code dir}. */
+    VmNode(Path dir, List<Isolator> more) throws IOException {
         requireRootAndLibvirt();
-        paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        paths = pathsIn(dir);
         GuestArtifacts guest = GuestArtifacts.load(artifactsDir());
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
@@ -50,9 +56,14 @@ final class VmNode implements AutoCloseable {
                 .isolator(new VmRootfsIsolator())
                 .isolator(new LinuxFilesystemIsolator(paths))
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
+                .isolators(more)
                 .provisioner(new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS,
                         RootfsBackends.detect(paths)))
                 .build();
+    }
+
+    static RuntimePaths pathsIn(Path dir) {
+        return new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
     }
 
     VmNode recovered() {

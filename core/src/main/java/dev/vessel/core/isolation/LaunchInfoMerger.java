@@ -1,6 +1,7 @@
 package dev.vessel.core.isolation;
 
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.LaunchInfo;
@@ -10,27 +11,39 @@ import java.util.Map;
 /**
  * Merges the launch infos of several isolators: repeated fields concatenate in chain order; a singular
  * field may be set by one isolator only, or by several to the same value. Two isolators disagreeing
- * (say, both setting the hostname differently) is a conflict reported with both names.
+ * (say, both setting the hostname differently) is a conflict reported with both names. A singular
+ * message field (such as {@code vm}) is merged field by field by the same rules, so that one isolator
+ * can size a VM and another give it NICs.
  */
 final class LaunchInfoMerger {
     private final LaunchInfo.Builder merged = LaunchInfo.newBuilder();
-    private final Map<FieldDescriptor, String> setBy = new HashMap<>();
+    /** Which isolator set a singular field first, by its path ("hostname", "vm.vcpus"). */
+    private final Map<String, String> setBy = new HashMap<>();
 
     void add(String isolator, LaunchInfo info) {
-        for (Map.Entry<FieldDescriptor, Object> field : info.getAllFields().entrySet()) {
+        merge(merged, info, "", isolator);
+    }
+
+    private void merge(Message.Builder into, Message from, String prefix, String isolator) {
+        for (Map.Entry<FieldDescriptor, Object> field : from.getAllFields().entrySet()) {
             FieldDescriptor descriptor = field.getKey();
+            String path = prefix + descriptor.getName();
             if (descriptor.isRepeated()) {
                 for (Object element : (Iterable<?>) field.getValue()) {
-                    merged.addRepeatedField(descriptor, element);
+                    into.addRepeatedField(descriptor, element);
                 }
                 continue;
             }
-            String previous = setBy.putIfAbsent(descriptor, isolator);
-            if (previous != null && !merged.getField(descriptor).equals(field.getValue())) {
-                throw new VesselException(ErrorCode.FAILED_PRECONDITION, "launch_info." + descriptor.getName(),
+            if (descriptor.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+                merge(into.getFieldBuilder(descriptor), (Message) field.getValue(), path + ".", isolator);
+                continue;
+            }
+            String previous = setBy.putIfAbsent(path, isolator);
+            if (previous != null && !into.getField(descriptor).equals(field.getValue())) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, "launch_info." + path,
                         "isolators '" + previous + "' and '" + isolator + "' set it to different values");
             }
-            merged.setField(descriptor, field.getValue());
+            into.setField(descriptor, field.getValue());
         }
     }
 

@@ -15,6 +15,7 @@ import java.util.List;
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
+ *   vm-network/&lt;id&gt;.ckpt                  the vm/network isolator's taps per container
  *   vm-sockets/&lt;hash&gt;.sock                 a VM's agent socket when its container dir is too deep for one
  *   vm-pool/&lt;guest&gt;/                      a warm guest booted ahead of demand: agent.sock, console.log, and
  *     share/                               the directory its guest mounts; a task's rootfs is bound on share/root
@@ -90,6 +91,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The network/cni isolator's state: each container's netns file and CNI results. */
     public Path cniStateDir() {
         return runDir.resolve("cni");
+    }
+
+    /** The vm/network isolator's state: the taps it made for each container. */
+    public Path vmNetworkStateDir() {
+        return runDir.resolve("vm-network");
     }
 
     /** Directory holding the top-level containers. */

@@ -14,6 +14,8 @@ import dev.vessel.core.model.LimitationReason;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.VmLaunchInfo;
+import dev.vessel.core.model.VmNic;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
@@ -158,6 +160,28 @@ class IsolatorChainTest {
         VesselException e = assertThrows(VesselException.class, () -> chain(a, b).prepare(contexts("c1"), Map.of()));
         assertEquals("launch_info.hostname", e.field().orElseThrow());
         assertTrue(e.getMessage().contains("isolators 'a' and 'b' set it to different values"), e.getMessage());
+    }
+
+    @Test
+    void messageFieldsMergeFieldByField() {
+        RecordingIsolator size = new RecordingIsolator("size", log).returning(LaunchInfo.newBuilder()
+                .setVm(VmLaunchInfo.newBuilder().setVcpus(2).setMemoryBytes(512)).build());
+        RecordingIsolator nics = new RecordingIsolator("nics", log).returning(LaunchInfo.newBuilder()
+                .setVm(VmLaunchInfo.newBuilder().addNics(VmNic.newBuilder().setTap("t0"))).build());
+        LaunchInfo merged = chain(size, nics).prepare(contexts("c1"), Map.of());
+        assertEquals(2, merged.getVm().getVcpus());
+        assertEquals(512, merged.getVm().getMemoryBytes());
+        assertEquals("t0", merged.getVm().getNics(0).getTap());
+    }
+
+    @Test
+    void aConflictInsideAMessageFieldNamesItsPath() {
+        RecordingIsolator a = new RecordingIsolator("a", log).returning(LaunchInfo.newBuilder()
+                .setVm(VmLaunchInfo.newBuilder().setVcpus(1)).build());
+        RecordingIsolator b = new RecordingIsolator("b", log).returning(LaunchInfo.newBuilder()
+                .setVm(VmLaunchInfo.newBuilder().setVcpus(2)).build());
+        VesselException e = assertThrows(VesselException.class, () -> chain(a, b).prepare(contexts("c1"), Map.of()));
+        assertEquals("launch_info.vm.vcpus", e.field().orElseThrow());
     }
 
     @Test

@@ -180,8 +180,13 @@ class ConfigValidatorTest {
                         "not a filesystem the guest kernel has"),
                 rule("disk filesystem without a target", c -> vmDisk(c, disk("").setFsType("ext4")),
                         "vm.disks[0].fs_type", "only meaningful with a target"),
-                rule("network in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
-                        .setNetwork("bridge")), "networks", "not supported for VM tasks yet"),
+                rule("port mapping in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
+                        .setNetwork("a")).addNetworks(NetworkAttachment.newBuilder().setNetwork("b")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80))),
+                        "networks[1].ports", "port mappings are not supported for VM tasks yet"),
+                rule("bad network name in a VM task", c -> c.setIsolation(Isolation.VM)
+                        .addNetworks(NetworkAttachment.newBuilder().setNetwork("bad name")),
+                        "networks[0].network", "is not a network name"),
                 rule("uri in a VM task", c -> c.setIsolation(Isolation.VM).addUris(FetchUri.newBuilder()
                         .setUri("https://x/y")), "uris", "not supported for VM tasks yet"),
                 rule("own parent", c -> c.setParentId("web-1"), "parent_id", "cannot be its own parent"),
@@ -249,6 +254,13 @@ class ConfigValidatorTest {
                         .addDisks(disk("/mnt/cache").setPath("/var/lib/disks/cache.qcow2").setFormat("qcow2"))
                         .addDisks(disk("").setPath("/dev/vg0/scratch").setFormat("raw")))
                 .build()));
+    }
+
+    @Test
+    void aVmTaskMayJoinNetworks() {
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("net1"))
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("net2")).build()));
     }
 
     @Test

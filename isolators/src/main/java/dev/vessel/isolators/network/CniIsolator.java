@@ -8,12 +8,14 @@ import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
+import dev.vessel.core.spi.NetworkKeys;
 import dev.vessel.core.spi.PrepareContext;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -37,6 +39,10 @@ import java.util.stream.Stream;
  * exists before the task, and isolators that require {@link NetworkKeys#NETNS} (a VM's tap) find
  * the interfaces configured. A container without networks shares the daemon's network namespace
  * (Mesos's default) and its LaunchInfo is left alone.
+ *
+ * <p>It runs for VM tasks too: there the namespace holds the container's interfaces on the host,
+ * and the VM launcher's network isolator connects a NIC of the guest to each of them (the guest
+ * itself takes their addresses; the task runs in the guest and never joins this namespace).
  *
  * <p>Per container the isolator keeps {@code <stateDir>/<id>/netns} and a checkpoint of what each
  * DEL needs (configuration, interface, port mappings, result). They live in the isolator's own
@@ -76,6 +82,11 @@ public final class CniIsolator implements Isolator {
     @Override
     public String name() {
         return "network/cni";
+    }
+
+    @Override
+    public boolean appliesTo(Isolation isolation) {
+        return isolation == Isolation.PROCESS || isolation == Isolation.VM;
     }
 
     @Override

@@ -12,8 +12,9 @@ import javax.xml.stream.XMLStreamWriter;
  * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
  * QEMU listens on), the rootfs and the volumes shared by virtio-9p, the task's disks (virtio-blk,
- * each with the serial the guest finds it by), and nothing else: no balloon, USB, graphics, video
- * or sound. Written with StAX, so any id or path is escaped, never spliced into markup.
+ * each with the serial the guest finds it by), a virtio NIC on each tap the network isolator made
+ * (see {@link VmNetworkIsolator}), and nothing else: no balloon, USB, graphics, video or sound.
+ * Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
  */
@@ -99,6 +100,9 @@ public final class DomainXml {
             for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
                 writeDisk(xml, disk);
             }
+            for (VmSpec.Nic nic : spec.nics()) {
+                writeNic(xml, nic);
+            }
             xml.writeEmptyElement("controller");
             xml.writeAttribute("type", "usb");
             xml.writeAttribute("model", "none");
@@ -152,8 +156,8 @@ public final class DomainXml {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
         xml.writeAttribute("accessmode", "passthrough");
-        // A warm guest's share crosses into the task's rootfs mount: remapped inode numbers keep
-        // files of two filesystems from looking alike to the guest.
+        // A share may cross into other mounts (a warm guest's into the task's rootfs, a volume into
+        // what is mounted in it): remapped inode numbers keep files of two filesystems apart.
         xml.writeAttribute("multidevs", "remap");
         xml.writeEmptyElement("source");
         xml.writeAttribute("dir", dir);
@@ -182,6 +186,26 @@ public final class DomainXml {
         if (disk.readOnly()) {
             xml.writeEmptyElement("readonly");
         }
+        xml.writeEndElement();
+    }
+
+    /**
+     * A virtio NIC on an existing tap: {@code managed='no'} has libvirt open it by name and leave it
+     * as it is (no address, no master, not even up). No option ROM: the guest boots its kernel
+     * directly, and iPXE only costs start-up time.
+     */
+    private static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic) throws XMLStreamException {
+        xml.writeStartElement("interface");
+        xml.writeAttribute("type", "ethernet");
+        xml.writeEmptyElement("mac");
+        xml.writeAttribute("address", nic.mac());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("dev", nic.tap());
+        xml.writeAttribute("managed", "no");
+        xml.writeEmptyElement("model");
+        xml.writeAttribute("type", "virtio");
+        xml.writeEmptyElement("rom");
+        xml.writeAttribute("enabled", "no");
         xml.writeEndElement();
     }
 

@@ -4,9 +4,11 @@ import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.VmNic;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchPlan;
@@ -122,11 +124,12 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         VmSpec spec = VmSpec.from(plan, config, paths, accelerator); // refuses a bad request first
         WarmPool warm = pool;
         Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
-        return guest.isPresent() ? forkWarm(container, spec, guest.get()) : forkCold(container, spec);
+        return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
     }
 
     /** Boots a domain for this task, then waits for its agent's hello. */
-    private VmTask forkCold(ContainerContext container, VmSpec spec) throws Exception {
+    private VmTask forkCold(LaunchPlan plan, VmSpec spec) throws Exception {
+        ContainerContext container = plan.container();
         Files.createDirectories(spec.agentSocket().getParent());
         Files.deleteIfExists(spec.agentSocket());
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
@@ -144,7 +147,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             libvirt.create(DomainXml.render(spec));
             logs = outputLogs(container);
             task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
-                    newAgentClient(spec.agentSocket()), spec.volumes().guestMounts());
+                    newAgentClient(spec.agentSocket()), spec.volumes().guestMounts(), interfaces(plan));
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -155,7 +158,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     }
 
     /** Hands a warm guest to this task: its rootfs is bound into the guest's share; the agent is ready. */
-    private VmTask forkWarm(ContainerContext container, VmSpec spec, WarmGuest guest) throws Exception {
+    private VmTask forkWarm(LaunchPlan plan, VmSpec spec, WarmGuest guest) throws Exception {
+        ContainerContext container = plan.container();
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
                 .setDomainName(guest.domainName())
                 .setDomainUuid(guest.uuid())
@@ -169,7 +173,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             container.checkpoint().save(CODEC, checkpoint);
             WarmGuest.bindRootfs(guest.dir(), spec.rootfs());
             logs = outputLogs(container);
-            task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent(), spec.volumes().guestMounts());
+            task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent(), spec.volumes().guestMounts(),
+                    interfaces(plan));
             task.adopt();
         } catch (Exception | Error e) {
             if (task == null) {
@@ -257,10 +262,10 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         }
         VmTaskCheckpoint checkpoint = saved.get();
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
-            // found again, the task runs already: nothing to mount
+            // found again, the task runs already: nothing to mount or configure
             VmTask task = newTask(container, checkpoint, outputLogs(container),
                     QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())),
-                    List.of());
+                    List.of(), List.of());
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -350,13 +355,18 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     }
 
     /**
-     * The task of the domain {@code checkpoint} names, whose QEMU runs now; {@code guestMounts} are
-     * what its launch tells the guest to mount.
+     * The task of the domain {@code checkpoint} names, whose QEMU runs now; {@code guestMounts} and
+     * {@code interfaces} are what its launch tells the guest to mount and to configure on its NICs.
      */
     private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs, QemuProcess qemu,
-            AgentClient agent, List<GuestMount> guestMounts) {
+            AgentClient agent, List<GuestMount> guestMounts, List<GuestInterface> interfaces) {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
-                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts));
+                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts, interfaces));
+    }
+
+    /** What the guest configures on each NIC the host-side network isolator gave it. */
+    private static List<GuestInterface> interfaces(LaunchPlan plan) {
+        return plan.launchInfo().getVm().getNicsList().stream().map(VmNic::getGuest).toList();
     }
 
     /** A client for the agent behind {@code socket}, not yet connected; its events go nowhere until a task listens. */

@@ -4,13 +4,17 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmLaunchInfo;
+import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Everything the domain of one VM task is made of, resolved and checked: the container's own VM
@@ -21,6 +25,7 @@ import java.util.UUID;
  *                        on one host never take each other's domains for orphans
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
+ * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
  */
 public record VmSpec(
         String containerId,
@@ -37,7 +42,20 @@ public record VmSpec(
         Path agentSocket,
         Path consoleLog,
         String cgroupPartition,
-        VmVolumes volumes) {
+        VmVolumes volumes,
+        List<Nic> nics) {
+
+    /** A virtio NIC with this MAC on the host's existing tap {@code tap} (see {@link VmNetworkIsolator}). */
+    public record Nic(String tap, String mac) {
+        public Nic {
+            Objects.requireNonNull(tap, "tap");
+            Objects.requireNonNull(mac, "mac");
+        }
+    }
+
+    private static final Pattern TAP_NAME = Pattern.compile("[A-Za-z0-9_.-]{1," + TapDevices.MAX_NAME_LENGTH + "}");
+    /** A unicast MAC, lower case: the least significant bit of the first octet clear. */
+    private static final Pattern UNICAST_MAC = Pattern.compile("[0-9a-f][02468ace](:[0-9a-f]{2}){5}");
 
     public VmSpec {
         Objects.requireNonNull(containerId, "containerId");
@@ -52,6 +70,7 @@ public record VmSpec(
         Objects.requireNonNull(consoleLog, "consoleLog");
         Objects.requireNonNull(cgroupPartition, "cgroupPartition");
         Objects.requireNonNull(volumes, "volumes");
+        nics = List.copyOf(nics);
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }
@@ -84,7 +103,8 @@ public record VmSpec(
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainXml.domainName(container.getId()),
                 UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, Path.of(rootfs),
-                paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes);
+                paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
+                nics(size));
     }
 
     /**
@@ -98,7 +118,25 @@ public record VmSpec(
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
                 config.kernelCmdline(), WarmGuest.share(dir), paths.agentSocket(dir), paths.consoleLog(dir),
-                config.cgroupPartition(), VmVolumes.none());
+                config.cgroupPartition(), VmVolumes.none(), List.of());
+    }
+
+    /** The NICs the host-side isolators made, checked: they go into the domain XML. */
+    private static List<Nic> nics(VmLaunchInfo size) {
+        List<Nic> nics = new ArrayList<>();
+        for (int i = 0; i < size.getNicsCount(); i++) {
+            VmNic nic = size.getNics(i);
+            String at = "launch_info.vm.nics[" + i + "]";
+            if (!TAP_NAME.matcher(nic.getTap()).matches()) {
+                throw VesselException.internal(at + ".tap", "'" + nic.getTap() + "' is not a tap name", null);
+            }
+            if (!UNICAST_MAC.matcher(nic.getGuest().getMac()).matches()) {
+                throw VesselException.internal(at + ".guest.mac", "'" + nic.getGuest().getMac()
+                        + "' is not a unicast MAC address in lower case", null);
+            }
+            nics.add(new Nic(nic.getTap(), nic.getGuest().getMac()));
+        }
+        return nics;
     }
 
     /** The container's own artifact when it names one, else the launcher's; a readable file either way. */

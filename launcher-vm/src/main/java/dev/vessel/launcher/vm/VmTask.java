@@ -13,6 +13,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
@@ -57,6 +58,7 @@ public final class VmTask implements LaunchedTask {
     private final OutputLogs logs;
     private final Duration requestTimeout;
     private final List<GuestMount> guestMounts;
+    private final List<GuestInterface> interfaces;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private volatile boolean destroying;
     /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
@@ -68,12 +70,13 @@ public final class VmTask implements LaunchedTask {
     private volatile CompletableFuture<Void> domainDestroyed;
 
     /**
-     * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} are what
-     * the launch tells the guest to mount (none for a task found again after a restart: it runs already).
+     * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} and
+     * {@code interfaces} are what the launch tells the guest to mount and to configure on its NICs
+     * (none for a task found again after a restart: it runs already).
      */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
             LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout,
-            List<GuestMount> guestMounts) {
+            List<GuestMount> guestMounts, List<GuestInterface> interfaces) {
     }
 
     /**
@@ -90,6 +93,7 @@ public final class VmTask implements LaunchedTask {
         this.logs = p.logs();
         this.requestTimeout = p.requestTimeout();
         this.guestMounts = List.copyOf(p.guestMounts());
+        this.interfaces = List.copyOf(p.interfaces());
         this.agent = p.agent();
         agent.listenWith(new AgentClient.Listener() {
             @Override
@@ -116,6 +120,7 @@ public final class VmTask implements LaunchedTask {
         this.logs = null;
         this.requestTimeout = Duration.ZERO;
         this.guestMounts = List.of();
+        this.interfaces = List.of();
         this.exit.complete(termination);
     }
 
@@ -190,7 +195,7 @@ public final class VmTask implements LaunchedTask {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .setRootfsTag(DomainXml.ROOTFS_TAG)
                 .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : WarmGuest.ROOTFS_IN_SHARE)
-                .addAllMounts(guestMounts).build();
+                .addAllMounts(guestMounts).addAllInterfaces(interfaces).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "

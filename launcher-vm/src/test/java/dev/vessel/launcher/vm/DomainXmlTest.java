@@ -173,18 +173,54 @@ class DomainXmlTest {
         assertFalse(LibvirtFixture.allDomainNames().contains(name), name + " was left defined");
     }
 
+    @Test
+    void eachNicIsAVirtioInterfaceOnItsUnmanagedTapWithTheGivenMac() throws Exception {
+        VmSpec spec = spec("net-xml", dir.resolve("rootfs"), Accelerator.TCG,
+                List.of(new VmSpec.Nic("vtab12-0", "02:42:0a:58:07:02"), new VmSpec.Nic("vtab12-1", "0a:00:00:00:00:01")));
+        String xml = DomainXml.render(spec);
+
+        assertValidatedByLibvirt(xml, spec.domainName());
+        Document doc = parse(xml);
+        assertEquals(2.0, number(doc, "count(/domain/devices/interface)"));
+        String first = "/domain/devices/interface[1]";
+        assertEquals("ethernet", text(doc, first + "/@type"));
+        assertEquals("02:42:0a:58:07:02", text(doc, first + "/mac/@address"));
+        assertEquals("vtab12-0", text(doc, first + "/target/@dev"));
+        assertEquals("no", text(doc, first + "/target/@managed"));
+        assertEquals("virtio", text(doc, first + "/model/@type"));
+        assertEquals("no", text(doc, first + "/rom/@enabled"));
+        assertEquals("vtab12-1", text(doc, "/domain/devices/interface[2]/target/@dev"));
+        assertEquals("0a:00:00:00:00:01", text(doc, "/domain/devices/interface[2]/mac/@address"));
+    }
+
+    @Test
+    void noNicNoInterface() throws Exception {
+        assertEquals(0.0, number(parse(DomainXml.render(spec("n", dir.resolve("rootfs"), Accelerator.TCG))),
+                "count(/domain/devices/interface)"));
+    }
+
     private VmSpec spec(String id, Path rootfs, Accelerator accelerator) throws Exception {
-        return spec(id, rootfs, accelerator, VmVolumes.none());
+        return spec(id, rootfs, accelerator, VmVolumes.none(), List.of());
     }
 
     private VmSpec spec(String id, Path rootfs, Accelerator accelerator, VmVolumes volumes) throws Exception {
+        return spec(id, rootfs, accelerator, volumes, List.of());
+    }
+
+    private VmSpec spec(String id, Path rootfs, Accelerator accelerator, List<VmSpec.Nic> nics) throws Exception {
+        return spec(id, rootfs, accelerator, VmVolumes.none(), nics);
+    }
+
+    private VmSpec spec(String id, Path rootfs, Accelerator accelerator, VmVolumes volumes, List<VmSpec.Nic> nics)
+            throws Exception {
         Files.createDirectories(rootfs);
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
         return new VmSpec(id, dir.resolve("state"), DomainXml.domainName(id), UUID.randomUUID(), accelerator,
                 448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
-                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes);
+                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
+                nics);
     }
 
     private static DomainMetadata metadataOf(String xml) throws Exception {

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.GuestInterface;
+import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
@@ -106,6 +109,23 @@ class VmLauncherRefusalTest {
         VesselException e = refused(TestContainers.plan(context, dir.resolve("no-rootfs"), 512 * MIB));
         assertEquals("root", e.field().orElseThrow());
         assertNothingLeft(context);
+    }
+
+    @Test
+    void aNicWithABadTapOrMacIsRefusedNamingIt() throws Exception {
+        var context = TestContainers.context(paths, TestContainers.vmConfig("badnic").build());
+        LaunchPlan good = TestContainers.plan(context, rootfs, 512 * MIB);
+        for (var bad : java.util.List.of(
+                new String[] {"tap name that is far too long", "02:00:00:00:00:01", "launch_info.vm.nics[0].tap"},
+                new String[] {"vt0", "01:00:5e:00:00:01", "launch_info.vm.nics[0].guest.mac"}, // multicast
+                new String[] {"vt0", "02:00:00:00:00", "launch_info.vm.nics[0].guest.mac"})) {
+            LaunchInfo info = good.launchInfo().toBuilder().setVm(good.launchInfo().getVm().toBuilder()
+                    .addNics(VmNic.newBuilder().setTap(bad[0]).setGuest(GuestInterface.newBuilder().setMac(bad[1]))))
+                    .build();
+            VesselException e = refused(new LaunchPlan(context, info));
+            assertEquals(bad[2], e.field().orElseThrow(), e.getMessage());
+            assertNothingLeft(context);
+        }
     }
 
     @Test

@@ -28,6 +28,7 @@ import dev.vessel.launcher.vm.Accelerator;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.launcher.vm.VmNetworkIsolator;
 import dev.vessel.launcher.vm.VmResourcesIsolator;
 import dev.vessel.launcher.vm.VmRootfsIsolator;
 import dev.vessel.node.api.NodeInfo;
@@ -91,6 +92,7 @@ final class NodeWiring {
         List<Isolator> isolators = isolators(config, hierarchies);
         isolators.add(new VmResourcesIsolator(vms));
         isolators.add(new VmRootfsIsolator());
+        isolators.add(new VmNetworkIsolator(paths)); // connects the guest to the interfaces network/cni made
 
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(processes)

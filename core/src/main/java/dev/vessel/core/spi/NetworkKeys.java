@@ -1,9 +1,12 @@
-package dev.vessel.isolators.network;
+package dev.vessel.core.spi;
 
-import dev.vessel.core.spi.Key;
 import java.nio.file.Path;
 
-/** Keys the network isolator provides to others (e.g. a VM launcher's tap isolator). */
+/**
+ * Keys a network isolator provides to others: the CNI isolator to the VM launcher's network isolator,
+ * which gives the guest NICs connected to the container's interfaces. In core because the two live
+ * in modules that do not depend on each other.
+ */
 public final class NetworkKeys {
     /**
      * The network namespace the task runs in: the container's own (a bind-mounted netns file) when it
