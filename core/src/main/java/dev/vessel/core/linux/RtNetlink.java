@@ -155,25 +155,7 @@ public final class RtNetlink implements AutoCloseable {
      * returns to its original one before it ends.
      */
     public static RtNetlink openIn(Path netns) throws IOException {
-        RtNetlink[] socket = new RtNetlink[1];
-        IOException[] failure = new IOException[1];
-        Thread thread = Thread.ofPlatform().name("netlink-in-netns").start(() -> {
-            try {
-                socket[0] = openOnThisThreadIn(netns);
-            } catch (IOException e) {
-                failure[0] = e;
-            }
-        });
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while opening a netlink socket in " + netns, e);
-        }
-        if (failure[0] != null) {
-            throw failure[0];
-        }
-        return socket[0];
+        return OwnThread.call("netlink-in-netns", () -> openOnThisThreadIn(netns));
     }
 
     private static RtNetlink openOnThisThreadIn(Path netns) throws IOException {

@@ -3,6 +3,7 @@ package dev.vessel.isolators.network;
 import dev.vessel.core.linux.ErrnoException;
 import dev.vessel.core.linux.LibC;
 import dev.vessel.core.linux.Mounts;
+import dev.vessel.core.linux.OwnThread;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -43,27 +44,18 @@ final class NetworkNamespaces {
     /** Creates a new network namespace at {@code file}, which must not exist. */
     static void create(Path file) throws IOException {
         Files.createFile(file);
-        IOException[] failure = new IOException[1];
-        Thread thread = Thread.ofPlatform().name("netns-" + file.getFileName()).start(() -> {
-            try {
-                unshareOnto(file);
-            } catch (IOException e) {
-                failure[0] = e;
-            }
-        });
         try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while creating network namespace " + file, e);
-        }
-        if (failure[0] != null) {
+            OwnThread.call("netns-" + file.getFileName(), () -> {
+                unshareOnto(file);
+                return null;
+            });
+        } catch (IOException e) {
             try {
                 remove(file);
-            } catch (IOException e) {
-                failure[0].addSuppressed(e);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
             }
-            throw failure[0];
+            throw e;
         }
     }
 
