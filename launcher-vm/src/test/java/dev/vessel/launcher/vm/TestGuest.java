@@ -48,8 +48,9 @@ final class TestGuest {
                     .map(d -> d.resolve("vmlinux")).filter(Files::isRegularFile)
                     .max(Comparator.comparing(p -> p.toFile().lastModified()));
         }
-        return newest.orElseThrow(() -> new AssertionError("boot tests need the guest kernel: build it with "
-                + "images/src/main/kernel/build-kernel (it lands in " + IMAGE_CACHE + "/kernel-*/vmlinux)"));
+        return newest.orElseThrow(() -> new AssertionError("boot tests need the guest kernel, which this module's"
+                + " build makes with images/src/main/kernel/build-kernel before its tests (it lands in "
+                + IMAGE_CACHE + "/kernel-*/vmlinux)"));
     }
 
     enum Script {
