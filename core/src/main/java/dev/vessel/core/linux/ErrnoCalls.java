@@ -28,6 +28,12 @@ final class ErrnoCalls {
                 Linker.Option.captureCallState("errno"));
     }
 
+    /** {@link #downcall} of a variadic function whose variadic arguments start at {@code firstVariadic}. */
+    static MethodHandle variadicDowncall(String name, FunctionDescriptor descriptor, int firstVariadic) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), descriptor,
+                Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
     static MemorySegment newErrnoState(Arena arena) {
         return arena.allocate(CAPTURE);
     }

@@ -5,6 +5,7 @@ import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.linux.RtNetlink;
+import dev.vessel.core.linux.TapDevices;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
 import dev.vessel.core.model.Isolation;
