@@ -216,7 +216,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
                 if (created) {
                     libvirt.destroy(spec.uuid().toString());
                 }
-                WarmGuest.remove(dir);
+                WarmGuest.remove(dir, spec.agentSocket(), spec.consoleLog());
             } catch (Exception | Error cleanup) {
                 e.addSuppressed(cleanup);
             }
@@ -228,7 +228,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         guest.agent().close();
         libvirt.destroy(guest.uuid());
         try {
-            WarmGuest.remove(guest.dir());
+            WarmGuest.remove(guest.dir(), guest.agentSocket(), guest.consoleLog());
         } catch (java.io.IOException e) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot remove the warm guest's directory "
                     + guest.dir() + ": " + e.getMessage(), e);
@@ -336,7 +336,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
             for (Path dir : dirs.toList()) {
                 if (!liveWarmDirs.contains(dir)) {
                     LOG.log(Level.INFO, "removing {0}: a warm guest no task holds", dir);
-                    WarmGuest.remove(dir);
+                    WarmGuest.remove(dir, paths.agentSocket(dir), paths.consoleLog(dir));
                 }
             }
         } catch (java.io.IOException e) {

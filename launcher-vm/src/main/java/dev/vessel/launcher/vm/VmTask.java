@@ -340,7 +340,8 @@ public final class VmTask implements LaunchedTask {
         try {
             Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
             if (!checkpoint.getWarmGuestDir().isEmpty()) {
-                WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()));
+                WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()), Path.of(checkpoint.getAgentSocket()),
+                        Path.of(checkpoint.getConsoleLog()));
             }
         } catch (IOException e) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot remove what the VM of '" + containerId

@@ -7,7 +7,6 @@ import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.linux.Mounts;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,30 +50,20 @@ record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Pat
     }
 
     /**
-     * Unmounts everything below {@code dir} and removes it: what a guest of the pool leaves on the host.
-     * Its files are the launcher's own (socket, console, the share's empty mount points); nothing of a
-     * task's rootfs is deleted, since that is unmounted first.
+     * Unmounts everything below {@code dir} and removes it: what a guest of the pool leaves on the host
+     * (its socket, its console, the share's mount points). Entry by entry, never a recursive delete:
+     * were the task's rootfs still bound there, a recursive delete would empty it.
      */
-    static void remove(Path dir) throws IOException {
+    static void remove(Path dir, Path agentSocket, Path consoleLog) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
         Mounts.unmountTree(dir);
-        if (Mounts.isMountPoint(share(dir).resolve(ROOTFS_IN_SHARE)) || Mounts.isMountPoint(share(dir))) {
-            throw new IOException("cannot remove " + dir + ": something is still mounted below it");
-        }
-        deleteTree(dir);
-    }
-
-    private static void deleteTree(Path path) throws IOException {
-        if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
-                for (Path child : children) {
-                    deleteTree(child);
-                }
-            }
-        }
-        Files.deleteIfExists(path);
+        Files.deleteIfExists(agentSocket);
+        Files.deleteIfExists(consoleLog);
+        Files.deleteIfExists(share(dir).resolve(ROOTFS_IN_SHARE)); // an empty mount point once unmounted
+        Files.deleteIfExists(share(dir));
+        Files.delete(dir); // anything else there is not ours to remove: fails, naming it
     }
 
     /**
