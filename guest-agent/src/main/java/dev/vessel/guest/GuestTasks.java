@@ -20,10 +20,12 @@ import dev.vessel.launcher.process.LogReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 
 /**
  * The tasks this guest runs for the host: each is a process container of the in-guest containerizer
@@ -34,7 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class GuestTasks {
     private final UnifiedContainerizer containerizer;
     private final RuntimePaths paths;
-    private final RootfsShare share;
+    private final HostShare share;
     private final GuestVolumes volumes;
     private final HostLink link;
     private final LogReader logs;
@@ -62,11 +64,11 @@ final class GuestTasks {
     }
 
     /** The guest's: disks are found among its own block devices. */
-    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, RootfsShare share, HostLink link) {
+    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, HostLink link) {
         this(containerizer, paths, share, BlockDevices.GUEST, link);
     }
 
-    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, RootfsShare share, BlockDevices disks,
+    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,
             HostLink link) {
         this.containerizer = containerizer;
         this.paths = paths;
@@ -244,14 +246,14 @@ final class GuestTasks {
             for (String dir : List.of("bin", "proc", "sys", "dev", "tmp")) {
                 Files.createDirectories(root.resolve(dir));
             }
-            Files.copy(busybox, root.resolve("bin/busybox"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(busybox, root.resolve("bin/busybox"), StandardCopyOption.REPLACE_EXISTING);
             containerizer.launch(ContainerConfig.newBuilder().setId(WARM_UP_ID).setIsolation(Isolation.PROCESS)
                     .setHostRootfs(root.toString()).addCommand("/bin/busybox").addArgs("true").build());
-            var end = containerizer.wait(WARM_UP_ID).get();
-            if (end.getExitCode() != 0 || end.getStatusCase() != dev.vessel.core.model.Termination.StatusCase.EXIT_CODE) {
+            Termination end = containerizer.wait(WARM_UP_ID).get();
+            if (end.getExitCode() != 0 || end.getStatusCase() != Termination.StatusCase.EXIT_CODE) {
                 throw VesselException.internal("warm_up", "the warm-up task ended with " + end, null);
             }
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw VesselException.internal("warm_up", "the warm-up task failed: " + e.getCause(), e.getCause());
         } finally {
             if (containerizer.list().stream().anyMatch(s -> s.getId().equals(WARM_UP_ID))) {

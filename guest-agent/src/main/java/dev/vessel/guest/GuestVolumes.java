@@ -21,10 +21,10 @@ import java.util.stream.Stream;
  * volume: the in-guest isolator makes it. Errors name the request's field, {@code mounts[i]…}.
  */
 final class GuestVolumes {
-    private final RootfsShare shares;
+    private final HostShare shares;
     private final BlockDevices disks;
 
-    GuestVolumes(RootfsShare shares, BlockDevices disks) {
+    GuestVolumes(HostShare shares, BlockDevices disks) {
         this.shares = shares;
         this.disks = disks;
     }

@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /** A virtio-9p share: the tag is libvirt's {@code <filesystem><target dir=.../>}. */
-final class NinePShare implements RootfsShare {
+final class NinePShare implements HostShare {
     /**
      * The largest 9p message: bigger messages mean fewer round trips through QEMU per read; the
      * virtio transport of 6.1 kernels caps it just under 512 KiB.

@@ -59,7 +59,7 @@ final class Requests {
                     reply.setOk(OK);
                 }
                 case HELLO_ACK, BODY_NOT_SET -> throw VesselException.invalid("body",
-                        "expected a request: ping, launch, signal, destroy, update or usage");
+                        "expected a request: ping, launch, signal, destroy, update, usage or warm_up");
             }
         } catch (VesselException e) {
             reply.setError(Error.newBuilder().setField(e.field().orElse("")).setMessage(e.getMessage()));

@@ -278,7 +278,7 @@ final class Training {
     }
 
     /** A share that is the mount point itself: training mounts nothing. */
-    private static final class UnmountedShare implements RootfsShare {
+    private static final class UnmountedShare implements HostShare {
         @Override
         public void mount(String tag, Path target, boolean readOnly) {
         }

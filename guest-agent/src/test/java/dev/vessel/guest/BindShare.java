@@ -9,7 +9,7 @@ import java.util.Map;
  * The tests' stand-in for a virtio-9p share (this host has no virtio): each tag names a directory of
  * the host, bind-mounted on the target, read-only when asked.
  */
-final class BindShare implements RootfsShare {
+final class BindShare implements HostShare {
     private final Map<String, Path> directories;
 
     BindShare(Map<String, Path> directories) {

@@ -116,8 +116,8 @@ class GuestAgentTest {
         host = new TestHost();
         HostLink link = new HostLink();
         gate = new CountDownLatch(1);
-        RootfsShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs, DATA_TAG, dataShare, CONF_TAG, confShare));
-        RootfsShare share = new RootfsShare() {
+        HostShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs, DATA_TAG, dataShare, CONF_TAG, confShare));
+        HostShare share = new HostShare() {
             @Override
             public void mount(String tag, Path target, boolean readOnly) throws IOException {
                 if (tag.equals(GATED)) {
