@@ -81,11 +81,7 @@ class VmNetworkTest {
             outsideServer.waitFor(10, TimeUnit.SECONDS);
         }
         if (node != null) {
-            for (var status : node.containerizer.list()) {
-                node.containerizer.destroy(status.getId());
-                node.containerizer.remove(status.getId());
-            }
-            node.close();
+            node.destroyAllAndClose();
         }
         new ProcessBuilder("ip", "netns", "del", OUTSIDE).start().waitFor(30, TimeUnit.SECONDS);
         if (dir != null) {

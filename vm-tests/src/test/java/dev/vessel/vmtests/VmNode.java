@@ -71,6 +71,15 @@ final class VmNode implements AutoCloseable {
         return this;
     }
 
+    /** Destroys and removes every container, then closes: the end of a test, not a daemon going away. */
+    void destroyAllAndClose() {
+        for (var status : containerizer.list()) {
+            containerizer.destroy(status.getId());
+            containerizer.remove(status.getId());
+        }
+        close();
+    }
+
     @Override
     public void close() {
         launcher.close();

@@ -39,11 +39,7 @@ class VmTaskTest {
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            for (var status : node.containerizer.list()) {
-                node.containerizer.destroy(status.getId());
-                node.containerizer.remove(status.getId());
-            }
-            node.close();
+            node.destroyAllAndClose();
         }
         VmNode.run("rm", "-rf", dir.toString());
     }

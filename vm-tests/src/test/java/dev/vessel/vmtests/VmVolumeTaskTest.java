@@ -46,11 +46,7 @@ class VmVolumeTaskTest {
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            for (var status : node.containerizer.list()) {
-                node.containerizer.destroy(status.getId());
-                node.containerizer.remove(status.getId());
-            }
-            node.close();
+            node.destroyAllAndClose();
         }
         VmNode.run("rm", "-rf", dir.toString());
     }

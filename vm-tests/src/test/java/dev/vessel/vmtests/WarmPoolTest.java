@@ -42,11 +42,7 @@ class WarmPoolTest {
     @AfterEach
     void stopNode() throws Exception {
         if (node != null) {
-            for (var status : node.containerizer.list()) {
-                node.containerizer.destroy(status.getId());
-                node.containerizer.remove(status.getId());
-            }
-            node.close();
+            node.destroyAllAndClose();
             // closing the launcher ends its pool: no warm guest, domain or mount may remain
             assertEquals(List.of(), warmDirs(), "warm guests' directories left");
             assertEquals(List.of(), mountsBelow(dir), "mounts left");
