@@ -2,9 +2,9 @@
  * The task side: code that runs in the cloned process, between clone() and
  * execve(). Order of operations matters and follows PROTOCOL.md:
  *
- *   wait for release -> setns(net) -> sethostname -> mounts -> pivot_root
- *   -> chdir -> rlimits -> groups/gid/uid -> capabilities -> no_new_privs
- *   -> execve
+ *   enter cgroups -> wait for release -> setns(net) -> sethostname
+ *   -> mounts -> pivot_root -> chdir -> rlimits -> groups/gid/uid
+ *   -> capabilities -> no_new_privs -> execve
  *
  * Any failure is written as one "step: strerror" message to the CLOEXEC
  * error pipe and the process exits; a successful execve closes the pipe,
@@ -431,7 +431,30 @@ static void exec_task(const struct vl_plan *p)
     fail("execve %s (searched PATH=%s)", file, path);
 }
 
-/* Blocks until Java has isolated the child (cgroups...) and released it. */
+/* Into the task's cgroups before anything else, so all it does is
+ * accounted there; then its cgroup namespace, rooted there. Writing "0"
+ * to a v1 "tasks" file moves only the calling thread (here the whole
+ * process) and so spares the global threadgroup lock, which a move of a
+ * pid takes and which costs an RCU grace period: milliseconds. Tells the
+ * helper when done, so whoever learns the pid finds it placed. */
+static void enter_cgroups(const struct vl_child_ctx *ctx)
+{
+    const struct vl_plan *p = ctx->plan;
+    for (size_t i = 0; i < p->cgroups.n; i++) {
+        int fd = ctx->v1_tasks_fds[i];
+        if (fd < 0)
+            continue; /* the v2 one: clone3 started us there */
+        if (write(fd, "0", 1) != 1)
+            fail("cgroup %s", p->cgroups.v[i]);
+        close(fd);
+    }
+    if ((p->namespaces & VL_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        fail("unshare cgroup namespace");
+    if (write(ctx->sync_fd, "P", 1) != 1)
+        _exit(1); /* helper gone */
+}
+
+/* Blocks until Java has isolated the child and released it. */
 static void await_release(const struct vl_child_ctx *ctx)
 {
     char go;
@@ -450,11 +473,11 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     /* If the helper dies before release, die with it; the setting is
      * cleared by credential changes, so it is armed again before exec. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    enter_cgroups(ctx);
 
     /* Without a user namespace the setup below needs nothing from Java, so
-     * it runs while Java places the child in its cgroups (moving a task
-     * into v1 hierarchies waits for RCU grace periods: milliseconds), and
-     * the child waits for the release only before it takes the task's
+     * it runs while Java runs the isolators' isolate(pid), and the child
+     * waits for the release only before it takes the task's
      * identity. With one, the uid/gid maps the helper writes before the
      * release are needed first. A setup failure before the release reaches
      * Java as the release's answer. */

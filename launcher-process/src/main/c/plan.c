@@ -28,8 +28,8 @@ enum {
     T_HOSTNAME = 0x09, T_NAMESPACES = 0x0a, T_UID_MAP = 0x0b,
     T_GID_MAP = 0x0c, T_NETNS_PATH = 0x0d, T_MOUNT = 0x0e, T_STD_FS = 0x0f,
     T_MASKED_PATH = 0x10, T_RLIMIT = 0x11, T_NO_NEW_PRIVS = 0x12,
-    T_CAPS = 0x13, T_LOG_CAP = 0x14,
-    T_MAX = T_LOG_CAP
+    T_CAPS = 0x13, T_LOG_CAP = 0x14, T_CGROUP = 0x15,
+    T_MAX = T_CGROUP
 };
 
 /* A cursor over a byte range; every getter checks bounds. */
@@ -157,6 +157,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     static const unsigned char repeated[T_MAX + 1] = {
         [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
+        [T_CGROUP] = 1,
     };
     if (tag == 0 || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
@@ -167,7 +168,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     switch (tag) {
     case T_RUN_DIR: case T_ROOTFS: case T_ARG: case T_ENV: case T_CWD:
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
-    case T_MASKED_PATH:
+    case T_MASKED_PATH: case T_CGROUP:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
@@ -192,6 +193,11 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (s[0] != '/')
             return bad("MASKED_PATH must be absolute: %s", s);
         strv_push(&p->masked, s);
+        break;
+    case T_CGROUP:
+        if (s[0] != '/')
+            return bad("CGROUP must be absolute: %s", s);
+        strv_push(&p->cgroups, s);
         break;
     case T_ENV:
         if (!strchr(s, '=') || s[0] == '=')

@@ -22,10 +22,26 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#define VL_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* clone3's argument, as far as CLONE_INTO_CGROUP needs it (version 2). */
+struct vl_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+             stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 
 int vl_write_all(int fd, const void *buf, size_t len)
 {
@@ -134,6 +150,45 @@ static int launch_failed(int dirfd, pid_t pid, const char *msg)
     return 1;
 }
 
+/* Opens what placing the child in plan->cgroups takes: for each v1
+ * directory its "tasks" file, which the child writes itself into (see
+ * child.c); the one v2 directory, if any, for clone3's CLONE_INTO_CGROUP.
+ * Fills tasks_fds (-1 for the v2 entry) and *v2_fd (-1 if none). */
+static int open_cgroups(const struct vl_plan *plan, int *tasks_fds, int *v2_fd,
+                        char *err, size_t errlen)
+{
+    *v2_fd = -1;
+    for (size_t i = 0; i < plan->cgroups.n; i++) {
+        const char *dir = plan->cgroups.v[i];
+        struct statfs fs;
+        tasks_fds[i] = -1;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fstatfs(fd, &fs) < 0) {
+            snprintf(err, errlen, "cgroup %s: %s", dir, strerror(errno));
+            return -1;
+        }
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+            if (*v2_fd >= 0) {
+                snprintf(err, errlen, "cgroup %s: a second cgroup v2 directory", dir);
+                return -1;
+            }
+            *v2_fd = fd;
+            continue;
+        }
+        if (fs.f_type != CGROUP_SUPER_MAGIC) {
+            snprintf(err, errlen, "cgroup %s: not on a cgroup filesystem", dir);
+            return -1;
+        }
+        tasks_fds[i] = openat(fd, "tasks", O_WRONLY | O_CLOEXEC);
+        if (tasks_fds[i] < 0) {
+            snprintf(err, errlen, "cgroup %s/tasks: %s", dir, strerror(errno));
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct vl_plan plan;
@@ -187,8 +242,11 @@ int main(int argc, char **argv)
         return 1;
     }
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    /* sync is a socket pair: the child says "placed" on it, the parent
+     * answers with the release. */
     int sync_p[2], err_p[2], out_p[2], errout_p[2];
-    if (devnull < 0 || pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0
+    if (devnull < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_p) < 0
+        || pipe2(err_p, O_CLOEXEC) < 0
         || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(errout_p, O_CLOEXEC) < 0) {
         reply("error setup: %s", strerror(errno));
         return 1;
@@ -200,6 +258,13 @@ int main(int argc, char **argv)
         .cap_last = read_cap_last(),
         .parent_fds = { sync_p[1], err_p[0] },
     };
+    int v2_cgroup = -1;
+    ctx.v1_tasks_fds = calloc(plan.cgroups.n + 1, sizeof(int));
+    if (!ctx.v1_tasks_fds
+        || open_cgroups(&plan, ctx.v1_tasks_fds, &v2_cgroup, err, sizeof err) < 0) {
+        reply("error %s", ctx.v1_tasks_fds ? err : "out of memory");
+        return 1;
+    }
     uint32_t ns = plan.namespaces;
     /* Without CAP_SETGID an unprivileged gid_map write requires setgroups
      * to be denied first (see user_namespaces(7)). */
@@ -230,17 +295,28 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    unsigned long flags = SIGCHLD;
+    /* The cgroup namespace is not made here: the child unshares it once it
+     * is in its cgroups, so that the namespace is rooted there. */
+    uint64_t flags = 0;
     if (ns & VL_NS_MOUNT)  flags |= CLONE_NEWNS;
     if (ns & VL_NS_UTS)    flags |= CLONE_NEWUTS;
     if (ns & VL_NS_IPC)    flags |= CLONE_NEWIPC;
     if (ns & VL_NS_PID)    flags |= CLONE_NEWPID;
     if (ns & VL_NS_NET)    flags |= CLONE_NEWNET;
-    if (ns & VL_NS_CGROUP) flags |= CLONE_NEWCGROUP;
     if (ns & VL_NS_USER)   flags |= CLONE_NEWUSER;
     /* Raw clone with no new stack behaves like fork() (copy-on-write),
-     * which glibc's clone() wrapper cannot do; no threads exist here. */
-    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+     * which glibc's clone() wrapper cannot do; no threads exist here.
+     * clone3 starts the child in a v2 cgroup (CLONE_INTO_CGROUP). */
+    pid_t pid;
+    if (v2_cgroup >= 0) {
+        struct vl_clone_args args = {
+            .flags = flags | VL_CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+            .cgroup = (uint64_t)v2_cgroup,
+        };
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    } else {
+        pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    }
     if (pid < 0) {
         reply("error clone: %s", strerror(errno));
         return 1;
@@ -248,6 +324,11 @@ int main(int argc, char **argv)
     if (pid == 0)
         vl_child_main(&ctx);
 
+    if (v2_cgroup >= 0)
+        close(v2_cgroup);
+    for (size_t i = 0; i < plan.cgroups.n; i++)
+        if (ctx.v1_tasks_fds[i] >= 0)
+            close(ctx.v1_tasks_fds[i]);
     close(sync_p[0]);
     close(err_p[1]);
     close(out_p[1]);
@@ -268,11 +349,32 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The child places itself in its v1 cgroups at once and says so:
+     * whoever sees "pid" finds it there. EOF means it failed. */
+    char placed;
+    ssize_t r;
+    while ((r = read(sync_p[1], &placed, 1)) < 0 && errno == EINTR)
+        ;
+    if (r != 1) {
+        size_t n = 0;
+        while (n < sizeof err - 1 && (r = read(err_p[0], err + n, sizeof err - 1 - n)) != 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                break;
+            n += (size_t)r;
+        }
+        err[n] = 0;
+        reply("error %s", n > 0 ? err : "the task died before it was placed in its cgroups");
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return 1;
+    }
+
     reply("pid %d", (int)pid);
 
-    /* Java now puts the pid into cgroups etc., then releases us. */
+    /* Java now runs the isolators' isolate(pid), then releases us. */
     char go;
-    ssize_t r;
     while ((r = read(0, &go, 1)) < 0 && errno == EINTR)
         ;
     if (r != 1 || go != 'G') {

@@ -69,6 +69,7 @@ struct vl_plan {
     char *hostname;    /* optional; requires VL_NS_UTS */
     char *netns_path;  /* optional: join this netns instead of creating */
     struct vl_strv argv, env, uid_map, gid_map, masked;
+    struct vl_strv cgroups; /* directories the task starts in */
     int has_uid, has_gid;
     uid_t uid;
     gid_t gid;
@@ -99,6 +100,8 @@ struct vl_child_ctx {
     int deny_setgroups; /* parent wrote "deny" to /proc/<pid>/setgroups */
     int netns_joined;   /* parent already joined netns_path before clone */
     int cap_last;       /* /proc/sys/kernel/cap_last_cap */
+    int *v1_tasks_fds;  /* "tasks" of each v1 cgroup in plan->cgroups (-1 for
+                           the v2 one, which clone3 placed the child in) */
     int parent_fds[2];  /* parent's pipe ends (sync write, error read): the
                            child must drop its copies, or EOF/POLLERR on
                            them could never signal the parent's death */

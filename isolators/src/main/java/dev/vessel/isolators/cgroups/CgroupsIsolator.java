@@ -16,6 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -80,7 +81,9 @@ public final class CgroupsIsolator implements Isolator {
             Files.createDirectories(dir);
         }
         context.put(CgroupKeys.CGROUPS, cgroups);
-        return LaunchInfo.getDefaultInstance();
+        // the launcher starts the task in them: cheaper than a move, and nothing runs outside first
+        return LaunchInfo.newBuilder()
+                .addAllCgroups(cgroups.distinctDirectories().stream().map(Path::toString).toList()).build();
     }
 
     /** On v2 a child only gets a controller that every ancestor enabled in cgroup.subtree_control. */
@@ -110,13 +113,18 @@ public final class CgroupsIsolator implements Isolator {
     }
 
     /**
-     * Moves the task into every hierarchy at once: on v1 each move waits for an RCU grace period,
-     * and moves made together share one instead of paying one each.
+     * Moves the task into those of its cgroups its launcher did not start it in (a launcher that
+     * honours {@code LaunchInfo.cgroups} leaves nothing to do). On v1 each move waits for an RCU
+     * grace period, and moves made together share one instead of paying one each.
      */
     @Override
     public void isolate(ContainerContext context, long pid) throws Exception {
+        Set<Path> missing = notYetIn(pid, cgroupsOf(context.containerId()), "/" + parent + "/" + context.containerId());
+        if (missing.isEmpty()) {
+            return;
+        }
         try (var moves = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<?>> done = cgroupsOf(context.containerId()).distinctDirectories().stream()
+            List<Future<?>> done = missing.stream()
                     .<Future<?>>map(dir -> moves.submit(() -> CgroupFiles.write(dir, "cgroup.procs", Long.toString(pid))))
                     .toList();
             for (Future<?> move : done) {
@@ -127,6 +135,24 @@ public final class CgroupsIsolator implements Isolator {
                 }
             }
         }
+    }
+
+    /**
+     * The container's directories {@code pid} is not in, from {@code /proc/<pid>/cgroup}: lines
+     * {@code <id>:<controllers>:<path>}, where v1 lists its controllers and v2 has id 0 and none.
+     */
+    private static Set<Path> notYetIn(long pid, ContainerCgroups cgroups, String path) throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
+        Set<Path> missing = new LinkedHashSet<>();
+        cgroups.directories().forEach((controller, dir) -> {
+            boolean in = lines.stream().map(l -> l.split(":", 3)).anyMatch(f -> f.length == 3 && f[2].equals(path)
+                    && (cgroups.version(controller) == 2 ? f[0].equals("0") && f[1].isEmpty()
+                            : List.of(f[1].split(",")).contains(controller)));
+            if (!in) {
+                missing.add(dir);
+            }
+        });
+        return missing;
     }
 
     @Override

@@ -29,7 +29,8 @@ public record HelperPlan(
         List<Rlimit> rlimits,
         boolean noNewPrivs,
         Optional<Caps> caps,
-        long logCap) {
+        long logCap,
+        List<String> cgroups) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
@@ -51,6 +52,7 @@ public record HelperPlan(
         mounts = List.copyOf(mounts);
         maskedPaths = List.copyOf(maskedPaths);
         rlimits = List.copyOf(rlimits);
+        cgroups = List.copyOf(cgroups);
     }
 
     /** One mount(2): flags are MS_* bits; empty strings mean NULL. */

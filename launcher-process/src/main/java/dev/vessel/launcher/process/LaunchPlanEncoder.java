@@ -14,7 +14,7 @@ public final class LaunchPlanEncoder {
     private static final int RUN_DIR = 0x01, ROOTFS = 0x02, ARG = 0x03, ENV = 0x04, CWD = 0x05, UID = 0x06,
             GID = 0x07, SUPP_GID = 0x08, HOSTNAME = 0x09, NAMESPACES = 0x0A, UID_MAP = 0x0B, GID_MAP = 0x0C,
             NETNS_PATH = 0x0D, MOUNT = 0x0E, STD_FS = 0x0F, MASKED_PATH = 0x10, RLIMIT = 0x11,
-            NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14;
+            NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15;
 
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
@@ -59,6 +59,7 @@ public final class LaunchPlanEncoder {
         plan.caps().ifPresent(c -> e.record(CAPS, buffer(40).putLong(c.bounding()).putLong(c.effective())
                 .putLong(c.permitted()).putLong(c.inheritable()).putLong(c.ambient()).array()));
         e.record(LOG_CAP, buffer(8).putLong(plan.logCap()).array());
+        plan.cgroups().forEach(c -> e.str(CGROUP, c));
 
         byte[] bodyBytes = e.body.toByteArray();
         if (bodyBytes.length > MAX_BODY) {

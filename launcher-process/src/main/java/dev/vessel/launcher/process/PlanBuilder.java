@@ -39,6 +39,7 @@ import java.util.OptionalInt;
  *       five sets empty): a launcher without a capabilities isolator fails safe, not open. A non-root
  *       user keeps only the bounding set (what setuid binaries may reach) and nothing effective,
  *       permitted, inheritable or ambient, as with runc and Docker.
+ *   <li>Cgroups: the launch info's; the helper starts the task in them.
  *   <li>no_new_privs is always set, masked paths are runc's defaults, logs are capped.
  * </ul>
  */
@@ -121,7 +122,8 @@ public final class PlanBuilder {
                 rlimits(info),
                 true,
                 Optional.of(caps(info, user.uid())),
-                logCap);
+                logCap,
+                info.getCgroupsList());
     }
 
     private static List<String> env(ContainerConfig config, LaunchInfo info) {
