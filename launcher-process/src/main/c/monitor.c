@@ -99,18 +99,19 @@ static int log_pump(int dirfd, struct vl_log *log, uint64_t cap, int drain)
 int vl_write_exit_file(int dirfd, const char *line)
 {
     /* Atomic publish: readers either see no exit file or a complete one,
-     * and after a crash the rename is durable (fsync file, then dir). */
+     * whenever the daemon or this monitor dies. No fsync: the run dir is
+     * per boot, and Java does not read an earlier boot's exit files. */
     int fd = openat(dirfd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                     0644);
     if (fd < 0)
         return -1;
-    if (vl_write_all(fd, line, strlen(line)) < 0 || fsync(fd) < 0) {
+    if (vl_write_all(fd, line, strlen(line)) < 0) {
         close(fd);
         return -1;
     }
     if (close(fd) < 0 || renameat(dirfd, "exit.tmp", dirfd, "exit") < 0)
         return -1;
-    return fsync(dirfd);
+    return 0;
 }
 
 void vl_monitor(pid_t task, int dirfd, int sigfd, struct vl_log logs[2],

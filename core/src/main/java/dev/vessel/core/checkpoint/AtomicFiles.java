@@ -12,7 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Crash-safe file replacement: a reader sees the old content or the new one, never a mix, even if
- * the process or the machine dies mid-write.
+ * the writing process dies mid-write ({@link #replace}) or the whole machine does ({@link #write}).
  */
 public final class AtomicFiles {
     /** Temporary files start with this, so a reader or a sweep can tell them from real ones. */
@@ -22,10 +22,23 @@ public final class AtomicFiles {
     }
 
     /**
-     * Writes {@code content} to {@code target}: a temporary file in the same directory, fsync, rename
-     * over the target, then fsync of the directory so the rename itself is durable.
+     * Writes {@code content} to {@code target} durably: a temporary file in the same directory, fsync,
+     * rename over the target, then fsync of the directory so the rename itself survives a power cut.
      */
     public static void write(Path target, byte[] content) throws IOException {
+        replace(target, content, true);
+    }
+
+    /**
+     * Writes {@code content} to {@code target} through a temporary file and a rename, without fsync: a
+     * reader sees the old or the new content whatever happens to the writing process, but a crash of
+     * the machine may leave either damaged. Only for files a reboot makes meaningless (the run dir).
+     */
+    public static void replace(Path target, byte[] content) throws IOException {
+        replace(target, content, false);
+    }
+
+    private static void replace(Path target, byte[] content, boolean durable) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-"
@@ -36,13 +49,17 @@ public final class AtomicFiles {
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
-                ch.force(true);
+                if (durable) {
+                    ch.force(true);
+                }
             }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(temp);
         }
-        syncDirectory(dir);
+        if (durable) {
+            syncDirectory(dir);
+        }
     }
 
     /** Makes entries created, renamed or removed in {@code dir} durable. */

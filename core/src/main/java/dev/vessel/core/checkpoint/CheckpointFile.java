@@ -17,8 +17,11 @@ import java.util.zip.CRC32C;
  * <pre>
  * "VCKP"  u32 schema version  u32 payload length  payload  u32 CRC32C(everything before it)
  * </pre>
- * (big-endian). Written with {@link AtomicFiles#write}, so a crash leaves the old or the new record;
- * the CRC catches damage from anything else (a disk error, a hand edit).
+ * (big-endian). Checkpoints describe what runs now and live in the run dir, which a reboot makes
+ * meaningless: they are written with {@link AtomicFiles#replace}, so a crash of the daemon leaves the
+ * old or the new record, without the cost of an fsync, which would only matter after a crash of the
+ * machine — when the containerizer no longer trusts them anyway (see {@code BootStamp}). The CRC
+ * catches damage from anything else (a torn write of a previous boot, a disk error, a hand edit).
  */
 public final class CheckpointFile {
     private static final byte[] MAGIC = {'V', 'C', 'K', 'P'};
@@ -36,7 +39,7 @@ public final class CheckpointFile {
         crc.update(buf.array(), 0, buf.position());
         buf.putInt((int) crc.getValue());
         try {
-            AtomicFiles.write(file, buf.array());
+            AtomicFiles.replace(file, buf.array());
         } catch (IOException e) {
             throw VesselException.internal(file.toString(), "cannot write checkpoint: " + e.getMessage(), e);
         }
@@ -52,22 +55,14 @@ public final class CheckpointFile {
         } catch (IOException e) {
             throw VesselException.internal(file.toString(), "cannot read checkpoint: " + e.getMessage(), e);
         }
-        if (bytes.length < HEADER + TRAILER || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            throw damaged(file, "not a Vessel checkpoint (bad header)");
+        String damage = damage(bytes);
+        if (damage != null) {
+            throw damaged(file, damage);
         }
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         buf.position(MAGIC.length);
         int version = buf.getInt();
         int length = buf.getInt();
-        if (length < 0 || length != bytes.length - HEADER - TRAILER) {
-            throw damaged(file, "length " + length + " does not match the file size " + bytes.length);
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, HEADER + length);
-        buf.position(HEADER + length);
-        if ((int) crc.getValue() != buf.getInt()) {
-            throw damaged(file, "checksum mismatch");
-        }
         if (version > codec.version()) {
             throw new VesselException(ErrorCode.DATA_LOSS, file.toString(),
                     "checkpoint has schema version " + version + ", newer than version " + codec.version()
@@ -77,6 +72,34 @@ public final class CheckpointFile {
             throw damaged(file, "schema version " + version + " is not valid");
         }
         return Optional.of(codec.decode(version, Arrays.copyOfRange(bytes, HEADER, HEADER + length)));
+    }
+
+    /** Whether {@code file} exists but is not a whole checkpoint (a schema version aside). */
+    public static boolean isDamaged(Path file) {
+        try {
+            return damage(Files.readAllBytes(file)) != null;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw VesselException.internal(file.toString(), "cannot read checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    /** What is wrong with the envelope, or null when header, length and checksum agree. */
+    private static String damage(byte[] bytes) {
+        if (bytes.length < HEADER + TRAILER || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            return "not a Vessel checkpoint (bad header)";
+        }
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        buf.position(MAGIC.length + 4);
+        int length = buf.getInt();
+        if (length < 0 || length != bytes.length - HEADER - TRAILER) {
+            return "length " + length + " does not match the file size " + bytes.length;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, HEADER + length);
+        buf.position(HEADER + length);
+        return (int) crc.getValue() != buf.getInt() ? "checksum mismatch" : null;
     }
 
     public static void delete(Path file) {

@@ -87,6 +87,8 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Clock clock;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
     private volatile boolean recovered;
+    /** Set during recovery when the run dir is from an earlier boot: no task it names can still run. */
+    private boolean earlierBoot;
 
     private UnifiedContainerizer(Builder b) {
         this.paths = b.paths;
@@ -247,7 +249,7 @@ public final class UnifiedContainerizer implements Containerizer {
 
     /**
      * provisioning → preparing → isolating → running. Only the states recovery needs are written
-     * (each checkpoint is an fsync'd write on the launch path): PREPARING before isolators allocate
+     * (each checkpoint is a file written and renamed on the launch path): PREPARING before isolators allocate
      * anything, RUNNING once the task runs. A crash before PREPARING leaves a directory without a
      * record (removed at recovery) and a rootfs the provisioner's recovery removes; a crash while
      * ISOLATING is recovered through the launcher, which checkpointed the task inside fork.
@@ -626,6 +628,12 @@ public final class UnifiedContainerizer implements Containerizer {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, null, "recover() runs once, at start-up");
         }
         createDirectory(paths.containersDir());
+        BootStamp bootStamp = new BootStamp(paths.bootStamp());
+        earlierBoot = bootStamp.fromEarlierBoot();
+        if (earlierBoot) {
+            LOG.log(Level.INFO, "{0} was written before the machine restarted: its tasks ended with that boot",
+                    paths.runDir());
+        }
         List<Container> found = new ArrayList<>();
         scan(paths.containersDir(), List.of(), found);
 
@@ -652,6 +660,7 @@ public final class UnifiedContainerizer implements Containerizer {
                 return null;
             });
         }
+        bootStamp.stamp();
         recovered = true;
     }
 
@@ -665,7 +674,7 @@ public final class UnifiedContainerizer implements Containerizer {
             entries.forEach(sorted::add);
             sorted.sort(Comparator.naturalOrder());
             for (Path entry : sorted) {
-                if (!Files.isDirectory(entry)) {
+                if (!Files.isDirectory(entry) || earlierBoot && !tornRecordsRemoved(entry)) {
                     continue;
                 }
                 Optional<ContainerRecord> record = CheckpointFile.read(paths.containerRecord(entry), RECORD_CODEC);
@@ -691,6 +700,33 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    /**
+     * In a run dir of an earlier boot, a crash of the machine may have torn checkpoints: a container
+     * whose record is torn is removed (false); another torn checkpoint of it is removed, its component
+     * then finds none. Everything they described ended with that boot.
+     */
+    private boolean tornRecordsRemoved(Path containerDir) throws IOException {
+        if (CheckpointFile.isDamaged(paths.containerRecord(containerDir))) {
+            LOG.log(Level.WARNING, "removing {0}: its record was torn by the machine''s crash", containerDir);
+            deleteTree(containerDir);
+            return false;
+        }
+        List<Path> checkpoints = new ArrayList<>(List.of(paths.launcherCheckpoint(containerDir)));
+        Path isolators = paths.isolatorCheckpoint(containerDir, "x").getParent();
+        if (Files.isDirectory(isolators)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(isolators)) {
+                files.forEach(checkpoints::add);
+            }
+        }
+        for (Path checkpoint : checkpoints) {
+            if (CheckpointFile.isDamaged(checkpoint)) {
+                LOG.log(Level.WARNING, "removing {0}: torn by the machine''s crash", checkpoint);
+                Files.delete(checkpoint);
+            }
+        }
+        return true;
+    }
+
     private void recoverOne(Container c) {
         c.lock.lock();
         try {
@@ -703,8 +739,7 @@ public final class UnifiedContainerizer implements Containerizer {
                         c.task = task.get();
                         watch(c);
                     } else {
-                        finish(c, Termination.newBuilder().setReason(TerminationReason.LOST)
-                                .setMessage("the task could not be found after a restart").build());
+                        finish(c, lost());
                     }
                 }
                 case DESTROYING -> {
@@ -719,8 +754,7 @@ public final class UnifiedContainerizer implements Containerizer {
                             termination = classify(c, exited);
                         }
                     } else if (!c.record.getStatus().hasTermination()) {
-                        termination = Termination.newBuilder().setReason(TerminationReason.LOST)
-                                .setMessage("the task could not be found after a restart").build();
+                        termination = lost();
                     }
                     finish(c, termination);
                 }
@@ -744,9 +778,14 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    private Termination lost() {
+        return Termination.newBuilder().setReason(TerminationReason.LOST).setMessage(earlierBoot
+                ? "the machine restarted while the task ran" : "the task could not be found after a restart").build();
+    }
+
     private Optional<LaunchedTask> recoverTask(Container c) throws Exception {
-        if (c.launcher == null) {
-            return Optional.empty(); // its launcher is no longer configured on this node
+        if (c.launcher == null || earlierBoot) {
+            return Optional.empty(); // its launcher is no longer configured on this node, or it ended with the boot
         }
         // Asked even before a pid was recorded: the launcher checkpoints inside fork, so it knows best.
         return c.launcher.recover(launcherContext(c));

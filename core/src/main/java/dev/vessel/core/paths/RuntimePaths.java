@@ -13,7 +13,8 @@ import java.util.List;
  *   fetcher/                             the fetcher's URI index and unfinished downloads
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
- * run dir (default /run/vessel): what is running now
+ * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
+ *   boot_id                              the boot the run dir was written in
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
  *   vm-network/&lt;id&gt;.ckpt                  the vm/network isolator's taps per container
  *   vm-sockets/&lt;hash&gt;.sock                 a VM's agent socket when its container dir is too deep for one
@@ -96,6 +97,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The vm/network isolator's state: the taps it made for each container. */
     public Path vmNetworkStateDir() {
         return runDir.resolve("vm-network");
+    }
+
+    /** The kernel's boot id of the boot the run dir's records were written in. */
+    public Path bootStamp() {
+        return runDir.resolve("boot_id");
     }
 
     /** Directory holding the top-level containers. */

@@ -650,6 +650,39 @@ class UnifiedContainerizerTest {
     }
 
     @Test
+    void aRunDirFromAnEarlierBootHasItsTornRecordsRemovedAndItsTasksLost() throws Exception {
+        Node before = new Node().recovered();
+        long pid = before.containerizer.launch(config("survivor").build()).getPid();
+        before.containerizer.launch(config("torn").build());
+        before.crash();
+        // the machine crashed: records were never fsync'd, so some may be torn; the boot id changed
+        Files.write(paths.containerRecord(dirOf("torn")), new byte[0]);
+        Path isolatorCheckpoint = paths.isolatorCheckpoint(dirOf("survivor"), "memory");
+        Files.createDirectories(isolatorCheckpoint.getParent());
+        Files.write(isolatorCheckpoint, new byte[] {'V', 'C'});
+        Files.writeString(paths.bootStamp(), "00000000-0000-0000-0000-000000000000\n");
+
+        Node after = new Node().recovered();
+        assertFalse(Files.exists(dirOf("torn")), "a container whose record was torn is removed");
+        assertFalse(Files.exists(isolatorCheckpoint), "a torn isolator checkpoint is removed");
+        Termination t = await(after.containerizer.wait("survivor"));
+        assertEquals(TerminationReason.LOST, t.getReason());
+        assertEquals("the machine restarted while the task ran", t.getMessage());
+        assertTrue(processes.alive(pid), "the launcher was not asked: no task of an earlier boot can still run");
+        assertEquals(Files.readString(Path.of("/proc/sys/kernel/random/boot_id")), Files.readString(paths.bootStamp()));
+    }
+
+    @Test
+    void aTornRecordOfThisBootStopsRecoveryAndIsKept() throws Exception {
+        new Node().recovered().containerizer.launch(config("torn").build());
+        Files.write(paths.containerRecord(dirOf("torn")), new byte[0]);
+        VesselException e = assertThrows(VesselException.class, () -> new Node().recovered());
+        assertEquals(ErrorCode.DATA_LOSS, e.code());
+        assertTrue(e.getMessage().contains("checkpoint is damaged"), e.getMessage());
+        assertTrue(Files.exists(paths.containerRecord(dirOf("torn"))));
+    }
+
+    @Test
     void statesOnlyMoveForward() {
         assertTrue(StateMachine.allowed(ContainerState.PROVISIONING, ContainerState.PREPARING));
         assertTrue(StateMachine.allowed(ContainerState.PREPARING, ContainerState.DESTROYING));
