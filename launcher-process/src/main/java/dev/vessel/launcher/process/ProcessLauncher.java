@@ -78,12 +78,13 @@ public final class ProcessLauncher implements Launcher {
                 throw HelperReplies.failure(reply, status, plan, paths.monitorLog(dir));
             }
             long taskPid = Long.parseLong(reply.substring(4).trim());
-            // The task cannot be reaped before release, so these are certainly its and the helper's.
+            // The task cannot be reaped before release, so these are certainly its and the helper's,
+            // even when either has died already (the task may fail its setup while Java isolates it).
             ProcessTaskCheckpoint checkpoint = ProcessTaskCheckpoint.newBuilder()
                     .setHelperPid(process.pid())
-                    .setHelperStartTime(ProcStat.startTime(process.pid()).orElseThrow())
+                    .setHelperStartTime(ProcStat.startTimeOfUnreaped(process.pid()).orElseThrow())
                     .setTaskPid(taskPid)
-                    .setTaskStartTime(ProcStat.startTime(taskPid).orElseThrow())
+                    .setTaskStartTime(ProcStat.startTimeOfUnreaped(taskPid).orElseThrow())
                     .build();
             launch.container().checkpoint().save(CODEC, checkpoint);
             return ProcessTask.forked(paths.exitFile(dir), checkpoint, plan, process, paths.monitorLog(dir));
