@@ -59,8 +59,8 @@ final class HelperProcess {
                     throw e;
                 }
             } catch (IOException | RuntimeException e) {
-                // EOF on stdin would end it too, but it may be the pidfd that failed: no waiting on that
-                LibC.kill(pid, LibC.SIGKILL); // our un-reaped child: the pid is still its
+                // Neither driven nor watched, it must not stay: our un-reaped child, the pid is still its.
+                LibC.kill(pid, LibC.SIGKILL);
                 LibC.waitExited(LibC.P_PID, pid);
                 if (pidfd >= 0) {
                     LibC.close(pidfd);
