@@ -194,6 +194,15 @@ int main(int argc, char **argv)
     struct vl_plan plan;
     char err[1024];
 
+    /* Java spawns us directly (posix_spawn), and the JVM holds most of its
+     * descriptors without close-on-exec: pipes, sockets and files of other
+     * containers, which we would otherwise keep open as long as the task
+     * runs. Only stdin, stdout and stderr are ours. */
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+        fprintf(stderr, "vessel-launch: close_range: %s\n", strerror(errno));
+        return 1;
+    }
+
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("vessel-launch protocol %d\n", VL_VERSION);
         return 0;

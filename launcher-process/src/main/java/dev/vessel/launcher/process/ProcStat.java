@@ -17,6 +17,18 @@ final class ProcStat {
 
     /** The start time of a live (not zombie) process; empty when there is none with that pid. */
     static OptionalLong startTime(long pid) {
+        return startTime(pid, false);
+    }
+
+    /**
+     * The start time of a process that cannot have been reaped yet, such as an un-waited-for child:
+     * also when it has exited already (a zombie keeps its start time); empty when there is none.
+     */
+    static OptionalLong startTimeOfUnreaped(long pid) {
+        return startTime(pid, true);
+    }
+
+    private static OptionalLong startTime(long pid, boolean exited) {
         String stat;
         try (InputStream in = Files.newInputStream(Path.of("/proc", Long.toString(pid), "stat"))) {
             stat = new String(in.readAllBytes(), StandardCharsets.US_ASCII); // procfs sizes lie: read as a stream
@@ -25,7 +37,7 @@ final class ProcStat {
         }
         // comm (field 2) may hold spaces and parentheses: the fields after it follow the last ')'
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-        if (fields[0].equals("Z") || fields[0].equals("X")) {
+        if (!exited && (fields[0].equals("Z") || fields[0].equals("X"))) {
             return OptionalLong.empty(); // exited; only its parent has not reaped it yet
         }
         return OptionalLong.of(Long.parseLong(fields[22 - 3]));

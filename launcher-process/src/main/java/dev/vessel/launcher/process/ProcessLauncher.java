@@ -10,9 +10,6 @@ import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -67,36 +64,34 @@ public final class ProcessLauncher implements Launcher {
         byte[] encoded = LaunchPlanEncoder.encode(plan);
         Path dir = launch.container().containerDir();
         // Until the task runs, the helper's stderr carries diagnostics; keep them with the monitor's log.
-        Process process = new ProcessBuilder(helper.toString())
-                .redirectError(Redirect.appendTo(paths.monitorLog(dir).toFile()))
-                .start();
-        OutputStream stdin = process.getOutputStream();
-        InputStream stdout = process.getInputStream();
+        HelperProcess process = HelperProcess.start(helper, paths.monitorLog(dir));
         try {
             try {
-                stdin.write(encoded);
-                stdin.flush();
+                process.stdin().write(encoded);
+                process.stdin().flush();
             } catch (IOException e) {
                 // the helper refused the plan and left early: its reply line says why
             }
-            String reply = HelperReplies.readLine(stdout);
+            String reply = HelperReplies.readLine(process.stdout());
             if (reply == null || !reply.startsWith("pid ")) {
-                int status = process.waitFor();
+                int status = process.awaitExit();
                 throw HelperReplies.failure(reply, status, plan, paths.monitorLog(dir));
             }
             long taskPid = Long.parseLong(reply.substring(4).trim());
-            // The task cannot be reaped before release, so these are certainly its and the helper's.
+            // The task cannot be reaped before release, so these are certainly its and the helper's,
+            // even when either has died already (the task may fail its setup while Java isolates it).
             ProcessTaskCheckpoint checkpoint = ProcessTaskCheckpoint.newBuilder()
                     .setHelperPid(process.pid())
-                    .setHelperStartTime(ProcStat.startTime(process.pid()).orElseThrow())
+                    .setHelperStartTime(ProcStat.startTimeOfUnreaped(process.pid()).orElseThrow())
                     .setTaskPid(taskPid)
-                    .setTaskStartTime(ProcStat.startTime(taskPid).orElseThrow())
+                    .setTaskStartTime(ProcStat.startTimeOfUnreaped(taskPid).orElseThrow())
                     .build();
             launch.container().checkpoint().save(CODEC, checkpoint);
             return ProcessTask.forked(paths.exitFile(dir), checkpoint, plan, process, paths.monitorLog(dir));
         } catch (Exception | Error e) {
-            process.destroyForcibly(); // before release the task dies with it (PDEATHSIG)
-            process.waitFor();
+            process.kill(); // before release the task dies with it (PDEATHSIG)
+            process.awaitExit();
+            process.closeStreams();
             throw e;
         }
     }

@@ -16,8 +16,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * One task started by vessel-launch. Its end is learnt from the monitor: when the monitor process
- * exits, its exit file is complete. A forked task's monitor is our child ({@link Process#onExit});
- * after a restart it is not, and a pidfd tells when it exits.
+ * exits, its exit file is complete. A forked task's monitor is our child, which we reap once it
+ * exits (see {@link HelperProcess}); after a restart it is not, and a pidfd only tells when it exits.
  */
 final class ProcessTask implements LaunchedTask {
     private static final int SIGKILL = 9;
@@ -44,19 +44,20 @@ final class ProcessTask implements LaunchedTask {
     }
 
     /** Just forked: blocked until {@link #release()}, its monitor our child. */
-    static ProcessTask forked(Path exitFile, ProcessTaskCheckpoint c, HelperPlan plan, Process helper, Path monitorLog) {
+    static ProcessTask forked(Path exitFile, ProcessTaskCheckpoint c, HelperPlan plan, HelperProcess helper,
+            Path monitorLog) {
         ProcessTask t = new ProcessTask(exitFile, c.getTaskPid(), c.getTaskStartTime(), plan, monitorLog);
-        t.control = helper.getOutputStream();
-        t.replies = helper.getInputStream();
-        helper.onExit().thenAccept(p -> t.monitorExited("status " + p.exitValue()));
+        t.control = helper.stdin();
+        t.replies = helper.stdout();
+        // our child: reaped once it exits, or it would stay a zombie
+        t.watchMonitor(c.getHelperPid(), () -> "status " + helper.awaitExit());
         return t;
     }
 
     /** Found again after a restart with its monitor alive. */
     static ProcessTask recovered(Path exitFile, ProcessTaskCheckpoint c, Path monitorLog) {
         ProcessTask t = new ProcessTask(exitFile, c.getTaskPid(), c.getTaskStartTime(), null, monitorLog);
-        // poll(2) pins its carrier, so this waits on a platform thread; one per recovered task.
-        Thread.ofPlatform().daemon().name("monitor-" + c.getHelperPid()).start(() -> {
+        t.watchMonitor(c.getHelperPid(), () -> {
             try {
                 int pidfd = LibC.pidfdOpen(c.getHelperPid());
                 try {
@@ -69,13 +70,36 @@ final class ProcessTask implements LaunchedTask {
                 }
             } catch (ErrnoException e) {
                 if (e.errno() != LibC.ESRCH) {
-                    t.exit.completeExceptionally(e);
-                    return;
+                    throw e;
                 }
             }
-            t.monitorExited("not our child");
+            return "not our child";
         });
         return t;
+    }
+
+    /** Waits until the monitor exits, then how it ended ("status 0"); for the message of a missing exit file. */
+    @FunctionalInterface
+    private interface MonitorWait {
+        String await() throws IOException;
+    }
+
+    /**
+     * Completes {@link #exit} from the exit file once {@code wait} says the monitor {@code helperPid}
+     * exited. A native wait pins a virtual thread's carrier, so this waits on a platform thread: one
+     * per running task, as the JDK's own process reaper has.
+     */
+    private void watchMonitor(long helperPid, MonitorWait wait) {
+        Thread.ofPlatform().daemon().name("monitor-" + helperPid).start(() -> {
+            String how;
+            try {
+                how = wait.await();
+            } catch (IOException | RuntimeException e) {
+                exit.completeExceptionally(e);
+                return;
+            }
+            monitorExited(how);
+        });
     }
 
     /** Ended (exit file written) before anyone looked. */

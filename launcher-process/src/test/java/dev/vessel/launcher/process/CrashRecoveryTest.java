@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
@@ -40,8 +39,8 @@ class CrashRecoveryTest {
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String line = new BufferedReader(new InputStreamReader(daemon.getInputStream())).readLine();
         assertEquals("ready", line, "the daemon did not start its containers");
-        ProcessTaskCheckpoint longTask = checkpoint(paths, "long");
-        ProcessTaskCheckpoint shortTask = checkpoint(paths, "short");
+        ProcessTaskCheckpoint longTask = Fixtures.checkpoint(paths, "long");
+        ProcessTaskCheckpoint shortTask = Fixtures.checkpoint(paths, "short");
         daemon.destroyForcibly().waitFor();
 
         // "short" ends while no daemon runs: only its monitor sees it and writes the exit file.
@@ -67,10 +66,5 @@ class CrashRecoveryTest {
         Reaper.reap(longTask.getHelperPid());
         Reaper.reap(shortTask.getHelperPid());
         assertEquals(List.of(), Fixtures.helperProcesses(paths.launchHelper()));
-    }
-
-    private static ProcessTaskCheckpoint checkpoint(RuntimePaths paths, String id) {
-        return new Checkpoint(paths.launcherCheckpoint(Fixtures.containerDir(paths, id)))
-                .load(ProcessLauncher.CODEC).orElseThrow();
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
@@ -75,6 +76,37 @@ final class Fixtures {
             }
         }
         return pids;
+    }
+
+    /** What the process launcher saved for container {@code id}: its helper's and task's pids. */
+    static ProcessTaskCheckpoint checkpoint(RuntimePaths paths, String id) {
+        return new Checkpoint(paths.launcherCheckpoint(containerDir(paths, id))).load(ProcessLauncher.CODEC).orElseThrow();
+    }
+
+    /** The state letter of {@code pid} (field 3 of its stat: R, S, Z...), empty when there is no such process. */
+    static String state(long pid) throws IOException {
+        String stat = read(Path.of("/proc", Long.toString(pid), "stat"));
+        return stat.isEmpty() ? "" : stat.substring(stat.lastIndexOf(')') + 2).split(" ")[0];
+    }
+
+    /** Pids of this JVM's children that have exited and wait to be reaped. */
+    static List<Long> zombieChildren() throws IOException {
+        String self = Long.toString(ProcessHandle.current().pid());
+        List<Long> zombies = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                String stat = read(p.resolve("stat"));
+                String[] fields = stat.isEmpty() ? new String[0] : stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                if (fields.length > 1 && fields[0].equals("Z") && fields[1].equals(self)) {
+                    zombies.add(Long.parseLong(name));
+                }
+            }
+        }
+        return zombies;
     }
 
     /** The host pids of the children of {@code pid}. */

@@ -3,6 +3,7 @@ package dev.vessel.launcher.process;
 import static dev.vessel.launcher.process.Fixtures.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,12 +18,16 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
+import java.io.FileInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -228,6 +233,43 @@ class ProcessContainerTest {
         assertFalse(Files.exists(Fixtures.containerDir(paths, id)), "container directory left behind");
         assertTrue(containerizer.list().stream().noneMatch(s -> s.getId().equals(id)), "container still listed");
         assertEquals(List.of(), Fixtures.helperProcesses(helper), "helper process left behind");
+        assertEquals(List.of(), Fixtures.zombieChildren(), "helper left unreaped");
+    }
+
+    /** The helper is our child, not the JDK's: once the task's end is known, it has been reaped. */
+    @Test
+    void anEndedTaskLeavesNoZombieHelper() throws Exception {
+        containerizer.launch(config(rootfs, "reaped", "/bin/sh", "-c", "exit 5").build());
+        long helperPid = Fixtures.checkpoint(paths, "reaped").getHelperPid();
+        assertEquals(5, containerizer.wait("reaped").get(10, TimeUnit.SECONDS).getExitCode());
+        assertNotEquals("Z", Fixtures.state(helperPid), "the helper " + helperPid + " was not reaped");
+        assertEquals(List.of(), Fixtures.zombieChildren(), "helpers left unreaped");
+    }
+
+    /**
+     * The helper is spawned directly, and the JVM opens its files without close-on-exec: the helper
+     * (the task's monitor, for as long as the task runs) must not keep any of them open. It holds
+     * its stdio and what it opens itself: pipes, a signalfd, /dev/null and files of its run dir.
+     */
+    @Test
+    void theHelperKeepsNoDescriptorOfTheJvm() throws Exception {
+        Path jvmOnly = Files.writeString(tmp.resolve("jvm-only"), "held by the JVM only\n");
+        try (FileInputStream held = new FileInputStream(jvmOnly.toFile())) {
+            containerizer.launch(config(rootfs, "fds", "/bin/sleep", "1000").build());
+            long helperPid = Fixtures.checkpoint(paths, "fds").getHelperPid();
+            Path dir = Fixtures.containerDir(paths, "fds");
+            Map<Integer, String> fds = new TreeMap<>();
+            try (Stream<Path> links = Files.list(Path.of("/proc", Long.toString(helperPid), "fd"))) {
+                for (Path link : links.toList()) {
+                    fds.put(Integer.parseInt(link.getFileName().toString()), Files.readSymbolicLink(link).toString());
+                }
+            }
+            assertTrue(fds.keySet().containsAll(List.of(0, 1, 2)), fds.toString());
+            assertFalse(fds.containsValue(jvmOnly.toString()), "the helper inherited the JVM's " + jvmOnly + ": " + fds);
+            fds.forEach((fd, target) -> assertTrue(target.equals(dir.toString()) || target.startsWith(dir + "/")
+                    || target.startsWith("pipe:") || target.startsWith("anon_inode:") || target.equals("/dev/null"),
+                    "the helper holds fd " + fd + " -> " + target + ", which it did not open: " + fds));
+        }
     }
 
     @Test
