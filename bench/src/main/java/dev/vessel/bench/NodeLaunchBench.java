@@ -28,8 +28,7 @@ import java.util.stream.Stream;
  * a private podman store (crun, podman's default runtime, refuses this machine's hybrid cgroups; and
  * {@code --network none} still gives the container a network namespace of its own, which Vessel
  * without a network isolator and the crun bundle do not make);
- * <li>{@code crun}: {@code crun run} on the image's rootfs (no image, no daemon: the floor), in the
- * wrapper {@link OciRuntimes} explains;
+ * <li>{@code crun}: {@code crun run} on the image's rootfs (no image, no daemon: the floor);
  * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
  * </ul>
  * The bench starts its own vesseld (state and run directories under /var/tmp, its own cgroup parent)

@@ -35,9 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
- * ProcessLauncher + the cgroup, capability, rlimit and namespace isolators, in this warm JVM) beside {@code runc run} and {@code crun run}, in alternating
- * rounds of the same run. crun refuses this machine's hybrid cgroups, so it runs inside
- * {@code unshare -m} after unmounting the cgroup2 mount; that wrapper is measured alone too.
+ * ProcessLauncher + the cgroup, capability, rlimit and namespace isolators, in this warm JVM) beside
+ * {@code runc run} and {@code crun run}, in alternating rounds of the same run.
  *
  * <p>Benchmarks: {@code process-launch} (sequential latency), {@code process-throughput} (wall time
  * of 50 concurrent launches, Vessel vs crun). Arguments: benchmark names; none runs both.
@@ -114,9 +113,8 @@ public final class ProcessLaunchBench {
     // ---------------------------------------------------------------------------------------------
 
     private void latency() throws Exception {
-        Map<String, Run> runs = Map.of("vessel", this::vessel, "runc", this::runc, "crun", this::crun,
-                "crun-wrapper", this::crunWrapperOnly);
-        List<String> order = List.of("vessel", "runc", "crun", "crun-wrapper");
+        Map<String, Run> runs = Map.of("vessel", this::vessel, "runc", this::runc, "crun", this::crun);
+        List<String> order = List.of("vessel", "runc", "crun");
         for (int i = 0; i < WARMUP; i++) {
             for (String n : order) {
                 runs.get(n).once();
@@ -143,8 +141,6 @@ public final class ProcessLaunchBench {
             System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch\",\"vessel_ms\":%.2f,\"baseline\":\"%s\","
                     + "\"baseline_ms\":%.2f,\"ratio\":%.3f,\"runs\":%d}%n", vessel, baseline, b, vessel / b, ROUNDS);
         }
-        System.out.printf(Locale.ROOT, "(crun includes its unshare + umount wrapper, %.2f ms alone)%n",
-                Stats.median(ms.get("crun-wrapper")));
     }
 
     private void throughput() throws Exception {
@@ -209,9 +205,5 @@ public final class ProcessLaunchBench {
 
     private void crun() throws Exception {
         OciRuntimes.exec(OciRuntimes.crunRun(runBase.resolve("crun"), bundle, "c" + ids.incrementAndGet()));
-    }
-
-    private void crunWrapperOnly() throws Exception {
-        OciRuntimes.exec(OciRuntimes.crunWrapperOnly());
     }
 }
