@@ -40,7 +40,9 @@ public final class AtomicFiles {
 
     private static void replace(Path target, byte[] content, boolean durable) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+        }
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try {
@@ -54,8 +56,9 @@ public final class AtomicFiles {
                 }
             }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
+        } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(temp);
+            throw e;
         }
         if (durable) {
             syncDirectory(dir);

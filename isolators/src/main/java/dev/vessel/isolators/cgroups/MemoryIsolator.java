@@ -1,6 +1,7 @@
 package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.core.linux.FdWatcher;
 import dev.vessel.core.linux.LibC;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
@@ -94,10 +95,10 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
     }
 
     /**
-     * Registers an eventfd for OOM notifications; a platform thread blocks on it (the read is a
-     * native call, which would pin a virtual thread). The kernel also signals it when the cgroup is
-     * removed, which ends the thread. Each container has a fresh cgroup, so any OOM kill counted
-     * there (also one that happened while the daemon was down) is the container's.
+     * Registers an eventfd for OOM notifications, which the shared {@link FdWatcher} waits on. The
+     * kernel also signals it when the cgroup is removed, which ends the watch. Each container has a
+     * fresh cgroup, so any OOM kill counted there (also one that happened while the daemon was down)
+     * is the container's.
      */
     private static void watchV1(String id, Path dir, long limit, CompletableFuture<Limitation> future) {
         int eventFd;
@@ -113,21 +114,43 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
         if (oomKills(dir, 1) > 0) {
             future.complete(oom(limit));
         }
-        Thread.ofPlatform().daemon().name("oom-" + id).start(() -> {
+        new OomEvents(id, dir, limit, future, eventFd, oomControl).next();
+    }
+
+    /** One container's OOM eventfd, waited on event after event until its cgroup goes or an OOM is seen. */
+    private record OomEvents(String id, Path dir, long limit, CompletableFuture<Limitation> future, int eventFd,
+            int oomControl) {
+        void next() {
+            if (future.isDone() || !Files.isDirectory(dir)) {
+                close();
+                return;
+            }
             try {
-                while (!future.isDone() && Files.isDirectory(dir)) {
-                    LibC.readEventfd(eventFd);
-                    if (Files.isDirectory(dir) && awaitOomKill(dir)) {
-                        future.complete(oom(limit));
-                    }
+                FdWatcher.shared().whenReadable(eventFd).thenRun(this::signalled);
+            } catch (ErrnoException | RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot watch container ''{0}'' for OOM: {1}", id, e.getMessage());
+                close();
+            }
+        }
+
+        private void signalled() {
+            try {
+                LibC.readEventfd(eventFd); // readable: returns at once
+                if (Files.isDirectory(dir) && awaitOomKill(dir)) {
+                    future.complete(oom(limit));
                 }
             } catch (ErrnoException | InterruptedException | RuntimeException e) {
                 LOG.log(Level.DEBUG, "OOM watch of ''{0}'' ended: {1}", id, e.getMessage());
-            } finally {
-                LibC.close(oomControl);
-                LibC.close(eventFd);
+                close();
+                return;
             }
-        });
+            next();
+        }
+
+        private void close() {
+            LibC.close(oomControl);
+            LibC.close(eventFd);
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.vessel.launcher.process;
 
 import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.core.linux.FdWatcher;
 import dev.vessel.core.linux.LibC;
 import dev.vessel.core.linux.Spawn;
 import java.io.FileInputStream;
@@ -8,8 +9,10 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A vessel-launch helper we started: spawned directly (see {@link Spawn}), its stdin and stdout
@@ -99,8 +102,8 @@ final class HelperProcess {
     /**
      * Blocks until the helper exits, reaps it, closes the pidfd and returns its exit status (as
      * {@link Process#exitValue} gives it); at once when it was reaped already. One waiter at a time:
-     * the launch while it runs, then the task's watcher. A native wait: in the daemon it runs on a
-     * platform thread, except after a kill, where it is short.
+     * the launch while it runs, then {@link #onExit}. A native wait: outside those two, where the
+     * helper has exited already or was just killed, it would pin a virtual thread's carrier.
      */
     int awaitExit() throws ErrnoException {
         synchronized (this) {
@@ -113,6 +116,21 @@ final class HelperProcess {
             status = exited;
             LibC.close(pidfd);
             return status;
+        }
+    }
+
+    /** Completes with its exit status once it has exited, reaped (through the shared {@link FdWatcher}). */
+    CompletableFuture<Integer> onExit() {
+        try {
+            return FdWatcher.shared().whenReadable(pidfd).thenApply(exited -> {
+                try {
+                    return awaitExit(); // it has exited: the wait returns at once
+                } catch (ErrnoException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (ErrnoException e) {
+            return CompletableFuture.failedFuture(e);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.vessel.launcher.process;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.core.linux.FdWatcher;
 import dev.vessel.core.linux.LibC;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.LaunchedTask;
@@ -11,6 +12,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -50,55 +52,46 @@ final class ProcessTask implements LaunchedTask {
         t.control = helper.stdin();
         t.replies = helper.stdout();
         // our child: reaped once it exits, or it would stay a zombie
-        t.watchMonitor(c.getHelperPid(), () -> "status " + helper.awaitExit());
+        t.whenMonitorEnds(helper.onExit().thenApply(status -> "status " + status));
         return t;
     }
 
     /** Found again after a restart with its monitor alive. */
     static ProcessTask recovered(Path exitFile, ProcessTaskCheckpoint c, Path monitorLog) {
         ProcessTask t = new ProcessTask(exitFile, c.getTaskPid(), c.getTaskStartTime(), null, monitorLog);
-        t.watchMonitor(c.getHelperPid(), () -> {
-            try {
-                int pidfd = LibC.pidfdOpen(c.getHelperPid());
-                try {
-                    // The pidfd names whatever has the pid now: it is our monitor only if the start time matches.
-                    if (ProcStat.isSame(c.getHelperPid(), c.getHelperStartTime())) {
-                        LibC.awaitReadable(pidfd);
-                    }
-                } finally {
+        String how = "not our child";
+        CompletableFuture<String> ended;
+        try {
+            int pidfd = LibC.pidfdOpen(c.getHelperPid());
+            // The pidfd names whatever has the pid now: it is our monitor only if the start time matches.
+            if (ProcStat.isSame(c.getHelperPid(), c.getHelperStartTime())) {
+                ended = FdWatcher.shared().whenReadable(pidfd).handle((exited, e) -> {
                     LibC.close(pidfd);
-                }
-            } catch (ErrnoException e) {
-                if (e.errno() != LibC.ESRCH) {
-                    throw e;
-                }
+                    if (e != null) {
+                        throw new CompletionException(e);
+                    }
+                    return how;
+                });
+            } else {
+                LibC.close(pidfd);
+                ended = CompletableFuture.completedFuture(how);
             }
-            return "not our child";
-        });
+        } catch (ErrnoException e) {
+            ended = e.errno() == LibC.ESRCH ? CompletableFuture.completedFuture(how) : CompletableFuture.failedFuture(e);
+        }
+        t.whenMonitorEnds(ended);
         return t;
     }
 
-    /** Waits until the monitor exits, then how it ended ("status 0"); for the message of a missing exit file. */
-    @FunctionalInterface
-    private interface MonitorWait {
-        String await() throws IOException;
-    }
-
-    /**
-     * Completes {@link #exit} from the exit file once {@code wait} says the monitor {@code helperPid}
-     * exited. A native wait pins a virtual thread's carrier, so this waits on a platform thread: one
-     * per running task, as the JDK's own process reaper has.
-     */
-    private void watchMonitor(long helperPid, MonitorWait wait) {
-        Thread.ofPlatform().daemon().name("monitor-" + helperPid).start(() -> {
-            String how;
-            try {
-                how = wait.await();
-            } catch (IOException | RuntimeException e) {
-                exit.completeExceptionally(e);
-                return;
+    /** Completes {@link #exit} from the exit file once the monitor has ended ({@code how}: for a missing file's message). */
+    private void whenMonitorEnds(CompletableFuture<String> how) {
+        how.whenComplete((ended, error) -> {
+            if (error != null) {
+                exit.completeExceptionally(error instanceof CompletionException ce && ce.getCause() != null
+                        ? ce.getCause() : error);
+            } else {
+                monitorExited(ended);
             }
-            monitorExited(how);
         });
     }
 
