@@ -161,7 +161,9 @@ public final class ProcessLaunchBench {
     private void throughput() throws Exception {
         List<Double> vessel = new ArrayList<>();
         List<Double> crun = new ArrayList<>();
-        concurrently(this::vessel); // warm-up
+        for (int i = 0; i < VESSEL_WARMUP / CONCURRENT; i++) {
+            concurrently(this::vessel); // warm-up, as for latency
+        }
         concurrently(this::crun);
         for (int i = 0; i < THROUGHPUT_ROUNDS; i++) {
             vessel.add(concurrently(this::vessel));
