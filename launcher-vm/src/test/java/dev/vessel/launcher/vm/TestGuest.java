@@ -106,8 +106,9 @@ final class TestGuest {
                     cat /frames/started /frames/output /frames/exited >&3
                     sleep 1 ;;
                   HELLO_REPEATEDLY)
-                    exec 3<>$port
-                    while true; do cat /frames/hello >&3; sleep 1; done ;;
+                    # the port opened afresh for each hello, and a write that a host going away left
+                    # blocked given up: the hello after a reconnection must not queue behind it
+                    while true; do timeout 2 sh -c "cat /frames/hello > $port"; sleep 1; done ;;
                 esac
                 poweroff -f
                 """.formatted(MARKER, script));
