@@ -202,6 +202,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "vessel-launch: close_range: %s\n", strerror(errno));
         return 1;
     }
+    /* Nor need it start us with clean signals: an empty mask (JVM threads
+     * block some) and every disposition at its default, whatever was
+     * ignored. SIGKILL and SIGSTOP refuse harmlessly. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
 
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("vessel-launch protocol %d\n", VL_VERSION);
