@@ -24,47 +24,24 @@ public final class LibC {
     public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int O_RDONLY = 0;
-    public static final int O_WRONLY = 1;
-    public static final int O_CREAT = 0x40;
-    public static final int O_APPEND = 0x400;
     public static final int O_CLOEXEC = 0x80000;
-    /** waitid(2) id types: a pid, or a pidfd (Linux 5.4). */
-    public static final int P_PID = 1;
-    public static final int P_PIDFD = 3;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    // the same on x86_64 and aarch64 (new syscalls share numbers)
-    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
-    private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_PIDFD_OPEN = 434; // the same on x86_64 and aarch64 (new syscalls share numbers)
     private static final short POLLIN = 0x1;
-    private static final int WEXITED = 4;
-    /** siginfo_t as waitid(2) fills it for a child: si_code at 8; si_status at 24 (after si_pid, si_uid). */
-    private static final long SIGINFO_SIZE = 128;
-    private static final long SI_CODE = 8;
-    private static final long SI_STATUS = 24;
-    private static final int CLD_EXITED = 1;
 
     private static final MethodHandle SYSCALL = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("syscall"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle SYSCALL4 = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("syscall"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT),
             Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
     private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle KILL = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle OPEN_CREATE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("open"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle PIPE2 = downcall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle WAITID = downcall("waitid",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SYNC = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("sync"),
             FunctionDescriptor.ofVoid());
@@ -116,52 +93,6 @@ public final class LibC {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("pidfd_open downcall failed", t);
-        }
-    }
-
-    /**
-     * Sends {@code signal} to the process {@code pidfd} names (pidfd_send_signal(2)): unlike a pid, a
-     * pidfd never names another process, even once its own has been reaped (that fails with ESRCH).
-     */
-    public static void pidfdSendSignal(int pidfd, int signal) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            long rc = (long) SYSCALL4.invokeExact(state, SYS_PIDFD_SEND_SIGNAL, pidfd, signal, MemorySegment.NULL, 0);
-            if (rc != 0) {
-                throw new ErrnoException("pidfd_send_signal " + signal + " to pidfd " + pidfd, (int) ERRNO.get(state, 0L));
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("pidfd_send_signal downcall failed", t);
-        }
-    }
-
-    /**
-     * Waits for the child {@code id} names ({@link #P_PID} or {@link #P_PIDFD}) to exit and reaps it
-     * (waitid(2) with WEXITED). Returns its exit status as {@link Process#exitValue} gives it: the
-     * exit code, or 128 + the number of the signal that ended it. A native wait: it blocks its thread
-     * (and pins a virtual thread's carrier) until then.
-     */
-    public static int waitExited(int idType, long id) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
-            while (true) {
-                int rc = (int) WAITID.invokeExact(state, idType, (int) id, info, WEXITED);
-                if (rc == 0) {
-                    int status = info.get(JAVA_INT, SI_STATUS);
-                    return info.get(JAVA_INT, SI_CODE) == CLD_EXITED ? status : 128 + status;
-                }
-                int errno = (int) ERRNO.get(state, 0L);
-                if (errno != EINTR) {
-                    throw new ErrnoException("waitid " + (idType == P_PIDFD ? "pidfd " : "pid ") + id, errno);
-                }
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("waitid downcall failed", t);
         }
     }
 
@@ -235,39 +166,6 @@ public final class LibC {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("open downcall failed", t);
-        }
-    }
-
-    /** {@link #open} with the {@code mode} a created file gets (less the umask), for {@link #O_CREAT}. */
-    public static int open(String path, int flags, int mode) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int fd = (int) OPEN_CREATE.invokeExact(state, arena.allocateFrom(path), flags, mode);
-            if (fd < 0) {
-                throw new ErrnoException("open " + path, (int) ERRNO.get(state, 0L));
-            }
-            return fd;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("open downcall failed", t);
-        }
-    }
-
-    /** A new pipe (pipe2(2)): {read end, write end}; the caller closes both with {@link #close}. */
-    public static int[] pipe2(int flags) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            int rc = (int) PIPE2.invokeExact(state, fds, flags);
-            if (rc != 0) {
-                throw new ErrnoException("pipe2", (int) ERRNO.get(state, 0L));
-            }
-            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("pipe2 downcall failed", t);
         }
     }
 
