@@ -27,12 +27,14 @@ import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.launcher.process.LaunchHelper;
 import dev.vessel.launcher.process.LogReader;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -96,6 +98,9 @@ final class Training {
             connection.host().close();
             agent.join();
             roundTripRepliesTheHostSeesRarely();
+            if (withNode) {
+                runLaunchHelper(paths);
+            }
         } finally {
             deleteTree(dir);
         }
@@ -216,6 +221,17 @@ final class Training {
             throw new EOFException("the agent closed the training connection");
         }
         return frame;
+    }
+
+    /** The launch helper, run as the process launcher runs it, asked only for its version. */
+    private static void runLaunchHelper(RuntimePaths paths) throws IOException, InterruptedException {
+        Path helper = LaunchHelper.install(paths.launchHelper());
+        Process p = new ProcessBuilder(helper.toString(), "--version")
+                .redirectError(ProcessBuilder.Redirect.appendTo(paths.runDir().resolve("helper.log").toFile()))
+                .start();
+        p.getOutputStream().close();
+        String reply = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        check(p.waitFor() == 0 && reply.startsWith("vessel-launch"), "the launch helper does not run: " + reply);
     }
 
     /**
