@@ -194,10 +194,10 @@ int main(int argc, char **argv)
     struct vl_plan plan;
     char err[1024];
 
-    /* Java spawns us directly (posix_spawn), and the JVM holds most of its
-     * descriptors without close-on-exec: pipes, sockets and files of other
-     * containers, which we would otherwise keep open as long as the task
-     * runs. Only stdin, stdout and stderr are ours. */
+    /* A caller may leave us descriptors without close-on-exec (a JVM holds
+     * most of its own so: pipes, sockets and files of other containers),
+     * which we would keep open as long as the task runs. Only stdin, stdout
+     * and stderr are ours. */
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
         fprintf(stderr, "vessel-launch: close_range: %s\n", strerror(errno));
         return 1;

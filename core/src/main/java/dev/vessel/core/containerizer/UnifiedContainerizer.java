@@ -712,7 +712,7 @@ public final class UnifiedContainerizer implements Containerizer {
             return false;
         }
         List<Path> checkpoints = new ArrayList<>(List.of(paths.launcherCheckpoint(containerDir)));
-        Path isolators = paths.isolatorCheckpoint(containerDir, "x").getParent();
+        Path isolators = paths.isolatorCheckpointsDir(containerDir);
         if (Files.isDirectory(isolators)) {
             try (DirectoryStream<Path> files = Files.newDirectoryStream(isolators)) {
                 files.forEach(checkpoints::add);

@@ -21,12 +21,12 @@ import java.util.concurrent.Executors;
  * every launch and a thread per running container.
  *
  * <p>Each registration is one-shot. The caller keeps the descriptor: it closes it only once the
- * future completed or after {@link #cancel}. Futures complete on virtual threads, never on the
+ * future completed. Futures complete on virtual threads, never on the
  * watcher's own.
  */
 public final class FdWatcher {
     private static final int EPOLL_CLOEXEC = 0x80000;
-    private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+    private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_MOD = 3;
     private static final int EPOLLIN = 0x1, EPOLLONESHOT = 1 << 30;
     private static final int EEXIST = 17;
     /** struct epoll_event is packed on x86-64 (u32 events, u64 data: 12 bytes), naturally aligned elsewhere. */
@@ -106,17 +106,6 @@ public final class FdWatcher {
             throw ErrnoCalls.rethrow(t);
         }
         return future;
-    }
-
-    /** Stops watching {@code fd}; its future never completes. The descriptor may then be closed. */
-    public void cancel(int fd) {
-        pending.remove(fd);
-        try (Arena arena = Arena.ofConfined()) {
-            int ignored = (int) EPOLL_CTL.invokeExact(ErrnoCalls.newErrnoState(arena), epfd, EPOLL_CTL_DEL, fd,
-                    MemorySegment.NULL); // fails harmlessly when it was never added
-        } catch (Throwable t) {
-            throw ErrnoCalls.rethrow(t);
-        }
     }
 
     private void run() {

@@ -136,7 +136,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     }
 
     public Path isolatorCheckpoint(Path containerDir, String isolator) {
-        return containerDir.resolve("isolators").resolve(isolator + ".ckpt");
+        return isolatorCheckpointsDir(containerDir).resolve(isolator + ".ckpt");
+    }
+
+    public Path isolatorCheckpointsDir(Path containerDir) {
+        return containerDir.resolve("isolators");
     }
 
     public Path sandboxDir(Path containerDir) {

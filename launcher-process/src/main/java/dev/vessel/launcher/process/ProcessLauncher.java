@@ -10,6 +10,9 @@ import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.io.OutputStream;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -64,22 +67,26 @@ public final class ProcessLauncher implements Launcher {
         byte[] encoded = LaunchPlanEncoder.encode(plan);
         Path dir = launch.container().containerDir();
         // Until the task runs, the helper's stderr carries diagnostics; keep them with the monitor's log.
-        HelperProcess process = HelperProcess.start(helper, paths.monitorLog(dir));
+        Process process = new ProcessBuilder(helper.toString())
+                .redirectError(Redirect.appendTo(paths.monitorLog(dir).toFile()))
+                .start();
+        OutputStream stdin = process.getOutputStream();
+        InputStream stdout = process.getInputStream();
         try {
             try {
-                process.stdin().write(encoded);
-                process.stdin().flush();
+                stdin.write(encoded);
+                stdin.flush();
             } catch (IOException e) {
                 // the helper refused the plan and left early: its reply line says why
             }
-            String reply = HelperReplies.readLine(process.stdout());
+            String reply = HelperReplies.readLine(stdout);
             if (reply == null || !reply.startsWith("pid ")) {
-                int status = process.awaitExit();
+                int status = process.waitFor();
                 throw HelperReplies.failure(reply, status, plan, paths.monitorLog(dir));
             }
             long taskPid = Long.parseLong(reply.substring(4).trim());
-            // The task cannot be reaped before release, so these are certainly its and the helper's,
-            // even when either has died already (the task may fail its setup while Java isolates it).
+            // Neither can be reaped before release (the helper waits for it, and only the helper reaps the
+            // task), so these are certainly theirs, also of a task that already failed its setup (a zombie).
             ProcessTaskCheckpoint checkpoint = ProcessTaskCheckpoint.newBuilder()
                     .setHelperPid(process.pid())
                     .setHelperStartTime(ProcStat.startTimeOfUnreaped(process.pid()).orElseThrow())
@@ -89,9 +96,10 @@ public final class ProcessLauncher implements Launcher {
             launch.container().checkpoint().save(CODEC, checkpoint);
             return ProcessTask.forked(paths.exitFile(dir), checkpoint, plan, process, paths.monitorLog(dir));
         } catch (Exception | Error e) {
-            process.kill(); // before release the task dies with it (PDEATHSIG)
-            process.awaitExit();
-            process.closeStreams();
+            process.destroyForcibly(); // before release the task dies with it (PDEATHSIG)
+            process.waitFor();
+            stdin.close();
+            stdout.close();
             throw e;
         }
     }

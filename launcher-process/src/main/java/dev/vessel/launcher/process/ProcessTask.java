@@ -19,7 +19,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * One task started by vessel-launch. Its end is learnt from the monitor: when the monitor process
  * exits, its exit file is complete. A forked task's monitor is our child, which we reap once it
- * exits (see {@link HelperProcess}); after a restart it is not, and a pidfd only tells when it exits.
+ * exits (the JDK reaps it); after a restart it is not, and a pidfd only tells when it exits.
  */
 final class ProcessTask implements LaunchedTask {
     private static final int SIGKILL = 9;
@@ -46,13 +46,13 @@ final class ProcessTask implements LaunchedTask {
     }
 
     /** Just forked: blocked until {@link #release()}, its monitor our child. */
-    static ProcessTask forked(Path exitFile, ProcessTaskCheckpoint c, HelperPlan plan, HelperProcess helper,
+    static ProcessTask forked(Path exitFile, ProcessTaskCheckpoint c, HelperPlan plan, Process helper,
             Path monitorLog) {
         ProcessTask t = new ProcessTask(exitFile, c.getTaskPid(), c.getTaskStartTime(), plan, monitorLog);
-        t.control = helper.stdin();
-        t.replies = helper.stdout();
+        t.control = helper.getOutputStream();
+        t.replies = helper.getInputStream();
         // our child: reaped once it exits, or it would stay a zombie
-        t.whenMonitorEnds(helper.onExit().thenApply(status -> "status " + status));
+        t.whenMonitorEnds(helper.onExit().thenApply(p -> "status " + p.exitValue()));
         return t;
     }
 
