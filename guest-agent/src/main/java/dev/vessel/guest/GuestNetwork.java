@@ -2,8 +2,8 @@ package dev.vessel.guest;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.ErrnoException;
-import dev.vessel.core.linux.RtNetlink;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.RtNetlink;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
 import java.net.Inet4Address;

@@ -3,7 +3,7 @@ package dev.vessel.guest;
 import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.Volume;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.vessel.guest;
 
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -19,7 +19,7 @@ import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.ImageReference;

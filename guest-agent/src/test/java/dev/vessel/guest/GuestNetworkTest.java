@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.RtNetlink;
+import dev.vessel.linux.RtNetlink;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
 import java.nio.charset.StandardCharsets;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;

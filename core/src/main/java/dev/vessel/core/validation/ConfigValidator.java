@@ -2,8 +2,8 @@ package dev.vessel.core.validation;
 
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
-import dev.vessel.core.linux.Capability;
-import dev.vessel.core.linux.RlimitType;
+import dev.vessel.linux.Capability;
+import dev.vessel.linux.RlimitType;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;

@@ -2,8 +2,8 @@ package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.CgroupDeviceProgram;
-import dev.vessel.core.linux.ErrnoException;
+import dev.vessel.linux.CgroupDeviceProgram;
+import dev.vessel.linux.ErrnoException;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;

@@ -1,8 +1,8 @@
 package dev.vessel.isolators.cgroups;
 
-import dev.vessel.core.linux.ErrnoException;
-import dev.vessel.core.linux.FdWatcher;
-import dev.vessel.core.linux.LibC;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.FdWatcher;
+import dev.vessel.linux.LibC;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.LimitationReason;

@@ -1,7 +1,7 @@
 package dev.vessel.isolators.linux;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Capability;
+import dev.vessel.linux.Capability;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.LaunchInfo;

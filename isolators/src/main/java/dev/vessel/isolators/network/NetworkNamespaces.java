@@ -1,9 +1,9 @@
 package dev.vessel.isolators.network;
 
-import dev.vessel.core.linux.ErrnoException;
-import dev.vessel.core.linux.LibC;
-import dev.vessel.core.linux.Mounts;
-import dev.vessel.core.linux.OwnThread;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.LibC;
+import dev.vessel.linux.Mounts;
+import dev.vessel.linux.OwnThread;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

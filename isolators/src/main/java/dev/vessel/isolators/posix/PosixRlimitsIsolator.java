@@ -1,7 +1,7 @@
 package dev.vessel.isolators.posix;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.RlimitType;
+import dev.vessel.linux.RlimitType;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.spi.Isolator;

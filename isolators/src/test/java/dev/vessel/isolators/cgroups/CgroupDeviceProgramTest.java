@@ -3,7 +3,7 @@ package dev.vessel.isolators.cgroups;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.linux.CgroupDeviceProgram;
+import dev.vessel.linux.CgroupDeviceProgram;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;

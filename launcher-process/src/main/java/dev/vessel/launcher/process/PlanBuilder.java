@@ -1,8 +1,8 @@
 package dev.vessel.launcher.process;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Capability;
-import dev.vessel.core.linux.RlimitType;
+import dev.vessel.linux.Capability;
+import dev.vessel.linux.RlimitType;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;

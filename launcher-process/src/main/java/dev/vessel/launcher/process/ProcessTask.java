@@ -2,9 +2,9 @@ package dev.vessel.launcher.process;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.ErrnoException;
-import dev.vessel.core.linux.FdWatcher;
-import dev.vessel.core.linux.LibC;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.FdWatcher;
+import dev.vessel.linux.LibC;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.LaunchedTask;
 import java.io.IOException;

@@ -2,8 +2,8 @@ package dev.vessel.launcher.vm;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.ErrnoException;
-import dev.vessel.core.linux.LibC;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

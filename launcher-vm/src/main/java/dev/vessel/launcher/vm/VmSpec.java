@@ -2,7 +2,7 @@ package dev.vessel.launcher.vm;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.TapDevices;
+import dev.vessel.linux.TapDevices;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;

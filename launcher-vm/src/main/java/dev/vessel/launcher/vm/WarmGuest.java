@@ -5,7 +5,7 @@ import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.DeviceNodes;
+import dev.vessel.linux.DeviceNodes;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.VmDisk;
 import java.nio.file.Files;

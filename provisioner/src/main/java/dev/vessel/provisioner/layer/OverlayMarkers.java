@@ -1,7 +1,7 @@
 package dev.vessel.provisioner.layer;
 
-import dev.vessel.core.linux.DeviceNodes;
-import dev.vessel.core.linux.Xattrs;
+import dev.vessel.linux.DeviceNodes;
+import dev.vessel.linux.Xattrs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

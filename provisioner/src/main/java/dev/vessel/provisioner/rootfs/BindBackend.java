@@ -2,7 +2,7 @@ package dev.vessel.provisioner.rootfs;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

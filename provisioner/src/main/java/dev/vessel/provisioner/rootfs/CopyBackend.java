@@ -2,9 +2,9 @@ package dev.vessel.provisioner.rootfs;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.DeviceNodes;
-import dev.vessel.core.linux.FileTimes;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.DeviceNodes;
+import dev.vessel.linux.FileTimes;
+import dev.vessel.linux.Mounts;
 import dev.vessel.provisioner.layer.FileTrees;
 import dev.vessel.provisioner.layer.OverlayMarkers;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.vessel.provisioner.rootfs;
 
-import dev.vessel.core.linux.ErrnoException;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.provisioner.layer.FileTrees;
 import java.io.IOException;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import dev.vessel.provisioner.layer.OverlayMarkers;
 import dev.vessel.provisioner.layer.RootRequired;
 import dev.vessel.provisioner.layer.TarBuilder;

@@ -2,7 +2,7 @@ package dev.vessel.provisioner.rootfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.vessel.core.linux.Mounts;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.provisioner.layer.RootRequired;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.vessel.core.linux;
+package dev.vessel.linux;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;

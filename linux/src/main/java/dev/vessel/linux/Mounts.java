@@ -1,4 +1,4 @@
-package dev.vessel.core.linux;
+package dev.vessel.linux;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -1,4 +1,4 @@
-package dev.vessel.core.linux;
+package dev.vessel.linux;
 
 import java.util.Locale;
 import java.util.Optional;

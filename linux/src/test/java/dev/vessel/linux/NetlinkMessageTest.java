@@ -1,4 +1,4 @@
-package dev.vessel.core.linux;
+package dev.vessel.linux;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
