@@ -1,7 +1,7 @@
 # Shared by the scripts in this folder: finds a JDK >= 25 and installs what the project needs.
 # Sourced, not run.
 
-# Debian packages of the real components Vessel runs and tests against (see DESIGN.md).
+# Debian packages of the real components Vessel runs and tests against (docs/architecture.md).
 VESSEL_PACKAGES=(
   # build
   maven gcc make libc6-dev
