@@ -8,6 +8,7 @@ import dev.vessel.provisioner.registry.BlobProgress;
 import dev.vessel.provisioner.registry.CredentialsProvider;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.CopyBackend;
+import dev.vessel.provisioner.store.BlobHolder;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -89,7 +90,8 @@ public final class ImagePullBench {
 
     private static ImageProvisioner provisioner(Path state) throws IOException {
         RuntimePaths paths = new RuntimePaths(state, state.resolve("run"));
-        return new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS, new CopyBackend());
+        return new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS, new CopyBackend(),
+                BlobHolder.NONE);
     }
 
     private static void skopeo(String image, Path oci) throws Exception {

@@ -14,7 +14,8 @@ import java.util.Set;
 
 /**
  * Mark and sweep over the stores: everything reachable from a named image or from a container's
- * rootfs is kept, as are artifacts the fetcher caches (its manifest, config, layer blobs and unpacked layers); the rest is deleted.
+ * rootfs is kept (its manifest, config, layer blobs and unpacked layers), as are the blobs another
+ * {@link dev.vessel.provisioner.store.BlobHolder} holds (the fetcher's cached artifacts); the rest is deleted.
  * Runs under the provisioner's exclusive lock, so nothing is being provisioned meanwhile.
  */
 public final class GarbageCollector {
@@ -34,12 +35,12 @@ public final class GarbageCollector {
         this.loader = loader;
     }
 
-    Report collect(Set<Digest> manifestsInUse, Set<Digest> fetchedArtifacts) throws IOException {
+    Report collect(Set<Digest> manifestsInUse, Set<Digest> heldBlobs) throws IOException {
         Set<Digest> roots = new HashSet<>(manifestsInUse);
         for (ImageIndex.Entry entry : index.list()) {
             roots.add(entry.manifest());
         }
-        Set<Digest> liveBlobs = new HashSet<>(fetchedArtifacts);
+        Set<Digest> liveBlobs = new HashSet<>(heldBlobs);
         Set<String> liveLayers = new HashSet<>();
         for (Digest manifest : roots) {
             if (!blobs.has(manifest)) {

@@ -9,7 +9,6 @@ import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
 import dev.vessel.provisioner.archive.DockerArchiveSource;
 import dev.vessel.provisioner.archive.OciLayoutSource;
-import dev.vessel.provisioner.fetcher.ArtifactCache;
 import dev.vessel.provisioner.image.ImageLoader;
 import dev.vessel.provisioner.image.Layer;
 import dev.vessel.provisioner.image.Platform;
@@ -25,6 +24,7 @@ import dev.vessel.provisioner.registry.PlatformSelector;
 import dev.vessel.provisioner.registry.Puller;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackend;
+import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.store.BlobStore;
 import dev.vessel.provisioner.store.Digest;
 import dev.vessel.provisioner.store.ImageIndex;
@@ -60,11 +60,13 @@ public final class ImageProvisioner implements Provisioner {
     private final DockerArchiveSource dockerArchives;
     private final LayerStore layers;
     private final RootfsBackend backend;
+    private final BlobHolder otherBlobHolder;
     /** Provisioning holds it shared, garbage collection exclusively. */
     private final ReadWriteLock storeLock = new ReentrantReadWriteLock();
 
+    /** {@code otherBlobHolder}: what else keeps content in this node's blob store, kept by garbage collection. */
     public ImageProvisioner(RuntimePaths paths, CredentialsProvider credentials, RegistryTransport.Options registryOptions,
-            RootfsBackend backend) {
+            RootfsBackend backend, BlobHolder otherBlobHolder) {
         this.paths = paths;
         this.blobs = new BlobStore(paths);
         this.index = new ImageIndex(paths);
@@ -75,6 +77,7 @@ public final class ImageProvisioner implements Provisioner {
         this.dockerArchives = new DockerArchiveSource(blobs, loader);
         this.layers = new LayerStore(paths, new LayerUnpacker());
         this.backend = backend;
+        this.otherBlobHolder = otherBlobHolder;
     }
 
     /** Fetches the image into the store (always asking the registry for a tag's current manifest). */
@@ -194,12 +197,12 @@ public final class ImageProvisioner implements Provisioner {
         return index.list();
     }
 
-    /** Deletes every blob and layer no image, no container and no fetched URI references; returns what was freed. */
+    /** Deletes every blob and layer no image, no container and no other blob holder references; returns what was freed. */
     public GarbageCollector.Report collectGarbage() throws IOException {
         storeLock.writeLock().lock();
         try {
             return new GarbageCollector(blobs, layers, index, loader)
-                    .collect(manifestsInUse(), ArtifactCache.referencedBlobs(paths));
+                    .collect(manifestsInUse(), otherBlobHolder.heldBlobs());
         } finally {
             storeLock.writeLock().unlock();
         }

@@ -15,6 +15,7 @@ import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.registry.CredentialsProvider;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
+import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.testing.LocalRegistry;
 import dev.vessel.provisioner.testing.TestImages;
 import dev.vessel.provisioner.testing.Tools;
@@ -70,7 +71,8 @@ class ImageProvisionerTest {
     private static ImageProvisioner provisioner(Path state) throws IOException {
         RuntimePaths paths = new RuntimePaths(state, state.resolve("run"));
         return new ImageProvisioner(paths, CredentialsProvider.NONE,
-                new RegistryTransport.Options(Set.of(), 2, Duration.ofMillis(20)), RootfsBackends.detect(paths));
+                new RegistryTransport.Options(Set.of(), 2, Duration.ofMillis(20)), RootfsBackends.detect(paths),
+                BlobHolder.NONE);
     }
 
     @Test

@@ -20,6 +20,7 @@ import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.registry.CredentialsProvider;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
+import dev.vessel.provisioner.store.BlobHolder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -58,7 +59,7 @@ final class VmNode implements AutoCloseable {
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
                 .isolators(more)
                 .provisioner(new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS,
-                        RootfsBackends.detect(paths)))
+                        RootfsBackends.detect(paths), BlobHolder.NONE))
                 .build();
     }
 

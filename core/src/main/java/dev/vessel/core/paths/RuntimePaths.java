@@ -10,7 +10,7 @@ import java.util.List;
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
  *   blobs/  layers/  images/  volumes/  guest/
- *   fetcher/                             the fetcher's URI index and unfinished downloads
+ *   fetcher/uris/  fetcher/downloads/    the fetcher's URI index and unfinished downloads
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
  *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
@@ -74,6 +74,16 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The unified fetcher's URI index and downloads (the artifacts themselves are blobs). */
     public Path fetcherDir() {
         return stateDir.resolve("fetcher");
+    }
+
+    /** The fetcher's URI index: which blob each fetched URI last was. */
+    public Path fetcherUrisDir() {
+        return fetcherDir().resolve("uris");
+    }
+
+    /** Downloads whose digest is not known yet (no expected digest), until they are stored as blobs. */
+    public Path fetcherDownloadsDir() {
+        return fetcherDir().resolve("downloads");
     }
 
     public Path volumesDir() {

@@ -6,6 +6,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ImageReference;
+import dev.vessel.provisioner.reference.ImageReferenceParser;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -25,7 +26,7 @@ final class ContainerRequests {
         ImageReference image = null;
         JsonNode imageNode = json.get("image");
         if (imageNode != null && imageNode.isTextual()) {
-            image = ImageRefs.parse("image", imageNode.asText());
+            image = ImageReferenceParser.parseWithLocalSources("image", imageNode.asText());
             json.remove("image");
         }
         ContainerConfig.Builder config = ProtoJson.merge(json, ContainerConfig.newBuilder(), "");

@@ -42,7 +42,7 @@ final class ImagesApi {
         if (image == null || !image.isTextual()) {
             throw VesselException.invalid("image", "a reference string is required, e.g. \"busybox\"");
         }
-        ImageReference reference = ImageRefs.parse("image", image.asText());
+        ImageReference reference = ImageReferenceParser.parseWithLocalSources("image", image.asText());
         ex.startStream("application/x-ndjson");
         line(ex, ProtoJson.MAPPER.createObjectNode().put("status", "pulling")
                 .put("image", ImageReferenceParser.format(reference)));
@@ -76,7 +76,7 @@ final class ImagesApi {
     }
 
     void remove(Exchange ex) throws IOException {
-        ImageReference reference = ImageRefs.parse("ref", ex.param("ref"));
+        ImageReference reference = ImageReferenceParser.parseWithLocalSources("ref", ex.param("ref"));
         images.removeImage(reference);
         ex.json(HttpResponseStatus.OK, ProtoJson.MAPPER.createObjectNode()
                 .put("removed", ImageReferenceParser.format(reference)).toString());

@@ -8,6 +8,8 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.fetcher.ArtifactCache;
+import dev.vessel.fetcher.Fetchers;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupsIsolator;
 import dev.vessel.isolators.cgroups.CpuIsolator;
@@ -34,7 +36,6 @@ import dev.vessel.launcher.vm.VmRootfsIsolator;
 import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
 import dev.vessel.provisioner.ImageProvisioner;
-import dev.vessel.provisioner.fetcher.Fetchers;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
@@ -81,11 +82,12 @@ final class NodeWiring {
 
     private static Wired build(DaemonConfig config) throws IOException {
         RuntimePaths paths = config.paths();
+        ArtifactCache artifacts = new ArtifactCache(paths); // its blobs survive the provisioner's garbage collection
         ImageProvisioner images = new ImageProvisioner(paths,
                 DockerConfigCredentials.load(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
                         RegistryTransport.Options.DEFAULTS.maxAttempts(), RegistryTransport.Options.DEFAULTS.firstBackoff()),
-                RootfsBackends.detect(paths));
+                RootfsBackends.detect(paths), artifacts);
         Launcher processes = ProcessLauncher.withBundledHelper(paths);
         VmLauncher vms = new VmLauncher(paths, vmConfig(config));
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
@@ -99,7 +101,7 @@ final class NodeWiring {
                 .launcher(vms)
                 .isolators(isolators)
                 .provisioner(images);
-        Fetchers.all(paths, new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(5), config.fetcherFileRoots()),
+        Fetchers.all(artifacts, new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(5), config.fetcherFileRoots()),
                 Optional.of(images)).forEach(builder::fetcher);
 
         boolean kvm = Accelerator.kvmOpens(Accelerator.DEV_KVM);

@@ -10,13 +10,17 @@ import java.util.regex.Pattern;
 /**
  * Docker's image reference grammar (distribution/reference, "normalized named"):
  * {@code [registry/]repository[:tag][@digest]}, with Docker Hub as the default registry and
- * {@code library/} as the default namespace there.
+ * {@code library/} as the default namespace there; and, where a user names an image to this node,
+ * the local sources in skopeo's transport syntax ({@code oci:/path[:tag]}, {@code docker-archive:/path[:tag]}).
+ * {@link #format} writes both forms.
  */
 public final class ImageReferenceParser {
     public static final String DOCKER_HUB = "registry-1.docker.io";
     public static final String DEFAULT_TAG = "latest";
 
     private static final String FIELD = "image";
+    private static final String OCI = "oci:";
+    private static final String DOCKER_ARCHIVE = "docker-archive:";
     private static final int MAX_NAME_LENGTH = 255;
     private static final Pattern DOMAIN_COMPONENT = Pattern.compile("[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]");
     private static final Pattern PORT = Pattern.compile("[0-9]{1,5}");
@@ -27,15 +31,45 @@ public final class ImageReferenceParser {
     private ImageReferenceParser() {
     }
 
+    /** A registry reference; errors name the field "image". */
     public static ImageReference parse(String text) {
+        return parseRegistry(FIELD, text);
+    }
+
+    /**
+     * An image as users write it to this node: a registry reference or a local source, which reads
+     * the node's own files (so not for what a task names, such as its fetch URIs); errors name {@code field}.
+     */
+    public static ImageReference parseWithLocalSources(String field, String text) {
+        if (text.startsWith(OCI)) {
+            return local(field, ImageSource.OCI_LAYOUT, text.substring(OCI.length()));
+        }
+        if (text.startsWith(DOCKER_ARCHIVE)) {
+            return local(field, ImageSource.DOCKER_ARCHIVE, text.substring(DOCKER_ARCHIVE.length()));
+        }
+        return parseRegistry(field, text);
+    }
+
+    private static ImageReference local(String field, ImageSource source, String pathAndTag) {
+        int colon = pathAndTag.lastIndexOf(':');
+        boolean tagged = colon > pathAndTag.lastIndexOf('/');
+        String path = tagged ? pathAndTag.substring(0, colon) : pathAndTag;
+        if (!path.startsWith("/")) {
+            throw VesselException.invalid(field, "the path of '" + pathAndTag + "' must be absolute");
+        }
+        return ImageReference.newBuilder().setSource(source).setPath(path)
+                .setTag(tagged ? pathAndTag.substring(colon + 1) : "").build();
+    }
+
+    private static ImageReference parseRegistry(String field, String text) {
         if (text == null || text.isEmpty()) {
-            throw VesselException.invalid(FIELD, "image reference is empty");
+            throw VesselException.invalid(field, "image reference is empty");
         }
         String rest = text;
         String digest = "";
         int at = rest.indexOf('@');
         if (at >= 0) {
-            digest = Digest.parse(FIELD, rest.substring(at + 1)).toString();
+            digest = Digest.parse(field, rest.substring(at + 1)).toString();
             rest = rest.substring(0, at);
         }
         String tag = "";
@@ -44,15 +78,15 @@ public final class ImageReferenceParser {
             tag = rest.substring(colon + 1);
             rest = rest.substring(0, colon);
             if (!TAG.matcher(tag).matches()) {
-                throw VesselException.invalid(FIELD, "tag '" + tag
+                throw VesselException.invalid(field, "tag '" + tag
                         + "' is invalid: it must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
             }
         }
         if (rest.isEmpty()) {
-            throw VesselException.invalid(FIELD, "reference '" + text + "' has no repository name");
+            throw VesselException.invalid(field, "reference '" + text + "' has no repository name");
         }
         if (rest.length() > MAX_NAME_LENGTH) {
-            throw VesselException.invalid(FIELD, "name '" + rest + "' is longer than " + MAX_NAME_LENGTH + " characters");
+            throw VesselException.invalid(field, "name '" + rest + "' is longer than " + MAX_NAME_LENGTH + " characters");
         }
         String registry = DOCKER_HUB;
         String repository = rest;
@@ -60,12 +94,12 @@ public final class ImageReferenceParser {
         if (slash >= 0 && isDomain(rest.substring(0, slash))) {
             registry = rest.substring(0, slash);
             repository = rest.substring(slash + 1);
-            checkDomain(registry);
+            checkDomain(field, registry);
         }
         if (registry.equals("docker.io") || registry.equals("index.docker.io")) {
             registry = DOCKER_HUB;
         }
-        checkRepository(repository);
+        checkRepository(field, repository);
         if (registry.equals(DOCKER_HUB) && repository.indexOf('/') < 0) {
             repository = "library/" + repository;
         }
@@ -101,13 +135,13 @@ public final class ImageReferenceParser {
                 || !first.toLowerCase(Locale.ROOT).equals(first);
     }
 
-    private static void checkDomain(String domain) {
+    private static void checkDomain(String field, String domain) {
         String host = domain;
         int colon = domain.lastIndexOf(':');
         if (colon >= 0 && colon > domain.lastIndexOf(']')) {
             String port = domain.substring(colon + 1);
             if (!PORT.matcher(port).matches() || Integer.parseInt(port) > 65535) {
-                throw VesselException.invalid(FIELD, "registry '" + domain + "' has an invalid port '" + port + "'");
+                throw VesselException.invalid(field, "registry '" + domain + "' has an invalid port '" + port + "'");
             }
             host = domain.substring(0, colon);
         }
@@ -116,19 +150,19 @@ public final class ImageReferenceParser {
         }
         for (String component : host.split("\\.", -1)) {
             if (!DOMAIN_COMPONENT.matcher(component).matches()) {
-                throw VesselException.invalid(FIELD, "registry '" + domain
+                throw VesselException.invalid(field, "registry '" + domain
                         + "' is not a valid host name (component '" + component + "')");
             }
         }
     }
 
-    private static void checkRepository(String repository) {
+    private static void checkRepository(String field, String repository) {
         if (!repository.toLowerCase(Locale.ROOT).equals(repository)) {
-            throw VesselException.invalid(FIELD, "repository '" + repository + "' must be lowercase");
+            throw VesselException.invalid(field, "repository '" + repository + "' must be lowercase");
         }
         for (String component : repository.split("/", -1)) {
             if (!PATH_COMPONENT.matcher(component).matches()) {
-                throw VesselException.invalid(FIELD, "repository '" + repository + "' has an invalid component '"
+                throw VesselException.invalid(field, "repository '" + repository + "' has an invalid component '"
                         + component + "': components are lowercase letters and digits, separated by '.', '_', '__' or '-'");
             }
         }

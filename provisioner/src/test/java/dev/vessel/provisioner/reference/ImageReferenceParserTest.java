@@ -69,4 +69,38 @@ class ImageReferenceParserTest {
         VesselException e = assertThrows(VesselException.class, () -> ImageReferenceParser.parse("busybox:" + tag));
         assertEquals("image: tag '" + tag + "' is invalid: it must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", e.getMessage());
     }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "oci:/srv/layout:bb              | OCI_LAYOUT     | /srv/layout   | bb",
+            "oci:/srv/layout                 | OCI_LAYOUT     | /srv/layout   | ",
+            "docker-archive:/tmp/a.tar:v1    | DOCKER_ARCHIVE | /tmp/a.tar    | v1",
+            "docker-archive:/tmp/dir:x/a.tar | DOCKER_ARCHIVE | /tmp/dir:x/a.tar | ",
+    })
+    void parsesLocalSourcesAndFormatsThem(String text, ImageSource source, String path, String tag) {
+        ImageReference ref = ImageReferenceParser.parseWithLocalSources("image", text);
+        assertEquals(source, ref.getSource());
+        assertEquals(path, ref.getPath());
+        assertEquals(tag == null ? "" : tag, ref.getTag());
+        assertEquals(text, ImageReferenceParser.format(ref));
+    }
+
+    @Test
+    void localSourcesAreNotRegistryReferences() {
+        assertThrows(VesselException.class, () -> ImageReferenceParser.parse("oci:/srv/layout:bb"));
+    }
+
+    @Test
+    void errorsNameTheGivenField() {
+        VesselException relative = assertThrows(VesselException.class,
+                () -> ImageReferenceParser.parseWithLocalSources("ref", "oci:layout:bb"));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, relative.code());
+        assertEquals("ref", relative.field().orElseThrow());
+        assertEquals("ref: the path of 'layout:bb' must be absolute", relative.getMessage());
+
+        VesselException upper = assertThrows(VesselException.class,
+                () -> ImageReferenceParser.parseWithLocalSources("ref", "Busybox"));
+        assertEquals("ref", upper.field().orElseThrow());
+        assertEquals("ref: repository 'Busybox' must be lowercase", upper.getMessage());
+    }
 }

@@ -1,6 +1,6 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
-import static dev.vessel.provisioner.fetcher.FetchFixture.uri;
+import static dev.vessel.fetcher.FetchFixture.uri;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;

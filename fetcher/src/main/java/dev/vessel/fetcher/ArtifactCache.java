@@ -1,10 +1,11 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
 import dev.vessel.core.checkpoint.AtomicFiles;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.store.BlobStore;
 import dev.vessel.provisioner.store.Digest;
 import java.io.IOException;
@@ -34,8 +35,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>{@code max_size_bytes} stops the download as soon as it is passed. A failed download, a
  *       size past the cap or a digest mismatch leaves nothing in the cache.
  * </ul>
+ * The blobs the URI index points at are held: the provisioner's garbage collection keeps them.
  */
-public final class ArtifactCache {
+public final class ArtifactCache implements BlobHolder {
     private static final System.Logger LOG = System.getLogger(ArtifactCache.class.getName());
     /** Same prefix as {@link AtomicFiles}' temporaries, so its sweep removes what a crash left. */
     private static final String TEMP_PREFIX = ".tmp-";
@@ -48,14 +50,14 @@ public final class ArtifactCache {
 
     public ArtifactCache(RuntimePaths paths) {
         this.blobs = new BlobStore(paths);
-        Path root = paths.fetcherDir();
-        this.index = new UriIndex(root.resolve("uris"));
-        this.downloads = root.resolve("downloads");
+        this.index = new UriIndex(paths.fetcherUrisDir());
+        this.downloads = paths.fetcherDownloadsDir();
     }
 
-    /** Blobs the URI index points at: garbage collection keeps them. */
-    public static Set<Digest> referencedBlobs(RuntimePaths paths) throws IOException {
-        return new UriIndex(paths.fetcherDir().resolve("uris")).blobs();
+    /** Blobs the URI index points at. */
+    @Override
+    public Set<Digest> heldBlobs() throws IOException {
+        return index.blobs();
     }
 
     /** Removes downloads a crash interrupted; call at start-up, before any fetch. Returns how many. */

@@ -1,8 +1,8 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
-import static dev.vessel.provisioner.fetcher.FetchFixture.list;
-import static dev.vessel.provisioner.fetcher.FetchFixture.sandbox;
-import static dev.vessel.provisioner.fetcher.FetchFixture.uri;
+import static dev.vessel.fetcher.FetchFixture.list;
+import static dev.vessel.fetcher.FetchFixture.sandbox;
+import static dev.vessel.fetcher.FetchFixture.uri;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

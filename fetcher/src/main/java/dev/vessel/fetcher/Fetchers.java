@@ -1,6 +1,5 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
-import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.provisioner.ImageProvisioner;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,12 +21,13 @@ public final class Fetchers {
     }
 
     /**
-     * The http/https and file fetchers, and the image one when the node has an image provisioner.
+     * The http/https and file fetchers over {@code cache}, and the image one when the node has an image
+     * provisioner (which is to have {@code cache} as its blob holder, so that its garbage collection
+     * keeps what was fetched).
      * Called at start-up, before any fetch: it sweeps what interrupted downloads left behind.
      */
-    public static List<Prefetcher> all(RuntimePaths paths, Options options, Optional<ImageProvisioner> images)
+    public static List<Prefetcher> all(ArtifactCache cache, Options options, Optional<ImageProvisioner> images)
             throws IOException {
-        ArtifactCache cache = new ArtifactCache(paths);
         cache.sweepTemporaries();
         List<Prefetcher> all = new ArrayList<>();
         all.add(new HttpFetcher(cache, options.connectTimeout(), options.responseTimeout()));

@@ -1,4 +1,4 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
 import java.io.FilterInputStream;
 import java.io.IOException;

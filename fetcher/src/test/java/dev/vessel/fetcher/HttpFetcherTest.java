@@ -1,8 +1,8 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
-import static dev.vessel.provisioner.fetcher.FetchFixture.list;
-import static dev.vessel.provisioner.fetcher.FetchFixture.sandbox;
-import static dev.vessel.provisioner.fetcher.FetchFixture.uri;
+import static dev.vessel.fetcher.FetchFixture.list;
+import static dev.vessel.fetcher.FetchFixture.sandbox;
+import static dev.vessel.fetcher.FetchFixture.uri;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,7 +52,7 @@ class HttpFetcherTest {
     void garbageCollectionKeepsCachedArtifacts() throws Exception {
         node.http.fetch(uri(server.uri("/tools/hello.txt")).build(), sandbox);
         var provisioner = new ImageProvisioner(node.paths, CredentialsProvider.NONE,
-                RegistryTransport.Options.DEFAULTS, new CopyBackend());
+                RegistryTransport.Options.DEFAULTS, new CopyBackend(), node.cache);
         assertEquals(0, provisioner.collectGarbage().blobsRemoved());
         assertEquals(1, node.cachedBlobs());
     }

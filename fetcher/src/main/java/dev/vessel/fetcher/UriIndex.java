@@ -1,4 +1,4 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;

@@ -1,4 +1,4 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.provisioner.layer.FileTrees;

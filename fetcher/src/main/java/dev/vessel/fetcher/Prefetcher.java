@@ -1,4 +1,4 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.spi.Fetcher;

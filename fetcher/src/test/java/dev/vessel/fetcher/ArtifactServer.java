@@ -1,4 +1,4 @@
-package dev.vessel.provisioner.fetcher;
+package dev.vessel.fetcher;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
