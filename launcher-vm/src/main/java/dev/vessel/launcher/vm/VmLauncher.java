@@ -14,6 +14,17 @@ import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.launcher.vm.agent.AgentClient;
+import dev.vessel.launcher.vm.domain.Accelerator;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
+import dev.vessel.launcher.vm.domain.DomainMetadata;
+import dev.vessel.launcher.vm.domain.DomainNames;
+import dev.vessel.launcher.vm.domain.DomainXml;
+import dev.vessel.launcher.vm.domain.LibvirtDomains;
+import dev.vessel.launcher.vm.domain.QemuProcess;
+import dev.vessel.launcher.vm.domain.VmSpec;
+import dev.vessel.launcher.vm.pool.WarmGuest;
+import dev.vessel.launcher.vm.pool.WarmPool;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -46,6 +57,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     private final RuntimePaths paths;
     private final VmLauncherConfig config;
     private final Accelerator accelerator;
+    private final VmSpecResolver specs;
     private final LibvirtDomains libvirt;
     private final CgroupPartition cgroupPartition;
     private final EventLoopGroup agentLoop;
@@ -57,6 +69,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
         this.paths = paths;
         this.config = config;
         this.accelerator = config.accelerator().resolve();
+        this.specs = new VmSpecResolver(config, paths, accelerator);
         this.libvirt = new LibvirtDomains(config.libvirtUri());
         this.cgroupPartition = CgroupPartition.of(config.cgroupPartition());
         // One thread serves every guest's channel: the traffic is small frames.
@@ -121,7 +134,7 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     @Override
     public LaunchedTask fork(LaunchPlan plan) throws Exception {
         ContainerContext container = plan.container();
-        VmSpec spec = VmSpec.from(plan, config, paths, accelerator); // refuses a bad request first
+        VmSpec spec = specs.forTask(plan); // refuses a bad request first
         WarmPool warm = pool;
         Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
         return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
@@ -192,9 +205,9 @@ public final class VmLauncher implements Launcher, AutoCloseable {
 
     /** Boots a guest for the warm pool and waits for its agent's hello; leaves nothing behind a failure. */
     private WarmGuest bootWarmGuest(long memoryBytes, int vcpus) throws Exception {
-        String name = DomainXml.warmDomainName();
+        String name = DomainNames.forWarmGuest();
         Path dir = paths.vmPoolDir().resolve(name);
-        VmSpec spec = VmSpec.warm(name, dir, memoryBytes, vcpus, config, paths, accelerator);
+        VmSpec spec = specs.forWarmGuest(name, dir, WarmGuest.share(dir), memoryBytes, vcpus);
         boolean created = false;
         AgentClient agent = null;
         try {

@@ -1,6 +1,8 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.launcher.vm.domain.Accelerator;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;

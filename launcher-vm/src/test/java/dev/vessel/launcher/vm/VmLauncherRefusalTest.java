@@ -13,6 +13,8 @@ import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.launcher.vm.domain.DomainNames;
+import dev.vessel.launcher.vm.domain.LibvirtFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
@@ -139,7 +141,7 @@ class VmLauncherRefusalTest {
     }
 
     private void assertNothingLeft(TestContainers.Context context) throws Exception {
-        String domain = DomainXml.domainName(context.containerId());
+        String domain = DomainNames.forContainer(context.containerId());
         assertFalse(LibvirtFixture.allDomainNames().contains(domain), domain + " exists after a refused fork");
         assertFalse(Files.exists(context.checkpoint().file()), "a refused fork wrote a checkpoint");
         assertFalse(Files.exists(paths.agentSocket(context.containerDir())), "a refused fork left a socket");

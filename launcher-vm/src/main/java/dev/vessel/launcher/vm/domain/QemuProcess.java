@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -16,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
  * libvirtd's child, not ours). The pidfd is opened while the domain is known to run, so it names
  * this QEMU even if the pid is reused later.
  */
-final class QemuProcess {
+public final class QemuProcess {
     /** Where the system instance of libvirt's QEMU driver writes {@code <domain name>.pid}. */
     static final Path PID_DIR = Path.of("/run/libvirt/qemu");
 
@@ -28,7 +28,7 @@ final class QemuProcess {
     }
 
     /** The QEMU of the running domain {@code domainName}, watched from now on. */
-    static QemuProcess of(String domainName) throws IOException {
+    public static QemuProcess of(String domainName) throws IOException {
         Path pidFile = PID_DIR.resolve(domainName + ".pid");
         long pid;
         try {
@@ -62,11 +62,11 @@ final class QemuProcess {
         return qemu;
     }
 
-    long pid() {
+    public long pid() {
         return pid;
     }
 
-    CompletableFuture<Void> exited() {
+    public CompletableFuture<Void> exited() {
         return exited;
     }
 }

@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.agent.GuestDisk;
 import dev.vessel.core.agent.GuestMount;

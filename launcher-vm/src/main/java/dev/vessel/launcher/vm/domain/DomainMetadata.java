@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -35,7 +35,7 @@ public record DomainMetadata(String containerId, String stateDir) {
      * Reads the element libvirt returns for our namespace (it hands it back without the namespace, the
      * call having selected it) or the element as written; empty when it is not ours or malformed.
      */
-    public static Optional<DomainMetadata> parse(String elementXml) {
+    static Optional<DomainMetadata> parse(String elementXml) {
         try {
             DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
             factory.setNamespaceAware(true);

@@ -2,83 +2,46 @@ package dev.vessel.launcher.vm;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.TapDevices;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.launcher.vm.domain.Accelerator;
+import dev.vessel.launcher.vm.domain.DomainNames;
+import dev.vessel.launcher.vm.domain.VmSpec;
+import dev.vessel.launcher.vm.domain.VmVolumes;
+import dev.vessel.linux.TapDevices;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * Everything the domain of one VM task is made of, resolved and checked: the container's own VM
- * options where it gives them, the launcher's defaults otherwise, and the size the host-side
- * isolators decided. {@link #from} refuses a bad spec before libvirt is touched.
- *
- * @param stateDir        the daemon's state dir, written into the domain's metadata so that two daemons
- *                        on one host never take each other's domains for orphans
- * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
- * @param volumes         the task's volume shares and disks, and what the guest mounts of them
- * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
+ * Resolves the {@link VmSpec} of a domain: the container's own VM options where it gives them, the
+ * launcher's defaults otherwise, and the size the host-side isolators decided. {@link #forTask}
+ * refuses a bad request, naming the field, before libvirt is touched.
  */
-public record VmSpec(
-        String containerId,
-        Path stateDir,
-        String domainName,
-        UUID uuid,
-        Accelerator accelerator,
-        long memoryBytes,
-        int vcpus,
-        Path kernel,
-        Path initrd,
-        String kernelCmdline,
-        Path rootfs,
-        Path agentSocket,
-        Path consoleLog,
-        String cgroupPartition,
-        VmVolumes volumes,
-        List<Nic> nics) {
-
-    /** A virtio NIC with this MAC on the host's existing tap {@code tap} (see {@link VmNetworkIsolator}). */
-    public record Nic(String tap, String mac) {
-        public Nic {
-            Objects.requireNonNull(tap, "tap");
-            Objects.requireNonNull(mac, "mac");
-        }
-    }
-
+final class VmSpecResolver {
     private static final Pattern TAP_NAME = Pattern.compile("[A-Za-z0-9_.-]{1," + TapDevices.MAX_NAME_LENGTH + "}");
     /** A unicast MAC, lower case: the least significant bit of the first octet clear. */
     private static final Pattern UNICAST_MAC = Pattern.compile("[0-9a-f][02468ace](:[0-9a-f]{2}){5}");
 
-    public VmSpec {
-        Objects.requireNonNull(containerId, "containerId");
-        Objects.requireNonNull(stateDir, "stateDir");
-        Objects.requireNonNull(domainName, "domainName");
-        Objects.requireNonNull(uuid, "uuid");
-        Objects.requireNonNull(kernel, "kernel");
-        Objects.requireNonNull(initrd, "initrd");
-        Objects.requireNonNull(kernelCmdline, "kernelCmdline");
-        Objects.requireNonNull(rootfs, "rootfs");
-        Objects.requireNonNull(agentSocket, "agentSocket");
-        Objects.requireNonNull(consoleLog, "consoleLog");
-        Objects.requireNonNull(cgroupPartition, "cgroupPartition");
-        Objects.requireNonNull(volumes, "volumes");
-        nics = List.copyOf(nics);
-        if (accelerator == Accelerator.AUTO) {
-            throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
-        }
+    private final VmLauncherConfig config;
+    private final RuntimePaths paths;
+    private final Accelerator accelerator;
+
+    VmSpecResolver(VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator) {
+        this.config = config;
+        this.paths = paths;
+        this.accelerator = accelerator;
     }
 
     /** Resolves and checks the spec of the plan's container; throws naming the offending field. */
-    public static VmSpec from(LaunchPlan plan, VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator) {
+    VmSpec forTask(LaunchPlan plan) {
         ContainerConfig container = plan.container().config();
         VmOptions vm = container.getVm();
         Path kernel = artifact("vm.kernel", vm.getKernel(), config.kernel(), "kernel");
@@ -94,37 +57,32 @@ public record VmSpec(
         }
         int vcpus = Math.max(1, size.getVcpus());
 
-        String rootfs = plan.launchInfo().getRootfs();
-        if (rootfs.isEmpty() || !Files.isDirectory(Path.of(rootfs))) {
-            throw VesselException.invalid("root", rootfs.isEmpty()
-                    ? "a VM task needs a root filesystem (an image or host_rootfs) to share with its guest"
-                    : "the root filesystem " + rootfs + " is not a directory");
-        }
+        Path rootfs = VmSpec.requireRootfs(plan.launchInfo().getRootfs());
         VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), vm.getDisksList());
         Path dir = plan.container().containerDir();
-        return new VmSpec(container.getId(), paths.stateDir(), DomainXml.domainName(container.getId()),
-                UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, Path.of(rootfs),
+        return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
+                UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, rootfs,
                 paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size));
     }
 
     /**
      * The spec of a guest booted ahead of demand: the launcher's kernel, initramfs and command line,
-     * its share and channel in {@code dir}, and no container yet (its metadata's container id is empty).
+     * {@code share} as its root, its channel and console in {@code dir}, and no container yet (its
+     * metadata's container id is empty).
      */
-    static VmSpec warm(String domainName, Path dir, long memoryBytes, int vcpus, VmLauncherConfig config,
-            RuntimePaths paths, Accelerator accelerator) {
+    VmSpec forWarmGuest(String domainName, Path dir, Path share, long memoryBytes, int vcpus) {
         Path kernel = artifact("vm.kernel", "", config.kernel(), "kernel");
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
-                config.kernelCmdline(), WarmGuest.share(dir), paths.agentSocket(dir), paths.consoleLog(dir),
+                config.kernelCmdline(), share, paths.agentSocket(dir), paths.consoleLog(dir),
                 config.cgroupPartition(), VmVolumes.none(), List.of());
     }
 
     /** The NICs the host-side isolators made, checked: they go into the domain XML. */
-    private static List<Nic> nics(VmLaunchInfo size) {
-        List<Nic> nics = new ArrayList<>();
+    private static List<VmSpec.Nic> nics(VmLaunchInfo size) {
+        List<VmSpec.Nic> nics = new ArrayList<>();
         for (int i = 0; i < size.getNicsCount(); i++) {
             VmNic nic = size.getNics(i);
             String at = "launch_info.vm.nics[" + i + "]";
@@ -135,7 +93,7 @@ public record VmSpec(
                 throw VesselException.internal(at + ".guest.mac", "'" + nic.getGuest().getMac()
                         + "' is not a unicast MAC address in lower case", null);
             }
-            nics.add(new Nic(nic.getTap(), nic.getGuest().getMac()));
+            nics.add(new VmSpec.Nic(nic.getTap(), nic.getGuest().getMac()));
         }
         return nics;
     }

@@ -1,10 +1,13 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.pool;
 
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.launcher.vm.agent.AgentClient;
+import dev.vessel.launcher.vm.domain.ConsoleTail;
+import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,18 +29,18 @@ import java.util.concurrent.TimeoutException;
  * is therefore a bind mount of itself, marked shared, before the domain exists. (QEMU's 9p server
  * holds the share's top directory open since it started, which is why the rootfs goes one level down.)
  */
-record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Path consoleLog, QemuProcess qemu,
+public record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Path consoleLog, QemuProcess qemu,
         AgentClient agent) {
     /** The task's root inside the share, as the guest agent is told ({@code LaunchTask.rootfs_path}). */
-    static final String ROOTFS_IN_SHARE = "root";
+    public static final String ROOTFS_IN_SHARE = "root";
     private static final String SHARE = "share";
 
-    static Path share(Path dir) {
+    public static Path share(Path dir) {
         return dir.resolve(SHARE);
     }
 
     /** Makes {@code dir/share/root} and turns {@code dir/share} into a shared mount (see the class comment). */
-    static void prepareShare(Path dir) throws IOException {
+    public static void prepareShare(Path dir) throws IOException {
         Path share = share(dir);
         Files.createDirectories(share.resolve(ROOTFS_IN_SHARE));
         Mounts.mount(share.toString(), share, null, Mounts.MS_BIND, null);
@@ -45,7 +48,7 @@ record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Pat
     }
 
     /** Binds the task's rootfs where the guest looks for it; QEMU's namespace receives the mount. */
-    static void bindRootfs(Path dir, Path rootfs) throws IOException {
+    public static void bindRootfs(Path dir, Path rootfs) throws IOException {
         Mounts.mount(rootfs.toString(), share(dir).resolve(ROOTFS_IN_SHARE), null, Mounts.MS_BIND | Mounts.MS_REC, null);
     }
 
@@ -54,7 +57,7 @@ record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Pat
      * (its socket, its console, the share's mount points). Entry by entry, never a recursive delete:
      * were the task's rootfs still bound there, a recursive delete would empty it.
      */
-    static void remove(Path dir, Path agentSocket, Path consoleLog) throws IOException {
+    public static void remove(Path dir, Path agentSocket, Path consoleLog) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
@@ -70,7 +73,7 @@ record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Pat
      * Waits for the guest's hello; fails, with the end of the console, when QEMU exits first or the
      * hello does not come in time.
      */
-    void awaitHello(Duration timeout) throws InterruptedException {
+    public void awaitHello(Duration timeout) throws InterruptedException {
         CompletableFuture<?> hello = agent.connect();
         try {
             CompletableFuture.anyOf(hello, qemu.exited()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -91,7 +94,7 @@ record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Pat
      * Has the guest run a throwaway task of its own through the whole launch path (agent.proto
      * {@code WarmUp}), so that the task it is handed later starts without first-use costs.
      */
-    void warmUp(Duration timeout) throws InterruptedException {
+    public void warmUp(Duration timeout) throws InterruptedException {
         try {
             agent.request(HostFrame.newBuilder().setWarmUp(WarmUp.getDefaultInstance()), timeout).get();
         } catch (ExecutionException e) {

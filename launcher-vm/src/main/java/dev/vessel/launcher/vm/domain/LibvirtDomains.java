@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -22,9 +22,9 @@ import org.libvirt.LibvirtException;
  * list every domain carrying Vessel's metadata. One connection, opened on first use (libvirt
  * connections are thread-safe).
  */
-final class LibvirtDomains implements AutoCloseable {
+public final class LibvirtDomains implements AutoCloseable {
     /** A domain of ours as libvirt lists it. */
-    record Found(String name, String uuid, DomainMetadata metadata) {
+    public record Found(String name, String uuid, DomainMetadata metadata) {
     }
 
     /**
@@ -40,7 +40,7 @@ final class LibvirtDomains implements AutoCloseable {
     private final Set<CompletableFuture<Void>> destroying = ConcurrentHashMap.newKeySet();
     private Connect connection;
 
-    LibvirtDomains(String uri) {
+    public LibvirtDomains(String uri) {
         this.uri = uri;
     }
 
@@ -58,7 +58,7 @@ final class LibvirtDomains implements AutoCloseable {
     }
 
     /** Starts a transient domain (gone from libvirt once destroyed); libvirt validates the XML first. */
-    String create(String xml) {
+    public String create(String xml) {
         try {
             Domain domain = connection().domainCreateXML(xml, Domain.CreateFlags.VALIDATE);
             try {
@@ -73,12 +73,12 @@ final class LibvirtDomains implements AutoCloseable {
     }
 
     /** Whether the domain with this uuid exists and runs. */
-    boolean isActive(String uuid) {
+    public boolean isActive(String uuid) {
         return withDomain(uuid, "look up", false, domain -> domain.isActive() == 1);
     }
 
     /** Stops the domain with this uuid at once (and forgets it, were it persistent); nothing if gone. */
-    void destroy(String uuid) {
+    public void destroy(String uuid) {
         withDomain(uuid, "destroy", null, domain -> {
             if (domain.isActive() == 1) {
                 domain.destroy();
@@ -96,7 +96,7 @@ final class LibvirtDomains implements AutoCloseable {
      * within milliseconds: a caller that only needs QEMU gone watches its pidfd and lets this finish
      * behind it. {@link #close} waits for these.
      */
-    CompletableFuture<Void> destroyInBackground(String uuid) {
+    public CompletableFuture<Void> destroyInBackground(String uuid) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         destroying.add(done);
         // A platform thread: the JNA call blocks for that second, which would pin a virtual thread's carrier.
@@ -114,7 +114,7 @@ final class LibvirtDomains implements AutoCloseable {
     }
 
     /** Every domain (running or defined) whose metadata marks it as Vessel's. */
-    List<Found> vesselDomains() {
+    public List<Found> vesselDomains() {
         List<Found> found = new ArrayList<>();
         try {
             for (Domain domain : connection().listAllDomains(0)) {
@@ -137,7 +137,7 @@ final class LibvirtDomains implements AutoCloseable {
     }
 
     /** The Vessel metadata of the domain with this uuid, if it exists and carries some. */
-    Optional<DomainMetadata> metadata(String uuid) {
+    public Optional<DomainMetadata> metadata(String uuid) {
         return withDomain(uuid, "look up", Optional.empty(), LibvirtDomains::metadataOf);
     }
 

@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.agent;
 
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.Hello;

@@ -1,10 +1,10 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vessel.launcher.vm.VmLauncherConfig;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,14 +141,6 @@ class DomainXmlTest {
     }
 
     @Test
-    void domainNamesAreSafeAndDistinct() {
-        assertEquals("vessel-web-1", DomainXml.domainName("web-1"));
-        assertNotEquals(DomainXml.domainName("a/b"), DomainXml.domainName("a_b"));
-        assertNotEquals(DomainXml.domainName("a/b"), DomainXml.domainName("a:b"));
-        assertFalse(DomainXml.domainName("a/b").contains("/"));
-    }
-
-    @Test
     void metadataIsReadAsLibvirtHandsItBackAndForeignElementsAreNotOurs() {
         // libvirt returns the element of the namespace asked for without the namespace
         assertEquals(new DomainMetadata("a", "/s"), DomainMetadata.parse("<container id='a' state-dir='/s'/>").orElseThrow());
@@ -217,7 +209,7 @@ class DomainXmlTest {
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
-        return new VmSpec(id, dir.resolve("state"), DomainXml.domainName(id), UUID.randomUUID(), accelerator,
+        return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator,
                 448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
                 nics);

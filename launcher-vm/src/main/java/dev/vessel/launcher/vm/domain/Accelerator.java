@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -28,7 +28,7 @@ public enum Accelerator {
     }
 
     /** As {@link #resolve()}, with the device and cpuinfo files given (tests use fakes). */
-    public Accelerator resolve(Path devKvm, Path cpuinfo) {
+    Accelerator resolve(Path devKvm, Path cpuinfo) {
         if (this != AUTO) {
             return this;
         }

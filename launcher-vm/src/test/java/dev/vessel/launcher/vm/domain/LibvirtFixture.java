@@ -1,8 +1,9 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.vessel.launcher.vm.VmLauncherConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,14 +12,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** What tests against the real libvirt need: a running libvirtd, and virsh to check what it holds. */
-final class LibvirtFixture {
-    static final String URI = VmLauncherConfig.DEFAULT_LIBVIRT_URI;
+public final class LibvirtFixture {
+    public static final String URI = VmLauncherConfig.DEFAULT_LIBVIRT_URI;
 
     private LibvirtFixture() {
     }
 
     /** Fails, loudly, when libvirt cannot be reached: these tests never skip. */
-    static void requireLibvirt() throws Exception {
+    public static void requireLibvirt() throws Exception {
         Result r;
         try {
             r = virsh("version");
@@ -31,7 +32,7 @@ final class LibvirtFixture {
     }
 
     /** Names of every domain libvirt knows, running or defined. */
-    static List<String> allDomainNames() throws Exception {
+    public static List<String> allDomainNames() throws Exception {
         Result r = virsh("list", "--all", "--name");
         assertEquals(0, r.status, r.output);
         return r.output.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
@@ -41,7 +42,7 @@ final class LibvirtFixture {
      * Waits until libvirt no longer lists the domain: after a task's end QEMU is gone, but libvirt
      * forgets the domain only once QEMU is reaped, which this host's PID 1 does a second or so later.
      */
-    static void awaitNoDomain(String name) throws Exception {
+    public static void awaitNoDomain(String name) throws Exception {
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (allDomainNames().contains(name)) {
             if (System.nanoTime() > deadline) {
@@ -52,7 +53,7 @@ final class LibvirtFixture {
     }
 
     /** Whether the process exists and has not exited (a zombie waiting for PID 1 has). */
-    static boolean isRunning(long pid) throws Exception {
+    public static boolean isRunning(long pid) throws Exception {
         Path stat = Path.of("/proc", Long.toString(pid), "stat");
         if (!Files.exists(stat)) {
             return false;

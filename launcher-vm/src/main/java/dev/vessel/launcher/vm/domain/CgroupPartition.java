@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * hierarchy of the host (a directory libvirt does not use costs nothing), and {@link #removeIfEmpty}
  * removes it again where nothing runs in it. No other cgroup is ever touched.
  */
-final class CgroupPartition {
+public final class CgroupPartition {
     /** One level, so libvirt's name for it is predictable: {@code /<name>} becomes {@code <name>.partition}. */
     private static final Pattern PARTITION = Pattern.compile("/[A-Za-z0-9][A-Za-z0-9_-]*");
     static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
@@ -38,12 +38,12 @@ final class CgroupPartition {
     }
 
     /** Whether {@code partition} is a name this class can manage: one absolute level, no dots. */
-    static boolean isValid(String partition) {
+    public static boolean isValid(String partition) {
         return PARTITION.matcher(partition).matches();
     }
 
     /** The partition {@code partition} in the cgroup hierarchies mounted on this host. */
-    static CgroupPartition of(String partition) {
+    public static CgroupPartition of(String partition) {
         return of(partition, MOUNTINFO);
     }
 
@@ -85,12 +85,12 @@ final class CgroupPartition {
     }
 
     /** The partition's directories, one per hierarchy. */
-    List<Path> directories() {
+    public List<Path> directories() {
         return hierarchyRoots.stream().map(root -> root.resolve(directoryName())).toList();
     }
 
     /** Creates the partition where it is missing; a v1 cpuset partition gets its parent's CPUs and nodes. */
-    void ensure() {
+    public void ensure() {
         try {
             for (Path dir : directories()) {
                 if (Files.isDirectory(dir)) {
@@ -114,7 +114,7 @@ final class CgroupPartition {
      * Removes the partition from every hierarchy where it holds no domain (the kernel refuses to
      * remove a cgroup with children or processes: those stay). Returns the directories left.
      */
-    List<Path> removeIfEmpty() {
+    public List<Path> removeIfEmpty() {
         List<Path> left = new ArrayList<>();
         for (Path dir : directories()) {
             try {

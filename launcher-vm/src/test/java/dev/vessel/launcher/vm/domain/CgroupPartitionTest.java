@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -95,7 +95,7 @@ class CgroupPartitionTest {
             assertThrows(IllegalArgumentException.class, () -> CgroupPartition.of(bad), bad);
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> VmLauncherConfig.defaults(new dev.vessel.core.paths.RuntimePaths(dir.resolve("s"), dir.resolve("r")))
+                () -> dev.vessel.launcher.vm.VmLauncherConfig.defaults(new dev.vessel.core.paths.RuntimePaths(dir.resolve("s"), dir.resolve("r")))
                         .withCgroupPartition("/a/b"));
         assertTrue(e.getMessage().contains("cgroupPartition") && e.getMessage().contains("/a/b"), e.getMessage());
     }

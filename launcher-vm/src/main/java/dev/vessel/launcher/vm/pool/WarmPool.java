@@ -1,7 +1,8 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.pool;
 
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmOptions;
+import dev.vessel.launcher.vm.domain.VmSpec;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,13 +27,13 @@ import java.util.concurrent.TimeUnit;
  * cgroups, as in any VM. The pool's guests are not checkpointed: after a crash the launcher's orphan
  * sweep destroys them and removes their directories.
  */
-final class WarmPool implements AutoCloseable {
+public final class WarmPool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WarmPool.class.getName());
     /** After a failed boot, how long before the next try (a broken guest image must not spin). */
     private static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(10);
 
     /** How the launcher boots and destroys the pool's guests. */
-    interface Booter {
+    public interface Booter {
         WarmGuest boot(long memoryBytes, int vcpus) throws Exception;
 
         /** Destroys the guest's domain and removes its directory. */
@@ -50,7 +51,7 @@ final class WarmPool implements AutoCloseable {
             Thread.ofPlatform().daemon().name("vm-warm-pool").factory());
     private volatile boolean closed;
 
-    WarmPool(int size, long memoryBytes, int vcpus, Booter booter) {
+    public WarmPool(int size, long memoryBytes, int vcpus, Booter booter) {
         if (size < 1) {
             throw new IllegalArgumentException("a warm pool holds at least one guest, not " + size);
         }
@@ -61,7 +62,7 @@ final class WarmPool implements AutoCloseable {
     }
 
     /** Starts booting guests until the pool is full. */
-    void start() {
+    public void start() {
         refiller.execute(this::fill);
     }
 
@@ -69,7 +70,7 @@ final class WarmPool implements AutoCloseable {
      * A ready guest for a task of this spec, if it fits one (see the class comment) and one is ready
      * now; the pool never makes a task wait for a boot. A replacement starts booting.
      */
-    Optional<WarmGuest> take(VmSpec spec, ContainerConfig config) {
+    public Optional<WarmGuest> take(VmSpec spec, ContainerConfig config) {
         if (closed || !fits(spec, config)) {
             return Optional.empty();
         }
@@ -87,12 +88,12 @@ final class WarmPool implements AutoCloseable {
         return Optional.empty();
     }
 
-    int readyCount() {
+    public int readyCount() {
         return ready.size();
     }
 
     /** Whether the guest with this uuid is one of the pool's (ready or booting). */
-    boolean owns(String uuid) {
+    public boolean owns(String uuid) {
         return owned.contains(uuid);
     }
 

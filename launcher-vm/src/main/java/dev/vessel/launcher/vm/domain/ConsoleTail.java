@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -6,14 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** The last lines of a guest's serial console: what explains a boot that went wrong. */
-final class ConsoleTail {
+public final class ConsoleTail {
     private static final int MAX_BYTES = 2048;
 
     private ConsoleTail() {
     }
 
     /** A sentence to append to an error message. */
-    static String of(Path consoleLog) {
+    public static String of(Path consoleLog) {
         try (RandomAccessFile file = new RandomAccessFile(consoleLog.toFile(), "r")) {
             long start = Math.max(0, file.length() - MAX_BYTES);
             byte[] tail = new byte[(int) (file.length() - start)];

@@ -1,9 +1,6 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.launcher.vm.domain;
 
-import dev.vessel.core.paths.ShortNames;
 import java.io.StringWriter;
-import java.util.UUID;
-import java.util.regex.Pattern;
 import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamWriter;
@@ -12,8 +9,8 @@ import javax.xml.stream.XMLStreamWriter;
  * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
  * QEMU listens on), the rootfs and the volumes shared by virtio-9p, the task's disks (virtio-blk,
- * each with the serial the guest finds it by), a virtio NIC on each tap the network isolator made
- * (see {@link VmNetworkIsolator}), and nothing else: no balloon, USB, graphics, video or sound.
+ * each with the serial the guest finds it by), a virtio NIC on each tap the host-side
+ * {@code vm/network} isolator made, and nothing else: no balloon, USB, graphics, video or sound.
  * Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
@@ -23,27 +20,8 @@ public final class DomainXml {
     public static final String AGENT_CHANNEL = "vessel.agent";
     /** The mount tag of the rootfs share; the guest agent mounts it as the task's root. */
     public static final String ROOTFS_TAG = "vessel-rootfs";
-    public static final String NAME_PREFIX = "vessel-";
-
-    private static final Pattern UNSAFE_NAME_CHARS = Pattern.compile("[^A-Za-z0-9_.-]");
 
     private DomainXml() {
-    }
-
-    /**
-     * {@code vessel-<id>}. Container ids are validated to [A-Za-z0-9_.-] already; anything else is
-     * replaced, and then a hash of the real id is appended so two ids never share a name.
-     */
-    public static String domainName(String containerId) {
-        String safe = UNSAFE_NAME_CHARS.matcher(containerId).replaceAll("_");
-        return safe.equals(containerId) && !safe.isEmpty()
-                ? NAME_PREFIX + safe
-                : NAME_PREFIX + safe + "-" + ShortNames.hash(containerId, 12);
-    }
-
-    /** {@code vessel-warm-<random>}: a guest booted ahead of demand, before it has a container. */
-    static String warmDomainName() {
-        return NAME_PREFIX + "warm-" + ShortNames.hash(UUID.randomUUID().toString(), 12);
     }
 
     public static String render(VmSpec spec) {

@@ -1,0 +1,78 @@
+package dev.vessel.launcher.vm.domain;
+
+import dev.vessel.core.error.VesselException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Everything the domain of one VM task is made of, resolved and checked by the launcher before
+ * libvirt is touched; {@link DomainXml} renders it.
+ *
+ * @param stateDir        the daemon's state dir, written into the domain's metadata so that two daemons
+ *                        on one host never take each other's domains for orphans
+ * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
+ * @param volumes         the task's volume shares and disks, and what the guest mounts of them
+ * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
+ */
+public record VmSpec(
+        String containerId,
+        Path stateDir,
+        String domainName,
+        UUID uuid,
+        Accelerator accelerator,
+        long memoryBytes,
+        int vcpus,
+        Path kernel,
+        Path initrd,
+        String kernelCmdline,
+        Path rootfs,
+        Path agentSocket,
+        Path consoleLog,
+        String cgroupPartition,
+        VmVolumes volumes,
+        List<Nic> nics) {
+
+    /** A virtio NIC with this MAC on the host's existing tap {@code tap} (made by the {@code vm/network} isolator). */
+    public record Nic(String tap, String mac) {
+        public Nic {
+            Objects.requireNonNull(tap, "tap");
+            Objects.requireNonNull(mac, "mac");
+        }
+    }
+
+    public VmSpec {
+        Objects.requireNonNull(containerId, "containerId");
+        Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(domainName, "domainName");
+        Objects.requireNonNull(uuid, "uuid");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(kernelCmdline, "kernelCmdline");
+        Objects.requireNonNull(rootfs, "rootfs");
+        Objects.requireNonNull(agentSocket, "agentSocket");
+        Objects.requireNonNull(consoleLog, "consoleLog");
+        Objects.requireNonNull(cgroupPartition, "cgroupPartition");
+        Objects.requireNonNull(volumes, "volumes");
+        nics = List.copyOf(nics);
+        if (accelerator == Accelerator.AUTO) {
+            throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
+        }
+    }
+
+    /**
+     * The root filesystem the guest shares as the task's root, as the launch info names it; refused,
+     * naming the field {@code root}, unless it is a directory. The one check of a VM task's rootfs:
+     * a launcher can be asked to fork without the {@code vm/rootfs} isolator having run.
+     */
+    public static Path requireRootfs(String rootfs) {
+        if (rootfs.isEmpty() || !Files.isDirectory(Path.of(rootfs))) {
+            throw VesselException.invalid("root", rootfs.isEmpty()
+                    ? "a VM task needs a root filesystem (an image or host_rootfs) to share with its guest"
+                    : "the root filesystem " + rootfs + " is not a directory");
+        }
+        return Path.of(rootfs);
+    }
+}
