@@ -147,7 +147,10 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return containerDir.resolve("sandbox");
     }
 
-    /** The task's exit status, written once by its monitor (file names fixed by vessel-launch's protocol). */
+    /**
+     * The task's exit status, written once by its monitor. This and the three logs below reach the
+     * launch helper in its plan; it derives only their neighbours ({@code exit.tmp}, {@code *.log.1}).
+     */
     public Path exitFile(Path containerDir) {
         return containerDir.resolve("exit");
     }
