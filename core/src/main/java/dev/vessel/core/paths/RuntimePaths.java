@@ -1,7 +1,11 @@
 package dev.vessel.core.paths;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -37,7 +41,14 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vessel");
     public static final Path DEFAULT_RUN_DIR = Path.of("/run/vessel");
 
+    /**
+     * A warm guest's rootfs relative to its share: the guest agent is told it
+     * ({@code LaunchTask.rootfs_path}), as the share's top is held open by QEMU since boot.
+     */
+    public static final String WARM_GUEST_ROOTFS_IN_SHARE = "root";
+
     private static final String CONTAINERS = "containers";
+    private static final String CHECKPOINT_SUFFIX = ".ckpt";
     /** sun_path holds 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
 
@@ -80,6 +91,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return stateDir.resolve("volumes");
     }
 
+    /** A persistent volume's directory: the user's data, kept until the user removes it. */
+    public Path persistentVolume(String name) {
+        return volumesDir().resolve(name);
+    }
+
     public Path guestArtifactsDir() {
         return stateDir.resolve("guest");
     }
@@ -97,6 +113,31 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The vm/network isolator's state: the taps it made for each container. */
     public Path vmNetworkStateDir() {
         return runDir.resolve("vm-network");
+    }
+
+    /** The vm/network isolator's checkpoint of the taps it made for one container. */
+    public Path vmNetworkCheckpoint(String containerId) {
+        return vmNetworkStateDir().resolve(containerId + CHECKPOINT_SUFFIX);
+    }
+
+    /** The containers that have a vm/network checkpoint, by id; none when the directory is missing. */
+    public List<String> vmNetworkContainers() throws IOException {
+        List<String> ids = new ArrayList<>();
+        for (Path file : entries(vmNetworkStateDir(), "*" + CHECKPOINT_SUFFIX)) {
+            String name = file.getFileName().toString();
+            ids.add(name.substring(0, name.length() - CHECKPOINT_SUFFIX.length()));
+        }
+        return ids;
+    }
+
+    /** The daemon's API socket unless its configuration names another. */
+    public Path defaultDaemonSocket() {
+        return runDir.resolve("vessel.sock");
+    }
+
+    /** The lock that keeps a second daemon off this state dir; it holds the holder's pid. */
+    public Path stateLock() {
+        return stateDir.resolve("vesseld.lock");
     }
 
     /** The kernel's boot id of the boot the run dir's records were written in. */
@@ -136,7 +177,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     }
 
     public Path isolatorCheckpoint(Path containerDir, String isolator) {
-        return isolatorCheckpointsDir(containerDir).resolve(isolator + ".ckpt");
+        return isolatorCheckpointsDir(containerDir).resolve(isolator + CHECKPOINT_SUFFIX);
     }
 
     public Path isolatorCheckpointsDir(Path containerDir) {
@@ -185,8 +226,43 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return runDir.resolve("vm-pool");
     }
 
+    /** The directory of the warm guest whose domain is {@code guestName}. */
+    public Path warmGuestDir(String guestName) {
+        return vmPoolDir().resolve(guestName);
+    }
+
+    /** The warm guests' directories found on disk; none when the pool's directory is missing. */
+    public List<Path> warmGuestDirs() throws IOException {
+        return entries(vmPoolDir(), "*");
+    }
+
+    /**
+     * The directory a warm guest mounts as its root share. Static, as is the next: they depend on the
+     * guest's directory alone, which a VM task knows from its checkpoint.
+     */
+    public static Path warmGuestShare(Path warmGuestDir) {
+        return warmGuestDir.resolve("share");
+    }
+
+    /** Where a task's rootfs is bound in a warm guest's share: {@link #WARM_GUEST_ROOTFS_IN_SHARE} below it. */
+    public static Path warmGuestRootfs(Path warmGuestDir) {
+        return warmGuestShare(warmGuestDir).resolve(WARM_GUEST_ROOTFS_IN_SHARE);
+    }
+
     /** A VM task's serial console, kept for diagnostics (the tail of it explains a failed boot). */
     public Path consoleLog(Path containerDir) {
         return containerDir.resolve("console.log");
+    }
+
+    /** The entries of {@code dir} whose names match {@code glob}; none when {@code dir} is missing. */
+    private static List<Path> entries(Path dir, String glob) throws IOException {
+        List<Path> found = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return found;
+        }
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, glob)) {
+            stream.forEach(found::add);
+        }
+        return found;
     }
 }

@@ -118,7 +118,7 @@ public record VmSpec(
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
-                config.kernelCmdline(), WarmGuest.share(dir), paths.agentSocket(dir), paths.consoleLog(dir),
+                config.kernelCmdline(), RuntimePaths.warmGuestShare(dir), paths.agentSocket(dir), paths.consoleLog(dir),
                 config.cgroupPartition(), VmVolumes.none(), List.of());
     }
 
