@@ -9,33 +9,44 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one place that knows Vessel's on-disk layout. Nobody else builds these paths by hand.
+ * The one place that knows Vessel's on-disk layout. Nobody else builds these paths by hand: a
+ * subsystem that owns a subtree names what is inside it in a paths class of its own, which takes its
+ * root from here (marked "see" below).
  *
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
- *   blobs/  layers/  images/  volumes/  guest/
+ *   vesseld.lock                         held by the one daemon using this state dir; holds its pid
+ *   blobs/  images/                      the image store
+ *   layers/                              unpacked layers (see provisioner's LayerPaths)
+ *   volumes/&lt;name&gt;/                      a persistent volume, the user's data
+ *   guest/                               the VM guest's kernel, initramfs and artifacts.properties
  *   fetcher/                             the fetcher's URI index and unfinished downloads
- *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
- *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
+ *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (see provisioner's RootfsPaths)
+ *   bin/vessel-launch                    the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
  *   boot_id                              the boot the run dir was written in
- *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
- *   vm-network/&lt;id&gt;.ckpt                  the vm/network isolator's taps per container
- *   vm-sockets/&lt;hash&gt;.sock                 a VM's agent socket when its container dir is too deep for one
- *   vm-pool/&lt;guest&gt;/                      a warm guest booted ahead of demand: agent.sock, console.log, and
- *     share/                               the directory its guest mounts; a task's rootfs is bound on share/root
- *   containers/&lt;id&gt;/                     one directory per top-level container
- *     container.ckpt                       the containerizer's record (config, state, termination)
- *     launcher.ckpt                        the launcher's checkpoint
- *     isolators/&lt;isolator&gt;.ckpt          each isolator's checkpoint
- *     sandbox/                             fetched URIs, the task's working files
- *     stdout.log, stderr.log (+ .1)        the task's output, written by its monitor
- *     monitor.log                          the monitor's own diagnostics
- *     exit                                 how the task ended, written by its monitor
- *     agent.sock                           a VM task: the host end of the guest agent's channel
- *     console.log                          a VM task: the guest's serial console
- *     containers/&lt;id&gt;/                   nested containers, same layout
+ *   vessel.sock                          the daemon's API socket, unless configured elsewhere
+ *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments (see CniPaths)
+ *   vm-network/&lt;id&gt;.ckpt                 the vm/network isolator's taps per container
+ *   vm-sockets/&lt;hash&gt;.sock               a VM's agent socket when its container dir is too deep for one
+ *   vm-pool/&lt;guest&gt;/                     a warm guest booted ahead of demand: agent.sock, console.log, and
+ *     share/                             the directory its guest mounts; a task's rootfs is bound on share/root
+ *   shares/  volumes/  warm-up-root/     in a guest only: the guest agent's mounts (see GuestPaths)
+ *   containers/&lt;id&gt;/                    one directory per top-level container
+ *     container.ckpt                     the containerizer's record (config, state, termination)
+ *     launcher.ckpt                      the launcher's checkpoint
+ *     isolators/&lt;isolator&gt;.ckpt         each isolator's checkpoint
+ *     sandbox/                           fetched URIs, the task's working files
+ *     stdout.log, stderr.log (+ .1)      the task's output, written by its monitor
+ *     monitor.log                        the monitor's own diagnostics
+ *     exit                               how the task ended, written by its monitor (through exit.tmp)
+ *     agent.sock                         a VM task: the host end of the guest agent's channel
+ *     console.log                        a VM task: the guest's serial console
+ *     containers/&lt;id&gt;/                  nested containers, same layout
  * </pre>
+ *
+ * <p>The launch helper gets the monitor's four files in its plan and derives only their {@code .1}
+ * and {@code .tmp} neighbours.
  */
 public record RuntimePaths(Path stateDir, Path runDir) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vessel");
