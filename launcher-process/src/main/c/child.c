@@ -538,7 +538,7 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     if (dup2(ctx->stdin_fd, 0) < 0 || dup2(ctx->stdout_fd, 1) < 0
         || dup2(ctx->stderr_fd, 2) < 0)
         fail("dup2 stdio");
-    /* Nothing else of the helper's (Java's pipes, log files, run dir) may
+    /* Nothing else of the helper's (Java's pipes, log files) may
      * leak into the task; CLOEXEC rather than close keeps err_fd usable. */
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         fail("close_range");

@@ -2,13 +2,14 @@
  * The monitor: after a successful launch the helper stays behind to pump
  * the task's stdout/stderr into capped log files, reap the task (and, as
  * child subreaper, any orphans), and record the task's exit status in
- * <run-dir>/exit. It must keep working after Java is gone, so it never
+ * the plan's EXIT_FILE. It must keep working after Java is gone, so it never
  * talks to Java again and treats write errors on logs as non-fatal.
  */
 #include "vessel-launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,16 +21,21 @@
 
 #define CHUNK 65536
 
-int vl_log_open(int dirfd, struct vl_log *log, const char *name,
-                const char *rotated)
+int vl_log_open(struct vl_log *log, const char *path)
 {
     struct stat st;
-    log->name = name;
-    log->rotated = rotated;
+    log->path = path;
     log->size = 0;
-    /* O_APPEND: a restarted task (same run dir) continues its logs. */
-    log->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                     0644);
+    /* The rotated name is derived here rather than sent: it must stay next
+     * to the log (rename(2) within one directory) whatever the plan says. */
+    if (asprintf(&log->rotated, "%s.1", path) < 0) {
+        log->rotated = NULL;
+        errno = ENOMEM;
+        log->fd = -1;
+        return -1;
+    }
+    /* O_APPEND: a restarted task (same log files) continues its logs. */
+    log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log->fd < 0)
         return -1;
     if (fstat(log->fd, &st) == 0)
@@ -37,37 +43,37 @@ int vl_log_open(int dirfd, struct vl_log *log, const char *name,
     return 0;
 }
 
-/* stdout.log -> stdout.log.1 (replacing the older one), new stdout.log.
+/* <log> -> <log>.1 (replacing the older one), then a new empty <log>.
  * Readers following the file by name see a fresh file; nothing is copied. */
-static void log_rotate(int dirfd, struct vl_log *log)
+static void log_rotate(struct vl_log *log)
 {
-    if (renameat(dirfd, log->name, dirfd, log->rotated) < 0)
-        fprintf(stderr, "vessel-launch: rotate %s: %s\n", log->name,
+    if (rename(log->path, log->rotated) < 0)
+        fprintf(stderr, "vessel-launch: rotate %s: %s\n", log->path,
                 strerror(errno));
     close(log->fd);
-    log->fd = openat(dirfd, log->name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
-                     | O_CLOEXEC, 0644);
+    log->fd = open(log->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
+                   | O_CLOEXEC, 0644);
     if (log->fd < 0)
-        fprintf(stderr, "vessel-launch: reopen %s: %s\n", log->name,
+        fprintf(stderr, "vessel-launch: reopen %s: %s\n", log->path,
                 strerror(errno));
     log->size = 0;
 }
 
 /* Appends, splitting the data exactly at the cap so that no file ever
  * exceeds cap bytes (=> at most 2*cap per stream on disk). */
-static void log_append(int dirfd, struct vl_log *log, uint64_t cap,
+static void log_append(struct vl_log *log, uint64_t cap,
                        const char *buf, size_t n)
 {
     while (n > 0) {
         if (cap && log->size >= cap)
-            log_rotate(dirfd, log);
+            log_rotate(log);
         size_t chunk = n;
         if (cap && cap - log->size < chunk)
             chunk = (size_t)(cap - log->size);
         /* A full disk must not stop the pump (the task would block on a
          * full pipe); such output is dropped instead. */
         if (log->fd >= 0 && vl_write_all(log->fd, buf, chunk) < 0)
-            fprintf(stderr, "vessel-launch: write %s: %s\n", log->name,
+            fprintf(stderr, "vessel-launch: write %s: %s\n", log->path,
                     strerror(errno));
         log->size += chunk;
         buf += chunk;
@@ -77,13 +83,13 @@ static void log_append(int dirfd, struct vl_log *log, uint64_t cap,
 
 /* Reads what is available on the pipe; returns 0 at EOF (or error), 1
  * otherwise. With drain set (pipe is O_NONBLOCK) it reads until EAGAIN. */
-static int log_pump(int dirfd, struct vl_log *log, uint64_t cap, int drain)
+static int log_pump(struct vl_log *log, uint64_t cap, int drain)
 {
     static char buf[CHUNK];
     for (;;) {
         ssize_t r = read(log->pipe_fd, buf, sizeof buf);
         if (r > 0) {
-            log_append(dirfd, log, cap, buf, (size_t)r);
+            log_append(log, cap, buf, (size_t)r);
             if (!drain && (size_t)r < sizeof buf)
                 return 1; /* probably drained; let poll tell us */
             continue;
@@ -96,25 +102,30 @@ static int log_pump(int dirfd, struct vl_log *log, uint64_t cap, int drain)
     }
 }
 
-int vl_write_exit_file(int dirfd, const char *line)
+int vl_write_exit_file(const char *path, const char *line)
 {
     /* Atomic publish: readers either see no exit file or a complete one,
      * whenever the daemon or this monitor dies. No fsync: the run dir is
-     * per boot, and Java does not read an earlier boot's exit files. */
-    int fd = openat(dirfd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                    0644);
+     * per boot, and Java does not read an earlier boot's exit files. The
+     * temporary is "<path>.tmp", next to the file, so the rename is atomic. */
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     if (vl_write_all(fd, line, strlen(line)) < 0) {
         close(fd);
         return -1;
     }
-    if (close(fd) < 0 || renameat(dirfd, "exit.tmp", dirfd, "exit") < 0)
+    if (close(fd) < 0 || rename(tmp, path) < 0)
         return -1;
     return 0;
 }
 
-void vl_monitor(pid_t task, int dirfd, int sigfd, struct vl_log logs[2],
+void vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
                 uint64_t log_cap, char *line, size_t linelen)
 {
     int status = 0, task_done = 0;
@@ -132,7 +143,7 @@ void vl_monitor(pid_t task, int dirfd, int sigfd, struct vl_log logs[2],
             break;
         }
         for (int i = 0; i < 2; i++)
-            if (pfd[i + 1].revents && !log_pump(dirfd, &logs[i], log_cap, 0)) {
+            if (pfd[i + 1].revents && !log_pump(&logs[i], log_cap, 0)) {
                 close(logs[i].pipe_fd);
                 logs[i].pipe_fd = -1; /* poll ignores negative fds */
             }
@@ -158,11 +169,11 @@ void vl_monitor(pid_t task, int dirfd, int sigfd, struct vl_log logs[2],
 
     /* Whatever the task wrote before dying is already in the pipes; take
      * it without blocking (a surviving grandchild could hold the pipes
-     * open forever), so the logs are complete when "exit" appears. */
+     * open forever), so the logs are complete when the exit file appears. */
     for (int i = 0; i < 2; i++)
         if (logs[i].pipe_fd >= 0) {
             fcntl(logs[i].pipe_fd, F_SETFL, O_NONBLOCK);
-            log_pump(dirfd, &logs[i], log_cap, 1);
+            log_pump(&logs[i], log_cap, 1);
             close(logs[i].pipe_fd);
         }
 

@@ -23,13 +23,15 @@
 #define PLAN_MAX_BODY (16u << 20) /* a plan is small; refuse absurd sizes */
 
 enum {
-    T_RUN_DIR = 0x01, T_ROOTFS = 0x02, T_ARG = 0x03, T_ENV = 0x04,
+    T_RETIRED_RUN_DIR = 0x01, /* version 1's; its files are named one by one now */
+    T_ROOTFS = 0x02, T_ARG = 0x03, T_ENV = 0x04,
     T_CWD = 0x05, T_UID = 0x06, T_GID = 0x07, T_SUPP_GID = 0x08,
     T_HOSTNAME = 0x09, T_NAMESPACES = 0x0a, T_UID_MAP = 0x0b,
     T_GID_MAP = 0x0c, T_NETNS_PATH = 0x0d, T_MOUNT = 0x0e, T_STD_FS = 0x0f,
     T_MASKED_PATH = 0x10, T_RLIMIT = 0x11, T_NO_NEW_PRIVS = 0x12,
-    T_CAPS = 0x13, T_LOG_CAP = 0x14, T_CGROUP = 0x15,
-    T_MAX = T_CGROUP
+    T_CAPS = 0x13, T_LOG_CAP = 0x14, T_CGROUP = 0x15, T_EXIT_FILE = 0x16,
+    T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
+    T_MAX = T_MONITOR_LOG
 };
 
 /* A cursor over a byte range; every getter checks bounds. */
@@ -159,16 +161,17 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
         [T_CGROUP] = 1,
     };
-    if (tag == 0 || tag > T_MAX)
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1u << tag)))
         return bad("duplicate tag 0x%04x", tag);
     *seen |= 1u << tag;
 
     switch (tag) {
-    case T_RUN_DIR: case T_ROOTFS: case T_ARG: case T_ENV: case T_CWD:
+    case T_ROOTFS: case T_ARG: case T_ENV: case T_CWD:
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
-    case T_MASKED_PATH: case T_CGROUP:
+    case T_MASKED_PATH: case T_CGROUP: case T_EXIT_FILE: case T_STDOUT_LOG:
+    case T_STDERR_LOG: case T_MONITOR_LOG:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
@@ -181,7 +184,10 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     }
 
     switch (tag) {
-    case T_RUN_DIR:     p->run_dir = s; break;
+    case T_EXIT_FILE:   p->exit_file = s; break;
+    case T_STDOUT_LOG:  p->stdout_log = s; break;
+    case T_STDERR_LOG:  p->stderr_log = s; break;
+    case T_MONITOR_LOG: p->monitor_log = s; break;
     case T_ROOTFS:      p->rootfs = s; break;
     case T_CWD:         p->cwd = s; break;
     case T_HOSTNAME:    p->hostname = s; break;
@@ -264,8 +270,14 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
 static int validate(struct vl_plan *p)
 {
     uint32_t ns = p->namespaces;
-    if (!p->run_dir || p->run_dir[0] != '/')
-        return bad("RUN_DIR missing or not absolute");
+    if (!p->exit_file || p->exit_file[0] != '/')
+        return bad("EXIT_FILE missing or not absolute");
+    if (!p->stdout_log || p->stdout_log[0] != '/')
+        return bad("STDOUT_LOG missing or not absolute");
+    if (!p->stderr_log || p->stderr_log[0] != '/')
+        return bad("STDERR_LOG missing or not absolute");
+    if (!p->monitor_log || p->monitor_log[0] != '/')
+        return bad("MONITOR_LOG missing or not absolute");
     if (p->argv.n == 0 || p->argv.v[0][0] == 0)
         return bad("ARG missing or argv[0] empty");
     if (p->cwd && p->cwd[0] != '/')

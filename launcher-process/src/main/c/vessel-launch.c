@@ -137,7 +137,7 @@ static int write_map(pid_t pid, const char *file, const struct vl_strv *lines)
 
 /* Failure after "pid" was sent: the task never ran. Record that in the
  * exit file too, since Java may have died and will look there later. */
-static int launch_failed(int dirfd, pid_t pid, const char *msg)
+static int launch_failed(const char *exit_file, pid_t pid, const char *msg)
 {
     char line[2048];
     reply("error %s", msg);
@@ -145,7 +145,7 @@ static int launch_failed(int dirfd, pid_t pid, const char *msg)
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     snprintf(line, sizeof line, "failed %s\n", msg);
-    if (vl_write_exit_file(dirfd, line) < 0)
+    if (vl_write_exit_file(exit_file, line) < 0)
         fprintf(stderr, "vessel-launch: write exit file: %s\n", strerror(errno));
     return 1;
 }
@@ -236,11 +236,6 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    int dirfd = open(plan.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        reply("error run-dir %s: %s", plan.run_dir, strerror(errno));
-        return 1;
-    }
     /* Checked here (not only in the child) so the common mistake fails
      * before "pid", with a precise message. */
     struct stat st;
@@ -253,9 +248,12 @@ int main(int argc, char **argv)
         }
     }
     struct vl_log logs[2];
-    if (vl_log_open(dirfd, &logs[0], "stdout.log", "stdout.log.1") < 0
-        || vl_log_open(dirfd, &logs[1], "stderr.log", "stderr.log.1") < 0) {
-        reply("error log file in %s: %s", plan.run_dir, strerror(errno));
+    if (vl_log_open(&logs[0], plan.stdout_log) < 0) {
+        reply("error log file %s: %s", plan.stdout_log, strerror(errno));
+        return 1;
+    }
+    if (vl_log_open(&logs[1], plan.stderr_log) < 0) {
+        reply("error log file %s: %s", plan.stderr_log, strerror(errno));
         return 1;
     }
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -403,7 +401,7 @@ int main(int argc, char **argv)
         else
             snprintf(err, sizeof err, "abort: unexpected byte 0x%02x before release",
                      (unsigned char)go);
-        return launch_failed(dirfd, pid, err);
+        return launch_failed(plan.exit_file, pid, err);
     }
     /* Fails when the child already failed its setup (it sets up while Java
      * isolates it): its message is then on the error pipe. */
@@ -425,18 +423,18 @@ int main(int argc, char **argv)
     err[n] = 0;
     close(err_p[0]);
     if (n > 0)
-        return launch_failed(dirfd, pid, err);
+        return launch_failed(plan.exit_file, pid, err);
     if (!released)
-        return launch_failed(dirfd, pid, "release: task is gone");
+        return launch_failed(plan.exit_file, pid, "release: task is gone");
     reply("ok");
 
     /* Detach from Java for good: nothing more is said on stdout, stdin is
-     * not read again, and late diagnostics go to a file in the run dir so
+     * not read again, and late diagnostics go to the plan's MONITOR_LOG so
      * a full or dead stderr pipe can never block the monitor. */
     dup2(devnull, 0);
     dup2(devnull, 1);
-    int mlog = openat(dirfd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND
-                      | O_CLOEXEC, 0644);
+    int mlog = open(plan.monitor_log, O_WRONLY | O_CREAT | O_APPEND
+                    | O_CLOEXEC, 0644);
     dup2(mlog >= 0 ? mlog : devnull, 2);
     if (mlog >= 0)
         close(mlog);
@@ -445,8 +443,8 @@ int main(int argc, char **argv)
     char line[256];
     logs[0].pipe_fd = out_p[0];
     logs[1].pipe_fd = errout_p[0];
-    vl_monitor(pid, dirfd, sigfd, logs, plan.log_cap, line, sizeof line);
-    if (vl_write_exit_file(dirfd, line) < 0) {
+    vl_monitor(pid, sigfd, logs, plan.log_cap, line, sizeof line);
+    if (vl_write_exit_file(plan.exit_file, line) < 0) {
         fprintf(stderr, "vessel-launch: write exit file: %s\n", strerror(errno));
         return 1;
     }

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VL_VERSION 1
+#define VL_VERSION 2
 
 /* Namespace bits of the NAMESPACES record (our own numbering, so the Java
  * side does not need to know the kernel's CLONE_* constants). */
@@ -63,7 +63,10 @@ struct vl_rlimit {
 };
 
 struct vl_plan {
-    char *run_dir;     /* required, absolute */
+    char *exit_file;   /* required, absolute: where the monitor records the end */
+    char *stdout_log;  /* required, absolute: the task's stdout, rotated to "<path>.1" */
+    char *stderr_log;  /* required, absolute: the task's stderr, rotated to "<path>.1" */
+    char *monitor_log; /* required, absolute: the monitor's stderr once it is detached */
     char *rootfs;      /* optional, absolute; requires VL_NS_MOUNT */
     char *cwd;         /* optional, default "/" */
     char *hostname;    /* optional; requires VL_NS_UTS */
@@ -115,15 +118,14 @@ struct vl_log {
     int pipe_fd;        /* read end of the task's stdout/stderr pipe */
     int fd;             /* current log file, -1 if it could not be opened */
     uint64_t size;      /* bytes in the current log file */
-    const char *name;   /* e.g. "stdout.log" (relative to the run dir) */
-    const char *rotated;/* e.g. "stdout.log.1" */
+    const char *path;   /* the plan's STDOUT_LOG or STDERR_LOG */
+    char *rotated;      /* path + ".1" */
 };
-int vl_log_open(int dirfd, struct vl_log *log, const char *name,
-                const char *rotated);
-int vl_write_exit_file(int dirfd, const char *line);
+int vl_log_open(struct vl_log *log, const char *path);
+int vl_write_exit_file(const char *path, const char *line);
 /* Pumps logs, reaps children; returns once the task has ended, with the
  * exit-file line for it written to line. */
-void vl_monitor(pid_t task, int dirfd, int sigfd, struct vl_log logs[2],
+void vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
                 uint64_t log_cap, char *line, size_t linelen);
 
 /* Small helpers shared by the units (vessel-launch.c). */

@@ -48,7 +48,7 @@ STD = dict(proc=1, sys=2, dev=4, ro=8)
 MS = dict(rdonly=1, nosuid=2, nodev=4, noexec=8, bind=4096, rec=16384,
           private=1 << 18, relatime=1 << 21)
 HINT = dict(mkdir=1, mkfile=2)
-STR = dict(rundir=1, rootfs=2, arg=3, env=4, cwd=5, hostname=9, uidmap=11,
+STR = dict(exitfile=0x16, stdoutlog=0x17, stderrlog=0x18, monitorlog=0x19, rootfs=2, arg=3, env=4, cwd=5, hostname=9, uidmap=11,
            gidmap=12, netns=13, mask=16)
 U32 = dict(uid=6, gid=7, group=8)
 
@@ -91,7 +91,7 @@ def encode(spec):
             body += rec(0x7777, b'')
         else:
             raise SystemExit('unknown spec key ' + k)
-    return b'VSLP' + struct.pack('<HHI', 1, 0, len(body)) + body
+    return b'VSLP' + struct.pack('<HHI', 2, 0, len(body)) + body
 
 mode, helper, spec = sys.argv[1], sys.argv[2], sys.argv[3:]
 plan = b'XXXX' + bytes(8) if mode == 'badmagic' else encode(spec)
@@ -127,11 +127,12 @@ expect() { # name actual expected
 expect_match() { # name actual glob
     case "$2" in $3) pass "$1" ;; *) fail "$1" "expected [$3], got [$2]" ;; esac
 }
-# launch NAME MODE spec... : run dir is $T/run/NAME, control output NAME.ctl
+# launch NAME MODE spec... : the files go to $T/run/NAME, control output NAME.ctl
 launch() {
-    local name=$1 mode=$2; shift 2
-    rm -rf "$T/run/$name"; mkdir -p "$T/run/$name"
-    python3 "$T/vplan.py" "$mode" "$H" "rundir=$T/run/$name" "$@" \
+    local name=$1 mode=$2 dir=$T/run/$1; shift 2
+    rm -rf "$dir"; mkdir -p "$dir"
+    python3 "$T/vplan.py" "$mode" "$H" "exitfile=$dir/exit" "stdoutlog=$dir/stdout.log" \
+        "stderrlog=$dir/stderr.log" "monitorlog=$dir/monitor.log" "$@" \
         > "$T/run/$name.ctl" 2> "$T/run/$name.err"
 }
 outcome() { grep -v -e '^helper ' -e '^pid ' -e '^rc ' "$T/run/$1.ctl" | head -n1; }
@@ -179,7 +180,7 @@ expect "no fd leaks into the task (3 = ls's own dir fd)" "$(echo $(out fds))" "0
 launch hostfs release arg=/usr/bin/env
 expect "no rootfs: host fs, empty env" "$(exitof hostfs) [$(out hostfs)]" "exited 0 []"
 
-expect "--version" "$("$H" --version)" "vessel-launch protocol 1"
+expect "--version" "$("$H" --version)" "vessel-launch protocol 2"
 
 launch host release "${BASE[@]}" hostname=vessel-box arg=hostname
 exitof host >/dev/null

@@ -36,6 +36,7 @@ import java.util.concurrent.ExecutionException;
 final class GuestTasks {
     private final UnifiedContainerizer containerizer;
     private final RuntimePaths paths;
+    private final GuestPaths guestPaths;
     private final HostShare share;
     private final GuestVolumes volumes;
     private final HostLink link;
@@ -72,23 +73,11 @@ final class GuestTasks {
             HostLink link) {
         this.containerizer = containerizer;
         this.paths = paths;
+        this.guestPaths = new GuestPaths(paths);
         this.share = share;
         this.volumes = new GuestVolumes(share, disks);
         this.link = link;
         this.logs = new LogReader(paths);
-    }
-
-    /**
-     * Where a task's share is mounted: {@code <run dir>/shares/<id>}. The guest's own addition to the
-     * run directory's layout; container ids are validated before they get here.
-     */
-    static Path shareDir(RuntimePaths paths, String containerId) {
-        return paths.runDir().resolve("shares").resolve(containerId);
-    }
-
-    /** Where a task's volume sources are mounted: {@code <run dir>/volumes/<id>/<index>}. */
-    static Path volumesDir(RuntimePaths paths, String containerId) {
-        return paths.runDir().resolve("volumes").resolve(containerId);
     }
 
     /**
@@ -105,7 +94,7 @@ final class GuestTasks {
             throw VesselException.invalid("rootfs_tag", "must name the share that holds the task's root filesystem");
         }
         Path inShare = rootfsPath(request.getRootfsPath());
-        Task task = new Task(shareDir(paths, containerId), volumesDir(paths, containerId), request.getMountsList());
+        Task task = new Task(guestPaths.shareDir(containerId), guestPaths.volumesDir(containerId), request.getMountsList());
         if (tasks.putIfAbsent(containerId, task) != null) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "container_id",
                     "task '" + containerId + "' exists already in this guest");
@@ -240,7 +229,7 @@ final class GuestTasks {
      * classes loaded and its native calls linked (seconds under TCG on a first use).
      */
     void warmUp() throws IOException, InterruptedException {
-        Path root = paths.runDir().resolve("warm-up-root");
+        Path root = guestPaths.warmUpRoot();
         Path busybox = Files.isExecutable(INITRAMFS_BUSYBOX) ? INITRAMFS_BUSYBOX : Path.of("/bin/busybox");
         try {
             for (String dir : List.of("bin", "proc", "sys", "dev", "tmp")) {

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 /**
  * Makes a task's volumes ({@code LaunchTask.mounts}) ready in the guest: each shared directory or
- * disk is mounted under the task's volumes directory, {@code <dir>/<index>}, and handed on as an
+ * disk is mounted under the task's volumes directory ({@link GuestPaths#volumeSource}), and handed on as an
  * ordinary host-path volume at its target, so that the in-guest {@code filesystem/linux} binds it
  * into the task exactly as on a host (read-only binds included). A tmpfs is passed on as a tmpfs
  * volume: the in-guest isolator makes it. Errors name the request's field, {@code mounts[i]…}.
@@ -45,7 +45,7 @@ final class GuestVolumes {
             switch (m.getSourceCase()) {
                 case TMPFS -> volume.setTmpfs(m.getTmpfs());
                 case SHARE_TAG -> {
-                    Path source = Files.createDirectories(dir.resolve(Integer.toString(i)));
+                    Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));
                     try {
                         shares.mount(m.getShareTag(), source, m.getReadOnly());
                     } catch (IOException e) {
@@ -55,7 +55,7 @@ final class GuestVolumes {
                     volume.setHostPath(HostPathVolume.newBuilder().setPath(source.toString()));
                 }
                 case DISK -> {
-                    Path source = Files.createDirectories(dir.resolve(Integer.toString(i)));
+                    Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));
                     mountDisk(at + ".disk", m, source);
                     volume.setHostPath(HostPathVolume.newBuilder().setPath(source.toString()));
                 }

@@ -99,7 +99,7 @@ final class Training {
             agent.join();
             roundTripRepliesTheHostSeesRarely();
             if (withNode) {
-                runLaunchHelper(paths);
+                runLaunchHelper(paths, dir.resolve("helper.log"));
             }
         } finally {
             deleteTree(dir);
@@ -223,11 +223,14 @@ final class Training {
         return frame;
     }
 
-    /** The launch helper, run as the process launcher runs it, asked only for its version. */
-    private static void runLaunchHelper(RuntimePaths paths) throws IOException, InterruptedException {
+    /**
+     * The launch helper, run as the process launcher runs it, asked only for its version; its stderr
+     * goes to {@code log}, in training's scratch directory rather than the node's layout.
+     */
+    private static void runLaunchHelper(RuntimePaths paths, Path log) throws IOException, InterruptedException {
         Path helper = LaunchHelper.install(paths.launchHelper());
         Process p = new ProcessBuilder(helper.toString(), "--version")
-                .redirectError(ProcessBuilder.Redirect.appendTo(paths.runDir().resolve("helper.log").toFile()))
+                .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
         p.getOutputStream().close();
         String reply = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);

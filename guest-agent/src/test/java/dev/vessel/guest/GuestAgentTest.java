@@ -246,7 +246,7 @@ class GuestAgentTest {
         assertEquals(TerminationReason.EXITED, exited.getTermination().getReason(), exited.toString());
         assertEquals(3, exited.getTermination().getExitCode(), exited.toString());
 
-        Path share = GuestTasks.shareDir(paths, "echo");
+        Path share = new GuestPaths(paths).shareDir("echo");
         assertTrue(Mounts.isMountPoint(share), "the share is mounted until the host destroys the task");
         assertTrue(host.request(destroy("echo")).hasOk());
         assertFalse(Mounts.isMountPoint(share));
@@ -296,7 +296,7 @@ class GuestAgentTest {
         assertTrue(host.request(destroy("sleeper")).hasOk());
         assertEquals(List.of(), cgroupDirs("sleeper"));
         assertFalse(Files.exists(Path.of("/proc", Long.toString(pid))), "the task's process is gone");
-        assertFalse(Mounts.isMountPoint(GuestTasks.shareDir(paths, "sleeper")));
+        assertFalse(Mounts.isMountPoint(new GuestPaths(paths).shareDir("sleeper")));
         assertError("container_id", host.request(destroy("sleeper")));
     }
 
@@ -337,11 +337,11 @@ class GuestAgentTest {
         HostFrame.Builder noSuchNic = launch("nonic", "true");
         noSuchNic.getLaunchBuilder().addInterfaces(GuestInterface.newBuilder().setMac("02:00:00:ff:ff:01"));
         assertError("interfaces[0].mac", host.request(noSuchNic));
-        assertFalse(Files.exists(GuestTasks.shareDir(paths, "nonic")));
+        assertFalse(Files.exists(new GuestPaths(paths).shareDir("nonic")));
         // a refused launch leaves nothing behind: the same id launches fine afterwards
         assertError("config.resources.memory_bytes",
                 host.request(launch("again", "true", Resources.newBuilder().setMemoryBytes(1).build())));
-        assertFalse(Files.exists(GuestTasks.shareDir(paths, "again")));
+        assertFalse(Files.exists(new GuestPaths(paths).shareDir("again")));
         launched(host.request(launch("again", "exit 0")));
         assertEquals(0, host.awaitExit("again", new StringBuilder(), new StringBuilder()).getTermination().getExitCode());
     }
@@ -370,7 +370,7 @@ class GuestAgentTest {
         HostFrame.Builder missing = launch("missing", "true");
         missing.getLaunchBuilder().setRootfsPath("no-such-dir");
         assertError("rootfs_path", host.request(missing));
-        assertFalse(Files.exists(GuestTasks.shareDir(paths, "missing")), "the share stays mounted after a refusal");
+        assertFalse(Files.exists(new GuestPaths(paths).shareDir("missing")), "the share stays mounted after a refusal");
     }
 
     @Test
@@ -420,7 +420,7 @@ class GuestAgentTest {
         assertTrue(stderr.toString().contains("Read-only file system"), stderr.toString());
         assertFalse(Files.exists(confShare.resolve("new")), "a read-only share was written");
 
-        Path volumes = GuestTasks.volumesDir(paths, "volumes");
+        Path volumes = new GuestPaths(paths).volumesDir("volumes");
         assertTrue(Mounts.isMountPoint(volumes.resolve("0")), "the share is mounted until the task is destroyed");
         assertTrue(Mounts.isMountPoint(volumes.resolve("2")), "the disk is mounted until the task is destroyed");
         assertTrue(host.request(destroy("volumes")).hasOk());
@@ -442,8 +442,8 @@ class GuestAgentTest {
         relative.getLaunchBuilder().addMounts(share("data", DATA_TAG, false));
         assertError("mounts[0].target", host.request(relative));
         for (String id : List.of("nodisk", "noshare", "relative")) {
-            assertFalse(Files.exists(GuestTasks.volumesDir(paths, id)), id);
-            assertFalse(Files.exists(GuestTasks.shareDir(paths, id)), id);
+            assertFalse(Files.exists(new GuestPaths(paths).volumesDir(id)), id);
+            assertFalse(Files.exists(new GuestPaths(paths).shareDir(id)), id);
         }
     }
 

@@ -25,12 +25,12 @@ import dev.vessel.provisioner.registry.Puller;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackend;
 import dev.vessel.provisioner.store.BlobHolder;
+import dev.vessel.provisioner.rootfs.RootfsPaths;
 import dev.vessel.provisioner.store.BlobStore;
 import dev.vessel.provisioner.store.Digest;
 import dev.vessel.provisioner.store.ImageIndex;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -49,8 +49,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * garbage collection never takes an image in use, even across restarts.
  */
 public final class ImageProvisioner implements Provisioner {
-    private static final String IMAGE_IN_USE = "image";
-
     private final RuntimePaths paths;
     private final BlobStore blobs;
     private final ImageIndex index;
@@ -117,7 +115,7 @@ public final class ImageProvisioner implements Provisioner {
         try {
             Path dir = paths.provisionedRootfsDir(containerId);
             // recorded before anything is built on it, so a collection running later keeps the image
-            AtomicFiles.write(dir.resolve(IMAGE_IN_USE), image.manifestDigest().toString().getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(RootfsPaths.imageRecord(dir), image.manifestDigest().toString().getBytes(StandardCharsets.UTF_8));
             List<Path> diffs = new ArrayList<>();
             for (int i = 0; i < image.layers().size(); i++) {
                 Layer layer = image.layers().get(i);
@@ -152,14 +150,7 @@ public final class ImageProvisioner implements Provisioner {
     }
 
     private List<String> provisionedContainers() throws IOException {
-        List<String> ids = new ArrayList<>();
-        Path root = paths.provisionedRootfsDir();
-        if (Files.isDirectory(root)) {
-            try (DirectoryStream<Path> entries = Files.newDirectoryStream(root, Files::isDirectory)) {
-                entries.forEach(e -> ids.add(e.getFileName().toString()));
-            }
-        }
-        return ids;
+        return RootfsPaths.containerIds(paths);
     }
 
     /** Manifests of the images containers use now. */
@@ -167,7 +158,7 @@ public final class ImageProvisioner implements Provisioner {
         Set<Digest> inUse = new HashSet<>();
         for (String id : provisionedContainers()) {
             try {
-                String digest = Files.readString(paths.provisionedRootfsDir(id).resolve(IMAGE_IN_USE)).trim();
+                String digest = Files.readString(RootfsPaths.imageRecord(paths.provisionedRootfsDir(id))).trim();
                 inUse.add(Digest.parse("rootfs of " + id, digest));
             } catch (NoSuchFileException e) {
                 // a crash before the record: nothing was built on any image

@@ -1,43 +1,65 @@
 package dev.vessel.core.paths;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one place that knows Vessel's on-disk layout. Nobody else builds these paths by hand.
+ * The one place that knows Vessel's on-disk layout. Nobody else builds these paths by hand: a
+ * subsystem that owns a subtree names what is inside it in a paths class of its own, which takes its
+ * root from here (marked "see" below).
  *
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
- *   blobs/  layers/  images/  volumes/  guest/
+ *   vesseld.lock                         held by the one daemon using this state dir; holds its pid
+ *   blobs/  images/                      the image store
+ *   layers/                              unpacked layers (see provisioner's LayerPaths)
+ *   volumes/&lt;name&gt;/                      a persistent volume, the user's data
+ *   guest/                               the VM guest's kernel, initramfs and artifacts.properties
  *   fetcher/uris/  fetcher/downloads/    the fetcher's URI index and unfinished downloads
- *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (overlay upper/work, mount point)
- *   bin/vessel-launch                      the process launcher's native helper, installed from its jar
+ *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (see provisioner's RootfsPaths)
+ *   bin/vessel-launch                    the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
  *   boot_id                              the boot the run dir was written in
- *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments per container
- *   vm-network/&lt;id&gt;.ckpt                  the vm/network isolator's taps per container
- *   vm-sockets/&lt;hash&gt;.sock                 a VM's agent socket when its container dir is too deep for one
- *   vm-pool/&lt;guest&gt;/                      a warm guest booted ahead of demand: agent.sock, console.log, and
- *     share/                               the directory its guest mounts; a task's rootfs is bound on share/root
- *   containers/&lt;id&gt;/                     one directory per top-level container
- *     container.ckpt                       the containerizer's record (config, state, termination)
- *     launcher.ckpt                        the launcher's checkpoint
- *     isolators/&lt;isolator&gt;.ckpt          each isolator's checkpoint
- *     sandbox/                             fetched URIs, the task's working files
- *     stdout.log, stderr.log (+ .1)        the task's output, written by its monitor
- *     monitor.log                          the monitor's own diagnostics
- *     exit                                 how the task ended, written by its monitor
- *     agent.sock                           a VM task: the host end of the guest agent's channel
- *     console.log                          a VM task: the guest's serial console
- *     containers/&lt;id&gt;/                   nested containers, same layout
+ *   vessel.sock                          the daemon's API socket, unless configured elsewhere
+ *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments (see CniPaths)
+ *   vm-network/&lt;id&gt;.ckpt                 the vm/network isolator's taps per container
+ *   vm-sockets/&lt;hash&gt;.sock               a VM's agent socket when its container dir is too deep for one
+ *   vm-pool/&lt;guest&gt;/                     a warm guest booted ahead of demand: agent.sock, console.log, and
+ *     share/                             the directory its guest mounts; a task's rootfs is bound on share/root
+ *   shares/  volumes/  warm-up-root/     in a guest only: the guest agent's mounts (see GuestPaths)
+ *   containers/&lt;id&gt;/                    one directory per top-level container
+ *     container.ckpt                     the containerizer's record (config, state, termination)
+ *     launcher.ckpt                      the launcher's checkpoint
+ *     isolators/&lt;isolator&gt;.ckpt         each isolator's checkpoint
+ *     sandbox/                           fetched URIs, the task's working files
+ *     stdout.log, stderr.log (+ .1)      the task's output, written by its monitor
+ *     monitor.log                        the monitor's own diagnostics
+ *     exit                               how the task ended, written by its monitor (through exit.tmp)
+ *     agent.sock                         a VM task: the host end of the guest agent's channel
+ *     console.log                        a VM task: the guest's serial console
+ *     containers/&lt;id&gt;/                  nested containers, same layout
  * </pre>
+ *
+ * <p>The launch helper gets the monitor's four files in its plan and derives only their {@code .1}
+ * and {@code .tmp} neighbours.
  */
 public record RuntimePaths(Path stateDir, Path runDir) {
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vessel");
     public static final Path DEFAULT_RUN_DIR = Path.of("/run/vessel");
 
+    /**
+     * A warm guest's rootfs relative to its share: the guest agent is told it
+     * ({@code LaunchTask.rootfs_path}), as the share's top is held open by QEMU since boot.
+     */
+    public static final String WARM_GUEST_ROOTFS_IN_SHARE = "root";
+
     private static final String CONTAINERS = "containers";
+    private static final String CHECKPOINT_SUFFIX = ".ckpt";
     /** sun_path holds 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
 
@@ -90,6 +112,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return stateDir.resolve("volumes");
     }
 
+    /** A persistent volume's directory: the user's data, kept until the user removes it. */
+    public Path persistentVolume(String name) {
+        return volumesDir().resolve(name);
+    }
+
     public Path guestArtifactsDir() {
         return stateDir.resolve("guest");
     }
@@ -107,6 +134,31 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The vm/network isolator's state: the taps it made for each container. */
     public Path vmNetworkStateDir() {
         return runDir.resolve("vm-network");
+    }
+
+    /** The vm/network isolator's checkpoint of the taps it made for one container. */
+    public Path vmNetworkCheckpoint(String containerId) {
+        return vmNetworkStateDir().resolve(containerId + CHECKPOINT_SUFFIX);
+    }
+
+    /** The containers that have a vm/network checkpoint, by id; none when the directory is missing. */
+    public List<String> vmNetworkContainers() throws IOException {
+        List<String> ids = new ArrayList<>();
+        for (Path file : entries(vmNetworkStateDir(), "*" + CHECKPOINT_SUFFIX)) {
+            String name = file.getFileName().toString();
+            ids.add(name.substring(0, name.length() - CHECKPOINT_SUFFIX.length()));
+        }
+        return ids;
+    }
+
+    /** The daemon's API socket unless its configuration names another. */
+    public Path defaultDaemonSocket() {
+        return runDir.resolve("vessel.sock");
+    }
+
+    /** The lock that keeps a second daemon off this state dir; it holds the holder's pid. */
+    public Path stateLock() {
+        return stateDir.resolve("vesseld.lock");
     }
 
     /** The kernel's boot id of the boot the run dir's records were written in. */
@@ -146,7 +198,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     }
 
     public Path isolatorCheckpoint(Path containerDir, String isolator) {
-        return isolatorCheckpointsDir(containerDir).resolve(isolator + ".ckpt");
+        return isolatorCheckpointsDir(containerDir).resolve(isolator + CHECKPOINT_SUFFIX);
     }
 
     public Path isolatorCheckpointsDir(Path containerDir) {
@@ -157,7 +209,10 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return containerDir.resolve("sandbox");
     }
 
-    /** The task's exit status, written once by its monitor (file names fixed by vessel-launch's protocol). */
+    /**
+     * The task's exit status, written once by its monitor. This and the three logs below reach the
+     * launch helper in its plan; it derives only their neighbours ({@code exit.tmp}, {@code *.log.1}).
+     */
     public Path exitFile(Path containerDir) {
         return containerDir.resolve("exit");
     }
@@ -192,8 +247,43 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return runDir.resolve("vm-pool");
     }
 
+    /** The directory of the warm guest whose domain is {@code guestName}. */
+    public Path warmGuestDir(String guestName) {
+        return vmPoolDir().resolve(guestName);
+    }
+
+    /** The warm guests' directories found on disk; none when the pool's directory is missing. */
+    public List<Path> warmGuestDirs() throws IOException {
+        return entries(vmPoolDir(), "*");
+    }
+
+    /**
+     * The directory a warm guest mounts as its root share. Static, as is the next: they depend on the
+     * guest's directory alone, which a VM task knows from its checkpoint.
+     */
+    public static Path warmGuestShare(Path warmGuestDir) {
+        return warmGuestDir.resolve("share");
+    }
+
+    /** Where a task's rootfs is bound in a warm guest's share: {@link #WARM_GUEST_ROOTFS_IN_SHARE} below it. */
+    public static Path warmGuestRootfs(Path warmGuestDir) {
+        return warmGuestShare(warmGuestDir).resolve(WARM_GUEST_ROOTFS_IN_SHARE);
+    }
+
     /** A VM task's serial console, kept for diagnostics (the tail of it explains a failed boot). */
     public Path consoleLog(Path containerDir) {
         return containerDir.resolve("console.log");
+    }
+
+    /** The entries of {@code dir} whose names match {@code glob}; none when {@code dir} is missing. */
+    private static List<Path> entries(Path dir, String glob) throws IOException {
+        List<Path> found = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return found;
+        }
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, glob)) {
+            stream.forEach(found::add);
+        }
+        return found;
     }
 }

@@ -62,7 +62,7 @@ public final class DiskDuIsolator implements Isolator {
         measured.add(paths.provisionedRootfsDir(context.containerId()));
         for (Volume v : context.config().getVolumesList()) {
             if (v.hasPersistent()) {
-                measured.add(paths.volumesDir().resolve(v.getPersistent().getName()));
+                measured.add(paths.persistentVolume(v.getPersistent().getName()));
             }
         }
         return measured;

@@ -127,7 +127,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
 
     /** The user's data: created on first use, never removed by Vessel. */
     private Path persistentDirectory(String name) throws IOException {
-        return Files.createDirectories(paths.volumesDir().resolve(name));
+        return Files.createDirectories(paths.persistentVolume(name));
     }
 
     /**

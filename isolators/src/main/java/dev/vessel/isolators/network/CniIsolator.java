@@ -19,7 +19,6 @@ import dev.vessel.core.spi.NetworkKeys;
 import dev.vessel.core.spi.PrepareContext;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,19 +43,17 @@ import java.util.stream.Stream;
  * and the VM launcher's network isolator connects a NIC of the guest to each of them (the guest
  * itself takes their addresses; the task runs in the guest and never joins this namespace).
  *
- * <p>Per container the isolator keeps {@code <stateDir>/<id>/netns} and a checkpoint of what each
- * DEL needs (configuration, interface, port mappings, result). They live in the isolator's own
+ * <p>Per container the isolator keeps a netns file and a checkpoint of what each DEL needs
+ * ({@link CniPaths}) (configuration, interface, port mappings, result). They live in the isolator's own
  * directory rather than the container's checkpoint slot so that they outlive a container whose record
  * is gone: recovery can still DEL such an orphan, releasing its IP addresses and port mappings.
  */
 public final class CniIsolator implements Isolator {
     private static final System.Logger LOG = System.getLogger(CniIsolator.class.getName());
-    private static final String NETNS_FILE = "netns";
-    private static final String CHECKPOINT_FILE = "attachments";
 
     private final NetworkConfigs configs;
     private final CniRuntime runtime;
-    private final Path stateDir;
+    private final CniPaths files;
     private final CniStateCodec codec;
     private final NetworkConfig loopback;
     private final ObjectMapper json = new ObjectMapper();
@@ -64,7 +61,7 @@ public final class CniIsolator implements Isolator {
     /**
      * @param configDir  the CNI network configurations ({@code .conflist}, {@code .conf})
      * @param pluginDirs where plugin binaries are looked up by type, in order (Debian: /usr/lib/cni)
-     * @param stateDir   the isolator's own directory for netns files and checkpoints, e.g. /run/vessel/cni
+     * @param stateDir   the isolator's own directory ({@code RuntimePaths.cniStateDir()}; its layout: {@link CniPaths})
      * @param runner     how plugins are started ({@link PluginRunner#DIRECT} on a host or in a guest)
      */
     public CniIsolator(Path configDir, List<Path> pluginDirs, Path stateDir, PluginRunner runner) {
@@ -73,7 +70,7 @@ public final class CniIsolator implements Isolator {
         }
         this.configs = new NetworkConfigs(configDir, json);
         this.runtime = new CniRuntime(pluginDirs, runner, json);
-        this.stateDir = stateDir.toAbsolutePath().normalize(); // compared with mountinfo paths
+        this.files = new CniPaths(stateDir);
         this.codec = new CniStateCodec(json);
         ObjectNode lo = json.createObjectNode().put("type", "loopback");
         this.loopback = new NetworkConfig("vessel-loopback", "1.0.0", List.of(lo));
@@ -107,13 +104,13 @@ public final class CniIsolator implements Isolator {
         runtime.checkInstalled(loopback);
         networks.forEach(runtime::checkInstalled);
 
-        Path dir = stateDir.resolve(id);
+        Path dir = files.containerDir(id);
         if (Files.exists(dir)) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, dir.toString(),
                     "network state for container '" + id + "' exists already");
         }
         Files.createDirectories(dir);
-        Path netns = dir.resolve(NETNS_FILE);
+        Path netns = files.netns(id);
         NetworkNamespaces.create(netns);
         runtime.add(loopback, json.createArrayNode(), new CniRuntime.Target(id, netns, "lo"));
 
@@ -121,10 +118,10 @@ public final class CniIsolator implements Isolator {
         for (int i = 0; i < attachments.size(); i++) {
             CniAttachment pending = new CniAttachment("eth" + i, networks.get(i), portMappings(attachments.get(i)), null);
             state = state.with(pending);
-            checkpoint(dir).save(codec, state); // before the ADD: a failed or interrupted ADD is DELeted too
+            checkpoint(id).save(codec, state); // before the ADD: a failed or interrupted ADD is DELeted too
             JsonNode result = runtime.add(pending.network(), pending.portMappings(), target(id, netns, pending));
             state = state.with(pending.withResult(result));
-            checkpoint(dir).save(codec, state);
+            checkpoint(id).save(codec, state);
         }
         context.put(NetworkKeys.NETNS, netns);
         return LaunchInfo.newBuilder().setNetworkNamespacePath(netns.toString()).build();
@@ -146,7 +143,7 @@ public final class CniIsolator implements Isolator {
 
     @Override
     public ContainerStatus status(ContainerContext context) {
-        List<String> ips = checkpoint(stateDir.resolve(context.containerId())).load(codec)
+        List<String> ips = checkpoint(context.containerId()).load(codec)
                 .map(CniState::ipAddresses).orElse(List.of());
         return ContainerStatus.newBuilder().addAllIpAddresses(ips).build();
     }
@@ -159,15 +156,9 @@ public final class CniIsolator implements Isolator {
     /** DELs and removes the networks of containers that are not listed (a crash lost their record). */
     @Override
     public void recover(List<ContainerContext> containers) throws IOException {
-        if (!Files.isDirectory(stateDir)) {
-            return;
-        }
         Set<String> known = new HashSet<>();
         containers.forEach(c -> known.add(c.containerId()));
-        List<String> orphans = new ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(stateDir, Files::isDirectory)) {
-            entries.forEach(e -> orphans.add(e.getFileName().toString()));
-        }
+        List<String> orphans = files.containerIds();
         orphans.removeAll(known);
         for (String id : orphans) {
             LOG.log(Level.INFO, "removing the networks of unknown container ''{0}''", id);
@@ -181,16 +172,16 @@ public final class CniIsolator implements Isolator {
      * that never finished is only logged, as there may be nothing to release.
      */
     private void release(String id) throws IOException {
-        Path dir = stateDir.resolve(id);
+        Path dir = files.containerDir(id);
         if (!Files.isDirectory(dir)) {
             return;
         }
-        Path netns = dir.resolve(NETNS_FILE);
+        Path netns = files.netns(id);
         if (Files.exists(netns) && !NetworkNamespaces.isMounted(netns)) {
             // a namespace already gone: plugins treat a missing path as such, but not a plain file
             Files.delete(netns);
         }
-        List<CniAttachment> attachments = checkpoint(dir).load(codec).map(CniState::attachments).orElse(List.of());
+        List<CniAttachment> attachments = checkpoint(id).load(codec).map(CniState::attachments).orElse(List.of());
         List<VesselException> failures = new ArrayList<>();
         for (CniAttachment a : attachments.reversed()) {
             try {
@@ -220,7 +211,7 @@ public final class CniIsolator implements Isolator {
         return new CniRuntime.Target(id, netns, attachment.ifName());
     }
 
-    private Checkpoint checkpoint(Path containerStateDir) {
-        return new Checkpoint(containerStateDir.resolve(CHECKPOINT_FILE));
+    private Checkpoint checkpoint(String containerId) {
+        return new Checkpoint(files.attachments(containerId));
     }
 }

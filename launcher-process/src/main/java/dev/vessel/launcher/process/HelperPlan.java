@@ -10,7 +10,7 @@ import java.util.OptionalInt;
  * defines it. Java makes every decision; the helper only executes this.
  */
 public record HelperPlan(
-        String runDir,
+        MonitorFiles monitorFiles,
         Optional<String> rootfs,
         List<String> argv,
         List<String> env,
@@ -43,7 +43,7 @@ public record HelperPlan(
     public static final int HINT_MKDIR = 0x01, HINT_MKFILE = 0x02;
 
     public HelperPlan {
-        Objects.requireNonNull(runDir, "runDir");
+        Objects.requireNonNull(monitorFiles, "monitorFiles");
         argv = List.copyOf(argv);
         env = List.copyOf(env);
         supplementaryGids = List.copyOf(supplementaryGids);
@@ -53,6 +53,20 @@ public record HelperPlan(
         maskedPaths = List.copyOf(maskedPaths);
         rlimits = List.copyOf(rlimits);
         cgroups = List.copyOf(cgroups);
+    }
+
+    /**
+     * Where the helper's monitor writes, each an absolute path: the exit file (published through
+     * {@code <exitFile>.tmp}), the task's stdout and stderr (rotated to {@code <log>.1}) and its own
+     * diagnostics. The helper derives the {@code .tmp} and {@code .1} names itself, next to the file.
+     */
+    public record MonitorFiles(String exitFile, String stdoutLog, String stderrLog, String monitorLog) {
+        public MonitorFiles {
+            Objects.requireNonNull(exitFile, "exitFile");
+            Objects.requireNonNull(stdoutLog, "stdoutLog");
+            Objects.requireNonNull(stderrLog, "stderrLog");
+            Objects.requireNonNull(monitorLog, "monitorLog");
+        }
     }
 
     /** One mount(2): flags are MS_* bits; empty strings mean NULL. */

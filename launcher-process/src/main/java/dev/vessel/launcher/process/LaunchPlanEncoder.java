@@ -5,16 +5,18 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
-/** Encodes a {@link HelperPlan} in the binary format of vessel-launch's protocol, version 1. */
+/** Encodes a {@link HelperPlan} in the binary format of vessel-launch's protocol, version 2. */
 public final class LaunchPlanEncoder {
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     /** The helper refuses larger bodies. */
     static final int MAX_BODY = 16 << 20;
 
-    private static final int RUN_DIR = 0x01, ROOTFS = 0x02, ARG = 0x03, ENV = 0x04, CWD = 0x05, UID = 0x06,
+    // 0x01 was version 1's RUN_DIR: the monitor's files are named one by one since version 2
+    private static final int ROOTFS = 0x02, ARG = 0x03, ENV = 0x04, CWD = 0x05, UID = 0x06,
             GID = 0x07, SUPP_GID = 0x08, HOSTNAME = 0x09, NAMESPACES = 0x0A, UID_MAP = 0x0B, GID_MAP = 0x0C,
             NETNS_PATH = 0x0D, MOUNT = 0x0E, STD_FS = 0x0F, MASKED_PATH = 0x10, RLIMIT = 0x11,
-            NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15;
+            NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15, EXIT_FILE = 0x16, STDOUT_LOG = 0x17,
+            STDERR_LOG = 0x18, MONITOR_LOG = 0x19;
 
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
@@ -23,7 +25,10 @@ public final class LaunchPlanEncoder {
 
     public static byte[] encode(HelperPlan plan) {
         LaunchPlanEncoder e = new LaunchPlanEncoder();
-        e.str(RUN_DIR, plan.runDir());
+        e.str(EXIT_FILE, plan.monitorFiles().exitFile());
+        e.str(STDOUT_LOG, plan.monitorFiles().stdoutLog());
+        e.str(STDERR_LOG, plan.monitorFiles().stderrLog());
+        e.str(MONITOR_LOG, plan.monitorFiles().monitorLog());
         plan.rootfs().ifPresent(r -> e.str(ROOTFS, r));
         plan.argv().forEach(a -> e.str(ARG, a));
         plan.env().forEach(v -> e.str(ENV, v));

@@ -63,7 +63,7 @@ public final class PlanBuilder {
     private PlanBuilder() {
     }
 
-    public static HelperPlan build(LaunchPlan launch, long logCap) {
+    public static HelperPlan build(LaunchPlan launch, HelperPlan.MonitorFiles monitorFiles, long logCap) {
         ContainerConfig config = launch.container().config();
         LaunchInfo info = launch.launchInfo();
         Optional<Path> rootfs = info.getRootfs().isEmpty() ? Optional.empty() : Optional.of(Path.of(info.getRootfs()));
@@ -103,7 +103,7 @@ public final class PlanBuilder {
         }
 
         return new HelperPlan(
-                launch.container().containerDir().toString(),
+                monitorFiles,
                 rootfs.map(Path::toString),
                 argv,
                 env(config, info),

@@ -63,9 +63,9 @@ public final class ProcessLauncher implements Launcher {
 
     @Override
     public LaunchedTask fork(LaunchPlan launch) throws Exception {
-        HelperPlan plan = PlanBuilder.build(launch, logCap);
-        byte[] encoded = LaunchPlanEncoder.encode(plan);
         Path dir = launch.container().containerDir();
+        HelperPlan plan = PlanBuilder.build(launch, monitorFiles(dir), logCap);
+        byte[] encoded = LaunchPlanEncoder.encode(plan);
         // Until the task runs, the helper's stderr carries diagnostics; keep them with the monitor's log.
         Process process = new ProcessBuilder(helper.toString())
                 .redirectError(Redirect.appendTo(paths.monitorLog(dir).toFile()))
@@ -123,5 +123,12 @@ public final class ProcessLauncher implements Launcher {
             return Optional.of(ProcessTask.ended(exitFile, pid)); // it ended while we looked
         }
         return Optional.empty(); // monitor gone without an exit file: the task died with it (PDEATHSIG)
+    }
+
+    /** The files the helper's monitor writes for the task in {@code containerDir}, named by RuntimePaths. */
+    private HelperPlan.MonitorFiles monitorFiles(Path containerDir) {
+        return new HelperPlan.MonitorFiles(paths.exitFile(containerDir).toString(),
+                paths.stdoutLog(containerDir).toString(), paths.stderrLog(containerDir).toString(),
+                paths.monitorLog(containerDir).toString());
     }
 }

@@ -206,8 +206,8 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     /** Boots a guest for the warm pool and waits for its agent's hello; leaves nothing behind a failure. */
     private WarmGuest bootWarmGuest(long memoryBytes, int vcpus) throws Exception {
         String name = DomainNames.forWarmGuest();
-        Path dir = paths.vmPoolDir().resolve(name);
-        VmSpec spec = specs.forWarmGuest(name, dir, WarmGuest.share(dir), memoryBytes, vcpus);
+        Path dir = paths.warmGuestDir(name);
+        VmSpec spec = specs.forWarmGuest(name, dir, RuntimePaths.warmGuestShare(dir), memoryBytes, vcpus);
         boolean created = false;
         AgentClient agent = null;
         try {
@@ -342,11 +342,11 @@ public final class VmLauncher implements Launcher, AutoCloseable {
 
     /** Warm guests' directories left by a crash (their domains are gone by now). */
     private void removeWarmDirsExcept(Set<Path> liveWarmDirs, WarmPool warm) {
-        if (warm != null || !Files.isDirectory(paths.vmPoolDir())) {
+        if (warm != null) {
             return; // a running pool's guests have directories the sweep cannot tell from leftovers
         }
-        try (var dirs = Files.list(paths.vmPoolDir())) {
-            for (Path dir : dirs.toList()) {
+        try {
+            for (Path dir : paths.warmGuestDirs()) {
                 if (!liveWarmDirs.contains(dir)) {
                     LOG.log(Level.INFO, "removing {0}: a warm guest no task holds", dir);
                     WarmGuest.remove(dir, paths.agentSocket(dir), paths.consoleLog(dir));

@@ -21,7 +21,6 @@ import dev.vessel.core.spi.NetworkKeys;
 import dev.vessel.core.spi.PrepareContext;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,15 +64,14 @@ import java.util.Set;
 public final class VmNetworkIsolator implements Isolator {
     private static final System.Logger LOG = System.getLogger(VmNetworkIsolator.class.getName());
     private static final ProtoCodec<VmNetworkCheckpoint> CODEC = ProtoCodec.of(1, VmNetworkCheckpoint.parser());
-    private static final String CHECKPOINT_SUFFIX = ".ckpt";
     /** Routes the kernel derives from an address by itself; the guest's kernel makes its own. */
     private static final int RTPROT_KERNEL = 2;
 
-    private final Path stateDir;
+    private final RuntimePaths paths;
     private final String nodeStateDir;
 
     public VmNetworkIsolator(RuntimePaths paths) {
-        this.stateDir = paths.vmNetworkStateDir();
+        this.paths = paths;
         this.nodeStateDir = paths.stateDir().toString();
     }
 
@@ -197,18 +195,9 @@ public final class VmNetworkIsolator implements Isolator {
     /** Deletes the taps of containers that are not listed (their record was lost in a crash). */
     @Override
     public void recover(List<ContainerContext> containers) throws IOException {
-        if (!Files.isDirectory(stateDir)) {
-            return;
-        }
         Set<String> known = new HashSet<>();
         containers.forEach(c -> known.add(c.containerId()));
-        List<String> orphans = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*" + CHECKPOINT_SUFFIX)) {
-            for (Path file : files) {
-                String name = file.getFileName().toString();
-                orphans.add(name.substring(0, name.length() - CHECKPOINT_SUFFIX.length()));
-            }
-        }
+        List<String> orphans = paths.vmNetworkContainers();
         orphans.removeAll(known);
         for (String id : orphans) {
             LOG.log(Level.INFO, "removing the taps of unknown container ''{0}''", id);
@@ -251,7 +240,7 @@ public final class VmNetworkIsolator implements Isolator {
     }
 
     private void save(String containerId, VmNetworkCheckpoint state) throws IOException {
-        Files.createDirectories(stateDir);
+        Files.createDirectories(paths.vmNetworkStateDir());
         checkpoint(containerId).save(CODEC, state);
     }
 
@@ -260,6 +249,6 @@ public final class VmNetworkIsolator implements Isolator {
     }
 
     private Checkpoint checkpoint(String containerId) {
-        return new Checkpoint(stateDir.resolve(containerId + CHECKPOINT_SUFFIX));
+        return new Checkpoint(paths.vmNetworkCheckpoint(containerId));
     }
 }

@@ -18,6 +18,7 @@ import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
@@ -200,7 +201,7 @@ public final class VmTask implements LaunchedTask {
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .setRootfsTag(DomainXml.ROOTFS_TAG)
-                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : WarmGuest.ROOTFS_IN_SHARE)
+                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
                 .addAllMounts(guestMounts).addAllInterfaces(interfaces).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {

@@ -105,7 +105,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (warmPool < 0 || warmPool > MAX_VM_WARM_POOL) {
                 throw VesselException.invalid("vm_warm_pool", warmPool + " must be between 0 and " + MAX_VM_WARM_POOL);
             }
-            return new DaemonConfig(paths, or(socket, paths.runDir().resolve("vessel.sock")).toAbsolutePath(), port,
+            return new DaemonConfig(paths, or(socket, paths.defaultDaemonSocket()).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
                     or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),

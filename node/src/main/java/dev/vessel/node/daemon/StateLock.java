@@ -2,6 +2,7 @@ package dev.vessel.node.daemon;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.RuntimePaths;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -12,22 +13,21 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * One daemon per state directory: an exclusive lock on {@code <state>/vesseld.lock}, which also holds
+ * One daemon per state directory: an exclusive lock on {@link RuntimePaths#stateLock()}, which also holds
  * the holder's pid so that a second daemon can name it. The kernel drops the lock when the holder
  * dies, even by SIGKILL, so a crash never leaves a stale lock behind.
  */
 final class StateLock implements AutoCloseable {
-    private static final String FILE = "vesseld.lock";
-
     private final FileChannel channel;
 
     private StateLock(FileChannel channel) {
         this.channel = channel;
     }
 
-    static StateLock acquire(Path stateDir) throws IOException {
-        Files.createDirectories(stateDir);
-        FileChannel channel = FileChannel.open(stateDir.resolve(FILE),
+    static StateLock acquire(RuntimePaths paths) throws IOException {
+        Path file = paths.stateLock();
+        Files.createDirectories(file.getParent());
+        FileChannel channel = FileChannel.open(file,
                 StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -37,9 +37,9 @@ final class StateLock implements AutoCloseable {
             throw e;
         }
         if (lock == null) {
-            String holder = new String(Files.readAllBytes(stateDir.resolve(FILE)), StandardCharsets.UTF_8).trim();
+            String holder = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).trim();
             channel.close();
-            throw new VesselException(ErrorCode.FAILED_PRECONDITION, stateDir.toString(),
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, paths.stateDir().toString(),
                     "another vesseld (pid " + (holder.isEmpty() ? "unknown" : holder) + ") is using this state directory");
         }
         channel.truncate(0);

@@ -71,7 +71,7 @@ public final class Vesseld implements Callable<Integer> {
                     fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
-            lock = StateLock.acquire(config.paths().stateDir());
+            lock = StateLock.acquire(config.paths());
         } catch (VesselException | IOException e) {
             System.err.println("vesseld: " + e.getMessage());
             return 1;

@@ -26,7 +26,7 @@ public final class BindBackend implements RootfsBackend {
             throw VesselException.invalid(object, "the bind backend takes exactly one layer, the image has "
                     + layerDiffsBottomToTop.size() + ": use the overlay or copy backend");
         }
-        Path rootfs = RootfsDirs.rootfs(containerDir);
+        Path rootfs = RootfsPaths.rootfs(containerDir);
         try {
             if (Mounts.isMountPoint(rootfs)) {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, object, "a rootfs is already mounted on " + rootfs);
@@ -47,7 +47,7 @@ public final class BindBackend implements RootfsBackend {
 
     @Override
     public void remove(String containerId, Path containerDir) {
-        Path rootfs = RootfsDirs.rootfs(containerDir);
+        Path rootfs = RootfsPaths.rootfs(containerDir);
         try {
             Mounts.unmountTree(rootfs);
             Files.deleteIfExists(rootfs); // the bare mount point: the layer behind it is shared

@@ -38,7 +38,7 @@ public final class CopyBackend implements RootfsBackend {
     @Override
     public Path assemble(String containerId, List<Path> layerDiffsBottomToTop, Path containerDir) {
         String object = "container " + containerId;
-        Path rootfs = RootfsDirs.rootfs(containerDir);
+        Path rootfs = RootfsPaths.rootfs(containerDir);
         if (Files.exists(rootfs, NOFOLLOW)) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, object, "a rootfs already exists at " + rootfs);
         }
@@ -61,7 +61,7 @@ public final class CopyBackend implements RootfsBackend {
 
     @Override
     public void remove(String containerId, Path containerDir) {
-        Path rootfs = RootfsDirs.rootfs(containerDir);
+        Path rootfs = RootfsPaths.rootfs(containerDir);
         try {
             // Never delete through a mount a launcher may have left inside the tree.
             Mounts.unmountTree(rootfs);

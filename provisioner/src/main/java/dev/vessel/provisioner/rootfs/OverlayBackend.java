@@ -27,9 +27,9 @@ public final class OverlayBackend implements RootfsBackend {
         if (layerDiffsBottomToTop.isEmpty()) {
             throw VesselException.invalid(object, "an overlay rootfs needs at least one layer");
         }
-        Path rootfs = RootfsDirs.rootfs(containerDir);
-        Path upper = RootfsDirs.upper(containerDir);
-        Path work = RootfsDirs.work(containerDir);
+        Path rootfs = RootfsPaths.rootfs(containerDir);
+        Path upper = RootfsPaths.upper(containerDir);
+        Path work = RootfsPaths.work(containerDir);
         try {
             if (Mounts.isMountPoint(rootfs)) {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, object, "a rootfs is already mounted on " + rootfs);
@@ -37,13 +37,13 @@ public final class OverlayBackend implements RootfsBackend {
             List<Path> topToBottom = new ArrayList<>(layerDiffsBottomToTop).reversed();
             String data = options(object, topToBottom, upper, work);
             if (data.getBytes(StandardCharsets.UTF_8).length > Mounts.MAX_DATA_BYTES) {
-                data = options(object, shortLinks(topToBottom, RootfsDirs.lowerLinks(containerDir)), upper, work);
+                data = options(object, shortLinks(topToBottom, RootfsPaths.lowerLinks(containerDir)), upper, work);
             }
             int length = data.getBytes(StandardCharsets.UTF_8).length;
             if (length > Mounts.MAX_DATA_BYTES) {
                 throw VesselException.invalid(object, layerDiffsBottomToTop.size() + " layers are too many for one"
                         + " overlay mount: its options take " + length + " bytes even with short layer links under "
-                        + RootfsDirs.lowerLinks(containerDir) + ", and the kernel takes " + Mounts.MAX_DATA_BYTES
+                        + RootfsPaths.lowerLinks(containerDir) + ", and the kernel takes " + Mounts.MAX_DATA_BYTES
                         + "; use a shorter container directory or the copy backend");
             }
             Files.createDirectories(rootfs);
@@ -63,11 +63,11 @@ public final class OverlayBackend implements RootfsBackend {
     @Override
     public void remove(String containerId, Path containerDir) {
         try {
-            Path rootfs = RootfsDirs.rootfs(containerDir);
+            Path rootfs = RootfsPaths.rootfs(containerDir);
             Mounts.unmountTree(rootfs);
             Files.deleteIfExists(rootfs); // the bare mount point; never a recursive delete of a merged view
-            FileTrees.deleteRecursively(RootfsDirs.overlay(containerDir));
-            FileTrees.deleteRecursively(RootfsDirs.lowerLinks(containerDir));
+            FileTrees.deleteRecursively(RootfsPaths.overlay(containerDir));
+            FileTrees.deleteRecursively(RootfsPaths.lowerLinks(containerDir));
         } catch (IOException e) {
             throw VesselException.internal("container " + containerId, "cannot remove the overlay rootfs: "
                     + e.getMessage(), e);
@@ -108,10 +108,10 @@ public final class OverlayBackend implements RootfsBackend {
     /** Undoes a half-done assemble; a failure here is attached to the error being reported. */
     private static void cleanUp(Path containerDir, Exception reported) {
         try {
-            if (!Mounts.isMountPoint(RootfsDirs.rootfs(containerDir))) {
-                Files.deleteIfExists(RootfsDirs.rootfs(containerDir));
-                FileTrees.deleteRecursively(RootfsDirs.overlay(containerDir));
-                FileTrees.deleteRecursively(RootfsDirs.lowerLinks(containerDir));
+            if (!Mounts.isMountPoint(RootfsPaths.rootfs(containerDir))) {
+                Files.deleteIfExists(RootfsPaths.rootfs(containerDir));
+                FileTrees.deleteRecursively(RootfsPaths.overlay(containerDir));
+                FileTrees.deleteRecursively(RootfsPaths.lowerLinks(containerDir));
             }
         } catch (IOException e) {
             reported.addSuppressed(e);

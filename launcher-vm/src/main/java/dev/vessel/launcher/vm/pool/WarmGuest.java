@@ -5,6 +5,7 @@ import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.QemuProcess;
@@ -31,25 +32,17 @@ import java.util.concurrent.TimeoutException;
  */
 public record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Path consoleLog, QemuProcess qemu,
         AgentClient agent) {
-    /** The task's root inside the share, as the guest agent is told ({@code LaunchTask.rootfs_path}). */
-    public static final String ROOTFS_IN_SHARE = "root";
-    private static final String SHARE = "share";
-
-    public static Path share(Path dir) {
-        return dir.resolve(SHARE);
-    }
-
     /** Makes {@code dir/share/root} and turns {@code dir/share} into a shared mount (see the class comment). */
     public static void prepareShare(Path dir) throws IOException {
-        Path share = share(dir);
-        Files.createDirectories(share.resolve(ROOTFS_IN_SHARE));
+        Path share = RuntimePaths.warmGuestShare(dir);
+        Files.createDirectories(RuntimePaths.warmGuestRootfs(dir));
         Mounts.mount(share.toString(), share, null, Mounts.MS_BIND, null);
         Mounts.mount(null, share, null, Mounts.MS_SHARED, null);
     }
 
     /** Binds the task's rootfs where the guest looks for it; QEMU's namespace receives the mount. */
     public static void bindRootfs(Path dir, Path rootfs) throws IOException {
-        Mounts.mount(rootfs.toString(), share(dir).resolve(ROOTFS_IN_SHARE), null, Mounts.MS_BIND | Mounts.MS_REC, null);
+        Mounts.mount(rootfs.toString(), RuntimePaths.warmGuestRootfs(dir), null, Mounts.MS_BIND | Mounts.MS_REC, null);
     }
 
     /**
@@ -64,8 +57,8 @@ public record WarmGuest(String domainName, String uuid, Path dir, Path agentSock
         Mounts.unmountTree(dir);
         Files.deleteIfExists(agentSocket);
         Files.deleteIfExists(consoleLog);
-        Files.deleteIfExists(share(dir).resolve(ROOTFS_IN_SHARE)); // an empty mount point once unmounted
-        Files.deleteIfExists(share(dir));
+        Files.deleteIfExists(RuntimePaths.warmGuestRootfs(dir)); // an empty mount point once unmounted
+        Files.deleteIfExists(RuntimePaths.warmGuestShare(dir));
         Files.delete(dir); // anything else there is not ours to remove: fails, naming it
     }
 

@@ -1,0 +1,35 @@
+package dev.vessel.core.paths;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RuntimePathsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void vmNetworkContainersAreTheIdsOfItsCheckpoints() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        assertEquals(List.of(), paths.vmNetworkContainers(), "no directory: no container");
+        Files.createDirectories(paths.vmNetworkStateDir());
+        Files.createFile(paths.vmNetworkCheckpoint("a.b"));
+        Files.createFile(paths.vmNetworkStateDir().resolve("stray.tmp"));
+        assertEquals(tmp.resolve("run/vm-network/a.b.ckpt"), paths.vmNetworkCheckpoint("a.b"));
+        assertEquals(List.of("a.b"), paths.vmNetworkContainers());
+    }
+
+    @Test
+    void warmGuestsAreTheDirectoriesOfThePool() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        assertEquals(List.of(), paths.warmGuestDirs(), "no directory: no guest");
+        Path guest = Files.createDirectories(paths.warmGuestDir("vessel-warm-1"));
+        assertEquals(List.of(guest), paths.warmGuestDirs());
+        assertEquals(guest.resolve("share/" + RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE),
+                RuntimePaths.warmGuestRootfs(guest));
+    }
+}
