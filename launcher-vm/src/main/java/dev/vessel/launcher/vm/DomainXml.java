@@ -13,7 +13,7 @@ import javax.xml.stream.XMLStreamWriter;
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
  * QEMU listens on), the rootfs and the volumes shared by virtio-9p, the task's disks (virtio-blk,
  * each with the serial the guest finds it by), a virtio NIC on each tap the network isolator made
- * (see {@link VmNetworkIsolator}), and nothing else: no balloon, USB, graphics, video or sound.
+ * (see the {@code vm/network} isolator), and nothing else: no balloon, USB, graphics, video or sound.
  * Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.

@@ -9,6 +9,7 @@ import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.core.vm.VmSizing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,7 +47,7 @@ public record VmSpec(
         VmVolumes volumes,
         List<Nic> nics) {
 
-    /** A virtio NIC with this MAC on the host's existing tap {@code tap} (see {@link VmNetworkIsolator}). */
+    /** A virtio NIC with this MAC on the host's existing tap {@code tap} (see the {@code vm/network} isolator). */
     public record Nic(String tap, String mac) {
         public Nic {
             Objects.requireNonNull(tap, "tap");
@@ -158,6 +159,6 @@ public record VmSpec(
     }
 
     private static long mib(long bytes) {
-        return (bytes + VmLauncherConfig.MIB - 1) / VmLauncherConfig.MIB;
+        return (bytes + VmSizing.MIB - 1) / VmSizing.MIB;
     }
 }
