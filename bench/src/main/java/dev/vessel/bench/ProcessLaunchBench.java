@@ -9,15 +9,9 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.IsolatorCatalog;
+import dev.vessel.isolators.IsolatorContext;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupsIsolator;
-import dev.vessel.isolators.cgroups.CpuIsolator;
-import dev.vessel.isolators.cgroups.DevicesIsolator;
-import dev.vessel.isolators.cgroups.MemoryIsolator;
-import dev.vessel.isolators.cgroups.PidsIsolator;
-import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
-import dev.vessel.isolators.namespaces.NamespacesIsolator;
-import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.nio.file.Files;
@@ -27,7 +21,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -53,6 +46,9 @@ public final class ProcessLaunchBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 30);
     private static final int CONCURRENT = 50;
     private static final int THROUGHPUT_ROUNDS = 3;
+    /** The cgroup controllers runc and crun set up for a container, and what their bundle asks for. */
+    private static final List<String> ISOLATORS = List.of("cgroups", "cgroups/memory", "cgroups/cpu", "cgroups/pids",
+            "cgroups/devices", "linux/capabilities", "posix/rlimits", "namespaces");
 
     private final Path work;
     /**
@@ -71,20 +67,15 @@ public final class ProcessLaunchBench {
         this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         this.bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs);
         RuntimePaths paths = new RuntimePaths(work.resolve("state"), runBase.resolve("vessel"));
-        // the same cgroup controllers runc and crun set up for a container
-        CgroupHierarchies hierarchies = CgroupHierarchies.detect();
-        CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, "vessel-bench");
+        // what the runc spec bundle below asks of runc and crun: the OCI capabilities,
+        // RLIMIT_NOFILE 1024/1024, and the pid, mount, uts and ipc namespaces
+        IsolatorContext context = IsolatorContext.of(paths, CgroupHierarchies.detect(), "vessel-bench")
+                .withRlimitDefaults(List.of(Rlimit.newBuilder().setType("RLIMIT_NOFILE")
+                        .setSoft(1024).setHard(1024).build()))
+                .withNamespaces(EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC));
         this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(ProcessLauncher.withBundledHelper(paths))
-                .isolators(List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups),
-                        new PidsIsolator(cgroups), new DevicesIsolator(hierarchies),
-                        // what the runc spec bundle below asks of runc and crun: the OCI capabilities,
-                        // RLIMIT_NOFILE 1024/1024, and the pid, mount, uts and ipc namespaces
-                        new LinuxCapabilitiesIsolator(),
-                        new PosixRlimitsIsolator(List.of(Rlimit.newBuilder().setType("RLIMIT_NOFILE")
-                                .setSoft(1024).setHard(1024).build())),
-                        new NamespacesIsolator(EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-                                Namespace.IPC), Optional.empty())))
+                .isolators(IsolatorCatalog.build(context, IsolatorCatalog.HOST, ISOLATORS))
                 .build();
         containerizer.recover();
     }

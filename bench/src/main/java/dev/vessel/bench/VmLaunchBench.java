@@ -8,12 +8,13 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.IsolatorCatalog;
+import dev.vessel.isolators.IsolatorContext;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
-import dev.vessel.launcher.vm.VmResourcesIsolator;
-import dev.vessel.launcher.vm.VmRootfsIsolator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -44,6 +45,8 @@ import java.util.regex.Pattern;
  */
 final class VmLaunchBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
+    /** The VM's size and root filesystem: no network, no volumes. */
+    private static final List<String> ISOLATORS = List.of("vm/resources", "vm/rootfs");
     private static final Pattern UP_AT = Pattern.compile("vessel-init: up at");
     private static final Pattern AGENT_START = Pattern.compile("vessel-init: starting the guest agent");
     private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux x86-64
@@ -74,8 +77,11 @@ final class VmLaunchBench {
     }
 
     private static UnifiedContainerizer node(RuntimePaths paths, VmLauncher launcher) {
+        // no cgroups are created: the VM isolators need no hierarchy
+        IsolatorContext context = IsolatorContext.of(paths, CgroupHierarchies.detect(), "vessel-bench")
+                .withVms(new IsolatorContext.Vms(launcher.config().sizing(), launcher));
         UnifiedContainerizer node = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(launcher).isolator(new VmResourcesIsolator(launcher)).isolator(new VmRootfsIsolator())
+                .launcher(launcher).isolators(IsolatorCatalog.build(context, IsolatorCatalog.HOST, ISOLATORS))
                 .build();
         node.recover();
         return node;

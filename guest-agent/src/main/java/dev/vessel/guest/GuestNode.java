@@ -6,22 +6,17 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.isolators.IsolatorCatalog;
+import dev.vessel.isolators.IsolatorContext;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupsIsolator;
-import dev.vessel.isolators.cgroups.CpuIsolator;
-import dev.vessel.isolators.cgroups.MemoryIsolator;
-import dev.vessel.isolators.cgroups.PidsIsolator;
-import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
-import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
-import dev.vessel.isolators.namespaces.NamespacesIsolator;
-import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.launcher.process.ProcessLauncher;
-import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 
 /**
  * The node inside the guest: the same containerizer, process launcher and launch helper as a host's
- * process containers, with the isolators that make sense in a guest. Nothing host-only: no
+ * process containers, with the catalog's GUEST isolators, those that make sense in a guest (a cgroup
+ * controller the guest's kernel lacks is left out). Nothing host-only: no
  * provisioner (the rootfs comes through the share), no CNI (the VM is the network boundary), no
  * Docker volume plugins (the host resolves volumes; the guest only binds what it was shared), no
  * disk quota.
@@ -57,25 +52,9 @@ final class GuestNode {
         return containerizer;
     }
 
+    /** The catalog's GUEST chain: no CNI, no Docker volume plugins, no VMs in the context. */
     static List<Isolator> isolators(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent) {
-        List<Isolator> all = new ArrayList<>();
-        if (!hierarchies.all().isEmpty()) {
-            CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, cgroupParent);
-            all.add(cgroups);
-            if (hierarchies.forController("memory").isPresent()) {
-                all.add(new MemoryIsolator(cgroups));
-            }
-            if (hierarchies.forController("cpu").isPresent()) {
-                all.add(new CpuIsolator(cgroups));
-            }
-            if (hierarchies.forController("pids").isPresent()) {
-                all.add(new PidsIsolator(cgroups));
-            }
-        }
-        all.add(new NamespacesIsolator());
-        all.add(LinuxFilesystemIsolator.withoutDockerVolumes(paths));
-        all.add(new LinuxCapabilitiesIsolator());
-        all.add(new PosixRlimitsIsolator());
-        return all;
+        return IsolatorCatalog.build(IsolatorContext.of(paths, hierarchies, cgroupParent),
+                EnumSet.of(IsolatorCatalog.Placement.GUEST));
     }
 }

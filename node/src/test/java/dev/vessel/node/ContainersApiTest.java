@@ -64,6 +64,12 @@ class ContainersApiTest {
                 .toString();
     }
 
+    static List<String> names(JsonNode array) {
+        List<String> names = new ArrayList<>();
+        array.forEach(name -> names.add(name.asText()));
+        return names;
+    }
+
     static JsonNode ok(ApiClient.Response r, int status) throws Exception {
         assertEquals(status, r.status(), r.body());
         return JSON.readTree(r.body());
@@ -170,6 +176,15 @@ class ContainersApiTest {
         JsonNode info = ok(api.get("/v1/info"), 200);
         assertTrue(List.of("v1", "v2", "hybrid").contains(info.get("cgroup_mode").asText()), info::toString);
         assertTrue(List.of("kvm", "tcg").contains(info.get("accelerator").asText()), info::toString);
+        // every host isolator by default: each isolation class's chain, and the guest's
+        JsonNode isolators = info.get("isolators");
+        assertTrue(names(isolators.get("process")).containsAll(List.of("namespaces", "filesystem/linux", "disk/du")),
+                info::toString);
+        assertEquals(List.of("filesystem/linux", "volume/docker", "network/cni", "vm/resources", "vm/rootfs",
+                "vm/network"), names(isolators.get("vm")), info::toString);
+        assertEquals(List.of("cgroups", "cgroups/memory", "cgroups/cpu", "cgroups/pids", "namespaces",
+                "filesystem/linux", "linux/capabilities", "posix/rlimits"), names(isolators.get("vm_guest")),
+                info::toString);
         ok(api.get("/v1/health"), 200);
         ApiClient.Response metrics = api.get("/metrics");
         assertEquals(200, metrics.status());

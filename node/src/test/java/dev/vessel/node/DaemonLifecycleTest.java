@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -48,6 +49,33 @@ class DaemonLifecycleTest {
         assertNotEquals(0, second.awaitExit());
         assertTrue(second.output().contains("another vesseld (pid " + daemon.pid() + ")"), second.output());
         assertEquals(200, ApiClient.unix(daemon.socket).get("/v1/health").status(), "the first one still serves");
+    }
+
+    @Test
+    void isolationChoosesTheHostsChainAndInfoShowsItPerIsolationClass() throws Exception {
+        DaemonProcess.requireRoot();
+        daemon = DaemonProcess.start(tmp.resolve("node"), cgroupParent, "--isolation",
+                "namespaces,posix/rlimits,filesystem/linux,volume/docker,vm/rootfs,vm/resources");
+        JsonNode isolators = JSON.readTree(ApiClient.unix(daemon.socket).get("/v1/info").body()).get("isolators");
+        assertEquals(List.of("namespaces", "filesystem/linux", "posix/rlimits", "volume/docker"),
+                ContainersApiTest.names(isolators.get("process")), "in chain order, whatever the flag's order");
+        assertEquals(List.of("filesystem/linux", "volume/docker", "vm/resources", "vm/rootfs"),
+                ContainersApiTest.names(isolators.get("vm")));
+        assertTrue(ContainersApiTest.names(isolators.get("vm_guest")).contains("cgroups/memory"), isolators::toString);
+    }
+
+    @Test
+    void isolationNamingAnUnknownIsolatorOrLeavingOutANeededOneRefusesToStart() throws Exception {
+        DaemonProcess.requireRoot();
+        DaemonProcess unknown = DaemonProcess.launch(tmp.resolve("node"), cgroupParent, "unknown.log",
+                "--isolation", "cgroups,network/bridge");
+        assertNotEquals(0, unknown.awaitExit());
+        assertTrue(unknown.output().contains("unknown isolator 'network/bridge' (known: cgroups, "), unknown.output());
+
+        DaemonProcess incomplete = DaemonProcess.launch(tmp.resolve("node"), cgroupParent, "incomplete.log",
+                "--isolation", "namespaces,vm/network");
+        assertNotEquals(0, incomplete.awaitExit());
+        assertTrue(incomplete.output().contains("isolator 'vm/network' needs 'network/cni'"), incomplete.output());
     }
 
     @Test

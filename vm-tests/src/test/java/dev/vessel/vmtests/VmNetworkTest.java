@@ -13,7 +13,7 @@ import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.isolators.network.CniIsolator;
-import dev.vessel.launcher.vm.VmNetworkIsolator;
+import dev.vessel.isolators.vm.VmNetworkIsolator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

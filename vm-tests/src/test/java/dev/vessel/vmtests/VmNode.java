@@ -9,13 +9,13 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
+import dev.vessel.isolators.vm.VmResourcesIsolator;
+import dev.vessel.isolators.vm.VmRootfsIsolator;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
-import dev.vessel.launcher.vm.VmResourcesIsolator;
-import dev.vessel.launcher.vm.VmRootfsIsolator;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.registry.CredentialsProvider;
 import dev.vessel.provisioner.registry.RegistryTransport;
@@ -53,7 +53,7 @@ final class VmNode implements AutoCloseable {
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
-                .isolator(new VmResourcesIsolator(launcher))
+                .isolator(new VmResourcesIsolator(launcher.config().sizing(), launcher))
                 .isolator(new VmRootfsIsolator())
                 .isolator(new LinuxFilesystemIsolator(paths))
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))

@@ -17,6 +17,7 @@ import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
+import dev.vessel.core.vm.VmSizing;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -34,8 +35,6 @@ import java.util.regex.Pattern;
 public final class ConfigValidator {
     /** No runtime can start a process in less; a smaller limit is a typo (bytes for MiB). */
     public static final long MIN_MEMORY_BYTES = 4L << 20;
-    /** A guest kernel and its agent do not boot in less. */
-    public static final long MIN_VM_MEMORY_BYTES = 64L << 20;
     public static final int MAX_VCPUS = 255;
     public static final double MIN_CPUS = 0.01;
 
@@ -392,7 +391,7 @@ public final class ConfigValidator {
             } else if (vm.getVcpus() > capacity.cpus()) {
                 fail("vm.vcpus", vm.getVcpus() + " exceeds this node's " + capacity.cpus() + " CPUs");
             }
-            memory("vm.memory_bytes", vm.getMemoryBytes(), MIN_VM_MEMORY_BYTES);
+            memory("vm.memory_bytes", vm.getMemoryBytes(), VmSizing.MIN_REQUESTED_MEMORY_BYTES);
             if (!vm.getKernel().isEmpty()) {
                 absolutePath("vm.kernel", vm.getKernel());
             }

@@ -14,6 +14,8 @@ import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.vm.RunningVms;
+import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
@@ -50,7 +52,7 @@ import java.util.concurrent.TimeUnit;
  * its own. They run in Vessel's cgroup partition, made before each domain and removed, once no
  * domain is left in it, by {@link #removeOrphans} and {@link #close}.
  */
-public final class VmLauncher implements Launcher, AutoCloseable {
+public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VmLauncher.class.getName());
     static final ProtoCodec<VmTaskCheckpoint> CODEC = ProtoCodec.of(1, VmTaskCheckpoint.parser());
 
@@ -96,17 +98,18 @@ public final class VmLauncher implements Launcher, AutoCloseable {
     }
 
     /** The task of a container whose VM runs now (for the host-side isolators: update, usage). */
+    @Override
     public Optional<VmTask> runningTask(String containerId) {
         return Optional.ofNullable(running.get(containerId));
     }
 
     /**
      * Keeps {@code size} guests booted ahead of demand from now on (see {@link WarmPool}), each of the
-     * size a task without resources gets: {@link VmResourcesIsolator#DEFAULT_MEMORY_BYTES}, one vCPU.
+     * size a task without resources gets: {@link VmSizing#DEFAULT_MEMORY_BYTES}, one vCPU.
      * Call after recovery.
      */
     public synchronized void startWarmPool(int size) {
-        long memoryBytes = VmResourcesIsolator.DEFAULT_MEMORY_BYTES;
+        long memoryBytes = VmSizing.DEFAULT_MEMORY_BYTES;
         int vcpus = 1;
         if (pool != null) {
             throw new IllegalStateException("the warm pool is running already");

@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
 import java.nio.file.Path;
@@ -42,9 +43,7 @@ public record VmLauncherConfig(
      * which ends the domain (on_reboot destroy); quiet, since a kernel log on an emulated UART is slow.
      */
     public static final String DEFAULT_KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet";
-    public static final long MIB = 1024L * 1024;
-    /** A JDK 25 initramfs fails to unpack in 256 MiB (DESIGN.md, guest facts). */
-    public static final long DEFAULT_MIN_MEMORY_BYTES = 384 * MIB;
+    public static final long MIB = VmSizing.MIB;
     /** Not libvirt's default /machine, which libvirt leaves behind in every hierarchy. */
     public static final String DEFAULT_CGROUP_PARTITION = "/vessel-vms";
 
@@ -75,8 +74,13 @@ public record VmLauncherConfig(
     public static VmLauncherConfig defaults(RuntimePaths paths) {
         Path guest = paths.guestArtifactsDir();
         return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, guest.resolve("vmlinux"), guest.resolve("initramfs.cpio"),
-                DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
+                DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, VmSizing.DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
                 Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), DEFAULT_CGROUP_PARTITION);
+    }
+
+    /** How the host-side {@code vm/resources} isolator sizes this launcher's guests. */
+    public VmSizing sizing() {
+        return new VmSizing(minMemoryBytes, kernel, initrd);
     }
 
     public VmLauncherConfig withArtifacts(Path kernel, Path initrd) {

@@ -8,6 +8,7 @@ import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.VmSpec;
@@ -116,6 +117,6 @@ final class VmSpecResolver {
     }
 
     private static long mib(long bytes) {
-        return (bytes + VmLauncherConfig.MIB - 1) / VmLauncherConfig.MIB;
+        return (bytes + VmSizing.MIB - 1) / VmSizing.MIB;
     }
 }

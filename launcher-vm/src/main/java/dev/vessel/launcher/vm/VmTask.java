@@ -20,6 +20,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchedTask;
+import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.DomainXml;
@@ -46,7 +47,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * left: it is torn down (domain destroyed, socket removed) before {@link #exit()} completes. A closed
  * channel alone says nothing: QEMU's exit, watched on its own, tells whether the VM is gone.
  */
-public final class VmTask implements LaunchedTask {
+public final class VmTask implements LaunchedTask, RunningVm {
     private static final System.Logger LOG = System.getLogger(VmTask.class.getName());
     private static final int SIGKILL = 9;
     /** DestroyTask is a courtesy (the guest cleans up and flushes output); the domain dies regardless. */
@@ -225,12 +226,14 @@ public final class VmTask implements LaunchedTask {
     }
 
     /** Changes the task's limits inside the guest (the VM's own size stays as it booted). */
+    @Override
     public void update(Resources resources) throws Exception {
         await(agent().request(HostFrame.newBuilder().setUpdate(UpdateResources.newBuilder()
                 .setContainerId(containerId).setResources(resources)), requestTimeout));
     }
 
     /** The task's statistics as the guest's isolators measure them. */
+    @Override
     public ResourceStatistics usage() throws Exception {
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
                 .setContainerId(containerId)), requestTimeout));

@@ -6,12 +6,27 @@ import java.util.List;
  * Facts about this node for {@code GET /v1/info}, gathered once at start.
  *
  * @param accelerator "kvm" when VMs can use hardware virtualisation here, else "tcg"
+ * @param isolators   the isolator chain of each isolation class
  */
 public record NodeInfo(String version, String javaVersion, String kernel, String cgroupMode, String accelerator,
-        boolean devKvm, boolean cpuVirtualization, List<String> launchers, List<String> isolators, String stateDir,
+        boolean devKvm, boolean cpuVirtualization, List<String> launchers, Isolators isolators, String stateDir,
         String runDir) {
     public NodeInfo {
         launchers = List.copyOf(launchers);
-        isolators = List.copyOf(isolators);
+    }
+
+    /**
+     * Isolator names in chain order.
+     *
+     * @param process on this host, for process tasks
+     * @param vm      on this host, for VM tasks
+     * @param vmGuest inside a VM's guest, for its task (those of them the guest's cgroups allow)
+     */
+    public record Isolators(List<String> process, List<String> vm, List<String> vmGuest) {
+        public Isolators {
+            process = List.copyOf(process);
+            vm = List.copyOf(vm);
+            vmGuest = List.copyOf(vmGuest);
+        }
     }
 }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code vessel info}: what the node is and can do. */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the node: versions, cgroups, accelerator, launchers, isolators.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the node: versions, cgroups, accelerator, launchers, isolator chains.")
 final class InfoCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;
@@ -22,16 +22,27 @@ final class InfoCommand implements Callable<Integer> {
             vessel.out.println(info);
             return 0;
         }
-        for (Map.Entry<String, JsonNode> field : info.properties()) {
+        print(info, "");
+        return 0;
+    }
+
+    /** One line per field; an object's fields (the isolator chains) go indented under its name. */
+    private void print(JsonNode object, String indent) {
+        for (Map.Entry<String, JsonNode> field : object.properties()) {
             JsonNode value = field.getValue();
+            String name = indent + field.getKey().replace('_', ' ') + ":";
+            if (value.isObject()) {
+                vessel.out.println(name);
+                print(value, indent + "  ");
+                continue;
+            }
             StringBuilder text = new StringBuilder();
             if (value.isArray()) {
                 value.forEach(v -> text.append(text.isEmpty() ? "" : ", ").append(v.asText()));
             } else {
                 text.append(value.asText());
             }
-            vessel.out.println(field.getKey().replace('_', ' ') + ": " + text);
+            vessel.out.println(name + " " + text);
         }
-        return 0;
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,11 +22,13 @@ import java.util.Optional;
  * @param guestArtifactsDir where the VM guest's kernel, initramfs and {@code artifacts.properties} are
  * @param accelerator   auto (KVM where the host has it, else TCG), kvm or tcg
  * @param vmWarmPool    how many VM guests to keep booted ahead of demand (0: none; each costs its memory)
+ * @param isolation     the host's isolators by catalog name, as Mesos's {@code --isolation}; empty: every one
+ *                      this host can run
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
-        int vmWarmPool) {
+        int vmWarmPool, Optional<List<String>> isolation) {
     /** A bound on the warm pool: each guest holds hundreds of MiB. */
     static final int MAX_VM_WARM_POOL = 16;
 
@@ -49,10 +52,11 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("guest_artifacts_dir") Path guestArtifactsDir,
             @JsonProperty("accelerator") String accelerator,
             @JsonProperty("libvirt_uri") String libvirtUri,
-            @JsonProperty("vm_warm_pool") Integer vmWarmPool) {
+            @JsonProperty("vm_warm_pool") Integer vmWarmPool,
+            @JsonProperty("isolation") List<String> isolation) {
 
         static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null);
+                null, null, null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -74,7 +78,8 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(insecureRegistries, fallback.insecureRegistries),
                     or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes),
                     or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
-                    or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool));
+                    or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool),
+                    or(isolation, fallback.isolation));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -105,13 +110,17 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (warmPool < 0 || warmPool > MAX_VM_WARM_POOL) {
                 throw VesselException.invalid("vm_warm_pool", warmPool + " must be between 0 and " + MAX_VM_WARM_POOL);
             }
+            if (isolation != null) {
+                IsolatorCatalog.checkNames(isolation, IsolatorCatalog.HOST); // a typo stops the start, naming it
+            }
             return new DaemonConfig(paths, or(socket, paths.defaultDaemonSocket()).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
                     or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
-                    or(libvirtUri, "qemu:///system"), warmPool);
+                    or(libvirtUri, "qemu:///system"), warmPool,
+                    Optional.ofNullable(isolation).map(List::copyOf));
         }
     }
 }

@@ -1,8 +1,7 @@
 package dev.vessel.node.daemon;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
-import dev.vessel.core.error.ErrorCode;
-import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Launcher;
@@ -10,28 +9,16 @@ import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.fetcher.ArtifactCache;
 import dev.vessel.fetcher.Fetchers;
+import dev.vessel.isolators.IsolatorCatalog;
+import dev.vessel.isolators.IsolatorContext;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupsIsolator;
-import dev.vessel.isolators.cgroups.CpuIsolator;
-import dev.vessel.isolators.cgroups.DevicesIsolator;
-import dev.vessel.isolators.cgroups.MemoryIsolator;
-import dev.vessel.isolators.cgroups.PidsIsolator;
-import dev.vessel.isolators.disk.DiskDuIsolator;
-import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
-import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
-import dev.vessel.isolators.namespaces.NamespacesIsolator;
-import dev.vessel.isolators.network.CniIsolator;
 import dev.vessel.isolators.network.PluginRunner;
-import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.launcher.process.LogReader;
 import dev.vessel.launcher.process.ProcessLauncher;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
-import dev.vessel.launcher.vm.VmNetworkIsolator;
-import dev.vessel.launcher.vm.VmResourcesIsolator;
-import dev.vessel.launcher.vm.VmRootfsIsolator;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
@@ -44,21 +31,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
- * Builds this node from its configuration: the process launcher, every isolator this host can run,
- * the image provisioner and the fetchers, plugged into the one containerizer, then recovered. The
+ * Builds this node from its configuration: the process launcher, the VM launcher, the host's
+ * isolators from the {@link IsolatorCatalog} (those asked for, or every one this host can run), the
+ * image provisioner and the fetchers, plugged into the one containerizer, then recovered. The
  * daemon calls it once it holds the state directory.
  */
 final class NodeWiring {
     private static final System.Logger LOG = System.getLogger(NodeWiring.class.getName());
-    private static final Duration DISK_CHECK_INTERVAL = Duration.ofSeconds(15);
 
     private NodeWiring() {
     }
@@ -91,10 +77,7 @@ final class NodeWiring {
         Launcher processes = ProcessLauncher.withBundledHelper(paths);
         VmLauncher vms = new VmLauncher(paths, vmConfig(config));
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
-        List<Isolator> isolators = isolators(config, hierarchies);
-        isolators.add(new VmResourcesIsolator(vms));
-        isolators.add(new VmRootfsIsolator());
-        isolators.add(new VmNetworkIsolator(paths)); // connects the guest to the interfaces network/cni made
+        List<Isolator> isolators = isolators(config, hierarchies, vms);
 
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(processes)
@@ -108,7 +91,9 @@ final class NodeWiring {
         boolean virt = Accelerator.cpuHasVirtualisation(Accelerator.CPUINFO);
         NodeInfo info = new NodeInfo(version(), Runtime.version().toString(), HostProbe.kernelRelease(), hierarchies.mode(),
                 vms.accelerator().name().toLowerCase(Locale.ROOT), kvm, virt, List.of(processes.name(), vms.name()),
-                isolators.stream().map(Isolator::name).toList(),
+                new NodeInfo.Isolators(namesApplyingTo(isolators, Isolation.PROCESS),
+                        namesApplyingTo(isolators, Isolation.VM),
+                        IsolatorCatalog.names(EnumSet.of(IsolatorCatalog.Placement.GUEST))),
                 paths.stateDir().toString(), paths.runDir().toString());
         return new Wired(new NodeServices(builder.build(), images, new LogReader(paths), paths, info, vms), vms);
     }
@@ -132,40 +117,21 @@ final class NodeWiring {
         return GuestArtifacts.load(dir).applyTo(defaults);
     }
 
-    private static List<Isolator> isolators(DaemonConfig config, CgroupHierarchies hierarchies) {
-        RuntimePaths paths = config.paths();
-        List<Isolator> all = new ArrayList<>();
-        if (hierarchies.all().isEmpty()) {
-            LOG.log(Level.WARNING, "no cgroup hierarchy is mounted: containers run without resource limits");
-        } else {
-            CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, config.cgroupParent());
-            all.add(cgroups);
-            addIfAvailable(all, () -> new MemoryIsolator(cgroups));
-            addIfAvailable(all, () -> new CpuIsolator(cgroups));
-            addIfAvailable(all, () -> new PidsIsolator(cgroups));
-            addIfAvailable(all, () -> new DevicesIsolator(hierarchies));
-        }
-        all.add(new NamespacesIsolator());
-        all.add(new LinuxFilesystemIsolator(paths));
-        all.add(new LinuxCapabilitiesIsolator());
-        all.add(new PosixRlimitsIsolator());
-        all.add(new DockerVolumeIsolator(paths, config.dockerVolumePluginDir(), DockerVolumeIsolator.DEFAULT_TIMEOUT));
-        all.add(new DiskDuIsolator(paths, DISK_CHECK_INTERVAL));
-        all.add(new CniIsolator(config.cniConfigDir(), config.cniPluginDirs(), paths.cniStateDir(),
-                PluginRunner.DIRECT));
-        return all;
+    /** The host's chain: the isolators the configuration names, else every host isolator this host can run. */
+    private static List<Isolator> isolators(DaemonConfig config, CgroupHierarchies hierarchies, VmLauncher vms) {
+        IsolatorContext context = IsolatorContext.of(config.paths(), hierarchies, config.cgroupParent())
+                .withCni(new IsolatorContext.Cni(config.cniConfigDir(), config.cniPluginDirs(), PluginRunner.DIRECT))
+                .withDockerVolumes(new IsolatorContext.DockerVolumes(config.dockerVolumePluginDir(),
+                        DockerVolumeIsolator.DEFAULT_TIMEOUT))
+                .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms));
+        return config.isolation().isPresent()
+                ? IsolatorCatalog.build(context, IsolatorCatalog.HOST, config.isolation().get())
+                : IsolatorCatalog.build(context, IsolatorCatalog.HOST);
     }
 
-    /** An isolator this host cannot run (a controller it does not mount) is left out, with a warning. */
-    private static void addIfAvailable(List<Isolator> all, Supplier<Isolator> isolator) {
-        try {
-            all.add(isolator.get());
-        } catch (VesselException e) {
-            if (e.code() != ErrorCode.UNAVAILABLE) {
-                throw e;
-            }
-            LOG.log(Level.WARNING, "isolator left out: {0}", e.getMessage());
-        }
+    /** The names of the chain's isolators that take part in tasks of this isolation class, in chain order. */
+    private static List<String> namesApplyingTo(List<Isolator> chain, Isolation isolation) {
+        return chain.stream().filter(i -> i.appliesTo(isolation)).map(Isolator::name).toList();
     }
 
     static String version() {

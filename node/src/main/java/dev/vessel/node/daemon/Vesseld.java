@@ -56,6 +56,9 @@ public final class Vesseld implements Callable<Integer> {
     private String libvirtUri;
     @Option(names = "--vm-warm-pool", description = "VM guests kept booted ahead of demand, default 0")
     private Integer vmWarmPool;
+    @Option(names = "--isolation", split = ",", paramLabel = "NAME",
+            description = "the host's isolators, e.g. cgroups,cgroups/memory,namespaces; default every one this host can run")
+    private List<String> isolation;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -68,7 +71,7 @@ public final class Vesseld implements Callable<Integer> {
         try {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
-                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool);
+                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths());

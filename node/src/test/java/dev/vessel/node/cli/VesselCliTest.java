@@ -229,7 +229,8 @@ class VesselCliTest {
         assertTrue(JSON.readTree(vessel("gc", "--json").out()).has("blobs_removed"));
         Result info = vessel("info");
         assertEquals(0, info.code(), info::toString);
-        assertTrue(info.out().contains("isolators: "), info::toString);
+        assertTrue(info.out().contains("isolators:\n  process: "), info::toString);
+        assertTrue(info.out().contains("\n  vm guest: cgroups, "), info::toString);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.isolators.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.isolators.vm;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;

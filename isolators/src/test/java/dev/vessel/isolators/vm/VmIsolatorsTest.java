@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm;
+package dev.vessel.isolators.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,42 +14,34 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.VmOptions;
-import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.core.vm.VmSizing;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The host-side isolators of VM tasks: the machine's size and its root filesystem. */
 class VmIsolatorsTest {
-    private static final long MIB = VmLauncherConfig.MIB;
+    private static final long MIB = VmSizing.MIB;
 
     @TempDir
     Path dir;
-    private VmLauncher launcher;
     private VmResourcesIsolator resources;
 
     @BeforeEach
     void setUp() throws Exception {
-        RuntimePaths paths = TestContainers.paths(dir);
         Path kernel = sized(dir.resolve("vmlinux"), 1 * MIB);
         Path initrd = sized(dir.resolve("initramfs.cpio"), 2 * MIB);
-        launcher = new VmLauncher(paths, VmLauncherConfig.defaults(paths).withArtifacts(kernel, initrd)
-                .withMinMemoryBytes(384 * MIB));
-        resources = new VmResourcesIsolator(launcher);
-    }
-
-    @AfterEach
-    void tearDown() {
-        launcher.close();
+        // no VM runs: a launcher that has none to offer
+        resources = new VmResourcesIsolator(new VmSizing(384 * MIB, kernel, initrd), id -> Optional.empty());
     }
 
     @Test
@@ -80,14 +72,14 @@ class VmIsolatorsTest {
     @Test
     void taskMemoryGetsTheGuestsOverheadOnTop() throws Exception {
         // kernel 1 MiB + initramfs twice (2 MiB each) + the agent's JVM
-        long expected = 512 * MIB + 1 * MIB + 2 * 2 * MIB + VmResourcesIsolator.AGENT_JVM_BYTES;
+        long expected = 512 * MIB + 1 * MIB + 2 * 2 * MIB + VmSizing.AGENT_JVM_BYTES;
         assertEquals(expected, vm(config().setResources(Resources.newBuilder().setMemoryBytes(512 * MIB))).getMemoryBytes());
     }
 
     @Test
     void theContainersOwnArtifactsWeighInstead() throws Exception {
         Path bigInitrd = sized(dir.resolve("big.cpio"), 50 * MIB);
-        long expected = 512 * MIB + 1 * MIB + 2 * 50 * MIB + VmResourcesIsolator.AGENT_JVM_BYTES;
+        long expected = 512 * MIB + 1 * MIB + 2 * 50 * MIB + VmSizing.AGENT_JVM_BYTES;
         assertEquals(expected, vm(config().setVm(VmOptions.newBuilder().setInitrd(bigInitrd.toString()))
                 .setResources(Resources.newBuilder().setMemoryBytes(512 * MIB))).getMemoryBytes());
     }
@@ -95,7 +87,7 @@ class VmIsolatorsTest {
     @Test
     void smallOrUnsetTaskMemoryStillGetsAViableGuest() throws Exception {
         assertEquals(384 * MIB, vm(config().setResources(Resources.newBuilder().setMemoryBytes(16 * MIB))).getMemoryBytes());
-        assertEquals(VmResourcesIsolator.DEFAULT_MEMORY_BYTES, vm(config()).getMemoryBytes());
+        assertEquals(VmSizing.DEFAULT_MEMORY_BYTES, vm(config()).getMemoryBytes());
     }
 
     @Test

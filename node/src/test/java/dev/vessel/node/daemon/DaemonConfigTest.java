@@ -1,0 +1,47 @@
+package dev.vessel.node.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.error.VesselException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The daemon's {@code --isolation} and its configuration file key. */
+class DaemonConfigTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void withoutIsolationTheHostRunsEveryIsolator() {
+        assertEquals(Optional.empty(), DaemonConfig.Settings.NONE.resolve().isolation());
+    }
+
+    @Test
+    void theFileNamesTheIsolatorsAndTheFlagWins() throws Exception {
+        DaemonConfig.Settings file = DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                "{\"isolation\": [\"cgroups\", \"cgroups/memory\", \"namespaces\"]}"));
+        assertEquals(Optional.of(List.of("cgroups", "cgroups/memory", "namespaces")), file.resolve().isolation());
+
+        assertEquals(Optional.of(List.of("namespaces")), isolation(List.of("namespaces")).over(file).resolve().isolation());
+    }
+
+    @Test
+    void anUnknownIsolatorIsRefusedNamingItAndTheKnownOnes() {
+        VesselException e = assertThrows(VesselException.class,
+                () -> isolation(List.of("cgroups", "gpu/nvidia")).resolve());
+        assertEquals("isolation", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("unknown isolator 'gpu/nvidia'"), e.getMessage());
+        assertTrue(e.getMessage().contains("cgroups/memory") && e.getMessage().contains("vm/network"), e.getMessage());
+    }
+
+    private static DaemonConfig.Settings isolation(List<String> names) {
+        return new DaemonConfig.Settings(null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, null, names);
+    }
+}
