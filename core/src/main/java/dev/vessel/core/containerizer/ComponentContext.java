@@ -2,10 +2,30 @@ package dev.vessel.core.containerizer;
 
 import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.Isolator;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /** A container as one component (isolator or launcher) sees it, with that component's checkpoint. */
 record ComponentContext(String containerId, ContainerConfig config, Path containerDir, Checkpoint checkpoint)
         implements ContainerContext {
+
+    static ComponentContext ofLauncher(RuntimePaths paths, Container c) {
+        return new ComponentContext(c.id, c.record.getConfig(), c.dir, new Checkpoint(paths.launcherCheckpoint(c.dir)));
+    }
+
+    static ComponentContext ofIsolator(RuntimePaths paths, Container c, Isolator isolator) {
+        return new ComponentContext(c.id, c.record.getConfig(), c.dir,
+                new Checkpoint(paths.isolatorCheckpoint(c.dir, isolator.name())));
+    }
+
+    /** The context of each isolator, made once per isolator for one pass of a chain over the container. */
+    static Function<Isolator, ContainerContext> perIsolator(RuntimePaths paths, Container c) {
+        Map<Isolator, ContainerContext> contexts = new ConcurrentHashMap<>(); // prepare runs concurrently
+        return isolator -> contexts.computeIfAbsent(isolator, i -> ofIsolator(paths, c, i));
+    }
 }

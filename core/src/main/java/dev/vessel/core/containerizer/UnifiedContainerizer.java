@@ -1,15 +1,7 @@
 package dev.vessel.core.containerizer;
 
-import com.google.protobuf.Timestamp;
-import dev.vessel.core.checkpoint.AtomicFiles;
-import dev.vessel.core.checkpoint.Checkpoint;
-import dev.vessel.core.checkpoint.CheckpointFile;
-import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
-import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.core.isolation.IsolatorChain;
-import dev.vessel.core.isolation.IsolatorGraph;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
@@ -17,13 +9,10 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
-import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
-import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.core.spi.Fetcher;
@@ -35,14 +24,10 @@ import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
 import dev.vessel.core.validation.ConfigValidator;
-import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.URI;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -51,15 +36,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * The one containerizer: validation, provisioning, the isolator chain and a launcher picked by the
@@ -69,26 +48,16 @@ import java.util.stream.Stream;
 public final class UnifiedContainerizer implements Containerizer {
     private static final System.Logger LOG = System.getLogger(UnifiedContainerizer.class.getName());
 
-    /** Schema of {@link ContainerRecord} checkpoints; bump it with an upgrade when a field changes meaning. */
-    static final ProtoCodec<ContainerRecord> RECORD_CODEC = ProtoCodec.of(1, ContainerRecord.parser());
-
-    private static final int SIGKILL = 9;
-    private static final long LIMITATION_GRACE_MS = 2000;
-
     private final RuntimePaths paths;
     private final ConfigValidator validator;
     private final Map<Isolation, Launcher> launchers;
     private final Map<String, Launcher> launchersByName;
-    /** Every isolator, for recovery; each isolation class runs the sub-chain of isolators that apply to it. */
-    private final IsolatorChain allIsolators;
-    private final Map<Isolation, IsolatorChain> chains;
+    private final IsolatorChains chains;
     private final Optional<Provisioner> provisioner;
     private final Map<String, Fetcher> fetchers;
-    private final Clock clock;
+    private final ContainerReaper reaper;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
     private volatile boolean recovered;
-    /** Set during recovery when the run dir is from an earlier boot: no task it names can still run. */
-    private boolean earlierBoot;
 
     private UnifiedContainerizer(Builder b) {
         this.paths = b.paths;
@@ -102,19 +71,13 @@ public final class UnifiedContainerizer implements Containerizer {
             }
             launchersByName.put(launcher.name(), launcher);
         }
-        Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX);
-        this.allIsolators = new IsolatorChain(IsolatorGraph.build(b.isolators, seedKeys, ContainerKeys.PROVIDER));
-        this.chains = new EnumMap<>(Isolation.class);
-        for (Isolation isolation : List.of(Isolation.PROCESS, Isolation.VM)) {
-            List<Isolator> applying = b.isolators.stream().filter(i -> i.appliesTo(isolation)).toList();
-            chains.put(isolation, new IsolatorChain(IsolatorGraph.build(applying, seedKeys, ContainerKeys.PROVIDER)));
-        }
+        this.chains = new IsolatorChains(b.isolators);
         this.provisioner = Optional.ofNullable(b.provisioner);
         this.fetchers = new HashMap<>();
         for (Fetcher fetcher : b.fetchers) {
             fetcher.schemes().forEach(s -> fetchers.put(s.toLowerCase(Locale.ROOT), fetcher));
         }
-        this.clock = b.clock;
+        this.reaper = new ContainerReaper(paths, chains, provisioner);
     }
 
     public static Builder builder(RuntimePaths paths, ConfigValidator validator) {
@@ -129,7 +92,6 @@ public final class UnifiedContainerizer implements Containerizer {
         private final List<Isolator> isolators = new ArrayList<>();
         private final List<Fetcher> fetchers = new ArrayList<>();
         private Provisioner provisioner;
-        private Clock clock = Clock.systemUTC();
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
             this.paths = paths;
@@ -161,11 +123,6 @@ public final class UnifiedContainerizer implements Containerizer {
             return this;
         }
 
-        public Builder clock(Clock clock) {
-            this.clock = clock;
-            return this;
-        }
-
         /** Refuses a broken isolator graph or two launchers for one isolation class. */
         public UnifiedContainerizer build() {
             return new UnifiedContainerizer(this);
@@ -187,7 +144,7 @@ public final class UnifiedContainerizer implements Containerizer {
         List<String> lineage = lineageOf(config);
         checkNodeCanServe(config);
 
-        Container c = new Container(config.getId(), lineage, paths.containerDir(lineage), ContainerRecord.newBuilder()
+        Container c = new Container(paths, lineage, ContainerRecord.newBuilder()
                 .setConfig(config)
                 .setLauncher(launcher.name())
                 .setStatus(ContainerStatus.newBuilder()
@@ -195,7 +152,7 @@ public final class UnifiedContainerizer implements Containerizer {
                         .setIsolation(config.getIsolation())
                         .setParentId(config.getParentId())
                         .setState(ContainerState.PROVISIONING)
-                        .setCreatedAt(now())));
+                        .setCreatedAt(Timestamps.now())));
         c.launcher = launcher;
         if (containers.putIfAbsent(c.id, c) != null) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
@@ -256,11 +213,12 @@ public final class UnifiedContainerizer implements Containerizer {
      */
     private void runLaunchSteps(Container c) {
         ContainerConfig config = c.record.getConfig();
-        createDirectory(c.dir);
+        Directories.create(c.dir);
 
         Path rootfs = null;
         if (config.hasImage()) {
-            ProvisionedRootfs provisioned = step("provisioner", "provision image " + config.getImage().getRepository(),
+            ProvisionedRootfs provisioned = ComponentStep.run("provisioner",
+                    "provision image " + config.getImage().getRepository(),
                     () -> provisioner.orElseThrow().provision(c.id, config.getImage()));
             rootfs = provisioned.rootfs();
             c.record.setConfig(ImageDefaultsApplier.apply(config, provisioned.defaults()));
@@ -271,35 +229,36 @@ public final class UnifiedContainerizer implements Containerizer {
             c.record.setRootfs(rootfs.toString());
         }
         Path sandbox = paths.sandboxDir(c.dir);
-        createDirectory(sandbox);
+        Directories.create(sandbox);
         for (FetchUri uri : config.getUrisList()) {
             Fetcher fetcher = fetchers.get(URI.create(uri.getUri()).getScheme().toLowerCase(Locale.ROOT));
-            step("fetcher", "fetch " + uri.getUri(), () -> fetcher.fetch(uri, sandbox));
+            ComponentStep.run("fetcher", "fetch " + uri.getUri(), () -> fetcher.fetch(uri, sandbox));
         }
-        moveTo(c, ContainerState.PREPARING);
+        c.moveTo(ContainerState.PREPARING);
 
         Map<Key<?>, Object> seed = new HashMap<>();
         seed.put(ContainerKeys.SANDBOX, sandbox);
         if (rootfs != null) {
             seed.put(ContainerKeys.ROOTFS, rootfs);
         }
-        LaunchInfo launchInfo = chainOf(c).prepare(isolatorContexts(c), seed);
+        LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(paths, c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
         }
-        enter(c, ContainerState.ISOLATING);
+        c.enter(ContainerState.ISOLATING);
 
-        LaunchPlan plan = new LaunchPlan(launcherContext(c), launchInfo);
-        c.task = step("launcher '" + c.launcher.name() + "'", "start the task", () -> c.launcher.fork(plan));
+        LaunchPlan plan = new LaunchPlan(ComponentContext.ofLauncher(paths, c), launchInfo);
+        c.task = ComponentStep.run("launcher '" + c.launcher.name() + "'", "start the task",
+                () -> c.launcher.fork(plan));
         c.record.getStatusBuilder().setPid(c.task.pid());
-        chainOf(c).isolate(isolatorContexts(c), c.task.pid());
-        step("launcher '" + c.launcher.name() + "'", "release the task", () -> {
+        chains.of(c).isolate(ComponentContext.perIsolator(paths, c), c.task.pid());
+        ComponentStep.run("launcher '" + c.launcher.name() + "'", "release the task", () -> {
             c.task.release();
             return null;
         });
-        c.record.getStatusBuilder().setStartedAt(now());
-        moveTo(c, ContainerState.RUNNING);
-        watch(c);
+        c.record.getStatusBuilder().setStartedAt(Timestamps.now());
+        c.moveTo(ContainerState.RUNNING);
+        reaper.watch(c);
     }
 
     /** Undoes whatever the launch steps did, then forgets the container; the caller gets the error. */
@@ -312,141 +271,13 @@ public final class UnifiedContainerizer implements Containerizer {
             }
         }
         try {
-            releaseResources(c);
-            deleteTree(c.dir);
+            reaper.release(c);
+            Directories.deleteTree(c.dir);
         } catch (RuntimeException e) {
             failure.addSuppressed(e);
             LOG.log(Level.WARNING, "cleanup after the failed launch of ''{0}'' failed too: {1}", c.id, e.getMessage());
         }
         containers.remove(c.id, c);
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // running and ending
-
-    private void watch(Container c) {
-        c.limitation = chainOf(c).watch(isolatorContexts(c));
-        c.limitation.thenAccept(limitation -> onLimitation(c, limitation));
-        // A fresh thread: exit handling takes the container's lock, which the completer may hold.
-        c.task.exit().whenComplete((termination, error) -> Thread.ofVirtual().name("exit-" + c.id)
-                .start(() -> onExit(c, termination, error)));
-    }
-
-    private void onLimitation(Container c, Limitation limitation) {
-        c.lock.lock();
-        try {
-            if (c.state() != ContainerState.RUNNING || c.record.hasLimitation()) {
-                return;
-            }
-            c.record.setLimitation(limitation);
-            checkpoint(c);
-            c.task.destroy();
-        } catch (Exception e) {
-            LOG.log(Level.ERROR, "container ''{0}'' hit a limitation ({1}) but could not be destroyed: {2}",
-                    c.id, limitation.getMessage(), e.getMessage());
-        } finally {
-            c.lock.unlock();
-        }
-    }
-
-    private void onExit(Container c, Termination exited, Throwable error) {
-        c.lock.lock();
-        try {
-            if (c.state() == ContainerState.TERMINATED || c.state() == ContainerState.DESTROYING) {
-                return;
-            }
-            awaitLimitationBehindKill(c, exited);
-            Termination termination = error == null ? classify(c, exited) : Termination.newBuilder()
-                    .setReason(TerminationReason.LOST)
-                    .setMessage("the launcher lost track of the task: " + Failures.unwrap(error).getMessage())
-                    .build();
-            finish(c, termination);
-        } finally {
-            c.lock.unlock();
-        }
-    }
-
-    /**
-     * The kernel's SIGKILL for a limit (the OOM killer) can reach the task before the isolator's
-     * notice reaches us. A SIGKILL nobody here sent gets a short grace for that notice, so the
-     * container ends with its limitation instead of a bare signal.
-     */
-    private static void awaitLimitationBehindKill(Container c, Termination exited) {
-        if (exited == null || exited.hasLimitation() || c.record.hasLimitation() || c.record.getKilled()
-                || exited.getStatusCase() != Termination.StatusCase.SIGNAL || exited.getSignal() != SIGKILL) {
-            return;
-        }
-        try {
-            c.record.setLimitation(c.limitation.get(LIMITATION_GRACE_MS, TimeUnit.MILLISECONDS));
-        } catch (TimeoutException | ExecutionException e) {
-            // killed by someone else: an exit like any other
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** The launcher reports how the task ended; the containerizer knows why (a kill, a limitation). */
-    private static Termination classify(Container c, Termination exited) {
-        Termination.Builder t = exited.toBuilder();
-        if (c.record.hasLimitation()) {
-            t.setReason(TerminationReason.LIMITATION).setLimitation(c.record.getLimitation());
-            if (t.getMessage().isEmpty()) {
-                t.setMessage(c.record.getLimitation().getMessage());
-            }
-        } else if (c.record.getKilled() && exited.getStatusCase() == Termination.StatusCase.SIGNAL) {
-            t.setReason(TerminationReason.KILLED);
-        } else if (t.getReason() == TerminationReason.TERMINATION_REASON_UNSPECIFIED) {
-            t.setReason(TerminationReason.EXITED);
-        }
-        return t.build();
-    }
-
-    /**
-     * Cleans up and records the termination. DESTROYING is not written on the way: if the daemon dies
-     * during cleanup, the record still says RUNNING and recovery learns the exit again from the
-     * launcher (whose monitor keeps it on disk); a kill or a limitation was checkpointed when it
-     * happened. A failed cleanup is written, and leaves the container DESTROYING so that destroy or a
-     * restart tries again.
-     */
-    private void finish(Container c, Termination termination) {
-        c.record.getStatusBuilder().setTermination(termination);
-        if (c.state() != ContainerState.DESTROYING) {
-            enter(c, ContainerState.DESTROYING);
-        }
-        try {
-            releaseResources(c);
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "cleanup of container ''{0}'' failed; it stays DESTROYING: {1}", c.id, e.getMessage());
-            checkpoint(c);
-            c.terminated.complete(termination);
-            return;
-        }
-        c.record.getStatusBuilder().setFinishedAt(now());
-        moveTo(c, ContainerState.TERMINATED);
-        c.terminated.complete(termination);
-    }
-
-    /** Isolator cleanup (reverse order, past failures) and the rootfs; all failures together. */
-    private void releaseResources(Container c) {
-        List<RuntimeException> failures = new ArrayList<>();
-        try {
-            chainOf(c).cleanup(isolatorContexts(c));
-        } catch (RuntimeException e) {
-            failures.add(e);
-        }
-        if (c.record.getConfig().hasImage() && provisioner.isPresent()) {
-            try {
-                provisioner.get().destroy(c.id);
-            } catch (Exception e) {
-                failures.add(Failures.of("provisioner", "remove the rootfs", e));
-            }
-        }
-        if (!failures.isEmpty()) {
-            VesselException all = new VesselException(ErrorCode.INTERNAL, c.id, failures.stream()
-                    .map(Throwable::getMessage).collect(Collectors.joining("; ")));
-            failures.forEach(all::addSuppressed);
-            throw all;
-        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -467,9 +298,9 @@ public final class UnifiedContainerizer implements Containerizer {
         try {
             requireState(c, ContainerState.RUNNING);
             c.record.setKilled(true);
-            checkpoint(c);
+            c.checkpoint();
             LaunchedTask task = c.task;
-            step("launcher '" + c.launcher.name() + "'", "send signal " + signal, () -> {
+            ComponentStep.run("launcher '" + c.launcher.name() + "'", "send signal " + signal, () -> {
                 task.signal(signal);
                 return null;
             });
@@ -496,14 +327,14 @@ public final class UnifiedContainerizer implements Containerizer {
                 }
                 case DESTROYING -> {
                     if (c.record.getStatus().hasTermination()) {
-                        finish(c, c.record.getStatus().getTermination()); // retry a cleanup that failed
+                        reaper.finish(c, c.record.getStatus().getTermination()); // retry a cleanup that failed
                     }
                 }
                 default -> {
                     c.record.setKilled(true);
-                    checkpoint(c);
+                    c.checkpoint();
                     LaunchedTask task = c.task;
-                    step("launcher '" + c.launcher.name() + "'", "destroy the task", () -> {
+                    ComponentStep.run("launcher '" + c.launcher.name() + "'", "destroy the task", () -> {
                         task.destroy();
                         return null;
                     });
@@ -522,9 +353,9 @@ public final class UnifiedContainerizer implements Containerizer {
         c.lock.lock();
         try {
             requireState(c, ContainerState.RUNNING);
-            chainOf(c).update(isolatorContexts(c), resources);
+            chains.of(c).update(ComponentContext.perIsolator(paths, c), resources);
             c.record.getConfigBuilder().setResources(resources);
-            checkpoint(c);
+            c.checkpoint();
         } finally {
             c.lock.unlock();
         }
@@ -537,7 +368,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() != ContainerState.RUNNING) {
                 return c.record.getStatus();
             }
-            ContainerStatus reported = chainOf(c).status(isolatorContexts(c));
+            ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(paths, c));
             return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList()).build();
         });
     }
@@ -568,7 +399,8 @@ public final class UnifiedContainerizer implements Containerizer {
     public ResourceStatistics usage(String containerId) {
         return underLock(containerId, c -> {
             requireState(c, ContainerState.RUNNING);
-            return chainOf(c).usage(isolatorContexts(c)).toBuilder().setTimestamp(now()).build();
+            return chains.of(c).usage(ComponentContext.perIsolator(paths, c)).toBuilder()
+                    .setTimestamp(Timestamps.now()).build();
         });
     }
 
@@ -581,7 +413,7 @@ public final class UnifiedContainerizer implements Containerizer {
             for (Container child : childrenOf(c)) {
                 requireState(child, ContainerState.TERMINATED);
             }
-            deleteTree(c.dir);
+            Directories.deleteTree(c.dir);
             containers.values().removeIf(other -> other.lineage.contains(c.id));
         } finally {
             c.lock.unlock();
@@ -620,252 +452,15 @@ public final class UnifiedContainerizer implements Containerizer {
     /**
      * Reads every container record, lets isolators rebuild their state, finds each running task
      * again through its launcher, finishes what a crash interrupted (an unfinished launch is undone,
-     * an unfinished destroy completed) and removes directories that hold no record.
+     * an unfinished destroy completed) and removes directories that hold no record: see
+     * {@link ContainerRecovery}.
      */
     @Override
     public synchronized void recover() {
         if (recovered) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, null, "recover() runs once, at start-up");
         }
-        createDirectory(paths.containersDir());
-        BootStamp bootStamp = new BootStamp(paths.bootStamp());
-        earlierBoot = bootStamp.fromEarlierBoot();
-        if (earlierBoot) {
-            LOG.log(Level.INFO, "{0} was written before the machine restarted: its tasks ended with that boot",
-                    paths.runDir());
-        }
-        List<Container> found = new ArrayList<>();
-        scan(paths.containersDir(), List.of(), found);
-
-        List<Container> live = found.stream().filter(c -> c.state() != ContainerState.TERMINATED).toList();
-        allIsolators.recover(isolator -> live.stream()
-                .filter(c -> isolator.appliesTo(c.record.getConfig().getIsolation()))
-                .<ContainerContext>map(c -> isolatorContext(c, isolator)).toList());
-
-        // Children before parents, so that tearing a parent down never pulls a child's isolation away.
-        for (Container c : found.reversed()) {
-            recoverOne(c);
-        }
-        Set<String> liveIds = containers.values().stream()
-                .filter(c -> c.state() != ContainerState.TERMINATED).map(c -> c.id).collect(Collectors.toSet());
-        for (Launcher launcher : launchersByName.values()) {
-            step("launcher " + launcher.name(), "remove orphans", () -> {
-                launcher.removeOrphans(liveIds);
-                return null;
-            });
-        }
-        if (provisioner.isPresent()) {
-            step("provisioner", "recover", () -> {
-                provisioner.get().recover(liveIds);
-                return null;
-            });
-        }
-        bootStamp.stamp();
+        new ContainerRecovery(paths, launchersByName, chains, provisioner, reaper).recoverInto(containers);
         recovered = true;
-    }
-
-    /** Depth first, parents before their nested containers. */
-    private void scan(Path dir, List<String> parentLineage, List<Container> found) {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            List<Path> sorted = new ArrayList<>();
-            entries.forEach(sorted::add);
-            sorted.sort(Comparator.naturalOrder());
-            for (Path entry : sorted) {
-                if (!Files.isDirectory(entry) || earlierBoot && !tornRecordsRemoved(entry)) {
-                    continue;
-                }
-                Optional<ContainerRecord> record = CheckpointFile.read(paths.containerRecord(entry), RECORD_CODEC);
-                if (record.isEmpty()) {
-                    // a crash between creating the directory and the first checkpoint: nothing ran
-                    LOG.log(Level.INFO, "removing {0}: a container directory without a record", entry);
-                    deleteTree(entry);
-                    continue;
-                }
-                AtomicFiles.removeStaleTemporaries(entry);
-                List<String> lineage = new ArrayList<>(parentLineage);
-                lineage.add(entry.getFileName().toString());
-                Container c = new Container(entry.getFileName().toString(), lineage, entry, record.get().toBuilder());
-                c.launcher = launchersByName.get(c.record.getLauncher());
-                if (c.state() == ContainerState.TERMINATED) {
-                    c.terminated.complete(c.record.getStatus().getTermination());
-                }
-                found.add(c);
-                scan(paths.nestedContainersDir(entry), lineage, found);
-            }
-        } catch (IOException e) {
-            throw VesselException.internal(dir.toString(), "cannot read container directories: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * In a run dir of an earlier boot, a crash of the machine may have torn checkpoints: a container
-     * whose record is torn is removed (false); another torn checkpoint of it is removed, its component
-     * then finds none. Everything they described ended with that boot.
-     */
-    private boolean tornRecordsRemoved(Path containerDir) throws IOException {
-        if (CheckpointFile.isDamaged(paths.containerRecord(containerDir))) {
-            LOG.log(Level.WARNING, "removing {0}: its record was torn by the machine''s crash", containerDir);
-            deleteTree(containerDir);
-            return false;
-        }
-        List<Path> checkpoints = new ArrayList<>(List.of(paths.launcherCheckpoint(containerDir)));
-        Path isolators = paths.isolatorCheckpointsDir(containerDir);
-        if (Files.isDirectory(isolators)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(isolators)) {
-                files.forEach(checkpoints::add);
-            }
-        }
-        for (Path checkpoint : checkpoints) {
-            if (CheckpointFile.isDamaged(checkpoint)) {
-                LOG.log(Level.WARNING, "removing {0}: torn by the machine''s crash", checkpoint);
-                Files.delete(checkpoint);
-            }
-        }
-        return true;
-    }
-
-    private void recoverOne(Container c) {
-        c.lock.lock();
-        try {
-            switch (c.state()) {
-                case TERMINATED -> containers.put(c.id, c);
-                case RUNNING -> {
-                    containers.put(c.id, c);
-                    Optional<LaunchedTask> task = recoverTask(c);
-                    if (task.isPresent()) {
-                        c.task = task.get();
-                        watch(c);
-                    } else {
-                        finish(c, lost());
-                    }
-                }
-                case DESTROYING -> {
-                    containers.put(c.id, c);
-                    Optional<LaunchedTask> task = recoverTask(c);
-                    Termination termination = c.record.getStatus().getTermination();
-                    if (task.isPresent()) {
-                        // a destroy was under way: finish it, and learn how the task ended if not yet known
-                        task.get().destroy();
-                        Termination exited = task.get().exit().join();
-                        if (!c.record.getStatus().hasTermination()) {
-                            termination = classify(c, exited);
-                        }
-                    } else if (!c.record.getStatus().hasTermination()) {
-                        termination = lost();
-                    }
-                    finish(c, termination);
-                }
-                default -> {
-                    // A launch the crash interrupted: the caller never heard of success, so undo it.
-                    recoverTask(c).ifPresent(task -> {
-                        try {
-                            task.destroy();
-                        } catch (Exception e) {
-                            throw Failures.of("launcher '" + c.launcher.name() + "'", "destroy an interrupted launch", e);
-                        }
-                    });
-                    releaseResources(c);
-                    deleteTree(c.dir);
-                }
-            }
-        } catch (Exception e) {
-            throw Failures.of("container '" + c.id + "'", "recover", e);
-        } finally {
-            c.lock.unlock();
-        }
-    }
-
-    private Termination lost() {
-        return Termination.newBuilder().setReason(TerminationReason.LOST).setMessage(earlierBoot
-                ? "the machine restarted while the task ran" : "the task could not be found after a restart").build();
-    }
-
-    private Optional<LaunchedTask> recoverTask(Container c) throws Exception {
-        if (c.launcher == null || earlierBoot) {
-            return Optional.empty(); // its launcher is no longer configured on this node, or it ended with the boot
-        }
-        // Asked even before a pid was recorded: the launcher checkpoints inside fork, so it knows best.
-        return c.launcher.recover(launcherContext(c));
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // helpers
-
-    /** The isolators that apply to the container's isolation class. */
-    private IsolatorChain chainOf(Container c) {
-        return chains.get(c.record.getConfig().getIsolation());
-    }
-
-    private Function<Isolator, ContainerContext> isolatorContexts(Container c) {
-        Map<Isolator, ContainerContext> contexts = new ConcurrentHashMap<>(); // prepare runs concurrently
-        return isolator -> contexts.computeIfAbsent(isolator, i -> isolatorContext(c, i));
-    }
-
-    private ContainerContext isolatorContext(Container c, Isolator isolator) {
-        return new ComponentContext(c.id, c.record.getConfig(), c.dir,
-                new Checkpoint(paths.isolatorCheckpoint(c.dir, isolator.name())));
-    }
-
-    private ContainerContext launcherContext(Container c) {
-        return new ComponentContext(c.id, c.record.getConfig(), c.dir, new Checkpoint(paths.launcherCheckpoint(c.dir)));
-    }
-
-    /** Moves to {@code next} in memory only; the next checkpoint writes it. */
-    private static void enter(Container c, ContainerState next) {
-        StateMachine.check(c.id, c.state(), next);
-        c.record.getStatusBuilder().setState(next);
-    }
-
-    /** Moves to {@code next} and checkpoints the record. */
-    private void moveTo(Container c, ContainerState next) {
-        enter(c, next);
-        checkpoint(c);
-    }
-
-    private void checkpoint(Container c) {
-        CheckpointFile.write(paths.containerRecord(c.dir), RECORD_CODEC, c.record.build());
-    }
-
-    @FunctionalInterface
-    private interface Step<T> {
-        T run() throws Exception;
-    }
-
-    /** Runs one component's step, naming the component and the step in any failure. */
-    private static <T> T step(String component, String what, Step<T> step) {
-        try {
-            return step.run();
-        } catch (Exception e) {
-            throw Failures.of(component, what, e);
-        }
-    }
-
-    private Timestamp now() {
-        Instant i = clock.instant();
-        return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
-    }
-
-    private static void createDirectory(Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw VesselException.internal(dir.toString(), "cannot create directory: " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw VesselException.internal(dir.toString(), "cannot remove directory: " + e.getMessage(), e);
-        }
     }
 }

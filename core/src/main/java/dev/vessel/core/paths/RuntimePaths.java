@@ -1,11 +1,13 @@
 package dev.vessel.core.paths;
 
+import dev.vessel.core.error.VesselException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -285,5 +287,38 @@ public record RuntimePaths(Path stateDir, Path runDir) {
             stream.forEach(found::add);
         }
         return found;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // readers of the containers tree
+
+    /**
+     * The lineage of every container directory found under {@link #containersDir()}, depth first
+     * with parents before their nested containers and siblings in name order. Entries that are not
+     * directories are not containers and are skipped; no containers directory means no containers.
+     */
+    public List<List<String>> containerLineages() {
+        List<List<String>> found = new ArrayList<>();
+        collectLineages(containersDir(), List.of(), found);
+        return found;
+    }
+
+    private void collectLineages(Path dir, List<String> parentLineage, List<List<String>> found) {
+        List<Path> entries;
+        try {
+            entries = entries(dir, "*");
+        } catch (IOException e) {
+            throw VesselException.internal(dir.toString(), "cannot read container directories: " + e.getMessage(), e);
+        }
+        entries.sort(Comparator.naturalOrder());
+        for (Path entry : entries) {
+            if (!Files.isDirectory(entry)) {
+                continue;
+            }
+            List<String> lineage = new ArrayList<>(parentLineage);
+            lineage.add(entry.getFileName().toString());
+            found.add(List.copyOf(lineage));
+            collectLineages(nestedContainersDir(entry), lineage, found);
+        }
     }
 }

@@ -103,7 +103,7 @@ class UnifiedContainerizerTest {
 
     ContainerRecord recordOnDisk(String id) {
         return CheckpointFile.read(paths.containerRecord(paths.containerDir(List.of(id))),
-                UnifiedContainerizer.RECORD_CODEC).orElseThrow();
+                Container.RECORD_CODEC).orElseThrow();
     }
 
     Path dirOf(String id) {
@@ -565,7 +565,7 @@ class UnifiedContainerizerTest {
         // What a daemon killed during prepare leaves behind: a record in PREPARING and isolator state.
         Path dir = dirOf("half");
         Files.createDirectories(dir);
-        CheckpointFile.write(paths.containerRecord(dir), UnifiedContainerizer.RECORD_CODEC, ContainerRecord.newBuilder()
+        CheckpointFile.write(paths.containerRecord(dir), Container.RECORD_CODEC, ContainerRecord.newBuilder()
                 .setConfig(config("half").build()).setLauncher("process")
                 .setStatus(ContainerStatus.newBuilder().setId("half").setState(ContainerState.PREPARING)).build());
 
@@ -583,7 +583,7 @@ class UnifiedContainerizerTest {
         ContainerStatus launched = before.containerizer.launch(config("iso").build());
         before.crash();
         ContainerRecord running = recordOnDisk("iso");
-        CheckpointFile.write(paths.containerRecord(dirOf("iso")), UnifiedContainerizer.RECORD_CODEC,
+        CheckpointFile.write(paths.containerRecord(dirOf("iso")), Container.RECORD_CODEC,
                 running.toBuilder().setStatus(running.getStatus().toBuilder().setState(ContainerState.ISOLATING)).build());
 
         new Node().recovered();
@@ -597,7 +597,7 @@ class UnifiedContainerizerTest {
         ContainerStatus launched = before.containerizer.launch(config("dying").build());
         before.crash();
         ContainerRecord running = recordOnDisk("dying");
-        CheckpointFile.write(paths.containerRecord(dirOf("dying")), UnifiedContainerizer.RECORD_CODEC,
+        CheckpointFile.write(paths.containerRecord(dirOf("dying")), Container.RECORD_CODEC,
                 running.toBuilder().setKilled(true)
                         .setStatus(running.getStatus().toBuilder().setState(ContainerState.DESTROYING)).build());
 

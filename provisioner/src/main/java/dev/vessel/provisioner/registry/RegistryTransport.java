@@ -54,7 +54,7 @@ public final class RegistryTransport {
         return h.equals("localhost") || h.equals("::1") || IPV4_LOOPBACK.matcher(h).matches();
     }
 
-    public URI baseUri(String registry) {
+    URI baseUri(String registry) {
         boolean plain = isLoopback(registry) || options.insecureRegistries().contains(registry);
         return URI.create((plain ? "http://" : "https://") + registry);
     }

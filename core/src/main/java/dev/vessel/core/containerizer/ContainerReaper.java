@@ -1,0 +1,167 @@
+package dev.vessel.core.containerizer;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Failures;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.Limitation;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.Provisioner;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+/**
+ * Sees containers to their end, for launch and recovery alike: watches a running task for its exit
+ * and its first limitation, tells why it ended, releases what isolators and the provisioner hold for
+ * the container and records the termination.
+ */
+final class ContainerReaper {
+    private static final System.Logger LOG = System.getLogger(ContainerReaper.class.getName());
+
+    private static final int SIGKILL = 9;
+    private static final long LIMITATION_GRACE_MS = 2000;
+
+    private final RuntimePaths paths;
+    private final IsolatorChains chains;
+    private final Optional<Provisioner> provisioner;
+
+    ContainerReaper(RuntimePaths paths, IsolatorChains chains, Optional<Provisioner> provisioner) {
+        this.paths = paths;
+        this.chains = chains;
+        this.provisioner = provisioner;
+    }
+
+    /** Ends the container when its task exits, or destroys the task when an isolator reports a limitation. */
+    void watch(Container c) {
+        c.limitation = chains.of(c).watch(ComponentContext.perIsolator(paths, c));
+        c.limitation.thenAccept(limitation -> onLimitation(c, limitation));
+        // A fresh thread: exit handling takes the container's lock, which the completer may hold.
+        c.task.exit().whenComplete((termination, error) -> Thread.ofVirtual().name("exit-" + c.id)
+                .start(() -> onExit(c, termination, error)));
+    }
+
+    private void onLimitation(Container c, Limitation limitation) {
+        c.lock.lock();
+        try {
+            if (c.state() != ContainerState.RUNNING || c.record.hasLimitation()) {
+                return;
+            }
+            c.record.setLimitation(limitation);
+            c.checkpoint();
+            c.task.destroy();
+        } catch (Exception e) {
+            LOG.log(Level.ERROR, "container ''{0}'' hit a limitation ({1}) but could not be destroyed: {2}",
+                    c.id, limitation.getMessage(), e.getMessage());
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    private void onExit(Container c, Termination exited, Throwable error) {
+        c.lock.lock();
+        try {
+            if (c.state() == ContainerState.TERMINATED || c.state() == ContainerState.DESTROYING) {
+                return;
+            }
+            awaitLimitationBehindKill(c, exited);
+            Termination termination = error == null ? classify(c, exited) : Termination.newBuilder()
+                    .setReason(TerminationReason.LOST)
+                    .setMessage("the launcher lost track of the task: " + Failures.unwrap(error).getMessage())
+                    .build();
+            finish(c, termination);
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    /**
+     * The kernel's SIGKILL for a limit (the OOM killer) can reach the task before the isolator's
+     * notice reaches us. A SIGKILL nobody here sent gets a short grace for that notice, so the
+     * container ends with its limitation instead of a bare signal.
+     */
+    private static void awaitLimitationBehindKill(Container c, Termination exited) {
+        if (exited == null || exited.hasLimitation() || c.record.hasLimitation() || c.record.getKilled()
+                || exited.getStatusCase() != Termination.StatusCase.SIGNAL || exited.getSignal() != SIGKILL) {
+            return;
+        }
+        try {
+            c.record.setLimitation(c.limitation.get(LIMITATION_GRACE_MS, TimeUnit.MILLISECONDS));
+        } catch (TimeoutException | ExecutionException e) {
+            // killed by someone else: an exit like any other
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The launcher reports how the task ended; the containerizer knows why (a kill, a limitation). */
+    static Termination classify(Container c, Termination exited) {
+        Termination.Builder t = exited.toBuilder();
+        if (c.record.hasLimitation()) {
+            t.setReason(TerminationReason.LIMITATION).setLimitation(c.record.getLimitation());
+            if (t.getMessage().isEmpty()) {
+                t.setMessage(c.record.getLimitation().getMessage());
+            }
+        } else if (c.record.getKilled() && exited.getStatusCase() == Termination.StatusCase.SIGNAL) {
+            t.setReason(TerminationReason.KILLED);
+        } else if (t.getReason() == TerminationReason.TERMINATION_REASON_UNSPECIFIED) {
+            t.setReason(TerminationReason.EXITED);
+        }
+        return t.build();
+    }
+
+    /**
+     * Cleans up and records the termination. DESTROYING is not written on the way: if the daemon dies
+     * during cleanup, the record still says RUNNING and recovery learns the exit again from the
+     * launcher (whose monitor keeps it on disk); a kill or a limitation was checkpointed when it
+     * happened. A failed cleanup is written, and leaves the container DESTROYING so that destroy or a
+     * restart tries again.
+     */
+    void finish(Container c, Termination termination) {
+        c.record.getStatusBuilder().setTermination(termination);
+        if (c.state() != ContainerState.DESTROYING) {
+            c.enter(ContainerState.DESTROYING);
+        }
+        try {
+            release(c);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "cleanup of container ''{0}'' failed; it stays DESTROYING: {1}", c.id, e.getMessage());
+            c.checkpoint();
+            c.terminated.complete(termination);
+            return;
+        }
+        c.record.getStatusBuilder().setFinishedAt(Timestamps.now());
+        c.moveTo(ContainerState.TERMINATED);
+        c.terminated.complete(termination);
+    }
+
+    /** Isolator cleanup (reverse order, past failures) and the rootfs; all failures together. */
+    void release(Container c) {
+        List<RuntimeException> failures = new ArrayList<>();
+        try {
+            chains.of(c).cleanup(ComponentContext.perIsolator(paths, c));
+        } catch (RuntimeException e) {
+            failures.add(e);
+        }
+        if (c.record.getConfig().hasImage() && provisioner.isPresent()) {
+            try {
+                provisioner.get().destroy(c.id);
+            } catch (Exception e) {
+                failures.add(Failures.of("provisioner", "remove the rootfs", e));
+            }
+        }
+        if (!failures.isEmpty()) {
+            VesselException all = new VesselException(ErrorCode.INTERNAL, c.id, failures.stream()
+                    .map(Throwable::getMessage).collect(Collectors.joining("; ")));
+            failures.forEach(all::addSuppressed);
+            throw all;
+        }
+    }
+}
