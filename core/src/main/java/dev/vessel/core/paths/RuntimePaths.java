@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The one place that knows Vessel's on-disk layout. Nobody else builds these paths by hand: a
@@ -18,7 +19,7 @@ import java.util.List;
  * <pre>
  * state dir (default /var/lib/vessel): survives reboots
  *   vesseld.lock                         held by the one daemon using this state dir; holds its pid
- *   blobs/  images/                      the image store
+ *   blobs/  images/                      the image store (see provisioner's BlobStore, ImageIndex)
  *   layers/                              unpacked layers (see provisioner's LayerPaths)
  *   volumes/&lt;name&gt;/                      a persistent volume, the user's data
  *   guest/                               the VM guest's kernel, initramfs and artifacts.properties
@@ -27,6 +28,7 @@ import java.util.List;
  *   bin/vessel-launch                    the process launcher's native helper, installed from its jar
  * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
  *   boot_id                              the boot the run dir was written in
+ *   .overlay-probe-&lt;random&gt;/             a moment at start-up: does the run dir take overlay upper dirs?
  *   vessel.sock                          the daemon's API socket, unless configured elsewhere
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments (see CniPaths)
  *   vm-network/&lt;id&gt;.ckpt                 the vm/network isolator's taps per container
@@ -161,6 +163,14 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The lock that keeps a second daemon off this state dir; it holds the holder's pid. */
     public Path stateLock() {
         return stateDir.resolve("vesseld.lock");
+    }
+
+    /**
+     * A fresh name for the throwaway overlay mount that tells whether the run dir's filesystem takes
+     * overlay upper dirs; its user removes it at once.
+     */
+    public Path overlayProbeDir() {
+        return runDir.resolve(".overlay-probe-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
     }
 
     /** The kernel's boot id of the boot the run dir's records were written in. */

@@ -12,13 +12,34 @@ import java.util.Properties;
 /**
  * The guest kernel, initramfs and kernel command line the images module built, as its
  * {@code artifacts.properties} describes them ({@code kernel}, {@code initrd}, {@code cmdline}).
+ * It also owns the names in a guest artifacts directory:
+ * <pre>
+ * &lt;dir&gt;/artifacts.properties   the description (kernel, initrd, cmdline, sizes, hashes)
+ * &lt;dir&gt;/vmlinux                the kernel, when the description is missing
+ * &lt;dir&gt;/initramfs.cpio         the initramfs, likewise
+ * </pre>
  */
 public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
-    public static final String FILE = "artifacts.properties";
+    private static final String FILE = "artifacts.properties";
+
+    /** The description the images module writes in {@code dir}. */
+    public static Path description(Path dir) {
+        return dir.resolve(FILE);
+    }
+
+    /** The kernel a directory of guest artifacts holds by name, when no description says otherwise. */
+    public static Path kernelIn(Path dir) {
+        return dir.resolve("vmlinux");
+    }
+
+    /** The initramfs a directory of guest artifacts holds by name, when no description says otherwise. */
+    public static Path initrdIn(Path dir) {
+        return dir.resolve("initramfs.cpio");
+    }
 
     /** Reads {@code dir/artifacts.properties}; fails saying what is missing. */
     public static GuestArtifacts load(Path dir) throws IOException {
-        Path file = dir.resolve(FILE);
+        Path file = description(dir);
         Properties p = new Properties();
         try (Reader in = Files.newBufferedReader(file)) {
             p.load(in);

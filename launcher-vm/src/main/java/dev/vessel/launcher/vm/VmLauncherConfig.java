@@ -73,7 +73,7 @@ public record VmLauncherConfig(
      */
     public static VmLauncherConfig defaults(RuntimePaths paths) {
         Path guest = paths.guestArtifactsDir();
-        return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, guest.resolve("vmlinux"), guest.resolve("initramfs.cpio"),
+        return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, GuestArtifacts.kernelIn(guest), GuestArtifacts.initrdIn(guest),
                 DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, VmSizing.DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
                 Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), DEFAULT_CGROUP_PARTITION);
     }

@@ -105,12 +105,12 @@ final class NodeWiring {
     private static VmLauncherConfig vmConfig(DaemonConfig config) throws IOException {
         Path dir = config.guestArtifactsDir();
         VmLauncherConfig defaults = VmLauncherConfig.defaults(config.paths())
-                .withArtifacts(dir.resolve("vmlinux"), dir.resolve("initramfs.cpio"))
+                .withArtifacts(GuestArtifacts.kernelIn(dir), GuestArtifacts.initrdIn(dir))
                 .withAccelerator(Accelerator.valueOf(config.accelerator().toUpperCase(Locale.ROOT)))
                 .withLibvirtUri(config.libvirtUri())
                 // the domains' cgroups go beside the containers' own, so one daemon's cgroups sit together
                 .withCgroupPartition("/" + config.cgroupParent().replaceAll("[^A-Za-z0-9_-]", "-") + "-vms");
-        if (!Files.exists(dir.resolve(GuestArtifacts.FILE))) {
+        if (!Files.exists(GuestArtifacts.description(dir))) {
             LOG.log(Level.WARNING, "no guest artifacts in {0}: VM tasks will be refused until they are built", dir);
             return defaults;
         }

@@ -7,7 +7,6 @@ import dev.vessel.provisioner.layer.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.ThreadLocalRandom;
 
 /** Picks the rootfs backend this node can use: overlay where the kernel mounts it, else copy. */
 public final class RootfsBackends {
@@ -17,7 +16,7 @@ public final class RootfsBackends {
     }
 
     public static RootfsBackend detect(RuntimePaths paths) throws IOException {
-        return overlayListed() && overlayMounts(paths.runDir()) ? new OverlayBackend() : new CopyBackend();
+        return overlayListed() && overlayMounts(paths.overlayProbeDir()) ? new OverlayBackend() : new CopyBackend();
     }
 
     private static boolean overlayListed() throws IOException {
@@ -28,8 +27,7 @@ public final class RootfsBackends {
      * Listed is not enough: the run dir's filesystem must take an upper dir (xattrs, d_type) and we
      * must be allowed to mount. So mount a tiny overlay there, where container upper dirs will live.
      */
-    private static boolean overlayMounts(Path runDir) throws IOException {
-        Path probe = runDir.resolve(".overlay-probe-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    private static boolean overlayMounts(Path probe) throws IOException {
         Path lower = probe.resolve("lower");
         Path merged = probe.resolve("merged");
         try {
