@@ -103,7 +103,8 @@ public record VmLauncherConfig(
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
-    public VmLauncherConfig withMinMemoryBytes(long minMemoryBytes) {
+    /** Only tests lower the minimum, to show a refusal without a large guest. */
+    VmLauncherConfig withMinMemoryBytes(long minMemoryBytes) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
