@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
@@ -13,13 +12,12 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Isolator;
-import dev.vessel.core.spi.Key;
-import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.isolators.IsolatorCatalog.Entry;
 import dev.vessel.isolators.IsolatorCatalog.Placement;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.network.PluginRunner;
+import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -148,7 +146,7 @@ class IsolatorCatalogTest {
     void theCatalogsVmResourcesSizesByTheContextsSizing() throws Exception {
         Isolator resources = IsolatorCatalog.build(hostContext("cpu memory pids"), IsolatorCatalog.HOST,
                 List.of("vm/resources")).getFirst();
-        LaunchInfo info = resources.prepare(new VmTaskContext());
+        LaunchInfo info = resources.prepare(vmTaskContext());
         assertEquals(VmSizing.DEFAULT_MEMORY_BYTES, info.getVm().getMemoryBytes());
     }
 
@@ -182,36 +180,8 @@ class IsolatorCatalogTest {
     }
 
     /** A VM task with no resources, as vm/resources prepares it. */
-    private static final class VmTaskContext implements PrepareContext {
-        private final ContainerConfig config = ContainerConfig.newBuilder().setId("sized").setIsolation(Isolation.VM).build();
-
-        @Override
-        public String containerId() {
-            return config.getId();
-        }
-
-        @Override
-        public ContainerConfig config() {
-            return config;
-        }
-
-        @Override
-        public Path containerDir() {
-            return Path.of("/nonexistent");
-        }
-
-        @Override
-        public Checkpoint checkpoint() {
-            return new Checkpoint(Path.of("/nonexistent/x.ckpt"));
-        }
-
-        @Override
-        public <T> T get(Key<T> key) {
-            return null;
-        }
-
-        @Override
-        public <T> void put(Key<T> key, T value) {
-        }
+    private static DirectPrepareContext vmTaskContext() {
+        ContainerConfig config = ContainerConfig.newBuilder().setId("sized").setIsolation(Isolation.VM).build();
+        return new DirectPrepareContext(config, Path.of("/nonexistent"), Path.of("/nonexistent/x.ckpt"));
     }
 }

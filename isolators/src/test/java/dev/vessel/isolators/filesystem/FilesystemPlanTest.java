@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
@@ -20,6 +19,7 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.isolators.volume.DockerVolumeMounts;
 import dev.vessel.isolators.volume.VolumeKeys;
@@ -115,38 +115,9 @@ class FilesystemPlanTest {
 
     /** The context the chain would give: the rootfs plus the keys given. */
     private PrepareContext context(ContainerConfig config, Map<Key<?>, Object> keys) {
-        Map<Key<?>, Object> data = new HashMap<>(keys);
-        data.put(ContainerKeys.ROOTFS, tmp.resolve("rootfs"));
-        return new PrepareContext() {
-            @Override
-            public <T> T get(Key<T> key) {
-                return key.type().cast(data.get(key));
-            }
-
-            @Override
-            public <T> void put(Key<T> key, T value) {
-                data.put(key, value);
-            }
-
-            @Override
-            public String containerId() {
-                return config.getId();
-            }
-
-            @Override
-            public ContainerConfig config() {
-                return config;
-            }
-
-            @Override
-            public Path containerDir() {
-                return tmp.resolve("run/containers").resolve(config.getId());
-            }
-
-            @Override
-            public Checkpoint checkpoint() {
-                return new Checkpoint(containerDir().resolve("checkpoint"));
-            }
-        };
+        Path containerDir = tmp.resolve("run/containers").resolve(config.getId());
+        DirectPrepareContext context = new DirectPrepareContext(config, containerDir, containerDir.resolve("checkpoint"));
+        context.data().putAll(keys);
+        return context.with(ContainerKeys.ROOTFS, tmp.resolve("rootfs"));
     }
 }

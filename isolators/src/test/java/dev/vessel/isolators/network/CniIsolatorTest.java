@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
@@ -16,8 +16,6 @@ import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.spi.Key;
-import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
@@ -27,9 +25,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -194,7 +190,7 @@ class CniIsolatorTest {
         // a daemon prepared a container's network and died before the container was recorded
         CniIsolator crashed = isolator();
         ContainerConfig config = config("ghost", "true", attachment());
-        crashed.prepare(new DirectPrepareContext(config, tmp.resolve("ghost-dir")));
+        crashed.prepare(new DirectPrepareContext(config, tmp.resolve("ghost-dir"), tmp.resolve("ghost-dir/network-cni")));
         Path netns = stateDir.resolve("ghost/netns");
         assertTrue(Mounts.isMountPoint(netns));
         List<String> allocated = allocations();
@@ -206,7 +202,8 @@ class CniIsolatorTest {
         assertFalse(Files.exists(stateDir.resolve("ghost")));
         assertNothingLeftOf("ghost", allocated.getFirst());
         // cleanup of a container the isolator never prepared is a no-op
-        restarted.cleanup(new DirectPrepareContext(config("never", "true", attachment()), tmp.resolve("never")));
+        restarted.cleanup(new DirectPrepareContext(config("never", "true", attachment()), tmp.resolve("never"),
+                tmp.resolve("never/network-cni")));
     }
 
     @Test
@@ -290,31 +287,4 @@ class CniIsolatorTest {
         return r.output();
     }
 
-    /** The prepare context a containerizer would pass, for driving the isolator on its own. */
-    record DirectPrepareContext(ContainerConfig config, Path containerDir, Map<Key<?>, Object> data)
-            implements PrepareContext {
-        DirectPrepareContext(ContainerConfig config, Path containerDir) {
-            this(config, containerDir, new HashMap<>());
-        }
-
-        @Override
-        public String containerId() {
-            return config.getId();
-        }
-
-        @Override
-        public Checkpoint checkpoint() {
-            return new Checkpoint(containerDir.resolve("network-cni"));
-        }
-
-        @Override
-        public <T> T get(Key<T> key) {
-            return key.type().cast(data.get(key));
-        }
-
-        @Override
-        public <T> void put(Key<T> key, T value) {
-            data.put(key, value);
-        }
-    }
 }

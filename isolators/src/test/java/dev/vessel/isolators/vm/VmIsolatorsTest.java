@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
@@ -15,13 +14,10 @@ import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.spi.ContainerKeys;
-import dev.vessel.core.spi.Key;
-import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.core.vm.VmSizing;
+import dev.vessel.isolators.testing.DirectPrepareContext;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
@@ -92,7 +88,7 @@ class VmIsolatorsTest {
 
     @Test
     void updateNeedsARunningVmAndUsageOfNoneIsEmpty() throws Exception {
-        var context = new Context(config().build());
+        var context = context(config().build());
         VesselException e = assertThrows(VesselException.class,
                 () -> resources.update(context, Resources.newBuilder().setMemoryBytes(64 * MIB).build()));
         assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
@@ -103,16 +99,16 @@ class VmIsolatorsTest {
     void theRootfsIsolatorPassesTheProvisionedRootfsOn() throws Exception {
         VmRootfsIsolator rootfs = new VmRootfsIsolator();
         assertEquals(Set.of(ContainerKeys.ROOTFS), rootfs.requires());
-        var context = new Context(config().build());
-        context.values.put(ContainerKeys.ROOTFS, dir.resolve("rootfs"));
+        var context = context(config().build());
+        context.put(ContainerKeys.ROOTFS, dir.resolve("rootfs"));
         assertEquals(dir.resolve("rootfs").toString(), rootfs.prepare(context).getRootfs());
 
-        var without = new Context(config().build());
+        var without = context(config().build());
         assertEquals("root", assertThrows(VesselException.class, () -> rootfs.prepare(without)).field().orElseThrow());
     }
 
     private dev.vessel.core.model.VmLaunchInfo vm(ContainerConfig.Builder config) throws Exception {
-        LaunchInfo info = resources.prepare(new Context(config.build()));
+        LaunchInfo info = resources.prepare(context(config.build()));
         assertTrue(info.hasVm());
         return info.getVm();
     }
@@ -128,42 +124,8 @@ class VmIsolatorsTest {
         return file;
     }
 
-    private final class Context implements PrepareContext {
-        final Map<Key<?>, Object> values = new HashMap<>();
-        private final ContainerConfig config;
-
-        Context(ContainerConfig config) {
-            this.config = config;
-        }
-
-        @Override
-        public String containerId() {
-            return config.getId();
-        }
-
-        @Override
-        public ContainerConfig config() {
-            return config;
-        }
-
-        @Override
-        public Path containerDir() {
-            return dir.resolve("run/containers").resolve(config.getId());
-        }
-
-        @Override
-        public Checkpoint checkpoint() {
-            return new Checkpoint(containerDir().resolve("isolators/x.ckpt"));
-        }
-
-        @Override
-        public <T> T get(Key<T> key) {
-            return key.type().cast(values.get(key));
-        }
-
-        @Override
-        public <T> void put(Key<T> key, T value) {
-            values.put(key, value);
-        }
+    private DirectPrepareContext context(ContainerConfig config) {
+        Path containerDir = dir.resolve("run/containers").resolve(config.getId());
+        return new DirectPrepareContext(config, containerDir, containerDir.resolve("isolators/x.ckpt"));
     }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
@@ -15,16 +14,12 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.spi.ContainerContext;
-import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.NetworkKeys;
-import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.isolators.testing.DirectPrepareContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -65,7 +60,7 @@ class VmNetworkIsolatorTest {
     @AfterEach
     void removeAll() throws Exception {
         for (String id : ids) {
-            isolator.cleanup(new Context(config(id, 1)));
+            isolator.cleanup(context(config(id, 1)));
         }
         sh("ip netns del " + ns);
     }
@@ -79,13 +74,13 @@ class VmNetworkIsolatorTest {
 
     @Test
     void aTaskWithoutNetworksGetsNoNicAndNothingIsMade() throws Exception {
-        assertEquals(LaunchInfo.getDefaultInstance(), isolator.prepare(new Context(config("net-none", 0))));
+        assertEquals(LaunchInfo.getDefaultInstance(), isolator.prepare(context(config("net-none", 0))));
         assertFalse(Files.exists(paths.vmNetworkStateDir().resolve("net-none.ckpt")));
     }
 
     @Test
     void theNicMirrorsTheInterfaceAndItsTapIsJoinedToItInTheContainersNamespace() throws Exception {
-        Context context = new Context(config(track("net-one"), 1));
+        DirectPrepareContext context = context(config(track("net-one"), 1));
         LaunchInfo info = isolator.prepare(context);
 
         String tap = isolator.tapName("net-one", 0);
@@ -114,12 +109,12 @@ class VmNetworkIsolatorTest {
 
     @Test
     void recoveryDeletesTheTapsOfContainersItIsNotToldAbout() throws Exception {
-        isolator.prepare(new Context(config(track("net-lost"), 1)));
-        isolator.prepare(new Context(config(track("net-kept"), 1)));
+        isolator.prepare(context(config(track("net-lost"), 1)));
+        isolator.prepare(context(config(track("net-kept"), 1)));
         assertTrue(hostHas(isolator.tapName("net-lost", 0)));
 
         VmNetworkIsolator restarted = new VmNetworkIsolator(paths);
-        restarted.recover(List.of(new Context(config("net-kept", 1))));
+        restarted.recover(List.of(context(config("net-kept", 1))));
         assertFalse(hostHas(restarted.tapName("net-lost", 0)), "the orphan's tap is left");
         assertFalse(Files.exists(paths.vmNetworkStateDir().resolve("net-lost.ckpt")));
         assertTrue(hostHas(restarted.tapName("net-kept", 0)), "a live container's tap was deleted");
@@ -131,9 +126,9 @@ class VmNetworkIsolatorTest {
         sh("ip tuntap add dev " + tap + " mode tap");
         try {
             VesselException e = assertThrows(VesselException.class,
-                    () -> isolator.prepare(new Context(config("net-taken", 1))));
+                    () -> isolator.prepare(context(config("net-taken", 1))));
             assertEquals(ErrorCode.ALREADY_EXISTS, e.code());
-            isolator.cleanup(new Context(config("net-taken", 1)));
+            isolator.cleanup(context(config("net-taken", 1)));
             assertTrue(hostHas(tap), "a tap the isolator did not make was deleted");
         } finally {
             sh("ip link del " + tap);
@@ -143,7 +138,7 @@ class VmNetworkIsolatorTest {
     @Test
     void aMissingInterfaceIsNamed() throws Exception {
         VesselException e = assertThrows(VesselException.class,
-                () -> isolator.prepare(new Context(config(track("net-two"), 2))));
+                () -> isolator.prepare(context(config(track("net-two"), 2))));
         assertTrue(e.getMessage().contains("no interface eth1"), e.getMessage());
         assertFalse(hostHas(isolator.tapName("net-two", 0)), "a tap was made before the failure");
     }
@@ -175,43 +170,9 @@ class VmNetworkIsolatorTest {
     }
 
     /** A container whose netns is the test's namespace. */
-    private final class Context implements PrepareContext, ContainerContext {
-        private final Map<Key<?>, Object> values = new HashMap<>();
-        private final ContainerConfig config;
-
-        Context(ContainerConfig config) {
-            this.config = config;
-            values.put(NetworkKeys.NETNS, Path.of("/run/netns", ns));
-        }
-
-        @Override
-        public String containerId() {
-            return config.getId();
-        }
-
-        @Override
-        public ContainerConfig config() {
-            return config;
-        }
-
-        @Override
-        public Path containerDir() {
-            return paths.containerDir(List.of(config.getId()));
-        }
-
-        @Override
-        public Checkpoint checkpoint() {
-            return new Checkpoint(paths.isolatorCheckpoint(containerDir(), "vm-network"));
-        }
-
-        @Override
-        public <T> T get(Key<T> key) {
-            return key.type().cast(values.get(key));
-        }
-
-        @Override
-        public <T> void put(Key<T> key, T value) {
-            values.put(key, value);
-        }
+    private DirectPrepareContext context(ContainerConfig config) {
+        Path containerDir = paths.containerDir(List.of(config.getId()));
+        return new DirectPrepareContext(config, containerDir, paths.isolatorCheckpoint(containerDir, "vm-network"))
+                .with(NetworkKeys.NETNS, Path.of("/run/netns", ns));
     }
 }
