@@ -3,7 +3,6 @@ package dev.vessel.core.paths;
 import dev.vessel.core.error.VesselException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -148,7 +147,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The containers that have a vm/network checkpoint, by id; none when the directory is missing. */
     public List<String> vmNetworkContainers() throws IOException {
         List<String> ids = new ArrayList<>();
-        for (Path file : entries(vmNetworkStateDir(), "*" + CHECKPOINT_SUFFIX)) {
+        for (Path file : DirectoryEntries.matching(vmNetworkStateDir(), "*" + CHECKPOINT_SUFFIX)) {
             String name = file.getFileName().toString();
             ids.add(name.substring(0, name.length() - CHECKPOINT_SUFFIX.length()));
         }
@@ -266,7 +265,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     /** The warm guests' directories found on disk; none when the pool's directory is missing. */
     public List<Path> warmGuestDirs() throws IOException {
-        return entries(vmPoolDir(), "*");
+        return DirectoryEntries.matching(vmPoolDir(), "*");
     }
 
     /**
@@ -287,17 +286,6 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return containerDir.resolve("console.log");
     }
 
-    /** The entries of {@code dir} whose names match {@code glob}; none when {@code dir} is missing. */
-    private static List<Path> entries(Path dir, String glob) throws IOException {
-        List<Path> found = new ArrayList<>();
-        if (!Files.isDirectory(dir)) {
-            return found;
-        }
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, glob)) {
-            stream.forEach(found::add);
-        }
-        return found;
-    }
 
     // ---------------------------------------------------------------------------------------------
     // readers of the containers tree
@@ -316,7 +304,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     private void collectLineages(Path dir, List<String> parentLineage, List<List<String>> found) {
         List<Path> entries;
         try {
-            entries = entries(dir, "*");
+            entries = DirectoryEntries.matching(dir, "*");
         } catch (IOException e) {
             throw VesselException.internal(dir.toString(), "cannot read container directories: " + e.getMessage(), e);
         }

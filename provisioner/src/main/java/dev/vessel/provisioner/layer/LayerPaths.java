@@ -1,9 +1,9 @@
 package dev.vessel.provisioner.layer;
 
+import dev.vessel.core.paths.DirectoryEntries;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.provisioner.store.Digest;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ record LayerPaths(Path root) {
     List<String> diffIds() throws IOException {
         List<String> ids = new ArrayList<>();
         for (String algorithm : ALGORITHMS) {
-            for (Path entry : entries(algorithmDir(algorithm), "*")) {
+            for (Path entry : DirectoryEntries.matching(algorithmDir(algorithm), "*")) {
                 String name = entry.getFileName().toString();
                 if (!name.startsWith(TEMP_PREFIX) && Files.isDirectory(diffIn(entry))) {
                     ids.add(algorithm + ":" + name);
@@ -79,7 +79,7 @@ record LayerPaths(Path root) {
     List<Temporary> temporaries() throws IOException {
         List<Temporary> found = new ArrayList<>();
         for (String algorithm : ALGORITHMS) {
-            for (Path temp : entries(algorithmDir(algorithm), TEMP_PREFIX + "*")) {
+            for (Path temp : DirectoryEntries.matching(algorithmDir(algorithm), TEMP_PREFIX + "*")) {
                 found.add(new Temporary(temp, algorithm + ":" + hexOfTemporary(temp.getFileName().toString())));
             }
         }
@@ -93,14 +93,4 @@ record LayerPaths(Path root) {
         return dash < 0 ? rest : rest.substring(0, dash);
     }
 
-    private static List<Path> entries(Path dir, String glob) throws IOException {
-        List<Path> found = new ArrayList<>();
-        if (!Files.isDirectory(dir)) {
-            return found;
-        }
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, glob)) {
-            stream.forEach(found::add);
-        }
-        return found;
-    }
 }
