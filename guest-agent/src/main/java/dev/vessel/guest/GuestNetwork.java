@@ -2,10 +2,10 @@ package dev.vessel.guest;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.ErrnoException;
-import dev.vessel.linux.RtNetlink;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.RtNetlink;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

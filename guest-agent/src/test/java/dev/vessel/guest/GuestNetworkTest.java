@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.RtNetlink;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
+import dev.vessel.linux.RtNetlink;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.linux.Mounts;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
@@ -13,6 +12,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.VmOptions;
+import dev.vessel.linux.Mounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

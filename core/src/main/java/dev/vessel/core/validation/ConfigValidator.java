@@ -2,8 +2,6 @@ package dev.vessel.core.validation;
 
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
-import dev.vessel.linux.Capability;
-import dev.vessel.linux.RlimitType;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
@@ -18,6 +16,8 @@ import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.vm.VmSizing;
+import dev.vessel.linux.Capability;
+import dev.vessel.linux.RlimitType;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;

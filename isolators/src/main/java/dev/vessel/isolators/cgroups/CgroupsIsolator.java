@@ -2,13 +2,13 @@ package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.ErrnoException;
-import dev.vessel.linux.LibC;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.LibC;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

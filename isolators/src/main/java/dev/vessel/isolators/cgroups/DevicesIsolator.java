@@ -2,12 +2,12 @@ package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.CgroupDeviceProgram;
-import dev.vessel.linux.ErrnoException;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.CgroupDeviceProgram;
+import dev.vessel.linux.ErrnoException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;

@@ -1,8 +1,5 @@
 package dev.vessel.isolators.cgroups;
 
-import dev.vessel.linux.ErrnoException;
-import dev.vessel.linux.FdWatcher;
-import dev.vessel.linux.LibC;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.LimitationReason;
@@ -10,6 +7,9 @@ import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.FdWatcher;
+import dev.vessel.linux.LibC;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;

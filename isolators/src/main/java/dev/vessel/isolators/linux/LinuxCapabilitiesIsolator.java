@@ -1,12 +1,12 @@
 package dev.vessel.isolators.linux;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.Capability;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.Capability;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;

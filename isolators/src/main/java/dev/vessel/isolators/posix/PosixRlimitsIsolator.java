@@ -1,11 +1,11 @@
 package dev.vessel.isolators.posix;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.RlimitType;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.RlimitType;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;

@@ -1,8 +1,6 @@
 package dev.vessel.launcher.process;
 
 import dev.vessel.core.error.VesselException;
-import dev.vessel.linux.Capability;
-import dev.vessel.linux.RlimitType;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
@@ -11,6 +9,8 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.linux.Capability;
+import dev.vessel.linux.RlimitType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -2,11 +2,11 @@ package dev.vessel.launcher.process;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.FdWatcher;
 import dev.vessel.linux.LibC;
-import dev.vessel.core.model.Termination;
-import dev.vessel.core.spi.LaunchedTask;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -2,9 +2,9 @@ package dev.vessel.provisioner.layer;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.provisioner.store.Digest;
 import dev.vessel.linux.DeviceNodes;
 import dev.vessel.linux.FileTimes;
+import dev.vessel.provisioner.store.Digest;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

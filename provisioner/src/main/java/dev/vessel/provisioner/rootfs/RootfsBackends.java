@@ -1,8 +1,8 @@
 package dev.vessel.provisioner.rootfs;
 
+import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.Mounts;
-import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.provisioner.layer.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -2,8 +2,8 @@ package dev.vessel.provisioner.rootfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.vessel.linux.Mounts;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.linux.Mounts;
 import dev.vessel.provisioner.layer.RootRequired;
 import java.io.IOException;
 import java.nio.file.Files;
