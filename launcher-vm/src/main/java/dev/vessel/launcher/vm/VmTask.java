@@ -22,6 +22,7 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
+import dev.vessel.launcher.vm.agent.OneTaskListener;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
@@ -103,7 +104,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.guestMounts = List.copyOf(p.guestMounts());
         this.interfaces = List.copyOf(p.interfaces());
         this.agent = p.agent();
-        agent.listenWith(new AgentClient.Listener() {
+        agent.listenWith(new OneTaskListener(containerId, new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
                 onEvent(frame);
@@ -113,7 +114,12 @@ public final class VmTask implements LaunchedTask, RunningVm {
             public void silent(Duration silence) {
                 lost("the guest agent answered nothing for " + silence.toSeconds() + " s");
             }
-        });
+
+            @Override
+            public void brokeProtocol(VesselException why) {
+                lost(why.getMessage());
+            }
+        }));
     }
 
     /** A task that ended while nobody watched (its VM is gone), its end read from the checkpoint. */

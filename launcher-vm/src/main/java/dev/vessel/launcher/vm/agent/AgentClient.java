@@ -1,5 +1,6 @@
 package dev.vessel.launcher.vm.agent;
 
+import dev.vessel.core.agent.AgentFrames;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.Hello;
 import dev.vessel.core.agent.HelloAck;
@@ -17,14 +18,13 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
-import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufEncoder;
-import io.netty.handler.codec.protobuf.ProtobufVarint32FrameDecoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,11 +35,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * The host end of the agent protocol (agent.proto) over one unix socket: the handshake, requests
  * answered by id, events handed to a {@link Listener}, and a heartbeat. One connection at a time;
  * {@link #connect()} again after a break (or in a restarted daemon) and the guest says hello anew.
+ *
+ * <p>The guest is not trusted: a frame over {@link AgentFrames#MAX_FRAME_BYTES}, one that is not a
+ * GuestFrame, or an exit no real task can have closes the connection and is reported to
+ * {@link Listener#brokeProtocol}; a reply nobody waits for and a frame out of place are dropped.
  */
 public final class AgentClient implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(AgentClient.class.getName());
 
-    /** What the client reports besides replies. Called on the client's event loop: do not block long. */
+    /**
+     * What the client reports besides replies. Called in order on a thread of this client's, not on
+     * the event loop: a slow listener holds up only its own guest (which is then read no further).
+     */
     public interface Listener {
         /** Hears nothing: a client whose guest has no task yet. */
         Listener NOBODY = frame -> {
@@ -54,6 +61,13 @@ public final class AgentClient implements AutoCloseable {
 
         /** Nothing came from the guest for {@code silence}, pings included: it is considered lost. */
         default void silent(Duration silence) {
+        }
+
+        /**
+         * The guest broke the protocol ({@code why} says how: a frame over the cap or that is not a
+         * GuestFrame, an impossible exit); the connection is closed ({@link #disconnected} follows).
+         */
+        default void brokeProtocol(VesselException why) {
         }
     }
 
@@ -70,6 +84,7 @@ public final class AgentClient implements AutoCloseable {
     /** Who hears events now: a warm guest's pool first, then the task it is handed to. */
     private volatile Listener listener;
     private final AtomicLong requestIds = new AtomicLong();
+    private final EventRelay relay;
     private volatile Connection connection;
     private volatile boolean closed;
 
@@ -78,6 +93,7 @@ public final class AgentClient implements AutoCloseable {
         this.socket = socket;
         this.timing = timing;
         this.listener = listener;
+        this.relay = new EventRelay(socket.toString());
     }
 
     /**
@@ -100,9 +116,8 @@ public final class AgentClient implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new ProtobufVarint32FrameDecoder(),
-                                new ProtobufDecoder(GuestFrame.getDefaultInstance()),
-                                new ProtobufVarint32LengthFieldPrepender(), new ProtobufEncoder(), next);
+                        ch.pipeline().addLast(new GuestFrameDecoder(), new ProtobufVarint32LengthFieldPrepender(),
+                                new ProtobufEncoder(), next);
                     }
                 })
                 .connect(new DomainSocketAddress(socket.toFile()))
@@ -129,6 +144,7 @@ public final class AgentClient implements AutoCloseable {
     /**
      * Sends a request and completes with the guest's reply frame; an {@code error} reply fails it
      * with a {@link VesselException} naming the guest's field, and so does no reply within the timeout.
+     * A request over the frame cap is refused here: the guest would refuse it and drop the connection.
      */
     public CompletableFuture<GuestFrame> request(HostFrame.Builder request, Duration timeout) {
         Connection c = connection;
@@ -138,7 +154,12 @@ public final class AgentClient implements AutoCloseable {
         }
         long id = requestIds.incrementAndGet();
         HostFrame frame = request.setRequestId(id).build();
-        String what = frame.getBodyCase().name().toLowerCase(java.util.Locale.ROOT);
+        String what = frame.getBodyCase().name().toLowerCase(Locale.ROOT);
+        if (frame.getSerializedSize() > AgentFrames.MAX_FRAME_BYTES) {
+            return CompletableFuture.failedFuture(new VesselException(ErrorCode.INVALID_ARGUMENT, what,
+                    "the " + what + " request is " + frame.getSerializedSize() + " bytes, over the agent protocol's "
+                            + AgentFrames.MAX_FRAME_SIZE + " cap of a frame"));
+        }
         Pending pending = new Pending(what, new CompletableFuture<>());
         c.pending.put(id, pending);
         ScheduledFuture<?> timer = c.channel.eventLoop().schedule(() -> {
@@ -178,6 +199,10 @@ public final class AgentClient implements AutoCloseable {
         private long lastFrameNanos;
         private boolean reportedSilent;
         private ScheduledFuture<?> heartbeat;
+        /** The guest broke the protocol: what it sends is no longer read. */
+        private boolean refused;
+        /** Dropped frames are logged once per connection: a guest cannot flood the log. */
+        private boolean loggedDropped;
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
@@ -192,6 +217,9 @@ public final class AgentClient implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, GuestFrame frame) {
+            if (refused) {
+                return; // frames decoded in the same read as the one refused
+            }
             lastFrameNanos = System.nanoTime();
             reportedSilent = false;
             if (!ready) {
@@ -199,16 +227,15 @@ public final class AgentClient implements AutoCloseable {
                 return;
             }
             if (frame.getRequestId() == 0) {
-                if (frame.hasHello()) {
-                    LOG.log(Level.WARNING, "the guest agent at {0} said hello twice on one connection", socket);
-                    return;
-                }
-                listener.event(frame);
+                event(ctx, frame);
                 return;
             }
             Pending p = pending.remove(frame.getRequestId());
             if (p == null) {
-                return; // answered after its timeout
+                // answered after its timeout, or never asked
+                dropped("a " + frame.getBodyCase() + " reply to request " + frame.getRequestId()
+                        + ", which no request waits for");
+                return;
             }
             if (frame.hasError()) {
                 String field = frame.getError().getField();
@@ -218,6 +245,52 @@ public final class AgentClient implements AutoCloseable {
             } else {
                 p.reply.complete(frame);
             }
+        }
+
+        private void event(ChannelHandlerContext ctx, GuestFrame frame) {
+            switch (frame.getBodyCase()) {
+                case OUTPUT, LIMITATION -> {
+                }
+                case EXITED -> {
+                    try {
+                        GuestExitCheck.check(frame.getExited());
+                    } catch (VesselException e) {
+                        refuse(ctx, e);
+                        return;
+                    }
+                }
+                case HELLO -> {
+                    LOG.log(Level.WARNING, "the guest agent at {0} said hello twice on one connection", socket);
+                    return;
+                }
+                default -> {
+                    dropped("a " + frame.getBodyCase() + " frame without a request id");
+                    return;
+                }
+            }
+            relay.hand(ctx.channel(), frame.getSerializedSize(), () -> listener.event(frame));
+        }
+
+        private void dropped(String what) {
+            if (!loggedDropped) {
+                loggedDropped = true;
+                LOG.log(Level.WARNING, "the guest agent at {0} sent {1}: ignored (and any more such frames on this "
+                        + "connection)", socket, what);
+            }
+        }
+
+        /** Ends the connection of a guest that broke the protocol, and says why. */
+        private void refuse(ChannelHandlerContext ctx, VesselException why) {
+            if (refused) {
+                return;
+            }
+            refused = true;
+            LOG.log(Level.WARNING, "closing the agent channel {0}: {1}", socket, why.getMessage());
+            hello.completeExceptionally(why);
+            if (connection == this) {
+                relay.hand(null, 0, () -> listener.brokeProtocol(why));
+            }
+            ctx.close();
         }
 
         private void handshake(ChannelHandlerContext ctx, GuestFrame frame) {
@@ -245,11 +318,15 @@ public final class AgentClient implements AutoCloseable {
         }
 
         private void beat() {
+            if (relay.isHoldingBack()) {
+                lastFrameNanos = System.nanoTime(); // not read because our listener is behind: not its silence
+                return;
+            }
             Duration silence = Duration.ofNanos(System.nanoTime() - lastFrameNanos);
             if (silence.compareTo(timing.silenceLimit()) > 0) {
                 if (!reportedSilent) {
                     reportedSilent = true;
-                    listener.silent(silence);
+                    relay.hand(null, 0, () -> listener.silent(silence));
                 }
                 return;
             }
@@ -269,12 +346,16 @@ public final class AgentClient implements AutoCloseable {
             pending.values().forEach(p -> p.reply.completeExceptionally(gone));
             pending.clear();
             if (connection == this) {
-                listener.disconnected(gone);
+                relay.hand(null, 0, () -> listener.disconnected(gone));
             }
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof GuestFrameDecoder.Refused r) {
+                refuse(ctx, new VesselException(ErrorCode.INVALID_ARGUMENT, null, r.getMessage()));
+                return;
+            }
             LOG.log(Level.WARNING, "agent channel {0} failed: {1}", socket, cause.getMessage());
             ctx.close();
         }

@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -214,6 +215,194 @@ class AgentClientTest {
         assertEquals(ErrorCode.UNAVAILABLE, assertInstanceOf(VesselException.class, e.getCause()).code());
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // a guest that speaks the protocol badly
+
+    @Test
+    void aFrameAnnouncedOverTheCapClosesTheConnectionWithoutWaitingForItsBody() throws Exception {
+        connect(QUIET);
+        guest.sendRaw(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08}); // 2 GiB, and no more
+
+        assertNull(guest.receive(), "the host closes the stream on the length alone");
+        VesselException why = events.nextBrokenProtocol();
+        assertEquals("the guest agent sent a frame of 2147483648 bytes, over the 1 MiB cap", why.getMessage());
+        assertTrue(events.disconnected.poll(30, TimeUnit.SECONDS) != null, "the listener hears of the break");
+        assertFalse(client.isConnected());
+    }
+
+    @Test
+    void aFrameJustOverTheCapIsRefusedAndOneAtTheCapIsNot() throws Exception {
+        connect(QUIET);
+        // Output data that makes the whole frame exactly the cap: taken.
+        OutputChunk.Builder chunk = OutputChunk.newBuilder().setContainerId("c").setStream(Stream.STDOUT);
+        int overhead = GuestFrame.newBuilder().setOutput(chunk.clone().setData(ByteString.copyFrom(new byte[1 << 19])))
+                .build().getSerializedSize() - (1 << 19);
+        int data = dev.vessel.core.agent.AgentFrames.MAX_FRAME_BYTES - overhead;
+        // the length varint of the data field may shrink by a byte with the data: settle exactly
+        while (GuestFrame.newBuilder().setOutput(chunk.clone().setData(ByteString.copyFrom(new byte[data])))
+                .build().getSerializedSize() > dev.vessel.core.agent.AgentFrames.MAX_FRAME_BYTES) {
+            data--;
+        }
+        guest.send(GuestFrame.newBuilder().setOutput(chunk.clone().setData(ByteString.copyFrom(new byte[data]))));
+        assertEquals(data, events.next().getOutput().getData().size());
+
+        try {
+            guest.send(GuestFrame.newBuilder().setOutput(chunk.clone().setData(ByteString.copyFrom(new byte[data + 8]))));
+        } catch (java.io.IOException e) {
+            // the host refused on the length and closed before the body was all written
+        }
+        assertTrue(events.nextBrokenProtocol().getMessage().contains("over the 1 MiB cap"));
+        assertNull(guest.receive());
+    }
+
+    @Test
+    void bytesThatAreNotAGuestFrameCloseTheConnection() throws Exception {
+        connect(QUIET);
+        guest.sendRaw(new byte[] {4, 0x0f, (byte) 0xff, (byte) 0xff, (byte) 0xff}); // field 1 of wire type 7
+
+        VesselException why = events.nextBrokenProtocol();
+        assertTrue(why.getMessage().startsWith("the guest agent sent a frame that is not a GuestFrame"),
+                why.getMessage());
+        assertNull(guest.receive());
+        assertFalse(client.isConnected());
+    }
+
+    @Test
+    void garbageInsteadOfAHelloFailsTheHandshakeNamingIt() throws Exception {
+        client = client(QUIET);
+        CompletableFuture<Hello> hello = client.connect();
+        guest.accept().sendRaw(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 1});
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> hello.get(30, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("not a GuestFrame"), e.getCause().getMessage());
+        assertNull(guest.receive());
+    }
+
+    @Test
+    void aReplyToNoRequestIsIgnoredAndTheConnectionServesOn() throws Exception {
+        connect(QUIET);
+        for (long id : new long[] {999, 1000, Long.MAX_VALUE}) {
+            guest.send(GuestFrame.newBuilder().setRequestId(id).setOk(Ok.getDefaultInstance()));
+        }
+        guest.send(GuestFrame.newBuilder().setOk(Ok.getDefaultInstance())); // a reply with no id: no event either
+
+        CompletableFuture<GuestFrame> reply = client.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId("c")), REPLY);
+        HostFrame request = guest.receive();
+        guest.send(GuestFrame.newBuilder().setRequestId(request.getRequestId())
+                .setUsage(ResourceStatistics.newBuilder().setPidsCurrent(3)));
+        assertEquals(3, reply.get(30, TimeUnit.SECONDS).getUsage().getPidsCurrent());
+        assertTrue(client.isConnected());
+        assertTrue(events.frames.isEmpty(), "no event from stray replies: " + events.frames);
+        assertTrue(events.broken.isEmpty(), "stray replies break nothing: " + events.broken);
+    }
+
+    @Test
+    void anImpossibleExitIsRefusedNamingTheFieldAndNeverReported() throws Exception {
+        connect(QUIET);
+        guest.send(GuestFrame.newBuilder().setExited(TaskExited.newBuilder().setContainerId("c")
+                .setTermination(Termination.newBuilder().setExitCode(-1))));
+
+        VesselException why = events.nextBrokenProtocol();
+        assertEquals("exited.termination.exit_code", why.field().orElseThrow());
+        assertTrue(why.getMessage().contains("exit code -1"), why.getMessage());
+        assertNull(guest.receive(), "the host closes the stream of a guest reporting garbage");
+        assertTrue(events.frames.isEmpty(), "the impossible exit reached the listener: " + events.frames);
+    }
+
+    @Test
+    void eventsForAnotherTaskThanTheGuestsAreIgnored() throws Exception {
+        client = new AgentClient(group, dir.resolve("agent.sock"), QUIET, new OneTaskListener("c", events));
+        CompletableFuture<Hello> hello = client.connect();
+        guest.accept().sayHello();
+        hello.get(30, TimeUnit.SECONDS);
+        assertTrue(guest.receive().hasHelloAck());
+
+        guest.send(GuestFrame.newBuilder().setExited(TaskExited.newBuilder().setContainerId("other")
+                .setTermination(Termination.newBuilder().setExitCode(0))));
+        guest.send(GuestFrame.newBuilder().setOutput(OutputChunk.newBuilder().setContainerId("other")
+                .setStream(Stream.STDOUT).setData(ByteString.copyFromUtf8("not mine\n"))));
+        guest.send(GuestFrame.newBuilder().setOutput(OutputChunk.newBuilder().setContainerId("c")
+                .setStream(Stream.STDOUT).setData(ByteString.copyFromUtf8("mine\n"))));
+
+        assertEquals("mine\n", events.next().getOutput().getData().toStringUtf8());
+        assertTrue(events.frames.isEmpty(), "events of another task got through: " + events.frames);
+        assertTrue(client.isConnected());
+    }
+
+    @Test
+    void aRequestOverTheCapIsRefusedBeforeItIsSent() throws Exception {
+        connect(QUIET);
+        CompletableFuture<GuestFrame> reply = client.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId("x".repeat(2 << 20))), REPLY);
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reply.get(30, TimeUnit.SECONDS));
+        VesselException refusal = assertInstanceOf(VesselException.class, e.getCause());
+        assertEquals(ErrorCode.INVALID_ARGUMENT, refusal.code());
+        assertEquals("usage", refusal.field().orElseThrow());
+        assertTrue(refusal.getMessage().contains("over the agent protocol's 1 MiB cap"), refusal.getMessage());
+        assertTrue(client.isConnected());
+    }
+
+    @Test
+    void aGuestFloodingASlowListenerDoesNotHoldUpAnotherGuest() throws Exception {
+        // The first guest's listener is stuck (a slow disk) while its guest floods output.
+        CountDownLatch disk = new CountDownLatch(1);
+        BlockingQueue<GuestFrame> written = new LinkedBlockingQueue<>();
+        AgentClient.Listener slow = frame -> {
+            try {
+                disk.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            written.add(frame);
+        };
+        client = new AgentClient(group, dir.resolve("agent.sock"), QUIET, slow);
+        CompletableFuture<Hello> hello = client.connect();
+        guest.accept().sayHello();
+        hello.get(30, TimeUnit.SECONDS);
+        assertTrue(guest.receive().hasHelloAck());
+        int chunks = 200; // 12.5 MiB: more than the host holds for a listener that is behind
+        Thread flood = Thread.ofVirtual().start(() -> {
+            try {
+                for (int i = 0; i < chunks; i++) {
+                    byte[] data = new byte[64 << 10];
+                    data[0] = (byte) i;
+                    guest.send(GuestFrame.newBuilder().setOutput(OutputChunk.newBuilder().setContainerId("c")
+                            .setStream(Stream.STDOUT).setData(ByteString.copyFrom(data))));
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+
+        // Meanwhile a second guest on the same event loop shakes hands and answers a ping.
+        try (FakeGuest other = new FakeGuest(dir.resolve("other.sock"));
+                AgentClient otherClient = new AgentClient(group, dir.resolve("other.sock"), QUIET, events)) {
+            CompletableFuture<Hello> otherHello = otherClient.connect();
+            other.accept().sayHello();
+            otherHello.get(30, TimeUnit.SECONDS);
+            assertTrue(other.receive().hasHelloAck());
+            CompletableFuture<GuestFrame> pong = otherClient.request(HostFrame.newBuilder()
+                    .setPing(dev.vessel.core.agent.Ping.getDefaultInstance()), REPLY);
+            HostFrame ping = other.receive();
+            other.send(GuestFrame.newBuilder().setRequestId(ping.getRequestId())
+                    .setPong(dev.vessel.core.agent.Pong.getDefaultInstance()));
+            assertTrue(pong.get(30, TimeUnit.SECONDS).hasPong());
+        }
+
+        // Once the listener catches up, the flood arrives whole and in order.
+        disk.countDown();
+        for (int i = 0; i < chunks; i++) {
+            GuestFrame frame = written.poll(30, TimeUnit.SECONDS);
+            assertTrue(frame != null, "chunk " + i + " never reached the listener");
+            assertEquals((byte) i, frame.getOutput().getData().byteAt(0));
+        }
+        flood.join(Duration.ofSeconds(30));
+        assertFalse(flood.isAlive(), "the flooding guest is still blocked");
+        assertTrue(client.isConnected());
+    }
+
     private void connect(AgentClient.Timing timing) throws Exception {
         client = client(timing);
         CompletableFuture<Hello> hello = client.connect();
@@ -231,6 +420,7 @@ class AgentClientTest {
         final BlockingQueue<GuestFrame> frames = new LinkedBlockingQueue<>();
         final BlockingQueue<Throwable> disconnected = new LinkedBlockingQueue<>();
         final BlockingQueue<Duration> silent = new LinkedBlockingQueue<>();
+        final BlockingQueue<VesselException> broken = new LinkedBlockingQueue<>();
 
         @Override
         public void event(GuestFrame frame) {
@@ -245,6 +435,19 @@ class AgentClientTest {
         @Override
         public void silent(Duration silence) {
             silent.add(silence);
+        }
+
+        @Override
+        public void brokeProtocol(VesselException why) {
+            broken.add(why);
+        }
+
+        VesselException nextBrokenProtocol() throws InterruptedException {
+            VesselException why = broken.poll(30, TimeUnit.SECONDS);
+            if (why == null) {
+                throw new AssertionError("no protocol breach reported within 30 s");
+            }
+            return why;
         }
 
         GuestFrame next() throws InterruptedException {

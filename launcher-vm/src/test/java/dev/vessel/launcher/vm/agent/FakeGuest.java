@@ -52,6 +52,12 @@ final class FakeGuest implements AutoCloseable {
         out.flush();
     }
 
+    /** Writes {@code bytes} as they are: a guest that does not speak the protocol. */
+    void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
     /** The next frame from the host; null at the end of the stream. */
     HostFrame receive() throws IOException {
         return HostFrame.parseDelimitedFrom(in);
