@@ -7,8 +7,8 @@ import dev.vessel.core.agent.HelloAck;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.ProtocolVersion;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.System.Logger.Level;
+import java.net.ProtocolException;
 
 /**
  * One connection to the host: the hello, the wait for hello_ack (nothing is served before it), then
@@ -21,14 +21,14 @@ final class AgentSession {
     /** How a connection ended: the host went away (a new connection may follow), or it refused us. */
     enum Outcome { ENDED, REFUSED }
 
-    private final InputStream in;
+    private final FrameReader in;
     private final FrameWriter writer;
     private final Hello.Builder hello;
     private final Requests requests;
     private final HostLink link;
 
     AgentSession(Transport.Connection connection, Hello.Builder hello, Requests requests, HostLink link) {
-        this.in = connection.in();
+        this.in = new FrameReader(connection.in());
         this.writer = new FrameWriter(connection.out());
         this.hello = hello;
         this.requests = requests;
@@ -47,7 +47,7 @@ final class AgentSession {
                 return Outcome.REFUSED;
             }
             link.up(writer);
-            for (HostFrame frame; (frame = HostFrame.parseDelimitedFrom(in)) != null; ) {
+            for (HostFrame frame; (frame = in.next()) != null; ) {
                 HostFrame request = frame;
                 if (!request.hasHelloAck()) { // a repeated hello_ack is no request: nothing to answer
                     Thread.ofVirtual().start(() -> answer(request));
@@ -55,7 +55,10 @@ final class AgentSession {
             }
             return Outcome.ENDED;
         } catch (IOException e) {
-            return Outcome.ENDED; // the host went away (or sent garbage): a new connection starts over
+            if (e instanceof ProtocolException) {
+                LOG.log(Level.WARNING, "ending the connection to the host: {0}", e.getMessage());
+            }
+            return Outcome.ENDED; // the host went away (or sent garbage, or a frame over the cap): a new one starts over
         } finally {
             writer.close();
             link.down(writer);
@@ -64,7 +67,7 @@ final class AgentSession {
 
     /** The host's hello_ack, answering anything before it with an error; null if the stream ended. */
     private HelloAck awaitHelloAck() throws IOException {
-        for (HostFrame frame; (frame = HostFrame.parseDelimitedFrom(in)) != null; ) {
+        for (HostFrame frame; (frame = in.next()) != null; ) {
             if (frame.hasHelloAck()) {
                 return frame.getHelloAck();
             }

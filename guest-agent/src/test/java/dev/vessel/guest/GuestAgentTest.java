@@ -488,4 +488,18 @@ class GuestAgentTest {
         assertTrue(host.request(destroy("reconnect")).hasOk());
         Files.delete(go);
     }
+
+    @Test
+    void aFrameOverTheCapOrNotAHostFrameEndsTheConnectionAndTheAgentConnectsAgain() throws Exception {
+        host.connectAndShakeHands();
+        // 1 GiB announced and nothing more: the agent does not wait for the body.
+        host.sendRaw(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x04});
+        GuestFrame hello = host.connectAndShakeHands();
+        assertTrue(hello.hasHello(), "the agent starts over on a new connection: " + hello);
+
+        host.sendRaw(new byte[] {4, 0x0f, (byte) 0xff, (byte) 0xff, (byte) 0xff}); // field 1 of wire type 7
+        hello = host.connectAndShakeHands();
+        assertTrue(hello.hasHello(), "the agent starts over on a new connection: " + hello);
+        assertTrue(host.request(HostFrame.newBuilder().setPing(Ping.getDefaultInstance())).hasPong());
+    }
 }

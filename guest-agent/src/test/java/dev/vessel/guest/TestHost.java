@@ -95,6 +95,12 @@ final class TestHost implements Transport {
         host.out().flush();
     }
 
+    /** Writes {@code bytes} as they are: a host that does not speak the protocol. */
+    void sendRaw(byte[] bytes) throws IOException {
+        host.out().write(bytes);
+        host.out().flush();
+    }
+
     /** Sends a request with a fresh id and returns its reply. */
     GuestFrame request(HostFrame.Builder frame) throws Exception {
         return awaitReply(sendRequest(frame));

@@ -231,6 +231,16 @@ class AgentClientTest {
     }
 
     @Test
+    void aFrameAnnouncedAtOneGibibyteIsRefusedOnItsLengthAlone() throws Exception {
+        connect(QUIET);
+        guest.sendRaw(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x04}); // 1 GiB, and no more
+
+        assertNull(guest.receive(), "the host closes the stream rather than wait for the body");
+        assertEquals("the guest agent sent a frame of 1073741824 bytes, over the 1 MiB cap",
+                events.nextBrokenProtocol().getMessage());
+    }
+
+    @Test
     void aFrameJustOverTheCapIsRefusedAndOneAtTheCapIsNot() throws Exception {
         connect(QUIET);
         // Output data that makes the whole frame exactly the cap: taken.
