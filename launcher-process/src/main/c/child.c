@@ -274,6 +274,31 @@ static void mask_path(int rootfd, const char *target)
     close(fd);
 }
 
+/* A read-only path: bound onto itself and remounted read-only, nosuid,
+ * nodev and noexec, so the task may read it but not change the host through
+ * it (/proc/sys, /proc/sysrq-trigger). Paths absent from the image are
+ * skipped, as for masking. */
+static void readonly_path(int rootfd, const char *target)
+{
+    char path[64];
+    int fd = resolve_in_root(rootfd, target, 0);
+    if (fd < 0 && errno == ENOENT)
+        return;
+    if (fd < 0)
+        fail("read-only %s", target);
+    fd_path(path, sizeof path, fd);
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+        fail("read-only %s", target);
+    close(fd);
+    /* The fd names what lies under the new bind: re-resolve for the mount. */
+    if ((fd = resolve_in_root(rootfd, target, 0)) < 0)
+        fail("read-only %s", target);
+    fd_path(path, sizeof path, fd);
+    if (remount_bind(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+        fail("read-only %s", target);
+    close(fd);
+}
+
 static void setup_rootfs(const struct vl_plan *p)
 {
     const char *rootfs = p->rootfs;
@@ -315,6 +340,10 @@ static void setup_rootfs(const struct vl_plan *p)
         if (do_mount(rootfd, &p->mounts[i]) < 0)
             fail("mount %s", p->mounts[i].target);
 
+    /* Read-only before masked, as runc does: a masked path inside a
+     * read-only one still gets its tmpfs or /dev/null on top. */
+    for (size_t i = 0; i < p->readonly.n; i++)
+        readonly_path(rootfd, p->readonly.v[i]);
     for (size_t i = 0; i < p->masked.n; i++)
         mask_path(rootfd, p->masked.v[i]);
 

@@ -31,7 +31,8 @@ enum {
     T_MASKED_PATH = 0x10, T_RLIMIT = 0x11, T_NO_NEW_PRIVS = 0x12,
     T_CAPS = 0x13, T_LOG_CAP = 0x14, T_CGROUP = 0x15, T_EXIT_FILE = 0x16,
     T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
-    T_MAX = T_MONITOR_LOG
+    T_READONLY_PATH = 0x1a,
+    T_MAX = T_READONLY_PATH
 };
 
 /* A cursor over a byte range; every getter checks bounds. */
@@ -159,7 +160,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     static const unsigned char repeated[T_MAX + 1] = {
         [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
-        [T_CGROUP] = 1,
+        [T_CGROUP] = 1, [T_READONLY_PATH] = 1,
     };
     if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
@@ -171,7 +172,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     case T_ROOTFS: case T_ARG: case T_ENV: case T_CWD:
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
     case T_MASKED_PATH: case T_CGROUP: case T_EXIT_FILE: case T_STDOUT_LOG:
-    case T_STDERR_LOG: case T_MONITOR_LOG:
+    case T_STDERR_LOG: case T_MONITOR_LOG: case T_READONLY_PATH:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
@@ -199,6 +200,11 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (s[0] != '/')
             return bad("MASKED_PATH must be absolute: %s", s);
         strv_push(&p->masked, s);
+        break;
+    case T_READONLY_PATH:
+        if (s[0] != '/')
+            return bad("READONLY_PATH must be absolute: %s", s);
+        strv_push(&p->readonly, s);
         break;
     case T_CGROUP:
         if (s[0] != '/')
@@ -286,8 +292,8 @@ static int validate(struct vl_plan *p)
         return bad("ROOTFS not absolute: %s", p->rootfs);
     if (p->rootfs && !(ns & VL_NS_MOUNT))
         return bad("ROOTFS requires the mount namespace");
-    if (!p->rootfs && (p->nmounts || p->std_fs || p->masked.n))
-        return bad("MOUNT/STD_FS/MASKED_PATH require ROOTFS");
+    if (!p->rootfs && (p->nmounts || p->std_fs || p->masked.n || p->readonly.n))
+        return bad("MOUNT/STD_FS/MASKED_PATH/READONLY_PATH require ROOTFS");
     if (p->hostname && !(ns & VL_NS_UTS))
         return bad("HOSTNAME requires the uts namespace");
     if (p->hostname && strlen(p->hostname) > 64)

@@ -71,7 +71,7 @@ struct vl_plan {
     char *cwd;         /* optional, default "/" */
     char *hostname;    /* optional; requires VL_NS_UTS */
     char *netns_path;  /* optional: join this netns instead of creating */
-    struct vl_strv argv, env, uid_map, gid_map, masked;
+    struct vl_strv argv, env, uid_map, gid_map, masked, readonly;
     struct vl_strv cgroups; /* directories the task starts in */
     int has_uid, has_gid;
     uid_t uid;

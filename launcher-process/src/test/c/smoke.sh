@@ -49,7 +49,7 @@ MS = dict(rdonly=1, nosuid=2, nodev=4, noexec=8, bind=4096, rec=16384,
           private=1 << 18, relatime=1 << 21)
 HINT = dict(mkdir=1, mkfile=2)
 STR = dict(exitfile=0x16, stdoutlog=0x17, stderrlog=0x18, monitorlog=0x19, rootfs=2, arg=3, env=4, cwd=5, hostname=9, uidmap=11,
-           gidmap=12, netns=13, mask=16)
+           gidmap=12, netns=13, mask=16, readonly=0x1a)
 U32 = dict(uid=6, gid=7, group=8)
 
 def rec(tag, payload):
@@ -294,6 +294,14 @@ launch masked release "${BASE[@]}" mask=/proc/keys mask=/sys/firmware mask=/none
 exitof masked >/dev/null
 expect "masked file and dir" "$(out masked | tr -d ' ')" "0
 0"
+
+# "true >> f" opens f for writing and writes nothing (busybox's test -w says yes to
+# root whatever the mount): the open alone must fail, and nothing reaches the host.
+launch readonly release "${BASE[@]}" readonly=/proc/sys readonly=/proc/sysrq-trigger readonly=/nonexistent \
+    arg=sh arg=-c 'arg=true >> /proc/sys/kernel/core_pattern && echo sys-writable; true >> /proc/sysrq-trigger && echo sysrq-writable; cat /proc/sys/kernel/ostype; grep " /proc/sys " /proc/self/mountinfo | grep -c " ro,nosuid,nodev,noexec"'
+exitof readonly >/dev/null
+expect "read-only paths" "$(out readonly)" "Linux
+1"
 
 name=vessel-smoke-$$
 launch escape release "${BASE[@]}" "mount=tmpfs|/escape/$name|tmpfs|||mkdir" arg=true

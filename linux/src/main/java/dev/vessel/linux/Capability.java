@@ -19,10 +19,13 @@ public enum Capability {
     /** Written in a config's add/drop list to mean every capability. */
     public static final String ALL = "ALL";
 
-    /** The OCI runtime's (and Docker's) default set for a container. */
-    public static final Set<Capability> OCI_DEFAULT = Collections.unmodifiableSet(EnumSet.of(
-            CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID, CAP_SETUID,
-            CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE));
+    /**
+     * A container's default set, podman's: Docker's without MKNOD (device nodes), NET_RAW (forged
+     * packets, ARP spoofing) and AUDIT_WRITE, which ordinary programs do not need.
+     */
+    public static final Set<Capability> CONTAINER_DEFAULT = Collections.unmodifiableSet(EnumSet.of(
+            CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_NET_BIND_SERVICE, CAP_SETFCAP,
+            CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_CHROOT));
 
     public int number() {
         return ordinal();

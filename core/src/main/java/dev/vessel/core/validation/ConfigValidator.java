@@ -204,7 +204,7 @@ public final class ConfigValidator {
                 fail("resources.disk_bytes", "must not be negative (0: no quota), got " + r.getDiskBytes());
             }
             if (r.getPids() < 0) {
-                fail("resources.pids", "must not be negative (0: no limit), got " + r.getPids());
+                fail("resources.pids", "must not be negative (0: the default, 2048), got " + r.getPids());
             }
             if (r.getGpus() < 0) {
                 fail("resources.gpus", "must not be negative, got " + r.getGpus());

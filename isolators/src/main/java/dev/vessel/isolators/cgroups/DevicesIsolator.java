@@ -29,10 +29,13 @@ public final class DevicesIsolator implements Isolator {
             "c 1:8 rwm",    // /dev/random
             "c 1:9 rwm",    // /dev/urandom
             "c 5:0 rwm",    // /dev/tty
+            "c 5:1 rwm",    // /dev/console
             "c 5:2 rwm",    // /dev/ptmx
             "c 136:* rwm",  // /dev/pts/*
-            "c *:* m",      // mknod of character devices (using them is still denied)
-            "b *:* m");     // mknod of block devices
+            // mknod of any node (opening one is still denied); without CAP_MKNOD, a container's default,
+            // mknod fails anyway
+            "c *:* m",
+            "b *:* m");
 
     static final List<CgroupDeviceProgram.Rule> ALLOWED_RULES =
             ALLOWED.stream().map(CgroupDeviceProgram.Rule::parse).toList();

@@ -6,10 +6,15 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.PrepareContext;
 
-/** The pids controller: caps how many processes and threads a container may have (fork bombs stop there). */
+/**
+ * The pids controller: caps how many processes and threads a container may have (fork bombs stop there).
+ * A config without a limit ({@code resources.pids} 0) gets {@link #DEFAULT_MAX}, as podman's containers
+ * do: the model has no way to ask for none, so a container that needs more names a larger number.
+ */
 public final class PidsIsolator extends CgroupControllerIsolator {
     private static final String CONTROLLER = "pids";
-
+    /** podman's default pids limit. */
+    public static final long DEFAULT_MAX = 2048;
 
     public PidsIsolator(CgroupsIsolator cgroups) {
         super(CONTROLLER, cgroups);
@@ -23,7 +28,7 @@ public final class PidsIsolator extends CgroupControllerIsolator {
     }
 
     private static String max(Resources resources) {
-        return resources.getPids() > 0 ? Long.toString(resources.getPids()) : "max";
+        return Long.toString(resources.getPids() > 0 ? resources.getPids() : DEFAULT_MAX);
     }
 
     @Override

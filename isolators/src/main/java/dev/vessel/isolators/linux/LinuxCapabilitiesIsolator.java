@@ -12,10 +12,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The container's capabilities: the OCI default set, minus the config's {@code drop}, plus its
- * {@code add} ("ALL" allowed on both; drop first, so "drop ALL, add X" leaves only X). The launch gets
- * the set a root task holds: bounding = permitted = effective; nothing inheritable or ambient. The
- * launcher narrows it for a non-root user.
+ * The container's capabilities: {@link Capability#CONTAINER_DEFAULT podman's default set}, minus the
+ * config's {@code drop}, plus its {@code add} ("ALL" allowed on both; drop first, so "drop ALL, add X"
+ * leaves only X). The launch gets the set a root task holds: bounding = permitted = effective; nothing
+ * inheritable or ambient. The launcher narrows it for a non-root user.
  */
 public final class LinuxCapabilitiesIsolator implements Isolator {
     @Override
@@ -31,7 +31,7 @@ public final class LinuxCapabilitiesIsolator implements Isolator {
     }
 
     static Set<Capability> capabilities(Capabilities config) {
-        Set<Capability> set = EnumSet.copyOf(Capability.OCI_DEFAULT);
+        Set<Capability> set = EnumSet.copyOf(Capability.CONTAINER_DEFAULT);
         for (int i = 0; i < config.getDropCount(); i++) {
             String name = config.getDrop(i);
             if (name.equalsIgnoreCase(Capability.ALL)) {

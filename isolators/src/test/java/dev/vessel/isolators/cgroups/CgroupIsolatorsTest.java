@@ -211,7 +211,7 @@ class CgroupIsolatorsTest {
         waitFor(() -> chain.usage(i -> ctx).getMemoryUsageBytes() > 0, "memory charged to the new cgroup");
         ResourceStatistics stats = chain.usage(i -> ctx);
         assertEquals(32L << 20, stats.getMemoryLimitBytes());
-        assertEquals(0, stats.getPidsLimit(), "pids 0 means no limit");
+        assertEquals(PidsIsolator.DEFAULT_MAX, stats.getPidsLimit(), "pids 0 means the default");
     }
 
     static boolean isZombie(long pid) {

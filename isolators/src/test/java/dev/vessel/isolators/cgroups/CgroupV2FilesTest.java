@@ -78,7 +78,7 @@ class CgroupV2FilesTest {
         chain.update(i -> ctx, Resources.newBuilder().setCpus(2).build());
         assertEquals("max", Files.readString(dir.resolve("memory.max")), "0 means no limit");
         assertEquals("200000 100000", Files.readString(dir.resolve("cpu.max")));
-        assertEquals("max", Files.readString(dir.resolve("pids.max")));
+        assertEquals("2048", Files.readString(dir.resolve("pids.max")), "0 means the default");
     }
 
     private ContainerContext context(String id, Resources resources) {

@@ -45,8 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  * containers, through the unified containerizer, checked from inside the task (/proc/self).
  */
 class LinuxIsolatorsTest {
-    /** CapEff of a root task with the OCI default set (as {@code docker run} shows it). */
-    static final String OCI_DEFAULT_MASK = "00000000a80425fb";
+    /** CapEff of a root task with podman's default set (as {@code podman run} shows it). */
+    static final String DEFAULT_MASK = "00000000800405fb";
     static final String NO_CAPS = "0000000000000000";
 
     @TempDir
@@ -93,9 +93,9 @@ class LinuxIsolatorsTest {
     // linux/capabilities
 
     @Test
-    void aRootTaskGetsTheOciDefaultSet() throws Exception {
+    void aRootTaskGetsPodmansDefaultSet() throws Exception {
         node.run(config("caps-default", "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status"));
-        assertEquals(capLines("0000000000000000", OCI_DEFAULT_MASK, OCI_DEFAULT_MASK, OCI_DEFAULT_MASK, NO_CAPS),
+        assertEquals(capLines("0000000000000000", DEFAULT_MASK, DEFAULT_MASK, DEFAULT_MASK, NO_CAPS),
                 node.stdout("caps-default"));
     }
 
@@ -117,7 +117,7 @@ class LinuxIsolatorsTest {
         node.run(config("caps-net-admin", "grep ^CapEff /proc/self/status")
                 .setCapabilities(Capabilities.newBuilder().addAdd("CAP_NET_ADMIN")));
         // CAP_NET_ADMIN is bit 12
-        assertEquals("CapEff:\t00000000a80435fb\n", node.stdout("caps-net-admin"));
+        assertEquals("CapEff:\t00000000800415fb\n", node.stdout("caps-net-admin"));
     }
 
     @Test
@@ -134,7 +134,7 @@ class LinuxIsolatorsTest {
     @Test
     void aNonRootUserKeepsOnlyTheBoundingSet() throws Exception {
         node.run(config("caps-app", "grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status").setUser("app"));
-        assertEquals("CapPrm:\t" + NO_CAPS + "\nCapEff:\t" + NO_CAPS + "\nCapBnd:\t" + OCI_DEFAULT_MASK + "\n",
+        assertEquals("CapPrm:\t" + NO_CAPS + "\nCapEff:\t" + NO_CAPS + "\nCapBnd:\t" + DEFAULT_MASK + "\n",
                 node.stdout("caps-app"));
     }
 

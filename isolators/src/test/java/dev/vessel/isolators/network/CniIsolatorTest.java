@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
@@ -91,7 +92,7 @@ class CniIsolatorTest {
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(ProcessLauncher.withBundledHelper(paths))
                 .isolator(isolator())
-                .isolator(new LinuxCapabilitiesIsolator()) // ping needs CAP_NET_RAW, nc -l -p 80 CAP_NET_BIND_SERVICE
+                .isolator(new LinuxCapabilitiesIsolator()) // nc -l -p 80 needs CAP_NET_BIND_SERVICE
                 .build();
         containerizer.recover();
     }
@@ -139,7 +140,9 @@ class CniIsolatorTest {
     void twoContainersOnOneNetworkReachEachOther() throws Exception {
         launch("server", "exec sleep 1000", attachment());
         String serverIp = containerizer.status("server").getIpAddresses(0);
-        launch("client", "ping -c 1 -W 2 " + serverIp, attachment());
+        // ping's raw socket needs CAP_NET_RAW, no longer in the default set
+        containerizer.launch(config("client", "ping -c 1 -W 2 " + serverIp, attachment()).toBuilder()
+                .setCapabilities(Capabilities.newBuilder().addAdd("CAP_NET_RAW")).build());
         Termination t = containerizer.wait("client").get(30, TimeUnit.SECONDS);
         assertEquals(0, t.getExitCode(), t + ": " + stdout("client"));
         assertTrue(stdout("client").contains("1 packets received"), stdout("client"));

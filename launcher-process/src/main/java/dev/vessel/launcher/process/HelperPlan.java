@@ -26,6 +26,7 @@ public record HelperPlan(
         List<Mount> mounts,
         int stdFs,
         List<String> maskedPaths,
+        List<String> readonlyPaths,
         List<Rlimit> rlimits,
         boolean noNewPrivs,
         Optional<Caps> caps,
@@ -51,6 +52,7 @@ public record HelperPlan(
         gidMap = List.copyOf(gidMap);
         mounts = List.copyOf(mounts);
         maskedPaths = List.copyOf(maskedPaths);
+        readonlyPaths = List.copyOf(readonlyPaths);
         rlimits = List.copyOf(rlimits);
         cgroups = List.copyOf(cgroups);
     }

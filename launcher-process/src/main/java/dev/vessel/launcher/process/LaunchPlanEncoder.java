@@ -16,7 +16,7 @@ public final class LaunchPlanEncoder {
             GID = 0x07, SUPP_GID = 0x08, HOSTNAME = 0x09, NAMESPACES = 0x0A, UID_MAP = 0x0B, GID_MAP = 0x0C,
             NETNS_PATH = 0x0D, MOUNT = 0x0E, STD_FS = 0x0F, MASKED_PATH = 0x10, RLIMIT = 0x11,
             NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15, EXIT_FILE = 0x16, STDOUT_LOG = 0x17,
-            STDERR_LOG = 0x18, MONITOR_LOG = 0x19;
+            STDERR_LOG = 0x18, MONITOR_LOG = 0x19, READONLY_PATH = 0x1A;
 
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
@@ -57,6 +57,7 @@ public final class LaunchPlanEncoder {
             e.u32(STD_FS, plan.stdFs());
         }
         plan.maskedPaths().forEach(p -> e.str(MASKED_PATH, p));
+        plan.readonlyPaths().forEach(p -> e.str(READONLY_PATH, p));
         for (HelperPlan.Rlimit r : plan.rlimits()) {
             e.record(RLIMIT, buffer(20).putInt(r.resource()).putLong(r.soft()).putLong(r.hard()).array());
         }

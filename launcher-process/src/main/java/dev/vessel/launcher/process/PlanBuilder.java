@@ -40,7 +40,8 @@ import java.util.OptionalInt;
  *       user keeps only the bounding set (what setuid binaries may reach) and nothing effective,
  *       permitted, inheritable or ambient, as with runc and Docker.
  *   <li>Cgroups: the launch info's; the helper starts the task in them.
- *   <li>no_new_privs is always set, masked paths are runc's defaults, logs are capped.
+ *   <li>no_new_privs is always set, masked and read-only paths are runc's defaults (every container
+ *       with a rootfs gets them, the one a VM's guest runs too), logs are capped.
  * </ul>
  */
 public final class PlanBuilder {
@@ -49,10 +50,14 @@ public final class PlanBuilder {
     /** HOST_NAME_MAX on Linux. */
     private static final int MAX_HOSTNAME = 64;
 
-    /** runc's default masked paths. */
+    /** runc's default masked paths: host information a container has no business reading. */
     static final List<String> MASKED_PATHS = List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
             "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-            "/sys/firmware");
+            "/sys/firmware", "/sys/devices/virtual/powercap");
+
+    /** runc's default read-only paths: writing them would change the host's kernel, not the container. */
+    static final List<String> READONLY_PATHS = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+            "/proc/sysrq-trigger");
 
     private static final long MS_RDONLY = 0x1, MS_NOSUID = 0x2, MS_NODEV = 0x4, MS_NOEXEC = 0x8,
             MS_BIND = 0x1000, MS_REC = 0x4000, MS_PRIVATE = 0x40000, MS_SLAVE = 0x80000;
@@ -119,6 +124,7 @@ public final class PlanBuilder {
                 mounts(info),
                 rootfs.isPresent() ? HelperPlan.STD_PROC | HelperPlan.STD_SYS | HelperPlan.STD_DEV : 0,
                 rootfs.isPresent() ? MASKED_PATHS : List.of(),
+                rootfs.isPresent() ? READONLY_PATHS : List.of(),
                 rlimits(info),
                 true,
                 Optional.of(caps(info, user.uid())),
