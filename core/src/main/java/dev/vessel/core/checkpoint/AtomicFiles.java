@@ -8,15 +8,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Crash-safe file replacement: a reader sees the old content or the new one, never a mix, even if
  * the writing process dies mid-write ({@link #replace}) or the whole machine does ({@link #write}).
+ * Files are written mode 0600.
  */
 public final class AtomicFiles {
     /** Temporary files start with this, so a reader or a sweep can tell them from real ones. */
     static final String TEMP_PREFIX = ".tmp-";
+    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private AtomicFiles() {
     }
@@ -46,7 +53,9 @@ public final class AtomicFiles {
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try {
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            // owner only: records hold what the daemon was told, a container's environment (its secrets) with it
+            try (FileChannel ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                    OWNER_ONLY)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
                 while (buf.hasRemaining()) {
                     ch.write(buf);

@@ -1,6 +1,7 @@
 package dev.vessel.core.containerizer;
 
 import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerRecord;
@@ -175,7 +176,7 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         Container parent = containers.get(config.getParentId());
         if (parent == null) {
-            throw VesselException.notFound("parent_id", "container '" + config.getParentId() + "' does not exist");
+            throw VesselException.notFound("parent_id", "container " + Quoted.of(config.getParentId()) + " does not exist");
         }
         if (parent.state() != ContainerState.RUNNING) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id",
@@ -319,7 +320,7 @@ public final class UnifiedContainerizer implements Containerizer {
         try {
             if (containers.get(c.id) != c) {
                 // its launch failed while we waited for the lock, and undid everything
-                throw VesselException.notFound(containerId, "no container '" + containerId + "' on this node");
+                throw VesselException.notFound(containerId, "no container " + Quoted.of(containerId) + " on this node");
             }
             switch (c.state()) {
                 case TERMINATED -> {
@@ -423,7 +424,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private Container get(String containerId) {
         Container c = containers.get(containerId);
         if (c == null) {
-            throw VesselException.notFound(containerId, "no container '" + containerId + "' on this node");
+            throw VesselException.notFound(containerId, "no container " + Quoted.of(containerId) + " on this node");
         }
         return c;
     }

@@ -1,5 +1,6 @@
 package dev.vessel.core.validation;
 
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
 import dev.vessel.core.model.Capabilities;
@@ -104,7 +105,7 @@ public final class ConfigValidator {
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
-                fail("hostname", "'" + c.getHostname() + "' is not a valid host name (letters, digits, '-' and"
+                fail("hostname", Quoted.of(c.getHostname()) + " is not a valid host name (letters, digits, '-' and"
                         + " '.', at most 64 characters, no leading or trailing '-')");
             }
             if (c.hasVm()) {
@@ -133,11 +134,11 @@ public final class ConfigValidator {
                     fail(field, "must not be empty");
                 }
             } else if (id.contains("/")) {
-                fail(field, "'" + id + "' must not contain '/'");
+                fail(field, Quoted.of(id) + " must not contain '/'");
             } else if (id.contains("..")) {
-                fail(field, "'" + id + "' must not contain '..'");
+                fail(field, Quoted.of(id) + " must not contain '..'");
             } else if (!ID.matcher(id).matches()) {
-                fail(field, "'" + id + "' must be 1 to 128 letters, digits, '_', '.' or '-', starting with a"
+                fail(field, Quoted.of(id) + " must be 1 to 128 letters, digits, '_', '.' or '-', starting with a"
                         + " letter or digit");
             }
         }
@@ -186,7 +187,7 @@ public final class ConfigValidator {
                 default -> fail("image.source", "unknown image source " + image.getSourceValue());
             }
             if (!image.getDigest().isEmpty() && !DIGEST.matcher(image.getDigest()).matches()) {
-                fail("image.digest", "'" + image.getDigest() + "' is not a digest (algorithm:hex, e.g. sha256:…)");
+                fail("image.digest", Quoted.of(image.getDigest()) + " is not a digest (algorithm:hex, e.g. sha256:…)");
             }
         }
 
@@ -230,9 +231,9 @@ public final class ConfigValidator {
                 if (name.isEmpty()) {
                     fail(field, "must not be empty");
                 } else if (name.contains("=")) {
-                    fail(field, "'" + name + "' must not contain '='");
+                    fail(field, Quoted.of(name) + " must not contain '='");
                 } else if (!seen.add(name)) {
-                    fail(field, "'" + name + "' is set twice");
+                    fail(field, Quoted.of(name) + " is set twice");
                 }
                 noNul(field, name);
                 noNul("env[" + i + "].value", env.get(i).getValue());
@@ -243,7 +244,7 @@ public final class ConfigValidator {
             String[] parts = user.split(":", -1);
             if (parts.length > 2 || !USER_PART.matcher(parts[0]).matches()
                     || (parts.length == 2 && !USER_PART.matcher(parts[1]).matches())) {
-                fail("user", "'" + user + "' must be uid[:gid] or name[:group]");
+                fail("user", Quoted.of(user) + " must be uid[:gid] or name[:group]");
             }
         }
 
@@ -257,7 +258,7 @@ public final class ConfigValidator {
                     if (v.getTarget().equals("/")) {
                         fail(at + ".target", "must not be '/': the root filesystem is not a volume");
                     } else if (!targets.add(normalize(v.getTarget()))) {
-                        fail(at + ".target", "'" + v.getTarget() + "' is the target of another volume");
+                        fail(at + ".target", Quoted.of(v.getTarget()) + " is the target of another volume");
                     }
                 }
                 switch (v.getSourceCase()) {
@@ -289,9 +290,9 @@ public final class ConfigValidator {
                 NetworkAttachment n = networks.get(i);
                 String at = "networks[" + i + "]";
                 if (!NETWORK.matcher(n.getNetwork()).matches()) {
-                    fail(at + ".network", "'" + n.getNetwork() + "' is not a network name");
+                    fail(at + ".network", Quoted.of(n.getNetwork()) + " is not a network name");
                 } else if (!names.add(n.getNetwork())) {
-                    fail(at + ".network", "'" + n.getNetwork() + "' is attached twice");
+                    fail(at + ".network", Quoted.of(n.getNetwork()) + " is attached twice");
                 }
                 for (int j = 0; j < n.getPortsCount(); j++) {
                     PortMapping p = n.getPorts(j);
@@ -300,10 +301,10 @@ public final class ConfigValidator {
                     port(pat + ".container_port", p.getContainerPort());
                     String protocol = p.getProtocol().isEmpty() ? "tcp" : p.getProtocol();
                     if (!protocol.equals("tcp") && !protocol.equals("udp")) {
-                        fail(pat + ".protocol", "'" + p.getProtocol() + "' must be tcp or udp");
+                        fail(pat + ".protocol", Quoted.of(p.getProtocol()) + " must be tcp or udp");
                     }
                     if (!p.getHostIp().isEmpty() && !isIpLiteral(p.getHostIp())) {
-                        fail(pat + ".host_ip", "'" + p.getHostIp() + "' is not an IP address");
+                        fail(pat + ".host_ip", Quoted.of(p.getHostIp()) + " is not an IP address");
                     }
                     if (!hostPorts.add(p.getHostIp() + "/" + protocol + "/" + p.getHostPort())) {
                         fail(pat + ".host_port", protocol + " port " + p.getHostPort() + " is mapped twice");
@@ -339,7 +340,7 @@ public final class ConfigValidator {
             }
             var cap = Capability.parse(name);
             if (cap.isEmpty()) {
-                fail(field, "'" + name + "' is not a Linux capability (e.g. CAP_NET_ADMIN)");
+                fail(field, Quoted.of(name) + " is not a Linux capability (e.g. CAP_NET_ADMIN)");
             }
             return cap.map(Capability::name);
         }
@@ -351,7 +352,7 @@ public final class ConfigValidator {
                 String at = "rlimits[" + i + "]";
                 var type = RlimitType.parse(r.getType());
                 if (type.isEmpty()) {
-                    fail(at + ".type", "'" + r.getType() + "' is not a resource limit (e.g. RLIMIT_NOFILE)");
+                    fail(at + ".type", Quoted.of(r.getType()) + " is not a resource limit (e.g. RLIMIT_NOFILE)");
                 } else if (!seen.add(type.get())) {
                     fail(at + ".type", type.get() + " is set twice");
                 }
@@ -416,10 +417,10 @@ public final class ConfigValidator {
          */
         private void disk(String at, VmDisk disk, Set<String> targets, Set<String> paths) {
             if (absolutePath(at + ".path", disk.getPath()) && !paths.add(normalize(disk.getPath()))) {
-                fail(at + ".path", "'" + disk.getPath() + "' is attached twice");
+                fail(at + ".path", Quoted.of(disk.getPath()) + " is attached twice");
             }
             if (!disk.getFormat().isEmpty() && !VM_DISK_FORMATS.contains(disk.getFormat())) {
-                fail(at + ".format", "'" + disk.getFormat() + "' is not a disk format this node knows; use one of "
+                fail(at + ".format", Quoted.of(disk.getFormat()) + " is not a disk format this node knows; use one of "
                         + sorted(VM_DISK_FORMATS) + " (empty: raw)");
             }
             if (disk.getTarget().isEmpty()) {
@@ -432,11 +433,11 @@ public final class ConfigValidator {
                 if (disk.getTarget().equals("/")) {
                     fail(at + ".target", "must not be '/': the root filesystem is not a disk");
                 } else if (!targets.add(normalize(disk.getTarget()))) {
-                    fail(at + ".target", "'" + disk.getTarget() + "' is the target of a volume or another disk");
+                    fail(at + ".target", Quoted.of(disk.getTarget()) + " is the target of a volume or another disk");
                 }
             }
             if (!disk.getFsType().isEmpty() && !VM_DISK_FS_TYPES.contains(disk.getFsType())) {
-                fail(at + ".fs_type", "'" + disk.getFsType() + "' is not a filesystem the guest kernel has; use one of "
+                fail(at + ".fs_type", Quoted.of(disk.getFsType()) + " is not a filesystem the guest kernel has; use one of "
                         + sorted(VM_DISK_FS_TYPES) + " (empty: ext4)");
             }
         }
@@ -448,20 +449,20 @@ public final class ConfigValidator {
                 try {
                     URI uri = new URI(u.getUri());
                     if (uri.getScheme() == null) {
-                        fail(at + ".uri", "'" + u.getUri() + "' has no scheme (e.g. https://, file://)");
+                        fail(at + ".uri", Quoted.of(u.getUri()) + " has no scheme (e.g. https://, file://)");
                     }
                 } catch (URISyntaxException e) {
-                    fail(at + ".uri", "'" + u.getUri() + "' is not a URI: " + e.getReason());
+                    fail(at + ".uri", Quoted.of(u.getUri()) + " is not a URI: " + e.getReason());
                 }
                 if (!u.getExpectedDigest().isEmpty() && !DIGEST.matcher(u.getExpectedDigest()).matches()) {
-                    fail(at + ".expected_digest", "'" + u.getExpectedDigest() + "' is not a digest (sha256:…)");
+                    fail(at + ".expected_digest", Quoted.of(u.getExpectedDigest()) + " is not a digest (sha256:…)");
                 }
                 if (u.getMaxSizeBytes() < 0) {
                     fail(at + ".max_size_bytes", "must not be negative (0: no cap), got " + u.getMaxSizeBytes());
                 }
                 String out = u.getOutputFile();
                 if (!out.isEmpty() && (out.contains("/") || out.equals(".") || out.equals(".."))) {
-                    fail(at + ".output_file", "'" + out + "' must be a plain file name inside the sandbox");
+                    fail(at + ".output_file", Quoted.of(out) + " must be a plain file name inside the sandbox");
                 }
             }
         }
@@ -473,12 +474,12 @@ public final class ConfigValidator {
                 return false;
             }
             if (!path.startsWith("/")) {
-                fail(field, "'" + path + "' must be an absolute path");
+                fail(field, Quoted.of(path) + " must be an absolute path");
                 return false;
             }
             for (String part : path.split("/")) {
                 if (part.equals("..")) {
-                    fail(field, "'" + path + "' must not contain '..'");
+                    fail(field, Quoted.of(path) + " must not contain '..'");
                     return false;
                 }
             }

@@ -4,19 +4,28 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.Failures;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.VesselException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.lang.System.Logger.Level;
 
 /**
- * Turns any failure into {@code {"code", "field", "message"}} and its status. Users never see a stack
+ * Turns any failure into {@code {"code", "field", "message"}} and its status; a validation failure adds
+ * {@code "violations"} (the first {@value #MAX_VIOLATIONS}, and {@code "violations_omitted"} past them). Users never see a stack
  * trace: a failure that is not a {@link VesselException} is a bug, logged here in full and reported
  * as INTERNAL.
  */
 final class ApiErrors {
     private static final System.Logger LOG = System.getLogger(ApiErrors.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
+    /*
+     * Bounds on what an error body carries. Messages quote client values through Quoted already; these
+     * keep any error small even where a message or a field name was built from input some other way.
+     */
+    static final int MAX_VIOLATIONS = 20;
+    static final int MAX_FIELD_CHARS = 256;
+    static final int MAX_MESSAGE_CHARS = 1024;
 
     /** A status and the JSON body that goes with it. */
     record Rendered(HttpResponseStatus status, String json) {
@@ -32,7 +41,11 @@ final class ApiErrors {
             case ValidationException e -> {
                 ObjectNode body = node(e.code().name(), e.field().orElse(null), messageOf(e));
                 ArrayNode violations = body.putArray("violations");
-                e.violations().forEach(v -> violations.addObject().put("field", v.field()).put("problem", v.problem()));
+                e.violations().stream().limit(MAX_VIOLATIONS).forEach(v -> violations.addObject()
+                        .put("field", bounded(v.field(), MAX_FIELD_CHARS)).put("problem", bounded(v.problem(), MAX_MESSAGE_CHARS)));
+                if (e.violations().size() > MAX_VIOLATIONS) {
+                    body.put("violations_omitted", e.violations().size() - MAX_VIOLATIONS);
+                }
                 yield new Rendered(HttpResponseStatus.BAD_REQUEST, body.toString());
             }
             case VesselException e -> new Rendered(status(e),
@@ -62,9 +75,13 @@ final class ApiErrors {
     private static ObjectNode node(String code, String field, String message) {
         ObjectNode body = JSON.createObjectNode().put("code", code);
         if (field != null) {
-            body.put("field", field);
+            body.put("field", bounded(field, MAX_FIELD_CHARS));
         }
-        return body.put("message", message);
+        return body.put("message", bounded(message, MAX_MESSAGE_CHARS));
+    }
+
+    private static String bounded(String text, int max) {
+        return text == null ? null : Quoted.truncated(text, max);
     }
 
     /** The message without the "field: " prefix {@link VesselException} puts in front; the field has its own key. */

@@ -18,20 +18,35 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * The HTTP/JSON API on Netty (epoll): the Unix socket, mode 0660, and optionally 127.0.0.1:port with a
- * bearer token. Routes are the resource handlers' (containers, images, system); this class only
- * listens.
+ * The HTTP/JSON API on Netty (epoll): the Unix socket, mode 0660 (root and the socket's group), and
+ * optionally 127.0.0.1:port with a bearer token. Routes are the resource handlers' (containers, images,
+ * system); this class only listens, within its bounds: the request body's size, the time a connection
+ * has to deliver a request, and the number of open connections.
  */
 public final class ApiServer implements AutoCloseable {
-    /** Where to listen and how much to accept. */
-    public record Listeners(Path socket, Optional<Integer> tcpPort, Optional<String> token, int maxBodyBytes) {
+    /**
+     * Where to listen and how much to accept.
+     *
+     * @param requestTimeout how long a connection may take to deliver a whole request, from its opening or
+     *                       its previous response
+     * @param maxConnections the most connections open at once, over both listeners
+     */
+    public record Listeners(Path socket, Optional<Integer> tcpPort, Optional<String> token, int maxBodyBytes,
+            Duration requestTimeout, int maxConnections) {
     }
+
+    private static final Set<PosixFilePermission> SOCKET_MODE = PosixFilePermissions.fromString("rw-rw----");
+    private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
 
     private final EventLoopGroup group;
     private final List<Channel> channels;
@@ -53,15 +68,10 @@ public final class ApiServer implements AutoCloseable {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         List<Channel> channels = new ArrayList<>();
         try {
-            Files.createDirectories(listeners.socket().getParent());
-            // we hold the state directory's lock, so a socket file left here is a dead daemon's
-            Files.deleteIfExists(listeners.socket());
-            channels.add(bootstrap(group, router, Optional.empty(), listeners.maxBodyBytes())
-                    .channel(EpollServerDomainSocketChannel.class)
-                    .bind(new DomainSocketAddress(listeners.socket().toString())).sync().channel());
-            Files.setPosixFilePermissions(listeners.socket(), PosixFilePermissions.fromString("rw-rw----"));
+            ConnectionLimit limit = new ConnectionLimit(listeners.maxConnections());
+            channels.add(bindUnix(bootstrap(group, router, Optional.empty(), listeners, limit), listeners.socket()));
             if (listeners.tcpPort().isPresent()) {
-                channels.add(bootstrap(group, router, listeners.token(), listeners.maxBodyBytes())
+                channels.add(bootstrap(group, router, listeners.token(), listeners, limit)
                         .channel(EpollServerSocketChannel.class)
                         .bind(new InetSocketAddress("127.0.0.1", listeners.tcpPort().get())).sync().channel());
             }
@@ -96,12 +106,47 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/metrics", system::metrics);
     }
 
-    private static ServerBootstrap bootstrap(EventLoopGroup group, Router router,
-            Optional<String> token, int maxBodyBytes) {
+    /**
+     * Binds the Unix socket inside a fresh 0700 directory, sets its mode there, then renames it into place:
+     * bind creates the file with the process umask's mode, and this way no one else can reach it before it
+     * has its final one.
+     */
+    private static Channel bindUnix(ServerBootstrap bootstrap, Path socket) throws IOException, InterruptedException {
+        Path parent = socket.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        // we hold the state directory's lock, so a socket file (or a bind directory) left here is a dead daemon's
+        Files.deleteIfExists(socket);
+        // short, so that the path stays within sun_path's 108 bytes whenever the final one does
+        Path privateDir = parent.resolve("." + ProcessHandle.current().pid());
+        deleteBindDir(privateDir);
+        Files.createDirectory(privateDir, PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
+        try {
+            Files.setPosixFilePermissions(privateDir, PRIVATE_DIR); // the umask may have taken bits off; never adds
+            Path bound = privateDir.resolve("s");
+            Channel channel = bootstrap.channel(EpollServerDomainSocketChannel.class)
+                    .bind(new DomainSocketAddress(bound.toString())).sync().channel();
+            Files.setPosixFilePermissions(bound, SOCKET_MODE);
+            Files.move(bound, socket, StandardCopyOption.ATOMIC_MOVE);
+            return channel;
+        } finally {
+            deleteBindDir(privateDir);
+        }
+    }
+
+    private static void deleteBindDir(Path dir) throws IOException {
+        Files.deleteIfExists(dir.resolve("s"));
+        Files.deleteIfExists(dir);
+    }
+
+    private static ServerBootstrap bootstrap(EventLoopGroup group, Router router, Optional<String> token,
+            Listeners listeners, ConnectionLimit limit) {
         return new ServerBootstrap().group(group).childHandler(new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new HttpServerCodec(), new BodyLimit(maxBodyBytes), new ApiHandler(router, token));
+                if (limit.admit(ch)) {
+                    ch.pipeline().addLast(new HttpServerCodec(), new BodyLimit(listeners.maxBodyBytes()),
+                            new RequestTimeout(listeners.requestTimeout()), new ApiHandler(router, token));
+                }
             }
         });
     }

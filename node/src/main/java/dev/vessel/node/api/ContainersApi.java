@@ -1,6 +1,7 @@
 package dev.vessel.node.api;
 
 import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
@@ -62,7 +63,7 @@ final class ContainersApi {
     private void requireLocal(ImageReference image) throws IOException {
         String name = ImageReferenceParser.format(image);
         if (node.images().images().stream().noneMatch(e -> e.reference().equals(name))) {
-            throw VesselException.notFound("image", "image '" + name + "' is not on this node; pull it first"
+            throw VesselException.notFound("image", "image " + Quoted.of(name) + " is not on this node; pull it first"
                     + " (POST /v1/images/pull)");
         }
     }
@@ -131,7 +132,7 @@ final class ContainersApi {
         try {
             return Integer.parseInt(text);
         } catch (NumberFormatException e) {
-            throw VesselException.invalid("signal", "'" + text + "' is not a signal number");
+            throw VesselException.invalid("signal", Quoted.of(text) + " is not a signal number");
         }
     }
 
@@ -155,7 +156,7 @@ final class ContainersApi {
         } else if (ex.flag("force")) {
             termination = containerizer.destroy(id);
         } else {
-            throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "container '" + id + "' is "
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "container " + Quoted.of(id) + " is "
                     + status.getState() + "; kill it first or delete with ?force=1");
         }
         containerizer.remove(id);

@@ -3,6 +3,7 @@ package dev.vessel.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.provisioner.GarbageCollector;
@@ -35,7 +36,7 @@ final class ImagesApi {
         ObjectNode body = ProtoJson.readObject(ex.body());
         body.fieldNames().forEachRemaining(name -> {
             if (!name.equals("image")) {
-                throw VesselException.invalid(name, "unknown field");
+                throw VesselException.invalid(Quoted.truncated(name), "unknown field");
             }
         });
         JsonNode image = body.get("image");

@@ -1,5 +1,6 @@
 package dev.vessel.node.api;
 
+import dev.vessel.core.error.Quoted;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -49,9 +50,9 @@ final class Router {
         }
         if (pathKnown) {
             throw new HttpError(HttpResponseStatus.METHOD_NOT_ALLOWED, "INVALID_ARGUMENT", "method",
-                    method + " is not allowed on " + rawPath);
+                    method + " is not allowed on " + Quoted.of(rawPath));
         }
-        throw new HttpError(HttpResponseStatus.NOT_FOUND, "NOT_FOUND", "path", "no API endpoint " + rawPath);
+        throw new HttpError(HttpResponseStatus.NOT_FOUND, "NOT_FOUND", "path", "no API endpoint " + Quoted.of(rawPath));
     }
 
     private static Map<String, String> match(String[] pattern, String[] segments) {

@@ -11,6 +11,7 @@ import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,13 +25,18 @@ import java.util.Optional;
  * @param vmWarmPool    how many VM guests to keep booted ahead of demand (0: none; each costs its memory)
  * @param isolation     the host's isolators by catalog name, as Mesos's {@code --isolation}; empty: every one
  *                      this host can run
+ * @param apiRequestTimeout how long an API connection may take to deliver a whole request (from its opening or
+ *                      its previous response) before it is closed
+ * @param apiMaxConnections the most API connections open at once; the next is answered 503 and closed
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
-        int vmWarmPool, Optional<List<String>> isolation) {
+        int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections) {
     /** A bound on the warm pool: each guest holds hundreds of MiB. */
     static final int MAX_VM_WARM_POOL = 16;
+    static final int DEFAULT_API_REQUEST_TIMEOUT_SECONDS = 60;
+    static final int DEFAULT_API_MAX_CONNECTIONS = 256;
 
     /**
      * What one source (the file, or the flags) sets; null where it says nothing. The file's keys are
@@ -53,10 +59,12 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("accelerator") String accelerator,
             @JsonProperty("libvirt_uri") String libvirtUri,
             @JsonProperty("vm_warm_pool") Integer vmWarmPool,
-            @JsonProperty("isolation") List<String> isolation) {
+            @JsonProperty("isolation") List<String> isolation,
+            @JsonProperty("api_request_timeout_seconds") Integer apiRequestTimeoutSeconds,
+            @JsonProperty("api_max_connections") Integer apiMaxConnections) {
 
         static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -79,7 +87,8 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes),
                     or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
                     or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool),
-                    or(isolation, fallback.isolation));
+                    or(isolation, fallback.isolation), or(apiRequestTimeoutSeconds, fallback.apiRequestTimeoutSeconds),
+                    or(apiMaxConnections, fallback.apiMaxConnections));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -110,6 +119,14 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (warmPool < 0 || warmPool > MAX_VM_WARM_POOL) {
                 throw VesselException.invalid("vm_warm_pool", warmPool + " must be between 0 and " + MAX_VM_WARM_POOL);
             }
+            int requestTimeout = or(apiRequestTimeoutSeconds, DEFAULT_API_REQUEST_TIMEOUT_SECONDS);
+            if (requestTimeout <= 0) {
+                throw VesselException.invalid("api_request_timeout_seconds", "must be positive, got " + requestTimeout);
+            }
+            int maxConnections = or(apiMaxConnections, DEFAULT_API_MAX_CONNECTIONS);
+            if (maxConnections <= 0) {
+                throw VesselException.invalid("api_max_connections", "must be positive, got " + maxConnections);
+            }
             if (isolation != null) {
                 IsolatorCatalog.checkNames(isolation, IsolatorCatalog.HOST); // a typo stops the start, naming it
             }
@@ -120,7 +137,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
                     or(libvirtUri, "qemu:///system"), warmPool,
-                    Optional.ofNullable(isolation).map(List::copyOf));
+                    Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections);
         }
     }
 }

@@ -59,6 +59,11 @@ public final class Vesseld implements Callable<Integer> {
     @Option(names = "--isolation", split = ",", paramLabel = "NAME",
             description = "the host's isolators, e.g. cgroups,cgroups/memory,namespaces; default every one this host can run")
     private List<String> isolation;
+    @Option(names = "--api-request-timeout-seconds",
+            description = "seconds an API connection has to deliver a whole request, default 60")
+    private Integer apiRequestTimeoutSeconds;
+    @Option(names = "--api-max-connections", description = "API connections open at once, default 256")
+    private Integer apiMaxConnections;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -71,10 +76,12 @@ public final class Vesseld implements Callable<Integer> {
         try {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
-                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation);
+                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation,
+                    apiRequestTimeoutSeconds, apiMaxConnections);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths());
+            DaemonDirs.secure(config.paths());
         } catch (VesselException | IOException e) {
             System.err.println("vesseld: " + e.getMessage());
             return 1;
@@ -85,7 +92,7 @@ public final class Vesseld implements Callable<Integer> {
             node = NodeWiring.start(config);
             server = ApiServer.start(node, new ApiServer.Listeners(config.socket(),
                     config.tcpPort() == 0 ? Optional.empty() : Optional.of(config.tcpPort()), readToken(config),
-                    config.maxBodyBytes()));
+                    config.maxBodyBytes(), config.apiRequestTimeout(), config.apiMaxConnections()));
         } catch (VesselException | IOException e) {
             System.err.println("vesseld: " + e.getMessage());
             lock.close();

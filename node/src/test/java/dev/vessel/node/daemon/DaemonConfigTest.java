@@ -12,7 +12,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The daemon's {@code --isolation} and its configuration file key. */
+/** The daemon's {@code --isolation} and its configuration file key; the API's bounds. */
 class DaemonConfigTest {
     @TempDir
     Path dir;
@@ -40,8 +40,21 @@ class DaemonConfigTest {
         assertTrue(e.getMessage().contains("cgroups/memory") && e.getMessage().contains("vm/network"), e.getMessage());
     }
 
+    @Test
+    void theApiBoundsDefaultAndANonPositiveOneIsRefusedNamingIt() throws Exception {
+        DaemonConfig defaults = DaemonConfig.Settings.NONE.resolve();
+        assertEquals(java.time.Duration.ofSeconds(60), defaults.apiRequestTimeout());
+        assertEquals(256, defaults.apiMaxConnections());
+        VesselException e = assertThrows(VesselException.class, () -> DaemonConfig.Settings.readFile(Files.writeString(
+                dir.resolve("vesseld.json"), "{\"api_max_connections\": 0}")).resolve());
+        assertEquals("api_max_connections", e.field().orElseThrow());
+        e = assertThrows(VesselException.class, () -> DaemonConfig.Settings.readFile(Files.writeString(
+                dir.resolve("vesseld.json"), "{\"api_request_timeout_seconds\": -1}")).resolve());
+        assertEquals("api_request_timeout_seconds", e.field().orElseThrow());
+    }
+
     private static DaemonConfig.Settings isolation(List<String> names) {
         return new DaemonConfig.Settings(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, names);
+                null, null, null, names, null, null);
     }
 }

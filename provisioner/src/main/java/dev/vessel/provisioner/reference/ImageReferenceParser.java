@@ -1,5 +1,6 @@
 package dev.vessel.provisioner.reference;
 
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
@@ -55,7 +56,7 @@ public final class ImageReferenceParser {
         boolean tagged = colon > pathAndTag.lastIndexOf('/');
         String path = tagged ? pathAndTag.substring(0, colon) : pathAndTag;
         if (!path.startsWith("/")) {
-            throw VesselException.invalid(field, "the path of '" + pathAndTag + "' must be absolute");
+            throw VesselException.invalid(field, "the path of " + Quoted.of(pathAndTag) + " must be absolute");
         }
         return ImageReference.newBuilder().setSource(source).setPath(path)
                 .setTag(tagged ? pathAndTag.substring(colon + 1) : "").build();
@@ -78,15 +79,15 @@ public final class ImageReferenceParser {
             tag = rest.substring(colon + 1);
             rest = rest.substring(0, colon);
             if (!TAG.matcher(tag).matches()) {
-                throw VesselException.invalid(field, "tag '" + tag
-                        + "' is invalid: it must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+                throw VesselException.invalid(field, "tag " + Quoted.of(tag)
+                        + " is invalid: it must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
             }
         }
         if (rest.isEmpty()) {
-            throw VesselException.invalid(field, "reference '" + text + "' has no repository name");
+            throw VesselException.invalid(field, "reference " + Quoted.of(text) + " has no repository name");
         }
         if (rest.length() > MAX_NAME_LENGTH) {
-            throw VesselException.invalid(field, "name '" + rest + "' is longer than " + MAX_NAME_LENGTH + " characters");
+            throw VesselException.invalid(field, "name " + Quoted.of(rest) + " is longer than " + MAX_NAME_LENGTH + " characters");
         }
         String registry = DOCKER_HUB;
         String repository = rest;
@@ -141,7 +142,7 @@ public final class ImageReferenceParser {
         if (colon >= 0 && colon > domain.lastIndexOf(']')) {
             String port = domain.substring(colon + 1);
             if (!PORT.matcher(port).matches() || Integer.parseInt(port) > 65535) {
-                throw VesselException.invalid(field, "registry '" + domain + "' has an invalid port '" + port + "'");
+                throw VesselException.invalid(field, "registry " + Quoted.of(domain) + " has an invalid port " + Quoted.of(port));
             }
             host = domain.substring(0, colon);
         }
@@ -150,20 +151,20 @@ public final class ImageReferenceParser {
         }
         for (String component : host.split("\\.", -1)) {
             if (!DOMAIN_COMPONENT.matcher(component).matches()) {
-                throw VesselException.invalid(field, "registry '" + domain
-                        + "' is not a valid host name (component '" + component + "')");
+                throw VesselException.invalid(field, "registry " + Quoted.of(domain)
+                        + " is not a valid host name (component " + Quoted.of(component) + ")");
             }
         }
     }
 
     private static void checkRepository(String field, String repository) {
         if (!repository.toLowerCase(Locale.ROOT).equals(repository)) {
-            throw VesselException.invalid(field, "repository '" + repository + "' must be lowercase");
+            throw VesselException.invalid(field, "repository " + Quoted.of(repository) + " must be lowercase");
         }
         for (String component : repository.split("/", -1)) {
             if (!PATH_COMPONENT.matcher(component).matches()) {
-                throw VesselException.invalid(field, "repository '" + repository + "' has an invalid component '"
-                        + component + "': components are lowercase letters and digits, separated by '.', '_', '__' or '-'");
+                throw VesselException.invalid(field, "repository " + Quoted.of(repository) + " has an invalid component "
+                        + Quoted.of(component) + ": components are lowercase letters and digits, separated by '.', '_', '__' or '-'");
             }
         }
     }
