@@ -5,6 +5,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.provisioner.limits.CappedInputStream;
 import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.store.BlobStore;
 import dev.vessel.provisioner.store.Digest;

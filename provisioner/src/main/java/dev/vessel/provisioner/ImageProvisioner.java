@@ -17,6 +17,7 @@ import dev.vessel.provisioner.layer.FileTrees;
 import dev.vessel.provisioner.layer.LayerDescriptor;
 import dev.vessel.provisioner.layer.LayerStore;
 import dev.vessel.provisioner.layer.LayerUnpacker;
+import dev.vessel.provisioner.limits.ProvisionerLimits;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.registry.BlobProgress;
 import dev.vessel.provisioner.registry.CredentialsProvider;
@@ -65,15 +66,21 @@ public final class ImageProvisioner implements Provisioner {
     /** {@code otherBlobHolder}: what else keeps content in this node's blob store, kept by garbage collection. */
     public ImageProvisioner(RuntimePaths paths, CredentialsProvider credentials, RegistryTransport.Options registryOptions,
             RootfsBackend backend, BlobHolder otherBlobHolder) {
+        this(paths, credentials, registryOptions, ProvisionerLimits.DEFAULTS, backend, otherBlobHolder);
+    }
+
+    /** {@code limits}: how much an image from a registry or archive may cost (its documents, its layers). */
+    public ImageProvisioner(RuntimePaths paths, CredentialsProvider credentials, RegistryTransport.Options registryOptions,
+            ProvisionerLimits limits, RootfsBackend backend, BlobHolder otherBlobHolder) {
         this.paths = paths;
         this.blobs = new BlobStore(paths);
         this.index = new ImageIndex(paths);
-        this.loader = new ImageLoader(blobs, index);
-        this.puller = new Puller(new RegistryTransport(credentials, registryOptions), blobs, loader,
+        this.loader = new ImageLoader(blobs, index, limits);
+        this.puller = new Puller(new RegistryTransport(credentials, registryOptions, limits), blobs, loader,
                 Platform.LINUX_AMD64, 4);
         this.ociLayouts = new OciLayoutSource(blobs, loader, new PlatformSelector(Platform.LINUX_AMD64));
         this.dockerArchives = new DockerArchiveSource(blobs, loader);
-        this.layers = new LayerStore(paths, new LayerUnpacker());
+        this.layers = new LayerStore(paths, new LayerUnpacker(limits));
         this.backend = backend;
         this.otherBlobHolder = otherBlobHolder;
     }
@@ -113,6 +120,8 @@ public final class ImageProvisioner implements Provisioner {
         PulledImage image = resolve(reference);
         storeLock.readLock().lock();
         try {
+            // 0700: a container's rootfs holds the image's setuid programs, which no host user may run
+            FileTrees.createPrivateDirectory(paths.provisionedRootfsDir());
             Path dir = paths.provisionedRootfsDir(containerId);
             // recorded before anything is built on it, so a collection running later keeps the image
             AtomicFiles.write(RootfsPaths.imageRecord(dir), image.manifestDigest().toString().getBytes(StandardCharsets.UTF_8));

@@ -10,11 +10,11 @@ import dev.vessel.provisioner.image.ImageLoader;
 import dev.vessel.provisioner.image.Json;
 import dev.vessel.provisioner.image.MediaTypes;
 import dev.vessel.provisioner.image.PulledImage;
+import dev.vessel.provisioner.limits.CappedReads;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.store.BlobStore;
 import dev.vessel.provisioner.store.Digest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -110,9 +110,8 @@ public final class DockerArchiveSource {
         return e;
     }
 
-    private static byte[] read(TarFile tar, Map<String, TarArchiveEntry> entries, String file, String name) throws IOException {
-        try (InputStream in = tar.getInputStream(entry(entries, file, name))) {
-            return in.readAllBytes();
-        }
+    /** A metadata document of the archive (manifest.json, a config), refused unread past the document cap. */
+    private byte[] read(TarFile tar, Map<String, TarArchiveEntry> entries, String file, String name) throws IOException {
+        return CappedReads.read(tar.getInputStream(entry(entries, file, name)), loader.maxDocumentBytes(), name + " " + file);
     }
 }

@@ -9,6 +9,7 @@ import dev.vessel.provisioner.image.ManifestDocument.ImageManifest;
 import dev.vessel.provisioner.image.ManifestDocument.ManifestList;
 import dev.vessel.provisioner.image.MediaTypes;
 import dev.vessel.provisioner.image.PulledImage;
+import dev.vessel.provisioner.limits.CappedReads;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.registry.PlatformSelector;
 import dev.vessel.provisioner.store.BlobStore;
@@ -42,17 +43,19 @@ public final class OciLayoutSource {
         if (!Files.isRegularFile(dir.resolve("oci-layout"))) {
             throw VesselException.invalid("image.path", dir + " is not an OCI image layout (no oci-layout file)");
         }
-        ManifestDocument index = ManifestDocument.parse(Files.readAllBytes(dir.resolve("index.json")), MediaTypes.OCI_INDEX,
-                name + " index.json");
+        ManifestDocument index = ManifestDocument.parse(CappedReads.read(dir.resolve("index.json"),
+                loader.maxDocumentBytes(), name + " index.json"), MediaTypes.OCI_INDEX, name + " index.json");
         Descriptor chosen = byTag((ManifestList) index, ref.getTag(), name);
-        ManifestDocument doc = ManifestDocument.parse(store.read(copy(dir, chosen, name)), chosen.mediaType(), name);
+        ManifestDocument doc = ManifestDocument.parse(copyDocument(dir, chosen, name), chosen.mediaType(), name);
         if (doc instanceof ManifestList list) {
             chosen = selector.select(list, name);
-            doc = ManifestDocument.parse(store.read(copy(dir, chosen, name)), chosen.mediaType(), name);
+            doc = ManifestDocument.parse(copyDocument(dir, chosen, name), chosen.mediaType(), name);
         }
         if (!(doc instanceof ImageManifest manifest)) {
             throw VesselException.invalid("image", name + ": " + chosen.digest() + " is an index inside an index");
         }
+        CappedReads.checkDeclared(manifest.config().size(), loader.maxDocumentBytes(),
+                name + " config " + manifest.config().digest());
         copy(dir, manifest.config(), name);
         for (Descriptor layer : manifest.layers()) {
             copy(dir, layer, name);
@@ -79,6 +82,13 @@ public final class OciLayoutSource {
 
     private static List<String> tags(ManifestList index) {
         return index.manifests().stream().map(d -> d.annotation(Descriptor.REF_NAME)).filter(Objects::nonNull).toList();
+    }
+
+    /** Copies a manifest or index into the store and reads it back; refused before copying when too big. */
+    private byte[] copyDocument(Path dir, Descriptor descriptor, String name) throws IOException {
+        String document = name + " manifest " + descriptor.digest();
+        CappedReads.checkDeclared(descriptor.size(), loader.maxDocumentBytes(), document);
+        return loader.readDocument(copy(dir, descriptor, name), document);
     }
 
     /** Copies one blob into the store, verified against its descriptor; returns its digest. */

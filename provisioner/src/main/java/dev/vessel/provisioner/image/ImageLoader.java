@@ -5,6 +5,8 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.provisioner.image.ManifestDocument.ImageManifest;
+import dev.vessel.provisioner.limits.CappedReads;
+import dev.vessel.provisioner.limits.ProvisionerLimits;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.store.BlobStore;
 import dev.vessel.provisioner.store.Digest;
@@ -14,14 +16,32 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Builds a {@link PulledImage} from a manifest already in the blob store, checking every blob it names is there. */
+/**
+ * Builds a {@link PulledImage} from a manifest already in the blob store, checking every blob it names is there.
+ * Owns how big a metadata document (manifest, index, config) may be: sources check it before fetching one.
+ */
 public final class ImageLoader {
     private final BlobStore store;
     private final ImageIndex index;
+    private final long maxDocumentBytes;
 
     public ImageLoader(BlobStore store, ImageIndex index) {
+        this(store, index, ProvisionerLimits.DEFAULTS);
+    }
+
+    public ImageLoader(BlobStore store, ImageIndex index, ProvisionerLimits limits) {
         this.store = store;
         this.index = index;
+        this.maxDocumentBytes = limits.maxDocumentBytes();
+    }
+
+    public long maxDocumentBytes() {
+        return maxDocumentBytes;
+    }
+
+    /** A metadata document from the blob store, refused unread past the cap. */
+    public byte[] readDocument(Digest digest, String document) throws IOException {
+        return CappedReads.read(store.open(digest), maxDocumentBytes, document);
     }
 
     /** The image as last pulled or imported under this reference, without asking any registry. */
@@ -37,11 +57,11 @@ public final class ImageLoader {
 
     public PulledImage load(ImageReference reference, Digest manifestDigest) throws IOException {
         String name = ImageReferenceParser.format(reference);
-        if (!(ManifestDocument.parse(store.read(manifestDigest), null, name) instanceof ImageManifest manifest)) {
+        if (!(ManifestDocument.parse(readDocument(manifestDigest, "manifest " + manifestDigest), null, name) instanceof ImageManifest manifest)) {
             throw VesselException.invalid("image", name + ": manifest " + manifestDigest + " is an index, not an image manifest");
         }
         Digest configDigest = manifest.config().parsedDigest(name + " config");
-        ImageConfig config = ImageConfig.parse(store.read(configDigest), "config " + configDigest);
+        ImageConfig config = ImageConfig.parse(readDocument(configDigest, "config " + configDigest), "config " + configDigest);
         List<Layer> layers = new ArrayList<>();
         for (Descriptor d : manifest.layers()) {
             Digest digest = d.parsedDigest(name + " layer");

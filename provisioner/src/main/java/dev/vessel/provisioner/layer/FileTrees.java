@@ -25,6 +25,15 @@ public final class FileTrees {
         }
     }
 
+    /**
+     * Makes {@code dir} (and its parents) exist with mode 0700, tightening it if it exists: what is
+     * below (setuid programs of images, their device-free trees) is then out of reach of host users.
+     */
+    public static void createPrivateDirectory(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setAttribute(dir, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
+    }
+
     /** Deletes a file, a symlink (not its target) or a whole directory tree; nothing there is fine. */
     public static void deleteRecursively(Path path) throws IOException {
         if (attributes(path) == null) {

@@ -22,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * directory next to its final place and renamed there in one step, so a layer under its real name
  * is always complete; a crash leaves only a temporary directory, which {@link #sweepTemporaries()}
  * removes. One process owns the store (the daemon); within it, concurrent requests for one layer
- * share a single unpack.
+ * share a single unpack. The store's root is 0700: layers keep their setuid programs for the
+ * containers, so no host user may reach them.
  */
 public final class LayerStore {
     /** Opens the layer's blob; called only when the layer must be unpacked. */
@@ -142,6 +143,7 @@ public final class LayerStore {
         }
         Path temp = files.newTemporary(layer.diffId());
         Path parent = temp.getParent();
+        FileTrees.createPrivateDirectory(files.root());
         Files.createDirectories(parent);
         try {
             Files.createDirectory(temp);

@@ -4,6 +4,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.linux.DeviceNodes;
 import dev.vessel.linux.FileTimes;
+import dev.vessel.provisioner.limits.ProvisionerLimits;
 import dev.vessel.provisioner.store.Digest;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -24,10 +25,15 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Unpacks one OCI/Docker layer into a directory as an overlayfs-ready diff: files, directories,
- * symlinks, hard links and device nodes with their modes, owners and mtimes; OCI whiteouts become
- * overlay whiteouts (see {@link OverlayMarkers}). Device nodes and fifos are created with mknod,
- * like the whiteouts, so an unpacked layer is exactly what the image holds (this needs root).
+ * symlinks, hard links and fifos with their modes, owners and mtimes (setuid bits included: the
+ * container's programs need them, and {@link LayerStore} keeps the tree out of host users' reach);
+ * OCI whiteouts become overlay whiteouts (see {@link OverlayMarkers}), made with mknod (this needs
+ * root). A character or block device in the layer is never created on the host: it becomes a
+ * whiteout, so its path is empty in the container, whose /dev the launcher provides.
  * Extended attributes in the tar (PAX SCHILY.xattr) are not applied.
+ *
+ * <p>A layer is refused once it has more entries or writes more bytes of file content than its
+ * {@link ProvisionerLimits} allow, so a small compressed blob cannot fill the node's disk.
  *
  * <p>Both digests are checked while the bytes stream by: the blob's against the layer digest and
  * the uncompressed tar's against the diff_id, when one is expected. The caller owns {@code dir}
@@ -37,6 +43,17 @@ public final class LayerUnpacker {
     private static final String WHITEOUT_PREFIX = ".wh.";
     private static final String OPAQUE_MARKER = ".wh..wh..opq";
     private static final int BUFFER = 64 * 1024;
+    private static final System.Logger LOG = System.getLogger(LayerUnpacker.class.getName());
+
+    private final ProvisionerLimits limits;
+
+    public LayerUnpacker() {
+        this(ProvisionerLimits.DEFAULTS);
+    }
+
+    public LayerUnpacker(ProvisionerLimits limits) {
+        this.limits = limits;
+    }
 
     /** Returns the diff_id computed from the layer's uncompressed tar. */
     public String unpack(LayerDescriptor layer, InputStream blob, Path dir) {
@@ -51,7 +68,7 @@ public final class LayerUnpacker {
             InputStream raw = new BufferedInputStream(new DigestInputStream(blob, blobDigest), BUFFER);
             InputStream tarBytes = new BufferedInputStream(new DigestInputStream(
                     LayerCompression.fromMediaType(layer.mediaType()).decompress(raw), tarDigest), BUFFER);
-            unpackEntries(new TarArchiveInputStream(tarBytes), tree);
+            unpackEntries(new TarArchiveInputStream(tarBytes), tree, new Budget("layer " + layer.digest()));
             // Bytes after the tar's end-of-archive blocks are part of both digests too.
             tarBytes.transferTo(OutputStream.nullOutputStream());
             raw.transferTo(OutputStream.nullOutputStream());
@@ -75,11 +92,12 @@ public final class LayerUnpacker {
         return diffId;
     }
 
-    private static void unpackEntries(TarArchiveInputStream tar, LayerTree tree) throws IOException {
+    private void unpackEntries(TarArchiveInputStream tar, LayerTree tree, Budget budget) throws IOException {
         // Directory mtimes change as their children are written: set them last, deepest first.
         List<Path> dirs = new ArrayList<>();
         List<FileTime> dirTimes = new ArrayList<>();
         for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+            budget.entry();
             String name = entry.getName();
             String rel = tree.relative(name, name, "path");
             if (rel.isEmpty()) {
@@ -109,18 +127,23 @@ public final class LayerUnpacker {
             } else if (entry.isLink()) {
                 Path target = tree.existing(name, tree.relative(name, entry.getLinkName(), "hard link target"));
                 Files.createLink(tree.prepare(name, rel, false), target);
-            } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
+            } else if (entry.isCharacterDevice() || entry.isBlockDevice()) {
+                // A usable device node on the host filesystem would open the host's device to whoever reaches it.
+                if (entry.getDevMajor() != 0 || entry.getDevMinor() != 0) {
+                    LOG.log(System.Logger.Level.INFO, "{0}: device node ''{1}'' ({2}:{3}) left out of the unpacked layer",
+                            budget.subject, name, entry.getDevMajor(), entry.getDevMinor());
+                }
+                OverlayMarkers.createWhiteout(tree.prepare(name, rel, false));
+            } else if (entry.isFIFO()) {
                 Path node = tree.prepare(name, rel, false);
-                DeviceNodes.Kind kind = entry.isFIFO() ? DeviceNodes.Kind.FIFO
-                        : entry.isBlockDevice() ? DeviceNodes.Kind.BLOCK : DeviceNodes.Kind.CHARACTER;
-                DeviceNodes.create(node, kind, 0, entry.getDevMajor(), entry.getDevMinor());
+                DeviceNodes.create(node, DeviceNodes.Kind.FIFO, 0, 0, 0);
                 applyOwnerAndMode(node, entry);
                 setMtime(node, entry.getLastModifiedTime());
             } else if (entry.isFile()) {
                 Path file = tree.prepare(name, rel, false);
                 try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW,
                         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                    tar.transferTo(out);
+                    budget.copy(tar, out);
                 }
                 applyOwnerAndMode(file, entry);
                 setMtime(file, entry.getLastModifiedTime());
@@ -133,6 +156,40 @@ public final class LayerUnpacker {
             if (attrs != null && attrs.isDirectory()) { // a later entry may have replaced it
                 setMtime(dirs.get(i), dirTimes.get(i));
             }
+        }
+    }
+
+    /** What one layer may still take: entries and bytes of file content, each refused past its cap. */
+    private final class Budget {
+        private final String subject;
+        private long entries;
+        private long bytes;
+
+        Budget(String subject) {
+            this.subject = subject;
+        }
+
+        void entry() {
+            if (++entries > limits.maxLayerEntries()) {
+                throw refused("more than " + limits.maxLayerEntries() + " entries");
+            }
+        }
+
+        /** Copies a file's content, counting the bytes written (a sparse entry's holes too). */
+        void copy(InputStream in, OutputStream out) throws IOException {
+            byte[] buf = new byte[BUFFER];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                bytes += n;
+                if (bytes > limits.maxLayerUnpackedBytes()) {
+                    throw refused("more than " + limits.maxLayerUnpackedBytes() + " bytes of file content unpacked");
+                }
+                out.write(buf, 0, n);
+            }
+        }
+
+        private VesselException refused(String what) {
+            return VesselException.invalid(subject, "the layer has " + what
+                    + ", past the provisioner's limit; refusing it");
         }
     }
 

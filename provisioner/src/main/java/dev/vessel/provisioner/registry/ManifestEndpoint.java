@@ -6,6 +6,7 @@ import dev.vessel.provisioner.image.MediaTypes;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.store.Digest;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.util.Map;
 import java.util.Optional;
@@ -16,9 +17,6 @@ import java.util.Optional;
  * {@code Docker-Content-Digest} header when the registry sends one.
  */
 public final class ManifestEndpoint {
-    /** A manifest is small; a bigger answer is not one (and is not buffered). */
-    static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
     /** A manifest as fetched: its bytes, the media type the registry gave, and the digest verified. */
     public record FetchedManifest(byte[] content, String mediaType, Digest digest) {
     }
@@ -33,9 +31,12 @@ public final class ManifestEndpoint {
     public FetchedManifest get(ImageReference ref, Optional<Digest> digest) throws IOException, InterruptedException {
         String name = ImageReferenceParser.format(ref);
         String selector = digest.map(Digest::toString).orElse(ref.getTag());
-        HttpResponse<byte[]> response = transport.get(ref.getRegistry(), ref.getRepository(),
+        HttpResponse<InputStream> response = transport.get(ref.getRegistry(), ref.getRepository(),
                 "/v2/" + ref.getRepository() + "/manifests/" + selector,
-                Map.of("Accept", MediaTypes.MANIFEST_ACCEPT), HttpResponse.BodyHandlers.ofByteArray());
+                Map.of("Accept", MediaTypes.MANIFEST_ACCEPT), HttpResponse.BodyHandlers.ofInputStream());
+        if (response.statusCode() != 200) {
+            RegistryTransport.close(response);
+        }
         if (response.statusCode() == 404) {
             throw VesselException.notFound("image", "manifest unknown: " + name);
         }
@@ -43,10 +44,8 @@ public final class ManifestEndpoint {
             throw RegistryErrors.unavailable(ref.getRegistry(), "answered " + response.statusCode()
                     + " for the manifest of " + name, null);
         }
-        byte[] content = response.body();
-        if (content.length > MAX_MANIFEST_BYTES) {
-            throw VesselException.invalid("image", "manifest of " + name + " is larger than " + MAX_MANIFEST_BYTES + " bytes");
-        }
+        // A manifest is small; a bigger answer is not one, and is cut off unread.
+        byte[] content = transport.readDocument(response, "manifest " + selector + " of " + name);
         Optional<String> header = response.headers().firstValue("Docker-Content-Digest");
         Digest expected = digest.orElseGet(() -> header.map(h -> Digest.parse("Docker-Content-Digest", h)).orElse(null));
         Digest actual = expected == null ? Digest.sha256(content) : hash(expected, content);

@@ -6,6 +6,7 @@ import dev.vessel.provisioner.image.Descriptor;
 import dev.vessel.provisioner.image.ImageLoader;
 import dev.vessel.provisioner.image.Platform;
 import dev.vessel.provisioner.image.PulledImage;
+import dev.vessel.provisioner.limits.CappedReads;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.registry.BlobProgress.Phase;
 import dev.vessel.provisioner.registry.ManifestResolver.ResolvedManifest;
@@ -53,7 +54,9 @@ public final class Puller {
         String name = ImageReferenceParser.format(ref);
         // Config first, then layers; an image may list one layer twice, fetch it once.
         Map<Digest, Descriptor> wanted = new LinkedHashMap<>();
-        wanted.put(resolved.manifest().config().parsedDigest(name + " config"), resolved.manifest().config());
+        Descriptor config = resolved.manifest().config();
+        CappedReads.checkDeclared(config.size(), loader.maxDocumentBytes(), name + " config " + config.digest());
+        wanted.put(config.parsedDigest(name + " config"), config);
         for (Descriptor layer : resolved.manifest().layers()) {
             wanted.putIfAbsent(layer.parsedDigest(name + " layer"), layer);
         }

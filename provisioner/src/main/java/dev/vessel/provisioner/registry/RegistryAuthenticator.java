@@ -2,7 +2,9 @@ package dev.vessel.provisioner.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vessel.provisioner.image.Json;
+import dev.vessel.provisioner.limits.CappedReads;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -31,12 +33,15 @@ public final class RegistryAuthenticator {
 
     private final HttpClient http;
     private final CredentialsProvider credentials;
+    private final long maxTokenResponseBytes;
     private final Map<String, AuthChallenge> challenges = new ConcurrentHashMap<>();
     private final Map<String, Token> tokens = new ConcurrentHashMap<>();
 
-    public RegistryAuthenticator(HttpClient http, CredentialsProvider credentials) {
+    /** {@code maxTokenResponseBytes}: a token realm's answer is read up to this and refused past it. */
+    public RegistryAuthenticator(HttpClient http, CredentialsProvider credentials, long maxTokenResponseBytes) {
         this.http = http;
         this.credentials = credentials;
+        this.maxTokenResponseBytes = maxTokenResponseBytes;
     }
 
     /** Remembers the challenge of a 401 from {@code registry}; false when there is none we can answer. */
@@ -91,11 +96,14 @@ public final class RegistryAuthenticator {
             }
             request.header("Authorization", basic(creds.get()));
         }
-        HttpResponse<byte[]> response;
+        HttpResponse<InputStream> response;
         try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw RegistryErrors.unavailable(registry, "token realm " + realm + " is unreachable: " + e, e);
+        }
+        if (response.statusCode() != 200) {
+            RegistryTransport.close(response);
         }
         if (response.statusCode() == 401 || response.statusCode() == 403) {
             throw RegistryErrors.unauthorized(registry, "token realm " + realm + " refused "
@@ -105,7 +113,8 @@ public final class RegistryAuthenticator {
         if (response.statusCode() != 200) {
             throw RegistryErrors.unavailable(registry, "token realm " + realm + " answered " + response.statusCode(), null);
         }
-        JsonNode body = Json.MAPPER.readTree(response.body());
+        JsonNode body = Json.MAPPER.readTree(CappedReads.read(response.body(), maxTokenResponseBytes,
+                "token response from realm " + realm));
         String token = body.path("token").asText(body.path("access_token").asText(""));
         if (token.isEmpty()) {
             throw RegistryErrors.unavailable(registry, "token realm " + realm + " returned no token", null);

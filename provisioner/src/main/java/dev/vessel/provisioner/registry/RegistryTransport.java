@@ -1,6 +1,8 @@
 package dev.vessel.provisioner.registry;
 
 import java.io.IOException;
+import dev.vessel.provisioner.limits.CappedReads;
+import dev.vessel.provisioner.limits.ProvisionerLimits;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +17,7 @@ import java.util.regex.Pattern;
  * HTTP to registries: HTTPS by default, plain HTTP only to loopback registries (127.0.0.0/8, ::1, localhost)
  * or those configured insecure; answers auth challenges once per request; retries connection errors, 429
  * and 5xx with exponential backoff; follows redirects itself so that credentials never leave for another host.
+ * Metadata bodies (manifests, token responses) are read only up to the {@link ProvisionerLimits} caps.
  */
 public final class RegistryTransport {
     private static final Pattern IPV4_LOOPBACK = Pattern.compile("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
@@ -33,14 +36,25 @@ public final class RegistryTransport {
     private final HttpClient http;
     private final RegistryAuthenticator authenticator;
     private final Options options;
+    private final ProvisionerLimits limits;
 
     public RegistryTransport(CredentialsProvider credentials, Options options) {
+        this(credentials, options, ProvisionerLimits.DEFAULTS);
+    }
+
+    public RegistryTransport(CredentialsProvider credentials, Options options, ProvisionerLimits limits) {
         this.http = HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
-        this.authenticator = new RegistryAuthenticator(http, credentials);
+        this.authenticator = new RegistryAuthenticator(http, credentials, limits.maxTokenResponseBytes());
         this.options = options;
+        this.limits = limits;
+    }
+
+    /** The body of a metadata document (a manifest or index), refused past the document cap unread. */
+    byte[] readDocument(HttpResponse<InputStream> response, String document) throws IOException {
+        return CappedReads.read(response.body(), limits.maxDocumentBytes(), document);
     }
 
     /** Is {@code host} (a name or literal, with or without port or brackets) this machine's loopback? */

@@ -14,6 +14,7 @@ import java.util.List;
 /**
  * The rootfs as an overlayfs mount: the layer diffs (already in overlay's whiteout format) are the
  * read-only lower dirs, shared by every container; each container writes to its own upper dir.
+ * Mounted {@code nodev}.
  */
 public final class OverlayBackend implements RootfsBackend {
     @Override
@@ -49,7 +50,11 @@ public final class OverlayBackend implements RootfsBackend {
             Files.createDirectories(rootfs);
             Files.createDirectories(upper);
             Files.createDirectories(work);
-            Mounts.mount("overlay", rootfs, "overlay", 0, data);
+            // nodev: no device node in the layers or written by the container opens a host device through
+            // this mount. Not nosuid: the launcher's bind of the rootfs inherits this mount's flags, and
+            // the image's setuid programs (su, ping) must keep working inside the container; the 0700
+            // rootfs/ directory keeps host users away from them instead.
+            Mounts.mount("overlay", rootfs, "overlay", Mounts.MS_NODEV, data);
             return rootfs;
         } catch (IOException | RuntimeException e) {
             cleanUp(containerDir, e);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.provisioner.limits.ProvisionerLimits;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,6 +43,34 @@ class LayerStoreTest {
     void store() {
         paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         store = new LayerStore(paths, new LayerUnpacker());
+    }
+
+    @Test
+    void aLayerBombIsRefusedAndLeavesNothingBehind() throws IOException {
+        LayerStore capped = new LayerStore(paths, new LayerUnpacker(new ProvisionerLimits(1024, 1024, 1000, 100)));
+        TarBuilder.Layer bomb = new TarBuilder().file("small", "ok").file("big", "z".repeat(10_000)).gzip();
+
+        VesselException e = assertThrows(VesselException.class,
+                () -> capped.ensure(bomb.descriptor(), () -> new ByteArrayInputStream(bomb.blob())));
+
+        assertTrue(e.getMessage().contains(bomb.descriptor().digest()), e.getMessage());
+        assertEquals(List.of(), capped.list());
+        try (Stream<Path> left = Files.list(paths.layersDir().resolve("sha256"))) {
+            assertEquals(List.of(), left.toList(), "the partial unpack is removed");
+        }
+    }
+
+    @Test
+    void theLayersDirectoryIsPrivateToRoot() throws IOException {
+        Files.createDirectories(paths.layersDir());
+        Files.setAttribute(paths.layersDir(), "unix:mode", 0755); // a store made before layers were kept private
+        TarBuilder.Layer layer = new TarBuilder().file("usr/bin/su", "#!/bin/true\n", 04755, 0, 0).gzip();
+
+        Path diff = store.ensure(layer.descriptor(), () -> new ByteArrayInputStream(layer.blob()));
+
+        assertEquals(0700, (int) Files.getAttribute(paths.layersDir(), "unix:mode") & 07777);
+        assertEquals(04755, (int) Files.getAttribute(diff.resolve("usr/bin/su"), "unix:mode") & 07777,
+                "the container keeps its setuid program");
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.provisioner.limits.ProvisionerLimits;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -210,6 +211,53 @@ class LayerUnpackerTest {
                 TarBuilder.sha256(new byte[0]), "application/vnd.oci.image.config.v1+json", null));
 
         assertTrue(e.getMessage().contains("application/vnd.oci.image.config.v1+json"), e.getMessage());
+    }
+
+    @Test
+    void deviceNodesAreNeverCreatedOnTheHost() throws IOException {
+        unpack(new TarBuilder()
+                .device("dev/sda", true, 8, 0)
+                .device("dev/mem", false, 1, 1)
+                .fifo("run/fifo", 0600)
+                .plain());
+
+        for (String node : new String[] {"dev/sda", "dev/mem"}) {
+            assertTrue(OverlayMarkers.isWhiteout(dir.resolve(node)), node + " became a whiteout, not a device");
+            assertEquals(0L, Files.getAttribute(dir.resolve(node), "unix:rdev", NOFOLLOW), node);
+        }
+        assertTrue(attrs(dir.resolve("run/fifo")).isOther(), "fifos are still made");
+    }
+
+    @Test
+    void aLayerWithMoreEntriesThanTheCapIsRefused() throws IOException {
+        LayerUnpacker capped = new LayerUnpacker(new ProvisionerLimits(1024, 1024, 1 << 20, 3));
+        TarBuilder.Layer three = new TarBuilder().file("a", "a").file("b", "b").file("c", "c").gzip();
+        capped.unpack(three.descriptor(), new ByteArrayInputStream(three.blob()), dir);
+        TarBuilder.Layer four = new TarBuilder().file("a", "a").file("b", "b").file("c", "c").file("d", "d").gzip();
+
+        VesselException e = assertThrows(VesselException.class, () -> capped.unpack(four.descriptor(),
+                new ByteArrayInputStream(four.blob()), Files.createDirectory(tmp.resolve("four"))));
+
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertTrue(e.getMessage().contains(four.descriptor().digest()), e.getMessage());
+        assertTrue(e.getMessage().contains("more than 3 entries"), e.getMessage());
+    }
+
+    @Test
+    void aLayerUnpackingPastTheSizeCapIsRefused() throws IOException {
+        LayerUnpacker capped = new LayerUnpacker(new ProvisionerLimits(1024, 1024, 4096, 1000));
+        TarBuilder.Layer atCap = new TarBuilder().file("a", "x".repeat(2048)).file("b", "y".repeat(2048)).gzip();
+        capped.unpack(atCap.descriptor(), new ByteArrayInputStream(atCap.blob()), dir);
+        // compresses to a few dozen bytes: the blob's size says nothing about what it unpacks to
+        TarBuilder.Layer bomb = new TarBuilder().file("zeros", "\0".repeat(64 * 1024)).gzip();
+
+        VesselException e = assertThrows(VesselException.class, () -> capped.unpack(bomb.descriptor(),
+                new ByteArrayInputStream(bomb.blob()), Files.createDirectory(tmp.resolve("bomb"))));
+
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertTrue(e.getMessage().contains(bomb.descriptor().digest()), e.getMessage());
+        assertTrue(e.getMessage().contains("more than 4096 bytes"), e.getMessage());
+        assertTrue(Files.size(tmp.resolve("bomb/zeros")) <= 4096, "the copy stopped at the cap");
     }
 
     private String unpack(TarBuilder.Layer layer) throws IOException {

@@ -67,6 +67,14 @@ public final class TarBuilder {
         return add(entry(name, TarConstants.LF_FIFO, mode, 0, 0), null);
     }
 
+    /** A character ({@code block} false) or block device node. */
+    public TarBuilder device(String name, boolean block, int major, int minor) {
+        TarArchiveEntry e = entry(name, block ? TarConstants.LF_BLK : TarConstants.LF_CHR, 0660, 0, 0);
+        e.setDevMajor(major);
+        e.setDevMinor(minor);
+        return add(e, null);
+    }
+
     /** The OCI whiteout of {@code path}: an empty ".wh.NAME" next to it. */
     public TarBuilder whiteout(String path) {
         int slash = path.lastIndexOf('/');

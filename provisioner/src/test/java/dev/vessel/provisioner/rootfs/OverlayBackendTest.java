@@ -75,6 +75,29 @@ class OverlayBackendTest {
     }
 
     @Test
+    void theOverlayIsMountedNodevButKeepsSetuid() throws IOException {
+        Path containerDir = tmp.resolve("c1");
+        Path rootfs = overlay.assemble("c1", Layers.three(tmp.resolve("layers")), containerDir);
+
+        List<String> options = mountOptions(rootfs);
+        assertTrue(options.contains("nodev"), "nodev in " + options);
+        assertFalse(options.contains("nosuid"), "setuid programs keep working in the container: " + options);
+
+        overlay.remove("c1", containerDir);
+    }
+
+    /** The per-mount options (field 6) of the mount at {@code mountPoint} in /proc/self/mountinfo. */
+    private static List<String> mountOptions(Path mountPoint) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] fields = line.split(" ");
+            if (fields[4].equals(mountPoint.toString())) {
+                return List.of(fields[5].split(","));
+            }
+        }
+        throw new AssertionError(mountPoint + " is not in /proc/self/mountinfo");
+    }
+
+    @Test
     void manyLayersWithLongPathsMountThroughShortLinks() throws IOException {
         List<TarBuilder.Layer> built = new ArrayList<>();
         for (int i = 0; i < 60; i++) {

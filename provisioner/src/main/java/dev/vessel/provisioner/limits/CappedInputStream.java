@@ -1,17 +1,17 @@
-package dev.vessel.fetcher;
+package dev.vessel.provisioner.limits;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
 /** Fails as soon as more than {@code cap} bytes have been read, so an oversized download stops early. */
-final class CappedInputStream extends FilterInputStream {
+public final class CappedInputStream extends FilterInputStream {
     private final long cap;
     private final Runnable overflow;
     private long count;
 
     /** {@code overflow} throws the caller's error; {@code cap} 0 means no cap. */
-    CappedInputStream(InputStream in, long cap, Runnable overflow) {
+    public CappedInputStream(InputStream in, long cap, Runnable overflow) {
         super(in);
         this.cap = cap;
         this.overflow = overflow;
