@@ -178,8 +178,9 @@ final class GuestTasks {
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
      * (image, networks, fetched URIs, the VM itself), as a process container on the share, with the
-     * volumes made ready in the guest instead of the host's, sharing the guest's network namespace. GPUs are cleared: the host refuses them
-     * today, and once they reach a VM it will be as passed-through devices the guest does not allocate.
+     * volumes made ready in the guest instead of the host's, sharing the guest's network namespace.
+     * GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
+     * passed-through devices the guest does not allocate.
      */
     static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
         ContainerConfig.Builder b = config.toBuilder()

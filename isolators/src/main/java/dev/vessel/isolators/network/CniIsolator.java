@@ -32,7 +32,7 @@ import java.util.stream.Stream;
 /**
  * {@code network/cni}: attaches containers to CNI networks, as Mesos's network/cni isolator does.
  *
- * <p>A container with {@code networks} gets a network namespace of its own (a persistent netns file,
+ * <p>A container on CNI networks gets a network namespace of its own (a persistent netns file,
  * see {@link NetworkNamespaces}) that its task joins through {@code LaunchInfo.network_namespace_path};
  * {@code lo} is brought up by the CNI {@code loopback} plugin, then each network is ADDed on
  * {@code eth0}, {@code eth1}, … The ADDs run in {@code prepare}, not {@code isolate}: the namespace
