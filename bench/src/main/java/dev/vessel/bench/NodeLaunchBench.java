@@ -26,8 +26,8 @@ import java.util.stream.Stream;
  * <li>{@code vessel-api}: the same through vesseld's HTTP API alone, from this JVM (create, wait, remove);
  * <li>{@code podman}: {@code podman run --rm --runtime runc --network none} on the same image, already in
  * a private podman store (crun, podman's default runtime, refuses this machine's hybrid cgroups; and
- * {@code --network none} still gives the container a network namespace of its own, which Vessel
- * without a network isolator and the crun bundle do not make);
+ * {@code --network none} gives the container a network namespace of its own, as Vessel's default
+ * does and the crun bundle does not);
  * <li>{@code crun}: {@code crun run} on the image's rootfs (no image, no daemon: the floor);
  * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
  * </ul>

@@ -15,7 +15,8 @@ final class OciRuntimes {
 
     /**
      * {@code runc spec}'s default, run as root, with {@code /bin/true} and our rootfs. Its network
-     * namespace is removed: Vessel without a network isolator shares the host's, and creating one costs time.
+     * namespace is removed, as creating one costs time; the process bench's Vessel config names the
+     * network {@code host} for the same reason.
      */
     static Path bundle(Path dir, Path rootfs) throws Exception {
         Files.createDirectories(dir);

@@ -3,9 +3,11 @@ package dev.vessel.bench;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Termination;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
@@ -199,7 +201,8 @@ public final class ProcessLaunchBench {
     private void vessel() throws Exception {
         String id = "b" + ids.incrementAndGet();
         containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
-                .addCommand("/bin/true").setHostRootfs(rootfs.toString()).build());
+                .addCommand("/bin/true").setHostRootfs(rootfs.toString())
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build());
         Termination t = containerizer.wait(id).join();
         if (t.getExitCode() != 0) {
             throw new IllegalStateException("vessel: /bin/true ended with " + t);

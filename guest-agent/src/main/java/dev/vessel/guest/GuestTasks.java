@@ -8,10 +8,12 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.Volume;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
@@ -176,8 +178,9 @@ final class GuestTasks {
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
      * (image, networks, fetched URIs, the VM itself), as a process container on the share, with the
-     * volumes made ready in the guest instead of the host's. GPUs are cleared: the host refuses them
-     * today, and once they reach a VM it will be as passed-through devices the guest does not allocate.
+     * volumes made ready in the guest instead of the host's, sharing the guest's network namespace.
+     * GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
+     * passed-through devices the guest does not allocate.
      */
     static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
         ContainerConfig.Builder b = config.toBuilder()
@@ -187,6 +190,8 @@ final class GuestTasks {
                 .clearVolumes()
                 .addAllVolumes(volumes)
                 .clearNetworks()
+                // the guest's namespace already holds the NICs the host attached: the VM is the boundary
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
                 .clearUris()
                 .clearVm()
                 .clearParentId();
@@ -237,7 +242,8 @@ final class GuestTasks {
             }
             Files.copy(busybox, root.resolve("bin/busybox"), StandardCopyOption.REPLACE_EXISTING);
             containerizer.launch(ContainerConfig.newBuilder().setId(WARM_UP_ID).setIsolation(Isolation.PROCESS)
-                    .setHostRootfs(root.toString()).addCommand("/bin/busybox").addArgs("true").build());
+                    .setHostRootfs(root.toString()).addCommand("/bin/busybox").addArgs("true")
+                    .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build()); // as inGuest
             Termination end = containerizer.wait(WARM_UP_ID).get();
             if (end.getExitCode() != 0 || end.getStatusCase() != Termination.StatusCase.EXIT_CODE) {
                 throw VesselException.internal("warm_up", "the warm-up task ended with " + end, null);

@@ -24,6 +24,7 @@ import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LimitationReason;
+import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.TmpfsVolume;
@@ -445,6 +446,19 @@ class GuestAgentTest {
             assertFalse(Files.exists(new GuestPaths(paths).volumesDir(id)), id);
             assertFalse(Files.exists(new GuestPaths(paths).shareDir(id)), id);
         }
+    }
+
+    @Test
+    void theTaskSharesTheGuestsNetworkNamespace() throws Exception {
+        host.connectAndShakeHands();
+        // the host's config names its CNI network; in the guest, the guest's namespace holds that NIC
+        HostFrame.Builder request = launch("guest-net", "readlink /proc/self/ns/net");
+        request.getLaunchBuilder().getConfigBuilder().addNetworks(NetworkAttachment.newBuilder().setNetwork("net1"));
+        launched(host.request(request));
+        StringBuilder stdout = new StringBuilder();
+        assertEquals(0, host.awaitExit("guest-net", stdout, new StringBuilder()).getTermination().getExitCode());
+        assertEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")) + "\n", stdout.toString());
+        assertTrue(host.request(destroy("guest-net")).hasOk());
     }
 
     @Test

@@ -9,8 +9,9 @@ import java.nio.file.Path;
  */
 public final class NetworkKeys {
     /**
-     * The network namespace the task runs in: the container's own (a bind-mounted netns file) when it
-     * is attached to networks, else the daemon's, as {@code /proc/<daemon pid>/ns/net}.
+     * The network namespace holding the container's CNI interfaces: its own (a bind-mounted netns
+     * file) when it is attached to CNI networks, else the daemon's, as {@code /proc/<daemon pid>/ns/net}
+     * (where a process task without CNI networks runs is the {@code namespaces} isolator's choice).
      */
     public static final Key<Path> NETNS = Key.of("netns", Path.class);
 

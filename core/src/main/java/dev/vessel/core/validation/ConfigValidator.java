@@ -16,6 +16,7 @@ import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
@@ -101,7 +102,7 @@ public final class ConfigValidator {
                 user(c.getUser());
             }
             Set<String> targets = volumes(c.getVolumesList());
-            networks(c.getNetworksList());
+            networks(c.getNetworksList(), isolation);
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -283,7 +284,7 @@ public final class ConfigValidator {
             return targets;
         }
 
-        private void networks(List<NetworkAttachment> networks) {
+        private void networks(List<NetworkAttachment> networks, Isolation isolation) {
             Set<String> names = new HashSet<>();
             Set<String> hostPorts = new HashSet<>();
             for (int i = 0; i < networks.size(); i++) {
@@ -293,6 +294,9 @@ public final class ConfigValidator {
                     fail(at + ".network", Quoted.of(n.getNetwork()) + " is not a network name");
                 } else if (!names.add(n.getNetwork())) {
                     fail(at + ".network", Quoted.of(n.getNetwork()) + " is attached twice");
+                }
+                if (NetworkNames.isReserved(n.getNetwork())) {
+                    reservedNetwork(at, n, networks.size(), isolation);
                 }
                 for (int j = 0; j < n.getPortsCount(); j++) {
                     PortMapping p = n.getPorts(j);
@@ -310,6 +314,20 @@ public final class ConfigValidator {
                         fail(pat + ".host_port", protocol + " port " + p.getHostPort() + " is mapped twice");
                     }
                 }
+            }
+        }
+
+        /** {@code host} and {@code none} are not CNI networks: alone, without ports; a VM cannot share the host's. */
+        private void reservedNetwork(String at, NetworkAttachment n, int attached, Isolation isolation) {
+            String name = Quoted.of(n.getNetwork());
+            if (attached > 1) {
+                fail(at, name + " cannot be combined with other networks");
+            }
+            if (n.getPortsCount() > 0) {
+                fail(at + ".ports", "port mappings need a CNI network; " + name + " has none");
+            }
+            if (n.getNetwork().equals(NetworkNames.HOST) && isolation == Isolation.VM) {
+                fail(at, "a VM task cannot share the host's network namespace; name a CNI network or none");
             }
         }
 

@@ -25,6 +25,7 @@ import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
@@ -142,6 +143,21 @@ class ConfigValidatorTest {
                 rule("host ip not an address", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("n")
                         .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80).setHostIp("localhost"))),
                         "networks[0].ports[0].host_ip", "is not an IP address"),
+                rule("host next to another network", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("n"))
+                        .addNetworks(NetworkAttachment.newBuilder().setNetwork("host")),
+                        "networks[1]", "'host' cannot be combined with other networks"),
+                rule("none next to another network", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("none"))
+                        .addNetworks(NetworkAttachment.newBuilder().setNetwork("n")),
+                        "networks[0]", "'none' cannot be combined with other networks"),
+                rule("port mapping on none", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("none")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80))),
+                        "networks[0].ports", "port mappings need a CNI network; 'none' has none"),
+                rule("port mapping on host", c -> c.addNetworks(NetworkAttachment.newBuilder().setNetwork("host")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80))),
+                        "networks[0].ports", "port mappings need a CNI network; 'host' has none"),
+                rule("host in a VM task", c -> c.setIsolation(Isolation.VM)
+                        .addNetworks(NetworkAttachment.newBuilder().setNetwork("host")),
+                        "networks[0]", "a VM task cannot share the host's network namespace"),
                 rule("unknown capability", c -> c.setCapabilities(Capabilities.newBuilder().addAdd("CAP_FLY")),
                         "capabilities.add[0]", "is not a Linux capability"),
                 rule("capability added and dropped", c -> c.setCapabilities(Capabilities.newBuilder()
@@ -261,6 +277,16 @@ class ConfigValidatorTest {
         assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("net1"))
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("net2")).build()));
+    }
+
+    @Test
+    void hostAndNoneStandAlone() {
+        for (String reserved : List.of("host", "none")) {
+            assertDoesNotThrow(() -> validator.validate(valid()
+                    .addNetworks(NetworkAttachment.newBuilder().setNetwork(reserved)).build()), reserved);
+        }
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("none")).build()));
     }
 
     @Test

@@ -4,8 +4,13 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.IdMapping;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Namespace;
+import dev.vessel.core.network.NetworkNames;
+import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.RtNetlink;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
@@ -13,8 +18,13 @@ import java.util.Set;
 /**
  * Which namespaces every container of this node gets, as the node's configuration says: by default
  * pid, mount, uts, ipc and cgroup. Optionally a user namespace, whose root is an unprivileged range
- * of host ids (the same range for uids and gids). The network namespace is not decided here: the
- * network isolator creates or joins one, and without it the task shares the host's network.
+ * of host ids (the same range for uids and gids).
+ *
+ * <p>The network namespace follows the container's config: one that names the network {@code host}
+ * shares the host's; every other gets a new one (podman's {@code --network none}), whose {@code lo}
+ * this isolator brings up in {@code isolate}, before the task runs. A container on CNI networks
+ * joins the namespace {@code network/cni} made instead (the launcher lets joining one replace
+ * creating one), where {@code lo} is up already.
  */
 public final class NamespacesIsolator implements Isolator {
     public static final Set<Namespace> DEFAULT =
@@ -38,8 +48,8 @@ public final class NamespacesIsolator implements Isolator {
     }
 
     /**
-     * @param namespaces  the namespaces to create; not NET (the network isolator's) nor USER (given by
-     *                    {@code userNamespace})
+     * @param namespaces  the namespaces to create; not NET (each container's config decides it) nor USER
+     *                    (given by {@code userNamespace})
      * @param userNamespace when present, a user namespace whose root is this range of host ids
      */
     public NamespacesIsolator(Set<Namespace> namespaces, Optional<IdRange> userNamespace) {
@@ -47,7 +57,7 @@ public final class NamespacesIsolator implements Isolator {
             switch (ns) {
                 case MOUNT, PID, UTS, IPC, CGROUP -> { }
                 case NET -> throw VesselException.invalid("namespaces",
-                        "NET belongs to the network isolator, which creates or joins the network namespace");
+                        "NET follows each container's networks: a private namespace unless it names host");
                 case USER -> throw VesselException.invalid("namespaces",
                         "USER comes with its id range: give user_namespace instead");
                 default -> throw VesselException.invalid("namespaces", "unknown namespace " + ns);
@@ -71,6 +81,22 @@ public final class NamespacesIsolator implements Isolator {
 
     @Override
     public LaunchInfo prepare(PrepareContext context) {
-        return launchInfo;
+        if (NetworkNames.sharesHost(context.config())) {
+            return launchInfo;
+        }
+        return launchInfo.toBuilder().addNamespaces(Namespace.NET).build();
+    }
+
+    /** A new network namespace starts with {@code lo} down: bring it up, so 127.0.0.1 works inside. */
+    @Override
+    public void isolate(ContainerContext context, long pid) throws IOException {
+        if (NetworkNames.sharesHost(context.config())) {
+            return;
+        }
+        try (RtNetlink netlink = RtNetlink.openIn(Path.of("/proc", Long.toString(pid), "ns", "net"))) {
+            RtNetlink.Link lo = netlink.link("lo").orElseThrow(
+                    () -> new IOException("the network namespace of pid " + pid + " has no lo"));
+            netlink.setUp(lo.index());
+        }
     }
 }

@@ -12,6 +12,7 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PortMapping;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
@@ -31,13 +32,14 @@ import java.util.stream.Stream;
 /**
  * {@code network/cni}: attaches containers to CNI networks, as Mesos's network/cni isolator does.
  *
- * <p>A container with {@code networks} gets a network namespace of its own (a persistent netns file,
+ * <p>A container on CNI networks gets a network namespace of its own (a persistent netns file,
  * see {@link NetworkNamespaces}) that its task joins through {@code LaunchInfo.network_namespace_path};
  * {@code lo} is brought up by the CNI {@code loopback} plugin, then each network is ADDed on
  * {@code eth0}, {@code eth1}, … The ADDs run in {@code prepare}, not {@code isolate}: the namespace
  * exists before the task, and isolators that require {@link NetworkKeys#NETNS} (a VM's tap) find
- * the interfaces configured. A container without networks shares the daemon's network namespace
- * (Mesos's default) and its LaunchInfo is left alone.
+ * the interfaces configured. The reserved names {@code host} and {@code none} are no CNI networks
+ * and are ignored here: a container naming only them (or no network) gets no LaunchInfo from this
+ * isolator, and the {@code namespaces} isolator decides its network namespace.
  *
  * <p>It runs for VM tasks too: there the namespace holds the container's interfaces on the host,
  * and the VM launcher's network isolator connects a NIC of the guest to each of them (the guest
@@ -94,7 +96,7 @@ public final class CniIsolator implements Isolator {
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
         String id = context.containerId();
-        List<NetworkAttachment> attachments = context.config().getNetworksList();
+        List<NetworkAttachment> attachments = NetworkNames.cniAttachments(context.config());
         if (attachments.isEmpty()) {
             context.put(NetworkKeys.NETNS, Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "ns", "net"));
             return LaunchInfo.getDefaultInstance();

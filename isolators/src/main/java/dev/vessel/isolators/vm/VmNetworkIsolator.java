@@ -10,6 +10,7 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.paths.ShortNames;
 import dev.vessel.core.spi.ContainerContext;
@@ -100,7 +101,7 @@ public final class VmNetworkIsolator implements Isolator {
 
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
-        int count = context.config().getNetworksCount();
+        int count = NetworkNames.cniAttachments(context.config()).size(); // none: no NIC
         if (count == 0) {
             return LaunchInfo.getDefaultInstance(); // no NIC: the guest has only its loopback
         }

@@ -13,8 +13,10 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Namespace;
+import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Termination;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.validation.ConfigValidator;
@@ -25,6 +27,10 @@ import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -193,13 +199,72 @@ class LinuxIsolatorsTest {
     static final String NAMESPACES_SCRIPT = "for n in ipc uts cgroup net; do readlink /proc/self/ns/$n; done";
 
     @Test
-    void theDefaultNamespacesAreTheContainersOwnAndTheNetworkIsTheHosts() throws Exception {
+    void theDefaultNamespacesAreTheContainersOwnTheNetworkIncluded() throws Exception {
         node.run(config("ns", NAMESPACES_SCRIPT));
         List<String> inside = node.stdout("ns").lines().toList();
         assertNotEquals(hostNamespace("ipc"), inside.get(0));
         assertNotEquals(hostNamespace("uts"), inside.get(1));
         assertNotEquals(hostNamespace("cgroup"), inside.get(2));
-        assertEquals(hostNamespace("net"), inside.get(3), "NET is the network isolator's, not this one's");
+        assertNotEquals(hostNamespace("net"), inside.get(3));
+    }
+
+    @Test
+    void theNetworkHostSharesTheHostsNetworkNamespace() throws Exception {
+        node.run(config("ns-host-net", NAMESPACES_SCRIPT).addNetworks(network(NetworkNames.HOST)));
+        assertEquals(hostNamespace("net"), node.stdout("ns-host-net").lines().toList().get(3));
+    }
+
+    @Test
+    void theNetworkNoneIsTheDefaultsPrivateNamespace() throws Exception {
+        node.run(config("ns-none", NAMESPACES_SCRIPT).addNetworks(network(NetworkNames.NONE)));
+        assertNotEquals(hostNamespace("net"), node.stdout("ns-none").lines().toList().get(3));
+    }
+
+    @Test
+    void aDefaultContainerHasOnlyLoopbackAndItIsUp() throws Exception {
+        // the interfaces of /proc/net/dev (after its two header lines), then lo's flags (IFF_UP is 0x1)
+        Termination t = node.run(config("only-lo",
+                "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; cat /sys/class/net/lo/flags"));
+        assertEquals(0, t.getExitCode(), node.stderr("only-lo"));
+        List<String> out = node.stdout("only-lo").lines().toList();
+        assertEquals(List.of("lo"), out.subList(0, out.size() - 1));
+        assertEquals(1, Integer.decode(out.getLast()) & 1, "lo is up: flags " + out.getLast());
+    }
+
+    @Test
+    void loopbackCarriesTrafficInsideADefaultContainer() throws Exception {
+        // a listener and a client inside; the client retries until the listener is up
+        String script = "nc -l -p 5000 > /tmp/got & i=0; until echo hello | nc 127.0.0.1 5000 2>/dev/null;"
+                + " do i=$((i+1)); [ $i -gt 100 ] && exit 7; sleep 0.1; done; wait; cat /tmp/got";
+        Termination t = node.run(config("lo-traffic", script));
+        assertEquals(0, t.getExitCode(), node.stderr("lo-traffic"));
+        assertEquals("hello\n", node.stdout("lo-traffic"));
+    }
+
+    @Test
+    void aHostLoopbackListenerIsOutOfReachOfADefaultContainer() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            Termination t = node.run(config("no-host-lo", "echo hello | nc 127.0.0.1 " + listener.getLocalPort()));
+            assertNotEquals(0, t.getExitCode(), "the host's listener answered: " + node.stdout("no-host-lo"));
+            assertTrue(node.stderr("no-host-lo").contains("refused"), node.stderr("no-host-lo"));
+            listener.setSoTimeout(1); // the task has ended: a connection it made would be queued already
+            assertThrows(SocketTimeoutException.class, listener::accept);
+        }
+    }
+
+    @Test
+    void aHostLoopbackListenerIsReachableWithTheNetworkHost() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            node.containerizer.launch(config("host-lo", "echo hello | nc 127.0.0.1 " + listener.getLocalPort())
+                    .addNetworks(network(NetworkNames.HOST)).build());
+            listener.setSoTimeout(30_000);
+            try (Socket from = listener.accept()) {
+                // reading to the end closes our side, which ends the task's nc
+                assertEquals("hello\n", new String(from.getInputStream().readNBytes(6), StandardCharsets.UTF_8));
+            }
+            Termination t = node.containerizer.wait("host-lo").get(30, TimeUnit.SECONDS);
+            assertEquals(0, t.getExitCode(), node.stderr("host-lo"));
+        }
     }
 
     @Test
@@ -228,7 +293,17 @@ class LinuxIsolatorsTest {
     }
 
     @Test
+    void aUserNamespacesContainerGetsItsOwnNetworkWithLoopbackUp() throws Exception {
+        Termination t = userNsNode.run(config("userns-net", "readlink /proc/self/ns/net; cat /sys/class/net/lo/flags"));
+        assertEquals(0, t.getExitCode(), userNsNode.stderr("userns-net"));
+        List<String> out = userNsNode.stdout("userns-net").lines().toList();
+        assertNotEquals(hostNamespace("net"), out.get(0));
+        assertEquals(1, Integer.decode(out.get(1)) & 1, "lo is up: flags " + out.get(1));
+    }
+
+    @Test
     void namespacesThatAreNotItsOwnAreRefused() {
+        // each container's networks decide NET
         VesselException net = assertThrows(VesselException.class,
                 () -> new NamespacesIsolator(EnumSet.of(Namespace.NET), Optional.empty()));
         assertEquals("namespaces", net.field().orElseThrow());
@@ -244,6 +319,10 @@ class LinuxIsolatorsTest {
     static ContainerConfig.Builder config(String id, String script) {
         return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
                 .addCommand("/bin/sh").addArgs("-c").addArgs(script).setHostRootfs(rootfs.toString());
+    }
+
+    static NetworkAttachment network(String name) {
+        return NetworkAttachment.newBuilder().setNetwork(name).build();
     }
 
     static String capLines(String inh, String prm, String eff, String bnd, String amb) {

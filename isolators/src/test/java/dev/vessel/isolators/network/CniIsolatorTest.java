@@ -11,6 +11,7 @@ import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
@@ -18,6 +19,7 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
+import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.ProcessLauncher;
@@ -93,6 +95,7 @@ class CniIsolatorTest {
                 .launcher(ProcessLauncher.withBundledHelper(paths))
                 .isolator(isolator())
                 .isolator(new LinuxCapabilitiesIsolator()) // nc -l -p 80 needs CAP_NET_BIND_SERVICE
+                .isolator(new NamespacesIsolator()) // as on a node: it creates NET unless a network is joined
                 .build();
         containerizer.recover();
     }
@@ -210,8 +213,8 @@ class CniIsolatorTest {
     }
 
     @Test
-    void aContainerWithoutNetworksSharesTheDaemonsNetwork() throws Exception {
-        containerizer.launch(config("hostnet", "cat /proc/net/dev"));
+    void theNetworkHostIsNoCniNetworkAndSharesTheDaemonsNetwork() throws Exception {
+        containerizer.launch(config("hostnet", "cat /proc/net/dev", reserved(NetworkNames.HOST)));
         assertEquals(0, containerizer.wait("hostnet").get(30, TimeUnit.SECONDS).getExitCode());
         String hostDevices = Files.readString(Path.of("/proc/net/dev"));
         String firstHostDevice = hostDevices.lines().skip(2).map(l -> l.strip().split(":")[0]).filter(d -> !d.equals("lo"))
@@ -220,7 +223,20 @@ class CniIsolatorTest {
         assertFalse(Files.exists(stateDir.resolve("hostnet")));
     }
 
+    @Test
+    void theNetworkNoneIsNoCniNetworkAndLeavesOnlyLoopback() throws Exception {
+        containerizer.launch(config("nonet", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+                reserved(NetworkNames.NONE)));
+        assertEquals(0, containerizer.wait("nonet").get(30, TimeUnit.SECONDS).getExitCode());
+        assertEquals("lo\n", stdout("nonet"));
+        assertFalse(Files.exists(stateDir.resolve("nonet")));
+    }
+
     // ---------------------------------------------------------------------------------------------
+
+    static NetworkAttachment reserved(String name) {
+        return NetworkAttachment.newBuilder().setNetwork(name).build();
+    }
 
     static NetworkAttachment attachment() {
         return NetworkAttachment.newBuilder().setNetwork("testnet").build();

@@ -49,10 +49,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro]", converter = MountConverter.class,
             description = "bind a host path (absolute SRC) or a named persistent volume (SRC a name)")
     private List<Mount> volumes = new ArrayList<>();
-    @Option(names = "--network", paramLabel = "NAME", description = "attach to this CNI network")
+    @Option(names = "--network", paramLabel = "NAME", description = "attach to this CNI network; 'host' shares"
+            + " the host's network namespace, 'none' (the default) gives one of the container's own with only lo")
     private String network;
     @Option(names = {"-p", "--publish"}, paramLabel = "HOST:CTR[/udp]", converter = PortConverter.class,
-            description = "publish a container port (needs --network)")
+            description = "publish a container port (needs --network with a CNI network)")
     private List<Port> ports = new ArrayList<>();
     @Option(names = "--name", description = "the container's id (default: 12 random hex digits)")
     private String name;
@@ -129,7 +130,7 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         if (!ports.isEmpty() && network == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--publish: needs --network NAME");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--publish: needs --network NAME (a CNI network)");
         }
         if (network != null) {
             ArrayNode published = body.putArray("networks").addObject().put("network", network).putArray("ports");

@@ -2,6 +2,7 @@ package dev.vessel.launcher.vm.pool;
 
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmOptions;
+import dev.vessel.core.network.NetworkNames;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -100,7 +101,7 @@ public final class WarmPool implements AutoCloseable {
     private boolean fits(VmSpec spec, ContainerConfig config) {
         return config.getVm().equals(VmOptions.getDefaultInstance())
                 && config.getVolumesCount() == 0
-                && config.getNetworksCount() == 0
+                && NetworkNames.cniAttachments(config).isEmpty()
                 && spec.memoryBytes() <= memoryBytes
                 && spec.vcpus() <= vcpus;
     }
