@@ -11,14 +11,11 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.IsolatorCatalog.Placement;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.isolators.cgroups.PidsIsolator;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.launcher.process.ProcessLauncher;
+import dev.vessel.isolators.testing.ProcessNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,17 +52,11 @@ class DefaultConfinementTest {
 
     @BeforeAll
     static void startNode() throws Exception {
-        if (!"root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("confinement tests must run as root (cgroups, namespaces)");
-        }
-        paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths))
-                .isolators(IsolatorCatalog.build(IsolatorContext.of(paths, HIERARCHIES, PARENT),
-                        EnumSet.of(Placement.PROCESS_HOST)))
-                .build();
-        containerizer.recover();
+        ProcessNode node = ProcessNode.start(tmp, "confinement", p -> IsolatorCatalog.build(
+                IsolatorContext.of(p, HIERARCHIES, PARENT), EnumSet.of(Placement.PROCESS_HOST)));
+        paths = node.paths();
+        rootfs = node.rootfs();
+        containerizer = node.containerizer();
     }
 
     @AfterAll

@@ -15,11 +15,8 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.launcher.process.ProcessLauncher;
+import dev.vessel.isolators.testing.ProcessNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,18 +40,14 @@ class ContainerLimitsTest {
 
     @BeforeAll
     static void startNode() throws Exception {
-        if (!"root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("container limit tests must run as root (cgroups, namespaces)");
-        }
-        paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        CgroupsIsolator cgroups = new CgroupsIsolator(HIERARCHIES, PARENT);
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths))
-                .isolators(List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups),
-                        new PidsIsolator(cgroups), new DevicesIsolator(HIERARCHIES), new LinuxCapabilitiesIsolator()))
-                .build();
-        containerizer.recover();
+        ProcessNode node = ProcessNode.start(tmp, "container limit", p -> {
+            CgroupsIsolator cgroups = new CgroupsIsolator(HIERARCHIES, PARENT);
+            return List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups), new PidsIsolator(cgroups),
+                    new DevicesIsolator(HIERARCHIES), new LinuxCapabilitiesIsolator());
+        });
+        paths = node.paths();
+        rootfs = node.rootfs();
+        containerizer = node.containerizer();
     }
 
     @AfterAll

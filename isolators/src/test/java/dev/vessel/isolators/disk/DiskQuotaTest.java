@@ -14,12 +14,9 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
+import dev.vessel.isolators.testing.ProcessNode;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.launcher.process.ProcessLauncher;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,18 +38,12 @@ class DiskQuotaTest {
 
     @BeforeAll
     static void startNode() throws Exception {
-        if (!"root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("disk quota tests must run as root (mounts, namespaces)");
-        }
-        paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths))
-                .isolators(List.of(new LinuxFilesystemIsolator(paths),
-                        new DockerVolumeIsolator(paths, tmp.resolve("plugins"), Duration.ofSeconds(5)),
-                        new DiskDuIsolator(paths, Duration.ofMillis(100))))
-                .build();
-        containerizer.recover();
+        ProcessNode node = ProcessNode.start(tmp, "disk quota", p -> List.of(new LinuxFilesystemIsolator(p),
+                new DockerVolumeIsolator(p, tmp.resolve("plugins"), Duration.ofSeconds(5)),
+                new DiskDuIsolator(p, Duration.ofMillis(100))));
+        paths = node.paths();
+        rootfs = node.rootfs();
+        containerizer = node.containerizer();
     }
 
     @AfterAll
