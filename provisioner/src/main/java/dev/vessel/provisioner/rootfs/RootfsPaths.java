@@ -17,8 +17,9 @@ import java.util.List;
  *   &lt;id&gt;/                  one directory per provisioned container ({@link RuntimePaths#provisionedRootfsDir(String)})
  *     image                the manifest digest of the image it is built on, so collection keeps that image
  *     rootfs/              the assembled root filesystem: an overlay or bind mount point, or the copied tree
- *     overlay/upper/       overlay: the container's writes
- *     overlay/work/        overlay: its work directory
+ *     overlay/             overlay state:
+ *       upper/               the container's writes
+ *       work/                overlayfs's work directory
  *     l/                   overlay: short symlinks to the layers, for lowerdir lists too long for one page
  * </pre>
  */
