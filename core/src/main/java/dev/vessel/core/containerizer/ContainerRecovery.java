@@ -8,6 +8,7 @@ import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.paths.DirectoryEntries;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchedTask;
@@ -15,7 +16,6 @@ import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.spi.Provisioner;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -152,12 +152,7 @@ final class ContainerRecovery {
             return false;
         }
         List<Path> checkpoints = new ArrayList<>(List.of(paths.launcherCheckpoint(containerDir)));
-        Path isolators = paths.isolatorCheckpointsDir(containerDir);
-        if (Files.isDirectory(isolators)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(isolators)) {
-                files.forEach(checkpoints::add);
-            }
-        }
+        checkpoints.addAll(DirectoryEntries.matching(paths.isolatorCheckpointsDir(containerDir), "*"));
         for (Path checkpoint : checkpoints) {
             if (CheckpointFile.isDamaged(checkpoint)) {
                 LOG.log(Level.WARNING, "removing {0}: torn by the machine''s crash", checkpoint);

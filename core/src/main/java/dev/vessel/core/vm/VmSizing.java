@@ -74,7 +74,12 @@ public record VmSizing(long minMemoryBytes, Path kernel, Path initrd) {
         return Files.isRegularFile(file) ? Files.size(file) : 0;
     }
 
+    /** How many MiB {@code bytes} take, a part counted whole. */
+    public static long wholeMib(long bytes) {
+        return (bytes + MIB - 1) / MIB;
+    }
+
     private static long roundUpToMib(long bytes) {
-        return (bytes + MIB - 1) / MIB * MIB;
+        return wholeMib(bytes) * MIB;
     }
 }

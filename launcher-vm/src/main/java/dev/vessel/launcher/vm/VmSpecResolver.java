@@ -53,7 +53,7 @@ final class VmSpecResolver {
         long memory = size.getMemoryBytes() > 0 ? size.getMemoryBytes() : config.minMemoryBytes();
         if (memory < config.minMemoryBytes()) {
             throw VesselException.invalid("vm.memory_bytes", "a guest needs at least "
-                    + mib(config.minMemoryBytes()) + " MiB of memory (" + config.minMemoryBytes() + " bytes), not "
+                    + VmSizing.wholeMib(config.minMemoryBytes()) + " MiB of memory (" + config.minMemoryBytes() + " bytes), not "
                     + memory + " bytes");
         }
         int vcpus = Math.max(1, size.getVcpus());
@@ -116,7 +116,4 @@ final class VmSpecResolver {
         return path;
     }
 
-    private static long mib(long bytes) {
-        return (bytes + VmSizing.MIB - 1) / VmSizing.MIB;
-    }
 }

@@ -55,9 +55,10 @@ final class ProtoJson {
             .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES) // 10.0 stays 10.0, not 1E+1
             .build();
     private static final Pattern INTEGER = Pattern.compile("[-+]?[0-9]+");
-    private static final Pattern PLAIN_DECIMAL = Pattern.compile("[-+]?[0-9]{1,20}(\\.[0-9]{1,20})?");
     /** The most digits a floating field takes on each side of the point. */
     private static final int MAX_DECIMAL_DIGITS = 20;
+    private static final Pattern PLAIN_DECIMAL = Pattern.compile(
+            "[-+]?[0-9]{1,%1$d}(\\.[0-9]{1,%1$d})?".formatted(MAX_DECIMAL_DIGITS));
     /** Parser and JsonFormat messages may quote the body; this much of them is enough to act on. */
     private static final int MAX_PARSER_MESSAGE_CHARS = 256;
     private static final JsonFormat.Parser PARSER = JsonFormat.parser();
