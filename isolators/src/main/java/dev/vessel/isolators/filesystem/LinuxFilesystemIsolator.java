@@ -34,6 +34,10 @@ import java.util.Set;
  * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories
  * only, so a VM task's host path must be a directory) and has the guest make each tmpfs; inside the
  * guest this isolator then binds the shared directories into the task.
+ *
+ * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
+ * ({@link #READ_ONLY_ROOTFS_TMPFS}); for a VM task the guest's instance makes them, as the task's config
+ * reaches the guest unchanged.
  */
 public final class LinuxFilesystemIsolator implements Isolator {
     /** A tmpfs's mode unless its volume says: anyone may write, only the owner removes (/tmp's). */
