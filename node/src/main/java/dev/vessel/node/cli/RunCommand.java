@@ -166,8 +166,10 @@ final class RunCommand implements Callable<Integer> {
         }
         if (!capAdd.isEmpty() || !capDrop.isEmpty()) {
             ObjectNode caps = body.putObject("capabilities");
-            capAdd.forEach(caps.withArray("add")::add);
-            capDrop.forEach(caps.withArray("drop")::add);
+            ArrayNode add = caps.putArray("add");
+            capAdd.forEach(add::add);
+            ArrayNode drop = caps.putArray("drop");
+            capDrop.forEach(drop::add);
         }
         if (!ports.isEmpty() && network == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--publish: needs --network NAME (a CNI network)");
