@@ -54,7 +54,8 @@ public final class DevicesIsolator implements Isolator {
      * Why containers' devices cannot be confined with these hierarchies; empty when they can: through
      * the v1 devices controller, or a BPF program on the container's v2 cgroup, which it gets only when
      * the v2 hierarchy holds one of the controllers {@link CgroupsIsolator} places containers in (a
-     * hybrid host's cgroup2 mount with only hugetlb does not).
+     * hybrid host's cgroup2 mount with only hugetlb does not), and only where the kernel loads the
+     * program (tried once, here).
      */
     public static Optional<String> unavailable(CgroupHierarchies hierarchies) {
         if (hierarchies.forController(CONTROLLER).isPresent()) {
@@ -66,10 +67,19 @@ public final class DevicesIsolator implements Isolator {
         }
         boolean containersInV2 = CgroupsIsolator.CONTROLLERS.stream()
                 .anyMatch(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent());
-        return containersInV2 ? Optional.empty() : Optional.of("no v1 devices controller, and the cgroup v2 hierarchy at "
-                + unified.get().mountPoint() + " holds none of the controllers containers are placed with ("
-                + String.join(", ", CgroupsIsolator.CONTROLLERS.stream().sorted().toList())
-                + "), so a container gets no v2 cgroup for the device program");
+        if (!containersInV2) {
+            return Optional.of("no v1 devices controller, and the cgroup v2 hierarchy at " + unified.get().mountPoint()
+                    + " holds none of the controllers containers are placed with ("
+                    + String.join(", ", CgroupsIsolator.CONTROLLERS.stream().sorted().toList())
+                    + "), so a container gets no v2 cgroup for the device program");
+        }
+        try {
+            CgroupDeviceProgram.checkLoads(ALLOWED_RULES);
+            return Optional.empty();
+        } catch (ErrnoException e) {
+            return Optional.of("no v1 devices controller, and this kernel does not load the cgroup v2 device program: "
+                    + e.getMessage());
+        }
     }
 
     @Override

@@ -109,6 +109,12 @@ class DaemonConfigTest {
                 + " controllers"), hugetlbOnly::toString);
         assertThrows(VesselException.class, () -> HostProbe.requireDeviceConfinement(hugetlbOnly, false));
 
+        // pure v2 with controllers containers are placed with: the device program, loaded here for real, confines
+        Path v2 = Files.createDirectories(dir.resolve("v2"));
+        Files.writeString(v2.resolve("cgroup.controllers"), "cpu memory pids\n");
+        Path pureV2 = Files.writeString(dir.resolve("mountinfo-v2"), "34 25 0:30 / " + v2 + " rw - cgroup2 cgroup2 rw\n");
+        assertEquals(Optional.empty(), HostProbe.deviceConfinementUnavailable(CgroupHierarchies.detect(pureV2)));
+
         Path withDevices = Files.writeString(dir.resolve("mountinfo-v1"),
                 "33 25 0:29 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices\n");
         Optional<String> v1 = HostProbe.deviceConfinementUnavailable(CgroupHierarchies.detect(withDevices));
