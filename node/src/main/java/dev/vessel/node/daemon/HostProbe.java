@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** What the node reports about its host beyond what the launchers detect themselves. */
+/** What the node learns about its host beyond what the launchers detect themselves, and what it refuses to run on. */
 final class HostProbe {
     private HostProbe() {
     }
