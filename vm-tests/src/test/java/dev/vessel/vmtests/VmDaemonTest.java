@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,9 +58,13 @@ class VmDaemonTest {
     }
 
     private DaemonProcess startDaemon(String... extraArgs) throws Exception {
+        return startDaemon(Map.of(), extraArgs);
+    }
+
+    private DaemonProcess startDaemon(Map<String, String> env, String... extraArgs) throws Exception {
         List<String> args = new ArrayList<>(List.of("--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString()));
         args.addAll(List.of(extraArgs));
-        return DaemonProcess.start(dir.resolve("node"), cgroupParent, args.toArray(String[]::new));
+        return DaemonProcess.start(dir.resolve("node"), cgroupParent, env, args.toArray(String[]::new));
     }
 
     private String task(String id, String isolation, String script) {
@@ -109,6 +115,55 @@ class VmDaemonTest {
         assertEquals("started\nfinished\n", api.get("/v1/containers/survivor/logs?stream=stdout").body());
         ok(api.delete("/v1/containers/survivor"), 200);
         VmNode.awaitNoDomain("vessel-survivor");
+    }
+
+    /**
+     * Fault injection in a VM's boot, twice: the daemon is parked by the {@code during-vm-boot} test
+     * hook once libvirt started the domain, before the guest's hello, and SIGKILLed there. Each next
+     * daemon undoes the launch: no domain, no mount, no file of the container, and a process
+     * container that exited before still reports its exit code.
+     */
+    @Test
+    void aDaemonKilledDuringAVmBootLeavesNothingOfItAndKeepsExitStatuses() throws Exception {
+        ApiClient api = ApiClient.unix(daemon.socket);
+        ok(api.post("/v1/containers", task("exits-7", "PROCESS", "exit 7")), 201);
+        assertEquals(7, ok(api.post("/v1/containers/exits-7/wait", ""), 200).get("exit_code").asInt());
+        Path marker = dir.resolve("fault-marker");
+        for (int round = 1; round <= 2; round++) {
+            String id = "boot-" + round;
+            daemon.stop();
+            daemon = startDaemon(Map.of("VESSEL_FAULT_POINT", "during-vm-boot:" + id, "VESSEL_FAULT_MARKER", marker.toString()));
+            ApiClient armed = ApiClient.unix(daemon.socket);
+            String body = task(id, "VM", "exec sleep 300");
+            CompletableFuture<ApiClient.Response> launch = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return armed.post("/v1/containers", body);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            while (!Files.exists(marker)) {
+                if (launch.isDone() || System.nanoTime() > deadline) {
+                    throw new AssertionError("the daemon never reached during-vm-boot for " + id + "\n" + daemon.output());
+                }
+                Thread.sleep(20);
+            }
+            assertTrue(VmNode.domains().contains("vessel-" + id), "libvirt started the domain before the kill");
+            daemon.kill9();
+            Files.delete(marker);
+
+            daemon = startDaemon();
+            api = ApiClient.unix(daemon.socket);
+            assertEquals(404, api.get("/v1/containers/" + id).status(), "the interrupted launch is undone");
+            VmNode.awaitNoDomain("vessel-" + id);
+            assertFalse(Files.exists(dir.resolve("node/run/containers/" + id)), "the container's files are gone");
+            String currentId = id;
+            assertEquals(List.of(), Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .filter(l -> l.contains(dir.toString()) && l.contains(currentId)).toList(), "mounts of " + id);
+            JsonNode survivor = ok(api.get("/v1/containers/exits-7"), 200).get("status");
+            assertEquals(7, survivor.at("/termination/exit_code").asInt(), survivor::toString);
+        }
     }
 
     @Test
