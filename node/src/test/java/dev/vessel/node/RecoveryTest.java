@@ -90,6 +90,7 @@ class RecoveryTest {
         Files.writeString(flaky, """
                 #!/bin/sh
                 if [ "$CNI_COMMAND" = DEL ] && [ -e '%s' ]; then
+                  cat > /dev/null
                   echo '{"cniVersion": "1.0.0", "code": 11, "msg": "DEL refused by the test while fail-del exists"}'
                   exit 1
                 fi
