@@ -140,6 +140,8 @@ class RecoveryTest {
         assertEquals(200, pulled.status(), pulled.body());
         create(api, shell("exits-7", "exit 7"));
         assertEquals(7, JSON.readTree(api.post("/v1/containers/exits-7/wait", "").body()).get("exit_code").asInt());
+        create(api, withImageAndNetwork("keeps-running", "faultnet", "exec sleep 600"));
+        long runningPid = JSON.readTree(api.get("/v1/containers/keeps-running").body()).at("/status/pid").asLong();
 
         String previous = null;
         for (int round = 1; round <= 3; round++) {
@@ -149,7 +151,7 @@ class RecoveryTest {
                 daemon = start(node, Map.of("VESSEL_FAULT_POINT", point + ":" + id, "VESSEL_FAULT_MARKER", marker.toString()));
                 api = ApiClient.unix(daemon.socket);
                 if (previous != null) {
-                    assertRecovered(daemon, api, previous);
+                    assertRecovered(daemon, api, previous, runningPid);
                 }
 
                 ObjectNode config = withImageAndNetwork(id, "faultnet", "exec sleep 300");
@@ -167,15 +169,20 @@ class RecoveryTest {
             }
         }
         daemon = start(node, Map.of());
-        assertRecovered(daemon, ApiClient.unix(daemon.socket), previous);
+        api = ApiClient.unix(daemon.socket);
+        assertRecovered(daemon, api, previous, runningPid);
+        ApiClient.Response removed = api.delete("/v1/containers/keeps-running?force=1");
+        assertEquals(200, removed.status(), removed.body());
+        assertEquals(List.of(), Leftovers.of("keeps-running", daemon, cgroupParent, ipam));
         assertEquals(List.of(), Leftovers.bridgePorts(BRIDGE), "no container holds a veth any more");
     }
 
     /**
      * After the restart: the container of the interrupted step is gone, or terminated with its status
-     * and then removed; nothing of it is left; the container that exited before the kills still says 7.
+     * and then removed; nothing of it is left; the container that exited before the kills still says 7
+     * and the one running through them all still runs, the same task with its address.
      */
-    private void assertRecovered(DaemonProcess daemon, ApiClient api, String id) throws Exception {
+    private void assertRecovered(DaemonProcess daemon, ApiClient api, String id, long runningPid) throws Exception {
         if (id.startsWith("mid-destroy")) {
             // the next daemon finishes the destroy the kill interrupted (on the task's exit, just after start-up)
             JsonNode status = awaitState(api, id, "TERMINATED");
@@ -190,6 +197,10 @@ class RecoveryTest {
         JsonNode survivor = JSON.readTree(api.get("/v1/containers/exits-7").body()).get("status");
         assertEquals("TERMINATED", survivor.get("state").asText(), survivor::toString);
         assertEquals(7, survivor.at("/termination/exit_code").asInt(), survivor::toString);
+        JsonNode running = JSON.readTree(api.get("/v1/containers/keeps-running").body()).get("status");
+        assertEquals("RUNNING", running.get("state").asText(), running::toString);
+        assertEquals(runningPid, running.get("pid").asLong(), "the same task, found again");
+        assertEquals(1, running.get("ip_addresses").size(), running::toString);
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -65,9 +65,11 @@ final class ContainerRecovery {
         List<Container> found = readContainers();
 
         List<Container> live = found.stream().filter(c -> c.state() != ContainerState.TERMINATED).toList();
-        chains.all().recover(isolator -> live.stream()
+        // An isolator that cannot recover (an orphan's CNI DEL fails) is logged, not fatal: its live
+        // containers' cleanups then fail, are marked and retried like any other.
+        sweep(() -> chains.all().recover(isolator -> live.stream()
                 .filter(c -> isolator.appliesTo(c.record.getConfig().getIsolation()))
-                .<ContainerContext>map(c -> ComponentContext.ofIsolator(paths, c, isolator)).toList());
+                .<ContainerContext>map(c -> ComponentContext.ofIsolator(paths, c, isolator)).toList()));
 
         // Children before parents, so that tearing a parent down never pulls a child's isolation away.
         for (Container c : found.reversed()) {
