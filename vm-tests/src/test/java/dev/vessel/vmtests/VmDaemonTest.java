@@ -62,9 +62,34 @@ class VmDaemonTest {
     }
 
     private DaemonProcess startDaemon(Map<String, String> env, String... extraArgs) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString()));
+        return startDaemonWith(VmNode.artifactsDir().toAbsolutePath(), env, extraArgs);
+    }
+
+    private DaemonProcess startDaemonWith(Path guestArtifacts, Map<String, String> env, String... extraArgs) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--guest-artifacts", guestArtifacts.toString()));
         args.addAll(List.of(extraArgs));
         return DaemonProcess.start(dir.resolve("node"), cgroupParent, env, args.toArray(String[]::new));
+    }
+
+    /**
+     * Guest artifacts whose guest boots and never says hello: the real kernel, and an initramfs whose
+     * /init is busybox's init with nothing to run, which idles for ever.
+     */
+    private Path guestThatNeverSaysHello() throws Exception {
+        Path guest = Files.createDirectories(dir.resolve("mute-guest"));
+        Path root = Files.createDirectories(guest.resolve("root"));
+        Files.copy(Path.of("/bin/busybox"), root.resolve("init"));
+        VmNode.run("chmod", "-R", "a+rX", dir.toString());
+        Path initrd = guest.resolve("initramfs.cpio");
+        VmNode.run("sh", "-c", "cd " + root + " && echo init | cpio -o -H newc > " + initrd);
+        java.util.Properties real = new java.util.Properties();
+        try (var in = Files.newBufferedReader(VmNode.artifactsDir().resolve("artifacts.properties"))) {
+            real.load(in);
+        }
+        Files.writeString(guest.resolve("artifacts.properties"), "kernel=" + real.getProperty("kernel") + "\ninitrd="
+                + initrd + "\ncmdline=" + real.getProperty("cmdline") + "\n");
+        VmNode.run("chmod", "-R", "a+rX", guest.toString());
+        return guest;
     }
 
     private String task(String id, String isolation, String script) {
@@ -164,6 +189,44 @@ class VmDaemonTest {
             JsonNode survivor = ok(api.get("/v1/containers/exits-7"), 200).get("status");
             assertEquals(7, survivor.at("/termination/exit_code").asInt(), survivor::toString);
         }
+    }
+
+    /**
+     * A VM launch stuck in its guest's boot (the guest never says hello): reads answer meanwhile, and
+     * rm -f ends the launch at once, the domain destroyed, instead of waiting out the hello timeout.
+     */
+    @Test
+    void aVmLaunchStuckInItsBootIsEndedByRmForceWhileReadsAnswer() throws Exception {
+        daemon.stop();
+        daemon = startDaemonWith(guestThatNeverSaysHello(), Map.of());
+        ApiClient api = ApiClient.unix(daemon.socket);
+        String body = task("mute", "VM", "exit 0");
+        CompletableFuture<ApiClient.Response> launch = CompletableFuture.supplyAsync(() -> {
+            try {
+                return api.post("/v1/containers", body);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (!VmNode.domains().contains("vessel-mute")) {
+            if (launch.isDone() || System.nanoTime() > deadline) {
+                throw new AssertionError("the domain never started: " + (launch.isDone() ? launch.join() : "") + daemon.output());
+            }
+            Thread.sleep(50);
+        }
+        JsonNode listed = ok(api.get("/v1/containers"), 200).get("containers");
+        assertEquals("mute", listed.get(0).get("id").asText(), listed::toString);
+        assertTrue(api.get("/metrics").body().contains("vessel_containers{state=\"isolating\"} 1"));
+        assertFalse(launch.isDone(), "read while the guest boots");
+
+        JsonNode removed = ok(api.delete("/v1/containers/mute?force=1"), 200);
+        assertEquals("KILLED", removed.at("/termination/reason").asText(), removed::toString);
+        ApiClient.Response failed = launch.get(1, TimeUnit.MINUTES);
+        assertEquals(409, failed.status(), failed.body());
+        assertTrue(failed.body().contains("container 'mute' was destroyed during its launch"), failed.body());
+        VmNode.awaitNoDomain("vessel-mute");
+        assertFalse(Files.exists(dir.resolve("node/run/containers/mute")), "the container's files are gone");
     }
 
     @Test
