@@ -43,7 +43,10 @@ class RecoveryTest {
     static final String TAG = UUID.randomUUID().toString().substring(0, 6);
     /** A bridge network through the real CNI plugins. */
     static final String BRIDGE = "vft" + TAG;
-    /** The same, through a wrapper plugin whose DEL fails while {@link #failDel} exists. */
+    /**
+     * The same, through a wrapper plugin whose DEL fails while {@link #failDel} exists, at once,
+     * without reading its config (the daemon must still report the plugin's own error).
+     */
     static final String FLAKY_BRIDGE = "vfl" + TAG;
 
     @TempDir
@@ -90,7 +93,6 @@ class RecoveryTest {
         Files.writeString(flaky, """
                 #!/bin/sh
                 if [ "$CNI_COMMAND" = DEL ] && [ -e '%s' ]; then
-                  cat > /dev/null
                   echo '{"cniVersion": "1.0.0", "code": 11, "msg": "DEL refused by the test while fail-del exists"}'
                   exit 1
                 fi
@@ -271,7 +273,7 @@ class RecoveryTest {
     // ---------------------------------------------------------------------------------------------
 
     /**
-     * A launch stalls in the download of its URI: listing, inspecting and the metrics answer while
+     * A launch stalls in the middle of the download of its URI: listing, inspecting and the metrics answer while
      * the server still stalls, and a forced removal ends the launch without waiting for the server.
      */
     @Test
@@ -301,10 +303,16 @@ class RecoveryTest {
             assertTrue(failed.body().contains("container 'stalled' was destroyed during its launch"), failed.body());
             assertEquals(404, api.get("/v1/containers/stalled").status());
             assertEquals(List.of(), Leftovers.of("stalled", daemon, cgroupParent, null));
+            Path downloads = daemon.stateDir().resolve("fetcher/downloads");
+            if (Files.exists(downloads)) {
+                try (var partial = Files.list(downloads)) {
+                    assertEquals(List.of(), partial.toList(), "the partial download is removed");
+                }
+            }
         }
     }
 
-    /** Accepts connections and reads the request, and answers nothing until closed. */
+    /** Accepts connections, reads the request, answers its start and then stalls until closed. */
     static final class StallingServer implements AutoCloseable {
         final ServerSocket socket = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
         final CountDownLatch requested = new CountDownLatch(1);
@@ -321,6 +329,10 @@ class RecoveryTest {
                         }
                         InputStream in = s.getInputStream();
                         in.read(new byte[4096]);
+                        // the headers and the start of a body, then nothing: the download is under way
+                        s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n"
+                                + "x".repeat(4096)).getBytes(StandardCharsets.US_ASCII));
+                        s.getOutputStream().flush();
                         requested.countDown();
                     }
                 } catch (IOException closed) {
