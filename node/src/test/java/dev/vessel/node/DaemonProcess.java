@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** A real vesseld in its own JVM, on the test's directories; its output goes to a log file the failures quote. */
@@ -35,7 +36,13 @@ public final class DaemonProcess {
 
     /** Starts a daemon on {@code dir}'s state/ and run/ with the cgroup parent given; returns once it serves. */
     public static DaemonProcess start(Path dir, String cgroupParent, String... extraArgs) throws Exception {
-        DaemonProcess d = launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", extraArgs);
+        return start(dir, cgroupParent, Map.of(), extraArgs);
+    }
+
+    /** As {@link #start(Path, String, String...)}, with {@code env} added to the daemon's environment. */
+    public static DaemonProcess start(Path dir, String cgroupParent, Map<String, String> env, String... extraArgs)
+            throws Exception {
+        DaemonProcess d = launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", env, extraArgs);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.readString(d.log).contains("vesseld ready")) {
             if (!d.process.isAlive() || System.nanoTime() > deadline) {
@@ -49,6 +56,11 @@ public final class DaemonProcess {
 
     /** Starts a daemon without waiting for it: for one expected to refuse to start. */
     static DaemonProcess launch(Path dir, String cgroupParent, String logName, String... extraArgs) throws IOException {
+        return launch(dir, cgroupParent, logName, Map.of(), extraArgs);
+    }
+
+    static DaemonProcess launch(Path dir, String cgroupParent, String logName, Map<String, String> env,
+            String... extraArgs) throws IOException {
         Path stateDir = dir.resolve("state");
         Path runDir = dir.resolve("run");
         Path socket = runDir.resolve("vessel.sock");
@@ -58,9 +70,22 @@ public final class DaemonProcess {
                 Vesseld.class.getName(), "--state-dir", stateDir.toString(), "--run-dir", runDir.toString(),
                 "--socket", socket.toString(), "--cgroup-parent", cgroupParent));
         command.addAll(List.of(extraArgs));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        Process process = builder.start();
         return new DaemonProcess(stateDir, runDir, socket, log, process);
+    }
+
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    public boolean alive() {
+        return process.isAlive();
     }
 
     long pid() {

@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,9 +58,38 @@ class VmDaemonTest {
     }
 
     private DaemonProcess startDaemon(String... extraArgs) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--guest-artifacts", VmNode.artifactsDir().toAbsolutePath().toString()));
+        return startDaemon(Map.of(), extraArgs);
+    }
+
+    private DaemonProcess startDaemon(Map<String, String> env, String... extraArgs) throws Exception {
+        return startDaemonWith(VmNode.artifactsDir().toAbsolutePath(), env, extraArgs);
+    }
+
+    private DaemonProcess startDaemonWith(Path guestArtifacts, Map<String, String> env, String... extraArgs) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--guest-artifacts", guestArtifacts.toString()));
         args.addAll(List.of(extraArgs));
-        return DaemonProcess.start(dir.resolve("node"), cgroupParent, args.toArray(String[]::new));
+        return DaemonProcess.start(dir.resolve("node"), cgroupParent, env, args.toArray(String[]::new));
+    }
+
+    /**
+     * Guest artifacts whose guest boots and never says hello: the real kernel, and an initramfs whose
+     * /init is busybox's init with nothing to run, which idles for ever.
+     */
+    private Path guestThatNeverSaysHello() throws Exception {
+        Path guest = Files.createDirectories(dir.resolve("mute-guest"));
+        Path root = Files.createDirectories(guest.resolve("root"));
+        Files.copy(Path.of("/bin/busybox"), root.resolve("init"));
+        VmNode.run("chmod", "-R", "a+rX", dir.toString());
+        Path initrd = guest.resolve("initramfs.cpio");
+        VmNode.run("sh", "-c", "cd " + root + " && echo init | cpio -o -H newc > " + initrd);
+        java.util.Properties real = new java.util.Properties();
+        try (var in = Files.newBufferedReader(VmNode.artifactsDir().resolve("artifacts.properties"))) {
+            real.load(in);
+        }
+        Files.writeString(guest.resolve("artifacts.properties"), "kernel=" + real.getProperty("kernel") + "\ninitrd="
+                + initrd + "\ncmdline=" + real.getProperty("cmdline") + "\n");
+        VmNode.run("chmod", "-R", "a+rX", guest.toString());
+        return guest;
     }
 
     private String task(String id, String isolation, String script) {
@@ -109,6 +140,93 @@ class VmDaemonTest {
         assertEquals("started\nfinished\n", api.get("/v1/containers/survivor/logs?stream=stdout").body());
         ok(api.delete("/v1/containers/survivor"), 200);
         VmNode.awaitNoDomain("vessel-survivor");
+    }
+
+    /**
+     * Fault injection in a VM's boot, twice: the daemon is parked by the {@code during-vm-boot} test
+     * hook once libvirt started the domain, before the guest's hello, and SIGKILLed there. Each next
+     * daemon undoes the launch: no domain, no mount, no file of the container, and a process
+     * container that exited before still reports its exit code.
+     */
+    @Test
+    void aDaemonKilledDuringAVmBootLeavesNothingOfItAndKeepsExitStatuses() throws Exception {
+        ApiClient api = ApiClient.unix(daemon.socket);
+        ok(api.post("/v1/containers", task("exits-7", "PROCESS", "exit 7")), 201);
+        assertEquals(7, ok(api.post("/v1/containers/exits-7/wait", ""), 200).get("exit_code").asInt());
+        Path marker = dir.resolve("fault-marker");
+        for (int round = 1; round <= 2; round++) {
+            String id = "boot-" + round;
+            daemon.stop();
+            daemon = startDaemon(Map.of("VESSEL_FAULT_POINT", "during-vm-boot:" + id, "VESSEL_FAULT_MARKER", marker.toString()));
+            ApiClient armed = ApiClient.unix(daemon.socket);
+            String body = task(id, "VM", "exec sleep 300");
+            CompletableFuture<ApiClient.Response> launch = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return armed.post("/v1/containers", body);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            while (!Files.exists(marker)) {
+                if (launch.isDone() || System.nanoTime() > deadline) {
+                    throw new AssertionError("the daemon never reached during-vm-boot for " + id + "\n" + daemon.output());
+                }
+                Thread.sleep(20);
+            }
+            assertTrue(VmNode.domains().contains("vessel-" + id), "libvirt started the domain before the kill");
+            daemon.kill9();
+            Files.delete(marker);
+
+            daemon = startDaemon();
+            api = ApiClient.unix(daemon.socket);
+            assertEquals(404, api.get("/v1/containers/" + id).status(), "the interrupted launch is undone");
+            VmNode.awaitNoDomain("vessel-" + id);
+            assertFalse(Files.exists(dir.resolve("node/run/containers/" + id)), "the container's files are gone");
+            String currentId = id;
+            assertEquals(List.of(), Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .filter(l -> l.contains(dir.toString()) && l.contains(currentId)).toList(), "mounts of " + id);
+            JsonNode survivor = ok(api.get("/v1/containers/exits-7"), 200).get("status");
+            assertEquals(7, survivor.at("/termination/exit_code").asInt(), survivor::toString);
+        }
+    }
+
+    /**
+     * A VM launch stuck in its guest's boot (the guest never says hello): reads answer meanwhile, and
+     * rm -f ends the launch at once, the domain destroyed, instead of waiting out the hello timeout.
+     */
+    @Test
+    void aVmLaunchStuckInItsBootIsEndedByRmForceWhileReadsAnswer() throws Exception {
+        daemon.stop();
+        daemon = startDaemonWith(guestThatNeverSaysHello(), Map.of());
+        ApiClient api = ApiClient.unix(daemon.socket);
+        String body = task("mute", "VM", "exit 0");
+        CompletableFuture<ApiClient.Response> launch = CompletableFuture.supplyAsync(() -> {
+            try {
+                return api.post("/v1/containers", body);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (!VmNode.domains().contains("vessel-mute")) {
+            if (launch.isDone() || System.nanoTime() > deadline) {
+                throw new AssertionError("the domain never started: " + (launch.isDone() ? launch.join() : "") + daemon.output());
+            }
+            Thread.sleep(50);
+        }
+        JsonNode listed = ok(api.get("/v1/containers"), 200).get("containers");
+        assertEquals("mute", listed.get(0).get("id").asText(), listed::toString);
+        assertTrue(api.get("/metrics").body().contains("vessel_containers{state=\"isolating\"} 1"));
+        assertFalse(launch.isDone(), "read while the guest boots");
+
+        JsonNode removed = ok(api.delete("/v1/containers/mute?force=1"), 200);
+        assertEquals("KILLED", removed.at("/termination/reason").asText(), removed::toString);
+        ApiClient.Response failed = launch.get(1, TimeUnit.MINUTES);
+        assertEquals(409, failed.status(), failed.body());
+        assertTrue(failed.body().contains("container 'mute' was destroyed during its launch"), failed.body());
+        VmNode.awaitNoDomain("vessel-mute");
+        assertFalse(Files.exists(dir.resolve("node/run/containers/mute")), "the container's files are gone");
     }
 
     @Test

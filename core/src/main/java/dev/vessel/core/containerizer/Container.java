@@ -16,7 +16,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The containerizer's in-memory state of one container, and its record's checkpoint. Every change
- * of {@link #record} is checkpointed while {@link #lock} is held.
+ * of {@link #record} is checkpointed while {@link #lock} is held; each checkpoint and state move
+ * also publishes {@link #snapshot()}, which readers use without the lock (a launch holds it
+ * through provisioning and a VM's boot).
  */
 final class Container {
     /** Schema of {@link ContainerRecord} checkpoints; bump it with an upgrade when a field changes meaning. */
@@ -37,6 +39,15 @@ final class Container {
     /** Completes with the first limitation an isolator reports, once the container is watched. */
     CompletableFuture<Limitation> limitation = new CompletableFuture<>();
 
+    /** The record as last published; read without the lock. */
+    private volatile ContainerRecord snapshot;
+    /** Guards {@link #launching} and {@link #cancelled}, so a cancel never interrupts a thread that moved on. */
+    private final Object launchGuard = new Object();
+    /** The thread running this container's launch, while it runs. */
+    private Thread launching;
+    /** A destroy asked the launch in progress to stop. */
+    private boolean cancelled;
+
     /** The container at the end of {@code lineage}, in the directory the layout gives it. */
     Container(RuntimePaths paths, List<String> lineage, ContainerRecord.Builder record) {
         this.id = lineage.getLast();
@@ -44,6 +55,56 @@ final class Container {
         this.dir = paths.containerDir(lineage);
         this.recordFile = paths.containerRecord(dir);
         this.record = record;
+        this.snapshot = record.build();
+    }
+
+    /** The record as of its last checkpoint or state move: what readers see without the lock. */
+    ContainerRecord snapshot() {
+        return snapshot;
+    }
+
+    /** Publishes the record as it is now to lock-free readers; called with the lock held. */
+    void publish() {
+        snapshot = record.build();
+    }
+
+    /** Marks the calling thread as this container's launch, which {@link #cancelLaunch()} may interrupt. */
+    void launchStarted() {
+        synchronized (launchGuard) {
+            launching = Thread.currentThread();
+        }
+    }
+
+    /** The launch's thread is done with it: a late cancel no longer interrupts it, nor does an early one linger. */
+    void launchEnded() {
+        synchronized (launchGuard) {
+            launching = null;
+            if (cancelled) {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    /**
+     * Asks the launch in progress to stop: it is interrupted (a fetch, an image pull or a VM boot
+     * waiting for its guest gives up) and checks {@link #cancelled()} between its steps. False when
+     * no launch is in progress.
+     */
+    boolean cancelLaunch() {
+        synchronized (launchGuard) {
+            if (launching == null) {
+                return false;
+            }
+            cancelled = true;
+            launching.interrupt();
+            return true;
+        }
+    }
+
+    boolean cancelled() {
+        synchronized (launchGuard) {
+            return cancelled;
+        }
     }
 
     ContainerState state() {
@@ -58,6 +119,7 @@ final class Container {
     void enter(ContainerState next) {
         StateMachine.check(id, state(), next);
         record.getStatusBuilder().setState(next);
+        publish();
     }
 
     /** Moves to {@code next} and checkpoints the record. */
@@ -67,6 +129,8 @@ final class Container {
     }
 
     void checkpoint() {
-        CheckpointFile.write(recordFile, RECORD_CODEC, record.build());
+        ContainerRecord now = record.build();
+        CheckpointFile.write(recordFile, RECORD_CODEC, now);
+        snapshot = now;
     }
 }

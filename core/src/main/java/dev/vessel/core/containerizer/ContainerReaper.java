@@ -3,6 +3,7 @@ package dev.vessel.core.containerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.fault.FaultPoints;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.Termination;
@@ -10,10 +11,14 @@ import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Provisioner;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
@@ -28,10 +33,15 @@ final class ContainerReaper {
 
     private static final int SIGKILL = 9;
     private static final long LIMITATION_GRACE_MS = 2000;
+    /** A failed cleanup is retried after 1 s, then twice as long each time, at most this long. */
+    private static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(1);
 
     private final RuntimePaths paths;
     private final IsolatorChains chains;
     private final Optional<Provisioner> provisioner;
+    /** Runs the retries of failed cleanups; its one thread only hands each retry to a virtual thread. */
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("cleanup-retries").factory());
 
     ContainerReaper(RuntimePaths paths, IsolatorChains chains, Optional<Provisioner> provisioner) {
         this.paths = paths;
@@ -121,8 +131,9 @@ final class ContainerReaper {
      * Cleans up and records the termination. DESTROYING is not written on the way: if the daemon dies
      * during cleanup, the record still says RUNNING and recovery learns the exit again from the
      * launcher (whose monitor keeps it on disk); a kill or a limitation was checkpointed when it
-     * happened. A failed cleanup is written, and leaves the container DESTROYING so that destroy or a
-     * restart tries again.
+     * happened. A failed cleanup is written, and leaves the container DESTROYING, marked with the
+     * error ({@link #cleanupFailed}) and retried in the background; destroy or a restart tries again
+     * at once.
      */
     void finish(Container c, Termination termination) {
         c.record.getStatusBuilder().setTermination(termination);
@@ -132,14 +143,51 @@ final class ContainerReaper {
         try {
             release(c);
         } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "cleanup of container ''{0}'' failed; it stays DESTROYING: {1}", c.id, e.getMessage());
-            c.checkpoint();
+            cleanupFailed(c, e);
             c.terminated.complete(termination);
             return;
         }
-        c.record.getStatusBuilder().setFinishedAt(Timestamps.now());
+        c.record.getStatusBuilder().setFinishedAt(Timestamps.now())
+                .clearCleanupError().clearCleanupAttempts().clearNextCleanupAt();
         c.moveTo(ContainerState.TERMINATED);
         c.terminated.complete(termination);
+    }
+
+    /**
+     * Keeps a container whose cleanup failed: DESTROYING, its record naming the failure, the number of
+     * attempts and when the next one runs, which is scheduled here. Called with the lock held, the
+     * container already DESTROYING with its termination.
+     */
+    void cleanupFailed(Container c, Exception failure) {
+        int attempts = c.record.getStatus().getCleanupAttempts() + 1;
+        Duration delay = retryDelay(attempts);
+        c.record.getStatusBuilder().setCleanupError(String.valueOf(failure.getMessage()))
+                .setCleanupAttempts(attempts).setNextCleanupAt(Timestamps.of(Instant.now().plus(delay)));
+        LOG.log(Level.ERROR, "cleanup of container ''{0}'' failed (attempt {1}); it stays DESTROYING and is"
+                + " retried in {2} s: {3}", c.id, attempts, delay.toSeconds(), failure.getMessage());
+        c.checkpoint();
+        retries.schedule(() -> Thread.ofVirtual().name("cleanup-retry-" + c.id).start(() -> retry(c, attempts)),
+                delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    static Duration retryDelay(int attempts) {
+        Duration delay = Duration.ofSeconds(1L << Math.min(attempts - 1, 16));
+        return delay.compareTo(MAX_RETRY_DELAY) > 0 ? MAX_RETRY_DELAY : delay;
+    }
+
+    /** The scheduled retry of attempt {@code attempts}; nothing when another try (destroy, rm -f) came first. */
+    private void retry(Container c, int attempts) {
+        c.lock.lock();
+        try {
+            if (c.state() == ContainerState.DESTROYING && c.record.getStatus().getCleanupAttempts() == attempts
+                    && c.record.getStatus().hasTermination()) {
+                finish(c, c.record.getStatus().getTermination());
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "retrying the cleanup of container ''{0}'' failed: {1}", c.id, e.getMessage());
+        } finally {
+            c.lock.unlock();
+        }
     }
 
     /** Isolator cleanup (reverse order, past failures) and the rootfs; all failures together. */
@@ -150,6 +198,7 @@ final class ContainerReaper {
         } catch (RuntimeException e) {
             failures.add(e);
         }
+        FaultPoints.reach(FaultPoints.MID_DESTROY, c.id);
         if (c.record.getConfig().hasImage() && provisioner.isPresent()) {
             try {
                 provisioner.get().destroy(c.id);

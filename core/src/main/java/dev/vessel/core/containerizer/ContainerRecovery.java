@@ -65,9 +65,11 @@ final class ContainerRecovery {
         List<Container> found = readContainers();
 
         List<Container> live = found.stream().filter(c -> c.state() != ContainerState.TERMINATED).toList();
-        chains.all().recover(isolator -> live.stream()
+        // An isolator that cannot recover (an orphan's CNI DEL fails) is logged, not fatal: its live
+        // containers' cleanups then fail, are marked and retried like any other.
+        sweep(() -> chains.all().recover(isolator -> live.stream()
                 .filter(c -> isolator.appliesTo(c.record.getConfig().getIsolation()))
-                .<ContainerContext>map(c -> ComponentContext.ofIsolator(paths, c, isolator)).toList());
+                .<ContainerContext>map(c -> ComponentContext.ofIsolator(paths, c, isolator)).toList()));
 
         // Children before parents, so that tearing a parent down never pulls a child's isolation away.
         for (Container c : found.reversed()) {
@@ -75,18 +77,17 @@ final class ContainerRecovery {
         }
         Set<String> liveIds = containers.values().stream()
                 .filter(c -> c.state() != ContainerState.TERMINATED).map(c -> c.id).collect(Collectors.toSet());
+        // Sweeps of what no container owns: a failure is logged, and the next start sweeps again.
         for (Launcher launcher : launchersByName.values()) {
-            ComponentStep.run("launcher " + launcher.name(), "remove orphans", () -> {
+            sweep(() -> ComponentStep.run("launcher " + launcher.name(), "remove orphans", () -> {
                 launcher.removeOrphans(liveIds);
                 return null;
-            });
+            }));
         }
-        if (provisioner.isPresent()) {
-            ComponentStep.run("provisioner", "recover", () -> {
-                provisioner.get().recover(liveIds);
-                return null;
-            });
-        }
+        provisioner.ifPresent(p -> sweep(() -> ComponentStep.run("provisioner", "recover", () -> {
+            p.recover(liveIds);
+            return null;
+        })));
         bootStamp.stamp();
     }
 
@@ -162,13 +163,19 @@ final class ContainerRecovery {
         return true;
     }
 
+    /**
+     * Recovers one container. A failure here never stops the daemon: the container is kept,
+     * DESTROYING with its error and retried in the background ({@link ContainerReaper#cleanupFailed}),
+     * while the node serves the others.
+     */
     private void recoverOne(Container c, Map<String, Container> containers) {
         c.lock.lock();
         try {
+            containers.put(c.id, c);
             switch (c.state()) {
-                case TERMINATED -> containers.put(c.id, c);
+                case TERMINATED -> {
+                }
                 case RUNNING -> {
-                    containers.put(c.id, c);
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
@@ -178,7 +185,6 @@ final class ContainerRecovery {
                     }
                 }
                 case DESTROYING -> {
-                    containers.put(c.id, c);
                     Optional<LaunchedTask> task = recoverTask(c);
                     Termination termination = c.record.getStatus().getTermination();
                     if (task.isPresent()) {
@@ -204,12 +210,40 @@ final class ContainerRecovery {
                     });
                     reaper.release(c);
                     Directories.deleteTree(c.dir);
+                    containers.remove(c.id, c);
                 }
             }
         } catch (Exception e) {
-            throw Failures.of("container '" + c.id + "'", "recover", e);
+            keepFailed(c, e);
         } finally {
             c.lock.unlock();
+        }
+    }
+
+    /**
+     * A container whose recovery failed stays, DESTROYING, with the error, and its cleanup is retried:
+     * an interrupted launch ends as LAUNCH_FAILED, a task that could not be found again as LOST.
+     */
+    private void keepFailed(Container c, Exception e) {
+        VesselException failure = Failures.of("container '" + c.id + "'", "recover", e);
+        if (!c.record.getStatus().hasTermination()) {
+            boolean launched = c.state() == ContainerState.RUNNING || c.state() == ContainerState.DESTROYING;
+            c.record.getStatusBuilder().setTermination(launched ? lost() : Termination.newBuilder()
+                    .setReason(TerminationReason.LAUNCH_FAILED)
+                    .setMessage("the daemon stopped during the launch").build());
+        }
+        if (c.state() != ContainerState.DESTROYING) {
+            c.enter(ContainerState.DESTROYING);
+        }
+        reaper.cleanupFailed(c, failure);
+        c.terminated.complete(c.record.getStatus().getTermination());
+    }
+
+    private static void sweep(Runnable sweep) {
+        try {
+            sweep.run();
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "recovery goes on without it: {0}", e.getMessage());
         }
     }
 

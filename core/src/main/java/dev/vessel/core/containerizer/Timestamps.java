@@ -9,7 +9,10 @@ final class Timestamps {
     }
 
     static Timestamp now() {
-        Instant i = Instant.now();
+        return of(Instant.now());
+    }
+
+    static Timestamp of(Instant i) {
         return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
     }
 }

@@ -3,6 +3,7 @@ package dev.vessel.core.containerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.fault.FaultPoints;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
@@ -13,6 +14,7 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
@@ -155,18 +157,34 @@ public final class UnifiedContainerizer implements Containerizer {
                         .setState(ContainerState.PROVISIONING)
                         .setCreatedAt(Timestamps.now())));
         c.launcher = launcher;
-        if (containers.putIfAbsent(c.id, c) != null) {
-            throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
-        }
+        // Locked and marked as launching before anyone can find it: a destroy can always cancel it.
         c.lock.lock();
         try {
-            runLaunchSteps(c);
-            return c.record.getStatus();
-        } catch (RuntimeException failure) {
-            undoLaunch(c, failure);
-            throw failure;
+            c.launchStarted();
+            if (containers.putIfAbsent(c.id, c) != null) {
+                throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
+            }
+            try {
+                runLaunchSteps(c);
+                return c.record.getStatus();
+            } catch (RuntimeException failure) {
+                RuntimeException reported = c.cancelled() ? new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
+                        "container '" + c.id + "' was destroyed during its launch", failure) : failure;
+                c.launchEnded(); // the undo runs uninterrupted
+                undoLaunch(c, reported);
+                throw reported;
+            }
         } finally {
+            c.launchEnded();
             c.lock.unlock();
+        }
+    }
+
+    /** Between launch steps: a destroy asked the launch to stop. */
+    private static void checkNotCancelled(Container c) {
+        if (c.cancelled()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
+                    "container '" + c.id + "' was destroyed during its launch");
         }
     }
 
@@ -223,6 +241,8 @@ public final class UnifiedContainerizer implements Containerizer {
                     () -> provisioner.orElseThrow().provision(c.id, config.getImage()));
             rootfs = provisioned.rootfs();
             c.record.setConfig(ImageDefaultsApplier.apply(config, provisioned.defaults()));
+            FaultPoints.reach(FaultPoints.AFTER_PROVISION, c.id);
+            checkNotCancelled(c);
         } else if (config.getRootCase() == ContainerConfig.RootCase.HOST_ROOTFS) {
             rootfs = Path.of(config.getHostRootfs());
         }
@@ -234,6 +254,7 @@ public final class UnifiedContainerizer implements Containerizer {
         for (FetchUri uri : config.getUrisList()) {
             Fetcher fetcher = fetchers.get(URI.create(uri.getUri()).getScheme().toLowerCase(Locale.ROOT));
             ComponentStep.run("fetcher", "fetch " + uri.getUri(), () -> fetcher.fetch(uri, sandbox));
+            checkNotCancelled(c);
         }
         c.moveTo(ContainerState.PREPARING);
 
@@ -246,6 +267,7 @@ public final class UnifiedContainerizer implements Containerizer {
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
         }
+        checkNotCancelled(c);
         c.enter(ContainerState.ISOLATING);
 
         LaunchPlan plan = new LaunchPlan(ComponentContext.ofLauncher(paths, c), launchInfo);
@@ -316,9 +338,16 @@ public final class UnifiedContainerizer implements Containerizer {
         for (Container child : childrenOf(c)) {
             destroy(child.id); // nested containers go first, as their parent holds their isolation
         }
+        // A launch in progress holds the lock, maybe in a slow fetch or a VM boot: stop it rather than wait.
+        boolean cancelled = c.cancelLaunch();
         c.lock.lock();
         try {
             if (containers.get(c.id) != c) {
+                if (cancelled) {
+                    // the launch stopped and undid everything
+                    return Termination.newBuilder().setReason(TerminationReason.KILLED)
+                            .setMessage("destroyed during its launch").build();
+                }
                 // its launch failed while we waited for the lock, and undid everything
                 throw VesselException.notFound(containerId, "no container " + Quoted.of(containerId) + " on this node");
             }
@@ -362,27 +391,40 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
-    /** The record's status; while the task runs, completed with what isolators report (its IPs). */
+    /**
+     * The record's status; while the task runs, completed with what isolators report (its IPs). Never
+     * waits: while a launch, a destroy or a cleanup holds the container, the last published status.
+     */
     @Override
     public ContainerStatus status(String containerId) {
-        return underLock(containerId, c -> {
+        Container c = get(containerId);
+        if (!c.lock.tryLock()) {
+            return c.snapshot().getStatus();
+        }
+        try {
             if (c.state() != ContainerState.RUNNING) {
                 return c.record.getStatus();
             }
             ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(paths, c));
             return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList()).build();
-        });
+        } finally {
+            c.lock.unlock();
+        }
     }
 
+    /** Never waits, as {@link #status}. */
     @Override
     public ContainerConfig config(String containerId) {
-        return underLock(containerId, c -> c.record.getConfig());
+        return get(containerId).snapshot().getConfig();
     }
 
-    /** Runs {@code read} on the container while holding its lock. */
+    /** Runs {@code read} on the container while holding its lock; refuses when it is busy. */
     private <T> T underLock(String containerId, Function<Container, T> read) {
         Container c = get(containerId);
-        c.lock.lock();
+        if (!c.lock.tryLock()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id, "container '" + c.id + "' is "
+                    + c.snapshot().getStatus().getState() + " and busy (a launch, destroy or cleanup is under way)");
+        }
         try {
             return read.apply(c);
         } finally {
@@ -410,6 +452,11 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = get(containerId);
         c.lock.lock();
         try {
+            if (c.state() == ContainerState.DESTROYING && !c.record.getStatus().getCleanupError().isEmpty()) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id, "container '" + c.id
+                        + "' cannot be removed: its cleanup failed (" + c.record.getStatus().getCleanupAttempts()
+                        + " attempts, retried in the background): " + c.record.getStatus().getCleanupError());
+            }
             requireState(c, ContainerState.TERMINATED);
             for (Container child : childrenOf(c)) {
                 requireState(child, ContainerState.TERMINATED);

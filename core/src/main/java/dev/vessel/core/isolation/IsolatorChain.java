@@ -171,14 +171,27 @@ public final class IsolatorChain {
         }
     }
 
-    /** At start-up: each isolator, in chain order, recovers the containers still alive. */
+    /**
+     * At start-up: each isolator, in chain order, recovers the containers still alive and removes what
+     * belongs to none. Every isolator is asked even when one before it failed; the failures are
+     * reported together.
+     */
     public void recover(Function<Isolator, List<ContainerContext>> containers) {
+        List<Exception> failures = new ArrayList<>();
+        List<String> messages = new ArrayList<>();
         for (Isolator isolator : graph.order()) {
             try {
                 isolator.recover(containers.apply(isolator));
             } catch (Exception e) {
-                throw Failures.of("isolator '" + isolator.name() + "'", "recover", e);
+                VesselException failure = Failures.of("isolator '" + isolator.name() + "'", "recover", e);
+                failures.add(failure);
+                messages.add(failure.getMessage());
             }
+        }
+        if (!failures.isEmpty()) {
+            VesselException all = new VesselException(ErrorCode.INTERNAL, null, String.join("; ", messages));
+            failures.forEach(all::addSuppressed);
+            throw all;
         }
     }
 }

@@ -577,6 +577,41 @@ class UnifiedContainerizerTest {
     }
 
     @Test
+    void anInterruptedLaunchWhoseCleanupFailsAtRecoveryIsKeptMarkedAndRetriedInTheBackground() throws Exception {
+        Path dir = dirOf("half");
+        Files.createDirectories(dir);
+        CheckpointFile.write(paths.containerRecord(dir), Container.RECORD_CODEC, ContainerRecord.newBuilder()
+                .setConfig(config("half").build()).setLauncher("process")
+                .setStatus(ContainerStatus.newBuilder().setId("half").setState(ContainerState.PREPARING)).build());
+        Node node = new Node();
+        node.memory.failOn("cleanup");
+
+        node.recovered(); // does not throw: the node serves the rest
+        ContainerStatus kept = node.containerizer.status("half");
+        assertEquals(ContainerState.DESTROYING, kept.getState());
+        assertEquals(TerminationReason.LAUNCH_FAILED, kept.getTermination().getReason());
+        assertTrue(kept.getCleanupError().contains("memory was told to fail in cleanup"), kept::toString);
+        assertEquals(1, kept.getCleanupAttempts());
+        assertTrue(kept.hasNextCleanupAt());
+        assertEquals(kept.getCleanupError(), recordOnDisk("half").getStatus().getCleanupError(), "checkpointed");
+        VesselException refused = assertThrows(VesselException.class, () -> node.containerizer.remove("half"));
+        assertTrue(refused.getMessage().contains("its cleanup failed"), refused.getMessage());
+        node.containerizer.launch(config("other").build()); // the node launches meanwhile
+
+        node.memory.healed();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (node.containerizer.status("half").getState() != ContainerState.TERMINATED) {
+            assertTrue(System.nanoTime() < deadline, "the background retry never succeeded");
+            Thread.sleep(50);
+        }
+        ContainerStatus cleaned = node.containerizer.status("half");
+        assertEquals("", cleaned.getCleanupError());
+        assertEquals(0, cleaned.getCleanupAttempts());
+        node.containerizer.remove("half");
+        assertFalse(Files.exists(dir));
+    }
+
+    @Test
     void aForkedButUnreleasedTaskIsKilledAtRecovery() throws Exception {
         Node before = new Node().recovered();
         // Simulate a crash right after fork: launch normally, then rewrite the record to ISOLATING.

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.fault.FaultPoints;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -125,6 +126,7 @@ public final class CniIsolator implements Isolator {
             state = state.with(pending.withResult(result));
             checkpoint(id).save(codec, state);
         }
+        FaultPoints.reach(FaultPoints.AFTER_CNI_ADD, id);
         context.put(NetworkKeys.NETNS, netns);
         return LaunchInfo.newBuilder().setNetworkNamespacePath(netns.toString()).build();
     }

@@ -90,13 +90,20 @@ final class CniRuntime {
             byte[] input = json.writeValueAsBytes(stdin(network, plugin, portMappings, prevResult));
             Process process = builder.start();
             CompletableFuture<byte[]> stderr = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+            IOException unread = null;
             try (OutputStream in = process.getOutputStream()) {
                 in.write(input);
+            } catch (IOException e) {
+                // a plugin may refuse before it reads its config (the pipe breaks): its answer says why
+                unread = e;
             }
             byte[] stdout = process.getInputStream().readAllBytes();
             int exit = process.waitFor();
             if (exit != 0) {
                 throw failure(command, network, type, exit, stdout, stderr.join());
+            }
+            if (unread != null) {
+                throw unread;
             }
             return stdout.length == 0 ? null : json.readTree(stdout);
         } catch (IOException e) {

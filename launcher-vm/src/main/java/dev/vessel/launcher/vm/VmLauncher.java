@@ -4,6 +4,7 @@ import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.fault.FaultPoints;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
@@ -161,6 +162,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         try {
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
+            FaultPoints.reach(FaultPoints.DURING_VM_BOOT, container.containerId());
             logs = outputLogs(container);
             task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
                     newAgentClient(spec.agentSocket()), spec.volumes().guestMounts(), interfaces(plan));

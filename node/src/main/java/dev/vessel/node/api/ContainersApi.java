@@ -145,7 +145,8 @@ final class ContainersApi {
 
     /**
      * Removes a terminated container. A running one is refused unless {@code ?force=1}, which destroys
-     * it first (docker rm's rule: removing must not silently kill).
+     * it first (docker rm's rule: removing must not silently kill); that also stops a launch in progress
+     * and retries a cleanup that failed.
      */
     void delete(Exchange ex) {
         String id = ex.param("id");
@@ -159,7 +160,14 @@ final class ContainersApi {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "container " + Quoted.of(id) + " is "
                     + status.getState() + "; kill it first or delete with ?force=1");
         }
-        containerizer.remove(id);
+        try {
+            containerizer.remove(id);
+        } catch (VesselException e) {
+            // a launch the destroy cancelled took everything with it
+            if (e.code() != ErrorCode.NOT_FOUND || status.getState() == ContainerState.TERMINATED) {
+                throw e;
+            }
+        }
         ex.json(HttpResponseStatus.OK, "{\"id\":\"" + id + "\",\"termination\":" + ProtoJson.print(termination) + "}");
     }
 

@@ -34,6 +34,10 @@ final class NodeMetrics {
         out.append("# HELP vessel_containers Containers on this node by state.\n# TYPE vessel_containers gauge\n");
         byState.forEach((state, n) -> out.append("vessel_containers{state=\"")
                 .append(state.name().toLowerCase(Locale.ROOT)).append("\"} ").append(n).append('\n'));
+        out.append("# HELP vessel_containers_cleanup_failed Containers kept because their cleanup failed; retried.\n")
+                .append("# TYPE vessel_containers_cleanup_failed gauge\n")
+                .append("vessel_containers_cleanup_failed ")
+                .append(containers.stream().filter(c -> !c.getCleanupError().isEmpty()).count()).append('\n');
         out.append("# HELP vessel_container_launches_total Containers launched since the daemon started.\n")
                 .append("# TYPE vessel_container_launches_total counter\n")
                 .append("vessel_container_launches_total ").append(launches.get()).append('\n');

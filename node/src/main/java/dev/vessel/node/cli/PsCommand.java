@@ -35,11 +35,33 @@ final class PsCommand implements Callable<Integer> {
         Instant now = Instant.now();
         for (JsonNode c : shown) {
             JsonNode config = c.path("config");
-            table.row(c.path("id").asText(), root(config), command(config), c.path("state").asText(),
+            table.row(c.path("id").asText(), root(config), command(config), state(c),
                     exit(c.path("termination")), ago(c.path("created_at").asText(""), now));
         }
         table.print(vessel.out);
+        for (JsonNode c : shown) {
+            if (c.has("cleanup_error")) {
+                vessel.out.println("cleanup of " + c.path("id").asText() + " failed " + c.path("cleanup_attempts").asInt()
+                        + " time(s), retried " + in(c.path("next_cleanup_at").asText(""), now)
+                        + " (vessel rm -f retries now): " + c.path("cleanup_error").asText());
+            }
+        }
         return 0;
+    }
+
+    /** The state, marked when the container's cleanup failed and is being retried. */
+    private static String state(JsonNode c) {
+        String state = c.path("state").asText();
+        return c.has("cleanup_error") ? state + " (CLEANUP FAILED)" : state;
+    }
+
+    /** "in 4 seconds", or "now" once due. */
+    private static String in(String timestamp, Instant now) {
+        if (timestamp.isEmpty()) {
+            return "later";
+        }
+        long s = Duration.between(now, Instant.parse(timestamp)).toSeconds();
+        return s <= 0 ? "now" : "in " + s + " seconds";
     }
 
     private static String root(JsonNode config) {
