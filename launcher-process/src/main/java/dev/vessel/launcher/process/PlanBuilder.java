@@ -136,7 +136,7 @@ public final class PlanBuilder {
                 Optional.of(caps(info, user.uid())),
                 logCap,
                 info.getCgroupsList(),
-                idmap(info, namespaces, rootfs),
+                idmap(config, info, namespaces, rootfs),
                 info.getRootfsLayers().getLowerList(),
                 info.hasRootfsLayers()
                         ? Optional.of(new HelperPlan.OverlayUpper(info.getRootfsLayers().getUpper(),
@@ -145,8 +145,13 @@ public final class PlanBuilder {
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
-    private static boolean idmap(LaunchInfo info, int namespaces, Optional<Path> rootfs) {
+    private static boolean idmap(ContainerConfig config, LaunchInfo info, int namespaces, Optional<Path> rootfs) {
         if (!info.getIdmappedMounts()) {
+            if (config.getUserns().equals("auto")) {
+                // never run a container that asked for its own user namespace in the host's
+                throw VesselException.invalid("userns", "auto needs the namespaces/user isolator, which this node's"
+                        + " isolation leaves out");
+            }
             if (info.hasRootfsLayers()) {
                 throw VesselException.invalid("launch_info.rootfs_layers",
                         "an unmounted overlay rootfs is only for idmapped mounts");

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.isolators.IsolatorCatalog;
+import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,11 +30,14 @@ import java.util.Optional;
  * @param apiRequestTimeout how long an API connection may take to deliver a whole request (from its opening or
  *                      its previous response) before it is closed
  * @param apiMaxConnections the most API connections open at once; the next is answered 503 and closed
+ * @param usernsDefault the user namespace of a process container whose config names none (host or auto)
+ * @param userNamespaces where {@code userns=auto} containers' host ids come from: a user's subordinate ids
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
-        int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections) {
+        int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections,
+        UserNamespaceMode usernsDefault, UserNamespaceRanges.Source userNamespaces) {
     /** A bound on the warm pool: each guest holds hundreds of MiB. */
     static final int MAX_VM_WARM_POOL = 16;
     static final int DEFAULT_API_REQUEST_TIMEOUT_SECONDS = 60;
@@ -61,10 +66,14 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("vm_warm_pool") Integer vmWarmPool,
             @JsonProperty("isolation") List<String> isolation,
             @JsonProperty("api_request_timeout_seconds") Integer apiRequestTimeoutSeconds,
-            @JsonProperty("api_max_connections") Integer apiMaxConnections) {
+            @JsonProperty("api_max_connections") Integer apiMaxConnections,
+            @JsonProperty("userns_default") String usernsDefault,
+            @JsonProperty("userns_user") String usernsUser,
+            @JsonProperty("subuid_file") Path subuidFile,
+            @JsonProperty("subgid_file") Path subgidFile) {
 
         static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -88,7 +97,9 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
                     or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool),
                     or(isolation, fallback.isolation), or(apiRequestTimeoutSeconds, fallback.apiRequestTimeoutSeconds),
-                    or(apiMaxConnections, fallback.apiMaxConnections));
+                    or(apiMaxConnections, fallback.apiMaxConnections), or(usernsDefault, fallback.usernsDefault),
+                    or(usernsUser, fallback.usernsUser), or(subuidFile, fallback.subuidFile),
+                    or(subgidFile, fallback.subgidFile));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -130,6 +141,10 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (isolation != null) {
                 IsolatorCatalog.checkNames(isolation, IsolatorCatalog.HOST); // a typo stops the start, naming it
             }
+            UserNamespaceMode userns = UserNamespaceMode.parse("userns_default", or(usernsDefault, "host"));
+            UserNamespaceRanges.Source subordinates = new UserNamespaceRanges.Source(
+                    or(usernsUser, UserNamespaceRanges.DEFAULT_USER), or(subuidFile, UserNamespaceRanges.DEFAULT_SUBUID),
+                    or(subgidFile, UserNamespaceRanges.DEFAULT_SUBGID), UserNamespaceRanges.DEFAULT_SIZE);
             return new DaemonConfig(paths, or(socket, paths.defaultDaemonSocket()).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
@@ -137,7 +152,8 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
                     or(libvirtUri, "qemu:///system"), warmPool,
-                    Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections);
+                    Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections,
+                    userns, subordinates);
         }
     }
 }

@@ -64,6 +64,15 @@ public final class Vesseld implements Callable<Integer> {
     private Integer apiRequestTimeoutSeconds;
     @Option(names = "--api-max-connections", description = "API connections open at once, default 256")
     private Integer apiMaxConnections;
+    @Option(names = "--userns-default", paramLabel = "MODE",
+            description = "user namespace of a container that names none: host (default) or auto")
+    private String usernsDefault;
+    @Option(names = "--userns-user", description = "whose subordinate ids userns=auto uses, default vessel")
+    private String usernsUser;
+    @Option(names = "--subuid-file", description = "default /etc/subuid")
+    private Path subuidFile;
+    @Option(names = "--subgid-file", description = "default /etc/subgid")
+    private Path subgidFile;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -77,7 +86,7 @@ public final class Vesseld implements Callable<Integer> {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
                     fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation,
-                    apiRequestTimeoutSeconds, apiMaxConnections);
+                    apiRequestTimeoutSeconds, apiMaxConnections, usernsDefault, usernsUser, subuidFile, subgidFile);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths());
