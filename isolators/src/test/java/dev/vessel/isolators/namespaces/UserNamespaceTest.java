@@ -12,6 +12,7 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PersistentVolume;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.Volume;
@@ -106,18 +107,33 @@ class UserNamespaceTest {
     @Test
     void volumesAreRootsInsideAndWrittenAsHostRoot() throws Exception {
         Path hostDir = Files.createDirectories(tmp.resolve("host-dir"));
-        node.launch(auto("vols", "stat -c %u:%g /host /data /scratch; touch /host/h /data/d /scratch/s && echo written")
+        Path readOnly = Files.createDirectories(tmp.resolve("read-only"));
+        node.launch(auto("vols", "stat -c %u:%g /host /data /scratch; touch /host/h /data/d /scratch/s && echo written;"
+                + " touch /ro/x || echo read-only")
                 .addVolumes(Volume.newBuilder().setTarget("/host")
                         .setHostPath(HostPathVolume.newBuilder().setPath(hostDir.toString())))
+                .addVolumes(Volume.newBuilder().setTarget("/ro").setReadOnly(true)
+                        .setHostPath(HostPathVolume.newBuilder().setPath(readOnly.toString())))
                 .addVolumes(Volume.newBuilder().setTarget("/data")
                         .setPersistent(PersistentVolume.newBuilder().setName("userns-data")))
                 .addVolumes(Volume.newBuilder().setTarget("/scratch").setTmpfs(TmpfsVolume.getDefaultInstance()))
                 .build());
         node.wait("vols").get(30, TimeUnit.SECONDS);
 
-        assertEquals("0:0\n0:0\n0:0\nwritten\n", stdout("vols"), stderr("vols"));
+        assertEquals("0:0\n0:0\n0:0\nwritten\nread-only\n", stdout("vols"), stderr("vols"));
+        assertFalse(Files.exists(readOnly.resolve("x")));
         assertEquals("0:0", ids(hostDir.resolve("h")));
         assertEquals("0:0", ids(paths.persistentVolume("userns-data").resolve("d")));
+    }
+
+    @Test
+    void onTheHostsNetworkSysIsTheHostsReadOnly() throws Exception {
+        // sysfs may only be mounted by the owner of the network namespace: the launcher binds the host's
+        node.launch(auto("host-net", "cat /proc/self/uid_map | tr -s ' '; ls /sys/kernel > /dev/null && echo sys;"
+                + " touch /sys/x 2>/dev/null || echo sys-read-only")
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("host")).build());
+        node.wait("host-net").get(30, TimeUnit.SECONDS);
+        assertEquals(" 0 200000 65536\nsys\nsys-read-only\n", stdout("host-net"), stderr("host-net"));
     }
 
     @Test

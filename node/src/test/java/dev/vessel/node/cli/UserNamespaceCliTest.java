@@ -40,6 +40,7 @@ class UserNamespaceCliTest {
     static String image;
     static DaemonProcess daemon;
     static String host;
+    static String[] daemonArgs;
 
     @BeforeAll
     static void startDaemon() throws Exception {
@@ -53,8 +54,9 @@ class UserNamespaceCliTest {
         Path subuid = Files.writeString(tmp.resolve("subuid"), "vessel:400000:65536\n");
         Path subgid = Files.writeString(tmp.resolve("subgid"), "vessel:500000:65536\n");
         stateDir = tmp.resolve("node").resolve("state");
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, "--userns-default", "auto",
-                "--subuid-file", subuid.toString(), "--subgid-file", subgid.toString());
+        daemonArgs = new String[] {"--userns-default", "auto", "--subuid-file", subuid.toString(),
+            "--subgid-file", subgid.toString()};
+        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, daemonArgs);
         host = "unix://" + daemon.socket;
     }
 
@@ -114,6 +116,25 @@ class UserNamespaceCliTest {
                 rootfs.toString(), "true");
         assertNotEquals(0, vm.code(), vm::toString);
         assertTrue(vm.err().contains("userns") && vm.err().contains("process containers"), vm::toString);
+    }
+
+    @Test
+    void aRestartedDaemonKnowsTheRangesItsRunningContainersHold() throws Exception {
+        assertEquals(0, vessel("run", "-d", "--name", "holder", image, "sh", "-c", "echo ready; exec sleep 300").code());
+        awaitLogs("holder", "ready");
+
+        // the range file holds one block, which holder keeps across a crash of the daemon
+        daemon.kill9();
+        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, daemonArgs);
+        assertEquals("RUNNING", inspect("holder").at("/status/state").asText());
+        VesselCliTest.Result refused = vessel("run", "--rm", image, "true");
+        assertNotEquals(0, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("userns") && refused.err().contains("in use"), refused::toString);
+
+        assertEquals(0, vessel("rm", "-f", "holder").code());
+        VesselCliTest.Result freed = vessel("run", "--rm", image, "sh", "-c", "cat /proc/self/uid_map | tr -s ' '");
+        assertEquals(0, freed.code(), freed::toString);
+        assertEquals(" 0 400000 65536\n", freed.out());
     }
 
     static VesselCliTest.Result vessel(String... args) {
