@@ -127,6 +127,21 @@ class UserNamespaceTest {
     }
 
     @Test
+    void aVolumeThatCannotBeIdmappedIsRefusedNamingItAndItsRangeIsFreed() throws Exception {
+        // sysfs does not support idmapped mounts
+        VesselException e = assertThrows(VesselException.class, () -> node.launch(auto("sysfs-volume", "true")
+                .addVolumes(Volume.newBuilder().setTarget("/kernel").setReadOnly(true)
+                        .setHostPath(HostPathVolume.newBuilder().setPath("/sys/kernel")))
+                .build()));
+        assertEquals("volumes", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("idmap mount /kernel (source /sys/kernel)"), e.getMessage());
+
+        node.launch(auto("next", "cat /proc/self/uid_map | tr -s ' '").build());
+        node.wait("next").get(30, TimeUnit.SECONDS);
+        assertEquals(" 0 200000 65536\n", stdout("next"), "the failed launch gave its block back");
+    }
+
+    @Test
     void onTheHostsNetworkSysIsTheHostsReadOnly() throws Exception {
         // sysfs may only be mounted by the owner of the network namespace: the launcher binds the host's
         node.launch(auto("host-net", "cat /proc/self/uid_map | tr -s ' '; ls /sys/kernel > /dev/null && echo sys;"
