@@ -9,6 +9,7 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
 import java.io.IOException;
@@ -147,7 +148,7 @@ public final class PlanBuilder {
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
     private static boolean idmap(ContainerConfig config, LaunchInfo info, int namespaces, Optional<Path> rootfs) {
         if (!info.getIdmappedMounts()) {
-            if (config.getUserns().equals("auto")) {
+            if (config.getUserns().equals(UserNamespaceMode.AUTO.configName())) {
                 // never run a container that asked for its own user namespace in the host's
                 throw VesselException.invalid("userns", "auto needs the namespaces/user isolator, which this node's"
                         + " isolation leaves out");
