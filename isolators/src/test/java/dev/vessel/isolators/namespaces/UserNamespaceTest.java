@@ -127,6 +127,20 @@ class UserNamespaceTest {
     }
 
     @Test
+    void aNonRootUserKeepsItsIdOnDiskAndContainersOnOtherRangesSeeTheSameOwners() throws Exception {
+        node.launch(auto("first", "id -u; touch /tmp/by-1000 && echo ready; sleep 60").setUser("1000:1000").build());
+        awaitOutput("first", "ready");
+        assertEquals("1000\nready\n", stdout("first"), stderr("first"));
+        // uid 1000 inside is host uid 201000, and it is written to disk as 1000, as the image's files are
+        assertEquals("1000:1000", ids(rootfs.resolve("tmp").resolve("by-1000")));
+
+        // a second container, on the next block, sees the file with the same owner
+        node.launch(auto("second", "cat /proc/self/uid_map | tr -s ' '; stat -c %u:%g /tmp/by-1000").build());
+        node.wait("second").get(30, TimeUnit.SECONDS);
+        assertEquals(" 0 265536 65536\n1000:1000\n", stdout("second"), stderr("second"));
+    }
+
+    @Test
     void aVolumeThatCannotBeIdmappedIsRefusedNamingItAndItsRangeIsFreed() throws Exception {
         // sysfs does not support idmapped mounts
         VesselException e = assertThrows(VesselException.class, () -> node.launch(auto("sysfs-volume", "true")
