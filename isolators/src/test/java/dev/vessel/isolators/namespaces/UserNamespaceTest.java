@@ -91,10 +91,14 @@ class UserNamespaceTest {
     @Test
     void rootInsideIsTheRangesBaseOutsideAndOwnsItsRootfs() throws Exception {
         ContainerStatus started = node.launch(auto("a", "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' ';"
-                + " stat -c %u:%g / /bin/busybox; touch /made-inside; echo ready; sleep 60").build());
+                + " stat -c %u:%g / /bin/busybox; touch /made-inside;"
+                + " wc -c < /proc/timer_list; grep ' /proc/sys ' /proc/self/mountinfo | grep -c ' ro,';"
+                + " echo ready; sleep 60").build());
         awaitOutput("a", "ready");
 
-        assertEquals(" 0 200000 65536\n 0 300000 65536\n0:0\n0:0\nready\n", stdout("a"));
+        // masked and read-only paths hold inside the user namespace too: /proc/timer_list (0400, host
+        // root's, so unreadable here unmasked) is /dev/null, /proc/sys a read-only mount
+        assertEquals(" 0 200000 65536\n 0 300000 65536\n0:0\n0:0\n0\n1\nready\n", stdout("a"), stderr("a"));
         // seen from the host, the task runs as the range's base, not as root
         String status = Files.readString(Path.of("/proc", Long.toString(started.getPid()), "status"));
         assertTrue(status.contains("\nUid:\t200000\t200000\t200000\t200000\n"), status);
