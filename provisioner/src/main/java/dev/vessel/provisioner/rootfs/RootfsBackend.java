@@ -1,10 +1,9 @@
 package dev.vessel.provisioner.rootfs;
 
 import dev.vessel.core.model.RootfsLayers;
-import java.util.Optional;
-
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Assembles a container's root filesystem from unpacked layer diffs (see
