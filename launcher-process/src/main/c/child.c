@@ -42,6 +42,11 @@
 
 static int g_err_fd = -1;
 
+/* With IDMAP: the mounts the parent idmapped, received with the release:
+ * [0] the rootfs, then one per bind MOUNT in plan order. */
+static int g_trees[VL_MAX_IDMAP_BINDS + 1];
+static size_t g_ntrees;
+
 /* Report "<step>: <strerror(errno)>" to the parent and die. errno is
  * captured first because formatting may clobber it. */
 __attribute__((noreturn, format(printf, 1, 2)))
@@ -169,8 +174,9 @@ static const char *nz(const char *s)
     return s && *s ? s : NULL;
 }
 
-/* Performs one mount record. Returns -1/errno (caller reports). */
-static int do_mount(int rootfd, const struct vl_mount *m)
+/* Performs one mount record; a bind comes from tree, an idmapped detached
+ * mount, when tree >= 0. Returns -1/errno (caller reports). */
+static int do_mount_from(int rootfd, const struct vl_mount *m, int tree)
 {
     char path[64];
     unsigned long flags = (unsigned long)m->flags;
@@ -179,7 +185,10 @@ static int do_mount(int rootfd, const struct vl_mount *m)
     if (fd < 0)
         return -1;
     fd_path(path, sizeof path, fd);
-    if (flags & MS_BIND)
+    if ((flags & MS_BIND) && tree >= 0)
+        r = (int)syscall(SYS_move_mount, tree, "", fd, "",
+                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    else if (flags & MS_BIND)
         r = mount(m->source, path, NULL, MS_BIND | (flags & MS_REC), NULL);
     else
         r = mount(nz(m->source), path, nz(m->fstype),
@@ -205,6 +214,11 @@ static int do_mount(int rootfd, const struct vl_mount *m)
     close(fd);
     errno = e;
     return r;
+}
+
+static int do_mount(int rootfd, const struct vl_mount *m)
+{
+    return do_mount_from(rootfd, m, -1);
 }
 
 static void mount_or_fail(int rootfd, const char *src, const char *target,
@@ -304,13 +318,25 @@ static void setup_rootfs(const struct vl_plan *p)
     const char *rootfs = p->rootfs;
     char path[64];
 
-    /* pivot_root needs the new root to be a mount point, hence the bind
-     * of the rootfs onto itself (MS_REC keeps mounts already inside it). */
-    if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-        fail("bind rootfs %s", rootfs);
-    int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0)
-        fail("open rootfs %s", rootfs);
+    int rootfd;
+    if (p->idmap) {
+        /* The idmapped rootfs is attached on top of "/": the only place this
+         * task, root of its namespace only, surely reaches (the rootfs path
+         * lies under host root's 0700 directories). pivot_root below then
+         * swaps the two. */
+        rootfd = g_trees[0];
+        if (syscall(SYS_move_mount, rootfd, "", AT_FDCWD, "/",
+                    MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            fail("attach idmapped rootfs");
+    } else {
+        /* pivot_root needs the new root to be a mount point, hence the bind
+         * of the rootfs onto itself (MS_REC keeps mounts already inside it). */
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+            fail("bind rootfs %s", rootfs);
+        rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+            fail("open rootfs %s", rootfs);
+    }
 
     if (p->std_fs & VL_STD_PROC)
         mount_or_fail(rootfd, "proc", "/proc", "proc",
@@ -336,9 +362,14 @@ static void setup_rootfs(const struct vl_plan *p)
 
     /* The plan's own mounts come after the standard ones so they can
      * override or extend them (e.g. a bigger /dev/shm, /sys/fs/cgroup). */
-    for (size_t i = 0; i < p->nmounts; i++)
-        if (do_mount(rootfd, &p->mounts[i]) < 0)
+    size_t bind = 0;
+    for (size_t i = 0; i < p->nmounts; i++) {
+        int tree = p->idmap && (p->mounts[i].flags & MS_BIND) ? g_trees[1 + bind++] : -1;
+        if (do_mount_from(rootfd, &p->mounts[i], tree) < 0)
             fail("mount %s", p->mounts[i].target);
+        if (tree >= 0)
+            close(tree);
+    }
 
     /* Read-only before masked, as runc does: a masked path inside a
      * read-only one still gets its tmpfs or /dev/null on top. */
@@ -495,12 +526,20 @@ static void enter_cgroups(const struct vl_child_ctx *ctx)
         _exit(1); /* helper gone */
 }
 
-/* Blocks until Java has isolated the child and released it. */
+/* Blocks until Java has isolated the child and released it. With IDMAP
+ * the release carries the idmapped mounts. */
 static void await_release(const struct vl_child_ctx *ctx)
 {
+    const struct vl_plan *p = ctx->plan;
     char go;
-    if (read(ctx->sync_fd, &go, 1) != 1 || go != 'G')
+    size_t want = p->idmap ? 1 + vl_bind_count(p) : 0;
+    if (vl_recv_fds(ctx->sync_fd, &go, g_trees, VL_MAX_IDMAP_BINDS + 1, &g_ntrees) < 0
+        || go != 'G')
         _exit(1); /* helper aborted or died: never run the task */
+    if (g_ntrees != want) {
+        errno = EPROTO;
+        fail("release carried %zu idmapped mounts, not %zu", g_ntrees, want);
+    }
     close(ctx->sync_fd);
 }
 

@@ -32,7 +32,9 @@ enum {
     T_CAPS = 0x13, T_LOG_CAP = 0x14, T_CGROUP = 0x15, T_EXIT_FILE = 0x16,
     T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
     T_READONLY_PATH = 0x1a,
-    T_MAX = T_READONLY_PATH
+    /* 0x1b is reserved for another record */
+    T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
+    T_MAX = T_ROOTFS_UPPER
 };
 
 /* A cursor over a byte range; every getter checks bounds. */
@@ -160,9 +162,9 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     static const unsigned char repeated[T_MAX + 1] = {
         [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
-        [T_CGROUP] = 1, [T_READONLY_PATH] = 1,
+        [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
     };
-    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag == 0x1b || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1u << tag)))
         return bad("duplicate tag 0x%04x", tag);
@@ -173,11 +175,12 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
     case T_MASKED_PATH: case T_CGROUP: case T_EXIT_FILE: case T_STDOUT_LOG:
     case T_STDERR_LOG: case T_MONITOR_LOG: case T_READONLY_PATH:
+    case T_ROOTFS_LOWER:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
-    case T_STD_FS: case T_NO_NEW_PRIVS:
+    case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -236,6 +239,24 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (u32 > 1)
             return bad("NO_NEW_PRIVS must be 0 or 1");
         p->no_new_privs = (int)u32;
+        break;
+    case T_IDMAP:
+        if (u32 > 1)
+            return bad("IDMAP must be 0 or 1");
+        p->idmap = (int)u32;
+        break;
+    case T_ROOTFS_LOWER:
+        if (s[0] != '/')
+            return bad("ROOTFS_LOWER must be absolute: %s", s);
+        strv_push(&p->rootfs_lower, s);
+        break;
+    case T_ROOTFS_UPPER:
+        if (get_lstr(c, &p->rootfs_upper, "upper") || get_lstr(c, &p->rootfs_work, "work"))
+            return -1;
+        if (c->p != c->end)
+            return bad("ROOTFS_UPPER: %zu trailing bytes", (size_t)(c->end - c->p));
+        if (p->rootfs_upper[0] != '/' || p->rootfs_work[0] != '/')
+            return bad("ROOTFS_UPPER: upper and work must be absolute");
         break;
     case T_MOUNT:
         return decode_mount(c, p);
@@ -304,6 +325,14 @@ static int validate(struct vl_plan *p)
         return bad("UID_MAP/GID_MAP require the user namespace");
     if ((ns & VL_NS_USER) && (!p->uid_map.n || !p->gid_map.n))
         return bad("user namespace requires UID_MAP and GID_MAP");
+    if (p->idmap && (!(ns & VL_NS_USER) || !p->rootfs))
+        return bad("IDMAP requires the user namespace and ROOTFS");
+    if ((p->rootfs_lower.n || p->rootfs_upper) && !p->idmap)
+        return bad("ROOTFS_LOWER/ROOTFS_UPPER require IDMAP");
+    if (!p->rootfs_lower.n != !p->rootfs_upper)
+        return bad("ROOTFS_LOWER and ROOTFS_UPPER come together");
+    if (p->idmap && vl_bind_count(p) > VL_MAX_IDMAP_BINDS)
+        return bad("IDMAP allows at most %d bind MOUNTs", VL_MAX_IDMAP_BINDS);
     if (p->ngroups > NGROUPS_MAX)
         return bad("too many SUPP_GID records");
     return 0;

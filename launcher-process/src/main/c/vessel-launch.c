@@ -364,6 +364,20 @@ int main(int argc, char **argv)
         }
     }
 
+    /* With IDMAP the task's mounts are built now, from its namespace with
+     * the maps in place, and travel to it with the release (idmap.c). */
+    int *trees = NULL, ntrees = 0;
+    if (plan.idmap) {
+        trees = calloc(vl_bind_count(&plan) + 1, sizeof(int));
+        ntrees = trees ? vl_idmap_trees(&plan, pid, trees, err, sizeof err) : -1;
+        if (ntrees < 0) {
+            reply("error %s", trees ? err : "out of memory");
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return 1;
+        }
+    }
+
     /* The child places itself in its v1 cgroups at once and says so:
      * whoever sees "pid" finds it there. EOF means it failed. */
     char placed;
@@ -405,8 +419,11 @@ int main(int argc, char **argv)
     }
     /* Fails when the child already failed its setup (it sets up while Java
      * isolates it): its message is then on the error pipe. */
-    bool released = write(sync_p[1], "G", 1) == 1;
+    bool released = vl_send_fds(sync_p[1], 'G', trees, (size_t)ntrees) == 0;
     close(sync_p[1]);
+    for (int i = 0; i < ntrees; i++)
+        close(trees[i]); /* the task holds its own copies now */
+    free(trees);
 
     /* The error pipe is CLOEXEC in the child: EOF without data means the
      * execve succeeded (or the task was killed before it; the monitor

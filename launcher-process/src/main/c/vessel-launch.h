@@ -88,7 +88,16 @@ struct vl_plan {
     int has_caps;
     uint64_t caps[VL_CAP_SETS];
     uint64_t log_cap; /* 0 = unlimited */
+    /* IDMAP: the rootfs and the bind MOUNTs reach the task as mounts the
+     * parent idmapped to the task's user namespace (see idmap.c). */
+    int idmap;
+    struct vl_strv rootfs_lower; /* ROOTFS_LOWER: overlay layers, top first */
+    char *rootfs_upper, *rootfs_work; /* ROOTFS_UPPER: the overlay's upper and work dirs */
 };
+
+/* At most this many bind MOUNTs with IDMAP: their mounts travel to the
+ * child in one SCM_RIGHTS message (the kernel's SCM_MAX_FD is 253). */
+#define VL_MAX_IDMAP_BINDS 250
 
 /* plan.c: read the plan from fd; on failure fill err and return -1. */
 int vl_read_plan(int fd, struct vl_plan *plan, char *err, size_t errlen);
@@ -109,6 +118,18 @@ struct vl_child_ctx {
                            child must drop its copies, or EOF/POLLERR on
                            them could never signal the parent's death */
 };
+
+/* idmap.c. The parent's side: builds the task's idmapped mounts once its
+ * user namespace has its maps: trees[0] the rootfs, then one per bind MOUNT
+ * in plan order. Returns how many, or -1 with err filled. */
+int vl_idmap_trees(const struct vl_plan *plan, pid_t pid, int *trees,
+                   char *err, size_t errlen);
+/* Sends byte with the n descriptors over a Unix socket (n may be 0). */
+int vl_send_fds(int sock, char byte, const int *fds, size_t n);
+/* Receives one byte and up to max descriptors; *n says how many came. */
+int vl_recv_fds(int sock, char *byte, int *fds, size_t max, size_t *n);
+/* How many of the plan's MOUNTs are binds (each gets an idmapped tree). */
+size_t vl_bind_count(const struct vl_plan *plan);
 
 /* child.c: runs in the cloned task process; never returns. */
 void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));

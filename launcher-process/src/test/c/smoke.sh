@@ -87,6 +87,13 @@ def encode(spec):
             body += rec(19, struct.pack('<5Q', *(int(x, 16) for x in v.split(','))))
         elif k == 'logcap':
             body += rec(20, struct.pack('<Q', int(v)))
+        elif k == 'idmap':
+            body += rec(0x1c, struct.pack('<I', int(v)))
+        elif k == 'lower':
+            body += rec(0x1d, v.encode())
+        elif k == 'upper':   # upper|work
+            up, work = v.split('|')
+            body += rec(0x1e, lstr(up) + lstr(work))
         elif k == 'unknown':
             body += rec(0x7777, b'')
         else:
@@ -319,6 +326,44 @@ expect "user ns: host uid of task" "$hostuid" "100000"
 exitof userns >/dev/null
 expect "user ns: id inside, /sys via bind fallback" "$(out userns)" "uid=0 gid=0
 sys-ok"
+
+# Idmapped mounts: the rootfs and a volume lie under a 0700 directory of host
+# root, which the namespace's root (host uid 100000) cannot traverse; the
+# parent hands them over idmapped, so root inside owns them and writes them
+# as host uid 0.
+S=$T/private
+mkdir -m 700 "$S"
+mkdir -p "$S/vol" "$S/ovl/upper" "$S/ovl/work" "$S/plain"
+cp -a "$R/." "$S/plain/"
+USERNS=(ns=mount,pid,uts,ipc,net,user "uidmap=0 100000 65536" "gidmap=0 100000 65536"
+        uid=0 gid=0 std=proc,sys,dev env=PATH=/bin idmap=1 "mount=$S/vol|/vol||bind||mkdir")
+launch idmap_plain release "rootfs=$S/plain" "${USERNS[@]}" arg=sh arg=-c \
+    'arg=cat /proc/self/uid_map | tr -s " "; stat -c "%u:%g" / /bin/busybox /vol; touch /made /vol/made; sleep 1'
+tpid=$(ctlval idmap_plain pid)
+hostuid=$(awk '/^Uid:/ {print $2}' /proc/$tpid/status 2>/dev/null)
+expect "idmap: outcome" "$(outcome idmap_plain)" "ok"
+expect "idmap: host uid of task" "$hostuid" "100000"
+exitof idmap_plain >/dev/null
+expect "idmap: root inside owns rootfs and volume" "$(out idmap_plain)" " 0 100000 65536
+0:0
+0:0
+0:0"
+expect "idmap: written as host uid 0" "$(stat -c %u:%g "$S/plain/made" "$S/vol/made" | tr '\n' ' ')" "0:0 0:0 "
+
+launch idmap_ovl release "rootfs=$S/plain" "lower=$R" "upper=$S/ovl/upper|$S/ovl/work" "${USERNS[@]}" \
+    arg=sh arg=-c 'arg=stat -c "%u:%g" / /bin/busybox; mkdir /made && rm /etc/motd && echo written'
+exitof idmap_ovl >/dev/null
+expect "idmap overlay: root inside owns the layers, writes" "$(out idmap_ovl)" "0:0
+0:0
+written"
+expect "idmap overlay: upper written as host uid 0, lower untouched" \
+    "$(stat -c %u:%g "$S/ovl/upper/made"; [ -f "$R/etc/motd" ] && echo lower-kept)" "0:0
+lower-kept"
+expect "idmap: nothing mounted on the host" "$(grep -c "$T" /proc/self/mountinfo)" "0"
+
+launch idmap_nouser release "rootfs=$R" ns=mount idmap=1 arg=true
+expect "idmap without user ns refused" "$(outcome idmap_nouser)" \
+    "error plan: IDMAP requires the user namespace and ROOTFS"
 
 if touch "$T/netns" && unshare --net="$T/netns" true; then
     launch netns release "${BASE[@]}" "netns=$T/netns" arg=readlink arg=/proc/self/ns/net

@@ -14,6 +14,8 @@ import dev.vessel.isolators.disk.DiskDuIsolator;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.isolators.namespaces.NamespacesIsolator;
+import dev.vessel.isolators.namespaces.UserNamespaceIsolator;
+import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.network.CniIsolator;
 import dev.vessel.isolators.posix.PosixRlimitsIsolator;
 import dev.vessel.isolators.vm.VmNetworkIsolator;
@@ -101,6 +103,9 @@ public final class IsolatorCatalog {
             new Entry("cgroups/devices", EnumSet.of(Placement.PROCESS_HOST), (c, s) -> new DevicesIsolator(c.hierarchies())),
             new Entry("namespaces", PROCESS_AND_GUEST,
                     (c, s) -> new NamespacesIsolator(c.namespaces(), Optional.empty())),
+            // userns=auto: a user namespace on the host's ranges; a VM task's boundary is its VM
+            new Entry("namespaces/user", EnumSet.of(Placement.PROCESS_HOST),
+                    (c, s) -> new UserNamespaceIsolator(new UserNamespaceRanges(c.userNamespaces()))),
             new Entry("filesystem/linux", EnumSet.allOf(Placement.class), (c, s) -> c.dockerVolumes().isPresent()
                     ? new LinuxFilesystemIsolator(c.paths())
                     : LinuxFilesystemIsolator.withoutDockerVolumes(c.paths())),

@@ -7,6 +7,7 @@ import dev.vessel.core.vm.RunningVms;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.namespaces.NamespacesIsolator;
+import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.network.PluginRunner;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,10 +31,11 @@ import java.util.Set;
  * @param dockerVolumes      the Docker volume plugins of {@code volume/docker}; without them
  *                           {@code filesystem/linux} refuses Docker volumes (a guest's, whose host resolves them)
  * @param vms                the VM launcher's sizing and running guests, for {@code vm/resources}
+ * @param userNamespaces     where {@code namespaces/user} takes {@code userns=auto} containers' host ids from
  */
 public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent,
         Set<Namespace> namespaces, List<Rlimit> rlimitDefaults, Duration diskCheckInterval, Optional<Cni> cni,
-        Optional<DockerVolumes> dockerVolumes, Optional<Vms> vms) {
+        Optional<DockerVolumes> dockerVolumes, Optional<Vms> vms, UserNamespaceRanges.Source userNamespaces) {
     /** How often a node measures its containers' disk use. */
     public static final Duration DEFAULT_DISK_CHECK_INTERVAL = Duration.ofSeconds(15);
 
@@ -72,6 +74,7 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
         Objects.requireNonNull(cni, "cni");
         Objects.requireNonNull(dockerVolumes, "dockerVolumes");
         Objects.requireNonNull(vms, "vms");
+        Objects.requireNonNull(userNamespaces, "userNamespaces");
     }
 
     /**
@@ -80,31 +83,37 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
      */
     public static IsolatorContext of(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, NamespacesIsolator.DEFAULT, List.of(),
-                DEFAULT_DISK_CHECK_INTERVAL, Optional.empty(), Optional.empty(), Optional.empty());
+                DEFAULT_DISK_CHECK_INTERVAL, Optional.empty(), Optional.empty(), Optional.empty(),
+                UserNamespaceRanges.Source.defaults());
     }
 
     public IsolatorContext withNamespaces(Set<Namespace> namespaces) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, vms);
+                cni, dockerVolumes, vms, userNamespaces);
     }
 
     public IsolatorContext withRlimitDefaults(List<Rlimit> rlimitDefaults) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, vms);
+                cni, dockerVolumes, vms, userNamespaces);
     }
 
     public IsolatorContext withCni(Cni cni) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                Optional.of(cni), dockerVolumes, vms);
+                Optional.of(cni), dockerVolumes, vms, userNamespaces);
     }
 
     public IsolatorContext withDockerVolumes(DockerVolumes dockerVolumes) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, Optional.of(dockerVolumes), vms);
+                cni, Optional.of(dockerVolumes), vms, userNamespaces);
     }
 
     public IsolatorContext withVms(Vms vms) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, Optional.of(vms));
+                cni, dockerVolumes, Optional.of(vms), userNamespaces);
+    }
+
+    public IsolatorContext withUserNamespaces(UserNamespaceRanges.Source userNamespaces) {
+        return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
+                cni, dockerVolumes, vms, userNamespaces);
     }
 }

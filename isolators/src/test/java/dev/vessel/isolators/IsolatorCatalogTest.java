@@ -33,9 +33,9 @@ class IsolatorCatalogTest {
     /** What GuestNode built by hand before the catalog, with every controller a guest has. */
     private static final List<String> GUEST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
             "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "posix/rlimits");
-    /** What NodeWiring built by hand before the catalog, on a host with every controller. */
+    /** What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user. */
     private static final List<String> HOST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
-            "cgroups/pids", "cgroups/devices", "namespaces", "filesystem/linux", "linux/capabilities",
+            "cgroups/pids", "cgroups/devices", "namespaces", "namespaces/user", "filesystem/linux", "linux/capabilities",
             "posix/rlimits", "volume/docker", "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network");
 
     @TempDir

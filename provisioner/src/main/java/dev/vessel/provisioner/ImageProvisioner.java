@@ -117,6 +117,16 @@ public final class ImageProvisioner implements Provisioner {
 
     @Override
     public ProvisionedRootfs provision(String containerId, ImageReference reference) throws IOException {
+        return provision(containerId, reference, false);
+    }
+
+    @Override
+    public ProvisionedRootfs provisionUnmounted(String containerId, ImageReference reference) throws IOException {
+        return provision(containerId, reference, true);
+    }
+
+    private ProvisionedRootfs provision(String containerId, ImageReference reference, boolean unmounted)
+            throws IOException {
         PulledImage image = resolve(reference);
         storeLock.readLock().lock();
         try {
@@ -130,6 +140,13 @@ public final class ImageProvisioner implements Provisioner {
                 Layer layer = image.layers().get(i);
                 diffs.add(layers.ensure(new LayerDescriptor(layer.digest().toString(), layer.mediaType(),
                         image.diffIds().get(i).toString()), () -> blobs.open(layer.digest())));
+            }
+            if (unmounted) {
+                Optional<RootfsBackend.Unmounted> overlay = backend.assembleUnmounted(containerId, diffs, dir);
+                if (overlay.isPresent()) {
+                    return new ProvisionedRootfs(overlay.get().rootfs(), image.defaults(),
+                            Optional.of(overlay.get().layers()));
+                }
             }
             return new ProvisionedRootfs(backend.assemble(containerId, diffs, dir), image.defaults());
         } finally {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.RootfsLayers;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.provisioner.layer.RootRequired;
@@ -102,6 +103,33 @@ class ImageProvisionerTest {
             provisioner.destroy("c1");
         }
         assertFalse(Files.exists(state.resolve("rootfs/c1")));
+        assertFalse(mounted(state));
+    }
+
+    @Test
+    void anUnmountedOverlayIsDescribedByItsLayersTopFirstAndMountsNothing(@TempDir Path state) throws Exception {
+        ImageProvisioner provisioner = provisioner(state);
+        ProvisionedRootfs mounted = provisioner.provision("mounted", reference);
+        ProvisionedRootfs unmounted = provisioner.provisionUnmounted("idmapped", reference);
+        try {
+            assertTrue(mounted.layers().isEmpty());
+            RootfsLayers layers = unmounted.layers().orElseThrow();
+            assertEquals(2, layers.getLowerCount());
+            // the top layer first, as overlay stacks them: layer 2 holds data/new
+            assertTrue(Files.exists(Path.of(layers.getLower(0), "data", "new")), layers::toString);
+            assertEquals(state.resolve("rootfs/idmapped/overlay/upper").toString(), layers.getUpper());
+            assertEquals(state.resolve("rootfs/idmapped/overlay/work").toString(), layers.getWork());
+            assertTrue(Files.isDirectory(Path.of(layers.getUpper())) && Files.isDirectory(Path.of(layers.getWork())));
+            assertEquals(state.resolve("rootfs/idmapped/rootfs"), unmounted.rootfs());
+            try (var entries = Files.list(unmounted.rootfs())) {
+                assertEquals(0, entries.count(), "an empty directory, no overlay on it");
+            }
+            assertEquals(unmounted.defaults(), mounted.defaults());
+        } finally {
+            provisioner.destroy("idmapped");
+            provisioner.destroy("mounted");
+        }
+        assertFalse(Files.exists(state.resolve("rootfs/idmapped")));
         assertFalse(mounted(state));
     }
 

@@ -13,6 +13,7 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.RootfsLayers;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
@@ -26,6 +27,7 @@ import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.validation.ConfigValidator;
 import java.lang.System.Logger.Level;
 import java.net.URI;
@@ -38,6 +40,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,6 +62,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Optional<Provisioner> provisioner;
     private final Map<String, Fetcher> fetchers;
     private final ContainerReaper reaper;
+    private final UserNamespaceMode userNamespaceDefault;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
     private volatile boolean recovered;
 
@@ -76,6 +80,7 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         this.chains = new IsolatorChains(b.isolators);
         this.provisioner = Optional.ofNullable(b.provisioner);
+        this.userNamespaceDefault = Objects.requireNonNull(b.userNamespaceDefault, "userNamespaceDefault");
         this.fetchers = new HashMap<>();
         for (Fetcher fetcher : b.fetchers) {
             fetcher.schemes().forEach(s -> fetchers.put(s.toLowerCase(Locale.ROOT), fetcher));
@@ -95,6 +100,7 @@ public final class UnifiedContainerizer implements Containerizer {
         private final List<Isolator> isolators = new ArrayList<>();
         private final List<Fetcher> fetchers = new ArrayList<>();
         private Provisioner provisioner;
+        private UserNamespaceMode userNamespaceDefault = UserNamespaceMode.HOST;
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
             this.paths = paths;
@@ -121,6 +127,12 @@ public final class UnifiedContainerizer implements Containerizer {
             return this;
         }
 
+        /** The user namespace of a process container whose config names none (vesseld --userns-default). */
+        public Builder userNamespaceDefault(UserNamespaceMode mode) {
+            this.userNamespaceDefault = mode;
+            return this;
+        }
+
         public Builder fetcher(Fetcher fetcher) {
             fetchers.add(fetcher);
             return this;
@@ -139,6 +151,7 @@ public final class UnifiedContainerizer implements Containerizer {
     public ContainerStatus launch(ContainerConfig config) {
         requireRecovered();
         validator.validate(config);
+        config = withUserNamespace(config);
         Launcher launcher = launchers.get(config.getIsolation());
         if (launcher == null) {
             throw new VesselException(ErrorCode.UNAVAILABLE, "isolation",
@@ -188,6 +201,19 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    /**
+     * The node's default written into a process container's config that names no user namespace, so
+     * the record (and every isolator, after a restart too) sees the mode the container got. A VM task
+     * and a nested container keep none: their boundary is the VM, or their parent's.
+     */
+    private ContainerConfig withUserNamespace(ContainerConfig config) {
+        if (!config.getUserns().isEmpty() || config.getIsolation() != Isolation.PROCESS
+                || !config.getParentId().isEmpty()) {
+            return config;
+        }
+        return config.toBuilder().setUserns(userNamespaceDefault.configName()).build();
+    }
+
     private List<String> lineageOf(ContainerConfig config) {
         if (config.getParentId().isEmpty()) {
             return List.of(config.getId());
@@ -235,11 +261,16 @@ public final class UnifiedContainerizer implements Containerizer {
         Directories.create(c.dir);
 
         Path rootfs = null;
+        Optional<RootfsLayers> layers = Optional.empty();
         if (config.hasImage()) {
+            // an idmapped rootfs: an overlay is left for the launcher to mount from idmapped layers
+            boolean idmapped = config.getUserns().equals(UserNamespaceMode.AUTO.configName());
             ProvisionedRootfs provisioned = ComponentStep.run("provisioner",
                     "provision image " + config.getImage().getRepository(),
-                    () -> provisioner.orElseThrow().provision(c.id, config.getImage()));
+                    () -> idmapped ? provisioner.orElseThrow().provisionUnmounted(c.id, config.getImage())
+                            : provisioner.orElseThrow().provision(c.id, config.getImage()));
             rootfs = provisioned.rootfs();
+            layers = provisioned.layers();
             c.record.setConfig(ImageDefaultsApplier.apply(config, provisioned.defaults()));
             FaultPoints.reach(FaultPoints.AFTER_PROVISION, c.id);
             checkNotCancelled(c);
@@ -266,6 +297,9 @@ public final class UnifiedContainerizer implements Containerizer {
         LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(paths, c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
+        }
+        if (layers.isPresent()) {
+            launchInfo = launchInfo.toBuilder().setRootfsLayers(layers.get()).build();
         }
         checkNotCancelled(c);
         c.enter(ContainerState.ISOLATING);

@@ -1,8 +1,27 @@
 package dev.vessel.core.spi;
 
 import dev.vessel.core.model.ImageDefaults;
+import dev.vessel.core.model.RootfsLayers;
 import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
 
-/** A root filesystem the provisioner assembled for a container, with its image's defaults. */
-public record ProvisionedRootfs(Path rootfs, ImageDefaults defaults) {
+/**
+ * A root filesystem the provisioner assembled for a container, with its image's defaults.
+ *
+ * @param layers present when the rootfs is an overlay the provisioner left unmounted (see
+ *               {@link Provisioner#provisionUnmounted}): {@code rootfs} is then an empty directory
+ *               and the launcher mounts these layers itself
+ */
+public record ProvisionedRootfs(Path rootfs, ImageDefaults defaults, Optional<RootfsLayers> layers) {
+    public ProvisionedRootfs {
+        Objects.requireNonNull(rootfs, "rootfs");
+        Objects.requireNonNull(defaults, "defaults");
+        Objects.requireNonNull(layers, "layers");
+    }
+
+    /** A rootfs ready to use at {@code rootfs}. */
+    public ProvisionedRootfs(Path rootfs, ImageDefaults defaults) {
+        this(rootfs, defaults, Optional.empty());
+    }
 }

@@ -17,6 +17,7 @@ import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
@@ -119,6 +120,7 @@ public final class ConfigValidator {
                 }
             }
             uris(c.getUrisList());
+            userns(c);
             if (isolation == Isolation.VM) {
                 notYetInVms(c);
             }
@@ -127,6 +129,29 @@ public final class ConfigValidator {
                     fail("labels", "a label key must not be empty");
                 }
             });
+        }
+
+        /**
+         * "", host or auto. auto is for process containers: a VM task's boundary is its VM (the guest runs
+         * that one task), and a nested container lives in its parent's namespaces.
+         */
+        private void userns(ContainerConfig c) {
+            if (c.getUserns().isEmpty()) {
+                return;
+            }
+            Optional<UserNamespaceMode> named = UserNamespaceMode.byName(c.getUserns());
+            if (named.isEmpty()) {
+                fail("userns", UserNamespaceMode.problem(c.getUserns()));
+                return;
+            }
+            UserNamespaceMode mode = named.get();
+            if (mode == UserNamespaceMode.AUTO && c.getIsolation() == Isolation.VM) {
+                fail("userns", "auto is for process containers: a VM task is isolated by its VM, use host or leave it"
+                        + " empty");
+            }
+            if (mode == UserNamespaceMode.AUTO && !c.getParentId().isEmpty()) {
+                fail("userns", "auto is not for a nested container, which runs in its parent's namespaces");
+            }
         }
 
         private void id(String field, String id, boolean required) {

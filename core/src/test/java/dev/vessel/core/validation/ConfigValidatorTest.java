@@ -71,6 +71,12 @@ class ConfigValidatorTest {
 
     static Stream<Arguments> rules() {
         return Stream.of(
+                rule("unknown user namespace mode", c -> c.setUserns("private"), "userns",
+                        "'private' is not a user namespace mode; use host or auto"),
+                rule("userns auto for a VM task", c -> c.setIsolation(Isolation.VM).setUserns("auto"), "userns",
+                        "auto is for process containers"),
+                rule("userns auto for a nested container", c -> c.setParentId("outer").setUserns("auto"), "userns",
+                        "not for a nested container"),
                 rule("empty id", c -> c.setId(""), "id", "must not be empty"),
                 rule("id with a slash", c -> c.setId("a/b"), "id", "must not contain '/'"),
                 rule("id with dot-dot", c -> c.setId("a..b"), "id", "must not contain '..'"),
@@ -244,7 +250,9 @@ class ConfigValidatorTest {
                 .setHostname("web-1.local")
                 .setUser("1000:1000")
                 .setWorkingDir("/srv")
+                .setUserns("auto")
                 .build()));
+        assertDoesNotThrow(() -> validator.validate(valid().setUserns("host").build()));
     }
 
     @Test

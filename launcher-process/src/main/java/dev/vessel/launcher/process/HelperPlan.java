@@ -31,7 +31,10 @@ public record HelperPlan(
         boolean noNewPrivs,
         Optional<Caps> caps,
         long logCap,
-        List<String> cgroups) {
+        List<String> cgroups,
+        boolean idmap,
+        List<String> rootfsLower,
+        Optional<OverlayUpper> rootfsUpper) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
@@ -55,6 +58,16 @@ public record HelperPlan(
         readonlyPaths = List.copyOf(readonlyPaths);
         rlimits = List.copyOf(rlimits);
         cgroups = List.copyOf(cgroups);
+        rootfsLower = List.copyOf(rootfsLower);
+        Objects.requireNonNull(rootfsUpper, "rootfsUpper");
+    }
+
+    /** ROOTFS_UPPER: the upper and work directories of the overlay the helper mounts (one parent holds both). */
+    public record OverlayUpper(String upper, String work) {
+        public OverlayUpper {
+            Objects.requireNonNull(upper, "upper");
+            Objects.requireNonNull(work, "work");
+        }
     }
 
     /**

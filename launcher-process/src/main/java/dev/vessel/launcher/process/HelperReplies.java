@@ -45,6 +45,10 @@ final class HelperReplies {
             field = "working_dir";
         } else if (step.startsWith("setgid ") || step.startsWith("setuid ") || step.equals("setgroups")) {
             field = "user";
+        } else if (step.startsWith("idmap mount ")) {
+            field = "volumes"; // a bind source on a file system that cannot be idmapped
+        } else if (step.startsWith("idmap rootfs")) {
+            field = "userns";
         }
         return new VesselException(field == null ? ErrorCode.INTERNAL : ErrorCode.INVALID_ARGUMENT, field,
                 "vessel-launch failed at " + message);

@@ -9,6 +9,7 @@ import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.stream.Stream;
 
 /**
  * Computes the helper's plan from the effective config and the isolators' merged launch info. Policy
@@ -81,7 +83,12 @@ public final class PlanBuilder {
             throw VesselException.invalid("command", "must not be empty: give the executable to run");
         }
 
-        UserResolver.ResolvedUser user = UserResolver.resolve(config.getUser(), config.getAdditionalGidsList(), rootfs);
+        // an overlay the helper mounts later: its /etc is in its layers, upper first
+        List<Path> userRoots = info.hasRootfsLayers()
+                ? Stream.concat(Stream.of(info.getRootfsLayers().getUpper()),
+                        info.getRootfsLayers().getLowerList().stream()).map(Path::of).toList()
+                : rootfs.stream().toList();
+        UserResolver.ResolvedUser user = UserResolver.resolve(config.getUser(), config.getAdditionalGidsList(), userRoots);
         String hostname = !info.getHostname().isEmpty() ? info.getHostname() : config.getHostname();
         String cwd = !info.getWorkingDir().isEmpty() ? info.getWorkingDir()
                 : !config.getWorkingDir().isEmpty() ? config.getWorkingDir() : "/";
@@ -135,7 +142,34 @@ public final class PlanBuilder {
                 true,
                 Optional.of(caps(info, user.uid())),
                 logCap,
-                info.getCgroupsList());
+                info.getCgroupsList(),
+                idmap(config, info, namespaces, rootfs),
+                info.getRootfsLayers().getLowerList(),
+                info.hasRootfsLayers()
+                        ? Optional.of(new HelperPlan.OverlayUpper(info.getRootfsLayers().getUpper(),
+                                info.getRootfsLayers().getWork()))
+                        : Optional.empty());
+    }
+
+    /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
+    private static boolean idmap(ContainerConfig config, LaunchInfo info, int namespaces, Optional<Path> rootfs) {
+        if (!info.getIdmappedMounts()) {
+            if (config.getUserns().equals(UserNamespaceMode.AUTO.configName())) {
+                // never run a container that asked for its own user namespace in the host's
+                throw VesselException.invalid("userns", "auto needs the namespaces/user isolator, which this node's"
+                        + " isolation leaves out");
+            }
+            if (info.hasRootfsLayers()) {
+                throw VesselException.invalid("launch_info.rootfs_layers",
+                        "an unmounted overlay rootfs is only for idmapped mounts");
+            }
+            return false;
+        }
+        if ((namespaces & HelperPlan.NS_USER) == 0 || rootfs.isEmpty()) {
+            throw VesselException.invalid("launch_info.idmapped_mounts",
+                    "idmapped mounts need a user namespace and a rootfs");
+        }
+        return true;
     }
 
     private static List<String> env(ContainerConfig config, LaunchInfo info) {

@@ -31,7 +31,11 @@ final class UserResolver {
     private UserResolver() {
     }
 
-    static ResolvedUser resolve(String user, List<Integer> additionalGids, Optional<Path> rootfs) {
+    /**
+     * @param roots where the container's {@code /etc} lies: its rootfs, or an overlay not mounted yet as
+     *              its directories, top first (the first that has a file holds it); none: the host's
+     */
+    static ResolvedUser resolve(String user, List<Integer> additionalGids, List<Path> roots) {
         Set<Integer> groups = new LinkedHashSet<>();
         if (user.isEmpty()) {
             groups.add(0);
@@ -45,10 +49,10 @@ final class UserResolver {
         Optional<PasswdEntry> entry;
         if (isNumeric(userPart)) {
             int uid = id("user", userPart);
-            entry = passwd(rootfs).stream().filter(p -> p.uid() == uid).findFirst();
+            entry = passwd(roots).stream().filter(p -> p.uid() == uid).findFirst();
             entry = entry.or(() -> Optional.of(new PasswdEntry("", uid, 0))); // runc: unknown uid → gid 0
         } else {
-            entry = passwd(rootfs).stream().filter(p -> p.name().equals(userPart)).findFirst();
+            entry = passwd(roots).stream().filter(p -> p.name().equals(userPart)).findFirst();
             if (entry.isEmpty()) {
                 throw VesselException.invalid("user", "no user '" + userPart + "' in the container's /etc/passwd");
             }
@@ -59,7 +63,7 @@ final class UserResolver {
             if (isNumeric(g)) {
                 gid = id("user", g);
             } else {
-                gid = group(rootfs).stream().filter(e -> e.name().equals(g)).findFirst()
+                gid = group(roots).stream().filter(e -> e.name().equals(g)).findFirst()
                         .orElseThrow(() -> VesselException.invalid("user",
                                 "no group '" + g + "' in the container's /etc/group"))
                         .gid();
@@ -68,7 +72,7 @@ final class UserResolver {
         groups.add(gid); // as initgroups(3) does: the primary group is also a supplementary one
         String name = entry.get().name();
         if (!name.isEmpty()) {
-            group(rootfs).stream().filter(e -> e.members().contains(name)).forEach(e -> groups.add(e.gid()));
+            group(roots).stream().filter(e -> e.members().contains(name)).forEach(e -> groups.add(e.gid()));
         }
         groups.addAll(additionalGids);
         return new ResolvedUser(entry.get().uid(), gid, List.copyOf(groups));
@@ -86,9 +90,9 @@ final class UserResolver {
         }
     }
 
-    private static List<PasswdEntry> passwd(Optional<Path> rootfs) {
+    private static List<PasswdEntry> passwd(List<Path> roots) {
         List<PasswdEntry> out = new ArrayList<>();
-        for (String[] f : entries(rootfs, "passwd")) {
+        for (String[] f : entries(roots, "passwd")) {
             if (f.length >= 4 && isNumeric(f[2]) && isNumeric(f[3])) {
                 out.add(new PasswdEntry(f[0], id("user", f[2]), id("user", f[3])));
             }
@@ -96,9 +100,9 @@ final class UserResolver {
         return out;
     }
 
-    private static List<GroupEntry> group(Optional<Path> rootfs) {
+    private static List<GroupEntry> group(List<Path> roots) {
         List<GroupEntry> out = new ArrayList<>();
-        for (String[] f : entries(rootfs, "group")) {
+        for (String[] f : entries(roots, "group")) {
             if (f.length >= 3 && isNumeric(f[2])) {
                 List<String> members = f.length >= 4 && !f[3].isEmpty() ? List.of(f[3].split(",")) : List.of();
                 out.add(new GroupEntry(f[0], id("user", f[2]), members));
@@ -108,8 +112,19 @@ final class UserResolver {
     }
 
     /** The lines of {@code /etc/<file>}, split on ':'; none when the rootfs has no such file. */
-    private static List<String[]> entries(Optional<Path> rootfs, String file) {
-        Path etc = rootfs.orElse(Path.of("/")).resolve("etc");
+    private static List<String[]> entries(List<Path> roots, String file) {
+        for (Path root : roots) {
+            Path path = root.resolve("etc").resolve(file);
+            // the upper layers' entry hides the lower ones', even a whiteout (or anything else) hides them
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(root.resolve("etc"))) {
+                return entries(root, file);
+            }
+        }
+        return roots.isEmpty() ? entries(Path.of("/"), file) : List.of();
+    }
+
+    private static List<String[]> entries(Path root, String file) {
+        Path etc = root.resolve("etc");
         Path path = etc.resolve(file);
         // An image's symlink would be read on the host, outside its rootfs: refuse to follow it.
         if (Files.isSymbolicLink(etc) || Files.isSymbolicLink(path) || !Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {

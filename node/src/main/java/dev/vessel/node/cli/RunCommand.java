@@ -84,6 +84,9 @@ final class RunCommand implements Callable<Integer> {
     private boolean remove;
     @Option(names = "--rootfs", paramLabel = "DIR", description = "run on this host directory instead of an image")
     private Path rootfs;
+    @Option(names = "--userns", paramLabel = "MODE", description = "user namespace: auto (its own, root mapped to"
+            + " unprivileged host ids) or host; default: the daemon's --userns-default")
+    private String userns;
     @Parameters(paramLabel = "IMAGE [CMD…]", description = "the image (left out with --rootfs), then the command")
     private List<String> words = new ArrayList<>();
 
@@ -110,6 +113,9 @@ final class RunCommand implements Callable<Integer> {
         }
         if (vm) {
             body.put("isolation", "VM");
+        }
+        if (userns != null) {
+            body.put("userns", userns); // the daemon validates it, naming the field
         }
         List<String> command;
         if (rootfs != null) {

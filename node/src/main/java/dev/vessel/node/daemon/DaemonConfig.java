@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.cgroups.NodeLimits;
+import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.node.cli.Sizes;
 import java.io.IOException;
@@ -35,12 +37,15 @@ import picocli.CommandLine;
  * @param nodeLimits    memory and pids limits on the cgroup parent, for all the node's containers together
  * @param allowUnconfinedDevices start even where containers' devices cannot be confined (no devices cgroup):
  *                      the operator's explicit choice; without it such a host is refused
+ * @param usernsDefault the user namespace of a process container whose config names none (host or auto)
+ * @param userNamespaces where {@code userns=auto} containers' host ids come from: a user's subordinate ids
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
         int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections,
-        NodeLimits nodeLimits, boolean allowUnconfinedDevices) {
+        NodeLimits nodeLimits, boolean allowUnconfinedDevices, UserNamespaceMode usernsDefault,
+        UserNamespaceRanges.Source userNamespaces) {
     /** A bound on the warm pool: each guest holds hundreds of MiB. */
     static final int MAX_VM_WARM_POOL = 16;
     static final int DEFAULT_API_REQUEST_TIMEOUT_SECONDS = 60;
@@ -72,10 +77,14 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("api_max_connections") Integer apiMaxConnections,
             @JsonProperty("node_memory_limit") String nodeMemoryLimit,
             @JsonProperty("node_pids_limit") Long nodePidsLimit,
-            @JsonProperty("allow_unconfined_devices") Boolean allowUnconfinedDevices) {
+            @JsonProperty("allow_unconfined_devices") Boolean allowUnconfinedDevices,
+            @JsonProperty("userns_default") String usernsDefault,
+            @JsonProperty("userns_user") String usernsUser,
+            @JsonProperty("subuid_file") Path subuidFile,
+            @JsonProperty("subgid_file") Path subgidFile) {
 
         static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -101,7 +110,10 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(isolation, fallback.isolation), or(apiRequestTimeoutSeconds, fallback.apiRequestTimeoutSeconds),
                     or(apiMaxConnections, fallback.apiMaxConnections), or(nodeMemoryLimit, fallback.nodeMemoryLimit),
                     or(nodePidsLimit, fallback.nodePidsLimit),
-                    or(allowUnconfinedDevices, fallback.allowUnconfinedDevices));
+                    or(allowUnconfinedDevices, fallback.allowUnconfinedDevices),
+                    or(usernsDefault, fallback.usernsDefault),
+                    or(usernsUser, fallback.usernsUser), or(subuidFile, fallback.subuidFile),
+                    or(subgidFile, fallback.subgidFile));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -157,6 +169,10 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             }
             NodeLimits limits = new NodeLimits(nodeMemory,
                     nodePidsLimit == null ? OptionalLong.empty() : OptionalLong.of(nodePidsLimit));
+            UserNamespaceMode userns = UserNamespaceMode.parse("userns_default", or(usernsDefault, "host"));
+            UserNamespaceRanges.Source subordinates = new UserNamespaceRanges.Source(
+                    or(usernsUser, UserNamespaceRanges.DEFAULT_USER), or(subuidFile, UserNamespaceRanges.DEFAULT_SUBUID),
+                    or(subgidFile, UserNamespaceRanges.DEFAULT_SUBGID), UserNamespaceRanges.DEFAULT_SIZE);
             return new DaemonConfig(paths, or(socket, paths.defaultDaemonSocket()).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
@@ -165,7 +181,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
                     or(libvirtUri, "qemu:///system"), warmPool,
                     Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections,
-                    limits, or(allowUnconfinedDevices, false));
+                    limits, or(allowUnconfinedDevices, false), userns, subordinates);
         }
     }
 }

@@ -1,10 +1,12 @@
 package dev.vessel.node.daemon;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.fetcher.ArtifactCache;
@@ -88,7 +90,13 @@ final class NodeWiring {
                 .launcher(processes)
                 .launcher(vms)
                 .isolators(isolators)
-                .provisioner(images);
+                .provisioner(images)
+                .userNamespaceDefault(config.usernsDefault());
+        if (config.usernsDefault() == UserNamespaceMode.AUTO
+                && isolators.stream().noneMatch(i -> i.name().equals("namespaces/user"))) {
+            throw VesselException.invalid("userns_default", "auto needs the namespaces/user isolator, which the"
+                    + " configured isolation leaves out");
+        }
         Fetchers.all(artifacts, new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(5), config.fetcherFileRoots()),
                 Optional.of(images)).forEach(builder::fetcher);
 
@@ -128,7 +136,8 @@ final class NodeWiring {
                 .withCni(new IsolatorContext.Cni(config.cniConfigDir(), config.cniPluginDirs(), PluginRunner.DIRECT))
                 .withDockerVolumes(new IsolatorContext.DockerVolumes(config.dockerVolumePluginDir(),
                         DockerVolumeIsolator.DEFAULT_TIMEOUT))
-                .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms));
+                .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms))
+                .withUserNamespaces(config.userNamespaces());
         return config.isolation().isPresent()
                 ? IsolatorCatalog.build(context, IsolatorCatalog.HOST, config.isolation().get())
                 : IsolatorCatalog.build(context, IsolatorCatalog.HOST);

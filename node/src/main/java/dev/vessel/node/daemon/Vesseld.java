@@ -73,6 +73,15 @@ public final class Vesseld implements Callable<Integer> {
     @Option(names = "--allow-unconfined-devices", description = "start even where containers' device access cannot be"
             + " confined (no v1 devices controller nor a cgroup v2 hierarchy containers are placed in); refused otherwise")
     private Boolean allowUnconfinedDevices;
+    @Option(names = "--userns-default", paramLabel = "MODE",
+            description = "user namespace of a container that names none: host (default) or auto")
+    private String usernsDefault;
+    @Option(names = "--userns-user", description = "whose subordinate ids userns=auto uses, default vessel")
+    private String usernsUser;
+    @Option(names = "--subuid-file", description = "default /etc/subuid")
+    private Path subuidFile;
+    @Option(names = "--subgid-file", description = "default /etc/subgid")
+    private Path subgidFile;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -86,7 +95,8 @@ public final class Vesseld implements Callable<Integer> {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
                     fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation,
-                    apiRequestTimeoutSeconds, apiMaxConnections, nodeMemoryLimit, nodePidsLimit, allowUnconfinedDevices);
+                    apiRequestTimeoutSeconds, apiMaxConnections, nodeMemoryLimit, nodePidsLimit, allowUnconfinedDevices,
+                    usernsDefault, usernsUser, subuidFile, subgidFile);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths());

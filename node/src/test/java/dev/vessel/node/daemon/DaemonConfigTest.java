@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.NodeLimits;
+import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -122,8 +124,27 @@ class DaemonConfigTest {
         assertDoesNotThrow(() -> HostProbe.requireDeviceConfinement(v1, false));
     }
 
+    @Test
+    void theUserNamespaceDefaultIsHostTheFileSetsAutoAndItsIdsAndAnUnknownModeIsRefused() throws Exception {
+        DaemonConfig defaults = DaemonConfig.Settings.NONE.resolve();
+        assertEquals(UserNamespaceMode.HOST, defaults.usernsDefault());
+        assertEquals(UserNamespaceRanges.Source.defaults(), defaults.userNamespaces());
+
+        DaemonConfig auto = DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                "{\"userns_default\": \"auto\", \"userns_user\": \"containers\", \"subuid_file\": \"/srv/subuid\","
+                        + " \"subgid_file\": \"/srv/subgid\"}")).resolve();
+        assertEquals(UserNamespaceMode.AUTO, auto.usernsDefault());
+        assertEquals(new UserNamespaceRanges.Source("containers", Path.of("/srv/subuid"), Path.of("/srv/subgid"),
+                UserNamespaceRanges.DEFAULT_SIZE), auto.userNamespaces());
+
+        VesselException e = assertThrows(VesselException.class, () -> DaemonConfig.Settings.readFile(Files.writeString(
+                dir.resolve("vesseld.json"), "{\"userns_default\": \"keep-id\"}")).resolve());
+        assertEquals("userns_default", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("use host or auto"), e.getMessage());
+    }
+
     private static DaemonConfig.Settings isolation(List<String> names) {
         return new DaemonConfig.Settings(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, names, null, null, null, null, null);
+                null, null, null, names, null, null, null, null, null, null, null, null, null);
     }
 }

@@ -2,6 +2,7 @@ package dev.vessel.provisioner.rootfs;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.RootfsLayers;
 import dev.vessel.linux.Mounts;
 import dev.vessel.provisioner.layer.FileTrees;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The rootfs as an overlayfs mount: the layer diffs (already in overlay's whiteout format) are the
@@ -63,6 +65,35 @@ public final class OverlayBackend implements RootfsBackend {
             }
             throw new VesselException(ErrorCode.INTERNAL, object, e.getMessage(), e);
         }
+    }
+
+    /**
+     * The overlay's directories without the mount: the launcher mounts the layers, idmapped, in the
+     * container's own mount namespace (overlayfs itself cannot be idmapped). Each layer is its own
+     * file descriptor there, so no option string bounds the layer count.
+     */
+    @Override
+    public Optional<Unmounted> assembleUnmounted(String containerId, List<Path> layerDiffsBottomToTop,
+            Path containerDir) {
+        String object = "container " + containerId;
+        if (layerDiffsBottomToTop.isEmpty()) {
+            throw VesselException.invalid(object, "an overlay rootfs needs at least one layer");
+        }
+        try {
+            Files.createDirectories(RootfsPaths.rootfs(containerDir));
+            Files.createDirectories(RootfsPaths.upper(containerDir));
+            Files.createDirectories(RootfsPaths.work(containerDir));
+        } catch (IOException e) {
+            cleanUp(containerDir, e);
+            throw new VesselException(ErrorCode.INTERNAL, object, e.getMessage(), e);
+        }
+        RootfsLayers.Builder layers = RootfsLayers.newBuilder()
+                .setUpper(RootfsPaths.upper(containerDir).toAbsolutePath().toString())
+                .setWork(RootfsPaths.work(containerDir).toAbsolutePath().toString());
+        for (Path layer : new ArrayList<>(layerDiffsBottomToTop).reversed()) {
+            layers.addLower(layer.toAbsolutePath().toString());
+        }
+        return Optional.of(new Unmounted(RootfsPaths.rootfs(containerDir), layers.build()));
     }
 
     @Override

@@ -1,7 +1,9 @@
 package dev.vessel.provisioner.rootfs;
 
+import dev.vessel.core.model.RootfsLayers;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Assembles a container's root filesystem from unpacked layer diffs (see
@@ -11,6 +13,20 @@ import java.util.List;
 public interface RootfsBackend {
     /** Builds the rootfs from the layers, bottom layer first, and returns its path. */
     Path assemble(String containerId, List<Path> layerDiffsBottomToTop, Path containerDir);
+
+    /**
+     * Prepares the rootfs of a container whose launcher idmaps it, when this backend's rootfs cannot be
+     * idmapped as a mount: the overlay's directories are made and described, nothing is mounted.
+     * Empty (the default) when {@link #assemble}'s plain directory serves as it is.
+     */
+    default Optional<Unmounted> assembleUnmounted(String containerId, List<Path> layerDiffsBottomToTop,
+            Path containerDir) {
+        return Optional.empty();
+    }
+
+    /** An overlay rootfs left unmounted: its (empty) mount point and its layers. */
+    record Unmounted(Path rootfs, RootfsLayers layers) {
+    }
 
     /** Takes the rootfs apart: unmounts it and deletes what the container wrote; the layers stay. Idempotent. */
     void remove(String containerId, Path containerDir);
