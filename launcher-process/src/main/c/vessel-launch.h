@@ -41,6 +41,11 @@
 #define VL_HINT_MKDIR  0x01u /* create target (and parents) as directory */
 #define VL_HINT_MKFILE 0x02u /* create parents and an empty file target */
 
+/* SECCOMP_FILTER: the flags the helper passes on, and the kernel's limit on
+ * a classic BPF program (BPF_MAXINSNS). */
+#define VL_SECCOMP_FLAGS_ALL 0x7u /* TSYNC | LOG | SPEC_ALLOW */
+#define VL_SECCOMP_MAX_INSNS 4096u
+
 /* Indexes into vl_plan.caps (order on the wire). */
 enum { VL_CAP_BOUNDING, VL_CAP_EFFECTIVE, VL_CAP_PERMITTED,
        VL_CAP_INHERITABLE, VL_CAP_AMBIENT, VL_CAP_SETS };
@@ -88,6 +93,11 @@ struct vl_plan {
     int has_caps;
     uint64_t caps[VL_CAP_SETS];
     uint64_t log_cap; /* 0 = unlimited */
+    /* SECCOMP_FILTER: a struct sock_filter array (8 bytes an instruction,
+     * host byte order) and SECCOMP_FILTER_FLAG_* bits; no filter if 0 long */
+    void *seccomp_program;
+    uint16_t seccomp_insns;
+    uint32_t seccomp_flags;
 };
 
 /* plan.c: read the plan from fd; on failure fill err and return -1. */

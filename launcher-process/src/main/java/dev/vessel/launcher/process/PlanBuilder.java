@@ -40,6 +40,7 @@ import java.util.OptionalInt;
  *       user keeps only the bounding set (what setuid binaries may reach) and nothing effective,
  *       permitted, inheritable or ambient, as with runc and Docker.
  *   <li>Cgroups: the launch info's; the helper starts the task in them.
+ *   <li>Seccomp: the launch info's filter, installed by the helper just before execve; none without.
  *   <li>no_new_privs is always set, masked and read-only paths are runc's defaults (every container
  *       with a rootfs gets them, the one a VM's guest runs too), logs are capped.
  * </ul>
@@ -129,7 +130,20 @@ public final class PlanBuilder {
                 true,
                 Optional.of(caps(info, user.uid())),
                 logCap,
-                info.getCgroupsList());
+                info.getCgroupsList(),
+                seccompFilter(info));
+    }
+
+    private static Optional<HelperPlan.SeccompFilter> seccompFilter(LaunchInfo info) {
+        if (!info.hasSeccomp()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new HelperPlan.SeccompFilter(info.getSeccomp().getFlags(),
+                    info.getSeccomp().getProgram().toByteArray()));
+        } catch (IllegalArgumentException e) {
+            throw VesselException.invalid("launch_info.seccomp.program", e.getMessage());
+        }
     }
 
     private static List<String> env(ContainerConfig config, LaunchInfo info) {
