@@ -30,13 +30,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class IsolatorCatalogTest {
-    /** What GuestNode built by hand before the catalog, with every controller a guest has. */
+    /** What GuestNode built by hand before the catalog, with every controller a guest has, and linux/seccomp since. */
     private static final List<String> GUEST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
-            "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "posix/rlimits");
-    /** What NodeWiring built by hand before the catalog, on a host with every controller. */
+            "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits");
+    /** What NodeWiring built by hand before the catalog, on a host with every controller, and linux/seccomp since. */
     private static final List<String> HOST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
             "cgroups/pids", "cgroups/devices", "namespaces", "filesystem/linux", "linux/capabilities",
-            "posix/rlimits", "volume/docker", "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network");
+            "linux/seccomp", "posix/rlimits", "volume/docker", "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network");
 
     @TempDir
     Path dir;
