@@ -172,13 +172,16 @@ public final class SeccompFilters {
         return flags;
     }
 
-    private String digest(String profileJson, Set<String> capabilities) {
+    /** The cache's key; the default profile, which nearly every launch uses, is not hashed each time. */
+    private static String digest(String profileJson, Set<String> capabilities) {
+        String caps = String.join(",", new TreeSet<>(capabilities));
+        if (profileJson == DEFAULT_PROFILE_JSON) {
+            return "default " + caps;
+        }
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update(profileJson.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(String.join(",", new TreeSet<>(capabilities)).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest());
+            return HexFormat.of().formatHex(sha.digest()) + " " + caps;
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
