@@ -109,7 +109,7 @@ public final class IsolatorCatalog {
                     : LinuxFilesystemIsolator.withoutDockerVolumes(c.paths())),
             new Entry("linux/capabilities", PROCESS_AND_GUEST, (c, s) -> new LinuxCapabilitiesIsolator()),
             new Entry("linux/seccomp", PROCESS_AND_GUEST,
-                    (c, s) -> new SeccompIsolator(new SeccompFilters(SeccompProfile.Host.current()))),
+                    (c, s) -> new SeccompIsolator(new SeccompFilters(SeccompProfile.Host.current(), c.paths().seccompProgramsDir()))),
             new Entry("posix/rlimits", PROCESS_AND_GUEST, (c, s) -> new PosixRlimitsIsolator(c.rlimitDefaults())),
             new Entry("volume/docker", HOST, (c, s) -> {
                 var volumes = needs(c.dockerVolumes(), "volume/docker", "a Docker volume plugin directory");

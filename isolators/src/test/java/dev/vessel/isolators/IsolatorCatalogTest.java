@@ -91,12 +91,12 @@ class IsolatorCatalogTest {
 
         // a controller the guest lacks is left out, as GuestNode did
         assertEquals(List.of("cgroups", "cgroups/memory", "cgroups/cpu", "namespaces", "filesystem/linux",
-                "linux/capabilities", "posix/rlimits"),
+                "linux/capabilities", "linux/seccomp", "posix/rlimits"),
                 IsolatorCatalog.build(guestContext("cpu memory"), guest).stream().map(Isolator::name).toList());
         // no hierarchy at all: no cgroups isolator either
         IsolatorContext none = IsolatorContext.of(paths(), CgroupHierarchies.detect(Files.writeString(
                 dir.resolve("empty-mountinfo"), "")), "vessel");
-        assertEquals(List.of("namespaces", "filesystem/linux", "linux/capabilities", "posix/rlimits"),
+        assertEquals(List.of("namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits"),
                 IsolatorCatalog.build(none, guest).stream().map(Isolator::name).toList());
     }
 

@@ -9,7 +9,11 @@ import dev.vessel.linux.SeccompCompiler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -18,6 +22,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,10 +47,17 @@ public final class SeccompFilters {
             "aarch64", List.of("aarch64", "arm"));
 
     private final SeccompProfile.Host host;
+    private final Path precompiled;
     private final Map<String, SeccompFilter> cache = new ConcurrentHashMap<>();
 
-    public SeccompFilters(SeccompProfile.Host host) {
+    /**
+     * @param precompiled where programs of the default profile compiled ahead of time may be
+     *                    ({@link #writeDefault}): a guest image's, since a guest runs one task per boot
+     *                    and would otherwise compile for each
+     */
+    public SeccompFilters(SeccompProfile.Host host, Path precompiled) {
         this.host = host;
+        this.precompiled = precompiled;
     }
 
     /** The program for {@code profileJson} (a checked profile) and a container holding {@code capabilities}. */
@@ -54,6 +66,13 @@ public final class SeccompFilters {
         SeccompFilter cached = cache.get(key);
         if (cached != null) {
             return cached;
+        }
+        if (profileJson == DEFAULT_PROFILE_JSON) {
+            Optional<SeccompFilter> shipped = readDefault(precompiled, capabilities);
+            if (shipped.isPresent()) {
+                cache.put(key, shipped.get());
+                return shipped.get();
+            }
         }
         SeccompProfile profile;
         try {
@@ -67,6 +86,43 @@ public final class SeccompFilters {
         }
         cache.put(key, compiled);
         return compiled;
+    }
+
+    /**
+     * Compiles the default profile for {@code capabilities} into {@code dir}, where a
+     * {@code SeccompFilters} built over that directory finds it (the guest image's build does this for
+     * the default capabilities). Valid for a machine of this architecture whose kernel is at least as
+     * new as the profile's oldest {@code minKernel} condition (4.8).
+     */
+    public static Path writeDefault(Path dir, Set<String> capabilities, SeccompProfile.Host host) throws IOException {
+        SeccompFilter filter = new SeccompFilters(host, dir).compile(SeccompProfile.parse(DEFAULT_PROFILE_JSON),
+                capabilities);
+        byte[] program = filter.getProgram().toByteArray();
+        Files.createDirectories(dir);
+        Path file = defaultProgramFile(dir, capabilities);
+        Files.write(file, ByteBuffer.allocate(4 + program.length).order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(filter.getFlags()).put(program).array());
+        return file;
+    }
+
+    private static Optional<SeccompFilter> readDefault(Path dir, Set<String> capabilities) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(defaultProgramFile(dir, capabilities));
+        } catch (IOException e) {
+            return Optional.empty(); // none shipped: compile
+        }
+        if (bytes.length < 4 + 8 || (bytes.length - 4) % 8 != 0) {
+            return Optional.empty();
+        }
+        int flags = ByteBuffer.wrap(bytes, 0, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        return Optional.of(SeccompFilter.newBuilder().setFlags(flags)
+                .setProgram(com.google.protobuf.ByteString.copyFrom(bytes, 4, bytes.length - 4)).build());
+    }
+
+    /** {@code default-<hash of the capabilities>.bpf}: u32 flags, little-endian, then the program. */
+    private static Path defaultProgramFile(Path dir, Set<String> capabilities) {
+        return dir.resolve("default-" + sha256(String.join(",", new TreeSet<>(capabilities))).substring(0, 16) + ".bpf");
     }
 
     /** Compiles without the cache. */
@@ -178,10 +234,13 @@ public final class SeccompFilters {
         if (profileJson == DEFAULT_PROFILE_JSON) {
             return "default " + caps;
         }
+        return sha256(profileJson) + " " + caps;
+    }
+
+    private static String sha256(String text) {
         try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(profileJson.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest()) + " " + caps;
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

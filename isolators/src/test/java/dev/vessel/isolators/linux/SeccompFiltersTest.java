@@ -10,8 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.SeccompFilter;
 import dev.vessel.core.seccomp.SeccompProfile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The default profile and custom ones compiled with the machine's libseccomp. */
 class SeccompFiltersTest {
@@ -20,7 +25,15 @@ class SeccompFiltersTest {
             "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID",
             "CAP_SYS_CHROOT");
 
-    final SeccompFilters filters = new SeccompFilters(HOST);
+    @TempDir
+    Path dir;
+
+    SeccompFilters filters;
+
+    @BeforeEach
+    void filters() {
+        filters = new SeccompFilters(HOST, dir.resolve("none"));
+    }
 
     @Test
     void theDefaultProfileParsesAndCompilesToAProgramTheKernelTakes() {
@@ -81,6 +94,22 @@ class SeccompFiltersTest {
                 {"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}""",
                 Set.of());
         assertEquals(2 | 4, f.getFlags());
+    }
+
+    @Test
+    void aDefaultProgramWrittenAheadIsUsedInsteadOfCompiling() throws Exception {
+        Path shipped = dir.resolve("shipped");
+        Path file = SeccompFilters.writeDefault(shipped, PODMAN_CAPS, HOST);
+        SeccompFilter compiled = filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS);
+        assertEquals(compiled, new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS));
+        // what is read is the file: a program of one instruction in its place is what comes back
+        byte[] one = {6, 0, 0, 0, 0, 0, (byte) 0xff, 0x7f}; // BPF_RET | BPF_K, SECCOMP_RET_ALLOW
+        Files.write(file, ByteBuffer.allocate(12).put(new byte[4]).put(one).array());
+        assertArrayEquals(one, new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS)
+                .getProgram().toByteArray());
+        // other capabilities have no file there: compiled
+        assertEquals(filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, Set.of()),
+                new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, Set.of()));
     }
 
     byte[] program(String json, Set<String> caps) {
