@@ -1,6 +1,7 @@
 package dev.vessel.linux;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -105,7 +106,7 @@ public final class SeccompCompiler {
     private SeccompCompiler() {
     }
 
-    /** libseccomp's name of this machine's architecture ("x86_64", "aarch64"…), as its number. */
+    /** libseccomp's number (an AUDIT_ARCH_* value) of this machine's architecture. */
     public static int nativeArchitecture() {
         try {
             return (int) Lib.ARCH_NATIVE.invokeExact();
@@ -203,7 +204,7 @@ public final class SeccompCompiler {
                 }
                 done += n;
             }
-            return buf.asSlice(0, size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            return buf.asSlice(0, size).toArray(JAVA_BYTE);
         } finally {
             LibC.close(fd);
         }
