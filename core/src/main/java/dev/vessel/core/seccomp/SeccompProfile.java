@@ -3,6 +3,7 @@ package dev.vessel.core.seccomp;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.Quoted;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -141,8 +142,8 @@ public record SeccompProfile(String defaultAction, OptionalInt defaultErrnoRet, 
             if (!s.args().isEmpty()) {
                 var args = node.putArray("args");
                 for (Arg a : s.args()) {
-                    args.addObject().put("index", a.index()).put("value", new BigInteger(Long.toUnsignedString(a.value())))
-                            .put("valueTwo", new BigInteger(Long.toUnsignedString(a.valueTwo()))).put("op", a.op());
+                    args.addObject().put("index", a.index()).put("value", unsigned(a.value()))
+                            .put("valueTwo", unsigned(a.valueTwo())).put("op", a.op());
                 }
             }
             condition(node, "includes", s.includes());
@@ -151,7 +152,11 @@ public record SeccompProfile(String defaultAction, OptionalInt defaultErrnoRet, 
         return root.toString();
     }
 
-    private static void condition(com.fasterxml.jackson.databind.node.ObjectNode node, String name, Condition c) {
+    private static BigInteger unsigned(long u64) {
+        return new BigInteger(Long.toUnsignedString(u64));
+    }
+
+    private static void condition(ObjectNode node, String name, Condition c) {
         if (c.equals(Condition.NONE)) {
             return;
         }
