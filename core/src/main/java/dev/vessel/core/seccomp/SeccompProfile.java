@@ -17,8 +17,9 @@ import java.util.Set;
  * entries of Docker's and podman's profiles ({@code includes}/{@code excludes} on the container's
  * capabilities, the host's architecture and its kernel version). Parsing checks every field and
  * names the JSON path of the first problem ({@code $.syscalls[3].args[0].op}); what it keeps is data,
- * turned into a filter by the {@code linux/seccomp} isolator. Fields this runtime has no use for
- * ({@code comment}, Docker's {@code archMap}, {@code listenerPath}…) are ignored.
+ * turned into a filter by the {@code linux/seccomp} isolator. Docker's {@code archMap} stands for
+ * {@code architectures} when that is absent. Fields this runtime has no use for ({@code comment},
+ * {@code listenerPath}…) are ignored.
  */
 public record SeccompProfile(String defaultAction, OptionalInt defaultErrnoRet, List<String> architectures,
         List<String> flags, List<Syscall> syscalls) {
@@ -197,7 +198,9 @@ public record SeccompProfile(String defaultAction, OptionalInt defaultErrnoRet, 
         }
         String defaultAction = action("$.defaultAction", required(root, "$", "defaultAction"));
         OptionalInt defaultErrno = errno("$.defaultErrnoRet", root.get("defaultErrnoRet"));
-        List<String> arches = strings("$.architectures", root.get("architectures"), ARCHITECTURES);
+        List<String> arches = root.has("architectures")
+                ? strings("$.architectures", root.get("architectures"), ARCHITECTURES)
+                : archMap(root.get("archMap"));
         List<String> flags = strings("$.flags", root.get("flags"), FLAGS);
         List<Syscall> syscalls = new ArrayList<>();
         JsonNode list = root.get("syscalls");
@@ -210,6 +213,31 @@ public record SeccompProfile(String defaultAction, OptionalInt defaultErrnoRet, 
             }
         }
         return new SeccompProfile(defaultAction, defaultErrno, arches, flags, syscalls);
+    }
+
+    /**
+     * Docker's and podman's files name their architectures in an {@code archMap} (each with the ones
+     * its kernels also run) rather than a list; they come to the same list.
+     */
+    private static List<String> archMap(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new MalformedException("$.archMap", "must be an array");
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String at = "$.archMap[" + i + "]";
+            JsonNode entry = node.get(i);
+            if (!entry.isObject() || !entry.path("architecture").isTextual()
+                    || !ARCHITECTURES.contains(entry.get("architecture").asText())) {
+                throw new MalformedException(at + ".architecture", "must be one of " + sorted(ARCHITECTURES));
+            }
+            out.add(entry.get("architecture").asText());
+            out.addAll(strings(at + ".subArchitectures", entry.get("subArchitectures"), ARCHITECTURES));
+        }
+        return out.stream().distinct().toList();
     }
 
     private static Syscall syscall(String at, JsonNode node) {

@@ -68,6 +68,19 @@ class SeccompProfileTest {
         assertFalse(big.toJson().contains("-1"), big.toJson());
     }
 
+    @Test
+    void dockersArchMapStandsForTheArchitectures() {
+        SeccompProfile p = SeccompProfile.parse("""
+                {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [
+                  {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+                  {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}]}""");
+        assertEquals(List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"),
+                p.architectures());
+        var e = assertThrows(SeccompProfile.MalformedException.class, () -> SeccompProfile.parse(
+                "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"archMap\": [{\"architecture\": \"x86\"}]}"));
+        assertTrue(e.getMessage().startsWith("$.archMap[0].architecture: must be one of"), e.getMessage());
+    }
+
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource(delimiter = '|', value = {
             "[]                                                           | $: must be a JSON object",

@@ -112,6 +112,15 @@ class SeccompFiltersTest {
                 new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, Set.of()));
     }
 
+    @Test
+    void podmansOwnProfileFileCompiles() throws Exception {
+        // containers-common's, which podman (a package the project's machines have) installs
+        Path podman = Path.of("/usr/share/containers/seccomp.json");
+        assertTrue(Files.isReadable(podman), podman + " missing: apt-get install podman");
+        SeccompFilter filter = filters.filter(Files.readString(podman), PODMAN_CAPS);
+        assertTrue(filter.getProgram().size() / 8 > 100, filter.getProgram().size() / 8 + " instructions");
+    }
+
     byte[] program(String json, Set<String> caps) {
         return filters.compile(SeccompProfile.parse(json), caps).getProgram().toByteArray();
     }
