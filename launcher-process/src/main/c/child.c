@@ -351,7 +351,19 @@ static void setup_rootfs(const struct vl_plan *p)
 
     if (p->std_fs & VL_STD_RO_ROOTFS) {
         fd_path(path, sizeof path, rootfd);
-        if (remount_bind(path, MS_RDONLY) < 0)
+        /* A bind remount sets every per-mount flag: keep those the rootfs
+         * has (an overlay rootfs is nodev), adding only read-only. */
+        unsigned long keep = 0;
+        struct statvfs sv;
+        if (statvfs(path, &sv) < 0)
+            fail("statvfs rootfs");
+        if (sv.f_flag & ST_NOSUID)
+            keep |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV)
+            keep |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC)
+            keep |= MS_NOEXEC;
+        if (remount_bind(path, MS_RDONLY | keep) < 0)
             fail("remount rootfs read-only");
     }
 

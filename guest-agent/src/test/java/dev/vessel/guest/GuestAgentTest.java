@@ -387,6 +387,29 @@ class GuestAgentTest {
         assertFalse(Files.exists(rootfs.resolve("tmp/written-by-ro")));
     }
 
+    /** The host's config reaches the guest's chain: its read-only rootfs and tmpfs options are the guest's to honour. */
+    @Test
+    void aReadOnlyRootfsAndTmpfsOptionsAreHonouredInTheGuest() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder request = launch("ro-root", String.join("; ",
+                "true >> /written-in-guest || echo root is read-only",
+                "for d in /run /tmp /var/tmp; do echo x > $d/f && echo $d writable; done",
+                "awk '$5 == \"/scratch\" { print $6 }' /proc/self/mountinfo",
+                "stat -c %a /scratch"));
+        request.getLaunchBuilder().getConfigBuilder().setReadOnlyRootfs(true);
+        request.getLaunchBuilder().addMounts(GuestMount.newBuilder().setTarget("/scratch")
+                .setTmpfs(TmpfsVolume.newBuilder().setMode(0700).setNoexec(true)));
+        launched(host.request(request));
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        TaskExited exited = host.awaitExit("ro-root", stdout, stderr);
+        assertEquals(0, exited.getTermination().getExitCode(), exited + "\n" + stdout + stderr);
+        assertEquals("root is read-only\n/run writable\n/tmp writable\n/var/tmp writable\n"
+                + "rw,nosuid,nodev,noexec,relatime\n700\n", stdout.toString(), stderr.toString());
+        assertFalse(Files.exists(rootfs.resolve("written-in-guest")));
+        assertTrue(host.request(destroy("ro-root")).hasOk());
+    }
+
     static GuestMount.Builder share(String target, String tag, boolean readOnly) {
         return GuestMount.newBuilder().setTarget(target).setShareTag(tag).setReadOnly(readOnly);
     }

@@ -68,28 +68,8 @@ public final class CgroupDeviceProgram {
 
     /** Loads a program allowing exactly {@code rules} and attaches it to the cgroup directory. */
     public static void attach(Path cgroupDir, List<Rule> rules) throws ErrnoException {
-        byte[] program = assemble(rules);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment insns = arena.allocate(program.length, 8);
-            insns.copyFrom(MemorySegment.ofArray(program));
-            MemorySegment license = arena.allocateFrom("Apache-2.0");
-            MemorySegment log = arena.allocate(LOG_SIZE);
-            MemorySegment load = arena.allocate(ATTR_SIZE, 8);
-            load.set(JAVA_INT, 0, BPF_PROG_TYPE_CGROUP_DEVICE);
-            load.set(JAVA_INT, 4, program.length / 8);
-            load.set(JAVA_LONG, 8, insns.address());
-            load.set(JAVA_LONG, 16, license.address());
-            load.set(JAVA_INT, 24, 1); // log level: the verifier explains a refusal
-            load.set(JAVA_INT, 28, LOG_SIZE);
-            load.set(JAVA_LONG, 32, log.address());
-            load.set(JAVA_INT, 68, BPF_CGROUP_DEVICE); // expected_attach_type
-            int progFd;
-            try {
-                progFd = bpf(arena, BPF_PROG_LOAD, load, "load the device program");
-            } catch (ErrnoException e) {
-                String verifier = log.getString(0).strip();
-                throw verifier.isEmpty() ? e : new ErrnoException("load the device program (" + verifier + ")", e.errno());
-            }
+            int progFd = load(arena, rules);
             try {
                 int cgroupFd = LibC.open(cgroupDir.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC | O_DIRECTORY);
                 try {
@@ -105,6 +85,40 @@ public final class CgroupDeviceProgram {
             } finally {
                 LibC.close(progFd); // the cgroup holds the program now
             }
+        }
+    }
+
+    /**
+     * Loads a program allowing exactly {@code rules} and drops it again: fails as {@link #attach} would
+     * where this kernel cannot run device programs (no CONFIG_CGROUP_BPF, BPF refused).
+     */
+    public static void checkLoads(List<Rule> rules) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            LibC.close(load(arena, rules));
+        }
+    }
+
+    /** The loaded program's fd; the caller closes it. */
+    private static int load(Arena arena, List<Rule> rules) throws ErrnoException {
+        byte[] program = assemble(rules);
+        MemorySegment insns = arena.allocate(program.length, 8);
+        insns.copyFrom(MemorySegment.ofArray(program));
+        MemorySegment license = arena.allocateFrom("Apache-2.0");
+        MemorySegment log = arena.allocate(LOG_SIZE);
+        MemorySegment load = arena.allocate(ATTR_SIZE, 8);
+        load.set(JAVA_INT, 0, BPF_PROG_TYPE_CGROUP_DEVICE);
+        load.set(JAVA_INT, 4, program.length / 8);
+        load.set(JAVA_LONG, 8, insns.address());
+        load.set(JAVA_LONG, 16, license.address());
+        load.set(JAVA_INT, 24, 1); // log level: the verifier explains a refusal
+        load.set(JAVA_INT, 28, LOG_SIZE);
+        load.set(JAVA_LONG, 32, log.address());
+        load.set(JAVA_INT, 68, BPF_CGROUP_DEVICE); // expected_attach_type
+        try {
+            return bpf(arena, BPF_PROG_LOAD, load, "load the device program");
+        } catch (ErrnoException e) {
+            String verifier = log.getString(0).strip();
+            throw verifier.isEmpty() ? e : new ErrnoException("load the device program (" + verifier + ")", e.errno());
         }
     }
 

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -76,6 +79,24 @@ class DaemonLifecycleTest {
                 "--isolation", "namespaces,vm/network");
         assertNotEquals(0, incomplete.awaitExit());
         assertTrue(incomplete.output().contains("isolator 'vm/network' needs 'network/cni'"), incomplete.output());
+    }
+
+    @Test
+    void nodeLimitsAreWrittenOnTheDaemonsCgroupParentAndABadOneStopsTheStart() throws Exception {
+        DaemonProcess.requireRoot();
+        DaemonProcess bad = DaemonProcess.launch(tmp.resolve("node"), cgroupParent, "bad.log",
+                "--node-pids-limit", "0");
+        assertNotEquals(0, bad.awaitExit());
+        assertTrue(bad.output().contains("node_pids_limit"), bad.output());
+
+        daemon = DaemonProcess.start(tmp.resolve("node"), cgroupParent, "--node-memory-limit", "256m",
+                "--node-pids-limit", "300");
+        CgroupHierarchies hierarchies = CgroupHierarchies.detect();
+        CgroupHierarchy memory = hierarchies.forController("memory").orElseThrow();
+        Path pids = hierarchies.forController("pids").orElseThrow().mountPoint().resolve(cgroupParent).resolve("pids.max");
+        assertEquals("300", Files.readString(pids).strip());
+        assertEquals(Long.toString(256L << 20), Files.readString(memory.mountPoint().resolve(cgroupParent)
+                .resolve(memory.unified() ? "memory.max" : "memory.limit_in_bytes")).strip());
     }
 
     @Test

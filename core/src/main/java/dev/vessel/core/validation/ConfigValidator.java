@@ -213,8 +213,9 @@ public final class ConfigValidator {
             if (r.getDiskBytes() < 0) {
                 fail("resources.disk_bytes", "must not be negative (0: no quota), got " + r.getDiskBytes());
             }
-            if (r.getPids() < 0) {
-                fail("resources.pids", "must not be negative (0: the default, 2048), got " + r.getPids());
+            if (r.getPids() < -1) {
+                fail("resources.pids", "must be a number of processes, 0 (the default, 2048) or -1 (no limit), got "
+                        + r.getPids());
             }
             if (r.getGpus() < 0) {
                 fail("resources.gpus", "must not be negative, got " + r.getGpus());
@@ -275,6 +276,10 @@ public final class ConfigValidator {
                     case TMPFS -> {
                         if (v.getTmpfs().getSizeBytes() < 0) {
                             fail(at + ".tmpfs.size_bytes", "must not be negative, got " + v.getTmpfs().getSizeBytes());
+                        }
+                        if (Integer.compareUnsigned(v.getTmpfs().getMode(), 07777) > 0) {
+                            fail(at + ".tmpfs.mode", "must be permission bits (at most 07777), got 0"
+                                    + Integer.toOctalString(v.getTmpfs().getMode()));
                         }
                     }
                     case PERSISTENT -> id(at + ".persistent.name", v.getPersistent().getName(), true);

@@ -104,7 +104,8 @@ class ConfigValidatorTest {
                         "exceeds this node's 2 CPUs"),
                 rule("negative disk", c -> res(c, r -> r.setDiskBytes(-5)), "resources.disk_bytes",
                         "must not be negative"),
-                rule("negative pids", c -> res(c, r -> r.setPids(-1)), "resources.pids", "must not be negative"),
+                rule("negative pids other than -1", c -> res(c, r -> r.setPids(-2)), "resources.pids",
+                        "0 (the default, 2048) or -1 (no limit), got -2"),
                 rule("negative gpus", c -> res(c, r -> r.setGpus(-1)), "resources.gpus", "must not be negative"),
                 rule("env key with '='", c -> c.addEnv(EnvVar.newBuilder().setName("A=B").setValue("x")),
                         "env[0].name", "must not contain '='"),
@@ -128,6 +129,9 @@ class ConfigValidatorTest {
                 rule("negative tmpfs size", c -> c.addVolumes(Volume.newBuilder().setTarget("/t")
                         .setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(-1))), "volumes[0].tmpfs.size_bytes",
                         "must not be negative"),
+                rule("tmpfs mode beyond permission bits", c -> c.addVolumes(Volume.newBuilder().setTarget("/t")
+                        .setTmpfs(TmpfsVolume.newBuilder().setMode(010000))), "volumes[0].tmpfs.mode",
+                        "at most 07777), got 010000"),
                 rule("persistent volume name with a slash", c -> c.addVolumes(Volume.newBuilder().setTarget("/p")
                         .setPersistent(PersistentVolume.newBuilder().setName("../x"))), "volumes[0].persistent.name",
                         "must not contain '/'"),
@@ -251,6 +255,14 @@ class ConfigValidatorTest {
                 .setHostname("web-1.local")
                 .setUser("1000:1000")
                 .setWorkingDir("/srv")
+                .build()));
+    }
+
+    @Test
+    void pidsMinusOneMeansNoLimitAndAReadOnlyRootfsTakesTmpfsOptions() {
+        assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setPids(-1)).setReadOnlyRootfs(true)
+                .addVolumes(Volume.newBuilder().setTarget("/scratch")
+                        .setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(1 << 20).setMode(0700).setNoexec(true)))
                 .build()));
     }
 

@@ -103,7 +103,7 @@ public final class CgroupsIsolator implements Isolator {
         routedToV2.forEach(controller -> enableAlongPath(root, parentDir, controller));
     }
 
-    private static void enableAlongPath(Path root, Path parentDir, String controller) {
+    static void enableAlongPath(Path root, Path parentDir, String controller) {
         Path dir = root;
         for (Path part : root.relativize(parentDir)) {
             CgroupFiles.write(dir, "cgroup.subtree_control", "+" + controller);

@@ -10,6 +10,7 @@ import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.ErrnoException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -44,9 +45,40 @@ public final class DevicesIsolator implements Isolator {
 
     public DevicesIsolator(CgroupHierarchies hierarchies) {
         this.v1 = hierarchies.forController(CONTROLLER).isPresent();
-        if (!v1 && hierarchies.unified().isEmpty()) {
-            throw new VesselException(ErrorCode.UNAVAILABLE, "isolators",
-                    "the cgroups/devices isolator needs the v1 devices controller or a cgroup v2 hierarchy");
+        unavailable(hierarchies).ifPresent(why -> {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "isolation", why);
+        });
+    }
+
+    /**
+     * Why containers' devices cannot be confined with these hierarchies; empty when they can: through
+     * the v1 devices controller, or a BPF program on the container's v2 cgroup, which it gets only when
+     * the v2 hierarchy holds one of the controllers {@link CgroupsIsolator} places containers in (a
+     * hybrid host's cgroup2 mount with only hugetlb does not), and only where the kernel loads the
+     * program (tried once, here).
+     */
+    public static Optional<String> unavailable(CgroupHierarchies hierarchies) {
+        if (hierarchies.forController(CONTROLLER).isPresent()) {
+            return Optional.empty();
+        }
+        Optional<CgroupHierarchy> unified = hierarchies.unified();
+        if (unified.isEmpty()) {
+            return Optional.of("no v1 devices controller and no cgroup v2 hierarchy is mounted");
+        }
+        boolean containersInV2 = CgroupsIsolator.CONTROLLERS.stream()
+                .anyMatch(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent());
+        if (!containersInV2) {
+            return Optional.of("no v1 devices controller, and the cgroup v2 hierarchy at " + unified.get().mountPoint()
+                    + " holds none of the controllers containers are placed with ("
+                    + String.join(", ", CgroupsIsolator.CONTROLLERS.stream().sorted().toList())
+                    + "), so a container gets no v2 cgroup for the device program");
+        }
+        try {
+            CgroupDeviceProgram.checkLoads(ALLOWED_RULES);
+            return Optional.empty();
+        } catch (ErrnoException e) {
+            return Optional.of("no v1 devices controller, and this kernel does not load the cgroup v2 device program: "
+                    + e.getMessage());
         }
     }
 

@@ -9,12 +9,15 @@ import dev.vessel.core.spi.PrepareContext;
 /**
  * The pids controller: caps how many processes and threads a container may have (fork bombs stop there).
  * A config without a limit ({@code resources.pids} 0) gets {@link #DEFAULT_MAX}, as podman's containers
- * do: the model has no way to ask for none, so a container that needs more names a larger number.
+ * do; -1 asks for none (podman's {@code --pids-limit -1}), which still leaves the node's own limit on
+ * the cgroup parent above it, if one is set.
  */
 public final class PidsIsolator extends CgroupControllerIsolator {
     private static final String CONTROLLER = "pids";
     /** podman's default pids limit. */
     public static final long DEFAULT_MAX = 2048;
+    /** {@code resources.pids} asking for no limit. */
+    public static final long UNLIMITED = -1;
 
     public PidsIsolator(CgroupsIsolator cgroups) {
         super(CONTROLLER, cgroups);
@@ -28,7 +31,8 @@ public final class PidsIsolator extends CgroupControllerIsolator {
     }
 
     private static String max(Resources resources) {
-        return Long.toString(resources.getPids() > 0 ? resources.getPids() : DEFAULT_MAX);
+        long pids = resources.getPids();
+        return pids == UNLIMITED ? "max" : Long.toString(pids > 0 ? pids : DEFAULT_MAX);
     }
 
     @Override

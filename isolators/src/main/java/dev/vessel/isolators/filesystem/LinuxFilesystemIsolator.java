@@ -4,6 +4,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Mount;
+import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
@@ -33,8 +34,23 @@ import java.util.Set;
  * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories
  * only, so a VM task's host path must be a directory) and has the guest make each tmpfs; inside the
  * guest this isolator then binds the shared directories into the task.
+ *
+ * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
+ * ({@link #READ_ONLY_ROOTFS_TMPFS}); for a VM task the guest's instance makes them, as the task's config
+ * reaches the guest unchanged.
  */
 public final class LinuxFilesystemIsolator implements Isolator {
+    /** A tmpfs's mode unless its volume says: anyone may write, only the owner removes (/tmp's). */
+    static final int DEFAULT_TMPFS_MODE = 01777;
+
+    /** A writable tmpfs a container with a read-only rootfs gets. */
+    record WritableTmpfs(String target, int mode) {
+    }
+
+    /** podman's three, with a host's modes. */
+    static final List<WritableTmpfs> READ_ONLY_ROOTFS_TMPFS = List.of(new WritableTmpfs("/run", 0755),
+            new WritableTmpfs("/tmp", 01777), new WritableTmpfs("/var/tmp", 01777));
+
     private final RuntimePaths paths;
     private final boolean dockerVolumes;
 
@@ -74,11 +90,16 @@ public final class LinuxFilesystemIsolator implements Isolator {
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
         List<Volume> volumes = context.config().getVolumesList();
-        if (volumes.isEmpty()) {
+        // A VM task's guest runs this isolator for its task too, and makes these tmpfs there.
+        boolean readOnlyTmpfs = context.config().getReadOnlyRootfs()
+                && context.config().getIsolation() == Isolation.PROCESS;
+        if (volumes.isEmpty() && !readOnlyTmpfs) {
             return LaunchInfo.getDefaultInstance();
         }
         if (context.get(ContainerKeys.ROOTFS) == null) {
-            throw VesselException.invalid("volumes", "volumes need a root filesystem to be mounted in");
+            throw volumes.isEmpty()
+                    ? VesselException.invalid("read_only_rootfs", "needs a root filesystem (image or host_rootfs)")
+                    : VesselException.invalid("volumes", "volumes need a root filesystem to be mounted in");
         }
         checkHostPaths(volumes, context.config().getIsolation()); // before anything is created
         DockerVolumeMounts docker = dockerVolumes ? context.get(VolumeKeys.DOCKER_MOUNTS) : null;
@@ -98,6 +119,9 @@ public final class LinuxFilesystemIsolator implements Isolator {
                 }
                 case SOURCE_NOT_SET -> throw VesselException.invalid("volumes[" + i + "]", "needs a source");
             });
+        }
+        if (readOnlyTmpfs) {
+            mounts.addAll(readOnlyRootfsTmpfs(volumes));
         }
         // Parents before children: a volume at /data/logs must land on top of one at /data, not under it.
         mounts.sort(Comparator.comparingInt(m -> Path.of(m.getTarget()).normalize().getNameCount()));
@@ -144,11 +168,36 @@ public final class LinuxFilesystemIsolator implements Isolator {
         return m.build();
     }
 
+    /**
+     * podman's {@code --read-only-tmpfs}, which its {@code --read-only} implies: a writable tmpfs on each
+     * of {@link #READ_ONLY_ROOTFS_TMPFS}, unless a volume is there or above it (the user's wins). They
+     * start empty (podman copies the image's files up; here what the image has there is hidden), and
+     * their size counts against the container's memory. /dev/shm is writable anyway: it is the launch
+     * helper's own tmpfs.
+     */
+    private static List<Mount> readOnlyRootfsTmpfs(List<Volume> volumes) {
+        List<Path> targets = volumes.stream().map(v -> Path.of(v.getTarget()).normalize()).toList();
+        List<Mount> mounts = new ArrayList<>();
+        for (WritableTmpfs t : READ_ONLY_ROOTFS_TMPFS) {
+            if (targets.stream().noneMatch(Path.of(t.target())::startsWith)) {
+                mounts.add(tmpfs(Volume.newBuilder().setTarget(t.target())
+                        .setTmpfs(TmpfsVolume.newBuilder().setMode(t.mode())).build()));
+            }
+        }
+        return mounts;
+    }
+
+    /** A tmpfs is always nosuid and nodev; its mode defaults to /tmp's. */
     private static Mount tmpfs(Volume v) {
+        TmpfsVolume t = v.getTmpfs();
         Mount.Builder m = Mount.newBuilder().setSource("tmpfs").setTarget(v.getTarget()).setType("tmpfs")
-                .addOptions("nosuid").addOptions("nodev").addOptions("mode=1777");
-        if (v.getTmpfs().getSizeBytes() > 0) {
-            m.addOptions("size=" + v.getTmpfs().getSizeBytes());
+                .addOptions("nosuid").addOptions("nodev")
+                .addOptions("mode=" + Integer.toOctalString(t.getMode() != 0 ? t.getMode() : DEFAULT_TMPFS_MODE));
+        if (t.getNoexec()) {
+            m.addOptions("noexec");
+        }
+        if (t.getSizeBytes() > 0) {
+            m.addOptions("size=" + t.getSizeBytes());
         }
         if (v.getReadOnly()) {
             m.addOptions("ro");

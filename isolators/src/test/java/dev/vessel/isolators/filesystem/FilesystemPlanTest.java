@@ -105,6 +105,24 @@ class FilesystemPlanTest {
         assertEquals("volumes[0].docker", e.field().orElseThrow());
     }
 
+    @Test
+    void aReadOnlyRootfsGetsWritableTmpfsWhereNoVolumeIsAndAVmTasksAreLeftToItsGuest() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        LinuxFilesystemIsolator guest = LinuxFilesystemIsolator.withoutDockerVolumes(paths);
+        ContainerConfig process = vm().setIsolation(Isolation.PROCESS).setReadOnlyRootfs(true)
+                .addVolumes(hostPath("/var", Files.createDirectories(tmp.resolve("var")))).build();
+        // /var/tmp is under the user's /var: the volume wins there
+        assertEquals(List.of("/var", "/run", "/tmp"), guest.prepare(context(process, Map.of())).getMountsList().stream()
+                .map(Mount::getTarget).toList());
+        Mount run = guest.prepare(context(process.toBuilder().clearVolumes().build(), Map.of())).getMounts(0);
+        assertEquals(Mount.newBuilder().setSource("tmpfs").setTarget("/run").setType("tmpfs").addOptions("nosuid")
+                .addOptions("nodev").addOptions("mode=755").build(), run);
+
+        ContainerConfig vmTask = vm().setReadOnlyRootfs(true).build();
+        assertEquals(List.of(), guest.prepare(context(vmTask, Map.of())).getMountsList(),
+                "the host plans nothing: the config reaches the guest, whose filesystem/linux makes them");
+    }
+
     private static ContainerConfig.Builder vm() {
         return ContainerConfig.newBuilder().setId("plan").setIsolation(Isolation.VM).addCommand("/bin/true");
     }

@@ -43,6 +43,8 @@ import java.util.OptionalInt;
  *   <li>Seccomp: the launch info's filter, installed by the helper just before execve; none without.
  *   <li>no_new_privs is always set, masked and read-only paths are runc's defaults (every container
  *       with a rootfs gets them, the one a VM's guest runs too), logs are capped.
+ *   <li>{@code read_only_rootfs}: the helper remounts the rootfs read-only after every other mount (the
+ *       writable tmpfs beneath it are {@code filesystem/linux}'s).
  * </ul>
  */
 public final class PlanBuilder {
@@ -103,6 +105,9 @@ public final class PlanBuilder {
             hostname = launch.container().containerId();
             hostname = hostname.substring(0, Math.min(hostname.length(), MAX_HOSTNAME));
         }
+        if (config.getReadOnlyRootfs() && rootfs.isEmpty()) {
+            throw VesselException.invalid("read_only_rootfs", "needs a root filesystem (image or host_rootfs)");
+        }
         Optional<String> netns = Optional.of(info.getNetworkNamespacePath()).filter(p -> !p.isEmpty());
         if (netns.isPresent()) {
             namespaces &= ~HelperPlan.NS_NET; // joining one replaces creating one
@@ -123,7 +128,8 @@ public final class PlanBuilder {
                 info.getGidMappingsList().stream().map(PlanBuilder::mapLine).toList(),
                 netns,
                 mounts(info),
-                rootfs.isPresent() ? HelperPlan.STD_PROC | HelperPlan.STD_SYS | HelperPlan.STD_DEV : 0,
+                rootfs.isPresent() ? HelperPlan.STD_PROC | HelperPlan.STD_SYS | HelperPlan.STD_DEV
+                        | (config.getReadOnlyRootfs() ? HelperPlan.STD_READONLY_ROOT : 0) : 0,
                 rootfs.isPresent() ? MASKED_PATHS : List.of(),
                 rootfs.isPresent() ? READONLY_PATHS : List.of(),
                 rlimits(info),

@@ -3,6 +3,7 @@ package dev.vessel.node.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.linux.Capability;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -34,6 +35,10 @@ final class RunCommand implements Callable<Integer> {
     record Port(int host, int container, String protocol) {
     }
 
+    /** A {@code --tmpfs}: mounted nosuid and nodev always, noexec unless {@code exec} is given. */
+    record Tmpfs(String target, long sizeBytes, int mode, boolean readOnly, boolean noexec) {
+    }
+
     @ParentCommand
     private Vessel vessel;
     @Spec
@@ -56,6 +61,22 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-p", "--publish"}, paramLabel = "HOST:CTR[/udp]", converter = PortConverter.class,
             description = "publish a container port (needs --network with a CNI network)")
     private List<Port> ports = new ArrayList<>();
+    @Option(names = "--tmpfs", paramLabel = "DST[:OPTS]", converter = TmpfsConverter.class,
+            description = "mount a fresh tmpfs at DST; OPTS (comma-separated): size=SIZE, mode=OCTAL, ro, rw, noexec"
+                    + " (the default), exec, nosuid, nodev (always)")
+    private List<Tmpfs> tmpfs = new ArrayList<>();
+    @Option(names = "--read-only", description = "mount the root filesystem read-only; /run, /tmp, /var/tmp get"
+            + " writable tmpfs (as podman's --read-only-tmpfs), /dev/shm stays writable")
+    private boolean readOnly;
+    @Option(names = "--cap-add", split = ",", paramLabel = "CAP", converter = CapabilityConverter.class,
+            description = "add a capability to the default set: NET_RAW, cap_net_admin…, or ALL; repeatable")
+    private List<String> capAdd = new ArrayList<>();
+    @Option(names = "--cap-drop", split = ",", paramLabel = "CAP", converter = CapabilityConverter.class,
+            description = "drop a capability from the default set, or ALL; repeatable")
+    private List<String> capDrop = new ArrayList<>();
+    @Option(names = "--pids-limit", paramLabel = "N",
+            description = "the most processes and threads, default 2048; -1 for no limit")
+    private Long pidsLimit;
     @Option(names = "--name", description = "the container's id (default: 12 random hex digits)")
     private String name;
     @Option(names = {"-d", "--detach"}, description = "print the id and return")
@@ -113,8 +134,15 @@ final class RunCommand implements Callable<Integer> {
         command.forEach(argv::add);
         env(body);
         securityOptions(body);
-        if (memory != null || cpus != null) {
+        if (memory != null || cpus != null || pidsLimit != null) {
             ObjectNode resources = body.putObject("resources");
+            if (pidsLimit != null) {
+                if (pidsLimit <= 0 && pidsLimit != -1) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--pids-limit: must be a positive"
+                            + " number of processes or -1 (no limit), not " + pidsLimit);
+                }
+                resources.put("pids", pidsLimit);
+            }
             if (memory != null) {
                 resources.put("memory_bytes", memory);
             }
@@ -133,6 +161,20 @@ final class RunCommand implements Callable<Integer> {
             } else {
                 volume.putObject("persistent").put("name", m.source());
             }
+        }
+        for (Tmpfs t : tmpfs) {
+            mounts.addObject().put("target", t.target()).put("read_only", t.readOnly()).putObject("tmpfs")
+                    .put("size_bytes", t.sizeBytes()).put("mode", t.mode()).put("noexec", t.noexec());
+        }
+        if (readOnly) {
+            body.put("read_only_rootfs", true);
+        }
+        if (!capAdd.isEmpty() || !capDrop.isEmpty()) {
+            ObjectNode caps = body.putObject("capabilities");
+            ArrayNode add = caps.putArray("add");
+            capAdd.forEach(add::add);
+            ArrayNode drop = caps.putArray("drop");
+            capDrop.forEach(drop::add);
         }
         if (!ports.isEmpty() && network == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--publish: needs --network NAME (a CNI network)");
@@ -282,6 +324,67 @@ final class RunCommand implements Callable<Integer> {
                 throw new TypeConversionException("'" + spec + "': the target '" + parts[1] + "' must be an absolute path");
             }
             return new Mount(parts[0], parts[1], parts.length == 3 && parts[2].equals("ro"));
+        }
+    }
+
+    /** podman's capability names: with or without {@code CAP_}, any case, or {@code ALL}. */
+    static final class CapabilityConverter implements ITypeConverter<String> {
+        @Override
+        public String convert(String name) {
+            if (name.equalsIgnoreCase(Capability.ALL)) {
+                return Capability.ALL;
+            }
+            return Capability.parse(name).map(Capability::name).orElseThrow(() -> new TypeConversionException(
+                    "'" + name + "' is not a Linux capability (e.g. NET_ADMIN, CAP_NET_ADMIN or ALL)"));
+        }
+    }
+
+    /** {@code DST[:OPTS]}, the options podman's {@code --tmpfs} takes that mean something here. */
+    static final class TmpfsConverter implements ITypeConverter<Tmpfs> {
+        @Override
+        public Tmpfs convert(String spec) {
+            int colon = spec.indexOf(':');
+            String target = colon < 0 ? spec : spec.substring(0, colon);
+            if (!target.startsWith("/")) {
+                throw new TypeConversionException("'" + spec + "': the target '" + target + "' must be an absolute path");
+            }
+            long size = 0;
+            int mode = 0;
+            boolean readOnly = false;
+            boolean noexec = true; // podman's default options: rw,noexec,nosuid,nodev
+            for (String option : colon < 0 ? new String[0] : spec.substring(colon + 1).split(",", -1)) {
+                if (option.startsWith("size=")) {
+                    size = Sizes.parse(option.substring("size=".length()));
+                } else if (option.startsWith("mode=")) {
+                    mode = mode(spec, option.substring("mode=".length()));
+                } else {
+                    switch (option) {
+                        case "ro" -> readOnly = true;
+                        case "rw" -> readOnly = false;
+                        case "noexec" -> noexec = true;
+                        case "exec" -> noexec = false;
+                        case "nosuid", "nodev" -> { } // always
+                        case "suid", "dev" -> throw new TypeConversionException("'" + spec + "': a tmpfs is always"
+                                + " nosuid and nodev, '" + option + "' cannot be given");
+                        default -> throw new TypeConversionException("'" + spec + "': unknown tmpfs option '" + option
+                                + "' (known: size=SIZE, mode=OCTAL, ro, rw, noexec, exec, nosuid, nodev)");
+                    }
+                }
+            }
+            return new Tmpfs(target, size, mode, readOnly, noexec);
+        }
+
+        private static int mode(String spec, String octal) {
+            try {
+                int mode = Integer.parseInt(octal, 8);
+                if (mode >= 0 && mode <= 07777) {
+                    return mode;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new TypeConversionException("'" + spec + "': mode '" + octal + "' is not octal permission bits"
+                    + " (0 to 7777)");
         }
     }
 

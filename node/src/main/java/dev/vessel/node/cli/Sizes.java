@@ -5,13 +5,13 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /** Byte sizes as docker writes them: {@code 65536}, {@code 512k}, {@code 64m}, {@code 2g} (powers of 1024). */
-final class Sizes implements ITypeConverter<Long> {
+public final class Sizes implements ITypeConverter<Long> {
     @Override
     public Long convert(String value) {
         return parse(value);
     }
 
-    static long parse(String value) {
+    public static long parse(String value) {
         String text = value.trim().toLowerCase(Locale.ROOT);
         if (text.endsWith("b")) {
             text = text.substring(0, text.length() - 1);

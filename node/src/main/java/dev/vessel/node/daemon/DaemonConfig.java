@@ -7,13 +7,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.isolators.IsolatorCatalog;
+import dev.vessel.isolators.cgroups.NodeLimits;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
+import dev.vessel.node.cli.Sizes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
+import picocli.CommandLine;
 
 /**
  * The daemon's resolved configuration: flags over the JSON file over the defaults.
@@ -28,11 +32,15 @@ import java.util.Optional;
  * @param apiRequestTimeout how long an API connection may take to deliver a whole request (from its opening or
  *                      its previous response) before it is closed
  * @param apiMaxConnections the most API connections open at once; the next is answered 503 and closed
+ * @param nodeLimits    memory and pids limits on the cgroup parent, for all the node's containers together
+ * @param allowUnconfinedDevices start even where containers' devices cannot be confined (no devices cgroup):
+ *                      the operator's explicit choice; without it such a host is refused
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
-        int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections) {
+        int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections,
+        NodeLimits nodeLimits, boolean allowUnconfinedDevices) {
     /** A bound on the warm pool: each guest holds hundreds of MiB. */
     static final int MAX_VM_WARM_POOL = 16;
     static final int DEFAULT_API_REQUEST_TIMEOUT_SECONDS = 60;
@@ -61,10 +69,13 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("vm_warm_pool") Integer vmWarmPool,
             @JsonProperty("isolation") List<String> isolation,
             @JsonProperty("api_request_timeout_seconds") Integer apiRequestTimeoutSeconds,
-            @JsonProperty("api_max_connections") Integer apiMaxConnections) {
+            @JsonProperty("api_max_connections") Integer apiMaxConnections,
+            @JsonProperty("node_memory_limit") String nodeMemoryLimit,
+            @JsonProperty("node_pids_limit") Long nodePidsLimit,
+            @JsonProperty("allow_unconfined_devices") Boolean allowUnconfinedDevices) {
 
         static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -88,7 +99,9 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
                     or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool),
                     or(isolation, fallback.isolation), or(apiRequestTimeoutSeconds, fallback.apiRequestTimeoutSeconds),
-                    or(apiMaxConnections, fallback.apiMaxConnections));
+                    or(apiMaxConnections, fallback.apiMaxConnections), or(nodeMemoryLimit, fallback.nodeMemoryLimit),
+                    or(nodePidsLimit, fallback.nodePidsLimit),
+                    or(allowUnconfinedDevices, fallback.allowUnconfinedDevices));
         }
 
         private static <T> T or(T value, T fallback) {
@@ -130,6 +143,20 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             if (isolation != null) {
                 IsolatorCatalog.checkNames(isolation, IsolatorCatalog.HOST); // a typo stops the start, naming it
             }
+            OptionalLong nodeMemory = OptionalLong.empty();
+            if (nodeMemoryLimit != null) {
+                try {
+                    nodeMemory = OptionalLong.of(Sizes.parse(nodeMemoryLimit));
+                } catch (CommandLine.TypeConversionException e) {
+                    throw VesselException.invalid("node_memory_limit", e.getMessage());
+                }
+            }
+            if (nodePidsLimit != null && nodePidsLimit <= 0) {
+                throw VesselException.invalid("node_pids_limit", "must be a positive number of processes, got "
+                        + nodePidsLimit);
+            }
+            NodeLimits limits = new NodeLimits(nodeMemory,
+                    nodePidsLimit == null ? OptionalLong.empty() : OptionalLong.of(nodePidsLimit));
             return new DaemonConfig(paths, or(socket, paths.defaultDaemonSocket()).toAbsolutePath(), port,
                     Optional.ofNullable(tokenFile), or(cgroupParent, "vessel"), or(cniConfigDir, Path.of("/etc/cni/net.d")),
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
@@ -137,7 +164,8 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
                     or(libvirtUri, "qemu:///system"), warmPool,
-                    Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections);
+                    Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections,
+                    limits, or(allowUnconfinedDevices, false));
         }
     }
 }

@@ -77,6 +77,11 @@ final class NodeWiring {
         Launcher processes = ProcessLauncher.withBundledHelper(paths);
         VmLauncher vms = new VmLauncher(paths, vmConfig(config));
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
+        Optional<String> unconfinedDevices = HostProbe.deviceConfinementUnavailable(hierarchies);
+        HostProbe.requireDeviceConfinement(unconfinedDevices, config.allowUnconfinedDevices());
+        unconfinedDevices.ifPresent(why -> LOG.log(Level.WARNING,
+                "containers' devices are not confined (--allow-unconfined-devices): {0}", why));
+        config.nodeLimits().applyTo(hierarchies, config.cgroupParent());
         List<Isolator> isolators = isolators(config, hierarchies, vms);
 
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))

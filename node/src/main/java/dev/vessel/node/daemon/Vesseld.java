@@ -64,6 +64,15 @@ public final class Vesseld implements Callable<Integer> {
     private Integer apiRequestTimeoutSeconds;
     @Option(names = "--api-max-connections", description = "API connections open at once, default 256")
     private Integer apiMaxConnections;
+    @Option(names = "--node-memory-limit", paramLabel = "SIZE",
+            description = "memory all containers may use together (64m, 4g…), set on the cgroup parent; default none")
+    private String nodeMemoryLimit;
+    @Option(names = "--node-pids-limit", paramLabel = "N",
+            description = "processes and threads all containers may have together, set on the cgroup parent; default none")
+    private Long nodePidsLimit;
+    @Option(names = "--allow-unconfined-devices", description = "start even where containers' device access cannot be"
+            + " confined (no v1 devices controller nor a cgroup v2 hierarchy containers are placed in); refused otherwise")
+    private Boolean allowUnconfinedDevices;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -77,7 +86,7 @@ public final class Vesseld implements Callable<Integer> {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
                     fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation,
-                    apiRequestTimeoutSeconds, apiMaxConnections);
+                    apiRequestTimeoutSeconds, apiMaxConnections, nodeMemoryLimit, nodePidsLimit, allowUnconfinedDevices);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths());

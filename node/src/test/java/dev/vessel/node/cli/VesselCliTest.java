@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.node.DaemonProcess;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
@@ -191,7 +192,15 @@ class VesselCliTest {
                 new Bad(List.of("-e", "=x"), "--env"),
                 new Bad(List.of("--security-opt", "seccomp=/nonexistent/profile.json"), "--security-opt"),
                 new Bad(List.of("--security-opt", "apparmor=unconfined"), "--security-opt"),
-                new Bad(List.of("--security-opt", "seccomp"), "--security-opt"))) {
+                new Bad(List.of("--security-opt", "seccomp"), "--security-opt"),
+                new Bad(List.of("--cap-add", "NET_RAW,CAP_FLY"), "--cap-add"),
+                new Bad(List.of("--cap-drop", "bogus"), "--cap-drop"),
+                new Bad(List.of("--tmpfs", "/scratch:size=1m,exotic"), "unknown tmpfs option 'exotic'"),
+                new Bad(List.of("--tmpfs", "/scratch:mode=999"), "--tmpfs"),
+                new Bad(List.of("--tmpfs", "/scratch:suid"), "--tmpfs"),
+                new Bad(List.of("--tmpfs", "scratch"), "--tmpfs"),
+                new Bad(List.of("--pids-limit", "-5"), "--pids-limit"),
+                new Bad(List.of("--pids-limit", "0"), "--pids-limit"))) {
             List<String> args = new ArrayList<>(List.of("run"));
             args.addAll(bad.args());
             args.addAll(List.of("--rootfs", rootfs.toString(), "true"));
@@ -226,6 +235,54 @@ class VesselCliTest {
                     malformed::toString);
         } finally {
             Files.delete(profile);
+        }
+    }
+
+    @Test
+    void capabilityFlagsTakePodmansSpellingsAndReachTheTask() {
+        Result caps = vessel("run", "--rm", "--cap-add", "net_raw,CAP_MKNOD", "--cap-drop", "Chown",
+                "--rootfs", rootfs.toString(), "grep", "^CapEff", "/proc/self/status");
+        assertEquals(0, caps.code(), caps::toString);
+        // podman's default set (00000000800405fb) plus NET_RAW (bit 13) and MKNOD (27), minus CHOWN (0)
+        assertEquals("CapEff:\t00000000880425fa\n", caps.out());
+        Result only = vessel("run", "--rm", "--cap-drop", "ALL", "--cap-add", "kill", "--rootfs", rootfs.toString(),
+                "grep", "^CapEff", "/proc/self/status");
+        assertEquals("CapEff:\t0000000000000020\n", only.out(), only::toString);
+    }
+
+    @Test
+    void readOnlyAndTmpfsFlagsShapeTheTasksMounts() {
+        Result r = vessel("run", "--rm", "--read-only", "--tmpfs", "/scratch:size=1m,mode=700",
+                "--tmpfs", "/bin-tmp:exec", "--rootfs", rootfs.toString(), "sh", "-c", String.join("; ",
+                        "true >> /written || echo root is read-only",
+                        "echo y > /tmp/y && echo /tmp is writable",
+                        // the super options come third after the "-" that ends the optional fields
+                        "awk '$5 ~ /^\\/(scratch|bin-tmp)$/ { for (i = 7; $i != \"-\"; i++) ; print $5, $6, $(i + 3) }'"
+                                + " /proc/self/mountinfo"));
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("root is read-only\n/tmp is writable\n"
+                + "/scratch rw,nosuid,nodev,noexec,relatime rw,size=1024k,mode=700\n"
+                + "/bin-tmp rw,nosuid,nodev,relatime rw\n", r.out(), r::toString); // exec; 1777 is tmpfs's default mode
+    }
+
+    @Test
+    void pidsLimitMinusOneLeavesTheContainerWithoutALimitOfItsOwn() throws Exception {
+        Path pids = CgroupHierarchies.detect().forController("pids")
+                .orElseThrow(() -> new AssertionError("this host mounts no pids controller")).mountPoint();
+        assertEquals(0, vessel("run", "-d", "--name", "cli-pids", "--pids-limit", "-1", "--rootfs", rootfs.toString(),
+                "sleep", "300").code());
+        try {
+            assertEquals("max", Files.readString(pids.resolve(CGROUP_PARENT).resolve("cli-pids/pids.max")).strip());
+            assertEquals(-1, inspect("cli-pids").at("/config/resources/pids").asLong());
+        } finally {
+            vessel("rm", "-f", "cli-pids");
+        }
+        assertEquals(0, vessel("run", "-d", "--name", "cli-pids-7", "--pids-limit", "7", "--rootfs", rootfs.toString(),
+                "sleep", "300").code());
+        try {
+            assertEquals("7", Files.readString(pids.resolve(CGROUP_PARENT).resolve("cli-pids-7/pids.max")).strip());
+        } finally {
+            vessel("rm", "-f", "cli-pids-7");
         }
     }
 

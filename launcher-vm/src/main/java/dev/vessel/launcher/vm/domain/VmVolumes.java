@@ -97,7 +97,7 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                 shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
                 guest.setShareTag(tag);
             }
-            case "tmpfs" -> guest.setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(tmpfsSize(m)));
+            case "tmpfs" -> guest.setTmpfs(tmpfs(m));
             default -> throw VesselException.internal("volumes", "a " + m.getType() + " mount at "
                     + m.getTarget() + " cannot be carried into a VM task's guest", null);
         }
@@ -134,12 +134,18 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
         throw VesselException.invalid(field, "'" + path + "' is neither a disk image file nor a block device");
     }
 
-    private static long tmpfsSize(Mount m) {
+    /** The tmpfs filesystem/linux planned, back as a volume: its size, mode and noexec (nosuid, nodev are a given). */
+    private static TmpfsVolume tmpfs(Mount m) {
+        TmpfsVolume.Builder tmpfs = TmpfsVolume.newBuilder();
         for (String option : m.getOptionsList()) {
             if (option.startsWith("size=")) {
-                return Long.parseLong(option.substring("size=".length()));
+                tmpfs.setSizeBytes(Long.parseLong(option.substring("size=".length())));
+            } else if (option.startsWith("mode=")) {
+                tmpfs.setMode(Integer.parseInt(option.substring("mode=".length()), 8));
+            } else if (option.equals("noexec")) {
+                tmpfs.setNoexec(true);
             }
         }
-        return 0;
+        return tmpfs.build();
     }
 }

@@ -9,6 +9,7 @@ import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Mount;
+import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
 import dev.vessel.linux.DeviceNodes;
 import java.nio.file.Files;
@@ -32,7 +33,8 @@ class VmVolumesTest {
                         Mount.newBuilder().setSource(data.toString()).setTarget("/data").setType("rbind").build(),
                         Mount.newBuilder().setSource(conf.toString()).setTarget("/conf").setType("bind").addOptions("ro").build(),
                         Mount.newBuilder().setSource("tmpfs").setTarget("/tmp").setType("tmpfs")
-                                .addOptions("nosuid").addOptions("size=1048576").build()),
+                                .addOptions("nosuid").addOptions("mode=700").addOptions("noexec")
+                                .addOptions("size=1048576").build()),
                 List.of(VmDisk.newBuilder().setPath(image.toString()).setTarget("/mnt/data").setReadOnly(true).build(),
                         VmDisk.newBuilder().setPath(scratch.toString()).setFormat("qcow2").build()));
 
@@ -48,7 +50,8 @@ class VmVolumesTest {
         assertFalse(guest.get(0).getReadOnly());
         assertEquals("vessel-vol1", guest.get(1).getShareTag());
         assertTrue(guest.get(1).getReadOnly());
-        assertEquals(1048576, guest.get(2).getTmpfs().getSizeBytes());
+        assertEquals(TmpfsVolume.newBuilder().setSizeBytes(1048576).setMode(0700).setNoexec(true).build(),
+                guest.get(2).getTmpfs(), "size, mode and noexec reach the guest");
         assertEquals("/tmp", guest.get(2).getTarget());
         assertEquals("vessel-disk0", guest.get(3).getDisk().getSerial());
         assertEquals("ext4", guest.get(3).getDisk().getFsType());
