@@ -29,9 +29,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Turns a seccomp profile and a container's capabilities into the BPF program the launch helper
- * installs, compiled with libseccomp and cached by the digest of the profile, the capabilities and the
- * host: compiling Docker's default profile takes milliseconds, and almost every container asks for
- * the same few programs. Only the architectures this machine's kernel runs are compiled in (on x86-64:
+ * installs, compiled with libseccomp and cached by the profile and the capabilities: compiling
+ * Docker's default profile takes tens of milliseconds, and almost every container asks for the same
+ * few programs. Only the architectures this machine's kernel runs are compiled in (on x86-64:
  * x86-64, x86 and x32; on arm64: arm64 and arm), as Docker's archMap chooses them.
  */
 public final class SeccompFilters {
@@ -67,6 +67,7 @@ public final class SeccompFilters {
         if (cached != null) {
             return cached;
         }
+        // this very string, as the isolator passes it (a config's copy of the text is compiled as any profile)
         if (profileJson == DEFAULT_PROFILE_JSON) {
             Optional<SeccompFilter> shipped = readDefault(precompiled, capabilities);
             if (shipped.isPresent()) {
