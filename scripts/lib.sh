@@ -13,6 +13,8 @@ VESSEL_PACKAGES=(
   linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static
   # container baselines, images, networking
   crun runc podman containernetworking-plugins iptables docker-registry skopeo umoci iproute2
+  # seccomp: libseccomp, which the linux/seccomp isolator loads through FFM (host and guest image)
+  libseccomp2
   # benchmarks
   hyperfine
 )

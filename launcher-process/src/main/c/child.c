@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -467,6 +469,22 @@ static void set_identity(const struct vl_child_ctx *ctx)
     }
 }
 
+/* Installs the plan's seccomp filter. With no_new_privs it comes last,
+ * just before execve, so the filter need allow nothing of the helper's own
+ * setup but execve; without, the kernel wants CAP_SYS_ADMIN for it, so it
+ * comes before the identity change (as runc does) and must allow that too. */
+static void install_seccomp(const struct vl_plan *p)
+{
+    if (!p->seccomp_insns)
+        return;
+    struct sock_fprog prog = {
+        .len = p->seccomp_insns,
+        .filter = (struct sock_filter *)p->seccomp_program,
+    };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0)
+        fail("seccomp");
+}
+
 /* execvpe() semantics with the *plan's* PATH (not the helper's), looked up
  * inside the new root. Like execvp, EACCES on one candidate does not stop
  * the search but is what gets reported if nothing else is found. */
@@ -610,6 +628,8 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     if (!early_release)
         await_release(ctx);
 
+    if (!p->no_new_privs)
+        install_seccomp(p);
     set_identity(ctx);
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("prctl(PR_SET_NO_NEW_PRIVS)");
@@ -639,5 +659,7 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))
         _exit(1);
 
+    if (p->no_new_privs)
+        install_seccomp(p);
     exec_task(p);
 }

@@ -31,8 +31,7 @@ enum {
     T_MASKED_PATH = 0x10, T_RLIMIT = 0x11, T_NO_NEW_PRIVS = 0x12,
     T_CAPS = 0x13, T_LOG_CAP = 0x14, T_CGROUP = 0x15, T_EXIT_FILE = 0x16,
     T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
-    T_READONLY_PATH = 0x1a,
-    /* 0x1b is reserved for another record */
+    T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
     T_MAX = T_ROOTFS_UPPER
 };
@@ -164,7 +163,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
         [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
     };
-    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag == 0x1b || tag > T_MAX)
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1u << tag)))
         return bad("duplicate tag 0x%04x", tag);
@@ -282,6 +281,22 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
             get_u64(c, &p->caps[i]);
         p->has_caps = 1;
         break;
+    case T_SECCOMP_FILTER: {
+        /* u32 flags, then the program: copied out, so it is aligned for
+         * the kernel's struct sock_filter. */
+        size_t prog = len >= 4 ? len - 4 : 0;
+        if (len < 4 + 8 || prog % 8 != 0 || prog / 8 > VL_SECCOMP_MAX_INSNS)
+            return bad("SECCOMP_FILTER: expected 4 + 8 × (1 to %u) bytes, got %zu",
+                       VL_SECCOMP_MAX_INSNS, len);
+        get_u32(c, &p->seccomp_flags);
+        if (p->seccomp_flags & ~VL_SECCOMP_FLAGS_ALL)
+            return bad("SECCOMP_FILTER: unknown flags 0x%x",
+                       p->seccomp_flags & ~VL_SECCOMP_FLAGS_ALL);
+        p->seccomp_program = xrealloc(NULL, prog);
+        memcpy(p->seccomp_program, c->p, prog);
+        p->seccomp_insns = (uint16_t)(prog / 8);
+        break;
+    }
     case T_LOG_CAP:
         if (len != 8)
             return bad("LOG_CAP: expected 8 bytes, got %zu", len);

@@ -41,6 +41,11 @@
 #define VL_HINT_MKDIR  0x01u /* create target (and parents) as directory */
 #define VL_HINT_MKFILE 0x02u /* create parents and an empty file target */
 
+/* SECCOMP_FILTER: the flags the helper passes on, and the kernel's limit on
+ * a classic BPF program (BPF_MAXINSNS). */
+#define VL_SECCOMP_FLAGS_ALL 0x7u /* TSYNC | LOG | SPEC_ALLOW */
+#define VL_SECCOMP_MAX_INSNS 4096u
+
 /* Indexes into vl_plan.caps (order on the wire). */
 enum { VL_CAP_BOUNDING, VL_CAP_EFFECTIVE, VL_CAP_PERMITTED,
        VL_CAP_INHERITABLE, VL_CAP_AMBIENT, VL_CAP_SETS };
@@ -93,6 +98,11 @@ struct vl_plan {
     int idmap;
     struct vl_strv rootfs_lower; /* ROOTFS_LOWER: overlay layers, top first */
     char *rootfs_upper, *rootfs_work; /* ROOTFS_UPPER: the overlay's upper and work dirs */
+    /* SECCOMP_FILTER: a struct sock_filter array (8 bytes an instruction,
+     * host byte order) and SECCOMP_FILTER_FLAG_* bits; no filter if 0 long */
+    void *seccomp_program;
+    uint16_t seccomp_insns;
+    uint32_t seccomp_flags;
 };
 
 /* At most this many bind MOUNTs with IDMAP: their mounts travel to the

@@ -1,7 +1,15 @@
 package dev.vessel.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.seccomp.SeccompProfile;
+import dev.vessel.isolators.linux.SeccompFilters;
+import dev.vessel.linux.Capability;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * The OCI runtimes Vessel is measured against, run as their users run them: a bundle made by
@@ -10,13 +18,17 @@ import java.nio.file.Path;
  * cgroup2 mount, so crun runs bare.
  */
 final class OciRuntimes {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private OciRuntimes() {
     }
 
     /**
      * {@code runc spec}'s default, run as root, with {@code /bin/true} and our rootfs. Its network
      * namespace is removed, as creating one costs time; the process bench's Vessel config names the
-     * network {@code host} for the same reason.
+     * network {@code host} for the same reason. Like a Vessel container it gets the default seccomp
+     * profile (resolved for Vessel's default capabilities, for this host's architectures, as Vessel
+     * compiles it) and runc's current masked paths (runc spec's list lacks the newest).
      */
     static Path bundle(Path dir, Path rootfs) throws Exception {
         Files.createDirectories(dir);
@@ -33,8 +45,27 @@ final class OciRuntimes {
         if (json.contains("\"network\"") || !json.contains("/bin/true")) {
             throw new IllegalStateException("runc spec's config.json changed shape; adjust OciRuntimes.bundle");
         }
-        Files.writeString(config, json);
+        ObjectNode tree = (ObjectNode) JSON.readTree(json);
+        ObjectNode linux = (ObjectNode) tree.get("linux");
+        ArrayNode masked = (ArrayNode) linux.get("maskedPaths");
+        masked.add("/sys/devices/virtual/powercap");
+        linux.set("seccomp", JSON.readTree(defaultSeccompProfile()));
+        Files.writeString(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tree));
         return dir;
+    }
+
+    /** Vessel's default profile as runc and crun take it: conditions resolved, this host's architectures only. */
+    static String defaultSeccompProfile() {
+        SeccompProfile.Host host = SeccompProfile.Host.current();
+        SeccompProfile resolved = SeccompProfile.parse(SeccompFilters.DEFAULT_PROFILE_JSON).resolve(
+                Capability.CONTAINER_DEFAULT.stream().map(Capability::name).collect(Collectors.toSet()), host);
+        List<String> arches = switch (host.arch()) {
+            case "amd64" -> List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
+            case "arm64" -> List.of("SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM");
+            default -> throw new IllegalStateException("no seccomp architectures for " + host.arch());
+        };
+        return new SeccompProfile(resolved.defaultAction(), resolved.defaultErrnoRet(), arches, resolved.flags(),
+                resolved.syscalls()).toJson();
     }
 
     static String[] runcRun(Path state, Path bundle, String id) {

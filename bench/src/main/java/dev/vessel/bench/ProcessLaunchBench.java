@@ -6,6 +6,7 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
@@ -30,8 +31,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
- * ProcessLauncher + the cgroup, capability, rlimit and namespace isolators, in this warm JVM) beside
- * {@code runc run} and {@code crun run}, in alternating rounds of the same run.
+ * ProcessLauncher + the cgroup, capability, seccomp, rlimit and namespace isolators, in this warm
+ * JVM) beside {@code runc run} and {@code crun run} given the same seccomp profile and masked and
+ * read-only paths, in alternating rounds of the same run; and Vessel without seccomp, which shows
+ * what the filter costs a launch.
  *
  * <p>Benchmarks: {@code process-launch} (sequential latency), {@code process-throughput} (wall time
  * of 50 concurrent launches, Vessel vs crun). Arguments: benchmark names; none runs both.
@@ -50,7 +53,7 @@ public final class ProcessLaunchBench {
     private static final int THROUGHPUT_ROUNDS = 3;
     /** The cgroup controllers runc and crun set up for a container, and what their bundle asks for. */
     private static final List<String> ISOLATORS = List.of("cgroups", "cgroups/memory", "cgroups/cpu", "cgroups/pids",
-            "cgroups/devices", "linux/capabilities", "posix/rlimits", "namespaces");
+            "cgroups/devices", "linux/capabilities", "linux/seccomp", "posix/rlimits", "namespaces");
 
     private final Path work;
     /**
@@ -113,8 +116,9 @@ public final class ProcessLaunchBench {
     // ---------------------------------------------------------------------------------------------
 
     private void latency() throws Exception {
-        Map<String, Run> runs = Map.of("vessel", this::vessel, "runc", this::runc, "crun", this::crun);
-        List<String> order = List.of("vessel", "runc", "crun");
+        Map<String, Run> runs = Map.of("vessel", this::vessel, "vessel-noseccomp", this::vesselUnconfined,
+                "runc", this::runc, "crun", this::crun);
+        List<String> order = List.of("vessel", "vessel-noseccomp", "runc", "crun");
         List<Double> first = new ArrayList<>();
         for (int i = 0; i < VESSEL_WARMUP; i++) {
             long t0 = System.nanoTime();
@@ -124,6 +128,7 @@ public final class ProcessLaunchBench {
             }
         }
         for (int i = 0; i < WARMUP; i++) {
+            vesselUnconfined();
             runc();
             crun();
         }
@@ -138,10 +143,10 @@ public final class ProcessLaunchBench {
         System.out.printf(Locale.ROOT, "process-launch: /bin/true launch-to-exit, %d alternating rounds after %d warm-up "
                 + "launches of Vessel (its first %d: median %.2f ms, min %.2f ms) and %d of each baseline%n", ROUNDS,
                 VESSEL_WARMUP, FIRST, Stats.median(first), first.stream().min(Double::compare).orElseThrow(), WARMUP);
-        System.out.printf(Locale.ROOT, "%-14s %9s %9s %9s%n", "runtime", "median", "min", "max");
+        System.out.printf(Locale.ROOT, "%-17s %9s %9s %9s%n", "runtime", "median", "min", "max");
         for (String n : order) {
             List<Double> s = ms.get(n).stream().sorted().toList();
-            System.out.printf(Locale.ROOT, "%-14s %7.2fms %7.2fms %7.2fms%n", n, Stats.median(s), s.getFirst(), s.getLast());
+            System.out.printf(Locale.ROOT, "%-17s %7.2fms %7.2fms %7.2fms%n", n, Stats.median(s), s.getFirst(), s.getLast());
         }
         double vessel = Stats.median(ms.get("vessel"));
         for (String baseline : List.of("runc", "crun")) {
@@ -149,6 +154,10 @@ public final class ProcessLaunchBench {
             System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch\",\"vessel_ms\":%.2f,\"baseline\":\"%s\","
                     + "\"baseline_ms\":%.2f,\"ratio\":%.3f,\"runs\":%d}%n", vessel, baseline, b, vessel / b, ROUNDS);
         }
+        // what the default seccomp filter costs a launch (its install in the helper; the compile is cached)
+        double unconfined = Stats.median(ms.get("vessel-noseccomp"));
+        System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch-seccomp\",\"vessel_ms\":%.2f,"
+                + "\"unconfined_ms\":%.2f,\"seccomp_ms\":%.2f,\"runs\":%d}%n", vessel, unconfined, vessel - unconfined, ROUNDS);
     }
 
     private void throughput() throws Exception {
@@ -208,6 +217,20 @@ public final class ProcessLaunchBench {
             throw new IllegalStateException("vessel: /bin/true ended with " + t);
         }
         containerizer.remove(id); // part of the cost, as runc/crun run delete their container too
+    }
+
+    /** The same launch with {@code seccomp.unconfined}: no filter. */
+    private void vesselUnconfined() throws Exception {
+        String id = "u" + ids.incrementAndGet();
+        containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
+                .addCommand("/bin/true").setHostRootfs(rootfs.toString())
+                .setSeccomp(Seccomp.newBuilder().setUnconfined(true))
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build());
+        Termination t = containerizer.wait(id).join();
+        if (t.getExitCode() != 0) {
+            throw new IllegalStateException("vessel: /bin/true ended with " + t);
+        }
+        containerizer.remove(id);
     }
 
     private void runc() throws Exception {

@@ -1,15 +1,20 @@
 package dev.vessel.guest;
 
+import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.linux.SeccompFilters;
+import dev.vessel.linux.Capability;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
 
 /**
  * The guest agent, started by the guest's init: finds the agent's virtio-serial port, says hello to
  * the host and serves its requests, running each task as a process container inside the guest.
  * With {@code --train} it instead runs its start path against itself in memory and exits, so that an
- * image build can record an AOT cache of exactly the classes a real start loads.
+ * image build can record an AOT cache of exactly the classes a real start loads; with
+ * {@code --write-seccomp-programs} it writes the default seccomp program into the image.
  *
  * <p>Start-up time is the point here (guests may run under TCG, where every class costs): the node
  * is built in the background while the hello goes out, and nothing but blocking streams and virtual
@@ -28,8 +33,16 @@ public final class GuestAgent {
             Training.run(startMillis);
             return;
         }
+        if (args.length == 1 && args[0].equals("--write-seccomp-programs")) {
+            // the image build: the default seccomp program for a default task, so no guest compiles it
+            System.out.println(SeccompFilters.writeDefault(GuestNode.PATHS.seccompProgramsDir(),
+                    Capability.CONTAINER_DEFAULT.stream().map(Capability::name).collect(Collectors.toSet()),
+                    SeccompProfile.Host.current()));
+            return;
+        }
         if (args.length != 0) {
-            System.err.println("usage: GuestAgent [--train]   (unexpected arguments " + List.of(args) + ")");
+            System.err.println("usage: GuestAgent [--train | --write-seccomp-programs]   (unexpected arguments "
+                    + List.of(args) + ")");
             System.exit(2);
         }
         HostLink link = new HostLink();

@@ -3,6 +3,7 @@ package dev.vessel.isolators;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.isolators.cgroups.CgroupsIsolator;
@@ -13,6 +14,8 @@ import dev.vessel.isolators.cgroups.PidsIsolator;
 import dev.vessel.isolators.disk.DiskDuIsolator;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
+import dev.vessel.isolators.linux.SeccompFilters;
+import dev.vessel.isolators.linux.SeccompIsolator;
 import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import dev.vessel.isolators.namespaces.UserNamespaceIsolator;
 import dev.vessel.isolators.namespaces.UserNamespaceRanges;
@@ -110,6 +113,8 @@ public final class IsolatorCatalog {
                     ? new LinuxFilesystemIsolator(c.paths())
                     : LinuxFilesystemIsolator.withoutDockerVolumes(c.paths())),
             new Entry("linux/capabilities", PROCESS_AND_GUEST, (c, s) -> new LinuxCapabilitiesIsolator()),
+            new Entry("linux/seccomp", PROCESS_AND_GUEST,
+                    (c, s) -> new SeccompIsolator(new SeccompFilters(SeccompProfile.Host.current(), c.paths().seccompProgramsDir()))),
             new Entry("posix/rlimits", PROCESS_AND_GUEST, (c, s) -> new PosixRlimitsIsolator(c.rlimitDefaults())),
             new Entry("volume/docker", HOST, (c, s) -> {
                 var volumes = needs(c.dockerVolumes(), "volume/docker", "a Docker volume plugin directory");

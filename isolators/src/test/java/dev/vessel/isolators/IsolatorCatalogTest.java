@@ -30,13 +30,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class IsolatorCatalogTest {
-    /** What GuestNode built by hand before the catalog, with every controller a guest has. */
+    /** What GuestNode built by hand before the catalog, with every controller a guest has, and linux/seccomp since. */
     private static final List<String> GUEST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
-            "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "posix/rlimits");
-    /** What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user. */
+            "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits");
+    /** What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user and linux/seccomp. */
     private static final List<String> HOST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
             "cgroups/pids", "cgroups/devices", "namespaces", "namespaces/user", "filesystem/linux", "linux/capabilities",
-            "posix/rlimits", "volume/docker", "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network");
+            "linux/seccomp", "posix/rlimits", "volume/docker", "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network");
 
     @TempDir
     Path dir;
@@ -91,12 +91,12 @@ class IsolatorCatalogTest {
 
         // a controller the guest lacks is left out, as GuestNode did
         assertEquals(List.of("cgroups", "cgroups/memory", "cgroups/cpu", "namespaces", "filesystem/linux",
-                "linux/capabilities", "posix/rlimits"),
+                "linux/capabilities", "linux/seccomp", "posix/rlimits"),
                 IsolatorCatalog.build(guestContext("cpu memory"), guest).stream().map(Isolator::name).toList());
         // no hierarchy at all: no cgroups isolator either
         IsolatorContext none = IsolatorContext.of(paths(), CgroupHierarchies.detect(Files.writeString(
                 dir.resolve("empty-mountinfo"), "")), "vessel");
-        assertEquals(List.of("namespaces", "filesystem/linux", "linux/capabilities", "posix/rlimits"),
+        assertEquals(List.of("namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits"),
                 IsolatorCatalog.build(none, guest).stream().map(Isolator::name).toList());
     }
 

@@ -183,7 +183,7 @@ class ContainersApiTest {
         assertEquals(List.of("filesystem/linux", "volume/docker", "network/cni", "vm/resources", "vm/rootfs",
                 "vm/network"), names(isolators.get("vm")), info::toString);
         assertEquals(List.of("cgroups", "cgroups/memory", "cgroups/cpu", "cgroups/pids", "namespaces",
-                "filesystem/linux", "linux/capabilities", "posix/rlimits"), names(isolators.get("vm_guest")),
+                "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits"), names(isolators.get("vm_guest")),
                 info::toString);
         ok(api.get("/v1/health"), 200);
         ApiClient.Response metrics = api.get("/metrics");

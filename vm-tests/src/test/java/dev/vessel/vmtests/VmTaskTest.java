@@ -60,11 +60,14 @@ class VmTaskTest {
     }
 
     @Test
-    void aTaskFromABusyboxImageRunsInTheGuestWithItsOutputAndExitCode() throws Exception {
-        Termination t = run(vmTask("vm-hi", "echo hi; echo oops >&2; exit 3").build());
+    void aTaskFromABusyboxImageRunsInTheGuestUnderSeccompWithItsOutputAndExitCode() throws Exception {
+        // the guest's chain gives the task the default seccomp filter: unshare, allowed without
+        // capabilities by the kernel, fails with EPERM
+        Termination t = run(vmTask("vm-hi", "echo hi; echo oops >&2; grep -E '^Seccomp' /proc/self/status;"
+                + " unshare -U true 2>/dev/null || echo unshare denied; exit 3").build());
         assertEquals(TerminationReason.EXITED, t.getReason(), t::toString);
         assertEquals(3, t.getExitCode(), t::toString);
-        assertEquals("hi\n", stdout("vm-hi"));
+        assertEquals("hi\nSeccomp:\t2\nSeccomp_filters:\t1\nunshare denied\n", stdout("vm-hi"));
         assertEquals("oops\n", Files.readString(node.paths.stderrLog(node.paths.containerDir(List.of("vm-hi")))));
         node.containerizer.remove("vm-hi");
     }

@@ -25,6 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *   fetcher/uris/  fetcher/downloads/    the fetcher's URI index and unfinished downloads
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (see provisioner's RootfsPaths)
  *   bin/vessel-launch                    the process launcher's native helper, installed from its jar
+ *   seccomp/default-&lt;caps&gt;.bpf     a seccomp program compiled ahead of time (a guest image's)
  * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
  *   boot_id                              the boot the run dir was written in
  *   .overlay-probe-&lt;random&gt;/             a moment at start-up: does the run dir take overlay upper dirs?
@@ -127,6 +128,14 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The process launcher's native helper ({@code vessel-launch}), installed here from its jar. */
     public Path launchHelper() {
         return stateDir.resolve("bin").resolve("vessel-launch");
+    }
+
+    /**
+     * Seccomp programs compiled ahead of time, read by linux/seccomp before it compiles one: a guest
+     * image ships its default program here, compiling it costs a guest that runs one task per boot.
+     */
+    public Path seccompProgramsDir() {
+        return stateDir.resolve("seccomp");
     }
 
     /** The network/cni isolator's state: each container's netns file and CNI results. */

@@ -13,10 +13,12 @@ import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
+import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
@@ -51,6 +53,9 @@ public final class ConfigValidator {
     public static final Set<String> VM_DISK_FORMATS = Set.of("raw", "qcow2");
     /** Filesystems a VM task's disk may carry: the ones the guest kernel has built in. */
     public static final Set<String> VM_DISK_FS_TYPES = Set.of("ext4");
+
+    /** A seccomp profile is a few tens of KiB (Docker's is 20); past this it is a mistake. */
+    public static final int MAX_SECCOMP_PROFILE_CHARS = 1 << 20;
 
     private final NodeCapacity capacity;
 
@@ -121,6 +126,9 @@ public final class ConfigValidator {
             }
             uris(c.getUrisList());
             userns(c);
+            if (c.hasSeccomp()) {
+                seccomp(c.getSeccomp());
+            }
             if (isolation == Isolation.VM) {
                 notYetInVms(c);
             }
@@ -391,6 +399,22 @@ public final class ConfigValidator {
                 fail(field, Quoted.of(name) + " is not a Linux capability (e.g. CAP_NET_ADMIN)");
             }
             return cap.map(Capability::name);
+        }
+
+        private void seccomp(Seccomp seccomp) {
+            String json = seccomp.getProfileJson();
+            if (seccomp.getUnconfined() && !json.isEmpty()) {
+                fail("seccomp", "give either a profile or unconfined, not both");
+            } else if (json.length() > MAX_SECCOMP_PROFILE_CHARS) {
+                fail("seccomp.profile_json", "is " + json.length() + " characters; at most "
+                        + MAX_SECCOMP_PROFILE_CHARS + " are accepted");
+            } else if (!json.isEmpty()) {
+                try {
+                    SeccompProfile.parse(json);
+                } catch (SeccompProfile.MalformedException e) {
+                    fail("seccomp.profile_json", e.getMessage());
+                }
+            }
         }
 
         private void rlimits(List<Rlimit> rlimits) {

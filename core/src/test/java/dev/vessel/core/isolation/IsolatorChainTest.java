@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
@@ -14,6 +15,7 @@ import dev.vessel.core.model.LimitationReason;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.SeccompFilter;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
 import dev.vessel.core.spi.ContainerContext;
@@ -182,6 +184,18 @@ class IsolatorChainTest {
                 .setVm(VmLaunchInfo.newBuilder().setVcpus(2)).build());
         VesselException e = assertThrows(VesselException.class, () -> chain(a, b).prepare(contexts("c1"), Map.of()));
         assertEquals("launch_info.vm.vcpus", e.field().orElseThrow());
+    }
+
+    @Test
+    void twoIsolatorsGivingDifferentSeccompFiltersConflict() {
+        RecordingIsolator a = new RecordingIsolator("a", log).returning(LaunchInfo.newBuilder().setSeccomp(
+                SeccompFilter.newBuilder().setProgram(ByteString.copyFrom(new byte[8]))).build());
+        RecordingIsolator b = new RecordingIsolator("b", log).returning(LaunchInfo.newBuilder().setSeccomp(
+                SeccompFilter.newBuilder().setProgram(ByteString.copyFrom(new byte[16]))).build());
+        VesselException e = assertThrows(VesselException.class, () -> chain(a, b).prepare(contexts("c1"), Map.of()));
+        assertEquals("launch_info.seccomp.program", e.field().orElseThrow());
+        LaunchInfo one = chain(a, new RecordingIsolator("c", log)).prepare(contexts("c2"), Map.of());
+        assertEquals(8, one.getSeccomp().getProgram().size());
     }
 
     @Test

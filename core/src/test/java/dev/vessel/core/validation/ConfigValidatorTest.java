@@ -21,6 +21,7 @@ import dev.vessel.core.model.PersistentVolume;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
 import dev.vessel.core.model.VmOptions;
@@ -224,7 +225,17 @@ class ConfigValidatorTest {
                         .setExpectedDigest("md5")), "uris[0].expected_digest", "is not a digest"),
                 rule("uri output escaping the sandbox", c -> c.addUris(FetchUri.newBuilder().setUri("https://x/y")
                         .setOutputFile("../y")), "uris[0].output_file", "plain file name"),
-                rule("empty label key", c -> c.putLabels("", "v"), "labels", "must not be empty"));
+                rule("empty label key", c -> c.putLabels("", "v"), "labels", "must not be empty"),
+                rule("seccomp profile and unconfined", c -> c.setSeccomp(Seccomp.newBuilder().setUnconfined(true)
+                        .setProfileJson("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}")), "seccomp", "not both"),
+                rule("seccomp profile too big", c -> c.setSeccomp(Seccomp.newBuilder()
+                        .setProfileJson(" ".repeat(ConfigValidator.MAX_SECCOMP_PROFILE_CHARS + 1))),
+                        "seccomp.profile_json", "at most 1048576"),
+                rule("seccomp profile malformed", c -> c.setSeccomp(Seccomp.newBuilder()
+                        .setProfileJson("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"],"
+                                + " \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 6, \"value\": 0,"
+                                + " \"op\": \"SCMP_CMP_EQ\"}]}]}")),
+                        "seccomp.profile_json", "$.syscalls[0].args[0].index: must be an argument index from 0 to 5"));
     }
 
     @ParameterizedTest(name = "{0}")

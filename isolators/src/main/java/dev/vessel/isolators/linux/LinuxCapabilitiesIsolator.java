@@ -5,6 +5,7 @@ import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.Isolator;
+import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.linux.Capability;
 import java.util.EnumSet;
@@ -15,7 +16,8 @@ import java.util.Set;
  * The container's capabilities: {@link Capability#CONTAINER_DEFAULT podman's default set}, minus the
  * config's {@code drop}, plus its {@code add} ("ALL" allowed on both; drop first, so "drop ALL, add X"
  * leaves only X). The launch gets the set a root task holds: bounding = permitted = effective; nothing
- * inheritable or ambient. The launcher narrows it for a non-root user.
+ * inheritable or ambient. The launcher narrows it for a non-root user. It provides the set to the
+ * isolators whose policy follows it ({@code linux/seccomp}).
  */
 public final class LinuxCapabilitiesIsolator implements Isolator {
     @Override
@@ -24,8 +26,15 @@ public final class LinuxCapabilitiesIsolator implements Isolator {
     }
 
     @Override
+    public Set<Key<?>> provides() {
+        return Set.of(CapabilityKeys.CAPABILITIES);
+    }
+
+    @Override
     public LaunchInfo prepare(PrepareContext context) {
-        List<String> names = capabilities(context.config().getCapabilities()).stream().map(Capability::name).toList();
+        Set<Capability> set = capabilities(context.config().getCapabilities());
+        context.put(CapabilityKeys.CAPABILITIES, new ContainerCapabilities(set));
+        List<String> names = set.stream().map(Capability::name).toList();
         return LaunchInfo.newBuilder().setCapabilities(CapabilitySet.newBuilder()
                 .addAllBounding(names).addAllPermitted(names).addAllEffective(names)).build();
     }

@@ -34,7 +34,8 @@ public record HelperPlan(
         List<String> cgroups,
         boolean idmap,
         List<String> rootfsLower,
-        Optional<OverlayUpper> rootfsUpper) {
+        Optional<OverlayUpper> rootfsUpper,
+        Optional<SeccompFilter> seccompFilter) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
@@ -60,6 +61,7 @@ public record HelperPlan(
         cgroups = List.copyOf(cgroups);
         rootfsLower = List.copyOf(rootfsLower);
         Objects.requireNonNull(rootfsUpper, "rootfsUpper");
+        Objects.requireNonNull(seccompFilter, "seccompFilter");
     }
 
     /** ROOTFS_UPPER: the upper and work directories of the overlay the helper mounts (one parent holds both). */
@@ -90,6 +92,25 @@ public record HelperPlan(
 
     /** One setrlimit: the kernel's RLIMIT_* number; {@code -1L} is RLIM_INFINITY. */
     public record Rlimit(int resource, long soft, long hard) {
+    }
+
+    /**
+     * A seccomp filter for seccomp(SECCOMP_SET_MODE_FILTER): SECCOMP_FILTER_FLAG_* bits and a
+     * {@code struct sock_filter} array in the host's byte order (8 bytes an instruction, at most 4096).
+     */
+    public record SeccompFilter(int flags, byte[] program) {
+        public SeccompFilter {
+            if (program.length == 0 || program.length % 8 != 0 || program.length > 4096 * 8) {
+                throw new IllegalArgumentException("a seccomp program is 1 to 4096 instructions of 8 bytes, not "
+                        + program.length + " bytes");
+            }
+            program = program.clone();
+        }
+
+        @Override
+        public byte[] program() {
+            return program.clone();
+        }
     }
 
     /** Capability masks, bit n = capability n. */

@@ -16,8 +16,8 @@ public final class LaunchPlanEncoder {
             GID = 0x07, SUPP_GID = 0x08, HOSTNAME = 0x09, NAMESPACES = 0x0A, UID_MAP = 0x0B, GID_MAP = 0x0C,
             NETNS_PATH = 0x0D, MOUNT = 0x0E, STD_FS = 0x0F, MASKED_PATH = 0x10, RLIMIT = 0x11,
             NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15, EXIT_FILE = 0x16, STDOUT_LOG = 0x17,
-            STDERR_LOG = 0x18, MONITOR_LOG = 0x19, READONLY_PATH = 0x1A, IDMAP = 0x1C, ROOTFS_LOWER = 0x1D,
-            ROOTFS_UPPER = 0x1E;
+            STDERR_LOG = 0x18, MONITOR_LOG = 0x19, READONLY_PATH = 0x1A, SECCOMP_FILTER = 0x1B, IDMAP = 0x1C,
+            ROOTFS_LOWER = 0x1D, ROOTFS_UPPER = 0x1E;
 
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
@@ -76,6 +76,10 @@ public final class LaunchPlanEncoder {
             byte[] work = utf8(u.work());
             e.record(ROOTFS_UPPER, buffer(8 + upper.length + work.length)
                     .putInt(upper.length).put(upper).putInt(work.length).put(work).array());
+        });
+        plan.seccompFilter().ifPresent(f -> {
+            byte[] program = f.program();
+            e.record(SECCOMP_FILTER, buffer(4 + program.length).putInt(f.flags()).put(program).array());
         });
 
         byte[] bodyBytes = e.body.toByteArray();

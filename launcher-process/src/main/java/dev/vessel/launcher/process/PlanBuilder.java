@@ -42,6 +42,7 @@ import java.util.stream.Stream;
  *       user keeps only the bounding set (what setuid binaries may reach) and nothing effective,
  *       permitted, inheritable or ambient, as with runc and Docker.
  *   <li>Cgroups: the launch info's; the helper starts the task in them.
+ *   <li>Seccomp: the launch info's filter, installed by the helper just before execve; none without.
  *   <li>no_new_privs is always set, masked and read-only paths are runc's defaults (every container
  *       with a rootfs gets them, the one a VM's guest runs too), logs are capped.
  *   <li>{@code read_only_rootfs}: the helper remounts the rootfs read-only after every other mount (the
@@ -148,7 +149,8 @@ public final class PlanBuilder {
                 info.hasRootfsLayers()
                         ? Optional.of(new HelperPlan.OverlayUpper(info.getRootfsLayers().getUpper(),
                                 info.getRootfsLayers().getWork()))
-                        : Optional.empty());
+                        : Optional.empty(),
+                seccompFilter(info));
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
@@ -170,6 +172,18 @@ public final class PlanBuilder {
                     "idmapped mounts need a user namespace and a rootfs");
         }
         return true;
+    }
+
+    private static Optional<HelperPlan.SeccompFilter> seccompFilter(LaunchInfo info) {
+        if (!info.hasSeccomp()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new HelperPlan.SeccompFilter(info.getSeccomp().getFlags(),
+                    info.getSeccomp().getProgram().toByteArray()));
+        } catch (IllegalArgumentException e) {
+            throw VesselException.invalid("launch_info.seccomp.program", e.getMessage());
+        }
     }
 
     private static List<String> env(ContainerConfig config, LaunchInfo info) {

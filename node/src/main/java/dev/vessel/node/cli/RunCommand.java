@@ -7,6 +7,7 @@ import dev.vessel.linux.Capability;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,6 +88,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--userns", paramLabel = "MODE", description = "user namespace: auto (its own, root mapped to"
             + " unprivileged host ids) or host; default: the daemon's --userns-default")
     private String userns;
+    @Option(names = "--security-opt", paramLabel = "KEY=VALUE", description = "seccomp=FILE: the seccomp profile"
+            + " (OCI linux.seccomp JSON) instead of the default one; seccomp=unconfined: no seccomp filter")
+    private List<String> securityOptions = new ArrayList<>();
     @Parameters(paramLabel = "IMAGE [CMD…]", description = "the image (left out with --rootfs), then the command")
     private List<String> words = new ArrayList<>();
 
@@ -135,6 +139,7 @@ final class RunCommand implements Callable<Integer> {
         ArrayNode argv = body.putArray(rootfs != null ? "command" : "args");
         command.forEach(argv::add);
         env(body);
+        securityOptions(body);
         if (memory != null || cpus != null || pidsLimit != null) {
             ObjectNode resources = body.putObject("resources");
             if (pidsLimit != null) {
@@ -198,6 +203,36 @@ final class RunCommand implements Callable<Integer> {
             String value = eq > 0 ? e.substring(eq + 1) : vessel.env.get(e);
             if (value != null) { // docker's rule: NAME alone, unset on the host, is left out
                 vars.addObject().put("name", eq > 0 ? e.substring(0, eq) : e).put("value", value);
+            }
+        }
+    }
+
+    /** {@code --security-opt}s, as docker's: the profile file is read here, the daemon gets its text. */
+    private void securityOptions(ObjectNode body) {
+        for (String option : securityOptions) {
+            int eq = option.indexOf('=');
+            String key = eq < 0 ? option : option.substring(0, eq);
+            if (!key.equals("seccomp")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--security-opt: unknown option '" + key
+                        + "' (known: seccomp=FILE|unconfined)");
+            }
+            String value = option.substring(eq + 1);
+            if (eq < 0 || value.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--security-opt: seccomp needs a value: seccomp=FILE or seccomp=unconfined");
+            }
+            if (body.has("seccomp")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--security-opt: seccomp given twice");
+            }
+            if (value.equals("unconfined")) {
+                body.putObject("seccomp").put("unconfined", true);
+                continue;
+            }
+            try {
+                body.putObject("seccomp").put("profile_json", Files.readString(Path.of(value)));
+            } catch (IOException | java.io.UncheckedIOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--security-opt: cannot read seccomp profile '"
+                        + value + "': " + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
             }
         }
     }

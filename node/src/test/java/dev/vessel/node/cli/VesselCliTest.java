@@ -190,6 +190,9 @@ class VesselCliTest {
                 new Bad(List.of("--cpus", "0"), "--cpus"),
                 new Bad(List.of("-p", "80"), "--publish"),
                 new Bad(List.of("-e", "=x"), "--env"),
+                new Bad(List.of("--security-opt", "seccomp=/nonexistent/profile.json"), "--security-opt"),
+                new Bad(List.of("--security-opt", "apparmor=unconfined"), "--security-opt"),
+                new Bad(List.of("--security-opt", "seccomp"), "--security-opt"),
                 new Bad(List.of("--cap-add", "NET_RAW,CAP_FLY"), "--cap-add"),
                 new Bad(List.of("--cap-drop", "bogus"), "--cap-drop"),
                 new Bad(List.of("--tmpfs", "/scratch:size=1m,exotic"), "unknown tmpfs option 'exotic'"),
@@ -207,6 +210,32 @@ class VesselCliTest {
             assertFalse(r.err().contains("\tat "), r::toString);
         }
         assertEquals(before, JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers").size());
+    }
+
+    @Test
+    void securityOptSeccompTakesAProfileFileOrUnconfined() throws Exception {
+        Result confined = vessel("run", "--rm", "--rootfs", rootfs.toString(), "grep", "^Seccomp:", "/proc/self/status");
+        assertEquals("Seccomp:\t2\n", confined.out(), confined::toString);
+        Result unconfined = vessel("run", "--rm", "--security-opt", "seccomp=unconfined", "--rootfs", rootfs.toString(),
+                "grep", "^Seccomp:", "/proc/self/status");
+        assertEquals("Seccomp:\t0\n", unconfined.out(), unconfined::toString);
+        Path profile = Files.createTempFile("seccomp", ".json");
+        try {
+            Files.writeString(profile, """
+                    {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}""");
+            Result custom = vessel("run", "--rm", "--security-opt", "seccomp=" + profile, "--rootfs", rootfs.toString(),
+                    "mkdir", "/tmp/denied");
+            assertEquals(1, custom.code(), custom::toString);
+            assertTrue(custom.err().contains("Operation not permitted"), custom::toString);
+            Files.writeString(profile, "{\"defaultAction\": \"SCMP_ACT_MAYBE\"}");
+            Result malformed = vessel("run", "--rm", "--security-opt", "seccomp=" + profile, "--rootfs", rootfs.toString(),
+                    "true");
+            assertEquals(125, malformed.code(), malformed::toString);
+            assertTrue(malformed.err().contains("seccomp.profile_json") && malformed.err().contains("$.defaultAction"),
+                    malformed::toString);
+        } finally {
+            Files.delete(profile);
+        }
     }
 
     @Test
