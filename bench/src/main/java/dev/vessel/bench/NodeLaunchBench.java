@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  * <li>{@code podman}: {@code podman run --rm --runtime runc --network none} on the same image, already in
  * a private podman store (crun, podman's default runtime, refuses this machine's hybrid cgroups; and
  * {@code --network none} gives the container a network namespace of its own, as Vessel's default
- * does and the crun bundle does not);
+ * does, and as the crun bundle now does too);
  * <li>{@code crun}: {@code crun run} on the image's rootfs (no image, no daemon: the floor);
  * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
  * </ul>
@@ -92,7 +92,7 @@ public final class NodeLaunchBench {
         setup("umoci", "new", "--image", layout + ":bb");
         setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
         image = "oci:" + layout + ":bb";
-        bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs);
+        bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs, true);
 
         startDaemon();
         setup(vessel("pull", image)); // also makes the CLI's start-up cache, if this build has none yet

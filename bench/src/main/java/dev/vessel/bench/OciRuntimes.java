@@ -24,13 +24,14 @@ final class OciRuntimes {
     }
 
     /**
-     * {@code runc spec}'s default, run as root, with {@code /bin/true} and our rootfs. Its network
-     * namespace is removed, as creating one costs time; the process bench's Vessel config names the
-     * network {@code host} for the same reason. Like a Vessel container it gets the default seccomp
-     * profile (resolved for Vessel's default capabilities, for this host's architectures, as Vessel
-     * compiles it) and runc's current masked paths (runc spec's list lacks the newest).
+     * {@code runc spec}'s default, run as root, with {@code /bin/true} and our rootfs. It keeps its own
+     * network namespace, as a default Vessel container has one. Like a Vessel container it gets the
+     * default seccomp profile (resolved for Vessel's default capabilities, for this host's
+     * architectures, as Vessel compiles it) and runc's current masked paths (runc spec's list lacks the
+     * newest). Without {@code masks}, the masked and read-only paths are left out: what applying them
+     * costs a runtime.
      */
-    static Path bundle(Path dir, Path rootfs) throws Exception {
+    static Path bundle(Path dir, Path rootfs, boolean masks) throws Exception {
         Files.createDirectories(dir);
         Process spec = new ProcessBuilder("runc", "spec").directory(dir.toFile()).inheritIO().start();
         if (spec.waitFor() != 0) {
@@ -40,15 +41,18 @@ final class OciRuntimes {
         String json = Files.readString(config)
                 .replace("\"terminal\": true", "\"terminal\": false")
                 .replaceFirst("\"args\": \\[\\s*\"sh\"\\s*\\]", "\"args\": [\"/bin/true\"]")
-                .replace("\"path\": \"rootfs\"", "\"path\": \"" + rootfs + "\"")
-                .replaceFirst("\\{\\s*\"type\": \"network\"\\s*},\\s*", "");
-        if (json.contains("\"network\"") || !json.contains("/bin/true")) {
+                .replace("\"path\": \"rootfs\"", "\"path\": \"" + rootfs + "\"");
+        if (!json.contains("\"network\"") || !json.contains("/bin/true")) {
             throw new IllegalStateException("runc spec's config.json changed shape; adjust OciRuntimes.bundle");
         }
         ObjectNode tree = (ObjectNode) JSON.readTree(json);
         ObjectNode linux = (ObjectNode) tree.get("linux");
-        ArrayNode masked = (ArrayNode) linux.get("maskedPaths");
-        masked.add("/sys/devices/virtual/powercap");
+        if (masks) {
+            ((ArrayNode) linux.get("maskedPaths")).add("/sys/devices/virtual/powercap");
+        } else {
+            linux.remove("maskedPaths");
+            linux.remove("readonlyPaths");
+        }
         linux.set("seccomp", JSON.readTree(defaultSeccompProfile()));
         Files.writeString(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tree));
         return dir;

@@ -30,11 +30,14 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel (UnifiedContainerizer +
- * ProcessLauncher + the cgroup, capability, seccomp, rlimit and namespace isolators, in this warm
- * JVM) beside {@code runc run} and {@code crun run} given the same seccomp profile and masked and
- * read-only paths, in alternating rounds of the same run; and Vessel without seccomp, which shows
- * what the filter costs a launch.
+ * Launch-to-exit of {@code /bin/true} on one busybox rootfs: Vessel with its defaults
+ * (UnifiedContainerizer + ProcessLauncher + the cgroup, capability, seccomp, rlimit and namespace
+ * isolators, in this warm JVM: masked and read-only paths, the default seccomp filter, a network
+ * namespace of its own with {@code lo} up) beside {@code runc run} and {@code crun run} given the same
+ * seccomp profile, masked and read-only paths and a network namespace, in alternating rounds of the
+ * same run. What each part costs is measured beside them: Vessel without seccomp, Vessel in the
+ * host's network namespace, and crun without masked and read-only paths (Vessel's helper applies them
+ * with the same mounts crun makes, and has no switch to leave them out).
  *
  * <p>Benchmarks: {@code process-launch} (sequential latency), {@code process-throughput} (wall time
  * of 50 concurrent launches, Vessel vs crun). Arguments: benchmark names; none runs both.
@@ -63,6 +66,7 @@ public final class ProcessLaunchBench {
     private final Path runBase;
     private final Path rootfs;
     private final Path bundle;
+    private final Path bundleWithoutMasks;
     private final UnifiedContainerizer containerizer;
     private final AtomicLong ids = new AtomicLong();
 
@@ -70,7 +74,8 @@ public final class ProcessLaunchBench {
         this.work = work;
         this.runBase = runBase;
         this.rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
-        this.bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs);
+        this.bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs, true);
+        this.bundleWithoutMasks = OciRuntimes.bundle(work.resolve("bundle-nomasks"), rootfs, false);
         RuntimePaths paths = new RuntimePaths(work.resolve("state"), runBase.resolve("vessel"));
         // what the runc spec bundle below asks of runc and crun: the OCI capabilities,
         // RLIMIT_NOFILE 1024/1024, and the pid, mount, uts and ipc namespaces
@@ -117,8 +122,9 @@ public final class ProcessLaunchBench {
 
     private void latency() throws Exception {
         Map<String, Run> runs = Map.of("vessel", this::vessel, "vessel-noseccomp", this::vesselUnconfined,
-                "runc", this::runc, "crun", this::crun);
-        List<String> order = List.of("vessel", "vessel-noseccomp", "runc", "crun");
+                "vessel-hostnet", this::vesselHostNetwork, "runc", this::runc, "crun", this::crun,
+                "crun-nomasks", this::crunWithoutMasks);
+        List<String> order = List.of("vessel", "vessel-noseccomp", "vessel-hostnet", "runc", "crun", "crun-nomasks");
         List<Double> first = new ArrayList<>();
         for (int i = 0; i < VESSEL_WARMUP; i++) {
             long t0 = System.nanoTime();
@@ -129,8 +135,10 @@ public final class ProcessLaunchBench {
         }
         for (int i = 0; i < WARMUP; i++) {
             vesselUnconfined();
+            vesselHostNetwork();
             runc();
             crun();
+            crunWithoutMasks();
         }
         Map<String, List<Double>> ms = new java.util.HashMap<>();
         for (int i = 0; i < ROUNDS; i++) {
@@ -154,10 +162,18 @@ public final class ProcessLaunchBench {
             System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch\",\"vessel_ms\":%.2f,\"baseline\":\"%s\","
                     + "\"baseline_ms\":%.2f,\"ratio\":%.3f,\"runs\":%d}%n", vessel, baseline, b, vessel / b, ROUNDS);
         }
-        // what the default seccomp filter costs a launch (its install in the helper; the compile is cached)
-        double unconfined = Stats.median(ms.get("vessel-noseccomp"));
-        System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch-seccomp\",\"vessel_ms\":%.2f,"
-                + "\"unconfined_ms\":%.2f,\"seccomp_ms\":%.2f,\"runs\":%d}%n", vessel, unconfined, vessel - unconfined, ROUNDS);
+        // what each default costs a launch: the seccomp filter (its install in the helper; the compile is
+        // cached), the network namespace (made by the clone, lo brought up, torn down by the kernel), and
+        // the masked and read-only paths (measured on crun, which makes the same mounts)
+        part("seccomp", "vessel", vessel, "vessel-noseccomp", Stats.median(ms.get("vessel-noseccomp")));
+        part("netns", "vessel", vessel, "vessel-hostnet", Stats.median(ms.get("vessel-hostnet")));
+        part("masked-paths", "crun", Stats.median(ms.get("crun")), "crun-nomasks", Stats.median(ms.get("crun-nomasks")));
+    }
+
+    private static void part(String part, String with, double withMs, String without, double withoutMs) {
+        System.out.printf(Locale.ROOT, "{\"bench\":\"process-launch-part\",\"part\":\"%s\",\"with\":\"%s\","
+                + "\"with_ms\":%.2f,\"without\":\"%s\",\"without_ms\":%.2f,\"cost_ms\":%.2f,\"runs\":%d}%n",
+                part, with, withMs, without, withoutMs, withMs - withoutMs, ROUNDS);
     }
 
     private void throughput() throws Exception {
@@ -207,30 +223,34 @@ public final class ProcessLaunchBench {
         void once() throws Exception;
     }
 
+    /** A default container: nothing asked for beyond the command and the rootfs. */
     private void vessel() throws Exception {
-        String id = "b" + ids.incrementAndGet();
-        containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
-                .addCommand("/bin/true").setHostRootfs(rootfs.toString())
-                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build());
+        launchTrue(trueContainer("b"));
+    }
+
+    /** The same launch with {@code seccomp.unconfined}: no filter. */
+    private void vesselUnconfined() throws Exception {
+        launchTrue(trueContainer("u").setSeccomp(Seccomp.newBuilder().setUnconfined(true)));
+    }
+
+    /** The same launch in the host's network namespace: no namespace of its own to make, lo to bring up. */
+    private void vesselHostNetwork() throws Exception {
+        launchTrue(trueContainer("h").addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)));
+    }
+
+    private ContainerConfig.Builder trueContainer(String prefix) {
+        return ContainerConfig.newBuilder().setId(prefix + ids.incrementAndGet()).setIsolation(Isolation.PROCESS)
+                .addCommand("/bin/true").setHostRootfs(rootfs.toString());
+    }
+
+    private void launchTrue(ContainerConfig.Builder config) throws Exception {
+        String id = config.getId();
+        containerizer.launch(config.build());
         Termination t = containerizer.wait(id).join();
         if (t.getExitCode() != 0) {
             throw new IllegalStateException("vessel: /bin/true ended with " + t);
         }
         containerizer.remove(id); // part of the cost, as runc/crun run delete their container too
-    }
-
-    /** The same launch with {@code seccomp.unconfined}: no filter. */
-    private void vesselUnconfined() throws Exception {
-        String id = "u" + ids.incrementAndGet();
-        containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
-                .addCommand("/bin/true").setHostRootfs(rootfs.toString())
-                .setSeccomp(Seccomp.newBuilder().setUnconfined(true))
-                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build());
-        Termination t = containerizer.wait(id).join();
-        if (t.getExitCode() != 0) {
-            throw new IllegalStateException("vessel: /bin/true ended with " + t);
-        }
-        containerizer.remove(id);
     }
 
     private void runc() throws Exception {
@@ -239,5 +259,9 @@ public final class ProcessLaunchBench {
 
     private void crun() throws Exception {
         OciRuntimes.exec(OciRuntimes.crunRun(runBase.resolve("crun"), bundle, "c" + ids.incrementAndGet()));
+    }
+
+    private void crunWithoutMasks() throws Exception {
+        OciRuntimes.exec(OciRuntimes.crunRun(runBase.resolve("crun"), bundleWithoutMasks, "m" + ids.incrementAndGet()));
     }
 }
