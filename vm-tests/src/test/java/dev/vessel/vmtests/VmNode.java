@@ -144,6 +144,32 @@ final class VmNode implements AutoCloseable {
         }
     }
 
+    /** Waits until the container's stdout contains {@code text}; fails if it ends first. */
+    void awaitStdoutContains(String id, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!stdout(id).contains(text)) {
+            if (System.nanoTime() > deadline || containerizer.status(id).getState() == ContainerState.TERMINATED) {
+                throw new AssertionError(id + ": stdout never held '" + text + "': " + stdout(id) + "\nstderr: "
+                         + stderr(id) + " " + containerizer.status(id));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** The container's stdout so far ("" before its log exists). */
+    String stdout(String id) throws IOException {
+        return readIfExists(paths.stdoutLog(paths.containerDir(List.of(id))));
+    }
+
+    /** The container's stderr so far ("" before its log exists). */
+    String stderr(String id) throws IOException {
+        return readIfExists(paths.stderrLog(paths.containerDir(List.of(id))));
+    }
+
+    private static String readIfExists(Path file) throws IOException {
+        return Files.exists(file) ? Files.readString(file) : "";
+    }
+
     /**
      * Whether the process exists and has not exited: QEMU may be a zombie for a moment after a task's
      * end (it is daemonized, and this host's PID 1 reaps it when it gets round to it).

@@ -99,6 +99,11 @@ class DomainXmlTest {
         assertEquals(0.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol0']/readonly)"));
         assertEquals(config.toString(), text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/source/@dir"));
         assertEquals(1.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol1']/readonly)"));
+        // volumes are shared in QEMU's mapped model (setuid bits and device nodes stay in xattrs); the
+        // rootfs, full of the image's symlinks, in passthrough
+        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol0']/@accessmode"));
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/@accessmode"));
 
         assertEquals(3.0, number(doc, "count(/domain/devices/disk[@device='disk'])"));
         String raw = "/domain/devices/disk[serial='vessel-disk0']";
