@@ -100,6 +100,15 @@ class VmHostileGuestTest {
             String stdout = node.stdout(id);
             String stderr = node.stderr(id);
 
+            // On the host: plain files and directories only, none setuid or setgid.
+            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"))) {
+                List<String> unsafe = unsafeEntries(share);
+                assertEquals(List.of(), unsafe, "what the guest made reached the host as itself");
+                assertEquals(S_IFREG | 0600, mode(share.resolve("suid")), "suid's host mode");
+                assertEquals(S_IFREG | 0600, mode(share.resolve("blk")), "blk's host mode");
+                assertEquals(S_IFDIR | 0700, mode(share.resolve("sub")), "sub's host mode");
+            }
+
             // The guest sees what it made: its modes and devices are kept for it (in xattrs).
             for (String d : List.of("/vol", "/kept")) {
                 assertTrue(stdout.contains(d + " 4755 0 2755 block special file 8:0 character special file 1:1"
@@ -120,14 +129,6 @@ class VmHostileGuestTest {
             assertTrue(Files.readAllLines(Path.of("/proc", Long.toString(qemu), "status")).contains("Seccomp:\t2"),
                     "QEMU has no seccomp filter");
 
-            // On the host: plain files and directories only, none setuid or setgid.
-            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"))) {
-                List<String> unsafe = unsafeEntries(share);
-                assertEquals(List.of(), unsafe, "what the guest made reached the host as itself");
-                assertEquals(S_IFREG | 0600, mode(share.resolve("suid")), "suid's host mode");
-                assertEquals(S_IFREG | 0600, mode(share.resolve("blk")), "blk's host mode");
-                assertEquals(S_IFDIR | 0700, mode(share.resolve("sub")), "sub's host mode");
-            }
             assertEquals(marker + "\n", Files.readString(besideShare), "the host's file was changed");
         } finally {
             Files.deleteIfExists(inHostEtc);
