@@ -24,8 +24,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A guest root that turns on its host, in one real VM: in a host-path volume and a persistent volume
- * it plants a setuid-root program, block and character device nodes, and symlinks that point out of the
+ * A guest root that turns on its host, in one real VM: in a host-path volume, a persistent volume and
+ * its root filesystem it plants a setuid-root program, block and character device nodes, and symlinks that point out of the
  * share, then reads through them. The guest sees what it made (its modes, its devices, its links);
  * the host sees plain files of QEMU's user with no setuid bit, no device, no symlink, and no host file
  * outside the share reaches the guest. While the task runs, QEMU is checked to run under libvirt's
@@ -68,7 +68,8 @@ class VmHostileGuestTest {
         try {
             String id = "hostile";
             String script = String.join("\n",
-                    "for d in /vol /kept; do",
+                    "mkdir /planted",
+                    "for d in /vol /kept /planted; do",
                     // a setuid-root shell, a setgid one, a disk's block device, /dev/mem's character device
                     "  cp /bin/busybox $d/suid && chown 0:0 $d/suid && chmod 4755 $d/suid",
                     "  cp /bin/busybox $d/sgid && chmod 2755 $d/sgid",
@@ -101,7 +102,8 @@ class VmHostileGuestTest {
             String stderr = node.stderr(id);
 
             // On the host: plain files and directories only, none setuid or setgid.
-            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"))) {
+            Path rootfsWrites = node.paths.vmRootfsDir(id).resolve("upper/planted");
+            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"), rootfsWrites)) {
                 List<String> unsafe = unsafeEntries(share);
                 assertEquals(List.of(), unsafe, "what the guest made reached the host as itself");
                 assertEquals(S_IFREG | 0600, mode(share.resolve("suid")), "suid's host mode");
@@ -110,7 +112,7 @@ class VmHostileGuestTest {
             }
 
             // The guest sees what it made: its modes and devices are kept for it (in xattrs).
-            for (String d : List.of("/vol", "/kept")) {
+            for (String d : List.of("/vol", "/kept", "/planted")) {
                 assertTrue(stdout.contains(d + " 4755 0 2755 block special file 8:0 character special file 1:1"
                         + " fifo /etc\n"), () -> "the guest does not see what it made in " + d + ":\n" + stdout
                         + "\nstderr:\n" + stderr);

@@ -54,7 +54,7 @@ final class VmNode implements AutoCloseable {
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
                 .isolator(new VmResourcesIsolator(launcher.config().sizing(), launcher))
-                .isolator(new VmRootfsIsolator())
+                .isolator(new VmRootfsIsolator(paths))
                 .isolator(new LinuxFilesystemIsolator(paths))
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
                 .isolators(more)

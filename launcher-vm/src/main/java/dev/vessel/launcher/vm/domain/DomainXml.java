@@ -8,8 +8,8 @@ import javax.xml.stream.XMLStreamWriter;
 /**
  * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
- * QEMU listens on), the rootfs and the volumes shared by virtio-9p ({@link ShareAccess}: volumes so that
- * nothing a guest makes in them is a setuid program or a device on the host), the task's disks (virtio-blk,
+ * QEMU listens on), the rootfs and the volumes shared by virtio-9p (mapped, so that nothing a guest
+ * makes in them is a setuid program or a device on the host), the task's disks (virtio-blk,
  * each with the serial the guest finds it by), a virtio NIC on each tap the host-side
  * {@code vm/network} isolator made, and nothing else: no balloon, USB, graphics, video or sound.
  * Written with StAX, so any id or path is escaped, never spliced into markup.
@@ -72,9 +72,9 @@ public final class DomainXml {
             xml.writeStartElement("devices");
             writeConsole(xml, spec);
             writeAgentChannel(xml, spec);
-            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, ShareAccess.PASSTHROUGH);
+            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false);
             for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
-                writeShare(xml, share.source().toString(), share.tag(), share.readOnly(), ShareAccess.MAPPED);
+                writeShare(xml, share.source().toString(), share.tag(), share.readOnly());
             }
             for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
                 writeDisk(xml, disk);
@@ -89,8 +89,8 @@ public final class DomainXml {
             xml.writeAttribute("model", "none");
             xml.writeEndElement();
 
-            // QEMU runs as root and libvirt chowns nothing: 9p passthrough must read and write the
-            // rootfs's root-owned files (see ShareAccess), and the artifacts stay owned as they are.
+            // QEMU runs as root and libvirt chowns nothing: QEMU's 9p server must read and write the
+            // image's root-owned files, and the artifacts stay owned as they are.
             xml.writeStartElement("seclabel");
             xml.writeAttribute("type", "static");
             xml.writeAttribute("model", "dac");
@@ -129,12 +129,21 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
-    /** A read-only share is refused writes by QEMU itself, whatever the guest does. */
-    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly, ShareAccess access)
+    /**
+     * A share in QEMU's {@code mapped-xattr} model (libvirt's {@code accessmode='mapped'}): a file or
+     * directory the guest creates is a plain 0600 file or 0700 directory of QEMU's user on the host, and
+     * the owner, mode and file type the guest gave it (setuid bits, device numbers, symlink targets) are
+     * kept in its {@code user.virtfs.*} xattrs, so a hostile guest root never makes a setuid-root program,
+     * a device node or a symlink on the host. Files it did not create are seen with their host owner and
+     * mode. QEMU reads a symlink of this model from the file's content: a symlink made on the host cannot
+     * be followed by the guest (ELOOP), which is why the rootfs is a view whose symlinks are such files
+     * (the {@code vm/rootfs} isolator's). A read-only share is refused writes by QEMU itself.
+     */
+    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly)
             throws XMLStreamException {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
-        xml.writeAttribute("accessmode", access.libvirtName);
+        xml.writeAttribute("accessmode", "mapped");
         // A share may cross into other mounts (a warm guest's into the task's rootfs, a volume into
         // what is mounted in it): remapped inode numbers keep files of two filesystems apart.
         xml.writeAttribute("multidevs", "remap");
@@ -186,34 +195,6 @@ public final class DomainXml {
         xml.writeEmptyElement("rom");
         xml.writeAttribute("enabled", "no");
         xml.writeEndElement();
-    }
-
-    /**
-     * How QEMU's 9p server stores what the guest does to a share's files (libvirt's {@code accessmode}).
-     */
-    enum ShareAccess {
-        /**
-         * QEMU's {@code mapped-xattr} model, for volumes: a file or directory the guest creates is a plain
-         * 0600 file or 0700 directory of QEMU's user on the host, and the owner, mode and file type the guest
-         * gave it (setuid bits, device numbers, symlink targets) are kept in its {@code user.virtfs.*}
-         * xattrs. A hostile guest root so never makes a setuid-root program, a device node or a symlink on
-         * the host; files it did not create are seen with their host owner and mode. QEMU reads a symlink
-         * of this model from the file's content, so a symlink made on the host cannot be followed by the
-         * guest (ELOOP).
-         */
-        MAPPED("mapped"),
-        /**
-         * Ownership and modes are the host's own, for the rootfs: an image is full of symlinks, which
-         * {@link #MAPPED} cannot read. The guest's writes there land in the rootfs's overlay upper directory,
-         * under the state dir's 0700 {@code rootfs/}, where no host user but root reaches them.
-         */
-        PASSTHROUGH("passthrough");
-
-        final String libvirtName;
-
-        ShareAccess(String libvirtName) {
-            this.libvirtName = libvirtName;
-        }
     }
 
     private static void text(XMLStreamWriter xml, String element, String text) throws XMLStreamException {

@@ -56,7 +56,7 @@ class DomainXmlTest {
         assertEquals("bind", text(doc, "/domain/devices/channel[@type='unix']/source/@mode"));
         assertEquals(spec.agentSocket().toString(), text(doc, "/domain/devices/channel[@type='unix']/source/@path"));
         assertEquals("vessel.agent", text(doc, "/domain/devices/channel/target[@type='virtio']/@name"));
-        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
         assertEquals(spec.rootfs().toString(), text(doc, "/domain/devices/filesystem/source/@dir"));
         assertEquals("vessel-rootfs", text(doc, "/domain/devices/filesystem/target/@dir"));
         assertEquals(0.0, number(doc, "count(/domain/devices/filesystem/readonly | /domain/devices/disk)"));
@@ -99,9 +99,8 @@ class DomainXmlTest {
         assertEquals(0.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol0']/readonly)"));
         assertEquals(config.toString(), text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/source/@dir"));
         assertEquals(1.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol1']/readonly)"));
-        // volumes are shared in QEMU's mapped model (setuid bits and device nodes stay in xattrs); the
-        // rootfs, full of the image's symlinks, in passthrough
-        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+        // every share in QEMU's mapped model: setuid bits and device nodes stay in xattrs
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
         assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol0']/@accessmode"));
         assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/@accessmode"));
 
