@@ -19,10 +19,11 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Gives a VM task its root filesystem: a view of the provisioned rootfs ({@link VmRootfsView}) under
- * the state dir's {@code vm-rootfs/<id>/}, which the launcher shares by virtio-9p in QEMU's mapped
- * model, so that what the guest writes there is never a setuid program or a device node on the host.
- * The view goes when the container does; recovery removes the views of containers that are gone.
+ * Gives a VM task its root filesystem: for an image, a view of the provisioned rootfs
+ * ({@link VmRootfsView}) under the state dir's {@code vm-rootfs/<id>/}, which the launcher shares by
+ * virtio-9p in QEMU's mapped model, so that what the guest writes there is never a setuid program or a
+ * device node on the host; a {@code host_rootfs} as it is (the operator's directory, shared live). The
+ * view goes when the container does; recovery removes the views of containers that are gone.
  */
 public final class VmRootfsIsolator implements Isolator {
     private static final System.Logger LOG = System.getLogger(VmRootfsIsolator.class.getName());
@@ -52,6 +53,10 @@ public final class VmRootfsIsolator implements Isolator {
         Path rootfs = context.get(ContainerKeys.ROOTFS);
         if (rootfs == null) {
             throw VesselException.invalid("root", "a VM task needs a root filesystem (an image or host_rootfs)");
+        }
+        if (!context.config().getHostRootfs().isEmpty()) {
+            // the operator's own directory, shared live and as it is (as a process container's)
+            return LaunchInfo.newBuilder().setRootfs(rootfs.toString()).build();
         }
         Path view = VmRootfsView.create(paths.vmRootfsDir(context.containerId()), rootfs);
         return LaunchInfo.newBuilder().setRootfs(view.toString()).build();

@@ -12,7 +12,12 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * A VM task's root filesystem as QEMU shares it with the guest, in QEMU's mapped 9p model: what the
@@ -30,6 +35,8 @@ import java.nio.file.attribute.PosixFilePermissions;
  */
 final class VmRootfsView {
     private static final int S_IFMT = 0170000;
+    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private VmRootfsView() {
     }
@@ -79,16 +86,12 @@ final class VmRootfsView {
     }
 
     private static void shadowSymlinks(Path rootfs, Path links) throws IOException {
+        Set<Path> made = new HashSet<>(); // the directories of links/ made so far
         Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
-                return FileVisitResult.CONTINUE;
-            }
-
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                 if (attrs.isSymbolicLink()) {
-                    shadow(rootfs, links, rootfs.relativize(file));
+                    shadow(rootfs, links, rootfs.relativize(file), made);
                 }
                 return FileVisitResult.CONTINUE;
             }
@@ -96,34 +99,30 @@ final class VmRootfsView {
     }
 
     /** The file QEMU's mapped model reads as the symlink {@code rel} of the rootfs. */
-    private static void shadow(Path rootfs, Path links, Path rel) throws IOException {
+    private static void shadow(Path rootfs, Path links, Path rel, Set<Path> made) throws IOException {
         Path parent = rel.getParent();
         for (int i = 1; parent != null && i <= parent.getNameCount(); i++) {
-            Path d = links.resolve(parent.subpath(0, i));
-            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-                Files.createDirectory(d);
-                copyOwnerAndMode(rootfs.resolve(parent.subpath(0, i)), d);
+            Path sub = parent.subpath(0, i);
+            if (made.add(sub)) {
+                Files.createDirectory(links.resolve(sub));
+                copyOwnerAndMode(rootfs.resolve(sub), links.resolve(sub));
             }
         }
         Path link = rootfs.resolve(rel);
         Path file = links.resolve(rel);
+        Map<String, Object> attrs = Files.readAttributes(link, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+        Files.createFile(file, OWNER_ONLY);
         Files.write(file, Files.readSymbolicLink(link).toString().getBytes(StandardCharsets.UTF_8));
-        int mode = (Integer) Files.getAttribute(link, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        int uid = (Integer) Files.getAttribute(link, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        int gid = (Integer) Files.getAttribute(link, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        Xattrs.set(file, "user.virtfs.mode", le32(mode));
-        Xattrs.set(file, "user.virtfs.uid", le32(uid));
-        Xattrs.set(file, "user.virtfs.gid", le32(gid));
+        Xattrs.set(file, "user.virtfs.mode", le32((Integer) attrs.get("mode")));
+        Xattrs.set(file, "user.virtfs.uid", le32((Integer) attrs.get("uid")));
+        Xattrs.set(file, "user.virtfs.gid", le32((Integer) attrs.get("gid")));
     }
 
     private static void copyOwnerAndMode(Path from, Path to) throws IOException {
-        int mode = (Integer) Files.getAttribute(from, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(to, "unix:uid", Files.getAttribute(from, "unix:uid", LinkOption.NOFOLLOW_LINKS),
-                LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(to, "unix:gid", Files.getAttribute(from, "unix:gid", LinkOption.NOFOLLOW_LINKS),
-                LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(to, "unix:mode", mode & ~S_IFMT, LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> attrs = Files.readAttributes(from, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(to, "unix:uid", attrs.get("uid"), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(to, "unix:gid", attrs.get("gid"), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(to, "unix:mode", (Integer) attrs.get("mode") & ~S_IFMT, LinkOption.NOFOLLOW_LINKS);
     }
 
     /** QEMU keeps each value as a little-endian 32-bit integer. */

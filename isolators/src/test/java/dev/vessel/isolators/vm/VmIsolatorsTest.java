@@ -144,6 +144,12 @@ class VmIsolatorsTest {
         isolator.recover(List.of());
         assertFalse(Files.exists(viewDir), "recovery left the view of a container that is gone");
 
+        // a host_rootfs is the operator's directory, shared live and as it is: no view
+        var hostRootfs = context(config().setHostRootfs(dir.resolve("rootfs").toString()).build());
+        hostRootfs.put(ContainerKeys.ROOTFS, dir.resolve("rootfs"));
+        assertEquals(dir.resolve("rootfs").toString(), isolator.prepare(hostRootfs).getRootfs());
+        assertFalse(Files.exists(paths().vmRootfsDir(hostRootfs.containerId())), "a host_rootfs got a view");
+
         var without = context(config().build());
         assertEquals("root", assertThrows(VesselException.class, () -> isolator.prepare(without)).field().orElseThrow());
     }

@@ -72,9 +72,9 @@ public final class DomainXml {
             xml.writeStartElement("devices");
             writeConsole(xml, spec);
             writeAgentChannel(xml, spec);
-            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false);
+            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped());
             for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
-                writeShare(xml, share.source().toString(), share.tag(), share.readOnly());
+                writeShare(xml, share.source().toString(), share.tag(), share.readOnly(), true);
             }
             for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
                 writeDisk(xml, disk);
@@ -136,14 +136,16 @@ public final class DomainXml {
      * kept in its {@code user.virtfs.*} xattrs, so a hostile guest root never makes a setuid-root program,
      * a device node or a symlink on the host. Files it did not create are seen with their host owner and
      * mode. QEMU reads a symlink of this model from the file's content: a symlink made on the host cannot
-     * be followed by the guest (ELOOP), which is why the rootfs is a view whose symlinks are such files
-     * (the {@code vm/rootfs} isolator's). A read-only share is refused writes by QEMU itself.
+     * be followed by the guest (ELOOP), which is why an image's rootfs is a view whose symlinks are such
+     * files (the {@code vm/rootfs} isolator's). Otherwise ({@code mapped} false: a {@code host_rootfs},
+     * which the operator handed to the task live, and a warm guest's share) ownership and modes are the
+     * host's own. A read-only share is refused writes by QEMU itself.
      */
-    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly)
+    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly, boolean mapped)
             throws XMLStreamException {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
-        xml.writeAttribute("accessmode", "mapped");
+        xml.writeAttribute("accessmode", mapped ? "mapped" : "passthrough");
         // A share may cross into other mounts (a warm guest's into the task's rootfs, a volume into
         // what is mounted in it): remapped inode numbers keep files of two filesystems apart.
         xml.writeAttribute("multidevs", "remap");

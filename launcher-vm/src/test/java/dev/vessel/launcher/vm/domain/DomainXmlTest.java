@@ -214,7 +214,7 @@ class DomainXmlTest {
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
         return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator,
-                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
+                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
                 nics);
     }
