@@ -27,7 +27,7 @@ import java.util.Set;
  * own symlinks (which it cannot read) are shadowed by such files. The tree:
  * <pre>
  * &lt;dir&gt;/links/    a regular file for each symlink of the rootfs: its target as content, its mode
- *                    (S_IFLNK) and owner in user.virtfs.*; parents as the rootfs's (mode, owner)
+ *                    (S_IFLNK) in user.virtfs.mode, the link's owner; parents as the rootfs's (mode, owner)
  * &lt;dir&gt;/upper/  &lt;dir&gt;/work/   the guest's writes (an overlay's upper and work directories)
  * &lt;dir&gt;/merged/   overlay: links over the rootfs, upper on top; nosuid, nodev: the share
  * </pre>
@@ -114,8 +114,12 @@ final class VmRootfsView {
         Files.createFile(file, OWNER_ONLY);
         Files.write(file, Files.readSymbolicLink(link).toString().getBytes(StandardCharsets.UTF_8));
         Xattrs.set(file, "user.virtfs.mode", le32((Integer) attrs.get("mode")));
-        Xattrs.set(file, "user.virtfs.uid", le32((Integer) attrs.get("uid")));
-        Xattrs.set(file, "user.virtfs.gid", le32((Integer) attrs.get("gid")));
+        // QEMU takes the owner from the file itself when no user.virtfs.uid/gid says otherwise: a
+        // chown only for links not root's (one journaled xattr write per link is what a view costs)
+        if ((Integer) attrs.get("uid") != 0 || (Integer) attrs.get("gid") != 0) {
+            Files.setAttribute(file, "unix:uid", attrs.get("uid"), LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(file, "unix:gid", attrs.get("gid"), LinkOption.NOFOLLOW_LINKS);
+        }
     }
 
     private static void copyOwnerAndMode(Path from, Path to) throws IOException {

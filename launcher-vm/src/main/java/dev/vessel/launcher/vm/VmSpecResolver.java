@@ -77,7 +77,7 @@ final class VmSpecResolver {
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
-                config.kernelCmdline(), share, false, paths.agentSocket(dir), paths.consoleLog(dir),
+                config.kernelCmdline(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
                 config.cgroupPartition(), VmVolumes.none(), List.of());
     }
 

@@ -21,6 +21,12 @@ public final class DomainXml {
     public static final String AGENT_CHANNEL = "vessel.agent";
     /** The mount tag of the rootfs share; the guest agent mounts it as the task's root. */
     public static final String ROOTFS_TAG = "vessel-rootfs";
+    /**
+     * A warm guest's share again, passed through: a warm guest learns only when it is handed a task
+     * whether the task's rootfs is an image's view (mapped, {@link #ROOTFS_TAG}) or a {@code host_rootfs}
+     * (this tag), so it has both and the agent is told which one to mount.
+     */
+    public static final String PASSTHROUGH_ROOTFS_TAG = "vessel-rootfs-host";
 
     private DomainXml() {
     }
@@ -73,6 +79,9 @@ public final class DomainXml {
             writeConsole(xml, spec);
             writeAgentChannel(xml, spec);
             writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped());
+            if (spec.containerId().isEmpty()) { // a warm guest
+                writeShare(xml, spec.rootfs().toString(), PASSTHROUGH_ROOTFS_TAG, false, false);
+            }
             for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
                 writeShare(xml, share.source().toString(), share.tag(), share.readOnly(), true);
             }
