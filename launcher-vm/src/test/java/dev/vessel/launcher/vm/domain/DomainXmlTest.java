@@ -122,6 +122,33 @@ class DomainXmlTest {
     }
 
     @Test
+    void aHostRootfsIsPassedThroughAndAWarmGuestExportsItsShareBothWays() throws Exception {
+        VmSpec host = spec("host-rootfs", dir.resolve("host-rootfs"), Accelerator.TCG);
+        host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(),
+                host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.rootfs(),
+                false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics());
+        Document doc = parse(DomainXml.render(host));
+        assertEquals(1.0, number(doc, "count(/domain/devices/filesystem)"));
+        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+
+        VmSpec task = spec("for-warm", dir.resolve("share"), Accelerator.TCG);
+        VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(),
+                task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.rootfs(),
+                true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics());
+        String xml = DomainXml.render(warm);
+        assertValidatedByLibvirt(xml, warm.domainName());
+        doc = parse(xml);
+        assertEquals(2.0, number(doc, "count(/domain/devices/filesystem)"));
+        for (String tag : List.of(DomainXml.ROOTFS_TAG, DomainXml.PASSTHROUGH_ROOTFS_TAG)) {
+            assertEquals(warm.rootfs().toString(), text(doc, "/domain/devices/filesystem[target/@dir='" + tag
+                    + "']/source/@dir"));
+        }
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+        assertEquals("passthrough",
+                text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs-host']/@accessmode"));
+    }
+
+    @Test
     void kvmAskForTheKvmDomainTypeAndTheHostCpu() throws Exception {
         Document doc = parse(DomainXml.render(spec("k", dir.resolve("rootfs"), Accelerator.KVM)));
         assertEquals("kvm", text(doc, "/domain/@type"));
