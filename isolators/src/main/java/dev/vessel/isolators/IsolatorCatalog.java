@@ -130,7 +130,7 @@ public final class IsolatorCatalog {
                 var vms = needs(c.vms(), "vm/resources", "a VM launcher");
                 return new VmResourcesIsolator(vms.sizing(), vms.running());
             }),
-            new Entry("vm/rootfs", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmRootfsIsolator()),
+            new Entry("vm/rootfs", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmRootfsIsolator(c.paths())),
             // connects the guest to the interfaces network/cni made
             new Entry("vm/network", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmNetworkIsolator(c.paths())));
 

@@ -66,10 +66,10 @@ class IsolatorCatalogTest {
     }
 
     @Test
-    void anEntryPlacedAgainstItsIsolatorIsRefused() {
+    void anEntryPlacedAgainstItsIsolatorIsRefused() throws Exception {
         Entry wrong = new Entry("vm/rootfs", EnumSet.of(Placement.PROCESS_HOST), (c, s) -> null);
         Isolator vmOnly = IsolatorCatalog.entries().stream().filter(e -> e.name().equals("vm/rootfs")).findFirst()
-                .orElseThrow().factory().build(null, null);
+                .orElseThrow().factory().build(hostContext("cpu memory pids"), null);
         assertThrows(IllegalStateException.class, () -> IsolatorCatalog.checkPlacements(wrong, vmOnly));
     }
 

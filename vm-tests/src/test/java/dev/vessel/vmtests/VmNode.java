@@ -54,7 +54,7 @@ final class VmNode implements AutoCloseable {
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
                 .isolator(new VmResourcesIsolator(launcher.config().sizing(), launcher))
-                .isolator(new VmRootfsIsolator())
+                .isolator(new VmRootfsIsolator(paths))
                 .isolator(new LinuxFilesystemIsolator(paths))
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
                 .isolators(more)
@@ -142,6 +142,32 @@ final class VmNode implements AutoCloseable {
             }
             Thread.sleep(50);
         }
+    }
+
+    /** Waits until the container's stdout contains {@code text}; fails if it ends first. */
+    void awaitStdoutContains(String id, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!stdout(id).contains(text)) {
+            if (System.nanoTime() > deadline || containerizer.status(id).getState() == ContainerState.TERMINATED) {
+                throw new AssertionError(id + ": stdout never held '" + text + "': " + stdout(id) + "\nstderr: "
+                         + stderr(id) + " " + containerizer.status(id));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** The container's stdout so far ("" before its log exists). */
+    String stdout(String id) throws IOException {
+        return readIfExists(paths.stdoutLog(paths.containerDir(List.of(id))));
+    }
+
+    /** The container's stderr so far ("" before its log exists). */
+    String stderr(String id) throws IOException {
+        return readIfExists(paths.stderrLog(paths.containerDir(List.of(id))));
+    }
+
+    private static String readIfExists(Path file) throws IOException {
+        return Files.exists(file) ? Files.readString(file) : "";
     }
 
     /**

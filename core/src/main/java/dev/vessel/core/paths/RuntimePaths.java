@@ -97,6 +97,15 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return provisionedRootfsDir().resolve(containerId);
     }
 
+    /** VM tasks' views of their root filesystems, one directory each (the vm/rootfs isolator's). */
+    public Path vmRootfsDir() {
+        return stateDir.resolve("vm-rootfs");
+    }
+
+    public Path vmRootfsDir(String containerId) {
+        return vmRootfsDir().resolve(containerId);
+    }
+
     /** The unified fetcher's URI index and downloads (the artifacts themselves are blobs). */
     public Path fetcherDir() {
         return stateDir.resolve("fetcher");

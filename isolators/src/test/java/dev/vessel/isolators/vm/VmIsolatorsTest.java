@@ -16,15 +16,23 @@ import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.isolators.testing.DirectPrepareContext;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.linux.Mounts;
+import dev.vessel.linux.Xattrs;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The host-side isolators of VM tasks: the machine's size and its root filesystem. */
+/** The host-side isolators of VM tasks: the machine's size and its root filesystem (a real overlay: root). */
 class VmIsolatorsTest {
     private static final long MIB = VmSizing.MIB;
 
@@ -42,7 +50,7 @@ class VmIsolatorsTest {
 
     @Test
     void bothApplyToVmsOnly() {
-        for (var isolator : new dev.vessel.core.spi.Isolator[] {resources, new VmRootfsIsolator()}) {
+        for (var isolator : new dev.vessel.core.spi.Isolator[] {resources, new VmRootfsIsolator(paths())}) {
             assertTrue(isolator.appliesTo(Isolation.VM), isolator.name());
             assertFalse(isolator.appliesTo(Isolation.PROCESS), isolator.name());
         }
@@ -96,15 +104,62 @@ class VmIsolatorsTest {
     }
 
     @Test
-    void theRootfsIsolatorPassesTheProvisionedRootfsOn() throws Exception {
-        VmRootfsIsolator rootfs = new VmRootfsIsolator();
-        assertEquals(Set.of(ContainerKeys.ROOTFS), rootfs.requires());
+    void theRootfsIsolatorSharesAViewWhoseSymlinksQemusMappedModelReads() throws Exception {
+        VmRootfsIsolator isolator = new VmRootfsIsolator(paths());
+        assertEquals(Set.of(ContainerKeys.ROOTFS), isolator.requires());
+        Path rootfs = Files.createDirectories(dir.resolve("rootfs/usr/bin"));
+        Files.writeString(rootfs.resolve("busybox"), "#!");
+        Files.setAttribute(rootfs.resolve("busybox"), "unix:mode", 04755);
+        Files.createSymbolicLink(rootfs.resolve("sh"), Path.of("busybox"));
+        Files.createSymbolicLink(dir.resolve("rootfs/bin"), Path.of("usr/bin"));
         var context = context(config().build());
         context.put(ContainerKeys.ROOTFS, dir.resolve("rootfs"));
-        assertEquals(dir.resolve("rootfs").toString(), rootfs.prepare(context).getRootfs());
+
+        Path view = Path.of(isolator.prepare(context).getRootfs());
+        Path viewDir = paths().vmRootfsDir(context.containerId());
+        assertEquals(viewDir.resolve("merged"), view);
+        assertTrue(Mounts.isMountPoint(view), "the view is not mounted");
+        // a symlink is a regular file holding its target, its type in QEMU's xattr, the link's owner
+        Path sh = view.resolve("usr/bin/sh");
+        assertTrue(Files.isRegularFile(sh, LinkOption.NOFOLLOW_LINKS), "usr/bin/sh is still a symlink");
+        assertEquals("busybox", Files.readString(sh));
+        assertEquals(0120777, le32(Xattrs.get(sh, "user.virtfs.mode").orElseThrow()));
+        assertEquals(0, Files.getAttribute(sh, "unix:uid", LinkOption.NOFOLLOW_LINKS));
+        assertEquals("usr/bin", Files.readString(view.resolve("bin")));
+        // everything else as the rootfs has it, the setuid program included (the guest needs it)
+        assertEquals(04755, (Integer) Files.getAttribute(view.resolve("usr/bin/busybox"), "unix:mode") & 07777);
+        assertEquals(Files.getAttribute(rootfs, "unix:mode"), Files.getAttribute(view.resolve("usr/bin"), "unix:mode"));
+        // what is written goes to the view, never to the rootfs
+        Files.writeString(view.resolve("new"), "x");
+        assertFalse(Files.exists(dir.resolve("rootfs/new")));
+        assertTrue(Files.isSymbolicLink(rootfs.resolve("sh")), "the rootfs was changed");
+
+        isolator.cleanup(context);
+        assertFalse(Files.exists(viewDir), "the view was left");
+        assertTrue(Files.isSymbolicLink(rootfs.resolve("sh")), "cleanup reached into the rootfs");
+        isolator.cleanup(context); // idempotent
+
+        // recovery removes a view no live container owns
+        isolator.prepare(context);
+        isolator.recover(List.of());
+        assertFalse(Files.exists(viewDir), "recovery left the view of a container that is gone");
+
+        // a host_rootfs is the operator's directory, shared live and as it is: no view
+        var hostRootfs = context(config().setHostRootfs(dir.resolve("rootfs").toString()).build());
+        hostRootfs.put(ContainerKeys.ROOTFS, dir.resolve("rootfs"));
+        assertEquals(dir.resolve("rootfs").toString(), isolator.prepare(hostRootfs).getRootfs());
+        assertFalse(Files.exists(paths().vmRootfsDir(hostRootfs.containerId())), "a host_rootfs got a view");
 
         var without = context(config().build());
-        assertEquals("root", assertThrows(VesselException.class, () -> rootfs.prepare(without)).field().orElseThrow());
+        assertEquals("root", assertThrows(VesselException.class, () -> isolator.prepare(without)).field().orElseThrow());
+    }
+
+    private RuntimePaths paths() {
+        return new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+    }
+
+    private static int le32(byte[] value) {
+        return ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
     private dev.vessel.core.model.VmLaunchInfo vm(ContainerConfig.Builder config) throws Exception {

@@ -165,7 +165,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             FaultPoints.reach(FaultPoints.DURING_VM_BOOT, container.containerId());
             logs = outputLogs(container);
             task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
-                    newAgentClient(spec.agentSocket()), spec.volumes().guestMounts(), interfaces(plan));
+                    newAgentClient(spec.agentSocket()), spec.volumes().guestMounts(), interfaces(plan),
+                    DomainXml.ROOTFS_TAG);
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -191,8 +192,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             container.checkpoint().save(CODEC, checkpoint);
             WarmGuest.bindRootfs(guest.dir(), spec.rootfs());
             logs = outputLogs(container);
+            // the guest has its share both mapped and passed through: the one this rootfs needs
             task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent(), spec.volumes().guestMounts(),
-                    interfaces(plan));
+                    interfaces(plan), spec.rootfsMapped() ? DomainXml.ROOTFS_TAG : DomainXml.PASSTHROUGH_ROOTFS_TAG);
             task.adopt();
         } catch (Exception | Error e) {
             if (task == null) {
@@ -283,7 +285,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             // found again, the task runs already: nothing to mount or configure
             VmTask task = newTask(container, checkpoint, outputLogs(container),
                     QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())),
-                    List.of(), List.of());
+                    List.of(), List.of(), DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -377,9 +379,10 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      * {@code interfaces} are what its launch tells the guest to mount and to configure on its NICs.
      */
     private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs, QemuProcess qemu,
-            AgentClient agent, List<GuestMount> guestMounts, List<GuestInterface> interfaces) {
+            AgentClient agent, List<GuestMount> guestMounts, List<GuestInterface> interfaces, String rootfsTag) {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
-                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts, interfaces));
+                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts, interfaces,
+                rootfsTag));
     }
 
     /** What the guest configures on each NIC the host-side network isolator gave it. */

@@ -63,7 +63,7 @@ final class VmSpecResolver {
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, rootfs,
-                paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
+                rootfs.startsWith(paths.vmRootfsDir()), paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size));
     }
 
@@ -77,7 +77,7 @@ final class VmSpecResolver {
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
-                config.kernelCmdline(), share, paths.agentSocket(dir), paths.consoleLog(dir),
+                config.kernelCmdline(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
                 config.cgroupPartition(), VmVolumes.none(), List.of());
     }
 

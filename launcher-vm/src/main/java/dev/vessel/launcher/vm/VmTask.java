@@ -68,6 +68,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     private final Duration requestTimeout;
     private final List<GuestMount> guestMounts;
     private final List<GuestInterface> interfaces;
+    /** The share the guest mounts as the task's root (DomainXml's ROOTFS_TAG or PASSTHROUGH_ROOTFS_TAG). */
+    private final String rootfsTag;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private volatile boolean destroying;
     /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
@@ -85,7 +87,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
      */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
             LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout,
-            List<GuestMount> guestMounts, List<GuestInterface> interfaces) {
+            List<GuestMount> guestMounts, List<GuestInterface> interfaces, String rootfsTag) {
     }
 
     /**
@@ -103,6 +105,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.requestTimeout = p.requestTimeout();
         this.guestMounts = List.copyOf(p.guestMounts());
         this.interfaces = List.copyOf(p.interfaces());
+        this.rootfsTag = p.rootfsTag();
         this.agent = p.agent();
         agent.listenWith(new OneTaskListener(containerId, new AgentClient.Listener() {
             @Override
@@ -135,6 +138,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.requestTimeout = Duration.ZERO;
         this.guestMounts = List.of();
         this.interfaces = List.of();
+        this.rootfsTag = DomainXml.ROOTFS_TAG;
         this.exit.complete(termination);
     }
 
@@ -207,7 +211,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
     @Override
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(DomainXml.ROOTFS_TAG)
+                .setRootfsTag(rootfsTag)
                 .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
                 .addAllMounts(guestMounts).addAllInterfaces(interfaces).build();
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));

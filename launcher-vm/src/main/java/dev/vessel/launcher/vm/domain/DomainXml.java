@@ -8,7 +8,8 @@ import javax.xml.stream.XMLStreamWriter;
 /**
  * Writes the libvirt domain of a VM task: a q35 machine that direct-boots the guest kernel and
  * initramfs, with the serial console in a file, the agent channel (virtio-serial, a unix socket
- * QEMU listens on), the rootfs and the volumes shared by virtio-9p, the task's disks (virtio-blk,
+ * QEMU listens on), the rootfs and the volumes shared by virtio-9p (mapped, so that nothing a guest
+ * makes in them is a setuid program or a device on the host), the task's disks (virtio-blk,
  * each with the serial the guest finds it by), a virtio NIC on each tap the host-side
  * {@code vm/network} isolator made, and nothing else: no balloon, USB, graphics, video or sound.
  * Written with StAX, so any id or path is escaped, never spliced into markup.
@@ -20,6 +21,12 @@ public final class DomainXml {
     public static final String AGENT_CHANNEL = "vessel.agent";
     /** The mount tag of the rootfs share; the guest agent mounts it as the task's root. */
     public static final String ROOTFS_TAG = "vessel-rootfs";
+    /**
+     * A warm guest's share again, passed through: a warm guest learns only when it is handed a task
+     * whether the task's rootfs is an image's view (mapped, {@link #ROOTFS_TAG}) or a {@code host_rootfs}
+     * (this tag), so it has both and the agent is told which one to mount.
+     */
+    public static final String PASSTHROUGH_ROOTFS_TAG = "vessel-rootfs-host";
 
     private DomainXml() {
     }
@@ -71,9 +78,12 @@ public final class DomainXml {
             xml.writeStartElement("devices");
             writeConsole(xml, spec);
             writeAgentChannel(xml, spec);
-            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false);
+            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped());
+            if (spec.containerId().isEmpty()) { // a warm guest
+                writeShare(xml, spec.rootfs().toString(), PASSTHROUGH_ROOTFS_TAG, false, false);
+            }
             for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
-                writeShare(xml, share.source().toString(), share.tag(), share.readOnly());
+                writeShare(xml, share.source().toString(), share.tag(), share.readOnly(), true);
             }
             for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
                 writeDisk(xml, disk);
@@ -88,8 +98,8 @@ public final class DomainXml {
             xml.writeAttribute("model", "none");
             xml.writeEndElement();
 
-            // QEMU runs as root and libvirt chowns nothing: 9p passthrough must read the rootfs's
-            // root-owned files, and the artifacts stay owned as they are.
+            // QEMU runs as root and libvirt chowns nothing: QEMU's 9p server must read and write the
+            // image's root-owned files, and the artifacts stay owned as they are.
             xml.writeStartElement("seclabel");
             xml.writeAttribute("type", "static");
             xml.writeAttribute("model", "dac");
@@ -128,12 +138,23 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
-    /** A read-only share is refused writes by QEMU itself, whatever the guest does. */
-    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly)
+    /**
+     * A share in QEMU's {@code mapped-xattr} model (libvirt's {@code accessmode='mapped'}): a file or
+     * directory the guest creates is a plain 0600 file or 0700 directory of QEMU's user on the host, and
+     * the owner, mode and file type the guest gave it (setuid bits, device numbers, symlink targets) are
+     * kept in its {@code user.virtfs.*} xattrs, so a hostile guest root never makes a setuid-root program,
+     * a device node or a symlink on the host. Files it did not create are seen with their host owner and
+     * mode. QEMU reads a symlink of this model from the file's content: a symlink made on the host cannot
+     * be followed by the guest (ELOOP), which is why an image's rootfs is a view whose symlinks are such
+     * files (the {@code vm/rootfs} isolator's). Otherwise ({@code mapped} false: a {@code host_rootfs},
+     * which the operator handed to the task live, and a warm guest's share) ownership and modes are the
+     * host's own. A read-only share is refused writes by QEMU itself.
+     */
+    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly, boolean mapped)
             throws XMLStreamException {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
-        xml.writeAttribute("accessmode", "passthrough");
+        xml.writeAttribute("accessmode", mapped ? "mapped" : "passthrough");
         // A share may cross into other mounts (a warm guest's into the task's rootfs, a volume into
         // what is mounted in it): remapped inode numbers keep files of two filesystems apart.
         xml.writeAttribute("multidevs", "remap");

@@ -13,6 +13,9 @@ import java.util.UUID;
  *
  * @param stateDir        the daemon's state dir, written into the domain's metadata so that two daemons
  *                        on one host never take each other's domains for orphans
+ * @param rootfsMapped    whether the rootfs is shared in QEMU's mapped model (a view the {@code vm/rootfs}
+ *                        isolator made of an image's rootfs) or passed through (a {@code host_rootfs});
+ *                        a warm guest's share is both ({@link DomainXml#PASSTHROUGH_ROOTFS_TAG})
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
@@ -29,6 +32,7 @@ public record VmSpec(
         Path initrd,
         String kernelCmdline,
         Path rootfs,
+        boolean rootfsMapped,
         Path agentSocket,
         Path consoleLog,
         String cgroupPartition,

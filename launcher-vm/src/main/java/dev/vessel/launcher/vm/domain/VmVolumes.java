@@ -6,6 +6,8 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.Xattrs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +16,8 @@ import java.util.List;
 
 /**
  * How a VM task's volumes and disks reach the task. The host-side {@code filesystem/linux} plan
- * (bind sources resolved, tmpfs sizes) becomes one virtio-9p share per bind source, each of the
+ * (bind sources resolved, tmpfs sizes) becomes one virtio-9p share per bind source (a writable one on a
+ * filesystem with user xattrs, see {@link DomainXml}), each of the
  * container's {@code vm.disks} a virtio-blk disk with a serial the guest finds it by, and the guest is
  * told in {@code LaunchTask.mounts} what to mount and where the task gets it.
  *
@@ -32,6 +35,7 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
+    private static final int EOPNOTSUPP = 95;
 
     /** A host directory the guest mounts by its tag; read-only ones are read-only to QEMU itself. */
     public record VolumeShare(String tag, Path source, boolean readOnly) {
@@ -93,6 +97,9 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                     throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
                             + ") is not a directory: a guest can be given directories only");
                 }
+                if (!readOnly) {
+                    requireUserXattrs(Path.of(m.getSource()), m.getTarget());
+                }
                 String tag = SHARE_TAG_PREFIX + shares.size();
                 shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
                 guest.setShareTag(tag);
@@ -102,6 +109,25 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                     + m.getTarget() + " cannot be carried into a VM task's guest", null);
         }
         return guest.build();
+    }
+
+    /**
+     * A writable share keeps what the guest makes in it in {@code user.*} xattrs (QEMU's mapped model,
+     * {@link DomainXml}); on a filesystem without them every file the guest creates would fail. Asking
+     * for an attribute the directory lacks tells the two apart without writing anything.
+     */
+    private static void requireUserXattrs(Path dir, String target) {
+        try {
+            Xattrs.get(dir, "user.virtfs.mode");
+        } catch (ErrnoException e) {
+            if (e.errno() == EOPNOTSUPP) {
+                throw VesselException.invalid("volumes", "'" + dir + "' (for " + target + ") is on a filesystem "
+                        + "without user extended attributes, in which a VM task's writable volume keeps the "
+                        + "guest's owners and modes: share it read-only or use a directory on another filesystem");
+            }
+            throw VesselException.invalid("volumes", "cannot read the extended attributes of '" + dir + "' (for "
+                    + target + "): " + e.getMessage());
+        }
     }
 
     /** {@code vda}, {@code vdb}, … {@code vdz}, {@code vdaa}, … as libvirt names virtio disks. */

@@ -56,7 +56,7 @@ class DomainXmlTest {
         assertEquals("bind", text(doc, "/domain/devices/channel[@type='unix']/source/@mode"));
         assertEquals(spec.agentSocket().toString(), text(doc, "/domain/devices/channel[@type='unix']/source/@path"));
         assertEquals("vessel.agent", text(doc, "/domain/devices/channel/target[@type='virtio']/@name"));
-        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[@type='mount']/@accessmode"));
         assertEquals(spec.rootfs().toString(), text(doc, "/domain/devices/filesystem/source/@dir"));
         assertEquals("vessel-rootfs", text(doc, "/domain/devices/filesystem/target/@dir"));
         assertEquals(0.0, number(doc, "count(/domain/devices/filesystem/readonly | /domain/devices/disk)"));
@@ -99,6 +99,10 @@ class DomainXmlTest {
         assertEquals(0.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol0']/readonly)"));
         assertEquals(config.toString(), text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/source/@dir"));
         assertEquals(1.0, number(doc, "count(/domain/devices/filesystem[target/@dir='vessel-vol1']/readonly)"));
+        // every share in QEMU's mapped model: setuid bits and device nodes stay in xattrs
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol0']/@accessmode"));
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-vol1']/@accessmode"));
 
         assertEquals(3.0, number(doc, "count(/domain/devices/disk[@device='disk'])"));
         String raw = "/domain/devices/disk[serial='vessel-disk0']";
@@ -115,6 +119,33 @@ class DomainXmlTest {
         String block = "/domain/devices/disk[serial='vessel-disk2']";
         assertEquals("block", text(doc, block + "/@type"));
         assertEquals("/dev/loop0", text(doc, block + "/source/@dev"));
+    }
+
+    @Test
+    void aHostRootfsIsPassedThroughAndAWarmGuestExportsItsShareBothWays() throws Exception {
+        VmSpec host = spec("host-rootfs", dir.resolve("host-rootfs"), Accelerator.TCG);
+        host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(),
+                host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.rootfs(),
+                false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics());
+        Document doc = parse(DomainXml.render(host));
+        assertEquals(1.0, number(doc, "count(/domain/devices/filesystem)"));
+        assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+
+        VmSpec task = spec("for-warm", dir.resolve("share"), Accelerator.TCG);
+        VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(),
+                task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.rootfs(),
+                true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics());
+        String xml = DomainXml.render(warm);
+        assertValidatedByLibvirt(xml, warm.domainName());
+        doc = parse(xml);
+        assertEquals(2.0, number(doc, "count(/domain/devices/filesystem)"));
+        for (String tag : List.of(DomainXml.ROOTFS_TAG, DomainXml.PASSTHROUGH_ROOTFS_TAG)) {
+            assertEquals(warm.rootfs().toString(), text(doc, "/domain/devices/filesystem[target/@dir='" + tag
+                    + "']/source/@dir"));
+        }
+        assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
+        assertEquals("passthrough",
+                text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs-host']/@accessmode"));
     }
 
     @Test
@@ -210,7 +241,7 @@ class DomainXmlTest {
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
         return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator,
-                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs,
+                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
                 nics);
     }

@@ -91,6 +91,21 @@ class VmVolumesTest {
     }
 
     @Test
+    void aWritableShareNeedsUserXattrsAReadOnlyOneDoesNot() throws Exception {
+        // procfs keeps no user xattrs, as tmpfs before Linux 6.6 and vfat do not
+        Path noXattrs = Path.of("/proc/sys");
+        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder()
+                .setSource(noXattrs.toString()).setTarget("/data").setType("bind").build()), List.of()));
+        assertEquals("volumes", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("'/proc/sys' (for /data) is on a filesystem without user extended "
+                + "attributes"), e.getMessage());
+
+        VmVolumes readOnly = VmVolumes.plan(List.of(Mount.newBuilder().setSource(noXattrs.toString())
+                .setTarget("/data").setType("bind").addOptions("ro").build()), List.of());
+        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", noXattrs, true)), readOnly.shares());
+    }
+
+    @Test
     void deviceNamesFollowLibvirts() {
         assertEquals("vda", VmVolumes.deviceName(0));
         assertEquals("vdz", VmVolumes.deviceName(25));
