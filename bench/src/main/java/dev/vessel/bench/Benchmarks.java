@@ -9,21 +9,22 @@ public final class Benchmarks {
     private static final String IMAGE_PULL = "image-pull";
     private static final String NODE_LAUNCH = "node-launch";
     private static final String VM_LAUNCH = "vm-launch";
+    private static final String HOSTILE_API = "hostile-api";
 
     private Benchmarks() {
     }
 
     public static void main(String[] args) throws Exception {
         List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL, NODE_LAUNCH,
-                VM_LAUNCH)
+                VM_LAUNCH, HOSTILE_API)
                 : List.of(args);
         List<String> process = new ArrayList<>();
         for (String name : names) {
             if (PROCESS.contains(name)) {
                 process.add(name);
-            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH).contains(name)) {
+            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH, HOSTILE_API).contains(name)) {
                 throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, "
-                        + "process-throughput, image-pull, node-launch, vm-launch)");
+                        + "process-throughput, image-pull, node-launch, vm-launch, hostile-api)");
             }
         }
         if (!process.isEmpty()) {
@@ -37,6 +38,9 @@ public final class Benchmarks {
         }
         if (names.contains(VM_LAUNCH)) {
             VmLaunchBench.main(new String[0]);
+        }
+        if (names.contains(HOSTILE_API)) {
+            HostileApiBench.main(new String[0]);
         }
     }
 }

@@ -3,7 +3,6 @@ package dev.vessel.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.launcher.process.BusyboxRootfs;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * {@code /bin/true} from a busybox image, launch to removal, on a whole node, in alternating rounds
@@ -45,7 +42,7 @@ public final class NodeLaunchBench {
     private final Path repository;
     private final Path work;
     private final AtomicLong ids = new AtomicLong();
-    private Process daemon;
+    private BenchDaemon daemon;
     private UnixHttp api;
     private String host;
     private String image;
@@ -58,7 +55,7 @@ public final class NodeLaunchBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path repository = repositoryRoot();
+        Path repository = BenchDaemon.repositoryRoot("node-launch");
         // short and lowercase: podman names an oci: image after its path (lowercase only) and refuses a
         // runroot path longer than 50 characters; the JDK's random suffix is digits
         Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-nb");
@@ -70,17 +67,6 @@ public final class NodeLaunchBench {
         } finally {
             bench.tearDown();
         }
-    }
-
-    /** The checkout this bench was built in: bench/run runs it from bench/target/classes. */
-    private static Path repositoryRoot() throws Exception {
-        Path classes = Path.of(NodeLaunchBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Path root = classes.getParent().getParent().getParent();
-        if (!Files.isDirectory(root.resolve("node/target/classes/dev/vessel/node"))) {
-            throw new IllegalStateException("node-launch runs bin/vessel and bin/vesseld from the built tree, but "
-                    + root + "/node is not built: run mvn -o -pl node -am install -DskipTests");
-        }
-        return root;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -111,20 +97,9 @@ public final class NodeLaunchBench {
     }
 
     private void startDaemon() throws Exception {
-        Path log = work.resolve("vesseld.log");
-        Path socket = work.resolve("run/vessel.sock");
-        daemon = new ProcessBuilder(repository.resolve("bin/vesseld").toString(), "--state-dir",
-                work.resolve("state").toString(), "--run-dir", work.resolve("run").toString(), "--cgroup-parent",
-                CGROUP_PARENT).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); // the first start may compute the class path
-        while (!(Files.exists(log) && Files.readString(log).contains("vesseld ready"))) {
-            if (!daemon.isAlive() || System.nanoTime() > deadline) {
-                throw new IllegalStateException("vesseld did not start:\n" + Files.readString(log));
-            }
-            Thread.sleep(100);
-        }
-        api = new UnixHttp(socket);
-        host = "unix://" + socket;
+        daemon = BenchDaemon.start(repository, work, CGROUP_PARENT);
+        api = daemon.api;
+        host = "unix://" + daemon.socket;
     }
 
     private void measure() throws Exception {
@@ -261,8 +236,8 @@ public final class NodeLaunchBench {
         });
         step(failures, this::unmountUnderWork); // podman's overlay storage leaves its home mounted
         step(failures, () -> {
-            removeCgroup(CGROUP_PARENT);
-            removeCgroup(PODMAN_CGROUP_PARENT);
+            BenchDaemon.removeCgroup(CGROUP_PARENT);
+            BenchDaemon.removeCgroup(PODMAN_CGROUP_PARENT);
         });
         step(failures, () -> Stats.deleteTree(work));
         if (!failures.isEmpty()) {
@@ -285,22 +260,9 @@ public final class NodeLaunchBench {
         }
     }
 
-    /** Removes what a failed round may have left, then SIGTERM: the daemon's clean stop. */
     private void stopDaemon() throws Exception {
-        if (daemon == null) {
-            return;
-        }
-        try {
-            if (daemon.isAlive() && api != null) {
-                for (JsonNode c : JSON.readTree(api.call("GET", "/v1/containers", null)).path("containers")) {
-                    api.call("DELETE", "/v1/containers/" + c.get("id").asText() + "?force=1", null);
-                }
-            }
-        } finally {
-            daemon.destroy();
-            if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
-                daemon.destroyForcibly().waitFor();
-            }
+        if (daemon != null) {
+            daemon.stop();
         }
     }
 
@@ -318,25 +280,4 @@ public final class NodeLaunchBench {
         }
     }
 
-    /**
-     * The cgroup and every cgroup under it, the deepest first, in every cgroup mount: podman also makes
-     * them in the controller-less name=systemd hierarchy.
-     */
-    private static void removeCgroup(String name) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] halves = line.split(" - ", 2);
-            if (halves.length < 2 || !halves[1].startsWith("cgroup")) {
-                continue;
-            }
-            Path top = Path.of(halves[0].split(" ")[4]).resolve(name);
-            if (!Files.isDirectory(top)) {
-                continue;
-            }
-            try (Stream<Path> walk = Files.walk(top)) {
-                for (Path dir : walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(dir);
-                }
-            }
-        }
-    }
 }
