@@ -4,28 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.Capabilities;
-import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.model.ContainerState;
-import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
-import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.Volume;
-import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.isolators.IsolatorCatalog.Placement;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.isolators.testing.ProcessNode;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,56 +29,24 @@ class SecurityOptionsTest {
     @TempDir
     static Path tmp;
 
-    static final String PARENT = "vessel-secopts-" + UUID.randomUUID().toString().substring(0, 8);
+    static final String PARENT = ProcessNode.uniqueCgroupParent("vessel-secopts-");
     static final CgroupHierarchies HIERARCHIES = CgroupHierarchies.detect();
-    static RuntimePaths paths;
-    static Path rootfs;
-    static UnifiedContainerizer containerizer;
+    static ProcessNode node;
 
     @BeforeAll
     static void startNode() throws Exception {
-        ProcessNode node = ProcessNode.start(tmp, "security options", p -> IsolatorCatalog.build(
-                IsolatorContext.of(p, HIERARCHIES, PARENT), EnumSet.of(Placement.PROCESS_HOST)));
-        paths = node.paths();
-        rootfs = node.rootfs();
-        containerizer = node.containerizer();
+        node = ProcessNode.startWithDefaultIsolators(tmp, "security options", HIERARCHIES, PARENT);
     }
 
     @AfterAll
     static void stopNode() throws Exception {
-        if (containerizer != null) {
-            containerizer.list().stream().filter(s -> s.getState() != ContainerState.TERMINATED)
-                    .forEach(s -> containerizer.destroy(s.getId()));
-        }
-        for (CgroupHierarchy h : HIERARCHIES.all()) {
-            Files.deleteIfExists(h.mountPoint().resolve(PARENT));
-        }
-    }
-
-    static ContainerConfig.Builder config(String id, String script) {
-        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
-                .addCommand("/bin/sh").addArgs("-c").addArgs(script).setHostRootfs(rootfs.toString());
-    }
-
-    static Termination run(ContainerConfig.Builder config) throws Exception {
-        containerizer.launch(config.build());
-        Termination t = containerizer.wait(config.getId()).get(30, TimeUnit.SECONDS);
-        assertEquals(TerminationReason.EXITED, t.getReason(), t + ", stderr " + stderr(config.getId()));
-        return t;
-    }
-
-    static String stdout(String id) throws IOException {
-        return Files.readString(paths.stdoutLog(paths.containerDir(List.of(id))));
-    }
-
-    static String stderr(String id) throws IOException {
-        return Files.readString(paths.stderrLog(paths.containerDir(List.of(id))));
+        ProcessNode.stop(node, HIERARCHIES, PARENT);
     }
 
     @Test
     void aReadOnlyRootfsCannotBeWrittenButRunTmpVarTmpAndDevShmCan() throws Exception {
-        Files.deleteIfExists(rootfs.resolve("written"));
-        Termination t = run(config("ro-root", String.join("; ",
+        Files.deleteIfExists(node.rootfs().resolve("written"));
+        Termination t = node.runToExit(node.shellConfig("ro-root", String.join("; ",
                 "true >> /written || echo root is read-only",
                 "for d in /run /tmp /var/tmp /dev/shm; do echo x > $d/file && echo $d writable; done",
                 // mountinfo: "id parent dev root mount-point options - fstype source super-options"
@@ -98,21 +55,21 @@ class SecurityOptionsTest {
                 "stat -c '%n %a' /run /tmp /var/tmp"))
                 .setReadOnlyRootfs(true));
         assertEquals(0, t.getExitCode());
-        List<String> out = stdout("ro-root").lines().toList();
+        List<String> out = node.stdout("ro-root").lines().toList();
         assertEquals(List.of("root is read-only", "/run writable", "/tmp writable", "/var/tmp writable",
-                "/dev/shm writable"), out.subList(0, 5), stderr("ro-root"));
+                "/dev/shm writable"), out.subList(0, 5), node.stderr("ro-root"));
         assertTrue(out.get(5).startsWith("ro,"), "the root mount's options: " + out.get(5));
         assertEquals(List.of("/run rw,nosuid,nodev,relatime tmpfs", "/tmp rw,nosuid,nodev,relatime tmpfs",
                 "/var/tmp rw,nosuid,nodev,relatime tmpfs", "/run 755", "/tmp 1777", "/var/tmp 1777"), out.subList(6, 12),
-                stdout("ro-root"));
-        assertTrue(stderr("ro-root").contains("Read-only file system"), stderr("ro-root"));
-        assertFalse(Files.exists(rootfs.resolve("written")));
-        assertFalse(Files.exists(rootfs.resolve("tmp/file")), "the container's /tmp is its own tmpfs");
+                node.stdout("ro-root"));
+        assertTrue(node.stderr("ro-root").contains("Read-only file system"), node.stderr("ro-root"));
+        assertFalse(Files.exists(node.rootfs().resolve("written")));
+        assertFalse(Files.exists(node.rootfs().resolve("tmp/file")), "the container's /tmp is its own tmpfs");
     }
 
     @Test
     void aVolumeAtTmpReplacesTheReadOnlyRootfsTmpfsAndTmpfsOptionsAreHonoured() throws Exception {
-        Termination t = run(config("ro-tmpfs", String.join("; ",
+        Termination t = node.runToExit(node.shellConfig("ro-tmpfs", String.join("; ",
                 // the super options come third after the "-" that ends the optional fields
                 "awk '$5 == \"/tmp\" { for (i = 7; $i != \"-\"; i++) ; print $6, $(i + 3) }' /proc/self/mountinfo",
                 "stat -c '%a' /tmp",
@@ -121,18 +78,18 @@ class SecurityOptionsTest {
                 .addVolumes(Volume.newBuilder().setTarget("/tmp")
                         .setTmpfs(TmpfsVolume.newBuilder().setSizeBytes(8 << 20).setMode(0700).setNoexec(true))));
         assertEquals(0, t.getExitCode());
-        List<String> out = stdout("ro-tmpfs").lines().toList();
+        List<String> out = node.stdout("ro-tmpfs").lines().toList();
         assertEquals(List.of("rw,nosuid,nodev,noexec,relatime rw,size=8192k,mode=700", "700"), out,
-                "one mount at /tmp, the volume's: " + stderr("ro-tmpfs"));
-        assertTrue(stderr("ro-tmpfs").contains("Permission denied"), "noexec: " + stderr("ro-tmpfs"));
+                "one mount at /tmp, the volume's: " + node.stderr("ro-tmpfs"));
+        assertTrue(node.stderr("ro-tmpfs").contains("Permission denied"), "noexec: " + node.stderr("ro-tmpfs"));
     }
 
     @Test
     void capabilitiesDroppedAllThenOneAddedLeaveExactlyThatOne() throws Exception {
-        run(config("caps-kill", "grep -E '^Cap(Eff|Bnd)' /proc/self/status")
+        node.runToExit(node.shellConfig("caps-kill", "grep -E '^Cap(Eff|Bnd)' /proc/self/status")
                 .setCapabilities(Capabilities.newBuilder().addDrop("all").addAdd("kill")));
         // CAP_KILL is bit 5
-        assertEquals("CapEff:\t0000000000000020\nCapBnd:\t0000000000000020\n", stdout("caps-kill"));
+        assertEquals("CapEff:\t0000000000000020\nCapBnd:\t0000000000000020\n", node.stdout("caps-kill"));
     }
 
     /**
@@ -141,18 +98,19 @@ class SecurityOptionsTest {
      */
     @Test
     void withMknodAContainerMakesADiskNodeButTheDevicesCgroupRefusesOpeningIt() throws Exception {
-        Path node = rootfs.resolve("sda-made");
-        Files.deleteIfExists(node);
+        Path deviceNode = node.rootfs().resolve("sda-made");
+        Files.deleteIfExists(deviceNode);
         try {
-            Termination t = run(config("mknod", "mknod /sda-made b 8 0 && echo made; head -c 1 /sda-made >/dev/null"
+            Termination t = node.runToExit(node.shellConfig("mknod",
+                    "mknod /sda-made b 8 0 && echo made; head -c 1 /sda-made >/dev/null"
                     + " && echo opened; echo x > /dev/null && head -c 1 /dev/zero | wc -c")
                     .setCapabilities(Capabilities.newBuilder().addAdd("MKNOD")));
             assertEquals(0, t.getExitCode());
-            assertEquals("made\n1\n", stdout("mknod"), stderr("mknod"));
-            assertTrue(stderr("mknod").contains("/sda-made: Operation not permitted"), stderr("mknod"));
-            assertTrue(Files.exists(node), "the node was made");
+            assertEquals("made\n1\n", node.stdout("mknod"), node.stderr("mknod"));
+            assertTrue(node.stderr("mknod").contains("/sda-made: Operation not permitted"), node.stderr("mknod"));
+            assertTrue(Files.exists(deviceNode), "the node was made");
         } finally {
-            Files.deleteIfExists(node);
+            Files.deleteIfExists(deviceNode);
         }
     }
 
@@ -160,13 +118,13 @@ class SecurityOptionsTest {
     void pidsMinusOneLeavesTheContainerWithoutALimitOfItsOwn() throws Exception {
         CgroupHierarchy pids = HIERARCHIES.forController("pids").orElseThrow(
                 () -> new AssertionError("this host mounts no pids controller"));
-        containerizer.launch(config("no-pids-limit", "exec sleep 1000")
+        node.containerizer().launch(node.shellConfig("no-pids-limit", "exec sleep 1000")
                 .setResources(Resources.newBuilder().setPids(-1)).build());
         try {
             assertEquals("max", Files.readString(pids.mountPoint().resolve(PARENT).resolve("no-pids-limit")
                     .resolve("pids.max")).strip());
         } finally {
-            containerizer.destroy("no-pids-limit");
+            node.containerizer().destroy("no-pids-limit");
         }
     }
 }

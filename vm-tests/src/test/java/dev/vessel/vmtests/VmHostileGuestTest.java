@@ -38,31 +38,28 @@ class VmHostileGuestTest {
     private static final int S_ISUID = 04000;
     private static final int S_ISGID = 02000;
 
-    private static Path dir;
     private static VmNode node;
     private static ImageReference image;
 
     @BeforeAll
     static void startNode() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmhostile-");
-        image = VmNode.busyboxImage(dir);
-        node = new VmNode(dir).recovered();
+        node = VmNode.inNewDir("vessel-vmhostile-");
+        image = VmNode.busyboxImage(node.dir);
     }
 
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            node.destroyAllAndClose();
+            node.destroyAllCloseAndDeleteDir();
         }
-        VmNode.run("rm", "-rf", dir.toString());
     }
 
     @Test
     void guestRootPlantsNothingOnTheHostAndReadsNothingOutsideItsShares() throws Exception {
         // A host file beside the share, and one in the host's /etc: neither may reach the guest.
-        Path vol = Files.createDirectories(dir.resolve("shared/vol"));
+        Path vol = Files.createDirectories(node.dir.resolve("shared/vol"));
         String marker = "host-only-" + UUID.randomUUID();
-        Path besideShare = Files.writeString(dir.resolve("shared/marker"), marker + "\n");
+        Path besideShare = Files.writeString(node.dir.resolve("shared/marker"), marker + "\n");
         Path inHostEtc = Path.of("/etc", "vessel-hostile-test-" + UUID.randomUUID());
         Files.writeString(inHostEtc, marker + "\n");
         try {

@@ -37,6 +37,8 @@ import java.util.stream.Stream;
  * instance over the same directories is a restarted daemon.
  */
 final class VmNode implements AutoCloseable {
+    /** The directory the node keeps its state in, which a test may also use for its own files. */
+    final Path dir;
     final RuntimePaths paths;
     final VmLauncher launcher;
     final UnifiedContainerizer containerizer;
@@ -48,6 +50,7 @@ final class VmNode implements AutoCloseable {
     /** A node with more isolators than the VM ones (e.g. networking), over {@link #pathsIn} {@code dir}. */
     VmNode(Path dir, List<Isolator> more) throws IOException {
         requireRootAndLibvirt();
+        this.dir = dir;
         paths = pathsIn(dir);
         GuestArtifacts guest = GuestArtifacts.load(artifactsDir());
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
@@ -72,6 +75,20 @@ final class VmNode implements AutoCloseable {
         return this;
     }
 
+    /**
+     * A recovered node over a new directory under /var/tmp named {@code prefix} and a random suffix: the
+     * start of a test class's node. If the node cannot start, the directory is deleted again.
+     */
+    static VmNode inNewDir(String prefix) throws Exception {
+        Path dir = Files.createTempDirectory(Path.of("/var/tmp"), prefix);
+        try {
+            return new VmNode(dir).recovered();
+        } catch (Throwable e) {
+            run("rm", "-rf", dir.toString());
+            throw e;
+        }
+    }
+
     /** Destroys and removes every container, then closes: the end of a test, not a daemon going away. */
     void destroyAllAndClose() {
         for (var status : containerizer.list()) {
@@ -79,6 +96,12 @@ final class VmNode implements AutoCloseable {
             containerizer.remove(status.getId());
         }
         close();
+    }
+
+    /** {@link #destroyAllAndClose}, then deletes {@link #dir}: the end of a test class's node. */
+    void destroyAllCloseAndDeleteDir() throws Exception {
+        destroyAllAndClose();
+        run("rm", "-rf", dir.toString());
     }
 
     @Override

@@ -25,23 +25,20 @@ import org.junit.jupiter.api.Test;
 
 /** VM tasks end to end: real guests booted by libvirt + QEMU (TCG here), the guest agent, the task inside. */
 class VmTaskTest {
-    private static Path dir;
     private static VmNode node;
     private static ImageReference image;
 
     @BeforeAll
     static void startNode() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmtest-");
-        image = VmNode.busyboxImage(dir);
-        node = new VmNode(dir).recovered();
+        node = VmNode.inNewDir("vessel-vmtest-");
+        image = VmNode.busyboxImage(node.dir);
     }
 
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            node.destroyAllAndClose();
+            node.destroyAllCloseAndDeleteDir();
         }
-        VmNode.run("rm", "-rf", dir.toString());
     }
 
     private static ContainerConfig.Builder vmTask(String id, String script) {

@@ -32,23 +32,20 @@ import org.junit.jupiter.api.Test;
  * behind but the volumes' data.
  */
 class VmVolumeTaskTest {
-    private static Path dir;
     private static VmNode node;
     private static ImageReference image;
 
     @BeforeAll
     static void startNode() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmvolumes-");
-        image = VmNode.busyboxImage(dir);
-        node = new VmNode(dir).recovered();
+        node = VmNode.inNewDir("vessel-vmvolumes-");
+        image = VmNode.busyboxImage(node.dir);
     }
 
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            node.destroyAllAndClose();
+            node.destroyAllCloseAndDeleteDir();
         }
-        VmNode.run("rm", "-rf", dir.toString());
     }
 
     private static ContainerConfig.Builder vmTask(String id, String script) {
@@ -62,14 +59,14 @@ class VmVolumeTaskTest {
 
     @Test
     void sharesTmpfsAndDisksReachTheTaskAndDestroyLeavesNothing() throws Exception {
-        Path data = Files.createDirectories(dir.resolve("data"));
-        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Path data = Files.createDirectories(node.dir.resolve("data"));
+        Path conf = Files.createDirectories(node.dir.resolve("conf"));
         Files.writeString(conf.resolve("seed"), "seeded by the host\n");
-        Path diskFiles = Files.createDirectories(dir.resolve("disk-files"));
+        Path diskFiles = Files.createDirectories(node.dir.resolve("disk-files"));
         Files.writeString(diskFiles.resolve("hello.txt"), "hello from the disk\n");
-        Path raw = dir.resolve("data.img");
+        Path raw = node.dir.resolve("data.img");
         VmNode.run("mke2fs", "-q", "-F", "-t", "ext4", "-d", diskFiles.toString(), raw.toString(), "16M");
-        Path qcow2 = dir.resolve("copy.qcow2");
+        Path qcow2 = node.dir.resolve("copy.qcow2");
         VmNode.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString());
 
         String id = "vol-all";
@@ -111,7 +108,7 @@ class VmVolumeTaskTest {
         assertFalse(ProcessHandle.of(qemu).map(ProcessHandle::isAlive).orElse(false), "QEMU still runs");
         assertFalse(Files.exists(node.paths.containerDir(List.of(id))), "the container's directory was left");
         assertFalse(Files.exists(node.paths.provisionedRootfsDir(id)), "the rootfs was left");
-        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(dir.toString() + "/"),
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(node.dir.toString() + "/"),
                 "a mount under the test's directory was left");
         // what the task wrote to the read-write disk was flushed before the VM went
         assertEquals("kept\n", VmNode.run("debugfs", "-R", "cat /written", raw.toString()).lines()
@@ -123,7 +120,7 @@ class VmVolumeTaskTest {
     @Test
     void volumesAndDisksAGuestCannotTakeAreRefusedNamingTheFieldBeforeAnyDomain() throws Exception {
         List<String> before = VmNode.domains();
-        Path file = Files.writeString(dir.resolve("single-file"), "x");
+        Path file = Files.writeString(node.dir.resolve("single-file"), "x");
         VesselException notADirectory = assertThrows(VesselException.class, () -> node.containerizer.launch(
                 vmTask("vol-file", "true").addVolumes(hostPath("/etc/app.conf", file)).build()));
         assertEquals(Optional.of("volumes[0].host_path.path"), notADirectory.field(), notADirectory::getMessage);
@@ -131,7 +128,7 @@ class VmVolumeTaskTest {
 
         VesselException noDisk = assertThrows(VesselException.class, () -> node.containerizer.launch(
                 vmTask("vol-nodisk", "true").setVm(VmOptions.newBuilder().addDisks(VmDisk.newBuilder()
-                        .setPath(dir.resolve("missing.img").toString()).setTarget("/disk"))).build()));
+                        .setPath(node.dir.resolve("missing.img").toString()).setTarget("/disk"))).build()));
         assertEquals(Optional.of("vm.disks[0].path"), noDisk.field(), noDisk::getMessage);
         assertTrue(noDisk.getMessage().contains("does not exist"), noDisk::getMessage);
 

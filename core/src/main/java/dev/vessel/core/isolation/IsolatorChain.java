@@ -153,22 +153,7 @@ public final class IsolatorChain {
      * one failure never leaks another isolator's resources; the failures are reported together.
      */
     public void cleanup(Function<Isolator, ContainerContext> contexts) {
-        List<Exception> failures = new ArrayList<>();
-        List<String> messages = new ArrayList<>();
-        for (Isolator isolator : graph.order().reversed()) {
-            try {
-                isolator.cleanup(contexts.apply(isolator));
-            } catch (Exception e) {
-                VesselException failure = Failures.of("isolator '" + isolator.name() + "'", "clean up", e);
-                failures.add(failure);
-                messages.add(failure.getMessage());
-            }
-        }
-        if (!failures.isEmpty()) {
-            VesselException all = new VesselException(ErrorCode.INTERNAL, null, String.join("; ", messages));
-            failures.forEach(all::addSuppressed);
-            throw all;
-        }
+        callEach(graph.order().reversed(), "clean up", isolator -> isolator.cleanup(contexts.apply(isolator)));
     }
 
     /**
@@ -177,13 +162,26 @@ public final class IsolatorChain {
      * reported together.
      */
     public void recover(Function<Isolator, List<ContainerContext>> containers) {
+        callEach(graph.order(), "recover", isolator -> isolator.recover(containers.apply(isolator)));
+    }
+
+    /** One isolator's hook, which may fail with any exception. */
+    private interface Hook {
+        void call(Isolator isolator) throws Exception;
+    }
+
+    /**
+     * Calls {@code hook} on each of {@code isolators} in turn, past any failure; then throws the failures
+     * together, in that order, each named by its isolator and {@code action}.
+     */
+    private static void callEach(List<Isolator> isolators, String action, Hook hook) {
         List<Exception> failures = new ArrayList<>();
         List<String> messages = new ArrayList<>();
-        for (Isolator isolator : graph.order()) {
+        for (Isolator isolator : isolators) {
             try {
-                isolator.recover(containers.apply(isolator));
+                hook.call(isolator);
             } catch (Exception e) {
-                VesselException failure = Failures.of("isolator '" + isolator.name() + "'", "recover", e);
+                VesselException failure = Failures.of("isolator '" + isolator.name() + "'", action, e);
                 failures.add(failure);
                 messages.add(failure.getMessage());
             }

@@ -5,22 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LimitationReason;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
-import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.isolators.testing.ProcessNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,45 +28,33 @@ class ContainerLimitsTest {
     @TempDir
     static Path tmp;
 
-    static final String PARENT = "vessel-test-" + UUID.randomUUID().toString().substring(0, 8);
+    static final String PARENT = ProcessNode.uniqueCgroupParent("vessel-test-");
     static final CgroupHierarchies HIERARCHIES = CgroupHierarchies.detect();
-    static RuntimePaths paths;
-    static Path rootfs;
-    static UnifiedContainerizer containerizer;
+    static ProcessNode node;
 
     @BeforeAll
     static void startNode() throws Exception {
-        ProcessNode node = ProcessNode.start(tmp, "container limit", p -> {
+        // the cgroup isolators (and capabilities, for CAP_MKNOD) alone, not the catalog's default chain
+        node = ProcessNode.start(tmp, "container limit", p -> {
             CgroupsIsolator cgroups = new CgroupsIsolator(HIERARCHIES, PARENT);
             return List.of(cgroups, new MemoryIsolator(cgroups), new CpuIsolator(cgroups), new PidsIsolator(cgroups),
                     new DevicesIsolator(HIERARCHIES), new LinuxCapabilitiesIsolator());
         });
-        paths = node.paths();
-        rootfs = node.rootfs();
-        containerizer = node.containerizer();
     }
 
     @AfterAll
     static void stopNode() throws Exception {
-        containerizer.list().forEach(s -> containerizer.destroy(s.getId()));
-        for (CgroupHierarchy h : HIERARCHIES.all()) {
-            Files.deleteIfExists(h.mountPoint().resolve(PARENT));
-        }
+        ProcessNode.stop(node, HIERARCHIES, PARENT);
     }
 
     static ContainerConfig config(String id, Resources resources, String script) {
-        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS)
-                .addCommand("/bin/sh").addArgs("-c").addArgs(script)
-                .setHostRootfs(rootfs.toString()).setResources(resources).build();
+        return node.shellConfig(id, script).setResources(resources).build();
     }
 
+    /** Unlike {@link ProcessNode#runToExit}, any end will do: a container here may be ended by a limit. */
     static Termination run(ContainerConfig config) throws Exception {
-        containerizer.launch(config);
-        return containerizer.wait(config.getId()).get(60, TimeUnit.SECONDS);
-    }
-
-    static String stderr(String id) throws Exception {
-        return Files.readString(paths.stderrLog(paths.containerDir(List.of(id))));
+        node.containerizer().launch(config);
+        return node.containerizer().wait(config.getId()).get(60, TimeUnit.SECONDS);
     }
 
     static List<Path> cgroupDirs(String id) {
@@ -91,7 +75,7 @@ class ContainerLimitsTest {
     void aForkBombStopsAtThePidsLimit() throws Exception {
         Termination t = run(config("bomb", Resources.newBuilder().setPids(16).build(),
                 "i=0; while [ $i -lt 100 ]; do sleep 100 & i=$((i+1)); done; echo forked"));
-        assertTrue(stderr("bomb").contains("Resource temporarily unavailable"), stderr("bomb"));
+        assertTrue(node.stderr("bomb").contains("Resource temporarily unavailable"), node.stderr("bomb"));
         assertEquals(TerminationReason.EXITED, t.getReason());
         assertEquals(List.of(), cgroupDirs("bomb"));
     }
@@ -99,12 +83,13 @@ class ContainerLimitsTest {
     @Test
     void halfACpuShowsAsThrottlingInUsage() throws Exception {
         long start = System.nanoTime();
-        containerizer.launch(config("spin", Resources.newBuilder().setCpus(0.5).build(), "while true; do :; done"));
+        node.containerizer().launch(config("spin", Resources.newBuilder().setCpus(0.5).build(),
+                "while true; do :; done"));
         // on a busy machine the spinner may not get half a CPU at first: wait for the first throttled period
-        ResourceStatistics usage = containerizer.usage("spin");
+        ResourceStatistics usage = node.containerizer().usage("spin");
         while (usage.getCpuThrottledPeriods() == 0 && System.nanoTime() - start < 30_000_000_000L) {
             Thread.sleep(200);
-            usage = containerizer.usage("spin");
+            usage = node.containerizer().usage("spin");
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
         assertTrue(usage.getCpuThrottledPeriods() > 0, usage.toString());
@@ -112,7 +97,7 @@ class ContainerLimitsTest {
         assertTrue(usage.getCpuUserSeconds() + usage.getCpuSystemSeconds() < 0.5 * elapsed + 0.1,
                 elapsed + " s: " + usage);
         assertNotEquals(0, usage.getMemoryUsageBytes(), usage.toString());
-        containerizer.destroy("spin");
+        node.containerizer().destroy("spin");
     }
 
     @Test
@@ -122,15 +107,15 @@ class ContainerLimitsTest {
                 "head -c 1 /dev/zero >/dev/null && mknod /tmp/kmsg c 1 11 && head -c 1 /tmp/kmsg").toBuilder()
                 .setCapabilities(Capabilities.newBuilder().addAdd("CAP_MKNOD")).build());
         assertNotEquals(0, t.getExitCode());
-        assertTrue(stderr("devices").contains("Operation not permitted"), stderr("devices"));
+        assertTrue(node.stderr("devices").contains("Operation not permitted"), node.stderr("devices"));
     }
 
     @Test
     void destroyLeavesNoCgroupBehind() throws Exception {
-        containerizer.launch(config("sleeper", Resources.newBuilder().setMemoryBytes(64L << 20).setPids(10).build(),
-                "sleep 1000 & sleep 1000"));
+        node.containerizer().launch(config("sleeper",
+                Resources.newBuilder().setMemoryBytes(64L << 20).setPids(10).build(), "sleep 1000 & sleep 1000"));
         assertFalse(cgroupDirs("sleeper").isEmpty());
-        Termination t = containerizer.destroy("sleeper");
+        Termination t = node.containerizer().destroy("sleeper");
         assertEquals(TerminationReason.KILLED, t.getReason());
         assertEquals(List.of(), cgroupDirs("sleeper"));
     }
