@@ -49,11 +49,14 @@ final class VmLinksCache {
         }
         Path temp = paths.newTemporary(key);
         try {
+            long start = System.nanoTime();
             Files.createDirectory(temp);
             VmRootfsView.shadowSymlinks(rootfs, Files.createDirectory(VmLinksPaths.links(temp)));
             Files.writeString(VmLinksPaths.layers(temp), VmLinksPaths.layersRecord(layers), StandardCharsets.UTF_8);
             try {
                 Files.move(temp, entry, StandardCopyOption.ATOMIC_MOVE);
+                LOG.log(Level.INFO, "built the links layer {0} of {1} in {2} ms", entry, rootfs,
+                        (System.nanoTime() - start) / 1_000_000);
             } catch (IOException e) {
                 // rename(2) refuses a non-empty target: a launch of the same image published first, and
                 // its entry, made from the same layers, is this one
