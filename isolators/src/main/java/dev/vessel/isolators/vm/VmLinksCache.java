@@ -30,7 +30,9 @@ final class VmLinksCache {
 
     /**
      * The links layer of {@code rootfs}, whose content is exactly {@code layers} merged: the published
-     * one, or built from {@code rootfs} and published now.
+     * one, or built from {@code rootfs} and published now. The rootfs must be as provisioned, nothing
+     * having written to it (for a VM task the host writes nothing there; the guest writes to its view):
+     * what is in it is shared with every later launch of the image.
      */
     Path links(ImageLayers layers, Path rootfs) throws IOException {
         String key = VmLinksPaths.key(layers);
