@@ -5,6 +5,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
 import dev.vessel.provisioner.archive.DockerArchiveSource;
@@ -145,10 +146,14 @@ public final class ImageProvisioner implements Provisioner {
                 Optional<RootfsBackend.Unmounted> overlay = backend.assembleUnmounted(containerId, diffs, dir);
                 if (overlay.isPresent()) {
                     return new ProvisionedRootfs(overlay.get().rootfs(), image.defaults(),
-                            Optional.of(overlay.get().layers()));
+                            Optional.of(overlay.get().layers()), Optional.empty());
                 }
             }
-            return new ProvisionedRootfs(backend.assemble(containerId, diffs, dir), image.defaults());
+            Path rootfs = backend.assemble(containerId, diffs, dir);
+            Optional<ImageLayers> shown = backend.showsLayersAsTheyAre()
+                    ? Optional.of(new ImageLayers(new ArrayList<>(diffs).reversed()))
+                    : Optional.empty();
+            return new ProvisionedRootfs(rootfs, image.defaults(), Optional.empty(), shown);
         } finally {
             storeLock.readLock().unlock();
         }

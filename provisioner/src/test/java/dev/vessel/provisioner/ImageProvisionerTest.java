@@ -114,6 +114,10 @@ class ImageProvisionerTest {
         try {
             assertTrue(mounted.layers().isEmpty());
             RootfsLayers layers = unmounted.layers().orElseThrow();
+            // a mounted overlay names the layers it shows, top first, so their content can be cached by them
+            assertEquals(layers.getLowerList(), mounted.imageLayers().orElseThrow().topToBottom().stream()
+                    .map(Path::toString).toList());
+            assertTrue(unmounted.imageLayers().isEmpty(), "an unmounted overlay's rootfs shows nothing yet");
             assertEquals(2, layers.getLowerCount());
             // the top layer first, as overlay stacks them: layer 2 holds data/new
             assertTrue(Files.exists(Path.of(layers.getLower(0), "data", "new")), layers::toString);

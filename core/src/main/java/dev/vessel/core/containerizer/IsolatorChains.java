@@ -21,7 +21,7 @@ final class IsolatorChains {
 
     /** Refuses a broken isolator graph. */
     IsolatorChains(List<Isolator> isolators) {
-        Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX);
+        Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.IMAGE_LAYERS, ContainerKeys.SANDBOX);
         this.all = new IsolatorChain(IsolatorGraph.build(isolators, seedKeys, ContainerKeys.PROVIDER));
         for (Isolation isolation : List.of(Isolation.PROCESS, Isolation.VM)) {
             List<Isolator> applying = isolators.stream().filter(i -> i.appliesTo(isolation)).toList();

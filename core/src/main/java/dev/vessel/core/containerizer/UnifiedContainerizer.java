@@ -20,6 +20,7 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.core.spi.Fetcher;
+import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.LaunchPlan;
@@ -262,6 +263,7 @@ public final class UnifiedContainerizer implements Containerizer {
 
         Path rootfs = null;
         Optional<RootfsLayers> layers = Optional.empty();
+        Optional<ImageLayers> imageLayers = Optional.empty();
         if (config.hasImage()) {
             // an idmapped rootfs: an overlay is left for the launcher to mount from idmapped layers
             boolean idmapped = config.getUserns().equals(UserNamespaceMode.AUTO.configName());
@@ -271,6 +273,7 @@ public final class UnifiedContainerizer implements Containerizer {
                             : provisioner.orElseThrow().provision(c.id, config.getImage()));
             rootfs = provisioned.rootfs();
             layers = provisioned.layers();
+            imageLayers = provisioned.imageLayers();
             c.record.setConfig(ImageDefaultsApplier.apply(config, provisioned.defaults()));
             FaultPoints.reach(FaultPoints.AFTER_PROVISION, c.id);
             checkNotCancelled(c);
@@ -294,6 +297,7 @@ public final class UnifiedContainerizer implements Containerizer {
         if (rootfs != null) {
             seed.put(ContainerKeys.ROOTFS, rootfs);
         }
+        imageLayers.ifPresent(l -> seed.put(ContainerKeys.IMAGE_LAYERS, l));
         LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(paths, c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();

@@ -106,6 +106,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return vmRootfsDir().resolve(containerId);
     }
 
+    /** The links layers VM tasks' rootfs views share, one per image layer chain (the vm/rootfs isolator's). */
+    public Path vmLinksDir() {
+        return stateDir.resolve("vm-links");
+    }
+
     /** The unified fetcher's URI index and downloads (the artifacts themselves are blobs). */
     public Path fetcherDir() {
         return stateDir.resolve("fetcher");

@@ -10,6 +10,12 @@ public final class ContainerKeys {
     /** The container's root filesystem: provisioned from its image, or its host rootfs. */
     public static final Key<Path> ROOTFS = Key.of("rootfs", Path.class);
 
+    /**
+     * The image layers its provisioned {@link #ROOTFS} shows as they are, when the provisioner can tell
+     * (an overlay of the image's layers); absent for a copy or bind rootfs and a host rootfs.
+     */
+    public static final Key<ImageLayers> IMAGE_LAYERS = Key.of("image_layers", ImageLayers.class);
+
     /** The container's sandbox directory, where its URIs were fetched. */
     public static final Key<Path> SANDBOX = Key.of("sandbox", Path.class);
 

@@ -12,16 +12,20 @@ import java.util.Optional;
  * @param layers present when the rootfs is an overlay the provisioner left unmounted (see
  *               {@link Provisioner#provisionUnmounted}): {@code rootfs} is then an empty directory
  *               and the launcher mounts these layers itself
+ * @param imageLayers present when {@code rootfs} is mounted and shows exactly these layers, read
+ *                    through (an overlay): what depends only on the image's content can be cached by them
  */
-public record ProvisionedRootfs(Path rootfs, ImageDefaults defaults, Optional<RootfsLayers> layers) {
+public record ProvisionedRootfs(Path rootfs, ImageDefaults defaults, Optional<RootfsLayers> layers,
+        Optional<ImageLayers> imageLayers) {
     public ProvisionedRootfs {
         Objects.requireNonNull(rootfs, "rootfs");
         Objects.requireNonNull(defaults, "defaults");
         Objects.requireNonNull(layers, "layers");
+        Objects.requireNonNull(imageLayers, "imageLayers");
     }
 
-    /** A rootfs ready to use at {@code rootfs}. */
+    /** A rootfs ready to use at {@code rootfs}, whose content nothing else names. */
     public ProvisionedRootfs(Path rootfs, ImageDefaults defaults) {
-        this(rootfs, defaults, Optional.empty());
+        this(rootfs, defaults, Optional.empty(), Optional.empty());
     }
 }

@@ -3,34 +3,42 @@ package dev.vessel.isolators.vm;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.paths.DirectoryEntries;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Gives a VM task its root filesystem: for an image, a view of the provisioned rootfs
  * ({@link VmRootfsView}) under the state dir's {@code vm-rootfs/<id>/}, which the launcher shares by
  * virtio-9p in QEMU's mapped model, so that what the guest writes there is never a setuid program or a
  * device node on the host; a {@code host_rootfs} as it is (the operator's directory, shared live). The
- * view goes when the container does; recovery removes the views of containers that are gone.
+ * view's links layer is shared by the views of one image ({@link VmLinksCache}, built on its first
+ * launch) when the provisioner names the image's layers, else built for the view. The view goes when the
+ * container does; recovery removes the views of containers that are gone, and the shared links layers
+ * of images whose layers are gone (recovery, not the provisioner's garbage collection: only this
+ * isolator knows which views use a links layer, and at recovery no launch is building one).
  */
 public final class VmRootfsIsolator implements Isolator {
     private static final System.Logger LOG = System.getLogger(VmRootfsIsolator.class.getName());
     private final RuntimePaths paths;
+    private final VmLinksCache links;
 
     public VmRootfsIsolator(RuntimePaths paths) {
         this.paths = paths;
+        this.links = new VmLinksCache(new VmLinksPaths(paths));
     }
 
     @Override
@@ -45,7 +53,7 @@ public final class VmRootfsIsolator implements Isolator {
 
     @Override
     public Set<Key<?>> requires() {
-        return Set.of(ContainerKeys.ROOTFS);
+        return Set.of(ContainerKeys.ROOTFS, ContainerKeys.IMAGE_LAYERS);
     }
 
     @Override
@@ -58,7 +66,9 @@ public final class VmRootfsIsolator implements Isolator {
             // the operator's own directory, shared live and as it is (as a process container's)
             return LaunchInfo.newBuilder().setRootfs(rootfs.toString()).build();
         }
-        Path view = VmRootfsView.create(paths.vmRootfsDir(context.containerId()), rootfs);
+        ImageLayers layers = context.get(ContainerKeys.IMAGE_LAYERS);
+        Optional<Path> shared = layers == null ? Optional.empty() : Optional.of(links.links(layers, rootfs));
+        Path view = VmRootfsView.create(paths.vmRootfsDir(context.containerId()), rootfs, shared);
         return LaunchInfo.newBuilder().setRootfs(view.toString()).build();
     }
 
@@ -70,17 +80,16 @@ public final class VmRootfsIsolator implements Isolator {
     @Override
     public void recover(List<ContainerContext> containers) throws IOException {
         Path root = paths.vmRootfsDir();
-        if (!Files.isDirectory(root)) {
-            return;
-        }
         Set<String> live = containers.stream().map(ContainerContext::containerId).collect(Collectors.toSet());
-        try (Stream<Path> dirs = Files.list(root)) {
-            for (Path dir : dirs.toList()) {
-                if (!live.contains(dir.getFileName().toString())) {
-                    LOG.log(Level.INFO, "removing {0}: the rootfs view of a container that is gone", dir);
-                    VmRootfsView.remove(dir);
-                }
+        Set<Path> linksInUse = new HashSet<>();
+        for (Path dir : DirectoryEntries.matching(root, "*")) {
+            if (live.contains(dir.getFileName().toString())) {
+                VmRootfsView.sharedLinks(dir).ifPresent(linksInUse::add);
+            } else {
+                LOG.log(Level.INFO, "removing {0}: the rootfs view of a container that is gone", dir);
+                VmRootfsView.remove(dir);
             }
         }
+        links.sweep(linksInUse);
     }
 }

@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -24,14 +25,16 @@ import java.util.Set;
  * guest creates is a plain 0600 file or 0700 directory on the host, the guest's owner, mode and file
  * type kept in {@code user.virtfs.*} xattrs, so a guest root makes no setuid program, device node or
  * symlink on the host. The mapped model reads a symlink from a regular file's content, so the image's
- * own symlinks (which it cannot read) are shadowed by such files. The tree:
+ * own symlinks (which it cannot read) are shadowed by such files, the links layer. The tree:
  * <pre>
- * &lt;dir&gt;/links/    a regular file for each symlink of the rootfs: its target as content, its mode
- *                    (S_IFLNK) in user.virtfs.mode, the link's owner; parents as the rootfs's (mode, owner)
+ * &lt;dir&gt;/links      the links layer: a regular file for each symlink of the rootfs, its target as
+ *                    content, its mode (S_IFLNK) in user.virtfs.mode, the link's owner; parents as the
+ *                    rootfs's (mode, owner). For an image's rootfs, a symlink to the layer its image's
+ *                    views share ({@link VmLinksCache}); else a directory made for this view
  * &lt;dir&gt;/upper/  &lt;dir&gt;/work/   the guest's writes (an overlay's upper and work directories)
  * &lt;dir&gt;/merged/   overlay: links over the rootfs, upper on top; nosuid, nodev: the share
  * </pre>
- * The rootfs itself is only read: the provisioner's overlay stays as it was made.
+ * The rootfs and a shared links layer are only read: the provisioner's overlay stays as it was made.
  */
 final class VmRootfsView {
     private static final int S_IFMT = 0170000;
@@ -41,16 +44,27 @@ final class VmRootfsView {
     private VmRootfsView() {
     }
 
-    /** Builds the view of {@code rootfs} in {@code dir} (made afresh) and returns the merged directory. */
-    static Path create(Path dir, Path rootfs) throws IOException {
+    /**
+     * Builds the view of {@code rootfs} in {@code dir} (made afresh) and returns the merged directory.
+     * {@code sharedLinks}: the rootfs's links layer as a {@link VmLinksCache} keeps it, used as it is;
+     * empty to build one for this view alone.
+     */
+    static Path create(Path dir, Path rootfs, Optional<Path> sharedLinks) throws IOException {
         remove(dir);
         Files.createDirectories(dir.getParent());
         Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path links = Files.createDirectory(dir.resolve("links"));
+        Path links;
+        if (sharedLinks.isPresent()) {
+            // the link tells recovery which shared layer this view's overlay holds
+            links = sharedLinks.get().toAbsolutePath();
+            Files.createSymbolicLink(dir.resolve("links"), links);
+        } else {
+            links = Files.createDirectory(dir.resolve("links"));
+            shadowSymlinks(rootfs, links);
+        }
         Path upper = Files.createDirectory(dir.resolve("upper"));
         Path work = Files.createDirectory(dir.resolve("work"));
         Path merged = Files.createDirectory(dir.resolve("merged"));
-        shadowSymlinks(rootfs, links);
         // Directories the guest makes at the top are QEMU's 0700 ones; the root itself shows as the rootfs's.
         copyOwnerAndMode(rootfs, upper);
         Mounts.mount("overlay", merged, "overlay", Mounts.MS_NODEV | Mounts.MS_NOSUID,
@@ -66,6 +80,20 @@ final class VmRootfsView {
         Mounts.unmountTree(dir);
         if (Mounts.mountPoints().stream().anyMatch(p -> p.startsWith(dir.toAbsolutePath().normalize()))) {
             throw new IOException(dir + " is still mounted: not removing what is below it");
+        }
+        deleteTree(dir);
+    }
+
+    /** The shared links layer the view in {@code dir} uses; empty when it has its own or is not there. */
+    static Optional<Path> sharedLinks(Path dir) throws IOException {
+        Path links = dir.resolve("links");
+        return Files.isSymbolicLink(links) ? Optional.of(Files.readSymbolicLink(links)) : Optional.empty();
+    }
+
+    /** Deletes a tree that holds no mount, links in it as links; nothing if it is not there. */
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
         }
         Files.walkFileTree(dir, new SimpleFileVisitor<>() {
             @Override
@@ -85,7 +113,8 @@ final class VmRootfsView {
         });
     }
 
-    private static void shadowSymlinks(Path rootfs, Path links) throws IOException {
+    /** Fills the empty directory {@code links} with the links layer of {@code rootfs}. */
+    static void shadowSymlinks(Path rootfs, Path links) throws IOException {
         Set<Path> made = new HashSet<>(); // the directories of links/ made so far
         Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
             @Override

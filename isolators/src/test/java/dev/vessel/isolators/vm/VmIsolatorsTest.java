@@ -103,10 +103,11 @@ class VmIsolatorsTest {
         assertEquals(ResourceStatistics.getDefaultInstance(), resources.usage(context));
     }
 
+    /** A rootfs the provisioner names no layers of (a copy, a bind): the view builds its own links layer. */
     @Test
     void theRootfsIsolatorSharesAViewWhoseSymlinksQemusMappedModelReads() throws Exception {
         VmRootfsIsolator isolator = new VmRootfsIsolator(paths());
-        assertEquals(Set.of(ContainerKeys.ROOTFS), isolator.requires());
+        assertEquals(Set.of(ContainerKeys.ROOTFS, ContainerKeys.IMAGE_LAYERS), isolator.requires());
         Path rootfs = Files.createDirectories(dir.resolve("rootfs/usr/bin"));
         Files.writeString(rootfs.resolve("busybox"), "#!");
         Files.setAttribute(rootfs.resolve("busybox"), "unix:mode", 04755);
@@ -119,6 +120,8 @@ class VmIsolatorsTest {
         Path viewDir = paths().vmRootfsDir(context.containerId());
         assertEquals(viewDir.resolve("merged"), view);
         assertTrue(Mounts.isMountPoint(view), "the view is not mounted");
+        assertTrue(Files.isDirectory(viewDir.resolve("links"), LinkOption.NOFOLLOW_LINKS), "no links layer of its own");
+        assertFalse(Files.exists(paths().vmLinksDir()), "a rootfs of no named layers went to the shared cache");
         // a symlink is a regular file holding its target, its type in QEMU's xattr, the link's owner
         Path sh = view.resolve("usr/bin/sh");
         assertTrue(Files.isRegularFile(sh, LinkOption.NOFOLLOW_LINKS), "usr/bin/sh is still a symlink");

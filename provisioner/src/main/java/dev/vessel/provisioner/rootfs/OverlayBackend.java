@@ -25,6 +25,11 @@ public final class OverlayBackend implements RootfsBackend {
     }
 
     @Override
+    public boolean showsLayersAsTheyAre() {
+        return true;
+    }
+
+    @Override
     public Path assemble(String containerId, List<Path> layerDiffsBottomToTop, Path containerDir) {
         String object = "container " + containerId;
         if (layerDiffsBottomToTop.isEmpty()) {

@@ -28,6 +28,16 @@ public interface RootfsBackend {
     record Unmounted(Path rootfs, RootfsLayers layers) {
     }
 
+    /**
+     * Whether {@link #assemble}'s rootfs shows the layers as they are, read through and never written
+     * (an overlay's lower directories): then the layer chain names its content, and what depends only
+     * on that content may be cached by it. False (the default) leaves such things to be derived per
+     * container; a copy is the container's own to write.
+     */
+    default boolean showsLayersAsTheyAre() {
+        return false;
+    }
+
     /** Takes the rootfs apart: unmounts it and deletes what the container wrote; the layers stay. Idempotent. */
     void remove(String containerId, Path containerDir);
 

@@ -1,0 +1,95 @@
+package dev.vessel.isolators.vm;
+
+import dev.vessel.core.paths.DirectoryEntries;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ImageLayers;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The shared links layers' subtree of the state dir ({@link RuntimePaths#vmLinksDir()}): the one place
+ * that names what is in it and reads names back from it.
+ *
+ * <pre>
+ * vm-links/                        0700
+ *   &lt;key&gt;/                        the links layer of one image layer chain, complete once under this
+ *                                  name and never written after; key: sha256 of the chain
+ *     links/                         a file per symlink of the image (see {@link VmRootfsView})
+ *     layers                         the chain's layer directories, top first, one a line
+ *   .tmp-&lt;key&gt;-&lt;random&gt;/          a build in progress, or an entry being removed
+ * </pre>
+ */
+record VmLinksPaths(Path root) {
+    private static final String TEMP_PREFIX = ".tmp-";
+
+    VmLinksPaths(RuntimePaths paths) {
+        this(paths.vmLinksDir());
+    }
+
+    /**
+     * The key of a layer chain: the layer directories are named by their content (diff_id), so the
+     * chain, in order, names the merged content the links layer is made from.
+     */
+    static String key(ImageLayers layers) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(layersRecord(layers).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    /** What an entry's {@link #layers} file holds. */
+    static String layersRecord(ImageLayers layers) {
+        StringBuilder s = new StringBuilder();
+        for (Path layer : layers.topToBottom()) {
+            s.append(layer.toAbsolutePath().normalize()).append('\n');
+        }
+        return s.toString();
+    }
+
+    /** The published entry of the chain with this key. */
+    Path entry(String key) {
+        return root.resolve(key);
+    }
+
+    /** The links layer inside an entry or a temporary directory. */
+    static Path links(Path entry) {
+        return entry.resolve("links");
+    }
+
+    /** The file naming an entry's layer chain, top first. */
+    static Path layers(Path entry) {
+        return entry.resolve("layers");
+    }
+
+    /** The layer directories an entry was made from, as its {@link #layers} file lists them. */
+    static List<Path> readLayers(Path entry) throws IOException {
+        return Files.readAllLines(layers(entry), StandardCharsets.UTF_8).stream()
+                .filter(line -> !line.isEmpty()).map(Path::of).toList();
+    }
+
+    /** A new temporary directory's name for the key, next to its entry; unique per call. */
+    Path newTemporary(String key) {
+        return root.resolve(TEMP_PREFIX + key + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    }
+
+    /** The published entries on disk. */
+    List<Path> entries() throws IOException {
+        return DirectoryEntries.matching(root, "*").stream()
+                .filter(p -> !p.getFileName().toString().startsWith(TEMP_PREFIX)).toList();
+    }
+
+    /** The temporary directories on disk. */
+    List<Path> temporaries() throws IOException {
+        return DirectoryEntries.matching(root, TEMP_PREFIX + "*");
+    }
+}
