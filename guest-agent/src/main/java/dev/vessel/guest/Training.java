@@ -20,6 +20,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
@@ -38,13 +39,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 /**
  * {@code --train}: the image build runs the agent this way under {@code -XX:AOTCacheOutput} (in a
@@ -102,18 +101,7 @@ final class Training {
                 runLaunchHelper(paths, dir.resolve("helper.log"));
             }
         } finally {
-            deleteTree(dir);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+            Trees.delete(dir);
         }
     }
 
@@ -269,7 +257,7 @@ final class Training {
             try {
                 return launcher.fork(plan);
             } catch (IOException e) {
-                deleteTree(cgroups);
+                Trees.delete(cgroups);
                 throw new IOException(GONE, e);
             }
         }

@@ -5,6 +5,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
@@ -164,7 +165,7 @@ public final class ImageProvisioner implements Provisioner {
         Path dir = paths.provisionedRootfsDir(containerId);
         if (Files.exists(dir)) {
             backend.remove(containerId, dir);
-            FileTrees.deleteRecursively(dir);
+            Trees.delete(dir);
         }
     }
 

@@ -1,11 +1,10 @@
 package dev.vessel.core.containerizer;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.Trees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /** Creating and removing the containerizer's directories, failures as {@link VesselException}s. */
 final class Directories {
@@ -22,13 +21,8 @@ final class Directories {
 
     /** Removes {@code dir} with everything in it; nothing to do when it does not exist. */
     static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            Trees.delete(dir);
         } catch (IOException e) {
             throw VesselException.internal(dir.toString(), "cannot remove directory: " + e.getMessage(), e);
         }

@@ -1,5 +1,6 @@
 package dev.vessel.isolators.vm;
 
+import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.ImageLayers;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -67,7 +68,7 @@ final class VmLinksCache {
                 }
             }
         } finally {
-            VmRootfsView.deleteTree(temp);
+            Trees.delete(temp);
         }
         return VmLinksPaths.links(entry);
     }
@@ -82,7 +83,7 @@ final class VmLinksCache {
         Set<Path> used = inUse.stream().map(p -> p.toAbsolutePath().normalize()).collect(Collectors.toSet());
         for (Path temp : paths.temporaries()) {
             LOG.log(Level.INFO, "removing {0}: a links layer build or removal that did not finish", temp);
-            VmRootfsView.deleteTree(temp);
+            Trees.delete(temp);
         }
         for (Path entry : paths.entries()) {
             if (used.contains(VmLinksPaths.links(entry).toAbsolutePath().normalize()) || layersPresent(entry)) {
@@ -92,7 +93,7 @@ final class VmLinksCache {
             // renamed first, so that a crash halfway leaves a temporary directory, not a torn entry
             Path doomed = paths.newTemporary(entry.getFileName().toString());
             Files.move(entry, doomed, StandardCopyOption.ATOMIC_MOVE);
-            VmRootfsView.deleteTree(doomed);
+            Trees.delete(doomed);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.vessel.isolators.vm;
 
+import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.Mounts;
 import dev.vessel.linux.Xattrs;
 import java.io.IOException;
@@ -81,36 +82,13 @@ final class VmRootfsView {
         if (Mounts.mountPoints().stream().anyMatch(p -> p.startsWith(dir.toAbsolutePath().normalize()))) {
             throw new IOException(dir + " is still mounted: not removing what is below it");
         }
-        deleteTree(dir);
+        Trees.delete(dir);
     }
 
     /** The shared links layer the view in {@code dir} uses; empty when it has its own or is not there. */
     static Optional<Path> sharedLinks(Path dir) throws IOException {
         Path links = dir.resolve("links");
         return Files.isSymbolicLink(links) ? Optional.of(Files.readSymbolicLink(links)) : Optional.empty();
-    }
-
-    /** Deletes a tree that holds no mount, links in it as links; nothing if it is not there. */
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     /** Fills the empty directory {@code links} with the links layer of {@code rootfs}. */

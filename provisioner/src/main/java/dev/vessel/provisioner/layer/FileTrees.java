@@ -34,29 +34,6 @@ public final class FileTrees {
         Files.setAttribute(dir, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** Deletes a file, a symlink (not its target) or a whole directory tree; nothing there is fine. */
-    public static void deleteRecursively(Path path) throws IOException {
-        if (attributes(path) == null) {
-            return;
-        }
-        Files.walkFileTree(path, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException failure) throws IOException {
-                if (failure != null) {
-                    throw failure;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
-
     /** Bytes of the regular files in the tree, each inode counted once however many links it has. */
     public static long size(Path root) throws IOException {
         Set<Object> seen = new HashSet<>();

@@ -4,6 +4,7 @@ import dev.vessel.core.checkpoint.AtomicFiles;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.Trees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryNotEmptyException;
@@ -91,7 +92,7 @@ public final class LayerStore {
         Path doomed = files.newTemporary(diffId);
         try {
             Files.move(layerDir, doomed, StandardCopyOption.ATOMIC_MOVE);
-            FileTrees.deleteRecursively(doomed);
+            Trees.delete(doomed);
         } catch (IOException e) {
             throw VesselException.internal("layer " + diffId, "cannot delete " + layerDir + ": " + e.getMessage(), e);
         }
@@ -126,7 +127,7 @@ public final class LayerStore {
         try {
             for (LayerPaths.Temporary temp : files.temporaries()) {
                 if (!inFlight.containsKey(temp.diffId())) {
-                    FileTrees.deleteRecursively(temp.dir());
+                    Trees.delete(temp.dir());
                     removed++;
                 }
             }
@@ -155,12 +156,12 @@ public final class LayerStore {
             try {
                 Files.move(temp, files.layerDir(layer.diffId()), StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                FileTrees.deleteRecursively(temp); // another process unpacked it first
+                Trees.delete(temp); // another process unpacked it first
             }
             AtomicFiles.syncDirectory(parent);
             return diff;
         } catch (IOException | RuntimeException | Error e) {
-            FileTrees.deleteRecursively(temp);
+            Trees.delete(temp);
             throw e;
         }
     }

@@ -1,6 +1,7 @@
 package dev.vessel.provisioner.layer;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.Trees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -62,7 +63,7 @@ public final class LayerTree {
         Path target = parentOf(entryName, rel, true).resolve(fileName(rel));
         BasicFileAttributes existing = attributes(target);
         if (existing != null && !(directory && existing.isDirectory())) {
-            FileTrees.deleteRecursively(target);
+            Trees.delete(target);
         }
         return target;
     }

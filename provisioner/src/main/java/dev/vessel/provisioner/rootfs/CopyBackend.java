@@ -2,6 +2,7 @@ package dev.vessel.provisioner.rootfs;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.DeviceNodes;
 import dev.vessel.linux.FileTimes;
 import dev.vessel.linux.Mounts;
@@ -50,7 +51,7 @@ public final class CopyBackend implements RootfsBackend {
             return rootfs;
         } catch (IOException | RuntimeException e) {
             try {
-                FileTrees.deleteRecursively(rootfs);
+                Trees.delete(rootfs);
             } catch (IOException cleanup) {
                 e.addSuppressed(cleanup);
             }
@@ -65,7 +66,7 @@ public final class CopyBackend implements RootfsBackend {
         try {
             // Never delete through a mount a launcher may have left inside the tree.
             Mounts.unmountTree(rootfs);
-            FileTrees.deleteRecursively(rootfs);
+            Trees.delete(rootfs);
         } catch (IOException e) {
             throw VesselException.internal("container " + containerId, "cannot remove the copied rootfs "
                     + rootfs + ": " + e.getMessage(), e);
@@ -94,7 +95,7 @@ public final class CopyBackend implements RootfsBackend {
             if (!target.equals(rootfs)) {
                 BasicFileAttributes existing = FileTrees.attributes(target);
                 if (existing != null && !existing.isDirectory()) {
-                    FileTrees.deleteRecursively(target);
+                    Trees.delete(target);
                     existing = null;
                 }
                 if (existing == null) {
@@ -105,7 +106,7 @@ public final class CopyBackend implements RootfsBackend {
             if (OverlayMarkers.isOpaque(dir)) {
                 try (DirectoryStream<Path> lower = Files.newDirectoryStream(target)) {
                     for (Path child : lower) {
-                        FileTrees.deleteRecursively(child);
+                        Trees.delete(child);
                     }
                 }
             }
@@ -115,7 +116,7 @@ public final class CopyBackend implements RootfsBackend {
         @Override
         public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
             Path target = rootfs.resolve(layer.relativize(file).toString());
-            FileTrees.deleteRecursively(target);
+            Trees.delete(target);
             if (attrs.isOther() && OverlayMarkers.isWhiteout(file)) {
                 return FileVisitResult.CONTINUE;
             }

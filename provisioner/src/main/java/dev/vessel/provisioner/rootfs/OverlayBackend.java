@@ -3,8 +3,8 @@ package dev.vessel.provisioner.rootfs;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.RootfsLayers;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.Mounts;
-import dev.vessel.provisioner.layer.FileTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,8 +107,8 @@ public final class OverlayBackend implements RootfsBackend {
             Path rootfs = RootfsPaths.rootfs(containerDir);
             Mounts.unmountTree(rootfs);
             Files.deleteIfExists(rootfs); // the bare mount point; never a recursive delete of a merged view
-            FileTrees.deleteRecursively(RootfsPaths.overlay(containerDir));
-            FileTrees.deleteRecursively(RootfsPaths.lowerLinks(containerDir));
+            Trees.delete(RootfsPaths.overlay(containerDir));
+            Trees.delete(RootfsPaths.lowerLinks(containerDir));
         } catch (IOException e) {
             throw VesselException.internal("container " + containerId, "cannot remove the overlay rootfs: "
                     + e.getMessage(), e);
@@ -136,7 +136,7 @@ public final class OverlayBackend implements RootfsBackend {
 
     /** Links named 0, 1, 2… to the layers: the lowerdir list then costs a few bytes per layer. */
     private static List<Path> shortLinks(List<Path> layers, Path linkDir) throws IOException {
-        FileTrees.deleteRecursively(linkDir);
+        Trees.delete(linkDir);
         Files.createDirectories(linkDir);
         List<Path> links = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
@@ -151,8 +151,8 @@ public final class OverlayBackend implements RootfsBackend {
         try {
             if (!Mounts.isMountPoint(RootfsPaths.rootfs(containerDir))) {
                 Files.deleteIfExists(RootfsPaths.rootfs(containerDir));
-                FileTrees.deleteRecursively(RootfsPaths.overlay(containerDir));
-                FileTrees.deleteRecursively(RootfsPaths.lowerLinks(containerDir));
+                Trees.delete(RootfsPaths.overlay(containerDir));
+                Trees.delete(RootfsPaths.lowerLinks(containerDir));
             }
         } catch (IOException e) {
             reported.addSuppressed(e);

@@ -1,9 +1,9 @@
 package dev.vessel.provisioner.rootfs;
 
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.Mounts;
-import dev.vessel.provisioner.layer.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +46,7 @@ public final class RootfsBackends {
         } catch (ErrnoException e) {
             return false;
         } finally {
-            FileTrees.deleteRecursively(probe);
+            Trees.delete(probe);
         }
     }
 }
