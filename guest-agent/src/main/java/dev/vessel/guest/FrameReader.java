@@ -26,20 +26,17 @@ final class FrameReader {
         if (b < 0) {
             return null;
         }
-        long length = 0;
-        for (int i = 0; ; i++) {
-            if (i == AgentFrames.MAX_LENGTH_PREFIX_BYTES) {
-                throw new ProtocolException("the host sent a frame whose length prefix runs past "
-                        + AgentFrames.MAX_LENGTH_PREFIX_BYTES + " bytes");
+        AgentFrames.LengthPrefix prefix = new AgentFrames.LengthPrefix();
+        try {
+            while (!prefix.add(b)) {
+                if ((b = in.read()) < 0) {
+                    throw new EOFException("the connection ended inside a frame's length prefix");
+                }
             }
-            length |= (long) (b & 0x7f) << (7 * i);
-            if ((b & 0x80) == 0) {
-                break;
-            }
-            if ((b = in.read()) < 0) {
-                throw new EOFException("the connection ended inside a frame's length prefix");
-            }
+        } catch (IllegalStateException e) {
+            throw new ProtocolException("the host sent a frame that is not a HostFrame: " + e.getMessage());
         }
+        long length = prefix.length();
         if (length > AgentFrames.MAX_FRAME_BYTES) {
             throw new ProtocolException(AgentFrames.overCap("the host", length));
         }

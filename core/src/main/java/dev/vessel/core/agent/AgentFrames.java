@@ -17,6 +17,33 @@ public final class AgentFrames {
     private AgentFrames() {
     }
 
+    /**
+     * A frame's varint length prefix, read a byte at a time by either end (the host's Netty decoder,
+     * the guest's stream reader), with the prefix's own bound checked as it grows.
+     */
+    public static final class LengthPrefix {
+        private long length;
+        private int bytes;
+
+        /**
+         * Takes the prefix's next byte (0–255); true once the prefix is complete. Fails with an
+         * {@link IllegalStateException} saying why when it runs past its 5 bytes: no frame of the
+         * protocol has such a prefix.
+         */
+        public boolean add(int b) {
+            if (bytes == MAX_LENGTH_PREFIX_BYTES) {
+                throw new IllegalStateException("its length prefix runs past " + MAX_LENGTH_PREFIX_BYTES + " bytes");
+            }
+            length |= (long) (b & 0x7f) << (7 * bytes++);
+            return (b & 0x80) == 0;
+        }
+
+        /** The length the complete prefix announces. */
+        public long length() {
+            return length;
+        }
+    }
+
     /** Why a frame of {@code size} bytes from {@code sender} (e.g. "the guest agent") is refused. */
     public static String overCap(String sender, long size) {
         return sender + " sent a frame of " + size + " bytes, over the " + MAX_FRAME_SIZE + " cap";

@@ -33,22 +33,18 @@ final class GuestFrameDecoder extends ByteToMessageDecoder {
             return;
         }
         in.markReaderIndex();
-        long length = 0;
-        for (int i = 0; ; i++) {
-            if (!in.isReadable()) {
-                in.resetReaderIndex(); // the prefix is not complete yet
-                return;
-            }
-            if (i == AgentFrames.MAX_LENGTH_PREFIX_BYTES) {
-                throw refuse(SENDER + " sent a frame that is not a GuestFrame: its length prefix runs past "
-                        + AgentFrames.MAX_LENGTH_PREFIX_BYTES + " bytes", null, in);
-            }
-            byte b = in.readByte();
-            length |= (long) (b & 0x7f) << (7 * i);
-            if ((b & 0x80) == 0) {
-                break;
-            }
+        AgentFrames.LengthPrefix prefix = new AgentFrames.LengthPrefix();
+        try {
+            do {
+                if (!in.isReadable()) {
+                    in.resetReaderIndex(); // the prefix is not complete yet
+                    return;
+                }
+            } while (!prefix.add(in.readUnsignedByte()));
+        } catch (IllegalStateException e) {
+            throw refuse(SENDER + " sent a frame that is not a GuestFrame: " + e.getMessage(), null, in);
         }
+        long length = prefix.length();
         if (length > AgentFrames.MAX_FRAME_BYTES) {
             throw refuse(AgentFrames.overCap(SENDER, length), null, in);
         }
