@@ -100,10 +100,11 @@ class DockerVolumeIsolatorTest {
         return Files.exists(calls) ? Files.readAllLines(calls) : List.of();
     }
 
-    static void awaitFile(Path file) throws InterruptedException {
+    /** Waits for a whole line in {@code file}: the shell's redirection creates it before echo writes. */
+    static void awaitLine(Path file) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!Files.exists(file)) {
-            assertTrue(System.nanoTime() < deadline, "no " + file + " after 30 s");
+        while (!Files.exists(file) || !Files.readString(file).endsWith("\n")) {
+            assertTrue(System.nanoTime() < deadline, "no line in " + file + " after 30 s");
             Thread.sleep(20);
         }
     }
@@ -113,7 +114,7 @@ class DockerVolumeIsolatorTest {
         node.containerizer().launch(node.config("web", "echo from the container > /vol/file; exec sleep 1000")
                 .addVolumes(docker("/vol", DRIVER, "webdata", Map.of("size", "1m"))).build());
         String id = DockerVolumeIsolator.mountId("web", 0);
-        awaitFile(pluginVolumes.resolve("webdata/file"));
+        awaitLine(pluginVolumes.resolve("webdata/file"));
         assertEquals("from the container\n", Files.readString(pluginVolumes.resolve("webdata/file")));
         assertEquals("{\"size\":\"1m\"}", Files.readString(pluginVolumes.resolve("webdata.opts")));
         assertTrue(calls().contains("/VolumeDriver.Create webdata"), calls().toString());
