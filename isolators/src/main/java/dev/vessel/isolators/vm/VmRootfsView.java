@@ -28,12 +28,13 @@ import java.util.Set;
  * symlink on the host. The mapped model reads a symlink from a regular file's content, so the image's
  * own symlinks (which it cannot read) are shadowed by such files, the links layer. The tree:
  * <pre>
- * &lt;dir&gt;/links      the links layer: a regular file for each symlink of the rootfs, its target as
- *                    content, its mode (S_IFLNK) in user.virtfs.mode, the link's owner; parents as the
- *                    rootfs's (mode, owner). For an image's rootfs, a symlink to the layer its image's
- *                    views share ({@link VmLinksCache}); else a directory made for this view
- * &lt;dir&gt;/upper/  &lt;dir&gt;/work/   the guest's writes (an overlay's upper and work directories)
- * &lt;dir&gt;/merged/   overlay: links over the rootfs, upper on top; nosuid, nodev: the share
+ * vm-rootfs/&lt;id&gt;/    the view's directory
+ *   links              the links layer: a regular file for each symlink of the rootfs, its target as
+ *                      content, its mode (S_IFLNK) in user.virtfs.mode, the link's owner; parents as the
+ *                      rootfs's (mode, owner). For an image's rootfs, a symlink to the layer its image's
+ *                      views share ({@link VmLinksCache}); else a directory made for this view
+ *   upper  work        the guest's writes (an overlay's upper and work directories)
+ *   merged             overlay: links over the rootfs, upper on top; nosuid, nodev: the share
  * </pre>
  * The rootfs and a shared links layer are only read: the provisioner's overlay stays as it was made.
  */
