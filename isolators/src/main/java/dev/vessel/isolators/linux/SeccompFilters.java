@@ -2,6 +2,7 @@ package dev.vessel.isolators.linux;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.paths.ShortNames;
 import dev.vessel.core.model.SeccompFilter;
 import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.linux.ErrnoException;
@@ -14,11 +15,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -48,6 +46,9 @@ public final class SeccompFilters {
 
     private final SeccompProfile.Host host;
     private final Path precompiled;
+    /** The default profile's programs' keys: the capabilities alone (a custom profile's start with its hash). */
+    private static final String DEFAULT_KEY = "default ";
+
     private final Map<String, SeccompFilter> cache = new ConcurrentHashMap<>();
 
     /**
@@ -60,20 +61,23 @@ public final class SeccompFilters {
         this.precompiled = precompiled;
     }
 
-    /** The program for {@code profileJson} (a checked profile) and a container holding {@code capabilities}. */
+    /** The program of the default profile for a container holding {@code capabilities}. */
+    public SeccompFilter defaultFilter(Set<String> capabilities) {
+        return cache.computeIfAbsent(DEFAULT_KEY + capabilitiesKey(capabilities), key -> {
+            Optional<SeccompFilter> shipped = readDefault(precompiled, capabilities);
+            return shipped.orElseGet(() -> compile(SeccompProfile.parse(DEFAULT_PROFILE_JSON), capabilities));
+        });
+    }
+
+    /**
+     * The program for a config's own {@code profileJson} (a checked profile; a copy of the default
+     * profile's text is compiled as any other) and a container holding {@code capabilities}.
+     */
     public SeccompFilter filter(String profileJson, Set<String> capabilities) {
-        String key = digest(profileJson, capabilities);
+        String key = ShortNames.hash(profileJson, 64) + " " + capabilitiesKey(capabilities);
         SeccompFilter cached = cache.get(key);
         if (cached != null) {
             return cached;
-        }
-        // this very string, as the isolator passes it (a config's copy of the text is compiled as any profile)
-        if (profileJson == DEFAULT_PROFILE_JSON) {
-            Optional<SeccompFilter> shipped = readDefault(precompiled, capabilities);
-            if (shipped.isPresent()) {
-                cache.put(key, shipped.get());
-                return shipped.get();
-            }
         }
         SeccompProfile profile;
         try {
@@ -123,7 +127,7 @@ public final class SeccompFilters {
 
     /** {@code default-<hash of the capabilities>.bpf}: u32 flags, little-endian, then the program. */
     private static Path defaultProgramFile(Path dir, Set<String> capabilities) {
-        return dir.resolve("default-" + sha256(String.join(",", new TreeSet<>(capabilities))).substring(0, 16) + ".bpf");
+        return dir.resolve("default-" + ShortNames.hash(capabilitiesKey(capabilities), 16) + ".bpf");
     }
 
     /** Compiles without the cache. */
@@ -229,22 +233,8 @@ public final class SeccompFilters {
         return flags;
     }
 
-    /** The cache's key; the default profile, which nearly every launch uses, is not hashed each time. */
-    private static String digest(String profileJson, Set<String> capabilities) {
-        String caps = String.join(",", new TreeSet<>(capabilities));
-        if (profileJson == DEFAULT_PROFILE_JSON) {
-            return "default " + caps;
-        }
-        return sha256(profileJson) + " " + caps;
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    private static String capabilitiesKey(Set<String> capabilities) {
+        return String.join(",", new TreeSet<>(capabilities));
     }
 
     private static String resource(String name) {

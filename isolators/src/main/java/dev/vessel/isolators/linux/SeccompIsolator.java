@@ -50,7 +50,7 @@ public final class SeccompIsolator implements Isolator {
                 .map(Capability::name).collect(Collectors.toSet());
         Thread.ofVirtual().name("seccomp-warm-up").start(() -> {
             try {
-                filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, defaults);
+                filters.defaultFilter(defaults);
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "compiling the default seccomp profile failed: {0}", e.getMessage());
             }
@@ -63,8 +63,8 @@ public final class SeccompIsolator implements Isolator {
         if (config.getUnconfined()) {
             return LaunchInfo.getDefaultInstance();
         }
-        String profile = config.getProfileJson().isEmpty() ? SeccompFilters.DEFAULT_PROFILE_JSON : config.getProfileJson();
         Set<String> capabilities = context.get(CapabilityKeys.CAPABILITIES).names();
-        return LaunchInfo.newBuilder().setSeccomp(filters.filter(profile, capabilities)).build();
+        return LaunchInfo.newBuilder().setSeccomp(config.getProfileJson().isEmpty() ? filters.defaultFilter(capabilities)
+                : filters.filter(config.getProfileJson(), capabilities)).build();
     }
 }

@@ -2,14 +2,12 @@ package dev.vessel.isolators.vm;
 
 import dev.vessel.core.paths.DirectoryEntries;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.ShortNames;
 import dev.vessel.core.spi.ImageLayers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -38,13 +36,7 @@ record VmLinksPaths(Path root) {
      * chain, in order, names the merged content the links layer is made from.
      */
     static String key(ImageLayers layers) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(layersRecord(layers).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return ShortNames.hash(layersRecord(layers), 64);
     }
 
     /** What an entry's {@link #layers} file holds. */

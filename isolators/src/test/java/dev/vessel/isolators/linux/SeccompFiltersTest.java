@@ -40,7 +40,7 @@ class SeccompFiltersTest {
         SeccompProfile profile = SeccompProfile.parse(SeccompFilters.DEFAULT_PROFILE_JSON);
         assertEquals("SCMP_ACT_ERRNO", profile.defaultAction());
         assertEquals(1, profile.defaultErrnoRet().getAsInt());
-        SeccompFilter filter = filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS);
+        SeccompFilter filter = filters.defaultFilter(PODMAN_CAPS);
         int instructions = filter.getProgram().size() / 8;
         assertEquals(0, filter.getProgram().size() % 8);
         assertTrue(instructions > 100 && instructions <= 4096, instructions + " instructions");
@@ -49,8 +49,8 @@ class SeccompFiltersTest {
 
     @Test
     void aCompiledProgramIsCachedByProfileAndCapabilities() {
-        SeccompFilter first = filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS);
-        assertSame(first, filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, Set.copyOf(PODMAN_CAPS)));
+        SeccompFilter first = filters.defaultFilter(PODMAN_CAPS);
+        assertSame(first, filters.defaultFilter(Set.copyOf(PODMAN_CAPS)));
         SeccompFilter admin = filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON,
                 union(PODMAN_CAPS, "CAP_SYS_ADMIN"));
         assertFalse(first.getProgram().equals(admin.getProgram()), "CAP_SYS_ADMIN's entries change the program");
@@ -100,16 +100,16 @@ class SeccompFiltersTest {
     void aDefaultProgramWrittenAheadIsUsedInsteadOfCompiling() throws Exception {
         Path shipped = dir.resolve("shipped");
         Path file = SeccompFilters.writeDefault(shipped, PODMAN_CAPS, HOST);
-        SeccompFilter compiled = filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS);
-        assertEquals(compiled, new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS));
+        SeccompFilter compiled = filters.defaultFilter(PODMAN_CAPS);
+        assertEquals(compiled, new SeccompFilters(HOST, shipped).defaultFilter(PODMAN_CAPS));
         // what is read is the file: a program of one instruction in its place is what comes back
         byte[] one = {6, 0, 0, 0, 0, 0, (byte) 0xff, 0x7f}; // BPF_RET | BPF_K, SECCOMP_RET_ALLOW
         Files.write(file, ByteBuffer.allocate(12).put(new byte[4]).put(one).array());
-        assertArrayEquals(one, new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, PODMAN_CAPS)
+        assertArrayEquals(one, new SeccompFilters(HOST, shipped).defaultFilter(PODMAN_CAPS)
                 .getProgram().toByteArray());
         // other capabilities have no file there: compiled
-        assertEquals(filters.filter(SeccompFilters.DEFAULT_PROFILE_JSON, Set.of()),
-                new SeccompFilters(HOST, shipped).filter(SeccompFilters.DEFAULT_PROFILE_JSON, Set.of()));
+        assertEquals(filters.defaultFilter(Set.of()),
+                new SeccompFilters(HOST, shipped).defaultFilter(Set.of()));
     }
 
     @Test
