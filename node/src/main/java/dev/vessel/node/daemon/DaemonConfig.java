@@ -13,12 +13,15 @@ import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.node.cli.Sizes;
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.IntFunction;
 import picocli.CommandLine;
 
 /**
@@ -83,8 +86,8 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("subuid_file") Path subuidFile,
             @JsonProperty("subgid_file") Path subgidFile) {
 
-        static final Settings NONE = new Settings(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        /** Says nothing: every setting null. */
+        static final Settings NONE = merge(Settings.class.getRecordComponents().length, i -> null);
 
         public static Settings readFile(Path file) {
             ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -99,21 +102,31 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
 
         /** These settings, with {@code fallback}'s where these say nothing. */
         public Settings over(Settings fallback) {
-            return new Settings(or(stateDir, fallback.stateDir), or(runDir, fallback.runDir), or(socket, fallback.socket),
-                    or(tcpPort, fallback.tcpPort), or(tokenFile, fallback.tokenFile),
-                    or(cgroupParent, fallback.cgroupParent), or(cniConfigDir, fallback.cniConfigDir),
-                    or(cniPluginDirs, fallback.cniPluginDirs), or(dockerVolumePluginDir, fallback.dockerVolumePluginDir),
-                    or(insecureRegistries, fallback.insecureRegistries),
-                    or(fetcherFileRoots, fallback.fetcherFileRoots), or(maxBodyBytes, fallback.maxBodyBytes),
-                    or(guestArtifactsDir, fallback.guestArtifactsDir), or(accelerator, fallback.accelerator),
-                    or(libvirtUri, fallback.libvirtUri), or(vmWarmPool, fallback.vmWarmPool),
-                    or(isolation, fallback.isolation), or(apiRequestTimeoutSeconds, fallback.apiRequestTimeoutSeconds),
-                    or(apiMaxConnections, fallback.apiMaxConnections), or(nodeMemoryLimit, fallback.nodeMemoryLimit),
-                    or(nodePidsLimit, fallback.nodePidsLimit),
-                    or(allowUnconfinedDevices, fallback.allowUnconfinedDevices),
-                    or(usernsDefault, fallback.usernsDefault),
-                    or(usernsUser, fallback.usernsUser), or(subuidFile, fallback.subuidFile),
-                    or(subgidFile, fallback.subgidFile));
+            RecordComponent[] components = Settings.class.getRecordComponents();
+            return merge(components.length, i -> or(value(components[i], this), value(components[i], fallback)));
+        }
+
+        // Field by field over the record's components, so that a new setting cannot be left out of here.
+        private static Settings merge(int count, IntFunction<Object> component) {
+            Object[] values = new Object[count];
+            for (int i = 0; i < count; i++) {
+                values[i] = component.apply(i);
+            }
+            try {
+                Class<?>[] types = Arrays.stream(Settings.class.getRecordComponents()).map(RecordComponent::getType)
+                        .toArray(Class<?>[]::new);
+                return Settings.class.getDeclaredConstructor(types).newInstance(values);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("Settings' canonical constructor", e);
+            }
+        }
+
+        private static Object value(RecordComponent component, Settings settings) {
+            try {
+                return component.getAccessor().invoke(settings);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("Settings." + component.getName(), e);
+            }
         }
 
         private static <T> T or(T value, T fallback) {
