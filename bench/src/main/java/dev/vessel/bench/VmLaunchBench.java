@@ -1,6 +1,8 @@
 package dev.vessel.bench;
 
 import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.linux.PosixAcls;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
@@ -79,7 +81,7 @@ final class VmLaunchBench {
     private static UnifiedContainerizer node(RuntimePaths paths, VmLauncher launcher) {
         // no cgroups are created: the VM isolators need no hierarchy
         IsolatorContext context = IsolatorContext.of(paths, CgroupHierarchies.detect(), "vessel-bench")
-                .withVms(new IsolatorContext.Vms(launcher.config().sizing(), launcher));
+                .withVms(new IsolatorContext.Vms(launcher.config().sizing(), launcher, launcher.qemuUser()));
         UnifiedContainerizer node = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher).isolators(IsolatorCatalog.build(context, IsolatorCatalog.HOST, ISOLATORS))
                 .build();
@@ -90,6 +92,7 @@ final class VmLaunchBench {
     static void main(String[] args) throws Exception {
         Path artifacts = Path.of(System.getProperty("vessel.guest.artifacts", "images/target/guest"));
         Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmbench");
+        QemuUser.ofHost().allow(work, PosixAcls.EXECUTE); // QEMU's user reaches the state dirs in it
         VmLaunchBench bench = null;
         try {
             bench = new VmLaunchBench(work, artifacts);

@@ -130,7 +130,8 @@ public final class IsolatorCatalog {
                 var vms = needs(c.vms(), "vm/resources", "a VM launcher");
                 return new VmResourcesIsolator(vms.sizing(), vms.running());
             }),
-            new Entry("vm/rootfs", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmRootfsIsolator(c.paths())),
+            new Entry("vm/rootfs", EnumSet.of(Placement.VM_HOST), (c, s) ->
+                    new VmRootfsIsolator(c.paths(), needs(c.vms(), "vm/rootfs", "a VM launcher").qemuUser())),
             // connects the guest to the interfaces network/cni made
             new Entry("vm/network", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmNetworkIsolator(c.paths())));
 

@@ -3,6 +3,7 @@ package dev.vessel.isolators;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.RunningVms;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
@@ -30,7 +31,7 @@ import java.util.Set;
  * @param cni                the CNI networks and plugins of {@code network/cni}
  * @param dockerVolumes      the Docker volume plugins of {@code volume/docker}; without them
  *                           {@code filesystem/linux} refuses Docker volumes (a guest's, whose host resolves them)
- * @param vms                the VM launcher's sizing and running guests, for {@code vm/resources}
+ * @param vms                the VM launcher's sizing, running guests and QEMU's user, for the {@code vm/*} isolators
  * @param userNamespaces     where {@code namespaces/user} takes {@code userns=auto} containers' host ids from
  */
 public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent,
@@ -56,11 +57,15 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
         }
     }
 
-    /** @param running the VM tasks running now, whose guests take updates and report usage */
-    public record Vms(VmSizing sizing, RunningVms running) {
+    /**
+     * @param running  the VM tasks running now, whose guests take updates and report usage
+     * @param qemuUser the user QEMU runs as, to whom {@code vm/rootfs} gives the rootfs views
+     */
+    public record Vms(VmSizing sizing, RunningVms running, QemuUser qemuUser) {
         public Vms {
             Objects.requireNonNull(sizing, "sizing");
             Objects.requireNonNull(running, "running");
+            Objects.requireNonNull(qemuUser, "qemuUser");
         }
     }
 

@@ -167,7 +167,8 @@ class IsolatorCatalogTest {
                 .withDockerVolumes(new IsolatorContext.DockerVolumes(dir.resolve("plugins"),
                         DockerVolumeIsolator.DEFAULT_TIMEOUT))
                 .withVms(new IsolatorContext.Vms(new VmSizing(VmSizing.DEFAULT_MIN_MEMORY_BYTES,
-                        dir.resolve("vmlinux"), dir.resolve("initramfs.cpio")), id -> Optional.empty()));
+                        dir.resolve("vmlinux"), dir.resolve("initramfs.cpio")), id -> Optional.empty(),
+                new dev.vessel.core.vm.QemuUser("libvirt-qemu", 64055, 108)));
     }
 
     /** A mountinfo naming a cgroup2 hierarchy (a plain directory here) with {@code controllers}. */

@@ -1,6 +1,8 @@
 package dev.vessel.vmtests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.linux.PosixAcls;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,6 +35,7 @@ class VmDaemonTest {
     void setUp() throws Exception {
         VmNode.requireRootAndLibvirt();
         dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmd-");
+        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE); // QEMU's user reaches the state dir and rootfs in it
         rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
         daemon = startDaemon();
     }

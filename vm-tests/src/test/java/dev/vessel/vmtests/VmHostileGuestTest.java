@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * share, then reads through them. The guest sees what it made (its modes, its devices, its links);
  * the host sees plain files of QEMU's user with no setuid bit, no device, no symlink, and no host file
  * outside the share reaches the guest. While the task runs, QEMU is checked to run under libvirt's
- * seccomp sandbox.
+ * seccomp sandbox as libvirt's unprivileged user, with no capabilities.
  */
 class VmHostileGuestTest {
     private static final int S_IFMT = 0170000;
@@ -83,6 +83,8 @@ class VmHostileGuestTest {
                             + " $d/escape/" + inHostEtc.getFileName() + "; do cat $f; done 2>/dev/null",
                     "  ls $d/escape/ | grep -q passwd && echo \"$d/escape is the guest's /etc\"",
                     "done",
+                    // the image as the guest sees it through QEMU's unprivileged user: root's, as built
+                    "echo \"image $(stat -c '%u:%g %a' /bin/busybox /etc | tr '\\n' ' ')\"",
                     "echo planted; sleep 1000");
             node.containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setImage(image)
                     .addAllCommand(List.of("/bin/sh", "-c", script))
@@ -108,6 +110,15 @@ class VmHostileGuestTest {
                 assertEquals(S_IFDIR | 0700, mode(share.resolve("sub")), "sub's host mode");
             }
 
+            // ... and QEMU's user's, not root's.
+            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"), rootfsWrites)) {
+                for (String planted : List.of("suid", "sgid", "blk", "mem", "sub")) {
+                    assertEquals(node.launcher.qemuUser().uid(), Files.getAttribute(share.resolve(planted), "unix:uid",
+                            LinkOption.NOFOLLOW_LINKS), share + "/" + planted + "'s host owner");
+                }
+            }
+            assertTrue(stdout.contains("image 0:0 755 0:0 755 \n"), () -> "the guest sees its image otherwise:\n" + stdout);
+
             // The guest sees what it made: its modes and devices are kept for it (in xattrs).
             for (String d : List.of("/vol", "/kept", "/planted")) {
                 assertTrue(stdout.contains(d + " 4755 0 2755 block special file 8:0 character special file 1:1"
@@ -125,8 +136,14 @@ class VmHostileGuestTest {
             int sandbox = argv.indexOf("-sandbox");
             assertTrue(sandbox >= 0, () -> "QEMU runs without -sandbox: " + argv);
             assertEquals("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", argv.get(sandbox + 1));
-            assertTrue(Files.readAllLines(Path.of("/proc", Long.toString(qemu), "status")).contains("Seccomp:\t2"),
-                    "QEMU has no seccomp filter");
+            List<String> status = Files.readAllLines(Path.of("/proc", Long.toString(qemu), "status"));
+            assertTrue(status.contains("Seccomp:\t2"), "QEMU has no seccomp filter");
+            // ... as libvirt's unprivileged user, real, effective, saved and filesystem ids alike
+            int uid = node.launcher.qemuUser().uid();
+            int gid = node.launcher.qemuUser().gid();
+            assertTrue(status.contains("Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid), () -> "QEMU's ids: " + status);
+            assertTrue(status.contains("Gid:\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid), () -> "QEMU's ids: " + status);
+            assertTrue(status.contains("CapEff:\t0000000000000000"), () -> "QEMU keeps capabilities: " + status);
 
             assertEquals(marker + "\n", Files.readString(besideShare), "the host's file was changed");
         } finally {

@@ -1,6 +1,7 @@
 package dev.vessel.vmtests;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.linux.PosixAcls;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
@@ -54,10 +55,12 @@ final class VmNode implements AutoCloseable {
         paths = pathsIn(dir);
         GuestArtifacts guest = GuestArtifacts.load(artifactsDir());
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
+        // the operator's part: QEMU's unprivileged user may search the directory the node's state is in
+        launcher.qemuUser().allow(dir, PosixAcls.EXECUTE);
         containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
                 .isolator(new VmResourcesIsolator(launcher.config().sizing(), launcher))
-                .isolator(new VmRootfsIsolator(paths))
+                .isolator(new VmRootfsIsolator(paths, launcher.qemuUser()))
                 .isolator(new LinuxFilesystemIsolator(paths))
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
                 .isolators(more)

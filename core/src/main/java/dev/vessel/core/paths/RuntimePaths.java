@@ -106,9 +106,9 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return vmRootfsDir().resolve(containerId);
     }
 
-    /** The links layers VM tasks' rootfs views share, one per image layer chain (the vm/rootfs isolator's). */
-    public Path vmLinksDir() {
-        return stateDir.resolve("vm-links");
+    /** The mapped layers VM tasks' rootfs views share, one per image layer chain (the vm/rootfs isolator's). */
+    public Path vmMappedLayersDir() {
+        return stateDir.resolve("vm-mapped");
     }
 
     /** The unified fetcher's URI index and downloads (the artifacts themselves are blobs). */

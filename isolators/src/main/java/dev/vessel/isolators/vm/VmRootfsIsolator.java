@@ -11,6 +11,7 @@ import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.core.vm.QemuUser;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -23,22 +24,25 @@ import java.util.stream.Collectors;
 /**
  * Gives a VM task its root filesystem: for an image, a view of the provisioned rootfs
  * ({@link VmRootfsView}) under the state dir's {@code vm-rootfs/<id>/}, which the launcher shares by
- * virtio-9p in QEMU's mapped model, so that what the guest writes there is never a setuid program or a
- * device node on the host; a {@code host_rootfs} as it is (the operator's directory, shared live). The
- * view's links layer is shared by the views of one image ({@link VmLinksCache}, built on its first
+ * virtio-9p in QEMU's mapped model, so that an unprivileged QEMU reads the image and what the guest
+ * writes there is never a setuid program or a device node on the host; a {@code host_rootfs} as it is
+ * (the operator's directory, shared live: QEMU's user reaches there what that user may). The
+ * view's mapped layer is shared by the views of one image ({@link VmMappedLayers}, built on its first
  * launch) when the provisioner names the image's layers, else built for the view. The view goes when the
- * container does; recovery removes the views of containers that are gone, and the shared links layers
+ * container does; recovery removes the views of containers that are gone, and the shared mapped layers
  * of images whose layers are gone (recovery, not the provisioner's garbage collection: only this
- * isolator knows which views use a links layer, and at recovery no launch is building one).
+ * isolator knows which views use a mapped layer, and at recovery no launch is building one).
  */
 public final class VmRootfsIsolator implements Isolator {
     private static final System.Logger LOG = System.getLogger(VmRootfsIsolator.class.getName());
     private final RuntimePaths paths;
-    private final VmLinksCache links;
+    private final QemuUser qemu;
+    private final VmMappedLayers layers;
 
-    public VmRootfsIsolator(RuntimePaths paths) {
+    public VmRootfsIsolator(RuntimePaths paths, QemuUser qemu) {
         this.paths = paths;
-        this.links = new VmLinksCache(new VmLinksPaths(paths));
+        this.qemu = qemu;
+        this.layers = new VmMappedLayers(new VmMappedLayersPaths(paths), qemu);
     }
 
     @Override
@@ -66,9 +70,11 @@ public final class VmRootfsIsolator implements Isolator {
             // the operator's own directory, shared live and as it is (as a process container's)
             return LaunchInfo.newBuilder().setRootfs(rootfs.toString()).build();
         }
-        ImageLayers layers = context.get(ContainerKeys.IMAGE_LAYERS);
-        Optional<Path> shared = layers == null ? Optional.empty() : Optional.of(links.links(layers, rootfs));
-        Path view = VmRootfsView.create(paths.vmRootfsDir(context.containerId()), rootfs, shared);
+        ImageLayers imageLayers = context.get(ContainerKeys.IMAGE_LAYERS);
+        Optional<Path> shared = imageLayers == null ? Optional.empty() : Optional.of(layers.layer(imageLayers, rootfs));
+        Path dir = paths.vmRootfsDir(context.containerId());
+        Path view = VmRootfsView.create(dir, rootfs, shared, qemu);
+        qemu.allowSearch(paths.stateDir(), dir); // QEMU opens the share by its path
         return LaunchInfo.newBuilder().setRootfs(view.toString()).build();
     }
 
@@ -81,15 +87,15 @@ public final class VmRootfsIsolator implements Isolator {
     public void recover(List<ContainerContext> containers) throws IOException {
         Path root = paths.vmRootfsDir();
         Set<String> live = containers.stream().map(ContainerContext::containerId).collect(Collectors.toSet());
-        Set<Path> linksInUse = new HashSet<>();
+        Set<Path> layersInUse = new HashSet<>();
         for (Path dir : DirectoryEntries.matching(root, "*")) {
             if (live.contains(dir.getFileName().toString())) {
-                VmRootfsView.sharedLinks(dir).ifPresent(linksInUse::add);
+                VmRootfsView.sharedLayer(dir).ifPresent(layersInUse::add);
             } else {
                 LOG.log(Level.INFO, "removing {0}: the rootfs view of a container that is gone", dir);
                 VmRootfsView.remove(dir);
             }
         }
-        links.sweep(linksInUse);
+        layers.sweep(layersInUse);
     }
 }

@@ -15,6 +15,7 @@ import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.RunningVms;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.agent.AgentClient;
@@ -24,6 +25,7 @@ import dev.vessel.launcher.vm.domain.DomainMetadata;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
+import dev.vessel.launcher.vm.domain.QemuAccess;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.pool.WarmGuest;
@@ -31,6 +33,7 @@ import dev.vessel.launcher.vm.pool.WarmPool;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,6 +63,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private final RuntimePaths paths;
     private final VmLauncherConfig config;
     private final Accelerator accelerator;
+    private final QemuUser qemuUser;
+    private final QemuAccess qemuAccess;
     private final VmSpecResolver specs;
     private final LibvirtDomains libvirt;
     private final CgroupPartition cgroupPartition;
@@ -72,7 +77,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         this.paths = paths;
         this.config = config;
         this.accelerator = config.accelerator().resolve();
-        this.specs = new VmSpecResolver(config, paths, accelerator);
+        this.qemuUser = hostQemuUser();
+        this.qemuAccess = new QemuAccess(qemuUser, paths.stateDir());
+        this.specs = new VmSpecResolver(config, paths, accelerator, qemuUser);
         this.libvirt = new LibvirtDomains(config.libvirtUri());
         this.cgroupPartition = CgroupPartition.of(config.cgroupPartition());
         // One thread serves every guest's channel: the traffic is small frames.
@@ -91,6 +98,19 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
 
     public VmLauncherConfig config() {
         return config;
+    }
+
+    /** The unprivileged user libvirt runs this launcher's QEMUs as. */
+    public QemuUser qemuUser() {
+        return qemuUser;
+    }
+
+    private static QemuUser hostQemuUser() {
+        try {
+            return QemuUser.ofHost();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run VMs here: " + e.getMessage(), e);
+        }
     }
 
     /** KVM or TCG, as resolved for this host. */
@@ -139,6 +159,10 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     public LaunchedTask fork(LaunchPlan plan) throws Exception {
         ContainerContext container = plan.container();
         VmSpec spec = specs.forTask(plan); // refuses a bad request first
+        qemuAccess.prepare(spec);
+        if (!spec.rootfsMapped()) {
+            spec.volumes().makeMountPointsIn(spec.rootfs());
+        }
         WarmPool warm = pool;
         Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
         return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
@@ -219,6 +243,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         AgentClient agent = null;
         try {
             WarmGuest.prepareShare(dir);
+            qemuAccess.prepare(spec);
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
             created = true;

@@ -8,6 +8,7 @@ import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
+import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.DomainNames;
@@ -34,11 +35,13 @@ final class VmSpecResolver {
     private final VmLauncherConfig config;
     private final RuntimePaths paths;
     private final Accelerator accelerator;
+    private final QemuUser qemuUser;
 
-    VmSpecResolver(VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator) {
+    VmSpecResolver(VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator, QemuUser qemuUser) {
         this.config = config;
         this.paths = paths;
         this.accelerator = accelerator;
+        this.qemuUser = qemuUser;
     }
 
     /** Resolves and checks the spec of the plan's container; throws naming the offending field. */
@@ -62,7 +65,7 @@ final class VmSpecResolver {
         VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), vm.getDisksList());
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
-                UUID.randomUUID(), accelerator, memory, vcpus, kernel, initrd, cmdline, rootfs,
+                UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, rootfs,
                 rootfs.startsWith(paths.vmRootfsDir()), paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size));
     }
@@ -75,7 +78,7 @@ final class VmSpecResolver {
     VmSpec forWarmGuest(String domainName, Path dir, Path share, long memoryBytes, int vcpus) {
         Path kernel = artifact("vm.kernel", "", config.kernel(), "kernel");
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
-        return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator,
+        return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator, qemuUser,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
                 config.kernelCmdline(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
                 config.cgroupPartition(), VmVolumes.none(), List.of());

@@ -1,6 +1,8 @@
 package dev.vessel.launcher.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.linux.PosixAcls;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,6 +45,7 @@ class VmBootTest {
 
     @BeforeEach
     void setUp() throws Exception {
+        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE); // QEMU's user reaches the guest's files in it
         paths = TestContainers.paths(dir);
         rootfs = TestContainers.rootfs(dir);
         config = new VmLauncherConfig(LibvirtFixture.URI, TestGuest.kernel(), dir.resolve("unset.cpio"),

@@ -136,7 +136,7 @@ final class NodeWiring {
                 .withCni(new IsolatorContext.Cni(config.cniConfigDir(), config.cniPluginDirs(), PluginRunner.DIRECT))
                 .withDockerVolumes(new IsolatorContext.DockerVolumes(config.dockerVolumePluginDir(),
                         DockerVolumeIsolator.DEFAULT_TIMEOUT))
-                .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms))
+                .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms, vms.qemuUser()))
                 .withUserNamespaces(config.userNamespaces());
         return config.isolation().isPresent()
                 ? IsolatorCatalog.build(context, IsolatorCatalog.HOST, config.isolation().get())

@@ -98,13 +98,13 @@ public final class DomainXml {
             xml.writeAttribute("model", "none");
             xml.writeEndElement();
 
-            // QEMU runs as root and libvirt chowns nothing: QEMU's 9p server must read and write the
-            // image's root-owned files, and the artifacts stay owned as they are.
+            // QEMU runs as its own unprivileged user, and libvirt chowns nothing: the launcher gave that
+            // user what the domain needs (QemuAccess), and shared files keep their owners.
             xml.writeStartElement("seclabel");
             xml.writeAttribute("type", "static");
             xml.writeAttribute("model", "dac");
             xml.writeAttribute("relabel", "no");
-            text(xml, "label", "+0:+0");
+            text(xml, "label", spec.qemuUser().dacLabel());
             xml.writeEndElement();
 
             xml.writeEndElement();

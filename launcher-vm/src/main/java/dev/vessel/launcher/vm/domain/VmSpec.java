@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.vm.QemuUser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.UUID;
  * @param rootfsMapped    whether the rootfs is shared in QEMU's mapped model (a view the {@code vm/rootfs}
  *                        isolator made of an image's rootfs) or passed through (a {@code host_rootfs});
  *                        a warm guest's share is both ({@link DomainXml#PASSTHROUGH_ROOTFS_TAG})
+ * @param qemuUser        the unprivileged user QEMU runs as
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
@@ -26,6 +28,7 @@ public record VmSpec(
         String domainName,
         UUID uuid,
         Accelerator accelerator,
+        QemuUser qemuUser,
         long memoryBytes,
         int vcpus,
         Path kernel,
@@ -52,6 +55,7 @@ public record VmSpec(
         Objects.requireNonNull(stateDir, "stateDir");
         Objects.requireNonNull(domainName, "domainName");
         Objects.requireNonNull(uuid, "uuid");
+        Objects.requireNonNull(qemuUser, "qemuUser");
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(kernelCmdline, "kernelCmdline");

@@ -10,6 +10,7 @@ import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.Xattrs;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,6 +128,26 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
             }
             throw VesselException.invalid("volumes", "cannot read the extended attributes of '" + dir + "' (for "
                     + target + "): " + e.getMessage());
+        }
+    }
+
+    /**
+     * Makes the guest mounts' targets that are missing in a {@code host_rootfs}, as root, as the launch
+     * helper does for a process container's: in the guest, the task acts on that directory as QEMU's
+     * unprivileged user, who may not create them. Only real directories are walked, never a symlink;
+     * a target behind one, or behind a file, is left for the guest to refuse.
+     */
+    public void makeMountPointsIn(Path hostRootfs) throws IOException {
+        for (GuestMount mount : guestMounts) {
+            Path dir = hostRootfs;
+            for (Path name : Path.of("/").relativize(Path.of(mount.getTarget()).normalize())) {
+                dir = dir.resolve(name);
+                if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectory(dir);
+                } else if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                    break;
+                }
+            }
         }
     }
 

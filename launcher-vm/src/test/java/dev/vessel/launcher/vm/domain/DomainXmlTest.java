@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.core.vm.QemuUser;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import org.xml.sax.InputSource;
 
 /** The domain XML is checked by libvirt's own schema, and carries what the spec says. */
 class DomainXmlTest {
+    private static final QemuUser QEMU = new QemuUser("libvirt-qemu", 64055, 108);
     @TempDir
     Path dir;
 
@@ -68,7 +70,8 @@ class DomainXmlTest {
         assertEquals("static", text(doc, "/domain/seclabel/@type"));
         assertEquals("dac", text(doc, "/domain/seclabel/@model"));
         assertEquals("no", text(doc, "/domain/seclabel/@relabel"));
-        assertEquals("+0:+0", text(doc, "/domain/seclabel/label"));
+        // QEMU runs as its unprivileged user, never root
+        assertEquals("+64055:+108", text(doc, "/domain/seclabel/label"));
 
         DomainMetadata metadata = metadataOf(xml);
         assertEquals("web-1", metadata.containerId());
@@ -124,7 +127,7 @@ class DomainXmlTest {
     @Test
     void aHostRootfsIsPassedThroughAndAWarmGuestExportsItsShareBothWays() throws Exception {
         VmSpec host = spec("host-rootfs", dir.resolve("host-rootfs"), Accelerator.TCG);
-        host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(),
+        host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(), host.qemuUser(),
                 host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.rootfs(),
                 false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics());
         Document doc = parse(DomainXml.render(host));
@@ -132,7 +135,7 @@ class DomainXmlTest {
         assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
 
         VmSpec task = spec("for-warm", dir.resolve("share"), Accelerator.TCG);
-        VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(),
+        VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(), task.qemuUser(),
                 task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.rootfs(),
                 true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics());
         String xml = DomainXml.render(warm);
@@ -240,7 +243,7 @@ class DomainXmlTest {
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
-        return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator,
+        return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator, QEMU,
                 448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
                 nics);

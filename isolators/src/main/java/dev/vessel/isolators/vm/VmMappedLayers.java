@@ -1,6 +1,8 @@
 package dev.vessel.isolators.vm;
 
 import dev.vessel.core.paths.Trees;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.linux.Mounts;
 import dev.vessel.core.spi.ImageLayers;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -15,31 +17,33 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * The links layers of VM rootfs views ({@link VmRootfsView}), built once per image layer chain and
+ * The mapped layers of VM rootfs views ({@link VmRootfsView}), built once per image layer chain and
  * shared read-only by every view of that image: an overlay's lower directory, never written once
  * published. A build goes to a temporary directory renamed into place, so launches of one image
  * racing each other publish one entry (the loser drops its copy) and a crash leaves only a temporary
  * directory, which {@link #sweep} removes.
  */
-final class VmLinksCache {
-    private static final System.Logger LOG = System.getLogger(VmLinksCache.class.getName());
-    private final VmLinksPaths paths;
+final class VmMappedLayers {
+    private static final System.Logger LOG = System.getLogger(VmMappedLayers.class.getName());
+    private final VmMappedLayersPaths paths;
+    private final QemuUser qemu;
 
-    VmLinksCache(VmLinksPaths paths) {
+    VmMappedLayers(VmMappedLayersPaths paths, QemuUser qemu) {
         this.paths = paths;
+        this.qemu = qemu;
     }
 
     /**
-     * The links layer of {@code rootfs}, whose content is exactly {@code layers} merged: the published
+     * The mapped layer of {@code rootfs}, whose content is exactly {@code layers} merged: the published
      * one, or built from {@code rootfs} and published now. The rootfs must be as provisioned, nothing
      * having written to it (for a VM task the host writes nothing there; the guest writes to its view):
      * what is in it is shared with every later launch of the image.
      */
-    Path links(ImageLayers layers, Path rootfs) throws IOException {
-        String key = VmLinksPaths.key(layers);
+    Path layer(ImageLayers layers, Path rootfs) throws IOException {
+        String key = VmMappedLayersPaths.key(layers);
         Path entry = paths.entry(key);
         if (Files.isDirectory(entry)) {
-            return VmLinksPaths.links(entry);
+            return VmMappedLayersPaths.layer(entry);
         }
         if (!Files.isDirectory(paths.root())) {
             Files.createDirectories(paths.root().getParent());
@@ -54,11 +58,11 @@ final class VmLinksCache {
         try {
             long start = System.nanoTime();
             Files.createDirectory(temp);
-            VmRootfsView.shadowSymlinks(rootfs, Files.createDirectory(VmLinksPaths.links(temp)));
-            Files.writeString(VmLinksPaths.layers(temp), VmLinksPaths.layersRecord(layers), StandardCharsets.UTF_8);
+            VmRootfsView.buildMappedLayer(rootfs, Files.createDirectory(VmMappedLayersPaths.layer(temp)), qemu);
+            Files.writeString(VmMappedLayersPaths.layers(temp), VmMappedLayersPaths.layersRecord(layers), StandardCharsets.UTF_8);
             try {
                 Files.move(temp, entry, StandardCopyOption.ATOMIC_MOVE);
-                LOG.log(Level.INFO, "built the links layer {0} of {1} in {2} ms", entry, rootfs,
+                LOG.log(Level.INFO, "built the mapped layer {0} of {1} in {2} ms", entry, rootfs,
                         (System.nanoTime() - start) / 1_000_000);
             } catch (IOException e) {
                 // rename(2) refuses a non-empty target: a launch of the same image published first, and
@@ -70,7 +74,7 @@ final class VmLinksCache {
         } finally {
             Trees.delete(temp);
         }
-        return VmLinksPaths.links(entry);
+        return VmMappedLayersPaths.layer(entry);
     }
 
     /**
@@ -82,14 +86,15 @@ final class VmLinksCache {
     void sweep(Set<Path> inUse) throws IOException {
         Set<Path> used = inUse.stream().map(p -> p.toAbsolutePath().normalize()).collect(Collectors.toSet());
         for (Path temp : paths.temporaries()) {
-            LOG.log(Level.INFO, "removing {0}: a links layer build or removal that did not finish", temp);
+            LOG.log(Level.INFO, "removing {0}: a mapped layer build or removal that did not finish", temp);
+            Mounts.unmountTree(temp); // a build's overlay, if it crashed with it mounted
             Trees.delete(temp);
         }
         for (Path entry : paths.entries()) {
-            if (used.contains(VmLinksPaths.links(entry).toAbsolutePath().normalize()) || layersPresent(entry)) {
+            if (used.contains(VmMappedLayersPaths.layer(entry).toAbsolutePath().normalize()) || layersPresent(entry)) {
                 continue;
             }
-            LOG.log(Level.INFO, "removing {0}: the links layer of image layers no longer on this node", entry);
+            LOG.log(Level.INFO, "removing {0}: the mapped layer of image layers no longer on this node", entry);
             // renamed first, so that a crash halfway leaves a temporary directory, not a torn entry
             Path doomed = paths.newTemporary(entry.getFileName().toString());
             Files.move(entry, doomed, StandardCopyOption.ATOMIC_MOVE);
@@ -98,10 +103,10 @@ final class VmLinksCache {
     }
 
     private static boolean layersPresent(Path entry) throws IOException {
-        if (!Files.isRegularFile(VmLinksPaths.layers(entry))) {
+        if (!Files.isRegularFile(VmMappedLayersPaths.layers(entry))) {
             return false; // never published so: not an entry this class made
         }
-        List<Path> layers = VmLinksPaths.readLayers(entry);
+        List<Path> layers = VmMappedLayersPaths.readLayers(entry);
         return !layers.isEmpty() && layers.stream().allMatch(Files::isDirectory);
     }
 }

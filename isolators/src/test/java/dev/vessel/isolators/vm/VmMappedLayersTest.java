@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.ImageLayers;
+import dev.vessel.core.vm.QemuUser;
 import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.linux.DeviceNodes;
 import dev.vessel.linux.Mounts;
+import dev.vessel.linux.Xattrs;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -28,11 +30,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The links layer shared by the VM rootfs views of one image, on real overlay mounts (as root): an
+ * The mapped layer shared by the VM rootfs views of one image, on real overlay mounts (as root): an
  * image's rootfs here is an overlay of two layers as the provisioner's overlay backend mounts it, the
  * top layer whiting out one of the bottom layer's symlinks.
  */
-class VmLinksCacheTest {
+class VmMappedLayersTest {
     @TempDir
     Path dir;
     private RuntimePaths paths;
@@ -44,7 +46,7 @@ class VmLinksCacheTest {
     @BeforeEach
     void setUp() throws Exception {
         paths = TestContainers.paths(dir);
-        isolator = new VmRootfsIsolator(paths);
+        isolator = new VmRootfsIsolator(paths, QemuUser.ofHost());
         Path bottom = Files.createDirectories(dir.resolve("layers/sha256/b0/diff/usr/bin")).getParent().getParent();
         Files.writeString(bottom.resolve("usr/bin/busybox"), "#!");
         Files.createSymbolicLink(bottom.resolve("usr/bin/sh"), Path.of("busybox"));
@@ -68,20 +70,20 @@ class VmLinksCacheTest {
     }
 
     @Test
-    void theViewsOfOneImageShareOneLinksLayerBuiltOnItsFirstLaunch() throws Exception {
+    void theViewsOfOneImageShareOneMappedLayerBuiltOnItsFirstLaunch() throws Exception {
         Path a = prepare("a");
-        Path shared = Files.readSymbolicLink(paths.vmRootfsDir("a").resolve("links"));
-        assertTrue(shared.startsWith(paths.vmLinksDir()), shared + " is not in the shared cache");
+        Path shared = Files.readSymbolicLink(paths.vmRootfsDir("a").resolve("layer"));
+        assertTrue(shared.startsWith(paths.vmMappedLayersDir()), shared + " is not in the shared cache");
         Object inode = Files.getAttribute(shared, "unix:ino");
         FileTime built = Files.getLastModifiedTime(shared.resolve("usr/bin/sh"));
 
         Path b = prepare("b");
-        assertEquals(shared, Files.readSymbolicLink(paths.vmRootfsDir("b").resolve("links")));
+        assertEquals(shared, Files.readSymbolicLink(paths.vmRootfsDir("b").resolve("layer")));
         // not rebuilt: the same directory and file, untouched
         assertEquals(inode, Files.getAttribute(shared, "unix:ino"));
         assertEquals(built, Files.getLastModifiedTime(shared.resolve("usr/bin/sh")));
-        assertEquals(List.of(shared.getParent()), new VmLinksPaths(paths).entries());
-        assertEquals(List.of(), new VmLinksPaths(paths).temporaries());
+        assertEquals(List.of(shared.getParent()), new VmMappedLayersPaths(paths).entries());
+        assertEquals(List.of(), new VmMappedLayersPaths(paths).temporaries());
 
         for (Path view : List.of(a, b)) {
             assertTrue(Mounts.isMountPoint(view));
@@ -90,10 +92,15 @@ class VmLinksCacheTest {
             assertEquals("busybox", Files.readString(sh));
             assertEquals("usr/bin", Files.readString(view.resolve("bin")));
             assertEquals("../proc/mounts", Files.readString(view.resolve("etc/mtab")), "the top layer's link");
-            // whited out by the top layer: not resurrected by the links layer
+            // whited out by the top layer: not resurrected by the mapped layer
             assertFalse(Files.exists(view.resolve("usr/bin/gone"), LinkOption.NOFOLLOW_LINKS));
         }
         assertFalse(Files.exists(shared.resolve("usr/bin/gone"), LinkOption.NOFOLLOW_LINKS));
+        // the shared layer is QEMU's user's, and holds the image's metadata only
+        int qemuUid = QemuUser.ofHost().uid();
+        assertEquals(qemuUid, Files.getAttribute(shared.resolve("usr/bin/busybox"), "unix:uid", LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Xattrs.get(shared.resolve("usr/bin/busybox"), "trusted.overlay.metacopy").isPresent());
+        assertEquals(qemuUid, Files.getAttribute(shared.resolve("usr/bin/sh"), "unix:uid", LinkOption.NOFOLLOW_LINKS));
 
         // one view's writes reach neither the other view nor the shared layer
         Files.writeString(a.resolve("usr/bin/sh"), "replaced");
@@ -108,12 +115,12 @@ class VmLinksCacheTest {
         assertEquals("busybox", Files.readString(b.resolve("usr/bin/sh")));
         isolator.cleanup(prepared.removeFirst());
         assertTrue(Files.isDirectory(shared));
-        assertEquals(inode, Files.getAttribute(prepare("c").getParent().resolve("links"), "unix:ino"));
+        assertEquals(inode, Files.getAttribute(prepare("c").getParent().resolve("layer"), "unix:ino"));
     }
 
     @Test
     void concurrentFirstLaunchesOfOneImagePublishOneEntry() throws Exception {
-        VmLinksCache cache = new VmLinksCache(new VmLinksPaths(paths));
+        VmMappedLayers cache = new VmMappedLayers(new VmMappedLayersPaths(paths), QemuUser.ofHost());
         int launches = 6;
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(launches);
@@ -122,7 +129,7 @@ class VmLinksCacheTest {
             for (int i = 0; i < launches; i++) {
                 results.add(pool.submit(() -> {
                     start.await();
-                    return cache.links(layers, rootfs);
+                    return cache.layer(layers, rootfs);
                 }));
             }
             start.countDown();
@@ -131,34 +138,34 @@ class VmLinksCacheTest {
                 returned.add(result.get());
             }
             assertEquals(1, returned.size(), returned::toString);
-            Path links = returned.iterator().next();
-            assertEquals(List.of(links.getParent()), new VmLinksPaths(paths).entries());
-            assertEquals(List.of(), new VmLinksPaths(paths).temporaries(), "a losing build was left");
-            assertEquals("busybox", Files.readString(links.resolve("usr/bin/sh")));
+            Path layer = returned.iterator().next();
+            assertEquals(List.of(layer.getParent()), new VmMappedLayersPaths(paths).entries());
+            assertEquals(List.of(), new VmMappedLayersPaths(paths).temporaries(), "a losing build was left");
+            assertEquals("busybox", Files.readString(layer.resolve("usr/bin/sh")));
         } finally {
             pool.shutdownNow();
         }
     }
 
     @Test
-    void recoveryRemovesLinksLayersOfGoneLayersUnlessAViewUsesThem() throws Exception {
-        VmLinksPaths cachePaths = new VmLinksPaths(paths);
-        VmLinksCache cache = new VmLinksCache(cachePaths);
+    void recoveryRemovesMappedLayersOfGoneLayersUnlessAViewUsesThem() throws Exception {
+        VmMappedLayersPaths cachePaths = new VmMappedLayersPaths(paths);
+        VmMappedLayers cache = new VmMappedLayers(cachePaths, QemuUser.ofHost());
         prepare("live");
-        Path liveLinks = Files.readSymbolicLink(paths.vmRootfsDir("live").resolve("links"));
+        Path liveLayer = Files.readSymbolicLink(paths.vmRootfsDir("live").resolve("layer"));
         // an image whose layer the provisioner's garbage collection has since removed
         Path collected = Files.createDirectories(dir.resolve("collected"));
         Files.createSymbolicLink(collected.resolve("sh"), Path.of("busybox"));
-        Path collectedLinks = cache.links(new ImageLayers(List.of(collected)), collected);
+        Path collectedLayer = cache.layer(new ImageLayers(List.of(collected)), collected);
         Files.delete(collected.resolve("sh"));
         Files.delete(collected);
         // an image still on the node that no container runs now
         Path kept = Files.createDirectories(dir.resolve("kept"));
-        Path keptLinks = cache.links(new ImageLayers(List.of(kept)), kept);
+        Path keptLayer = cache.layer(new ImageLayers(List.of(kept)), kept);
         // a view using a layer whose image's layers have gone from their place
         Path held = Files.createDirectories(dir.resolve("held"));
         Files.createSymbolicLink(held.resolve("sh"), Path.of("busybox"));
-        Path heldLinks = cache.links(new ImageLayers(List.of(held)), held);
+        Path heldLayer = cache.layer(new ImageLayers(List.of(held)), held);
         DirectPrepareContext heldContext = context("held");
         heldContext.put(ContainerKeys.ROOTFS, held);
         heldContext.put(ContainerKeys.IMAGE_LAYERS, new ImageLayers(List.of(held)));
@@ -166,15 +173,15 @@ class VmLinksCacheTest {
         prepared.add(heldContext);
         Files.move(held, dir.resolve("held-elsewhere"));
         // a build a crash interrupted
-        Path crashed = Files.createDirectories(cachePaths.newTemporary("0".repeat(64)).resolve("links"));
+        Path crashed = Files.createDirectories(cachePaths.newTemporary("0".repeat(64)).resolve("layer"));
 
         isolator.recover(List.of(context("live"), heldContext));
-        assertTrue(Files.isDirectory(liveLinks), "the layer of a running view was removed");
-        assertTrue(Files.isDirectory(heldLinks), "a layer a running view holds was removed");
-        assertTrue(Files.isDirectory(keptLinks), "the layer of an image still on the node was removed");
-        assertFalse(Files.exists(collectedLinks.getParent()), "the layer of a collected image was left");
+        assertTrue(Files.isDirectory(liveLayer), "the layer of a running view was removed");
+        assertTrue(Files.isDirectory(heldLayer), "a layer a running view holds was removed");
+        assertTrue(Files.isDirectory(keptLayer), "the layer of an image still on the node was removed");
+        assertFalse(Files.exists(collectedLayer.getParent()), "the layer of a collected image was left");
         assertFalse(Files.exists(crashed.getParent()), "a crashed build was left");
-        assertEquals(Set.of(liveLinks.getParent(), heldLinks.getParent(), keptLinks.getParent()),
+        assertEquals(Set.of(liveLayer.getParent(), heldLayer.getParent(), keptLayer.getParent()),
                 Set.copyOf(cachePaths.entries()));
         assertEquals(List.of(), cachePaths.temporaries());
 
@@ -182,8 +189,8 @@ class VmLinksCacheTest {
         prepared.clear();
         isolator.recover(List.of());
         assertFalse(Files.exists(paths.vmRootfsDir("held")) || Files.exists(paths.vmRootfsDir("live")));
-        assertFalse(Files.exists(heldLinks.getParent()), "an unused layer of gone layers was left");
-        assertTrue(Files.isDirectory(liveLinks) && Files.isDirectory(keptLinks));
+        assertFalse(Files.exists(heldLayer.getParent()), "an unused layer of gone layers was left");
+        assertTrue(Files.isDirectory(liveLayer) && Files.isDirectory(keptLayer));
     }
 
     /** Prepares a view of the image's rootfs for container {@code id}; returns its merged directory. */

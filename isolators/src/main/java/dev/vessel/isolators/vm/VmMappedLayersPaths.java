@@ -12,28 +12,29 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The shared links layers' subtree of the state dir ({@link RuntimePaths#vmLinksDir()}): the one place
+ * The shared mapped layers' subtree of the state dir ({@link RuntimePaths#vmMappedLayersDir()}): the one place
  * that names what is in it and reads names back from it.
  *
  * <pre>
- * vm-links/                        0700
- *   &lt;key&gt;/                        the links layer of one image layer chain, complete once under this
+ * vm-mapped/                       0700
+ *   &lt;key&gt;/                        the mapped layer of one image layer chain, complete once under this
  *                                  name and never written after; key: sha256 of the chain
- *     links/                         a file per symlink of the image (see {@link VmRootfsView})
+ *     layer/                         every entry of the image in QEMU's mapped model (see {@link VmRootfsView}),
+ *                                    owned by QEMU's user
  *     layers                         the chain's layer directories, top first, one a line
  *   .tmp-&lt;key&gt;-&lt;random&gt;/          a build in progress, or an entry being removed
  * </pre>
  */
-record VmLinksPaths(Path root) {
+record VmMappedLayersPaths(Path root) {
     private static final String TEMP_PREFIX = ".tmp-";
 
-    VmLinksPaths(RuntimePaths paths) {
-        this(paths.vmLinksDir());
+    VmMappedLayersPaths(RuntimePaths paths) {
+        this(paths.vmMappedLayersDir());
     }
 
     /**
      * The key of a layer chain: the layer directories are named by their content (diff_id), so the
-     * chain, in order, names the merged content the links layer is made from.
+     * chain, in order, names the merged content the mapped layer is made from.
      */
     static String key(ImageLayers layers) {
         return ShortNames.hash(layersRecord(layers), 64);
@@ -53,9 +54,9 @@ record VmLinksPaths(Path root) {
         return root.resolve(key);
     }
 
-    /** The links layer inside an entry or a temporary directory. */
-    static Path links(Path entry) {
-        return entry.resolve("links");
+    /** The mapped layer inside an entry or a temporary directory. */
+    static Path layer(Path entry) {
+        return entry.resolve("layer");
     }
 
     /** The file naming an entry's layer chain, top first. */

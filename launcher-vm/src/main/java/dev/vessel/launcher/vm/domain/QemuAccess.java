@@ -1,0 +1,97 @@
+package dev.vessel.launcher.vm.domain;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.linux.PosixAcls;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Gives QEMU's unprivileged user what one domain needs, and nothing more, before libvirt starts it
+ * (libvirt relabels nothing, see {@link DomainXml}): search access down to each path QEMU opens, read
+ * access to the kernel and initramfs, the volume shares and disks at the access the task has to them
+ * (an ACL entry for that user alone; a writable share's default ACL too, so what the host adds later is
+ * reachable). Vessel's own directories on the way are opened to that user for searching; an operator's
+ * directory that user cannot search is refused, naming the field, rather than opened behind their back.
+ */
+public final class QemuAccess {
+    private final QemuUser qemu;
+    private final Path stateDir;
+
+    public QemuAccess(QemuUser qemu, Path stateDir) {
+        this.qemu = qemu;
+        this.stateDir = stateDir.toAbsolutePath().normalize();
+    }
+
+    /**
+     * Checks and grants what the domain of {@code spec} opens; throws naming the field QEMU could not
+     * reach. Everything is checked before anything is granted: a refusal changes nothing.
+     */
+    public void prepare(VmSpec spec) throws IOException {
+        Optional<Path> blocked = qemu.firstUnsearchableParent(stateDir);
+        if (blocked.isPresent()) { // the node's set-up, not the task's: no field of the request to name
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "QEMU runs as the unprivileged user "
+                    + qemu.name() + ", which cannot search " + blocked.get() + " on the way to the state dir "
+                    + stateDir + ": give that user access there (e.g. setfacl -m u:" + qemu.name() + ":x "
+                    + blocked.get() + ")");
+        }
+        check("vm.kernel", spec.kernel(), PosixAcls.READ);
+        check("vm.initrd", spec.initrd(), PosixAcls.READ);
+        check("root", spec.rootfs(), PosixAcls.READ | PosixAcls.EXECUTE);
+        for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
+            check("volumes", share.source(), 0);
+        }
+        for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
+            check("vm.disks", disk.path(), 0);
+        }
+
+        for (Path path : new Path[] {spec.kernel(), spec.initrd(), spec.rootfs()}) {
+            openWayTo(path);
+        }
+        for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
+            openWayTo(share.source());
+            int perms = PosixAcls.READ | PosixAcls.EXECUTE | (share.readOnly() ? 0 : PosixAcls.WRITE);
+            qemu.allow(share.source(), perms);
+            if (!share.readOnly()) {
+                qemu.allowByDefault(share.source(), perms);
+            }
+        }
+        for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
+            openWayTo(disk.path());
+            qemu.allow(disk.path(), PosixAcls.READ | (disk.readOnly() ? 0 : PosixAcls.WRITE));
+        }
+    }
+
+    /**
+     * Refuses a path QEMU's user could not open with {@code perms} (0: the path's own access is granted
+     * later): outside the state dir, every directory on the way must let that user search it already.
+     */
+    private void check(String field, Path path, int perms) throws IOException {
+        Path absolute = path.toAbsolutePath().normalize();
+        if (!absolute.startsWith(stateDir)) {
+            Optional<Path> blocked = qemu.firstUnsearchableParent(absolute);
+            if (blocked.isPresent()) {
+                refuse(field, "cannot search " + blocked.get() + " on the way to " + path, blocked.get());
+            }
+        }
+        if (perms != 0 && !qemu.may(absolute, perms)) {
+            refuse(field, "cannot read " + path, path);
+        }
+    }
+
+    /** Vessel's own directories on the way to {@code path} become searchable by QEMU's user. */
+    private void openWayTo(Path path) throws IOException {
+        Path absolute = path.toAbsolutePath().normalize();
+        if (absolute.startsWith(stateDir) && !absolute.equals(stateDir)) {
+            qemu.allowSearch(stateDir, absolute.getParent());
+        }
+    }
+
+    private void refuse(String field, String problem, Path where) {
+        throw VesselException.invalid(field, "QEMU runs as the unprivileged user " + qemu.name() + ", which "
+                + problem + ": give that user access there (an ACL entry, e.g. setfacl -m u:" + qemu.name()
+                + ":rx " + where + ")");
+    }
+}
