@@ -15,6 +15,8 @@ VESSEL_PACKAGES=(
   crun runc podman containernetworking-plugins iptables docker-registry skopeo umoci iproute2
   # seccomp: libseccomp, which the linux/seccomp isolator loads through FFM (host and guest image)
   libseccomp2
+  # full VMs: cloud-init NoCloud seeds (genisoimage; its isoinfo reads them back in tests)
+  genisoimage
   # benchmarks
   hyperfine
 )

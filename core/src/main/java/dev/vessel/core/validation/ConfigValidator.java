@@ -4,6 +4,7 @@ import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
 import dev.vessel.core.model.Capabilities;
+import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.FetchUri;
@@ -15,6 +16,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.VmDisk;
+import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
@@ -28,6 +30,7 @@ import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -41,6 +44,11 @@ public final class ConfigValidator {
     /** No runtime can start a process in less; a smaller limit is a typo (bytes for MiB). */
     public static final long MIN_MEMORY_BYTES = 4L << 20;
     public static final int MAX_VCPUS = 255;
+    /** A NoCloud seed's bounds: user-data as large as EC2 takes four times over, keys as long as any. */
+    static final int MAX_USER_DATA_CHARS = 64 * 1024;
+    static final int MAX_SSH_KEYS = 64;
+    static final int MAX_SSH_KEY_CHARS = 16 * 1024;
+    static final int MAX_INSTANCE_ID = 128;
     public static final double MIN_CPUS = 0.01;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
@@ -178,9 +186,14 @@ public final class ConfigValidator {
         }
 
         private void command(ContainerConfig c) {
-            // an image's Entrypoint/Cmd, or a full VM's own init, may stand in for the command
-            boolean defaultExists = c.hasImage() || bootsDiskImage(c);
-            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !defaultExists) {
+            // an image's Entrypoint/Cmd may stand in for the command
+            if (bootsDiskImage(c)) {
+                if (c.getCommandCount() > 0 || c.getArgsCount() > 0) {
+                    fail("command", "a full VM (vm.machine) runs its image's own init, no command");
+                }
+                return;
+            }
+            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !c.hasImage()) {
                 fail("command", "must not be empty: give the executable to run (no image provides a default)");
             }
             if (c.getCommandCount() > 0 && c.getCommand(0).isEmpty()) {
@@ -195,6 +208,11 @@ public final class ConfigValidator {
         }
 
         private void root(ContainerConfig c) {
+            if (bootsDiskImage(c) && c.getRootCase() != ContainerConfig.RootCase.ROOT_NOT_SET) {
+                fail(c.hasImage() ? "image" : "host_rootfs", "a full VM (vm.machine) boots its own disk: no image or"
+                        + " host_rootfs");
+                return;
+            }
             switch (c.getRootCase()) {
                 case IMAGE -> image(c.getImage());
                 case HOST_ROOTFS -> absolutePath("host_rootfs", c.getHostRootfs());
@@ -471,14 +489,65 @@ public final class ConfigValidator {
             if (!vm.getInitrd().isEmpty()) {
                 absolutePath("vm.initrd", vm.getInitrd());
             }
-            if (!vm.getDiskImage().isEmpty()) {
-                absolutePath("vm.disk_image", vm.getDiskImage());
-            }
             noNul("vm.kernel_cmdline", vm.getKernelCmdline());
+            if (vm.hasMachine()) {
+                machine(vm, volumeTargets);
+            }
             Set<String> targets = new HashSet<>(volumeTargets);
             Set<String> paths = new HashSet<>();
             for (int i = 0; i < vm.getDisksCount(); i++) {
                 disk("vm.disks[" + i + "]", vm.getDisks(i), targets, paths);
+            }
+        }
+
+        /** A full VM: its images and seed as far as they can be checked without the node (the launcher reads the images). */
+        private void machine(VmOptions vm, Set<String> volumeTargets) {
+            VmMachine m = vm.getMachine();
+            Map<String, String> guestBoot = Map.of("vm.kernel", vm.getKernel(), "vm.initrd", vm.getInitrd(),
+                    "vm.kernel_cmdline", vm.getKernelCmdline());
+            guestBoot.forEach((field, value) -> {
+                if (!value.isEmpty()) {
+                    fail(field, "a full VM (vm.machine) boots its image's own kernel: leave it empty");
+                }
+            });
+            if (!volumeTargets.isEmpty()) {
+                fail("volumes", "a full VM (vm.machine) has no agent to mount volumes: give it vm.disks");
+            }
+            boolean base = absolutePath("vm.machine.base_image", m.getBaseImage());
+            if (!VM_DISK_FORMATS.contains(m.getBaseFormat())) {
+                fail("vm.machine.base_format", (m.getBaseFormat().isEmpty() ? "must be given"
+                        : Quoted.of(m.getBaseFormat()) + " is not a disk format this node knows") + ": use one of "
+                        + sorted(VM_DISK_FORMATS) + " (an image's format is never guessed)");
+            }
+            if (absolutePath("vm.machine.disk", m.getDisk()) && base
+                    && normalize(m.getDisk()).equals(normalize(m.getBaseImage()))) {
+                fail("vm.machine.disk", "must not be the base image, which is never written");
+            }
+            if (m.getDiskSizeBytes() < 0) {
+                fail("vm.machine.disk_size_bytes", m.getDiskSizeBytes() + " must not be negative (0: the base's size)");
+            }
+            if (m.hasCloudInit()) {
+                CloudInit ci = m.getCloudInit();
+                if (ci.getInstanceId().length() > MAX_INSTANCE_ID || !noNul("vm.machine.cloud_init.instance_id", ci.getInstanceId())
+                        || ci.getInstanceId().chars().anyMatch(ch -> ch < 0x21 || ch > 0x7e)) {
+                    fail("vm.machine.cloud_init.instance_id", "must be at most " + MAX_INSTANCE_ID
+                            + " printable ASCII characters without spaces");
+                }
+                if (ci.getUserData().length() > MAX_USER_DATA_CHARS) {
+                    fail("vm.machine.cloud_init.user_data", "is " + ci.getUserData().length() + " characters: at most "
+                            + MAX_USER_DATA_CHARS + " are taken");
+                }
+                noNul("vm.machine.cloud_init.user_data", ci.getUserData());
+                if (ci.getSshAuthorizedKeysCount() > MAX_SSH_KEYS) {
+                    fail("vm.machine.cloud_init.ssh_authorized_keys", "at most " + MAX_SSH_KEYS + " keys");
+                }
+                for (int i = 0; i < ci.getSshAuthorizedKeysCount(); i++) {
+                    String key = ci.getSshAuthorizedKeys(i);
+                    if (key.isBlank() || key.length() > MAX_SSH_KEY_CHARS || key.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
+                        fail("vm.machine.cloud_init.ssh_authorized_keys[" + i + "]", "must be one line of an"
+                                + " authorized_keys file (at most " + MAX_SSH_KEY_CHARS + " characters)");
+                    }
+                }
             }
         }
 
@@ -568,7 +637,7 @@ public final class ConfigValidator {
     }
 
     private static boolean bootsDiskImage(ContainerConfig c) {
-        return c.getIsolation() == Isolation.VM && !c.getVm().getDiskImage().isEmpty();
+        return c.getIsolation() == Isolation.VM && c.getVm().hasMachine();
     }
 
     private static List<String> sorted(Set<String> names) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.model.Capabilities;
+import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.DockerVolume;
 import dev.vessel.core.model.EnvVar;
@@ -24,6 +25,7 @@ import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
+import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import java.util.List;
@@ -282,10 +284,48 @@ class ConfigValidatorTest {
 
     @Test
     void aFullVmNeedsNeitherCommandNorRootfs() {
-        assertDoesNotThrow(() -> validator.validate(valid().clearCommand().clearArgs().clearRoot()
-                .setIsolation(Isolation.VM)
-                .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setDiskImage("/var/lib/vm/base.qcow2"))
-                .build()));
+        assertDoesNotThrow(() -> validator.validate(machine(machineOptions()).build()));
+        assertDoesNotThrow(() -> validator.validate(machine(machineOptions().setDiskSizeBytes(8L << 30)
+                .setCloudInit(CloudInit.newBuilder().setInstanceId("i-1").setUserData("#cloud-config\n")
+                        .addSshAuthorizedKeys("ssh-ed25519 AAAAC3Nz user@host"))).setHostname("web-1").build()));
+    }
+
+    @Test
+    void aFullVmsBadImagesAndSeedsAreRefusedNamingTheField() {
+        assertRefused("vm.machine.base_format", machine(machineOptions().clearBaseFormat()));
+        assertRefused("vm.machine.base_format", machine(machineOptions().setBaseFormat("vmdk")));
+        assertRefused("vm.machine.base_image", machine(machineOptions().setBaseImage("base.qcow2")));
+        assertRefused("vm.machine.disk", machine(machineOptions().setDisk("/var/lib/vm/base.qcow2")));
+        assertRefused("vm.machine.disk", machine(machineOptions().clearDisk()));
+        assertRefused("vm.machine.disk_size_bytes", machine(machineOptions().setDiskSizeBytes(-1)));
+        assertRefused("vm.machine.cloud_init.instance_id", machine(machineOptions()
+                .setCloudInit(CloudInit.newBuilder().setInstanceId("two words"))));
+        assertRefused("vm.machine.cloud_init.user_data", machine(machineOptions()
+                .setCloudInit(CloudInit.newBuilder().setUserData("x".repeat(64 * 1024 + 1)))));
+        assertRefused("vm.machine.cloud_init.ssh_authorized_keys[1]", machine(machineOptions()
+                .setCloudInit(CloudInit.newBuilder().addSshAuthorizedKeys("ssh-rsa AAAA a").addSshAuthorizedKeys("a\nb"))));
+        assertRefused("command", machine(machineOptions()).addCommand("/bin/true"));
+        assertRefused("image", machine(machineOptions())
+                .setImage(ImageReference.newBuilder().setRepository("library/busybox").setTag("1.36")));
+        assertRefused("vm.kernel", machine(machineOptions()).setVm(VmOptions.newBuilder().setKernel("/boot/vmlinuz")
+                .setMachine(machineOptions())));
+        assertRefused("volumes", machine(machineOptions()).addVolumes(hostVolume("/data")));
+    }
+
+    /** Refused naming {@code field} first (other violations of the same config may follow). */
+    private void assertRefused(String field, ContainerConfig.Builder config) {
+        ValidationException e = assertThrows(ValidationException.class, () -> validator.validate(config.build()));
+        assertTrue(e.violations().stream().anyMatch(v -> v.field().equals(field)), e::getMessage);
+    }
+
+    private static VmMachine.Builder machineOptions() {
+        return VmMachine.newBuilder().setBaseImage("/var/lib/vm/base.qcow2").setBaseFormat("qcow2")
+                .setDisk("/var/lib/vm/web-1.qcow2");
+    }
+
+    private ContainerConfig.Builder machine(VmMachine.Builder machine) {
+        return valid().clearCommand().clearArgs().clearRoot().setIsolation(Isolation.VM)
+                .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setMachine(machine));
     }
 
     @Test
