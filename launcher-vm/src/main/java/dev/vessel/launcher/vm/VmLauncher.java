@@ -26,6 +26,12 @@ import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.QemuAccess;
+import dev.vessel.core.model.CloudInit;
+import dev.vessel.core.model.VmMachine;
+import dev.vessel.launcher.vm.machine.NoCloudSeed;
+import dev.vessel.launcher.vm.machine.MachineDisk;
+import dev.vessel.launcher.vm.domain.MachineSpec;
+import dev.vessel.launcher.vm.domain.MachineDomainXml;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.pool.WarmGuest;
@@ -78,7 +84,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         this.config = config;
         this.accelerator = config.accelerator().resolve();
         this.qemuUser = hostQemuUser();
-        this.qemuAccess = new QemuAccess(qemuUser, paths.stateDir());
+        this.qemuAccess = new QemuAccess(qemuUser, paths.stateDir(), paths.runDir());
         this.specs = new VmSpecResolver(config, paths, accelerator, qemuUser);
         this.libvirt = new LibvirtDomains(config.libvirtUri());
         this.cgroupPartition = CgroupPartition.of(config.cgroupPartition());
@@ -158,6 +164,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     @Override
     public LaunchedTask fork(LaunchPlan plan) throws Exception {
         ContainerContext container = plan.container();
+        if (container.config().getVm().hasMachine()) {
+            return forkMachine(plan);
+        }
         VmSpec spec = specs.forTask(plan); // refuses a bad request first
         qemuAccess.prepare(spec);
         if (!spec.rootfsMapped()) {
@@ -166,6 +175,45 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         WarmPool warm = pool;
         Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
         return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
+    }
+
+    /**
+     * Boots a full VM: its base image checked, its own disk made on the first boot (kept after), a
+     * fresh seed, QEMU's user let in, then the domain. Everything is refused before anything is made.
+     */
+    private LaunchedTask forkMachine(LaunchPlan plan) throws Exception {
+        ContainerContext container = plan.container();
+        MachineSpec spec = specs.forMachine(plan);
+        qemuAccess.checkMachine(spec);
+        VmMachine machine = container.config().getVm().getMachine();
+        MachineDisk.ensure(spec.disk(), spec.base(), machine.getDiskSizeBytes());
+        if (spec.seed().isPresent()) {
+            CloudInit ci = machine.getCloudInit();
+            NoCloudSeed.write(spec.seed().get(), ci.getInstanceId().isEmpty() ? container.containerId() : ci.getInstanceId(),
+                    container.config().getHostname(), ci.getUserData(), ci.getSshAuthorizedKeysList());
+        }
+        qemuAccess.grantMachine(spec);
+        VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
+                .setDomainName(spec.domainName())
+                .setDomainUuid(spec.uuid().toString())
+                .setConsoleLog(spec.consoleLog().toString())
+                .setMachine(true)
+                .build();
+        container.checkpoint().save(CODEC, checkpoint);
+        try {
+            cgroupPartition.ensure();
+            libvirt.create(MachineDomainXml.render(spec));
+            return new MachineTask(container.containerId(), checkpoint.getDomainUuid(), libvirt,
+                    QemuProcess.of(checkpoint.getDomainName()));
+        } catch (Exception | Error e) {
+            try {
+                libvirt.destroy(checkpoint.getDomainUuid());
+                container.checkpoint().delete();
+            } catch (Exception | Error cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
     }
 
     /** Boots a domain for this task, then waits for its agent's hello. */
@@ -306,6 +354,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             return Optional.empty(); // the crash came before the checkpoint: no domain was created
         }
         VmTaskCheckpoint checkpoint = saved.get();
+        if (checkpoint.getMachine()) { // a full VM runs on without the daemon: found again, or gone
+            return Optional.of(isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())
+                    ? new MachineTask(container.containerId(), checkpoint.getDomainUuid(), libvirt,
+                            QemuProcess.of(checkpoint.getDomainName()))
+                    : MachineTask.ended(container.containerId()));
+        }
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
             // found again, the task runs already: nothing to mount or configure
             VmTask task = newTask(container, checkpoint, outputLogs(container),

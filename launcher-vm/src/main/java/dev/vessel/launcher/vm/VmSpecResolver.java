@@ -5,6 +5,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
+import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchPlan;
@@ -12,13 +13,17 @@ import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.DomainNames;
+import dev.vessel.launcher.vm.domain.MachineSpec;
+import dev.vessel.launcher.vm.machine.BaseImage;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.domain.VmVolumes;
 import dev.vessel.linux.TapDevices;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -68,6 +73,29 @@ final class VmSpecResolver {
                 UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, rootfs,
                 rootfs.startsWith(paths.vmRootfsDir()), paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size));
+    }
+
+    /**
+     * Resolves and checks the spec of the plan's full VM (its {@code vm.machine}): the base image is
+     * read and checked here (refused naming {@code vm.machine.base_image}); its disk and seed are the
+     * launcher's to make. Guest memory is the VM options', else the resources', else the default: no
+     * agent's overhead is added, the guest is the whole VM.
+     */
+    MachineSpec forMachine(LaunchPlan plan) throws IOException {
+        ContainerConfig container = plan.container().config();
+        VmOptions vm = container.getVm();
+        VmMachine machine = vm.getMachine();
+        VmLaunchInfo size = plan.launchInfo().getVm();
+        long memory = vm.getMemoryBytes() > 0 ? vm.getMemoryBytes()
+                : container.getResources().getMemoryBytes() > 0 ? container.getResources().getMemoryBytes()
+                : VmSizing.DEFAULT_MEMORY_BYTES;
+        BaseImage base = BaseImage.inspect(Path.of(machine.getBaseImage()), machine.getBaseFormat());
+        Path dir = plan.container().containerDir();
+        Optional<Path> seed = machine.hasCloudInit() ? Optional.of(dir.resolve("seed.iso")) : Optional.empty();
+        return new MachineSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
+                UUID.randomUUID(), accelerator, qemuUser, memory, Math.max(1, size.getVcpus()),
+                Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir), config.cgroupPartition(),
+                VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size));
     }
 
     /**

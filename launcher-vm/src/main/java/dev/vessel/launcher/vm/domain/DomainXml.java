@@ -76,7 +76,7 @@ public final class DomainXml {
             text(xml, "on_crash", "destroy");
 
             xml.writeStartElement("devices");
-            writeConsole(xml, spec);
+            writeConsole(xml, spec.consoleLog());
             writeAgentChannel(xml, spec);
             writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped());
             if (spec.containerId().isEmpty()) { // a warm guest
@@ -116,11 +116,11 @@ public final class DomainXml {
         return out.toString();
     }
 
-    private static void writeConsole(XMLStreamWriter xml, VmSpec spec) throws XMLStreamException {
+    static void writeConsole(XMLStreamWriter xml, java.nio.file.Path consoleLog) throws XMLStreamException {
         xml.writeStartElement("serial");
         xml.writeAttribute("type", "file");
         xml.writeEmptyElement("source");
-        xml.writeAttribute("path", spec.consoleLog().toString());
+        xml.writeAttribute("path", consoleLog.toString());
         xml.writeEmptyElement("target");
         xml.writeAttribute("port", "0");
         xml.writeEndElement();
@@ -169,7 +169,7 @@ public final class DomainXml {
     }
 
     /** The format is always given: QEMU never probes it (a raw image could pose as qcow2 with a backing file). */
-    private static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk) throws XMLStreamException {
+    static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk) throws XMLStreamException {
         xml.writeStartElement("disk");
         xml.writeAttribute("type", disk.blockDevice() ? "block" : "file");
         xml.writeAttribute("device", "disk");
@@ -193,7 +193,7 @@ public final class DomainXml {
      * as it is (no address, no master, not even up). No option ROM: the guest boots its kernel
      * directly, and iPXE only costs start-up time.
      */
-    private static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic) throws XMLStreamException {
+    static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic) throws XMLStreamException {
         xml.writeStartElement("interface");
         xml.writeAttribute("type", "ethernet");
         xml.writeEmptyElement("mac");
@@ -208,7 +208,7 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
-    private static void text(XMLStreamWriter xml, String element, String text) throws XMLStreamException {
+    static void text(XMLStreamWriter xml, String element, String text) throws XMLStreamException {
         xml.writeStartElement(element);
         xml.writeCharacters(text);
         xml.writeEndElement();

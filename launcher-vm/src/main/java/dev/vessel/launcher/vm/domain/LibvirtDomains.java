@@ -90,6 +90,16 @@ public final class LibvirtDomains implements AutoCloseable {
         });
     }
 
+    /** Asks the guest to power off (an ACPI power button press); returns at once. Nothing if it is gone. */
+    public void shutdown(String uuid) {
+        withDomain(uuid, "shut down", null, domain -> {
+            if (domain.isActive() == 1) {
+                domain.shutdown();
+            }
+            return null;
+        });
+    }
+
     /**
      * {@link #destroy} on a thread of its own. libvirt returns from a destroy only once QEMU has been
      * reaped, which takes a second or more where PID 1 reaps slowly, though QEMU itself is gone

@@ -19,10 +19,13 @@ import java.util.Optional;
 public final class QemuAccess {
     private final QemuUser qemu;
     private final Path stateDir;
+    private final Path runDir;
 
-    public QemuAccess(QemuUser qemu, Path stateDir) {
+    /** {@code stateDir} and {@code runDir}: Vessel's own trees, whose directories are opened for searching. */
+    public QemuAccess(QemuUser qemu, Path stateDir, Path runDir) {
         this.qemu = qemu;
         this.stateDir = stateDir.toAbsolutePath().normalize();
+        this.runDir = runDir.toAbsolutePath().normalize();
     }
 
     /**
@@ -30,13 +33,7 @@ public final class QemuAccess {
      * reach. Everything is checked before anything is granted: a refusal changes nothing.
      */
     public void prepare(VmSpec spec) throws IOException {
-        Optional<Path> blocked = qemu.firstUnsearchableParent(stateDir);
-        if (blocked.isPresent()) { // the node's set-up, not the task's: no field of the request to name
-            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "QEMU runs as the unprivileged user "
-                    + qemu.name() + ", which cannot search " + blocked.get() + " on the way to the state dir "
-                    + stateDir + ": give that user access there (e.g. setfacl -m u:" + qemu.name() + ":x "
-                    + blocked.get() + ")");
-        }
+        checkOwnTrees();
         check("vm.kernel", spec.kernel(), PosixAcls.READ);
         check("vm.initrd", spec.initrd(), PosixAcls.READ);
         check("root", spec.rootfs(), PosixAcls.READ | PosixAcls.EXECUTE);
@@ -65,12 +62,52 @@ public final class QemuAccess {
     }
 
     /**
+     * The same for a full VM: its base image read, its own disk and the disks written or read, its
+     * seed read. The disk and the seed may not exist yet: their directories are checked first, and
+     * {@link #grantMachine} lets QEMU's user in once they are made.
+     */
+    public void checkMachine(MachineSpec spec) throws IOException {
+        checkOwnTrees();
+        check("vm.machine.base_image", spec.base().path(), PosixAcls.READ);
+        check("vm.machine.disk", spec.disk().getParent(), 0);
+        for (VmVolumes.AttachedDisk disk : spec.disks()) {
+            check("vm.disks", disk.path(), 0);
+        }
+    }
+
+    /** Grants what {@link #checkMachine} checked, once the disk and the seed exist. */
+    public void grantMachine(MachineSpec spec) throws IOException {
+        openWayTo(spec.disk());
+        qemu.allow(spec.disk(), PosixAcls.READ | PosixAcls.WRITE);
+        if (spec.seed().isPresent()) {
+            openWayTo(spec.seed().get());
+            qemu.allow(spec.seed().get(), PosixAcls.READ);
+        }
+        for (VmVolumes.AttachedDisk disk : spec.disks()) {
+            openWayTo(disk.path());
+            qemu.allow(disk.path(), PosixAcls.READ | (disk.readOnly() ? 0 : PosixAcls.WRITE));
+        }
+    }
+
+    /** The node's set-up, not the task's: no field of the request to name. */
+    private void checkOwnTrees() throws IOException {
+        for (Path own : new Path[] {stateDir, runDir}) {
+            Optional<Path> blocked = qemu.firstUnsearchableParent(own);
+            if (blocked.isPresent()) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "QEMU runs as the unprivileged user "
+                        + qemu.name() + ", which cannot search " + blocked.get() + " on the way to " + own
+                        + ": give that user access there (e.g. setfacl -m u:" + qemu.name() + ":x " + blocked.get() + ")");
+            }
+        }
+    }
+
+    /**
      * Refuses a path QEMU's user could not open with {@code perms} (0: the path's own access is granted
      * later): outside the state dir, every directory on the way must let that user search it already.
      */
     private void check(String field, Path path, int perms) throws IOException {
         Path absolute = path.toAbsolutePath().normalize();
-        if (!absolute.startsWith(stateDir)) {
+        if (!absolute.startsWith(stateDir) && !absolute.startsWith(runDir)) {
             Optional<Path> blocked = qemu.firstUnsearchableParent(absolute);
             if (blocked.isPresent()) {
                 refuse(field, "cannot search " + blocked.get() + " on the way to " + path, blocked.get());
@@ -84,8 +121,10 @@ public final class QemuAccess {
     /** Vessel's own directories on the way to {@code path} become searchable by QEMU's user. */
     private void openWayTo(Path path) throws IOException {
         Path absolute = path.toAbsolutePath().normalize();
-        if (absolute.startsWith(stateDir) && !absolute.equals(stateDir)) {
-            qemu.allowSearch(stateDir, absolute.getParent());
+        for (Path own : new Path[] {stateDir, runDir}) {
+            if (absolute.startsWith(own) && !absolute.equals(own)) {
+                qemu.allowSearch(own, absolute.getParent());
+            }
         }
     }
 

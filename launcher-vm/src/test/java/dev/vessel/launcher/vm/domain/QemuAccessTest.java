@@ -57,7 +57,7 @@ class QemuAccessTest {
                 new VmVolumes.VolumeShare("vessel-vol1", config, true), new VmVolumes.VolumeShare("vessel-vol2", kept, false)),
                 List.of(new VmVolumes.AttachedDisk(disk, "raw", true, false, "vessel-disk0", "vda")), List.of());
 
-        new QemuAccess(QEMU, state).prepare(spec(view, kernel, volumes));
+        new QemuAccess(QEMU, state, dir.resolve("run")).prepare(spec(view, kernel, volumes));
 
         for (Path searched : List.of(state, state.resolve("vm-rootfs"), state.resolve("vm-rootfs/c"), state.resolve("volumes"))) {
             assertTrue(QEMU.may(searched, PosixAcls.EXECUTE), searched + " is not searchable");
@@ -82,7 +82,7 @@ class QemuAccessTest {
         Path hidden = Files.createDirectories(closed.resolve("vol"));
         VmVolumes volumes = new VmVolumes(List.of(new VmVolumes.VolumeShare("vessel-vol0", data, false),
                 new VmVolumes.VolumeShare("vessel-vol1", hidden, false)), List.of(), List.of());
-        QemuAccess access = new QemuAccess(QEMU, state);
+        QemuAccess access = new QemuAccess(QEMU, state, dir.resolve("run"));
 
         VesselException refused = assertThrows(VesselException.class, () -> access.prepare(spec(view, kernel, volumes)));
         assertEquals("volumes", refused.field().orElseThrow());
@@ -98,7 +98,7 @@ class QemuAccessTest {
 
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         refused = assertThrows(VesselException.class, () -> access.prepare(spec(view, kernel, VmVolumes.none())));
-        assertTrue(refused.getMessage().contains("on the way to the state dir"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("cannot search " + dir + " on the way to " + state), refused.getMessage());
     }
 
     private VmSpec spec(Path rootfs, Path kernel, VmVolumes volumes) {

@@ -1,0 +1,95 @@
+package dev.vessel.launcher.vm;
+
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.spi.LaunchedTask;
+import dev.vessel.launcher.vm.domain.LibvirtDomains;
+import dev.vessel.launcher.vm.domain.QemuProcess;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A full VM as the containerizer sees a task: its QEMU is the task's process, the VM powering off
+ * (QEMU exiting) is its end, with exit code 0. SIGTERM and SIGINT press the ACPI power button (an
+ * orderly shutdown the guest may take its time over); SIGKILL pulls the plug. A guest reboot is no
+ * end: libvirt restarts the same QEMU's machine.
+ */
+final class MachineTask implements LaunchedTask {
+    private static final int SIGINT = 2;
+    private static final int SIGKILL = 9;
+    private static final int SIGTERM = 15;
+
+    private final String containerId;
+    private final String domainUuid;
+    private final LibvirtDomains libvirt;
+    private final QemuProcess qemu;
+    private final CompletableFuture<Termination> exit;
+
+    MachineTask(String containerId, String domainUuid, LibvirtDomains libvirt, QemuProcess qemu) {
+        this.containerId = containerId;
+        this.domainUuid = domainUuid;
+        this.libvirt = libvirt;
+        this.qemu = qemu;
+        this.exit = qemu.exited().thenApply(gone -> Termination.newBuilder().setReason(TerminationReason.EXITED)
+                .setExitCode(0).setMessage("the VM powered off").build());
+    }
+
+    /** A machine whose domain was gone when the daemon came back: how it ended is not known. */
+    static LaunchedTask ended(String containerId) {
+        return new LaunchedTask() {
+            @Override
+            public long pid() {
+                return 0;
+            }
+
+            @Override
+            public void release() {
+            }
+
+            @Override
+            public CompletableFuture<Termination> exit() {
+                return CompletableFuture.completedFuture(Termination.newBuilder().setReason(TerminationReason.LOST)
+                        .setMessage("the VM of " + containerId + " ended while the daemon was down").build());
+            }
+
+            @Override
+            public void signal(int signal) {
+            }
+
+            @Override
+            public void destroy() {
+            }
+        };
+    }
+
+    @Override
+    public long pid() {
+        return qemu.pid();
+    }
+
+    @Override
+    public void release() {
+        // the machine runs from the start: nothing waits for the isolators inside it
+    }
+
+    @Override
+    public CompletableFuture<Termination> exit() {
+        return exit;
+    }
+
+    @Override
+    public void signal(int signal) {
+        switch (signal) {
+            case SIGTERM, SIGINT -> libvirt.shutdown(domainUuid);
+            case SIGKILL -> libvirt.destroy(domainUuid);
+            default -> throw VesselException.invalid("signal", "a full VM takes SIGTERM or SIGINT (an ACPI shutdown)"
+                    + " and SIGKILL (power off at once), not signal " + signal + " (" + containerId + ")");
+        }
+    }
+
+    @Override
+    public void destroy() throws Exception {
+        libvirt.destroy(domainUuid);
+        qemu.exited().get();
+    }
+}
