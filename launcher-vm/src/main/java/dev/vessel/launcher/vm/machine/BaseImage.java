@@ -33,7 +33,7 @@ public record BaseImage(Path path, String format, long virtualSizeBytes) {
         QemuImg.Info info;
         try {
             info = QemuImg.info(path, format);
-        } catch (QemuImg.Failure e) {
+        } catch (HostTool.Failure e) {
             throw VesselException.invalid(FIELD, "'" + path + "' is not a " + format + " image: " + e.getMessage());
         }
         if (!info.format().equals(format)) {

@@ -53,7 +53,7 @@ public final class MachineDisk {
         QemuImg.Info info;
         try {
             info = QemuImg.info(disk, "qcow2");
-        } catch (QemuImg.Failure e) {
+        } catch (HostTool.Failure e) {
             throw VesselException.invalid(FIELD, "'" + disk + "' exists and is not a qcow2 image: " + e.getMessage());
         }
         if (!info.backingFile().equals(java.util.Optional.of(base.path().toString()))

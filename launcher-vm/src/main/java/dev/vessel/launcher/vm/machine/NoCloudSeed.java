@@ -5,13 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.Trees;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The seed of cloud-init's NoCloud datasource: an ISO 9660 filesystem labelled {@code cidata} holding
@@ -22,8 +20,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class NoCloudSeed {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long TIMEOUT_SECONDS = 60;
-    private static final int MAX_OUTPUT_BYTES = 64 * 1024;
 
     private NoCloudSeed() {
     }
@@ -58,28 +54,12 @@ public final class NoCloudSeed {
     }
 
     private static void genisoimage(Path out, Path files) throws IOException {
-        Process p = new ProcessBuilder("genisoimage", "-quiet", "-output", out.toString(), "-volid", "cidata",
-                "-joliet", "-rock", files.resolve("user-data").toString(), files.resolve("meta-data").toString())
-                .redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String output;
-        try (InputStream in = p.getInputStream()) {
-            output = new String(in.readNBytes(MAX_OUTPUT_BYTES), StandardCharsets.UTF_8);
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-        }
         try {
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("genisoimage did not finish in " + TIMEOUT_SECONDS + " s");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while genisoimage ran", e);
-        }
-        if (p.exitValue() != 0) {
+            HostTool.run(List.of("genisoimage", "-quiet", "-output", out.toString(), "-volid", "cidata", "-joliet",
+                    "-rock", files.resolve("user-data").toString(), files.resolve("meta-data").toString()));
+        } catch (HostTool.Failure e) {
             throw VesselException.internal("vm.machine.cloud_init", "genisoimage could not make the seed: "
-                    + output.strip(), null);
+                    + e.getMessage(), e);
         }
     }
 }
