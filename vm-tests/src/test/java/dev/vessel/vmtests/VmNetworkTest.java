@@ -10,6 +10,7 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
+import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.isolators.network.CniIsolator;
@@ -54,7 +55,8 @@ class VmNetworkTest {
                 {"cniVersion": "1.0.0", "name": "vmnet", "plugins": [
                   {"type": "bridge", "bridge": "vmnet0", "isGateway": true, "ipMasq": false,
                    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.89.3.0/24"}]],
-                            "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "%s"}}]}
+                            "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "%s"}},
+                  {"type": "portmap", "capabilities": {"portMappings": true}}]}
                 """.formatted(dir.resolve("ipam")));
         Files.writeString(configDir.resolve("20-vmnet2.conflist"), """
                 {"cniVersion": "1.0.0", "name": "vmnet2", "plugins": [
@@ -107,7 +109,8 @@ class VmNetworkTest {
                 "-p", "8081", "-h", www.toString()).redirectErrorStream(true).start();
 
         ContainerConfig config = ContainerConfig.newBuilder().setId(ID).setIsolation(Isolation.VM).setImage(image)
-                .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet"))
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet")
+                        .addPorts(PortMapping.newBuilder().setHostPort(18080).setContainerPort(8080)))
                 .addAllCommand(List.of("/bin/sh", "-c", """
                         mkdir -p /tmp/www
                         printf 'GET /token HTTP/1.0\r\n\r\n' | nc %s 8081 > /tmp/response || exit 11
@@ -126,6 +129,10 @@ class VmNetworkTest {
         assertTrue(guestIp.startsWith("10.89.3."), guestIp);
         Path netns = node.paths.cniStateDir().resolve(ID).resolve("netns");
         assertServes(ID, guestIp, token);
+        // and on the node's side of the network, through the port mapping (portmap's DNAT to the guest)
+        String mapped = VmNode.run("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
+                "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + GATEWAY + " 18080");
+        assertTrue(mapped.endsWith("\r\n\r\n" + token), () -> "the mapped port did not reach the guest: '" + mapped + "'");
 
         // While it runs, the guest's tap lives in the container's namespace, joined by tc, not in the host's.
         assertEquals(hostLinksBefore, hostLinks(), "a link appeared in the host's network namespace");
@@ -138,6 +145,8 @@ class VmNetworkTest {
                 .contains("Egress Redirect to device eth0"));
 
         destroyAndAssertNothingLeft(ID, hostLinksBefore);
+        assertFalse(VmNode.run("ip", "netns", "exec", OUTSIDE, "iptables-save", "-t", "nat").contains("18080"),
+                "portmap's DEL left the DNAT rule");
     }
 
     /**

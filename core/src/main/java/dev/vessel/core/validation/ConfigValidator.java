@@ -456,11 +456,6 @@ public final class ConfigValidator {
         /** What the VM launcher cannot carry into a guest yet: refused rather than silently dropped. */
         private void notYetInVms(ContainerConfig c) {
             String why = "is not supported for VM tasks yet (the guest gets the rootfs, volumes, disks and networks only)";
-            for (int i = 0; i < c.getNetworksCount(); i++) {
-                if (c.getNetworks(i).getPortsCount() > 0) {
-                    fail("networks[" + i + "].ports", "port mappings are not supported for VM tasks yet");
-                }
-            }
             if (c.getUrisCount() > 0) {
                 fail("uris", why);
             }

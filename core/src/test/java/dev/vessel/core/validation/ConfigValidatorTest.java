@@ -209,10 +209,6 @@ class ConfigValidatorTest {
                         "not a filesystem the guest kernel has"),
                 rule("disk filesystem without a target", c -> vmDisk(c, disk("").setFsType("ext4")),
                         "vm.disks[0].fs_type", "only meaningful with a target"),
-                rule("port mapping in a VM task", c -> c.setIsolation(Isolation.VM).addNetworks(NetworkAttachment.newBuilder()
-                        .setNetwork("a")).addNetworks(NetworkAttachment.newBuilder().setNetwork("b")
-                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80))),
-                        "networks[1].ports", "port mappings are not supported for VM tasks yet"),
                 rule("bad network name in a VM task", c -> c.setIsolation(Isolation.VM)
                         .addNetworks(NetworkAttachment.newBuilder().setNetwork("bad name")),
                         "networks[0].network", "is not a network name"),
@@ -326,6 +322,14 @@ class ConfigValidatorTest {
     private ContainerConfig.Builder machine(VmMachine.Builder machine) {
         return valid().clearCommand().clearArgs().clearRoot().setIsolation(Isolation.VM)
                 .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setMachine(machine));
+    }
+
+    @Test
+    void aVmTaskTakesPortMappings() {
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("a")
+                        .addPorts(PortMapping.newBuilder().setHostPort(8080).setContainerPort(80)))
+                .build()));
     }
 
     @Test
