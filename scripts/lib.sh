@@ -11,15 +11,13 @@ VESSEL_PACKAGES=(
   e2fsprogs
   # guest kernel and initramfs
   linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static
-  # Debian 12 cloud image (images/src/main/cloud) and its NoCloud seed: mmdebstrap, sfdisk, extlinux
-  # + syslinux's MBR; genisoimage writes the seed ISO
+  # full VMs: the Debian 12 cloud image the tests boot (images/src/main/cloud: mmdebstrap, sfdisk,
+  # extlinux + syslinux's MBR); genisoimage writes a VM's NoCloud seed (isoinfo reads it back in tests)
   mmdebstrap fdisk extlinux syslinux-common genisoimage
   # container baselines, images, networking
   crun runc podman containernetworking-plugins iptables docker-registry skopeo umoci iproute2
   # seccomp: libseccomp, which the linux/seccomp isolator loads through FFM (host and guest image)
   libseccomp2
-  # full VMs: cloud-init NoCloud seeds (genisoimage; its isoinfo reads them back in tests)
-  genisoimage
   # benchmarks
   hyperfine
 )
