@@ -8,12 +8,15 @@ import javax.xml.stream.XMLStreamWriter;
 /**
  * Writes the libvirt domain of a full VM: a q35 machine whose firmware boots its root disk (the
  * machine's qcow2 overlay, its backing chain spelled out with every format so nothing is probed), the
- * NoCloud seed as a read-only CD-ROM, the further disks, a virtio NIC on each tap {@code vm/network}
+ * further disks, the NoCloud seed as a last, read-only disk, a virtio NIC on each tap {@code vm/network}
  * made, the serial console in a file, and nothing else. A guest reboot restarts it; a poweroff or a
  * crash ends it. QEMU runs as its unprivileged user with no relabelling, as a VM task's does
  * ({@link DomainXml}).
  */
 public final class MachineDomainXml {
+    /** The seed disk's serial; cloud-init finds the seed by its filesystem's label ({@code cidata}), not by this. */
+    static final String SEED_SERIAL = "vessel-seed";
+
     private MachineDomainXml() {
     }
 
@@ -61,13 +64,15 @@ public final class MachineDomainXml {
             xml.writeStartElement("devices");
             DomainXml.writeConsole(xml, spec.consoleLog());
             writeRootDisk(xml, spec);
-            if (spec.seed().isPresent()) {
-                writeSeed(xml, spec);
-            }
             for (int i = 0; i < spec.disks().size(); i++) {
                 VmVolumes.AttachedDisk d = spec.disks().get(i);
                 DomainXml.writeDisk(xml, new VmVolumes.AttachedDisk(d.path(), d.format(), d.readOnly(), d.blockDevice(),
                         d.serial(), VmVolumes.deviceName(i + 1)));
+            }
+            if (spec.seed().isPresent()) {
+                // a read-only virtio disk, not a CD-ROM: cloud kernels carry virtio, not always AHCI and sr_mod
+                DomainXml.writeDisk(xml, new VmVolumes.AttachedDisk(spec.seed().get(), "raw", true, false, SEED_SERIAL,
+                        VmVolumes.deviceName(spec.disks().size() + 1)));
             }
             for (VmSpec.Nic nic : spec.nics()) {
                 DomainXml.writeNic(xml, nic);
@@ -116,22 +121,6 @@ public final class MachineDomainXml {
         xml.writeEmptyElement("target");
         xml.writeAttribute("dev", "vda");
         xml.writeAttribute("bus", "virtio");
-        xml.writeEndElement();
-    }
-
-    private static void writeSeed(XMLStreamWriter xml, MachineSpec spec) throws XMLStreamException {
-        xml.writeStartElement("disk");
-        xml.writeAttribute("type", "file");
-        xml.writeAttribute("device", "cdrom");
-        xml.writeEmptyElement("driver");
-        xml.writeAttribute("name", "qemu");
-        xml.writeAttribute("type", "raw");
-        xml.writeEmptyElement("source");
-        xml.writeAttribute("file", spec.seed().orElseThrow().toString());
-        xml.writeEmptyElement("target");
-        xml.writeAttribute("dev", "sda");
-        xml.writeAttribute("bus", "sata");
-        xml.writeEmptyElement("readonly");
         xml.writeEndElement();
     }
 }

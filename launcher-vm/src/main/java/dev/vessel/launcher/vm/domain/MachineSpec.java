@@ -14,7 +14,7 @@ import java.util.UUID;
  * renders it.
  *
  * @param disk  the machine's own qcow2 overlay on {@code base}, its root disk ({@code vda})
- * @param seed  the NoCloud seed ISO, attached read-only as a CD-ROM; empty: none
+ * @param seed  the NoCloud seed ISO, attached as a last, read-only virtio disk; empty: none
  * @param disks the container's further {@code vm.disks}, {@code vdb} onwards
  */
 public record MachineSpec(

@@ -26,7 +26,7 @@ class MachineDomainXmlTest {
     Path dir;
 
     @Test
-    void theFirmwareBootsTheOverlayWhoseWholeChainIsSpelledOutBesideTheSeedAndDisks() throws Exception {
+    void theFirmwareBootsTheOverlayWhoseWholeChainIsSpelledOutBesideTheDisksAndTheSeed() throws Exception {
         LibvirtFixture.requireLibvirt();
         Path base = Files.writeString(dir.resolve("base.qcow2"), "");
         Path disk = dir.resolve("vm.qcow2");
@@ -58,7 +58,10 @@ class MachineDomainXmlTest {
         assertEquals("qcow2", text(doc, root + "/backingStore/format/@type"), "the base's format is given");
         assertEquals(base.toString(), text(doc, root + "/backingStore/source/@file"));
         assertEquals(0.0, number(doc, "count(" + root + "/backingStore/backingStore/*)"), "the chain ends at the base");
-        assertEquals("cdrom", text(doc, "/domain/devices/disk[source/@file='" + dir.resolve("seed.iso") + "']/@device"));
+        String seed = "/domain/devices/disk[source/@file='" + dir.resolve("seed.iso") + "']";
+        assertEquals("vdc", text(doc, seed + "/target/@dev"), "the seed comes last");
+        assertEquals("raw", text(doc, seed + "/driver/@type"));
+        assertEquals(1.0, number(doc, "count(" + seed + "/readonly)"));
         assertEquals("vdb", text(doc, "/domain/devices/disk[source/@file='" + extra + "']/target/@dev"),
                 "further disks come after the root disk");
         assertEquals("vtap-m0", text(doc, "/domain/devices/interface/target/@dev"));
