@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,13 +41,9 @@ class MachineTest {
 
     @BeforeAll
     static void startNode() throws Exception {
-        Properties image = new Properties();
-        Path properties = Path.of(System.getProperty("vessel.cloud.image", "../images/target/cloud/image.properties"));
-        try (InputStream in = Files.newInputStream(properties)) {
-            image.load(in);
-        }
-        base = Path.of(image.getProperty("disk"));
-        defaultUser = image.getProperty("default_user");
+        VmNode.CloudImage image = VmNode.cloudImage();
+        base = image.disk();
+        defaultUser = image.defaultUser();
         node = VmNode.inNewDir("vessel-machine-");
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
@@ -13,6 +14,8 @@ import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.VmMachine;
+import dev.vessel.core.model.VmOptions;
 import dev.vessel.isolators.network.CniIsolator;
 import dev.vessel.isolators.vm.VmNetworkIsolator;
 import java.nio.charset.StandardCharsets;
@@ -180,6 +183,62 @@ class VmNetworkTest {
     }
 
     /** Fetches /index.html from the guest over TCP from the outside namespace; it must be {@code body}. */
+    /**
+     * A full VM from the Debian cloud image on the same network: cloud-init configures its NIC from the
+     * seed's network-config with the address CNI's IPAM gave (no DHCP server exists here), and the
+     * guest serves on that address and on a mapped port of the node's side. Destroying it leaves nothing.
+     */
+    @Test
+    void aFullVmTakesItsCniAddressFromTheSeedAndServesOnItAndOnAMappedPort() throws Exception {
+        String id = "net-machine";
+        List<String> hostLinksBefore = hostLinks();
+        VmNode.CloudImage image = VmNode.cloudImage();
+        String token = "machine-" + UUID.randomUUID();
+        String userData = String.join("\n",
+                "#cloud-config",
+                "runcmd:",
+                "  - [sh, -c, 'mkdir -p /srv/www && printf %s " + token + " > /srv/www/token']",
+                // a unit of its own, so that it outlives cloud-init's final stage
+                "  - [systemd-run, --unit=vessel-www, python3, -m, http.server, '8080', --directory, /srv/www]",
+                "  - [sh, -c, 'sleep 1; echo \"VESSEL-SERVING $(hostname -I)\" > /dev/ttyS0']",
+                "");
+        node.containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setHostname("net-vm")
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet")
+                        .addPorts(PortMapping.newBuilder().setHostPort(18081).setContainerPort(8080)))
+                .setVm(VmOptions.newBuilder().setVcpus(1).setMemoryBytes(1024L << 20)
+                        .setMachine(VmMachine.newBuilder().setBaseImage(image.disk().toString()).setBaseFormat("qcow2")
+                                .setDisk(dir.resolve("net-machine.qcow2").toString())
+                                .setCloudInit(CloudInit.newBuilder().setUserData(userData))))
+                .build());
+        String ip = node.containerizer.status(id).getIpAddresses(0);
+        assertTrue(ip.startsWith("10.89.3."), ip);
+
+        Path console = node.paths.consoleLog(node.paths.containerDir(List.of(id)));
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
+        while (!(Files.exists(console) && Files.readString(console, StandardCharsets.ISO_8859_1).contains("VESSEL-SERVING"))) {
+            assertTrue(System.nanoTime() < deadline, () -> "the VM never served:\n" + read(console));
+            Thread.sleep(500);
+        }
+        assertTrue(read(console).contains("VESSEL-SERVING " + ip + " "), () -> "the guest has another address:\n"
+                + read(console));
+        for (String target : List.of(ip + " 8080", GATEWAY + " 18081")) {
+            String reply = VmNode.run("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
+                    "printf 'GET /token HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + target);
+            assertTrue(reply.startsWith("HTTP/1.") && reply.endsWith(token), () -> target + " answered '" + reply + "'");
+        }
+        destroyAndAssertNothingLeft(id, hostLinksBefore);
+        assertFalse(VmNode.run("ip", "netns", "exec", OUTSIDE, "iptables-save", "-t", "nat").contains("18081"),
+                "portmap's DEL left the DNAT rule");
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "";
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
+    }
+
     private static void assertServes(String id, String guestIp, String body) throws Exception {
         Process fetch = new ProcessBuilder("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
                 "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + guestIp + " 8080")

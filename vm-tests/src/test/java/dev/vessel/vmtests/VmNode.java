@@ -23,11 +23,13 @@ import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
 import dev.vessel.provisioner.store.BlobHolder;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -115,6 +117,19 @@ final class VmNode implements AutoCloseable {
     /** The artifacts the images module built (the build passes their directory). */
     static Path artifactsDir() {
         return Path.of(System.getProperty("vessel.guest.artifacts", "../images/target/guest"));
+    }
+
+    /** The Debian cloud image the images module built (cached): its qcow2 and its default user. */
+    record CloudImage(Path disk, String defaultUser) {
+    }
+
+    static CloudImage cloudImage() throws IOException {
+        Properties image = new Properties();
+        Path properties = Path.of(System.getProperty("vessel.cloud.image", "../images/target/cloud/image.properties"));
+        try (InputStream in = Files.newInputStream(properties)) {
+            image.load(in);
+        }
+        return new CloudImage(Path.of(image.getProperty("disk")), image.getProperty("default_user"));
     }
 
     static void requireRootAndLibvirt() {

@@ -190,7 +190,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         if (spec.seed().isPresent()) {
             CloudInit ci = machine.getCloudInit();
             NoCloudSeed.write(spec.seed().get(), ci.getInstanceId().isEmpty() ? container.containerId() : ci.getInstanceId(),
-                    container.config().getHostname(), ci.getUserData(), ci.getSshAuthorizedKeysList());
+                    container.config().getHostname(), ci.getUserData(), ci.getSshAuthorizedKeysList(), interfaces(plan));
         }
         qemuAccess.grantMachine(spec);
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()

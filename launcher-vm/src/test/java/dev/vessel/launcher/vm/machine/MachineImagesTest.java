@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.GuestInterface;
+import dev.vessel.core.model.GuestRoute;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -86,7 +88,10 @@ class MachineImagesTest {
         Path iso = dir.resolve("seed.iso");
         String userData = "#cloud-config\nruncmd:\n  - echo hi\n";
         String trickyKey = "ssh-ed25519 AAAAC3Nz \"quoted\": {not: yaml}";
-        NoCloudSeed.write(iso, "i-42", "web-1", userData, List.of("ssh-rsa AAAAB3 a@b", trickyKey));
+        GuestInterface nic = GuestInterface.newBuilder().setMac("02:42:0a:59:03:05").setMtu(1450)
+                .addAddresses("10.89.3.5/24").addRoutes(GuestRoute.newBuilder().setDestination("0.0.0.0/0")
+                        .setGateway("10.89.3.1")).build();
+        NoCloudSeed.write(iso, "i-42", "web-1", userData, List.of("ssh-rsa AAAAB3 a@b", trickyKey), List.of(nic));
 
         assertTrue(run("isoinfo", "-d", "-i", iso.toString()).contains("Volume id: cidata"));
         JsonNode meta = new ObjectMapper().readTree(run("isoinfo", "-R", "-i", iso.toString(), "-x", "/meta-data"));
@@ -94,7 +99,18 @@ class MachineImagesTest {
         assertEquals("web-1", meta.get("local-hostname").asText());
         assertEquals(trickyKey, meta.get("public-keys").get(1).asText());
         assertEquals(userData, run("isoinfo", "-R", "-i", iso.toString(), "-x", "/user-data"));
+        JsonNode network = new ObjectMapper().readTree(run("isoinfo", "-R", "-i", iso.toString(), "-x", "/network-config"));
+        assertEquals(2, network.get("version").asInt());
+        JsonNode eth = network.get("ethernets").get("nic0");
+        assertEquals("02:42:0a:59:03:05", eth.get("match").get("macaddress").asText());
+        assertEquals("10.89.3.5/24", eth.get("addresses").get(0).asText());
+        assertEquals(1450, eth.get("mtu").asInt());
+        assertEquals("10.89.3.1", eth.get("routes").get(0).get("via").asText());
         assertEquals(List.of(iso), Files.list(dir).toList(), "the seed's files or a temporary ISO were left");
+
+        // no NICs: no network-config, cloud-init's own fallback
+        NoCloudSeed.write(iso, "i-43", "", "", List.of(), List.of());
+        assertTrue(!run("isoinfo", "-R", "-l", "-i", iso.toString()).contains("network-config"));
     }
 
     private Path qcow2(String name, long size) throws Exception {
