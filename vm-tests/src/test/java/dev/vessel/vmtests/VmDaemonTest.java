@@ -281,14 +281,14 @@ class VmDaemonTest {
     void aVmTaskRoundTripThroughTheCli() throws Exception {
 
         Path shared = Files.createDirectories(dir.resolve("cli-shared"));
-        Cli run = cli("run", "--vm", "--name", "cli-vm", "--memory", "64m", "-v", shared + ":/shared",
+        VmNode.Cli run = cli("run", "--vm", "--name", "cli-vm", "--memory", "64m", "-v", shared + ":/shared",
                 "--rootfs", rootfs.toString(), "--",
                 "sh", "-c", "echo hello from the guest; echo complaint >&2; echo via the cli > /shared/note; exit 2");
         assertEquals(2, run.code(), run::toString);
         assertEquals("hello from the guest\n", run.out(), run::toString);
         assertEquals("complaint\n", run.err(), run::toString);
         assertEquals("via the cli\n", Files.readString(shared.resolve("note")), "a -v volume reaches a VM task");
-        Cli ps = cli("ps", "-a");
+        VmNode.Cli ps = cli("ps", "-a");
         assertTrue(ps.out().lines().anyMatch(l -> l.startsWith("cli-vm ") && l.contains("TERMINATED") && l.contains(" 2 ")),
                 ps::toString);
         assertEquals("hello from the guest\n", cli("logs", "cli-vm").out());
@@ -297,23 +297,8 @@ class VmDaemonTest {
         assertFalse(cli("ps", "-a").out().contains("cli-vm"));
     }
 
-    private record Cli(int code, String out, String err) {
-    }
-
-    /** The vessel CLI in its own JVM, as a user runs it. */
-    private Cli cli(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "dev.vessel.node.cli.Vessel", "--host", "unix://" + daemon.socket));
-        command.addAll(List.of(args));
-        Path out = dir.resolve("cli.out");
-        Path err = dir.resolve("cli.err");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly().waitFor();
-            throw new AssertionError("vessel " + String.join(" ", args) + " did not finish");
-        }
-        return new Cli(p.exitValue(), Files.readString(out), Files.readString(err));
+    private VmNode.Cli cli(String... args) throws Exception {
+        return VmNode.cli(daemon.socket, dir, args);
     }
 
     private static void awaitLog(ApiClient api, String id, String expected) throws Exception {

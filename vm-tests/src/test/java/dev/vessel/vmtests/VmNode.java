@@ -119,6 +119,25 @@ final class VmNode implements AutoCloseable {
         return Path.of(System.getProperty("vessel.guest.artifacts", "../images/target/guest"));
     }
 
+    record Cli(int code, String out, String err) {
+    }
+
+    /** The vessel CLI in its own JVM, as a user runs it, against the daemon on {@code socket}; its output in {@code dir}. */
+    static Cli cli(Path socket, Path dir, String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.vessel.node.cli.Vessel", "--host", "unix://" + socket));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("cli.out");
+        Path err = dir.resolve("cli.err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly().waitFor();
+            throw new AssertionError("vessel " + String.join(" ", args) + " did not finish");
+        }
+        return new Cli(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
     /** The Debian cloud image the images module built (cached): its qcow2 and its default user. */
     record CloudImage(Path disk, String defaultUser) {
     }

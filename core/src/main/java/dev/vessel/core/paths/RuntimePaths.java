@@ -111,6 +111,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return stateDir.resolve("vm-mapped");
     }
 
+    /** The long-lived VMs of {@code /v1/vms}, one directory each: what it was created with, and its disk. */
+    public Path machinesDir() {
+        return stateDir.resolve("machines");
+    }
+
     /** The unified fetcher's URI index and downloads (the artifacts themselves are blobs). */
     public Path fetcherDir() {
         return stateDir.resolve("fetcher");

@@ -23,15 +23,38 @@ final class MachineTask implements LaunchedTask {
     private final String domainUuid;
     private final LibvirtDomains libvirt;
     private final QemuProcess qemu;
+    private static final long GONE_POLL_MS = 50;
+    private static final long GONE_TIMEOUT_MS = 60_000;
+
     private final CompletableFuture<Termination> exit;
+    /** Set before Vessel itself pulls the plug: the end is then a kill, not the guest's poweroff. */
+    private volatile boolean killed;
 
     MachineTask(String containerId, String domainUuid, LibvirtDomains libvirt, QemuProcess qemu) {
         this.containerId = containerId;
         this.domainUuid = domainUuid;
         this.libvirt = libvirt;
         this.qemu = qemu;
-        this.exit = qemu.exited().thenApply(gone -> Termination.newBuilder().setReason(TerminationReason.EXITED)
-                .setExitCode(0).setMessage("the VM powered off").build());
+        // Ended once libvirt has let go of the domain too, not only once QEMU exited: libvirt reaps QEMU a
+        // moment later, and until then the domain's name is taken (the next boot of this VM uses it).
+        this.exit = qemu.exited().thenApplyAsync(gone -> {
+            awaitDomainGone();
+            return killed
+                    ? Termination.newBuilder().setReason(TerminationReason.KILLED).setSignal(SIGKILL).build()
+                    : Termination.newBuilder().setReason(TerminationReason.EXITED).setExitCode(0)
+                            .setMessage("the VM powered off").build();
+        });
+    }
+
+    private void awaitDomainGone() {
+        long deadline = System.currentTimeMillis() + GONE_TIMEOUT_MS;
+        try {
+            while (libvirt.exists(domainUuid) && System.currentTimeMillis() < deadline) {
+                Thread.sleep(GONE_POLL_MS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** A machine whose domain was gone when the daemon came back: how it ended is not known. */
@@ -81,7 +104,10 @@ final class MachineTask implements LaunchedTask {
     public void signal(int signal) {
         switch (signal) {
             case SIGTERM, SIGINT -> libvirt.shutdown(domainUuid);
-            case SIGKILL -> libvirt.destroy(domainUuid);
+            case SIGKILL -> {
+                killed = true;
+                libvirt.destroy(domainUuid);
+            }
             default -> throw VesselException.invalid("signal", "a full VM takes SIGTERM or SIGINT (an ACPI shutdown)"
                     + " and SIGKILL (power off at once), not signal " + signal + " (" + containerId + ")");
         }
@@ -89,7 +115,8 @@ final class MachineTask implements LaunchedTask {
 
     @Override
     public void destroy() throws Exception {
+        killed = !qemu.exited().isDone();
         libvirt.destroy(domainUuid);
-        qemu.exited().get();
+        exit.get();
     }
 }

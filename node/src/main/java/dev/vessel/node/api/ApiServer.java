@@ -88,6 +88,7 @@ public final class ApiServer implements AutoCloseable {
         ContainersApi containers = new ContainersApi(node, metrics);
         ImagesApi images = new ImagesApi(node.images());
         SystemApi system = new SystemApi(node, metrics);
+        MachinesApi vms = new MachinesApi(node.machines());
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -97,6 +98,13 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/kill", containers::kill)
                 .add(HttpMethod.POST, "/v1/containers/{id}/update", containers::update)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
+                .add(HttpMethod.POST, "/v1/vms", vms::create)
+                .add(HttpMethod.GET, "/v1/vms", vms::list)
+                .add(HttpMethod.GET, "/v1/vms/{name}", vms::inspect)
+                .add(HttpMethod.DELETE, "/v1/vms/{name}", vms::delete)
+                .add(HttpMethod.POST, "/v1/vms/{name}/start", vms::start)
+                .add(HttpMethod.POST, "/v1/vms/{name}/stop", vms::stop)
+                .add(HttpMethod.GET, "/v1/vms/{name}/logs", vms::logs)
                 .add(HttpMethod.POST, "/v1/images/pull", images::pull)
                 .add(HttpMethod.POST, "/v1/images/gc", images::collectGarbage)
                 .add(HttpMethod.GET, "/v1/images", images::list)

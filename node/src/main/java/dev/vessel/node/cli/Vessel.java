@@ -25,7 +25,7 @@ public final class Vessel implements Runnable {
      * that runs is registered (see {@link #needed}).
      */
     private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, PsCommand.class,
-            InspectCommand.class, LogsCommand.class, KillCommand.class, RmCommand.class, PullCommand.class,
+            InspectCommand.class, LogsCommand.class, KillCommand.class, RmCommand.class, VmCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
             DaemonCommand.class);
 

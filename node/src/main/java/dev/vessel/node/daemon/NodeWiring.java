@@ -24,6 +24,7 @@ import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
+import dev.vessel.node.machines.Machines;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import dev.vessel.provisioner.registry.RegistryTransport;
@@ -108,7 +109,9 @@ final class NodeWiring {
                         namesApplyingTo(isolators, Isolation.VM),
                         IsolatorCatalog.names(EnumSet.of(IsolatorCatalog.Placement.GUEST))),
                 paths.stateDir().toString(), paths.runDir().toString());
-        return new Wired(new NodeServices(builder.build(), images, new LogReader(paths), paths, info, vms), vms);
+        UnifiedContainerizer containerizer = builder.build();
+        return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms,
+                new Machines(containerizer, paths)), vms);
     }
 
     /**

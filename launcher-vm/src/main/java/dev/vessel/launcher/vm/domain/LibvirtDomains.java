@@ -73,6 +73,11 @@ public final class LibvirtDomains implements AutoCloseable {
     }
 
     /** Whether the domain with this uuid exists and runs. */
+    /** Whether libvirt still knows the domain with this uuid at all (a transient one goes once QEMU is reaped). */
+    public boolean exists(String uuid) {
+        return withDomain(uuid, "look up", false, domain -> true);
+    }
+
     public boolean isActive(String uuid) {
         return withDomain(uuid, "look up", false, domain -> domain.isActive() == 1);
     }

@@ -1,0 +1,249 @@
+package dev.vessel.node.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code vessel vm}: long-lived VMs booted from cloud images ({@code /v1/vms}). */
+@Command(name = "vm", mixinStandardHelpOptions = true, description = "Manage long-lived VMs booted from cloud images.",
+        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Rm.class,
+                VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class})
+final class VmCommand implements Runnable {
+    @ParentCommand
+    Vessel vessel;
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: create, start, stop, rm, ls,"
+                + " inspect or logs");
+    }
+
+    private static String path(String name) {
+        return "/v1/vms/" + Paths.segment(name);
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a VM from a cloud image and boot it.")
+    static final class Create implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Spec
+        private CommandLine.Model.CommandSpec spec;
+        @Parameters(paramLabel = "NAME")
+        private String name;
+        @Option(names = "--image", required = true, paramLabel = "FILE", description = "the base disk image (never written)")
+        private Path image;
+        @Option(names = "--image-format", paramLabel = "FORMAT", description = "qcow2 (the default) or raw: never guessed")
+        private String imageFormat;
+        @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default 1)")
+        private Integer cpus;
+        @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "guest memory: 512m, 2g…")
+        private Long memory;
+        @Option(names = "--disk-size", paramLabel = "SIZE", converter = Sizes.class, description = "grow the VM's disk to this")
+        private Long diskSize;
+        @Option(names = "--user-data", paramLabel = "FILE", description = "cloud-init user-data")
+        private Path userData;
+        @Option(names = "--ssh-key", paramLabel = "FILE", description = "authorized keys for the image's default user")
+        private List<Path> sshKeys = new ArrayList<>();
+        @Option(names = "--hostname", paramLabel = "NAME", description = "the guest's host name (default: the VM's name)")
+        private String hostname;
+        @Option(names = "--network", paramLabel = "NAME", description = "a CNI network; the guest gets CNI's address")
+        private List<String> networks = new ArrayList<>();
+        @Option(names = {"-p", "--publish"}, paramLabel = "HOST:GUEST[/udp]", converter = RunCommand.PortConverter.class,
+                description = "publish a guest port (on the first --network)")
+        private List<RunCommand.Port> ports = new ArrayList<>();
+        @Option(names = "--disk", paramLabel = "FILE[:ro]", description = "a further disk (raw image or block device)")
+        private List<String> disks = new ArrayList<>();
+
+        @Override
+        public Integer call() throws IOException {
+            ObjectNode body = VesselClient.JSON.createObjectNode().put("name", name)
+                    .put("image", image.toAbsolutePath().toString());
+            if (imageFormat != null) {
+                body.put("image_format", imageFormat);
+            }
+            if (cpus != null) {
+                body.put("vcpus", cpus);
+            }
+            if (memory != null) {
+                body.put("memory_bytes", memory);
+            }
+            if (diskSize != null) {
+                body.put("disk_size_bytes", diskSize);
+            }
+            if (hostname != null) {
+                body.put("hostname", hostname);
+            }
+            if (userData != null) {
+                body.put("user_data", read("--user-data", userData));
+            }
+            ArrayNode keys = body.putArray("ssh_authorized_keys");
+            for (Path file : sshKeys) {
+                read("--ssh-key", file).lines().map(String::strip)
+                        .filter(l -> !l.isEmpty() && !l.startsWith("#")).forEach(keys::add);
+            }
+            if (!ports.isEmpty() && networks.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--publish: needs --network NAME (a CNI network)");
+            }
+            ArrayNode attached = body.putArray("networks");
+            for (int i = 0; i < networks.size(); i++) {
+                ObjectNode n = attached.addObject().put("network", networks.get(i));
+                if (i == 0) {
+                    ArrayNode published = n.putArray("ports");
+                    ports.forEach(p -> published.addObject().put("host_port", p.host())
+                            .put("container_port", p.container()).put("protocol", p.protocol()));
+                }
+            }
+            ArrayNode attachedDisks = body.putArray("disks");
+            for (String disk : disks) {
+                boolean readOnly = disk.endsWith(":ro");
+                String file = readOnly ? disk.substring(0, disk.length() - 3) : disk;
+                attachedDisks.addObject().put("path", Path.of(file).toAbsolutePath().toString()).put("read_only", readOnly);
+            }
+            JsonNode created = vm.vessel.client().call("POST", "/v1/vms", body.toString());
+            vm.vessel.out.println(created.path("name").asText());
+            return 0;
+        }
+
+        private String read(String option, Path file) {
+            try {
+                return Files.readString(file, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), option + ": cannot read " + file + ": "
+                        + e.getMessage());
+            }
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Boot stopped VMs again from their disks.")
+    static final class Start implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        private List<String> names;
+
+        @Override
+        public Integer call() {
+            for (String name : names) {
+                vm.vessel.client().call("POST", path(name) + "/start", "");
+                vm.vessel.out.println(name);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true,
+            description = "Shut VMs down (ACPI), powering them off after the timeout; their disks stay.")
+    static final class Stop implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = {"-f", "--force"}, description = "power off at once")
+        private boolean force;
+        @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", description = "how long a guest may take to shut"
+                + " down (default 60)")
+        private Long timeout;
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        private List<String> names;
+
+        @Override
+        public Integer call() {
+            for (String name : names) {
+                vm.vessel.client().call("POST", path(name) + "/stop?force=" + (force ? 1 : 0)
+                        + (timeout == null ? "" : "&timeout=" + timeout), "");
+                vm.vessel.out.println(name);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove VMs and their disks.")
+    static final class Rm implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = {"-f", "--force"}, description = "remove a running VM too")
+        private boolean force;
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        private List<String> names;
+
+        @Override
+        public Integer call() {
+            for (String name : names) {
+                vm.vessel.client().call("DELETE", path(name) + (force ? "?force=1" : ""), null);
+                vm.vessel.out.println(name);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List VMs.")
+    static final class Ls implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = "--json", description = "print the daemon's JSON")
+        private boolean json;
+
+        @Override
+        public Integer call() {
+            JsonNode all = vm.vessel.client().call("GET", "/v1/vms", null);
+            if (json) {
+                vm.vessel.out.println(all);
+                return 0;
+            }
+            Table table = new Table("NAME", "STATE", "IP", "IMAGE");
+            for (JsonNode m : all.path("vms")) {
+                List<String> ips = new ArrayList<>();
+                m.path("ip_addresses").forEach(ip -> ips.add(ip.asText()));
+                table.row(m.path("name").asText(), m.path("state").asText(), String.join(",", ips),
+                        m.path("request").path("image").asText());
+            }
+            table.print(vm.vessel.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show a VM: state, IPs, disks, console log.")
+    static final class Inspect implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Parameters(paramLabel = "NAME")
+        private String name;
+
+        @Override
+        public Integer call() throws IOException {
+            vm.vessel.out.println(VesselClient.JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(vm.vessel.client().call("GET", path(name), null)));
+            return 0;
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print what a VM's serial console printed.")
+    static final class Logs implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Parameters(paramLabel = "NAME")
+        private String name;
+
+        @Override
+        public Integer call() throws IOException {
+            try (VesselClient.Response r = vm.vessel.client().open("GET", path(name) + "/logs", null)) {
+                r.body.transferTo(vm.vessel.out);
+            }
+            vm.vessel.out.flush();
+            return 0;
+        }
+    }
+}
