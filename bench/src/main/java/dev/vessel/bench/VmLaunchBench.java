@@ -1,8 +1,6 @@
 package dev.vessel.bench;
 
 import dev.vessel.core.agent.GuestFrame;
-import dev.vessel.core.vm.QemuUser;
-import dev.vessel.linux.PosixAcls;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
@@ -10,6 +8,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.core.vm.QemuUser;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.IsolatorContext;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
@@ -17,6 +16,7 @@ import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.linux.PosixAcls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
