@@ -37,6 +37,15 @@ final class VmCommand implements Runnable {
         return "/v1/vms/" + Paths.segment(name);
     }
 
+    /** One call per named VM ({@code path} from its resource path), each name printed once done. */
+    private int each(List<String> names, String method, java.util.function.UnaryOperator<String> path) {
+        for (String name : names) {
+            vessel.client().call(method, path.apply(path(name)), method.equals("DELETE") ? null : "");
+            vessel.out.println(name);
+        }
+        return 0;
+    }
+
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a VM from a cloud image and boot it.")
     static final class Create implements Callable<Integer> {
         @ParentCommand
@@ -138,11 +147,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() {
-            for (String name : names) {
-                vm.vessel.client().call("POST", path(name) + "/start", "");
-                vm.vessel.out.println(name);
-            }
-            return 0;
+            return vm.each(names, "POST", p -> p + "/start");
         }
     }
 
@@ -161,12 +166,8 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() {
-            for (String name : names) {
-                vm.vessel.client().call("POST", path(name) + "/stop?force=" + (force ? 1 : 0)
-                        + (timeout == null ? "" : "&timeout=" + timeout), "");
-                vm.vessel.out.println(name);
-            }
-            return 0;
+            return vm.each(names, "POST", p -> p + "/stop?force=" + (force ? 1 : 0)
+                    + (timeout == null ? "" : "&timeout=" + timeout));
         }
     }
 
@@ -181,11 +182,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() {
-            for (String name : names) {
-                vm.vessel.client().call("DELETE", path(name) + (force ? "?force=1" : ""), null);
-                vm.vessel.out.println(name);
-            }
-            return 0;
+            return vm.each(names, "DELETE", p -> p + (force ? "?force=1" : ""));
         }
     }
 

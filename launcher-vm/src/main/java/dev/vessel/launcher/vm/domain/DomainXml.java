@@ -1,6 +1,9 @@
 package dev.vessel.launcher.vm.domain;
 
+import dev.vessel.core.vm.QemuUser;
 import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.UUID;
 import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamWriter;
@@ -32,48 +35,17 @@ public final class DomainXml {
     }
 
     public static String render(VmSpec spec) {
-        StringWriter out = new StringWriter();
-        try {
-            XMLStreamWriter xml = XMLOutputFactory.newFactory().createXMLStreamWriter(out);
-            xml.writeStartElement("domain");
-            xml.writeAttribute("type", spec.accelerator().domainType());
-            text(xml, "name", spec.domainName());
-            text(xml, "uuid", spec.uuid().toString());
-            xml.writeStartElement("metadata");
-            new DomainMetadata(spec.containerId(), spec.stateDir().toString()).write(xml);
-            xml.writeEndElement();
-            xml.writeStartElement("memory");
-            xml.writeAttribute("unit", "KiB");
-            xml.writeCharacters(Long.toString((spec.memoryBytes() + 1023) / 1024));
-            xml.writeEndElement();
-            text(xml, "vcpu", Integer.toString(spec.vcpus()));
-            xml.writeStartElement("resource");
-            text(xml, "partition", spec.cgroupPartition());
-            xml.writeEndElement();
-
+        return document(spec.containerId(), xml -> {
+            writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(), spec.stateDir(),
+                    spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
             xml.writeStartElement("os");
-            xml.writeStartElement("type");
-            xml.writeAttribute("arch", "x86_64");
-            xml.writeAttribute("machine", "q35");
-            xml.writeCharacters("hvm");
-            xml.writeEndElement();
+            writeOsType(xml);
             text(xml, "kernel", spec.kernel().toString());
             text(xml, "initrd", spec.initrd().toString());
             text(xml, "cmdline", spec.kernelCmdline());
             xml.writeEndElement();
-
-            // ACPI is what lets the guest's poweroff end QEMU.
-            xml.writeStartElement("features");
-            xml.writeEmptyElement("acpi");
-            xml.writeEndElement();
-            if (spec.accelerator() == Accelerator.KVM) {
-                xml.writeEmptyElement("cpu");
-                xml.writeAttribute("mode", "host-passthrough");
-            }
             // The guest ending in any way ends the domain: one task, one VM.
-            text(xml, "on_poweroff", "destroy");
-            text(xml, "on_reboot", "destroy");
-            text(xml, "on_crash", "destroy");
+            writeFeaturesAndEnds(xml, spec.accelerator(), "destroy");
 
             xml.writeStartElement("devices");
             writeConsole(xml, spec.consoleLog());
@@ -91,32 +63,101 @@ public final class DomainXml {
             for (VmSpec.Nic nic : spec.nics()) {
                 writeNic(xml, nic);
             }
-            xml.writeEmptyElement("controller");
-            xml.writeAttribute("type", "usb");
-            xml.writeAttribute("model", "none");
-            xml.writeEmptyElement("memballoon");
-            xml.writeAttribute("model", "none");
+            writeNoUsbNoBalloon(xml);
             xml.writeEndElement();
+            writeSeclabel(xml, spec.qemuUser());
+        });
+    }
 
-            // QEMU runs as its own unprivileged user, and libvirt chowns nothing: the launcher gave that
-            // user what the domain needs (QemuAccess), and shared files keep their owners.
-            xml.writeStartElement("seclabel");
-            xml.writeAttribute("type", "static");
-            xml.writeAttribute("model", "dac");
-            xml.writeAttribute("relabel", "no");
-            text(xml, "label", spec.qemuUser().dacLabel());
-            xml.writeEndElement();
+    /** What a renderer writes inside {@code <domain>}. */
+    interface Body {
+        void write(XMLStreamWriter xml) throws XMLStreamException;
+    }
 
+    /** A whole domain document: {@code <domain>}, {@code body}, the end. */
+    static String document(String containerId, Body body) {
+        StringWriter out = new StringWriter();
+        try {
+            XMLStreamWriter xml = XMLOutputFactory.newFactory().createXMLStreamWriter(out);
+            body.write(xml);
             xml.writeEndElement();
             xml.writeEndDocument();
             xml.close();
         } catch (XMLStreamException e) {
-            throw new IllegalStateException("cannot write the domain XML of " + spec.containerId(), e);
+            throw new IllegalStateException("cannot write the domain XML of " + containerId, e);
         }
         return out.toString();
     }
 
-    static void writeConsole(XMLStreamWriter xml, java.nio.file.Path consoleLog) throws XMLStreamException {
+    /** {@code <domain type>} opened, then its name, uuid, Vessel metadata, memory, vCPUs and cgroup partition. */
+    static void writeHead(XMLStreamWriter xml, Accelerator accelerator, String name, UUID uuid,
+            String containerId, Path stateDir, long memoryBytes, int vcpus, String partition)
+            throws XMLStreamException {
+        xml.writeStartElement("domain");
+        xml.writeAttribute("type", accelerator.domainType());
+        text(xml, "name", name);
+        text(xml, "uuid", uuid.toString());
+        xml.writeStartElement("metadata");
+        new DomainMetadata(containerId, stateDir.toString()).write(xml);
+        xml.writeEndElement();
+        xml.writeStartElement("memory");
+        xml.writeAttribute("unit", "KiB");
+        xml.writeCharacters(Long.toString((memoryBytes + 1023) / 1024));
+        xml.writeEndElement();
+        text(xml, "vcpu", Integer.toString(vcpus));
+        xml.writeStartElement("resource");
+        text(xml, "partition", partition);
+        xml.writeEndElement();
+    }
+
+    static void writeOsType(XMLStreamWriter xml) throws XMLStreamException {
+        xml.writeStartElement("type");
+        xml.writeAttribute("arch", "x86_64");
+        xml.writeAttribute("machine", "q35");
+        xml.writeCharacters("hvm");
+        xml.writeEndElement();
+    }
+
+    /**
+     * ACPI (what lets the guest's poweroff end QEMU, and an orderly stop press the power button), the
+     * host's CPU under KVM, and what a poweroff, reboot ({@code onReboot}) and crash do.
+     */
+    static void writeFeaturesAndEnds(XMLStreamWriter xml, Accelerator accelerator, String onReboot)
+            throws XMLStreamException {
+        xml.writeStartElement("features");
+        xml.writeEmptyElement("acpi");
+        xml.writeEndElement();
+        if (accelerator == Accelerator.KVM) {
+            xml.writeEmptyElement("cpu");
+            xml.writeAttribute("mode", "host-passthrough");
+        }
+        text(xml, "on_poweroff", "destroy");
+        text(xml, "on_reboot", onReboot);
+        text(xml, "on_crash", "destroy");
+    }
+
+    static void writeNoUsbNoBalloon(XMLStreamWriter xml) throws XMLStreamException {
+        xml.writeEmptyElement("controller");
+        xml.writeAttribute("type", "usb");
+        xml.writeAttribute("model", "none");
+        xml.writeEmptyElement("memballoon");
+        xml.writeAttribute("model", "none");
+    }
+
+    /**
+     * QEMU runs as its own unprivileged user, and libvirt chowns nothing: the launcher gave that user
+     * what the domain needs ({@link QemuAccess}), and shared files keep their owners.
+     */
+    static void writeSeclabel(XMLStreamWriter xml, QemuUser qemu) throws XMLStreamException {
+        xml.writeStartElement("seclabel");
+        xml.writeAttribute("type", "static");
+        xml.writeAttribute("model", "dac");
+        xml.writeAttribute("relabel", "no");
+        text(xml, "label", qemu.dacLabel());
+        xml.writeEndElement();
+    }
+
+    static void writeConsole(XMLStreamWriter xml, Path consoleLog) throws XMLStreamException {
         xml.writeStartElement("serial");
         xml.writeAttribute("type", "file");
         xml.writeEmptyElement("source");

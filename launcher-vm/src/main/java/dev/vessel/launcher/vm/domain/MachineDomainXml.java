@@ -1,7 +1,5 @@
 package dev.vessel.launcher.vm.domain;
 
-import java.io.StringWriter;
-import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamWriter;
 
@@ -21,45 +19,15 @@ public final class MachineDomainXml {
     }
 
     public static String render(MachineSpec spec) {
-        StringWriter out = new StringWriter();
-        try {
-            XMLStreamWriter xml = XMLOutputFactory.newFactory().createXMLStreamWriter(out);
-            xml.writeStartElement("domain");
-            xml.writeAttribute("type", spec.accelerator().domainType());
-            DomainXml.text(xml, "name", spec.domainName());
-            DomainXml.text(xml, "uuid", spec.uuid().toString());
-            xml.writeStartElement("metadata");
-            new DomainMetadata(spec.containerId(), spec.stateDir().toString()).write(xml);
-            xml.writeEndElement();
-            xml.writeStartElement("memory");
-            xml.writeAttribute("unit", "KiB");
-            xml.writeCharacters(Long.toString((spec.memoryBytes() + 1023) / 1024));
-            xml.writeEndElement();
-            DomainXml.text(xml, "vcpu", Integer.toString(spec.vcpus()));
-            xml.writeStartElement("resource");
-            DomainXml.text(xml, "partition", spec.cgroupPartition());
-            xml.writeEndElement();
-
+        return DomainXml.document(spec.containerId(), xml -> {
+            DomainXml.writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(),
+                    spec.stateDir(), spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
             xml.writeStartElement("os");
-            xml.writeStartElement("type");
-            xml.writeAttribute("arch", "x86_64");
-            xml.writeAttribute("machine", "q35");
-            xml.writeCharacters("hvm");
-            xml.writeEndElement();
+            DomainXml.writeOsType(xml);
             xml.writeEmptyElement("boot");
             xml.writeAttribute("dev", "hd");
             xml.writeEndElement();
-            // ACPI: the power button an orderly stop presses
-            xml.writeStartElement("features");
-            xml.writeEmptyElement("acpi");
-            xml.writeEndElement();
-            if (spec.accelerator() == Accelerator.KVM) {
-                xml.writeEmptyElement("cpu");
-                xml.writeAttribute("mode", "host-passthrough");
-            }
-            DomainXml.text(xml, "on_poweroff", "destroy");
-            DomainXml.text(xml, "on_reboot", "restart");
-            DomainXml.text(xml, "on_crash", "destroy");
+            DomainXml.writeFeaturesAndEnds(xml, spec.accelerator(), "restart");
 
             xml.writeStartElement("devices");
             DomainXml.writeConsole(xml, spec.consoleLog());
@@ -77,27 +45,10 @@ public final class MachineDomainXml {
             for (VmSpec.Nic nic : spec.nics()) {
                 DomainXml.writeNic(xml, nic);
             }
-            xml.writeEmptyElement("controller");
-            xml.writeAttribute("type", "usb");
-            xml.writeAttribute("model", "none");
-            xml.writeEmptyElement("memballoon");
-            xml.writeAttribute("model", "none");
+            DomainXml.writeNoUsbNoBalloon(xml);
             xml.writeEndElement();
-
-            xml.writeStartElement("seclabel");
-            xml.writeAttribute("type", "static");
-            xml.writeAttribute("model", "dac");
-            xml.writeAttribute("relabel", "no");
-            DomainXml.text(xml, "label", spec.qemuUser().dacLabel());
-            xml.writeEndElement();
-
-            xml.writeEndElement();
-            xml.writeEndDocument();
-            xml.close();
-        } catch (XMLStreamException e) {
-            throw new IllegalStateException("cannot write the domain XML of " + spec.containerId(), e);
-        }
-        return out.toString();
+            DomainXml.writeSeclabel(xml, spec.qemuUser());
+        });
     }
 
     /** The overlay, and its base as its backing store: libvirt and QEMU are told each format, never guess. */
