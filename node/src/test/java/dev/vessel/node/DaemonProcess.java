@@ -4,6 +4,7 @@ import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.node.daemon.Vesseld;
 import java.io.IOException;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,9 +117,11 @@ public final class DaemonProcess {
         awaitExit();
     }
 
+    /** Removes a test daemon's cgroup parent, and the partition its VMs' domains ran under (as the daemon names it). */
     public static void removeCgroupParent(String parent) throws IOException {
         for (CgroupHierarchy h : CgroupHierarchies.detect().all()) {
             Files.deleteIfExists(h.mountPoint().resolve(parent));
         }
+        CgroupPartition.of("/" + parent + "-vms").removeIfEmpty(); // a daemon that was killed could not
     }
 }

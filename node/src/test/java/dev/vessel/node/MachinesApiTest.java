@@ -57,11 +57,21 @@ class MachinesApiTest {
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"image_format\":\"vmdk\"}"), 400,
                 "vm.machine.base_format");
 
+        assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"ftp://127.0.0.1/x.qcow2\"}"), 400, "image");
+        assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"http://127.0.0.1:9/x.qcow2\","
+                + "\"image_digest\":\"md5:abc\"}"), 400, "image_digest");
+        assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"image_digest\":\"sha256:"
+                + "0".repeat(64) + "\"}"), 400, "image_digest");
+        assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"http://127.0.0.1:9/x.qcow2\"}"), 503, "image");
+
         assertFalse(Files.exists(daemon.stateDir().resolve("machines/web")), "a refused VM left its directory");
         assertEquals("{\"vms\":[]}", api.get("/v1/vms").body());
         assertRefused(api.get("/v1/vms/web"), 404, null);
         assertRefused(api.post("/v1/vms/web/start", ""), 404, null);
         assertRefused(api.delete("/v1/vms/web"), 404, null);
+        assertRefused(api.post("/v1/vms/web/reboot", ""), 404, null);
+        assertRefused(api.get("/v1/vms/web/logs?follow=1"), 404, null);
+        assertRefused(api.post("/v1/vms/web/console", ""), 400, "Upgrade");
         assertEquals("[]", JSON.readTree(api.get("/v1/containers").body()).get("containers").toString(),
                 "a refused VM left a container");
     }

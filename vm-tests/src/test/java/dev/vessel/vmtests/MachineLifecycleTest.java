@@ -14,8 +14,6 @@ import dev.vessel.node.DaemonProcess;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,13 +21,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A long-lived VM's life through the real daemon and CLI ({@code vessel vm}), booting the Debian
- * cloud image under TCG: created and configured by cloud-init, still running after the daemon is
- * SIGKILLed and restarted, stopped by ACPI and started again with what its first boot wrote, refused
+ * cloud image under TCG: created and configured by cloud-init, logged into on its serial console and
+ * detached from, still running after the daemon is SIGKILLed and restarted, its console log followed
+ * to its end, stopped by ACPI and started again with what its first boot wrote, rebooted, refused
  * where it should be, and removed with its disk, the base image unchanged.
  */
 class MachineLifecycleTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxpZmVjeWNsZS10ZXN0LWtleS1ub3QtZm9yLXVzZQ lifecycle";
+    private static final String PASSWORD = "vessel-console-pw";
     private final String cgroupParent = "vessel-vmlife-" + ProcessHandle.current().pid();
     private Path dir;
     private DaemonProcess daemon;
@@ -59,12 +59,16 @@ class MachineLifecycleTest {
     @Test
     void aVmIsCreatedRunsThroughARestartStopsStartsAndIsRemovedLeavingTheBaseAsItWas() throws Exception {
         VmNode.CloudImage image = VmNode.cloudImage();
-        String before = sha256(image.disk());
+        String before = VmNode.sha256(image.disk());
         Path key = Files.writeString(dir.resolve("id.pub"), KEY + "\n");
         Path userData = Files.writeString(dir.resolve("user-data"), String.join("\n",
                 "#cloud-config",
                 "bootcmd:",
                 "  - [sh, -c, 'echo \"VESSEL-BOOT $(cat /var/lib/vessel-first-boot 2>/dev/null || echo none)\" > /dev/ttyS0']",
+                "chpasswd:",
+                "  expire: false",
+                "  users:",
+                "    - {name: " + image.defaultUser() + ", password: " + PASSWORD + ", type: text}",
                 "runcmd:",
                 "  - [sh, -c, 'echo first-boot > /var/lib/vessel-first-boot && sync']",
                 "  - [sh, -c, 'echo \"VESSEL-RUNCMD $(hostname) $(cat /home/" + image.defaultUser()
@@ -80,6 +84,24 @@ class MachineLifecycleTest {
         Path disk = Path.of(running.path("disk").asText());
         assertTrue(Files.isRegularFile(disk), "no disk at " + disk);
         long qemu = running.path("boot").path("pid").asLong();
+
+        // the serial console, interactively: log in, run a command, detach with Ctrl-]; one user at a time
+        Process console = VmNode.cliProcess(daemon.socket, "vm", "console", "web");
+        Collected screen = new Collected(console.getInputStream());
+        awaitTyping(console, screen, "\r", "login:");
+        awaitTyping(console, screen, image.defaultUser() + "\r", "Password:");
+        awaitTyping(console, screen, PASSWORD + "\r", "$ ");
+        awaitTyping(console, screen, "echo console-$((6*7))\r", "console-42");
+        VmNode.Cli second = cli("vm", "console", "web");
+        assertNotEquals(0, second.code());
+        assertTrue(second.err().contains("attached"), second::toString);
+        console.getOutputStream().write(0x1d);
+        console.getOutputStream().flush();
+        assertTrue(console.waitFor(30, TimeUnit.SECONDS), "Ctrl-] did not detach");
+        assertEquals(0, console.exitValue());
+        assertTrue(new String(console.getErrorStream().readAllBytes()).contains("Detached"));
+        assertEquals("running", vm("web").path("state").asText(), "detaching stopped the VM");
+        assertTrue(cli("vm", "logs", "web").out().contains("console-42"), "the console log misses the session");
 
         // the daemon dies; the VM does not, and the restarted daemon finds it
         daemon.kill9();
@@ -101,15 +123,35 @@ class MachineLifecycleTest {
         assertNotEquals(0, rmRunning.code());
         assertTrue(Files.isRegularFile(disk));
 
+        // a follower of the console's log streams it until the VM stops, then ends by itself
+        Process follower = VmNode.cliProcess(daemon.socket, "vm", "logs", "-f", "web");
+        Collected followed = new Collected(follower.getInputStream());
+        Thread.sleep(1000);
+        assertTrue(follower.isAlive(), "vm logs -f ended while the VM runs");
         VmNode.Cli stop = cli("vm", "stop", "web");
         assertEquals(0, stop.code(), stop::toString);
         assertEquals("stopped", vm("web").path("state").asText());
         assertFalse(VmNode.isRunning(qemu), "QEMU runs on after the stop");
+        assertTrue(follower.waitFor(30, TimeUnit.SECONDS), "vm logs -f did not end with the VM");
+        assertEquals(0, follower.exitValue());
+        byte[] wholeLog = Files.readAllBytes(Path.of(vm("web").path("console_log").asText()));
+        assertTrue(wholeLog.length > 0);
+        byte[] streamed = followed.all();
+        assertEquals(wholeLog.length, streamed.length, "vm logs -f did not stream the whole console log to the end");
+        assertTrue(java.util.Arrays.equals(wholeLog, streamed), "vm logs -f streamed other bytes than the log's");
 
         VmNode.Cli start = cli("vm", "start", "web");
         assertEquals(0, start.code(), start::toString);
         String again = awaitConsole("web", "VESSEL-BOOT ");
         assertTrue(again.contains("VESSEL-BOOT first-boot"), () -> "the first boot's file is gone:\n" + again);
+        // a hard reboot is a fresh boot of the same disk
+        long secondQemu = vm("web").path("boot").path("pid").asLong();
+        VmNode.Cli reboot = cli("vm", "reboot", "--force", "web");
+        assertEquals(0, reboot.code(), reboot::toString);
+        JsonNode rebooted = vm("web");
+        assertEquals("running", rebooted.path("state").asText(), rebooted::toString);
+        assertNotEquals(secondQemu, rebooted.path("boot").path("pid").asLong(), "reboot kept the old QEMU");
+        assertFalse(VmNode.isRunning(secondQemu), "the old QEMU runs on after the reboot");
         VmNode.Cli ls = cli("vm", "ls");
         assertTrue(ls.out().lines().anyMatch(l -> l.startsWith("web") && l.contains("running")), ls::toString);
 
@@ -118,7 +160,7 @@ class MachineLifecycleTest {
         assertFalse(Files.exists(disk), "the VM's disk is left");
         VmNode.awaitNoDomain(DomainNames.forContainer("vm-web"));
         assertEquals("{\"vms\":[]}", cli("vm", "ls", "--json").out().strip());
-        assertEquals(before, sha256(image.disk()), "the base image was written");
+        assertEquals(before, VmNode.sha256(image.disk()), "the base image was written");
     }
 
     private DaemonProcess startDaemon() throws Exception {
@@ -150,14 +192,63 @@ class MachineLifecycleTest {
         throw new AssertionError(name + ": the console never showed '" + text + "':\n" + console);
     }
 
-    private static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                digest.update(buf, 0, n);
+    /** Everything a stream delivered so far, gathered by a thread of its own as it comes. */
+    private static final class Collected {
+        private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        private final Thread reader;
+
+        Collected(InputStream in) {
+            reader = Thread.ofPlatform().daemon().start(() -> {
+                byte[] buf = new byte[4096];
+                try {
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        synchronized (bytes) {
+                            bytes.write(buf, 0, n);
+                        }
+                    }
+                } catch (java.io.IOException e) {
+                    // the process ended
+                }
+            });
+        }
+
+        /** Once the stream has ended: all it delivered. */
+        byte[] all() throws InterruptedException {
+            reader.join(TimeUnit.SECONDS.toMillis(30));
+            return bytes();
+        }
+
+        byte[] bytes() {
+            synchronized (bytes) {
+                return bytes.toByteArray();
             }
         }
-        return HexFormat.of().formatHex(digest.digest());
+
+        String text() {
+            return new String(bytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Types {@code keys} (again every few seconds: a prompt may come before anyone listened) until {@code expected} shows. */
+    private static void awaitTyping(Process console, Collected screen, String keys, String expected) throws Exception {
+        int from = screen.text().length();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        long nextTyping = 0;
+        while (System.nanoTime() < deadline) {
+            if (screen.text().indexOf(expected, from) >= 0) {
+                return;
+            }
+            if (!console.isAlive()) {
+                break;
+            }
+            if (System.nanoTime() >= nextTyping && (nextTyping == 0 || keys.equals("\r"))) {
+                console.getOutputStream().write(keys.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                console.getOutputStream().flush();
+                nextTyping = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the console never showed '" + expected + "' after typing " + keys.strip()
+                + ":\n" + screen.text());
     }
 }

@@ -25,6 +25,8 @@ import dev.vessel.provisioner.store.BlobHolder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -124,18 +126,27 @@ final class VmNode implements AutoCloseable {
 
     /** The vessel CLI in its own JVM, as a user runs it, against the daemon on {@code socket}; its output in {@code dir}. */
     static Cli cli(Path socket, Path dir, String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "dev.vessel.node.cli.Vessel", "--host", "unix://" + socket));
-        command.addAll(List.of(args));
         Path out = dir.resolve("cli.out");
         Path err = dir.resolve("cli.err");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(cliCommand(socket, args)).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(5, TimeUnit.MINUTES)) {
             p.destroyForcibly().waitFor();
             throw new AssertionError("vessel " + String.join(" ", args) + " did not finish");
         }
         return new Cli(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** The vessel CLI started with pipes to its stdin, stdout and stderr, for a test to talk to (an interactive console). */
+    static Process cliProcess(Path socket, String... args) throws IOException {
+        return new ProcessBuilder(cliCommand(socket, args)).start();
+    }
+
+    private static List<String> cliCommand(Path socket, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.vessel.node.cli.Vessel", "--host", "unix://" + socket));
+        command.addAll(List.of(args));
+        return command;
     }
 
     /** The Debian cloud image the images module built (cached): its qcow2 and its default user. */
@@ -250,5 +261,17 @@ final class VmNode implements AutoCloseable {
             throw new IllegalStateException(String.join(" ", Stream.of(command).toList()) + " failed:\n" + out);
         }
         return out;
+    }
+
+    /** The hex SHA-256 of a file's content. */
+    static String sha256(Path file) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                digest.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 }

@@ -27,7 +27,11 @@ public final class LogReader {
     }
 
     public Chunk read(Path containerDir, Stream stream, long offset, int maxBytes) throws IOException {
-        Path file = stream == Stream.STDOUT ? paths.stdoutLog(containerDir) : paths.stderrLog(containerDir);
+        return read(stream == Stream.STDOUT ? paths.stdoutLog(containerDir) : paths.stderrLog(containerDir), offset, maxBytes);
+    }
+
+    /** Any log file another process appends to (a VM's serial console): empty while it does not exist yet. */
+    public static Chunk read(Path file, long offset, int maxBytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long from = offset > ch.size() ? 0 : offset;
             ByteBuffer buf = ByteBuffer.allocate((int) Math.min(maxBytes, ch.size() - from));

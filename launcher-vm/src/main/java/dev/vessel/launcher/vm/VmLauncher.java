@@ -131,6 +131,18 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     }
 
     /**
+     * The pty of a running full VM's serial console (its boot messages and getty), for a user to attach
+     * to; empty when the container runs no VM of this daemon's, or one without such a console.
+     */
+    public Optional<Path> serialConsole(String containerId) {
+        String stateDir = paths.stateDir().toString();
+        return libvirt.vesselDomains().stream()
+                .filter(d -> d.metadata().containerId().equals(containerId) && d.metadata().stateDir().equals(stateDir))
+                .findFirst()
+                .flatMap(d -> libvirt.serialPty(d.uuid()));
+    }
+
+    /**
      * Keeps {@code size} guests booted ahead of demand from now on (see {@link WarmPool}), each of the
      * size a task without resources gets: {@link VmSizing#DEFAULT_MEMORY_BYTES}, one vCPU.
      * Call after recovery.

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -34,7 +35,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
         Exchange bare = new Exchange(ctx.channel(), HttpUtil.isKeepAlive(request), request.method(), uri.rawPath(),
-                Map.of(), new byte[0], Map.of());
+                Map.of(), new byte[0], Map.of(), false);
         if (!request.decoderResult().isSuccess()) {
             bare.fail(new HttpError(HttpResponseStatus.BAD_REQUEST, "INVALID_ARGUMENT", null,
                     "malformed HTTP request: " + request.decoderResult().cause().getMessage()));
@@ -53,7 +54,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         Exchange exchange = new Exchange(ctx.channel(), HttpUtil.isKeepAlive(request), request.method(), uri.rawPath(),
-                uri.parameters(), ByteBufUtil.getBytes(request.content()), match.params());
+                uri.parameters(), ByteBufUtil.getBytes(request.content()), match.params(), upgradeRequested(request));
         Thread.ofVirtual().name("api " + request.method() + " " + uri.rawPath()).start(() -> {
             try {
                 match.handler().handle(exchange);
@@ -61,6 +62,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 exchange.fail(t);
             }
         });
+    }
+
+    private static boolean upgradeRequested(FullHttpRequest request) {
+        return request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+                && request.headers().contains(HttpHeaderNames.UPGRADE, Exchange.UPGRADE_PROTOCOL, true);
     }
 
     private boolean authorized(FullHttpRequest request) {

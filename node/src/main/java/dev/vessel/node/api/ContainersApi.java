@@ -18,18 +18,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 /** {@code /v1/containers}: launch, list, inspect, wait, kill, update, logs, delete. */
 final class ContainersApi {
     private static final int SIGTERM = 15;
-    private static final int LOG_CHUNK = 64 * 1024;
-    /** The monitor appends to the log files and tells no one: a follower polls. */
-    private static final long FOLLOW_POLL_MS = 100;
 
     private final NodeServices node;
     private final Containerizer containerizer;
@@ -179,36 +172,10 @@ final class ContainersApi {
             case "stderr" -> LogReader.Stream.STDERR;
             default -> throw VesselException.invalid("stream", "must be stdout or stderr");
         };
-        boolean follow = ex.flag("follow");
         Path dir = node.paths().containerDir(lineage(containerizer.status(id)));
-        ex.startStream("application/octet-stream");
-        CompletableFuture<Termination> terminated = containerizer.wait(id);
-        long offset = 0;
-        while (true) {
-            // the state is read before the file, so output written just before the end is not missed
-            boolean ended = !follow || containerizer.status(id).getState() == ContainerState.TERMINATED;
-            LogReader.Chunk chunk = node.logs().read(dir, stream, offset, LOG_CHUNK);
-            offset = chunk.nextOffset();
-            if (chunk.data().length > 0) {
-                if (!ex.write(chunk.data())) {
-                    return; // the client went away
-                }
-                continue;
-            }
-            if (ended) {
-                break;
-            }
-            if (!ex.clientConnected()) {
-                return;
-            }
-            try {
-                // woken at once by the end of the container, so a follower ends with it
-                terminated.get(FOLLOW_POLL_MS, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                // still running (or its end failed: the state check above decides)
-            }
-        }
-        ex.end();
+        LogFollower.stream(ex, "application/octet-stream", (offset, max) -> node.logs().read(dir, stream, offset, max),
+                ex.flag("follow"), () -> containerizer.status(id).getState() == ContainerState.TERMINATED,
+                containerizer.wait(id));
     }
 
     /** Ids from the top-level container down to this one: its run directory's path. */

@@ -4,6 +4,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -13,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -27,6 +29,7 @@ import java.util.Optional;
  */
 final class Exchange {
     private static final String JSON = "application/json";
+    static final String UPGRADE_PROTOCOL = "tcp";
 
     private final Channel channel;
     private final boolean keepAlive;
@@ -35,11 +38,14 @@ final class Exchange {
     private final Map<String, List<String>> query;
     private final byte[] body;
     private final Map<String, String> params;
+    private final boolean upgradeRequested;
     private boolean streaming;
 
+    /** @param upgradeRequested whether the client asked to leave HTTP for raw bytes ({@link #upgrade}) */
     Exchange(Channel channel, boolean keepAlive, HttpMethod method, String path, Map<String, List<String>> query,
-            byte[] body, Map<String, String> params) {
+            byte[] body, Map<String, String> params, boolean upgradeRequested) {
         this.channel = channel;
+        this.upgradeRequested = upgradeRequested;
         this.keepAlive = keepAlive;
         this.method = method;
         this.path = path;
@@ -126,6 +132,38 @@ final class Exchange {
 
     void end() {
         finish(channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT));
+    }
+
+    /** Refuses (400) a request that did not ask to leave HTTP ({@code Connection: Upgrade}, {@code Upgrade: tcp}). */
+    void requireUpgradeRequest() {
+        if (!upgradeRequested) {
+            throw new HttpError(HttpResponseStatus.BAD_REQUEST, "INVALID_ARGUMENT", "Upgrade",
+                    "this is an interactive session: ask for it with the headers Connection: Upgrade and Upgrade: tcp");
+        }
+    }
+
+    /**
+     * Answers 101 Switching Protocols and leaves HTTP: from here the connection carries raw bytes both
+     * ways. Refused with 400 unless the client asked for it ({@link #requireUpgradeRequest}).
+     */
+    UpgradedConnection upgrade() {
+        requireUpgradeRequest();
+        UpgradedConnection connection = new UpgradedConnection(channel);
+        // On the event loop, so no byte the client sends after the 101 reaches the HTTP decoder.
+        channel.eventLoop().submit(() -> {
+            ChannelPipeline pipeline = channel.pipeline();
+            pipeline.remove(BodyLimit.class); // nothing more is aggregated …
+            pipeline.remove(RequestTimeout.class); // … or timed: the session lasts as long as the client wants
+            pipeline.remove(ApiHandler.class);
+            pipeline.addLast(connection.inboundHandler());
+            HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
+                    .set(HttpHeaderNames.UPGRADE, UPGRADE_PROTOCOL);
+            pipeline.write(response); // encoded now, while the codec is still there
+            pipeline.remove(HttpServerCodec.class); // what it had buffered goes on to the session as raw bytes
+            channel.flush();
+        }).syncUninterruptibly();
+        return connection;
     }
 
     boolean clientConnected() {

@@ -3,20 +3,20 @@ package dev.vessel.node.api;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.MachineRequest;
+import dev.vessel.launcher.process.LogReader;
 import dev.vessel.node.machines.Machines;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 
-/** {@code /v1/vms}: create, list, inspect, start, stop, delete, and the serial console's log of long-lived VMs. */
+/** {@code /v1/vms}: create, list, inspect, start, stop, reboot, delete, and the serial console (its log, or attached) of long-lived VMs. */
 final class MachinesApi {
     /** How long an orderly stop waits for the guest to power off before pulling the plug. */
     private static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(60);
     private static final long MAX_STOP_TIMEOUT_SECONDS = 3600;
-    private static final int LOG_CHUNK = 64 * 1024;
 
     private final Machines machines;
 
@@ -25,7 +25,7 @@ final class MachinesApi {
     }
 
     /** Returns once the VM's QEMU runs (201); its guest then boots on its own. */
-    void create(Exchange ex) throws IOException {
+    void create(Exchange ex) throws Exception {
         ObjectNode json = ProtoJson.readObject(ex.body());
         MachineRequest request = ProtoJson.merge(json, MachineRequest.newBuilder(), "").build();
         ex.json(HttpResponseStatus.CREATED, print(machines.create(request)));
@@ -46,8 +46,11 @@ final class MachinesApi {
 
     /** {@code ?force=1}: no orderly shutdown; {@code ?timeout=S}: how long the guest may take to power off. */
     void stop(Exchange ex) throws Exception {
-        long seconds = ex.query("timeout").map(MachinesApi::seconds).orElse(DEFAULT_STOP_TIMEOUT.toSeconds());
-        ex.json(HttpResponseStatus.OK, print(machines.stop(ex.param("name"), ex.flag("force"), Duration.ofSeconds(seconds))));
+        ex.json(HttpResponseStatus.OK, print(machines.stop(ex.param("name"), ex.flag("force"), stopTimeout(ex))));
+    }
+
+    private static Duration stopTimeout(Exchange ex) {
+        return Duration.ofSeconds(ex.query("timeout").map(MachinesApi::seconds).orElse(DEFAULT_STOP_TIMEOUT.toSeconds()));
     }
 
     /** {@code ?force=1} removes a running VM too. */
@@ -57,20 +60,33 @@ final class MachinesApi {
         ex.json(HttpResponseStatus.OK, ProtoJson.MAPPER.createObjectNode().put("name", name).toString());
     }
 
-    /** What the VM's serial console printed during its current (or last) boot. */
-    void logs(Exchange ex) throws IOException {
-        Machines.Machine machine = machines.get(ex.param("name"));
-        ex.startStream("text/plain; charset=utf-8");
-        if (Files.exists(machine.consoleLog())) {
-            try (InputStream in = Files.newInputStream(machine.consoleLog())) {
-                for (byte[] chunk; (chunk = in.readNBytes(LOG_CHUNK)).length > 0; ) {
-                    if (!ex.write(chunk)) {
-                        return;
-                    }
-                }
-            }
+    /** {@code ?force=1} and {@code ?timeout=S} as for stop; then a fresh boot. */
+    void reboot(Exchange ex) throws Exception {
+        ex.json(HttpResponseStatus.OK, print(machines.reboot(ex.param("name"), ex.flag("force"), stopTimeout(ex))));
+    }
+
+    /**
+     * What the VM's serial console printed during its current (or last) boot; with {@code ?follow=1}
+     * also what it prints until that boot ends.
+     */
+    void logs(Exchange ex) throws IOException, InterruptedException {
+        String name = ex.param("name");
+        Machines.Machine machine = machines.get(name);
+        Path log = machine.consoleLog();
+        CompletableFuture<?> bootEnded = machines.bootEnded(name);
+        LogFollower.stream(ex, "text/plain; charset=utf-8", (offset, max) -> LogReader.read(log, offset, max),
+                ex.flag("follow"), bootEnded::isDone, bootEnded);
+    }
+
+    /**
+     * The VM's serial console, interactively: the connection is upgraded to raw bytes both ways (see
+     * {@link Exchange#upgrade}) and stays so until the client leaves or the VM stops.
+     */
+    void console(Exchange ex) throws Exception {
+        ex.requireUpgradeRequest(); // before anything is attached
+        try (Machines.ConsoleSession session = machines.attachConsole(ex.param("name"))) {
+            ConsoleRelay.run(session.tty(), ex.upgrade());
         }
-        ex.end();
     }
 
     private static long seconds(String text) {

@@ -14,6 +14,7 @@ import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.URI;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -108,11 +109,65 @@ final class VesselClient {
         }
     }
 
+    /**
+     * A connection the daemon switched from HTTP to raw bytes both ways (101 Switching Protocols): an
+     * interactive session, read from {@link #in} and written to {@link #out}, each from a thread of its own.
+     */
+    static final class Upgraded implements Closeable {
+        final InputStream in;
+        final OutputStream out;
+        private final SocketChannel channel;
+
+        private Upgraded(InputStream in, SocketChannel channel) {
+            this.in = in;
+            this.channel = channel;
+            // straight to the channel: its writes never wait behind a read blocked in another thread
+            this.out = new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+                    while (buf.hasRemaining()) {
+                        channel.write(buf);
+                    }
+                }
+            };
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    /** Asks for an interactive session on {@code path}; a refusal is a {@link CliFailure} with the daemon's error. */
+    Upgraded upgrade(String method, String path) {
+        Response response = send(method, path, null, true);
+        if (response.status == 101) {
+            return new Upgraded(response.body, response.channel);
+        }
+        try (response) {
+            throw new CliFailure(response.status >= 400 ? errorMessage(response.status, response.text())
+                    : "vesseld answered HTTP " + response.status + " where an interactive session was asked for");
+        } catch (IOException e) {
+            throw new CliFailure("reading the answer of vesseld at " + host + ": " + e.getMessage());
+        }
+    }
+
     /** Sends a request whatever its status; only an unreachable daemon fails. */
     Response send(String method, String path, String jsonBody) {
+        return send(method, path, jsonBody, false);
+    }
+
+    private Response send(String method, String path, String jsonBody, boolean upgrade) {
         byte[] content = jsonBody == null ? new byte[0] : jsonBody.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder(method).append(' ').append(path)
-                .append(" HTTP/1.1\r\nHost: vessel\r\nConnection: close\r\n");
+                .append(" HTTP/1.1\r\nHost: vessel\r\n")
+                .append(upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n");
         if (authorization != null) {
             head.append("Authorization: ").append(authorization).append("\r\n");
         }
@@ -181,7 +236,8 @@ final class VesselClient {
                 length = Long.parseLong(value);
             }
         }
-        InputStream body = chunked ? new ChunkedBody(in) : length >= 0 ? new LimitedBody(in, length) : in;
+        // after a 101 the rest is the session's raw bytes
+        InputStream body = status == 101 ? in : chunked ? new ChunkedBody(in) : length >= 0 ? new LimitedBody(in, length) : in;
         return new Response(status, body, channel);
     }
 

@@ -3,6 +3,7 @@ package dev.vessel.node.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.linux.RawTerminal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code vessel vm}: long-lived VMs booted from cloud images ({@code /v1/vms}). */
 @Command(name = "vm", mixinStandardHelpOptions = true, description = "Manage long-lived VMs booted from cloud images.",
-        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Rm.class,
-                VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class})
+        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Reboot.class,
+                VmCommand.Rm.class, VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class, VmCommand.Console.class})
 final class VmCommand implements Runnable {
     @ParentCommand
     Vessel vessel;
@@ -29,8 +30,8 @@ final class VmCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: create, start, stop, rm, ls,"
-                + " inspect or logs");
+        throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: create, start, stop, reboot, rm,"
+                + " ls, inspect, logs or console");
     }
 
     private static String path(String name) {
@@ -54,8 +55,11 @@ final class VmCommand implements Runnable {
         private CommandLine.Model.CommandSpec spec;
         @Parameters(paramLabel = "NAME")
         private String name;
-        @Option(names = "--image", required = true, paramLabel = "FILE", description = "the base disk image (never written)")
-        private Path image;
+        @Option(names = "--image", required = true, paramLabel = "FILE|URL",
+                description = "the base disk image (never written): a file, or an http(s) URL fetched once into the node's store")
+        private String image;
+        @Option(names = "--image-digest", paramLabel = "sha256:HEX", description = "the digest a URL's image must have")
+        private String imageDigest;
         @Option(names = "--image-format", paramLabel = "FORMAT", description = "qcow2 (the default) or raw: never guessed")
         private String imageFormat;
         @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default 1)")
@@ -81,7 +85,10 @@ final class VmCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             ObjectNode body = VesselClient.JSON.createObjectNode().put("name", name)
-                    .put("image", image.toAbsolutePath().toString());
+                    .put("image", image.contains("://") ? image : Path.of(image).toAbsolutePath().toString());
+            if (imageDigest != null) {
+                body.put("image_digest", imageDigest);
+            }
             if (imageFormat != null) {
                 body.put("image_format", imageFormat);
             }
@@ -171,6 +178,26 @@ final class VmCommand implements Runnable {
         }
     }
 
+    @Command(name = "reboot", mixinStandardHelpOptions = true,
+            description = "Shut VMs down as stop does, then boot them again from their disks.")
+    static final class Reboot implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = {"-f", "--force"}, description = "power off at once (a hard reboot)")
+        private boolean force;
+        @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", description = "how long a guest may take to shut"
+                + " down (default 60)")
+        private Long timeout;
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        private List<String> names;
+
+        @Override
+        public Integer call() {
+            return vm.each(names, "POST", p -> p + "/reboot?force=" + (force ? 1 : 0)
+                    + (timeout == null ? "" : "&timeout=" + timeout));
+        }
+    }
+
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove VMs and their disks.")
     static final class Rm implements Callable<Integer> {
         @ParentCommand
@@ -227,19 +254,48 @@ final class VmCommand implements Runnable {
         }
     }
 
-    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print what a VM's serial console printed.")
+    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print what a VM's serial console printed"
+            + " during its current or last boot; -f follows it until that boot ends.")
     static final class Logs implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = {"-f", "--follow"}, description = "keep printing until the VM stops")
+        private boolean follow;
+        @Parameters(paramLabel = "NAME")
+        private String name;
+
+        @Override
+        public Integer call() throws IOException {
+            try (VesselClient.Response r = vm.vessel.client().open("GET", path(name) + "/logs"
+                    + (follow ? "?follow=1" : ""), null)) {
+                byte[] buf = new byte[16 * 1024];
+                for (int n; (n = r.body.read(buf)) > 0; ) {
+                    vm.vessel.out.write(buf, 0, n);
+                    vm.vessel.out.flush();
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "console", mixinStandardHelpOptions = true,
+            description = "Attach to a running VM's serial console; Ctrl-] detaches and leaves the VM running.")
+    static final class Console implements Callable<Integer> {
         @ParentCommand
         private VmCommand vm;
         @Parameters(paramLabel = "NAME")
         private String name;
 
         @Override
-        public Integer call() throws IOException {
-            try (VesselClient.Response r = vm.vessel.client().open("GET", path(name) + "/logs", null)) {
-                r.body.transferTo(vm.vessel.out);
+        public Integer call() throws Exception {
+            Vessel vessel = vm.vessel;
+            try (VesselClient.Upgraded session = vessel.client().upgrade("POST", path(name) + "/console")) {
+                vessel.err.println("Connected to the console of " + name + "; Ctrl-] detaches.");
+                boolean raw = vessel.terminal && RawTerminal.isTerminal(RawTerminal.STDIN);
+                ConsoleAttach.End end = ConsoleAttach.run(session, vessel.in, vessel.out, raw);
+                vessel.err.println(end == ConsoleAttach.End.DETACHED ? "\r\nDetached from the console of " + name + "."
+                        : "\r\nThe console of " + name + " closed: the VM stopped.");
             }
-            vm.vessel.out.flush();
             return 0;
         }
     }

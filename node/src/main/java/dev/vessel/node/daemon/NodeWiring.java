@@ -11,6 +11,7 @@ import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.fetcher.ArtifactCache;
 import dev.vessel.fetcher.Fetchers;
+import dev.vessel.fetcher.Prefetcher;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.IsolatorContext;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
@@ -24,8 +25,11 @@ import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
+import dev.vessel.node.machines.BaseImages;
+import dev.vessel.node.machines.MachineRecords;
 import dev.vessel.node.machines.Machines;
 import dev.vessel.provisioner.ImageProvisioner;
+import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
@@ -71,12 +75,14 @@ final class NodeWiring {
 
     private static Wired build(DaemonConfig config) throws IOException {
         RuntimePaths paths = config.paths();
-        ArtifactCache artifacts = new ArtifactCache(paths); // its blobs survive the provisioner's garbage collection
+        // their blobs survive the provisioner's garbage collection
+        ArtifactCache artifacts = new ArtifactCache(paths);
+        MachineRecords machines = new MachineRecords(paths);
         ImageProvisioner images = new ImageProvisioner(paths,
                 DockerConfigCredentials.load(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
                         RegistryTransport.Options.DEFAULTS.maxAttempts(), RegistryTransport.Options.DEFAULTS.firstBackoff()),
-                RootfsBackends.detect(paths), artifacts);
+                RootfsBackends.detect(paths), BlobHolder.allOf(artifacts, machines));
         Launcher processes = ProcessLauncher.withBundledHelper(paths);
         VmLauncher vms = new VmLauncher(paths, vmConfig(config));
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
@@ -98,8 +104,9 @@ final class NodeWiring {
             throw VesselException.invalid("userns_default", "auto needs the namespaces/user isolator, which the"
                     + " configured isolation leaves out");
         }
-        Fetchers.all(artifacts, new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(5), config.fetcherFileRoots()),
-                Optional.of(images)).forEach(builder::fetcher);
+        List<Prefetcher> fetchers = Fetchers.all(artifacts, new Fetchers.Options(Duration.ofSeconds(10),
+                Duration.ofMinutes(5), config.fetcherFileRoots()), Optional.of(images));
+        fetchers.forEach(builder::fetcher);
 
         boolean kvm = Accelerator.kvmOpens(Accelerator.DEV_KVM);
         boolean virt = Accelerator.cpuHasVirtualisation(Accelerator.CPUINFO);
@@ -111,7 +118,7 @@ final class NodeWiring {
                 paths.stateDir().toString(), paths.runDir().toString());
         UnifiedContainerizer containerizer = builder.build();
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms,
-                new Machines(containerizer, paths)), vms);
+                new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers), vms::serialConsole)), vms);
     }
 
     /**

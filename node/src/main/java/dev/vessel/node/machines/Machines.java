@@ -1,7 +1,5 @@
 package dev.vessel.node.machines;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import dev.vessel.core.checkpoint.AtomicFiles;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.CloudInit;
@@ -12,43 +10,68 @@ import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.MachineRequest;
 import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
-import dev.vessel.core.paths.DirectoryEntries;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.Containerizer;
+import dev.vessel.linux.ErrnoException;
+import dev.vessel.linux.TtyDevice;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.regex.Pattern;
 
 /**
  * The node's long-lived VMs (OpenStack-style): each is a directory under {@code machines/<name>/}
- * holding what it was created with and its own disk, and each boot is a container {@code vm-<name>}
- * whose {@code vm.machine} boots that disk — so the containerizer, its isolators and its recovery do
- * the running, and a VM keeps running while the daemon restarts. Stopping ends the container (an
- * ACPI shutdown, then a forced one after the timeout) and keeps the disk; starting boots a new
- * container from the same disk; removing takes the container, the disk and the directory.
+ * holding what it was created with and its own disk ({@link MachineRecords}), and each boot is a
+ * container {@code vm-<name>} whose {@code vm.machine} boots that disk — so the containerizer, its
+ * isolators and its recovery do the running, and a VM keeps running while the daemon restarts.
+ * Stopping ends the container (an ACPI shutdown, then a forced one after the timeout) and keeps the
+ * disk; starting boots a new container from the same disk; removing takes the container, the disk
+ * and the directory.
  */
 public final class Machines {
     static final String CONTAINER_PREFIX = "vm-";
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,59}");
     private static final int SIGTERM = 15;
-    private static final String REQUEST = "request.pb";
-    private static final String DISK = "disk.qcow2";
+
+    /** Finds the pty of a running boot's serial console, by its container's id (the VM launcher does). */
+    @FunctionalInterface
+    public interface SerialConsoles {
+        Optional<Path> of(String containerId);
+    }
+
+    /** One user at a time on a VM's console, as {@code virsh console}: the session holds its pty until closed. */
+    public record ConsoleSession(TtyDevice tty, Runnable release) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                tty.close();
+            } finally {
+                release.run();
+            }
+        }
+    }
 
     private final Containerizer containerizer;
     private final RuntimePaths paths;
+    private final MachineRecords records;
+    private final BaseImages images;
+    private final SerialConsoles consoles;
+    private final Set<String> attached = ConcurrentHashMap.newKeySet();
 
-    public Machines(Containerizer containerizer, RuntimePaths paths) {
+    public Machines(Containerizer containerizer, RuntimePaths paths, MachineRecords records, BaseImages images,
+            SerialConsoles consoles) {
         this.containerizer = containerizer;
         this.paths = paths;
+        this.records = records;
+        this.images = images;
+        this.consoles = consoles;
     }
 
     /** A VM as {@code ls} and {@code inspect} show it: what it was created with, its current boot, its files. */
@@ -62,25 +85,33 @@ public final class Machines {
         }
     }
 
-    /** Creates the VM and boots it; refused naming the field, with nothing left behind, when it cannot boot. */
-    public synchronized Machine create(MachineRequest request) throws IOException {
+    /**
+     * Creates the VM and boots it; refused naming the field, with nothing left behind, when it cannot boot.
+     * An image given by URL is fetched first (and stays in the store, as a pulled image does).
+     */
+    public Machine create(MachineRequest request) throws Exception {
         String name = request.getName();
-        if (!NAME.matcher(name).matches()) {
+        if (!MachineRecords.NAME.matcher(name).matches()) {
             throw VesselException.invalid("name", "'" + name + "' must be 1 to 60 letters, digits, '_', '.' or '-',"
                     + " starting with a letter or digit");
         }
-        Path dir = paths.machinesDir().resolve(name);
-        if (Files.exists(dir)) {
+        if (Files.exists(records.dir(name))) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "name", "a VM named '" + name + "' exists");
         }
-        Files.createDirectories(paths.machinesDir());
-        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        return createFrom(images.resolve(request)); // a download holds up no other VM's start or stop
+    }
+
+    private synchronized Machine createFrom(MachineRequest recorded) throws IOException {
+        String name = recorded.getName();
+        if (!records.makeDir(name)) {
+            throw new VesselException(ErrorCode.ALREADY_EXISTS, "name", "a VM named '" + name + "' exists");
+        }
         try {
-            AtomicFiles.write(dir.resolve(REQUEST), request.toByteArray());
-            boot(request);
+            records.write(recorded);
+            boot(recorded);
         } catch (IOException | RuntimeException e) {
             try {
-                Trees.delete(dir);
+                records.remove(name);
             } catch (IOException cleanup) {
                 e.addSuppressed(cleanup);
             }
@@ -123,6 +154,37 @@ public final class Machines {
         return get(name);
     }
 
+    /**
+     * Reboots the VM as OpenStack's libvirt driver does: an orderly stop (a forced one after {@code timeout},
+     * or at once with {@code force}), then a fresh boot from the same disk.
+     */
+    public Machine reboot(String name, boolean force, Duration timeout) throws Exception {
+        stop(name, force, timeout);
+        return start(name);
+    }
+
+    /** Attaches to the running VM's serial console; refused while someone else is attached. */
+    public ConsoleSession attachConsole(String name) throws IOException {
+        Machine machine = get(name);
+        if (!machine.state().equals("running")) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "name", "the VM '" + name + "' is "
+                    + machine.state() + ": its console is there while it runs");
+        }
+        Path pty = consoles.of(containerId(name)).orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION,
+                "name", "the VM '" + name + "' has no serial console to attach to (booted by an older Vessel?)"));
+        if (!attached.add(name)) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "name", "someone is attached to the console of"
+                    + " the VM '" + name + "' already");
+        }
+        try {
+            return new ConsoleSession(TtyDevice.open(pty), () -> attached.remove(name));
+        } catch (ErrnoException | RuntimeException e) {
+            attached.remove(name);
+            throw VesselException.internal("name", "cannot open the console of the VM '" + name + "' (" + pty + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
     /** Removes the VM: its boot (a running one only with {@code force}), its disk and its directory. */
     public synchronized void remove(String name, boolean force) throws Exception {
         Machine machine = get(name);
@@ -134,30 +196,32 @@ public final class Machines {
             containerizer.destroy(containerId(name));
             containerizer.remove(containerId(name));
         }
-        Trees.delete(paths.machinesDir().resolve(name));
+        records.remove(name);
+    }
+
+    /** Completes when the VM's current (or last) boot has ended; at once when it never booted. */
+    public CompletableFuture<?> bootEnded(String name) {
+        try {
+            return containerizer.wait(containerId(name));
+        } catch (VesselException e) {
+            if (e.code() != ErrorCode.NOT_FOUND) {
+                throw e;
+            }
+            return CompletableFuture.completedFuture(null);
+        }
     }
 
     public List<Machine> list() throws IOException {
         List<Machine> all = new ArrayList<>();
-        for (Path dir : DirectoryEntries.matching(paths.machinesDir(), "*")) {
-            if (Files.isRegularFile(dir.resolve(REQUEST))) {
-                all.add(get(dir.getFileName().toString()));
-            }
+        for (String name : records.names()) {
+            all.add(get(name));
         }
         return all;
     }
 
     public Machine get(String name) throws IOException {
-        Path dir = NAME.matcher(name).matches() ? paths.machinesDir().resolve(name) : null;
-        if (dir == null || !Files.isRegularFile(dir.resolve(REQUEST))) {
-            throw VesselException.notFound("vm", "no VM named '" + name + "'");
-        }
-        MachineRequest request;
-        try {
-            request = MachineRequest.parseFrom(Files.readAllBytes(dir.resolve(REQUEST)));
-        } catch (InvalidProtocolBufferException e) {
-            throw VesselException.internal("vm", "the record of VM '" + name + "' is damaged: " + e.getMessage(), e);
-        }
+        MachineRequest request = records.read(name)
+                .orElseThrow(() -> VesselException.notFound("vm", "no VM named '" + name + "'"));
         Optional<ContainerStatus> boot;
         try {
             boot = Optional.of(containerizer.status(containerId(name)));
@@ -167,12 +231,12 @@ public final class Machines {
             }
             boot = Optional.empty();
         }
-        return new Machine(request, boot, dir.resolve(DISK),
+        return new Machine(request, boot, records.disk(name),
                 paths.consoleLog(paths.containerDir(List.of(containerId(name)))));
     }
 
     private void boot(MachineRequest request) {
-        containerizer.launch(containerConfig(request, paths.machinesDir().resolve(request.getName()).resolve(DISK)));
+        containerizer.launch(containerConfig(request, images.path(request), records.disk(request.getName())));
     }
 
     static String containerId(String name) {
@@ -180,9 +244,9 @@ public final class Machines {
     }
 
     /** The container of one boot: the VM's machine on its own disk, its cloud-init instance the VM's name. */
-    static ContainerConfig containerConfig(MachineRequest request, Path disk) {
+    static ContainerConfig containerConfig(MachineRequest request, Path base, Path disk) {
         VmMachine.Builder machine = VmMachine.newBuilder()
-                .setBaseImage(request.getImage())
+                .setBaseImage(base.toString())
                 .setBaseFormat(request.getImageFormat().isEmpty() ? "qcow2" : request.getImageFormat())
                 .setDisk(disk.toString())
                 .setDiskSizeBytes(request.getDiskSizeBytes())

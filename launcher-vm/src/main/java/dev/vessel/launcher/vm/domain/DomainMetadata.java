@@ -1,16 +1,8 @@
 package dev.vessel.launcher.vm.domain;
 
-import java.io.IOException;
-import java.io.StringReader;
 import java.util.Optional;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamWriter;
-import org.w3c.dom.Element;
-import org.xml.sax.InputSource;
-import org.xml.sax.SAXException;
 
 /**
  * Vessel's mark on a libvirt domain, in the domain's {@code <metadata>}: which container it runs and
@@ -36,21 +28,13 @@ public record DomainMetadata(String containerId, String stateDir) {
      * call having selected it) or the element as written; empty when it is not ours or malformed.
      */
     static Optional<DomainMetadata> parse(String elementXml) {
-        try {
-            DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
-            factory.setNamespaceAware(true);
-            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            Element root = factory.newDocumentBuilder().parse(new InputSource(new StringReader(elementXml)))
-                    .getDocumentElement();
+        return DomainXmlReader.root(elementXml).flatMap(root -> {
             String namespace = root.getNamespaceURI();
             if (namespace != null && !NAMESPACE.equals(namespace) || !ELEMENT.equals(root.getLocalName())
                     || !root.hasAttribute("id") || !root.hasAttribute("state-dir")) {
                 return Optional.empty();
             }
             return Optional.of(new DomainMetadata(root.getAttribute("id"), root.getAttribute("state-dir")));
-        } catch (ParserConfigurationException | SAXException | IOException e) {
-            return Optional.empty();
-        }
+        });
     }
 }

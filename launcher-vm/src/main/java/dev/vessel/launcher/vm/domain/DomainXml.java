@@ -157,11 +157,27 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
+    /** The serial console written to a file: a VM task's, which no one types into. */
     static void writeConsole(XMLStreamWriter xml, Path consoleLog) throws XMLStreamException {
         xml.writeStartElement("serial");
         xml.writeAttribute("type", "file");
         xml.writeEmptyElement("source");
         xml.writeAttribute("path", consoleLog.toString());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("port", "0");
+        xml.writeEndElement();
+    }
+
+    /**
+     * The serial console on a pty that a user can attach to, and everything it prints also logged to
+     * {@code consoleLog} (whether anyone is attached or not): a full VM's.
+     */
+    static void writeInteractiveConsole(XMLStreamWriter xml, Path consoleLog) throws XMLStreamException {
+        xml.writeStartElement("serial");
+        xml.writeAttribute("type", "pty");
+        xml.writeEmptyElement("log");
+        xml.writeAttribute("file", consoleLog.toString());
+        xml.writeAttribute("append", "off");
         xml.writeEmptyElement("target");
         xml.writeAttribute("port", "0");
         xml.writeEndElement();

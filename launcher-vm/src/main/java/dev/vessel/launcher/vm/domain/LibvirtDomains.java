@@ -2,6 +2,7 @@ package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -72,12 +73,12 @@ public final class LibvirtDomains implements AutoCloseable {
         }
     }
 
-    /** Whether the domain with this uuid exists and runs. */
     /** Whether libvirt still knows the domain with this uuid at all (a transient one goes once QEMU is reaped). */
     public boolean exists(String uuid) {
         return withDomain(uuid, "look up", false, domain -> true);
     }
 
+    /** Whether the domain with this uuid exists and runs. */
     public boolean isActive(String uuid) {
         return withDomain(uuid, "look up", false, domain -> domain.isActive() == 1);
     }
@@ -149,6 +150,12 @@ public final class LibvirtDomains implements AutoCloseable {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot list libvirt's domains: " + e.getMessage(), e);
         }
         return found;
+    }
+
+    /** The pty of the running domain's serial console, where that console is a pty; empty if it is gone. */
+    public Optional<Path> serialPty(String uuid) {
+        return withDomain(uuid, "read the console of", Optional.empty(),
+                domain -> domain.isActive() == 1 ? DomainXmlReader.serialPty(domain.getXMLDesc(0)) : Optional.empty());
     }
 
     /** The Vessel metadata of the domain with this uuid, if it exists and carries some. */

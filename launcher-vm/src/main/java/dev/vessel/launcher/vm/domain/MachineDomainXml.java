@@ -7,8 +7,8 @@ import javax.xml.stream.XMLStreamWriter;
  * Writes the libvirt domain of a full VM: a q35 machine whose firmware boots its root disk (the
  * machine's qcow2 overlay, its backing chain spelled out with every format so nothing is probed), the
  * further disks, the NoCloud seed as a last, read-only disk, a virtio NIC on each tap {@code vm/network}
- * made, the serial console in a file, and nothing else. A guest reboot restarts it; a poweroff or a
- * crash ends it. QEMU runs as its unprivileged user with no relabelling, as a VM task's does
+ * made, the serial console on a pty (logged to a file), and nothing else. A guest reboot restarts it;
+ * a poweroff or a crash ends it. QEMU runs as its unprivileged user with no relabelling, as a VM task's does
  * ({@link DomainXml}).
  */
 public final class MachineDomainXml {
@@ -30,7 +30,7 @@ public final class MachineDomainXml {
             DomainXml.writeFeaturesAndEnds(xml, spec.accelerator(), "restart");
 
             xml.writeStartElement("devices");
-            DomainXml.writeConsole(xml, spec.consoleLog());
+            DomainXml.writeInteractiveConsole(xml, spec.consoleLog());
             writeRootDisk(xml, spec);
             for (int i = 0; i < spec.disks().size(); i++) {
                 VmVolumes.AttachedDisk d = spec.disks().get(i);

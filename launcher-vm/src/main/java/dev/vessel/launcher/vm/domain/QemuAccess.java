@@ -68,7 +68,8 @@ public final class QemuAccess {
      */
     public void checkMachine(MachineSpec spec) throws IOException {
         checkOwnTrees();
-        check("vm.machine.base_image", spec.base().path(), PosixAcls.READ);
+        // a base image in Vessel's own store (fetched by URL) is let in below; any other must be readable already
+        check("vm.machine.base_image", spec.base().path(), isOwn(spec.base().path()) ? 0 : PosixAcls.READ);
         check("vm.machine.disk", spec.disk().getParent(), 0);
         for (VmVolumes.AttachedDisk disk : spec.disks()) {
             check("vm.disks", disk.path(), 0);
@@ -77,6 +78,10 @@ public final class QemuAccess {
 
     /** Grants what {@link #checkMachine} checked, once the disk and the seed exist. */
     public void grantMachine(MachineSpec spec) throws IOException {
+        if (isOwn(spec.base().path())) {
+            openWayTo(spec.base().path());
+            qemu.allow(spec.base().path(), PosixAcls.READ);
+        }
         openWayTo(spec.disk());
         qemu.allow(spec.disk(), PosixAcls.READ | PosixAcls.WRITE);
         if (spec.seed().isPresent()) {
@@ -107,7 +112,7 @@ public final class QemuAccess {
      */
     private void check(String field, Path path, int perms) throws IOException {
         Path absolute = path.toAbsolutePath().normalize();
-        if (!absolute.startsWith(stateDir) && !absolute.startsWith(runDir)) {
+        if (!isOwn(absolute)) {
             Optional<Path> blocked = qemu.firstUnsearchableParent(absolute);
             if (blocked.isPresent()) {
                 refuse(field, "cannot search " + blocked.get() + " on the way to " + path, blocked.get());
@@ -116,6 +121,11 @@ public final class QemuAccess {
         if (perms != 0 && !qemu.may(absolute, perms)) {
             refuse(field, "cannot read " + path, path);
         }
+    }
+
+    private boolean isOwn(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        return absolute.startsWith(stateDir) || absolute.startsWith(runDir);
     }
 
     /** Vessel's own directories on the way to {@code path} become searchable by QEMU's user. */

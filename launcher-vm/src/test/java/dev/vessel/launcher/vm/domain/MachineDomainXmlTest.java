@@ -65,6 +65,9 @@ class MachineDomainXmlTest {
         assertEquals("vdb", text(doc, "/domain/devices/disk[source/@file='" + extra + "']/target/@dev"),
                 "further disks come after the root disk");
         assertEquals("vtap-m0", text(doc, "/domain/devices/interface/target/@dev"));
+        assertEquals("pty", text(doc, "/domain/devices/serial/@type"), "the console is one a user can attach to");
+        assertEquals(dir.resolve("console.log").toString(), text(doc, "/domain/devices/serial/log/@file"),
+                "and logged whether anyone is attached or not");
         assertEquals("restart", text(doc, "/domain/on_reboot"));
         assertEquals("destroy", text(doc, "/domain/on_poweroff"));
         assertEquals("+64055:+108", text(doc, "/domain/seclabel/label"));
