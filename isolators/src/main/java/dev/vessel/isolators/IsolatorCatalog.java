@@ -13,6 +13,7 @@ import dev.vessel.isolators.cgroups.MemoryIsolator;
 import dev.vessel.isolators.cgroups.PidsIsolator;
 import dev.vessel.isolators.disk.DiskDuIsolator;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
+import dev.vessel.isolators.gpu.NvidiaGpuIsolator;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.isolators.linux.SeccompFilters;
 import dev.vessel.isolators.linux.SeccompIsolator;
@@ -103,7 +104,9 @@ public final class IsolatorCatalog {
             new Entry("cgroups/memory", PROCESS_AND_GUEST, controller("memory", MemoryIsolator::new)),
             new Entry("cgroups/cpu", PROCESS_AND_GUEST, controller("cpu", CpuIsolator::new)),
             new Entry("cgroups/pids", PROCESS_AND_GUEST, controller("pids", PidsIsolator::new)),
-            new Entry("cgroups/devices", EnumSet.of(Placement.PROCESS_HOST), (c, s) -> new DevicesIsolator(c.hierarchies())),
+            // with the node's GPUs, it also allows the devices gpu/nvidia hands a container
+            new Entry("cgroups/devices", EnumSet.of(Placement.PROCESS_HOST),
+                    (c, s) -> new DevicesIsolator(c.hierarchies(), c.gpus().isPresent())),
             new Entry("namespaces", PROCESS_AND_GUEST,
                     (c, s) -> new NamespacesIsolator(c.namespaces(), Optional.empty())),
             // userns=auto: a user namespace on the host's ranges; a VM task's boundary is its VM
@@ -119,6 +122,10 @@ public final class IsolatorCatalog {
             new Entry("volume/docker", HOST, (c, s) -> {
                 var volumes = needs(c.dockerVolumes(), "volume/docker", "a Docker volume plugin directory");
                 return new DockerVolumeIsolator(c.paths(), volumes.pluginDir(), volumes.timeout());
+            }),
+            new Entry("gpu/nvidia", EnumSet.of(Placement.PROCESS_HOST), (c, s) -> {
+                var gpus = needs(c.gpus(), "gpu/nvidia", "the node's GPUs");
+                return new NvidiaGpuIsolator(gpus.allocator(), gpus.driverFiles());
             }),
             new Entry("disk/du", EnumSet.of(Placement.PROCESS_HOST),
                     (c, s) -> new DiskDuIsolator(c.paths(), c.diskCheckInterval())),

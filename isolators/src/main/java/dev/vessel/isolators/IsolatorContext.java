@@ -1,5 +1,6 @@
 package dev.vessel.isolators;
 
+import dev.vessel.core.gpu.GpuAllocator;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.paths.RuntimePaths;
@@ -7,6 +8,7 @@ import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.RunningVms;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.gpu.NvidiaDriverFiles;
 import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.network.PluginRunner;
@@ -33,10 +35,12 @@ import java.util.Set;
  *                           {@code filesystem/linux} refuses Docker volumes (a guest's, whose host resolves them)
  * @param vms                the VM launcher's sizing, running guests and QEMU's user, for the {@code vm/*} isolators
  * @param userNamespaces     where {@code namespaces/user} takes {@code userns=auto} containers' host ids from
+ * @param gpus               the node's GPUs and the NVIDIA driver's files, for {@code gpu/nvidia}
  */
 public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent,
         Set<Namespace> namespaces, List<Rlimit> rlimitDefaults, Duration diskCheckInterval, Optional<Cni> cni,
-        Optional<DockerVolumes> dockerVolumes, Optional<Vms> vms, UserNamespaceRanges.Source userNamespaces) {
+        Optional<DockerVolumes> dockerVolumes, Optional<Vms> vms, UserNamespaceRanges.Source userNamespaces,
+        Optional<Gpus> gpus) {
     /** How often a node measures its containers' disk use. */
     public static final Duration DEFAULT_DISK_CHECK_INTERVAL = Duration.ofSeconds(15);
 
@@ -69,6 +73,14 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
         }
     }
 
+    /** @param allocator the node's one GPU allocator; @param driverFiles the NVIDIA driver's user-space */
+    public record Gpus(GpuAllocator allocator, NvidiaDriverFiles driverFiles) {
+        public Gpus {
+            Objects.requireNonNull(allocator, "allocator");
+            Objects.requireNonNull(driverFiles, "driverFiles");
+        }
+    }
+
     public IsolatorContext {
         Objects.requireNonNull(paths, "paths");
         Objects.requireNonNull(hierarchies, "hierarchies");
@@ -80,6 +92,7 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
         Objects.requireNonNull(dockerVolumes, "dockerVolumes");
         Objects.requireNonNull(vms, "vms");
         Objects.requireNonNull(userNamespaces, "userNamespaces");
+        Objects.requireNonNull(gpus, "gpus");
     }
 
     /**
@@ -89,36 +102,41 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
     public static IsolatorContext of(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, NamespacesIsolator.DEFAULT, List.of(),
                 DEFAULT_DISK_CHECK_INTERVAL, Optional.empty(), Optional.empty(), Optional.empty(),
-                UserNamespaceRanges.Source.defaults());
+                UserNamespaceRanges.Source.defaults(), Optional.empty());
     }
 
     public IsolatorContext withNamespaces(Set<Namespace> namespaces) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, vms, userNamespaces);
+                cni, dockerVolumes, vms, userNamespaces, gpus);
     }
 
     public IsolatorContext withRlimitDefaults(List<Rlimit> rlimitDefaults) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, vms, userNamespaces);
+                cni, dockerVolumes, vms, userNamespaces, gpus);
     }
 
     public IsolatorContext withCni(Cni cni) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                Optional.of(cni), dockerVolumes, vms, userNamespaces);
+                Optional.of(cni), dockerVolumes, vms, userNamespaces, gpus);
     }
 
     public IsolatorContext withDockerVolumes(DockerVolumes dockerVolumes) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, Optional.of(dockerVolumes), vms, userNamespaces);
+                cni, Optional.of(dockerVolumes), vms, userNamespaces, gpus);
     }
 
     public IsolatorContext withVms(Vms vms) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, Optional.of(vms), userNamespaces);
+                cni, dockerVolumes, Optional.of(vms), userNamespaces, gpus);
     }
 
     public IsolatorContext withUserNamespaces(UserNamespaceRanges.Source userNamespaces) {
         return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
-                cni, dockerVolumes, vms, userNamespaces);
+                cni, dockerVolumes, vms, userNamespaces, gpus);
+    }
+
+    public IsolatorContext withGpus(Gpus gpus) {
+        return new IsolatorContext(paths, hierarchies, cgroupParent, namespaces, rlimitDefaults, diskCheckInterval,
+                cni, dockerVolumes, vms, userNamespaces, Optional.of(gpus));
     }
 }

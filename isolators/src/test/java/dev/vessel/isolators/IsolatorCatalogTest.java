@@ -15,7 +15,12 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.isolators.IsolatorCatalog.Entry;
 import dev.vessel.isolators.IsolatorCatalog.Placement;
+import dev.vessel.core.gpu.GpuAllocator;
+import dev.vessel.core.gpu.GpuInventory;
+import dev.vessel.isolators.cgroups.AllowedDevices;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupKeys;
+import dev.vessel.isolators.gpu.NvidiaDriverFiles;
 import dev.vessel.isolators.network.PluginRunner;
 import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
@@ -33,10 +38,14 @@ class IsolatorCatalogTest {
     /** What GuestNode built by hand before the catalog, with every controller a guest has, and linux/seccomp since. */
     private static final List<String> GUEST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
             "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits");
-    /** What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user and linux/seccomp. */
+    /**
+     * What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user,
+     * linux/seccomp and gpu/nvidia.
+     */
     private static final List<String> HOST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
             "cgroups/pids", "cgroups/devices", "namespaces", "namespaces/user", "filesystem/linux", "linux/capabilities",
-            "linux/seccomp", "posix/rlimits", "volume/docker", "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network");
+            "linux/seccomp", "posix/rlimits", "volume/docker", "gpu/nvidia", "disk/du", "network/cni", "vm/resources",
+            "vm/rootfs", "vm/network");
 
     @TempDir
     Path dir;
@@ -168,7 +177,23 @@ class IsolatorCatalogTest {
                         DockerVolumeIsolator.DEFAULT_TIMEOUT))
                 .withVms(new IsolatorContext.Vms(new VmSizing(VmSizing.DEFAULT_MIN_MEMORY_BYTES,
                         dir.resolve("vmlinux"), dir.resolve("initramfs.cpio")), id -> Optional.empty(),
-                new dev.vessel.core.vm.QemuUser("libvirt-qemu", 64055, 108)));
+                new dev.vessel.core.vm.QemuUser("libvirt-qemu", 64055, 108)))
+                .withGpus(new IsolatorContext.Gpus(new GpuAllocator(GpuInventory.NONE, paths()),
+                        NvidiaDriverFiles.host()));
+    }
+
+    @Test
+    void withTheNodesGpusTheDevicesIsolatorTakesWhatGpuNvidiaAllowsAndNeedsIt() throws Exception {
+        Isolator devices = IsolatorCatalog.build(hostContext("cpu memory pids"), IsolatorCatalog.HOST,
+                List.of("cgroups", "cgroups/devices", "gpu/nvidia")).get(1);
+        assertTrue(devices.requires().contains(AllowedDevices.KEY), devices.requires().toString());
+        assertEquals(Set.of(CgroupKeys.CGROUPS), IsolatorCatalog.build(guestContext("cpu memory pids").withCni(
+                new IsolatorContext.Cni(dir, List.of(dir), PluginRunner.DIRECT)), EnumSet.of(Placement.PROCESS_HOST),
+                List.of("cgroups", "cgroups/devices")).get(1).requires(), "a node without GPUs");
+
+        VesselException refused = assertThrows(VesselException.class, () -> IsolatorCatalog.build(
+                hostContext("cpu memory pids"), IsolatorCatalog.HOST, List.of("cgroups", "cgroups/devices")));
+        assertTrue(refused.getMessage().contains("'cgroups/devices' needs 'gpu/nvidia'"), refused.getMessage());
     }
 
     /** A mountinfo naming a cgroup2 hierarchy (a plain directory here) with {@code controllers}. */

@@ -4,11 +4,13 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.fault.FaultPoints;
+import dev.vessel.core.gpu.GpuAllocator;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.GpuAllocation;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
@@ -64,6 +66,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Map<String, Fetcher> fetchers;
     private final ContainerReaper reaper;
     private final UserNamespaceMode userNamespaceDefault;
+    private final Optional<GpuAllocator> gpus;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
     private volatile boolean recovered;
 
@@ -81,6 +84,7 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         this.chains = new IsolatorChains(b.isolators);
         this.provisioner = Optional.ofNullable(b.provisioner);
+        this.gpus = Optional.ofNullable(b.gpus);
         this.userNamespaceDefault = Objects.requireNonNull(b.userNamespaceDefault, "userNamespaceDefault");
         this.fetchers = new HashMap<>();
         for (Fetcher fetcher : b.fetchers) {
@@ -101,6 +105,7 @@ public final class UnifiedContainerizer implements Containerizer {
         private final List<Isolator> isolators = new ArrayList<>();
         private final List<Fetcher> fetchers = new ArrayList<>();
         private Provisioner provisioner;
+        private GpuAllocator gpus;
         private UserNamespaceMode userNamespaceDefault = UserNamespaceMode.HOST;
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
@@ -125,6 +130,15 @@ public final class UnifiedContainerizer implements Containerizer {
 
         public Builder provisioner(Provisioner provisioner) {
             this.provisioner = provisioner;
+            return this;
+        }
+
+        /**
+         * The node's GPUs, which an isolator of the process chain hands out (gpu/nvidia): a launch asking for
+         * GPUs is checked against them before anything is made. Without it, such a launch is refused.
+         */
+        public Builder gpus(GpuAllocator gpus) {
+            this.gpus = gpus;
             return this;
         }
 
@@ -240,6 +254,13 @@ public final class UnifiedContainerizer implements Containerizer {
         if (config.getRootCase() == ContainerConfig.RootCase.HOST_ROOTFS
                 && !Files.isDirectory(Path.of(config.getHostRootfs()))) {
             throw VesselException.invalid("host_rootfs", "'" + config.getHostRootfs() + "' is not a directory");
+        }
+        if (GpuAllocator.asksForGpus(config.getResources())) {
+            String field = config.getResources().getGpuAddressesCount() > 0 ? GpuAllocator.ADDRESS_FIELD
+                    : GpuAllocator.COUNT_FIELD;
+            gpus.orElseThrow(() -> new VesselException(ErrorCode.UNAVAILABLE, field,
+                    "this node gives no GPUs to containers (its isolation has no GPU isolator)"))
+                    .check(config.getResources(), GpuAllocation.Use.DEVICES);
         }
         for (int i = 0; i < config.getUrisCount(); i++) {
             String scheme = URI.create(config.getUris(i).getUri()).getScheme().toLowerCase(Locale.ROOT);
@@ -430,7 +451,7 @@ public final class UnifiedContainerizer implements Containerizer {
     }
 
     /**
-     * The record's status; while the task runs, completed with what isolators report (its IPs). Never
+     * The record's status; while the task runs, completed with what isolators report (its IPs, its GPUs). Never
      * waits: while a launch, a destroy or a cleanup holds the container, the last published status.
      */
     @Override
@@ -444,7 +465,8 @@ public final class UnifiedContainerizer implements Containerizer {
                 return c.record.getStatus();
             }
             ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(paths, c));
-            return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList()).build();
+            return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList())
+                    .addAllGpus(reported.getGpusList()).build();
         } finally {
             c.lock.unlock();
         }

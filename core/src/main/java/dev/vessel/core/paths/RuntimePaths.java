@@ -32,6 +32,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *   vessel.sock                          the daemon's API socket, unless configured elsewhere
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments (see CniPaths)
  *   vm-network/&lt;id&gt;.ckpt                 the vm/network isolator's taps per container
+ *   gpus/&lt;id&gt;.ckpt                       the GPUs a container holds (core.gpu.GpuAllocator)
  *   vm-sockets/&lt;hash&gt;.sock               a VM's agent socket when its container dir is too deep for one
  *   vm-pool/&lt;guest&gt;/                     a warm guest booted ahead of demand: agent.sock, console.log, and
  *     share/                             the directory its guest mounts; a task's rootfs is bound on share/root
@@ -174,12 +175,32 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     /** The containers that have a vm/network checkpoint, by id; none when the directory is missing. */
     public List<String> vmNetworkContainers() throws IOException {
+        return checkpointIds(vmNetworkStateDir());
+    }
+
+    /** The names of the {@code <id>.ckpt} files in {@code dir}, without the suffix. */
+    private static List<String> checkpointIds(Path dir) throws IOException {
         List<String> ids = new ArrayList<>();
-        for (Path file : DirectoryEntries.matching(vmNetworkStateDir(), "*" + CHECKPOINT_SUFFIX)) {
+        for (Path file : DirectoryEntries.matching(dir, "*" + CHECKPOINT_SUFFIX)) {
             String name = file.getFileName().toString();
             ids.add(name.substring(0, name.length() - CHECKPOINT_SUFFIX.length()));
         }
         return ids;
+    }
+
+    /** The GPU allocator's checkpoints: one per container holding GPUs. */
+    public Path gpuAllocationsDir() {
+        return runDir.resolve("gpus");
+    }
+
+    /** The GPUs one container holds; its id names it. */
+    public Path gpuAllocation(String containerId) {
+        return gpuAllocationsDir().resolve(containerId + CHECKPOINT_SUFFIX);
+    }
+
+    /** The containers that have a GPU allocation checkpoint, by id; none when the directory is missing. */
+    public List<String> gpuAllocationHolders() throws IOException {
+        return checkpointIds(gpuAllocationsDir());
     }
 
     /** The daemon's API socket unless its configuration names another. */

@@ -75,7 +75,7 @@ public interface Isolator {
 
     /**
      * This isolator's part of a running container's status; the containerizer merges all parts.
-     * Only fields the containerizer does not own are taken: today {@code ip_addresses}.
+     * Only fields the containerizer does not own are taken: today {@code ip_addresses} and {@code gpus}.
      */
     default ContainerStatus status(ContainerContext context) throws Exception {
         return ContainerStatus.getDefaultInstance();

@@ -3,6 +3,7 @@ package dev.vessel.core.validation;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
+import dev.vessel.core.gpu.PciAddress;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
@@ -263,6 +264,29 @@ public final class ConfigValidator {
             if (r.getGpus() < 0) {
                 fail("resources.gpus", "must not be negative, got " + r.getGpus());
             }
+            gpuAddresses(r);
+        }
+
+        /**
+         * Each a PCI address, none twice; with them, {@code gpus} is 0 or their number. Whether the node
+         * has those GPUs, free, is the node's check ({@code GpuAllocator}).
+         */
+        private void gpuAddresses(Resources r) {
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < r.getGpuAddressesCount(); i++) {
+                String address = r.getGpuAddresses(i);
+                String field = "resources.gpu_addresses[" + i + "]";
+                if (PciAddress.parse(address).isEmpty()) {
+                    fail(field, Quoted.of(address) + " is not a PCI address (domain:bus:device.function in"
+                            + " lower-case hex, e.g. 0000:41:00.0)");
+                } else if (!seen.add(address)) {
+                    fail(field, address + " is listed twice");
+                }
+            }
+            if (r.getGpuAddressesCount() > 0 && r.getGpus() != 0 && r.getGpus() != r.getGpuAddressesCount()) {
+                fail("resources.gpus", r.getGpus() + " GPUs but " + r.getGpuAddressesCount()
+                        + " addresses in resources.gpu_addresses: give 0 or their number");
+            }
         }
 
         private void memory(String field, long bytes, long minimum) {
@@ -459,8 +483,10 @@ public final class ConfigValidator {
             if (c.getUrisCount() > 0) {
                 fail("uris", why);
             }
-            if (c.getResources().getGpus() > 0) {
-                fail("resources.gpus", why);
+            if (c.getResources().getGpus() > 0 || c.getResources().getGpuAddressesCount() > 0) {
+                fail(c.getResources().getGpuAddressesCount() > 0 ? "resources.gpu_addresses" : "resources.gpus",
+                        "is not supported for VM tasks yet: GPUs are given to process containers; VMs will get"
+                        + " them through VFIO passthrough next");
             }
             if (!c.getParentId().isEmpty()) {
                 fail("parent_id", why);

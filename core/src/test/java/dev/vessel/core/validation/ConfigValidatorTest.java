@@ -115,6 +115,18 @@ class ConfigValidatorTest {
                 rule("negative pids other than -1", c -> res(c, r -> r.setPids(-2)), "resources.pids",
                         "0 (the default, 2048) or -1 (no limit), got -2"),
                 rule("negative gpus", c -> res(c, r -> r.setGpus(-1)), "resources.gpus", "must not be negative"),
+                rule("gpu address in upper case", c -> res(c, r -> r.addGpuAddresses("0000:4A:00.0")),
+                        "resources.gpu_addresses[0]", "is not a PCI address"),
+                rule("gpu address without its domain", c -> res(c, r -> r.addGpuAddresses("41:00.0")),
+                        "resources.gpu_addresses[0]", "is not a PCI address"),
+                rule("gpu address listed twice", c -> res(c, r -> r.addGpuAddresses("0000:41:00.0")
+                        .addGpuAddresses("0000:41:00.0")), "resources.gpu_addresses[1]", "is listed twice"),
+                rule("gpu count that is not the addresses' number", c -> res(c, r -> r.setGpus(2)
+                        .addGpuAddresses("0000:41:00.0")), "resources.gpus", "give 0 or their number"),
+                rule("gpus in a VM task", c -> res(c.setIsolation(Isolation.VM), r -> r.setGpus(1)), "resources.gpus",
+                        "VFIO passthrough next"),
+                rule("gpu addresses in a VM task", c -> res(c.setIsolation(Isolation.VM),
+                        r -> r.addGpuAddresses("0000:41:00.0")), "resources.gpu_addresses", "VFIO passthrough next"),
                 rule("env key with '='", c -> c.addEnv(EnvVar.newBuilder().setName("A=B").setValue("x")),
                         "env[0].name", "must not contain '='"),
                 rule("empty env key", c -> c.addEnv(EnvVar.newBuilder().setValue("x")), "env[0].name", "must not be empty"),
@@ -262,6 +274,15 @@ class ConfigValidatorTest {
                 .setUserns("auto")
                 .build()));
         assertDoesNotThrow(() -> validator.validate(valid().setUserns("host").build()));
+    }
+
+    @Test
+    void aProcessContainerMayAskForGpusByCountOrByAddress() {
+        assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setGpus(2)).build()));
+        assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.addGpuAddresses("0000:41:00.0")
+                .addGpuAddresses("0000:c1:00.0")).build()));
+        assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setGpus(1)
+                .addGpuAddresses("0000:41:00.0")).build()));
     }
 
     @Test

@@ -12,12 +12,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Deny every device, then allow the standard set a container's minimal /dev holds (the same list as
  * runc's defaults): opening anything else fails with EPERM, even as root. On v1 through the devices
  * controller; on v2, which has no devices controller, through a BPF program attached to the
- * container's cgroup.
+ * container's cgroup. Devices another isolator hands the container (its GPUs) are allowed besides
+ * ({@link AllowedDevices}).
  */
 public final class DevicesIsolator implements Isolator {
     private static final String CONTROLLER = "devices";
@@ -42,9 +44,17 @@ public final class DevicesIsolator implements Isolator {
             ALLOWED.stream().map(CgroupDeviceProgram.Rule::parse).toList();
 
     private final boolean v1;
+    /** Whether an isolator of the chain grants further devices ({@link AllowedDevices}). */
+    private final boolean grantedDevices;
 
     public DevicesIsolator(CgroupHierarchies hierarchies) {
+        this(hierarchies, false);
+    }
+
+    /** @param grantedDevices the chain has an isolator providing {@link AllowedDevices} (gpu/nvidia) */
+    public DevicesIsolator(CgroupHierarchies hierarchies, boolean grantedDevices) {
         this.v1 = hierarchies.forController(CONTROLLER).isPresent();
+        this.grantedDevices = grantedDevices;
         unavailable(hierarchies).ifPresent(why -> {
             throw new VesselException(ErrorCode.UNAVAILABLE, "isolation", why);
         });
@@ -82,6 +92,11 @@ public final class DevicesIsolator implements Isolator {
         }
     }
 
+    /** The v2 program's rules: the standard set and the devices granted besides, in one program. */
+    static List<CgroupDeviceProgram.Rule> programRules(List<String> granted) {
+        return Stream.concat(ALLOWED_RULES.stream(), granted.stream().map(CgroupDeviceProgram.Rule::parse)).toList();
+    }
+
     @Override
     public String name() {
         return "cgroups/devices";
@@ -89,21 +104,23 @@ public final class DevicesIsolator implements Isolator {
 
     @Override
     public Set<Key<?>> requires() {
-        return Set.of(CgroupKeys.CGROUPS);
+        return grantedDevices ? Set.of(CgroupKeys.CGROUPS, AllowedDevices.KEY) : Set.of(CgroupKeys.CGROUPS);
     }
 
     @Override
     public LaunchInfo prepare(PrepareContext context) throws ErrnoException {
         ContainerCgroups cgroups = context.get(CgroupKeys.CGROUPS);
+        List<String> granted = grantedDevices ? context.get(AllowedDevices.KEY).rules() : List.of();
         if (v1) {
             cgroups.of(CONTROLLER).ifPresent(dir -> {
                 CgroupFiles.write(dir, "devices.deny", "a");
                 ALLOWED.forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
+                granted.forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
             });
         } else {
             Path dir = cgroups.unified().orElseThrow(() -> new VesselException(ErrorCode.UNAVAILABLE,
                     context.containerId(), "no cgroup v2 directory to attach the device program to"));
-            CgroupDeviceProgram.attach(dir, ALLOWED_RULES);
+            CgroupDeviceProgram.attach(dir, programRules(granted));
         }
         return LaunchInfo.getDefaultInstance();
     }

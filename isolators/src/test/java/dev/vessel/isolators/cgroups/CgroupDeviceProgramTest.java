@@ -7,6 +7,7 @@ import dev.vessel.linux.CgroupDeviceProgram;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -48,8 +49,13 @@ class CgroupDeviceProgramTest {
 
     /** Runs the script in the cgroup (with the program attached when asked) and returns its output. */
     private String run(boolean filtered, String script) throws Exception {
-        if (filtered) {
-            CgroupDeviceProgram.attach(cgroup, DevicesIsolator.ALLOWED_RULES);
+        return run(filtered ? DevicesIsolator.ALLOWED_RULES : null, script);
+    }
+
+    /** Runs the script in the cgroup, with a program allowing {@code rules} attached unless null. */
+    private String run(List<CgroupDeviceProgram.Rule> rules, String script) throws Exception {
+        if (rules != null) {
+            CgroupDeviceProgram.attach(cgroup, rules);
         }
         Process p = new ProcessBuilder("busybox", "sh", "-c", "read go; " + script).redirectErrorStream(true).start();
         Files.writeString(cgroup.resolve("cgroup.procs"), Long.toString(p.pid()));
@@ -86,6 +92,18 @@ class CgroupDeviceProgramTest {
                 + " > /dev/null & sleep 0.3; kill $! 2>/dev/null); echo done");
         assertTrue(!out.contains("Operation not permitted"), out);
         assertTrue(out.contains("done"), out);
+    }
+
+    @Test
+    void grantedDevicesJoinTheStandardSetInOneProgram() throws Exception {
+        // what gpu/nvidia grants a container holding the GPU whose node is 10:229 (a fake host's nvidia1)
+        Path mine = node("mine", 10, 229);
+        Path other = node("other", 10, 200);
+        String out = run(DevicesIsolator.programRules(List.of("c 10:229 rwm")), "(: <> " + mine + ") && echo mine-ok;"
+                + " (: <> " + other + ") || echo other-refused; head -c 1 /dev/null && echo null-ok");
+        assertTrue(out.contains("mine-ok"), out);
+        assertTrue(out.contains("other-refused") && out.contains("Operation not permitted"), out);
+        assertTrue(out.contains("null-ok"), out);
     }
 
     @Test

@@ -26,6 +26,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -37,16 +38,23 @@ public record ProcessNode(RuntimePaths paths, Path rootfs, UnifiedContainerizer 
     /** Fails (never skips) when not root: cgroups, mounts and namespaces need it. */
     public static ProcessNode start(Path dir, String tests, Function<RuntimePaths, List<? extends Isolator>> isolators)
             throws IOException {
+        return start(dir, tests, isolators, builder -> { });
+    }
+
+    /** As {@link #start(Path, String, Function)}, the containerizer's builder completed by {@code more}. */
+    public static ProcessNode start(Path dir, String tests, Function<RuntimePaths, List<? extends Isolator>> isolators,
+            Consumer<UnifiedContainerizer.Builder> more) throws IOException {
         if (!"root".equals(System.getProperty("user.name"))) {
             throw new IllegalStateException(tests + " tests must run as root (cgroups, mounts, namespaces); running as '"
                     + System.getProperty("user.name") + "'");
         }
         RuntimePaths paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
         Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
-        UnifiedContainerizer containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+        UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(ProcessLauncher.withBundledHelper(paths))
-                .isolators(isolators.apply(paths))
-                .build();
+                .isolators(isolators.apply(paths));
+        more.accept(builder);
+        UnifiedContainerizer containerizer = builder.build();
         containerizer.recover();
         return new ProcessNode(paths, rootfs, containerizer);
     }

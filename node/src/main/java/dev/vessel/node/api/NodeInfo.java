@@ -3,16 +3,23 @@ package dev.vessel.node.api;
 import java.util.List;
 
 /**
- * Facts about this node for {@code GET /v1/info}, gathered once at start.
+ * Facts about this node for {@code GET /v1/info}, gathered once at start; the GPUs' holders when asked.
  *
  * @param accelerator "kvm" when VMs can use hardware virtualisation here, else "tcg"
  * @param isolators   the isolator chain of each isolation class
+ * @param gpus        the node's GPUs, each with the container holding it
  */
 public record NodeInfo(String version, String javaVersion, String kernel, String cgroupMode, String accelerator,
         boolean devKvm, boolean cpuVirtualization, List<String> launchers, Isolators isolators, String stateDir,
-        String runDir) {
+        String runDir, List<GpuInfo> gpus) {
     public NodeInfo {
         launchers = List.copyOf(launchers);
+        gpus = List.copyOf(gpus);
+    }
+
+    public NodeInfo withGpus(List<GpuInfo> now) {
+        return new NodeInfo(version, javaVersion, kernel, cgroupMode, accelerator, devKvm, cpuVirtualization, launchers,
+                isolators, stateDir, runDir, now);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.vessel.node.api;
 
+import dev.vessel.core.gpu.GpuAllocator;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.launcher.process.LogReader;
@@ -9,7 +10,12 @@ import dev.vessel.provisioner.ImageProvisioner;
 
 /** What the API serves: the node's components, built and recovered by the daemon. */
 public record NodeServices(Containerizer containerizer, ImageProvisioner images, LogReader logs, RuntimePaths paths,
-        NodeInfo info, VmLauncher vms, Machines machines) implements AutoCloseable {
+        NodeInfo info, VmLauncher vms, Machines machines, GpuAllocator gpus) implements AutoCloseable {
+
+    /** The node's facts with its GPUs' holders as they are now. */
+    public NodeInfo currentInfo() {
+        return info.withGpus(GpuInfo.of(gpus));
+    }
 
     /** At shutdown: releases what the launchers hold (running tasks and VMs keep running). */
     @Override

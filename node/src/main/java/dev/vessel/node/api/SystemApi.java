@@ -17,7 +17,7 @@ final class SystemApi {
     }
 
     void info(Exchange ex) throws Exception {
-        ex.json(HttpResponseStatus.OK, JSON.writeValueAsString(node.info()));
+        ex.json(HttpResponseStatus.OK, JSON.writeValueAsString(node.currentInfo()));
     }
 
     /** Answers once the daemon has recovered and serves: the API only listens after that. */

@@ -74,6 +74,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--cap-drop", split = ",", paramLabel = "CAP", converter = CapabilityConverter.class,
             description = "drop a capability from the default set, or ALL; repeatable")
     private List<String> capDrop = new ArrayList<>();
+    @Option(names = "--gpus", paramLabel = "N|ADDR,…", description = "whole GPUs: a count (any free ones) or the"
+            + " PCI addresses of the ones wanted, e.g. 0000:41:00.0,0000:c1:00.0 (vessel info lists them)")
+    private String gpus;
     @Option(names = "--pids-limit", paramLabel = "N",
             description = "the most processes and threads, default 2048; -1 for no limit")
     private Long pidsLimit;
@@ -93,6 +96,23 @@ final class RunCommand implements Callable<Integer> {
     private List<String> securityOptions = new ArrayList<>();
     @Parameters(paramLabel = "IMAGE [CMD…]", description = "the image (left out with --rootfs), then the command")
     private List<String> words = new ArrayList<>();
+
+    /** {@code --gpus 2} is a count; anything else a list of addresses, each checked by the daemon. */
+    private void gpus(ObjectNode resources) {
+        if (gpus.matches("[0-9]{1,4}")) {
+            int count = Integer.parseInt(gpus);
+            if (count == 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--gpus: give a count of at least 1 or"
+                        + " addresses");
+            }
+            resources.put("gpus", count);
+            return;
+        }
+        ArrayNode addresses = resources.putArray("gpu_addresses");
+        for (String address : gpus.split(",")) {
+            addresses.add(address.strip().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
 
     @Override
     public Integer call() {
@@ -140,8 +160,11 @@ final class RunCommand implements Callable<Integer> {
         command.forEach(argv::add);
         env(body);
         securityOptions(body);
-        if (memory != null || cpus != null || pidsLimit != null) {
+        if (memory != null || cpus != null || pidsLimit != null || gpus != null) {
             ObjectNode resources = body.putObject("resources");
+            if (gpus != null) {
+                gpus(resources);
+            }
             if (pidsLimit != null) {
                 if (pidsLimit <= 0 && pidsLimit != -1) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "--pids-limit: must be a positive"

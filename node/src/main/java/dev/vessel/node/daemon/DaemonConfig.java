@@ -5,10 +5,12 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.gpu.GpuDiscovery;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.cgroups.NodeLimits;
+import dev.vessel.isolators.gpu.NvidiaDriverFiles;
 import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.volume.DockerVolumeIsolator;
 import dev.vessel.node.cli.Sizes;
@@ -42,13 +44,32 @@ import picocli.CommandLine;
  *                      the operator's explicit choice; without it such a host is refused
  * @param usernsDefault the user namespace of a process container whose config names none (host or auto)
  * @param userNamespaces where {@code userns=auto} containers' host ids come from: a user's subordinate ids
+ * @param gpuHost       where GPUs and the NVIDIA driver's files are found
  */
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
         int vmWarmPool, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections,
         NodeLimits nodeLimits, boolean allowUnconfinedDevices, UserNamespaceMode usernsDefault,
-        UserNamespaceRanges.Source userNamespaces) {
+        UserNamespaceRanges.Source userNamespaces, GpuHost gpuHost) {
+    /**
+     * Where the node's GPUs are discovered and the NVIDIA driver's user-space found: the host's /sys, /proc,
+     * /dev, linker cache and binary directories unless told otherwise (for tests and unusual hosts).
+     */
+    public record GpuHost(Path sysfsRoot, Path procRoot, Path devRoot, Path ldCache, List<Path> binDirs) {
+        public GpuHost {
+            binDirs = List.copyOf(binDirs);
+        }
+
+        public GpuDiscovery discovery() {
+            return new GpuDiscovery(sysfsRoot, procRoot, devRoot);
+        }
+
+        public NvidiaDriverFiles driverFiles() {
+            return new NvidiaDriverFiles(ldCache, binDirs);
+        }
+    }
+
     /** A bound on the warm pool: each guest holds hundreds of MiB. */
     static final int MAX_VM_WARM_POOL = 16;
     static final int DEFAULT_API_REQUEST_TIMEOUT_SECONDS = 60;
@@ -84,7 +105,12 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("userns_default") String usernsDefault,
             @JsonProperty("userns_user") String usernsUser,
             @JsonProperty("subuid_file") Path subuidFile,
-            @JsonProperty("subgid_file") Path subgidFile) {
+            @JsonProperty("subgid_file") Path subgidFile,
+            @JsonProperty("gpu_sysfs_root") Path gpuSysfsRoot,
+            @JsonProperty("gpu_proc_root") Path gpuProcRoot,
+            @JsonProperty("gpu_dev_root") Path gpuDevRoot,
+            @JsonProperty("gpu_ld_cache") Path gpuLdCache,
+            @JsonProperty("gpu_bin_dirs") List<Path> gpuBinDirs) {
 
         /** Says nothing: every setting null. */
         static final Settings NONE = merge(Settings.class.getRecordComponents().length, i -> null);
@@ -194,7 +220,10 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
                     or(libvirtUri, "qemu:///system"), warmPool,
                     Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections,
-                    limits, or(allowUnconfinedDevices, false), userns, subordinates);
+                    limits, or(allowUnconfinedDevices, false), userns, subordinates,
+                    new GpuHost(or(gpuSysfsRoot, Path.of("/sys")), or(gpuProcRoot, Path.of("/proc")),
+                            or(gpuDevRoot, Path.of("/dev")), or(gpuLdCache, NvidiaDriverFiles.HOST_LD_CACHE),
+                            or(gpuBinDirs, NvidiaDriverFiles.HOST_BIN_DIRS)));
         }
     }
 }

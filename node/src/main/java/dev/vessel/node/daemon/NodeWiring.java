@@ -2,6 +2,7 @@ package dev.vessel.node.daemon;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.gpu.GpuAllocator;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
@@ -91,7 +92,8 @@ final class NodeWiring {
         unconfinedDevices.ifPresent(why -> LOG.log(Level.WARNING,
                 "containers' devices are not confined (--allow-unconfined-devices): {0}", why));
         config.nodeLimits().applyTo(hierarchies, config.cgroupParent());
-        List<Isolator> isolators = isolators(config, hierarchies, vms);
+        GpuAllocator gpus = new GpuAllocator(config.gpuHost().discovery().discover(), paths);
+        List<Isolator> isolators = isolators(config, hierarchies, vms, gpus);
 
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(processes)
@@ -99,6 +101,9 @@ final class NodeWiring {
                 .isolators(isolators)
                 .provisioner(images)
                 .userNamespaceDefault(config.usernsDefault());
+        if (isolators.stream().anyMatch(i -> i.name().equals("gpu/nvidia"))) {
+            builder.gpus(gpus);
+        }
         if (config.usernsDefault() == UserNamespaceMode.AUTO
                 && isolators.stream().noneMatch(i -> i.name().equals("namespaces/user"))) {
             throw VesselException.invalid("userns_default", "auto needs the namespaces/user isolator, which the"
@@ -115,10 +120,11 @@ final class NodeWiring {
                 new NodeInfo.Isolators(namesApplyingTo(isolators, Isolation.PROCESS),
                         namesApplyingTo(isolators, Isolation.VM),
                         IsolatorCatalog.names(EnumSet.of(IsolatorCatalog.Placement.GUEST))),
-                paths.stateDir().toString(), paths.runDir().toString());
+                paths.stateDir().toString(), paths.runDir().toString(), List.of());
         UnifiedContainerizer containerizer = builder.build();
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms,
-                new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers), vms::serialConsole)), vms);
+                new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers), vms::serialConsole), gpus),
+                vms);
     }
 
     /**
@@ -140,14 +146,22 @@ final class NodeWiring {
         return GuestArtifacts.load(dir).applyTo(defaults);
     }
 
-    /** The host's chain: the isolators the configuration names, else every host isolator this host can run. */
-    private static List<Isolator> isolators(DaemonConfig config, CgroupHierarchies hierarchies, VmLauncher vms) {
+    /**
+     * The host's chain: the isolators the configuration names, else every host isolator this host can run.
+     * The node's GPUs go to gpu/nvidia unless the configuration leaves it out (then cgroups/devices does not
+     * wait for it either).
+     */
+    private static List<Isolator> isolators(DaemonConfig config, CgroupHierarchies hierarchies, VmLauncher vms,
+            GpuAllocator gpus) {
         IsolatorContext context = IsolatorContext.of(config.paths(), hierarchies, config.cgroupParent())
                 .withCni(new IsolatorContext.Cni(config.cniConfigDir(), config.cniPluginDirs(), PluginRunner.DIRECT))
                 .withDockerVolumes(new IsolatorContext.DockerVolumes(config.dockerVolumePluginDir(),
                         DockerVolumeIsolator.DEFAULT_TIMEOUT))
                 .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms, vms.qemuUser()))
                 .withUserNamespaces(config.userNamespaces());
+        if (config.isolation().map(names -> names.contains("gpu/nvidia")).orElse(true)) {
+            context = context.withGpus(new IsolatorContext.Gpus(gpus, config.gpuHost().driverFiles()));
+        }
         return config.isolation().isPresent()
                 ? IsolatorCatalog.build(context, IsolatorCatalog.HOST, config.isolation().get())
                 : IsolatorCatalog.build(context, IsolatorCatalog.HOST);

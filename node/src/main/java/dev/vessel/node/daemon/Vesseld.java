@@ -82,6 +82,20 @@ public final class Vesseld implements Callable<Integer> {
     private Path subuidFile;
     @Option(names = "--subgid-file", description = "default /etc/subgid")
     private Path subgidFile;
+    // Where GPUs are discovered: for tests and unusual hosts (a sysfs mounted elsewhere, a chroot).
+    @Option(names = "--gpu-sysfs-root", paramLabel = "DIR", description = "sysfs where GPUs are discovered, default /sys")
+    private Path gpuSysfsRoot;
+    @Option(names = "--gpu-proc-root", paramLabel = "DIR",
+            description = "procfs holding the NVIDIA driver's driver/nvidia/gpus, default /proc")
+    private Path gpuProcRoot;
+    @Option(names = "--gpu-dev-root", paramLabel = "DIR", description = "where the GPUs' device nodes are, default /dev")
+    private Path gpuDevRoot;
+    @Option(names = "--gpu-ld-cache", paramLabel = "FILE",
+            description = "linker cache the NVIDIA driver's libraries are found in, default /etc/ld.so.cache")
+    private Path gpuLdCache;
+    @Option(names = "--gpu-bin-dir", paramLabel = "DIR",
+            description = "repeatable: where the NVIDIA driver's programs (nvidia-smi) are, default /usr/bin and the like")
+    private List<Path> gpuBinDirs;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Vesseld()).execute(args));
@@ -96,7 +110,8 @@ public final class Vesseld implements Callable<Integer> {
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
                     fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation,
                     apiRequestTimeoutSeconds, apiMaxConnections, nodeMemoryLimit, nodePidsLimit, allowUnconfinedDevices,
-                    usernsDefault, usernsUser, subuidFile, subgidFile);
+                    usernsDefault, usernsUser, subuidFile, subgidFile, gpuSysfsRoot, gpuProcRoot, gpuDevRoot, gpuLdCache,
+                    gpuBinDirs);
             config = flags.over(configFile == null ? DaemonConfig.Settings.NONE
                     : DaemonConfig.Settings.readFile(configFile)).resolve();
             lock = StateLock.acquire(config.paths());

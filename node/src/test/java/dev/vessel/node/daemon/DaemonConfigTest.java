@@ -44,10 +44,23 @@ class DaemonConfigTest {
     @Test
     void anUnknownIsolatorIsRefusedNamingItAndTheKnownOnes() {
         VesselException e = assertThrows(VesselException.class,
-                () -> isolation(List.of("cgroups", "gpu/nvidia")).resolve());
+                () -> isolation(List.of("cgroups", "gpu/amd")).resolve());
         assertEquals("isolation", e.field().orElseThrow());
-        assertTrue(e.getMessage().contains("unknown isolator 'gpu/nvidia'"), e.getMessage());
+        assertTrue(e.getMessage().contains("unknown isolator 'gpu/amd'"), e.getMessage());
+        assertTrue(e.getMessage().contains("gpu/nvidia"), e.getMessage());
         assertTrue(e.getMessage().contains("cgroups/memory") && e.getMessage().contains("vm/network"), e.getMessage());
+    }
+
+    @Test
+    void gpusAreDiscoveredUnderTheHostsRootsUnlessToldOtherwise() throws Exception {
+        DaemonConfig.GpuHost defaults = DaemonConfig.Settings.NONE.resolve().gpuHost();
+        assertEquals(new DaemonConfig.GpuHost(Path.of("/sys"), Path.of("/proc"), Path.of("/dev"),
+                Path.of("/etc/ld.so.cache"), dev.vessel.isolators.gpu.NvidiaDriverFiles.HOST_BIN_DIRS), defaults);
+        DaemonConfig.GpuHost set = DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                "{\"gpu_sysfs_root\": \"/t/sys\", \"gpu_proc_root\": \"/t/proc\", \"gpu_dev_root\": \"/t/dev\","
+                        + " \"gpu_ld_cache\": \"/t/ld.so.cache\", \"gpu_bin_dirs\": [\"/t/bin\"]}")).resolve().gpuHost();
+        assertEquals(new DaemonConfig.GpuHost(Path.of("/t/sys"), Path.of("/t/proc"), Path.of("/t/dev"),
+                Path.of("/t/ld.so.cache"), List.of(Path.of("/t/bin"))), set);
     }
 
     @Test
@@ -145,6 +158,7 @@ class DaemonConfigTest {
 
     private static DaemonConfig.Settings isolation(List<String> names) {
         return new DaemonConfig.Settings(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, names, null, null, null, null, null, null, null, null, null);
+                null, null, null, names, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null);
     }
 }
