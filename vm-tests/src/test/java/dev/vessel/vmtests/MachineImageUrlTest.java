@@ -6,12 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.vessel.core.vm.QemuUser;
-import dev.vessel.linux.PosixAcls;
-import dev.vessel.node.DaemonProcess;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -33,21 +29,14 @@ import org.junit.jupiter.api.Test;
  * serves something else — and collected after the last such VM is gone.
  */
 class MachineImageUrlTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final String cgroupParent = "vessel-vmurl-" + ProcessHandle.current().pid();
     private final Map<String, Path> served = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> downloads = new ConcurrentHashMap<>();
-    private Path dir;
-    private DaemonProcess daemon;
+    private MachineDaemon node;
     private HttpServer server;
 
     @BeforeEach
     void setUp() throws Exception {
-        VmNode.requireRootAndLibvirt();
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmurl-");
-        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE);
-        daemon = DaemonProcess.start(dir.resolve("node"), cgroupParent, "--guest-artifacts",
-                VmNode.artifactsDir().toAbsolutePath().toString());
+        node = MachineDaemon.start("vmurl");
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", this::serve);
         server.start();
@@ -55,18 +44,11 @@ class MachineImageUrlTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (daemon != null && daemon.alive()) {
-            for (JsonNode vm : JSON.readTree(cli("vm", "ls", "--json").out()).path("vms")) {
-                cli("vm", "rm", "-f", vm.path("name").asText());
-            }
-            daemon.stop();
-        }
         if (server != null) {
             server.stop(0);
         }
-        DaemonProcess.removeCgroupParent(cgroupParent);
-        if (dir != null) {
-            VmNode.run("rm", "-rf", dir.toString());
+        if (node != null) {
+            node.close();
         }
     }
 
@@ -74,49 +56,49 @@ class MachineImageUrlTest {
     void anImageByUrlIsFetchedOnceCheckedAndKeptWhileAVmBootsFromIt() throws Exception {
         Path cloud = VmNode.cloudImage().disk();
         String digest = "sha256:" + VmNode.sha256(cloud);
-        Path blank = dir.resolve("blank.qcow2");
+        Path blank = node.dir.resolve("blank.qcow2");
         VmNode.run("qemu-img", "create", "-q", "-f", "qcow2", blank.toString(), "64M");
         served.put("/debian.qcow2", cloud);
-        served.put("/notes.txt", Files.writeString(dir.resolve("notes.txt"), "not a disk image\n"));
-        Path blobs = daemon.stateDir().resolve("blobs");
+        served.put("/notes.txt", Files.writeString(node.dir.resolve("notes.txt"), "not a disk image\n"));
+        Path blobs = node.stateDir().resolve("blobs");
 
-        VmNode.Cli wrong = cli("vm", "create", "wrong", "--image", url("/debian.qcow2"), "--image-digest",
+        VmNode.Cli wrong = node.cli("vm", "create", "wrong", "--image", url("/debian.qcow2"), "--image-digest",
                 "sha256:" + "0".repeat(64));
         assertNotEquals(0, wrong.code());
         assertTrue(wrong.err().contains("image_digest"), wrong::toString);
-        VmNode.Cli text = cli("vm", "create", "text", "--image", url("/notes.txt"));
+        VmNode.Cli text = node.cli("vm", "create", "text", "--image", url("/notes.txt"));
         assertNotEquals(0, text.code());
         assertTrue(text.err().contains("base_image"), text::toString);
-        VmNode.Cli ftp = cli("vm", "create", "ftp", "--image", "ftp://127.0.0.1/debian.qcow2");
+        VmNode.Cli ftp = node.cli("vm", "create", "ftp", "--image", "ftp://127.0.0.1/debian.qcow2");
         assertNotEquals(0, ftp.code());
         assertTrue(ftp.err().contains("image: ") && ftp.err().contains("http(s) URL"), ftp::toString);
-        assertFalse(Files.exists(daemon.stateDir().resolve("machines/wrong")), "a refused VM left its directory");
-        assertFalse(Files.exists(daemon.stateDir().resolve("machines/text")), "a refused VM left its directory");
+        assertFalse(Files.exists(node.stateDir().resolve("machines/wrong")), "a refused VM left its directory");
+        assertFalse(Files.exists(node.stateDir().resolve("machines/text")), "a refused VM left its directory");
 
         int before = count("/debian.qcow2");
-        assertEquals(0, cli("vm", "create", "a", "--image", url("/debian.qcow2"), "--image-digest", digest).code());
+        assertEquals(0, node.cli("vm", "create", "a", "--image", url("/debian.qcow2"), "--image-digest", digest).code());
         assertEquals(before + 1, count("/debian.qcow2"), "the image was not downloaded once");
-        JsonNode a = vm("a");
+        JsonNode a = node.vm("a");
         assertEquals("running", a.path("state").asText(), a::toString);
         assertEquals(digest, a.path("request").path("image_digest").asText());
         Path base = blobs.resolve("sha256").resolve(digest.substring("sha256:".length()));
         assertTrue(Files.isRegularFile(base), "the image is not in the store at " + base);
-        assertEquals(0, cli("vm", "create", "b", "--image", url("/debian.qcow2"), "--image-digest", digest).code());
+        assertEquals(0, node.cli("vm", "create", "b", "--image", url("/debian.qcow2"), "--image-digest", digest).code());
         assertEquals(before + 1, count("/debian.qcow2"), "a second VM of the same digest downloaded it again");
-        assertEquals(0, cli("vm", "stop", "--force", "a", "b").code());
+        assertEquals(0, node.cli("vm", "stop", "--force", "a", "b").code());
 
         // the URL now serves another image: a VM made from it without a digest records that one's
         served.put("/debian.qcow2", blank);
-        assertEquals(0, cli("vm", "create", "c", "--image", url("/debian.qcow2")).code());
-        assertEquals("sha256:" + VmNode.sha256(blank), vm("c").path("request").path("image_digest").asText());
-        assertEquals(0, cli("vm", "rm", "-f", "c").code());
+        assertEquals(0, node.cli("vm", "create", "c", "--image", url("/debian.qcow2")).code());
+        assertEquals("sha256:" + VmNode.sha256(blank), node.vm("c").path("request").path("image_digest").asText());
+        assertEquals(0, node.cli("vm", "rm", "-f", "c").code());
 
         // nothing but the VMs a and b holds the first image now: garbage collection keeps it for them
-        assertEquals(0, cli("gc").code());
+        assertEquals(0, node.cli("gc").code());
         assertTrue(Files.isRegularFile(base), "garbage collection took the base image of stopped VMs");
-        assertEquals(0, cli("vm", "start", "a").code(), "a VM whose base was fetched boots again");
-        assertEquals(0, cli("vm", "rm", "-f", "a", "b").code());
-        assertEquals(0, cli("gc").code());
+        assertEquals(0, node.cli("vm", "start", "a").code(), "a VM whose base was fetched boots again");
+        assertEquals(0, node.cli("vm", "rm", "-f", "a", "b").code());
+        assertEquals(0, node.cli("gc").code());
         assertFalse(Files.exists(base), "the base image outlived its last VM through garbage collection");
     }
 
@@ -142,15 +124,5 @@ class MachineImageUrlTest {
 
     private String url(String path) {
         return "http://127.0.0.1:" + server.getAddress().getPort() + path;
-    }
-
-    private VmNode.Cli cli(String... args) throws Exception {
-        return VmNode.cli(daemon.socket, dir, args);
-    }
-
-    private JsonNode vm(String name) throws Exception {
-        VmNode.Cli inspect = cli("vm", "inspect", name);
-        assertEquals(0, inspect.code(), inspect::toString);
-        return JSON.readTree(inspect.out());
     }
 }

@@ -6,11 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.core.vm.QemuUser;
 import dev.vessel.launcher.vm.domain.DomainNames;
-import dev.vessel.linux.PosixAcls;
-import dev.vessel.node.DaemonProcess;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,32 +23,19 @@ import org.junit.jupiter.api.Test;
  * where it should be, and removed with its disk, the base image unchanged.
  */
 class MachineLifecycleTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxpZmVjeWNsZS10ZXN0LWtleS1ub3QtZm9yLXVzZQ lifecycle";
     private static final String PASSWORD = "vessel-console-pw";
-    private final String cgroupParent = "vessel-vmlife-" + ProcessHandle.current().pid();
-    private Path dir;
-    private DaemonProcess daemon;
+    private MachineDaemon node;
 
     @BeforeEach
     void setUp() throws Exception {
-        VmNode.requireRootAndLibvirt();
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmlife-");
-        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE);
-        daemon = startDaemon();
+        node = MachineDaemon.start("vmlife");
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (daemon != null && daemon.alive()) {
-            for (JsonNode vm : JSON.readTree(cli("vm", "ls", "--json").out()).path("vms")) {
-                cli("vm", "rm", "-f", vm.path("name").asText());
-            }
-            daemon.stop();
-        }
-        DaemonProcess.removeCgroupParent(cgroupParent);
-        if (dir != null) {
-            VmNode.run("rm", "-rf", dir.toString());
+        if (node != null) {
+            node.close();
         }
     }
 
@@ -60,8 +43,8 @@ class MachineLifecycleTest {
     void aVmIsCreatedRunsThroughARestartStopsStartsAndIsRemovedLeavingTheBaseAsItWas() throws Exception {
         VmNode.CloudImage image = VmNode.cloudImage();
         String before = VmNode.sha256(image.disk());
-        Path key = Files.writeString(dir.resolve("id.pub"), KEY + "\n");
-        Path userData = Files.writeString(dir.resolve("user-data"), String.join("\n",
+        Path key = Files.writeString(node.dir.resolve("id.pub"), KEY + "\n");
+        Path userData = Files.writeString(node.dir.resolve("user-data"), String.join("\n",
                 "#cloud-config",
                 "bootcmd:",
                 "  - [sh, -c, 'echo \"VESSEL-BOOT $(cat /var/lib/vessel-first-boot 2>/dev/null || echo none)\" > /dev/ttyS0']",
@@ -75,24 +58,24 @@ class MachineLifecycleTest {
                         + "/.ssh/authorized_keys)\" > /dev/ttyS0']",
                 ""));
 
-        VmNode.Cli create = cli("vm", "create", "web", "--image", image.disk().toString(), "--memory", "1g",
+        VmNode.Cli create = node.cli("vm", "create", "web", "--image", image.disk().toString(), "--memory", "1g",
                 "--ssh-key", key.toString(), "--user-data", userData.toString(), "--hostname", "vessel-web");
         assertEquals(0, create.code(), create::toString);
         awaitConsole("web", "VESSEL-RUNCMD vessel-web " + KEY);
-        JsonNode running = vm("web");
+        JsonNode running = node.vm("web");
         assertEquals("running", running.path("state").asText(), running::toString);
         Path disk = Path.of(running.path("disk").asText());
         assertTrue(Files.isRegularFile(disk), "no disk at " + disk);
         long qemu = running.path("boot").path("pid").asLong();
 
         // the serial console, interactively: log in, run a command, detach with Ctrl-]; one user at a time
-        Process console = VmNode.cliProcess(daemon.socket, "vm", "console", "web");
+        Process console = node.cliProcess("vm", "console", "web");
         Collected screen = new Collected(console.getInputStream());
         awaitTyping(console, screen, "\r", "login:");
         awaitTyping(console, screen, image.defaultUser() + "\r", "Password:");
         awaitTyping(console, screen, PASSWORD + "\r", "$ ");
         awaitTyping(console, screen, "echo console-$((6*7))\r", "console-42");
-        VmNode.Cli second = cli("vm", "console", "web");
+        VmNode.Cli second = node.cli("vm", "console", "web");
         assertNotEquals(0, second.code());
         assertTrue(second.err().contains("attached"), second::toString);
         console.getOutputStream().write(0x1d);
@@ -100,82 +83,66 @@ class MachineLifecycleTest {
         assertTrue(console.waitFor(30, TimeUnit.SECONDS), "Ctrl-] did not detach");
         assertEquals(0, console.exitValue());
         assertTrue(new String(console.getErrorStream().readAllBytes()).contains("Detached"));
-        assertEquals("running", vm("web").path("state").asText(), "detaching stopped the VM");
-        assertTrue(cli("vm", "logs", "web").out().contains("console-42"), "the console log misses the session");
+        assertEquals("running", node.vm("web").path("state").asText(), "detaching stopped the VM");
+        assertTrue(node.cli("vm", "logs", "web").out().contains("console-42"), "the console log misses the session");
 
         // the daemon dies; the VM does not, and the restarted daemon finds it
-        daemon.kill9();
-        daemon = startDaemon();
-        JsonNode found = vm("web");
+        node.killAndRestart();
+        JsonNode found = node.vm("web");
         assertEquals("running", found.path("state").asText(), found::toString);
         assertEquals(qemu, found.path("boot").path("pid").asLong());
 
         // refusals change nothing: a taken name, an image that is no image, a running VM removed without force
-        VmNode.Cli twice = cli("vm", "create", "web", "--image", image.disk().toString());
+        VmNode.Cli twice = node.cli("vm", "create", "web", "--image", image.disk().toString());
         assertNotEquals(0, twice.code());
         assertTrue(twice.err().contains("exists"), twice::toString);
-        Path notAnImage = Files.writeString(dir.resolve("notes.qcow2"), "not an image");
-        VmNode.Cli bad = cli("vm", "create", "bad", "--image", notAnImage.toString());
+        Path notAnImage = Files.writeString(node.dir.resolve("notes.qcow2"), "not an image");
+        VmNode.Cli bad = node.cli("vm", "create", "bad", "--image", notAnImage.toString());
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("vm.machine.base_image"), bad::toString);
-        assertFalse(Files.exists(daemon.stateDir().resolve("machines/bad")), "a refused VM left its directory");
-        VmNode.Cli rmRunning = cli("vm", "rm", "web");
+        assertFalse(Files.exists(node.stateDir().resolve("machines/bad")), "a refused VM left its directory");
+        VmNode.Cli rmRunning = node.cli("vm", "rm", "web");
         assertNotEquals(0, rmRunning.code());
         assertTrue(Files.isRegularFile(disk));
 
         // a follower of the console's log streams it until the VM stops, then ends by itself
-        Process follower = VmNode.cliProcess(daemon.socket, "vm", "logs", "-f", "web");
+        Process follower = node.cliProcess("vm", "logs", "-f", "web");
         Collected followed = new Collected(follower.getInputStream());
         Thread.sleep(1000);
         assertTrue(follower.isAlive(), "vm logs -f ended while the VM runs");
-        VmNode.Cli stop = cli("vm", "stop", "web");
+        VmNode.Cli stop = node.cli("vm", "stop", "web");
         assertEquals(0, stop.code(), stop::toString);
-        assertEquals("stopped", vm("web").path("state").asText());
+        assertEquals("stopped", node.vm("web").path("state").asText());
         assertFalse(VmNode.isRunning(qemu), "QEMU runs on after the stop");
         assertTrue(follower.waitFor(30, TimeUnit.SECONDS), "vm logs -f did not end with the VM");
         assertEquals(0, follower.exitValue());
-        byte[] wholeLog = Files.readAllBytes(Path.of(vm("web").path("console_log").asText()));
+        byte[] wholeLog = Files.readAllBytes(Path.of(node.vm("web").path("console_log").asText()));
         assertTrue(wholeLog.length > 0);
         byte[] streamed = followed.all();
         assertEquals(wholeLog.length, streamed.length, "vm logs -f did not stream the whole console log to the end");
         assertTrue(java.util.Arrays.equals(wholeLog, streamed), "vm logs -f streamed other bytes than the log's");
 
-        VmNode.Cli start = cli("vm", "start", "web");
+        VmNode.Cli start = node.cli("vm", "start", "web");
         assertEquals(0, start.code(), start::toString);
         String again = awaitConsole("web", "VESSEL-BOOT ");
         assertTrue(again.contains("VESSEL-BOOT first-boot"), () -> "the first boot's file is gone:\n" + again);
         // a hard reboot is a fresh boot of the same disk
-        long secondQemu = vm("web").path("boot").path("pid").asLong();
-        VmNode.Cli reboot = cli("vm", "reboot", "--force", "web");
+        long secondQemu = node.vm("web").path("boot").path("pid").asLong();
+        VmNode.Cli reboot = node.cli("vm", "reboot", "--force", "web");
         assertEquals(0, reboot.code(), reboot::toString);
-        JsonNode rebooted = vm("web");
+        JsonNode rebooted = node.vm("web");
         assertEquals("running", rebooted.path("state").asText(), rebooted::toString);
         assertNotEquals(secondQemu, rebooted.path("boot").path("pid").asLong(), "reboot kept the old QEMU");
         assertFalse(VmNode.isRunning(secondQemu), "the old QEMU runs on after the reboot");
-        VmNode.Cli ls = cli("vm", "ls");
+        VmNode.Cli ls = node.cli("vm", "ls");
         assertTrue(ls.out().lines().anyMatch(l -> l.startsWith("web") && l.contains("running")), ls::toString);
 
-        VmNode.Cli rm = cli("vm", "rm", "-f", "web");
+        VmNode.Cli rm = node.cli("vm", "rm", "-f", "web");
         assertEquals(0, rm.code(), rm::toString);
         assertFalse(Files.exists(disk), "the VM's disk is left");
         VmNode.awaitNoDomain(DomainNames.forContainer("vm-web"));
-        assertEquals("{\"vms\":[]}", cli("vm", "ls", "--json").out().strip());
+        assertEquals("{\"vms\":[]}", node.cli("vm", "ls", "--json").out().strip());
         assertEquals(before, VmNode.sha256(image.disk()), "the base image was written");
-    }
-
-    private DaemonProcess startDaemon() throws Exception {
-        return DaemonProcess.start(dir.resolve("node"), cgroupParent, "--guest-artifacts",
-                VmNode.artifactsDir().toAbsolutePath().toString());
-    }
-
-    private VmNode.Cli cli(String... args) throws Exception {
-        return VmNode.cli(daemon.socket, dir, args);
-    }
-
-    private JsonNode vm(String name) throws Exception {
-        VmNode.Cli inspect = cli("vm", "inspect", name);
-        assertEquals(0, inspect.code(), inspect::toString);
-        return JSON.readTree(inspect.out());
     }
 
     /** {@code vessel vm logs} once it holds {@code text}; a boot of the cloud image takes about a minute under TCG. */
@@ -183,7 +150,7 @@ class MachineLifecycleTest {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
         String console = "";
         while (System.nanoTime() < deadline) {
-            console = cli("vm", "logs", name).out();
+            console = node.cli("vm", "logs", name).out();
             if (console.contains(text)) {
                 return console;
             }

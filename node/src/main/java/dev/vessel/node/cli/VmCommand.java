@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -158,43 +159,48 @@ final class VmCommand implements Runnable {
         }
     }
 
-    @Command(name = "stop", mixinStandardHelpOptions = true,
-            description = "Shut VMs down (ACPI), powering them off after the timeout; their disks stay.")
-    static final class Stop implements Callable<Integer> {
-        @ParentCommand
-        private VmCommand vm;
+    /** How an orderly stop goes: {@code stop} and {@code reboot} take the same. */
+    static final class StopOptions {
         @Option(names = {"-f", "--force"}, description = "power off at once")
         private boolean force;
         @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", description = "how long a guest may take to shut"
                 + " down (default 60)")
         private Long timeout;
+
+        String query() {
+            return "?force=" + (force ? 1 : 0) + (timeout == null ? "" : "&timeout=" + timeout);
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true,
+            description = "Shut VMs down (ACPI), powering them off after the timeout; their disks stay.")
+    static final class Stop implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Mixin
+        private StopOptions options;
         @Parameters(paramLabel = "NAME", arity = "1..*")
         private List<String> names;
 
         @Override
         public Integer call() {
-            return vm.each(names, "POST", p -> p + "/stop?force=" + (force ? 1 : 0)
-                    + (timeout == null ? "" : "&timeout=" + timeout));
+            return vm.each(names, "POST", p -> p + "/stop" + options.query());
         }
     }
 
     @Command(name = "reboot", mixinStandardHelpOptions = true,
-            description = "Shut VMs down as stop does, then boot them again from their disks.")
+            description = "Shut VMs down as stop does (-f: a hard reboot), then boot them again from their disks.")
     static final class Reboot implements Callable<Integer> {
         @ParentCommand
         private VmCommand vm;
-        @Option(names = {"-f", "--force"}, description = "power off at once (a hard reboot)")
-        private boolean force;
-        @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", description = "how long a guest may take to shut"
-                + " down (default 60)")
-        private Long timeout;
+        @Mixin
+        private StopOptions options;
         @Parameters(paramLabel = "NAME", arity = "1..*")
         private List<String> names;
 
         @Override
         public Integer call() {
-            return vm.each(names, "POST", p -> p + "/reboot?force=" + (force ? 1 : 0)
-                    + (timeout == null ? "" : "&timeout=" + timeout));
+            return vm.each(names, "POST", p -> p + "/reboot" + options.query());
         }
     }
 
