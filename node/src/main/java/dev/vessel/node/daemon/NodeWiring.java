@@ -24,6 +24,7 @@ import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
+import dev.vessel.node.machines.MachineSnapshots;
 import dev.vessel.node.machines.Machines;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
@@ -110,8 +111,9 @@ final class NodeWiring {
                         IsolatorCatalog.names(EnumSet.of(IsolatorCatalog.Placement.GUEST))),
                 paths.stateDir().toString(), paths.runDir().toString());
         UnifiedContainerizer containerizer = builder.build();
-        return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms,
-                new Machines(containerizer, paths)), vms);
+        Machines machines = new Machines(containerizer, paths);
+        return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, machines,
+                new MachineSnapshots(machines, paths, vms::runningMachineDisk)), vms);
     }
 
     /**

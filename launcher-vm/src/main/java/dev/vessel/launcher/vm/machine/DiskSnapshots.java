@@ -24,9 +24,25 @@ public final class DiskSnapshots {
     private DiskSnapshots() {
     }
 
+    /**
+     * A disk as qemu-img reports it.
+     *
+     * @param fileBytes        what the disk's file takes on the host, its snapshots' data included
+     * @param virtualSizeBytes the size the guest sees
+     * @param snapshots        oldest first
+     */
+    public record Listing(long fileBytes, long virtualSizeBytes, List<DiskSnapshot> snapshots) {
+    }
+
+    /** The disk and its snapshots; read shared, so also while its VM runs. */
+    public static Listing read(Path disk) throws IOException {
+        QemuImg.Info info = QemuImg.info(disk, "qcow2");
+        return new Listing(info.actualSizeBytes(), info.virtualSizeBytes(), info.snapshots());
+    }
+
     /** The disk's snapshots, oldest first; read shared, so also while its VM runs. */
     public static List<DiskSnapshot> list(Path disk) throws IOException {
-        return QemuImg.info(disk, "qcow2").snapshots();
+        return read(disk).snapshots();
     }
 
     /** The writer of a disk no QEMU runs: qemu-img, which fails on a disk a QEMU holds. */
