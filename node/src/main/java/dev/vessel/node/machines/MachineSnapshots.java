@@ -55,15 +55,8 @@ public final class MachineSnapshots {
 
     /** The VM's disk as qemu-img reports it, with its snapshots; empty before its first boot made it. */
     public Optional<DiskSnapshots.Listing> disk(String name) throws IOException {
-        Path disk = machines.get(name).disk();
-        if (!Files.exists(disk)) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(DiskSnapshots.read(disk));
-        } catch (IOException e) {
-            throw VesselException.internal("vm", "cannot read the disk of VM '" + name + "': " + e.getMessage(), e);
-        }
+        Machine machine = machines.get(name);
+        return Files.exists(machine.disk()) ? Optional.of(read(machine)) : Optional.empty();
     }
 
     public List<DiskSnapshot> list(String name) throws IOException {
@@ -130,7 +123,7 @@ public final class MachineSnapshots {
         Path target = imageTarget(path);
         String source = IMAGE_SNAPSHOT_PREFIX + UUID.randomUUID();
         machines.locked(name, m -> {
-            write(m, "vm", w -> w.create(source), "take a snapshot to image");
+            write(m, "vm", w -> w.create(source), "snapshot the disk for an image");
             return null;
         });
         try {
@@ -181,8 +174,11 @@ public final class MachineSnapshots {
                 return null;
             });
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "the snapshot ''{0}'' of VM ''{1}'', taken for an image, is left: {2}", snapshot,
-                    name, e.getMessage());
+            boolean removed = e instanceof VesselException v && v.code() == ErrorCode.NOT_FOUND; // its disk with it
+            if (!removed) {
+                LOG.log(Level.WARNING, "the snapshot ''{0}'' of VM ''{1}'', taken for an image, is left: {2}",
+                        snapshot, name, e.getMessage());
+            }
         }
     }
 
@@ -217,18 +213,22 @@ public final class MachineSnapshots {
     }
 
     /** The listed snapshot named exactly {@code snapshot}; refused naming it when there is none. */
-    private DiskSnapshot require(Machine machine, String snapshot) throws IOException {
+    private DiskSnapshot require(Machine machine, String snapshot) {
         return find(machine, snapshot).orElseThrow(() -> VesselException.notFound("snapshot", "the VM '"
                 + machine.request().getName() + "' has no snapshot " + Quoted.of(snapshot)));
     }
 
     /** By name only: digits alone could be another snapshot's id to qemu-img, and are never looked up. */
-    private Optional<DiskSnapshot> find(Machine machine, String snapshot) throws IOException {
+    private Optional<DiskSnapshot> find(Machine machine, String snapshot) {
         if (ID_LIKE.matcher(snapshot).matches() || !Files.exists(machine.disk())) {
             return Optional.empty();
         }
+        return read(machine).snapshots().stream().filter(s -> s.name().equals(snapshot)).findFirst();
+    }
+
+    private static DiskSnapshots.Listing read(Machine machine) {
         try {
-            return DiskSnapshots.list(machine.disk()).stream().filter(s -> s.name().equals(snapshot)).findFirst();
+            return DiskSnapshots.read(machine.disk());
         } catch (IOException e) {
             throw VesselException.internal("vm", "cannot read the disk of VM '" + machine.request().getName() + "': "
                     + e.getMessage(), e);

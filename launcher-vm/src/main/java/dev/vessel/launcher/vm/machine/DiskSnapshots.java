@@ -40,11 +40,6 @@ public final class DiskSnapshots {
         return new Listing(info.actualSizeBytes(), info.virtualSizeBytes(), info.snapshots());
     }
 
-    /** The disk's snapshots, oldest first; read shared, so also while its VM runs. */
-    public static List<DiskSnapshot> list(Path disk) throws IOException {
-        return read(disk).snapshots();
-    }
-
     /** The writer of a disk no QEMU runs: qemu-img, which fails on a disk a QEMU holds. */
     public static Writer offline(Path disk) {
         return new Writer() {

@@ -40,7 +40,7 @@ class DiskSnapshotsTest {
         qemuIo(disk, "write -P 0xaa 1M 64k");
         Instant taken = Instant.now();
         DiskSnapshots.offline(disk).create("before-upgrade");
-        List<DiskSnapshot> listed = DiskSnapshots.list(disk);
+        List<DiskSnapshot> listed = DiskSnapshots.read(disk).snapshots();
         assertEquals(List.of("before-upgrade"), listed.stream().map(DiskSnapshot::name).toList());
         assertEquals(0, listed.getFirst().vmStateBytes(), "a disk snapshot holds no guest memory");
         assertTrue(Duration.between(taken, listed.getFirst().created()).abs().toSeconds() < 60, listed::toString);
@@ -53,7 +53,7 @@ class DiskSnapshotsTest {
         assertThrows(HostTool.Failure.class, () -> DiskSnapshots.apply(disk, "never-taken"));
 
         DiskSnapshots.offline(disk).delete("before-upgrade");
-        assertEquals(List.of(), DiskSnapshots.list(disk));
+        assertEquals(List.of(), DiskSnapshots.read(disk).snapshots());
         qemuIo(disk, "read -P 0xaa 1M 64k"); // deleting a snapshot leaves the disk as it is
         assertEquals(before, sha256(base), "the base image was written");
         assertEquals(List.of("base.qcow2", "disk.qcow2"), names());
