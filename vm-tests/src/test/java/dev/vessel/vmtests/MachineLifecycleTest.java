@@ -6,16 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.core.vm.QemuUser;
 import dev.vessel.launcher.vm.domain.DomainNames;
-import dev.vessel.linux.PosixAcls;
-import dev.vessel.node.DaemonProcess;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -28,38 +21,27 @@ import org.junit.jupiter.api.Test;
  * where it should be, and removed with its disk, the base image unchanged.
  */
 class MachineLifecycleTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxpZmVjeWNsZS10ZXN0LWtleS1ub3QtZm9yLXVzZQ lifecycle";
-    private final String cgroupParent = "vessel-vmlife-" + ProcessHandle.current().pid();
+    private MachineDaemon machines;
     private Path dir;
-    private DaemonProcess daemon;
 
     @BeforeEach
     void setUp() throws Exception {
-        VmNode.requireRootAndLibvirt();
-        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmlife-");
-        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE);
-        daemon = startDaemon();
+        machines = MachineDaemon.start("vessel-vmlife-");
+        dir = machines.dir;
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (daemon != null && daemon.alive()) {
-            for (JsonNode vm : JSON.readTree(cli("vm", "ls", "--json").out()).path("vms")) {
-                cli("vm", "rm", "-f", vm.path("name").asText());
-            }
-            daemon.stop();
-        }
-        DaemonProcess.removeCgroupParent(cgroupParent);
-        if (dir != null) {
-            VmNode.run("rm", "-rf", dir.toString());
+        if (machines != null) {
+            machines.close();
         }
     }
 
     @Test
     void aVmIsCreatedRunsThroughARestartStopsStartsAndIsRemovedLeavingTheBaseAsItWas() throws Exception {
         VmNode.CloudImage image = VmNode.cloudImage();
-        String before = sha256(image.disk());
+        String before = VmNode.sha256(image.disk());
         Path key = Files.writeString(dir.resolve("id.pub"), KEY + "\n");
         Path userData = Files.writeString(dir.resolve("user-data"), String.join("\n",
                 "#cloud-config",
@@ -82,8 +64,7 @@ class MachineLifecycleTest {
         long qemu = running.path("boot").path("pid").asLong();
 
         // the daemon dies; the VM does not, and the restarted daemon finds it
-        daemon.kill9();
-        daemon = startDaemon();
+        machines.killAndRestart();
         JsonNode found = vm("web");
         assertEquals("running", found.path("state").asText(), found::toString);
         assertEquals(qemu, found.path("boot").path("pid").asLong());
@@ -96,7 +77,7 @@ class MachineLifecycleTest {
         VmNode.Cli bad = cli("vm", "create", "bad", "--image", notAnImage.toString());
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("vm.machine.base_image"), bad::toString);
-        assertFalse(Files.exists(daemon.stateDir().resolve("machines/bad")), "a refused VM left its directory");
+        assertFalse(Files.exists(machines.process().stateDir().resolve("machines/bad")), "a refused VM left its directory");
         VmNode.Cli rmRunning = cli("vm", "rm", "web");
         assertNotEquals(0, rmRunning.code());
         assertTrue(Files.isRegularFile(disk));
@@ -118,22 +99,15 @@ class MachineLifecycleTest {
         assertFalse(Files.exists(disk), "the VM's disk is left");
         VmNode.awaitNoDomain(DomainNames.forContainer("vm-web"));
         assertEquals("{\"vms\":[]}", cli("vm", "ls", "--json").out().strip());
-        assertEquals(before, sha256(image.disk()), "the base image was written");
-    }
-
-    private DaemonProcess startDaemon() throws Exception {
-        return DaemonProcess.start(dir.resolve("node"), cgroupParent, "--guest-artifacts",
-                VmNode.artifactsDir().toAbsolutePath().toString());
+        assertEquals(before, VmNode.sha256(image.disk()), "the base image was written");
     }
 
     private VmNode.Cli cli(String... args) throws Exception {
-        return VmNode.cli(daemon.socket, dir, args);
+        return machines.cli(args);
     }
 
     private JsonNode vm(String name) throws Exception {
-        VmNode.Cli inspect = cli("vm", "inspect", name);
-        assertEquals(0, inspect.code(), inspect::toString);
-        return JSON.readTree(inspect.out());
+        return machines.vm(name);
     }
 
     /** {@code vessel vm logs} once it holds {@code text}; a boot of the cloud image takes about a minute under TCG. */
@@ -148,16 +122,5 @@ class MachineLifecycleTest {
             Thread.sleep(2000);
         }
         throw new AssertionError(name + ": the console never showed '" + text + "':\n" + console);
-    }
-
-    private static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                digest.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 }

@@ -14,12 +14,9 @@ import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.launcher.vm.domain.DomainNames;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -56,7 +53,7 @@ class MachineTest {
 
     @Test
     void aCloudImageBootsConfiguredByCloudInitAndItsDiskOutlivesTheVm() throws Exception {
-        String before = sha256(base);
+        String before = VmNode.sha256(base);
         Path disk = node.dir.resolve("web-1.qcow2");
         String userData = String.join("\n",
                 "#cloud-config",
@@ -90,7 +87,7 @@ class MachineTest {
         node.containerizer.destroy("web-1-again");
         VmNode.awaitNoDomain(DomainNames.forContainer("web-1-again"));
 
-        assertEquals(before, sha256(base), "the base image was written");
+        assertEquals(before, VmNode.sha256(base), "the base image was written");
     }
 
     @Test
@@ -139,16 +136,5 @@ class MachineTest {
             Thread.sleep(500);
         }
         throw new AssertionError(id + ": the console never showed '" + text + "':\n" + console);
-    }
-
-    private static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                digest.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 }
