@@ -29,7 +29,9 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -252,6 +254,18 @@ final class VmNode implements AutoCloseable {
         }
         String line = Files.readString(stat);
         return line.charAt(line.lastIndexOf(')') + 2) != 'Z';
+    }
+
+    /** The file's SHA-256, read in chunks (a cloud image is hundreds of MB). */
+    static String sha256(Path file) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                digest.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     static String run(String... command) throws Exception {

@@ -27,11 +27,13 @@ import dev.vessel.launcher.vm.domain.DomainMetadata;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
+import dev.vessel.launcher.vm.domain.LiveDiskSnapshots;
 import dev.vessel.launcher.vm.domain.MachineDomainXml;
 import dev.vessel.launcher.vm.domain.MachineSpec;
 import dev.vessel.launcher.vm.domain.QemuAccess;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.domain.VmSpec;
+import dev.vessel.launcher.vm.machine.DiskSnapshots;
 import dev.vessel.launcher.vm.machine.MachineDisk;
 import dev.vessel.launcher.vm.machine.NoCloudSeed;
 import dev.vessel.launcher.vm.pool.WarmGuest;
@@ -76,6 +78,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private final CgroupPartition cgroupPartition;
     private final EventLoopGroup agentLoop;
     private final Map<String, VmTask> running = new ConcurrentHashMap<>();
+    /** The disks of the full VMs that run now, by container id: their QEMUs take their snapshots. */
+    private final Map<String, LiveDiskSnapshots> runningMachines = new ConcurrentHashMap<>();
     /** Guests booted ahead of demand; null until {@link #startWarmPool}. */
     private volatile WarmPool pool;
 
@@ -140,6 +144,14 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                 .filter(d -> d.metadata().containerId().equals(containerId) && d.metadata().stateDir().equals(stateDir))
                 .findFirst()
                 .flatMap(d -> libvirt.serialPty(d.uuid()));
+    }
+
+    /**
+     * The snapshots of the disk of a container's full VM while its QEMU runs (and holds the disk); empty
+     * when that container has no running machine.
+     */
+    public Optional<DiskSnapshots.Writer> runningMachineDisk(String containerId) {
+        return Optional.ofNullable(runningMachines.get(containerId));
     }
 
     /**
@@ -215,8 +227,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         try {
             cgroupPartition.ensure();
             libvirt.create(MachineDomainXml.render(spec));
-            return new MachineTask(container.containerId(), checkpoint.getDomainUuid(), libvirt,
-                    QemuProcess.of(checkpoint.getDomainName()));
+            return trackMachine(container.containerId(), checkpoint, spec.disk());
         } catch (Exception | Error e) {
             try {
                 libvirt.destroy(checkpoint.getDomainUuid());
@@ -368,8 +379,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         VmTaskCheckpoint checkpoint = saved.get();
         if (checkpoint.getMachine()) { // a full VM runs on without the daemon: found again, or gone
             return Optional.of(isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())
-                    ? new MachineTask(container.containerId(), checkpoint.getDomainUuid(), libvirt,
-                            QemuProcess.of(checkpoint.getDomainName()))
+                    ? trackMachine(container.containerId(), checkpoint,
+                            Path.of(container.config().getVm().getMachine().getDisk()))
                     : MachineTask.ended(container.containerId()));
         }
         if (isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())) {
@@ -456,6 +467,16 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         }
     }
 
+    /** The task of a machine whose domain runs now, its disk reachable through its QEMU until it ends. */
+    private MachineTask trackMachine(String containerId, VmTaskCheckpoint checkpoint, Path disk) throws IOException {
+        MachineTask task = new MachineTask(containerId, checkpoint.getDomainUuid(), libvirt,
+                QemuProcess.of(checkpoint.getDomainName()));
+        LiveDiskSnapshots snapshots = new LiveDiskSnapshots(libvirt, checkpoint.getDomainUuid(), disk);
+        runningMachines.put(containerId, snapshots);
+        task.exit().whenComplete((t, e) -> runningMachines.remove(containerId, snapshots));
+        return task;
+    }
+
     private void track(VmTask task) {
         running.put(task.containerId(), task);
         task.exit().whenComplete((t, e) -> running.remove(task.containerId(), task));
@@ -503,6 +524,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         }
         running.values().forEach(VmTask::detach);
         running.clear();
+        runningMachines.clear();
         agentLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         libvirt.close();
         cgroupPartition.removeIfEmpty();

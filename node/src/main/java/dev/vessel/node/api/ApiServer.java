@@ -88,7 +88,7 @@ public final class ApiServer implements AutoCloseable {
         ContainersApi containers = new ContainersApi(node, metrics);
         ImagesApi images = new ImagesApi(node.images());
         SystemApi system = new SystemApi(node, metrics);
-        MachinesApi vms = new MachinesApi(node.machines());
+        MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -107,6 +107,11 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/vms/{name}/reboot", vms::reboot)
                 .add(HttpMethod.GET, "/v1/vms/{name}/logs", vms::logs)
                 .add(HttpMethod.POST, "/v1/vms/{name}/console", vms::console)
+                .add(HttpMethod.GET, "/v1/vms/{name}/snapshots", vms::snapshots)
+                .add(HttpMethod.POST, "/v1/vms/{name}/snapshots", vms::createSnapshot)
+                .add(HttpMethod.DELETE, "/v1/vms/{name}/snapshots/{snapshot}", vms::deleteSnapshot)
+                .add(HttpMethod.POST, "/v1/vms/{name}/snapshots/{snapshot}/restore", vms::restoreSnapshot)
+                .add(HttpMethod.POST, "/v1/vms/{name}/image", vms::image)
                 .add(HttpMethod.POST, "/v1/images/pull", images::pull)
                 .add(HttpMethod.POST, "/v1/images/gc", images::collectGarbage)
                 .add(HttpMethod.GET, "/v1/images", images::list)

@@ -2,26 +2,40 @@ package dev.vessel.node.api;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.MachineImageRequest;
 import dev.vessel.core.model.MachineRequest;
 import dev.vessel.launcher.process.LogReader;
+import dev.vessel.core.model.MachineSnapshotRequest;
+import dev.vessel.launcher.vm.machine.BaseImage;
+import dev.vessel.launcher.vm.machine.DiskSnapshot;
+import dev.vessel.launcher.vm.machine.DiskSnapshots;
+import dev.vessel.node.machines.MachineSnapshots;
 import dev.vessel.node.machines.Machines;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 
-/** {@code /v1/vms}: create, list, inspect, start, stop, reboot, delete, and the serial console (its log, or attached) of long-lived VMs. */
+/**
+ * {@code /v1/vms}: create, list, inspect, start, stop, reboot, delete, and the serial console (its log,
+ * or attached) of long-lived VMs; their disks' snapshots ({@code /v1/vms/{name}/snapshots}) and images
+ * ({@code /v1/vms/{name}/image}).
+ */
 final class MachinesApi {
     /** How long an orderly stop waits for the guest to power off before pulling the plug. */
     private static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(60);
     private static final long MAX_STOP_TIMEOUT_SECONDS = 3600;
 
     private final Machines machines;
+    private final MachineSnapshots snapshots;
 
-    MachinesApi(Machines machines) {
+    MachinesApi(Machines machines, MachineSnapshots snapshots) {
         this.machines = machines;
+        this.snapshots = snapshots;
     }
 
     /** Returns once the VM's QEMU runs (201); its guest then boots on its own. */
@@ -36,8 +50,14 @@ final class MachinesApi {
                 .collect(Collectors.joining(",")) + "]}");
     }
 
+    /** The VM as listed, with its disk as qemu-img reports it and the disk's snapshots. */
     void inspect(Exchange ex) throws IOException {
-        ex.json(HttpResponseStatus.OK, print(machines.get(ex.param("name"))));
+        String name = ex.param("name");
+        ObjectNode json = machine(machines.get(name));
+        Optional<DiskSnapshots.Listing> disk = snapshots.disk(name);
+        disk.ifPresent(d -> json.put("disk_file_bytes", d.fileBytes()).put("disk_size_bytes", d.virtualSizeBytes()));
+        putSnapshots(json, disk.map(DiskSnapshots.Listing::snapshots).orElse(List.of()));
+        ex.json(HttpResponseStatus.OK, json.toString());
     }
 
     void start(Exchange ex) throws IOException {
@@ -89,6 +109,49 @@ final class MachinesApi {
         }
     }
 
+    void snapshots(Exchange ex) throws IOException {
+        ObjectNode json = ProtoJson.MAPPER.createObjectNode();
+        putSnapshots(json, snapshots.list(ex.param("name")));
+        ex.json(HttpResponseStatus.OK, json.toString());
+    }
+
+    /** {@code {"name": …}}: a snapshot of the VM's disk, the VM stopped or running (201). */
+    void createSnapshot(Exchange ex) throws IOException {
+        MachineSnapshotRequest request = ProtoJson.merge(ProtoJson.readObject(ex.body()), MachineSnapshotRequest.newBuilder(),
+                "").build();
+        ex.json(HttpResponseStatus.CREATED, snapshot(snapshots.create(ex.param("name"), request.getName())).toString());
+    }
+
+    void deleteSnapshot(Exchange ex) throws IOException {
+        String snapshot = ex.param("snapshot");
+        snapshots.delete(ex.param("name"), snapshot);
+        ex.json(HttpResponseStatus.OK, ProtoJson.MAPPER.createObjectNode().put("name", snapshot).toString());
+    }
+
+    /** Puts a stopped VM's disk back to the snapshot. */
+    void restoreSnapshot(Exchange ex) throws IOException {
+        ex.json(HttpResponseStatus.OK, snapshot(snapshots.restore(ex.param("name"), ex.param("snapshot"))).toString());
+    }
+
+    /** {@code {"path": …, "format": …}}: the VM's disk as a new standalone image at path (201). */
+    void image(Exchange ex) throws IOException {
+        MachineImageRequest request = ProtoJson.merge(ProtoJson.readObject(ex.body()), MachineImageRequest.newBuilder(),
+                "").build();
+        BaseImage image = snapshots.image(ex.param("name"), request.getPath(), request.getFormat());
+        ex.json(HttpResponseStatus.CREATED, ProtoJson.MAPPER.createObjectNode().put("path", image.path().toString())
+                .put("format", image.format()).put("virtual_size_bytes", image.virtualSizeBytes()).toString());
+    }
+
+    private static void putSnapshots(ObjectNode json, List<DiskSnapshot> list) {
+        var listed = json.putArray("snapshots");
+        list.forEach(s -> listed.add(snapshot(s)));
+    }
+
+    private static ObjectNode snapshot(DiskSnapshot s) {
+        return ProtoJson.MAPPER.createObjectNode().put("name", s.name()).put("created", s.created().toString())
+                .put("vm_state_bytes", s.vmStateBytes());
+    }
+
     private static long seconds(String text) {
         try {
             long s = Long.parseLong(text);
@@ -102,6 +165,10 @@ final class MachinesApi {
     }
 
     private static String print(Machines.Machine m) {
+        return machine(m).toString();
+    }
+
+    private static ObjectNode machine(Machines.Machine m) {
         ObjectNode json = ProtoJson.MAPPER.createObjectNode()
                 .put("name", m.request().getName())
                 .put("state", m.state());
@@ -110,7 +177,7 @@ final class MachinesApi {
         json.put("disk", m.disk().toString()).put("console_log", m.consoleLog().toString());
         json.set("request", tree(ProtoJson.print(m.request())));
         m.boot().ifPresent(b -> json.set("boot", tree(ProtoJson.print(b))));
-        return json.toString();
+        return json;
     }
 
     private static com.fasterxml.jackson.databind.JsonNode tree(String json) {

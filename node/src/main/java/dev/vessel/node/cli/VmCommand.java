@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 /** {@code vessel vm}: long-lived VMs booted from cloud images ({@code /v1/vms}). */
 @Command(name = "vm", mixinStandardHelpOptions = true, description = "Manage long-lived VMs booted from cloud images.",
         subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Reboot.class,
-                VmCommand.Rm.class, VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class, VmCommand.Console.class})
+                VmCommand.Rm.class, VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class, VmCommand.Console.class,
+                VmCommand.Snapshot.class, VmCommand.Restore.class, VmCommand.Image.class})
 final class VmCommand implements Runnable {
     @ParentCommand
     Vessel vessel;
@@ -32,7 +33,7 @@ final class VmCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: create, start, stop, reboot, rm,"
-                + " ls, inspect, logs or console");
+                + " ls, inspect, logs, console, snapshot, restore or image");
     }
 
     private static String path(String name) {
@@ -302,6 +303,103 @@ final class VmCommand implements Runnable {
                 vessel.err.println(end == ConsoleAttach.End.DETACHED ? "\r\nDetached from the console of " + name + "."
                         : "\r\nThe console of " + name + " closed: the VM stopped.");
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = "Take a snapshot of a VM's disk, running or stopped (kept inside the disk); list or delete them.")
+    static final class Snapshot implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Spec
+        private CommandLine.Model.CommandSpec spec;
+        @Option(names = {"-l", "--list"}, description = "list the VM's snapshots")
+        private boolean list;
+        @Option(names = {"-d", "--delete"}, description = "delete the snapshot (the disk stays as it is)")
+        private boolean delete;
+        @Option(names = "--json", description = "with --list: print the daemon's JSON")
+        private boolean json;
+        @Parameters(index = "0", paramLabel = "NAME")
+        private String name;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "SNAPSHOT")
+        private String snapshot;
+
+        @Override
+        public Integer call() {
+            if (list) {
+                if (delete || snapshot != null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--list takes the VM's name alone");
+                }
+                return list();
+            }
+            if (snapshot == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give the snapshot's name: vessel vm snapshot"
+                        + (delete ? " --delete" : "") + " NAME SNAPSHOT");
+            }
+            if (delete) {
+                vm.vessel.client().call("DELETE", path(name) + "/snapshots/" + Paths.segment(snapshot), null);
+            } else {
+                vm.vessel.client().call("POST", path(name) + "/snapshots",
+                        VesselClient.JSON.createObjectNode().put("name", snapshot).toString());
+            }
+            vm.vessel.out.println(snapshot);
+            return 0;
+        }
+
+        private int list() {
+            JsonNode all = vm.vessel.client().call("GET", path(name) + "/snapshots", null);
+            if (json) {
+                vm.vessel.out.println(all);
+                return 0;
+            }
+            Table table = new Table("SNAPSHOT", "CREATED", "VM STATE");
+            for (JsonNode s : all.path("snapshots")) {
+                table.row(s.path("name").asText(), s.path("created").asText(), s.path("vm_state_bytes").asText() + " B");
+            }
+            table.print(vm.vessel.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true,
+            description = "Put a stopped VM's disk back to a snapshot; what it held since is lost.")
+    static final class Restore implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Parameters(index = "0", paramLabel = "NAME")
+        private String name;
+        @Parameters(index = "1", paramLabel = "SNAPSHOT")
+        private String snapshot;
+
+        @Override
+        public Integer call() {
+            vm.vessel.client().call("POST", path(name) + "/snapshots/" + Paths.segment(snapshot) + "/restore", "");
+            vm.vessel.out.println(snapshot);
+            return 0;
+        }
+    }
+
+    @Command(name = "image", mixinStandardHelpOptions = true,
+            description = "Write a VM's disk, base image included, as a new standalone image (the VM may run).")
+    static final class Image implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = "--format", paramLabel = "FORMAT", description = "qcow2 (the default) or raw")
+        private String format;
+        @Parameters(index = "0", paramLabel = "NAME")
+        private String name;
+        @Parameters(index = "1", paramLabel = "FILE", description = "the new image, on the daemon's host; must not exist")
+        private Path file;
+
+        @Override
+        public Integer call() {
+            ObjectNode body = VesselClient.JSON.createObjectNode().put("path", file.toAbsolutePath().toString());
+            if (format != null) {
+                body.put("format", format);
+            }
+            JsonNode image = vm.vessel.client().call("POST", path(name) + "/image", body.toString());
+            vm.vessel.out.println(image.path("path").asText());
             return 0;
         }
     }

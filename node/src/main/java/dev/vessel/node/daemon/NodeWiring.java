@@ -28,6 +28,7 @@ import dev.vessel.node.api.NodeInfo;
 import dev.vessel.node.api.NodeServices;
 import dev.vessel.node.machines.BaseImages;
 import dev.vessel.node.machines.MachineRecords;
+import dev.vessel.node.machines.MachineSnapshots;
 import dev.vessel.node.machines.Machines;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.store.BlobHolder;
@@ -122,9 +123,10 @@ final class NodeWiring {
                         IsolatorCatalog.names(EnumSet.of(IsolatorCatalog.Placement.GUEST))),
                 paths.stateDir().toString(), paths.runDir().toString(), List.of());
         UnifiedContainerizer containerizer = builder.build();
-        return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms,
-                new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers), vms::serialConsole), gpus),
-                vms);
+        Machines vmMachines = new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers),
+                vms::serialConsole);
+        return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, vmMachines,
+                new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus), vms);
     }
 
     /**

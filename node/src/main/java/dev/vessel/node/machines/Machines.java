@@ -211,6 +211,20 @@ public final class Machines {
         }
     }
 
+    /** Something done to one VM that must not overlap a create, start or rm. */
+    @FunctionalInterface
+    public interface MachineAction<T> {
+        T apply(Machine machine) throws IOException;
+    }
+
+    /**
+     * Runs {@code action} on the VM named {@code name} under the lock create, start and rm take: the VM is
+     * neither started nor removed meanwhile (a running one may still stop, or power itself off).
+     */
+    public synchronized <T> T locked(String name, MachineAction<T> action) throws IOException {
+        return action.apply(get(name));
+    }
+
     public List<Machine> list() throws IOException {
         List<Machine> all = new ArrayList<>();
         for (String name : records.names()) {

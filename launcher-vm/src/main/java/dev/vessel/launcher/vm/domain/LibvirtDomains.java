@@ -158,6 +158,16 @@ public final class LibvirtDomains implements AutoCloseable {
                 domain -> domain.isActive() == 1 ? DomainXmlReader.serialPty(domain.getXMLDesc(0)) : Optional.empty());
     }
 
+    /**
+     * Sends the QMP command {@code qmp} (JSON) to the QEMU of the domain with this uuid and returns its
+     * answer, a QMP error included; empty when the domain is gone. libvirt marks a domain that got such a
+     * command as tainted ("custom-monitor"): only for what libvirt has no call of its own.
+     */
+    public Optional<String> qemuMonitorCommand(String uuid, String qmp) {
+        return withDomain(uuid, "send a QEMU monitor command to", Optional.empty(),
+                domain -> Optional.of(domain.qemuMonitorCommand(qmp, 0)));
+    }
+
     /** The Vessel metadata of the domain with this uuid, if it exists and carries some. */
     public Optional<DomainMetadata> metadata(String uuid) {
         return withDomain(uuid, "look up", Optional.empty(), LibvirtDomains::metadataOf);

@@ -1,0 +1,13 @@
+package dev.vessel.launcher.vm.machine;
+
+import java.time.Instant;
+
+/**
+ * One internal snapshot of a qcow2 disk, as qemu-img lists it.
+ *
+ * @param name         its tag
+ * @param created      when it was taken (the host's clock)
+ * @param vmStateBytes the guest memory saved with it: 0 for a snapshot of the disk alone, as Vessel takes them
+ */
+public record DiskSnapshot(String name, Instant created, long vmStateBytes) {
+}
