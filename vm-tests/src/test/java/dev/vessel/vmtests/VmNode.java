@@ -25,8 +25,6 @@ import dev.vessel.provisioner.store.BlobHolder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -275,17 +273,5 @@ final class VmNode implements AutoCloseable {
             throw new IllegalStateException(String.join(" ", Stream.of(command).toList()) + " failed:\n" + out);
         }
         return out;
-    }
-
-    /** The hex SHA-256 of a file's content. */
-    static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                digest.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 }
