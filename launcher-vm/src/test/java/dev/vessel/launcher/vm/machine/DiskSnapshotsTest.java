@@ -5,16 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +29,7 @@ class DiskSnapshotsTest {
     void aSnapshotIsTakenAppliedOverLaterWritesAndDeletedInsideTheDisk() throws Exception {
         Path base = qcow2("base.qcow2", 32 * MIB);
         qemuIo(base, "write -P 0x11 0 64k"); // the base has data of its own, read through the overlay
-        String before = sha256(base);
+        String before = HostCommands.sha256(base);
         Path disk = dir.resolve("disk.qcow2");
         MachineDisk.ensure(disk, BaseImage.inspect(base, "qcow2"), 64 * MIB);
 
@@ -55,7 +51,7 @@ class DiskSnapshotsTest {
         DiskSnapshots.offline(disk).delete("before-upgrade");
         assertEquals(List.of(), DiskSnapshots.read(disk).snapshots());
         qemuIo(disk, "read -P 0xaa 1M 64k"); // deleting a snapshot leaves the disk as it is
-        assertEquals(before, sha256(base), "the base image was written");
+        assertEquals(before, HostCommands.sha256(base), "the base image was written");
         assertEquals(List.of("base.qcow2", "disk.qcow2"), names());
     }
 
@@ -78,7 +74,7 @@ class DiskSnapshotsTest {
         qemuIo(image, "read -P 0x11 0 64k");
         Path raw = dir.resolve("golden.raw");
         DiskSnapshots.flatten(disk, "golden", raw, "raw");
-        run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), image.toString());
+        HostCommands.run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), image.toString());
         assertEquals(32 * MIB, Files.size(raw));
 
         Path taken = Files.writeString(dir.resolve("taken.qcow2"), "someone's file");
@@ -98,25 +94,14 @@ class DiskSnapshotsTest {
 
     private Path qcow2(String name, long size) throws Exception {
         Path image = dir.resolve(name);
-        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Long.toString(size));
+        HostCommands.run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Long.toString(size));
         return image;
     }
 
     /** A qemu-io command on a qcow2 image; a pattern that does not match fails it. */
     private static void qemuIo(Path image, String command) throws Exception {
-        String out = run("qemu-io", "-f", "qcow2", "-c", command, image.toString());
+        String out = HostCommands.run("qemu-io", "-f", "qcow2", "-c", command, image.toString());
         assertFalse(out.contains("Pattern verification failed"), command + ": " + out);
     }
 
-    private static String run(String... argv) throws Exception {
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), String.join(" ", argv) + ": " + out);
-        return out;
-    }
-
-    private static String sha256(Path file) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-    }
 }

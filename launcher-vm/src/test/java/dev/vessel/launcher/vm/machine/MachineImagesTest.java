@@ -9,14 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,7 +39,7 @@ class MachineImagesTest {
         assertRefused(BaseImage.FIELD, "is not a qcow2 image", () -> BaseImage.inspect(text, "qcow2"));
         // the classic: a qcow2 whose backing file is a host file
         Path sneaky = dir.resolve("sneaky.qcow2");
-        run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/hostname", sneaky.toString(), "1M");
+        HostCommands.run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/hostname", sneaky.toString(), "1M");
         assertRefused(BaseImage.FIELD, "has a backing file ('/etc/hostname')", () -> BaseImage.inspect(sneaky, "qcow2"));
         assertRefused(BaseImage.FIELD, "is not a regular file", () -> BaseImage.inspect(dir, "raw"));
         Path link = Files.createSymbolicLink(dir.resolve("link.qcow2"), qcow2);
@@ -56,7 +51,7 @@ class MachineImagesTest {
     @Test
     void theMachinesDiskTakesEveryWriteAndTheBaseStaysAsItWas() throws Exception {
         BaseImage base = BaseImage.inspect(qcow2("cloud.qcow2", 32 * MIB), "qcow2");
-        String before = sha256(base.path());
+        String before = HostCommands.sha256(base.path());
         Path disk = dir.resolve("vm.qcow2");
 
         MachineDisk.ensure(disk, base, 64 * MIB);
@@ -64,14 +59,14 @@ class MachineImagesTest {
         assertEquals(java.util.Optional.of(base.path().toString()), info.backingFile());
         assertEquals(java.util.Optional.of("qcow2"), info.backingFormat());
         assertEquals(64 * MIB, info.virtualSizeBytes(), "grown to the size asked");
-        run("qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 64k", disk.toString());
-        assertEquals(before, sha256(base.path()), "a write to the machine's disk reached the base image");
+        HostCommands.run("qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 64k", disk.toString());
+        assertEquals(before, HostCommands.sha256(base.path()), "a write to the machine's disk reached the base image");
 
         // kept across boots: found and checked, not made again
         Object inode = Files.getAttribute(disk, "unix:ino");
         MachineDisk.ensure(disk, base, 64 * MIB);
         assertEquals(inode, Files.getAttribute(disk, "unix:ino"));
-        assertTrue(run("qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 64k", disk.toString()).contains("read 65536/65536"));
+        assertTrue(HostCommands.run("qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 64k", disk.toString()).contains("read 65536/65536"));
 
         BaseImage other = BaseImage.inspect(qcow2("other.qcow2", 32 * MIB), "qcow2");
         assertRefused(MachineDisk.FIELD, "is not an overlay of " + other.path(), () -> MachineDisk.ensure(disk, other, 0));
@@ -93,13 +88,13 @@ class MachineImagesTest {
                         .setGateway("10.89.3.1")).build();
         NoCloudSeed.write(iso, "i-42", "web-1", userData, List.of("ssh-rsa AAAAB3 a@b", trickyKey), List.of(nic));
 
-        assertTrue(run("isoinfo", "-d", "-i", iso.toString()).contains("Volume id: cidata"));
-        JsonNode meta = new ObjectMapper().readTree(run("isoinfo", "-R", "-i", iso.toString(), "-x", "/meta-data"));
+        assertTrue(HostCommands.run("isoinfo", "-d", "-i", iso.toString()).contains("Volume id: cidata"));
+        JsonNode meta = new ObjectMapper().readTree(HostCommands.run("isoinfo", "-R", "-i", iso.toString(), "-x", "/meta-data"));
         assertEquals("i-42", meta.get("instance-id").asText());
         assertEquals("web-1", meta.get("local-hostname").asText());
         assertEquals(trickyKey, meta.get("public-keys").get(1).asText());
-        assertEquals(userData, run("isoinfo", "-R", "-i", iso.toString(), "-x", "/user-data"));
-        JsonNode network = new ObjectMapper().readTree(run("isoinfo", "-R", "-i", iso.toString(), "-x", "/network-config"));
+        assertEquals(userData, HostCommands.run("isoinfo", "-R", "-i", iso.toString(), "-x", "/user-data"));
+        JsonNode network = new ObjectMapper().readTree(HostCommands.run("isoinfo", "-R", "-i", iso.toString(), "-x", "/network-config"));
         assertEquals(2, network.get("version").asInt());
         JsonNode eth = network.get("ethernets").get("nic0");
         assertEquals("02:42:0a:59:03:05", eth.get("match").get("macaddress").asText());
@@ -110,12 +105,12 @@ class MachineImagesTest {
 
         // no NICs: no network-config, cloud-init's own fallback
         NoCloudSeed.write(iso, "i-43", "", "", List.of(), List.of());
-        assertTrue(!run("isoinfo", "-R", "-l", "-i", iso.toString()).contains("network-config"));
+        assertTrue(!HostCommands.run("isoinfo", "-R", "-l", "-i", iso.toString()).contains("network-config"));
     }
 
     private Path qcow2(String name, long size) throws Exception {
         Path image = dir.resolve(name);
-        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Long.toString(size));
+        HostCommands.run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Long.toString(size));
         return image;
     }
 
@@ -125,15 +120,4 @@ class MachineImagesTest {
         assertTrue(e.getMessage().contains(problem), e.getMessage());
     }
 
-    private static String run(String... argv) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), String.join(" ", argv) + ": " + out);
-        return out;
-    }
-
-    private static String sha256(Path file) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-    }
 }
