@@ -80,6 +80,7 @@ final class NodeWiring {
         // their blobs survive the provisioner's garbage collection
         ArtifactCache artifacts = new ArtifactCache(paths);
         MachineRecords machines = new MachineRecords(paths);
+        machines.removeUnfinished();
         ImageProvisioner images = new ImageProvisioner(paths,
                 DockerConfigCredentials.load(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),

@@ -85,6 +85,27 @@ public final class MachineRecords implements BlobHolder {
         return names;
     }
 
+    /**
+     * At start-up, before any create: removes what a create interrupted by a crash left (a directory
+     * without its record, which would hold the name forever, and temporaries in finished ones). Returns
+     * how many directories went.
+     */
+    public int removeUnfinished() throws IOException {
+        int removed = 0;
+        for (Path dir : DirectoryEntries.matching(root, "*")) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            if (Files.isRegularFile(dir.resolve(REQUEST))) {
+                AtomicFiles.removeStaleTemporaries(dir);
+            } else {
+                Trees.delete(dir);
+                removed++;
+            }
+        }
+        return removed;
+    }
+
     /** The fetched base images the VMs boot from: their disks' backing files, never to be collected. */
     @Override
     public Set<Digest> heldBlobs() throws IOException {
