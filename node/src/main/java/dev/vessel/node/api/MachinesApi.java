@@ -1,7 +1,6 @@
 package dev.vessel.node.api;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.MachineRequest;
 import dev.vessel.launcher.process.LogReader;
 import dev.vessel.node.machines.Machines;
@@ -16,7 +15,6 @@ import java.util.stream.Collectors;
 final class MachinesApi {
     /** How long an orderly stop waits for the guest to power off before pulling the plug. */
     private static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(60);
-    private static final long MAX_STOP_TIMEOUT_SECONDS = 3600;
 
     private final Machines machines;
 
@@ -50,7 +48,7 @@ final class MachinesApi {
     }
 
     private static Duration stopTimeout(Exchange ex) {
-        return Duration.ofSeconds(ex.query("timeout").map(MachinesApi::seconds).orElse(DEFAULT_STOP_TIMEOUT.toSeconds()));
+        return StopTimeout.of(ex).orElse(DEFAULT_STOP_TIMEOUT);
     }
 
     /** {@code ?force=1} removes a running VM too. */
@@ -87,18 +85,6 @@ final class MachinesApi {
         try (Machines.ConsoleSession session = machines.attachConsole(ex.param("name"))) {
             ConsoleRelay.run(session.tty(), ex.upgrade());
         }
-    }
-
-    private static long seconds(String text) {
-        try {
-            long s = Long.parseLong(text);
-            if (s >= 0 && s <= MAX_STOP_TIMEOUT_SECONDS) {
-                return s;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw VesselException.invalid("timeout", "must be a whole number of seconds from 0 to " + MAX_STOP_TIMEOUT_SECONDS);
     }
 
     private static String print(Machines.Machine m) {
