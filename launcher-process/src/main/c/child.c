@@ -4,7 +4,7 @@
  *
  *   enter cgroups -> wait for release -> setns(net) -> sethostname
  *   -> mounts -> pivot_root -> chdir -> rlimits -> groups/gid/uid
- *   -> capabilities -> no_new_privs -> execve
+ *   -> capabilities -> no_new_privs -> (INIT: fork off the init) -> execve
  *
  * Any failure is written as one "step: strerror" message to the CLOEXEC
  * error pipe and the process exits; a successful execve closes the pipe,
@@ -661,5 +661,9 @@ void vl_child_main(const struct vl_child_ctx *ctx)
 
     if (p->no_new_privs)
         install_seccomp(p);
+    /* Last, so the init has exactly the task's confinement and the task
+     * nothing of the helper's but its error pipe. */
+    if (p->init && vl_init_fork() < 0)
+        fail("init: fork");
     exec_task(p);
 }

@@ -33,8 +33,10 @@ enum {
     T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
     T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
-    T_MAX = T_ROOTFS_UPPER
+    T_INIT = 0x1f,
+    T_MAX = T_INIT
 };
+_Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
 
 /* A cursor over a byte range; every getter checks bounds. */
 struct cur {
@@ -150,7 +152,7 @@ static int decode_mount(struct cur *c, struct vl_plan *p)
 }
 
 static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
-                         unsigned *seen)
+                         uint64_t *seen)
 {
     size_t len = (size_t)(c->end - c->p);
     uint32_t u32 = 0;
@@ -165,9 +167,9 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     };
     if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
-    if (!repeated[tag] && (*seen & (1u << tag)))
+    if (!repeated[tag] && (*seen & (1ull << tag)))
         return bad("duplicate tag 0x%04x", tag);
-    *seen |= 1u << tag;
+    *seen |= 1ull << tag;
 
     switch (tag) {
     case T_ROOTFS: case T_ARG: case T_ENV: case T_CWD:
@@ -179,7 +181,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
-    case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP:
+    case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP: case T_INIT:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -243,6 +245,11 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (u32 > 1)
             return bad("IDMAP must be 0 or 1");
         p->idmap = (int)u32;
+        break;
+    case T_INIT:
+        if (u32 > 1)
+            return bad("INIT must be 0 or 1");
+        p->init = (int)u32;
         break;
     case T_ROOTFS_LOWER:
         if (s[0] != '/')
@@ -374,7 +381,7 @@ int vl_read_plan(int fd, struct vl_plan *p, char *err, size_t errlen)
 {
     unsigned char hdr[PLAN_HEADER_LEN];
     size_t got;
-    unsigned seen = 0;
+    uint64_t seen = 0; /* a bit per tag: room up to 0x3f */
 
     g_err = err;
     g_errlen = errlen;

@@ -103,6 +103,7 @@ struct vl_plan {
     void *seccomp_program;
     uint16_t seccomp_insns;
     uint32_t seccomp_flags;
+    int init; /* INIT: a tiny init stays pid 1 and execs the task (init.c) */
 };
 
 /* At most this many bind MOUNTs with IDMAP: their mounts travel to the
@@ -140,6 +141,11 @@ int vl_send_fds(int sock, char byte, const int *fds, size_t n);
 int vl_recv_fds(int sock, char *byte, int *fds, size_t max, size_t *n);
 /* How many of the plan's MOUNTs are binds (each gets an idmapped tree). */
 size_t vl_bind_count(const struct vl_plan *plan);
+
+/* init.c: forks the task off a tiny init, after the task's setup. Returns
+ * 0 in the task (which then execs), -1 with errno if the fork failed; the
+ * init itself never returns. */
+int vl_init_fork(void);
 
 /* child.c: runs in the cloned task process; never returns. */
 void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));

@@ -177,7 +177,7 @@ final class GuestTasks {
 
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
-     * (image, networks, fetched URIs, the VM itself), as a process container on the share, with the
+     * (image, networks, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
      * volumes made ready in the guest instead of the host's, sharing the guest's network namespace.
      * GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
      * passed-through devices the guest does not allocate.
@@ -194,7 +194,8 @@ final class GuestTasks {
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
                 .clearUris()
                 .clearVm()
-                .clearParentId();
+                .clearParentId()
+                .clearRestart(); // the host restarts a VM task, in a new VM: the guest runs it once
         if (b.hasResources()) {
             b.setResources(b.getResources().toBuilder().clearGpus());
         }

@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
@@ -39,14 +40,18 @@ final class ContainerReaper {
     private final RuntimePaths paths;
     private final IsolatorChains chains;
     private final Optional<Provisioner> provisioner;
+    /** Told of each container that has become TERMINATED, with its lock held (its restart policy's turn). */
+    private final Consumer<Container> terminated;
     /** Runs the retries of failed cleanups; its one thread only hands each retry to a virtual thread. */
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("cleanup-retries").factory());
 
-    ContainerReaper(RuntimePaths paths, IsolatorChains chains, Optional<Provisioner> provisioner) {
+    ContainerReaper(RuntimePaths paths, IsolatorChains chains, Optional<Provisioner> provisioner,
+            Consumer<Container> terminated) {
         this.paths = paths;
         this.chains = chains;
         this.provisioner = provisioner;
+        this.terminated = terminated;
     }
 
     /** Ends the container when its task exits, or destroys the task when an isolator reports a limitation. */
@@ -151,6 +156,7 @@ final class ContainerReaper {
                 .clearCleanupError().clearCleanupAttempts().clearNextCleanupAt();
         c.moveTo(ContainerState.TERMINATED);
         c.terminated.complete(termination);
+        terminated.accept(c);
     }
 
     /**

@@ -208,9 +208,15 @@ final class ContainerRecovery {
                             throw Failures.of("launcher '" + c.launcher.name() + "'", "destroy an interrupted launch", e);
                         }
                     });
-                    reaper.release(c);
-                    Directories.deleteTree(c.dir);
-                    containers.remove(c.id, c);
+                    if (c.record.getRelaunched()) {
+                        // a start of an ended container: it has ended again, and is kept with its logs
+                        reaper.finish(c, Termination.newBuilder().setReason(TerminationReason.LAUNCH_FAILED)
+                                .setMessage("the daemon stopped during its start").build());
+                    } else {
+                        reaper.release(c);
+                        Directories.deleteTree(c.dir);
+                        containers.remove(c.id, c);
+                    }
                 }
             }
         } catch (Exception e) {

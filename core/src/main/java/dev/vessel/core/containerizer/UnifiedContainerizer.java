@@ -5,6 +5,8 @@ import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.fault.FaultPoints;
 import dev.vessel.core.gpu.GpuAllocator;
+import dev.vessel.core.lifecycle.RestartRules;
+import dev.vessel.core.lifecycle.StopRules;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
@@ -36,6 +38,7 @@ import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -47,6 +50,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -65,6 +72,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Optional<Provisioner> provisioner;
     private final Map<String, Fetcher> fetchers;
     private final ContainerReaper reaper;
+    private final RestartScheduler restarts;
     private final UserNamespaceMode userNamespaceDefault;
     private final Optional<GpuAllocator> gpus;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
@@ -90,7 +98,8 @@ public final class UnifiedContainerizer implements Containerizer {
         for (Fetcher fetcher : b.fetchers) {
             fetcher.schemes().forEach(s -> fetchers.put(s.toLowerCase(Locale.ROOT), fetcher));
         }
-        this.reaper = new ContainerReaper(paths, chains, provisioner);
+        this.restarts = new RestartScheduler(this::restartByPolicy);
+        this.reaper = new ContainerReaper(paths, chains, provisioner, restarts::ended);
     }
 
     public static Builder builder(RuntimePaths paths, ConfigValidator validator) {
@@ -187,11 +196,21 @@ public final class UnifiedContainerizer implements Containerizer {
         c.launcher = launcher;
         // Locked and marked as launching before anyone can find it: a destroy can always cancel it.
         c.lock.lock();
+        c.launchStarted();
+        if (containers.putIfAbsent(c.id, c) != null) {
+            c.launchEnded();
+            c.lock.unlock();
+            throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
+        }
+        return runLocked(c, this::undoLaunch);
+    }
+
+    /**
+     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it;
+     * a failed launch is undone by {@code undo} (uninterrupted) and its failure rethrown.
+     */
+    private ContainerStatus runLocked(Container c, BiConsumer<Container, RuntimeException> undo) {
         try {
-            c.launchStarted();
-            if (containers.putIfAbsent(c.id, c) != null) {
-                throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
-            }
             try {
                 runLaunchSteps(c);
                 return c.record.getStatus();
@@ -199,7 +218,7 @@ public final class UnifiedContainerizer implements Containerizer {
                 RuntimeException reported = c.cancelled() ? new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
                         "container '" + c.id + "' was destroyed during its launch", failure) : failure;
                 c.launchEnded(); // the undo runs uninterrupted
-                undoLaunch(c, reported);
+                undo.accept(c, reported);
                 throw reported;
             }
         } finally {
@@ -343,6 +362,92 @@ public final class UnifiedContainerizer implements Containerizer {
         reaper.watch(c);
     }
 
+    /**
+     * A start of an ended container: the same id, directory and config, run again (podman's start), its
+     * logs appended to. A RUNNING container is left as it is. {@code ended}: the container a restart
+     * policy restarts, which is then done only if it is still the one under its id, ended and due a restart
+     * (a user may have started, stopped or removed it meanwhile); null for a user's start.
+     */
+    private ContainerStatus relaunch(String containerId, Container ended) {
+        requireRecovered();
+        Container previous = lockCurrent(containerId);
+        Container c;
+        try {
+            if (ended != null && (previous != ended || previous.state() != ContainerState.TERMINATED
+                    || !dueRestart(previous.record))) {
+                return previous.record.getStatus();
+            }
+            if (ended == null && previous.state() == ContainerState.RUNNING) {
+                return previous.record.getStatus();
+            }
+            requireState(previous, ContainerState.TERMINATED);
+            ContainerConfig config = previous.record.getConfig();
+            Launcher launcher = launchers.get(config.getIsolation());
+            if (launcher == null) {
+                throw new VesselException(ErrorCode.UNAVAILABLE, "isolation",
+                        "this node has no launcher for isolation " + config.getIsolation());
+            }
+            lineageOf(config); // a nested container's parent must run
+            checkNodeCanServe(config);
+            for (Path record : paths.runRecords(previous.dir)) {
+                Directories.deleteTree(record);
+            }
+            ContainerStatus was = previous.record.getStatus();
+            c = new Container(paths, previous.lineage, ContainerRecord.newBuilder()
+                    .setConfig(config)
+                    .setLauncher(launcher.name())
+                    .setRelaunched(true)
+                    .setStatus(ContainerStatus.newBuilder()
+                            .setId(was.getId())
+                            .setIsolation(was.getIsolation())
+                            .setParentId(was.getParentId())
+                            .setState(ContainerState.PROVISIONING)
+                            .setCreatedAt(was.getCreatedAt())
+                            .setRestartCount(ended == null ? 0 : was.getRestartCount() + 1)));
+            c.launcher = launcher;
+            c.lock.lock();
+            c.launchStarted();
+            containers.put(containerId, c);
+        } finally {
+            previous.lock.unlock();
+        }
+        return runLocked(c, this::relaunchFailed);
+    }
+
+    private static boolean dueRestart(ContainerRecord.Builder record) {
+        return RestartRules.restarts(record.getConfig().getRestart(), record.getStatus().getTermination(),
+                record.getKilled(), record.getStatus().getRestartCount());
+    }
+
+    /** The restart policy's start of {@code ended}; a failure is recorded as its end (LAUNCH_FAILED), and logged. */
+    private void restartByPolicy(Container ended) {
+        try {
+            relaunch(ended.id, ended);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "the restart of container ''{0}'' failed: {1}", ended.id, e.getMessage());
+        }
+    }
+
+    /**
+     * Undoes whatever a start's launch steps did, and keeps the container, ended again with its logs: the
+     * launch failed, or a destroy (then asked for, so no restart follows) cancelled it.
+     */
+    private void relaunchFailed(Container c, RuntimeException failure) {
+        if (c.task != null) {
+            try {
+                c.task.destroy();
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
+        if (c.cancelled()) {
+            c.record.setKilled(true);
+        }
+        reaper.finish(c, Termination.newBuilder()
+                .setReason(c.cancelled() ? TerminationReason.KILLED : TerminationReason.LAUNCH_FAILED)
+                .setMessage(String.valueOf(failure.getMessage())).build());
+    }
+
     /** Undoes whatever the launch steps did, then forgets the container; the caller gets the error. */
     private void undoLaunch(Container c, RuntimeException failure) {
         if (c.task != null) {
@@ -375,8 +480,7 @@ public final class UnifiedContainerizer implements Containerizer {
         if (signal < 1 || signal > 64) {
             throw VesselException.invalid("signal", signal + " is not a signal number (1 to 64)");
         }
-        Container c = get(containerId);
-        c.lock.lock();
+        Container c = lockCurrent(containerId);
         try {
             requireState(c, ContainerState.RUNNING);
             c.record.setKilled(true);
@@ -433,6 +537,59 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
         }
         return c.terminated.join();
+    }
+
+    @Override
+    public ContainerStatus start(String containerId) {
+        return relaunch(containerId, null);
+    }
+
+    /**
+     * The config's stop signal, marked as asked for (so no restart follows), then, if the container has not
+     * ended within {@code timeout} (the config's, or 10 s), a destroy. An ended container is left as it
+     * is, but marked too: a restart its policy had scheduled is off.
+     */
+    @Override
+    public Termination stop(String containerId, Optional<Duration> timeout) {
+        Duration grace = timeout.orElseGet(() -> StopRules.timeout(config(containerId)));
+        long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            Optional<Container> locked = lockCurrent(containerId, grace); // a launch may hold it that long
+            if (locked.isPresent()) {
+                Container c = locked.get();
+                boolean signalled;
+                try {
+                    c.record.setKilled(true);
+                    c.checkpoint();
+                    if (c.state() == ContainerState.TERMINATED) {
+                        return c.record.getStatus().getTermination();
+                    }
+                    signalled = c.state() == ContainerState.RUNNING;
+                    if (signalled) {
+                        int signal = StopRules.signal(c.record.getConfig());
+                        LaunchedTask task = c.task;
+                        ComponentStep.run("launcher '" + c.launcher.name() + "'", "send stop signal " + signal, () -> {
+                            task.signal(signal);
+                            return null;
+                        });
+                    }
+                } finally {
+                    c.lock.unlock();
+                }
+                if (signalled) {
+                    return c.terminated.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                }
+            }
+        } catch (TimeoutException e) {
+            LOG.log(Level.INFO, "container ''{0}'' outlived its stop timeout ({1} s): destroying it", containerId,
+                    grace.toSeconds());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw VesselException.internal(containerId, "interrupted while stopping the container", e);
+        } catch (ExecutionException e) {
+            throw VesselException.internal(containerId, "stop: " + e.getCause().getMessage(), e.getCause());
+        }
+        return destroy(containerId);
     }
 
     @Override
@@ -509,8 +666,7 @@ public final class UnifiedContainerizer implements Containerizer {
 
     @Override
     public void remove(String containerId) {
-        Container c = get(containerId);
-        c.lock.lock();
+        Container c = lockCurrent(containerId);
         try {
             if (c.state() == ContainerState.DESTROYING && !c.record.getStatus().getCleanupError().isEmpty()) {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id, "container '" + c.id
@@ -524,6 +680,33 @@ public final class UnifiedContainerizer implements Containerizer {
             Directories.deleteTree(c.dir);
             containers.values().removeIf(other -> other.lineage.contains(c.id));
         } finally {
+            c.lock.unlock();
+        }
+    }
+
+    /** The container now under {@code containerId}, locked: a start may replace it while we wait for its lock. */
+    private Container lockCurrent(String containerId) {
+        while (true) {
+            Container c = get(containerId);
+            c.lock.lock();
+            if (containers.get(containerId) == c) {
+                return c;
+            }
+            c.lock.unlock();
+        }
+    }
+
+    /** As {@link #lockCurrent(String)}, waiting at most {@code wait} for the lock; empty when that was not enough. */
+    private Optional<Container> lockCurrent(String containerId, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            Container c = get(containerId);
+            if (!c.lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                return Optional.empty();
+            }
+            if (containers.get(containerId) == c) {
+                return Optional.of(c);
+            }
             c.lock.unlock();
         }
     }
@@ -570,5 +753,6 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         new ContainerRecovery(paths, launchersByName, chains, provisioner, reaper).recoverInto(containers);
         recovered = true;
+        restarts.open(containers.values()); // those that ended before, or while no daemon ran
     }
 }

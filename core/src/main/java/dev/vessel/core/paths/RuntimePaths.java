@@ -277,6 +277,17 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return containerDir.resolve("exit");
     }
 
+    /**
+     * What one run of a container leaves that the next run of it (a start of the ended container) must not
+     * find: its exit file and the launcher's and isolators' checkpoints. Its logs stay, and the next run
+     * appends to them.
+     */
+    public List<Path> runRecords(Path containerDir) {
+        Path exit = exitFile(containerDir);
+        return List.of(exit, exit.resolveSibling(exit.getFileName() + ".tmp"), launcherCheckpoint(containerDir),
+                isolatorCheckpointsDir(containerDir));
+    }
+
     public Path stdoutLog(Path containerDir) {
         return containerDir.resolve("stdout.log");
     }

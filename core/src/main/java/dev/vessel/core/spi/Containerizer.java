@@ -5,7 +5,9 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -24,6 +26,16 @@ public interface Containerizer {
 
     /** Sends a signal to the container's task. */
     void kill(String containerId, int signal);
+
+    /**
+     * Stops the container: its stop signal, then, after {@code timeout} (empty: its config's, else 10 s), a
+     * destroy. Its end counts as asked for: no restart policy starts it again. Returns once it has ended; an
+     * ended container is fine.
+     */
+    Termination stop(String containerId, Optional<Duration> timeout);
+
+    /** Runs an ended container again, the same id and config (its logs appended to); a running one is left as it is. */
+    ContainerStatus start(String containerId);
 
     /** Kills every process of the container, cleans up and returns its termination. */
     Termination destroy(String containerId);

@@ -4,6 +4,8 @@ import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
 import dev.vessel.core.gpu.PciAddress;
+import dev.vessel.core.lifecycle.RestartRules;
+import dev.vessel.core.lifecycle.StopRules;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
@@ -26,6 +28,7 @@ import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
+import dev.vessel.linux.Signals;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -135,6 +138,7 @@ public final class ConfigValidator {
             }
             uris(c.getUrisList());
             userns(c);
+            lifecycle(c);
             if (c.hasSeccomp()) {
                 seccomp(c.getSeccomp());
             }
@@ -168,6 +172,27 @@ public final class ConfigValidator {
             }
             if (mode == UserNamespaceMode.AUTO && !c.getParentId().isEmpty()) {
                 fail("userns", "auto is not for a nested container, which runs in its parent's namespaces");
+            }
+        }
+
+        /** init, how it stops and whether it restarts. */
+        private void lifecycle(ContainerConfig c) {
+            if (c.getInit() && bootsDiskImage(c)) {
+                fail("init", "a full VM (vm.machine) runs its image's own init, no task");
+            }
+            if (!c.getStopSignal().isEmpty() && Signals.parse(c.getStopSignal()).isEmpty()) {
+                fail("stop_signal", Quoted.of(c.getStopSignal()) + " is not a signal: give " + Signals.accepted());
+            }
+            if (c.getStopTimeoutSeconds() < 0 || c.getStopTimeoutSeconds() > StopRules.MAX_TIMEOUT_SECONDS) {
+                fail("stop_timeout_seconds", c.getStopTimeoutSeconds() + " is not from 0 to "
+                        + StopRules.MAX_TIMEOUT_SECONDS + " (0: the default, " + StopRules.DEFAULT_TIMEOUT.toSeconds()
+                        + " s)");
+            }
+            if (c.hasRestart()) {
+                RestartRules.problem(c.getRestart()).ifPresent(p -> fail("restart." + p.field(), p.message()));
+                if (!c.getParentId().isEmpty() && RestartRules.restartsAtAll(c.getRestart())) {
+                    fail("restart.policy", "a nested container is not restarted: it ends with its parent");
+                }
             }
         }
 

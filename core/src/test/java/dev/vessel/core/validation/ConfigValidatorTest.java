@@ -21,6 +21,7 @@ import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PersistentVolume;
 import dev.vessel.core.model.PortMapping;
 import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.RestartPolicy;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.TmpfsVolume;
@@ -76,6 +77,19 @@ class ConfigValidatorTest {
         return Stream.of(
                 rule("unknown user namespace mode", c -> c.setUserns("private"), "userns",
                         "'private' is not a user namespace mode; use host or auto"),
+                rule("unknown restart policy", c -> c.setRestart(RestartPolicy.newBuilder().setPolicy("sometimes")),
+                        "restart.policy", "'sometimes' is not a restart policy"),
+                rule("negative restart count", c -> c.setRestart(RestartPolicy.newBuilder().setPolicy("on-failure")
+                        .setMaxRetries(-1)), "restart.max_retries", "negative"),
+                rule("a count for always", c -> c.setRestart(RestartPolicy.newBuilder().setPolicy("always")
+                        .setMaxRetries(2)), "restart.max_retries", "only on-failure takes a count"),
+                rule("a restarted nested container", c -> c.setParentId("outer")
+                        .setRestart(RestartPolicy.newBuilder().setPolicy("always")), "restart.policy", "nested"),
+                rule("unknown stop signal", c -> c.setStopSignal("SIGFOO"), "stop_signal", "'SIGFOO' is not a signal"),
+                rule("stop signal out of range", c -> c.setStopSignal("0"), "stop_signal", "is not a signal"),
+                rule("negative stop timeout", c -> c.setStopTimeoutSeconds(-1), "stop_timeout_seconds", "from 0 to 3600"),
+                rule("stop timeout over an hour", c -> c.setStopTimeoutSeconds(3601), "stop_timeout_seconds",
+                        "from 0 to 3600"),
                 rule("userns auto for a VM task", c -> c.setIsolation(Isolation.VM).setUserns("auto"), "userns",
                         "auto is for process containers"),
                 rule("userns auto for a nested container", c -> c.setParentId("outer").setUserns("auto"), "userns",
@@ -274,6 +288,15 @@ class ConfigValidatorTest {
                 .setUserns("auto")
                 .build()));
         assertDoesNotThrow(() -> validator.validate(valid().setUserns("host").build()));
+        for (String signal : List.of("SIGTERM", "term", "9", "SIGRTMIN+3", "RTMAX-1")) {
+            assertDoesNotThrow(() -> validator.validate(valid().setInit(true).setStopSignal(signal)
+                    .setStopTimeoutSeconds(30).setRestart(RestartPolicy.newBuilder().setPolicy("on-failure")
+                            .setMaxRetries(3)).build()), signal);
+        }
+        for (String policy : List.of("", "no", "always")) {
+            assertDoesNotThrow(() -> validator.validate(valid().setRestart(RestartPolicy.newBuilder()
+                    .setPolicy(policy)).build()), policy);
+        }
     }
 
     @Test
@@ -310,6 +333,7 @@ class ConfigValidatorTest {
     @Test
     void aFullVmsBadImagesAndSeedsAreRefusedNamingTheField() {
         assertRefused("vm.machine.base_format", machine(machineOptions().clearBaseFormat()));
+        assertRefused("init", machine(machineOptions()).setInit(true));
         assertRefused("vm.machine.base_format", machine(machineOptions().setBaseFormat("vmdk")));
         assertRefused("vm.machine.base_image", machine(machineOptions().setBaseImage("base.qcow2")));
         assertRefused("vm.machine.disk", machine(machineOptions().setDisk("/var/lib/vm/base.qcow2")));

@@ -35,7 +35,8 @@ public record HelperPlan(
         boolean idmap,
         List<String> rootfsLower,
         Optional<OverlayUpper> rootfsUpper,
-        Optional<SeccompFilter> seccompFilter) {
+        Optional<SeccompFilter> seccompFilter,
+        boolean init) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,

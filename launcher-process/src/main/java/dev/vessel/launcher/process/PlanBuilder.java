@@ -47,6 +47,7 @@ import java.util.stream.Stream;
  *       with a rootfs gets them, the one a VM's guest runs too), logs are capped.
  *   <li>{@code read_only_rootfs}: the helper remounts the rootfs read-only after every other mount (the
  *       writable tmpfs beneath it are {@code filesystem/linux}'s).
+ *   <li>{@code init}: the helper's tiny init stays pid 1, forwards signals to the task and reaps orphans.
  * </ul>
  */
 public final class PlanBuilder {
@@ -150,7 +151,8 @@ public final class PlanBuilder {
                         ? Optional.of(new HelperPlan.OverlayUpper(info.getRootfsLayers().getUpper(),
                                 info.getRootfsLayers().getWork()))
                         : Optional.empty(),
-                seccompFilter(info));
+                seccompFilter(info),
+                config.getInit());
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
-/** {@code /v1/containers}: launch, list, inspect, wait, kill, update, logs, delete. */
+/** {@code /v1/containers}: launch, list, inspect, wait, kill, stop, start, restart, update, logs, delete. */
 final class ContainersApi {
     private static final int SIGTERM = 15;
 
@@ -127,6 +127,28 @@ final class ContainersApi {
         } catch (NumberFormatException e) {
             throw VesselException.invalid("signal", Quoted.of(text) + " is not a signal number");
         }
+    }
+
+    /**
+     * The container's stop signal, then SIGKILL after {@code ?timeout=S} (default: its config's, 10 s); answers
+     * with its status once it has ended. An ended container is fine (podman's stop).
+     */
+    void stop(Exchange ex) {
+        String id = ex.param("id");
+        containerizer.stop(id, StopTimeout.of(ex));
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
+    }
+
+    /** Runs an ended container again with its config; answers once it runs (a running one is left as it is). */
+    void start(Exchange ex) {
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.start(ex.param("id"))));
+    }
+
+    /** A stop (with {@code ?timeout=S}), then a start. */
+    void restart(Exchange ex) {
+        String id = ex.param("id");
+        containerizer.stop(id, StopTimeout.of(ex));
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.start(id)));
     }
 
     void update(Exchange ex) {

@@ -1,7 +1,6 @@
 package dev.vessel.node.api;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.MachineImageRequest;
 import dev.vessel.core.model.MachineRequest;
 import dev.vessel.launcher.process.LogReader;
@@ -28,7 +27,6 @@ import java.util.stream.Collectors;
 final class MachinesApi {
     /** How long an orderly stop waits for the guest to power off before pulling the plug. */
     private static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(60);
-    private static final long MAX_STOP_TIMEOUT_SECONDS = 3600;
 
     private final Machines machines;
     private final MachineSnapshots snapshots;
@@ -70,7 +68,7 @@ final class MachinesApi {
     }
 
     private static Duration stopTimeout(Exchange ex) {
-        return Duration.ofSeconds(ex.query("timeout").map(MachinesApi::seconds).orElse(DEFAULT_STOP_TIMEOUT.toSeconds()));
+        return StopTimeout.of(ex).orElse(DEFAULT_STOP_TIMEOUT);
     }
 
     /** {@code ?force=1} removes a running VM too. */
@@ -150,18 +148,6 @@ final class MachinesApi {
     private static ObjectNode snapshot(DiskSnapshot s) {
         return ProtoJson.MAPPER.createObjectNode().put("name", s.name()).put("created", s.created().toString())
                 .put("vm_state_bytes", s.vmStateBytes());
-    }
-
-    private static long seconds(String text) {
-        try {
-            long s = Long.parseLong(text);
-            if (s >= 0 && s <= MAX_STOP_TIMEOUT_SECONDS) {
-                return s;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw VesselException.invalid("timeout", "must be a whole number of seconds from 0 to " + MAX_STOP_TIMEOUT_SECONDS);
     }
 
     private static String print(Machines.Machine m) {

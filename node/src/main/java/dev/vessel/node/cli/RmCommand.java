@@ -19,17 +19,6 @@ final class RmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        VesselClient client = vessel.client();
-        int failed = 0;
-        for (String id : ids) {
-            try { // like docker rm: one refusal does not stop the others
-                client.call("DELETE", "/v1/containers/" + Paths.segment(id) + (force ? "?force=1" : ""), null);
-                vessel.out.println(id);
-            } catch (CliFailure e) {
-                vessel.err.println("vessel: " + e.getMessage());
-                failed++;
-            }
-        }
-        return failed == 0 ? 0 : CliFailure.EXIT_CODE;
+        return vessel.eachContainer(ids, "DELETE", force ? "?force=1" : "");
     }
 }

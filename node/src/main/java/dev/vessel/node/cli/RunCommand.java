@@ -35,6 +35,10 @@ final class RunCommand implements Callable<Integer> {
     record Port(int host, int container, String protocol) {
     }
 
+    /** A {@code --restart}: the policy's name and, for on-failure, the most restarts in a row (0: no limit). */
+    record RestartPolicy(String policy, int maxRetries) {
+    }
+
     /** A {@code --tmpfs}: mounted nosuid and nodev always, noexec unless {@code exec} is given. */
     record Tmpfs(String target, long sizeBytes, int mode, boolean readOnly, boolean noexec) {
     }
@@ -94,6 +98,19 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--security-opt", paramLabel = "KEY=VALUE", description = "seccomp=FILE: the seccomp profile"
             + " (OCI linux.seccomp JSON) instead of the default one; seccomp=unconfined: no seccomp filter")
     private List<String> securityOptions = new ArrayList<>();
+    @Option(names = "--init", description = "run a tiny init as the task's pid 1: it forwards signals (a task"
+            + " without handlers then ends on SIGTERM) and reaps orphans")
+    private boolean init;
+    @Option(names = "--stop-signal", paramLabel = "SIGNAL", description = "the signal stop sends first: TERM,"
+            + " SIGRTMIN+3, 15… (default: the image's StopSignal, else TERM)")
+    private String stopSignal;
+    @Option(names = "--stop-timeout", paramLabel = "SECONDS", description = "seconds stop waits before SIGKILL"
+            + " (default 10)")
+    private Integer stopTimeout;
+    @Option(names = "--restart", paramLabel = "POLICY", converter = RestartConverter.class, description = "no (the"
+            + " default), on-failure[:MAX] (any end but exit 0, at most MAX restarts in a row) or always; a stop or"
+            + " kill is never restarted, and the policy holds across daemon restarts")
+    private RestartPolicy restart;
     @Parameters(paramLabel = "IMAGE [CMD…]", description = "the image (left out with --rootfs), then the command")
     private List<String> words = new ArrayList<>();
 
@@ -141,6 +158,7 @@ final class RunCommand implements Callable<Integer> {
         if (userns != null) {
             body.put("userns", userns); // the daemon validates it, naming the field
         }
+        lifecycle(body);
         List<String> command;
         if (rootfs != null) {
             body.put("host_rootfs", rootfs.toAbsolutePath().toString());
@@ -214,6 +232,26 @@ final class RunCommand implements Callable<Integer> {
                     .put("protocol", p.protocol()));
         }
         return body;
+    }
+
+    /** --init, --stop-signal, --stop-timeout and --restart; the daemon validates the values, naming the field. */
+    private void lifecycle(ObjectNode body) {
+        if (init) {
+            body.put("init", true);
+        }
+        if (stopSignal != null) {
+            body.put("stop_signal", stopSignal);
+        }
+        if (stopTimeout != null) {
+            body.put("stop_timeout_seconds", stopTimeout);
+        }
+        if (restart != null) {
+            if (remove && !restart.policy().equals("no")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--restart: not with --rm (a container"
+                        + " removed once it ends cannot be restarted)");
+            }
+            body.putObject("restart").put("policy", restart.policy()).put("max_retries", restart.maxRetries());
+        }
     }
 
     private void env(ObjectNode body) {
@@ -414,6 +452,26 @@ final class RunCommand implements Callable<Integer> {
             }
             throw new TypeConversionException("'" + spec + "': mode '" + octal + "' is not octal permission bits"
                     + " (0 to 7777)");
+        }
+    }
+
+    /** {@code no}, {@code always}, {@code on-failure} or {@code on-failure:N}, as docker's. */
+    static final class RestartConverter implements ITypeConverter<RestartPolicy> {
+        @Override
+        public RestartPolicy convert(String value) {
+            int colon = value.indexOf(':');
+            String policy = colon < 0 ? value : value.substring(0, colon);
+            if (colon < 0) {
+                return new RestartPolicy(policy, 0);
+            }
+            if (!policy.equals("on-failure")) {
+                throw new TypeConversionException("'" + value + "': only on-failure takes a count (on-failure:N)");
+            }
+            try {
+                return new RestartPolicy(policy, Integer.parseInt(value.substring(colon + 1)));
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("'" + value + "': the count after on-failure: must be a number");
+            }
         }
     }
 

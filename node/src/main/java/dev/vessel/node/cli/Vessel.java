@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,7 +26,8 @@ public final class Vessel implements Runnable {
      * that runs is registered (see {@link #needed}).
      */
     private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, PsCommand.class,
-            InspectCommand.class, LogsCommand.class, KillCommand.class, RmCommand.class, VmCommand.class, PullCommand.class,
+            InspectCommand.class, LogsCommand.class, StopCommand.class, StartCommand.class, RestartCommand.class,
+            KillCommand.class, RmCommand.class, VmCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
             DaemonCommand.class);
 
@@ -115,6 +117,26 @@ public final class Vessel implements Runnable {
 
     VesselClient client() {
         return VesselClient.connect(host, tokenFile);
+    }
+
+    /**
+     * One POST or DELETE per container, to its resource path and {@code action} (e.g. {@code "/stop?timeout=5"},
+     * or "" for the container itself), each id printed once done. As docker's: one failure, reported, does not
+     * stop the others; the exit code says whether any failed.
+     */
+    int eachContainer(List<String> ids, String method, String action) {
+        VesselClient client = client();
+        int failed = 0;
+        for (String id : ids) {
+            try {
+                client.call(method, "/v1/containers/" + Paths.segment(id) + action, method.equals("DELETE") ? null : "");
+                out.println(id);
+            } catch (CliFailure e) {
+                err.println("vessel: " + e.getMessage());
+                failed++;
+            }
+        }
+        return failed == 0 ? 0 : CliFailure.EXIT_CODE;
     }
 
     @Override

@@ -16,7 +16,7 @@ public record ImageConfig(Platform platform, ImageDefaults defaults, List<Digest
 
     private record Config(@JsonProperty("Entrypoint") List<String> entrypoint, @JsonProperty("Cmd") List<String> cmd,
                           @JsonProperty("Env") List<String> env, @JsonProperty("WorkingDir") String workingDir,
-                          @JsonProperty("User") String user) {
+                          @JsonProperty("User") String user, @JsonProperty("StopSignal") String stopSignal) {
     }
 
     private record RootFs(String type, @JsonProperty("diff_ids") List<String> diffIds) {
@@ -43,7 +43,8 @@ public record ImageConfig(Platform platform, ImageDefaults defaults, List<Digest
                         .setName(eq < 0 ? entry : entry.substring(0, eq))
                         .setValue(eq < 0 ? "" : entry.substring(eq + 1)));
             }
-            defaults.setWorkingDir(c.workingDir() == null ? "" : c.workingDir()).setUser(c.user() == null ? "" : c.user());
+            defaults.setWorkingDir(c.workingDir() == null ? "" : c.workingDir()).setUser(c.user() == null ? "" : c.user())
+                    .setStopSignal(c.stopSignal() == null ? "" : c.stopSignal());
         }
         List<Digest> diffIds = doc.rootfs().diffIds().stream().map(d -> Digest.parse(what + " diff_id", d)).toList();
         return new ImageConfig(new Platform(doc.os(), doc.architecture(), doc.variant()), defaults.build(), diffIds);
