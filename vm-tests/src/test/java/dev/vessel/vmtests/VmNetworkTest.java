@@ -200,7 +200,9 @@ class VmNetworkTest {
                 "  - [sh, -c, 'mkdir -p /srv/www && printf %s " + token + " > /srv/www/token']",
                 // a unit of its own, so that it outlives cloud-init's final stage
                 "  - [systemd-run, --unit=vessel-www, python3, -m, http.server, '8080', --directory, /srv/www]",
-                "  - [sh, -c, 'sleep 1; echo \"VESSEL-SERVING $(hostname -I)\" > /dev/ttyS0']",
+                // serving once the port answers: python's start takes seconds under TCG on a busy host
+                "  - [bash, -c, 'until (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; do sleep 0.5; done;"
+                        + " echo \"VESSEL-SERVING $(hostname -I)\" > /dev/ttyS0']",
                 "");
         node.containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setHostname("net-vm")
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet")
