@@ -19,6 +19,7 @@ import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.MachineDomainXml;
 import dev.vessel.launcher.vm.domain.MachineSpec;
+import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.machine.BaseImage;
 import dev.vessel.launcher.vm.machine.MachineDisk;
 import dev.vessel.launcher.vm.machine.NoCloudSeed;
@@ -155,7 +156,7 @@ final class FullVmBench {
         Path xml = Files.writeString(dir.resolve("domain.xml"), MachineDomainXml.render(new MachineSpec(name,
                 dir, name, UUID.randomUUID(), launcher.accelerator() == Accelerator.KVM ? Accelerator.KVM
                 : Accelerator.TCG, qemu, MEMORY, 1, disk, base, Optional.of(seed), console,
-                "/machine", List.of(), List.of())));
+                "/machine", List.of(), List.of(), VmSpec.Passthrough.NONE)));
         long t0 = System.nanoTime();
         run("virsh", "-c", "qemu:///system", "create", xml.toString());
         awaitMarker(console);
