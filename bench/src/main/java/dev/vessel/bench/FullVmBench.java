@@ -221,7 +221,8 @@ final class FullVmBench {
         Path xml = Files.writeString(dir.resolve("domain.xml"), MachineDomainXml.render(new MachineSpec(name,
                 dir, name, UUID.randomUUID(), launcher.accelerator() == Accelerator.KVM ? Accelerator.KVM
                 : Accelerator.TCG, qemu, MEMORY, 1, disk, base, Optional.of(seed), console,
-                "/machine", List.of(), List.of(new VmSpec.Nic(VIRSH_TAP, VIRSH_NIC.getMac())))));
+                "/machine", List.of(), List.of(new VmSpec.Nic(VIRSH_TAP, VIRSH_NIC.getMac())),
+                VmSpec.Passthrough.NONE)));
         long t0 = System.nanoTime();
         run("virsh", "-c", "qemu:///system", "create", xml.toString());
         long done;

@@ -2,6 +2,7 @@ package dev.vessel.guest;
 
 import dev.vessel.core.agent.Hello;
 import dev.vessel.core.agent.ProtocolVersion;
+import dev.vessel.core.gpu.GpuDiscovery;
 import java.io.IOException;
 
 /** Serves the host connection after connection, for as long as the guest runs. */
@@ -10,10 +11,13 @@ final class Agent {
     private final Requests requests;
     private final HostLink link;
 
-    /** {@code startMillis}: the guest's uptime when the agent's main() began. */
+    /**
+     * {@code startMillis}: the guest's uptime when the agent's main() began. The hello also lists the
+     * guest's PCI devices (GPUs passed through among them), read once here.
+     */
     Agent(long startMillis, Requests requests, HostLink link) {
         this.hello = Hello.newBuilder().setVersion(ProtocolVersion.V1).setAgentVersion(version())
-                .setAgentStartMillis(startMillis);
+                .setAgentStartMillis(startMillis).addAllPciDevices(GuestPciDevices.list(GpuDiscovery.host()));
         this.requests = requests;
         this.link = link;
     }

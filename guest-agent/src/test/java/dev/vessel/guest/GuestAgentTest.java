@@ -216,6 +216,10 @@ class GuestAgentTest {
         assertEquals(ProtocolVersion.V1, hello.getHello().getVersion());
         assertFalse(hello.getHello().getAgentVersion().isEmpty());
         assertTrue(hello.getHello().getReadyMillis() >= hello.getHello().getAgentStartMillis(), hello.toString());
+        // the PCI devices of the machine the agent runs on (here the test's), as discovery reads them
+        assertEquals(dev.vessel.core.gpu.GpuDiscovery.host().pciDevices().stream().map(d -> d.address().value()).toList(),
+                hello.getHello().getPciDevicesList().stream().map(d -> d.getAddress()).toList());
+        assertFalse(hello.getHello().getPciDevicesList().isEmpty(), "this machine has PCI devices");
 
         GuestFrame early = host.request(HostFrame.newBuilder().setPing(Ping.getDefaultInstance()));
         assertError("hello_ack", early);

@@ -22,6 +22,7 @@ import dev.vessel.isolators.namespaces.UserNamespaceIsolator;
 import dev.vessel.isolators.namespaces.UserNamespaceRanges;
 import dev.vessel.isolators.network.CniIsolator;
 import dev.vessel.isolators.posix.PosixRlimitsIsolator;
+import dev.vessel.isolators.vm.VmGpuIsolator;
 import dev.vessel.isolators.vm.VmNetworkIsolator;
 import dev.vessel.isolators.vm.VmResourcesIsolator;
 import dev.vessel.isolators.vm.VmRootfsIsolator;
@@ -106,7 +107,7 @@ public final class IsolatorCatalog {
             new Entry("cgroups/pids", PROCESS_AND_GUEST, controller("pids", PidsIsolator::new)),
             // with the node's GPUs, it also allows the devices gpu/nvidia hands a container
             new Entry("cgroups/devices", EnumSet.of(Placement.PROCESS_HOST),
-                    (c, s) -> new DevicesIsolator(c.hierarchies(), c.gpus().isPresent())),
+                    (c, s) -> new DevicesIsolator(c.hierarchies(), c.gpus().filter(g -> g.processContainers()).isPresent())),
             new Entry("namespaces", PROCESS_AND_GUEST,
                     (c, s) -> new NamespacesIsolator(c.namespaces(), Optional.empty())),
             // userns=auto: a user namespace on the host's ranges; a VM task's boundary is its VM
@@ -124,7 +125,7 @@ public final class IsolatorCatalog {
                 return new DockerVolumeIsolator(c.paths(), volumes.pluginDir(), volumes.timeout());
             }),
             new Entry("gpu/nvidia", EnumSet.of(Placement.PROCESS_HOST), (c, s) -> {
-                var gpus = needs(c.gpus(), "gpu/nvidia", "the node's GPUs");
+                var gpus = needs(c.gpus().filter(g -> g.processContainers()), "gpu/nvidia", "the node's GPUs");
                 return new NvidiaGpuIsolator(gpus.allocator(), gpus.driverFiles());
             }),
             new Entry("disk/du", EnumSet.of(Placement.PROCESS_HOST),
@@ -140,7 +141,10 @@ public final class IsolatorCatalog {
             new Entry("vm/rootfs", EnumSet.of(Placement.VM_HOST), (c, s) ->
                     new VmRootfsIsolator(c.paths(), needs(c.vms(), "vm/rootfs", "a VM launcher").qemuUser())),
             // connects the guest to the interfaces network/cni made
-            new Entry("vm/network", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmNetworkIsolator(c.paths())));
+            new Entry("vm/network", EnumSet.of(Placement.VM_HOST), (c, s) -> new VmNetworkIsolator(c.paths())),
+            // whole IOMMU groups passed through by VFIO, from the same allocator as gpu/nvidia's
+            new Entry("vm/gpu", EnumSet.of(Placement.VM_HOST),
+                    (c, s) -> new VmGpuIsolator(needs(c.gpus(), "vm/gpu", "the node's GPUs").allocator())));
 
     private IsolatorCatalog() {
     }

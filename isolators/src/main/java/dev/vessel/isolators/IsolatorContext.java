@@ -35,7 +35,7 @@ import java.util.Set;
  *                           {@code filesystem/linux} refuses Docker volumes (a guest's, whose host resolves them)
  * @param vms                the VM launcher's sizing, running guests and QEMU's user, for the {@code vm/*} isolators
  * @param userNamespaces     where {@code namespaces/user} takes {@code userns=auto} containers' host ids from
- * @param gpus               the node's GPUs and the NVIDIA driver's files, for {@code gpu/nvidia}
+ * @param gpus               the node's GPUs and the NVIDIA driver's files, for {@code gpu/nvidia} and {@code vm/gpu}
  */
 public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent,
         Set<Namespace> namespaces, List<Rlimit> rlimitDefaults, Duration diskCheckInterval, Optional<Cni> cni,
@@ -73,11 +73,21 @@ public record IsolatorContext(RuntimePaths paths, CgroupHierarchies hierarchies,
         }
     }
 
-    /** @param allocator the node's one GPU allocator; @param driverFiles the NVIDIA driver's user-space */
-    public record Gpus(GpuAllocator allocator, NvidiaDriverFiles driverFiles) {
+    /**
+     * @param allocator          the node's one GPU allocator, for {@code gpu/nvidia} and {@code vm/gpu}
+     * @param driverFiles        the NVIDIA driver's user-space
+     * @param processContainers  whether {@code gpu/nvidia} hands GPUs to process containers (then
+     *                           {@code cgroups/devices} waits for its rules); false where only VMs get them
+     */
+    public record Gpus(GpuAllocator allocator, NvidiaDriverFiles driverFiles, boolean processContainers) {
         public Gpus {
             Objects.requireNonNull(allocator, "allocator");
             Objects.requireNonNull(driverFiles, "driverFiles");
+        }
+
+        /** GPUs for process containers and VMs. */
+        public Gpus(GpuAllocator allocator, NvidiaDriverFiles driverFiles) {
+            this(allocator, driverFiles, true);
         }
     }
 

@@ -40,12 +40,12 @@ class IsolatorCatalogTest {
             "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits");
     /**
      * What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user,
-     * linux/seccomp and gpu/nvidia.
+     * linux/seccomp, gpu/nvidia and vm/gpu.
      */
     private static final List<String> HOST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
             "cgroups/pids", "cgroups/devices", "namespaces", "namespaces/user", "filesystem/linux", "linux/capabilities",
             "linux/seccomp", "posix/rlimits", "volume/docker", "gpu/nvidia", "disk/du", "network/cni", "vm/resources",
-            "vm/rootfs", "vm/network");
+            "vm/rootfs", "vm/network", "vm/gpu");
 
     @TempDir
     Path dir;

@@ -181,7 +181,7 @@ class ContainersApiTest {
         assertTrue(names(isolators.get("process")).containsAll(List.of("namespaces", "filesystem/linux", "disk/du")),
                 info::toString);
         assertEquals(List.of("filesystem/linux", "volume/docker", "network/cni", "vm/resources", "vm/rootfs",
-                "vm/network"), names(isolators.get("vm")), info::toString);
+                "vm/network", "vm/gpu"), names(isolators.get("vm")), info::toString);
         assertEquals(List.of("cgroups", "cgroups/memory", "cgroups/cpu", "cgroups/pids", "namespaces",
                 "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits"), names(isolators.get("vm_guest")),
                 info::toString);

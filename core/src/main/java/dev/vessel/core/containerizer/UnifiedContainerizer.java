@@ -48,6 +48,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -75,6 +76,8 @@ public final class UnifiedContainerizer implements Containerizer {
     private final RestartScheduler restarts;
     private final UserNamespaceMode userNamespaceDefault;
     private final Optional<GpuAllocator> gpus;
+    /** What the node's GPU isolators hand GPUs out for: process containers' devices, VMs' VFIO groups. */
+    private final Set<GpuAllocation.Use> gpuUses;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
     private volatile boolean recovered;
 
@@ -93,6 +96,7 @@ public final class UnifiedContainerizer implements Containerizer {
         this.chains = new IsolatorChains(b.isolators);
         this.provisioner = Optional.ofNullable(b.provisioner);
         this.gpus = Optional.ofNullable(b.gpus);
+        this.gpuUses = Set.copyOf(b.gpuUses);
         this.userNamespaceDefault = Objects.requireNonNull(b.userNamespaceDefault, "userNamespaceDefault");
         this.fetchers = new HashMap<>();
         for (Fetcher fetcher : b.fetchers) {
@@ -115,6 +119,7 @@ public final class UnifiedContainerizer implements Containerizer {
         private final List<Fetcher> fetchers = new ArrayList<>();
         private Provisioner provisioner;
         private GpuAllocator gpus;
+        private Set<GpuAllocation.Use> gpuUses = Set.of();
         private UserNamespaceMode userNamespaceDefault = UserNamespaceMode.HOST;
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
@@ -143,11 +148,13 @@ public final class UnifiedContainerizer implements Containerizer {
         }
 
         /**
-         * The node's GPUs, which an isolator of the process chain hands out (gpu/nvidia): a launch asking for
-         * GPUs is checked against them before anything is made. Without it, such a launch is refused.
+         * The node's GPUs, which isolators hand out for {@code uses} (gpu/nvidia: a process container's
+         * devices; vm/gpu: a VM's IOMMU groups): a launch asking for GPUs is checked against them before
+         * anything is made. A launch whose isolation class gets none is refused.
          */
-        public Builder gpus(GpuAllocator gpus) {
+        public Builder gpus(GpuAllocator gpus, Set<GpuAllocation.Use> uses) {
             this.gpus = gpus;
+            this.gpuUses = uses;
             return this;
         }
 
@@ -277,9 +284,13 @@ public final class UnifiedContainerizer implements Containerizer {
         if (GpuAllocator.asksForGpus(config.getResources())) {
             String field = config.getResources().getGpuAddressesCount() > 0 ? GpuAllocator.ADDRESS_FIELD
                     : GpuAllocator.COUNT_FIELD;
-            gpus.orElseThrow(() -> new VesselException(ErrorCode.UNAVAILABLE, field,
-                    "this node gives no GPUs to containers (its isolation has no GPU isolator)"))
-                    .check(config.getResources(), GpuAllocation.Use.DEVICES);
+            boolean vm = config.getIsolation() == Isolation.VM;
+            GpuAllocation.Use use = vm ? GpuAllocation.Use.VFIO : GpuAllocation.Use.DEVICES;
+            if (gpus.isEmpty() || !gpuUses.contains(use)) {
+                throw new VesselException(ErrorCode.UNAVAILABLE, field, "this node gives no GPUs to "
+                        + (vm ? "VMs (its isolation has no vm/gpu)" : "process containers (its isolation has no gpu/nvidia)"));
+            }
+            gpus.get().check(config.getResources(), use);
         }
         for (int i = 0; i < config.getUrisCount(); i++) {
             String scheme = URI.create(config.getUris(i).getUri()).getScheme().toLowerCase(Locale.ROOT);

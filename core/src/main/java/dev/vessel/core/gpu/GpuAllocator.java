@@ -281,7 +281,9 @@ public final class GpuAllocator {
     /** Why {@code gpu} cannot serve {@code use}; empty when it can. */
     private static Optional<String> unusable(Gpu gpu, GpuAllocation.Use use) {
         if (use == GpuAllocation.Use.VFIO) {
-            return gpu.iommuGroup().isPresent() ? Optional.empty() : Optional.of("is in no IOMMU group");
+            // a GPU whose group cannot go to a VM is never chosen by count, and refused by address
+            return gpu.iommuGroup().isEmpty() ? Optional.of("is in no IOMMU group")
+                    : gpu.iommuGroup().get().passthroughProblem().map(why -> "cannot be passed through: " + why);
         }
         if (gpu.vendor() != GpuVendor.NVIDIA) {
             return Optional.of("is not an NVIDIA GPU (process containers get NVIDIA GPUs only)");

@@ -28,6 +28,8 @@ public final class GpuDiscovery {
     public static final List<String> NVIDIA_CONTROL_NODES =
             List.of("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset");
 
+    /** A BAR's flag in sysfs {@code resource}: a 64-bit memory BAR (the kernel's IORESOURCE_MEM_64). */
+    private static final long IORESOURCE_MEM_64 = 0x00100000;
     private static final int S_IFMT = 0170000;
     private static final int S_IFCHR = 0020000;
 
@@ -68,6 +70,40 @@ public final class GpuDiscovery {
         }
     }
 
+    /** Every PCI function the kernel lists, in address order (a guest agent reports them). */
+    public List<PciDevice> pciDevices() {
+        try {
+            List<PciDevice> devices = new ArrayList<>();
+            for (Path device : DirectoryEntries.matching(sysfs.resolve("bus/pci/devices"), "*")) {
+                Optional<PciAddress> address = PciAddress.parse(device.getFileName().toString());
+                if (address.isPresent()) {
+                    devices.add(pciDevice(address.get(), device));
+                }
+            }
+            devices.sort(Comparator.comparing(PciDevice::address));
+            return devices;
+        } catch (IOException e) {
+            throw VesselException.internal(sysfs.toString(), "cannot list PCI devices: " + e.getMessage(), e);
+        }
+    }
+
+    /** Every IOMMU group the kernel made, by number, with its devices; none without an IOMMU. */
+    public List<IommuGroup> iommuGroups() {
+        try {
+            List<IommuGroup> groups = new ArrayList<>();
+            for (Path group : DirectoryEntries.matching(sysfs.resolve("kernel/iommu_groups"), "*")) {
+                String number = group.getFileName().toString();
+                if (number.matches("[0-9]+")) {
+                    groups.add(iommuGroup(number));
+                }
+            }
+            groups.sort(Comparator.comparingInt(IommuGroup::number));
+            return groups;
+        } catch (IOException e) {
+            throw VesselException.internal(sysfs.toString(), "cannot list IOMMU groups: " + e.getMessage(), e);
+        }
+    }
+
     private Gpu gpu(PciDevice pci, GpuVendor vendor, Path device) throws IOException {
         Optional<Gpu.NvidiaGpu> nvidia = Optional.empty();
         String model = vendor + " " + pci.ids();
@@ -78,21 +114,44 @@ public final class GpuDiscovery {
                     node("nvidia" + minor)));
             model = info.getOrDefault("Model", model);
         }
-        return new Gpu(pci, vendor, model, numaNode(device), iommuGroup(device), nvidia);
+        return new Gpu(pci, vendor, model, numaNode(device), groupOf(device), nvidia);
     }
 
     private PciDevice pciDevice(PciAddress address, Path device) throws IOException {
         return new PciDevice(address, hex(device.resolve("class")), hex(device.resolve("vendor")),
-                hex(device.resolve("device")), linkName(device.resolve("driver")));
+                hex(device.resolve("device")), linkName(device.resolve("driver")), mmio64Bytes(device));
+    }
+
+    /**
+     * The sizes of the 64-bit memory BARs in sysfs {@code resource} (one line per resource: start, end,
+     * flags, in hex; an unused one is all zeros); 0 when the file is missing.
+     */
+    private static long mmio64Bytes(Path device) throws IOException {
+        Path file = device.resolve("resource");
+        if (!Files.isRegularFile(file)) {
+            return 0;
+        }
+        long total = 0;
+        for (String line : Files.readAllLines(file)) {
+            String[] fields = line.strip().split("\\s+");
+            if (fields.length == 3 && (Long.decode(fields[2]) & IORESOURCE_MEM_64) != 0) {
+                total += Long.decode(fields[1]) - Long.decode(fields[0]) + 1;
+            }
+        }
+        return total;
     }
 
     /** The group the {@code iommu_group} link names, with every device in it; empty without an IOMMU. */
-    private Optional<IommuGroup> iommuGroup(Path device) throws IOException {
+    private Optional<IommuGroup> groupOf(Path device) throws IOException {
         Optional<String> number = linkName(device.resolve("iommu_group"));
         if (number.isEmpty()) {
             return Optional.empty();
         }
-        Path groupDevices = sysfs.resolve("kernel/iommu_groups").resolve(number.get()).resolve("devices");
+        return Optional.of(iommuGroup(number.get()));
+    }
+
+    private IommuGroup iommuGroup(String number) throws IOException {
+        Path groupDevices = sysfs.resolve("kernel/iommu_groups").resolve(number).resolve("devices");
         List<PciDevice> members = new ArrayList<>();
         for (Path member : DirectoryEntries.matching(groupDevices, "*")) {
             Optional<PciAddress> address = PciAddress.parse(member.getFileName().toString());
@@ -101,7 +160,7 @@ public final class GpuDiscovery {
             }
         }
         members.sort(Comparator.comparing(PciDevice::address));
-        return Optional.of(new IommuGroup(Integer.parseInt(number.get()), members));
+        return new IommuGroup(Integer.parseInt(number), members);
     }
 
     private static int numaNode(Path device) throws IOException {

@@ -508,11 +508,6 @@ public final class ConfigValidator {
             if (c.getUrisCount() > 0) {
                 fail("uris", why);
             }
-            if (c.getResources().getGpus() > 0 || c.getResources().getGpuAddressesCount() > 0) {
-                fail(c.getResources().getGpuAddressesCount() > 0 ? "resources.gpu_addresses" : "resources.gpus",
-                        "is not supported for VM tasks yet: GPUs are given to process containers; VMs will get"
-                        + " them through VFIO passthrough next");
-            }
             if (!c.getParentId().isEmpty()) {
                 fail("parent_id", why);
             }

@@ -48,6 +48,10 @@ public final class FakeGpuHost {
 
     public static final String DRIVER_VERSION = "550.54.15";
 
+    /** Each NVIDIA GPU's BAR1 (64-bit); with its 32 MiB BAR3, its 64-bit MMIO. */
+    public static final long H100_BAR1_BYTES = 128L << 30;
+    public static final long NVIDIA_MMIO64_BYTES = H100_BAR1_BYTES + (32L << 20);
+
     private final Path root;
 
     private FakeGpuHost(Path root) {
@@ -110,6 +114,16 @@ public final class FakeGpuHost {
                 + "DMA Mask: \t 0xfffffffffffff\nBus Location: \t " + address + "\nDevice Minor: \t " + minor
                 + "\nGPU Excluded:\t No\n");
         mknod(GPU_NODES.get(minor));
+        // BAR0 16 MiB (32-bit), BAR1 128 GiB and BAR3 32 MiB (64-bit, prefetchable), as an H100's
+        Path bus = sysfs().resolve("bus/pci/devices").resolve(address);
+        Files.writeString(bus.resolve("resource"), resource(0xa8000000L, 16L << 20, 0x40200)
+                + resource(0x220000000000L, H100_BAR1_BYTES, 0x14220c) + resource(0, 0, 0)
+                + resource(0x222000000000L, 32L << 20, 0x14220c) + resource(0, 0, 0).repeat(9));
+    }
+
+    /** One line of sysfs {@code resource}: start, end, flags. */
+    private static String resource(long start, long size, long flags) {
+        return String.format("0x%016x 0x%016x 0x%016x%n", start, size == 0 ? 0 : start + size - 1, flags);
     }
 
     /** One PCI function: its directory under devices/, its bus/pci/devices link and its group's link. */

@@ -185,7 +185,7 @@ class GpuAllocatorTest {
     @Test
     void aVmIsRefusedAGroupWithABridgeAndAHostWithoutIommu() throws Exception {
         VesselException bridge = assertThrows(VesselException.class, () -> allocator.allocateGroups("vm", at(AMD)));
-        assertEquals("resources.gpu_addresses", bridge.field().orElseThrow());
+        assertEquals("resources.gpu_addresses[0]", bridge.field().orElseThrow());
         assertTrue(bridge.getMessage().contains("PCI bridge " + FakeGpuHost.AMD_BRIDGE), bridge.getMessage());
         assertEquals(Map.of(), allocator.holders());
 

@@ -146,4 +146,25 @@ class GpuDiscoveryTest {
         // what the kernel lists, read independently: none on a machine without a GPU, each one on a machine with
         assertEquals(displayControllers, inventory.gpus().size(), inventory.toString());
     }
+
+    @Test
+    void theSizeOfEachDevicesSixtyFourBitBarsComesFromSysfsResource() throws Exception {
+        GpuInventory inventory = FakeGpuHost.create(tmp).discovery().discover();
+
+        assertEquals(FakeGpuHost.NVIDIA_MMIO64_BYTES, inventory.find(new PciAddress(H100_A)).orElseThrow().pci().mmio64Bytes(),
+                "BAR1 and BAR3; BAR0 is 32-bit");
+        assertEquals(0, inventory.find(new PciAddress(INTEL)).orElseThrow().pci().mmio64Bytes(), "no resource file");
+    }
+
+    @Test
+    void listsEveryPciDeviceAndEveryIommuGroupAsTheKernelMadeThem() throws Exception {
+        GpuDiscovery discovery = FakeGpuHost.create(tmp).discovery();
+
+        assertEquals(11, discovery.pciDevices().size());
+        assertEquals(new PciAddress(FakeGpuHost.AMD_BRIDGE), discovery.pciDevices().get(2).address(), "in address order");
+        List<IommuGroup> groups = discovery.iommuGroups();
+        assertEquals(List.of(1, 2, 13, 15, 28, 44, 71), groups.stream().map(IommuGroup::number).toList());
+        assertEquals(List.of(new PciAddress(FakeGpuHost.AMD_BRIDGE), new PciAddress(AMD), new PciAddress(FakeGpuHost.AMD_AUDIO)),
+                groups.get(2).addresses());
+    }
 }

@@ -137,10 +137,8 @@ class ConfigValidatorTest {
                         .addGpuAddresses("0000:41:00.0")), "resources.gpu_addresses[1]", "is listed twice"),
                 rule("gpu count that is not the addresses' number", c -> res(c, r -> r.setGpus(2)
                         .addGpuAddresses("0000:41:00.0")), "resources.gpus", "give 0 or their number"),
-                rule("gpus in a VM task", c -> res(c.setIsolation(Isolation.VM), r -> r.setGpus(1)), "resources.gpus",
-                        "VFIO passthrough next"),
-                rule("gpu addresses in a VM task", c -> res(c.setIsolation(Isolation.VM),
-                        r -> r.addGpuAddresses("0000:41:00.0")), "resources.gpu_addresses", "VFIO passthrough next"),
+                rule("gpu address in upper case in a VM task", c -> res(c.setIsolation(Isolation.VM),
+                        r -> r.addGpuAddresses("0000:4A:00.0")), "resources.gpu_addresses[0]", "is not a PCI address"),
                 rule("env key with '='", c -> c.addEnv(EnvVar.newBuilder().setName("A=B").setValue("x")),
                         "env[0].name", "must not contain '='"),
                 rule("empty env key", c -> c.addEnv(EnvVar.newBuilder().setValue("x")), "env[0].name", "must not be empty"),
@@ -306,6 +304,12 @@ class ConfigValidatorTest {
                 .addGpuAddresses("0000:c1:00.0")).build()));
         assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setGpus(1)
                 .addGpuAddresses("0000:41:00.0")).build()));
+    }
+
+    @Test
+    void aVmTaskAndAFullVmMayAskForGpusByCountOrByAddress() {
+        assertDoesNotThrow(() -> validator.validate(res(valid().setIsolation(Isolation.VM), r -> r.setGpus(2)).build()));
+        assertDoesNotThrow(() -> validator.validate(res(machine(machineOptions()), r -> r.addGpuAddresses("0000:41:00.0")).build()));
     }
 
     @Test

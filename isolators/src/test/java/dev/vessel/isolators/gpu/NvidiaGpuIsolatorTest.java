@@ -16,6 +16,7 @@ import dev.vessel.core.gpu.PciAddress;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.GpuAllocation;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
@@ -31,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -64,7 +66,7 @@ class NvidiaGpuIsolatorTest {
     }
 
     static ProcessNode start() throws Exception {
-        return ProcessNode.start(tmp.resolve("node"), "gpu", NvidiaGpuIsolatorTest::isolators, b -> b.gpus(allocator));
+        return ProcessNode.start(tmp.resolve("node"), "gpu", NvidiaGpuIsolatorTest::isolators, b -> b.gpus(allocator, Set.of(GpuAllocation.Use.DEVICES)));
     }
 
     /** The catalog's process isolators with a fresh allocator on the fake host, as a daemon's start-up makes. */
@@ -206,7 +208,7 @@ class NvidiaGpuIsolatorTest {
         RuntimePaths paths = node.paths();
         List<Isolator> isolators = isolators(paths);
         UnifiedContainerizer restarted = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths)).isolators(isolators).gpus(allocator).build();
+                .launcher(ProcessLauncher.withBundledHelper(paths)).isolators(isolators).gpus(allocator, Set.of(GpuAllocation.Use.DEVICES)).build();
         restarted.recover();
         node = new ProcessNode(paths, node.rootfs(), restarted);
 

@@ -2,6 +2,7 @@ package dev.vessel.launcher.vm;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.gpu.PciAddress;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
@@ -72,7 +73,7 @@ final class VmSpecResolver {
         return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, rootfs,
                 rootfs.startsWith(paths.vmRootfsDir()), paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
-                nics(size));
+                nics(size), passthrough(size));
     }
 
     /**
@@ -95,7 +96,7 @@ final class VmSpecResolver {
         return new MachineSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, Math.max(1, size.getVcpus()),
                 Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir), config.cgroupPartition(),
-                VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size));
+                VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size), passthrough(size));
     }
 
     /**
@@ -109,7 +110,7 @@ final class VmSpecResolver {
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator, qemuUser,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
                 config.kernelCmdline(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
-                config.cgroupPartition(), VmVolumes.none(), List.of());
+                config.cgroupPartition(), VmVolumes.none(), List.of(), VmSpec.Passthrough.NONE);
     }
 
     /** The NICs the host-side isolators made, checked: they go into the domain XML. */
@@ -128,6 +129,17 @@ final class VmSpecResolver {
             nics.add(new VmSpec.Nic(nic.getTap(), nic.getGuest().getMac()));
         }
         return nics;
+    }
+
+    /** The host PCI devices {@code vm/gpu} gave the VM, checked: they go into the domain XML. */
+    private static VmSpec.Passthrough passthrough(VmLaunchInfo size) {
+        List<PciAddress> devices = new ArrayList<>();
+        for (int i = 0; i < size.getPassthroughDevicesCount(); i++) {
+            String address = size.getPassthroughDevices(i);
+            devices.add(PciAddress.parse(address).orElseThrow(() -> VesselException.internal(
+                    "launch_info.vm.passthrough_devices", "'" + address + "' is not a PCI address", null)));
+        }
+        return new VmSpec.Passthrough(devices, size.getMmio64WindowBytes());
     }
 
     /** The container's own artifact when it names one, else the launcher's; a readable file either way. */

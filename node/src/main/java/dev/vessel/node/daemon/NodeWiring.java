@@ -3,6 +3,7 @@ package dev.vessel.node.daemon;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.gpu.GpuAllocator;
+import dev.vessel.core.model.GpuAllocation;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
@@ -45,6 +46,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Builds this node from its configuration: the process launcher, the VM launcher, the host's
@@ -103,9 +105,14 @@ final class NodeWiring {
                 .isolators(isolators)
                 .provisioner(images)
                 .userNamespaceDefault(config.usernsDefault());
+        Set<GpuAllocation.Use> gpuUses = EnumSet.noneOf(GpuAllocation.Use.class);
         if (isolators.stream().anyMatch(i -> i.name().equals("gpu/nvidia"))) {
-            builder.gpus(gpus);
+            gpuUses.add(GpuAllocation.Use.DEVICES);
         }
+        if (isolators.stream().anyMatch(i -> i.name().equals("vm/gpu"))) {
+            gpuUses.add(GpuAllocation.Use.VFIO);
+        }
+        builder.gpus(gpus, gpuUses);
         if (config.usernsDefault() == UserNamespaceMode.AUTO
                 && isolators.stream().noneMatch(i -> i.name().equals("namespaces/user"))) {
             throw VesselException.invalid("userns_default", "auto needs the namespaces/user isolator, which the"
@@ -151,8 +158,8 @@ final class NodeWiring {
 
     /**
      * The host's chain: the isolators the configuration names, else every host isolator this host can run.
-     * The node's GPUs go to gpu/nvidia unless the configuration leaves it out (then cgroups/devices does not
-     * wait for it either).
+     * The node's GPUs go to gpu/nvidia and vm/gpu unless the configuration leaves both out (then
+     * cgroups/devices does not wait for gpu/nvidia either).
      */
     private static List<Isolator> isolators(DaemonConfig config, CgroupHierarchies hierarchies, VmLauncher vms,
             GpuAllocator gpus) {
@@ -162,8 +169,9 @@ final class NodeWiring {
                         DockerVolumeIsolator.DEFAULT_TIMEOUT))
                 .withVms(new IsolatorContext.Vms(vms.config().sizing(), vms, vms.qemuUser()))
                 .withUserNamespaces(config.userNamespaces());
-        if (config.isolation().map(names -> names.contains("gpu/nvidia")).orElse(true)) {
-            context = context.withGpus(new IsolatorContext.Gpus(gpus, config.gpuHost().driverFiles()));
+        boolean processes = config.isolation().map(names -> names.contains("gpu/nvidia")).orElse(true);
+        if (processes || config.isolation().map(names -> names.contains("vm/gpu")).orElse(true)) {
+            context = context.withGpus(new IsolatorContext.Gpus(gpus, config.gpuHost().driverFiles(), processes));
         }
         return config.isolation().isPresent()
                 ? IsolatorCatalog.build(context, IsolatorCatalog.HOST, config.isolation().get())

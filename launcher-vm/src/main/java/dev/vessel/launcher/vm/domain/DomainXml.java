@@ -14,7 +14,9 @@ import javax.xml.stream.XMLStreamWriter;
  * QEMU listens on), the rootfs and the volumes shared by virtio-9p (mapped, so that nothing a guest
  * makes in them is a setuid program or a device on the host), the task's disks (virtio-blk,
  * each with the serial the guest finds it by), a virtio NIC on each tap the host-side
- * {@code vm/network} isolator made, and nothing else: no balloon, USB, graphics, video or sound.
+ * {@code vm/network} isolator made, the host PCI devices passed through to it (VFIO: {@code vm/gpu}'s IOMMU
+ * groups, each device on its own PCIe root port, guest memory locked, a 64-bit MMIO window for their BARs),
+ * and nothing else: no balloon, USB, graphics, video or sound.
  * Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
@@ -30,6 +32,8 @@ public final class DomainXml {
      * (this tag), so it has both and the agent is told which one to mount.
      */
     public static final String PASSTHROUGH_ROOTFS_TAG = "vessel-rootfs-host";
+    /** What a VFIO domain's QEMU may use beyond guest memory (libvirt's own allowance for its lock limit). */
+    static final long QEMU_OVERHEAD_BYTES = 1L << 30;
 
     private DomainXml() {
     }
@@ -38,6 +42,7 @@ public final class DomainXml {
         return document(spec.containerId(), xml -> {
             writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(), spec.stateDir(),
                     spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
+            writeLockedMemory(xml, spec.passthrough(), spec.memoryBytes());
             xml.writeStartElement("os");
             writeOsType(xml);
             text(xml, "kernel", spec.kernel().toString());
@@ -63,6 +68,7 @@ public final class DomainXml {
             for (VmSpec.Nic nic : spec.nics()) {
                 writeNic(xml, nic);
             }
+            writePassthroughDevices(xml, spec.passthrough());
             writeNoUsbNoBalloon(xml);
             xml.writeEndElement();
             writeSeclabel(xml, spec.qemuUser());
@@ -134,6 +140,85 @@ public final class DomainXml {
         text(xml, "on_poweroff", "destroy");
         text(xml, "on_reboot", onReboot);
         text(xml, "on_crash", "destroy");
+    }
+
+    /**
+     * A VM with passed-through devices has its memory locked: a device may DMA into any guest page at any
+     * time, so none may be swapped or moved (VFIO pins them anyway; this says so, and libvirt then raises
+     * QEMU's RLIMIT_MEMLOCK). libvirt's documentation asks for a hard limit beside {@code <locked/>}: the guest's
+     * memory plus 1 GiB for QEMU itself, the figure libvirt uses for a VFIO domain's lock limit. Nothing
+     * without passthrough.
+     */
+    static void writeLockedMemory(XMLStreamWriter xml, VmSpec.Passthrough passthrough, long memoryBytes)
+            throws XMLStreamException {
+        if (passthrough.none()) {
+            return;
+        }
+        xml.writeStartElement("memtune");
+        xml.writeStartElement("hard_limit");
+        xml.writeAttribute("unit", "KiB");
+        xml.writeCharacters(Long.toString((memoryBytes + QEMU_OVERHEAD_BYTES + 1023) / 1024));
+        xml.writeEndElement();
+        xml.writeEndElement();
+        xml.writeStartElement("memoryBacking");
+        xml.writeEmptyElement("locked");
+        xml.writeEndElement();
+    }
+
+    /**
+     * Every passed-through host PCI function as a managed {@code <hostdev>} (libvirt detaches it from its host
+     * driver, binds it to vfio-pci while the VM runs, and gives it back after; Vessel never rebinds), each on a
+     * {@code pcie-root-port} of its own, as a device sits on its own port on a real PCIe host: the guest's
+     * drivers see a PCIe device with its link and extended capabilities, and it can be reset alone. The q35
+     * root's 64-bit MMIO window ({@code pcihole64}, libvirt's own element for QEMU's {@code pci-hole64-size},
+     * no QEMU command-line pass-through that would taint the domain) is sized for their BARs.
+     * Root ports take controller indexes 1…n and each device is bus n, slot 0; libvirt adds further ports
+     * after them for the other devices.
+     */
+    static void writePassthroughDevices(XMLStreamWriter xml, VmSpec.Passthrough passthrough) throws XMLStreamException {
+        if (passthrough.none()) {
+            return;
+        }
+        xml.writeStartElement("controller");
+        xml.writeAttribute("type", "pci");
+        xml.writeAttribute("index", "0");
+        xml.writeAttribute("model", "pcie-root");
+        xml.writeStartElement("pcihole64");
+        xml.writeAttribute("unit", "KiB");
+        xml.writeCharacters(Long.toString(passthrough.mmio64WindowBytes() / 1024));
+        xml.writeEndElement();
+        xml.writeEndElement();
+        for (int i = 0; i < passthrough.devices().size(); i++) {
+            String port = Integer.toString(i + 1);
+            xml.writeEmptyElement("controller");
+            xml.writeAttribute("type", "pci");
+            xml.writeAttribute("index", port);
+            xml.writeAttribute("model", "pcie-root-port");
+
+            String[] host = passthrough.devices().get(i).value().split("[:.]"); // domain, bus, slot, function
+            xml.writeStartElement("hostdev");
+            xml.writeAttribute("mode", "subsystem");
+            xml.writeAttribute("type", "pci");
+            xml.writeAttribute("managed", "yes");
+            xml.writeStartElement("source");
+            writePciAddress(xml, false, host[0], host[1], host[2], host[3]);
+            xml.writeEndElement();
+            writePciAddress(xml, true, "0000", String.format("%02x", i + 1), "00", "0");
+            xml.writeEndElement();
+        }
+    }
+
+    /** A PCI address element; the guest side's (where the device sits in the VM) says its type. */
+    private static void writePciAddress(XMLStreamWriter xml, boolean guest, String domain, String bus, String slot,
+            String function) throws XMLStreamException {
+        xml.writeEmptyElement("address");
+        if (guest) {
+            xml.writeAttribute("type", "pci");
+        }
+        xml.writeAttribute("domain", "0x" + domain);
+        xml.writeAttribute("bus", "0x" + bus);
+        xml.writeAttribute("slot", "0x" + slot);
+        xml.writeAttribute("function", "0x" + function);
     }
 
     static void writeNoUsbNoBalloon(XMLStreamWriter xml) throws XMLStreamException {

@@ -7,7 +7,8 @@ import javax.xml.stream.XMLStreamWriter;
  * Writes the libvirt domain of a full VM: a q35 machine whose firmware boots its root disk (the
  * machine's qcow2 overlay, its backing chain spelled out with every format so nothing is probed), the
  * further disks, the NoCloud seed as a last, read-only disk, a virtio NIC on each tap {@code vm/network}
- * made, the serial console on a pty (logged to a file), and nothing else. A guest reboot restarts it;
+ * made, the host PCI devices passed through to it (VFIO, as a VM task's), the serial console on a pty
+ * (logged to a file), and nothing else. A guest reboot restarts it;
  * a poweroff or a crash ends it. QEMU runs as its unprivileged user with no relabelling, as a VM task's does
  * ({@link DomainXml}).
  */
@@ -22,6 +23,7 @@ public final class MachineDomainXml {
         return DomainXml.document(spec.containerId(), xml -> {
             DomainXml.writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(),
                     spec.stateDir(), spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
+            DomainXml.writeLockedMemory(xml, spec.passthrough(), spec.memoryBytes());
             xml.writeStartElement("os");
             DomainXml.writeOsType(xml);
             xml.writeEmptyElement("boot");
@@ -45,6 +47,7 @@ public final class MachineDomainXml {
             for (VmSpec.Nic nic : spec.nics()) {
                 DomainXml.writeNic(xml, nic);
             }
+            DomainXml.writePassthroughDevices(xml, spec.passthrough());
             DomainXml.writeNoUsbNoBalloon(xml);
             xml.writeEndElement();
             DomainXml.writeSeclabel(xml, spec.qemuUser());

@@ -16,6 +16,7 @@ import java.util.UUID;
  * @param disk  the machine's own qcow2 overlay on {@code base}, its root disk ({@code vda})
  * @param seed  the NoCloud seed ISO, attached as a last, read-only virtio disk; empty: none
  * @param disks the container's further {@code vm.disks}, {@code vdb} onwards
+ * @param passthrough the host PCI devices passed through to it (VFIO), none for most
  */
 public record MachineSpec(
         String containerId,
@@ -32,7 +33,8 @@ public record MachineSpec(
         Path consoleLog,
         String cgroupPartition,
         List<VmVolumes.AttachedDisk> disks,
-        List<VmSpec.Nic> nics) {
+        List<VmSpec.Nic> nics,
+        VmSpec.Passthrough passthrough) {
 
     public MachineSpec {
         Objects.requireNonNull(containerId, "containerId");
@@ -47,6 +49,7 @@ public record MachineSpec(
         Objects.requireNonNull(cgroupPartition, "cgroupPartition");
         disks = List.copyOf(disks);
         nics = List.copyOf(nics);
+        Objects.requireNonNull(passthrough, "passthrough");
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }

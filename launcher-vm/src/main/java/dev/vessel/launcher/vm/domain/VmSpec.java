@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm.domain;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.gpu.PciAddress;
 import dev.vessel.core.vm.QemuUser;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import java.util.UUID;
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
+ * @param passthrough     the host PCI devices passed through to the guest (VFIO), none for most
  */
 public record VmSpec(
         String containerId,
@@ -40,13 +42,30 @@ public record VmSpec(
         Path consoleLog,
         String cgroupPartition,
         VmVolumes volumes,
-        List<Nic> nics) {
+        List<Nic> nics,
+        Passthrough passthrough) {
 
     /** A virtio NIC with this MAC on the host's existing tap {@code tap} (made by the {@code vm/network} isolator). */
     public record Nic(String tap, String mac) {
         public Nic {
             Objects.requireNonNull(tap, "tap");
             Objects.requireNonNull(mac, "mac");
+        }
+    }
+
+    /**
+     * Host PCI functions given to the guest by VFIO (every device of each GPU's IOMMU group) and the 64-bit
+     * MMIO window their BARs need ({@code vm/gpu} decided both).
+     */
+    public record Passthrough(List<PciAddress> devices, long mmio64WindowBytes) {
+        public static final Passthrough NONE = new Passthrough(List.of(), 0);
+
+        public Passthrough {
+            devices = List.copyOf(devices);
+        }
+
+        public boolean none() {
+            return devices.isEmpty();
         }
     }
 
@@ -65,6 +84,7 @@ public record VmSpec(
         Objects.requireNonNull(cgroupPartition, "cgroupPartition");
         Objects.requireNonNull(volumes, "volumes");
         nics = List.copyOf(nics);
+        Objects.requireNonNull(passthrough, "passthrough");
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }

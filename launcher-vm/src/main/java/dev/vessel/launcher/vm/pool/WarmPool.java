@@ -72,7 +72,7 @@ public final class WarmPool implements AutoCloseable {
      * now; the pool never makes a task wait for a boot. A replacement starts booting.
      */
     public Optional<WarmGuest> take(VmSpec spec, ContainerConfig config) {
-        if (closed || !fits(spec, config)) {
+        if (closed || !fits(spec, config) || !spec.passthrough().none()) { // a warm guest has no host devices
             return Optional.empty();
         }
         WarmGuest guest;

@@ -129,7 +129,8 @@ class DomainXmlTest {
         VmSpec host = spec("host-rootfs", dir.resolve("host-rootfs"), Accelerator.TCG);
         host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(), host.qemuUser(),
                 host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.rootfs(),
-                false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics());
+                false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics(),
+                host.passthrough());
         Document doc = parse(DomainXml.render(host));
         assertEquals(1.0, number(doc, "count(/domain/devices/filesystem)"));
         assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
@@ -137,7 +138,8 @@ class DomainXmlTest {
         VmSpec task = spec("for-warm", dir.resolve("share"), Accelerator.TCG);
         VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(), task.qemuUser(),
                 task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.rootfs(),
-                true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics());
+                true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics(),
+                task.passthrough());
         String xml = DomainXml.render(warm);
         assertValidatedByLibvirt(xml, warm.domainName());
         doc = parse(xml);
@@ -246,7 +248,7 @@ class DomainXmlTest {
         return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator, QEMU,
                 448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
-                nics);
+                nics, VmSpec.Passthrough.NONE);
     }
 
     private static DomainMetadata metadataOf(String xml) throws Exception {

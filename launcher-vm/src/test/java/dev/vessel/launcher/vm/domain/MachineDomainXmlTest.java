@@ -36,7 +36,7 @@ class MachineDomainXmlTest {
                 2, disk, new BaseImage(base, "qcow2", 2L << 30), Optional.of(dir.resolve("seed.iso")),
                 dir.resolve("console.log"), "/vessel-test-vms",
                 List.of(new VmVolumes.AttachedDisk(extra, "raw", true, false, "vessel-disk0", "vda")),
-                List.of(new VmSpec.Nic("vtap-m0", "02:42:0a:58:07:09")));
+                List.of(new VmSpec.Nic("vtap-m0", "02:42:0a:58:07:09")), VmSpec.Passthrough.NONE);
         String xml = MachineDomainXml.render(spec);
         Path file = Files.writeString(dir.resolve("domain.xml"), xml);
         LibvirtFixture.Result define = LibvirtFixture.virsh("define", "--validate", file.toString());

@@ -106,6 +106,6 @@ class QemuAccessTest {
         return new VmSpec("c", state, DomainNames.forContainer("c"), UUID.randomUUID(), Accelerator.TCG, QEMU,
                 448 * VmLauncherConfig.MIB, 1, kernel, initrd, "console=ttyS0", rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
-                List.of());
+                List.of(), VmSpec.Passthrough.NONE);
     }
 }
