@@ -75,6 +75,9 @@ class MachinesApiTest {
                 + "0".repeat(64) + "\"}"), 400, "image_digest");
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"http://127.0.0.1:9/x.qcow2\"}"), 503, "image");
 
+        ApiClient.Response gpus = api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"gpus\":1}");
+        assertTrue(gpus.status() >= 400 && gpus.body().contains("resources.gpus"), gpus.body()); // this node has none
+
         assertFalse(Files.exists(daemon.stateDir().resolve("machines/web")), "a refused VM left its directory");
         assertEquals("{\"vms\":[]}", api.get("/v1/vms").body());
         assertRefused(api.get("/v1/vms/web"), 404, null);

@@ -114,23 +114,6 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "IMAGE [CMD…]", description = "the image (left out with --rootfs), then the command")
     private List<String> words = new ArrayList<>();
 
-    /** {@code --gpus 2} is a count; anything else a list of addresses, each checked by the daemon. */
-    private void gpus(ObjectNode resources) {
-        if (gpus.matches("[0-9]{1,4}")) {
-            int count = Integer.parseInt(gpus);
-            if (count == 0) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--gpus: give a count of at least 1 or"
-                        + " addresses");
-            }
-            resources.put("gpus", count);
-            return;
-        }
-        ArrayNode addresses = resources.putArray("gpu_addresses");
-        for (String address : gpus.split(",")) {
-            addresses.add(address.strip().toLowerCase(java.util.Locale.ROOT));
-        }
-    }
-
     @Override
     public Integer call() {
         ObjectNode body = config();
@@ -181,7 +164,7 @@ final class RunCommand implements Callable<Integer> {
         if (memory != null || cpus != null || pidsLimit != null || gpus != null) {
             ObjectNode resources = body.putObject("resources");
             if (gpus != null) {
-                gpus(resources);
+                GpuOption.putInto(resources, gpus, spec);
             }
             if (pidsLimit != null) {
                 if (pidsLimit <= 0 && pidsLimit != -1) {

@@ -81,6 +81,9 @@ final class VmCommand implements Runnable {
         @Option(names = {"-p", "--publish"}, paramLabel = "HOST:GUEST[/udp]", converter = RunCommand.PortConverter.class,
                 description = "publish a guest port (on the first --network)")
         private List<RunCommand.Port> ports = new ArrayList<>();
+        @Option(names = "--gpus", paramLabel = "N|ADDR,…", description = "whole GPUs passed through with their IOMMU"
+                + " groups (VFIO): a count or PCI addresses (vessel info lists them)")
+        private String gpus;
         @Option(names = "--disk", paramLabel = "FILE[:ro]", description = "a further disk (raw image or block device)")
         private List<String> disks = new ArrayList<>();
 
@@ -105,6 +108,9 @@ final class VmCommand implements Runnable {
             }
             if (hostname != null) {
                 body.put("hostname", hostname);
+            }
+            if (gpus != null) {
+                GpuOption.putInto(body, gpus, spec);
             }
             if (userData != null) {
                 body.put("user_data", read("--user-data", userData));

@@ -8,6 +8,7 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.MachineRequest;
+import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
@@ -271,6 +272,8 @@ public final class Machines {
                 .setIsolation(Isolation.VM)
                 .setHostname(request.getHostname().isEmpty() ? request.getName() : request.getHostname())
                 .addAllNetworks(request.getNetworksList())
+                .setResources(Resources.newBuilder().setGpus(request.getGpus())
+                        .addAllGpuAddresses(request.getGpuAddressesList()))
                 .setVm(VmOptions.newBuilder().setVcpus(request.getVcpus()).setMemoryBytes(request.getMemoryBytes())
                         .addAllDisks(request.getDisksList()).setMachine(machine))
                 .build();
