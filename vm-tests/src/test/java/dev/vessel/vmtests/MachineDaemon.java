@@ -58,7 +58,7 @@ final class MachineDaemon implements AutoCloseable {
 
     /** {@code vessel vm inspect NAME}, which must succeed. */
     JsonNode vm(String name) throws Exception {
-        VmNode.Cli inspect = cli("vm", "inspect", name);
+        VmNode.Cli inspect = cli("vm", "inspect", "--json", name);
         assertEquals(0, inspect.code(), inspect::toString);
         return JSON.readTree(inspect.out());
     }

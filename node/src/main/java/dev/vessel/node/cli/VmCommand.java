@@ -252,17 +252,21 @@ final class VmCommand implements Runnable {
         }
     }
 
-    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show a VM: state, IPs, disks, console log.")
+    @Command(name = "inspect", mixinStandardHelpOptions = true,
+            description = "Show a VM: state, IPs, disks and snapshots, console log (pretty JSON, as inspect does).")
     static final class Inspect implements Callable<Integer> {
         @ParentCommand
         private VmCommand vm;
+        @Option(names = "--json", description = "one compact JSON document, for scripts")
+        private boolean json;
         @Parameters(paramLabel = "NAME")
         private String name;
 
         @Override
         public Integer call() throws IOException {
-            vm.vessel.out.println(VesselClient.JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(vm.vessel.client().call("GET", path(name), null)));
+            JsonNode machine = vm.vessel.client().call("GET", path(name), null);
+            vm.vessel.out.println(json ? machine.toString()
+                    : VesselClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(machine));
             return 0;
         }
     }
