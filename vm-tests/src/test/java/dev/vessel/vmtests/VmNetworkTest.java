@@ -182,7 +182,6 @@ class VmNetworkTest {
         destroyAndAssertNothingLeft(id, hostLinksBefore);
     }
 
-    /** Fetches /index.html from the guest over TCP from the outside namespace; it must be {@code body}. */
     /**
      * A full VM from the Debian cloud image on the same network: cloud-init configures its NIC from the
      * seed's network-config with the address CNI's IPAM gave (no DHCP server exists here), and the
@@ -241,6 +240,7 @@ class VmNetworkTest {
         }
     }
 
+    /** Fetches /index.html from the guest over TCP from the outside namespace; it must be {@code body}. */
     private static void assertServes(String id, String guestIp, String body) throws Exception {
         Process fetch = new ProcessBuilder("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
                 "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + guestIp + " 8080")
