@@ -1,21 +1,11 @@
 package dev.vessel.images;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.ProtocolVersion;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,24 +67,7 @@ class GuestBootTest {
     void theFirstFrameOnTheAgentPortIsAHelloV1() throws Exception {
         try (QemuGuest guest = QemuGuest.boot(artifacts, artifacts.initrd(), "", tmp);
                 SocketChannel port = guest.connectAgentPort()) {
-            InputStream in = Channels.newInputStream(port);
-            // The read blocks until the agent writes; after a time-out, closing the port ends it.
-            CompletableFuture<GuestFrame> first = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return GuestFrame.parseDelimitedFrom(in);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-            GuestFrame frame;
-            try {
-                frame = first.get(QemuGuest.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                frame = fail("no frame from the agent within " + QemuGuest.TIMEOUT + ":\n" + guest.console());
-            }
-            assertNotNull(frame, "the agent port closed before the agent sent a frame:\n" + guest.console());
-            assertTrue(frame.hasHello(), "the first frame is not a hello: " + frame);
-            assertEquals(ProtocolVersion.V1, frame.getHello().getVersion(), "the hello's protocol version");
+            assertEquals(ProtocolVersion.V1, guest.awaitHello(port).getVersion(), "the hello's protocol version");
         }
     }
 }

@@ -2,22 +2,12 @@ package dev.vessel.images;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.GuestPciDevice;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,7 +66,7 @@ class GuestIommuTest {
                 "-device", "pcie-root-port,id=rp3,chassis=3", "-device", "VGA,bus=rp3,romfile=");
         try (QemuGuest guest = QemuGuest.boot(artifacts, initrd, "", tmp, QemuGuest.MEMORY_MIB, devices);
                 SocketChannel port = guest.connectAgentPort()) {
-            List<GuestPciDevice> seen = hello(guest, port);
+            List<GuestPciDevice> seen = guest.awaitHello(port).getPciDevicesList();
 
             GuestPciDevice nic = only(seen, E1000E);
             GuestPciDevice ati = only(seen, ATI_VGA);
@@ -102,25 +92,5 @@ class GuestIommuTest {
         List<GuestPciDevice> found = seen.stream().filter(d -> d.getIds().equals(ids)).toList();
         assertEquals(1, found.size(), "devices " + ids + " the guest reports: " + seen);
         return found.get(0);
-    }
-
-    private static List<GuestPciDevice> hello(QemuGuest guest, SocketChannel port) throws Exception {
-        InputStream in = Channels.newInputStream(port);
-        CompletableFuture<GuestFrame> first = CompletableFuture.supplyAsync(() -> {
-            try {
-                return GuestFrame.parseDelimitedFrom(in);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-        GuestFrame frame;
-        try {
-            frame = first.get(QemuGuest.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            frame = fail("no frame from the agent within " + QemuGuest.TIMEOUT + ":\n" + guest.console());
-        }
-        assertNotNull(frame, "the agent port closed before the agent sent a frame:\n" + guest.console());
-        assertTrue(frame.hasHello(), "the first frame is not a hello: " + frame);
-        return frame.getHello().getPciDevicesList();
     }
 }

@@ -1,12 +1,18 @@
 package dev.vessel.images;
 
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.core.agent.Hello;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +20,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 /**
@@ -128,5 +136,27 @@ final class QemuGuest implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Files.deleteIfExists(agentSocket);
+    }
+
+    /** The agent's first frame on {@code port}, which must be its hello, within {@link #TIMEOUT}. */
+    Hello awaitHello(SocketChannel port) throws Exception {
+        InputStream in = Channels.newInputStream(port);
+        // The read blocks until the agent writes; after a time-out, closing the port ends it.
+        CompletableFuture<GuestFrame> first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return GuestFrame.parseDelimitedFrom(in);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        GuestFrame frame;
+        try {
+            frame = first.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            frame = fail("no frame from the agent within " + TIMEOUT + ":\n" + console());
+        }
+        assertNotNull(frame, "the agent port closed before the agent sent a frame:\n" + console());
+        assertTrue(frame.hasHello(), "the first frame is not a hello: " + frame);
+        return frame.getHello();
     }
 }
