@@ -233,9 +233,11 @@ class LinuxIsolatorsTest {
 
     @Test
     void loopbackCarriesTrafficInsideADefaultContainer() throws Exception {
-        // a listener and a client inside; the client retries until the listener is up
-        String script = "nc -l -p 5000 > /tmp/got & i=0; until echo hello | nc 127.0.0.1 5000 2>/dev/null;"
-                + " do i=$((i+1)); [ $i -gt 100 ] && exit 7; sleep 0.1; done; wait; cat /tmp/got";
+        // a listener and a client inside, tried again until the listener got the bytes: busybox's nc
+        // listener, its stdin at EOF, may close before they arrive, and the client may come before it listens
+        String script = "i=0; until [ -s /tmp/got ]; do i=$((i+1)); [ $i -gt 50 ] && exit 7;"
+                + " nc -l -p 5000 > /tmp/got & sleep 0.1; echo hello | nc 127.0.0.1 5000 2>/dev/null;"
+                + " sleep 0.1; kill $! 2>/dev/null; wait; done; cat /tmp/got";
         Termination t = node.run(config("lo-traffic", script));
         assertEquals(0, t.getExitCode(), node.stderr("lo-traffic"));
         assertEquals("hello\n", node.stdout("lo-traffic"));
