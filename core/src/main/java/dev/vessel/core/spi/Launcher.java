@@ -1,6 +1,9 @@
 package dev.vessel.core.spi;
 
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
+import dev.vessel.core.stdio.StdioChannel;
 import java.util.Optional;
 import java.util.Set;
 
@@ -27,5 +30,29 @@ public interface Launcher {
      * container not in this set (a VM whose container has no checkpoint any more).
      */
     default void removeOrphans(Set<String> liveContainerIds) throws Exception {
+    }
+
+    /**
+     * Connects to the stdio of the container's running task: what it prints from now on, stdin when its
+     * config is {@code interactive}, resizes when it is a {@code tty}; the last frame is its EXIT.
+     */
+    default StdioChannel attach(ContainerContext container) throws Exception {
+        throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(),
+                "the " + name() + " launcher cannot attach to a task");
+    }
+
+    /**
+     * Starts a process inside the container's running task, with the task's namespaces, cgroups,
+     * rootfs, capabilities, seccomp filter and (unless the plan says otherwise) user, working directory
+     * and environment. Returns once it runs; it ends at the latest with the container.
+     */
+    default ExecutedProcess exec(ContainerContext container, ExecPlan plan) throws Exception {
+        throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(),
+                "the " + name() + " launcher cannot run a process in a running task");
+    }
+
+    /** After a restart: the exec of this plan, alive or with its status known; empty when nothing is left of it. */
+    default Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan plan) throws Exception {
+        return Optional.empty();
     }
 }
