@@ -14,9 +14,12 @@ import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmNic;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.ExecPlan;
+import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.RunningVms;
 import dev.vessel.core.vm.VmSizing;
@@ -406,6 +409,38 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         VmTask gone = VmTask.ended(container.containerId(), checkpoint, libvirt, checkpoint.getTermination());
         gone.tearDown(); // a stale socket may remain
         return checkpoint.hasTermination() ? Optional.of(gone) : Optional.empty();
+    }
+
+    /** The task's stdio through its guest agent, whose launch helper holds it in the guest. */
+    @Override
+    public StdioChannel attach(ContainerContext container) throws Exception {
+        return runningVmTask(container).attach();
+    }
+
+    /** Has the guest agent run the process inside the task's container in the guest. */
+    @Override
+    public ExecutedProcess exec(ContainerContext container, ExecPlan plan) throws Exception {
+        return runningVmTask(container).exec(plan);
+    }
+
+    /**
+     * After a restart: asks the guest about the exec (its end, if it came while no daemon listened, was
+     * re-sent on the new connection). A task that is not running took its execs with it.
+     */
+    @Override
+    public Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan plan) throws Exception {
+        VmTask task = running.get(container.containerId());
+        return task == null || task.exit().isDone() ? Optional.empty() : task.recoverExec(plan);
+    }
+
+    private VmTask runningVmTask(ContainerContext container) {
+        VmTask task = running.get(container.containerId());
+        if (task == null || task.exit().isDone()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(), container.config().getVm()
+                    .hasMachine() ? "a full VM has no task to attach to or exec in (use its console)"
+                    : "the VM task is not running");
+        }
+        return task;
     }
 
     /**

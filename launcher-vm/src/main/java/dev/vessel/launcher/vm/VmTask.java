@@ -6,6 +6,7 @@ import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.agent.SignalTask;
+import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.checkpoint.Checkpoint;
@@ -19,7 +20,10 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ExecPlan;
+import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchedTask;
+import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.agent.OneTaskListener;
@@ -34,8 +38,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -56,6 +62,10 @@ public final class VmTask implements LaunchedTask, RunningVm {
     /** After QEMU died, how long the channel may take to deliver what the guest wrote last. */
     private static final long DRAIN_MILLIS = 2000;
     private static final long QEMU_EXIT_TIMEOUT_SECONDS = 30;
+    /** An exec still running when its task ended was killed with it: SIGKILL, as a shell reports it. */
+    private static final int KILLED_WITH_TASK = 128 + SIGKILL;
+    /** The most execs whose exits a task keeps: the guest is not trusted to name only real ones. */
+    private static final int MAX_EXECS = 4096;
 
     private final String containerId;
     private final ContainerConfig config;
@@ -79,6 +89,11 @@ public final class VmTask implements LaunchedTask, RunningVm {
     private boolean tornDown;
     /** libvirt's destroy of the domain, started by {@link #tearDown}. */
     private volatile CompletableFuture<Void> domainDestroyed;
+    /**
+     * The ends of the task's execs, by exec id, as the guest reports them: kept from the first word of
+     * them (an exec started here, or a report re-sent to a restarted daemon before it asks).
+     */
+    private final Map<String, CompletableFuture<Integer>> execExits = new ConcurrentHashMap<>();
 
     /**
      * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} and
@@ -123,6 +138,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
                 lost(why.getMessage());
             }
         }));
+        exit.whenComplete((t, e) -> execExits.values().forEach(x -> x.complete(KILLED_WITH_TASK)));
     }
 
     /** A task that ended while nobody watched (its VM is gone), its end read from the checkpoint. */
@@ -250,6 +266,81 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return reply.getUsage();
     }
 
+    /** The task's stdio, through the guest: its last frame is the task's EXIT. */
+    StdioChannel attach() throws Exception {
+        return openStdio("", exit.thenApply(VmTask::shellStatus));
+    }
+
+    /** A stream on the stdio of the task ({@code execId} empty) or of one of its execs, which ends with {@code status}. */
+    StdioChannel openStdio(String execId, CompletableFuture<Integer> status) throws Exception {
+        StdioChannel stream = await(agent().openStream(containerId, execId, requestTimeout));
+        return new ProcessStdio(stream, status);
+    }
+
+    /** Has the guest run a process in the task's container; returns once it runs. */
+    ExecutedProcess exec(ExecPlan plan) throws Exception {
+        String execId = plan.execId();
+        CompletableFuture<Integer> end = execExit(execId); // before asking: its end may follow the ok at once
+        try {
+            await(agent().request(HostFrame.newBuilder().setExec(StartExec.newBuilder().setContainerId(containerId)
+                    .setExecId(execId).setConfig(plan.config())), requestTimeout));
+        } catch (Exception e) {
+            execExits.remove(execId, end);
+            throw e;
+        }
+        return new VmExec(this, execId, end);
+    }
+
+    /** After a restart: the exec the guest still knows (running, or with its end re-sent); empty when it does not. */
+    Optional<ExecutedProcess> recoverExec(ExecPlan plan) throws Exception {
+        String execId = plan.execId();
+        CompletableFuture<Integer> end = execExit(execId);
+        if (!end.isDone()) {
+            try {
+                await(agent().request(HostFrame.newBuilder().setExec(StartExec.newBuilder().setContainerId(containerId)
+                        .setExecId(execId).setRecover(true)), requestTimeout));
+            } catch (VesselException e) {
+                if (e.code() != ErrorCode.INVALID_ARGUMENT || !e.field().orElse("").equals("exec_id")) {
+                    throw e;
+                }
+                execExits.remove(execId, end);
+                return Optional.empty(); // the guest never started it: the daemon died between record and start
+            }
+        }
+        return Optional.of(new VmExec(this, execId, end));
+    }
+
+    void signalExec(String execId, int signal) throws Exception {
+        await(agent().request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder()
+                .setContainerId(containerId).setExecId(execId).setSignal(signal)), requestTimeout));
+    }
+
+    /** The end of exec {@code execId}, known or to come. */
+    private CompletableFuture<Integer> execExit(String execId) {
+        CompletableFuture<Integer> end = execExits.get(execId);
+        if (end != null) {
+            return end;
+        }
+        if (execExits.size() >= MAX_EXECS) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, containerId, "the VM task has "
+                    + MAX_EXECS + " execs already");
+        }
+        end = execExits.computeIfAbsent(execId, id -> new CompletableFuture<>());
+        if (exit.isDone()) {
+            end.complete(KILLED_WITH_TASK);
+        }
+        return end;
+    }
+
+    /** A termination as a shell reports it: the exit code, or 128 + the signal; 255 for an end with neither (a lost VM). */
+    static int shellStatus(Termination termination) {
+        return switch (termination.getStatusCase()) {
+            case EXIT_CODE -> termination.getExitCode();
+            case SIGNAL -> 128 + termination.getSignal();
+            case STATUS_NOT_SET -> 255;
+        };
+    }
+
     /**
      * Asks the guest to kill the task (best effort, briefly), then destroys the domain whatever it
      * answered. Idempotent; returns once QEMU is gone.
@@ -284,6 +375,14 @@ public final class VmTask implements LaunchedTask, RunningVm {
             }
             // Passed on unchanged: a LIMITATION reason and its limitation included.
             case EXITED -> end(frame.getExited().getTermination());
+            case EXEC_EXITED -> {
+                try {
+                    execExit(frame.getExecExited().getExecId()).complete(frame.getExecExited().getStatus());
+                } catch (VesselException e) {
+                    LOG.log(Level.WARNING, "the guest of ''{0}'' reports the end of exec ''{1}'': {2}", containerId,
+                            frame.getExecExited().getExecId(), e.getMessage());
+                }
+            }
             // The guest ends the task itself and reports it in its TaskExited.
             case LIMITATION -> LOG.log(Level.INFO, "the guest of ''{0}'' reports a limitation: {1}", containerId,
                     frame.getLimitation().getMessage());
@@ -418,7 +517,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
     }
 
     /** Waits for a reply; a failure comes out as the VesselException that describes it. */
-    private static GuestFrame await(CompletableFuture<GuestFrame> reply) throws InterruptedException {
+    private static <T> T await(CompletableFuture<T> reply) throws InterruptedException {
         try {
             return reply.get();
         } catch (ExecutionException e) {

@@ -1,6 +1,9 @@
 package dev.vessel.launcher.vm.agent;
 
 import dev.vessel.core.agent.AgentFrames;
+import dev.vessel.core.agent.AgentStreams;
+import dev.vessel.core.agent.CloseStream;
+import dev.vessel.core.agent.OpenStream;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.Hello;
 import dev.vessel.core.agent.HelloAck;
@@ -9,6 +12,7 @@ import dev.vessel.core.agent.Ping;
 import dev.vessel.core.agent.ProtocolVersion;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.stdio.StdioChannel;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -22,6 +26,7 @@ import io.netty.handler.codec.protobuf.ProtobufEncoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.System.Logger.Level;
+import java.net.ProtocolException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -52,7 +57,7 @@ public final class AgentClient implements AutoCloseable {
         Listener NOBODY = frame -> {
         };
 
-        /** An event frame: output, a task's exit, a limitation. */
+        /** An event frame: output, a task's or an exec's exit, a limitation. */
         void event(GuestFrame frame);
 
         /** The connection closed (the guest or QEMU went away, or {@link #close()}). */
@@ -84,6 +89,7 @@ public final class AgentClient implements AutoCloseable {
     /** Who hears events now: a warm guest's pool first, then the task it is handed to. */
     private volatile Listener listener;
     private final AtomicLong requestIds = new AtomicLong();
+    private final AtomicLong streamIds = new AtomicLong();
     private final EventRelay relay;
     private volatile Connection connection;
     private volatile boolean closed;
@@ -178,6 +184,34 @@ public final class AgentClient implements AutoCloseable {
         return pending.reply;
     }
 
+    /**
+     * Opens a stdio stream on the task's stdio ({@code execId} empty) or an exec's and completes with
+     * it once the guest attached; the stream ends with the connection.
+     */
+    public CompletableFuture<StdioChannel> openStream(String containerId, String execId, Duration timeout) {
+        Connection c = connection;
+        if (c == null || !c.ready || !c.channel.isActive()) {
+            return CompletableFuture.failedFuture(new VesselException(ErrorCode.UNAVAILABLE, "agent",
+                    "the guest agent at " + socket + " is not connected"));
+        }
+        long id = streamIds.incrementAndGet();
+        GuestStream stream = new GuestStream(id, c.channel::writeAndFlush, () -> c.streams.remove(id));
+        c.streams.put(id, stream); // before the request: the guest's frames may follow its ok at once
+        if (!c.channel.isActive()) {
+            c.streams.remove(id);
+            stream.end("the guest agent's channel " + socket + " closed");
+        }
+        return request(HostFrame.newBuilder().setOpenStream(OpenStream.newBuilder().setStreamId(id)
+                .setContainerId(containerId).setExecId(execId)), timeout)
+                .<StdioChannel>thenApply(reply -> stream)
+                .whenComplete((s, e) -> {
+                    if (e != null) {
+                        c.streams.remove(id);
+                        stream.end(e.getMessage());
+                    }
+                });
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -194,6 +228,8 @@ public final class AgentClient implements AutoCloseable {
     private final class Connection extends SimpleChannelInboundHandler<GuestFrame> {
         final CompletableFuture<Hello> hello = new CompletableFuture<>();
         final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+        /** Its open stdio streams, by id: fed on the event loop, never waited for there. */
+        final Map<Long, GuestStream> streams = new ConcurrentHashMap<>();
         volatile Channel channel;
         volatile boolean ready;
         private long lastFrameNanos;
@@ -227,7 +263,10 @@ public final class AgentClient implements AutoCloseable {
                 return;
             }
             if (frame.getRequestId() == 0) {
-                event(ctx, frame);
+                switch (frame.getBodyCase()) {
+                    case STDIO, STREAM_ENDED, CREDIT -> stream(ctx, frame);
+                    default -> event(ctx, frame);
+                }
                 return;
             }
             Pending p = pending.remove(frame.getRequestId());
@@ -259,6 +298,15 @@ public final class AgentClient implements AutoCloseable {
                         return;
                     }
                 }
+                case EXEC_EXITED -> {
+                    int status = frame.getExecExited().getStatus();
+                    if (status < 0 || status > 255) {
+                        refuse(ctx, new VesselException(ErrorCode.INVALID_ARGUMENT, "exec_exited.status",
+                                "the guest agent reported exec '" + frame.getExecExited().getExecId()
+                                        + "' ended with status " + status + ", which no process has"));
+                        return;
+                    }
+                }
                 case HELLO -> {
                     LOG.log(Level.WARNING, "the guest agent at {0} said hello twice on one connection", socket);
                     return;
@@ -269,6 +317,43 @@ public final class AgentClient implements AutoCloseable {
                 }
             }
             relay.hand(ctx.channel(), frame.getSerializedSize(), () -> listener.event(frame));
+        }
+
+        /** A stream's frame, handled here on the event loop: each stream's queue is bounded by its window. */
+        private void stream(ChannelHandlerContext ctx, GuestFrame frame) {
+            switch (frame.getBodyCase()) {
+                case STDIO -> {
+                    GuestStream stream = streams.get(frame.getStdio().getStreamId());
+                    if (stream == null) {
+                        return; // closed by the host while the guest was still sending
+                    }
+                    try {
+                        if (!stream.deliver(AgentStreams.decode(frame.getStdio().getFrame()))) {
+                            streams.remove(stream.id());
+                            ctx.writeAndFlush(HostFrame.newBuilder().setCloseStream(CloseStream.newBuilder()
+                                    .setStreamId(stream.id())).build());
+                            dropped("more on stream " + stream.id() + " than its window allows");
+                        }
+                    } catch (ProtocolException e) {
+                        refuse(ctx, new VesselException(ErrorCode.INVALID_ARGUMENT, "stdio", "the guest agent sent "
+                                + e.getMessage()));
+                    }
+                }
+                case STREAM_ENDED -> {
+                    GuestStream stream = streams.remove(frame.getStreamEnded().getStreamId());
+                    if (stream != null) {
+                        String message = frame.getStreamEnded().getMessage();
+                        stream.end(message.isEmpty() ? null : "the guest agent ended the stream: " + message);
+                    }
+                }
+                case CREDIT -> {
+                    GuestStream stream = streams.get(frame.getCredit().getStreamId());
+                    if (stream != null) {
+                        stream.credit(frame.getCredit().getBytes() & 0xFFFFFFFFL);
+                    }
+                }
+                default -> throw new IllegalStateException(frame.getBodyCase().name());
+            }
         }
 
         private void dropped(String what) {
@@ -345,6 +430,8 @@ public final class AgentClient implements AutoCloseable {
             hello.completeExceptionally(gone);
             pending.values().forEach(p -> p.reply.completeExceptionally(gone));
             pending.clear();
+            streams.values().forEach(s -> s.end(gone.getMessage()));
+            streams.clear();
             if (connection == this) {
                 relay.hand(null, 0, () -> listener.disconnected(gone));
             }

@@ -26,6 +26,7 @@ public final class OneTaskListener implements AgentClient.Listener {
         String about = switch (frame.getBodyCase()) {
             case OUTPUT -> frame.getOutput().getContainerId();
             case EXITED -> frame.getExited().getContainerId();
+            case EXEC_EXITED -> frame.getExecExited().getContainerId();
             default -> containerId; // a limitation names no task: the guest's one
         };
         if (!about.equals(containerId)) {
