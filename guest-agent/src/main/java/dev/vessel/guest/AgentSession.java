@@ -13,7 +13,8 @@ import java.net.ProtocolException;
 /**
  * One connection to the host: the hello, the wait for hello_ack (nothing is served before it), then
  * requests until the stream ends. Each request is answered on its own virtual thread, so a destroy
- * never waits behind a slow launch; the frame writer keeps the replies whole.
+ * never waits behind a slow launch; the frame writer keeps the replies whole. Stdio stream frames are
+ * handed to the connection's {@link GuestStreams} in order, on the reading thread, which they never hold up.
  */
 final class AgentSession {
     private static final System.Logger LOG = System.getLogger(AgentSession.class.getName());
@@ -26,6 +27,7 @@ final class AgentSession {
     private final Hello.Builder hello;
     private final Requests requests;
     private final HostLink link;
+    private final GuestStreams streams;
 
     AgentSession(Transport.Connection connection, Hello.Builder hello, Requests requests, HostLink link) {
         this.in = new FrameReader(connection.in());
@@ -33,6 +35,7 @@ final class AgentSession {
         this.hello = hello;
         this.requests = requests;
         this.link = link;
+        this.streams = new GuestStreams(writer);
     }
 
     Outcome run() {
@@ -49,8 +52,11 @@ final class AgentSession {
             link.up(writer);
             for (HostFrame frame; (frame = in.next()) != null; ) {
                 HostFrame request = frame;
-                if (!request.hasHelloAck()) { // a repeated hello_ack is no request: nothing to answer
-                    Thread.ofVirtual().start(() -> answer(request));
+                switch (request.getBodyCase()) {
+                    case HELLO_ACK -> {
+                    } // a repeated hello_ack is no request: nothing to answer
+                    case STDIO, CLOSE_STREAM, CREDIT -> streams.handle(request); // in order, never waits
+                    default -> Thread.ofVirtual().start(() -> answer(request));
                 }
             }
             return Outcome.ENDED;
@@ -61,6 +67,7 @@ final class AgentSession {
             return Outcome.ENDED; // the host went away (or sent garbage, or a frame over the cap): a new one starts over
         } finally {
             writer.close();
+            streams.closeAll();
             link.down(writer);
         }
     }
@@ -79,10 +86,14 @@ final class AgentSession {
     }
 
     private void answer(HostFrame request) {
+        GuestFrame reply = requests.handle(request, streams);
         try {
-            writer.send(requests.handle(request));
+            writer.send(reply);
+            if (request.hasOpenStream() && reply.hasOk()) {
+                streams.start(request.getOpenStream().getStreamId()); // its frames only after its ok
+            }
         } catch (IOException e) {
-            // the connection ended meanwhile: the host asks again on the next one
+            // the connection ended meanwhile: the host asks again on the next one (and its streams are closed)
         }
     }
 }

@@ -6,6 +6,7 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
@@ -15,6 +16,8 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ExecutedProcess;
+import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
 import dev.vessel.linux.LibC;
@@ -28,12 +31,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The tasks this guest runs for the host: each is a process container of the in-guest containerizer
  * whose root filesystem is the host's share, mounted under the guest's run directory, with its
  * volumes (shares, disks, tmpfs) made ready by {@link GuestVolumes}, plus the forwarder of its
- * events. Errors name the field of the request that is wrong.
+ * events and the processes exec'd into it. Errors name the field of the request that is wrong.
  */
 final class GuestTasks {
     private final UnifiedContainerizer containerizer;
@@ -43,7 +47,13 @@ final class GuestTasks {
     private final GuestVolumes volumes;
     private final HostLink link;
     private final LogReader logs;
+    private final TaskStdio stdio;
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
+    /**
+     * How long the task's exit waits for its execs' ends to be known (they die with its pid namespace),
+     * so that the host hears of them before the task's end, after which it tears the VM down.
+     */
+    private static final long EXECS_END_PATIENCE_MS = 2000;
     /** The warm-up's task: not a host's (it never reaches {@link #tasks}) and gone before any is launched. */
     private static final String WARM_UP_ID = "vessel-warm-up";
     /** Where the guest image installs busybox. */
@@ -58,6 +68,8 @@ final class GuestTasks {
         final Path volumesDir;
         final boolean writesToADisk;
         volatile TaskEvents events;
+        /** Its execs, by the host's exec id. */
+        final Map<String, ExecutedProcess> execs = new ConcurrentHashMap<>();
 
         Task(Path shareDir, Path volumesDir, List<GuestMount> mounts) {
             this.shareDir = shareDir;
@@ -66,13 +78,18 @@ final class GuestTasks {
         }
     }
 
-    /** The guest's: disks are found among its own block devices. */
+    /** The guest's: disks are found among its own block devices, stdio and execs through the containerizer. */
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, HostLink link) {
-        this(containerizer, paths, share, BlockDevices.GUEST, link);
+        this(containerizer, paths, share, BlockDevices.GUEST, link, ContainerizerStdio.of(containerizer));
     }
 
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,
             HostLink link) {
+        this(containerizer, paths, share, disks, link, ContainerizerStdio.of(containerizer));
+    }
+
+    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,
+            HostLink link, TaskStdio stdio) {
         this.containerizer = containerizer;
         this.paths = paths;
         this.guestPaths = new GuestPaths(paths);
@@ -80,6 +97,7 @@ final class GuestTasks {
         this.volumes = new GuestVolumes(share, disks);
         this.link = link;
         this.logs = new LogReader(paths);
+        this.stdio = stdio;
     }
 
     /**
@@ -136,7 +154,7 @@ final class GuestTasks {
             List<Volume> taskVolumes = volumes.mount(request.getMountsList(), task.volumesDir);
             long pid = containerizer.launch(inGuest(containerId, request.getConfig(), rootfs, taskVolumes)).getPid();
             task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
-                    flushedOnExit(containerizer.wait(containerId), task), link);
+                    afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), link);
             return pid;
         } catch (IOException | RuntimeException e) {
             RuntimeException failure = e instanceof RuntimeException r ? r : VesselException.internal(
@@ -175,6 +193,14 @@ final class GuestTasks {
         }) : exit;
     }
 
+    /** The task's exit, once its execs' ends are known too (briefly: they die with it). */
+    private static CompletableFuture<Termination> afterExecs(CompletableFuture<Termination> exit, Task task) {
+        return exit.thenCompose(t -> CompletableFuture.allOf(task.execs.values().stream()
+                        .map(p -> p.exit().exceptionally(e -> 255)).toArray(CompletableFuture[]::new))
+                .completeOnTimeout(null, EXECS_END_PATIENCE_MS, TimeUnit.MILLISECONDS)
+                .thenApply(done -> t));
+    }
+
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
      * (image, networks, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
@@ -205,6 +231,46 @@ final class GuestTasks {
     void signal(String containerId, int signal) {
         requireLaunched(containerId);
         containerizer.kill(containerId, signal);
+    }
+
+    /** The stdio of the running task ({@code execId} empty) or of one of its execs. */
+    StdioChannel openStdio(String containerId, String execId) throws Exception {
+        Task task = requireLaunched(containerId);
+        return execId.isEmpty() ? stdio.attach(containerId) : exec(task, execId).attach();
+    }
+
+    /** Runs a process in the task's container under the host's id; its end is reported as exec_exited. */
+    void exec(String containerId, String execId, ExecConfig config) throws Exception {
+        Task task = requireLaunched(containerId);
+        if (!ConfigValidator.isValidId(execId)) {
+            throw VesselException.invalid("exec_id", "'" + execId + "' is not a valid exec id");
+        }
+        synchronized (task.execs) {
+            if (task.execs.containsKey(execId)) {
+                throw new VesselException(ErrorCode.ALREADY_EXISTS, "exec_id", "exec '" + execId
+                        + "' exists already in task '" + containerId + "'");
+            }
+            ExecutedProcess process = stdio.exec(containerId, execId, config);
+            task.execs.put(execId, process);
+            task.events.addExec(execId, process.exit());
+        }
+    }
+
+    /** Whether the task has exec {@code execId} (a restarted host asks); fails naming exec_id when not. */
+    void findExec(String containerId, String execId) {
+        exec(requireLaunched(containerId), execId);
+    }
+
+    void signalExec(String containerId, String execId, int signal) throws Exception {
+        exec(requireLaunched(containerId), execId).signal(signal);
+    }
+
+    private static ExecutedProcess exec(Task task, String execId) {
+        ExecutedProcess process = task.execs.get(execId);
+        if (process == null) {
+            throw VesselException.notFound("exec_id", "no exec '" + execId + "' in this task");
+        }
+        return process;
     }
 
     /** Kills the task, forgets it and unmounts its share; returns once all of that is done. */
@@ -279,13 +345,14 @@ final class GuestTasks {
         }
     }
 
-    /** Signal, update and usage are for tasks whose launch succeeded. */
-    private void requireLaunched(String containerId) {
+    /** Signal, update, usage, stdio and execs are for tasks whose launch succeeded. */
+    private Task requireLaunched(String containerId) {
         requireId(containerId);
         Task task = tasks.get(containerId);
         if (task == null || task.events == null) {
             throw notFound(containerId);
         }
+        return task;
     }
 
     private static VesselException notFound(String containerId) {

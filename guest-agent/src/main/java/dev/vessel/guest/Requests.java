@@ -5,7 +5,10 @@ import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.agent.Ok;
+import dev.vessel.core.agent.OpenStream;
 import dev.vessel.core.agent.Pong;
+import dev.vessel.core.agent.SignalTask;
+import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.agent.TaskStarted;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
@@ -32,7 +35,8 @@ final class Requests {
         this.node = node;
     }
 
-    GuestFrame handle(HostFrame request) {
+    /** Answers {@code request}; an open_stream's process is registered with the connection's {@code streams}. */
+    GuestFrame handle(HostFrame request, GuestStreams streams) {
         GuestFrame.Builder reply = GuestFrame.newBuilder().setRequestId(request.getRequestId());
         try {
             if (request.getRequestId() == 0) {
@@ -42,7 +46,26 @@ final class Requests {
                 case PING -> reply.setPong(Pong.newBuilder().setUptimeMillis(Uptime.millis()));
                 case LAUNCH -> reply.setStarted(TaskStarted.newBuilder().setPid(launch(request.getLaunch())));
                 case SIGNAL -> {
-                    tasks().signal(request.getSignal().getContainerId(), request.getSignal().getSignal());
+                    SignalTask signal = request.getSignal();
+                    if (signal.getExecId().isEmpty()) {
+                        tasks().signal(signal.getContainerId(), signal.getSignal());
+                    } else {
+                        tasks().signalExec(signal.getContainerId(), signal.getExecId(), signal.getSignal());
+                    }
+                    reply.setOk(OK);
+                }
+                case OPEN_STREAM -> {
+                    OpenStream open = request.getOpenStream();
+                    streams.register(open.getStreamId(), tasks().openStdio(open.getContainerId(), open.getExecId()));
+                    reply.setOk(OK);
+                }
+                case EXEC -> {
+                    StartExec exec = request.getExec();
+                    if (exec.getRecover()) {
+                        tasks().findExec(exec.getContainerId(), exec.getExecId());
+                    } else {
+                        tasks().exec(exec.getContainerId(), exec.getExecId(), exec.getConfig());
+                    }
                     reply.setOk(OK);
                 }
                 case DESTROY -> {
@@ -58,8 +81,8 @@ final class Requests {
                     tasks().warmUp();
                     reply.setOk(OK);
                 }
-                case HELLO_ACK, BODY_NOT_SET -> throw VesselException.invalid("body",
-                        "expected a request: ping, launch, signal, destroy, update, usage or warm_up");
+                case HELLO_ACK, STDIO, CLOSE_STREAM, CREDIT, BODY_NOT_SET -> throw VesselException.invalid("body",
+                        "expected a request: ping, launch, signal, destroy, update, usage, warm_up, open_stream or exec");
             }
         } catch (VesselException e) {
             reply.setError(Error.newBuilder().setField(e.field().orElse("")).setMessage(e.getMessage()));

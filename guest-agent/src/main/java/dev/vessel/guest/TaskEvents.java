@@ -1,6 +1,7 @@
 package dev.vessel.guest;
 
 import com.google.protobuf.ByteString;
+import dev.vessel.core.agent.ExecExited;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.OutputChunk;
 import dev.vessel.core.agent.Stream;
@@ -11,13 +12,17 @@ import dev.vessel.launcher.process.LogReader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * Sends one task's events to the host: its stdout and stderr, read from the log files its monitor
- * writes, as output chunks in order, and once it ended and all its output is out, its exit. Offsets
- * advance only when a chunk was written, so after a reconnection the next connection gets the output
- * the last one missed, and the exit again (the host ignores duplicates), until the task is destroyed.
+ * writes, as output chunks in order, its execs' exits, and once it ended and all its output is out,
+ * its exit. Offsets advance only when a chunk was written, so after a reconnection the next connection
+ * gets the output the last one missed, and the exits again (the host ignores duplicates), until the
+ * task is destroyed.
  *
  * <p>The logs are polled: right after output every few milliseconds, backing off to a tenth of a
  * second while the task is quiet, so an idle task costs the guest almost nothing.
@@ -35,6 +40,17 @@ final class TaskEvents implements Runnable {
     private final HostLink link;
     private final long[] offsets = new long[2];
     private FrameWriter exitSentTo;
+    /** The task's execs, in the order they started: each one's end and the connection it was last sent to. */
+    private final Map<String, ExecEnd> execs = new LinkedHashMap<>();
+
+    private static final class ExecEnd {
+        final CompletableFuture<Integer> exit;
+        volatile FrameWriter sentTo;
+
+        ExecEnd(CompletableFuture<Integer> exit) {
+            this.exit = exit;
+        }
+    }
     private volatile boolean stopped;
     private Thread thread;
 
@@ -54,6 +70,14 @@ final class TaskEvents implements Runnable {
         exit.whenComplete((termination, error) -> link.poke());
         events.thread = Thread.ofVirtual().name("events-" + containerId).start(events);
         return events;
+    }
+
+    /** Reports the end of exec {@code execId} once {@code exit} completes (and again after each reconnection). */
+    void addExec(String execId, CompletableFuture<Integer> exit) {
+        synchronized (execs) {
+            execs.put(execId, new ExecEnd(exit));
+        }
+        exit.whenComplete((status, error) -> link.poke());
     }
 
     /** Stops forwarding (the task is being destroyed) and waits a little for the forwarder to end. */
@@ -76,6 +100,7 @@ final class TaskEvents implements Runnable {
                 try {
                     boolean ended = exit.isDone(); // before reading: output written before the exit is all there
                     boolean sent = forward(host, LogReader.Stream.STDOUT) | forward(host, LogReader.Stream.STDERR);
+                    sendExecExits(host);
                     if (ended) {
                         if (exitSentTo != host) {
                             host.send(exited());
@@ -84,7 +109,7 @@ final class TaskEvents implements Runnable {
                         link.awaitChange(host, ENDED_WAIT_MS, () -> stopped);
                     } else {
                         pollMillis = sent ? MIN_POLL_MS : Math.min(pollMillis * 2, MAX_POLL_MS);
-                        link.awaitChange(host, pollMillis, () -> stopped || exit.isDone());
+                        link.awaitChange(host, pollMillis, () -> stopped || exit.isDone() || anExecEndUnsent(host));
                     }
                 } catch (IOException e) {
                     link.awaitChange(host, MAX_POLL_MS, () -> stopped); // that connection is gone: wait for the next one
@@ -111,6 +136,29 @@ final class TaskEvents implements Runnable {
             sent = true;
         }
         return sent;
+    }
+
+    /** Each exec's end that this connection has not had yet. */
+    private void sendExecExits(FrameWriter host) throws IOException {
+        List<Map.Entry<String, ExecEnd>> all;
+        synchronized (execs) {
+            all = List.copyOf(execs.entrySet());
+        }
+        for (Map.Entry<String, ExecEnd> e : all) {
+            ExecEnd end = e.getValue();
+            if (end.exit.isDone() && end.sentTo != host) {
+                int status = end.exit.exceptionally(error -> 255).join(); // lost track of it: as a shell says "failed"
+                host.send(GuestFrame.newBuilder().setExecExited(ExecExited.newBuilder().setContainerId(containerId)
+                        .setExecId(e.getKey()).setStatus(status)).build());
+                end.sentTo = host;
+            }
+        }
+    }
+
+    private boolean anExecEndUnsent(FrameWriter host) {
+        synchronized (execs) {
+            return execs.values().stream().anyMatch(end -> end.exit.isDone() && end.sentTo != host);
+        }
     }
 
     private GuestFrame exited() {
