@@ -115,13 +115,14 @@ public final class AgentStreams {
         }
 
         /**
-         * {@code bytes} were handed on; returns the credit to send now (0: wait for more, so that a stream
-         * of small frames does not answer each with a credit).
+         * {@code bytes} were handed on; returns the credit to send now: 0 until a quarter of the window was
+         * handed on, so that keystrokes and their echoes are not each answered with a credit. The sender
+         * then still has three quarters of the window, more than a frame: it never waits on credit held back.
          */
         public synchronized int consume(int bytes) {
             held -= bytes;
             consumed += bytes;
-            if (consumed < WINDOW_BYTES / 4 && held > 0) {
+            if (consumed < WINDOW_BYTES / 4) {
                 return 0;
             }
             int credit = (int) consumed;
