@@ -173,18 +173,20 @@ final class ContainerRecovery {
         try {
             containers.put(c.id, c);
             switch (c.state()) {
-                case TERMINATED -> {
-                }
+                case TERMINATED -> c.execs.recoverEnded();
                 case RUNNING -> {
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
+                        c.execs.recover(c.launcher, ComponentContext.ofLauncher(paths, c));
                         reaper.watch(c);
                     } else {
+                        c.execs.recoverEnded();
                         reaper.finish(c, lost());
                     }
                 }
                 case DESTROYING -> {
+                    c.execs.recoverEnded();
                     Optional<LaunchedTask> task = recoverTask(c);
                     Termination termination = c.record.getStatus().getTermination();
                     if (task.isPresent()) {
