@@ -3,6 +3,7 @@ package dev.vessel.guest;
 import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.linux.SeccompFilters;
+import dev.vessel.launcher.process.ProcessLauncher;
 import dev.vessel.linux.Capability;
 import java.time.Duration;
 import java.util.List;
@@ -49,8 +50,9 @@ public final class GuestAgent {
         CompletableFuture<GuestTasks> node = new CompletableFuture<>();
         Thread.ofVirtual().name("node").start(() -> {
             try {
-                node.complete(new GuestTasks(GuestNode.containerizer(GuestNode.PATHS, CgroupHierarchies.detect(),
-                        GuestNode.CGROUP_PARENT), GuestNode.PATHS, new NinePShare(), link));
+                ProcessLauncher launcher = GuestNode.launcher(GuestNode.PATHS);
+                node.complete(new GuestTasks(GuestNode.containerizer(GuestNode.PATHS, launcher, CgroupHierarchies.detect(),
+                        GuestNode.CGROUP_PARENT), launcher, GuestNode.PATHS, new NinePShare(), link));
             } catch (Throwable t) {
                 System.err.println("vessel guest agent: the containerizer did not start: " + t);
                 node.completeExceptionally(t); // requests other than ping are answered with this error

@@ -31,13 +31,13 @@ final class GuestNode {
     }
 
     /**
-     * The guest's recovered containerizer, ready to launch, with the launch helper the image holds at
-     * the paths' usual place. The image takes it from the same launcher jar the agent runs with, so it
-     * is used as it is: comparing it with the jar's copy (ProcessLauncher.withBundledHelper) would
-     * inflate and compare ~800 KB in an interpreted JVM on every start.
+     * The guest's process launcher, with the launch helper the image holds at the paths' usual place. The
+     * image takes it from the same launcher jar the agent runs with, so it is used as it is: comparing it
+     * with the jar's copy (ProcessLauncher.withBundledHelper) would inflate and compare ~800 KB in an
+     * interpreted JVM on every start.
      */
-    static UnifiedContainerizer containerizer(RuntimePaths paths, CgroupHierarchies hierarchies, String cgroupParent) {
-        return containerizer(paths, new ProcessLauncher(paths, paths.launchHelper()), hierarchies, cgroupParent);
+    static ProcessLauncher launcher(RuntimePaths paths) {
+        return new ProcessLauncher(paths, paths.launchHelper());
     }
 
     /** A recovered containerizer with the given process launcher (training gives one that starts nothing). */

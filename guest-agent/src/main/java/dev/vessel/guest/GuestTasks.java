@@ -17,6 +17,7 @@ import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ExecutedProcess;
+import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
@@ -78,14 +79,9 @@ final class GuestTasks {
         }
     }
 
-    /** The guest's: disks are found among its own block devices, stdio and execs through the containerizer. */
-    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, HostLink link) {
-        this(containerizer, paths, share, BlockDevices.GUEST, link, ContainerizerStdio.of(containerizer));
-    }
-
-    GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,
-            HostLink link) {
-        this(containerizer, paths, share, disks, link, ContainerizerStdio.of(containerizer));
+    /** The guest's: disks are found among its own block devices, stdio and execs through its process launcher. */
+    GuestTasks(UnifiedContainerizer containerizer, Launcher launcher, RuntimePaths paths, HostShare share, HostLink link) {
+        this(containerizer, paths, share, BlockDevices.GUEST, link, new LauncherStdio(containerizer, launcher, paths));
     }
 
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,

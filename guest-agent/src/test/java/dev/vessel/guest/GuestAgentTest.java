@@ -29,6 +29,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.Launcher;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
@@ -71,6 +72,7 @@ class GuestAgentTest {
     static RuntimePaths paths;
     static Path rootfs;
     static UnifiedContainerizer containerizer;
+    static Launcher launcher;
     static GuestTasks tasks;
     static Path dataShare;
     static Path confShare;
@@ -91,7 +93,8 @@ class GuestAgentTest {
         paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         rootfs = BusyboxRootfs.create(tmp.resolve("busybox"));
         LaunchHelper.install(paths.launchHelper()); // where the image places it
-        containerizer = GuestNode.containerizer(paths, HIERARCHIES, CGROUP_PARENT);
+        launcher = GuestNode.launcher(paths);
+        containerizer = GuestNode.containerizer(paths, launcher, HIERARCHIES, CGROUP_PARENT);
         dataShare = Files.createDirectories(tmp.resolve("shared-data"));
         confShare = Files.createDirectories(tmp.resolve("shared-conf"));
         Files.writeString(confShare.resolve("seed"), "seeded by the host\n");
@@ -136,7 +139,8 @@ class GuestAgentTest {
                 bind.unmount(target);
             }
         };
-        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link);
+        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link,
+                new LauncherStdio(containerizer, launcher, paths));
         Agent a = new Agent(Uptime.millis(), new Requests(CompletableFuture.completedFuture(tasks)), link);
         agent = Thread.ofVirtual().start(() -> {
             try {

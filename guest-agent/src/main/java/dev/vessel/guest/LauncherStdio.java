@@ -1,0 +1,72 @@
+package dev.vessel.guest;
+
+import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.containerizer.UnifiedContainerizer;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ExecConfig;
+import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.ExecPlan;
+import dev.vessel.core.spi.ExecutedProcess;
+import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.stdio.StdioChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The guest's process launcher's attach and exec, called directly: the host's containerizer keeps the
+ * records of a VM task's execs (under the host's exec ids, used here too), so the guest only runs them.
+ * Their directories are under the task's, gone with it when the host destroys the task.
+ */
+final class LauncherStdio implements TaskStdio {
+    private final UnifiedContainerizer containerizer;
+    private final Launcher launcher;
+    private final RuntimePaths paths;
+
+    LauncherStdio(UnifiedContainerizer containerizer, Launcher launcher, RuntimePaths paths) {
+        this.containerizer = containerizer;
+        this.launcher = launcher;
+        this.paths = paths;
+    }
+
+    @Override
+    public StdioChannel attach(String containerId) throws Exception {
+        return launcher.attach(context(containerId));
+    }
+
+    @Override
+    public ExecutedProcess exec(String containerId, String execId, ExecConfig config) throws Exception {
+        ContainerContext container = context(containerId);
+        Path dir = Files.createDirectories(paths.execDir(container.containerDir(), execId));
+        return launcher.exec(container, new ExecPlan(execId, config, dir));
+    }
+
+    /** What the containerizer hands its launcher about the container. */
+    private ContainerContext context(String containerId) {
+        ContainerConfig config = containerizer.config(containerId);
+        Path dir = paths.containerDir(List.of(containerId));
+        Checkpoint checkpoint = new Checkpoint(paths.launcherCheckpoint(dir));
+        return new ContainerContext() {
+            @Override
+            public String containerId() {
+                return containerId;
+            }
+
+            @Override
+            public ContainerConfig config() {
+                return config;
+            }
+
+            @Override
+            public Path containerDir() {
+                return dir;
+            }
+
+            @Override
+            public Checkpoint checkpoint() {
+                return checkpoint;
+            }
+        };
+    }
+}
