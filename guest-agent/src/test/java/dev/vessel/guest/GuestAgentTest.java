@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.agent.DestroyTask;
+import dev.vessel.core.agent.ExecExited;
+import dev.vessel.core.agent.OpenStream;
+import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.agent.GuestDisk;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.GuestMount;
@@ -20,6 +23,7 @@ import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
@@ -29,7 +33,9 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
@@ -82,6 +88,8 @@ class GuestAgentTest {
 
     TestHost host;
     Thread agent;
+    /** Set by a test: the processes its tasks' execs and attaches get instead of the launcher's. */
+    volatile TaskStdio fakeStdio;
     /** Mounting the share tagged {@link #GATED} waits until this opens. */
     CountDownLatch gate;
 
@@ -139,8 +147,19 @@ class GuestAgentTest {
                 bind.unmount(target);
             }
         };
-        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link,
-                new LauncherStdio(containerizer, launcher, paths));
+        TaskStdio real = new LauncherStdio(containerizer, launcher, paths);
+        TaskStdio stdio = new TaskStdio() { // a test may put its own processes in the launcher's place
+            @Override
+            public StdioChannel attach(String containerId) throws Exception {
+                return (fakeStdio != null ? fakeStdio : real).attach(containerId);
+            }
+
+            @Override
+            public ExecutedProcess exec(String containerId, String execId, ExecConfig config) throws Exception {
+                return (fakeStdio != null ? fakeStdio : real).exec(containerId, execId, config);
+            }
+        };
+        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link, stdio);
         Agent a = new Agent(Uptime.millis(), new Requests(CompletableFuture.completedFuture(tasks)), link);
         agent = Thread.ofVirtual().start(() -> {
             try {
@@ -502,6 +521,92 @@ class GuestAgentTest {
         StringBuilder stdout = new StringBuilder();
         assertEquals(0, host.awaitExit("hosted", stdout, new StringBuilder()).getTermination().getExitCode());
         assertEquals("ran\n", stdout.toString());
+    }
+
+    @Test
+    void execsAreRunNamedByTheHostAndTheirEndsComeBeforeTheTasksAndAgainAfterAReconnection() throws Exception {
+        Map<String, CompletableFuture<Integer>> ends = new java.util.concurrent.ConcurrentHashMap<>();
+        List<Integer> signals = new java.util.concurrent.CopyOnWriteArrayList<>();
+        fakeStdio = new TaskStdio() {
+            @Override
+            public StdioChannel attach(String containerId) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public ExecutedProcess exec(String containerId, String execId, ExecConfig config) {
+                CompletableFuture<Integer> end = new CompletableFuture<>();
+                ends.put(execId, end);
+                containerizer.wait(containerId).thenRun(() -> end.complete(137)); // dies with its task
+                return new ExecutedProcess() {
+                    public long pid() {
+                        return 4242;
+                    }
+
+                    public CompletableFuture<Integer> exit() {
+                        return end;
+                    }
+
+                    public StdioChannel attach() {
+                        throw new UnsupportedOperationException();
+                    }
+
+                    public void signal(int signal) {
+                        signals.add(signal);
+                    }
+                };
+            }
+        };
+        host.connectAndShakeHands();
+        launched(host.request(launch("ex", "sleep 1000")));
+        ExecConfig cmd = ExecConfig.newBuilder().addCommand("/bin/true").build();
+        assertTrue(host.request(exec("ex", "e1", cmd, false)).hasOk());
+        assertError("exec_id", host.request(exec("ex", "e1", cmd, false))); // the host's ids are unique
+        assertError("exec_id", host.request(exec("ex", "bad/id", cmd, false)));
+        assertTrue(host.request(exec("ex", "e1", cmd, true)).hasOk(), "a restarted host finds it");
+        assertError("exec_id", host.request(exec("ex", "e9", cmd, true)));
+        assertError("container_id", host.request(exec("ghost", "e2", cmd, false)));
+        assertError("exec_id", host.request(HostFrame.newBuilder().setOpenStream(OpenStream.newBuilder()
+                .setStreamId(1).setContainerId("ex").setExecId("e9"))));
+        assertTrue(host.request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder().setContainerId("ex")
+                .setExecId("e1").setSignal(2))).hasOk());
+        assertEquals(List.of(2), signals);
+
+        ends.get("e1").complete(7);
+        ExecExited first = awaitExecExit("e1");
+        assertEquals(7, first.getStatus());
+        assertEquals("ex", first.getContainerId());
+
+        host.disconnect();
+        host.connectAndShakeHands();
+        assertEquals(7, awaitExecExit("e1").getStatus(), "re-sent to the new connection");
+
+        assertTrue(host.request(exec("ex", "e2", cmd, false)).hasOk());
+        assertTrue(host.request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder().setContainerId("ex")
+                .setSignal(9))).hasOk());
+        while (true) { // e2 went with its task: its end comes before the task's
+            GuestFrame f = host.next();
+            assertFalse(f.hasExited(), "the task's exit came before its exec's end");
+            if (f.hasExecExited() && f.getExecExited().getExecId().equals("e2")) {
+                assertEquals(137, f.getExecExited().getStatus());
+                break;
+            }
+        }
+        assertTrue(host.awaitExit("ex", new StringBuilder(), new StringBuilder()).getTermination().hasSignal());
+    }
+
+    static HostFrame.Builder exec(String containerId, String execId, ExecConfig config, boolean recover) {
+        return HostFrame.newBuilder().setExec(StartExec.newBuilder().setContainerId(containerId).setExecId(execId)
+                .setConfig(config).setRecover(recover));
+    }
+
+    ExecExited awaitExecExit(String execId) throws Exception {
+        while (true) {
+            GuestFrame f = host.next();
+            if (f.hasExecExited() && f.getExecExited().getExecId().equals(execId)) {
+                return f.getExecExited();
+            }
+        }
     }
 
     @Test
