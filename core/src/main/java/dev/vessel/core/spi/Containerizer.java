@@ -19,10 +19,19 @@ public interface Containerizer {
     /** Validates, provisions, isolates and starts a container; returns once it runs. */
     ContainerStatus launch(ContainerConfig config);
 
+    /**
+     * As {@link #launch}, but leaves the task isolated and blocked before it runs the container's program
+     * (CREATED), as an OCI runtime's {@code create} does; {@link #start} runs it.
+     */
+    ContainerStatus create(ContainerConfig config);
+
+    /** Releases the task of a CREATED container; returns once the program runs (RUNNING). */
+    ContainerStatus start(String containerId);
+
     /** Completes with the container's termination once it is fully cleaned up. */
     CompletableFuture<Termination> wait(String containerId);
 
-    /** Sends a signal to the container's task. */
+    /** Sends a signal to the container's task (CREATED or RUNNING). */
     void kill(String containerId, int signal);
 
     /** Kills every process of the container, cleans up and returns its termination. */

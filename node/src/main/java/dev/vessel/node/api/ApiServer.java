@@ -94,6 +94,7 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
                 .add(HttpMethod.GET, "/v1/containers/{id}", containers::inspect)
                 .add(HttpMethod.DELETE, "/v1/containers/{id}", containers::delete)
+                .add(HttpMethod.POST, "/v1/containers/{id}/start", containers::start)
                 .add(HttpMethod.POST, "/v1/containers/{id}/wait", containers::await)
                 .add(HttpMethod.POST, "/v1/containers/{id}/kill", containers::kill)
                 .add(HttpMethod.POST, "/v1/containers/{id}/update", containers::update)
