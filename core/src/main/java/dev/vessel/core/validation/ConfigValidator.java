@@ -108,6 +108,7 @@ public final class ConfigValidator {
             }
             command(c);
             root(c);
+            pathRules(c);
             resources(c.getResources());
             env(c.getEnvList());
             if (!c.getWorkingDir().isEmpty()) {
@@ -223,6 +224,15 @@ public final class ConfigValidator {
                     }
                     fail("image", "a container needs a root filesystem: set image or host_rootfs");
                 }
+            }
+        }
+
+        private void pathRules(ContainerConfig c) {
+            for (int i = 0; i < c.getPathRules().getMaskedCount(); i++) {
+                absolutePath("path_rules.masked[" + i + "]", c.getPathRules().getMasked(i));
+            }
+            for (int i = 0; i < c.getPathRules().getReadonlyCount(); i++) {
+                absolutePath("path_rules.readonly[" + i + "]", c.getPathRules().getReadonly(i));
             }
         }
 
