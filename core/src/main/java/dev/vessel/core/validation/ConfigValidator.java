@@ -119,6 +119,7 @@ public final class ConfigValidator {
             }
             Set<String> targets = volumes(c.getVolumesList());
             networks(c.getNetworksList(), isolation);
+            networkNamespacePath(c);
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -372,6 +373,19 @@ public final class ConfigValidator {
                 }
             }
             return targets;
+        }
+
+        private void networkNamespacePath(ContainerConfig c) {
+            if (c.getNetworkNamespacePath().isEmpty() || !absolutePath("network_namespace_path",
+                    c.getNetworkNamespacePath())) {
+                return;
+            }
+            if (c.getNetworksCount() > 0) {
+                fail("network_namespace_path", "joins a namespace the caller made: no networks with it");
+            }
+            if (c.getIsolation() != Isolation.PROCESS) {
+                fail("network_namespace_path", "only a process container joins a network namespace");
+            }
         }
 
         private void networks(List<NetworkAttachment> networks, Isolation isolation) {

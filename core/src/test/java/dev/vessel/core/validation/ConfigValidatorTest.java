@@ -369,6 +369,14 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void aJoinedNetworkNamespaceIsAnAbsolutePathWithoutNetworks() {
+        assertDoesNotThrow(() -> validator.validate(valid().setNetworkNamespacePath("/run/netns/x").build()));
+        assertRefused("network_namespace_path", valid().setNetworkNamespacePath("netns/x"));
+        assertRefused("network_namespace_path", valid().setNetworkNamespacePath("/run/netns/x")
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("none")));
+    }
+
+    @Test
     void aVmTaskMayJoinNetworks() {
         assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("net1"))
