@@ -86,7 +86,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            ObjectNode body = VesselClient.JSON.createObjectNode().put("name", name)
+            ObjectNode body = CliJson.JSON.createObjectNode().put("name", name)
                     .put("image", image.contains("://") ? image : Path.of(image).toAbsolutePath().toString());
             if (imageDigest != null) {
                 body.put("image_digest", imageDigest);
@@ -255,7 +255,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            vm.vessel.out.println(VesselClient.JSON.writerWithDefaultPrettyPrinter()
+            vm.vessel.out.println(CliJson.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(vm.vessel.client().call("GET", path(name), null)));
             return 0;
         }
@@ -341,7 +341,7 @@ final class VmCommand implements Runnable {
                 vm.vessel.client().call("DELETE", path(name) + "/snapshots/" + Paths.segment(snapshot), null);
             } else {
                 vm.vessel.client().call("POST", path(name) + "/snapshots",
-                        VesselClient.JSON.createObjectNode().put("name", snapshot).toString());
+                        CliJson.JSON.createObjectNode().put("name", snapshot).toString());
             }
             vm.vessel.out.println(snapshot);
             return 0;
@@ -394,7 +394,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() {
-            ObjectNode body = VesselClient.JSON.createObjectNode().put("path", file.toAbsolutePath().toString());
+            ObjectNode body = CliJson.JSON.createObjectNode().put("path", file.toAbsolutePath().toString());
             if (format != null) {
                 body.put("format", format);
             }
