@@ -28,6 +28,8 @@ import java.util.List;
 final class DaemonLink {
     private static final long START_TIMEOUT_MS = 60_000;
     private static final String DAEMON_MAIN = "dev.vessel.node.daemon.Vesseld";
+    /** The daemon's class path when the runtime's own is shorter (bin/vessel-runtime's). */
+    private static final String DAEMON_CLASSPATH = "vessel.daemon.classpath";
 
     private final Path root;
     private final RuntimeLog log;
@@ -120,7 +122,7 @@ final class DaemonLink {
         }
     }
 
-    private boolean answers() {
+    boolean answers() {
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket()));
             return true;
@@ -137,7 +139,7 @@ final class DaemonLink {
         Path output = root.resolve("vesseld.log");
         List<String> command = new ArrayList<>(List.of("/bin/sh", "-c", "umask 022 && exec setsid \"$@\"", "vesseld",
                 ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), DAEMON_MAIN, "--state-dir", root.resolve("state").toString(),
+                System.getProperty(DAEMON_CLASSPATH, System.getProperty("java.class.path")), DAEMON_MAIN, "--state-dir", root.resolve("state").toString(),
                 "--run-dir", root.resolve("run").toString(), "--socket", socket().toString(), "--cgroup-parent",
                 cgroupParent(root)));
         if (Files.exists(root.resolve("vesseld.json"))) {

@@ -130,7 +130,7 @@ final class RuntimeCommands {
         }
         int signal = Signals.parse(args.positional.size() == 2 ? args.positional.get(1) : "TERM");
         String id = args.positional.getFirst();
-        requireStarted(id);
+        requireDaemon();
         try {
             daemon.call("POST", "/v1/containers/" + id + "/kill?signal=" + signal, null);
         } catch (RuntimeFailure e) {
@@ -153,8 +153,8 @@ final class RuntimeCommands {
         if (!format.equals("table") && !format.equals("json")) {
             throw new RuntimeFailure("invalid format option " + JsonFields.quote(format) + ": table or json");
         }
-        if (!daemon.everStarted()) {
-            System.out.println(format.equals("json") ? "null" : args.has("quiet") ? "" : "ID PID STATUS BUNDLE CREATED OWNER");
+        if (!daemon.answers() && !daemon.everStarted()) {
+            System.out.print(format.equals("json") ? "null\n" : args.has("quiet") ? "" : "ID PID STATUS BUNDLE CREATED OWNER\n");
             return 0;
         }
         daemon.ensureRunning();
@@ -194,18 +194,16 @@ final class RuntimeCommands {
         return RuntimeCommands.class.getResourceAsStream(name);
     }
 
-    /** One ID; a root no daemon ever served has no containers, and none is started to say so. */
+    /** One ID, of a container on a daemon that runs now. */
     private Args existing(String command, List<String> words, Set<String> flags) {
         Args args = one(command, words, flags);
-        if (!daemon.everStarted()) {
-            throw new RuntimeFailure("container does not exist");
-        }
-        daemon.ensureRunning();
+        requireDaemon();
         return args;
     }
 
-    private void requireStarted(String id) {
-        if (!daemon.everStarted()) {
+    /** A root no daemon ever served has no containers, and none is started to say so. */
+    private void requireDaemon() {
+        if (!daemon.answers() && !daemon.everStarted()) {
             throw new RuntimeFailure("container does not exist");
         }
         daemon.ensureRunning();
