@@ -117,9 +117,11 @@ class PodmanTest {
                 "trap 'echo got TERM; exit 7' TERM; echo started; while true; do sleep 0.1; done").strip();
         awaitLogs(id, "started");
         assertTrue(podmanOk("ps", "--format", "{{.ID}} {{.Status}}").contains(id.substring(0, 12) + " Up"));
-        // the same container, through Vessel's own API on that root's daemon
-        String vessel = runtime.ok("list", "--format", "json");
-        assertTrue(vessel.contains("\"id\":\"" + id + "\"") && vessel.contains("\"status\":\"running\""), vessel);
+        // the same container, as the runtime lists it and through Vessel's own CLI on that root's daemon
+        String listed = runtime.ok("list", "--format", "json");
+        assertTrue(listed.contains("\"id\":\"" + id + "\"") && listed.contains("\"status\":\"running\""), listed);
+        String ps = runtime.vessel("ps");
+        assertTrue(ps.contains(id.substring(0, 12)) && ps.contains("RUNNING"), ps);
 
         podmanOk("stop", "--time", "10", id);
         assertEquals("7 exited", podmanOk("inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", id).strip());

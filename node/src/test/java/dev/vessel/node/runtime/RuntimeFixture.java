@@ -66,6 +66,20 @@ final class RuntimeFixture implements AutoCloseable {
         return r.stdout();
     }
 
+    /** The {@code vessel} CLI against this root's daemon: Vessel's own view of the runtime's containers. */
+    String vessel(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.vessel.node.cli.Vessel", "--host",
+                "unix://" + root.resolve("run").resolve("vessel.sock")));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new AssertionError("vessel " + String.join(" ", args) + ": " + output);
+        }
+        return output;
+    }
+
     String daemonLog() throws IOException {
         Path log = root.resolve("vesseld.log");
         return Files.exists(log) ? "\n--- vesseld.log:\n" + Files.readString(log) : "";
