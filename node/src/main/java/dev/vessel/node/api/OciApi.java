@@ -9,6 +9,7 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.node.oci.BundleConfig;
+import dev.vessel.node.oci.OciHooks;
 import dev.vessel.node.oci.OciState;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -18,8 +19,8 @@ import java.util.List;
 
 /**
  * {@code /v1/oci/containers}: what {@code vessel-runtime} asks beyond the plain container API, so that the
- * runtime, a new process on every call, parses no JSON: a bundle created, the OCI state, runc's list and
- * runc's rule for delete. Start and kill are the plain API's.
+ * runtime, a new process on every call, parses no JSON: a bundle created, started (with its poststart hooks),
+ * the OCI state, runc's list and runc's rule for delete (with its poststop hooks). Kill is the plain API's.
  */
 final class OciApi {
     private final ContainersApi containers;
@@ -38,6 +39,16 @@ final class OciApi {
         ContainerConfig config = BundleConfig.read(id, Path.of(bundle));
         ContainerStatus status = containers.launch(config, false);
         ex.json(HttpResponseStatus.CREATED, OciState.of(status, containerizer.config(id)).toString());
+    }
+
+    /** Runs the program of a CREATED container, then its poststart hooks. */
+    void start(Exchange ex) {
+        String id = ex.param("id");
+        ContainerStatus status = containerizer.start(id);
+        ContainerConfig config = containerizer.config(id);
+        ObjectNode state = OciState.of(status, config);
+        OciHooks.run("poststart", config, state.toString());
+        ex.json(HttpResponseStatus.OK, state.toString());
     }
 
     void state(Exchange ex) {
@@ -78,10 +89,13 @@ final class OciApi {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot delete container " + Quoted.of(id)
                     + " that is not stopped: running");
         }
+        ContainerConfig config = containerizer.config(id);
         if (status.getState() != ContainerState.TERMINATED) {
             containerizer.destroy(id);
         }
+        String stopped = OciState.of(containerizer.status(id), config).toString();
         containerizer.remove(id);
+        OciHooks.run("poststop", config, stopped);
         ex.json(HttpResponseStatus.OK, "{\"id\":\"" + id + "\"}");
     }
 }

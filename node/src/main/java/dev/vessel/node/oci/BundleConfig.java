@@ -282,13 +282,11 @@ public final class BundleConfig {
         out.addVolumes(Volume.newBuilder().setTarget(target).setReadOnly(readOnly).setTmpfs(tmpfs));
     }
 
+    /** poststart and poststop are kept for vesseld to run ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
-        Iterator<String> names = hooks.fieldNames();
-        while (names.hasNext()) {
-            String name = names.next();
-            if (!hooks.get(name).isEmpty()) {
-                throw refused("hooks." + name, "hooks are not supported yet");
-            }
+        String kept = OciHooks.check(hooks);
+        if (!kept.equals("{}")) {
+            out.putLabels(OciHooks.HOOKS_LABEL, kept);
         }
     }
 
@@ -454,7 +452,7 @@ public final class BundleConfig {
         return values;
     }
 
-    private static VesselException refused(String path, String problem) {
+    static VesselException refused(String path, String problem) {
         return VesselException.invalid("config.json", (path.isEmpty() ? "" : path + ": ") + problem);
     }
 }

@@ -62,11 +62,11 @@ final class RuntimeCommands {
         createContainer(id, args);
         if (args.has("detach")) {
             writePidFile(args, Shim.spawn(root, id));
-            daemon.call("POST", "/v1/containers/" + id + "/start", null);
+            daemon.call("POST", "/v1/oci/containers/" + id + "/start", null);
             return 0;
         }
         writePidFile(args, ProcessHandle.current().pid());
-        daemon.call("POST", "/v1/containers/" + id + "/start", null);
+        daemon.call("POST", "/v1/oci/containers/" + id + "/start", null);
         int code = Shim.relay(daemon, id);
         daemon.call("DELETE", "/v1/oci/containers/" + id + "?force=1", null);
         return code;
@@ -108,7 +108,7 @@ final class RuntimeCommands {
 
     private int start(List<String> words) {
         String id = existing("start", words, Set.of()).positional.getFirst();
-        daemon.call("POST", "/v1/containers/" + id + "/start", null);
+        daemon.call("POST", "/v1/oci/containers/" + id + "/start", null);
         return 0;
     }
 

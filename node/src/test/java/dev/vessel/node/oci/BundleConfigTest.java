@@ -102,6 +102,17 @@ class BundleConfigTest {
     }
 
     @Test
+    void poststartAndPoststopHooksAreKeptForTheDaemonToRun() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode hooks = config.putObject("hooks");
+        hooks.putArray("poststart").addObject().put("path", "/bin/true");
+        hooks.putArray("poststop").addObject().put("path", "/bin/true").put("timeout", 5);
+        hooks.putArray("prestart"); // empty: nothing to refuse
+        String kept = translate(config).getLabelsOrThrow(OciHooks.HOOKS_LABEL);
+        assertTrue(kept.contains("\"poststart\"") && kept.contains("\"poststop\"") && !kept.contains("prestart"), kept);
+    }
+
+    @Test
     void aTmpfsMountKeepsItsSizeModeAndNoexec() throws Exception {
         ObjectNode config = podmanConfig();
         ((ArrayNode) config.get("mounts")).addObject().put("destination", "/scratch").put("type", "tmpfs")
@@ -143,6 +154,10 @@ class BundleConfigTest {
         refused("mounts[4].type", c -> ((ObjectNode) c.get("mounts").get(4)).put("type", "nfs"));
         refused("mounts[5].options[2]", c -> ((ArrayNode) c.get("mounts").get(5).get("options")).add("shared"));
         refused("hooks.prestart", c -> c.putObject("hooks").putArray("prestart").addObject().put("path", "/bin/true"));
+        refused("hooks.createRuntime", c -> c.putObject("hooks").putArray("createRuntime").addObject()
+                .put("path", "/bin/true"));
+        refused("hooks.poststart[0].path", c -> c.putObject("hooks").putArray("poststart").addObject()
+                .put("path", "true"));
         refused("ociVersion", c -> c.put("ociVersion", "0.9"));
         refused("domainname", c -> c.put("domainname", "example.com"));
         refused("windows", c -> c.putObject("windows"));

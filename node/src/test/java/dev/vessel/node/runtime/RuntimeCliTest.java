@@ -176,6 +176,29 @@ class RuntimeCliTest {
         assertTrue(tty.stderr().contains("process.terminal"), tty.stderr());
     }
 
+    /** vesseld runs them on the host with the OCI state on stdin: after start, after delete. */
+    @Test
+    void poststartAndPoststopHooksGetTheState() throws Exception {
+        Path bundle = runtime.bundle("hooks", rootfs, "sleep", "600");
+        Path config = bundle.resolve("config.json");
+        Path poststart = tmp.resolve("poststart.json");
+        Path poststop = tmp.resolve("poststop.json");
+        Files.writeString(config, Files.readString(config).replace("\"linux\": {", "\"hooks\": {"
+                + "\"poststart\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > " + poststart + "\"]}],"
+                + "\"poststop\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > " + poststop + "\"],"
+                + " \"timeout\": 10}]}, \"linux\": {"));
+        runtime.ok("create", "--bundle", bundle.toString(), "hooked");
+        assertFalse(Files.exists(poststart), "poststart runs after start, not before");
+        runtime.ok("start", "hooked");
+        JsonNode started = JSON.readTree(Files.readString(poststart));
+        assertEquals("hooked", started.get("id").asText());
+        assertEquals("running", started.get("status").asText());
+        runtime.ok("delete", "--force", "hooked");
+        JsonNode stopped = JSON.readTree(Files.readString(poststop));
+        assertEquals("stopped", stopped.get("status").asText());
+        assertEquals(bundle.toString(), stopped.get("bundle").asText());
+    }
+
     @Test
     void aBundleVesselCannotHonourIsRefusedNamingTheField() throws Exception {
         Path bundle = runtime.bundle("sysctl", rootfs, "true");
