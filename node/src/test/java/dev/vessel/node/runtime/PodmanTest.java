@@ -150,6 +150,12 @@ class PodmanTest {
     }
 
     @Test
+    void aNonRootUserRunsWithItsIds() throws Exception {
+        assertEquals("1000 1000\n", podmanOk("run", "--rm", "--network", "none", "--user", "1000:1000", IMAGE, "sh", "-c",
+                "echo $(id -u) $(id -g)"));
+    }
+
+    @Test
     void whatVesselCannotHonourFailsTheRunNamingTheField() throws Exception {
         Result r = podman("run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1", IMAGE, "true");
         assertTrue(r.exitCode() != 0);

@@ -148,6 +148,31 @@ class RuntimeCliTest {
         assertEquals(137, foreground.get(60, TimeUnit.SECONDS).exitCode(), "128 + SIGKILL, as a shell reports it");
     }
 
+    /** The first calls on a root race to start its daemon; the lock makes one start, and every call succeeds. */
+    @Test
+    void concurrentFirstCallsOnAFreshRootStartOneDaemon() throws Exception {
+        try (RuntimeFixture fresh = new RuntimeFixture(tmp.resolve("fresh"))) {
+            Path bundle = fresh.bundle("racing", rootfs, "sleep", "600");
+            List<java.util.concurrent.CompletableFuture<RuntimeFixture.Result>> calls = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                String id = "racer" + i;
+                calls.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return fresh.run("create", "--bundle", bundle.toString(), id);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            for (var call : calls) {
+                RuntimeFixture.Result r = call.get(120, TimeUnit.SECONDS);
+                assertEquals(0, r.exitCode(), r.stderr() + fresh.daemonLog());
+            }
+            assertEquals(3, fresh.ok("list", "-q").lines().filter(l -> l.startsWith("racer")).count());
+            assertFalse(fresh.daemonLog().contains("Exception"), fresh.daemonLog());
+        }
+    }
+
     @Test
     void unknownIdsAndBadCallsFailAsRuncDoes() throws Exception {
         Path log = tmp.resolve("runtime.log");
