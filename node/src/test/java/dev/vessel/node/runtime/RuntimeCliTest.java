@@ -148,6 +148,28 @@ class RuntimeCliTest {
         assertEquals(137, foreground.get(60, TimeUnit.SECONDS).exitCode(), "128 + SIGKILL, as a shell reports it");
     }
 
+    /**
+     * A created task waits on its daemon's pipe: a daemon killed with SIGKILL takes it along, and the next call,
+     * which starts a new daemon, finds the container stopped (recovered, not lost) and can delete it.
+     */
+    @Test
+    void aCreatedContainerIsStoppedAfterItsDaemonDied() throws Exception {
+        try (RuntimeFixture fresh = new RuntimeFixture(tmp.resolve("restarted"))) {
+            Path bundle = fresh.bundle("orphaned", rootfs, "sleep", "600");
+            fresh.ok("create", "--bundle", bundle.toString(), "orphan");
+            long task = JSON.readTree(fresh.ok("state", "orphan")).get("pid").asLong();
+            long daemon = fresh.daemonPid();
+            ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
+            awaitEnd(daemon);
+            awaitEnd(task);
+
+            JsonNode state = JSON.readTree(fresh.ok("state", "orphan"));
+            assertEquals("stopped", state.get("status").asText(), state.toString());
+            assertTrue(fresh.daemonPid() != daemon, "a new daemon serves the root");
+            fresh.ok("delete", "orphan");
+        }
+    }
+
     /** The first calls on a root race to start its daemon; the lock makes one start, and every call succeeds. */
     @Test
     void concurrentFirstCallsOnAFreshRootStartOneDaemon() throws Exception {
