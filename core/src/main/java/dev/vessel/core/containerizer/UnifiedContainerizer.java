@@ -219,14 +219,15 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
         }
-        return runLocked(c, this::undoLaunch);
+        return runLocked(c, start, this::undoLaunch);
     }
 
     /**
-     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it;
-     * a failed launch is undone by {@code undo} (uninterrupted) and its failure rethrown.
+     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it
+     * (up to CREATED unless {@code start}); a failed launch is undone by {@code undo} (uninterrupted) and its
+     * failure rethrown.
      */
-    private ContainerStatus runLocked(Container c, BiConsumer<Container, RuntimeException> undo) {
+    private ContainerStatus runLocked(Container c, boolean start, BiConsumer<Container, RuntimeException> undo) {
         try {
             try {
                 runLaunchSteps(c, start);
@@ -442,7 +443,7 @@ public final class UnifiedContainerizer implements Containerizer {
         } finally {
             previous.lock.unlock();
         }
-        return runLocked(c, this::relaunchFailed);
+        return runLocked(c, true, this::relaunchFailed);
     }
 
     private static boolean dueRestart(ContainerRecord.Builder record) {
