@@ -167,8 +167,8 @@ class UnifiedContainerizerTest {
         assertTrue(processes.get(created.getPid()).released);
         assertTrue(started.hasStartedAt());
         assertEquals(ContainerState.RUNNING, recordOnDisk("oci").getStatus().getState());
-        VesselException again = assertThrows(VesselException.class, () -> node.containerizer.start("oci"));
-        assertEquals(ErrorCode.FAILED_PRECONDITION, again.code());
+        ContainerStatus again = node.containerizer.start("oci");
+        assertEquals(created.getPid(), again.getPid(), "a start of a running container leaves it as it is");
         processes.exit(created.getPid(), 0);
         assertEquals(0, await(node.containerizer.wait("oci")).getExitCode());
     }

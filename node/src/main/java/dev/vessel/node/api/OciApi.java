@@ -47,10 +47,10 @@ final class OciApi {
      */
     void start(Exchange ex) {
         String id = ex.param("id");
-        ContainerState state = containerizer.status(id).getState();
-        if (state != ContainerState.CREATED) {
+        ContainerState now = containerizer.status(id).getState();
+        if (now != ContainerState.CREATED) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot start container " + Quoted.of(id)
-                    + ": it is " + state + ", not CREATED");
+                    + ": it is " + now + ", not CREATED");
         }
         ContainerStatus status = containerizer.start(id);
         ContainerConfig config = containerizer.config(id);
