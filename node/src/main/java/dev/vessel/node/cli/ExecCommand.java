@@ -45,7 +45,7 @@ final class ExecCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        ObjectNode body = VesselClient.JSON.createObjectNode();
+        ObjectNode body = CliJson.JSON.createObjectNode();
         ArrayNode argv = body.putArray("command");
         command.forEach(argv::add);
         ArrayNode vars = body.putArray("env");
