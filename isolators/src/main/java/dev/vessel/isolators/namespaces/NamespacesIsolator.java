@@ -24,7 +24,8 @@ import java.util.Set;
  * shares the host's; every other gets a new one (podman's {@code --network none}), whose {@code lo}
  * this isolator brings up in {@code isolate}, before the task runs. A container on CNI networks
  * joins the namespace {@code network/cni} made instead (the launcher lets joining one replace
- * creating one), where {@code lo} is up already.
+ * creating one), where {@code lo} is up already; so does one whose config names a
+ * {@code network_namespace_path}, which its maker configured (an OCI engine's).
  */
 public final class NamespacesIsolator implements Isolator {
     public static final Set<Namespace> DEFAULT =
@@ -84,13 +85,17 @@ public final class NamespacesIsolator implements Isolator {
         if (NetworkNames.sharesHost(context.config())) {
             return launchInfo;
         }
+        if (!context.config().getNetworkNamespacePath().isEmpty()) {
+            return launchInfo.toBuilder().setNetworkNamespacePath(context.config().getNetworkNamespacePath()).build();
+        }
         return launchInfo.toBuilder().addNamespaces(Namespace.NET).build();
     }
 
     /** A new network namespace starts with {@code lo} down: bring it up, so 127.0.0.1 works inside. */
     @Override
     public void isolate(ContainerContext context, long pid) throws IOException {
-        if (NetworkNames.sharesHost(context.config())) {
+        // the host's, or one its maker configured
+        if (NetworkNames.sharesHost(context.config()) || !context.config().getNetworkNamespacePath().isEmpty()) {
             return;
         }
         try (RtNetlink netlink = RtNetlink.openIn(Path.of("/proc", Long.toString(pid), "ns", "net"))) {

@@ -21,14 +21,14 @@ final class PsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ArrayNode shown = VesselClient.JSON.createArrayNode();
+        ArrayNode shown = CliJson.JSON.createArrayNode();
         for (JsonNode c : vessel.client().call("GET", "/v1/containers", null).get("containers")) {
             if (all || !"TERMINATED".equals(c.path("state").asText())) {
                 shown.add(c);
             }
         }
         if (json) {
-            vessel.out.println(VesselClient.JSON.createObjectNode().set("containers", shown));
+            vessel.out.println(CliJson.JSON.createObjectNode().set("containers", shown));
             return 0;
         }
         Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED");
