@@ -402,6 +402,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                                 .setMessage("after a restart the VM's agent could not be reached: " + e.getMessage())
                                 .build()));
             }
+            task.releasedBefore();
             track(task);
             return Optional.of(task);
         }

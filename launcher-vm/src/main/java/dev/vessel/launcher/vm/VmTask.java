@@ -94,6 +94,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
      * them (an exec started here, or a report re-sent to a restarted daemon before it asks).
      */
     private final Map<String, CompletableFuture<Integer>> execExits = new ConcurrentHashMap<>();
+    /** The guest runs the task (its launch answered): its stdio can be attached to from then on. */
+    private final CompletableFuture<Void> released = new CompletableFuture<>();
 
     /**
      * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} and
@@ -138,7 +140,11 @@ public final class VmTask implements LaunchedTask, RunningVm {
                 lost(why.getMessage());
             }
         }));
-        exit.whenComplete((t, e) -> execExits.values().forEach(x -> x.complete(KILLED_WITH_TASK)));
+        exit.whenComplete((t, e) -> {
+            execExits.values().forEach(x -> x.complete(KILLED_WITH_TASK));
+            released.completeExceptionally(new VesselException(ErrorCode.FAILED_PRECONDITION, containerId,
+                    "the VM task ended before it started"));
+        });
     }
 
     /** A task that ended while nobody watched (its VM is gone), its end read from the checkpoint. */
@@ -235,6 +241,12 @@ public final class VmTask implements LaunchedTask, RunningVm {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
                     + reply.getBodyCase() + " instead of started");
         }
+        released.complete(null);
+    }
+
+    /** A task found again after a restart: the guest has run it (or it ended) long ago. */
+    void releasedBefore() {
+        released.complete(null);
     }
 
     @Override
@@ -266,9 +278,18 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return reply.getUsage();
     }
 
-    /** The task's stdio, through the guest: its last frame is the task's EXIT. */
+    /**
+     * The task's stdio, through the guest: its last frame is the task's EXIT. Before its start (run -it
+     * attaches first) the stream opens once the guest runs the task, so nothing it prints is missed.
+     */
     StdioChannel attach() throws Exception {
-        return openStdio("", exit.thenApply(VmTask::shellStatus));
+        CompletableFuture<Integer> status = exit.thenApply(VmTask::shellStatus);
+        if (released.isDone()) {
+            return openStdio("", status);
+        }
+        agent(); // an ended task is refused now
+        return new ProcessStdio(new DeferredStdio(released.thenCompose(started ->
+                agent().openStream(containerId, "", requestTimeout))), status);
     }
 
     /** A stream on the stdio of the task ({@code execId} empty) or of one of its execs, which ends with {@code status}. */
