@@ -152,7 +152,8 @@ public final class PlanBuilder {
                                 info.getRootfsLayers().getWork()))
                         : Optional.empty(),
                 seccompFilter(info),
-                config.getInit());
+                config.getInit(),
+                List.of());
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
