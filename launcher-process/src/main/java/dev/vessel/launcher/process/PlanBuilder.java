@@ -153,7 +153,8 @@ public final class PlanBuilder {
                         : Optional.empty(),
                 seccompFilter(info),
                 config.getInit(),
-                List.of());
+                List.of(),
+                HelperPlan.Stdio.LOGS_ONLY);
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
