@@ -87,6 +87,9 @@ public record HelperPlan(
 
     /** A terminal's size in rows and columns (each 0 to 65535). */
     public record WindowSize(int rows, int columns) {
+        /** A terminal's size until a client gives its own: the VT100's, as terminals start. */
+        public static final WindowSize DEFAULT = new WindowSize(24, 80);
+
         public WindowSize {
             if (rows < 0 || rows > 0xFFFF || columns < 0 || columns > 0xFFFF) {
                 throw new IllegalArgumentException("a window size is two u16s, not " + rows + "x" + columns);
