@@ -173,7 +173,10 @@ public final class BundleConfig {
         for (String set : List.of("effective", "permitted", "inheritable", "ambient")) {
             Set<String> given = new TreeSet<>(strings(caps.path(set), "process.capabilities." + set));
             boolean fullForRoot = uid == 0 && (set.equals("effective") || set.equals("permitted"));
-            if (!given.equals(fullForRoot ? bounding : Set.of())) {
+            // runc spec's default gives root ambient capabilities of its bounding set: a root task gets those on
+            // every execve anyway, and the kernel clears the ambient set when it changes to another user
+            boolean noOpForRoot = uid == 0 && set.equals("ambient") && bounding.containsAll(given);
+            if (!noOpForRoot && !given.equals(fullForRoot ? bounding : Set.of())) {
                 throw refused("process.capabilities." + set, "must be " + (fullForRoot ? "the bounding set"
                         : "empty") + " for uid " + uid + " (Vessel gives " + (uid == 0 ? "root its bounding set in full"
                         : "a non-root user only the bounding set") + ")");

@@ -91,9 +91,12 @@ class BundleConfigTest {
         assertEquals(-1, c.getResources().getPids());
     }
 
-    /** containerd denies every device, then lists the standard ones again, and asks for the default weight. */
+    /**
+     * containerd denies every device, then lists the standard ones again, and asks for the default weight;
+     * runc spec gives root ambient capabilities.
+     */
     @Test
-    void containerdsStandardDeviceRulesAndDefaultWeightAreAccepted() throws Exception {
+    void containerdsAndRuncSpecsDefaultsAreAccepted() throws Exception {
         ObjectNode config = podmanConfig();
         ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
         ArrayNode devices = resources.putArray("devices");
@@ -104,6 +107,8 @@ class BundleConfigTest {
         }
         devices.addObject().put("allow", true).put("type", "c").put("major", 136).put("access", "rwm");
         resources.putObject("cpu").put("shares", 1024);
+        // runc spec's root gets ambient capabilities of its bounding set: nothing more than it has
+        ((ObjectNode) process(config).get("capabilities")).set("ambient", JSON.valueToTree(List.of("CAP_KILL")));
         ContainerConfig c = translate(config);
         assertEquals(0, c.getResources().getCpus());
     }
@@ -149,7 +154,7 @@ class BundleConfigTest {
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));
         refused("process.capabilities.ambient", c -> ((ObjectNode) process(c).get("capabilities"))
-                .set("ambient", JSON.valueToTree(List.of("CAP_KILL"))));
+                .set("ambient", JSON.valueToTree(List.of("CAP_SYS_ADMIN"))));
         refused("process.capabilities.effective", c -> ((ObjectNode) process(c).get("capabilities"))
                 .set("effective", JSON.valueToTree(List.of("CAP_KILL"))));
         refused("process.ioPriority", c -> process(c).putObject("ioPriority"));
