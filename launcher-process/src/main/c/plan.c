@@ -34,7 +34,8 @@ enum {
     T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
     T_INIT = 0x1f,
-    T_MAX = T_INIT
+    T_PAUSE = 0x28,
+    T_MAX = T_PAUSE
 };
 _Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
 
@@ -182,6 +183,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         break;
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
     case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP: case T_INIT:
+    case T_PAUSE:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -250,6 +252,11 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (u32 > 1)
             return bad("INIT must be 0 or 1");
         p->init = (int)u32;
+        break;
+    case T_PAUSE:
+        if (u32 > 1)
+            return bad("PAUSE must be 0 or 1");
+        p->pause = (int)u32;
         break;
     case T_ROOTFS_LOWER:
         if (s[0] != '/')
@@ -355,6 +362,8 @@ static int validate(struct vl_plan *p)
         return bad("ROOTFS_LOWER and ROOTFS_UPPER come together");
     if (p->idmap && vl_bind_count(p) > VL_MAX_IDMAP_BINDS)
         return bad("IDMAP allows at most %d bind MOUNTs", VL_MAX_IDMAP_BINDS);
+    if (p->pause && (p->init || !(ns & VL_NS_PID)))
+        return bad("PAUSE requires the pid namespace and excludes INIT");
     if (p->ngroups > NGROUPS_MAX)
         return bad("too many SUPP_GID records");
     return 0;

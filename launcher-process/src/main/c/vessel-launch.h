@@ -104,6 +104,7 @@ struct vl_plan {
     uint16_t seccomp_insns;
     uint32_t seccomp_flags;
     int init; /* INIT: a tiny init stays pid 1 and execs the task (init.c) */
+    int pause; /* PAUSE: the task is a pause holding a pod's namespaces (pause.c) */
 };
 
 /* At most this many bind MOUNTs with IDMAP: their mounts travel to the
@@ -146,6 +147,10 @@ size_t vl_bind_count(const struct vl_plan *plan);
  * 0 in the task (which then execs), -1 with errno if the fork failed; the
  * init itself never returns. */
 int vl_init_fork(void);
+
+/* pause.c: a pod's task, in place of execve: waits for a signal that ends
+ * it, reaping whatever joined its namespaces and ended; never returns. */
+void vl_pause(void) __attribute__((noreturn));
 
 /* child.c: runs in the cloned task process; never returns. */
 void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));

@@ -36,7 +36,9 @@ public record HelperPlan(
         List<String> rootfsLower,
         Optional<OverlayUpper> rootfsUpper,
         Optional<SeccompFilter> seccompFilter,
-        boolean init) {
+        boolean init,
+        List<JoinNamespace> joinNamespaces,
+        boolean pause) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
@@ -63,6 +65,14 @@ public record HelperPlan(
         rootfsLower = List.copyOf(rootfsLower);
         Objects.requireNonNull(rootfsUpper, "rootfsUpper");
         Objects.requireNonNull(seccompFilter, "seccompFilter");
+        joinNamespaces = List.copyOf(joinNamespaces);
+    }
+
+    /** JOIN_NS: a namespace (one NAMESPACES bit) the task enters from an nsfs file instead of getting its own. */
+    public record JoinNamespace(int bit, String path) {
+        public JoinNamespace {
+            Objects.requireNonNull(path, "path");
+        }
     }
 
     /** ROOTFS_UPPER: the upper and work directories of the overlay the helper mounts (one parent holds both). */
