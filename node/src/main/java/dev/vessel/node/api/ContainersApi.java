@@ -7,6 +7,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.Containerizer;
@@ -36,7 +37,7 @@ final class ContainersApi {
 
     /** Returns once the task runs (201 with its status); an image must be on the node already, as for docker create. */
     void create(Exchange ex) throws IOException {
-        ContainerConfig config = ContainerRequests.parse(ex.body());
+        ContainerConfig config = ContainerRequests.parse(ex.body(), this::podIsolation);
         if (config.hasImage()) {
             requireLocal(config.getImage());
         }
@@ -51,6 +52,18 @@ final class ContainersApi {
         }
         metrics.launched();
         ex.json(HttpResponseStatus.CREATED, ProtoJson.print(status));
+    }
+
+    /** The isolation of the pod a member names; PROCESS when there is none (the launch then says why). */
+    private Isolation podIsolation(String pod) {
+        try {
+            return containerizer.config(pod).getIsolation();
+        } catch (VesselException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                return Isolation.PROCESS;
+            }
+            throw e;
+        }
     }
 
     private void requireLocal(ImageReference image) throws IOException {
