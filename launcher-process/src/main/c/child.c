@@ -603,19 +603,6 @@ void vl_child_main(const struct vl_child_ctx *ctx)
             fail("setns %s", p->netns_path);
         close(fd);
     }
-    for (size_t i = 0; i < p->njoins; i++) {
-        uint32_t bit = p->joins[i].bit;
-        if (bit == VL_NS_PID)
-            continue; /* the helper joined it before the clone */
-        int type = bit == VL_NS_NET ? CLONE_NEWNET : bit == VL_NS_IPC ? CLONE_NEWIPC
-                 : bit == VL_NS_UTS ? CLONE_NEWUTS : CLONE_NEWCGROUP;
-        int fd = open(p->joins[i].path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            fail("open namespace %s", p->joins[i].path);
-        if (setns(fd, type) < 0)
-            fail("setns %s", p->joins[i].path);
-        close(fd);
-    }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
         fail("sethostname");
 

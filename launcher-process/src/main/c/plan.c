@@ -34,7 +34,6 @@ enum {
     T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
     T_INIT = 0x1f,
-    T_JOIN_NS = 0x24,
     T_PAUSE = 0x28,
     T_MAX = T_PAUSE
 };
@@ -166,10 +165,8 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
         [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
-        [T_JOIN_NS] = 1,
     };
-    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX
-        || (tag > T_INIT && tag != T_JOIN_NS && tag != T_PAUSE))
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1ull << tag)))
         return bad("duplicate tag 0x%04x", tag);
@@ -276,21 +273,6 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         break;
     case T_MOUNT:
         return decode_mount(c, p);
-    case T_JOIN_NS: {
-        struct vl_join j;
-        if (get_u32(c, &j.bit) < 0)
-            return bad("JOIN_NS: truncated");
-        if (get_str(c, (size_t)(c->end - c->p), &j.path) < 0)
-            return bad("JOIN_NS: NUL byte in path");
-        if (j.bit == 0 || (j.bit & (j.bit - 1)) || (j.bit & ~VL_NS_ALL)
-            || j.bit == VL_NS_MOUNT || j.bit == VL_NS_USER)
-            return bad("JOIN_NS: 0x%x is not one joinable namespace bit", j.bit);
-        if (j.path[0] != '/')
-            return bad("JOIN_NS: path must be absolute: %s", j.path);
-        p->joins = xrealloc(p->joins, (p->njoins + 1) * sizeof j);
-        p->joins[p->njoins++] = j;
-        break;
-    }
     case T_RLIMIT: {
         struct vl_rlimit r;
         if (len != 20)
@@ -380,19 +362,6 @@ static int validate(struct vl_plan *p)
         return bad("ROOTFS_LOWER and ROOTFS_UPPER come together");
     if (p->idmap && vl_bind_count(p) > VL_MAX_IDMAP_BINDS)
         return bad("IDMAP allows at most %d bind MOUNTs", VL_MAX_IDMAP_BINDS);
-    for (size_t i = 0; i < p->njoins; i++) {
-        if (ns & p->joins[i].bit)
-            return bad("JOIN_NS 0x%x: that namespace is also to be created", p->joins[i].bit);
-        if (p->joins[i].bit == VL_NS_NET && p->netns_path)
-            return bad("JOIN_NS of the net namespace and NETNS_PATH are exclusive");
-        if (p->joins[i].bit == VL_NS_UTS && p->hostname)
-            return bad("HOSTNAME requires the uts namespace");
-        for (size_t k = 0; k < i; k++)
-            if (p->joins[k].bit == p->joins[i].bit)
-                return bad("JOIN_NS 0x%x given twice", p->joins[i].bit);
-    }
-    if (p->njoins && (ns & VL_NS_USER))
-        return bad("JOIN_NS and a new user namespace are exclusive");
     if (p->pause && (p->init || !(ns & VL_NS_PID)))
         return bad("PAUSE requires the pid namespace and excludes INIT");
     if (p->ngroups > NGROUPS_MAX)

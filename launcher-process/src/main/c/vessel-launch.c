@@ -285,19 +285,6 @@ int main(int argc, char **argv)
      * to be denied first (see user_namespaces(7)). */
     ctx.deny_setgroups = (ns & VL_NS_USER) && !have_effective_cap(CAP_SETGID);
 
-    /* JOIN_NS of a pid namespace: only children enter it, so the helper
-     * joins before the clone; the child joins the others itself. */
-    for (size_t i = 0; i < plan.njoins; i++) {
-        if (plan.joins[i].bit != VL_NS_PID)
-            continue;
-        int fd = open(plan.joins[i].path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || setns(fd, CLONE_NEWPID) < 0) {
-            reply("error setns %s: %s", plan.joins[i].path, strerror(errno));
-            return 1;
-        }
-        close(fd);
-    }
-
     /* A netns owned by the initial user namespace cannot be joined from
      * inside a new user namespace, so in that case join it here, before
      * clone; the child then inherits it. Otherwise the child joins. */

@@ -104,8 +104,6 @@ struct vl_plan {
     uint16_t seccomp_insns;
     uint32_t seccomp_flags;
     int init; /* INIT: a tiny init stays pid 1 and execs the task (init.c) */
-    struct vl_join { uint32_t bit; char *path; } *joins; /* JOIN_NS, in plan order */
-    size_t njoins;
     int pause; /* PAUSE: the task is a pause holding a pod's namespaces (pause.c) */
 };
 
