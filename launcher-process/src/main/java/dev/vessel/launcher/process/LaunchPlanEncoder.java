@@ -84,9 +84,9 @@ public final class LaunchPlanEncoder {
         if (plan.init()) {
             e.u32(INIT, 1);
         }
-        for (HelperPlan.JoinNamespace join : plan.joinNamespaces()) {
-            byte[] path = utf8(join.path());
-            e.record(JOIN_NS, buffer(4 + path.length).putInt(join.bit()).put(path).array());
+        for (HelperPlan.JoinNamespace j : plan.joinNamespaces()) {
+            byte[] path = utf8(j.path());
+            e.record(JOIN_NS, buffer(4 + path.length).putInt(j.namespace()).put(path).array());
         }
         if (plan.pause()) {
             e.u32(PAUSE, 1);
