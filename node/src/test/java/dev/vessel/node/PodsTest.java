@@ -236,7 +236,7 @@ class PodsTest {
 
         Process p = cliProcess("pod", "create", "-p", "8080:80", "portless");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(2, p.waitFor(), out);
+        assertEquals(125, p.waitFor(), out);
         assertTrue(out.contains("--publish"), out);
         cli("pod", "rm", "-f", "strict");
         api.delete("/v1/containers/plain?force=1");
