@@ -206,6 +206,16 @@ public final class UnifiedContainerizer implements Containerizer {
 
     @Override
     public ContainerStatus launch(ContainerConfig config) {
+        return launch(config, true);
+    }
+
+    @Override
+    public ContainerStatus create(ContainerConfig config) {
+        return launch(config, false);
+    }
+
+    /** With {@code start} false the launch stops at CREATED: the task isolated, not released. */
+    private ContainerStatus launch(ContainerConfig config, boolean start) {
         requireRecovered();
         validator.validate(config);
         config = withUserNamespace(config);
@@ -236,17 +246,18 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
         }
-        return runLocked(c, this::undoLaunch);
+        return runLocked(c, start, this::undoLaunch);
     }
 
     /**
-     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it;
-     * a failed launch is undone by {@code undo} (uninterrupted) and its failure rethrown.
+     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it
+     * (up to CREATED unless {@code start}); a failed launch is undone by {@code undo} (uninterrupted) and its
+     * failure rethrown.
      */
-    private ContainerStatus runLocked(Container c, BiConsumer<Container, RuntimeException> undo) {
+    private ContainerStatus runLocked(Container c, boolean start, BiConsumer<Container, RuntimeException> undo) {
         try {
             try {
-                runLaunchSteps(c);
+                runLaunchSteps(c, start);
                 return c.record.getStatus();
             } catch (RuntimeException failure) {
                 RuntimeException reported = c.cancelled() ? new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
@@ -342,9 +353,10 @@ public final class UnifiedContainerizer implements Containerizer {
      * (each checkpoint is a file written and renamed on the launch path): PREPARING before isolators allocate
      * anything, RUNNING once the task runs. A crash before PREPARING leaves a directory without a
      * record (removed at recovery) and a rootfs the provisioner's recovery removes; a crash while
-     * ISOLATING is recovered through the launcher, which checkpointed the task inside fork.
+     * ISOLATING is recovered through the launcher, which checkpointed the task inside fork. Without
+     * {@code start} the steps end at CREATED, checkpointed, the task watched but not released.
      */
-    private void runLaunchSteps(Container c) {
+    private void runLaunchSteps(Container c, boolean start) {
         ContainerConfig config = c.record.getConfig();
         Directories.create(c.dir);
 
@@ -401,13 +413,22 @@ public final class UnifiedContainerizer implements Containerizer {
                 () -> c.launcher.fork(plan));
         c.record.getStatusBuilder().setPid(c.task.pid());
         chains.of(c).isolate(ComponentContext.perIsolator(paths, c), c.task.pid());
+        if (!start) {
+            c.moveTo(ContainerState.CREATED);
+            reaper.watch(c); // a created task may still be killed, or die with its monitor
+            return;
+        }
+        releaseTask(c);
+        reaper.watch(c);
+    }
+
+    private void releaseTask(Container c) {
         ComponentStep.run("launcher '" + c.launcher.name() + "'", "release the task", () -> {
             c.task.release();
             return null;
         });
         c.record.getStatusBuilder().setStartedAt(Timestamps.now());
         c.moveTo(ContainerState.RUNNING);
-        reaper.watch(c);
     }
 
     /** A member's pod's task, which runs (checked with the pod's lock held, and the pod waits for its members). */
@@ -475,7 +496,7 @@ public final class UnifiedContainerizer implements Containerizer {
         } finally {
             previous.lock.unlock();
         }
-        return runLocked(c, this::relaunchFailed);
+        return runLocked(c, true, this::relaunchFailed);
     }
 
     private static boolean dueRestart(ContainerRecord.Builder record) {
@@ -546,7 +567,9 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         Container c = lockCurrent(containerId);
         try {
-            requireState(c, ContainerState.RUNNING);
+            if (c.state() != ContainerState.CREATED) {
+                requireState(c, ContainerState.RUNNING);
+            }
             c.record.setKilled(true);
             c.checkpoint();
             LaunchedTask task = c.task;
@@ -603,8 +626,23 @@ public final class UnifiedContainerizer implements Containerizer {
         return c.terminated.join();
     }
 
+    /**
+     * A CREATED container's task released, or an ended one run again. A failed release (the program could
+     * not be executed) is the caller's error; the task has ended then, and the exit the reaper is watching
+     * for ends the container.
+     */
     @Override
     public ContainerStatus start(String containerId) {
+        Container c = get(containerId);
+        c.lock.lock();
+        try {
+            if (c.state() == ContainerState.CREATED) {
+                releaseTask(c);
+                return c.record.getStatus();
+            }
+        } finally {
+            c.lock.unlock();
+        }
         return relaunch(containerId, null);
     }
 

@@ -56,6 +56,8 @@ public final class ConfigValidator {
     public static final double MIN_CPUS = 0.01;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    /** What a host-path volume's bind may add: the flags that only take rights away. */
+    private static final List<String> BIND_OPTIONS = List.of("nosuid", "nodev", "noexec");
     private static final Pattern HOSTNAME =
             Pattern.compile("(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
@@ -111,6 +113,7 @@ public final class ConfigValidator {
             }
             command(c);
             root(c);
+            pathRules(c);
             resources(c.getResources());
             env(c.getEnvList());
             if (!c.getWorkingDir().isEmpty()) {
@@ -119,8 +122,9 @@ public final class ConfigValidator {
             if (!c.getUser().isEmpty()) {
                 user(c.getUser());
             }
-            Set<String> targets = volumes(c.getVolumesList());
+            Set<String> targets = volumes(c.getVolumesList(), isolation);
             networks(c.getNetworksList(), isolation);
+            networkNamespacePath(c);
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -196,6 +200,9 @@ public final class ConfigValidator {
                 }
                 if (!c.getHostname().isEmpty()) {
                     fail("hostname", "a pod's member shares its pod's host name: give it to the pod");
+                }
+                if (!c.getNetworkNamespacePath().isEmpty()) {
+                    fail("network_namespace_path", "a pod's member joins its pod's network namespace");
                 }
             }
         }
@@ -299,6 +306,15 @@ public final class ConfigValidator {
             }
         }
 
+        private void pathRules(ContainerConfig c) {
+            for (int i = 0; i < c.getPathRules().getMaskedCount(); i++) {
+                absolutePath("path_rules.masked[" + i + "]", c.getPathRules().getMasked(i));
+            }
+            for (int i = 0; i < c.getPathRules().getReadonlyCount(); i++) {
+                absolutePath("path_rules.readonly[" + i + "]", c.getPathRules().getReadonly(i));
+            }
+        }
+
         private void image(ImageReference image) {
             switch (image.getSource()) {
                 case IMAGE_SOURCE_UNSPECIFIED, REGISTRY -> {
@@ -399,7 +415,17 @@ public final class ConfigValidator {
         }
 
         /** Returns the volumes' targets, normalized, for the VM disks' check against them. */
-        private Set<String> volumes(List<Volume> volumes) {
+        private void hostPathOptions(String field, List<String> options, Isolation isolation) {
+            for (int i = 0; i < options.size(); i++) {
+                if (!BIND_OPTIONS.contains(options.get(i))) {
+                    fail(field + "[" + i + "]", Quoted.of(options.get(i)) + " is not one of " + BIND_OPTIONS);
+                } else if (isolation != Isolation.PROCESS) {
+                    fail(field + "[" + i + "]", "only a process container's binds take options");
+                }
+            }
+        }
+
+        private Set<String> volumes(List<Volume> volumes, Isolation isolation) {
             Set<String> targets = new HashSet<>();
             for (int i = 0; i < volumes.size(); i++) {
                 Volume v = volumes.get(i);
@@ -412,7 +438,10 @@ public final class ConfigValidator {
                     }
                 }
                 switch (v.getSourceCase()) {
-                    case HOST_PATH -> absolutePath(at + ".host_path.path", v.getHostPath().getPath());
+                    case HOST_PATH -> {
+                        absolutePath(at + ".host_path.path", v.getHostPath().getPath());
+                        hostPathOptions(at + ".host_path.options", v.getHostPath().getOptionsList(), isolation);
+                    }
                     case TMPFS -> {
                         if (v.getTmpfs().getSizeBytes() < 0) {
                             fail(at + ".tmpfs.size_bytes", "must not be negative, got " + v.getTmpfs().getSizeBytes());
@@ -435,6 +464,19 @@ public final class ConfigValidator {
                 }
             }
             return targets;
+        }
+
+        private void networkNamespacePath(ContainerConfig c) {
+            if (c.getNetworkNamespacePath().isEmpty() || !absolutePath("network_namespace_path",
+                    c.getNetworkNamespacePath())) {
+                return;
+            }
+            if (c.getNetworksCount() > 0) {
+                fail("network_namespace_path", "joins a namespace the caller made: no networks with it");
+            }
+            if (c.getIsolation() != Isolation.PROCESS) {
+                fail("network_namespace_path", "only a process container joins a network namespace");
+            }
         }
 
         private void networks(List<NetworkAttachment> networks, Isolation isolation) {

@@ -152,6 +152,59 @@ class UnifiedContainerizerTest {
         assertEquals(3, record.getStatus().getTermination().getExitCode());
     }
 
+    @Test
+    void createStopsAtCreatedWithTheTaskIsolatedAndStartReleasesIt() throws Exception {
+        Node node = new Node().recovered();
+        log.clear();
+
+        ContainerStatus created = node.containerizer.create(config("oci").build());
+
+        assertEquals(ContainerState.CREATED, created.getState());
+        assertEquals(ContainerState.CREATED, recordOnDisk("oci").getStatus().getState());
+        assertFalse(processes.get(created.getPid()).released);
+        assertFalse(created.hasStartedAt());
+        assertTrue(log.calls().contains("memory:isolate:oci"));
+        assertFalse(log.calls().contains("process:release:oci"));
+
+        ContainerStatus started = node.containerizer.start("oci");
+
+        assertEquals(ContainerState.RUNNING, started.getState());
+        assertTrue(processes.get(created.getPid()).released);
+        assertTrue(started.hasStartedAt());
+        assertEquals(ContainerState.RUNNING, recordOnDisk("oci").getStatus().getState());
+        ContainerStatus again = node.containerizer.start("oci");
+        assertEquals(created.getPid(), again.getPid(), "a start of a running container leaves it as it is");
+        processes.exit(created.getPid(), 0);
+        assertEquals(0, await(node.containerizer.wait("oci")).getExitCode());
+    }
+
+    @Test
+    void aCreatedContainerCanBeKilledWithoutEverRunning() throws Exception {
+        Node node = new Node().recovered();
+        ContainerStatus created = node.containerizer.create(config("oci").build());
+
+        node.containerizer.kill("oci", 9);
+
+        Termination t = await(node.containerizer.wait("oci"));
+        assertEquals(TerminationReason.KILLED, t.getReason());
+        assertFalse(processes.get(created.getPid()).released);
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("oci").getState());
+    }
+
+    /** The helper of a created task kills it when the daemon's pipe closes: a restart finds it ended. */
+    @Test
+    void aCreatedContainerWhoseDaemonDiedIsRecoveredAsEnded() throws Exception {
+        Node first = new Node().recovered();
+        ContainerStatus created = first.containerizer.create(config("oci").build());
+        first.crash();
+        processes.exit(created.getPid(), 1);
+
+        Node second = new Node().recovered();
+
+        assertEquals(1, await(second.containerizer.wait("oci")).getExitCode());
+        assertEquals(ContainerState.TERMINATED, second.containerizer.status("oci").getState());
+    }
+
     /** memory depends on nothing, so its prepare may run before or between the others. */
     static List<String> preparesInChainOrder(List<String> calls) {
         List<String> out = new ArrayList<>(calls);
@@ -744,7 +797,10 @@ class UnifiedContainerizerTest {
         assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.PREPARING));
         assertFalse(StateMachine.allowed(ContainerState.TERMINATED, ContainerState.DESTROYING));
         assertFalse(StateMachine.allowed(ContainerState.PROVISIONING, ContainerState.RUNNING));
-        assertEquals(6, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
+        assertTrue(StateMachine.allowed(ContainerState.ISOLATING, ContainerState.CREATED));
+        assertTrue(StateMachine.allowed(ContainerState.CREATED, ContainerState.RUNNING));
+        assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.CREATED));
+        assertEquals(7, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
                 && s != ContainerState.CONTAINER_STATE_UNSPECIFIED).count());
     }
 }

@@ -29,7 +29,8 @@ import java.util.Set;
  * shares the host's; every other gets a new one (podman's {@code --network none}), whose {@code lo}
  * this isolator brings up in {@code isolate}, before the task runs. A container on CNI networks
  * joins the namespace {@code network/cni} made instead (the launcher lets joining one replace
- * creating one), where {@code lo} is up already. A pod's member joins its pod's network, IPC and UTS
+ * creating one), where {@code lo} is up already; so does one whose config names a
+ * {@code network_namespace_path}, which its maker configured (an OCI engine's). A pod's member joins its pod's network, IPC and UTS
  * namespaces instead of making its own.
  */
 public final class NamespacesIsolator implements Isolator {
@@ -102,6 +103,9 @@ public final class NamespacesIsolator implements Isolator {
         if (NetworkNames.sharesHost(context.config())) {
             return launchInfo;
         }
+        if (!context.config().getNetworkNamespacePath().isEmpty()) {
+            return launchInfo.toBuilder().setNetworkNamespacePath(context.config().getNetworkNamespacePath()).build();
+        }
         return launchInfo.toBuilder().addNamespaces(Namespace.NET).build();
     }
 
@@ -122,7 +126,9 @@ public final class NamespacesIsolator implements Isolator {
     /** A new network namespace starts with {@code lo} down: bring it up, so 127.0.0.1 works inside. */
     @Override
     public void isolate(ContainerContext context, long pid) throws IOException {
-        if (NetworkNames.sharesHost(context.config()) || !context.config().getParentId().isEmpty()) {
+        // the host's, one its maker configured, or a pod's (its task's lo is up)
+        if (NetworkNames.sharesHost(context.config()) || !context.config().getNetworkNamespacePath().isEmpty()
+                || !context.config().getParentId().isEmpty()) {
             return;
         }
         try (RtNetlink netlink = RtNetlink.openIn(Path.of("/proc", Long.toString(pid), "ns", "net"))) {

@@ -45,8 +45,9 @@ import java.util.stream.Stream;
  *       permitted, inheritable or ambient, as with runc and Docker.
  *   <li>Cgroups: the launch info's; the helper starts the task in them.
  *   <li>Seccomp: the launch info's filter, installed by the helper just before execve; none without.
- *   <li>no_new_privs is always set, masked and read-only paths are runc's defaults (every container
- *       with a rootfs gets them, the one a VM's guest runs too), logs are capped.
+ *   <li>no_new_privs is always set, masked and read-only paths are runc's defaults unless the config's
+ *       {@code path_rules} replace them (every container with a rootfs gets them, the one a VM's guest runs
+ *       too), logs are capped.
  *   <li>{@code read_only_rootfs}: the helper remounts the rootfs read-only after every other mount (the
  *       writable tmpfs beneath it are {@code filesystem/linux}'s).
  *   <li>{@code init}: the helper's tiny init stays pid 1, forwards signals to the task and reaps orphans.
@@ -152,8 +153,10 @@ public final class PlanBuilder {
                 mounts(info),
                 rootfs.isPresent() ? HelperPlan.STD_PROC | HelperPlan.STD_SYS | HelperPlan.STD_DEV
                         | (config.getReadOnlyRootfs() ? HelperPlan.STD_READONLY_ROOT : 0) : 0,
-                rootfs.isPresent() ? MASKED_PATHS : List.of(),
-                rootfs.isPresent() ? READONLY_PATHS : List.of(),
+                rootfs.isPresent() ? (config.hasPathRules() ? config.getPathRules().getMaskedList() : MASKED_PATHS)
+                        : List.of(),
+                rootfs.isPresent() ? (config.hasPathRules() ? config.getPathRules().getReadonlyList() : READONLY_PATHS)
+                        : List.of(),
                 rlimits(info),
                 true,
                 Optional.of(caps(info, user.uid())),

@@ -90,6 +90,7 @@ public final class ApiServer implements AutoCloseable {
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         PodsApi pods = new PodsApi(node.containerizer());
+        OciApi oci = new OciApi(containers, node.containerizer());
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -107,6 +108,11 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)
                 .add(HttpMethod.DELETE, "/v1/pods/{name}", pods::delete)
                 .add(HttpMethod.POST, "/v1/pods/{name}/stop", pods::stop)
+                .add(HttpMethod.POST, "/v1/oci/containers", oci::create)
+                .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
+                .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)
+                .add(HttpMethod.POST, "/v1/oci/containers/{id}/start", oci::start)
+                .add(HttpMethod.DELETE, "/v1/oci/containers/{id}", oci::delete)
                 .add(HttpMethod.POST, "/v1/vms", vms::create)
                 .add(HttpMethod.GET, "/v1/vms", vms::list)
                 .add(HttpMethod.GET, "/v1/vms/{name}", vms::inspect)

@@ -64,7 +64,7 @@ final class PodCommand implements Runnable {
 
         @Override
         public Integer call() {
-            ObjectNode body = VesselClient.JSON.createObjectNode().put("name", name);
+            ObjectNode body = CliJson.JSON.createObjectNode().put("name", name);
             if (vm) {
                 body.put("isolation", "VM");
             }
@@ -142,7 +142,7 @@ final class PodCommand implements Runnable {
         public Integer call() throws IOException {
             JsonNode shown = pod.vessel.client().call("GET", path(name), null);
             pod.vessel.out.println(json ? shown.toString()
-                    : VesselClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(shown));
+                    : CliJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(shown));
             return 0;
         }
     }

@@ -21,7 +21,7 @@ final class PsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ArrayNode shown = VesselClient.JSON.createArrayNode();
+        ArrayNode shown = CliJson.JSON.createArrayNode();
         for (JsonNode c : vessel.client().call("GET", "/v1/containers", null).get("containers")) {
             if (c.path("pod").asBoolean()) {
                 continue; // vessel pod ls lists pods
@@ -31,7 +31,7 @@ final class PsCommand implements Callable<Integer> {
             }
         }
         if (json) {
-            vessel.out.println(VesselClient.JSON.createObjectNode().set("containers", shown));
+            vessel.out.println(CliJson.JSON.createObjectNode().set("containers", shown));
             return 0;
         }
         Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED", "POD");

@@ -134,7 +134,7 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--rm: not with -d (the daemon does not remove"
                     + " containers by itself yet); run `vessel rm ID` once it has ended");
         }
-        ObjectNode body = VesselClient.JSON.createObjectNode();
+        ObjectNode body = CliJson.JSON.createObjectNode();
         if (name != null) {
             body.put("id", name);
         }
@@ -292,10 +292,10 @@ final class RunCommand implements Callable<Integer> {
         try (VesselClient.Response r = client.send("POST", "/v1/containers", body.toString())) {
             String answer = r.text();
             if (r.status < 400) {
-                return VesselClient.JSON.readTree(answer);
+                return CliJson.JSON.readTree(answer);
             }
             boolean missingImage = r.status == 404 && body.has("image")
-                    && "image".equals(VesselClient.JSON.readTree(answer).path("field").asText());
+                    && "image".equals(CliJson.JSON.readTree(answer).path("field").asText());
             if (!missingImage) {
                 throw new CliFailure(VesselClient.errorMessage(r.status, answer));
             }
