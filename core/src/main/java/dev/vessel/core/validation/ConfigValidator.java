@@ -601,6 +601,10 @@ public final class ConfigValidator {
             if (!c.getParentId().isEmpty()) {
                 fail("parent_id", why);
             }
+            if (c.getPod()) {
+                fail("isolation", "a VM pod (one VM for all its members) is not supported yet: create the pod with"
+                        + " isolation PROCESS");
+            }
         }
 
         private void vm(VmOptions vm, Isolation isolation, Set<String> volumeTargets) {
