@@ -91,6 +91,23 @@ class BundleConfigTest {
         assertEquals(-1, c.getResources().getPids());
     }
 
+    /** containerd denies every device, then lists the standard ones again, and asks for the default weight. */
+    @Test
+    void containerdsStandardDeviceRulesAndDefaultWeightAreAccepted() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        ArrayNode devices = resources.putArray("devices");
+        devices.addObject().put("allow", false).put("access", "rwm");
+        for (int[] device : new int[][] {{1, 3}, {1, 8}, {1, 7}, {5, 0}, {1, 5}, {1, 9}, {5, 1}, {5, 2}}) {
+            devices.addObject().put("allow", true).put("type", "c").put("major", device[0]).put("minor", device[1])
+                    .put("access", "rwm");
+        }
+        devices.addObject().put("allow", true).put("type", "c").put("major", 136).put("access", "rwm");
+        resources.putObject("cpu").put("shares", 1024);
+        ContainerConfig c = translate(config);
+        assertEquals(0, c.getResources().getCpus());
+    }
+
     @Test
     void noSeccompSectionMeansNoFilterAndNoCapabilitiesMeansNone() throws Exception {
         ObjectNode config = podmanConfig();
