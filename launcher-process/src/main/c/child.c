@@ -540,6 +540,12 @@ static void enter_cgroups(const struct vl_child_ctx *ctx)
     }
     if ((p->namespaces & VL_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         fail("unshare cgroup namespace");
+    /* Whoever learns the pid finds the task in its joined namespaces too. */
+    char err[1024];
+    if (vl_join_child(ctx, err, sizeof err) < 0) {
+        vl_write_all(g_err_fd, err, strlen(err));
+        _exit(127);
+    }
     if (write(ctx->sync_fd, "P", 1) != 1)
         _exit(1); /* helper gone */
 }
@@ -665,5 +671,7 @@ void vl_child_main(const struct vl_child_ctx *ctx)
      * nothing of the helper's but its error pipe. */
     if (p->init && vl_init_fork() < 0)
         fail("init: fork");
+    if (p->pause)
+        vl_pause();
     exec_task(p);
 }

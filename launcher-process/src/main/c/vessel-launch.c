@@ -280,6 +280,12 @@ int main(int argc, char **argv)
         reply("error %s", ctx.v1_tasks_fds ? err : "out of memory");
         return 1;
     }
+    /* JOIN_NS: the pid namespace now, so that the clone lands in it; the
+     * mount and user ones are the child's (join.c). */
+    if (vl_join_parent(&plan, &ctx, err, sizeof err) < 0) {
+        reply("error %s", err);
+        return 1;
+    }
     uint32_t ns = plan.namespaces;
     /* Without CAP_SETGID an unprivileged gid_map write requires setgroups
      * to be denied first (see user_namespaces(7)). */
@@ -333,7 +339,9 @@ int main(int argc, char **argv)
         pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
     }
     if (pid < 0) {
-        reply("error clone: %s", strerror(errno));
+        /* a pid namespace whose first process has ended takes no one more */
+        reply("error clone: %s%s", strerror(errno), errno == ENOMEM && plan.njoins
+              ? " (has the joined pid namespace ended?)" : "");
         return 1;
     }
     if (pid == 0)
@@ -344,6 +352,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < plan.cgroups.n; i++)
         if (ctx.v1_tasks_fds[i] >= 0)
             close(ctx.v1_tasks_fds[i]);
+    if (ctx.join_mount_fd >= 0)
+        close(ctx.join_mount_fd);
+    if (ctx.join_user_fd >= 0)
+        close(ctx.join_user_fd);
     close(sync_p[0]);
     close(err_p[1]);
     close(out_p[1]);

@@ -29,6 +29,15 @@
 #define VL_NS_CGROUP 0x20u
 #define VL_NS_USER   0x40u
 #define VL_NS_ALL    0x7fu
+#define VL_NS_COUNT  7
+
+/* The namespaces a JOIN_NS may name: one bit each, and their setns types
+ * and /proc/<pid>/ns names (join.c). */
+struct vl_join {
+    uint32_t bit;  /* one VL_NS_* bit */
+    char *path;    /* an nsfs file: /proc/<pid>/ns/<name>, or a bind mount of one */
+};
+const char *vl_ns_name(uint32_t bit);
 
 /* Bits of the STD_FS record. */
 #define VL_STD_PROC        0x01u
@@ -104,6 +113,10 @@ struct vl_plan {
     uint16_t seccomp_insns;
     uint32_t seccomp_flags;
     int init; /* INIT: a tiny init stays pid 1 and execs the task (init.c) */
+    /* JOIN_NS: existing namespaces the task enters instead of new ones */
+    struct vl_join *joins;
+    size_t njoins;
+    int pause; /* PAUSE: the task is a pause holding a pod's namespaces (pause.c) */
 };
 
 /* At most this many bind MOUNTs with IDMAP: their mounts travel to the
@@ -122,6 +135,8 @@ struct vl_child_ctx {
     int stdout_fd, stderr_fd; /* write ends of the log pipes */
     int deny_setgroups; /* parent wrote "deny" to /proc/<pid>/setgroups */
     int netns_joined;   /* parent already joined netns_path before clone */
+    int join_mount_fd;  /* JOIN_NS mount and user: the child enters these */
+    int join_user_fd;   /* itself (-1 if not joined), see join.c */
     int cap_last;       /* /proc/sys/kernel/cap_last_cap */
     int *v1_tasks_fds;  /* "tasks" of each v1 cgroup in plan->cgroups (-1 for
                            the v2 one, which clone3 placed the child in) */
@@ -142,10 +157,25 @@ int vl_recv_fds(int sock, char *byte, int *fds, size_t max, size_t *n);
 /* How many of the plan's MOUNTs are binds (each gets an idmapped tree). */
 size_t vl_bind_count(const struct vl_plan *plan);
 
+/* join.c. The parent's side, before clone: opens every JOIN_NS file and
+ * enters all but the mount and user namespaces (the pid one then holds the
+ * task, the others it inherits); the mount and user ones are left open in
+ * ctx for the child. Returns -1 with err filled. */
+int vl_join_parent(const struct vl_plan *plan, struct vl_child_ctx *ctx,
+                   char *err, size_t errlen);
+/* The child's side: enters the mount and user namespaces, as nsenter does:
+ * the mount one first, then the user one, then the mount one again if it
+ * needed the user one. Returns -1 with err filled. */
+int vl_join_child(const struct vl_child_ctx *ctx, char *err, size_t errlen);
+
 /* init.c: forks the task off a tiny init, after the task's setup. Returns
  * 0 in the task (which then execs), -1 with errno if the fork failed; the
  * init itself never returns. */
 int vl_init_fork(void);
+
+/* pause.c: a pod's task, in place of execve: waits for a signal that ends
+ * it, reaping whatever joined its namespaces and ended; never returns. */
+void vl_pause(void) __attribute__((noreturn));
 
 /* child.c: runs in the cloned task process; never returns. */
 void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));

@@ -94,6 +94,9 @@ def encode(spec):
         elif k == 'upper':   # upper|work
             up, work = v.split('|')
             body += rec(0x1e, lstr(up) + lstr(work))
+        elif k == 'join':    # name:path
+            name, _, path = v.partition(':')
+            body += rec(0x24, struct.pack('<I', NS[name]) + path.encode())
         elif k == 'unknown':
             body += rec(0x7777, b'')
         else:
@@ -372,6 +375,48 @@ if touch "$T/netns" && unshare --net="$T/netns" true; then
 else
     fail "join existing netns" "could not create a netns with unshare"
 fi
+
+# JOIN_NS: a second task enters a running one's namespaces (as an exec does).
+launch target release "rootfs=$R" ns=mount,pid,uts,ipc,net hostname=target std=proc,sys,dev env=PATH=/bin \
+    arg=sleep arg=30
+tpid=$(ctlval target pid)
+JOINS=()
+for n in mount uts ipc net pid; do JOINS+=("join=$n:/proc/$tpid/ns/${n/mount/mnt}"); done
+launch joined release "${JOINS[@]}" env=PATH=/bin arg=sh arg=-c \
+    'arg=hostname; readlink /proc/self/ns/ipc; readlink /proc/self/ns/net; ps -o pid,args | grep -c "^ *1 sleep 30"; [ $$ -gt 1 ] && echo not-pid-1'
+exitof joined >/dev/null
+expect "join: the task's uts, ipc, net; its pids; not pid 1" "$(out joined)" "target
+$(readlink /proc/$tpid/ns/ipc)
+$(readlink /proc/$tpid/ns/net)
+1
+not-pid-1"
+launch join_twice release "${BASE[@]}" "join=uts:/proc/$tpid/ns/uts" arg=true
+expect "join: created and joined refused" "$(outcome join_twice)" \
+    "error plan: the uts namespace is both created (NAMESPACES) and joined (JOIN_NS)"
+launch join_missing release "join=ipc:$T/nonexistent" arg=true
+expect "join: a missing file fails before pid" "$(outcome join_missing)" \
+    "error join ipc $T/nonexistent: No such file or directory"
+launch join_wrong release "join=ipc:/proc/$tpid/ns/uts" arg=true
+expect "join: a file of another type" "$(outcome join_wrong)" \
+    "error setns ipc /proc/$tpid/ns/uts: Invalid argument"
+launch join_netns release "netns=$T/x" "join=net:/proc/$tpid/ns/net" arg=true
+expect "join: NETNS_PATH and JOIN_NS net refused" "$(outcome join_netns)" \
+    "error plan: NETNS_PATH and JOIN_NS net are exclusive"
+kill -9 "$tpid"
+
+launch utarget release "rootfs=$R" ns=mount,pid,uts,ipc,user "uidmap=0 100000 65536" "gidmap=0 100000 65536" \
+    uid=0 gid=0 std=proc,sys,dev env=PATH=/bin arg=sleep arg=30
+tpid=$(ctlval utarget pid)
+launch ujoined release "join=user:/proc/$tpid/ns/user" "join=mount:/proc/$tpid/ns/mnt" \
+    "join=pid:/proc/$tpid/ns/pid" uid=1 gid=1 env=PATH=/bin arg=sh arg=-c 'arg=id; sleep 1'
+jpid=$(ctlval ujoined pid)
+expect "join user ns: host uid of the joined task" "$(awk '/^Uid:/ {print $2}' /proc/$jpid/status 2>/dev/null)" "100001"
+exitof ujoined >/dev/null
+expect "join user ns: its ids inside" "$(out ujoined)" "uid=1 gid=1"
+launch ujoin_ns release "join=user:/proc/$tpid/ns/user" ns=ipc arg=true
+expect "join user ns with new namespaces refused" "$(outcome ujoin_ns)" \
+    "error plan: JOIN_NS user cannot be combined with NAMESPACES"
+kill -9 "$tpid"
 
 echo "----"
 echo "passed $PASS, failed $FAIL"

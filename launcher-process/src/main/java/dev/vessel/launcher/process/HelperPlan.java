@@ -36,11 +36,13 @@ public record HelperPlan(
         List<String> rootfsLower,
         Optional<OverlayUpper> rootfsUpper,
         Optional<SeccompFilter> seccompFilter,
-        boolean init) {
+        boolean init,
+        List<JoinNamespace> joinNamespaces,
+        boolean pause) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
-            NS_CGROUP = 0x20, NS_USER = 0x40;
+            NS_CGROUP = 0x20, NS_USER = 0x40, NS_ALL = 0x7F;
 
     /** STD_FS bits. */
     public static final int STD_PROC = 0x01, STD_SYS = 0x02, STD_DEV = 0x04, STD_READONLY_ROOT = 0x08;
@@ -63,6 +65,21 @@ public record HelperPlan(
         rootfsLower = List.copyOf(rootfsLower);
         Objects.requireNonNull(rootfsUpper, "rootfsUpper");
         Objects.requireNonNull(seccompFilter, "seccompFilter");
+        joinNamespaces = List.copyOf(joinNamespaces);
+    }
+
+    /**
+     * JOIN_NS: an existing namespace the task enters instead of a new one ({@code namespace}: one NS_*
+     * bit, never one of {@link #namespaces}), as an nsfs file ({@code /proc/<pid>/ns/ipc} or a bind
+     * mount of one).
+     */
+    public record JoinNamespace(int namespace, String path) {
+        public JoinNamespace {
+            if (Integer.bitCount(namespace) != 1 || (namespace & ~NS_ALL) != 0) {
+                throw new IllegalArgumentException("not one namespace bit: 0x" + Integer.toHexString(namespace));
+            }
+            Objects.requireNonNull(path, "path");
+        }
     }
 
     /** ROOTFS_UPPER: the upper and work directories of the overlay the helper mounts (one parent holds both). */
