@@ -725,5 +725,7 @@ void vl_child_main(const struct vl_child_ctx *ctx)
      * nothing of the helper's but its error pipe. */
     if (p->init && vl_init_fork() < 0)
         fail("init: fork");
+    if (p->pause)
+        vl_pause();
     exec_task(p);
 }

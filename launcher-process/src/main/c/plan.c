@@ -34,8 +34,8 @@ enum {
     T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
     T_INIT = 0x1f, T_ATTACH_SOCKET = 0x20, T_TERMINAL = 0x21,
-    T_OPEN_STDIN = 0x22, T_WINSIZE = 0x23, T_JOIN_NS = 0x24,
-    T_MAX = T_JOIN_NS
+    T_OPEN_STDIN = 0x22, T_WINSIZE = 0x23, T_JOIN_NS = 0x24, T_PAUSE = 0x28,
+    T_MAX = T_PAUSE
 };
 _Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
 
@@ -187,7 +187,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
         [T_JOIN_NS] = 1,
     };
-    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX || (tag > T_JOIN_NS && tag < T_PAUSE))
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1ull << tag)))
         return bad("duplicate tag 0x%04x", tag);
@@ -204,7 +204,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         break;
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
     case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP: case T_INIT:
-    case T_TERMINAL: case T_OPEN_STDIN: case T_WINSIZE:
+    case T_TERMINAL: case T_OPEN_STDIN: case T_WINSIZE: case T_PAUSE:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -292,6 +292,11 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         break;
     case T_JOIN_NS:
         return decode_join(c, p);
+    case T_PAUSE:
+        if (u32 > 1)
+            return bad("PAUSE must be 0 or 1");
+        p->pause = (int)u32;
+        break;
     case T_ROOTFS_LOWER:
         if (s[0] != '/')
             return bad("ROOTFS_LOWER must be absolute: %s", s);
@@ -396,6 +401,8 @@ static int validate(struct vl_plan *p)
         return bad("ROOTFS_LOWER and ROOTFS_UPPER come together");
     if (p->idmap && vl_bind_count(p) > VL_MAX_IDMAP_BINDS)
         return bad("IDMAP allows at most %d bind MOUNTs", VL_MAX_IDMAP_BINDS);
+    if (p->pause && (p->init || !(ns & VL_NS_PID)))
+        return bad("PAUSE requires the pid namespace and excludes INIT");
     if (p->ngroups > NGROUPS_MAX)
         return bad("too many SUPP_GID records");
 

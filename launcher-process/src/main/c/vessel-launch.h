@@ -122,6 +122,7 @@ struct vl_plan {
     /* JOIN_NS: existing namespaces the task enters instead of new ones */
     struct vl_join *joins;
     size_t njoins;
+    int pause; /* PAUSE: the task is a pause holding a pod's namespaces (pause.c) */
 };
 
 /* sun_path holds 108 bytes with its NUL. */
@@ -180,6 +181,10 @@ int vl_join_child(const struct vl_child_ctx *ctx, char *err, size_t errlen);
  * 0 in the task (which then execs), -1 with errno if the fork failed; the
  * init itself never returns. */
 int vl_init_fork(void);
+
+/* pause.c: a pod's task, in place of execve: waits for a signal that ends
+ * it, reaping whatever joined its namespaces and ended; never returns. */
+void vl_pause(void) __attribute__((noreturn));
 
 /* child.c: runs in the cloned task process; never returns. */
 void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));

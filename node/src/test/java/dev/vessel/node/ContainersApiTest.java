@@ -82,6 +82,22 @@ class ContainersApiTest {
     }
 
     @Test
+    void createWithoutStartThenStart() throws Exception {
+        JsonNode created = ok(api.post("/v1/containers?start=false", shell("two-step", "echo ran; exit 4")), 201);
+        assertEquals("CREATED", created.get("state").asText());
+        Thread.sleep(300);
+        assertEquals("", api.get("/v1/containers/two-step/logs?stream=stdout").body(), "nothing ran before start");
+        assertEquals("RUNNING", ok(api.post("/v1/containers/two-step/start", ""), 200).get("state").asText());
+        assertEquals(4, ok(api.post("/v1/containers/two-step/wait", ""), 200).get("exit_code").asInt());
+        assertEquals("ran\n", api.get("/v1/containers/two-step/logs?stream=stdout").body());
+        // The same start on the ended container runs it again, as podman's start does.
+        assertEquals("RUNNING", ok(api.post("/v1/containers/two-step/start", ""), 200).get("state").asText());
+        assertEquals(4, ok(api.post("/v1/containers/two-step/wait", ""), 200).get("exit_code").asInt());
+        assertEquals("ran\nran\n", api.get("/v1/containers/two-step/logs?stream=stdout").body());
+        ok(api.delete("/v1/containers/two-step"), 200);
+    }
+
+    @Test
     void runListLogsKillWaitDelete() throws Exception {
         JsonNode created = ok(api.post("/v1/containers", shell("round-trip", "echo hello; echo oops >&2; exec sleep 300")), 201);
         assertEquals("RUNNING", created.get("state").asText());

@@ -175,7 +175,8 @@ final class ContainerRecovery {
             switch (c.state()) {
                 case TERMINATED -> {
                 }
-                case RUNNING -> {
+                // CREATED: its task was blocked on the pipe of the daemon that died, so the launcher finds it ended
+                case RUNNING, CREATED -> {
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
@@ -233,7 +234,8 @@ final class ContainerRecovery {
     private void keepFailed(Container c, Exception e) {
         VesselException failure = Failures.of("container '" + c.id + "'", "recover", e);
         if (!c.record.getStatus().hasTermination()) {
-            boolean launched = c.state() == ContainerState.RUNNING || c.state() == ContainerState.DESTROYING;
+            boolean launched = c.state() == ContainerState.RUNNING || c.state() == ContainerState.CREATED
+                    || c.state() == ContainerState.DESTROYING;
             c.record.getStatusBuilder().setTermination(launched ? lost() : Termination.newBuilder()
                     .setReason(TerminationReason.LAUNCH_FAILED)
                     .setMessage("the daemon stopped during the launch").build());

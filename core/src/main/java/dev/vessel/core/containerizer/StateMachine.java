@@ -7,13 +7,16 @@ import java.util.Set;
 
 /**
  * The legal moves of a container: forward one step at a time through PROVISIONING, PREPARING,
- * ISOLATING, RUNNING, DESTROYING, TERMINATED, or from any live state straight to DESTROYING.
+ * ISOLATING, RUNNING, DESTROYING, TERMINATED, or from any live state straight to DESTROYING. A container
+ * created without being started waits in CREATED between ISOLATING and RUNNING.
  */
 final class StateMachine {
     private static final Map<ContainerState, Set<ContainerState>> NEXT = Map.of(
             ContainerState.PROVISIONING, EnumSet.of(ContainerState.PREPARING, ContainerState.DESTROYING),
             ContainerState.PREPARING, EnumSet.of(ContainerState.ISOLATING, ContainerState.DESTROYING),
-            ContainerState.ISOLATING, EnumSet.of(ContainerState.RUNNING, ContainerState.DESTROYING),
+            ContainerState.ISOLATING, EnumSet.of(ContainerState.CREATED, ContainerState.RUNNING,
+                    ContainerState.DESTROYING),
+            ContainerState.CREATED, EnumSet.of(ContainerState.RUNNING, ContainerState.DESTROYING),
             ContainerState.RUNNING, EnumSet.of(ContainerState.DESTROYING),
             ContainerState.DESTROYING, EnumSet.of(ContainerState.TERMINATED),
             ContainerState.TERMINATED, EnumSet.noneOf(ContainerState.class));

@@ -103,7 +103,7 @@ public final class UnifiedContainerizer implements Containerizer {
             fetcher.schemes().forEach(s -> fetchers.put(s.toLowerCase(Locale.ROOT), fetcher));
         }
         this.restarts = new RestartScheduler(this::restartByPolicy);
-        this.reaper = new ContainerReaper(paths, chains, provisioner, restarts::ended);
+        this.reaper = new ContainerReaper(paths, chains, provisioner, this::ended);
     }
 
     public static Builder builder(RuntimePaths paths, ConfigValidator validator) {
@@ -175,11 +175,47 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    /**
+     * {@code c} has just become TERMINATED: its restart policy's turn, and a pod's members end with it (their
+     * namespaces were its task's), off the caller's thread, which holds the pod's lock.
+     */
+    private void ended(Container c) {
+        restarts.ended(c);
+        if (c.record.getConfig().getPod()) {
+            endMembers(c);
+        }
+    }
+
+    private void endMembers(Container pod) {
+        List<Container> running = childrenOf(pod).stream()
+                .filter(m -> m.snapshot().getStatus().getState() != ContainerState.TERMINATED).toList();
+        for (Container member : running) {
+            Thread.ofVirtual().name("pod-member-" + member.id).start(() -> {
+                try {
+                    destroy(member.id);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "member ''{0}'' of ended pod ''{1}'' could not be destroyed: {2}",
+                            member.id, pod.id, e.getMessage());
+                }
+            });
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------
     // launch
 
     @Override
     public ContainerStatus launch(ContainerConfig config) {
+        return launch(config, true);
+    }
+
+    @Override
+    public ContainerStatus create(ContainerConfig config) {
+        return launch(config, false);
+    }
+
+    /** With {@code start} false the launch stops at CREATED: the task isolated, not released. */
+    private ContainerStatus launch(ContainerConfig config, boolean start) {
         requireRecovered();
         validator.validate(config);
         config = withUserNamespace(config);
@@ -198,6 +234,7 @@ public final class UnifiedContainerizer implements Containerizer {
                         .setId(config.getId())
                         .setIsolation(config.getIsolation())
                         .setParentId(config.getParentId())
+                        .setPod(config.getPod())
                         .setState(ContainerState.PROVISIONING)
                         .setCreatedAt(Timestamps.now())));
         c.launcher = launcher;
@@ -209,17 +246,18 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
         }
-        return runLocked(c, this::undoLaunch);
+        return runLocked(c, start, this::undoLaunch);
     }
 
     /**
-     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it;
-     * a failed launch is undone by {@code undo} (uninterrupted) and its failure rethrown.
+     * Runs the launch steps of {@code c}, which the caller locked and marked as launching, and unlocks it
+     * (up to CREATED unless {@code start}); a failed launch is undone by {@code undo} (uninterrupted) and its
+     * failure rethrown.
      */
-    private ContainerStatus runLocked(Container c, BiConsumer<Container, RuntimeException> undo) {
+    private ContainerStatus runLocked(Container c, boolean start, BiConsumer<Container, RuntimeException> undo) {
         try {
             try {
-                runLaunchSteps(c);
+                runLaunchSteps(c, start);
                 return c.record.getStatus();
             } catch (RuntimeException failure) {
                 RuntimeException reported = c.cancelled() ? new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
@@ -244,12 +282,12 @@ public final class UnifiedContainerizer implements Containerizer {
 
     /**
      * The node's default written into a process container's config that names no user namespace, so
-     * the record (and every isolator, after a restart too) sees the mode the container got. A VM task
-     * and a nested container keep none: their boundary is the VM, or their parent's.
+     * the record (and every isolator, after a restart too) sees the mode the container got. A VM task,
+     * a pod and a nested container keep none: their boundary is the VM, or their pod's.
      */
     private ContainerConfig withUserNamespace(ContainerConfig config) {
         if (!config.getUserns().isEmpty() || config.getIsolation() != Isolation.PROCESS
-                || !config.getParentId().isEmpty()) {
+                || !config.getParentId().isEmpty() || config.getPod()) {
             return config;
         }
         return config.toBuilder().setUserns(userNamespaceDefault.configName()).build();
@@ -263,9 +301,18 @@ public final class UnifiedContainerizer implements Containerizer {
         if (parent == null) {
             throw VesselException.notFound("parent_id", "container " + Quoted.of(config.getParentId()) + " does not exist");
         }
+        ContainerConfig pod = parent.record.getConfig();
+        if (!pod.getPod()) {
+            throw VesselException.invalid("parent_id", "container '" + parent.id + "' is not a pod: only a pod's"
+                    + " members nest");
+        }
+        if (pod.getIsolation() != config.getIsolation()) {
+            throw VesselException.invalid("isolation", "pod '" + parent.id + "' runs its members with isolation "
+                    + pod.getIsolation() + ", not " + config.getIsolation());
+        }
         if (parent.state() != ContainerState.RUNNING) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id",
-                    "container '" + parent.id + "' is " + parent.state() + ", not RUNNING");
+                    "pod '" + parent.id + "' is " + parent.state() + ", not RUNNING");
         }
         List<String> lineage = new ArrayList<>(parent.lineage);
         lineage.add(config.getId());
@@ -306,9 +353,10 @@ public final class UnifiedContainerizer implements Containerizer {
      * (each checkpoint is a file written and renamed on the launch path): PREPARING before isolators allocate
      * anything, RUNNING once the task runs. A crash before PREPARING leaves a directory without a
      * record (removed at recovery) and a rootfs the provisioner's recovery removes; a crash while
-     * ISOLATING is recovered through the launcher, which checkpointed the task inside fork.
+     * ISOLATING is recovered through the launcher, which checkpointed the task inside fork. Without
+     * {@code start} the steps end at CREATED, checkpointed, the task watched but not released.
      */
-    private void runLaunchSteps(Container c) {
+    private void runLaunchSteps(Container c, boolean start) {
         ContainerConfig config = c.record.getConfig();
         Directories.create(c.dir);
 
@@ -349,6 +397,7 @@ public final class UnifiedContainerizer implements Containerizer {
             seed.put(ContainerKeys.ROOTFS, rootfs);
         }
         imageLayers.ifPresent(l -> seed.put(ContainerKeys.IMAGE_LAYERS, l));
+        podTask(c).ifPresent(pid -> seed.put(ContainerKeys.POD_TASK, pid));
         LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(paths, c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
@@ -364,13 +413,37 @@ public final class UnifiedContainerizer implements Containerizer {
                 () -> c.launcher.fork(plan));
         c.record.getStatusBuilder().setPid(c.task.pid());
         chains.of(c).isolate(ComponentContext.perIsolator(paths, c), c.task.pid());
+        if (!start) {
+            c.moveTo(ContainerState.CREATED);
+            reaper.watch(c); // a created task may still be killed, or die with its monitor
+            return;
+        }
+        releaseTask(c);
+        reaper.watch(c);
+    }
+
+    private void releaseTask(Container c) {
         ComponentStep.run("launcher '" + c.launcher.name() + "'", "release the task", () -> {
             c.task.release();
             return null;
         });
         c.record.getStatusBuilder().setStartedAt(Timestamps.now());
         c.moveTo(ContainerState.RUNNING);
-        reaper.watch(c);
+    }
+
+    /** A member's pod's task, which runs (checked with the pod's lock held, and the pod waits for its members). */
+    private Optional<Long> podTask(Container c) {
+        if (c.parentId().isEmpty()) {
+            return Optional.empty();
+        }
+        Container pod = get(c.parentId());
+        pod.lock.lock();
+        try {
+            requireState(pod, ContainerState.RUNNING);
+            return Optional.of(pod.record.getStatus().getPid());
+        } finally {
+            pod.lock.unlock();
+        }
     }
 
     /**
@@ -412,6 +485,7 @@ public final class UnifiedContainerizer implements Containerizer {
                             .setId(was.getId())
                             .setIsolation(was.getIsolation())
                             .setParentId(was.getParentId())
+                            .setPod(was.getPod())
                             .setState(ContainerState.PROVISIONING)
                             .setCreatedAt(was.getCreatedAt())
                             .setRestartCount(ended == null ? 0 : was.getRestartCount() + 1)));
@@ -422,7 +496,7 @@ public final class UnifiedContainerizer implements Containerizer {
         } finally {
             previous.lock.unlock();
         }
-        return runLocked(c, this::relaunchFailed);
+        return runLocked(c, true, this::relaunchFailed);
     }
 
     private static boolean dueRestart(ContainerRecord.Builder record) {
@@ -493,7 +567,9 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         Container c = lockCurrent(containerId);
         try {
-            requireState(c, ContainerState.RUNNING);
+            if (c.state() != ContainerState.CREATED) {
+                requireState(c, ContainerState.RUNNING);
+            }
             c.record.setKilled(true);
             c.checkpoint();
             LaunchedTask task = c.task;
@@ -550,8 +626,23 @@ public final class UnifiedContainerizer implements Containerizer {
         return c.terminated.join();
     }
 
+    /**
+     * A CREATED container's task released, or an ended one run again. A failed release (the program could
+     * not be executed) is the caller's error; the task has ended then, and the exit the reaper is watching
+     * for ends the container.
+     */
     @Override
     public ContainerStatus start(String containerId) {
+        Container c = get(containerId);
+        c.lock.lock();
+        try {
+            if (c.state() == ContainerState.CREATED) {
+                releaseTask(c);
+                return c.record.getStatus();
+            }
+        } finally {
+            c.lock.unlock();
+        }
         return relaunch(containerId, null);
     }
 
@@ -765,5 +856,7 @@ public final class UnifiedContainerizer implements Containerizer {
         new ContainerRecovery(paths, launchersByName, chains, provisioner, reaper).recoverInto(containers);
         recovered = true;
         restarts.open(containers.values()); // those that ended before, or while no daemon ran
+        containers.values().stream().filter(c -> c.record.getConfig().getPod()
+                && c.snapshot().getStatus().getState() == ContainerState.TERMINATED).forEach(this::endMembers);
     }
 }

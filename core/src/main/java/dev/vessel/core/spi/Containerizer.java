@@ -21,10 +21,16 @@ public interface Containerizer {
     /** Validates, provisions, isolates and starts a container; returns once it runs. */
     ContainerStatus launch(ContainerConfig config);
 
+    /**
+     * As {@link #launch}, but leaves the task isolated and blocked before it runs the container's program
+     * (CREATED), as an OCI runtime's {@code create} does; {@link #start} runs it.
+     */
+    ContainerStatus create(ContainerConfig config);
+
     /** Completes with the container's termination once it is fully cleaned up. */
     CompletableFuture<Termination> wait(String containerId);
 
-    /** Sends a signal to the container's task. */
+    /** Sends a signal to the container's task (CREATED or RUNNING). */
     void kill(String containerId, int signal);
 
     /**
@@ -34,7 +40,10 @@ public interface Containerizer {
      */
     Termination stop(String containerId, Optional<Duration> timeout);
 
-    /** Runs an ended container again, the same id and config (its logs appended to); a running one is left as it is. */
+    /**
+     * Runs the container's program and returns once it runs: a CREATED container's task is released; an
+     * ended container runs again, the same id and config (its logs appended to); a running one is left as it is.
+     */
     ContainerStatus start(String containerId);
 
     /** Kills every process of the container, cleans up and returns its termination. */

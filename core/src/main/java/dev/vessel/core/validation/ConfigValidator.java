@@ -56,6 +56,8 @@ public final class ConfigValidator {
     public static final double MIN_CPUS = 0.01;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    /** What a host-path volume's bind may add: the flags that only take rights away. */
+    private static final List<String> BIND_OPTIONS = List.of("nosuid", "nodev", "noexec");
     private static final Pattern HOSTNAME =
             Pattern.compile("(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
@@ -111,6 +113,7 @@ public final class ConfigValidator {
             }
             command(c);
             root(c);
+            pathRules(c);
             resources(c.getResources());
             env(c.getEnvList());
             if (!c.getWorkingDir().isEmpty()) {
@@ -119,8 +122,9 @@ public final class ConfigValidator {
             if (!c.getUser().isEmpty()) {
                 user(c.getUser());
             }
-            Set<String> targets = volumes(c.getVolumesList());
+            Set<String> targets = volumes(c.getVolumesList(), isolation);
             networks(c.getNetworksList(), isolation);
+            networkNamespacePath(c);
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -136,6 +140,7 @@ public final class ConfigValidator {
                     fail("parent_id", "a container cannot be its own parent");
                 }
             }
+            pod(c);
             uris(c.getUrisList());
             userns(c);
             lifecycle(c);
@@ -150,6 +155,56 @@ public final class ConfigValidator {
                     fail("labels", "a label key must not be empty");
                 }
             });
+        }
+
+        /**
+         * A pod holds namespaces and limits for its members and runs nothing of its own; a member shares its
+         * pod's network and host name, so it names neither.
+         */
+        private void pod(ContainerConfig c) {
+            if (c.getPod()) {
+                String why = "a pod runs no task of its own: give it to a member (vessel run --pod)";
+                if (!c.getParentId().isEmpty()) {
+                    fail("parent_id", "a pod is not nested in another container");
+                }
+                if (c.getRootCase() != ContainerConfig.RootCase.ROOT_NOT_SET) {
+                    fail(c.hasImage() ? "image" : "host_rootfs", why);
+                }
+                if (c.getCommandCount() > 0 || c.getArgsCount() > 0) {
+                    fail(c.getCommandCount() > 0 ? "command" : "args", why);
+                }
+                if (c.getVolumesCount() > 0) {
+                    fail("volumes", "a pod has no filesystem of its own: give volumes to its members");
+                }
+                if (c.getUrisCount() > 0) {
+                    fail("uris", why);
+                }
+                if (c.getInit() || c.getTty() || c.getInteractive()) {
+                    fail(c.getInit() ? "init" : c.getTty() ? "tty" : "interactive", why);
+                }
+                if (c.getReadOnlyRootfs()) {
+                    fail("read_only_rootfs", "a pod has no root filesystem");
+                }
+                if (c.getUserns().equals(UserNamespaceMode.AUTO.configName())) {
+                    fail("userns", "auto is not for a pod: its members join its namespaces as they are");
+                }
+                if (bootsDiskImage(c)) {
+                    fail("vm.machine", "a pod's VM runs its members, it boots no disk image");
+                }
+                return;
+            }
+            if (!c.getParentId().isEmpty()) {
+                if (c.getNetworksCount() > 0) {
+                    fail("networks", "a pod's member shares its pod's network namespace: give networks and ports to"
+                            + " the pod");
+                }
+                if (!c.getHostname().isEmpty()) {
+                    fail("hostname", "a pod's member shares its pod's host name: give it to the pod");
+                }
+                if (!c.getNetworkNamespacePath().isEmpty()) {
+                    fail("network_namespace_path", "a pod's member joins its pod's network namespace");
+                }
+            }
         }
 
         /**
@@ -219,7 +274,7 @@ public final class ConfigValidator {
                 }
                 return;
             }
-            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !c.hasImage()) {
+            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !c.hasImage() && !c.getPod()) {
                 fail("command", "must not be empty: give the executable to run (no image provides a default)");
             }
             if (c.getCommandCount() > 0 && c.getCommand(0).isEmpty()) {
@@ -243,11 +298,20 @@ public final class ConfigValidator {
                 case IMAGE -> image(c.getImage());
                 case HOST_ROOTFS -> absolutePath("host_rootfs", c.getHostRootfs());
                 case ROOT_NOT_SET -> {
-                    if (bootsDiskImage(c)) {
+                    if (bootsDiskImage(c) || c.getPod()) {
                         return;
                     }
                     fail("image", "a container needs a root filesystem: set image or host_rootfs");
                 }
+            }
+        }
+
+        private void pathRules(ContainerConfig c) {
+            for (int i = 0; i < c.getPathRules().getMaskedCount(); i++) {
+                absolutePath("path_rules.masked[" + i + "]", c.getPathRules().getMasked(i));
+            }
+            for (int i = 0; i < c.getPathRules().getReadonlyCount(); i++) {
+                absolutePath("path_rules.readonly[" + i + "]", c.getPathRules().getReadonly(i));
             }
         }
 
@@ -351,7 +415,17 @@ public final class ConfigValidator {
         }
 
         /** Returns the volumes' targets, normalized, for the VM disks' check against them. */
-        private Set<String> volumes(List<Volume> volumes) {
+        private void hostPathOptions(String field, List<String> options, Isolation isolation) {
+            for (int i = 0; i < options.size(); i++) {
+                if (!BIND_OPTIONS.contains(options.get(i))) {
+                    fail(field + "[" + i + "]", Quoted.of(options.get(i)) + " is not one of " + BIND_OPTIONS);
+                } else if (isolation != Isolation.PROCESS) {
+                    fail(field + "[" + i + "]", "only a process container's binds take options");
+                }
+            }
+        }
+
+        private Set<String> volumes(List<Volume> volumes, Isolation isolation) {
             Set<String> targets = new HashSet<>();
             for (int i = 0; i < volumes.size(); i++) {
                 Volume v = volumes.get(i);
@@ -364,7 +438,10 @@ public final class ConfigValidator {
                     }
                 }
                 switch (v.getSourceCase()) {
-                    case HOST_PATH -> absolutePath(at + ".host_path.path", v.getHostPath().getPath());
+                    case HOST_PATH -> {
+                        absolutePath(at + ".host_path.path", v.getHostPath().getPath());
+                        hostPathOptions(at + ".host_path.options", v.getHostPath().getOptionsList(), isolation);
+                    }
                     case TMPFS -> {
                         if (v.getTmpfs().getSizeBytes() < 0) {
                             fail(at + ".tmpfs.size_bytes", "must not be negative, got " + v.getTmpfs().getSizeBytes());
@@ -387,6 +464,19 @@ public final class ConfigValidator {
                 }
             }
             return targets;
+        }
+
+        private void networkNamespacePath(ContainerConfig c) {
+            if (c.getNetworkNamespacePath().isEmpty() || !absolutePath("network_namespace_path",
+                    c.getNetworkNamespacePath())) {
+                return;
+            }
+            if (c.getNetworksCount() > 0) {
+                fail("network_namespace_path", "joins a namespace the caller made: no networks with it");
+            }
+            if (c.getIsolation() != Isolation.PROCESS) {
+                fail("network_namespace_path", "only a process container joins a network namespace");
+            }
         }
 
         private void networks(List<NetworkAttachment> networks, Isolation isolation) {
@@ -510,6 +600,10 @@ public final class ConfigValidator {
             }
             if (!c.getParentId().isEmpty()) {
                 fail("parent_id", why);
+            }
+            if (c.getPod()) {
+                fail("isolation", "a VM pod (one VM for all its members) is not supported yet: create the pod with"
+                        + " isolation PROCESS");
             }
         }
 

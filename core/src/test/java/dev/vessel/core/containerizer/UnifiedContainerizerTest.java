@@ -101,6 +101,11 @@ class UnifiedContainerizerTest {
                 .addCommand("/bin/true").setHostRootfs(hostRootfs.toString());
     }
 
+    /** A pod: no root, no command; its members nest under it. */
+    ContainerConfig pod(String id) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS).setPod(true).build();
+    }
+
     ContainerRecord recordOnDisk(String id) {
         return CheckpointFile.read(paths.containerRecord(paths.containerDir(List.of(id))),
                 Container.RECORD_CODEC).orElseThrow();
@@ -145,6 +150,59 @@ class UnifiedContainerizerTest {
         ContainerRecord record = recordOnDisk("web");
         assertEquals(ContainerState.TERMINATED, record.getStatus().getState());
         assertEquals(3, record.getStatus().getTermination().getExitCode());
+    }
+
+    @Test
+    void createStopsAtCreatedWithTheTaskIsolatedAndStartReleasesIt() throws Exception {
+        Node node = new Node().recovered();
+        log.clear();
+
+        ContainerStatus created = node.containerizer.create(config("oci").build());
+
+        assertEquals(ContainerState.CREATED, created.getState());
+        assertEquals(ContainerState.CREATED, recordOnDisk("oci").getStatus().getState());
+        assertFalse(processes.get(created.getPid()).released);
+        assertFalse(created.hasStartedAt());
+        assertTrue(log.calls().contains("memory:isolate:oci"));
+        assertFalse(log.calls().contains("process:release:oci"));
+
+        ContainerStatus started = node.containerizer.start("oci");
+
+        assertEquals(ContainerState.RUNNING, started.getState());
+        assertTrue(processes.get(created.getPid()).released);
+        assertTrue(started.hasStartedAt());
+        assertEquals(ContainerState.RUNNING, recordOnDisk("oci").getStatus().getState());
+        ContainerStatus again = node.containerizer.start("oci");
+        assertEquals(created.getPid(), again.getPid(), "a start of a running container leaves it as it is");
+        processes.exit(created.getPid(), 0);
+        assertEquals(0, await(node.containerizer.wait("oci")).getExitCode());
+    }
+
+    @Test
+    void aCreatedContainerCanBeKilledWithoutEverRunning() throws Exception {
+        Node node = new Node().recovered();
+        ContainerStatus created = node.containerizer.create(config("oci").build());
+
+        node.containerizer.kill("oci", 9);
+
+        Termination t = await(node.containerizer.wait("oci"));
+        assertEquals(TerminationReason.KILLED, t.getReason());
+        assertFalse(processes.get(created.getPid()).released);
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("oci").getState());
+    }
+
+    /** The helper of a created task kills it when the daemon's pipe closes: a restart finds it ended. */
+    @Test
+    void aCreatedContainerWhoseDaemonDiedIsRecoveredAsEnded() throws Exception {
+        Node first = new Node().recovered();
+        ContainerStatus created = first.containerizer.create(config("oci").build());
+        first.crash();
+        processes.exit(created.getPid(), 1);
+
+        Node second = new Node().recovered();
+
+        assertEquals(1, await(second.containerizer.wait("oci")).getExitCode());
+        assertEquals(ContainerState.TERMINATED, second.containerizer.status("oci").getState());
     }
 
     /** memory depends on nothing, so its prepare may run before or between the others. */
@@ -428,13 +486,28 @@ class UnifiedContainerizerTest {
     @Test
     void destroyingAParentDestroysItsNestedContainersFirst() {
         Node node = new Node().recovered();
-        node.containerizer.launch(config("parent").build());
+        node.containerizer.launch(pod("parent"));
         node.containerizer.launch(config("child").setParentId("parent").build());
         assertTrue(Files.exists(paths.containerRecord(paths.containerDir(List.of("parent", "child")))));
         node.containerizer.destroy("parent");
         List<String> destroys = log.matching(":destroy:");
         assertEquals(List.of("process:destroy:child", "process:destroy:parent"), destroys);
         assertEquals(ContainerState.TERMINATED, node.containerizer.status("child").getState());
+    }
+
+    @Test
+    void onlyAPodTakesMembersAndAPodsEndEndsThem() throws Exception {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("plain").build());
+        VesselException refused = assertThrows(VesselException.class,
+                () -> node.containerizer.launch(config("m").setParentId("plain").build()));
+        assertEquals("parent_id", refused.field().orElseThrow());
+        ContainerStatus pod = node.containerizer.launch(pod("p"));
+        assertTrue(pod.getPod());
+        node.containerizer.launch(config("m").setParentId("p").build());
+        processes.exit(pod.getPid(), 0);
+        assertEquals(TerminationReason.KILLED, await(node.containerizer.wait("m")).getReason(),
+                "a member ends with its pod");
     }
 
     @Test
@@ -646,7 +719,7 @@ class UnifiedContainerizerTest {
     @Test
     void nestedContainersAreRecoveredUnderTheirParent() {
         Node before = new Node().recovered();
-        before.containerizer.launch(config("outer").build());
+        before.containerizer.launch(pod("outer"));
         before.containerizer.launch(config("inner").setParentId("outer").build());
         before.crash();
         Node after = new Node().recovered();
@@ -724,7 +797,10 @@ class UnifiedContainerizerTest {
         assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.PREPARING));
         assertFalse(StateMachine.allowed(ContainerState.TERMINATED, ContainerState.DESTROYING));
         assertFalse(StateMachine.allowed(ContainerState.PROVISIONING, ContainerState.RUNNING));
-        assertEquals(6, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
+        assertTrue(StateMachine.allowed(ContainerState.ISOLATING, ContainerState.CREATED));
+        assertTrue(StateMachine.allowed(ContainerState.CREATED, ContainerState.RUNNING));
+        assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.CREATED));
+        assertEquals(7, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
                 && s != ContainerState.CONTAINER_STATE_UNSPECIFIED).count());
     }
 }

@@ -397,6 +397,23 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void aHostPathBindTakesOnlyOptionsThatTakeRightsAway() {
+        Volume.Builder bind = Volume.newBuilder().setTarget("/data")
+                .setHostPath(HostPathVolume.newBuilder().setPath("/srv").addOptions("nosuid").addOptions("noexec"));
+        assertDoesNotThrow(() -> validator.validate(valid().addVolumes(bind).build()));
+        bind.getHostPathBuilder().addOptions("suid");
+        assertRefused("volumes[0].host_path.options[2]", valid().addVolumes(bind));
+    }
+
+    @Test
+    void aJoinedNetworkNamespaceIsAnAbsolutePathWithoutNetworks() {
+        assertDoesNotThrow(() -> validator.validate(valid().setNetworkNamespacePath("/run/netns/x").build()));
+        assertRefused("network_namespace_path", valid().setNetworkNamespacePath("netns/x"));
+        assertRefused("network_namespace_path", valid().setNetworkNamespacePath("/run/netns/x")
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("none")));
+    }
+
+    @Test
     void aVmTaskMayJoinNetworks() {
         assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("net1"))

@@ -165,6 +165,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
         if (v.getReadOnly()) {
             m.addOptions("ro");
         }
+        m.addAllOptions(v.getHostPath().getOptionsList()); // empty for a docker volume's or a persistent one's
         return m.build();
     }
 

@@ -123,6 +123,7 @@ final class ExecPlans {
                         : Optional.empty(),
                 false,
                 joins(taskProc),
+                false,
                 new HelperPlan.Stdio(Optional.of(attachSocket), exec.getInteractive(), exec.getTty(),
                         Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> exec.getTty())));
     }

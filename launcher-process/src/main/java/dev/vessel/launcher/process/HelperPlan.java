@@ -38,6 +38,7 @@ public record HelperPlan(
         Optional<SeccompFilter> seccompFilter,
         boolean init,
         List<JoinNamespace> joinNamespaces,
+        boolean pause,
         Stdio stdio) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */

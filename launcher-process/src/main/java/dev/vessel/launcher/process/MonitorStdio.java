@@ -14,7 +14,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 
 /**
- * A client of a monitor's attach socket (PROTOCOL.md, section 8): the stdio of a task or an exec, in
+ * A client of a monitor's attach socket (PROTOCOL.md, section 9): the stdio of a task or an exec, in
  * stdio frames. Reads and writes go straight to the channel, which locks each direction on its own, so
  * one thread may wait for output while another sends input.
  */

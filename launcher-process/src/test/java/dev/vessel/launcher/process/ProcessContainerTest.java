@@ -12,6 +12,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.PathRules;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
@@ -125,6 +126,19 @@ class ProcessContainerTest {
         LogReader.Chunk tail = new LogReader(paths).read(Fixtures.containerDir(paths, "logs"), LogReader.Stream.STDOUT, 2, 100);
         assertEquals("llo\n", new String(tail.data(), StandardCharsets.UTF_8));
         assertEquals(6, tail.nextOffset());
+    }
+
+    /** runc's defaults mask /proc/keys; path rules replace them, as an OCI bundle's lists do. */
+    @Test
+    void pathRulesReplaceTheDefaultMaskedAndReadOnlyPaths() throws Exception {
+        // a masked file is /dev/null, a character device
+        String script = "[ -c /proc/keys ] && echo keys-masked; [ -c /proc/version ] && echo version-masked;"
+                + " touch /etc/x 2>/dev/null || echo etc-ro";
+        run(config(rootfs, "defaults", "/bin/sh", "-c", script));
+        assertEquals("keys-masked\n", stdout("defaults"));
+        run(config(rootfs, "rules", "/bin/sh", "-c", script).setPathRules(PathRules.newBuilder()
+                .addMasked("/proc/version").addReadonly("/etc")));
+        assertEquals("version-masked\netc-ro\n", stdout("rules"));
     }
 
     @Test

@@ -89,6 +89,8 @@ public final class ApiServer implements AutoCloseable {
         ImagesApi images = new ImagesApi(node.images());
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
+        PodsApi pods = new PodsApi(node.containerizer());
+        OciApi oci = new OciApi(containers, node.containerizer());
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -101,6 +103,16 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/restart", containers::restart)
                 .add(HttpMethod.POST, "/v1/containers/{id}/update", containers::update)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
+                .add(HttpMethod.POST, "/v1/pods", pods::create)
+                .add(HttpMethod.GET, "/v1/pods", pods::list)
+                .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)
+                .add(HttpMethod.DELETE, "/v1/pods/{name}", pods::delete)
+                .add(HttpMethod.POST, "/v1/pods/{name}/stop", pods::stop)
+                .add(HttpMethod.POST, "/v1/oci/containers", oci::create)
+                .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
+                .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)
+                .add(HttpMethod.POST, "/v1/oci/containers/{id}/start", oci::start)
+                .add(HttpMethod.DELETE, "/v1/oci/containers/{id}", oci::delete)
                 .add(HttpMethod.POST, "/v1/vms", vms::create)
                 .add(HttpMethod.GET, "/v1/vms", vms::list)
                 .add(HttpMethod.GET, "/v1/vms/{name}", vms::inspect)

@@ -7,6 +7,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.Containerizer;
@@ -20,7 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
-/** {@code /v1/containers}: launch, list, inspect, wait, kill, stop, start, restart, update, logs, delete. */
+/** {@code /v1/containers}: launch (or create, then start), list, inspect, wait, kill, stop, start, restart, update, logs, delete. */
 final class ContainersApi {
     private static final int SIGTERM = 15;
 
@@ -34,15 +35,25 @@ final class ContainersApi {
         this.metrics = metrics;
     }
 
-    /** Returns once the task runs (201 with its status); an image must be on the node already, as for docker create. */
+    /**
+     * Returns once the task runs (201 with its status); with {@code ?start=false} once it is CREATED, its
+     * program not yet started (an OCI runtime's create). An image must be on the node already, as for docker
+     * create.
+     */
     void create(Exchange ex) throws IOException {
-        ContainerConfig config = ContainerRequests.parse(ex.body());
+        ContainerConfig config = ContainerRequests.parse(ex.body(), this::podIsolation);
+        boolean start = !ex.query("start").map("false"::equals).orElse(false);
+        ex.json(HttpResponseStatus.CREATED, ProtoJson.print(launch(config, start)));
+    }
+
+    /** Launches (or only creates) a parsed config, counted in the node's metrics. */
+    ContainerStatus launch(ContainerConfig config, boolean start) throws IOException {
         if (config.hasImage()) {
             requireLocal(config.getImage());
         }
         ContainerStatus status;
         try {
-            status = containerizer.launch(config);
+            status = start ? containerizer.launch(config) : containerizer.create(config);
         } catch (VesselException e) {
             if (e.code() != ErrorCode.INVALID_ARGUMENT && e.code() != ErrorCode.ALREADY_EXISTS) {
                 metrics.launchFailed();
@@ -50,7 +61,19 @@ final class ContainersApi {
             throw e;
         }
         metrics.launched();
-        ex.json(HttpResponseStatus.CREATED, ProtoJson.print(status));
+        return status;
+    }
+
+    /** The isolation of the pod a member names; PROCESS when there is none (the launch then says why). */
+    private Isolation podIsolation(String pod) {
+        try {
+            return containerizer.config(pod).getIsolation();
+        } catch (VesselException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                return Isolation.PROCESS;
+            }
+            throw e;
+        }
     }
 
     private void requireLocal(ImageReference image) throws IOException {
@@ -139,7 +162,10 @@ final class ContainersApi {
         ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
     }
 
-    /** Runs an ended container again with its config; answers once it runs (a running one is left as it is). */
+    /**
+     * Runs the program of a CREATED container, or an ended container again with its config; answers once
+     * it runs (a running one is left as it is).
+     */
     void start(Exchange ex) {
         ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.start(ex.param("id"))));
     }

@@ -43,9 +43,9 @@ final class LoginCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--password-stdin: standard input held no password");
         }
         Path file = DockerConfigCredentials.defaultLocation(vessel.env);
-        ObjectNode config = VesselClient.JSON.createObjectNode();
+        ObjectNode config = CliJson.JSON.createObjectNode();
         if (Files.exists(file)) {
-            JsonNode existing = VesselClient.JSON.readTree(Files.readAllBytes(file));
+            JsonNode existing = CliJson.JSON.readTree(Files.readAllBytes(file));
             if (!(existing instanceof ObjectNode object)) {
                 throw new CliFailure(file + ": not a JSON object; fix or remove it");
             }
@@ -55,7 +55,7 @@ final class LoginCommand implements Callable<Integer> {
         ObjectNode byRegistry = auths instanceof ObjectNode o ? o : config.putObject("auths");
         byRegistry.putObject(registry).put("auth",
                 Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
-        write(file, VesselClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+        write(file, CliJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
         vessel.out.println("Login Succeeded (stored in " + file + ")");
         return 0;
     }

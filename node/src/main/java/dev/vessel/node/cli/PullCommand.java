@@ -29,12 +29,12 @@ final class PullCommand implements Callable<Integer> {
 
     /** Pulls and reports to {@code to}: one bar redrawn in place on a terminal, a line per event otherwise. */
     static void pull(VesselClient client, String image, PrintStream to, boolean terminal) {
-        String body = VesselClient.JSON.createObjectNode().put("image", image).toString();
+        String body = CliJson.JSON.createObjectNode().put("image", image).toString();
         try (VesselClient.Response r = client.open("POST", "/v1/images/pull", body)) {
             BufferedReader lines = new BufferedReader(new InputStreamReader(r.body, StandardCharsets.UTF_8));
             boolean barShown = false;
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                JsonNode event = VesselClient.JSON.readTree(line);
+                JsonNode event = CliJson.JSON.readTree(line);
                 if (event.has("error")) {
                     if (barShown) {
                         to.println();

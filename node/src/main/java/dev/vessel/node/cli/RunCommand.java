@@ -84,6 +84,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pids-limit", paramLabel = "N",
             description = "the most processes and threads, default 2048; -1 for no limit")
     private Long pidsLimit;
+    @Option(names = "--pod", paramLabel = "POD", description = "run as a member of this pod: in its network, IPC and"
+            + " UTS namespaces and under its limits (with its isolation)")
+    private String pod;
     @Option(names = "--name", description = "the container's id (default: 12 random hex digits)")
     private String name;
     @Option(names = {"-d", "--detach"}, description = "print the id and return")
@@ -131,12 +134,15 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--rm: not with -d (the daemon does not remove"
                     + " containers by itself yet); run `vessel rm ID` once it has ended");
         }
-        ObjectNode body = VesselClient.JSON.createObjectNode();
+        ObjectNode body = CliJson.JSON.createObjectNode();
         if (name != null) {
             body.put("id", name);
         }
         if (vm) {
             body.put("isolation", "VM");
+        }
+        if (pod != null) {
+            body.put("parent_id", pod);
         }
         if (userns != null) {
             body.put("userns", userns); // the daemon validates it, naming the field
@@ -286,10 +292,10 @@ final class RunCommand implements Callable<Integer> {
         try (VesselClient.Response r = client.send("POST", "/v1/containers", body.toString())) {
             String answer = r.text();
             if (r.status < 400) {
-                return VesselClient.JSON.readTree(answer);
+                return CliJson.JSON.readTree(answer);
             }
             boolean missingImage = r.status == 404 && body.has("image")
-                    && "image".equals(VesselClient.JSON.readTree(answer).path("field").asText());
+                    && "image".equals(CliJson.JSON.readTree(answer).path("field").asText());
             if (!missingImage) {
                 throw new CliFailure(VesselClient.errorMessage(r.status, answer));
             }

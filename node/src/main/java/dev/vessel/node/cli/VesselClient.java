@@ -1,7 +1,6 @@
 package dev.vessel.node.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -25,10 +24,10 @@ import java.util.Locale;
 /**
  * A small HTTP/1.1 client for vesseld: one request per connection ({@code Connection: close}), over the
  * Unix socket or loopback TCP with a bearer token. Bodies are read as streams (chunked or not) so that
- * followed logs and pull progress arrive as the daemon sends them.
+ * followed logs and pull progress arrive as the daemon sends them. Also vessel-runtime's, which loads as
+ * little as it can: nothing here loads Jackson but reading a JSON answer.
  */
-final class VesselClient {
-    static final ObjectMapper JSON = new ObjectMapper();
+public final class VesselClient {
     static final String DEFAULT_HOST = "unix:///run/vessel/vessel.sock";
 
     private final String host;
@@ -42,7 +41,7 @@ final class VesselClient {
     }
 
     /** {@code unix:///path} or {@code tcp://127.0.0.1:PORT} (the latter needs the daemon's token file). */
-    static VesselClient connect(String host, Path tokenFile) {
+    public static VesselClient connect(String host, Path tokenFile) {
         if (host.startsWith("unix://")) {
             return new VesselClient(host, UnixDomainSocketAddress.of(host.substring("unix://".length())), null);
         }
@@ -66,9 +65,9 @@ final class VesselClient {
     }
 
     /** A response whose body is read as it arrives; close it to drop the connection. */
-    static final class Response implements Closeable {
-        final int status;
-        final InputStream body;
+    public static final class Response implements Closeable {
+        public final int status;
+        public final InputStream body;
         private final SocketChannel channel;
 
         private Response(int status, InputStream body, SocketChannel channel) {
@@ -77,7 +76,7 @@ final class VesselClient {
             this.channel = channel;
         }
 
-        String text() throws IOException {
+        public String text() throws IOException {
             return new String(body.readAllBytes(), StandardCharsets.UTF_8);
         }
 
@@ -103,7 +102,7 @@ final class VesselClient {
     /** A whole JSON answer. */
     JsonNode call(String method, String path, String jsonBody) {
         try (Response response = open(method, path, jsonBody)) {
-            return JSON.readTree(response.text());
+            return CliJson.JSON.readTree(response.text());
         } catch (IOException e) {
             throw new CliFailure("reading the answer of vesseld at " + host + ": " + e.getMessage());
         }
@@ -159,7 +158,7 @@ final class VesselClient {
     }
 
     /** Sends a request whatever its status; only an unreachable daemon fails. */
-    Response send(String method, String path, String jsonBody) {
+    public Response send(String method, String path, String jsonBody) {
         return send(method, path, jsonBody, false);
     }
 
@@ -257,7 +256,7 @@ final class VesselClient {
     /** {@code <field>: <message>} from the daemon's {@code {"code","field","message"}}, or the raw answer. */
     static String errorMessage(int status, String body) {
         try {
-            JsonNode error = JSON.readTree(body);
+            JsonNode error = CliJson.JSON.readTree(body);
             if (error.has("error")) {
                 error = error.get("error");
             }

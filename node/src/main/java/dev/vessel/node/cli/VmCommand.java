@@ -89,7 +89,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            ObjectNode body = VesselClient.JSON.createObjectNode().put("name", name)
+            ObjectNode body = CliJson.JSON.createObjectNode().put("name", name)
                     .put("image", image.contains("://") ? image : Path.of(image).toAbsolutePath().toString());
             if (imageDigest != null) {
                 body.put("image_digest", imageDigest);
@@ -266,7 +266,7 @@ final class VmCommand implements Runnable {
         public Integer call() throws IOException {
             JsonNode machine = vm.vessel.client().call("GET", path(name), null);
             vm.vessel.out.println(json ? machine.toString()
-                    : VesselClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(machine));
+                    : CliJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(machine));
             return 0;
         }
     }
@@ -351,7 +351,7 @@ final class VmCommand implements Runnable {
                 vm.vessel.client().call("DELETE", path(name) + "/snapshots/" + Paths.segment(snapshot), null);
             } else {
                 vm.vessel.client().call("POST", path(name) + "/snapshots",
-                        VesselClient.JSON.createObjectNode().put("name", snapshot).toString());
+                        CliJson.JSON.createObjectNode().put("name", snapshot).toString());
             }
             vm.vessel.out.println(snapshot);
             return 0;
@@ -404,7 +404,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() {
-            ObjectNode body = VesselClient.JSON.createObjectNode().put("path", file.toAbsolutePath().toString());
+            ObjectNode body = CliJson.JSON.createObjectNode().put("path", file.toAbsolutePath().toString());
             if (format != null) {
                 body.put("format", format);
             }

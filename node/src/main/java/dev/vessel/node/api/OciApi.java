@@ -1,0 +1,109 @@
+package dev.vessel.node.api;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Quoted;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerState;
+import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.spi.Containerizer;
+import dev.vessel.node.oci.BundleConfig;
+import dev.vessel.node.oci.OciHooks;
+import dev.vessel.node.oci.OciState;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code /v1/oci/containers}: what {@code vessel-runtime} asks beyond the plain container API, so that the
+ * runtime, a new process on every call, parses no JSON: a bundle created, started (with its poststart hooks),
+ * the OCI state, runc's list and runc's rule for delete (with its poststop hooks). Kill is the plain API's.
+ */
+final class OciApi {
+    private final ContainersApi containers;
+    private final Containerizer containerizer;
+
+    OciApi(ContainersApi containers, Containerizer containerizer) {
+        this.containers = containers;
+        this.containerizer = containerizer;
+    }
+
+    /** {@code {"id", "bundle"}}: the bundle's config.json translated, the container CREATED; answers its state. */
+    void create(Exchange ex) throws IOException {
+        ObjectNode body = ProtoJson.readObject(ex.body());
+        String id = body.path("id").asText("");
+        String bundle = body.path("bundle").asText("");
+        ContainerConfig config = BundleConfig.read(id, Path.of(bundle));
+        ContainerStatus status = containers.launch(config, false);
+        ex.json(HttpResponseStatus.CREATED, OciState.of(status, containerizer.config(id)).toString());
+    }
+
+    /**
+     * Runs the program of a CREATED container, then its poststart hooks. Only a created container starts
+     * (runc's rule; the plain API's start also runs an ended one again).
+     */
+    void start(Exchange ex) {
+        String id = ex.param("id");
+        ContainerState now = containerizer.status(id).getState();
+        if (now != ContainerState.CREATED) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot start container " + Quoted.of(id)
+                    + ": it is " + now + ", not CREATED");
+        }
+        ContainerStatus status = containerizer.start(id);
+        ContainerConfig config = containerizer.config(id);
+        ObjectNode state = OciState.of(status, config);
+        OciHooks.run("poststart", config, state.toString());
+        ex.json(HttpResponseStatus.OK, state.toString());
+    }
+
+    void state(Exchange ex) {
+        String id = ex.param("id");
+        ex.json(HttpResponseStatus.OK, OciState.of(containerizer.status(id), containerizer.config(id)).toString());
+    }
+
+    /** {@code ?format=json} as runc's {@code list --format json}, else runc's table. */
+    void list(Exchange ex) {
+        List<ContainerStatus> statuses = new ArrayList<>();
+        List<ContainerConfig> configs = new ArrayList<>();
+        for (ContainerStatus status : containerizer.list()) {
+            try {
+                configs.add(containerizer.config(status.getId()));
+                statuses.add(status);
+            } catch (VesselException e) {
+                if (e.code() != ErrorCode.NOT_FOUND) { // else removed in between
+                    throw e;
+                }
+            }
+        }
+        if (ex.query("format").map("json"::equals).orElse(false)) {
+            ex.json(HttpResponseStatus.OK, OciState.listJson(statuses, configs));
+        } else {
+            ex.text(HttpResponseStatus.OK, "text/plain", OciState.listTable(statuses, configs));
+        }
+    }
+
+    /**
+     * runc's rule: a stopped or created container is removed (a created one killed first), a running one only
+     * with {@code ?force=1}.
+     */
+    void delete(Exchange ex) {
+        String id = ex.param("id");
+        ContainerStatus status = containerizer.status(id);
+        String oci = OciState.status(status.getState());
+        if (oci.equals("running") && !ex.flag("force")) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot delete container " + Quoted.of(id)
+                    + " that is not stopped: running");
+        }
+        ContainerConfig config = containerizer.config(id);
+        if (status.getState() != ContainerState.TERMINATED) {
+            containerizer.destroy(id);
+        }
+        String stopped = OciState.of(containerizer.status(id), config).toString();
+        containerizer.remove(id);
+        OciHooks.run("poststop", config, stopped);
+        ex.json(HttpResponseStatus.OK, "{\"id\":\"" + id + "\"}");
+    }
+}

@@ -1,0 +1,474 @@
+package dev.vessel.node.oci;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.core.error.Quoted;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Capabilities;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.HostPathVolume;
+import dev.vessel.core.model.Isolation;
+import dev.vessel.core.model.NetworkAttachment;
+import dev.vessel.core.model.PathRules;
+import dev.vessel.core.model.Resources;
+import dev.vessel.core.model.Rlimit;
+import dev.vessel.core.model.Seccomp;
+import dev.vessel.core.model.TmpfsVolume;
+import dev.vessel.core.model.Volume;
+import dev.vessel.core.network.NetworkNames;
+import dev.vessel.isolators.cgroups.DevicesIsolator;
+import dev.vessel.linux.CgroupDeviceProgram;
+import dev.vessel.linux.Capability;
+import dev.vessel.node.cli.Sizes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * An OCI runtime-spec 1.x bundle's {@code config.json} as a Vessel {@link ContainerConfig}, one method per
+ * section of the spec. What Vessel cannot honour is refused with the JSON path of the field
+ * ({@code linux.namespaces[1].path: …}), never dropped. A few fields are read and not acted on, their effect
+ * being Vessel's anyway or harmless (docs/architecture.md says why for each): {@code process.consoleSize},
+ * {@code process.noNewPrivileges} (always set), {@code process.user.username}, {@code linux.cgroupsPath},
+ * {@code linux.resources.memory.swap}, and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
+ */
+public final class BundleConfig {
+    /** The labels an OCI container carries: its bundle, and its annotations as one JSON object. */
+    public static final String BUNDLE_LABEL = "dev.vessel.oci.bundle";
+    public static final String ANNOTATIONS_LABEL = "dev.vessel.oci.annotations";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The file systems the launch helper mounts itself in every container with a root file system. */
+    private static final Map<String, String> STANDARD_MOUNTS = Map.of("/proc", "proc", "/sys", "sysfs", "/dev", "tmpfs",
+            "/dev/pts", "devpts", "/dev/shm", "tmpfs");
+    /** Mounts Vessel does not make and whose absence a program does not notice in practice. */
+    private static final Map<String, String> UNMOUNTED = Map.of("/dev/mqueue", "mqueue", "/sys/fs/cgroup", "cgroup");
+    private static final Set<String> BIND_FLAGS = Set.of("bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid",
+            "nodev", "noexec", "relatime", "norelatime", "strictatime");
+    private static final Set<String> REQUIRED_NAMESPACES = Set.of("pid", "mount", "ipc", "uts");
+    private static final int DEFAULT_UMASK = 022;
+    private static final long DEFAULT_CPU_PERIOD = 100_000;
+    private static final long DEFAULT_CPU_SHARES = 1024;
+
+    private final JsonNode root;
+    private final Path bundle;
+    private final ContainerConfig.Builder out = ContainerConfig.newBuilder().setIsolation(Isolation.PROCESS);
+
+    private BundleConfig(JsonNode root, Path bundle) {
+        this.root = root;
+        this.bundle = bundle;
+    }
+
+    /** Reads {@code <bundle>/config.json}; the bundle must be an absolute directory. */
+    public static ContainerConfig read(String id, Path bundle) {
+        if (!bundle.isAbsolute() || !Files.isDirectory(bundle)) {
+            throw VesselException.invalid("bundle", Quoted.of(bundle.toString()) + " is not an absolute directory");
+        }
+        JsonNode config;
+        try {
+            config = JSON.readTree(bundle.resolve("config.json").toFile());
+        } catch (IOException e) {
+            throw VesselException.invalid("bundle", "cannot read " + bundle.resolve("config.json") + ": " + e.getMessage());
+        }
+        return translate(id, bundle, config);
+    }
+
+    static ContainerConfig translate(String id, Path bundle, JsonNode config) {
+        if (config == null || !config.isObject()) {
+            throw refused("", "config.json must hold a JSON object");
+        }
+        return new BundleConfig(config, bundle).translate(id);
+    }
+
+    private ContainerConfig translate(String id) {
+        known(root, "", "ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations",
+                "linux");
+        String version = root.path("ociVersion").asText("");
+        if (!version.startsWith("1.")) {
+            throw refused("ociVersion", Quoted.of(version) + " is not a runtime-spec 1.x version");
+        }
+        out.setId(id).putLabels(BUNDLE_LABEL, bundle.toString());
+        if (root.has("annotations")) {
+            out.putLabels(ANNOTATIONS_LABEL, root.get("annotations").toString());
+        }
+        process(root.path("process"));
+        root(root.path("root"));
+        hostname();
+        mounts(root.path("mounts"));
+        hooks(root.path("hooks"));
+        linux(root.path("linux"));
+        return out.build();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // process
+
+    private void process(JsonNode process) {
+        if (!process.isObject()) {
+            throw refused("process", "is required: Vessel runs a process from it");
+        }
+        known(process, "process", "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits",
+                "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel");
+        if (process.path("terminal").asBoolean(false)) {
+            throw refused("process.terminal", "terminals are not supported yet: run without a tty (no -t)");
+        }
+        emptyOrAbsent(process, "process", "apparmorProfile");
+        emptyOrAbsent(process, "process", "selinuxLabel");
+        if (process.has("oomScoreAdj")) {
+            throw refused("process.oomScoreAdj", "is not supported: Vessel does not set a container's OOM score");
+        }
+        List<String> args = strings(process.path("args"), "process.args");
+        if (args.isEmpty()) {
+            throw refused("process.args", "must name the program to run");
+        }
+        out.addAllCommand(args);
+        List<String> env = strings(process.path("env"), "process.env");
+        for (int i = 0; i < env.size(); i++) {
+            int eq = env.get(i).indexOf('=');
+            if (eq <= 0) {
+                throw refused("process.env[" + i + "]", Quoted.of(env.get(i)) + " is not NAME=VALUE");
+            }
+            out.addEnv(EnvVar.newBuilder().setName(env.get(i).substring(0, eq)).setValue(env.get(i).substring(eq + 1)));
+        }
+        out.setWorkingDir(process.path("cwd").asText("/"));
+        long uid = user(process.path("user"));
+        capabilities(process.path("capabilities"), uid);
+        rlimits(process.path("rlimits"));
+    }
+
+    /** Returns the uid, which decides what capabilities the process may hold. */
+    private long user(JsonNode user) {
+        known(user, "process.user", "uid", "gid", "umask", "additionalGids", "username");
+        long uid = user.path("uid").asLong(0);
+        long gid = user.path("gid").asLong(0);
+        out.setUser(uid + ":" + gid);
+        for (JsonNode g : user.path("additionalGids")) {
+            out.addAdditionalGids(g.asInt());
+        }
+        if (user.has("umask") && user.get("umask").asInt() != DEFAULT_UMASK) {
+            throw refused("process.user.umask", "only 0022 (18) is supported: Vessel's tasks start with that umask");
+        }
+        return uid;
+    }
+
+    /**
+     * Vessel takes a capability set as adds and drops on its default set, and gives root the set in full
+     * (effective = permitted = bounding) and any other user only the bounding set, as runc and podman do.
+     */
+    private void capabilities(JsonNode caps, long uid) {
+        if (caps.isMissingNode()) {
+            out.setCapabilities(Capabilities.newBuilder().addDrop("ALL"));
+            return;
+        }
+        known(caps, "process.capabilities", "bounding", "effective", "permitted", "inheritable", "ambient");
+        Set<String> bounding = new TreeSet<>(strings(caps.path("bounding"), "process.capabilities.bounding"));
+        for (String set : List.of("effective", "permitted", "inheritable", "ambient")) {
+            Set<String> given = new TreeSet<>(strings(caps.path(set), "process.capabilities." + set));
+            boolean fullForRoot = uid == 0 && (set.equals("effective") || set.equals("permitted"));
+            // runc spec's default gives root ambient capabilities of its bounding set: a root task gets those on
+            // every execve anyway, and the kernel clears the ambient set when it changes to another user
+            boolean noOpForRoot = uid == 0 && set.equals("ambient") && bounding.containsAll(given);
+            if (!noOpForRoot && !given.equals(fullForRoot ? bounding : Set.of())) {
+                throw refused("process.capabilities." + set, "must be " + (fullForRoot ? "the bounding set"
+                        : "empty") + " for uid " + uid + " (Vessel gives " + (uid == 0 ? "root its bounding set in full"
+                        : "a non-root user only the bounding set") + ")");
+            }
+        }
+        Set<String> defaults = new TreeSet<>();
+        Capability.CONTAINER_DEFAULT.forEach(c -> defaults.add(c.name()));
+        Capabilities.Builder b = Capabilities.newBuilder();
+        for (String name : bounding) {
+            if (Capability.parse(name).isEmpty()) {
+                throw refused("process.capabilities.bounding", Quoted.of(name) + " is not a capability this kernel knows");
+            }
+            if (!defaults.contains(name)) {
+                b.addAdd(name);
+            }
+        }
+        defaults.stream().filter(d -> !bounding.contains(d)).forEach(b::addDrop);
+        out.setCapabilities(b);
+    }
+
+    private void rlimits(JsonNode rlimits) {
+        for (int i = 0; i < rlimits.size(); i++) {
+            JsonNode r = rlimits.get(i);
+            known(r, "process.rlimits[" + i + "]", "type", "soft", "hard");
+            out.addRlimits(Rlimit.newBuilder().setType(r.path("type").asText()).setSoft(r.path("soft").asLong())
+                    .setHard(r.path("hard").asLong()));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // root, hostname, mounts, hooks
+
+    private void root(JsonNode rootNode) {
+        known(rootNode, "root", "path", "readonly");
+        String path = rootNode.path("path").asText("");
+        if (path.isEmpty()) {
+            throw refused("root.path", "is required: Vessel runs a bundle's process in its root file system");
+        }
+        out.setHostRootfs(bundle.resolve(path).normalize().toString());
+        out.setReadOnlyRootfs(rootNode.path("readonly").asBoolean(false));
+    }
+
+    private void hostname() {
+        out.setHostname(root.path("hostname").asText(""));
+        emptyOrAbsent(root, "", "domainname");
+    }
+
+    private void mounts(JsonNode mounts) {
+        for (int i = 0; i < mounts.size(); i++) {
+            mount(mounts.get(i), "mounts[" + i + "]");
+        }
+    }
+
+    private void mount(JsonNode m, String at) {
+        known(m, at, "destination", "type", "source", "options", "uidMappings", "gidMappings");
+        String target = m.path("destination").asText("");
+        String type = m.path("type").asText("");
+        List<String> options = strings(m.path("options"), at + ".options");
+        if (m.has("uidMappings") || m.has("gidMappings")) {
+            throw refused(at + ".uidMappings", "idmapped mounts are not supported");
+        }
+        if (type.equals("bind") || options.contains("bind") || options.contains("rbind")) {
+            bind(m, at, target, options);
+        } else if (type.equals(STANDARD_MOUNTS.get(target)) || type.equals(UNMOUNTED.get(target))) {
+            return; // the helper's own /proc, /sys, /dev, /dev/pts, /dev/shm; no /dev/mqueue, /sys/fs/cgroup
+        } else if (type.equals("tmpfs")) {
+            tmpfs(at, target, options);
+        } else {
+            throw refused(at + ".type", Quoted.of(type) + " on " + Quoted.of(target) + " is not supported (bind and"
+                    + " tmpfs are, and the standard /proc, /sys, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys/fs/cgroup)");
+        }
+    }
+
+    private void bind(JsonNode m, String at, String target, List<String> options) {
+        HostPathVolume.Builder source = HostPathVolume.newBuilder()
+                .setPath(bundle.resolve(m.path("source").asText("")).normalize().toString());
+        for (int i = 0; i < options.size(); i++) {
+            String option = options.get(i);
+            if (!BIND_FLAGS.contains(option)) {
+                throw refused(at + ".options[" + i + "]", Quoted.of(option) + " is not supported on a bind mount");
+            }
+            if (option.equals("nosuid") || option.equals("nodev") || option.equals("noexec")) {
+                source.addOptions(option);
+            }
+        }
+        out.addVolumes(Volume.newBuilder().setTarget(target).setReadOnly(options.contains("ro")).setHostPath(source));
+    }
+
+    private void tmpfs(String at, String target, List<String> options) {
+        TmpfsVolume.Builder tmpfs = TmpfsVolume.newBuilder();
+        boolean readOnly = false;
+        for (int i = 0; i < options.size(); i++) {
+            String option = options.get(i);
+            String where = at + ".options[" + i + "]";
+            if (option.startsWith("size=")) {
+                tmpfs.setSizeBytes(size(option.substring(5), where));
+            } else if (option.startsWith("mode=")) {
+                tmpfs.setMode(mode(option.substring(5), where));
+            } else if (option.equals("noexec")) {
+                tmpfs.setNoexec(true);
+            } else if (option.equals("ro")) {
+                readOnly = true;
+            } else if (!Set.of("nosuid", "nodev", "rw", "strictatime", "relatime", "rprivate", "private", "tmpcopyup")
+                    .contains(option)) {
+                // Vessel's tmpfs is always nosuid and nodev
+                throw refused(where, Quoted.of(option) + " is not supported on a tmpfs");
+            }
+        }
+        out.addVolumes(Volume.newBuilder().setTarget(target).setReadOnly(readOnly).setTmpfs(tmpfs));
+    }
+
+    /** poststart and poststop are kept for vesseld to run ({@link OciHooks}); the others are refused. */
+    private void hooks(JsonNode hooks) {
+        String kept = OciHooks.check(hooks);
+        if (!kept.equals("{}")) {
+            out.putLabels(OciHooks.HOOKS_LABEL, kept);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // linux
+
+    private void linux(JsonNode linux) {
+        known(linux, "linux", "namespaces", "uidMappings", "gidMappings", "resources", "cgroupsPath", "seccomp",
+                "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "devices", "mountLabel");
+        namespaces(linux.path("namespaces"));
+        for (String field : List.of("uidMappings", "gidMappings", "sysctl", "devices")) {
+            if (!linux.path(field).isEmpty()) {
+                throw refused("linux." + field, "is not supported: " + switch (field) {
+                    case "sysctl" -> "Vessel does not set a container's sysctls";
+                    case "devices" -> "Vessel gives a container its standard devices only";
+                    default -> "user namespaces with given mappings are not supported";
+                });
+            }
+        }
+        emptyOrAbsent(linux, "linux", "mountLabel");
+        String propagation = linux.path("rootfsPropagation").asText("");
+        if (!Set.of("", "private", "rprivate").contains(propagation)) {
+            throw refused("linux.rootfsPropagation", Quoted.of(propagation)
+                    + " is not supported: a Vessel container's mounts are private");
+        }
+        resources(linux.path("resources"));
+        seccomp(linux.path("seccomp"));
+        if (linux.has("maskedPaths") || linux.has("readonlyPaths")) {
+            out.setPathRules(PathRules.newBuilder()
+                    .addAllMasked(strings(linux.path("maskedPaths"), "linux.maskedPaths"))
+                    .addAllReadonly(strings(linux.path("readonlyPaths"), "linux.readonlyPaths")));
+        }
+    }
+
+    /**
+     * Vessel always makes a container's pid, mount, ipc and uts namespaces (and a cgroup one); the network
+     * namespace is the one choice: none listed shares the host's, one listed is new, one with a path is joined.
+     */
+    private void namespaces(JsonNode namespaces) {
+        Set<String> types = new LinkedHashSet<>();
+        boolean network = false;
+        for (int i = 0; i < namespaces.size(); i++) {
+            JsonNode ns = namespaces.get(i);
+            String at = "linux.namespaces[" + i + "]";
+            known(ns, at, "type", "path");
+            String type = ns.path("type").asText("");
+            String path = ns.path("path").asText("");
+            types.add(type);
+            switch (type) {
+                case "network" -> {
+                    network = true;
+                    if (!path.isEmpty()) {
+                        out.setNetworkNamespacePath(path);
+                    }
+                }
+                case "pid", "mount", "ipc", "uts", "cgroup" -> {
+                    if (!path.isEmpty()) {
+                        throw refused(at + ".path", "joining an existing " + type + " namespace is not supported");
+                    }
+                }
+                case "user" -> throw refused(at + ".type", "user namespaces are not supported through OCI bundles yet");
+                default -> throw refused(at + ".type", Quoted.of(type) + " namespaces are not supported");
+            }
+        }
+        for (String required : REQUIRED_NAMESPACES) {
+            if (!types.contains(required)) {
+                throw refused("linux.namespaces", "has no " + required + " namespace: Vessel always gives a"
+                        + " container its own, sharing the host's is not supported");
+            }
+        }
+        if (!network) {
+            out.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
+        }
+    }
+
+    private void resources(JsonNode resources) {
+        known(resources, "linux.resources", "memory", "cpu", "pids", "devices");
+        Resources.Builder r = Resources.newBuilder();
+        JsonNode memory = resources.path("memory");
+        known(memory, "linux.resources.memory", "limit", "swap");
+        if (memory.path("limit").asLong(0) > 0) {
+            r.setMemoryBytes(memory.get("limit").asLong());
+        }
+        JsonNode cpu = resources.path("cpu");
+        known(cpu, "linux.resources.cpu", "quota", "period", "shares");
+        // containerd asks for the kernel's default weight (1024), which every cgroup has: honoured as it is
+        if (cpu.has("shares") && cpu.get("shares").asLong() != DEFAULT_CPU_SHARES) {
+            throw refused("linux.resources.cpu.shares", "only the default weight " + DEFAULT_CPU_SHARES
+                    + " is supported (Vessel limits CPU by quota)");
+        }
+        if (cpu.path("quota").asLong(0) > 0) {
+            r.setCpus((double) cpu.get("quota").asLong() / cpu.path("period").asLong(DEFAULT_CPU_PERIOD));
+        }
+        JsonNode pids = resources.path("pids");
+        known(pids, "linux.resources.pids", "limit");
+        if (pids.has("limit")) {
+            r.setPids(pids.get("limit").asLong() > 0 ? pids.get("limit").asLong() : -1);
+        }
+        JsonNode devices = resources.path("devices");
+        for (int i = 0; i < devices.size(); i++) {
+            JsonNode d = devices.get(i);
+            boolean allow = d.path("allow").asBoolean(false);
+            CgroupDeviceProgram.Rule rule = new CgroupDeviceProgram.Rule(d.path("type").asText("a").charAt(0),
+                    d.path("major").asInt(-1), d.path("minor").asInt(-1), d.path("access").asText("rwm"));
+            boolean denyAll = !allow && new CgroupDeviceProgram.Rule('a', -1, -1, "rwm").equals(rule);
+            // containerd lists the standard devices again after denying all: those Vessel allows anyway
+            boolean standard = allow && DevicesIsolator.ALLOWED_RULES.stream().anyMatch(standardRule -> standardRule.covers(rule));
+            if (!denyAll && !standard) {
+                throw refused("linux.resources.devices[" + i + "]", "only the rule denying every device and rules"
+                        + " allowing standard devices (null, zero, full, random, urandom, tty, console, ptmx, pts)"
+                        + " are supported: Vessel gives a container its standard devices only");
+            }
+        }
+        out.setResources(r);
+    }
+
+    /** No {@code linux.seccomp}: no filter, as with runc. */
+    private void seccomp(JsonNode seccomp) {
+        if (seccomp.isMissingNode() || seccomp.isNull()) {
+            out.setSeccomp(Seccomp.newBuilder().setUnconfined(true));
+            return;
+        }
+        if (seccomp.has("listenerPath")) {
+            throw refused("linux.seccomp.listenerPath", "seccomp notification listeners are not supported");
+        }
+        out.setSeccomp(Seccomp.newBuilder().setProfileJson(seccomp.toString()));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private static long size(String text, String at) {
+        try {
+            return Sizes.parse(text);
+        } catch (RuntimeException e) {
+            throw refused(at, e.getMessage());
+        }
+    }
+
+    private static int mode(String text, String at) {
+        try {
+            return Integer.parseInt(text, 8);
+        } catch (NumberFormatException e) {
+            throw refused(at, Quoted.of(text) + " is not an octal mode");
+        }
+    }
+
+    /** Any member not in {@code names} is refused, named by its path. */
+    private static void known(JsonNode node, String at, String... names) {
+        Set<String> allowed = Set.of(names);
+        Iterator<String> fields = node.fieldNames();
+        while (fields.hasNext()) {
+            String field = fields.next();
+            if (!allowed.contains(field)) {
+                throw refused(at.isEmpty() ? field : at + "." + field, "is not supported by Vessel");
+            }
+        }
+    }
+
+    private static void emptyOrAbsent(JsonNode node, String at, String field) {
+        if (!node.path(field).asText("").isEmpty()) {
+            throw refused(at.isEmpty() ? field : at + "." + field, "is not supported by Vessel");
+        }
+    }
+
+    private static List<String> strings(JsonNode array, String at) {
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < array.size(); i++) {
+            if (!array.get(i).isTextual()) {
+                throw refused(at + "[" + i + "]", "must be a string");
+            }
+            values.add(array.get(i).asText());
+        }
+        return values;
+    }
+
+    static VesselException refused(String path, String problem) {
+        return VesselException.invalid("config.json", (path.isEmpty() ? "" : path + ": ") + problem);
+    }
+}

@@ -1,0 +1,90 @@
+package dev.vessel.node.runtime;
+
+/**
+ * The few fields vessel-runtime reads from vesseld's answers, found by name in the flat JSON the daemon
+ * writes, and JSON strings for its requests: a JSON library would cost each call more start-up than the
+ * call itself.
+ */
+final class JsonFields {
+    private JsonFields() {
+    }
+
+    /** The first string member named {@code name}, unescaped; empty when there is none. */
+    static String string(String json, String name) {
+        int at = valueStart(json, name);
+        if (at < 0 || at >= json.length() || json.charAt(at) != '"') {
+            return "";
+        }
+        StringBuilder value = new StringBuilder();
+        for (int i = at + 1; i < json.length(); i++) {
+            char c = json.charAt(i);
+            if (c == '"') {
+                return value.toString();
+            }
+            if (c == '\\' && i + 1 < json.length()) {
+                char e = json.charAt(++i);
+                switch (e) {
+                    case 'n' -> value.append('\n');
+                    case 't' -> value.append('\t');
+                    case 'r' -> value.append('\r');
+                    case 'b' -> value.append('\b');
+                    case 'f' -> value.append('\f');
+                    case 'u' -> {
+                        value.append((char) Integer.parseInt(json.substring(i + 1, i + 5), 16));
+                        i += 4;
+                    }
+                    default -> value.append(e);
+                }
+            } else {
+                value.append(c);
+            }
+        }
+        return "";
+    }
+
+    /** The first integer member named {@code name} (protobuf JSON may quote it); -1 when there is none. */
+    static long number(String json, String name) {
+        int at = valueStart(json, name);
+        if (at < 0) {
+            return -1;
+        }
+        int start = at < json.length() && json.charAt(at) == '"' ? at + 1 : at;
+        int end = start;
+        while (end < json.length() && (Character.isDigit(json.charAt(end)) || json.charAt(end) == '-')) {
+            end++;
+        }
+        return end == start ? -1 : Long.parseLong(json.substring(start, end));
+    }
+
+    private static int valueStart(String json, String name) {
+        int key = json.indexOf("\"" + name + "\"");
+        if (key < 0) {
+            return -1;
+        }
+        int colon = json.indexOf(':', key + name.length() + 2);
+        int at = colon + 1;
+        while (at < json.length() && Character.isWhitespace(json.charAt(at))) {
+            at++;
+        }
+        return colon < 0 ? -1 : at;
+    }
+
+    /** {@code s} as a JSON string literal. */
+    static String quote(String s) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.append('"').toString();
+    }
+}

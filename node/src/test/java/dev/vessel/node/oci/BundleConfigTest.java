@@ -1,0 +1,211 @@
+package dev.vessel.node.oci;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Volume;
+import dev.vessel.core.seccomp.SeccompProfile;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/** config.json → ContainerConfig: podman 4.3's own config, section by section, and each refusal naming its path. */
+class BundleConfigTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path BUNDLE = Path.of("/var/lib/bundles/b1");
+
+    /** The config.json podman 4.3 wrote here for {@code podman run --rm IMAGE echo hi} (ids and paths replaced). */
+    private static ObjectNode podmanConfig() throws Exception {
+        try (InputStream in = BundleConfigTest.class.getResourceAsStream("podman-4.3-config.json")) {
+            return (ObjectNode) JSON.readTree(in);
+        }
+    }
+
+    private static ContainerConfig translate(JsonNode config) {
+        return BundleConfig.translate("c1", BUNDLE, config);
+    }
+
+    @Test
+    void podmansConfigBecomesAProcessContainer() throws Exception {
+        ContainerConfig c = translate(podmanConfig());
+
+        assertEquals("c1", c.getId());
+        assertEquals(List.of("echo", "hi"), c.getCommandList());
+        assertTrue(c.getEnvList().stream().anyMatch(e -> e.getName().equals("container") && e.getValue().equals("podman")));
+        assertEquals("/", c.getWorkingDir());
+        assertEquals("0:0", c.getUser());
+        assertTrue(c.getHostRootfs().endsWith("/merged"), c.getHostRootfs());
+        assertEquals("0123456789ab", c.getHostname());
+        // podman's set is Vessel's default and three more
+        assertEquals(List.of("CAP_AUDIT_WRITE", "CAP_MKNOD", "CAP_NET_RAW"), c.getCapabilities().getAddList());
+        assertEquals(List.of(), c.getCapabilities().getDropList());
+        assertEquals("/run/netns/netns-test", c.getNetworkNamespacePath());
+        assertEquals(0, c.getNetworksCount());
+        assertEquals(2048, c.getResources().getPids());
+        assertTrue(c.getSeccomp().getProfileJson().contains("\"defaultAction\""));
+        SeccompProfile.parse(c.getSeccomp().getProfileJson()); // Vessel's parser takes podman's profile
+        assertTrue(c.getPathRules().getMaskedList().contains("/sys/dev/block"));
+        assertTrue(c.getPathRules().getReadonlyList().contains("/proc/sys"));
+        assertEquals(BUNDLE.toString(), c.getLabelsOrThrow(BundleConfig.BUNDLE_LABEL));
+        assertTrue(c.getLabelsOrThrow(BundleConfig.ANNOTATIONS_LABEL).contains("io.podman.annotations.autoremove"));
+        // the binds podman makes: resolv.conf, hosts, /dev/shm (nosuid, noexec, nodev), .containerenv, hostname
+        List<String> binds = c.getVolumesList().stream().filter(Volume::hasHostPath).map(Volume::getTarget).toList();
+        assertEquals(List.of("/etc/resolv.conf", "/etc/hosts", "/dev/shm", "/run/.containerenv", "/etc/hostname"), binds);
+        Volume shm = c.getVolumesList().get(2);
+        assertEquals(List.of("nosuid", "noexec", "nodev"), shm.getHostPath().getOptionsList());
+        assertFalse(shm.getReadOnly());
+    }
+
+    @Test
+    void withoutANetworkNamespaceTheHostsIsSharedAndANewOneIsPrivate() throws Exception {
+        ObjectNode config = podmanConfig();
+        ArrayNode namespaces = (ArrayNode) config.path("linux").path("namespaces");
+        namespaces.remove(1);
+        assertEquals("host", translate(config).getNetworks(0).getNetwork());
+        namespaces.addObject().put("type", "network");
+        ContainerConfig own = translate(config);
+        assertEquals(0, own.getNetworksCount());
+        assertEquals("", own.getNetworkNamespacePath());
+    }
+
+    @Test
+    void resourcesBecomeVesselsLimits() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        resources.putObject("memory").put("limit", 64L << 20).put("swap", 128L << 20);
+        resources.putObject("cpu").put("quota", 50_000).put("period", 100_000);
+        resources.putObject("pids").put("limit", 0);
+        ContainerConfig c = translate(config);
+        assertEquals(64L << 20, c.getResources().getMemoryBytes());
+        assertEquals(0.5, c.getResources().getCpus());
+        assertEquals(-1, c.getResources().getPids());
+    }
+
+    /**
+     * containerd denies every device, then lists the standard ones again, and asks for the default weight;
+     * runc spec gives root ambient capabilities.
+     */
+    @Test
+    void containerdsAndRuncSpecsDefaultsAreAccepted() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        ArrayNode devices = resources.putArray("devices");
+        devices.addObject().put("allow", false).put("access", "rwm");
+        for (int[] device : new int[][] {{1, 3}, {1, 8}, {1, 7}, {5, 0}, {1, 5}, {1, 9}, {5, 1}, {5, 2}}) {
+            devices.addObject().put("allow", true).put("type", "c").put("major", device[0]).put("minor", device[1])
+                    .put("access", "rwm");
+        }
+        devices.addObject().put("allow", true).put("type", "c").put("major", 136).put("access", "rwm");
+        resources.putObject("cpu").put("shares", 1024);
+        // runc spec's root gets ambient capabilities of its bounding set: nothing more than it has
+        ((ObjectNode) process(config).get("capabilities")).set("ambient", JSON.valueToTree(List.of("CAP_KILL")));
+        ContainerConfig c = translate(config);
+        assertEquals(0, c.getResources().getCpus());
+    }
+
+    @Test
+    void noSeccompSectionMeansNoFilterAndNoCapabilitiesMeansNone() throws Exception {
+        ObjectNode config = podmanConfig();
+        ((ObjectNode) config.get("linux")).remove("seccomp");
+        ((ObjectNode) config.get("process")).remove("capabilities");
+        ContainerConfig c = translate(config);
+        assertTrue(c.getSeccomp().getUnconfined());
+        assertEquals(List.of("ALL"), c.getCapabilities().getDropList());
+    }
+
+    @Test
+    void poststartAndPoststopHooksAreKeptForTheDaemonToRun() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode hooks = config.putObject("hooks");
+        hooks.putArray("poststart").addObject().put("path", "/bin/true");
+        hooks.putArray("poststop").addObject().put("path", "/bin/true").put("timeout", 5);
+        hooks.putArray("prestart"); // empty: nothing to refuse
+        String kept = translate(config).getLabelsOrThrow(OciHooks.HOOKS_LABEL);
+        assertTrue(kept.contains("\"poststart\"") && kept.contains("\"poststop\"") && !kept.contains("prestart"), kept);
+    }
+
+    @Test
+    void aTmpfsMountKeepsItsSizeModeAndNoexec() throws Exception {
+        ObjectNode config = podmanConfig();
+        ((ArrayNode) config.get("mounts")).addObject().put("destination", "/scratch").put("type", "tmpfs")
+                .put("source", "tmpfs").set("options", JSON.valueToTree(List.of("nosuid", "noexec", "size=1m",
+                        "mode=1777")));
+        Volume scratch = translate(config).getVolumesList().getLast();
+        assertEquals("/scratch", scratch.getTarget());
+        assertEquals(1 << 20, scratch.getTmpfs().getSizeBytes());
+        assertEquals(01777, scratch.getTmpfs().getMode());
+        assertTrue(scratch.getTmpfs().getNoexec());
+    }
+
+    @Test
+    void eachRefusalNamesTheJsonPath() throws Exception {
+        refused("process.terminal", c -> process(c).put("terminal", true));
+        refused("process.oomScoreAdj", c -> process(c).put("oomScoreAdj", 100));
+        refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
+        refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));
+        refused("process.capabilities.ambient", c -> ((ObjectNode) process(c).get("capabilities"))
+                .set("ambient", JSON.valueToTree(List.of("CAP_SYS_ADMIN"))));
+        refused("process.capabilities.effective", c -> ((ObjectNode) process(c).get("capabilities"))
+                .set("effective", JSON.valueToTree(List.of("CAP_KILL"))));
+        refused("process.ioPriority", c -> process(c).putObject("ioPriority"));
+        refused("linux.namespaces[0].path", c -> namespace(c, 0).put("path", "/proc/1/ns/pid"));
+        refused("linux.namespaces[5].type", c -> namespaces(c).addObject().put("type", "user"));
+        refused("linux.namespaces: has no pid namespace", c -> namespaces(c).remove(0));
+        refused("linux.uidMappings", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
+                java.util.Map.of("containerID", 0, "hostID", 100000, "size", 65536)))));
+        refused("linux.sysctl", c -> linux(c).putObject("sysctl").put("net.ipv4.ip_forward", "1"));
+        refused("linux.devices", c -> linux(c).putArray("devices").addObject().put("path", "/dev/fuse"));
+        refused("linux.resources.devices[1]", c -> ((ArrayNode) linux(c).path("resources").path("devices"))
+                .addObject().put("allow", true).put("type", "c").put("major", 10).put("minor", 229).put("access", "rwm"));
+        refused("linux.resources.cpu.shares", c -> ((ObjectNode) linux(c).get("resources")).putObject("cpu")
+                .put("shares", 512));
+        refused("linux.resources.hugepageLimits", c -> ((ObjectNode) linux(c).get("resources")).putArray("hugepageLimits"));
+        refused("linux.rootfsPropagation", c -> linux(c).put("rootfsPropagation", "shared"));
+        refused("linux.seccomp.listenerPath", c -> ((ObjectNode) linux(c).get("seccomp")).put("listenerPath", "/x"));
+        refused("linux.intelRdt", c -> linux(c).putObject("intelRdt"));
+        refused("mounts[4].type", c -> ((ObjectNode) c.get("mounts").get(4)).put("type", "nfs"));
+        refused("mounts[5].options[2]", c -> ((ArrayNode) c.get("mounts").get(5).get("options")).add("shared"));
+        refused("hooks.prestart", c -> c.putObject("hooks").putArray("prestart").addObject().put("path", "/bin/true"));
+        refused("hooks.createRuntime", c -> c.putObject("hooks").putArray("createRuntime").addObject()
+                .put("path", "/bin/true"));
+        refused("hooks.poststart[0].path", c -> c.putObject("hooks").putArray("poststart").addObject()
+                .put("path", "true"));
+        refused("ociVersion", c -> c.put("ociVersion", "0.9"));
+        refused("domainname", c -> c.put("domainname", "example.com"));
+        refused("windows", c -> c.putObject("windows"));
+    }
+
+    private void refused(String pathAndMore, Consumer<ObjectNode> change) throws Exception {
+        ObjectNode config = podmanConfig();
+        change.accept(config);
+        VesselException e = assertThrows(VesselException.class, () -> translate(config), pathAndMore);
+        assertTrue(e.getMessage().startsWith("config.json: " + pathAndMore), e.getMessage());
+        assertEquals("config.json", e.field().orElseThrow());
+    }
+
+    private static ObjectNode process(ObjectNode config) {
+        return (ObjectNode) config.get("process");
+    }
+
+    private static ObjectNode linux(ObjectNode config) {
+        return (ObjectNode) config.get("linux");
+    }
+
+    private static ArrayNode namespaces(ObjectNode config) {
+        return (ArrayNode) linux(config).get("namespaces");
+    }
+
+    private static ObjectNode namespace(ObjectNode config, int i) {
+        return (ObjectNode) namespaces(config).get(i);
+    }
+}

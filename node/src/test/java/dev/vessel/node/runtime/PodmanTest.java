@@ -1,0 +1,174 @@
+package dev.vessel.node.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.node.DaemonProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Debian's podman 4.3 with {@code --runtime} pointing at vessel-runtime: its storage, run root, network
+ * configuration and containers.conf all in the test's directory, so the host's podman state is untouched,
+ * and {@code --network none} (podman still makes the container's network namespace, which the task joins),
+ * so no bridge or firewall rule is made on the host. The image is a busybox rootfs imported from a tarball.
+ */
+class PodmanTest {
+    private static final String IMAGE = "localhost/vessel-busybox:test";
+
+    @TempDir
+    static Path tmp;
+
+    static RuntimeFixture runtime;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        DaemonProcess.requireRoot();
+        if (!Files.isExecutable(Path.of("/usr/bin/podman"))) {
+            throw new IllegalStateException("podman is not installed (apt-get install podman): the test needs it");
+        }
+        runtime = new RuntimeFixture(tmp.resolve("runtime"));
+        Files.writeString(tmp.resolve("containers.conf"), """
+                [containers]
+                default_ulimits = []
+                [engine]
+                cgroup_manager = "cgroupfs"
+                events_logger = "file"
+                """);
+        Files.createDirectories(tmp.resolve("cni"));
+        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        Path tar = tmp.resolve("rootfs.tar");
+        exec(List.of("tar", "-C", rootfs.toString(), "-cf", tar.toString(), "."));
+        podmanOk("import", tar.toString(), IMAGE);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (runtime == null) {
+            return;
+        }
+        try {
+            podman("rm", "--all", "--force");
+            podman("system", "reset", "--force"); // podman's storage mounts under the test's directory
+        } finally {
+            runtime.close();
+        }
+    }
+
+    private static List<String> podmanCommand(String... args) {
+        List<String> command = new ArrayList<>(List.of("podman", "--root", tmp.resolve("storage").toString(),
+                "--runroot", tmp.resolve("runroot").toString(), "--network-config-dir", tmp.resolve("cni").toString(),
+                "--tmpdir", tmp.resolve("libpod").toString(), "--runtime", runtime.executable.toString()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    record Result(int exitCode, String output) {
+    }
+
+    private static Result podman(String... args) throws IOException, InterruptedException {
+        return exec(podmanCommand(args));
+    }
+
+    private static String podmanOk(String... args) throws IOException, InterruptedException {
+        Result r = podman(args);
+        if (r.exitCode() != 0) {
+            throw new AssertionError("podman " + String.join(" ", args) + " exited " + r.exitCode() + ": "
+                    + r.output() + runtime.daemonLog());
+        }
+        return r.output();
+    }
+
+    private static Result exec(List<String> command) throws IOException, InterruptedException {
+        Path out = Files.createTempFile(tmp, "podman", ".out");
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
+        builder.environment().put("CONTAINERS_CONF", tmp.resolve("containers.conf").toString());
+        Process p = builder.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            throw new AssertionError(String.join(" ", command) + " did not end: " + Files.readString(out));
+        }
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void runRmPrintsTheOutputAndKeepsTheExitCode() throws Exception {
+        assertEquals("hi\n", podmanOk("run", "--rm", "--network", "none", IMAGE, "echo", "hi"));
+        Result failed = podman("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "echo oops >&2; exit 5");
+        assertEquals(5, failed.exitCode());
+        assertTrue(failed.output().contains("oops"), failed.output());
+        assertEquals("", podmanOk("ps", "-aq"), "--rm leaves no container");
+    }
+
+    @Test
+    void aDetachedContainerLogsStopsAndIsRemovedAndVesselSeesIt() throws Exception {
+        String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sh", "-c",
+                "trap 'echo got TERM; exit 7' TERM; echo started; while true; do sleep 0.1; done").strip();
+        awaitLogs(id, "started");
+        assertTrue(podmanOk("ps", "--format", "{{.ID}} {{.Status}}").contains(id.substring(0, 12) + " Up"));
+        // the same container, as the runtime lists it and through Vessel's own CLI on that root's daemon
+        String listed = runtime.ok("list", "--format", "json");
+        assertTrue(listed.contains("\"id\":\"" + id + "\"") && listed.contains("\"status\":\"running\""), listed);
+        String ps = runtime.vessel("ps");
+        assertTrue(ps.contains(id.substring(0, 12)) && ps.contains("RUNNING"), ps);
+
+        podmanOk("stop", "--time", "10", id);
+        assertEquals("7 exited", podmanOk("inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", id).strip());
+        assertEquals("started\ngot TERM\n", podmanOk("logs", id));
+        podmanOk("rm", id);
+        assertFalse(runtime.ok("list", "-q").contains(id), "podman rm deletes the container from Vessel");
+    }
+
+    @Test
+    void killEndsAContainerWithTheSignal() throws Exception {
+        String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sleep", "600").strip();
+        podmanOk("kill", "--signal", "KILL", id);
+        podmanOk("wait", id);
+        assertEquals("137", podmanOk("inspect", "--format", "{{.State.ExitCode}}", id).strip());
+        podmanOk("rm", id);
+    }
+
+    @Test
+    void aBindMountAndAReadOnlyRootWork() throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        Files.writeString(data.resolve("in.txt"), "from the host\n");
+        String out = podmanOk("run", "--rm", "--network", "none", "--read-only", "-v", data + ":/data:ro", IMAGE, "sh",
+                "-c", "cat /data/in.txt; touch /data/x 2>/dev/null || echo data-ro; touch /etc/x 2>/dev/null"
+                        + " || echo root-ro; touch /tmp/x && echo tmp-rw");
+        assertEquals("from the host\ndata-ro\nroot-ro\ntmp-rw\n", out);
+    }
+
+    @Test
+    void aNonRootUserRunsWithItsIds() throws Exception {
+        assertEquals("1000 1000\n", podmanOk("run", "--rm", "--network", "none", "--user", "1000:1000", IMAGE, "sh", "-c",
+                "echo $(id -u) $(id -g)"));
+    }
+
+    @Test
+    void whatVesselCannotHonourFailsTheRunNamingTheField() throws Exception {
+        Result r = podman("run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1", IMAGE, "true");
+        assertTrue(r.exitCode() != 0);
+        assertTrue(r.output().contains("linux.sysctl"), r.output());
+    }
+
+    private static void awaitLogs(String id, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!podmanOk("logs", id).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(id + " never logged " + text);
+            }
+            Thread.sleep(100);
+        }
+    }
+}

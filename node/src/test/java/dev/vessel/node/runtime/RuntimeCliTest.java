@@ -1,0 +1,282 @@
+package dev.vessel.node.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.node.DaemonProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * vessel-runtime's commands against the runtime spec's lifecycle and runc's conventions: a real vesseld
+ * (started on demand by the first create), real containers on a busybox rootfs.
+ */
+class RuntimeCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+
+    static RuntimeFixture runtime;
+    static Path rootfs;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        DaemonProcess.requireRoot();
+        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        runtime = new RuntimeFixture(tmp.resolve("runtime"));
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (runtime == null) {
+            return;
+        }
+        runtime.close();
+        assertFalse(ProcessHandle.of(runtime.daemonPid()).isPresent(), "the test's vesseld still runs");
+    }
+
+    private static JsonNode state(String id) throws Exception {
+        return JSON.readTree(runtime.ok("state", id));
+    }
+
+    private static void awaitStatus(String id, String status) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!runtime.run("state", id).stdout().contains("\"status\":\"" + status + "\"")) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(id + " never became " + status + ": " + runtime.run("state", id));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Fails unless the process ends within 10 s. */
+    private static void awaitEnd(long pid) {
+        ProcessHandle.of(pid).ifPresent(p -> p.onExit().orTimeout(10, TimeUnit.SECONDS).join());
+    }
+
+    @Test
+    void createLeavesTheProgramUnstartedStartRunsItAndItsExitStopsIt() throws Exception {
+        Path bundle = runtime.bundle("lifecycle", rootfs, "sleep", "600");
+        Path pidFile = tmp.resolve("lifecycle.pid");
+
+        runtime.ok("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), "life");
+
+        JsonNode created = state("life");
+        assertEquals("created", created.get("status").asText(), created.toString());
+        assertEquals("life", created.get("id").asText());
+        assertEquals(bundle.toString(), created.get("bundle").asText());
+        assertEquals("1.0.2", created.get("ociVersion").asText());
+        long pid = created.get("pid").asLong();
+        assertTrue(ProcessHandle.of(pid).isPresent(), "the created task must exist");
+        assertFalse(Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).startsWith("sleep"),
+                "the user's program must not run before start");
+        long shim = Long.parseLong(Files.readString(pidFile).trim());
+        assertTrue(ProcessHandle.of(shim).isPresent(), "the pid file names the process engines wait for");
+
+        runtime.ok("start", "life");
+        assertEquals("running", state("life").get("status").asText());
+        assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).startsWith("sleep"));
+        RuntimeFixture.Result again = runtime.run("start", "life");
+        assertEquals(1, again.exitCode(), "a running container cannot be started again");
+
+        RuntimeFixture.Result refused = runtime.run("delete", "life");
+        assertEquals(1, refused.exitCode());
+        assertTrue(refused.stderr().contains("not stopped"), refused.stderr());
+        assertEquals("running", state("life").get("status").asText(), "a refused delete changes nothing");
+
+        runtime.ok("kill", "life", "KILL");
+        awaitStatus("life", "stopped");
+        assertFalse(state("life").has("pid"), "a stopped container has no pid");
+        awaitEnd(shim); // the shim ends with the task
+        RuntimeFixture.Result notRunning = runtime.run("kill", "life", "TERM");
+        assertEquals(1, notRunning.exitCode());
+        assertTrue(notRunning.stderr().contains("container not running"), notRunning.stderr());
+
+        runtime.ok("delete", "life");
+        RuntimeFixture.Result gone = runtime.run("state", "life");
+        assertEquals(1, gone.exitCode());
+        assertTrue(gone.stderr().contains("container does not exist"), gone.stderr());
+    }
+
+    @Test
+    void aCreatedContainerIsDeletedWithoutForceAndARunningOneWithIt() throws Exception {
+        Path bundle = runtime.bundle("deletes", rootfs, "sleep", "600");
+        runtime.ok("create", "--bundle", bundle.toString(), "created-only");
+        long pid = state("created-only").get("pid").asLong();
+        runtime.ok("delete", "created-only");
+        assertEquals(1, runtime.run("state", "created-only").exitCode());
+        awaitEnd(pid);
+
+        runtime.ok("run", "--detach", "--bundle", bundle.toString(), "running");
+        assertEquals("running", state("running").get("status").asText());
+        runtime.ok("delete", "--force", "running");
+        assertEquals(1, runtime.run("state", "running").exitCode());
+    }
+
+    @Test
+    void runInTheForegroundRelaysOutputAndExitsAsTheProgramDid() throws Exception {
+        Path bundle = runtime.bundle("foreground", rootfs, "sh", "-c", "echo out; echo err >&2; exit 3");
+        RuntimeFixture.Result r = runtime.run("run", "--bundle", bundle.toString(), "fg");
+        assertEquals(3, r.exitCode(), r.stderr());
+        assertEquals("out\n", r.stdout());
+        assertEquals("err\n", r.stderr());
+        assertEquals(1, runtime.run("state", "fg").exitCode(), "run removes the container it ran");
+
+        // the container's init ignores a signal from inside its pid namespace: killed from outside
+        Path killed = runtime.bundle("killed", rootfs, "sleep", "600");
+        java.util.concurrent.CompletableFuture<RuntimeFixture.Result> foreground = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> {
+                    try {
+                        return runtime.run("run", "--bundle", killed.toString(), "killed");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+        awaitStatus("killed", "running");
+        runtime.ok("kill", "killed", "9");
+        assertEquals(137, foreground.get(60, TimeUnit.SECONDS).exitCode(), "128 + SIGKILL, as a shell reports it");
+    }
+
+    /**
+     * A created task waits on its daemon's pipe: a daemon killed with SIGKILL takes it along, and the next call,
+     * which starts a new daemon, finds the container stopped (recovered, not lost) and can delete it.
+     */
+    @Test
+    void aCreatedContainerIsStoppedAfterItsDaemonDied() throws Exception {
+        try (RuntimeFixture fresh = new RuntimeFixture(tmp.resolve("restarted"))) {
+            Path bundle = fresh.bundle("orphaned", rootfs, "sleep", "600");
+            fresh.ok("create", "--bundle", bundle.toString(), "orphan");
+            long task = JSON.readTree(fresh.ok("state", "orphan")).get("pid").asLong();
+            long daemon = fresh.daemonPid();
+            ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
+            awaitEnd(daemon);
+            awaitEnd(task);
+
+            JsonNode state = JSON.readTree(fresh.ok("state", "orphan"));
+            assertEquals("stopped", state.get("status").asText(), state.toString());
+            assertTrue(fresh.daemonPid() != daemon, "a new daemon serves the root");
+            fresh.ok("delete", "orphan");
+        }
+    }
+
+    /** The first calls on a root race to start its daemon; the lock makes one start, and every call succeeds. */
+    @Test
+    void concurrentFirstCallsOnAFreshRootStartOneDaemon() throws Exception {
+        try (RuntimeFixture fresh = new RuntimeFixture(tmp.resolve("fresh"))) {
+            Path bundle = fresh.bundle("racing", rootfs, "sleep", "600");
+            List<java.util.concurrent.CompletableFuture<RuntimeFixture.Result>> calls = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                String id = "racer" + i;
+                calls.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return fresh.run("create", "--bundle", bundle.toString(), id);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            for (var call : calls) {
+                RuntimeFixture.Result r = call.get(120, TimeUnit.SECONDS);
+                assertEquals(0, r.exitCode(), r.stderr() + fresh.daemonLog());
+            }
+            assertEquals(3, fresh.ok("list", "-q").lines().filter(l -> l.startsWith("racer")).count());
+            assertFalse(fresh.daemonLog().contains("Exception"), fresh.daemonLog());
+        }
+    }
+
+    @Test
+    void unknownIdsAndBadCallsFailAsRuncDoes() throws Exception {
+        Path log = tmp.resolve("runtime.log");
+        for (List<String> call : List.of(List.of("state", "nosuch"), List.of("start", "nosuch"),
+                List.of("kill", "nosuch", "TERM"), List.of("delete", "nosuch"))) {
+            List<String> args = new java.util.ArrayList<>(List.of("--log", log.toString(), "--log-format", "json"));
+            args.addAll(call);
+            RuntimeFixture.Result r = runtime.run(args.toArray(String[]::new));
+            assertEquals(1, r.exitCode(), call.toString());
+            assertTrue(r.stderr().contains("container does not exist"), call + ": " + r.stderr());
+        }
+        assertEquals(0, runtime.run("delete", "--force", "nosuch").exitCode(), "as runc: nothing to delete is done");
+        List<String> lines = Files.readAllLines(log);
+        assertEquals(4, lines.size(), lines.toString());
+        JsonNode last = JSON.readTree(lines.getLast());
+        assertEquals("error", last.get("level").asText());
+        assertEquals("container does not exist", last.get("msg").asText());
+        assertTrue(last.has("time"));
+
+        assertTrue(runtime.run("--systemd-cgroup", "state", "x").stderr().contains("not supported"));
+        assertTrue(runtime.run("kill", "nosuch", "SIGNOPE").stderr().contains("invalid signal"));
+        assertTrue(runtime.run("exec", "x").stderr().contains("not implemented"));
+        Path terminal = runtime.bundle("terminal", rootfs, "true");
+        RuntimeFixture.Result tty = runtime.run("create", "--bundle", terminal.toString(), "--console-socket",
+                tmp.resolve("console.sock").toString(), "tty");
+        assertEquals(1, tty.exitCode());
+        assertTrue(tty.stderr().contains("process.terminal"), tty.stderr());
+    }
+
+    /** vesseld runs them on the host with the OCI state on stdin: after start, after delete. */
+    @Test
+    void poststartAndPoststopHooksGetTheState() throws Exception {
+        Path bundle = runtime.bundle("hooks", rootfs, "sleep", "600");
+        Path config = bundle.resolve("config.json");
+        Path poststart = tmp.resolve("poststart.json");
+        Path poststop = tmp.resolve("poststop.json");
+        Files.writeString(config, Files.readString(config).replace("\"linux\": {", "\"hooks\": {"
+                + "\"poststart\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > " + poststart + "\"]}],"
+                + "\"poststop\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > " + poststop + "\"],"
+                + " \"timeout\": 10}]}, \"linux\": {"));
+        runtime.ok("create", "--bundle", bundle.toString(), "hooked");
+        assertFalse(Files.exists(poststart), "poststart runs after start, not before");
+        runtime.ok("start", "hooked");
+        JsonNode started = JSON.readTree(Files.readString(poststart));
+        assertEquals("hooked", started.get("id").asText());
+        assertEquals("running", started.get("status").asText());
+        runtime.ok("delete", "--force", "hooked");
+        JsonNode stopped = JSON.readTree(Files.readString(poststop));
+        assertEquals("stopped", stopped.get("status").asText());
+        assertEquals(bundle.toString(), stopped.get("bundle").asText());
+    }
+
+    @Test
+    void aBundleVesselCannotHonourIsRefusedNamingTheField() throws Exception {
+        Path bundle = runtime.bundle("sysctl", rootfs, "true");
+        Path config = bundle.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"linux\": {",
+                "\"linux\": {\"sysctl\": {\"net.ipv4.ip_forward\": \"1\"},"));
+        RuntimeFixture.Result r = runtime.run("create", "--bundle", bundle.toString(), "sysctl");
+        assertEquals(1, r.exitCode());
+        assertTrue(r.stderr().contains("linux.sysctl"), r.stderr());
+        assertEquals(1, runtime.run("state", "sysctl").exitCode(), "nothing is left of a refused create");
+    }
+
+    @Test
+    void listShowsTheContainersAndFeaturesAndSpecAreJson() throws Exception {
+        Path bundle = runtime.bundle("listed", rootfs, "sleep", "600");
+        runtime.ok("create", "--bundle", bundle.toString(), "listed");
+        assertTrue(runtime.ok("list", "-q").lines().anyMatch("listed"::equals));
+        JsonNode list = JSON.readTree(runtime.ok("list", "--format", "json"));
+        JsonNode entry = null;
+        for (JsonNode e : list) {
+            entry = e.get("id").asText().equals("listed") ? e : entry;
+        }
+        assertEquals("created", entry.get("status").asText(), list.toString());
+        assertTrue(runtime.ok("list").startsWith("ID"));
+        runtime.ok("delete", "--force", "listed");
+
+        JsonNode features = JSON.readTree(runtime.ok("features"));
+        assertEquals("1.0.2", features.get("ociVersionMax").asText());
+        assertFalse(features.path("linux").path("cgroup").path("systemd").asBoolean(true));
+        RuntimeFixture.Result exists = runtime.run("spec", "--bundle", bundle.toString());
+        assertEquals(1, exists.exitCode(), "spec never overwrites a config.json");
+    }
+}
