@@ -211,4 +211,37 @@ class AttachTest {
         VesselException e = assertThrows(VesselException.class, () -> attach("ended"));
         assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
     }
+
+    @Test
+    void aSocketUnderTheRunDirThatNoMonitorServesIsRemovedAtStartUp() throws Exception {
+        // ids this long put the sockets under the run dir: their directories' paths are too long for one
+        String killed = "k".repeat(90);
+        String alive = "a".repeat(90);
+        containerizer.launch(config(rootfs, killed, "/bin/sleep", "1000").build());
+        containerizer.launch(config(rootfs, alive, "/bin/sleep", "1000").build());
+        Path killedSocket = paths.attachSocket(Fixtures.containerDir(paths, killed));
+        Path aliveSocket = paths.attachSocket(Fixtures.containerDir(paths, alive));
+        assertEquals(paths.attachSocketsDir(), killedSocket.getParent());
+        assertTrue(Files.exists(killedSocket) && Files.exists(aliveSocket));
+
+        // a monitor killed outright removes nothing: its task dies with it, its socket stays
+        long monitor = Fixtures.checkpoint(paths, killed).getHelperPid();
+        assertEquals(0, new ProcessBuilder("kill", "-KILL", Long.toString(monitor)).start().waitFor());
+        Fixtures.await("the monitor to end", () -> Fixtures.state(monitor), () -> {
+            try {
+                return Fixtures.state(monitor).isEmpty() || Fixtures.state(monitor).equals("Z");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertTrue(Files.exists(killedSocket));
+
+        new ProcessLauncher(paths, paths.launchHelper()).removeOrphans(java.util.Set.of());
+        assertFalse(Files.exists(killedSocket), "a socket nobody serves stays");
+        assertTrue(Files.exists(aliveSocket), "a served socket was removed");
+        try (StdioChannel c = attach(alive)) {
+            containerizer.kill(alive, 9);
+            assertEquals(137, readToEnd(c, new Fixtures.Received()).exit, "the probe disturbed the monitor");
+        }
+    }
 }
