@@ -893,9 +893,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = lockCurrent(containerId);
         try {
             requireState(c, ContainerState.RUNNING);
-            ExecutedProcess process = c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c));
-            return ComponentStep.run("launcher '" + c.launcher.name() + "'", "attach to exec " + execId,
-                    process::attach);
+            return c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), true).stdio();
         } finally {
             c.lock.unlock();
         }
@@ -906,7 +904,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = lockCurrent(containerId);
         try {
             requireState(c, ContainerState.RUNNING);
-            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c));
+            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), false);
             return c.execs.status(execId);
         } finally {
             c.lock.unlock();

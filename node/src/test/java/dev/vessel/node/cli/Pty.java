@@ -96,7 +96,16 @@ final class Pty implements AutoCloseable {
 
     /** Reads what is printed until {@code text} appears (after the last match); fails with the screen after a while. */
     String expect(String text) throws Throwable {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String upTo = within(text, TimeUnit.SECONDS.toMillis(60));
+        if (upTo == null) {
+            throw new AssertionError("never printed " + text + "; the screen:\n" + screen());
+        }
+        return upTo;
+    }
+
+    /** As {@link #expect}, waiting at most {@code millis}: what was printed up to {@code text}, or null. */
+    String within(String text, long millis) throws Throwable {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (true) {
             String all = screen.toString(StandardCharsets.UTF_8);
             int at = all.indexOf(text, seen);
@@ -105,11 +114,10 @@ final class Pty implements AutoCloseable {
                 seen = at + text.length();
                 return upTo;
             }
-            if (System.nanoTime() > deadline || !readSome(200)) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("never printed " + text + "; the screen:\n" + all);
-                }
+            if (System.nanoTime() > deadline) {
+                return null;
             }
+            readSome(50);
         }
     }
 
