@@ -29,7 +29,8 @@ import java.util.Map;
  * upgraded connection, read to its EXIT);
  * <li>{@code runc}: {@code runc exec ID /bin/true} into a container {@code runc run -d} started from the same
  * rootfs with the default bundle (its own namespaces, Vessel's default seccomp profile);
- * <li>{@code crun}: the same with crun.
+ * <li>{@code crun}: the same with crun;
+ * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
  * </ul>
  * The bench starts its own vesseld and removes everything at the end (containers, daemon, cgroups, work dir).
  */
@@ -97,6 +98,7 @@ public final class ExecBench {
             runs.put(runtime, () -> runQuietly(runtime, "--root", work.resolve(runtime + "-state").toString(), "exec",
                     CONTAINER + "-" + runtime, "/bin/true"));
         }
+        runs.put("cli-start", () -> runQuietly(repository.resolve("bin/vessel").toString(), "--version"));
         Map<String, List<Double>> ms = new LinkedHashMap<>();
         for (int i = 0; i < WARMUP + ROUNDS; i++) {
             for (Map.Entry<String, Run> run : runs.entrySet()) {
