@@ -15,7 +15,7 @@ VESSEL_PACKAGES=(
   # extlinux + syslinux's MBR); genisoimage writes a VM's NoCloud seed (isoinfo reads it back in tests)
   mmdebstrap fdisk extlinux syslinux-common genisoimage
   # container baselines, images, networking
-  crun runc podman containernetworking-plugins iptables docker-registry skopeo umoci iproute2
+  crun runc podman containerd containernetworking-plugins iptables docker-registry skopeo umoci iproute2
   # seccomp: libseccomp, which the linux/seccomp isolator loads through FFM (host and guest image)
   libseccomp2
   # benchmarks

@@ -33,8 +33,9 @@ enum {
     T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
     T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
-    T_INIT = 0x1f,
-    T_MAX = T_INIT
+    T_INIT = 0x1f, T_ATTACH_SOCKET = 0x20, T_TERMINAL = 0x21,
+    T_OPEN_STDIN = 0x22, T_WINSIZE = 0x23, T_JOIN_NS = 0x24, T_PAUSE = 0x28,
+    T_MAX = T_PAUSE
 };
 _Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
 
@@ -151,6 +152,26 @@ static int decode_mount(struct cur *c, struct vl_plan *p)
     return 0;
 }
 
+/* JOIN_NS: u32 namespace bit, then the path of its nsfs file. */
+static int decode_join(struct cur *c, struct vl_plan *p)
+{
+    struct vl_join j;
+    if (get_u32(c, &j.bit) < 0)
+        return bad("JOIN_NS: truncated namespace bit");
+    if (!j.bit || (j.bit & (j.bit - 1)) || (j.bit & ~VL_NS_ALL))
+        return bad("JOIN_NS: 0x%x is not one namespace bit", j.bit);
+    for (size_t i = 0; i < p->njoins; i++)
+        if (p->joins[i].bit == j.bit)
+            return bad("JOIN_NS: the %s namespace joined twice", vl_ns_name(j.bit));
+    if (get_str(c, (size_t)(c->end - c->p), &j.path) < 0)
+        return bad("JOIN_NS %s: NUL byte in path", vl_ns_name(j.bit));
+    if (j.path[0] != '/')
+        return bad("JOIN_NS %s: path must be absolute: %s", vl_ns_name(j.bit), j.path);
+    p->joins = xrealloc(p->joins, (p->njoins + 1) * sizeof j);
+    p->joins[p->njoins++] = j;
+    return 0;
+}
+
 static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
                          uint64_t *seen)
 {
@@ -164,8 +185,9 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
         [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
+        [T_JOIN_NS] = 1,
     };
-    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX)
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX || (tag > T_JOIN_NS && tag < T_PAUSE))
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1ull << tag)))
         return bad("duplicate tag 0x%04x", tag);
@@ -176,12 +198,13 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
     case T_MASKED_PATH: case T_CGROUP: case T_EXIT_FILE: case T_STDOUT_LOG:
     case T_STDERR_LOG: case T_MONITOR_LOG: case T_READONLY_PATH:
-    case T_ROOTFS_LOWER:
+    case T_ROOTFS_LOWER: case T_ATTACH_SOCKET:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
     case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP: case T_INIT:
+    case T_TERMINAL: case T_OPEN_STDIN: case T_WINSIZE: case T_PAUSE:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -250,6 +273,29 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (u32 > 1)
             return bad("INIT must be 0 or 1");
         p->init = (int)u32;
+        break;
+    case T_ATTACH_SOCKET: p->attach_socket = s; break;
+    case T_TERMINAL:
+        if (u32 > 1)
+            return bad("TERMINAL must be 0 or 1");
+        p->terminal = (int)u32;
+        break;
+    case T_OPEN_STDIN:
+        if (u32 > 1)
+            return bad("OPEN_STDIN must be 0 or 1");
+        p->open_stdin = (int)u32;
+        break;
+    case T_WINSIZE:
+        p->has_winsize = 1;
+        p->rows = (uint16_t)(u32 >> 16);
+        p->cols = (uint16_t)u32;
+        break;
+    case T_JOIN_NS:
+        return decode_join(c, p);
+    case T_PAUSE:
+        if (u32 > 1)
+            return bad("PAUSE must be 0 or 1");
+        p->pause = (int)u32;
         break;
     case T_ROOTFS_LOWER:
         if (s[0] != '/')
@@ -355,8 +401,36 @@ static int validate(struct vl_plan *p)
         return bad("ROOTFS_LOWER and ROOTFS_UPPER come together");
     if (p->idmap && vl_bind_count(p) > VL_MAX_IDMAP_BINDS)
         return bad("IDMAP allows at most %d bind MOUNTs", VL_MAX_IDMAP_BINDS);
+    if (p->pause && (p->init || !(ns & VL_NS_PID)))
+        return bad("PAUSE requires the pid namespace and excludes INIT");
     if (p->ngroups > NGROUPS_MAX)
         return bad("too many SUPP_GID records");
+
+    uint32_t joined = 0;
+    for (size_t i = 0; i < p->njoins; i++)
+        joined |= p->joins[i].bit;
+    if (joined & ns)
+        return bad("the %s namespace is both created (NAMESPACES) and joined (JOIN_NS)",
+                   vl_ns_name(joined & ns & -(joined & ns)));
+    if ((joined & VL_NS_NET) && p->netns_path)
+        return bad("NETNS_PATH and JOIN_NS net are exclusive");
+    /* a new namespace belongs to the user namespace of its creator, the
+     * helper, which enters a joined one only after the clone */
+    if ((joined & VL_NS_USER) && ns)
+        return bad("JOIN_NS user cannot be combined with NAMESPACES");
+
+    if (p->attach_socket && p->attach_socket[0] != '/')
+        return bad("ATTACH_SOCKET not absolute: %s", p->attach_socket);
+    if (p->attach_socket && strlen(p->attach_socket) > VL_MAX_SOCKET_PATH)
+        return bad("ATTACH_SOCKET longer than %d bytes: %s", VL_MAX_SOCKET_PATH,
+                   p->attach_socket);
+    if (p->open_stdin && !p->attach_socket)
+        return bad("OPEN_STDIN requires ATTACH_SOCKET");
+    /* the pty comes from the container's own devpts, never the host's */
+    if (p->terminal && !((p->rootfs && (p->std_fs & VL_STD_DEV)) || (joined & VL_NS_MOUNT)))
+        return bad("TERMINAL requires ROOTFS with the /dev of STD_FS, or JOIN_NS mount");
+    if (p->has_winsize && !p->terminal)
+        return bad("WINSIZE requires TERMINAL");
     return 0;
 }
 

@@ -32,6 +32,13 @@ public final class CgroupDeviceProgram {
             return new Rule(parts[0].charAt(0), number(numbers[0]), number(numbers[1]), parts[2]);
         }
 
+        /** Whether this rule allows all that {@code other} asks for (its type, numbers and every access letter). */
+        public boolean covers(Rule other) {
+            return (type == 'a' || type == other.type) && (major < 0 || major == other.major)
+                    && (minor < 0 || minor == other.minor)
+                    && other.access.chars().allMatch(letter -> access.indexOf(letter) >= 0);
+        }
+
         private static int number(String s) {
             return s.equals("*") ? -1 : Integer.parseInt(s);
         }

@@ -10,6 +10,7 @@ import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ExecState;
 import dev.vessel.core.model.ExecStatus;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
@@ -101,10 +102,11 @@ final class ContainerExecs {
 
     /**
      * Starts a created exec through the container's launcher (called with the container's lock held, the
-     * container running). A failure to start records the exec as ended with {@link #NOT_STARTED} and is
+     * container running), with its stdio attached before it runs when {@code attach} (else the result's
+     * {@code stdio} is null). A failure to start records the exec as ended with {@link #NOT_STARTED} and is
      * rethrown.
      */
-    ExecutedProcess start(String execId, Launcher launcher, ContainerContext container) {
+    AttachedExec start(String execId, Launcher launcher, ContainerContext container, boolean attach) {
         Exec e;
         synchronized (this) {
             e = get(execId);
@@ -116,21 +118,22 @@ final class ContainerExecs {
             e.status.setState(ExecState.EXEC_RUNNING).setStartedAt(Timestamps.now());
         }
         ExecPlan plan = new ExecPlan(execId, e.status.getConfig(), e.dir);
-        ExecutedProcess process;
+        AttachedExec started;
         try {
-            process = ComponentStep.run("launcher '" + launcher.name() + "'", "start exec " + execId,
-                    () -> launcher.exec(container, plan));
+            started = ComponentStep.run("launcher '" + launcher.name() + "'", "start exec " + execId,
+                    () -> attach ? launcher.execAttached(container, plan)
+                            : new AttachedExec(launcher.exec(container, plan), null));
         } catch (RuntimeException failure) {
             ended(e, NOT_STARTED);
             throw failure;
         }
         synchronized (this) {
-            e.process = process;
-            e.status.setPid(process.pid());
+            e.process = started.process();
+            e.status.setPid(started.process().pid());
             checkpoint(e);
         }
-        watch(e, process);
-        return process;
+        watch(e, started.process());
+        return started;
     }
 
     /** The process of a running exec, for a client to attach to or signal. */

@@ -21,7 +21,8 @@ final class IsolatorChains {
 
     /** Refuses a broken isolator graph. */
     IsolatorChains(List<Isolator> isolators) {
-        Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.IMAGE_LAYERS, ContainerKeys.SANDBOX);
+        Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.IMAGE_LAYERS, ContainerKeys.SANDBOX,
+                ContainerKeys.POD_TASK);
         this.all = new IsolatorChain(IsolatorGraph.build(isolators, seedKeys, ContainerKeys.PROVIDER));
         for (Isolation isolation : List.of(Isolation.PROCESS, Isolation.VM)) {
             List<Isolator> applying = isolators.stream().filter(i -> i.appliesTo(isolation)).toList();

@@ -108,7 +108,7 @@ public final class UnifiedContainerizer implements Containerizer {
             fetcher.schemes().forEach(s -> fetchers.put(s.toLowerCase(Locale.ROOT), fetcher));
         }
         this.restarts = new RestartScheduler(this::restartByPolicy);
-        this.reaper = new ContainerReaper(paths, chains, provisioner, restarts::ended);
+        this.reaper = new ContainerReaper(paths, chains, provisioner, this::ended);
     }
 
     public static Builder builder(RuntimePaths paths, ConfigValidator validator) {
@@ -180,6 +180,32 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    /**
+     * {@code c} has just become TERMINATED: its restart policy's turn, and a pod's members end with it (their
+     * namespaces were its task's), off the caller's thread, which holds the pod's lock.
+     */
+    private void ended(Container c) {
+        restarts.ended(c);
+        if (c.record.getConfig().getPod()) {
+            endMembers(c);
+        }
+    }
+
+    private void endMembers(Container pod) {
+        List<Container> running = childrenOf(pod).stream()
+                .filter(m -> m.snapshot().getStatus().getState() != ContainerState.TERMINATED).toList();
+        for (Container member : running) {
+            Thread.ofVirtual().name("pod-member-" + member.id).start(() -> {
+                try {
+                    destroy(member.id);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "member ''{0}'' of ended pod ''{1}'' could not be destroyed: {2}",
+                            member.id, pod.id, e.getMessage());
+                }
+            });
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------
     // launch
 
@@ -213,6 +239,7 @@ public final class UnifiedContainerizer implements Containerizer {
                         .setId(config.getId())
                         .setIsolation(config.getIsolation())
                         .setParentId(config.getParentId())
+                        .setPod(config.getPod())
                         .setState(ContainerState.PROVISIONING)
                         .setCreatedAt(Timestamps.now())));
         c.launcher = launcher;
@@ -260,12 +287,12 @@ public final class UnifiedContainerizer implements Containerizer {
 
     /**
      * The node's default written into a process container's config that names no user namespace, so
-     * the record (and every isolator, after a restart too) sees the mode the container got. A VM task
-     * and a nested container keep none: their boundary is the VM, or their parent's.
+     * the record (and every isolator, after a restart too) sees the mode the container got. A VM task,
+     * a pod and a nested container keep none: their boundary is the VM, or their pod's.
      */
     private ContainerConfig withUserNamespace(ContainerConfig config) {
         if (!config.getUserns().isEmpty() || config.getIsolation() != Isolation.PROCESS
-                || !config.getParentId().isEmpty()) {
+                || !config.getParentId().isEmpty() || config.getPod()) {
             return config;
         }
         return config.toBuilder().setUserns(userNamespaceDefault.configName()).build();
@@ -279,9 +306,18 @@ public final class UnifiedContainerizer implements Containerizer {
         if (parent == null) {
             throw VesselException.notFound("parent_id", "container " + Quoted.of(config.getParentId()) + " does not exist");
         }
+        ContainerConfig pod = parent.record.getConfig();
+        if (!pod.getPod()) {
+            throw VesselException.invalid("parent_id", "container '" + parent.id + "' is not a pod: only a pod's"
+                    + " members nest");
+        }
+        if (pod.getIsolation() != config.getIsolation()) {
+            throw VesselException.invalid("isolation", "pod '" + parent.id + "' runs its members with isolation "
+                    + pod.getIsolation() + ", not " + config.getIsolation());
+        }
         if (parent.state() != ContainerState.RUNNING) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id",
-                    "container '" + parent.id + "' is " + parent.state() + ", not RUNNING");
+                    "pod '" + parent.id + "' is " + parent.state() + ", not RUNNING");
         }
         List<String> lineage = new ArrayList<>(parent.lineage);
         lineage.add(config.getId());
@@ -366,6 +402,7 @@ public final class UnifiedContainerizer implements Containerizer {
             seed.put(ContainerKeys.ROOTFS, rootfs);
         }
         imageLayers.ifPresent(l -> seed.put(ContainerKeys.IMAGE_LAYERS, l));
+        podTask(c).ifPresent(pid -> seed.put(ContainerKeys.POD_TASK, pid));
         LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(paths, c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
@@ -397,6 +434,21 @@ public final class UnifiedContainerizer implements Containerizer {
         });
         c.record.getStatusBuilder().setStartedAt(Timestamps.now());
         c.moveTo(ContainerState.RUNNING);
+    }
+
+    /** A member's pod's task, which runs (checked with the pod's lock held, and the pod waits for its members). */
+    private Optional<Long> podTask(Container c) {
+        if (c.parentId().isEmpty()) {
+            return Optional.empty();
+        }
+        Container pod = get(c.parentId());
+        pod.lock.lock();
+        try {
+            requireState(pod, ContainerState.RUNNING);
+            return Optional.of(pod.record.getStatus().getPid());
+        } finally {
+            pod.lock.unlock();
+        }
     }
 
     /**
@@ -438,6 +490,7 @@ public final class UnifiedContainerizer implements Containerizer {
                             .setId(was.getId())
                             .setIsolation(was.getIsolation())
                             .setParentId(was.getParentId())
+                            .setPod(was.getPod())
                             .setState(ContainerState.PROVISIONING)
                             .setCreatedAt(was.getCreatedAt())
                             .setRestartCount(ended == null ? 0 : was.getRestartCount() + 1)));
@@ -840,9 +893,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = lockCurrent(containerId);
         try {
             requireState(c, ContainerState.RUNNING);
-            ExecutedProcess process = c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c));
-            return ComponentStep.run("launcher '" + c.launcher.name() + "'", "attach to exec " + execId,
-                    process::attach);
+            return c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), true).stdio();
         } finally {
             c.lock.unlock();
         }
@@ -853,7 +904,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = lockCurrent(containerId);
         try {
             requireState(c, ContainerState.RUNNING);
-            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c));
+            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), false);
             return c.execs.status(execId);
         } finally {
             c.lock.unlock();
@@ -913,5 +964,7 @@ public final class UnifiedContainerizer implements Containerizer {
         new ContainerRecovery(paths, launchersByName, chains, provisioner, reaper).recoverInto(containers);
         recovered = true;
         restarts.open(containers.values()); // those that ended before, or while no daemon ran
+        containers.values().stream().filter(c -> c.record.getConfig().getPod()
+                && c.snapshot().getStatus().getState() == ContainerState.TERMINATED).forEach(this::endMembers);
     }
 }

@@ -19,6 +19,12 @@ public final class ContainerKeys {
     /** The container's sandbox directory, where its URIs were fetched. */
     public static final Key<Path> SANDBOX = Key.of("sandbox", Path.class);
 
+    /**
+     * For a pod's member: the pid (on this node) of its pod's task, whose network, IPC and UTS namespaces
+     * the member joins; absent for any other container.
+     */
+    public static final Key<Long> POD_TASK = Key.of("pod_task", Long.class);
+
     private ContainerKeys() {
     }
 }

@@ -153,6 +153,7 @@ public final class ConfigValidator {
                     fail("parent_id", "a container cannot be its own parent");
                 }
             }
+            pod(c);
             uris(c.getUrisList());
             userns(c);
             lifecycle(c);
@@ -196,6 +197,56 @@ public final class ConfigValidator {
             }
             if (!e.getWorkingDir().isEmpty()) {
                 absolutePath("working_dir", e.getWorkingDir());
+            }
+        }
+
+        /**
+         * A pod holds namespaces and limits for its members and runs nothing of its own; a member shares its
+         * pod's network and host name, so it names neither.
+         */
+        private void pod(ContainerConfig c) {
+            if (c.getPod()) {
+                String why = "a pod runs no task of its own: give it to a member (vessel run --pod)";
+                if (!c.getParentId().isEmpty()) {
+                    fail("parent_id", "a pod is not nested in another container");
+                }
+                if (c.getRootCase() != ContainerConfig.RootCase.ROOT_NOT_SET) {
+                    fail(c.hasImage() ? "image" : "host_rootfs", why);
+                }
+                if (c.getCommandCount() > 0 || c.getArgsCount() > 0) {
+                    fail(c.getCommandCount() > 0 ? "command" : "args", why);
+                }
+                if (c.getVolumesCount() > 0) {
+                    fail("volumes", "a pod has no filesystem of its own: give volumes to its members");
+                }
+                if (c.getUrisCount() > 0) {
+                    fail("uris", why);
+                }
+                if (c.getInit() || c.getTty() || c.getInteractive()) {
+                    fail(c.getInit() ? "init" : c.getTty() ? "tty" : "interactive", why);
+                }
+                if (c.getReadOnlyRootfs()) {
+                    fail("read_only_rootfs", "a pod has no root filesystem");
+                }
+                if (c.getUserns().equals(UserNamespaceMode.AUTO.configName())) {
+                    fail("userns", "auto is not for a pod: its members join its namespaces as they are");
+                }
+                if (bootsDiskImage(c)) {
+                    fail("vm.machine", "a pod's VM runs its members, it boots no disk image");
+                }
+                return;
+            }
+            if (!c.getParentId().isEmpty()) {
+                if (c.getNetworksCount() > 0) {
+                    fail("networks", "a pod's member shares its pod's network namespace: give networks and ports to"
+                            + " the pod");
+                }
+                if (!c.getHostname().isEmpty()) {
+                    fail("hostname", "a pod's member shares its pod's host name: give it to the pod");
+                }
+                if (!c.getNetworkNamespacePath().isEmpty()) {
+                    fail("network_namespace_path", "a pod's member joins its pod's network namespace");
+                }
             }
         }
 
@@ -266,7 +317,7 @@ public final class ConfigValidator {
                 }
                 return;
             }
-            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !c.hasImage()) {
+            if (c.getCommandCount() == 0 && c.getArgsCount() == 0 && !c.hasImage() && !c.getPod()) {
                 fail("command", "must not be empty: give the executable to run (no image provides a default)");
             }
             if (c.getCommandCount() > 0 && c.getCommand(0).isEmpty()) {
@@ -290,7 +341,7 @@ public final class ConfigValidator {
                 case IMAGE -> image(c.getImage());
                 case HOST_ROOTFS -> absolutePath("host_rootfs", c.getHostRootfs());
                 case ROOT_NOT_SET -> {
-                    if (bootsDiskImage(c)) {
+                    if (bootsDiskImage(c) || c.getPod()) {
                         return;
                     }
                     fail("image", "a container needs a root filesystem: set image or host_rootfs");
@@ -592,6 +643,10 @@ public final class ConfigValidator {
             }
             if (!c.getParentId().isEmpty()) {
                 fail("parent_id", why);
+            }
+            if (c.getPod()) {
+                fail("isolation", "a VM pod (one VM for all its members) is not supported yet: create the pod with"
+                        + " isolation PROCESS");
             }
         }
 

@@ -101,6 +101,11 @@ class UnifiedContainerizerTest {
                 .addCommand("/bin/true").setHostRootfs(hostRootfs.toString());
     }
 
+    /** A pod: no root, no command; its members nest under it. */
+    ContainerConfig pod(String id) {
+        return ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.PROCESS).setPod(true).build();
+    }
+
     ContainerRecord recordOnDisk(String id) {
         return CheckpointFile.read(paths.containerRecord(paths.containerDir(List.of(id))),
                 Container.RECORD_CODEC).orElseThrow();
@@ -481,13 +486,28 @@ class UnifiedContainerizerTest {
     @Test
     void destroyingAParentDestroysItsNestedContainersFirst() {
         Node node = new Node().recovered();
-        node.containerizer.launch(config("parent").build());
+        node.containerizer.launch(pod("parent"));
         node.containerizer.launch(config("child").setParentId("parent").build());
         assertTrue(Files.exists(paths.containerRecord(paths.containerDir(List.of("parent", "child")))));
         node.containerizer.destroy("parent");
         List<String> destroys = log.matching(":destroy:");
         assertEquals(List.of("process:destroy:child", "process:destroy:parent"), destroys);
         assertEquals(ContainerState.TERMINATED, node.containerizer.status("child").getState());
+    }
+
+    @Test
+    void onlyAPodTakesMembersAndAPodsEndEndsThem() throws Exception {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("plain").build());
+        VesselException refused = assertThrows(VesselException.class,
+                () -> node.containerizer.launch(config("m").setParentId("plain").build()));
+        assertEquals("parent_id", refused.field().orElseThrow());
+        ContainerStatus pod = node.containerizer.launch(pod("p"));
+        assertTrue(pod.getPod());
+        node.containerizer.launch(config("m").setParentId("p").build());
+        processes.exit(pod.getPid(), 0);
+        assertEquals(TerminationReason.KILLED, await(node.containerizer.wait("m")).getReason(),
+                "a member ends with its pod");
     }
 
     @Test
@@ -699,7 +719,7 @@ class UnifiedContainerizerTest {
     @Test
     void nestedContainersAreRecoveredUnderTheirParent() {
         Node before = new Node().recovered();
-        before.containerizer.launch(config("outer").build());
+        before.containerizer.launch(pod("outer"));
         before.containerizer.launch(config("inner").setParentId("outer").build());
         before.crash();
         Node after = new Node().recovered();

@@ -2,6 +2,7 @@ package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
@@ -14,6 +15,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -21,18 +23,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Gives each container its own cgroup in every hierarchy Vessel uses ({@code <mount>/<parent>/<id>}),
- * puts the task in it, and at cleanup kills whatever is left there and removes the directories. The
+ * Gives each container its own cgroup in every hierarchy Vessel uses ({@code <mount>/<parent>/<id>}; a pod's
+ * member {@code <mount>/<parent>/<pod>/<id>}, so the pod's limits cap its members together), puts the task in it, and at cleanup kills whatever is left there and removes the directories. The
  * controller isolators ({@code cgroups/memory}, …) set limits on what this one creates.
  */
 public final class CgroupsIsolator implements Isolator {
     /** Controllers Vessel places containers in, when the host has them. */
     public static final Set<String> CONTROLLERS = Set.of("cpu", "cpuacct", "memory", "pids", "devices", "freezer");
+
+    /** Where a pod's task runs below the pod's v2 cgroup (not a container id: those start with a letter or digit). */
+    static final String POD_TASK_CGROUP = "_pause";
 
     private final CgroupHierarchies hierarchies;
     private final String parent;
@@ -56,13 +62,25 @@ public final class CgroupsIsolator implements Isolator {
         return Set.of(CgroupKeys.CGROUPS);
     }
 
-    /** Where a container's cgroups are; derived from its id, so nothing needs checkpointing. */
-    public ContainerCgroups cgroupsOf(String containerId) {
+    /**
+     * Where a container's cgroups are; derived from its id (and a pod member's pod), so nothing needs
+     * checkpointing: {@code <parent>/<id>}, a pod's member {@code <parent>/<pod>/<id>}.
+     */
+    public ContainerCgroups cgroupsOf(ContainerContext container) {
+        return cgroupsAt(relativePath(container.config()));
+    }
+
+    /** The container's cgroup below the cgroup parent: its id, under its pod's for a member. */
+    static String relativePath(ContainerConfig config) {
+        return config.getParentId().isEmpty() ? config.getId() : config.getParentId() + "/" + config.getId();
+    }
+
+    private ContainerCgroups cgroupsAt(String relative) {
         Map<String, Path> dirs = new LinkedHashMap<>();
         Map<String, Integer> versions = new LinkedHashMap<>();
         for (String controller : CONTROLLERS) {
             hierarchies.forController(controller).ifPresent(h -> {
-                dirs.put(controller, h.mountPoint().resolve(parent).resolve(containerId));
+                dirs.put(controller, h.mountPoint().resolve(parent).resolve(relative));
                 versions.put(controller, h.version());
             });
         }
@@ -71,25 +89,46 @@ public final class CgroupsIsolator implements Isolator {
 
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
-        ContainerCgroups cgroups = cgroupsOf(context.containerId());
+        ContainerConfig config = context.config();
+        ContainerCgroups cgroups = cgroupsOf(context);
         hierarchies.unified().ifPresent(this::enableV2Controllers);
         for (Path dir : cgroups.distinctDirectories()) {
             if (Files.exists(dir)) {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, dir.toString(),
                         "a cgroup for container '" + context.containerId() + "' exists already");
             }
+            if (!config.getParentId().isEmpty() && !Files.isDirectory(dir.getParent())) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id",
+                        "the cgroup of pod '" + config.getParentId() + "' is gone: " + dir.getParent());
+            }
             Files.createDirectories(dir);
+        }
+        Set<Path> taskDirs = cgroups.distinctDirectories();
+        Optional<Path> unified = cgroups.unified();
+        if (unified.isPresent() && config.getPod()) {
+            // v2 lets only a leaf hold processes once its children get controllers: the pause is one level down
+            Path pause = unified.get().resolve(POD_TASK_CGROUP);
+            Files.createDirectories(pause);
+            taskDirs.remove(unified.get());
+            taskDirs.add(pause);
+        } else if (unified.isPresent() && !config.getParentId().isEmpty()) {
+            Path podDir = unified.get().getParent();
+            v2Controllers().forEach(controller -> CgroupFiles.write(podDir, "cgroup.subtree_control", "+" + controller));
         }
         context.put(CgroupKeys.CGROUPS, cgroups);
         // the launcher starts the task in them: cheaper than a move, and nothing runs outside first
-        return LaunchInfo.newBuilder()
-                .addAllCgroups(cgroups.distinctDirectories().stream().map(Path::toString).toList()).build();
+        return LaunchInfo.newBuilder().addAllCgroups(taskDirs.stream().map(Path::toString).toList()).build();
+    }
+
+    /** The controllers Vessel uses through the v2 hierarchy. */
+    private List<String> v2Controllers() {
+        return CONTROLLERS.stream().sorted()
+                .filter(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent()).toList();
     }
 
     /** On v2 a child only gets a controller that every ancestor enabled in cgroup.subtree_control. */
     private void enableV2Controllers(CgroupHierarchy unified) {
-        List<String> routedToV2 = CONTROLLERS.stream().sorted()
-                .filter(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent()).toList();
+        List<String> routedToV2 = v2Controllers();
         if (routedToV2.isEmpty()) {
             return; // a hybrid host whose v2 hierarchy holds nothing Vessel uses
         }
@@ -119,7 +158,9 @@ public final class CgroupsIsolator implements Isolator {
      */
     @Override
     public void isolate(ContainerContext context, long pid) throws Exception {
-        Set<Path> missing = notYetIn(pid, cgroupsOf(context.containerId()), "/" + parent + "/" + context.containerId());
+        ContainerCgroups cgroups = cgroupsOf(context);
+        String path = "/" + parent + "/" + relativePath(context.config());
+        Set<Path> missing = notYetIn(pid, cgroups, path, context.config().getPod() ? path + "/" + POD_TASK_CGROUP : path);
         if (missing.isEmpty()) {
             return;
         }
@@ -141,15 +182,17 @@ public final class CgroupsIsolator implements Isolator {
      * The container's directories {@code pid} is not in, from {@code /proc/<pid>/cgroup}: lines
      * {@code <id>:<controllers>:<path>}, where v1 lists its controllers and v2 has id 0 and none.
      */
-    private static Set<Path> notYetIn(long pid, ContainerCgroups cgroups, String path) throws IOException {
+    private static Set<Path> notYetIn(long pid, ContainerCgroups cgroups, String path, String v2Path)
+            throws IOException {
         List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
         Set<Path> missing = new LinkedHashSet<>();
         cgroups.directories().forEach((controller, dir) -> {
-            boolean in = lines.stream().map(l -> l.split(":", 3)).anyMatch(f -> f.length == 3 && f[2].equals(path)
-                    && (cgroups.version(controller) == 2 ? f[0].equals("0") && f[1].isEmpty()
-                            : List.of(f[1].split(",")).contains(controller)));
+            boolean v2 = cgroups.version(controller) == 2;
+            boolean in = lines.stream().map(l -> l.split(":", 3)).anyMatch(f -> f.length == 3
+                    && f[2].equals(v2 ? v2Path : path)
+                    && (v2 ? f[0].equals("0") && f[1].isEmpty() : List.of(f[1].split(",")).contains(controller)));
             if (!in) {
-                missing.add(dir);
+                missing.add(v2 && !v2Path.equals(path) ? dir.resolve(POD_TASK_CGROUP) : dir);
             }
         });
         return missing;
@@ -157,42 +200,63 @@ public final class CgroupsIsolator implements Isolator {
 
     @Override
     public void cleanup(ContainerContext context) throws IOException {
-        destroyCgroups(cgroupsOf(context.containerId()));
+        destroyCgroups(cgroupsOf(context));
     }
 
-    /** Removes the cgroups of containers that no longer exist (a crash between launch and record). */
+    /**
+     * Removes the cgroups of containers that no longer exist (a crash between launch and record, a pod or
+     * member removed while no daemon ran): at the parent's level and, under a live pod's, its members' level.
+     */
     @Override
     public void recover(List<ContainerContext> containers) throws IOException {
         Set<String> known = new HashSet<>();
-        containers.forEach(c -> known.add(c.containerId()));
-        Set<String> orphans = new HashSet<>();
+        containers.forEach(c -> known.add(relativePath(c.config())));
+        Set<String> orphans = new TreeSet<>();
         for (String controller : CONTROLLERS) {
             Optional<CgroupHierarchy> h = hierarchies.forController(controller);
             if (h.isEmpty()) {
                 continue;
             }
             Path parentDir = h.get().mountPoint().resolve(parent);
-            if (!Files.isDirectory(parentDir)) {
-                continue;
-            }
-            try (DirectoryStream<Path> entries = Files.newDirectoryStream(parentDir, Files::isDirectory)) {
-                for (Path entry : entries) {
-                    String id = entry.getFileName().toString();
-                    if (!known.contains(id)) {
-                        orphans.add(id);
+            for (Path entry : subdirectories(parentDir)) {
+                String id = entry.getFileName().toString();
+                if (!known.contains(id)) {
+                    orphans.add(id);
+                    continue;
+                }
+                for (Path nested : subdirectories(entry)) {
+                    String relative = id + "/" + nested.getFileName();
+                    if (!nested.getFileName().toString().equals(POD_TASK_CGROUP) && !known.contains(relative)) {
+                        orphans.add(relative);
                     }
                 }
             }
         }
-        for (String id : orphans) {
-            destroyCgroups(cgroupsOf(id));
+        for (String relative : orphans) {
+            destroyCgroups(cgroupsAt(relative));
         }
     }
 
-    /** Kills every process left in the container's cgroups, then removes them. Idempotent. */
+    private static List<Path> subdirectories(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            List<Path> found = new ArrayList<>();
+            entries.forEach(found::add);
+            return found;
+        }
+    }
+
+    /**
+     * Kills every process left in the container's cgroups, then removes them, nested ones (a pod's pause
+     * and members a crash left) first. Idempotent.
+     */
     void destroyCgroups(ContainerCgroups cgroups) throws IOException {
-        Set<Path> dirs = cgroups.distinctDirectories();
-        dirs.removeIf(d -> !Files.isDirectory(d));
+        Set<Path> dirs = new LinkedHashSet<>();
+        for (Path top : cgroups.distinctDirectories()) {
+            dirs.addAll(subtree(top));
+        }
         if (dirs.isEmpty()) {
             return;
         }
@@ -204,12 +268,25 @@ public final class CgroupsIsolator implements Isolator {
         }
     }
 
+    /** {@code top} and the directories below it, deepest first; empty when it does not exist. */
+    private static List<Path> subtree(Path top) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (Path child : subdirectories(top)) {
+            out.addAll(subtree(child));
+        }
+        if (Files.isDirectory(top)) {
+            out.add(top);
+        }
+        return out;
+    }
+
     /**
      * Freezes the cgroup (v1 freezer) so nothing forks while it is being emptied, SIGKILLs every
      * process, thaws, and waits until the cgroups are empty. On v2, cgroup.kill does all of it.
      */
     private static void killAll(ContainerCgroups cgroups, Set<Path> dirs) throws IOException {
-        Optional<Path> unified = dirs.stream().filter(d -> CgroupFiles.exists(d, "cgroup.kill")).findFirst();
+        // the container's own v2 directory: its cgroup.kill reaches everything below it too
+        Optional<Path> unified = cgroups.unified().filter(d -> CgroupFiles.exists(d, "cgroup.kill"));
         if (unified.isPresent()) {
             CgroupFiles.write(unified.get(), "cgroup.kill", "1");
         } else {

@@ -45,13 +45,13 @@ public final class CpuIsolator extends CgroupControllerIsolator {
 
     @Override
     public void update(ContainerContext context, Resources resources) {
-        ContainerCgroups cg = cgroups.cgroupsOf(context.containerId());
+        ContainerCgroups cg = cgroups.cgroupsOf(context);
         cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), resources.getCpus()));
     }
 
     @Override
     public ResourceStatistics usage(ContainerContext context) {
-        ContainerCgroups cg = cgroups.cgroupsOf(context.containerId());
+        ContainerCgroups cg = cgroups.cgroupsOf(context);
         ResourceStatistics.Builder stats = ResourceStatistics.newBuilder();
         cg.of(CONTROLLER).ifPresent(dir -> {
             Map<String, Long> stat = CgroupFiles.readKeyed(dir, "cpu.stat");

@@ -40,7 +40,8 @@ public final class DevicesIsolator implements Isolator {
             "c *:* m",
             "b *:* m");
 
-    static final List<CgroupDeviceProgram.Rule> ALLOWED_RULES =
+    /** The devices every container may use, whatever its config (an OCI bundle may list them again). */
+    public static final List<CgroupDeviceProgram.Rule> ALLOWED_RULES =
             ALLOWED.stream().map(CgroupDeviceProgram.Rule::parse).toList();
 
     private final boolean v1;

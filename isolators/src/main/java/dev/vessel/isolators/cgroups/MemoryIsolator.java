@@ -81,7 +81,7 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
     public CompletableFuture<Limitation> watch(ContainerContext context) {
         return watches.computeIfAbsent(context.containerId(), id -> {
             CompletableFuture<Limitation> future = new CompletableFuture<>();
-            ContainerCgroups cg = cgroups.cgroupsOf(id);
+            ContainerCgroups cg = cgroups.cgroupsOf(context);
             cg.of(CONTROLLER).filter(Files::isDirectory).ifPresent(dir -> {
                 long limit = context.config().getResources().getMemoryBytes();
                 if (cg.version(CONTROLLER) == 1) {
@@ -199,13 +199,13 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
 
     @Override
     public void update(ContainerContext context, Resources resources) {
-        ContainerCgroups cg = cgroups.cgroupsOf(context.containerId());
+        ContainerCgroups cg = cgroups.cgroupsOf(context);
         cg.of(CONTROLLER).ifPresent(dir -> setLimit(dir, cg.version(CONTROLLER), resources.getMemoryBytes()));
     }
 
     @Override
     public ResourceStatistics usage(ContainerContext context) {
-        ContainerCgroups cg = cgroups.cgroupsOf(context.containerId());
+        ContainerCgroups cg = cgroups.cgroupsOf(context);
         return cg.of(CONTROLLER).map(dir -> cg.version(CONTROLLER) == 1
                 ? ResourceStatistics.newBuilder()
                         .setMemoryUsageBytes(CgroupFiles.readLong(dir, "memory.usage_in_bytes"))

@@ -37,13 +37,13 @@ public final class PidsIsolator extends CgroupControllerIsolator {
 
     @Override
     public void update(ContainerContext context, Resources resources) {
-        cgroups.cgroupsOf(context.containerId()).of(CONTROLLER)
+        cgroups.cgroupsOf(context).of(CONTROLLER)
                 .ifPresent(dir -> CgroupFiles.write(dir, "pids.max", max(resources)));
     }
 
     @Override
     public ResourceStatistics usage(ContainerContext context) {
-        return cgroups.cgroupsOf(context.containerId()).of(CONTROLLER)
+        return cgroups.cgroupsOf(context).of(CONTROLLER)
                 .map(dir -> ResourceStatistics.newBuilder()
                         .setPidsCurrent(CgroupFiles.readLong(dir, "pids.current"))
                         .setPidsLimit(CgroupFiles.read(dir, "pids.max").filter(v -> !v.equals("max"))

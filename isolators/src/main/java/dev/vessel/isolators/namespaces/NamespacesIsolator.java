@@ -2,16 +2,21 @@ package dev.vessel.isolators.namespaces;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.IdMapping;
+import dev.vessel.core.model.JoinNamespace;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.linux.RtNetlink;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
@@ -25,7 +30,8 @@ import java.util.Set;
  * this isolator brings up in {@code isolate}, before the task runs. A container on CNI networks
  * joins the namespace {@code network/cni} made instead (the launcher lets joining one replace
  * creating one), where {@code lo} is up already; so does one whose config names a
- * {@code network_namespace_path}, which its maker configured (an OCI engine's).
+ * {@code network_namespace_path}, which its maker configured (an OCI engine's). A pod's member joins its pod's network, IPC and UTS
+ * namespaces instead of making its own.
  */
 public final class NamespacesIsolator implements Isolator {
     public static final Set<Namespace> DEFAULT =
@@ -41,6 +47,9 @@ public final class NamespacesIsolator implements Isolator {
             }
         }
     }
+
+    /** What a pod's members share: its task's namespaces of these kinds (in the kernel's names, lower-cased). */
+    static final List<Namespace> POD_SHARED = List.of(Namespace.NET, Namespace.IPC, Namespace.UTS);
 
     private final LaunchInfo launchInfo;
 
@@ -81,7 +90,16 @@ public final class NamespacesIsolator implements Isolator {
     }
 
     @Override
+    public Set<Key<?>> requires() {
+        return Set.of(ContainerKeys.POD_TASK);
+    }
+
+    @Override
     public LaunchInfo prepare(PrepareContext context) {
+        Long podTask = context.get(ContainerKeys.POD_TASK);
+        if (podTask != null) {
+            return memberOf(podTask);
+        }
         if (NetworkNames.sharesHost(context.config())) {
             return launchInfo;
         }
@@ -91,11 +109,26 @@ public final class NamespacesIsolator implements Isolator {
         return launchInfo.toBuilder().addNamespaces(Namespace.NET).build();
     }
 
+    /**
+     * A pod's member joins the network, IPC and UTS namespaces its pod's task holds (so its containers reach
+     * each other on 127.0.0.1, share System V IPC and POSIX queues and one host name), and keeps its own others.
+     */
+    private LaunchInfo memberOf(long podTask) {
+        LaunchInfo.Builder info = launchInfo.toBuilder().clearNamespaces();
+        launchInfo.getNamespacesList().stream().filter(ns -> !POD_SHARED.contains(ns)).forEach(info::addNamespaces);
+        for (Namespace ns : POD_SHARED) {
+            info.addJoinNamespaces(JoinNamespace.newBuilder().setType(ns).setPath(Path.of("/proc",
+                    Long.toString(podTask), "ns", ns.name().toLowerCase(Locale.ROOT)).toString()));
+        }
+        return info.build();
+    }
+
     /** A new network namespace starts with {@code lo} down: bring it up, so 127.0.0.1 works inside. */
     @Override
     public void isolate(ContainerContext context, long pid) throws IOException {
-        // the host's, or one its maker configured
-        if (NetworkNames.sharesHost(context.config()) || !context.config().getNetworkNamespacePath().isEmpty()) {
+        // the host's, one its maker configured, or a pod's (its task's lo is up)
+        if (NetworkNames.sharesHost(context.config()) || !context.config().getNetworkNamespacePath().isEmpty()
+                || !context.config().getParentId().isEmpty()) {
             return;
         }
         try (RtNetlink netlink = RtNetlink.openIn(Path.of("/proc", Long.toString(pid), "ns", "net"))) {

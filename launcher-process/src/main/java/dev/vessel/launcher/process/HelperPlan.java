@@ -36,11 +36,14 @@ public record HelperPlan(
         List<String> rootfsLower,
         Optional<OverlayUpper> rootfsUpper,
         Optional<SeccompFilter> seccompFilter,
-        boolean init) {
+        boolean init,
+        List<JoinNamespace> joinNamespaces,
+        boolean pause,
+        Stdio stdio) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
-            NS_CGROUP = 0x20, NS_USER = 0x40;
+            NS_CGROUP = 0x20, NS_USER = 0x40, NS_ALL = 0x7F;
 
     /** STD_FS bits. */
     public static final int STD_PROC = 0x01, STD_SYS = 0x02, STD_DEV = 0x04, STD_READONLY_ROOT = 0x08;
@@ -63,6 +66,50 @@ public record HelperPlan(
         rootfsLower = List.copyOf(rootfsLower);
         Objects.requireNonNull(rootfsUpper, "rootfsUpper");
         Objects.requireNonNull(seccompFilter, "seccompFilter");
+        joinNamespaces = List.copyOf(joinNamespaces);
+        Objects.requireNonNull(stdio, "stdio");
+    }
+
+    /**
+     * The task's stdio beyond its logs: ATTACH_SOCKET, where its monitor serves it in stdio frames;
+     * OPEN_STDIN, its stdin open to attached clients; TERMINAL, a pty of the container's devpts; and
+     * WINSIZE, that pty's first size.
+     */
+    public record Stdio(Optional<String> attachSocket, boolean openStdin, boolean terminal,
+            Optional<WindowSize> windowSize) {
+        /** Logs only: stdin /dev/null, no socket. */
+        public static final Stdio LOGS_ONLY = new Stdio(Optional.empty(), false, false, Optional.empty());
+
+        public Stdio {
+            Objects.requireNonNull(attachSocket, "attachSocket");
+            Objects.requireNonNull(windowSize, "windowSize");
+        }
+    }
+
+    /** A terminal's size in rows and columns (each 0 to 65535). */
+    public record WindowSize(int rows, int columns) {
+        /** A terminal's size until a client gives its own: the VT100's, as terminals start. */
+        public static final WindowSize DEFAULT = new WindowSize(24, 80);
+
+        public WindowSize {
+            if (rows < 0 || rows > 0xFFFF || columns < 0 || columns > 0xFFFF) {
+                throw new IllegalArgumentException("a window size is two u16s, not " + rows + "x" + columns);
+            }
+        }
+    }
+
+    /**
+     * JOIN_NS: an existing namespace the task enters instead of a new one ({@code namespace}: one NS_*
+     * bit, never one of {@link #namespaces}), as an nsfs file ({@code /proc/<pid>/ns/ipc} or a bind
+     * mount of one).
+     */
+    public record JoinNamespace(int namespace, String path) {
+        public JoinNamespace {
+            if (Integer.bitCount(namespace) != 1 || (namespace & ~NS_ALL) != 0) {
+                throw new IllegalArgumentException("not one namespace bit: 0x" + Integer.toHexString(namespace));
+            }
+            Objects.requireNonNull(path, "path");
+        }
     }
 
     /** ROOTFS_UPPER: the upper and work directories of the overlay the helper mounts (one parent holds both). */

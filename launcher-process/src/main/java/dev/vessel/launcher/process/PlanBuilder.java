@@ -4,7 +4,9 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.model.IdMapping;
+import dev.vessel.core.model.JoinNamespace;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
@@ -49,9 +51,15 @@ import java.util.stream.Stream;
  *   <li>{@code read_only_rootfs}: the helper remounts the rootfs read-only after every other mount (the
  *       writable tmpfs beneath it are {@code filesystem/linux}'s).
  *   <li>{@code init}: the helper's tiny init stays pid 1, forwards signals to the task and reaps orphans.
+ *   <li>{@code pod}: the task is the helper's pause, which holds the namespaces a pod's members join (the
+ *       launch info's {@code join_namespaces}, each joined before the clone).
+ *   <li>Stdio: the monitor serves it on the attach socket; {@code tty} makes it a pty of the container's
+ *       devpts (24×80 until a client resizes it), {@code interactive} keeps stdin open for attached clients.
  * </ul>
  */
 public final class PlanBuilder {
+    /** A pod's argv[0], as its plan shows: the helper pauses instead of executing anything. */
+    static final String PAUSE_ARGV0 = "pause";
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     static final long DEFAULT_LOG_CAP = 16L << 20;
     /** HOST_NAME_MAX on Linux. */
@@ -75,13 +83,18 @@ public final class PlanBuilder {
     private PlanBuilder() {
     }
 
-    public static HelperPlan build(LaunchPlan launch, HelperPlan.MonitorFiles monitorFiles, long logCap) {
+    /** {@code attachSocket}: where the task's monitor serves its stdio (every task has one). */
+    public static HelperPlan build(LaunchPlan launch, HelperPlan.MonitorFiles monitorFiles, long logCap,
+            String attachSocket) {
         ContainerConfig config = launch.container().config();
         LaunchInfo info = launch.launchInfo();
         Optional<Path> rootfs = info.getRootfs().isEmpty() ? Optional.empty() : Optional.of(Path.of(info.getRootfs()));
 
         List<String> argv = new ArrayList<>(config.getCommandList());
         argv.addAll(config.getArgsList());
+        if (config.getPod()) {
+            argv = List.of(PAUSE_ARGV0); // never executed: the helper's pause holds the pod's namespaces
+        }
         if (argv.isEmpty() || argv.getFirst().isEmpty()) {
             throw VesselException.invalid("command", "must not be empty: give the executable to run");
         }
@@ -98,16 +111,21 @@ public final class PlanBuilder {
 
         int namespaces = HelperPlan.NS_MOUNT | HelperPlan.NS_PID | (hostname.isEmpty() ? 0 : HelperPlan.NS_UTS);
         for (Namespace ns : info.getNamespacesList()) {
-            namespaces |= switch (ns) {
-                case MOUNT -> HelperPlan.NS_MOUNT;
-                case PID -> HelperPlan.NS_PID;
-                case UTS -> HelperPlan.NS_UTS;
-                case IPC -> HelperPlan.NS_IPC;
-                case NET -> HelperPlan.NS_NET;
-                case CGROUP -> HelperPlan.NS_CGROUP;
-                case USER -> HelperPlan.NS_USER;
-                default -> throw VesselException.invalid("namespaces", "unknown namespace " + ns);
-            };
+            namespaces |= bit("namespaces", ns);
+        }
+        List<HelperPlan.JoinNamespace> joins = new ArrayList<>();
+        for (int i = 0; i < info.getJoinNamespacesCount(); i++) {
+            JoinNamespace join = info.getJoinNamespaces(i);
+            String field = "launch_info.join_namespaces[" + i + "]";
+            int bit = bit(field + ".type", join.getType());
+            if ((namespaces & bit) != 0 || bit == HelperPlan.NS_MOUNT || bit == HelperPlan.NS_USER) {
+                throw VesselException.invalid(field + ".type", join.getType() + " is made for the task, or not"
+                        + " joinable here");
+            }
+            if (!join.getPath().startsWith("/")) {
+                throw VesselException.invalid(field + ".path", Quoted.of(join.getPath()) + " must be absolute");
+            }
+            joins.add(new HelperPlan.JoinNamespace(bit, join.getPath()));
         }
         if (hostname.isEmpty() && (namespaces & HelperPlan.NS_UTS) != 0) {
             // a UTS namespace of its own but no name given: the container's id, as Docker does
@@ -116,6 +134,10 @@ public final class PlanBuilder {
         }
         if (config.getReadOnlyRootfs() && rootfs.isEmpty()) {
             throw VesselException.invalid("read_only_rootfs", "needs a root filesystem (image or host_rootfs)");
+        }
+        if (config.getTty() && rootfs.isEmpty()) {
+            throw VesselException.invalid("tty", "needs a root filesystem (image or host_rootfs): the terminal comes"
+                    + " from the container's own /dev/pts");
         }
         Optional<String> netns = Optional.of(info.getNetworkNamespacePath()).filter(p -> !p.isEmpty());
         if (netns.isPresent()) {
@@ -155,7 +177,24 @@ public final class PlanBuilder {
                                 info.getRootfsLayers().getWork()))
                         : Optional.empty(),
                 seccompFilter(info),
-                config.getInit());
+                config.getInit(),
+                joins,
+                config.getPod(),
+                new HelperPlan.Stdio(Optional.of(attachSocket), config.getInteractive(), config.getTty(),
+                        Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> config.getTty())));
+    }
+
+    private static int bit(String field, Namespace ns) {
+        return switch (ns) {
+            case MOUNT -> HelperPlan.NS_MOUNT;
+            case PID -> HelperPlan.NS_PID;
+            case UTS -> HelperPlan.NS_UTS;
+            case IPC -> HelperPlan.NS_IPC;
+            case NET -> HelperPlan.NS_NET;
+            case CGROUP -> HelperPlan.NS_CGROUP;
+            case USER -> HelperPlan.NS_USER;
+            default -> throw VesselException.invalid(field, "unknown namespace " + ns);
+        };
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
@@ -266,7 +305,7 @@ public final class PlanBuilder {
     }
 
     /** The launch info's sets, none without them; a non-root user keeps only the bounding set. */
-    private static HelperPlan.Caps caps(LaunchInfo info, int uid) {
+    static HelperPlan.Caps caps(LaunchInfo info, int uid) {
         CapabilitySet s = info.getCapabilities(); // all empty when no isolator gave any
         long bounding = mask("launch_info.capabilities.bounding", s.getBoundingList());
         if (uid != 0) {

@@ -90,6 +90,7 @@ public final class ApiServer implements AutoCloseable {
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         StdioApi stdio = new StdioApi(node.containerizer());
+        PodsApi pods = new PodsApi(node.containerizer());
         OciApi oci = new OciApi(containers, node.containerizer());
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
@@ -109,6 +110,11 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/containers/{id}/exec/{eid}", stdio::inspect)
                 .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/start", stdio::start)
                 .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/resize", stdio::resizeExec)
+                .add(HttpMethod.POST, "/v1/pods", pods::create)
+                .add(HttpMethod.GET, "/v1/pods", pods::list)
+                .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)
+                .add(HttpMethod.DELETE, "/v1/pods/{name}", pods::delete)
+                .add(HttpMethod.POST, "/v1/pods/{name}/stop", pods::stop)
                 .add(HttpMethod.POST, "/v1/oci/containers", oci::create)
                 .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)

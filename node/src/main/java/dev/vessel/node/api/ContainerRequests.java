@@ -9,11 +9,13 @@ import dev.vessel.core.model.ImageReference;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.function.Function;
 
 /**
  * The body of {@code POST /v1/containers}: a {@link ContainerConfig} in protobuf JSON, where
  * {@code "image"} may also be a reference string ({@code "busybox"}, {@code "oci:/path:tag"}), a missing
- * id is generated (12 hex digits, as Docker's short ids) and a missing isolation means PROCESS.
+ * id is generated (12 hex digits, as Docker's short ids) and a missing isolation means PROCESS (a pod's
+ * member: its pod's).
  */
 final class ContainerRequests {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -22,6 +24,11 @@ final class ContainerRequests {
     }
 
     static ContainerConfig parse(byte[] body) {
+        return parse(body, pod -> Isolation.PROCESS);
+    }
+
+    /** As {@link #parse(byte[])}; a pod's member that names no isolation gets its pod's ({@code podIsolation}). */
+    static ContainerConfig parse(byte[] body, Function<String, Isolation> podIsolation) {
         ObjectNode json = ProtoJson.readObject(body);
         ImageReference image = null;
         JsonNode imageNode = json.get("image");
@@ -40,7 +47,8 @@ final class ContainerRequests {
             config.setId(HexFormat.of().formatHex(randomBytes()));
         }
         if (config.getIsolation() == Isolation.ISOLATION_UNSPECIFIED) {
-            config.setIsolation(Isolation.PROCESS);
+            config.setIsolation(config.getParentId().isEmpty() ? Isolation.PROCESS
+                    : podIsolation.apply(config.getParentId()));
         }
         return config.build();
     }

@@ -7,6 +7,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.Containerizer;
@@ -40,7 +41,7 @@ final class ContainersApi {
      * create.
      */
     void create(Exchange ex) throws IOException {
-        ContainerConfig config = ContainerRequests.parse(ex.body());
+        ContainerConfig config = ContainerRequests.parse(ex.body(), this::podIsolation);
         boolean start = !ex.query("start").map("false"::equals).orElse(false);
         ex.json(HttpResponseStatus.CREATED, ProtoJson.print(launch(config, start)));
     }
@@ -61,6 +62,18 @@ final class ContainersApi {
         }
         metrics.launched();
         return status;
+    }
+
+    /** The isolation of the pod a member names; PROCESS when there is none (the launch then says why). */
+    private Isolation podIsolation(String pod) {
+        try {
+            return containerizer.config(pod).getIsolation();
+        } catch (VesselException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                return Isolation.PROCESS;
+            }
+            throw e;
+        }
     }
 
     private void requireLocal(ImageReference image) throws IOException {

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code vessel ps}: the running containers, or all of them with {@code -a}. */
+/** {@code vessel ps}: the running containers, or all of them with {@code -a}, each with its pod (pods: {@code vessel pod ls}). */
 @Command(name = "ps", mixinStandardHelpOptions = true, description = "List containers (running ones unless -a).")
 final class PsCommand implements Callable<Integer> {
     @ParentCommand
@@ -23,6 +23,9 @@ final class PsCommand implements Callable<Integer> {
     public Integer call() {
         ArrayNode shown = CliJson.JSON.createArrayNode();
         for (JsonNode c : vessel.client().call("GET", "/v1/containers", null).get("containers")) {
+            if (c.path("pod").asBoolean()) {
+                continue; // vessel pod ls lists pods
+            }
             if (all || !"TERMINATED".equals(c.path("state").asText())) {
                 shown.add(c);
             }
@@ -31,12 +34,13 @@ final class PsCommand implements Callable<Integer> {
             vessel.out.println(CliJson.JSON.createObjectNode().set("containers", shown));
             return 0;
         }
-        Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED");
+        Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED", "POD");
         Instant now = Instant.now();
         for (JsonNode c : shown) {
             JsonNode config = c.path("config");
             table.row(c.path("id").asText(), root(config), command(config), state(c),
-                    exit(c.path("termination")), ago(c.path("created_at").asText(""), now));
+                    exit(c.path("termination")), ago(c.path("created_at").asText(""), now),
+                    c.path("parent_id").asText(""));
         }
         table.print(vessel.out);
         for (JsonNode c : shown) {

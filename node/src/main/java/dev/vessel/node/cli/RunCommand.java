@@ -84,6 +84,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pids-limit", paramLabel = "N",
             description = "the most processes and threads, default 2048; -1 for no limit")
     private Long pidsLimit;
+    @Option(names = "--pod", paramLabel = "POD", description = "run as a member of this pod: in its network, IPC and"
+            + " UTS namespaces and under its limits (with its isolation)")
+    private String pod;
     @Option(names = "--name", description = "the container's id (default: 12 random hex digits)")
     private String name;
     @Option(names = {"-d", "--detach"}, description = "print the id and return")
@@ -182,6 +185,9 @@ final class RunCommand implements Callable<Integer> {
         }
         if (vm) {
             body.put("isolation", "VM");
+        }
+        if (pod != null) {
+            body.put("parent_id", pod);
         }
         if (userns != null) {
             body.put("userns", userns); // the daemon validates it, naming the field

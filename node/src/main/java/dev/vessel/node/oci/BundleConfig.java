@@ -17,6 +17,8 @@ import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
+import dev.vessel.isolators.cgroups.DevicesIsolator;
+import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.Capability;
 import dev.vessel.node.cli.Sizes;
 import java.io.IOException;
@@ -54,6 +56,7 @@ public final class BundleConfig {
     private static final Set<String> REQUIRED_NAMESPACES = Set.of("pid", "mount", "ipc", "uts");
     private static final int DEFAULT_UMASK = 022;
     private static final long DEFAULT_CPU_PERIOD = 100_000;
+    private static final long DEFAULT_CPU_SHARES = 1024;
 
     private final JsonNode root;
     private final Path bundle;
@@ -170,7 +173,10 @@ public final class BundleConfig {
         for (String set : List.of("effective", "permitted", "inheritable", "ambient")) {
             Set<String> given = new TreeSet<>(strings(caps.path(set), "process.capabilities." + set));
             boolean fullForRoot = uid == 0 && (set.equals("effective") || set.equals("permitted"));
-            if (!given.equals(fullForRoot ? bounding : Set.of())) {
+            // runc spec's default gives root ambient capabilities of its bounding set: a root task gets those on
+            // every execve anyway, and the kernel clears the ambient set when it changes to another user
+            boolean noOpForRoot = uid == 0 && set.equals("ambient") && bounding.containsAll(given);
+            if (!noOpForRoot && !given.equals(fullForRoot ? bounding : Set.of())) {
                 throw refused("process.capabilities." + set, "must be " + (fullForRoot ? "the bounding set"
                         : "empty") + " for uid " + uid + " (Vessel gives " + (uid == 0 ? "root its bounding set in full"
                         : "a non-root user only the bounding set") + ")");
@@ -371,7 +377,12 @@ public final class BundleConfig {
             r.setMemoryBytes(memory.get("limit").asLong());
         }
         JsonNode cpu = resources.path("cpu");
-        known(cpu, "linux.resources.cpu", "quota", "period");
+        known(cpu, "linux.resources.cpu", "quota", "period", "shares");
+        // containerd asks for the kernel's default weight (1024), which every cgroup has: honoured as it is
+        if (cpu.has("shares") && cpu.get("shares").asLong() != DEFAULT_CPU_SHARES) {
+            throw refused("linux.resources.cpu.shares", "only the default weight " + DEFAULT_CPU_SHARES
+                    + " is supported (Vessel limits CPU by quota)");
+        }
         if (cpu.path("quota").asLong(0) > 0) {
             r.setCpus((double) cpu.get("quota").asLong() / cpu.path("period").asLong(DEFAULT_CPU_PERIOD));
         }
@@ -383,11 +394,16 @@ public final class BundleConfig {
         JsonNode devices = resources.path("devices");
         for (int i = 0; i < devices.size(); i++) {
             JsonNode d = devices.get(i);
-            boolean denyAll = !d.path("allow").asBoolean(true) && d.path("access").asText("rwm").equals("rwm")
-                    && d.path("type").asText("a").equals("a") && !d.has("major") && !d.has("minor");
-            if (!denyAll) {
-                throw refused("linux.resources.devices[" + i + "]", "only the rule denying every device is supported"
-                        + " (Vessel then allows its standard devices, as runc does)");
+            boolean allow = d.path("allow").asBoolean(false);
+            CgroupDeviceProgram.Rule rule = new CgroupDeviceProgram.Rule(d.path("type").asText("a").charAt(0),
+                    d.path("major").asInt(-1), d.path("minor").asInt(-1), d.path("access").asText("rwm"));
+            boolean denyAll = !allow && new CgroupDeviceProgram.Rule('a', -1, -1, "rwm").equals(rule);
+            // containerd lists the standard devices again after denying all: those Vessel allows anyway
+            boolean standard = allow && DevicesIsolator.ALLOWED_RULES.stream().anyMatch(standardRule -> standardRule.covers(rule));
+            if (!denyAll && !standard) {
+                throw refused("linux.resources.devices[" + i + "]", "only the rule denying every device and rules"
+                        + " allowing standard devices (null, zero, full, random, urandom, tty, console, ptmx, pts)"
+                        + " are supported: Vessel gives a container its standard devices only");
             }
         }
         out.setResources(r);

@@ -140,10 +140,18 @@ final class RuntimeCommands {
         return 0;
     }
 
+    /** As runc: a forced delete of a container that does not exist is done (containerd's shim forces one after each delete). */
     private int delete(List<String> words) {
-        Args args = existing("delete", words, Set.of("force"));
+        Args args = one("delete", words, Set.of("force"));
         String id = args.positional.getFirst();
-        daemon.call("DELETE", "/v1/oci/containers/" + id + (args.has("force") ? "?force=1" : ""), null);
+        try {
+            requireDaemon();
+            daemon.call("DELETE", "/v1/oci/containers/" + id + (args.has("force") ? "?force=1" : ""), null);
+        } catch (RuntimeFailure e) {
+            if (!(args.has("force") && e.getMessage().equals("container does not exist"))) {
+                throw e;
+            }
+        }
         return 0;
     }
 

@@ -91,6 +91,28 @@ class BundleConfigTest {
         assertEquals(-1, c.getResources().getPids());
     }
 
+    /**
+     * containerd denies every device, then lists the standard ones again, and asks for the default weight;
+     * runc spec gives root ambient capabilities.
+     */
+    @Test
+    void containerdsAndRuncSpecsDefaultsAreAccepted() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        ArrayNode devices = resources.putArray("devices");
+        devices.addObject().put("allow", false).put("access", "rwm");
+        for (int[] device : new int[][] {{1, 3}, {1, 8}, {1, 7}, {5, 0}, {1, 5}, {1, 9}, {5, 1}, {5, 2}}) {
+            devices.addObject().put("allow", true).put("type", "c").put("major", device[0]).put("minor", device[1])
+                    .put("access", "rwm");
+        }
+        devices.addObject().put("allow", true).put("type", "c").put("major", 136).put("access", "rwm");
+        resources.putObject("cpu").put("shares", 1024);
+        // runc spec's root gets ambient capabilities of its bounding set: nothing more than it has
+        ((ObjectNode) process(config).get("capabilities")).set("ambient", JSON.valueToTree(List.of("CAP_KILL")));
+        ContainerConfig c = translate(config);
+        assertEquals(0, c.getResources().getCpus());
+    }
+
     @Test
     void noSeccompSectionMeansNoFilterAndNoCapabilitiesMeansNone() throws Exception {
         ObjectNode config = podmanConfig();
@@ -132,7 +154,7 @@ class BundleConfigTest {
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));
         refused("process.capabilities.ambient", c -> ((ObjectNode) process(c).get("capabilities"))
-                .set("ambient", JSON.valueToTree(List.of("CAP_KILL"))));
+                .set("ambient", JSON.valueToTree(List.of("CAP_SYS_ADMIN"))));
         refused("process.capabilities.effective", c -> ((ObjectNode) process(c).get("capabilities"))
                 .set("effective", JSON.valueToTree(List.of("CAP_KILL"))));
         refused("process.ioPriority", c -> process(c).putObject("ioPriority"));

@@ -206,6 +206,7 @@ class RuntimeCliTest {
             assertEquals(1, r.exitCode(), call.toString());
             assertTrue(r.stderr().contains("container does not exist"), call + ": " + r.stderr());
         }
+        assertEquals(0, runtime.run("delete", "--force", "nosuch").exitCode(), "as runc: nothing to delete is done");
         List<String> lines = Files.readAllLines(log);
         assertEquals(4, lines.size(), lines.toString());
         JsonNode last = JSON.readTree(lines.getLast());
