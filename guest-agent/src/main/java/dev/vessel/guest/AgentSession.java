@@ -89,8 +89,10 @@ final class AgentSession {
         GuestFrame reply = requests.handle(request, streams);
         try {
             writer.send(reply);
-            if (request.hasOpenStream() && reply.hasOk()) {
+            if (reply.hasOk() && request.hasOpenStream()) {
                 streams.start(request.getOpenStream().getStreamId()); // its frames only after its ok
+            } else if (reply.hasOk() && request.hasExec() && request.getExec().getStreamId() != 0) {
+                streams.start(request.getExec().getStreamId());
             }
         } catch (IOException e) {
             // the connection ended meanwhile: the host asks again on the next one (and its streams are closed)

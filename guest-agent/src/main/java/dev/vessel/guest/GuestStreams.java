@@ -40,9 +40,11 @@ final class GuestStreams {
 
     /** Takes a process's stdio under the host's stream id; nothing flows until {@link #start}. */
     void register(long id, StdioChannel channel) {
-        if (id <= 0) {
+        try {
+            requireFree(id);
+        } catch (VesselException e) {
             closeQuietly(channel);
-            throw VesselException.invalid("stream_id", "a stream needs an id above 0");
+            throw e;
         }
         Stream stream = new Stream(id, channel);
         if (streams.putIfAbsent(id, stream) != null) {
@@ -51,6 +53,16 @@ final class GuestStreams {
         }
         if (closed) { // the connection ended while the process was being attached
             stream.close();
+        }
+    }
+
+    /** Fails naming stream_id when {@code id} cannot name a new stream: not above 0, or open already. */
+    void requireFree(long id) {
+        if (id <= 0) {
+            throw VesselException.invalid("stream_id", "a stream needs an id above 0");
+        }
+        if (streams.containsKey(id)) {
+            throw VesselException.invalid("stream_id", "stream " + id + " is open already");
         }
     }
 

@@ -16,6 +16,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
@@ -235,8 +236,11 @@ final class GuestTasks {
         return execId.isEmpty() ? stdio.attach(containerId) : exec(task, execId).attach();
     }
 
-    /** Runs a process in the task's container under the host's id; its end is reported as exec_exited. */
-    void exec(String containerId, String execId, ExecConfig config) throws Exception {
+    /**
+     * Runs a process in the task's container under the host's id; its end is reported as exec_exited. With
+     * {@code attach}, returns a connection to its stdio made before it ran; else null.
+     */
+    StdioChannel exec(String containerId, String execId, ExecConfig config, boolean attach) throws Exception {
         Task task = requireLaunched(containerId);
         if (!ConfigValidator.isValidId(execId)) {
             throw VesselException.invalid("exec_id", "'" + execId + "' is not a valid exec id");
@@ -246,9 +250,11 @@ final class GuestTasks {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, "exec_id", "exec '" + execId
                         + "' exists already in task '" + containerId + "'");
             }
-            ExecutedProcess process = stdio.exec(containerId, execId, config);
-            task.execs.put(execId, process);
-            task.events.addExec(execId, process.exit());
+            AttachedExec started = attach ? stdio.execAttached(containerId, execId, config)
+                    : new AttachedExec(stdio.exec(containerId, execId, config), null);
+            task.execs.put(execId, started.process());
+            task.events.addExec(execId, started.process().exit());
+            return started.stdio();
         }
     }
 

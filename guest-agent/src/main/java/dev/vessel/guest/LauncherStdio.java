@@ -5,11 +5,13 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,8 +40,17 @@ final class LauncherStdio implements TaskStdio {
     @Override
     public ExecutedProcess exec(String containerId, String execId, ExecConfig config) throws Exception {
         ContainerContext container = context(containerId);
-        Path dir = Files.createDirectories(paths.execDir(container.containerDir(), execId));
-        return launcher.exec(container, new ExecPlan(execId, config, dir));
+        return launcher.exec(container, plan(container, execId, config));
+    }
+
+    @Override
+    public AttachedExec execAttached(String containerId, String execId, ExecConfig config) throws Exception {
+        ContainerContext container = context(containerId);
+        return launcher.execAttached(container, plan(container, execId, config));
+    }
+
+    private ExecPlan plan(ContainerContext container, String execId, ExecConfig config) throws IOException {
+        return new ExecPlan(execId, config, Files.createDirectories(paths.execDir(container.containerDir(), execId)));
     }
 
     /** What the containerizer hands its launcher about the container. */

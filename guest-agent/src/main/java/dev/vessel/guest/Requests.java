@@ -63,8 +63,12 @@ final class Requests {
                     StartExec exec = request.getExec();
                     if (exec.getRecover()) {
                         tasks().findExec(exec.getContainerId(), exec.getExecId());
+                    } else if (exec.getStreamId() == 0) {
+                        tasks().exec(exec.getContainerId(), exec.getExecId(), exec.getConfig(), false);
                     } else {
-                        tasks().exec(exec.getContainerId(), exec.getExecId(), exec.getConfig());
+                        streams.requireFree(exec.getStreamId()); // before the process runs: a refusal starts nothing
+                        streams.register(exec.getStreamId(),
+                                tasks().exec(exec.getContainerId(), exec.getExecId(), exec.getConfig(), true));
                     }
                     reply.setOk(OK);
                 }

@@ -33,6 +33,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
@@ -157,6 +158,11 @@ class GuestAgentTest {
             @Override
             public ExecutedProcess exec(String containerId, String execId, ExecConfig config) throws Exception {
                 return (fakeStdio != null ? fakeStdio : real).exec(containerId, execId, config);
+            }
+
+            @Override
+            public AttachedExec execAttached(String containerId, String execId, ExecConfig config) throws Exception {
+                return (fakeStdio != null ? fakeStdio : real).execAttached(containerId, execId, config);
             }
         };
         tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link, stdio);

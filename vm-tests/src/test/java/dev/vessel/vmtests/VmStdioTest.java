@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Terminals, attach and exec of a VM task through the containerizer, the VM launcher and the guest agent,
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * detached and attached again; execs with and without a terminal, their environment, user, working
  * directory and exit codes; the task's exit code on its attach stream and in its termination.
  */
+@Timeout(value = 10, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a stuck read fails, never hangs
 class VmStdioTest {
     private static final String ID = "vm-tty";
     private static VmNode node;
@@ -58,9 +60,11 @@ class VmStdioTest {
             node.containerizer.resize(ID, 33, 101);
             type(shell, "stty size\n");
             readUntil(shell, "33 101");
-            type(shell, "sleep 1000; echo after-$?\n");
+            type(shell, "sleep 1000\n");
             awaitSleeping();
             type(shell, "\u0003"); // Ctrl-C, as a terminal sends it: the guest's line discipline signals the sleep
+            readUntil(shell, "^C");
+            type(shell, "echo after-$?\n"); // an interactive shell drops the rest of an interrupted line
             readUntil(shell, "after-130");
         } // detached: the shell runs on
         assertEquals(ContainerState.RUNNING, node.containerizer.status(ID).getState());

@@ -14,6 +14,7 @@ import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmNic;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchPlan;
@@ -422,6 +423,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     @Override
     public ExecutedProcess exec(ContainerContext container, ExecPlan plan) throws Exception {
         return runningVmTask(container).exec(plan);
+    }
+
+    /** As {@link #exec}, the guest attaching to the process before it runs. */
+    @Override
+    public AttachedExec execAttached(ContainerContext container, ExecPlan plan) throws Exception {
+        return runningVmTask(container).execAttached(plan);
     }
 
     /**

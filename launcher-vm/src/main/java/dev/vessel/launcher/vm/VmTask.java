@@ -20,6 +20,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchedTask;
@@ -300,16 +301,31 @@ public final class VmTask implements LaunchedTask, RunningVm {
 
     /** Has the guest run a process in the task's container; returns once it runs. */
     ExecutedProcess exec(ExecPlan plan) throws Exception {
+        return exec(plan, false).process();
+    }
+
+    /** As {@link #exec}, with a stream on its stdio that the guest opened before it ran: nothing it printed is missed. */
+    AttachedExec execAttached(ExecPlan plan) throws Exception {
+        return exec(plan, true);
+    }
+
+    private AttachedExec exec(ExecPlan plan, boolean attach) throws Exception {
         String execId = plan.execId();
         CompletableFuture<Integer> end = execExit(execId); // before asking: its end may follow the ok at once
+        StartExec exec = StartExec.newBuilder().setContainerId(containerId).setExecId(execId)
+                .setConfig(plan.config()).build();
+        StdioChannel stdio = null;
         try {
-            await(agent().request(HostFrame.newBuilder().setExec(StartExec.newBuilder().setContainerId(containerId)
-                    .setExecId(execId).setConfig(plan.config())), requestTimeout));
+            if (attach) {
+                stdio = new ProcessStdio(await(agent().execAttached(exec, requestTimeout)), end);
+            } else {
+                await(agent().request(HostFrame.newBuilder().setExec(exec), requestTimeout));
+            }
         } catch (Exception e) {
             execExits.remove(execId, end);
             throw e;
         }
-        return new VmExec(this, execId, end);
+        return new AttachedExec(new VmExec(this, execId, end), stdio);
     }
 
     /** After a restart: the exec the guest still knows (running, or with its end re-sent); empty when it does not. */

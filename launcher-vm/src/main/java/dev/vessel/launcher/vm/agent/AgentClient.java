@@ -10,6 +10,7 @@ import dev.vessel.core.agent.HelloAck;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.Ping;
 import dev.vessel.core.agent.ProtocolVersion;
+import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.stdio.StdioChannel;
@@ -35,6 +36,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 
 /**
  * The host end of the agent protocol (agent.proto) over one unix socket: the handshake, requests
@@ -189,6 +191,20 @@ public final class AgentClient implements AutoCloseable {
      * it once the guest attached; the stream ends with the connection.
      */
     public CompletableFuture<StdioChannel> openStream(String containerId, String execId, Duration timeout) {
+        return stream(id -> HostFrame.newBuilder().setOpenStream(OpenStream.newBuilder().setStreamId(id)
+                .setContainerId(containerId).setExecId(execId)), timeout);
+    }
+
+    /**
+     * Has the guest run {@code exec} (its stream id set here) with a stdio stream on it made before it runs,
+     * and completes with that stream once it runs.
+     */
+    public CompletableFuture<StdioChannel> execAttached(StartExec exec, Duration timeout) {
+        return stream(id -> HostFrame.newBuilder().setExec(exec.toBuilder().setStreamId(id)), timeout);
+    }
+
+    /** A new stream, and the request (made for its id) whose ok says the guest opened it. */
+    private CompletableFuture<StdioChannel> stream(LongFunction<HostFrame.Builder> request, Duration timeout) {
         Connection c = connection;
         if (c == null || !c.ready || !c.channel.isActive()) {
             return CompletableFuture.failedFuture(new VesselException(ErrorCode.UNAVAILABLE, "agent",
@@ -201,8 +217,7 @@ public final class AgentClient implements AutoCloseable {
             c.streams.remove(id);
             stream.end("the guest agent's channel " + socket + " closed");
         }
-        return request(HostFrame.newBuilder().setOpenStream(OpenStream.newBuilder().setStreamId(id)
-                .setContainerId(containerId).setExecId(execId)), timeout)
+        return request(request.apply(id), timeout)
                 .<StdioChannel>thenApply(reply -> stream)
                 .whenComplete((s, e) -> {
                     if (e != null) {
