@@ -93,6 +93,8 @@ final class AgentSession {
                 streams.start(request.getOpenStream().getStreamId()); // its frames only after its ok
             } else if (reply.hasOk() && request.hasExec() && request.getExec().getStreamId() != 0) {
                 streams.start(request.getExec().getStreamId());
+            } else if (reply.hasStarted() && request.getLaunch().getStreamId() != 0) {
+                streams.start(request.getLaunch().getStreamId());
             }
         } catch (IOException e) {
             // the connection ended meanwhile: the host asks again on the next one (and its streams are closed)

@@ -99,9 +99,10 @@ final class GuestTasks {
 
     /**
      * Configures the guest's network for the task (when the host gave it NICs), mounts the share and
-     * the volumes and starts the task; returns the task's pid in the guest.
+     * the volumes and starts the task; returns the task's pid in the guest, and with {@code attach} a
+     * connection to its stdio made before it started.
      */
-    long launch(LaunchTask request) {
+    Launched launch(LaunchTask request, boolean attach) {
         String containerId = request.getContainerId();
         requireId(containerId);
         if (!ConfigValidator.isValidId(containerId)) {
@@ -117,8 +118,12 @@ final class GuestTasks {
                     "task '" + containerId + "' exists already in this guest");
         }
         synchronized (task) { // a destroy of this task waits until its launch is done
-            return launch(task, request, inShare);
+            return launch(task, request, inShare, attach);
         }
+    }
+
+    /** A task the guest started: its pid, and its stdio when it was attached to before its start (else null). */
+    record Launched(long pid, StdioChannel stdio) {
     }
 
     /** The task's root relative to the share's top: empty for the share itself, never out of it. */
@@ -130,7 +135,7 @@ final class GuestTasks {
         return relative;
     }
 
-    private long launch(Task task, LaunchTask request, Path inShare) {
+    private Launched launch(Task task, LaunchTask request, Path inShare, boolean attach) {
         String containerId = request.getContainerId();
         boolean mounted = false;
         try {
@@ -149,10 +154,11 @@ final class GuestTasks {
                         + request.getRootfsPath() + "'");
             }
             List<Volume> taskVolumes = volumes.mount(request.getMountsList(), task.volumesDir);
-            long pid = containerizer.launch(inGuest(containerId, request.getConfig(), rootfs, taskVolumes)).getPid();
+            ContainerConfig config = inGuest(containerId, request.getConfig(), rootfs, taskVolumes);
+            Launched launched = attach ? createAttachStart(config) : new Launched(containerizer.launch(config).getPid(), null);
             task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
                     afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), link);
-            return pid;
+            return launched;
         } catch (IOException | RuntimeException e) {
             RuntimeException failure = e instanceof RuntimeException r ? r : VesselException.internal(
                     task.shareDir.toString(), "cannot create the share's mount point: " + e.getMessage(), e);
@@ -163,6 +169,27 @@ final class GuestTasks {
             }
             tasks.remove(containerId, task);
             throw failure;
+        }
+    }
+
+    /** Creates the task, attaches to it and only then starts it; a failure leaves nothing of it. */
+    private Launched createAttachStart(ContainerConfig config) {
+        containerizer.create(config);
+        StdioChannel stdio = null;
+        try {
+            stdio = containerizer.attach(config.getId());
+            return new Launched(containerizer.start(config.getId()).getPid(), stdio);
+        } catch (RuntimeException e) {
+            try {
+                if (stdio != null) {
+                    stdio.close();
+                }
+                containerizer.destroy(config.getId());
+                containerizer.remove(config.getId());
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
         }
     }
 

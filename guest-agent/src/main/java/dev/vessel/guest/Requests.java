@@ -44,7 +44,7 @@ final class Requests {
             }
             switch (request.getBodyCase()) {
                 case PING -> reply.setPong(Pong.newBuilder().setUptimeMillis(Uptime.millis()));
-                case LAUNCH -> reply.setStarted(TaskStarted.newBuilder().setPid(launch(request.getLaunch())));
+                case LAUNCH -> reply.setStarted(TaskStarted.newBuilder().setPid(launch(request.getLaunch(), streams)));
                 case SIGNAL -> {
                     SignalTask signal = request.getSignal();
                     if (signal.getExecId().isEmpty()) {
@@ -99,9 +99,16 @@ final class Requests {
         return reply.build();
     }
 
-    private long launch(LaunchTask launch) {
+    /** Launches the task; with a stream id, its stdio attached before its start is that stream's. */
+    private long launch(LaunchTask launch, GuestStreams streams) {
         try {
-            return tasks().launch(launch);
+            if (launch.getStreamId() == 0) {
+                return tasks().launch(launch, false).pid();
+            }
+            streams.requireFree(launch.getStreamId()); // before the task runs: a refusal starts nothing
+            GuestTasks.Launched launched = tasks().launch(launch, true);
+            streams.register(launch.getStreamId(), launched.stdio());
+            return launched.pid();
         } catch (VesselException e) {
             String field = e.field().orElse(null);
             if (e.code() == ErrorCode.INVALID_ARGUMENT && field != null && !LAUNCH_FIELDS.contains(field)

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vessel.core.agent.AgentStreams;
 import dev.vessel.core.agent.DestroyTask;
 import dev.vessel.core.agent.ExecExited;
 import dev.vessel.core.agent.OpenStream;
@@ -37,12 +38,14 @@ import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
+import dev.vessel.core.stdio.StdioFrame;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.LaunchHelper;
 import dev.vessel.linux.Mounts;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -599,6 +602,58 @@ class GuestAgentTest {
             }
         }
         assertTrue(host.awaitExit("ex", new StringBuilder(), new StringBuilder()).getTermination().hasSignal());
+    }
+
+    /** A task launched with a stream (stream_id) is attached before it starts: what it prints at once comes on it. */
+    @Test
+    void aTaskLaunchedWithAStreamMissesNothingItPrints() throws Exception {
+        host.connectAndShakeHands();
+        HostFrame.Builder launch = launch("early", "echo first; exit 4");
+        launch.getLaunchBuilder().setStreamId(3);
+        launched(host.request(launch));
+        StringBuilder out = new StringBuilder();
+        assertEquals(4, readStream(3, out));
+        assertEquals("first\n", out.toString());
+    }
+
+    /** The STDOUT frames of stream {@code id} until its EXIT, whose status it returns. */
+    private int readStream(long id, StringBuilder out) throws Exception {
+        while (true) {
+            GuestFrame f = host.next();
+            if (f.hasStdio()) {
+                assertEquals(id, f.getStdio().getStreamId());
+                StdioFrame frame = AgentStreams.decode(f.getStdio().getFrame());
+                if (frame.type() == StdioFrame.Type.EXIT) {
+                    return frame.exitStatus();
+                }
+                assertEquals(StdioFrame.Type.STDOUT, frame.type(), frame::toString);
+                out.append(new String(frame.payload(), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    /**
+     * An exec started with a stream (stream_id) is attached before it runs: all a quick process prints comes on
+     * that stream after the ok, then its EXIT; a stream id in use is refused naming stream_id, nothing started.
+     */
+    @Test
+    void anExecStartedWithAStreamMissesNothingItPrints() throws Exception {
+        host.connectAndShakeHands();
+        launched(host.request(launch("att", "sleep 1000")));
+        ExecConfig quick = ExecConfig.newBuilder().addAllCommand(List.of("/bin/sh", "-c", "echo quick; exit 6")).build();
+        HostFrame.Builder attached = exec("att", "q1", quick, false);
+        attached.getExecBuilder().setStreamId(5);
+        assertTrue(host.request(attached).hasOk());
+        StringBuilder out = new StringBuilder();
+        assertEquals(6, readStream(5, out));
+        assertEquals("quick\n", out.toString());
+
+        assertTrue(host.request(HostFrame.newBuilder().setOpenStream(OpenStream.newBuilder().setStreamId(7)
+                .setContainerId("att"))).hasOk());
+        HostFrame.Builder taken = exec("att", "q2", quick, false);
+        taken.getExecBuilder().setStreamId(7);
+        assertError("stream_id", host.request(taken));
+        assertError("exec_id", host.request(exec("att", "q2", quick, true))); // nothing was started
     }
 
     static HostFrame.Builder exec(String containerId, String execId, ExecConfig config, boolean recover) {

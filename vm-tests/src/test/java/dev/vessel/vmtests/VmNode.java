@@ -141,7 +141,7 @@ final class VmNode implements AutoCloseable {
         return new ProcessBuilder(cliCommand(socket, args)).start();
     }
 
-    private static List<String> cliCommand(Path socket, String... args) {
+    static List<String> cliCommand(Path socket, String... args) {
         List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.vessel.node.cli.Vessel", "--host", "unix://" + socket));

@@ -97,6 +97,13 @@ public final class VmTask implements LaunchedTask, RunningVm {
     private final Map<String, CompletableFuture<Integer>> execExits = new ConcurrentHashMap<>();
     /** The guest runs the task (its launch answered): its stdio can be attached to from then on. */
     private final CompletableFuture<Void> released = new CompletableFuture<>();
+    /**
+     * The stream of the one client attached before the release (run -it): the guest attaches it between the
+     * task's creation and its start, so that nothing it prints is missed. Taken by that attach (guarded by this).
+     */
+    private final CompletableFuture<StdioChannel> launchStream = new CompletableFuture<>();
+    private boolean launchStreamTaken;
+    private boolean releasing;
 
     /**
      * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} and
@@ -143,8 +150,10 @@ public final class VmTask implements LaunchedTask, RunningVm {
         }));
         exit.whenComplete((t, e) -> {
             execExits.values().forEach(x -> x.complete(KILLED_WITH_TASK));
-            released.completeExceptionally(new VesselException(ErrorCode.FAILED_PRECONDITION, containerId,
-                    "the VM task ended before it started"));
+            VesselException notStarted = new VesselException(ErrorCode.FAILED_PRECONDITION, containerId,
+                    "the VM task ended before it started");
+            released.completeExceptionally(notStarted);
+            launchStream.completeExceptionally(notStarted);
         });
     }
 
@@ -237,7 +246,24 @@ public final class VmTask implements LaunchedTask, RunningVm {
                 .setRootfsTag(rootfsTag)
                 .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
                 .addAllMounts(guestMounts).addAllInterfaces(interfaces).build();
-        GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
+        boolean attached;
+        synchronized (this) {
+            releasing = true;
+            attached = launchStreamTaken;
+        }
+        GuestFrame reply;
+        if (!attached) {
+            reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
+        } else {
+            try {
+                AgentClient.Opened opened = await(agent().launchAttached(launch, requestTimeout));
+                reply = opened.reply();
+                launchStream.complete(opened.stream());
+            } catch (Exception e) {
+                launchStream.completeExceptionally(e);
+                throw e;
+            }
+        }
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
                     + reply.getBodyCase() + " instead of started");
@@ -247,6 +273,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
 
     /** A task found again after a restart: the guest has run it (or it ended) long ago. */
     void releasedBefore() {
+        synchronized (this) {
+            releasing = true;
+        }
         released.complete(null);
     }
 
@@ -285,10 +314,17 @@ public final class VmTask implements LaunchedTask, RunningVm {
      */
     StdioChannel attach() throws Exception {
         CompletableFuture<Integer> status = exit.thenApply(VmTask::shellStatus);
+        synchronized (this) {
+            if (!releasing && !launchStreamTaken) {
+                agent(); // an ended task is refused now
+                launchStreamTaken = true;
+                return new ProcessStdio(new DeferredStdio(launchStream), status);
+            }
+        }
         if (released.isDone()) {
             return openStdio("", status);
         }
-        agent(); // an ended task is refused now
+        agent(); // an ended task is refused now; a second early client gets what the task prints once it runs
         return new ProcessStdio(new DeferredStdio(released.thenCompose(started ->
                 agent().openStream(containerId, "", requestTimeout))), status);
     }

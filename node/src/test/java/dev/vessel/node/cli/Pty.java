@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * slave (as its controlling terminal, through {@code setsid -c}) is what a person at a terminal runs; the
  * test reads what it prints, types, and resizes the window.
  */
-final class Pty implements AutoCloseable {
+public final class Pty implements AutoCloseable {
     private static final int O_RDWR = 0x2, O_NOCTTY = 0x100;
     private static final long TIOCGPTN = 0x80045430L, TIOCSPTLCK = 0x40045431L;
     private static final short POLLIN = 0x1;
@@ -52,7 +52,7 @@ final class Pty implements AutoCloseable {
         this.slave = slave;
     }
 
-    static Pty open(int rows, int columns) throws Throwable {
+    public static Pty open(int rows, int columns) throws Throwable {
         int master = LibC.open("/dev/ptmx", O_RDWR | O_NOCTTY);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(JAVA_INT);
@@ -71,7 +71,7 @@ final class Pty implements AutoCloseable {
     }
 
     /** Starts {@code command} with the slave as its stdin, stdout, stderr and controlling terminal. */
-    Process spawn(List<String> command) throws IOException {
+    public Process spawn(List<String> command) throws IOException {
         List<String> all = new ArrayList<>(List.of("setsid", "-w", "-c"));
         all.addAll(command);
         return new ProcessBuilder(all).redirectInput(slave.toFile()).redirectOutput(slave.toFile())
@@ -79,12 +79,12 @@ final class Pty implements AutoCloseable {
     }
 
     /** The window's new size: the kernel tells the terminal's foreground process group (SIGWINCH). */
-    void resize(int rows, int columns) throws Exception {
+    public void resize(int rows, int columns) throws Exception {
         new TerminalSize(rows, columns).applyTo(master);
     }
 
     /** What a person types. */
-    void type(String keys) throws Throwable {
+    public void type(String keys) throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
             byte[] bytes = keys.getBytes(StandardCharsets.UTF_8);
             MemorySegment buf = arena.allocateFrom(JAVA_BYTE, bytes);
@@ -95,7 +95,7 @@ final class Pty implements AutoCloseable {
     }
 
     /** Reads what is printed until {@code text} appears (after the last match); fails with the screen after a while. */
-    String expect(String text) throws Throwable {
+    public String expect(String text) throws Throwable {
         String upTo = within(text, TimeUnit.SECONDS.toMillis(60));
         if (upTo == null) {
             throw new AssertionError("never printed " + text + "; the screen:\n" + screen());
@@ -104,7 +104,7 @@ final class Pty implements AutoCloseable {
     }
 
     /** As {@link #expect}, waiting at most {@code millis}: what was printed up to {@code text}, or null. */
-    String within(String text, long millis) throws Throwable {
+    public String within(String text, long millis) throws Throwable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (true) {
             String all = screen.toString(StandardCharsets.UTF_8);
@@ -143,12 +143,12 @@ final class Pty implements AutoCloseable {
     }
 
     /** What was printed so far. */
-    String screen() {
+    public String screen() {
         return screen.toString(StandardCharsets.UTF_8);
     }
 
     /** The terminal's settings as {@code stty -g} prints them. */
-    String settings() throws Exception {
+    public String settings() throws Exception {
         Process p = new ProcessBuilder("stty", "-g", "-F", slave.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         if (p.waitFor() != 0) {
@@ -158,7 +158,7 @@ final class Pty implements AutoCloseable {
     }
 
     /** Waits for a program started on it, reading what it prints meanwhile (a full pty would block it). */
-    int await(Process p) throws Throwable {
+    public int await(Process p) throws Throwable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!p.waitFor(50, TimeUnit.MILLISECONDS)) {
             readSome(50);

@@ -30,11 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
  * size and Ctrl-C go through a real terminal; exec without a terminal runs in-process. Also an exec across a
  * daemon's SIGKILL.
  */
-class TerminalCliTest {
+public class TerminalCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String CGROUP_PARENT = "vessel-cli-test-" + UUID.randomUUID().toString().substring(0, 8);
     /** busybox sh's prompt for root. */
-    static final String PROMPT = "# ";
+    public static final String PROMPT = "# ";
 
     @TempDir
     static Path tmp;
@@ -110,7 +110,7 @@ class TerminalCliTest {
      * {@code stty size}, Ctrl-C interrupts the command in the foreground, the shell's exit code is the CLI's,
      * and the terminal is given back exactly as it was.
      */
-    void driveShell(Pty pty, Process cli) throws Throwable {
+    public static void driveShell(Pty pty, Process cli) throws Throwable {
         pty.type("echo hello-$((6*7))\r");
         assertTrue(pty.expect("hello-42").contains("echo hello-$((6*7))"), pty::screen);
         pty.expect(PROMPT);

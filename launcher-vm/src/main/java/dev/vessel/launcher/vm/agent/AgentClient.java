@@ -8,6 +8,7 @@ import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.Hello;
 import dev.vessel.core.agent.HelloAck;
 import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.agent.Ping;
 import dev.vessel.core.agent.ProtocolVersion;
 import dev.vessel.core.agent.StartExec;
@@ -192,7 +193,19 @@ public final class AgentClient implements AutoCloseable {
      */
     public CompletableFuture<StdioChannel> openStream(String containerId, String execId, Duration timeout) {
         return stream(id -> HostFrame.newBuilder().setOpenStream(OpenStream.newBuilder().setStreamId(id)
-                .setContainerId(containerId).setExecId(execId)), timeout);
+                .setContainerId(containerId).setExecId(execId)), timeout).thenApply(Opened::stream);
+    }
+
+    /**
+     * Has the guest launch the task (its stream id set here) attached to its stdio before its start, and
+     * completes with its reply and that stream once it started.
+     */
+    public CompletableFuture<Opened> launchAttached(LaunchTask launch, Duration timeout) {
+        return stream(id -> HostFrame.newBuilder().setLaunch(launch.toBuilder().setStreamId(id)), timeout);
+    }
+
+    /** A request's reply, and the stream that it opened. */
+    public record Opened(GuestFrame reply, StdioChannel stream) {
     }
 
     /**
@@ -200,11 +213,12 @@ public final class AgentClient implements AutoCloseable {
      * and completes with that stream once it runs.
      */
     public CompletableFuture<StdioChannel> execAttached(StartExec exec, Duration timeout) {
-        return stream(id -> HostFrame.newBuilder().setExec(exec.toBuilder().setStreamId(id)), timeout);
+        return stream(id -> HostFrame.newBuilder().setExec(exec.toBuilder().setStreamId(id)), timeout)
+                .thenApply(Opened::stream);
     }
 
     /** A new stream, and the request (made for its id) whose ok says the guest opened it. */
-    private CompletableFuture<StdioChannel> stream(LongFunction<HostFrame.Builder> request, Duration timeout) {
+    private CompletableFuture<Opened> stream(LongFunction<HostFrame.Builder> request, Duration timeout) {
         Connection c = connection;
         if (c == null || !c.ready || !c.channel.isActive()) {
             return CompletableFuture.failedFuture(new VesselException(ErrorCode.UNAVAILABLE, "agent",
@@ -218,7 +232,7 @@ public final class AgentClient implements AutoCloseable {
             stream.end("the guest agent's channel " + socket + " closed");
         }
         return request(request.apply(id), timeout)
-                .<StdioChannel>thenApply(reply -> stream)
+                .thenApply(reply -> new Opened(reply, stream))
                 .whenComplete((s, e) -> {
                     if (e != null) {
                         c.streams.remove(id);

@@ -15,11 +15,13 @@ import dev.vessel.core.agent.Hello;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.Ok;
 import dev.vessel.core.agent.OutputChunk;
+import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.agent.StdioData;
 import dev.vessel.core.agent.Stream;
 import dev.vessel.core.agent.StreamCredit;
 import dev.vessel.core.agent.StreamEnded;
 import dev.vessel.core.agent.UsageRequest;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.stdio.StdioFrame;
@@ -234,6 +236,31 @@ class AgentStreamsTest {
                 .setStatus(300)));
         String why = broken.poll(30, TimeUnit.SECONDS);
         assertTrue(why != null && why.contains("300"), String.valueOf(why));
+    }
+
+    @Test
+    void anExecStartedAttachedCarriesItsStreamIdAndGetsFramesSentRightAfterItsOk() throws Exception {
+        CompletableFuture<StdioChannel> starting = client.execAttached(StartExec.newBuilder().setContainerId("c")
+                .setExecId("e1").setConfig(ExecConfig.newBuilder().addCommand("/bin/true")).build(), REPLY);
+        HostFrame exec = guest.receive();
+        assertTrue(exec.hasExec(), exec.toString());
+        assertEquals("e1", exec.getExec().getExecId());
+        assertEquals(1, exec.getExec().getStreamId());
+        guest.send(GuestFrame.newBuilder().setRequestId(exec.getRequestId()).setOk(Ok.getDefaultInstance()));
+        sendStdio(1, new StdioFrame(StdioFrame.Type.STDOUT, "quick\n".getBytes(StandardCharsets.UTF_8)));
+        sendStdio(1, StdioFrame.exit(0));
+        StdioChannel stream = starting.get(30, TimeUnit.SECONDS);
+        assertEquals(new StdioFrame(StdioFrame.Type.STDOUT, "quick\n".getBytes(StandardCharsets.UTF_8)), stream.read());
+        assertEquals(0, stream.read().exitStatus());
+
+        CompletableFuture<StdioChannel> refused = client.execAttached(StartExec.newBuilder().setContainerId("c")
+                .setExecId("e2").build(), REPLY);
+        HostFrame second = guest.receive();
+        assertEquals(2, second.getExec().getStreamId());
+        guest.send(GuestFrame.newBuilder().setRequestId(second.getRequestId()).setError(dev.vessel.core.agent.Error
+                .newBuilder().setField("exec_id").setMessage("exec 'e2' exists already")));
+        Exception e = assertThrows(Exception.class, () -> refused.get(30, TimeUnit.SECONDS));
+        assertTrue(e.getMessage().contains("exists already"), e.getMessage());
     }
 
     @Test
