@@ -86,7 +86,7 @@ final class GuestStreams {
             case CLOSE_STREAM -> {
                 Stream stream = streams.get(frame.getCloseStream().getStreamId());
                 if (stream != null) {
-                    stream.close();
+                    stream.detach();
                 }
             }
             case CREDIT -> {
@@ -120,6 +120,8 @@ final class GuestStreams {
         final AgentStreams.ReceiveWindow received = new AgentStreams.ReceiveWindow();
         final Deque<StdioFrame> inbound = new ArrayDeque<>();
         volatile boolean ended;
+        /** The host detached: what it sent before is still written, then the stream closes. */
+        boolean detaching;
         /** The process's stdin cannot be written any more: input is taken and dropped. */
         boolean inputBroken;
 
@@ -185,7 +187,7 @@ final class GuestStreams {
             while (true) {
                 StdioFrame frame;
                 synchronized (this) {
-                    while (inbound.isEmpty() && !ended) {
+                    while (inbound.isEmpty() && !ended && !detaching) {
                         try {
                             wait();
                         } catch (InterruptedException e) {
@@ -196,6 +198,10 @@ final class GuestStreams {
                         return;
                     }
                     frame = inbound.poll();
+                }
+                if (frame == null) { // detached, and all the host sent before is written (a resize, say)
+                    close();
+                    return;
                 }
                 if (!inputBroken) {
                     try {
@@ -214,6 +220,12 @@ final class GuestStreams {
                     }
                 }
             }
+        }
+
+        /** The host's detach: closes the stream once the input it sent before is written. */
+        synchronized void detach() {
+            detaching = true;
+            notifyAll();
         }
 
         /** Detaches from the process (it runs on) and forgets the stream. Idempotent. */

@@ -17,7 +17,9 @@ import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.stdio.StdioFrame;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -120,6 +122,21 @@ class GuestStreamsTest {
         assertTrue(two.closed.await(30, TimeUnit.SECONDS));
     }
 
+    /** A detach comes after the host's last input (attach, resize, detach): that input still reaches the process. */
+    @Test
+    void inputSentBeforeCloseStreamIsWrittenBeforeTheDetach() throws Exception {
+        Echo slow = new Echo();
+        slow.gate = new CountDownLatch(1);
+        streams.register(1, slow);
+        streams.start(1);
+        streams.handle(stdio(1, StdioFrame.stdin("a".getBytes(StandardCharsets.UTF_8))));
+        streams.handle(stdio(1, StdioFrame.resize(33, 101)));
+        streams.handle(HostFrame.newBuilder().setCloseStream(CloseStream.newBuilder().setStreamId(1)).build());
+        slow.gate.countDown();
+        assertTrue(slow.closed.await(30, TimeUnit.SECONDS));
+        assertEquals(List.of(StdioFrame.Type.STDIN, StdioFrame.Type.RESIZE), slow.written.stream().map(StdioFrame::type).toList());
+    }
+
     @Test
     void aStreamIdInUseOrZeroIsRefusedNamingIt() {
         streams.register(1, new Echo());
@@ -156,6 +173,9 @@ class GuestStreamsTest {
         final BlockingQueue<StdioFrame> out = new LinkedBlockingQueue<>();
         final CountDownLatch closed = new CountDownLatch(1);
         volatile boolean writesBlock;
+        /** When set, a write waits for it first. */
+        volatile CountDownLatch gate;
+        final List<StdioFrame> written = new CopyOnWriteArrayList<>();
         private volatile boolean exited;
 
         @Override
@@ -186,6 +206,15 @@ class GuestStreamsTest {
                 }
                 throw new IOException("closed");
             }
+            CountDownLatch wait = gate;
+            if (wait != null) {
+                try {
+                    wait.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            written.add(frame);
             if (frame.type() == StdioFrame.Type.STDIN) {
                 out.add(new StdioFrame(StdioFrame.Type.STDOUT, frame.payload()));
             } else if (frame.type() == StdioFrame.Type.STDIN_CLOSE) {
