@@ -136,12 +136,12 @@ class TerminalCliTest {
 
     @Test
     void runItGivesATerminal() throws Throwable {
-        try (Pty pty = Pty.open(24, 80)) {
+        try (Pty pty = Pty.open(30, 90)) {
             String before = pty.settings();
             Process cli = pty.spawn(cli("run", "-it", "--rm", "--name", "term", image, "sh"));
             pty.expect(PROMPT); // created, attached, then started: its first prompt is not missed
             pty.type("stty size\r");
-            pty.expect("24 80"); // the window's size, sent before the start
+            pty.expect("30 90"); // the window's size, sent before the start (a new terminal is 24x80)
             driveShell(pty, cli);
             assertEquals(before, pty.settings(), "the terminal was not given back as it was");
         }
@@ -187,6 +187,25 @@ class TerminalCliTest {
             assertEquals(4, pty.await(cli), pty::screen);
         }
         assertEquals(0, vessel("", "rm", "attached").code());
+    }
+
+    /** The CLI killed (SIGTERM) while its terminal is raw still gives it back; the container runs on. */
+    @Test
+    void aKilledCliGivesTheTerminalBack() throws Throwable {
+        Result started = vessel("", "run", "-dit", "--name", "killed", image, "sh");
+        assertEquals(0, started.code(), started::toString);
+        try (Pty pty = Pty.open(24, 80)) {
+            String before = pty.settings();
+            Process cli = pty.spawn(cli("attach", "killed"));
+            pty.type("echo raw-$((2+2))\r");
+            pty.expect("raw-4");
+            assertTrue(!before.equals(pty.settings()), "the attached terminal is not raw");
+            cli.destroy();
+            pty.await(cli);
+            assertEquals(before, pty.settings(), "the terminal was not given back as it was");
+        }
+        assertEquals("RUNNING", status("killed").path("state").asText());
+        assertEquals(0, vessel("", "rm", "-f", "killed").code());
     }
 
     /** Without a terminal: output and exit code, -i, -e, -u, -w, -d, and errors naming the field. */
