@@ -189,6 +189,20 @@ class TerminalCliTest {
         assertEquals(0, vessel("", "rm", "attached").code());
     }
 
+    /** run -i pipes the CLI's stdin to the task; -t works without a local terminal (-it warns, as podman does). */
+    @Test
+    void runAttachedWithoutALocalTerminal() throws Exception {
+        Result piped = vessel("one\ntwo\n", "run", "-i", "--rm", image, "sh", "-c", "cat; exit 5");
+        assertEquals(new Result(5, "one\ntwo\n", ""), piped);
+        Result tty = vessel("", "run", "-t", "--rm", image, "sh", "-c", "tty; exit 2");
+        assertEquals(2, tty.code(), tty::toString);
+        assertEquals("/dev/pts/0\r\n", tty.out(), "a terminal's output, its newlines made CRLF by the terminal");
+        Result both = vessel("echo typed-$((3+3)); exit 6\n", "run", "-it", "--rm", image, "sh");
+        assertEquals(6, both.code(), both::toString);
+        assertTrue(both.out().contains("typed-6"), both::toString);
+        assertTrue(both.err().contains("not a terminal"), both::toString);
+    }
+
     /** The CLI killed (SIGTERM) while its terminal is raw still gives it back; the container runs on. */
     @Test
     void aKilledCliGivesTheTerminalBack() throws Throwable {
