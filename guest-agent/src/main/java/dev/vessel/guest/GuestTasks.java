@@ -6,6 +6,7 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
@@ -302,9 +303,20 @@ final class GuestTasks {
         containerizer.update(containerId, resources);
     }
 
+    /**
+     * The task's statistics; none once it has ended (the host may ask before its exit reached it, and a pod's
+     * member ends while its guest runs on).
+     */
     ResourceStatistics usage(String containerId) {
         requireLaunched(containerId);
-        return containerizer.usage(containerId);
+        try {
+            return containerizer.usage(containerId);
+        } catch (VesselException e) {
+            if (containerizer.status(containerId).getState() == ContainerState.TERMINATED) {
+                return ResourceStatistics.getDefaultInstance();
+            }
+            throw e;
+        }
     }
 
     /** Destroys every task (the agent is going away). */

@@ -59,7 +59,9 @@ class VmPodTest {
     static void stopDaemon() throws Exception {
         try {
             if (daemon != null) {
-                api.delete("/v1/pods/" + POD + "?force=1");
+                for (String pod : List.of(POD, "kept", "gone")) {
+                    api.delete("/v1/pods/" + pod + "?force=1");
+                }
                 for (JsonNode c : JSON.readTree(api.get("/v1/containers").body()).get("containers")) {
                     api.delete("/v1/containers/" + c.get("id").asText() + "?force=1");
                 }
@@ -93,15 +95,16 @@ class VmPodTest {
                 nc -l -p 7000
                 sleep 1000
                 """);
-        server.set("image", JSON.createObjectNode().put("source", "OCI_LAYOUT").put("path", image.getPath())
-                .put("tag", image.getTag()));
+        String busybox = "oci:" + image.getPath() + ":" + image.getTag();
+        ok(api.post("/v1/images/pull", JSON.createObjectNode().put("image", busybox).toString()), 200);
+        server.remove("host_rootfs");
+        server.put("image", busybox);
         ok(api.post("/v1/containers", server.toString()), 201);
         ObjectNode client = member("client", """
                 cat /proc/sys/kernel/random/boot_id; hostname
                 until echo hello-over-loopback | nc 127.0.0.1 7000; do sleep 1; done
                 sleep 1000
                 """);
-        client.put("host_rootfs", rootfs.toString());
         ok(api.post("/v1/containers", client.toString()), 201);
 
         String served = awaitLog("server", l -> l.contains("hello-over-loopback"));
@@ -159,18 +162,94 @@ class VmPodTest {
         assertEquals(linksBefore, hostLinks(), "no tap left");
     }
 
+    /**
+     * A SIGKILLed daemon's successor finds a VM pod and its members running (the pod's VM, the members' tasks
+     * in its guest) and learns their exits, one that came while no daemon ran included; a VM pod whose record
+     * went meanwhile leaves no domain, QEMU, rootfs view or cgroup.
+     */
+    @Test
+    void aVmPodSurvivesADaemonSigkillAndOneGoneMeanwhileLeavesNothing() throws Exception {
+        Path gate = BusyboxRootfs.create(dir.resolve("gate-rootfs"));
+        String busybox = "oci:" + image.getPath() + ":" + image.getTag();
+        ok(api.post("/v1/images/pull", JSON.createObjectNode().put("image", busybox).toString()), 200);
+        for (String pod : List.of("kept", "gone")) {
+            VmNode.Cli created = VmNode.cli(daemon.socket, dir, "pod", "create", "--vm", pod);
+            assertEquals(0, created.code(), created.out() + created.err());
+        }
+        ok(api.post("/v1/containers", member("kept", "waiter", """
+                echo waiting
+                until [ -e /go ]; do sleep 0.2; done
+                echo went; exit 7
+                """).put("host_rootfs", gate.toString()).toString()), 201);
+        ok(api.post("/v1/containers", member("kept", "quick", "echo quick; sleep 2; exit 5").toString()), 201);
+        ObjectNode doomed = member("gone", "doomed", "echo doomed; exec sleep 1000");
+        doomed.remove("host_rootfs");
+        ok(api.post("/v1/containers", doomed.put("image", busybox).toString()), 201);
+        awaitLog("kept", "waiter", l -> l.contains("waiting"));
+        awaitLog("gone", "doomed", l -> l.contains("doomed"));
+        long keptQemu = ok(api.get("/v1/containers/kept"), 200).at("/status/pid").asLong();
+        long goneQemu = ok(api.get("/v1/containers/gone"), 200).at("/status/pid").asLong();
+        assertTrue(Files.isDirectory(daemon.stateDir().resolve("vm-rootfs").resolve("doomed")));
+
+        daemon.kill9();
+        Path goneDir = daemon.runDir().resolve("containers").resolve("gone");
+        VmNode.run("umount", "-R", "-l", goneDir.resolve("share").toString()); // never delete through the binds
+        VmNode.run("rm", "-rf", goneDir.toString());
+        daemon = DaemonProcess.start(dir.resolve("node"), CGROUP_PARENT, "--guest-artifacts",
+                VmNode.artifactsDir().toAbsolutePath().toString());
+        api = ApiClient.unix(daemon.socket);
+
+        JsonNode kept = ok(api.get("/v1/containers/kept"), 200);
+        assertEquals("RUNNING", kept.at("/status/state").asText(), kept::toString);
+        assertEquals(keptQemu, kept.at("/status/pid").asLong());
+        JsonNode waiter = ok(api.get("/v1/containers/waiter"), 200);
+        assertEquals("RUNNING", waiter.at("/status/state").asText(), waiter::toString);
+        assertEquals(keptQemu, waiter.at("/status/pid").asLong());
+        assertEquals(5, awaitTerminated("quick").at("/status/termination/exit_code").asInt(), "its exit, re-sent or seen");
+        Files.writeString(gate.resolve("go"), "");
+        assertEquals(7, awaitTerminated("waiter").at("/status/termination/exit_code").asInt());
+        assertEquals("waiting\nwent\n", Files.readString(memberDir("kept", "waiter").resolve("stdout.log")));
+        assertEquals("RUNNING", ok(api.get("/v1/containers/kept"), 200).at("/status/state").asText());
+
+        VmNode.awaitNoDomain("vessel-gone");
+        assertFalse(VmNode.isRunning(goneQemu), "the gone pod's QEMU was destroyed");
+        for (String id : List.of("gone", "doomed")) {
+            assertEquals(404, api.get("/v1/containers/" + id).status(), id);
+            assertEquals(List.of(), leftovers(id), id);
+        }
+        VmNode.Cli removed = VmNode.cli(daemon.socket, dir, "pod", "rm", "-f", "kept");
+        assertEquals(0, removed.code(), removed.out() + removed.err());
+        VmNode.awaitNoDomain("vessel-kept");
+        for (String id : List.of("kept", "waiter", "quick")) {
+            assertEquals(List.of(), leftovers(id), id);
+        }
+    }
+
     private static ObjectNode member(String id, String script) {
-        ObjectNode config = JSON.createObjectNode().put("id", id).put("parent_id", POD);
+        return member(POD, id, script);
+    }
+
+    private static ObjectNode member(String pod, String id, String script) {
+        ObjectNode config = JSON.createObjectNode().put("id", id).put("parent_id", pod)
+                .put("host_rootfs", rootfs.toString());
         config.putArray("command").add("/bin/sh").add("-c").add(script);
         return config;
     }
 
     private static Path memberDir(String id) {
-        return daemon.runDir().resolve("containers").resolve(POD).resolve("containers").resolve(id);
+        return memberDir(POD, id);
+    }
+
+    private static Path memberDir(String pod, String id) {
+        return daemon.runDir().resolve("containers").resolve(pod).resolve("containers").resolve(id);
     }
 
     private static String awaitLog(String id, Predicate<String> done) throws Exception {
-        Path log = memberDir(id).resolve("stdout.log");
+        return awaitLog(POD, id, done);
+    }
+
+    private static String awaitLog(String pod, String id, Predicate<String> done) throws Exception {
+        Path log = memberDir(pod, id).resolve("stdout.log");
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
         while (true) {
             String text = Files.exists(log) ? Files.readString(log) : "";
