@@ -30,8 +30,11 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +46,7 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static int g_err_fd = -1;
+static int g_slave = -1; /* TERMINAL: the pty's slave, the task's stdio */
 
 /* With IDMAP: the mounts the parent idmapped, received with the release:
  * [0] the rootfs, then one per bind MOUNT in plan order. */
@@ -564,7 +568,45 @@ static void await_release(const struct vl_child_ctx *ctx)
         errno = EPROTO;
         fail("release carried %zu idmapped mounts, not %zu", g_ntrees, want);
     }
-    close(ctx->sync_fd);
+}
+
+/* TERMINAL: a pty of the container's own devpts (the /dev made above, or
+ * the joined mount namespace's), its master to the helper, its slave kept
+ * for the task's stdio. As runc does, the slave belongs to the task's user. */
+static void make_pty(const struct vl_child_ctx *ctx)
+{
+    const struct vl_plan *p = ctx->plan;
+    /* "/" is the container's root now; no magic link may lead out of it */
+    struct open_how how = {
+        .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+        .resolve = RESOLVE_NO_MAGICLINKS,
+    };
+    int master = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/ptmx", &how, sizeof how);
+    if (master < 0)
+        fail("terminal: open /dev/ptmx");
+    struct statfs fs;
+    if (fstatfs(master, &fs) < 0)
+        fail("terminal: statfs /dev/ptmx");
+    if (fs.f_type != DEVPTS_SUPER_MAGIC) {
+        errno = EINVAL;
+        fail("terminal: /dev/ptmx is not on a devpts");
+    }
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+        fail("terminal: unlock the pty");
+    /* the peer of this very master, whatever the container's /dev/pts holds */
+    g_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (g_slave < 0)
+        fail("terminal: open the pty's slave");
+    struct winsize ws = { .ws_row = p->rows, .ws_col = p->cols };
+    if (p->has_winsize && ioctl(master, TIOCSWINSZ, &ws) < 0)
+        fail("terminal: window size");
+    if ((p->has_uid || p->has_gid)
+        && fchown(g_slave, p->has_uid ? p->uid : (uid_t)-1, p->has_gid ? p->gid : (gid_t)-1) < 0)
+        fail("terminal: chown the pty");
+    if (vl_send_fds(ctx->sync_fd, 'T', &master, 1) < 0)
+        _exit(1); /* helper gone */
+    close(master);
 }
 
 void vl_child_main(const struct vl_child_ctx *ctx)
@@ -624,6 +666,8 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     const char *cwd = p->cwd ? p->cwd : "/";
     if (chdir(cwd) < 0)
         fail("chdir %s", cwd);
+    if (p->terminal)
+        make_pty(ctx);
 
     for (size_t i = 0; i < p->nrlimits; i++) {
         struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
@@ -640,10 +684,20 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("prctl(PR_SET_NO_NEW_PRIVS)");
 
-    /* stdio: /dev/null in, log pipes out. dup2 clears CLOEXEC on 0-2. */
-    if (dup2(ctx->stdin_fd, 0) < 0 || dup2(ctx->stdout_fd, 1) < 0
-        || dup2(ctx->stderr_fd, 2) < 0)
+    /* stdio: /dev/null or the stdin pipe in, log pipes out; or the pty,
+     * the controlling terminal of a session of the task's own. dup2 clears
+     * CLOEXEC on 0-2. */
+    if (p->terminal) {
+        if (setsid() < 0)
+            fail("setsid");
+        if (dup2(g_slave, 0) < 0 || dup2(g_slave, 1) < 0 || dup2(g_slave, 2) < 0)
+            fail("dup2 stdio");
+        if (ioctl(0, TIOCSCTTY, 0) < 0)
+            fail("terminal: make it the controlling terminal");
+    } else if (dup2(ctx->stdin_fd, 0) < 0 || dup2(ctx->stdout_fd, 1) < 0
+               || dup2(ctx->stderr_fd, 2) < 0) {
         fail("dup2 stdio");
+    }
     /* Nothing else of the helper's (Java's pipes, log files) may
      * leak into the task; CLOEXEC rather than close keeps err_fd usable. */
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)

@@ -61,6 +61,11 @@ int vl_init_fork(void)
         /* The task's own process group, as tini makes it: a terminal's
          * job control then reaches it and not the init. */
         setpgid(0, 0);
+        /* With a terminal, that group is its foreground (as tini makes it):
+         * the line discipline's signals (Ctrl-C) and SIGWINCH go to the task,
+         * and it may read the terminal. SIGTTOU is still blocked here. */
+        if (isatty(STDIN_FILENO))
+            tcsetpgrp(STDIN_FILENO, getpgrp());
         sigprocmask(SIG_SETMASK, &none, NULL);
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         return 0;

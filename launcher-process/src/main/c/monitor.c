@@ -90,6 +90,7 @@ static int log_pump(struct vl_log *log, uint64_t cap, int drain)
         ssize_t r = read(log->pipe_fd, buf, sizeof buf);
         if (r > 0) {
             log_append(log, cap, buf, (size_t)r);
+            vl_stdio_output(log->frame, buf, (size_t)r);
             if (!drain && (size_t)r < sizeof buf)
                 return 1; /* probably drained; let poll tell us */
             continue;
@@ -98,7 +99,9 @@ static int log_pump(struct vl_log *log, uint64_t cap, int drain)
             continue;
         if (r < 0 && errno == EAGAIN)
             return 1;
-        return 0; /* EOF or a hard error: stop watching this pipe */
+        /* EOF or a hard error: stop watching this pipe. A pty's master
+         * reads EIO once no slave is open: its end. */
+        return 0;
     }
 }
 
@@ -125,23 +128,25 @@ int vl_write_exit_file(const char *path, const char *line)
     return 0;
 }
 
-void vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
-                uint64_t log_cap, char *line, size_t linelen)
+int vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
+               uint64_t log_cap, char *line, size_t linelen)
 {
     int status = 0, task_done = 0;
 
     while (!task_done) {
-        struct pollfd pfd[3] = {
+        struct pollfd pfd[3 + VL_STDIO_POLLFDS] = {
             { sigfd, POLLIN, 0 },
             { logs[0].pipe_fd, POLLIN, 0 },
             { logs[1].pipe_fd, POLLIN, 0 },
         };
-        if (poll(pfd, 3, -1) < 0) {
+        vl_stdio_pollfds(pfd + 3);
+        if (poll(pfd, 3 + VL_STDIO_POLLFDS, -1) < 0) {
             if (errno == EINTR)
                 continue;
             fprintf(stderr, "vessel-launch: poll: %s\n", strerror(errno));
             break;
         }
+        vl_stdio_events(pfd + 3);
         for (int i = 0; i < 2; i++)
             if (pfd[i + 1].revents && !log_pump(&logs[i], log_cap, 0)) {
                 close(logs[i].pipe_fd);
@@ -177,10 +182,14 @@ void vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
             close(logs[i].pipe_fd);
         }
 
-    if (!task_done)
+    if (!task_done) {
         snprintf(line, linelen, "failed monitor: lost track of the task\n");
-    else if (WIFSIGNALED(status))
+        return -1;
+    }
+    if (WIFSIGNALED(status)) {
         snprintf(line, linelen, "signaled %d\n", WTERMSIG(status));
-    else
-        snprintf(line, linelen, "exited %d\n", WEXITSTATUS(status));
+        return 128 + WTERMSIG(status);
+    }
+    snprintf(line, linelen, "exited %d\n", WEXITSTATUS(status));
+    return WEXITSTATUS(status);
 }

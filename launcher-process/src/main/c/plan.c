@@ -33,7 +33,8 @@ enum {
     T_STDOUT_LOG = 0x17, T_STDERR_LOG = 0x18, T_MONITOR_LOG = 0x19,
     T_READONLY_PATH = 0x1a, T_SECCOMP_FILTER = 0x1b,
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
-    T_INIT = 0x1f, T_JOIN_NS = 0x24, T_PAUSE = 0x28,
+    T_INIT = 0x1f, T_ATTACH_SOCKET = 0x20, T_TERMINAL = 0x21,
+    T_OPEN_STDIN = 0x22, T_WINSIZE = 0x23, T_JOIN_NS = 0x24, T_PAUSE = 0x28,
     T_MAX = T_PAUSE
 };
 _Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
@@ -186,8 +187,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
         [T_JOIN_NS] = 1,
     };
-    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX || (tag > T_INIT && tag < T_JOIN_NS)
-        || (tag > T_JOIN_NS && tag < T_PAUSE))
+    if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX || (tag > T_JOIN_NS && tag < T_PAUSE))
         return bad("unknown tag 0x%04x", tag);
     if (!repeated[tag] && (*seen & (1ull << tag)))
         return bad("duplicate tag 0x%04x", tag);
@@ -198,13 +198,13 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
     case T_MASKED_PATH: case T_CGROUP: case T_EXIT_FILE: case T_STDOUT_LOG:
     case T_STDERR_LOG: case T_MONITOR_LOG: case T_READONLY_PATH:
-    case T_ROOTFS_LOWER:
+    case T_ROOTFS_LOWER: case T_ATTACH_SOCKET:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
     case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP: case T_INIT:
-    case T_PAUSE:
+    case T_TERMINAL: case T_OPEN_STDIN: case T_WINSIZE: case T_PAUSE:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -273,6 +273,22 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (u32 > 1)
             return bad("INIT must be 0 or 1");
         p->init = (int)u32;
+        break;
+    case T_ATTACH_SOCKET: p->attach_socket = s; break;
+    case T_TERMINAL:
+        if (u32 > 1)
+            return bad("TERMINAL must be 0 or 1");
+        p->terminal = (int)u32;
+        break;
+    case T_OPEN_STDIN:
+        if (u32 > 1)
+            return bad("OPEN_STDIN must be 0 or 1");
+        p->open_stdin = (int)u32;
+        break;
+    case T_WINSIZE:
+        p->has_winsize = 1;
+        p->rows = (uint16_t)(u32 >> 16);
+        p->cols = (uint16_t)u32;
         break;
     case T_JOIN_NS:
         return decode_join(c, p);
@@ -403,6 +419,18 @@ static int validate(struct vl_plan *p)
     if ((joined & VL_NS_USER) && ns)
         return bad("JOIN_NS user cannot be combined with NAMESPACES");
 
+    if (p->attach_socket && p->attach_socket[0] != '/')
+        return bad("ATTACH_SOCKET not absolute: %s", p->attach_socket);
+    if (p->attach_socket && strlen(p->attach_socket) > VL_MAX_SOCKET_PATH)
+        return bad("ATTACH_SOCKET longer than %d bytes: %s", VL_MAX_SOCKET_PATH,
+                   p->attach_socket);
+    if (p->open_stdin && !p->attach_socket)
+        return bad("OPEN_STDIN requires ATTACH_SOCKET");
+    /* the pty comes from the container's own devpts, never the host's */
+    if (p->terminal && !((p->rootfs && (p->std_fs & VL_STD_DEV)) || (joined & VL_NS_MOUNT)))
+        return bad("TERMINAL requires ROOTFS with the /dev of STD_FS, or JOIN_NS mount");
+    if (p->has_winsize && !p->terminal)
+        return bad("WINSIZE requires TERMINAL");
     return 0;
 }
 

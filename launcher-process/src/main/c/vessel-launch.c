@@ -256,20 +256,34 @@ int main(int argc, char **argv)
         reply("error log file %s: %s", plan.stderr_log, strerror(errno));
         return 1;
     }
+    /* Before "pid": whoever learns the pid may attach at once. */
+    if (plan.attach_socket) {
+        if (vl_stdio_listen(plan.attach_socket) < 0) {
+            reply("error attach socket %s: %s", plan.attach_socket, strerror(errno));
+            return 1;
+        }
+        atexit(vl_stdio_remove);
+    }
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     /* sync is a socket pair: the child says "placed" on it, the parent
-     * answers with the release. */
-    int sync_p[2], err_p[2], out_p[2], errout_p[2];
+     * answers with the release (and with TERMINAL the child sends the pty's
+     * master back on it). With a terminal the pty is the task's stdio;
+     * otherwise its output goes through pipes, and its stdin is /dev/null
+     * or, with OPEN_STDIN, a pipe the monitor writes. */
+    int sync_p[2], err_p[2], out_p[2] = { -1, -1 }, errout_p[2] = { -1, -1 };
+    int in_p[2] = { -1, -1 };
     if (devnull < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_p) < 0
         || pipe2(err_p, O_CLOEXEC) < 0
-        || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(errout_p, O_CLOEXEC) < 0) {
+        || (!plan.terminal && (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(errout_p, O_CLOEXEC) < 0))
+        || (plan.open_stdin && !plan.terminal && pipe2(in_p, O_CLOEXEC) < 0)) {
         reply("error setup: %s", strerror(errno));
         return 1;
     }
 
     struct vl_child_ctx ctx = {
         .plan = &plan, .sync_fd = sync_p[0], .err_fd = err_p[1],
-        .stdin_fd = devnull, .stdout_fd = out_p[1], .stderr_fd = errout_p[1],
+        .stdin_fd = in_p[0] >= 0 ? in_p[0] : devnull,
+        .stdout_fd = out_p[1], .stderr_fd = errout_p[1],
         .cap_last = read_cap_last(),
         .parent_fds = { sync_p[1], err_p[0] },
     };
@@ -358,8 +372,12 @@ int main(int argc, char **argv)
         close(ctx.join_user_fd);
     close(sync_p[0]);
     close(err_p[1]);
-    close(out_p[1]);
-    close(errout_p[1]);
+    if (!plan.terminal) {
+        close(out_p[1]);
+        close(errout_p[1]);
+    }
+    if (in_p[0] >= 0)
+        close(in_p[0]); /* the task's alone: its end is EPIPE for the monitor */
 
     if (ns & VL_NS_USER) {
         const char *what = "uid_map";
@@ -432,6 +450,16 @@ int main(int argc, char **argv)
     /* Fails when the child already failed its setup (it sets up while Java
      * isolates it): its message is then on the error pipe. */
     bool released = vl_send_fds(sync_p[1], 'G', trees, (size_t)ntrees) == 0;
+    /* With TERMINAL the child sends the pty's master once it made it (before
+     * or after the release); without it, it fails first (the error pipe
+     * says why). */
+    int master = -1;
+    if (released && plan.terminal) {
+        char t = 0;
+        size_t nfds = 0;
+        if (vl_recv_fds(sync_p[1], &t, &master, 1, &nfds) < 0 || t != 'T' || nfds != 1)
+            master = -1;
+    }
     close(sync_p[1]);
     for (int i = 0; i < ntrees; i++)
         close(trees[i]); /* the task holds its own copies now */
@@ -455,6 +483,8 @@ int main(int argc, char **argv)
         return launch_failed(plan.exit_file, pid, err);
     if (!released)
         return launch_failed(plan.exit_file, pid, "release: task is gone");
+    if (plan.terminal && master < 0)
+        return launch_failed(plan.exit_file, pid, "terminal: the task sent no pty");
     reply("ok");
 
     /* Detach from Java for good: nothing more is said on stdout, stdin is
@@ -470,12 +500,20 @@ int main(int argc, char **argv)
     close(devnull);
 
     char line[256];
-    logs[0].pipe_fd = out_p[0];
+    /* With a terminal everything the task prints comes from the master. */
+    logs[0].pipe_fd = plan.terminal ? master : out_p[0];
+    logs[0].frame = VL_FRAME_STDOUT;
     logs[1].pipe_fd = errout_p[0];
-    vl_monitor(pid, sigfd, logs, plan.log_cap, line, sizeof line);
+    logs[1].frame = VL_FRAME_STDERR;
+    int pty = plan.terminal ? dup(master) : -1; /* the log pump closes its own */
+    vl_stdio_start(!plan.open_stdin ? -1 : plan.terminal ? pty : in_p[1], pty);
+    int status = vl_monitor(pid, sigfd, logs, plan.log_cap, line, sizeof line);
+    /* The exit file first: a client that has EXIT finds it. */
+    int rc = 0;
     if (vl_write_exit_file(plan.exit_file, line) < 0) {
         fprintf(stderr, "vessel-launch: write exit file: %s\n", strerror(errno));
-        return 1;
+        rc = 1;
     }
-    return 0;
+    vl_stdio_finish(status);
+    return rc;
 }

@@ -113,11 +113,20 @@ struct vl_plan {
     uint16_t seccomp_insns;
     uint32_t seccomp_flags;
     int init; /* INIT: a tiny init stays pid 1 and execs the task (init.c) */
+    /* ATTACH_SOCKET: where the monitor serves the task's stdio (stdio.c) */
+    char *attach_socket;
+    int open_stdin; /* OPEN_STDIN: stdin is a pipe the monitor writes */
+    int terminal;   /* TERMINAL: stdio is a pty of the container's devpts */
+    int has_winsize; /* WINSIZE: the pty's first size */
+    uint16_t rows, cols;
     /* JOIN_NS: existing namespaces the task enters instead of new ones */
     struct vl_join *joins;
     size_t njoins;
     int pause; /* PAUSE: the task is a pause holding a pod's namespaces (pause.c) */
 };
+
+/* sun_path holds 108 bytes with its NUL. */
+#define VL_MAX_SOCKET_PATH 107
 
 /* At most this many bind MOUNTs with IDMAP: their mounts travel to the
  * child in one SCM_RIGHTS message (the kernel's SCM_MAX_FD is 253). */
@@ -131,8 +140,8 @@ struct vl_child_ctx {
     const struct vl_plan *plan;
     int sync_fd;        /* read end: one byte 'G' = go, EOF = abort */
     int err_fd;         /* CLOEXEC write end: failure message, EOF = exec'd */
-    int stdin_fd;       /* host /dev/null */
-    int stdout_fd, stderr_fd; /* write ends of the log pipes */
+    int stdin_fd;       /* host /dev/null, or OPEN_STDIN's pipe */
+    int stdout_fd, stderr_fd; /* write ends of the log pipes (-1 with TERMINAL) */
     int deny_setgroups; /* parent wrote "deny" to /proc/<pid>/setgroups */
     int netns_joined;   /* parent already joined netns_path before clone */
     int join_mount_fd;  /* JOIN_NS mount and user: the child enters these */
@@ -180,9 +189,34 @@ void vl_pause(void) __attribute__((noreturn));
 /* child.c: runs in the cloned task process; never returns. */
 void vl_child_main(const struct vl_child_ctx *ctx) __attribute__((noreturn));
 
+/* stdio.c: the attach socket's server, in the monitor. */
+#define VL_STDIO_MAX_CLIENTS 16
+#define VL_STDIO_POLLFDS (2 + VL_STDIO_MAX_CLIENTS)
+#define VL_FRAME_STDOUT 0x11
+#define VL_FRAME_STDERR 0x12
+struct pollfd;
+/* Listens on path (mode 0600), replacing a socket a killed monitor left;
+ * returns the socket, or -1 with errno. */
+int vl_stdio_listen(const char *path);
+/* Unlinks the socket, if there is one (on every way out of the helper). */
+void vl_stdio_remove(void);
+/* in_fd: where STDIN frames go (the stdin pipe's write end, or the pty),
+ * -1 without OPEN_STDIN; pty: the pty's master for RESIZE, or -1. */
+void vl_stdio_start(int in_fd, int pty);
+/* Fills VL_STDIO_POLLFDS entries; then hands their revents back. */
+void vl_stdio_pollfds(struct pollfd *pfd);
+void vl_stdio_events(const struct pollfd *pfd);
+/* One chunk of the task's output to every client, as STDOUT or STDERR. */
+void vl_stdio_output(int type, const char *data, size_t n);
+/* The task has ended (status as a shell says it, -1: unknown): EXIT to
+ * every client, a bounded wait for them to take it, then all closed and
+ * the socket removed. */
+void vl_stdio_finish(int status);
+
 /* monitor.c */
 struct vl_log {
-    int pipe_fd;        /* read end of the task's stdout/stderr pipe */
+    int pipe_fd;        /* read end of the task's stdout/stderr pipe, or the pty */
+    int frame;          /* VL_FRAME_STDOUT or VL_FRAME_STDERR, for attached clients */
     int fd;             /* current log file, -1 if it could not be opened */
     uint64_t size;      /* bytes in the current log file */
     const char *path;   /* the plan's STDOUT_LOG or STDERR_LOG */
@@ -190,10 +224,11 @@ struct vl_log {
 };
 int vl_log_open(struct vl_log *log, const char *path);
 int vl_write_exit_file(const char *path, const char *line);
-/* Pumps logs, reaps children; returns once the task has ended, with the
- * exit-file line for it written to line. */
-void vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
-                uint64_t log_cap, char *line, size_t linelen);
+/* Pumps logs (and serves attached clients), reaps children; returns once
+ * the task has ended, with the exit-file line for it written to line, and
+ * its status as a shell says it (-1 if unknown). */
+int vl_monitor(pid_t task, int sigfd, struct vl_log logs[2],
+               uint64_t log_cap, char *line, size_t linelen);
 
 /* Small helpers shared by the units (vessel-launch.c). */
 int vl_write_all(int fd, const void *buf, size_t len);

@@ -97,6 +97,17 @@ def encode(spec):
         elif k == 'join':    # name:path
             name, _, path = v.partition(':')
             body += rec(0x24, struct.pack('<I', NS[name]) + path.encode())
+        elif k == 'attach':
+            body += rec(0x20, v.encode())
+        elif k == 'terminal':
+            body += rec(0x21, struct.pack('<I', int(v)))
+        elif k == 'openstdin':
+            body += rec(0x22, struct.pack('<I', int(v)))
+        elif k == 'winsize':  # rows:cols
+            r, c = (int(x) for x in v.split(':'))
+            body += rec(0x23, struct.pack('<I', r << 16 | c))
+        elif k == 'init':
+            body += rec(0x1f, struct.pack('<I', int(v)))
         elif k == 'unknown':
             body += rec(0x7777, b'')
         else:
@@ -125,6 +136,57 @@ for line in p.stdout:
                 os.killpg(0, signal.SIGKILL)
 if mode in ('eof', 'bad', 'badmagic'):
     print('rc', p.wait(), flush=True)
+PY
+
+# --- an attach client --------------------------------------------------------
+# Usage: vclient.py SOCKET action...   (stdio frames: u8 type, u32 BE length)
+#   in:TEXT (STDIN; \n and \xNN escapes)  close (STDIN_CLOSE)  resize:ROWS:COLS
+#   wait:TEXT (read until the output holds TEXT)  raw:HEX (any bytes)
+#   touch:PATH (a file, once connected)  hold (never read again)
+# Then reads to the end and prints "out <output>", "err <stderr>", "exit <status>".
+cat > "$T/vclient.py" <<'PY'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+data, out, err, status = b'', b'', b'', None
+def frame():
+    global data
+    while len(data) < 5 or len(data) < 5 + struct.unpack('>I', data[1:5])[0]:
+        chunk = s.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    n = struct.unpack('>I', data[1:5])[0]
+    f = (data[0], data[5:5 + n])
+    data = data[5 + n:]
+    return f
+def take(f):
+    global out, err, status
+    if f[0] == 0x11: out += f[1]
+    elif f[0] == 0x12: err += f[1]
+    elif f[0] == 0x13: status = struct.unpack('>i', f[1])[0]
+def send(t, p=b''):
+    s.sendall(struct.pack('>BI', t, len(p)) + p)
+for a in sys.argv[2:]:
+    k, _, v = a.partition(':')
+    if k == 'in': send(1, v.encode().decode('unicode_escape').encode('latin-1'))
+    elif k == 'close': send(2)
+    elif k == 'resize': send(3, struct.pack('>HH', *(int(x) for x in v.split(':'))))
+    elif k == 'raw': s.sendall(bytes.fromhex(v))
+    elif k == 'touch': open(v, 'w').close()
+    elif k == 'hold': time.sleep(3600)
+    elif k == 'wait':
+        while v.encode() not in out:
+            f = frame()
+            if f is None: break
+            take(f)
+while True:
+    f = frame()
+    if f is None: break
+    take(f)
+print('out', out.decode(errors='replace').replace('\r', ''))
+print('err', err.decode(errors='replace'))
+print('exit', status)
 PY
 
 # --- harness ---------------------------------------------------------------
@@ -417,6 +479,108 @@ launch ujoin_ns release "join=user:/proc/$tpid/ns/user" ns=ipc arg=true
 expect "join user ns with new namespaces refused" "$(outcome ujoin_ns)" \
     "error plan: JOIN_NS user cannot be combined with NAMESPACES"
 kill -9 "$tpid"
+
+# ATTACH_SOCKET, OPEN_STDIN: the task's stdio on a socket, in stdio frames.
+# A task that prints waits for a line first: the client attaches after "ok".
+A=$T/run/a.sock
+VC="timeout 20 python3 $T/vclient.py"
+launch cat release "${BASE[@]}" "attach=$A" openstdin=1 arg=cat
+expect "attach: socket mode" "$(stat -c %a "$A")" "600"
+expect "attach: cat round trip, STDIN_CLOSE ends it" \
+    "$($VC "$A" 'in:hello\n' wait:hello 'in:world\n' close)" "out hello
+world
+
+err 
+exit 0"
+expect "attach: and the log" "$(exitof cat; out cat)" "exited 0
+hello
+world"
+expect "attach: socket removed" "$([ -e "$A" ] && echo left || echo removed)" "removed"
+
+launch two release "${BASE[@]}" "attach=$A" openstdin=1 arg=sh arg=-c 'arg=read x; echo got $x; echo oops >&2; exit 7'
+$VC "$A" "touch:$T/run/first" > "$T/run/first.out" &
+first=$!
+while [ ! -e "$T/run/first" ]; do sleep 0.05; done
+expect "attach: second client's stdin, EXIT's code" "$($VC "$A" 'in:abc\n')" "out got abc
+
+err oops
+
+exit 7"
+wait $first
+expect "attach: the first client sees the same" "$(cat "$T/run/first.out")" "out got abc
+
+err oops
+
+exit 7"
+
+launch sigexit release "rootfs=$R" ns=mount env=PATH=/bin "attach=$A" openstdin=1 arg=sh arg=-c 'arg=read x; kill -9 $$'
+expect "attach: EXIT of a signal is 128 + it" "$($VC "$A" 'in:\n' | tail -n1)" "exit 137"
+
+launch nostdin release "${BASE[@]}" "attach=$A" arg=sh arg=-c 'arg=cat; echo eof'
+expect "attach: without OPEN_STDIN stdin is /dev/null" "$(exitof nostdin; out nostdin)" "exited 0
+eof"
+
+launch garbage release "${BASE[@]}" "attach=$A" openstdin=1 arg=cat
+$VC "$A" raw:7f00000000 >/dev/null
+$VC "$A" raw:0100200000 >/dev/null
+expect "attach: after garbage clients, another goes on" "$($VC "$A" 'in:ok\n' close | head -n1)" "out ok"
+exitof garbage >/dev/null
+expect "attach: garbage noted in the monitor log" "$(grep -c 'dropped a client: it sent a frame' "$T/run/garbage/monitor.log")" "2"
+
+launch stuck release "${BASE[@]}" "attach=$A" openstdin=1 arg=sh arg=-c 'arg=read x; head -c 6000000 /dev/zero'
+$VC "$A" 'in:\n' hold >/dev/null &
+stuck=$!
+expect "attach: a client that never reads does not hold the task" "$(exitof stuck; stat -c %s "$T/run/stuck/stdout.log")" "exited 0
+6000000"
+kill $stuck
+expect "attach: the stuck client was dropped" "$(grep -c 'more than 4 MiB' "$T/run/stuck/monitor.log")" "1"
+
+launch longsock release "${BASE[@]}" "attach=/$(printf 'x%.0s' $(seq 120))" arg=true
+expect "attach: a socket path too long" "$(outcome longsock)" \
+    "error plan: ATTACH_SOCKET longer than 107 bytes: /$(printf 'x%.0s' $(seq 120))"
+
+# TERMINAL, WINSIZE: a pty of the container's devpts.
+launch tty release "${BASE[@]}" "attach=$A" openstdin=1 terminal=1 winsize=24:80 uid=1000 gid=1000 \
+    arg=sh arg=-c 'arg=read x; tty; stat -c %u:%g $(tty); stty size; read x; stty size; ls -1 /dev/pts'
+expect "terminal: its tty, owner, WINSIZE, then RESIZE" \
+    "$($VC "$A" 'in:\n' 'wait:24 80' resize:50:132 'in:\n' | grep -v '^$')" "out 
+/dev/pts/0
+1000:1000
+24 80
+50 132
+0
+ptmx
+err 
+exit 0"
+expect "terminal: output logged to stdout" "$(exitof tty; grep -c '50 132' "$T/run/tty/stdout.log")" "exited 0
+1"
+
+launch ctrlc release "rootfs=$R" ns=mount,uts std=proc,sys,dev env=PATH=/bin "attach=$A" openstdin=1 \
+    terminal=1 arg=sh arg=-c 'arg=read x; echo ready; sleep 100'
+expect "terminal: Ctrl-C interrupts" "$($VC "$A" 'in:\n' wait:ready 'in:\x03' | tail -n1)" "exit 130"
+
+launch ctrlc_init release "${BASE[@]}" "attach=$A" openstdin=1 terminal=1 init=1 \
+    arg=sh arg=-c 'arg=read x; echo ready; sleep 100'
+expect "terminal: Ctrl-C reaches the task behind the init" \
+    "$($VC "$A" 'in:\n' wait:ready 'in:\x03' | tail -n1)" "exit 130"
+
+launch tty_host release "attach=$A" terminal=1 arg=true
+expect "terminal: never the host's devpts" "$(outcome tty_host)" \
+    "error plan: TERMINAL requires ROOTFS with the /dev of STD_FS, or JOIN_NS mount"
+
+launch target2 release "${BASE[@]}" "attach=$T/run/t.sock" openstdin=1 terminal=1 arg=sh arg=-c 'arg=read x'
+tpid=$(ctlval target2 pid)
+launch exectty release "join=mount:/proc/$tpid/ns/mnt" "join=pid:/proc/$tpid/ns/pid" "attach=$A" terminal=1 \
+    openstdin=1 env=PATH=/bin arg=sh arg=-c 'arg=read x; tty; ls -1 /dev/pts'
+expect "terminal: in a joined mount namespace, the container's devpts" \
+    "$($VC "$A" 'in:\n' | grep -v '^$')" "out 
+/dev/pts/1
+0
+1
+ptmx
+err 
+exit 0"
+$VC "$T/run/t.sock" 'in:\n' >/dev/null
 
 echo "----"
 echo "passed $PASS, failed $FAIL"

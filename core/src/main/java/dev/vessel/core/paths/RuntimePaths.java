@@ -34,6 +34,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *   vm-network/&lt;id&gt;.ckpt                 the vm/network isolator's taps per container
  *   gpus/&lt;id&gt;.ckpt                       the GPUs a container holds (core.gpu.GpuAllocator)
  *   vm-sockets/&lt;hash&gt;.sock               a VM's agent socket when its container dir is too deep for one
+ *   io/&lt;hash&gt;.sock                       a task's or exec's attach socket when its directory is too deep for one
  *   vm-pool/&lt;guest&gt;/                     a warm guest booted ahead of demand: agent.sock, console.log, and
  *     share/                             the directory its guest mounts; a task's rootfs is bound on share/root
  *   shares/  volumes/  warm-up-root/     in a guest only: the guest agent's mounts (see GuestPaths)
@@ -45,6 +46,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *     stdout.log, stderr.log (+ .1)      the task's output, written by its monitor
  *     monitor.log                        the monitor's own diagnostics
  *     exit                               how the task ended, written by its monitor (through exit.tmp)
+ *     attach.sock                        a process task's stdio, served by its monitor while it runs
  *     agent.sock                         a VM task: the host end of the guest agent's channel
  *     console.log                        a VM task: the guest's serial console
  *     containers/&lt;id&gt;/                  nested containers, same layout
@@ -311,6 +313,29 @@ public record RuntimePaths(Path stateDir, Path runDir) {
             return inside;
         }
         return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".sock");
+    }
+
+    /**
+     * Where the monitor of the task (or exec) whose directory is {@code dir} serves its stdio while it runs:
+     * {@code attach.sock} in that directory, or, when that path is too long for a unix socket, a file under
+     * the run dir named after a hash of the directory (see {@link #attachSockets()}).
+     */
+    public Path attachSocket(Path dir) {
+        Path inside = dir.resolve("attach.sock");
+        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
+            return inside;
+        }
+        return attachSocketsDir().resolve(ShortNames.hash(dir.toString(), 32) + ".sock");
+    }
+
+    /** The attach sockets of directories too deep for their own. */
+    public Path attachSocketsDir() {
+        return runDir.resolve("io");
+    }
+
+    /** The sockets in {@link #attachSocketsDir()}; none when it is missing. */
+    public List<Path> attachSockets() throws IOException {
+        return DirectoryEntries.matching(attachSocketsDir(), "*.sock");
     }
 
     /** Where the VM launcher keeps the guests it boots ahead of demand, one directory each. */

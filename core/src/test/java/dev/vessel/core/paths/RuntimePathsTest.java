@@ -32,4 +32,22 @@ class RuntimePathsTest {
         assertEquals(guest.resolve("share/" + RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE),
                 RuntimePaths.warmGuestRootfs(guest));
     }
+
+    @Test
+    void anAttachSocketIsInItsDirectoryUnlessThatIsTooLongForOne() throws Exception {
+        RuntimePaths paths = new RuntimePaths(Path.of("/var/lib/vessel"), Path.of("/run/vessel"));
+        Path shallow = paths.containerDir(List.of("web"));
+        assertEquals(Path.of("/run/vessel/containers/web/attach.sock"), paths.attachSocket(shallow));
+        Path deep = paths.containerDir(List.of("a".repeat(60), "b".repeat(60))).resolve("execs/1");
+        Path socket = paths.attachSocket(deep);
+        assertEquals(paths.attachSocketsDir(), socket.getParent());
+        assertEquals(32 + ".sock".length(), socket.getFileName().toString().length());
+        assertEquals(socket, paths.attachSocket(deep), "the same directory, the same socket");
+
+        RuntimePaths inTmp = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        assertEquals(List.of(), inTmp.attachSockets(), "no directory: no socket");
+        Files.createDirectories(inTmp.attachSocketsDir());
+        Files.createFile(inTmp.attachSocketsDir().resolve("x.sock"));
+        assertEquals(List.of(inTmp.attachSocketsDir().resolve("x.sock")), inTmp.attachSockets());
+    }
 }

@@ -38,7 +38,8 @@ public record HelperPlan(
         Optional<SeccompFilter> seccompFilter,
         boolean init,
         List<JoinNamespace> joinNamespaces,
-        boolean pause) {
+        boolean pause,
+        Stdio stdio) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
     public static final int NS_MOUNT = 0x01, NS_UTS = 0x02, NS_IPC = 0x04, NS_PID = 0x08, NS_NET = 0x10,
@@ -66,6 +67,35 @@ public record HelperPlan(
         Objects.requireNonNull(rootfsUpper, "rootfsUpper");
         Objects.requireNonNull(seccompFilter, "seccompFilter");
         joinNamespaces = List.copyOf(joinNamespaces);
+        Objects.requireNonNull(stdio, "stdio");
+    }
+
+    /**
+     * The task's stdio beyond its logs: ATTACH_SOCKET, where its monitor serves it in stdio frames;
+     * OPEN_STDIN, its stdin open to attached clients; TERMINAL, a pty of the container's devpts; and
+     * WINSIZE, that pty's first size.
+     */
+    public record Stdio(Optional<String> attachSocket, boolean openStdin, boolean terminal,
+            Optional<WindowSize> windowSize) {
+        /** Logs only: stdin /dev/null, no socket. */
+        public static final Stdio LOGS_ONLY = new Stdio(Optional.empty(), false, false, Optional.empty());
+
+        public Stdio {
+            Objects.requireNonNull(attachSocket, "attachSocket");
+            Objects.requireNonNull(windowSize, "windowSize");
+        }
+    }
+
+    /** A terminal's size in rows and columns (each 0 to 65535). */
+    public record WindowSize(int rows, int columns) {
+        /** A terminal's size until a client gives its own: the VT100's, as terminals start. */
+        public static final WindowSize DEFAULT = new WindowSize(24, 80);
+
+        public WindowSize {
+            if (rows < 0 || rows > 0xFFFF || columns < 0 || columns > 0xFFFF) {
+                throw new IllegalArgumentException("a window size is two u16s, not " + rows + "x" + columns);
+            }
+        }
     }
 
     /**

@@ -17,7 +17,8 @@ public final class LaunchPlanEncoder {
             NETNS_PATH = 0x0D, MOUNT = 0x0E, STD_FS = 0x0F, MASKED_PATH = 0x10, RLIMIT = 0x11,
             NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15, EXIT_FILE = 0x16, STDOUT_LOG = 0x17,
             STDERR_LOG = 0x18, MONITOR_LOG = 0x19, READONLY_PATH = 0x1A, SECCOMP_FILTER = 0x1B, IDMAP = 0x1C,
-            ROOTFS_LOWER = 0x1D, ROOTFS_UPPER = 0x1E, INIT = 0x1F, JOIN_NS = 0x24, PAUSE = 0x28;
+            ROOTFS_LOWER = 0x1D, ROOTFS_UPPER = 0x1E, INIT = 0x1F, ATTACH_SOCKET = 0x20,
+            TERMINAL = 0x21, OPEN_STDIN = 0x22, WINSIZE = 0x23, JOIN_NS = 0x24, PAUSE = 0x28;
 
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
@@ -84,6 +85,15 @@ public final class LaunchPlanEncoder {
         if (plan.init()) {
             e.u32(INIT, 1);
         }
+        HelperPlan.Stdio stdio = plan.stdio();
+        stdio.attachSocket().ifPresent(p -> e.str(ATTACH_SOCKET, p));
+        if (stdio.openStdin()) {
+            e.u32(OPEN_STDIN, 1);
+        }
+        if (stdio.terminal()) {
+            e.u32(TERMINAL, 1);
+        }
+        stdio.windowSize().ifPresent(w -> e.u32(WINSIZE, w.rows() << 16 | w.columns()));
         for (HelperPlan.JoinNamespace j : plan.joinNamespaces()) {
             byte[] path = utf8(j.path());
             e.record(JOIN_NS, buffer(4 + path.length).putInt(j.namespace()).put(path).array());

@@ -53,6 +53,8 @@ import java.util.stream.Stream;
  *   <li>{@code init}: the helper's tiny init stays pid 1, forwards signals to the task and reaps orphans.
  *   <li>{@code pod}: the task is the helper's pause, which holds the namespaces a pod's members join (the
  *       launch info's {@code join_namespaces}, each joined before the clone).
+ *   <li>Stdio: the monitor serves it on the attach socket; {@code tty} makes it a pty of the container's
+ *       devpts (24×80 until a client resizes it), {@code interactive} keeps stdin open for attached clients.
  * </ul>
  */
 public final class PlanBuilder {
@@ -81,7 +83,9 @@ public final class PlanBuilder {
     private PlanBuilder() {
     }
 
-    public static HelperPlan build(LaunchPlan launch, HelperPlan.MonitorFiles monitorFiles, long logCap) {
+    /** {@code attachSocket}: where the task's monitor serves its stdio (every task has one). */
+    public static HelperPlan build(LaunchPlan launch, HelperPlan.MonitorFiles monitorFiles, long logCap,
+            String attachSocket) {
         ContainerConfig config = launch.container().config();
         LaunchInfo info = launch.launchInfo();
         Optional<Path> rootfs = info.getRootfs().isEmpty() ? Optional.empty() : Optional.of(Path.of(info.getRootfs()));
@@ -131,6 +135,10 @@ public final class PlanBuilder {
         if (config.getReadOnlyRootfs() && rootfs.isEmpty()) {
             throw VesselException.invalid("read_only_rootfs", "needs a root filesystem (image or host_rootfs)");
         }
+        if (config.getTty() && rootfs.isEmpty()) {
+            throw VesselException.invalid("tty", "needs a root filesystem (image or host_rootfs): the terminal comes"
+                    + " from the container's own /dev/pts");
+        }
         Optional<String> netns = Optional.of(info.getNetworkNamespacePath()).filter(p -> !p.isEmpty());
         if (netns.isPresent()) {
             namespaces &= ~HelperPlan.NS_NET; // joining one replaces creating one
@@ -171,7 +179,9 @@ public final class PlanBuilder {
                 seccompFilter(info),
                 config.getInit(),
                 joins,
-                config.getPod());
+                config.getPod(),
+                new HelperPlan.Stdio(Optional.of(attachSocket), config.getInteractive(), config.getTty(),
+                        Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> config.getTty())));
     }
 
     private static int bit(String field, Namespace ns) {
@@ -295,7 +305,7 @@ public final class PlanBuilder {
     }
 
     /** The launch info's sets, none without them; a non-root user keeps only the bounding set. */
-    private static HelperPlan.Caps caps(LaunchInfo info, int uid) {
+    static HelperPlan.Caps caps(LaunchInfo info, int uid) {
         CapabilitySet s = info.getCapabilities(); // all empty when no isolator gave any
         long bounding = mask("launch_info.capabilities.bounding", s.getBoundingList());
         if (uid != 0) {

@@ -1,27 +1,38 @@
 package dev.vessel.launcher.process;
 
+import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.ExecPlan;
+import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.stdio.StdioChannel;
 import java.io.IOException;
-import java.lang.ProcessBuilder.Redirect;
-import java.io.OutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.ProcessBuilder.Redirect;
+import java.net.SocketException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Launches process containers through the native helper {@code vessel-launch} (see PROTOCOL.md):
  * the plan goes to its stdin, it answers {@code pid N} with the task blocked, and the release byte
  * lets the task exec. The helper then stays as the task's monitor and records the exit status in
- * the container's directory, so a task outlives a daemon crash and its end is never lost.
+ * the container's directory, so a task outlives a daemon crash and its end is never lost. Its monitor
+ * also serves the task's stdio on an attach socket ({@link #attach}), and an exec is a second helper
+ * whose plan enters the task's namespaces ({@link ExecPlans}).
  */
 public final class ProcessLauncher implements Launcher {
     static final ProtoCodec<ProcessTaskCheckpoint> CODEC = ProtoCodec.of(1, ProcessTaskCheckpoint.parser());
@@ -64,7 +75,127 @@ public final class ProcessLauncher implements Launcher {
     @Override
     public LaunchedTask fork(LaunchPlan launch) throws Exception {
         Path dir = launch.container().containerDir();
-        HelperPlan plan = PlanBuilder.build(launch, monitorFiles(dir), logCap);
+        HelperPlan plan = PlanBuilder.build(launch, monitorFiles(dir), logCap, attachSocket(dir).toString());
+        Started started = start(plan, dir);
+        try {
+            // what an exec needs later, also after a restart: the launch info is not kept anywhere else
+            ProcessTaskCheckpoint checkpoint = started.checkpoint().toBuilder()
+                    .setExecBase(ExecPlans.base(plan, launch.launchInfo())).build();
+            launch.container().checkpoint().save(CODEC, checkpoint);
+            return ProcessTask.forked(paths.exitFile(dir), checkpoint, plan, started.process(), paths.monitorLog(dir));
+        } catch (Exception | Error e) {
+            started.abort();
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<LaunchedTask> recover(ContainerContext container) throws Exception {
+        return recoverIn(container.containerDir(), container.checkpoint()).map(t -> t);
+    }
+
+    @Override
+    public StdioChannel attach(ContainerContext container) throws Exception {
+        return MonitorStdio.connect(paths.attachSocket(container.containerDir()), container.containerId());
+    }
+
+    @Override
+    public ExecutedProcess exec(ContainerContext container, ExecPlan exec) throws Exception {
+        String name = container.containerId() + " exec " + exec.execId();
+        ProcessTaskCheckpoint task = container.checkpoint().load(CODEC)
+                .filter(c -> ProcStat.isSame(c.getTaskPid(), c.getTaskStartTime()))
+                .orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(),
+                        "has no running task to exec in"));
+        if (!task.hasExecBase()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(), "its task was started"
+                    + " by an earlier version of the launcher, which kept nothing an exec needs");
+        }
+        Path dir = exec.execDir();
+        Files.createDirectories(dir);
+        HelperPlan plan = ExecPlans.build(task.getExecBase(), container.config(), exec.config(), task.getTaskPid(),
+                monitorFiles(dir), attachSocket(dir).toString(), logCap);
+        Started started = start(plan, dir);
+        ProcessTask process;
+        try {
+            // The helper opened the task's namespace files before it said "pid": they are this task's if the
+            // task is still the one (its pid cannot name another while it lives).
+            if (!ProcStat.isSame(task.getTaskPid(), task.getTaskStartTime())) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(),
+                        "its task ended before the exec could join it");
+            }
+            new Checkpoint(paths.launcherCheckpoint(dir)).save(CODEC, started.checkpoint());
+            process = ProcessTask.forked(paths.exitFile(dir), started.checkpoint(), plan, started.process(),
+                    paths.monitorLog(dir));
+        } catch (Exception | Error e) {
+            started.abort();
+            throw e;
+        }
+        process.release(); // a failed execve is the error of this call; the exit file says it too
+        return new ProcessExec(name, process, paths.attachSocket(dir));
+    }
+
+    @Override
+    public Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan exec) throws Exception {
+        Path dir = exec.execDir();
+        String name = container.containerId() + " exec " + exec.execId();
+        return recoverIn(dir, new Checkpoint(paths.launcherCheckpoint(dir)))
+                .map(t -> new ProcessExec(name, t, paths.attachSocket(dir)));
+    }
+
+    /**
+     * At start-up: removes the attach sockets under the run dir that no monitor serves any more (one that
+     * was killed leaves its socket; a socket in a container's directory goes with the directory).
+     */
+    @Override
+    public void removeOrphans(Set<String> liveContainerIds) throws Exception {
+        for (Path socket : paths.attachSockets()) {
+            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                // served: a monitor takes this as a client that detached at once
+            } catch (SocketException e) { // refused: its monitor is gone
+                Files.deleteIfExists(socket);
+            }
+        }
+    }
+
+    /** The task (or exec) of {@code dir}, from its exit file or its live monitor. */
+    private Optional<ProcessTask> recoverIn(Path dir, Checkpoint slot) throws IOException {
+        Path exitFile = paths.exitFile(dir);
+        Optional<ProcessTaskCheckpoint> checkpoint = slot.load(CODEC);
+        long pid = checkpoint.map(ProcessTaskCheckpoint::getTaskPid).orElse(0L);
+        if (Files.exists(exitFile)) {
+            return Optional.of(ProcessTask.ended(exitFile, pid));
+        }
+        if (checkpoint.isEmpty()) {
+            return Optional.empty(); // the crash came before the helper said "pid": it aborted on EOF
+        }
+        ProcessTaskCheckpoint c = checkpoint.get();
+        if (ProcStat.isSame(c.getHelperPid(), c.getHelperStartTime())) {
+            return Optional.of(ProcessTask.recovered(exitFile, c, paths.monitorLog(dir)));
+        }
+        if (Files.exists(exitFile)) {
+            return Optional.of(ProcessTask.ended(exitFile, pid)); // it ended while we looked
+        }
+        // monitor gone without an exit file: the task died with it (PDEATHSIG), its socket is left
+        Files.deleteIfExists(paths.attachSocket(dir));
+        return Optional.empty();
+    }
+
+    /** A helper that answered "pid": the task is blocked until released, or dies with the helper. */
+    private record Started(Process process, ProcessTaskCheckpoint checkpoint) {
+        void abort() throws InterruptedException {
+            process.destroyForcibly(); // before release the task dies with it (PDEATHSIG)
+            process.waitFor();
+            try {
+                process.getOutputStream().close();
+                process.getInputStream().close();
+            } catch (IOException e) {
+                // gone already
+            }
+        }
+    }
+
+    /** Starts the helper with {@code plan} and reads its {@code pid}; its monitor's files are in {@code dir}. */
+    private Started start(HelperPlan plan, Path dir) throws Exception {
         byte[] encoded = LaunchPlanEncoder.encode(plan);
         // Until the task runs, the helper's stderr carries diagnostics; keep them with the monitor's log.
         Process process = new ProcessBuilder(helper.toString())
@@ -87,48 +218,32 @@ public final class ProcessLauncher implements Launcher {
             long taskPid = Long.parseLong(reply.substring(4).trim());
             // Neither can be reaped before release (the helper waits for it, and only the helper reaps the
             // task), so these are certainly theirs, also of a task that already failed its setup (a zombie).
-            ProcessTaskCheckpoint checkpoint = ProcessTaskCheckpoint.newBuilder()
+            return new Started(process, ProcessTaskCheckpoint.newBuilder()
                     .setHelperPid(process.pid())
                     .setHelperStartTime(ProcStat.startTimeOfUnreaped(process.pid()).orElseThrow())
                     .setTaskPid(taskPid)
                     .setTaskStartTime(ProcStat.startTimeOfUnreaped(taskPid).orElseThrow())
-                    .build();
-            launch.container().checkpoint().save(CODEC, checkpoint);
-            return ProcessTask.forked(paths.exitFile(dir), checkpoint, plan, process, paths.monitorLog(dir));
+                    .build());
         } catch (Exception | Error e) {
-            process.destroyForcibly(); // before release the task dies with it (PDEATHSIG)
-            process.waitFor();
-            stdin.close();
-            stdout.close();
+            new Started(process, null).abort();
             throw e;
         }
     }
 
-    @Override
-    public Optional<LaunchedTask> recover(ContainerContext container) throws Exception {
-        Path exitFile = paths.exitFile(container.containerDir());
-        Optional<ProcessTaskCheckpoint> checkpoint = container.checkpoint().load(CODEC);
-        long pid = checkpoint.map(ProcessTaskCheckpoint::getTaskPid).orElse(0L);
-        if (Files.exists(exitFile)) {
-            return Optional.of(ProcessTask.ended(exitFile, pid));
+    /** The attach socket of the task or exec of {@code dir}; its directory under the run dir made if needed. */
+    private Path attachSocket(Path dir) throws IOException {
+        Path socket = paths.attachSocket(dir);
+        if (!socket.getParent().equals(dir)) {
+            Files.createDirectories(socket.getParent(),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
-        if (checkpoint.isEmpty()) {
-            return Optional.empty(); // the crash came before the helper said "pid": it aborted on EOF
-        }
-        ProcessTaskCheckpoint c = checkpoint.get();
-        if (ProcStat.isSame(c.getHelperPid(), c.getHelperStartTime())) {
-            return Optional.of(ProcessTask.recovered(exitFile, c, paths.monitorLog(container.containerDir())));
-        }
-        if (Files.exists(exitFile)) {
-            return Optional.of(ProcessTask.ended(exitFile, pid)); // it ended while we looked
-        }
-        return Optional.empty(); // monitor gone without an exit file: the task died with it (PDEATHSIG)
+        return socket;
     }
 
-    /** The files the helper's monitor writes for the task in {@code containerDir}, named by RuntimePaths. */
-    private HelperPlan.MonitorFiles monitorFiles(Path containerDir) {
-        return new HelperPlan.MonitorFiles(paths.exitFile(containerDir).toString(),
-                paths.stdoutLog(containerDir).toString(), paths.stderrLog(containerDir).toString(),
-                paths.monitorLog(containerDir).toString());
+    /** The files the helper's monitor writes for the task in {@code dir}, named by RuntimePaths. */
+    private HelperPlan.MonitorFiles monitorFiles(Path dir) {
+        return new HelperPlan.MonitorFiles(paths.exitFile(dir).toString(),
+                paths.stdoutLog(dir).toString(), paths.stderrLog(dir).toString(),
+                paths.monitorLog(dir).toString());
     }
 }

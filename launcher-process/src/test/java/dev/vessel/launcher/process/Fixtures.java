@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.stdio.StdioChannel;
+import dev.vessel.core.stdio.StdioFrame;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -76,6 +80,59 @@ final class Fixtures {
             }
         }
         return pids;
+    }
+
+    /** What a launcher is told about container {@code id} of {@code containerizer}. */
+    static ContainerContext context(UnifiedContainerizer containerizer, RuntimePaths paths, String id) {
+        Path dir = containerDir(paths, id);
+        return new Context(id, containerizer.config(id), dir, new Checkpoint(paths.launcherCheckpoint(dir)));
+    }
+
+    private record Context(String containerId, ContainerConfig config, Path containerDir, Checkpoint checkpoint)
+            implements ContainerContext {
+    }
+
+    /** What an attached client has read: the output, and the EXIT status once it came (else null). */
+    static final class Received {
+        final StringBuilder stdout = new StringBuilder();
+        final StringBuilder stderr = new StringBuilder();
+        Integer exit;
+    }
+
+    /** Reads frames into {@code into} until its stdout holds {@code text} (or the stream ends). */
+    static Received readUntil(StdioChannel channel, Received into, String text) throws IOException {
+        while (!into.stdout.toString().contains(text)) {
+            if (!readOne(channel, into)) {
+                break;
+            }
+        }
+        return into;
+    }
+
+    /** Reads frames into {@code into} until the stream ends (after EXIT, the monitor closes it). */
+    static Received readToEnd(StdioChannel channel, Received into) throws IOException {
+        while (readOne(channel, into)) {
+            // all of it
+        }
+        return into;
+    }
+
+    private static boolean readOne(StdioChannel channel, Received into) throws IOException {
+        StdioFrame f = channel.read();
+        if (f == null) {
+            return false;
+        }
+        switch (f.type()) {
+            case STDOUT -> into.stdout.append(new String(f.payload(), StandardCharsets.UTF_8));
+            case STDERR -> into.stderr.append(new String(f.payload(), StandardCharsets.UTF_8));
+            case EXIT -> into.exit = f.exitStatus();
+            default -> fail("a monitor sent " + f);
+        }
+        return true;
+    }
+
+    static StdioFrame stdin(String text) {
+        return StdioFrame.stdin(text.getBytes(StandardCharsets.UTF_8));
     }
 
     /** What the process launcher saved for container {@code id}: its helper's and task's pids. */

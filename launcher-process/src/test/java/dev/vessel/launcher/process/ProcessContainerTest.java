@@ -263,7 +263,8 @@ class ProcessContainerTest {
     /**
      * The helper is spawned directly, and the JVM opens its files without close-on-exec: the helper
      * (the task's monitor, for as long as the task runs) must not keep any of them open. It holds
-     * its stdio and what it opens itself: pipes, a signalfd, /dev/null and files of its run dir.
+     * its stdio and what it opens itself: pipes, a signalfd, /dev/null, files of its run dir and the
+     * task's attach socket.
      */
     @Test
     void theHelperKeepsNoDescriptorOfTheJvm() throws Exception {
@@ -280,8 +281,15 @@ class ProcessContainerTest {
             }
             assertTrue(fds.keySet().containsAll(List.of(0, 1, 2)), fds.toString());
             assertFalse(fds.containsValue(jvmOnly.toString()), "the helper inherited the JVM's " + jvmOnly + ": " + fds);
+            // a unix socket's inode and path, as the kernel lists them ("Num RefCount ... Inode Path")
+            Map<String, String> unixSockets = new TreeMap<>();
+            Fixtures.read(Path.of("/proc", Long.toString(helperPid), "net/unix")).lines().skip(1)
+                    .map(l -> l.trim().split("\\s+")).filter(f -> f.length == 8)
+                    .forEach(f -> unixSockets.put("socket:[" + f[6] + "]", f[7]));
+            String attachSocket = paths.attachSocket(dir).toString();
             fds.forEach((fd, target) -> assertTrue(target.equals(dir.toString()) || target.startsWith(dir + "/")
-                    || target.startsWith("pipe:") || target.startsWith("anon_inode:") || target.equals("/dev/null"),
+                    || target.startsWith("pipe:") || target.startsWith("anon_inode:") || target.equals("/dev/null")
+                    || attachSocket.equals(unixSockets.get(target)),
                     "the helper holds fd " + fd + " -> " + target + ", which it did not open: " + fds));
         }
     }
