@@ -12,19 +12,20 @@ public final class Benchmarks {
     private static final String HOSTILE_API = "hostile-api";
     private static final String FULL_VM = "full-vm";
     private static final String OCI = "oci";
+    private static final String EXEC = "exec";
 
     private Benchmarks() {
     }
 
     public static void main(String[] args) throws Exception {
         List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL, NODE_LAUNCH,
-                VM_LAUNCH, HOSTILE_API, FULL_VM, OCI)
+                VM_LAUNCH, HOSTILE_API, FULL_VM, OCI, EXEC)
                 : List.of(args);
         List<String> process = new ArrayList<>();
         for (String name : names) {
             if (PROCESS.contains(name)) {
                 process.add(name);
-            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH, HOSTILE_API, FULL_VM, OCI).contains(name)) {
+            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH, HOSTILE_API, FULL_VM, OCI, EXEC).contains(name)) {
                 throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, "
                         + "process-throughput, image-pull, node-launch, vm-launch, hostile-api, full-vm, oci)");
             }
@@ -49,6 +50,9 @@ public final class Benchmarks {
         }
         if (names.contains(OCI)) {
             OciBench.main(new String[0]);
+        }
+        if (names.contains(EXEC)) {
+            ExecBench.main(new String[0]);
         }
     }
 }

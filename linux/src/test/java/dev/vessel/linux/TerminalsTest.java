@@ -95,6 +95,23 @@ class TerminalsTest {
         }
     }
 
+    @Test
+    void aTerminalsSizeIsSetOnItsMasterAndReadOnItsSlave() throws Throwable {
+        int fd = LibC.open(slave.toString(), O_RDWR | O_NOCTTY);
+        try {
+            new TerminalSize(33, 101).applyTo(master);
+            assertEquals(java.util.Optional.of(new TerminalSize(33, 101)), TerminalSize.of(fd));
+        } finally {
+            LibC.close(fd);
+        }
+        int notATerminal = LibC.open("/proc/self/stat", 0);
+        try {
+            assertEquals(java.util.Optional.empty(), TerminalSize.of(notATerminal));
+        } finally {
+            LibC.close(notATerminal);
+        }
+    }
+
     private void writeToMaster(String text) throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
             byte[] bytes = text.getBytes(StandardCharsets.UTF_8);

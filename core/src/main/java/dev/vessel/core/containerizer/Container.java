@@ -32,6 +32,8 @@ final class Container {
     final ReentrantLock lock = new ReentrantLock();
     /** Completes with the termination once the container is TERMINATED (or its cleanup failed). */
     final CompletableFuture<Termination> terminated = new CompletableFuture<>();
+    /** The processes exec'd into this run of the container. */
+    final ContainerExecs execs;
 
     ContainerRecord.Builder record;
     Launcher launcher;
@@ -54,6 +56,7 @@ final class Container {
         this.lineage = List.copyOf(lineage);
         this.dir = paths.containerDir(lineage);
         this.recordFile = paths.containerRecord(dir);
+        this.execs = new ContainerExecs(paths, id, dir);
         this.record = record;
         this.snapshot = record.build();
     }

@@ -141,6 +141,7 @@ final class ContainerReaper {
      * at once.
      */
     void finish(Container c, Termination termination) {
+        c.execs.containerEnded();
         c.record.getStatusBuilder().setTermination(termination);
         if (c.state() != ContainerState.DESTROYING) {
             c.enter(ContainerState.DESTROYING);

@@ -173,19 +173,21 @@ final class ContainerRecovery {
         try {
             containers.put(c.id, c);
             switch (c.state()) {
-                case TERMINATED -> {
-                }
+                case TERMINATED -> c.execs.recoverEnded();
                 // CREATED: its task was blocked on the pipe of the daemon that died, so the launcher finds it ended
                 case RUNNING, CREATED -> {
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
+                        c.execs.recover(c.launcher, ComponentContext.ofLauncher(paths, c));
                         reaper.watch(c);
                     } else {
+                        c.execs.recoverEnded();
                         reaper.finish(c, lost());
                     }
                 }
                 case DESTROYING -> {
+                    c.execs.recoverEnded();
                     Optional<LaunchedTask> task = recoverTask(c);
                     Termination termination = c.record.getStatus().getTermination();
                     if (task.isPresent()) {

@@ -11,6 +11,8 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.ExecConfig;
+import dev.vessel.core.model.ExecStatus;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.GpuAllocation;
 import dev.vessel.core.model.Isolation;
@@ -23,6 +25,7 @@ import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
+import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Fetcher;
 import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.Isolator;
@@ -32,6 +35,8 @@ import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.spi.ProvisionedRootfs;
 import dev.vessel.core.spi.Provisioner;
+import dev.vessel.core.stdio.StdioChannel;
+import dev.vessel.core.stdio.StdioFrame;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.validation.ConfigValidator;
 import java.lang.System.Logger.Level;
@@ -717,18 +722,23 @@ public final class UnifiedContainerizer implements Containerizer {
     public ContainerStatus status(String containerId) {
         Container c = get(containerId);
         if (!c.lock.tryLock()) {
-            return c.snapshot().getStatus();
+            return withExecs(c, c.snapshot().getStatus());
         }
         try {
             if (c.state() != ContainerState.RUNNING) {
-                return c.record.getStatus();
+                return withExecs(c, c.record.getStatus());
             }
             ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(paths, c));
-            return c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList())
-                    .addAllGpus(reported.getGpusList()).build();
+            return withExecs(c, c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList())
+                    .addAllGpus(reported.getGpusList()).build());
         } finally {
             c.lock.unlock();
         }
+    }
+
+    private static ContainerStatus withExecs(Container c, ContainerStatus status) {
+        List<ExecStatus> execs = c.execs.statuses();
+        return execs.isEmpty() ? status : status.toBuilder().addAllExecs(execs).build();
     }
 
     /** Never waits, as {@link #status}. */
@@ -836,6 +846,104 @@ public final class UnifiedContainerizer implements Containerizer {
         if (!recovered) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, null,
                     "the containerizer must recover its checkpoints before it launches anything");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // stdio and execs
+
+    @Override
+    public StdioChannel attach(String containerId) {
+        Container c = lockCurrent(containerId);
+        try {
+            if (c.state() != ContainerState.CREATED) { // attached before its start (run -it), nothing it prints is missed
+                requireState(c, ContainerState.RUNNING);
+            }
+            return ComponentStep.run("launcher '" + c.launcher.name() + "'", "attach to the task",
+                    () -> c.launcher.attach(ComponentContext.ofLauncher(paths, c)));
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    @Override
+    public void resize(String containerId, int rows, int columns) {
+        checkSize(rows, columns);
+        if (!config(containerId).getTty()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "tty", "container " + Quoted.of(containerId)
+                    + " has no terminal (it was made without tty)");
+        }
+        sendResize(attach(containerId), containerId, rows, columns);
+    }
+
+    @Override
+    public ExecStatus execCreate(String containerId, ExecConfig config) {
+        validator.validateExec(config);
+        Container c = lockCurrent(containerId);
+        try {
+            requireState(c, ContainerState.RUNNING);
+            return c.execs.create(config);
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    @Override
+    public StdioChannel execStart(String containerId, String execId) {
+        Container c = lockCurrent(containerId);
+        try {
+            requireState(c, ContainerState.RUNNING);
+            return c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), true).stdio();
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    @Override
+    public ExecStatus execStartDetached(String containerId, String execId) {
+        Container c = lockCurrent(containerId);
+        try {
+            requireState(c, ContainerState.RUNNING);
+            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), false);
+            return c.execs.status(execId);
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    @Override
+    public ExecStatus execStatus(String containerId, String execId) {
+        return get(containerId).execs.status(execId);
+    }
+
+    @Override
+    public void execResize(String containerId, String execId, int rows, int columns) {
+        checkSize(rows, columns);
+        Container c = get(containerId);
+        if (!c.execs.status(execId).getConfig().getTty()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "tty", "exec " + Quoted.of(execId)
+                    + " has no terminal (it was made without tty)");
+        }
+        ExecutedProcess process = c.execs.running(execId);
+        sendResize(ComponentStep.run("launcher '" + c.launcher.name() + "'", "attach to exec " + execId,
+                process::attach), containerId, rows, columns);
+    }
+
+    private static void checkSize(int rows, int columns) {
+        if (rows < 1 || rows > 0xFFFF) {
+            throw VesselException.invalid("rows", rows + " is not a terminal height (1 to 65535)");
+        }
+        if (columns < 1 || columns > 0xFFFF) {
+            throw VesselException.invalid("columns", columns + " is not a terminal width (1 to 65535)");
+        }
+    }
+
+    /** A resize out of band: one RESIZE frame on a connection of its own, which then detaches. */
+    private static void sendResize(StdioChannel channel, String containerId, int rows, int columns) {
+        try (channel) {
+            channel.write(StdioFrame.resize(rows, columns));
+        } catch (java.io.IOException e) {
+            throw VesselException.internal(containerId, "resize: " + e.getMessage(), e);
         }
     }
 

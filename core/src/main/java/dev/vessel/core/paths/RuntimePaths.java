@@ -49,6 +49,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *     attach.sock                        a process task's stdio, served by its monitor while it runs
  *     agent.sock                         a VM task: the host end of the guest agent's channel
  *     console.log                        a VM task: the guest's serial console
+ *     execs/&lt;exec id&gt;/                   one process exec'd into the running task (see {@link #execDir})
+ *       exec.ckpt                        the containerizer's record of it (config, state, exit code)
+ *       …                                what its launcher keeps there: its exit status, logs, monitor log
  *     containers/&lt;id&gt;/                  nested containers, same layout
  * </pre>
  *
@@ -287,7 +290,38 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     public List<Path> runRecords(Path containerDir) {
         Path exit = exitFile(containerDir);
         return List.of(exit, exit.resolveSibling(exit.getFileName() + ".tmp"), launcherCheckpoint(containerDir),
-                isolatorCheckpointsDir(containerDir));
+                isolatorCheckpointsDir(containerDir), execsDir(containerDir));
+    }
+
+    /** The processes exec'd into the container's current run, one directory each. */
+    public Path execsDir(Path containerDir) {
+        return containerDir.resolve("execs");
+    }
+
+    /**
+     * One exec's directory: its record, and what its launcher writes (the exec's exit status, logs and
+     * monitor log, named as a task's are in a container directory). Exec ids are made by the
+     * containerizer (hex digits), never a client's.
+     */
+    public Path execDir(Path containerDir, String execId) {
+        return execsDir(containerDir).resolve(execId);
+    }
+
+    /** The containerizer's record of one exec. */
+    public Path execRecord(Path execDir) {
+        return execDir.resolve("exec.ckpt");
+    }
+
+    /** The ids of the execs with a directory in the container's; none when it has none. */
+    public List<String> execIds(Path containerDir) throws IOException {
+        List<String> ids = new ArrayList<>();
+        for (Path dir : DirectoryEntries.matching(execsDir(containerDir), "*")) {
+            if (Files.isDirectory(dir)) {
+                ids.add(dir.getFileName().toString());
+            }
+        }
+        ids.sort(Comparator.naturalOrder());
+        return ids;
     }
 
     public Path stdoutLog(Path containerDir) {

@@ -2,9 +2,12 @@ package dev.vessel.core.spi;
 
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.ExecConfig;
+import dev.vessel.core.model.ExecStatus;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
+import dev.vessel.core.stdio.StdioChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -63,4 +66,31 @@ public interface Containerizer {
 
     /** Forgets a terminated container (its record and run directory). */
     void remove(String containerId);
+
+    /**
+     * Connects to the stdio of the container's running task: what it prints from now on, its stdin when its
+     * config is {@code interactive}, resizes when it has a {@code tty}; the last frame is its EXIT. Closing
+     * the channel detaches and leaves the task running.
+     */
+    StdioChannel attach(String containerId);
+
+    /** Sets the size of the container's terminal (a {@code tty} container's): rows and columns, 1 to 65535. */
+    void resize(String containerId, int rows, int columns);
+
+    /**
+     * Records a process to run inside the running container (validated, fields named as in
+     * {@link ExecConfig}); {@link #execStart} runs it. It is listed in the container's status.
+     */
+    ExecStatus execCreate(String containerId, ExecConfig config);
+
+    /** Starts a created exec and connects to its stdio, as {@link #attach} does to a task's; its last frame is its EXIT. */
+    StdioChannel execStart(String containerId, String execId);
+
+    /** Starts a created exec with nobody attached; returns once it runs. */
+    ExecStatus execStartDetached(String containerId, String execId);
+
+    ExecStatus execStatus(String containerId, String execId);
+
+    /** Sets the size of a running exec's terminal, as {@link #resize} does a task's. */
+    void execResize(String containerId, String execId, int rows, int columns);
 }

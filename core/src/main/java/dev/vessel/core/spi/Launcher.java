@@ -51,6 +51,17 @@ public interface Launcher {
                 "the " + name() + " launcher cannot run a process in a running task");
     }
 
+    /**
+     * As {@link #exec}, with a connection to the process's stdio made before it runs, so that a client is
+     * sent all it prints (a short process may have printed and ended before an {@link ExecutedProcess#attach}
+     * after {@code exec} could connect). By default {@code exec}, then {@code attach}: a launcher whose
+     * processes can print before that connects does it in between.
+     */
+    default AttachedExec execAttached(ContainerContext container, ExecPlan plan) throws Exception {
+        ExecutedProcess process = exec(container, plan);
+        return new AttachedExec(process, process.attach());
+    }
+
     /** After a restart: the exec of this plan, alive or with its status known; empty when nothing is left of it. */
     default Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan plan) throws Exception {
         return Optional.empty();

@@ -10,6 +10,7 @@ import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
@@ -86,6 +87,18 @@ public final class ConfigValidator {
         }
     }
 
+    /**
+     * Throws a {@link ValidationException} listing every problem of a process to exec into a running
+     * container, or returns quietly; the fields are named as in {@link ExecConfig}.
+     */
+    public void validateExec(ExecConfig exec) {
+        List<Violation> violations = new ArrayList<>();
+        new Check(violations).exec(exec);
+        if (!violations.isEmpty()) {
+            throw new ValidationException(violations);
+        }
+    }
+
     /** True for a valid container id (also used for persistent volume names). */
     public static boolean isValidId(String id) {
         return ID.matcher(id).matches() && !id.contains("..");
@@ -150,11 +163,41 @@ public final class ConfigValidator {
             if (isolation == Isolation.VM) {
                 notYetInVms(c);
             }
+            stdio(c);
             c.getLabelsMap().keySet().forEach(k -> {
                 if (k.isBlank()) {
                     fail("labels", "a label key must not be empty");
                 }
             });
+        }
+
+        /** A full VM has no task whose stdio could be a terminal or take input: its console is the serial one. */
+        private void stdio(ContainerConfig c) {
+            String why = "a full VM (vm.machine) has no task stdio; attach to its serial console (vessel vm console)";
+            if (bootsDiskImage(c) && c.getTty()) {
+                fail("tty", why);
+            }
+            if (bootsDiskImage(c) && c.getInteractive()) {
+                fail("interactive", why);
+            }
+        }
+
+        void exec(ExecConfig e) {
+            if (e.getCommandCount() == 0) {
+                fail("command", "must not be empty: give the program to run in the container");
+            } else if (e.getCommand(0).isEmpty()) {
+                fail("command[0]", "the program must not be an empty string");
+            }
+            for (int i = 0; i < e.getCommandCount(); i++) {
+                noNul("command[" + i + "]", e.getCommand(i));
+            }
+            env(e.getEnvList());
+            if (!e.getUser().isEmpty()) {
+                user(e.getUser());
+            }
+            if (!e.getWorkingDir().isEmpty()) {
+                absolutePath("working_dir", e.getWorkingDir());
+            }
         }
 
         /**

@@ -4,9 +4,19 @@ import dev.vessel.core.checkpoint.CheckpointCodec;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.ContainerContext;
+import dev.vessel.core.spi.ExecPlan;
+import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import dev.vessel.core.stdio.StdioChannel;
+import dev.vessel.core.stdio.StdioFrame;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.Set;
@@ -98,6 +108,108 @@ public final class FakeLauncher implements Launcher {
                 .map(p -> new Task(container.containerId(), p));
     }
 
+    /** The frames each channel this launcher handed out was sent, by container (or exec) id. */
+    public final List<String> framesSent = new CopyOnWriteArrayList<>();
+
+    @Override
+    public StdioChannel attach(ContainerContext container) throws Exception {
+        call("attach", container.containerId());
+        return new Channel(container.containerId());
+    }
+
+    /**
+     * An exec is one more fake process, whose pid is written into its directory as a real launcher
+     * writes its records there; it ends when its container's task is destroyed, as the kernel ends the
+     * processes of a pid namespace whose init is gone.
+     */
+    @Override
+    public ExecutedProcess exec(ContainerContext container, ExecPlan plan) throws Exception {
+        call("exec", container.containerId() + "/" + String.join(" ", plan.config().getCommandList()));
+        FakeProcessTable.FakeProcess p = table.spawn();
+        Files.writeString(plan.execDir().resolve("fake-pid"), Long.toString(p.pid));
+        execsOf.computeIfAbsent(container.containerId(), k -> new CopyOnWriteArrayList<>()).add(p);
+        return new Exec(plan.execId(), p);
+    }
+
+    @Override
+    public Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan plan) throws Exception {
+        log.add(name + ":recoverExec:" + container.containerId() + "/" + plan.execId());
+        Path pidFile = plan.execDir().resolve("fake-pid");
+        if (!Files.exists(pidFile)) {
+            return Optional.empty();
+        }
+        FakeProcessTable.FakeProcess p = table.get(Long.parseLong(Files.readString(pidFile)));
+        return p == null ? Optional.empty() : Optional.of(new Exec(plan.execId(), p));
+    }
+
+    private final java.util.Map<String, List<FakeProcessTable.FakeProcess>> execsOf = new ConcurrentHashMap<>();
+
+    private final class Exec implements ExecutedProcess {
+        private final String execId;
+        private final FakeProcessTable.FakeProcess process;
+        private final CompletableFuture<Integer> seenExit = new CompletableFuture<>();
+
+        Exec(String execId, FakeProcessTable.FakeProcess process) {
+            this.execId = execId;
+            this.process = process;
+            process.exit.thenAccept(t -> {
+                if (!crashed) {
+                    seenExit.complete(t.hasSignal() ? 128 + t.getSignal() : t.getExitCode());
+                }
+            });
+        }
+
+        @Override
+        public long pid() {
+            return process.pid;
+        }
+
+        @Override
+        public CompletableFuture<Integer> exit() {
+            return seenExit;
+        }
+
+        @Override
+        public StdioChannel attach() {
+            return new Channel(execId);
+        }
+
+        @Override
+        public void signal(int signal) {
+            table.signal(process.pid, signal);
+        }
+    }
+
+    /** Records what is written to it; reads the process's EXIT once it has ended. */
+    private final class Channel implements StdioChannel {
+        private final String owner;
+        private final LinkedBlockingQueue<StdioFrame> toRead = new LinkedBlockingQueue<>();
+
+        Channel(String owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public StdioFrame read() throws IOException {
+            try {
+                return toRead.take();
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+        }
+
+        @Override
+        public void write(StdioFrame frame) {
+            framesSent.add(owner + ":" + frame.type() + (frame.type() == StdioFrame.Type.RESIZE
+                    ? " " + frame.rows() + "x" + frame.columns() : ""));
+        }
+
+        @Override
+        public void close() {
+            framesSent.add(owner + ":closed");
+        }
+    }
+
     private final class Task implements LaunchedTask {
         private final String containerId;
         private final FakeProcessTable.FakeProcess process;
@@ -140,6 +252,11 @@ public final class FakeLauncher implements Launcher {
         public void destroy() throws Exception {
             call("destroy", containerId);
             table.signal(process.pid, 9);
+            for (FakeProcessTable.FakeProcess exec : execsOf.getOrDefault(containerId, List.of())) {
+                if (!exec.exit.isDone()) {
+                    table.signal(exec.pid, 9);
+                }
+            }
         }
     }
 }

@@ -360,6 +360,14 @@ class ConfigValidatorTest {
         assertRefused("vm.kernel", machine(machineOptions()).setVm(VmOptions.newBuilder().setKernel("/boot/vmlinuz")
                 .setMachine(machineOptions())));
         assertRefused("volumes", machine(machineOptions()).addVolumes(hostVolume("/data")));
+        assertRefused("tty", machine(machineOptions()).setTty(true));
+        assertRefused("interactive", machine(machineOptions()).setInteractive(true));
+    }
+
+    @Test
+    void aTaskMayHaveATerminalAndAnOpenStdin() {
+        assertDoesNotThrow(() -> validator.validate(valid().setTty(true).setInteractive(true).build()));
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM).setTty(true).build()));
     }
 
     /** Refused naming {@code field} first (other violations of the same config may follow). */

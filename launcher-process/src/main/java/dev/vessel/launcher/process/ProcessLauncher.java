@@ -6,6 +6,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
@@ -101,6 +102,16 @@ public final class ProcessLauncher implements Launcher {
 
     @Override
     public ExecutedProcess exec(ContainerContext container, ExecPlan exec) throws Exception {
+        return exec(container, exec, false).process();
+    }
+
+    /** The exec's monitor serves its socket before it says "pid": attached before the release, nothing is missed. */
+    @Override
+    public AttachedExec execAttached(ContainerContext container, ExecPlan exec) throws Exception {
+        return exec(container, exec, true);
+    }
+
+    private AttachedExec exec(ContainerContext container, ExecPlan exec, boolean attach) throws Exception {
         String name = container.containerId() + " exec " + exec.execId();
         ProcessTaskCheckpoint task = container.checkpoint().load(CODEC)
                 .filter(c -> ProcStat.isSame(c.getTaskPid(), c.getTaskStartTime()))
@@ -116,6 +127,7 @@ public final class ProcessLauncher implements Launcher {
                 monitorFiles(dir), attachSocket(dir).toString(), logCap);
         Started started = start(plan, dir);
         ProcessTask process;
+        StdioChannel stdio = null;
         try {
             // The helper opened the task's namespace files before it said "pid": they are this task's if the
             // task is still the one (its pid cannot name another while it lives).
@@ -126,12 +138,22 @@ public final class ProcessLauncher implements Launcher {
             new Checkpoint(paths.launcherCheckpoint(dir)).save(CODEC, started.checkpoint());
             process = ProcessTask.forked(paths.exitFile(dir), started.checkpoint(), plan, started.process(),
                     paths.monitorLog(dir));
+            if (attach) {
+                stdio = MonitorStdio.connect(paths.attachSocket(dir), name);
+            }
         } catch (Exception | Error e) {
             started.abort();
             throw e;
         }
-        process.release(); // a failed execve is the error of this call; the exit file says it too
-        return new ProcessExec(name, process, paths.attachSocket(dir));
+        try {
+            process.release(); // a failed execve is the error of this call; the exit file says it too
+        } catch (Exception | Error e) {
+            if (stdio != null) {
+                stdio.close();
+            }
+            throw e;
+        }
+        return new AttachedExec(new ProcessExec(name, process, paths.attachSocket(dir)), stdio);
     }
 
     @Override

@@ -24,6 +24,7 @@ import dev.vessel.core.model.Namespace;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.SeccompFilter;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
@@ -218,6 +219,22 @@ class ExecTest {
             c.write(stdin("\n"));
             Fixtures.Received r = readToEnd(c, new Fixtures.Received());
             assertEquals("the container's own\n/home/app\ntask yes\n", r.stdout.toString());
+        }
+    }
+
+    /** Attached before it runs: a process that prints and ends at once is never missed, however quick. */
+    @Test
+    void anExecAttachedBeforeItRunsMissesNothingItPrints() throws Exception {
+        container("quick", false);
+        for (int i = 0; i < 5; i++) {
+            AttachedExec exec = launcher.execAttached(context("quick"), plan("quick",
+                    command("/bin/sh", "-c", "echo quick-" + i + "; exit " + i)));
+            try (StdioChannel c = exec.stdio()) {
+                Fixtures.Received r = readToEnd(c, new Fixtures.Received());
+                assertEquals("quick-" + i + "\n", r.stdout.toString());
+                assertEquals(i, r.exit);
+            }
+            assertEquals(i, exec.process().exit().get(10, TimeUnit.SECONDS));
         }
     }
 

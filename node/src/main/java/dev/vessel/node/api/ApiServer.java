@@ -89,6 +89,7 @@ public final class ApiServer implements AutoCloseable {
         ImagesApi images = new ImagesApi(node.images());
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
+        StdioApi stdio = new StdioApi(node.containerizer());
         PodsApi pods = new PodsApi(node.containerizer());
         OciApi oci = new OciApi(containers, node.containerizer());
         return new Router()
@@ -103,6 +104,12 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/restart", containers::restart)
                 .add(HttpMethod.POST, "/v1/containers/{id}/update", containers::update)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
+                .add(HttpMethod.POST, "/v1/containers/{id}/attach", stdio::attach)
+                .add(HttpMethod.POST, "/v1/containers/{id}/resize", stdio::resize)
+                .add(HttpMethod.POST, "/v1/containers/{id}/exec", stdio::create)
+                .add(HttpMethod.GET, "/v1/containers/{id}/exec/{eid}", stdio::inspect)
+                .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/start", stdio::start)
+                .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/resize", stdio::resizeExec)
                 .add(HttpMethod.POST, "/v1/pods", pods::create)
                 .add(HttpMethod.GET, "/v1/pods", pods::list)
                 .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)

@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.io.InputStream;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -80,6 +81,45 @@ final class UpgradedConnection {
             channel.config().setAutoRead(true);
         }
         return next;
+    }
+
+    /** What the client sends as a stream, for a reader that parses it (its frames); ends when the client closes. */
+    InputStream inputStream() {
+        return new InputStream() {
+            private byte[] chunk = new byte[0];
+            private int at;
+
+            @Override
+            public int read() {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] into, int offset, int length) {
+                if (length == 0) {
+                    return 0;
+                }
+                while (at == chunk.length) {
+                    byte[] next;
+                    try {
+                        next = UpgradedConnection.this.read(1000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return -1;
+                    }
+                    if (next == null) {
+                        return -1;
+                    }
+                    chunk = next;
+                    at = 0;
+                }
+                int n = Math.min(length, chunk.length - at);
+                System.arraycopy(chunk, at, into, offset, n);
+                at += n;
+                return n;
+            }
+        };
     }
 
     /** Sends bytes and waits until they are written, so a slow client slows the producer; false once the client is gone. */

@@ -91,6 +91,12 @@ final class RunCommand implements Callable<Integer> {
     private String name;
     @Option(names = {"-d", "--detach"}, description = "print the id and return")
     private boolean detach;
+    @Option(names = {"-i", "--interactive"}, description = "keep the task's stdin open: attached, what the CLI reads"
+            + " goes to it (vessel attach joins it later)")
+    private boolean interactive;
+    @Option(names = {"-t", "--tty"}, description = "give the task a terminal; attached, the local one goes raw,"
+            + " its size follows, Ctrl-P Ctrl-Q detaches")
+    private boolean tty;
     @Option(names = "--rm", description = "remove the container once it has ended")
     private boolean remove;
     @Option(names = "--rootfs", paramLabel = "DIR", description = "run on this host directory instead of an image")
@@ -118,15 +124,54 @@ final class RunCommand implements Callable<Integer> {
     private List<String> words = new ArrayList<>();
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException, InterruptedException {
         ObjectNode body = config();
         VesselClient client = vessel.client();
-        String id = create(client, body).get("id").asText();
+        if (!detach && (interactive || tty)) {
+            return attached(client, body);
+        }
+        String id = create(client, body, true).get("id").asText();
         if (detach) {
             vessel.out.println(id);
             return 0;
         }
         return foreground(client, id);
+    }
+
+    /**
+     * As docker's {@code run -it}: the container is created, its stdio attached, and only then started, so
+     * nothing it prints is missed; the CLI exits with its exit code (a detach leaves it running).
+     */
+    private int attached(VesselClient client, ObjectNode body) throws IOException, InterruptedException {
+        String id = create(client, body, false).get("id").asText();
+        String path = "/v1/containers/" + Paths.segment(id);
+        SignalHandler previous = Signal.handle(new Signal("INT"), terminate(client, id));
+        StdioSession.Result result;
+        try {
+            result = Attached.run(vessel, client.upgrade("POST", path + "/attach"), tty, interactive,
+                    () -> client.call("POST", path + "/start", ""));
+        } finally {
+            Signal.handle(new Signal("INT"), previous);
+        }
+        if (result.end() == StdioSession.End.DETACHED) {
+            return 0;
+        }
+        JsonNode termination = client.call("POST", path + "/wait", "");
+        if (remove) {
+            client.call("DELETE", path, null);
+        }
+        return result.end() == StdioSession.End.EXITED ? result.status() : exitCode(id, termination);
+    }
+
+    /** Ctrl-C where the terminal is not raw (it then reaches the CLI, not the task): SIGTERM to the task. */
+    private SignalHandler terminate(VesselClient client, String id) {
+        return signal -> {
+            try {
+                client.call("POST", "/v1/containers/" + Paths.segment(id) + "/kill?signal=" + SIGTERM, "");
+            } catch (CliFailure e) {
+                vessel.err.println("vessel: " + e.getMessage());
+            }
+        };
     }
 
     private ObjectNode config() {
@@ -146,6 +191,12 @@ final class RunCommand implements Callable<Integer> {
         }
         if (userns != null) {
             body.put("userns", userns); // the daemon validates it, naming the field
+        }
+        if (tty) {
+            body.put("tty", true);
+        }
+        if (interactive) {
+            body.put("interactive", true);
         }
         lifecycle(body);
         List<String> command;
@@ -287,9 +338,13 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** Creates the container; an image the node lacks is pulled first, as docker run does. */
-    private JsonNode create(VesselClient client, ObjectNode body) {
-        try (VesselClient.Response r = client.send("POST", "/v1/containers", body.toString())) {
+    /**
+     * Creates the container, running or (not {@code start}) created and not yet started; an image the node
+     * lacks is pulled first, as docker run does.
+     */
+    private JsonNode create(VesselClient client, ObjectNode body, boolean start) {
+        String path = start ? "/v1/containers" : "/v1/containers?start=false";
+        try (VesselClient.Response r = client.send("POST", path, body.toString())) {
             String answer = r.text();
             if (r.status < 400) {
                 return CliJson.JSON.readTree(answer);
@@ -305,18 +360,12 @@ final class RunCommand implements Callable<Integer> {
         String image = body.get("image").asText();
         vessel.err.println("Unable to find image '" + image + "' locally");
         PullCommand.pull(client, image, vessel.err, vessel.terminal);
-        return client.call("POST", "/v1/containers", body.toString());
+        return client.call("POST", path, body.toString());
     }
 
     private int foreground(VesselClient client, String id) {
         List<Thread> followers = List.of(follow(client, id, "stdout", vessel.out), follow(client, id, "stderr", vessel.err));
-        SignalHandler previous = Signal.handle(new Signal("INT"), signal -> {
-            try {
-                client.call("POST", "/v1/containers/" + id + "/kill?signal=" + SIGTERM, "");
-            } catch (CliFailure e) {
-                vessel.err.println("vessel: " + e.getMessage());
-            }
-        });
+        SignalHandler previous = Signal.handle(new Signal("INT"), terminate(client, id));
         JsonNode termination;
         try {
             termination = client.call("POST", "/v1/containers/" + id + "/wait", "");

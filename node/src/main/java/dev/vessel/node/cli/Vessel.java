@@ -1,5 +1,6 @@
 package dev.vessel.node.cli;
 
+import dev.vessel.linux.RawTerminal;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -25,7 +26,8 @@ public final class Vessel implements Runnable {
      * annotations when the command line is built, a large part of a command's start-up: only the one
      * that runs is registered (see {@link #needed}).
      */
-    private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, PsCommand.class,
+    private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, ExecCommand.class,
+            AttachCommand.class, PsCommand.class,
             InspectCommand.class, LogsCommand.class, StopCommand.class, StartCommand.class, RestartCommand.class,
             KillCommand.class, RmCommand.class, PodCommand.class, VmCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
@@ -76,10 +78,12 @@ public final class Vessel implements Runnable {
                     vessel.err.println("vessel: " + (e instanceof CliFailure ? e.getMessage() : "internal error: " + e));
                     return CliFailure.EXIT_CODE;
                 });
-        CommandLine run = cli.getSubcommands().get("run");
-        if (run != null) {
-            // docker's rule: what follows the image is the container's command, options included
-            run.setStopAtPositional(true);
+        for (String name : List.of("run", "exec")) {
+            CommandLine command = cli.getSubcommands().get(name);
+            if (command != null) {
+                // docker's rule: what follows the image (or container) is the command, options included
+                command.setStopAtPositional(true);
+            }
         }
         return cli.execute(args);
     }
@@ -113,6 +117,11 @@ public final class Vessel implements Runnable {
             }
         }
         return version ? Map.of() : SUBCOMMANDS;
+    }
+
+    /** Whether the CLI's stdin is a terminal a person types on (not a test's stream, a pipe or a file). */
+    boolean stdinIsTerminal() {
+        return in == System.in && RawTerminal.isTerminal(RawTerminal.STDIN);
     }
 
     VesselClient client() {

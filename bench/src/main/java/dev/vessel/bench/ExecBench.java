@@ -1,0 +1,223 @@
+package dev.vessel.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.stdio.StdioFrame;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code true} exec'd into a running container, start to exit, in alternating rounds of one run:
+ * <ul>
+ * <li>{@code vessel-cli}: {@code bin/vessel exec ID true}, the CLI's JVM start included;
+ * <li>{@code vessel-api}: the same through vesseld's API alone, from this JVM (create the exec, start it on an
+ * upgraded connection, read to its EXIT);
+ * <li>{@code runc}: {@code runc exec ID /bin/true} into a container {@code runc run -d} started from the same
+ * rootfs with the default bundle (its own namespaces, Vessel's default seccomp profile);
+ * <li>{@code crun}: the same with crun;
+ * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
+ * </ul>
+ * The bench starts its own vesseld and removes everything at the end (containers, daemon, cgroups, work dir).
+ */
+public final class ExecBench {
+    private static final int WARMUP = 5;
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 30);
+    private static final String CGROUP_PARENT = "vessel-exec-bench";
+    private static final String CONTAINER = "exec-bench";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path repository;
+    private final Path work;
+    private BenchDaemon daemon;
+    private final List<String[]> stops = new ArrayList<>();
+
+    private ExecBench(Path repository, Path work) {
+        this.repository = repository;
+        this.work = work;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path repository = BenchDaemon.repositoryRoot("exec");
+        Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-eb");
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ExecBench bench = new ExecBench(repository, work);
+        try {
+            bench.setUp();
+            bench.measure();
+        } finally {
+            bench.tearDown();
+        }
+    }
+
+    private void setUp() throws Exception {
+        Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
+        Path layout = work.resolve("image");
+        setup("umoci", "init", "--layout", layout.toString());
+        setup("umoci", "new", "--image", layout + ":bb");
+        setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
+        String image = "oci:" + layout + ":bb";
+        daemon = BenchDaemon.start(repository, work, CGROUP_PARENT);
+        setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull", image);
+        ObjectNode config = JSON.createObjectNode().put("id", CONTAINER).put("image", image);
+        config.putArray("args").add("sleep").add("100000");
+        daemon.api.call("POST", "/v1/containers", config.toString());
+
+        for (String runtime : List.of("runc", "crun")) {
+            Path bundle = OciRuntimes.bundle(work.resolve(runtime + "-bundle"), rootfs, true);
+            ObjectNode tree = (ObjectNode) JSON.readTree(Files.readString(bundle.resolve("config.json")));
+            ((ObjectNode) tree.get("process")).putArray("args").add("sleep").add("100000");
+            Files.writeString(bundle.resolve("config.json"), JSON.writeValueAsString(tree));
+            String root = work.resolve(runtime + "-state").toString();
+            // ids of their own: without a cgroupsPath in the bundle, each runtime names its cgroup after the id
+            runQuietly(runtime, "--root", root, "run", "-d", "--bundle", bundle.toString(), CONTAINER + "-" + runtime);
+            stops.add(new String[] {runtime, "--root", root, "delete", "-f", CONTAINER + "-" + runtime});
+        }
+    }
+
+    private void measure() throws Exception {
+        Map<String, Run> runs = new LinkedHashMap<>();
+        runs.put("vessel-cli", () -> runQuietly(repository.resolve("bin/vessel").toString(), "--host",
+                "unix://" + daemon.socket, "exec", CONTAINER, "true"));
+        runs.put("vessel-api", this::vesselApi);
+        for (String runtime : List.of("runc", "crun")) {
+            runs.put(runtime, () -> runQuietly(runtime, "--root", work.resolve(runtime + "-state").toString(), "exec",
+                    CONTAINER + "-" + runtime, "/bin/true"));
+        }
+        runs.put("cli-start", () -> runQuietly(repository.resolve("bin/vessel").toString(), "--version"));
+        Map<String, List<Double>> ms = new LinkedHashMap<>();
+        for (int i = 0; i < WARMUP + ROUNDS; i++) {
+            for (Map.Entry<String, Run> run : runs.entrySet()) {
+                long t0 = System.nanoTime();
+                run.getValue().once();
+                double took = (System.nanoTime() - t0) / 1e6;
+                if (i >= WARMUP) {
+                    ms.computeIfAbsent(run.getKey(), k -> new ArrayList<>()).add(took);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "exec: true in a running container, start to exit, %d alternating rounds after"
+                + " %d warm-up%n", ROUNDS, WARMUP);
+        System.out.printf(Locale.ROOT, "%-12s %9s %9s %9s%n", "path", "median", "min", "max");
+        for (Map.Entry<String, List<Double>> e : ms.entrySet()) {
+            List<Double> s = e.getValue().stream().sorted().toList();
+            System.out.printf(Locale.ROOT, "%-12s %7.1fms %7.1fms %7.1fms%n", e.getKey(), Stats.median(s), s.getFirst(),
+                    s.getLast());
+        }
+        for (String vessel : List.of("vessel-cli", "vessel-api")) {
+            for (String baseline : List.of("runc", "crun")) {
+                double v = Stats.median(ms.get(vessel));
+                double b = Stats.median(ms.get(baseline));
+                System.out.printf(Locale.ROOT, "{\"bench\":\"exec-%s\",\"vessel_ms\":%.1f,\"baseline\":\"%s\","
+                        + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d}%n", vessel.substring("vessel-".length()), v,
+                        baseline, b, v / b, ROUNDS);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface Run {
+        void once() throws Exception;
+    }
+
+    /** The API's exec: create, start on an upgraded connection, frames read until EXIT (status 0 expected). */
+    private void vesselApi() throws Exception {
+        String path = "/v1/containers/" + CONTAINER + "/exec";
+        String id = JSON.readTree(daemon.api.call("POST", path, "{\"command\":[\"true\"]}")).get("id").asText();
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(daemon.socket));
+            Channels.newOutputStream(channel).write(("POST " + path + "/" + id + "/start HTTP/1.1\r\nHost: vessel\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            InputStream in = Channels.newInputStream(channel);
+            String head = head(in);
+            if (!head.startsWith("HTTP/1.1 101")) {
+                throw new IllegalStateException("vessel-api: exec start answered " + head);
+            }
+            for (StdioFrame f = StdioFrame.readFrom(in); ; f = StdioFrame.readFrom(in)) {
+                if (f == null) {
+                    throw new IllegalStateException("vessel-api: the exec's stream ended without its EXIT");
+                }
+                if (f.type() == StdioFrame.Type.EXIT) {
+                    if (f.exitStatus() != 0) {
+                        throw new IllegalStateException("vessel-api: true ended with " + f.exitStatus());
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    private static String head(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.write(b);
+        }
+        return head.toString(StandardCharsets.US_ASCII);
+    }
+
+    /** A timed command: output dropped, exit code checked. */
+    private static void runQuietly(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " exited " + p.exitValue()
+                    + " (run it by hand to see why)");
+        }
+    }
+
+    private static void setup(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " exited " + p.exitValue() + ":\n" + output);
+        }
+    }
+
+    /** Each step runs even when an earlier one failed. */
+    private void tearDown() throws Exception {
+        List<Exception> failures = new ArrayList<>();
+        for (String[] stop : stops) {
+            try {
+                setup(stop);
+            } catch (Exception e) {
+                failures.add(e);
+            }
+        }
+        try {
+            if (daemon != null) {
+                daemon.stop();
+            }
+        } catch (Exception e) {
+            failures.add(e);
+        }
+        try {
+            BenchDaemon.removeCgroup(CGROUP_PARENT);
+            Stats.deleteTree(work);
+        } catch (Exception e) {
+            failures.add(e);
+        }
+        if (!failures.isEmpty()) {
+            Exception first = failures.getFirst();
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
+        }
+    }
+}
