@@ -166,7 +166,7 @@ class VmPodTest {
     /**
      * A SIGKILLed daemon's successor finds a VM pod and its members running (the pod's VM, the members' tasks
      * in its guest) and learns their exits, one that came while no daemon ran included; a VM pod whose record
-     * went meanwhile leaves no domain, QEMU, rootfs view or cgroup.
+     * went meanwhile leaves no domain, QEMU, rootfs view or cgroup; pod stop ends the pause in the guest, then the VM.
      */
     @Test
     void aVmPodSurvivesADaemonSigkillAndOneGoneMeanwhileLeavesNothing() throws Exception {
@@ -218,9 +218,16 @@ class VmPodTest {
             assertEquals(404, api.get("/v1/containers/" + id).status(), id);
             assertEquals(List.of(), leftovers(id), id);
         }
-        VmNode.Cli removed = VmNode.cli(daemon.socket, dir, "pod", "rm", "-f", "kept");
-        assertEquals(0, removed.code(), removed.out() + removed.err());
+        // pod stop: the pause in the guest ends on the stop signal, and with it the VM; then a plain rm
+        VmNode.Cli stopped = VmNode.cli(daemon.socket, dir, "pod", "stop", "-t", "60", "kept");
+        assertEquals(0, stopped.code(), stopped.out() + stopped.err());
+        JsonNode keptEnd = ok(api.get("/v1/containers/kept"), 200);
+        assertEquals("TERMINATED", keptEnd.at("/status/state").asText(), keptEnd::toString);
+        assertFalse(keptEnd.at("/status/termination/signal").asInt() == 9, "ended by its stop signal: " + keptEnd);
         VmNode.awaitNoDomain("vessel-kept");
+        assertFalse(VmNode.isRunning(keptQemu), "the stopped pod's QEMU is gone");
+        VmNode.Cli removed = VmNode.cli(daemon.socket, dir, "pod", "rm", "kept");
+        assertEquals(0, removed.code(), removed.out() + removed.err());
         for (String id : List.of("kept", "waiter", "quick")) {
             assertEquals(List.of(), leftovers(id), id);
         }
