@@ -50,7 +50,7 @@ public final class GuestAgent {
         Thread.ofVirtual().name("node").start(() -> {
             try {
                 node.complete(new GuestTasks(GuestNode.containerizer(GuestNode.PATHS, CgroupHierarchies.detect(),
-                        GuestNode.CGROUP_PARENT), GuestNode.PATHS, new NinePShare(), link));
+                        GuestNode.CGROUP_PARENT), GuestNode.PATHS, new NinePShare(new GuestPaths(GuestNode.PATHS).tagsDir()), link));
             } catch (Throwable t) {
                 System.err.println("vessel guest agent: the containerizer did not start: " + t);
                 node.completeExceptionally(t); // requests other than ping are answered with this error

@@ -23,6 +23,7 @@ import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.agent.OneTaskListener;
+import dev.vessel.launcher.vm.agent.PodListener;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
@@ -77,6 +78,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     /** Its launcher closed: the VM runs on for a restarted daemon to find, and this object acts no more. */
     private volatile boolean detached;
     private boolean tornDown;
+    /** A VM pod's: passes its members' events to them ({@link PodMemberTask}); null for any other task. */
+    private final PodListener podListener;
     /** libvirt's destroy of the domain, started by {@link #tearDown}. */
     private volatile CompletableFuture<Void> domainDestroyed;
 
@@ -107,7 +110,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.interfaces = List.copyOf(p.interfaces());
         this.rootfsTag = p.rootfsTag();
         this.agent = p.agent();
-        agent.listenWith(new OneTaskListener(containerId, new AgentClient.Listener() {
+        AgentClient.Listener own = new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
                 onEvent(frame);
@@ -122,7 +125,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
             public void brokeProtocol(VesselException why) {
                 lost(why.getMessage());
             }
-        }));
+        };
+        this.podListener = config.getPod() ? new PodListener(containerId, own) : null;
+        agent.listenWith(podListener != null ? podListener : new OneTaskListener(containerId, own));
     }
 
     /** A task that ended while nobody watched (its VM is gone), its end read from the checkpoint. */
@@ -139,6 +144,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.guestMounts = List.of();
         this.interfaces = List.of();
         this.rootfsTag = DomainXml.ROOTFS_TAG;
+        this.podListener = null;
         this.exit.complete(termination);
     }
 
@@ -197,6 +203,20 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return checkpoint.getDomainUuid();
     }
 
+    String domainName() {
+        return checkpoint.getDomainName();
+    }
+
+    /** A VM pod's share, where its members' rootfs are bound; empty for any other task. */
+    Optional<Path> podShare() {
+        return checkpoint.getPodShare().isEmpty() ? Optional.empty() : Optional.of(Path.of(checkpoint.getPodShare()));
+    }
+
+    /** A VM pod's demultiplexer of its guest's events; empty for any other task. */
+    Optional<PodListener> podListener() {
+        return Optional.ofNullable(podListener);
+    }
+
     /** The directory of the warm guest this task was handed, if it was. */
     Optional<Path> warmGuestDir() {
         return checkpoint.getWarmGuestDir().isEmpty() ? Optional.empty() : Optional.of(Path.of(checkpoint.getWarmGuestDir()));
@@ -207,13 +227,19 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return qemu == null ? 0 : qemu.pid();
     }
 
-    /** Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it. */
+    /**
+     * Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it.
+     * A pod's task has no rootfs: the guest runs its pause, whose namespaces the members join.
+     */
     @Override
     public void release() throws Exception {
-        LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(rootfsTag)
-                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
-                .addAllMounts(guestMounts).addAllInterfaces(interfaces).build();
+        LaunchTask.Builder launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
+                .addAllInterfaces(interfaces);
+        if (!config.getPod()) {
+            launch.setRootfsTag(rootfsTag)
+                    .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
+                    .addAllMounts(guestMounts);
+        }
         GuestFrame reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
@@ -359,6 +385,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
         }
         try {
             Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
+            if (!checkpoint.getPodShare().isEmpty()) {
+                PodShare.remove(Path.of(checkpoint.getPodShare()));
+            }
             if (!checkpoint.getWarmGuestDir().isEmpty()) {
                 WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()), Path.of(checkpoint.getAgentSocket()),
                         Path.of(checkpoint.getConsoleLog()));
@@ -406,7 +435,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
         }
     }
 
-    private AgentClient agent() {
+    /** The connection to the guest, while the task runs (a pod's members send their requests through it). */
+    AgentClient agent() {
         if (agent == null || exit.isDone()) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, containerId, "the VM task has ended");
         }
@@ -418,7 +448,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
     }
 
     /** Waits for a reply; a failure comes out as the VesselException that describes it. */
-    private static GuestFrame await(CompletableFuture<GuestFrame> reply) throws InterruptedException {
+    static GuestFrame await(CompletableFuture<GuestFrame> reply) throws InterruptedException {
         try {
             return reply.get();
         } catch (ExecutionException e) {
