@@ -67,12 +67,12 @@ public final class ExecBench {
     private void setUp() throws Exception {
         Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         Path layout = work.resolve("image");
-        setup("umoci", "init", "--layout", layout.toString());
-        setup("umoci", "new", "--image", layout + ":bb");
-        setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
+        Commands.setup("umoci", "init", "--layout", layout.toString());
+        Commands.setup("umoci", "new", "--image", layout + ":bb");
+        Commands.setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
         String image = "oci:" + layout + ":bb";
         daemon = BenchDaemon.start(repository, work, CGROUP_PARENT);
-        setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull", image);
+        Commands.setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull", image);
         ObjectNode config = JSON.createObjectNode().put("id", CONTAINER).put("image", image);
         config.putArray("args").add("sleep").add("100000");
         daemon.api.call("POST", "/v1/containers", config.toString());
@@ -84,54 +84,31 @@ public final class ExecBench {
             Files.writeString(bundle.resolve("config.json"), JSON.writeValueAsString(tree));
             String root = work.resolve(runtime + "-state").toString();
             // ids of their own: without a cgroupsPath in the bundle, each runtime names its cgroup after the id
-            runQuietly(runtime, "--root", root, "run", "-d", "--bundle", bundle.toString(), CONTAINER + "-" + runtime);
+            Commands.run(runtime, "--root", root, "run", "-d", "--bundle", bundle.toString(), CONTAINER + "-" + runtime);
             stops.add(new String[] {runtime, "--root", root, "delete", "-f", CONTAINER + "-" + runtime});
         }
     }
 
     private void measure() throws Exception {
-        Map<String, Run> runs = new LinkedHashMap<>();
-        runs.put("vessel-cli", () -> runQuietly(repository.resolve("bin/vessel").toString(), "--host",
+        Map<String, Rounds.Run> runs = new LinkedHashMap<>();
+        runs.put("vessel-cli", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--host",
                 "unix://" + daemon.socket, "exec", CONTAINER, "true"));
         runs.put("vessel-api", this::vesselApi);
         for (String runtime : List.of("runc", "crun")) {
-            runs.put(runtime, () -> runQuietly(runtime, "--root", work.resolve(runtime + "-state").toString(), "exec",
+            runs.put(runtime, () -> Commands.run(runtime, "--root", work.resolve(runtime + "-state").toString(), "exec",
                     CONTAINER + "-" + runtime, "/bin/true"));
         }
-        runs.put("cli-start", () -> runQuietly(repository.resolve("bin/vessel").toString(), "--version"));
-        Map<String, List<Double>> ms = new LinkedHashMap<>();
-        for (int i = 0; i < WARMUP + ROUNDS; i++) {
-            for (Map.Entry<String, Run> run : runs.entrySet()) {
-                long t0 = System.nanoTime();
-                run.getValue().once();
-                double took = (System.nanoTime() - t0) / 1e6;
-                if (i >= WARMUP) {
-                    ms.computeIfAbsent(run.getKey(), k -> new ArrayList<>()).add(took);
-                }
-            }
-        }
+        runs.put("cli-start", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--version"));
+        Map<String, List<Double>> ms = Rounds.measure(runs, WARMUP, ROUNDS);
         System.out.printf(Locale.ROOT, "exec: true in a running container, start to exit, %d alternating rounds after"
                 + " %d warm-up%n", ROUNDS, WARMUP);
-        System.out.printf(Locale.ROOT, "%-12s %9s %9s %9s%n", "path", "median", "min", "max");
-        for (Map.Entry<String, List<Double>> e : ms.entrySet()) {
-            List<Double> s = e.getValue().stream().sorted().toList();
-            System.out.printf(Locale.ROOT, "%-12s %7.1fms %7.1fms %7.1fms%n", e.getKey(), Stats.median(s), s.getFirst(),
-                    s.getLast());
-        }
+        Rounds.printTable(ms);
         for (String vessel : List.of("vessel-cli", "vessel-api")) {
             for (String baseline : List.of("runc", "crun")) {
-                double v = Stats.median(ms.get(vessel));
-                double b = Stats.median(ms.get(baseline));
-                System.out.printf(Locale.ROOT, "{\"bench\":\"exec-%s\",\"vessel_ms\":%.1f,\"baseline\":\"%s\","
-                        + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d}%n", vessel.substring("vessel-".length()), v,
-                        baseline, b, v / b, ROUNDS);
+                Rounds.printComparison("exec-" + vessel.substring("vessel-".length()), ms.get(vessel), baseline,
+                        ms.get(baseline));
             }
         }
-    }
-
-    @FunctionalInterface
-    private interface Run {
-        void once() throws Exception;
     }
 
     /** The API's exec: create, start on an upgraded connection, frames read until EXIT (status 0 expected). */
@@ -173,51 +150,18 @@ public final class ExecBench {
         return head.toString(StandardCharsets.US_ASCII);
     }
 
-    /** A timed command: output dropped, exit code checked. */
-    private static void runQuietly(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", command) + " exited " + p.exitValue()
-                    + " (run it by hand to see why)");
-        }
-    }
-
-    private static void setup(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", command) + " exited " + p.exitValue() + ":\n" + output);
-        }
-    }
-
-    /** Each step runs even when an earlier one failed. */
     private void tearDown() throws Exception {
-        List<Exception> failures = new ArrayList<>();
+        List<Commands.Step> steps = new ArrayList<>();
         for (String[] stop : stops) {
-            try {
-                setup(stop);
-            } catch (Exception e) {
-                failures.add(e);
-            }
+            steps.add(() -> Commands.setup(stop));
         }
-        try {
+        steps.add(() -> {
             if (daemon != null) {
                 daemon.stop();
             }
-        } catch (Exception e) {
-            failures.add(e);
-        }
-        try {
-            BenchDaemon.removeCgroup(CGROUP_PARENT);
-            Stats.deleteTree(work);
-        } catch (Exception e) {
-            failures.add(e);
-        }
-        if (!failures.isEmpty()) {
-            Exception first = failures.getFirst();
-            failures.stream().skip(1).forEach(first::addSuppressed);
-            throw first;
-        }
+        });
+        steps.add(() -> BenchDaemon.removeCgroup(CGROUP_PARENT));
+        steps.add(() -> Stats.deleteTree(work));
+        Commands.allSteps(steps);
     }
 }

@@ -3,12 +3,10 @@ package dev.vessel.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.launcher.process.BusyboxRootfs;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -74,14 +72,14 @@ public final class NodeLaunchBench {
     private void setUp() throws Exception {
         Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         Path layout = work.resolve("image");
-        setup("umoci", "init", "--layout", layout.toString());
-        setup("umoci", "new", "--image", layout + ":bb");
-        setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
+        Commands.setup("umoci", "init", "--layout", layout.toString());
+        Commands.setup("umoci", "new", "--image", layout + ":bb");
+        Commands.setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
         image = "oci:" + layout + ":bb";
         bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs, true);
 
         startDaemon();
-        setup(vessel("pull", image)); // also makes the CLI's start-up cache, if this build has none yet
+        Commands.setup(vessel("pull", image)); // also makes the CLI's start-up cache, if this build has none yet
 
         Files.writeString(work.resolve("containers.conf"), """
                 [containers]
@@ -92,7 +90,7 @@ public final class NodeLaunchBench {
                 cgroup_manager = "cgroupfs"
                 events_logger = "file"
                 """);
-        List<String> pulled = setup(podman("pull", "-q", image)).lines().toList();
+        List<String> pulled = Commands.setup(podman("pull", "-q", image)).lines().toList();
         podmanImage = pulled.getLast().strip();
     }
 
@@ -103,31 +101,16 @@ public final class NodeLaunchBench {
     }
 
     private void measure() throws Exception {
-        Map<String, Run> runs = new LinkedHashMap<>();
+        Map<String, Rounds.Run> runs = new LinkedHashMap<>();
         runs.put("vessel-cli", this::vesselCli);
         runs.put("vessel-api", this::vesselApi);
         runs.put("podman", this::podman);
         runs.put("crun", this::crun);
         runs.put("cli-start", this::cliStart);
-        Map<String, List<Double>> ms = new LinkedHashMap<>();
-        for (int i = 0; i < WARMUP + ROUNDS; i++) {
-            for (Map.Entry<String, Run> run : runs.entrySet()) {
-                long t0 = System.nanoTime();
-                run.getValue().once();
-                double took = (System.nanoTime() - t0) / 1e6;
-                if (i >= WARMUP) {
-                    ms.computeIfAbsent(run.getKey(), k -> new ArrayList<>()).add(took);
-                }
-            }
-        }
+        Map<String, List<Double>> ms = Rounds.measure(runs, WARMUP, ROUNDS);
         System.out.printf(Locale.ROOT, "node-launch: /bin/true from a busybox image, launch to removal, "
                 + "%d alternating rounds after %d warm-up%n", ROUNDS, WARMUP);
-        System.out.printf(Locale.ROOT, "%-12s %9s %9s %9s%n", "path", "median", "min", "max");
-        for (Map.Entry<String, List<Double>> e : ms.entrySet()) {
-            List<Double> s = e.getValue().stream().sorted().toList();
-            System.out.printf(Locale.ROOT, "%-12s %7.1fms %7.1fms %7.1fms%n", e.getKey(), Stats.median(s), s.getFirst(),
-                    s.getLast());
-        }
+        Rounds.printTable(ms);
         for (String vessel : List.of("vessel-cli", "vessel-api")) {
             for (String baseline : List.of("podman", "crun")) {
                 System.out.printf(Locale.ROOT, "%s / %s = %.2f%n", vessel, baseline,
@@ -136,25 +119,14 @@ public final class NodeLaunchBench {
         }
         for (String vessel : List.of("vessel-cli", "vessel-api")) {
             for (String baseline : List.of("podman", "crun")) {
-                double v = Stats.median(ms.get(vessel));
-                double b = Stats.median(ms.get(baseline));
-                System.out.printf(Locale.ROOT, "{\"bench\":\"node-launch-%s\",\"vessel_ms\":%.1f,\"baseline\":\"%s\","
-                        + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d}%n", vessel.substring("vessel-".length()), v,
-                        baseline, b, v / b, ROUNDS);
+                Rounds.printComparison("node-launch-" + vessel.substring("vessel-".length()), ms.get(vessel), baseline,
+                        ms.get(baseline));
             }
         }
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // the contenders
-
-    @FunctionalInterface
-    private interface Run {
-        void once() throws Exception;
-    }
-
     private void vesselCli() throws Exception {
-        run(vessel("run", "--rm", image, "/bin/true"));
+        Commands.run(vessel("run", "--rm", image, "/bin/true"));
     }
 
     private void vesselApi() throws Exception {
@@ -169,7 +141,7 @@ public final class NodeLaunchBench {
     }
 
     private void podman() throws Exception {
-        run(podman("run", "--rm", "--pull", "never", "--runtime", "runc", "--network", "none", "--cgroup-parent",
+        Commands.run(podman("run", "--rm", "--pull", "never", "--runtime", "runc", "--network", "none", "--cgroup-parent",
                 "/" + PODMAN_CGROUP_PARENT, podmanImage, "/bin/true"));
     }
 
@@ -178,7 +150,7 @@ public final class NodeLaunchBench {
     }
 
     private void cliStart() throws Exception {
-        run(vessel("--version"));
+        Commands.run(vessel("--version"));
     }
 
     private ProcessBuilder vessel(String... args) {
@@ -197,67 +169,24 @@ public final class NodeLaunchBench {
         return pb;
     }
 
-    /** A timed command: its output is dropped, only its exit code is checked. */
-    private static void run(ProcessBuilder pb) throws Exception {
-        Process p = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
-        int rc = p.waitFor();
-        if (rc != 0) {
-            throw new IllegalStateException(String.join(" ", pb.command()) + " exited " + rc
-                    + " (run it by hand to see why)");
-        }
-    }
-
-    /** An untimed command: returns its output, or fails with it. */
-    private static String setup(ProcessBuilder pb) throws Exception {
-        Process p = pb.redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", pb.command()) + " exited " + p.exitValue() + ":\n" + output);
-        }
-        return output;
-    }
-
-    private static String setup(String... command) throws Exception {
-        return setup(new ProcessBuilder(command));
-    }
-
     // ---------------------------------------------------------------------------------------------
     // cleaning up: each step runs even when an earlier one failed
 
     private void tearDown() throws Exception {
-        List<Exception> failures = new ArrayList<>();
-        step(failures, this::stopDaemon);
-        step(failures, () -> {
-            if (Files.exists(work.resolve("podman"))) {
-                setup(podman("rm", "-af"));
-                setup(podman("rmi", "-af"));
-            }
-        });
-        step(failures, this::unmountUnderWork); // podman's overlay storage leaves its home mounted
-        step(failures, () -> {
-            BenchDaemon.removeCgroup(CGROUP_PARENT);
-            BenchDaemon.removeCgroup(PODMAN_CGROUP_PARENT);
-        });
-        step(failures, () -> Stats.deleteTree(work));
-        if (!failures.isEmpty()) {
-            Exception first = failures.getFirst();
-            failures.stream().skip(1).forEach(first::addSuppressed);
-            throw first;
-        }
-    }
-
-    @FunctionalInterface
-    private interface Step {
-        void run() throws Exception;
-    }
-
-    private static void step(List<Exception> failures, Step step) {
-        try {
-            step.run();
-        } catch (Exception e) {
-            failures.add(e);
-        }
+        Commands.allSteps(List.of(
+                this::stopDaemon,
+                () -> {
+                    if (Files.exists(work.resolve("podman"))) {
+                        Commands.setup(podman("rm", "-af"));
+                        Commands.setup(podman("rmi", "-af"));
+                    }
+                },
+                () -> Commands.unmountUnder(work),
+                () -> {
+                    BenchDaemon.removeCgroup(CGROUP_PARENT);
+                    BenchDaemon.removeCgroup(PODMAN_CGROUP_PARENT);
+                },
+                () -> Stats.deleteTree(work)));
     }
 
     private void stopDaemon() throws Exception {
@@ -265,19 +194,4 @@ public final class NodeLaunchBench {
             daemon.stop();
         }
     }
-
-    private void unmountUnderWork() throws Exception {
-        List<String> mounts = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String mountPoint = line.split(" ")[4];
-            if (mountPoint.startsWith(work + "/")) {
-                mounts.add(mountPoint);
-            }
-        }
-        mounts.sort(Comparator.reverseOrder()); // the deepest first
-        for (String mountPoint : mounts) {
-            setup("umount", mountPoint);
-        }
-    }
-
 }

@@ -1,12 +1,10 @@
 package dev.vessel.bench;
 
 import dev.vessel.launcher.process.BusyboxRootfs;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -72,7 +70,7 @@ public final class OciBench {
         Files.setPosixFilePermissions(vesselRuntime, PosixFilePermissions.fromString("rwxr-xr-x"));
 
         Path tar = work.resolve("rootfs.tar");
-        setup(new ProcessBuilder("tar", "-C", rootfs.toString(), "-cf", tar.toString(), "."));
+        Commands.setup(new ProcessBuilder("tar", "-C", rootfs.toString(), "-cf", tar.toString(), "."));
         Files.writeString(work.resolve("containers.conf"), """
                 [containers]
                 # podman's default ulimits are refused here ("operation not permitted")
@@ -83,54 +81,30 @@ public final class OciBench {
                 events_logger = "file"
                 """);
         podmanImage = "localhost/vessel-oci-bench:latest";
-        setup(podman("import", tar.toString(), podmanImage));
+        Commands.setup(podman("import", tar.toString(), podmanImage));
     }
 
     private void measure() throws Exception {
-        Map<String, Run> runs = new LinkedHashMap<>();
+        Map<String, Rounds.Run> runs = new LinkedHashMap<>();
         for (String runtime : RUNTIMES) {
             runs.put("podman-" + runtime, () -> podmanRun(runtime));
         }
         for (String runtime : RUNTIMES) {
             runs.put("cycle-" + runtime, () -> cycle(runtime));
         }
-        Map<String, List<Double>> ms = new LinkedHashMap<>();
-        for (int i = 0; i < WARMUP + ROUNDS; i++) {
-            for (Map.Entry<String, Run> run : runs.entrySet()) {
-                long t0 = System.nanoTime();
-                run.getValue().once();
-                double took = (System.nanoTime() - t0) / 1e6;
-                if (i >= WARMUP) {
-                    ms.computeIfAbsent(run.getKey(), k -> new ArrayList<>()).add(took);
-                }
-            }
-        }
+        Map<String, List<Double>> ms = Rounds.measure(runs, WARMUP, ROUNDS);
         System.out.printf(Locale.ROOT, "oci: /bin/true through podman with each runtime, and each runtime's create+start+"
                 + "delete alone, %d alternating rounds after %d warm-up%n", ROUNDS, WARMUP);
-        System.out.printf(Locale.ROOT, "%-14s %9s %9s %9s%n", "path", "median", "min", "max");
-        for (Map.Entry<String, List<Double>> e : ms.entrySet()) {
-            List<Double> s = e.getValue().stream().sorted().toList();
-            System.out.printf(Locale.ROOT, "%-14s %7.1fms %7.1fms %7.1fms%n", e.getKey(), Stats.median(s), s.getFirst(),
-                    s.getLast());
-        }
+        Rounds.printTable(ms);
         for (String path : List.of("podman", "cycle")) {
             for (String baseline : List.of("runc", "crun")) {
-                double v = Stats.median(ms.get(path + "-vessel"));
-                double b = Stats.median(ms.get(path + "-" + baseline));
-                System.out.printf(Locale.ROOT, "%s-vessel / %s-%s = %.2f%n", path, path, baseline, v / b);
-                System.out.printf(Locale.ROOT, "{\"bench\":\"oci-%s\",\"vessel_ms\":%.1f,\"baseline\":\"%s\","
-                        + "\"baseline_ms\":%.1f,\"ratio\":%.3f,\"runs\":%d}%n", path, v, baseline, b, v / b, ROUNDS);
+                Rounds.printComparison("oci-" + path, ms.get(path + "-vessel"), baseline, ms.get(path + "-" + baseline));
             }
         }
-    }
-
-    @FunctionalInterface
-    private interface Run {
-        void once() throws Exception;
     }
 
     private void podmanRun(String runtime) throws Exception {
-        run(podman("run", "--rm", "--pull", "never", "--runtime", runtimeBinary(runtime), "--network", "none",
+        Commands.run(podman("run", "--rm", "--pull", "never", "--runtime", runtimeBinary(runtime), "--network", "none",
                 "--cgroup-parent", "/" + PODMAN_CGROUP_PARENT, podmanImage, "/bin/true"));
     }
 
@@ -138,9 +112,9 @@ public final class OciBench {
     private void cycle(String runtime) throws Exception {
         String id = "ob" + ids.incrementAndGet();
         List<String> runtimeCommand = runtimeCommand(runtime);
-        run(command(runtimeCommand, "create", "--bundle", bundle.toString(), id));
-        run(command(runtimeCommand, "start", id));
-        run(command(runtimeCommand, "delete", "--force", id));
+        Commands.run(command(runtimeCommand, "create", "--bundle", bundle.toString(), id));
+        Commands.run(command(runtimeCommand, "start", id));
+        Commands.run(command(runtimeCommand, "delete", "--force", id));
     }
 
     private String runtimeBinary(String runtime) {
@@ -168,65 +142,26 @@ public final class OciBench {
         return pb;
     }
 
-    /**
-     * A timed command: its output goes to a file (vessel-runtime's create leaves a shim holding the
-     * descriptors it was given, as runc's container holds them), only its exit code is checked.
-     */
-    private void run(ProcessBuilder pb) throws Exception {
-        Path out = work.resolve("last-call.out");
-        Process p = pb.redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException(String.join(" ", pb.command()) + " failed: " + Files.readString(out));
-        }
-    }
-
-    private static String setup(ProcessBuilder pb) throws Exception {
-        Process p = pb.redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", pb.command()) + " exited " + p.exitValue() + ":\n" + output);
-        }
-        return output;
-    }
-
     // ---------------------------------------------------------------------------------------------
     // cleaning up: each step runs even when an earlier one failed
 
     private void tearDown() throws Exception {
-        List<Exception> failures = new ArrayList<>();
-        step(failures, () -> {
-            if (Files.exists(work.resolve("podman"))) {
-                setup(podman("rm", "-af"));
-                setup(podman("rmi", "-af"));
-            }
-        });
-        step(failures, this::stopVesselDaemon);
-        step(failures, this::unmountUnderWork); // podman's overlay storage leaves its home mounted
-        step(failures, () -> {
-            BenchDaemon.removeCgroup(PODMAN_CGROUP_PARENT);
-            if (vesselCgroupParent != null) {
-                BenchDaemon.removeCgroup(vesselCgroupParent);
-            }
-        });
-        step(failures, () -> Stats.deleteTree(work));
-        if (!failures.isEmpty()) {
-            Exception first = failures.getFirst();
-            failures.stream().skip(1).forEach(first::addSuppressed);
-            throw first;
-        }
-    }
-
-    @FunctionalInterface
-    private interface Step {
-        void run() throws Exception;
-    }
-
-    private static void step(List<Exception> failures, Step step) {
-        try {
-            step.run();
-        } catch (Exception e) {
-            failures.add(e);
-        }
+        Commands.allSteps(List.of(
+                () -> {
+                    if (Files.exists(work.resolve("podman"))) {
+                        Commands.setup(podman("rm", "-af"));
+                        Commands.setup(podman("rmi", "-af"));
+                    }
+                },
+                this::stopVesselDaemon,
+                () -> Commands.unmountUnder(work),
+                () -> {
+                    BenchDaemon.removeCgroup(PODMAN_CGROUP_PARENT);
+                    if (vesselCgroupParent != null) {
+                        BenchDaemon.removeCgroup(vesselCgroupParent);
+                    }
+                },
+                () -> Stats.deleteTree(work)));
     }
 
     /** Removes what is left on the root, then ends its daemon (its pid is in the state dir's lock file). */
@@ -235,9 +170,9 @@ public final class OciBench {
         if (!Files.exists(lock)) {
             return;
         }
-        for (String id : setup(new ProcessBuilder(vesselRuntime.toString(), "list", "-q")).lines()
+        for (String id : Commands.setup(new ProcessBuilder(vesselRuntime.toString(), "list", "-q")).lines()
                 .filter(l -> !l.isBlank()).toList()) {
-            setup(new ProcessBuilder(vesselRuntime.toString(), "delete", "--force", id));
+            Commands.setup(new ProcessBuilder(vesselRuntime.toString(), "delete", "--force", id));
         }
         String pid = Files.readString(lock).trim();
         if (!pid.isEmpty()) {
@@ -249,20 +184,6 @@ public final class OciBench {
                 daemon.destroy();
                 daemon.onExit().orTimeout(60, TimeUnit.SECONDS).join();
             });
-        }
-    }
-
-    private void unmountUnderWork() throws Exception {
-        List<String> mounts = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String mountPoint = line.split(" ")[4];
-            if (mountPoint.startsWith(work + "/")) {
-                mounts.add(mountPoint);
-            }
-        }
-        mounts.sort(Comparator.reverseOrder()); // the deepest first
-        for (String mountPoint : mounts) {
-            setup(new ProcessBuilder("umount", mountPoint));
         }
     }
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
  *   shares/&lt;id&gt;/             the host's share holding the task's rootfs, mounted
  *   volumes/&lt;id&gt;/&lt;index&gt;/    a task's shared directory or disk, mounted; index: its place in LaunchTask.mounts
  *   warm-up-root/             the throwaway root of the warm-up task, while it runs
+ *   tags/&lt;tag&gt;/              a host share (virtio-9p tag), mounted once; tasks get bind mounts of it
  * </pre>
  */
 record GuestPaths(RuntimePaths paths) {
@@ -28,6 +29,11 @@ record GuestPaths(RuntimePaths paths) {
     /** The mount point of the {@code index}-th of a task's mounts, in its {@link #volumesDir}. */
     static Path volumeSource(Path volumesDir, int index) {
         return volumesDir.resolve(Integer.toString(index));
+    }
+
+    /** Where each host share is mounted once (see {@link NinePShare}). */
+    Path tagsDir() {
+        return paths.runDir().resolve("tags");
     }
 
     /** The root the warm-up task runs in, made of the initramfs's busybox. */

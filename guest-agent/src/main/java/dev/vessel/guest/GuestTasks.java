@@ -6,6 +6,7 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.Isolation;
@@ -108,8 +109,13 @@ final class GuestTasks {
         if (!ConfigValidator.isValidId(containerId)) {
             throw VesselException.invalid("container_id", "'" + containerId + "' is not a valid container id");
         }
-        if (request.getRootfsTag().isEmpty()) {
+        boolean pod = request.getConfig().getPod();
+        if (request.getRootfsTag().isEmpty() && !pod) {
             throw VesselException.invalid("rootfs_tag", "must name the share that holds the task's root filesystem");
+        }
+        String parent = request.getConfig().getParentId();
+        if (!parent.isEmpty() && !tasks.containsKey(parent)) {
+            throw VesselException.notFound("config.parent_id", "no pod '" + parent + "' runs in this guest");
         }
         Path inShare = rootfsPath(request.getRootfsPath());
         Task task = new Task(guestPaths.shareDir(containerId), guestPaths.volumesDir(containerId), request.getMountsList());
@@ -140,6 +146,9 @@ final class GuestTasks {
         boolean mounted = false;
         try {
             configureNetwork(request.getInterfacesList());
+            if (request.getConfig().getPod()) {
+                return start(task, containerId, List.of(containerId), inGuestPod(containerId, request.getConfig()), attach);
+            }
             Files.createDirectories(task.shareDir);
             try {
                 share.mount(request.getRootfsTag(), task.shareDir, request.getRootfsReadOnly());
@@ -154,11 +163,9 @@ final class GuestTasks {
                         + request.getRootfsPath() + "'");
             }
             List<Volume> taskVolumes = volumes.mount(request.getMountsList(), task.volumesDir);
-            ContainerConfig config = inGuest(containerId, request.getConfig(), rootfs, taskVolumes);
-            Launched launched = attach ? createAttachStart(config) : new Launched(containerizer.launch(config).getPid(), null);
-            task.events = TaskEvents.start(containerId, paths.containerDir(List.of(containerId)), logs,
-                    afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), link);
-            return launched;
+            String parent = request.getConfig().getParentId();
+            return start(task, containerId, parent.isEmpty() ? List.of(containerId) : List.of(parent, containerId),
+                    inGuest(containerId, request.getConfig(), rootfs, taskVolumes), attach);
         } catch (IOException | RuntimeException e) {
             RuntimeException failure = e instanceof RuntimeException r ? r : VesselException.internal(
                     task.shareDir.toString(), "cannot create the share's mount point: " + e.getMessage(), e);
@@ -170,6 +177,17 @@ final class GuestTasks {
             tasks.remove(containerId, task);
             throw failure;
         }
+    }
+
+    /**
+     * Launches the task and starts forwarding its events; {@code lineage}: its pod's id, if any, then its own.
+     * With {@code attach}, it is created, attached to and only then started, so that nothing it prints is missed.
+     */
+    private Launched start(Task task, String containerId, List<String> lineage, ContainerConfig config, boolean attach) {
+        Launched launched = attach ? createAttachStart(config) : new Launched(containerizer.launch(config).getPid(), null);
+        task.events = TaskEvents.start(containerId, paths.containerDir(lineage), logs,
+                afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), link);
+        return launched;
     }
 
     /** Creates the task, attaches to it and only then starts it; a failure leaves nothing of it. */
@@ -230,7 +248,8 @@ final class GuestTasks {
      * (image, networks, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
      * volumes made ready in the guest instead of the host's, sharing the guest's network namespace.
      * GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
-     * passed-through devices the guest does not allocate.
+     * passed-through devices the guest does not allocate. A pod's member stays its pod's member in the
+     * guest: it joins the namespaces of the pod's task there, which shares the guest's network.
      */
     static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
         ContainerConfig.Builder b = config.toBuilder()
@@ -240,12 +259,31 @@ final class GuestTasks {
                 .clearVolumes()
                 .addAllVolumes(volumes)
                 .clearNetworks()
-                // the guest's namespace already holds the NICs the host attached: the VM is the boundary
-                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
                 .clearUris()
                 .clearVm()
-                .clearParentId()
                 .clearRestart(); // the host restarts a VM task, in a new VM: the guest runs it once
+        if (config.getParentId().isEmpty()) {
+            // the guest's namespace already holds the NICs the host attached: the VM is the boundary
+            b.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
+        }
+        if (b.hasResources()) {
+            b.setResources(b.getResources().toBuilder().clearGpus());
+        }
+        return b.build();
+    }
+
+    /**
+     * A VM pod's own task in its guest: the launch helper's pause, in the guest's network namespace (which
+     * holds the pod's NICs) with IPC and UTS namespaces of its own that the members join, and the pod's limits.
+     */
+    static ContainerConfig inGuestPod(String containerId, ContainerConfig config) {
+        ContainerConfig.Builder b = config.toBuilder()
+                .setId(containerId)
+                .setIsolation(Isolation.PROCESS)
+                .clearNetworks()
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
+                .clearVm()
+                .clearRestart();
         if (b.hasResources()) {
             b.setResources(b.getResources().toBuilder().clearGpus());
         }
@@ -362,9 +400,20 @@ final class GuestTasks {
         containerizer.update(containerId, resources);
     }
 
+    /**
+     * The task's statistics; none once it has ended (the host may ask before its exit reached it, and a pod's
+     * member ends while its guest runs on).
+     */
     ResourceStatistics usage(String containerId) {
         requireLaunched(containerId);
-        return containerizer.usage(containerId);
+        try {
+            return containerizer.usage(containerId);
+        } catch (VesselException e) {
+            if (containerizer.status(containerId).getState() == ContainerState.TERMINATED) {
+                return ResourceStatistics.getDefaultInstance();
+            }
+            throw e;
+        }
     }
 
     /** Destroys every task (the agent is going away). */

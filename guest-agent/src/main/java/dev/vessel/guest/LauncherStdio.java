@@ -56,7 +56,8 @@ final class LauncherStdio implements TaskStdio {
     /** What the containerizer hands its launcher about the container. */
     private ContainerContext context(String containerId) {
         ContainerConfig config = containerizer.config(containerId);
-        Path dir = paths.containerDir(List.of(containerId));
+        String pod = config.getParentId(); // a VM pod's member is nested in its pod, as the guest launched it
+        Path dir = paths.containerDir(pod.isEmpty() ? List.of(containerId) : List.of(pod, containerId));
         Checkpoint checkpoint = new Checkpoint(paths.launcherCheckpoint(dir));
         return new ContainerContext() {
             @Override

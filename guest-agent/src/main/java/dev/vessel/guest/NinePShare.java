@@ -2,9 +2,17 @@ package dev.vessel.guest;
 
 import dev.vessel.linux.Mounts;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 
-/** A virtio-9p share: the tag is libvirt's {@code <filesystem><target dir=.../>}. */
+/**
+ * A virtio-9p share: the tag is libvirt's {@code <filesystem><target dir=.../>}. The kernel lets a
+ * virtio-9p channel be mounted once at a time (a second mount of a tag fails with EBUSY), and a pod's
+ * guest runs a task per member from one share: so each tag is mounted once, in {@code tagsDir}, for
+ * the guest's life, and each user gets a bind mount of it.
+ */
 final class NinePShare implements HostShare {
     /**
      * The largest 9p message: bigger messages mean fewer round trips through QEMU per read; the
@@ -16,7 +24,12 @@ final class NinePShare implements HostShare {
      * Links mount(2) and umount2(2) now, on the thread that builds the guest node, rather than in the
      * first task's launch: their downcalls take a noticeable time to link in an interpreted JVM.
      */
-    NinePShare() {
+    private final Path tagsDir;
+    /** The tags mounted in {@link #tagsDir} (guarded by this). */
+    private final Set<String> mounted = new HashSet<>();
+
+    NinePShare(Path tagsDir) {
+        this.tagsDir = tagsDir;
         try {
             Class.forName(Mounts.class.getName(), true, Mounts.class.getClassLoader());
         } catch (ClassNotFoundException e) {
@@ -26,8 +39,25 @@ final class NinePShare implements HostShare {
 
     @Override
     public void mount(String tag, Path target, boolean readOnly) throws IOException {
-        Mounts.mount(tag, target, "9p", readOnly ? Mounts.MS_RDONLY : 0,
-                "trans=virtio,version=9p2000.L,msize=" + MSIZE);
+        Mounts.mount(tagMount(tag).toString(), target, null, Mounts.MS_BIND, null);
+        if (readOnly) {
+            Mounts.mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | Mounts.MS_RDONLY, null);
+        }
+    }
+
+    /** Where {@code tag} is mounted, mounting it the first time. */
+    private synchronized Path tagMount(String tag) throws IOException {
+        Path dir = tagsDir.resolve(tag);
+        if (mounted.add(tag)) {
+            try {
+                Files.createDirectories(dir);
+                Mounts.mount(tag, dir, "9p", 0, "trans=virtio,version=9p2000.L,msize=" + MSIZE);
+            } catch (IOException | RuntimeException e) {
+                mounted.remove(tag);
+                throw e;
+            }
+        }
+        return dir;
     }
 
     @Override

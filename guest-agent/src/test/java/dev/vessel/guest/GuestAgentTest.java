@@ -291,6 +291,41 @@ class GuestAgentTest {
         assertFalse(Files.exists(paths.containerDir(List.of("echo"))), "the container is removed in the guest");
     }
 
+    /**
+     * A VM pod's guest: the pod's task (no rootfs: the pause) and its members, each from the share, nested
+     * under the pod and in its IPC and UTS namespaces, each the first process of a pid namespace of its own; a member of a
+     * pod this guest does not run is refused naming the field.
+     */
+    @Test
+    void aPodsMembersJoinItsPauseInTheGuest() throws Exception {
+        host.connectAndShakeHands();
+        launched(host.request(HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId("gpod")
+                .setConfig(ContainerConfig.newBuilder().setIsolation(Isolation.VM).setPod(true).setHostname("podhost")))));
+        assertError("config.parent_id", host.request(member("no-pod", "ghost", "true")));
+        List<List<String>> seen = new java.util.ArrayList<>();
+        for (String m : List.of("m1", "m2")) {
+            launched(host.request(member("gpod", m, "hostname; readlink /proc/self/ns/ipc; echo $$")));
+            StringBuilder out = new StringBuilder();
+            TaskExited exited = host.awaitExit(m, out, new StringBuilder());
+            assertEquals(0, exited.getTermination().getExitCode(), exited + " " + out);
+            assertTrue(Files.isDirectory(paths.containerDir(List.of("gpod", m))), "nested under the pod");
+            seen.add(out.toString().lines().toList());
+        }
+        assertEquals("podhost", seen.get(0).get(0), seen.toString());
+        assertEquals(seen.get(0).subList(0, 2), seen.get(1).subList(0, 2), "one host name and IPC namespace: " + seen);
+        assertEquals(List.of("1", "1"), List.of(seen.get(0).get(2), seen.get(1).get(2)), "a pid namespace each: " + seen);
+        for (String id : List.of("m1", "m2", "gpod")) {
+            assertTrue(host.request(destroy(id)).hasOk(), id);
+        }
+        assertFalse(Files.exists(paths.containerDir(List.of("gpod"))), "the pod is removed in the guest");
+    }
+
+    static HostFrame.Builder member(String pod, String id, String script) {
+        return HostFrame.newBuilder().setLaunch(LaunchTask.newBuilder().setContainerId(id).setRootfsTag(TAG)
+                .setConfig(ContainerConfig.newBuilder().setIsolation(Isolation.VM).setParentId(pod)
+                        .addCommand("/bin/sh").addArgs("-c").addArgs(script)));
+    }
+
     @Test
     void sigtermReachesTheTasksTrap() throws Exception {
         host.connectAndShakeHands();

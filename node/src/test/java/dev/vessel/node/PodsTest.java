@@ -219,7 +219,7 @@ class PodsTest {
         refused(api.post("/v1/pods", "{\"name\":\"p\",\"image\":\"busybox\"}"), "image");
         refused(api.post("/v1/pods", "{\"name\":\"p\",\"resources\":{\"memory_bytes\":-5}}"), "resources.memory_bytes");
         refused(api.post("/v1/pods", "{\"name\":\"p\",\"hostname\":\"-bad-\"}"), "hostname");
-        refused(api.post("/v1/pods", "{\"name\":\"p\",\"isolation\":\"VM\"}"), "isolation");
+        refused(api.post("/v1/pods", "{\"name\":\"p\",\"vm\":{\"vcpus\":1}}"), "vm");
         assertEquals(404, api.get("/v1/pods/p").status(), "nothing was made");
 
         ApiClient.Response noPod = api.post("/v1/containers", member("no-such-pod", "m", "true").toString());

@@ -164,6 +164,40 @@ class StdioApiTest {
         ok(api.delete("/v1/containers/host"), 200);
     }
 
+    /**
+     * A resize through the API reaches the task's terminal; a client that sends what only a process may send,
+     * or a frame longer than the limit, is dropped while the task and the other clients go on.
+     */
+    @Test
+    void resizeReachesTheTerminalAndHostileClientsAreDropped() throws Exception {
+        ok(api.post("/v1/containers", shell("sized", "read x; stty size; read y; echo bye; exit 9").put("tty", true)
+                .put("interactive", true).toString()), 201);
+        try (StdioClient good = StdioClient.open(daemon.socket, "/v1/containers/sized/attach")) {
+            try (StdioClient forger = StdioClient.open(daemon.socket, "/v1/containers/sized/attach")) {
+                forger.send(StdioFrame.exit(0));
+                assertEquals(null, forger.read(), "a client that sent EXIT was not dropped");
+            }
+            try (StdioClient flooder = StdioClient.open(daemon.socket, "/v1/containers/sized/attach")) {
+                flooder.sendRaw(new byte[] {0x01, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff});
+                assertEquals(null, flooder.read(), "a client that announced 2 GiB was not dropped");
+            }
+            ok(api.post("/v1/containers/sized/resize", "{\"rows\":40,\"columns\":120}"), 200);
+            good.send(StdioFrame.stdin("\n".getBytes(StandardCharsets.UTF_8)));
+            StringBuilder seen = new StringBuilder();
+            while (!seen.toString().contains("40 120")) {
+                StdioFrame f = good.read();
+                assertTrue(f != null && f.type() == StdioFrame.Type.STDOUT, "the terminal's size never came: " + seen);
+                seen.append(new String(f.payload(), StandardCharsets.UTF_8));
+            }
+            good.send(StdioFrame.stdin("\n".getBytes(StandardCharsets.UTF_8)));
+            StdioClient.Transcript rest = good.readToExit();
+            assertTrue(rest.stdout().contains("bye"), rest::toString);
+            assertEquals(9, rest.status());
+        }
+        ok(api.post("/v1/containers/sized/wait", ""), 200);
+        ok(api.delete("/v1/containers/sized"), 200);
+    }
+
     /** Attached to an interactive task: its output, stdin to it, and STDIN_CLOSE ends a cat; two clients see it all. */
     @Test
     void attachedClientsShareTheTasksStdio() throws Exception {

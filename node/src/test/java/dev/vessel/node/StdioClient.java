@@ -52,6 +52,11 @@ final class StdioClient implements Closeable {
         return head.toString(StandardCharsets.US_ASCII);
     }
 
+    /** Bytes as they are, for what no StdioFrame can be. */
+    void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+    }
+
     void send(StdioFrame frame) throws IOException {
         out.write(frame.encode());
     }

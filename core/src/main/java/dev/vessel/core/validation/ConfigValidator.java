@@ -642,11 +642,23 @@ public final class ConfigValidator {
                 fail("uris", why);
             }
             if (!c.getParentId().isEmpty()) {
-                fail("parent_id", why);
+                vmPodMember(c);
             }
-            if (c.getPod()) {
-                fail("isolation", "a VM pod (one VM for all its members) is not supported yet: create the pod with"
-                        + " isolation PROCESS");
+        }
+
+        /**
+         * A VM pod's member is a task of its pod's guest: the VM was booted with the pod's size and devices, so
+         * the member brings no VM options and no volume the VM would have to be booted with (only tmpfs).
+         */
+        private void vmPodMember(ContainerConfig c) {
+            if (c.hasVm()) {
+                fail("vm", "a VM pod's member runs in its pod's VM: give VM options to the pod");
+            }
+            for (int i = 0; i < c.getVolumesCount(); i++) {
+                if (!c.getVolumes(i).hasTmpfs()) {
+                    fail("volumes[" + i + "]", "a VM pod's member takes tmpfs volumes only: its pod's VM is running"
+                            + " and shares no more directories");
+                }
             }
         }
 

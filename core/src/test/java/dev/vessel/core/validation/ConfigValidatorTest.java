@@ -206,6 +206,11 @@ class ConfigValidatorTest {
                 rule("bad hostname", c -> c.setHostname("-web"), "hostname", "is not a valid host name"),
                 rule("vm options on a process container", c -> c.setVm(VmOptions.newBuilder().setVcpus(1)), "vm",
                         "only valid with isolation VM"),
+                rule("vm options on a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod")
+                        .setVm(VmOptions.newBuilder().setVcpus(1)), "vm", "runs in its pod's VM"),
+                rule("a host path on a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod")
+                        .addVolumes(Volume.newBuilder().setTarget("/tmp/t").setTmpfs(TmpfsVolume.getDefaultInstance()))
+                        .addVolumes(hostVolume("/data")), "volumes[1]", "tmpfs volumes only"),
                 rule("too many vcpus", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder().setVcpus(1000)),
                         "vm.vcpus", "must be between 1 and 255"),
                 rule("too little guest memory", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder()

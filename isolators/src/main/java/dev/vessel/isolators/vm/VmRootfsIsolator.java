@@ -63,8 +63,9 @@ public final class VmRootfsIsolator implements Isolator {
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
         Path rootfs = context.get(ContainerKeys.ROOTFS);
-        if (rootfs == null && context.config().getVm().hasMachine()) {
-            return LaunchInfo.getDefaultInstance(); // a full VM boots its own disk: there is no rootfs to share
+        if (rootfs == null && (context.config().getVm().hasMachine() || context.config().getPod())) {
+            // a full VM boots its own disk, a VM pod's members bring theirs: there is no rootfs to share
+            return LaunchInfo.getDefaultInstance();
         }
         if (rootfs == null) {
             throw VesselException.invalid("root", "a VM task needs a root filesystem (an image or host_rootfs)");

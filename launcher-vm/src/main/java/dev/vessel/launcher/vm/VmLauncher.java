@@ -22,6 +22,7 @@ import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.vm.QemuUser;
+import dev.vessel.core.vm.RunningVm;
 import dev.vessel.core.vm.RunningVms;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.agent.AgentClient;
@@ -37,6 +38,7 @@ import dev.vessel.launcher.vm.domain.MachineSpec;
 import dev.vessel.launcher.vm.domain.QemuAccess;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.domain.VmSpec;
+import dev.vessel.launcher.vm.domain.VmVolumes;
 import dev.vessel.launcher.vm.machine.DiskSnapshots;
 import dev.vessel.launcher.vm.machine.MachineDisk;
 import dev.vessel.launcher.vm.machine.NoCloudSeed;
@@ -49,6 +51,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -67,6 +70,10 @@ import java.util.concurrent.TimeUnit;
  * Domains carry Vessel's metadata with this daemon's state dir: {@link #removeOrphans} destroys only
  * its own. They run in Vessel's cgroup partition, made before each domain and removed, once no
  * domain is left in it, by {@link #removeOrphans} and {@link #close}.
+ *
+ * <p>A VM pod is one domain whose guest runs the pod's pause and then a task per member: a member
+ * defines no domain, its rootfs is bound into the pod's share and its launch goes to the pod's guest
+ * ({@link PodMemberTask}).
  */
 public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VmLauncher.class.getName());
@@ -82,6 +89,13 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private final CgroupPartition cgroupPartition;
     private final EventLoopGroup agentLoop;
     private final Map<String, VmTask> running = new ConcurrentHashMap<>();
+    /** The VM pods' members that run now, by container id. */
+    private final Map<String, PodMemberTask> members = new ConcurrentHashMap<>();
+    /**
+     * Members found again at recovery before their pod (recovery goes children first), by pod id: attached
+     * when the pod's task is found again, ended when it is not.
+     */
+    private final Map<String, List<PodMemberTask>> awaitingPod = new ConcurrentHashMap<>();
     /** The disks of the full VMs that run now, by container id: their QEMUs take their snapshots. */
     private final Map<String, LiveDiskSnapshots> runningMachines = new ConcurrentHashMap<>();
     /** Guests booted ahead of demand; null until {@link #startWarmPool}. */
@@ -134,8 +148,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
 
     /** The task of a container whose VM runs now (for the host-side isolators: update, usage). */
     @Override
-    public Optional<VmTask> runningTask(String containerId) {
-        return Optional.ofNullable(running.get(containerId));
+    public Optional<RunningVm> runningTask(String containerId) {
+        VmTask task = running.get(containerId);
+        return Optional.ofNullable(task != null ? task : members.get(containerId));
     }
 
     /**
@@ -195,6 +210,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         if (container.config().getVm().hasMachine()) {
             return forkMachine(plan);
         }
+        if (container.config().getPod()) {
+            return forkPod(plan);
+        }
+        if (!container.config().getParentId().isEmpty()) {
+            return forkMember(plan);
+        }
         VmSpec spec = specs.forTask(plan); // refuses a bad request first
         qemuAccess.prepare(spec);
         if (!spec.rootfsMapped()) {
@@ -243,24 +264,110 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         }
     }
 
+    /**
+     * Boots a VM pod's domain: sized and networked as a task's, its rootfs share an empty shared mount that
+     * its members' rootfs will be bound into, exported both ways. Its guest runs the pod's pause once released.
+     */
+    private VmTask forkPod(LaunchPlan plan) throws Exception {
+        Path share = PodShare.of(plan.container().containerDir());
+        VmSpec spec = specs.forPod(plan, share);
+        Files.createDirectories(share);
+        qemuAccess.prepare(spec);
+        try {
+            PodShare.prepare(share);
+            return forkCold(plan, spec, share);
+        } catch (Exception | Error e) {
+            try {
+                PodShare.remove(share);
+            } catch (Exception | Error cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Runs a VM pod's member as a task of its pod's guest: its rootfs bound into the pod's share, its
+     * checkpoint naming the pod; the launch itself is the release's.
+     */
+    private PodMemberTask forkMember(LaunchPlan plan) throws Exception {
+        ContainerContext container = plan.container();
+        String podId = container.config().getParentId();
+        VmTask pod = running.get(podId);
+        if (pod == null || pod.podShare().isEmpty() || pod.exit().isDone()) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id", "pod '" + podId
+                    + "' has no running VM");
+        }
+        Path rootfs = VmSpec.requireRootfs(plan.launchInfo().getRootfs());
+        boolean mapped = rootfs.startsWith(paths.vmRootfsDir());
+        VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), List.of());
+        qemuAccess.prepareMemberRootfs(rootfs);
+        if (!mapped) {
+            volumes.makeMountPointsIn(rootfs);
+        }
+        Path share = pod.podShare().get();
+        VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
+                .setDomainName(pod.domainName())
+                .setDomainUuid(pod.domainUuid())
+                .setPodShare(share.toString())
+                .setPodId(podId)
+                .build();
+        container.checkpoint().save(CODEC, checkpoint);
+        OutputLogs logs = null;
+        try {
+            PodShare.bind(share, container.containerId(), rootfs);
+            logs = outputLogs(container);
+            PodMemberTask member = new PodMemberTask(container.containerId(), container.config(), checkpoint,
+                    container.checkpoint(), logs, config.requestTimeout(), volumes.guestMounts(),
+                    mapped ? DomainXml.ROOTFS_TAG : DomainXml.PASSTHROUGH_ROOTFS_TAG);
+            trackMember(member, pod);
+            return member;
+        } catch (Exception | Error e) {
+            try {
+                if (logs != null) {
+                    logs.close();
+                }
+                PodShare.unbind(share, container.containerId());
+                container.checkpoint().delete();
+            } catch (Exception | Error cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    private void trackMember(PodMemberTask member, VmTask pod) {
+        members.put(member.containerId(), member);
+        member.exit().whenComplete((t, e) -> members.remove(member.containerId(), member));
+        member.attach(pod);
+    }
+
     /** Boots a domain for this task, then waits for its agent's hello. */
     private VmTask forkCold(LaunchPlan plan, VmSpec spec) throws Exception {
+        return forkCold(plan, spec, null);
+    }
+
+    /** {@code podShare}: a VM pod's share, exported both ways and removed with the domain; null for a task. */
+    private VmTask forkCold(LaunchPlan plan, VmSpec spec, Path podShare) throws Exception {
         ContainerContext container = plan.container();
         Files.createDirectories(spec.agentSocket().getParent());
         Files.deleteIfExists(spec.agentSocket());
-        VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
+        VmTaskCheckpoint.Builder saved = VmTaskCheckpoint.newBuilder()
                 .setDomainName(spec.domainName())
                 .setDomainUuid(spec.uuid().toString())
                 .setAgentSocket(spec.agentSocket().toString())
-                .setConsoleLog(spec.consoleLog().toString())
-                .build();
+                .setConsoleLog(spec.consoleLog().toString());
+        if (podShare != null) {
+            saved.setPodShare(podShare.toString());
+        }
+        VmTaskCheckpoint checkpoint = saved.build();
         container.checkpoint().save(CODEC, checkpoint);
 
         VmTask task = null;
         OutputLogs logs = null;
         try {
             cgroupPartition.ensure();
-            libvirt.create(DomainXml.render(spec));
+            libvirt.create(DomainXml.render(spec, podShare != null));
             FaultPoints.reach(FaultPoints.DURING_VM_BOOT, container.containerId());
             logs = outputLogs(container);
             task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
@@ -381,6 +488,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             return Optional.empty(); // the crash came before the checkpoint: no domain was created
         }
         VmTaskCheckpoint checkpoint = saved.get();
+        if (!checkpoint.getPodId().isEmpty()) {
+            return recoverMember(container, checkpoint);
+        }
         if (checkpoint.getMachine()) { // a full VM runs on without the daemon: found again, or gone
             return Optional.of(isOurs(checkpoint, container.containerId()) && libvirt.isActive(checkpoint.getDomainUuid())
                     ? trackMachine(container.containerId(), checkpoint,
@@ -392,6 +502,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             VmTask task = newTask(container, checkpoint, outputLogs(container),
                     QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())),
                     List.of(), List.of(), DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
+            attachAwaitingMembers(task); // before the hello: the guest re-sends their exits after it
             try {
                 task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
@@ -408,6 +519,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             return Optional.of(task);
         }
         // The domain is gone (or was never created): its end is known if the guest reported it.
+        endAwaitingMembers(container.containerId());
         VmTask gone = VmTask.ended(container.containerId(), checkpoint, libvirt, checkpoint.getTermination());
         gone.tearDown(); // a stale socket may remain
         return checkpoint.hasTermination() ? Optional.of(gone) : Optional.empty();
@@ -449,6 +561,51 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                     : "the VM task is not running");
         }
         return task;
+    }
+
+    /**
+     * A VM pod's member found again: ended, as its checkpoint says, when it reported its end or its pod's
+     * VM is gone; otherwise it waits for its pod (recovered after it) to be found again too.
+     */
+    private Optional<LaunchedTask> recoverMember(ContainerContext container, VmTaskCheckpoint checkpoint)
+            throws IOException {
+        boolean podRuns = libvirt.isActive(checkpoint.getDomainUuid());
+        if (checkpoint.hasTermination() || !podRuns) {
+            PodShare.unbind(Path.of(checkpoint.getPodShare()), container.containerId());
+            return Optional.of(VmTask.ended(container.containerId(), checkpoint, libvirt, checkpoint.hasTermination()
+                    ? checkpoint.getTermination()
+                    : Termination.newBuilder().setReason(TerminationReason.LOST).setMessage("its pod's VM is gone")
+                            .build()));
+        }
+        PodMemberTask member = new PodMemberTask(container.containerId(), container.config(), checkpoint,
+                container.checkpoint(), outputLogs(container), config.requestTimeout(), List.of(),
+                DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
+        members.put(member.containerId(), member);
+        member.exit().whenComplete((t, e) -> members.remove(member.containerId(), member));
+        awaitingPod.computeIfAbsent(checkpoint.getPodId(), id -> new ArrayList<>()).add(member);
+        return Optional.of(member);
+    }
+
+    private void attachAwaitingMembers(VmTask pod) {
+        List<PodMemberTask> waiting = awaitingPod.remove(pod.containerId());
+        if (waiting != null) {
+            waiting.forEach(m -> m.attach(pod));
+        }
+    }
+
+    /** The members of a pod whose VM was not found again end with it. */
+    private void endAwaitingMembers(String podId) {
+        List<PodMemberTask> waiting = awaitingPod.remove(podId);
+        if (waiting != null) {
+            for (PodMemberTask m : waiting) {
+                try {
+                    m.destroy();
+                } catch (Exception e) {
+                    LOG.log(Level.WARNING, "cannot end member ''{0}'' of a pod whose VM is gone: {1}",
+                            m.containerId(), e.getMessage());
+                }
+            }
+        }
     }
 
     /**
@@ -567,6 +724,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         }
         running.values().forEach(VmTask::detach);
         running.clear();
+        members.values().forEach(PodMemberTask::detach);
+        members.clear();
         runningMachines.clear();
         agentLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         libvirt.close();

@@ -52,6 +52,20 @@ final class VmSpecResolver {
 
     /** Resolves and checks the spec of the plan's container; throws naming the offending field. */
     VmSpec forTask(LaunchPlan plan) {
+        Path rootfs = VmSpec.requireRootfs(plan.launchInfo().getRootfs());
+        return forTask(plan, rootfs, rootfs.startsWith(paths.vmRootfsDir()),
+                VmVolumes.plan(plan.launchInfo().getMountsList(), plan.container().config().getVm().getDisksList()));
+    }
+
+    /**
+     * The spec of a VM pod's domain: sized, networked and given devices as a task's, with no rootfs of its
+     * own but {@code share}, where its members' rootfs will be bound (the validator gave it no volumes).
+     */
+    VmSpec forPod(LaunchPlan plan, Path share) {
+        return forTask(plan, share, true, VmVolumes.none());
+    }
+
+    private VmSpec forTask(LaunchPlan plan, Path rootfs, boolean rootfsMapped, VmVolumes volumes) {
         ContainerConfig container = plan.container().config();
         VmOptions vm = container.getVm();
         Path kernel = artifact("vm.kernel", vm.getKernel(), config.kernel(), "kernel");
@@ -67,12 +81,10 @@ final class VmSpecResolver {
         }
         int vcpus = Math.max(1, size.getVcpus());
 
-        Path rootfs = VmSpec.requireRootfs(plan.launchInfo().getRootfs());
-        VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), vm.getDisksList());
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, rootfs,
-                rootfs.startsWith(paths.vmRootfsDir()), paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
+                rootfsMapped, paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size), passthrough(size));
     }
 

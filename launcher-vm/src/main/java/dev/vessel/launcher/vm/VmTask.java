@@ -28,6 +28,7 @@ import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.agent.OneTaskListener;
+import dev.vessel.launcher.vm.agent.PodListener;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
@@ -88,6 +89,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     /** Its launcher closed: the VM runs on for a restarted daemon to find, and this object acts no more. */
     private volatile boolean detached;
     private boolean tornDown;
+    /** A VM pod's: passes its members' events to them ({@link PodMemberTask}); null for any other task. */
+    private final PodListener podListener;
     /** libvirt's destroy of the domain, started by {@link #tearDown}. */
     private volatile CompletableFuture<Void> domainDestroyed;
     /**
@@ -132,7 +135,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.interfaces = List.copyOf(p.interfaces());
         this.rootfsTag = p.rootfsTag();
         this.agent = p.agent();
-        agent.listenWith(new OneTaskListener(containerId, new AgentClient.Listener() {
+        AgentClient.Listener own = new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
                 onEvent(frame);
@@ -147,7 +150,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
             public void brokeProtocol(VesselException why) {
                 lost(why.getMessage());
             }
-        }));
+        };
+        this.podListener = config.getPod() ? new PodListener(containerId, own) : null;
+        agent.listenWith(podListener != null ? podListener : new OneTaskListener(containerId, own));
         exit.whenComplete((t, e) -> {
             execExits.values().forEach(x -> x.complete(KILLED_WITH_TASK));
             VesselException notStarted = new VesselException(ErrorCode.FAILED_PRECONDITION, containerId,
@@ -171,6 +176,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.guestMounts = List.of();
         this.interfaces = List.of();
         this.rootfsTag = DomainXml.ROOTFS_TAG;
+        this.podListener = null;
         this.exit.complete(termination);
     }
 
@@ -229,6 +235,20 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return checkpoint.getDomainUuid();
     }
 
+    String domainName() {
+        return checkpoint.getDomainName();
+    }
+
+    /** A VM pod's share, where its members' rootfs are bound; empty for any other task. */
+    Optional<Path> podShare() {
+        return checkpoint.getPodShare().isEmpty() ? Optional.empty() : Optional.of(Path.of(checkpoint.getPodShare()));
+    }
+
+    /** A VM pod's demultiplexer of its guest's events; empty for any other task. */
+    Optional<PodListener> podListener() {
+        return Optional.ofNullable(podListener);
+    }
+
     /** The directory of the warm guest this task was handed, if it was. */
     Optional<Path> warmGuestDir() {
         return checkpoint.getWarmGuestDir().isEmpty() ? Optional.empty() : Optional.of(Path.of(checkpoint.getWarmGuestDir()));
@@ -239,13 +259,19 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return qemu == null ? 0 : qemu.pid();
     }
 
-    /** Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it. */
+    /**
+     * Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it.
+     * A pod's task has no rootfs: the guest runs its pause, whose namespaces the members join.
+     */
     @Override
     public void release() throws Exception {
-        LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(rootfsTag)
-                .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
-                .addAllMounts(guestMounts).addAllInterfaces(interfaces).build();
+        LaunchTask.Builder launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
+                .addAllInterfaces(interfaces);
+        if (!config.getPod()) {
+            launch.setRootfsTag(rootfsTag)
+                    .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
+                    .addAllMounts(guestMounts);
+        }
         boolean attached;
         synchronized (this) {
             releasing = true;
@@ -256,7 +282,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
             reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
         } else {
             try {
-                AgentClient.Opened opened = await(agent().launchAttached(launch, requestTimeout));
+                AgentClient.Opened opened = await(agent().launchAttached(launch.build(), requestTimeout));
                 reply = opened.reply();
                 launchStream.complete(opened.stream());
             } catch (Exception e) {
@@ -531,6 +557,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
         }
         try {
             Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
+            if (!checkpoint.getPodShare().isEmpty()) {
+                PodShare.remove(Path.of(checkpoint.getPodShare()));
+            }
             if (!checkpoint.getWarmGuestDir().isEmpty()) {
                 WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()), Path.of(checkpoint.getAgentSocket()),
                         Path.of(checkpoint.getConsoleLog()));
@@ -578,7 +607,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
         }
     }
 
-    private AgentClient agent() {
+    /** The connection to the guest, while the task runs (a pod's members send their requests through it). */
+    AgentClient agent() {
         if (agent == null || exit.isDone()) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, containerId, "the VM task has ended");
         }
@@ -590,7 +620,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
     }
 
     /** Waits for a reply; a failure comes out as the VesselException that describes it. */
-    private static <T> T await(CompletableFuture<T> reply) throws InterruptedException {
+    static <T> T await(CompletableFuture<T> reply) throws InterruptedException {
         try {
             return reply.get();
         } catch (ExecutionException e) {

@@ -119,6 +119,7 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/start", oci::start)
+                .add(HttpMethod.POST, "/v1/oci/containers/{id}/exec", oci::exec)
                 .add(HttpMethod.DELETE, "/v1/oci/containers/{id}", oci::delete)
                 .add(HttpMethod.POST, "/v1/vms", vms::create)
                 .add(HttpMethod.GET, "/v1/vms", vms::list)

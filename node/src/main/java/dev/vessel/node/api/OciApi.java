@@ -7,6 +7,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.node.oci.BundleConfig;
 import dev.vessel.node.oci.OciHooks;
@@ -57,6 +58,20 @@ final class OciApi {
         ObjectNode state = OciState.of(status, config);
         OciHooks.run("poststart", config, state.toString());
         ex.json(HttpResponseStatus.OK, state.toString());
+    }
+
+    /**
+     * {@code {"process": {…}}}, runc exec's process, or {@code {"args": […]}}, a command run as the container's
+     * user, in its working directory and environment: an exec of the container, created (not started: its
+     * caller attaches to its start, so no output is lost); answers its status.
+     */
+    void exec(Exchange ex) throws IOException {
+        String id = ex.param("id");
+        ObjectNode body = ProtoJson.readObject(ex.body());
+        ExecConfig exec = body.has("process") ? BundleConfig.execConfig(containerizer.config(id), body.get("process"))
+                : ExecConfig.newBuilder().addAllCommand(body.path("args").valueStream().map(a -> a.asText()).toList())
+                        .build();
+        ex.json(HttpResponseStatus.CREATED, ProtoJson.print(containerizer.execCreate(id, exec)));
     }
 
     void state(Exchange ex) {

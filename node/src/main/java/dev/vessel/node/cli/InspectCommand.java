@@ -24,7 +24,7 @@ final class InspectCommand implements Callable<Integer> {
         VesselClient client = vessel.client();
         for (String id : ids) {
             JsonNode c = client.call("GET", "/v1/containers/" + Paths.segment(id), null);
-            vessel.out.println(json ? c.toString() : CliJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(c));
+            CliJson.print(vessel.out, c, json);
         }
         return 0;
     }

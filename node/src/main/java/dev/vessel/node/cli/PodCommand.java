@@ -140,9 +140,7 @@ final class PodCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            JsonNode shown = pod.vessel.client().call("GET", path(name), null);
-            pod.vessel.out.println(json ? shown.toString()
-                    : CliJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(shown));
+            CliJson.print(pod.vessel.out, pod.vessel.client().call("GET", path(name), null), json);
             return 0;
         }
     }

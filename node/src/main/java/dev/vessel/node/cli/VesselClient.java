@@ -112,9 +112,9 @@ public final class VesselClient {
      * A connection the daemon switched from HTTP to raw bytes both ways (101 Switching Protocols): an
      * interactive session, read from {@link #in} and written to {@link #out}, each from a thread of its own.
      */
-    static final class Upgraded implements Closeable {
-        final InputStream in;
-        final OutputStream out;
+    public static final class Upgraded implements Closeable {
+        public final InputStream in;
+        public final OutputStream out;
         private final SocketChannel channel;
 
         private Upgraded(InputStream in, SocketChannel channel) {
@@ -144,7 +144,7 @@ public final class VesselClient {
     }
 
     /** Asks for an interactive session on {@code path}; a refusal is a {@link CliFailure} with the daemon's error. */
-    Upgraded upgrade(String method, String path) {
+    public Upgraded upgrade(String method, String path) {
         Response response = send(method, path, null, true);
         if (response.status == 101) {
             return new Upgraded(response.body, response.channel);

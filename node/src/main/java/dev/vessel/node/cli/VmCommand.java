@@ -264,9 +264,7 @@ final class VmCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            JsonNode machine = vm.vessel.client().call("GET", path(name), null);
-            vm.vessel.out.println(json ? machine.toString()
-                    : CliJson.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(machine));
+            CliJson.print(vm.vessel.out, vm.vessel.client().call("GET", path(name), null), json);
             return 0;
         }
     }

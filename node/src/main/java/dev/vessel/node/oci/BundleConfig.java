@@ -2,11 +2,13 @@ package dev.vessel.node.oci;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
@@ -79,6 +81,60 @@ public final class BundleConfig {
             throw VesselException.invalid("bundle", "cannot read " + bundle.resolve("config.json") + ": " + e.getMessage());
         }
         return translate(id, bundle, config);
+    }
+
+    /**
+     * An exec's process ({@code runc exec --process FILE}: a process section of the runtime spec) as Vessel
+     * runs it in {@code container}: its args, env (over the container's), cwd and user. It runs with the
+     * container's capabilities and rlimits, so the process must ask for those (engines pass them again);
+     * a terminal is refused, as for the container.
+     */
+    public static ExecConfig execConfig(ContainerConfig container, JsonNode process) {
+        if (!process.isObject()) {
+            throw refused("process", "is required: Vessel runs a process from it");
+        }
+        // An exec has its container's capability masks whatever its user (so have podman's and runc's): the
+        // bounding set must be the container's, the others within it.
+        ObjectNode withoutCapabilities = ((ObjectNode) process).deepCopy();
+        JsonNode caps = withoutCapabilities.remove("capabilities");
+        if (caps != null) {
+            Set<String> bounding = new TreeSet<>(strings(caps.path("bounding"), "process.capabilities.bounding"));
+            if (!bounding.equals(boundingSet(container.getCapabilities()))) {
+                throw refused("process.capabilities.bounding", "must be the container's: an exec runs with its"
+                        + " container's capabilities");
+            }
+            for (String set : List.of("effective", "permitted", "inheritable", "ambient")) {
+                if (!bounding.containsAll(strings(caps.path(set), "process.capabilities." + set))) {
+                    throw refused("process.capabilities." + set, "must be within the bounding set");
+                }
+            }
+        }
+        BundleConfig exec = new BundleConfig(JSON.createObjectNode(), null);
+        exec.process(withoutCapabilities);
+        ContainerConfig asked = exec.out.build();
+        if (!asked.getRlimitsList().equals(container.getRlimitsList())) {
+            throw refused("process.rlimits", "must be the container's: an exec runs with its container's");
+        }
+        // As another user, an exec gets that user's groups from the container's /etc/group, as initgroups(3)
+        // does, which is where podman takes the list it sends from; as the container's user, the container's.
+        if (asked.getUser().equals(container.getUser())
+                && !asked.getAdditionalGidsList().equals(container.getAdditionalGidsList())) {
+            throw refused("process.user.additionalGids", "must be the container's: an exec as its user runs with its"
+                    + " groups");
+        }
+        return ExecConfig.newBuilder().addAllCommand(asked.getCommandList()).addAllEnv(asked.getEnvList())
+                .setUser(asked.getUser()).setWorkingDir(asked.getWorkingDir()).build();
+    }
+
+    /** The capabilities a container's config gives its task: Vessel's default set, less its drops, plus its adds. */
+    private static Set<String> boundingSet(Capabilities capabilities) {
+        Set<String> set = new TreeSet<>();
+        if (!capabilities.getDropList().contains("ALL")) {
+            Capability.CONTAINER_DEFAULT.forEach(c -> set.add(c.name()));
+        }
+        capabilities.getDropList().forEach(set::remove);
+        set.addAll(capabilities.getAddList());
+        return set;
     }
 
     static ContainerConfig translate(String id, Path bundle, JsonNode config) {

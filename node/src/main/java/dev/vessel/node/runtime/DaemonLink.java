@@ -73,6 +73,15 @@ final class DaemonLink {
         }
     }
 
+    /** An upgraded connection (an exec's start): stdio frames both ways. */
+    VesselClient.Upgraded upgrade(String path) {
+        try {
+            return client().upgrade("POST", path);
+        } catch (CliFailure e) {
+            throw new RuntimeFailure(e.getMessage());
+        }
+    }
+
     /** A streamed answer (a followed log), read until the daemon ends it. */
     InputStream stream(String path) throws IOException {
         VesselClient.Response response = client().send("GET", path, null);

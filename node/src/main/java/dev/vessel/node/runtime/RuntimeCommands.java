@@ -15,9 +15,9 @@ final class RuntimeCommands {
     static final String OCI_VERSION = "1.0.2";
     static final String USAGE = """
             usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND
-            commands: create, start, run, state, kill, delete, list, features, spec
-            not yet implemented: exec, ps, pause, resume, update, checkpoint, restore, events""";
-    private static final Set<String> NOT_IMPLEMENTED = Set.of("exec", "ps", "pause", "resume", "update", "checkpoint",
+            commands: create, start, run, exec, state, kill, delete, list, features, spec
+            not yet implemented: ps, pause, resume, update, checkpoint, restore, events""";
+    private static final Set<String> NOT_IMPLEMENTED = Set.of("ps", "pause", "resume", "update", "checkpoint",
             "restore", "events");
 
     private final DaemonLink daemon;
@@ -39,7 +39,13 @@ final class RuntimeCommands {
             case "list" -> list(words);
             case "features" -> print("features.json");
             case "spec" -> spec(words);
+            case "exec" -> exec(words);
             case "shim" -> Shim.relay(daemon, one("shim", words, Set.of()).positional.getFirst());
+            case "exec-shim" -> {
+                Args args = Args.parse(words, Set.of(), Set.of(), Map.of(), false);
+                List<String> ids = args.positional("exec-shim", 2, "ID EXEC");
+                yield Shim.relayExec(daemon, ids.get(0), ids.get(1));
+            }
             default -> throw new RuntimeFailure(NOT_IMPLEMENTED.contains(command)
                     ? "\"" + command + "\" is not implemented by vessel-runtime yet"
                     : "no such command: " + command + "\n" + USAGE);
@@ -51,7 +57,7 @@ final class RuntimeCommands {
         Args args = createArgs("create", words);
         String id = args.positional.getFirst();
         createContainer(id, args);
-        writePidFile(args, Shim.spawn(root, id));
+        writePidFile(args, Shim.spawn(root, "shim", id));
         return 0;
     }
 
@@ -61,7 +67,7 @@ final class RuntimeCommands {
         String id = args.positional.getFirst();
         createContainer(id, args);
         if (args.has("detach")) {
-            writePidFile(args, Shim.spawn(root, id));
+            writePidFile(args, Shim.spawn(root, "shim", id));
             daemon.call("POST", "/v1/oci/containers/" + id + "/start", null);
             return 0;
         }
@@ -104,6 +110,47 @@ final class RuntimeCommands {
         Path temporary = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.writeString(temporary, Long.toString(pid), StandardCharsets.US_ASCII);
         Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * {@code exec [--process FILE] [--detach] [--pid-file F] ID [COMMAND…]}: a process in the running container
+     * (vesseld's exec). In the foreground it relays the process's output and exits as it did; detached, a shim
+     * left in its place (its pid in the pid file) does that with the engine's descriptors.
+     */
+    private int exec(List<String> words) throws IOException {
+        Args args = Args.parse(words, Set.of("process", "pid-file", "console-socket", "preserve-fds"),
+                Set.of("detach", "tty"), Map.of("d", "detach", "t", "tty", "p", "process"), true);
+        if (args.positional.isEmpty()) {
+            throw new RuntimeFailure("\"exec\" requires a container ID: vessel-runtime exec [--process FILE]"
+                    + " [--detach] [--pid-file FILE] ID [COMMAND...]");
+        }
+        if (args.has("tty") || args.has("console-socket")) {
+            throw new RuntimeFailure("--tty, --console-socket: a terminal is not supported by vessel-runtime yet");
+        }
+        if (!args.value("preserve-fds", "0").equals("0")) {
+            throw new RuntimeFailure("--preserve-fds is not supported: a Vessel exec gets stdin, stdout and stderr only");
+        }
+        String id = args.positional.getFirst();
+        List<String> command = args.positional.subList(1, args.positional.size());
+        String body;
+        if (args.has("process")) {
+            if (!command.isEmpty()) {
+                throw new RuntimeFailure("exec: give either --process or a command, not both");
+            }
+            body = "{\"process\":" + Files.readString(Path.of(args.value("process", ""))) + "}";
+        } else if (command.isEmpty()) {
+            throw new RuntimeFailure("exec: no command given (--process FILE or ID COMMAND...)");
+        } else {
+            body = "{\"args\":[" + String.join(",", command.stream().map(JsonFields::quote).toList()) + "]}";
+        }
+        requireDaemon();
+        String execId = JsonFields.string(daemon.call("POST", "/v1/oci/containers/" + id + "/exec", body), "id");
+        if (args.has("detach")) {
+            writePidFile(args, Shim.spawn(root, "exec-shim", id, execId));
+            return 0;
+        }
+        writePidFile(args, ProcessHandle.current().pid());
+        return Shim.relayExec(daemon, id, execId);
     }
 
     private int start(List<String> words) {

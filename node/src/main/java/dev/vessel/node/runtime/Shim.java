@@ -1,5 +1,7 @@
 package dev.vessel.node.runtime;
 
+import dev.vessel.core.stdio.StdioFrame;
+import dev.vessel.node.cli.VesselClient;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -8,6 +10,7 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The process an engine watches as the container's. conmon and containerd's shim wait for the pid in the
@@ -24,14 +27,18 @@ final class Shim {
     private Shim() {
     }
 
-    /** Starts {@code vessel-runtime shim ID} with this process's descriptors and JVM options; returns its pid. */
-    static long spawn(Path root, String id) throws IOException {
+    /**
+     * Starts {@code vessel-runtime shim ID} (or, for an exec, {@code exec-shim ID EXEC}) with this process's
+     * descriptors and JVM options; returns its pid.
+     */
+    static long spawn(Path root, String... shimCommand) throws IOException {
         List<String> command = new ArrayList<>();
         ProcessHandle.Info self = ProcessHandle.current().info();
         command.add(self.command().orElseThrow());
         command.addAll(jvmOptions(self.arguments().orElse(new String[0])));
         command.addAll(List.of("-Xmx32m", "-cp", System.getProperty("java.class.path"), VesselRuntime.class.getName(),
-                "--root", root.toString(), "shim", id));
+                "--root", root.toString()));
+        command.addAll(List.of(shimCommand));
         return new ProcessBuilder(command).inheritIO().start().pid();
     }
 
@@ -60,6 +67,61 @@ final class Shim {
         stdout.join();
         stderr.join();
         return exitCode(termination);
+    }
+
+    /**
+     * Starts the exec and relays its output until its EXIT, whose status it returns. The engine's reader
+     * may go away meanwhile: the output is then dropped, the status still comes back.
+     */
+    static int relayExec(DaemonLink daemon, String id, String execId) {
+        String exec = "/v1/containers/" + id + "/exec/" + execId;
+        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        OutputStream err = new FileOutputStream(FileDescriptor.err);
+        try (VesselClient.Upgraded session = daemon.upgrade(exec + "/start")) {
+            for (StdioFrame f = StdioFrame.readFrom(session.in); f != null; f = StdioFrame.readFrom(session.in)) {
+                switch (f.type()) {
+                    case STDOUT -> write(out, f.payload());
+                    case STDERR -> write(err, f.payload());
+                    case EXIT -> {
+                        return f.exitStatus();
+                    }
+                    default -> {
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // the daemon went away: its record of the exec may still say how it ended
+        }
+        return recordedExit(daemon, exec);
+    }
+
+    /** The status the exec's record holds once it ended (a few seconds are given for it to be recorded). */
+    private static int recordedExit(DaemonLink daemon, String exec) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            String status = daemon.call("GET", exec, null);
+            if (JsonFields.string(status, "state").equals("EXEC_EXITED")) {
+                return (int) JsonFields.number(status, "exit_code");
+            }
+            if (System.nanoTime() > deadline) {
+                return UNKNOWN;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return UNKNOWN;
+            }
+        }
+    }
+
+    private static void write(OutputStream to, byte[] data) {
+        try {
+            to.write(data);
+            to.flush();
+        } catch (IOException e) {
+            // the engine stopped reading; the exit still matters
+        }
     }
 
     static int exitCode(String termination) {

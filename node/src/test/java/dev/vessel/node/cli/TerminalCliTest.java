@@ -136,12 +136,12 @@ public class TerminalCliTest {
 
     @Test
     void runItGivesATerminal() throws Throwable {
-        try (Pty pty = Pty.open(24, 80)) {
+        try (Pty pty = Pty.open(30, 90)) {
             String before = pty.settings();
             Process cli = pty.spawn(cli("run", "-it", "--rm", "--name", "term", image, "sh"));
             pty.expect(PROMPT); // created, attached, then started: its first prompt is not missed
             pty.type("stty size\r");
-            pty.expect("24 80"); // the window's size, sent before the start
+            pty.expect("30 90"); // the window's size, sent before the start (a new terminal is 24x80)
             driveShell(pty, cli);
             assertEquals(before, pty.settings(), "the terminal was not given back as it was");
         }
@@ -155,6 +155,7 @@ public class TerminalCliTest {
         try (Pty pty = Pty.open(24, 80)) {
             String before = pty.settings();
             Process cli = pty.spawn(cli("exec", "-it", "execed", "sh"));
+            pty.expect(PROMPT); // attached before it ran: its first prompt is not missed
             driveShell(pty, cli);
             assertEquals(before, pty.settings(), "the terminal was not given back as it was");
         }
@@ -187,6 +188,39 @@ public class TerminalCliTest {
             assertEquals(4, pty.await(cli), pty::screen);
         }
         assertEquals(0, vessel("", "rm", "attached").code());
+    }
+
+    /** run -i pipes the CLI's stdin to the task; -t works without a local terminal (-it warns, as podman does). */
+    @Test
+    void runAttachedWithoutALocalTerminal() throws Exception {
+        Result piped = vessel("one\ntwo\n", "run", "-i", "--rm", image, "sh", "-c", "cat; exit 5");
+        assertEquals(new Result(5, "one\ntwo\n", ""), piped);
+        Result tty = vessel("", "run", "-t", "--rm", image, "sh", "-c", "tty; exit 2");
+        assertEquals(2, tty.code(), tty::toString);
+        assertEquals("/dev/pts/0\r\n", tty.out(), "a terminal's output, its newlines made CRLF by the terminal");
+        Result both = vessel("echo typed-$((3+3)); exit 6\n", "run", "-it", "--rm", image, "sh");
+        assertEquals(6, both.code(), both::toString);
+        assertTrue(both.out().contains("typed-6"), both::toString);
+        assertTrue(both.err().contains("not a terminal"), both::toString);
+    }
+
+    /** The CLI killed (SIGTERM) while its terminal is raw still gives it back; the container runs on. */
+    @Test
+    void aKilledCliGivesTheTerminalBack() throws Throwable {
+        Result started = vessel("", "run", "-dit", "--name", "killed", image, "sh");
+        assertEquals(0, started.code(), started::toString);
+        try (Pty pty = Pty.open(24, 80)) {
+            String before = pty.settings();
+            Process cli = pty.spawn(cli("attach", "killed"));
+            pty.type("echo raw-$((2+2))\r");
+            pty.expect("raw-4");
+            assertTrue(!before.equals(pty.settings()), "the attached terminal is not raw");
+            cli.destroy();
+            pty.await(cli);
+            assertEquals(before, pty.settings(), "the terminal was not given back as it was");
+        }
+        assertEquals("RUNNING", status("killed").path("state").asText());
+        assertEquals(0, vessel("", "rm", "-f", "killed").code());
     }
 
     /** Without a terminal: output and exit code, -i, -e, -u, -w, -d, and errors naming the field. */

@@ -93,7 +93,7 @@ class VesselCliTest {
 
     @Test
     void everyCommandAnswersHelpAndTheCliItsVersion() {
-        for (String command : List.of("run", "ps", "inspect", "logs", "kill", "rm", "pull", "images", "rmi", "gc",
+        for (String command : List.of("run", "exec", "attach", "ps", "inspect", "logs", "kill", "rm", "pull", "images", "rmi", "gc",
                 "info", "login")) {
             Result help = vessel(command, "--help");
             assertEquals(0, help.code(), help::toString);

@@ -130,6 +130,35 @@ class PodmanTest {
         assertFalse(runtime.ok("list", "-q").contains(id), "podman rm deletes the container from Vessel");
     }
 
+    /** podman exec: conmon runs {@code vessel-runtime exec --detach --process FILE}, and waits for the shim. */
+    @Test
+    void execRunsInTheContainerWithItsExitCode() throws Exception {
+        String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sh", "-c",
+                "echo from-the-task > /tmp/mark; exec sleep 600").strip();
+        awaitExecOutput(id, "from-the-task\n", "cat", "/tmp/mark");
+        Result r = podman("exec", id, "sh", "-c", "cat /tmp/mark; echo oops >&2; exit 4");
+        assertEquals(4, r.exitCode(), r.output() + runtime.daemonLog());
+        assertTrue(r.output().contains("from-the-task\n") && r.output().contains("oops\n"), r.output());
+        // the task's pid namespace: its sleep is pid 1 there
+        assertEquals("sleep 600\n", podmanOk("exec", id, "cat", "/proc/1/cmdline").replace('\0', ' ').strip() + "\n");
+        assertEquals("1000\n", podmanOk("exec", "--user", "1000", id, "id", "-u"));
+        podmanOk("rm", "-f", id);
+    }
+
+    private static void awaitExecOutput(String id, String expected, String... command) throws Exception {
+        List<String> args = new ArrayList<>(List.of("exec", id));
+        args.addAll(List.of(command));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        Result r;
+        while (!(r = podman(args.toArray(String[]::new))).output().equals(expected)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("podman exec " + String.join(" ", command) + ": " + r.output()
+                        + runtime.daemonLog());
+            }
+            Thread.sleep(100);
+        }
+    }
+
     @Test
     void killEndsAContainerWithTheSignal() throws Exception {
         String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sleep", "600").strip();

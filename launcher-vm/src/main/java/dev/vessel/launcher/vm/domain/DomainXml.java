@@ -39,6 +39,14 @@ public final class DomainXml {
     }
 
     public static String render(VmSpec spec) {
+        return render(spec, spec.containerId().isEmpty());
+    }
+
+    /**
+     * The domain of {@code spec}; {@code shareBothWays}: its rootfs share is exported passed through too
+     * (a warm guest's, a VM pod's: what will be bound there is not known when it boots).
+     */
+    public static String render(VmSpec spec, boolean shareBothWays) {
         return document(spec.containerId(), xml -> {
             writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(), spec.stateDir(),
                     spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
@@ -56,7 +64,7 @@ public final class DomainXml {
             writeConsole(xml, spec.consoleLog());
             writeAgentChannel(xml, spec);
             writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped());
-            if (spec.containerId().isEmpty()) { // a warm guest
+            if (shareBothWays) {
                 writeShare(xml, spec.rootfs().toString(), PASSTHROUGH_ROOTFS_TAG, false, false);
             }
             for (VmVolumes.VolumeShare share : spec.volumes().shares()) {

@@ -62,6 +62,16 @@ public final class QemuAccess {
     }
 
     /**
+     * Checks and grants what a VM pod's member adds to its pod's running domain: its rootfs, bound into
+     * the pod's share. Throws naming {@code root} when QEMU's user could not read it.
+     */
+    public void prepareMemberRootfs(Path rootfs) throws IOException {
+        checkOwnTrees();
+        check("root", rootfs, PosixAcls.READ | PosixAcls.EXECUTE);
+        openWayTo(rootfs);
+    }
+
+    /**
      * The same for a full VM: its base image read, its own disk and the disks written or read, its
      * seed read. The disk and the seed may not exist yet: their directories are checked first, and
      * {@link #grantMachine} lets QEMU's user in once they are made.
