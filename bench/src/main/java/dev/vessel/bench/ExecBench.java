@@ -24,7 +24,8 @@ import java.util.Map;
 /**
  * {@code true} exec'd into a running container, start to exit, in alternating rounds of one run:
  * <ul>
- * <li>{@code vessel-cli}: {@code bin/vessel exec ID true}, the CLI's JVM start included;
+ * <li>{@code vessel-cli}: {@code bin/vessel exec ID true}, as a user types it (bin/vessel runs the native
+ * client for an exec without options: no JVM starts);
  * <li>{@code vessel-api}: the same through vesseld's API alone, from this JVM (create the exec, start it on an
  * upgraded connection, read to its EXIT);
  * <li>{@code runc}: {@code runc exec ID /bin/true} into a container {@code runc run -d} started from the same
