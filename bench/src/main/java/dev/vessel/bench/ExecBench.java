@@ -28,6 +28,8 @@ import java.util.Map;
  * client for an exec without options: no JVM starts);
  * <li>{@code vessel-api}: the same through vesseld's API alone, from this JVM (create the exec, start it on an
  * upgraded connection, read to its EXIT);
+ * <li>{@code vessel-vm-cli}, {@code vessel-vm-api}: the same into a VM task of the same image (the exec goes
+ * through the guest agent to the guest's launch helper);
  * <li>{@code runc}: {@code runc exec ID /bin/true} into a container {@code runc run -d} started from the same
  * rootfs with the default bundle (its own namespaces, Vessel's default seccomp profile);
  * <li>{@code crun}: the same with crun;
@@ -40,6 +42,7 @@ public final class ExecBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 30);
     private static final String CGROUP_PARENT = "vessel-exec-bench";
     private static final String CONTAINER = "exec-bench";
+    private static final String VM_CONTAINER = "exec-bench-vm";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path repository;
@@ -77,6 +80,8 @@ public final class ExecBench {
         ObjectNode config = JSON.createObjectNode().put("id", CONTAINER).put("image", image);
         config.putArray("args").add("sleep").add("100000");
         daemon.api.call("POST", "/v1/containers", config.toString());
+        // the same image as a VM task: an exec goes through the guest agent into the guest's container
+        daemon.api.call("POST", "/v1/containers", config.put("id", VM_CONTAINER).put("isolation", "VM").toString());
 
         for (String runtime : List.of("runc", "crun")) {
             Path bundle = OciRuntimes.bundle(work.resolve(runtime + "-bundle"), rootfs, true);
@@ -94,7 +99,10 @@ public final class ExecBench {
         Map<String, Rounds.Run> runs = new LinkedHashMap<>();
         runs.put("vessel-cli", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--host",
                 "unix://" + daemon.socket, "exec", CONTAINER, "true"));
-        runs.put("vessel-api", this::vesselApi);
+        runs.put("vessel-api", () -> vesselApi(CONTAINER));
+        runs.put("vessel-vm-cli", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--host",
+                "unix://" + daemon.socket, "exec", VM_CONTAINER, "true"));
+        runs.put("vessel-vm-api", () -> vesselApi(VM_CONTAINER));
         for (String runtime : List.of("runc", "crun")) {
             runs.put(runtime, () -> Commands.run(runtime, "--root", work.resolve(runtime + "-state").toString(), "exec",
                     CONTAINER + "-" + runtime, "/bin/true"));
@@ -104,7 +112,7 @@ public final class ExecBench {
         System.out.printf(Locale.ROOT, "exec: true in a running container, start to exit, %d alternating rounds after"
                 + " %d warm-up%n", ROUNDS, WARMUP);
         Rounds.printTable(ms);
-        for (String vessel : List.of("vessel-cli", "vessel-api")) {
+        for (String vessel : List.of("vessel-cli", "vessel-api", "vessel-vm-cli", "vessel-vm-api")) {
             for (String baseline : List.of("runc", "crun")) {
                 Rounds.printComparison("exec-" + vessel.substring("vessel-".length()), ms.get(vessel), baseline,
                         ms.get(baseline));
@@ -113,8 +121,8 @@ public final class ExecBench {
     }
 
     /** The API's exec: create, start on an upgraded connection, frames read until EXIT (status 0 expected). */
-    private void vesselApi() throws Exception {
-        String path = "/v1/containers/" + CONTAINER + "/exec";
+    private void vesselApi(String container) throws Exception {
+        String path = "/v1/containers/" + container + "/exec";
         String id = JSON.readTree(daemon.api.call("POST", path, "{\"command\":[\"true\"]}")).get("id").asText();
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(daemon.socket));

@@ -195,6 +195,25 @@ class RuntimeCliTest {
         }
     }
 
+    /** exec in the foreground relays the process's output to the caller's streams and exits as it did. */
+    @Test
+    void execRunsInTheContainerAndExitsAsItsProcess() throws Exception {
+        Path bundle = runtime.bundle("execs", rootfs, "sh", "-c", "echo from-the-task > /tmp/mark; exec sleep 600");
+        runtime.ok("create", "--bundle", bundle.toString(), "execs");
+        runtime.ok("start", "execs");
+        RuntimeFixture.Result r = runtime.run("exec", "execs", "sh", "-c", "cat /tmp/mark; echo err >&2; exit 4");
+        for (int i = 0; i < 50 && !r.stdout().equals("from-the-task\n"); i++) { // the task writes it first
+            Thread.sleep(100);
+            r = runtime.run("exec", "execs", "sh", "-c", "cat /tmp/mark; echo err >&2; exit 4");
+        }
+        assertEquals(4, r.exitCode(), r.stderr() + runtime.daemonLog());
+        assertEquals("from-the-task\n", r.stdout());
+        assertEquals("err\n", r.stderr());
+        RuntimeFixture.Result missing = runtime.run("exec", "execs", "/no/such/program");
+        assertTrue(missing.exitCode() != 0, missing.stderr());
+        runtime.ok("delete", "--force", "execs");
+    }
+
     @Test
     void unknownIdsAndBadCallsFailAsRuncDoes() throws Exception {
         Path log = tmp.resolve("runtime.log");
@@ -216,7 +235,8 @@ class RuntimeCliTest {
 
         assertTrue(runtime.run("--systemd-cgroup", "state", "x").stderr().contains("not supported"));
         assertTrue(runtime.run("kill", "nosuch", "SIGNOPE").stderr().contains("invalid signal"));
-        assertTrue(runtime.run("exec", "x").stderr().contains("not implemented"));
+        assertTrue(runtime.run("exec", "x").stderr().contains("no command given"));
+        assertTrue(runtime.run("ps", "x").stderr().contains("not implemented"));
         Path terminal = runtime.bundle("terminal", rootfs, "true");
         RuntimeFixture.Result tty = runtime.run("create", "--bundle", terminal.toString(), "--console-socket",
                 tmp.resolve("console.sock").toString(), "tty");
