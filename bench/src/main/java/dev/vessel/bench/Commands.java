@@ -48,6 +48,14 @@ final class Commands {
         return setup(new ProcessBuilder(command));
     }
 
+    /** An OCI layout at {@code layout} holding {@code rootfs} as one layer, made by umoci; its Vessel reference. */
+    static String ociImage(Path layout, Path rootfs) throws Exception {
+        setup("umoci", "init", "--layout", layout.toString());
+        setup("umoci", "new", "--image", layout + ":bb");
+        setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
+        return "oci:" + layout + ":bb";
+    }
+
     /** Every mount under {@code dir}, the deepest first (podman's overlay storage leaves its home mounted). */
     static void unmountUnder(Path dir) throws Exception {
         List<String> mounts = new ArrayList<>();

@@ -70,11 +70,7 @@ public final class ExecBench {
 
     private void setUp() throws Exception {
         Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
-        Path layout = work.resolve("image");
-        Commands.setup("umoci", "init", "--layout", layout.toString());
-        Commands.setup("umoci", "new", "--image", layout + ":bb");
-        Commands.setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
-        String image = "oci:" + layout + ":bb";
+        String image = Commands.ociImage(work.resolve("image"), rootfs);
         daemon = BenchDaemon.start(repository, work, CGROUP_PARENT);
         Commands.setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull", image);
         ObjectNode config = JSON.createObjectNode().put("id", CONTAINER).put("image", image);

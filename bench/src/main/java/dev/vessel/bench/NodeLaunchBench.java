@@ -71,11 +71,7 @@ public final class NodeLaunchBench {
 
     private void setUp() throws Exception {
         Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
-        Path layout = work.resolve("image");
-        Commands.setup("umoci", "init", "--layout", layout.toString());
-        Commands.setup("umoci", "new", "--image", layout + ":bb");
-        Commands.setup("umoci", "insert", "--image", layout + ":bb", rootfs.toString(), "/");
-        image = "oci:" + layout + ":bb";
+        image = Commands.ociImage(work.resolve("image"), rootfs);
         bundle = OciRuntimes.bundle(work.resolve("bundle"), rootfs, true);
 
         startDaemon();
