@@ -175,11 +175,15 @@ final class ContainerRecovery {
             switch (c.state()) {
                 case TERMINATED -> c.execs.recoverEnded();
                 // CREATED: its task was blocked on the pipe of the daemon that died, so the launcher finds it ended
-                case RUNNING, CREATED -> {
+                case RUNNING, CREATED, PAUSED -> {
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
                         c.execs.recover(c.launcher, ComponentContext.ofLauncher(paths, c));
+                        if (c.state() == ContainerState.PAUSED) {
+                            // the freezer kept it frozen; a crash between a pause's checkpoint and its freeze did not
+                            chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+                        }
                         reaper.watch(c);
                     } else {
                         c.execs.recoverEnded();
@@ -237,7 +241,7 @@ final class ContainerRecovery {
         VesselException failure = Failures.of("container '" + c.id + "'", "recover", e);
         if (!c.record.getStatus().hasTermination()) {
             boolean launched = c.state() == ContainerState.RUNNING || c.state() == ContainerState.CREATED
-                    || c.state() == ContainerState.DESTROYING;
+                    || c.state() == ContainerState.PAUSED || c.state() == ContainerState.DESTROYING;
             c.record.getStatusBuilder().setTermination(launched ? lost() : Termination.newBuilder()
                     .setReason(TerminationReason.LAUNCH_FAILED)
                     .setMessage("the daemon stopped during the launch").build());

@@ -25,17 +25,18 @@ public final class OciState {
         return switch (state) {
             case CREATED -> "created";
             case RUNNING -> "running";
+            case PAUSED -> "paused";
             case DESTROYING, TERMINATED -> "stopped";
             default -> "creating";
         };
     }
 
-    /** {@code ociVersion, id, status, pid, bundle, annotations}: pid only while created or running. */
+    /** {@code ociVersion, id, status, pid, bundle, annotations}: pid only while created, running or paused. */
     public static ObjectNode of(ContainerStatus status, ContainerConfig config) {
         String oci = status(status.getState());
         ObjectNode state = JSON.createObjectNode().put("ociVersion", OCI_VERSION).put("id", status.getId())
                 .put("status", oci);
-        if (oci.equals("created") || oci.equals("running")) {
+        if (oci.equals("created") || oci.equals("running") || oci.equals("paused")) {
             state.put("pid", status.getPid());
         }
         state.put("bundle", config.getLabelsOrDefault(BundleConfig.BUNDLE_LABEL, ""));
