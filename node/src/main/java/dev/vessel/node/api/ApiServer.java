@@ -124,6 +124,7 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/start", oci::start)
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/exec", oci::exec)
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/update", oci::update)
+                .add(HttpMethod.GET, "/v1/oci/containers/{id}/stats", oci::stats)
                 .add(HttpMethod.DELETE, "/v1/oci/containers/{id}", oci::delete)
                 .add(HttpMethod.POST, "/v1/vms", vms::create)
                 .add(HttpMethod.GET, "/v1/vms", vms::list)

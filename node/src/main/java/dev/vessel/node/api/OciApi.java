@@ -22,7 +22,8 @@ import java.util.List;
 /**
  * {@code /v1/oci/containers}: what {@code vessel-runtime} asks beyond the plain container API, so that the
  * runtime, a new process on every call, parses no JSON: a bundle created, started (with its poststart hooks),
- * the OCI state, runc's list, runc's update (OCI resources) and runc's rule for delete (with its poststop hooks).
+ * the OCI state, runc's list, runc's update (OCI resources), runc's stats event and runc's rule for delete (with its
+ * poststop hooks).
  * Kill, pause, resume and the processes (runc's ps) are the plain API's.
  */
 final class OciApi {
@@ -86,6 +87,12 @@ final class OciApi {
         ContainerConfig config = containerizer.config(id);
         containerizer.update(id, OciResources.update(config.getResources(), ProtoJson.readObject(ex.body())));
         ex.json(HttpResponseStatus.OK, OciState.of(containerizer.status(id), containerizer.config(id)).toString());
+    }
+
+    /** runc's {@code events --stats} line for a running (or paused) container. */
+    void stats(Exchange ex) {
+        String id = ex.param("id");
+        ex.json(HttpResponseStatus.OK, OciState.statsEvent(id, containerizer.usage(id)));
     }
 
     void state(Exchange ex) {

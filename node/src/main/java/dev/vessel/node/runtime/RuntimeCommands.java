@@ -15,9 +15,10 @@ final class RuntimeCommands {
     static final String OCI_VERSION = "1.0.2";
     static final String USAGE = """
             usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND
-            commands: create, start, run, exec, state, kill, delete, list, ps, pause, resume, update, features, spec
-            not yet implemented: checkpoint, restore, events""";
-    private static final Set<String> NOT_IMPLEMENTED = Set.of("checkpoint", "restore", "events");
+            commands: create, start, run, exec, state, kill, delete, list, ps, pause, resume, update, events,
+              features, spec
+            not yet implemented: checkpoint, restore""";
+    private static final Set<String> NOT_IMPLEMENTED = Set.of("checkpoint", "restore");
 
     private final DaemonLink daemon;
     private final Path root;
@@ -43,6 +44,7 @@ final class RuntimeCommands {
             case "resume" -> resume(words);
             case "ps" -> ps(words);
             case "update" -> update(words);
+            case "events" -> events(words);
             case "shim" -> Shim.relay(daemon, one("shim", words, Set.of()).positional.getFirst());
             case "exec-shim" -> {
                 Args args = Args.parse(words, Set.of(), Set.of(), Map.of(), false);
@@ -373,6 +375,49 @@ final class RuntimeCommands {
         requireDaemon();
         daemonCall("POST", "/v1/oci/containers/" + id + "/update", body);
         return 0;
+    }
+
+    /**
+     * {@code events [--stats] [--interval D] ID}: runc's stats event (one line of JSON), once with {@code --stats},
+     * else every interval (5 s by default) until the container no longer runs. Vessel has no other events
+     * for it to report (runc's are stats and OOM; an OOM ends a Vessel container, which {@code state} shows).
+     */
+    private int events(List<String> words) throws InterruptedException {
+        Args args = Args.parse(words, Set.of("interval"), Set.of("stats"), Map.of(), false);
+        String id = args.positional("events", 1, "[--stats] [--interval DURATION] ID").getFirst();
+        long interval = millis(args.value("interval", "5s"));
+        requireDaemon();
+        while (true) {
+            String event;
+            try {
+                event = daemonCall("GET", "/v1/oci/containers/" + id + "/stats", null);
+            } catch (RuntimeFailure e) {
+                if (!args.has("stats") && e.getMessage().equals("container not running")) {
+                    return 0; // it ended: the stream ends with it
+                }
+                throw e;
+            }
+            System.out.println(event);
+            if (args.has("stats")) {
+                return 0;
+            }
+            Thread.sleep(interval);
+        }
+    }
+
+    /** A Go duration as runc takes it, of one unit: {@code 500ms}, {@code 5s}, {@code 1m}. */
+    private static long millis(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(text);
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            throw new RuntimeFailure("invalid value for --interval: " + JsonFields.quote(text)
+                    + " (a duration above zero: 500ms, 5s, 1m)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> n;
+            case "s" -> n * 1000;
+            default -> n * 60_000;
+        };
     }
 
     private static void member(StringBuilder object, String name, Long value) {

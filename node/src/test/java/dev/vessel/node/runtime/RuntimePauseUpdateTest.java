@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * vessel-runtime's pause, resume, ps and update (and vessel's pause, unpause, top and update) on real
+ * vessel-runtime's pause, resume, ps, update and events (and vessel's pause, unpause, top and update) on real
  * containers: the cgroup freezer really stops the task, the limits land in its cgroups, and a daemon killed
  * with SIGKILL leaves a paused container paused and an updated one with its new limits.
  */
@@ -159,6 +159,13 @@ class RuntimePauseUpdateTest {
         runtime.ok("update", "--resources", resources.toString(), "limited");
         assertEquals(128L << 20, memoryLimit(pid));
         assertEquals("100", cgroupFile(pid, "pids", "pids.max", "pids.max"), "what the update leaves out stays");
+        JsonNode stats = JSON.readTree(runtime.ok("events", "--stats", "limited"));
+        assertEquals("stats", stats.get("type").asText(), stats.toString());
+        assertEquals("limited", stats.get("id").asText());
+        assertEquals(128L << 20, stats.at("/data/memory/usage/limit").asLong(), stats.toString());
+        assertTrue(stats.at("/data/memory/usage/usage").asLong() > 0, stats.toString());
+        assertEquals(100, stats.at("/data/pids/limit").asLong(), stats.toString());
+        assertTrue(stats.at("/data/pids/current").asLong() >= 1, stats.toString());
 
         long daemon = runtime.daemonPid();
         ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
