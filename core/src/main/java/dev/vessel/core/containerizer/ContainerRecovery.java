@@ -181,8 +181,7 @@ final class ContainerRecovery {
                         c.task = task.get();
                         c.execs.recover(c.launcher, ComponentContext.ofLauncher(paths, c));
                         if (c.state() == ContainerState.PAUSED) {
-                            // the freezer kept it frozen; a crash between a pause's checkpoint and its freeze did not
-                            chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+                            freezeAgain(c);
                         }
                         reaper.watch(c);
                     } else {
@@ -230,6 +229,20 @@ final class ContainerRecovery {
             keepFailed(c, e);
         } finally {
             c.lock.unlock();
+        }
+    }
+
+    /**
+     * The freezer kept a paused container frozen; a crash between a pause's checkpoint and its freeze did not.
+     * A freeze that fails now leaves it running, and says so: its task is fine, only the pause is lost.
+     */
+    private void freezeAgain(Container c) {
+        try {
+            chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "container ''{0}'' was paused but cannot be frozen again, so it runs: {1}", c.id,
+                    e.getMessage());
+            c.moveTo(ContainerState.RUNNING);
         }
     }
 

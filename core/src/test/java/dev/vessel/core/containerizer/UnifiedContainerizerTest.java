@@ -243,6 +243,21 @@ class UnifiedContainerizerTest {
     }
 
     @Test
+    void aPausedContainerThatCannotBeFrozenAgainAfterARestartRunsOn() throws Exception {
+        Node first = freezingNode();
+        first.containerizer.launch(config("web").build());
+        first.containerizer.pause("web");
+        first.crash();
+
+        Node second = new Node();
+        second.memory.freezing().failOn("freeze");
+        second.recovered();
+        assertEquals(ContainerState.RUNNING, second.containerizer.status("web").getState());
+        assertEquals(ContainerState.RUNNING, recordOnDisk("web").getStatus().getState());
+        assertFalse(second.containerizer.wait("web").isDone(), "its task is fine: it is not ended");
+    }
+
+    @Test
     void aPausedContainerIsKilledThenThawedAndDestroyedThenThawed() throws Exception {
         Node node = freezingNode();
         node.containerizer.launch(config("killed").build());
