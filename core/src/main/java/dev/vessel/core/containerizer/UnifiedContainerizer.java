@@ -756,7 +756,7 @@ public final class UnifiedContainerizer implements Containerizer {
                 frozen = chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
             } catch (RuntimeException e) {
                 try {
-                    chains.of(c).freeze(ComponentContext.perIsolator(paths, c), false);
+                    thaw(c);
                 } catch (RuntimeException thawFailed) {
                     e.addSuppressed(thawFailed);
                 }
