@@ -9,6 +9,7 @@ public final class Benchmarks {
     private static final String IMAGE_PULL = "image-pull";
     private static final String NODE_LAUNCH = "node-launch";
     private static final String VM_LAUNCH = "vm-launch";
+    private static final String VM_DENSITY = "vm-density";
     private static final String HOSTILE_API = "hostile-api";
     private static final String FULL_VM = "full-vm";
     private static final String OCI = "oci";
@@ -21,15 +22,15 @@ public final class Benchmarks {
 
     public static void main(String[] args) throws Exception {
         List<String> names = args.length == 0 ? List.of("process-launch", "process-throughput", IMAGE_PULL, NODE_LAUNCH,
-                VM_LAUNCH, HOSTILE_API, FULL_VM, OCI, EXEC, EXEC_VM)
+                VM_LAUNCH, VM_DENSITY, HOSTILE_API, FULL_VM, OCI, EXEC, EXEC_VM)
                 : List.of(args);
         List<String> process = new ArrayList<>();
         for (String name : names) {
             if (PROCESS.contains(name)) {
                 process.add(name);
-            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH, HOSTILE_API, FULL_VM, OCI, EXEC, EXEC_VM).contains(name)) {
+            } else if (!List.of(IMAGE_PULL, NODE_LAUNCH, VM_LAUNCH, VM_DENSITY, HOSTILE_API, FULL_VM, OCI, EXEC, EXEC_VM).contains(name)) {
                 throw new IllegalArgumentException("unknown benchmark '" + name + "' (process-launch, "
-                        + "process-throughput, image-pull, node-launch, vm-launch, hostile-api, full-vm, oci, exec, exec-vm)");
+                        + "process-throughput, image-pull, node-launch, vm-launch, vm-density, hostile-api, full-vm, oci, exec, exec-vm)");
             }
         }
         if (!process.isEmpty()) {
@@ -43,6 +44,9 @@ public final class Benchmarks {
         }
         if (names.contains(VM_LAUNCH)) {
             VmLaunchBench.main(new String[0]);
+        }
+        if (names.contains(VM_DENSITY)) {
+            VmDensityBench.main(new String[0]);
         }
         if (names.contains(HOSTILE_API)) {
             HostileApiBench.main(new String[0]);

@@ -1,6 +1,5 @@
 package dev.vessel.bench;
 
-import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Isolation;
@@ -18,11 +17,6 @@ import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.linux.PosixAcls;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -214,44 +208,18 @@ final class VmLaunchBench {
 
     /** The same kernel and initramfs under plain QEMU, with the agent's port: to init, and to hello. */
     private void raw(Map<String, List<Double>> ms) throws Exception {
-        Path dir = Files.createDirectories(work.resolve("raw-" + launches++));
-        Path console = dir.resolve("console.log");
-        Path socket = dir.resolve("agent.sock");
-        ConsoleWatch watch = new ConsoleWatch(console);
-        watch.start();
         long t0 = System.nanoTime();
-        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "q35,accel=tcg", "-nodefaults",
-                "-no-user-config", "-m", "512", "-kernel", guest.kernel().toString(), "-initrd", guest.initrd().toString(),
-                "-append", guest.cmdline(), "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
-                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
-                "-serial", "file:" + console, "-display", "none", "-no-reboot")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
-        try {
-            awaitHello(socket, qemu);
-            long hello = System.nanoTime();
-            add(ms, "raw qemu: exec to init", (watch.seen(UP_AT) - t0) / 1e6);
-            add(ms, "raw qemu: exec to agent hello", (hello - t0) / 1e6);
-            add(ms, "raw qemu: QEMU RSS, MiB", rssMiB(qemu.pid()));
-        } finally {
-            watch.stop();
-            qemu.destroyForcibly().waitFor();
-        }
-    }
-
-    private static void awaitHello(Path socket, Process qemu) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (!Files.exists(socket)) {
-            if (!qemu.isAlive() || System.nanoTime() > deadline) {
-                throw new IllegalStateException("QEMU did not create its agent socket");
-            }
-            Thread.sleep(2);
-        }
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            InputStream in = Channels.newInputStream(channel);
-            GuestFrame frame = GuestFrame.parseDelimitedFrom(in);
-            if (frame == null || !frame.hasHello()) {
-                throw new IllegalStateException("the guest's first frame was not a hello: " + frame);
+        try (RawQemuGuest qemu = RawQemuGuest.start(guest, work.resolve("raw-" + launches++))) {
+            ConsoleWatch watch = new ConsoleWatch(qemu.console);
+            watch.start();
+            try {
+                qemu.awaitHello();
+                long hello = System.nanoTime();
+                add(ms, "raw qemu: exec to init", (watch.seen(UP_AT) - t0) / 1e6);
+                add(ms, "raw qemu: exec to agent hello", (hello - t0) / 1e6);
+                add(ms, "raw qemu: QEMU RSS, MiB", rssMiB(qemu.pid()));
+            } finally {
+                watch.stop();
             }
         }
     }

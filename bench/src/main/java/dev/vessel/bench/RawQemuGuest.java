@@ -1,0 +1,73 @@
+package dev.vessel.bench;
+
+import dev.vessel.core.agent.GuestFrame;
+import dev.vessel.launcher.vm.GuestArtifacts;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The baseline guest of the VM benchmarks: plain {@code qemu-system-x86_64} (TCG, 512 MiB, the size
+ * of a VM task without a limit) direct-booting the guest kernel and initramfs with the agent's port,
+ * its console in {@code dir/console.log}. Nothing of libvirt or Vessel.
+ */
+final class RawQemuGuest implements AutoCloseable {
+    static final long MEMORY_MIB = 512;
+
+    private final Process qemu;
+    private final Path socket;
+    final Path console;
+
+    private RawQemuGuest(Process qemu, Path socket, Path console) {
+        this.qemu = qemu;
+        this.socket = socket;
+        this.console = console;
+    }
+
+    static RawQemuGuest start(GuestArtifacts guest, Path dir) throws Exception {
+        Files.createDirectories(dir);
+        Path console = dir.resolve("console.log");
+        Path socket = dir.resolve("agent.sock");
+        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "q35,accel=tcg", "-nodefaults",
+                "-no-user-config", "-m", Long.toString(MEMORY_MIB), "-kernel", guest.kernel().toString(),
+                "-initrd", guest.initrd().toString(), "-append", guest.cmdline(),
+                "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
+                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
+                "-serial", "file:" + console, "-display", "none", "-no-reboot")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
+        return new RawQemuGuest(qemu, socket, console);
+    }
+
+    long pid() {
+        return qemu.pid();
+    }
+
+    /** Waits for the agent's first frame on its port, which must be its hello. */
+    void awaitHello() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!Files.exists(socket)) {
+            if (!qemu.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException("QEMU did not create its agent socket");
+            }
+            Thread.sleep(2);
+        }
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            InputStream in = Channels.newInputStream(channel);
+            GuestFrame frame = GuestFrame.parseDelimitedFrom(in);
+            if (frame == null || !frame.hasHello()) {
+                throw new IllegalStateException("the guest's first frame was not a hello: " + frame);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        qemu.destroyForcibly().waitFor();
+    }
+}

@@ -1,0 +1,270 @@
+package dev.vessel.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.launcher.vm.GuestArtifacts;
+import dev.vessel.linux.PosixAcls;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * What idle guests cost the host: QEMU's RSS and PSS ({@code /proc/PID/smaps_rollup}; PSS counts a page
+ * shared by n processes as 1/n, so the sum over guests counts the shared ones once) and, of the RSS, how
+ * much is guest RAM (the mapping as big as the guest's memory) rather than QEMU's own (its heap, TCG's
+ * translated code, the files it maps). Three sides, each with 1 and then {@value #GUESTS} guests, one side
+ * at a time so that none boots while another is measured:
+ * <ul>
+ * <li>{@code vessel}: VM tasks ({@code sleep}, no memory limit) started one after the other through a
+ * vesseld of the bench's own, each measured once all run and {@value #SETTLE_SECONDS} s passed;</li>
+ * <li>{@code warm}: a second vesseld's warm pool of {@value #GUESTS} guests, measured once all are ready;</li>
+ * <li>{@code raw}, the baseline: plain QEMU booting the same kernel and initramfs to the agent's hello.</li>
+ * </ul>
+ * Per guest: the median over the guests (and over {@code bench.rounds} rounds); for 10: the sum.
+ */
+final class VmDensityBench {
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 1);
+    private static final int GUESTS = 10;
+    /** After the last guest is up: its agent's start-up garbage collected or not, the guests idle. */
+    private static final int SETTLE_SECONDS = 3;
+    private static final String CGROUP_PARENT = "vessel-density-bench";
+    private static final String WARM_CGROUP_PARENT = "vessel-density-bench-warm";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One guest's QEMU, in MiB. */
+    record Memory(double rss, double pss, double guestRam) {
+    }
+
+    private final Path repository;
+    private final Path work;
+    private final GuestArtifacts guest;
+    /** side and guest count ("vessel 1", "vessel 10", ...) to the per-guest samples and the sums */
+    private final Map<String, List<Memory>> perGuest = new LinkedHashMap<>();
+    private final Map<String, List<Double>> pssSums = new LinkedHashMap<>();
+
+    private VmDensityBench(Path repository, Path work, GuestArtifacts guest) {
+        this.repository = repository;
+        this.work = work;
+        this.guest = guest;
+    }
+
+    static void main(String[] args) throws Exception {
+        Path repository = BenchDaemon.repositoryRoot("vm-density");
+        GuestArtifacts guest = GuestArtifacts.load(Path.of(System.getProperty("vessel.guest.artifacts",
+                "images/target/guest")));
+        Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-density");
+        QemuUser.ofHost().allow(work, PosixAcls.EXECUTE); // QEMU's user reaches the state dirs in it
+        try {
+            new VmDensityBench(repository, work, guest).run();
+        } finally {
+            Commands.allSteps(List.of(() -> BenchDaemon.removeCgroup(CGROUP_PARENT),
+                    () -> BenchDaemon.removeCgroup(WARM_CGROUP_PARENT), () -> Stats.deleteTree(work)));
+        }
+    }
+
+    private void run() throws Exception {
+        Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
+        String image = Commands.ociImage(work.resolve("image"), rootfs);
+        for (int round = 0; round < ROUNDS; round++) {
+            vesselTasks(image, round);
+            rawGuests(round);
+            warmPool(round);
+        }
+        print();
+    }
+
+    /** VM tasks through vesseld: 1, measured; 9 more, all 10 measured; all removed, the daemon stopped. */
+    private void vesselTasks(String image, int round) throws Exception {
+        Path dir = Files.createDirectories(work.resolve("tasks-" + round));
+        BenchDaemon daemon = BenchDaemon.start(repository, dir, CGROUP_PARENT);
+        try {
+            Commands.setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull",
+                    image);
+            List<Long> pids = new ArrayList<>();
+            for (int i = 0; i < GUESTS; i++) {
+                ObjectNode config = JSON.createObjectNode().put("id", "density-" + i).put("image", image)
+                        .put("isolation", "VM");
+                config.putArray("args").add("sleep").add("100000");
+                daemon.api.call("POST", "/v1/containers", config.toString()); // returns once the task runs
+                long pid = JSON.readTree(daemon.api.call("GET", "/v1/containers/density-" + i, null)).path("status")
+                        .path("pid").asLong(); // an int64: a string in proto JSON
+                if (pid <= 0) {
+                    throw new IllegalStateException("VM task density-" + i + " runs but has no QEMU pid");
+                }
+                pids.add(pid);
+                if (i == 0 || i == GUESTS - 1) {
+                    measure("vessel", pids);
+                }
+            }
+        } finally {
+            daemon.stop(); // removes the tasks, then stops
+        }
+        requireNoQemuUnder(dir);
+    }
+
+    /** The baseline: raw QEMU guests to the agent's hello, 1 then 10. */
+    private void rawGuests(int round) throws Exception {
+        List<RawQemuGuest> guests = new ArrayList<>();
+        try {
+            for (int i = 0; i < GUESTS; i++) {
+                RawQemuGuest qemu = RawQemuGuest.start(guest, work.resolve("raw-" + round + "-" + i));
+                guests.add(qemu);
+                qemu.awaitHello();
+                if (i == 0 || i == GUESTS - 1) {
+                    measure("raw", guests.stream().map(RawQemuGuest::pid).toList());
+                }
+            }
+        } finally {
+            for (RawQemuGuest qemu : guests) {
+                qemu.close();
+            }
+        }
+    }
+
+    /** A vesseld whose warm pool keeps 10 guests: measured once all are ready. */
+    private void warmPool(int round) throws Exception {
+        Path dir = Files.createDirectories(work.resolve("warm-" + round));
+        BenchDaemon daemon = BenchDaemon.start(repository, dir, WARM_CGROUP_PARENT, "--vm-warm-pool",
+                Integer.toString(GUESTS));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+            while (warmReady(daemon) < GUESTS) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the warm pool did not fill in 10 minutes");
+                }
+                Thread.sleep(200);
+            }
+            List<Long> pids = qemuPidsUnder(dir);
+            if (pids.size() != GUESTS) {
+                throw new IllegalStateException("expected " + GUESTS + " warm guests' QEMUs, found " + pids);
+            }
+            measure("warm", pids);
+        } finally {
+            daemon.stop(); // the pool's guests go with the daemon's clean stop
+        }
+        requireNoQemuUnder(dir);
+    }
+
+    private static int warmReady(BenchDaemon daemon) throws IOException {
+        for (String line : daemon.api.call("GET", "/metrics", null).split("\n")) {
+            if (line.startsWith("vessel_vm_warm_guests_ready ")) {
+                return Integer.parseInt(line.substring(line.indexOf(' ') + 1).trim());
+            }
+        }
+        throw new IllegalStateException("/metrics has no vessel_vm_warm_guests_ready");
+    }
+
+    /** Once the guests idled a little: each one's memory, and (for several) their PSS summed. */
+    private void measure(String side, List<Long> pids) throws Exception {
+        Thread.sleep(TimeUnit.SECONDS.toMillis(SETTLE_SECONDS));
+        String key = side + " " + pids.size();
+        double sum = 0;
+        for (long pid : pids) {
+            Memory m = memory(pid);
+            perGuest.computeIfAbsent(key, k -> new ArrayList<>()).add(m);
+            sum += m.pss();
+        }
+        pssSums.computeIfAbsent(key, k -> new ArrayList<>()).add(sum);
+    }
+
+    /** RSS and PSS from smaps_rollup; guest RAM: the RSS of the one mapping as big as the guest's memory. */
+    static Memory memory(long pid) throws IOException {
+        Path proc = Path.of("/proc", Long.toString(pid));
+        double rss = 0;
+        double pss = 0;
+        for (String line : Files.readAllLines(proc.resolve("smaps_rollup"))) {
+            if (line.startsWith("Rss:")) {
+                rss = kib(line) / 1024.0;
+            } else if (line.startsWith("Pss:")) {
+                pss = kib(line) / 1024.0;
+            }
+        }
+        double guestRam = Double.NaN;
+        long guestKib = RawQemuGuest.MEMORY_MIB * 1024;
+        long mappingKib = -1;
+        for (String line : Files.readAllLines(proc.resolve("smaps"))) {
+            if (line.startsWith("Size:")) {
+                mappingKib = kib(line);
+            } else if (line.startsWith("Rss:") && mappingKib == guestKib) {
+                guestRam = kib(line) / 1024.0;
+            }
+        }
+        return new Memory(rss, pss, guestRam);
+    }
+
+    private static long kib(String line) {
+        return Long.parseLong(line.replaceAll("\\D", ""));
+    }
+
+    /** QEMU processes whose command line names a path under {@code dir} (their shares, sockets, logs). */
+    private static List<Long> qemuPidsUnder(Path dir) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                String cmdline;
+                try {
+                    cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                } catch (IOException gone) {
+                    continue;
+                }
+                if (cmdline.startsWith("qemu-system") || cmdline.contains("/qemu-system")) {
+                    if (cmdline.contains(dir.toString() + "/")) {
+                        pids.add(Long.parseLong(p.getFileName().toString()));
+                    }
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** The daemon's stop must take its guests with it: a QEMU left is a failure of the run, not a number. */
+    private static void requireNoQemuUnder(Path dir) throws IOException {
+        List<Long> left = qemuPidsUnder(dir);
+        if (!left.isEmpty()) {
+            throw new IllegalStateException("QEMU processes left after the daemon stopped: " + left);
+        }
+    }
+
+    private void print() {
+        System.out.printf(Locale.ROOT, "vm-density: idle guests' QEMU memory (TCG, %d MiB guests, no memory limit): VM tasks"
+                + " (sleep) through vesseld, a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
+                + " agent's hello; %d round(s), per guest the median, settled %d s%n", RawQemuGuest.MEMORY_MIB, ROUNDS,
+                SETTLE_SECONDS);
+        System.out.printf(Locale.ROOT, "%-10s %6s %12s %12s %16s %14s%n", "side", "guests", "RSS MiB", "PSS MiB",
+                "guest RAM MiB", "PSS sum MiB");
+        perGuest.forEach((key, samples) -> {
+            String[] parts = key.split(" ");
+            System.out.printf(Locale.ROOT, "%-10s %6s %12.0f %12.0f %16.0f %14.0f%n", parts[0], parts[1],
+                    median(samples, Memory::rss), median(samples, Memory::pss), median(samples, Memory::guestRam),
+                    Stats.median(pssSums.get(key)));
+        });
+        for (String side : List.of("vessel", "warm")) {
+            for (int n : side.equals("vessel") ? new int[] {1, GUESTS} : new int[] {GUESTS}) {
+                String key = side + " " + n;
+                String base = "raw " + n;
+                System.out.printf(Locale.ROOT, "{\"bench\":\"vm-density%s\",\"guests\":%d,\"vessel_rss_mib\":%.0f,"
+                        + "\"vessel_pss_mib\":%.0f,\"vessel_pss_sum_mib\":%.0f,\"baseline\":\"raw-qemu-to-hello\","
+                        + "\"baseline_rss_mib\":%.0f,\"baseline_pss_mib\":%.0f,\"baseline_pss_sum_mib\":%.0f,"
+                        + "\"ratio\":%.3f,\"runs\":%d}%n", side.equals("warm") ? "-warm" : "", n,
+                        median(perGuest.get(key), Memory::rss), median(perGuest.get(key), Memory::pss),
+                        Stats.median(pssSums.get(key)), median(perGuest.get(base), Memory::rss),
+                        median(perGuest.get(base), Memory::pss), Stats.median(pssSums.get(base)),
+                        Stats.median(pssSums.get(key)) / Stats.median(pssSums.get(base)), ROUNDS);
+            }
+        }
+    }
+
+    private static double median(List<Memory> samples, java.util.function.ToDoubleFunction<Memory> field) {
+        return Stats.median(samples.stream().map(m -> field.applyAsDouble(m)).toList());
+    }
+}
