@@ -8,6 +8,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ExecConfig;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.node.oci.BundleConfig;
 import dev.vessel.node.oci.OciHooks;
@@ -32,12 +33,22 @@ final class OciApi {
         this.containerizer = containerizer;
     }
 
-    /** {@code {"id", "bundle"}}: the bundle's config.json translated, the container CREATED; answers its state. */
+    /**
+     * {@code {"id", "bundle", "isolation"}}: the bundle's config.json translated, the container CREATED; answers
+     * its state. {@code isolation} ({@code vm} or {@code process}, the default) is the runtime's default, which
+     * the bundle's annotation overrides.
+     */
     void create(Exchange ex) throws IOException {
         ObjectNode body = ProtoJson.readObject(ex.body());
         String id = body.path("id").asText("");
         String bundle = body.path("bundle").asText("");
-        ContainerConfig config = BundleConfig.read(id, Path.of(bundle));
+        Isolation isolation = switch (body.path("isolation").asText("process")) {
+            case "process" -> Isolation.PROCESS;
+            case "vm" -> Isolation.VM;
+            default -> throw VesselException.invalid("isolation", Quoted.of(body.path("isolation").asText())
+                    + " is not an isolation: vm or process");
+        };
+        ContainerConfig config = BundleConfig.read(id, Path.of(bundle), isolation);
         ContainerStatus status = containers.launch(config, false);
         ex.json(HttpResponseStatus.CREATED, OciState.of(status, containerizer.config(id)).toString());
     }

@@ -14,7 +14,7 @@ import java.util.Set;
 final class RuntimeCommands {
     static final String OCI_VERSION = "1.0.2";
     static final String USAGE = """
-            usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND
+            usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--vm] COMMAND
             commands: create, start, run, exec, state, kill, delete, list, features, spec
             not yet implemented: ps, pause, resume, update, checkpoint, restore, events""";
     private static final Set<String> NOT_IMPLEMENTED = Set.of("ps", "pause", "resume", "update", "checkpoint",
@@ -22,10 +22,13 @@ final class RuntimeCommands {
 
     private final DaemonLink daemon;
     private final Path root;
+    /** {@code --vm}: a bundle without the isolation annotation runs in a VM of its own. */
+    private final boolean vm;
 
-    RuntimeCommands(DaemonLink daemon, Path root) {
+    RuntimeCommands(DaemonLink daemon, Path root, boolean vm) {
         this.daemon = daemon;
         this.root = root;
+        this.vm = vm;
     }
 
     int run(String command, List<String> words) throws IOException, InterruptedException {
@@ -98,7 +101,7 @@ final class RuntimeCommands {
         Path bundle = Path.of(args.value("bundle", ".")).toAbsolutePath().normalize();
         daemon.ensureRunning();
         daemon.call("POST", "/v1/oci/containers", "{\"id\":" + JsonFields.quote(id) + ",\"bundle\":"
-                + JsonFields.quote(bundle.toString()) + "}");
+                + JsonFields.quote(bundle.toString()) + (vm ? ",\"isolation\":\"vm\"" : "") + "}");
     }
 
     /** Written whole, then renamed into place: an engine may read it as soon as it exists. */

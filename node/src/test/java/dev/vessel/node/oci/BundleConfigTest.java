@@ -11,13 +11,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.seccomp.SeccompProfile;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** config.json → ContainerConfig: podman 4.3's own config, section by section, and each refusal naming its path. */
 class BundleConfigTest {
@@ -32,7 +35,87 @@ class BundleConfigTest {
     }
 
     private static ContainerConfig translate(JsonNode config) {
-        return BundleConfig.translate("c1", BUNDLE, config);
+        return BundleConfig.translate("c1", BUNDLE, config, Isolation.PROCESS, netns -> {
+            throw new AssertionError("a process container's namespace is not inspected");
+        });
+    }
+
+    /** As {@code vessel-runtime --vm} translates it, podman's namespace holding only loopback ({@code --network none}). */
+    private static ContainerConfig translateForVm(JsonNode config) {
+        return BundleConfig.translate("c1", BUNDLE, config, Isolation.VM, netns -> {
+            assertEquals(Path.of("/run/netns/netns-test"), netns);
+            return true;
+        });
+    }
+
+    /** podman's config with its file binds (resolv.conf, hosts, .containerenv, hostname) left out. */
+    private static ObjectNode podmanConfigWithoutFileBinds() throws Exception {
+        ObjectNode config = podmanConfig();
+        ArrayNode mounts = (ArrayNode) config.get("mounts");
+        for (int i = mounts.size() - 1; i >= 0; i--) {
+            if (mounts.get(i).path("type").asText().equals("bind") && !mounts.get(i).path("destination").asText()
+                    .equals("/dev/shm")) {
+                mounts.remove(i);
+            }
+        }
+        ((ObjectNode) mounts.get(5)).put("source", System.getProperty("java.io.tmpdir")); // /dev/shm: a directory
+        return config;
+    }
+
+    @Test
+    void theAnnotationOrTheRuntimesDefaultMakesAVmContainerWithTheSameConfig() throws Exception {
+        ObjectNode config = podmanConfigWithoutFileBinds();
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        resources.putObject("memory").put("limit", 600L << 20);
+        resources.putObject("cpu").put("quota", 150_000).put("period", 100_000);
+        ContainerConfig vm = translateForVm(config);
+        assertEquals(Isolation.VM, vm.getIsolation());
+        // podman's namespace of loopback alone is what a VM without a NIC has: no networks, nothing joined
+        assertEquals(0, vm.getNetworksCount());
+        assertEquals("", vm.getNetworkNamespacePath());
+        assertTrue(vm.getHostRootfs().endsWith("/merged"), vm.getHostRootfs());
+        assertEquals(List.of("echo", "hi"), vm.getCommandList());
+        assertEquals("/dev/shm", vm.getVolumes(0).getTarget());
+        // the guest's size follows from these (VmSizing): 600 MiB and the guest's overhead, 2 vCPUs
+        assertEquals(600L << 20, vm.getResources().getMemoryBytes());
+        assertEquals(1.5, vm.getResources().getCpus());
+
+        ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "process");
+        assertEquals(Isolation.PROCESS, translateForVm(config).getIsolation());
+        ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "vm");
+        assertEquals(Isolation.VM, BundleConfig.translate("c1", BUNDLE, config, Isolation.PROCESS, netns -> true)
+                .getIsolation());
+    }
+
+    @Test
+    void whatAVmCannotHonourIsRefusedNamingTheJsonPath(@TempDir Path dir) throws Exception {
+        VesselException badValue = assertThrows(VesselException.class, () -> {
+            ObjectNode config = podmanConfigWithoutFileBinds();
+            ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "kvm");
+            translate(config);
+        });
+        assertTrue(badValue.getMessage().startsWith("config.json: annotations[\"dev.vessel.isolation\"]: 'kvm'"),
+                badValue.getMessage());
+
+        ObjectNode withFile = podmanConfigWithoutFileBinds();
+        Path file = Files.writeString(dir.resolve("hosts"), "127.0.0.1 localhost\n");
+        ((ArrayNode) withFile.get("mounts")).addObject().put("destination", "/etc/hosts").put("type", "bind")
+                .put("source", file.toString()).set("options", JSON.valueToTree(List.of("rbind")));
+        refusedInVm("mounts[7].source", withFile, netns -> true);
+
+        ObjectNode hostNetwork = podmanConfigWithoutFileBinds();
+        ((ArrayNode) hostNetwork.path("linux").path("namespaces")).remove(1);
+        refusedInVm("linux.namespaces: has no network namespace", hostNetwork, netns -> true);
+        refusedInVm("linux.namespaces[1].path", podmanConfigWithoutFileBinds(), netns -> false);
+        refusedInVm("linux.namespaces[1].path: cannot list", podmanConfigWithoutFileBinds(), netns -> {
+            throw new java.io.IOException("No such file or directory");
+        });
+    }
+
+    private static void refusedInVm(String pathAndMore, ObjectNode config, BundleConfig.NetnsProbe probe) {
+        VesselException e = assertThrows(VesselException.class,
+                () -> BundleConfig.translate("c1", BUNDLE, config, Isolation.VM, probe), pathAndMore);
+        assertTrue(e.getMessage().startsWith("config.json: " + pathAndMore), e.getMessage());
     }
 
     @Test
