@@ -1,5 +1,6 @@
 package dev.vessel.isolators.filesystem;
 
+import dev.vessel.core.isolation.ReadOnlyRootfs;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -36,20 +37,12 @@ import java.util.Set;
  * guest this isolator then binds the shared directories into the task.
  *
  * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
- * ({@link #READ_ONLY_ROOTFS_TMPFS}); for a VM task the guest's instance makes them, as the task's config
+ * ({@link ReadOnlyRootfs#WRITABLE_TMPFS}); for a VM task the guest's instance makes them, as the task's config
  * reaches the guest unchanged.
  */
 public final class LinuxFilesystemIsolator implements Isolator {
     /** A tmpfs's mode unless its volume says: anyone may write, only the owner removes (/tmp's). */
     static final int DEFAULT_TMPFS_MODE = 01777;
-
-    /** A writable tmpfs a container with a read-only rootfs gets. */
-    record WritableTmpfs(String target, int mode) {
-    }
-
-    /** podman's three, with a host's modes. */
-    static final List<WritableTmpfs> READ_ONLY_ROOTFS_TMPFS = List.of(new WritableTmpfs("/run", 0755),
-            new WritableTmpfs("/tmp", 01777), new WritableTmpfs("/var/tmp", 01777));
 
     private final RuntimePaths paths;
     private final boolean dockerVolumes;
@@ -171,7 +164,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
 
     /**
      * podman's {@code --read-only-tmpfs}, which its {@code --read-only} implies: a writable tmpfs on each
-     * of {@link #READ_ONLY_ROOTFS_TMPFS}, unless a volume is there or above it (the user's wins). They
+     * of {@link ReadOnlyRootfs#WRITABLE_TMPFS}, unless a volume is there or above it (the user's wins). They
      * start empty (podman copies the image's files up; here what the image has there is hidden), and
      * their size counts against the container's memory. /dev/shm is writable anyway: it is the launch
      * helper's own tmpfs.
@@ -179,7 +172,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
     private static List<Mount> readOnlyRootfsTmpfs(List<Volume> volumes) {
         List<Path> targets = volumes.stream().map(v -> Path.of(v.getTarget()).normalize()).toList();
         List<Mount> mounts = new ArrayList<>();
-        for (WritableTmpfs t : READ_ONLY_ROOTFS_TMPFS) {
+        for (ReadOnlyRootfs.WritableTmpfs t : ReadOnlyRootfs.WRITABLE_TMPFS) {
             if (targets.stream().noneMatch(Path.of(t.target())::startsWith)) {
                 mounts.add(tmpfs(Volume.newBuilder().setTarget(t.target())
                         .setTmpfs(TmpfsVolume.newBuilder().setMode(t.mode())).build()));

@@ -219,7 +219,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         VmSpec spec = specs.forTask(plan); // refuses a bad request first
         qemuAccess.prepare(spec);
         if (!spec.rootfsMapped()) {
-            spec.volumes().makeMountPointsIn(spec.rootfs());
+            spec.volumes().makeMountPointsIn(spec.rootfs(), container.config().getReadOnlyRootfs());
         }
         WarmPool warm = pool;
         Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
@@ -303,7 +303,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), List.of());
         qemuAccess.prepareMemberRootfs(rootfs);
         if (!mapped) {
-            volumes.makeMountPointsIn(rootfs);
+            volumes.makeMountPointsIn(rootfs, container.config().getReadOnlyRootfs());
         }
         Path share = pod.podShare().get();
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()

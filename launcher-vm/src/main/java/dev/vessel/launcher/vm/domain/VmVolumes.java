@@ -3,6 +3,7 @@ package dev.vessel.launcher.vm.domain;
 import dev.vessel.core.agent.GuestDisk;
 import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.isolation.ReadOnlyRootfs;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
@@ -133,14 +134,19 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
 
     /**
      * Makes the guest mounts' targets that are missing in a {@code host_rootfs}, as root, as the launch
-     * helper does for a process container's: in the guest, the task acts on that directory as QEMU's
-     * unprivileged user, who may not create them. Only real directories are walked, never a symlink;
-     * a target behind one, or behind a file, is left for the guest to refuse.
+     * helper does for a process container's, and with {@code readOnlyRootfs} those of the writable tmpfs the
+     * guest's {@code filesystem/linux} adds ({@link ReadOnlyRootfs}): in the guest, the task acts on that
+     * directory as QEMU's unprivileged user, who may not create them. Only real directories are walked, never
+     * a symlink; a target behind one, or behind a file, is left for the guest to refuse.
      */
-    public void makeMountPointsIn(Path hostRootfs) throws IOException {
-        for (GuestMount mount : guestMounts) {
+    public void makeMountPointsIn(Path hostRootfs, boolean readOnlyRootfs) throws IOException {
+        List<String> targets = new ArrayList<>(guestMounts.stream().map(GuestMount::getTarget).toList());
+        if (readOnlyRootfs) {
+            ReadOnlyRootfs.WRITABLE_TMPFS.forEach(t -> targets.add(t.target()));
+        }
+        for (String target : targets) {
             Path dir = hostRootfs;
-            for (Path name : Path.of("/").relativize(Path.of(mount.getTarget()).normalize())) {
+            for (Path name : Path.of("/").relativize(Path.of(target).normalize())) {
                 dir = dir.resolve(name);
                 if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
                     Files.createDirectory(dir);

@@ -105,6 +105,22 @@ class VmVolumesTest {
         assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", noXattrs, true)), readOnly.shares());
     }
 
+    /** The guest acts on a host_rootfs as QEMU's user: the host makes what the guest will mount on. */
+    @Test
+    void mountPointsAreMadeInAHostRootfsWithTheReadOnlyRootfsTmpfs() throws Exception {
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
+        Files.createDirectories(rootfs.resolve("var"));
+        VmVolumes volumes = VmVolumes.plan(List.of(Mount.newBuilder().setSource("tmpfs").setTarget("/scratch/a")
+                .setType("tmpfs").build()), List.of());
+        volumes.makeMountPointsIn(rootfs, false);
+        assertTrue(Files.isDirectory(rootfs.resolve("scratch/a")));
+        assertFalse(Files.exists(rootfs.resolve("run")));
+        volumes.makeMountPointsIn(rootfs, true);
+        for (String dir : List.of("run", "tmp", "var/tmp")) {
+            assertTrue(Files.isDirectory(rootfs.resolve(dir)), dir);
+        }
+    }
+
     @Test
     void deviceNamesFollowLibvirts() {
         assertEquals("vda", VmVolumes.deviceName(0));

@@ -1,0 +1,141 @@
+package dev.vessel.vmtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.linux.PosixAcls;
+import dev.vessel.node.runtime.RuntimeFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * vessel-runtime with a VM per container ({@code --vm}, as an engine's second runtime runs it): a bundle's
+ * rootfs shared into a guest of its own, its config applied there by the in-guest isolators, through the
+ * OCI commands' state transitions. One boot.
+ */
+class VmRuntimeTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private Path dir;
+    private RuntimeFixture runtime;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        VmNode.requireRootAndLibvirt();
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmrt-");
+        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE); // QEMU's user reaches the rootfs and volumes in it
+        runtime = new RuntimeFixture(dir.resolve("runtime"), "--vm");
+        Files.createDirectories(runtime.root);
+        Files.writeString(runtime.root.resolve("vesseld.json"), JSON.createObjectNode()
+                .put("guest_artifacts_dir", VmNode.artifactsDir().toAbsolutePath().toString()).toString());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (dir != null) {
+            VmNode.run("rm", "-rf", dir.toString());
+        }
+    }
+
+    @Test
+    void aVmBundleRunsInItsOwnGuestThroughCreateStartStateKillDelete() throws Exception {
+        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        Files.createDirectories(rootfs.resolve("work"));
+        VmNode.run("chmod", "0777", rootfs.resolve("work").toString()); // writable by the guest's user, unless ro
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve("in.txt"), "from the host\n");
+        VmNode.run("chmod", "-R", "a+rX", dir.toString());
+
+        Path bundle = runtime.bundle("vm-bundle", rootfs, "sh", "-c", String.join("; ",
+                "cat /proc/sys/kernel/random/boot_id", "uname -r", "echo foo=$FOO cwd=$(pwd) uid=$(id -u)",
+                "cat /data/in.txt", "touch /work/x 2>&1 | grep -q Read-only && echo root-ro",
+                "touch /scratch/x && echo scratch-rw", "nproc", "grep MemTotal /proc/meminfo", "echo ready",
+                "exec sleep 600"));
+        ObjectNode config = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
+        ObjectNode process = (ObjectNode) config.get("process");
+        ((ArrayNode) process.get("env")).add("FOO=bar");
+        process.put("cwd", "/tmp");
+        ((ObjectNode) process.get("user")).put("uid", 1000).put("gid", 1000);
+        process.putObject("capabilities"); // a non-root user's: none
+        ((ObjectNode) config.get("root")).put("readonly", true);
+        ArrayNode mounts = (ArrayNode) config.get("mounts");
+        mounts.addObject().put("destination", "/data").put("type", "bind").put("source", data.toString())
+                .set("options", JSON.valueToTree(List.of("rbind", "ro")));
+        mounts.addObject().put("destination", "/scratch").put("type", "tmpfs").put("source", "tmpfs")
+                .set("options", JSON.valueToTree(List.of("size=1m", "mode=1777")));
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        resources.putObject("memory").put("limit", 600L << 20);
+        resources.putObject("cpu").put("quota", 150_000).put("period", 100_000);
+        Files.writeString(bundle.resolve("config.json"), config.toString());
+
+        runtime.ok("create", "--bundle", bundle.toString(), "--pid-file", dir.resolve("vm.pid").toString(), "vmc");
+        JsonNode created = state("vmc");
+        assertEquals("created", created.get("status").asText(), created.toString());
+        assertTrue(created.get("pid").asLong() > 0, created.toString());
+        assertTrue(runtime.vessel("inspect", "vmc").contains("\"VM\""), "the container is a VM task");
+
+        runtime.ok("start", "vmc");
+        assertEquals("running", state("vmc").get("status").asText());
+        String out = awaitLogs("vmc", "ready\n");
+        List<String> lines = out.lines().toList();
+        String hostBootId = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip();
+        assertNotEquals(hostBootId, lines.get(0), "the task runs under the guest's kernel, not the host's");
+        assertNotEquals(VmNode.run("uname", "-r").strip(), lines.get(1));
+        assertEquals(List.of("foo=bar cwd=/tmp uid=1000", "from the host", "root-ro", "scratch-rw", "2"),
+                lines.subList(2, 7), out);
+        // 600 MiB for the task and the guest's own overhead: more than the limit, and than the default 512 MiB
+        long memTotalKib = Long.parseLong(lines.get(7).replaceAll("[^0-9]", ""));
+        assertTrue(memTotalKib > 600 * 1024, lines.get(7));
+
+        runtime.ok("kill", "vmc", "KILL");
+        awaitStatus("vmc", "stopped");
+        RuntimeFixture.Result notRunning = runtime.run("kill", "vmc", "TERM");
+        assertTrue(notRunning.exitCode() != 0 && notRunning.stderr().contains("container not running"),
+                notRunning.toString());
+        runtime.ok("delete", "vmc");
+        RuntimeFixture.Result gone = runtime.run("state", "vmc");
+        assertTrue(gone.exitCode() != 0 && gone.stderr().contains("container does not exist"), gone.toString());
+        VmNode.awaitNoDomain("vessel-vmc");
+    }
+
+    private JsonNode state(String id) throws Exception {
+        return JSON.readTree(runtime.ok("state", id));
+    }
+
+    private void awaitStatus(String id, String status) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!state(id).get("status").asText().equals(status)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(id + " never became " + status + ": " + state(id) + runtime.daemonLog());
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** The task's output through Vessel's own CLI, once it holds {@code text}. */
+    private String awaitLogs(String id, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        String logs;
+        while (!(logs = runtime.vessel("logs", id)).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(id + " never logged " + text + ": " + logs + runtime.daemonLog());
+            }
+            Thread.sleep(500);
+        }
+        return logs;
+    }
+}
