@@ -1,6 +1,7 @@
 package dev.vessel.vmtests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,12 +59,18 @@ class VmRuntimeTest {
         VmNode.run("chmod", "0777", rootfs.resolve("work").toString()); // writable by the guest's user, unless ro
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("in.txt"), "from the host\n");
+        Path files = Files.createDirectories(dir.resolve("files")); // bound one by one, never shared whole
+        Files.writeString(files.resolve("app.conf"), "app\n");
+        Files.writeString(files.resolve("ro.conf"), "ro\n");
         VmNode.run("chmod", "-R", "a+rX", dir.toString());
+        VmNode.run("chmod", "0666", files.resolve("app.conf").toString(), files.resolve("ro.conf").toString());
 
         Path bundle = runtime.bundle("vm-bundle", rootfs, "sh", "-c", String.join("; ",
                 "cat /proc/sys/kernel/random/boot_id", "uname -r", "echo foo=$FOO cwd=$(pwd) uid=$(id -u)",
                 "cat /data/in.txt", "touch /work/x 2>&1 | grep -q Read-only && echo root-ro",
-                "touch /scratch/x && echo scratch-rw", "nproc", "grep MemTotal /proc/meminfo", "echo ready",
+                "touch /scratch/x && echo scratch-rw", "cat /etc/app.conf /etc/ro.conf",
+                "echo guest >> /etc/app.conf && echo file-rw",
+                "(echo x >> /etc/ro.conf) 2>&1 | grep -q Read-only && echo file-ro", "nproc", "grep MemTotal /proc/meminfo", "echo ready",
                 "exec sleep 600"));
         ObjectNode config = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
         ObjectNode process = (ObjectNode) config.get("process");
@@ -75,6 +82,10 @@ class VmRuntimeTest {
         ArrayNode mounts = (ArrayNode) config.get("mounts");
         mounts.addObject().put("destination", "/data").put("type", "bind").put("source", data.toString())
                 .set("options", JSON.valueToTree(List.of("rbind", "ro")));
+        mounts.addObject().put("destination", "/etc/app.conf").put("type", "bind")
+                .put("source", files.resolve("app.conf").toString()).set("options", JSON.valueToTree(List.of("rbind")));
+        mounts.addObject().put("destination", "/etc/ro.conf").put("type", "bind")
+                .put("source", files.resolve("ro.conf").toString()).set("options", JSON.valueToTree(List.of("bind", "ro")));
         mounts.addObject().put("destination", "/scratch").put("type", "tmpfs").put("source", "tmpfs")
                 .set("options", JSON.valueToTree(List.of("size=1m", "mode=1777")));
         ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
@@ -95,11 +106,12 @@ class VmRuntimeTest {
         String hostBootId = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip();
         assertNotEquals(hostBootId, lines.get(0), "the task runs under the guest's kernel, not the host's");
         assertNotEquals(VmNode.run("uname", "-r").strip(), lines.get(1));
-        assertEquals(List.of("foo=bar cwd=/tmp uid=1000", "from the host", "root-ro", "scratch-rw", "2"),
-                lines.subList(2, 7), out);
+        assertEquals(List.of("foo=bar cwd=/tmp uid=1000", "from the host", "root-ro", "scratch-rw", "app", "ro",
+                "file-rw", "file-ro", "2"), lines.subList(2, 11), out);
         // 600 MiB for the task and the guest's own overhead: more than the limit, and than the default 512 MiB
-        long memTotalKib = Long.parseLong(lines.get(7).replaceAll("[^0-9]", ""));
-        assertTrue(memTotalKib > 600 * 1024, lines.get(7));
+        long memTotalKib = Long.parseLong(lines.get(11).replaceAll("[^0-9]", ""));
+        assertTrue(memTotalKib > 600 * 1024, lines.get(11));
+        assertEquals("app\nguest\n", Files.readString(files.resolve("app.conf")), "a bound file is the host's, live");
 
         runtime.ok("kill", "vmc", "KILL");
         awaitStatus("vmc", "stopped");
@@ -110,6 +122,8 @@ class VmRuntimeTest {
         RuntimeFixture.Result gone = runtime.run("state", "vmc");
         assertTrue(gone.exitCode() != 0 && gone.stderr().contains("container does not exist"), gone.toString());
         VmNode.awaitNoDomain("vessel-vmc");
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains("/vm-files/"),
+                "a file bind was left mounted");
     }
 
     private JsonNode state(String id) throws Exception {

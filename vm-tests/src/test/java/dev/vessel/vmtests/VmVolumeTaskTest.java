@@ -120,11 +120,10 @@ class VmVolumeTaskTest {
     @Test
     void volumesAndDisksAGuestCannotTakeAreRefusedNamingTheFieldBeforeAnyDomain() throws Exception {
         List<String> before = VmNode.domains();
-        Path file = Files.writeString(node.dir.resolve("single-file"), "x");
         VesselException notADirectory = assertThrows(VesselException.class, () -> node.containerizer.launch(
-                vmTask("vol-file", "true").addVolumes(hostPath("/etc/app.conf", file)).build()));
+                vmTask("vol-file", "true").addVolumes(hostPath("/dev/app", Path.of("/dev/null"))).build()));
         assertEquals(Optional.of("volumes[0].host_path.path"), notADirectory.field(), notADirectory::getMessage);
-        assertTrue(notADirectory.getMessage().contains("not a directory"), notADirectory::getMessage);
+        assertTrue(notADirectory.getMessage().contains("neither a directory nor a file"), notADirectory::getMessage);
 
         VesselException noDisk = assertThrows(VesselException.class, () -> node.containerizer.launch(
                 vmTask("vol-nodisk", "true").setVm(VmOptions.newBuilder().addDisks(VmDisk.newBuilder()

@@ -135,9 +135,9 @@ public final class LinuxFilesystemIsolator implements Isolator {
             if (!Files.exists(path)) {
                 throw VesselException.invalid(field, "'" + path + "' does not exist on this node");
             }
-            if (isolation == Isolation.VM && !Files.isDirectory(path)) {
-                throw VesselException.invalid(field, "'" + path + "' is not a directory: a VM task's guest can be"
-                        + " given directories only (virtio-9p shares); give the directory that holds it");
+            if (isolation == Isolation.VM && !Files.isDirectory(path) && !Files.isRegularFile(path)) {
+                throw VesselException.invalid(field, "'" + path + "' is neither a directory nor a file: a VM task's"
+                        + " guest can be given those only (virtio-9p shares)");
             }
         }
     }

@@ -78,19 +78,22 @@ class FilesystemPlanTest {
     }
 
     @Test
-    void aVmTasksHostPathMustBeADirectoryWhileAProcessMayBindAFile() throws Exception {
+    void aVmTasksHostPathMustBeADirectoryOrAFileWhileAProcessMayBindAnything() throws Exception {
         RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         Path file = Files.writeString(tmp.resolve("config.ini"), "x=1");
+        Path device = Path.of("/dev/null");
         Map<Key<?>, Object> noDocker = Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of()));
 
         VesselException e = assertThrows(VesselException.class, () -> new LinuxFilesystemIsolator(paths)
-                .prepare(context(vm().addVolumes(hostPath("/etc/app.ini", file)).build(), noDocker)));
+                .prepare(context(vm().addVolumes(hostPath("/dev/app", device)).build(), noDocker)));
         assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
         assertEquals("volumes[0].host_path.path", e.field().orElseThrow());
-        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
+        assertTrue(e.getMessage().contains("neither a directory nor a file"), e.getMessage());
 
-        ContainerConfig process = vm().setIsolation(Isolation.PROCESS).addVolumes(hostPath("/etc/app.ini", file)).build();
-        assertEquals(file.toString(), new LinuxFilesystemIsolator(paths).prepare(context(process, noDocker))
+        assertEquals(file.toString(), new LinuxFilesystemIsolator(paths).prepare(context(vm()
+                .addVolumes(hostPath("/etc/app.ini", file)).build(), noDocker)).getMounts(0).getSource());
+        ContainerConfig process = vm().setIsolation(Isolation.PROCESS).addVolumes(hostPath("/dev/app", device)).build();
+        assertEquals(device.toString(), new LinuxFilesystemIsolator(paths).prepare(context(process, noDocker))
                 .getMounts(0).getSource());
     }
 

@@ -337,11 +337,6 @@ public final class BundleConfig {
     private void bind(JsonNode m, String at, String target, List<String> options) {
         HostPathVolume.Builder source = HostPathVolume.newBuilder()
                 .setPath(bundle.resolve(m.path("source").asText("")).normalize().toString());
-        if (inVm() && !Files.isDirectory(Path.of(source.getPath()))) {
-            // 9p shares directories; sharing a file's directory would give the guest its neighbours too
-            throw refused(at + ".source", Quoted.of(source.getPath()) + " is not a directory: a VM container is given"
-                    + " directories only (bind a file's own directory, or run the container as a process)");
-        }
         for (int i = 0; i < options.size(); i++) {
             String option = options.get(i);
             if (!BIND_FLAGS.contains(option)) {

@@ -81,13 +81,31 @@ class VmVolumesTest {
         }
     }
 
+    /** A file is shared as a directory of its own holding it alone, never with its neighbours. */
     @Test
-    void aBindOfAFileCannotBeShared() throws Exception {
+    void aBindOfAFileIsSharedAsADirectoryOfItsOwn() throws Exception {
         Path file = Files.writeString(tmp.resolve("app.conf"), "x");
-        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder()
-                .setSource(file.toString()).setTarget("/etc/app.conf").setType("bind").build()), List.of()));
+        List<Mount> mounts = List.of(Mount.newBuilder().setSource(tmp.toString()).setTarget("/data").setType("rbind")
+                .build(), Mount.newBuilder().setSource(file.toString()).setTarget("/etc/app.conf").setType("bind")
+                .addOptions("ro").build());
+        Path files = tmp.resolve("vm-files");
+        VmVolumes volumes = VmVolumes.plan(mounts, List.of(), files);
+        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", tmp, false),
+                new VmVolumes.VolumeShare("vessel-vol1", files.resolve("0"), true)), volumes.shares());
+        assertEquals(List.of(new VmVolumes.FileShare(file, files.resolve("0"), true)), volumes.files());
+        assertEquals(files.resolve("0/app.conf"), volumes.files().getFirst().bound());
+        assertEquals(GuestMount.newBuilder().setTarget("/etc/app.conf").setReadOnly(true).setShareTag("vessel-vol1")
+                .setShareFile("app.conf").build(), volumes.guestMounts().get(1));
+
+        // its mount point in a host_rootfs is a file
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
+        volumes.makeMountPointsIn(rootfs, false);
+        assertTrue(Files.isRegularFile(rootfs.resolve("etc/app.conf")));
+        assertTrue(Files.isDirectory(rootfs.resolve("data")));
+
+        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(mounts.subList(1, 2), List.of()));
         assertEquals("volumes", e.field().orElseThrow());
-        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
+        assertTrue(e.getMessage().contains("neither a directory nor a file"), e.getMessage());
     }
 
     @Test
