@@ -52,7 +52,8 @@ final class GuestVolumes {
                         throw new VesselException(ErrorCode.UNAVAILABLE, at + ".share_tag",
                                 "cannot mount the share '" + m.getShareTag() + "': " + e.getMessage(), e);
                     }
-                    volume.setHostPath(HostPathVolume.newBuilder().setPath(shareFile(at, m, source).toString()));
+                    volume.setHostPath(HostPathVolume.newBuilder().setPath(shareFile(at, m, source).toString())
+                            .addAllOptions(m.getOptionsList()));
                 }
                 case DISK -> {
                     Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.linux.PosixAcls;
+import dev.vessel.node.runtime.PodmanFixture;
 import dev.vessel.node.runtime.RuntimeFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,6 +125,44 @@ class VmRuntimeTest {
         VmNode.awaitNoDomain("vessel-vmc");
         assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains("/vm-files/"),
                 "a file bind was left mounted");
+    }
+
+    /**
+     * podman with the VM runtime: {@code --network none} (a namespace of loopback alone: a VM without a NIC) and
+     * {@code --ipc none} (the launch helper's own /dev/shm; otherwise podman binds a directory of its 0700
+     * storage there, which QEMU's user cannot reach). podman's file binds (hosts, resolv.conf, hostname,
+     * .containerenv) reach the guest one by one.
+     */
+    @Test
+    void podmanRunsAnImageInAVmThroughTheVmRuntime() throws Exception {
+        Path podmanDir = Files.createTempDirectory(Path.of("/var/tmp"), "vrp"); // podman's runroot: 50 characters at most
+        PodmanFixture podman = new PodmanFixture(podmanDir, runtime);
+        try {
+            String id = podman.ok("create", "--network", "none", "--ipc", "none", PodmanFixture.IMAGE, "sh", "-c",
+                    "cat /proc/version; cat /etc/hostname").strip();
+            // podman keeps a container's layer in a 0700 directory of its 0700 storage: QEMU's user is refused
+            // there, naming the rootfs and the ACL that lets it in, before any VM is made
+            PodmanFixture.Result refused = podman.podman("start", "--attach", id);
+            assertTrue(refused.exitCode() != 0 && refused.output().contains("setfacl"), refused.output());
+            assertEquals(List.of(), VmNode.domains().stream().filter(d -> d.contains(id.substring(0, 12))).toList());
+
+            // the layer's directory (upper and merged are in it) and those above it
+            Path layer = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip()).getParent();
+            for (Path up = layer; up.startsWith(podman.dir); up = up.getParent()) {
+                QemuUser.ofHost().allow(up, PosixAcls.EXECUTE);
+            }
+            String out = podman.ok("start", "--attach", id);
+            String hostVersion = Files.readString(Path.of("/proc/version"));
+            assertTrue(out.startsWith("Linux version ") && !out.startsWith(hostVersion), out);
+            assertEquals(id.substring(0, 12), out.lines().toList().getLast(), "podman's bound /etc/hostname");
+            assertEquals("0 exited", podman.ok("inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", id)
+                    .strip());
+            podman.ok("rm", id);
+            assertFalse(runtime.ok("list", "-q").contains(id), "podman rm deletes the container from Vessel");
+        } finally {
+            podman.close();
+            VmNode.run("rm", "-rf", podmanDir.toString());
+        }
     }
 
     private JsonNode state(String id) throws Exception {

@@ -457,13 +457,11 @@ public final class ConfigValidator {
             }
         }
 
-        /** Returns the volumes' targets, normalized, for the VM disks' check against them. */
-        private void hostPathOptions(String field, List<String> options, Isolation isolation) {
+        /** A VM task's guest applies them to its bind as a process container's does. */
+        private void hostPathOptions(String field, List<String> options) {
             for (int i = 0; i < options.size(); i++) {
                 if (!BIND_OPTIONS.contains(options.get(i))) {
                     fail(field + "[" + i + "]", Quoted.of(options.get(i)) + " is not one of " + BIND_OPTIONS);
-                } else if (isolation != Isolation.PROCESS) {
-                    fail(field + "[" + i + "]", "only a process container's binds take options");
                 }
             }
         }
@@ -483,7 +481,7 @@ public final class ConfigValidator {
                 switch (v.getSourceCase()) {
                     case HOST_PATH -> {
                         absolutePath(at + ".host_path.path", v.getHostPath().getPath());
-                        hostPathOptions(at + ".host_path.options", v.getHostPath().getOptionsList(), isolation);
+                        hostPathOptions(at + ".host_path.options", v.getHostPath().getOptionsList());
                     }
                     case TMPFS -> {
                         if (v.getTmpfs().getSizeBytes() < 0) {

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.node.DaemonProcess;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,32 +23,19 @@ import org.junit.jupiter.api.io.TempDir;
  * so no bridge or firewall rule is made on the host. The image is a busybox rootfs imported from a tarball.
  */
 class PodmanTest {
-    private static final String IMAGE = "localhost/vessel-busybox:test";
+    private static final String IMAGE = PodmanFixture.IMAGE;
 
     @TempDir
     static Path tmp;
 
     static RuntimeFixture runtime;
+    static PodmanFixture podman;
 
     @BeforeAll
     static void setUp() throws Exception {
         DaemonProcess.requireRoot();
-        if (!Files.isExecutable(Path.of("/usr/bin/podman"))) {
-            throw new IllegalStateException("podman is not installed (apt-get install podman): the test needs it");
-        }
         runtime = new RuntimeFixture(tmp.resolve("runtime"));
-        Files.writeString(tmp.resolve("containers.conf"), """
-                [containers]
-                default_ulimits = []
-                [engine]
-                cgroup_manager = "cgroupfs"
-                events_logger = "file"
-                """);
-        Files.createDirectories(tmp.resolve("cni"));
-        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        Path tar = tmp.resolve("rootfs.tar");
-        exec(List.of("tar", "-C", rootfs.toString(), "-cf", tar.toString(), "."));
-        podmanOk("import", tar.toString(), IMAGE);
+        podman = new PodmanFixture(tmp, runtime);
     }
 
     @AfterAll
@@ -59,53 +44,26 @@ class PodmanTest {
             return;
         }
         try {
-            podman("rm", "--all", "--force");
-            podman("system", "reset", "--force"); // podman's storage mounts under the test's directory
+            if (podman != null) {
+                podman.close();
+            }
         } finally {
             runtime.close();
         }
     }
 
-    private static List<String> podmanCommand(String... args) {
-        List<String> command = new ArrayList<>(List.of("podman", "--root", tmp.resolve("storage").toString(),
-                "--runroot", tmp.resolve("runroot").toString(), "--network-config-dir", tmp.resolve("cni").toString(),
-                "--tmpdir", tmp.resolve("libpod").toString(), "--runtime", runtime.executable.toString()));
-        command.addAll(List.of(args));
-        return command;
-    }
-
-    record Result(int exitCode, String output) {
-    }
-
-    private static Result podman(String... args) throws IOException, InterruptedException {
-        return exec(podmanCommand(args));
+    private static PodmanFixture.Result podman(String... args) throws IOException, InterruptedException {
+        return podman.podman(args);
     }
 
     private static String podmanOk(String... args) throws IOException, InterruptedException {
-        Result r = podman(args);
-        if (r.exitCode() != 0) {
-            throw new AssertionError("podman " + String.join(" ", args) + " exited " + r.exitCode() + ": "
-                    + r.output() + runtime.daemonLog());
-        }
-        return r.output();
-    }
-
-    private static Result exec(List<String> command) throws IOException, InterruptedException {
-        Path out = Files.createTempFile(tmp, "podman", ".out");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
-        builder.environment().put("CONTAINERS_CONF", tmp.resolve("containers.conf").toString());
-        Process p = builder.start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new AssertionError(String.join(" ", command) + " did not end: " + Files.readString(out));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+        return podman.ok(args);
     }
 
     @Test
     void runRmPrintsTheOutputAndKeepsTheExitCode() throws Exception {
         assertEquals("hi\n", podmanOk("run", "--rm", "--network", "none", IMAGE, "echo", "hi"));
-        Result failed = podman("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "echo oops >&2; exit 5");
+        PodmanFixture.Result failed = podman("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "echo oops >&2; exit 5");
         assertEquals(5, failed.exitCode());
         assertTrue(failed.output().contains("oops"), failed.output());
         assertEquals("", podmanOk("ps", "-aq"), "--rm leaves no container");
@@ -140,7 +98,7 @@ class PodmanTest {
         String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sh", "-c",
                 "echo from-the-task > /tmp/mark; exec sleep 600").strip();
         awaitExecOutput(id, "from-the-task\n", "cat", "/tmp/mark");
-        Result r = podman("exec", id, "sh", "-c", "cat /tmp/mark; echo oops >&2; exit 4");
+        PodmanFixture.Result r = podman("exec", id, "sh", "-c", "cat /tmp/mark; echo oops >&2; exit 4");
         assertTrue(r.exitCode() == 4 || r.exitCode() == 255, r.exitCode() + ": " + r.output() + runtime.daemonLog());
         assertTrue(r.output().contains("from-the-task\n") && r.output().contains("oops\n"), r.output());
         // the task's pid namespace: its sleep is pid 1 there
@@ -153,7 +111,7 @@ class PodmanTest {
         List<String> args = new ArrayList<>(List.of("exec", id));
         args.addAll(List.of(command));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        Result r;
+        PodmanFixture.Result r;
         while (!(r = podman(args.toArray(String[]::new))).output().equals(expected)) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("podman exec " + String.join(" ", command) + ": " + r.output()
@@ -190,7 +148,7 @@ class PodmanTest {
 
     @Test
     void whatVesselCannotHonourFailsTheRunNamingTheField() throws Exception {
-        Result r = podman("run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1", IMAGE, "true");
+        PodmanFixture.Result r = podman("run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1", IMAGE, "true");
         assertTrue(r.exitCode() != 0);
         assertTrue(r.output().contains("linux.sysctl"), r.output());
     }

@@ -43,6 +43,8 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
     static final String DEFAULT_FORMAT = "raw";
     static final String DEFAULT_FS_TYPE = "ext4";
 
+    /** A bind's options the guest's bind applies (read-only is the mount's own flag). */
+    private static final Set<String> GUEST_BIND_OPTIONS = Set.of("nosuid", "nodev", "noexec");
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
     private static final int EOPNOTSUPP = 95;
@@ -119,6 +121,7 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
         switch (m.getType()) {
             case "bind", "rbind" -> {
                 Path source = Path.of(m.getSource());
+                m.getOptionsList().stream().filter(GUEST_BIND_OPTIONS::contains).forEach(guest::addOptions);
                 String tag = SHARE_TAG_PREFIX + shares.size();
                 if (Files.isRegularFile(source) && filesDir != null) {
                     // the guest writes into the bound file only: its directory needs no xattrs

@@ -86,7 +86,7 @@ class VmVolumesTest {
     void aBindOfAFileIsSharedAsADirectoryOfItsOwn() throws Exception {
         Path file = Files.writeString(tmp.resolve("app.conf"), "x");
         List<Mount> mounts = List.of(Mount.newBuilder().setSource(tmp.toString()).setTarget("/data").setType("rbind")
-                .build(), Mount.newBuilder().setSource(file.toString()).setTarget("/etc/app.conf").setType("bind")
+                .addOptions("nosuid").addOptions("nodev").build(), Mount.newBuilder().setSource(file.toString()).setTarget("/etc/app.conf").setType("bind")
                 .addOptions("ro").build());
         Path files = tmp.resolve("vm-files");
         VmVolumes volumes = VmVolumes.plan(mounts, List.of(), files);
@@ -96,6 +96,7 @@ class VmVolumesTest {
         assertEquals(files.resolve("0/app.conf"), volumes.files().getFirst().bound());
         assertEquals(GuestMount.newBuilder().setTarget("/etc/app.conf").setReadOnly(true).setShareTag("vessel-vol1")
                 .setShareFile("app.conf").build(), volumes.guestMounts().get(1));
+        assertEquals(List.of("nosuid", "nodev"), volumes.guestMounts().get(0).getOptionsList(), "the guest's bind applies them");
 
         // its mount point in a host_rootfs is a file
         Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
