@@ -32,8 +32,8 @@ import java.util.Set;
  * image cannot make a mount land on the host.
  *
  * <p>For a VM task it runs on the host too and resolves the same sources, but nothing mounts its
- * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories
- * only, so a VM task's host path must be a directory) and has the guest make each tmpfs; inside the
+ * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories; a
+ * file is shared alone in a directory of the launcher's) and has the guest make each tmpfs; inside the
  * guest this isolator then binds the shared directories into the task.
  *
  * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
@@ -122,8 +122,8 @@ public final class LinuxFilesystemIsolator implements Isolator {
     }
 
     /**
-     * Every host path exists; for a VM task, each is a directory. A single file is refused rather than
-     * its parent shared: the guest would see every sibling of the file, which the task never asked for.
+     * Every host path exists; for a VM task, each is a directory or a file (the VM launcher shares a file
+     * alone, never its parent, whose other entries the task never asked for).
      */
     private static void checkHostPaths(List<Volume> volumes, Isolation isolation) {
         for (int i = 0; i < volumes.size(); i++) {
