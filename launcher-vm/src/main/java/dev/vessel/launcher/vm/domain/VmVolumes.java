@@ -123,7 +123,11 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                 Path source = Path.of(m.getSource());
                 m.getOptionsList().stream().filter(GUEST_BIND_OPTIONS::contains).forEach(guest::addOptions);
                 String tag = SHARE_TAG_PREFIX + shares.size();
-                if (Files.isRegularFile(source) && filesDir != null) {
+                if (Files.isRegularFile(source) && filesDir == null) { // a pod's member: its pod's VM shares no more
+                    throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
+                            + ") is a file: this guest can be given directories only");
+                }
+                if (Files.isRegularFile(source)) {
                     // the guest writes into the bound file only: its directory needs no xattrs
                     FileShare file = new FileShare(source, filesDir.resolve(Integer.toString(files.size())), readOnly);
                     files.add(file);

@@ -106,6 +106,9 @@ class VmVolumesTest {
 
         VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(mounts.subList(1, 2), List.of()));
         assertEquals("volumes", e.field().orElseThrow());
+        assertTrue(e.getMessage().contains("is a file: this guest can be given directories only"), e.getMessage());
+        e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder().setSource("/dev/null")
+                .setTarget("/dev/x").setType("bind").build()), List.of(), files));
         assertTrue(e.getMessage().contains("neither a directory nor a file"), e.getMessage());
     }
 
