@@ -359,7 +359,7 @@ final class RunCommand implements Callable<Integer> {
         }
         String image = body.get("image").asText();
         vessel.err.println("Unable to find image '" + image + "' locally");
-        PullCommand.pull(client, image, vessel.err, vessel.terminal);
+        PullCommand.pull(client, image, AuthFile.forPull(image, null, null, vessel.env), vessel.err, vessel.terminal);
         return client.call("POST", path, body.toString());
     }
 

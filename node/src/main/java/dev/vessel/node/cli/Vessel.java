@@ -31,6 +31,7 @@ public final class Vessel implements Runnable {
             InspectCommand.class, LogsCommand.class, StopCommand.class, StartCommand.class, RestartCommand.class,
             KillCommand.class, RmCommand.class, PodCommand.class, VmCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
+            LogoutCommand.class,
             DaemonCommand.class);
 
     @Option(names = "--host", paramLabel = "URL", defaultValue = "${env:VESSEL_HOST:-" + VesselClient.DEFAULT_HOST + "}",
