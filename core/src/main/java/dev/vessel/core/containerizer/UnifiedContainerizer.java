@@ -391,6 +391,9 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         Path sandbox = paths.sandboxDir(c.dir);
         Directories.create(sandbox);
+        if (TaskSandbox.applies(config)) {
+            Directories.openToTasks(sandbox); // a task of any user reads what was fetched, whatever the daemon's umask
+        }
         c.record.setConfig(TaskSandbox.withDefaults(c.record.getConfig(), sandbox));
         c.record.getStatusBuilder().clearFetched();
         for (FetchUri uri : config.getUrisList()) {

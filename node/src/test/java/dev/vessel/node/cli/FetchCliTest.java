@@ -112,6 +112,7 @@ class FetchCliTest {
         // the sandbox is the container's, read-write: what the task wrote is there on the host
         Path sandbox = daemon.runDir().resolve("containers/fetch-1/sandbox");
         assertEquals("made by the task\n", Files.readString(sandbox.resolve("out.txt")));
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(sandbox)));
 
         JsonNode fetched = fetched("fetch-1");
         assertEquals(2, fetched.size(), fetched::toString);
