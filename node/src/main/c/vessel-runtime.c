@@ -672,8 +672,9 @@ static int run_exec_shim(struct shim *s)
         return code;
     path.len = exec_path;
     path.data[path.len] = 0;
-    for (int tries = 0; tries < 100; tries++) {
-        if (call("GET", path.data, NULL, &body, (char *[]){ NULL }) == 0) {
+    for (int tries = 0; tries < 100; tries++) { /* 10 s for a daemon to record (or a new one to find) its end */
+        char *ignored = NULL;
+        if (call("GET", path.data, NULL, &body, &ignored) == 0) {
             char *state = json_string(body.data, "state");
             int exited = state && strcmp(state, "EXEC_EXITED") == 0;
             free(state);

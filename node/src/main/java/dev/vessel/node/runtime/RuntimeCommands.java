@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -99,7 +100,7 @@ final class RuntimeCommands {
 
     /** A shim's command line: {@code --console-socket S} (made absolute: a detached shim works from /) before the ids. */
     private static String[] shim(Args args, String command, String... rest) {
-        List<String> words = new java.util.ArrayList<>(List.of(command));
+        List<String> words = new ArrayList<>(List.of(command));
         if (args.has("console-socket")) {
             words.addAll(List.of("--console-socket", Path.of(args.value("console-socket", "")).toAbsolutePath().toString()));
         }
@@ -152,17 +153,18 @@ final class RuntimeCommands {
         String id = args.positional.getFirst();
         List<String> command = args.positional.subList(1, args.positional.size());
         String body;
-        String interactive = (args.has("console-socket") ? ",\"console_socket\":true" : "")
+        // where its stdio goes: a console socket for a terminal, a stdin to forward
+        String stdio = (args.has("console-socket") ? ",\"console_socket\":true" : "")
                 + (stdinIsOpen() ? ",\"interactive\":true" : "");
         if (args.has("process")) {
             if (!command.isEmpty()) {
                 throw new RuntimeFailure("exec: give either --process or a command, not both");
             }
-            body = "{\"process\":" + Files.readString(Path.of(args.value("process", ""))) + interactive + "}";
+            body = "{\"process\":" + Files.readString(Path.of(args.value("process", ""))) + stdio + "}";
         } else if (command.isEmpty()) {
             throw new RuntimeFailure("exec: no command given (--process FILE or ID COMMAND...)");
         } else {
-            body = "{\"args\":[" + String.join(",", command.stream().map(JsonFields::quote).toList()) + "]" + interactive
+            body = "{\"args\":[" + String.join(",", command.stream().map(JsonFields::quote).toList()) + "]" + stdio
                     + (args.has("tty") ? ",\"tty\":true}" : "}");
         }
         requireDaemon();

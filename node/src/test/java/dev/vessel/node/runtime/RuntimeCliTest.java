@@ -204,16 +204,20 @@ class RuntimeCliTest {
     void aCreatedContainerIsStoppedAfterItsDaemonDied() throws Exception {
         try (RuntimeFixture fresh = new RuntimeFixture(dir("restarted"), mode)) {
             Path bundle = fresh.bundle("orphaned", rootfs, "sleep", "600");
-            fresh.ok("create", "--bundle", bundle.toString(), "orphan");
+            Path pidFile = dir("orphan.pid");
+            fresh.ok("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), "orphan");
             long task = JSON.readTree(fresh.ok("state", "orphan")).get("pid").asLong();
+            long shim = Long.parseLong(Files.readString(pidFile).trim());
             long daemon = fresh.daemonPid();
             ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
             awaitEnd(daemon);
             awaitEnd(task);
+            assertTrue(ProcessHandle.of(shim).isPresent(), "the shim waits for a daemon to say how the task ended");
 
             JsonNode state = JSON.readTree(fresh.ok("state", "orphan"));
             assertEquals("stopped", state.get("status").asText(), state.toString());
             assertTrue(fresh.daemonPid() != daemon, "a new daemon serves the root");
+            awaitEnd(shim); // it asked the new daemon
             fresh.ok("delete", "orphan");
         }
     }
