@@ -28,12 +28,15 @@ import java.util.Map;
  * client for an exec without options: no JVM starts);
  * <li>{@code vessel-api}: the same through vesseld's API alone, from this JVM (create the exec, start it on an
  * upgraded connection, read to its EXIT);
- * <li>{@code vessel-vm-cli}, {@code vessel-vm-api}: the same into a VM task of the same image (the exec goes
- * through the guest agent to the guest's launch helper);
  * <li>{@code runc}: {@code runc exec ID /bin/true} into a container {@code runc run -d} started from the same
  * rootfs with the default bundle (its own namespaces, Vessel's default seccomp profile);
  * <li>{@code crun}: the same with crun;
- * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
+ * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs;
+ * <li>in a second run ({@code exec-vm}), {@code vessel-vm-cli} and {@code vessel-vm-api}: the same into a VM
+ * task of the same image (the exec goes through the guest agent to the guest's launch helper), beside the
+ * process container's and runc's again. It is a run of its own because crun needs a mount namespace without
+ * the host's cgroup2 mount (see bench/run) while libvirtd, outside it, needs the VMs' cgroup partitions
+ * made in that mount too.
  * </ul>
  * The bench starts its own vesseld and removes everything at the end (containers, daemon, cgroups, work dir).
  */
@@ -47,19 +50,25 @@ public final class ExecBench {
 
     private final Path repository;
     private final Path work;
+    private final boolean vm;
+    private final List<String> runtimes;
     private BenchDaemon daemon;
     private final List<String[]> stops = new ArrayList<>();
 
-    private ExecBench(Path repository, Path work) {
+    private ExecBench(Path repository, Path work, boolean vm) {
         this.repository = repository;
         this.work = work;
+        this.vm = vm;
+        this.runtimes = vm ? List.of("runc") : List.of("runc", "crun");
     }
 
+    /** {@code args}: {@code vm} for the run with the VM task (no crun), else the process container's. */
     public static void main(String[] args) throws Exception {
-        Path repository = BenchDaemon.repositoryRoot("exec");
+        boolean vm = List.of(args).contains("vm");
+        Path repository = BenchDaemon.repositoryRoot(vm ? "exec-vm" : "exec");
         Path work = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-eb");
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
-        ExecBench bench = new ExecBench(repository, work);
+        ExecBench bench = new ExecBench(repository, work, vm);
         try {
             bench.setUp();
             bench.measure();
@@ -76,10 +85,12 @@ public final class ExecBench {
         ObjectNode config = JSON.createObjectNode().put("id", CONTAINER).put("image", image);
         config.putArray("args").add("sleep").add("100000");
         daemon.api.call("POST", "/v1/containers", config.toString());
-        // the same image as a VM task: an exec goes through the guest agent into the guest's container
-        daemon.api.call("POST", "/v1/containers", config.put("id", VM_CONTAINER).put("isolation", "VM").toString());
+        if (vm) {
+            // the same image as a VM task: an exec goes through the guest agent into the guest's container
+            daemon.api.call("POST", "/v1/containers", config.put("id", VM_CONTAINER).put("isolation", "VM").toString());
+        }
 
-        for (String runtime : List.of("runc", "crun")) {
+        for (String runtime : runtimes) {
             Path bundle = OciRuntimes.bundle(work.resolve(runtime + "-bundle"), rootfs, true);
             ObjectNode tree = (ObjectNode) JSON.readTree(Files.readString(bundle.resolve("config.json")));
             ((ObjectNode) tree.get("process")).putArray("args").add("sleep").add("100000");
@@ -96,22 +107,32 @@ public final class ExecBench {
         runs.put("vessel-cli", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--host",
                 "unix://" + daemon.socket, "exec", CONTAINER, "true"));
         runs.put("vessel-api", () -> vesselApi(CONTAINER));
-        runs.put("vessel-vm-cli", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--host",
-                "unix://" + daemon.socket, "exec", VM_CONTAINER, "true"));
-        runs.put("vessel-vm-api", () -> vesselApi(VM_CONTAINER));
-        for (String runtime : List.of("runc", "crun")) {
+        if (vm) {
+            runs.put("vessel-vm-cli", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--host",
+                    "unix://" + daemon.socket, "exec", VM_CONTAINER, "true"));
+            runs.put("vessel-vm-api", () -> vesselApi(VM_CONTAINER));
+        }
+        for (String runtime : runtimes) {
             runs.put(runtime, () -> Commands.run(runtime, "--root", work.resolve(runtime + "-state").toString(), "exec",
                     CONTAINER + "-" + runtime, "/bin/true"));
         }
-        runs.put("cli-start", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--version"));
+        if (!vm) {
+            runs.put("cli-start", () -> Commands.run(repository.resolve("bin/vessel").toString(), "--version"));
+        }
         Map<String, List<Double>> ms = Rounds.measure(runs, WARMUP, ROUNDS);
-        System.out.printf(Locale.ROOT, "exec: true in a running container, start to exit, %d alternating rounds after"
-                + " %d warm-up%n", ROUNDS, WARMUP);
+        System.out.printf(Locale.ROOT, "exec%s: true in a running container%s, start to exit, %d alternating rounds"
+                + " after %d warm-up%n", vm ? "-vm" : "", vm ? " and in a VM task" : "", ROUNDS, WARMUP);
         Rounds.printTable(ms);
-        for (String vessel : List.of("vessel-cli", "vessel-api", "vessel-vm-cli", "vessel-vm-api")) {
-            for (String baseline : List.of("runc", "crun")) {
+        List<String> vessels = vm ? List.of("vessel-vm-cli", "vessel-vm-api") : List.of("vessel-cli", "vessel-api");
+        for (String vessel : vessels) {
+            for (String baseline : runtimes) {
                 Rounds.printComparison("exec-" + vessel.substring("vessel-".length()), ms.get(vessel), baseline,
                         ms.get(baseline));
+            }
+            if (vm) { // what the guest adds to the same exec into a process container
+                String process = vessel.replace("-vm", "");
+                Rounds.printComparison("exec-" + vessel.substring("vessel-".length()), ms.get(vessel), process,
+                        ms.get(process));
             }
         }
     }

@@ -124,6 +124,29 @@ class VmPodTest {
         assertTrue(VmNode.domains().contains("vessel-" + POD), VmNode.domains()::toString);
         assertEquals(1, qemusOf("vessel-" + POD), "one QEMU serves the pod");
 
+        // exec into a member runs in its container in the pod's guest: the guest's boot id, its env/cwd, its code
+        VmNode.Cli bootOfExec = VmNode.cli(daemon.socket, dir, "exec", "server", "cat", "/proc/sys/kernel/random/boot_id");
+        assertEquals(0, bootOfExec.code(), bootOfExec.out() + bootOfExec.err());
+        assertEquals(bootId, bootOfExec.out().strip());
+        VmNode.Cli shaped = VmNode.cli(daemon.socket, dir, "exec", "-e", "GREETING=hej", "-w", "/tmp", "client", "sh",
+                "-c", "echo $GREETING $(pwd) $(hostname); exit 6");
+        assertEquals(6, shaped.code(), shaped.out() + shaped.err());
+        assertEquals("hej /tmp " + POD, shaped.out().strip());
+        assertEquals(2, ok(api.get("/v1/containers/server"), 200).at("/status/execs").size()
+                + ok(api.get("/v1/containers/client"), 200).at("/status/execs").size(), "the execs are listed");
+
+        // attach to an interactive member: what is typed reaches it, its answer and its code come back
+        ObjectNode talker = member("talker", "read line; echo got $line; exit 4");
+        ok(api.post("/v1/containers", talker.put("interactive", true).toString()), 201);
+        Process attached = VmNode.cliProcess(daemon.socket, "attach", "talker");
+        attached.getOutputStream().write("over-the-channel\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        attached.getOutputStream().flush();
+        assertTrue(attached.waitFor(4, TimeUnit.MINUTES), "attach ended with its task");
+        String answer = new String(attached.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String attachErr = new String(attached.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(4, attached.exitValue(), answer + attachErr);
+        assertEquals("got over-the-channel\n", answer, attachErr);
+
         // one member's exit leaves the pod and the others running
         ok(api.post("/v1/containers", member("brief", "echo bye; exit 3").toString()), 201);
         JsonNode brief = awaitTerminated("brief");
@@ -155,7 +178,7 @@ class VmPodTest {
         assertEquals(0, removed.code(), removed.out() + removed.err());
         VmNode.awaitNoDomain("vessel-" + POD);
         assertFalse(VmNode.isRunning(qemu), "the pod's QEMU is gone");
-        for (String id : List.of(POD, "server", "client", "brief")) {
+        for (String id : List.of(POD, "server", "client", "talker", "brief")) {
             assertEquals(404, api.get("/v1/containers/" + id).status(), id);
             assertEquals(List.of(), leftovers(id), id);
         }

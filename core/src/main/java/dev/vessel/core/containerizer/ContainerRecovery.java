@@ -175,11 +175,14 @@ final class ContainerRecovery {
             switch (c.state()) {
                 case TERMINATED -> c.execs.recoverEnded();
                 // CREATED: its task was blocked on the pipe of the daemon that died, so the launcher finds it ended
-                case RUNNING, CREATED -> {
+                case RUNNING, CREATED, PAUSED -> {
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
                         c.execs.recover(c.launcher, ComponentContext.ofLauncher(paths, c));
+                        if (c.state() == ContainerState.PAUSED) {
+                            freezeAgain(c);
+                        }
                         reaper.watch(c);
                     } else {
                         c.execs.recoverEnded();
@@ -230,6 +233,20 @@ final class ContainerRecovery {
     }
 
     /**
+     * The freezer kept a paused container frozen; a crash between a pause's checkpoint and its freeze did not.
+     * A freeze that fails now leaves it running, and says so: its task is fine, only the pause is lost.
+     */
+    private void freezeAgain(Container c) {
+        try {
+            chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "container ''{0}'' was paused but cannot be frozen again, so it runs: {1}", c.id,
+                    e.getMessage());
+            c.moveTo(ContainerState.RUNNING);
+        }
+    }
+
+    /**
      * A container whose recovery failed stays, DESTROYING, with the error, and its cleanup is retried:
      * an interrupted launch ends as LAUNCH_FAILED, a task that could not be found again as LOST.
      */
@@ -237,7 +254,7 @@ final class ContainerRecovery {
         VesselException failure = Failures.of("container '" + c.id + "'", "recover", e);
         if (!c.record.getStatus().hasTermination()) {
             boolean launched = c.state() == ContainerState.RUNNING || c.state() == ContainerState.CREATED
-                    || c.state() == ContainerState.DESTROYING;
+                    || c.state() == ContainerState.PAUSED || c.state() == ContainerState.DESTROYING;
             c.record.getStatusBuilder().setTermination(launched ? lost() : Termination.newBuilder()
                     .setReason(TerminationReason.LAUNCH_FAILED)
                     .setMessage("the daemon stopped during the launch").build());

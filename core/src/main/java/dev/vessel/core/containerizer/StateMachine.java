@@ -8,7 +8,8 @@ import java.util.Set;
 /**
  * The legal moves of a container: forward one step at a time through PROVISIONING, PREPARING,
  * ISOLATING, RUNNING, DESTROYING, TERMINATED, or from any live state straight to DESTROYING. A container
- * created without being started waits in CREATED between ISOLATING and RUNNING.
+ * created without being started waits in CREATED between ISOLATING and RUNNING; a paused one is PAUSED
+ * until resumed (RUNNING) or destroyed.
  */
 final class StateMachine {
     private static final Map<ContainerState, Set<ContainerState>> NEXT = Map.of(
@@ -17,7 +18,8 @@ final class StateMachine {
             ContainerState.ISOLATING, EnumSet.of(ContainerState.CREATED, ContainerState.RUNNING,
                     ContainerState.DESTROYING),
             ContainerState.CREATED, EnumSet.of(ContainerState.RUNNING, ContainerState.DESTROYING),
-            ContainerState.RUNNING, EnumSet.of(ContainerState.DESTROYING),
+            ContainerState.RUNNING, EnumSet.of(ContainerState.PAUSED, ContainerState.DESTROYING),
+            ContainerState.PAUSED, EnumSet.of(ContainerState.RUNNING, ContainerState.DESTROYING),
             ContainerState.DESTROYING, EnumSet.of(ContainerState.TERMINATED),
             ContainerState.TERMINATED, EnumSet.noneOf(ContainerState.class));
 

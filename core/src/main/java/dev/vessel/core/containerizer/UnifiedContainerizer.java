@@ -69,6 +69,7 @@ import java.util.function.Function;
  */
 public final class UnifiedContainerizer implements Containerizer {
     private static final System.Logger LOG = System.getLogger(UnifiedContainerizer.class.getName());
+    private static final int SIGKILL = 9;
 
     private final RuntimePaths paths;
     private final ConfigValidator validator;
@@ -466,7 +467,8 @@ public final class UnifiedContainerizer implements Containerizer {
                     || !dueRestart(previous.record))) {
                 return previous.record.getStatus();
             }
-            if (ended == null && previous.state() == ContainerState.RUNNING) {
+            if (ended == null && (previous.state() == ContainerState.RUNNING
+                    || previous.state() == ContainerState.PAUSED)) {
                 return previous.record.getStatus();
             }
             requireState(previous, ContainerState.TERMINATED);
@@ -572,7 +574,7 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         Container c = lockCurrent(containerId);
         try {
-            if (c.state() != ContainerState.CREATED) {
+            if (c.state() != ContainerState.CREATED && c.state() != ContainerState.PAUSED) {
                 requireState(c, ContainerState.RUNNING);
             }
             c.record.setKilled(true);
@@ -582,6 +584,9 @@ public final class UnifiedContainerizer implements Containerizer {
                 task.signal(signal);
                 return null;
             });
+            if (signal == SIGKILL && c.state() == ContainerState.PAUSED) {
+                thaw(c); // as runc: a frozen process dies of SIGKILL only once thawed (cgroup v1)
+            }
         } finally {
             c.lock.unlock();
         }
@@ -619,6 +624,14 @@ public final class UnifiedContainerizer implements Containerizer {
                     c.record.setKilled(true);
                     c.checkpoint();
                     LaunchedTask task = c.task;
+                    if (c.state() == ContainerState.PAUSED) {
+                        // killed first, then thawed, so that nothing of it runs again; the destroy then waits for its end
+                        ComponentStep.run("launcher '" + c.launcher.name() + "'", "send signal " + SIGKILL, () -> {
+                            task.signal(SIGKILL);
+                            return null;
+                        });
+                        thaw(c);
+                    }
                     ComponentStep.run("launcher '" + c.launcher.name() + "'", "destroy the task", () -> {
                         task.destroy();
                         return null;
@@ -671,7 +684,8 @@ public final class UnifiedContainerizer implements Containerizer {
                     if (c.state() == ContainerState.TERMINATED) {
                         return c.record.getStatus().getTermination();
                     }
-                    signalled = c.state() == ContainerState.RUNNING;
+                    // a paused one gets it when it is thawed: by the destroy that follows the timeout
+                    signalled = c.state() == ContainerState.RUNNING || c.state() == ContainerState.PAUSED;
                     if (signalled) {
                         int signal = StopRules.signal(c.record.getConfig());
                         LaunchedTask task = c.task;
@@ -705,10 +719,89 @@ public final class UnifiedContainerizer implements Containerizer {
         validator.validate(c.record.getConfig().toBuilder().setResources(resources).build());
         c.lock.lock();
         try {
-            requireState(c, ContainerState.RUNNING);
+            if (c.state() != ContainerState.PAUSED) {
+                requireState(c, ContainerState.RUNNING);
+            }
             chains.of(c).update(ComponentContext.perIsolator(paths, c), resources);
             c.record.getConfigBuilder().setResources(resources);
             c.checkpoint();
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    /**
+     * PAUSED is checkpointed before the freeze, so that a crash between the two leaves a record that recovery
+     * makes true (it freezes a PAUSED container again). A VM task is refused: its processes run in the guest,
+     * whose agent protocol has no freeze, and freezing QEMU from the host would stop the guest's kernel too.
+     */
+    @Override
+    public ContainerStatus pause(String containerId) {
+        Container c = lockCurrent(containerId);
+        try {
+            ContainerConfig config = c.record.getConfig();
+            if (config.getIsolation() == Isolation.VM) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, "isolation", "container " + Quoted.of(c.id)
+                        + " is a VM task, which cannot be paused: its processes run in the guest, whose agent has no"
+                        + " freeze");
+            }
+            if (config.getPod()) {
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, "pod", "pod " + Quoted.of(c.id)
+                        + " cannot be paused as a whole: pause its members");
+            }
+            requireState(c, ContainerState.RUNNING);
+            c.moveTo(ContainerState.PAUSED);
+            boolean frozen;
+            try {
+                frozen = chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+            } catch (RuntimeException e) {
+                try {
+                    thaw(c);
+                } catch (RuntimeException thawFailed) {
+                    e.addSuppressed(thawFailed);
+                }
+                c.moveTo(ContainerState.RUNNING);
+                throw e;
+            }
+            if (!frozen) {
+                c.moveTo(ContainerState.RUNNING);
+                throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id, "container " + Quoted.of(c.id)
+                        + " cannot be paused: this node has no cgroup freezer");
+            }
+            return c.record.getStatus();
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    /** Thawed before RUNNING is checkpointed: a crash between leaves it PAUSED, and recovery freezes it again. */
+    @Override
+    public ContainerStatus resume(String containerId) {
+        Container c = lockCurrent(containerId);
+        try {
+            requireState(c, ContainerState.PAUSED);
+            thaw(c);
+            c.moveTo(ContainerState.RUNNING);
+            return c.record.getStatus();
+        } finally {
+            c.lock.unlock();
+        }
+    }
+
+    private void thaw(Container c) {
+        chains.of(c).freeze(ComponentContext.perIsolator(paths, c), false);
+    }
+
+    /** From its cgroups; a VM task's only host process is its VM's. */
+    @Override
+    public List<Long> processes(String containerId) {
+        Container c = lockCurrent(containerId);
+        try {
+            if (c.state() != ContainerState.CREATED && c.state() != ContainerState.PAUSED) {
+                requireState(c, ContainerState.RUNNING);
+            }
+            List<Long> pids = chains.of(c).processes(ComponentContext.perIsolator(paths, c));
+            return pids.isEmpty() ? List.of(c.record.getStatus().getPid()) : pids;
         } finally {
             c.lock.unlock();
         }
@@ -725,7 +818,7 @@ public final class UnifiedContainerizer implements Containerizer {
             return withExecs(c, c.snapshot().getStatus());
         }
         try {
-            if (c.state() != ContainerState.RUNNING) {
+            if (c.state() != ContainerState.RUNNING && c.state() != ContainerState.PAUSED) {
                 return withExecs(c, c.record.getStatus());
             }
             ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(paths, c));
@@ -770,7 +863,9 @@ public final class UnifiedContainerizer implements Containerizer {
     @Override
     public ResourceStatistics usage(String containerId) {
         return underLock(containerId, c -> {
-            requireState(c, ContainerState.RUNNING);
+            if (c.state() != ContainerState.PAUSED) {
+                requireState(c, ContainerState.RUNNING);
+            }
             return chains.of(c).usage(ComponentContext.perIsolator(paths, c)).toBuilder()
                     .setTimestamp(Timestamps.now()).build();
         });

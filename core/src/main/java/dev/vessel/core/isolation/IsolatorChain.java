@@ -23,7 +23,7 @@ import java.util.function.Function;
 
 /**
  * Runs one container's hooks through the isolators of an {@link IsolatorGraph}: {@code prepare}
- * concurrently wherever the graph allows, {@code isolate} and {@code update} in order,
+ * concurrently wherever the graph allows, {@code isolate}, {@code update} and {@code freeze} in order,
  * {@code cleanup} in reverse order past any failure.
  */
 public final class IsolatorChain {
@@ -111,6 +111,32 @@ public final class IsolatorChain {
                 throw Failures.of("isolator '" + isolator.name() + "'", "update resources", e);
             }
         }
+    }
+
+    /** Freezes or thaws the container's processes; false when no isolator of the chain can. */
+    public boolean freeze(Function<Isolator, ContainerContext> contexts, boolean frozen) {
+        boolean done = false;
+        for (Isolator isolator : graph.order()) {
+            try {
+                done |= isolator.freeze(contexts.apply(isolator), frozen);
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", frozen ? "freeze" : "thaw", e);
+            }
+        }
+        return done;
+    }
+
+    /** The container's host pids as the isolators that can tell report them, sorted, each once. */
+    public List<Long> processes(Function<Isolator, ContainerContext> contexts) {
+        java.util.TreeSet<Long> pids = new java.util.TreeSet<>();
+        for (Isolator isolator : graph.order()) {
+            try {
+                pids.addAll(isolator.processes(contexts.apply(isolator)));
+            } catch (Exception e) {
+                throw Failures.of("isolator '" + isolator.name() + "'", "list processes", e);
+            }
+        }
+        return List.copyOf(pids);
     }
 
     /** Completes with the first limitation any isolator reports. */

@@ -52,8 +52,20 @@ public interface Containerizer {
     /** Kills every process of the container, cleans up and returns its termination. */
     Termination destroy(String containerId);
 
-    /** Changes the resource limits of a running container. */
+    /** Changes the resource limits of a running (or paused) container; kept in its config. */
     void update(String containerId, Resources resources);
+
+    /**
+     * Freezes every process of a RUNNING container (PAUSED) until {@link #resume}; kept across a daemon's
+     * restart. A paused container can be killed, stopped and destroyed; it takes no exec.
+     */
+    ContainerStatus pause(String containerId);
+
+    /** Thaws a PAUSED container: RUNNING again. */
+    ContainerStatus resume(String containerId);
+
+    /** The host pids of the processes of a running (or paused) container: its task, its execs, their children. */
+    List<Long> processes(String containerId);
 
     ContainerStatus status(String containerId);
 

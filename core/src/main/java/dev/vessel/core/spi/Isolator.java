@@ -68,6 +68,19 @@ public interface Isolator {
     default void update(ContainerContext context, Resources resources) throws Exception {
     }
 
+    /**
+     * Freezes ({@code frozen}) or thaws every process of the running container, for a pause: returns once
+     * they are all frozen (or thawed), true if this isolator did it. At most one isolator of a chain freezes.
+     */
+    default boolean freeze(ContainerContext context, boolean frozen) throws Exception {
+        return false;
+    }
+
+    /** The host pids of the container's processes, if this isolator can tell (the task's cgroups); empty otherwise. */
+    default List<Long> processes(ContainerContext context) throws Exception {
+        return List.of();
+    }
+
     /** This isolator's part of the container's statistics; the containerizer merges all parts. */
     default ResourceStatistics usage(ContainerContext context) throws Exception {
         return ResourceStatistics.getDefaultInstance();

@@ -205,6 +205,96 @@ class UnifiedContainerizerTest {
         assertEquals(ContainerState.TERMINATED, second.containerizer.status("oci").getState());
     }
 
+    /** A node whose memory isolator is also its freezer (as the cgroups isolator is). */
+    Node freezingNode() {
+        Node node = new Node();
+        node.memory.freezing();
+        return node.recovered();
+    }
+
+    @Test
+    void pauseCheckpointsPausedThenFreezesAndARestartFreezesItAgainUntilResumed() throws Exception {
+        Node first = freezingNode();
+        first.containerizer.launch(config("web").build());
+        log.clear();
+
+        assertEquals(ContainerState.PAUSED, first.containerizer.pause("web").getState());
+        assertEquals(List.of("memory:freeze:web"), log.calls());
+        assertEquals(ContainerState.PAUSED, recordOnDisk("web").getStatus().getState());
+        VesselException again = assertThrows(VesselException.class, () -> first.containerizer.pause("web"));
+        assertTrue(again.getMessage().contains("PAUSED, not RUNNING"), again.getMessage());
+        VesselException exec = assertThrows(VesselException.class, () -> first.containerizer.execCreate("web",
+                dev.vessel.core.model.ExecConfig.newBuilder().addCommand("/bin/true").build()));
+        assertTrue(exec.getMessage().contains("PAUSED"), exec.getMessage());
+
+        first.crash();
+        log.clear();
+        Node second = freezingNode();
+        assertEquals(ContainerState.PAUSED, second.containerizer.status("web").getState());
+        assertTrue(log.calls().contains("memory:freeze:web"), "recovery freezes a PAUSED container again: "
+                + log.calls());
+
+        log.clear();
+        assertEquals(ContainerState.RUNNING, second.containerizer.resume("web").getState());
+        assertEquals(List.of("memory:thaw:web"), log.calls());
+        assertEquals(ContainerState.RUNNING, recordOnDisk("web").getStatus().getState());
+        VesselException notPaused = assertThrows(VesselException.class, () -> second.containerizer.resume("web"));
+        assertTrue(notPaused.getMessage().contains("RUNNING, not PAUSED"), notPaused.getMessage());
+    }
+
+    @Test
+    void aPausedContainerThatCannotBeFrozenAgainAfterARestartRunsOn() throws Exception {
+        Node first = freezingNode();
+        first.containerizer.launch(config("web").build());
+        first.containerizer.pause("web");
+        first.crash();
+
+        Node second = new Node();
+        second.memory.freezing().failOn("freeze");
+        second.recovered();
+        assertEquals(ContainerState.RUNNING, second.containerizer.status("web").getState());
+        assertEquals(ContainerState.RUNNING, recordOnDisk("web").getStatus().getState());
+        assertFalse(second.containerizer.wait("web").isDone(), "its task is fine: it is not ended");
+    }
+
+    @Test
+    void aPausedContainerIsKilledThenThawedAndDestroyedThenThawed() throws Exception {
+        Node node = freezingNode();
+        node.containerizer.launch(config("killed").build());
+        node.containerizer.pause("killed");
+        log.clear();
+        node.containerizer.kill("killed", 9);
+        assertEquals(List.of("process:signal9:killed", "memory:thaw:killed"), log.calls().subList(0, 2));
+        assertEquals(TerminationReason.KILLED, await(node.containerizer.wait("killed")).getReason());
+
+        node.containerizer.launch(config("destroyed").build());
+        node.containerizer.pause("destroyed");
+        log.clear();
+        node.containerizer.destroy("destroyed");
+        List<String> calls = log.calls();
+        assertEquals(List.of("process:signal9:destroyed", "memory:thaw:destroyed", "process:destroy:destroyed"),
+                calls.subList(0, 3));
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("destroyed").getState());
+    }
+
+    @Test
+    void withoutAFreezerOrForAVmTaskAPauseIsRefusedAndTheContainerRuns() throws Exception {
+        Node node = new Node().recovered();
+        node.containerizer.launch(config("plain").build());
+        VesselException none = assertThrows(VesselException.class, () -> node.containerizer.pause("plain"));
+        assertTrue(none.getMessage().contains("no cgroup freezer"), none.getMessage());
+        assertEquals(ContainerState.RUNNING, node.containerizer.status("plain").getState());
+        assertEquals(ContainerState.RUNNING, recordOnDisk("plain").getStatus().getState());
+
+        Node freezer = freezingNode();
+        freezer.containerizer.launch(config("guest").setIsolation(Isolation.VM).build());
+        log.clear();
+        VesselException vm = assertThrows(VesselException.class, () -> freezer.containerizer.pause("guest"));
+        assertEquals(java.util.Optional.of("isolation"), vm.field());
+        assertEquals(List.of(), log.calls(), "nothing frozen");
+        assertEquals(ContainerState.RUNNING, freezer.containerizer.status("guest").getState());
+    }
+
     /** memory depends on nothing, so its prepare may run before or between the others. */
     static List<String> preparesInChainOrder(List<String> calls) {
         List<String> out = new ArrayList<>(calls);
@@ -791,7 +881,7 @@ class UnifiedContainerizerTest {
     }
 
     @Test
-    void statesOnlyMoveForward() {
+    void statesOnlyMoveForwardButForAPause() {
         assertTrue(StateMachine.allowed(ContainerState.PROVISIONING, ContainerState.PREPARING));
         assertTrue(StateMachine.allowed(ContainerState.PREPARING, ContainerState.DESTROYING));
         assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.PREPARING));
@@ -800,7 +890,12 @@ class UnifiedContainerizerTest {
         assertTrue(StateMachine.allowed(ContainerState.ISOLATING, ContainerState.CREATED));
         assertTrue(StateMachine.allowed(ContainerState.CREATED, ContainerState.RUNNING));
         assertFalse(StateMachine.allowed(ContainerState.RUNNING, ContainerState.CREATED));
-        assertEquals(7, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
+        // the one way back: a pause and its resume
+        assertTrue(StateMachine.allowed(ContainerState.RUNNING, ContainerState.PAUSED));
+        assertTrue(StateMachine.allowed(ContainerState.PAUSED, ContainerState.RUNNING));
+        assertTrue(StateMachine.allowed(ContainerState.PAUSED, ContainerState.DESTROYING));
+        assertFalse(StateMachine.allowed(ContainerState.CREATED, ContainerState.PAUSED));
+        assertEquals(8, Stream.of(ContainerState.values()).filter(s -> s != ContainerState.UNRECOGNIZED
                 && s != ContainerState.CONTAINER_STATE_UNSPECIFIED).count());
     }
 }

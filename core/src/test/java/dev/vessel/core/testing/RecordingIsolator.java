@@ -31,6 +31,7 @@ public class RecordingIsolator implements Isolator {
     private Consumer<PrepareContext> onPrepare = ctx -> { };
     private ResourceStatistics usage = ResourceStatistics.getDefaultInstance();
     private ContainerStatus status = ContainerStatus.getDefaultInstance();
+    private boolean freezes;
     public volatile List<ContainerContext> recovered;
 
     public RecordingIsolator(String name, CallLog log) {
@@ -58,7 +59,7 @@ public class RecordingIsolator implements Isolator {
         return this;
     }
 
-    /** Makes the named hook ("prepare", "isolate", "cleanup", "update", "recover") throw. */
+    /** Makes the named hook ("prepare", "isolate", "cleanup", "update", "recover", "freeze") throw. */
     public RecordingIsolator failOn(String hook) {
         failing.add(hook);
         return this;
@@ -66,6 +67,12 @@ public class RecordingIsolator implements Isolator {
 
     public RecordingIsolator healed() {
         failing.clear();
+        return this;
+    }
+
+    /** Makes it a freezer: {@code freeze} answers that it froze (or thawed) the container. */
+    public RecordingIsolator freezing() {
+        this.freezes = true;
         return this;
     }
 
@@ -142,6 +149,15 @@ public class RecordingIsolator implements Isolator {
     @Override
     public void update(ContainerContext context, Resources resources) throws Exception {
         call("update", context.containerId());
+    }
+
+    @Override
+    public boolean freeze(ContainerContext context, boolean frozen) throws Exception {
+        if (!freezes) {
+            return false;
+        }
+        call(frozen ? "freeze" : "thaw", context.containerId());
+        return true;
     }
 
     @Override

@@ -198,6 +198,68 @@ public final class CgroupsIsolator implements Isolator {
         return missing;
     }
 
+    /**
+     * A pause: the v1 freezer's {@code freezer.state} (FROZEN once every process stopped; it passes through
+     * FREEZING) or v2's {@code cgroup.freeze} (done when {@code cgroup.events} says {@code frozen 1}). Either
+     * freezes the cgroups below too (a pod's members).
+     */
+    @Override
+    public boolean freeze(ContainerContext context, boolean frozen) throws IOException {
+        ContainerCgroups cgroups = cgroupsOf(context);
+        Optional<Path> v1 = cgroups.of("freezer").filter(d -> cgroups.version("freezer") == 1);
+        Optional<Path> v2 = cgroups.unified().filter(d -> CgroupFiles.exists(d, "cgroup.freeze"));
+        if (v1.isPresent()) {
+            String state = frozen ? "FROZEN" : "THAWED";
+            awaitFreezer(v1.get(), "freezer.state", state, () -> CgroupFiles.read(v1.get(), "freezer.state")
+                    .orElse("").equals(state));
+            return true;
+        }
+        if (v2.isPresent()) {
+            String want = "frozen " + (frozen ? 1 : 0);
+            awaitFreezer(v2.get(), "cgroup.freeze", frozen ? "1" : "0", () -> CgroupFiles.read(v2.get(), "cgroup.events")
+                    .orElse("").lines().anyMatch(want::equals));
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Writes {@code value} until {@code done} (v1 stays FREEZING while a process sleeps uninterruptibly, and
+     * a write again retries it, as runc does); after 10 s the cgroup is thawed and the freeze fails.
+     */
+    private static void awaitFreezer(Path dir, String file, String value, java.util.function.BooleanSupplier done)
+            throws IOException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (int attempt = 0; ; attempt++) {
+            if (attempt % 10 == 0) {
+                CgroupFiles.write(dir, file, value);
+            }
+            if (done.getAsBoolean()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                CgroupFiles.write(dir, file, file.equals("freezer.state") ? "THAWED" : "0");
+                throw new IOException(dir + " did not become " + value + " within 10 s");
+            }
+            sleep(1);
+        }
+    }
+
+    /** Every process in the container's cgroup and below it (a pod's members), as runc's {@code ps} lists them. */
+    @Override
+    public List<Long> processes(ContainerContext context) throws IOException {
+        ContainerCgroups cgroups = cgroupsOf(context);
+        Optional<Path> top = cgroups.of("pids").or(cgroups::unified).or(() -> cgroups.distinctDirectories().stream()
+                .findFirst());
+        List<Long> found = new ArrayList<>();
+        if (top.isPresent()) {
+            for (Path dir : subtree(top.get())) {
+                found.addAll(pids(dir));
+            }
+        }
+        return found;
+    }
+
     @Override
     public void cleanup(ContainerContext context) throws IOException {
         destroyCgroups(cgroupsOf(context));

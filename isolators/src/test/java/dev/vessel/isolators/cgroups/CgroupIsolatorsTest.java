@@ -214,6 +214,43 @@ class CgroupIsolatorsTest {
         assertEquals(PidsIsolator.DEFAULT_MAX, stats.getPidsLimit(), "pids 0 means the default");
     }
 
+    @Test
+    void freezeStopsEveryProcessThawResumesThemAndAFrozenCgroupIsStillCleanedUp() throws Exception {
+        ContainerContext ctx = context("frozen", Resources.getDefaultInstance());
+        Path counter = tmp.resolve("counter");
+        Process p = isolated(ctx, "sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > " + counter + "; sleep 0.02; done");
+        waitFor(() -> count(counter) > 0, "the loop counting");
+        waitFor(() -> chain.processes(i -> ctx).size() >= 2, "the task and its children listed");
+        assertTrue(chain.processes(i -> ctx).contains(p.pid()), chain.processes(i -> ctx).toString());
+
+        assertTrue(chain.freeze(i -> ctx, true), "the cgroups isolator is the chain's freezer");
+        assertEquals("FROZEN", Files.readString(dir("freezer", "frozen").resolve("freezer.state")).trim());
+        long frozenAt = count(counter);
+        Thread.sleep(300); // 15 rounds of the loop, were it running
+        assertEquals(frozenAt, count(counter), "a frozen process does not run");
+
+        assertTrue(chain.freeze(i -> ctx, false));
+        assertEquals("THAWED", Files.readString(dir("freezer", "frozen").resolve("freezer.state")).trim());
+        waitFor(() -> count(counter) > frozenAt, "the loop counting again");
+
+        chain.freeze(i -> ctx, true);
+        List<Long> inside = chain.processes(i -> ctx);
+        chain.cleanup(i -> ctx); // kills and removes a frozen cgroup too
+        for (long pid : inside) {
+            assertFalse(Files.exists(Path.of("/proc/" + pid + "/status")) && !isZombie(pid), "pid " + pid + " survived");
+        }
+        assertFalse(Files.exists(dir("freezer", "frozen")));
+    }
+
+    static long count(Path file) {
+        try {
+            String text = Files.exists(file) ? Files.readString(file).trim() : "";
+            return text.isEmpty() ? 0 : Long.parseLong(text);
+        } catch (IOException | NumberFormatException e) {
+            return 0; // caught between the truncate and the write
+        }
+    }
+
     static boolean isZombie(long pid) {
         try {
             return Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z ");

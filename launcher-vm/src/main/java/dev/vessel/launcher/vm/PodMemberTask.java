@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * A VM pod's member: a task of its pod's running guest, keyed there by its container id. It has no
  * domain: its rootfs is bound into the pod's share ({@link PodShare}), its requests (launch, signal,
- * destroy, update, usage) go through the pod's agent connection, and it hears the events the guest sends
+ * destroy, update, usage, its stdio and execs) go through the pod's agent connection, and it hears the events the guest sends
  * for it ({@code PodListener}). It ends when the guest reports its exit, or as LOST when its pod's VM ends
  * first; its end unbinds its rootfs and leaves the pod running. Its pid is the pod's VM's.
  */
@@ -49,6 +49,7 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
     private final String rootfsTag;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private final AtomicBoolean ending = new AtomicBoolean();
+    private final GuestTaskStdio stdio;
     private volatile VmTask pod;
     private volatile boolean detached;
 
@@ -67,6 +68,7 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
         this.requestTimeout = requestTimeout;
         this.guestMounts = List.copyOf(guestMounts);
         this.rootfsTag = rootfsTag;
+        this.stdio = new GuestTaskStdio(containerId, this::agent, requestTimeout, exit);
     }
 
     /** Hears the guest's events for this member from now on; the pod's end is this member's too. */
@@ -96,11 +98,22 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .setRootfsTag(rootfsTag).setRootfsPath(containerId).addAllMounts(guestMounts).build();
-        GuestFrame reply = VmTask.await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
+        GuestFrame reply = stdio.launch(launch);
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the pod's guest answered the launch with "
                     + reply.getBodyCase() + " instead of started");
         }
+        stdio.released();
+    }
+
+    /** A member found again after a restart: the guest has run it long ago. */
+    void releasedBefore() {
+        stdio.released();
+    }
+
+    /** The member's stdio and execs, through its pod's guest. */
+    GuestTaskStdio stdio() {
+        return stdio;
     }
 
     @Override
@@ -163,6 +176,14 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
                 }
             }
             case EXITED -> end(frame.getExited().getTermination());
+            case EXEC_EXITED -> {
+                try {
+                    stdio.execExited(frame.getExecExited().getExecId(), frame.getExecExited().getStatus());
+                } catch (VesselException e) {
+                    LOG.log(Level.WARNING, "the guest reports the end of exec ''{0}'' of member ''{1}'': {2}",
+                            frame.getExecExited().getExecId(), containerId, e.getMessage());
+                }
+            }
             default -> LOG.log(Level.WARNING, "unexpected event {0} for member ''{1}''", frame.getBodyCase(), containerId);
         }
     }

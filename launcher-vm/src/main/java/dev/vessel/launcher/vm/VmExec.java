@@ -4,13 +4,13 @@ import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.stdio.StdioChannel;
 import java.util.concurrent.CompletableFuture;
 
-/** A process run inside a VM task's container by its guest: no pid on the host, its end reported by the guest. */
+/** A process run inside a guest task's container by the guest: no pid on the host, its end reported by the guest. */
 final class VmExec implements ExecutedProcess {
-    private final VmTask task;
+    private final GuestTaskStdio task;
     private final String execId;
     private final CompletableFuture<Integer> exit;
 
-    VmExec(VmTask task, String execId, CompletableFuture<Integer> exit) {
+    VmExec(GuestTaskStdio task, String execId, CompletableFuture<Integer> exit) {
         this.task = task;
         this.execId = execId;
         this.exit = exit;

@@ -528,19 +528,19 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     /** The task's stdio through its guest agent, whose launch helper holds it in the guest. */
     @Override
     public StdioChannel attach(ContainerContext container) throws Exception {
-        return runningVmTask(container).attach();
+        return runningGuestTask(container).attach();
     }
 
     /** Has the guest agent run the process inside the task's container in the guest. */
     @Override
     public ExecutedProcess exec(ContainerContext container, ExecPlan plan) throws Exception {
-        return runningVmTask(container).exec(plan);
+        return runningGuestTask(container).exec(plan, false).process();
     }
 
     /** As {@link #exec}, the guest attaching to the process before it runs. */
     @Override
     public AttachedExec execAttached(ContainerContext container, ExecPlan plan) throws Exception {
-        return runningVmTask(container).execAttached(plan);
+        return runningGuestTask(container).exec(plan, true);
     }
 
     /**
@@ -549,18 +549,25 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      */
     @Override
     public Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan plan) throws Exception {
-        VmTask task = running.get(container.containerId());
-        return task == null || task.exit().isDone() ? Optional.empty() : task.recoverExec(plan);
+        Optional<GuestTaskStdio> task = guestTask(container.containerId());
+        return task.isEmpty() ? Optional.empty() : task.get().recoverExec(plan);
     }
 
-    private VmTask runningVmTask(ContainerContext container) {
-        VmTask task = running.get(container.containerId());
-        if (task == null || task.exit().isDone()) {
-            throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(), container.config().getVm()
-                    .hasMachine() ? "a full VM has no task to attach to or exec in (use its console)"
-                    : "the VM task is not running");
+    /** The stdio and execs of a running VM task or VM pod member, in its guest. */
+    private GuestTaskStdio runningGuestTask(ContainerContext container) {
+        return guestTask(container.containerId()).orElseThrow(() -> new VesselException(
+                ErrorCode.FAILED_PRECONDITION, container.containerId(), container.config().getVm().hasMachine()
+                        ? "a full VM has no task to attach to or exec in (use its console)"
+                        : "the VM task is not running"));
+    }
+
+    private Optional<GuestTaskStdio> guestTask(String containerId) {
+        VmTask task = running.get(containerId);
+        if (task != null && !task.exit().isDone()) {
+            return Optional.of(task.stdio());
         }
-        return task;
+        PodMemberTask member = members.get(containerId);
+        return member != null && !member.exit().isDone() ? Optional.of(member.stdio()) : Optional.empty();
     }
 
     /**
@@ -580,6 +587,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         PodMemberTask member = new PodMemberTask(container.containerId(), container.config(), checkpoint,
                 container.checkpoint(), outputLogs(container), config.requestTimeout(), List.of(),
                 DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
+        member.releasedBefore();
         members.put(member.containerId(), member);
         member.exit().whenComplete((t, e) -> members.remove(member.containerId(), member));
         awaitingPod.computeIfAbsent(checkpoint.getPodId(), id -> new ArrayList<>()).add(member);

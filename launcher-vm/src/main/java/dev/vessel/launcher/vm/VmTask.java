@@ -6,7 +6,6 @@ import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.HostFrame;
 import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.agent.SignalTask;
-import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.checkpoint.Checkpoint;
@@ -20,11 +19,7 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.spi.AttachedExec;
-import dev.vessel.core.spi.ExecPlan;
-import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.LaunchedTask;
-import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.agent.OneTaskListener;
@@ -40,10 +35,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -64,10 +57,6 @@ public final class VmTask implements LaunchedTask, RunningVm {
     /** After QEMU died, how long the channel may take to deliver what the guest wrote last. */
     private static final long DRAIN_MILLIS = 2000;
     private static final long QEMU_EXIT_TIMEOUT_SECONDS = 30;
-    /** An exec still running when its task ended was killed with it: SIGKILL, as a shell reports it. */
-    private static final int KILLED_WITH_TASK = 128 + SIGKILL;
-    /** The most execs whose exits a task keeps: the guest is not trusted to name only real ones. */
-    private static final int MAX_EXECS = 4096;
 
     private final String containerId;
     private final ContainerConfig config;
@@ -93,20 +82,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     private final PodListener podListener;
     /** libvirt's destroy of the domain, started by {@link #tearDown}. */
     private volatile CompletableFuture<Void> domainDestroyed;
-    /**
-     * The ends of the task's execs, by exec id, as the guest reports them: kept from the first word of
-     * them (an exec started here, or a report re-sent to a restarted daemon before it asks).
-     */
-    private final Map<String, CompletableFuture<Integer>> execExits = new ConcurrentHashMap<>();
-    /** The guest runs the task (its launch answered): its stdio can be attached to from then on. */
-    private final CompletableFuture<Void> released = new CompletableFuture<>();
-    /**
-     * The stream of the one client attached before the release (run -it): the guest attaches it between the
-     * task's creation and its start, so that nothing it prints is missed. Taken by that attach (guarded by this).
-     */
-    private final CompletableFuture<StdioChannel> launchStream = new CompletableFuture<>();
-    private boolean launchStreamTaken;
-    private boolean releasing;
+    /** The task's stdio and execs, through the guest's agent. */
+    private final GuestTaskStdio stdio;
 
     /**
      * Everything a live VM task is made of; {@link VmLauncher} builds it. {@code guestMounts} and
@@ -153,13 +130,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         };
         this.podListener = config.getPod() ? new PodListener(containerId, own) : null;
         agent.listenWith(podListener != null ? podListener : new OneTaskListener(containerId, own));
-        exit.whenComplete((t, e) -> {
-            execExits.values().forEach(x -> x.complete(KILLED_WITH_TASK));
-            VesselException notStarted = new VesselException(ErrorCode.FAILED_PRECONDITION, containerId,
-                    "the VM task ended before it started");
-            released.completeExceptionally(notStarted);
-            launchStream.completeExceptionally(notStarted);
-        });
+        this.stdio = new GuestTaskStdio(containerId, this::agent, requestTimeout, exit);
     }
 
     /** A task that ended while nobody watched (its VM is gone), its end read from the checkpoint. */
@@ -177,6 +148,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.interfaces = List.of();
         this.rootfsTag = DomainXml.ROOTFS_TAG;
         this.podListener = null;
+        this.stdio = new GuestTaskStdio(containerId, this::agent, requestTimeout, exit);
         this.exit.complete(termination);
     }
 
@@ -272,37 +244,17 @@ public final class VmTask implements LaunchedTask, RunningVm {
                     .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
                     .addAllMounts(guestMounts);
         }
-        boolean attached;
-        synchronized (this) {
-            releasing = true;
-            attached = launchStreamTaken;
-        }
-        GuestFrame reply;
-        if (!attached) {
-            reply = await(agent().request(HostFrame.newBuilder().setLaunch(launch), requestTimeout));
-        } else {
-            try {
-                AgentClient.Opened opened = await(agent().launchAttached(launch.build(), requestTimeout));
-                reply = opened.reply();
-                launchStream.complete(opened.stream());
-            } catch (Exception e) {
-                launchStream.completeExceptionally(e);
-                throw e;
-            }
-        }
+        GuestFrame reply = stdio.launch(launch.build());
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest agent answered the launch with "
                     + reply.getBodyCase() + " instead of started");
         }
-        released.complete(null);
+        stdio.released();
     }
 
     /** A task found again after a restart: the guest has run it (or it ended) long ago. */
     void releasedBefore() {
-        synchronized (this) {
-            releasing = true;
-        }
-        released.complete(null);
+        stdio.released();
     }
 
     @Override
@@ -334,101 +286,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
         return reply.getUsage();
     }
 
-    /**
-     * The task's stdio, through the guest: its last frame is the task's EXIT. Before its start (run -it
-     * attaches first) the stream opens once the guest runs the task, so nothing it prints is missed.
-     */
-    StdioChannel attach() throws Exception {
-        CompletableFuture<Integer> status = exit.thenApply(VmTask::shellStatus);
-        synchronized (this) {
-            if (!releasing && !launchStreamTaken) {
-                agent(); // an ended task is refused now
-                launchStreamTaken = true;
-                return new ProcessStdio(new DeferredStdio(launchStream), status);
-            }
-        }
-        if (released.isDone()) {
-            return openStdio("", status);
-        }
-        agent(); // an ended task is refused now; a second early client gets what the task prints once it runs
-        return new ProcessStdio(new DeferredStdio(released.thenCompose(started ->
-                agent().openStream(containerId, "", requestTimeout))), status);
-    }
-
-    /** A stream on the stdio of the task ({@code execId} empty) or of one of its execs, which ends with {@code status}. */
-    StdioChannel openStdio(String execId, CompletableFuture<Integer> status) throws Exception {
-        StdioChannel stream = await(agent().openStream(containerId, execId, requestTimeout));
-        return new ProcessStdio(stream, status);
-    }
-
-    /** Has the guest run a process in the task's container; returns once it runs. */
-    ExecutedProcess exec(ExecPlan plan) throws Exception {
-        return exec(plan, false).process();
-    }
-
-    /** As {@link #exec}, with a stream on its stdio that the guest opened before it ran: nothing it printed is missed. */
-    AttachedExec execAttached(ExecPlan plan) throws Exception {
-        return exec(plan, true);
-    }
-
-    private AttachedExec exec(ExecPlan plan, boolean attach) throws Exception {
-        String execId = plan.execId();
-        CompletableFuture<Integer> end = execExit(execId); // before asking: its end may follow the ok at once
-        StartExec exec = StartExec.newBuilder().setContainerId(containerId).setExecId(execId)
-                .setConfig(plan.config()).build();
-        StdioChannel stdio = null;
-        try {
-            if (attach) {
-                stdio = new ProcessStdio(await(agent().execAttached(exec, requestTimeout)), end);
-            } else {
-                await(agent().request(HostFrame.newBuilder().setExec(exec), requestTimeout));
-            }
-        } catch (Exception e) {
-            execExits.remove(execId, end);
-            throw e;
-        }
-        return new AttachedExec(new VmExec(this, execId, end), stdio);
-    }
-
-    /** After a restart: the exec the guest still knows (running, or with its end re-sent); empty when it does not. */
-    Optional<ExecutedProcess> recoverExec(ExecPlan plan) throws Exception {
-        String execId = plan.execId();
-        CompletableFuture<Integer> end = execExit(execId);
-        if (!end.isDone()) {
-            try {
-                await(agent().request(HostFrame.newBuilder().setExec(StartExec.newBuilder().setContainerId(containerId)
-                        .setExecId(execId).setRecover(true)), requestTimeout));
-            } catch (VesselException e) {
-                if (e.code() != ErrorCode.INVALID_ARGUMENT || !e.field().orElse("").equals("exec_id")) {
-                    throw e;
-                }
-                execExits.remove(execId, end);
-                return Optional.empty(); // the guest never started it: the daemon died between record and start
-            }
-        }
-        return Optional.of(new VmExec(this, execId, end));
-    }
-
-    void signalExec(String execId, int signal) throws Exception {
-        await(agent().request(HostFrame.newBuilder().setSignal(SignalTask.newBuilder()
-                .setContainerId(containerId).setExecId(execId).setSignal(signal)), requestTimeout));
-    }
-
-    /** The end of exec {@code execId}, known or to come. */
-    private CompletableFuture<Integer> execExit(String execId) {
-        CompletableFuture<Integer> end = execExits.get(execId);
-        if (end != null) {
-            return end;
-        }
-        if (execExits.size() >= MAX_EXECS) {
-            throw new VesselException(ErrorCode.FAILED_PRECONDITION, containerId, "the VM task has "
-                    + MAX_EXECS + " execs already");
-        }
-        end = execExits.computeIfAbsent(execId, id -> new CompletableFuture<>());
-        if (exit.isDone()) {
-            end.complete(KILLED_WITH_TASK);
-        }
-        return end;
+    /** The task's stdio and execs, through its guest. */
+    GuestTaskStdio stdio() {
+        return stdio;
     }
 
     /** A termination as a shell reports it: the exit code, or 128 + the signal; 255 for an end with neither (a lost VM). */
@@ -476,7 +336,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
             case EXITED -> end(frame.getExited().getTermination());
             case EXEC_EXITED -> {
                 try {
-                    execExit(frame.getExecExited().getExecId()).complete(frame.getExecExited().getStatus());
+                    stdio.execExited(frame.getExecExited().getExecId(), frame.getExecExited().getStatus());
                 } catch (VesselException e) {
                     LOG.log(Level.WARNING, "the guest of ''{0}'' reports the end of exec ''{1}'': {2}", containerId,
                             frame.getExecExited().getExecId(), e.getMessage());

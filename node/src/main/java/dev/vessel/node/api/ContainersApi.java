@@ -21,7 +21,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
-/** {@code /v1/containers}: launch (or create, then start), list, inspect, wait, kill, stop, start, restart, update, logs, delete. */
+/**
+ * {@code /v1/containers}: launch (or create, then start), list, inspect, wait, kill, stop, start, restart, update,
+ * pause, resume, top, logs, delete.
+ */
 final class ContainersApi {
     private static final int SIGTERM = 15;
 
@@ -113,7 +116,7 @@ final class ContainersApi {
         String id = ex.param("id");
         ContainerStatus status = containerizer.status(id);
         String usage = "";
-        if (status.getState() == ContainerState.RUNNING) {
+        if (status.getState() == ContainerState.RUNNING || status.getState() == ContainerState.PAUSED) {
             try {
                 usage = ",\"usage\":" + ProtoJson.print(containerizer.usage(id));
             } catch (VesselException e) {
@@ -182,6 +185,25 @@ final class ContainersApi {
         Resources resources = ProtoJson.merge(ProtoJson.readObject(ex.body()), Resources.newBuilder(), "resources").build();
         containerizer.update(id, resources);
         ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
+    }
+
+    /** Freezes a running container's processes (PAUSED) until a resume. */
+    void pause(Exchange ex) {
+        String id = ex.param("id");
+        containerizer.pause(id);
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
+    }
+
+    void resume(Exchange ex) {
+        String id = ex.param("id");
+        containerizer.resume(id);
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
+    }
+
+    /** {@code {"pids": […]}}: the host pids of the container's processes (its cgroups'), ascending. */
+    void top(Exchange ex) {
+        List<Long> pids = containerizer.processes(ex.param("id"));
+        ex.json(HttpResponseStatus.OK, "{\"pids\":" + pids + "}");
     }
 
     /**

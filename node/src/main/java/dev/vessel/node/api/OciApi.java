@@ -11,6 +11,7 @@ import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.node.oci.BundleConfig;
 import dev.vessel.node.oci.OciHooks;
+import dev.vessel.node.oci.OciResources;
 import dev.vessel.node.oci.OciState;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -21,7 +22,9 @@ import java.util.List;
 /**
  * {@code /v1/oci/containers}: what {@code vessel-runtime} asks beyond the plain container API, so that the
  * runtime, a new process on every call, parses no JSON: a bundle created, started (with its poststart hooks),
- * the OCI state, runc's list and runc's rule for delete (with its poststop hooks). Kill is the plain API's.
+ * the OCI state, runc's list, runc's update (OCI resources), runc's stats event and runc's rule for delete (with its
+ * poststop hooks).
+ * Kill, pause, resume and the processes (runc's ps) are the plain API's.
  */
 final class OciApi {
     private final ContainersApi containers;
@@ -96,6 +99,24 @@ final class OciApi {
         }
     }
 
+    /**
+     * runc's {@code update}: an OCI {@code linux.resources} object, whose fields replace the container's limits
+     * (those it leaves out are kept), applied to its live cgroups and kept in its config. A field Vessel cannot
+     * honour is refused by its JSON path, and nothing changes.
+     */
+    void update(Exchange ex) throws IOException {
+        String id = ex.param("id");
+        ContainerConfig config = containerizer.config(id);
+        containerizer.update(id, OciResources.update(config.getResources(), ProtoJson.readObject(ex.body())));
+        ex.json(HttpResponseStatus.OK, OciState.of(containerizer.status(id), containerizer.config(id)).toString());
+    }
+
+    /** runc's {@code events --stats} line for a running (or paused) container. */
+    void stats(Exchange ex) {
+        String id = ex.param("id");
+        ex.json(HttpResponseStatus.OK, OciState.statsEvent(id, containerizer.usage(id)));
+    }
+
     void state(Exchange ex) {
         String id = ex.param("id");
         ex.json(HttpResponseStatus.OK, OciState.of(containerizer.status(id), containerizer.config(id)).toString());
@@ -130,9 +151,9 @@ final class OciApi {
         String id = ex.param("id");
         ContainerStatus status = containerizer.status(id);
         String oci = OciState.status(status.getState());
-        if (oci.equals("running") && !ex.flag("force")) {
+        if ((oci.equals("running") || oci.equals("paused")) && !ex.flag("force")) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot delete container " + Quoted.of(id)
-                    + " that is not stopped: running");
+                    + " that is not stopped: " + oci);
         }
         ContainerConfig config = containerizer.config(id);
         if (status.getState() != ContainerState.TERMINATED) {

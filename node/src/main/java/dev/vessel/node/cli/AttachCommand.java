@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -17,6 +18,8 @@ final class AttachCommand implements Callable<Integer> {
     private Vessel vessel;
     @Option(names = "--no-stdin", description = "do not send what is typed (only watch)")
     private boolean noStdin;
+    @Mixin
+    private DetachKeys detachKeys = new DetachKeys();
     @Parameters(paramLabel = "CONTAINER")
     private String container;
 
@@ -27,7 +30,8 @@ final class AttachCommand implements Callable<Integer> {
         JsonNode config = client.call("GET", path, null).path("config");
         boolean interactive = config.path("interactive").asBoolean() && !noStdin;
         StdioSession.Result result = Attached.run(vessel, client.upgrade("POST", path + "/attach"),
-                config.path("tty").asBoolean(), interactive, () -> { });
+                config.path("tty").asBoolean(), interactive, detachKeys,
+                () -> { });
         return switch (result.end()) {
             case EXITED -> result.status();
             case DETACHED -> 0;

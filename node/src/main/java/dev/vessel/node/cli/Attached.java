@@ -14,7 +14,7 @@ final class Attached {
     }
 
     static StdioSession.Result run(Vessel vessel, VesselClient.Upgraded connection, boolean tty, boolean interactive,
-            Then then) throws IOException, InterruptedException {
+            DetachKeys detachKeys, Then then) throws IOException, InterruptedException {
         boolean localTerminal = vessel.stdinIsTerminal();
         if (tty && interactive && !localTerminal) {
             // podman's warning: a remote terminal fed from a pipe or a file still works, without a local one
@@ -22,7 +22,7 @@ final class Attached {
                     + " on one");
         }
         try (StdioSession session = StdioSession.begin(connection,
-                new StdioSession.Options(tty, interactive, localTerminal), vessel.in, vessel.out, vessel.err)) {
+                new StdioSession.Options(tty, interactive, localTerminal, detachKeys.sequence()), vessel.in, vessel.out, vessel.err)) {
             then.run();
             return session.await();
         }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -27,7 +28,7 @@ final class ExecCommand implements Callable<Integer> {
     @Option(names = {"-i", "--interactive"}, description = "keep stdin open: what the CLI reads goes to the command")
     private boolean interactive;
     @Option(names = {"-t", "--tty"}, description = "give the command a terminal (the local one goes raw while attached;"
-            + " Ctrl-P Ctrl-Q detaches)")
+            + " the detach keys (--detach-keys) detach)")
     private boolean tty;
     @Option(names = {"-d", "--detach"}, description = "start it and return at once")
     private boolean detach;
@@ -38,6 +39,8 @@ final class ExecCommand implements Callable<Integer> {
     @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "the working directory, absolute (default:"
             + " the container's)")
     private String workdir;
+    @Mixin
+    private DetachKeys detachKeys = new DetachKeys();
     @Parameters(index = "0", paramLabel = "CONTAINER")
     private String container;
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD", description = "the program and its arguments")
@@ -76,7 +79,7 @@ final class ExecCommand implements Callable<Integer> {
             return 0;
         }
         StdioSession.Result result = Attached.run(vessel, client.upgrade("POST", exec + "/start"), tty, interactive,
-                () -> { });
+                detachKeys, () -> { });
         return switch (result.end()) {
             case EXITED -> result.status();
             case DETACHED -> 0;

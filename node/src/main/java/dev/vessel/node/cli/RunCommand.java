@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -94,8 +95,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-i", "--interactive"}, description = "keep the task's stdin open: attached, what the CLI reads"
             + " goes to it (vessel attach joins it later)")
     private boolean interactive;
+    @Mixin
+    private DetachKeys detachKeys = new DetachKeys();
     @Option(names = {"-t", "--tty"}, description = "give the task a terminal; attached, the local one goes raw,"
-            + " its size follows, Ctrl-P Ctrl-Q detaches")
+            + " its size follows, the detach keys (--detach-keys) detach")
     private boolean tty;
     @Option(names = "--rm", description = "remove the container once it has ended")
     private boolean remove;
@@ -148,7 +151,7 @@ final class RunCommand implements Callable<Integer> {
         SignalHandler previous = Signal.handle(new Signal("INT"), terminate(client, id));
         StdioSession.Result result;
         try {
-            result = Attached.run(vessel, client.upgrade("POST", path + "/attach"), tty, interactive,
+            result = Attached.run(vessel, client.upgrade("POST", path + "/attach"), tty, interactive, detachKeys,
                     () -> client.call("POST", path + "/start", ""));
         } finally {
             Signal.handle(new Signal("INT"), previous);

@@ -4,6 +4,7 @@ import dev.vessel.core.stdio.StdioFrame;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.RawTerminal;
 import dev.vessel.linux.TerminalSize;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -18,11 +19,10 @@ import sun.misc.SignalHandler;
  * connection: its STDOUT and STDERR printed as they come, what is typed sent as STDIN (STDIN_CLOSE at the
  * end of the CLI's stdin), and with a remote terminal the local one's size sent first and again on every
  * SIGWINCH, the local terminal raw while attached and given back as it was on every way out (a shutdown
- * hook covers signals), and the detach keys Ctrl-P Ctrl-Q. Ends with the process's EXIT, a detach, or the
- * connection's end.
+ * hook covers signals), and the detach keys (Ctrl-P Ctrl-Q unless {@code --detach-keys} said otherwise). Ends
+ * with the process's EXIT, a detach, or the connection's end.
  */
 final class StdioSession implements AutoCloseable {
-    static final int CTRL_P = 0x10, CTRL_Q = 0x11;
     /** How often the window's size is polled where SIGWINCH cannot be handled (a JVM started with -Xrs). */
     private static final long SIZE_POLL_MS = 250;
 
@@ -32,8 +32,8 @@ final class StdioSession implements AutoCloseable {
     record Result(End end, int status) {
     }
 
-    /** What the session does. */
-    record Options(boolean remoteTty, boolean forwardStdin, boolean localTerminal) {
+    /** What the session does; {@code detachKeys} (none: empty) detach only a session with a remote terminal. */
+    record Options(boolean remoteTty, boolean forwardStdin, boolean localTerminal, byte[] detachKeys) {
         /** The local terminal is raw while keys go to a remote terminal, which echoes and interprets them. */
         boolean raw() {
             return remoteTty && forwardStdin && localTerminal;
@@ -139,34 +139,46 @@ final class StdioSession implements AutoCloseable {
         }
     }
 
-    /** Sends what is read from stdin until its end (then STDIN_CLOSE) or, with a remote terminal, Ctrl-P Ctrl-Q. */
+    /**
+     * Sends what is read from stdin until its end (then STDIN_CLOSE) or, with a remote terminal, the detach keys.
+     * Keys that begin the detach sequence are held back until it is complete (a detach: they are never sent) or
+     * broken (then they are sent, in order, before the key that broke it).
+     */
     private void forwardInput() {
+        byte[] keys = options.remoteTty() ? options.detachKeys() : new byte[0];
         byte[] buf = new byte[4096];
-        boolean heldCtrlP = false;
+        int held = 0; // how many of the detach keys the last bytes matched
         try {
             for (int n; (n = stdin.read(buf)) > 0; ) {
-                byte[] out = new byte[n + 1];
-                int length = 0;
+                ByteArrayOutputStream out = new ByteArrayOutputStream(n + keys.length);
                 for (int i = 0; i < n; i++) {
-                    int b = buf[i] & 0xff;
-                    if (options.remoteTty() && heldCtrlP) {
-                        heldCtrlP = false;
-                        if (b == CTRL_Q) {
-                            send(StdioFrame.stdin(Arrays.copyOf(out, length)));
+                    byte b = buf[i];
+                    if (held < keys.length && b == keys[held]) {
+                        if (++held == keys.length) {
+                            send(StdioFrame.stdin(out.toByteArray()));
                             finish(new Result(End.DETACHED, 0));
                             return;
                         }
-                        out[length++] = CTRL_P;
+                        continue;
                     }
-                    if (options.remoteTty() && b == CTRL_P) {
-                        heldCtrlP = true; // sent with the next key unless that is Ctrl-Q
+                    if (held == 0) {
+                        out.write(b);
+                        continue;
+                    }
+                    out.write(keys, 0, held);
+                    held = 0;
+                    if (b == keys[0]) { // (keys has 2 or more: something was held) the key that broke it begins anew
+                        held = 1;
                     } else {
-                        out[length++] = (byte) b;
+                        out.write(b);
                     }
                 }
-                if (length > 0) {
-                    send(StdioFrame.stdin(Arrays.copyOf(out, length)));
+                if (out.size() > 0) {
+                    send(StdioFrame.stdin(out.toByteArray()));
                 }
+            }
+            if (held > 0) {
+                send(StdioFrame.stdin(Arrays.copyOf(keys, held)));
             }
             send(StdioFrame.stdinClose());
         } catch (IOException e) {

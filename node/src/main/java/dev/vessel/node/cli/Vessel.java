@@ -29,7 +29,8 @@ public final class Vessel implements Runnable {
     private static final Map<String, Class<?>> SUBCOMMANDS = subcommands(RunCommand.class, ExecCommand.class,
             AttachCommand.class, PsCommand.class,
             InspectCommand.class, LogsCommand.class, StopCommand.class, StartCommand.class, RestartCommand.class,
-            KillCommand.class, RmCommand.class, PodCommand.class, VmCommand.class, PullCommand.class,
+            KillCommand.class, PauseCommand.class, UnpauseCommand.class, TopCommand.class, UpdateCommand.class,
+            RmCommand.class, PodCommand.class, VmCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
             DaemonCommand.class);
 

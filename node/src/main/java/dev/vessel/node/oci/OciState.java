@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.ResourceStatistics;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
@@ -25,17 +26,18 @@ public final class OciState {
         return switch (state) {
             case CREATED -> "created";
             case RUNNING -> "running";
+            case PAUSED -> "paused";
             case DESTROYING, TERMINATED -> "stopped";
             default -> "creating";
         };
     }
 
-    /** {@code ociVersion, id, status, pid, bundle, annotations}: pid only while created or running. */
+    /** {@code ociVersion, id, status, pid, bundle, annotations}: pid only while created, running or paused. */
     public static ObjectNode of(ContainerStatus status, ContainerConfig config) {
         String oci = status(status.getState());
         ObjectNode state = JSON.createObjectNode().put("ociVersion", OCI_VERSION).put("id", status.getId())
                 .put("status", oci);
-        if (oci.equals("created") || oci.equals("running")) {
+        if (oci.equals("created") || oci.equals("running") || oci.equals("paused")) {
             state.put("pid", status.getPid());
         }
         state.put("bundle", config.getLabelsOrDefault(BundleConfig.BUNDLE_LABEL, ""));
@@ -72,6 +74,26 @@ public final class OciState {
                     created(statuses.get(i)), "root"));
         }
         return table.toString();
+    }
+
+    /**
+     * runc's {@code events --stats} line: {@code {"type":"stats","id":…,"data":{cpu, memory, pids}}} with runc's
+     * member names and units (CPU times in nanoseconds), from the container's usage.
+     */
+    public static String statsEvent(String id, ResourceStatistics usage) {
+        ObjectNode event = JSON.createObjectNode().put("type", "stats").put("id", id);
+        ObjectNode data = event.putObject("data");
+        ObjectNode cpu = data.putObject("cpu");
+        long user = Math.round(usage.getCpuUserSeconds() * 1e9);
+        long kernel = Math.round(usage.getCpuSystemSeconds() * 1e9);
+        cpu.putObject("usage").put("total", user + kernel).put("kernel", kernel).put("user", user);
+        cpu.putObject("throttling").put("periods", usage.getCpuPeriods())
+                .put("throttledPeriods", usage.getCpuThrottledPeriods())
+                .put("throttledTime", Math.round(usage.getCpuThrottledSeconds() * 1e9));
+        data.putObject("memory").putObject("usage").put("limit", usage.getMemoryLimitBytes())
+                .put("usage", usage.getMemoryUsageBytes()).put("max", usage.getMemoryPeakBytes()).put("failcnt", 0);
+        data.putObject("pids").put("current", usage.getPidsCurrent()).put("limit", usage.getPidsLimit());
+        return event.toString();
     }
 
     private static String created(ContainerStatus status) {

@@ -16,10 +16,10 @@ final class RuntimeCommands {
     static final String OCI_VERSION = "1.0.2";
     static final String USAGE = """
             usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND
-            commands: create, start, run, exec, state, kill, delete, list, features, spec
-            not yet implemented: ps, pause, resume, update, checkpoint, restore, events""";
-    private static final Set<String> NOT_IMPLEMENTED = Set.of("ps", "pause", "resume", "update", "checkpoint",
-            "restore", "events");
+            commands: create, start, run, exec, state, kill, delete, list, ps, pause, resume, update, events,
+              features, spec
+            not yet implemented: checkpoint, restore""";
+    private static final Set<String> NOT_IMPLEMENTED = Set.of("checkpoint", "restore");
 
     private final DaemonLink daemon;
     /** The global flags a shim is given: the root, and where errors are logged. */
@@ -42,6 +42,11 @@ final class RuntimeCommands {
             case "features" -> print("features.json");
             case "spec" -> spec(words);
             case "exec" -> exec(words);
+            case "pause" -> pause(words);
+            case "resume" -> resume(words);
+            case "ps" -> ps(words);
+            case "update" -> update(words);
+            case "events" -> events(words);
             default -> throw new RuntimeFailure(NOT_IMPLEMENTED.contains(command)
                     ? "\"" + command + "\" is not implemented by vessel-runtime yet"
                     : "no such command: " + command + "\n" + USAGE);
@@ -270,6 +275,200 @@ final class RuntimeCommands {
 
     private static InputStream resource(String name) {
         return RuntimeCommands.class.getResourceAsStream(name);
+    }
+
+    /** {@code pause ID}: its processes frozen (the cgroup freezer) until {@code resume}. */
+    private int pause(List<String> words) {
+        String id = existing("pause", words, Set.of()).positional.getFirst();
+        daemonCall("POST", "/v1/containers/" + id + "/pause", null);
+        return 0;
+    }
+
+    private int resume(List<String> words) {
+        String id = existing("resume", words, Set.of()).positional.getFirst();
+        daemonCall("POST", "/v1/containers/" + id + "/resume", null);
+        return 0;
+    }
+
+    /** A call whose refusal for the container's state is said as runc says it. */
+    private String daemonCall(String method, String path, String body) {
+        try {
+            return daemon.call(method, path, body);
+        } catch (RuntimeFailure e) {
+            String message = e.getMessage();
+            throw message.endsWith(", not RUNNING") ? new RuntimeFailure("container not running")
+                    : message.endsWith(", not PAUSED") ? new RuntimeFailure("container not paused") : e;
+        }
+    }
+
+    /**
+     * {@code ps [--format table|json] ID [PS-ARGS…]}, as runc: json is the array of the host pids in the
+     * container's cgroups; table is the host's {@code ps} (with {@code -ef}, or the arguments given) showing
+     * only those pids.
+     */
+    private int ps(List<String> words) throws IOException, InterruptedException {
+        Args args = Args.parse(words, Set.of("format"), Set.of(), Map.of("f", "format"), true);
+        if (args.positional.isEmpty()) {
+            throw new RuntimeFailure("\"ps\" requires a container ID: vessel-runtime ps [--format table|json] ID"
+                    + " [PS-ARGS...]");
+        }
+        String format = args.value("format", "table");
+        if (!format.equals("table") && !format.equals("json")) {
+            throw new RuntimeFailure("invalid format option " + JsonFields.quote(format) + ": table or json");
+        }
+        String id = args.positional.getFirst();
+        List<String> psArgs = new java.util.ArrayList<>(args.positional.subList(1, args.positional.size()));
+        if (!psArgs.isEmpty() && psArgs.getFirst().equals("--")) {
+            psArgs.removeFirst();
+        }
+        requireDaemon();
+        String pids = daemonCall("GET", "/v1/containers/" + id + "/top", null).replaceAll("^\\{\"pids\":|}$", "");
+        if (format.equals("json")) {
+            if (!psArgs.isEmpty()) {
+                throw new RuntimeFailure("ps arguments are not allowed with --format json");
+            }
+            System.out.println(pids);
+            return 0;
+        }
+        Set<String> ours = Set.of(pids.replaceAll("[\\[\\]\\s]", "").split(","));
+        List<String> command = new java.util.ArrayList<>(List.of("ps"));
+        command.addAll(psArgs.isEmpty() ? List.of("-ef") : psArgs);
+        Process ps = new ProcessBuilder(command).redirectErrorStream(true).start();
+        List<String> lines = new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        if (ps.waitFor() != 0 || lines.isEmpty()) {
+            throw new RuntimeFailure(String.join(" ", command) + " failed: " + String.join("\n", lines));
+        }
+        int column = List.of(lines.getFirst().trim().split("\\s+")).indexOf("PID");
+        if (column < 0) {
+            throw new RuntimeFailure("couldn't find PID field in ps output");
+        }
+        StringBuilder out = new StringBuilder(lines.getFirst()).append('\n');
+        for (String line : lines.subList(1, lines.size())) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length > column && ours.contains(fields[column])) {
+                out.append(line).append('\n');
+            }
+        }
+        System.out.print(out);
+        return 0;
+    }
+
+    /**
+     * {@code update [FLAGS] ID} with runc's flags, or {@code --resources FILE} ({@code -} for stdin): an OCI
+     * {@code linux.resources} object, which then stands alone (runc ignores the flags). Only the limits given
+     * change; vesseld refuses, naming the field, what it cannot apply, and then changes nothing.
+     */
+    private int update(List<String> words) throws IOException {
+        Set<String> numbers = Set.of("memory", "memory-swap", "cpu-shares", "cpu-quota", "cpu-period", "pids-limit");
+        Set<String> valued = new java.util.HashSet<>(numbers);
+        valued.addAll(Set.of("cpuset-cpus", "cpuset-mems", "resources"));
+        Args args = Args.parse(words, valued, Set.of(), Map.of("r", "resources"), false);
+        String id = args.positional("update", 1, "[--memory N] [--memory-swap N] [--cpu-shares N] [--cpu-quota N]"
+                + " [--cpu-period N] [--cpuset-cpus S] [--pids-limit N] [--resources FILE] ID").getFirst();
+        String body;
+        if (args.has("resources")) {
+            String file = args.value("resources", "");
+            body = file.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+                    : Files.readString(Path.of(file));
+        } else {
+            Map<String, Long> value = new java.util.HashMap<>();
+            for (String flag : numbers) {
+                if (args.has(flag)) {
+                    value.put(flag, flag.startsWith("memory") ? bytes(flag, args.value(flag, ""))
+                            : integer(flag, args.value(flag, "")));
+                }
+            }
+            StringBuilder memory = new StringBuilder();
+            member(memory, "limit", value.get("memory"));
+            member(memory, "swap", value.get("memory-swap"));
+            StringBuilder cpu = new StringBuilder();
+            member(cpu, "shares", value.get("cpu-shares"));
+            member(cpu, "quota", value.get("cpu-quota"));
+            member(cpu, "period", value.get("cpu-period"));
+            if (args.has("cpuset-cpus")) {
+                cpu.append(cpu.isEmpty() ? "" : ",").append("\"cpus\":").append(JsonFields.quote(args.value("cpuset-cpus", "")));
+            }
+            if (args.has("cpuset-mems")) {
+                cpu.append(cpu.isEmpty() ? "" : ",").append("\"mems\":").append(JsonFields.quote(args.value("cpuset-mems", "")));
+            }
+            StringBuilder pids = new StringBuilder();
+            member(pids, "limit", value.get("pids-limit"));
+            body = "{\"memory\":{" + memory + "},\"cpu\":{" + cpu + "},\"pids\":{" + pids + "}}";
+        }
+        requireDaemon();
+        daemonCall("POST", "/v1/oci/containers/" + id + "/update", body);
+        return 0;
+    }
+
+    /**
+     * {@code events [--stats] [--interval D] ID}: runc's stats event (one line of JSON), once with {@code --stats},
+     * else every interval (5 s by default) until the container no longer runs. Vessel has no other events
+     * for it to report (runc's are stats and OOM; an OOM ends a Vessel container, which {@code state} shows).
+     */
+    private int events(List<String> words) throws InterruptedException {
+        Args args = Args.parse(words, Set.of("interval"), Set.of("stats"), Map.of(), false);
+        String id = args.positional("events", 1, "[--stats] [--interval DURATION] ID").getFirst();
+        long interval = millis(args.value("interval", "5s"));
+        requireDaemon();
+        while (true) {
+            String event;
+            try {
+                event = daemonCall("GET", "/v1/oci/containers/" + id + "/stats", null);
+            } catch (RuntimeFailure e) {
+                if (!args.has("stats") && e.getMessage().equals("container not running")) {
+                    return 0; // it ended: the stream ends with it
+                }
+                throw e;
+            }
+            System.out.println(event);
+            if (args.has("stats")) {
+                return 0;
+            }
+            Thread.sleep(interval);
+        }
+    }
+
+    /** A Go duration as runc takes it, of one unit: {@code 500ms}, {@code 5s}, {@code 1m}. */
+    private static long millis(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(text);
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            throw new RuntimeFailure("invalid value for --interval: " + JsonFields.quote(text)
+                    + " (a duration above zero: 500ms, 5s, 1m)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> n;
+            case "s" -> n * 1000;
+            default -> n * 60_000;
+        };
+    }
+
+    private static void member(StringBuilder object, String name, Long value) {
+        if (value != null) {
+            object.append(object.isEmpty() ? "" : ",").append('"').append(name).append("\":").append(value);
+        }
+    }
+
+    private static long integer(String flag, String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new RuntimeFailure("invalid value for --" + flag + ": " + JsonFields.quote(text) + " is not an integer");
+        }
+    }
+
+    /** A size as runc takes it: bytes, or a number with b, k, m, g or t (powers of 1024); -1 for unlimited. */
+    static long bytes(String flag, String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(-1|\\d+(?:\\.\\d+)?)\\s*([kmgt]?)(i?b)?")
+                .matcher(text.trim());
+        if (!m.matches()) {
+            throw new RuntimeFailure("invalid value for --" + flag + ": " + JsonFields.quote(text) + " is not a size");
+        }
+        if (m.group(1).equals("-1")) {
+            return -1;
+        }
+        int power = "kmgt".indexOf(m.group(2).toLowerCase(java.util.Locale.ROOT)) + 1;
+        return (long) (Double.parseDouble(m.group(1)) * Math.pow(1024, power));
     }
 
     /** One ID, of a container on a daemon that runs now. */

@@ -166,7 +166,10 @@ public class TerminalCliTest {
         assertEquals(0, vessel("", "rm", "-f", "execed").code());
     }
 
-    /** attach joins the container's terminal; Ctrl-P Ctrl-Q detaches, leaves it running, and gives the terminal back. */
+    /**
+     * attach joins the container's terminal; Ctrl-P Ctrl-Q (or the --detach-keys given) detaches, leaves it
+     * running, and gives the terminal back.
+     */
     @Test
     void attachJoinsTheTerminalAndCtrlPCtrlQDetaches() throws Throwable {
         Result started = vessel("", "run", "-dit", "--name", "attached", image, "sh");
@@ -181,7 +184,20 @@ public class TerminalCliTest {
             assertEquals(before, pty.settings(), "the terminal was not given back as it was");
         }
         assertEquals("RUNNING", status("attached").path("state").asText());
-        // and again: the shell is still there, with what the first session did
+        // keys of one's own: a lone 'a' is typed, Ctrl-X 'a' detaches; a key that is none is refused by name
+        try (Pty pty = Pty.open(24, 80)) {
+            Process cli = pty.spawn(cli("attach", "--detach-keys", "ctrl-x,a", "attached"));
+            pty.type("echo a-$((1+2))\r");
+            pty.expect("a-3");
+            pty.type("\u0018a");
+            assertEquals(0, pty.await(cli), pty::screen);
+        }
+        assertEquals("RUNNING", status("attached").path("state").asText());
+        Result badKeys = vessel("", "attach", "--detach-keys", "ctrl-1", "attached");
+        assertEquals(125, badKeys.code(), badKeys::toString);
+        assertTrue(badKeys.err().startsWith("vessel: Invalid value for option '--detach-keys': ctrl-1 in 'ctrl-1' is"
+                + " not a control key"), badKeys::toString);
+        // and again: the shell is still there, with what the first sessions did
         try (Pty pty = Pty.open(24, 80)) {
             Process cli = pty.spawn(cli("attach", "attached"));
             pty.type("exit 4\r");

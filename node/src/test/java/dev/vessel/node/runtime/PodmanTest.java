@@ -205,6 +205,32 @@ class PodmanTest {
         podmanOk("rm", id);
     }
 
+    /**
+     * podman pause, unpause and update call the runtime's pause, resume and update. (podman top is not
+     * checked: podman reads the processes in the namespaces of the pid the runtime's pid file names, the shim's.)
+     */
+    @Test
+    void pauseUnpauseAndUpdateGoThroughTheRuntime() throws Exception {
+        String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sleep", "600").strip();
+        podmanOk("pause", id);
+        assertEquals("paused", podmanOk("inspect", "--format", "{{.State.Status}}", id).strip());
+        assertTrue(runtime.ok("state", id).contains("\"status\":\"paused\""));
+        assertTrue(runtime.vessel("ps").contains("PAUSED"));
+        podmanOk("unpause", id);
+        assertEquals("running", podmanOk("inspect", "--format", "{{.State.Status}}", id).strip());
+        assertTrue(runtime.ok("state", id).contains("\"status\":\"running\""));
+
+        podmanOk("update", "--memory", "64m", id);
+        podmanOk("update", "--cpus", "0.5", id);
+        com.fasterxml.jackson.databind.JsonNode inspect = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(runtime.vessel("inspect", id));
+        com.fasterxml.jackson.databind.JsonNode limits = (inspect.isArray() ? inspect.get(0) : inspect).path("config")
+                .path("resources");
+        assertEquals(64L << 20, limits.path("memory_bytes").asLong(), inspect.toString());
+        assertEquals(0.5, limits.path("cpus").asDouble(), inspect.toString());
+        podmanOk("rm", "-f", id);
+    }
+
     @Test
     void aBindMountAndAReadOnlyRootWork() throws Exception {
         Path data = Files.createDirectories(tmp.resolve("data"));

@@ -288,7 +288,7 @@ class RuntimeCliTest {
         assertTrue(runtime.run("--systemd-cgroup", "state", "x").stderr().contains("not supported"));
         assertTrue(runtime.run("kill", "nosuch", "SIGNOPE").stderr().contains("invalid signal"));
         assertTrue(runtime.run("exec", "x").stderr().contains("no command given"));
-        assertTrue(runtime.run("ps", "x").stderr().contains("not implemented"));
+        assertTrue(runtime.run("checkpoint", "x").stderr().contains("not implemented"));
         Path terminal = runtime.bundle("terminal", rootfs, "true");
         RuntimeFixture.Result tty = runtime.run("create", "--bundle", terminal.toString(), "--console-socket",
                 dir("console.sock").toString(), "tty");

@@ -52,6 +52,7 @@ public final class PodListener implements AgentClient.Listener {
         String about = switch (frame.getBodyCase()) {
             case OUTPUT -> frame.getOutput().getContainerId();
             case EXITED -> frame.getExited().getContainerId();
+            case EXEC_EXITED -> frame.getExecExited().getContainerId();
             default -> podId; // a limitation names no task: the guest's, so the pod's
         };
         if (about.equals(podId)) {

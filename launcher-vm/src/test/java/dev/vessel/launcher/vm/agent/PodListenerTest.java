@@ -2,6 +2,7 @@ package dev.vessel.launcher.vm.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.vessel.core.agent.ExecExited;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.agent.OutputChunk;
 import dev.vessel.core.agent.TaskExited;
@@ -22,17 +23,19 @@ class PodListenerTest {
         List<GuestFrame> a = new ArrayList<>();
         listener.register("a", a::add);
         listener.event(output("a", "for a"));
+        listener.event(execExited("a", "e1", 5));
         listener.event(exited("a", 3));
         listener.event(output("pod", "the pause's"));
+        listener.event(execExited("pod", "e2", 0));
         listener.event(GuestFrame.newBuilder().setLimitation(Limitation.getDefaultInstance()).build());
         listener.event(output("stranger", "nobody's"));
-        assertEquals(List.of(output("a", "for a"), exited("a", 3)), a);
-        assertEquals(2, pod.size(), pod::toString);
+        assertEquals(List.of(output("a", "for a"), execExited("a", "e1", 5), exited("a", 3)), a);
+        assertEquals(3, pod.size(), pod::toString);
         assertEquals("the pause's", pod.get(0).getOutput().getData().toStringUtf8());
 
         listener.unregister("a");
         listener.event(output("a", "late"));
-        assertEquals(2, a.size(), "an unregistered member hears nothing more");
+        assertEquals(3, a.size(), "an unregistered member hears nothing more");
     }
 
     /** A member found again after a restart registers after its guest re-sent its exit: it still gets it. */
@@ -62,6 +65,11 @@ class PodListenerTest {
     private static GuestFrame output(String id, String text) {
         return GuestFrame.newBuilder().setOutput(OutputChunk.newBuilder().setContainerId(id)
                 .setData(ByteString.copyFromUtf8(text))).build();
+    }
+
+    private static GuestFrame execExited(String id, String execId, int status) {
+        return GuestFrame.newBuilder().setExecExited(ExecExited.newBuilder().setContainerId(id).setExecId(execId)
+                .setStatus(status)).build();
     }
 
     private static GuestFrame exited(String id, int code) {

@@ -1,0 +1,107 @@
+package dev.vessel.node.oci;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Resources;
+import java.util.Iterator;
+import java.util.Set;
+
+/**
+ * An OCI {@code linux.resources} object (runc's {@code update --resources}) applied to a container's
+ * {@link Resources}: the fields it gives replace the container's, those it leaves out are kept. What Vessel's
+ * resources cannot express is refused by its JSON path: a cpuset, CPU shares other than the default weight, a
+ * period without a quota (Vessel keeps a CPU limit as quota/period).
+ */
+public final class OciResources {
+    private static final long DEFAULT_CPU_PERIOD = 100_000;
+    private static final long DEFAULT_CPU_SHARES = 1024;
+
+    private OciResources() {
+    }
+
+    public static Resources update(Resources current, JsonNode resources) {
+        if (!resources.isObject()) {
+            throw refused("linux.resources", "must be a JSON object");
+        }
+        known(resources, "linux.resources", "memory", "cpu", "pids");
+        Resources.Builder r = current.toBuilder();
+        JsonNode memory = resources.path("memory");
+        known(memory, "linux.resources.memory", "limit", "swap");
+        long limit = number(memory, "limit", "linux.resources.memory.limit");
+        if (limit > 0) {
+            r.setMemoryBytes(limit);
+        } else if (limit == -1) {
+            r.setMemoryBytes(0); // unlimited
+        } else if (limit < -1) {
+            throw refused("linux.resources.memory.limit", limit + " is not a size in bytes (-1: unlimited)");
+        }
+        // no swap limit in Vessel (a container's swap is the node's policy), as at create; only its sense checked
+        long swap = number(memory, "swap", "linux.resources.memory.swap");
+        long memoryAfter = r.getMemoryBytes();
+        if (swap < -1 || (swap > 0 && memoryAfter > 0 && swap < memoryAfter)) {
+            throw refused("linux.resources.memory.swap", swap + " must be -1 (unlimited) or at least the memory"
+                    + " limit (" + memoryAfter + "): it counts memory and swap together");
+        }
+        JsonNode cpu = resources.path("cpu");
+        known(cpu, "linux.resources.cpu", "quota", "period", "shares", "cpus", "mems");
+        for (String set : new String[] {"cpus", "mems"}) {
+            if (!cpu.path(set).asText("").isEmpty()) {
+                throw refused("linux.resources.cpu." + set, "cpusets are not supported: Vessel limits CPU by quota");
+            }
+        }
+        long shares = number(cpu, "shares", "linux.resources.cpu.shares");
+        if (shares != 0 && shares != DEFAULT_CPU_SHARES) {
+            throw refused("linux.resources.cpu.shares", "only the default weight " + DEFAULT_CPU_SHARES
+                    + " is supported (Vessel limits CPU by quota)");
+        }
+        long quota = number(cpu, "quota", "linux.resources.cpu.quota");
+        long period = number(cpu, "period", "linux.resources.cpu.period");
+        if (period < 0 || (period > 0 && (period < 1000 || period > 1_000_000))) {
+            throw refused("linux.resources.cpu.period", period + " is not a period in µs (1000 to 1000000)");
+        }
+        if (quota > 0) {
+            r.setCpus((double) quota / (period > 0 ? period : DEFAULT_CPU_PERIOD));
+        } else if (quota == -1) {
+            r.setCpus(0); // unlimited
+        } else if (quota < -1) {
+            throw refused("linux.resources.cpu.quota", quota + " is not a quota in µs (-1: unlimited)");
+        } else if (period > 0) {
+            throw refused("linux.resources.cpu.period", "give it with linux.resources.cpu.quota: Vessel keeps a CPU"
+                    + " limit as quota/period");
+        }
+        JsonNode pids = resources.path("pids");
+        known(pids, "linux.resources.pids", "limit");
+        if (pids.has("limit")) {
+            long pidsLimit = number(pids, "limit", "linux.resources.pids.limit");
+            r.setPids(pidsLimit > 0 ? pidsLimit : -1);
+        }
+        return r.build();
+    }
+
+    /** An integer member, 0 when absent or null. */
+    private static long number(JsonNode node, String field, String at) {
+        JsonNode value = node.path(field);
+        if (value.isMissingNode() || value.isNull()) {
+            return 0;
+        }
+        if (!value.isIntegralNumber()) {
+            throw refused(at, value + " is not an integer");
+        }
+        return value.asLong();
+    }
+
+    private static void known(JsonNode node, String at, String... names) {
+        Set<String> allowed = Set.of(names);
+        Iterator<String> fields = node.fieldNames();
+        while (fields.hasNext()) {
+            String field = fields.next();
+            if (!allowed.contains(field)) {
+                throw refused(at + "." + field, "is not supported by Vessel");
+            }
+        }
+    }
+
+    private static VesselException refused(String path, String problem) {
+        return VesselException.invalid(path, problem);
+    }
+}
