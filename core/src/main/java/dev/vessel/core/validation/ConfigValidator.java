@@ -25,6 +25,7 @@ import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.seccomp.SeccompProfile;
+import dev.vessel.core.spi.TaskSandbox;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
@@ -155,6 +156,13 @@ public final class ConfigValidator {
             }
             pod(c);
             uris(c.getUrisList());
+            if (c.getUrisCount() > 0) {
+                for (int i = 0; i < c.getVolumesCount(); i++) {
+                    if (normalize(c.getVolumes(i).getTarget()).equals(TaskSandbox.TARGET)) {
+                        fail("volumes[" + i + "].target", TaskSandbox.TARGET + " is where the container's fetched uris are");
+                    }
+                }
+            }
             userns(c);
             lifecycle(c);
             if (c.hasSeccomp()) {
@@ -635,14 +643,17 @@ public final class ConfigValidator {
             }
         }
 
-        /** What the VM launcher cannot carry into a guest yet: refused rather than silently dropped. */
+        /** What the VM launcher cannot carry into a guest: refused rather than silently dropped. */
         private void notYetInVms(ContainerConfig c) {
-            String why = "is not supported for VM tasks yet (the guest gets the rootfs, volumes, disks and networks only)";
-            if (c.getUrisCount() > 0) {
-                fail("uris", why);
-            }
             if (!c.getParentId().isEmpty()) {
+                if (c.getUrisCount() > 0) {
+                    fail("uris", "a VM pod's member gets no sandbox: its pod's VM is running and shares no more"
+                            + " directories");
+                }
                 vmPodMember(c);
+            }
+            if (c.getVm().hasMachine() && c.getUrisCount() > 0) {
+                fail("uris", "a full VM (vm.machine) runs no task of Vessel's to fetch them for");
             }
         }
 

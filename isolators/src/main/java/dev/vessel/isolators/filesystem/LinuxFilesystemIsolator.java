@@ -11,6 +11,7 @@ import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.core.spi.TaskSandbox;
 import dev.vessel.isolators.volume.DockerVolumeMounts;
 import dev.vessel.isolators.volume.VolumeKeys;
 import java.io.IOException;
@@ -34,6 +35,9 @@ import java.util.Set;
  * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories
  * only, so a VM task's host path must be a directory) and has the guest make each tmpfs; inside the
  * guest this isolator then binds the shared directories into the task.
+ *
+ * <p>A container that fetches {@code uris} gets its sandbox bound read-write at {@link TaskSandbox#TARGET}; a VM
+ * task's reaches its guest as a shared volume.
  *
  * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
  * ({@link #READ_ONLY_ROOTFS_TMPFS}); for a VM task the guest's instance makes them, as the task's config
@@ -84,7 +88,8 @@ public final class LinuxFilesystemIsolator implements Isolator {
 
     @Override
     public Set<Key<?>> requires() {
-        return dockerVolumes ? Set.of(ContainerKeys.ROOTFS, VolumeKeys.DOCKER_MOUNTS) : Set.of(ContainerKeys.ROOTFS);
+        return dockerVolumes ? Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX, VolumeKeys.DOCKER_MOUNTS)
+                : Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX);
     }
 
     @Override
@@ -93,7 +98,9 @@ public final class LinuxFilesystemIsolator implements Isolator {
         // A VM task's guest runs this isolator for its task too, and makes these tmpfs there.
         boolean readOnlyTmpfs = context.config().getReadOnlyRootfs()
                 && context.config().getIsolation() == Isolation.PROCESS;
-        if (volumes.isEmpty() && !readOnlyTmpfs) {
+        // A guest's instance never sees uris (the host fetched them, and shares the sandbox as a volume).
+        boolean sandbox = TaskSandbox.mounted(context.config());
+        if (volumes.isEmpty() && !readOnlyTmpfs && !sandbox) {
             return LaunchInfo.getDefaultInstance();
         }
         if (context.get(ContainerKeys.ROOTFS) == null) {
@@ -122,6 +129,11 @@ public final class LinuxFilesystemIsolator implements Isolator {
         }
         if (readOnlyTmpfs) {
             mounts.addAll(readOnlyRootfsTmpfs(volumes));
+        }
+        if (sandbox) {
+            // the validator refused a volume there; recursive, as a read-write volume's bind
+            mounts.add(Mount.newBuilder().setSource(context.get(ContainerKeys.SANDBOX).toString())
+                    .setTarget(TaskSandbox.TARGET).setType("rbind").build());
         }
         // Parents before children: a volume at /data/logs must land on top of one at /data, not under it.
         mounts.sort(Comparator.comparingInt(m -> Path.of(m.getTarget()).normalize().getNameCount()));

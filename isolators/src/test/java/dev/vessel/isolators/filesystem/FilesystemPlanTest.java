@@ -8,6 +8,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.DockerVolume;
+import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -98,7 +99,7 @@ class FilesystemPlanTest {
     void aGuestsIsolatorNeedsNoDockerVolumesAndRefusesThem() {
         RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         LinuxFilesystemIsolator guest = LinuxFilesystemIsolator.withoutDockerVolumes(paths);
-        assertEquals(Set.of(ContainerKeys.ROOTFS), guest.requires());
+        assertEquals(Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), guest.requires());
         ContainerConfig docker = vm().setIsolation(Isolation.PROCESS).addVolumes(Volume.newBuilder().setTarget("/v")
                 .setDocker(DockerVolume.newBuilder().setDriver("d").setName("n"))).build();
         VesselException e = assertThrows(VesselException.class, () -> guest.prepare(context(docker, Map.of())));
@@ -121,6 +122,24 @@ class FilesystemPlanTest {
         ContainerConfig vmTask = vm().setReadOnlyRootfs(true).build();
         assertEquals(List.of(), guest.prepare(context(vmTask, Map.of())).getMountsList(),
                 "the host plans nothing: the config reaches the guest, whose filesystem/linux makes them");
+    }
+
+    /** Fetched URIs reach the task: the sandbox bound read-write where the task looks, the only mount it adds. */
+    @Test
+    void aContainerThatFetchesGetsItsSandboxAtVesselSandbox() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        Path sandbox = Files.createDirectories(tmp.resolve("sandbox"));
+        Map<Key<?>, Object> keys = Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of()),
+                ContainerKeys.SANDBOX, sandbox);
+        ContainerConfig fetches = vm().setHostRootfs(tmp.resolve("rootfs").toString())
+                .addUris(FetchUri.newBuilder().setUri("http://127.0.0.1/tool.tar.gz")).build();
+        Mount expected = Mount.newBuilder().setSource(sandbox.toString()).setTarget("/vessel/sandbox").setType("rbind").build();
+        for (Isolation isolation : new Isolation[] {Isolation.VM, Isolation.PROCESS}) {
+            ContainerConfig config = fetches.toBuilder().setIsolation(isolation).build();
+            assertEquals(List.of(expected), new LinuxFilesystemIsolator(paths).prepare(context(config, keys)).getMountsList());
+        }
+        assertEquals(List.of(), new LinuxFilesystemIsolator(paths).prepare(context(fetches.toBuilder().clearUris().build(),
+                keys)).getMountsList(), "nothing fetched, no sandbox");
     }
 
     private static ContainerConfig.Builder vm() {

@@ -9,10 +9,16 @@ import dev.vessel.node.DaemonProcess;
 import dev.vessel.node.cli.Pty;
 import dev.vessel.node.cli.TerminalCliTest;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -239,6 +245,83 @@ class PodmanTest {
                 "-c", "cat /data/in.txt; touch /data/x 2>/dev/null || echo data-ro; touch /etc/x 2>/dev/null"
                         + " || echo root-ro; touch /tmp/x && echo tmp-rw");
         assertEquals("from the host\ndata-ro\nroot-ro\ntmp-rw\n", out);
+    }
+
+    /**
+     * A podman network (a CNI bridge made here, removed after) and a published port: the task joins the network
+     * namespace podman made and wired, and the host reaches its server through the port.
+     */
+    @Test
+    void aPublishedPortOnAPodmanNetworkReachesTheTask() throws Exception {
+        String network = "vessel-test-net";
+        Iptables before = Iptables.now();
+        podmanOk("network", "create", "--subnet", "10.89.213.0/24", network);
+        try {
+            String id = podmanOk("run", "-d", "--network", network, "-p", "10.89.213.1:18213:8080", IMAGE, "sh", "-c",
+                    "hostname -i > /tmp/index.html; exec httpd -f -p 8080 -h /tmp").strip();
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            HttpRequest get = HttpRequest.newBuilder(URI.create("http://10.89.213.1:18213/index.html"))
+                    .timeout(Duration.ofSeconds(5)).build();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String served = null;
+            while (served == null) {
+                try {
+                    served = http.send(get, HttpResponse.BodyHandlers.ofString()).body();
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("nothing answered on the published port: " + podmanOk("logs", id), e);
+                    }
+                    Thread.sleep(200);
+                }
+            }
+            assertTrue(served.strip().startsWith("10.89.213."), "the task's address on the podman network: " + served);
+            podmanOk("rm", "-f", id);
+        } finally {
+            podman("network", "rm", "-f", network);
+            before.restore();
+        }
+    }
+
+    /**
+     * The host's IPv4 rules: the CNI plugins podman runs keep their shared chains (and the jumps to them) after
+     * the last network is gone; {@link #restore} removes what was added since, rules first, then chains.
+     */
+    private record Iptables(Map<String, List<String>> rules, Map<String, List<String>> chains) {
+        static Iptables now() throws IOException, InterruptedException {
+            Map<String, List<String>> rules = new HashMap<>();
+            Map<String, List<String>> chains = new HashMap<>();
+            String table = "";
+            for (String line : exec(List.of("iptables-save")).output().lines().toList()) {
+                if (line.startsWith("*")) {
+                    table = line.substring(1);
+                } else if (line.startsWith("-A ")) {
+                    rules.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(3));
+                } else if (line.startsWith(":")) {
+                    chains.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(1).split(" ")[0]);
+                }
+            }
+            return new Iptables(rules, chains);
+        }
+
+        void restore() throws IOException, InterruptedException {
+            Iptables after = now();
+            for (var table : after.rules.entrySet()) {
+                for (String rule : table.getValue()) {
+                    if (!rules.getOrDefault(table.getKey(), List.of()).contains(rule)) {
+                        // iptables-save quotes as a shell does
+                        exec(List.of("sh", "-c", "iptables -t " + table.getKey() + " -D " + rule));
+                    }
+                }
+            }
+            for (var table : after.chains.entrySet()) {
+                for (String chain : table.getValue()) {
+                    if (!chains.getOrDefault(table.getKey(), List.of()).contains(chain)) {
+                        exec(List.of("iptables", "-t", table.getKey(), "-X", chain));
+                    }
+                }
+            }
+            assertEquals(this, now(), "the host's iptables as they were");
+        }
     }
 
     @Test
