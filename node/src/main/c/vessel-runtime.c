@@ -1,6 +1,6 @@
 /*
  * vessel-runtime's native fast path: the OCI runtime calls an engine makes for every container (create,
- * start, state, kill, delete) as the same HTTP calls the Java runtime (dev.vessel.node.runtime) makes to the
+ * start, state, kill, delete) and for every exec (exec) as the same HTTP calls the Java runtime (dev.vessel.node.runtime) makes to the
  * vesseld serving --root, and the shims: the process an engine watches as the container, which relays the
  * task's stdio between vesseld and the descriptors the engine gave, and exits as the task did.
  *
@@ -152,8 +152,12 @@ struct opt {
     const char *value; /* a valued flag's value, or "true" for a boolean one given */
 };
 
-/* Parses `words`; the positional words go to `positional`. 0, or -1 for what only Java answers. */
-static int parse_flags(int count, char **words, struct opt *opts, char **positional, int *npositional, int max)
+/*
+ * Parses `words`; the positional words go to `positional` (with `stop`, every word from the first positional
+ * one on, as for exec's command). 0, or -1 for what only Java answers.
+ */
+static int parse_flags_from(int count, char **words, struct opt *opts, char **positional, int *npositional, int max,
+                            int stop)
 {
     *npositional = 0;
     for (int i = 0; i < count; i++) {
@@ -164,7 +168,7 @@ static int parse_flags(int count, char **words, struct opt *opts, char **positio
                 if (*npositional >= max)
                     return -1;
                 positional[(*npositional)++] = words[i];
-                if (!rest)
+                if (!rest && !stop)
                     break;
             }
             continue;
@@ -195,6 +199,11 @@ static int parse_flags(int count, char **words, struct opt *opts, char **positio
         }
     }
     return 0;
+}
+
+static int parse_flags(int count, char **words, struct opt *opts, char **positional, int *npositional, int max)
+{
+    return parse_flags_from(count, words, opts, positional, npositional, max, 0);
 }
 
 static const char *opt(struct opt *opts, const char *name)
@@ -756,8 +765,10 @@ static int create(int count, char **words)
         { "detach", 'd', 0, NULL }, { "keep", 0, 0, NULL }, { NULL, 0, 0, NULL } };
     char *positional[MAX_POSITIONAL];
     int n;
-    if (parse_flags(count, words, opts, positional, &n, MAX_POSITIONAL) < 0 || n != 1 || opt(opts, "no-pivot") || (opt(opts, "preserve-fds") && strcmp(opt(opts, "preserve-fds"), "0") != 0)
-        || !daemon_answers())
+    if (parse_flags(count, words, opts, positional, &n, MAX_POSITIONAL) < 0 || n != 1 || opt(opts, "no-pivot"))
+        return -1;
+    const char *preserve = opt(opts, "preserve-fds");
+    if ((preserve && strcmp(preserve, "0") != 0) || !daemon_answers())
         return -1;
     handled();
     const char *id = positional[0];
@@ -859,6 +870,67 @@ static int delete_container(int count, char **words)
     return fail("%s", message);
 }
 
+/*
+ * `exec [--process FILE] [--detach] [--pid-file F] [--tty] [--console-socket S] ID [COMMAND…]`: the exec
+ * created (POST /v1/oci/containers/ID/exec, which reads the process section), then an exec shim starts it
+ * and relays it: this process in the foreground, a detached one left in its place with --detach.
+ */
+static int exec_command(int count, char **words)
+{
+    struct opt opts[] = { { "process", 'p', 1, NULL }, { "pid-file", 0, 1, NULL }, { "console-socket", 0, 1, NULL },
+        { "preserve-fds", 0, 1, NULL }, { "detach", 'd', 0, NULL }, { "tty", 't', 0, NULL }, { NULL, 0, 0, NULL } };
+    char **positional = calloc((size_t)count + 1, sizeof *positional);
+    int n;
+    if (!positional || parse_flags_from(count, words, opts, positional, &n, count, 1) < 0 || n < 1)
+        return -1;
+    const char *process = opt(opts, "process"), *preserve = opt(opts, "preserve-fds");
+    const char *console = opt(opts, "console-socket");
+    if ((process ? n != 1 : n < 2) || (preserve && strcmp(preserve, "0") != 0) || !daemon_answers())
+        return -1; /* the Java runtime says what is wrong */
+    handled();
+    struct buf json = { 0 };
+    if (process) {
+        int fd = open(process, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fail("reading the process %s: %s", process, strerror(errno));
+        puts_(&json, "{\"process\":");
+        char chunk[4096];
+        ssize_t r;
+        while ((r = read(fd, chunk, sizeof chunk)) > 0 && json.len < MAX_BODY)
+            put(&json, chunk, (size_t)r);
+        close(fd);
+    } else {
+        puts_(&json, "{\"args\":[");
+        for (int a = 1; a < n; a++) {
+            puts_(&json, a > 1 ? "," : "");
+            put_json_string(&json, positional[a]);
+        }
+        puts_(&json, "]");
+    }
+    puts_(&json, console ? ",\"console_socket\":true" : "");
+    puts_(&json, stdin_is_open() ? ",\"interactive\":true" : "");
+    puts_(&json, !process && opt(opts, "tty") ? ",\"tty\":true}" : "}");
+    char *console_path = console ? absolute(console) : NULL;
+    if (console && !console_path)
+        return fail("console socket: %s", strerror(errno));
+    struct buf path = { 0 }, answer = { 0 };
+    container_path(&path, "/v1/oci/containers/", positional[0], "/exec");
+    if (call("POST", path.data, json.data, &answer, NULL) != 0)
+        return 1;
+    char *exec_id = json_string(answer.data, "id");
+    if (!exec_id)
+        return fail("vesseld's answer names no exec: %s", answer.data);
+    struct shim s = { .id = positional[0], .exec_id = exec_id, .console_socket = console_path, .terminal = -1,
+        .notify = -1 };
+    if (opt(opts, "detach"))
+        return spawn_shim(&s, opt(opts, "pid-file"));
+    if (opt(opts, "pid-file") && write_pid_file(opt(opts, "pid-file"), getpid()) != 0)
+        return 1;
+    if (console)
+        setsid(); /* as the foreground shim command */
+    return shim_main(&s);
+}
+
 /* `shim …` and `exec-shim …` (see the top); never handed to Java. */
 static int shim_command(int count, char **words, int exec)
 {
@@ -943,6 +1015,8 @@ int main(int argc, char **argv)
         rc = kill_container(count, words);
     else if (strcmp(command, "delete") == 0)
         rc = delete_container(count, words);
+    else if (strcmp(command, "exec") == 0)
+        rc = exec_command(count, words);
     if (rc >= 0)
         return rc;
     fallback();

@@ -62,8 +62,8 @@ class RuntimeCliTest {
     }
 
     /**
-     * With a daemon running, the native program answers the hot commands itself; the Java runtime answers the
-     * rest (and, in the other mode, everything).
+     * With a daemon running, the native program answers the hot commands (exec too) itself; the Java runtime
+     * answers the rest (and, in the other mode, everything).
      */
     @Test
     void theHotCommandsRunNativelyOnceADaemonRuns() throws Exception {
@@ -73,13 +73,14 @@ class RuntimeCliTest {
         runtime.ok("create", "--bundle", bundle.toString(), "hot");
         runtime.ok("start", "hot");
         assertEquals("running", state("hot").get("status").asText());
+        assertEquals("in-hot\n", runtime.ok("exec", "hot", "echo", "in-hot"));
         runtime.ok("kill", "hot", "KILL");
         awaitStatus("hot", "stopped");
         runtime.ok("delete", "hot");
         runtime.ok("delete", "--force", "warm-up");
         List<String> calls = runtime.javaCalls().subList(before, runtime.javaCalls().size());
         if (mode == RuntimeFixture.Mode.NATIVE_FIRST) {
-            assertEquals(List.of(), calls, "no JVM for create, start, state, kill, delete");
+            assertEquals(List.of(), calls, "no JVM for create, start, state, exec, kill, delete");
         } else {
             assertTrue(calls.stream().anyMatch(c -> c.endsWith("create --bundle " + bundle + " hot"))
                     && calls.stream().anyMatch(c -> c.endsWith("delete hot")), calls.toString());
