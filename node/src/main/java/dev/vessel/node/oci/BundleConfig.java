@@ -96,7 +96,7 @@ public final class BundleConfig {
      * An exec's process ({@code runc exec --process FILE}: a process section of the runtime spec) as Vessel
      * runs it in {@code container}: its args, env (over the container's), cwd and user. It runs with the
      * container's capabilities and rlimits, so the process must ask for those (engines pass them again);
-     * a terminal is refused, as for the container.
+     * a terminal is the exec's own, as for the container.
      */
     public static ExecConfig execConfig(ContainerConfig container, JsonNode process) {
         if (!process.isObject()) {
@@ -132,7 +132,8 @@ public final class BundleConfig {
                     + " groups");
         }
         return ExecConfig.newBuilder().addAllCommand(asked.getCommandList()).addAllEnv(asked.getEnvList())
-                .setUser(asked.getUser()).setWorkingDir(asked.getWorkingDir()).build();
+                .setUser(asked.getUser()).setWorkingDir(asked.getWorkingDir()).setTty(asked.getTty())
+                .setInteractive(asked.getInteractive()).build();
     }
 
     /** The capabilities a container's config gives its task: Vessel's default set, less its drops, plus its adds. */
@@ -202,7 +203,9 @@ public final class BundleConfig {
         known(process, "process", "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits",
                 "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel");
         if (process.path("terminal").asBoolean(false)) {
-            throw refused("process.terminal", "terminals are not supported yet: run without a tty (no -t)");
+            // a pty in the task's own devpts, held by Vessel's monitor; the runtime's shim relays it to the
+            // engine's console socket, input included
+            out.setTty(true).setInteractive(true);
         }
         emptyOrAbsent(process, "process", "apparmorProfile");
         emptyOrAbsent(process, "process", "selinuxLabel");

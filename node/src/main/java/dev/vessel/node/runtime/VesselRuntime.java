@@ -45,7 +45,8 @@ public final class VesselRuntime {
             }
             Path root = Path.of(global.value("root", DEFAULT_ROOT.toString())).toAbsolutePath().normalize();
             log.debug("vessel-runtime " + String.join(" ", argv));
-            RuntimeCommands commands = new RuntimeCommands(new DaemonLink(root, log), root, global.has("vm"));
+            RuntimeCommands commands = new RuntimeCommands(new DaemonLink(root, log), log.flags(root),
+                    global.has("vm"));
             return commands.run(global.positional.getFirst(), global.positional.subList(1, global.positional.size()));
         } catch (RuntimeFailure e) {
             log.error(e.getMessage());

@@ -211,8 +211,16 @@ class BundleConfigTest {
     }
 
     @Test
+    void aTerminalIsTheTasksOwnWithItsInputOpen() throws Exception {
+        ObjectNode config = podmanConfig();
+        process(config).put("terminal", true);
+        ContainerConfig translated = translate(config);
+        assertTrue(translated.getTty() && translated.getInteractive(), translated.toString());
+        assertFalse(translate(podmanConfig()).getTty());
+    }
+
+    @Test
     void eachRefusalNamesTheJsonPath() throws Exception {
-        refused("process.terminal", c -> process(c).put("terminal", true));
         refused("process.oomScoreAdj", c -> process(c).put("oomScoreAdj", 100));
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));

@@ -51,7 +51,8 @@ public final class PodmanFixture implements AutoCloseable {
         podman("system", "reset", "--force");
     }
 
-    private List<String> command(String... args) {
+    /** The podman command line with the test's storage, run root, network configuration and runtime. */
+    public List<String> command(String... args) {
         List<String> command = new ArrayList<>(List.of("podman", "--root", dir.resolve("storage").toString(),
                 "--runroot", dir.resolve("runroot").toString(), "--network-config-dir", dir.resolve("cni").toString(),
                 "--tmpdir", dir.resolve("libpod").toString(), "--runtime", runtime.executable.toString()));

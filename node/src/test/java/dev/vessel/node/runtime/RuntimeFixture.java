@@ -11,15 +11,22 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * vessel-runtime as engines run it: a new JVM per call, on this test's class path, with a root of the
- * test's own (so its vesseld, started by the first call that needs one, is the test's) and the global flags
- * it is given (an engine's second runtime, {@code --vm}). {@link #close} removes what is left: containers,
- * the daemon, its cgroup parent. Public for the VM tests.
+ * vessel-runtime as engines run it, with a root of the test's own (so its vesseld, started by the first call
+ * that needs one, is the test's) and the global flags it is given (an engine's second runtime, {@code --vm}):
+ * {@link Mode#NATIVE_FIRST} as bin/vessel-runtime runs it, the native program first, which hands what it does
+ * not handle to a new JVM on this test's class path; {@link Mode#JAVA_ONLY} a JVM per call. Each JVM call is
+ * recorded ({@link #javaCalls}). {@link #close} removes what is left: containers, the daemon, its cgroup
+ * parent. Public for the VM tests.
  */
 public final class RuntimeFixture implements AutoCloseable {
+    public enum Mode {
+        NATIVE_FIRST, JAVA_ONLY
+    }
+
     public final Path root;
     public final Path executable;
     private final Path dir;
+    private final Path javaCallLog;
     private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Output of one call; stdout and stderr go to files, since a shim may keep them open after the call. */
@@ -27,14 +34,33 @@ public final class RuntimeFixture implements AutoCloseable {
     }
 
     public RuntimeFixture(Path dir, String... globalFlags) throws IOException {
+        this(dir, Mode.NATIVE_FIRST, globalFlags);
+    }
+
+    public RuntimeFixture(Path dir, Mode mode, String... globalFlags) throws IOException {
         this.dir = Files.createDirectories(dir);
         this.root = dir.resolve("root");
-        // what podman is told to run: this JVM's java and class path, the test's root
+        this.javaCallLog = dir.resolve("java-calls");
+        // the Java runtime: this JVM's java and class path
+        Path java = dir.resolve("vessel-runtime-java");
+        Files.writeString(java, "#!/bin/sh\necho \"$*\" >> '" + javaCallLog + "'\nexec " + String.join(" ",
+                javaCommand().stream().map(a -> "'" + a + "'").toList()) + " \"$@\"\n");
+        // what engines are told to run, on the test's root
         this.executable = dir.resolve("vessel-runtime");
-        Files.writeString(executable, "#!/bin/sh\nexec " + String.join(" ", javaCommand().stream()
-                .map(a -> "'" + a + "'").toList()) + " --root '" + root + "' " + String.join(" ", globalFlags)
-                + " \"$@\"\n");
-        Files.setPosixFilePermissions(executable, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String flags = String.join(" ", globalFlags);
+        Files.writeString(executable, switch (mode) {
+            case NATIVE_FIRST -> "#!/bin/sh\nexport VESSEL_RUNTIME_JAVA='" + java + "'\nexec '" + Shim.nativeProgram()
+                    + "' --root '" + root + "' " + flags + " \"$@\"\n";
+            case JAVA_ONLY -> "#!/bin/sh\nexec '" + java + "' --root '" + root + "' " + flags + " \"$@\"\n";
+        });
+        for (Path script : List.of(java, executable)) {
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    /** The calls that ran the Java runtime, one line of arguments each. */
+    List<String> javaCalls() throws IOException {
+        return Files.exists(javaCallLog) ? Files.readAllLines(javaCallLog) : List.of();
     }
 
     private static List<String> javaCommand() {
