@@ -27,20 +27,27 @@ die() {
   exit 1
 }
 
-# Sets JAVA_HOME to a JDK of version 25 or newer, or fails saying how to get one. A JDK's release file
-# names its version: reading it costs nothing, where asking `java` starts a JVM.
+# Sets JAVA_HOME to a JDK of version 25 or newer, or fails saying which JDK is needed and every place it looked
+# (JAVA_HOME, then Temurin 25's path, then each JDK under VESSEL_JVM_DIR, by default /usr/lib/jvm). A JDK's
+# release file names its version: reading it costs nothing, where asking `java` starts a JVM.
 select_jdk() {
-  local candidate version
-  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
-    [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] && [ -r "$candidate/release" ] || continue
+  local candidate version looked=() jvm_dir="${VESSEL_JVM_DIR:-/usr/lib/jvm}"
+  for candidate in "${JAVA_HOME:-}" "$jvm_dir/temurin-25-jdk-amd64" "$jvm_dir"/*; do
+    [ -n "$candidate" ] && [ "$candidate" != "$jvm_dir/*" ] || continue
+    if [ ! -x "$candidate/bin/javac" ] || [ ! -r "$candidate/release" ]; then
+      [ -e "$candidate" ] && looked+=("$candidate (not a JDK)") || looked+=("$candidate (absent)")
+      continue
+    fi
     version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release")
     if [ "${version:-0}" -ge 25 ] 2>/dev/null; then
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
       return 0
     fi
+    looked+=("$candidate (Java ${version:-of unknown version})")
   done
-  die "Vessel needs a JDK 25 or newer (Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64); set JAVA_HOME"
+  die "Vessel needs a JDK 25 or newer (Temurin 25 is expected at $jvm_dir/temurin-25-jdk-amd64) and found none;" \
+    "set JAVA_HOME to one. Looked at:$(printf '\n  %s' "${looked[@]}")"
 }
 
 # Installs the missing packages (apt-get update only when something is missing).
@@ -78,7 +85,7 @@ start_libvirt() {
 }
 
 setup() {
+  select_jdk # first: a missing JDK stops everything before minutes of installing
   install_packages
   start_libvirt
-  select_jdk
 }

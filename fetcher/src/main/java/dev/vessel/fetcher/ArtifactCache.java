@@ -71,12 +71,16 @@ public final class ArtifactCache implements BlobHolder {
         return blobs.path(digest);
     }
 
+    /** A cached artifact; {@code fromCache}: nothing was downloaded to have it. */
+    record Cached(Digest digest, long size, boolean fromCache) {
+    }
+
     /** Makes {@code u}'s content present in the blob store, asking {@code origin} only when needed. */
-    Digest get(FetchUri u, Origin origin) throws IOException, InterruptedException {
+    Cached get(FetchUri u, Origin origin) throws IOException, InterruptedException {
         String uri = u.getUri();
         Digest expected = u.getExpectedDigest().isEmpty() ? null : Digest.parse(uri, u.getExpectedDigest());
         if (expected != null && blobs.has(expected)) {
-            return expected;
+            return cached(expected, true);
         }
         Optional<UriIndex.Entry> known = expected != null ? Optional.empty()
                 : index.lookup(uri).filter(e -> blobs.has(e.blob()));
@@ -89,12 +93,16 @@ public final class ArtifactCache implements BlobHolder {
             }
             LOG.log(Level.WARNING, "cannot reach ''{0}'' ({1}); using the copy fetched at {2}",
                     uri, describe(e), known.get().fetchedAt());
-            return known.get().blob();
+            return cached(known.get().blob(), true);
         }
         return switch (response) {
-            case Origin.NotModified notModified -> known.orElseThrow().blob();
-            case Origin.Body body -> store(u, expected, body);
+            case Origin.NotModified notModified -> cached(known.orElseThrow().blob(), true);
+            case Origin.Body body -> cached(store(u, expected, body), false);
         };
+    }
+
+    private Cached cached(Digest digest, boolean fromCache) throws IOException {
+        return new Cached(digest, blobs.size(digest), fromCache);
     }
 
     private Digest store(FetchUri u, Digest expected, Origin.Body body) throws IOException {

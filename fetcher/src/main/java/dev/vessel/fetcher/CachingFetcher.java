@@ -17,13 +17,15 @@ abstract class CachingFetcher implements Prefetcher, Origin {
     }
 
     @Override
-    public final Path fetch(FetchUri uri, Path sandbox) throws Exception {
+    public final Fetched fetch(FetchUri uri, Path sandbox) throws Exception {
         Path target = writer.target(uri, sandbox);
-        return writer.write(uri, cache.path(prefetch(uri)), target);
+        ArtifactCache.Cached cached = cache.get(uri, this);
+        return new Fetched(writer.write(uri, cache.path(cached.digest()), target), cached.digest().toString(),
+                cached.size(), cached.fromCache());
     }
 
     @Override
     public final Digest prefetch(FetchUri uri) throws Exception {
-        return cache.get(uri, this);
+        return cache.get(uri, this).digest();
     }
 }

@@ -7,6 +7,7 @@ import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.image.PulledImage;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.store.Digest;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -31,9 +32,16 @@ public final class ImageFetcher implements Prefetcher {
     }
 
     @Override
-    public Path fetch(FetchUri uri, Path sandbox) {
-        prefetch(uri);
-        return sandbox;
+    public Fetched fetch(FetchUri uri, Path sandbox) throws IOException {
+        boolean present = provisioner.images().stream().anyMatch(e -> e.reference().equals(
+                ImageReferenceParser.format(ImageReferenceParser.parse(reference(uri.getUri())))));
+        Digest manifest = prefetch(uri);
+        return new Fetched(sandbox, manifest.toString(), 0, present);
+    }
+
+    private static String reference(String uri) {
+        return uri.regionMatches(true, 0, DOCKER, 0, DOCKER.length()) ? uri.substring(DOCKER.length())
+                : uri.substring(IMAGE.length());
     }
 
     @Override
@@ -43,9 +51,7 @@ public final class ImageFetcher implements Prefetcher {
             throw VesselException.invalid(uri, "an image URI writes nothing to the sandbox:"
                     + " extract, executable, output_file and max_size_bytes do not apply");
         }
-        String reference = uri.regionMatches(true, 0, DOCKER, 0, DOCKER.length()) ? uri.substring(DOCKER.length())
-                : uri.substring(IMAGE.length());
-        PulledImage image = provisioner.resolve(ImageReferenceParser.parse(reference));
+        PulledImage image = provisioner.resolve(ImageReferenceParser.parse(reference(uri)));
         if (!u.getExpectedDigest().isEmpty()
                 && !image.manifestDigest().equals(Digest.parse(uri, u.getExpectedDigest()))) {
             throw new VesselException(ErrorCode.DATA_LOSS, uri, "'" + uri + "' resolved to manifest "

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.FetchedUri;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.spi.ContainerContext;
@@ -92,13 +93,22 @@ class ContainerizerFetchTest {
                 .build();
         containerizer.recover();
 
+        ContainerConfig config;
         try (ArtifactServer server = new ArtifactServer().put("/site/index.html", HttpFetcherTest.HELLO)) {
-            containerizer.launch(ContainerConfig.newBuilder().setId("web").setIsolation(Isolation.PROCESS)
+            containerizer.launch(config = ContainerConfig.newBuilder().setId("web").setIsolation(Isolation.PROCESS)
                     .addCommand("/bin/true").setHostRootfs(Files.createDirectories(tmp.resolve("rootfs")).toString())
                     .addUris(uri(server.uri("/site/index.html")).setExpectedDigest(HttpFetcherTest.HELLO_DIGEST))
                     .build());
         }
 
         assertEquals(Map.of("index.html", "hello, sandbox\n"), launcher.seenAtFork);
+        // what was fetched, as the task sees it, and how the task finds it
+        assertEquals(List.of(FetchedUri.newBuilder().setUri(config.getUris(0).getUri()).setPath("/vessel/sandbox/index.html")
+                .setDigest(HttpFetcherTest.HELLO_DIGEST).setSizeBytes(HttpFetcherTest.HELLO.length).setFromCache(false).build()),
+                containerizer.status("web").getFetchedList());
+        ContainerConfig seen = containerizer.config("web");
+        assertEquals("/vessel/sandbox", seen.getWorkingDir());
+        assertEquals(List.of("VESSEL_SANDBOX=/vessel/sandbox", "MESOS_SANDBOX=/vessel/sandbox"),
+                seen.getEnvList().stream().map(e -> e.getName() + "=" + e.getValue()).toList());
     }
 }

@@ -54,7 +54,7 @@ class ExtractFetchTest {
     void aTarGzIsUnpackedIntoTheSandbox() throws Exception {
         server.put("/tool.tar.gz", tool().gzip().blob());
 
-        Path dir = node.http.fetch(uri(server.uri("/tool.tar.gz")).setExtract(true).build(), sandbox);
+        Path dir = node.http.fetch(uri(server.uri("/tool.tar.gz")).setExtract(true).build(), sandbox).path();
 
         assertEquals(sandbox, dir);
         assertEquals(List.of("bin", "tool"), list(sandbox), "the entries, not the archive");
@@ -69,7 +69,7 @@ class ExtractFetchTest {
         server.put("/download", tool().zstd().blob());
 
         Path dir = node.http.fetch(uri(server.uri("/download?id=7")).setExtract(true).setOutputFile("pkg").build(),
-                sandbox);
+                sandbox).path();
 
         assertEquals(sandbox.resolve("pkg"), dir);
         assertEquals("#!/bin/sh\n", Files.readString(sandbox.resolve("pkg/bin/tool")));

@@ -34,7 +34,7 @@ class FileFetcherTest {
     void aFileUriIsFetchedAndCached() throws Exception {
         Path source = Files.writeString(artifacts.resolve("run.sh"), "#!/bin/sh\necho hi\n");
 
-        Path file = files.fetch(uri(source.toUri().toString()).setExecutable(true).build(), sandbox);
+        Path file = files.fetch(uri(source.toUri().toString()).setExecutable(true).build(), sandbox).path();
 
         assertEquals(sandbox.resolve("run.sh"), file);
         assertEquals("#!/bin/sh\necho hi\n", Files.readString(file));
@@ -50,7 +50,7 @@ class FileFetcherTest {
 
         Files.writeString(source, "two, longer");
 
-        assertEquals("two, longer", Files.readString(files.fetch(u, sandbox)));
+        assertEquals("two, longer", Files.readString(files.fetch(u, sandbox).path()));
     }
 
     @Test

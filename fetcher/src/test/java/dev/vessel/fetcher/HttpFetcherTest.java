@@ -4,11 +4,13 @@ import static dev.vessel.fetcher.FetchFixture.list;
 import static dev.vessel.fetcher.FetchFixture.sandbox;
 import static dev.vessel.fetcher.FetchFixture.uri;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.spi.Fetcher;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.layer.TarBuilder;
 import dev.vessel.provisioner.registry.CredentialsProvider;
@@ -59,7 +61,7 @@ class HttpFetcherTest {
 
     @Test
     void fetchesIntoTheSandboxAsAPrivateCopy() throws Exception {
-        Path file = node.http.fetch(uri(server.uri("/tools/hello.txt")).build(), sandbox);
+        Path file = node.http.fetch(uri(server.uri("/tools/hello.txt")).build(), sandbox).path();
 
         assertEquals(sandbox.resolve("hello.txt"), file);
         assertEquals("hello, sandbox\n", Files.readString(file));
@@ -73,26 +75,30 @@ class HttpFetcherTest {
     @Test
     void aSecondFetchWithTheExpectedDigestNeedsNoRequest() throws Exception {
         var u = uri(server.uri("/tools/hello.txt")).setExpectedDigest(HELLO_DIGEST).build();
-        node.http.fetch(u, sandbox);
+        Fetcher.Fetched first = node.http.fetch(u, sandbox);
         assertEquals(1, server.requests.get());
+        assertEquals(new Fetcher.Fetched(sandbox.resolve("hello.txt"), HELLO_DIGEST, 15, false), first);
 
-        Path again = node.http.fetch(u, sandbox(tmp, "other"));
+        Fetcher.Fetched again = node.http.fetch(u, sandbox(tmp, "other"));
 
         assertEquals(1, server.requests.get(), "served from the cache");
-        assertEquals("hello, sandbox\n", Files.readString(again));
+        assertTrue(again.fromCache(), again::toString);
+        assertEquals("hello, sandbox\n", Files.readString(again.path()));
     }
 
     @Test
     void withoutADigestEachFetchRevalidates() throws Exception {
         var u = uri(server.uri("/tools/hello.txt")).build();
-        node.http.fetch(u, sandbox);
+        assertFalse(node.http.fetch(u, sandbox).fromCache());
 
-        node.http.fetch(u, sandbox(tmp, "second"));
+        assertTrue(node.http.fetch(u, sandbox(tmp, "second")).fromCache(), "not modified: the cached copy");
         assertEquals(2, server.requests.get());
         assertEquals(1, server.notModified.get(), "the unchanged artifact was not sent again");
 
         server.put("/tools/hello.txt", "version 2".getBytes(StandardCharsets.UTF_8));
-        assertEquals("version 2", Files.readString(node.http.fetch(u, sandbox(tmp, "third"))));
+        Fetcher.Fetched changed = node.http.fetch(u, sandbox(tmp, "third"));
+        assertFalse(changed.fromCache());
+        assertEquals("version 2", Files.readString(changed.path()));
     }
 
     @Test
@@ -136,7 +142,7 @@ class HttpFetcherTest {
     void aRedirectIsFollowed() throws Exception {
         server.redirect("/latest", "/tools/hello.txt");
 
-        Path file = node.http.fetch(uri(server.uri("/latest")).setOutputFile("hello").build(), sandbox);
+        Path file = node.http.fetch(uri(server.uri("/latest")).setOutputFile("hello").build(), sandbox).path();
 
         assertEquals("hello, sandbox\n", Files.readString(file));
         assertEquals(2, server.requests.get());
@@ -155,7 +161,7 @@ class HttpFetcherTest {
 
     @Test
     void executableGivesMode0755() throws Exception {
-        Path file = node.http.fetch(uri(server.uri("/tools/hello.txt")).setExecutable(true).build(), sandbox);
+        Path file = node.http.fetch(uri(server.uri("/tools/hello.txt")).setExecutable(true).build(), sandbox).path();
 
         assertEquals(0755, (int) Files.getAttribute(file, "unix:mode") & 07777);
     }
@@ -189,8 +195,8 @@ class HttpFetcherTest {
         node.http.prefetch(floating);
         server.close();
 
-        assertEquals("hello, sandbox\n", Files.readString(node.http.fetch(pinned, sandbox)));
-        assertEquals("other", Files.readString(node.http.fetch(floating, sandbox)));
+        assertEquals("hello, sandbox\n", Files.readString(node.http.fetch(pinned, sandbox).path()));
+        assertEquals("other", Files.readString(node.http.fetch(floating, sandbox).path()));
     }
 
     @Test

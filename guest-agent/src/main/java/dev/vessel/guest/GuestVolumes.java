@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 /**
  * Makes a task's volumes ({@code LaunchTask.mounts}) ready in the guest: each shared directory or
  * disk is mounted under the task's volumes directory ({@link GuestPaths#volumeSource}), and handed on as an
- * ordinary host-path volume at its target, so that the in-guest {@code filesystem/linux} binds it
+ * ordinary host-path volume at its target (a shared file: that file in its share's directory), so that the in-guest {@code filesystem/linux} binds it
  * into the task exactly as on a host (read-only binds included). A tmpfs is passed on as a tmpfs
  * volume: the in-guest isolator makes it. Errors name the request's field, {@code mounts[i]…}.
  */
@@ -52,7 +52,8 @@ final class GuestVolumes {
                         throw new VesselException(ErrorCode.UNAVAILABLE, at + ".share_tag",
                                 "cannot mount the share '" + m.getShareTag() + "': " + e.getMessage(), e);
                     }
-                    volume.setHostPath(HostPathVolume.newBuilder().setPath(source.toString()));
+                    volume.setHostPath(HostPathVolume.newBuilder().setPath(shareFile(at, m, source).toString())
+                            .addAllOptions(m.getOptionsList()));
                 }
                 case DISK -> {
                     Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));
@@ -64,6 +65,18 @@ final class GuestVolumes {
             volumes.add(volume.build());
         }
         return volumes;
+    }
+
+    /** The shared directory, or for a file bind the one file in it that the host shared. */
+    private static Path shareFile(String at, GuestMount m, Path source) {
+        String name = m.getShareFile();
+        if (name.isEmpty()) {
+            return source;
+        }
+        if (name.contains("/") || name.equals(".") || name.equals("..")) {
+            throw VesselException.invalid(at + ".share_file", "'" + name + "' must be a file's name");
+        }
+        return source.resolve(name);
     }
 
     private void mountDisk(String field, GuestMount m, Path target) throws IOException {

@@ -96,7 +96,7 @@ class IsolatorCatalogTest {
         List<Isolator> chain = IsolatorCatalog.build(guestContext("cpu memory pids"), guest);
         assertEquals(GUEST_CHAIN_BEFORE, chain.stream().map(Isolator::name).toList());
         Isolator filesystem = chain.get(GUEST_CHAIN_BEFORE.indexOf("filesystem/linux"));
-        assertEquals(Set.of(ContainerKeys.ROOTFS), filesystem.requires(), "a guest's filesystem takes no Docker volume");
+        assertEquals(Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), filesystem.requires(), "a guest's filesystem takes no Docker volume");
 
         // a controller the guest lacks is left out, as GuestNode did
         assertEquals(List.of("cgroups", "cgroups/memory", "cgroups/cpu", "namespaces", "filesystem/linux",

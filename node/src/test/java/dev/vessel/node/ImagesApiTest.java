@@ -1,6 +1,7 @@
 package dev.vessel.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -94,5 +95,16 @@ class ImagesApiTest {
         ApiClient.Response badPull = api.post("/v1/images/pull", "{\"image\":\"busybox\",\"extra\":1}");
         assertEquals(400, badPull.status(), badPull.body());
         assertEquals("extra", JSON.readTree(badPull.body()).get("field").asText());
+        // a pull's own credentials: refused naming the field, never quoting the secret
+        for (String[] bad : new String[][] {
+                {"{\"username\":\"u\"}", "credentials.password"},
+                {"{\"username\":\"\",\"password\":\"p-secret\"}", "credentials.username"},
+                {"{\"username\":\"u\",\"password\":\"p-secret\",\"token\":1}", "credentials.token"},
+                {"\"u:p-secret\"", "credentials"}}) {
+            ApiClient.Response r = api.post("/v1/images/pull", "{\"image\":\"busybox\",\"credentials\":" + bad[0] + "}");
+            assertEquals(400, r.status(), r.body());
+            assertEquals(bad[1], JSON.readTree(r.body()).get("field").asText(), r.body());
+            assertFalse(r.body().contains("p-secret"), r.body());
+        }
     }
 }

@@ -22,6 +22,7 @@ import dev.vessel.provisioner.layer.LayerUnpacker;
 import dev.vessel.provisioner.limits.ProvisionerLimits;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.registry.BlobProgress;
+import dev.vessel.provisioner.registry.Credentials;
 import dev.vessel.provisioner.registry.CredentialsProvider;
 import dev.vessel.provisioner.registry.PlatformSelector;
 import dev.vessel.provisioner.registry.Puller;
@@ -89,12 +90,21 @@ public final class ImageProvisioner implements Provisioner {
 
     /** Fetches the image into the store (always asking the registry for a tag's current manifest). */
     public PulledImage pull(ImageReference reference, BlobProgress.Listener progress) {
+        return pull(reference, progress, Optional.empty());
+    }
+
+    /**
+     * As {@link #pull(ImageReference, BlobProgress.Listener)}; {@code credentials}, when given, are used for this
+     * pull from a registry in place of the node's configured ones, and kept nowhere.
+     */
+    public PulledImage pull(ImageReference reference, BlobProgress.Listener progress, Optional<Credentials> credentials) {
         storeLock.readLock().lock();
         try {
             return switch (reference.getSource()) {
                 case OCI_LAYOUT -> ociLayouts.importImage(reference);
                 case DOCKER_ARCHIVE -> dockerArchives.importImage(reference);
-                default -> puller.pull(reference, progress);
+                default -> credentials.isPresent() ? puller.pull(reference, progress, credentials.get())
+                        : puller.pull(reference, progress);
             };
         } catch (IOException e) {
             throw VesselException.internal(ImageReferenceParser.format(reference), "cannot pull: " + e.getMessage(), e);

@@ -9,6 +9,8 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.fetcher.ArtifactCache;
+import dev.vessel.fetcher.Fetchers;
 import dev.vessel.isolators.filesystem.LinuxFilesystemIsolator;
 import dev.vessel.isolators.vm.VmResourcesIsolator;
 import dev.vessel.isolators.vm.VmRootfsIsolator;
@@ -31,6 +33,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -61,7 +64,7 @@ final class VmNode implements AutoCloseable {
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
         // the operator's part: QEMU's unprivileged user may search the directory the node's state is in
         launcher.qemuUser().allow(dir, PosixAcls.EXECUTE);
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+        UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
                 .isolator(new VmResourcesIsolator(launcher.config().sizing(), launcher))
                 .isolator(new VmRootfsIsolator(paths, launcher.qemuUser()))
@@ -69,8 +72,11 @@ final class VmNode implements AutoCloseable {
                 .isolator(new DockerVolumeIsolator(paths, dir.resolve("volume-plugins"), Duration.ofSeconds(10)))
                 .isolators(more)
                 .provisioner(new ImageProvisioner(paths, CredentialsProvider.NONE, RegistryTransport.Options.DEFAULTS,
-                        RootfsBackends.detect(paths), BlobHolder.NONE))
-                .build();
+                        RootfsBackends.detect(paths), BlobHolder.NONE));
+        // file URIs of the test's own directory, for tasks' uris
+        Fetchers.all(new ArtifactCache(paths), new Fetchers.Options(Duration.ofSeconds(10), Duration.ofMinutes(1),
+                List.of(dir)), Optional.empty()).forEach(builder::fetcher);
+        containerizer = builder.build();
     }
 
     static RuntimePaths pathsIn(Path dir) {

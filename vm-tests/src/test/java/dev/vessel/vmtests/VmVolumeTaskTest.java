@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.FetchedUri;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
@@ -120,11 +122,10 @@ class VmVolumeTaskTest {
     @Test
     void volumesAndDisksAGuestCannotTakeAreRefusedNamingTheFieldBeforeAnyDomain() throws Exception {
         List<String> before = VmNode.domains();
-        Path file = Files.writeString(node.dir.resolve("single-file"), "x");
         VesselException notADirectory = assertThrows(VesselException.class, () -> node.containerizer.launch(
-                vmTask("vol-file", "true").addVolumes(hostPath("/etc/app.conf", file)).build()));
+                vmTask("vol-file", "true").addVolumes(hostPath("/dev/app", Path.of("/dev/null"))).build()));
         assertEquals(Optional.of("volumes[0].host_path.path"), notADirectory.field(), notADirectory::getMessage);
-        assertTrue(notADirectory.getMessage().contains("not a directory"), notADirectory::getMessage);
+        assertTrue(notADirectory.getMessage().contains("neither a directory nor a file"), notADirectory::getMessage);
 
         VesselException noDisk = assertThrows(VesselException.class, () -> node.containerizer.launch(
                 vmTask("vol-nodisk", "true").setVm(VmOptions.newBuilder().addDisks(VmDisk.newBuilder()
@@ -134,6 +135,38 @@ class VmVolumeTaskTest {
 
         assertEquals(before, VmNode.domains());
         assertFalse(node.containerizer.list().stream().anyMatch(s -> s.getId().startsWith("vol-")));
+    }
+
+    /**
+     * Fetched artifacts reach a VM task as a process task's: the sandbox, shared with the guest, at /vessel/sandbox,
+     * named by VESSEL_SANDBOX and the working directory; a fetched file read, a fetched archive's script run.
+     */
+    @Test
+    void fetchedArtifactsReachTheTaskInItsGuest() throws Exception {
+        Path artifacts = Files.createDirectories(node.dir.resolve("artifacts"));
+        Files.writeString(artifacts.resolve("hello.txt"), "hello from the host\n");
+        Path tool = Files.createDirectories(node.dir.resolve("archive/tool"));
+        Files.writeString(tool.resolve("run.sh"), "#!/bin/sh\necho \"the tool ran in $(pwd)\"\n");
+        Files.setPosixFilePermissions(tool.resolve("run.sh"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        VmNode.run("tar", "-czf", artifacts.resolve("tool.tar.gz").toString(), "-C", node.dir.resolve("archive").toString(), "tool");
+
+        String id = "vm-fetch";
+        node.containerizer.launch(vmTask(id, "pwd; cat hello.txt; ./tool/run.sh; echo \"$VESSEL_SANDBOX $MESOS_SANDBOX\";"
+                + " echo made in the guest > out.txt; echo done; sleep 1000")
+                .addUris(FetchUri.newBuilder().setUri(artifacts.resolve("hello.txt").toUri().toString()))
+                .addUris(FetchUri.newBuilder().setUri(artifacts.resolve("tool.tar.gz").toUri().toString()).setExtract(true))
+                .build());
+        String stdout = awaitStdout(id, "done\n");
+        assertEquals("/vessel/sandbox\nhello from the host\nthe tool ran in /vessel/sandbox\n"
+                + "/vessel/sandbox /vessel/sandbox\ndone\n", stdout, () -> stdout + stderr(id));
+        Path sandbox = node.paths.sandboxDir(node.paths.containerDir(List.of(id)));
+        assertEquals("made in the guest\n", Files.readString(sandbox.resolve("out.txt")), "the host sees the task's file");
+        assertEquals(List.of("/vessel/sandbox/hello.txt", "/vessel/sandbox"), node.containerizer.status(id).getFetchedList()
+                .stream().map(FetchedUri::getPath).toList());
+
+        node.containerizer.destroy(id);
+        node.containerizer.remove(id);
+        assertFalse(Files.exists(node.paths.containerDir(List.of(id))), "the container's directory was left");
     }
 
     private static String awaitStdout(String id, String text) throws Exception {

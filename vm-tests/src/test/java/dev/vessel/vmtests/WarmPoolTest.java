@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Resources;
@@ -109,6 +110,21 @@ class WarmPoolTest {
         assertEquals("big\n", Files.readString(node.paths.stdoutLog(node.paths.containerDir(List.of("warm-big")))));
         node.containerizer.remove("warm-big");
         assertEquals(1, node.launcher.warmGuestsReady());
+        assertEquals(List.of(warm), warmDirs(), "the warm guest was used or replaced");
+    }
+
+    /** A task that fetches has its sandbox shared with its guest, which a warm guest booted without it cannot take. */
+    @Test
+    void aTaskThatFetchesBootsItsOwnGuestWithItsSandbox() throws Exception {
+        String warm = awaitWarmGuest(null);
+        Path hello = Files.writeString(dir.resolve("hello.txt"), "fetched\n");
+        node.containerizer.launch(vmTask("warm-fetch", "cat /vessel/sandbox/hello.txt")
+                .addUris(FetchUri.newBuilder().setUri(hello.toUri().toString())).build());
+        assertNotEquals(qemuPid(warm), node.containerizer.status("warm-fetch").getPid());
+        Termination t = node.containerizer.wait("warm-fetch").get(3, TimeUnit.MINUTES);
+        assertEquals(0, t.getExitCode(), t::toString);
+        assertEquals("fetched\n", Files.readString(node.paths.stdoutLog(node.paths.containerDir(List.of("warm-fetch")))));
+        node.containerizer.remove("warm-fetch");
         assertEquals(List.of(warm), warmDirs(), "the warm guest was used or replaced");
     }
 

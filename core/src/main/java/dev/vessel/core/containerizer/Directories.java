@@ -5,6 +5,7 @@ import dev.vessel.core.paths.Trees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /** Creating and removing the containerizer's directories, failures as {@link VesselException}s. */
 final class Directories {
@@ -16,6 +17,15 @@ final class Directories {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw VesselException.internal(dir.toString(), "cannot create directory: " + e.getMessage(), e);
+        }
+    }
+
+    /** Sets {@code dir} to 0755: everyone may read and search it, only root write. */
+    static void openToTasks(Path dir) {
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (IOException e) {
+            throw VesselException.internal(dir.toString(), "cannot set the directory's mode: " + e.getMessage(), e);
         }
     }
 

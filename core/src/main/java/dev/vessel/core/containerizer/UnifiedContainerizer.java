@@ -14,6 +14,7 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ExecStatus;
 import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.FetchedUri;
 import dev.vessel.core.model.GpuAllocation;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -27,6 +28,7 @@ import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Fetcher;
+import dev.vessel.core.spi.TaskSandbox;
 import dev.vessel.core.spi.ImageLayers;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
@@ -390,9 +392,17 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         Path sandbox = paths.sandboxDir(c.dir);
         Directories.create(sandbox);
+        if (TaskSandbox.applies(config)) {
+            Directories.openToTasks(sandbox); // a task of any user reads what was fetched, whatever the daemon's umask
+        }
+        c.record.setConfig(TaskSandbox.withDefaults(c.record.getConfig(), sandbox));
+        c.record.getStatusBuilder().clearFetched();
         for (FetchUri uri : config.getUrisList()) {
             Fetcher fetcher = fetchers.get(URI.create(uri.getUri()).getScheme().toLowerCase(Locale.ROOT));
-            ComponentStep.run("fetcher", "fetch " + uri.getUri(), () -> fetcher.fetch(uri, sandbox));
+            Fetcher.Fetched fetched = ComponentStep.run("fetcher", "fetch " + uri.getUri(), () -> fetcher.fetch(uri, sandbox));
+            c.record.getStatusBuilder().addFetched(FetchedUri.newBuilder().setUri(uri.getUri())
+                    .setPath(TaskSandbox.pathInTask(config, sandbox, fetched.path())).setDigest(fetched.digest())
+                    .setSizeBytes(fetched.sizeBytes()).setFromCache(fetched.fromCache()));
             checkNotCancelled(c);
         }
         c.moveTo(ContainerState.PREPARING);

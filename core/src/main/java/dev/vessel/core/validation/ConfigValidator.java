@@ -25,6 +25,7 @@ import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.seccomp.SeccompProfile;
+import dev.vessel.core.spi.TaskSandbox;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
@@ -155,6 +156,13 @@ public final class ConfigValidator {
             }
             pod(c);
             uris(c.getUrisList());
+            if (c.getUrisCount() > 0) {
+                for (int i = 0; i < c.getVolumesCount(); i++) {
+                    if (normalize(c.getVolumes(i).getTarget()).equals(TaskSandbox.TARGET)) {
+                        fail("volumes[" + i + "].target", TaskSandbox.TARGET + " is where the container's fetched uris are");
+                    }
+                }
+            }
             userns(c);
             lifecycle(c);
             if (c.hasSeccomp()) {
@@ -457,13 +465,11 @@ public final class ConfigValidator {
             }
         }
 
-        /** Returns the volumes' targets, normalized, for the VM disks' check against them. */
-        private void hostPathOptions(String field, List<String> options, Isolation isolation) {
+        /** A VM task's guest applies them to its bind as a process container's does. */
+        private void hostPathOptions(String field, List<String> options) {
             for (int i = 0; i < options.size(); i++) {
                 if (!BIND_OPTIONS.contains(options.get(i))) {
                     fail(field + "[" + i + "]", Quoted.of(options.get(i)) + " is not one of " + BIND_OPTIONS);
-                } else if (isolation != Isolation.PROCESS) {
-                    fail(field + "[" + i + "]", "only a process container's binds take options");
                 }
             }
         }
@@ -483,7 +489,7 @@ public final class ConfigValidator {
                 switch (v.getSourceCase()) {
                     case HOST_PATH -> {
                         absolutePath(at + ".host_path.path", v.getHostPath().getPath());
-                        hostPathOptions(at + ".host_path.options", v.getHostPath().getOptionsList(), isolation);
+                        hostPathOptions(at + ".host_path.options", v.getHostPath().getOptionsList());
                     }
                     case TMPFS -> {
                         if (v.getTmpfs().getSizeBytes() < 0) {
@@ -635,14 +641,17 @@ public final class ConfigValidator {
             }
         }
 
-        /** What the VM launcher cannot carry into a guest yet: refused rather than silently dropped. */
+        /** What the VM launcher cannot carry into a guest: refused rather than silently dropped. */
         private void notYetInVms(ContainerConfig c) {
-            String why = "is not supported for VM tasks yet (the guest gets the rootfs, volumes, disks and networks only)";
-            if (c.getUrisCount() > 0) {
-                fail("uris", why);
-            }
             if (!c.getParentId().isEmpty()) {
+                if (c.getUrisCount() > 0) {
+                    fail("uris", "a VM pod's member gets no sandbox: its pod's VM is running and shares no more"
+                            + " directories");
+                }
                 vmPodMember(c);
+            }
+            if (c.getVm().hasMachine() && c.getUrisCount() > 0) {
+                fail("uris", "a full VM (vm.machine) runs no task of Vessel's to fetch them for");
             }
         }
 

@@ -241,8 +241,10 @@ class ConfigValidatorTest {
                 rule("bad network name in a VM task", c -> c.setIsolation(Isolation.VM)
                         .addNetworks(NetworkAttachment.newBuilder().setNetwork("bad name")),
                         "networks[0].network", "is not a network name"),
-                rule("uri in a VM task", c -> c.setIsolation(Isolation.VM).addUris(FetchUri.newBuilder()
-                        .setUri("https://x/y")), "uris", "not supported for VM tasks yet"),
+                rule("uri in a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod-1")
+                        .addUris(FetchUri.newBuilder().setUri("https://x/y")), "uris", "a VM pod's member gets no sandbox"),
+                rule("volume on the sandbox", c -> c.addUris(FetchUri.newBuilder().setUri("https://x/y"))
+                        .addVolumes(hostVolume("/vessel/sandbox/")), "volumes[0].target", "fetched uris"),
                 rule("own parent", c -> c.setParentId("web-1"), "parent_id", "cannot be its own parent"),
                 rule("uri without scheme", c -> c.addUris(FetchUri.newBuilder().setUri("just/a/path")), "uris[0].uri",
                         "has no scheme"),

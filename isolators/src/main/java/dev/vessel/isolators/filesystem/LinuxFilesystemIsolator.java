@@ -1,5 +1,6 @@
 package dev.vessel.isolators.filesystem;
 
+import dev.vessel.core.isolation.ReadOnlyRootfs;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -11,6 +12,7 @@ import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.core.spi.TaskSandbox;
 import dev.vessel.isolators.volume.DockerVolumeMounts;
 import dev.vessel.isolators.volume.VolumeKeys;
 import java.io.IOException;
@@ -31,25 +33,20 @@ import java.util.Set;
  * image cannot make a mount land on the host.
  *
  * <p>For a VM task it runs on the host too and resolves the same sources, but nothing mounts its
- * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories
- * only, so a VM task's host path must be a directory) and has the guest make each tmpfs; inside the
+ * plan there: the VM launcher shares each bind source with the guest (virtio-9p shares directories; a
+ * file is shared alone in a directory of the launcher's) and has the guest make each tmpfs; inside the
  * guest this isolator then binds the shared directories into the task.
  *
+ * <p>A container that fetches {@code uris} gets its sandbox bound read-write at {@link TaskSandbox#TARGET}; a VM
+ * task's reaches its guest as a shared volume.
+ *
  * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
- * ({@link #READ_ONLY_ROOTFS_TMPFS}); for a VM task the guest's instance makes them, as the task's config
+ * ({@link ReadOnlyRootfs#WRITABLE_TMPFS}); for a VM task the guest's instance makes them, as the task's config
  * reaches the guest unchanged.
  */
 public final class LinuxFilesystemIsolator implements Isolator {
     /** A tmpfs's mode unless its volume says: anyone may write, only the owner removes (/tmp's). */
     static final int DEFAULT_TMPFS_MODE = 01777;
-
-    /** A writable tmpfs a container with a read-only rootfs gets. */
-    record WritableTmpfs(String target, int mode) {
-    }
-
-    /** podman's three, with a host's modes. */
-    static final List<WritableTmpfs> READ_ONLY_ROOTFS_TMPFS = List.of(new WritableTmpfs("/run", 0755),
-            new WritableTmpfs("/tmp", 01777), new WritableTmpfs("/var/tmp", 01777));
 
     private final RuntimePaths paths;
     private final boolean dockerVolumes;
@@ -84,7 +81,8 @@ public final class LinuxFilesystemIsolator implements Isolator {
 
     @Override
     public Set<Key<?>> requires() {
-        return dockerVolumes ? Set.of(ContainerKeys.ROOTFS, VolumeKeys.DOCKER_MOUNTS) : Set.of(ContainerKeys.ROOTFS);
+        return dockerVolumes ? Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX, VolumeKeys.DOCKER_MOUNTS)
+                : Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX);
     }
 
     @Override
@@ -93,7 +91,9 @@ public final class LinuxFilesystemIsolator implements Isolator {
         // A VM task's guest runs this isolator for its task too, and makes these tmpfs there.
         boolean readOnlyTmpfs = context.config().getReadOnlyRootfs()
                 && context.config().getIsolation() == Isolation.PROCESS;
-        if (volumes.isEmpty() && !readOnlyTmpfs) {
+        // A guest's instance never sees uris (the host fetched them, and shares the sandbox as a volume).
+        boolean sandbox = TaskSandbox.mounted(context.config());
+        if (volumes.isEmpty() && !readOnlyTmpfs && !sandbox) {
             return LaunchInfo.getDefaultInstance();
         }
         if (context.get(ContainerKeys.ROOTFS) == null) {
@@ -123,14 +123,19 @@ public final class LinuxFilesystemIsolator implements Isolator {
         if (readOnlyTmpfs) {
             mounts.addAll(readOnlyRootfsTmpfs(volumes));
         }
+        if (sandbox) {
+            // the validator refused a volume there; recursive, as a read-write volume's bind
+            mounts.add(Mount.newBuilder().setSource(context.get(ContainerKeys.SANDBOX).toString())
+                    .setTarget(TaskSandbox.TARGET).setType("rbind").build());
+        }
         // Parents before children: a volume at /data/logs must land on top of one at /data, not under it.
         mounts.sort(Comparator.comparingInt(m -> Path.of(m.getTarget()).normalize().getNameCount()));
         return LaunchInfo.newBuilder().addAllMounts(mounts).build();
     }
 
     /**
-     * Every host path exists; for a VM task, each is a directory. A single file is refused rather than
-     * its parent shared: the guest would see every sibling of the file, which the task never asked for.
+     * Every host path exists; for a VM task, each is a directory or a file (the VM launcher shares a file
+     * alone, never its parent, whose other entries the task never asked for).
      */
     private static void checkHostPaths(List<Volume> volumes, Isolation isolation) {
         for (int i = 0; i < volumes.size(); i++) {
@@ -142,9 +147,9 @@ public final class LinuxFilesystemIsolator implements Isolator {
             if (!Files.exists(path)) {
                 throw VesselException.invalid(field, "'" + path + "' does not exist on this node");
             }
-            if (isolation == Isolation.VM && !Files.isDirectory(path)) {
-                throw VesselException.invalid(field, "'" + path + "' is not a directory: a VM task's guest can be"
-                        + " given directories only (virtio-9p shares); give the directory that holds it");
+            if (isolation == Isolation.VM && !Files.isDirectory(path) && !Files.isRegularFile(path)) {
+                throw VesselException.invalid(field, "'" + path + "' is neither a directory nor a file: a VM task's"
+                        + " guest can be given those only (virtio-9p shares)");
             }
         }
     }
@@ -171,7 +176,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
 
     /**
      * podman's {@code --read-only-tmpfs}, which its {@code --read-only} implies: a writable tmpfs on each
-     * of {@link #READ_ONLY_ROOTFS_TMPFS}, unless a volume is there or above it (the user's wins). They
+     * of {@link ReadOnlyRootfs#WRITABLE_TMPFS}, unless a volume is there or above it (the user's wins). They
      * start empty (podman copies the image's files up; here what the image has there is hidden), and
      * their size counts against the container's memory. /dev/shm is writable anyway: it is the launch
      * helper's own tmpfs.
@@ -179,7 +184,7 @@ public final class LinuxFilesystemIsolator implements Isolator {
     private static List<Mount> readOnlyRootfsTmpfs(List<Volume> volumes) {
         List<Path> targets = volumes.stream().map(v -> Path.of(v.getTarget()).normalize()).toList();
         List<Mount> mounts = new ArrayList<>();
-        for (WritableTmpfs t : READ_ONLY_ROOTFS_TMPFS) {
+        for (ReadOnlyRootfs.WritableTmpfs t : ReadOnlyRootfs.WRITABLE_TMPFS) {
             if (targets.stream().noneMatch(Path.of(t.target())::startsWith)) {
                 mounts.add(tmpfs(Volume.newBuilder().setTarget(t.target())
                         .setTmpfs(TmpfsVolume.newBuilder().setMode(t.mode())).build()));

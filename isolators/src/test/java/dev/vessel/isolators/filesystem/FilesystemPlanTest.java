@@ -8,6 +8,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.DockerVolume;
+import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -78,19 +79,22 @@ class FilesystemPlanTest {
     }
 
     @Test
-    void aVmTasksHostPathMustBeADirectoryWhileAProcessMayBindAFile() throws Exception {
+    void aVmTasksHostPathMustBeADirectoryOrAFileWhileAProcessMayBindAnything() throws Exception {
         RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         Path file = Files.writeString(tmp.resolve("config.ini"), "x=1");
+        Path device = Path.of("/dev/null");
         Map<Key<?>, Object> noDocker = Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of()));
 
         VesselException e = assertThrows(VesselException.class, () -> new LinuxFilesystemIsolator(paths)
-                .prepare(context(vm().addVolumes(hostPath("/etc/app.ini", file)).build(), noDocker)));
+                .prepare(context(vm().addVolumes(hostPath("/dev/app", device)).build(), noDocker)));
         assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
         assertEquals("volumes[0].host_path.path", e.field().orElseThrow());
-        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
+        assertTrue(e.getMessage().contains("neither a directory nor a file"), e.getMessage());
 
-        ContainerConfig process = vm().setIsolation(Isolation.PROCESS).addVolumes(hostPath("/etc/app.ini", file)).build();
-        assertEquals(file.toString(), new LinuxFilesystemIsolator(paths).prepare(context(process, noDocker))
+        assertEquals(file.toString(), new LinuxFilesystemIsolator(paths).prepare(context(vm()
+                .addVolumes(hostPath("/etc/app.ini", file)).build(), noDocker)).getMounts(0).getSource());
+        ContainerConfig process = vm().setIsolation(Isolation.PROCESS).addVolumes(hostPath("/dev/app", device)).build();
+        assertEquals(device.toString(), new LinuxFilesystemIsolator(paths).prepare(context(process, noDocker))
                 .getMounts(0).getSource());
     }
 
@@ -98,7 +102,7 @@ class FilesystemPlanTest {
     void aGuestsIsolatorNeedsNoDockerVolumesAndRefusesThem() {
         RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         LinuxFilesystemIsolator guest = LinuxFilesystemIsolator.withoutDockerVolumes(paths);
-        assertEquals(Set.of(ContainerKeys.ROOTFS), guest.requires());
+        assertEquals(Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), guest.requires());
         ContainerConfig docker = vm().setIsolation(Isolation.PROCESS).addVolumes(Volume.newBuilder().setTarget("/v")
                 .setDocker(DockerVolume.newBuilder().setDriver("d").setName("n"))).build();
         VesselException e = assertThrows(VesselException.class, () -> guest.prepare(context(docker, Map.of())));
@@ -121,6 +125,24 @@ class FilesystemPlanTest {
         ContainerConfig vmTask = vm().setReadOnlyRootfs(true).build();
         assertEquals(List.of(), guest.prepare(context(vmTask, Map.of())).getMountsList(),
                 "the host plans nothing: the config reaches the guest, whose filesystem/linux makes them");
+    }
+
+    /** Fetched URIs reach the task: the sandbox bound read-write where the task looks, the only mount it adds. */
+    @Test
+    void aContainerThatFetchesGetsItsSandboxAtVesselSandbox() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        Path sandbox = Files.createDirectories(tmp.resolve("sandbox"));
+        Map<Key<?>, Object> keys = Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of()),
+                ContainerKeys.SANDBOX, sandbox);
+        ContainerConfig fetches = vm().setHostRootfs(tmp.resolve("rootfs").toString())
+                .addUris(FetchUri.newBuilder().setUri("http://127.0.0.1/tool.tar.gz")).build();
+        Mount expected = Mount.newBuilder().setSource(sandbox.toString()).setTarget("/vessel/sandbox").setType("rbind").build();
+        for (Isolation isolation : new Isolation[] {Isolation.VM, Isolation.PROCESS}) {
+            ContainerConfig config = fetches.toBuilder().setIsolation(isolation).build();
+            assertEquals(List.of(expected), new LinuxFilesystemIsolator(paths).prepare(context(config, keys)).getMountsList());
+        }
+        assertEquals(List.of(), new LinuxFilesystemIsolator(paths).prepare(context(fetches.toBuilder().clearUris().build(),
+                keys)).getMountsList(), "nothing fetched, no sandbox");
     }
 
     private static ContainerConfig.Builder vm() {

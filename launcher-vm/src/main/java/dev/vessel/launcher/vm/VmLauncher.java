@@ -217,13 +217,23 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             return forkMember(plan);
         }
         VmSpec spec = specs.forTask(plan); // refuses a bad request first
-        qemuAccess.prepare(spec);
-        if (!spec.rootfsMapped()) {
-            spec.volumes().makeMountPointsIn(spec.rootfs());
+        try {
+            FileShares.bind(spec.volumes().files()); // before QEMU's user is let into their directories
+            qemuAccess.prepare(spec);
+            if (!spec.rootfsMapped()) {
+                spec.volumes().makeMountPointsIn(spec.rootfs(), container.config().getReadOnlyRootfs());
+            }
+            WarmPool warm = pool;
+            Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
+            return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
+        } catch (Exception | Error e) {
+            try {
+                FileShares.remove(FileShares.of(container.containerDir()));
+            } catch (Exception | Error cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
         }
-        WarmPool warm = pool;
-        Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
-        return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
     }
 
     /**
@@ -303,7 +313,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         VmVolumes volumes = VmVolumes.plan(plan.launchInfo().getMountsList(), List.of());
         qemuAccess.prepareMemberRootfs(rootfs);
         if (!mapped) {
-            volumes.makeMountPointsIn(rootfs);
+            volumes.makeMountPointsIn(rootfs, container.config().getReadOnlyRootfs());
         }
         Path share = pod.podShare().get();
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
@@ -359,6 +369,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                 .setConsoleLog(spec.consoleLog().toString());
         if (podShare != null) {
             saved.setPodShare(podShare.toString());
+        }
+        if (!spec.volumes().files().isEmpty()) {
+            saved.setFileShares(FileShares.of(container.containerDir()).toString());
         }
         VmTaskCheckpoint checkpoint = saved.build();
         container.checkpoint().save(CODEC, checkpoint);
@@ -485,7 +498,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     public Optional<LaunchedTask> recover(ContainerContext container) throws Exception {
         Optional<VmTaskCheckpoint> saved = container.checkpoint().load(CODEC);
         if (saved.isEmpty()) {
-            return Optional.empty(); // the crash came before the checkpoint: no domain was created
+            // the crash came before the checkpoint: no domain was created, file binds may have been
+            FileShares.remove(FileShares.of(container.containerDir()));
+            return Optional.empty();
         }
         VmTaskCheckpoint checkpoint = saved.get();
         if (!checkpoint.getPodId().isEmpty()) {

@@ -54,7 +54,8 @@ final class VmSpecResolver {
     VmSpec forTask(LaunchPlan plan) {
         Path rootfs = VmSpec.requireRootfs(plan.launchInfo().getRootfs());
         return forTask(plan, rootfs, rootfs.startsWith(paths.vmRootfsDir()),
-                VmVolumes.plan(plan.launchInfo().getMountsList(), plan.container().config().getVm().getDisksList()));
+                VmVolumes.plan(plan.launchInfo().getMountsList(), plan.container().config().getVm().getDisksList(),
+                        FileShares.of(plan.container().containerDir())));
     }
 
     /**

@@ -395,7 +395,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
 
     /**
      * Closes the channel, destroys the domain and waits until QEMU is gone, then removes the socket (and
-     * a warm guest's directory with the task's rootfs mount). Idempotent. libvirt's own destroy may still
+     * a warm guest's directory with the task's rootfs mount, a pod's share, the task's file binds). Idempotent. libvirt's own destroy may still
      * be finishing (it waits for QEMU to be reaped, slow where PID 1 reaps slowly): the task's end does
      * not wait for that bookkeeping, {@link #destroy} does.
      */
@@ -419,6 +419,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
             Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
             if (!checkpoint.getPodShare().isEmpty()) {
                 PodShare.remove(Path.of(checkpoint.getPodShare()));
+            }
+            if (!checkpoint.getFileShares().isEmpty()) {
+                FileShares.remove(Path.of(checkpoint.getFileShares()));
             }
             if (!checkpoint.getWarmGuestDir().isEmpty()) {
                 WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()), Path.of(checkpoint.getAgentSocket()),

@@ -11,12 +11,14 @@ import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.image.PulledImage;
 import dev.vessel.provisioner.reference.ImageReferenceParser;
 import dev.vessel.provisioner.registry.BlobProgress;
+import dev.vessel.provisioner.registry.Credentials;
 import dev.vessel.provisioner.store.Digest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** {@code /v1/images}: pull (progress streamed as JSON lines), list, remove, garbage collection. */
@@ -28,14 +30,15 @@ final class ImagesApi {
     }
 
     /**
-     * Body {@code {"image": "busybox"}}. Answers with one JSON object per line: progress per blob (a
-     * downloading blob at most every tenth of its size), then {@code {"status":"pulled",…}} or
-     * {@code {"error":{…}}}.
+     * Body {@code {"image": "busybox"}}, with {@code "credentials": {"username": U, "password": P}} to pull with
+     * these in place of the node's (for this pull only: they are kept nowhere). Answers with one JSON object per
+     * line: progress per blob (a downloading blob at most every tenth of its size), then
+     * {@code {"status":"pulled",…}} or {@code {"error":{…}}}.
      */
     void pull(Exchange ex) {
         ObjectNode body = ProtoJson.readObject(ex.body());
         body.fieldNames().forEachRemaining(name -> {
-            if (!name.equals("image")) {
+            if (!name.equals("image") && !name.equals("credentials")) {
                 throw VesselException.invalid(Quoted.truncated(name), "unknown field");
             }
         });
@@ -44,6 +47,7 @@ final class ImagesApi {
             throw VesselException.invalid("image", "a reference string is required, e.g. \"busybox\"");
         }
         ImageReference reference = ImageReferenceParser.parseWithLocalSources("image", image.asText());
+        Optional<Credentials> credentials = credentials(body.get("credentials"));
         ex.startStream("application/x-ndjson");
         line(ex, ProtoJson.MAPPER.createObjectNode().put("status", "pulling")
                 .put("image", ImageReferenceParser.format(reference)));
@@ -57,11 +61,35 @@ final class ImagesApi {
             line(ex, ProtoJson.MAPPER.createObjectNode().put("status", progress.phase().name().toLowerCase(Locale.ROOT))
                     .put("digest", progress.digest().toString()).put("bytes_done", progress.bytesDone())
                     .put("total_bytes", progress.totalBytes()));
-        });
+        }, credentials);
         line(ex, ProtoJson.MAPPER.createObjectNode().put("status", "pulled")
                 .put("image", ImageReferenceParser.format(pulled.reference()))
                 .put("manifest_digest", pulled.manifestDigest().toString()));
         ex.end();
+    }
+
+    /** A pull's own credentials; an error names the field and never quotes a value. */
+    private static Optional<Credentials> credentials(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        if (!node.isObject()) {
+            throw VesselException.invalid("credentials", "must be an object {\"username\": …, \"password\": …}");
+        }
+        node.fieldNames().forEachRemaining(name -> {
+            if (!name.equals("username") && !name.equals("password")) {
+                throw VesselException.invalid("credentials." + Quoted.truncated(name), "unknown field");
+            }
+        });
+        JsonNode user = node.get("username");
+        JsonNode password = node.get("password");
+        if (user == null || !user.isTextual() || user.asText().isEmpty()) {
+            throw VesselException.invalid("credentials.username", "a non-empty string is required");
+        }
+        if (password == null || !password.isTextual()) {
+            throw VesselException.invalid("credentials.password", "a string is required");
+        }
+        return Optional.of(new Credentials(user.asText(), password.asText()));
     }
 
     private static void line(Exchange ex, ObjectNode json) {

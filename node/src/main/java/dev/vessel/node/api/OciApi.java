@@ -8,6 +8,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ExecConfig;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.node.oci.BundleConfig;
 import dev.vessel.node.oci.OciHooks;
@@ -35,12 +36,27 @@ final class OciApi {
         this.containerizer = containerizer;
     }
 
-    /** {@code {"id", "bundle"}}: the bundle's config.json translated, the container CREATED; answers its state. */
+    /**
+     * {@code {"id", "bundle", "isolation", "interactive", "console_socket"}}: the bundle's config.json translated,
+     * the container CREATED; answers its state. {@code isolation} ({@code vm} or {@code process}, the default) is
+     * the runtime's default, which the bundle's annotation overrides. {@code interactive}: the runtime's caller
+     * gave it a stdin, which its shim forwards (runc's container reads the stdin it is given).
+     * {@code console_socket}: the caller gave one, which is where a terminal goes, and only a terminal (runc's rule).
+     */
     void create(Exchange ex) throws IOException {
         ObjectNode body = ProtoJson.readObject(ex.body());
         String id = body.path("id").asText("");
         String bundle = body.path("bundle").asText("");
-        ContainerConfig config = BundleConfig.read(id, Path.of(bundle));
+        Isolation isolation = switch (body.path("isolation").asText("process")) {
+            case "process" -> Isolation.PROCESS;
+            case "vm" -> Isolation.VM;
+            default -> throw VesselException.invalid("isolation", Quoted.of(body.path("isolation").asText())
+                    + " is not an isolation: vm or process");
+        };
+        ContainerConfig read = BundleConfig.read(id, Path.of(bundle), isolation);
+        consoleSocket(read.getTty(), body, "config.json: process.terminal");
+        ContainerConfig config = read.toBuilder()
+                .setInteractive(read.getInteractive() || body.path("interactive").asBoolean(false)).build();
         ContainerStatus status = containers.launch(config, false);
         ex.json(HttpResponseStatus.CREATED, OciState.of(status, containerizer.config(id)).toString());
     }
@@ -65,16 +81,30 @@ final class OciApi {
 
     /**
      * {@code {"process": {…}}}, runc exec's process, or {@code {"args": […]}}, a command run as the container's
-     * user, in its working directory and environment: an exec of the container, created (not started: its
-     * caller attaches to its start, so no output is lost); answers its status.
+     * user, in its working directory and environment, and {@code "interactive"} as for a create: an exec of the
+     * container, created (not started: its caller attaches to its start, so no output is lost); answers its status.
      */
     void exec(Exchange ex) throws IOException {
         String id = ex.param("id");
         ObjectNode body = ProtoJson.readObject(ex.body());
         ExecConfig exec = body.has("process") ? BundleConfig.execConfig(containerizer.config(id), body.get("process"))
                 : ExecConfig.newBuilder().addAllCommand(body.path("args").valueStream().map(a -> a.asText()).toList())
-                        .build();
+                        .setTty(body.path("tty").asBoolean(false)).build();
+        consoleSocket(exec.getTty(), body, body.has("process") ? "process.terminal" : "tty");
+        exec = exec.toBuilder().setInteractive(exec.getTty() || body.path("interactive").asBoolean(false)).build();
         ex.json(HttpResponseStatus.CREATED, ProtoJson.print(containerizer.execCreate(id, exec)));
+    }
+
+    /** A terminal goes to the caller's console socket: one without the other is refused, as runc refuses it. */
+    private static void consoleSocket(boolean terminal, ObjectNode body, String field) {
+        boolean socket = body.path("console_socket").asBoolean(false);
+        if (terminal && !socket) {
+            throw VesselException.invalid(field, "a terminal needs --console-socket: the engine takes its master there");
+        }
+        if (socket && !terminal) {
+            throw VesselException.invalid(field, "--console-socket is given for a terminal, and " + field
+                    + " asks for none");
+        }
     }
 
     /**

@@ -1,17 +1,25 @@
 package dev.vessel.node.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.provisioner.registry.Credentials;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code vessel pull}: fetches an image onto the node, showing the daemon's progress. */
+/**
+ * {@code vessel pull}: fetches an image onto the node, showing the daemon's progress. Credentials go with the request
+ * for this pull only: {@code --creds}, else {@code --authfile}'s entry, else {@code login}'s, when there is one.
+ */
 @Command(name = "pull", mixinStandardHelpOptions = true, description = "Pull an image: busybox, registry:5000/repo:tag, oci:/layout:tag, docker-archive:/file.tar.")
 final class PullCommand implements Callable<Integer> {
     private static final int BAR = 30;
@@ -20,16 +28,23 @@ final class PullCommand implements Callable<Integer> {
     private Vessel vessel;
     @Parameters(paramLabel = "IMAGE")
     private String image;
+    @Option(names = "--creds", paramLabel = "USER:PASSWORD", description = "credentials for this pull only")
+    private String creds;
+    @Option(names = "--authfile", paramLabel = "FILE", description = "take the registry's credentials from this file"
+            + " (docker's config.json format) instead of login's")
+    private Path authfile;
 
     @Override
     public Integer call() {
-        pull(vessel.client(), image, vessel.out, vessel.terminal);
+        pull(vessel.client(), image, AuthFile.forPull(image, creds, authfile, vessel.env), vessel.out, vessel.terminal);
         return 0;
     }
 
     /** Pulls and reports to {@code to}: one bar redrawn in place on a terminal, a line per event otherwise. */
-    static void pull(VesselClient client, String image, PrintStream to, boolean terminal) {
-        String body = CliJson.JSON.createObjectNode().put("image", image).toString();
+    static void pull(VesselClient client, String image, Optional<Credentials> credentials, PrintStream to, boolean terminal) {
+        ObjectNode request = CliJson.JSON.createObjectNode().put("image", image);
+        credentials.ifPresent(c -> request.putObject("credentials").put("username", c.username()).put("password", c.password()));
+        String body = request.toString();
         try (VesselClient.Response r = client.open("POST", "/v1/images/pull", body)) {
             BufferedReader lines = new BufferedReader(new InputStreamReader(r.body, StandardCharsets.UTF_8));
             boolean barShown = false;

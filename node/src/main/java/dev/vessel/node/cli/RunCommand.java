@@ -44,6 +44,10 @@ final class RunCommand implements Callable<Integer> {
     record Tmpfs(String target, long sizeBytes, int mode, boolean readOnly, boolean noexec) {
     }
 
+    /** A {@code --fetch}: a URI the node fetches into the sandbox before the task starts. */
+    record Fetch(String uri, boolean extract, boolean executable, String sha256) {
+    }
+
     @ParentCommand
     private Vessel vessel;
     @Spec
@@ -70,6 +74,11 @@ final class RunCommand implements Callable<Integer> {
             description = "mount a fresh tmpfs at DST; OPTS (comma-separated): size=SIZE, mode=OCTAL, ro, rw, noexec"
                     + " (the default), exec, nosuid, nodev (always)")
     private List<Tmpfs> tmpfs = new ArrayList<>();
+    @Option(names = "--fetch", paramLabel = "URI[,extract][,executable][,sha256=HEX]", converter = FetchConverter.class,
+            description = "fetch URI (http, https, file: under the daemon's --fetcher-file-root; an absolute path is a"
+                    + " file URI) into the task's sandbox, /vessel/sandbox ($VESSEL_SANDBOX), its working directory"
+                    + " unless the image sets one; extract unpacks an archive there; repeatable")
+    private List<Fetch> fetches = new ArrayList<>();
     @Option(names = "--read-only", description = "mount the root filesystem read-only; /run, /tmp, /var/tmp get"
             + " writable tmpfs (as podman's --read-only-tmpfs), /dev/shm stays writable")
     private boolean readOnly;
@@ -259,6 +268,16 @@ final class RunCommand implements Callable<Integer> {
         if (readOnly) {
             body.put("read_only_rootfs", true);
         }
+        if (!fetches.isEmpty()) {
+            ArrayNode uris = body.putArray("uris");
+            for (Fetch f : fetches) {
+                ObjectNode uri = uris.addObject().put("uri", f.uri()).put("extract", f.extract())
+                        .put("executable", f.executable());
+                if (f.sha256() != null) {
+                    uri.put("expected_digest", "sha256:" + f.sha256());
+                }
+            }
+        }
         if (!capAdd.isEmpty() || !capDrop.isEmpty()) {
             ObjectNode caps = body.putObject("capabilities");
             ArrayNode add = caps.putArray("add");
@@ -362,7 +381,7 @@ final class RunCommand implements Callable<Integer> {
         }
         String image = body.get("image").asText();
         vessel.err.println("Unable to find image '" + image + "' locally");
-        PullCommand.pull(client, image, vessel.err, vessel.terminal);
+        PullCommand.pull(client, image, AuthFile.forPull(image, null, null, vessel.env), vessel.err, vessel.terminal);
         return client.call("POST", path, body.toString());
     }
 
@@ -448,6 +467,40 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** {@code DST[:OPTS]}, the options podman's {@code --tmpfs} takes that mean something here. */
+    static final class FetchConverter implements ITypeConverter<Fetch> {
+        @Override
+        public Fetch convert(String spec) {
+            String[] parts = spec.split(",", -1);
+            String uri = parts[0];
+            if (uri.isEmpty()) {
+                throw new TypeConversionException("'" + spec + "': the URI is missing");
+            }
+            if (uri.startsWith("/")) {
+                uri = Path.of(uri).toUri().toString();
+            }
+            boolean extract = false;
+            boolean executable = false;
+            String sha256 = null;
+            for (int i = 1; i < parts.length; i++) {
+                String option = parts[i];
+                if (option.startsWith("sha256=")) {
+                    sha256 = option.substring("sha256=".length());
+                    if (!sha256.matches("[0-9a-f]{64}")) {
+                        throw new TypeConversionException("'" + spec + "': sha256 must be 64 lower-case hex digits");
+                    }
+                } else {
+                    switch (option) {
+                        case "extract" -> extract = true;
+                        case "executable" -> executable = true;
+                        default -> throw new TypeConversionException("'" + spec + "': unknown option '" + option
+                                + "' (known: extract, executable, sha256=HEX)");
+                    }
+                }
+            }
+            return new Fetch(uri, extract, executable, sha256);
+        }
+    }
+
     static final class TmpfsConverter implements ITypeConverter<Tmpfs> {
         @Override
         public Tmpfs convert(String spec) {

@@ -34,6 +34,7 @@ import dev.vessel.node.machines.Machines;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
+import dev.vessel.provisioner.registry.ReloadingCredentials;
 import dev.vessel.provisioner.registry.RegistryTransport;
 import dev.vessel.provisioner.rootfs.RootfsBackends;
 import java.io.IOException;
@@ -84,7 +85,7 @@ final class NodeWiring {
         MachineRecords machines = new MachineRecords(paths);
         machines.removeUnfinished();
         ImageProvisioner images = new ImageProvisioner(paths,
-                DockerConfigCredentials.load(DockerConfigCredentials.defaultLocation(System.getenv())),
+                new ReloadingCredentials(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
                         RegistryTransport.Options.DEFAULTS.maxAttempts(), RegistryTransport.Options.DEFAULTS.firstBackoff()),
                 RootfsBackends.detect(paths), BlobHolder.allOf(artifacts, machines));

@@ -22,6 +22,7 @@ import dev.vessel.core.network.NetworkNames;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.Capability;
+import dev.vessel.linux.RtNetlink;
 import dev.vessel.node.cli.Sizes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,6 +47,8 @@ public final class BundleConfig {
     /** The labels an OCI container carries: its bundle, and its annotations as one JSON object. */
     public static final String BUNDLE_LABEL = "dev.vessel.oci.bundle";
     public static final String ANNOTATIONS_LABEL = "dev.vessel.oci.annotations";
+    /** The annotation that picks a bundle's isolation, {@code vm} or {@code process}, over the runtime's default. */
+    public static final String ISOLATION_ANNOTATION = "dev.vessel.isolation";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The file systems the launch helper mounts itself in every container with a root file system. */
@@ -62,15 +65,21 @@ public final class BundleConfig {
 
     private final JsonNode root;
     private final Path bundle;
+    private final NetnsProbe loopbackOnly;
     private final ContainerConfig.Builder out = ContainerConfig.newBuilder().setIsolation(Isolation.PROCESS);
 
-    private BundleConfig(JsonNode root, Path bundle) {
+    private BundleConfig(JsonNode root, Path bundle, NetnsProbe loopbackOnly) {
         this.root = root;
         this.bundle = bundle;
+        this.loopbackOnly = loopbackOnly;
     }
 
-    /** Reads {@code <bundle>/config.json}; the bundle must be an absolute directory. */
-    public static ContainerConfig read(String id, Path bundle) {
+    /**
+     * Reads {@code <bundle>/config.json}; the bundle must be an absolute directory. {@code isolation} is the
+     * runtime's default ({@code vessel-runtime --vm}: VM), which the bundle's {@link #ISOLATION_ANNOTATION}
+     * overrides.
+     */
+    public static ContainerConfig read(String id, Path bundle, Isolation isolation) {
         if (!bundle.isAbsolute() || !Files.isDirectory(bundle)) {
             throw VesselException.invalid("bundle", Quoted.of(bundle.toString()) + " is not an absolute directory");
         }
@@ -80,14 +89,14 @@ public final class BundleConfig {
         } catch (IOException e) {
             throw VesselException.invalid("bundle", "cannot read " + bundle.resolve("config.json") + ": " + e.getMessage());
         }
-        return translate(id, bundle, config);
+        return translate(id, bundle, config, isolation, BundleConfig::hasOnlyLoopback);
     }
 
     /**
      * An exec's process ({@code runc exec --process FILE}: a process section of the runtime spec) as Vessel
      * runs it in {@code container}: its args, env (over the container's), cwd and user. It runs with the
      * container's capabilities and rlimits, so the process must ask for those (engines pass them again);
-     * a terminal is refused, as for the container.
+     * a terminal is the exec's own, as for the container.
      */
     public static ExecConfig execConfig(ContainerConfig container, JsonNode process) {
         if (!process.isObject()) {
@@ -109,7 +118,7 @@ public final class BundleConfig {
                 }
             }
         }
-        BundleConfig exec = new BundleConfig(JSON.createObjectNode(), null);
+        BundleConfig exec = new BundleConfig(JSON.createObjectNode(), null, path -> false);
         exec.process(withoutCapabilities);
         ContainerConfig asked = exec.out.build();
         if (!asked.getRlimitsList().equals(container.getRlimitsList())) {
@@ -123,7 +132,8 @@ public final class BundleConfig {
                     + " groups");
         }
         return ExecConfig.newBuilder().addAllCommand(asked.getCommandList()).addAllEnv(asked.getEnvList())
-                .setUser(asked.getUser()).setWorkingDir(asked.getWorkingDir()).build();
+                .setUser(asked.getUser()).setWorkingDir(asked.getWorkingDir()).setTty(asked.getTty())
+                .setInteractive(asked.getInteractive()).build();
     }
 
     /** The capabilities a container's config gives its task: Vessel's default set, less its drops, plus its adds. */
@@ -137,14 +147,16 @@ public final class BundleConfig {
         return set;
     }
 
-    static ContainerConfig translate(String id, Path bundle, JsonNode config) {
+    /** {@code loopbackOnly}: whether the network namespace bound at a path has no interface but loopback. */
+    static ContainerConfig translate(String id, Path bundle, JsonNode config, Isolation isolation,
+            NetnsProbe loopbackOnly) {
         if (config == null || !config.isObject()) {
             throw refused("", "config.json must hold a JSON object");
         }
-        return new BundleConfig(config, bundle).translate(id);
+        return new BundleConfig(config, bundle, loopbackOnly).translate(id, isolation);
     }
 
-    private ContainerConfig translate(String id) {
+    private ContainerConfig translate(String id, Isolation isolation) {
         known(root, "", "ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations",
                 "linux");
         String version = root.path("ociVersion").asText("");
@@ -155,6 +167,7 @@ public final class BundleConfig {
         if (root.has("annotations")) {
             out.putLabels(ANNOTATIONS_LABEL, root.get("annotations").toString());
         }
+        out.setIsolation(isolation(root.path("annotations").path(ISOLATION_ANNOTATION), isolation));
         process(root.path("process"));
         root(root.path("root"));
         hostname();
@@ -162,6 +175,22 @@ public final class BundleConfig {
         hooks(root.path("hooks"));
         linux(root.path("linux"));
         return out.build();
+    }
+
+    private static Isolation isolation(JsonNode annotation, Isolation otherwise) {
+        if (annotation.isMissingNode()) {
+            return otherwise;
+        }
+        return switch (annotation.asText()) {
+            case "vm" -> Isolation.VM;
+            case "process" -> Isolation.PROCESS;
+            default -> throw refused("annotations[\"" + ISOLATION_ANNOTATION + "\"]", Quoted.of(annotation.asText())
+                    + " is not an isolation: vm or process");
+        };
+    }
+
+    private boolean inVm() {
+        return out.getIsolation() == Isolation.VM;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -174,7 +203,9 @@ public final class BundleConfig {
         known(process, "process", "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits",
                 "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel");
         if (process.path("terminal").asBoolean(false)) {
-            throw refused("process.terminal", "terminals are not supported yet: run without a tty (no -t)");
+            // a pty in the task's own devpts, held by Vessel's monitor; the runtime's shim relays it to the
+            // engine's console socket, input included
+            out.setTty(true).setInteractive(true);
         }
         emptyOrAbsent(process, "process", "apparmorProfile");
         emptyOrAbsent(process, "process", "selinuxLabel");
@@ -400,7 +431,9 @@ public final class BundleConfig {
             switch (type) {
                 case "network" -> {
                     network = true;
-                    if (!path.isEmpty()) {
+                    if (!path.isEmpty() && inVm()) {
+                        vmNetworkNamespace(at + ".path", path);
+                    } else if (!path.isEmpty()) {
                         out.setNetworkNamespacePath(path);
                     }
                 }
@@ -419,8 +452,43 @@ public final class BundleConfig {
                         + " container its own, sharing the host's is not supported");
             }
         }
+        if (!network && inVm()) {
+            throw refused("linux.namespaces", "has no network namespace: a VM container cannot share the host's"
+                    + " (list a new one, e.g. podman --network none)");
+        }
         if (!network) {
             out.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
+        }
+    }
+
+    /**
+     * A VM's network is its own NICs, not a namespace on the host: a namespace an engine made with nothing in
+     * it but loopback (podman's {@code --network none}) is what a VM without a NIC has, anything more the VM
+     * could not reach.
+     */
+    private void vmNetworkNamespace(String at, String path) {
+        boolean bare;
+        try {
+            bare = loopbackOnly.hasOnlyLoopback(Path.of(path));
+        } catch (IOException e) {
+            throw refused(at, "cannot list the interfaces of the network namespace " + Quoted.of(path) + ": "
+                    + e.getMessage());
+        }
+        if (!bare) {
+            throw refused(at, "a VM container cannot join a network namespace on the host (" + Quoted.of(path)
+                    + " has interfaces besides loopback): its network is its own; use podman --network none");
+        }
+    }
+
+    /** Whether the network namespace bound at a path has no interface but loopback. */
+    @FunctionalInterface
+    interface NetnsProbe {
+        boolean hasOnlyLoopback(Path netns) throws IOException;
+    }
+
+    private static boolean hasOnlyLoopback(Path netns) throws IOException {
+        try (RtNetlink netlink = RtNetlink.openIn(netns)) {
+            return netlink.links().stream().allMatch(RtNetlink.Link::loopback);
         }
     }
 

@@ -3,7 +3,6 @@ package dev.vessel.node.runtime;
 import dev.vessel.node.cli.CliFailure;
 import dev.vessel.node.cli.VesselClient;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.FileChannel;
@@ -71,26 +70,6 @@ final class DaemonLink {
         } catch (CliFailure e) {
             throw new RuntimeFailure(e.getMessage());
         }
-    }
-
-    /** An upgraded connection (an exec's start): stdio frames both ways. */
-    VesselClient.Upgraded upgrade(String path) {
-        try {
-            return client().upgrade("POST", path);
-        } catch (CliFailure e) {
-            throw new RuntimeFailure(e.getMessage());
-        }
-    }
-
-    /** A streamed answer (a followed log), read until the daemon ends it. */
-    InputStream stream(String path) throws IOException {
-        VesselClient.Response response = client().send("GET", path, null);
-        if (response.status >= 400) {
-            try (response) {
-                throw failure(response.text());
-            }
-        }
-        return response.body;
     }
 
     /** runc's messages for what engines test: a missing container, one not running. */

@@ -42,20 +42,6 @@ final class JsonFields {
         return "";
     }
 
-    /** The first integer member named {@code name} (protobuf JSON may quote it); -1 when there is none. */
-    static long number(String json, String name) {
-        int at = valueStart(json, name);
-        if (at < 0) {
-            return -1;
-        }
-        int start = at < json.length() && json.charAt(at) == '"' ? at + 1 : at;
-        int end = start;
-        while (end < json.length() && (Character.isDigit(json.charAt(end)) || json.charAt(end) == '-')) {
-            end++;
-        }
-        return end == start ? -1 : Long.parseLong(json.substring(start, end));
-    }
-
     private static int valueStart(String json, String name) {
         int key = json.indexOf("\"" + name + "\"");
         if (key < 0) {

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,18 +15,22 @@ import java.util.Set;
 final class RuntimeCommands {
     static final String OCI_VERSION = "1.0.2";
     static final String USAGE = """
-            usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND
+            usage: vessel-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--vm] COMMAND
             commands: create, start, run, exec, state, kill, delete, list, ps, pause, resume, update, events,
               features, spec
             not yet implemented: checkpoint, restore""";
     private static final Set<String> NOT_IMPLEMENTED = Set.of("checkpoint", "restore");
 
     private final DaemonLink daemon;
-    private final Path root;
+    /** The global flags a shim is given: the root, and where errors are logged. */
+    private final List<String> shimFlags;
+    /** {@code --vm}: a bundle without the isolation annotation runs in a VM of its own. */
+    private final boolean vm;
 
-    RuntimeCommands(DaemonLink daemon, Path root) {
+    RuntimeCommands(DaemonLink daemon, List<String> shimFlags, boolean vm) {
         this.daemon = daemon;
-        this.root = root;
+        this.shimFlags = shimFlags;
+        this.vm = vm;
     }
 
     int run(String command, List<String> words) throws IOException, InterruptedException {
@@ -45,12 +50,6 @@ final class RuntimeCommands {
             case "ps" -> ps(words);
             case "update" -> update(words);
             case "events" -> events(words);
-            case "shim" -> Shim.relay(daemon, one("shim", words, Set.of()).positional.getFirst());
-            case "exec-shim" -> {
-                Args args = Args.parse(words, Set.of(), Set.of(), Map.of(), false);
-                List<String> ids = args.positional("exec-shim", 2, "ID EXEC");
-                yield Shim.relayExec(daemon, ids.get(0), ids.get(1));
-            }
             default -> throw new RuntimeFailure(NOT_IMPLEMENTED.contains(command)
                     ? "\"" + command + "\" is not implemented by vessel-runtime yet"
                     : "no such command: " + command + "\n" + USAGE);
@@ -58,27 +57,30 @@ final class RuntimeCommands {
     }
 
     /** {@code create --bundle DIR [--pid-file F] ID}; leaves a {@link Shim} as the container's process. */
-    private int create(List<String> words) throws IOException {
+    private int create(List<String> words) throws IOException, InterruptedException {
         Args args = createArgs("create", words);
         String id = args.positional.getFirst();
         createContainer(id, args);
-        writePidFile(args, Shim.spawn(root, "shim", id));
-        return 0;
+        return Shim.detached(shimFlags, pidFile(args), shim(args, "shim", id));
     }
 
-    /** {@code run [--detach] --bundle DIR ID}: create and start; in the foreground, waits and removes it. */
+    /**
+     * {@code run [--detach] --bundle DIR ID}: create and start; in the foreground, relays (a shim attached
+     * before the start, as this process's child), exits as the program did and removes it.
+     */
     private int runContainer(List<String> words) throws IOException, InterruptedException {
         Args args = createArgs("run", words);
         String id = args.positional.getFirst();
         createContainer(id, args);
         if (args.has("detach")) {
-            writePidFile(args, Shim.spawn(root, "shim", id));
+            if (Shim.detached(shimFlags, pidFile(args), shim(args, "shim", id)) != 0) {
+                return 1;
+            }
             daemon.call("POST", "/v1/oci/containers/" + id + "/start", null);
             return 0;
         }
         writePidFile(args, ProcessHandle.current().pid());
-        daemon.call("POST", "/v1/oci/containers/" + id + "/start", null);
-        int code = Shim.relay(daemon, id);
+        int code = Shim.foreground(shimFlags, shim(args, "shim", "--start", id));
         daemon.call("DELETE", "/v1/oci/containers/" + id + "?force=1", null);
         return code;
     }
@@ -87,9 +89,6 @@ final class RuntimeCommands {
         Args args = Args.parse(words, Set.of("bundle", "pid-file", "console-socket", "preserve-fds"),
                 Set.of("no-pivot", "no-new-keyring", "detach", "keep"), Map.of("b", "bundle", "d", "detach"), false);
         args.positional(command, 1, "[--bundle DIR] [--pid-file FILE] ID");
-        if (args.has("console-socket")) {
-            throw new RuntimeFailure("--console-socket: process.terminal is not supported yet (run without a tty)");
-        }
         if (!args.value("preserve-fds", "0").equals("0")) {
             throw new RuntimeFailure("--preserve-fds is not supported: a Vessel task gets stdin, stdout and stderr only");
         }
@@ -103,7 +102,34 @@ final class RuntimeCommands {
         Path bundle = Path.of(args.value("bundle", ".")).toAbsolutePath().normalize();
         daemon.ensureRunning();
         daemon.call("POST", "/v1/oci/containers", "{\"id\":" + JsonFields.quote(id) + ",\"bundle\":"
-                + JsonFields.quote(bundle.toString()) + "}");
+                + JsonFields.quote(bundle.toString()) + (vm ? ",\"isolation\":\"vm\"" : "")
+                + (args.has("console-socket") ? ",\"console_socket\":true}" : stdinIsOpen() ? ",\"interactive\":true}" : "}"));
+    }
+
+    /** A shim's command line: {@code --console-socket S} (made absolute: a detached shim works from /) before the ids. */
+    private static String[] shim(Args args, String command, String... rest) {
+        List<String> words = new ArrayList<>(List.of(command));
+        if (args.has("console-socket")) {
+            words.addAll(List.of("--console-socket", Path.of(args.value("console-socket", "")).toAbsolutePath().toString()));
+        }
+        words.addAll(List.of(rest));
+        return words.toArray(String[]::new);
+    }
+
+    /**
+     * Whether the caller gave a stdin to forward (the task's stdin is then kept open for the shim): not
+     * /dev/null, which engines give a container without {@code -i}.
+     */
+    static boolean stdinIsOpen() {
+        try {
+            return !Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString().equals("/dev/null");
+        } catch (IOException e) {
+            return false; // closed
+        }
+    }
+
+    private static String pidFile(Args args) {
+        return args.has("pid-file") ? Path.of(args.value("pid-file", "")).toAbsolutePath().toString() : null;
     }
 
     /** Written whole, then renamed into place: an engine may read it as soon as it exists. */
@@ -119,18 +145,15 @@ final class RuntimeCommands {
 
     /**
      * {@code exec [--process FILE] [--detach] [--pid-file F] ID [COMMAND…]}: a process in the running container
-     * (vesseld's exec). In the foreground it relays the process's output and exits as it did; detached, a shim
-     * left in its place (its pid in the pid file) does that with the engine's descriptors.
+     * (vesseld's exec). A shim starts it and relays its stdio: in the foreground as this process's child, whose
+     * exit status is this one's; detached, left in its place (its pid in the pid file) with the engine's descriptors.
      */
-    private int exec(List<String> words) throws IOException {
+    private int exec(List<String> words) throws IOException, InterruptedException {
         Args args = Args.parse(words, Set.of("process", "pid-file", "console-socket", "preserve-fds"),
                 Set.of("detach", "tty"), Map.of("d", "detach", "t", "tty", "p", "process"), true);
         if (args.positional.isEmpty()) {
             throw new RuntimeFailure("\"exec\" requires a container ID: vessel-runtime exec [--process FILE]"
                     + " [--detach] [--pid-file FILE] ID [COMMAND...]");
-        }
-        if (args.has("tty") || args.has("console-socket")) {
-            throw new RuntimeFailure("--tty, --console-socket: a terminal is not supported by vessel-runtime yet");
         }
         if (!args.value("preserve-fds", "0").equals("0")) {
             throw new RuntimeFailure("--preserve-fds is not supported: a Vessel exec gets stdin, stdout and stderr only");
@@ -138,24 +161,27 @@ final class RuntimeCommands {
         String id = args.positional.getFirst();
         List<String> command = args.positional.subList(1, args.positional.size());
         String body;
+        // where its stdio goes: a console socket for a terminal, a stdin to forward
+        String stdio = (args.has("console-socket") ? ",\"console_socket\":true" : "")
+                + (stdinIsOpen() ? ",\"interactive\":true" : "");
         if (args.has("process")) {
             if (!command.isEmpty()) {
                 throw new RuntimeFailure("exec: give either --process or a command, not both");
             }
-            body = "{\"process\":" + Files.readString(Path.of(args.value("process", ""))) + "}";
+            body = "{\"process\":" + Files.readString(Path.of(args.value("process", ""))) + stdio + "}";
         } else if (command.isEmpty()) {
             throw new RuntimeFailure("exec: no command given (--process FILE or ID COMMAND...)");
         } else {
-            body = "{\"args\":[" + String.join(",", command.stream().map(JsonFields::quote).toList()) + "]}";
+            body = "{\"args\":[" + String.join(",", command.stream().map(JsonFields::quote).toList()) + "]" + stdio
+                    + (args.has("tty") ? ",\"tty\":true}" : "}");
         }
         requireDaemon();
         String execId = JsonFields.string(daemon.call("POST", "/v1/oci/containers/" + id + "/exec", body), "id");
         if (args.has("detach")) {
-            writePidFile(args, Shim.spawn(root, "exec-shim", id, execId));
-            return 0;
+            return Shim.detached(shimFlags, pidFile(args), shim(args, "exec-shim", id, execId));
         }
         writePidFile(args, ProcessHandle.current().pid());
-        return Shim.relayExec(daemon, id, execId);
+        return Shim.foreground(shimFlags, shim(args, "exec-shim", id, execId));
     }
 
     private int start(List<String> words) {

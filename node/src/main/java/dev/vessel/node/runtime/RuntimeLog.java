@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Where vessel-runtime reports, as runc does: an error to stderr and, with {@code --log}, to that file as a
@@ -25,6 +27,18 @@ final class RuntimeLog {
         this.file = file;
         this.json = format.equals("json");
         this.debug = debug;
+    }
+
+    /** The global flags that make a child runtime process (a shim) report here too, on {@code root}. */
+    List<String> flags(Path root) {
+        List<String> flags = new ArrayList<>(List.of("--root", root.toString()));
+        if (file != null) {
+            flags.addAll(List.of("--log", file.toAbsolutePath().toString(), "--log-format", json ? "json" : "text"));
+        }
+        if (debug) {
+            flags.add("--debug");
+        }
+        return flags;
     }
 
     void error(String message) {

@@ -1,152 +1,71 @@
 package dev.vessel.node.runtime;
 
-import dev.vessel.core.stdio.StdioFrame;
-import dev.vessel.node.cli.VesselClient;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The process an engine watches as the container's. conmon and containerd's shim wait for the pid in the
  * pid file as their child (they are sub-reapers, and runc's container process is re-parented to them) and
  * read the container's output from the descriptors they gave the runtime. A Vessel task is the child of its
- * monitor under vesseld, so {@code create} leaves this process behind in its place: it holds those
- * descriptors, copies the task's stdout and stderr into them from vesseld, and exits as the task did (a
- * signal's death as 128 + the signal, as a shell reports it).
+ * monitor under vesseld, so the runtime leaves a shim in its place: the native {@code vessel-runtime}'s
+ * {@code shim} (attached to the container before its start) or {@code exec-shim} (an exec's start), which
+ * relays the task's stdio between vesseld and those descriptors and exits as the task did.
+ *
+ * <p>Detached ({@code --detach}), the native program forks the shim into a session of its own, waits until it
+ * is attached, writes the pid file and exits: the shim is then the engine's sub-reaper's child, never this
+ * JVM's, whose process reaper would otherwise take its exit status from the engine.
  */
 final class Shim {
-    private static final int LAUNCH_FAILED = 127;
-    private static final int UNKNOWN = 255;
+    /** Where the native program is when not next to the runtime's classes (a test's or a packager's choice). */
+    static final String NATIVE_PROPERTY = "vessel.runtime.native";
 
     private Shim() {
     }
 
-    /**
-     * Starts {@code vessel-runtime shim ID} (or, for an exec, {@code exec-shim ID EXEC}) with this process's
-     * descriptors and JVM options; returns its pid.
-     */
-    static long spawn(Path root, String... shimCommand) throws IOException {
-        List<String> command = new ArrayList<>();
-        ProcessHandle.Info self = ProcessHandle.current().info();
-        command.add(self.command().orElseThrow());
-        command.addAll(jvmOptions(self.arguments().orElse(new String[0])));
-        command.addAll(List.of("-Xmx32m", "-cp", System.getProperty("java.class.path"), VesselRuntime.class.getName(),
-                "--root", root.toString()));
-        command.addAll(List.of(shimCommand));
-        return new ProcessBuilder(command).inheritIO().start().pid();
-    }
-
-    /** The options this JVM was started with (its start-up cache among them), without its class path. */
-    private static List<String> jvmOptions(String[] arguments) {
-        List<String> options = new ArrayList<>();
-        for (int i = 0; i < arguments.length; i++) {
-            String a = arguments[i];
-            if (a.equals(VesselRuntime.class.getName())) {
-                break;
-            }
-            if (a.equals("-cp") || a.equals("-classpath") || a.equals("--class-path")) {
-                i++;
-            } else if (!a.startsWith("-Xmx")) {
-                options.add(a);
-            }
+    /** Leaves a detached shim ({@code shim ID} or {@code exec-shim ID EXEC}) attached; 0, or 1 when it failed (reported). */
+    static int detached(List<String> global, String pidFile, String... command) throws IOException, InterruptedException {
+        List<String> words = new ArrayList<>(List.of(command[0], "--detach"));
+        if (pidFile != null) {
+            words.addAll(List.of("--pid-file", pidFile));
         }
-        return options;
+        words.addAll(List.of(command).subList(1, command.length));
+        return run(global, words);
     }
 
-    /** Copies the task's output until it ends, then returns the exit code its engine should see. */
-    static int relay(DaemonLink daemon, String id) throws InterruptedException {
-        Thread stdout = copy(daemon, id, "stdout", new FileOutputStream(FileDescriptor.out));
-        Thread stderr = copy(daemon, id, "stderr", new FileOutputStream(FileDescriptor.err));
-        String termination = daemon.call("POST", "/v1/containers/" + id + "/wait", null);
-        stdout.join();
-        stderr.join();
-        return exitCode(termination);
+    /** Relays in a child process with this one's descriptors; the task's exit status. */
+    static int foreground(List<String> global, String... command) throws IOException, InterruptedException {
+        return run(global, List.of(command));
     }
 
-    /**
-     * Starts the exec and relays its output until its EXIT, whose status it returns. The engine's reader
-     * may go away meanwhile: the output is then dropped, the status still comes back.
-     */
-    static int relayExec(DaemonLink daemon, String id, String execId) {
-        String exec = "/v1/containers/" + id + "/exec/" + execId;
-        OutputStream out = new FileOutputStream(FileDescriptor.out);
-        OutputStream err = new FileOutputStream(FileDescriptor.err);
-        try (VesselClient.Upgraded session = daemon.upgrade(exec + "/start")) {
-            for (StdioFrame f = StdioFrame.readFrom(session.in); f != null; f = StdioFrame.readFrom(session.in)) {
-                switch (f.type()) {
-                    case STDOUT -> write(out, f.payload());
-                    case STDERR -> write(err, f.payload());
-                    case EXIT -> {
-                        return f.exitStatus();
-                    }
-                    default -> {
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // the daemon went away: its record of the exec may still say how it ended
-        }
-        return recordedExit(daemon, exec);
+    private static int run(List<String> global, List<String> words) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(nativeProgram().toString()));
+        command.addAll(global);
+        command.addAll(words);
+        return new ProcessBuilder(command).inheritIO().start().waitFor();
     }
 
-    /** The status the exec's record holds once it ended (a few seconds are given for it to be recorded). */
-    private static int recordedExit(DaemonLink daemon, String exec) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            String status = daemon.call("GET", exec, null);
-            if (JsonFields.string(status, "state").equals("EXEC_EXITED")) {
-                return (int) JsonFields.number(status, "exit_code");
-            }
-            if (System.nanoTime() > deadline) {
-                return UNKNOWN;
-            }
+    /** {@code vessel-runtime} beside the runtime's classes (node/target/classes or node/target/vessel-cli.jar). */
+    static Path nativeProgram() {
+        String configured = System.getProperty(NATIVE_PROPERTY);
+        Path program;
+        if (configured != null) {
+            program = Path.of(configured);
+        } else {
             try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return UNKNOWN;
+                program = Path.of(Shim.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                        .resolveSibling("vessel-runtime");
+            } catch (URISyntaxException | NullPointerException e) {
+                throw new RuntimeFailure("cannot tell where the native vessel-runtime is: set -D" + NATIVE_PROPERTY);
             }
         }
-    }
-
-    private static void write(OutputStream to, byte[] data) {
-        try {
-            to.write(data);
-            to.flush();
-        } catch (IOException e) {
-            // the engine stopped reading; the exit still matters
+        if (!Files.isExecutable(program)) {
+            throw new RuntimeFailure("the native vessel-runtime (the shims) is not built: " + program
+                    + " (mvn -o -pl node -am install -DskipTests)");
         }
-    }
-
-    static int exitCode(String termination) {
-        long code = JsonFields.number(termination, "exit_code");
-        if (code >= 0) {
-            return (int) code;
-        }
-        long signal = JsonFields.number(termination, "signal");
-        if (signal > 0) {
-            return 128 + (int) signal;
-        }
-        return JsonFields.string(termination, "reason").equals("LAUNCH_FAILED") ? LAUNCH_FAILED : UNKNOWN;
-    }
-
-    private static Thread copy(DaemonLink daemon, String id, String stream, OutputStream to) {
-        return Thread.ofPlatform().start(() -> {
-            try (InputStream from = daemon.stream("/v1/containers/" + id + "/logs?stream=" + stream + "&follow=1")) {
-                byte[] buffer = new byte[8192];
-                for (int n = from.read(buffer); n >= 0; n = from.read(buffer)) {
-                    to.write(buffer, 0, n);
-                    to.flush();
-                }
-            } catch (IOException | RuntimeFailure e) {
-                // the engine lost the reader, or the daemon went away: the exit still matters
-            }
-        });
+        return program;
     }
 }

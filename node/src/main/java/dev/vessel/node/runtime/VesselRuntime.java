@@ -25,7 +25,7 @@ public final class VesselRuntime {
         RuntimeLog log = new RuntimeLog(null, "text", false);
         try {
             Args global = Args.parse(argv, Set.of("root", "log", "log-format", "rootless", "criu"),
-                    Set.of("debug", "systemd-cgroup", "help", "version"), Map.of("h", "help", "v", "version"), true);
+                    Set.of("debug", "systemd-cgroup", "help", "version", "vm"), Map.of("h", "help", "v", "version"), true);
             log = new RuntimeLog(global.has("log") ? Path.of(global.value("log", "")) : null,
                     global.value("log-format", "text"), global.has("debug"));
             if (global.has("version")) {
@@ -45,7 +45,8 @@ public final class VesselRuntime {
             }
             Path root = Path.of(global.value("root", DEFAULT_ROOT.toString())).toAbsolutePath().normalize();
             log.debug("vessel-runtime " + String.join(" ", argv));
-            RuntimeCommands commands = new RuntimeCommands(new DaemonLink(root, log), root);
+            RuntimeCommands commands = new RuntimeCommands(new DaemonLink(root, log), log.flags(root),
+                    global.has("vm"));
             return commands.run(global.positional.getFirst(), global.positional.subList(1, global.positional.size()));
         } catch (RuntimeFailure e) {
             log.error(e.getMessage());

@@ -72,10 +72,17 @@ public final class Pty implements AutoCloseable {
 
     /** Starts {@code command} with the slave as its stdin, stdout, stderr and controlling terminal. */
     public Process spawn(List<String> command) throws IOException {
+        return spawn(command, java.util.Map.of());
+    }
+
+    /** As {@link #spawn(List)}, with {@code environment} added to this JVM's. */
+    public Process spawn(List<String> command, java.util.Map<String, String> environment) throws IOException {
         List<String> all = new ArrayList<>(List.of("setsid", "-w", "-c"));
         all.addAll(command);
-        return new ProcessBuilder(all).redirectInput(slave.toFile()).redirectOutput(slave.toFile())
-                .redirectError(slave.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(all).redirectInput(slave.toFile()).redirectOutput(slave.toFile())
+                .redirectError(slave.toFile());
+        builder.environment().putAll(environment);
+        return builder.start();
     }
 
     /** The window's new size: the kernel tells the terminal's foreground process group (SIGWINCH). */

@@ -94,12 +94,14 @@ class VesselCliTest {
     @Test
     void everyCommandAnswersHelpAndTheCliItsVersion() {
         for (String command : List.of("run", "exec", "attach", "ps", "inspect", "logs", "kill", "rm", "pull", "images", "rmi", "gc",
-                "info", "login")) {
+                "info", "login", "logout")) {
             Result help = vessel(command, "--help");
             assertEquals(0, help.code(), help::toString);
             assertTrue(help.out().contains("Usage: vessel " + command), help::toString);
         }
         assertTrue(vessel("run", "--help").out().contains("--vm"));
+        assertTrue(vessel("run", "--help").out().contains("--fetch"));
+        assertTrue(vessel("pull", "--help").out().contains("--creds"));
         Result version = vessel("--version");
         assertEquals(0, version.code(), version::toString);
         assertTrue(version.out().startsWith("vessel"), version::toString);

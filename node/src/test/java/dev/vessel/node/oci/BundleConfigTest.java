@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.seccomp.SeccompProfile;
 import java.io.InputStream;
@@ -32,7 +33,69 @@ class BundleConfigTest {
     }
 
     private static ContainerConfig translate(JsonNode config) {
-        return BundleConfig.translate("c1", BUNDLE, config);
+        return BundleConfig.translate("c1", BUNDLE, config, Isolation.PROCESS, netns -> {
+            throw new AssertionError("a process container's namespace is not inspected");
+        });
+    }
+
+    /** As {@code vessel-runtime --vm} translates it, podman's namespace holding only loopback ({@code --network none}). */
+    private static ContainerConfig translateForVm(JsonNode config) {
+        return BundleConfig.translate("c1", BUNDLE, config, Isolation.VM, netns -> {
+            assertEquals(Path.of("/run/netns/netns-test"), netns);
+            return true;
+        });
+    }
+
+    @Test
+    void theAnnotationOrTheRuntimesDefaultMakesAVmContainerWithTheSameConfig() throws Exception {
+        ObjectNode config = podmanConfig();
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        resources.putObject("memory").put("limit", 600L << 20);
+        resources.putObject("cpu").put("quota", 150_000).put("period", 100_000);
+        ContainerConfig vm = translateForVm(config);
+        assertEquals(Isolation.VM, vm.getIsolation());
+        // podman's namespace of loopback alone is what a VM without a NIC has: no networks, nothing joined
+        assertEquals(0, vm.getNetworksCount());
+        assertEquals("", vm.getNetworkNamespacePath());
+        assertTrue(vm.getHostRootfs().endsWith("/merged"), vm.getHostRootfs());
+        assertEquals(List.of("echo", "hi"), vm.getCommandList());
+        // podman's binds, files included (each shared into the guest alone)
+        assertEquals(List.of("/etc/resolv.conf", "/etc/hosts", "/dev/shm", "/run/.containerenv", "/etc/hostname"),
+                vm.getVolumesList().stream().map(Volume::getTarget).toList());
+        // the guest's size follows from these (VmSizing): 600 MiB and the guest's overhead, 2 vCPUs
+        assertEquals(600L << 20, vm.getResources().getMemoryBytes());
+        assertEquals(1.5, vm.getResources().getCpus());
+
+        ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "process");
+        assertEquals(Isolation.PROCESS, translateForVm(config).getIsolation());
+        ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "vm");
+        assertEquals(Isolation.VM, BundleConfig.translate("c1", BUNDLE, config, Isolation.PROCESS, netns -> true)
+                .getIsolation());
+    }
+
+    @Test
+    void whatAVmCannotHonourIsRefusedNamingTheJsonPath() throws Exception {
+        VesselException badValue = assertThrows(VesselException.class, () -> {
+            ObjectNode config = podmanConfig();
+            ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "kvm");
+            translate(config);
+        });
+        assertTrue(badValue.getMessage().startsWith("config.json: annotations[\"dev.vessel.isolation\"]: 'kvm'"),
+                badValue.getMessage());
+
+        ObjectNode hostNetwork = podmanConfig();
+        ((ArrayNode) hostNetwork.path("linux").path("namespaces")).remove(1);
+        refusedInVm("linux.namespaces: has no network namespace", hostNetwork, netns -> true);
+        refusedInVm("linux.namespaces[1].path", podmanConfig(), netns -> false);
+        refusedInVm("linux.namespaces[1].path: cannot list", podmanConfig(), netns -> {
+            throw new java.io.IOException("No such file or directory");
+        });
+    }
+
+    private static void refusedInVm(String pathAndMore, ObjectNode config, BundleConfig.NetnsProbe probe) {
+        VesselException e = assertThrows(VesselException.class,
+                () -> BundleConfig.translate("c1", BUNDLE, config, Isolation.VM, probe), pathAndMore);
+        assertTrue(e.getMessage().startsWith("config.json: " + pathAndMore), e.getMessage());
     }
 
     @Test
@@ -148,8 +211,16 @@ class BundleConfigTest {
     }
 
     @Test
+    void aTerminalIsTheTasksOwnWithItsInputOpen() throws Exception {
+        ObjectNode config = podmanConfig();
+        process(config).put("terminal", true);
+        ContainerConfig translated = translate(config);
+        assertTrue(translated.getTty() && translated.getInteractive(), translated.toString());
+        assertFalse(translate(podmanConfig()).getTty());
+    }
+
+    @Test
     void eachRefusalNamesTheJsonPath() throws Exception {
-        refused("process.terminal", c -> process(c).put("terminal", true));
         refused("process.oomScoreAdj", c -> process(c).put("oomScoreAdj", 100));
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));

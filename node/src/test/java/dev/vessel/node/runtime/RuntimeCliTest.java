@@ -12,15 +12,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * vessel-runtime's commands against the runtime spec's lifecycle and runc's conventions: a real vesseld
- * (started on demand by the first create), real containers on a busybox rootfs.
+ * (started on demand by the first create), real containers on a busybox rootfs; each test once as engines
+ * run bin/vessel-runtime (the native program first) and once with the Java runtime alone.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(RuntimeFixture.Mode.class)
 class RuntimeCliTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -30,20 +37,62 @@ class RuntimeCliTest {
     static RuntimeFixture runtime;
     static Path rootfs;
 
+    @Parameter
+    RuntimeFixture.Mode mode;
+
     @BeforeAll
-    static void setUp() throws Exception {
+    static void makeRootfs() throws Exception {
         DaemonProcess.requireRoot();
         rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        runtime = new RuntimeFixture(tmp.resolve("runtime"));
     }
 
-    @AfterAll
+    @BeforeParameterizedClassInvocation
+    static void setUp(RuntimeFixture.Mode mode) throws Exception {
+        runtime = new RuntimeFixture(tmp.resolve(mode.name()), mode);
+    }
+
+    @AfterParameterizedClassInvocation
     static void tearDown() throws Exception {
         if (runtime == null) {
             return;
         }
         runtime.close();
         assertFalse(ProcessHandle.of(runtime.daemonPid()).isPresent(), "the test's vesseld still runs");
+        runtime = null;
+    }
+
+    /**
+     * With a daemon running, the native program answers the hot commands (exec too) itself; the Java runtime
+     * answers the rest (and, in the other mode, everything).
+     */
+    @Test
+    void theHotCommandsRunNativelyOnceADaemonRuns() throws Exception {
+        Path bundle = runtime.bundle("native", rootfs, "sleep", "600");
+        runtime.ok("create", "--bundle", bundle.toString(), "warm-up"); // starts the daemon if none runs yet
+        int before = runtime.javaCalls().size();
+        runtime.ok("create", "--bundle", bundle.toString(), "hot");
+        runtime.ok("start", "hot");
+        assertEquals("running", state("hot").get("status").asText());
+        assertEquals("in-hot\n", runtime.ok("exec", "hot", "echo", "in-hot"));
+        runtime.ok("kill", "hot", "KILL");
+        awaitStatus("hot", "stopped");
+        runtime.ok("delete", "hot");
+        runtime.ok("delete", "--force", "warm-up");
+        List<String> calls = runtime.javaCalls().subList(before, runtime.javaCalls().size());
+        if (mode == RuntimeFixture.Mode.NATIVE_FIRST) {
+            assertEquals(List.of(), calls, "no JVM for create, start, state, exec, kill, delete");
+        } else {
+            assertTrue(calls.stream().anyMatch(c -> c.endsWith("create --bundle " + bundle + " hot"))
+                    && calls.stream().anyMatch(c -> c.endsWith("delete hot")), calls.toString());
+        }
+        int listed = runtime.javaCalls().size();
+        runtime.ok("list", "-q");
+        assertEquals(listed + 1, runtime.javaCalls().size(), "list is the Java runtime's in both modes");
+    }
+
+    /** A path of this mode's own. */
+    private Path dir(String name) {
+        return tmp.resolve(mode.name()).resolve(name);
     }
 
     private static JsonNode state(String id) throws Exception {
@@ -68,7 +117,7 @@ class RuntimeCliTest {
     @Test
     void createLeavesTheProgramUnstartedStartRunsItAndItsExitStopsIt() throws Exception {
         Path bundle = runtime.bundle("lifecycle", rootfs, "sleep", "600");
-        Path pidFile = tmp.resolve("lifecycle.pid");
+        Path pidFile = dir("lifecycle.pid");
 
         runtime.ok("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), "life");
 
@@ -154,18 +203,22 @@ class RuntimeCliTest {
      */
     @Test
     void aCreatedContainerIsStoppedAfterItsDaemonDied() throws Exception {
-        try (RuntimeFixture fresh = new RuntimeFixture(tmp.resolve("restarted"))) {
+        try (RuntimeFixture fresh = new RuntimeFixture(dir("restarted"), mode)) {
             Path bundle = fresh.bundle("orphaned", rootfs, "sleep", "600");
-            fresh.ok("create", "--bundle", bundle.toString(), "orphan");
+            Path pidFile = dir("orphan.pid");
+            fresh.ok("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), "orphan");
             long task = JSON.readTree(fresh.ok("state", "orphan")).get("pid").asLong();
+            long shim = Long.parseLong(Files.readString(pidFile).trim());
             long daemon = fresh.daemonPid();
             ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
             awaitEnd(daemon);
             awaitEnd(task);
+            assertTrue(ProcessHandle.of(shim).isPresent(), "the shim waits for a daemon to say how the task ended");
 
             JsonNode state = JSON.readTree(fresh.ok("state", "orphan"));
             assertEquals("stopped", state.get("status").asText(), state.toString());
             assertTrue(fresh.daemonPid() != daemon, "a new daemon serves the root");
+            awaitEnd(shim); // it asked the new daemon
             fresh.ok("delete", "orphan");
         }
     }
@@ -173,7 +226,7 @@ class RuntimeCliTest {
     /** The first calls on a root race to start its daemon; the lock makes one start, and every call succeeds. */
     @Test
     void concurrentFirstCallsOnAFreshRootStartOneDaemon() throws Exception {
-        try (RuntimeFixture fresh = new RuntimeFixture(tmp.resolve("fresh"))) {
+        try (RuntimeFixture fresh = new RuntimeFixture(dir("fresh"), mode)) {
             Path bundle = fresh.bundle("racing", rootfs, "sleep", "600");
             List<java.util.concurrent.CompletableFuture<RuntimeFixture.Result>> calls = new java.util.ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -216,7 +269,7 @@ class RuntimeCliTest {
 
     @Test
     void unknownIdsAndBadCallsFailAsRuncDoes() throws Exception {
-        Path log = tmp.resolve("runtime.log");
+        Path log = dir("runtime.log");
         for (List<String> call : List.of(List.of("state", "nosuch"), List.of("start", "nosuch"),
                 List.of("kill", "nosuch", "TERM"), List.of("delete", "nosuch"))) {
             List<String> args = new java.util.ArrayList<>(List.of("--log", log.toString(), "--log-format", "json"));
@@ -239,7 +292,7 @@ class RuntimeCliTest {
         assertTrue(runtime.run("checkpoint", "x").stderr().contains("not implemented"));
         Path terminal = runtime.bundle("terminal", rootfs, "true");
         RuntimeFixture.Result tty = runtime.run("create", "--bundle", terminal.toString(), "--console-socket",
-                tmp.resolve("console.sock").toString(), "tty");
+                dir("console.sock").toString(), "tty");
         assertEquals(1, tty.exitCode());
         assertTrue(tty.stderr().contains("process.terminal"), tty.stderr());
     }
@@ -249,8 +302,8 @@ class RuntimeCliTest {
     void poststartAndPoststopHooksGetTheState() throws Exception {
         Path bundle = runtime.bundle("hooks", rootfs, "sleep", "600");
         Path config = bundle.resolve("config.json");
-        Path poststart = tmp.resolve("poststart.json");
-        Path poststop = tmp.resolve("poststop.json");
+        Path poststart = dir("poststart.json");
+        Path poststop = dir("poststop.json");
         Files.writeString(config, Files.readString(config).replace("\"linux\": {", "\"hooks\": {"
                 + "\"poststart\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > " + poststart + "\"]}],"
                 + "\"poststop\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > " + poststop + "\"],"

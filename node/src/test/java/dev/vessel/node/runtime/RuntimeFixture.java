@@ -11,28 +11,56 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * vessel-runtime as engines run it: a new JVM per call, on this test's class path, with a root of the
- * test's own (so its vesseld, started by the first call that needs one, is the test's). {@link #close}
- * removes what is left: containers, the daemon, its cgroup parent.
+ * vessel-runtime as engines run it, with a root of the test's own (so its vesseld, started by the first call
+ * that needs one, is the test's) and the global flags it is given (an engine's second runtime, {@code --vm}):
+ * {@link Mode#NATIVE_FIRST} as bin/vessel-runtime runs it, the native program first, which hands what it does
+ * not handle to a new JVM on this test's class path; {@link Mode#JAVA_ONLY} a JVM per call. Each JVM call is
+ * recorded ({@link #javaCalls}). {@link #close} removes what is left: containers, the daemon, its cgroup
+ * parent. Public for the VM tests.
  */
-final class RuntimeFixture implements AutoCloseable {
-    final Path root;
-    final Path executable;
+public final class RuntimeFixture implements AutoCloseable {
+    public enum Mode {
+        NATIVE_FIRST, JAVA_ONLY
+    }
+
+    public final Path root;
+    public final Path executable;
     private final Path dir;
+    private final Path javaCallLog;
     private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Output of one call; stdout and stderr go to files, since a shim may keep them open after the call. */
-    record Result(int exitCode, String stdout, String stderr) {
+    public record Result(int exitCode, String stdout, String stderr) {
     }
 
-    RuntimeFixture(Path dir) throws IOException {
+    public RuntimeFixture(Path dir, String... globalFlags) throws IOException {
+        this(dir, Mode.NATIVE_FIRST, globalFlags);
+    }
+
+    public RuntimeFixture(Path dir, Mode mode, String... globalFlags) throws IOException {
         this.dir = Files.createDirectories(dir);
         this.root = dir.resolve("root");
-        // what podman is told to run: this JVM's java and class path, the test's root
+        this.javaCallLog = dir.resolve("java-calls");
+        // the Java runtime: this JVM's java and class path
+        Path java = dir.resolve("vessel-runtime-java");
+        Files.writeString(java, "#!/bin/sh\necho \"$*\" >> '" + javaCallLog + "'\nexec " + String.join(" ",
+                javaCommand().stream().map(a -> "'" + a + "'").toList()) + " \"$@\"\n");
+        // what engines are told to run, on the test's root
         this.executable = dir.resolve("vessel-runtime");
-        Files.writeString(executable, "#!/bin/sh\nexec " + String.join(" ", javaCommand().stream()
-                .map(a -> "'" + a + "'").toList()) + " --root '" + root + "' \"$@\"\n");
-        Files.setPosixFilePermissions(executable, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String flags = String.join(" ", globalFlags);
+        Files.writeString(executable, switch (mode) {
+            case NATIVE_FIRST -> "#!/bin/sh\nexport VESSEL_RUNTIME_JAVA='" + java + "'\nexec '" + Shim.nativeProgram()
+                    + "' --root '" + root + "' " + flags + " \"$@\"\n";
+            case JAVA_ONLY -> "#!/bin/sh\nexec '" + java + "' --root '" + root + "' " + flags + " \"$@\"\n";
+        });
+        for (Path script : List.of(java, executable)) {
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    /** The calls that ran the Java runtime, one line of arguments each. */
+    List<String> javaCalls() throws IOException {
+        return Files.exists(javaCallLog) ? Files.readAllLines(javaCallLog) : List.of();
     }
 
     private static List<String> javaCommand() {
@@ -41,7 +69,7 @@ final class RuntimeFixture implements AutoCloseable {
                 System.getProperty("java.class.path"), VesselRuntime.class.getName());
     }
 
-    Result run(String... args) throws IOException, InterruptedException {
+    public Result run(String... args) throws IOException, InterruptedException {
         int call = calls.incrementAndGet(); // calls may run from several threads
         Path out = dir.resolve("call-" + call + ".out");
         Path err = dir.resolve("call-" + call + ".err");
@@ -57,7 +85,7 @@ final class RuntimeFixture implements AutoCloseable {
     }
 
     /** A call that must succeed; its stdout. */
-    String ok(String... args) throws IOException, InterruptedException {
+    public String ok(String... args) throws IOException, InterruptedException {
         Result r = run(args);
         if (r.exitCode() != 0) {
             throw new AssertionError("vessel-runtime " + String.join(" ", args) + " exited " + r.exitCode() + ": "
@@ -67,7 +95,7 @@ final class RuntimeFixture implements AutoCloseable {
     }
 
     /** The {@code vessel} CLI against this root's daemon: Vessel's own view of the runtime's containers. */
-    String vessel(String... args) throws IOException, InterruptedException {
+    public String vessel(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "dev.vessel.node.cli.Vessel", "--host",
                 "unix://" + root.resolve("run").resolve("vessel.sock")));
@@ -80,13 +108,13 @@ final class RuntimeFixture implements AutoCloseable {
         return output;
     }
 
-    String daemonLog() throws IOException {
+    public String daemonLog() throws IOException {
         Path log = root.resolve("vesseld.log");
         return Files.exists(log) ? "\n--- vesseld.log:\n" + Files.readString(log) : "";
     }
 
     /** The pid of the daemon serving the root, from its state dir's lock file; 0 when it never started. */
-    long daemonPid() throws IOException {
+    public long daemonPid() throws IOException {
         Path lock = root.resolve("state").resolve("vesseld.lock");
         String pid = Files.exists(lock) ? Files.readString(lock).trim() : "";
         return pid.isEmpty() ? 0 : Long.parseLong(pid);
@@ -110,7 +138,7 @@ final class RuntimeFixture implements AutoCloseable {
     }
 
     /** A bundle whose config.json is vessel-runtime's own spec, with {@code args} and a busybox rootfs. */
-    Path bundle(String name, Path rootfs, String... args) throws Exception {
+    public Path bundle(String name, Path rootfs, String... args) throws Exception {
         Path bundle = Files.createDirectories(dir.resolve(name));
         ok("spec", "--bundle", bundle.toString());
         Path config = bundle.resolve("config.json");

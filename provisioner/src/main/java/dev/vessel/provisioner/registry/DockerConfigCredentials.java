@@ -49,7 +49,10 @@ public final class DockerConfigCredentials implements CredentialsProvider {
         try {
             root = Json.MAPPER.readTree(Files.readAllBytes(file));
         } catch (JacksonException e) {
-            throw VesselException.invalid(file.toString(), "is not valid JSON: " + e.getOriginalMessage());
+            // the location, not the parser's message: that quotes the text around the error, which may be a secret
+            var at = e.getLocation();
+            throw VesselException.invalid(file.toString(), "is not valid JSON"
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         }
         for (Map.Entry<String, JsonNode> e : root.path("auths").properties()) {
             credentials(file, e.getKey(), e.getValue()).ifPresent(c -> byRegistry.put(normalize(e.getKey()), c));
@@ -81,8 +84,11 @@ public final class DockerConfigCredentials implements CredentialsProvider {
         return user.isEmpty() ? Optional.empty() : Optional.of(new Credentials(user, entry.path("password").asText("")));
     }
 
-    /** {@code https://index.docker.io/v1/} and {@code registry-1.docker.io} name the same registry. */
-    private static String normalize(String key) {
+    /**
+     * The registry an {@code auths} key names: {@code https://index.docker.io/v1/} and {@code registry-1.docker.io}
+     * name the same registry, {@code docker.io}.
+     */
+    public static String normalize(String key) {
         String host = key.replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://", "");
         int slash = host.indexOf('/');
         host = slash < 0 ? host : host.substring(0, slash);

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,25 +33,41 @@ import java.util.concurrent.Semaphore;
  * blobs already present; every blob is verified by the store. Records the result for a later local resolve.
  */
 public final class Puller {
-    private final PingEndpoint ping;
-    private final ManifestResolver resolver;
-    private final BlobEndpoint blobs;
+    private final RegistryTransport transport;
+    private final PlatformSelector platform;
     private final BlobStore store;
     private final ImageLoader loader;
     private final int parallelism;
 
     public Puller(RegistryTransport transport, BlobStore store, ImageLoader loader, Platform platform, int parallelism) {
-        this.ping = new PingEndpoint(transport);
-        this.resolver = new ManifestResolver(new ManifestEndpoint(transport), new PlatformSelector(platform));
-        this.blobs = new BlobEndpoint(transport);
+        this.transport = transport;
+        this.platform = new PlatformSelector(platform);
         this.store = store;
         this.loader = loader;
         this.parallelism = parallelism;
     }
 
+    /** Pulls with the node's credentials. */
     public PulledImage pull(ImageReference ref, BlobProgress.Listener listener) throws IOException, InterruptedException {
-        ping.ping(ref.getRegistry());
-        ResolvedManifest resolved = resolver.resolve(ref);
+        return pull(ref, listener, transport);
+    }
+
+    /**
+     * Pulls with {@code credentials} (for the image's registry) in place of the node's: this pull's alone, kept
+     * by nothing once it ends.
+     */
+    public PulledImage pull(ImageReference ref, BlobProgress.Listener listener, Credentials credentials)
+            throws IOException, InterruptedException {
+        String registry = ref.getRegistry();
+        return pull(ref, listener, transport.withCredentials(
+                r -> r.equals(registry) ? Optional.of(credentials) : Optional.empty()));
+    }
+
+    private PulledImage pull(ImageReference ref, BlobProgress.Listener listener, RegistryTransport transport)
+            throws IOException, InterruptedException {
+        new PingEndpoint(transport).ping(ref.getRegistry());
+        ResolvedManifest resolved = new ManifestResolver(new ManifestEndpoint(transport), platform).resolve(ref);
+        BlobEndpoint blobs = new BlobEndpoint(transport);
         String name = ImageReferenceParser.format(ref);
         // Config first, then layers; an image may list one layer twice, fetch it once.
         Map<Digest, Descriptor> wanted = new LinkedHashMap<>();
@@ -60,14 +77,15 @@ public final class Puller {
         for (Descriptor layer : resolved.manifest().layers()) {
             wanted.putIfAbsent(layer.parsedDigest(name + " layer"), layer);
         }
-        fetchAll(ref, wanted, listener);
+        fetchAll(blobs, ref, wanted, listener);
         store.write(resolved.digest(), resolved.content());
         PulledImage image = loader.load(ref, resolved.digest());
         loader.remember(image);
         return image;
     }
 
-    private void fetchAll(ImageReference ref, Map<Digest, Descriptor> wanted, BlobProgress.Listener listener)
+    private void fetchAll(BlobEndpoint blobs, ImageReference ref, Map<Digest, Descriptor> wanted,
+                          BlobProgress.Listener listener)
             throws IOException, InterruptedException {
         Semaphore slots = new Semaphore(parallelism);
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -75,7 +93,7 @@ public final class Puller {
             wanted.forEach((digest, descriptor) -> futures.add(executor.submit(() -> {
                 slots.acquire();
                 try {
-                    fetch(ref, digest, descriptor.size(), listener);
+                    fetch(blobs, ref, digest, descriptor.size(), listener);
                 } finally {
                     slots.release();
                 }
@@ -92,12 +110,13 @@ public final class Puller {
         }
     }
 
-    private void fetch(ImageReference ref, Digest digest, long size, BlobProgress.Listener listener) throws Exception {
-        boolean fetched = store.ensure(digest, size, () -> new Progress(open(ref, digest), digest, size, listener));
+    private void fetch(BlobEndpoint blobs, ImageReference ref, Digest digest, long size, BlobProgress.Listener listener)
+            throws Exception {
+        boolean fetched = store.ensure(digest, size, () -> new Progress(open(blobs, ref, digest), digest, size, listener));
         listener.onProgress(new BlobProgress(digest, fetched ? Phase.DONE : Phase.PRESENT, size, size));
     }
 
-    private InputStream open(ImageReference ref, Digest digest) throws IOException {
+    private static InputStream open(BlobEndpoint blobs, ImageReference ref, Digest digest) throws IOException {
         try {
             return blobs.open(ref, digest);
         } catch (InterruptedException e) {

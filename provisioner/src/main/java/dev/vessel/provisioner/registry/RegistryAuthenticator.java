@@ -11,9 +11,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Answers registry auth challenges: learns each registry's {@code WWW-Authenticate} challenge from a 401, then
  * sends Basic credentials, or a Bearer token fetched from the challenge's realm (with the credentials, if any)
- * and cached per registry and scope until shortly before it expires.
+ * and cached per registry, scope and credentials until shortly before it expires: a token got with one user's
+ * credentials never serves a request made with other credentials or none.
  */
 public final class RegistryAuthenticator {
     private static final Duration DEFAULT_TOKEN_LIFETIME = Duration.ofSeconds(60);
@@ -67,7 +71,7 @@ public final class RegistryAuthenticator {
             return Optional.of(basic(c));
         }
         String scope = repository == null ? challenge.param("scope") : "repository:" + repository + ":pull";
-        String key = registry + " " + scope;
+        String key = registry + " " + scope + " " + creds.map(RegistryAuthenticator::fingerprint).orElse("anonymous");
         Token token = tokens.get(key);
         if (token == null || Instant.now().isAfter(token.expires())) {
             token = fetchToken(registry, challenge, scope, creds);
@@ -121,6 +125,16 @@ public final class RegistryAuthenticator {
         }
         long lifetime = body.path("expires_in").asLong(DEFAULT_TOKEN_LIFETIME.toSeconds());
         return new Token(token, Instant.now().plusSeconds(lifetime).minus(EXPIRY_MARGIN));
+    }
+
+    /** Names credentials in the token cache's keys without keeping the password there. */
+    private static String fingerprint(Credentials c) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest((c.username() + "\0" + c.password()).getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static String basic(Credentials c) {

@@ -43,13 +43,25 @@ public final class RegistryTransport {
     }
 
     public RegistryTransport(CredentialsProvider credentials, Options options, ProvisionerLimits limits) {
-        this.http = HttpClient.newBuilder()
+        this(HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+                .build(), credentials, options, limits);
+    }
+
+    private RegistryTransport(HttpClient http, CredentialsProvider credentials, Options options, ProvisionerLimits limits) {
+        this.http = http;
         this.authenticator = new RegistryAuthenticator(http, credentials, limits.maxTokenResponseBytes());
         this.options = options;
         this.limits = limits;
+    }
+
+    /**
+     * This transport's connections with other credentials and an authenticator of its own: for one pull whose
+     * caller gave its credentials, whose tokens then go with it instead of serving later pulls.
+     */
+    public RegistryTransport withCredentials(CredentialsProvider credentials) {
+        return new RegistryTransport(http, credentials, options, limits);
     }
 
     /** The body of a metadata document (a manifest or index), refused past the document cap unread. */

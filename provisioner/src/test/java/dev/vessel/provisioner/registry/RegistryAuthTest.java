@@ -1,6 +1,7 @@
 package dev.vessel.provisioner.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +22,7 @@ import com.sun.net.httpserver.HttpExchange;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -28,6 +30,7 @@ import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -137,6 +140,82 @@ class RegistryAuthTest {
             assertTrue(e.getMessage().contains("unauthorized: token realm http://" + proxy.address()
                     + "/token refused the credentials of user 'bob'"), e.getMessage());
         }
+    }
+
+    /** A token realm on a proxy of the open registry that gives a token to bob:secret only. */
+    private static void bobsTokenRealm(RegistryProxy proxy, AtomicInteger tokenRequests) {
+        String expectedBasic = "Basic " + Base64.getEncoder().encodeToString("bob:secret".getBytes(StandardCharsets.UTF_8));
+        proxy.intercept(exchange -> {
+            if (exchange.getRequestURI().getPath().equals("/token")) {
+                tokenRequests.incrementAndGet();
+                boolean ok = expectedBasic.equals(exchange.getRequestHeaders().getFirst("Authorization"));
+                byte[] body = (ok ? "{\"token\":\"tok-bob\",\"expires_in\":300}" : "{}").getBytes();
+                exchange.sendResponseHeaders(ok ? 200 : 401, body.length);
+                exchange.getResponseBody().write(body);
+                return true;
+            }
+            if (!"Bearer tok-bob".equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                exchange.getResponseHeaders().add("WWW-Authenticate", "Bearer realm=\"http://" + proxyAddress(exchange)
+                        + "/token\",service=\"test-registry\"");
+                exchange.sendResponseHeaders(401, -1);
+                return true;
+            }
+            return false;
+        });
+    }
+
+    /** A token got with credentials serves those credentials only: not a pull after they were removed, nor another's. */
+    @Test
+    void tokensServeOnlyTheCredentialsTheyWereGotWith(@TempDir Path state) throws Exception {
+        try (RegistryProxy proxy = new RegistryProxy(open.address())) {
+            bobsTokenRealm(proxy, new AtomicInteger());
+            var ref = ImageReferenceParser.parse(proxy.address() + "/private/app:v1");
+            AtomicReference<Optional<Credentials>> configured = new AtomicReference<>(Optional.of(new Credentials("bob", "secret")));
+            Puller puller = puller(state, registry -> configured.get());
+            assertEquals(2, puller.pull(ref, BlobProgress.Listener.NONE).layers().size());
+
+            configured.set(Optional.empty()); // a logout
+            VesselException loggedOut = assertThrows(VesselException.class, () -> puller.pull(ref, BlobProgress.Listener.NONE));
+            assertTrue(loggedOut.getMessage().contains("refused anonymous access"), loggedOut.getMessage());
+
+            // one pull's own credentials: that pull only, its tokens not kept for the next
+            assertEquals(2, puller.pull(ref, BlobProgress.Listener.NONE, new Credentials("bob", "secret")).layers().size());
+            assertThrows(VesselException.class, () -> puller.pull(ref, BlobProgress.Listener.NONE));
+            VesselException wrong = assertThrows(VesselException.class,
+                    () -> puller.pull(ref, BlobProgress.Listener.NONE, new Credentials("bob", "not-the-secret")));
+            assertFalse(wrong.getMessage().contains("not-the-secret"), wrong.getMessage());
+        }
+    }
+
+    @Test
+    void perPullCredentialsWithBasicAuthAndNoneConfigured(@TempDir Path state) throws Exception {
+        var ref = ImageReferenceParser.parse(secured.address() + "/private/app:v1");
+        Puller puller = puller(state, CredentialsProvider.NONE);
+        assertEquals(2, puller.pull(ref, BlobProgress.Listener.NONE,
+                new Credentials(LocalRegistry.USER, LocalRegistry.PASSWORD)).layers().size());
+        VesselException after = assertThrows(VesselException.class, () -> puller.pull(ref, BlobProgress.Listener.NONE));
+        assertTrue(after.getMessage().contains("none are configured"), after.getMessage());
+    }
+
+    /** The daemon's view of config.json follows the file: a login's rename, a logout, its removal. */
+    @Test
+    void reloadingCredentialsFollowTheFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("config.json");
+        ReloadingCredentials creds = new ReloadingCredentials(file);
+        assertEquals(Optional.empty(), creds.forRegistry("r.example"));
+        Path written = dockerConfig(Files.createDirectories(dir.resolve("a")), "r.example", "alice", "one");
+        Files.move(written, file);
+        assertEquals(Optional.of(new Credentials("alice", "one")), creds.forRegistry("r.example"));
+        Files.move(dockerConfig(Files.createDirectories(dir.resolve("b")), "r.example", "alice", "two"), file, StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(Optional.of(new Credentials("alice", "two")), creds.forRegistry("r.example"));
+        Files.writeString(file, "{\"auths\":{}}");
+        assertEquals(Optional.empty(), creds.forRegistry("r.example"));
+        Files.writeString(file, "{\"auths\": {\"r.example\": {\"password\": \"leak-me\" oops");
+        VesselException broken = assertThrows(VesselException.class, () -> creds.forRegistry("r.example"));
+        assertTrue(broken.getMessage().startsWith(file + ": is not valid JSON (line 1, column "), broken.getMessage());
+        assertFalse(broken.getMessage().contains("leak-me") || broken.getMessage().contains("oops"), broken.getMessage());
+        Files.delete(file);
+        assertEquals(Optional.empty(), creds.forRegistry("r.example"));
     }
 
     private static String proxyAddress(HttpExchange exchange) {

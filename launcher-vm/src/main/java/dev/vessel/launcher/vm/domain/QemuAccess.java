@@ -59,6 +59,13 @@ public final class QemuAccess {
             openWayTo(disk.path());
             qemu.allow(disk.path(), PosixAcls.READ | (disk.readOnly() ? 0 : PosixAcls.WRITE));
         }
+        for (VmVolumes.FileShare file : spec.volumes().files()) {
+            // QEMU reaches the file through its bind in the share, not through the file's own directories
+            int perms = PosixAcls.READ | (file.readOnly() ? 0 : PosixAcls.WRITE);
+            if (!qemu.may(file.file(), perms)) {
+                qemu.allow(file.file(), perms);
+            }
+        }
     }
 
     /**

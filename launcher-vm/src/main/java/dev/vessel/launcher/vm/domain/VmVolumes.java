@@ -3,6 +3,7 @@ package dev.vessel.launcher.vm.domain;
 import dev.vessel.core.agent.GuestDisk;
 import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.isolation.ReadOnlyRootfs;
 import dev.vessel.core.model.Mount;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.VmDisk;
@@ -14,6 +15,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * How a VM task's volumes and disks reach the task. The host-side {@code filesystem/linux} plan
@@ -22,11 +25,17 @@ import java.util.List;
  * container's {@code vm.disks} a virtio-blk disk with a serial the guest finds it by, and the guest is
  * told in {@code LaunchTask.mounts} what to mount and where the task gets it.
  *
+ * <p>A bind of one file is shared as a directory of Vessel's own holding only that file, bound there
+ * ({@link FileShare}; the launcher makes the binds): sharing the file's own directory would show the guest
+ * every neighbour of the file, and open them to QEMU's user.
+ *
  * @param shares      directories shared with the guest, in the plan's order
  * @param disks       disks attached to the guest, in the config's order
  * @param guestMounts the task's volumes as the guest makes them: the plan's, then the disks with a target
+ * @param files       the file binds, each shared as its own directory (one of {@code shares})
  */
-public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List<GuestMount> guestMounts) {
+public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List<GuestMount> guestMounts,
+        List<FileShare> files) {
     /** Share tags are this plus an index; the rootfs share has its own ({@link DomainXml#ROOTFS_TAG}). */
     static final String SHARE_TAG_PREFIX = "vessel-vol";
     /** Disk serials are this plus an index; virtio-blk keeps at most 20 bytes of a serial. */
@@ -34,12 +43,21 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
     static final String DEFAULT_FORMAT = "raw";
     static final String DEFAULT_FS_TYPE = "ext4";
 
+    /** A bind's options the guest's bind applies (read-only is the mount's own flag). */
+    private static final Set<String> GUEST_BIND_OPTIONS = Set.of("nosuid", "nodev", "noexec");
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
     private static final int EOPNOTSUPP = 95;
 
     /** A host directory the guest mounts by its tag; read-only ones are read-only to QEMU itself. */
     public record VolumeShare(String tag, Path source, boolean readOnly) {
+    }
+
+    /** A host file, bound on {@code dir/<its name>} for {@code dir} to be shared. */
+    public record FileShare(Path file, Path dir, boolean readOnly) {
+        public Path bound() {
+            return dir.resolve(file.getFileName());
+        }
     }
 
     /** A host image file or block device given to the guest as {@code /dev/<device>}. */
@@ -51,25 +69,33 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
         shares = List.copyOf(shares);
         disks = List.copyOf(disks);
         guestMounts = List.copyOf(guestMounts);
+        files = List.copyOf(files);
     }
 
     public static VmVolumes none() {
-        return new VmVolumes(List.of(), List.of(), List.of());
+        return new VmVolumes(List.of(), List.of(), List.of(), List.of());
+    }
+
+    /** {@link #plan(List, List, Path)} where no file may be bound (nowhere to share one from). */
+    public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks) {
+        return plan(mounts, vmDisks, null);
     }
 
     /**
      * Plans the shares, disks and guest mounts. Refuses, naming the field, a disk whose path is not an
      * image file or block device on this node.
      *
-     * @param mounts the merged launch info's mounts: every one becomes a guest mount (today only
-     *               filesystem/linux contributes mounts to a VM task)
+     * @param mounts   the merged launch info's mounts: every one becomes a guest mount (today only
+     *                 filesystem/linux contributes mounts to a VM task)
+     * @param filesDir where each bound file gets its directory ({@code <filesDir>/<n>/}); null: a file is refused
      */
-    public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks) {
+    public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks, Path filesDir) {
         List<VolumeShare> shares = new ArrayList<>();
         List<AttachedDisk> disks = new ArrayList<>();
         List<GuestMount> guestMounts = new ArrayList<>();
+        List<FileShare> files = new ArrayList<>();
         for (Mount m : mounts) {
-            guestMounts.add(volume(m, shares));
+            guestMounts.add(volume(m, shares, files, filesDir));
         }
         for (int i = 0; i < vmDisks.size(); i++) {
             VmDisk d = vmDisks.get(i);
@@ -85,24 +111,38 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                         .build());
             }
         }
-        return new VmVolumes(shares, disks, guestMounts);
+        return new VmVolumes(shares, disks, guestMounts, files);
     }
 
     /** One mount of filesystem/linux's plan as the guest makes it; a bind adds its source to {@code shares}. */
-    private static GuestMount volume(Mount m, List<VolumeShare> shares) {
+    private static GuestMount volume(Mount m, List<VolumeShare> shares, List<FileShare> files, Path filesDir) {
         boolean readOnly = m.getOptionsList().contains("ro");
         GuestMount.Builder guest = GuestMount.newBuilder().setTarget(m.getTarget()).setReadOnly(readOnly);
         switch (m.getType()) {
             case "bind", "rbind" -> {
-                if (!Files.isDirectory(Path.of(m.getSource()))) { // filesystem/linux refuses these first
+                Path source = Path.of(m.getSource());
+                m.getOptionsList().stream().filter(GUEST_BIND_OPTIONS::contains).forEach(guest::addOptions);
+                String tag = SHARE_TAG_PREFIX + shares.size();
+                if (Files.isRegularFile(source) && filesDir == null) { // a pod's member: its pod's VM shares no more
                     throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
-                            + ") is not a directory: a guest can be given directories only");
+                            + ") is a file: this guest can be given directories only");
+                }
+                if (Files.isRegularFile(source)) {
+                    // the guest writes into the bound file only: its directory needs no xattrs
+                    FileShare file = new FileShare(source, filesDir.resolve(Integer.toString(files.size())), readOnly);
+                    files.add(file);
+                    shares.add(new VolumeShare(tag, file.dir(), readOnly));
+                    guest.setShareTag(tag).setShareFile(source.getFileName().toString());
+                    break;
+                }
+                if (!Files.isDirectory(source)) { // filesystem/linux refuses these first
+                    throw VesselException.invalid("volumes", "'" + m.getSource() + "' (for " + m.getTarget()
+                            + ") is neither a directory nor a file: a guest can be given those only");
                 }
                 if (!readOnly) {
-                    requireUserXattrs(Path.of(m.getSource()), m.getTarget());
+                    requireUserXattrs(source, m.getTarget());
                 }
-                String tag = SHARE_TAG_PREFIX + shares.size();
-                shares.add(new VolumeShare(tag, Path.of(m.getSource()), readOnly));
+                shares.add(new VolumeShare(tag, source, readOnly));
                 guest.setShareTag(tag);
             }
             case "tmpfs" -> guest.setTmpfs(tmpfs(m));
@@ -133,17 +173,31 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
 
     /**
      * Makes the guest mounts' targets that are missing in a {@code host_rootfs}, as root, as the launch
-     * helper does for a process container's: in the guest, the task acts on that directory as QEMU's
-     * unprivileged user, who may not create them. Only real directories are walked, never a symlink;
-     * a target behind one, or behind a file, is left for the guest to refuse.
+     * helper does for a process container's, and with {@code readOnlyRootfs} those of the writable tmpfs the
+     * guest's {@code filesystem/linux} adds ({@link ReadOnlyRootfs}): in the guest, the task acts on that
+     * directory as QEMU's unprivileged user, who may not create them. Only real directories are walked, never
+     * a symlink; a target behind one, or behind a file, is left for the guest to refuse.
      */
-    public void makeMountPointsIn(Path hostRootfs) throws IOException {
-        for (GuestMount mount : guestMounts) {
+    public void makeMountPointsIn(Path hostRootfs, boolean readOnlyRootfs) throws IOException {
+        List<String> targets = new ArrayList<>(guestMounts.stream().map(GuestMount::getTarget).toList());
+        if (readOnlyRootfs) {
+            ReadOnlyRootfs.WRITABLE_TMPFS.forEach(t -> targets.add(t.target()));
+        }
+        Set<String> fileTargets = guestMounts.stream().filter(m -> !m.getShareFile().isEmpty())
+                .map(m -> Path.of(m.getTarget()).normalize().toString()).collect(Collectors.toSet());
+        for (String target : targets) {
             Path dir = hostRootfs;
-            for (Path name : Path.of("/").relativize(Path.of(mount.getTarget()).normalize())) {
-                dir = dir.resolve(name);
+            Path relative = Path.of("/").relativize(Path.of(target).normalize());
+            for (int i = 0; i < relative.getNameCount(); i++) {
+                dir = dir.resolve(relative.getName(i));
+                boolean file = i == relative.getNameCount() - 1 && fileTargets.contains(Path.of(target).normalize()
+                        .toString());
                 if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createDirectory(dir);
+                    if (file) {
+                        Files.createFile(dir); // a bound file's mount point is a file
+                    } else {
+                        Files.createDirectory(dir);
+                    }
                 } else if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
                     break;
                 }

@@ -101,6 +101,7 @@ public final class WarmPool implements AutoCloseable {
     private boolean fits(VmSpec spec, ContainerConfig config) {
         return config.getVm().equals(VmOptions.getDefaultInstance())
                 && config.getVolumesCount() == 0
+                && spec.volumes().shares().isEmpty() // a task with uris: its sandbox is a share a warm guest lacks
                 && NetworkNames.cniAttachments(config).isEmpty()
                 && spec.memoryBytes() <= memoryBytes
                 && spec.vcpus() <= vcpus;

@@ -90,7 +90,7 @@ class DomainXmlTest {
                 List.of(new VmVolumes.AttachedDisk(image, "raw", true, false, "vessel-disk0", "vda"),
                         new VmVolumes.AttachedDisk(overlay, "qcow2", false, false, "vessel-disk1", "vdb"),
                         new VmVolumes.AttachedDisk(Path.of("/dev/loop0"), "raw", false, true, "vessel-disk2", "vdc")),
-                List.of());
+                List.of(), List.of());
         VmSpec spec = spec("vol-xml", dir.resolve("rootfs"), Accelerator.TCG, volumes);
         String xml = DomainXml.render(spec);
         assertValidatedByLibvirt(xml, spec.domainName());

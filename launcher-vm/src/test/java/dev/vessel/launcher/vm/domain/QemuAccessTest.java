@@ -53,9 +53,16 @@ class QemuAccessTest {
         Path config = Files.createDirectories(dir.resolve("config"));
         Path disk = Files.writeString(dir.resolve("disk.img"), "");
         Path kept = Files.createDirectories(state.resolve("volumes/kept"));
+        // a bound file in a directory QEMU's user cannot search: reached through its bind, let in on the file alone
+        Path hidden = Files.createDirectory(dir.resolve("hidden"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Path conf = Files.writeString(hidden.resolve("app.conf"), "x");
+        Path fileDir = Files.createDirectories(state.resolve("containers/c/vm-files/0"));
         VmVolumes volumes = new VmVolumes(List.of(new VmVolumes.VolumeShare("vessel-vol0", data, false),
-                new VmVolumes.VolumeShare("vessel-vol1", config, true), new VmVolumes.VolumeShare("vessel-vol2", kept, false)),
-                List.of(new VmVolumes.AttachedDisk(disk, "raw", true, false, "vessel-disk0", "vda")), List.of());
+                new VmVolumes.VolumeShare("vessel-vol1", config, true), new VmVolumes.VolumeShare("vessel-vol2", kept, false),
+                new VmVolumes.VolumeShare("vessel-vol3", fileDir, false)),
+                List.of(new VmVolumes.AttachedDisk(disk, "raw", true, false, "vessel-disk0", "vda")), List.of(),
+                List.of(new VmVolumes.FileShare(conf, fileDir, false)));
 
         new QemuAccess(QEMU, state, dir.resolve("run")).prepare(spec(view, kernel, volumes));
 
@@ -72,6 +79,8 @@ class QemuAccessTest {
         assertEquals(Optional.of(RWX), PosixAcls.userEntry(kept, QEMU.uid()));
         assertEquals(Optional.of(PosixAcls.READ), PosixAcls.userEntry(disk, QEMU.uid()), "a read-only disk");
         assertEquals(Optional.empty(), PosixAcls.userEntry(kernel, QEMU.uid()), "readable already: left as it is");
+        assertEquals(Optional.of(PosixAcls.READ | PosixAcls.WRITE), PosixAcls.userEntry(conf, QEMU.uid()), "a bound file");
+        assertEquals(Optional.empty(), PosixAcls.userEntry(hidden, QEMU.uid()), "the file's own directory stays closed");
     }
 
     @Test
@@ -81,7 +90,7 @@ class QemuAccessTest {
                 PosixFilePermissions.fromString("rwx------")));
         Path hidden = Files.createDirectories(closed.resolve("vol"));
         VmVolumes volumes = new VmVolumes(List.of(new VmVolumes.VolumeShare("vessel-vol0", data, false),
-                new VmVolumes.VolumeShare("vessel-vol1", hidden, false)), List.of(), List.of());
+                new VmVolumes.VolumeShare("vessel-vol1", hidden, false)), List.of(), List.of(), List.of());
         QemuAccess access = new QemuAccess(QEMU, state, dir.resolve("run"));
 
         VesselException refused = assertThrows(VesselException.class, () -> access.prepare(spec(view, kernel, volumes)));

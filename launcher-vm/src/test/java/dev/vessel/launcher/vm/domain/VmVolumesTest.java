@@ -81,13 +81,35 @@ class VmVolumesTest {
         }
     }
 
+    /** A file is shared as a directory of its own holding it alone, never with its neighbours. */
     @Test
-    void aBindOfAFileCannotBeShared() throws Exception {
+    void aBindOfAFileIsSharedAsADirectoryOfItsOwn() throws Exception {
         Path file = Files.writeString(tmp.resolve("app.conf"), "x");
-        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder()
-                .setSource(file.toString()).setTarget("/etc/app.conf").setType("bind").build()), List.of()));
+        List<Mount> mounts = List.of(Mount.newBuilder().setSource(tmp.toString()).setTarget("/data").setType("rbind")
+                .addOptions("nosuid").addOptions("nodev").build(), Mount.newBuilder().setSource(file.toString()).setTarget("/etc/app.conf").setType("bind")
+                .addOptions("ro").build());
+        Path files = tmp.resolve("vm-files");
+        VmVolumes volumes = VmVolumes.plan(mounts, List.of(), files);
+        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", tmp, false),
+                new VmVolumes.VolumeShare("vessel-vol1", files.resolve("0"), true)), volumes.shares());
+        assertEquals(List.of(new VmVolumes.FileShare(file, files.resolve("0"), true)), volumes.files());
+        assertEquals(files.resolve("0/app.conf"), volumes.files().getFirst().bound());
+        assertEquals(GuestMount.newBuilder().setTarget("/etc/app.conf").setReadOnly(true).setShareTag("vessel-vol1")
+                .setShareFile("app.conf").build(), volumes.guestMounts().get(1));
+        assertEquals(List.of("nosuid", "nodev"), volumes.guestMounts().get(0).getOptionsList(), "the guest's bind applies them");
+
+        // its mount point in a host_rootfs is a file
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
+        volumes.makeMountPointsIn(rootfs, false);
+        assertTrue(Files.isRegularFile(rootfs.resolve("etc/app.conf")));
+        assertTrue(Files.isDirectory(rootfs.resolve("data")));
+
+        VesselException e = assertThrows(VesselException.class, () -> VmVolumes.plan(mounts.subList(1, 2), List.of()));
         assertEquals("volumes", e.field().orElseThrow());
-        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
+        assertTrue(e.getMessage().contains("is a file: this guest can be given directories only"), e.getMessage());
+        e = assertThrows(VesselException.class, () -> VmVolumes.plan(List.of(Mount.newBuilder().setSource("/dev/null")
+                .setTarget("/dev/x").setType("bind").build()), List.of(), files));
+        assertTrue(e.getMessage().contains("neither a directory nor a file"), e.getMessage());
     }
 
     @Test
@@ -103,6 +125,22 @@ class VmVolumesTest {
         VmVolumes readOnly = VmVolumes.plan(List.of(Mount.newBuilder().setSource(noXattrs.toString())
                 .setTarget("/data").setType("bind").addOptions("ro").build()), List.of());
         assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", noXattrs, true)), readOnly.shares());
+    }
+
+    /** The guest acts on a host_rootfs as QEMU's user: the host makes what the guest will mount on. */
+    @Test
+    void mountPointsAreMadeInAHostRootfsWithTheReadOnlyRootfsTmpfs() throws Exception {
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
+        Files.createDirectories(rootfs.resolve("var"));
+        VmVolumes volumes = VmVolumes.plan(List.of(Mount.newBuilder().setSource("tmpfs").setTarget("/scratch/a")
+                .setType("tmpfs").build()), List.of());
+        volumes.makeMountPointsIn(rootfs, false);
+        assertTrue(Files.isDirectory(rootfs.resolve("scratch/a")));
+        assertFalse(Files.exists(rootfs.resolve("run")));
+        volumes.makeMountPointsIn(rootfs, true);
+        for (String dir : List.of("run", "tmp", "var/tmp")) {
+            assertTrue(Files.isDirectory(rootfs.resolve(dir)), dir);
+        }
     }
 
     @Test

@@ -1,0 +1,194 @@
+package dev.vessel.vmtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.vm.QemuUser;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.linux.PosixAcls;
+import dev.vessel.node.runtime.PodmanFixture;
+import dev.vessel.node.runtime.RuntimeFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * vessel-runtime with a VM per container ({@code --vm}, as an engine's second runtime runs it): a bundle's
+ * rootfs shared into a guest of its own, its config applied there by the in-guest isolators, through the
+ * OCI commands' state transitions. One boot.
+ */
+class VmRuntimeTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private Path dir;
+    private RuntimeFixture runtime;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        VmNode.requireRootAndLibvirt();
+        dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-vmrt-");
+        QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE); // QEMU's user reaches the rootfs and volumes in it
+        runtime = new RuntimeFixture(dir.resolve("runtime"), "--vm");
+        Files.createDirectories(runtime.root);
+        Files.writeString(runtime.root.resolve("vesseld.json"), JSON.createObjectNode()
+                .put("guest_artifacts_dir", VmNode.artifactsDir().toAbsolutePath().toString()).toString());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (dir != null) {
+            VmNode.run("rm", "-rf", dir.toString());
+        }
+    }
+
+    @Test
+    void aVmBundleRunsInItsOwnGuestThroughCreateStartStateKillDelete() throws Exception {
+        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        Files.createDirectories(rootfs.resolve("work"));
+        VmNode.run("chmod", "0777", rootfs.resolve("work").toString()); // writable by the guest's user, unless ro
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve("in.txt"), "from the host\n");
+        Path files = Files.createDirectories(dir.resolve("files")); // bound one by one, never shared whole
+        Files.writeString(files.resolve("app.conf"), "app\n");
+        Files.writeString(files.resolve("ro.conf"), "ro\n");
+        VmNode.run("chmod", "-R", "a+rX", dir.toString());
+        VmNode.run("chmod", "0666", files.resolve("app.conf").toString(), files.resolve("ro.conf").toString());
+
+        Path bundle = runtime.bundle("vm-bundle", rootfs, "sh", "-c", String.join("; ",
+                "cat /proc/sys/kernel/random/boot_id", "uname -r", "echo foo=$FOO cwd=$(pwd) uid=$(id -u)",
+                "cat /data/in.txt", "touch /work/x 2>&1 | grep -q Read-only && echo root-ro",
+                "touch /scratch/x && echo scratch-rw", "cat /etc/app.conf /etc/ro.conf",
+                "echo guest >> /etc/app.conf && echo file-rw",
+                "(echo x >> /etc/ro.conf) 2>&1 | grep -q Read-only && echo file-ro", "nproc", "grep MemTotal /proc/meminfo", "echo ready",
+                "exec sleep 600"));
+        ObjectNode config = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
+        ObjectNode process = (ObjectNode) config.get("process");
+        ((ArrayNode) process.get("env")).add("FOO=bar");
+        process.put("cwd", "/tmp");
+        ((ObjectNode) process.get("user")).put("uid", 1000).put("gid", 1000);
+        process.putObject("capabilities"); // a non-root user's: none
+        ((ObjectNode) config.get("root")).put("readonly", true);
+        ArrayNode mounts = (ArrayNode) config.get("mounts");
+        mounts.addObject().put("destination", "/data").put("type", "bind").put("source", data.toString())
+                .set("options", JSON.valueToTree(List.of("rbind", "ro")));
+        mounts.addObject().put("destination", "/etc/app.conf").put("type", "bind")
+                .put("source", files.resolve("app.conf").toString()).set("options", JSON.valueToTree(List.of("rbind")));
+        mounts.addObject().put("destination", "/etc/ro.conf").put("type", "bind")
+                .put("source", files.resolve("ro.conf").toString()).set("options", JSON.valueToTree(List.of("bind", "ro")));
+        mounts.addObject().put("destination", "/scratch").put("type", "tmpfs").put("source", "tmpfs")
+                .set("options", JSON.valueToTree(List.of("size=1m", "mode=1777")));
+        ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
+        resources.putObject("memory").put("limit", 600L << 20);
+        resources.putObject("cpu").put("quota", 150_000).put("period", 100_000);
+        Files.writeString(bundle.resolve("config.json"), config.toString());
+
+        runtime.ok("create", "--bundle", bundle.toString(), "--pid-file", dir.resolve("vm.pid").toString(), "vmc");
+        JsonNode created = state("vmc");
+        assertEquals("created", created.get("status").asText(), created.toString());
+        assertTrue(created.get("pid").asLong() > 0, created.toString());
+        assertTrue(runtime.vessel("inspect", "vmc").contains("\"VM\""), "the container is a VM task");
+
+        runtime.ok("start", "vmc");
+        assertEquals("running", state("vmc").get("status").asText());
+        String out = awaitLogs("vmc", "ready\n");
+        List<String> lines = out.lines().toList();
+        String hostBootId = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip();
+        assertNotEquals(hostBootId, lines.get(0), "the task runs under the guest's kernel, not the host's");
+        assertNotEquals(VmNode.run("uname", "-r").strip(), lines.get(1));
+        assertEquals(List.of("foo=bar cwd=/tmp uid=1000", "from the host", "root-ro", "scratch-rw", "app", "ro",
+                "file-rw", "file-ro", "2"), lines.subList(2, 11), out);
+        // 600 MiB for the task and the guest's own overhead: more than the limit, and than the default 512 MiB
+        long memTotalKib = Long.parseLong(lines.get(11).replaceAll("[^0-9]", ""));
+        assertTrue(memTotalKib > 600 * 1024, lines.get(11));
+        assertEquals("app\nguest\n", Files.readString(files.resolve("app.conf")), "a bound file is the host's, live");
+
+        runtime.ok("kill", "vmc", "KILL");
+        awaitStatus("vmc", "stopped");
+        RuntimeFixture.Result notRunning = runtime.run("kill", "vmc", "TERM");
+        assertTrue(notRunning.exitCode() != 0 && notRunning.stderr().contains("container not running"),
+                notRunning.toString());
+        runtime.ok("delete", "vmc");
+        RuntimeFixture.Result gone = runtime.run("state", "vmc");
+        assertTrue(gone.exitCode() != 0 && gone.stderr().contains("container does not exist"), gone.toString());
+        VmNode.awaitNoDomain("vessel-vmc");
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains("/vm-files/"),
+                "a file bind was left mounted");
+    }
+
+    /**
+     * podman with the VM runtime: {@code --network none} (a namespace of loopback alone: a VM without a NIC) and
+     * {@code --ipc none} (the launch helper's own /dev/shm; otherwise podman binds a directory of its 0700
+     * storage there, which QEMU's user cannot reach). podman's file binds (hosts, resolv.conf, hostname,
+     * .containerenv) reach the guest one by one.
+     */
+    @Test
+    void podmanRunsAnImageInAVmThroughTheVmRuntime() throws Exception {
+        Path podmanDir = Files.createTempDirectory(Path.of("/var/tmp"), "vrp"); // podman's runroot: 50 characters at most
+        PodmanFixture podman = new PodmanFixture(podmanDir, runtime);
+        try {
+            String id = podman.ok("create", "--network", "none", "--ipc", "none", PodmanFixture.IMAGE, "sh", "-c",
+                    "cat /proc/version; cat /etc/hostname").strip();
+            // podman keeps a container's layer in a 0700 directory of its 0700 storage: QEMU's user is refused
+            // there, naming the rootfs and the ACL that lets it in, before any VM is made
+            PodmanFixture.Result refused = podman.podman("start", "--attach", id);
+            assertTrue(refused.exitCode() != 0 && refused.output().contains("setfacl"), refused.output());
+            assertEquals(List.of(), VmNode.domains().stream().filter(d -> d.contains(id.substring(0, 12))).toList());
+
+            // the layer's directory (upper and merged are in it) and those above it
+            Path layer = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip()).getParent();
+            for (Path up = layer; up.startsWith(podman.dir); up = up.getParent()) {
+                QemuUser.ofHost().allow(up, PosixAcls.EXECUTE);
+            }
+            String out = podman.ok("start", "--attach", id);
+            String hostVersion = Files.readString(Path.of("/proc/version"));
+            assertTrue(out.startsWith("Linux version ") && !out.startsWith(hostVersion), out);
+            assertEquals(id.substring(0, 12), out.lines().toList().getLast(), "podman's bound /etc/hostname");
+            assertEquals("0 exited", podman.ok("inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", id)
+                    .strip());
+            podman.ok("rm", id);
+            assertFalse(runtime.ok("list", "-q").contains(id), "podman rm deletes the container from Vessel");
+        } finally {
+            podman.close();
+            VmNode.run("rm", "-rf", podmanDir.toString());
+        }
+    }
+
+    private JsonNode state(String id) throws Exception {
+        return JSON.readTree(runtime.ok("state", id));
+    }
+
+    private void awaitStatus(String id, String status) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!state(id).get("status").asText().equals(status)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(id + " never became " + status + ": " + state(id) + runtime.daemonLog());
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** The task's output through Vessel's own CLI, once it holds {@code text}. */
+    private String awaitLogs(String id, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        String logs;
+        while (!(logs = runtime.vessel("logs", id)).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(id + " never logged " + text + ": " + logs + runtime.daemonLog());
+            }
+            Thread.sleep(500);
+        }
+        return logs;
+    }
+}
