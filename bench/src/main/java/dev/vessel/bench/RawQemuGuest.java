@@ -3,6 +3,7 @@ package dev.vessel.bench;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
@@ -56,12 +57,29 @@ final class RawQemuGuest implements AutoCloseable {
             }
             Thread.sleep(2);
         }
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
+        try (SocketChannel channel = connect(deadline)) {
             InputStream in = Channels.newInputStream(channel);
             GuestFrame frame = GuestFrame.parseDelimitedFrom(in);
             if (frame == null || !frame.hasHello()) {
                 throw new IllegalStateException("the guest's first frame was not a hello: " + frame);
+            }
+        }
+    }
+
+    /** QEMU binds its socket before it listens: a refused connection is retried while QEMU lives. */
+    private SocketChannel connect(long deadline) throws Exception {
+        while (true) {
+            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                channel.connect(UnixDomainSocketAddress.of(socket));
+                return channel;
+            } catch (ConnectException refused) {
+                channel.close();
+                if (!qemu.isAlive() || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("QEMU does not accept on its agent socket"
+                            + (qemu.isAlive() ? "" : " (it exited " + qemu.exitValue() + ")"), refused);
+                }
+                Thread.sleep(2);
             }
         }
     }
