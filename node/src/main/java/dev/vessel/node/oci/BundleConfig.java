@@ -375,7 +375,7 @@ public final class BundleConfig {
         out.addVolumes(Volume.newBuilder().setTarget(target).setReadOnly(readOnly).setTmpfs(tmpfs));
     }
 
-    /** poststart and poststop are kept for vesseld to run ({@link OciHooks}); the others are refused. */
+    /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {
