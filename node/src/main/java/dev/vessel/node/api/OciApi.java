@@ -84,7 +84,7 @@ final class OciApi {
     }
 
     /**
-     * Runs the program of a CREATED container, then its poststart hooks. Only a created container starts
+     * Runs the startContainer hooks of a CREATED container inside it, then its program, then its poststart hooks. Only a created container starts
      * (runc's rule; the plain API's start also runs an ended one again).
      */
     void start(Exchange ex) {
@@ -94,8 +94,19 @@ final class OciApi {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot start container " + Quoted.of(id)
                     + ": it is " + now + ", not CREATED");
         }
-        ContainerStatus status = containerizer.start(id);
         ContainerConfig config = containerizer.config(id);
+        try {
+            OciHooks.runInside("startContainer", containerizer, config, OciState.of(containerizer.status(id), config)
+                    .toString());
+        } catch (RuntimeException e) {
+            try {
+                containerizer.destroy(id); // stopped, as runc leaves a container whose start hook failed
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        ContainerStatus status = containerizer.start(id);
         ObjectNode state = OciState.of(status, config);
         OciHooks.run("poststart", config, state.toString());
         ex.json(HttpResponseStatus.OK, state.toString());

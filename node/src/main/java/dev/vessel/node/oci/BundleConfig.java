@@ -377,6 +377,10 @@ public final class BundleConfig {
 
     /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
+        if (inVm() && !hooks.path("startContainer").isEmpty()) {
+            throw refused("hooks.startContainer", "is not supported in a VM container yet: it runs as an exec of"
+                    + " the created task, which Vessel does for process containers only");
+        }
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {
             out.putLabels(OciHooks.HOOKS_LABEL, kept);

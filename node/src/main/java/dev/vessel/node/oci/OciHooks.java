@@ -6,6 +6,11 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.ExecConfig;
+import dev.vessel.core.spi.Containerizer;
+import dev.vessel.core.stdio.StdioChannel;
+import dev.vessel.core.stdio.StdioFrame;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
@@ -24,20 +29,21 @@ import java.util.concurrent.TimeUnit;
  * pivoted into the root file system by then, so such a hook reaches the container's files through
  * {@code /proc/PID/root}, not the bundle's mount point as runc sets it up. {@code poststart} and {@code poststop}
  * run after the program started, after the container was deleted; their failures are warnings, as the spec says.
- * {@code createContainer} and {@code startContainer} run inside the container's namespaces, before pivot_root
- * and before the program, at points inside the launch helper: they are refused rather than run elsewhere.
+ * {@code startContainer} runs in start, before the program, inside the container: an exec of its CREATED task,
+ * the path resolved in the container's root; one that fails fails the start. {@code createContainer} runs in
+ * the container's namespaces before pivot_root with its path resolved on the host, a moment that passes inside
+ * the launch helper: it is refused rather than run elsewhere.
  */
 public final class OciHooks {
     private static final System.Logger LOG = System.getLogger(OciHooks.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The hooks a container carries, as the bundle gave them. */
     static final String HOOKS_LABEL = "dev.vessel.oci.hooks";
-    static final Set<String> RUN = Set.of("prestart", "createRuntime", "poststart", "poststop");
+    static final Set<String> RUN = Set.of("prestart", "createRuntime", "startContainer", "poststart", "poststop");
     /** Those run during create, in this order; the first that fails fails the create. */
     public static final List<String> CREATE = List.of("prestart", "createRuntime");
-    private static final Map<String, String> REFUSED = Map.of(
-            "createContainer", "runs in the container's namespaces before pivot_root, inside Vessel's launch helper",
-            "startContainer", "runs in the container before its program, inside Vessel's launch helper");
+    private static final Map<String, String> REFUSED = Map.of("createContainer", "runs in the container's namespaces"
+            + " before pivot_root, its path resolved on the host, a moment that passes inside Vessel's launch helper");
     private static final long DEFAULT_TIMEOUT_SECONDS = 60;
     /** How much of a failed hook's output its error quotes. */
     private static final int OUTPUT_QUOTED = 1024;
@@ -139,8 +145,7 @@ public final class OciHooks {
         } catch (IOException e) {
             return "could not run: " + e.getMessage();
         }
-        // read on its own thread, so that a hook writing much never blocks and its timeout still holds
-        var output = new OutputTail(p);
+        var output = OutputTail.of(p);
         try (OutputStream in = p.getOutputStream()) {
             in.write(state.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -161,26 +166,89 @@ public final class OciHooks {
         }
     }
 
-    /** The last bytes a hook wrote (stdout and stderr), read until it closes them. */
+    /**
+     * Runs the container's hooks of {@code phase} inside it, as execs of its CREATED task (its namespaces,
+     * cgroups and user; {@code path} resolved in its root file system; {@code env} added to its environment),
+     * each with {@code state} on stdin; the first that fails throws naming its JSON path.
+     */
+    public static void runInside(String phase, Containerizer containerizer, ContainerConfig config, String state) {
+        List<JsonNode> hooks = hooks(config, phase);
+        for (int i = 0; i < hooks.size(); i++) {
+            String failure = execOne(containerizer, config.getId(), hooks.get(i), state);
+            if (failure != null) {
+                throw new VesselException(ErrorCode.INTERNAL, "hooks." + phase + "[" + i + "]",
+                        Quoted.of(hooks.get(i).get("path").asText()) + " " + failure);
+            }
+        }
+    }
+
+    private static String execOne(Containerizer containerizer, String id, JsonNode hook, String state) {
+        ExecConfig.Builder exec = ExecConfig.newBuilder().addCommand(hook.get("path").asText()).setInteractive(true);
+        JsonNode args = hook.path("args");
+        for (int i = 1; i < args.size(); i++) {
+            exec.addCommand(args.get(i).asText());
+        }
+        for (JsonNode e : hook.path("env")) {
+            String[] pair = e.asText().split("=", 2);
+            exec.addEnv(EnvVar.newBuilder().setName(pair[0]).setValue(pair.length > 1 ? pair[1] : ""));
+        }
+        String execId = containerizer.execCreate(id, exec.build()).getId();
+        var output = new OutputTail();
+        int[] status = {-1};
+        try (StdioChannel stdio = containerizer.execStart(id, execId)) {
+            stdio.write(StdioFrame.stdin(state.getBytes(StandardCharsets.UTF_8)));
+            stdio.write(StdioFrame.stdinClose());
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    for (StdioFrame f; (f = stdio.read()) != null; ) {
+                        if (f.type() == StdioFrame.Type.EXIT) {
+                            status[0] = f.exitStatus();
+                            return;
+                        }
+                        output.keep(f.payload(), f.payload().length);
+                    }
+                } catch (IOException e) {
+                    // detached: the status stays unknown
+                }
+            });
+            long timeout = hook.path("timeout").asLong(DEFAULT_TIMEOUT_SECONDS);
+            if (!reader.join(Duration.ofSeconds(timeout))) {
+                // the caller destroys the container, and the hook with it
+                return "ran past its timeout of " + timeout + " s" + output.quoted();
+            }
+            return status[0] == 0 ? null : "exited " + status[0] + output.quoted();
+        } catch (IOException e) {
+            return "could not run: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "was interrupted";
+        }
+    }
+
+    /** The last bytes a hook wrote (stdout and stderr). */
     private static final class OutputTail {
         private final byte[] tail = new byte[OUTPUT_QUOTED];
         private int length;
-        private final Thread reader;
 
-        OutputTail(Process p) {
-            reader = Thread.ofVirtual().start(() -> {
+        /** Reads {@code p}'s output on a thread of its own, so that a hook writing much never blocks. */
+        static OutputTail of(Process p) {
+            var tail = new OutputTail();
+            tail.reader = Thread.ofVirtual().start(() -> {
                 byte[] buf = new byte[8192];
                 try (var out = p.getInputStream()) {
                     for (int n; (n = out.read(buf)) >= 0; ) {
-                        keep(buf, n);
+                        tail.keep(buf, n);
                     }
                 } catch (IOException e) {
                     // the hook was killed
                 }
             });
+            return tail;
         }
 
-        private synchronized void keep(byte[] buf, int n) {
+        private Thread reader;
+
+        synchronized void keep(byte[] buf, int n) {
             int from = Math.max(0, n - tail.length);
             int take = n - from;
             int shift = Math.min(length, tail.length - take);
@@ -189,9 +257,11 @@ public final class OciHooks {
             length = shift + take;
         }
 
-        /** {@code : OUTPUT} once the hook's output closed (a child it left holding it is not waited for long). */
+        /** {@code : OUTPUT} once the output closed (a child the hook left holding it is not waited for long). */
         String quoted() throws InterruptedException {
-            reader.join(Duration.ofSeconds(1));
+            if (reader != null) {
+                reader.join(Duration.ofSeconds(1));
+            }
             String text;
             synchronized (this) {
                 text = new String(tail, 0, length, StandardCharsets.UTF_8).strip();

@@ -146,6 +146,50 @@ class RuntimeHooksTest {
         assertEquals(1, runtime.run("state", "slow").exitCode(), "no container is left");
     }
 
+    /**
+     * startContainer runs in start, inside the container before its program: its path exists only in the
+     * container's root, it sees the container's hostname and /dev/shm, and gets the state on stdin. One that
+     * fails fails the start naming it, and the container is stopped.
+     */
+    @Test
+    void startContainerRunsInsideTheContainerBeforeItsProgram() throws Exception {
+        String hook = "/start-hook-" + mode.name();
+        Path script = rootfs.resolve(hook.substring(1));
+        Files.writeString(script, "#!/bin/sh\ncat > /dev/shm/start-state\nhostname > /dev/shm/start-hostname\n"
+                + "test -z \"$FAIL\" || { echo failed as asked; exit 4; }\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        assertFalse(Files.exists(Path.of(hook)), "the hook's path is the container's, not the host's");
+        Path bundle = runtime.bundle("sc", rootfs, "sh", "-c", "cat /dev/shm/start-hostname > /dev/shm/seen; sleep 600");
+        hooks(bundle, "\"startContainer\": [{\"path\": \"" + hook + "\"}]");
+
+        runtime.ok("create", "--bundle", bundle.toString(), "sc");
+        long pid = JSON.readTree(runtime.ok("state", "sc")).get("pid").asLong();
+        Path shm = Path.of("/proc", Long.toString(pid), "root", "dev", "shm");
+        assertFalse(Files.exists(shm.resolve("start-state")), "startContainer runs in start, not in create");
+        runtime.ok("start", "sc");
+        JsonNode state = JSON.readTree(Files.readString(shm.resolve("start-state")));
+        assertEquals("sc", state.get("id").asText());
+        assertEquals(pid, state.get("pid").asLong());
+        Path seen = shm.resolve("seen");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(seen) || Files.size(seen) == 0) {
+            assertTrue(System.nanoTime() < deadline, "the program never wrote " + seen);
+            Thread.sleep(50);
+        }
+        assertEquals("vessel\n", Files.readString(seen), "the hook saw the container's hostname, before the program");
+        runtime.ok("delete", "--force", "sc");
+
+        Path failing = runtime.bundle("sc-fail", rootfs, "sh", "-c", "touch /dev/shm/ran; sleep 600");
+        hooks(failing, "\"startContainer\": [{\"path\": \"" + hook + "\", \"env\": [\"FAIL=1\"]}]");
+        runtime.ok("create", "--bundle", failing.toString(), "sc-fail");
+        RuntimeFixture.Result r = runtime.run("start", "sc-fail");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.stderr().contains("hooks.startContainer[0]") && r.stderr().contains("exited 4")
+                && r.stderr().contains("failed as asked"), r.stderr());
+        assertTrue(runtime.ok("state", "sc-fail").contains("\"status\":\"stopped\""));
+        runtime.ok("delete", "sc-fail");
+    }
+
     /** A path of this mode's own. */
     private Path dir(String name) {
         return tmp.resolve(mode.name()).resolve(name);
