@@ -102,7 +102,7 @@ final class ContainerExecs {
 
     /**
      * Starts a created exec through the container's launcher (called with the container's lock held, the
-     * container running), with its stdio attached before it runs when {@code attach} (else the result's
+     * container running or created), with its stdio attached before it runs when {@code attach} (else the result's
      * {@code stdio} is null). A failure to start records the exec as ended with {@link #NOT_STARTED} and is
      * rethrown.
      */

@@ -947,6 +947,14 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
+    /** An exec runs in a running container, or in a created one (as runc's does): its task's namespaces exist. */
+    private static void requireExecutable(Container c) {
+        if (c.state() != ContainerState.RUNNING && c.state() != ContainerState.CREATED) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
+                    "container '" + c.id + "' is " + c.state() + ", not RUNNING");
+        }
+    }
+
     private void requireRecovered() {
         if (!recovered) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, null,
@@ -986,7 +994,7 @@ public final class UnifiedContainerizer implements Containerizer {
         validator.validateExec(config);
         Container c = lockCurrent(containerId);
         try {
-            requireState(c, ContainerState.RUNNING);
+            requireExecutable(c);
             return c.execs.create(config);
         } finally {
             c.lock.unlock();
@@ -997,7 +1005,7 @@ public final class UnifiedContainerizer implements Containerizer {
     public StdioChannel execStart(String containerId, String execId) {
         Container c = lockCurrent(containerId);
         try {
-            requireState(c, ContainerState.RUNNING);
+            requireExecutable(c);
             return c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), true).stdio();
         } finally {
             c.lock.unlock();
@@ -1008,7 +1016,7 @@ public final class UnifiedContainerizer implements Containerizer {
     public ExecStatus execStartDetached(String containerId, String execId) {
         Container c = lockCurrent(containerId);
         try {
-            requireState(c, ContainerState.RUNNING);
+            requireExecutable(c);
             c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), false);
             return c.execs.status(execId);
         } finally {

@@ -90,7 +90,7 @@ public interface Containerizer {
     void resize(String containerId, int rows, int columns);
 
     /**
-     * Records a process to run inside the running container (validated, fields named as in
+     * Records a process to run inside the running (or created) container (validated, fields named as in
      * {@link ExecConfig}); {@link #execStart} runs it. It is listed in the container's status.
      */
     ExecStatus execCreate(String containerId, ExecConfig config);

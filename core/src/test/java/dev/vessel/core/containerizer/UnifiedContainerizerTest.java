@@ -165,6 +165,12 @@ class UnifiedContainerizerTest {
         assertFalse(created.hasStartedAt());
         assertTrue(log.calls().contains("memory:isolate:oci"));
         assertFalse(log.calls().contains("process:release:oci"));
+        // an exec runs in a created container (as an OCI startContainer hook does) and releases nothing
+        var exec = node.containerizer.execStartDetached("oci", node.containerizer.execCreate("oci",
+                dev.vessel.core.model.ExecConfig.newBuilder().addCommand("/bin/true").build()).getId());
+        assertEquals(dev.vessel.core.model.ExecState.EXEC_RUNNING, exec.getState());
+        assertFalse(processes.get(created.getPid()).released);
+        processes.exit(exec.getPid(), 0);
 
         ContainerStatus started = node.containerizer.start("oci");
 

@@ -22,7 +22,8 @@ import java.util.List;
 
 /**
  * {@code /v1/oci/containers}: what {@code vessel-runtime} asks beyond the plain container API, so that the
- * runtime, a new process on every call, parses no JSON: a bundle created, started (with its poststart hooks),
+ * runtime, a new process on every call, parses no JSON: a bundle created (with its prestart and createRuntime
+ * hooks), started (with its poststart hooks),
  * the OCI state, runc's list, runc's update (OCI resources), runc's stats event and runc's rule for delete (with its
  * poststop hooks).
  * Kill, pause, resume and the processes (runc's ps) are the plain API's.
@@ -58,11 +59,32 @@ final class OciApi {
         ContainerConfig config = read.toBuilder()
                 .setInteractive(read.getInteractive() || body.path("interactive").asBoolean(false)).build();
         ContainerStatus status = containers.launch(config, false);
-        ex.json(HttpResponseStatus.CREATED, OciState.of(status, containerizer.config(id)).toString());
+        ContainerConfig stored = containerizer.config(id);
+        createHooks(status, stored);
+        ex.json(HttpResponseStatus.CREATED, OciState.of(status, stored).toString());
     }
 
     /**
-     * Runs the program of a CREATED container, then its poststart hooks. Only a created container starts
+     * prestart and createRuntime, on the host once the task is CREATED, with the state runc gives them (its pid,
+     * status "creating"); one that fails leaves no container behind, and the create answers its failure.
+     */
+    private void createHooks(ContainerStatus status, ContainerConfig config) {
+        String state = OciState.of(status, config).put("status", "creating").put("pid", status.getPid()).toString();
+        try {
+            OciHooks.runCreate(config, state);
+        } catch (RuntimeException e) {
+            try {
+                containerizer.destroy(config.getId());
+                containerizer.remove(config.getId());
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Runs the startContainer hooks of a CREATED container inside it, then its program, then its poststart hooks. Only a created container starts
      * (runc's rule; the plain API's start also runs an ended one again).
      */
     void start(Exchange ex) {
@@ -72,8 +94,19 @@ final class OciApi {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, id, "cannot start container " + Quoted.of(id)
                     + ": it is " + now + ", not CREATED");
         }
-        ContainerStatus status = containerizer.start(id);
         ContainerConfig config = containerizer.config(id);
+        try {
+            OciHooks.runInside("startContainer", containerizer, config, OciState.of(containerizer.status(id), config)
+                    .toString());
+        } catch (RuntimeException e) {
+            try {
+                containerizer.destroy(id); // stopped, as runc leaves a container whose start hook failed
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        ContainerStatus status = containerizer.start(id);
         ObjectNode state = OciState.of(status, config);
         OciHooks.run("poststart", config, state.toString());
         ex.json(HttpResponseStatus.OK, state.toString());

@@ -375,8 +375,12 @@ public final class BundleConfig {
         out.addVolumes(Volume.newBuilder().setTarget(target).setReadOnly(readOnly).setTmpfs(tmpfs));
     }
 
-    /** poststart and poststop are kept for vesseld to run ({@link OciHooks}); the others are refused. */
+    /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
+        if (inVm() && !hooks.path("startContainer").isEmpty()) {
+            throw refused("hooks.startContainer", "is not supported in a VM container yet: it runs as an exec of"
+                    + " the created task, which Vessel does for process containers only");
+        }
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {
             out.putLabels(OciHooks.HOOKS_LABEL, kept);

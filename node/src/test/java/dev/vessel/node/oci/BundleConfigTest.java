@@ -90,6 +90,9 @@ class BundleConfigTest {
         refusedInVm("linux.namespaces[1].path: cannot list", podmanConfig(), netns -> {
             throw new java.io.IOException("No such file or directory");
         });
+        ObjectNode startHook = podmanConfig();
+        startHook.putObject("hooks").putArray("startContainer").addObject().put("path", "/bin/true");
+        refusedInVm("hooks.startContainer: is not supported", startHook, netns -> true);
     }
 
     private static void refusedInVm(String pathAndMore, ObjectNode config, BundleConfig.NetnsProbe probe) {
@@ -187,14 +190,19 @@ class BundleConfigTest {
     }
 
     @Test
-    void poststartAndPoststopHooksAreKeptForTheDaemonToRun() throws Exception {
+    void theHooksTheDaemonRunsAreKeptForIt() throws Exception {
         ObjectNode config = podmanConfig();
         ObjectNode hooks = config.putObject("hooks");
+        hooks.putArray("prestart").addObject().put("path", "/bin/true");
+        hooks.putArray("createRuntime").addObject().put("path", "/bin/true");
         hooks.putArray("poststart").addObject().put("path", "/bin/true");
         hooks.putArray("poststop").addObject().put("path", "/bin/true").put("timeout", 5);
-        hooks.putArray("prestart"); // empty: nothing to refuse
+        hooks.putArray("startContainer").addObject().put("path", "/bin/true");
+        hooks.putArray("createContainer"); // empty: nothing to refuse
         String kept = translate(config).getLabelsOrThrow(OciHooks.HOOKS_LABEL);
-        assertTrue(kept.contains("\"poststart\"") && kept.contains("\"poststop\"") && !kept.contains("prestart"), kept);
+        assertTrue(kept.contains("\"prestart\"") && kept.contains("\"createRuntime\"") && kept.contains("\"poststart\"")
+                && kept.contains("\"poststop\"") && kept.contains("\"startContainer\"") && !kept.contains("createContainer"),
+                kept);
     }
 
     @Test
@@ -246,9 +254,10 @@ class BundleConfigTest {
         refused("linux.intelRdt", c -> linux(c).putObject("intelRdt"));
         refused("mounts[4].type", c -> ((ObjectNode) c.get("mounts").get(4)).put("type", "nfs"));
         refused("mounts[5].options[2]", c -> ((ArrayNode) c.get("mounts").get(5).get("options")).add("shared"));
-        refused("hooks.prestart", c -> c.putObject("hooks").putArray("prestart").addObject().put("path", "/bin/true"));
-        refused("hooks.createRuntime", c -> c.putObject("hooks").putArray("createRuntime").addObject()
+        refused("hooks.createContainer", c -> c.putObject("hooks").putArray("createContainer").addObject()
                 .put("path", "/bin/true"));
+        refused("hooks.createRuntime[0].timeout", c -> c.putObject("hooks").putArray("createRuntime").addObject()
+                .put("path", "/bin/true").put("timeout", 0));
         refused("hooks.poststart[0].path", c -> c.putObject("hooks").putArray("poststart").addObject()
                 .put("path", "true"));
         refused("ociVersion", c -> c.put("ociVersion", "0.9"));
