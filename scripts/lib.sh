@@ -10,7 +10,7 @@ VESSEL_PACKAGES=(
   # ext4 disk images for VM tasks' disk tests (mke2fs -d, debugfs)
   e2fsprogs
   # guest kernel and initramfs
-  linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd lz4 busybox-static
   # full VMs: the Debian 12 cloud image the tests boot (images/src/main/cloud: mmdebstrap, sfdisk,
   # extlinux + syslinux's MBR); genisoimage writes a VM's NoCloud seed (isoinfo reads it back in tests)
   mmdebstrap fdisk extlinux syslinux-common genisoimage
