@@ -56,8 +56,8 @@ class VmRuntimeTest {
     @Test
     void aVmBundleRunsInItsOwnGuestThroughCreateStartStateKillDelete() throws Exception {
         Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
-        Files.createDirectories(rootfs.resolve("work"));
-        VmNode.run("chmod", "0777", rootfs.resolve("work").toString()); // writable by the guest's user, unless ro
+        Files.createDirectories(rootfs.resolve("writable"));
+        VmNode.run("chmod", "0777", rootfs.resolve("writable").toString()); // writable by the guest's user, unless ro
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("in.txt"), "from the host\n");
         Path files = Files.createDirectories(dir.resolve("files")); // bound one by one, never shared whole
@@ -68,7 +68,7 @@ class VmRuntimeTest {
 
         Path bundle = runtime.bundle("vm-bundle", rootfs, "sh", "-c", String.join("; ",
                 "cat /proc/sys/kernel/random/boot_id", "uname -r", "echo foo=$FOO cwd=$(pwd) uid=$(id -u)",
-                "cat /data/in.txt", "touch /work/x 2>&1 | grep -q Read-only && echo root-ro",
+                "cat /data/in.txt", "touch /writable/x 2>&1 | grep -q Read-only && echo root-ro",
                 "touch /scratch/x && echo scratch-rw", "cat /etc/app.conf /etc/ro.conf",
                 "echo guest >> /etc/app.conf && echo file-rw",
                 "(echo x >> /etc/ro.conf) 2>&1 | grep -q Read-only && echo file-ro", "nproc", "grep MemTotal /proc/meminfo", "echo ready",
