@@ -238,9 +238,31 @@ class BundleConfigTest {
                 .set("effective", JSON.valueToTree(List.of("CAP_KILL"))));
         refused("process.ioPriority", c -> process(c).putObject("ioPriority"));
         refused("linux.namespaces[0].path", c -> namespace(c, 0).put("path", "/proc/1/ns/pid"));
-        refused("linux.namespaces[5].type", c -> namespaces(c).addObject().put("type", "user"));
+        refused("linux.uidMappings: is required with a new user namespace",
+                c -> namespaces(c).addObject().put("type", "user"));
+        refused("linux.namespaces[5].path", c -> namespaces(c).addObject().put("type", "user")
+                .put("path", "/proc/1/ns/user"));
+        refused("linux.gidMappings[0].size", c -> {
+            namespaces(c).addObject().put("type", "user");
+            linux(c).set("uidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1,
+                    "size", 1))));
+            linux(c).set("gidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1,
+                    "size", 0))));
+        });
+        refused("linux.uidMappings[1].hostID: overlaps the range of linux.uidMappings[0]", c -> {
+            namespaces(c).addObject().put("type", "user");
+            linux(c).set("uidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1000,
+                    "size", 10), java.util.Map.of("containerID", 10, "hostID", 1005, "size", 1))));
+            linux(c).set("gidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1,
+                    "size", 1))));
+        });
+        refused("linux.uidMappings[0].hostID: must be a number", c -> {
+            namespaces(c).addObject().put("type", "user");
+            linux(c).set("uidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", -1,
+                    "size", 1))));
+        });
         refused("linux.namespaces: has no pid namespace", c -> namespaces(c).remove(0));
-        refused("linux.uidMappings", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
+        refused("linux.uidMappings: needs a user namespace", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
                 java.util.Map.of("containerID", 0, "hostID", 100000, "size", 65536)))));
         refused("linux.sysctl", c -> linux(c).putObject("sysctl").put("net.ipv4.ip_forward", "1"));
         refused("linux.devices", c -> linux(c).putArray("devices").addObject().put("path", "/dev/fuse"));
