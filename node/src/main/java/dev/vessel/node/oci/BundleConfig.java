@@ -380,9 +380,11 @@ public final class BundleConfig {
 
     /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
-        if (inVm() && !hooks.path("startContainer").isEmpty()) {
-            throw refused("hooks.startContainer", "is not supported in a VM container yet: it runs as an exec of"
-                    + " the created task, which Vessel does for process containers only");
+        for (String inside : List.of("createContainer", "startContainer")) {
+            if (inVm() && !hooks.path(inside).isEmpty()) {
+                throw refused("hooks." + inside, "is not supported in a VM container yet: it runs in the task's"
+                        + " namespaces, which are the guest's");
+            }
         }
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {

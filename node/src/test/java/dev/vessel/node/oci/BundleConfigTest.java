@@ -93,6 +93,9 @@ class BundleConfigTest {
         ObjectNode startHook = podmanConfig();
         startHook.putObject("hooks").putArray("startContainer").addObject().put("path", "/bin/true");
         refusedInVm("hooks.startContainer: is not supported", startHook, netns -> true);
+        ObjectNode createHook = podmanConfig();
+        createHook.putObject("hooks").putArray("createContainer").addObject().put("path", "/bin/true");
+        refusedInVm("hooks.createContainer: is not supported", createHook, netns -> true);
     }
 
     private static void refusedInVm(String pathAndMore, ObjectNode config, BundleConfig.NetnsProbe probe) {
@@ -198,11 +201,12 @@ class BundleConfigTest {
         hooks.putArray("poststart").addObject().put("path", "/bin/true");
         hooks.putArray("poststop").addObject().put("path", "/bin/true").put("timeout", 5);
         hooks.putArray("startContainer").addObject().put("path", "/bin/true");
-        hooks.putArray("createContainer"); // empty: nothing to refuse
+        hooks.putArray("createContainer").addObject().put("path", "/bin/true");
+        hooks.putArray("prestop"); // empty: nothing to refuse
         String kept = translate(config).getLabelsOrThrow(OciHooks.HOOKS_LABEL);
         assertTrue(kept.contains("\"prestart\"") && kept.contains("\"createRuntime\"") && kept.contains("\"poststart\"")
-                && kept.contains("\"poststop\"") && kept.contains("\"startContainer\"") && !kept.contains("createContainer"),
-                kept);
+                && kept.contains("\"poststop\"") && kept.contains("\"startContainer\"") && kept.contains("createContainer")
+                && !kept.contains("prestop"), kept);
     }
 
     @Test
@@ -276,7 +280,9 @@ class BundleConfigTest {
         refused("linux.intelRdt", c -> linux(c).putObject("intelRdt"));
         refused("mounts[4].type", c -> ((ObjectNode) c.get("mounts").get(4)).put("type", "nfs"));
         refused("mounts[5].options[2]", c -> ((ArrayNode) c.get("mounts").get(5).get("options")).add("shared"));
-        refused("hooks.createContainer", c -> c.putObject("hooks").putArray("createContainer").addObject()
+        refused("hooks.createContainer[0].path", c -> c.putObject("hooks").putArray("createContainer").addObject()
+                .put("path", "true"));
+        refused("hooks.prestop: is not a hook of the spec", c -> c.putObject("hooks").putArray("prestop").addObject()
                 .put("path", "/bin/true"));
         refused("hooks.createRuntime[0].timeout", c -> c.putObject("hooks").putArray("createRuntime").addObject()
                 .put("path", "/bin/true").put("timeout", 0));
