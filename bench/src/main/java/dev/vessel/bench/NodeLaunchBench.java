@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code --network none} gives the container a network namespace of its own, as Vessel's default
  * does, and as the crun bundle now does too);
  * <li>{@code crun}: {@code crun run} on the image's rootfs (no image, no daemon: the floor);
- * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs.
+ * <li>{@code cli-start}: {@code bin/vessel --version}, what the CLI's JVM start alone costs;
+ * <li>{@code podman-version}: {@code podman --version}, its baseline.
  * </ul>
  * The bench starts its own vesseld (state and run directories under /var/tmp, its own cgroup parent)
  * from the built tree, and stops and removes everything at the end: the daemon, podman's store and its
@@ -103,6 +104,7 @@ public final class NodeLaunchBench {
         runs.put("podman", this::podman);
         runs.put("crun", this::crun);
         runs.put("cli-start", this::cliStart);
+        runs.put("podman-version", this::podmanVersion);
         Map<String, List<Double>> ms = Rounds.measure(runs, WARMUP, ROUNDS);
         System.out.printf(Locale.ROOT, "node-launch: /bin/true from a busybox image, launch to removal, "
                 + "%d alternating rounds after %d warm-up%n", ROUNDS, WARMUP);
@@ -113,6 +115,9 @@ public final class NodeLaunchBench {
                         Stats.median(ms.get(vessel)) / Stats.median(ms.get(baseline)));
             }
         }
+        System.out.printf(Locale.ROOT, "cli-start / podman-version = %.2f%n",
+                Stats.median(ms.get("cli-start")) / Stats.median(ms.get("podman-version")));
+        Rounds.printComparison("node-launch-cli-start", ms.get("cli-start"), "podman-version", ms.get("podman-version"));
         for (String vessel : List.of("vessel-cli", "vessel-api")) {
             for (String baseline : List.of("podman", "crun")) {
                 Rounds.printComparison("node-launch-" + vessel.substring("vessel-".length()), ms.get(vessel), baseline,
@@ -147,6 +152,10 @@ public final class NodeLaunchBench {
 
     private void cliStart() throws Exception {
         Commands.run(vessel("--version"));
+    }
+
+    private void podmanVersion() throws Exception {
+        Commands.run(new ProcessBuilder("podman", "--version"));
     }
 
     private ProcessBuilder vessel(String... args) {

@@ -18,9 +18,11 @@ import picocli.CommandLine.Spec;
  * {@code vessel}: the command-line client of vesseld, shaped like docker's. Every subcommand talks to the
  * daemon's HTTP API; failures of the CLI or the daemon exit 125, a foreground {@code run} exits with its task's code.
  */
-@Command(name = "vessel", mixinStandardHelpOptions = true, version = "vessel (Vessel node runtime)",
+@Command(name = "vessel", mixinStandardHelpOptions = true, version = Vessel.VERSION,
         description = "Run and manage containers and VM tasks on a Vessel node.")
 public final class Vessel implements Runnable {
+    static final String VERSION = "vessel (Vessel node runtime)";
+
     /**
      * The subcommands by name, in the order of the help. picocli reads every registered command's
      * annotations when the command line is built, a large part of a command's start-up: only the one
@@ -64,6 +66,15 @@ public final class Vessel implements Runnable {
     }
 
     static int execute(Vessel vessel, String... args) {
+        try {
+            Integer lean = new LeanCli(vessel.out, vessel.err, vessel.env).execute(args);
+            if (lean != null) {
+                return lean;
+            }
+        } catch (CliFailure e) {
+            vessel.err.println("vessel: " + e.getMessage());
+            return CliFailure.EXIT_CODE;
+        }
         CommandLine cli = new CommandLine(vessel);
         for (Map.Entry<String, Class<?>> subcommand : needed(args).entrySet()) {
             cli.addSubcommand(subcommand.getKey(), subcommand.getValue());

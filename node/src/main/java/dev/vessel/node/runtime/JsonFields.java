@@ -1,16 +1,18 @@
 package dev.vessel.node.runtime;
 
+import java.util.OptionalLong;
+
 /**
  * The few fields vessel-runtime reads from vesseld's answers, found by name in the flat JSON the daemon
  * writes, and JSON strings for its requests: a JSON library would cost each call more start-up than the
- * call itself.
+ * call itself. Also the CLI's lean path ({@code cli.LeanCli}), for the same reason.
  */
-final class JsonFields {
+public final class JsonFields {
     private JsonFields() {
     }
 
     /** The first string member named {@code name}, unescaped; empty when there is none. */
-    static String string(String json, String name) {
+    public static String string(String json, String name) {
         int at = valueStart(json, name);
         if (at < 0 || at >= json.length() || json.charAt(at) != '"') {
             return "";
@@ -55,8 +57,22 @@ final class JsonFields {
         return colon < 0 ? -1 : at;
     }
 
+    /** The first integer member named {@code name}; empty when there is none. */
+    public static OptionalLong integer(String json, String name) {
+        int at = valueStart(json, name);
+        int end = at;
+        while (at >= 0 && end < json.length() && (Character.isDigit(json.charAt(end)) || (end == at && json.charAt(end) == '-'))) {
+            end++;
+        }
+        try {
+            return at < 0 || end == at ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(json.substring(at, end)));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+
     /** {@code s} as a JSON string literal. */
-    static String quote(String s) {
+    public static String quote(String s) {
         StringBuilder out = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {
