@@ -88,6 +88,8 @@ final class NodeWiring {
         machines.removeUnfinished();
         NamedVolumes volumes = new NamedVolumes(paths);
         volumes.recover();
+        CniNetworks networks = new CniNetworks(config.cniConfigDir(), paths.networkLeasesDir());
+        networks.recover();
         ImageProvisioner images = new ImageProvisioner(paths,
                 new ReloadingCredentials(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
@@ -140,7 +142,7 @@ final class NodeWiring {
                 vms::serialConsole);
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, vmMachines,
                 new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus,
-                new CniNetworks(config.cniConfigDir(), paths.networkLeasesDir()), volumes), vms);
+                networks, volumes), vms);
     }
 
     /**

@@ -39,6 +39,7 @@ public final class CniNetworks {
     /** podman's network name rule, and the validator's for a container's networks. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final String BRIDGE_PREFIX = "vessel";
+    private static final String TMP_SUFFIX = ".conflist.tmp";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One network as a config file describes it. */
@@ -74,6 +75,22 @@ public final class CniNetworks {
     public CniNetworks(Path configDir, Path leasesDir) {
         this.configDir = configDir;
         this.leasesDir = leasesDir;
+    }
+
+    /** At start: removes the files a crash left half written ({@code .<name>.conflist.tmp}, never read by CNI). */
+    public void recover() throws IOException {
+        if (!Files.isDirectory(configDir)) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(configDir)) {
+            for (Path p : entries.filter(p -> isTmp(p.getFileName().toString())).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static boolean isTmp(String file) {
+        return file.startsWith(".") && file.endsWith(TMP_SUFFIX);
     }
 
     /** Every network of the directory, in name order; a file that cannot be read is skipped. */
@@ -145,7 +162,7 @@ public final class CniNetworks {
 
         Files.createDirectories(configDir);
         Path file = configDir.resolve(name + ".conflist");
-        Path tmp = configDir.resolve("." + name + ".conflist.tmp"); // no config suffix: never read half written
+        Path tmp = configDir.resolve("." + name + TMP_SUFFIX); // no config suffix: never read half written
         Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(conf), StandardCharsets.UTF_8);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             ch.force(true);

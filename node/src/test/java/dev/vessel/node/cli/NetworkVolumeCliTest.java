@@ -92,6 +92,20 @@ class NetworkVolumeCliTest {
     // ---------------------------------------------------------------------------------------------
 
     @Test
+    void theNounsAnswerHelp() {
+        for (String noun : List.of("network", "volume")) {
+            for (String sub : List.of("create", "ls", "inspect", "rm", "prune")) {
+                VesselCliTest.Result help = vessel(noun, sub, "--help");
+                assertEquals(0, help.code(), help::toString);
+                assertTrue(help.out().contains("Usage: vessel " + noun + " " + sub), help::toString);
+            }
+            VesselCliTest.Result bare = vessel(noun);
+            assertNotEquals(0, bare.code(), bare::toString);
+            assertTrue(bare.err().contains("give a subcommand"), bare::toString);
+        }
+    }
+
+    @Test
     void aCreatedNetworkGivesItsContainersAddressesOfItsSubnetAndGoesOnlyWhenUnused() throws Exception {
         VesselCliTest.Result created = vessel("network", "create", "--subnet", "10.89.77.0/24", "nouns-net");
         assertEquals(0, created.code(), created::toString);
@@ -157,6 +171,15 @@ class NetworkVolumeCliTest {
             try (var files = Files.list(cniConfig)) {
                 assertEquals(List.of("taken-net.conflist"), files.map(p -> p.getFileName().toString()).toList());
             }
+            // an operator's network: used and listed, its subnet taken, never removed by vessel
+            Files.writeString(cniConfig.resolve("50-operator.conflist"), """
+                    {"cniVersion": "1.0.0", "name": "operator-net", "plugins": [
+                      {"type": "bridge", "bridge": "opbr0", "ipam": {"type": "host-local", "subnet": "10.89.81.0/24"}}]}
+                    """);
+            refused("subnet", "network", "create", "--subnet", "10.89.81.128/25", "n1");
+            refused("not created by vessel", "network", "rm", "operator-net");
+            assertEquals("opbr0", JSON.readTree(vessel("network", "inspect", "operator-net").out())
+                    .path("network_interface").asText());
             // without --subnet, the first free 10.89.N.0/24: not taken-net's
             assertEquals(0, vessel("network", "create", "auto-net").code());
             JsonNode auto = JSON.readTree(vessel("network", "inspect", "auto-net").out());
@@ -166,7 +189,8 @@ class NetworkVolumeCliTest {
         } finally {
             VesselCliTest.Result prune = vessel("network", "prune");
             assertEquals(0, prune.code(), prune::toString);
-            assertTrue(prune.out().contains("taken-net"), prune::toString);
+            assertTrue(prune.out().contains("taken-net") && !prune.out().contains("operator-net"), prune::toString);
+            assertTrue(Files.deleteIfExists(cniConfig.resolve("50-operator.conflist")), "prune left the operator's file");
         }
         assertEquals(0, JSON.readTree(vessel("network", "ls", "--json").out()).size());
     }
