@@ -1,0 +1,205 @@
+package dev.vessel.node.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.node.DaemonProcess;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code podman run} flags and small commands a podman user types, run against a real daemon. */
+class PodmanParityCliTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String CGROUP_PARENT = "vessel-parity-test-" + UUID.randomUUID().toString().substring(0, 8);
+
+    @TempDir
+    static Path tmp;
+    static Path rootfs;
+    static DaemonProcess daemon;
+    static String host;
+
+    record Result(int code, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
+        }
+    }
+
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        DaemonProcess.requireRoot();
+        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
+        host = "unix://" + daemon.socket;
+    }
+
+    @AfterAll
+    static void stopDaemon() throws Exception {
+        try {
+            if (daemon != null) {
+                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out).get("containers")) {
+                    vessel("rm", "-f", c.get("id").asText());
+                }
+                daemon.stop();
+            }
+        } finally {
+            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        }
+    }
+
+    static Result vessel(String... args) {
+        return vesselWith(Map.of(), args);
+    }
+
+    static Result vesselWith(Map<String, String> env, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        List<String> all = new ArrayList<>(List.of("--host", host));
+        all.addAll(List.of(args));
+        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]), false, env),
+                all.toArray(String[]::new));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static JsonNode inspect(String id) throws Exception {
+        Result r = vessel("inspect", "--json", id);
+        assertEquals(0, r.code(), r::toString);
+        return JSON.readTree(r.out());
+    }
+
+    static int containers() throws Exception {
+        return JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers").size();
+    }
+
+    @Test
+    void processFlagsReachTheTask() throws Exception {
+        Path envFile = Files.writeString(tmp.resolve("env"), """
+                # a comment, then a blank line
+
+                A=from file
+                B=replaced by -e
+                FROM_HOST
+                UNSET_ON_HOST
+                """);
+        Result r = vesselWith(Map.of("FROM_HOST", "host value"), "run", "--rm", "-w", "/home", "-u", "app:extra",
+                "-h", "box.example", "--env-file", envFile.toString(), "-e", "B=from -e",
+                "--ulimit", "nofile=1024:2048", "--ulimit", "core=-1", "--rootfs", rootfs.toString(), "sh", "-c",
+                String.join("; ", "pwd", "id -u", "id -g", "hostname", "echo \"$A|$B|$FROM_HOST|${UNSET_ON_HOST-unset}\"",
+                        "ulimit -Sn", "ulimit -Hn", "ulimit -c"));
+        assertEquals(0, r.code(), r::toString);
+        assertEquals(String.join("\n", "/home", "1000", "2000", "box.example", "from file|from -e|host value|unset",
+                "1024", "2048", "unlimited", ""), r.out(), r::toString);
+
+        Result named = vessel("run", "--rm", "-u", "app", "--rootfs", rootfs.toString(), "id", "-un");
+        assertEquals("app\n", named.out(), named::toString);
+        Result numeric = vessel("run", "--rm", "--user", "4242:4343", "--rootfs", rootfs.toString(), "sh", "-c",
+                "echo $(id -u):$(id -g)");
+        assertEquals("4242:4343\n", numeric.out(), numeric::toString);
+    }
+
+    @Test
+    void entrypointTakesAProgramOrAJsonArray() {
+        Result json = vessel("run", "--rm", "--entrypoint", "[\"sh\",\"-c\"]", "--rootfs", rootfs.toString(),
+                "echo one two");
+        assertEquals("one two\n", json.out(), json::toString);
+        Result program = vessel("run", "--rm", "--entrypoint", "echo", "--rootfs", rootfs.toString(), "plain", "words");
+        assertEquals("plain words\n", program.out(), program::toString);
+    }
+
+    @Test
+    void labelsAndCidfile() throws Exception {
+        Path labelFile = Files.writeString(tmp.resolve("labels"), "team=storage\n# not a label\nowner=file\n");
+        Path cidfile = tmp.resolve("cid");
+        Result run = vessel("run", "-d", "--name", "labelled", "-l", "app=web", "--label", "bare", "--label-file",
+                labelFile.toString(), "-l", "owner=flag", "--cidfile", cidfile.toString(), "--rootfs",
+                rootfs.toString(), "sleep", "300");
+        assertEquals(0, run.code(), run::toString);
+        assertEquals("labelled", Files.readString(cidfile));
+        JsonNode labels = inspect("labelled").at("/config/labels");
+        assertEquals(Map.of("app", "web", "bare", "", "team", "storage", "owner", "flag"),
+                JSON.convertValue(labels, Map.class), labels::toString);
+
+        int before = containers();
+        Result again = vessel("run", "-d", "--cidfile", cidfile.toString(), "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, again.code(), again::toString);
+        assertTrue(again.err().startsWith("vessel: --cidfile: ") && again.err().contains("exists"), again::toString);
+        assertEquals(before, containers(), "nothing created");
+        assertEquals(0, vessel("rm", "-f", "labelled").code());
+    }
+
+    @Test
+    void pullNeverRefusesAnAbsentImageAndAlwaysPullsFirst() throws Exception {
+        int before = containers();
+        Result never = vessel("run", "--rm", "--pull=never", "127.0.0.1:1/absent/image:1", "true");
+        assertEquals(125, never.code(), never::toString);
+        assertTrue(never.err().startsWith("vessel: --pull=never: image '127.0.0.1:1/absent/image:1' is not on this node"),
+                never::toString);
+        assertFalse(never.err().contains("Pulling"), never::toString);
+        // always: the pull comes first and its failure ends the run (nothing listens on port 1)
+        Result always = vessel("run", "--rm", "--pull", "always", "-q", "127.0.0.1:1/absent/image:1", "true");
+        assertEquals(125, always.code(), always::toString);
+        assertFalse(always.err().contains("Pulling") || always.err().contains("Unable to find"), always::toString);
+        Result missing = vessel("run", "--rm", "127.0.0.1:1/absent/image:1", "true");
+        assertEquals(125, missing.code(), missing::toString);
+        assertTrue(missing.err().contains("Unable to find image"), missing::toString);
+        assertEquals(before, containers());
+    }
+
+    @Test
+    void platformOfTheNodeIsAcceptedOthersRefused() {
+        String arch = System.getProperty("os.arch").equals("aarch64") ? "arm64" : "amd64";
+        Result own = vessel("run", "--rm", "--platform", "linux/" + arch, "--rootfs", rootfs.toString(), "true");
+        assertEquals(0, own.code(), own::toString);
+    }
+
+    @Test
+    void badValuesAreRefusedNamingTheFlagAndCreateNothing() throws Exception {
+        int before = containers();
+        record Bad(List<String> args, String flag) {
+        }
+        for (Bad bad : List.of(
+                new Bad(List.of("-w", "relative"), "--workdir"),
+                new Bad(List.of("-u", ""), "--user"),
+                new Bad(List.of("-u", "nosuchuser"), "--user"),
+                new Bad(List.of("--hostname", "bad_host!"), "--hostname"),
+                new Bad(List.of("--entrypoint", "[1, 2]"), "--entrypoint"),
+                new Bad(List.of("--entrypoint", "[\"sh\""), "--entrypoint"),
+                new Bad(List.of("--env-file", "/nonexistent/env"), "--env-file"),
+                new Bad(List.of("--label-file", "/nonexistent/labels"), "--label-file"),
+                new Bad(List.of("-l", "=v"), "--label"),
+                new Bad(List.of("--ulimit", "nofile"), "--ulimit"),
+                new Bad(List.of("--ulimit", "files=1"), "--ulimit"),
+                new Bad(List.of("--ulimit", "nofile=2048:1024"), "--ulimit"),
+                new Bad(List.of("--ulimit", "nofile=many"), "--ulimit"),
+                new Bad(List.of("--device", "/dev/fuse"), "--device"),
+                new Bad(List.of("--pull", "sometimes"), "--pull"),
+                new Bad(List.of("--platform", "linux/s390x"), "--platform"),
+                new Bad(List.of("--platform", "windows/amd64"), "--platform"))) {
+            List<String> args = new ArrayList<>(List.of("run", "--rm"));
+            args.addAll(bad.args());
+            args.addAll(List.of("--rootfs", rootfs.toString(), "true"));
+            Result r = vessel(args.toArray(String[]::new));
+            assertEquals(125, r.code(), bad + " -> " + r);
+            assertTrue(r.err().startsWith("vessel: ") && r.err().contains(bad.flag()), bad + " -> " + r);
+            assertFalse(r.err().contains("\tat "), r::toString);
+        }
+        assertEquals(before, containers());
+    }
+}
