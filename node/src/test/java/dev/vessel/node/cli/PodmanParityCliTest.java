@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,11 @@ class PodmanParityCliTest {
     static void startDaemon() throws Exception {
         DaemonProcess.requireRoot();
         rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
+        // a network whose only plugin sets up the task's lo: port mappings are recorded, the host is not touched
+        Path cni = Files.createDirectories(tmp.resolve("cni"));
+        Files.writeString(cni.resolve("10-lonet.conflist"),
+                "{\"cniVersion\": \"1.0.0\", \"name\": \"lonet\", \"plugins\": [{\"type\": \"loopback\"}]}");
+        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, "--cni-config-dir", cni.toString());
         host = "unix://" + daemon.socket;
     }
 
@@ -201,5 +206,81 @@ class PodmanParityCliTest {
             assertFalse(r.err().contains("\tat "), r::toString);
         }
         assertEquals(before, containers());
+    }
+
+    @Test
+    void versionShowsTheClientAndTheDaemon() throws Exception {
+        Result text = vessel("version");
+        assertEquals(0, text.code(), text::toString);
+        assertTrue(text.out().startsWith("Client:\nVersion:"), text::toString);
+        assertTrue(text.out().contains("\nServer:\nVersion:") && text.out().contains("API Version:  v1"), text::toString);
+        Result json = vessel("version", "--format", "json");
+        assertEquals(0, json.code(), json::toString);
+        JsonNode versions = JSON.readTree(json.out());
+        assertEquals(System.getProperty("java.version"), versions.at("/Client/JavaVersion").asText(), json::toString);
+        assertEquals(JSON.readTree(vessel("info", "--json").out()).path("version").asText(),
+                versions.at("/Server/Version").asText());
+        Result bad = vessel("version", "--format", "{{.Client.Version}}");
+        assertEquals(125, bad.code(), bad::toString);
+        assertTrue(bad.err().startsWith("vessel: --format: "), bad::toString);
+        Result unreachable = Stream.of(0).map(i -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]), false,
+                    Map.of()), "--host", "unix://" + tmp.resolve("no-daemon.sock"), "version");
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        }).findFirst().orElseThrow();
+        assertEquals(125, unreachable.code(), unreachable::toString);
+        assertTrue(unreachable.out().startsWith("Client:") && !unreachable.out().contains("Server:"), unreachable::toString);
+    }
+
+    @Test
+    void waitPrintsEachExitCodeInTheOrderGiven() throws Exception {
+        assertEquals(0, vessel("run", "-d", "--name", "waits-3", "--rootfs", rootfs.toString(), "sh", "-c",
+                "sleep 1; exit 3").code());
+        assertEquals(0, vessel("run", "-d", "--name", "waits-killed", "--rootfs", rootfs.toString(), "sleep", "300").code());
+        assertEquals(0, vessel("kill", "-s", "KILL", "waits-killed").code());
+        Result waited = vessel("wait", "waits-3", "waits-killed", "waits-nobody");
+        assertEquals(125, waited.code(), waited::toString);
+        assertEquals("3\n137\n", waited.out(), waited::toString);
+        assertTrue(waited.err().startsWith("vessel: ") && waited.err().contains("waits-nobody"), waited::toString);
+        Result again = vessel("wait", "waits-3"); // an ended container answers at once
+        assertEquals("3\n", again.out(), again::toString);
+        assertEquals(0, vessel("rm", "waits-3", "waits-killed").code());
+    }
+
+    @Test
+    void portListsThePublishedPorts() {
+        Result run = vessel("run", "-d", "--name", "ported", "--network", "lonet", "-p", "8080:80", "-p", "5353:53/udp",
+                "--rootfs", rootfs.toString(), "sleep", "300");
+        assertEquals(0, run.code(), run::toString);
+        Result all = vessel("port", "ported");
+        assertEquals(0, all.code(), all::toString);
+        assertEquals("80/tcp -> 0.0.0.0:8080\n53/udp -> 0.0.0.0:5353\n", all.out());
+        assertEquals("0.0.0.0:5353\n", vessel("port", "ported", "53/udp").out());
+        Result none = vessel("port", "ported", "81");
+        assertEquals(125, none.code(), none::toString);
+        assertTrue(none.err().contains("does not publish port 81/tcp"), none::toString);
+        Result bad = vessel("port", "ported", "http");
+        assertEquals(125, bad.code(), bad::toString);
+        assertTrue(bad.err().contains("PORT: 'http'"), bad::toString);
+        Result unpublished = vessel("run", "--rm", "--rootfs", rootfs.toString(), "true");
+        assertEquals(0, unpublished.code(), unpublished::toString);
+        assertEquals(0, vessel("rm", "-f", "ported").code());
+    }
+
+    @Test
+    void renameIsRefusedAndChangesNothing() throws Exception {
+        assertEquals(0, vessel("run", "-d", "--name", "named-once", "--rootfs", rootfs.toString(), "sleep", "300").code());
+        Result rename = vessel("rename", "named-once", "named-twice");
+        assertEquals(125, rename.code(), rename::toString);
+        assertTrue(rename.err().startsWith("vessel: rename: not supported: a container's name is its id"), rename::toString);
+        assertEquals("RUNNING", inspect("named-once").at("/status/state").asText());
+        assertEquals(125, vessel("inspect", "named-twice").code());
+        Result unknown = vessel("rename", "no-such-container", "x");
+        assertEquals(125, unknown.code(), unknown::toString);
+        assertFalse(unknown.err().contains("not supported"), unknown::toString);
+        assertEquals(0, vessel("rm", "-f", "named-once").code());
     }
 }
