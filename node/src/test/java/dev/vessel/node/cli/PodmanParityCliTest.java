@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -282,5 +283,67 @@ class PodmanParityCliTest {
         assertEquals(125, unknown.code(), unknown::toString);
         assertFalse(unknown.err().contains("not supported"), unknown::toString);
         assertEquals(0, vessel("rm", "-f", "named-once").code());
+    }
+
+    @Test
+    void cpCopiesBothWaysAsTarStreamsResolvingPathsInsideTheContainer() throws Exception {
+        assertEquals(0, vessel("run", "-d", "--name", "cpbox", "--rootfs", rootfs.toString(), "sleep", "300").code());
+        Result made = vessel("exec", "cpbox", "sh", "-c", String.join(" && ", "mkdir -p /data/sub",
+                "echo hello > /data/sub/f", "ln -s /data/sub /data/link", "ln -s ../../.. /data/up"));
+        assertEquals(0, made.code(), made::toString);
+
+        Path out = Files.createDirectories(tmp.resolve("cp-out"));
+        Result tree = vessel("cp", "cpbox:/data", out.toString());
+        assertEquals(0, tree.code(), tree::toString);
+        assertEquals("hello\n", Files.readString(out.resolve("data/sub/f")));
+        assertEquals(Path.of("/data/sub"), Files.readSymbolicLink(out.resolve("data/link")), "a symlink is copied as one");
+        Result renamed = vessel("cp", "cpbox:/data/link/f", out.resolve("renamed.txt").toString());
+        assertEquals(0, renamed.code(), renamed::toString);
+        assertEquals("hello\n", Files.readString(out.resolve("renamed.txt")));
+        // a symlink climbing out of the container's root stops at it: this is the container's passwd, not the host's
+        Result passwd = vessel("cp", "cpbox:/data/up/etc/passwd", out.resolve("passwd").toString());
+        assertEquals(0, passwd.code(), passwd::toString);
+        assertEquals(Files.readString(rootfs.resolve("etc/passwd")), Files.readString(out.resolve("passwd")));
+        Result tar = vessel("cp", "cpbox:/data/sub/f", "-");
+        assertEquals(0, tar.code(), tar::toString);
+        try (var entries = new TarArchiveInputStream(new ByteArrayInputStream(tar.out().getBytes(StandardCharsets.UTF_8)))) {
+            assertEquals("f", entries.getNextEntry().getName(), tar::toString);
+            assertEquals("hello\n", new String(entries.readAllBytes(), StandardCharsets.UTF_8));
+            assertEquals(null, entries.getNextEntry());
+        }
+
+        Path in = Files.createDirectories(tmp.resolve("cp-in/tree/inner"));
+        Files.writeString(in.resolve("a.txt"), "from the host\n");
+        Result intoDir = vessel("cp", in.getParent().toString(), "cpbox:/data/link");
+        assertEquals(0, intoDir.code(), intoDir::toString);
+        String escape = "escape-" + UUID.randomUUID();
+        Result newName = vessel("cp", in.resolve("a.txt").toString(), "cpbox:/data/up/tmp/" + escape);
+        assertEquals(0, newName.code(), newName::toString);
+        assertFalse(Files.exists(Path.of("/tmp", escape)), "written inside the container's root, not the host's");
+        Result seen = vessel("exec", "cpbox", "sh", "-c", "cat /data/sub/tree/inner/a.txt /tmp/" + escape);
+        assertEquals("from the host\nfrom the host\n", seen.out(), seen::toString);
+        assertEquals("RUNNING", inspect("cpbox").at("/status/state").asText(), "thawed after each copy");
+
+        record Bad(List<String> args, String says) {
+        }
+        for (Bad bad : List.of(
+                new Bad(List.of("cpbox:/no/such", out.toString()), "no such file or directory"),
+                new Bad(List.of("cpbox:relative", out.toString()), "SRC: 'relative' must be an absolute path"),
+                new Bad(List.of(out.toString(), out.toString()), "one of them must be CONTAINER:PATH"),
+                new Bad(List.of("cpbox:/data", "cpbox:/tmp"), "between two containers"),
+                new Bad(List.of(in.resolve("a.txt").toString(), "cpbox:/data/sub/f/x"), "parent directory"),
+                new Bad(List.of("nobody-here:/etc", out.toString()), "nobody-here"))) {
+            List<String> args = new ArrayList<>(List.of("cp"));
+            args.addAll(bad.args());
+            Result r = vessel(args.toArray(String[]::new));
+            assertEquals(125, r.code(), bad + " -> " + r);
+            assertTrue(r.err().startsWith("vessel: ") && r.err().contains(bad.says()), bad + " -> " + r);
+        }
+        assertEquals(0, vessel("kill", "-s", "KILL", "cpbox").code());
+        assertEquals("137\n", vessel("wait", "cpbox").out());
+        Result ended = vessel("cp", "cpbox:/data", out.toString());
+        assertEquals(125, ended.code(), ended::toString);
+        assertTrue(ended.err().contains("cp needs it running"), ended::toString);
+        assertEquals(0, vessel("rm", "cpbox").code());
     }
 }
