@@ -162,6 +162,11 @@ class PodmanParityCliTest {
         Result always = vessel("run", "--rm", "--pull", "always", "-q", "127.0.0.1:1/absent/image:1", "true");
         assertEquals(125, always.code(), always::toString);
         assertFalse(always.err().contains("Pulling") || always.err().contains("Unable to find"), always::toString);
+        // newer: a failed pull is forgiven only when the node has a copy; here it has none
+        Result newer = vessel("run", "--rm", "--pull=newer", "127.0.0.1:1/absent/image:1", "true");
+        assertEquals(125, newer.code(), newer::toString);
+        assertFalse(newer.err().contains("--pull=newer: image"), newer::toString);
+        assertTrue(newer.err().contains("127.0.0.1:1"), newer::toString);
         Result missing = vessel("run", "--rm", "127.0.0.1:1/absent/image:1", "true");
         assertEquals(125, missing.code(), missing::toString);
         assertTrue(missing.err().contains("Unable to find image"), missing::toString);
@@ -207,6 +212,17 @@ class PodmanParityCliTest {
             assertFalse(r.err().contains("\tat "), r::toString);
         }
         assertEquals(before, containers());
+    }
+
+    @Test
+    void theNewCommandsAnswerHelp() {
+        for (String command : List.of("wait", "port", "cp", "rename", "version")) {
+            Result help = vessel(command, "--help");
+            assertEquals(0, help.code(), help::toString);
+            assertTrue(help.out().contains("Usage: vessel " + command), help::toString);
+        }
+        Result run = vessel("run", "--help");
+        assertTrue(run.out().contains("-h, --hostname") && run.out().contains("--pull"), run::toString);
     }
 
     @Test
