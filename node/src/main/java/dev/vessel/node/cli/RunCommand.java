@@ -51,6 +51,10 @@ final class RunCommand implements Callable<Integer> {
     /** The pull policies of podman's {@code --pull}. */
     enum PullPolicy { always, missing, never, newer }
 
+    /** One range of a {@code --uidmap} or {@code --gidmap}. */
+    record IdMap(long container, long host, long size) {
+    }
+
     /** A {@code --ulimit}: the type as the config names it (RLIMIT_NOFILE), its soft and hard limits. */
     record Ulimit(String type, long soft, long hard) {
     }
@@ -101,6 +105,13 @@ final class RunCommand implements Callable<Integer> {
     private String platform;
     @Option(names = {"-q", "--quiet"}, description = "print no pull progress")
     private boolean quiet;
+    @Option(names = "--uidmap", paramLabel = "CTR:HOST:SIZE", converter = IdMapConverter.class, description = "run in"
+            + " a user namespace of its own mapping SIZE uids from CTR onto the host's from HOST; repeatable; without"
+            + " --gidmap the gids are mapped the same")
+    private List<IdMap> uidMaps = new ArrayList<>();
+    @Option(names = "--gidmap", paramLabel = "CTR:HOST:SIZE", converter = IdMapConverter.class,
+            description = "as --uidmap, for gids; repeatable")
+    private List<IdMap> gidMaps = new ArrayList<>();
 
     @Option(names = "--vm", description = "isolate the task in a virtual machine")
     private boolean vm;
@@ -377,6 +388,11 @@ final class RunCommand implements Callable<Integer> {
         if (hostname != null) {
             body.put("hostname", hostname); // the daemon validates it
         }
+        if (!uidMaps.isEmpty() || !gidMaps.isEmpty()) {
+            // podman's rule: the gids are mapped as the uids when only --uidmap is given
+            putMaps(body.putArray("uid_map"), uidMaps.isEmpty() ? gidMaps : uidMaps);
+            putMaps(body.putArray("gid_map"), gidMaps.isEmpty() ? uidMaps : gidMaps);
+        }
         if (!ulimits.isEmpty()) {
             ArrayNode rlimits = body.putArray("rlimits");
             ulimits.forEach(u -> rlimits.addObject().put("type", u.type()).put("soft", Long.toUnsignedString(u.soft()))
@@ -390,6 +406,10 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--platform: '" + platform + "' is not this"
                     + " node's platform (" + nodePlatform() + "); images for other platforms cannot run here");
         }
+    }
+
+    private static void putMaps(ArrayNode to, List<IdMap> maps) {
+        maps.forEach(m -> to.addObject().put("container_id", m.container()).put("host_id", m.host()).put("size", m.size()));
     }
 
     private static String nodePlatform() {
@@ -607,6 +627,8 @@ final class RunCommand implements Callable<Integer> {
             case "stop_signal" -> "--stop-signal";
             case "stop_timeout_seconds" -> "--stop-timeout";
             case "userns" -> "--userns";
+            case "uid_map" -> "--uidmap";
+            case "gid_map" -> "--gidmap";
             default -> null;
         };
     }
@@ -797,6 +819,29 @@ final class RunCommand implements Callable<Integer> {
             } catch (NumberFormatException e) {
                 throw new TypeConversionException("'" + value + "': the count after on-failure: must be a number");
             }
+        }
+    }
+
+    /** podman's {@code CONTAINER:HOST:SIZE}, three unsigned 32-bit numbers; the daemon checks the ranges. */
+    static final class IdMapConverter implements ITypeConverter<IdMap> {
+        @Override
+        public IdMap convert(String spec) {
+            String[] parts = spec.split(":", -1);
+            if (parts.length != 3) {
+                throw new TypeConversionException("'" + spec + "' must be CONTAINER_ID:HOST_ID:SIZE, e.g. 0:100000:65536");
+            }
+            long[] values = new long[3];
+            for (int i = 0; i < 3; i++) {
+                try {
+                    values[i] = Long.parseLong(parts[i]);
+                } catch (NumberFormatException e) {
+                    values[i] = -1;
+                }
+                if (values[i] < 0 || values[i] > 0xffffffffL) {
+                    throw new TypeConversionException("'" + spec + "': '" + parts[i] + "' is not an id (0 to 4294967295)");
+                }
+            }
+            return new IdMap(values[0], values[1], values[2]);
         }
     }
 

@@ -46,6 +46,8 @@ class PodmanParityCliTest {
     @BeforeAll
     static void startDaemon() throws Exception {
         DaemonProcess.requireRoot();
+        // a task in a user namespace of its own (--uidmap) is no one on this host: it must reach its rootfs
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         // a network whose only plugin sets up the task's lo: port mappings are recorded, the host is not touched
         Path cni = Files.createDirectories(tmp.resolve("cni"));
@@ -118,6 +120,18 @@ class PodmanParityCliTest {
         Result numeric = vessel("run", "--rm", "--user", "4242:4343", "--rootfs", rootfs.toString(), "sh", "-c",
                 "echo $(id -u):$(id -g)");
         assertEquals("4242:4343\n", numeric.out(), numeric::toString);
+    }
+
+    @Test
+    void uidmapAndGidmapGiveTheTaskAUserNamespaceOfItsOwn() {
+        Result both = vessel("run", "--rm", "--uidmap", "0:200000:65536", "--gidmap", "0:300000:1000",
+                "--gidmap", "1000:400000:1", "--rootfs", rootfs.toString(), "cat", "/proc/self/uid_map", "/proc/self/gid_map");
+        assertEquals(0, both.code(), both::toString);
+        assertEquals(List.of("0 200000 65536", "0 300000 1000", "1000 400000 1"),
+                both.out().lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList(), both::toString);
+        Result uidsOnly = vessel("run", "--rm", "--uidmap", "0:200000:65536", "--rootfs", rootfs.toString(),
+                "cat", "/proc/self/gid_map");
+        assertEquals("0 200000 65536", uidsOnly.out().trim().replaceAll("\\s+", " "), uidsOnly::toString);
     }
 
     @Test
@@ -201,6 +215,10 @@ class PodmanParityCliTest {
                 new Bad(List.of("--ulimit", "nofile=many"), "--ulimit"),
                 new Bad(List.of("--device", "/dev/fuse"), "--device"),
                 new Bad(List.of("--pull", "sometimes"), "--pull"),
+                new Bad(List.of("--uidmap", "0:100000"), "--uidmap"),
+                new Bad(List.of("--gidmap", "0:x:1"), "--gidmap"),
+                new Bad(List.of("--uidmap", "0:100000:0"), "--uidmap"),
+                new Bad(List.of("--uidmap", "0:100000:65536", "--userns", "host"), "--uidmap"),
                 new Bad(List.of("--platform", "linux/s390x"), "--platform"),
                 new Bad(List.of("--platform", "windows/amd64"), "--platform"))) {
             List<String> args = new ArrayList<>(List.of("run", "--rm"));
