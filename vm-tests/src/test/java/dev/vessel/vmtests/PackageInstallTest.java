@@ -51,6 +51,8 @@ class PackageInstallTest {
 
             assertEquals(List.of("/usr/bin/vessel", "/usr/bin/vesseld", "/usr/bin/vessel-runtime",
                     "/usr/bin/vessel-runtime-vm"), steps.get("which"), output);
+            // the native runtime hands --version to the Java one, this script again with VESSEL_RUNTIME_JAVA set
+            assertEquals(List.of("vessel-runtime version 0.1"), steps.get("runtime"), output);
             assertTrue(steps.get("completion").getFirst().contains("_complete_vessel vessel"), output);
             assertEquals(List.of("1"), steps.get("man"), output); // vessel-run(1) has its OPTIONS section
             assertEquals("/usr/bin/vesseld --config /etc/vessel/vesseld.conf", steps.get("daemon").getFirst(), output);
