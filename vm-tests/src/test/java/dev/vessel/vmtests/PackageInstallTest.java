@@ -57,6 +57,8 @@ class PackageInstallTest {
             assertEquals(List.of("1"), steps.get("man"), output); // vessel-run(1) has its OPTIONS section
             assertEquals("/usr/bin/vesseld --config /etc/vessel/vesseld.conf", steps.get("daemon").getFirst(), output);
             assertEquals("hi", steps.get("run").getLast(), output);
+            // `vessel exec ID CMD` without options: the wrapper's native client
+            assertEquals(List.of("through the native client"), steps.get("exec"), output);
             assertEquals("hi from a vm", steps.get("vm").getLast(), output);
             assertTrue(steps.get("images").stream().anyMatch(line -> line.startsWith(image + " ")), output);
             assertEquals(1, steps.get("ps").size(), "only the header: --rm removed both\n" + output);
