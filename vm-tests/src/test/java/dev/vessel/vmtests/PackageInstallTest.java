@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The package on a fresh machine, as a user installs it: in a private mount namespace, an overlay of this host's
  * root (its changes on a tmpfs) where Vessel is not installed, {@code apt-get install ./vessel_*.deb}, vesseld
  * started by the installed unit's ExecStart, a container and a VM task run from an image on a loopback registry,
- * then {@code apt-get purge vessel}. The host is left as it was: the mounts go with the namespace, the script
+ * then {@code apt-get purge vessel}, which keeps the images, and once installed again, a purge with
+ * {@code VESSEL_PURGE_DATA=1}, which does not. The host is left as it was: the mounts go with the namespace, the script
  * stops what it started, and the cgroups of the daemon are removed here.
  */
 class PackageInstallTest {
@@ -64,6 +65,8 @@ class PackageInstallTest {
             assertEquals(1, steps.get("ps").size(), "only the header: --rm removed both\n" + output);
             assertEquals(List.of(), steps.get("left"), "what the purge left behind\n" + output);
             assertTrue(steps.get("kept").containsAll(List.of("blobs", "images", "layers")), output);
+            // installed again and purged with VESSEL_PURGE_DATA=1: the images go too
+            assertEquals(List.of(), steps.get("purge data"), output);
         } finally {
             DaemonProcess.removeCgroupParent(cgroupParent);
         }
