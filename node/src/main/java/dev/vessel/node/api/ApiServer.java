@@ -92,6 +92,9 @@ public final class ApiServer implements AutoCloseable {
         StdioApi stdio = new StdioApi(node.containerizer());
         PodsApi pods = new PodsApi(node.containerizer());
         OciApi oci = new OciApi(containers, node.containerizer());
+        ContainerUsers users = new ContainerUsers(node.containerizer());
+        NetworksApi networks = new NetworksApi(node.networks(), users);
+        VolumesApi volumes = new VolumesApi(node.volumes(), users);
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -107,6 +110,8 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/resume", containers::resume)
                 .add(HttpMethod.GET, "/v1/containers/{id}/top", containers::top)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
+                .add(HttpMethod.GET, "/v1/containers/{id}/archive", containers::getArchive)
+                .add(HttpMethod.PUT, "/v1/containers/{id}/archive", containers::putArchive)
                 .add(HttpMethod.POST, "/v1/containers/{id}/attach", stdio::attach)
                 .add(HttpMethod.POST, "/v1/containers/{id}/resize", stdio::resize)
                 .add(HttpMethod.POST, "/v1/containers/{id}/exec", stdio::create)
@@ -118,6 +123,16 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)
                 .add(HttpMethod.DELETE, "/v1/pods/{name}", pods::delete)
                 .add(HttpMethod.POST, "/v1/pods/{name}/stop", pods::stop)
+                .add(HttpMethod.POST, "/v1/networks", networks::create)
+                .add(HttpMethod.GET, "/v1/networks", networks::list)
+                .add(HttpMethod.POST, "/v1/networks/prune", networks::prune)
+                .add(HttpMethod.GET, "/v1/networks/{name}", networks::inspect)
+                .add(HttpMethod.DELETE, "/v1/networks/{name}", networks::delete)
+                .add(HttpMethod.POST, "/v1/volumes", volumes::create)
+                .add(HttpMethod.GET, "/v1/volumes", volumes::list)
+                .add(HttpMethod.POST, "/v1/volumes/prune", volumes::prune)
+                .add(HttpMethod.GET, "/v1/volumes/{name}", volumes::inspect)
+                .add(HttpMethod.DELETE, "/v1/volumes/{name}", volumes::delete)
                 .add(HttpMethod.POST, "/v1/oci/containers", oci::create)
                 .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)
