@@ -91,6 +91,11 @@ public final class Vessel implements Runnable {
         return cli.execute(args);
     }
 
+    /** Every subcommand by name, for what describes the whole CLI (completion, man pages). */
+    static Map<String, Class<?>> allSubcommands() {
+        return SUBCOMMANDS;
+    }
+
     private static Map<String, Class<?>> subcommands(Class<?>... commands) {
         Map<String, Class<?>> byName = new LinkedHashMap<>();
         for (Class<?> command : commands) {
