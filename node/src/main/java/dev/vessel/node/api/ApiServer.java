@@ -86,7 +86,10 @@ public final class ApiServer implements AutoCloseable {
     private static Router routes(NodeServices node) {
         NodeMetrics metrics = new NodeMetrics();
         ContainersApi containers = new ContainersApi(node, metrics);
-        ImagesApi images = new ImagesApi(node.images());
+        ImagesApi images = new ImagesApi(node.images(), node.events());
+        ContainerStats stats = new ContainerStats(node.containerizer());
+        EventsApi events = new EventsApi(node.events());
+        SystemDf df = new SystemDf(node);
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         StdioApi stdio = new StdioApi(node.containerizer());
@@ -107,6 +110,7 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/resume", containers::resume)
                 .add(HttpMethod.GET, "/v1/containers/{id}/top", containers::top)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
+                .add(HttpMethod.GET, "/v1/containers/{id}/stats", stats::stats)
                 .add(HttpMethod.POST, "/v1/containers/{id}/attach", stdio::attach)
                 .add(HttpMethod.POST, "/v1/containers/{id}/resize", stdio::resize)
                 .add(HttpMethod.POST, "/v1/containers/{id}/exec", stdio::create)
@@ -146,6 +150,8 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.DELETE, "/v1/images/{*ref}", images::remove)
                 .add(HttpMethod.GET, "/v1/info", system::info)
                 .add(HttpMethod.GET, "/v1/health", system::health)
+                .add(HttpMethod.GET, "/v1/events", events::stream)
+                .add(HttpMethod.GET, "/v1/system/df", df::df)
                 .add(HttpMethod.GET, "/metrics", system::metrics);
     }
 

@@ -9,10 +9,10 @@ import dev.vessel.node.machines.MachineSnapshots;
 import dev.vessel.node.machines.Machines;
 import dev.vessel.provisioner.ImageProvisioner;
 
-/** What the API serves: the node's components, built and recovered by the daemon. */
+/** What the API serves: the node's components, built and recovered by the daemon, and its recent events. */
 public record NodeServices(Containerizer containerizer, ImageProvisioner images, LogReader logs, RuntimePaths paths,
         NodeInfo info, VmLauncher vms, Machines machines, MachineSnapshots machineSnapshots,
-        GpuAllocator gpus) implements AutoCloseable {
+        GpuAllocator gpus, EventLog events) implements AutoCloseable {
 
     /** The node's facts with its GPUs' holders as they are now. */
     public NodeInfo currentInfo() {
