@@ -32,7 +32,7 @@ public final class Vessel implements Runnable {
             KillCommand.class, PauseCommand.class, UnpauseCommand.class, TopCommand.class, UpdateCommand.class,
             RmCommand.class, PodCommand.class, VmCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
-            LogoutCommand.class,
+            LogoutCommand.class, StatsCommand.class, EventsCommand.class, SystemCommand.class,
             DaemonCommand.class);
 
     @Option(names = "--host", paramLabel = "URL", defaultValue = "${env:VESSEL_HOST:-" + VesselClient.DEFAULT_HOST + "}",
