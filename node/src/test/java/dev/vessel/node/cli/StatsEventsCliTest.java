@@ -231,7 +231,7 @@ class StatsEventsCliTest {
         assertFalse(prune.out().contains("df-keep"), prune::toString);
         assertFalse(prune.out().contains("Deleted Images"), prune::toString); // the running one's image stays
         assertEquals(125, vessel("inspect", "df-ended").code());
-        assertEquals("RUNNING", JSON.readTree(ok("inspect", "--json", "df-keep").out()).get("state").asText());
+        assertEquals("RUNNING", JSON.readTree(ok("inspect", "--json", "df-keep").out()).at("/status/state").asText());
 
         ok("rm", "-f", "df-keep");
         Result all = ok("system", "prune", "-f", "--all");
