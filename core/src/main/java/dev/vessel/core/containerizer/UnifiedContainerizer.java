@@ -580,6 +580,7 @@ public final class UnifiedContainerizer implements Containerizer {
             LOG.log(Level.WARNING, "cleanup after the failed launch of ''{0}'' failed too: {1}", c.id, e.getMessage());
         }
         containers.remove(c.id, c);
+        events.emit(c, "remove", Map.of("reason", "launch failed")); // its create was told
     }
 
     // ---------------------------------------------------------------------------------------------
