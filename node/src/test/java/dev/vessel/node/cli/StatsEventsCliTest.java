@@ -133,6 +133,37 @@ class StatsEventsCliTest {
     }
 
     @Test
+    void statsStreamsATablePerRefreshUntilItsContainersAreGone() throws Exception {
+        for (String command : List.of("stats", "events", "system", "system df", "system prune")) {
+            Result help = vessel((command + " --help").split(" "));
+            assertEquals(0, help.code(), help::toString);
+            assertTrue(help.out().contains("Usage: vessel " + command), help::toString);
+        }
+        ok("run", "-d", "--name", "st-stream", "--rootfs", rootfs.toString(), "sleep", "1000");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+        int[] code = {-1};
+        Thread stats = Thread.ofPlatform().start(() -> code[0] = Vessel.execute(new Vessel(print, print,
+                new ByteArrayInputStream(new byte[0]), false, Map.of()), "--host", host, "stats", "-i", "1", "st-stream"));
+        try {
+            while (headers(out) < 2 && stats.isAlive()) {
+                Thread.sleep(100);
+            }
+            assertTrue(headers(out) >= 2, () -> out.toString(StandardCharsets.UTF_8));
+        } finally {
+            vessel("rm", "-f", "st-stream");
+        }
+        stats.join(); // its container gone, it ends
+        assertEquals(0, code[0], () -> out.toString(StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.lines().filter(l -> l.startsWith("st-stream ")).count() >= 2, printed);
+    }
+
+    private static long headers(ByteArrayOutputStream out) {
+        return out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("ID ")).count();
+    }
+
+    @Test
     void eventsStreamTheLifecycleInOrderWithTheExitCode() throws Exception {
         String since = Instant.now().toString();
         Process events = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
