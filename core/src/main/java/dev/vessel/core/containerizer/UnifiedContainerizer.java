@@ -661,6 +661,7 @@ public final class UnifiedContainerizer implements Containerizer {
                         task.destroy();
                         return null;
                     });
+                    events.emit(c, "kill", Map.of("signal", Integer.toString(SIGKILL)));
                 }
             }
         } finally {

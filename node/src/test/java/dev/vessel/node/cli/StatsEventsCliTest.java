@@ -208,6 +208,31 @@ class StatsEventsCliTest {
         assertTrue(bad.err().contains("filter"), bad::toString);
     }
 
+    @Test
+    void pausesKillsAndAnOomAreTold() throws Exception {
+        String since = Instant.now().toString();
+        ok("run", "-d", "--name", "ev-pause", "--rootfs", rootfs.toString(), "sleep", "1000");
+        ok("pause", "ev-pause");
+        ok("unpause", "ev-pause");
+        ok("rm", "-f", "ev-pause");
+        assertEquals(List.of("create", "start", "pause", "unpause", "kill", "died", "remove"), actions(since, "ev-pause"));
+
+        // tail keeps a line that never ends in memory: the 32 MiB limit ends it
+        Result oom = vessel("run", "--name", "ev-oom", "--memory", "32m", "--rootfs", rootfs.toString(), "tail", "/dev/zero");
+        assertEquals(137, oom.code(), oom::toString);
+        assertEquals(List.of("create", "start", "oom", "died"), actions(since, "ev-oom"));
+        ok("rm", "ev-oom");
+    }
+
+    private static List<String> actions(String since, String id) throws Exception {
+        Result r = ok("events", "--json", "--since", since, "--until", "0s", "--filter", "container=" + id);
+        List<String> actions = new ArrayList<>();
+        for (String line : r.out().lines().toList()) {
+            actions.add(JSON.readTree(line).get("action").asText());
+        }
+        return actions;
+    }
+
     /** A client that asks for events and never reads holds nothing up: the daemon drops it once it falls behind. */
     @Test
     void aClientThatNeverReadsDoesNotStallTheNode() throws Exception {
