@@ -301,8 +301,9 @@ public final class UnifiedContainerizer implements Containerizer {
     }
 
     /**
-     * The node's default written into a process container's config that names no user namespace, so
-     * the record (and every isolator, after a restart too) sees the mode the container got. A VM task,
+     * The user namespace written into a process container's config that names none (private when it gives
+     * id maps, else the node's default), so the record (and every isolator, after a restart too) sees the
+     * mode the container got. A VM task,
      * a pod and a nested container keep none: their boundary is the VM, or their pod's.
      */
     private ContainerConfig withUserNamespace(ContainerConfig config) {
@@ -310,7 +311,8 @@ public final class UnifiedContainerizer implements Containerizer {
                 || !config.getParentId().isEmpty() || config.getPod()) {
             return config;
         }
-        return config.toBuilder().setUserns(userNamespaceDefault.configName()).build();
+        UserNamespaceMode mode = config.getUidMapCount() > 0 ? UserNamespaceMode.PRIVATE : userNamespaceDefault;
+        return config.toBuilder().setUserns(mode.configName()).build();
     }
 
     private List<String> lineageOf(ContainerConfig config) {
@@ -385,7 +387,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Optional<ImageLayers> imageLayers = Optional.empty();
         if (config.hasImage()) {
             // an idmapped rootfs: an overlay is left for the launcher to mount from idmapped layers
-            boolean idmapped = config.getUserns().equals(UserNamespaceMode.AUTO.configName());
+            boolean idmapped = UserNamespaceMode.byName(config.getUserns()).filter(UserNamespaceMode::own).isPresent();
             ProvisionedRootfs provisioned = ComponentStep.run("provisioner",
                     "provision image " + config.getImage().getRepository(),
                     () -> idmapped ? provisioner.orElseThrow().provisionUnmounted(c.id, config.getImage())

@@ -9,10 +9,17 @@ import java.util.Optional;
 /**
  * A container's {@code userns}, with podman's names. {@code host}: the host's user namespace, container
  * root is host root. {@code auto}: a user namespace of its own whose root is a range of unprivileged host
- * ids the node allocates, its rootfs and volumes idmapped so that they look root's inside.
+ * ids the node allocates, its rootfs and volumes idmapped so that they look root's inside. {@code private}:
+ * a user namespace of its own mapped as the config's {@code uid_map} and {@code gid_map} say (podman's
+ * {@code --uidmap}, an OCI bundle's {@code linux.uidMappings}).
  */
 public enum UserNamespaceMode {
-    HOST, AUTO;
+    HOST, AUTO, PRIVATE;
+
+    /** Whether the container gets a user namespace of its own. */
+    public boolean own() {
+        return this != HOST;
+    }
 
     /** The name a config carries. */
     public String configName() {
@@ -31,6 +38,6 @@ public enum UserNamespaceMode {
 
     /** Why {@code value} is no mode. */
     public static String problem(String value) {
-        return Quoted.of(value) + " is not a user namespace mode; use host or auto";
+        return Quoted.of(value) + " is not a user namespace mode; use host, auto or private";
     }
 }

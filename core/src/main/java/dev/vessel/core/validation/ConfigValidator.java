@@ -26,6 +26,7 @@ import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.core.spi.TaskSandbox;
+import dev.vessel.core.userns.IdMaps;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
@@ -263,21 +264,43 @@ public final class ConfigValidator {
          * that one task), and a nested container lives in its parent's namespaces.
          */
         private void userns(ContainerConfig c) {
-            if (c.getUserns().isEmpty()) {
+            boolean maps = c.getUidMapCount() > 0 || c.getGidMapCount() > 0;
+            if (c.getUserns().isEmpty() && !maps) {
                 return;
             }
-            Optional<UserNamespaceMode> named = UserNamespaceMode.byName(c.getUserns());
+            Optional<UserNamespaceMode> named = c.getUserns().isEmpty() ? Optional.of(UserNamespaceMode.PRIVATE)
+                    : UserNamespaceMode.byName(c.getUserns());
             if (named.isEmpty()) {
                 fail("userns", UserNamespaceMode.problem(c.getUserns()));
                 return;
             }
             UserNamespaceMode mode = named.get();
-            if (mode == UserNamespaceMode.AUTO && c.getIsolation() == Isolation.VM) {
-                fail("userns", "auto is for process containers: a VM task is isolated by its VM, use host or leave it"
-                        + " empty");
+            String name = mode.configName();
+            if (mode.own() && c.getIsolation() == Isolation.VM) {
+                fail("userns", name + " is for process containers: a VM task is isolated by its VM, use host or leave"
+                        + " it empty");
             }
-            if (mode == UserNamespaceMode.AUTO && !c.getParentId().isEmpty()) {
-                fail("userns", "auto is not for a nested container, which runs in its parent's namespaces");
+            if (mode.own() && !c.getParentId().isEmpty()) {
+                fail("userns", name + " is not for a nested container, which runs in its parent's namespaces");
+            }
+            if (mode != UserNamespaceMode.PRIVATE) {
+                if (maps) {
+                    fail(c.getUidMapCount() > 0 ? "uid_map" : "gid_map", "is only for userns private (or empty): "
+                            + name + (mode == UserNamespaceMode.HOST ? " has no maps of its own"
+                            : " takes its ids from the node"));
+                }
+                return;
+            }
+            for (String field : List.of("uid_map", "gid_map")) {
+                var map = field.equals("uid_map") ? c.getUidMapList() : c.getGidMapList();
+                if (map.isEmpty()) {
+                    fail(field, "is required with userns private: the user namespace's ids need a host range");
+                    continue;
+                }
+                IdMaps.problem(field, map).ifPresent(p -> fail(p.field(), p.message()));
+                if (c.hasImage() && !IdMaps.maps(map, 0)) {
+                    fail(field, "maps no container id 0: an image's rootfs is idmapped to the namespace's root");
+                }
             }
         }
 

@@ -16,6 +16,7 @@ import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
+import dev.vessel.core.model.IdMapping;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PersistentVolume;
@@ -69,14 +70,33 @@ class ConfigValidatorTest {
         return c.setIsolation(Isolation.VM).setVm(c.getVm().toBuilder().addDisks(disk));
     }
 
+    private static IdMapping idMap(int containerId, int hostId, int size) {
+        return IdMapping.newBuilder().setContainerId(containerId).setHostId(hostId).setSize(size).build();
+    }
+
     static Arguments rule(String name, UnaryOperator<ContainerConfig.Builder> breakIt, String field, String problem) {
         return Arguments.of(Named.of(name, breakIt), field, problem);
     }
 
     static Stream<Arguments> rules() {
         return Stream.of(
-                rule("unknown user namespace mode", c -> c.setUserns("private"), "userns",
-                        "'private' is not a user namespace mode; use host or auto"),
+                rule("unknown user namespace mode", c -> c.setUserns("keep-id"), "userns",
+                        "'keep-id' is not a user namespace mode; use host, auto or private"),
+                rule("private without maps", c -> c.setUserns("private"), "uid_map", "is required with userns private"),
+                rule("maps with host", c -> c.setUserns("host").addUidMap(idMap(0, 100000, 65536))
+                        .addGidMap(idMap(0, 100000, 65536)), "uid_map", "only for userns private"),
+                rule("an empty range", c -> c.addUidMap(idMap(0, 100000, 0)).addGidMap(idMap(0, 100000, 1)),
+                        "uid_map[0].size", "at least 1"),
+                rule("overlapping host ranges", c -> c.addUidMap(idMap(0, 100000, 100)).addUidMap(idMap(100, 100050, 10))
+                        .addGidMap(idMap(0, 100000, 1)), "uid_map[1].host_id", "overlaps the range of uid_map[0]"),
+                rule("a range past the last id", c -> c.addUidMap(idMap(0, -10, 100)).addGidMap(idMap(0, 1, 1)),
+                        "uid_map[0]", "runs past the last id"),
+                rule("an image's root unmapped", c -> c.clearHostRootfs().setImage(ImageReference.newBuilder()
+                        .setRepository("busybox")).addUidMap(idMap(1, 100000, 100)).addGidMap(idMap(0, 1, 1)),
+                        "uid_map", "maps no container id 0"),
+                rule("a private user namespace for a VM task", c -> c.setIsolation(Isolation.VM)
+                        .addUidMap(idMap(0, 100000, 1)).addGidMap(idMap(0, 100000, 1)), "userns",
+                        "private is for process containers"),
                 rule("unknown restart policy", c -> c.setRestart(RestartPolicy.newBuilder().setPolicy("sometimes")),
                         "restart.policy", "'sometimes' is not a restart policy"),
                 rule("negative restart count", c -> c.setRestart(RestartPolicy.newBuilder().setPolicy("on-failure")

@@ -20,7 +20,9 @@ import java.util.Optional;
  *
  * <p>Each container's block is checkpointed before it is used, so a restarted daemon takes the blocks of
  * the containers still alive back ({@code recover}) and never hands one out twice; {@code cleanup}
- * frees it. {@code host} (and a VM task, a nested container) gets nothing from here.
+ * frees it. {@code private}: the config's own maps, nothing allocated; an image's rootfs and the volumes are
+ * idmapped as for {@code auto}, a rootfs directory (an OCI bundle's) is used as its maker left it.
+ * {@code host} (and a VM task, a nested container) gets nothing from here.
  */
 public final class UserNamespaceIsolator implements Isolator {
     static final ProtoCodec<UserNamespaceCheckpoint> CODEC = ProtoCodec.of(1, UserNamespaceCheckpoint.parser());
@@ -45,6 +47,14 @@ public final class UserNamespaceIsolator implements Isolator {
 
     @Override
     public LaunchInfo prepare(PrepareContext context) {
+        if (context.config().getUserns().equals(UserNamespaceMode.PRIVATE.configName())) {
+            return LaunchInfo.newBuilder()
+                    .addNamespaces(Namespace.USER)
+                    .addAllUidMappings(context.config().getUidMapList())
+                    .addAllGidMappings(context.config().getGidMapList())
+                    .setIdmappedMounts(context.config().hasImage())
+                    .build();
+        }
         if (!context.config().getUserns().equals(UserNamespaceMode.AUTO.configName())) {
             return LaunchInfo.getDefaultInstance();
         }

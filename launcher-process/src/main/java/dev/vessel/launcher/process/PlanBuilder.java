@@ -200,10 +200,11 @@ public final class PlanBuilder {
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */
     private static boolean idmap(ContainerConfig config, LaunchInfo info, int namespaces, Optional<Path> rootfs) {
         if (!info.getIdmappedMounts()) {
-            if (config.getUserns().equals(UserNamespaceMode.AUTO.configName())) {
+            boolean own = UserNamespaceMode.byName(config.getUserns()).filter(UserNamespaceMode::own).isPresent();
+            if (own && (namespaces & HelperPlan.NS_USER) == 0) {
                 // never run a container that asked for its own user namespace in the host's
-                throw VesselException.invalid("userns", "auto needs the namespaces/user isolator, which this node's"
-                        + " isolation leaves out");
+                throw VesselException.invalid("userns", config.getUserns() + " needs the namespaces/user isolator,"
+                        + " which this node's isolation leaves out");
             }
             if (info.hasRootfsLayers()) {
                 throw VesselException.invalid("launch_info.rootfs_layers",

@@ -65,13 +65,14 @@ final class OciApi {
     }
 
     /**
-     * prestart and createRuntime, on the host once the task is CREATED, with the state runc gives them (its pid,
-     * status "creating"); one that fails leaves no container behind, and the create answers its failure.
+     * prestart and createRuntime on the host, then createContainer in the task's namespaces, once the task is
+     * CREATED, with the state runc gives them (its pid, status "creating"); one that fails leaves no container
+     * behind, and the create answers its failure.
      */
     private void createHooks(ContainerStatus status, ContainerConfig config) {
         String state = OciState.of(status, config).put("status", "creating").put("pid", status.getPid()).toString();
         try {
-            OciHooks.runCreate(config, state);
+            OciHooks.runCreate(config, state, status.getPid());
         } catch (RuntimeException e) {
             try {
                 containerizer.destroy(config.getId());

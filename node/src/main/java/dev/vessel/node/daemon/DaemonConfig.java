@@ -209,6 +209,10 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             NodeLimits limits = new NodeLimits(nodeMemory,
                     nodePidsLimit == null ? OptionalLong.empty() : OptionalLong.of(nodePidsLimit));
             UserNamespaceMode userns = UserNamespaceMode.parse("userns_default", or(usernsDefault, "host"));
+            if (userns == UserNamespaceMode.PRIVATE) {
+                throw VesselException.invalid("userns_default", "private is not a default: it takes each container's"
+                        + " own id maps; use host or auto");
+            }
             UserNamespaceRanges.Source subordinates = new UserNamespaceRanges.Source(
                     or(usernsUser, UserNamespaceRanges.DEFAULT_USER), or(subuidFile, UserNamespaceRanges.DEFAULT_SUBUID),
                     or(subgidFile, UserNamespaceRanges.DEFAULT_SUBGID), UserNamespaceRanges.DEFAULT_SIZE);

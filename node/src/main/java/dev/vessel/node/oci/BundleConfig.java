@@ -10,6 +10,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.HostPathVolume;
+import dev.vessel.core.model.IdMapping;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PathRules;
@@ -19,6 +20,8 @@ import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.TmpfsVolume;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
+import dev.vessel.core.userns.IdMaps;
+import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.Capability;
@@ -377,9 +380,11 @@ public final class BundleConfig {
 
     /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
-        if (inVm() && !hooks.path("startContainer").isEmpty()) {
-            throw refused("hooks.startContainer", "is not supported in a VM container yet: it runs as an exec of"
-                    + " the created task, which Vessel does for process containers only");
+        for (String inside : List.of("createContainer", "startContainer")) {
+            if (inVm() && !hooks.path(inside).isEmpty()) {
+                throw refused("hooks." + inside, "is not supported in a VM container yet: it runs in the task's"
+                        + " namespaces, which are the guest's");
+            }
         }
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {
@@ -393,13 +398,13 @@ public final class BundleConfig {
     private void linux(JsonNode linux) {
         known(linux, "linux", "namespaces", "uidMappings", "gidMappings", "resources", "cgroupsPath", "seccomp",
                 "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "devices", "mountLabel");
-        namespaces(linux.path("namespaces"));
-        for (String field : List.of("uidMappings", "gidMappings", "sysctl", "devices")) {
+        boolean userNamespace = namespaces(linux.path("namespaces"));
+        idMaps(linux, userNamespace);
+        for (String field : List.of("sysctl", "devices")) {
             if (!linux.path(field).isEmpty()) {
                 throw refused("linux." + field, "is not supported: " + switch (field) {
                     case "sysctl" -> "Vessel does not set a container's sysctls";
-                    case "devices" -> "Vessel gives a container its standard devices only";
-                    default -> "user namespaces with given mappings are not supported";
+                    default -> "Vessel gives a container its standard devices only";
                 });
             }
         }
@@ -419,12 +424,67 @@ public final class BundleConfig {
     }
 
     /**
-     * Vessel always makes a container's pid, mount, ipc and uts namespaces (and a cgroup one); the network
-     * namespace is the one choice: none listed shares the host's, one listed is new, one with a path is joined.
+     * A new user namespace takes the bundle's maps as they are (userns private): the engine that made the rootfs
+     * owns its files for those ids, as runc expects. Maps without the namespace, or the namespace without maps,
+     * are refused.
      */
-    private void namespaces(JsonNode namespaces) {
+    private void idMaps(JsonNode linux, boolean userNamespace) {
+        boolean maps = !linux.path("uidMappings").isEmpty() || !linux.path("gidMappings").isEmpty();
+        if (!userNamespace) {
+            if (maps) {
+                throw refused("linux." + (linux.path("uidMappings").isEmpty() ? "gidMappings" : "uidMappings"),
+                        "needs a user namespace in linux.namespaces to map");
+            }
+            if (!inVm()) {
+                out.setUserns(UserNamespaceMode.HOST.configName()); // none listed: the host's, whatever the node's default
+            }
+            return;
+        }
+        for (String field : List.of("uidMappings", "gidMappings")) {
+            JsonNode list = linux.path(field);
+            if (list.isEmpty()) {
+                throw refused("linux." + field, "is required with a new user namespace");
+            }
+            for (int i = 0; i < list.size(); i++) {
+                String at = "linux." + field + "[" + i + "]";
+                known(list.get(i), at, "containerID", "hostID", "size");
+                IdMapping m = IdMapping.newBuilder().setContainerId(uint32(list.get(i), at, "containerID"))
+                        .setHostId(uint32(list.get(i), at, "hostID")).setSize(uint32(list.get(i), at, "size")).build();
+                if (field.equals("uidMappings")) {
+                    out.addUidMap(m);
+                } else {
+                    out.addGidMap(m);
+                }
+            }
+        }
+        IdMaps.problem("linux.uidMappings", out.getUidMapList())
+                .or(() -> IdMaps.problem("linux.gidMappings", out.getGidMapList()))
+                .ifPresent(p -> {
+                    throw refused(p.field().replace("container_id", "containerID").replace("host_id", "hostID"),
+                            p.message().replace("uid_map", "linux.uidMappings").replace("gid_map", "linux.gidMappings"));
+                });
+        out.setUserns(UserNamespaceMode.PRIVATE.configName());
+    }
+
+    private static int uint32(JsonNode entry, String at, String field) {
+        JsonNode value = entry.path(field);
+        if (!value.canConvertToLong() || !value.isIntegralNumber() || value.asLong() < 0
+                || value.asLong() > 0xffff_ffffL) {
+            throw refused(at + "." + field, "must be a number from 0 to 4294967295");
+        }
+        return (int) value.asLong();
+    }
+
+    /**
+     * Vessel always makes a container's pid, mount, ipc and uts namespaces (and a cgroup one); the network
+     * namespace is one choice: none listed shares the host's, one listed is new, one with a path is joined; the
+     * user namespace the other: none listed is the host's, one listed is new with the bundle's maps. Answers
+     * whether a new user namespace is asked for.
+     */
+    private boolean namespaces(JsonNode namespaces) {
         Set<String> types = new LinkedHashSet<>();
         boolean network = false;
+        boolean user = false;
         for (int i = 0; i < namespaces.size(); i++) {
             JsonNode ns = namespaces.get(i);
             String at = "linux.namespaces[" + i + "]";
@@ -446,7 +506,15 @@ public final class BundleConfig {
                         throw refused(at + ".path", "joining an existing " + type + " namespace is not supported");
                     }
                 }
-                case "user" -> throw refused(at + ".type", "user namespaces are not supported through OCI bundles yet");
+                case "user" -> {
+                    if (!path.isEmpty()) {
+                        throw refused(at + ".path", "joining an existing user namespace is not supported");
+                    }
+                    if (inVm()) {
+                        throw refused(at + ".type", "a VM container has no user namespace: its VM is its boundary");
+                    }
+                    user = true;
+                }
                 default -> throw refused(at + ".type", Quoted.of(type) + " namespaces are not supported");
             }
         }
@@ -463,6 +531,7 @@ public final class BundleConfig {
         if (!network) {
             out.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
         }
+        return user;
     }
 
     /**

@@ -16,6 +16,8 @@ import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,21 +31,24 @@ import java.util.concurrent.TimeUnit;
  * pivoted into the root file system by then, so such a hook reaches the container's files through
  * {@code /proc/PID/root}, not the bundle's mount point as runc sets it up. {@code poststart} and {@code poststop}
  * run after the program started, after the container was deleted; their failures are warnings, as the spec says.
+ * {@code createContainer} runs after them in create, in the task's namespaces but its mount namespace (util-linux's
+ * {@code nsenter}): its path resolves on the host as the spec asks, and since the moment before pivot_root passes
+ * inside the launch helper, the host's mount namespace stands in for the container's not yet pivoted one (the
+ * root file system at {@code root.path}, and at {@code /proc/PID/root} as the task sees it).
  * {@code startContainer} runs in start, before the program, inside the container: an exec of its CREATED task,
- * the path resolved in the container's root; one that fails fails the start. {@code createContainer} runs in
- * the container's namespaces before pivot_root with its path resolved on the host, a moment that passes inside
- * the launch helper: it is refused rather than run elsewhere.
+ * the path resolved in the container's root; one that fails fails the start.
  */
 public final class OciHooks {
     private static final System.Logger LOG = System.getLogger(OciHooks.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The hooks a container carries, as the bundle gave them. */
     static final String HOOKS_LABEL = "dev.vessel.oci.hooks";
-    static final Set<String> RUN = Set.of("prestart", "createRuntime", "startContainer", "poststart", "poststop");
+    static final Set<String> RUN = Set.of("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+            "poststop");
     /** Those run during create, in this order; the first that fails fails the create. */
-    public static final List<String> CREATE = List.of("prestart", "createRuntime");
-    private static final Map<String, String> REFUSED = Map.of("createContainer", "runs in the container's namespaces"
-            + " before pivot_root, its path resolved on the host, a moment that passes inside Vessel's launch helper");
+    public static final List<String> CREATE = List.of("prestart", "createRuntime", "createContainer");
+    /** The namespaces a createContainer hook joins when the task's differs from vesseld's (nsenter orders them). */
+    private static final List<String> JOINED = List.of("user", "uts", "ipc", "net", "pid", "cgroup");
     private static final long DEFAULT_TIMEOUT_SECONDS = 60;
     /** How much of a failed hook's output its error quotes. */
     private static final int OUTPUT_QUOTED = 1024;
@@ -62,8 +67,7 @@ public final class OciHooks {
                 continue;
             }
             if (!RUN.contains(phase)) {
-                throw BundleConfig.refused("hooks." + phase, REFUSED.getOrDefault(phase, "is not a hook of the spec")
-                        + (REFUSED.containsKey(phase) ? ": not supported" : ""));
+                throw BundleConfig.refused("hooks." + phase, "is not a hook of the spec");
             }
             for (int i = 0; i < list.size(); i++) {
                 String at = "hooks." + phase + "[" + i + "]";
@@ -83,7 +87,7 @@ public final class OciHooks {
     /** Runs the container's hooks of {@code phase}, each with {@code state} on stdin; failures are logged. */
     public static void run(String phase, ContainerConfig config, String state) {
         for (JsonNode hook : hooks(config, phase)) {
-            String failure = runOne(hook, state);
+            String failure = runOne(List.of(), hook, state);
             if (failure != null) {
                 LOG.log(Level.WARNING, "{0} hook {1} of container ''{2}'' {3}", phase, hook.get("path").asText(),
                         config.getId(), failure);
@@ -92,15 +96,16 @@ public final class OciHooks {
     }
 
     /**
-     * Runs the create hooks ({@code prestart}, then {@code createRuntime}), each with {@code state} on stdin; the
-     * first that fails (exits non-zero, runs past its timeout, cannot start) throws naming its JSON path, and
-     * those after it do not run.
+     * Runs the create hooks ({@code prestart}, {@code createRuntime}, then {@code createContainer} in the namespaces
+     * of the task {@code pid}), each with {@code state} on stdin; the first that fails (exits non-zero, runs past
+     * its timeout, cannot start) throws naming its JSON path, and those after it do not run.
      */
-    public static void runCreate(ContainerConfig config, String state) {
+    public static void runCreate(ContainerConfig config, String state, long pid) {
         for (String phase : CREATE) {
             List<JsonNode> hooks = hooks(config, phase);
+            List<String> prefix = phase.equals("createContainer") && !hooks.isEmpty() ? nsenter(pid) : List.of();
             for (int i = 0; i < hooks.size(); i++) {
-                String failure = runOne(hooks.get(i), state);
+                String failure = runOne(prefix, hooks.get(i), state);
                 if (failure != null) {
                     throw new VesselException(ErrorCode.INTERNAL, "hooks." + phase + "[" + i + "]",
                             Quoted.of(hooks.get(i).get("path").asText()) + " " + failure);
@@ -124,11 +129,35 @@ public final class OciHooks {
     }
 
     /**
-     * Runs one hook; answers null when it exited 0, else what went wrong with the end of its output.
-     * {@code args[0]} is the program's name as the spec has it; Java runs {@code path} under its own name.
+     * {@code nsenter} into the namespaces of the task {@code pid} that differ from vesseld's (nsenter refuses to
+     * join the user namespace it is in), all but the mount namespace.
      */
-    private static String runOne(JsonNode hook, String state) {
-        List<String> command = new ArrayList<>(List.of(hook.get("path").asText()));
+    private static List<String> nsenter(long pid) {
+        List<String> command = new ArrayList<>(List.of("nsenter", "--target", Long.toString(pid)));
+        for (String ns : JOINED) {
+            try {
+                Path own = Path.of("/proc/self/ns", ns);
+                Path task = Path.of("/proc", Long.toString(pid), "ns", ns);
+                if (!Files.readSymbolicLink(own).equals(Files.readSymbolicLink(task))) {
+                    command.add("--" + ns);
+                }
+            } catch (IOException e) {
+                throw new VesselException(ErrorCode.INTERNAL, "hooks.createContainer", "cannot read the namespaces"
+                        + " of the task " + pid + ": " + e.getMessage());
+            }
+        }
+        command.add("--");
+        return command;
+    }
+
+    /**
+     * Runs one hook, after {@code prefix} (a program that runs it elsewhere); answers null when it exited 0, else
+     * what went wrong with the end of its output. {@code args[0]} is the program's name as the spec has it; Java
+     * runs {@code path} under its own name.
+     */
+    private static String runOne(List<String> prefix, JsonNode hook, String state) {
+        List<String> command = new ArrayList<>(prefix);
+        command.add(hook.get("path").asText());
         JsonNode args = hook.path("args");
         for (int i = 1; i < args.size(); i++) {
             command.add(args.get(i).asText());

@@ -108,9 +108,9 @@ class UserNamespaceCliTest {
         assertEquals(0, host.code(), host::toString);
         assertEquals(" 0 0 4294967295\n", host.out());
 
-        VesselCliTest.Result bad = vessel("run", "--rm", "--userns", "private", image, "true");
+        VesselCliTest.Result bad = vessel("run", "--rm", "--userns", "keep-id", image, "true");
         assertNotEquals(0, bad.code(), bad::toString);
-        assertTrue(bad.err().contains("userns") && bad.err().contains("use host or auto"), bad::toString);
+        assertTrue(bad.err().contains("userns") && bad.err().contains("use host, auto or private"), bad::toString);
 
         VesselCliTest.Result vm = vessel("run", "--rm", "--vm", "--userns", "auto", "--rootfs",
                 rootfs.toString(), "true");

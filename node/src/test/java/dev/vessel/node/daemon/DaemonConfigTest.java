@@ -153,7 +153,11 @@ class DaemonConfigTest {
         VesselException e = assertThrows(VesselException.class, () -> DaemonConfig.Settings.readFile(Files.writeString(
                 dir.resolve("vesseld.json"), "{\"userns_default\": \"keep-id\"}")).resolve());
         assertEquals("userns_default", e.field().orElseThrow());
-        assertTrue(e.getMessage().contains("use host or auto"), e.getMessage());
+        assertTrue(e.getMessage().contains("use host, auto or private"), e.getMessage());
+        VesselException privateDefault = assertThrows(VesselException.class, () -> DaemonConfig.Settings.readFile(
+                Files.writeString(dir.resolve("vesseld.json"), "{\"userns_default\": \"private\"}")).resolve());
+        assertEquals("userns_default", privateDefault.field().orElseThrow());
+        assertTrue(privateDefault.getMessage().contains("not a default"), privateDefault.getMessage());
     }
 
     private static DaemonConfig.Settings isolation(List<String> names) {

@@ -93,6 +93,9 @@ class BundleConfigTest {
         ObjectNode startHook = podmanConfig();
         startHook.putObject("hooks").putArray("startContainer").addObject().put("path", "/bin/true");
         refusedInVm("hooks.startContainer: is not supported", startHook, netns -> true);
+        ObjectNode createHook = podmanConfig();
+        createHook.putObject("hooks").putArray("createContainer").addObject().put("path", "/bin/true");
+        refusedInVm("hooks.createContainer: is not supported", createHook, netns -> true);
     }
 
     private static void refusedInVm(String pathAndMore, ObjectNode config, BundleConfig.NetnsProbe probe) {
@@ -198,11 +201,12 @@ class BundleConfigTest {
         hooks.putArray("poststart").addObject().put("path", "/bin/true");
         hooks.putArray("poststop").addObject().put("path", "/bin/true").put("timeout", 5);
         hooks.putArray("startContainer").addObject().put("path", "/bin/true");
-        hooks.putArray("createContainer"); // empty: nothing to refuse
+        hooks.putArray("createContainer").addObject().put("path", "/bin/true");
+        hooks.putArray("prestop"); // empty: nothing to refuse
         String kept = translate(config).getLabelsOrThrow(OciHooks.HOOKS_LABEL);
         assertTrue(kept.contains("\"prestart\"") && kept.contains("\"createRuntime\"") && kept.contains("\"poststart\"")
-                && kept.contains("\"poststop\"") && kept.contains("\"startContainer\"") && !kept.contains("createContainer"),
-                kept);
+                && kept.contains("\"poststop\"") && kept.contains("\"startContainer\"") && kept.contains("createContainer")
+                && !kept.contains("prestop"), kept);
     }
 
     @Test
@@ -238,9 +242,31 @@ class BundleConfigTest {
                 .set("effective", JSON.valueToTree(List.of("CAP_KILL"))));
         refused("process.ioPriority", c -> process(c).putObject("ioPriority"));
         refused("linux.namespaces[0].path", c -> namespace(c, 0).put("path", "/proc/1/ns/pid"));
-        refused("linux.namespaces[5].type", c -> namespaces(c).addObject().put("type", "user"));
+        refused("linux.uidMappings: is required with a new user namespace",
+                c -> namespaces(c).addObject().put("type", "user"));
+        refused("linux.namespaces[5].path", c -> namespaces(c).addObject().put("type", "user")
+                .put("path", "/proc/1/ns/user"));
+        refused("linux.gidMappings[0].size", c -> {
+            namespaces(c).addObject().put("type", "user");
+            linux(c).set("uidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1,
+                    "size", 1))));
+            linux(c).set("gidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1,
+                    "size", 0))));
+        });
+        refused("linux.uidMappings[1].hostID: overlaps the range of linux.uidMappings[0]", c -> {
+            namespaces(c).addObject().put("type", "user");
+            linux(c).set("uidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1000,
+                    "size", 10), java.util.Map.of("containerID", 10, "hostID", 1005, "size", 1))));
+            linux(c).set("gidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", 1,
+                    "size", 1))));
+        });
+        refused("linux.uidMappings[0].hostID: must be a number", c -> {
+            namespaces(c).addObject().put("type", "user");
+            linux(c).set("uidMappings", JSON.valueToTree(List.of(java.util.Map.of("containerID", 0, "hostID", -1,
+                    "size", 1))));
+        });
         refused("linux.namespaces: has no pid namespace", c -> namespaces(c).remove(0));
-        refused("linux.uidMappings", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
+        refused("linux.uidMappings: needs a user namespace", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
                 java.util.Map.of("containerID", 0, "hostID", 100000, "size", 65536)))));
         refused("linux.sysctl", c -> linux(c).putObject("sysctl").put("net.ipv4.ip_forward", "1"));
         refused("linux.devices", c -> linux(c).putArray("devices").addObject().put("path", "/dev/fuse"));
@@ -254,7 +280,9 @@ class BundleConfigTest {
         refused("linux.intelRdt", c -> linux(c).putObject("intelRdt"));
         refused("mounts[4].type", c -> ((ObjectNode) c.get("mounts").get(4)).put("type", "nfs"));
         refused("mounts[5].options[2]", c -> ((ArrayNode) c.get("mounts").get(5).get("options")).add("shared"));
-        refused("hooks.createContainer", c -> c.putObject("hooks").putArray("createContainer").addObject()
+        refused("hooks.createContainer[0].path", c -> c.putObject("hooks").putArray("createContainer").addObject()
+                .put("path", "true"));
+        refused("hooks.prestop: is not a hook of the spec", c -> c.putObject("hooks").putArray("prestop").addObject()
                 .put("path", "/bin/true"));
         refused("hooks.createRuntime[0].timeout", c -> c.putObject("hooks").putArray("createRuntime").addObject()
                 .put("path", "/bin/true").put("timeout", 0));

@@ -300,6 +300,15 @@ class PodmanTest {
                 "echo $(id -u) $(id -g)"));
     }
 
+    /** podman's --uidmap gives the bundle a user namespace and a rootfs owned by the range: root inside writes. */
+    @Test
+    void aUserNamespaceMapsTheContainersIds() throws Exception {
+        String out = podmanOk("run", "--rm", "--network", "none", "--uidmap", "0:200000:65536", "--gidmap",
+                "0:200000:65536", IMAGE, "sh", "-c", "cat /proc/self/uid_map; id -u; touch /made && stat -c %u /made");
+        assertEquals(List.of("0 200000 65536", "0", "0"),
+                out.lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList(), out);
+    }
+
     @Test
     void whatVesselCannotHonourFailsTheRunNamingTheField() throws Exception {
         PodmanFixture.Result r = podman("run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1", IMAGE, "true");

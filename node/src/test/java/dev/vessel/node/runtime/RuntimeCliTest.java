@@ -320,6 +320,60 @@ class RuntimeCliTest {
         assertEquals(bundle.toString(), stopped.get("bundle").asText());
     }
 
+    /**
+     * A user namespace in the bundle gets its maps as they are: the task's root is host uid 100000, so what it
+     * writes on a bind mount is owned by that id on the host; the rootfs, chowned to the range as an engine does,
+     * is root's inside. Bad maps are refused naming the entry.
+     */
+    @Test
+    void aUserNamespaceTakesTheBundlesMaps() throws Exception {
+        // the task's root (host uid 100000) binds the rootfs and /data itself: the paths to them must be
+        // passable by it, as an engine's storage is
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        Path data = Files.createDirectories(dir("userns-data"));
+        Files.setOwner(data, data.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("100000"));
+        java.nio.file.attribute.PosixFileAttributeView view = Files.getFileAttributeView(data,
+                java.nio.file.attribute.PosixFileAttributeView.class);
+        view.setGroup(data.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName("100000"));
+        Path mapped = BusyboxRootfs.create(dir("userns-rootfs"));
+        assertEquals(0, new ProcessBuilder("chown", "-R", "100000:100000", mapped.toString()).inheritIO().start()
+                .waitFor());
+        Path bundle = runtime.bundle("userns", mapped, "sh", "-c",
+                "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; echo hi > /data/file");
+        Path config = bundle.resolve("config.json");
+        var spec = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(config.toFile());
+        var linux = (com.fasterxml.jackson.databind.node.ObjectNode) spec.get("linux");
+        ((com.fasterxml.jackson.databind.node.ArrayNode) linux.get("namespaces")).addObject().put("type", "user");
+        for (String maps : List.of("uidMappings", "gidMappings")) {
+            linux.putArray(maps).addObject().put("containerID", 0).put("hostID", 100000).put("size", 65536);
+        }
+        ((com.fasterxml.jackson.databind.node.ArrayNode) spec.get("mounts")).addObject().put("destination", "/data")
+                .put("type", "bind").put("source", data.toString()).putArray("options").add("rbind").add("rw");
+        JSON.writeValue(config.toFile(), spec);
+
+        RuntimeFixture.Result r = runtime.run("run", "--bundle", bundle.toString(), "userns");
+        assertEquals(0, r.exitCode(), r.stderr() + runtime.daemonLog());
+        List<String> lines = r.stdout().lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList();
+        assertEquals(List.of("0 100000 65536", "0 100000 65536", "0", "0"), lines);
+        assertEquals(100000, Files.getAttribute(data.resolve("file"), "unix:uid"), "written as host uid 100000");
+        assertEquals("hi\n", Files.readString(data.resolve("file")));
+
+        linux.withArray("uidMappings").addObject().put("containerID", 1000).put("hostID", 200000).put("size", 1);
+        JSON.writeValue(config.toFile(), spec);
+        RuntimeFixture.Result overlap = runtime.run("create", "--bundle", bundle.toString(), "overlap");
+        assertEquals(1, overlap.exitCode());
+        assertTrue(overlap.stderr().contains("uid_map[1].container_id") && overlap.stderr().contains("overlaps"),
+                overlap.stderr());
+        linux.withArray("uidMappings").remove(1);
+        linux.remove("gidMappings");
+        JSON.writeValue(config.toFile(), spec);
+        RuntimeFixture.Result noGid = runtime.run("create", "--bundle", bundle.toString(), "no-gid");
+        assertEquals(1, noGid.exitCode());
+        assertTrue(noGid.stderr().contains("linux.gidMappings") && noGid.stderr().contains("required"),
+                noGid.stderr());
+        assertEquals(1, runtime.run("state", "no-gid").exitCode(), "nothing is left of a refused create");
+    }
+
     @Test
     void aBundleVesselCannotHonourIsRefusedNamingTheField() throws Exception {
         Path bundle = runtime.bundle("sysctl", rootfs, "true");

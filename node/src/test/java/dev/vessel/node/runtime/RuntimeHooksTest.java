@@ -147,6 +147,48 @@ class RuntimeHooksTest {
     }
 
     /**
+     * createContainer runs during create after createRuntime, its path the host's, in the task's namespaces (its
+     * hostname, network and pid namespaces) but the host's mount namespace (it writes to a host path), with the
+     * state on stdin. One that fails fails the create naming it.
+     */
+    @Test
+    void createContainerRunsInTheTasksNamespacesAfterCreateRuntime() throws Exception {
+        Path createRuntime = dir("cc-createRuntime.json");
+        Path state = dir("cc-state.json");
+        Path seen = dir("cc-seen");
+        Path bundle = runtime.bundle("cc", rootfs, "sleep", "600");
+        hooks(bundle, "\"createRuntime\": [" + hook(script("cc-runtime.sh", "cat > \"$1\"\n"), createRuntime) + "],"
+                + "\"createContainer\": [" + hook(script("cc-container.sh", "cat > \"$1\"\n"
+                + "test -s " + createRuntime + " || exit 9\n"
+                + "{ hostname; for ns in net pid uts mnt; do readlink /proc/self/ns/$ns; done; } > " + seen + "\n"),
+                state) + "]");
+
+        runtime.ok("create", "--bundle", bundle.toString(), "cc");
+        long pid = JSON.readTree(runtime.ok("state", "cc")).get("pid").asLong();
+        JsonNode given = JSON.readTree(Files.readString(state));
+        assertEquals("cc", given.get("id").asText());
+        assertEquals("creating", given.get("status").asText());
+        assertEquals(pid, given.get("pid").asLong());
+        List<String> lines = Files.readAllLines(seen);
+        String task = "/proc/" + pid + "/ns/";
+        assertEquals(List.of("vessel", Files.readSymbolicLink(Path.of(task + "net")).toString(),
+                Files.readSymbolicLink(Path.of(task + "pid")).toString(),
+                Files.readSymbolicLink(Path.of(task + "uts")).toString(),
+                Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")).toString()), lines,
+                "the task's hostname, network, pid and uts namespaces; the host's mount namespace");
+        runtime.ok("delete", "--force", "cc");
+
+        Path failing = runtime.bundle("cc-fail", rootfs, "sleep", "600");
+        hooks(failing, "\"createContainer\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"echo refused >&2;"
+                + " exit 7\"]}]");
+        RuntimeFixture.Result r = runtime.run("create", "--bundle", failing.toString(), "cc-fail");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.stderr().contains("hooks.createContainer[0]") && r.stderr().contains("exited 7")
+                && r.stderr().contains("refused"), r.stderr());
+        assertEquals(1, runtime.run("state", "cc-fail").exitCode(), "no container is left");
+    }
+
+    /**
      * startContainer runs in start, inside the container before its program: its path exists only in the
      * container's root, it sees the container's hostname and /dev/shm, and gets the state on stdin. One that
      * fails fails the start naming it, and the container is stopped.
