@@ -255,7 +255,12 @@ class StatsEventsCliTest {
         umoci("new", "--image", layout + ":bb");
         umoci("insert", "--image", layout + ":bb", rootfs.toString(), "/");
         String image = "oci:" + layout + ":bb";
+        String since = Instant.now().toString();
         ok("pull", image);
+        JsonNode pull = JSON.readTree(ok("events", "--json", "--since", since, "--until", "0s", "--filter", "type=image").out());
+        assertEquals("pull", pull.get("action").asText(), pull::toString);
+        assertEquals(image, pull.get("id").asText(), pull::toString);
+        assertTrue(pull.get("attributes").get("digest").asText().startsWith("sha256:"), pull::toString);
 
         JsonNode pulled = JSON.readTree(ok("system", "df", "--format", "json").out());
         assertEquals(empty.get("images").size() + 1, pulled.get("images").size(), pulled::toString);
