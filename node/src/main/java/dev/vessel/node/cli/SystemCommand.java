@@ -152,8 +152,13 @@ final class SystemCommand implements Runnable {
                 if (c.path("state").asText().equals("TERMINATED") && !c.path("pod").asBoolean()
                         && c.path("parent_id").asText("").isEmpty()) {
                     String id = c.path("id").asText();
-                    client.call("DELETE", "/v1/containers/" + Paths.segment(id), null);
-                    containers.add(id);
+                    try (VesselClient.Response r = client.send("DELETE", "/v1/containers/" + Paths.segment(id), null)) {
+                        if (r.status < 300) {
+                            containers.add(id);
+                        } else if (r.status != 404 && r.status != 409) { // removed or started again meanwhile
+                            throw new CliFailure(VesselClient.errorMessage(r.status, r.text()));
+                        }
+                    }
                 }
             }
             List<String> images = new ArrayList<>();
@@ -164,7 +169,7 @@ final class SystemCommand implements Runnable {
                         if (r.status < 300) {
                             images.add(reference);
                         } else if (r.status != 409) { // 409: a container uses it, so it stays
-                            throw new CliFailure("removing image " + reference + ": HTTP " + r.status + " " + r.text());
+                            throw new CliFailure(VesselClient.errorMessage(r.status, r.text()));
                         }
                     }
                 }

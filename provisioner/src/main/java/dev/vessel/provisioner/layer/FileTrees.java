@@ -55,17 +55,31 @@ public final class FileTrees {
      * bind of a layer or a volume) is someone else's bytes. 0 when the root does not exist.
      */
     public static long sizeOnItsDevice(Path root) throws IOException {
-        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-            return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? Files.size(root) : 0;
+        Object device;
+        try {
+            if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+                return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? Files.size(root) : 0;
+            }
+            device = Files.getAttribute(root, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return 0; // removed meanwhile
         }
-        Object device = Files.getAttribute(root, "unix:dev", LinkOption.NOFOLLOW_LINKS);
         Set<Object> seen = new HashSet<>();
         long[] total = {0};
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                return device.equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))
-                        ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
+                try {
+                    return device.equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))
+                            ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
+                } catch (NoSuchFileException e) {
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) {
+                return FileVisitResult.CONTINUE; // a directory removed while we walked it takes nothing now
             }
 
             @Override
