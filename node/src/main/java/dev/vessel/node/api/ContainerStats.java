@@ -16,7 +16,8 @@ import java.util.List;
  * host sees of its processes: block I/O as their {@code /proc/PID/io} bytes (the kernel adds a reaped child's
  * to its parent's, so ended processes still count while their ancestors live; a VM task's are QEMU's, its
  * disks), and a process container's network as {@code /proc/PID/net/dev} of its own network namespace (none
- * counted when it shares the host's, or for a VM task, whose network is the guest's).
+ * counted when it shares the host's). A VM task's network is what its taps moved ({@code vm/network}'s usage);
+ * none is counted for a VM without networks.
  */
 final class ContainerStats {
     private static final Path PROC = Path.of("/proc");
@@ -57,7 +58,9 @@ final class ContainerStats {
             written += io[1];
         }
         json.put("block_read_bytes", read).put("block_write_bytes", written);
-        long[] net = status.getIsolation() == Isolation.PROCESS && status.getPid() > 0 ? network(status.getPid()) : null;
+        long[] net = status.getIsolation() == Isolation.VM
+                ? (containerizer.config(id).getNetworksCount() > 0 ? new long[] {usage.getNetRxBytes(), usage.getNetTxBytes()} : null)
+                : status.getPid() > 0 ? network(status.getPid()) : null;
         json.put("network_counted", net != null);
         if (net != null) {
             json.put("net_rx_bytes", net[0]).put("net_tx_bytes", net[1]);
