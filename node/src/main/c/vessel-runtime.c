@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -388,6 +389,7 @@ struct shim {
     const char *console_socket; /* where the engine takes the terminal's master (runc's protocol) */
     int terminal;               /* the shim's own terminal, once made: its stdio is then that */
     int start;                  /* start the container once attached */
+    long task_pid;              /* the container's task, when its create said; 0: asked for */
     int notify;          /* --detach: the pipe its spawner waits on; -1 in the foreground */
 };
 
@@ -696,6 +698,44 @@ static int run_exec_shim(struct shim *s)
     return UNKNOWN_EXIT;
 }
 
+/*
+ * The container's detached shim moves into its task's mount namespace: engines read the processes of a
+ * container (podman top) from /proc as seen from the mount namespace of the pid in the pid file, which is the
+ * shim's. Only a task with a pid namespace of its own has a /proc of its own (a VM's pid is QEMU's, left alone).
+ * vesseld's socket stays reachable: its directory, opened before, is the working directory after.
+ */
+static void enter_task_mounts(struct shim *s)
+{
+    if (!s->task_pid) {
+        struct buf path = { 0 }, state = { 0 };
+        container_path(&path, "/v1/oci/containers/", s->id, "");
+        char *ignored = NULL;
+        if (call("GET", path.data, NULL, &state, &ignored) != 0)
+            return;
+        s->task_pid = json_number(state.data, "pid", 0);
+    }
+    char task_pids[64], task_mounts[64];
+    snprintf(task_pids, sizeof task_pids, "/proc/%ld/ns/pid", s->task_pid);
+    snprintf(task_mounts, sizeof task_mounts, "/proc/%ld/ns/mnt", s->task_pid);
+    struct stat own, task;
+    if (s->task_pid <= 0 || stat("/proc/self/ns/pid", &own) < 0 || stat(task_pids, &task) < 0
+        || (own.st_dev == task.st_dev && own.st_ino == task.st_ino))
+        return;
+    char *slash = strrchr(socket_path, '/');
+    char directory[sizeof socket_path];
+    snprintf(directory, sizeof directory, "%.*s", slash ? (int)(slash - socket_path) : 1, slash ? socket_path : ".");
+    int dir = open(directory[0] ? directory : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int mounts = open(task_mounts, O_RDONLY | O_CLOEXEC);
+    if (dir >= 0 && mounts >= 0 && setns(mounts, CLONE_NEWNS) == 0) {
+        if (fchdir(dir) == 0 && slash)
+            memmove(socket_path, slash + 1, strlen(slash + 1) + 1);
+    }
+    if (dir >= 0)
+        close(dir);
+    if (mounts >= 0)
+        close(mounts);
+}
+
 static int shim_main(struct shim *s)
 {
     if (s->console_socket) {
@@ -703,6 +743,8 @@ static int shim_main(struct shim *s)
         if (failure)
             shim_failed(s, failure);
     }
+    if (!s->exec_id && s->notify >= 0)
+        enter_task_mounts(s);
     return s->exec_id ? run_exec_shim(s) : run_shim(s);
 }
 
@@ -788,9 +830,11 @@ static int create(int count, char **words)
     char *console_path = console ? absolute(console) : NULL;
     if (console && !console_path)
         return fail("console socket: %s", strerror(errno));
-    if (call("POST", "/v1/oci/containers", json.data, NULL, NULL) != 0)
+    struct buf state = { 0 };
+    if (call("POST", "/v1/oci/containers", json.data, &state, NULL) != 0)
         return 1;
-    struct shim s = { .id = id, .console_socket = console_path, .terminal = -1, .notify = -1 };
+    struct shim s = { .id = id, .console_socket = console_path, .terminal = -1, .notify = -1,
+        .task_pid = json_number(state.data, "pid", 0) };
     return spawn_shim(&s, opt(opts, "pid-file"));
 }
 

@@ -89,12 +89,15 @@ public final class ApiServer implements AutoCloseable {
         ImagesApi images = new ImagesApi(node.images(), node.events());
         ContainerStats stats = new ContainerStats(node.containerizer());
         EventsApi events = new EventsApi(node.events());
-        SystemDf df = new SystemDf(node);
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         StdioApi stdio = new StdioApi(node.containerizer());
         PodsApi pods = new PodsApi(node.containerizer());
         OciApi oci = new OciApi(containers, node.containerizer());
+        ContainerUsers users = new ContainerUsers(node.containerizer());
+        SystemDf df = new SystemDf(node, users);
+        NetworksApi networks = new NetworksApi(node.networks(), users);
+        VolumesApi volumes = new VolumesApi(node.volumes(), users);
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -122,6 +125,16 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)
                 .add(HttpMethod.DELETE, "/v1/pods/{name}", pods::delete)
                 .add(HttpMethod.POST, "/v1/pods/{name}/stop", pods::stop)
+                .add(HttpMethod.POST, "/v1/networks", networks::create)
+                .add(HttpMethod.GET, "/v1/networks", networks::list)
+                .add(HttpMethod.POST, "/v1/networks/prune", networks::prune)
+                .add(HttpMethod.GET, "/v1/networks/{name}", networks::inspect)
+                .add(HttpMethod.DELETE, "/v1/networks/{name}", networks::delete)
+                .add(HttpMethod.POST, "/v1/volumes", volumes::create)
+                .add(HttpMethod.GET, "/v1/volumes", volumes::list)
+                .add(HttpMethod.POST, "/v1/volumes/prune", volumes::prune)
+                .add(HttpMethod.GET, "/v1/volumes/{name}", volumes::inspect)
+                .add(HttpMethod.DELETE, "/v1/volumes/{name}", volumes::delete)
                 .add(HttpMethod.POST, "/v1/oci/containers", oci::create)
                 .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)

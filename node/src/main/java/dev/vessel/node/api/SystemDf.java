@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.volume.NamedVolumes;
 import dev.vessel.provisioner.DiskUsage;
 import dev.vessel.provisioner.layer.FileTrees;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -20,9 +21,11 @@ import java.util.Map;
  */
 final class SystemDf {
     private final NodeServices node;
+    private final ContainerUsers users;
 
-    SystemDf(NodeServices node) {
+    SystemDf(NodeServices node, ContainerUsers users) {
         this.node = node;
+        this.users = users;
     }
 
     void df(Exchange ex) throws IOException {
@@ -51,7 +54,12 @@ final class SystemDf {
                     .put("rootfs_bytes", rootfs).put("run_dir_bytes", run).put("size_bytes", rootfs + run)
                     .put("reclaimable", c.getState() == ContainerState.TERMINATED);
         }
-        out.set("volumes", sizes(node.paths().volumesDir(), "name"));
+        ArrayNode volumes = out.putArray("volumes");
+        for (NamedVolumes.Volume v : node.volumes().list()) {
+            volumes.addObject().put("name", v.name()).put("size_bytes", FileTrees.sizeOnItsDevice(v.mountpoint()))
+                    .put("in_use", !users.of(c -> c.getVolumesList().stream()
+                            .anyMatch(used -> used.hasPersistent() && used.getPersistent().getName().equals(v.name()))).isEmpty());
+        }
         out.set("vm_disks", sizes(node.paths().machinesDir(), "vm"));
         ex.json(HttpResponseStatus.OK, out.toString());
     }

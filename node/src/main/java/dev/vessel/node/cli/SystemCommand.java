@@ -71,8 +71,18 @@ final class SystemCommand implements Runnable {
                     share(store.path("reclaimable_bytes").asLong(), store.path("size_bytes").asLong()));
             table.row("Containers", Integer.toString(df.path("containers").size()), Integer.toString(containersActive),
                     PullCommand.bytes(containersSize), share(containersReclaimable, containersSize));
-            table.row("Local Volumes", Integer.toString(df.path("volumes").size()), "-",
-                    PullCommand.bytes(sum(df.path("volumes"))), "-");
+            int volumesActive = 0;
+            long volumesReclaimable = 0;
+            for (JsonNode v : df.path("volumes")) {
+                if (v.path("in_use").asBoolean()) {
+                    volumesActive++;
+                } else {
+                    volumesReclaimable += v.path("size_bytes").asLong();
+                }
+            }
+            long volumesSize = sum(df.path("volumes"));
+            table.row("Local Volumes", Integer.toString(df.path("volumes").size()), Integer.toString(volumesActive),
+                    PullCommand.bytes(volumesSize), share(volumesReclaimable, volumesSize));
             table.row("VM disks", Integer.toString(df.path("vm_disks").size()), "-",
                     PullCommand.bytes(sum(df.path("vm_disks"))), "-");
             table.print(system.vessel.out);
@@ -104,8 +114,9 @@ final class SystemCommand implements Runnable {
             }
             containers.print(system.vessel.out);
             system.vessel.out.println("\nLocal Volumes space usage:\n");
-            Table volumes = new Table("VOLUME NAME", "SIZE");
-            df.path("volumes").forEach(v -> volumes.row(v.path("name").asText(), PullCommand.bytes(v.path("size_bytes").asLong())));
+            Table volumes = new Table("VOLUME NAME", "SIZE", "IN USE");
+            df.path("volumes").forEach(v -> volumes.row(v.path("name").asText(), PullCommand.bytes(v.path("size_bytes").asLong()),
+                    v.path("in_use").asBoolean() ? "yes" : "no"));
             volumes.print(system.vessel.out);
             system.vessel.out.println("\nVM disks space usage:\n");
             Table disks = new Table("VM", "SIZE");

@@ -11,6 +11,7 @@ import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.core.volume.NamedVolumes;
 import dev.vessel.fetcher.ArtifactCache;
 import dev.vessel.fetcher.Fetchers;
 import dev.vessel.fetcher.Prefetcher;
@@ -32,6 +33,7 @@ import dev.vessel.node.machines.BaseImages;
 import dev.vessel.node.machines.MachineRecords;
 import dev.vessel.node.machines.MachineSnapshots;
 import dev.vessel.node.machines.Machines;
+import dev.vessel.node.network.CniNetworks;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
@@ -85,6 +87,10 @@ final class NodeWiring {
         ArtifactCache artifacts = new ArtifactCache(paths);
         MachineRecords machines = new MachineRecords(paths);
         machines.removeUnfinished();
+        NamedVolumes volumes = new NamedVolumes(paths);
+        volumes.recover();
+        CniNetworks networks = new CniNetworks(config.cniConfigDir(), paths.networkLeasesDir());
+        networks.recover();
         ImageProvisioner images = new ImageProvisioner(paths,
                 new ReloadingCredentials(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
@@ -138,7 +144,8 @@ final class NodeWiring {
         Machines vmMachines = new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers),
                 vms::serialConsole);
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, vmMachines,
-                new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus, events), vms);
+                new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus,
+                networks, volumes, events), vms);
     }
 
     /**

@@ -271,7 +271,14 @@ class StatsEventsCliTest {
         ok("run", "-d", "--name", "df-keep", image, "sleep", "1000");
         ok("exec", "df-keep", "dd", "if=/dev/zero", "of=/written", "bs=1024", "count=512");
         ok("run", "--name", "df-ended", image, "true");
+        ok("volume", "create", "df-vol");
+        ok("run", "--name", "df-volume-user", "-v", "df-vol:/data", image, "dd", "if=/dev/zero", "of=/data/f", "bs=1024",
+                "count=300");
         JsonNode used = JSON.readTree(ok("system", "df", "--format", "json").out());
+        JsonNode volume = stream(used.get("volumes")).filter(v -> v.get("name").asText().equals("df-vol")).findFirst()
+                .orElseThrow(() -> new AssertionError(used.toString()));
+        assertTrue(volume.get("size_bytes").asLong() >= 300 << 10, used::toString);
+        assertTrue(volume.get("in_use").asBoolean(), used::toString); // its user has ended but is still there
         JsonNode keep = container(used, "df-keep");
         assertTrue(keep.get("rootfs_bytes").asLong() >= 512 << 10, used::toString); // its writes, not its image
         assertTrue(keep.get("rootfs_bytes").asLong() < pulled.get("store").get("size_bytes").asLong(), used::toString);
@@ -288,7 +295,10 @@ class StatsEventsCliTest {
         assertEquals(0, vessel("inspect", "df-ended").code());
 
         Result prune = ok("system", "prune", "-f", "--all");
-        assertTrue(prune.out().contains("Deleted Containers\ndf-ended\n"), prune::toString);
+        assertTrue(prune.out().contains("Deleted Containers\ndf-ended\ndf-volume-user\n"), prune::toString);
+        JsonNode pruned = JSON.readTree(ok("system", "df", "--format", "json").out());
+        assertTrue(stream(pruned.get("volumes")).anyMatch(v -> v.get("name").asText().equals("df-vol")
+                && !v.get("in_use").asBoolean()), pruned::toString); // a volume is the user's: prune keeps it
         assertFalse(prune.out().contains("df-keep"), prune::toString);
         assertFalse(prune.out().contains("Deleted Images"), prune::toString); // the running one's image stays
         assertEquals(125, vessel("inspect", "df-ended").code());
