@@ -114,6 +114,8 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/containers/{id}/top", containers::top)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
                 .add(HttpMethod.GET, "/v1/containers/{id}/stats", stats::stats)
+                .add(HttpMethod.GET, "/v1/containers/{id}/archive", containers::getArchive)
+                .add(HttpMethod.PUT, "/v1/containers/{id}/archive", containers::putArchive)
                 .add(HttpMethod.POST, "/v1/containers/{id}/attach", stdio::attach)
                 .add(HttpMethod.POST, "/v1/containers/{id}/resize", stdio::resize)
                 .add(HttpMethod.POST, "/v1/containers/{id}/exec", stdio::create)
