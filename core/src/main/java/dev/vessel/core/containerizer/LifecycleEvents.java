@@ -9,6 +9,7 @@ import dev.vessel.core.spi.ContainerEventListener;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /** Turns the containerizer's changes into {@link ContainerEvent}s for its listener; a failing listener is logged, never felt. */
@@ -32,7 +33,7 @@ final class LifecycleEvents {
         if (!image.isEmpty()) {
             attributes.put("image", image);
         }
-        attributes.put("isolation", config.getIsolation().name().toLowerCase(java.util.Locale.ROOT));
+        attributes.put("isolation", config.getIsolation().name().toLowerCase(Locale.ROOT));
         if (!config.getParentId().isEmpty()) {
             attributes.put("pod", config.getParentId());
         }
@@ -52,7 +53,7 @@ final class LifecycleEvents {
         int status = termination.getStatusCase() == Termination.StatusCase.SIGNAL
                 ? 128 + termination.getSignal() : termination.getExitCode();
         emit(c, "died", Map.of("exit_code", Integer.toString(status),
-                "reason", termination.getReason().name().toLowerCase(java.util.Locale.ROOT)));
+                "reason", termination.getReason().name().toLowerCase(Locale.ROOT)));
     }
 
     /** {@code repository:tag}, a layout's path, or the host directory a task runs in. */

@@ -5,10 +5,13 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.spi.Containerizer;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * One sample of a running container's usage, for {@code GET /v1/containers/{id}/stats}: what its isolators
@@ -29,7 +32,7 @@ final class ContainerStats {
     }
 
     void stats(Exchange ex) {
-        ex.json(io.netty.handler.codec.http.HttpResponseStatus.OK, sample(ex.param("id")).toString());
+        ex.json(HttpResponseStatus.OK, sample(ex.param("id")).toString());
     }
 
     ObjectNode sample(String id) {
@@ -40,8 +43,8 @@ final class ContainerStats {
         long system = Math.round(usage.getCpuSystemSeconds() * 1e9);
         long limit = usage.getMemoryLimitBytes() > 0 ? usage.getMemoryLimitBytes() : hostMemory();
         ObjectNode json = ProtoJson.MAPPER.createObjectNode().put("id", id)
-                .put("isolation", status.getIsolation().name().toLowerCase(java.util.Locale.ROOT))
-                .put("timestamp", java.time.Instant.ofEpochSecond(usage.getTimestamp().getSeconds(),
+                .put("isolation", status.getIsolation().name().toLowerCase(Locale.ROOT))
+                .put("timestamp", Instant.ofEpochSecond(usage.getTimestamp().getSeconds(),
                         usage.getTimestamp().getNanos()).toString())
                 .put("timestamp_nano", usage.getTimestamp().getSeconds() * 1_000_000_000L + usage.getTimestamp().getNanos())
                 .put("cpu_nanos", user + system).put("cpu_user_nanos", user).put("cpu_system_nanos", system)

@@ -6,6 +6,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.spi.ContainerEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -114,7 +115,7 @@ final class EventsApi {
                 long nanos = parts.length == 1 ? 0 : Long.parseLong((parts[1] + "00000000").substring(0, 9));
                 return Instant.ofEpochSecond(Long.parseLong(parts[0]), nanos);
             }
-            return Instant.from(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME.parse(value));
+            return Instant.from(DateTimeFormatter.ISO_OFFSET_DATE_TIME.parse(value));
         } catch (DateTimeParseException | NumberFormatException e) {
             throw VesselException.invalid(field, Quoted.truncated(value)
                     + " is not a time (RFC 3339, e.g. 2026-12-05T15:00:00Z, or Unix seconds)");

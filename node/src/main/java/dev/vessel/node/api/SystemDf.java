@@ -12,7 +12,9 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@code GET /v1/system/df}: what images, the image store, containers, volumes and VMs' disks take on disk.
@@ -49,7 +51,7 @@ final class SystemDf {
             }
             long rootfs = store.containerBytes().getOrDefault(c.getId(), 0L)
                     + FileTrees.sizeOnItsDevice(node.paths().vmRootfsDir(c.getId()));
-            long run = FileTrees.sizeOnItsDevice(node.paths().containerDir(java.util.List.of(c.getId())));
+            long run = FileTrees.sizeOnItsDevice(node.paths().containerDir(List.of(c.getId())));
             containers.addObject().put("id", c.getId()).put("state", c.getState().name())
                     .put("rootfs_bytes", rootfs).put("run_dir_bytes", run).put("size_bytes", rootfs + run)
                     .put("reclaimable", c.getState() == ContainerState.TERMINATED);
@@ -70,7 +72,7 @@ final class SystemDf {
         if (!Files.isDirectory(root)) {
             return list;
         }
-        Map<String, Long> found = new java.util.TreeMap<>();
+        Map<String, Long> found = new TreeMap<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(root, Files::isDirectory)) {
             for (Path entry : entries) {
                 found.put(entry.getFileName().toString(), FileTrees.sizeOnItsDevice(entry));

@@ -12,7 +12,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -93,8 +92,7 @@ final class EventsCommand implements Callable<Integer> {
         if (event.path("type").asText().equals("container")) {
             attributes.add("name=" + event.path("id").asText());
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = given.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> a = it.next();
+        for (Map.Entry<String, JsonNode> a : given.properties()) {
             if (!a.getKey().equals("image")) {
                 attributes.add(a.getKey() + "=" + a.getValue().asText());
             }
