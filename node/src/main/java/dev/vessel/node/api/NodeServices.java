@@ -11,10 +11,11 @@ import dev.vessel.node.machines.Machines;
 import dev.vessel.node.network.CniNetworks;
 import dev.vessel.provisioner.ImageProvisioner;
 
-/** What the API serves: the node's components, built and recovered by the daemon. */
+/** What the API serves: the node's components, built and recovered by the daemon, and its recent events. */
 public record NodeServices(Containerizer containerizer, ImageProvisioner images, LogReader logs, RuntimePaths paths,
         NodeInfo info, VmLauncher vms, Machines machines, MachineSnapshots machineSnapshots,
-        GpuAllocator gpus, CniNetworks networks, NamedVolumes volumes) implements AutoCloseable {
+        GpuAllocator gpus, CniNetworks networks, NamedVolumes volumes,
+        EventLog events) implements AutoCloseable {
 
     /** The node's facts with its GPUs' holders as they are now. */
     public NodeInfo currentInfo() {

@@ -33,7 +33,7 @@ public final class Vessel implements Runnable {
             WaitCommand.class, PortCommand.class, CpCommand.class, RenameCommand.class, RmCommand.class,
             PodCommand.class, VmCommand.class, NetworkCommand.class, VolumeCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
-            LogoutCommand.class, VersionCommand.class,
+            LogoutCommand.class, VersionCommand.class, StatsCommand.class, EventsCommand.class, SystemCommand.class,
             DaemonCommand.class);
 
     @Option(names = "--host", paramLabel = "URL", defaultValue = "${env:VESSEL_HOST:-" + VesselClient.DEFAULT_HOST + "}",

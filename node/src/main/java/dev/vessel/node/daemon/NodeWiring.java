@@ -27,6 +27,7 @@ import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.node.api.NodeInfo;
+import dev.vessel.node.api.EventLog;
 import dev.vessel.node.api.NodeServices;
 import dev.vessel.node.machines.BaseImages;
 import dev.vessel.node.machines.MachineRecords;
@@ -106,12 +107,14 @@ final class NodeWiring {
         GpuAllocator gpus = new GpuAllocator(config.gpuHost().discovery().discover(), paths);
         List<Isolator> isolators = isolators(config, hierarchies, vms, gpus);
 
+        EventLog events = new EventLog();
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(processes)
                 .launcher(vms)
                 .isolators(isolators)
                 .provisioner(images)
-                .userNamespaceDefault(config.usernsDefault());
+                .userNamespaceDefault(config.usernsDefault())
+                .events(events);
         Set<GpuAllocation.Use> gpuUses = EnumSet.noneOf(GpuAllocation.Use.class);
         if (isolators.stream().anyMatch(i -> i.name().equals("gpu/nvidia"))) {
             gpuUses.add(GpuAllocation.Use.DEVICES);
@@ -142,7 +145,7 @@ final class NodeWiring {
                 vms::serialConsole);
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, vmMachines,
                 new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus,
-                networks, volumes), vms);
+                networks, volumes, events), vms);
     }
 
     /**
