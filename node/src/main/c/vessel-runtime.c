@@ -11,15 +11,17 @@
  * --log, a logrus line or (--log-format json) a JSON object in that file; the exit code is 1.
  *
  * Hidden commands (what the Java runtime runs too; the shims are native only):
- *   shim [--detach] [--start] [--pid-file F] [--console-socket S] ID
+ *   shim [--detach] [--start] [--pid-file F] [--console-socket S] [--tty] ID
  *       relays a container's stdio (POST /v1/containers/ID/attach)
- *   exec-shim [--detach] [--pid-file F] [--console-socket S] ID EXEC
+ *   exec-shim [--detach] [--pid-file F] [--console-socket S] [--tty] ID EXEC
  *       starts an exec and relays its stdio (POST /v1/containers/ID/exec/EXEC/start)
  * --detach forks the shim into a session of its own and returns once it is attached (the engine's
  * sub-reaper adopts it), its pid in the pid file; without it this process relays. --start starts the
  * container once attached, so nothing it prints is missed. --console-socket: the task has a terminal (in
  * Vessel's monitor); the shim makes a terminal pair of its own, sends the master to S as runc does, and
- * relays between its slave and the task's terminal, resizes included.
+ * relays between its slave and the task's terminal, resizes included. --tty (in the foreground, without a
+ * console socket): the task's terminal is relayed on this process's own stdio, a local terminal made raw and
+ * its size sent along, as runc's foreground run and exec use the user's terminal.
  */
 #define _GNU_SOURCE
 #include "vessel-http.h"
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -387,7 +390,10 @@ struct shim {
     const char *exec_id;        /* an exec-shim's */
     const char *console_socket; /* where the engine takes the terminal's master (runc's protocol) */
     int terminal;               /* the shim's own terminal, once made: its stdio is then that */
+    int stdio_terminal;         /* the task has a terminal that the shim's own stdio carries (runc's foreground) */
+    int size_fd;                /* the terminal whose size the task's follows, or -1 (set by shim_main) */
     int start;                  /* start the container once attached */
+    long task_pid;              /* the container's task, when its create said; 0: asked for */
     int notify;          /* --detach: the pipe its spawner waits on; -1 in the foreground */
 };
 
@@ -424,6 +430,15 @@ static void on_winch(int signal)
     errno = saved;
 }
 
+/* SIGWINCH, written to a pipe the relay polls. */
+static void watch_resizes(void)
+{
+    if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+        struct sigaction winch = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
+        sigaction(SIGWINCH, &winch, NULL);
+    }
+}
+
 /* The terminal's size as a RESIZE frame, when it has one. */
 static void queue_resize(struct buf *pending, int terminal)
 {
@@ -446,7 +461,7 @@ static void queue_resize(struct buf *pending, int terminal)
  * every SIGWINCH: the engine resized the master). The socket is written without blocking, so that its output
  * is always read. The EXIT frame's status, or -1 when the stream ended without one.
  */
-static int relay(int sock, int forward_stdin, int terminal)
+static int relay(int sock, int forward_stdin, int terminal, int size_fd)
 {
     static unsigned char in[FRAME_MAX + 5];
     size_t inlen = 0;
@@ -455,8 +470,8 @@ static int relay(int sock, int forward_stdin, int terminal)
     int in_fd = terminal >= 0 ? terminal : forward_stdin ? 0 : -1;
     int out_fd = terminal >= 0 ? terminal : 1, err_fd = terminal >= 0 ? terminal : 2;
     puts_(&pending, "");
-    if (terminal >= 0)
-        queue_resize(&pending, terminal);
+    if (size_fd >= 0)
+        queue_resize(&pending, size_fd);
     for (;;) {
         struct pollfd fds[3] = { { .fd = sock, .events = POLLIN }, { .fd = -1 }, { .fd = winch_pipe[0], .events = POLLIN } };
         if (sent < pending.len)
@@ -470,8 +485,8 @@ static int relay(int sock, int forward_stdin, int terminal)
         }
         if (fds[2].revents) {
             char drained[64];
-            if (read(winch_pipe[0], drained, sizeof drained) > 0 && terminal >= 0)
-                queue_resize(&pending, terminal);
+            if (read(winch_pipe[0], drained, sizeof drained) > 0 && size_fd >= 0)
+                queue_resize(&pending, size_fd);
         }
         if (fds[0].revents & POLLOUT) {
             ssize_t w = send(sock, pending.data + sent, pending.len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -574,11 +589,32 @@ static const char *make_terminal(struct shim *s)
     close(sock);
     close(master);
     s->terminal = slave;
-    if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
-        struct sigaction winch = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
-        sigaction(SIGWINCH, &winch, NULL);
-    }
+    watch_resizes();
     return NULL;
+}
+
+static struct termios saved_terminal;
+
+static void restore_terminal(void)
+{
+    tcsetattr(0, TCSANOW, &saved_terminal);
+}
+
+/*
+ * The task's terminal on the shim's own stdio (runc's foreground run and exec on the user's terminal): a local
+ * terminal goes raw, restored at exit (the container's terminal does the line discipline), and its size goes
+ * along. The fd whose size is sent, or -1 when stdin is no terminal.
+ */
+static int use_own_terminal(void)
+{
+    if (!isatty(0) || tcgetattr(0, &saved_terminal) < 0)
+        return -1;
+    struct termios raw = saved_terminal;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSANOW, &raw);
+    atexit(restore_terminal);
+    watch_resizes();
+    return 0;
 }
 
 /* A termination (POST …/wait's answer) as a shell reports it, as the Java runtime's Shim did. */
@@ -628,7 +664,7 @@ static int run_shim(struct shim *s)
                     shim_failed(s, message);
                 }
             }
-            int code = relay(sock, forward_stdin, s->terminal);
+            int code = relay(sock, forward_stdin, s->terminal, s->size_fd);
             close(sock);
             if (code < 0)
                 continue;
@@ -676,7 +712,7 @@ static int run_exec_shim(struct shim *s)
     if (status != 101)
         shim_failed(s, refusal(status, body.data));
     shim_ready(s);
-    int code = relay(sock, stdin_is_open(), s->terminal);
+    int code = relay(sock, stdin_is_open(), s->terminal, s->size_fd);
     close(sock);
     if (code >= 0)
         return code;
@@ -696,6 +732,44 @@ static int run_exec_shim(struct shim *s)
     return UNKNOWN_EXIT;
 }
 
+/*
+ * The container's detached shim moves into its task's mount namespace: engines read the processes of a
+ * container (podman top) from /proc as seen from the mount namespace of the pid in the pid file, which is the
+ * shim's. Only a task with a pid namespace of its own has a /proc of its own (a VM's pid is QEMU's, left alone).
+ * vesseld's socket stays reachable: its directory, opened before, is the working directory after.
+ */
+static void enter_task_mounts(struct shim *s)
+{
+    if (!s->task_pid) {
+        struct buf path = { 0 }, state = { 0 };
+        container_path(&path, "/v1/oci/containers/", s->id, "");
+        char *ignored = NULL;
+        if (call("GET", path.data, NULL, &state, &ignored) != 0)
+            return;
+        s->task_pid = json_number(state.data, "pid", 0);
+    }
+    char task_pids[64], task_mounts[64];
+    snprintf(task_pids, sizeof task_pids, "/proc/%ld/ns/pid", s->task_pid);
+    snprintf(task_mounts, sizeof task_mounts, "/proc/%ld/ns/mnt", s->task_pid);
+    struct stat own, task;
+    if (s->task_pid <= 0 || stat("/proc/self/ns/pid", &own) < 0 || stat(task_pids, &task) < 0
+        || (own.st_dev == task.st_dev && own.st_ino == task.st_ino))
+        return;
+    char *slash = strrchr(socket_path, '/');
+    char directory[sizeof socket_path];
+    snprintf(directory, sizeof directory, "%.*s", slash ? (int)(slash - socket_path) : 1, slash ? socket_path : ".");
+    int dir = open(directory[0] ? directory : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int mounts = open(task_mounts, O_RDONLY | O_CLOEXEC);
+    if (dir >= 0 && mounts >= 0 && setns(mounts, CLONE_NEWNS) == 0) {
+        if (fchdir(dir) == 0 && slash)
+            memmove(socket_path, slash + 1, strlen(slash + 1) + 1);
+    }
+    if (dir >= 0)
+        close(dir);
+    if (mounts >= 0)
+        close(mounts);
+}
+
 static int shim_main(struct shim *s)
 {
     if (s->console_socket) {
@@ -703,6 +777,9 @@ static int shim_main(struct shim *s)
         if (failure)
             shim_failed(s, failure);
     }
+    s->size_fd = s->terminal >= 0 ? s->terminal : s->stdio_terminal ? use_own_terminal() : -1;
+    if (!s->exec_id && s->notify >= 0)
+        enter_task_mounts(s);
     return s->exec_id ? run_exec_shim(s) : run_shim(s);
 }
 
@@ -788,9 +865,11 @@ static int create(int count, char **words)
     char *console_path = console ? absolute(console) : NULL;
     if (console && !console_path)
         return fail("console socket: %s", strerror(errno));
-    if (call("POST", "/v1/oci/containers", json.data, NULL, NULL) != 0)
+    struct buf state = { 0 };
+    if (call("POST", "/v1/oci/containers", json.data, &state, NULL) != 0)
         return 1;
-    struct shim s = { .id = id, .console_socket = console_path, .terminal = -1, .notify = -1 };
+    struct shim s = { .id = id, .console_socket = console_path, .terminal = -1, .notify = -1,
+        .task_pid = json_number(state.data, "pid", 0) };
     return spawn_shim(&s, opt(opts, "pid-file"));
 }
 
@@ -909,7 +988,7 @@ static int exec_command(int count, char **words)
         }
         puts_(&json, "]");
     }
-    puts_(&json, console ? ",\"console_socket\":true" : "");
+    puts_(&json, console ? ",\"console_socket\":true" : opt(opts, "detach") ? "" : ",\"terminal_stdio\":true");
     puts_(&json, stdin_is_open() ? ",\"interactive\":true" : "");
     puts_(&json, !process && opt(opts, "tty") ? ",\"tty\":true}" : "}");
     char *console_path = console ? absolute(console) : NULL;
@@ -923,7 +1002,7 @@ static int exec_command(int count, char **words)
     if (!exec_id)
         return fail("vesseld's answer names no exec: %s", answer.data);
     struct shim s = { .id = positional[0], .exec_id = exec_id, .console_socket = console_path, .terminal = -1,
-        .notify = -1 };
+        .notify = -1, .stdio_terminal = !console && strstr(answer.data, "\"tty\":true") != NULL };
     if (opt(opts, "detach"))
         return spawn_shim(&s, opt(opts, "pid-file"));
     if (opt(opts, "pid-file") && write_pid_file(opt(opts, "pid-file"), getpid()) != 0)
@@ -937,17 +1016,18 @@ static int exec_command(int count, char **words)
 static int shim_command(int count, char **words, int exec)
 {
     struct opt opts[] = { { "detach", 0, 0, NULL }, { "start", 0, 0, NULL }, { "pid-file", 0, 1, NULL },
-        { "console-socket", 0, 1, NULL }, { NULL, 0, 0, NULL } };
+        { "console-socket", 0, 1, NULL }, { "tty", 0, 0, NULL }, { NULL, 0, 0, NULL } };
     char *positional[MAX_POSITIONAL];
     int n;
     handled();
     if (parse_flags(count, words, opts, positional, &n, MAX_POSITIONAL) < 0 || n != (exec ? 2 : 1)
         || (exec && opt(opts, "start")))
-        return fail(exec ? "usage: vessel-runtime exec-shim [--detach] [--pid-file F] [--console-socket S] ID EXEC"
-                         : "usage: vessel-runtime shim [--detach] [--start] [--pid-file F] [--console-socket S] ID");
+        return fail(exec ? "usage: vessel-runtime exec-shim [--detach] [--pid-file F] [--console-socket S] [--tty] ID EXEC"
+                         : "usage: vessel-runtime shim [--detach] [--start] [--pid-file F] [--console-socket S] [--tty] ID");
     const char *console = opt(opts, "console-socket");
     struct shim s = { .id = positional[0], .exec_id = exec ? positional[1] : NULL, .start = opt(opts, "start") != NULL,
-        .console_socket = console ? absolute(console) : NULL, .terminal = -1, .notify = -1 };
+        .console_socket = console ? absolute(console) : NULL, .terminal = -1, .notify = -1,
+        .stdio_terminal = opt(opts, "tty") && !console && !opt(opts, "detach") };
     if (console && !opt(opts, "detach"))
         setsid(); /* a terminal of its own needs a session of its own; fails harmlessly for a group leader */
     if (opt(opts, "detach"))

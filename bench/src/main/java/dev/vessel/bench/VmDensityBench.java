@@ -6,6 +6,7 @@ import dev.vessel.core.vm.QemuUser;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.linux.PosixAcls;
+import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -180,15 +181,9 @@ final class VmDensityBench {
     /** RSS and PSS from smaps_rollup; guest RAM: the RSS of the one mapping as big as the guest's memory. */
     static Memory memory(long pid) throws IOException {
         Path proc = Path.of("/proc", Long.toString(pid));
-        double rss = 0;
-        double pss = 0;
-        for (String line : Files.readAllLines(proc.resolve("smaps_rollup"))) {
-            if (line.startsWith("Rss:")) {
-                rss = kib(line) / 1024.0;
-            } else if (line.startsWith("Pss:")) {
-                pss = kib(line) / 1024.0;
-            }
-        }
+        ProcessMemory rollup = ProcessMemory.of(pid);
+        double rss = rollup.rssBytes() / (1024.0 * 1024.0);
+        double pss = rollup.pssBytes() / (1024.0 * 1024.0);
         double guestRam = Double.NaN;
         long guestKib = RawQemuGuest.MEMORY_MIB * 1024;
         long mappingKib = -1;

@@ -60,6 +60,7 @@ public final class RtNetlink implements AutoCloseable {
     static final int IFLA_ADDRESS = 1;
     static final int IFLA_IFNAME = 3;
     static final int IFLA_MTU = 4;
+    static final int IFLA_STATS64 = 23;
     static final int IFLA_NET_NS_FD = 28;
     static final int IFA_ADDRESS = 1;
     static final int IFA_LOCAL = 2;
@@ -104,8 +105,12 @@ public final class RtNetlink implements AutoCloseable {
     private static final MethodHandle SETNS = ErrnoCalls.downcall("setns",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
 
-    /** A network interface. {@code mac} is lower-case colon-separated ("" when it has none). */
-    public record Link(int index, String name, String mac, int mtu, boolean up, boolean loopback) {
+    /**
+     * A network interface. {@code mac} is lower-case colon-separated ("" when it has none); {@code rxBytes} and
+     * {@code txBytes} are what it has received and sent (its {@code rtnl_link_stats64}; 0 when not reported).
+     */
+    public record Link(int index, String name, String mac, int mtu, boolean up, boolean loopback, long rxBytes,
+            long txBytes) {
     }
 
     /** An IPv4 address of a link, with its prefix length. */
@@ -211,9 +216,15 @@ public final class RtNetlink implements AutoCloseable {
                     ? HexFormat.ofDelimiter(":").formatHex(NetlinkMessage.bytes(a.get(IFLA_ADDRESS))) : "";
             links.add(new Link(index, a.containsKey(IFLA_IFNAME) ? NetlinkMessage.string(a.get(IFLA_IFNAME)) : "",
                     mac, a.containsKey(IFLA_MTU) ? a.get(IFLA_MTU).getInt(0) : 0, (flags & IFF_UP) != 0,
-                    type == ARPHRD_LOOPBACK));
+                    type == ARPHRD_LOOPBACK, stat(a, 16), stat(a, 24)));
         }
         return links;
+    }
+
+    /** A counter of {@code rtnl_link_stats64} (u64s: rx_packets, tx_packets, rx_bytes at 16, tx_bytes at 24). */
+    private static long stat(Map<Integer, ByteBuffer> attributes, int offset) {
+        ByteBuffer stats = attributes.get(IFLA_STATS64);
+        return stats == null || stats.limit() < offset + 8 ? 0 : stats.getLong(offset);
     }
 
     public Optional<Link> link(String name) throws ErrnoException {

@@ -43,7 +43,20 @@ public final class DaemonProcess {
     /** As {@link #start(Path, String, String...)}, with {@code env} added to the daemon's environment. */
     public static DaemonProcess start(Path dir, String cgroupParent, Map<String, String> env, String... extraArgs)
             throws Exception {
-        DaemonProcess d = launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", env, extraArgs);
+        return await(launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", env, List.of(), extraArgs));
+    }
+
+    /**
+     * As {@link #start(Path, String, String...)}, the daemon in the network namespace {@code netns} (a file, as
+     * {@code ip netns add} makes): the bridges, veths and iptables rules of the CNI networks it runs then live
+     * there, and go with the namespace. Only the network namespace changes: the daemon sees the host's mounts.
+     */
+    public static DaemonProcess startIn(Path netns, Path dir, String cgroupParent, String... extraArgs) throws Exception {
+        return await(launch(dir, cgroupParent, "daemon-" + System.nanoTime() + ".log", Map.of(),
+                List.of("nsenter", "--net=" + netns), extraArgs));
+    }
+
+    private static DaemonProcess await(DaemonProcess d) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.readString(d.log).contains("vesseld ready")) {
             if (!d.process.isAlive() || System.nanoTime() > deadline) {
@@ -57,16 +70,17 @@ public final class DaemonProcess {
 
     /** Starts a daemon without waiting for it: for one expected to refuse to start. */
     static DaemonProcess launch(Path dir, String cgroupParent, String logName, String... extraArgs) throws IOException {
-        return launch(dir, cgroupParent, logName, Map.of(), extraArgs);
+        return launch(dir, cgroupParent, logName, Map.of(), List.of(), extraArgs);
     }
 
     static DaemonProcess launch(Path dir, String cgroupParent, String logName, Map<String, String> env,
-            String... extraArgs) throws IOException {
+            List<String> prefix, String... extraArgs) throws IOException {
         Path stateDir = dir.resolve("state");
         Path runDir = dir.resolve("run");
         Path socket = runDir.resolve("vessel.sock");
         Path log = Files.createDirectories(dir).resolve(logName);
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Vesseld.class.getName(), "--state-dir", stateDir.toString(), "--run-dir", runDir.toString(),
                 "--socket", socket.toString(), "--cgroup-parent", cgroupParent));

@@ -230,6 +230,16 @@ public final class ImageProvisioner implements Provisioner {
         return index.list();
     }
 
+    /** What the store and the containers' rootfs take on disk ({@link DiskUsage}). */
+    public DiskUsage diskUsage() throws IOException {
+        storeLock.readLock().lock();
+        try {
+            return DiskUsage.measure(paths, blobs, layers, index, loader, manifestsInUse(), otherBlobHolder.heldBlobs());
+        } finally {
+            storeLock.readLock().unlock();
+        }
+    }
+
     /** Deletes every blob and layer no image, no container and no other blob holder references; returns what was freed. */
     public GarbageCollector.Report collectGarbage() throws IOException {
         storeLock.writeLock().lock();

@@ -238,6 +238,11 @@ class VmDaemonTest {
         daemon = startDaemon("--vm-warm-pool", "1");
         ApiClient api = ApiClient.unix(daemon.socket);
         awaitWarmGuestsReady(api, 1);
+        // what the waiting guest costs is in /metrics: a booted guest's QEMU holds tens of MiB at least
+        String metrics = api.get("/metrics").body();
+        long rss = gauge(metrics, "vessel_vm_warm_guests_rss_bytes");
+        long pss = gauge(metrics, "vessel_vm_warm_guests_pss_bytes");
+        assertTrue(rss > (32L << 20) && pss > 0 && pss <= rss, metrics);
         ok(api.post("/v1/containers", task("warm-survivor", "VM",
                 "echo started; while [ ! -e /tmp/gate ]; do sleep 0.1; done; echo finished; exit 4")), 201);
         awaitLog(api, "warm-survivor", "started\n");
@@ -262,6 +267,11 @@ class VmDaemonTest {
         assertFalse(VmNode.domains().stream().anyMatch(d -> d.startsWith("vessel-warm-")), () -> "warm domains left");
         assertEquals("", VmNode.run("ls", pool.toString()), "warm guests' directories left");
         assertFalse(VmNode.isRunning(qemu), "QEMU runs on");
+    }
+
+    private static long gauge(String metrics, String name) {
+        return metrics.lines().filter(l -> l.startsWith(name + " ")).map(l -> Long.parseLong(l.substring(name.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + name + " in\n" + metrics));
     }
 
     private static void awaitWarmGuestsReady(ApiClient api, int n) throws Exception {

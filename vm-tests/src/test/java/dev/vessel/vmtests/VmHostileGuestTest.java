@@ -102,7 +102,7 @@ class VmHostileGuestTest {
 
             // On the host: plain files and directories only, none setuid or setgid.
             Path rootfsWrites = node.paths.vmRootfsDir(id).resolve("upper/planted");
-            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"), rootfsWrites)) {
+            for (Path share : List.of(vol, node.paths.persistentVolume("hostile-kept"), rootfsWrites)) {
                 List<String> unsafe = unsafeEntries(share);
                 assertEquals(List.of(), unsafe, "what the guest made reached the host as itself");
                 assertEquals(S_IFREG | 0600, mode(share.resolve("suid")), "suid's host mode");
@@ -111,7 +111,7 @@ class VmHostileGuestTest {
             }
 
             // ... and QEMU's user's, not root's.
-            for (Path share : List.of(vol, node.paths.volumesDir().resolve("hostile-kept"), rootfsWrites)) {
+            for (Path share : List.of(vol, node.paths.persistentVolume("hostile-kept"), rootfsWrites)) {
                 for (String planted : List.of("suid", "sgid", "blk", "mem", "sub")) {
                     assertEquals(node.launcher.qemuUser().uid(), Files.getAttribute(share.resolve(planted), "unix:uid",
                             LinkOption.NOFOLLOW_LINKS), share + "/" + planted + "'s host owner");

@@ -12,6 +12,7 @@ import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PortMapping;
+import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.VmMachine;
@@ -136,6 +137,9 @@ class VmNetworkTest {
         String mapped = VmNode.run("ip", "netns", "exec", OUTSIDE, "busybox", "sh", "-c",
                 "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 20 " + GATEWAY + " 18080");
         assertTrue(mapped.endsWith("\r\n\r\n" + token), () -> "the mapped port did not reach the guest: '" + mapped + "'");
+        // its usage counts what its tap moved: the guest received the token and sent its page
+        ResourceStatistics usage = node.containerizer.usage(ID);
+        assertTrue(usage.getNetRxBytes() > token.length() && usage.getNetTxBytes() > token.length(), usage::toString);
 
         // While it runs, the guest's tap lives in the container's namespace, joined by tc, not in the host's.
         assertEquals(hostLinksBefore, hostLinks(), "a link appeared in the host's network namespace");

@@ -99,7 +99,7 @@ class VmVolumeTaskTest {
         assertTrue(stderr(id).contains("Read-only file system"), () -> stderr(id));
         assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the host sees the task's file");
         assertFalse(Files.exists(conf.resolve("new")), "a read-only volume was written");
-        Path persistent = node.paths.volumesDir().resolve("vol-kept");
+        Path persistent = node.paths.persistentVolume("vol-kept");
         assertEquals("kept across tasks\n", Files.readString(persistent.resolve("note")));
 
         long qemu = node.containerizer.status(id).getPid();

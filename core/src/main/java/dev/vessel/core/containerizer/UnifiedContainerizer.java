@@ -24,6 +24,7 @@ import dev.vessel.core.model.RootfsLayers;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerEventListener;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
 import dev.vessel.core.spi.ExecutedProcess;
@@ -82,6 +83,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Map<String, Fetcher> fetchers;
     private final ContainerReaper reaper;
     private final RestartScheduler restarts;
+    private final LifecycleEvents events;
     private final UserNamespaceMode userNamespaceDefault;
     private final Optional<GpuAllocator> gpus;
     /** What the node's GPU isolators hand GPUs out for: process containers' devices, VMs' VFIO groups. */
@@ -110,6 +112,7 @@ public final class UnifiedContainerizer implements Containerizer {
         for (Fetcher fetcher : b.fetchers) {
             fetcher.schemes().forEach(s -> fetchers.put(s.toLowerCase(Locale.ROOT), fetcher));
         }
+        this.events = new LifecycleEvents(b.events);
         this.restarts = new RestartScheduler(this::restartByPolicy);
         this.reaper = new ContainerReaper(paths, chains, provisioner, this::ended);
     }
@@ -129,6 +132,7 @@ public final class UnifiedContainerizer implements Containerizer {
         private GpuAllocator gpus;
         private Set<GpuAllocation.Use> gpuUses = Set.of();
         private UserNamespaceMode userNamespaceDefault = UserNamespaceMode.HOST;
+        private ContainerEventListener events = ContainerEventListener.NONE;
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
             this.paths = paths;
@@ -172,6 +176,12 @@ public final class UnifiedContainerizer implements Containerizer {
             return this;
         }
 
+        /** Hears each lifecycle event (create, start, pause, unpause, kill, stop, oom, died, remove) once. */
+        public Builder events(ContainerEventListener listener) {
+            this.events = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
         public Builder fetcher(Fetcher fetcher) {
             fetchers.add(fetcher);
             return this;
@@ -188,6 +198,7 @@ public final class UnifiedContainerizer implements Containerizer {
      * namespaces were its task's), off the caller's thread, which holds the pod's lock.
      */
     private void ended(Container c) {
+        events.ended(c, c.record.getStatus().getTermination());
         restarts.ended(c);
         if (c.record.getConfig().getPod()) {
             endMembers(c);
@@ -254,6 +265,7 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "id", "container '" + c.id + "' already exists");
         }
+        events.emit(c, "create");
         return runLocked(c, start, this::undoLaunch);
     }
 
@@ -447,6 +459,7 @@ public final class UnifiedContainerizer implements Containerizer {
         });
         c.record.getStatusBuilder().setStartedAt(Timestamps.now());
         c.moveTo(ContainerState.RUNNING);
+        events.emit(c, "start");
     }
 
     /** A member's pod's task, which runs (checked with the pod's lock held, and the pod waits for its members). */
@@ -569,6 +582,7 @@ public final class UnifiedContainerizer implements Containerizer {
             LOG.log(Level.WARNING, "cleanup after the failed launch of ''{0}'' failed too: {1}", c.id, e.getMessage());
         }
         containers.remove(c.id, c);
+        events.emit(c, "remove", Map.of("reason", "launch failed")); // its create was told
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -599,6 +613,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (signal == SIGKILL && c.state() == ContainerState.PAUSED) {
                 thaw(c); // as runc: a frozen process dies of SIGKILL only once thawed (cgroup v1)
             }
+            events.emit(c, "kill", Map.of("signal", Integer.toString(signal)));
         } finally {
             c.lock.unlock();
         }
@@ -648,6 +663,7 @@ public final class UnifiedContainerizer implements Containerizer {
                         task.destroy();
                         return null;
                     });
+                    events.emit(c, "kill", Map.of("signal", Integer.toString(SIGKILL)));
                 }
             }
         } finally {
@@ -698,6 +714,9 @@ public final class UnifiedContainerizer implements Containerizer {
                     }
                     // a paused one gets it when it is thawed: by the destroy that follows the timeout
                     signalled = c.state() == ContainerState.RUNNING || c.state() == ContainerState.PAUSED;
+                    if (signalled || c.state() == ContainerState.CREATED) {
+                        events.emit(c, "stop");
+                    }
                     if (signalled) {
                         int signal = StopRules.signal(c.record.getConfig());
                         LaunchedTask task = c.task;
@@ -780,6 +799,7 @@ public final class UnifiedContainerizer implements Containerizer {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, c.id, "container " + Quoted.of(c.id)
                         + " cannot be paused: this node has no cgroup freezer");
             }
+            events.emit(c, "pause");
             return c.record.getStatus();
         } finally {
             c.lock.unlock();
@@ -794,6 +814,7 @@ public final class UnifiedContainerizer implements Containerizer {
             requireState(c, ContainerState.PAUSED);
             thaw(c);
             c.moveTo(ContainerState.RUNNING);
+            events.emit(c, "unpause");
             return c.record.getStatus();
         } finally {
             c.lock.unlock();
@@ -898,6 +919,7 @@ public final class UnifiedContainerizer implements Containerizer {
             }
             Directories.deleteTree(c.dir);
             containers.values().removeIf(other -> other.lineage.contains(c.id));
+            events.emit(c, "remove");
         } finally {
             c.lock.unlock();
         }

@@ -20,7 +20,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *   vesseld.lock                         held by the one daemon using this state dir; holds its pid
  *   blobs/  images/                      the image store (see provisioner's BlobStore, ImageIndex)
  *   layers/                              unpacked layers (see provisioner's LayerPaths)
- *   volumes/&lt;name&gt;/                      a persistent volume, the user's data
+ *   volumes/&lt;name&gt;/                      a named volume (see core.volume.NamedVolumes):
+ *     volume.json                        its name, labels and creation time
+ *     _data/                             the user's data, what containers mount
+ *   volumes/.tmp-&lt;name&gt;-&lt;random&gt;/        a volume being created (renamed into place when whole)
  *   guest/                               the VM guest's kernel, initramfs and artifacts.properties
  *   fetcher/uris/  fetcher/downloads/    the fetcher's URI index and unfinished downloads
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (see provisioner's RootfsPaths)
@@ -31,6 +34,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *   .overlay-probe-&lt;random&gt;/             a moment at start-up: does the run dir take overlay upper dirs?
  *   vessel.sock                          the daemon's API socket, unless configured elsewhere
  *   cni/&lt;id&gt;/                            the network/cni isolator's netns and attachments (see CniPaths)
+ *   cni-leases/&lt;network&gt;/               host-local's IP reservations for the networks the daemon created
  *   vm-network/&lt;id&gt;.ckpt                 the vm/network isolator's taps per container
  *   gpus/&lt;id&gt;.ckpt                       the GPUs a container holds (core.gpu.GpuAllocator)
  *   vm-sockets/&lt;hash&gt;.sock               a VM's agent socket when its container dir is too deep for one
@@ -141,9 +145,24 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return stateDir.resolve("volumes");
     }
 
-    /** A persistent volume's directory: the user's data, kept until the user removes it. */
-    public Path persistentVolume(String name) {
+    /** A named volume's directory: its record and its data. */
+    public Path volumeDir(String name) {
         return volumesDir().resolve(name);
+    }
+
+    /** A named volume's record: name, labels, creation time. */
+    public Path volumeRecord(String name) {
+        return volumeDir(name).resolve("volume.json");
+    }
+
+    /** A named (persistent) volume's data, what a container mounts: kept until the user removes the volume. */
+    public Path persistentVolume(String name) {
+        return volumeDir(name).resolve("_data");
+    }
+
+    /** host-local's IP reservations for the CNI networks the daemon creates (a reboot ends every lease). */
+    public Path networkLeasesDir() {
+        return runDir.resolve("cni-leases");
     }
 
     public Path guestArtifactsDir() {

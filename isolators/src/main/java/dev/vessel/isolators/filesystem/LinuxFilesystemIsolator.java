@@ -13,6 +13,7 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.core.spi.TaskSandbox;
+import dev.vessel.core.volume.NamedVolumes;
 import dev.vessel.isolators.volume.DockerVolumeMounts;
 import dev.vessel.isolators.volume.VolumeKeys;
 import java.io.IOException;
@@ -154,9 +155,9 @@ public final class LinuxFilesystemIsolator implements Isolator {
         }
     }
 
-    /** The user's data: created on first use, never removed by Vessel. */
+    /** A named volume's data: the volume created on first use, removed only when the user asks. */
     private Path persistentDirectory(String name) throws IOException {
-        return Files.createDirectories(paths.persistentVolume(name));
+        return new NamedVolumes(paths).ensure(name);
     }
 
     /**

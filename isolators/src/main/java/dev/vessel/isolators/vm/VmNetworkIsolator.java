@@ -8,6 +8,7 @@ import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
 import dev.vessel.core.network.NetworkNames;
@@ -186,6 +187,28 @@ public final class VmNetworkIsolator implements Isolator {
                 container.redirectIngress(tap.index(), eth.index());
             }
         }
+    }
+
+    /**
+     * What the guest's NICs moved, from their taps in the container's netns: a tap sends what the guest receives
+     * and receives what the guest sends.
+     */
+    @Override
+    public ResourceStatistics usage(ContainerContext context) throws IOException {
+        Optional<VmNetworkCheckpoint> saved = load(context.containerId());
+        if (saved.isEmpty() || saved.get().getTapsCount() == 0) {
+            return ResourceStatistics.getDefaultInstance();
+        }
+        ResourceStatistics.Builder usage = ResourceStatistics.newBuilder();
+        try (RtNetlink container = RtNetlink.openIn(Path.of(saved.get().getNetns()))) {
+            for (RtNetlink.Link link : container.links()) {
+                if (saved.get().getTapsList().contains(link.name())) {
+                    usage.setNetRxBytes(usage.getNetRxBytes() + link.txBytes())
+                            .setNetTxBytes(usage.getNetTxBytes() + link.rxBytes());
+                }
+            }
+        }
+        return usage.build();
     }
 
     @Override

@@ -74,7 +74,7 @@ class DiskQuotaTest {
     void usageReportsTheBytesWrittenWithinTheQuota() throws Exception {
         containerizer.launch(config("small", "small-data", 10 << 20,
                 "head -c 200000 /dev/zero > /data/f && sleep 1000"));
-        Path written = paths.volumesDir().resolve("small-data/f");
+        Path written = paths.persistentVolume("small-data").resolve("f");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!(Files.exists(written) && Files.size(written) == 200000) && System.nanoTime() < deadline) {
             Thread.sleep(20);

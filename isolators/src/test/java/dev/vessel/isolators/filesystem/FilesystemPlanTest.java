@@ -70,8 +70,8 @@ class FilesystemPlanTest {
         plan.getMountsList().forEach(m -> byTarget.put(m.getTarget(), m));
         assertEquals(data.toString(), byTarget.get("/data").getSource());
         assertEquals(List.of("ro"), byTarget.get("/data").getOptionsList());
-        assertEquals(paths.volumesDir().resolve("kept").toString(), byTarget.get("/data/kept").getSource());
-        assertTrue(Files.isDirectory(paths.volumesDir().resolve("kept")), "the persistent volume is created");
+        assertEquals(paths.persistentVolume("kept").toString(), byTarget.get("/data/kept").getSource());
+        assertTrue(Files.isDirectory(paths.persistentVolume("kept")), "the persistent volume is created");
         assertEquals("tmpfs", byTarget.get("/scratch").getType());
         assertTrue(byTarget.get("/scratch").getOptionsList().contains("size=" + (1 << 20)), plan::toString);
         assertEquals(plugin.toString(), byTarget.get("/plugin").getSource());

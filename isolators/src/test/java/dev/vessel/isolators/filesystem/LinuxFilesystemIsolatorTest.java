@@ -105,7 +105,7 @@ class LinuxFilesystemIsolatorTest {
                 .addVolumes(persistent("/data", "keep")).build());
         assertEquals(0, first.getExitCode(), first + node.stderr("writer"));
         node.containerizer().remove("writer");
-        assertEquals("kept\n", Files.readString(node.paths.volumesDir().resolve("keep/file")));
+        assertEquals("kept\n", Files.readString(node.paths.persistentVolume("keep").resolve("file")));
 
         node.restart();
         Termination second = node.run(node.config("reader", "cat /data/file")
@@ -127,7 +127,7 @@ class LinuxFilesystemIsolatorTest {
         assertEquals("volumes[1].host_path.path", e.field().orElseThrow(), e.getMessage());
         assertTrue(e.getMessage().contains("'" + missing + "' does not exist"), e.getMessage());
         assertFalse(Files.exists(missing));
-        assertFalse(Files.exists(node.paths.volumesDir().resolve("never-made")));
+        assertFalse(Files.exists(node.paths.volumeDir("never-made")));
         assertFalse(Files.exists(node.rootfs.resolve("made-by-mistake")));
         assertFalse(Files.exists(node.paths.containerDir(List.of("missing"))));
         assertTrue(node.containerizer().list().stream().noneMatch(s -> s.getId().equals("missing")));

@@ -37,7 +37,10 @@ public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
         return dir.resolve("initramfs.cpio");
     }
 
-    /** Reads {@code dir/artifacts.properties}; fails saying what is missing. */
+    /**
+     * Reads {@code dir/artifacts.properties}; fails saying what is missing. A relative kernel or initrd is
+     * relative to {@code dir}, so that a directory can be copied or installed elsewhere whole.
+     */
     public static GuestArtifacts load(Path dir) throws IOException {
         Path file = description(dir);
         Properties p = new Properties();
@@ -47,8 +50,9 @@ public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
             throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "no guest artifacts at " + dir + " (" + FILE
                     + " is missing): build them with the images module");
         }
-        return new GuestArtifacts(Path.of(required(p, "kernel", file)), Path.of(required(p, "initrd", file)),
-                required(p, "cmdline", file));
+        Path absolute = dir.toAbsolutePath();
+        return new GuestArtifacts(absolute.resolve(required(p, "kernel", file)),
+                absolute.resolve(required(p, "initrd", file)), required(p, "cmdline", file));
     }
 
     private static String required(Properties p, String key, Path file) {

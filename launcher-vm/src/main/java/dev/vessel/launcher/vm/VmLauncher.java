@@ -47,6 +47,7 @@ import dev.vessel.launcher.vm.pool.WarmPool;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
+import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -202,6 +203,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     public int warmGuestsReady() {
         WarmPool warm = pool;
         return warm == null ? 0 : warm.readyCount();
+    }
+
+    /** What the waiting warm guests hold of the host's memory (none without a pool). */
+    public ProcessMemory warmGuestsMemory() {
+        WarmPool warm = pool;
+        return warm == null ? ProcessMemory.NONE : warm.idleMemory();
     }
 
     @Override

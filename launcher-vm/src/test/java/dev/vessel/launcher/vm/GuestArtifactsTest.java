@@ -35,6 +35,13 @@ class GuestArtifactsTest {
     }
 
     @Test
+    void relativeFilesAreInTheDirectoryWhereverItWasCopied() throws Exception {
+        Files.writeString(dir.resolve("artifacts.properties"), "kernel=vmlinux\ninitrd=initramfs.cpio.lz4\ncmdline=quiet\n");
+        assertEquals(new GuestArtifacts(dir.toAbsolutePath().resolve("vmlinux"),
+                dir.toAbsolutePath().resolve("initramfs.cpio.lz4"), "quiet"), GuestArtifacts.load(dir));
+    }
+
+    @Test
     void missingArtifactsSayWhat() throws Exception {
         VesselException none = assertThrows(VesselException.class, () -> GuestArtifacts.load(dir));
         assertEquals(ErrorCode.UNAVAILABLE, none.code());

@@ -86,12 +86,18 @@ public final class ApiServer implements AutoCloseable {
     private static Router routes(NodeServices node) {
         NodeMetrics metrics = new NodeMetrics();
         ContainersApi containers = new ContainersApi(node, metrics);
-        ImagesApi images = new ImagesApi(node.images());
+        ImagesApi images = new ImagesApi(node.images(), node.events());
+        ContainerStats stats = new ContainerStats(node.containerizer());
+        EventsApi events = new EventsApi(node.events());
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         StdioApi stdio = new StdioApi(node.containerizer());
         PodsApi pods = new PodsApi(node.containerizer());
         OciApi oci = new OciApi(containers, node.containerizer());
+        ContainerUsers users = new ContainerUsers(node.containerizer());
+        SystemDf df = new SystemDf(node, users);
+        NetworksApi networks = new NetworksApi(node.networks(), users);
+        VolumesApi volumes = new VolumesApi(node.volumes(), users);
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
@@ -107,6 +113,9 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/resume", containers::resume)
                 .add(HttpMethod.GET, "/v1/containers/{id}/top", containers::top)
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
+                .add(HttpMethod.GET, "/v1/containers/{id}/stats", stats::stats)
+                .add(HttpMethod.GET, "/v1/containers/{id}/archive", containers::getArchive)
+                .add(HttpMethod.PUT, "/v1/containers/{id}/archive", containers::putArchive)
                 .add(HttpMethod.POST, "/v1/containers/{id}/attach", stdio::attach)
                 .add(HttpMethod.POST, "/v1/containers/{id}/resize", stdio::resize)
                 .add(HttpMethod.POST, "/v1/containers/{id}/exec", stdio::create)
@@ -118,6 +127,16 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)
                 .add(HttpMethod.DELETE, "/v1/pods/{name}", pods::delete)
                 .add(HttpMethod.POST, "/v1/pods/{name}/stop", pods::stop)
+                .add(HttpMethod.POST, "/v1/networks", networks::create)
+                .add(HttpMethod.GET, "/v1/networks", networks::list)
+                .add(HttpMethod.POST, "/v1/networks/prune", networks::prune)
+                .add(HttpMethod.GET, "/v1/networks/{name}", networks::inspect)
+                .add(HttpMethod.DELETE, "/v1/networks/{name}", networks::delete)
+                .add(HttpMethod.POST, "/v1/volumes", volumes::create)
+                .add(HttpMethod.GET, "/v1/volumes", volumes::list)
+                .add(HttpMethod.POST, "/v1/volumes/prune", volumes::prune)
+                .add(HttpMethod.GET, "/v1/volumes/{name}", volumes::inspect)
+                .add(HttpMethod.DELETE, "/v1/volumes/{name}", volumes::delete)
                 .add(HttpMethod.POST, "/v1/oci/containers", oci::create)
                 .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)
@@ -146,6 +165,8 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.DELETE, "/v1/images/{*ref}", images::remove)
                 .add(HttpMethod.GET, "/v1/info", system::info)
                 .add(HttpMethod.GET, "/v1/health", system::health)
+                .add(HttpMethod.GET, "/v1/events", events::stream)
+                .add(HttpMethod.GET, "/v1/system/df", df::df)
                 .add(HttpMethod.GET, "/metrics", system::metrics);
     }
 

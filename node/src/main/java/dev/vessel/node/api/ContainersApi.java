@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
 
 /**
  * {@code /v1/containers}: launch (or create, then start), list, inspect, wait, kill, stop, start, restart, update,
- * pause, resume, top, logs, delete.
+ * pause, resume, top, logs, delete, and files in and out as tar streams (archive).
  */
 final class ContainersApi {
     private static final int SIGTERM = 15;
@@ -31,11 +31,13 @@ final class ContainersApi {
     private final NodeServices node;
     private final Containerizer containerizer;
     private final NodeMetrics metrics;
+    private final ContainerArchive archive;
 
     ContainersApi(NodeServices node, NodeMetrics metrics) {
         this.node = node;
         this.containerizer = node.containerizer();
         this.metrics = metrics;
+        this.archive = new ContainerArchive(containerizer);
     }
 
     /**
@@ -232,6 +234,24 @@ final class ContainersApi {
             }
         }
         ex.json(HttpResponseStatus.OK, "{\"id\":\"" + id + "\",\"termination\":" + ProtoJson.print(termination) + "}");
+    }
+
+    /** {@code ?path=/abs}: a tar of that file or tree, under its own name (podman's and docker's cp). */
+    void getArchive(Exchange ex) throws IOException {
+        archive.read(ex.param("id"), requiredPath(ex), ex);
+    }
+
+    /**
+     * A tar body unpacked at {@code ?path=/abs}: into it if it is a directory, else as that name in its parent.
+     * Answers with the number of entries.
+     */
+    void putArchive(Exchange ex) throws IOException {
+        int entries = archive.write(ex.param("id"), requiredPath(ex), ex.body());
+        ex.json(HttpResponseStatus.OK, "{\"entries\":" + entries + "}");
+    }
+
+    private static String requiredPath(Exchange ex) {
+        return ex.query("path").orElseThrow(() -> VesselException.invalid("path", "missing: ?path=/absolute/path"));
     }
 
     /** The task's stdout or stderr, streamed; with {@code follow=1} until the container has ended. */

@@ -76,6 +76,11 @@ final class Exchange {
         return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.getLast());
     }
 
+    /** Every value of a repeatable parameter, e.g. {@code ?filter=a&filter=b}; empty when absent. */
+    List<String> queries(String name) {
+        return query.getOrDefault(name, List.of());
+    }
+
     /** A flag such as {@code ?follow=1}: present and not "0"/"false". */
     boolean flag(String name) {
         return query(name).map(v -> !v.equals("0") && !v.equalsIgnoreCase("false")).orElse(false);
@@ -164,6 +169,11 @@ final class Exchange {
             channel.flush();
         }).syncUninterruptibly();
         return connection;
+    }
+
+    /** Closes the connection without waiting: a stream's client is dropped, and a write waiting on it fails. */
+    void abort() {
+        channel.close();
     }
 
     boolean clientConnected() {

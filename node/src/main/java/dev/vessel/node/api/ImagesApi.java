@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ImageReference;
+import dev.vessel.core.spi.ContainerEvent;
 import dev.vessel.provisioner.GarbageCollector;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.image.PulledImage;
@@ -16,6 +17,7 @@ import dev.vessel.provisioner.store.Digest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -24,9 +26,11 @@ import java.util.concurrent.ConcurrentHashMap;
 /** {@code /v1/images}: pull (progress streamed as JSON lines), list, remove, garbage collection. */
 final class ImagesApi {
     private final ImageProvisioner images;
+    private final EventLog events;
 
-    ImagesApi(ImageProvisioner images) {
+    ImagesApi(ImageProvisioner images, EventLog events) {
         this.images = images;
+        this.events = events;
     }
 
     /**
@@ -62,6 +66,8 @@ final class ImagesApi {
                     .put("digest", progress.digest().toString()).put("bytes_done", progress.bytesDone())
                     .put("total_bytes", progress.totalBytes()));
         }, credentials);
+        events.event(new ContainerEvent(Instant.now(), ContainerEvent.IMAGE, "pull",
+                ImageReferenceParser.format(pulled.reference()), Map.of("digest", pulled.manifestDigest().toString())));
         line(ex, ProtoJson.MAPPER.createObjectNode().put("status", "pulled")
                 .put("image", ImageReferenceParser.format(pulled.reference()))
                 .put("manifest_digest", pulled.manifestDigest().toString()));
@@ -107,6 +113,8 @@ final class ImagesApi {
     void remove(Exchange ex) throws IOException {
         ImageReference reference = ImageReferenceParser.parseWithLocalSources("ref", ex.param("ref"));
         images.removeImage(reference);
+        events.event(new ContainerEvent(Instant.now(), ContainerEvent.IMAGE, "remove",
+                ImageReferenceParser.format(reference), Map.of()));
         ex.json(HttpResponseStatus.OK, ProtoJson.MAPPER.createObjectNode()
                 .put("removed", ImageReferenceParser.format(reference)).toString());
     }

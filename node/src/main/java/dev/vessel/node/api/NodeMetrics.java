@@ -2,6 +2,7 @@ package dev.vessel.node.api;
 
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.linux.ProcessMemory;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,7 +23,7 @@ final class NodeMetrics {
     }
 
     /** Prometheus text exposition format 0.0.4. */
-    String render(List<ContainerStatus> containers, int warmGuestsReady) {
+    String render(List<ContainerStatus> containers, int warmGuestsReady, ProcessMemory warmGuestsMemory) {
         Map<ContainerState, Integer> byState = new EnumMap<>(ContainerState.class);
         for (ContainerState s : ContainerState.values()) {
             if (s != ContainerState.CONTAINER_STATE_UNSPECIFIED && s != ContainerState.UNRECOGNIZED) {
@@ -47,6 +48,12 @@ final class NodeMetrics {
         out.append("# HELP vessel_vm_warm_guests_ready VM guests booted ahead of demand, waiting for a task.\n")
                 .append("# TYPE vessel_vm_warm_guests_ready gauge\n")
                 .append("vessel_vm_warm_guests_ready ").append(warmGuestsReady).append('\n');
+        out.append("# HELP vessel_vm_warm_guests_rss_bytes Host memory resident in the waiting warm guests' QEMUs.\n")
+                .append("# TYPE vessel_vm_warm_guests_rss_bytes gauge\n")
+                .append("vessel_vm_warm_guests_rss_bytes ").append(warmGuestsMemory.rssBytes()).append('\n');
+        out.append("# HELP vessel_vm_warm_guests_pss_bytes Their proportional set: pages they share counted once.\n")
+                .append("# TYPE vessel_vm_warm_guests_pss_bytes gauge\n")
+                .append("vessel_vm_warm_guests_pss_bytes ").append(warmGuestsMemory.pssBytes()).append('\n');
         return out.toString();
     }
 }

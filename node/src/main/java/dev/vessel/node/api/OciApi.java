@@ -43,6 +43,8 @@ final class OciApi {
      * the runtime's default, which the bundle's annotation overrides. {@code interactive}: the runtime's caller
      * gave it a stdin, which its shim forwards (runc's container reads the stdin it is given).
      * {@code console_socket}: the caller gave one, which is where a terminal goes, and only a terminal (runc's rule).
+     * {@code terminal_stdio}: the caller relays a terminal on its own stdio instead (runc's foreground {@code run}
+     * on the user's terminal). The answer also says {@code "terminal": true} when the process has one.
      */
     void create(Exchange ex) throws IOException {
         ObjectNode body = ProtoJson.readObject(ex.body());
@@ -61,7 +63,11 @@ final class OciApi {
         ContainerStatus status = containers.launch(config, false);
         ContainerConfig stored = containerizer.config(id);
         createHooks(status, stored);
-        ex.json(HttpResponseStatus.CREATED, OciState.of(status, stored).toString());
+        ObjectNode state = OciState.of(status, stored);
+        if (stored.getTty()) {
+            state.put("terminal", true);
+        }
+        ex.json(HttpResponseStatus.CREATED, state.toString());
     }
 
     /**
@@ -129,11 +135,15 @@ final class OciApi {
         ex.json(HttpResponseStatus.CREATED, ProtoJson.print(containerizer.execCreate(id, exec)));
     }
 
-    /** A terminal goes to the caller's console socket: one without the other is refused, as runc refuses it. */
+    /**
+     * A terminal goes to the caller's console socket, or to its own stdio when it relays in the foreground; a
+     * terminal with neither, or a socket without a terminal, is refused, as runc refuses them.
+     */
     private static void consoleSocket(boolean terminal, ObjectNode body, String field) {
         boolean socket = body.path("console_socket").asBoolean(false);
-        if (terminal && !socket) {
-            throw VesselException.invalid(field, "a terminal needs --console-socket: the engine takes its master there");
+        if (terminal && !socket && !body.path("terminal_stdio").asBoolean(false)) {
+            throw VesselException.invalid(field, "a terminal needs --console-socket when detached: the engine takes"
+                    + " its master there");
         }
         if (socket && !terminal) {
             throw VesselException.invalid(field, "--console-socket is given for a terminal, and " + field

@@ -25,7 +25,7 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /** {@code vessel run}: creates a container (pulling a missing image first) and, unless detached, follows it to its end. */
-@Command(name = "run", mixinStandardHelpOptions = true, description = "Run a command in a new container: in the foreground it streams the output and"
+@Command(name = "run", description = "Run a command in a new container: in the foreground it streams the output and"
         + " exits with the task's exit code (128+N for signal N); Ctrl-C sends it SIGTERM.")
 final class RunCommand implements Callable<Integer> {
     private static final int SIGTERM = 15;
@@ -48,10 +48,70 @@ final class RunCommand implements Callable<Integer> {
     record Fetch(String uri, boolean extract, boolean executable, String sha256) {
     }
 
+    /** The pull policies of podman's {@code --pull}. */
+    enum PullPolicy { always, missing, never, newer }
+
+    /** One range of a {@code --uidmap} or {@code --gidmap}. */
+    record IdMap(long container, long host, long size) {
+    }
+
+    /** A {@code --ulimit}: the type as the config names it (RLIMIT_NOFILE), its soft and hard limits. */
+    record Ulimit(String type, long soft, long hard) {
+    }
+
     @ParentCommand
     private Vessel vessel;
     @Spec
     private CommandLine.Model.CommandSpec spec;
+
+    // no -h for help: podman's run -h is --hostname
+    @Option(names = "--help", usageHelp = true, description = "show this help and exit")
+    private boolean help;
+    @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "the task's working directory, absolute"
+            + " (default: the image's WorkingDir)")
+    private String workdir;
+    @Option(names = {"-u", "--user"}, paramLabel = "USER[:GROUP]", description = "the task's user and group: names"
+            + " (looked up in the container's /etc/passwd and /etc/group) or numeric ids (default: the image's User)")
+    private String user;
+    @Option(names = "--entrypoint", paramLabel = "CMD|JSON", description = "replace the image's Entrypoint (and drop"
+            + " its Cmd): one program, or a JSON array such as '[\"sh\",\"-c\"]'")
+    private String entrypoint;
+    @Option(names = {"-h", "--hostname"}, paramLabel = "NAME", description = "the container's host name (default:"
+            + " its id)")
+    private String hostname;
+    @Option(names = "--env-file", paramLabel = "FILE", description = "read variables from FILE: NAME=VALUE a line,"
+            + " # comments; NAME alone takes the host's; -e overrides; repeatable")
+    private List<String> envFiles = new ArrayList<>();
+    @Option(names = {"-l", "--label"}, paramLabel = "KEY[=VALUE]", description = "set a label (shown by inspect);"
+            + " repeatable")
+    private List<String> labels = new ArrayList<>();
+    @Option(names = "--label-file", paramLabel = "FILE", description = "read labels from FILE, KEY=VALUE a line;"
+            + " repeatable")
+    private List<String> labelFiles = new ArrayList<>();
+    @Option(names = "--ulimit", paramLabel = "TYPE=SOFT[:HARD]", converter = UlimitConverter.class,
+            description = "a resource limit: nofile=1024:2048, nproc=64, core=-1 (-1: unlimited); repeatable")
+    private List<Ulimit> ulimits = new ArrayList<>();
+    @Option(names = "--device", paramLabel = "HOST[:CTR[:PERMS]]", description = "refused: host devices are not"
+            + " given to containers (whole GPUs are, with --gpus)")
+    private List<String> devices = new ArrayList<>();
+    @Option(names = "--cidfile", paramLabel = "FILE", description = "write the container's id to FILE, which must"
+            + " not exist")
+    private Path cidfile;
+    @Option(names = "--pull", paramLabel = "POLICY", description = "missing (the default): pull the image if the"
+            + " node lacks it; always; never; newer: pull, and on failure use the node's copy if there is one")
+    private PullPolicy pull = PullPolicy.missing;
+    @Option(names = "--platform", paramLabel = "OS/ARCH", description = "only the node's own platform is"
+            + " accepted (linux/amd64 on x86-64, linux/arm64 on aarch64)")
+    private String platform;
+    @Option(names = {"-q", "--quiet"}, description = "print no pull progress")
+    private boolean quiet;
+    @Option(names = "--uidmap", paramLabel = "CTR:HOST:SIZE", converter = IdMapConverter.class, description = "run in"
+            + " a user namespace of its own mapping SIZE uids from CTR onto the host's from HOST; repeatable; without"
+            + " --gidmap the gids are mapped the same")
+    private List<IdMap> uidMaps = new ArrayList<>();
+    @Option(names = "--gidmap", paramLabel = "CTR:HOST:SIZE", converter = IdMapConverter.class,
+            description = "as --uidmap, for gids; repeatable")
+    private List<IdMap> gidMaps = new ArrayList<>();
 
     @Option(names = "--vm", description = "isolate the task in a virtual machine")
     private boolean vm;
@@ -225,10 +285,24 @@ final class RunCommand implements Callable<Integer> {
             body.put("image", words.getFirst());
             command = words.subList(1, words.size());
         }
-        // like docker: on an image the words replace its Cmd and keep its Entrypoint; a bare rootfs has neither
-        ArrayNode argv = body.putArray(rootfs != null ? "command" : "args");
-        command.forEach(argv::add);
+        if (entrypoint != null) {
+            List<String> program = entrypoint();
+            if (program.isEmpty() && command.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--entrypoint: empty, and no command"
+                        + " given: nothing to run");
+            }
+            // podman's rule: an entrypoint given drops the image's Cmd; the words are its arguments
+            ArrayNode argv = body.putArray("command");
+            program.forEach(argv::add);
+            command.forEach(argv::add);
+        } else {
+            // like docker: on an image the words replace its Cmd and keep its Entrypoint; a bare rootfs has neither
+            ArrayNode argv = body.putArray(rootfs != null ? "command" : "args");
+            command.forEach(argv::add);
+        }
+        process(body);
         env(body);
+        labels(body);
         securityOptions(body);
         if (memory != null || cpus != null || pidsLimit != null || gpus != null) {
             ObjectNode resources = body.putObject("resources");
@@ -296,6 +370,98 @@ final class RunCommand implements Callable<Integer> {
         return body;
     }
 
+    /** --workdir, --user, --hostname, --ulimit, --device, --platform: what the task runs as and with. */
+    private void process(ObjectNode body) {
+        if (workdir != null) {
+            if (!workdir.startsWith("/")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--workdir: '" + workdir
+                        + "' must be an absolute path");
+            }
+            body.put("working_dir", workdir);
+        }
+        if (user != null) {
+            if (user.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--user: must not be empty");
+            }
+            body.put("user", user); // names are resolved in the container's /etc/passwd when it starts
+        }
+        if (hostname != null) {
+            body.put("hostname", hostname); // the daemon validates it
+        }
+        if (!uidMaps.isEmpty() || !gidMaps.isEmpty()) {
+            // podman's rule: the gids are mapped as the uids when only --uidmap is given
+            putMaps(body.putArray("uid_map"), uidMaps.isEmpty() ? gidMaps : uidMaps);
+            putMaps(body.putArray("gid_map"), gidMaps.isEmpty() ? uidMaps : gidMaps);
+        }
+        if (!ulimits.isEmpty()) {
+            ArrayNode rlimits = body.putArray("rlimits");
+            ulimits.forEach(u -> rlimits.addObject().put("type", u.type()).put("soft", Long.toUnsignedString(u.soft()))
+                    .put("hard", Long.toUnsignedString(u.hard())));
+        }
+        if (!devices.isEmpty()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--device: not supported: a container gets"
+                    + " no host devices beyond its own /dev (whole GPUs: --gpus)");
+        }
+        if (platform != null && !platform.equals(nodePlatform())) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--platform: '" + platform + "' is not this"
+                    + " node's platform (" + nodePlatform() + "); images for other platforms cannot run here");
+        }
+    }
+
+    private static void putMaps(ArrayNode to, List<IdMap> maps) {
+        maps.forEach(m -> to.addObject().put("container_id", m.container()).put("host_id", m.host()).put("size", m.size()));
+    }
+
+    private static String nodePlatform() {
+        return "linux/" + switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> "amd64";
+            case "aarch64" -> "arm64";
+            default -> System.getProperty("os.arch");
+        };
+    }
+
+    /** podman's --entrypoint: a JSON array of strings, or else one program. */
+    private List<String> entrypoint() {
+        if (!entrypoint.strip().startsWith("[")) {
+            return entrypoint.isEmpty() ? List.of() : List.of(entrypoint);
+        }
+        List<String> words = new ArrayList<>();
+        try {
+            JsonNode array = CliJson.JSON.readTree(entrypoint);
+            for (JsonNode word : array) {
+                if (!word.isTextual()) {
+                    throw new IOException("not a string: " + word);
+                }
+                words.add(word.asText());
+            }
+        } catch (IOException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--entrypoint: '" + entrypoint + "' is not a"
+                    + " JSON array of strings");
+        }
+        return words;
+    }
+
+    /** --label-file then --label (a later key replaces an earlier one); KEY alone is an empty label. */
+    private void labels(ObjectNode body) {
+        java.util.Map<String, String> all = new java.util.LinkedHashMap<>();
+        for (String file : labelFiles) {
+            EnvFile.read("--label-file", file).forEach(e -> all.put(e.name(), e.value() == null ? "" : e.value()));
+        }
+        for (String label : labels) {
+            int eq = label.indexOf('=');
+            String key = eq < 0 ? label : label.substring(0, eq);
+            if (key.isBlank()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--label: '" + label
+                        + "' must be KEY=VALUE or KEY");
+            }
+            all.put(key, eq < 0 ? "" : label.substring(eq + 1));
+        }
+        if (!all.isEmpty()) {
+            ObjectNode map = body.putObject("labels");
+            all.forEach(map::put);
+        }
+    }
+
     /** --init, --stop-signal, --stop-timeout and --restart; the daemon validates the values, naming the field. */
     private void lifecycle(ObjectNode body) {
         if (init) {
@@ -316,8 +482,17 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /** --env-file first, then -e, as podman: a later name replaces an earlier one. */
     private void env(ObjectNode body) {
-        ArrayNode vars = body.putArray("env");
+        java.util.Map<String, String> vars = new java.util.LinkedHashMap<>();
+        for (String file : envFiles) {
+            for (EnvFile.Entry e : EnvFile.read("--env-file", file)) {
+                String value = e.value() != null ? e.value() : vessel.env.get(e.name());
+                if (value != null) {
+                    vars.put(e.name(), value);
+                }
+            }
+        }
         for (String e : env) {
             int eq = e.indexOf('=');
             if (eq == 0 || e.isEmpty()) {
@@ -325,9 +500,11 @@ final class RunCommand implements Callable<Integer> {
             }
             String value = eq > 0 ? e.substring(eq + 1) : vessel.env.get(e);
             if (value != null) { // docker's rule: NAME alone, unset on the host, is left out
-                vars.addObject().put("name", eq > 0 ? e.substring(0, eq) : e).put("value", value);
+                vars.put(eq > 0 ? e.substring(0, eq) : e, value);
             }
         }
+        ArrayNode list = body.putArray("env");
+        vars.forEach((name, value) -> list.addObject().put("name", name).put("value", value));
     }
 
     /** {@code --security-opt}s, as docker's: the profile file is read here, the daemon gets its text. */
@@ -361,28 +538,104 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * Creates the container, running or (not {@code start}) created and not yet started; an image the node
-     * lacks is pulled first, as docker run does.
+     * Creates the container, running or (not {@code start}) created and not yet started; the image is pulled
+     * first as --pull says (by default only when the node lacks it, as podman run does). The id goes to the
+     * --cidfile once the container exists.
      */
     private JsonNode create(VesselClient client, ObjectNode body, boolean start) {
         String path = start ? "/v1/containers" : "/v1/containers?start=false";
+        CliFailure pullFailure = null;
+        if (body.has("image") && (pull == PullPolicy.always || pull == PullPolicy.newer)) {
+            try {
+                pullImage(client, body.get("image").asText());
+            } catch (CliFailure e) {
+                if (pull == PullPolicy.always) {
+                    throw e;
+                }
+                pullFailure = e; // newer: the node's copy, if it has one, will do
+            }
+        }
+        if (cidfile != null && Files.exists(cidfile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new CliFailure("--cidfile: '" + cidfile + "' exists; is another container using it? Remove it first");
+        }
+        JsonNode created = tryCreate(client, path, body);
+        if (created == null) {
+            String image = body.get("image").asText();
+            if (pullFailure != null) {
+                throw pullFailure;
+            }
+            if (pull != PullPolicy.missing) {
+                throw new CliFailure("--pull=" + pull + ": image '" + image + "' is not on this node");
+            }
+            if (!quiet) {
+                vessel.err.println("Unable to find image '" + image + "' locally");
+            }
+            pullImage(client, image);
+            created = tryCreate(client, path, body);
+            if (created == null) {
+                throw new CliFailure("image '" + image + "' is not on this node even after its pull");
+            }
+        }
+        if (cidfile != null) {
+            try {
+                Files.writeString(cidfile, created.path("id").asText(), java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                throw new CliFailure("--cidfile: cannot write '" + cidfile + "': " + e.getMessage() + " (container "
+                        + created.path("id").asText() + " was created)");
+            }
+        }
+        return created;
+    }
+
+    /** The created container's status; null when the node lacks the image. */
+    private JsonNode tryCreate(VesselClient client, String path, ObjectNode body) {
         try (VesselClient.Response r = client.send("POST", path, body.toString())) {
             String answer = r.text();
             if (r.status < 400) {
                 return CliJson.JSON.readTree(answer);
             }
-            boolean missingImage = r.status == 404 && body.has("image")
-                    && "image".equals(CliJson.JSON.readTree(answer).path("field").asText());
-            if (!missingImage) {
-                throw new CliFailure(VesselClient.errorMessage(r.status, answer));
+            String field = errorField(answer);
+            if (r.status == 404 && body.has("image") && field.equals("image")) {
+                return null;
             }
+            String flag = flagOf(field);
+            throw new CliFailure((flag == null ? "" : flag + ": ") + VesselClient.errorMessage(r.status, answer));
         } catch (IOException e) {
             throw new CliFailure("reading the answer of vesseld: " + e.getMessage());
         }
-        String image = body.get("image").asText();
-        vessel.err.println("Unable to find image '" + image + "' locally");
-        PullCommand.pull(client, image, AuthFile.forPull(image, null, null, vessel.env), vessel.err, vessel.terminal);
-        return client.call("POST", path, body.toString());
+    }
+
+    private static String errorField(String answer) {
+        try {
+            JsonNode error = CliJson.JSON.readTree(answer);
+            return error.path("field").asText(error.path("error").path("field").asText(""));
+        } catch (IOException e) {
+            return ""; // not JSON: errorMessage quotes it
+        }
+    }
+
+    /** The flag that set a config field the daemon refused, so that its error names what the user typed. */
+    private static String flagOf(String field) {
+        String top = field.replaceFirst("[.\\[].*", "");
+        return switch (top) {
+            case "working_dir" -> "--workdir";
+            case "user" -> "--user";
+            case "hostname" -> "--hostname";
+            case "labels" -> "--label";
+            case "rlimits" -> "--ulimit";
+            case "stop_signal" -> "--stop-signal";
+            case "stop_timeout_seconds" -> "--stop-timeout";
+            case "userns" -> "--userns";
+            case "uid_map" -> "--uidmap";
+            case "gid_map" -> "--gidmap";
+            default -> null;
+        };
+    }
+
+    private void pullImage(VesselClient client, String image) {
+        PrintStream progress = quiet ? new PrintStream(java.io.OutputStream.nullOutputStream()) : vessel.err;
+        PullCommand.pull(client, image, AuthFile.forPull(image, null, null, vessel.env), progress, vessel.terminal && !quiet);
     }
 
     private int foreground(VesselClient client, String id) {
@@ -566,6 +819,70 @@ final class RunCommand implements Callable<Integer> {
             } catch (NumberFormatException e) {
                 throw new TypeConversionException("'" + value + "': the count after on-failure: must be a number");
             }
+        }
+    }
+
+    /** podman's {@code CONTAINER:HOST:SIZE}, three unsigned 32-bit numbers; the daemon checks the ranges. */
+    static final class IdMapConverter implements ITypeConverter<IdMap> {
+        @Override
+        public IdMap convert(String spec) {
+            String[] parts = spec.split(":", -1);
+            if (parts.length != 3) {
+                throw new TypeConversionException("'" + spec + "' must be CONTAINER_ID:HOST_ID:SIZE, e.g. 0:100000:65536");
+            }
+            long[] values = new long[3];
+            for (int i = 0; i < 3; i++) {
+                try {
+                    values[i] = Long.parseLong(parts[i]);
+                } catch (NumberFormatException e) {
+                    values[i] = -1;
+                }
+                if (values[i] < 0 || values[i] > 0xffffffffL) {
+                    throw new TypeConversionException("'" + spec + "': '" + parts[i] + "' is not an id (0 to 4294967295)");
+                }
+            }
+            return new IdMap(values[0], values[1], values[2]);
+        }
+    }
+
+    /** podman's {@code --ulimit TYPE=SOFT[:HARD]}: one number sets both; -1 is unlimited. */
+    static final class UlimitConverter implements ITypeConverter<Ulimit> {
+        @Override
+        public Ulimit convert(String spec) {
+            int eq = spec.indexOf('=');
+            if (eq <= 0) {
+                throw new TypeConversionException("'" + spec + "' must be TYPE=SOFT[:HARD], e.g. nofile=1024:2048");
+            }
+            String name = spec.substring(0, eq);
+            var type = dev.vessel.linux.RlimitType.parse(name).orElseThrow(() -> new TypeConversionException("'"
+                    + spec + "': '" + name + "' is not a resource limit (nofile, nproc, core, memlock, stack…)"));
+            String[] values = spec.substring(eq + 1).split(":", -1);
+            if (values.length > 2) {
+                throw new TypeConversionException("'" + spec + "' must be TYPE=SOFT[:HARD]");
+            }
+            long soft = limit(spec, values[0]);
+            long hard = values.length == 2 ? limit(spec, values[1]) : soft;
+            if (Long.compareUnsigned(soft, hard) > 0) {
+                throw new TypeConversionException("'" + spec + "': the soft limit exceeds the hard one");
+            }
+            return new Ulimit(type.name(), soft, hard);
+        }
+
+        /** A limit; -1 is RLIM_INFINITY (all ones, as an unsigned 64-bit number). */
+        private static long limit(String spec, String text) {
+            if (text.equals("-1")) {
+                return -1L;
+            }
+            try {
+                long value = Long.parseLong(text);
+                if (value >= 0) {
+                    return value;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new TypeConversionException("'" + spec + "': '" + text + "' is not a limit (a number, or -1 for"
+                    + " unlimited)");
         }
     }
 

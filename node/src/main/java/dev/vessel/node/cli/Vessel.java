@@ -32,9 +32,10 @@ public final class Vessel implements Runnable {
             AttachCommand.class, PsCommand.class,
             InspectCommand.class, LogsCommand.class, StopCommand.class, StartCommand.class, RestartCommand.class,
             KillCommand.class, PauseCommand.class, UnpauseCommand.class, TopCommand.class, UpdateCommand.class,
-            RmCommand.class, PodCommand.class, VmCommand.class, PullCommand.class,
+            WaitCommand.class, PortCommand.class, CpCommand.class, RenameCommand.class, RmCommand.class,
+            PodCommand.class, VmCommand.class, NetworkCommand.class, VolumeCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,
-            LogoutCommand.class,
+            LogoutCommand.class, VersionCommand.class, StatsCommand.class, EventsCommand.class, SystemCommand.class,
             DaemonCommand.class);
 
     @Option(names = "--host", paramLabel = "URL", defaultValue = "${env:VESSEL_HOST:-" + VesselClient.DEFAULT_HOST + "}",
@@ -99,6 +100,11 @@ public final class Vessel implements Runnable {
             }
         }
         return cli.execute(args);
+    }
+
+    /** Every subcommand by name, for what describes the whole CLI (completion, man pages). */
+    static Map<String, Class<?>> allSubcommands() {
+        return SUBCOMMANDS;
     }
 
     private static Map<String, Class<?>> subcommands(Class<?>... commands) {

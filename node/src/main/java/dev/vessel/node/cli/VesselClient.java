@@ -163,15 +163,25 @@ public final class VesselClient {
     }
 
     private Response send(String method, String path, String jsonBody, boolean upgrade) {
-        byte[] content = jsonBody == null ? new byte[0] : jsonBody.getBytes(StandardCharsets.UTF_8);
+        return send(method, path, jsonBody == null ? null : jsonBody.getBytes(StandardCharsets.UTF_8),
+                "application/json", upgrade);
+    }
+
+    /** A request with a body of another type (e.g. a tar); null for none. */
+    Response send(String method, String path, byte[] body, String contentType) {
+        return send(method, path, body, contentType, false);
+    }
+
+    private Response send(String method, String path, byte[] body, String contentType, boolean upgrade) {
+        byte[] content = body == null ? new byte[0] : body;
         StringBuilder head = new StringBuilder(method).append(' ').append(path)
                 .append(" HTTP/1.1\r\nHost: vessel\r\n")
                 .append(upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n");
         if (authorization != null) {
             head.append("Authorization: ").append(authorization).append("\r\n");
         }
-        if (jsonBody != null) {
-            head.append("Content-Type: application/json\r\n");
+        if (body != null) {
+            head.append("Content-Type: ").append(contentType).append("\r\n");
         }
         head.append("Content-Length: ").append(content.length).append("\r\n\r\n");
         SocketChannel channel = connectChannel();

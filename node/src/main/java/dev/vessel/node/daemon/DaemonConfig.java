@@ -32,6 +32,7 @@ import picocli.CommandLine;
  * @param tcpPort       loopback TCP port, 0 for none (then {@code tokenFile} is unused)
  * @param maxBodyBytes  the largest request body the API accepts
  * @param guestArtifactsDir where the VM guest's kernel, initramfs and {@code artifacts.properties} are
+ *                      (default: {@link GuestDirectory})
  * @param accelerator   auto (KVM where the host has it, else TCG), kvm or tcg
  * @param vmWarmPool    how many VM guests to keep booted ahead of demand (0: none; each costs its memory)
  * @param isolation     the host's isolators by catalog name, as Mesos's {@code --isolation}; empty: every one
@@ -221,7 +222,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     List.copyOf(or(cniPluginDirs, List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")))),
                     or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
-                    or(guestArtifactsDir, paths.guestArtifactsDir()).toAbsolutePath(), accel,
+                    or(guestArtifactsDir, GuestDirectory.fallback(paths.guestArtifactsDir())).toAbsolutePath(), accel,
                     or(libvirtUri, "qemu:///system"), warmPool,
                     Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections,
                     limits, or(allowUnconfinedDevices, false), userns, subordinates,

@@ -11,6 +11,7 @@ import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
+import dev.vessel.core.volume.NamedVolumes;
 import dev.vessel.fetcher.ArtifactCache;
 import dev.vessel.fetcher.Fetchers;
 import dev.vessel.fetcher.Prefetcher;
@@ -26,11 +27,13 @@ import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.node.api.NodeInfo;
+import dev.vessel.node.api.EventLog;
 import dev.vessel.node.api.NodeServices;
 import dev.vessel.node.machines.BaseImages;
 import dev.vessel.node.machines.MachineRecords;
 import dev.vessel.node.machines.MachineSnapshots;
 import dev.vessel.node.machines.Machines;
+import dev.vessel.node.network.CniNetworks;
 import dev.vessel.provisioner.ImageProvisioner;
 import dev.vessel.provisioner.store.BlobHolder;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
@@ -84,6 +87,10 @@ final class NodeWiring {
         ArtifactCache artifacts = new ArtifactCache(paths);
         MachineRecords machines = new MachineRecords(paths);
         machines.removeUnfinished();
+        NamedVolumes volumes = new NamedVolumes(paths);
+        volumes.recover();
+        CniNetworks networks = new CniNetworks(config.cniConfigDir(), paths.networkLeasesDir());
+        networks.recover();
         ImageProvisioner images = new ImageProvisioner(paths,
                 new ReloadingCredentials(DockerConfigCredentials.defaultLocation(System.getenv())),
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
@@ -100,12 +107,14 @@ final class NodeWiring {
         GpuAllocator gpus = new GpuAllocator(config.gpuHost().discovery().discover(), paths);
         List<Isolator> isolators = isolators(config, hierarchies, vms, gpus);
 
+        EventLog events = new EventLog();
         UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(processes)
                 .launcher(vms)
                 .isolators(isolators)
                 .provisioner(images)
-                .userNamespaceDefault(config.usernsDefault());
+                .userNamespaceDefault(config.usernsDefault())
+                .events(events);
         Set<GpuAllocation.Use> gpuUses = EnumSet.noneOf(GpuAllocation.Use.class);
         if (isolators.stream().anyMatch(i -> i.name().equals("gpu/nvidia"))) {
             gpuUses.add(GpuAllocation.Use.DEVICES);
@@ -135,7 +144,8 @@ final class NodeWiring {
         Machines vmMachines = new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers),
                 vms::serialConsole);
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, vmMachines,
-                new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus), vms);
+                new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus,
+                networks, volumes, events), vms);
     }
 
     /**

@@ -48,7 +48,9 @@ public final class Vesseld implements Callable<Integer> {
     private List<Path> fetcherFileRoots;
     @Option(names = "--max-body-bytes", description = "largest request body accepted, default 1 MiB")
     private Integer maxBodyBytes;
-    @Option(names = "--guest-artifacts", description = "VM guest kernel + initramfs directory, default <state-dir>/guest")
+    @Option(names = "--guest-artifacts", description = "VM guest kernel + initramfs directory; default"
+            + " $VESSEL_GUEST_DIR, else the installation's lib/vessel/guest, else a checkout's images/target/guest,"
+            + " else <state-dir>/guest")
     private Path guestArtifactsDir;
     @Option(names = "--accelerator", description = "auto (default), kvm or tcg")
     private String accelerator;

@@ -60,7 +60,7 @@ final class RuntimeCommands {
     private int create(List<String> words) throws IOException, InterruptedException {
         Args args = createArgs("create", words);
         String id = args.positional.getFirst();
-        createContainer(id, args);
+        createContainer(id, args, false);
         return Shim.detached(shimFlags, pidFile(args), shim(args, "shim", id));
     }
 
@@ -71,7 +71,7 @@ final class RuntimeCommands {
     private int runContainer(List<String> words) throws IOException, InterruptedException {
         Args args = createArgs("run", words);
         String id = args.positional.getFirst();
-        createContainer(id, args);
+        boolean terminal = createContainer(id, args, !args.has("detach"));
         if (args.has("detach")) {
             if (Shim.detached(shimFlags, pidFile(args), shim(args, "shim", id)) != 0) {
                 return 1;
@@ -80,7 +80,8 @@ final class RuntimeCommands {
             return 0;
         }
         writePidFile(args, ProcessHandle.current().pid());
-        int code = Shim.foreground(shimFlags, shim(args, "shim", "--start", id));
+        int code = Shim.foreground(shimFlags, terminal && !args.has("console-socket")
+                ? shim(args, "shim", "--start", "--tty", id) : shim(args, "shim", "--start", id));
         daemon.call("DELETE", "/v1/oci/containers/" + id + "?force=1", null);
         return code;
     }
@@ -98,12 +99,18 @@ final class RuntimeCommands {
         return args;
     }
 
-    private void createContainer(String id, Args args) {
+    /**
+     * The container CREATED; whether its process has a terminal. {@code foreground}: a terminal without a console
+     * socket is relayed on this process's own stdio, as runc's {@code run} does on the user's terminal.
+     */
+    private boolean createContainer(String id, Args args, boolean foreground) {
         Path bundle = Path.of(args.value("bundle", ".")).toAbsolutePath().normalize();
         daemon.ensureRunning();
-        daemon.call("POST", "/v1/oci/containers", "{\"id\":" + JsonFields.quote(id) + ",\"bundle\":"
+        String state = daemon.call("POST", "/v1/oci/containers", "{\"id\":" + JsonFields.quote(id) + ",\"bundle\":"
                 + JsonFields.quote(bundle.toString()) + (vm ? ",\"isolation\":\"vm\"" : "")
+                + (foreground ? ",\"terminal_stdio\":true" : "")
                 + (args.has("console-socket") ? ",\"console_socket\":true}" : stdinIsOpen() ? ",\"interactive\":true}" : "}"));
+        return state.contains("\"terminal\":true");
     }
 
     /** A shim's command line: {@code --console-socket S} (made absolute: a detached shim works from /) before the ids. */
@@ -163,6 +170,7 @@ final class RuntimeCommands {
         String body;
         // where its stdio goes: a console socket for a terminal, a stdin to forward
         String stdio = (args.has("console-socket") ? ",\"console_socket\":true" : "")
+                + (args.has("detach") ? "" : ",\"terminal_stdio\":true")
                 + (stdinIsOpen() ? ",\"interactive\":true" : "");
         if (args.has("process")) {
             if (!command.isEmpty()) {
@@ -176,12 +184,15 @@ final class RuntimeCommands {
                     + (args.has("tty") ? ",\"tty\":true}" : "}");
         }
         requireDaemon();
-        String execId = JsonFields.string(daemon.call("POST", "/v1/oci/containers/" + id + "/exec", body), "id");
+        String created = daemon.call("POST", "/v1/oci/containers/" + id + "/exec", body);
+        String execId = JsonFields.string(created, "id");
         if (args.has("detach")) {
             return Shim.detached(shimFlags, pidFile(args), shim(args, "exec-shim", id, execId));
         }
         writePidFile(args, ProcessHandle.current().pid());
-        return Shim.foreground(shimFlags, shim(args, "exec-shim", id, execId));
+        boolean terminal = created.contains("\"tty\":true") && !args.has("console-socket");
+        return Shim.foreground(shimFlags, terminal ? shim(args, "exec-shim", "--tty", id, execId)
+                : shim(args, "exec-shim", id, execId));
     }
 
     private int start(List<String> words) {

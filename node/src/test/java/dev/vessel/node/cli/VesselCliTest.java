@@ -389,7 +389,9 @@ class VesselCliTest {
     /** A real CLI process: Ctrl-C (SIGINT) reaches the container as SIGTERM and the CLI exits with the task's code. */
     @Test
     void ctrlCForwardsSigtermToTheContainer() throws Exception {
-        Process cli = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        // SIGINT at its default, whatever this JVM was given (a shell's background job starts with it ignored,
+        // and a JVM then leaves it so, as nohup asks)
+        Process cli = new ProcessBuilder("env", "--default-signal=INT", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Vessel.class.getName(),
                 "--host", host, "run", "--name", "cli-sigint", "--rootfs", rootfs.toString(), "sh", "-c",
                 "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.2; done").start();

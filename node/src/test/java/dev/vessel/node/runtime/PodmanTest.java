@@ -124,6 +124,11 @@ class PodmanTest {
         // the task's pid namespace: its sleep is pid 1 there
         assertEquals("sleep 600", podman("exec", id, "cat", "/proc/1/cmdline").output().replace('\0', ' ').strip());
         assertEquals("1000\n", podman("exec", "--user", "1000", id, "id", "-u").output());
+        // podman top reads /proc in the mount namespace of the pid file's process, the shim, which lives in the
+        // task's: the container's processes, not the host's
+        List<String> top = podmanOk("top", id, "pid", "args").lines().skip(1).map(String::strip).toList();
+        assertEquals(List.of("1 sleep 600"), top.stream().map(l -> l.replaceAll("\\s+", " ")).toList(),
+                "the container's one process");
         podmanOk("rm", "-f", id);
     }
 

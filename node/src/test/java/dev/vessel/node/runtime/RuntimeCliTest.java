@@ -321,6 +321,47 @@ class RuntimeCliTest {
     }
 
     /**
+     * runc's foreground run and exec with a terminal and no console socket use the caller's own: under a real
+     * terminal, typed input is echoed and answered, its size and a resize reach the task, Ctrl-C interrupts, the
+     * exit code is the shell's, and the caller's terminal settings are restored. Detached, a terminal still needs
+     * a console socket.
+     */
+    @Test
+    void aTerminalWithoutAConsoleSocketIsTheCallersOwnInTheForeground() throws Throwable {
+        Path bundle = runtime.bundle("tty", rootfs, "sh");
+        Path config = bundle.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"terminal\": false", "\"terminal\": true"));
+        try (dev.vessel.node.cli.Pty pty = dev.vessel.node.cli.Pty.open(30, 90)) {
+            String before = pty.settings();
+            Process run = pty.spawn(List.of(runtime.executable.toString(), "run", "--bundle", bundle.toString(),
+                    "tty-run"));
+            pty.expect(dev.vessel.node.cli.TerminalCliTest.PROMPT);
+            pty.type("stty size\r");
+            pty.expect("30 90");
+            dev.vessel.node.cli.TerminalCliTest.driveShell(pty, run);
+            assertEquals(before, pty.settings(), "the caller's terminal is restored");
+        }
+        assertEquals(1, runtime.run("state", "tty-run").exitCode(), "run removes the container it ran");
+
+        Path sleeper = runtime.bundle("tty-exec", rootfs, "sleep", "600");
+        runtime.ok("run", "--detach", "--bundle", sleeper.toString(), "tty-exec");
+        try (dev.vessel.node.cli.Pty pty = dev.vessel.node.cli.Pty.open(24, 80)) {
+            Process exec = pty.spawn(List.of(runtime.executable.toString(), "exec", "-t", "tty-exec", "sh"));
+            pty.expect(dev.vessel.node.cli.TerminalCliTest.PROMPT);
+            pty.type("stty size\r");
+            pty.expect("24 80");
+            dev.vessel.node.cli.TerminalCliTest.driveShell(pty, exec);
+        }
+        runtime.ok("delete", "--force", "tty-exec");
+
+        RuntimeFixture.Result detached = runtime.run("create", "--bundle", bundle.toString(), "tty-detached");
+        assertEquals(1, detached.exitCode());
+        assertTrue(detached.stderr().contains("process.terminal") && detached.stderr().contains("--console-socket"),
+                detached.stderr());
+        assertEquals(1, runtime.run("state", "tty-detached").exitCode(), "nothing is left of a refused create");
+    }
+
+    /**
      * A user namespace in the bundle gets its maps as they are: the task's root is host uid 100000, so what it
      * writes on a bind mount is owned by that id on the host; the rootfs, chowned to the range as an engine does,
      * is root's inside. Bad maps are refused naming the entry.

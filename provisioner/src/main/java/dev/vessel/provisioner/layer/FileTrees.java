@@ -49,4 +49,52 @@ public final class FileTrees {
         });
         return total[0];
     }
+
+    /**
+     * Like {@link #size}, but staying on the root's file system: a mount below it (an overlay's merged view, a
+     * bind of a layer or a volume) is someone else's bytes. 0 when the root does not exist.
+     */
+    public static long sizeOnItsDevice(Path root) throws IOException {
+        Object device;
+        try {
+            if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+                return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? Files.size(root) : 0;
+            }
+            device = Files.getAttribute(root, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return 0; // removed meanwhile
+        }
+        Set<Object> seen = new HashSet<>();
+        long[] total = {0};
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                try {
+                    return device.equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))
+                            ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
+                } catch (NoSuchFileException e) {
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) {
+                return FileVisitResult.CONTINUE; // a directory removed while we walked it takes nothing now
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile() && seen.add(attrs.fileKey())) {
+                    total[0] += attrs.size();
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                return FileVisitResult.CONTINUE; // removed while we walked: it takes nothing now
+            }
+        });
+        return total[0];
+    }
 }

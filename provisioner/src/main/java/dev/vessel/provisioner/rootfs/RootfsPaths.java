@@ -44,6 +44,16 @@ public final class RootfsPaths {
         return ids;
     }
 
+    /** {@link #rootfs}, for those outside the backends: a mount point, or the copied tree. */
+    public static Path rootfsDir(Path containerDir) {
+        return rootfs(containerDir);
+    }
+
+    /** {@link #overlay}, for those outside the backends: the container's writes and overlayfs's work directory. */
+    public static Path overlayDir(Path containerDir) {
+        return overlay(containerDir);
+    }
+
     /** The assembled root filesystem: an overlay or bind mount point, or the copied tree. */
     static Path rootfs(Path containerDir) {
         return containerDir.resolve("rootfs");

@@ -4,6 +4,8 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.launcher.vm.domain.VmSpec;
+import dev.vessel.linux.ProcessMemory;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,6 +93,19 @@ public final class WarmPool implements AutoCloseable {
 
     public int readyCount() {
         return ready.size();
+    }
+
+    /** What the ready guests' QEMUs hold of the host's memory together (what the pool costs while idle). */
+    public ProcessMemory idleMemory() {
+        ProcessMemory sum = ProcessMemory.NONE;
+        for (WarmGuest guest : ready) {
+            try {
+                sum = sum.plus(ProcessMemory.of(guest.qemu().pid()));
+            } catch (IOException e) {
+                // taken or gone meanwhile: it costs the pool nothing
+            }
+        }
+        return sum;
     }
 
     /** Whether the guest with this uuid is one of the pool's (ready or booting). */
