@@ -403,7 +403,7 @@ class RuntimeCliTest {
         JSON.writeValue(config.toFile(), spec);
         RuntimeFixture.Result overlap = runtime.run("create", "--bundle", bundle.toString(), "overlap");
         assertEquals(1, overlap.exitCode());
-        assertTrue(overlap.stderr().contains("uid_map[1].container_id") && overlap.stderr().contains("overlaps"),
+        assertTrue(overlap.stderr().contains("linux.uidMappings[1].containerID") && overlap.stderr().contains("overlaps"),
                 overlap.stderr());
         linux.withArray("uidMappings").remove(1);
         linux.remove("gidMappings");
