@@ -21,7 +21,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code --no-stream} takes two samples, a second apart.
  */
 @Command(name = "stats", mixinStandardHelpOptions = true, description = "Show the live resource usage of running"
-        + " containers (all of them when none is named): CPU %, memory, network, block I/O, pids.")
+        + " containers (all of them when none is named): CPU %%, memory, network, block I/O, pids.")
 final class StatsCommand implements Callable<Integer> {
     private static final long FIRST_GAP_MS = 1000;
 
