@@ -35,7 +35,8 @@ enum {
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
     T_INIT = 0x1f, T_ATTACH_SOCKET = 0x20, T_TERMINAL = 0x21,
     T_OPEN_STDIN = 0x22, T_WINSIZE = 0x23, T_JOIN_NS = 0x24, T_PAUSE = 0x28,
-    T_MAX = T_PAUSE
+    T_OOM_SCORE_ADJ = 0x29,
+    T_MAX = T_OOM_SCORE_ADJ
 };
 _Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
 
@@ -205,6 +206,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     case T_UID: case T_GID: case T_SUPP_GID: case T_NAMESPACES:
     case T_STD_FS: case T_NO_NEW_PRIVS: case T_IDMAP: case T_INIT:
     case T_TERMINAL: case T_OPEN_STDIN: case T_WINSIZE: case T_PAUSE:
+    case T_OOM_SCORE_ADJ:
         if (len != 4)
             return bad("tag 0x%04x: expected 4 bytes, got %zu", tag, len);
         get_u32(c, &u32);
@@ -296,6 +298,12 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         if (u32 > 1)
             return bad("PAUSE must be 0 or 1");
         p->pause = (int)u32;
+        break;
+    case T_OOM_SCORE_ADJ:
+        if ((int32_t)u32 < -1000 || (int32_t)u32 > 1000)
+            return bad("OOM_SCORE_ADJ %d is not from -1000 to 1000", (int32_t)u32);
+        p->has_oom_score_adj = 1;
+        p->oom_score_adj = (int32_t)u32;
         break;
     case T_ROOTFS_LOWER:
         if (s[0] != '/')

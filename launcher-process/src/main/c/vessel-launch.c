@@ -394,6 +394,21 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The task's OOM score, from here: lowering it takes CAP_SYS_RESOURCE in
+     * the host's user namespace, which a task in one of its own lacks. Its
+     * program and children inherit it; this monitor keeps its own. */
+    if (plan.has_oom_score_adj) {
+        char score[16];
+        snprintf(score, sizeof score, "%d", plan.oom_score_adj);
+        if (write_proc_file(pid, "oom_score_adj", score) < 0) {
+            reply("error oom_score_adj %d: %s%s", plan.oom_score_adj, strerror(errno), errno == EACCES
+                  ? " (lowering it takes CAP_SYS_RESOURCE, which this daemon lacks)" : "");
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return 1;
+        }
+    }
+
     /* With IDMAP the task's mounts are built now, from its namespace with
      * the maps in place, and travel to it with the release (idmap.c). */
     int *trees = NULL, ntrees = 0;

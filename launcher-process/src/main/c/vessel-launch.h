@@ -123,6 +123,9 @@ struct vl_plan {
     struct vl_join *joins;
     size_t njoins;
     int pause; /* PAUSE: the task is a pause holding a pod's namespaces (pause.c) */
+    /* OOM_SCORE_ADJ: the task's, written by the parent before the release */
+    int has_oom_score_adj;
+    int oom_score_adj;
 };
 
 /* sun_path holds 108 bytes with its NUL. */

@@ -165,6 +165,7 @@ public final class ConfigValidator {
                 }
             }
             userns(c);
+            oomScore(c);
             lifecycle(c);
             if (c.hasSeccomp()) {
                 seccomp(c.getSeccomp());
@@ -263,6 +264,12 @@ public final class ConfigValidator {
          * "", host or auto. auto is for process containers: a VM task's boundary is its VM (the guest runs
          * that one task), and a nested container lives in its parent's namespaces.
          */
+        private void oomScore(ContainerConfig c) {
+            if (c.hasOomScoreAdj() && (c.getOomScoreAdj() < -1000 || c.getOomScoreAdj() > 1000)) {
+                fail("oom_score_adj", c.getOomScoreAdj() + " is not from -1000 to 1000");
+            }
+        }
+
         private void userns(ContainerConfig c) {
             boolean maps = c.getUidMapCount() > 0 || c.getGidMapCount() > 0;
             if (c.getUserns().isEmpty() && !maps) {

@@ -82,6 +82,7 @@ class ConfigValidatorTest {
         return Stream.of(
                 rule("unknown user namespace mode", c -> c.setUserns("keep-id"), "userns",
                         "'keep-id' is not a user namespace mode; use host, auto or private"),
+                rule("an OOM score past 1000", c -> c.setOomScoreAdj(1001), "oom_score_adj", "is not from -1000 to 1000"),
                 rule("private without maps", c -> c.setUserns("private"), "uid_map", "is required with userns private"),
                 rule("maps with host", c -> c.setUserns("host").addUidMap(idMap(0, 100000, 65536))
                         .addGidMap(idMap(0, 100000, 65536)), "uid_map", "only for userns private"),

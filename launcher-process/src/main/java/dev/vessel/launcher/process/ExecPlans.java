@@ -124,6 +124,7 @@ final class ExecPlans {
                 false,
                 joins(taskProc),
                 false,
+                PlanBuilder.oomScoreAdj(container),
                 new HelperPlan.Stdio(Optional.of(attachSocket), exec.getInteractive(), exec.getTty(),
                         Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> exec.getTty())));
     }

@@ -39,6 +39,7 @@ public record HelperPlan(
         boolean init,
         List<JoinNamespace> joinNamespaces,
         boolean pause,
+        OptionalInt oomScoreAdj,
         Stdio stdio) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */

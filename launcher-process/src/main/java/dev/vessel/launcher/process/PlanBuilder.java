@@ -180,6 +180,7 @@ public final class PlanBuilder {
                 config.getInit(),
                 joins,
                 config.getPod(),
+                oomScoreAdj(config),
                 new HelperPlan.Stdio(Optional.of(attachSocket), config.getInteractive(), config.getTty(),
                         Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> config.getTty())));
     }
@@ -195,6 +196,11 @@ public final class PlanBuilder {
             case USER -> HelperPlan.NS_USER;
             default -> throw VesselException.invalid(field, "unknown namespace " + ns);
         };
+    }
+
+    /** The container's OOM score, which its task and execs get; none: the daemon's, inherited. */
+    static OptionalInt oomScoreAdj(ContainerConfig config) {
+        return config.hasOomScoreAdj() ? OptionalInt.of(config.getOomScoreAdj()) : OptionalInt.empty();
     }
 
     /** Idmapped mounts need the user namespace they map to and a rootfs to map. */

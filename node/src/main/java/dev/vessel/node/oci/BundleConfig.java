@@ -98,7 +98,7 @@ public final class BundleConfig {
     /**
      * An exec's process ({@code runc exec --process FILE}: a process section of the runtime spec) as Vessel
      * runs it in {@code container}: its args, env (over the container's), cwd and user. It runs with the
-     * container's capabilities and rlimits, so the process must ask for those (engines pass them again);
+     * container's capabilities, rlimits and OOM score, so the process must ask for those (engines pass them again);
      * a terminal is the exec's own, as for the container.
      */
     public static ExecConfig execConfig(ContainerConfig container, JsonNode process) {
@@ -126,6 +126,10 @@ public final class BundleConfig {
         ContainerConfig asked = exec.out.build();
         if (!asked.getRlimitsList().equals(container.getRlimitsList())) {
             throw refused("process.rlimits", "must be the container's: an exec runs with its container's");
+        }
+        if (asked.hasOomScoreAdj() && (!container.hasOomScoreAdj()
+                || asked.getOomScoreAdj() != container.getOomScoreAdj())) {
+            throw refused("process.oomScoreAdj", "must be the container's: an exec runs with its container's");
         }
         // As another user, an exec gets that user's groups from the container's /etc/group, as initgroups(3)
         // does, which is where podman takes the list it sends from; as the container's user, the container's.
@@ -213,7 +217,11 @@ public final class BundleConfig {
         emptyOrAbsent(process, "process", "apparmorProfile");
         emptyOrAbsent(process, "process", "selinuxLabel");
         if (process.has("oomScoreAdj")) {
-            throw refused("process.oomScoreAdj", "is not supported: Vessel does not set a container's OOM score");
+            JsonNode score = process.get("oomScoreAdj");
+            if (!score.isIntegralNumber() || score.asLong() < -1000 || score.asLong() > 1000) {
+                throw refused("process.oomScoreAdj", Quoted.of(score.toString()) + " is not from -1000 to 1000");
+            }
+            out.setOomScoreAdj(score.asInt());
         }
         List<String> args = strings(process.path("args"), "process.args");
         if (args.isEmpty()) {

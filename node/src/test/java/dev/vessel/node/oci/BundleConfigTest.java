@@ -233,7 +233,7 @@ class BundleConfigTest {
 
     @Test
     void eachRefusalNamesTheJsonPath() throws Exception {
-        refused("process.oomScoreAdj", c -> process(c).put("oomScoreAdj", 100));
+        refused("process.oomScoreAdj: '2000' is not from -1000 to 1000", c -> process(c).put("oomScoreAdj", 2000));
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));
         refused("process.capabilities.ambient", c -> ((ObjectNode) process(c).get("capabilities"))

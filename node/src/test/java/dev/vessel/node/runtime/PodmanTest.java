@@ -299,6 +299,15 @@ class PodmanTest {
         }
     }
 
+    /** podman's --oom-score-adj: the task's OOM score, and its execs'. */
+    @Test
+    void anOomScoreReachesTheTaskAndItsExecs() throws Exception {
+        String id = podmanOk("run", "-d", "--network", "none", "--oom-score-adj", "300", IMAGE, "sleep", "600").strip();
+        assertEquals("300\n", podmanOk("exec", id, "cat", "/proc/self/oom_score_adj"));
+        assertEquals("300\n", podmanOk("exec", id, "cat", "/proc/1/oom_score_adj"));
+        podmanOk("rm", "-f", id);
+    }
+
     @Test
     void aNonRootUserRunsWithItsIds() throws Exception {
         assertEquals("1000 1000\n", podmanOk("run", "--rm", "--network", "none", "--user", "1000:1000", IMAGE, "sh", "-c",

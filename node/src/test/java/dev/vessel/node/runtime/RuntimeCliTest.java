@@ -380,10 +380,12 @@ class RuntimeCliTest {
         assertEquals(0, new ProcessBuilder("chown", "-R", "100000:100000", mapped.toString()).inheritIO().start()
                 .waitFor());
         Path bundle = runtime.bundle("userns", mapped, "sh", "-c",
-                "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; echo hi > /data/file");
+                "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; echo hi > /data/file;"
+                        + " cat /proc/self/oom_score_adj");
         Path config = bundle.resolve("config.json");
         var spec = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(config.toFile());
         var linux = (com.fasterxml.jackson.databind.node.ObjectNode) spec.get("linux");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("process")).put("oomScoreAdj", 500);
         ((com.fasterxml.jackson.databind.node.ArrayNode) linux.get("namespaces")).addObject().put("type", "user");
         for (String maps : List.of("uidMappings", "gidMappings")) {
             linux.putArray(maps).addObject().put("containerID", 0).put("hostID", 100000).put("size", 65536);
@@ -395,7 +397,7 @@ class RuntimeCliTest {
         RuntimeFixture.Result r = runtime.run("run", "--bundle", bundle.toString(), "userns");
         assertEquals(0, r.exitCode(), r.stderr() + runtime.daemonLog());
         List<String> lines = r.stdout().lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList();
-        assertEquals(List.of("0 100000 65536", "0 100000 65536", "0", "0"), lines);
+        assertEquals(List.of("0 100000 65536", "0 100000 65536", "0", "0", "500"), lines);
         assertEquals(100000, Files.getAttribute(data.resolve("file"), "unix:uid"), "written as host uid 100000");
         assertEquals("hi\n", Files.readString(data.resolve("file")));
 
