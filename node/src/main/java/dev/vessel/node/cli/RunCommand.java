@@ -154,6 +154,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pids-limit", paramLabel = "N",
             description = "the most processes and threads, default 2048; -1 for no limit")
     private Long pidsLimit;
+    @Option(names = "--oom-score-adj", paramLabel = "N", description = "the task's OOM score adjustment, from -1000"
+            + " (never chosen by the OOM killer) to 1000 (chosen first); its execs get it too")
+    private Integer oomScoreAdj;
     @Option(names = "--pod", paramLabel = "POD", description = "run as a member of this pod: in its network, IPC and"
             + " UTS namespaces and under its limits (with its isolation)")
     private String pod;
@@ -387,6 +390,9 @@ final class RunCommand implements Callable<Integer> {
         }
         if (hostname != null) {
             body.put("hostname", hostname); // the daemon validates it
+        }
+        if (oomScoreAdj != null) {
+            body.put("oom_score_adj", oomScoreAdj); // and this
         }
         if (!uidMaps.isEmpty() || !gidMaps.isEmpty()) {
             // podman's rule: the gids are mapped as the uids when only --uidmap is given
@@ -629,6 +635,7 @@ final class RunCommand implements Callable<Integer> {
             case "userns" -> "--userns";
             case "uid_map" -> "--uidmap";
             case "gid_map" -> "--gidmap";
+            case "oom_score_adj" -> "--oom-score-adj";
             default -> null;
         };
     }

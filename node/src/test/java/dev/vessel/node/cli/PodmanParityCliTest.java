@@ -120,6 +120,9 @@ class PodmanParityCliTest {
         Result numeric = vessel("run", "--rm", "--user", "4242:4343", "--rootfs", rootfs.toString(), "sh", "-c",
                 "echo $(id -u):$(id -g)");
         assertEquals("4242:4343\n", numeric.out(), numeric::toString);
+        Result oom = vessel("run", "--rm", "--oom-score-adj", "700", "--rootfs", rootfs.toString(), "cat",
+                "/proc/self/oom_score_adj");
+        assertEquals("700\n", oom.out(), oom::toString);
     }
 
     @Test
@@ -204,6 +207,7 @@ class PodmanParityCliTest {
                 new Bad(List.of("-u", ""), "--user"),
                 new Bad(List.of("-u", "nosuchuser"), "--user"),
                 new Bad(List.of("--hostname", "bad_host!"), "--hostname"),
+                new Bad(List.of("--oom-score-adj", "1001"), "--oom-score-adj"),
                 new Bad(List.of("--entrypoint", "[1, 2]"), "--entrypoint"),
                 new Bad(List.of("--entrypoint", "[\"sh\""), "--entrypoint"),
                 new Bad(List.of("--env-file", "/nonexistent/env"), "--env-file"),
