@@ -6,19 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.node.DaemonProcess;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.vessel.node.cli.CliNode.Result;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,25 +24,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FetchCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-fetch-test-" + UUID.randomUUID().toString().substring(0, 8);
 
     @TempDir
     static Path tmp;
+    static CliNode node;
     static Path rootfs;
     static Path artifacts;
-    static DaemonProcess daemon;
-
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-        }
-    }
 
     @BeforeAll
     static void start() throws Exception {
-        DaemonProcess.requireRoot();
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         artifacts = Files.createDirectories(tmp.resolve("artifacts"));
         Files.writeString(artifacts.resolve("hello.txt"), "hello from the host\n");
         // an archive made here: tool/run.sh, executable, which says where it ran
@@ -61,32 +43,19 @@ class FetchCliTest {
                 tmp.resolve("archive").toString(), "tool").redirectErrorStream(true).start();
         String tarOut = new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, tar.waitFor(), tarOut);
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, "--fetcher-file-root", artifacts.toString());
+        node = CliNode.start(tmp, "fetch", "--fetcher-file-root", artifacts.toString());
+        rootfs = node.rootfs();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
     }
 
     static Result vessel(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", "unix://" + daemon.socket));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]), false, Map.of()),
-                all.toArray(String[]::new));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return node.vessel(args);
     }
 
     static Result runFetching(String name) {
@@ -110,7 +79,7 @@ class FetchCliTest {
         assertEquals("/vessel/sandbox\nhello from the host\nthe tool ran in /vessel/sandbox\n"
                 + "/vessel/sandbox /vessel/sandbox\n", first.out(), first::toString);
         // the sandbox is the container's, read-write: what the task wrote is there on the host
-        Path sandbox = daemon.runDir().resolve("containers/fetch-1/sandbox");
+        Path sandbox = node.daemon().runDir().resolve("containers/fetch-1/sandbox");
         assertEquals("made by the task\n", Files.readString(sandbox.resolve("out.txt")));
         assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(sandbox)));
 

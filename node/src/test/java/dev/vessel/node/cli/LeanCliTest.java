@@ -5,15 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.node.ApiClient;
-import dev.vessel.node.DaemonProcess;
+import dev.vessel.node.cli.CliNode.Result;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -28,50 +26,38 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LeanCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-node-test-" + UUID.randomUUID().toString().substring(0, 8);
 
     @TempDir
     static Path tmp;
-    static DaemonProcess daemon;
+    static CliNode node;
     static ApiClient api;
     static String image;
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
-        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        node = CliNode.start(tmp, "node");
+        Path rootfs = node.rootfs();
         Path layout = tmp.resolve("layout");
         umoci("init", "--layout", layout.toString());
         umoci("new", "--image", layout + ":bb");
         umoci("insert", "--image", layout + ":bb", rootfs.toString(), "/");
         image = "oci:" + layout + ":bb";
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
-        api = ApiClient.unix(daemon.socket);
+        api = ApiClient.unix(node.daemon().socket);
         Result pull = vessel("pull", image);
         assertEquals(0, pull.code(), pull::toString);
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : containers()) {
-                    api.delete("/v1/containers/" + c.get("id").asText() + "?force=1");
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
-    }
-
-    record Result(int code, String out, String err) {
     }
 
     /** bin/vessel, with this daemon as its host. */
     static Result vessel(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of("../bin/vessel").toAbsolutePath().normalize().toString(),
-                "--host", "unix://" + daemon.socket));
+                "--host", node.host()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");

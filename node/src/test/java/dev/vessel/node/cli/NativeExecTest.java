@@ -3,18 +3,15 @@ package dev.vessel.node.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.node.ApiClient;
-import dev.vessel.node.DaemonProcess;
+import dev.vessel.node.cli.CliNode.Result;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,23 +25,21 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NativeExecTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-node-test-" + UUID.randomUUID().toString().substring(0, 8);
 
     @TempDir
     static Path tmp;
-    static DaemonProcess daemon;
+    static CliNode node;
     static ApiClient api;
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
         Path client = Path.of("target/vessel-exec");
         if (!Files.isExecutable(client)) {
             throw new IllegalStateException(client.toAbsolutePath() + " is not built (mvn package builds it)");
         }
-        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
-        api = ApiClient.unix(daemon.socket);
+        node = CliNode.start(tmp, "node");
+        Path rootfs = node.rootfs();
+        api = ApiClient.unix(node.daemon().socket);
         ObjectNode config = JSON.createObjectNode().put("id", "target").put("host_rootfs", rootfs.toString());
         config.putArray("command").add("/bin/sh").add("-c").add("echo in-the-task > /tmp/mark; exec sleep 600");
         assertEquals(201, api.post("/v1/containers", config.toString()).status());
@@ -52,25 +47,15 @@ class NativeExecTest {
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : JSON.readTree(api.get("/v1/containers").body()).get("containers")) {
-                    api.delete("/v1/containers/" + c.get("id").asText() + "?force=1");
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
-    }
-
-    record Result(int code, String out, String err) {
     }
 
     /** bin/vessel, with this daemon as its host. */
     static Result vessel(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of("../bin/vessel").toAbsolutePath().normalize().toString(),
-                "--host", "unix://" + daemon.socket));
+                "--host", node.host()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");
@@ -103,7 +88,7 @@ class NativeExecTest {
     @Test
     void theNativeClientRefusesWhatItDoesNotHandle() throws Exception {
         Process p = new ProcessBuilder(Path.of("target/vessel-exec").toAbsolutePath().toString(), "--host",
-                "unix://" + daemon.socket, "exec", "-e", "X=1", "target", "true").redirectErrorStream(true).start();
+                node.host(), "exec", "-e", "X=1", "target", "true").redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(125, p.exitValue(), output);

@@ -7,12 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.node.DaemonProcess;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,15 +31,13 @@ import org.junit.jupiter.api.io.TempDir;
 class NetworkVolumeCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String TAG = UUID.randomUUID().toString().substring(0, 8);
-    static final String CGROUP_PARENT = "vessel-nouns-test-" + TAG;
     static final String NETNS = "vessel-nouns-" + TAG;
 
     @TempDir
     static Path tmp;
     static Path rootfs;
     static Path cniConfig;
-    static DaemonProcess daemon;
-    static String host;
+    static CliNode node;
     static boolean netnsCreated;
     static String hostLinks;
     static String hostRules;
@@ -59,28 +53,19 @@ class NetworkVolumeCliTest {
         sh("ip", "netns", "add", NETNS);
         netnsCreated = true;
         sh("ip", "-n", NETNS, "link", "set", "lo", "up");
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         cniConfig = Files.createDirectories(tmp.resolve("net.d"));
-        startDaemonProcess();
-    }
-
-    static void startDaemonProcess() throws Exception {
-        daemon = DaemonProcess.startIn(Path.of("/run/netns", NETNS), tmp.resolve("node"), CGROUP_PARENT,
+        node = CliNode.start(tmp, "nouns", Path.of("/run/netns", NETNS), Map.of(),
                 "--cni-config-dir", cniConfig.toString(), "--cni-plugin-dir", "/usr/lib/cni");
-        host = "unix://" + daemon.socket;
+        rootfs = node.rootfs();
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
         try {
-            if (daemon != null && daemon.alive()) {
-                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
+            if (node != null) {
+                node.close();
             }
         } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
             if (netnsCreated) {
                 sh("ip", "netns", "del", NETNS);
             }
@@ -95,11 +80,11 @@ class NetworkVolumeCliTest {
     void theNounsAnswerHelp() {
         for (String noun : List.of("network", "volume")) {
             for (String sub : List.of("create", "ls", "inspect", "rm", "prune")) {
-                VesselCliTest.Result help = vessel(noun, sub, "--help");
+                CliNode.Result help = vessel(noun, sub, "--help");
                 assertEquals(0, help.code(), help::toString);
                 assertTrue(help.out().contains("Usage: vessel " + noun + " " + sub), help::toString);
             }
-            VesselCliTest.Result bare = vessel(noun);
+            CliNode.Result bare = vessel(noun);
             assertNotEquals(0, bare.code(), bare::toString);
             assertTrue(bare.err().contains("give a subcommand"), bare::toString);
         }
@@ -107,12 +92,12 @@ class NetworkVolumeCliTest {
 
     @Test
     void aCreatedNetworkGivesItsContainersAddressesOfItsSubnetAndGoesOnlyWhenUnused() throws Exception {
-        VesselCliTest.Result created = vessel("network", "create", "--subnet", "10.89.77.0/24", "nouns-net");
+        CliNode.Result created = vessel("network", "create", "--subnet", "10.89.77.0/24", "nouns-net");
         assertEquals(0, created.code(), created::toString);
         assertEquals("nouns-net\n", created.out());
         assertTrue(Files.isRegularFile(cniConfig.resolve("nouns-net.conflist")), "written where the daemon reads CNI configs");
 
-        VesselCliTest.Result ls = vessel("network", "ls");
+        CliNode.Result ls = vessel("network", "ls");
         assertEquals(0, ls.code(), ls::toString);
         assertTrue(ls.out().lines().toList().getFirst().matches("NAME +DRIVER +SUBNETS +BRIDGE +CONTAINERS"), ls::toString);
         String row = ls.out().lines().filter(l -> l.startsWith("nouns-net ")).findFirst().orElseThrow(() -> new AssertionError(ls));
@@ -124,32 +109,32 @@ class NetworkVolumeCliTest {
         String bridge = inspected.path("network_interface").asText();
 
         for (String name : List.of("net-a", "net-b")) {
-            VesselCliTest.Result run = vessel("run", "-d", "--name", name, "--network", "nouns-net", "--cap-add", "NET_RAW",
+            CliNode.Result run = vessel("run", "-d", "--name", name, "--network", "nouns-net", "--cap-add", "NET_RAW",
                     "--rootfs", rootfs.toString(), "sh", "-c", "ip -4 addr show eth0; exec sleep 300");
             assertEquals(0, run.code(), run::toString);
         }
         String a = addressOf("net-a");
         String b = addressOf("net-b");
         assertNotEquals(a, b);
-        VesselCliTest.Result ping = vessel("exec", "net-a", "ping", "-c", "1", "-W", "10", b);
+        CliNode.Result ping = vessel("exec", "net-a", "ping", "-c", "1", "-W", "10", b);
         assertEquals(0, ping.code(), ping::toString);
         ping = vessel("exec", "net-b", "ping", "-c", "1", "-W", "10", a);
         assertEquals(0, ping.code(), ping::toString);
         assertEquals(2, JSON.readTree(vessel("network", "inspect", "nouns-net").out()).path("containers").size());
 
-        VesselCliTest.Result refused = vessel("network", "rm", "nouns-net");
+        CliNode.Result refused = vessel("network", "rm", "nouns-net");
         assertNotEquals(0, refused.code(), refused::toString);
         assertTrue(refused.err().contains("net-a") && refused.err().contains("net-b"), refused::toString);
         assertTrue(Files.exists(cniConfig.resolve("nouns-net.conflist")), "nothing changed");
 
         assertEquals(0, vessel("rm", "-f", "net-a").code());
-        VesselCliTest.Result forced = vessel("network", "rm", "-f", "nouns-net");
+        CliNode.Result forced = vessel("network", "rm", "-f", "nouns-net");
         assertEquals(0, forced.code(), forced::toString);
         assertEquals("nouns-net\n", forced.out());
         assertFalse(Files.exists(cniConfig.resolve("nouns-net.conflist")));
         assertNotEquals(0, vessel("inspect", "net-b").code(), "-f removed the container that used it");
         assertFalse(links(NETNS).contains(bridge + ":"), "its bridge is gone:\n" + links(NETNS));
-        assertFalse(Files.exists(daemon.runDir().resolve("cni-leases/nouns-net")), "its IP reservations are gone");
+        assertFalse(Files.exists(node.daemon().runDir().resolve("cni-leases/nouns-net")), "its IP reservations are gone");
         assertNotEquals(0, vessel("network", "inspect", "nouns-net").code());
     }
 
@@ -187,7 +172,7 @@ class NetworkVolumeCliTest {
             refused("name", "volume", "create", "bad/volume");
             refused("label", "volume", "create", "--label", "=v", "v1");
         } finally {
-            VesselCliTest.Result prune = vessel("network", "prune");
+            CliNode.Result prune = vessel("network", "prune");
             assertEquals(0, prune.code(), prune::toString);
             assertTrue(prune.out().contains("taken-net") && !prune.out().contains("operator-net"), prune::toString);
             assertTrue(Files.deleteIfExists(cniConfig.resolve("50-operator.conflist")), "prune left the operator's file");
@@ -197,48 +182,47 @@ class NetworkVolumeCliTest {
 
     @Test
     void aNamedVolumeKeepsWhatOneContainerWroteForTheNextAndAcrossARestart() throws Exception {
-        VesselCliTest.Result created = vessel("volume", "create", "--label", "team=nouns", "nouns-vol");
+        CliNode.Result created = vessel("volume", "create", "--label", "team=nouns", "nouns-vol");
         assertEquals(0, created.code(), created::toString);
         assertEquals("nouns-vol\n", created.out());
-        VesselCliTest.Result write = vessel("run", "--rm", "-v", "nouns-vol:/data", "--rootfs", rootfs.toString(),
+        CliNode.Result write = vessel("run", "--rm", "-v", "nouns-vol:/data", "--rootfs", rootfs.toString(),
                 "sh", "-c", "echo kept > /data/f");
         assertEquals(0, write.code(), write::toString);
         // created on demand by the run that names it
-        VesselCliTest.Result other = vessel("run", "--name", "vol-user", "-v", "nouns-ondemand:/d", "--rootfs",
+        CliNode.Result other = vessel("run", "--name", "vol-user", "-v", "nouns-ondemand:/d", "--rootfs",
                 rootfs.toString(), "true");
         assertEquals(0, other.code(), other::toString);
 
-        daemon.kill9(); // nothing the daemon keeps in memory matters
-        startDaemonProcess();
+        node.kill9AndRestart(); // nothing the daemon keeps in memory matters
 
-        VesselCliTest.Result read = vessel("run", "--rm", "-v", "nouns-vol:/data:ro", "--rootfs", rootfs.toString(),
+        CliNode.Result read = vessel("run", "--rm", "-v", "nouns-vol:/data:ro", "--rootfs", rootfs.toString(),
                 "cat", "/data/f");
         assertEquals(0, read.code(), read::toString);
         assertEquals("kept\n", read.out());
         JsonNode inspected = JSON.readTree(vessel("volume", "inspect", "nouns-vol").out());
         assertEquals("nouns", inspected.at("/labels/team").asText(), inspected::toString);
         assertEquals("kept\n", Files.readString(Path.of(inspected.path("mountpoint").asText()).resolve("f")));
-        VesselCliTest.Result ls = vessel("volume", "ls");
+        CliNode.Result ls = vessel("volume", "ls");
         assertTrue(ls.out().lines().anyMatch(l -> l.matches("local +nouns-vol +0")), ls::toString);
         assertTrue(ls.out().lines().anyMatch(l -> l.matches("local +nouns-ondemand +1")), ls::toString);
 
-        VesselCliTest.Result refused = vessel("volume", "rm", "nouns-ondemand");
+        CliNode.Result refused = vessel("volume", "rm", "nouns-ondemand");
         assertNotEquals(0, refused.code(), refused::toString);
         assertTrue(refused.err().contains("vol-user"), refused::toString);
-        VesselCliTest.Result anonymous = vessel("volume", "create");
+        CliNode.Result anonymous = vessel("volume", "create");
         assertEquals(0, anonymous.code(), anonymous::toString);
         String random = anonymous.out().strip();
         assertTrue(random.matches("[0-9a-f]{64}"), random);
 
-        VesselCliTest.Result prune = vessel("volume", "prune");
+        CliNode.Result prune = vessel("volume", "prune");
         assertEquals(0, prune.code(), prune::toString);
         assertEquals(List.of(random, "nouns-vol").stream().sorted().toList(), prune.out().lines().sorted().toList());
         assertEquals(List.of("nouns-ondemand"), vessel("volume", "ls", "-q").out().lines().toList());
         assertEquals(0, vessel("rm", "vol-user").code());
-        VesselCliTest.Result rm = vessel("volume", "rm", "nouns-ondemand");
+        CliNode.Result rm = vessel("volume", "rm", "nouns-ondemand");
         assertEquals(0, rm.code(), rm::toString);
         assertEquals("[]", JSON.readTree(vessel("volume", "ls", "--format", "json").out()).toString());
-        try (var left = Files.list(daemon.stateDir().resolve("volumes"))) {
+        try (var left = Files.list(node.daemon().stateDir().resolve("volumes"))) {
             assertEquals(List.of(), left.toList(), "no volume and no half-made one left");
         }
     }
@@ -246,7 +230,7 @@ class NetworkVolumeCliTest {
     // ---------------------------------------------------------------------------------------------
 
     private static void refused(String flag, String... args) {
-        VesselCliTest.Result r = vessel(args);
+        CliNode.Result r = vessel(args);
         assertNotEquals(0, r.code(), r::toString);
         assertTrue(r.err().contains(flag), "names " + flag + ": " + r);
     }
@@ -275,15 +259,8 @@ class NetworkVolumeCliTest {
         throw new AssertionError(id + " printed no address of 10.89.77.0/24:\n" + out);
     }
 
-    static VesselCliTest.Result vessel(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", host));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]), false, Map.of()),
-                all.toArray(String[]::new));
-        return new VesselCliTest.Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static CliNode.Result vessel(String... args) {
+        return node.vessel(args);
     }
 
     /** The links' names, in a namespace or (null) the host's. */

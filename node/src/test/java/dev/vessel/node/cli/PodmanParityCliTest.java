@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.node.DaemonProcess;
+import dev.vessel.node.cli.CliNode.Result;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -28,62 +27,39 @@ import org.junit.jupiter.api.io.TempDir;
 /** The {@code podman run} flags and small commands a podman user types, run against a real daemon. */
 class PodmanParityCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-parity-test-" + UUID.randomUUID().toString().substring(0, 8);
 
     @TempDir
     static Path tmp;
+    static CliNode node;
     static Path rootfs;
-    static DaemonProcess daemon;
     static String host;
-
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-        }
-    }
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
         // a task in a user namespace of its own (--uidmap) is no one on this host: it must reach its rootfs
         Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         // a network whose only plugin sets up the task's lo: port mappings are recorded, the host is not touched
         Path cni = Files.createDirectories(tmp.resolve("cni"));
         Files.writeString(cni.resolve("10-lonet.conflist"),
                 "{\"cniVersion\": \"1.0.0\", \"name\": \"lonet\", \"plugins\": [{\"type\": \"loopback\"}]}");
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, "--cni-config-dir", cni.toString());
-        host = "unix://" + daemon.socket;
+        node = CliNode.start(tmp, "parity", "--cni-config-dir", cni.toString());
+        rootfs = node.rootfs();
+        host = node.host();
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out).get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
     }
 
     static Result vessel(String... args) {
-        return vesselWith(Map.of(), args);
+        return node.vessel(args);
     }
 
     static Result vesselWith(Map<String, String> env, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", host));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]), false, env),
-                all.toArray(String[]::new));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return node.vesselWith(env, "", args);
     }
 
     static JsonNode inspect(String id) throws Exception {

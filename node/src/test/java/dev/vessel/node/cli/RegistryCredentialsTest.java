@@ -4,13 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vessel.node.DaemonProcess;
+import dev.vessel.node.cli.CliNode.Result;
 import dev.vessel.provisioner.testing.LocalRegistry;
 import dev.vessel.provisioner.testing.TestImages;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,61 +32,42 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RegistryCredentialsTest {
-    static final String CGROUP_PARENT = "vessel-creds-test-" + UUID.randomUUID().toString().substring(0, 8);
     static final String WRONG_PASSWORD = "wrong-" + UUID.randomUUID();
 
     @TempDir
     static Path tmp;
     static LocalRegistry registry;
-    static DaemonProcess daemon;
+    static CliNode node;
     static Path daemonConfig;
     static String image;
 
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-        }
-    }
-
     @BeforeAll
     static void start() throws Exception {
-        DaemonProcess.requireRoot();
         registry = LocalRegistry.start(tmp.resolve("registry"), true);
         Path layout = TestImages.buildTwoLayer(tmp.resolve("image"), "v1");
         image = registry.address() + "/private/app:v1";
         TestImages.push(layout, "v1", image, LocalRegistry.USER + ":" + LocalRegistry.PASSWORD);
         // the daemon's own config.json, which it reads for a pull that brings no credentials
         daemonConfig = Files.createDirectories(tmp.resolve("daemon-docker")).resolve("config.json");
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT,
-                Map.of("DOCKER_CONFIG", daemonConfig.getParent().toString()));
+        node = CliNode.start(tmp, "creds", null, Map.of("DOCKER_CONFIG", daemonConfig.getParent().toString()));
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (daemon != null) {
-                daemon.stop();
+            if (node != null) {
+                node.close();
             }
+        } finally {
             if (registry != null) {
                 registry.close();
             }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
         }
     }
 
     /** The CLI with its own {@code DOCKER_CONFIG} directory. */
     static Result vessel(Path dockerConfig, String stdin, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", "unix://" + daemon.socket));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8),
-                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false,
-                Map.of("DOCKER_CONFIG", dockerConfig.toString())), all.toArray(String[]::new));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return node.vesselWith(Map.of("DOCKER_CONFIG", dockerConfig.toString()), stdin, args);
     }
 
     static Path emptyDir(String name) throws IOException {
@@ -178,7 +156,7 @@ class RegistryCredentialsTest {
         List<String> secrets = List.of(LocalRegistry.PASSWORD, WRONG_PASSWORD, Base64.getEncoder().encodeToString(
                 (LocalRegistry.USER + ":" + LocalRegistry.PASSWORD).getBytes(StandardCharsets.UTF_8)));
         List<Path> files = new ArrayList<>();
-        for (Path dir : List.of(daemon.stateDir(), daemon.runDir())) {
+        for (Path dir : List.of(node.daemon().stateDir(), node.daemon().runDir())) {
             try (Stream<Path> walk = Files.walk(dir)) {
                 walk.filter(Files::isRegularFile).forEach(files::add);
             }

@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.node.DaemonProcess;
+import dev.vessel.node.cli.CliNode.Result;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -33,56 +32,33 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code vessel stats}, {@code vessel events} and {@code vessel system df|prune} against a real daemon. */
 class StatsEventsCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-stats-test-" + UUID.randomUUID().toString().substring(0, 8);
 
     @TempDir
     static Path tmp;
+    static CliNode node;
     static Path rootfs;
-    static DaemonProcess daemon;
     static String host;
-
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-        }
-    }
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
-        host = "unix://" + daemon.socket;
+        node = CliNode.start(tmp, "stats");
+        rootfs = node.rootfs();
+        host = node.host();
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out).get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
     }
 
     static Result vessel(String... args) {
-        return vesselWithStdin("", args);
+        return node.vessel(args);
     }
 
     static Result vesselWithStdin(String stdin, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", host));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8),
-                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false, Map.of()), all.toArray(String[]::new));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return node.vesselWith(Map.of(), stdin, args);
     }
 
     static Result ok(String... args) {
@@ -237,7 +213,7 @@ class StatsEventsCliTest {
     @Test
     void aClientThatNeverReadsDoesNotStallTheNode() throws Exception {
         try (SocketChannel idle = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            idle.connect(UnixDomainSocketAddress.of(daemon.socket));
+            idle.connect(UnixDomainSocketAddress.of(node.daemon().socket));
             idle.write(ByteBuffer.wrap("GET /v1/events HTTP/1.1\r\nHost: vessel\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
             for (int i = 0; i < 3; i++) {
                 Result run = vessel("run", "--rm", "--rootfs", rootfs.toString(), "sh", "-c", "echo run " + i);

@@ -6,18 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.node.DaemonProcess;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.vessel.node.cli.CliNode.Result;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,69 +27,44 @@ import org.junit.jupiter.api.io.TempDir;
  */
 public class TerminalCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-cli-test-" + UUID.randomUUID().toString().substring(0, 8);
     /** busybox sh's prompt for root. */
     public static final String PROMPT = "# ";
 
     @TempDir
     static Path tmp;
+    static CliNode node;
     static String image;
-    static Path nodeDir;
-    static DaemonProcess daemon;
-
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-        }
-    }
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
-        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        node = CliNode.start(tmp, "cli");
+        Path rootfs = node.rootfs();
         Path layout = tmp.resolve("layout");
         umoci("init", "--layout", layout.toString());
         umoci("new", "--image", layout + ":sh");
         umoci("insert", "--image", layout + ":sh", rootfs.toString(), "/");
         image = "oci:" + layout + ":sh";
-        nodeDir = tmp.resolve("node");
-        daemon = DaemonProcess.start(nodeDir, CGROUP_PARENT);
         Result pulled = vessel("", "pull", image);
         assertEquals(0, pulled.code(), pulled::toString);
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null && daemon.alive()) {
-                for (JsonNode c : JSON.readTree(vessel("", "ps", "-a", "--json").out).get("containers")) {
-                    vessel("", "rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
     }
 
     /** The CLI in-process, its stdin a stream (no terminal). */
     static Result vessel(String stdin, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", "unix://" + daemon.socket));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8),
-                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false, Map.of()), all.toArray(String[]::new));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return node.vesselWith(Map.of(), stdin, args);
     }
 
     /** The CLI as its own JVM, as bin/vessel runs it. */
     static List<String> cli(String... args) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Vessel.class.getName(), "--host", "unix://" + daemon.socket));
+                Vessel.class.getName(), "--host", node.host()));
         command.addAll(List.of(args));
         return command;
     }
@@ -281,8 +251,7 @@ public class TerminalCliTest {
         long pid = exec.path("pid").asLong();
         assertTrue(pid > 0 && Files.exists(Path.of("/proc/" + pid)), exec::toString);
 
-        daemon.kill9();
-        daemon = DaemonProcess.start(nodeDir, CGROUP_PARENT);
+        node.kill9AndRestart();
         JsonNode found = status("survivor").get("execs").get(0);
         assertEquals("EXEC_RUNNING", found.path("state").asText(), found::toString);
         assertEquals(pid, found.path("pid").asLong(), found::toString);
@@ -296,7 +265,7 @@ public class TerminalCliTest {
         assertEquals(137, status("survivor").at("/execs/0/exit_code").asInt());
         assertEquals("RUNNING", status("survivor").path("state").asText());
         assertEquals(0, vessel("", "rm", "-f", "survivor").code());
-        assertFalse(Files.exists(daemon.runDir().resolve("containers").resolve("survivor")));
+        assertFalse(Files.exists(node.daemon().runDir().resolve("containers").resolve("survivor")));
     }
 
     private static void umoci(String... args) throws Exception {

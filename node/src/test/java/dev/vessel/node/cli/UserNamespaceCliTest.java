@@ -6,19 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.node.DaemonProcess;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,53 +22,38 @@ import org.junit.jupiter.api.io.TempDir;
  * subordinate ids come from temp files, never the host's.
  */
 class UserNamespaceCliTest {
-    static final String CGROUP_PARENT = "vessel-userns-test-" + UUID.randomUUID().toString().substring(0, 8);
-
     @TempDir
     static Path tmp;
+    static CliNode node;
     static Path rootfs;
     static Path stateDir;
     static String image;
-    static DaemonProcess daemon;
-    static String host;
-    static String[] daemonArgs;
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        Path subuid = Files.writeString(tmp.resolve("subuid"), "vessel:400000:65536\n");
+        Path subgid = Files.writeString(tmp.resolve("subgid"), "vessel:500000:65536\n");
+        stateDir = tmp.resolve("node").resolve("state");
+        node = CliNode.start(tmp, "userns", "--userns-default", "auto", "--subuid-file", subuid.toString(),
+                "--subgid-file", subgid.toString());
+        rootfs = node.rootfs();
         Path layout = tmp.resolve("layout");
         umoci("init", "--layout", layout.toString());
         umoci("new", "--image", layout + ":bb");
         umoci("insert", "--image", layout + ":bb", rootfs.toString(), "/");
         image = "oci:" + layout + ":bb";
-        Path subuid = Files.writeString(tmp.resolve("subuid"), "vessel:400000:65536\n");
-        Path subgid = Files.writeString(tmp.resolve("subgid"), "vessel:500000:65536\n");
-        stateDir = tmp.resolve("node").resolve("state");
-        daemonArgs = new String[] {"--userns-default", "auto", "--subuid-file", subuid.toString(),
-            "--subgid-file", subgid.toString()};
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, daemonArgs);
-        host = "unix://" + daemon.socket;
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : VesselCliTest.JSON.readTree(vessel("ps", "-a", "--json").out())
-                        .get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
     }
 
     @Test
     void anImageRunsOnIdmappedLayersByDefault() throws Exception {
-        VesselCliTest.Result run = vessel("run", "-d", "--name", "auto-image", image, "sh", "-c",
+        CliNode.Result run = vessel("run", "-d", "--name", "auto-image", image, "sh", "-c",
                 "cat /proc/self/uid_map | tr -s ' '; stat -c %u:%g / /bin/busybox; echo hi > /etc/written;"
                         + " stat -c %u:%g /etc/written; echo ready; exec sleep 300");
         assertEquals(0, run.code(), run::toString);
@@ -103,16 +79,16 @@ class UserNamespaceCliTest {
 
     @Test
     void hostOptsOutAndABadModeOrAVmTaskIsRefusedNamingTheField() {
-        VesselCliTest.Result host = vessel("run", "--rm", "--userns", "host", image, "sh", "-c",
+        CliNode.Result host = vessel("run", "--rm", "--userns", "host", image, "sh", "-c",
                 "cat /proc/self/uid_map | tr -s ' '");
         assertEquals(0, host.code(), host::toString);
         assertEquals(" 0 0 4294967295\n", host.out());
 
-        VesselCliTest.Result bad = vessel("run", "--rm", "--userns", "keep-id", image, "true");
+        CliNode.Result bad = vessel("run", "--rm", "--userns", "keep-id", image, "true");
         assertNotEquals(0, bad.code(), bad::toString);
         assertTrue(bad.err().contains("userns") && bad.err().contains("use host, auto or private"), bad::toString);
 
-        VesselCliTest.Result vm = vessel("run", "--rm", "--vm", "--userns", "auto", "--rootfs",
+        CliNode.Result vm = vessel("run", "--rm", "--vm", "--userns", "auto", "--rootfs",
                 rootfs.toString(), "true");
         assertNotEquals(0, vm.code(), vm::toString);
         assertTrue(vm.err().contains("userns") && vm.err().contains("process containers"), vm::toString);
@@ -124,32 +100,24 @@ class UserNamespaceCliTest {
         awaitLogs("holder", "ready");
 
         // the range file holds one block, which holder keeps across a crash of the daemon
-        daemon.kill9();
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT, daemonArgs);
+        node.kill9AndRestart();
         assertEquals("RUNNING", inspect("holder").at("/status/state").asText());
-        VesselCliTest.Result refused = vessel("run", "--rm", image, "true");
+        CliNode.Result refused = vessel("run", "--rm", image, "true");
         assertNotEquals(0, refused.code(), refused::toString);
         assertTrue(refused.err().contains("userns") && refused.err().contains("in use"), refused::toString);
 
         assertEquals(0, vessel("rm", "-f", "holder").code());
-        VesselCliTest.Result freed = vessel("run", "--rm", image, "sh", "-c", "cat /proc/self/uid_map | tr -s ' '");
+        CliNode.Result freed = vessel("run", "--rm", image, "sh", "-c", "cat /proc/self/uid_map | tr -s ' '");
         assertEquals(0, freed.code(), freed::toString);
         assertEquals(" 0 400000 65536\n", freed.out());
     }
 
-    static VesselCliTest.Result vessel(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", host));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]), false,
-                Map.of()), all.toArray(String[]::new));
-        return new VesselCliTest.Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static CliNode.Result vessel(String... args) {
+        return node.vessel(args);
     }
 
     static JsonNode inspect(String id) throws Exception {
-        VesselCliTest.Result r = vessel("inspect", "--json", id);
+        CliNode.Result r = vessel("inspect", "--json", id);
         assertEquals(0, r.code(), r::toString);
         return VesselCliTest.JSON.readTree(r.out());
     }
@@ -164,7 +132,7 @@ class UserNamespaceCliTest {
     static String awaitLogs(String id, String line) throws Exception {
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (true) {
-            VesselCliTest.Result logs = vessel("logs", id);
+            CliNode.Result logs = vessel("logs", id);
             if (logs.out().contains(line + "\n")) {
                 return logs.out();
             }

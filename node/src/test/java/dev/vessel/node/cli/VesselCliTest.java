@@ -7,11 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.launcher.process.BusyboxRootfs;
-import dev.vessel.node.DaemonProcess;
+import dev.vessel.node.cli.CliNode.Result;
 import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import dev.vessel.provisioner.registry.Credentials;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +20,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -33,56 +30,33 @@ import org.junit.jupiter.api.io.TempDir;
 /** The vessel CLI, run in-process (and once as its own JVM, for Ctrl-C) against a real daemon. */
 class VesselCliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CGROUP_PARENT = "vessel-cli-test-" + UUID.randomUUID().toString().substring(0, 8);
 
     @TempDir
     static Path tmp;
+    static CliNode node;
     static Path rootfs;
-    static DaemonProcess daemon;
     static String host;
-
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-        }
-    }
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        DaemonProcess.requireRoot();
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        daemon = DaemonProcess.start(tmp.resolve("node"), CGROUP_PARENT);
-        host = "unix://" + daemon.socket;
+        node = CliNode.start(tmp, "cli");
+        rootfs = node.rootfs();
+        host = node.host();
     }
 
     @AfterAll
     static void stopDaemon() throws Exception {
-        try {
-            if (daemon != null) {
-                for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out).get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
-                }
-                daemon.stop();
-            }
-        } finally {
-            DaemonProcess.removeCgroupParent(CGROUP_PARENT);
+        if (node != null) {
+            node.close();
         }
     }
 
     static Result vessel(String... args) {
-        return vesselWith(Map.of(), "", args);
+        return node.vessel(args);
     }
 
     static Result vesselWith(Map<String, String> env, String stdin, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--host", host));
-        all.addAll(List.of(args));
-        int code = Vessel.execute(new Vessel(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8),
-                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false, env), all.toArray(String[]::new));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return node.vesselWith(env, stdin, args);
     }
 
     static JsonNode inspect(String id) throws Exception {
@@ -274,7 +248,7 @@ class VesselCliTest {
         assertEquals(0, vessel("run", "-d", "--name", "cli-pids", "--pids-limit", "-1", "--rootfs", rootfs.toString(),
                 "sleep", "300").code());
         try {
-            assertEquals("max", Files.readString(pids.resolve(CGROUP_PARENT).resolve("cli-pids/pids.max")).strip());
+            assertEquals("max", Files.readString(pids.resolve(node.cgroupParent()).resolve("cli-pids/pids.max")).strip());
             assertEquals(-1, inspect("cli-pids").at("/config/resources/pids").asLong());
         } finally {
             vessel("rm", "-f", "cli-pids");
@@ -282,7 +256,7 @@ class VesselCliTest {
         assertEquals(0, vessel("run", "-d", "--name", "cli-pids-7", "--pids-limit", "7", "--rootfs", rootfs.toString(),
                 "sleep", "300").code());
         try {
-            assertEquals("7", Files.readString(pids.resolve(CGROUP_PARENT).resolve("cli-pids-7/pids.max")).strip());
+            assertEquals("7", Files.readString(pids.resolve(node.cgroupParent()).resolve("cli-pids-7/pids.max")).strip());
         } finally {
             vessel("rm", "-f", "cli-pids-7");
         }
