@@ -24,8 +24,19 @@ public final class IdMaps {
     public record Problem(String field, String message) {
     }
 
+    /** How a map's entries name their two starting ids: the model's names, or an OCI bundle's. */
+    public record Names(String containerId, String hostId) {
+        public static final Names MODEL = new Names("container_id", "host_id");
+        public static final Names OCI = new Names("containerID", "hostID");
+    }
+
     /** What is wrong with {@code map}, named {@code field} (e.g. {@code uid_map}), if anything. */
     public static Optional<Problem> problem(String field, List<IdMapping> map) {
+        return problem(field, map, Names.MODEL);
+    }
+
+    /** As {@link #problem(String, List)}, an entry's members named by {@code names}. */
+    public static Optional<Problem> problem(String field, List<IdMapping> map, Names names) {
         if (map.size() > MAX_RANGES) {
             return Optional.of(new Problem(field, map.size() + " ranges; the kernel takes at most " + MAX_RANGES));
         }
@@ -39,8 +50,8 @@ public final class IdMaps {
                 return Optional.of(new Problem(field + "[" + i + "]", "runs past the last id (4294967295)"));
             }
         }
-        return overlap(field, map, "container_id", m -> unsigned(m.getContainerId()))
-                .or(() -> overlap(field, map, "host_id", m -> unsigned(m.getHostId())));
+        return overlap(field, map, names.containerId(), m -> unsigned(m.getContainerId()))
+                .or(() -> overlap(field, map, names.hostId(), m -> unsigned(m.getHostId())));
     }
 
     /** Whether {@code map} gives container id {@code id} a host id. */

@@ -465,11 +465,10 @@ public final class BundleConfig {
                 }
             }
         }
-        IdMaps.problem("linux.uidMappings", out.getUidMapList())
-                .or(() -> IdMaps.problem("linux.gidMappings", out.getGidMapList()))
+        IdMaps.problem("linux.uidMappings", out.getUidMapList(), IdMaps.Names.OCI)
+                .or(() -> IdMaps.problem("linux.gidMappings", out.getGidMapList(), IdMaps.Names.OCI))
                 .ifPresent(p -> {
-                    throw refused(p.field().replace("container_id", "containerID").replace("host_id", "hostID"),
-                            p.message().replace("uid_map", "linux.uidMappings").replace("gid_map", "linux.gidMappings"));
+                    throw refused(p.field(), p.message());
                 });
         out.setUserns(UserNamespaceMode.PRIVATE.configName());
     }
