@@ -44,6 +44,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *   shares/  volumes/  warm-up-root/     in a guest only: the guest agent's mounts (see GuestPaths)
  *   containers/&lt;id&gt;/                    one directory per top-level container
  *     container.ckpt                     the containerizer's record (config, state, termination)
+ *     name                               the node's record of its name, once renamed (node.api's ContainerNames)
  *     launcher.ckpt                      the launcher's checkpoint
  *     isolators/&lt;isolator&gt;.ckpt         each isolator's checkpoint
  *     sandbox/                           fetched URIs, the task's working files
@@ -275,6 +276,11 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     public Path containerRecord(Path containerDir) {
         return containerDir.resolve("container.ckpt");
+    }
+
+    /** The node's record of the container's name; the containerizer never reads it, and removes it with the container. */
+    public Path nameRecord(Path containerDir) {
+        return containerDir.resolve("name");
     }
 
     public Path launcherCheckpoint(Path containerDir) {

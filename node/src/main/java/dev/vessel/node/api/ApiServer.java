@@ -85,14 +85,15 @@ public final class ApiServer implements AutoCloseable {
 
     private static Router routes(NodeServices node) {
         NodeMetrics metrics = new NodeMetrics();
-        ContainersApi containers = new ContainersApi(node, metrics);
+        ContainerNames names = new ContainerNames(node.containerizer(), node.paths());
+        ContainersApi containers = new ContainersApi(node, metrics, names);
         ImagesApi images = new ImagesApi(node.images(), node.events());
         ContainerStats stats = new ContainerStats(node.containerizer());
-        EventsApi events = new EventsApi(node.events());
+        EventsApi events = new EventsApi(node.events(), names);
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());
         StdioApi stdio = new StdioApi(node.containerizer());
-        PodsApi pods = new PodsApi(node.containerizer());
+        PodsApi pods = new PodsApi(node.containerizer(), names);
         OciApi oci = new OciApi(containers, node.containerizer());
         ContainerUsers users = new ContainerUsers(node.containerizer());
         SystemDf df = new SystemDf(node, users);
@@ -101,27 +102,28 @@ public final class ApiServer implements AutoCloseable {
         return new Router()
                 .add(HttpMethod.POST, "/v1/containers", containers::create)
                 .add(HttpMethod.GET, "/v1/containers", containers::list)
-                .add(HttpMethod.GET, "/v1/containers/{id}", containers::inspect)
-                .add(HttpMethod.DELETE, "/v1/containers/{id}", containers::delete)
-                .add(HttpMethod.POST, "/v1/containers/{id}/wait", containers::await)
-                .add(HttpMethod.POST, "/v1/containers/{id}/kill", containers::kill)
-                .add(HttpMethod.POST, "/v1/containers/{id}/stop", containers::stop)
-                .add(HttpMethod.POST, "/v1/containers/{id}/start", containers::start)
-                .add(HttpMethod.POST, "/v1/containers/{id}/restart", containers::restart)
-                .add(HttpMethod.POST, "/v1/containers/{id}/update", containers::update)
-                .add(HttpMethod.POST, "/v1/containers/{id}/pause", containers::pause)
-                .add(HttpMethod.POST, "/v1/containers/{id}/resume", containers::resume)
-                .add(HttpMethod.GET, "/v1/containers/{id}/top", containers::top)
-                .add(HttpMethod.GET, "/v1/containers/{id}/logs", containers::logs)
-                .add(HttpMethod.GET, "/v1/containers/{id}/stats", stats::stats)
-                .add(HttpMethod.GET, "/v1/containers/{id}/archive", containers::getArchive)
-                .add(HttpMethod.PUT, "/v1/containers/{id}/archive", containers::putArchive)
-                .add(HttpMethod.POST, "/v1/containers/{id}/attach", stdio::attach)
-                .add(HttpMethod.POST, "/v1/containers/{id}/resize", stdio::resize)
-                .add(HttpMethod.POST, "/v1/containers/{id}/exec", stdio::create)
-                .add(HttpMethod.GET, "/v1/containers/{id}/exec/{eid}", stdio::inspect)
-                .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/start", stdio::start)
-                .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/resize", stdio::resizeExec)
+                .add(HttpMethod.GET, "/v1/containers/{id}", names.resolving(containers::inspect))
+                .add(HttpMethod.DELETE, "/v1/containers/{id}", names.resolving(containers::delete))
+                .add(HttpMethod.POST, "/v1/containers/{id}/wait", names.resolving(containers::await))
+                .add(HttpMethod.POST, "/v1/containers/{id}/kill", names.resolving(containers::kill))
+                .add(HttpMethod.POST, "/v1/containers/{id}/stop", names.resolving(containers::stop))
+                .add(HttpMethod.POST, "/v1/containers/{id}/start", names.resolving(containers::start))
+                .add(HttpMethod.POST, "/v1/containers/{id}/restart", names.resolving(containers::restart))
+                .add(HttpMethod.POST, "/v1/containers/{id}/update", names.resolving(containers::update))
+                .add(HttpMethod.POST, "/v1/containers/{id}/rename", names.resolving(containers::rename))
+                .add(HttpMethod.POST, "/v1/containers/{id}/pause", names.resolving(containers::pause))
+                .add(HttpMethod.POST, "/v1/containers/{id}/resume", names.resolving(containers::resume))
+                .add(HttpMethod.GET, "/v1/containers/{id}/top", names.resolving(containers::top))
+                .add(HttpMethod.GET, "/v1/containers/{id}/logs", names.resolving(containers::logs))
+                .add(HttpMethod.GET, "/v1/containers/{id}/stats", names.resolving(stats::stats))
+                .add(HttpMethod.GET, "/v1/containers/{id}/archive", names.resolving(containers::getArchive))
+                .add(HttpMethod.PUT, "/v1/containers/{id}/archive", names.resolving(containers::putArchive))
+                .add(HttpMethod.POST, "/v1/containers/{id}/attach", names.resolving(stdio::attach))
+                .add(HttpMethod.POST, "/v1/containers/{id}/resize", names.resolving(stdio::resize))
+                .add(HttpMethod.POST, "/v1/containers/{id}/exec", names.resolving(stdio::create))
+                .add(HttpMethod.GET, "/v1/containers/{id}/exec/{eid}", names.resolving(stdio::inspect))
+                .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/start", names.resolving(stdio::start))
+                .add(HttpMethod.POST, "/v1/containers/{id}/exec/{eid}/resize", names.resolving(stdio::resizeExec))
                 .add(HttpMethod.POST, "/v1/pods", pods::create)
                 .add(HttpMethod.GET, "/v1/pods", pods::list)
                 .add(HttpMethod.GET, "/v1/pods/{name}", pods::inspect)

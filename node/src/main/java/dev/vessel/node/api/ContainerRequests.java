@@ -23,12 +23,16 @@ final class ContainerRequests {
     private ContainerRequests() {
     }
 
+    /** A parsed request; {@code idGiven}: the client chose the id (a name), else it was generated. */
+    record Parsed(ContainerConfig config, boolean idGiven) {
+    }
+
     static ContainerConfig parse(byte[] body) {
-        return parse(body, pod -> Isolation.PROCESS);
+        return parseRequest(body, pod -> Isolation.PROCESS).config();
     }
 
     /** As {@link #parse(byte[])}; a pod's member that names no isolation gets its pod's ({@code podIsolation}). */
-    static ContainerConfig parse(byte[] body, Function<String, Isolation> podIsolation) {
+    static Parsed parseRequest(byte[] body, Function<String, Isolation> podIsolation) {
         ObjectNode json = ProtoJson.readObject(body);
         ImageReference image = null;
         JsonNode imageNode = json.get("image");
@@ -43,14 +47,15 @@ final class ContainerRequests {
             }
             config.setImage(image);
         }
-        if (config.getId().isEmpty()) {
+        boolean idGiven = !config.getId().isEmpty();
+        if (!idGiven) {
             config.setId(HexFormat.of().formatHex(randomBytes()));
         }
         if (config.getIsolation() == Isolation.ISOLATION_UNSPECIFIED) {
             config.setIsolation(config.getParentId().isEmpty() ? Isolation.PROCESS
                     : podIsolation.apply(config.getParentId()));
         }
-        return config.build();
+        return new Parsed(config.build(), idGiven);
     }
 
     private static byte[] randomBytes() {

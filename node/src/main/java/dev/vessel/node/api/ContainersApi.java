@@ -32,11 +32,13 @@ final class ContainersApi {
     private final Containerizer containerizer;
     private final NodeMetrics metrics;
     private final ContainerArchive archive;
+    private final ContainerNames names;
 
-    ContainersApi(NodeServices node, NodeMetrics metrics) {
+    ContainersApi(NodeServices node, NodeMetrics metrics, ContainerNames names) {
         this.node = node;
         this.containerizer = node.containerizer();
         this.metrics = metrics;
+        this.names = names;
         this.archive = new ContainerArchive(containerizer);
     }
 
@@ -46,19 +48,25 @@ final class ContainersApi {
      * create.
      */
     void create(Exchange ex) throws IOException {
-        ContainerConfig config = ContainerRequests.parse(ex.body(), this::podIsolation);
+        ContainerRequests.Parsed request = ContainerRequests.parseRequest(ex.body(), this::podIsolation);
         boolean start = !ex.query("start").map("false"::equals).orElse(false);
-        ex.json(HttpResponseStatus.CREATED, ProtoJson.print(launch(config, start)));
+        ex.json(HttpResponseStatus.CREATED, ProtoJson.print(launch(request.config(), start, request.idGiven())));
     }
 
-    /** Launches (or only creates) a parsed config, counted in the node's metrics. */
+    /** Launches (or only creates) a parsed config, counted in the node's metrics; its id names it until a rename. */
     ContainerStatus launch(ContainerConfig config, boolean start) throws IOException {
+        return launch(config, start, false);
+    }
+
+    /** As {@link #launch(ContainerConfig, boolean)}; {@code idIsName}: the client chose the id as the name. */
+    private ContainerStatus launch(ContainerConfig config, boolean start, boolean idIsName) throws IOException {
         if (config.hasImage()) {
             requireLocal(config.getImage());
         }
         ContainerStatus status;
         try {
-            status = start ? containerizer.launch(config) : containerizer.create(config);
+            status = names.creating(config, idIsName,
+                    () -> start ? containerizer.launch(config) : containerizer.create(config));
         } catch (VesselException e) {
             if (e.code() != ErrorCode.INVALID_ARGUMENT && e.code() != ErrorCode.ALREADY_EXISTS) {
                 metrics.launchFailed();
@@ -94,11 +102,19 @@ final class ContainersApi {
                 .collect(Collectors.joining(",")) + "]}");
     }
 
-    /** The status with a {@code "config"} member, so that a listing can show each container's image and command. */
+    /**
+     * The status with {@code "name"} and {@code "config"} members, so that a listing can show each container's
+     * name, image and command.
+     */
     private String withConfig(ContainerStatus status) {
         String json = ProtoJson.print(status);
         return config(status).map(c -> json.substring(0, json.length() - 1) + (json.equals("{}") ? "" : ",")
-                + "\"config\":" + ProtoJson.print(c) + "}").orElse(json);
+                + "\"name\":" + quoted(names.name(status.getId())) + ",\"config\":" + ProtoJson.print(c) + "}")
+                .orElse(json);
+    }
+
+    private static String quoted(String text) {
+        return ProtoJson.MAPPER.getNodeFactory().textNode(text).toString();
     }
 
     /** Empty once the container is gone (removed between the listing and this read). */
@@ -128,7 +144,16 @@ final class ContainersApi {
             }
         }
         String config = config(status).map(c -> ",\"config\":" + ProtoJson.print(c)).orElse("");
-        ex.json(HttpResponseStatus.OK, "{\"status\":" + ProtoJson.print(status) + config + usage + "}");
+        ex.json(HttpResponseStatus.OK, "{\"name\":" + quoted(names.name(id)) + ",\"status\":" + ProtoJson.print(status)
+                + config + usage + "}");
+    }
+
+    /** {@code ?name=NEW}: the container's new name (podman's rename); answers with its id and name. */
+    void rename(Exchange ex) {
+        String name = ex.query("name").orElseThrow(() -> VesselException.invalid("name", "missing: ?name=NEW"));
+        String id = ex.param("id");
+        names.rename(id, name);
+        ex.json(HttpResponseStatus.OK, "{\"id\":" + quoted(id) + ",\"name\":" + quoted(names.name(id)) + "}");
     }
 
     /** Long poll: answers with the termination once the container has ended and is cleaned up. */
@@ -226,7 +251,7 @@ final class ContainersApi {
                     + status.getState() + "; kill it first or delete with ?force=1");
         }
         try {
-            containerizer.remove(id);
+            names.removing(() -> containerizer.remove(id));
         } catch (VesselException e) {
             // a launch the destroy cancelled took everything with it
             if (e.code() != ErrorCode.NOT_FOUND || status.getState() == ContainerState.TERMINATED) {

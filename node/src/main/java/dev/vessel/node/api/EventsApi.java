@@ -25,9 +25,11 @@ final class EventsApi {
     private static final long POLL_MS = 1000;
 
     private final EventLog log;
+    private final ContainerNames names;
 
-    EventsApi(EventLog log) {
+    EventsApi(EventLog log, ContainerNames names) {
         this.log = log;
+        this.names = names;
     }
 
     void stream(Exchange ex) throws InterruptedException {
@@ -68,10 +70,14 @@ final class EventsApi {
         }
     }
 
-    static byte[] line(ContainerEvent e) {
+    /** A container's event carries its name as it is when the event is sent (its id once it is removed). */
+    private byte[] line(ContainerEvent e) {
         ObjectNode json = ProtoJson.MAPPER.createObjectNode().put("time", e.time().toString())
                 .put("time_nano", e.time().getEpochSecond() * 1_000_000_000L + e.time().getNano())
                 .put("type", e.type()).put("action", e.action()).put("id", e.id());
+        if (e.type().equals(ContainerEvent.CONTAINER)) {
+            json.put("name", names.name(e.id()));
+        }
         ObjectNode attributes = json.putObject("attributes");
         e.attributes().entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(a -> attributes.put(a.getKey(), a.getValue()));

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -69,6 +70,13 @@ final class Exchange {
     /** A path parameter of the matched route, e.g. {@code id} in {@code /v1/containers/{id}}. */
     String param(String name) {
         return params.get(name);
+    }
+
+    /** This request with the path parameter {@code name} set to {@code value} (a reference resolved to an id). */
+    Exchange withParam(String name, String value) {
+        Map<String, String> changed = new HashMap<>(params);
+        changed.put(name, value);
+        return new Exchange(channel, keepAlive, method, path, query, body, changed, upgradeRequested);
     }
 
     Optional<String> query(String name) {

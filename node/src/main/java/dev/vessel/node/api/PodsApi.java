@@ -27,9 +27,11 @@ import java.util.Optional;
  */
 final class PodsApi {
     private final Containerizer containerizer;
+    private final ContainerNames names;
 
-    PodsApi(Containerizer containerizer) {
+    PodsApi(Containerizer containerizer, ContainerNames names) {
         this.containerizer = containerizer;
+        this.names = names;
     }
 
     /** Returns once the pod's task holds its namespaces (201 with the pod). */
@@ -50,7 +52,8 @@ final class PodsApi {
             config.setVm(request.getVm());
         }
         try {
-            containerizer.launch(config.build());
+            ContainerConfig pod = config.build();
+            names.creating(pod, false, () -> containerizer.launch(pod)); // no container may be named as the pod
         } catch (ValidationException e) {
             // the pod's name is the container's id
             throw new ValidationException(e.violations().stream().map(v -> v.field().equals("id")
@@ -117,7 +120,7 @@ final class PodsApi {
         if (pod.getState() != ContainerState.TERMINATED) {
             containerizer.destroy(name);
         }
-        containerizer.remove(name);
+        names.removing(() -> containerizer.remove(name));
         ObjectNode json = ProtoJson.MAPPER.createObjectNode().put("name", name);
         ArrayNode removed = json.putArray("members");
         members.forEach(m -> removed.add(m.getId()));

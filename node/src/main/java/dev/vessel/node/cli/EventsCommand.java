@@ -79,7 +79,7 @@ final class EventsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code 2026-12-05 15:00:00.000000000 +0000 UTC container start ID (image=…, name=ID)}. */
+    /** {@code 2026-12-05 15:00:00.000000000 +0000 UTC container start ID (image=…, name=NAME)}. */
     static String podman(JsonNode event) {
         StringBuilder line = new StringBuilder(PODMAN_TIME.format(Instant.parse(event.path("time").asText())))
                 .append(' ').append(event.path("type").asText()).append(' ').append(event.path("action").asText())
@@ -90,7 +90,7 @@ final class EventsCommand implements Callable<Integer> {
             attributes.add("image=" + given.get("image").asText());
         }
         if (event.path("type").asText().equals("container")) {
-            attributes.add("name=" + event.path("id").asText());
+            attributes.add("name=" + event.path("name").asText(event.path("id").asText()));
         }
         for (Map.Entry<String, JsonNode> a : given.properties()) {
             if (!a.getKey().equals("image")) {

@@ -34,13 +34,13 @@ final class PsCommand implements Callable<Integer> {
             vessel.out.println(CliJson.JSON.createObjectNode().set("containers", shown));
             return 0;
         }
-        Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED", "POD");
+        Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED", "POD", "NAMES");
         Instant now = Instant.now();
         for (JsonNode c : shown) {
             JsonNode config = c.path("config");
             table.row(c.path("id").asText(), root(config), command(config), state(c),
                     exit(c.path("termination")), ago(c.path("created_at").asText(""), now),
-                    c.path("parent_id").asText(""));
+                    c.path("parent_id").asText(""), c.path("name").asText(c.path("id").asText()));
         }
         table.print(vessel.out);
         for (JsonNode c : shown) {

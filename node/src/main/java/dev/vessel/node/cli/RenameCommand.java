@@ -6,25 +6,22 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code vessel rename OLD NEW}: refused. A container's name is its id, and the id names its state directory,
- * its cgroups, its monitor and log files and (in a VM) its guest's records; renaming all of them is not one
- * atomic step, so a crash in between would leave a container split across two names.
+ * {@code vessel rename CONTAINER NEW}: a new name for a container in any state, as podman's. Its id, and what
+ * is kept under it, stays; the old name no longer names it.
  */
-@Command(name = "rename", mixinStandardHelpOptions = true, description = "Not supported: a container's name is its"
-        + " id, which its state, cgroups and logs are kept under.")
+@Command(name = "rename", mixinStandardHelpOptions = true, description = "Rename a container (its id stays).")
 final class RenameCommand implements Callable<Integer> {
     @ParentCommand
     private Vessel vessel;
-    @Parameters(index = "0", paramLabel = "OLD")
-    private String from;
-    @Parameters(index = "1", paramLabel = "NEW")
-    private String to;
+    @Parameters(index = "0", paramLabel = "CONTAINER", description = "its name or id")
+    private String container;
+    @Parameters(index = "1", paramLabel = "NEW", description = "its new name")
+    private String name;
 
     @Override
     public Integer call() {
-        vessel.client().call("GET", "/v1/containers/" + Paths.segment(from), null); // an unknown one says so first
-        throw new CliFailure("rename: not supported: a container's name is its id, under which its state, cgroups and"
-                + " logs are kept, and they cannot all be renamed at once safely; create a new container named '" + to
-                + "' instead");
+        vessel.client().call("POST", "/v1/containers/" + Paths.segment(container) + "/rename?name="
+                + Paths.segment(name), "");
+        return 0;
     }
 }

@@ -119,7 +119,7 @@ final class CliNode implements AutoCloseable {
         try {
             if (daemon != null && daemon.alive()) { // a test may have left it dead: nothing to ask then
                 for (JsonNode c : JSON.readTree(vessel("ps", "-a", "--json").out()).get("containers")) {
-                    vessel("rm", "-f", c.get("id").asText());
+                    vessel("rm", "-f", c.path("name").asText(c.get("id").asText())); // a renamed one's id may not name it
                 }
                 daemon.stop();
             }

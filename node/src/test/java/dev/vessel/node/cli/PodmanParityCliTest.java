@@ -286,20 +286,6 @@ class PodmanParityCliTest {
     }
 
     @Test
-    void renameIsRefusedAndChangesNothing() throws Exception {
-        assertEquals(0, vessel("run", "-d", "--name", "named-once", "--rootfs", rootfs.toString(), "sleep", "300").code());
-        Result rename = vessel("rename", "named-once", "named-twice");
-        assertEquals(125, rename.code(), rename::toString);
-        assertTrue(rename.err().startsWith("vessel: rename: not supported: a container's name is its id"), rename::toString);
-        assertEquals("RUNNING", inspect("named-once").at("/status/state").asText());
-        assertEquals(125, vessel("inspect", "named-twice").code());
-        Result unknown = vessel("rename", "no-such-container", "x");
-        assertEquals(125, unknown.code(), unknown::toString);
-        assertFalse(unknown.err().contains("not supported"), unknown::toString);
-        assertEquals(0, vessel("rm", "-f", "named-once").code());
-    }
-
-    @Test
     void cpCopiesBothWaysAsTarStreamsResolvingPathsInsideTheContainer() throws Exception {
         assertEquals(0, vessel("run", "-d", "--name", "cpbox", "--rootfs", rootfs.toString(), "sleep", "300").code());
         Result made = vessel("exec", "cpbox", "sh", "-c", String.join(" && ", "mkdir -p /data/sub",

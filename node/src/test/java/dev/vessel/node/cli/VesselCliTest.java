@@ -99,7 +99,7 @@ class VesselCliTest {
         Result ps = vessel("ps");
         assertEquals(0, ps.code(), ps::toString);
         List<String> lines = ps.out().lines().toList();
-        assertTrue(lines.getFirst().matches("ID +IMAGE/ROOTFS +COMMAND +STATE +EXIT +CREATED +POD"), ps::toString);
+        assertTrue(lines.getFirst().matches("ID +IMAGE/ROOTFS +COMMAND +STATE +EXIT +CREATED +POD +NAMES"), ps::toString);
         String row = lines.stream().filter(l -> l.startsWith("cli-rt ")).findFirst().orElseThrow(() -> new AssertionError(ps));
         assertTrue(row.contains(rootfs.toString()) && row.contains("\"sh -c echo") && row.contains("RUNNING"), row);
         assertEquals(lines.getFirst().indexOf("STATE"), row.indexOf("RUNNING"), "columns aligned:\n" + ps.out());
