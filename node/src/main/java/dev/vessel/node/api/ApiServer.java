@@ -88,7 +88,7 @@ public final class ApiServer implements AutoCloseable {
         ContainerNames names = new ContainerNames(node.containerizer(), node.paths());
         ContainersApi containers = new ContainersApi(node, metrics, names);
         ImagesApi images = new ImagesApi(node.images(), node.events());
-        ContainerStats stats = new ContainerStats(node.containerizer());
+        ContainerStats stats = new ContainerStats(node.containerizer(), names);
         EventsApi events = new EventsApi(node.events(), names);
         SystemApi system = new SystemApi(node, metrics);
         MachinesApi vms = new MachinesApi(node.machines(), node.machineSnapshots());

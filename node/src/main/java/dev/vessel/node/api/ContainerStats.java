@@ -26,23 +26,25 @@ final class ContainerStats {
     private static final Path PROC = Path.of("/proc");
 
     private final Containerizer containerizer;
+    private final ContainerNames names;
 
-    ContainerStats(Containerizer containerizer) {
+    ContainerStats(Containerizer containerizer, ContainerNames names) {
         this.containerizer = containerizer;
+        this.names = names;
     }
 
     void stats(Exchange ex) {
         ex.json(HttpResponseStatus.OK, sample(ex.param("id")).toString());
     }
 
-    ObjectNode sample(String id) {
+    private ObjectNode sample(String id) {
         ContainerStatus status = containerizer.status(id);
         ResourceStatistics usage = containerizer.usage(id);
         List<Long> pids = containerizer.processes(id);
         long user = Math.round(usage.getCpuUserSeconds() * 1e9);
         long system = Math.round(usage.getCpuSystemSeconds() * 1e9);
         long limit = usage.getMemoryLimitBytes() > 0 ? usage.getMemoryLimitBytes() : hostMemory();
-        ObjectNode json = ProtoJson.MAPPER.createObjectNode().put("id", id)
+        ObjectNode json = ProtoJson.MAPPER.createObjectNode().put("id", id).put("name", names.name(id))
                 .put("isolation", status.getIsolation().name().toLowerCase(Locale.ROOT))
                 .put("timestamp", Instant.ofEpochSecond(usage.getTimestamp().getSeconds(),
                         usage.getTimestamp().getNanos()).toString())

@@ -106,7 +106,8 @@ final class StatsCommand implements Callable<Integer> {
             }
             long usage = s.path("memory_usage_bytes").asLong();
             long limit = s.path("memory_limit_bytes").asLong();
-            ObjectNode row = CliJson.JSON.createObjectNode().put("id", e.getKey()).put("name", e.getKey())
+            ObjectNode row = CliJson.JSON.createObjectNode().put("id", s.path("id").asText(e.getKey()))
+                    .put("name", s.path("name").asText(e.getKey()))
                     .put("cpu_percent", cpu).put("mem_usage", usage).put("mem_limit", limit)
                     .put("mem_percent", limit > 0 ? usage * 100.0 / limit : 0)
                     .put("block_input", s.path("block_read_bytes").asLong())
@@ -134,7 +135,7 @@ final class StatsCommand implements Callable<Integer> {
         Table table = new Table("ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET IO", "BLOCK IO", "PIDS");
         for (ObjectNode r : rows) {
             String id = r.path("id").asText();
-            table.row(id.length() > 12 ? id.substring(0, 12) : id, id, percent(r.path("cpu_percent").asDouble()),
+            table.row(id.length() > 12 ? id.substring(0, 12) : id, r.path("name").asText(), percent(r.path("cpu_percent").asDouble()),
                     PullCommand.bytes(r.path("mem_usage").asLong()) + " / " + PullCommand.bytes(r.path("mem_limit").asLong()),
                     percent(r.path("mem_percent").asDouble()),
                     r.has("net_input") ? PullCommand.bytes(r.path("net_input").asLong()) + " / "

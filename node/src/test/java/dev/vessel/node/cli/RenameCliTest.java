@@ -79,6 +79,9 @@ class RenameCliTest {
         JsonNode listed = JSON.readTree(ok("ps", "--json").out()).get("containers");
         assertTrue(listed.toString().contains("\"name\":\"second\""), listed::toString);
 
+        JsonNode stats = JSON.readTree(ok("stats", "--no-stream", "--format", "json", "second").out()).get(0);
+        assertEquals("first", stats.path("id").asText(), stats::toString);
+        assertEquals("second", stats.path("name").asText(), stats::toString);
         assertEquals("hi\n", ok("exec", "second", "echo", "hi").out());
         assertEquals(125, vessel("exec", "first", "true").code());
         ok("stop", "-t", "0", "second");
