@@ -17,7 +17,7 @@ import java.util.Set;
 /**
  * {@code GET /v1/events?since=&until=&filter=KEY=VALUE}: the node's lifecycle events as JSON lines, kept open
  * (chunked) until {@code until} or the client leaves. {@code since}/{@code until} are RFC 3339 times or Unix
- * seconds; filters as podman's: {@code container=ID}, {@code event=ACTION}, {@code type=container|image},
+ * seconds; filters as podman's: {@code container=ID} (or its current name), {@code event=ACTION}, {@code type=container|image},
  * {@code image=REF}; values of one key are alternatives, different keys must all match.
  */
 final class EventsApi {
@@ -84,8 +84,12 @@ final class EventsApi {
         return (json + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    private static boolean matches(ContainerEvent e, Map<String, List<String>> filters) {
+    private boolean matches(ContainerEvent e, Map<String, List<String>> filters) {
         for (Map.Entry<String, List<String>> f : filters.entrySet()) {
+            if (f.getKey().equals("container") && e.type().equals(ContainerEvent.CONTAINER)
+                    && f.getValue().contains(names.name(e.id()))) {
+                continue; // a container is also its name
+            }
             String value = switch (f.getKey()) {
                 case "container" -> e.type().equals(ContainerEvent.CONTAINER) ? e.id() : null;
                 case "event" -> e.action();

@@ -105,8 +105,8 @@ class RenameCliTest {
         ok("rename", id, "generated-renamed");
         assertEquals("generated-renamed", inspect(id).path("name").asText());
         assertEquals(id, inspect("generated-renamed").at("/status/id").asText());
-        Result started = ok("events", "--since", since, "--until", "0s", "--filter", "container=" + id, "--filter",
-                "event=start");
+        Result started = ok("events", "--since", since, "--until", "0s", "--filter", "container=generated-renamed",
+                "--filter", "event=start");
         assertTrue(started.out().strip().endsWith("container start " + id + " (image=" + node.rootfs()
                 + ", name=generated-renamed, isolation=process)"), started::toString); // its name as it is now
         ok("kill", "generated-renamed");
