@@ -66,6 +66,8 @@ public final class ConfigValidator {
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
     private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}");
     private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    /** One level of a cgroup path: what engines use (podman's libpod-ID, Kubernetes' pod<uid>, containerd's namespace). */
+    private static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9_.:@+-]{1,255}");
     /** Disk image formats QEMU is told explicitly (never probed: a guest could forge a qcow2 header in a raw image). */
     public static final Set<String> VM_DISK_FORMATS = Set.of("raw", "qcow2");
     /** Filesystems a VM task's disk may carry: the ones the guest kernel has built in. */
@@ -99,6 +101,21 @@ public final class ConfigValidator {
         if (!violations.isEmpty()) {
             throw new ValidationException(violations);
         }
+    }
+
+    /** What is wrong with a {@code cgroup_path} (an absolute path of clean levels), if anything. */
+    public static Optional<String> cgroupPathProblem(String path) {
+        if (!path.startsWith("/") || path.equals("/") || path.length() > 4096) {
+            return Optional.of(Quoted.of(path) + " must be an absolute cgroup path below the root such as"
+                    + " /machine/web-1, at most 4096 characters");
+        }
+        for (String level : path.substring(1).split("/", -1)) {
+            if (!CGROUP_NAME.matcher(level).matches() || level.equals(".") || level.equals("..")) {
+                return Optional.of(Quoted.of(path) + ": level " + Quoted.of(level) + " must be 1 to 255 letters,"
+                        + " digits or '_', '.', ':', '@', '+', '-' (not '.' or '..')");
+            }
+        }
+        return Optional.empty();
     }
 
     /** True for a valid container id (also used for persistent volume names). */
@@ -166,6 +183,7 @@ public final class ConfigValidator {
             }
             userns(c);
             oomScore(c);
+            cgroupPath(c);
             lifecycle(c);
             if (c.hasSeccomp()) {
                 seccomp(c.getSeccomp());
@@ -543,6 +561,20 @@ public final class ConfigValidator {
                 }
             }
             return targets;
+        }
+
+        /** An absolute cgroup path of clean levels; a pod's cgroup and its members' stay where they nest. */
+        private void cgroupPath(ContainerConfig c) {
+            String path = c.getCgroupPath();
+            if (path.isEmpty()) {
+                return;
+            }
+            if (c.getPod() || !c.getParentId().isEmpty()) {
+                fail("cgroup_path", c.getPod() ? "a pod's cgroup is under the node's cgroup parent, its members' under it"
+                        : "a pod's member's cgroup is under its pod's");
+                return;
+            }
+            cgroupPathProblem(path).ifPresent(problem -> fail("cgroup_path", problem));
         }
 
         private void networkNamespacePath(ContainerConfig c) {

@@ -83,6 +83,12 @@ class ConfigValidatorTest {
                 rule("unknown user namespace mode", c -> c.setUserns("keep-id"), "userns",
                         "'keep-id' is not a user namespace mode; use host, auto or private"),
                 rule("an OOM score past 1000", c -> c.setOomScoreAdj(1001), "oom_score_adj", "is not from -1000 to 1000"),
+                rule("a relative cgroup path", c -> c.setCgroupPath("machine/web"), "cgroup_path", "must be an absolute"),
+                rule("the root cgroup", c -> c.setCgroupPath("/"), "cgroup_path", "below the root"),
+                rule("a cgroup path climbing out", c -> c.setCgroupPath("/a/../b"), "cgroup_path", "level '..' must be"),
+                rule("an empty cgroup level", c -> c.setCgroupPath("/a//b"), "cgroup_path", "level '' must be"),
+                rule("a pod's member's cgroup path", c -> c.setParentId("pod").setCgroupPath("/a"), "cgroup_path",
+                        "under its pod's"),
                 rule("private without maps", c -> c.setUserns("private"), "uid_map", "is required with userns private"),
                 rule("maps with host", c -> c.setUserns("host").addUidMap(idMap(0, 100000, 65536))
                         .addGidMap(idMap(0, 100000, 65536)), "uid_map", "only for userns private"),

@@ -22,6 +22,7 @@ import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.userns.IdMaps;
 import dev.vessel.core.userns.UserNamespaceMode;
+import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.Capability;
@@ -43,7 +44,7 @@ import java.util.TreeSet;
  * section of the spec. What Vessel cannot honour is refused with the JSON path of the field
  * ({@code linux.namespaces[1].path: …}), never dropped. A few fields are read and not acted on, their effect
  * being Vessel's anyway or harmless (docs/architecture.md says why for each): {@code process.consoleSize},
- * {@code process.noNewPrivileges} (always set), {@code process.user.username}, {@code linux.cgroupsPath},
+ * {@code process.noNewPrivileges} (always set), {@code process.user.username},
  * {@code linux.resources.memory.swap}, and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
  */
 public final class BundleConfig {
@@ -403,6 +404,27 @@ public final class BundleConfig {
     // ---------------------------------------------------------------------------------------------
     // linux
 
+    /**
+     * Where the engine wants the container's cgroups (podman's {@code /libpod_parent/libpod-ID}, containerd's
+     * {@code /NAMESPACE/ID}, the kubelet's {@code /kubepods/…/pod<uid>/ID}): taken as it is; a relative path is
+     * taken from the hierarchy's root, as runc takes it when run from the root cgroup. systemd's
+     * {@code slice:prefix:name} comes only with {@code --systemd-cgroup}, which is refused.
+     */
+    private void cgroupsPath(String path) {
+        if (path.isEmpty()) {
+            return;
+        }
+        if (!path.startsWith("/") && path.split(":", -1).length == 3) {
+            throw refused("linux.cgroupsPath", Quoted.of(path) + " is a systemd slice:prefix:name; Vessel manages its"
+                    + " containers' cgroups through cgroupfs paths");
+        }
+        String absolute = ("/" + path).replaceAll("/+", "/").replaceAll("(.)/$", "$1");
+        ConfigValidator.cgroupPathProblem(absolute).ifPresent(problem -> {
+            throw refused("linux.cgroupsPath", problem);
+        });
+        out.setCgroupPath(absolute);
+    }
+
     private void linux(JsonNode linux) {
         known(linux, "linux", "namespaces", "uidMappings", "gidMappings", "resources", "cgroupsPath", "seccomp",
                 "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "devices", "mountLabel");
@@ -417,6 +439,7 @@ public final class BundleConfig {
             }
         }
         emptyOrAbsent(linux, "linux", "mountLabel");
+        cgroupsPath(linux.path("cgroupsPath").asText(""));
         String propagation = linux.path("rootfsPropagation").asText("");
         if (!Set.of("", "private", "rprivate").contains(propagation)) {
             throw refused("linux.rootfsPropagation", Quoted.of(propagation)

@@ -232,9 +232,23 @@ class BundleConfigTest {
     }
 
     @Test
+    void theCgroupsPathIsWhereTheContainersCgroupsGo() throws Exception {
+        ObjectNode config = podmanConfig();
+        ((ObjectNode) config.get("linux")).put("cgroupsPath", "/libpod_parent/libpod-abc");
+        assertEquals("/libpod_parent/libpod-abc", translate(config).getCgroupPath());
+        ((ObjectNode) config.get("linux")).put("cgroupsPath", "default//abc/");
+        assertEquals("/default/abc", translate(config).getCgroupPath(), "relative: from the root, cleaned");
+        ((ObjectNode) config.get("linux")).remove("cgroupsPath");
+        assertEquals("", translate(config).getCgroupPath(), "none: the node's parent");
+    }
+
+    @Test
     void eachRefusalNamesTheJsonPath() throws Exception {
         refused("process.oomScoreAdj: '2000' is not from -1000 to 1000", c -> process(c).put("oomScoreAdj", 2000));
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
+        refused("linux.cgroupsPath: 'machine.slice:libpod:abc' is a systemd slice", c -> ((ObjectNode) c.get("linux"))
+                .put("cgroupsPath", "machine.slice:libpod:abc"));
+        refused("linux.cgroupsPath: '/a/../b': level '..'", c -> ((ObjectNode) c.get("linux")).put("cgroupsPath", "/a/../b"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));
         refused("process.capabilities.ambient", c -> ((ObjectNode) process(c).get("capabilities"))
                 .set("ambient", JSON.valueToTree(List.of("CAP_SYS_ADMIN"))));

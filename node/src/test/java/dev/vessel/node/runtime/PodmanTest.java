@@ -209,6 +209,10 @@ class PodmanTest {
                 .path("resources");
         assertEquals(64L << 20, limits.path("memory_bytes").asLong(), inspect.toString());
         assertEquals(0.5, limits.path("cpus").asDouble(), inspect.toString());
+        // podman stats reads the cgroup podman asked for (linux.cgroupsPath), where the runtime put the task
+        // (before, it read the cgroup of the pid file's process, conmon's: dozens of pids and conmon's memory)
+        String stats = podmanOk("stats", "--no-stream", "--format", "{{.MemUsage}}|{{.PIDs}}", id).strip();
+        assertTrue(stats.matches("([0-9.]+kB|[0-9]\\.[0-9]+MB) / .*\\|1"), "the one sleep's pid and memory: " + stats);
         podmanOk("rm", "-f", id);
     }
 
