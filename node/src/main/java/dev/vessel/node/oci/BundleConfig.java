@@ -47,7 +47,8 @@ import java.util.TreeSet;
  * ({@code linux.namespaces[1].path: …}), never dropped. A few fields are read and not acted on, their effect
  * being Vessel's anyway or harmless (docs/architecture.md says why for each): {@code process.consoleSize},
  * {@code process.noNewPrivileges} (always set), {@code process.user.username}, {@code linux.cgroupsPath},
- * {@code linux.resources.memory.swap}, and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
+ * {@code linux.resources.memory.swap}, a {@code linux.devices} entry's {@code uid}/{@code gid} in a user namespace,
+ * and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
  */
 public final class BundleConfig {
     /** The labels an OCI container carries: its bundle, and its annotations as one JSON object. */
