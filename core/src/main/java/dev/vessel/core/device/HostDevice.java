@@ -2,10 +2,12 @@ package dev.vessel.core.device;
 
 import dev.vessel.linux.DeviceNodes;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -57,14 +59,17 @@ public record HostDevice(Path path, char type, int major, int minor, int mode, i
         if (own.isPresent()) {
             return own;
         }
+        List<Path> nodes;
         try (Stream<Path> paths = Files.walk(devRoot, SEARCH_DEPTH)) {
-            for (Path p : paths.sorted().toList()) {
-                if (!Files.isSymbolicLink(p) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Optional<HostDevice> d = at(p).filter(node -> node.is(type, major, minor));
-                    if (d.isPresent()) {
-                        return d;
-                    }
-                }
+            nodes = paths.filter(p -> !Files.isSymbolicLink(p) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
+                    .sorted().toList();
+        } catch (UncheckedIOException e) { // a directory that went away during the walk
+            throw e.getCause();
+        }
+        for (Path p : nodes) {
+            Optional<HostDevice> d = at(p).filter(node -> node.is(type, major, minor));
+            if (d.isPresent()) {
+                return d;
             }
         }
         return Optional.empty();
