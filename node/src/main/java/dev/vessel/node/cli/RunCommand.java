@@ -407,8 +407,8 @@ final class RunCommand implements Callable<Integer> {
         if (!devices.isEmpty()) {
             ArrayNode list = body.putArray("devices");
             for (String device : devices) {
-                String[] d = device(device);
-                list.addObject().put("host_path", d[0]).put("path", d[1]).put("permissions", d[2]);
+                DeviceSpec d = device(device);
+                list.addObject().put("host_path", d.host()).put("path", d.container()).put("permissions", d.permissions());
             }
         }
         if (platform != null && !platform.equals(nodePlatform())) {
@@ -417,11 +417,15 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /** One --device: the host's node, its path in the container, the access the devices cgroup allows. */
+    private record DeviceSpec(String host, String container, String permissions) {
+    }
+
     /**
      * podman's spelling: HOST, HOST:CTR, HOST:PERMS (letters of rwm) or HOST:CTR:PERMS; CTR defaults to HOST,
      * PERMS to rwm. Whether HOST is a device node is the daemon's to check, on its host.
      */
-    private String[] device(String value) {
+    private DeviceSpec device(String value) {
         String[] parts = value.split(":", -1);
         String host = parts[0];
         String container = host;
@@ -447,7 +451,7 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--device: '" + permissions
                     + "' must be letters of rwm");
         }
-        return new String[] {host, container, permissions};
+        return new DeviceSpec(host, container, permissions);
     }
 
     private static void putMaps(ArrayNode to, List<IdMap> maps) {
