@@ -90,6 +90,16 @@ class PodmanTest {
         assertEquals("", podmanOk("ps", "-aq"), "--rm leaves no container");
     }
 
+    /** podman --device sends the node in linux.devices and an allow rule with its permissions. */
+    @Test
+    void aDeviceReachesTheContainerAtItsPathWithItsPermissions() throws Exception {
+        assertEquals(" 00 00 00 00\nrefused\n", podmanOk("run", "--rm", "--network", "none", "--device",
+                "/dev/zero:/dev/myzero:r", IMAGE, "sh", "-c", "head -c 4 /dev/myzero | od -An -tx1 | tr -s ' ';"
+                        + " (echo x > /dev/myzero) 2>/dev/null && echo wrote || echo refused"));
+        assertEquals("absent\n", podmanOk("run", "--rm", "--network", "none", IMAGE, "sh", "-c",
+                "test -e /dev/myzero && echo present || echo absent"));
+    }
+
     @Test
     void aDetachedContainerLogsStopsAndIsRemovedAndVesselSeesIt() throws Exception {
         String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sh", "-c",
