@@ -370,7 +370,7 @@ static void setup_rootfs(const struct vl_plan *p)
      * override or extend them (e.g. a bigger /dev/shm, /sys/fs/cgroup). */
     size_t bind = 0;
     for (size_t i = 0; i < p->nmounts; i++) {
-        int tree = p->idmap && (p->mounts[i].flags & MS_BIND) ? g_trees[1 + bind++] : -1;
+        int tree = p->idmap && vl_idmapped_bind(&p->mounts[i]) ? g_trees[1 + bind++] : -1;
         if (do_mount_from(rootfd, &p->mounts[i], tree) < 0)
             fail("mount %s", p->mounts[i].target);
         if (tree >= 0)

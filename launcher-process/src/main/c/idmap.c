@@ -30,11 +30,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+int vl_idmapped_bind(const struct vl_mount *m)
+{
+    return (m->flags & MS_BIND) && !(m->hints & VL_HINT_HOST_NODE);
+}
+
 size_t vl_bind_count(const struct vl_plan *plan)
 {
     size_t n = 0;
     for (size_t i = 0; i < plan->nmounts; i++)
-        if (plan->mounts[i].flags & MS_BIND)
+        if (vl_idmapped_bind(&plan->mounts[i]))
             n++;
     return n;
 }
@@ -202,7 +207,7 @@ int vl_idmap_trees(const struct vl_plan *p, pid_t pid, int *trees, char *err,
     n++;
     for (size_t i = 0; i < p->nmounts; i++) {
         const struct vl_mount *m = &p->mounts[i];
-        if (!(m->flags & MS_BIND))
+        if (!vl_idmapped_bind(m))
             continue;
         trees[n] = idmapped_tree(m->source, userns, (m->flags & MS_REC) != 0);
         if (trees[n] < 0) {

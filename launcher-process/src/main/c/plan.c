@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -144,8 +145,10 @@ static int decode_mount(struct cur *c, struct vl_plan *p)
         return bad("MOUNT: %zu trailing bytes", (size_t)(c->end - c->p));
     if (m.target[0] != '/')
         return bad("MOUNT: target must be absolute: %s", m.target);
-    if (m.hints & ~(VL_HINT_MKDIR | VL_HINT_MKFILE))
+    if (m.hints & ~(VL_HINT_MKDIR | VL_HINT_MKFILE | VL_HINT_HOST_NODE))
         return bad("MOUNT %s: unknown hint bits 0x%x", m.target, m.hints);
+    if ((m.hints & VL_HINT_HOST_NODE) && !(m.flags & MS_BIND))
+        return bad("MOUNT %s: HOST_NODE is for a bind", m.target);
     if ((m.hints & VL_HINT_MKDIR) && (m.hints & VL_HINT_MKFILE))
         return bad("MOUNT %s: MKDIR and MKFILE are exclusive", m.target);
     p->mounts = xrealloc(p->mounts, (p->nmounts + 1) * sizeof m);

@@ -49,6 +49,9 @@ const char *vl_ns_name(uint32_t bit);
 /* Bits of a MOUNT record's "hints" field. */
 #define VL_HINT_MKDIR  0x01u /* create target (and parents) as directory */
 #define VL_HINT_MKFILE 0x02u /* create parents and an empty file target */
+/* The bind's source is a host device node: bound as it is, never idmapped
+ * (devtmpfs cannot be), as the standard /dev nodes are. */
+#define VL_HINT_HOST_NODE 0x04u
 
 /* SECCOMP_FILTER: the flags the helper passes on, and the kernel's limit on
  * a classic BPF program (BPF_MAXINSNS). */
@@ -166,7 +169,10 @@ int vl_idmap_trees(const struct vl_plan *plan, pid_t pid, int *trees,
 int vl_send_fds(int sock, char byte, const int *fds, size_t n);
 /* Receives one byte and up to max descriptors; *n says how many came. */
 int vl_recv_fds(int sock, char *byte, int *fds, size_t max, size_t *n);
-/* How many of the plan's MOUNTs are binds (each gets an idmapped tree). */
+/* Whether a MOUNT gets an idmapped tree with IDMAP: a bind, not of a host
+ * device node. */
+int vl_idmapped_bind(const struct vl_mount *m);
+/* How many of the plan's MOUNTs get an idmapped tree. */
 size_t vl_bind_count(const struct vl_plan *plan);
 
 /* join.c. The parent's side, before clone: opens every JOIN_NS file and

@@ -12,7 +12,7 @@
  *
  * Hidden commands (what the Java runtime runs too; the shims are native only):
  *   shim [--detach] [--start] [--pid-file F] [--console-socket S] [--tty] ID
- *       relays a container's stdio (POST /v1/containers/ID/attach)
+ *       relays a container's stdio (POST /v1/oci/containers/ID/attach)
  *   exec-shim [--detach] [--pid-file F] [--console-socket S] [--tty] ID EXEC
  *       starts an exec and relays its stdio (POST /v1/containers/ID/exec/EXEC/start)
  * --detach forks the shim into a session of its own and returns once it is attached (the engine's
@@ -650,7 +650,8 @@ static int run_shim(struct shim *s)
     time_t unreachable_since = 0;
     for (;;) {
         int sock = -1;
-        container_path(&path, "/v1/containers/", s->id, "/attach");
+        /* the OCI attach: vesseld also moves this process into the task's accounting cgroup, where engines look */
+        container_path(&path, "/v1/oci/containers/", s->id, "/attach");
         int status = request(socket_path, "POST", path.data, NULL, 1, &sock, &body);
         if (status == 101) {
             unreachable_since = 0;

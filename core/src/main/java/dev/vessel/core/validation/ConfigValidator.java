@@ -1,5 +1,7 @@
 package dev.vessel.core.validation;
 
+import dev.vessel.core.device.ContainerDevices;
+import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.error.ValidationException.Violation;
@@ -9,6 +11,7 @@ import dev.vessel.core.lifecycle.StopRules;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.FetchUri;
@@ -32,8 +35,11 @@ import dev.vessel.core.vm.VmSizing;
 import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
 import dev.vessel.linux.Signals;
+import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -66,6 +72,8 @@ public final class ConfigValidator {
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
     private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}");
     private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    /** One level of a cgroup path: what engines use (podman's libpod-ID, Kubernetes' pod<uid>, containerd's namespace). */
+    private static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9_.:@+-]{1,255}");
     /** Disk image formats QEMU is told explicitly (never probed: a guest could forge a qcow2 header in a raw image). */
     public static final Set<String> VM_DISK_FORMATS = Set.of("raw", "qcow2");
     /** Filesystems a VM task's disk may carry: the ones the guest kernel has built in. */
@@ -99,6 +107,21 @@ public final class ConfigValidator {
         if (!violations.isEmpty()) {
             throw new ValidationException(violations);
         }
+    }
+
+    /** What is wrong with a {@code cgroup_path} (an absolute path of clean levels), if anything. */
+    public static Optional<String> cgroupPathProblem(String path) {
+        if (!path.startsWith("/") || path.equals("/") || path.length() > 4096) {
+            return Optional.of(Quoted.of(path) + " must be an absolute cgroup path below the root such as"
+                    + " /machine/web-1, at most 4096 characters");
+        }
+        for (String level : path.substring(1).split("/", -1)) {
+            if (!CGROUP_NAME.matcher(level).matches() || level.equals(".") || level.equals("..")) {
+                return Optional.of(Quoted.of(path) + ": level " + Quoted.of(level) + " must be 1 to 255 letters,"
+                        + " digits or '_', '.', ':', '@', '+', '-' (not '.' or '..')");
+            }
+        }
+        return Optional.empty();
     }
 
     /** True for a valid container id (also used for persistent volume names). */
@@ -138,6 +161,7 @@ public final class ConfigValidator {
                 user(c.getUser());
             }
             Set<String> targets = volumes(c.getVolumesList(), isolation);
+            devices(c, targets);
             networks(c.getNetworksList(), isolation);
             networkNamespacePath(c);
             capabilities(c.getCapabilities());
@@ -166,6 +190,7 @@ public final class ConfigValidator {
             }
             userns(c);
             oomScore(c);
+            cgroupPath(c);
             lifecycle(c);
             if (c.hasSeccomp()) {
                 seccomp(c.getSeccomp());
@@ -543,6 +568,77 @@ public final class ConfigValidator {
                 }
             }
             return targets;
+        }
+
+        /** An absolute cgroup path of clean levels; a pod's cgroup and its members' stay where they nest. */
+        private void cgroupPath(ContainerConfig c) {
+            String path = c.getCgroupPath();
+            if (path.isEmpty()) {
+                return;
+            }
+            if (c.getPod() || !c.getParentId().isEmpty()) {
+                fail("cgroup_path", c.getPod() ? "a pod's cgroup is under the node's cgroup parent, its members' under it"
+                        : "a pod's member's cgroup is under its pod's");
+                return;
+            }
+            cgroupPathProblem(path).ifPresent(problem -> fail("cgroup_path", problem));
+        }
+
+        /**
+         * Each host node exists and is a character or block device (its number is read again at each launch);
+         * its path in the container is clean and taken by no other device or volume. Process containers only: a
+         * VM holds only its virtual devices.
+         */
+        private void devices(ContainerConfig c, Set<String> volumeTargets) {
+            if (c.getDevicesCount() == 0) {
+                return;
+            }
+            if (c.getIsolation() == Isolation.VM) {
+                fail("devices", "host devices cannot enter a VM; whole GPUs: --gpus");
+                return;
+            }
+            if (c.getPod()) {
+                fail("devices", "a pod runs no task of its own: give devices to its members");
+                return;
+            }
+            Set<String> paths = new HashSet<>();
+            for (int i = 0; i < c.getDevicesCount(); i++) {
+                Device d = c.getDevices(i);
+                String at = "devices[" + i + "]";
+                boolean hostPath = absolutePath(at + ".host_path", d.getHostPath());
+                if (hostPath) {
+                    hostDevice(at + ".host_path", d.getHostPath());
+                }
+                if (!d.getPermissions().isEmpty() && !d.getPermissions().matches("(?!.*(.).*\\1)[rwm]+")) {
+                    fail(at + ".permissions", Quoted.of(d.getPermissions()) + " must be letters of rwm");
+                }
+                String path = ContainerDevices.path(d);
+                String pathField = at + (d.getPath().isEmpty() ? ".host_path" : ".path");
+                boolean absolute = d.getPath().isEmpty() ? hostPath : absolutePath(pathField, path);
+                if (!absolute) {
+                    continue; // said above
+                }
+                if (!Path.of(path).normalize().toString().equals(path)) {
+                    fail(pathField, Quoted.of(path) + " must be a clean path (no '.', '//' or trailing '/')");
+                } else if (path.equals("/") || path.equals("/dev")) {
+                    fail(pathField, Quoted.of(path) + " is a directory of the container, not a place for a node");
+                } else if (!paths.add(path)) {
+                    fail(pathField, Quoted.of(path) + " is the path of another device");
+                } else if (volumeTargets.contains(path)) {
+                    fail(pathField, Quoted.of(path) + " is the target of a volume");
+                }
+            }
+        }
+
+        private void hostDevice(String field, String path) {
+            try {
+                if (HostDevice.at(Path.of(path)).isEmpty()) {
+                    fail(field, Files.exists(Path.of(path)) ? Quoted.of(path) + " is not a character or block device"
+                            : Quoted.of(path) + " does not exist on this node");
+                }
+            } catch (IOException e) {
+                fail(field, "cannot read " + Quoted.of(path) + ": " + e.getMessage());
+            }
         }
 
         private void networkNamespacePath(ContainerConfig c) {

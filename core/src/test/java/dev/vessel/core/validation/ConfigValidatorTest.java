@@ -10,6 +10,7 @@ import dev.vessel.core.error.ValidationException;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.DockerVolume;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.FetchUri;
@@ -83,6 +84,12 @@ class ConfigValidatorTest {
                 rule("unknown user namespace mode", c -> c.setUserns("keep-id"), "userns",
                         "'keep-id' is not a user namespace mode; use host, auto or private"),
                 rule("an OOM score past 1000", c -> c.setOomScoreAdj(1001), "oom_score_adj", "is not from -1000 to 1000"),
+                rule("a relative cgroup path", c -> c.setCgroupPath("machine/web"), "cgroup_path", "must be an absolute"),
+                rule("the root cgroup", c -> c.setCgroupPath("/"), "cgroup_path", "below the root"),
+                rule("a cgroup path climbing out", c -> c.setCgroupPath("/a/../b"), "cgroup_path", "level '..' must be"),
+                rule("an empty cgroup level", c -> c.setCgroupPath("/a//b"), "cgroup_path", "level '' must be"),
+                rule("a pod's member's cgroup path", c -> c.setParentId("pod").setCgroupPath("/a"), "cgroup_path",
+                        "under its pod's"),
                 rule("private without maps", c -> c.setUserns("private"), "uid_map", "is required with userns private"),
                 rule("maps with host", c -> c.setUserns("host").addUidMap(idMap(0, 100000, 65536))
                         .addGidMap(idMap(0, 100000, 65536)), "uid_map", "only for userns private"),
@@ -285,7 +292,45 @@ class ConfigValidatorTest {
                         .setProfileJson("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"],"
                                 + " \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 6, \"value\": 0,"
                                 + " \"op\": \"SCMP_CMP_EQ\"}]}]}")),
-                        "seccomp.profile_json", "$.syscalls[0].args[0].index: must be an argument index from 0 to 5"));
+                        "seccomp.profile_json", "$.syscalls[0].args[0].index: must be an argument index from 0 to 5"),
+                rule("device permissions not of rwm", c -> c.addDevices(device("/dev/zero", "/dev/z", "rwx")),
+                        "devices[0].permissions", "'rwx' must be letters of rwm"),
+                rule("device permission letter twice", c -> c.addDevices(device("/dev/zero", "/dev/z", "rr")),
+                        "devices[0].permissions", "must be letters of rwm"),
+                rule("device host path a regular file", c -> c.addDevices(device("/etc/passwd", "/dev/z", "")),
+                        "devices[0].host_path", "'/etc/passwd' is not a character or block device"),
+                rule("device host path a directory", c -> c.addDevices(device("/dev", "/dev/z", "")),
+                        "devices[0].host_path", "is not a character or block device"),
+                rule("device host path absent", c -> c.addDevices(device("/dev/no-such-node", "/dev/z", "")),
+                        "devices[0].host_path", "does not exist on this node"),
+                rule("device host path relative", c -> c.addDevices(device("dev/zero", "/dev/z", "")),
+                        "devices[0].host_path", "must be an absolute path"),
+                rule("device path relative", c -> c.addDevices(device("/dev/zero", "dev/z", "")),
+                        "devices[0].path", "must be an absolute path"),
+                rule("device path not clean", c -> c.addDevices(device("/dev/zero", "/dev//z/", "")),
+                        "devices[0].path", "must be a clean path"),
+                rule("device path with a dot", c -> c.addDevices(device("/dev/zero", "/dev/./z", "")),
+                        "devices[0].path", "must be a clean path"),
+                rule("device path /dev", c -> c.addDevices(device("/dev/zero", "/dev", "")),
+                        "devices[0].path", "not a place for a node"),
+                rule("device path twice", c -> c.addDevices(device("/dev/zero", "/dev/z", ""))
+                        .addDevices(device("/dev/null", "/dev/z", "r")), "devices[1].path", "is the path of another device"),
+                rule("device path twice, one by default", c -> c.addDevices(device("/dev/zero", "", ""))
+                        .addDevices(device("/dev/null", "/dev/zero", "")), "devices[1].path", "another device"),
+                rule("device path a volume's", c -> c.addVolumes(hostVolume("/dev/z"))
+                        .addDevices(device("/dev/zero", "/dev/z", "")), "devices[0].path", "is the target of a volume"),
+                rule("device in a VM", c -> c.setIsolation(Isolation.VM).addDevices(device("/dev/zero", "", "")),
+                        "devices", "host devices cannot enter a VM; whole GPUs: --gpus"));
+    }
+
+    static Device.Builder device(String hostPath, String path, String permissions) {
+        return Device.newBuilder().setHostPath(hostPath).setPath(path).setPermissions(permissions);
+    }
+
+    @Test
+    void hostDevicesTakePodmansDefaults() {
+        assertDoesNotThrow(() -> validator.validate(valid().addDevices(device("/dev/zero", "/dev/myzero", "r"))
+                .addDevices(device("/dev/null", "", "")).addDevices(device("/dev/full", "/full", "mwr")).build()));
     }
 
     @ParameterizedTest(name = "{0}")

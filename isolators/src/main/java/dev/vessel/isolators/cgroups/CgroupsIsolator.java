@@ -30,8 +30,11 @@ import java.util.concurrent.Future;
 
 /**
  * Gives each container its own cgroup in every hierarchy Vessel uses ({@code <mount>/<parent>/<id>}; a pod's
- * member {@code <mount>/<parent>/<pod>/<id>}, so the pod's limits cap its members together), puts the task in it, and at cleanup kills whatever is left there and removes the directories. The
- * controller isolators ({@code cgroups/memory}, …) set limits on what this one creates.
+ * member {@code <mount>/<parent>/<pod>/<id>}, so the pod's limits cap its members together; a container with a
+ * {@code cgroup_path} of its own, as an engine asks through an OCI bundle, {@code <mount><cgroup_path>}), puts
+ * the task in it, and at cleanup kills whatever is left there and removes the directories (never the parents of
+ * a {@code cgroup_path}, which belong to whoever picked it). The controller isolators ({@code cgroups/memory},
+ * …) set limits on what this one creates.
  */
 public final class CgroupsIsolator implements Isolator {
     /** Controllers Vessel places containers in, when the host has them. */
@@ -63,11 +66,17 @@ public final class CgroupsIsolator implements Isolator {
     }
 
     /**
-     * Where a container's cgroups are; derived from its id (and a pod member's pod), so nothing needs
-     * checkpointing: {@code <parent>/<id>}, a pod's member {@code <parent>/<pod>/<id>}.
+     * Where a container's cgroups are; derived from its config, so nothing needs checkpointing:
+     * {@code <parent>/<id>}, a pod's member {@code <parent>/<pod>/<id>}, or its own {@code cgroup_path}.
      */
     public ContainerCgroups cgroupsOf(ContainerContext container) {
-        return cgroupsAt(relativePath(container.config()));
+        return cgroupsAt(pathFromRoot(container.config()));
+    }
+
+    /** The container's cgroup as a path from each hierarchy's root, without the leading '/'. */
+    private String pathFromRoot(ContainerConfig config) {
+        String own = config.getCgroupPath();
+        return own.isEmpty() ? parent + "/" + relativePath(config) : own.substring(1);
     }
 
     /** The container's cgroup below the cgroup parent: its id, under its pod's for a member. */
@@ -75,12 +84,12 @@ public final class CgroupsIsolator implements Isolator {
         return config.getParentId().isEmpty() ? config.getId() : config.getParentId() + "/" + config.getId();
     }
 
-    private ContainerCgroups cgroupsAt(String relative) {
+    private ContainerCgroups cgroupsAt(String fromRoot) {
         Map<String, Path> dirs = new LinkedHashMap<>();
         Map<String, Integer> versions = new LinkedHashMap<>();
         for (String controller : CONTROLLERS) {
             hierarchies.forController(controller).ifPresent(h -> {
-                dirs.put(controller, h.mountPoint().resolve(parent).resolve(relative));
+                dirs.put(controller, h.mountPoint().resolve(fromRoot));
                 versions.put(controller, h.version());
             });
         }
@@ -90,6 +99,7 @@ public final class CgroupsIsolator implements Isolator {
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
         ContainerConfig config = context.config();
+        refuseInsideParent(config.getCgroupPath());
         ContainerCgroups cgroups = cgroupsOf(context);
         hierarchies.unified().ifPresent(this::enableV2Controllers);
         for (Path dir : cgroups.distinctDirectories()) {
@@ -118,6 +128,18 @@ public final class CgroupsIsolator implements Isolator {
         context.put(CgroupKeys.CGROUPS, cgroups);
         // the launcher starts the task in them: cheaper than a move, and nothing runs outside first
         return LaunchInfo.newBuilder().addAllCgroups(taskDirs.stream().map(Path::toString).toList()).build();
+    }
+
+    /**
+     * A {@code cgroup_path} in the node's parent would pass for an orphan at recovery (and one above it would
+     * hold every container): what an engine picks lives beside Vessel's, not in it.
+     */
+    private void refuseInsideParent(String own) {
+        String ours = "/" + parent;
+        if (!own.isEmpty() && (own.equals(ours) || own.startsWith(ours + "/") || ours.startsWith(own + "/"))) {
+            throw VesselException.invalid("cgroup_path", "'" + own + "' is " + (ours.startsWith(own + "/") ? "above"
+                    : "inside") + " the node's own cgroup parent " + ours + ": pick a path beside it");
+        }
     }
 
     /** The controllers Vessel uses through the v2 hierarchy. */
@@ -159,7 +181,7 @@ public final class CgroupsIsolator implements Isolator {
     @Override
     public void isolate(ContainerContext context, long pid) throws Exception {
         ContainerCgroups cgroups = cgroupsOf(context);
-        String path = "/" + parent + "/" + relativePath(context.config());
+        String path = "/" + pathFromRoot(context.config());
         Set<Path> missing = notYetIn(pid, cgroups, path, context.config().getPod() ? path + "/" + POD_TASK_CGROUP : path);
         if (missing.isEmpty()) {
             return;
@@ -272,7 +294,8 @@ public final class CgroupsIsolator implements Isolator {
     @Override
     public void recover(List<ContainerContext> containers) throws IOException {
         Set<String> known = new HashSet<>();
-        containers.forEach(c -> known.add(relativePath(c.config())));
+        containers.stream().filter(c -> c.config().getCgroupPath().isEmpty())
+                .forEach(c -> known.add(relativePath(c.config())));
         Set<String> orphans = new TreeSet<>();
         for (String controller : CONTROLLERS) {
             Optional<CgroupHierarchy> h = hierarchies.forController(controller);
@@ -295,7 +318,7 @@ public final class CgroupsIsolator implements Isolator {
             }
         }
         for (String relative : orphans) {
-            destroyCgroups(cgroupsAt(relative));
+            destroyCgroups(cgroupsAt(parent + "/" + relative));
         }
     }
 
@@ -322,11 +345,36 @@ public final class CgroupsIsolator implements Isolator {
         if (dirs.isEmpty()) {
             return;
         }
+        releaseWatchers(cgroups);
         if (dirs.stream().anyMatch(d -> !pids(d).isEmpty())) {
             killAll(cgroups, dirs); // the usual case, a task that exited by itself, needs no freeze and kill
         }
         for (Path dir : dirs) {
             removeDirectory(dir);
+        }
+    }
+
+    /**
+     * A process in the container's v1 {@code cpuacct} cgroup and not where its task is confined (its freezer or
+     * pids cgroup) only watches it: an engine's shim, which joined to be found there (an engine takes its pid
+     * file's process for the container). It goes back to the hierarchy's root instead of being killed.
+     */
+    private void releaseWatchers(ContainerCgroups cgroups) {
+        Optional<Path> accounting = cgroups.of("cpuacct").filter(d -> cgroups.version("cpuacct") == 1);
+        Optional<Path> confined = cgroups.of("freezer").or(() -> cgroups.of("pids"))
+                .filter(d -> accounting.isPresent() && !d.equals(accounting.get()));
+        if (accounting.isEmpty() || confined.isEmpty()) {
+            return;
+        }
+        List<Long> watchers = new ArrayList<>(pids(accounting.get()));
+        watchers.removeAll(pids(confined.get()));
+        Path root = hierarchies.forController("cpuacct").orElseThrow().mountPoint();
+        for (long pid : watchers) {
+            try {
+                CgroupFiles.write(root, "cgroup.procs", Long.toString(pid));
+            } catch (RuntimeException e) {
+                // it ended meanwhile; anything else left is killed with the rest
+            }
         }
     }
 

@@ -1,14 +1,20 @@
 package dev.vessel.isolators.cgroups;
 
+import dev.vessel.core.device.ContainerDevices;
+import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.ErrnoException;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -19,7 +25,11 @@ import java.util.stream.Stream;
  * runc's defaults): opening anything else fails with EPERM, even as root. On v1 through the devices
  * controller; on v2, which has no devices controller, through a BPF program attached to the
  * container's cgroup. Devices another isolator hands the container (its GPUs) are allowed besides
- * ({@link AllowedDevices}).
+ * ({@link AllowedDevices}), and so is each of the config's host {@code devices} (the number its host node has
+ * now, with the entry's permissions), which filesystem/linux binds into the container. A device granted so
+ * takes exactly its own permissions: the standard rule for that same number gives way to it
+ * ({@code --device /dev/zero:/dev/z:r} makes the container's /dev/zero read-only too, as the kernel knows a
+ * device by its number only).
  */
 public final class DevicesIsolator implements Isolator {
     private static final String CONTROLLER = "devices";
@@ -93,9 +103,35 @@ public final class DevicesIsolator implements Isolator {
         }
     }
 
-    /** The v2 program's rules: the standard set and the devices granted besides, in one program. */
+    /** devices.allow's rules: the standard set, less the rules a granted device replaces, then the granted. */
+    static List<String> allowed(List<String> granted) {
+        List<CgroupDeviceProgram.Rule> replacing = granted.stream().map(CgroupDeviceProgram.Rule::parse).toList();
+        return Stream.concat(ALLOWED.stream().filter(standard -> replacing.stream()
+                .noneMatch(g -> sameDevice(CgroupDeviceProgram.Rule.parse(standard), g))), granted.stream()).toList();
+    }
+
+    /** Whether both rules name exactly one and the same device (no wildcard). */
+    private static boolean sameDevice(CgroupDeviceProgram.Rule a, CgroupDeviceProgram.Rule b) {
+        return a.type() == b.type() && a.type() != 'a' && a.major() >= 0 && a.minor() >= 0 && a.major() == b.major()
+                && a.minor() == b.minor();
+    }
+
+    /** The v2 program's rules: those of {@link #allowed}, in one program. */
     static List<CgroupDeviceProgram.Rule> programRules(List<String> granted) {
-        return Stream.concat(ALLOWED_RULES.stream(), granted.stream().map(CgroupDeviceProgram.Rule::parse)).toList();
+        return allowed(granted).stream().map(CgroupDeviceProgram.Rule::parse).toList();
+    }
+
+    /** The config's host devices' rules; a node gone since the config was checked fails the launch, naming it. */
+    static List<String> configured(List<Device> devices) throws IOException {
+        List<String> rules = new ArrayList<>();
+        for (int i = 0; i < devices.size(); i++) {
+            Device d = devices.get(i);
+            String field = "devices[" + i + "].host_path";
+            HostDevice node = HostDevice.at(Path.of(d.getHostPath())).orElseThrow(() -> VesselException.invalid(
+                    field, Quoted.of(d.getHostPath()) + " is no longer a device node"));
+            rules.add(node.allowRule(ContainerDevices.permissions(d)));
+        }
+        return rules;
     }
 
     @Override
@@ -109,14 +145,14 @@ public final class DevicesIsolator implements Isolator {
     }
 
     @Override
-    public LaunchInfo prepare(PrepareContext context) throws ErrnoException {
+    public LaunchInfo prepare(PrepareContext context) throws ErrnoException, IOException {
         ContainerCgroups cgroups = context.get(CgroupKeys.CGROUPS);
-        List<String> granted = grantedDevices ? context.get(AllowedDevices.KEY).rules() : List.of();
+        List<String> granted = new ArrayList<>(grantedDevices ? context.get(AllowedDevices.KEY).rules() : List.of());
+        granted.addAll(configured(context.config().getDevicesList()));
         if (v1) {
             cgroups.of(CONTROLLER).ifPresent(dir -> {
                 CgroupFiles.write(dir, "devices.deny", "a");
-                ALLOWED.forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
-                granted.forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
+                allowed(granted).forEach(rule -> CgroupFiles.write(dir, "devices.allow", rule));
             });
         } else {
             Path dir = cgroups.unified().orElseThrow(() -> new VesselException(ErrorCode.UNAVAILABLE,

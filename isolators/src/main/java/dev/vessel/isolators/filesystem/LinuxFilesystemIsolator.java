@@ -2,6 +2,8 @@ package dev.vessel.isolators.filesystem;
 
 import dev.vessel.core.isolation.ReadOnlyRootfs;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.device.ContainerDevices;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.Mount;
@@ -40,6 +42,10 @@ import java.util.Set;
  *
  * <p>A container that fetches {@code uris} gets its sandbox bound read-write at {@link TaskSandbox#TARGET}; a VM
  * task's reaches its guest as a shared volume.
+ *
+ * <p>A container's host {@code devices} are bind mounts of the host's nodes (the GPU isolator's way: each keeps
+ * the host's type and number, and a bind works in a user namespace, where mknod does not); cgroups/devices
+ * allows them.
  *
  * <p>A container with {@code read_only_rootfs} also gets writable tmpfs where programs expect to write
  * ({@link ReadOnlyRootfs#WRITABLE_TMPFS}); for a VM task the guest's instance makes them, as the task's config
@@ -94,13 +100,14 @@ public final class LinuxFilesystemIsolator implements Isolator {
                 && context.config().getIsolation() == Isolation.PROCESS;
         // A guest's instance never sees uris (the host fetched them, and shares the sandbox as a volume).
         boolean sandbox = TaskSandbox.mounted(context.config());
-        if (volumes.isEmpty() && !readOnlyTmpfs && !sandbox) {
+        List<Device> devices = context.config().getDevicesList();
+        if (volumes.isEmpty() && !readOnlyTmpfs && !sandbox && devices.isEmpty()) {
             return LaunchInfo.getDefaultInstance();
         }
         if (context.get(ContainerKeys.ROOTFS) == null) {
-            throw volumes.isEmpty()
-                    ? VesselException.invalid("read_only_rootfs", "needs a root filesystem (image or host_rootfs)")
-                    : VesselException.invalid("volumes", "volumes need a root filesystem to be mounted in");
+            throw !volumes.isEmpty() ? VesselException.invalid("volumes", "volumes need a root filesystem to be mounted in")
+                    : !devices.isEmpty() ? VesselException.invalid("devices", "devices need a root filesystem to be bound in")
+                    : VesselException.invalid("read_only_rootfs", "needs a root filesystem (image or host_rootfs)");
         }
         checkHostPaths(volumes, context.config().getIsolation()); // before anything is created
         DockerVolumeMounts docker = dockerVolumes ? context.get(VolumeKeys.DOCKER_MOUNTS) : null;
@@ -128,6 +135,11 @@ public final class LinuxFilesystemIsolator implements Isolator {
             // the validator refused a volume there; recursive, as a read-write volume's bind
             mounts.add(Mount.newBuilder().setSource(context.get(ContainerKeys.SANDBOX).toString())
                     .setTarget(TaskSandbox.TARGET).setType("rbind").build());
+        }
+        for (Device d : devices) {
+            // not nodev: the node is what the container is meant to open; its access is the devices cgroup's
+            mounts.add(Mount.newBuilder().setType("bind").setSource(d.getHostPath()).setTarget(ContainerDevices.path(d))
+                    .addOptions("nosuid").addOptions("noexec").build());
         }
         // Parents before children: a volume at /data/logs must land on top of one at /data, not under it.
         mounts.sort(Comparator.comparingInt(m -> Path.of(m.getTarget()).normalize().getNameCount()));

@@ -106,6 +106,18 @@ class CgroupDeviceProgramTest {
         assertTrue(out.contains("null-ok"), out);
     }
 
+    /** A container's --device /dev/zero:…:r: that number's standard rwm gives way to its own read-only rule. */
+    @Test
+    void aGrantedDeviceTakesItsOwnPermissionsOverTheStandardOnes() throws Exception {
+        String out = run(DevicesIsolator.programRules(List.of("c 1:5 r")), "head -c 4 /dev/zero | wc -c;"
+                + " (echo x > /dev/zero) || echo write-refused; echo x > /dev/null && echo null-ok");
+        assertTrue(out.contains("4") && out.contains("write-refused") && out.contains("Operation not permitted"), out);
+        assertTrue(out.contains("null-ok"), out);
+        assertEquals(DevicesIsolator.ALLOWED.size(), DevicesIsolator.allowed(List.of("c 1:5 r")).size());
+        assertTrue(DevicesIsolator.allowed(List.of("c 1:5 r")).contains("c 1:5 r"));
+        assertTrue(!DevicesIsolator.allowed(List.of("c 1:5 r")).contains("c 1:5 rwm"));
+    }
+
     @Test
     void rulesParseLikeDevicesAllow() {
         assertEquals(new CgroupDeviceProgram.Rule('c', 136, -1, "rwm"), CgroupDeviceProgram.Rule.parse("c 136:* rwm"));

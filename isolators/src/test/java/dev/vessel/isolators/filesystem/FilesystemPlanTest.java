@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.DockerVolume;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.HostPathVolume;
@@ -143,6 +144,22 @@ class FilesystemPlanTest {
         }
         assertEquals(List.of(), new LinuxFilesystemIsolator(paths).prepare(context(fetches.toBuilder().clearUris().build(),
                 keys)).getMountsList(), "nothing fetched, no sandbox");
+    }
+
+    /** A host device: its node bound at its path (the host's by default), usable there (not nodev). */
+    @Test
+    void aHostDeviceIsABindOfItsNodeThatMayBeOpened() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
+        ContainerConfig config = vm().setIsolation(Isolation.PROCESS)
+                .addDevices(Device.newBuilder().setHostPath("/dev/zero").setPath("/dev/myzero").setPermissions("r"))
+                .addDevices(Device.newBuilder().setHostPath("/dev/full")).build();
+        LaunchInfo plan = new LinuxFilesystemIsolator(paths).prepare(context(config,
+                Map.of(VolumeKeys.DOCKER_MOUNTS, new DockerVolumeMounts(Map.of()))));
+        assertEquals(List.of(
+                Mount.newBuilder().setType("bind").setSource("/dev/zero").setTarget("/dev/myzero").addOptions("nosuid")
+                        .addOptions("noexec").build(),
+                Mount.newBuilder().setType("bind").setSource("/dev/full").setTarget("/dev/full").addOptions("nosuid")
+                        .addOptions("noexec").build()), plan.getMountsList());
     }
 
     private static ContainerConfig.Builder vm() {

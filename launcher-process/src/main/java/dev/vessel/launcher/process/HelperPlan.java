@@ -49,8 +49,8 @@ public record HelperPlan(
     /** STD_FS bits. */
     public static final int STD_PROC = 0x01, STD_SYS = 0x02, STD_DEV = 0x04, STD_READONLY_ROOT = 0x08;
 
-    /** MOUNT hints. */
-    public static final int HINT_MKDIR = 0x01, HINT_MKFILE = 0x02;
+    /** MOUNT hints; HOST_NODE: the bind's source is a host device node, never idmapped. */
+    public static final int HINT_MKDIR = 0x01, HINT_MKFILE = 0x02, HINT_HOST_NODE = 0x04;
 
     public HelperPlan {
         Objects.requireNonNull(monitorFiles, "monitorFiles");

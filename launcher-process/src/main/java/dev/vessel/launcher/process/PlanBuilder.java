@@ -1,5 +1,6 @@
 package dev.vessel.launcher.process;
 
+import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.CapabilitySet;
 import dev.vessel.core.model.ContainerConfig;
@@ -16,6 +17,7 @@ import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -285,13 +287,25 @@ public final class PlanBuilder {
             if (bind && !Files.exists(Path.of(m.getSource()))) {
                 throw VesselException.invalid(field + ".source", "'" + m.getSource() + "' does not exist");
             }
-            // A bind of a file needs a file to mount on; everything else mounts on a directory.
+            // A bind of a file needs a file to mount on; everything else mounts on a directory. A host device
+            // node (devtmpfs's, which cannot be idmapped) is bound as it is in a user namespace too.
             int hints = bind && !Files.isDirectory(Path.of(m.getSource())) ? HelperPlan.HINT_MKFILE : HelperPlan.HINT_MKDIR;
+            if (bind && hostNode(m.getSource())) {
+                hints |= HelperPlan.HINT_HOST_NODE;
+            }
             String source = !m.getSource().isEmpty() ? m.getSource() : m.getType();
             out.add(new HelperPlan.Mount(flags, hints, source, m.getTarget(), bind ? "" : m.getType(),
                     String.join(",", data)));
         }
         return out;
+    }
+
+    private static boolean hostNode(String source) {
+        try {
+            return HostDevice.at(Path.of(source)).isPresent();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The launch info's rlimits; a later one for the same resource wins. */

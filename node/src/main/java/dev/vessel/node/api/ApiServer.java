@@ -143,6 +143,10 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/oci/containers", oci::list)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}", oci::state)
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/start", oci::start)
+                .add(HttpMethod.POST, "/v1/oci/containers/{id}/attach", ex -> {
+                    oci.adoptShim(ex);
+                    stdio.attach(ex);
+                })
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/exec", oci::exec)
                 .add(HttpMethod.POST, "/v1/oci/containers/{id}/update", oci::update)
                 .add(HttpMethod.GET, "/v1/oci/containers/{id}/stats", oci::stats)

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -23,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One request and the way back to its client: a whole JSON response, or a chunked stream. Handlers
@@ -53,6 +55,18 @@ final class Exchange {
         this.query = query;
         this.body = body;
         this.params = params;
+    }
+
+    /** The client's process, from its Unix socket's credentials (SO_PEERCRED); empty over TCP. */
+    OptionalLong peerPid() {
+        if (channel instanceof EpollDomainSocketChannel unix) {
+            try {
+                return OptionalLong.of(unix.peerCredentials().pid());
+            } catch (java.io.IOException e) {
+                return OptionalLong.empty();
+            }
+        }
+        return OptionalLong.empty();
     }
 
     HttpMethod method() {

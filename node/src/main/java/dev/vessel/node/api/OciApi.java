@@ -10,15 +10,18 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.spi.Containerizer;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.node.oci.BundleConfig;
 import dev.vessel.node.oci.OciHooks;
 import dev.vessel.node.oci.OciResources;
 import dev.vessel.node.oci.OciState;
+import dev.vessel.node.oci.ShimCgroup;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * {@code /v1/oci/containers}: what {@code vessel-runtime} asks beyond the plain container API, so that the
@@ -29,12 +32,35 @@ import java.util.List;
  * Kill, pause, resume and the processes (runc's ps) are the plain API's.
  */
 final class OciApi {
+    private static final System.Logger LOG = System.getLogger(OciApi.class.getName());
     private final ContainersApi containers;
     private final Containerizer containerizer;
+
+    private final CgroupHierarchies hierarchies = CgroupHierarchies.detect();
 
     OciApi(ContainersApi containers, Containerizer containerizer) {
         this.containers = containers;
         this.containerizer = containerizer;
+    }
+
+    /**
+     * The engine's shim attaching (it then relays as any attach does): it joins its process container's
+     * accounting cgroup ({@link ShimCgroup}), where an engine that takes the pid file's process for the
+     * container looks. A VM container's task is its QEMU, in libvirt's cgroups, which stay libvirt's.
+     */
+    void adoptShim(Exchange ex) {
+        String id = ex.param("id");
+        ContainerStatus status = containerizer.status(id);
+        OptionalLong shim = ex.peerPid();
+        if (containerizer.config(id).getIsolation() != Isolation.PROCESS || status.getPid() <= 0 || shim.isEmpty()) {
+            return;
+        }
+        try {
+            ShimCgroup.join(hierarchies, status.getPid(), shim.getAsLong());
+        } catch (IOException e) {
+            // the task ended meanwhile (its cgroup went with it): the attach reports its end
+            LOG.log(System.Logger.Level.DEBUG, "shim {0} of {1} not moved: {2}", shim.getAsLong(), id, e.getMessage());
+        }
     }
 
     /**

@@ -91,8 +91,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--ulimit", paramLabel = "TYPE=SOFT[:HARD]", converter = UlimitConverter.class,
             description = "a resource limit: nofile=1024:2048, nproc=64, core=-1 (-1: unlimited); repeatable")
     private List<Ulimit> ulimits = new ArrayList<>();
-    @Option(names = "--device", paramLabel = "HOST[:CTR[:PERMS]]", description = "refused: host devices are not"
-            + " given to containers (whole GPUs are, with --gpus)")
+    @Option(names = "--device", paramLabel = "HOST[:CTR[:PERMS]]", description = "give the container the host's"
+            + " device node HOST at CTR (default HOST) with PERMS, letters of rwm (default rwm); repeatable")
     private List<String> devices = new ArrayList<>();
     @Option(names = "--cidfile", paramLabel = "FILE", description = "write the container's id to FILE, which must"
             + " not exist")
@@ -405,13 +405,53 @@ final class RunCommand implements Callable<Integer> {
                     .put("hard", Long.toUnsignedString(u.hard())));
         }
         if (!devices.isEmpty()) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--device: not supported: a container gets"
-                    + " no host devices beyond its own /dev (whole GPUs: --gpus)");
+            ArrayNode list = body.putArray("devices");
+            for (String device : devices) {
+                DeviceSpec d = device(device);
+                list.addObject().put("host_path", d.host()).put("path", d.container()).put("permissions", d.permissions());
+            }
         }
         if (platform != null && !platform.equals(nodePlatform())) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--platform: '" + platform + "' is not this"
                     + " node's platform (" + nodePlatform() + "); images for other platforms cannot run here");
         }
+    }
+
+    /** One --device: the host's node, its path in the container, the access the devices cgroup allows. */
+    private record DeviceSpec(String host, String container, String permissions) {
+    }
+
+    /**
+     * podman's spelling: HOST, HOST:CTR, HOST:PERMS (letters of rwm) or HOST:CTR:PERMS; CTR defaults to HOST,
+     * PERMS to rwm. Whether HOST is a device node is the daemon's to check, on its host.
+     */
+    private DeviceSpec device(String value) {
+        String[] parts = value.split(":", -1);
+        String host = parts[0];
+        String container = host;
+        String permissions = "rwm";
+        if (parts.length == 3) {
+            container = parts[1];
+            permissions = parts[2];
+        } else if (parts.length == 2) {
+            if (parts[1].matches("[rwm]+")) {
+                permissions = parts[1];
+            } else {
+                container = parts[1];
+            }
+        } else if (parts.length > 3) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--device: '" + value
+                    + "' must be HOST[:CONTAINER[:PERMISSIONS]]");
+        }
+        if (!host.startsWith("/") || !container.startsWith("/")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--device: '" + value
+                    + "': the host's and the container's paths must be absolute");
+        }
+        if (!permissions.matches("(?!.*(.).*\\1)[rwm]+")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--device: '" + permissions
+                    + "' must be letters of rwm");
+        }
+        return new DeviceSpec(host, container, permissions);
     }
 
     private static void putMaps(ArrayNode to, List<IdMap> maps) {

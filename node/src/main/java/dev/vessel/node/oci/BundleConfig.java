@@ -3,10 +3,12 @@ package dev.vessel.node.oci;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.HostPathVolume;
@@ -22,6 +24,7 @@ import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.userns.IdMaps;
 import dev.vessel.core.userns.UserNamespaceMode;
+import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.Capability;
@@ -31,6 +34,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -43,8 +47,9 @@ import java.util.TreeSet;
  * section of the spec. What Vessel cannot honour is refused with the JSON path of the field
  * ({@code linux.namespaces[1].path: …}), never dropped. A few fields are read and not acted on, their effect
  * being Vessel's anyway or harmless (docs/architecture.md says why for each): {@code process.consoleSize},
- * {@code process.noNewPrivileges} (always set), {@code process.user.username}, {@code linux.cgroupsPath},
- * {@code linux.resources.memory.swap}, and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
+ * {@code process.noNewPrivileges} (always set), {@code process.user.username},
+ * {@code linux.resources.memory.swap}, a {@code linux.devices} entry's {@code uid}/{@code gid} in a user namespace,
+ * and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
  */
 public final class BundleConfig {
     /** The labels an OCI container carries: its bundle, and its annotations as one JSON object. */
@@ -65,6 +70,8 @@ public final class BundleConfig {
     private static final int DEFAULT_UMASK = 022;
     private static final long DEFAULT_CPU_PERIOD = 100_000;
     private static final long DEFAULT_CPU_SHARES = 1024;
+    /** Where a listed device's host node is looked for when the entry's own path is not it. */
+    private static final Path DEV = Path.of("/dev");
 
     private final JsonNode root;
     private final Path bundle;
@@ -403,26 +410,44 @@ public final class BundleConfig {
     // ---------------------------------------------------------------------------------------------
     // linux
 
+    /**
+     * Where the engine wants the container's cgroups (podman's {@code /libpod_parent/libpod-ID}, containerd's
+     * {@code /NAMESPACE/ID}, the kubelet's {@code /kubepods/…/pod<uid>/ID}): taken as it is; a relative path is
+     * taken from the hierarchy's root, as runc takes it when run from the root cgroup. systemd's
+     * {@code slice:prefix:name} comes only with {@code --systemd-cgroup}, which is refused.
+     */
+    private void cgroupsPath(String path) {
+        if (path.isEmpty()) {
+            return;
+        }
+        if (!path.startsWith("/") && path.split(":", -1).length == 3) {
+            throw refused("linux.cgroupsPath", Quoted.of(path) + " is a systemd slice:prefix:name; Vessel manages its"
+                    + " containers' cgroups through cgroupfs paths");
+        }
+        String absolute = ("/" + path).replaceAll("/+", "/").replaceAll("(.)/$", "$1");
+        ConfigValidator.cgroupPathProblem(absolute).ifPresent(problem -> {
+            throw refused("linux.cgroupsPath", problem);
+        });
+        out.setCgroupPath(absolute);
+    }
+
     private void linux(JsonNode linux) {
         known(linux, "linux", "namespaces", "uidMappings", "gidMappings", "resources", "cgroupsPath", "seccomp",
                 "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "devices", "mountLabel");
         boolean userNamespace = namespaces(linux.path("namespaces"));
         idMaps(linux, userNamespace);
-        for (String field : List.of("sysctl", "devices")) {
-            if (!linux.path(field).isEmpty()) {
-                throw refused("linux." + field, "is not supported: " + switch (field) {
-                    case "sysctl" -> "Vessel does not set a container's sysctls";
-                    default -> "Vessel gives a container its standard devices only";
-                });
-            }
+        if (!linux.path("sysctl").isEmpty()) {
+            throw refused("linux.sysctl", "is not supported: Vessel does not set a container's sysctls");
         }
+        List<Listed> listed = devices(linux.path("devices"), userNamespace);
         emptyOrAbsent(linux, "linux", "mountLabel");
+        cgroupsPath(linux.path("cgroupsPath").asText(""));
         String propagation = linux.path("rootfsPropagation").asText("");
         if (!Set.of("", "private", "rprivate").contains(propagation)) {
             throw refused("linux.rootfsPropagation", Quoted.of(propagation)
                     + " is not supported: a Vessel container's mounts are private");
         }
-        resources(linux.path("resources"));
+        resources(linux.path("resources"), listed);
         seccomp(linux.path("seccomp"));
         if (linux.has("maskedPaths") || linux.has("readonlyPaths")) {
             out.setPathRules(PathRules.newBuilder()
@@ -572,7 +597,66 @@ public final class BundleConfig {
         }
     }
 
-    private void resources(JsonNode resources) {
+    /** A {@code linux.devices} entry: the host's node of its type and number, and where the container has it. */
+    private record Listed(int index, HostDevice host, String path) {
+    }
+
+    /**
+     * {@code linux.devices}: each entry is the host's node of that type and number (its own path on the host when
+     * it is one there, as podman's is unless told otherwise, else the first under /dev), bound at the entry's
+     * path, so its mode and, without a user namespace, its owner must be the host node's; in a user namespace the
+     * owner is read and ignored (the node keeps the host's, as runc's bind does). Their permissions come from the
+     * allow rules of {@code linux.resources.devices}.
+     */
+    private List<Listed> devices(JsonNode devices, boolean userNamespace) {
+        List<Listed> listed = new ArrayList<>();
+        if (!devices.isEmpty() && inVm()) {
+            throw refused("linux.devices", "host devices cannot enter a VM (whole GPUs can: Vessel's --gpus)");
+        }
+        for (int i = 0; i < devices.size(); i++) {
+            JsonNode d = devices.get(i);
+            String at = "linux.devices[" + i + "]";
+            known(d, at, "path", "type", "major", "minor", "fileMode", "uid", "gid");
+            String path = d.path("path").asText("");
+            if (!path.startsWith("/")) {
+                throw refused(at + ".path", Quoted.of(path) + " must be an absolute path");
+            }
+            String type = d.path("type").asText("");
+            if (!Set.of("c", "u", "b").contains(type)) {
+                throw refused(at + ".type", Quoted.of(type) + " is not supported: c, u or b (a host's node is bound)");
+            }
+            char kind = type.equals("b") ? 'b' : 'c';
+            for (String number : List.of("major", "minor")) {
+                if (!d.path(number).canConvertToInt() || d.path(number).asInt() < 0) {
+                    throw refused(at + "." + number, "must be a device number");
+                }
+            }
+            HostDevice host;
+            try {
+                host = HostDevice.find(DEV, kind, d.get("major").asInt(), d.get("minor").asInt(), Path.of(path))
+                        .orElseThrow(() -> refused(at, "this host has no node " + kind + " " + d.get("major").asInt()
+                                + ":" + d.get("minor").asInt() + ": Vessel binds the host's node into the container"));
+            } catch (IOException e) {
+                throw refused(at, "cannot look for its node under " + DEV + ": " + e.getMessage());
+            }
+            if (d.has("fileMode") && (d.get("fileMode").asInt() & 07777) != host.mode()) {
+                throw refused(at + ".fileMode", "0" + Integer.toOctalString(d.get("fileMode").asInt() & 07777)
+                        + " is not the mode of the host's node " + host.path() + " (0" + Integer.toOctalString(host.mode())
+                        + "), which the container gets bound as it is");
+            }
+            for (String owner : List.of("uid", "gid")) {
+                int hostId = owner.equals("uid") ? host.uid() : host.gid();
+                if (!userNamespace && d.has(owner) && d.get(owner).asLong() != hostId) {
+                    throw refused(at + "." + owner, d.get(owner).asLong() + " is not the owner of the host's node "
+                            + host.path() + " (" + hostId + "), which the container gets bound as it is");
+                }
+            }
+            listed.add(new Listed(i, host, path));
+        }
+        return listed;
+    }
+
+    private void resources(JsonNode resources, List<Listed> listed) {
         known(resources, "linux.resources", "memory", "cpu", "pids", "devices");
         Resources.Builder r = Resources.newBuilder();
         JsonNode memory = resources.path("memory");
@@ -595,22 +679,58 @@ public final class BundleConfig {
         if (pids.has("limit")) {
             r.setPids(pids.get("limit").asLong() > 0 ? pids.get("limit").asLong() : -1);
         }
-        JsonNode devices = resources.path("devices");
-        for (int i = 0; i < devices.size(); i++) {
-            JsonNode d = devices.get(i);
+        deviceRules(resources.path("devices"), listed);
+        out.setResources(r);
+    }
+
+    /**
+     * {@code linux.resources.devices}: the rule denying every device, allow rules naming exactly a listed device
+     * (its access becomes the device's permissions: podman's {@code --device} sends the node and such a rule),
+     * and allow rules within the standard set (containerd lists those again after denying all); an allow before
+     * the deny-all is undone by it, as in the kernel. A listed device no rule allows is there but cannot be opened
+     * (as with runc), unless it is a standard one, which every container may use anyway.
+     */
+    private void deviceRules(JsonNode rules, List<Listed> listed) {
+        Map<Integer, Set<Character>> access = new HashMap<>();
+        for (int i = 0; i < rules.size(); i++) {
+            JsonNode d = rules.get(i);
             boolean allow = d.path("allow").asBoolean(false);
             CgroupDeviceProgram.Rule rule = new CgroupDeviceProgram.Rule(d.path("type").asText("a").charAt(0),
                     d.path("major").asInt(-1), d.path("minor").asInt(-1), d.path("access").asText("rwm"));
-            boolean denyAll = !allow && new CgroupDeviceProgram.Rule('a', -1, -1, "rwm").equals(rule);
-            // containerd lists the standard devices again after denying all: those Vessel allows anyway
-            boolean standard = allow && DevicesIsolator.ALLOWED_RULES.stream().anyMatch(standardRule -> standardRule.covers(rule));
-            if (!denyAll && !standard) {
+            if (!allow && new CgroupDeviceProgram.Rule('a', -1, -1, "rwm").equals(rule)) {
+                access.clear();
+                continue;
+            }
+            List<Listed> named = allow && rule.major() >= 0 && rule.minor() >= 0 ? listed.stream()
+                    .filter(l -> l.host().is(rule.type(), rule.major(), rule.minor())).toList() : List.of();
+            boolean standard = allow && DevicesIsolator.ALLOWED_RULES.stream().anyMatch(s -> s.covers(rule));
+            if (named.isEmpty() && !standard) {
                 throw refused("linux.resources.devices[" + i + "]", "only the rule denying every device and rules"
-                        + " allowing standard devices (null, zero, full, random, urandom, tty, console, ptmx, pts)"
-                        + " are supported: Vessel gives a container its standard devices only");
+                        + " allowing a device of linux.devices or a standard one (null, zero, full, random, urandom,"
+                        + " tty, console, ptmx, pts) are supported");
+            }
+            for (Listed l : named) {
+                if (!rule.access().matches("[rwm]+")) {
+                    throw refused("linux.resources.devices[" + i + "].access", Quoted.of(rule.access())
+                            + " must be letters of rwm");
+                }
+                rule.access().chars().forEach(c -> access.computeIfAbsent(l.index(), k -> new TreeSet<>()).add((char) c));
             }
         }
-        out.setResources(r);
+        for (Listed l : listed) {
+            Set<Character> letters = access.get(l.index());
+            boolean standard = DevicesIsolator.ALLOWED_RULES.stream()
+                    .anyMatch(s -> s.covers(new CgroupDeviceProgram.Rule(l.host().type(), l.host().major(),
+                            l.host().minor(), "rwm")));
+            StringBuilder permissions = new StringBuilder();
+            for (char letter : "rwm".toCharArray()) {
+                if (letters != null ? letters.contains(letter) : standard || letter == 'm') {
+                    permissions.append(letter);
+                }
+            }
+            out.addDevices(Device.newBuilder().setHostPath(l.host().path().toString()).setPath(l.path())
+                    .setPermissions(permissions.toString()));
+        }
     }
 
     /** No {@code linux.seccomp}: no filter, as with runc. */

@@ -113,6 +113,51 @@ class PodmanParityCliTest {
         assertEquals("0 200000 65536", uidsOnly.out().trim().replaceAll("\\s+", " "), uidsOnly::toString);
     }
 
+    /** podman's --device: the host's node at the container's path, opened as its permissions allow. */
+    @Test
+    void aDeviceReachesTheTaskWithItsPermissionsAndNothingElseDoes() throws Exception {
+        String read = "head -c 4 /dev/myzero | od -An -tx1 | tr -s ' '";
+        Result zeros = vessel("run", "--rm", "--device", "/dev/zero:/dev/myzero", "--rootfs", rootfs.toString(), "sh",
+                "-c", read + "; stat -c '%t:%T %F' /dev/myzero; echo x > /dev/myzero && echo wrote");
+        assertEquals(0, zeros.code(), zeros::toString);
+        assertEquals(" 00 00 00 00\n1:5 character special file\nwrote\n", zeros.out(), zeros::toString);
+
+        Result readOnly = vessel("run", "--rm", "--device", "/dev/zero:/dev/myzero:r", "--rootfs", rootfs.toString(),
+                "sh", "-c", read + "; echo x > /dev/myzero && echo wrote || echo refused");
+        assertEquals(" 00 00 00 00\nrefused\n", readOnly.out(), readOnly::toString);
+        assertTrue(readOnly.err().contains("Operation not permitted"), readOnly::toString);
+
+        Result absent = vessel("run", "--rm", "--rootfs", rootfs.toString(), "sh", "-c",
+                "test -e /dev/myzero && echo present || echo absent");
+        assertEquals("absent\n", absent.out(), absent::toString);
+
+        // HOST:PERMS keeps the host's path; the entry is recorded as given
+        Result kept = vessel("run", "-d", "--name", "with-device", "--device", "/dev/full:rw", "--rootfs",
+                rootfs.toString(), "sleep", "300");
+        assertEquals(0, kept.code(), kept::toString);
+        JsonNode device = inspect("with-device").at("/config/devices/0");
+        assertEquals("/dev/full|/dev/full|rw", device.path("host_path").asText() + "|" + device.path("path").asText()
+                + "|" + device.path("permissions").asText(), device::toString);
+        assertEquals(0, vessel("rm", "-f", "with-device").code());
+
+        // in a user namespace of its own too (the node is bound, never made)
+        Result userns = vessel("run", "--rm", "--uidmap", "0:200000:65536", "--device", "/dev/zero:/dev/myzero",
+                "--rootfs", rootfs.toString(), "sh", "-c", read);
+        assertEquals(" 00 00 00 00\n", userns.out(), userns::toString);
+    }
+
+    @Test
+    void aHostPathThatIsNoDeviceIsRefusedNamingTheField() throws Exception {
+        int before = containers();
+        Result file = vessel("run", "--rm", "--device", "/etc/passwd:/dev/passwd", "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, file.code(), file::toString);
+        assertTrue(file.err().contains("devices[0].host_path: '/etc/passwd' is not a character or block device"),
+                file::toString);
+        Result missing = vessel("run", "--rm", "--device", "/dev/no-such-node", "--rootfs", rootfs.toString(), "true");
+        assertTrue(missing.err().contains("devices[0].host_path: '/dev/no-such-node' does not exist"), missing::toString);
+        assertEquals(before, containers());
+    }
+
     @Test
     void entrypointTakesAProgramOrAJsonArray() {
         Result json = vessel("run", "--rm", "--entrypoint", "[\"sh\",\"-c\"]", "--rootfs", rootfs.toString(),
@@ -193,7 +238,9 @@ class PodmanParityCliTest {
                 new Bad(List.of("--ulimit", "files=1"), "--ulimit"),
                 new Bad(List.of("--ulimit", "nofile=2048:1024"), "--ulimit"),
                 new Bad(List.of("--ulimit", "nofile=many"), "--ulimit"),
-                new Bad(List.of("--device", "/dev/fuse"), "--device"),
+                new Bad(List.of("--device", "dev/zero"), "--device"),
+                new Bad(List.of("--device", "/dev/zero:/dev/z:rwx"), "--device"),
+                new Bad(List.of("--device", "/dev/zero:/dev/z:r:w"), "--device"),
                 new Bad(List.of("--pull", "sometimes"), "--pull"),
                 new Bad(List.of("--uidmap", "0:100000"), "--uidmap"),
                 new Bad(List.of("--gidmap", "0:x:1"), "--gidmap"),

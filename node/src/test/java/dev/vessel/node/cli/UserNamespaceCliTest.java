@@ -77,6 +77,15 @@ class UserNamespaceCliTest {
         assertEquals(0, vessel("rm", "-f", "auto-image").code());
     }
 
+    /** devtmpfs cannot be idmapped: a host device reaches an idmapped rootfs as the host's node, bound as it is. */
+    @Test
+    void aHostDeviceReachesATaskOnIdmappedLayers() {
+        CliNode.Result r = vessel("run", "--rm", "--device", "/dev/zero:/dev/myzero:r", image, "sh", "-c",
+                "head -c 4 /dev/myzero | od -An -tx1 | tr -s ' '; stat -c %u /dev/myzero");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals(" 00 00 00 00\n65534\n", r.out(), "the host's root owns it, unmapped here: " + r);
+    }
+
     @Test
     void hostOptsOutAndABadModeOrAVmTaskIsRefusedNamingTheField() {
         CliNode.Result host = vessel("run", "--rm", "--userns", "host", image, "sh", "-c",

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Device;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Volume;
 import dev.vessel.core.seccomp.SeccompProfile;
@@ -182,6 +183,34 @@ class BundleConfigTest {
         assertEquals(0, c.getResources().getCpus());
     }
 
+    /** linux.devices[i] as podman sends --device: the node, its mode and owner, and an allow rule for its number. */
+    private static ObjectNode device(ObjectNode config, String path, int major, int minor) {
+        ArrayNode devices = linux(config).has("devices") ? (ArrayNode) linux(config).get("devices")
+                : linux(config).putArray("devices");
+        return devices.addObject().put("path", path).put("type", "c").put("major", major).put("minor", minor);
+    }
+
+    @Test
+    void listedDevicesAreTheHostsNodesWithTheAccessTheirRulesAllow() throws Exception {
+        ObjectNode config = podmanConfig();
+        device(config, "/dev/myzero", 1, 5).put("fileMode", 0666).put("uid", 0).put("gid", 0);
+        device(config, "/dev/myfull", 1, 7); // no rule: a standard device, usable anyway
+        device(config, "/dev/null", 1, 3).put("type", "u");
+        ArrayNode rules = (ArrayNode) linux(config).path("resources").path("devices");
+        rules.insertObject(0).put("allow", true).put("type", "c").put("major", 1).put("minor", 3).put("access", "w");
+        rules.addObject().put("allow", true).put("type", "c").put("major", 1).put("minor", 5).put("access", "r");
+        rules.addObject().put("allow", true).put("type", "c").put("major", 1).put("minor", 5).put("access", "m");
+        rules.addObject().put("allow", true).put("type", "c").put("major", 1).put("minor", 3).put("access", "r");
+        ContainerConfig c = translate(config);
+        assertEquals(List.of(
+                Device.newBuilder().setHostPath("/dev/zero").setPath("/dev/myzero").setPermissions("rm").build(),
+                Device.newBuilder().setHostPath("/dev/full").setPath("/dev/myfull").setPermissions("rwm").build(),
+                // the allow of w came before the deny-all, which undid it
+                Device.newBuilder().setHostPath("/dev/null").setPath("/dev/null").setPermissions("r").build()),
+                c.getDevicesList());
+        refusedInVm("linux.devices: host devices cannot enter a VM", config, netns -> true);
+    }
+
     @Test
     void noSeccompSectionMeansNoFilterAndNoCapabilitiesMeansNone() throws Exception {
         ObjectNode config = podmanConfig();
@@ -232,9 +261,23 @@ class BundleConfigTest {
     }
 
     @Test
+    void theCgroupsPathIsWhereTheContainersCgroupsGo() throws Exception {
+        ObjectNode config = podmanConfig();
+        ((ObjectNode) config.get("linux")).put("cgroupsPath", "/libpod_parent/libpod-abc");
+        assertEquals("/libpod_parent/libpod-abc", translate(config).getCgroupPath());
+        ((ObjectNode) config.get("linux")).put("cgroupsPath", "default//abc/");
+        assertEquals("/default/abc", translate(config).getCgroupPath(), "relative: from the root, cleaned");
+        ((ObjectNode) config.get("linux")).remove("cgroupsPath");
+        assertEquals("", translate(config).getCgroupPath(), "none: the node's parent");
+    }
+
+    @Test
     void eachRefusalNamesTheJsonPath() throws Exception {
         refused("process.oomScoreAdj: '2000' is not from -1000 to 1000", c -> process(c).put("oomScoreAdj", 2000));
         refused("process.apparmorProfile", c -> process(c).put("apparmorProfile", "containers-default"));
+        refused("linux.cgroupsPath: 'machine.slice:libpod:abc' is a systemd slice", c -> ((ObjectNode) c.get("linux"))
+                .put("cgroupsPath", "machine.slice:libpod:abc"));
+        refused("linux.cgroupsPath: '/a/../b': level '..'", c -> ((ObjectNode) c.get("linux")).put("cgroupsPath", "/a/../b"));
         refused("process.user.umask", c -> ((ObjectNode) process(c).get("user")).put("umask", 077));
         refused("process.capabilities.ambient", c -> ((ObjectNode) process(c).get("capabilities"))
                 .set("ambient", JSON.valueToTree(List.of("CAP_SYS_ADMIN"))));
@@ -269,9 +312,30 @@ class BundleConfigTest {
         refused("linux.uidMappings: needs a user namespace", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
                 java.util.Map.of("containerID", 0, "hostID", 100000, "size", 65536)))));
         refused("linux.sysctl", c -> linux(c).putObject("sysctl").put("net.ipv4.ip_forward", "1"));
-        refused("linux.devices", c -> linux(c).putArray("devices").addObject().put("path", "/dev/fuse"));
+        refused("linux.devices[0].type: '' is not supported", c -> linux(c).putArray("devices").addObject()
+                .put("path", "/dev/fuse"));
+        refused("linux.devices[0].type: 'p' is not supported", c -> device(c, "/dev/fifo", 0, 0).put("type", "p"));
+        refused("linux.devices[0].path", c -> device(c, "dev/myzero", 1, 5));
+        refused("linux.devices[0].minor: must be a device number", c -> device(c, "/dev/myzero", 1, 5).remove("minor"));
+        refused("linux.devices[0]: this host has no node c 4095:1048575", c -> device(c, "/dev/none", 4095, 1048575));
+        refused("linux.devices[0].fileMode: 0600 is not the mode of the host's node /dev/zero (0666)",
+                c -> device(c, "/dev/myzero", 1, 5).put("fileMode", 0600));
+        refused("linux.devices[0].uid: 1000 is not the owner of the host's node /dev/zero (0)",
+                c -> device(c, "/dev/myzero", 1, 5).put("uid", 1000));
+        refused("linux.devices[0].dev", c -> device(c, "/dev/myzero", 1, 5).put("dev", 1));
         refused("linux.resources.devices[1]", c -> ((ArrayNode) linux(c).path("resources").path("devices"))
                 .addObject().put("allow", true).put("type", "c").put("major", 10).put("minor", 229).put("access", "rwm"));
+        // a rule wider than the listed device is not that device's
+        refused("linux.resources.devices[1]", c -> {
+            device(c, "/dev/myzero", 1, 5);
+            ((ArrayNode) linux(c).path("resources").path("devices")).addObject().put("allow", true).put("type", "c")
+                    .put("major", 1).put("access", "rwm");
+        });
+        refused("linux.resources.devices[1].access", c -> {
+            device(c, "/dev/myzero", 1, 5);
+            ((ArrayNode) linux(c).path("resources").path("devices")).addObject().put("allow", true).put("type", "c")
+                    .put("major", 1).put("minor", 5).put("access", "rx");
+        });
         refused("linux.resources.cpu.shares", c -> ((ObjectNode) linux(c).get("resources")).putObject("cpu")
                 .put("shares", 512));
         refused("linux.resources.hugepageLimits", c -> ((ObjectNode) linux(c).get("resources")).putArray("hugepageLimits"));

@@ -90,6 +90,16 @@ class PodmanTest {
         assertEquals("", podmanOk("ps", "-aq"), "--rm leaves no container");
     }
 
+    /** podman --device sends the node in linux.devices and an allow rule with its permissions. */
+    @Test
+    void aDeviceReachesTheContainerAtItsPathWithItsPermissions() throws Exception {
+        assertEquals(" 00 00 00 00\nrefused\n", podmanOk("run", "--rm", "--network", "none", "--device",
+                "/dev/zero:/dev/myzero:r", IMAGE, "sh", "-c", "head -c 4 /dev/myzero | od -An -tx1 | tr -s ' ';"
+                        + " (echo x > /dev/myzero) 2>/dev/null && echo wrote || echo refused"));
+        assertEquals("absent\n", podmanOk("run", "--rm", "--network", "none", IMAGE, "sh", "-c",
+                "test -e /dev/myzero && echo present || echo absent"));
+    }
+
     @Test
     void aDetachedContainerLogsStopsAndIsRemovedAndVesselSeesIt() throws Exception {
         String id = podmanOk("run", "-d", "--network", "none", IMAGE, "sh", "-c",
@@ -209,6 +219,10 @@ class PodmanTest {
                 .path("resources");
         assertEquals(64L << 20, limits.path("memory_bytes").asLong(), inspect.toString());
         assertEquals(0.5, limits.path("cpus").asDouble(), inspect.toString());
+        // podman stats reads the cgroup podman asked for (linux.cgroupsPath), where the runtime put the task
+        // (before, it read the cgroup of the pid file's process, conmon's: dozens of pids and conmon's memory)
+        String stats = podmanOk("stats", "--no-stream", "--format", "{{.MemUsage}}|{{.PIDs}}", id).strip();
+        assertTrue(stats.matches("([0-9.]+kB|[0-9]\\.[0-9]+MB) / .*\\|1"), "the one sleep's pid and memory: " + stats);
         podmanOk("rm", "-f", id);
     }
 

@@ -417,6 +417,70 @@ class RuntimeCliTest {
         assertEquals(1, runtime.run("state", "no-gid").exitCode(), "nothing is left of a refused create");
     }
 
+    /**
+     * {@code linux.cgroupsPath} is where the container's cgroups are made and its task runs (what podman's stats
+     * and the kubelet read); delete removes the container's cgroup and leaves the engine's parent. A path in the
+     * node's own cgroup parent, or not clean, is refused naming the field.
+     */
+    @Test
+    void theContainersCgroupsAreWhereTheBundleSays() throws Exception {
+        String parent = "vessel-engine-" + mode.name().toLowerCase();
+        String path = "/" + parent + "/web-1";
+        Path bundle = runtime.bundle("cgroups-path", rootfs, "sleep", "600");
+        Path config = bundle.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"linux\": {",
+                "\"linux\": {\"cgroupsPath\": \"" + path + "\","));
+        List<Path> memory = List.of(Path.of("/sys/fs/cgroup/memory" + path), Path.of("/sys/fs/cgroup/pids" + path));
+        try {
+            runtime.ok("run", "--detach", "--bundle", bundle.toString(), "placed");
+            long pid = state("placed").get("pid").asLong();
+            List<String> cgroups = Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
+            for (String controller : List.of("memory", "pids", "cpu", "freezer")) {
+                assertTrue(cgroups.stream().anyMatch(l -> l.matches("\\d+:([^:]*,)?" + controller + "(,[^:]*)?:" + path)),
+                        controller + " must be at " + path + ": " + cgroups);
+            }
+            assertTrue(Files.readString(memory.get(0).resolve("cgroup.procs")).lines().anyMatch(Long.toString(pid)::equals));
+            String inspected = runtime.vessel("inspect", "placed");
+            assertTrue(inspected.contains("\"" + path + "\""), "vessel inspect shows where it is: " + inspected);
+
+            runtime.ok("delete", "--force", "placed");
+            memory.forEach(dir -> assertFalse(Files.exists(dir), dir + " must go with its container"));
+            memory.forEach(dir -> assertTrue(Files.isDirectory(dir.getParent()), "the engine's parent stays"));
+        } finally {
+            runtime.run("delete", "--force", "placed");
+            removeEveryHierarchys(parent);
+        }
+
+        String ours = "/" + DaemonLink.cgroupParent(runtime.root) + "/web-2";
+        for (String bad : List.of(ours, "/a/../b", "machine.slice:libpod:x")) {
+            Files.writeString(config, Files.readString(config).replaceAll("\"cgroupsPath\": \"[^\"]*\"",
+                    "\"cgroupsPath\": \"" + bad + "\""));
+            RuntimeFixture.Result r = runtime.run("create", "--bundle", bundle.toString(), "misplaced");
+            assertEquals(1, r.exitCode(), bad);
+            assertTrue(r.stderr().contains(bad.equals(ours) ? "cgroup_path" : "linux.cgroupsPath"), r.stderr());
+            assertEquals(1, runtime.run("state", "misplaced").exitCode(), "nothing is left of a refused create");
+        }
+        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + ours)));
+    }
+
+    /** rmdir of {@code name} in every cgroup hierarchy; the kernel may say EBUSY for a moment after a child went. */
+    private static void removeEveryHierarchys(String name) throws Exception {
+        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path dir : hierarchies.map(h -> h.resolve(name)).filter(Files::isDirectory).toList()) {
+                for (int attempt = 0; Files.exists(dir); attempt++) {
+                    try {
+                        Files.delete(dir);
+                    } catch (java.nio.file.FileSystemException e) {
+                        if (attempt > 500) {
+                            throw e;
+                        }
+                        Thread.sleep(10);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aBundleVesselCannotHonourIsRefusedNamingTheField() throws Exception {
         Path bundle = runtime.bundle("sysctl", rootfs, "true");
