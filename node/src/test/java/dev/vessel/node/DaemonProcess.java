@@ -134,7 +134,23 @@ public final class DaemonProcess {
     /** Removes a test daemon's cgroup parent, and the partition its VMs' domains ran under (as the daemon names it). */
     public static void removeCgroupParent(String parent) throws IOException {
         for (CgroupHierarchy h : CgroupHierarchies.detect().all()) {
-            Files.deleteIfExists(h.mountPoint().resolve(parent));
+            // the kernel may say EBUSY for a moment after the last child went
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    Files.deleteIfExists(h.mountPoint().resolve(parent));
+                    break;
+                } catch (java.nio.file.FileSystemException e) {
+                    if (attempt >= 500) {
+                        throw e;
+                    }
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        throw e;
+                    }
+                }
+            }
         }
         CgroupPartition.of("/" + parent + "-vms").removeIfEmpty(); // a daemon that was killed could not
     }

@@ -84,6 +84,7 @@ class ContainerdTest {
             if (runtime != null) {
                 runtime.close();
             }
+            DaemonProcess.removeCgroupParent(NAMESPACE); // where ctr puts a namespace's containers: /root/ID
         }
     }
 
@@ -140,6 +141,11 @@ class ContainerdTest {
         String listed = runtime.ok("list", "--format", "json");
         assertTrue(listed.contains("\"id\":\"bg\"") && listed.contains("\"status\":\"running\""), listed);
         assertTrue(runtime.vessel("ps").lines().anyMatch(l -> l.startsWith("bg ") && l.contains("RUNNING")));
+        // containerd's cgroupsPath, /NAMESPACE/ID, is where the task is
+        Path memory = Path.of("/sys/fs/cgroup/memory", NAMESPACE, "bg");
+        long pid = new com.fasterxml.jackson.databind.ObjectMapper().readTree(runtime.ok("state", "bg")).get("pid").asLong();
+        assertTrue(Files.readString(memory.resolve("cgroup.procs")).lines().anyMatch(Long.toString(pid)::equals),
+                "the task in " + memory);
 
         ctrOk("task", "kill", "--signal", "SIGTERM", "bg");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -152,5 +158,6 @@ class ContainerdTest {
         assertTrue(deleted.output().contains("exit code 7"), deleted.output());
         ctrOk("containers", "rm", "bg");
         assertFalse(runtime.ok("list", "-q").contains("bg"), "containerd's delete removes the container from Vessel");
+        assertFalse(Files.exists(memory), "its cgroup goes with it");
     }
 }

@@ -448,7 +448,7 @@ class RuntimeCliTest {
             memory.forEach(dir -> assertTrue(Files.isDirectory(dir.getParent()), "the engine's parent stays"));
         } finally {
             runtime.run("delete", "--force", "placed");
-            removeEveryHierarchys(parent);
+            DaemonProcess.removeCgroupParent(parent);
         }
 
         String ours = "/" + DaemonLink.cgroupParent(runtime.root) + "/web-2";
@@ -461,24 +461,6 @@ class RuntimeCliTest {
             assertEquals(1, runtime.run("state", "misplaced").exitCode(), "nothing is left of a refused create");
         }
         assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + ours)));
-    }
-
-    /** rmdir of {@code name} in every cgroup hierarchy; the kernel may say EBUSY for a moment after a child went. */
-    private static void removeEveryHierarchys(String name) throws Exception {
-        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path dir : hierarchies.map(h -> h.resolve(name)).filter(Files::isDirectory).toList()) {
-                for (int attempt = 0; Files.exists(dir); attempt++) {
-                    try {
-                        Files.delete(dir);
-                    } catch (java.nio.file.FileSystemException e) {
-                        if (attempt > 500) {
-                            throw e;
-                        }
-                        Thread.sleep(10);
-                    }
-                }
-            }
-        }
     }
 
     @Test
