@@ -18,6 +18,9 @@ final class PsCommand implements Callable<Integer> {
     private boolean all;
     @Option(names = "--json", description = "print the daemon's JSON")
     private boolean json;
+    @Option(names = {"-q", "--quiet"}, description = "print each container's name alone, one per line (it names the"
+            + " container whether or not it was renamed, for vessel rm $(vessel ps -aq))")
+    private boolean quiet;
 
     @Override
     public Integer call() {
@@ -32,6 +35,10 @@ final class PsCommand implements Callable<Integer> {
         }
         if (json) {
             vessel.out.println(CliJson.JSON.createObjectNode().set("containers", shown));
+            return 0;
+        }
+        if (quiet) {
+            shown.forEach(c -> vessel.out.println(c.path("name").asText(c.path("id").asText())));
             return 0;
         }
         Table table = new Table("ID", "IMAGE/ROOTFS", "COMMAND", "STATE", "EXIT", "CREATED", "POD", "NAMES");

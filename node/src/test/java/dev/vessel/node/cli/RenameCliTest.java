@@ -76,6 +76,7 @@ class RenameCliTest {
         assertTrue(old.err().contains("no container 'first'"), old::toString);
         assertTrue(psRow("second").startsWith("first "), () -> vessel("ps").out());
         assertEquals(null, psRow("first"));
+        assertTrue(ok("ps", "-q").out().lines().toList().contains("second"), "ps -q gives what names it now");
         JsonNode listed = JSON.readTree(ok("ps", "--json").out()).get("containers");
         assertTrue(listed.toString().contains("\"name\":\"second\""), listed::toString);
 
