@@ -245,7 +245,7 @@ final class GuestTasks {
 
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
-     * (image, networks, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
+     * (image, networks or the network namespace, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
      * volumes made ready in the guest instead of the host's, sharing the guest's network namespace.
      * GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
      * passed-through devices the guest does not allocate. A pod's member stays its pod's member in the
@@ -259,6 +259,7 @@ final class GuestTasks {
                 .clearVolumes()
                 .addAllVolumes(volumes)
                 .clearNetworks()
+                .clearNetworkNamespacePath() // the host's: its interfaces are the guest's NICs
                 .clearUris()
                 .clearVm()
                 .clearRestart(); // the host restarts a VM task, in a new VM: the guest runs it once
@@ -281,6 +282,7 @@ final class GuestTasks {
                 .setId(containerId)
                 .setIsolation(Isolation.PROCESS)
                 .clearNetworks()
+                .clearNetworkNamespacePath()
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
                 .clearVm()
                 .clearRestart();

@@ -56,6 +56,7 @@ public final class RtNetlink implements AutoCloseable {
     static final int RTM_NEWROUTE = 24;
     static final int RTM_GETROUTE = 26;
     static final int RTM_NEWQDISC = 36;
+    static final int RTM_DELQDISC = 37;
     static final int RTM_NEWTFILTER = 44;
     static final int IFLA_ADDRESS = 1;
     static final int IFLA_IFNAME = 3;
@@ -346,6 +347,12 @@ public final class RtNetlink implements AutoCloseable {
     static NetlinkMessage addIngressQdiscRequest(int index) {
         return NetlinkMessage.of(RTM_NEWQDISC, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                 tcmsg(index, INGRESS_HANDLE, TC_H_INGRESS, 0)).attributeString(TCA_KIND, "ingress");
+    }
+
+    /** {@code tc qdisc del dev <index> ingress}, with the filters on it. */
+    public void deleteIngressQdisc(int index) throws ErrnoException {
+        request(NetlinkMessage.of(RTM_DELQDISC, NLM_F_REQUEST | NLM_F_ACK, tcmsg(index, INGRESS_HANDLE, TC_H_INGRESS, 0)),
+                "delete the ingress qdisc of link " + index);
     }
 
     /**

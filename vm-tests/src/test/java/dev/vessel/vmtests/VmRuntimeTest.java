@@ -12,10 +12,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.linux.PosixAcls;
+import dev.vessel.node.runtime.Iptables;
 import dev.vessel.node.runtime.PodmanFixture;
 import dev.vessel.node.runtime.RuntimeFixture;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -25,7 +31,7 @@ import org.junit.jupiter.api.Test;
 /**
  * vessel-runtime with a VM per container ({@code --vm}, as an engine's second runtime runs it): a bundle's
  * rootfs shared into a guest of its own, its config applied there by the in-guest isolators, through the
- * OCI commands' state transitions. One boot.
+ * OCI commands' state transitions. A boot per test.
  */
 class VmRuntimeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -146,11 +152,7 @@ class VmRuntimeTest {
             assertTrue(refused.exitCode() != 0 && refused.output().contains("setfacl"), refused.output());
             assertEquals(List.of(), VmNode.domains().stream().filter(d -> d.contains(id.substring(0, 12))).toList());
 
-            // the layer's directory (upper and merged are in it) and those above it
-            Path layer = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip()).getParent();
-            for (Path up = layer; up.startsWith(podman.dir); up = up.getParent()) {
-                QemuUser.ofHost().allow(up, PosixAcls.EXECUTE);
-            }
+            letQemuIn(podman, id); // the layer's directory (upper and merged are in it) and those above it
             String out = podman.ok("start", "--attach", id);
             String hostVersion = Files.readString(Path.of("/proc/version"));
             assertTrue(out.startsWith("Linux version ") && !out.startsWith(hostVersion), out);
@@ -162,6 +164,66 @@ class VmRuntimeTest {
         } finally {
             podman.close();
             VmNode.run("rm", "-rf", podmanDir.toString());
+        }
+    }
+
+    /**
+     * A VM container on a podman network with a published port: the guest's NIC is connected to the interface
+     * podman made in the namespace it made (vm/network's tc redirect), with its address and routes, so podman's
+     * port forwarding reaches the server in the guest. Nothing of it is left after podman rm (taps, qdiscs).
+     */
+    @Test
+    void aVmContainerIsOnItsPodmanNetworkAndServesItsPublishedPort() throws Exception {
+        Path podmanDir = Files.createTempDirectory(Path.of("/var/tmp"), "vrn");
+        PodmanFixture podman = new PodmanFixture(podmanDir, runtime);
+        String network = "vessel-vm-net";
+        Iptables before = Iptables.now();
+        try {
+            podman.ok("network", "create", "--subnet", "10.89.214.0/24", network);
+            // (the web root on a tmpfs: QEMU's user may not write in podman's layer)
+            String id = podman.ok("create", "--network", network, "-p", "10.89.214.1:18214:8080", "--ipc", "none",
+                    "--tmpfs", "/srv", PodmanFixture.IMAGE, "sh", "-c", "cat /proc/version > /srv/index.html;"
+                            + " ip -4 -o addr show eth0 >> /srv/index.html; exec httpd -f -p 8080 -h /srv").strip();
+            letQemuIn(podman, id);
+            podman.ok("start", id);
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            HttpRequest get = HttpRequest.newBuilder(URI.create("http://10.89.214.1:18214/index.html"))
+                    .timeout(Duration.ofSeconds(5)).build();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            String served = null;
+            while (served == null) {
+                try {
+                    served = http.send(get, HttpResponse.BodyHandlers.ofString()).body();
+                } catch (java.io.IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("nothing answered on the published port: " + podman.podman("logs", id)
+                                + runtime.daemonLog(), e);
+                    }
+                    Thread.sleep(500);
+                }
+            }
+            String hostVersion = Files.readString(Path.of("/proc/version"));
+            assertTrue(served.startsWith("Linux version ") && !served.startsWith(hostVersion), "the guest's: " + served
+                    + podman.podman("logs", id));
+            String address = podman.ok("inspect", "--format",
+                    "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", id).strip();
+            assertTrue(address.startsWith("10.89.214.") && served.contains(" " + address + "/24"),
+                    "the guest has podman's address " + address + " for the container: " + served);
+            podman.ok("rm", "-f", id);
+            assertEquals("", VmNode.run("sh", "-c", "ip -o link | grep ': vt' || true").strip(), "no tap is left");
+        } finally {
+            podman.podman("network", "rm", "-f", network);
+            podman.close();
+            before.restore();
+            VmNode.run("rm", "-rf", podmanDir.toString());
+        }
+    }
+
+    /** podman keeps a container's layer in a 0700 directory of its 0700 storage: QEMU's user needs to search it. */
+    private static void letQemuIn(PodmanFixture podman, String id) throws Exception {
+        Path layer = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip()).getParent();
+        for (Path up = layer; up.startsWith(podman.dir); up = up.getParent()) {
+            QemuUser.ofHost().allow(up, PosixAcls.EXECUTE);
         }
     }
 

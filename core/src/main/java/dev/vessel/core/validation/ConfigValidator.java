@@ -649,9 +649,6 @@ public final class ConfigValidator {
             if (c.getNetworksCount() > 0) {
                 fail("network_namespace_path", "joins a namespace the caller made: no networks with it");
             }
-            if (c.getIsolation() != Isolation.PROCESS) {
-                fail("network_namespace_path", "only a process container joins a network namespace");
-            }
         }
 
         private void networks(List<NetworkAttachment> networks, Isolation isolation) {

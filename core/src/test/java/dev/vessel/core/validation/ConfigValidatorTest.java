@@ -489,6 +489,8 @@ class ConfigValidatorTest {
     @Test
     void aJoinedNetworkNamespaceIsAnAbsolutePathWithoutNetworks() {
         assertDoesNotThrow(() -> validator.validate(valid().setNetworkNamespacePath("/run/netns/x").build()));
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM)
+                .setNetworkNamespacePath("/run/netns/x").build()), "a VM container's NICs on an engine's namespace");
         assertRefused("network_namespace_path", valid().setNetworkNamespacePath("netns/x"));
         assertRefused("network_namespace_path", valid().setNetworkNamespacePath("/run/netns/x")
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("none")));

@@ -101,7 +101,9 @@ public final class CgroupsIsolator implements Isolator {
         ContainerConfig config = context.config();
         refuseInsideParent(config.getCgroupPath());
         ContainerCgroups cgroups = cgroupsOf(context);
-        hierarchies.unified().ifPresent(this::enableV2Controllers);
+        String own = config.getCgroupPath();
+        hierarchies.unified().ifPresent(unified -> enableV2Controllers(unified, own.isEmpty() ? parent
+                : own.substring(1, own.lastIndexOf('/') + 1)));
         for (Path dir : cgroups.distinctDirectories()) {
             if (Files.exists(dir)) {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, dir.toString(),
@@ -148,14 +150,17 @@ public final class CgroupsIsolator implements Isolator {
                 .filter(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent()).toList();
     }
 
-    /** On v2 a child only gets a controller that every ancestor enabled in cgroup.subtree_control. */
-    private void enableV2Controllers(CgroupHierarchy unified) {
+    /**
+     * On v2 a child only gets a controller that every ancestor enabled in cgroup.subtree_control: from the root
+     * down to {@code parentPath} (the node's parent, or the parent of a container's own path; "": the root).
+     */
+    private void enableV2Controllers(CgroupHierarchy unified, String parentPath) {
         List<String> routedToV2 = v2Controllers();
         if (routedToV2.isEmpty()) {
             return; // a hybrid host whose v2 hierarchy holds nothing Vessel uses
         }
         Path root = unified.mountPoint();
-        Path parentDir = root.resolve(parent);
+        Path parentDir = root.resolve(parentPath);
         try {
             Files.createDirectories(parentDir);
         } catch (IOException e) {

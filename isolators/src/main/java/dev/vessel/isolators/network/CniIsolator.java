@@ -99,7 +99,10 @@ public final class CniIsolator implements Isolator {
         String id = context.containerId();
         List<NetworkAttachment> attachments = NetworkNames.cniAttachments(context.config());
         if (attachments.isEmpty()) {
-            context.put(NetworkKeys.NETNS, Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "ns", "net"));
+            // the namespace the container's maker wired (an engine's), else the host's
+            String made = context.config().getNetworkNamespacePath();
+            context.put(NetworkKeys.NETNS, made.isEmpty()
+                    ? Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "ns", "net") : Path.of(made));
             return LaunchInfo.getDefaultInstance();
         }
         // Every name and plugin is checked before anything is created.

@@ -4,6 +4,7 @@ import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
 import dev.vessel.core.model.Isolation;
@@ -19,6 +20,7 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.NetworkKeys;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.RtNetlink;
 import dev.vessel.linux.TapDevices;
 import java.io.IOException;
@@ -32,8 +34,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code vm/network}: gives a VM task's guest one NIC per CNI interface of its container, in the way
- * Kata Containers' "tcfilter" model does.
+ * {@code vm/network}: gives a VM task's guest one NIC per CNI interface of its container (or per interface of
+ * the network namespace an engine made and wired for it, {@code network_namespace_path}: podman's and
+ * containerd's networks), in the way Kata Containers' "tcfilter" model does.
  *
  * <ol>
  * <li>{@code prepare} (the CNI isolator has made the container's netns and {@code eth0, eth1, …} in
@@ -102,15 +105,16 @@ public final class VmNetworkIsolator implements Isolator {
 
     @Override
     public LaunchInfo prepare(PrepareContext context) throws IOException {
-        int count = NetworkNames.cniAttachments(context.config()).size(); // none: no NIC
+        Path netns = context.get(NetworkKeys.NETNS);
+        List<String> names = interfaceNames(context.config(), netns);
+        int count = names.size();
         if (count == 0) {
             return LaunchInfo.getDefaultInstance(); // no NIC: the guest has only its loopback
         }
-        Path netns = context.get(NetworkKeys.NETNS);
         List<GuestInterface> interfaces = new ArrayList<>();
         try (RtNetlink container = RtNetlink.openIn(netns)) {
-            for (int i = 0; i < count; i++) {
-                interfaces.add(guestInterface(container, "eth" + i)); // the CNI isolator's names, in order
+            for (String name : names) {
+                interfaces.add(guestInterface(container, name));
             }
         }
         List<String> taps = new ArrayList<>();
@@ -125,7 +129,7 @@ public final class VmNetworkIsolator implements Isolator {
                 taps.add(tap);
             }
             save(context.containerId(), VmNetworkCheckpoint.newBuilder().setNetns(netns.toString()).addAllTaps(taps)
-                    .build());
+                    .addAllInterfaces(names).build());
             for (String tap : taps) {
                 TapDevices.createPersistent(tap);
             }
@@ -137,7 +141,22 @@ public final class VmNetworkIsolator implements Isolator {
         return LaunchInfo.newBuilder().setVm(vm).build();
     }
 
-    /** What the guest configures for the interface {@code name} as CNI left it in the container's netns. */
+    /**
+     * The interfaces of the container's netns the guest gets, in order: the CNI isolator's {@code eth0, eth1, …}
+     * for its networks; in a namespace an engine made, each of its interfaces but loopback, as the engine named
+     * them (podman's and containerd's {@code eth0}). None: no NIC.
+     */
+    private static List<String> interfaceNames(ContainerConfig config, Path netns) throws IOException {
+        int count = NetworkNames.cniAttachments(config).size();
+        if (count > 0 || config.getNetworkNamespacePath().isEmpty()) {
+            return java.util.stream.IntStream.range(0, count).mapToObj(i -> "eth" + i).toList();
+        }
+        try (RtNetlink engines = RtNetlink.openIn(netns)) {
+            return engines.links().stream().filter(l -> !l.loopback()).map(RtNetlink.Link::name).toList();
+        }
+    }
+
+    /** What the guest configures for the interface {@code name} as CNI (or the engine) left it in the container's netns. */
     static GuestInterface guestInterface(RtNetlink netlink, String name) throws IOException {
         RtNetlink.Link link = netlink.link(name).orElseThrow(() -> new VesselException(ErrorCode.INTERNAL, "networks",
                 "the container's network namespace has no interface " + name + " to connect the guest to"));
@@ -169,6 +188,8 @@ public final class VmNetworkIsolator implements Isolator {
         }
         Path netns = Path.of(saved.get().getNetns());
         List<String> taps = saved.get().getTapsList();
+        List<String> names = saved.get().getInterfacesCount() > 0 ? saved.get().getInterfacesList()
+                : java.util.stream.IntStream.range(0, taps.size()).mapToObj(i -> "eth" + i).toList();
         try (RtNetlink host = RtNetlink.open()) {
             for (String tap : taps) {
                 host.moveToNamespace(host.link(tap).orElseThrow(() -> new VesselException(ErrorCode.INTERNAL, tap,
@@ -178,7 +199,7 @@ public final class VmNetworkIsolator implements Isolator {
         try (RtNetlink container = RtNetlink.openIn(netns)) {
             for (int i = 0; i < taps.size(); i++) {
                 RtNetlink.Link tap = container.link(taps.get(i)).orElseThrow();
-                RtNetlink.Link eth = container.link("eth" + i).orElseThrow();
+                RtNetlink.Link eth = container.link(names.get(i)).orElseThrow();
                 container.setMtu(tap.index(), eth.mtu());
                 container.setUp(tap.index());
                 container.addIngressQdisc(eth.index());
@@ -246,12 +267,30 @@ public final class VmNetworkIsolator implements Isolator {
         if (Files.exists(netns)) {
             try (RtNetlink container = RtNetlink.openIn(netns)) {
                 deleteLinks(container, taps);
+                unredirect(container, saved.get().getInterfacesList());
             } catch (IOException e) {
                 // a netns file left unmounted holds no namespace, hence no tap
                 LOG.log(Level.DEBUG, "no namespace at {0}: {1}", netns, e.getMessage());
             }
         }
         checkpoint(containerId).delete();
+    }
+
+    /**
+     * An engine's namespace outlives the container (podman's until its network is torn down): its interfaces get
+     * their ingress back, as the engine made them. (A namespace Vessel made goes with the container.)
+     */
+    private static void unredirect(RtNetlink netlink, List<String> interfaces) throws IOException {
+        for (String name : interfaces) {
+            Optional<RtNetlink.Link> link = netlink.link(name);
+            if (link.isPresent()) {
+                try {
+                    netlink.deleteIngressQdisc(link.get().index());
+                } catch (ErrnoException e) {
+                    LOG.log(Level.DEBUG, "no ingress qdisc on {0}: {1}", name, e.getMessage()); // not made yet
+                }
+            }
+        }
     }
 
     private static void deleteLinks(RtNetlink netlink, List<String> names) throws IOException {

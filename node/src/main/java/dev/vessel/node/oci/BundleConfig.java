@@ -28,7 +28,6 @@ import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.linux.CgroupDeviceProgram;
 import dev.vessel.linux.Capability;
-import dev.vessel.linux.RtNetlink;
 import dev.vessel.node.cli.Sizes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,13 +74,11 @@ public final class BundleConfig {
 
     private final JsonNode root;
     private final Path bundle;
-    private final NetnsProbe loopbackOnly;
     private final ContainerConfig.Builder out = ContainerConfig.newBuilder().setIsolation(Isolation.PROCESS);
 
-    private BundleConfig(JsonNode root, Path bundle, NetnsProbe loopbackOnly) {
+    private BundleConfig(JsonNode root, Path bundle) {
         this.root = root;
         this.bundle = bundle;
-        this.loopbackOnly = loopbackOnly;
     }
 
     /**
@@ -99,7 +96,7 @@ public final class BundleConfig {
         } catch (IOException e) {
             throw VesselException.invalid("bundle", "cannot read " + bundle.resolve("config.json") + ": " + e.getMessage());
         }
-        return translate(id, bundle, config, isolation, BundleConfig::hasOnlyLoopback);
+        return translate(id, bundle, config, isolation);
     }
 
     /**
@@ -128,7 +125,7 @@ public final class BundleConfig {
                 }
             }
         }
-        BundleConfig exec = new BundleConfig(JSON.createObjectNode(), null, path -> false);
+        BundleConfig exec = new BundleConfig(JSON.createObjectNode(), null);
         exec.process(withoutCapabilities);
         ContainerConfig asked = exec.out.build();
         if (!asked.getRlimitsList().equals(container.getRlimitsList())) {
@@ -161,13 +158,11 @@ public final class BundleConfig {
         return set;
     }
 
-    /** {@code loopbackOnly}: whether the network namespace bound at a path has no interface but loopback. */
-    static ContainerConfig translate(String id, Path bundle, JsonNode config, Isolation isolation,
-            NetnsProbe loopbackOnly) {
+    static ContainerConfig translate(String id, Path bundle, JsonNode config, Isolation isolation) {
         if (config == null || !config.isObject()) {
             throw refused("", "config.json must hold a JSON object");
         }
-        return new BundleConfig(config, bundle, loopbackOnly).translate(id, isolation);
+        return new BundleConfig(config, bundle).translate(id, isolation);
     }
 
     private ContainerConfig translate(String id, Isolation isolation) {
@@ -527,9 +522,8 @@ public final class BundleConfig {
             switch (type) {
                 case "network" -> {
                     network = true;
-                    if (!path.isEmpty() && inVm()) {
-                        vmNetworkNamespace(at + ".path", path);
-                    } else if (!path.isEmpty()) {
+                    if (!path.isEmpty()) {
+                        // a VM container's NICs are connected to the engine's interfaces there (vm/network)
                         out.setNetworkNamespacePath(path);
                     }
                 }
@@ -564,37 +558,6 @@ public final class BundleConfig {
             out.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
         }
         return user;
-    }
-
-    /**
-     * A VM's network is its own NICs, not a namespace on the host: a namespace an engine made with nothing in
-     * it but loopback (podman's {@code --network none}) is what a VM without a NIC has, anything more the VM
-     * could not reach.
-     */
-    private void vmNetworkNamespace(String at, String path) {
-        boolean bare;
-        try {
-            bare = loopbackOnly.hasOnlyLoopback(Path.of(path));
-        } catch (IOException e) {
-            throw refused(at, "cannot list the interfaces of the network namespace " + Quoted.of(path) + ": "
-                    + e.getMessage());
-        }
-        if (!bare) {
-            throw refused(at, "a VM container cannot join a network namespace on the host (" + Quoted.of(path)
-                    + " has interfaces besides loopback): its network is its own; use podman --network none");
-        }
-    }
-
-    /** Whether the network namespace bound at a path has no interface but loopback. */
-    @FunctionalInterface
-    interface NetnsProbe {
-        boolean hasOnlyLoopback(Path netns) throws IOException;
-    }
-
-    private static boolean hasOnlyLoopback(Path netns) throws IOException {
-        try (RtNetlink netlink = RtNetlink.openIn(netns)) {
-            return netlink.links().stream().allMatch(RtNetlink.Link::loopback);
-        }
     }
 
     /** A {@code linux.devices} entry: the host's node of its type and number, and where the container has it. */

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -268,48 +267,6 @@ class PodmanTest {
         } finally {
             podman("network", "rm", "-f", network);
             before.restore();
-        }
-    }
-
-    /**
-     * The host's IPv4 rules: the CNI plugins podman runs keep their shared chains (and the jumps to them) after
-     * the last network is gone; {@link #restore} removes what was added since, rules first, then chains.
-     */
-    private record Iptables(Map<String, List<String>> rules, Map<String, List<String>> chains) {
-        static Iptables now() throws IOException, InterruptedException {
-            Map<String, List<String>> rules = new HashMap<>();
-            Map<String, List<String>> chains = new HashMap<>();
-            String table = "";
-            for (String line : exec(List.of("iptables-save")).output().lines().toList()) {
-                if (line.startsWith("*")) {
-                    table = line.substring(1);
-                } else if (line.startsWith("-A ")) {
-                    rules.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(3));
-                } else if (line.startsWith(":")) {
-                    chains.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(1).split(" ")[0]);
-                }
-            }
-            return new Iptables(rules, chains);
-        }
-
-        void restore() throws IOException, InterruptedException {
-            Iptables after = now();
-            for (var table : after.rules.entrySet()) {
-                for (String rule : table.getValue()) {
-                    if (!rules.getOrDefault(table.getKey(), List.of()).contains(rule)) {
-                        // iptables-save quotes as a shell does
-                        exec(List.of("sh", "-c", "iptables -t " + table.getKey() + " -D " + rule));
-                    }
-                }
-            }
-            for (var table : after.chains.entrySet()) {
-                for (String chain : table.getValue()) {
-                    if (!chains.getOrDefault(table.getKey(), List.of()).contains(chain)) {
-                        exec(List.of("iptables", "-t", table.getKey(), "-X", chain));
-                    }
-                }
-            }
-            assertEquals(this, now(), "the host's iptables as they were");
         }
     }
 

@@ -1,0 +1,60 @@
+package dev.vessel.node.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The host's IPv4 rules: the CNI plugins podman runs keep their shared chains (and the jumps to them) after
+ * the last network is gone; {@link #restore} removes what was added since, rules first, then chains. Public
+ * for the VM tests.
+ */
+public record Iptables(Map<String, List<String>> rules, Map<String, List<String>> chains) {
+    public static Iptables now() throws IOException, InterruptedException {
+        Map<String, List<String>> rules = new HashMap<>();
+        Map<String, List<String>> chains = new HashMap<>();
+        String table = "";
+        for (String line : run(List.of("iptables-save")).lines().toList()) {
+            if (line.startsWith("*")) {
+                table = line.substring(1);
+            } else if (line.startsWith("-A ")) {
+                rules.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(3));
+            } else if (line.startsWith(":")) {
+                chains.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(1).split(" ")[0]);
+            }
+        }
+        return new Iptables(rules, chains);
+    }
+
+    public void restore() throws IOException, InterruptedException {
+        Iptables after = now();
+        for (var table : after.rules.entrySet()) {
+            for (String rule : table.getValue()) {
+                if (!rules.getOrDefault(table.getKey(), List.of()).contains(rule)) {
+                    // iptables-save quotes as a shell does
+                    run(List.of("sh", "-c", "iptables -t " + table.getKey() + " -D " + rule));
+                }
+            }
+        }
+        for (var table : after.chains.entrySet()) {
+            for (String chain : table.getValue()) {
+                if (!chains.getOrDefault(table.getKey(), List.of()).contains(chain)) {
+                    run(List.of("iptables", "-t", table.getKey(), "-X", chain));
+                }
+            }
+        }
+        assertEquals(this, now(), "the host's iptables as they were");
+    }
+
+    private static String run(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return output;
+    }
+}
