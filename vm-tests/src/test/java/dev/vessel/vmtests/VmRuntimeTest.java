@@ -98,12 +98,22 @@ class VmRuntimeTest {
         ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
         resources.putObject("memory").put("limit", 600L << 20);
         resources.putObject("cpu").put("quota", 150_000).put("period", 100_000);
+        // createContainer: on the host, in the namespaces of the VM's QEMU, once it runs (Kata's rule)
+        Path hooked = dir.resolve("create-container.out");
+        config.putObject("hooks").putArray("createContainer").addObject().put("path", "/bin/sh").set("args",
+                JSON.valueToTree(List.of("sh", "-c", "{ cat; echo; readlink /proc/self/ns/net; } > " + hooked)));
         Files.writeString(bundle.resolve("config.json"), config.toString());
 
         runtime.ok("create", "--bundle", bundle.toString(), "--pid-file", dir.resolve("vm.pid").toString(), "vmc");
         JsonNode created = state("vmc");
         assertEquals("created", created.get("status").asText(), created.toString());
         assertTrue(created.get("pid").asLong() > 0, created.toString());
+        List<String> hook = Files.readAllLines(hooked);
+        JsonNode hookState = JSON.readTree(hook.get(0));
+        assertEquals("vmc", hookState.get("id").asText(), hook.toString());
+        assertEquals(created.get("pid").asLong(), hookState.get("pid").asLong(), "the state names QEMU");
+        assertTrue(Files.readString(Path.of("/proc", created.get("pid").asText(), "cmdline")).contains("qemu"));
+        assertEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString(), hook.get(1), "QEMU's, the host's");
         assertTrue(runtime.vessel("inspect", "vmc").contains("\"VM\""), "the container is a VM task");
 
         runtime.ok("start", "vmc");

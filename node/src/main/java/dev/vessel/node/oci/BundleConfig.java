@@ -390,11 +390,10 @@ public final class BundleConfig {
 
     /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
-        for (String inside : List.of("createContainer", "startContainer")) {
-            if (inVm() && !hooks.path(inside).isEmpty()) {
-                throw refused("hooks." + inside, "is not supported in a VM container yet: it runs in the task's"
-                        + " namespaces, which are the guest's");
-            }
+        // createContainer runs in the namespaces of the VM's QEMU on the host, as Kata's runtime runs it
+        if (inVm() && !hooks.path("startContainer").isEmpty()) {
+            throw refused("hooks.startContainer", "is not supported in a VM container: it runs inside the container"
+                    + " before its program, and the guest makes a VM container's task only when it starts it");
         }
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {
