@@ -2,6 +2,7 @@ package dev.vessel.guest;
 
 import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.agent.LaunchTask;
+import dev.vessel.core.hooks.ContainerHooks;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -57,6 +58,7 @@ final class GuestTasks {
      * so that the host hears of them before the task's end, after which it tears the VM down.
      */
     private static final long EXECS_END_PATIENCE_MS = 2000;
+    private static final String START_HOOKS = "startContainer";
     /** The warm-up's task: not a host's (it never reaches {@link #tasks}) and gone before any is launched. */
     private static final String WARM_UP_ID = "vessel-warm-up";
     /** Where the guest image installs busybox. */
@@ -184,18 +186,24 @@ final class GuestTasks {
      * With {@code attach}, it is created, attached to and only then started, so that nothing it prints is missed.
      */
     private Launched start(Task task, String containerId, List<String> lineage, ContainerConfig config, boolean attach) {
-        Launched launched = attach ? createAttachStart(config) : new Launched(containerizer.launch(config).getPid(), null);
+        Launched launched = attach || !ContainerHooks.of(config, START_HOOKS).isEmpty() ? createAttachStart(config, attach)
+                : new Launched(containerizer.launch(config).getPid(), null);
         task.events = TaskEvents.start(containerId, paths.containerDir(lineage), logs,
                 afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), link);
         return launched;
     }
 
-    /** Creates the task, attaches to it and only then starts it; a failure leaves nothing of it. */
-    private Launched createAttachStart(ContainerConfig config) {
-        containerizer.create(config);
+    /**
+     * Creates the task, attaches to it (with {@code attach}), runs its OCI {@code startContainer} hooks inside it
+     * (an OCI VM container's: the host has no task to run them in) and only then starts it; a failure leaves
+     * nothing of it.
+     */
+    private Launched createAttachStart(ContainerConfig config, boolean attach) {
+        long pid = containerizer.create(config).getPid();
         StdioChannel stdio = null;
         try {
-            stdio = containerizer.attach(config.getId());
+            stdio = attach ? containerizer.attach(config.getId()) : null;
+            ContainerHooks.runInside(START_HOOKS, containerizer, config, ContainerHooks.createdState(config, pid));
             return new Launched(containerizer.start(config.getId()).getPid(), stdio);
         } catch (RuntimeException e) {
             try {

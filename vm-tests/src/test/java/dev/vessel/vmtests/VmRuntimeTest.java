@@ -15,10 +15,6 @@ import dev.vessel.linux.PosixAcls;
 import dev.vessel.node.runtime.Iptables;
 import dev.vessel.node.runtime.PodmanFixture;
 import dev.vessel.node.runtime.RuntimeFixture;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -77,7 +73,8 @@ class VmRuntimeTest {
                 "cat /data/in.txt", "touch /writable/x 2>&1 | grep -q Read-only && echo root-ro",
                 "touch /scratch/x && echo scratch-rw", "cat /etc/app.conf /etc/ro.conf",
                 "echo guest >> /etc/app.conf && echo file-rw",
-                "(echo x >> /etc/ro.conf) 2>&1 | grep -q Read-only && echo file-ro", "nproc", "grep MemTotal /proc/meminfo", "echo ready",
+                "(echo x >> /etc/ro.conf) 2>&1 | grep -q Read-only && echo file-ro", "nproc", "grep MemTotal /proc/meminfo",
+                "cat /scratch/started", "echo ready",
                 "exec sleep 600"));
         ObjectNode config = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
         ObjectNode process = (ObjectNode) config.get("process");
@@ -100,8 +97,12 @@ class VmRuntimeTest {
         resources.putObject("cpu").put("quota", 150_000).put("period", 100_000);
         // createContainer: on the host, in the namespaces of the VM's QEMU, once it runs (Kata's rule)
         Path hooked = dir.resolve("create-container.out");
-        config.putObject("hooks").putArray("createContainer").addObject().put("path", "/bin/sh").set("args",
+        ObjectNode hooks = config.putObject("hooks");
+        hooks.putArray("createContainer").addObject().put("path", "/bin/sh").set("args",
                 JSON.valueToTree(List.of("sh", "-c", "{ cat; echo; readlink /proc/self/ns/net; } > " + hooked)));
+        // startContainer: in the guest, inside the created container (its mounts, its user), before the program
+        hooks.putArray("startContainer").addObject().put("path", "/bin/sh").set("args", JSON.valueToTree(List.of("sh",
+                "-c", "{ id -u; grep -o '\"status\":\"created\"' ; uname -r; } > /scratch/started")));
         Files.writeString(bundle.resolve("config.json"), config.toString());
 
         runtime.ok("create", "--bundle", bundle.toString(), "--pid-file", dir.resolve("vm.pid").toString(), "vmc");
@@ -128,6 +129,8 @@ class VmRuntimeTest {
         // 600 MiB for the task and the guest's own overhead: more than the limit, and than the default 512 MiB
         long memTotalKib = Long.parseLong(lines.get(11).replaceAll("[^0-9]", ""));
         assertTrue(memTotalKib > 600 * 1024, lines.get(11));
+        assertEquals(List.of("1000", "\"status\":\"created\"", lines.get(1)), lines.subList(12, 15),
+                "the startContainer hook ran in the guest's container, as its user, with the state: " + out);
         assertEquals("app\nguest\n", Files.readString(files.resolve("app.conf")), "a bound file is the host's, live");
 
         runtime.ok("kill", "vmc", "KILL");
@@ -196,22 +199,8 @@ class VmRuntimeTest {
                             + " ip -4 -o addr show eth0 >> /srv/index.html; exec httpd -f -p 8080 -h /srv").strip();
             letQemuIn(podman, id);
             podman.ok("start", id);
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            HttpRequest get = HttpRequest.newBuilder(URI.create("http://10.89.214.1:18214/index.html"))
-                    .timeout(Duration.ofSeconds(5)).build();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-            String served = null;
-            while (served == null) {
-                try {
-                    served = http.send(get, HttpResponse.BodyHandlers.ofString()).body();
-                } catch (java.io.IOException e) {
-                    if (System.nanoTime() > deadline) {
-                        throw new AssertionError("nothing answered on the published port: " + podman.podman("logs", id)
-                                + runtime.daemonLog(), e);
-                    }
-                    Thread.sleep(500);
-                }
-            }
+            String served = PodmanFixture.awaitServed("http://10.89.214.1:18214/index.html", Duration.ofSeconds(180),
+                    () -> podman.podman("logs", id) + runtime.daemonLog());
             String hostVersion = Files.readString(Path.of("/proc/version"));
             assertTrue(served.startsWith("Linux version ") && !served.startsWith(hostVersion), "the guest's: " + served
                     + podman.podman("logs", id));

@@ -156,8 +156,8 @@ final class ContainerReaper {
         c.record.getStatusBuilder().setFinishedAt(Timestamps.now())
                 .clearCleanupError().clearCleanupAttempts().clearNextCleanupAt();
         c.moveTo(ContainerState.TERMINATED);
+        terminated.accept(c); // its events first: whoever waited on its end reads them next
         c.terminated.complete(termination);
-        terminated.accept(c);
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.hooks.ContainerHooks;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
@@ -129,8 +130,10 @@ final class OciApi {
         }
         ContainerConfig config = containerizer.config(id);
         try {
-            OciHooks.runInside("startContainer", containerizer, config, OciState.of(containerizer.status(id), config)
-                    .toString());
+            if (config.getIsolation() == Isolation.PROCESS) { // a VM's guest runs them between its task's create and start
+                ContainerHooks.runInside("startContainer", containerizer, config,
+                        OciState.of(containerizer.status(id), config).toString());
+            }
         } catch (RuntimeException e) {
             try {
                 containerizer.destroy(id); // stopped, as runc leaves a container whose start hook failed

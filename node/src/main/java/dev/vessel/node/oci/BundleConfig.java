@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.hooks.ContainerHooks;
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Device;
@@ -52,8 +53,8 @@ import java.util.TreeSet;
  */
 public final class BundleConfig {
     /** The labels an OCI container carries: its bundle, and its annotations as one JSON object. */
-    public static final String BUNDLE_LABEL = "dev.vessel.oci.bundle";
-    public static final String ANNOTATIONS_LABEL = "dev.vessel.oci.annotations";
+    public static final String BUNDLE_LABEL = ContainerHooks.BUNDLE_LABEL;
+    public static final String ANNOTATIONS_LABEL = ContainerHooks.ANNOTATIONS_LABEL;
     /** The annotation that picks a bundle's isolation, {@code vm} or {@code process}, over the runtime's default. */
     public static final String ISOLATION_ANNOTATION = "dev.vessel.isolation";
 
@@ -390,14 +391,11 @@ public final class BundleConfig {
 
     /** The hooks vesseld runs are kept for it ({@link OciHooks}); the others are refused. */
     private void hooks(JsonNode hooks) {
-        // createContainer runs in the namespaces of the VM's QEMU on the host, as Kata's runtime runs it
-        if (inVm() && !hooks.path("startContainer").isEmpty()) {
-            throw refused("hooks.startContainer", "is not supported in a VM container: it runs inside the container"
-                    + " before its program, and the guest makes a VM container's task only when it starts it");
-        }
+        // in a VM container, createContainer runs in the namespaces of its QEMU on the host, as Kata's runtime runs
+        // it, and startContainer in the guest, which runs the container's hooks between its create and its start
         String kept = OciHooks.check(hooks);
         if (!kept.equals("{}")) {
-            out.putLabels(OciHooks.HOOKS_LABEL, kept);
+            out.putLabels(ContainerHooks.LABEL, kept);
         }
     }
 

@@ -5,16 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.hooks.ContainerHooks;
+import dev.vessel.core.hooks.HookOutput;
 import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.model.EnvVar;
-import dev.vessel.core.model.ExecConfig;
-import dev.vessel.core.spi.Containerizer;
-import dev.vessel.core.stdio.StdioChannel;
-import dev.vessel.core.stdio.StdioFrame;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,22 +31,18 @@ import java.util.concurrent.TimeUnit;
  * inside the launch helper, the host's mount namespace stands in for the container's not yet pivoted one (the
  * root file system at {@code root.path}, and at {@code /proc/PID/root} as the task sees it).
  * {@code startContainer} runs in start, before the program, inside the container: an exec of its CREATED task,
- * the path resolved in the container's root; one that fails fails the start.
+ * the path resolved in the container's root; one that fails fails the start ({@link ContainerHooks#runInside}:
+ * for a VM container the guest agent runs it, between its task's create and start in the guest).
  */
 public final class OciHooks {
     private static final System.Logger LOG = System.getLogger(OciHooks.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** The hooks a container carries, as the bundle gave them. */
-    static final String HOOKS_LABEL = "dev.vessel.oci.hooks";
     static final Set<String> RUN = Set.of("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
             "poststop");
     /** Those run during create, in this order; the first that fails fails the create. */
     public static final List<String> CREATE = List.of("prestart", "createRuntime", "createContainer");
     /** The namespaces a createContainer hook joins when the task's differs from vesseld's (nsenter orders them). */
     private static final List<String> JOINED = List.of("user", "uts", "ipc", "net", "pid", "cgroup");
-    private static final long DEFAULT_TIMEOUT_SECONDS = 60;
-    /** How much of a failed hook's output its error quotes. */
-    private static final int OUTPUT_QUOTED = 1024;
 
     private OciHooks() {
     }
@@ -85,7 +77,7 @@ public final class OciHooks {
 
     /** Runs the container's hooks of {@code phase}, each with {@code state} on stdin; failures are logged. */
     public static void run(String phase, ContainerConfig config, String state) {
-        for (JsonNode hook : hooks(config, phase)) {
+        for (JsonNode hook : ContainerHooks.of(config, phase)) {
             String failure = runOne(List.of(), hook, state);
             if (failure != null) {
                 LOG.log(Level.WARNING, "{0} hook {1} of container ''{2}'' {3}", phase, hook.get("path").asText(),
@@ -101,7 +93,7 @@ public final class OciHooks {
      */
     public static void runCreate(ContainerConfig config, String state, long pid) {
         for (String phase : CREATE) {
-            List<JsonNode> hooks = hooks(config, phase);
+            List<JsonNode> hooks = ContainerHooks.of(config, phase);
             List<String> prefix = phase.equals("createContainer") && !hooks.isEmpty() ? nsenter(pid) : List.of();
             for (int i = 0; i < hooks.size(); i++) {
                 String failure = runOne(prefix, hooks.get(i), state);
@@ -110,20 +102,6 @@ public final class OciHooks {
                             Quoted.of(hooks.get(i).get("path").asText()) + " " + failure);
                 }
             }
-        }
-    }
-
-    private static List<JsonNode> hooks(ContainerConfig config, String phase) {
-        String hooks = config.getLabelsOrDefault(HOOKS_LABEL, "");
-        if (hooks.isEmpty()) {
-            return List.of();
-        }
-        try {
-            List<JsonNode> list = new ArrayList<>();
-            JSON.readTree(hooks).path(phase).forEach(list::add);
-            return list;
-        } catch (IOException e) {
-            throw new VesselException(ErrorCode.INTERNAL, HOOKS_LABEL, "unreadable hooks: " + e.getMessage());
         }
     }
 
@@ -173,13 +151,13 @@ public final class OciHooks {
         } catch (IOException e) {
             return "could not run: " + e.getMessage();
         }
-        var output = OutputTail.of(p);
+        var output = HookOutput.of(p);
         try (OutputStream in = p.getOutputStream()) {
             in.write(state.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             // a hook that does not read its stdin
         }
-        long timeout = hook.path("timeout").asLong(DEFAULT_TIMEOUT_SECONDS);
+        long timeout = hook.path("timeout").asLong(ContainerHooks.DEFAULT_TIMEOUT_SECONDS);
         try {
             if (!p.waitFor(timeout, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -194,107 +172,4 @@ public final class OciHooks {
         }
     }
 
-    /**
-     * Runs the container's hooks of {@code phase} inside it, as execs of its CREATED task (its namespaces,
-     * cgroups and user; {@code path} resolved in its root file system; {@code env} added to its environment),
-     * each with {@code state} on stdin; the first that fails throws naming its JSON path.
-     */
-    public static void runInside(String phase, Containerizer containerizer, ContainerConfig config, String state) {
-        List<JsonNode> hooks = hooks(config, phase);
-        for (int i = 0; i < hooks.size(); i++) {
-            String failure = execOne(containerizer, config.getId(), hooks.get(i), state);
-            if (failure != null) {
-                throw new VesselException(ErrorCode.INTERNAL, "hooks." + phase + "[" + i + "]",
-                        Quoted.of(hooks.get(i).get("path").asText()) + " " + failure);
-            }
-        }
-    }
-
-    private static String execOne(Containerizer containerizer, String id, JsonNode hook, String state) {
-        ExecConfig.Builder exec = ExecConfig.newBuilder().addCommand(hook.get("path").asText()).setInteractive(true);
-        JsonNode args = hook.path("args");
-        for (int i = 1; i < args.size(); i++) {
-            exec.addCommand(args.get(i).asText());
-        }
-        for (JsonNode e : hook.path("env")) {
-            String[] pair = e.asText().split("=", 2);
-            exec.addEnv(EnvVar.newBuilder().setName(pair[0]).setValue(pair.length > 1 ? pair[1] : ""));
-        }
-        String execId = containerizer.execCreate(id, exec.build()).getId();
-        var output = new OutputTail();
-        int[] status = {-1};
-        try (StdioChannel stdio = containerizer.execStart(id, execId)) {
-            stdio.write(StdioFrame.stdin(state.getBytes(StandardCharsets.UTF_8)));
-            stdio.write(StdioFrame.stdinClose());
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    for (StdioFrame f; (f = stdio.read()) != null; ) {
-                        if (f.type() == StdioFrame.Type.EXIT) {
-                            status[0] = f.exitStatus();
-                            return;
-                        }
-                        output.keep(f.payload(), f.payload().length);
-                    }
-                } catch (IOException e) {
-                    // detached: the status stays unknown
-                }
-            });
-            long timeout = hook.path("timeout").asLong(DEFAULT_TIMEOUT_SECONDS);
-            if (!reader.join(Duration.ofSeconds(timeout))) {
-                // the caller destroys the container, and the hook with it
-                return "ran past its timeout of " + timeout + " s" + output.quoted();
-            }
-            return status[0] == 0 ? null : "exited " + status[0] + output.quoted();
-        } catch (IOException e) {
-            return "could not run: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "was interrupted";
-        }
-    }
-
-    /** The last bytes a hook wrote (stdout and stderr). */
-    private static final class OutputTail {
-        private final byte[] tail = new byte[OUTPUT_QUOTED];
-        private int length;
-
-        /** Reads {@code p}'s output on a thread of its own, so that a hook writing much never blocks. */
-        static OutputTail of(Process p) {
-            var tail = new OutputTail();
-            tail.reader = Thread.ofVirtual().start(() -> {
-                byte[] buf = new byte[8192];
-                try (var out = p.getInputStream()) {
-                    for (int n; (n = out.read(buf)) >= 0; ) {
-                        tail.keep(buf, n);
-                    }
-                } catch (IOException e) {
-                    // the hook was killed
-                }
-            });
-            return tail;
-        }
-
-        private Thread reader;
-
-        synchronized void keep(byte[] buf, int n) {
-            int from = Math.max(0, n - tail.length);
-            int take = n - from;
-            int shift = Math.min(length, tail.length - take);
-            System.arraycopy(tail, length - shift, tail, 0, shift);
-            System.arraycopy(buf, from, tail, shift, take);
-            length = shift + take;
-        }
-
-        /** {@code : OUTPUT} once the output closed (a child the hook left holding it is not waited for long). */
-        String quoted() throws InterruptedException {
-            if (reader != null) {
-                reader.join(Duration.ofSeconds(1));
-            }
-            String text;
-            synchronized (this) {
-                text = new String(tail, 0, length, StandardCharsets.UTF_8).strip();
-            }
-            return text.isEmpty() ? "" : ": " + text;
-        }
-    }
 }

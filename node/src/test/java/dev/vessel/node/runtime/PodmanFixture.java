@@ -2,11 +2,17 @@ package dev.vessel.node.runtime;
 
 import dev.vessel.launcher.process.BusyboxRootfs;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -62,6 +68,26 @@ public final class PodmanFixture implements AutoCloseable {
 
     public Result podman(String... args) throws IOException, InterruptedException {
         return exec(command(args));
+    }
+
+    /**
+     * The body served at {@code url} once something answers there (a published port whose server is starting),
+     * tried until {@code patience} passed; then fails with what {@code why} says.
+     */
+    public static String awaitServed(String url, Duration patience, Callable<String> why) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest get = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build();
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (true) {
+            try {
+                return http.send(get, HttpResponse.BodyHandlers.ofString()).body();
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("nothing answered at " + url + ": " + why.call(), e);
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     /** A podman call that must succeed; its output. */

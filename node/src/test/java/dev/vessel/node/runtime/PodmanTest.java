@@ -8,10 +8,6 @@ import dev.vessel.node.DaemonProcess;
 import dev.vessel.node.cli.Pty;
 import dev.vessel.node.cli.TerminalCliTest;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -247,21 +243,8 @@ class PodmanTest {
         try {
             String id = podmanOk("run", "-d", "--network", network, "-p", "10.89.213.1:18213:8080", IMAGE, "sh", "-c",
                     "hostname -i > /tmp/index.html; exec httpd -f -p 8080 -h /tmp").strip();
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            HttpRequest get = HttpRequest.newBuilder(URI.create("http://10.89.213.1:18213/index.html"))
-                    .timeout(Duration.ofSeconds(5)).build();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            String served = null;
-            while (served == null) {
-                try {
-                    served = http.send(get, HttpResponse.BodyHandlers.ofString()).body();
-                } catch (IOException e) {
-                    if (System.nanoTime() > deadline) {
-                        throw new AssertionError("nothing answered on the published port: " + podmanOk("logs", id), e);
-                    }
-                    Thread.sleep(200);
-                }
-            }
+            String served = PodmanFixture.awaitServed("http://10.89.213.1:18213/index.html", Duration.ofSeconds(30),
+                    () -> podmanOk("logs", id));
             assertTrue(served.strip().startsWith("10.89.213."), "the task's address on the podman network: " + served);
             podmanOk("rm", "-f", id);
         } finally {
