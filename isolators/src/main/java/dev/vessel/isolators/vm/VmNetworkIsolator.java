@@ -152,8 +152,16 @@ public final class VmNetworkIsolator implements Isolator {
             return java.util.stream.IntStream.range(0, count).mapToObj(i -> "eth" + i).toList();
         }
         try (RtNetlink engines = RtNetlink.openIn(netns)) {
-            return engines.links().stream().filter(l -> !l.loopback()).map(RtNetlink.Link::name).toList();
+            return engines.links().stream().filter(VmNetworkIsolator::ethernet).map(RtNetlink.Link::name).toList();
         }
+    }
+
+    /**
+     * An interface a NIC can stand in for: one with a MAC of its own (a veth, a macvlan), not loopback and not the
+     * tunnel devices a new namespace gets while their modules are loaded (tunl0, gre0, sit0: no MAC, or 4 bytes).
+     */
+    static boolean ethernet(RtNetlink.Link link) {
+        return !link.loopback() && link.mac().length() == 17 && !link.mac().equals("00:00:00:00:00:00");
     }
 
     /** What the guest configures for the interface {@code name} as CNI (or the engine) left it in the container's netns. */

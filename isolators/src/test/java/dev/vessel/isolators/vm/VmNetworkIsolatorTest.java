@@ -135,6 +135,52 @@ class VmNetworkIsolatorTest {
         }
     }
 
+    /**
+     * A namespace an engine made and wired (podman's, containerd's): a NIC for each of its interfaces that carry
+     * Ethernet, as the engine named them; at the end the interface gets its ingress back, since the namespace
+     * is the engine's and outlives the container.
+     */
+    @Test
+    void anEnginesNamespaceGivesANicPerInterfaceAndGetsItsIngressBack() throws Exception {
+        // as an engine leaves it: its end of the veth alone in the namespace, the peer elsewhere
+        String peer = ns + "-peer";
+        sh("ip netns add " + peer + " && ip -n " + ns + " link set outer0 netns " + peer
+                + " && ip -n " + ns + " link set eth0 name podman0");
+        try {
+            engineNamespace();
+        } finally {
+            sh("ip netns del " + peer);
+        }
+    }
+
+    private void engineNamespace() throws Exception {
+        ContainerConfig config = TestContainers.vmConfig(track("net-engine"))
+                .setNetworkNamespacePath("/run/netns/" + ns).build();
+        DirectPrepareContext context = context(config);
+        LaunchInfo info = isolator.prepare(context);
+        assertEquals(1, info.getVm().getNicsCount(), info.toString());
+        assertEquals(MAC, info.getVm().getNics(0).getGuest().getMac());
+        isolator.isolate(context, 1);
+        String tap = isolator.tapName("net-engine", 0);
+        assertTrue(sh("tc -n " + ns + " filter show dev podman0 ingress").contains("Egress Redirect to device " + tap));
+
+        isolator.cleanup(context);
+        assertFalse(sh("tc -n " + ns + " qdisc show dev podman0").contains("ingress"), "the engine's interface as it was");
+        assertFalse(sh("ip -n " + ns + " -o link show").contains(tap));
+    }
+
+    @Test
+    void onlyInterfacesWithAMacOfTheirOwnStandForANic() {
+        assertTrue(VmNetworkIsolator.ethernet(link("eth0", MAC, false)));
+        assertFalse(VmNetworkIsolator.ethernet(link("lo", "00:00:00:00:00:00", true)));
+        assertFalse(VmNetworkIsolator.ethernet(link("tunl0", "00:00:00:00", false)), "an ipip tunnel's address");
+        assertFalse(VmNetworkIsolator.ethernet(link("sit0", "", false)));
+    }
+
+    private static dev.vessel.linux.RtNetlink.Link link(String name, String mac, boolean loopback) {
+        return new dev.vessel.linux.RtNetlink.Link(7, name, mac, 1500, true, loopback, 0, 0);
+    }
+
     @Test
     void aMissingInterfaceIsNamed() throws Exception {
         VesselException e = assertThrows(VesselException.class,
