@@ -149,11 +149,16 @@ public final class VmNetworkIsolator implements Isolator {
     private static List<String> interfaceNames(ContainerConfig config, Path netns) throws IOException {
         int count = NetworkNames.cniAttachments(config).size();
         if (count > 0 || config.getNetworkNamespacePath().isEmpty()) {
-            return java.util.stream.IntStream.range(0, count).mapToObj(i -> "eth" + i).toList();
+            return cniNames(count);
         }
         try (RtNetlink engines = RtNetlink.openIn(netns)) {
             return engines.links().stream().filter(VmNetworkIsolator::ethernet).map(RtNetlink.Link::name).toList();
         }
+    }
+
+    /** The names the CNI isolator gives a container's first {@code count} interfaces, in order. */
+    private static List<String> cniNames(int count) {
+        return java.util.stream.IntStream.range(0, count).mapToObj(i -> "eth" + i).toList();
     }
 
     /**
@@ -197,7 +202,7 @@ public final class VmNetworkIsolator implements Isolator {
         Path netns = Path.of(saved.get().getNetns());
         List<String> taps = saved.get().getTapsList();
         List<String> names = saved.get().getInterfacesCount() > 0 ? saved.get().getInterfacesList()
-                : java.util.stream.IntStream.range(0, taps.size()).mapToObj(i -> "eth" + i).toList();
+                : cniNames(taps.size());
         try (RtNetlink host = RtNetlink.open()) {
             for (String tap : taps) {
                 host.moveToNamespace(host.link(tap).orElseThrow(() -> new VesselException(ErrorCode.INTERNAL, tap,

@@ -37,7 +37,8 @@ final class OciApi {
     private final ContainersApi containers;
     private final Containerizer containerizer;
 
-    private final CgroupHierarchies hierarchies = CgroupHierarchies.detect();
+    /** Read at the first shim's attach, not at the daemon's start, which needs them for no OCI container. */
+    private volatile CgroupHierarchies hierarchies;
 
     OciApi(ContainersApi containers, Containerizer containerizer) {
         this.containers = containers;
@@ -57,6 +58,9 @@ final class OciApi {
             return;
         }
         try {
+            if (hierarchies == null) {
+                hierarchies = CgroupHierarchies.detect();
+            }
             ShimCgroup.join(hierarchies, status.getPid(), shim.getAsLong());
         } catch (IOException e) {
             // the task ended meanwhile (its cgroup went with it): the attach reports its end
