@@ -9,8 +9,8 @@ VESSEL_PACKAGES=(
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients
   # ext4 disk images for VM tasks' disk tests (mke2fs -d, debugfs)
   e2fsprogs
-  # guest kernel and initramfs
-  linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd lz4 busybox-static
+  # guest kernel, initramfs and software image (erofs)
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils zstd lz4 busybox-static erofs-utils
   # full VMs: the Debian 12 cloud image the tests boot (images/src/main/cloud: mmdebstrap, sfdisk,
   # extlinux + syslinux's MBR); genisoimage writes a VM's NoCloud seed (isoinfo reads it back in tests)
   mmdebstrap fdisk extlinux syslinux-common genisoimage

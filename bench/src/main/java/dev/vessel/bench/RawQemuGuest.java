@@ -10,6 +10,8 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,12 +36,23 @@ final class RawQemuGuest implements AutoCloseable {
         Files.createDirectories(dir);
         Path console = dir.resolve("console.log");
         Path socket = dir.resolve("agent.sock");
-        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "q35,accel=tcg", "-nodefaults",
+        List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-machine", "q35,accel=tcg", "-nodefaults",
                 "-no-user-config", "-m", Long.toString(MEMORY_MIB), "-kernel", guest.kernel().toString(),
                 "-initrd", guest.initrd().toString(), "-append", guest.cmdline(),
                 "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",
                 "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=vessel.agent",
-                "-serial", "file:" + console, "-display", "none", "-no-reboot")
+                "-serial", "file:" + console, "-display", "none", "-no-reboot"));
+        if (guest.software().isPresent()) {
+            // the software image as the VM launcher gives it: an unarmed NVDIMM on the file, mapped privately
+            Path image = guest.software().get();
+            long bytes = Files.size(image);
+            command.addAll(List.of("-machine", "nvdimm=on",
+                    "-m", MEMORY_MIB + "M,slots=1,maxmem=" + (MEMORY_MIB + bytes / (1 << 20)) + "M",
+                    "-object", "memory-backend-file,id=software,mem-path=" + image + ",size=" + bytes
+                            + ",share=off,readonly=on",
+                    "-device", "nvdimm,memdev=software,unarmed=on"));
+        }
+        Process qemu = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
         return new RawQemuGuest(qemu, socket, console);
     }

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.Properties;
 
 /** What the module's build placed in target/guest, as listed by its artifacts.properties. */
-record GuestArtifacts(Path kernel, Path initrd, String cmdline, Properties all) {
+record GuestArtifacts(Path kernel, Path initrd, Path software, String cmdline, Properties all) {
     static final Path DIR = Path.of("target", "guest");
 
     /** Fails with a clear message when the build did not produce the artifacts. */
@@ -18,16 +18,18 @@ record GuestArtifacts(Path kernel, Path initrd, String cmdline, Properties all) 
         Path file = DIR.resolve("artifacts.properties");
         if (!Files.isRegularFile(file)) {
             fail(file.toAbsolutePath() + " is missing: run the tests through Maven, whose generate-resources "
-                    + "phase builds the guest kernel and initramfs");
+                    + "phase builds the guest kernel, initramfs and software image");
         }
         Properties properties = new Properties();
         try (Reader in = Files.newBufferedReader(file)) {
             properties.load(in);
         }
         GuestArtifacts artifacts = new GuestArtifacts(Path.of(require(properties, "kernel")),
-                Path.of(require(properties, "initrd")), require(properties, "cmdline"), properties);
+                Path.of(require(properties, "initrd")), Path.of(require(properties, "software")),
+                require(properties, "cmdline"), properties);
         assertTrue(Files.isRegularFile(artifacts.kernel()), "no kernel at " + artifacts.kernel());
         assertTrue(Files.isRegularFile(artifacts.initrd()), "no initramfs at " + artifacts.initrd());
+        assertTrue(Files.isRegularFile(artifacts.software()), "no software image at " + artifacts.software());
         return artifacts;
     }
 

@@ -28,6 +28,8 @@ class GuestBootTest {
         // vessel.debug makes init start the JVM with -Xlog:aot.
         try (QemuGuest guest = QemuGuest.boot(artifacts, artifacts.initrd(), "vessel.debug", tmp)) {
             guest.awaitConsole("vessel-init: up at");
+            // the JRE and the AOT cache read in place from the NVDIMM, not copied into the guest's RAM
+            guest.awaitConsole("vessel-init: software image mounted with DAX");
             guest.awaitConsole("vessel-init: agent port vessel.agent is /dev/vport");
             guest.awaitConsole("Opened AOT cache /opt/vessel/agent.aot");
             guest.awaitConsole("Using AOT-linked classes: true");
@@ -54,7 +56,12 @@ class GuestBootTest {
 
     @Test
     void aJvmThatCannotUseItsAotCacheStopsLoudlyAndTheVmPowersOff() throws Exception {
-        Path initrd = new InitrdOverlay(tmp).file("opt/vessel/agent.aot", "not an AOT cache\n", "rw-r--r--")
+        // the cache is on the read-only software image: a hook binds another file over it before the agent starts
+        String spoil = """
+                #!/bin/sh
+                echo "not an AOT cache" > /run/agent.aot && mount --bind /run/agent.aot /opt/vessel/agent.aot
+                """;
+        Path initrd = new InitrdOverlay(tmp).file("etc/vessel/init.d/spoil-aot-cache", spoil, "rwxr-xr-x")
                 .appendTo(artifacts.initrd(), tmp.resolve("initrd.cpio"));
         try (QemuGuest guest = QemuGuest.boot(artifacts, initrd, "", tmp)) {
             String console = guest.awaitConsole("vessel-init: the guest agent exited with status 1 ");

@@ -64,8 +64,14 @@ final class QemuGuest implements AutoCloseable {
         requireQemu();
         Path console = dir.resolve("console.log");
         Path socket = dir.resolve("agent.sock");
+        long softwareBytes = Files.size(artifacts.software());
         List<String> command = new ArrayList<>(List.of(QEMU,
-                "-machine", "q35,accel=tcg", "-nodefaults", "-no-user-config", "-m", Integer.toString(memoryMib),
+                "-machine", "q35,accel=tcg,nvdimm=on", "-nodefaults", "-no-user-config",
+                "-m", memoryMib + "M,slots=1,maxmem=" + (memoryMib + softwareBytes / (1 << 20)) + "M",
+                // the software image as the VM launcher gives it: an unarmed NVDIMM on the file, mapped privately
+                "-object", "memory-backend-file,id=software,mem-path=" + artifacts.software() + ",size=" + softwareBytes
+                        + ",share=off,readonly=on",
+                "-device", "nvdimm,memdev=software,unarmed=on",
                 "-kernel", artifacts.kernel().toString(), "-initrd", initrd.toString(),
                 "-append", (artifacts.cmdline() + " " + extraCmdline).strip(),
                 "-chardev", "socket,id=agent,path=" + socket + ",server=on,wait=off",

@@ -29,7 +29,8 @@ class PackageContentsTest {
         for (String expected : List.of("/usr/bin/vessel", "/usr/bin/vesseld", "/usr/bin/vessel-runtime",
                 "/usr/bin/vessel-runtime-vm", "/usr/lib/vessel/lib/vessel-node.jar", "/usr/lib/vessel/bin/vessel-exec",
                 "/usr/lib/vessel/bin/vessel-runtime", "/usr/lib/vessel/jre/bin/java", "/usr/lib/vessel/guest/vmlinux",
-                "/usr/lib/vessel/guest/initramfs.cpio.lz4", "/usr/lib/vessel/guest/artifacts.properties",
+                "/usr/lib/vessel/guest/initramfs.cpio.lz4", "/usr/lib/vessel/guest/software.erofs",
+                "/usr/lib/vessel/guest/artifacts.properties",
                 "/etc/vessel/vesseld.conf", "/lib/systemd/system/vesseld.service",
                 "/usr/share/bash-completion/completions/vessel", "/usr/share/man/man1/vessel.1.gz",
                 "/usr/share/man/man1/vessel-run.1.gz", "/usr/share/man/man1/vesseld.1.gz")) {
@@ -42,7 +43,8 @@ class PackageContentsTest {
                 "/usr/bin/vessel is not executable");
         // the guest, described relative to where it is installed, not to the build tree it came from
         String guest = DebianPackage.file(deb, "/usr/lib/vessel/guest/artifacts.properties");
-        assertTrue(guest.contains("kernel=vmlinux\n") && guest.contains("initrd=initramfs.cpio.lz4\n"), guest);
+        assertTrue(guest.contains("kernel=vmlinux\n") && guest.contains("initrd=initramfs.cpio.lz4\n")
+                && guest.contains("software=software.erofs\n"), guest);
         assertFalse(guest.contains(Path.of("..").toAbsolutePath().normalize().toString()), guest);
     }
 

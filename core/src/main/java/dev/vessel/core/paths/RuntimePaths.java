@@ -170,6 +170,14 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         return stateDir.resolve("guest");
     }
 
+    /**
+     * The VM launcher's copy of the guest's software image, the one file every guest's NVDIMM maps (QEMU's user
+     * may write it: the launcher checks it unchanged before each guest, see the launcher's SoftwareImage).
+     */
+    public Path vmSoftwareImage() {
+        return stateDir.resolve("vm-software").resolve("software.erofs");
+    }
+
     /** The process launcher's native helper ({@code vessel-launch}), installed here from its jar. */
     public Path launchHelper() {
         return stateDir.resolve("bin").resolve("vessel-launch");

@@ -7,11 +7,13 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
- * The guest kernel, initramfs and kernel command line the images module built, as its
- * {@code artifacts.properties} describes them ({@code kernel}, {@code initrd}, {@code cmdline}).
+ * The guest kernel, initramfs, software image and kernel command line the images module built, as its
+ * {@code artifacts.properties} describes them ({@code kernel}, {@code initrd}, {@code software}, {@code cmdline};
+ * a description without {@code software} is of a guest whose initramfs holds everything).
  * It also owns the names in a guest artifacts directory:
  * <pre>
  * &lt;dir&gt;/artifacts.properties   the description (kernel, initrd, cmdline, sizes, hashes)
@@ -19,7 +21,7 @@ import java.util.Properties;
  * &lt;dir&gt;/initramfs.cpio         the initramfs, likewise
  * </pre>
  */
-public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
+public record GuestArtifacts(Path kernel, Path initrd, Optional<Path> software, String cmdline) {
     private static final String FILE = "artifacts.properties";
 
     /** The description the images module writes in {@code dir}. */
@@ -38,8 +40,8 @@ public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
     }
 
     /**
-     * Reads {@code dir/artifacts.properties}; fails saying what is missing. A relative kernel or initrd is
-     * relative to {@code dir}, so that a directory can be copied or installed elsewhere whole.
+     * Reads {@code dir/artifacts.properties}; fails saying what is missing. A relative kernel, initrd or
+     * software image is relative to {@code dir}, so that a directory can be copied or installed elsewhere whole.
      */
     public static GuestArtifacts load(Path dir) throws IOException {
         Path file = description(dir);
@@ -51,8 +53,10 @@ public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
                     + " is missing): build them with the images module");
         }
         Path absolute = dir.toAbsolutePath();
+        String software = p.getProperty("software", "").strip();
         return new GuestArtifacts(absolute.resolve(required(p, "kernel", file)),
-                absolute.resolve(required(p, "initrd", file)), required(p, "cmdline", file));
+                absolute.resolve(required(p, "initrd", file)),
+                software.isEmpty() ? Optional.empty() : Optional.of(absolute.resolve(software)), required(p, "cmdline", file));
     }
 
     private static String required(Properties p, String key, Path file) {
@@ -65,6 +69,6 @@ public record GuestArtifacts(Path kernel, Path initrd, String cmdline) {
 
     /** The launcher configuration with these as its default guest. */
     public VmLauncherConfig applyTo(VmLauncherConfig config) {
-        return config.withArtifacts(kernel, initrd).withKernelCmdline(cmdline);
+        return config.withArtifacts(kernel, initrd).withSoftware(software).withKernelCmdline(cmdline);
     }
 }

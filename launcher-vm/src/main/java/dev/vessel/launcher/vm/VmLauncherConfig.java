@@ -7,6 +7,7 @@ import dev.vessel.launcher.vm.domain.CgroupPartition;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How the VM launcher builds and talks to its guests.
@@ -14,6 +15,8 @@ import java.util.Objects;
  * @param libvirtUri        the libvirt connection, {@code qemu:///system} by default
  * @param kernel            the default guest kernel (an uncompressed {@code vmlinux} boots fastest)
  * @param initrd            the default guest initramfs (cpio) holding the guest agent
+ * @param software          the software image that initramfs mounts from the guest's NVDIMM (the JRE, the agent),
+ *                          none when the initramfs holds everything
  * @param kernelCmdline     the default kernel command line
  * @param accelerator       KVM, TCG, or AUTO to pick what the host supports
  * @param minMemoryBytes    guests smaller than this are refused (the initramfs must unpack and the agent start)
@@ -28,6 +31,7 @@ public record VmLauncherConfig(
         String libvirtUri,
         Path kernel,
         Path initrd,
+        Optional<Path> software,
         String kernelCmdline,
         Accelerator accelerator,
         long minMemoryBytes,
@@ -51,6 +55,7 @@ public record VmLauncherConfig(
         Objects.requireNonNull(libvirtUri, "libvirtUri");
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(software, "software");
         Objects.requireNonNull(kernelCmdline, "kernelCmdline");
         Objects.requireNonNull(accelerator, "accelerator");
         Objects.requireNonNull(helloTimeout, "helloTimeout");
@@ -74,7 +79,7 @@ public record VmLauncherConfig(
     public static VmLauncherConfig defaults(RuntimePaths paths) {
         Path guest = paths.guestArtifactsDir();
         return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, GuestArtifacts.kernelIn(guest), GuestArtifacts.initrdIn(guest),
-                DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, VmSizing.DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
+                Optional.empty(), DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, VmSizing.DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
                 Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), DEFAULT_CGROUP_PARTITION);
     }
 
@@ -84,33 +89,38 @@ public record VmLauncherConfig(
     }
 
     public VmLauncherConfig withArtifacts(Path kernel, Path initrd) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+    }
+
+    public VmLauncherConfig withSoftware(Optional<Path> software) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withLibvirtUri(String libvirtUri) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withKernelCmdline(String kernelCmdline) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withAccelerator(Accelerator accelerator) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     /** Only tests lower the minimum, to show a refusal without a large guest. */
     VmLauncherConfig withMinMemoryBytes(long minMemoryBytes) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 
     public VmLauncherConfig withCgroupPartition(String cgroupPartition) {
-        return new VmLauncherConfig(libvirtUri, kernel, initrd, kernelCmdline, accelerator, minMemoryBytes,
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
                 helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
     }
 }

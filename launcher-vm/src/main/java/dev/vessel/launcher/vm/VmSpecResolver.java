@@ -16,6 +16,7 @@ import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.MachineSpec;
 import dev.vessel.launcher.vm.machine.BaseImage;
+import dev.vessel.launcher.vm.domain.SoftwareImage;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.domain.VmVolumes;
 import dev.vessel.linux.TapDevices;
@@ -42,16 +43,20 @@ final class VmSpecResolver {
     private final RuntimePaths paths;
     private final Accelerator accelerator;
     private final QemuUser qemuUser;
+    /** QEMU's copy of the guest's software image, when the guest has one. */
+    private final Optional<SoftwareImage> software;
 
     VmSpecResolver(VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator, QemuUser qemuUser) {
         this.config = config;
         this.paths = paths;
         this.accelerator = accelerator;
         this.qemuUser = qemuUser;
+        this.software = config.software().map(built ->
+                new SoftwareImage(built, paths.vmSoftwareImage(), paths.stateDir(), qemuUser));
     }
 
     /** Resolves and checks the spec of the plan's container; throws naming the offending field. */
-    VmSpec forTask(LaunchPlan plan) {
+    VmSpec forTask(LaunchPlan plan) throws IOException {
         Path rootfs = VmSpec.requireRootfs(plan.launchInfo().getRootfs());
         return forTask(plan, rootfs, rootfs.startsWith(paths.vmRootfsDir()),
                 VmVolumes.plan(plan.launchInfo().getMountsList(), plan.container().config().getVm().getDisksList(),
@@ -62,11 +67,11 @@ final class VmSpecResolver {
      * The spec of a VM pod's domain: sized, networked and given devices as a task's, with no rootfs of its
      * own but {@code share}, where its members' rootfs will be bound (the validator gave it no volumes).
      */
-    VmSpec forPod(LaunchPlan plan, Path share) {
+    VmSpec forPod(LaunchPlan plan, Path share) throws IOException {
         return forTask(plan, share, true, VmVolumes.none());
     }
 
-    private VmSpec forTask(LaunchPlan plan, Path rootfs, boolean rootfsMapped, VmVolumes volumes) {
+    private VmSpec forTask(LaunchPlan plan, Path rootfs, boolean rootfsMapped, VmVolumes volumes) throws IOException {
         ContainerConfig container = plan.container().config();
         VmOptions vm = container.getVm();
         Path kernel = artifact("vm.kernel", vm.getKernel(), config.kernel(), "kernel");
@@ -84,7 +89,7 @@ final class VmSpecResolver {
 
         Path dir = plan.container().containerDir();
         return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
-                UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, rootfs,
+                UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, software(), rootfs,
                 rootfsMapped, paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size), passthrough(size));
     }
@@ -117,13 +122,18 @@ final class VmSpecResolver {
      * {@code share} as its root, its channel and console in {@code dir}, and no container yet (its
      * metadata's container id is empty).
      */
-    VmSpec forWarmGuest(String domainName, Path dir, Path share, long memoryBytes, int vcpus) {
+    VmSpec forWarmGuest(String domainName, Path dir, Path share, long memoryBytes, int vcpus) throws IOException {
         Path kernel = artifact("vm.kernel", "", config.kernel(), "kernel");
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator, qemuUser,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
-                config.kernelCmdline(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
+                config.kernelCmdline(), software(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
                 config.cgroupPartition(), VmVolumes.none(), List.of(), VmSpec.Passthrough.NONE);
+    }
+
+    /** The software image's copy a new domain maps (checked unchanged, made again if it changed). */
+    private Optional<VmSpec.Software> software() throws IOException {
+        return software.isPresent() ? Optional.of(software.get().current()) : Optional.empty();
     }
 
     /** The NICs the host-side isolators made, checked: they go into the domain XML. */

@@ -9,6 +9,7 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,24 +22,36 @@ class GuestArtifactsTest {
         Files.writeString(dir.resolve("artifacts.properties"), """
                 kernel=/images/vmlinux
                 initrd=/images/initramfs.cpio
+                software=/images/software.erofs
                 cmdline=console=ttyS0 panic=-1 quiet
                 kernel_bytes=18056904
                 """);
         GuestArtifacts guest = GuestArtifacts.load(dir);
         assertEquals(new GuestArtifacts(Path.of("/images/vmlinux"), Path.of("/images/initramfs.cpio"),
-                "console=ttyS0 panic=-1 quiet"), guest);
+                Optional.of(Path.of("/images/software.erofs")), "console=ttyS0 panic=-1 quiet"), guest);
 
         VmLauncherConfig config = guest.applyTo(VmLauncherConfig.defaults(new RuntimePaths(dir, dir)));
         assertEquals(Path.of("/images/vmlinux"), config.kernel());
         assertEquals(Path.of("/images/initramfs.cpio"), config.initrd());
+        assertEquals(Optional.of(Path.of("/images/software.erofs")), config.software());
         assertEquals("console=ttyS0 panic=-1 quiet", config.kernelCmdline());
     }
 
     @Test
     void relativeFilesAreInTheDirectoryWhereverItWasCopied() throws Exception {
-        Files.writeString(dir.resolve("artifacts.properties"), "kernel=vmlinux\ninitrd=initramfs.cpio.lz4\ncmdline=quiet\n");
+        Files.writeString(dir.resolve("artifacts.properties"),
+                "kernel=vmlinux\ninitrd=initramfs.cpio.lz4\nsoftware=software.erofs\ncmdline=quiet\n");
         assertEquals(new GuestArtifacts(dir.toAbsolutePath().resolve("vmlinux"),
-                dir.toAbsolutePath().resolve("initramfs.cpio.lz4"), "quiet"), GuestArtifacts.load(dir));
+                dir.toAbsolutePath().resolve("initramfs.cpio.lz4"), Optional.of(dir.toAbsolutePath().resolve("software.erofs")),
+                "quiet"), GuestArtifacts.load(dir));
+    }
+
+    @Test
+    void aDescriptionWithoutASoftwareImageIsOfAGuestWhoseInitramfsHoldsEverything() throws Exception {
+        Files.writeString(dir.resolve("artifacts.properties"), "kernel=vmlinux\ninitrd=initramfs.cpio\ncmdline=quiet\n");
+        assertEquals(Optional.empty(), GuestArtifacts.load(dir).software());
+        assertEquals(Optional.empty(),
+                GuestArtifacts.load(dir).applyTo(VmLauncherConfig.defaults(new RuntimePaths(dir, dir))).software());
     }
 
     @Test

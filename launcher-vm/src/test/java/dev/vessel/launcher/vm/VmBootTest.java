@@ -17,6 +17,7 @@ import dev.vessel.launcher.vm.domain.LibvirtFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -49,7 +50,7 @@ class VmBootTest {
         paths = TestContainers.paths(dir);
         rootfs = TestContainers.rootfs(dir);
         config = new VmLauncherConfig(LibvirtFixture.URI, TestGuest.kernel(), dir.resolve("unset.cpio"),
-                VmLauncherConfig.DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, 128 * MIB, Duration.ofSeconds(120),
+                Optional.empty(), VmLauncherConfig.DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, 128 * MIB, Duration.ofSeconds(120),
                 Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20), PARTITION);
         launcher = new VmLauncher(paths, config);
     }

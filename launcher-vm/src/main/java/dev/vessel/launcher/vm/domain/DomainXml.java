@@ -3,6 +3,7 @@ package dev.vessel.launcher.vm.domain;
 import dev.vessel.core.vm.QemuUser;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.UUID;
 import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
@@ -16,7 +17,8 @@ import javax.xml.stream.XMLStreamWriter;
  * each with the serial the guest finds it by), a virtio NIC on each tap the host-side
  * {@code vm/network} isolator made, the host PCI devices passed through to it (VFIO: {@code vm/gpu}'s IOMMU
  * groups, each device on its own PCIe root port, guest memory locked, a 64-bit MMIO window for their BARs),
- * and nothing else: no balloon, USB, graphics, video or sound.
+ * the guest's software image as an NVDIMM ({@link SoftwareImage}), a balloon that only takes the pages the
+ * guest reports free, and nothing else: no USB, graphics, video or sound.
  * Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
@@ -50,6 +52,7 @@ public final class DomainXml {
         return document(spec.containerId(), xml -> {
             writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(), spec.stateDir(),
                     spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
+            writeMemorySlot(xml, spec.software(), spec.memoryBytes());
             writeLockedMemory(xml, spec.passthrough(), spec.memoryBytes());
             xml.writeStartElement("os");
             writeOsType(xml);
@@ -58,7 +61,9 @@ public final class DomainXml {
             text(xml, "cmdline", spec.kernelCmdline());
             xml.writeEndElement();
             // The guest ending in any way ends the domain: one task, one VM.
-            writeFeaturesAndEnds(xml, spec.accelerator(), "destroy");
+            writeFeatures(xml);
+            writeCpu(xml, spec.accelerator(), spec.software().isPresent() ? spec.vcpus() : 0, spec.memoryBytes());
+            writeEnds(xml, "destroy");
 
             xml.writeStartElement("devices");
             writeConsole(xml, spec.consoleLog());
@@ -76,8 +81,12 @@ public final class DomainXml {
             for (VmSpec.Nic nic : spec.nics()) {
                 writeNic(xml, nic);
             }
+            if (spec.software().isPresent()) {
+                writeSoftware(xml, spec.software().get());
+            }
             writePassthroughDevices(xml, spec.passthrough());
-            writeNoUsbNoBalloon(xml);
+            writeNoUsb(xml);
+            writeBalloon(xml, spec.passthrough().none());
             xml.writeEndElement();
             writeSeclabel(xml, spec.qemuUser());
         });
@@ -138,13 +147,45 @@ public final class DomainXml {
      */
     static void writeFeaturesAndEnds(XMLStreamWriter xml, Accelerator accelerator, String onReboot)
             throws XMLStreamException {
+        writeFeatures(xml);
+        writeCpu(xml, accelerator, 0, 0);
+        writeEnds(xml, onReboot);
+    }
+
+    private static void writeFeatures(XMLStreamWriter xml) throws XMLStreamException {
         xml.writeStartElement("features");
         xml.writeEmptyElement("acpi");
         xml.writeEndElement();
-        if (accelerator == Accelerator.KVM) {
-            xml.writeEmptyElement("cpu");
+    }
+
+    /**
+     * The host's CPU under KVM; and with {@code numaVcpus} above 0 one NUMA cell holding those vCPUs and all of
+     * {@code memoryBytes}: libvirt gives a guest a memory device (the software image's NVDIMM) only in a NUMA
+     * cell, and one cell is what the guest had without it.
+     */
+    private static void writeCpu(XMLStreamWriter xml, Accelerator accelerator, int numaVcpus, long memoryBytes)
+            throws XMLStreamException {
+        boolean kvm = accelerator == Accelerator.KVM;
+        if (!kvm && numaVcpus == 0) {
+            return;
+        }
+        xml.writeStartElement("cpu");
+        if (kvm) {
             xml.writeAttribute("mode", "host-passthrough");
         }
+        if (numaVcpus > 0) {
+            xml.writeStartElement("numa");
+            xml.writeEmptyElement("cell");
+            xml.writeAttribute("id", "0");
+            xml.writeAttribute("cpus", numaVcpus == 1 ? "0" : "0-" + (numaVcpus - 1));
+            xml.writeAttribute("memory", Long.toString((memoryBytes + 1023) / 1024));
+            xml.writeAttribute("unit", "KiB");
+            xml.writeEndElement();
+        }
+        xml.writeEndElement();
+    }
+
+    private static void writeEnds(XMLStreamWriter xml, String onReboot) throws XMLStreamException {
         text(xml, "on_poweroff", "destroy");
         text(xml, "on_reboot", onReboot);
         text(xml, "on_crash", "destroy");
@@ -230,11 +271,72 @@ public final class DomainXml {
     }
 
     static void writeNoUsbNoBalloon(XMLStreamWriter xml) throws XMLStreamException {
+        writeNoUsb(xml);
+        writeBalloon(xml, false);
+    }
+
+    private static void writeNoUsb(XMLStreamWriter xml) throws XMLStreamException {
         xml.writeEmptyElement("controller");
         xml.writeAttribute("type", "usb");
         xml.writeAttribute("model", "none");
+    }
+
+    /**
+     * With {@code freePageReporting}, a virtio balloon that never inflates but takes back the pages the guest
+     * reports free (free page reporting: the guest's kernel reports free 2 MiB blocks, QEMU discards them), so a
+     * guest's QEMU does not keep holding what its boot and its tasks once used. None otherwise: a guest with
+     * devices passed through has its memory pinned, where nothing can be given back.
+     */
+    private static void writeBalloon(XMLStreamWriter xml, boolean freePageReporting) throws XMLStreamException {
         xml.writeEmptyElement("memballoon");
-        xml.writeAttribute("model", "none");
+        if (freePageReporting) {
+            xml.writeAttribute("model", "virtio");
+            xml.writeAttribute("freePageReporting", "on");
+        } else {
+            xml.writeAttribute("model", "none");
+        }
+    }
+
+    /**
+     * Room for the software image's NVDIMM beside the guest's memory: libvirt plugs memory devices into
+     * hotplug slots, within {@code <maxMemory>}. Nothing without one.
+     */
+    private static void writeMemorySlot(XMLStreamWriter xml, Optional<VmSpec.Software> software, long memoryBytes)
+            throws XMLStreamException {
+        if (software.isEmpty()) {
+            return;
+        }
+        xml.writeStartElement("maxMemory");
+        xml.writeAttribute("slots", "1");
+        xml.writeAttribute("unit", "KiB");
+        xml.writeCharacters(Long.toString((memoryBytes + software.get().sizeBytes() + 1023) / 1024));
+        xml.writeEndElement();
+    }
+
+    /**
+     * The software image as an NVDIMM in the guest's one NUMA cell: the file mapped privately ({@code
+     * access='private'}), so guests share its untouched pages and a write would stay the guest's own; {@code
+     * <pmem/>}, which keeps libvirt from preallocating it (that would copy every page into each guest); the
+     * device unarmed ({@code <readonly/>}), so the guest's kernel makes it a read-only disk. The guest's /init
+     * mounts it with DAX: the JVM maps the host's pages of the file instead of copies in its guest's memory.
+     */
+    private static void writeSoftware(XMLStreamWriter xml, VmSpec.Software software) throws XMLStreamException {
+        xml.writeStartElement("memory");
+        xml.writeAttribute("model", "nvdimm");
+        xml.writeAttribute("access", "private");
+        xml.writeStartElement("source");
+        text(xml, "path", software.image().toString());
+        xml.writeEmptyElement("pmem");
+        xml.writeEndElement();
+        xml.writeStartElement("target");
+        xml.writeStartElement("size");
+        xml.writeAttribute("unit", "KiB");
+        xml.writeCharacters(Long.toString(software.sizeBytes() / 1024));
+        xml.writeEndElement();
+        text(xml, "node", "0");
+        xml.writeEmptyElement("readonly");
+        xml.writeEndElement();
+        xml.writeEndElement();
     }
 
     /**

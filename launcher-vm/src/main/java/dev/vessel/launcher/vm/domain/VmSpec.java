@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -19,6 +20,8 @@ import java.util.UUID;
  *                        isolator made of an image's rootfs) or passed through (a {@code host_rootfs});
  *                        a warm guest's share is both ({@link DomainXml#PASSTHROUGH_ROOTFS_TAG})
  * @param qemuUser        the unprivileged user QEMU runs as
+ * @param software        the guest's software image, given to it as an NVDIMM (see {@link SoftwareImage}); none for
+ *                        a guest whose initramfs holds everything
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
@@ -36,6 +39,7 @@ public record VmSpec(
         Path kernel,
         Path initrd,
         String kernelCmdline,
+        Optional<Software> software,
         Path rootfs,
         boolean rootfsMapped,
         Path agentSocket,
@@ -44,6 +48,17 @@ public record VmSpec(
         VmVolumes volumes,
         List<Nic> nics,
         Passthrough passthrough) {
+
+    /** The software image's copy that QEMU maps, and its size: the NVDIMM's. */
+    public record Software(Path image, long sizeBytes) {
+        public Software {
+            Objects.requireNonNull(image, "image");
+            if (sizeBytes <= 0 || sizeBytes % SoftwareImage.ALIGNMENT_BYTES != 0) {
+                throw new IllegalArgumentException("a software image is a positive number of whole 2 MiB, not "
+                        + sizeBytes + " bytes");
+            }
+        }
+    }
 
     /** A virtio NIC with this MAC on the host's existing tap {@code tap} (made by the {@code vm/network} isolator). */
     public record Nic(String tap, String mac) {
@@ -78,6 +93,7 @@ public record VmSpec(
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(kernelCmdline, "kernelCmdline");
+        Objects.requireNonNull(software, "software");
         Objects.requireNonNull(rootfs, "rootfs");
         Objects.requireNonNull(agentSocket, "agentSocket");
         Objects.requireNonNull(consoleLog, "consoleLog");

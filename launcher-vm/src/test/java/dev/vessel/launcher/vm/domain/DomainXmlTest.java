@@ -10,6 +10,7 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.xpath.XPath;
@@ -63,8 +64,12 @@ class DomainXmlTest {
         assertEquals("vessel-rootfs", text(doc, "/domain/devices/filesystem/target/@dir"));
         assertEquals(0.0, number(doc, "count(/domain/devices/filesystem/readonly | /domain/devices/disk)"));
         assertEquals("/vessel-test-vms", text(doc, "/domain/resource/partition"));
-        assertEquals("none", text(doc, "/domain/devices/memballoon/@model"));
+        // a balloon that only takes back what the guest reports free
+        assertEquals("virtio", text(doc, "/domain/devices/memballoon/@model"));
+        assertEquals("on", text(doc, "/domain/devices/memballoon/@freePageReporting"));
         assertEquals("none", text(doc, "/domain/devices/controller[@type='usb']/@model"));
+        // no software image: no memory device, no slot for one, no NUMA cell
+        assertEquals(0.0, number(doc, "count(/domain/maxMemory | /domain/devices/memory | /domain/cpu)"));
         assertEquals(0.0, number(doc, "count(/domain/devices/graphics | /domain/devices/video "
                 + "| /domain/devices/input | /domain/devices/sound)"));
         assertEquals("static", text(doc, "/domain/seclabel/@type"));
@@ -128,7 +133,7 @@ class DomainXmlTest {
     void aHostRootfsIsPassedThroughAndAWarmGuestExportsItsShareBothWays() throws Exception {
         VmSpec host = spec("host-rootfs", dir.resolve("host-rootfs"), Accelerator.TCG);
         host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(), host.qemuUser(),
-                host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.rootfs(),
+                host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.software(), host.rootfs(),
                 false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics(),
                 host.passthrough());
         Document doc = parse(DomainXml.render(host));
@@ -137,7 +142,7 @@ class DomainXmlTest {
 
         VmSpec task = spec("for-warm", dir.resolve("share"), Accelerator.TCG);
         VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(), task.qemuUser(),
-                task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.rootfs(),
+                task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.software(), task.rootfs(),
                 true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics(),
                 task.passthrough());
         String xml = DomainXml.render(warm);
@@ -151,6 +156,63 @@ class DomainXmlTest {
         assertEquals("mapped", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
         assertEquals("passthrough",
                 text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs-host']/@accessmode"));
+    }
+
+    @Test
+    void theSoftwareImageIsAPrivateUnarmedNvdimmOfWhichQemuCopiesNothing() throws Exception {
+        Path image = Files.write(dir.resolve("software.erofs"), new byte[0]);
+        VmSpec spec = withSoftware(spec("sw-xml", dir.resolve("rootfs"), Accelerator.TCG),
+                new VmSpec.Software(image, 64 * VmLauncherConfig.MIB));
+        String xml = DomainXml.render(spec);
+        assertValidatedByLibvirt(xml, spec.domainName());
+
+        Document doc = parse(xml);
+        assertEquals(Long.toString((448 + 64) * 1024), text(doc, "/domain/maxMemory"));
+        assertEquals("1", text(doc, "/domain/maxMemory/@slots"));
+        assertEquals(Long.toString(448 * 1024), text(doc, "/domain/cpu/numa/cell/@memory"));
+        assertEquals("0-1", text(doc, "/domain/cpu/numa/cell/@cpus"));
+        assertEquals("nvdimm", text(doc, "/domain/devices/memory/@model"));
+        assertEquals(image.toString(), text(doc, "/domain/devices/memory/source/path"));
+
+        // what QEMU is told: the file mapped privately, not preallocated (each guest would copy every page),
+        // the NVDIMM unarmed (read-only in the guest); the balloon reports free pages
+        LibvirtFixture.Result argv = LibvirtFixture.virsh("domxml-to-native", "qemu-argv",
+                Files.writeString(dir.resolve("native.xml"), xml).toString());
+        assertEquals(0, argv.status(), argv.output());
+        String backend = argv.output().lines().flatMap(l -> List.of(l.split(" ")).stream())
+                .filter(arg -> arg.contains("memory-backend-file")).findFirst().orElseThrow(() ->
+                        new AssertionError("no memory-backend-file in " + argv.output()));
+        assertTrue(backend.contains("\"mem-path\":\"" + image + "\""), backend);
+        assertTrue(backend.contains("\"share\":false"), backend);
+        assertFalse(backend.contains("prealloc"), backend);
+        assertTrue(argv.output().contains("\"driver\":\"nvdimm\"") && argv.output().contains("\"unarmed\":true"),
+                argv.output());
+        assertTrue(argv.output().contains("nvdimm=on"), argv.output());
+        assertTrue(argv.output().contains("\"free-page-reporting\":true"), argv.output());
+
+        VmSpec kvm = withSoftware(spec("sw-kvm", dir.resolve("rootfs"), Accelerator.KVM),
+                new VmSpec.Software(image, 64 * VmLauncherConfig.MIB));
+        doc = parse(DomainXml.render(kvm));
+        assertEquals("host-passthrough", text(doc, "/domain/cpu/@mode"));
+        assertEquals(1.0, number(doc, "count(/domain/cpu/numa/cell)"));
+    }
+
+    @Test
+    void aGuestWithDevicesPassedThroughHasNoBalloon() throws Exception {
+        VmSpec plain = spec("pt", dir.resolve("rootfs"), Accelerator.TCG);
+        VmSpec gpu = new VmSpec(plain.containerId(), plain.stateDir(), plain.domainName(), plain.uuid(), plain.accelerator(),
+                plain.qemuUser(), plain.memoryBytes(), plain.vcpus(), plain.kernel(), plain.initrd(), plain.kernelCmdline(),
+                plain.software(), plain.rootfs(), true, plain.agentSocket(), plain.consoleLog(), plain.cgroupPartition(),
+                plain.volumes(), plain.nics(), new VmSpec.Passthrough(
+                        List.of(dev.vessel.core.gpu.PciAddress.parse("0000:65:00.0").orElseThrow()), 64L << 30));
+        assertEquals("none", text(parse(DomainXml.render(gpu)), "/domain/devices/memballoon/@model"));
+    }
+
+    private static VmSpec withSoftware(VmSpec s, VmSpec.Software software) {
+        return new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
+                s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), Optional.of(software), s.rootfs(),
+                s.rootfsMapped(), s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(),
+                s.passthrough());
     }
 
     @Test
@@ -246,7 +308,7 @@ class DomainXmlTest {
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
         return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator, QEMU,
-                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", rootfs, true,
+                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", Optional.empty(), rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
                 nics, VmSpec.Passthrough.NONE);
     }

@@ -60,7 +60,7 @@ class PassthroughDomainXmlTest {
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         VmSpec spec = new VmSpec("gpu-task", dir.resolve("state"), DomainNames.forContainer("gpu-task-xml"),
-                UUID.randomUUID(), Accelerator.TCG, QEMU, 2048 * MIB, 2, kernel, initrd, "console=ttyS0",
+                UUID.randomUUID(), Accelerator.TCG, QEMU, 2048 * MIB, 2, kernel, initrd, "console=ttyS0", Optional.empty(),
                 dir.resolve("rootfs"), true, dir.resolve("agent.sock"), dir.resolve("console.log"), "/vessel-test-vms",
                 VmVolumes.none(), List.of(), passthrough);
 
@@ -85,7 +85,7 @@ class PassthroughDomainXmlTest {
     void withoutGpusNothingIsLockedAndNoControllerIsWritten() throws Exception {
         Files.createDirectories(dir.resolve("rootfs"));
         VmSpec spec = new VmSpec("plain", dir.resolve("state"), DomainNames.forContainer("plain"), UUID.randomUUID(),
-                Accelerator.TCG, QEMU, 512 * MIB, 1, dir.resolve("vmlinux"), dir.resolve("initrd"), "", dir.resolve("rootfs"),
+                Accelerator.TCG, QEMU, 512 * MIB, 1, dir.resolve("vmlinux"), dir.resolve("initrd"), "", Optional.empty(), dir.resolve("rootfs"),
                 true, dir.resolve("agent.sock"), dir.resolve("console.log"), "/vessel-test-vms", VmVolumes.none(),
                 List.of(), VmSpec.Passthrough.NONE);
         Document doc = parse(DomainXml.render(spec));

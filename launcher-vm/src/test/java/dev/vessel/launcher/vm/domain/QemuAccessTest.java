@@ -113,7 +113,7 @@ class QemuAccessTest {
     private VmSpec spec(Path rootfs, Path kernel, VmVolumes volumes) {
         Path containerDir = dir.resolve("run/c");
         return new VmSpec("c", state, DomainNames.forContainer("c"), UUID.randomUUID(), Accelerator.TCG, QEMU,
-                448 * VmLauncherConfig.MIB, 1, kernel, initrd, "console=ttyS0", rootfs, true,
+                448 * VmLauncherConfig.MIB, 1, kernel, initrd, "console=ttyS0", Optional.empty(), rootfs, true,
                 containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
                 List.of(), VmSpec.Passthrough.NONE);
     }
