@@ -18,7 +18,8 @@ import javax.xml.stream.XMLStreamWriter;
  * {@code vm/network} isolator made, the host PCI devices passed through to it (VFIO: {@code vm/gpu}'s IOMMU
  * groups, each device on its own PCIe root port, guest memory locked, a 64-bit MMIO window for their BARs),
  * the guest's software image as an NVDIMM ({@link SoftwareImage}), a balloon that only takes the pages the
- * guest reports free, and nothing else: no USB, graphics, video or sound.
+ * guest reports free, and nothing else: no USB, graphics, video or sound. The virtio devices sit on the root
+ * complex, not behind root ports ({@link RootComplexSlots}).
  * Written with StAX, so any id or path is escaped, never spliced into markup.
  * The domain runs in Vessel's cgroup partition ({@link CgroupPartition}), not in libvirt's {@code /machine},
  * which libvirt never removes.
@@ -66,27 +67,28 @@ public final class DomainXml {
             writeEnds(xml, "destroy");
 
             xml.writeStartElement("devices");
+            RootComplexSlots slots = new RootComplexSlots();
             writeConsole(xml, spec.consoleLog());
-            writeAgentChannel(xml, spec);
-            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped());
+            writeAgentChannel(xml, spec, slots);
+            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped(), slots);
             if (shareBothWays) {
-                writeShare(xml, spec.rootfs().toString(), PASSTHROUGH_ROOTFS_TAG, false, false);
+                writeShare(xml, spec.rootfs().toString(), PASSTHROUGH_ROOTFS_TAG, false, false, slots);
             }
             for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
-                writeShare(xml, share.source().toString(), share.tag(), share.readOnly(), true);
+                writeShare(xml, share.source().toString(), share.tag(), share.readOnly(), true, slots);
             }
             for (VmVolumes.AttachedDisk disk : spec.volumes().disks()) {
-                writeDisk(xml, disk);
+                writeDisk(xml, disk, slots);
             }
             for (VmSpec.Nic nic : spec.nics()) {
-                writeNic(xml, nic);
+                writeNic(xml, nic, slots);
             }
             if (spec.software().isPresent()) {
                 writeSoftware(xml, spec.software().get());
             }
             writePassthroughDevices(xml, spec.passthrough());
             writeNoUsb(xml);
-            writeBalloon(xml, spec.passthrough().none());
+            writeBalloon(xml, spec.passthrough().none(), slots);
             xml.writeEndElement();
             writeSeclabel(xml, spec.qemuUser());
         });
@@ -272,7 +274,7 @@ public final class DomainXml {
 
     static void writeNoUsbNoBalloon(XMLStreamWriter xml) throws XMLStreamException {
         writeNoUsb(xml);
-        writeBalloon(xml, false);
+        writeBalloon(xml, false, null);
     }
 
     private static void writeNoUsb(XMLStreamWriter xml) throws XMLStreamException {
@@ -287,14 +289,18 @@ public final class DomainXml {
      * guest's QEMU does not keep holding what its boot and its tasks once used. None otherwise: a guest with
      * devices passed through has its memory pinned, where nothing can be given back.
      */
-    private static void writeBalloon(XMLStreamWriter xml, boolean freePageReporting) throws XMLStreamException {
-        xml.writeEmptyElement("memballoon");
-        if (freePageReporting) {
-            xml.writeAttribute("model", "virtio");
-            xml.writeAttribute("freePageReporting", "on");
-        } else {
+    private static void writeBalloon(XMLStreamWriter xml, boolean freePageReporting, RootComplexSlots slots)
+            throws XMLStreamException {
+        if (!freePageReporting) {
+            xml.writeEmptyElement("memballoon");
             xml.writeAttribute("model", "none");
+            return;
         }
+        xml.writeStartElement("memballoon");
+        xml.writeAttribute("model", "virtio");
+        xml.writeAttribute("freePageReporting", "on");
+        slots.writeAddress(xml);
+        xml.writeEndElement();
     }
 
     /**
@@ -378,7 +384,14 @@ public final class DomainXml {
         xml.writeEndElement();
     }
 
-    private static void writeAgentChannel(XMLStreamWriter xml, VmSpec spec) throws XMLStreamException {
+    /** The agent's virtio-serial port, on a controller of its own in one of {@code slots}. */
+    private static void writeAgentChannel(XMLStreamWriter xml, VmSpec spec, RootComplexSlots slots)
+            throws XMLStreamException {
+        xml.writeStartElement("controller");
+        xml.writeAttribute("type", "virtio-serial");
+        xml.writeAttribute("index", "0");
+        slots.writeAddress(xml);
+        xml.writeEndElement();
         xml.writeStartElement("channel");
         xml.writeAttribute("type", "unix");
         xml.writeEmptyElement("source");
@@ -402,8 +415,8 @@ public final class DomainXml {
      * which the operator handed to the task live, and a warm guest's share) ownership and modes are the
      * host's own. A read-only share is refused writes by QEMU itself.
      */
-    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly, boolean mapped)
-            throws XMLStreamException {
+    private static void writeShare(XMLStreamWriter xml, String dir, String tag, boolean readOnly, boolean mapped,
+            RootComplexSlots slots) throws XMLStreamException {
         xml.writeStartElement("filesystem");
         xml.writeAttribute("type", "mount");
         xml.writeAttribute("accessmode", mapped ? "mapped" : "passthrough");
@@ -417,11 +430,18 @@ public final class DomainXml {
         if (readOnly) {
             xml.writeEmptyElement("readonly");
         }
+        slots.writeAddress(xml);
         xml.writeEndElement();
     }
 
     /** The format is always given: QEMU never probes it (a raw image could pose as qcow2 with a backing file). */
     static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk) throws XMLStreamException {
+        writeDisk(xml, disk, null);
+    }
+
+    /** As {@link #writeDisk(XMLStreamWriter, VmVolumes.AttachedDisk)}, in one of {@code slots} (null: libvirt places it). */
+    private static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk, RootComplexSlots slots)
+            throws XMLStreamException {
         xml.writeStartElement("disk");
         xml.writeAttribute("type", disk.blockDevice() ? "block" : "file");
         xml.writeAttribute("device", "disk");
@@ -437,6 +457,9 @@ public final class DomainXml {
         if (disk.readOnly()) {
             xml.writeEmptyElement("readonly");
         }
+        if (slots != null) {
+            slots.writeAddress(xml);
+        }
         xml.writeEndElement();
     }
 
@@ -446,6 +469,11 @@ public final class DomainXml {
      * directly, and iPXE only costs start-up time.
      */
     static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic) throws XMLStreamException {
+        writeNic(xml, nic, null);
+    }
+
+    /** As {@link #writeNic(XMLStreamWriter, VmSpec.Nic)}, in one of {@code slots} (null: libvirt places it). */
+    private static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic, RootComplexSlots slots) throws XMLStreamException {
         xml.writeStartElement("interface");
         xml.writeAttribute("type", "ethernet");
         xml.writeEmptyElement("mac");
@@ -457,6 +485,9 @@ public final class DomainXml {
         xml.writeAttribute("type", "virtio");
         xml.writeEmptyElement("rom");
         xml.writeAttribute("enabled", "no");
+        if (slots != null) {
+            slots.writeAddress(xml);
+        }
         xml.writeEndElement();
     }
 
