@@ -260,7 +260,7 @@ public final class DomainXml {
     }
 
     /** A PCI address element; the guest side's (where the device sits in the VM) says its type. */
-    private static void writePciAddress(XMLStreamWriter xml, boolean guest, String domain, String bus, String slot,
+    static void writePciAddress(XMLStreamWriter xml, boolean guest, String domain, String bus, String slot,
             String function) throws XMLStreamException {
         xml.writeEmptyElement("address");
         if (guest) {

@@ -28,11 +28,6 @@ final class RootComplexSlots {
         if (slot.isEmpty()) {
             return;
         }
-        xml.writeEmptyElement("address");
-        xml.writeAttribute("type", "pci");
-        xml.writeAttribute("domain", "0x0000");
-        xml.writeAttribute("bus", "0x00");
-        xml.writeAttribute("slot", String.format("0x%02x", slot.getAsInt()));
-        xml.writeAttribute("function", "0x0");
+        DomainXml.writePciAddress(xml, true, "0000", "00", String.format("%02x", slot.getAsInt()), "0");
     }
 }
