@@ -8,13 +8,17 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The host's IPv4 rules: the CNI plugins podman runs keep their shared chains (and the jumps to them) after
- * the last network is gone; {@link #restore} removes what was added since, rules first, then chains. Public
- * for the VM tests.
+ * the last network is gone; {@link #restore} removes what was added since, rules first, then chains. The
+ * built-in chains are left out: a table's first use on a fresh host loads them, and they are no one's to
+ * remove. Public for the VM tests.
  */
 public record Iptables(Map<String, List<String>> rules, Map<String, List<String>> chains) {
+    private static final Set<String> BUILT_IN = Set.of("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING");
+
     public static Iptables now() throws IOException, InterruptedException {
         Map<String, List<String>> rules = new HashMap<>();
         Map<String, List<String>> chains = new HashMap<>();
@@ -24,7 +28,7 @@ public record Iptables(Map<String, List<String>> rules, Map<String, List<String>
                 table = line.substring(1);
             } else if (line.startsWith("-A ")) {
                 rules.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(3));
-            } else if (line.startsWith(":")) {
+            } else if (line.startsWith(":") && !BUILT_IN.contains(line.substring(1).split(" ")[0])) {
                 chains.computeIfAbsent(table, t -> new ArrayList<>()).add(line.substring(1).split(" ")[0]);
             }
         }
