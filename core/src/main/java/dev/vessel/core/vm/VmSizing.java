@@ -18,7 +18,10 @@ import java.util.Objects;
  */
 public record VmSizing(long minMemoryBytes, Path kernel, Path initrd) {
     public static final long MIB = 1024L * 1024;
-    /** A JDK 25 initramfs fails to unpack in 256 MiB (docs/architecture.md, measured facts). */
+    /**
+     * Set when the initramfs held the JRE and failed to unpack in 256 MiB (docs/architecture.md, measured facts);
+     * the software image has taken the JRE out of guest RAM since, and a lower floor is not measured yet.
+     */
     public static final long DEFAULT_MIN_MEMORY_BYTES = 384 * MIB;
     /** A guest kernel and its agent do not boot in less: a smaller explicit size is a typo. */
     public static final long MIN_REQUESTED_MEMORY_BYTES = 64 * MIB;
