@@ -526,7 +526,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                     List.of(), List.of(), DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
             attachAwaitingMembers(task); // before the hello: the guest re-sends their exits after it
             try {
-                task.handshake(config.helloTimeout()); // the guest then re-sends an exit we missed
+                task.handshakeAgain(config.helloTimeout()); // the guest then re-sends an exit we missed
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "the VM of ''{0}'' runs but its agent cannot be reached; destroying it: {1}",
                         container.containerId(), e.getMessage());

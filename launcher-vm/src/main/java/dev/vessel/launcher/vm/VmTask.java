@@ -57,6 +57,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     /** After QEMU died, how long the channel may take to deliver what the guest wrote last. */
     private static final long DRAIN_MILLIS = 2000;
     private static final long QEMU_EXIT_TIMEOUT_SECONDS = 30;
+    /** How long a guest found again after a restart may stay silent on one connection before another is tried. */
+    private static final Duration RECONNECT_EVERY = Duration.ofSeconds(10);
 
     private final String containerId;
     private final ContainerConfig config;
@@ -182,6 +184,31 @@ public final class VmTask implements LaunchedTask, RunningVm {
                     + " could not be reached: " + cause.getMessage() + console(), cause);
         }
         adopt();
+    }
+
+    /**
+     * The handshake with a guest found again after a restart, on a fresh connection every {@link #RECONNECT_EVERY}
+     * until {@code timeout}: the agent says hello to each new connection, but what the old daemon's connection
+     * left half-sent (a frame cut short in QEMU's buffer goes to the next connection) puts the stream out of
+     * step, and the hello behind it is then never read; a new connection starts clean.
+     */
+    void handshakeAgain(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = deadline - System.nanoTime();
+            try {
+                handshake(Duration.ofNanos(Math.max(0, Math.min(left, RECONNECT_EVERY.toNanos()))));
+                return;
+            } catch (VesselException e) {
+                if (deadline - System.nanoTime() <= 0 || hasQemuExited()) {
+                    throw new VesselException(e.code(), "vm", "the guest agent of " + checkpoint.getDomainName()
+                            + " said no hello within " + timeout.toSeconds() + " s over fresh connections: "
+                            + e.getMessage(), e);
+                }
+                LOG.log(Level.INFO, "no hello yet from the guest of {0}; connecting afresh: {1}",
+                        checkpoint.getDomainName(), e.getMessage());
+            }
+        }
     }
 
     /** Watches QEMU from now on: its exit without the guest's report ends the task as LOST. */
