@@ -67,7 +67,7 @@ public final class DomainXml {
             writeEnds(xml, "destroy");
 
             xml.writeStartElement("devices");
-            RootComplexSlots slots = new RootComplexSlots();
+            RootComplexSlots slots = RootComplexSlots.all();
             writeConsole(xml, spec.consoleLog());
             writeAgentChannel(xml, spec, slots);
             writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped(), slots);
@@ -274,7 +274,7 @@ public final class DomainXml {
 
     static void writeNoUsbNoBalloon(XMLStreamWriter xml) throws XMLStreamException {
         writeNoUsb(xml);
-        writeBalloon(xml, false, null);
+        writeBalloon(xml, false, RootComplexSlots.none());
     }
 
     private static void writeNoUsb(XMLStreamWriter xml) throws XMLStreamException {
@@ -436,10 +436,10 @@ public final class DomainXml {
 
     /** The format is always given: QEMU never probes it (a raw image could pose as qcow2 with a backing file). */
     static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk) throws XMLStreamException {
-        writeDisk(xml, disk, null);
+        writeDisk(xml, disk, RootComplexSlots.none());
     }
 
-    /** As {@link #writeDisk(XMLStreamWriter, VmVolumes.AttachedDisk)}, in one of {@code slots} (null: libvirt places it). */
+    /** As {@link #writeDisk(XMLStreamWriter, VmVolumes.AttachedDisk)}, in one of {@code slots}. */
     private static void writeDisk(XMLStreamWriter xml, VmVolumes.AttachedDisk disk, RootComplexSlots slots)
             throws XMLStreamException {
         xml.writeStartElement("disk");
@@ -457,9 +457,7 @@ public final class DomainXml {
         if (disk.readOnly()) {
             xml.writeEmptyElement("readonly");
         }
-        if (slots != null) {
-            slots.writeAddress(xml);
-        }
+        slots.writeAddress(xml);
         xml.writeEndElement();
     }
 
@@ -469,10 +467,10 @@ public final class DomainXml {
      * directly, and iPXE only costs start-up time.
      */
     static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic) throws XMLStreamException {
-        writeNic(xml, nic, null);
+        writeNic(xml, nic, RootComplexSlots.none());
     }
 
-    /** As {@link #writeNic(XMLStreamWriter, VmSpec.Nic)}, in one of {@code slots} (null: libvirt places it). */
+    /** As {@link #writeNic(XMLStreamWriter, VmSpec.Nic)}, in one of {@code slots}. */
     private static void writeNic(XMLStreamWriter xml, VmSpec.Nic nic, RootComplexSlots slots) throws XMLStreamException {
         xml.writeStartElement("interface");
         xml.writeAttribute("type", "ethernet");
@@ -485,9 +483,7 @@ public final class DomainXml {
         xml.writeAttribute("type", "virtio");
         xml.writeEmptyElement("rom");
         xml.writeAttribute("enabled", "no");
-        if (slots != null) {
-            slots.writeAddress(xml);
-        }
+        slots.writeAddress(xml);
         xml.writeEndElement();
     }
 

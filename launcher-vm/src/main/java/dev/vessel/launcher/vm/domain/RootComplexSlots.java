@@ -15,7 +15,21 @@ import javax.xml.stream.XMLStreamWriter;
 final class RootComplexSlots {
     private static final int FIRST = 0x02;
     private static final int LAST = 0x1e;
-    private int next = FIRST;
+    private int next;
+
+    private RootComplexSlots(int next) {
+        this.next = next;
+    }
+
+    /** Every slot free. */
+    static RootComplexSlots all() {
+        return new RootComplexSlots(FIRST);
+    }
+
+    /** No slot: libvirt places each device itself (a full VM's, whose devices may be hot-plugged). */
+    static RootComplexSlots none() {
+        return new RootComplexSlots(LAST + 1);
+    }
 
     /** The next free slot; empty once they are all taken. */
     OptionalInt take() {
