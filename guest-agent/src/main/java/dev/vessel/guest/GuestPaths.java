@@ -31,7 +31,7 @@ record GuestPaths(RuntimePaths paths) {
         return volumesDir.resolve(Integer.toString(index));
     }
 
-    /** Where each host share is mounted once (see {@link NinePShare}). */
+    /** Where each host share is mounted once (see {@link TaggedShares}). */
     Path tagsDir() {
         return paths.runDir().resolve("tags");
     }

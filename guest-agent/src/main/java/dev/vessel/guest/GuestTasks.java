@@ -153,7 +153,8 @@ final class GuestTasks {
             }
             Files.createDirectories(task.shareDir);
             try {
-                share.mount(request.getRootfsTag(), task.shareDir, request.getRootfsReadOnly());
+                share.mount(request.getRootfsTag(), request.getRootfsVirtiofs() ? HostShare.Kind.VIRTIO_FS
+                        : HostShare.Kind.NINE_P, task.shareDir, request.getRootfsReadOnly());
             } catch (IOException e) {
                 throw new VesselException(ErrorCode.UNAVAILABLE, "rootfs_tag",
                         "cannot mount the share '" + request.getRootfsTag() + "': " + e.getMessage(), e);

@@ -47,7 +47,7 @@ final class GuestVolumes {
                 case SHARE_TAG -> {
                     Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));
                     try {
-                        shares.mount(m.getShareTag(), source, m.getReadOnly());
+                        shares.mount(m.getShareTag(), HostShare.Kind.NINE_P, source, m.getReadOnly());
                     } catch (IOException e) {
                         throw new VesselException(ErrorCode.UNAVAILABLE, at + ".share_tag",
                                 "cannot mount the share '" + m.getShareTag() + "': " + e.getMessage(), e);

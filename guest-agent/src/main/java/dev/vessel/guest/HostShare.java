@@ -8,8 +8,16 @@ import java.nio.file.Path;
  * a task's root filesystem, and each of its directory volumes ({@link GuestVolumes}).
  */
 interface HostShare {
-    /** Mounts the share {@code tag} on the existing directory {@code target}. */
-    void mount(String tag, Path target, boolean readOnly) throws IOException;
+    /** How the host exports a tag. */
+    enum Kind {
+        /** A virtio-9p share (QEMU's own server). */
+        NINE_P,
+        /** A virtio-fs device (a file server of the host's beside QEMU). */
+        VIRTIO_FS
+    }
+
+    /** Mounts the share {@code tag}, exported as {@code kind}, on the existing directory {@code target}. */
+    void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException;
 
     /** Unmounts what {@link #mount} put on {@code target}; nothing mounted there is not an error. */
     void unmount(Path target) throws IOException;

@@ -271,7 +271,7 @@ final class Training {
     /** A share that is the mount point itself: training mounts nothing. */
     private static final class UnmountedShare implements HostShare {
         @Override
-        public void mount(String tag, Path target, boolean readOnly) {
+        public void mount(String tag, Kind kind, Path target, boolean readOnly) {
         }
 
         /** umount2(2) on a directory that is no mount point: refused, but the call is made as for a share. */

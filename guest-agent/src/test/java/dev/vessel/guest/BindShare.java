@@ -17,7 +17,7 @@ final class BindShare implements HostShare {
     }
 
     @Override
-    public void mount(String tag, Path target, boolean readOnly) throws IOException {
+    public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
         Path source = directories.get(tag);
         if (source == null) {
             throw new IOException("no share with tag '" + tag + "'");

@@ -135,7 +135,7 @@ class GuestAgentTest {
         HostShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs, DATA_TAG, dataShare, CONF_TAG, confShare));
         HostShare share = new HostShare() {
             @Override
-            public void mount(String tag, Path target, boolean readOnly) throws IOException {
+            public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
                 if (tag.equals(GATED)) {
                     try {
                         gate.await();
@@ -143,7 +143,7 @@ class GuestAgentTest {
                         throw new IOException(e);
                     }
                 }
-                bind.mount(tag, target, readOnly);
+                bind.mount(tag, kind, target, readOnly);
             }
 
             @Override

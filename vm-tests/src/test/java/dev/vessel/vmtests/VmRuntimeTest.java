@@ -142,15 +142,20 @@ class VmRuntimeTest {
         RuntimeFixture.Result gone = runtime.run("state", "vmc");
         assertTrue(gone.exitCode() != 0 && gone.stderr().contains("container does not exist"), gone.toString());
         VmNode.awaitNoDomain("vessel-vmc");
-        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains("/vm-files/"),
-                "a file bind was left mounted");
+        String mountinfo = Files.readString(Path.of("/proc/self/mountinfo"));
+        assertFalse(mountinfo.contains("/vm-files/"), "a file bind was left mounted");
+        assertFalse(mountinfo.contains("/vm-rootfs-server/"), "the rootfs's view was left mounted");
+        assertEquals(List.of(), fileServers(), "the rootfs's file server was left running");
+        assertEquals("", VmNode.run("sh", "-c", "ls -A /run/virtiofsd 2>/dev/null | grep " + dir.getFileName() + " || true"),
+                "virtiofsd's lock file was left on the host");
     }
 
     /**
      * podman with the VM runtime: {@code --network none} (a namespace of loopback alone: a VM without a NIC) and
      * {@code --ipc none} (the launch helper's own /dev/shm; otherwise podman binds a directory of its 0700
      * storage there, which QEMU's user cannot reach). podman's file binds (hosts, resolv.conf, hostname,
-     * .containerenv) reach the guest one by one.
+     * .containerenv) reach the guest one by one. The guest writes podman's layer as a process container's root
+     * would: podman finds the files with the owners and modes the guest gave them, and no device node.
      */
     @Test
     void podmanRunsAnImageInAVmThroughTheVmRuntime() throws Exception {
@@ -158,21 +163,30 @@ class VmRuntimeTest {
         PodmanFixture podman = new PodmanFixture(podmanDir, runtime);
         try {
             String id = podman.ok("create", "--network", "none", "--ipc", "none", PodmanFixture.IMAGE, "sh", "-c",
-                    "cat /proc/version; cat /etc/hostname").strip();
-            // podman keeps a container's layer in a 0700 directory of its 0700 storage: QEMU's user is refused
-            // there, naming the rootfs and the ACL that lets it in, before any VM is made
-            PodmanFixture.Result refused = podman.podman("start", "--attach", id);
-            assertTrue(refused.exitCode() != 0 && refused.output().contains("setfacl"), refused.output());
-            assertEquals(List.of(), VmNode.domains().stream().filter(d -> d.contains(id.substring(0, 12))).toList());
-
-            letQemuIn(podman, id); // the layer's directory (upper and merged are in it) and those above it
+                    String.join("; ", "cat /proc/version", "echo from-the-guest > /etc/written",
+                            "mkdir /home/user && chown 1000:1000 /home/user && chmod 4750 /home/user",
+                            "su -s /bin/sh nobody -c 'touch /home/user/denied' 2>/dev/null || echo nobody-refused",
+                            "mknod /etc/null-node c 1 3 2>/dev/null || echo mknod-refused", "cat /etc/hostname")).strip();
+            // podman keeps the layer in a 0700 directory of its 0700 storage: the file server's view needs no ACL there
             String out = podman.ok("start", "--attach", id);
             String hostVersion = Files.readString(Path.of("/proc/version"));
             assertTrue(out.startsWith("Linux version ") && !out.startsWith(hostVersion), out);
-            assertEquals(id.substring(0, 12), out.lines().toList().getLast(), "podman's bound /etc/hostname");
+            List<String> lines = out.lines().toList();
+            assertEquals(List.of("nobody-refused", "mknod-refused", id.substring(0, 12)),
+                    lines.subList(lines.size() - 3, lines.size()), "the last line is podman's bound /etc/hostname: " + out);
             assertEquals("0 exited", podman.ok("inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", id)
                     .strip());
+            Path upper = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip());
+            assertEquals("from-the-guest\n", Files.readString(upper.resolve("etc/written")));
+            assertEquals(0, Files.getAttribute(upper.resolve("etc/written"), "unix:uid"), "the guest's root is root");
+            assertEquals(1000, Files.getAttribute(upper.resolve("home/user"), "unix:uid"), "the guest's chown");
+            assertEquals(1000, Files.getAttribute(upper.resolve("home/user"), "unix:gid"));
+            assertEquals(04750, (int) Files.getAttribute(upper.resolve("home/user"), "unix:mode") & 07777);
+            assertFalse(Files.exists(upper.resolve("etc/null-node")), "no device node reaches the host");
+            String diff = podman.ok("diff", id);
+            assertTrue(diff.contains("A /etc/written") && diff.contains("A /home/user"), diff);
             podman.ok("rm", id);
+            assertEquals(List.of(), fileServers(), "the rootfs's file server was left running");
             assertFalse(runtime.ok("list", "-q").contains(id), "podman rm deletes the container from Vessel");
         } finally {
             podman.close();
@@ -193,11 +207,9 @@ class VmRuntimeTest {
         Iptables before = Iptables.now();
         try {
             podman.ok("network", "create", "--subnet", "10.89.214.0/24", network);
-            // (the web root on a tmpfs: QEMU's user may not write in podman's layer)
             String id = podman.ok("create", "--network", network, "-p", "10.89.214.1:18214:8080", "--ipc", "none",
-                    "--tmpfs", "/srv", PodmanFixture.IMAGE, "sh", "-c", "cat /proc/version > /srv/index.html;"
+                    PodmanFixture.IMAGE, "sh", "-c", "mkdir -p /srv; cat /proc/version > /srv/index.html;"
                             + " ip -4 -o addr show eth0 >> /srv/index.html; exec httpd -f -p 8080 -h /srv").strip();
-            letQemuIn(podman, id);
             podman.ok("start", id);
             String served = PodmanFixture.awaitServed("http://10.89.214.1:18214/index.html", Duration.ofSeconds(180),
                     () -> podman.podman("logs", id) + runtime.daemonLog());
@@ -218,12 +230,10 @@ class VmRuntimeTest {
         }
     }
 
-    /** podman keeps a container's layer in a 0700 directory of its 0700 storage: QEMU's user needs to search it. */
-    private static void letQemuIn(PodmanFixture podman, String id) throws Exception {
-        Path layer = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip()).getParent();
-        for (Path up = layer; up.startsWith(podman.dir); up = up.getParent()) {
-            QemuUser.ofHost().allow(up, PosixAcls.EXECUTE);
-        }
+    /** The rootfs file servers of this test's daemon (virtiofsd's command line names the rootfs's file). */
+    private List<String> fileServers() throws Exception {
+        return VmNode.run("sh", "-c", "ps -eo pid=,args= | grep '[v]irtiofsd' | grep " + dir.getFileName()
+                + " || true").lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
     }
 
     private JsonNode state(String id) throws Exception {

@@ -383,6 +383,27 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     }
 
     /**
+     * The directory of a VM task's rootfs file server ({@code vm.keep_rootfs_owners}): its log, its namespace's
+     * identity and the name of its socket.
+     */
+    public Path rootfsServerDir(Path containerDir) {
+        return containerDir.resolve("vm-rootfs-server");
+    }
+
+    /**
+     * Where a VM task's rootfs file server listens for QEMU: {@code virtiofsd.sock} in its directory, or, when
+     * that path is too long for a unix socket, a file under the run dir named after a hash of the container
+     * directory (beside the agent sockets of such tasks).
+     */
+    public Path rootfsServerSocket(Path containerDir) {
+        Path inside = rootfsServerDir(containerDir).resolve("virtiofsd.sock");
+        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
+            return inside;
+        }
+        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".fs"); // no longer than the agent's
+    }
+
+    /**
      * Where the monitor of the task (or exec) whose directory is {@code dir} serves its stdio while it runs:
      * {@code attach.sock} in that directory, or, when that path is too long for a unix socket, a file under
      * the run dir named after a hash of the directory (see {@link #attachSockets()}).

@@ -172,6 +172,7 @@ public final class ConfigValidator {
             }
             if (c.hasVm()) {
                 vm(c.getVm(), isolation, targets);
+                keepRootfsOwners(c);
             }
             if (!c.getParentId().isEmpty()) {
                 id("parent_id", c.getParentId(), false);
@@ -791,6 +792,19 @@ public final class ConfigValidator {
                     fail("volumes[" + i + "]", "a VM pod's member takes tmpfs volumes only: its pod's VM is running"
                             + " and shares no more directories");
                 }
+            }
+        }
+
+        /** A served rootfs is a standalone VM task's own host_rootfs: not an image's view, not a pod's share. */
+        private void keepRootfsOwners(ContainerConfig c) {
+            if (!c.getVm().getKeepRootfsOwners()) {
+                return;
+            }
+            if (c.getRootCase() != ContainerConfig.RootCase.HOST_ROOTFS) {
+                fail("vm.keep_rootfs_owners", "applies to a host_rootfs (an image's rootfs is the container's own view)");
+            } else if (c.getPod() || !c.getParentId().isEmpty()) {
+                fail("vm.keep_rootfs_owners", "a VM pod's members share their pod's guest, which serves no rootfs of"
+                        + " its own");
             }
         }
 

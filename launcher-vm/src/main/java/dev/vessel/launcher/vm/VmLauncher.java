@@ -231,7 +231,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                 spec.volumes().makeMountPointsIn(spec.rootfs(), container.config().getReadOnlyRootfs());
             }
             WarmPool warm = pool;
-            Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
+            // a warm guest's rootfs is a 9p share: a rootfs served with its owners boots a guest of its own
+            Optional<WarmGuest> guest = warm == null || spec.rootfsServerSocket().isPresent() ? Optional.empty()
+                    : warm.take(spec, container.config());
             return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
         } catch (Exception | Error e) {
             try {
@@ -380,19 +382,26 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         if (!spec.volumes().files().isEmpty()) {
             saved.setFileShares(FileShares.of(container.containerDir()).toString());
         }
+        if (spec.rootfsServerSocket().isPresent()) {
+            saved.setRootfsServer(paths.rootfsServerDir(container.containerDir()).toString());
+        }
         VmTaskCheckpoint checkpoint = saved.build();
         container.checkpoint().save(CODEC, checkpoint);
 
         VmTask task = null;
         OutputLogs logs = null;
         try {
+            if (spec.rootfsServerSocket().isPresent()) {
+                RootfsServer.start(Path.of(checkpoint.getRootfsServer()), spec.rootfsServerSocket().get(),
+                        spec.rootfs(), qemuUser());
+            }
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec, podShare != null));
             FaultPoints.reach(FaultPoints.DURING_VM_BOOT, container.containerId());
             logs = outputLogs(container);
             task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
                     newAgentClient(spec.agentSocket()), spec.volumes().guestMounts(), interfaces(plan),
-                    DomainXml.ROOTFS_TAG);
+                    spec.rootfsServerSocket().isPresent() ? DomainXml.VIRTIOFS_ROOTFS_TAG : DomainXml.ROOTFS_TAG);
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -494,6 +503,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                     logs.close();
                 }
                 Files.deleteIfExists(Path.of(checkpoint.getAgentSocket()));
+                if (!checkpoint.getRootfsServer().isEmpty()) {
+                    RootfsServer.stop(Path.of(checkpoint.getRootfsServer()));
+                }
             }
             container.checkpoint().delete();
         } catch (Exception | Error e) {
@@ -507,6 +519,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         if (saved.isEmpty()) {
             // the crash came before the checkpoint: no domain was created, file binds may have been
             FileShares.remove(FileShares.of(container.containerDir()));
+            RootfsServer.stop(paths.rootfsServerDir(container.containerDir()));
             return Optional.empty();
         }
         VmTaskCheckpoint checkpoint = saved.get();

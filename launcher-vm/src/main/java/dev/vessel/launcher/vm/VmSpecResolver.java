@@ -91,7 +91,8 @@ final class VmSpecResolver {
         return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, software(), rootfs,
                 rootfsMapped, paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
-                nics(size), passthrough(size));
+                nics(size), passthrough(size), vm.getKeepRootfsOwners() && !container.getHostRootfs().isEmpty()
+                        ? Optional.of(paths.rootfsServerSocket(dir)) : Optional.empty());
     }
 
     /**

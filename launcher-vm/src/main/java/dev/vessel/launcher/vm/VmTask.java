@@ -267,7 +267,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         LaunchTask.Builder launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .addAllInterfaces(interfaces);
         if (!config.getPod()) {
-            launch.setRootfsTag(rootfsTag)
+            launch.setRootfsTag(rootfsTag).setRootfsVirtiofs(rootfsTag.equals(DomainXml.VIRTIOFS_ROOTFS_TAG))
                     .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
                     .addAllMounts(guestMounts);
         }
@@ -449,6 +449,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
             }
             if (!checkpoint.getFileShares().isEmpty()) {
                 FileShares.remove(Path.of(checkpoint.getFileShares()));
+            }
+            if (!checkpoint.getRootfsServer().isEmpty()) {
+                RootfsServer.stop(Path.of(checkpoint.getRootfsServer())); // QEMU is gone: the server has no client
             }
             if (!checkpoint.getWarmGuestDir().isEmpty()) {
                 WarmGuest.remove(Path.of(checkpoint.getWarmGuestDir()), Path.of(checkpoint.getAgentSocket()),

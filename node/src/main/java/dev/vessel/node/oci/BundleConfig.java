@@ -184,6 +184,10 @@ public final class BundleConfig {
         mounts(root.path("mounts"));
         hooks(root.path("hooks"));
         linux(root.path("linux"));
+        if (inVm()) {
+            // the engine reads what the container wrote in its rootfs (podman diff, commit, cp), with its owners
+            out.getVmBuilder().setKeepRootfsOwners(true);
+        }
         return out.build();
     }
 

@@ -35,6 +35,9 @@ public final class DomainXml {
      * (this tag), so it has both and the agent is told which one to mount.
      */
     public static final String PASSTHROUGH_ROOTFS_TAG = "vessel-rootfs-host";
+
+    /** The tag of the virtio-fs device of a rootfs served with its owners kept ({@code vm.keep_rootfs_owners}). */
+    public static final String VIRTIOFS_ROOTFS_TAG = "vessel-rootfs-fs";
     /** What a VFIO domain's QEMU may use beyond guest memory (libvirt's own allowance for its lock limit). */
     static final long QEMU_OVERHEAD_BYTES = 1L << 30;
 
@@ -54,7 +57,7 @@ public final class DomainXml {
             writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(), spec.stateDir(),
                     spec.memoryBytes(), spec.vcpus(), spec.cgroupPartition());
             writeMemorySlot(xml, spec.software(), spec.memoryBytes());
-            writeLockedMemory(xml, spec.passthrough(), spec.memoryBytes());
+            writeMemoryBacking(xml, spec.passthrough(), spec.memoryBytes(), spec.rootfsServerSocket().isPresent());
             xml.writeStartElement("os");
             writeOsType(xml);
             text(xml, "kernel", spec.kernel().toString());
@@ -70,7 +73,11 @@ public final class DomainXml {
             RootComplexSlots slots = RootComplexSlots.all();
             writeConsole(xml, spec.consoleLog());
             writeAgentChannel(xml, spec, slots);
-            writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped(), slots);
+            if (spec.rootfsServerSocket().isPresent()) {
+                writeFileServer(xml, spec.rootfsServerSocket().get(), VIRTIOFS_ROOTFS_TAG, slots);
+            } else {
+                writeShare(xml, spec.rootfs().toString(), ROOTFS_TAG, false, spec.rootfsMapped(), slots);
+            }
             if (shareBothWays) {
                 writeShare(xml, spec.rootfs().toString(), PASSTHROUGH_ROOTFS_TAG, false, false, slots);
             }
@@ -202,17 +209,36 @@ public final class DomainXml {
      */
     static void writeLockedMemory(XMLStreamWriter xml, VmSpec.Passthrough passthrough, long memoryBytes)
             throws XMLStreamException {
-        if (passthrough.none()) {
+        writeMemoryBacking(xml, passthrough, memoryBytes, false);
+    }
+
+    /**
+     * {@link #writeLockedMemory}, and with {@code shared} the guest's memory on a shared memfd: a virtio-fs
+     * server (another process) reads and writes the guest's buffers in place.
+     */
+    private static void writeMemoryBacking(XMLStreamWriter xml, VmSpec.Passthrough passthrough, long memoryBytes,
+            boolean shared) throws XMLStreamException {
+        if (!passthrough.none()) {
+            xml.writeStartElement("memtune");
+            xml.writeStartElement("hard_limit");
+            xml.writeAttribute("unit", "KiB");
+            xml.writeCharacters(Long.toString((memoryBytes + QEMU_OVERHEAD_BYTES + 1023) / 1024));
+            xml.writeEndElement();
+            xml.writeEndElement();
+        }
+        if (passthrough.none() && !shared) {
             return;
         }
-        xml.writeStartElement("memtune");
-        xml.writeStartElement("hard_limit");
-        xml.writeAttribute("unit", "KiB");
-        xml.writeCharacters(Long.toString((memoryBytes + QEMU_OVERHEAD_BYTES + 1023) / 1024));
-        xml.writeEndElement();
-        xml.writeEndElement();
         xml.writeStartElement("memoryBacking");
-        xml.writeEmptyElement("locked");
+        if (!passthrough.none()) {
+            xml.writeEmptyElement("locked");
+        }
+        if (shared) {
+            xml.writeEmptyElement("source");
+            xml.writeAttribute("type", "memfd");
+            xml.writeEmptyElement("access");
+            xml.writeAttribute("mode", "shared");
+        }
         xml.writeEndElement();
     }
 
@@ -430,6 +456,25 @@ public final class DomainXml {
         if (readOnly) {
             xml.writeEmptyElement("readonly");
         }
+        slots.writeAddress(xml);
+        xml.writeEndElement();
+    }
+
+    /**
+     * A virtio-fs device served by a file server Vessel started (libvirt's externally launched
+     * {@code virtiofsd}: libvirt starts none of its own, QEMU connects to {@code socket}).
+     */
+    private static void writeFileServer(XMLStreamWriter xml, Path socket, String tag, RootComplexSlots slots)
+            throws XMLStreamException {
+        xml.writeStartElement("filesystem");
+        xml.writeAttribute("type", "mount");
+        xml.writeEmptyElement("driver");
+        xml.writeAttribute("type", "virtiofs");
+        xml.writeAttribute("queue", "1024");
+        xml.writeEmptyElement("source");
+        xml.writeAttribute("socket", socket.toString());
+        xml.writeEmptyElement("target");
+        xml.writeAttribute("dir", tag);
         slots.writeAddress(xml);
         xml.writeEndElement();
     }

@@ -36,7 +36,10 @@ public final class QemuAccess {
         checkOwnTrees();
         check("vm.kernel", spec.kernel(), PosixAcls.READ);
         check("vm.initrd", spec.initrd(), PosixAcls.READ);
-        check("root", spec.rootfs(), PosixAcls.READ | PosixAcls.EXECUTE);
+        boolean sharesRootfs = spec.rootfsServerSocket().isEmpty(); // else the file server opens it, not QEMU
+        if (sharesRootfs) {
+            check("root", spec.rootfs(), PosixAcls.READ | PosixAcls.EXECUTE);
+        }
         for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
             check("volumes", share.source(), 0);
         }
@@ -44,8 +47,12 @@ public final class QemuAccess {
             check("vm.disks", disk.path(), 0);
         }
 
-        for (Path path : new Path[] {spec.kernel(), spec.initrd(), spec.rootfs()}) {
-            openWayTo(path);
+        openWayTo(spec.kernel());
+        openWayTo(spec.initrd());
+        if (sharesRootfs) {
+            openWayTo(spec.rootfs());
+        } else {
+            openWayTo(spec.rootfsServerSocket().get().getParent()); // the server lets QEMU into its socket's own
         }
         for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
             openWayTo(share.source());

@@ -26,6 +26,9 @@ import java.util.UUID;
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
  * @param passthrough     the host PCI devices passed through to the guest (VFIO), none for most
+ * @param rootfsServerSocket where the rootfs's file server listens when the rootfs reaches the guest by
+ *                        virtio-fs ({@code vm.keep_rootfs_owners}; the guest's memory is then shared with it);
+ *                        empty for a 9p share
  */
 public record VmSpec(
         String containerId,
@@ -47,7 +50,18 @@ public record VmSpec(
         String cgroupPartition,
         VmVolumes volumes,
         List<Nic> nics,
-        Passthrough passthrough) {
+        Passthrough passthrough,
+        Optional<Path> rootfsServerSocket) {
+
+    /** A spec whose rootfs is a 9p share (no file server). */
+    public VmSpec(String containerId, Path stateDir, String domainName, UUID uuid, Accelerator accelerator,
+            QemuUser qemuUser, long memoryBytes, int vcpus, Path kernel, Path initrd, String kernelCmdline,
+            Optional<Software> software, Path rootfs, boolean rootfsMapped, Path agentSocket, Path consoleLog,
+            String cgroupPartition, VmVolumes volumes, List<Nic> nics, Passthrough passthrough) {
+        this(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel, initrd,
+                kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition, volumes, nics,
+                passthrough, Optional.empty());
+    }
 
     /** The software image's copy that QEMU maps, and its size: the NVDIMM's. */
     public record Software(Path image, long sizeBytes) {
@@ -101,6 +115,7 @@ public record VmSpec(
         Objects.requireNonNull(volumes, "volumes");
         nics = List.copyOf(nics);
         Objects.requireNonNull(passthrough, "passthrough");
+        Objects.requireNonNull(rootfsServerSocket, "rootfsServerSocket");
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }

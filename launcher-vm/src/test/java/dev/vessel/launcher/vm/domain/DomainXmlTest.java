@@ -227,6 +227,45 @@ class DomainXmlTest {
         }
     }
 
+    /**
+     * A rootfs served with its owners kept: a virtio-fs device on the file server's socket (libvirt starts no
+     * virtiofsd of its own), no 9p rootfs share, and guest RAM on a shared memfd the server can reach, while the
+     * software image stays mapped privately.
+     */
+    @Test
+    void aServedRootfsIsAVirtioFsDeviceOnTheServersSocketWithSharedGuestMemory() throws Exception {
+        Path image = Files.write(dir.resolve("software.erofs"), new byte[(int) (2 * VmLauncherConfig.MIB)]);
+        VmSpec s = withSoftware(spec("served", dir.resolve("bundle-rootfs"), Accelerator.TCG),
+                new VmSpec.Software(image, 2 * VmLauncherConfig.MIB));
+        Path socket = dir.resolve("vm-rootfs-server/virtiofsd.sock");
+        VmSpec served = new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
+                s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), s.software(), s.rootfs(), false,
+                s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(), s.passthrough(),
+                Optional.of(socket));
+        String xml = DomainXml.render(served);
+        assertValidatedByLibvirt(xml, served.domainName());
+        Document doc = parse(xml);
+        String fs = "/domain/devices/filesystem[target/@dir='" + DomainXml.VIRTIOFS_ROOTFS_TAG + "']";
+        assertEquals("virtiofs", text(doc, fs + "/driver/@type"));
+        assertEquals(socket.toString(), text(doc, fs + "/source/@socket"));
+        assertEquals(1.0, number(doc, "count(/domain/devices/filesystem)"), "a 9p rootfs share besides");
+        assertEquals("memfd", text(doc, "/domain/memoryBacking/source/@type"));
+        assertEquals("shared", text(doc, "/domain/memoryBacking/access/@mode"));
+
+        LibvirtFixture.Result argv = LibvirtFixture.virsh("domxml-to-native", "qemu-argv",
+                Files.writeString(dir.resolve("served.xml"), xml).toString());
+        assertEquals(0, argv.status(), argv.output());
+        List<String> args = argv.output().lines().flatMap(l -> List.of(l.split(" ")).stream()).toList();
+        assertTrue(args.stream().anyMatch(a -> a.contains("memory-backend-memfd") && a.contains("\"share\":true")),
+                "the guest's RAM is not shared: " + argv.output());
+        assertTrue(args.stream().anyMatch(a -> a.contains("memory-backend-file") && a.contains("\"share\":false")),
+                "the software image is not private: " + argv.output());
+        assertTrue(args.stream().anyMatch(a -> a.contains("\"driver\":\"vhost-user-fs-pci\"")
+                && a.contains("\"tag\":\"" + DomainXml.VIRTIOFS_ROOTFS_TAG + "\"")), argv.output());
+        assertTrue(args.stream().anyMatch(a -> a.contains("path=" + socket)), argv.output());
+        assertFalse(argv.output().contains("virtio-9p"), argv.output());
+    }
+
     @Test
     void aGuestWithDevicesPassedThroughHasNoBalloon() throws Exception {
         VmSpec plain = spec("pt", dir.resolve("rootfs"), Accelerator.TCG);

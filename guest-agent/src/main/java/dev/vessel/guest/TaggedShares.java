@@ -8,12 +8,12 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * A virtio-9p share: the tag is libvirt's {@code <filesystem><target dir=.../>}. The kernel lets a
- * virtio-9p channel be mounted once at a time (a second mount of a tag fails with EBUSY), and a pod's
- * guest runs a task per member from one share: so each tag is mounted once, in {@code tagsDir}, for
- * the guest's life, and each user gets a bind mount of it.
+ * The host's shares, by tag (libvirt's {@code <filesystem><target dir=.../>}): virtio-9p shares, and a
+ * virtio-fs device. The kernel lets a virtio-9p channel be mounted once at a time (a second mount of a
+ * tag fails with EBUSY), and a pod's guest runs a task per member from one share: so each tag is mounted
+ * once, in {@code tagsDir}, for the guest's life, and each user gets a bind mount of it.
  */
-final class NinePShare implements HostShare {
+final class TaggedShares implements HostShare {
     /**
      * The largest 9p message: bigger messages mean fewer round trips through QEMU per read; the
      * virtio transport of 6.1 kernels caps it just under 512 KiB.
@@ -28,7 +28,7 @@ final class NinePShare implements HostShare {
     /** The tags mounted in {@link #tagsDir} (guarded by this). */
     private final Set<String> mounted = new HashSet<>();
 
-    NinePShare(Path tagsDir) {
+    TaggedShares(Path tagsDir) {
         this.tagsDir = tagsDir;
         try {
             Class.forName(Mounts.class.getName(), true, Mounts.class.getClassLoader());
@@ -38,20 +38,24 @@ final class NinePShare implements HostShare {
     }
 
     @Override
-    public void mount(String tag, Path target, boolean readOnly) throws IOException {
-        Mounts.mount(tagMount(tag).toString(), target, null, Mounts.MS_BIND, null);
+    public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
+        Mounts.mount(tagMount(tag, kind).toString(), target, null, Mounts.MS_BIND, null);
         if (readOnly) {
             Mounts.mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | Mounts.MS_RDONLY, null);
         }
     }
 
     /** Where {@code tag} is mounted, mounting it the first time. */
-    private synchronized Path tagMount(String tag) throws IOException {
+    private synchronized Path tagMount(String tag, Kind kind) throws IOException {
         Path dir = tagsDir.resolve(tag);
         if (mounted.add(tag)) {
             try {
                 Files.createDirectories(dir);
-                Mounts.mount(tag, dir, "9p", 0, "trans=virtio,version=9p2000.L,msize=" + MSIZE);
+                if (kind == Kind.VIRTIO_FS) {
+                    Mounts.mount(tag, dir, "virtiofs", 0, null);
+                } else {
+                    Mounts.mount(tag, dir, "9p", 0, "trans=virtio,version=9p2000.L,msize=" + MSIZE);
+                }
             } catch (IOException | RuntimeException e) {
                 mounted.remove(tag);
                 throw e;
