@@ -151,6 +151,47 @@ class VmRuntimeTest {
     }
 
     /**
+     * A daemon killed with SIGKILL leaves the VM and its rootfs's file server running; the next call's daemon finds
+     * the container running, an exec writes the rootfs through the same server, and the delete stops it.
+     */
+    @Test
+    void theRootfsServerOutlivesAKilledDaemonAndGoesWithTheContainer() throws Exception {
+        Path rootfs = BusyboxRootfs.create(dir.resolve("rootfs"));
+        Path bundle = runtime.bundle("vm-restart", rootfs, "sh", "-c", "echo before > /etc/before; echo ready;"
+                + " exec sleep 600");
+        ObjectNode config = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
+        ((ObjectNode) config.get("root")).put("readonly", false); // runc's spec makes it read-only
+        Files.writeString(bundle.resolve("config.json"), config.toString());
+        runtime.ok("create", "--bundle", bundle.toString(), "vmr");
+        runtime.ok("start", "vmr");
+        awaitLogs("vmr", "ready\n");
+        assertEquals("before\n", Files.readString(rootfs.resolve("etc/before")));
+        assertEquals(0, Files.getAttribute(rootfs.resolve("etc/before"), "unix:uid"));
+        List<String> servers = fileServers();
+        assertFalse(servers.isEmpty(), "no file server runs");
+
+        long daemon = runtime.daemonPid();
+        ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
+        ProcessHandle.of(daemon).ifPresent(p -> p.onExit().join());
+        assertEquals("running", state("vmr").get("status").asText(), "after the restart" + runtime.daemonLog());
+        assertTrue(runtime.daemonPid() != daemon, "a new daemon serves the root");
+        assertEquals(servers, fileServers(), "the file server was restarted or lost");
+        // runc's spec keeps CAP_CHOWN from the process: the guest's kernel refuses the chown, not the server
+        assertEquals("no-chown\n", runtime.ok("exec", "vmr", "sh", "-c",
+                "echo after > /etc/after && (chown 1000 /etc/after 2>/dev/null || echo no-chown)"));
+        assertEquals("after\n", Files.readString(rootfs.resolve("etc/after")));
+        assertEquals(0, Files.getAttribute(rootfs.resolve("etc/after"), "unix:uid"));
+
+        runtime.ok("kill", "vmr", "KILL");
+        awaitStatus("vmr", "stopped");
+        runtime.ok("delete", "vmr");
+        VmNode.awaitNoDomain("vessel-vmr");
+        assertEquals(List.of(), fileServers(), "the rootfs's file server was left running");
+        assertEquals("", VmNode.run("find", runtime.root.toString(), "-name", "vm-rootfs-server"),
+                "the server's directory was left");
+    }
+
+    /**
      * podman with the VM runtime: {@code --network none} (a namespace of loopback alone: a VM without a NIC) and
      * {@code --ipc none} (the launch helper's own /dev/shm; otherwise podman binds a directory of its 0700
      * storage there, which QEMU's user cannot reach). podman's file binds (hosts, resolv.conf, hostname,

@@ -239,6 +239,13 @@ class ConfigValidatorTest {
                 rule("a host path on a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod")
                         .addVolumes(Volume.newBuilder().setTarget("/tmp/t").setTmpfs(TmpfsVolume.getDefaultInstance()))
                         .addVolumes(hostVolume("/data")), "volumes[1]", "tmpfs volumes only"),
+                rule("an image's rootfs served with its owners", c -> c.setIsolation(Isolation.VM).clearHostRootfs()
+                        .setImage(ImageReference.newBuilder().setRepository("busybox"))
+                        .setVm(VmOptions.newBuilder().setKeepRootfsOwners(true)), "vm.keep_rootfs_owners",
+                        "applies to a host_rootfs"),
+                rule("a VM pod's member's rootfs served with its owners", c -> c.setIsolation(Isolation.VM)
+                        .setParentId("pod").setVm(VmOptions.newBuilder().setKeepRootfsOwners(true)),
+                        "vm.keep_rootfs_owners", "serves no rootfs of its own"),
                 rule("too many vcpus", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder().setVcpus(1000)),
                         "vm.vcpus", "must be between 1 and 255"),
                 rule("too little guest memory", c -> c.setIsolation(Isolation.VM).setVm(VmOptions.newBuilder()

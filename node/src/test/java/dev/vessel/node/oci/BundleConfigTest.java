@@ -55,6 +55,7 @@ class BundleConfigTest {
         assertEquals(0, vm.getNetworksCount());
         assertEquals("/run/netns/netns-test", vm.getNetworkNamespacePath());
         assertTrue(vm.getHostRootfs().endsWith("/merged"), vm.getHostRootfs());
+        assertTrue(vm.getVm().getKeepRootfsOwners(), "the engine's layer is written with the guest's owners");
         assertEquals(List.of("echo", "hi"), vm.getCommandList());
         // podman's binds, files included (each shared into the guest alone)
         assertEquals(List.of("/etc/resolv.conf", "/etc/hosts", "/dev/shm", "/run/.containerenv", "/etc/hostname"),
@@ -65,6 +66,7 @@ class BundleConfigTest {
 
         ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "process");
         assertEquals(Isolation.PROCESS, translateForVm(config).getIsolation());
+        assertFalse(translateForVm(config).hasVm(), "VM options on a process container");
         ((ObjectNode) config.get("annotations")).put(BundleConfig.ISOLATION_ANNOTATION, "vm");
         assertEquals(Isolation.VM, BundleConfig.translate("c1", BUNDLE, config, Isolation.PROCESS).getIsolation());
     }
