@@ -28,6 +28,8 @@ import java.util.stream.Stream;
  * <ul>
  * <li>{@code vessel}: VM tasks ({@code sleep}, no memory limit) started one after the other through a
  * vesseld of the bench's own, each measured once all run and {@value #SETTLE_SECONDS} s passed;</li>
+ * <li>{@code vessel-tb32}: the same through a vesseld whose guests' TCG code cache is capped at
+ * {@value #SMALL_CODE_CACHE_MIB} MiB ({@code --vm-tcg-code-cache-mib}), the operator's density setting;</li>
  * <li>{@code warm}: a second vesseld's warm pool of {@value #GUESTS} guests, measured once all are ready;</li>
  * <li>{@code raw}, the baseline: plain QEMU booting the same kernel and initramfs to the agent's hello.</li>
  * </ul>
@@ -40,6 +42,7 @@ final class VmDensityBench {
     private static final int SETTLE_SECONDS = 3;
     private static final String CGROUP_PARENT = "vessel-density-bench";
     private static final String WARM_CGROUP_PARENT = "vessel-density-bench-warm";
+    private static final int SMALL_CODE_CACHE_MIB = 32;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One guest's QEMU, in MiB. */
@@ -77,17 +80,21 @@ final class VmDensityBench {
         Path rootfs = BusyboxRootfs.create(work.resolve("rootfs"));
         String image = Commands.ociImage(work.resolve("image"), rootfs);
         for (int round = 0; round < ROUNDS; round++) {
-            vesselTasks(image, round);
+            vesselTasks(image, round, "vessel");
+            vesselTasks(image, round, "vessel-tb32", "--vm-tcg-code-cache-mib", Integer.toString(SMALL_CODE_CACHE_MIB));
             rawGuests(round);
             warmPool(round);
         }
         print();
     }
 
-    /** VM tasks through vesseld: 1, measured; 9 more, all 10 measured; all removed, the daemon stopped. */
-    private void vesselTasks(String image, int round) throws Exception {
-        Path dir = Files.createDirectories(work.resolve("tasks-" + round));
-        BenchDaemon daemon = BenchDaemon.start(repository, dir, CGROUP_PARENT);
+    /**
+     * VM tasks through a vesseld started with {@code daemonArgs}: 1, measured; 9 more, all 10 measured; all removed,
+     * the daemon stopped.
+     */
+    private void vesselTasks(String image, int round, String side, String... daemonArgs) throws Exception {
+        Path dir = Files.createDirectories(work.resolve(side + "-" + round));
+        BenchDaemon daemon = BenchDaemon.start(repository, dir, CGROUP_PARENT, daemonArgs);
         try {
             Commands.setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull",
                     image);
@@ -104,7 +111,7 @@ final class VmDensityBench {
                 }
                 pids.add(pid);
                 if (i == 0 || i == GUESTS - 1) {
-                    measure("vessel", pids);
+                    measure(side, pids);
                 }
             }
         } finally {
@@ -232,25 +239,25 @@ final class VmDensityBench {
 
     private void print() {
         System.out.printf(Locale.ROOT, "vm-density: idle guests' QEMU memory (TCG, %d MiB guests, no memory limit): VM tasks"
-                + " (sleep) through vesseld, a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
+                + " (sleep) through vesseld (also with a " + SMALL_CODE_CACHE_MIB + " MiB TCG code cache: vessel-tb32), a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
                 + " agent's hello; %d round(s), per guest the median, settled %d s%n", RawQemuGuest.MEMORY_MIB, ROUNDS,
                 SETTLE_SECONDS);
-        System.out.printf(Locale.ROOT, "%-10s %6s %12s %12s %16s %14s%n", "side", "guests", "RSS MiB", "PSS MiB",
+        System.out.printf(Locale.ROOT, "%-12s %6s %12s %12s %16s %14s%n", "side", "guests", "RSS MiB", "PSS MiB",
                 "guest RAM MiB", "PSS sum MiB");
         perGuest.forEach((key, samples) -> {
             String[] parts = key.split(" ");
-            System.out.printf(Locale.ROOT, "%-10s %6s %12.0f %12.0f %16.0f %14.0f%n", parts[0], parts[1],
+            System.out.printf(Locale.ROOT, "%-12s %6s %12.0f %12.0f %16.0f %14.0f%n", parts[0], parts[1],
                     median(samples, Memory::rss), median(samples, Memory::pss), median(samples, Memory::guestRam),
                     Stats.median(pssSums.get(key)));
         });
-        for (String side : List.of("vessel", "warm")) {
-            for (int n : side.equals("vessel") ? new int[] {1, GUESTS} : new int[] {GUESTS}) {
+        for (String side : List.of("vessel", "vessel-tb32", "warm")) {
+            for (int n : side.startsWith("vessel") ? new int[] {1, GUESTS} : new int[] {GUESTS}) {
                 String key = side + " " + n;
                 String base = "raw " + n;
                 System.out.printf(Locale.ROOT, "{\"bench\":\"vm-density%s\",\"guests\":%d,\"vessel_rss_mib\":%.0f,"
                         + "\"vessel_pss_mib\":%.0f,\"vessel_pss_sum_mib\":%.0f,\"baseline\":\"raw-qemu-to-hello\","
                         + "\"baseline_rss_mib\":%.0f,\"baseline_pss_mib\":%.0f,\"baseline_pss_sum_mib\":%.0f,"
-                        + "\"ratio\":%.3f,\"runs\":%d}%n", side.equals("warm") ? "-warm" : "", n,
+                        + "\"ratio\":%.3f,\"runs\":%d}%n", side.equals("vessel") ? "" : "-" + side.replace("vessel-", ""), n,
                         median(perGuest.get(key), Memory::rss), median(perGuest.get(key), Memory::pss),
                         Stats.median(pssSums.get(key)), median(perGuest.get(base), Memory::rss),
                         median(perGuest.get(base), Memory::pss), Stats.median(pssSums.get(base)),

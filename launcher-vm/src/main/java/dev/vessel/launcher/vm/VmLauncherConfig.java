@@ -26,6 +26,9 @@ import java.util.Optional;
  * @param silenceLimit      a guest that answers nothing for this long is considered lost
  * @param cgroupPartition   the cgroup partition the domains run under ({@code <resource><partition>}), one level
  *                          such as {@code /vessel-vms}: the launcher creates it and removes it once empty
+ * @param tcgCodeCacheMib   under TCG, the size of each guest's translated-code cache in MiB (QEMU's {@code tb-size});
+ *                          0: QEMU's default. A smaller cache is memory a guest does not hold, paid for in time
+ *                          spent translating again
  */
 public record VmLauncherConfig(
         String libvirtUri,
@@ -39,7 +42,8 @@ public record VmLauncherConfig(
         Duration requestTimeout,
         Duration heartbeatInterval,
         Duration silenceLimit,
-        String cgroupPartition) {
+        String cgroupPartition,
+        int tcgCodeCacheMib) {
 
     public static final String DEFAULT_LIBVIRT_URI = "qemu:///system";
     /**
@@ -66,6 +70,9 @@ public record VmLauncherConfig(
         if (minMemoryBytes <= 0) {
             throw new IllegalArgumentException("minMemoryBytes must be positive");
         }
+        if (tcgCodeCacheMib < 0) {
+            throw new IllegalArgumentException("tcgCodeCacheMib must not be negative");
+        }
         if (!CgroupPartition.isValid(cgroupPartition)) {
             throw new IllegalArgumentException("cgroupPartition must be one absolute level such as "
                     + DEFAULT_CGROUP_PARTITION + ", not '" + cgroupPartition + "'");
@@ -80,7 +87,7 @@ public record VmLauncherConfig(
         Path guest = paths.guestArtifactsDir();
         return new VmLauncherConfig(DEFAULT_LIBVIRT_URI, GuestArtifacts.kernelIn(guest), GuestArtifacts.initrdIn(guest),
                 Optional.empty(), DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, VmSizing.DEFAULT_MIN_MEMORY_BYTES, Duration.ofSeconds(120),
-                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), DEFAULT_CGROUP_PARTITION);
+                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), DEFAULT_CGROUP_PARTITION, 0);
     }
 
     /** How the host-side {@code vm/resources} isolator sizes this launcher's guests. */
@@ -90,37 +97,42 @@ public record VmLauncherConfig(
 
     public VmLauncherConfig withArtifacts(Path kernel, Path initrd) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 
     public VmLauncherConfig withSoftware(Optional<Path> software) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 
     public VmLauncherConfig withLibvirtUri(String libvirtUri) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 
     public VmLauncherConfig withKernelCmdline(String kernelCmdline) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 
     public VmLauncherConfig withAccelerator(Accelerator accelerator) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 
     /** Only tests lower the minimum, to show a refusal without a large guest. */
     VmLauncherConfig withMinMemoryBytes(long minMemoryBytes) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 
     public VmLauncherConfig withCgroupPartition(String cgroupPartition) {
         return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
-                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition);
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
+    }
+
+    public VmLauncherConfig withTcgCodeCacheMib(int tcgCodeCacheMib) {
+        return new VmLauncherConfig(libvirtUri, kernel, initrd, software, kernelCmdline, accelerator, minMemoryBytes,
+                helloTimeout, requestTimeout, heartbeatInterval, silenceLimit, cgroupPartition, tcgCodeCacheMib);
     }
 }

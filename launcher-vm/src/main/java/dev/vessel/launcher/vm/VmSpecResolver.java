@@ -92,7 +92,7 @@ final class VmSpecResolver {
                 UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, software(), rootfs,
                 rootfsMapped, paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
                 nics(size), passthrough(size), vm.getKeepRootfsOwners() && !container.getHostRootfs().isEmpty()
-                        ? Optional.of(paths.rootfsServerSocket(dir)) : Optional.empty());
+                        ? Optional.of(paths.rootfsServerSocket(dir)) : Optional.empty(), config.tcgCodeCacheMib());
     }
 
     /**
@@ -129,7 +129,8 @@ final class VmSpecResolver {
         return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator, qemuUser,
                 Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
                 config.kernelCmdline(), software(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
-                config.cgroupPartition(), VmVolumes.none(), List.of(), VmSpec.Passthrough.NONE);
+                config.cgroupPartition(), VmVolumes.none(), List.of(), VmSpec.Passthrough.NONE, Optional.empty(),
+                config.tcgCodeCacheMib());
     }
 
     /** The software image's copy a new domain maps (checked unchanged, made again if it changed). */

@@ -51,7 +51,7 @@ class VmBootTest {
         rootfs = TestContainers.rootfs(dir);
         config = new VmLauncherConfig(LibvirtFixture.URI, TestGuest.kernel(), dir.resolve("unset.cpio"),
                 Optional.empty(), VmLauncherConfig.DEFAULT_KERNEL_CMDLINE, Accelerator.AUTO, 128 * MIB, Duration.ofSeconds(120),
-                Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20), PARTITION);
+                Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(20), PARTITION, 0);
         launcher = new VmLauncher(paths, config);
     }
 

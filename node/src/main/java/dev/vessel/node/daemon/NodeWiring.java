@@ -158,6 +158,7 @@ final class NodeWiring {
                 .withArtifacts(GuestArtifacts.kernelIn(dir), GuestArtifacts.initrdIn(dir))
                 .withAccelerator(Accelerator.valueOf(config.accelerator().toUpperCase(Locale.ROOT)))
                 .withLibvirtUri(config.libvirtUri())
+                .withTcgCodeCacheMib(config.vmTcgCodeCacheMib())
                 // the domains' cgroups go beside the containers' own, so one daemon's cgroups sit together
                 .withCgroupPartition("/" + config.cgroupParent().replaceAll("[^A-Za-z0-9_-]", "-") + "-vms");
         if (!Files.exists(GuestArtifacts.description(dir))) {

@@ -58,6 +58,9 @@ public final class Vesseld implements Callable<Integer> {
     private String libvirtUri;
     @Option(names = "--vm-warm-pool", description = "VM guests kept booted ahead of demand, default 0")
     private Integer vmWarmPool;
+    @Option(names = "--vm-tcg-code-cache-mib", paramLabel = "MIB",
+            description = "under TCG, each guest's translated-code cache (16-2048 MiB); default 0: QEMU's own")
+    private Integer vmTcgCodeCacheMib;
     @Option(names = "--isolation", split = ",", paramLabel = "NAME",
             description = "the host's isolators, e.g. cgroups,cgroups/memory,namespaces; default every one this host can run")
     private List<String> isolation;
@@ -110,7 +113,7 @@ public final class Vesseld implements Callable<Integer> {
         try {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
-                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, isolation,
+                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, vmTcgCodeCacheMib, isolation,
                     apiRequestTimeoutSeconds, apiMaxConnections, nodeMemoryLimit, nodePidsLimit, allowUnconfinedDevices,
                     usernsDefault, usernsUser, subuidFile, subgidFile, gpuSysfsRoot, gpuProcRoot, gpuDevRoot, gpuLdCache,
                     gpuBinDirs);

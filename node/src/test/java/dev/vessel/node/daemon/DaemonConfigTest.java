@@ -77,6 +77,19 @@ class DaemonConfigTest {
     }
 
     @Test
+    void theTcgCodeCacheIsQemusUnlessSetAndAnOutOfRangeOneIsRefusedNamingIt() throws Exception {
+        assertEquals(0, DaemonConfig.Settings.NONE.resolve().vmTcgCodeCacheMib());
+        assertEquals(32, DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                "{\"vm_tcg_code_cache_mib\": 32}")).resolve().vmTcgCodeCacheMib());
+        for (int bad : new int[] {-1, 8, 4096}) {
+            DaemonConfig.Settings file = DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                    "{\"vm_tcg_code_cache_mib\": " + bad + "}"));
+            VesselException e = assertThrows(VesselException.class, file::resolve);
+            assertEquals("vm_tcg_code_cache_mib", e.field().orElseThrow());
+        }
+    }
+
+    @Test
     void nodeLimitsAndTheDevicesOptOutComeFromTheFileAndDefaultToNone() throws Exception {
         DaemonConfig defaults = DaemonConfig.Settings.NONE.resolve();
         assertEquals(NodeLimits.NONE, defaults.nodeLimits());
@@ -162,7 +175,7 @@ class DaemonConfigTest {
 
     private static DaemonConfig.Settings isolation(List<String> names) {
         return new DaemonConfig.Settings(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, names, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null);
+                null, null, null, null, names, null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null);
     }
 }

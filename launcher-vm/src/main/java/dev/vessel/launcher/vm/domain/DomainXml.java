@@ -65,7 +65,7 @@ public final class DomainXml {
             text(xml, "cmdline", spec.kernelCmdline());
             xml.writeEndElement();
             // The guest ending in any way ends the domain: one task, one VM.
-            writeFeatures(xml);
+            writeFeatures(xml, spec.accelerator(), spec.tcgCodeCacheMib());
             writeCpu(xml, spec.accelerator(), spec.software().isPresent() ? spec.vcpus() : 0, spec.memoryBytes());
             writeEnds(xml, "destroy");
 
@@ -156,14 +156,24 @@ public final class DomainXml {
      */
     static void writeFeaturesAndEnds(XMLStreamWriter xml, Accelerator accelerator, String onReboot)
             throws XMLStreamException {
-        writeFeatures(xml);
+        writeFeatures(xml, accelerator, 0);
         writeCpu(xml, accelerator, 0, 0);
         writeEnds(xml, onReboot);
     }
 
-    private static void writeFeatures(XMLStreamWriter xml) throws XMLStreamException {
+    /** ACPI, and under TCG a translated-code cache of {@code tcgCodeCacheMib} (0: QEMU's default). */
+    private static void writeFeatures(XMLStreamWriter xml, Accelerator accelerator, int tcgCodeCacheMib)
+            throws XMLStreamException {
         xml.writeStartElement("features");
         xml.writeEmptyElement("acpi");
+        if (accelerator == Accelerator.TCG && tcgCodeCacheMib > 0) {
+            xml.writeStartElement("tcg");
+            xml.writeStartElement("tb-cache");
+            xml.writeAttribute("unit", "MiB");
+            xml.writeCharacters(Integer.toString(tcgCodeCacheMib));
+            xml.writeEndElement();
+            xml.writeEndElement();
+        }
         xml.writeEndElement();
     }
 

@@ -29,6 +29,7 @@ import java.util.UUID;
  * @param rootfsServerSocket where the rootfs's file server listens when the rootfs reaches the guest by
  *                        virtio-fs ({@code vm.keep_rootfs_owners}; the guest's memory is then shared with it);
  *                        empty for a 9p share
+ * @param tcgCodeCacheMib under TCG, the guest's translated-code cache in MiB; 0: QEMU's default
  */
 public record VmSpec(
         String containerId,
@@ -51,16 +52,17 @@ public record VmSpec(
         VmVolumes volumes,
         List<Nic> nics,
         Passthrough passthrough,
-        Optional<Path> rootfsServerSocket) {
+        Optional<Path> rootfsServerSocket,
+        int tcgCodeCacheMib) {
 
-    /** A spec whose rootfs is a 9p share (no file server). */
+    /** A spec whose rootfs is a 9p share (no file server), with QEMU's own TCG code cache. */
     public VmSpec(String containerId, Path stateDir, String domainName, UUID uuid, Accelerator accelerator,
             QemuUser qemuUser, long memoryBytes, int vcpus, Path kernel, Path initrd, String kernelCmdline,
             Optional<Software> software, Path rootfs, boolean rootfsMapped, Path agentSocket, Path consoleLog,
             String cgroupPartition, VmVolumes volumes, List<Nic> nics, Passthrough passthrough) {
         this(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel, initrd,
                 kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition, volumes, nics,
-                passthrough, Optional.empty());
+                passthrough, Optional.empty(), 0);
     }
 
     /** The software image's copy that QEMU maps, and its size: the NVDIMM's. */
@@ -116,6 +118,9 @@ public record VmSpec(
         nics = List.copyOf(nics);
         Objects.requireNonNull(passthrough, "passthrough");
         Objects.requireNonNull(rootfsServerSocket, "rootfsServerSocket");
+        if (tcgCodeCacheMib < 0) {
+            throw new IllegalArgumentException("tcgCodeCacheMib must not be negative");
+        }
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
         }

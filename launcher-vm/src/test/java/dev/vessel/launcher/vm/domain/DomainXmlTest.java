@@ -241,7 +241,7 @@ class DomainXmlTest {
         VmSpec served = new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
                 s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), s.software(), s.rootfs(), false,
                 s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(), s.passthrough(),
-                Optional.of(socket));
+                Optional.of(socket), 0);
         String xml = DomainXml.render(served);
         assertValidatedByLibvirt(xml, served.domainName());
         Document doc = parse(xml);
@@ -264,6 +264,31 @@ class DomainXmlTest {
                 && a.contains("\"tag\":\"" + DomainXml.VIRTIOFS_ROOTFS_TAG + "\"")), argv.output());
         assertTrue(args.stream().anyMatch(a -> a.contains("path=" + socket)), argv.output());
         assertFalse(argv.output().contains("virtio-9p"), argv.output());
+    }
+
+    /** The operator's TCG code cache size reaches QEMU's accelerator (tb-size); KVM has none to size. */
+    @Test
+    void aTcgCodeCacheSizeReachesQemusAccelerator() throws Exception {
+        VmSpec s = spec("tb", dir.resolve("rootfs"), Accelerator.TCG);
+        VmSpec small = new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
+                s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), s.software(), s.rootfs(),
+                s.rootfsMapped(), s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(),
+                s.passthrough(), Optional.empty(), 32);
+        String xml = DomainXml.render(small);
+        assertValidatedByLibvirt(xml, small.domainName());
+        assertEquals("32", text(parse(xml), "/domain/features/tcg/tb-cache"));
+        LibvirtFixture.Result argv = LibvirtFixture.virsh("domxml-to-native", "qemu-argv",
+                Files.writeString(dir.resolve("tb.xml"), xml).toString());
+        assertEquals(0, argv.status(), argv.output());
+        assertTrue(argv.output().contains("tcg,tb-size=32"), argv.output());
+        assertEquals(0.0, number(parse(DomainXml.render(s)), "count(/domain/features/tcg)"), "QEMU's default");
+
+        VmSpec k = spec("tb-kvm", dir.resolve("rootfs"), Accelerator.KVM);
+        VmSpec kvm = new VmSpec(k.containerId(), k.stateDir(), k.domainName(), k.uuid(), k.accelerator(), k.qemuUser(),
+                k.memoryBytes(), k.vcpus(), k.kernel(), k.initrd(), k.kernelCmdline(), k.software(), k.rootfs(),
+                k.rootfsMapped(), k.agentSocket(), k.consoleLog(), k.cgroupPartition(), k.volumes(), k.nics(),
+                k.passthrough(), Optional.empty(), 32);
+        assertEquals(0.0, number(parse(DomainXml.render(kvm)), "count(/domain/features/tcg)"));
     }
 
     @Test
