@@ -26,9 +26,9 @@ import java.util.concurrent.locks.LockSupport;
  * its capabilities are its namespace's, so it makes no device node (the kernel refuses mknod there), mounts
  * nothing but in its own mount namespace ({@code sandbox=namespace}: pivoted into the directory, a pid and a
  * network namespace of its own) and runs under virtiofsd's own seccomp filter. The lock file virtiofsd keeps
- * in {@code /run/virtiofsd} goes to a tmpfs of the server's own mount namespace, so nothing of it stays. (A namespace mapping the ids
- * to an unprivileged block over an idmapped view would take even the ids away, but an engine's rootfs is an
- * overlayfs mount, which cannot be idmapped.)
+ * in {@code /run/virtiofsd} goes to a tmpfs of the server's own mount namespace, so nothing of it stays. (A
+ * namespace mapping the ids to an unprivileged block over an idmapped view would take even the ids away, but
+ * an engine's rootfs is an overlayfs mount, which cannot be idmapped.)
  *
  * <p>Its directory ({@code RuntimePaths.rootfsServerDir}) holds the server's log, the name of the socket QEMU
  * connects to ({@code socket}; the socket is there too unless its path would be too long) and the namespace's
