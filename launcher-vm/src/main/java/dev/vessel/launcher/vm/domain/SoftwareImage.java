@@ -24,7 +24,9 @@ import java.util.Objects;
  * and a changed file would reach every guest booted after. So QEMU never gets the built image (which its user
  * cannot write) but a copy made by this daemon, checked unchanged (the same inode, size and change time, which
  * no write can leave as it was) before each domain is given it; a changed or missing copy is replaced by a
- * fresh one, and the domains running keep mapping the one they have.
+ * fresh one, and the domains running keep mapping the one they have. The copy is made for the daemon's first
+ * domain, not at its start: a daemon that never boots a guest (a process-only runtime root, perhaps on a
+ * tmpfs) never holds it.
  */
 public final class SoftwareImage {
     /** The guest maps device memory in 2 MiB sections: the image is padded to whole ones when built. */
