@@ -400,7 +400,8 @@ public record RuntimePaths(Path stateDir, Path runDir) {
         if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
             return inside;
         }
-        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".fs"); // no longer than the agent's
+        // ".fs": a name no longer than the agent socket's beside it, whose path fits
+        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".fs");
     }
 
     /**
