@@ -192,29 +192,30 @@ class VmRuntimeTest {
     }
 
     /**
-     * podman with the VM runtime: {@code --network none} (a namespace of loopback alone: a VM without a NIC) and
-     * {@code --ipc none} (the launch helper's own /dev/shm; otherwise podman binds a directory of its 0700
-     * storage there, which QEMU's user cannot reach). podman's file binds (hosts, resolv.conf, hostname,
-     * .containerenv) reach the guest one by one. The guest writes podman's layer as a process container's root
-     * would: podman finds the files with the owners and modes the guest gave them, and no device node.
+     * podman with the VM runtime, as podman runs by default but for {@code --network none} (a namespace of
+     * loopback alone: a VM without a NIC). podman's file binds (hosts, resolv.conf, hostname, .containerenv) reach
+     * the guest one by one; its shareable IPC's /dev/shm is a tmpfs of the guest's. The guest writes podman's layer
+     * as a process container's root would: podman finds the files with the owners and modes the guest gave them,
+     * and no device node.
      */
     @Test
     void podmanRunsAnImageInAVmThroughTheVmRuntime() throws Exception {
         Path podmanDir = Files.createTempDirectory(Path.of("/var/tmp"), "vrp"); // podman's runroot: 50 characters at most
         PodmanFixture podman = new PodmanFixture(podmanDir, runtime);
         try {
-            String id = podman.ok("create", "--network", "none", "--ipc", "none", PodmanFixture.IMAGE, "sh", "-c",
+            String id = podman.ok("create", "--network", "none", PodmanFixture.IMAGE, "sh", "-c",
                     String.join("; ", "cat /proc/version", "echo from-the-guest > /etc/written",
                             "mkdir /home/user && chown 1000:1000 /home/user && chmod 4750 /home/user",
                             "su -s /bin/sh nobody -c 'touch /home/user/denied' 2>/dev/null || echo nobody-refused",
+                            "grep -q ' /dev/shm tmpfs .*size=65536k' /proc/mounts && echo shm-tmpfs",
                             "mknod /etc/null-node c 1 3 2>/dev/null || echo mknod-refused", "cat /etc/hostname")).strip();
             // podman keeps the layer in a 0700 directory of its 0700 storage: the file server's view needs no ACL there
             String out = podman.ok("start", "--attach", id);
             String hostVersion = Files.readString(Path.of("/proc/version"));
             assertTrue(out.startsWith("Linux version ") && !out.startsWith(hostVersion), out);
             List<String> lines = out.lines().toList();
-            assertEquals(List.of("nobody-refused", "mknod-refused", id.substring(0, 12)),
-                    lines.subList(lines.size() - 3, lines.size()), "the last line is podman's bound /etc/hostname: " + out);
+            assertEquals(List.of("nobody-refused", "shm-tmpfs", "mknod-refused", id.substring(0, 12)),
+                    lines.subList(lines.size() - 4, lines.size()), "the last line is podman's bound /etc/hostname: " + out);
             assertEquals("0 exited", podman.ok("inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", id)
                     .strip());
             Path upper = Path.of(podman.ok("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", id).strip());
@@ -248,8 +249,7 @@ class VmRuntimeTest {
         Iptables before = Iptables.now();
         try {
             podman.ok("network", "create", "--subnet", "10.89.214.0/24", network);
-            String id = podman.ok("create", "--network", network, "-p", "10.89.214.1:18214:8080", "--ipc", "none",
-                    PodmanFixture.IMAGE, "sh", "-c", "mkdir -p /srv; cat /proc/version > /srv/index.html;"
+            String id = podman.ok("create", "--network", network, "-p", "10.89.214.1:18214:8080", PodmanFixture.IMAGE, "sh", "-c", "mkdir -p /srv; cat /proc/version > /srv/index.html;"
                             + " ip -4 -o addr show eth0 >> /srv/index.html; exec httpd -f -p 8080 -h /srv").strip();
             podman.ok("start", id);
             String served = PodmanFixture.awaitServed("http://10.89.214.1:18214/index.html", Duration.ofSeconds(180),

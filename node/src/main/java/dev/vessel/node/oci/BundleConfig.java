@@ -60,6 +60,8 @@ public final class BundleConfig {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The file systems the launch helper mounts itself in every container with a root file system. */
+    /** A VM container's /dev/shm in place of its engine's bind there: podman's default {@code --shm-size}. */
+    static final long VM_SHM_BYTES = 64L << 20;
     private static final Map<String, String> STANDARD_MOUNTS = Map.of("/proc", "proc", "/sys", "sysfs", "/dev", "tmpfs",
             "/dev/pts", "devpts", "/dev/shm", "tmpfs");
     /** Mounts Vessel does not make and whose absence a program does not notice in practice. */
@@ -356,6 +358,13 @@ public final class BundleConfig {
     }
 
     private void bind(JsonNode m, String at, String target, List<String> options) {
+        if (inVm() && target.equals("/dev/shm")) {
+            // an engine's shareable IPC (podman binds a directory of its storage there): shared memory cannot
+            // cross a VM's boundary, so the guest's container gets a tmpfs of podman's default shm size, as Kata does
+            out.addVolumes(Volume.newBuilder().setTarget(target).setTmpfs(TmpfsVolume.newBuilder()
+                    .setSizeBytes(VM_SHM_BYTES).setMode(01777).setNoexec(true)));
+            return;
+        }
         HostPathVolume.Builder source = HostPathVolume.newBuilder()
                 .setPath(bundle.resolve(m.path("source").asText("")).normalize().toString());
         for (int i = 0; i < options.size(); i++) {

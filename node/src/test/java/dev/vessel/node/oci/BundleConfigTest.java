@@ -60,6 +60,10 @@ class BundleConfigTest {
         // podman's binds, files included (each shared into the guest alone)
         assertEquals(List.of("/etc/resolv.conf", "/etc/hosts", "/dev/shm", "/run/.containerenv", "/etc/hostname"),
                 vm.getVolumesList().stream().map(Volume::getTarget).toList());
+        // but its shareable IPC's /dev/shm cannot cross the VM's boundary: a tmpfs of the guest's
+        Volume shm = vm.getVolumes(2);
+        assertTrue(shm.hasTmpfs() && shm.getTmpfs().getSizeBytes() == 64L << 20 && shm.getTmpfs().getMode() == 01777,
+                shm.toString());
         // the guest's size follows from these (VmSizing): 600 MiB and the guest's overhead, 2 vCPUs
         assertEquals(600L << 20, vm.getResources().getMemoryBytes());
         assertEquals(1.5, vm.getResources().getCpus());
