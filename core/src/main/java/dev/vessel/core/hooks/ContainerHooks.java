@@ -31,7 +31,13 @@ public final class ContainerHooks {
     public static final String BUNDLE_LABEL = "dev.vessel.oci.bundle";
     public static final String ANNOTATIONS_LABEL = "dev.vessel.oci.annotations";
     public static final long DEFAULT_TIMEOUT_SECONDS = 60;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Made on first use, not with the class: every launch asks {@link #of} whether there are hooks, and in a
+     * guest under TCG a mapper costs a first task a few hundred milliseconds it has no hooks to spend them on.
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     private ContainerHooks() {
     }
@@ -44,7 +50,7 @@ public final class ContainerHooks {
         }
         try {
             List<JsonNode> list = new ArrayList<>();
-            JSON.readTree(hooks).path(phase).forEach(list::add);
+            Json.MAPPER.readTree(hooks).path(phase).forEach(list::add);
             return list;
         } catch (IOException e) {
             throw new VesselException(ErrorCode.INTERNAL, LABEL, "unreadable hooks: " + e.getMessage());
@@ -53,10 +59,10 @@ public final class ContainerHooks {
 
     /** The OCI state of a CREATED container whose task is {@code pid}, as a hook reads it on its stdin. */
     public static String createdState(ContainerConfig config, long pid) {
-        ObjectNode state = JSON.createObjectNode().put("ociVersion", "1.0.2").put("id", config.getId())
+        ObjectNode state = Json.MAPPER.createObjectNode().put("ociVersion", "1.0.2").put("id", config.getId())
                 .put("status", "created").put("pid", pid).put("bundle", config.getLabelsOrDefault(BUNDLE_LABEL, ""));
         try {
-            state.set("annotations", JSON.readTree(config.getLabelsOrDefault(ANNOTATIONS_LABEL, "{}")));
+            state.set("annotations", Json.MAPPER.readTree(config.getLabelsOrDefault(ANNOTATIONS_LABEL, "{}")));
         } catch (IOException e) {
             state.putObject("annotations");
         }

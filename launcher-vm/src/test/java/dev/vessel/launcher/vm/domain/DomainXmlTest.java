@@ -292,6 +292,24 @@ class DomainXmlTest {
     }
 
     @Test
+    void underTcgLibvirtReadsTheGuestCpuBackByItsFeatureWords() throws Exception {
+        VmSpec spec = spec("cpu-read-back", dir.resolve("rootfs"), Accelerator.TCG);
+        Path file = Files.writeString(dir.resolve("cpu.xml"), DomainXml.render(spec));
+        LibvirtFixture.Result define = LibvirtFixture.virsh("define", "--validate", file.toString());
+        assertEquals(0, define.status(), define.output());
+        try {
+            // libvirt kept it as its own override of QEMU's capabilities, not as a foreign element it ignores
+            LibvirtFixture.Result dump = LibvirtFixture.virsh("dumpxml", spec.domainName());
+            assertEquals(0, dump.status(), dump.output());
+            assertTrue(dump.output().contains("<qemu:del capability='cpu-unavailable-features'/>"), dump.output());
+        } finally {
+            assertEquals(0, LibvirtFixture.virsh("undefine", spec.domainName()).status());
+        }
+        Document kvm = parse(DomainXml.render(spec("cpu-kvm", dir.resolve("rootfs"), Accelerator.KVM)));
+        assertEquals(0.0, number(kvm, "count(/domain/*[local-name()='capabilities'])"), "libvirt's default under KVM");
+    }
+
+    @Test
     void aGuestWithDevicesPassedThroughHasNoBalloon() throws Exception {
         VmSpec plain = spec("pt", dir.resolve("rootfs"), Accelerator.TCG);
         VmSpec gpu = new VmSpec(plain.containerId(), plain.stateDir(), plain.domainName(), plain.uuid(), plain.accelerator(),
