@@ -19,6 +19,7 @@ import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
+import dev.vessel.launcher.vm.domain.GuestRootfs;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
     private final OutputLogs logs;
     private final Duration requestTimeout;
     private final List<GuestMount> guestMounts;
-    private final String rootfsTag;
+    private final GuestRootfs rootfs;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private final AtomicBoolean ending = new AtomicBoolean();
     private final GuestTaskStdio stdio;
@@ -55,11 +56,11 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
 
     /**
      * A member whose rootfs is bound in its pod's share; {@link #attach} it to the pod's task next.
-     * {@code guestMounts} and {@code rootfsTag} are what its launch tells the guest (none for a member found
+     * {@code guestMounts} and {@code rootfs} are what its launch tells the guest (none for a member found
      * again after a restart: it runs already).
      */
     PodMemberTask(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
-            OutputLogs logs, Duration requestTimeout, List<GuestMount> guestMounts, String rootfsTag) {
+            OutputLogs logs, Duration requestTimeout, List<GuestMount> guestMounts, GuestRootfs rootfs) {
         this.containerId = containerId;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -67,7 +68,7 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
         this.logs = logs;
         this.requestTimeout = requestTimeout;
         this.guestMounts = List.copyOf(guestMounts);
-        this.rootfsTag = rootfsTag;
+        this.rootfs = rootfs;
         this.stdio = new GuestTaskStdio(containerId, this::agent, requestTimeout, exit);
     }
 
@@ -97,7 +98,7 @@ final class PodMemberTask implements LaunchedTask, RunningVm {
     @Override
     public void release() throws Exception {
         LaunchTask launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
-                .setRootfsTag(rootfsTag).setRootfsPath(containerId).addAllMounts(guestMounts).build();
+                .setRootfsTag(rootfs.tag()).setRootfsPath(containerId).addAllMounts(guestMounts).build();
         GuestFrame reply = stdio.launch(launch);
         if (!reply.hasStarted()) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the pod's guest answered the launch with "

@@ -3,10 +3,8 @@ package dev.vessel.launcher.vm;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.Trees;
-import dev.vessel.core.vm.QemuUser;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.LibC;
-import dev.vessel.linux.PosixAcls;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -51,9 +49,10 @@ final class RootfsServer {
 
     /**
      * Starts the server of {@code rootfs} in {@code dir} (which must not exist) and returns once it listens on
-     * {@code socket}, QEMU's user let in there. On failure nothing is left.
+     * {@code socket} (only its owner may connect yet: {@code QemuAccess.grantFileServer} lets QEMU in). On failure
+     * nothing is left.
      */
-    static void start(Path dir, Path socket, Path rootfs, QemuUser qemu) throws IOException, InterruptedException {
+    static void start(Path dir, Path socket, Path rootfs) throws IOException, InterruptedException {
         if (!Files.isExecutable(VIRTIOFSD)) {
             throw new VesselException(ErrorCode.UNAVAILABLE, "vm.keep_rootfs_owners", VIRTIOFSD
                     + " is missing: the guest reaches this rootfs through virtio-fs (install qemu-system-common)");
@@ -81,10 +80,6 @@ final class RootfsServer {
             } finally {
                 holder.destroyForcibly();
             }
-            if (!qemu.may(socket.getParent(), PosixAcls.EXECUTE)) {
-                qemu.allow(socket.getParent(), PosixAcls.EXECUTE);
-            }
-            qemu.allow(socket, PosixAcls.READ | PosixAcls.WRITE);
         } catch (IOException | RuntimeException | Error e) {
             try {
                 stop(dir);

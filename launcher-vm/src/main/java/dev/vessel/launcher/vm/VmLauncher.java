@@ -31,6 +31,7 @@ import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.DomainMetadata;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.DomainXml;
+import dev.vessel.launcher.vm.domain.GuestRootfs;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.LiveDiskSnapshots;
 import dev.vessel.launcher.vm.domain.MachineDomainXml;
@@ -338,7 +339,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             logs = outputLogs(container);
             PodMemberTask member = new PodMemberTask(container.containerId(), container.config(), checkpoint,
                     container.checkpoint(), logs, config.requestTimeout(), volumes.guestMounts(),
-                    mapped ? DomainXml.ROOTFS_TAG : DomainXml.PASSTHROUGH_ROOTFS_TAG);
+                    GuestRootfs.ofShared(mapped));
             trackMember(member, pod);
             return member;
         } catch (Exception | Error e) {
@@ -392,8 +393,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         OutputLogs logs = null;
         try {
             if (spec.rootfsServerSocket().isPresent()) {
-                RootfsServer.start(Path.of(checkpoint.getRootfsServer()), spec.rootfsServerSocket().get(),
-                        spec.rootfs(), qemuUser());
+                RootfsServer.start(Path.of(checkpoint.getRootfsServer()), spec.rootfsServerSocket().get(), spec.rootfs());
+                qemuAccess.grantFileServer(spec.rootfsServerSocket().get());
             }
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec, podShare != null));
@@ -401,7 +402,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             logs = outputLogs(container);
             task = newTask(container, checkpoint, logs, QemuProcess.of(checkpoint.getDomainName()),
                     newAgentClient(spec.agentSocket()), spec.volumes().guestMounts(), interfaces(plan),
-                    spec.rootfsServerSocket().isPresent() ? DomainXml.VIRTIOFS_ROOTFS_TAG : DomainXml.ROOTFS_TAG);
+                    spec.rootfsServerSocket().isPresent() ? GuestRootfs.FILE_SERVER : GuestRootfs.SHARE);
             task.handshake(config.helloTimeout());
         } catch (Exception | Error e) {
             undo(checkpoint, task, logs, container, e);
@@ -429,7 +430,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             logs = outputLogs(container);
             // the guest has its share both mapped and passed through: the one this rootfs needs
             task = newTask(container, checkpoint, logs, guest.qemu(), guest.agent(), spec.volumes().guestMounts(),
-                    interfaces(plan), spec.rootfsMapped() ? DomainXml.ROOTFS_TAG : DomainXml.PASSTHROUGH_ROOTFS_TAG);
+                    interfaces(plan), GuestRootfs.ofShared(spec.rootfsMapped()));
             task.adopt();
         } catch (Exception | Error e) {
             if (task == null) {
@@ -536,7 +537,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             // found again, the task runs already: nothing to mount or configure
             VmTask task = newTask(container, checkpoint, outputLogs(container),
                     QemuProcess.of(checkpoint.getDomainName()), newAgentClient(Path.of(checkpoint.getAgentSocket())),
-                    List.of(), List.of(), DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
+                    List.of(), List.of(), GuestRootfs.SHARE); // released long ago: not used
             attachAwaitingMembers(task); // before the hello: the guest re-sends their exits after it
             try {
                 task.handshakeAgain(config.helloTimeout()); // the guest then re-sends an exit we missed
@@ -621,7 +622,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         }
         PodMemberTask member = new PodMemberTask(container.containerId(), container.config(), checkpoint,
                 container.checkpoint(), outputLogs(container), config.requestTimeout(), List.of(),
-                DomainXml.ROOTFS_TAG); // released long ago: the tag is not used
+                GuestRootfs.SHARE); // released long ago: not used
         member.releasedBefore();
         members.put(member.containerId(), member);
         member.exit().whenComplete((t, e) -> members.remove(member.containerId(), member));
@@ -734,10 +735,10 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      * {@code interfaces} are what its launch tells the guest to mount and to configure on its NICs.
      */
     private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs, QemuProcess qemu,
-            AgentClient agent, List<GuestMount> guestMounts, List<GuestInterface> interfaces, String rootfsTag) {
+            AgentClient agent, List<GuestMount> guestMounts, List<GuestInterface> interfaces, GuestRootfs rootfs) {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
                 container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts, interfaces,
-                rootfsTag));
+                rootfs));
     }
 
     /** What the guest configures on each NIC the host-side network isolator gave it. */

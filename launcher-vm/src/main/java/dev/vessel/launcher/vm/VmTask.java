@@ -25,7 +25,7 @@ import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.agent.OneTaskListener;
 import dev.vessel.launcher.vm.agent.PodListener;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
-import dev.vessel.launcher.vm.domain.DomainXml;
+import dev.vessel.launcher.vm.domain.GuestRootfs;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.pool.WarmGuest;
@@ -71,8 +71,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     private final Duration requestTimeout;
     private final List<GuestMount> guestMounts;
     private final List<GuestInterface> interfaces;
-    /** The share the guest mounts as the task's root (DomainXml's ROOTFS_TAG or PASSTHROUGH_ROOTFS_TAG). */
-    private final String rootfsTag;
+    /** What the guest mounts as the task's root. */
+    private final GuestRootfs rootfs;
     private final CompletableFuture<Termination> exit = new CompletableFuture<>();
     private volatile boolean destroying;
     /** Set by the first end reported (the guest's exit, or the VM lost); later ones are duplicates. */
@@ -94,7 +94,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
      */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
             LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout,
-            List<GuestMount> guestMounts, List<GuestInterface> interfaces, String rootfsTag) {
+            List<GuestMount> guestMounts, List<GuestInterface> interfaces, GuestRootfs rootfs) {
     }
 
     /**
@@ -112,7 +112,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.requestTimeout = p.requestTimeout();
         this.guestMounts = List.copyOf(p.guestMounts());
         this.interfaces = List.copyOf(p.interfaces());
-        this.rootfsTag = p.rootfsTag();
+        this.rootfs = p.rootfs();
         this.agent = p.agent();
         AgentClient.Listener own = new AgentClient.Listener() {
             @Override
@@ -148,7 +148,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.requestTimeout = Duration.ZERO;
         this.guestMounts = List.of();
         this.interfaces = List.of();
-        this.rootfsTag = DomainXml.ROOTFS_TAG;
+        this.rootfs = GuestRootfs.SHARE;
         this.podListener = null;
         this.stdio = new GuestTaskStdio(containerId, this::agent, requestTimeout, exit);
         this.exit.complete(termination);
@@ -267,7 +267,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         LaunchTask.Builder launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .addAllInterfaces(interfaces);
         if (!config.getPod()) {
-            launch.setRootfsTag(rootfsTag).setRootfsVirtiofs(rootfsTag.equals(DomainXml.VIRTIOFS_ROOTFS_TAG))
+            launch.setRootfsTag(rootfs.tag()).setRootfsVirtiofs(rootfs.virtiofs())
                     .setRootfsPath(checkpoint.getWarmGuestDir().isEmpty() ? "" : RuntimePaths.WARM_GUEST_ROOTFS_IN_SHARE)
                     .addAllMounts(guestMounts);
         }

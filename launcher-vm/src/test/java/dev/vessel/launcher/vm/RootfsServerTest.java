@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.vm.QemuUser;
+import dev.vessel.launcher.vm.domain.QemuAccess;
 import dev.vessel.linux.PosixAcls;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The rootfs's file server on the host, without a guest: virtiofsd runs in a user namespace of its own that
- * maps every id to itself (so its capabilities are that namespace's, not the host's), QEMU's user and no
- * other may connect, and stopping it leaves no process and no directory. An unprivileged stand-in user
+ * maps every id to itself (so its capabilities are that namespace's, not the host's), nobody but its owner may
+ * connect until {@code QemuAccess} lets QEMU's user in (and no other), and stopping it leaves no process and no
+ * directory. An unprivileged stand-in user
  * ({@code nobody}) plays QEMU's. (What a guest does through it: VmRuntimeTest.)
  */
 class RootfsServerTest {
@@ -44,7 +46,7 @@ class RootfsServerTest {
     void theServerRunsInAUserNamespaceOfItsOwnAndLeavesNothing() throws Exception {
         Path server = containerDir.resolve("vm-rootfs-server");
         Path socket = containerDir.resolve("fs.sock");
-        RootfsServer.start(server, socket, rootfs, QEMU);
+        RootfsServer.start(server, socket, rootfs);
         List<Long> pids;
         try {
             pids = servers();
@@ -59,6 +61,8 @@ class RootfsServerTest {
                 assertTrue(Files.readString(proc.resolve("cmdline")).contains("source=" + rootfs), "another server");
             }
             assertTrue(Files.exists(socket), "the server does not listen");
+            assertFalse(QEMU.may(socket, PosixAcls.WRITE), "the server let QEMU's user in by itself");
+            new QemuAccess(QEMU, dir.resolve("state"), dir.resolve("run")).grantFileServer(socket);
             assertTrue(QEMU.may(socket, PosixAcls.READ | PosixAcls.WRITE) && QEMU.may(containerDir, PosixAcls.EXECUTE),
                     "QEMU's user cannot connect");
             assertFalse(new QemuUser("other", 65533, 65533).may(socket, PosixAcls.WRITE), "anyone may connect");
@@ -82,7 +86,7 @@ class RootfsServerTest {
         Path server = containerDir.resolve("vm-rootfs-server");
         List<Long> before = servers();
         VesselException e = assertThrows(VesselException.class, () -> RootfsServer.start(server,
-                containerDir.resolve("fs.sock"), dir.resolve("no-such-rootfs"), QEMU));
+                containerDir.resolve("fs.sock"), dir.resolve("no-such-rootfs")));
         assertEquals(java.util.Optional.of("vm.keep_rootfs_owners"), e.field());
         assertTrue(e.getMessage().contains("source"), e.getMessage());
         assertFalse(Files.exists(server), "the server's directory is left");

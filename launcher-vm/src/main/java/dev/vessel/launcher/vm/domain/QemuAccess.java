@@ -52,7 +52,7 @@ public final class QemuAccess {
         if (sharesRootfs) {
             openWayTo(spec.rootfs());
         } else {
-            openWayTo(spec.rootfsServerSocket().get().getParent()); // the server lets QEMU into its socket's own
+            openWayTo(spec.rootfsServerSocket().get().getParent()); // the socket itself once it exists: grantFileServer
         }
         for (VmVolumes.VolumeShare share : spec.volumes().shares()) {
             openWayTo(share.source());
@@ -73,6 +73,17 @@ public final class QemuAccess {
                 qemu.allow(file.file(), perms);
             }
         }
+    }
+
+    /**
+     * Lets QEMU's user connect to the socket of a task's rootfs file server ({@code vm.keep_rootfs_owners}), which
+     * exists once the server listens; {@link #prepare} opened the way to the socket's directory.
+     */
+    public void grantFileServer(Path socket) throws IOException {
+        if (!qemu.may(socket.getParent(), PosixAcls.EXECUTE)) {
+            qemu.allow(socket.getParent(), PosixAcls.EXECUTE);
+        }
+        qemu.allow(socket, PosixAcls.READ | PosixAcls.WRITE);
     }
 
     /**
