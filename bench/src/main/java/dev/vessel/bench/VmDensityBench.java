@@ -28,12 +28,15 @@ import java.util.stream.Stream;
  * <ul>
  * <li>{@code vessel}: VM tasks ({@code sleep}, no memory limit) started one after the other through a
  * vesseld of the bench's own, each measured once all run and {@value #SETTLE_SECONDS} s passed;</li>
- * <li>{@code vessel-tb32}: the same through a vesseld whose guests' TCG code cache is capped at
- * {@value #SMALL_CODE_CACHE_MIB} MiB ({@code --vm-tcg-code-cache-mib}), the operator's density setting;</li>
+ * <li>{@code vessel-tb32}: the same through a vesseld whose guests' TCG code cache is capped at 32 MiB
+ * ({@code --vm-tcg-code-cache-mib}), the operator's density setting; {@code -Dbench.tcgCodeCacheMib=N} measures
+ * another size (side {@code vessel-tbN});</li>
  * <li>{@code warm}: a second vesseld's warm pool of {@value #GUESTS} guests, measured once all are ready;</li>
  * <li>{@code raw}, the baseline: plain QEMU booting the same kernel and initramfs to the agent's hello.</li>
  * </ul>
- * Per guest: the median over the guests (and over {@code bench.rounds} rounds); for 10: the sum.
+ * Per guest: the median over the guests (and over {@code bench.rounds} rounds); for 10: the sum. The host's
+ * KSM is left as it is and reported with the pages it merged in each QEMU ({@code /proc/PID/ksm_merging_pages}):
+ * with it on, identical pages of the guests' RAM are shared, which PSS counts (see docs/architecture.md).
  */
 final class VmDensityBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 1);
@@ -42,11 +45,14 @@ final class VmDensityBench {
     private static final int SETTLE_SECONDS = 3;
     private static final String CGROUP_PARENT = "vessel-density-bench";
     private static final String WARM_CGROUP_PARENT = "vessel-density-bench-warm";
-    private static final int SMALL_CODE_CACHE_MIB = 32;
+    private static final int SMALL_CODE_CACHE_MIB = Integer.getInteger("bench.tcgCodeCacheMib", 32);
+    private static final String SMALL_CACHE_SIDE = "vessel-tb" + SMALL_CODE_CACHE_MIB;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path KSM_RUN = Path.of("/sys/kernel/mm/ksm/run");
+    private static final long PAGE_BYTES = 4096;
 
     /** One guest's QEMU, in MiB. */
-    record Memory(double rss, double pss, double guestRam) {
+    record Memory(double rss, double pss, double guestRam, double ksmMerged) {
     }
 
     private final Path repository;
@@ -81,7 +87,7 @@ final class VmDensityBench {
         String image = Commands.ociImage(work.resolve("image"), rootfs);
         for (int round = 0; round < ROUNDS; round++) {
             vesselTasks(image, round, "vessel");
-            vesselTasks(image, round, "vessel-tb32", "--vm-tcg-code-cache-mib", Integer.toString(SMALL_CODE_CACHE_MIB));
+            vesselTasks(image, round, SMALL_CACHE_SIDE, "--vm-tcg-code-cache-mib", Integer.toString(SMALL_CODE_CACHE_MIB));
             rawGuests(round);
             warmPool(round);
         }
@@ -201,7 +207,10 @@ final class VmDensityBench {
                 guestRam = kib(line) / 1024.0;
             }
         }
-        return new Memory(rss, pss, guestRam);
+        Path merging = proc.resolve("ksm_merging_pages"); // Linux 5.19 on
+        double ksmMerged = Files.exists(merging)
+                ? Long.parseLong(Files.readString(merging).strip()) * PAGE_BYTES / (1024.0 * 1024.0) : 0;
+        return new Memory(rss, pss, guestRam, ksmMerged);
     }
 
     private static long kib(String line) {
@@ -237,31 +246,43 @@ final class VmDensityBench {
         }
     }
 
+    /** Whether the host's KSM merges pages now ({@code run} 1); it is the host's setting, never changed here. */
+    private static boolean hostKsm() {
+        try {
+            return Files.readString(KSM_RUN).strip().equals("1");
+        } catch (IOException e) {
+            return false; // a kernel without KSM
+        }
+    }
+
     private void print() {
+        boolean ksm = hostKsm();
         System.out.printf(Locale.ROOT, "vm-density: idle guests' QEMU memory (TCG, %d MiB guests, no memory limit): VM tasks"
-                + " (sleep) through vesseld (also with a " + SMALL_CODE_CACHE_MIB + " MiB TCG code cache: vessel-tb32), a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
+                + " (sleep) through vesseld (also with a " + SMALL_CODE_CACHE_MIB + " MiB TCG code cache: " + SMALL_CACHE_SIDE + "), a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
                 + " agent's hello; %d round(s), per guest the median, settled %d s%n", RawQemuGuest.MEMORY_MIB, ROUNDS,
                 SETTLE_SECONDS);
-        System.out.printf(Locale.ROOT, "%-12s %6s %12s %12s %16s %14s%n", "side", "guests", "RSS MiB", "PSS MiB",
-                "guest RAM MiB", "PSS sum MiB");
+        System.out.println("host KSM: " + (ksm ? "on (identical guest pages are shared: see the KSM column)"
+                : "off (" + KSM_RUN + " is not 1: no page merged)"));
+        System.out.printf(Locale.ROOT, "%-12s %6s %12s %12s %16s %10s %14s%n", "side", "guests", "RSS MiB", "PSS MiB",
+                "guest RAM MiB", "KSM MiB", "PSS sum MiB");
         perGuest.forEach((key, samples) -> {
             String[] parts = key.split(" ");
-            System.out.printf(Locale.ROOT, "%-12s %6s %12.0f %12.0f %16.0f %14.0f%n", parts[0], parts[1],
+            System.out.printf(Locale.ROOT, "%-12s %6s %12.0f %12.0f %16.0f %10.0f %14.0f%n", parts[0], parts[1],
                     median(samples, Memory::rss), median(samples, Memory::pss), median(samples, Memory::guestRam),
-                    Stats.median(pssSums.get(key)));
+                    median(samples, Memory::ksmMerged), Stats.median(pssSums.get(key)));
         });
-        for (String side : List.of("vessel", "vessel-tb32", "warm")) {
+        for (String side : List.of("vessel", SMALL_CACHE_SIDE, "warm")) {
             for (int n : side.startsWith("vessel") ? new int[] {1, GUESTS} : new int[] {GUESTS}) {
                 String key = side + " " + n;
                 String base = "raw " + n;
                 System.out.printf(Locale.ROOT, "{\"bench\":\"vm-density%s\",\"guests\":%d,\"vessel_rss_mib\":%.0f,"
                         + "\"vessel_pss_mib\":%.0f,\"vessel_pss_sum_mib\":%.0f,\"baseline\":\"raw-qemu-to-hello\","
                         + "\"baseline_rss_mib\":%.0f,\"baseline_pss_mib\":%.0f,\"baseline_pss_sum_mib\":%.0f,"
-                        + "\"ratio\":%.3f,\"runs\":%d}%n", side.equals("vessel") ? "" : "-" + side.replace("vessel-", ""), n,
+                        + "\"ratio\":%.3f,\"host_ksm\":%b,\"runs\":%d}%n", side.equals("vessel") ? "" : "-" + side.replace("vessel-", ""), n,
                         median(perGuest.get(key), Memory::rss), median(perGuest.get(key), Memory::pss),
                         Stats.median(pssSums.get(key)), median(perGuest.get(base), Memory::rss),
                         median(perGuest.get(base), Memory::pss), Stats.median(pssSums.get(base)),
-                        Stats.median(pssSums.get(key)) / Stats.median(pssSums.get(base)), ROUNDS);
+                        Stats.median(pssSums.get(key)) / Stats.median(pssSums.get(base)), ksm, ROUNDS);
             }
         }
     }
