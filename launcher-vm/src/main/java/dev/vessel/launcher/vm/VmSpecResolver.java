@@ -88,11 +88,12 @@ final class VmSpecResolver {
         int vcpus = Math.max(1, size.getVcpus());
 
         Path dir = plan.container().containerDir();
-        return new VmSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
-                UUID.randomUUID(), accelerator, qemuUser, memory, vcpus, kernel, initrd, cmdline, software(), rootfs,
-                rootfsMapped, paths.agentSocket(dir), paths.consoleLog(dir), config.cgroupPartition(), volumes,
-                nics(size), passthrough(size), vm.getKeepRootfsOwners() && !container.getHostRootfs().isEmpty()
-                        ? Optional.of(paths.rootfsServerSocket(dir)) : Optional.empty(), config.tcgCodeCacheMib());
+        return common(DomainNames.forContainer(container.getId()), dir).containerId(container.getId())
+                .memoryBytes(memory).vcpus(vcpus).kernel(kernel).initrd(initrd).kernelCmdline(cmdline)
+                .rootfs(rootfs).rootfsMapped(rootfsMapped).volumes(volumes).nics(nics(size)).passthrough(passthrough(size))
+                .rootfsServerSocket(vm.getKeepRootfsOwners() && !container.getHostRootfs().isEmpty()
+                        ? Optional.of(paths.rootfsServerSocket(dir)) : Optional.empty())
+                .build();
     }
 
     /**
@@ -126,11 +127,17 @@ final class VmSpecResolver {
     VmSpec forWarmGuest(String domainName, Path dir, Path share, long memoryBytes, int vcpus) throws IOException {
         Path kernel = artifact("vm.kernel", "", config.kernel(), "kernel");
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
-        return new VmSpec("", paths.stateDir(), domainName, UUID.randomUUID(), accelerator, qemuUser,
-                Math.max(memoryBytes, config.minMemoryBytes()), Math.max(1, vcpus), kernel, initrd,
-                config.kernelCmdline(), software(), share, true, paths.agentSocket(dir), paths.consoleLog(dir),
-                config.cgroupPartition(), VmVolumes.none(), List.of(), VmSpec.Passthrough.NONE, Optional.empty(),
-                config.tcgCodeCacheMib());
+        return common(domainName, dir).containerId("").memoryBytes(Math.max(memoryBytes, config.minMemoryBytes()))
+                .vcpus(Math.max(1, vcpus)).kernel(kernel).initrd(initrd).kernelCmdline(config.kernelCmdline())
+                .rootfs(share).rootfsMapped(true).build();
+    }
+
+    /** What every guest's spec takes from the node: a new uuid, the accelerator, QEMU's user, the software image. */
+    private VmSpec.Builder common(String domainName, Path dir) throws IOException {
+        return VmSpec.builder().stateDir(paths.stateDir()).domainName(domainName).uuid(UUID.randomUUID())
+                .accelerator(accelerator).qemuUser(qemuUser).software(software()).agentSocket(paths.agentSocket(dir))
+                .consoleLog(paths.consoleLog(dir)).cgroupPartition(config.cgroupPartition())
+                .tcgCodeCacheMib(config.tcgCodeCacheMib());
     }
 
     /** The software image's copy a new domain maps (checked unchanged, made again if it changed). */

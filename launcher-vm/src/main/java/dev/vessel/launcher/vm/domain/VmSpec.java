@@ -55,14 +55,166 @@ public record VmSpec(
         Optional<Path> rootfsServerSocket,
         int tcgCodeCacheMib) {
 
-    /** A spec whose rootfs is a 9p share (no file server), with QEMU's own TCG code cache. */
-    public VmSpec(String containerId, Path stateDir, String domainName, UUID uuid, Accelerator accelerator,
-            QemuUser qemuUser, long memoryBytes, int vcpus, Path kernel, Path initrd, String kernelCmdline,
-            Optional<Software> software, Path rootfs, boolean rootfsMapped, Path agentSocket, Path consoleLog,
-            String cgroupPartition, VmVolumes volumes, List<Nic> nics, Passthrough passthrough) {
-        this(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel, initrd,
-                kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition, volumes, nics,
-                passthrough, Optional.empty(), 0);
+    /** A spec built field by field; {@link Builder} says what is optional. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this spec's fields, to change some of them. */
+    public Builder toBuilder() {
+        return new Builder().containerId(containerId).stateDir(stateDir).domainName(domainName).uuid(uuid)
+                .accelerator(accelerator).qemuUser(qemuUser).memoryBytes(memoryBytes).vcpus(vcpus).kernel(kernel)
+                .initrd(initrd).kernelCmdline(kernelCmdline).software(software).rootfs(rootfs)
+                .rootfsMapped(rootfsMapped).agentSocket(agentSocket).consoleLog(consoleLog)
+                .cgroupPartition(cgroupPartition).volumes(volumes).nics(nics).passthrough(passthrough)
+                .rootfsServerSocket(rootfsServerSocket).tcgCodeCacheMib(tcgCodeCacheMib);
+    }
+
+    /**
+     * Builds a {@link VmSpec}, every field by its name. Optional, with these defaults: no software image, no
+     * volumes, no NICs, no devices passed through, the rootfs shared by 9p (no file server), QEMU's own TCG
+     * code cache. The others are checked by the spec's constructor.
+     */
+    public static final class Builder {
+        private String containerId;
+        private Path stateDir;
+        private String domainName;
+        private UUID uuid;
+        private Accelerator accelerator;
+        private QemuUser qemuUser;
+        private long memoryBytes;
+        private int vcpus;
+        private Path kernel;
+        private Path initrd;
+        private String kernelCmdline;
+        private Optional<Software> software = Optional.empty();
+        private Path rootfs;
+        private boolean rootfsMapped;
+        private Path agentSocket;
+        private Path consoleLog;
+        private String cgroupPartition;
+        private VmVolumes volumes = VmVolumes.none();
+        private List<Nic> nics = List.of();
+        private Passthrough passthrough = Passthrough.NONE;
+        private Optional<Path> rootfsServerSocket = Optional.empty();
+        private int tcgCodeCacheMib;
+
+        private Builder() {
+        }
+
+        public Builder containerId(String containerId) {
+            this.containerId = containerId;
+            return this;
+        }
+
+        public Builder stateDir(Path stateDir) {
+            this.stateDir = stateDir;
+            return this;
+        }
+
+        public Builder domainName(String domainName) {
+            this.domainName = domainName;
+            return this;
+        }
+
+        public Builder uuid(UUID uuid) {
+            this.uuid = uuid;
+            return this;
+        }
+
+        public Builder accelerator(Accelerator accelerator) {
+            this.accelerator = accelerator;
+            return this;
+        }
+
+        public Builder qemuUser(QemuUser qemuUser) {
+            this.qemuUser = qemuUser;
+            return this;
+        }
+
+        public Builder memoryBytes(long memoryBytes) {
+            this.memoryBytes = memoryBytes;
+            return this;
+        }
+
+        public Builder vcpus(int vcpus) {
+            this.vcpus = vcpus;
+            return this;
+        }
+
+        public Builder kernel(Path kernel) {
+            this.kernel = kernel;
+            return this;
+        }
+
+        public Builder initrd(Path initrd) {
+            this.initrd = initrd;
+            return this;
+        }
+
+        public Builder kernelCmdline(String kernelCmdline) {
+            this.kernelCmdline = kernelCmdline;
+            return this;
+        }
+
+        public Builder software(Optional<Software> software) {
+            this.software = software;
+            return this;
+        }
+
+        public Builder rootfs(Path rootfs) {
+            this.rootfs = rootfs;
+            return this;
+        }
+
+        public Builder rootfsMapped(boolean rootfsMapped) {
+            this.rootfsMapped = rootfsMapped;
+            return this;
+        }
+
+        public Builder agentSocket(Path agentSocket) {
+            this.agentSocket = agentSocket;
+            return this;
+        }
+
+        public Builder consoleLog(Path consoleLog) {
+            this.consoleLog = consoleLog;
+            return this;
+        }
+
+        public Builder cgroupPartition(String cgroupPartition) {
+            this.cgroupPartition = cgroupPartition;
+            return this;
+        }
+
+        public Builder volumes(VmVolumes volumes) {
+            this.volumes = volumes;
+            return this;
+        }
+
+        public Builder nics(List<Nic> nics) {
+            this.nics = nics;
+            return this;
+        }
+
+        public Builder passthrough(Passthrough passthrough) {
+            this.passthrough = passthrough;
+            return this;
+        }
+
+        public Builder rootfsServerSocket(Optional<Path> rootfsServerSocket) {
+            this.rootfsServerSocket = rootfsServerSocket;
+            return this;
+        }
+
+        public Builder tcgCodeCacheMib(int tcgCodeCacheMib) {
+            this.tcgCodeCacheMib = tcgCodeCacheMib;
+            return this;
+        }
+
+        public VmSpec build() {
+            return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel, initrd, kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition, volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib);
+        }
     }
 
     /** The software image's copy that QEMU maps, and its size: the NVDIMM's. */
@@ -105,6 +257,7 @@ public record VmSpec(
         Objects.requireNonNull(stateDir, "stateDir");
         Objects.requireNonNull(domainName, "domainName");
         Objects.requireNonNull(uuid, "uuid");
+        Objects.requireNonNull(accelerator, "accelerator");
         Objects.requireNonNull(qemuUser, "qemuUser");
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(initrd, "initrd");

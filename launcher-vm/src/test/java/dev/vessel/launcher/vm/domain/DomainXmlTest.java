@@ -132,19 +132,13 @@ class DomainXmlTest {
     @Test
     void aHostRootfsIsPassedThroughAndAWarmGuestExportsItsShareBothWays() throws Exception {
         VmSpec host = spec("host-rootfs", dir.resolve("host-rootfs"), Accelerator.TCG);
-        host = new VmSpec(host.containerId(), host.stateDir(), host.domainName(), host.uuid(), host.accelerator(), host.qemuUser(),
-                host.memoryBytes(), host.vcpus(), host.kernel(), host.initrd(), host.kernelCmdline(), host.software(), host.rootfs(),
-                false, host.agentSocket(), host.consoleLog(), host.cgroupPartition(), host.volumes(), host.nics(),
-                host.passthrough());
+        host = host.toBuilder().rootfsMapped(false).build();
         Document doc = parse(DomainXml.render(host));
         assertEquals(1.0, number(doc, "count(/domain/devices/filesystem)"));
         assertEquals("passthrough", text(doc, "/domain/devices/filesystem[target/@dir='vessel-rootfs']/@accessmode"));
 
         VmSpec task = spec("for-warm", dir.resolve("share"), Accelerator.TCG);
-        VmSpec warm = new VmSpec("", task.stateDir(), DomainNames.forWarmGuest(), task.uuid(), task.accelerator(), task.qemuUser(),
-                task.memoryBytes(), task.vcpus(), task.kernel(), task.initrd(), task.kernelCmdline(), task.software(), task.rootfs(),
-                true, task.agentSocket(), task.consoleLog(), task.cgroupPartition(), task.volumes(), task.nics(),
-                task.passthrough());
+        VmSpec warm = task.toBuilder().containerId("").domainName(DomainNames.forWarmGuest()).rootfsMapped(true).build();
         String xml = DomainXml.render(warm);
         assertValidatedByLibvirt(xml, warm.domainName());
         doc = parse(xml);
@@ -238,10 +232,7 @@ class DomainXmlTest {
         VmSpec s = withSoftware(spec("served", dir.resolve("bundle-rootfs"), Accelerator.TCG),
                 new VmSpec.Software(image, 2 * VmLauncherConfig.MIB));
         Path socket = dir.resolve("vm-rootfs-server/virtiofsd.sock");
-        VmSpec served = new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
-                s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), s.software(), s.rootfs(), false,
-                s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(), s.passthrough(),
-                Optional.of(socket), 0);
+        VmSpec served = s.toBuilder().rootfsMapped(false).rootfsServerSocket(Optional.of(socket)).build();
         String xml = DomainXml.render(served);
         assertValidatedByLibvirt(xml, served.domainName());
         Document doc = parse(xml);
@@ -270,10 +261,7 @@ class DomainXmlTest {
     @Test
     void aTcgCodeCacheSizeReachesQemusAccelerator() throws Exception {
         VmSpec s = spec("tb", dir.resolve("rootfs"), Accelerator.TCG);
-        VmSpec small = new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
-                s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), s.software(), s.rootfs(),
-                s.rootfsMapped(), s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(),
-                s.passthrough(), Optional.empty(), 32);
+        VmSpec small = s.toBuilder().tcgCodeCacheMib(32).build();
         String xml = DomainXml.render(small);
         assertValidatedByLibvirt(xml, small.domainName());
         assertEquals("32", text(parse(xml), "/domain/features/tcg/tb-cache"));
@@ -284,10 +272,7 @@ class DomainXmlTest {
         assertEquals(0.0, number(parse(DomainXml.render(s)), "count(/domain/features/tcg)"), "QEMU's default");
 
         VmSpec k = spec("tb-kvm", dir.resolve("rootfs"), Accelerator.KVM);
-        VmSpec kvm = new VmSpec(k.containerId(), k.stateDir(), k.domainName(), k.uuid(), k.accelerator(), k.qemuUser(),
-                k.memoryBytes(), k.vcpus(), k.kernel(), k.initrd(), k.kernelCmdline(), k.software(), k.rootfs(),
-                k.rootfsMapped(), k.agentSocket(), k.consoleLog(), k.cgroupPartition(), k.volumes(), k.nics(),
-                k.passthrough(), Optional.empty(), 32);
+        VmSpec kvm = k.toBuilder().tcgCodeCacheMib(32).build();
         assertEquals(0.0, number(parse(DomainXml.render(kvm)), "count(/domain/features/tcg)"));
     }
 
@@ -312,19 +297,13 @@ class DomainXmlTest {
     @Test
     void aGuestWithDevicesPassedThroughHasNoBalloon() throws Exception {
         VmSpec plain = spec("pt", dir.resolve("rootfs"), Accelerator.TCG);
-        VmSpec gpu = new VmSpec(plain.containerId(), plain.stateDir(), plain.domainName(), plain.uuid(), plain.accelerator(),
-                plain.qemuUser(), plain.memoryBytes(), plain.vcpus(), plain.kernel(), plain.initrd(), plain.kernelCmdline(),
-                plain.software(), plain.rootfs(), true, plain.agentSocket(), plain.consoleLog(), plain.cgroupPartition(),
-                plain.volumes(), plain.nics(), new VmSpec.Passthrough(
-                        List.of(dev.vessel.core.gpu.PciAddress.parse("0000:65:00.0").orElseThrow()), 64L << 30));
+        VmSpec gpu = plain.toBuilder().rootfsMapped(true).passthrough(new VmSpec.Passthrough(
+                List.of(dev.vessel.core.gpu.PciAddress.parse("0000:65:00.0").orElseThrow()), 64L << 30)).build();
         assertEquals("none", text(parse(DomainXml.render(gpu)), "/domain/devices/memballoon/@model"));
     }
 
     private static VmSpec withSoftware(VmSpec s, VmSpec.Software software) {
-        return new VmSpec(s.containerId(), s.stateDir(), s.domainName(), s.uuid(), s.accelerator(), s.qemuUser(),
-                s.memoryBytes(), s.vcpus(), s.kernel(), s.initrd(), s.kernelCmdline(), Optional.of(software), s.rootfs(),
-                s.rootfsMapped(), s.agentSocket(), s.consoleLog(), s.cgroupPartition(), s.volumes(), s.nics(),
-                s.passthrough());
+        return s.toBuilder().software(Optional.of(software)).build();
     }
 
     @Test
@@ -419,10 +398,12 @@ class DomainXmlTest {
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
         Path containerDir = Files.createDirectories(dir.resolve("run/containers/c"));
-        return new VmSpec(id, dir.resolve("state"), DomainNames.forContainer(id), UUID.randomUUID(), accelerator, QEMU,
-                448 * VmLauncherConfig.MIB, 2, kernel, initrd, "console=ttyS0 panic=-1 quiet", Optional.empty(), rootfs, true,
-                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
-                nics, VmSpec.Passthrough.NONE);
+        return VmSpec.builder().containerId(id).stateDir(dir.resolve("state")).domainName(DomainNames.forContainer(id))
+                .uuid(UUID.randomUUID()).accelerator(accelerator).qemuUser(QEMU).memoryBytes(448 * VmLauncherConfig.MIB)
+                .vcpus(2).kernel(kernel).initrd(initrd).kernelCmdline("console=ttyS0 panic=-1 quiet").rootfs(rootfs)
+                .rootfsMapped(true).agentSocket(containerDir.resolve("agent.sock"))
+                .consoleLog(containerDir.resolve("console.log")).cgroupPartition("/vessel-test-vms").volumes(volumes)
+                .nics(nics).build();
     }
 
     private static DomainMetadata metadataOf(String xml) throws Exception {

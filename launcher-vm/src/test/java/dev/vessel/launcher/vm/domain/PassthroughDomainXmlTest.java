@@ -59,10 +59,11 @@ class PassthroughDomainXmlTest {
         Files.createDirectories(dir.resolve("rootfs"));
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         Path initrd = Files.writeString(dir.resolve("initramfs.cpio"), "initrd");
-        VmSpec spec = new VmSpec("gpu-task", dir.resolve("state"), DomainNames.forContainer("gpu-task-xml"),
-                UUID.randomUUID(), Accelerator.TCG, QEMU, 2048 * MIB, 2, kernel, initrd, "console=ttyS0", Optional.empty(),
-                dir.resolve("rootfs"), true, dir.resolve("agent.sock"), dir.resolve("console.log"), "/vessel-test-vms",
-                VmVolumes.none(), List.of(), passthrough);
+        VmSpec spec = VmSpec.builder().containerId("gpu-task").stateDir(dir.resolve("state"))
+                .domainName(DomainNames.forContainer("gpu-task-xml")).uuid(UUID.randomUUID()).accelerator(Accelerator.TCG)
+                .qemuUser(QEMU).memoryBytes(2048 * MIB).vcpus(2).kernel(kernel).initrd(initrd).kernelCmdline("console=ttyS0")
+                .rootfs(dir.resolve("rootfs")).rootfsMapped(true).agentSocket(dir.resolve("agent.sock"))
+                .consoleLog(dir.resolve("console.log")).cgroupPartition("/vessel-test-vms").passthrough(passthrough).build();
 
         Document doc = definedByLibvirt(DomainXml.render(spec), spec.domainName());
         assertPassedThrough(doc, passthrough, 2048 * MIB);
@@ -84,10 +85,11 @@ class PassthroughDomainXmlTest {
     @Test
     void withoutGpusNothingIsLockedAndNoControllerIsWritten() throws Exception {
         Files.createDirectories(dir.resolve("rootfs"));
-        VmSpec spec = new VmSpec("plain", dir.resolve("state"), DomainNames.forContainer("plain"), UUID.randomUUID(),
-                Accelerator.TCG, QEMU, 512 * MIB, 1, dir.resolve("vmlinux"), dir.resolve("initrd"), "", Optional.empty(), dir.resolve("rootfs"),
-                true, dir.resolve("agent.sock"), dir.resolve("console.log"), "/vessel-test-vms", VmVolumes.none(),
-                List.of(), VmSpec.Passthrough.NONE);
+        VmSpec spec = VmSpec.builder().containerId("plain").stateDir(dir.resolve("state"))
+                .domainName(DomainNames.forContainer("plain")).uuid(UUID.randomUUID()).accelerator(Accelerator.TCG)
+                .qemuUser(QEMU).memoryBytes(512 * MIB).vcpus(1).kernel(dir.resolve("vmlinux")).initrd(dir.resolve("initrd"))
+                .kernelCmdline("").rootfs(dir.resolve("rootfs")).rootfsMapped(true).agentSocket(dir.resolve("agent.sock"))
+                .consoleLog(dir.resolve("console.log")).cgroupPartition("/vessel-test-vms").build();
         Document doc = parse(DomainXml.render(spec));
         assertEquals(0.0, number(doc, "count(/domain/memoryBacking | /domain/memtune | /domain/devices/controller[@type='pci']"
                 + " | /domain/devices/hostdev)"));

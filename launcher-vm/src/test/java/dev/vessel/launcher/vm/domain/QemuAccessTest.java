@@ -112,9 +112,10 @@ class QemuAccessTest {
 
     private VmSpec spec(Path rootfs, Path kernel, VmVolumes volumes) {
         Path containerDir = dir.resolve("run/c");
-        return new VmSpec("c", state, DomainNames.forContainer("c"), UUID.randomUUID(), Accelerator.TCG, QEMU,
-                448 * VmLauncherConfig.MIB, 1, kernel, initrd, "console=ttyS0", Optional.empty(), rootfs, true,
-                containerDir.resolve("agent.sock"), containerDir.resolve("console.log"), "/vessel-test-vms", volumes,
-                List.of(), VmSpec.Passthrough.NONE);
+        return VmSpec.builder().containerId("c").stateDir(state).domainName(DomainNames.forContainer("c"))
+                .uuid(UUID.randomUUID()).accelerator(Accelerator.TCG).qemuUser(QEMU).memoryBytes(448 * VmLauncherConfig.MIB)
+                .vcpus(1).kernel(kernel).initrd(initrd).kernelCmdline("console=ttyS0").rootfs(rootfs).rootfsMapped(true)
+                .agentSocket(containerDir.resolve("agent.sock")).consoleLog(containerDir.resolve("console.log"))
+                .cgroupPartition("/vessel-test-vms").volumes(volumes).build();
     }
 }
