@@ -249,7 +249,8 @@ class VmRuntimeTest {
         Iptables before = Iptables.now();
         try {
             podman.ok("network", "create", "--subnet", "10.89.214.0/24", network);
-            String id = podman.ok("create", "--network", network, "-p", "10.89.214.1:18214:8080", PodmanFixture.IMAGE, "sh", "-c", "mkdir -p /srv; cat /proc/version > /srv/index.html;"
+            String id = podman.ok("create", "--network", network, "-p", "10.89.214.1:18214:8080", PodmanFixture.IMAGE,
+                    "sh", "-c", "mkdir -p /srv; cat /proc/version > /srv/index.html;"
                             + " ip -4 -o addr show eth0 >> /srv/index.html; exec httpd -f -p 8080 -h /srv").strip();
             podman.ok("start", id);
             String served = PodmanFixture.awaitServed("http://10.89.214.1:18214/index.html", Duration.ofSeconds(180),

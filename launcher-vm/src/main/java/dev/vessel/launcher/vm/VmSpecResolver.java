@@ -90,7 +90,8 @@ final class VmSpecResolver {
         Path dir = plan.container().containerDir();
         return common(DomainNames.forContainer(container.getId()), dir).containerId(container.getId())
                 .memoryBytes(memory).vcpus(vcpus).kernel(kernel).initrd(initrd).kernelCmdline(cmdline)
-                .rootfs(rootfs).rootfsMapped(rootfsMapped).volumes(volumes).nics(nics(size)).passthrough(passthrough(size))
+                .rootfs(rootfs).rootfsMapped(rootfsMapped).volumes(volumes).nics(nics(size))
+                .passthrough(passthrough(size))
                 .rootfsServerSocket(vm.getKeepRootfsOwners() && !container.getHostRootfs().isEmpty()
                         ? Optional.of(paths.rootfsServerSocket(dir)) : Optional.empty())
                 .build();

@@ -59,9 +59,9 @@ public final class BundleConfig {
     public static final String ISOLATION_ANNOTATION = "dev.vessel.isolation";
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** The file systems the launch helper mounts itself in every container with a root file system. */
     /** A VM container's /dev/shm in place of its engine's bind there: podman's default {@code --shm-size}. */
     static final long VM_SHM_BYTES = 64L << 20;
+    /** The file systems the launch helper mounts itself in every container with a root file system. */
     private static final Map<String, String> STANDARD_MOUNTS = Map.of("/proc", "proc", "/sys", "sysfs", "/dev", "tmpfs",
             "/dev/pts", "devpts", "/dev/shm", "tmpfs");
     /** Mounts Vessel does not make and whose absence a program does not notice in practice. */

@@ -213,7 +213,9 @@ public record VmSpec(
         }
 
         public VmSpec build() {
-            return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel, initrd, kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition, volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib);
+            return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel,
+                    initrd, kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition,
+                    volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib);
         }
     }
 
