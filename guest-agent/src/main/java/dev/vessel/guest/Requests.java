@@ -7,12 +7,16 @@ import dev.vessel.core.agent.LaunchTask;
 import dev.vessel.core.agent.Ok;
 import dev.vessel.core.agent.OpenStream;
 import dev.vessel.core.agent.Pong;
+import dev.vessel.core.agent.Restored;
 import dev.vessel.core.agent.SignalTask;
 import dev.vessel.core.agent.StartExec;
 import dev.vessel.core.agent.TaskStarted;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.linux.GuestIdentity;
+import java.io.IOException;
+import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -28,11 +32,25 @@ final class Requests {
      */
     private static final Set<String> LAUNCH_FIELDS = Set.of("container_id", "rootfs_tag", "rootfs_path", "config");
     private static final Ok OK = Ok.getDefaultInstance();
+    /** What a restored guest's reseed takes at the least: the kernel's CRNG key is 32 bytes. */
+    private static final int MIN_ENTROPY_BYTES = 32;
 
     private final CompletableFuture<GuestTasks> node;
 
     Requests(CompletableFuture<GuestTasks> node) {
         this.node = node;
+    }
+
+    /** A guest restored from a template: a random state and a wall clock of its own (agent.proto {@code Restored}). */
+    private static void renewIdentity(Restored restored) throws IOException {
+        if (restored.getEntropy().size() < MIN_ENTROPY_BYTES) {
+            throw VesselException.invalid("entropy", restored.getEntropy().size() + " bytes, fewer than "
+                    + MIN_ENTROPY_BYTES);
+        }
+        GuestIdentity.reseedRandom(restored.getEntropy().toByteArray());
+        long nanos = restored.getHostTimeUnixNanos();
+        GuestIdentity.stepClock(Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L),
+                Math.floorMod(nanos, 1_000_000_000L)));
     }
 
     /** Answers {@code request}; an open_stream's process is registered with the connection's {@code streams}. */
@@ -85,8 +103,13 @@ final class Requests {
                     tasks().warmUp();
                     reply.setOk(OK);
                 }
+                case RESTORED -> {
+                    renewIdentity(request.getRestored());
+                    reply.setOk(OK);
+                }
                 case HELLO_ACK, STDIO, CLOSE_STREAM, CREDIT, BODY_NOT_SET -> throw VesselException.invalid("body",
-                        "expected a request: ping, launch, signal, destroy, update, usage, warm_up, open_stream or exec");
+                        "expected a request: ping, launch, signal, destroy, update, usage, warm_up, restored, "
+                                + "open_stream or exec");
             }
         } catch (VesselException e) {
             reply.setError(Error.newBuilder().setField(e.field().orElse("")).setMessage(e.getMessage()));

@@ -29,6 +29,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *   rootfs/&lt;id&gt;/                         a container's provisioned rootfs (see provisioner's RootfsPaths)
  *   bin/vessel-launch                    the process launcher's native helper, installed from its jar
  *   seccomp/default-&lt;caps&gt;.bpf     a seccomp program compiled ahead of time (a guest image's)
+ *   vm-software/software.erofs           the VM launcher's copy of the guest's software image
+ *   vm-templates/qemu                    the emulator of guest templates' domains (the launcher's TemplateWrapper)
+ *   vm-templates/&lt;template&gt;/             a guest template: memory (its RAM), state (its devices), migrate.sock
+ *                                        while it is saved; removed by the next daemon
  * run dir (default /run/vessel): what is running now (its checkpoints are not fsync'd: a reboot ends it)
  *   boot_id                              the boot the run dir was written in
  *   .overlay-probe-&lt;random&gt;/             a moment at start-up: does the run dir take overlay upper dirs?
@@ -425,6 +429,26 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     /** The sockets in {@link #attachSocketsDir()}; none when it is missing. */
     public List<Path> attachSockets() throws IOException {
         return DirectoryEntries.matching(attachSocketsDir(), "*.sock");
+    }
+
+    /** Where the VM launcher keeps its guest templates and their emulator. */
+    public Path vmTemplatesDir() {
+        return stateDir.resolve("vm-templates");
+    }
+
+    /** The emulator of guest templates' domains: a path that stays the same, since libvirt probes each emulator. */
+    public Path vmTemplateWrapper() {
+        return vmTemplatesDir().resolve("qemu");
+    }
+
+    /** The directory of the guest template named {@code name}. */
+    public Path vmTemplateDir(String name) {
+        return vmTemplatesDir().resolve(name);
+    }
+
+    /** The guest templates' directories found on disk; none when there is none. */
+    public List<Path> vmTemplateDirs() throws IOException {
+        return DirectoryEntries.matching(vmTemplatesDir(), "vessel-template-*");
     }
 
     /** Where the VM launcher keeps the guests it boots ahead of demand, one directory each. */

@@ -12,6 +12,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmNic;
+import dev.vessel.core.paths.DirectoryEntries;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.AttachedExec;
@@ -45,14 +46,20 @@ import dev.vessel.launcher.vm.machine.MachineDisk;
 import dev.vessel.launcher.vm.machine.NoCloudSeed;
 import dev.vessel.launcher.vm.pool.WarmGuest;
 import dev.vessel.launcher.vm.pool.WarmPool;
+import dev.vessel.launcher.vm.template.GuestTemplate;
+import dev.vessel.launcher.vm.template.GuestTemplates;
+import dev.vessel.launcher.vm.template.TemplateMigration;
+import dev.vessel.launcher.vm.template.TemplateWrapper;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
+import dev.vessel.linux.PosixAcls;
 import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -102,6 +109,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private final Map<String, LiveDiskSnapshots> runningMachines = new ConcurrentHashMap<>();
     /** Guests booted ahead of demand; null until {@link #startWarmPool}. */
     private volatile WarmPool pool;
+    /** The guest template tasks are restored from; null until {@link #startTemplates}. */
+    private volatile GuestTemplates templates;
 
     public VmLauncher(RuntimePaths paths, VmLauncherConfig config) {
         this.paths = paths;
@@ -212,6 +221,54 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         return warm == null ? ProcessMemory.NONE : warm.idleMemory();
     }
 
+    /**
+     * Keeps a guest template from now on (see {@link GuestTemplates}), of the size a warm guest has: VM tasks that
+     * fit it are restored from it instead of booting. Removes the templates an earlier daemon left. Call after
+     * recovery.
+     */
+    public synchronized void startTemplates() throws IOException {
+        if (templates != null) {
+            throw new IllegalStateException("guest templates are kept already");
+        }
+        for (Path left : paths.vmTemplateDirs()) {
+            LOG.log(Level.INFO, "removing {0}: a guest template of an earlier daemon", left);
+            removeTemplateDir(left);
+        }
+        Path qemu = libvirt.emulator();
+        TemplateWrapper.install(paths.vmTemplateWrapper(), qemu);
+        qemuUser.allowSearch(paths.stateDir(), paths.vmTemplatesDir());
+        templates = new GuestTemplates(VmSizing.DEFAULT_MEMORY_BYTES, 1, new GuestTemplates.Builder() {
+            @Override
+            public String inputs() throws IOException {
+                Path dir = paths.warmGuestDir("inputs"); // never made: the spec only names it
+                return GuestTemplate.inputsOf(specs.forWarmGuest("inputs", dir, dir, VmSizing.DEFAULT_MEMORY_BYTES, 1),
+                        qemu, paths.vmTemplateWrapper());
+            }
+
+            @Override
+            public GuestTemplate build(String inputs, long memoryBytes, int vcpus) throws Exception {
+                return buildTemplate(inputs, memoryBytes, vcpus);
+            }
+
+            @Override
+            public void discard(GuestTemplate template) {
+                try {
+                    removeTemplateDir(template.dir());
+                } catch (IOException e) {
+                    throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot remove the guest template "
+                            + template.dir() + ": " + e.getMessage(), e);
+                }
+            }
+        });
+        templates.start();
+    }
+
+    /** The guest template in use, if one is built (none without templates). */
+    public Optional<GuestTemplate> guestTemplate() {
+        GuestTemplates kept = templates;
+        return kept == null ? Optional.empty() : kept.current();
+    }
+
     @Override
     public LaunchedTask fork(LaunchPlan plan) throws Exception {
         ContainerContext container = plan.container();
@@ -232,10 +289,21 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                 spec.volumes().makeMountPointsIn(spec.rootfs(), container.config().getReadOnlyRootfs());
             }
             WarmPool warm = pool;
-            // a warm guest's rootfs is a 9p share: a rootfs served with its owners boots a guest of its own
-            Optional<WarmGuest> guest = warm == null || spec.rootfsServerSocket().isPresent() ? Optional.empty()
-                    : warm.take(spec, container.config());
-            return guest.isPresent() ? forkWarm(plan, spec, guest.get()) : forkCold(plan, spec);
+            Optional<WarmGuest> guest = warm == null ? Optional.empty() : warm.take(spec, container.config());
+            if (guest.isPresent()) {
+                return forkWarm(plan, spec, guest.get());
+            }
+            GuestTemplates kept = templates;
+            Optional<GuestTemplate> template = kept == null ? Optional.empty() : kept.take(spec, container.config());
+            if (template.isPresent()) {
+                WarmGuest clone = cloneGuest(template.get());
+                try {
+                    return forkWarm(plan, spec, clone);
+                } finally {
+                    kept.made(clone.uuid()); // its task's now, or discarded
+                }
+            }
+            return forkCold(plan, spec);
         } catch (Exception | Error e) {
             try {
                 FileShares.remove(FileShares.of(container.containerDir()));
@@ -446,11 +514,27 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         return task;
     }
 
-    /** Boots a guest for the warm pool and waits for its agent's hello; leaves nothing behind a failure. */
+    /** Boots a guest for the warm pool, its agent warmed up; leaves nothing behind a failure. */
     private WarmGuest bootWarmGuest(long memoryBytes, int vcpus) throws Exception {
         String name = DomainNames.forWarmGuest();
         Path dir = paths.warmGuestDir(name);
         VmSpec spec = specs.forWarmGuest(name, dir, RuntimePaths.warmGuestShare(dir), memoryBytes, vcpus);
+        return makeGuest(spec, dir, uuid -> { }, guest -> guest.warmUp(config.requestTimeout()));
+    }
+
+    /** What {@link #makeGuest} does at one of its steps. */
+    private interface GuestStep<T> {
+        void run(T on) throws Exception;
+    }
+
+    /**
+     * Makes a guest that has no task yet (booted ahead of demand, a template's, or restored from one): starts its
+     * domain, runs {@code started} on its uuid, waits for its agent's hello, then runs {@code ready} on it. Leaves
+     * nothing behind a failure.
+     */
+    private WarmGuest makeGuest(VmSpec spec, Path dir, GuestStep<String> started, GuestStep<WarmGuest> ready)
+            throws Exception {
+        String uuid = spec.uuid().toString();
         boolean created = false;
         AgentClient agent = null;
         try {
@@ -459,11 +543,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             cgroupPartition.ensure();
             libvirt.create(DomainXml.render(spec));
             created = true;
+            started.run(uuid);
             agent = newAgentClient(spec.agentSocket());
-            WarmGuest guest = new WarmGuest(name, spec.uuid().toString(), dir, spec.agentSocket(), spec.consoleLog(),
-                    QemuProcess.of(name), agent);
+            WarmGuest guest = new WarmGuest(spec.domainName(), uuid, dir, spec.agentSocket(), spec.consoleLog(),
+                    QemuProcess.of(spec.domainName()), agent);
             guest.awaitHello(config.helloTimeout());
-            guest.warmUp(config.requestTimeout());
+            ready.run(guest);
             return guest;
         } catch (Exception | Error e) {
             try {
@@ -471,12 +556,92 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                     agent.close();
                 }
                 if (created) {
-                    libvirt.destroy(spec.uuid().toString());
+                    libvirt.destroy(uuid);
                 }
                 WarmGuest.remove(dir, spec.agentSocket(), spec.consoleLog());
             } catch (Exception | Error cleanup) {
                 e.addSuppressed(cleanup);
             }
+            throw e;
+        }
+    }
+
+    /**
+     * Builds a guest template ({@link GuestTemplates}): boots a guest whose RAM is the template's memory file,
+     * warms its agent up, lets go of its channel (a clone's host connects afresh), saves it and destroys it.
+     */
+    private GuestTemplate buildTemplate(String inputs, long memoryBytes, int vcpus) throws Exception {
+        String name = DomainNames.forTemplate();
+        Path guestDir = paths.warmGuestDir(name);
+        Path dir = TemplateWrapper.checkDir(paths.vmTemplateDir(name));
+        VmSpec spec = specs.forWarmGuest(name, guestDir, RuntimePaths.warmGuestShare(guestDir), memoryBytes, vcpus)
+                .toBuilder().template(Optional.of(new VmSpec.Template(VmSpec.Template.Role.BUILD,
+                        paths.vmTemplateWrapper(), dir))).build();
+        String uuid = spec.uuid().toString();
+        GuestTemplates making = templates;
+        making.making(uuid);
+        try {
+            prepareTemplateDir(dir);
+            WarmGuest guest = makeGuest(spec, guestDir, started -> { }, ready -> ready.warmUp(config.requestTimeout()));
+            try {
+                guest.agent().close();
+                TemplateMigration.save(libvirt, uuid, dir, qemuUser, config.requestTimeout());
+            } finally {
+                discardWarmGuest(guest);
+            }
+            return GuestTemplate.saved(name, dir, inputs, spec.memoryBytes(), spec.vcpus()); // QEMU gone: files final
+        } catch (Exception | Error e) {
+            try {
+                removeTemplateDir(dir);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        } finally {
+            making.made(uuid);
+        }
+    }
+
+    /**
+     * The template's directory with an empty memory file that QEMU's user may write (QEMU sizes it and maps it
+     * shared: the guest's RAM); no one else may.
+     */
+    private void prepareTemplateDir(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        qemuUser.allowSearch(paths.stateDir(), dir);
+        Path memory = GuestTemplate.memory(dir);
+        Files.createFile(memory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        qemuUser.allow(memory, PosixAcls.READ | PosixAcls.WRITE);
+    }
+
+    /** Removes a template's directory: its files only, nothing is mounted there. */
+    private static void removeTemplateDir(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        for (Path file : DirectoryEntries.matching(dir, "*")) {
+            Files.deleteIfExists(file);
+        }
+        Files.delete(dir); // anything left is not ours to remove: fails, naming it
+    }
+
+    /**
+     * A guest restored from {@code template} instead of booted: its domain started from the template's memory
+     * file and state, its agent reached afresh and told to renew what every clone shares with the template.
+     */
+    private WarmGuest cloneGuest(GuestTemplate template) throws Exception {
+        String name = DomainNames.forWarmGuest();
+        Path dir = paths.warmGuestDir(name);
+        VmSpec spec = specs.forWarmGuest(name, dir, RuntimePaths.warmGuestShare(dir), template.memoryBytes(),
+                template.vcpus()).toBuilder().template(Optional.of(new VmSpec.Template(VmSpec.Template.Role.CLONE,
+                        paths.vmTemplateWrapper(), template.dir()))).build();
+        templates.making(spec.uuid().toString()); // until its task holds it (fork) or it is gone
+        try {
+            return makeGuest(spec, dir, uuid -> TemplateMigration.restore(libvirt, uuid, config.helloTimeout()),
+                    guest -> guest.renewIdentity(config.requestTimeout()));
+        } catch (Exception | Error e) {
+            templates.made(spec.uuid().toString());
             throw e;
         }
     }
@@ -678,10 +843,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             task.warmGuestDir().ifPresent(liveWarmDirs::add);
         }
         WarmPool warm = pool;
+        GuestTemplates kept = templates;
         for (LibvirtDomains.Found domain : libvirt.vesselDomains()) {
             DomainMetadata owner = domain.metadata();
             boolean live = owner.containerId().isEmpty()
                     ? liveUuids.contains(domain.uuid()) || warm != null && warm.owns(domain.uuid())
+                            || kept != null && kept.owns(domain.uuid())
                     : liveContainerIds.contains(owner.containerId());
             if (owner.stateDir().equals(stateDir) && !live) {
                 LOG.log(Level.INFO, "destroying domain {0}: {1}", domain.name(), owner.containerId().isEmpty()
@@ -689,7 +856,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                 libvirt.destroy(domain.uuid());
             }
         }
-        removeWarmDirsExcept(liveWarmDirs, warm);
+        if (kept == null) { // guests being made from a template have directories the sweep cannot tell from leftovers
+            removeWarmDirsExcept(liveWarmDirs, warm);
+        }
         cgroupPartition.removeIfEmpty();
     }
 
@@ -759,12 +928,18 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     @Override
     public void close() {
         WarmPool warm;
+        GuestTemplates kept;
         synchronized (this) {
             warm = pool;
             pool = null;
+            kept = templates;
+            templates = null;
         }
         if (warm != null) {
             warm.close(); // warm guests hold no task: nothing to find after a restart
+        }
+        if (kept != null) {
+            kept.close(); // the next daemon would not trust the template anyway
         }
         running.values().forEach(VmTask::detach);
         running.clear();

@@ -37,6 +37,8 @@ import picocli.CommandLine;
  * @param vmWarmPool    how many VM guests to keep booted ahead of demand (0: none; each costs its memory)
  * @param vmTcgCodeCacheMib under TCG, each guest's translated-code cache in MiB (0: QEMU's default, 1 GiB on a
  *                      host with the memory for it): less memory per guest, more time translating again
+ * @param vmTemplates   keep a guest template: a booted, warmed-up guest saved once, that VM tasks without options
+ *                      of their own are restored from instead of booting (the launcher's GuestTemplates)
  * @param isolation     the host's isolators by catalog name, as Mesos's {@code --isolation}; empty: every one
  *                      this host can run
  * @param apiRequestTimeout how long an API connection may take to deliver a whole request (from its opening or
@@ -52,7 +54,7 @@ import picocli.CommandLine;
 public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optional<Path> tokenFile, String cgroupParent,
         Path cniConfigDir, List<Path> cniPluginDirs, Path dockerVolumePluginDir, List<String> insecureRegistries,
         List<Path> fetcherFileRoots, int maxBodyBytes, Path guestArtifactsDir, String accelerator, String libvirtUri,
-        int vmWarmPool, int vmTcgCodeCacheMib, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections,
+        int vmWarmPool, int vmTcgCodeCacheMib, boolean vmTemplates, Optional<List<String>> isolation, Duration apiRequestTimeout, int apiMaxConnections,
         NodeLimits nodeLimits, boolean allowUnconfinedDevices, UserNamespaceMode usernsDefault,
         UserNamespaceRanges.Source userNamespaces, GpuHost gpuHost) {
     /**
@@ -103,6 +105,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
             @JsonProperty("libvirt_uri") String libvirtUri,
             @JsonProperty("vm_warm_pool") Integer vmWarmPool,
             @JsonProperty("vm_tcg_code_cache_mib") Integer vmTcgCodeCacheMib,
+            @JsonProperty("vm_templates") Boolean vmTemplates,
             @JsonProperty("isolation") List<String> isolation,
             @JsonProperty("api_request_timeout_seconds") Integer apiRequestTimeoutSeconds,
             @JsonProperty("api_max_connections") Integer apiMaxConnections,
@@ -234,7 +237,7 @@ public record DaemonConfig(RuntimePaths paths, Path socket, int tcpPort, Optiona
                     or(dockerVolumePluginDir, DockerVolumeIsolator.DEFAULT_PLUGIN_DIR),
                     List.copyOf(or(insecureRegistries, List.of())), List.copyOf(or(fetcherFileRoots, List.of())), maxBody,
                     or(guestArtifactsDir, GuestDirectory.fallback(paths.guestArtifactsDir())).toAbsolutePath(), accel,
-                    or(libvirtUri, "qemu:///system"), warmPool, tcgCodeCache,
+                    or(libvirtUri, "qemu:///system"), warmPool, tcgCodeCache, or(vmTemplates, false),
                     Optional.ofNullable(isolation).map(List::copyOf), Duration.ofSeconds(requestTimeout), maxConnections,
                     limits, or(allowUnconfinedDevices, false), userns, subordinates,
                     new GpuHost(or(gpuSysfsRoot, Path.of("/sys")), or(gpuProcRoot, Path.of("/proc")),

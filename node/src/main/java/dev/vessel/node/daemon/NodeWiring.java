@@ -66,7 +66,7 @@ final class NodeWiring {
 
     /**
      * The node, recovered (what a previous daemon left is found again or cleaned up), with its warm
-     * pool of VM guests booting when one is configured: after recovery, whose orphan sweep would
+     * pool of VM guests booting and its guest template being built when configured: after recovery, whose orphan sweep would
      * otherwise meet guests it does not know.
      */
     static NodeServices start(DaemonConfig config) throws IOException {
@@ -74,6 +74,9 @@ final class NodeWiring {
         wired.services().containerizer().recover();
         if (config.vmWarmPool() > 0) {
             wired.vms().startWarmPool(config.vmWarmPool());
+        }
+        if (config.vmTemplates()) {
+            wired.vms().startTemplates();
         }
         return wired.services();
     }

@@ -61,6 +61,9 @@ public final class Vesseld implements Callable<Integer> {
     @Option(names = "--vm-tcg-code-cache-mib", paramLabel = "MIB",
             description = "under TCG, each guest's translated-code cache (16-2048 MiB); default 0: QEMU's own")
     private Integer vmTcgCodeCacheMib;
+    @Option(names = "--vm-templates", description = "restore VM tasks from a saved, warmed-up guest instead of"
+            + " booting each (those without VM options, volumes or networks of their own)")
+    private Boolean vmTemplates;
     @Option(names = "--isolation", split = ",", paramLabel = "NAME",
             description = "the host's isolators, e.g. cgroups,cgroups/memory,namespaces; default every one this host can run")
     private List<String> isolation;
@@ -113,7 +116,8 @@ public final class Vesseld implements Callable<Integer> {
         try {
             DaemonConfig.Settings flags = new DaemonConfig.Settings(stateDir, runDir, socket, tcpPort, tokenFile,
                     cgroupParent, cniConfigDir, cniPluginDirs, dockerVolumePluginDir, insecureRegistries,
-                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, vmTcgCodeCacheMib, isolation,
+                    fetcherFileRoots, maxBodyBytes, guestArtifactsDir, accelerator, libvirtUri, vmWarmPool, vmTcgCodeCacheMib, vmTemplates,
+                    isolation,
                     apiRequestTimeoutSeconds, apiMaxConnections, nodeMemoryLimit, nodePidsLimit, allowUnconfinedDevices,
                     usernsDefault, usernsUser, subuidFile, subgidFile, gpuSysfsRoot, gpuProcRoot, gpuDevRoot, gpuLdCache,
                     gpuBinDirs);

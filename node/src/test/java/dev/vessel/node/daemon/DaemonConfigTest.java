@@ -175,7 +175,7 @@ class DaemonConfigTest {
 
     private static DaemonConfig.Settings isolation(List<String> names) {
         return new DaemonConfig.Settings(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, names, null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, null, null, null, names, null, null, null, null, null, null, null, null, null, null, null, null,
                 null, null);
     }
 }

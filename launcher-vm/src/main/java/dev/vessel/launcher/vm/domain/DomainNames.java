@@ -23,7 +23,15 @@ public final class DomainNames {
                 : PREFIX + safe + "-" + ShortNames.hash(containerId, 12);
     }
 
-    /** {@code vessel-warm-<random>}: a guest booted ahead of demand, before it has a container. */
+    /** {@code vessel-template-<random>}: the guest a guest template is saved from, and the template's name. */
+    public static String forTemplate() {
+        return PREFIX + "template-" + ShortNames.hash(UUID.randomUUID().toString(), 12);
+    }
+
+    /**
+     * {@code vessel-warm-<random>}: a guest made before it has a container (booted ahead of demand, or restored
+     * from a template).
+     */
     public static String forWarmGuest() {
         return PREFIX + "warm-" + ShortNames.hash(UUID.randomUUID().toString(), 12);
     }

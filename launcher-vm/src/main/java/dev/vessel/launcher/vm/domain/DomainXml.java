@@ -3,6 +3,7 @@ package dev.vessel.launcher.vm.domain;
 import dev.vessel.core.vm.QemuUser;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import javax.xml.stream.XMLOutputFactory;
@@ -39,6 +40,10 @@ public final class DomainXml {
 
     /** The tag of the virtio-fs device of a rootfs served with its owners kept ({@code vm.keep_rootfs_owners}). */
     public static final String VIRTIOFS_ROOTFS_TAG = "vessel-rootfs-fs";
+    /** The environment variable that tells the template wrapper a guest's part: {@code build} or {@code clone}. */
+    public static final String TEMPLATE_ROLE_VARIABLE = "VESSEL_TEMPLATE_ROLE";
+    /** The environment variable that tells the template wrapper the template's directory. */
+    public static final String TEMPLATE_DIR_VARIABLE = "VESSEL_TEMPLATE_DIR";
     /** libvirt's namespace for what is QEMU's own in a domain. */
     private static final String QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
     /** What a VFIO domain's QEMU may use beyond guest memory (libvirt's own allowance for its lock limit). */
@@ -73,6 +78,9 @@ public final class DomainXml {
             writeEnds(xml, "destroy");
 
             xml.writeStartElement("devices");
+            if (spec.template().isPresent()) {
+                text(xml, "emulator", spec.template().get().wrapper().toString());
+            }
             RootComplexSlots slots = RootComplexSlots.all();
             writeConsole(xml, spec.consoleLog());
             writeAgentChannel(xml, spec, slots);
@@ -98,10 +106,15 @@ public final class DomainXml {
             }
             writePassthroughDevices(xml, spec.passthrough());
             writeNoUsb(xml);
-            writeBalloon(xml, spec.passthrough().none(), slots);
+            // a template's clones map its memory file privately, and QEMU 7.2 discards a page of such a mapping by
+            // punching a hole in the file: no balloon, so nothing is ever discarded from a template
+            writeBalloon(xml, spec.passthrough().none() && spec.template().isEmpty(), slots);
             xml.writeEndElement();
             writeSeclabel(xml, spec.qemuUser());
             writeCpuReadBack(xml, spec.accelerator());
+            if (spec.template().isPresent()) {
+                writeTemplateEnvironment(xml, spec.template().get());
+            }
         });
     }
 
@@ -225,6 +238,23 @@ public final class DomainXml {
         xml.writeNamespace("qemu", QEMU_NAMESPACE);
         xml.writeEmptyElement("qemu", "del", QEMU_NAMESPACE);
         xml.writeAttribute("capability", "cpu-unavailable-features");
+        xml.writeEndElement();
+    }
+
+    /**
+     * Tells the template wrapper (the domain's emulator) the guest's part and where the template lives, in the
+     * environment libvirt gives QEMU. libvirt marks a domain with such additions tainted ({@code custom-argv}).
+     */
+    private static void writeTemplateEnvironment(XMLStreamWriter xml, VmSpec.Template template)
+            throws XMLStreamException {
+        xml.writeStartElement("qemu", "commandline", QEMU_NAMESPACE);
+        xml.writeNamespace("qemu", QEMU_NAMESPACE);
+        xml.writeEmptyElement("qemu", "env", QEMU_NAMESPACE);
+        xml.writeAttribute("name", TEMPLATE_ROLE_VARIABLE);
+        xml.writeAttribute("value", template.role().name().toLowerCase(Locale.ROOT));
+        xml.writeEmptyElement("qemu", "env", QEMU_NAMESPACE);
+        xml.writeAttribute("name", TEMPLATE_DIR_VARIABLE);
+        xml.writeAttribute("value", template.dir().toString());
         xml.writeEndElement();
     }
 

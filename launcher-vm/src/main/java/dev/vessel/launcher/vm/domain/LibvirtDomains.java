@@ -12,6 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
@@ -39,6 +41,8 @@ public final class LibvirtDomains implements AutoCloseable {
 
     private final String uri;
     private final Set<CompletableFuture<Void>> destroying = ConcurrentHashMap.newKeySet();
+    private static final Pattern X86_64_EMULATOR =
+            Pattern.compile("<arch name='x86_64'>.*?<emulator>([^<]+)</emulator>", Pattern.DOTALL);
     private Connect connection;
 
     public LibvirtDomains(String uri) {
@@ -71,6 +75,24 @@ public final class LibvirtDomains implements AutoCloseable {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "libvirt refused to start the domain: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The QEMU libvirt runs for an x86_64 guest when a domain names no emulator (its capabilities' first
+     * {@code <emulator>} of that arch).
+     */
+    public Path emulator() {
+        String capabilities;
+        try {
+            capabilities = connection().getCapabilities();
+        } catch (LibvirtException e) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "cannot read libvirt's capabilities: " + e.getMessage(), e);
+        }
+        Matcher found = X86_64_EMULATOR.matcher(capabilities);
+        if (!found.find()) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "libvirt lists no QEMU for x86_64 guests");
+        }
+        return Path.of(found.group(1));
     }
 
     /** Whether libvirt still knows the domain with this uuid at all (a transient one goes once QEMU is reaped). */

@@ -30,6 +30,7 @@ import java.util.UUID;
  *                        virtio-fs ({@code vm.keep_rootfs_owners}; the guest's memory is then shared with it);
  *                        empty for a 9p share
  * @param tcgCodeCacheMib under TCG, the guest's translated-code cache in MiB; 0: QEMU's default
+ * @param template        the guest's part in a guest template ({@link Template}): none for a guest that boots
  */
 public record VmSpec(
         String containerId,
@@ -53,7 +54,8 @@ public record VmSpec(
         List<Nic> nics,
         Passthrough passthrough,
         Optional<Path> rootfsServerSocket,
-        int tcgCodeCacheMib) {
+        int tcgCodeCacheMib,
+        Optional<Template> template) {
 
     /** A spec built field by field; {@link Builder} says what is optional. */
     public static Builder builder() {
@@ -67,13 +69,13 @@ public record VmSpec(
                 .initrd(initrd).kernelCmdline(kernelCmdline).software(software).rootfs(rootfs)
                 .rootfsMapped(rootfsMapped).agentSocket(agentSocket).consoleLog(consoleLog)
                 .cgroupPartition(cgroupPartition).volumes(volumes).nics(nics).passthrough(passthrough)
-                .rootfsServerSocket(rootfsServerSocket).tcgCodeCacheMib(tcgCodeCacheMib);
+                .rootfsServerSocket(rootfsServerSocket).tcgCodeCacheMib(tcgCodeCacheMib).template(template);
     }
 
     /**
      * Builds a {@link VmSpec}, every field by its name. Optional, with these defaults: no software image, no
      * volumes, no NICs, no devices passed through, the rootfs shared by 9p (no file server), QEMU's own TCG
-     * code cache. The others are checked by the spec's constructor.
+     * code cache, no template. The others are checked by the spec's constructor.
      */
     public static final class Builder {
         private String containerId;
@@ -98,6 +100,7 @@ public record VmSpec(
         private Passthrough passthrough = Passthrough.NONE;
         private Optional<Path> rootfsServerSocket = Optional.empty();
         private int tcgCodeCacheMib;
+        private Optional<Template> template = Optional.empty();
 
         private Builder() {
         }
@@ -212,10 +215,15 @@ public record VmSpec(
             return this;
         }
 
+        public Builder template(Optional<Template> template) {
+            this.template = template;
+            return this;
+        }
+
         public VmSpec build() {
             return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, kernel,
                     initrd, kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition,
-                    volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib);
+                    volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib, template);
         }
     }
 
@@ -278,6 +286,27 @@ public record VmSpec(
         }
         if (accelerator == Accelerator.AUTO) {
             throw new IllegalArgumentException("the accelerator must be resolved to KVM or TCG");
+        }
+        Objects.requireNonNull(template, "template");
+        if (template.isPresent() && software.isEmpty()) {
+            throw new IllegalArgumentException("a template's guest maps the software image (its RAM is what is saved)");
+        }
+    }
+
+    /**
+     * A guest's part in a guest template: the guest the template is saved from ({@link Role#BUILD}), or one
+     * restored from it ({@link Role#CLONE}). Either runs QEMU through {@code wrapper}, which gives the guest's
+     * RAM the template's memory file under {@code dir} (see {@code template.TemplateWrapper}).
+     */
+    public record Template(Role role, Path wrapper, Path dir) {
+        public enum Role {
+            BUILD, CLONE
+        }
+
+        public Template {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(wrapper, "wrapper");
+            Objects.requireNonNull(dir, "dir");
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.vessel.launcher.vm.pool;
 
+import com.google.protobuf.ByteString;
 import dev.vessel.core.agent.HostFrame;
+import dev.vessel.core.agent.Restored;
 import dev.vessel.core.agent.WarmUp;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Failures;
@@ -13,7 +15,9 @@ import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +36,8 @@ import java.util.concurrent.TimeoutException;
  */
 public record WarmGuest(String domainName, String uuid, Path dir, Path agentSocket, Path consoleLog, QemuProcess qemu,
         AgentClient agent) {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     /** Makes {@code dir/share/root} and turns {@code dir/share} into a shared mount (see the class comment). */
     public static void prepareShare(Path dir) throws IOException {
         Path share = RuntimePaths.warmGuestShare(dir);
@@ -93,6 +99,25 @@ public record WarmGuest(String domainName, String uuid, Path dir, Path agentSock
         } catch (ExecutionException e) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the warm guest " + domainName
                     + " failed its warm-up: " + Failures.unwrap(e).getMessage() + ConsoleTail.of(consoleLog));
+        }
+    }
+
+    /**
+     * Has a guest restored from a template renew what every clone shares with the template (agent.proto
+     * {@code Restored}): its kernel's random state, from 64 fresh bytes of the host's, and its wall clock.
+     */
+    public void renewIdentity(Duration timeout) throws InterruptedException {
+        byte[] entropy = new byte[64];
+        RANDOM.nextBytes(entropy);
+        Instant now = Instant.now();
+        Restored restored = Restored.newBuilder().setEntropy(ByteString.copyFrom(entropy))
+                .setHostTimeUnixNanos(now.getEpochSecond() * 1_000_000_000L + now.getNano()).build();
+        try {
+            agent.request(HostFrame.newBuilder().setRestored(restored), timeout).get();
+        } catch (ExecutionException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "the guest " + domainName
+                    + " restored from a template could not renew its identity: " + Failures.unwrap(e).getMessage()
+                    + ConsoleTail.of(consoleLog));
         }
     }
 

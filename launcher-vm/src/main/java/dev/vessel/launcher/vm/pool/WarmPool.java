@@ -1,8 +1,6 @@
 package dev.vessel.launcher.vm.pool;
 
 import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.model.VmOptions;
-import dev.vessel.core.network.NetworkNames;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
@@ -24,10 +22,7 @@ import java.util.concurrent.TimeUnit;
  * destroyed with it, as a cold one is, and a replacement boots in the background. One guest boots at
  * a time, so that refilling takes at most one CPU from the tasks that run.
  *
- * <p>A guest serves a task that fits it: no VM options of its own (kernel, initramfs, command line,
- * size, disks), no volumes or networks (devices a guest gets at boot), and a derived VM size within
- * the guest's memory and vCPUs. The task's own limits are then enforced inside the guest by its
- * cgroups, as in any VM. The pool's guests are not checkpointed: after a crash the launcher's orphan
+ * <p>A guest serves a task that fits it ({@link GuestFit}). The pool's guests are not checkpointed: after a crash the launcher's orphan
  * sweep destroys them and removes their directories.
  */
 public final class WarmPool implements AutoCloseable {
@@ -74,7 +69,7 @@ public final class WarmPool implements AutoCloseable {
      * now; the pool never makes a task wait for a boot. A replacement starts booting.
      */
     public Optional<WarmGuest> take(VmSpec spec, ContainerConfig config) {
-        if (closed || !fits(spec, config) || !spec.passthrough().none()) { // a warm guest has no host devices
+        if (closed || !GuestFit.fits(spec, config, memoryBytes, vcpus)) {
             return Optional.empty();
         }
         WarmGuest guest;
@@ -111,15 +106,6 @@ public final class WarmPool implements AutoCloseable {
     /** Whether the guest with this uuid is one of the pool's (ready or booting). */
     public boolean owns(String uuid) {
         return owned.contains(uuid);
-    }
-
-    private boolean fits(VmSpec spec, ContainerConfig config) {
-        return config.getVm().equals(VmOptions.getDefaultInstance())
-                && config.getVolumesCount() == 0
-                && spec.volumes().shares().isEmpty() // a task with uris: its sandbox is a share a warm guest lacks
-                && NetworkNames.cniAttachments(config).isEmpty()
-                && spec.memoryBytes() <= memoryBytes
-                && spec.vcpus() <= vcpus;
     }
 
     /** Boots guests one after another until {@code size} are ready; runs on the refiller thread. */
