@@ -37,7 +37,9 @@ import java.util.regex.Pattern;
  * outside: QEMU's exec (its /proc start time), the init marker and the agent's start on the
  * console (polled), the launch's return (hello + task started), the exit (task done, VM torn down).
  * QEMU's RSS is read once the task runs (Vessel) or at the hello (raw). A third side: the same task
- * served by a guest of the warm pool (booted ahead of demand, untimed), launch request to exit.
+ * served by a guest of the warm pool (booted ahead of demand, untimed), launch request to exit. A fourth: the
+ * same task in a guest restored from a guest template (saved once before the rounds, untimed), launch request to
+ * exit, with no guest waiting.
  */
 final class VmLaunchBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
@@ -56,6 +58,9 @@ final class VmLaunchBench {
     /** A second node whose VM launcher keeps one guest booted ahead of demand. */
     private final VmLauncher warmLauncher;
     private final UnifiedContainerizer warmContainerizer;
+    /** A third node whose VM launcher restores guests from a template. */
+    private final VmLauncher templateLauncher;
+    private final UnifiedContainerizer templateContainerizer;
     private int launches;
 
     private VmLaunchBench(Path work, Path artifactsDir) throws IOException {
@@ -70,6 +75,11 @@ final class VmLaunchBench {
                 .withCgroupPartition("/vessel-bench-warm-vms"));
         this.warmContainerizer = node(warmPaths, warmLauncher);
         warmLauncher.startWarmPool(1);
+        RuntimePaths templatePaths = new RuntimePaths(work.resolve("template-state"), work.resolve("template-run"));
+        this.templateLauncher = new VmLauncher(templatePaths, guest.applyTo(VmLauncherConfig.defaults(templatePaths))
+                .withCgroupPartition("/vessel-bench-template-vms"));
+        this.templateContainerizer = node(templatePaths, templateLauncher);
+        templateLauncher.startTemplates();
     }
 
     private static UnifiedContainerizer node(RuntimePaths paths, VmLauncher launcher) {
@@ -95,6 +105,7 @@ final class VmLaunchBench {
             if (bench != null) {
                 bench.launcher.close();
                 bench.warmLauncher.close();
+                bench.templateLauncher.close();
             }
             Stats.deleteTree(work);
         }
@@ -104,13 +115,16 @@ final class VmLaunchBench {
         Map<String, List<Double>> ms = new LinkedHashMap<>();
         // one warm-up of each: page cache, libvirt's capability cache
         awaitWarmGuest();
+        awaitTemplate();
         vessel(new LinkedHashMap<>());
         raw(new LinkedHashMap<>());
         warm(new LinkedHashMap<>());
+        template(new LinkedHashMap<>());
         for (int i = 0; i < ROUNDS; i++) {
             vessel(ms);
             raw(ms);
             warm(ms);
+            template(ms);
         }
         System.out.printf(Locale.ROOT, "vm-launch: /bin/true as a VM task vs raw QEMU booting the same kernel + initramfs"
                 + " (%s accelerator), %d alternating rounds after 1 warm-up%n", launcher.accelerator(), ROUNDS);
@@ -129,11 +143,47 @@ final class VmLaunchBench {
         double warm = Stats.median(ms.get("warm: launch to exit (total)"));
         System.out.printf(Locale.ROOT, "warm guest / raw boot to init: %.2f   warm guest / cold: %.2f%n",
                 warm / toInit, warm / vessel);
+        double restored = Stats.median(ms.get("template: launch to exit (total)"));
+        System.out.printf(Locale.ROOT, "template / raw boot to agent hello: %.2f   template / cold: %.2f%n",
+                restored / toHello, restored / vessel);
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
                 + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"qemu_to_hello_ms\":%.0f,\"runs\":%d}%n",
                 vessel, toInit, vessel / toInit, toHello, ROUNDS);
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-warm\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
                 + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", warm, toInit, warm / toInit, ROUNDS);
+        System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-template\",\"vessel_ms\":%.0f,"
+                + "\"baseline\":\"qemu-to-hello\",\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", restored, toHello,
+                restored / toHello, ROUNDS);
+    }
+
+    /** One VM task in a guest restored from the template (saved before the rounds), launch request to exit. */
+    private void template(Map<String, List<Double>> ms) throws Exception {
+        String id = "template-" + launches++;
+        long t0 = System.nanoTime();
+        templateContainerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
+                .setHostRootfs(rootfs.toString()).addCommand("/bin/true").build());
+        long launched = System.nanoTime();
+        double rss = rssMiB(templateContainerizer.status(id).getPid());
+        Termination t = templateContainerizer.wait(id).get(5, TimeUnit.MINUTES);
+        long exited = System.nanoTime();
+        templateContainerizer.remove(id);
+        if (t.getExitCode() != 0) {
+            throw new IllegalStateException("the VM task restored from a template failed: " + t);
+        }
+        add(ms, "template: restore + task started", (launched - t0) / 1e6);
+        add(ms, "template: task exit seen (incl. VM teardown)", (exited - launched) / 1e6);
+        add(ms, "template: launch to exit (total)", (exited - t0) / 1e6);
+        add(ms, "template: QEMU RSS, MiB", rss);
+    }
+
+    private void awaitTemplate() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (templateLauncher.guestTemplate().isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no guest template was saved in 3 minutes");
+            }
+            Thread.sleep(20);
+        }
     }
 
     /**

@@ -387,6 +387,18 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     }
 
     /**
+     * Where a guest template's QEMU sends its state while the template is saved: {@code migrate.sock} in the
+     * template's directory, or under the run dir (as {@link #agentSocket}) when that path is too long.
+     */
+    public Path vmTemplateMigrationSocket(Path templateDir) {
+        Path inside = templateDir.resolve("migrate.sock");
+        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
+            return inside;
+        }
+        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(inside.toString(), 32) + ".sock");
+    }
+
+    /**
      * The directory of a VM task's rootfs file server ({@code vm.keep_rootfs_owners}): its log, its namespace's
      * identity and the name of its socket.
      */

@@ -582,10 +582,15 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         making.making(uuid);
         try {
             prepareTemplateDir(dir);
-            WarmGuest guest = makeGuest(spec, guestDir, started -> { }, ready -> ready.warmUp(config.requestTimeout()));
+            // the renewal too runs once before the save: the clones' first renewal then finds its code warm
+            WarmGuest guest = makeGuest(spec, guestDir, started -> { }, ready -> {
+                ready.warmUp(config.requestTimeout());
+                ready.renewIdentity(config.requestTimeout());
+            });
             try {
                 guest.agent().close();
-                TemplateMigration.save(libvirt, uuid, dir, qemuUser, config.requestTimeout());
+                TemplateMigration.save(libvirt, uuid, dir, paths.vmTemplateMigrationSocket(dir), paths.runDir(),
+                        qemuUser, config.requestTimeout());
             } finally {
                 discardWarmGuest(guest);
             }

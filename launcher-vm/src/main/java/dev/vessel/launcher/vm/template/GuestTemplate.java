@@ -67,11 +67,6 @@ public record GuestTemplate(String name, Path dir, String inputs, long memoryByt
         return dir.resolve("state");
     }
 
-    /** Where the template's QEMU sends its state while it is saved. */
-    public static Path migrationSocket(Path dir) {
-        return dir.resolve("migrate.sock");
-    }
-
     /**
      * Whether both files are as they were saved: the same inode, size and change time, which no write can leave as
      * they were. A QEMU taken over could write the memory file (its user must be able to); a changed template would

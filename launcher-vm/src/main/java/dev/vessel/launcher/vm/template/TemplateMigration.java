@@ -40,12 +40,16 @@ public final class TemplateMigration {
     }
 
     /**
-     * Saves the running template guest of domain {@code uuid}: its QEMU streams its state to a socket in {@code dir}
-     * that this daemon copies into {@link GuestTemplate#state}; the guest ends paused (the caller destroys it).
+     * Saves the running template guest of domain {@code uuid}: its QEMU streams its state to {@code socket}, which
+     * this daemon copies into {@link GuestTemplate#state} in {@code dir}; the guest ends paused (the caller destroys
+     * it). {@code runDir}: the top of the socket's directories, which QEMU's user is let search.
      */
-    public static void save(LibvirtDomains libvirt, String uuid, Path dir, QemuUser qemu, Duration timeout)
-            throws IOException, InterruptedException {
-        Path socket = GuestTemplate.migrationSocket(dir);
+    public static void save(LibvirtDomains libvirt, String uuid, Path dir, Path socket, Path runDir, QemuUser qemu,
+            Duration timeout) throws IOException, InterruptedException {
+        Files.createDirectories(socket.getParent());
+        if (!socket.getParent().equals(dir)) {
+            qemu.allowSearch(runDir, socket.getParent());
+        }
         Path state = GuestTemplate.state(dir);
         Path partial = dir.resolve(".state.partial");
         Files.deleteIfExists(socket);

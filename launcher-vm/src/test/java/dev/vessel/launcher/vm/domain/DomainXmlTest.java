@@ -375,6 +375,34 @@ class DomainXmlTest {
     }
 
     @Test
+    void aTemplatesGuestRunsTheTemplateWrapperToldItsPartAndHasNoBalloon() throws Exception {
+        Path image = Files.write(dir.resolve("software.erofs"), new byte[0]);
+        VmSpec plain = withSoftware(spec("tmpl-xml", dir.resolve("rootfs"), Accelerator.TCG),
+                new VmSpec.Software(image, 64 * VmLauncherConfig.MIB));
+        // libvirt's own QEMU stands in for the wrapper here: libvirt probes every emulator a domain names
+        Path wrapper = Path.of("/usr/bin/qemu-system-x86_64");
+        Path templateDir = dir.resolve("state/vm-templates/vessel-template-0123456789ab");
+        for (VmSpec.Template.Role role : VmSpec.Template.Role.values()) {
+            VmSpec spec = plain.toBuilder().template(Optional.of(new VmSpec.Template(role, wrapper, templateDir))).build();
+            String xml = DomainXml.render(spec);
+
+            assertValidatedByLibvirt(xml, spec.domainName());
+            Document doc = parse(xml);
+            assertEquals(wrapper.toString(), text(doc, "/domain/devices/emulator"));
+            String env = "/domain/*[local-name()='commandline']/*[local-name()='env']";
+            assertEquals(role.name().toLowerCase(java.util.Locale.ROOT),
+                    text(doc, env + "[@name='" + DomainXml.TEMPLATE_ROLE_VARIABLE + "']/@value"));
+            assertEquals(templateDir.toString(), text(doc, env + "[@name='" + DomainXml.TEMPLATE_DIR_VARIABLE + "']/@value"));
+            // a clone's discards would punch holes in the template's file: no balloon, no free page reporting
+            assertEquals("none", text(doc, "/domain/devices/memballoon/@model"));
+        }
+        Document booted = parse(DomainXml.render(plain));
+        assertEquals(0.0, number(booted, "count(/domain/devices/emulator)"));
+        assertEquals(0.0, number(booted, "count(/domain/*[local-name()='commandline'])"));
+        assertEquals("virtio", text(booted, "/domain/devices/memballoon/@model"));
+    }
+
+    @Test
     void noNicNoInterface() throws Exception {
         assertEquals(0.0, number(parse(DomainXml.render(spec("n", dir.resolve("rootfs"), Accelerator.TCG))),
                 "count(/domain/devices/interface)"));
