@@ -57,10 +57,15 @@ final class VmNode implements AutoCloseable {
 
     /** A node with more isolators than the VM ones (e.g. networking), over {@link #pathsIn} {@code dir}. */
     VmNode(Path dir, List<Isolator> more) throws IOException {
+        this(dir, more, artifactsDir());
+    }
+
+    /** A node whose guests boot from the artifacts in {@code artifacts} (a test's own copy, to change them). */
+    VmNode(Path dir, List<Isolator> more, Path artifacts) throws IOException {
         requireRootAndLibvirt();
         this.dir = dir;
         paths = pathsIn(dir);
-        GuestArtifacts guest = GuestArtifacts.load(artifactsDir());
+        GuestArtifacts guest = GuestArtifacts.load(artifacts);
         launcher = new VmLauncher(paths, guest.applyTo(VmLauncherConfig.defaults(paths)));
         // the operator's part: QEMU's unprivileged user may search the directory the node's state is in
         launcher.qemuUser().allow(dir, PosixAcls.EXECUTE);
