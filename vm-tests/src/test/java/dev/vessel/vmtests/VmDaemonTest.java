@@ -269,6 +269,43 @@ class VmDaemonTest {
         assertFalse(VmNode.isRunning(qemu), "QEMU runs on");
     }
 
+    @Test
+    void aDaemonWithTemplatesRestoresVmTasksAndTheTemplateOfAKilledOneIsRemovedByTheNext() throws Exception {
+        daemon.stop();
+        daemon = startDaemon("--vm-templates");
+        ApiClient api = ApiClient.unix(daemon.socket);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (gauge(api.get("/metrics").body(), "vessel_vm_template_ready") != 1) {
+            assertTrue(System.nanoTime() < deadline, "no guest template was saved in 3 minutes");
+            Thread.sleep(100);
+        }
+        ok(api.post("/v1/containers", task("restored", "VM", "echo restored; while [ ! -e /tmp/gate ]; do sleep 0.1; done; exit 5")),
+                201);
+        awaitLog(api, "restored", "restored\n");
+        long qemu = ok(api.get("/v1/containers/restored"), 200).at("/status/pid").asLong();
+        assertTrue(Files.readString(Path.of("/proc/" + qemu + "/cmdline")).contains("-incoming\0defer"),
+                "the task's guest was booted, not restored from the template");
+        Path templates = dir.resolve("node/state/vm-templates");
+        assertEquals(1, VmNode.run("ls", templates.toString()).lines().filter(l -> l.startsWith("vessel-template-")).count());
+
+        daemon.kill9();
+        Files.createFile(rootfs.resolve("tmp/gate"));
+        daemon = startDaemon(); // without templates: the dead daemon's is a leftover
+        api = ApiClient.unix(daemon.socket);
+        JsonNode exit = ok(api.post("/v1/containers/restored/wait", ""), 200);
+        assertEquals(5, exit.get("exit_code").asInt(), exit::toString);
+        ok(api.delete("/v1/containers/restored"), 200);
+        assertEquals(0, gauge(api.get("/metrics").body(), "vessel_vm_template_ready"));
+        assertEquals(0, VmNode.run("ls", templates.toString()).lines().filter(l -> l.startsWith("vessel-template-")).count(),
+                "the killed daemon's template is left");
+        for (String domain : VmNode.domains()) {
+            if (domain.startsWith("vessel-template-") || domain.startsWith("vessel-warm-")) {
+                VmNode.awaitNoDomain(domain); // the task's, forgotten once its QEMU is reaped
+            }
+        }
+        assertFalse(VmNode.isRunning(qemu), "QEMU runs on");
+    }
+
     private static long gauge(String metrics, String name) {
         return metrics.lines().filter(l -> l.startsWith(name + " ")).map(l -> Long.parseLong(l.substring(name.length() + 1)))
                 .findFirst().orElseThrow(() -> new AssertionError("no " + name + " in\n" + metrics));

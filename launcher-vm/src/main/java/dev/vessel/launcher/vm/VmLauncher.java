@@ -230,10 +230,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         if (templates != null) {
             throw new IllegalStateException("guest templates are kept already");
         }
-        for (Path left : paths.vmTemplateDirs()) {
-            LOG.log(Level.INFO, "removing {0}: a guest template of an earlier daemon", left);
-            removeTemplateDir(left);
-        }
+        removeTemplatesLeft(); // an earlier daemon's (the recovery's sweep removed them already, if it ran)
         Path qemu = libvirt.emulator();
         TemplateWrapper.install(paths.vmTemplateWrapper(), qemu);
         qemuUser.allowSearch(paths.stateDir(), paths.vmTemplatesDir());
@@ -863,8 +860,22 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         }
         if (kept == null) { // guests being made from a template have directories the sweep cannot tell from leftovers
             removeWarmDirsExcept(liveWarmDirs, warm);
+            removeTemplatesLeft();
         }
         cgroupPartition.removeIfEmpty();
+    }
+
+    /** Guest templates a crashed daemon left (the guests restored from them keep the pages they map). */
+    private void removeTemplatesLeft() {
+        try {
+            for (Path left : paths.vmTemplateDirs()) {
+                LOG.log(Level.INFO, "removing {0}: a guest template of an earlier daemon", left);
+                removeTemplateDir(left);
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot remove guest templates left under {0}: {1}", paths.vmTemplatesDir(),
+                    e.getMessage());
+        }
     }
 
     /** Warm guests' directories left by a crash (their domains are gone by now). */

@@ -23,7 +23,8 @@ final class NodeMetrics {
     }
 
     /** Prometheus text exposition format 0.0.4. */
-    String render(List<ContainerStatus> containers, int warmGuestsReady, ProcessMemory warmGuestsMemory) {
+    String render(List<ContainerStatus> containers, int warmGuestsReady, ProcessMemory warmGuestsMemory,
+            boolean templateReady) {
         Map<ContainerState, Integer> byState = new EnumMap<>(ContainerState.class);
         for (ContainerState s : ContainerState.values()) {
             if (s != ContainerState.CONTAINER_STATE_UNSPECIFIED && s != ContainerState.UNRECOGNIZED) {
@@ -54,6 +55,9 @@ final class NodeMetrics {
         out.append("# HELP vessel_vm_warm_guests_pss_bytes Their proportional set: pages they share counted once.\n")
                 .append("# TYPE vessel_vm_warm_guests_pss_bytes gauge\n")
                 .append("vessel_vm_warm_guests_pss_bytes ").append(warmGuestsMemory.pssBytes()).append('\n');
+        out.append("# HELP vessel_vm_template_ready 1 while a guest template is saved that VM tasks are restored from.\n")
+                .append("# TYPE vessel_vm_template_ready gauge\n")
+                .append("vessel_vm_template_ready ").append(templateReady ? 1 : 0).append('\n');
         return out.toString();
     }
 }

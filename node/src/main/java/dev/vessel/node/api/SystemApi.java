@@ -28,6 +28,6 @@ final class SystemApi {
     void metrics(Exchange ex) {
         ex.text(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
                 metrics.render(node.containerizer().list(), node.vms().warmGuestsReady(),
-                        node.vms().warmGuestsMemory()));
+                        node.vms().warmGuestsMemory(), node.vms().guestTemplate().isPresent()));
     }
 }
