@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * What idle guests cost the host: QEMU's RSS and PSS ({@code /proc/PID/smaps_rollup}; PSS counts a page
  * shared by n processes as 1/n, so the sum over guests counts the shared ones once) and, of the RSS, how
  * much is guest RAM (the mapping as big as the guest's memory) rather than QEMU's own (its heap, TCG's
- * translated code, the files it maps). Three sides, each with 1 and then {@value #GUESTS} guests, one side
+ * translated code, the files it maps). Five sides, each with 1 and then {@value #GUESTS} guests, one side
  * at a time so that none boots while another is measured:
  * <ul>
  * <li>{@code vessel}: VM tasks ({@code sleep}, no memory limit) started one after the other through a
@@ -31,6 +31,9 @@ import java.util.stream.Stream;
  * <li>{@code vessel-tb32}: the same through a vesseld whose guests' TCG code cache is capped at 32 MiB
  * ({@code --vm-tcg-code-cache-mib}), the operator's density setting; {@code -Dbench.tcgCodeCacheMib=N} measures
  * another size (side {@code vessel-tbN});</li>
+ * <li>{@code vessel-template}: the same through a vesseld that restores its VM tasks from a guest template
+ * ({@code --vm-templates}, the template saved before the first task): the guests map the template's RAM
+ * privately, so its pages are shared until a guest writes them;</li>
  * <li>{@code warm}: a second vesseld's warm pool of {@value #GUESTS} guests, measured once all are ready;</li>
  * <li>{@code raw}, the baseline: plain QEMU booting the same kernel and initramfs to the agent's hello.</li>
  * </ul>
@@ -47,6 +50,7 @@ final class VmDensityBench {
     private static final String WARM_CGROUP_PARENT = "vessel-density-bench-warm";
     private static final int SMALL_CODE_CACHE_MIB = Integer.getInteger("bench.tcgCodeCacheMib", 32);
     private static final String SMALL_CACHE_SIDE = "vessel-tb" + SMALL_CODE_CACHE_MIB;
+    private static final String TEMPLATE_SIDE = "vessel-template";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path KSM_RUN = Path.of("/sys/kernel/mm/ksm/run");
     private static final long PAGE_BYTES = 4096;
@@ -88,6 +92,7 @@ final class VmDensityBench {
         for (int round = 0; round < ROUNDS; round++) {
             vesselTasks(image, round, "vessel");
             vesselTasks(image, round, SMALL_CACHE_SIDE, "--vm-tcg-code-cache-mib", Integer.toString(SMALL_CODE_CACHE_MIB));
+            vesselTasks(image, round, TEMPLATE_SIDE, "--vm-templates");
             rawGuests(round);
             warmPool(round);
         }
@@ -104,6 +109,9 @@ final class VmDensityBench {
         try {
             Commands.setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull",
                     image);
+            if (side.equals(TEMPLATE_SIDE)) {
+                awaitGauge(daemon, "vessel_vm_template_ready", 1);
+            }
             List<Long> pids = new ArrayList<>();
             for (int i = 0; i < GUESTS; i++) {
                 ObjectNode config = JSON.createObjectNode().put("id", "density-" + i).put("image", image)
@@ -152,7 +160,7 @@ final class VmDensityBench {
                 Integer.toString(GUESTS));
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-            while (warmReady(daemon) < GUESTS) {
+            while (gauge(daemon, "vessel_vm_warm_guests_ready") < GUESTS) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("the warm pool did not fill in 10 minutes");
                 }
@@ -169,13 +177,23 @@ final class VmDensityBench {
         requireNoQemuUnder(dir);
     }
 
-    private static int warmReady(BenchDaemon daemon) throws IOException {
+    private static void awaitGauge(BenchDaemon daemon, String name, int value) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        while (gauge(daemon, name) != value) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(name + " did not reach " + value + " in 5 minutes");
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static int gauge(BenchDaemon daemon, String name) throws IOException {
         for (String line : daemon.api.call("GET", "/metrics", null).split("\n")) {
-            if (line.startsWith("vessel_vm_warm_guests_ready ")) {
+            if (line.startsWith(name + " ")) {
                 return Integer.parseInt(line.substring(line.indexOf(' ') + 1).trim());
             }
         }
-        throw new IllegalStateException("/metrics has no vessel_vm_warm_guests_ready");
+        throw new IllegalStateException("/metrics has no " + name);
     }
 
     /** Once the guests idled a little: each one's memory, and (for several) their PSS summed. */
@@ -258,7 +276,8 @@ final class VmDensityBench {
     private void print() {
         boolean ksm = hostKsm();
         System.out.printf(Locale.ROOT, "vm-density: idle guests' QEMU memory (TCG, %d MiB guests, no memory limit): VM tasks"
-                + " (sleep) through vesseld (also with a " + SMALL_CODE_CACHE_MIB + " MiB TCG code cache: " + SMALL_CACHE_SIDE + "), a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
+                + " (sleep) through vesseld (also with a " + SMALL_CODE_CACHE_MIB + " MiB TCG code cache: " + SMALL_CACHE_SIDE
+                + "; restored from a guest template: " + TEMPLATE_SIDE + "), a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
                 + " agent's hello; %d round(s), per guest the median, settled %d s%n", RawQemuGuest.MEMORY_MIB, ROUNDS,
                 SETTLE_SECONDS);
         System.out.println("host KSM: " + (ksm ? "on (identical guest pages are shared: see the KSM column)"
@@ -271,7 +290,7 @@ final class VmDensityBench {
                     median(samples, Memory::rss), median(samples, Memory::pss), median(samples, Memory::guestRam),
                     median(samples, Memory::ksmMerged), Stats.median(pssSums.get(key)));
         });
-        for (String side : List.of("vessel", SMALL_CACHE_SIDE, "warm")) {
+        for (String side : List.of("vessel", SMALL_CACHE_SIDE, TEMPLATE_SIDE, "warm")) {
             for (int n : side.startsWith("vessel") ? new int[] {1, GUESTS} : new int[] {GUESTS}) {
                 String key = side + " " + n;
                 String base = "raw " + n;

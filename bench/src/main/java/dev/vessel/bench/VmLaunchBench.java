@@ -152,8 +152,8 @@ final class VmLaunchBench {
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-warm\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
                 + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", warm, toInit, warm / toInit, ROUNDS);
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-template\",\"vessel_ms\":%.0f,"
-                + "\"baseline\":\"qemu-to-hello\",\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", restored, toHello,
-                restored / toHello, ROUNDS);
+                + "\"baseline\":\"qemu-to-hello\",\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", restored,
+                toHello, restored / toHello, ROUNDS);
     }
 
     /** One VM task in a guest restored from the template (saved before the rounds), launch request to exit. */

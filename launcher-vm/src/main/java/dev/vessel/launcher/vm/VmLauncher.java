@@ -292,12 +292,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             }
             GuestTemplates kept = templates;
             Optional<GuestTemplate> template = kept == null ? Optional.empty() : kept.take(spec, container.config());
-            if (template.isPresent()) {
-                WarmGuest clone = cloneGuest(template.get());
+            Optional<WarmGuest> clone = template.isPresent() ? restoreOrNot(kept, template.get()) : Optional.empty();
+            if (clone.isPresent()) {
                 try {
-                    return forkWarm(plan, spec, clone);
+                    return forkWarm(plan, spec, clone.get());
                 } finally {
-                    kept.made(clone.uuid()); // its task's now, or discarded
+                    kept.made(clone.get().uuid()); // its task's now, or discarded
                 }
             }
             return forkCold(plan, spec);
@@ -626,6 +626,24 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             Files.deleteIfExists(file);
         }
         Files.delete(dir); // anything left is not ours to remove: fails, naming it
+    }
+
+    /**
+     * A guest restored from {@code template}, or none when that failed: the task then boots, and the template,
+     * which may be what failed, is built again.
+     */
+    private Optional<WarmGuest> restoreOrNot(GuestTemplates kept, GuestTemplate template) {
+        try {
+            return Optional.of(cloneGuest(template));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "cannot restore a guest from the template {0}, booting one: {1}", template.name(),
+                    e.getMessage());
+            kept.failed(template);
+            return Optional.empty();
+        }
     }
 
     /**

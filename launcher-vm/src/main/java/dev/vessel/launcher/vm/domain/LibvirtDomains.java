@@ -86,7 +86,8 @@ public final class LibvirtDomains implements AutoCloseable {
         try {
             capabilities = connection().getCapabilities();
         } catch (LibvirtException e) {
-            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "cannot read libvirt's capabilities: " + e.getMessage(), e);
+            throw new VesselException(ErrorCode.UNAVAILABLE, "vm", "cannot read libvirt's capabilities: "
+                    + e.getMessage(), e);
         }
         Matcher found = X86_64_EMULATOR.matcher(capabilities);
         if (!found.find()) {

@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
  * destroyed with it, as a cold one is, and a replacement boots in the background. One guest boots at
  * a time, so that refilling takes at most one CPU from the tasks that run.
  *
- * <p>A guest serves a task that fits it ({@link GuestFit}). The pool's guests are not checkpointed: after a crash the launcher's orphan
- * sweep destroys them and removes their directories.
+ * <p>A guest serves a task that fits it ({@link GuestFit}). The pool's guests are not checkpointed: after a
+ * crash the launcher's orphan sweep destroys them and removes their directories.
  */
 public final class WarmPool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WarmPool.class.getName());

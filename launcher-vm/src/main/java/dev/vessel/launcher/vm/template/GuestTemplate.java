@@ -33,7 +33,8 @@ public record GuestTemplate(String name, Path dir, String inputs, long memoryByt
     }
 
     /** The saved template at {@code dir}, its files' attributes read now. */
-    public static GuestTemplate saved(String name, Path dir, String inputs, long memoryBytes, int vcpus) throws IOException {
+    public static GuestTemplate saved(String name, Path dir, String inputs, long memoryBytes, int vcpus)
+            throws IOException {
         return new GuestTemplate(name, dir, inputs, memoryBytes, vcpus,
                 Map.of("memory", attributes(memory(dir)), "state", attributes(state(dir))));
     }
@@ -74,7 +75,8 @@ public record GuestTemplate(String name, Path dir, String inputs, long memoryByt
      */
     public boolean isIntact() {
         try {
-            return saved.get("memory").equals(attributes(memory(dir))) && saved.get("state").equals(attributes(state(dir)));
+            return saved.get("memory").equals(attributes(memory(dir)))
+                    && saved.get("state").equals(attributes(state(dir)));
         } catch (IOException e) {
             return false;
         }

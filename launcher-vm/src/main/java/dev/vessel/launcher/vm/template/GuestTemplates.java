@@ -85,6 +85,11 @@ public final class GuestTemplates implements AutoCloseable {
         return Optional.empty();
     }
 
+    /** A guest could not be restored from {@code template}: it is discarded and built again. */
+    public void failed(GuestTemplate template) {
+        retire(template);
+    }
+
     /** The template in use, if one is built (for what reports on the node). */
     public Optional<GuestTemplate> current() {
         return Optional.ofNullable(current);
@@ -159,7 +164,8 @@ public final class GuestTemplates implements AutoCloseable {
         building.shutdownNow();
         try {
             if (!building.awaitTermination(2, TimeUnit.MINUTES)) {
-                LOG.log(Level.WARNING, "a guest template was still being built at close; the orphan sweep will remove it");
+                LOG.log(Level.WARNING,
+                        "a guest template was still being built at close; the orphan sweep will remove it");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -17,6 +17,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -33,7 +34,8 @@ import java.util.concurrent.TimeoutException;
 public final class TemplateMigration {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String IGNORE_SHARED = """
-            {"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}}""";
+            {"execute":"migrate-set-capabilities",\
+            "arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}}""";
     private static final Duration POLL_EVERY = Duration.ofMillis(2);
 
     private TemplateMigration() {
@@ -74,6 +76,8 @@ public final class TemplateMigration {
                 throw failure(uuid, "its state could not be read: " + e.getCause().getMessage());
             }
             awaitStatus(libvirt, uuid, "query-migrate", "completed", timeout);
+            Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rw-------"));
+            qemu.allow(partial, PosixAcls.READ); // a clone's QEMU reads it: root's and QEMU's user's, no one else's
             Files.move(partial, state, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(socket);

@@ -74,6 +74,20 @@ class GuestTemplatesTest {
     }
 
     @Test
+    void aTemplateThatAGuestCouldNotBeRestoredFromIsDiscardedAndBuiltAgain() throws Exception {
+        try (GuestTemplates templates = new GuestTemplates(MEMORY, 1, builder())) {
+            templates.start();
+            GuestTemplate first = awaitBuilt(templates, 1);
+            templates.failed(first);
+            assertEquals(List.of(first), discarded);
+            GuestTemplate second = awaitBuilt(templates, 2);
+            assertTrue(!second.equals(first));
+            templates.failed(first); // reported late, by a second failed restore: the current one stays
+            assertEquals(Optional.of(second), templates.current());
+        }
+    }
+
+    @Test
     void theDomainsBeingMadeAreOwnedUntilMade() {
         try (GuestTemplates templates = new GuestTemplates(MEMORY, 1, builder())) {
             templates.making("u1");
