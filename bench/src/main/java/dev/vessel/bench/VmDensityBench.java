@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * <li>{@code vessel-tb32}: the same through a vesseld whose guests' TCG code cache is capped at 32 MiB
  * ({@code --vm-tcg-code-cache-mib}), the operator's density setting; {@code -Dbench.tcgCodeCacheMib=N} measures
  * another size (side {@code vessel-tbN});</li>
- * <li>{@code vessel-template}: the same through a vesseld that restores its VM tasks from a guest template
+ * <li>{@code template}: the same through a vesseld that restores its VM tasks from a guest template
  * ({@code --vm-templates}, the template saved before the first task): the guests map the template's RAM
  * privately, so its pages are shared until a guest writes them;</li>
  * <li>{@code warm}: a second vesseld's warm pool of {@value #GUESTS} guests, measured once all are ready;</li>
@@ -50,7 +50,7 @@ final class VmDensityBench {
     private static final String WARM_CGROUP_PARENT = "vessel-density-bench-warm";
     private static final int SMALL_CODE_CACHE_MIB = Integer.getInteger("bench.tcgCodeCacheMib", 32);
     private static final String SMALL_CACHE_SIDE = "vessel-tb" + SMALL_CODE_CACHE_MIB;
-    private static final String TEMPLATE_SIDE = "vessel-template";
+    private static final String TEMPLATE_SIDE = "template"; // short: its daemon's run dir holds sockets
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path KSM_RUN = Path.of("/sys/kernel/mm/ksm/run");
     private static final long PAGE_BYTES = 4096;
@@ -291,7 +291,7 @@ final class VmDensityBench {
                     median(samples, Memory::ksmMerged), Stats.median(pssSums.get(key)));
         });
         for (String side : List.of("vessel", SMALL_CACHE_SIDE, TEMPLATE_SIDE, "warm")) {
-            for (int n : side.startsWith("vessel") ? new int[] {1, GUESTS} : new int[] {GUESTS}) {
+            for (int n : side.equals("warm") ? new int[] {GUESTS} : new int[] {1, GUESTS}) {
                 String key = side + " " + n;
                 String base = "raw " + n;
                 System.out.printf(Locale.ROOT, "{\"bench\":\"vm-density%s\",\"guests\":%d,\"vessel_rss_mib\":%.0f,"
