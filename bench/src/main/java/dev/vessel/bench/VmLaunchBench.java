@@ -158,22 +158,31 @@ final class VmLaunchBench {
 
     /** One VM task in a guest restored from the template (saved before the rounds), launch request to exit. */
     private void template(Map<String, List<Double>> ms) throws Exception {
-        String id = "template-" + launches++;
+        launchToExit(templateContainerizer, "template", "restore + task started", ms);
+    }
+
+    /**
+     * One VM task through {@code node}, timed from the launch request to its start ({@code startStep}) and to its
+     * exit, under {@code side}'s steps, with its QEMU's RSS.
+     */
+    private void launchToExit(UnifiedContainerizer node, String side, String startStep, Map<String, List<Double>> ms)
+            throws Exception {
+        String id = side + "-" + launches++;
         long t0 = System.nanoTime();
-        templateContainerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
+        node.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
                 .setHostRootfs(rootfs.toString()).addCommand("/bin/true").build());
         long launched = System.nanoTime();
-        double rss = rssMiB(templateContainerizer.status(id).getPid());
-        Termination t = templateContainerizer.wait(id).get(5, TimeUnit.MINUTES);
+        double rss = rssMiB(node.status(id).getPid());
+        Termination t = node.wait(id).get(5, TimeUnit.MINUTES);
         long exited = System.nanoTime();
-        templateContainerizer.remove(id);
+        node.remove(id);
         if (t.getExitCode() != 0) {
-            throw new IllegalStateException("the VM task restored from a template failed: " + t);
+            throw new IllegalStateException("the " + side + " VM task failed: " + t);
         }
-        add(ms, "template: restore + task started", (launched - t0) / 1e6);
-        add(ms, "template: task exit seen (incl. VM teardown)", (exited - launched) / 1e6);
-        add(ms, "template: launch to exit (total)", (exited - t0) / 1e6);
-        add(ms, "template: QEMU RSS, MiB", rss);
+        add(ms, side + ": " + startStep, (launched - t0) / 1e6);
+        add(ms, side + ": task exit seen (incl. VM teardown)", (exited - launched) / 1e6);
+        add(ms, side + ": launch to exit (total)", (exited - t0) / 1e6);
+        add(ms, side + ": QEMU RSS, MiB", rss);
     }
 
     private void awaitTemplate() throws InterruptedException {
@@ -192,22 +201,7 @@ final class VmLaunchBench {
      * so that no boot runs during another measurement.
      */
     private void warm(Map<String, List<Double>> ms) throws Exception {
-        String id = "warm-" + launches++;
-        long t0 = System.nanoTime();
-        warmContainerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM)
-                .setHostRootfs(rootfs.toString()).addCommand("/bin/true").build());
-        long launched = System.nanoTime();
-        double rss = rssMiB(warmContainerizer.status(id).getPid());
-        Termination t = warmContainerizer.wait(id).get(5, TimeUnit.MINUTES);
-        long exited = System.nanoTime();
-        warmContainerizer.remove(id);
-        if (t.getExitCode() != 0) {
-            throw new IllegalStateException("the warm VM task failed: " + t);
-        }
-        add(ms, "warm: hand-over + task started", (launched - t0) / 1e6);
-        add(ms, "warm: task exit seen (incl. VM teardown)", (exited - launched) / 1e6);
-        add(ms, "warm: launch to exit (total)", (exited - t0) / 1e6);
-        add(ms, "warm: QEMU RSS, MiB", rss);
+        launchToExit(warmContainerizer, "warm", "hand-over + task started", ms);
         awaitWarmGuest();
     }
 

@@ -90,6 +90,15 @@ class DaemonConfigTest {
     }
 
     @Test
+    void guestTemplatesAreOffUnlessTheFileOrTheFlagTurnsThemOn() throws Exception {
+        assertFalse(DaemonConfig.Settings.NONE.resolve().vmTemplates());
+        assertTrue(DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                "{\"vm_templates\": true}")).resolve().vmTemplates());
+        assertFalse(DaemonConfig.Settings.readFile(Files.writeString(dir.resolve("vesseld.json"),
+                "{\"vm_templates\": false}")).resolve().vmTemplates());
+    }
+
+    @Test
     void nodeLimitsAndTheDevicesOptOutComeFromTheFileAndDefaultToNone() throws Exception {
         DaemonConfig defaults = DaemonConfig.Settings.NONE.resolve();
         assertEquals(NodeLimits.NONE, defaults.nodeLimits());

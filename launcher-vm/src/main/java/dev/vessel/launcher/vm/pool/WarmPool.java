@@ -5,16 +5,12 @@ import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Guests booted ahead of demand with their agents ready, so that a VM task skips the boot and the
@@ -27,8 +23,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WarmPool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WarmPool.class.getName());
-    /** After a failed boot, how long before the next try (a broken guest image must not spin). */
-    private static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(10);
 
     /** How the launcher boots and destroys the pool's guests. */
     public interface Booter {
@@ -45,8 +39,7 @@ public final class WarmPool implements AutoCloseable {
     private final ConcurrentLinkedDeque<WarmGuest> ready = new ConcurrentLinkedDeque<>();
     /** Every guest the pool holds or is booting, by uuid: the orphan sweep leaves these alone. */
     private final Set<String> owned = ConcurrentHashMap.newKeySet();
-    private final ExecutorService refiller = Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().daemon().name("vm-warm-pool").factory());
+    private final BackgroundMaker refiller = new BackgroundMaker("a warm guest", "vm-warm-pool");
     private volatile boolean closed;
 
     public WarmPool(int size, long memoryBytes, int vcpus, Booter booter) {
@@ -61,7 +54,7 @@ public final class WarmPool implements AutoCloseable {
 
     /** Starts booting guests until the pool is full. */
     public void start() {
-        refiller.execute(this::fill);
+        refiller.submit(this::fill);
     }
 
     /**
@@ -76,13 +69,13 @@ public final class WarmPool implements AutoCloseable {
         while ((guest = ready.pollFirst()) != null) {
             if (guest.isAlive()) {
                 owned.remove(guest.uuid()); // the task's now: its checkpoint names it
-                refiller.execute(this::fill);
+                refiller.submit(this::fill);
                 return Optional.of(guest);
             }
             LOG.log(Level.WARNING, "the warm guest {0} died while it waited; discarding it", guest.domainName());
             discard(guest);
         }
-        refiller.execute(this::fill);
+        refiller.submit(this::fill);
         return Optional.empty();
     }
 
@@ -117,9 +110,13 @@ public final class WarmPool implements AutoCloseable {
             discard(guest);
             return true;
         });
-        while (!closed && ready.size() < size) {
-            try {
-                WarmGuest guest = booter.boot(memoryBytes, vcpus);
+        try {
+            while (!closed && ready.size() < size) {
+                Optional<WarmGuest> booted = refiller.attempt(() -> booter.boot(memoryBytes, vcpus));
+                if (booted.isEmpty()) {
+                    continue;
+                }
+                WarmGuest guest = booted.get();
                 owned.add(guest.uuid());
                 if (closed) {
                     discard(guest);
@@ -127,19 +124,9 @@ public final class WarmPool implements AutoCloseable {
                 }
                 ready.addLast(guest);
                 LOG.log(Level.DEBUG, "warm guest {0} is ready", guest.domainName());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "cannot boot a warm guest (retrying in {0} s): {1}",
-                        RETRY_AFTER_FAILURE.toSeconds(), e.getMessage());
-                try {
-                    Thread.sleep(RETRY_AFTER_FAILURE);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -157,14 +144,7 @@ public final class WarmPool implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        refiller.shutdownNow();
-        try {
-            if (!refiller.awaitTermination(2, TimeUnit.MINUTES)) {
-                LOG.log(Level.WARNING, "a warm guest was still booting at close; the orphan sweep will remove it");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        refiller.close();
         List<WarmGuest> left = new ArrayList<>(ready);
         ready.clear();
         left.forEach(this::discard);

@@ -2,15 +2,12 @@ package dev.vessel.launcher.vm.template;
 
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.launcher.vm.domain.VmSpec;
+import dev.vessel.launcher.vm.pool.BackgroundMaker;
 import dev.vessel.launcher.vm.pool.GuestFit;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The node's guest template: one guest booted, warmed up and saved (see {@link GuestTemplate}), that a VM task's
@@ -25,8 +22,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GuestTemplates implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GuestTemplates.class.getName());
-    /** After a failed build, how long before the next try (a broken guest image must not spin). */
-    private static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(10);
 
     /** How the launcher builds and removes templates. */
     public interface Builder {
@@ -44,8 +39,7 @@ public final class GuestTemplates implements AutoCloseable {
     private final Builder builder;
     /** The domains a build or a clone has made and no task holds yet: the orphan sweep leaves them alone. */
     private final Set<String> making = ConcurrentHashMap.newKeySet();
-    private final ExecutorService building = Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().daemon().name("vm-template").factory());
+    private final BackgroundMaker building = new BackgroundMaker("a guest template", "vm-template");
     private volatile GuestTemplate current;
     private volatile boolean closed;
 
@@ -57,7 +51,7 @@ public final class GuestTemplates implements AutoCloseable {
 
     /** Starts building the template. */
     public void start() {
-        building.execute(this::ensure);
+        building.submit(this::ensure);
     }
 
     /**
@@ -115,37 +109,31 @@ public final class GuestTemplates implements AutoCloseable {
             current = null;
             discard(template);
             if (!closed) {
-                building.execute(this::ensure);
+                building.submit(this::ensure);
             }
         }
     }
 
     /** Builds a template unless a current one exists; runs on the building thread. */
     private void ensure() {
-        while (!closed && current == null) {
-            try {
-                GuestTemplate built = builder.build(builder.inputs(), memoryBytes, vcpus);
+        try {
+            while (!closed && current == null) {
+                Optional<GuestTemplate> built =
+                        building.attempt(() -> builder.build(builder.inputs(), memoryBytes, vcpus));
+                if (built.isEmpty()) {
+                    continue;
+                }
                 synchronized (this) {
                     if (closed) {
-                        discard(built);
+                        discard(built.get());
                         return;
                     }
-                    current = built;
+                    current = built.get();
                 }
-                LOG.log(Level.INFO, "guest template {0} is ready", built.name());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "cannot build a guest template (retrying in {0} s): {1}",
-                        RETRY_AFTER_FAILURE.toSeconds(), e.getMessage());
-                try {
-                    Thread.sleep(RETRY_AFTER_FAILURE);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+                LOG.log(Level.INFO, "guest template {0} is ready", built.get().name());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -161,15 +149,7 @@ public final class GuestTemplates implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        building.shutdownNow();
-        try {
-            if (!building.awaitTermination(2, TimeUnit.MINUTES)) {
-                LOG.log(Level.WARNING,
-                        "a guest template was still being built at close; the orphan sweep will remove it");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        building.close();
         GuestTemplate left;
         synchronized (this) {
             left = current;
