@@ -11,23 +11,19 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Crash-safe file replacement: a reader sees the old content or the new one, never a mix, even if
  * the writing process dies mid-write ({@link #replace}) or the whole machine does ({@link #write}).
- * Files are written mode 0600, executables ({@link #installExecutable}) 0755.
+ * Files are written mode 0600.
  */
 public final class AtomicFiles {
     /** Temporary files start with this, so a reader or a sweep can tell them from real ones. */
     static final String TEMP_PREFIX = ".tmp-";
-    /** Records: what the daemon was told, a container's environment (its secrets) with it. */
     private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-    private static final FileAttribute<Set<PosixFilePermission>> EXECUTABLE =
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x"));
 
     private AtomicFiles() {
     }
@@ -37,7 +33,7 @@ public final class AtomicFiles {
      * rename over the target, then fsync of the directory so the rename itself survives a power cut.
      */
     public static void write(Path target, byte[] content) throws IOException {
-        replace(target, content, true, OWNER_ONLY);
+        replace(target, content, true);
     }
 
     /**
@@ -46,11 +42,10 @@ public final class AtomicFiles {
      * the machine may leave either damaged. Only for files a reboot makes meaningless (the run dir).
      */
     public static void replace(Path target, byte[] content) throws IOException {
-        replace(target, content, false, OWNER_ONLY);
+        replace(target, content, false);
     }
 
-    private static void replace(Path target, byte[] content, boolean durable,
-            FileAttribute<Set<PosixFilePermission>> mode) throws IOException {
+    private static void replace(Path target, byte[] content, boolean durable) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
@@ -58,8 +53,9 @@ public final class AtomicFiles {
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try {
+            // owner only: records hold what the daemon was told, a container's environment (its secrets) with it
             try (FileChannel ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                    mode)) {
+                    OWNER_ONLY)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
@@ -76,20 +72,6 @@ public final class AtomicFiles {
         if (durable) {
             syncDirectory(dir);
         }
-    }
-
-    /**
-     * Installs {@code content} as the root-owned executable {@code target} (mode 0755) unless {@code target} holds
-     * exactly that already, in which case it is left untouched (its inode and change time stay). Written aside and
-     * renamed: a program running from the old file keeps its inode, the next start gets a whole file. Returns
-     * whether it wrote.
-     */
-    public static boolean installExecutable(Path target, byte[] content) throws IOException {
-        if (Files.isRegularFile(target) && Arrays.equals(Files.readAllBytes(target), content)) {
-            return false;
-        }
-        replace(target, content, false, EXECUTABLE);
-        return true;
     }
 
     /** Makes entries created, renamed or removed in {@code dir} durable. */
