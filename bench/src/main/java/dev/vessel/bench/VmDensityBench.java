@@ -110,7 +110,7 @@ final class VmDensityBench {
             Commands.setup(repository.resolve("bin/vessel").toString(), "--host", "unix://" + daemon.socket, "pull",
                     image);
             if (side.equals(TEMPLATE_SIDE)) {
-                awaitGauge(daemon, "vessel_vm_template_ready", 1);
+                awaitGauge(daemon, "vessel_vm_template_ready", 1, 5);
             }
             List<Long> pids = new ArrayList<>();
             for (int i = 0; i < GUESTS; i++) {
@@ -159,13 +159,7 @@ final class VmDensityBench {
         BenchDaemon daemon = BenchDaemon.start(repository, dir, WARM_CGROUP_PARENT, "--vm-warm-pool",
                 Integer.toString(GUESTS));
         try {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-            while (gauge(daemon, "vessel_vm_warm_guests_ready") < GUESTS) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the warm pool did not fill in 10 minutes");
-                }
-                Thread.sleep(200);
-            }
+            awaitGauge(daemon, "vessel_vm_warm_guests_ready", GUESTS, 10); // the pool boots one guest at a time
             List<Long> pids = qemuPidsUnder(dir);
             if (pids.size() != GUESTS) {
                 throw new IllegalStateException("expected " + GUESTS + " warm guests' QEMUs, found " + pids);
@@ -177,11 +171,12 @@ final class VmDensityBench {
         requireNoQemuUnder(dir);
     }
 
-    private static void awaitGauge(BenchDaemon daemon, String name, int value) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    /** Waits until the daemon's gauge {@code name} in {@code /metrics} is {@code value}, up to {@code minutes}. */
+    private static void awaitGauge(BenchDaemon daemon, String name, int value, int minutes) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(minutes);
         while (gauge(daemon, name) != value) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + " did not reach " + value + " in 5 minutes");
+                throw new IllegalStateException(name + " did not reach " + value + " in " + minutes + " minutes");
             }
             Thread.sleep(200);
         }

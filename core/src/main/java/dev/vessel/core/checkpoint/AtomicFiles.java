@@ -11,19 +11,23 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Crash-safe file replacement: a reader sees the old content or the new one, never a mix, even if
  * the writing process dies mid-write ({@link #replace}) or the whole machine does ({@link #write}).
- * Files are written mode 0600.
+ * Files are written mode 0600, executables ({@link #installExecutable}) 0755.
  */
 public final class AtomicFiles {
     /** Temporary files start with this, so a reader or a sweep can tell them from real ones. */
     static final String TEMP_PREFIX = ".tmp-";
+    /** Records: what the daemon was told, a container's environment (its secrets) with it. */
     private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+    /** Set outright on the written file, not as a create attribute: the process umask would trim that. */
+    private static final Set<PosixFilePermission> EXECUTABLE = PosixFilePermissions.fromString("rwxr-xr-x");
 
     private AtomicFiles() {
     }
@@ -33,7 +37,7 @@ public final class AtomicFiles {
      * rename over the target, then fsync of the directory so the rename itself survives a power cut.
      */
     public static void write(Path target, byte[] content) throws IOException {
-        replace(target, content, true);
+        replace(target, content, true, null);
     }
 
     /**
@@ -42,10 +46,12 @@ public final class AtomicFiles {
      * the machine may leave either damaged. Only for files a reboot makes meaningless (the run dir).
      */
     public static void replace(Path target, byte[] content) throws IOException {
-        replace(target, content, false);
+        replace(target, content, false, null);
     }
 
-    private static void replace(Path target, byte[] content, boolean durable) throws IOException {
+    /** {@code mode}: set on the file before the rename; {@code null} leaves it owner-only (0600). */
+    private static void replace(Path target, byte[] content, boolean durable, Set<PosixFilePermission> mode)
+            throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
@@ -53,7 +59,6 @@ public final class AtomicFiles {
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try {
-            // owner only: records hold what the daemon was told, a container's environment (its secrets) with it
             try (FileChannel ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                     OWNER_ONLY)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
@@ -64,6 +69,9 @@ public final class AtomicFiles {
                     ch.force(true);
                 }
             }
+            if (mode != null) {
+                Files.setPosixFilePermissions(temp, mode);
+            }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(temp);
@@ -72,6 +80,21 @@ public final class AtomicFiles {
         if (durable) {
             syncDirectory(dir);
         }
+    }
+
+    /**
+     * Installs {@code content} as the executable {@code target} (mode 0755) unless {@code target} is exactly that
+     * already, content and mode, in which case it is left untouched (its inode and change time stay). Written aside
+     * and renamed: a program running from the old file keeps its inode, the next start gets a whole file. Returns
+     * whether it wrote.
+     */
+    public static boolean installExecutable(Path target, byte[] content) throws IOException {
+        if (Files.isRegularFile(target) && Files.getPosixFilePermissions(target).equals(EXECUTABLE)
+                && Arrays.equals(Files.readAllBytes(target), content)) {
+            return false;
+        }
+        replace(target, content, false, EXECUTABLE);
+        return true;
     }
 
     /** Makes entries created, renamed or removed in {@code dir} durable. */

@@ -1,12 +1,9 @@
 package dev.vessel.launcher.process;
 
+import dev.vessel.core.checkpoint.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 
 /**
  * The native helper {@code vessel-launch} travels inside this module's jar (Maven compiles it with
@@ -28,19 +25,7 @@ public final class LaunchHelper {
             }
             bundled = in.readAllBytes();
         }
-        if (Files.isRegularFile(target) && Arrays.equals(Files.readAllBytes(target), bundled)) {
-            return target;
-        }
-        Files.createDirectories(target.getParent());
-        // Written aside and renamed: a running helper keeps its old inode, a new launch gets a whole file.
-        Path tmp = Files.createTempFile(target.getParent(), ".vessel-launch", ".tmp");
-        try {
-            Files.write(tmp, bundled);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.installExecutable(target, bundled);
         return target;
     }
 }

@@ -1,14 +1,10 @@
 package dev.vessel.launcher.vm.template;
 
+import dev.vessel.core.checkpoint.AtomicFiles;
 import dev.vessel.launcher.vm.domain.DomainXml;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 import java.util.regex.Pattern;
 
 /**
@@ -41,23 +37,7 @@ public final class TemplateWrapper {
      * emulator again whenever its file changes (seconds), so an unchanged one is left as it is.
      */
     public static void install(Path wrapper, Path qemu) throws IOException {
-        byte[] script = script(qemu).getBytes(StandardCharsets.UTF_8);
-        try {
-            if (Arrays.equals(Files.readAllBytes(wrapper), script)) {
-                return;
-            }
-        } catch (NoSuchFileException e) {
-            // written below
-        }
-        Files.createDirectories(wrapper.getParent());
-        Path temporary = wrapper.resolveSibling("." + wrapper.getFileName() + ".new");
-        try {
-            Files.write(temporary, script);
-            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Files.move(temporary, wrapper, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
+        AtomicFiles.installExecutable(wrapper, script(qemu).getBytes(StandardCharsets.UTF_8));
     }
 
     /** Refuses a template directory whose path the script could not pass on as it is. */
