@@ -24,7 +24,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * VM tasks restored from a guest template instead of booted: real guests, real libvirt, the node's guest on a copy
@@ -32,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * QEMU (the task's pid): a restored one waited for its state ({@code -incoming defer}) and maps the template's
  * memory file.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class VmTemplateTest {
     /** The first line of a mapping in smaps: its address range. */
     private static final java.util.regex.Pattern MAPPING = java.util.regex.Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
@@ -173,6 +177,46 @@ class VmTemplateTest {
         node.containerizer.remove("t-survivor");
         assertFalse(Files.exists(template.dir()), "the earlier daemon's template is left");
         runsRestored("t-after-restart", awaitTemplate(template));
+    }
+
+    /** Last: once a pool runs, tasks that fit are served by it, which the tests above must not see. */
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void theWarmPoolIsFilledWithGuestsRestoredFromTheTemplate() throws Exception {
+        GuestTemplate template = awaitTemplate(null);
+        node.launcher.startWarmPool(1);
+        String warm = awaitWarmGuest(null);
+        long warmQemu = Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", warm + ".pid")).strip());
+        assertTrue(commandLine(warmQemu).contains("-incoming\0defer"), "the pool's guest was booted, not restored");
+        assertTrue(Files.readString(Path.of("/proc/" + warmQemu + "/maps")).contains(GuestTemplate.memory(
+                template.dir()).toString()), "the pool's guest does not map " + template.name());
+
+        node.containerizer.launch(vmTask("t-pooled", "od -An -N8 -tx1 /dev/urandom | tr -d ' '; exit 5").build());
+        assertEquals(warmQemu, node.containerizer.status("t-pooled").getPid(), "the task did not get the pool's guest");
+        Termination t = node.containerizer.wait("t-pooled").get(3, TimeUnit.MINUTES);
+        assertEquals(5, t.getExitCode(), t::toString);
+        assertEquals(17, node.stdout("t-pooled").length(), node.stdout("t-pooled"));
+        node.containerizer.remove("t-pooled");
+
+        String replacement = awaitWarmGuest(warm); // refilled from the template too
+        long replacementQemu = Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", replacement + ".pid"))
+                .strip());
+        assertTrue(commandLine(replacementQemu).contains("-incoming\0defer"), "the refill was booted, not restored");
+        assertEquals(template, node.launcher.guestTemplate().orElseThrow(), "the template is used again, not rebuilt");
+    }
+
+    /** Waits until the pool holds one ready guest other than {@code not}; its domain's name. */
+    private static String awaitWarmGuest(String not) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (System.nanoTime() < deadline) {
+            List<Path> dirs = list(node.paths.vmPoolDir());
+            if (node.launcher.warmGuestsReady() == 1 && dirs.size() == 1
+                    && !dirs.get(0).getFileName().toString().equals(not)) {
+                return dirs.get(0).getFileName().toString();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no warm guest became ready in 3 minutes: " + list(node.paths.vmPoolDir()));
     }
 
     private void runsBooted(String id) throws Exception {

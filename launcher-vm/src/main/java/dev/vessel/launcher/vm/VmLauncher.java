@@ -198,7 +198,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         pool = new WarmPool(size, memoryBytes, vcpus, new WarmPool.Booter() {
             @Override
             public WarmGuest boot(long memory, int cpus) throws Exception {
-                return bootWarmGuest(memory, cpus);
+                return makeWarmGuest(memory, cpus);
             }
 
             @Override
@@ -292,7 +292,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             }
             GuestTemplates kept = templates;
             Optional<GuestTemplate> template = kept == null ? Optional.empty() : kept.take(spec, container.config());
-            Optional<WarmGuest> clone = template.isPresent() ? restoreOrNot(kept, template.get()) : Optional.empty();
+            Optional<WarmGuest> clone = template.isPresent() ? restoreOrNot(kept, template.get(), false)
+                    : Optional.empty();
             if (clone.isPresent()) {
                 try {
                     return forkWarm(plan, spec, clone.get());
@@ -511,6 +512,21 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         return task;
     }
 
+    /**
+     * A guest for the warm pool, its agent warmed up: restored from the guest template when one of its size is
+     * ready (a fraction of a boot; its pages shared with the template's other clones), booted otherwise.
+     */
+    private WarmGuest makeWarmGuest(long memoryBytes, int vcpus) throws Exception {
+        GuestTemplates kept = templates;
+        Optional<GuestTemplate> template = kept == null ? Optional.empty() : kept.takeForPool(memoryBytes, vcpus);
+        Optional<WarmGuest> clone = template.isPresent() ? restoreOrNot(kept, template.get(), true) : Optional.empty();
+        if (clone.isPresent()) {
+            kept.made(clone.get().uuid()); // the pool's from here on (the orphan sweep never runs beside a pool)
+            return clone.get();
+        }
+        return bootWarmGuest(memoryBytes, vcpus);
+    }
+
     /** Boots a guest for the warm pool, its agent warmed up; leaves nothing behind a failure. */
     private WarmGuest bootWarmGuest(long memoryBytes, int vcpus) throws Exception {
         String name = DomainNames.forWarmGuest();
@@ -629,12 +645,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     }
 
     /**
-     * A guest restored from {@code template}, or none when that failed: the task then boots, and the template,
-     * which may be what failed, is built again.
+     * A guest restored from {@code template} (see {@link #cloneGuest}), or none when that failed: the task or the
+     * pool then boots one, and the template, which may be what failed, is built again.
      */
-    private Optional<WarmGuest> restoreOrNot(GuestTemplates kept, GuestTemplate template) {
+    private Optional<WarmGuest> restoreOrNot(GuestTemplates kept, GuestTemplate template, boolean warmUp) {
         try {
-            return Optional.of(cloneGuest(template));
+            return Optional.of(cloneGuest(template, warmUp));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
@@ -648,9 +664,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
 
     /**
      * A guest restored from {@code template} instead of booted: its domain started from the template's memory
-     * file and state, its agent reached afresh and told to renew what every clone shares with the template.
+     * file and state, its agent reached afresh and told to renew what every clone shares with the template. With
+     * {@code warmUp} (a guest that waits in the pool) it then runs the warm-up task again: the guest's memory
+     * holds that warmth already, but its QEMU translates every guest instruction anew under TCG, which the
+     * warm-up pays instead of the task.
      */
-    private WarmGuest cloneGuest(GuestTemplate template) throws Exception {
+    private WarmGuest cloneGuest(GuestTemplate template, boolean warmUp) throws Exception {
         String name = DomainNames.forWarmGuest();
         Path dir = paths.warmGuestDir(name);
         VmSpec spec = specs.forWarmGuest(name, dir, RuntimePaths.warmGuestShare(dir), template.memoryBytes(),
@@ -659,7 +678,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         templates.making(spec.uuid().toString()); // until its task holds it (fork) or it is gone
         try {
             return makeGuest(spec, dir, uuid -> TemplateMigration.restore(libvirt, uuid, config.helloTimeout()),
-                    guest -> guest.renewIdentity(config.requestTimeout()));
+                    guest -> {
+                        guest.renewIdentity(config.requestTimeout());
+                        if (warmUp) {
+                            guest.warmUp(config.requestTimeout());
+                        }
+                    });
         } catch (Exception | Error e) {
             templates.made(spec.uuid().toString());
             throw e;

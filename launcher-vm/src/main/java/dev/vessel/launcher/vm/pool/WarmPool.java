@@ -16,7 +16,8 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * Guests booted ahead of demand with their agents ready, so that a VM task skips the boot and the
  * agent's start (seconds under TCG). Each guest serves one task and is never reused: the task's VM is
  * destroyed with it, as a cold one is, and a replacement boots in the background. One guest boots at
- * a time, so that refilling takes at most one CPU from the tasks that run.
+ * a time, so that refilling takes at most one CPU from the tasks that run. With guest templates on, the launcher
+ * restores the pool's guests from the template instead of booting them ({@code Booter}).
  *
  * <p>A guest serves a task that fits it ({@link GuestFit}). The pool's guests are not checkpointed: after a
  * crash the launcher's orphan sweep destroys them and removes their directories.

@@ -18,7 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * and removed.
  *
  * <p>A template serves the tasks a warm guest serves ({@link GuestFit}): no VM options, volumes or networks of
- * their own, within its size.
+ * their own, within its size. It also serves the warm pool: a pool guest of its size is restored from it (and
+ * warmed up) instead of booted, so the pool refills in a fraction of a boot and its guests share the template's
+ * pages.
  */
 public final class GuestTemplates implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GuestTemplates.class.getName());
@@ -63,6 +65,23 @@ public final class GuestTemplates implements AutoCloseable {
         if (closed || template == null || !GuestFit.fits(spec, config, template.memoryBytes(), template.vcpus())) {
             return Optional.empty();
         }
+        return usable(template);
+    }
+
+    /**
+     * The template a warm pool's guest of exactly this size can be restored from, if one is built, current and
+     * intact (as {@link #take}).
+     */
+    public Optional<GuestTemplate> takeForPool(long memoryBytes, int vcpus) {
+        GuestTemplate template = current;
+        if (closed || template == null || template.memoryBytes() != memoryBytes || template.vcpus() != vcpus) {
+            return Optional.empty();
+        }
+        return usable(template);
+    }
+
+    /** {@code template} if it is current and intact; otherwise none, and it is discarded and rebuilt. */
+    private Optional<GuestTemplate> usable(GuestTemplate template) {
         String now;
         try {
             now = builder.inputs();

@@ -51,6 +51,23 @@ class GuestTemplatesTest {
     }
 
     @Test
+    void thePoolTakesTheTemplateForAGuestOfExactlyItsSizeWhenCurrent() throws Exception {
+        try (GuestTemplates templates = new GuestTemplates(MEMORY, 1, builder())) {
+            assertTrue(templates.takeForPool(MEMORY, 1).isEmpty(), "nothing is built before start");
+            templates.start();
+            GuestTemplate first = awaitBuilt(templates, 1);
+            assertEquals(Optional.of(first), templates.takeForPool(MEMORY, 1));
+            assertTrue(templates.takeForPool(MEMORY / 2, 1).isEmpty(), "a pool of smaller guests");
+            assertTrue(templates.takeForPool(MEMORY, 2).isEmpty(), "a pool of guests with more vCPUs");
+
+            inputs = "image-2";
+            assertTrue(templates.takeForPool(MEMORY, 1).isEmpty(), "the guest image changed");
+            assertEquals(List.of(first), discarded);
+            assertEquals("image-2", awaitBuilt(templates, 2).inputs());
+        }
+    }
+
+    @Test
     void aTemplateOfAnOlderGuestOrAlteredSinceItWasSavedIsDiscardedAndBuiltAgainNeverTaken() throws Exception {
         try (GuestTemplates templates = new GuestTemplates(MEMORY, 1, builder())) {
             VmSpec spec = spec(MEMORY, 1);
