@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * What idle guests cost the host: QEMU's RSS and PSS ({@code /proc/PID/smaps_rollup}; PSS counts a page
  * shared by n processes as 1/n, so the sum over guests counts the shared ones once) and, of the RSS, how
  * much is guest RAM (the mapping as big as the guest's memory) rather than QEMU's own (its heap, TCG's
- * translated code, the files it maps). Five sides, each with 1 and then {@value #GUESTS} guests, one side
+ * translated code, the files it maps). Six sides, each with 1 and then {@value #GUESTS} guests, one side
  * at a time so that none boots while another is measured:
  * <ul>
  * <li>{@code vessel}: VM tasks ({@code sleep}, no memory limit) started one after the other through a
@@ -35,6 +35,7 @@ import java.util.stream.Stream;
  * ({@code --vm-templates}, the template saved before the first task): the guests map the template's RAM
  * privately, so its pages are shared until a guest writes them;</li>
  * <li>{@code warm}: a second vesseld's warm pool of {@value #GUESTS} guests, measured once all are ready;</li>
+ * <li>{@code warm-tpl}: the same with guest templates on: the pool's guests restored from the template;</li>
  * <li>{@code raw}, the baseline: plain QEMU booting the same kernel and initramfs to the agent's hello.</li>
  * </ul>
  * Per guest: the median over the guests (and over {@code bench.rounds} rounds); for 10: the sum. The host's
@@ -51,6 +52,8 @@ final class VmDensityBench {
     private static final int SMALL_CODE_CACHE_MIB = Integer.getInteger("bench.tcgCodeCacheMib", 32);
     private static final String SMALL_CACHE_SIDE = "vessel-tb" + SMALL_CODE_CACHE_MIB;
     private static final String TEMPLATE_SIDE = "template"; // short: its daemon's run dir holds sockets
+    private static final String WARM_SIDE = "warm";
+    private static final String WARM_TEMPLATE_SIDE = "warm-tpl";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path KSM_RUN = Path.of("/sys/kernel/mm/ksm/run");
     private static final long PAGE_BYTES = 4096;
@@ -94,7 +97,8 @@ final class VmDensityBench {
             vesselTasks(image, round, SMALL_CACHE_SIDE, "--vm-tcg-code-cache-mib", Integer.toString(SMALL_CODE_CACHE_MIB));
             vesselTasks(image, round, TEMPLATE_SIDE, "--vm-templates");
             rawGuests(round);
-            warmPool(round);
+            warmPool(round, WARM_SIDE);
+            warmPool(round, WARM_TEMPLATE_SIDE, "--vm-templates");
         }
         print();
     }
@@ -153,18 +157,19 @@ final class VmDensityBench {
         }
     }
 
-    /** A vesseld whose warm pool keeps 10 guests: measured once all are ready. */
-    private void warmPool(int round) throws Exception {
-        Path dir = Files.createDirectories(work.resolve("warm-" + round));
-        BenchDaemon daemon = BenchDaemon.start(repository, dir, WARM_CGROUP_PARENT, "--vm-warm-pool",
-                Integer.toString(GUESTS));
+    /** A vesseld whose warm pool keeps 10 guests, started with {@code daemonArgs} too: measured once all are ready. */
+    private void warmPool(int round, String side, String... daemonArgs) throws Exception {
+        Path dir = Files.createDirectories(work.resolve(side + "-" + round));
+        List<String> args = new ArrayList<>(List.of("--vm-warm-pool", Integer.toString(GUESTS)));
+        args.addAll(List.of(daemonArgs));
+        BenchDaemon daemon = BenchDaemon.start(repository, dir, WARM_CGROUP_PARENT, args.toArray(String[]::new));
         try {
             awaitGauge(daemon, "vessel_vm_warm_guests_ready", GUESTS, 10); // the pool boots one guest at a time
             List<Long> pids = qemuPidsUnder(dir);
             if (pids.size() != GUESTS) {
                 throw new IllegalStateException("expected " + GUESTS + " warm guests' QEMUs, found " + pids);
             }
-            measure("warm", pids);
+            measure(side, pids);
         } finally {
             daemon.stop(); // the pool's guests go with the daemon's clean stop
         }
@@ -272,7 +277,8 @@ final class VmDensityBench {
         boolean ksm = hostKsm();
         System.out.printf(Locale.ROOT, "vm-density: idle guests' QEMU memory (TCG, %d MiB guests, no memory limit): VM tasks"
                 + " (sleep) through vesseld (also with a " + SMALL_CODE_CACHE_MIB + " MiB TCG code cache: " + SMALL_CACHE_SIDE
-                + "; restored from a guest template: " + TEMPLATE_SIDE + "), a warm pool's guests, raw QEMU booting the same kernel + initramfs to the"
+                + "; restored from a guest template: " + TEMPLATE_SIDE + "), a warm pool's guests (booted: " + WARM_SIDE
+                + "; restored from the template: " + WARM_TEMPLATE_SIDE + "), raw QEMU booting the same kernel + initramfs to the"
                 + " agent's hello; %d round(s), per guest the median, settled %d s%n", RawQemuGuest.MEMORY_MIB, ROUNDS,
                 SETTLE_SECONDS);
         System.out.println("host KSM: " + (ksm ? "on (identical guest pages are shared: see the KSM column)"
@@ -285,8 +291,8 @@ final class VmDensityBench {
                     median(samples, Memory::rss), median(samples, Memory::pss), median(samples, Memory::guestRam),
                     median(samples, Memory::ksmMerged), Stats.median(pssSums.get(key)));
         });
-        for (String side : List.of("vessel", SMALL_CACHE_SIDE, TEMPLATE_SIDE, "warm")) {
-            for (int n : side.equals("warm") ? new int[] {GUESTS} : new int[] {1, GUESTS}) {
+        for (String side : List.of("vessel", SMALL_CACHE_SIDE, TEMPLATE_SIDE, WARM_SIDE, WARM_TEMPLATE_SIDE)) {
+            for (int n : side.startsWith(WARM_SIDE) ? new int[] {GUESTS} : new int[] {1, GUESTS}) {
                 String key = side + " " + n;
                 String base = "raw " + n;
                 System.out.printf(Locale.ROOT, "{\"bench\":\"vm-density%s\",\"guests\":%d,\"vessel_rss_mib\":%.0f,"

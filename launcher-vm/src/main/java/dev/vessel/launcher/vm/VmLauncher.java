@@ -60,6 +60,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -86,6 +87,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VmLauncher.class.getName());
+    /** How long a warm pool waits for the first guest template (≈ a minute under TCG, seconds with KVM). */
+    private static final Duration FIRST_TEMPLATE_WAIT = Duration.ofMinutes(3);
     static final ProtoCodec<VmTaskCheckpoint> CODEC = ProtoCodec.of(1, VmTaskCheckpoint.parser());
 
     private final RuntimePaths paths;
@@ -514,10 +517,14 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
 
     /**
      * A guest for the warm pool, its agent warmed up: restored from the guest template when one of its size is
-     * ready (a fraction of a boot; its pages shared with the template's other clones), booted otherwise.
+     * ready (a fraction of a boot; its pages shared with the template's other clones), booted otherwise. The
+     * pool's first guest waits for the template's first build, up to {@link #FIRST_TEMPLATE_WAIT}.
      */
     private WarmGuest makeWarmGuest(long memoryBytes, int vcpus) throws Exception {
         GuestTemplates kept = templates;
+        if (kept != null) {
+            kept.awaitFirstBuild(FIRST_TEMPLATE_WAIT);
+        }
         Optional<GuestTemplate> template = kept == null ? Optional.empty() : kept.takeForPool(memoryBytes, vcpus);
         Optional<WarmGuest> clone = template.isPresent() ? restoreOrNot(kept, template.get(), true) : Optional.empty();
         if (clone.isPresent()) {

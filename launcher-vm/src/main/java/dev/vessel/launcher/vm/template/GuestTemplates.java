@@ -5,9 +5,12 @@ import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.pool.BackgroundMaker;
 import dev.vessel.launcher.vm.pool.GuestFit;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The node's guest template: one guest booted, warmed up and saved (see {@link GuestTemplate}), that a VM task's
@@ -44,6 +47,8 @@ public final class GuestTemplates implements AutoCloseable {
     private final BackgroundMaker building = new BackgroundMaker("a guest template", "vm-template");
     private volatile GuestTemplate current;
     private volatile boolean closed;
+    /** Open once the first build ended (built or failed) or the store closed: what a filling pool waits for. */
+    private final CountDownLatch firstBuildEnded = new CountDownLatch(1);
 
     public GuestTemplates(long memoryBytes, int vcpus, Builder builder) {
         this.memoryBytes = memoryBytes;
@@ -98,6 +103,15 @@ public final class GuestTemplates implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Waits until the first template is built, its build failed, or {@code timeout} passed: a warm pool then
+     * restores its guests instead of booting them beside the build (on a small host two boots at once slow both,
+     * and a booted guest costs more memory than a restored one).
+     */
+    public void awaitFirstBuild(Duration timeout) throws InterruptedException {
+        firstBuildEnded.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** A guest could not be restored from {@code template}: it is discarded and built again. */
     public void failed(GuestTemplate template) {
         retire(template);
@@ -139,6 +153,7 @@ public final class GuestTemplates implements AutoCloseable {
             while (!closed && current == null) {
                 Optional<GuestTemplate> built =
                         building.attempt(() -> builder.build(builder.inputs(), memoryBytes, vcpus));
+                firstBuildEnded.countDown(); // after a failure too: a pool waits no longer, it boots
                 if (built.isEmpty()) {
                     continue;
                 }
@@ -168,6 +183,7 @@ public final class GuestTemplates implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        firstBuildEnded.countDown();
         building.close();
         GuestTemplate left;
         synchronized (this) {

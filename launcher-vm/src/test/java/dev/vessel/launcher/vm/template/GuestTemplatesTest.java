@@ -12,6 +12,7 @@ import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -65,6 +66,24 @@ class GuestTemplatesTest {
             assertEquals(List.of(first), discarded);
             assertEquals("image-2", awaitBuilt(templates, 2).inputs());
         }
+    }
+
+    @Test
+    void aPoolWaitsForTheFirstBuildUntilItEndsOrTheStoreCloses() throws Exception {
+        GuestTemplates templates = new GuestTemplates(MEMORY, 1, builder());
+        long before = System.nanoTime();
+        templates.awaitFirstBuild(Duration.ofMillis(200));
+        assertTrue(System.nanoTime() - before >= TimeUnit.MILLISECONDS.toNanos(200), "nothing built: it waited");
+        templates.start();
+        templates.awaitFirstBuild(Duration.ofMinutes(1));
+        assertEquals(1, built.size(), "it returned before the first build ended");
+        templates.close();
+
+        GuestTemplates closed = new GuestTemplates(MEMORY, 1, builder());
+        closed.close();
+        long waiting = System.nanoTime();
+        closed.awaitFirstBuild(Duration.ofSeconds(20));
+        assertTrue(System.nanoTime() - waiting < TimeUnit.SECONDS.toNanos(10), "a closed store kept a pool waiting");
     }
 
     @Test
