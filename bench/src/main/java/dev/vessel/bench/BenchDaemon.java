@@ -19,11 +19,13 @@ final class BenchDaemon {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Process process;
+    private final Path log;
     final UnixHttp api;
     final Path socket;
 
-    private BenchDaemon(Process process, Path socket) {
+    private BenchDaemon(Process process, Path log, Path socket) {
         this.process = process;
+        this.log = log;
         this.socket = socket;
         this.api = new UnixHttp(socket);
     }
@@ -45,7 +47,13 @@ final class BenchDaemon {
             }
             Thread.sleep(100);
         }
-        return new BenchDaemon(process, socket);
+        return new BenchDaemon(process, log, socket);
+    }
+
+    /** The end of the daemon's log, for a failure's message (the work directory goes with the bench). */
+    String logTail() throws IOException {
+        String text = Files.readString(log);
+        return text.substring(Math.max(0, text.length() - 4000));
     }
 
     /** Removes what a failed round may have left, then SIGTERM: the daemon's clean stop. */

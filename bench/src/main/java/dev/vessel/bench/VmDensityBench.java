@@ -181,7 +181,8 @@ final class VmDensityBench {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(minutes);
         while (gauge(daemon, name) != value) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + " did not reach " + value + " in " + minutes + " minutes");
+                throw new IllegalStateException(name + " did not reach " + value + " in " + minutes
+                        + " minutes; the daemon's log ends with:\n" + daemon.logTail());
             }
             Thread.sleep(200);
         }

@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
  * QEMU's RSS is read once the task runs (Vessel) or at the hello (raw). A third side: the same task
  * served by a guest of the warm pool (booted ahead of demand, untimed), launch request to exit. A fourth: the
  * same task in a guest restored from a guest template (saved once before the rounds, untimed), launch request to
- * exit, with no guest waiting.
+ * exit, with no guest waiting. A fifth: the warm pool of a node with templates on, whose guest was restored from
+ * the template (and warmed up) instead of booted.
  */
 final class VmLaunchBench {
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
@@ -61,6 +62,9 @@ final class VmLaunchBench {
     /** A third node whose VM launcher restores guests from a template. */
     private final VmLauncher templateLauncher;
     private final UnifiedContainerizer templateContainerizer;
+    /** A fourth node: templates on and a warm pool of one, which they fill. */
+    private final VmLauncher poolTemplateLauncher;
+    private final UnifiedContainerizer poolTemplateContainerizer;
     private int launches;
 
     private VmLaunchBench(Path work, Path artifactsDir) throws IOException {
@@ -80,6 +84,12 @@ final class VmLaunchBench {
                 .withCgroupPartition("/vessel-bench-template-vms"));
         this.templateContainerizer = node(templatePaths, templateLauncher);
         templateLauncher.startTemplates();
+        RuntimePaths poolTemplatePaths = new RuntimePaths(work.resolve("wtpl-state"), work.resolve("wtpl-run"));
+        this.poolTemplateLauncher = new VmLauncher(poolTemplatePaths, guest.applyTo(
+                VmLauncherConfig.defaults(poolTemplatePaths)).withCgroupPartition("/vessel-bench-wtpl-vms"));
+        this.poolTemplateContainerizer = node(poolTemplatePaths, poolTemplateLauncher);
+        poolTemplateLauncher.startTemplates();
+        poolTemplateLauncher.startWarmPool(1);
     }
 
     private static UnifiedContainerizer node(RuntimePaths paths, VmLauncher launcher) {
@@ -106,6 +116,7 @@ final class VmLaunchBench {
                 bench.launcher.close();
                 bench.warmLauncher.close();
                 bench.templateLauncher.close();
+                bench.poolTemplateLauncher.close();
             }
             Stats.deleteTree(work);
         }
@@ -114,17 +125,20 @@ final class VmLaunchBench {
     private void run() throws Exception {
         Map<String, List<Double>> ms = new LinkedHashMap<>();
         // one warm-up of each: page cache, libvirt's capability cache
-        awaitWarmGuest();
+        awaitWarmGuest(warmLauncher);
         awaitTemplate();
+        awaitWarmGuest(poolTemplateLauncher);
         vessel(new LinkedHashMap<>());
         raw(new LinkedHashMap<>());
         warm(new LinkedHashMap<>());
         template(new LinkedHashMap<>());
+        warmFromTemplate(new LinkedHashMap<>());
         for (int i = 0; i < ROUNDS; i++) {
             vessel(ms);
             raw(ms);
             warm(ms);
             template(ms);
+            warmFromTemplate(ms);
         }
         System.out.printf(Locale.ROOT, "vm-launch: /bin/true as a VM task vs raw QEMU booting the same kernel + initramfs"
                 + " (%s accelerator), %d alternating rounds after 1 warm-up%n", launcher.accelerator(), ROUNDS);
@@ -144,6 +158,8 @@ final class VmLaunchBench {
         System.out.printf(Locale.ROOT, "warm guest / raw boot to init: %.2f   warm guest / cold: %.2f%n",
                 warm / toInit, warm / vessel);
         double restored = Stats.median(ms.get("template: launch to exit (total)"));
+        double pooled = Stats.median(ms.get("warm-tpl: launch to exit (total)"));
+        System.out.printf(Locale.ROOT, "warm guest restored from the template / booted warm guest: %.2f%n", pooled / warm);
         System.out.printf(Locale.ROOT, "template / raw boot to agent hello: %.2f   template / cold: %.2f%n",
                 restored / toHello, restored / vessel);
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
@@ -154,6 +170,9 @@ final class VmLaunchBench {
         System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-template\",\"vessel_ms\":%.0f,"
                 + "\"baseline\":\"qemu-to-hello\",\"baseline_ms\":%.0f,\"ratio\":%.3f,\"runs\":%d}%n", restored,
                 toHello, restored / toHello, ROUNDS);
+        System.out.printf(Locale.ROOT, "{\"bench\":\"vm-launch-warm-tpl\",\"vessel_ms\":%.0f,\"baseline\":\"qemu-to-init\","
+                + "\"baseline_ms\":%.0f,\"ratio\":%.3f,\"booted_warm_ms\":%.0f,\"runs\":%d}%n", pooled, toInit,
+                pooled / toInit, warm, ROUNDS);
     }
 
     /** One VM task in a guest restored from the template (saved before the rounds), launch request to exit. */
@@ -202,12 +221,18 @@ final class VmLaunchBench {
      */
     private void warm(Map<String, List<Double>> ms) throws Exception {
         launchToExit(warmContainerizer, "warm", "hand-over + task started", ms);
-        awaitWarmGuest();
+        awaitWarmGuest(warmLauncher);
     }
 
-    private void awaitWarmGuest() throws InterruptedException {
+    /** As {@link #warm}, from the pool of the node with templates on: its guests are restored, not booted. */
+    private void warmFromTemplate(Map<String, List<Double>> ms) throws Exception {
+        launchToExit(poolTemplateContainerizer, "warm-tpl", "hand-over + task started", ms);
+        awaitWarmGuest(poolTemplateLauncher);
+    }
+
+    private static void awaitWarmGuest(VmLauncher node) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (warmLauncher.warmGuestsReady() < 1) {
+        while (node.warmGuestsReady() < 1) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("no warm guest became ready in 3 minutes");
             }
