@@ -1,5 +1,6 @@
 package dev.vessel.core.paths;
 
+import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -81,6 +82,8 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     private static final String CHECKPOINT_SUFFIX = ".ckpt";
     /** sun_path holds 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
+    /** The name of a socket under the run dir for a directory too deep for its own: a hash of the directory. */
+    private static final int HASHED_SOCKET_NAME_CHARS = 32;
 
     public RuntimePaths {
         stateDir = stateDir.toAbsolutePath().normalize();
@@ -379,11 +382,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
      * named after a hash of the container directory.
      */
     public Path agentSocket(Path containerDir) {
-        Path inside = containerDir.resolve("agent.sock");
-        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
-            return inside;
-        }
-        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".sock");
+        return socket(containerDir.resolve("agent.sock"), runDir.resolve("vm-sockets"), containerDir, ".sock");
     }
 
     /**
@@ -392,10 +391,7 @@ public record RuntimePaths(Path stateDir, Path runDir) {
      */
     public Path vmTemplateMigrationSocket(Path templateDir) {
         Path inside = templateDir.resolve("migrate.sock");
-        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
-            return inside;
-        }
-        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(inside.toString(), 32) + ".sock");
+        return socket(inside, runDir.resolve("vm-sockets"), inside, ".sock");
     }
 
     /**
@@ -412,12 +408,9 @@ public record RuntimePaths(Path stateDir, Path runDir) {
      * directory (beside the agent sockets of such tasks).
      */
     public Path rootfsServerSocket(Path containerDir) {
-        Path inside = rootfsServerDir(containerDir).resolve("virtiofsd.sock");
-        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
-            return inside;
-        }
         // ".fs": a name no longer than the agent socket's beside it, whose path fits
-        return runDir.resolve("vm-sockets").resolve(ShortNames.hash(containerDir.toString(), 32) + ".fs");
+        return socket(rootfsServerDir(containerDir).resolve("virtiofsd.sock"), runDir.resolve("vm-sockets"),
+                containerDir, ".fs");
     }
 
     /**
@@ -426,11 +419,27 @@ public record RuntimePaths(Path stateDir, Path runDir) {
      * the run dir named after a hash of the directory (see {@link #attachSockets()}).
      */
     public Path attachSocket(Path dir) {
-        Path inside = dir.resolve("attach.sock");
+        return socket(dir.resolve("attach.sock"), attachSocketsDir(), dir, ".sock");
+    }
+
+    /**
+     * {@code inside} when its path fits a unix socket's 107 bytes, else a socket in {@code hashedDir} named after a
+     * hash of {@code key}; refused, naming the run dir, when even that does not fit (a run dir that long leaves deep
+     * directories' sockets nowhere to go).
+     */
+    private Path socket(Path inside, Path hashedDir, Path key, String suffix) {
         if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
             return inside;
         }
-        return attachSocketsDir().resolve(ShortNames.hash(dir.toString(), 32) + ".sock");
+        Path hashed = hashedDir.resolve(ShortNames.hash(key.toString(), HASHED_SOCKET_NAME_CHARS) + suffix);
+        if (hashed.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
+            // the node's setting, not the request's: a precondition the operator fixes
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "run_dir", "the run dir " + runDir
+                    + " is too long for the socket of " + inside.getParent() + ": under it too, at " + hashed
+                    + ", the path is over the " + MAX_SOCKET_PATH_BYTES + " bytes a unix socket's may have;"
+                    + " use a shorter run dir");
+        }
+        return hashed;
     }
 
     /** The attach sockets of directories too deep for their own. */

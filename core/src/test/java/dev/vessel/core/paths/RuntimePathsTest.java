@@ -1,6 +1,11 @@
 package dev.vessel.core.paths;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.VesselException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,5 +54,28 @@ class RuntimePathsTest {
         Files.createDirectories(inTmp.attachSocketsDir());
         Files.createFile(inTmp.attachSocketsDir().resolve("x.sock"));
         assertEquals(List.of(inTmp.attachSocketsDir().resolve("x.sock")), inTmp.attachSockets());
+    }
+
+    @Test
+    void aRunDirTooLongForTheHashedSocketsIsNamedWhenADeepDirectoryNeedsOne() {
+        Path deep = Path.of("/var/lib/vessel/containers/" + "c".repeat(100));
+        RuntimePaths fits = new RuntimePaths(Path.of("/var/lib/vessel"), Path.of("/" + "r".repeat(57)));
+        Path agent = fits.agentSocket(deep);
+        assertEquals(107, agent.toString().length(), "the longest run dir whose hashed sockets fit");
+        assertEquals(fits.runDir().resolve("vm-sockets"), agent.getParent());
+
+        assertThrows(VesselException.class, () -> new RuntimePaths(Path.of("/var/lib/vessel"),
+                Path.of("/" + "r".repeat(58))).agentSocket(deep), "one byte more");
+        RuntimePaths tooLong = new RuntimePaths(Path.of("/var/lib/vessel"), Path.of("/" + "r".repeat(70)));
+        assertEquals(Path.of("/var/lib/vessel/containers/web/agent.sock"),
+                tooLong.agentSocket(Path.of("/var/lib/vessel/containers/web")), "a shallow one needs no hashed socket");
+        for (Runnable deepSocket : List.<Runnable>of(() -> tooLong.agentSocket(deep),
+                () -> tooLong.rootfsServerSocket(deep), () -> tooLong.attachSocket(deep),
+                () -> tooLong.vmTemplateMigrationSocket(deep))) {
+            VesselException e = assertThrows(VesselException.class, deepSocket::run);
+            assertEquals("run_dir", e.field().orElseThrow());
+            assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+            assertTrue(e.getMessage().contains(tooLong.runDir().toString()), e.getMessage());
+        }
     }
 }
