@@ -61,6 +61,8 @@ final class GuestTasks {
     private static final String START_HOOKS = "startContainer";
     /** The warm-up's task: not a host's (it never reaches {@link #tasks}) and gone before any is launched. */
     private static final String WARM_UP_ID = "vessel-warm-up";
+    /** How long the warm-up waits for its task's exit to be forwarded (to its sink) once the task ended. */
+    private static final long WARM_UP_EVENTS_PATIENCE_MS = 10_000;
     /** Where the guest image installs busybox. */
     private static final Path INITRAMFS_BUSYBOX = Path.of("/usr/bin/busybox");
 
@@ -187,10 +189,16 @@ final class GuestTasks {
      * With {@code attach}, it is created, attached to and only then started, so that nothing it prints is missed.
      */
     private Launched start(Task task, String containerId, List<String> lineage, ContainerConfig config, boolean attach) {
+        return start(task, containerId, lineage, config, attach, link);
+    }
+
+    /** As above, its events sent to {@code to}: the host's link, or the warm-up's sink. */
+    private Launched start(Task task, String containerId, List<String> lineage, ContainerConfig config, boolean attach,
+            HostLink to) {
         Launched launched = attach || !ContainerHooks.of(config, START_HOOKS).isEmpty() ? createAttachStart(config, attach)
                 : new Launched(containerizer.launch(config).getPid(), null);
         task.events = TaskEvents.start(containerId, paths.containerDir(lineage), logs,
-                afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), link);
+                afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), to);
         return launched;
     }
 
@@ -373,29 +381,38 @@ final class GuestTasks {
     }
 
     /**
-     * Runs a throwaway {@code true} through the in-guest containerizer — isolators, launch helper,
-     * exit, destroy, removal — in a root made of the initramfs's busybox, then removes it all: what
-     * a guest booted ahead of demand does before its first task, which then finds that path's
-     * classes loaded and its native calls linked (seconds under TCG on a first use).
+     * Runs a throwaway {@code echo} through the in-guest containerizer — isolators, launch helper, its output
+     * and exit forwarded as a task's are (to a sink, not the host), destroy, removal — in a root made of the
+     * initramfs's busybox, then removes it all: what a guest booted ahead of demand does before its first task,
+     * which then finds that path's classes loaded, its native calls linked and its threads started (seconds
+     * under TCG on a first use).
      */
     void warmUp() throws IOException, InterruptedException {
         Path root = guestPaths.warmUpRoot();
         Path busybox = Files.isExecutable(INITRAMFS_BUSYBOX) ? INITRAMFS_BUSYBOX : Path.of("/bin/busybox");
+        Task task = new Task(guestPaths.shareDir(WARM_UP_ID), guestPaths.volumesDir(WARM_UP_ID), List.of());
+        FrameSink sink = new FrameSink();
         try {
             for (String dir : List.of("bin", "proc", "sys", "dev", "tmp")) {
                 Files.createDirectories(root.resolve(dir));
             }
             Files.copy(busybox, root.resolve("bin/busybox"), StandardCopyOption.REPLACE_EXISTING);
-            containerizer.launch(ContainerConfig.newBuilder().setId(WARM_UP_ID).setIsolation(Isolation.PROCESS)
-                    .setHostRootfs(root.toString()).addCommand("/bin/busybox").addArgs("true")
-                    .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build()); // as inGuest
+            start(task, WARM_UP_ID, List.of(WARM_UP_ID), ContainerConfig.newBuilder().setId(WARM_UP_ID)
+                    .setIsolation(Isolation.PROCESS).setHostRootfs(root.toString()).addCommand("/bin/busybox")
+                    .addArgs("echo").addArgs("warm")
+                    .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build(), // as inGuest
+                    false, sink.link());
             Termination end = containerizer.wait(WARM_UP_ID).get();
             if (end.getExitCode() != 0 || end.getStatusCase() != Termination.StatusCase.EXIT_CODE) {
                 throw VesselException.internal("warm_up", "the warm-up task ended with " + end, null);
             }
+            sink.awaitExit(WARM_UP_EVENTS_PATIENCE_MS);
         } catch (ExecutionException e) {
             throw VesselException.internal("warm_up", "the warm-up task failed: " + e.getCause(), e.getCause());
         } finally {
+            if (task.events != null) {
+                task.events.stop();
+            }
             if (containerizer.list().stream().anyMatch(s -> s.getId().equals(WARM_UP_ID))) {
                 containerizer.destroy(WARM_UP_ID);
                 containerizer.remove(WARM_UP_ID);
