@@ -186,10 +186,9 @@ class VmTemplateTest {
         GuestTemplate template = awaitTemplate(null);
         node.launcher.startWarmPool(1);
         String warm = awaitWarmGuest(null);
-        long warmQemu = Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", warm + ".pid")).strip());
+        long warmQemu = WarmPoolTest.qemuPid(warm);
         assertTrue(commandLine(warmQemu).contains("-incoming\0defer"), "the pool's guest was booted, not restored");
-        assertTrue(Files.readString(Path.of("/proc/" + warmQemu + "/maps")).contains(GuestTemplate.memory(
-                template.dir()).toString()), "the pool's guest does not map " + template.name());
+        assertTrue(mapsTemplate(warmQemu, template), "the pool's guest does not map " + template.name());
 
         node.containerizer.launch(vmTask("t-pooled", "od -An -N8 -tx1 /dev/urandom | tr -d ' '; exit 5").build());
         assertEquals(warmQemu, node.containerizer.status("t-pooled").getPid(), "the task did not get the pool's guest");
@@ -199,8 +198,7 @@ class VmTemplateTest {
         node.containerizer.remove("t-pooled");
 
         String replacement = awaitWarmGuest(warm); // refilled from the template too
-        long replacementQemu = Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", replacement + ".pid"))
-                .strip());
+        long replacementQemu = WarmPoolTest.qemuPid(replacement);
         assertTrue(commandLine(replacementQemu).contains("-incoming\0defer"), "the refill was booted, not restored");
         assertEquals(template, node.launcher.guestTemplate().orElseThrow(), "the template is used again, not rebuilt");
     }
@@ -232,8 +230,7 @@ class VmTemplateTest {
         node.containerizer.launch(vmTask(id, "echo restored").build());
         long qemu = node.containerizer.status(id).getPid();
         assertTrue(commandLine(qemu).contains("-incoming\0defer"), "the task's guest was booted, not restored");
-        assertTrue(Files.readString(Path.of("/proc/" + qemu + "/maps")).contains(GuestTemplate.memory(template.dir())
-                .toString()), "the task's guest does not map " + template.name());
+        assertTrue(mapsTemplate(qemu, template), "the task's guest does not map " + template.name());
         assertEquals(0, node.containerizer.wait(id).get(3, TimeUnit.MINUTES).getExitCode());
         assertEquals("restored\n", node.stdout(id));
         node.containerizer.remove(id);
@@ -250,6 +247,12 @@ class VmTemplateTest {
             Thread.sleep(100);
         }
         throw new AssertionError("no guest template was built in 3 minutes");
+    }
+
+    /** Whether QEMU {@code pid} maps {@code template}'s memory file. */
+    private static boolean mapsTemplate(long pid, GuestTemplate template) throws IOException {
+        return Files.readString(Path.of("/proc/" + pid + "/maps"))
+                .contains(GuestTemplate.memory(template.dir()).toString());
     }
 
     private static String commandLine(long pid) throws IOException {

@@ -173,7 +173,8 @@ class WarmPoolTest {
         }
     }
 
-    private static long qemuPid(String domain) throws Exception {
+    /** The pid of the QEMU of libvirt's domain {@code domain}, from libvirt's pid file. */
+    static long qemuPid(String domain) throws Exception {
         return Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", domain + ".pid")).trim());
     }
 

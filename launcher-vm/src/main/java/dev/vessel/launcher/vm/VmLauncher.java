@@ -522,16 +522,17 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      */
     private WarmGuest makeWarmGuest(long memoryBytes, int vcpus) throws Exception {
         GuestTemplates kept = templates;
-        if (kept != null) {
-            kept.awaitFirstBuild(FIRST_TEMPLATE_WAIT);
+        if (kept == null) {
+            return bootWarmGuest(memoryBytes, vcpus);
         }
-        Optional<GuestTemplate> template = kept == null ? Optional.empty() : kept.takeForPool(memoryBytes, vcpus);
-        Optional<WarmGuest> clone = template.isPresent() ? restoreOrNot(kept, template.get(), true) : Optional.empty();
-        if (clone.isPresent()) {
-            kept.made(clone.get().uuid()); // the pool's from here on (the orphan sweep never runs beside a pool)
-            return clone.get();
+        kept.awaitFirstBuild(FIRST_TEMPLATE_WAIT);
+        Optional<WarmGuest> clone = kept.takeForPool(memoryBytes, vcpus)
+                .flatMap(template -> restoreOrNot(kept, template, true));
+        if (clone.isEmpty()) {
+            return bootWarmGuest(memoryBytes, vcpus);
         }
-        return bootWarmGuest(memoryBytes, vcpus);
+        kept.made(clone.get().uuid()); // the pool's from here on (the orphan sweep never runs beside a pool)
+        return clone.get();
     }
 
     /** Boots a guest for the warm pool, its agent warmed up; leaves nothing behind a failure. */

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The node's guest template: one guest booted, warmed up and saved (see {@link GuestTemplate}), that a VM task's
@@ -66,11 +67,7 @@ public final class GuestTemplates implements AutoCloseable {
      * intact; a stale or altered one is discarded and rebuilt in the background, and the task boots meanwhile.
      */
     public Optional<GuestTemplate> take(VmSpec spec, ContainerConfig config) {
-        GuestTemplate template = current;
-        if (closed || template == null || !GuestFit.fits(spec, config, template.memoryBytes(), template.vcpus())) {
-            return Optional.empty();
-        }
-        return usable(template);
+        return takeIf(template -> GuestFit.fits(spec, config, template.memoryBytes(), template.vcpus()));
     }
 
     /**
@@ -78,15 +75,18 @@ public final class GuestTemplates implements AutoCloseable {
      * intact (as {@link #take}).
      */
     public Optional<GuestTemplate> takeForPool(long memoryBytes, int vcpus) {
-        GuestTemplate template = current;
-        if (closed || template == null || template.memoryBytes() != memoryBytes || template.vcpus() != vcpus) {
-            return Optional.empty();
-        }
-        return usable(template);
+        return takeIf(template -> template.memoryBytes() == memoryBytes && template.vcpus() == vcpus);
     }
 
-    /** {@code template} if it is current and intact; otherwise none, and it is discarded and rebuilt. */
-    private Optional<GuestTemplate> usable(GuestTemplate template) {
+    /**
+     * The template if one is built, {@code fits} and it is current and intact; a stale or altered one is discarded
+     * and rebuilt.
+     */
+    private Optional<GuestTemplate> takeIf(Predicate<GuestTemplate> fits) {
+        GuestTemplate template = current;
+        if (closed || template == null || !fits.test(template)) {
+            return Optional.empty();
+        }
         String now;
         try {
             now = builder.inputs();
