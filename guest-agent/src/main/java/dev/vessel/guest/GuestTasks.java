@@ -385,9 +385,17 @@ final class GuestTasks {
      * and exit forwarded as a task's are (to a sink, not the host), destroy, removal — in a root made of the
      * initramfs's busybox, then removes it all: what a guest booted ahead of demand does before its first task,
      * which then finds that path's classes loaded, its native calls linked and its threads started (seconds
-     * under TCG on a first use).
+     * under TCG on a first use). Each of {@code shareTags} is mounted first, so that a launch only binds it.
      */
-    void warmUp() throws IOException, InterruptedException {
+    void warmUp(List<String> shareTags) throws IOException, InterruptedException {
+        for (int i = 0; i < shareTags.size(); i++) {
+            try {
+                share.mountAhead(shareTags.get(i), HostShare.Kind.NINE_P);
+            } catch (IOException e) {
+                throw new VesselException(ErrorCode.UNAVAILABLE, "share_tags[" + i + "]",
+                        "cannot mount the share '" + shareTags.get(i) + "': " + e.getMessage(), e);
+            }
+        }
         Path root = guestPaths.warmUpRoot();
         Path busybox = Files.isExecutable(INITRAMFS_BUSYBOX) ? INITRAMFS_BUSYBOX : Path.of("/bin/busybox");
         Task task = new Task(guestPaths.shareDir(WARM_UP_ID), guestPaths.volumesDir(WARM_UP_ID), List.of());

@@ -16,6 +16,12 @@ interface HostShare {
         VIRTIO_FS
     }
 
+    /**
+     * Mounts the share {@code tag} ahead of a task (a warm guest's), so that {@link #mount} then only binds
+     * it; a tag already mounted is left as it is.
+     */
+    void mountAhead(String tag, Kind kind) throws IOException;
+
     /** Mounts the share {@code tag}, exported as {@code kind}, on the existing directory {@code target}. */
     void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException;
 

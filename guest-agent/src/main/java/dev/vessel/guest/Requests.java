@@ -100,7 +100,7 @@ final class Requests {
                 }
                 case USAGE -> reply.setUsage(tasks().usage(request.getUsage().getContainerId()));
                 case WARM_UP -> {
-                    tasks().warmUp();
+                    tasks().warmUp(request.getWarmUp().getShareTagsList());
                     reply.setOk(OK);
                 }
                 case RESTORED -> {

@@ -45,6 +45,11 @@ final class TaggedShares implements HostShare {
         }
     }
 
+    @Override
+    public void mountAhead(String tag, Kind kind) throws IOException {
+        tagMount(tag, kind);
+    }
+
     /** Where {@code tag} is mounted, mounting it the first time. */
     private synchronized Path tagMount(String tag, Kind kind) throws IOException {
         Path dir = tagsDir.resolve(tag);

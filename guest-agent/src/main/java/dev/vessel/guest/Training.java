@@ -271,6 +271,10 @@ final class Training {
     /** A share that is the mount point itself: training mounts nothing. */
     private static final class UnmountedShare implements HostShare {
         @Override
+        public void mountAhead(String tag, Kind kind) {
+        }
+
+        @Override
         public void mount(String tag, Kind kind, Path target, boolean readOnly) {
         }
 

@@ -16,6 +16,14 @@ final class BindShare implements HostShare {
         this.directories = directories;
     }
 
+    /** Checks only that the tag exists: a bind has no handshake to take out of the launch. */
+    @Override
+    public void mountAhead(String tag, Kind kind) throws IOException {
+        if (!directories.containsKey(tag)) {
+            throw new IOException("no share with tag '" + tag + "'");
+        }
+    }
+
     @Override
     public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
         Path source = directories.get(tag);

@@ -53,6 +53,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -127,13 +128,23 @@ class GuestAgentTest {
         return out;
     }
 
+    /** The shares the agent mounted ahead ("tag KIND"), in order. */
+    private final List<String> mountedAhead = new CopyOnWriteArrayList<>();
+
     @BeforeEach
     void startAgent() {
         host = new TestHost();
         HostLink link = new HostLink();
         gate = new CountDownLatch(1);
         HostShare bind = new BindShare(Map.of(TAG, rootfs, GATED, rootfs, DATA_TAG, dataShare, CONF_TAG, confShare));
+        mountedAhead.clear();
         HostShare share = new HostShare() {
+            @Override
+            public void mountAhead(String tag, Kind kind) throws IOException {
+                bind.mountAhead(tag, kind);
+                mountedAhead.add(tag + " " + kind);
+            }
+
             @Override
             public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
                 if (tag.equals(GATED)) {
@@ -430,6 +441,21 @@ class GuestAgentTest {
         launched(host.request(launch("after-warm-up", "echo fine")));
         StringBuilder stdout = new StringBuilder();
         assertEquals(0, host.awaitExit("after-warm-up", stdout, new StringBuilder()).getTermination().getExitCode());
+        assertEquals("fine\n", stdout.toString());
+    }
+
+    @Test
+    void aWarmUpMountsTheSharesItNamesAheadOfTheTaskAndNamesOneItCannot() throws Exception {
+        host.connectAndShakeHands();
+        assertTrue(host.request(HostFrame.newBuilder().setWarmUp(WarmUp.newBuilder().addShareTags(TAG)
+                .addShareTags(DATA_TAG))).hasOk());
+        assertEquals(List.of(TAG + " NINE_P", DATA_TAG + " NINE_P"), mountedAhead);
+        assertError("share_tags[1]", host.request(HostFrame.newBuilder().setWarmUp(WarmUp.newBuilder()
+                .addShareTags(TAG).addShareTags("no-such-share"))));
+        // the task's own mount of a share mounted ahead
+        launched(host.request(launch("after-mount-ahead", "echo fine")));
+        StringBuilder stdout = new StringBuilder();
+        assertEquals(0, host.awaitExit("after-mount-ahead", stdout, new StringBuilder()).getTermination().getExitCode());
         assertEquals("fine\n", stdout.toString());
     }
 

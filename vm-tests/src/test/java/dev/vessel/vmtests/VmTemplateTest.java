@@ -189,6 +189,8 @@ class VmTemplateTest {
         long warmQemu = WarmPoolTest.qemuPid(warm);
         assertTrue(commandLine(warmQemu).contains("-incoming\0defer"), "the pool's guest was booted, not restored");
         assertTrue(mapsTemplate(warmQemu, template), "the pool's guest does not map " + template.name());
+        List<Integer> requests = WarmPoolTest.ninePRequests(warm); // its warm-up after the restore mounted its shares
+        assertTrue(requests.size() == 2 && requests.stream().allMatch(n -> n > 0), "shares not mounted ahead: " + requests);
 
         node.containerizer.launch(vmTask("t-pooled", "od -An -N8 -tx1 /dev/urandom | tr -d ' '; exit 5").build());
         assertEquals(warmQemu, node.containerizer.status("t-pooled").getPid(), "the task did not get the pool's guest");

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.ImageReference;
@@ -16,6 +18,7 @@ import dev.vessel.core.model.VmOptions;
 import dev.vessel.linux.Mounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * guest ran a task is told by its QEMU: the task's pid is the pid of the QEMU that serves it.
  */
 class WarmPoolTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private Path dir;
     private ImageReference image;
     private VmNode node;
@@ -60,6 +64,10 @@ class WarmPoolTest {
     void aTaskRunsInTheWarmGuestWhichIsThenGoneAndReplaced() throws Exception {
         String warm = awaitWarmGuest(null);
         long warmQemu = qemuPid(warm);
+        // its warm-up mounted both exports of its share (the task's launch then only binds one)
+        List<Integer> requests = ninePRequests(warm);
+        assertEquals(2, requests.size(), requests::toString);
+        assertTrue(requests.stream().allMatch(n -> n > 0), "a share not mounted ahead: " + requests);
 
         node.containerizer.launch(vmTask("warm-hi", "echo hi; echo oops >&2; exit 3")
                 .setResources(Resources.newBuilder().setMemoryBytes(64L << 20)).build());
@@ -171,6 +179,25 @@ class WarmPoolTest {
         try (Stream<Path> dirs = Files.list(pool)) {
             return dirs.map(p -> p.getFileName().toString()).sorted().toList();
         }
+    }
+
+    /**
+     * How many requests the guest of {@code domain} has made of each of its 9p devices, from QEMU's view of their
+     * request queue ({@code used-idx}): none until the guest mounts the share.
+     */
+    static List<Integer> ninePRequests(String domain) throws Exception {
+        List<Integer> requests = new ArrayList<>();
+        for (JsonNode device : qmp(domain, "{\"execute\":\"x-query-virtio\"}")) {
+            if (device.path("name").asText().equals("virtio-9p")) {
+                requests.add(qmp(domain, "{\"execute\":\"x-query-virtio-queue-status\",\"arguments\":{\"path\":\""
+                        + device.path("path").asText() + "\",\"queue\":0}}").path("used-idx").asInt());
+            }
+        }
+        return requests;
+    }
+
+    private static JsonNode qmp(String domain, String command) throws Exception {
+        return JSON.readTree(VmNode.run("virsh", "qemu-monitor-command", domain, command)).path("return");
     }
 
     /** The pid of the QEMU of libvirt's domain {@code domain}, from libvirt's pid file. */

@@ -89,6 +89,11 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VmLauncher.class.getName());
     /** How long a warm pool waits for the first guest template (≈ a minute under TCG, seconds with KVM). */
     private static final Duration FIRST_TEMPLATE_WAIT = Duration.ofMinutes(3);
+    /**
+     * What a pool guest mounts during its warm-up, so that its task's launch only binds it: both exports of its
+     * share (a task's rootfs needs one or the other). A template's guest mounts none: it is to be saved.
+     */
+    private static final List<String> POOL_SHARES = List.of(GuestRootfs.SHARE.tag(), GuestRootfs.PASSTHROUGH_SHARE.tag());
     static final ProtoCodec<VmTaskCheckpoint> CODEC = ProtoCodec.of(1, VmTaskCheckpoint.parser());
 
     private final RuntimePaths paths;
@@ -540,7 +545,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         String name = DomainNames.forWarmGuest();
         Path dir = paths.warmGuestDir(name);
         VmSpec spec = specs.forWarmGuest(name, dir, RuntimePaths.warmGuestShare(dir), memoryBytes, vcpus);
-        return makeGuest(spec, dir, uuid -> { }, guest -> guest.warmUp(config.requestTimeout()));
+        return makeGuest(spec, dir, uuid -> { }, guest -> guest.warmUp(config.requestTimeout(), POOL_SHARES));
     }
 
     /** What {@link #makeGuest} does at one of its steps. */
@@ -605,7 +610,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             prepareTemplateDir(dir);
             // the renewal too runs once before the save: the clones' first renewal then finds its code warm
             WarmGuest guest = makeGuest(spec, guestDir, started -> { }, ready -> {
-                ready.warmUp(config.requestTimeout());
+                ready.warmUp(config.requestTimeout(), List.of()); // a guest with a 9p share mounted cannot be saved
                 ready.renewIdentity(config.requestTimeout());
             });
             try {
@@ -689,7 +694,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                     guest -> {
                         guest.renewIdentity(config.requestTimeout());
                         if (warmUp) {
-                            guest.warmUp(config.requestTimeout());
+                            guest.warmUp(config.requestTimeout(), POOL_SHARES);
                         }
                     });
         } catch (Exception | Error e) {

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -91,11 +92,12 @@ public record WarmGuest(String domainName, String uuid, Path dir, Path agentSock
 
     /**
      * Has the guest run a throwaway task of its own through the whole launch path (agent.proto
-     * {@code WarmUp}), so that the task it is handed later starts without first-use costs.
+     * {@code WarmUp}), so that the task it is handed later starts without first-use costs; the 9p shares
+     * {@code shareTags} are mounted in it meanwhile, so that the task's launch only binds one.
      */
-    public void warmUp(Duration timeout) throws InterruptedException {
+    public void warmUp(Duration timeout, List<String> shareTags) throws InterruptedException {
         try {
-            agent.request(HostFrame.newBuilder().setWarmUp(WarmUp.getDefaultInstance()), timeout).get();
+            agent.request(HostFrame.newBuilder().setWarmUp(WarmUp.newBuilder().addAllShareTags(shareTags)), timeout).get();
         } catch (ExecutionException e) {
             throw new VesselException(ErrorCode.INTERNAL, "vm", "the warm guest " + domainName
                     + " failed its warm-up: " + Failures.unwrap(e).getMessage() + ConsoleTail.of(consoleLog));
