@@ -56,13 +56,15 @@ public final class Vesseld implements Callable<Integer> {
     private String accelerator;
     @Option(names = "--libvirt-uri", description = "default qemu:///system")
     private String libvirtUri;
-    @Option(names = "--vm-warm-pool", description = "VM guests kept booted ahead of demand, default 0")
+    @Option(names = "--vm-warm-pool", description = "VM guests kept ready ahead of demand (booted, or restored"
+            + " from the guest template with --vm-templates), default 0")
     private Integer vmWarmPool;
     @Option(names = "--vm-tcg-code-cache-mib", paramLabel = "MIB",
             description = "under TCG, each guest's translated-code cache (16-2048 MiB); default 0: QEMU's own")
     private Integer vmTcgCodeCacheMib;
     @Option(names = "--vm-templates", description = "restore VM tasks from a saved, warmed-up guest instead of"
-            + " booting each (those without VM options, volumes or networks of their own)")
+            + " booting each (those without VM options, volumes or networks of their own), and the warm pool's"
+            + " guests too")
     private Boolean vmTemplates;
     @Option(names = "--isolation", split = ",", paramLabel = "NAME",
             description = "the host's isolators, e.g. cgroups,cgroups/memory,namespaces; default every one this host can run")
