@@ -235,6 +235,15 @@ int main(int argc, char **argv)
         reply("error plan: %s", err);
         return 2;
     }
+    /* Diagnostics from here on are the container's, in its monitor log: a
+     * helper may start before its container exists (a spare, waiting for
+     * this plan), its stderr /dev/null until now. */
+    int early_log = open(plan.monitor_log, O_WRONLY | O_CREAT | O_APPEND
+                         | O_CLOEXEC, 0644);
+    if (early_log >= 0) {
+        dup2(early_log, 2);
+        close(early_log);
+    }
 
     /* Checked here (not only in the child) so the common mistake fails
      * before "pid", with a precise message. */

@@ -84,7 +84,7 @@ public final class ProcessLaunchBench {
                         .setSoft(1024).setHard(1024).build()))
                 .withNamespaces(EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC));
         this.containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths))
+                .launcher(ProcessLauncher.withBundledHelper(paths).keepingSpareHelper())
                 .isolators(IsolatorCatalog.build(context, IsolatorCatalog.HOST, ISOLATORS))
                 .build();
         containerizer.recover();

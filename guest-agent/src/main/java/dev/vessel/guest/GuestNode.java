@@ -34,7 +34,8 @@ final class GuestNode {
      * The guest's process launcher, with the launch helper the image holds at the paths' usual place. The
      * image takes it from the same launcher jar the agent runs with, so it is used as it is: comparing it
      * with the jar's copy (ProcessLauncher.withBundledHelper) would inflate and compare ~800 KB in an
-     * interpreted JVM on every start.
+     * interpreted JVM on every start. It starts no helper behind each launch (that spawn, tens of ms under
+     * TCG, would run beside the task on the one vCPU): a warm-up leaves one for the guest's task instead.
      */
     static ProcessLauncher launcher(RuntimePaths paths) {
         return new ProcessLauncher(paths, paths.launchHelper());

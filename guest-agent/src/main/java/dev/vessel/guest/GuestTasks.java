@@ -24,6 +24,7 @@ import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
+import dev.vessel.launcher.process.ProcessLauncher;
 import dev.vessel.linux.LibC;
 import dev.vessel.linux.RtNetlink;
 import java.io.IOException;
@@ -52,6 +53,8 @@ final class GuestTasks {
     private final HostLink link;
     private final LogReader logs;
     private final TaskStdio stdio;
+    /** Starts a launch helper ahead of the next launch (the process launcher's spare). */
+    private final Runnable startSpareHelper;
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
     /**
      * How long the task's exit waits for its execs' ends to be known (they die with its pid namespace),
@@ -87,11 +90,14 @@ final class GuestTasks {
 
     /** The guest's: disks are found among its own block devices, stdio and execs through its process launcher. */
     GuestTasks(UnifiedContainerizer containerizer, Launcher launcher, RuntimePaths paths, HostShare share, HostLink link) {
-        this(containerizer, paths, share, BlockDevices.GUEST, link, new LauncherStdio(containerizer, launcher, paths));
+        this(containerizer, paths, share, BlockDevices.GUEST, link, new LauncherStdio(containerizer, launcher, paths),
+                launcher instanceof ProcessLauncher processes ? processes::startSpareHelper
+                        : () -> { }); // training's launcher spawns nothing
     }
 
+    /** {@code startSpareHelper}: what the warm-up does last, so that the task after it finds a launch helper started. */
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,
-            HostLink link, TaskStdio stdio) {
+            HostLink link, TaskStdio stdio, Runnable startSpareHelper) {
         this.containerizer = containerizer;
         this.paths = paths;
         this.guestPaths = new GuestPaths(paths);
@@ -100,6 +106,7 @@ final class GuestTasks {
         this.link = link;
         this.logs = new LogReader(paths);
         this.stdio = stdio;
+        this.startSpareHelper = startSpareHelper;
     }
 
     /**
@@ -385,7 +392,8 @@ final class GuestTasks {
      * and exit forwarded as a task's are (to a sink, not the host), destroy, removal — in a root made of the
      * initramfs's busybox, then removes it all: what a guest booted ahead of demand does before its first task,
      * which then finds that path's classes loaded, its native calls linked and its threads started (seconds
-     * under TCG on a first use). Each of {@code shareTags} is mounted first, so that a launch only binds it.
+     * under TCG on a first use). Each of {@code shareTags} is mounted first, so that a launch only binds it, and a
+     * launch helper is started last, for the task to take.
      */
     void warmUp(List<String> shareTags) throws IOException, InterruptedException {
         for (int i = 0; i < shareTags.size(); i++) {
@@ -415,6 +423,7 @@ final class GuestTasks {
                 throw VesselException.internal("warm_up", "the warm-up task ended with " + end, null);
             }
             sink.awaitExit(WARM_UP_EVENTS_PATIENCE_MS);
+            startSpareHelper.run();
         } catch (ExecutionException e) {
             throw VesselException.internal("warm_up", "the warm-up task failed: " + e.getCause(), e.getCause());
         } finally {

@@ -22,6 +22,8 @@ import dev.vessel.core.agent.TaskExited;
 import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.agent.WarmUp;
+import dev.vessel.core.checkpoint.Checkpoint;
+import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ExecConfig;
@@ -43,6 +45,8 @@ import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.process.LaunchHelper;
+import dev.vessel.launcher.process.ProcessLauncher;
+import dev.vessel.launcher.process.ProcessTaskCheckpoint;
 import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -56,6 +60,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -83,7 +88,7 @@ class GuestAgentTest {
     static RuntimePaths paths;
     static Path rootfs;
     static UnifiedContainerizer containerizer;
-    static Launcher launcher;
+    static ProcessLauncher launcher;
     static GuestTasks tasks;
     static Path dataShare;
     static Path confShare;
@@ -179,7 +184,8 @@ class GuestAgentTest {
                 return (fakeStdio != null ? fakeStdio : real).execAttached(containerId, execId, config);
             }
         };
-        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link, stdio);
+        tasks = new GuestTasks(containerizer, paths, share, new BlockDevices(sysBlock, Path.of("/dev")), link, stdio,
+                launcher::startSpareHelper);
         Agent a = new Agent(Uptime.millis(), new Requests(CompletableFuture.completedFuture(tasks)), link);
         agent = Thread.ofVirtual().start(() -> {
             try {
@@ -457,6 +463,36 @@ class GuestAgentTest {
         StringBuilder stdout = new StringBuilder();
         assertEquals(0, host.awaitExit("after-mount-ahead", stdout, new StringBuilder()).getTermination().getExitCode());
         assertEquals("fine\n", stdout.toString());
+    }
+
+    @Test
+    void aWarmUpLeavesALaunchHelperStartedWhichTheTaskTakes() throws Exception {
+        host.connectAndShakeHands();
+        assertTrue(host.request(HostFrame.newBuilder().setWarmUp(WarmUp.getDefaultInstance())).hasOk());
+        List<Long> ready = helpers();
+
+        launched(host.request(launch("takes-the-spare", "echo up; sleep 1000")));
+        host.awaitOutput("takes-the-spare", "up\n");
+        long monitor = new Checkpoint(paths.launcherCheckpoint(paths.containerDir(List.of("takes-the-spare"))))
+                .load(ProtoCodec.of(1, ProcessTaskCheckpoint.parser())).orElseThrow().getHelperPid();
+        assertTrue(ready.contains(monitor), "the task's monitor " + monitor + " was not started by the warm-up: " + ready);
+        assertTrue(ready.containsAll(helpers()), "a helper was started behind the launch: " + helpers() + " after " + ready);
+        assertTrue(host.request(destroy("takes-the-spare")).hasOk());
+    }
+
+    /** The launch helpers running from the guest's helper file: a task's monitor, or one waiting for its plan. */
+    private static List<Long> helpers() throws IOException {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            return Files.readSymbolicLink(p.resolve("exe")).equals(paths.launchHelper());
+                        } catch (IOException e) {
+                            return false; // gone meanwhile, or a kernel thread
+                        }
+                    })
+                    .map(p -> Long.parseLong(p.getFileName().toString())).sorted().toList();
+        }
     }
 
     @Test

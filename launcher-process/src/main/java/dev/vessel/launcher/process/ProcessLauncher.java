@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Launches process containers through the native helper {@code vessel-launch} (see PROTOCOL.md):
@@ -35,20 +36,29 @@ import java.util.Set;
  * also serves the task's stdio on an attach socket ({@link #attach}), and an exec is a second helper
  * whose plan enters the task's namespaces ({@link ExecPlans}).
  */
-public final class ProcessLauncher implements Launcher {
+public final class ProcessLauncher implements Launcher, AutoCloseable {
     static final ProtoCodec<ProcessTaskCheckpoint> CODEC = ProtoCodec.of(1, ProcessTaskCheckpoint.parser());
 
     private final RuntimePaths paths;
     private final Path helper;
     private final long logCap;
+    /** Whether each launch starts the next one's helper behind it ({@link #keepingSpareHelper}). */
+    private final boolean keepsSpare;
+    private volatile boolean closed;
+    /**
+     * A helper started ahead ({@link #startSpareHelper}), waiting for its plan on stdin: the next launch or exec takes
+     * it, so that the spawn (two execs, through the JDK's {@code jspawnhelper}) is off its path. Never used, it exits
+     * when its stdin closes, with this JVM.
+     */
+    private final AtomicReference<Process> spare = new AtomicReference<>();
 
     /** {@code helper}: the vessel-launch binary (see {@link LaunchHelper#install}). */
     public ProcessLauncher(RuntimePaths paths, Path helper) {
-        this(paths, helper, PlanBuilder.DEFAULT_LOG_CAP);
+        this(paths, helper, PlanBuilder.DEFAULT_LOG_CAP, false);
     }
 
     /** {@code logCap}: the size at which each of stdout.log and stderr.log is rotated. */
-    public ProcessLauncher(RuntimePaths paths, Path helper, long logCap) {
+    private ProcessLauncher(RuntimePaths paths, Path helper, long logCap, boolean keepsSpare) {
         if (!Files.isExecutable(helper)) {
             throw new VesselException(ErrorCode.UNAVAILABLE, "launcher", "the launch helper " + helper
                     + " is not an executable file");
@@ -56,11 +66,47 @@ public final class ProcessLauncher implements Launcher {
         this.paths = paths;
         this.helper = helper;
         this.logCap = logCap;
+        this.keepsSpare = keepsSpare;
     }
 
     /** A launcher with the helper bundled in this jar, installed at {@link RuntimePaths#launchHelper()}. */
     public static ProcessLauncher withBundledHelper(RuntimePaths paths) throws IOException {
         return new ProcessLauncher(paths, LaunchHelper.install(paths.launchHelper()));
+    }
+
+    /** This launcher keeping a helper started ahead of each launch, from its first launch on (a node's). */
+    public ProcessLauncher keepingSpareHelper() {
+        return new ProcessLauncher(paths, helper, logCap, true);
+    }
+
+    /**
+     * Starts a helper now for the next launch to take, unless one waits already (a warm guest's, once warmed up).
+     * Best effort: when it cannot, the next launch spawns its own and says why if that fails too.
+     */
+    public void startSpareHelper() {
+        if (closed || spare.get() != null) {
+            return;
+        }
+        try {
+            Process next = spawnHelper();
+            if (!spare.compareAndSet(null, next)) {
+                discard(next); // a concurrent launch's spare came first
+            } else if (closed) {
+                close(); // closed while it started: it goes too
+            }
+        } catch (IOException e) {
+            // see above
+        }
+    }
+
+    /** Ends the spare helper, and starts none from now on. */
+    @Override
+    public void close() {
+        closed = true;
+        Process left = spare.getAndSet(null);
+        if (left != null) {
+            discard(left);
+        }
     }
 
     @Override
@@ -219,10 +265,7 @@ public final class ProcessLauncher implements Launcher {
     /** Starts the helper with {@code plan} and reads its {@code pid}; its monitor's files are in {@code dir}. */
     private Started start(HelperPlan plan, Path dir) throws Exception {
         byte[] encoded = LaunchPlanEncoder.encode(plan);
-        // Until the task runs, the helper's stderr carries diagnostics; keep them with the monitor's log.
-        Process process = new ProcessBuilder(helper.toString())
-                .redirectError(Redirect.appendTo(paths.monitorLog(dir).toFile()))
-                .start();
+        Process process = helperProcess();
         OutputStream stdin = process.getOutputStream();
         InputStream stdout = process.getInputStream();
         try {
@@ -250,6 +293,44 @@ public final class ProcessLauncher implements Launcher {
             new Started(process, null).abort();
             throw e;
         }
+    }
+
+    /**
+     * A helper waiting for its plan: the spare when there is one and it runs, else a new one; with
+     * {@link #keepsSpare}, the next spare starts behind it.
+     */
+    private Process helperProcess() throws IOException {
+        Process ready = spare.getAndSet(null);
+        if (ready != null && !ready.isAlive()) {
+            discard(ready); // killed by someone: its plan would go nowhere
+            ready = null;
+        }
+        if (ready == null) {
+            ready = spawnHelper();
+        }
+        if (keepsSpare) {
+            Thread.ofVirtual().name("vessel-launch-spare").start(this::startSpareHelper);
+        }
+        return ready;
+    }
+
+    /**
+     * The helper, waiting for its plan. Its stderr is /dev/null until it has read the plan and then the plan's
+     * monitor log (it may start before its container exists), where its diagnostics are kept.
+     */
+    private Process spawnHelper() throws IOException {
+        return new ProcessBuilder(helper.toString()).redirectError(Redirect.DISCARD).start();
+    }
+
+    /** Ends a helper that never got a plan: EOF on its stdin makes it exit; the kill, if it was stopped. */
+    private static void discard(Process helper) {
+        try {
+            helper.getOutputStream().close();
+            helper.getInputStream().close();
+        } catch (IOException e) {
+            // gone already
+        }
+        helper.destroyForcibly();
     }
 
     /** The attach socket of the task or exec of {@code dir}; its directory under the run dir made if needed. */

@@ -99,7 +99,7 @@ final class NodeWiring {
                 new RegistryTransport.Options(new HashSet<>(config.insecureRegistries()),
                         RegistryTransport.Options.DEFAULTS.maxAttempts(), RegistryTransport.Options.DEFAULTS.firstBackoff()),
                 RootfsBackends.detect(paths), BlobHolder.allOf(artifacts, machines));
-        Launcher processes = ProcessLauncher.withBundledHelper(paths);
+        Launcher processes = ProcessLauncher.withBundledHelper(paths).keepingSpareHelper();
         VmLauncher vms = new VmLauncher(paths, vmConfig(config));
         CgroupHierarchies hierarchies = CgroupHierarchies.detect();
         Optional<String> unconfinedDevices = HostProbe.deviceConfinementUnavailable(hierarchies);
