@@ -134,7 +134,10 @@ final class VmRootfsView {
                     }
                 });
             } finally {
-                Mounts.unmount(mnt, 0);
+                // detached, not unmounted: a process the JVM spawns meanwhile (a CNI plugin of a launch beside
+                // this one) holds a copy of the walk's open directory until it execs, and a plain unmount then
+                // fails (EBUSY); the overlay goes once that copy does
+                Mounts.unmount(mnt, Mounts.MNT_DETACH);
             }
         } finally {
             Trees.delete(work);
