@@ -204,8 +204,10 @@ final class GuestTasks {
             HostLink to) {
         Launched launched = attach || !ContainerHooks.of(config, START_HOOKS).isEmpty() ? createAttachStart(config, attach)
                 : new Launched(containerizer.launch(config).getPid(), null);
+        // the end as soon as it is known, not after the guest's cleanup of the task: the host destroys a VM task's
+        // VM once it hears of it, and a pod's member is removed only once that cleanup is done (its lock)
         task.events = TaskEvents.start(containerId, paths.containerDir(lineage), logs,
-                afterExecs(flushedOnExit(containerizer.wait(containerId), task), task), to);
+                afterExecs(flushedOnExit(containerizer.ended(containerId), task), task), to);
         return launched;
     }
 

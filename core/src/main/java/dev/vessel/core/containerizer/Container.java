@@ -32,6 +32,11 @@ final class Container {
     final ReentrantLock lock = new ReentrantLock();
     /** Completes with the termination once the container is TERMINATED (or its cleanup failed). */
     final CompletableFuture<Termination> terminated = new CompletableFuture<>();
+    /**
+     * Completes with the termination as soon as the task's end is known and told apart (exit, kill, limitation),
+     * before the cleanup {@link #terminated} waits for; with {@link #terminated} at the latest.
+     */
+    final CompletableFuture<Termination> ended = new CompletableFuture<>();
     /** The processes exec'd into this run of the container. */
     final ContainerExecs execs;
 
@@ -58,6 +63,13 @@ final class Container {
         this.recordFile = paths.containerRecord(dir);
         this.execs = new ContainerExecs(paths, id, dir);
         this.record = record;
+        terminated.whenComplete((t, e) -> {
+            if (e == null) {
+                ended.complete(t);
+            } else {
+                ended.completeExceptionally(e);
+            }
+        });
         this.snapshot = record.build();
     }
 

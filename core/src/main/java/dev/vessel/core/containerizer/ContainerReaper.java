@@ -91,6 +91,7 @@ final class ContainerReaper {
                     .setReason(TerminationReason.LOST)
                     .setMessage("the launcher lost track of the task: " + Failures.unwrap(error).getMessage())
                     .build();
+            c.ended.complete(termination); // final now: who discards the node next need not wait for the cleanup
             finish(c, termination);
         } finally {
             c.lock.unlock();

@@ -593,6 +593,15 @@ public final class UnifiedContainerizer implements Containerizer {
         return get(containerId).terminated.copy();
     }
 
+    /**
+     * The task's end as soon as it is known and told apart (exit, kill, limitation), before the cleanup of its
+     * isolators and rootfs that {@link #wait} waits for too: for a caller that discards the whole node next, as a
+     * VM's guest agent does (the host destroys the VM once it hears of the end).
+     */
+    public CompletableFuture<Termination> ended(String containerId) {
+        return get(containerId).ended.copy();
+    }
+
     @Override
     public void kill(String containerId, int signal) {
         if (signal < 1 || signal > 64) {

@@ -36,6 +36,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -150,6 +152,31 @@ class UnifiedContainerizerTest {
         ContainerRecord record = recordOnDisk("web");
         assertEquals(ContainerState.TERMINATED, record.getStatus().getState());
         assertEquals(3, record.getStatus().getTermination().getExitCode());
+    }
+
+    @Test
+    void endedTellsTheExitBeforeTheCleanupThatWaitWaitsFor() throws Exception {
+        Node node = new Node().recovered();
+        CountDownLatch cleanupMayEnd = new CountDownLatch(1);
+        node.memory.onCleanup(ctx -> {
+            try {
+                cleanupMayEnd.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        ContainerStatus status = node.containerizer.launch(config("early").build());
+        CompletableFuture<Termination> ended = node.containerizer.ended("early");
+        CompletableFuture<Termination> waited = node.containerizer.wait("early");
+
+        processes.exit(status.getPid(), 7);
+        Termination t = await(ended);
+        assertEquals(7, t.getExitCode(), t::toString);
+        assertEquals(TerminationReason.EXITED, t.getReason(), t::toString);
+        assertFalse(waited.isDone(), "wait ended before the cleanup");
+        cleanupMayEnd.countDown();
+        assertEquals(t, await(waited));
+        assertEquals(t, await(node.containerizer.ended("early")), "ended, asked after the end");
     }
 
     @Test

@@ -29,6 +29,7 @@ public class RecordingIsolator implements Isolator {
     private Set<Isolation> appliesTo = Set.of(Isolation.PROCESS);
     private LaunchInfo launchInfo = LaunchInfo.getDefaultInstance();
     private Consumer<PrepareContext> onPrepare = ctx -> { };
+    private Consumer<ContainerContext> onCleanup = ctx -> { };
     private ResourceStatistics usage = ResourceStatistics.getDefaultInstance();
     private ContainerStatus status = ContainerStatus.getDefaultInstance();
     private boolean freezes;
@@ -83,6 +84,12 @@ public class RecordingIsolator implements Isolator {
 
     public RecordingIsolator onPrepare(Consumer<PrepareContext> action) {
         this.onPrepare = action;
+        return this;
+    }
+
+    /** Runs {@code action} in each cleanup, after recording it (a test may hold the cleanup there). */
+    public RecordingIsolator onCleanup(Consumer<ContainerContext> action) {
+        this.onCleanup = action;
         return this;
     }
 
@@ -175,5 +182,6 @@ public class RecordingIsolator implements Isolator {
     @Override
     public void cleanup(ContainerContext context) throws Exception {
         call("cleanup", context.containerId());
+        onCleanup.accept(context);
     }
 }
