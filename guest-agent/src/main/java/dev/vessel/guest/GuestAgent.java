@@ -53,7 +53,7 @@ public final class GuestAgent {
                 ProcessLauncher launcher = GuestNode.launcher(GuestNode.PATHS);
                 node.complete(new GuestTasks(GuestNode.containerizer(GuestNode.PATHS, launcher, CgroupHierarchies.detect(),
                         GuestNode.CGROUP_PARENT), launcher, GuestNode.PATHS,
-                        new TaggedShares(new GuestPaths(GuestNode.PATHS).tagsDir()), link));
+                        new TaggedShares(new GuestPaths(GuestNode.PATHS).tagsDir()), link, launcher::startSpareHelper));
             } catch (Throwable t) {
                 System.err.println("vessel guest agent: the containerizer did not start: " + t);
                 node.completeExceptionally(t); // requests other than ping are answered with this error

@@ -24,7 +24,6 @@ import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.launcher.process.LogReader;
-import dev.vessel.launcher.process.ProcessLauncher;
 import dev.vessel.linux.LibC;
 import dev.vessel.linux.RtNetlink;
 import java.io.IOException;
@@ -88,14 +87,16 @@ final class GuestTasks {
         }
     }
 
-    /** The guest's: disks are found among its own block devices, stdio and execs through its process launcher. */
-    GuestTasks(UnifiedContainerizer containerizer, Launcher launcher, RuntimePaths paths, HostShare share, HostLink link) {
+    /**
+     * The guest's: disks are found among its own block devices, stdio and execs through its process launcher;
+     * {@code startSpareHelper} is what the warm-up does last, so that the task after it finds a launch helper started.
+     */
+    GuestTasks(UnifiedContainerizer containerizer, Launcher launcher, RuntimePaths paths, HostShare share, HostLink link,
+            Runnable startSpareHelper) {
         this(containerizer, paths, share, BlockDevices.GUEST, link, new LauncherStdio(containerizer, launcher, paths),
-                launcher instanceof ProcessLauncher processes ? processes::startSpareHelper
-                        : () -> { }); // training's launcher spawns nothing
+                startSpareHelper);
     }
 
-    /** {@code startSpareHelper}: what the warm-up does last, so that the task after it finds a launch helper started. */
     GuestTasks(UnifiedContainerizer containerizer, RuntimePaths paths, HostShare share, BlockDevices disks,
             HostLink link, TaskStdio stdio, Runnable startSpareHelper) {
         this.containerizer = containerizer;

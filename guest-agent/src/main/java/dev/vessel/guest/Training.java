@@ -75,7 +75,8 @@ final class Training {
                 Files.delete(helper); // the launcher checked it is there; spawning it fails
                 Launcher launcher = new SpawnsNothing(processes, cgroupRoot.resolve(GuestNode.CGROUP_PARENT));
                 node.complete(new GuestTasks(GuestNode.containerizer(paths, launcher, cgroupHierarchy(cgroupRoot, dir),
-                        GuestNode.CGROUP_PARENT), launcher, paths, new UnmountedShare(), link));
+                        GuestNode.CGROUP_PARENT), launcher, paths, new UnmountedShare(), link,
+                        () -> { })); // its launcher spawns nothing
             } catch (RuntimeException e) {
                 // e.g. no /proc/meminfo in the build's chroot: train the rest, the node's classes are mostly loaded
                 System.err.println("training without a guest node: " + e.getMessage());

@@ -18,8 +18,6 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.stdio.StdioFrame;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -56,9 +54,7 @@ class AttachTest {
         rootfs = Fixtures.busyboxRootfs(tmp.resolve("rootfs"));
         paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         launcher = ProcessLauncher.withBundledHelper(paths);
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(launcher).build();
-        containerizer.recover();
+        containerizer = Fixtures.containerizer(paths, launcher);
     }
 
     @AfterEach

@@ -2,8 +2,6 @@ package dev.vessel.launcher.process;
 
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import java.nio.file.Path;
 
 /**
@@ -18,9 +16,7 @@ public final class CrashDaemonMain {
     public static void main(String[] args) throws Exception {
         RuntimePaths paths = new RuntimePaths(Path.of(args[0]), Path.of(args[1]));
         Path rootfs = Path.of(args[2]);
-        UnifiedContainerizer containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths)).build();
-        containerizer.recover();
+        UnifiedContainerizer containerizer = Fixtures.containerizer(paths, ProcessLauncher.withBundledHelper(paths));
         containerizer.launch(Fixtures.config(rootfs, "long", "/bin/sh", "-c", "while true; do sleep 1; done").build());
         containerizer.launch(Fixtures.config(rootfs, "short", "/bin/sh", "-c", "sleep 1; exit 7").build());
         System.out.println("ready");

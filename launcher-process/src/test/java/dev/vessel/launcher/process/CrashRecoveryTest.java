@@ -10,8 +10,6 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
@@ -47,9 +45,7 @@ class CrashRecoveryTest {
         Path shortExit = paths.exitFile(Fixtures.containerDir(paths, "short"));
         Fixtures.await("the short task's exit file", () -> "", () -> Files.exists(shortExit));
 
-        UnifiedContainerizer containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(ProcessLauncher.withBundledHelper(paths)).build();
-        containerizer.recover();
+        UnifiedContainerizer containerizer = Fixtures.containerizer(paths, ProcessLauncher.withBundledHelper(paths));
 
         ContainerStatus running = containerizer.status("long");
         assertEquals(ContainerState.RUNNING, running.getState());

@@ -12,6 +12,8 @@ import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.stdio.StdioFrame;
+import dev.vessel.core.validation.ConfigValidator;
+import dev.vessel.core.validation.NodeCapacity;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,6 +61,14 @@ final class Fixtures {
 
     static Path containerDir(RuntimePaths paths, String id) {
         return paths.containerDir(List.of(id));
+    }
+
+    /** A recovered containerizer over {@code paths} with {@code launcher} alone, as the launcher's tests use. */
+    static UnifiedContainerizer containerizer(RuntimePaths paths, ProcessLauncher launcher) {
+        UnifiedContainerizer containerizer = UnifiedContainerizer.builder(paths,
+                new ConfigValidator(NodeCapacity.detect())).launcher(launcher).build();
+        containerizer.recover();
+        return containerizer;
     }
 
     /** Pids of running vessel-launch helpers started from {@code helper}. */

@@ -16,8 +16,6 @@ import dev.vessel.core.model.PathRules;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import java.io.FileInputStream;
 import java.nio.charset.StandardCharsets;
@@ -52,9 +50,7 @@ class ProcessContainerTest {
         paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         ProcessLauncher launcher = ProcessLauncher.withBundledHelper(paths);
         helper = paths.launchHelper();
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(launcher).build();
-        containerizer.recover();
+        containerizer = Fixtures.containerizer(paths, launcher);
     }
 
     @AfterEach

@@ -8,8 +8,6 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
-import dev.vessel.core.validation.ConfigValidator;
-import dev.vessel.core.validation.NodeCapacity;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -37,9 +35,7 @@ class SpareHelperTest {
         rootfs = Fixtures.busyboxRootfs(tmp.resolve("rootfs"));
         paths = new RuntimePaths(tmp.resolve("state"), tmp.resolve("run"));
         launcher = ProcessLauncher.withBundledHelper(paths).keepingSpareHelper();
-        containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
-                .launcher(launcher).build();
-        containerizer.recover();
+        containerizer = Fixtures.containerizer(paths, launcher);
     }
 
     @AfterAll
