@@ -5,6 +5,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.Volume;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ final class GuestVolumes {
             switch (m.getSourceCase()) {
                 case TMPFS -> volume.setTmpfs(m.getTmpfs());
                 case SHARE_TAG -> {
-                    Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));
+                    Path source = Trees.createDirectories(GuestPaths.volumeSource(dir, i));
                     try {
                         shares.mount(m.getShareTag(), HostShare.Kind.NINE_P, source, m.getReadOnly());
                     } catch (IOException e) {
@@ -56,7 +57,7 @@ final class GuestVolumes {
                             .addAllOptions(m.getOptionsList()));
                 }
                 case DISK -> {
-                    Path source = Files.createDirectories(GuestPaths.volumeSource(dir, i));
+                    Path source = Trees.createDirectories(GuestPaths.volumeSource(dir, i));
                     mountDisk(at + ".disk", m, source);
                     volume.setHostPath(HostPathVolume.newBuilder().setPath(source.toString()));
                 }

@@ -5,6 +5,7 @@ import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ExecPlan;
@@ -12,7 +13,6 @@ import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -50,7 +50,7 @@ final class LauncherStdio implements TaskStdio {
     }
 
     private ExecPlan plan(ContainerContext container, String execId, ExecConfig config) throws IOException {
-        return new ExecPlan(execId, config, Files.createDirectories(paths.execDir(container.containerDir(), execId)));
+        return new ExecPlan(execId, config, Trees.createDirectories(paths.execDir(container.containerDir(), execId)));
     }
 
     /** What the containerizer hands its launcher about the container. */

@@ -1,8 +1,8 @@
 package dev.vessel.guest;
 
+import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.Mounts;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
@@ -55,7 +55,7 @@ final class TaggedShares implements HostShare {
         Path dir = tagsDir.resolve(tag);
         if (mounted.add(tag)) {
             try {
-                Files.createDirectories(dir);
+                Trees.createDirectories(dir);
                 if (kind == Kind.VIRTIO_FS) {
                     Mounts.mount(tag, dir, "virtiofs", 0, null);
                 } else {

@@ -13,6 +13,7 @@ import dev.vessel.core.agent.TaskStarted;
 import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.ResourceStatistics;
@@ -126,6 +127,7 @@ final class Training {
         // Valid, so it goes through the isolators' prepare (the cgroups are plain files here) and the
         // launcher's plan up to the spawn of the launch helper, which is not there (see SpawnsNothing).
         ContainerConfig valid = ContainerConfig.newBuilder().addCommand("/bin/true")
+                .setImage(ImageReference.newBuilder().setRepository("train")) // as a VM task's config names one
                 .setResources(Resources.newBuilder().setMemoryBytes(32L << 20).setCpus(0.5).setPids(64)).build();
         ContainerConfig tooSmall = ContainerConfig.newBuilder().addCommand("/bin/true")
                 .setResources(Resources.newBuilder().setMemoryBytes(1)).build();

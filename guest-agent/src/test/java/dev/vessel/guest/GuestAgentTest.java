@@ -443,6 +443,8 @@ class GuestAgentTest {
                 "the warm-up's container is left in the guest");
         assertFalse(Files.exists(paths.containerDir(List.of("vessel-warm-up"))));
         assertFalse(Files.exists(paths.runDir().resolve("warm-up-root")), "the warm-up's root is left");
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + paths.runDir() + "/"),
+                "the warm-up's rehearsed bind mount is left");
         // and a real task runs after it as before
         launched(host.request(launch("after-warm-up", "echo fine")));
         StringBuilder stdout = new StringBuilder();

@@ -14,7 +14,7 @@ final class Directories {
 
     static void create(Path dir) {
         try {
-            Files.createDirectories(dir);
+            Trees.createDirectories(dir);
         } catch (IOException e) {
             throw VesselException.internal(dir.toString(), "cannot create directory: " + e.getMessage(), e);
         }

@@ -1,6 +1,7 @@
 package dev.vessel.core.paths;
 
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -8,9 +9,33 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Removing what the runtime made on disk, without ever following a link out of it. */
+/** Making the runtime's directories, and removing what it made on disk without ever following a link out of it. */
 public final class Trees {
     private Trees() {
+    }
+
+    /**
+     * {@link Files#createDirectories} without its exceptions where nothing is wrong: the JDK's throws and catches
+     * one for a directory that exists already and two for each missing parent, and each fills in a stack trace,
+     * which an interpreted JVM (the guest agent's) pays for in milliseconds on every launch. This one looks
+     * before it creates; a directory made by someone else in between is fine, as there.
+     */
+    public static Path createDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            createDirectories(parent);
+        }
+        try {
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+        }
+        return dir;
     }
 
     /**

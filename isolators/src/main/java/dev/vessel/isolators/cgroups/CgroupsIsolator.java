@@ -4,6 +4,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
@@ -113,14 +114,14 @@ public final class CgroupsIsolator implements Isolator {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id",
                         "the cgroup of pod '" + config.getParentId() + "' is gone: " + dir.getParent());
             }
-            Files.createDirectories(dir);
+            Trees.createDirectories(dir);
         }
         Set<Path> taskDirs = cgroups.distinctDirectories();
         Optional<Path> unified = cgroups.unified();
         if (unified.isPresent() && config.getPod()) {
             // v2 lets only a leaf hold processes once its children get controllers: the pause is one level down
             Path pause = unified.get().resolve(POD_TASK_CGROUP);
-            Files.createDirectories(pause);
+            Trees.createDirectories(pause);
             taskDirs.remove(unified.get());
             taskDirs.add(pause);
         } else if (unified.isPresent() && !config.getParentId().isEmpty()) {
@@ -162,7 +163,7 @@ public final class CgroupsIsolator implements Isolator {
         Path root = unified.mountPoint();
         Path parentDir = root.resolve(parentPath);
         try {
-            Files.createDirectories(parentDir);
+            Trees.createDirectories(parentDir);
         } catch (IOException e) {
             throw VesselException.internal(parentDir.toString(), "cannot create the cgroup parent: " + e.getMessage(), e);
         }

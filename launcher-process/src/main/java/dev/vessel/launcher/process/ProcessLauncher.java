@@ -6,6 +6,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ExecPlan;
@@ -168,7 +169,7 @@ public final class ProcessLauncher implements Launcher, AutoCloseable {
                     + " by an earlier version of the launcher, which kept nothing an exec needs");
         }
         Path dir = exec.execDir();
-        Files.createDirectories(dir);
+        Trees.createDirectories(dir);
         HelperPlan plan = ExecPlans.build(task.getExecBase(), container.config(), exec.config(), task.getTaskPid(),
                 monitorFiles(dir), attachSocket(dir).toString(), logCap);
         Started started = start(plan, dir);
