@@ -48,6 +48,7 @@ final class GuestNode {
                 .builder(paths, new ConfigValidator(NodeCapacity.detect()))
                 .launcher(launcher)
                 .isolators(isolators(paths, hierarchies, cgroupParent))
+                .prepareInOrder() // one vCPU, and the guest's isolators wait on nothing outside it
                 .build();
         containerizer.recover();
         return containerizer;

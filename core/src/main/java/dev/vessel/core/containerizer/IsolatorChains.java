@@ -10,6 +10,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A node's isolators as chains: one of every isolator, for recovery, and per isolation class the
@@ -19,15 +20,15 @@ final class IsolatorChains {
     private final IsolatorChain all;
     private final Map<Isolation, IsolatorChain> byIsolation = new EnumMap<>(Isolation.class);
 
-    /** Refuses a broken isolator graph. */
-    IsolatorChains(List<Isolator> isolators) {
+    /** Refuses a broken isolator graph; {@code prepareInOrder}: see {@link IsolatorChain#inOrder}. */
+    IsolatorChains(List<Isolator> isolators, boolean prepareInOrder) {
         Set<Key<?>> seedKeys = Set.of(ContainerKeys.ROOTFS, ContainerKeys.IMAGE_LAYERS, ContainerKeys.SANDBOX,
                 ContainerKeys.POD_TASK);
-        this.all = new IsolatorChain(IsolatorGraph.build(isolators, seedKeys, ContainerKeys.PROVIDER));
+        Function<IsolatorGraph, IsolatorChain> chain = prepareInOrder ? IsolatorChain::inOrder : IsolatorChain::new;
+        this.all = chain.apply(IsolatorGraph.build(isolators, seedKeys, ContainerKeys.PROVIDER));
         for (Isolation isolation : List.of(Isolation.PROCESS, Isolation.VM)) {
             List<Isolator> applying = isolators.stream().filter(i -> i.appliesTo(isolation)).toList();
-            byIsolation.put(isolation,
-                    new IsolatorChain(IsolatorGraph.build(applying, seedKeys, ContainerKeys.PROVIDER)));
+            byIsolation.put(isolation, chain.apply(IsolatorGraph.build(applying, seedKeys, ContainerKeys.PROVIDER)));
         }
     }
 

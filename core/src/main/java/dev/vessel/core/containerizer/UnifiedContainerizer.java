@@ -103,7 +103,7 @@ public final class UnifiedContainerizer implements Containerizer {
             }
             launchersByName.put(launcher.name(), launcher);
         }
-        this.chains = new IsolatorChains(b.isolators);
+        this.chains = new IsolatorChains(b.isolators, b.prepareInOrder);
         this.provisioner = Optional.ofNullable(b.provisioner);
         this.gpus = Optional.ofNullable(b.gpus);
         this.gpuUses = Set.copyOf(b.gpuUses);
@@ -132,6 +132,7 @@ public final class UnifiedContainerizer implements Containerizer {
         private GpuAllocator gpus;
         private Set<GpuAllocation.Use> gpuUses = Set.of();
         private UserNamespaceMode userNamespaceDefault = UserNamespaceMode.HOST;
+        private boolean prepareInOrder;
         private ContainerEventListener events = ContainerEventListener.NONE;
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
@@ -151,6 +152,12 @@ public final class UnifiedContainerizer implements Containerizer {
 
         public Builder isolators(List<? extends Isolator> all) {
             isolators.addAll(all);
+            return this;
+        }
+
+        /** The isolators prepare one after another on the launching thread (a guest's node): see {@link dev.vessel.core.isolation.IsolatorChain#inOrder}. */
+        public Builder prepareInOrder() {
+            this.prepareInOrder = true;
             return this;
         }
 

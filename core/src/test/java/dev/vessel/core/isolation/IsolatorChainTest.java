@@ -87,6 +87,27 @@ class IsolatorChainTest {
     }
 
     @Test
+    void inOrderEveryIsolatorPreparesOnTheLaunchingThreadEachAfterWhatItRequires() {
+        Thread launching = Thread.currentThread();
+        List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.function.Consumer<dev.vessel.core.spi.PrepareContext> onThread = ctx -> threads.add(
+                Thread.currentThread() == launching ? "launching" : Thread.currentThread().toString());
+        RecordingIsolator tap = new RecordingIsolator("tap", log).requires(NETNS).onPrepare(ctx -> {
+            onThread.accept(ctx);
+            assertEquals("/run/netns/c1", ctx.get(NETNS));
+        });
+        RecordingIsolator cni = new RecordingIsolator("cni", log).provides(NETNS).onPrepare(ctx -> {
+            onThread.accept(ctx);
+            ctx.put(NETNS, "/run/netns/c1");
+        });
+        RecordingIsolator other = new RecordingIsolator("other", log).onPrepare(onThread);
+        IsolatorChain.inOrder(IsolatorGraph.build(List.of(tap, cni, other), Set.of(ROOTFS), "containerizer"))
+                .prepare(contexts("c1"), Map.of());
+        assertEquals(List.of("launching", "launching", "launching"), threads);
+        assertTrue(log.calls().indexOf("cni:prepare:c1") < log.calls().indexOf("tap:prepare:c1"), log.calls().toString());
+    }
+
+    @Test
     void aConsumerPreparesAfterItsProviderAndReadsWhatItWrote() {
         String[] seen = new String[2];
         RecordingIsolator tap = new RecordingIsolator("tap", log).requires(NETNS, ROOTFS).onPrepare(ctx -> {
