@@ -58,6 +58,42 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Training {
     private static final String TASK = "train";
+    /**
+     * Classes a guest's first task loads after its launch helper's spawn, where training stops (it starts no
+     * process): loaded here, so that the AOT cache holds them parsed and verified rather than each costing that
+     * task 5-10 ms of interpretation under TCG. Found with {@code -Xlog:class+load} in a guest's first task (the
+     * ones loaded from the agent's jars or the JRE's modules, not the cache); a name gone stale fails training,
+     * and with it the image's build.
+     */
+    static final List<String> PAST_THE_SPAWN = List.of(
+            "dev.vessel.launcher.process.HelperReplies",
+            "dev.vessel.launcher.process.ProcessLauncher$Started",
+            "dev.vessel.launcher.process.ProcessTaskCheckpoint$Builder",
+            "dev.vessel.launcher.process.ExecBase",
+            "dev.vessel.launcher.process.ExecBase$Builder",
+            "dev.vessel.launcher.process.ExecPlans",
+            "dev.vessel.launcher.process.ProcStat",
+            "dev.vessel.launcher.process.Caps",
+            "dev.vessel.launcher.process.Caps$Builder",
+            "dev.vessel.launcher.process.Rlimit",
+            "dev.vessel.launcher.process.HelperPlan$Rlimit",
+            "dev.vessel.launcher.process.ProcessTask",
+            "dev.vessel.launcher.process.ExitFile",
+            "dev.vessel.guest.TaggedShares",
+            "dev.vessel.guest.TaskEvents$ExecEnd",
+            "dev.vessel.core.model.Termination$StatusCase",
+            "dev.vessel.core.containerizer.ContainerExecs$Exec",
+            "dev.vessel.core.lifecycle.RestartRules",
+            "java.util.OptionalLong",
+            "java.util.LinkedHashMap$LinkedValueIterator",
+            "java.util.concurrent.CompletableFuture$UniHandle",
+            "java.util.concurrent.CompletableFuture$UniAccept",
+            "java.util.concurrent.CompletableFuture$UniRelay",
+            "java.util.concurrent.CompletableFuture$UniCompose",
+            "java.util.concurrent.CompletableFuture$Timeout",
+            "java.util.concurrent.DelayScheduler$ScheduledForkJoinTask",
+            "java.util.concurrent.ForkJoinWorkerThread$InnocuousForkJoinWorkerThread",
+            "java.util.concurrent.locks.AbstractQueuedSynchronizer$ConditionNode");
 
     private Training() {
     }
@@ -101,6 +137,9 @@ final class Training {
             roundTripRepliesTheHostSeesRarely();
             if (withNode) {
                 runLaunchHelper(paths, dir.resolve("helper.log"));
+            }
+            for (String name : PAST_THE_SPAWN) {
+                Class.forName(name, false, Training.class.getClassLoader());
             }
         } finally {
             Trees.delete(dir);

@@ -33,6 +33,24 @@ class TrainingTest {
         }
     }
 
+    /** What lets the AOT cache hold them: training loads the classes of a launch past its helper's spawn. */
+    @Test
+    void trainingLoadsTheClassesALaunchNeedsPastItsHelpersSpawn() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Path loaded = tmp.resolve("loaded.log");
+        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
+                "-Xlog:class+load=info:file=" + loaded, "-Djava.io.tmpdir=" + Files.createDirectories(tmp.resolve("t")),
+                "-cp", System.getProperty("java.class.path"), GuestAgent.class.getName(), "--train")
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "training did not end");
+        assertEquals(0, p.exitValue(), output);
+        String log = Files.readString(loaded);
+        for (String name : Training.PAST_THE_SPAWN) {
+            assertTrue(log.contains(" " + name + " "), name + " was not loaded in training");
+        }
+    }
+
     @Test
     void theAgentPortIsFoundByItsNameInSysfs() throws Exception {
         Path sysfs = Files.createDirectories(tmp.resolve("virtio-ports"));
