@@ -39,6 +39,9 @@ final class BootStamp {
     }
 
     private Optional<String> stamped() {
+        if (!Files.exists(file)) {
+            return Optional.empty(); // a first start: looked at rather than caught (a guest pays for exceptions)
+        }
         try {
             return Optional.of(Files.readString(file, StandardCharsets.US_ASCII).strip());
         } catch (NoSuchFileException e) {

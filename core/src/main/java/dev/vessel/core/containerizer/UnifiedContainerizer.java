@@ -155,7 +155,10 @@ public final class UnifiedContainerizer implements Containerizer {
             return this;
         }
 
-        /** The isolators prepare one after another on the launching thread (a guest's node): see {@link dev.vessel.core.isolation.IsolatorChain#inOrder}. */
+        /**
+         * The isolators prepare one after another on the launching thread (a guest's node): see
+         * {@link dev.vessel.core.isolation.IsolatorChain#inOrder}.
+         */
         public Builder prepareInOrder() {
             this.prepareInOrder = true;
             return this;

@@ -217,11 +217,18 @@ public final class GpuDiscovery {
         return Integer.parseInt(text.startsWith("0x") ? text.substring(2) : text, 16);
     }
 
+    /**
+     * The name a link points at; none where there is no link (looked at first, not caught: a guest's interpreted
+     * JVM pays for each exception thrown).
+     */
     private static Optional<String> linkName(Path link) throws IOException {
+        if (!Files.isSymbolicLink(link)) {
+            return Optional.empty();
+        }
         try {
             return Optional.of(Files.readSymbolicLink(link).getFileName().toString());
         } catch (NoSuchFileException | NotLinkException e) {
-            return Optional.empty();
+            return Optional.empty(); // replaced meanwhile
         }
     }
 }

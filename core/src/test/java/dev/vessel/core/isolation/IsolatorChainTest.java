@@ -104,7 +104,8 @@ class IsolatorChainTest {
         IsolatorChain.inOrder(IsolatorGraph.build(List.of(tap, cni, other), Set.of(ROOTFS), "containerizer"))
                 .prepare(contexts("c1"), Map.of());
         assertEquals(List.of("launching", "launching", "launching"), threads);
-        assertTrue(log.calls().indexOf("cni:prepare:c1") < log.calls().indexOf("tap:prepare:c1"), log.calls().toString());
+        assertTrue(log.calls().indexOf("cni:prepare:c1") < log.calls().indexOf("tap:prepare:c1"),
+                log.calls().toString());
     }
 
     @Test
