@@ -47,7 +47,7 @@ public final class IsolatorChain {
     /**
      * A chain whose isolators prepare one after another on the launching thread: where they wait on nothing
      * outside and the node has one CPU (a VM's guest), running them concurrently gains nothing and costs a
-     * thread and its scheduling per isolator, measured at a third of the guest's prepare under TCG.
+     * thread and its scheduling per isolator (traced in a guest under TCG: its prepare 26–30 → 23–24 ms).
      */
     public static IsolatorChain inOrder(IsolatorGraph graph) {
         return new IsolatorChain(graph, LAUNCHING_THREAD);
