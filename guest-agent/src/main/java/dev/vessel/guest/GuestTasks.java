@@ -412,11 +412,11 @@ final class GuestTasks {
             }
         }
         Path root = guestPaths.warmUpRoot();
-        rehearseLaunchRequest(root);
         Path busybox = Files.isExecutable(INITRAMFS_BUSYBOX) ? INITRAMFS_BUSYBOX : Path.of("/bin/busybox");
         Task task = new Task(guestPaths.shareDir(WARM_UP_ID), guestPaths.volumesDir(WARM_UP_ID), List.of());
         FrameSink sink = new FrameSink();
         try {
+            rehearseLaunchRequest(root); // inside: a failed rehearsal's scratch root goes with the rest
             for (String dir : List.of("bin", "proc", "sys", "dev", "tmp")) {
                 Trees.createDirectories(root.resolve(dir));
             }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -19,14 +21,7 @@ class TrainingTest {
     /** As the image build runs it: a JVM of its own that must exit 0 and leave no temporary files. */
     @Test
     void trainingRunsTheStartPathAndExitsZero() throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
-                GuestAgent.class.getName(), "--train")
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "training did not end");
-        assertEquals(0, p.exitValue(), output);
+        String output = train(tmp);
         assertEquals("", output, "training with a guest node prints nothing");
         try (Stream<Path> left = Files.list(tmp)) {
             assertEquals(0, left.count(), "training left files behind");
@@ -36,19 +31,26 @@ class TrainingTest {
     /** What lets the AOT cache hold them: training loads the classes of a launch past its helper's spawn. */
     @Test
     void trainingLoadsTheClassesALaunchNeedsPastItsHelpersSpawn() throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Path loaded = tmp.resolve("loaded.log");
-        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Xlog:class+load=info:file=" + loaded, "-Djava.io.tmpdir=" + Files.createDirectories(tmp.resolve("t")),
-                "-cp", System.getProperty("java.class.path"), GuestAgent.class.getName(), "--train")
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "training did not end");
-        assertEquals(0, p.exitValue(), output);
+        train(Files.createDirectories(tmp.resolve("t")), "-Xlog:class+load=info:file=" + loaded);
         String log = Files.readString(loaded);
         for (String name : Training.PAST_THE_SPAWN) {
             assertTrue(log.contains(" " + name + " "), name + " was not loaded in training");
         }
+    }
+
+    /** Runs training as the image build does, in a JVM of its own with {@code tmpdir}; must exit 0; its output. */
+    private static String train(Path tmpdir, String... jvmOptions) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of("-Djava.io.tmpdir=" + tmpdir, "-cp", System.getProperty("java.class.path"),
+                GuestAgent.class.getName(), "--train"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "training did not end");
+        assertEquals(0, p.exitValue(), output);
+        return output;
     }
 
     @Test

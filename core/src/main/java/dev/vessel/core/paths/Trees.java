@@ -16,7 +16,7 @@ public final class Trees {
 
     /**
      * {@link Files#createDirectories} without its exceptions where nothing is wrong: the JDK's throws and catches
-     * one for a directory that exists already and two for each missing parent, and each fills in a stack trace,
+     * two for a directory that exists already and two for each one it makes, and each fills in a stack trace,
      * which an interpreted JVM (the guest agent's) pays for in milliseconds on every launch. This one looks
      * before it creates; a directory made by someone else in between is fine, as there.
      */
