@@ -36,6 +36,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,59 +48,32 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * {@code --train}: the image build runs the agent this way under {@code -XX:AOTCacheOutput} (in a
- * chroot of the initramfs tree, unprivileged, with no port and no cgroups) to record which classes a
- * start loads. It goes through the real start path as far as that is possible without touching the
- * system: the guest node over a temporary directory and a cgroup2 hierarchy that is a plain
- * directory, the port lookup in a sysfs look-alike, the agent's session over an in-memory connection,
- * the handshake, every kind of request (answered with the errors a host gets for bad requests), a
- * task's output and exit as events, and the launch helper asked for its version. It checks what it
- * sees, so a broken agent fails the image build.
+ * {@code --train}: the image build runs the agent this way under {@code -XX:AOTCacheOutput} (as root, in a
+ * chroot of the initramfs tree, with no port and no cgroups) to record which classes a start and a first
+ * task load and which lambdas and method-handle forms they spin. It goes through the real start path as far
+ * as that is possible without touching the system: the guest node over a temporary directory and a cgroup2
+ * hierarchy that is a plain directory, the port lookup in a sysfs look-alike, the agent's session over an
+ * in-memory connection, the handshake, every kind of request (answered with the errors a host gets for bad
+ * requests), a task's output and exit as events, the launch helper asked for its version, and a warm guest's
+ * warm-up task run through it for real. It checks what it sees, so a broken agent fails the image build.
  */
 final class Training {
     private static final String TASK = "train";
     /**
-     * Classes a guest's first task loads after its launch helper's spawn, where training stops (it starts no
-     * process): loaded here, so that the AOT cache holds them parsed and verified rather than each costing that
-     * task 5-10 ms of interpretation under TCG. Found with {@code -Xlog:class+load} in a guest's first task (the
-     * ones loaded from the agent's jars or the JRE's modules, not the cache); a name gone stale fails training,
-     * and with it the image's build.
+     * Classes a guest's first task loads that training's paths do not reach (its share is not the guest's tagged
+     * 9p one; nothing in it waits on a lock's condition): loaded here, so that the AOT cache holds them parsed and
+     * verified. Found with {@code -Xlog:class+load} in a guest's first task; a name gone stale fails training, and
+     * with it the image's build.
      */
-    static final List<String> PAST_THE_SPAWN = List.of(
-            "dev.vessel.launcher.process.HelperReplies",
-            "dev.vessel.launcher.process.ProcessLauncher$Started",
-            "dev.vessel.launcher.process.ProcessTaskCheckpoint$Builder",
-            "dev.vessel.launcher.process.ExecBase",
-            "dev.vessel.launcher.process.ExecBase$Builder",
-            "dev.vessel.launcher.process.ExecPlans",
-            "dev.vessel.launcher.process.ProcStat",
-            "dev.vessel.launcher.process.Caps",
-            "dev.vessel.launcher.process.Caps$Builder",
-            "dev.vessel.launcher.process.Rlimit",
-            "dev.vessel.launcher.process.HelperPlan$Rlimit",
-            "dev.vessel.launcher.process.ProcessTask",
-            "dev.vessel.launcher.process.ExitFile",
+    static final List<String> NOT_REACHED = List.of(
             "dev.vessel.guest.TaggedShares",
-            "dev.vessel.guest.TaskEvents$ExecEnd",
-            "dev.vessel.core.model.Termination$StatusCase",
-            "dev.vessel.core.containerizer.ContainerExecs$Exec",
-            "dev.vessel.core.lifecycle.RestartRules",
-            "java.util.OptionalLong",
-            "java.util.LinkedHashMap$LinkedValueIterator",
-            "java.util.concurrent.CompletableFuture$UniHandle",
-            "java.util.concurrent.CompletableFuture$UniAccept",
-            "java.util.concurrent.CompletableFuture$UniRelay",
-            "java.util.concurrent.CompletableFuture$UniCompose",
-            "java.util.concurrent.CompletableFuture$Timeout",
-            "java.util.concurrent.DelayScheduler$ScheduledForkJoinTask",
-            "java.util.concurrent.ForkJoinWorkerThread$InnocuousForkJoinWorkerThread",
             "java.util.concurrent.locks.AbstractQueuedSynchronizer$ConditionNode");
 
     private Training() {
     }
 
     static void run(long startMillis) throws Exception {
-        Path dir = Files.createTempDirectory("vessel-train");
+        Path dir = Files.createTempDirectory("vt"); // short: the warm-up's run dir under it holds sockets
         try {
             RuntimePaths paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
             HostLink link = new HostLink();
@@ -137,12 +111,32 @@ final class Training {
             roundTripRepliesTheHostSeesRarely();
             if (withNode) {
                 runLaunchHelper(paths, dir.resolve("helper.log"));
+                warmUp(Files.createDirectories(dir.resolve("w")), link);
             }
-            for (String name : PAST_THE_SPAWN) {
+            for (String name : NOT_REACHED) {
                 Class.forName(name, false, Training.class.getClassLoader());
             }
         } finally {
             Trees.delete(dir);
+        }
+    }
+
+    /**
+     * A guest's warm-up, run for real: the same throwaway task a warm guest runs before its first one (see
+     * {@link GuestTasks#warmUp}), through a guest node over {@code dir} whose launcher runs the real launch
+     * helper (namespaces, a rootfs of busybox, seccomp) — so that what a task's launch does only once it has a
+     * process (the helper's replies, the monitor, the exit, the events, the cleanup), and the lambdas and
+     * method-handle forms each of those spins at its first use, are in the AOT cache too, not each costing a
+     * cold guest's first task milliseconds of interpretation under TCG. The cgroups stay plain directories.
+     */
+    private static void warmUp(Path dir, HostLink link) throws Exception {
+        RuntimePaths paths = new RuntimePaths(dir.resolve("state"), dir.resolve("run"));
+        Path cgroupRoot = Files.createDirectories(dir.resolve("cgroup"));
+        try (ProcessLauncher processes = new ProcessLauncher(paths, LaunchHelper.install(paths.launchHelper()))) {
+            Launcher launcher = new PlainCgroups(processes, cgroupRoot.resolve(GuestNode.CGROUP_PARENT));
+            GuestTasks tasks = new GuestTasks(GuestNode.containerizer(paths, launcher, cgroupHierarchy(cgroupRoot, dir),
+                    GuestNode.CGROUP_PARENT), launcher, paths, new UnmountedShare(), link, processes::startSpareHelper);
+            tasks.warmUp(List.of());
         }
     }
 
@@ -302,6 +296,83 @@ final class Training {
                 Trees.delete(cgroups);
                 throw new IOException(GONE, e);
             }
+        }
+
+        @Override
+        public Optional<LaunchedTask> recover(ContainerContext container) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The process launcher, its task's cgroups left out of what its helper is given: training's are plain
+     * directories, which the helper refuses (not on a cgroup filesystem). When the task has ended they are
+     * removed, as a cgroup's files go with it, so that the cgroups isolator's cleanup (kill what is left, rmdir)
+     * finds them gone rather than waiting on a {@code cgroup.procs} that no kernel empties.
+     */
+    private static final class PlainCgroups implements Launcher {
+        private final ProcessLauncher launcher;
+        private final Path cgroups;
+
+        PlainCgroups(ProcessLauncher launcher, Path cgroups) {
+            this.launcher = launcher;
+            this.cgroups = cgroups;
+        }
+
+        @Override
+        public String name() {
+            return launcher.name();
+        }
+
+        @Override
+        public Isolation isolation() {
+            return launcher.isolation();
+        }
+
+        @Override
+        public LaunchedTask fork(LaunchPlan plan) throws Exception {
+            LaunchedTask task;
+            try {
+                task = launcher.fork(new LaunchPlan(plan.container(), plan.launchInfo().toBuilder().clearCgroups()
+                        .build()));
+            } catch (Exception e) {
+                Trees.delete(cgroups);
+                throw e;
+            }
+            CompletableFuture<Termination> exit = task.exit().thenApply(end -> {
+                try {
+                    Trees.delete(cgroups);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return end;
+            });
+            return new LaunchedTask() {
+                @Override
+                public long pid() {
+                    return task.pid();
+                }
+
+                @Override
+                public void release() throws Exception {
+                    task.release();
+                }
+
+                @Override
+                public CompletableFuture<Termination> exit() {
+                    return exit;
+                }
+
+                @Override
+                public void signal(int signal) throws Exception {
+                    task.signal(signal);
+                }
+
+                @Override
+                public void destroy() throws Exception {
+                    task.destroy();
+                }
+            };
         }
 
         @Override
