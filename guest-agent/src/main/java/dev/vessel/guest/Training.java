@@ -46,6 +46,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 
 /**
  * {@code --train}: the image build runs the agent this way under {@code -XX:AOTCacheOutput} (as root, in a
@@ -306,9 +307,10 @@ final class Training {
 
     /**
      * The process launcher, its task's cgroups left out of what its helper is given: training's are plain
-     * directories, which the helper refuses (not on a cgroup filesystem). When the task has ended they are
-     * removed, as a cgroup's files go with it, so that the cgroups isolator's cleanup (kill what is left, rmdir)
-     * finds them gone rather than waiting on a {@code cgroup.procs} that no kernel empties.
+     * directories, which the helper refuses (not on a cgroup filesystem). When the task has ended the files in
+     * them are removed, so that the cgroups isolator's cleanup runs as in a guest — finds no process left, and
+     * removes the directories — rather than waiting on a {@code cgroup.procs} that no kernel empties and failing
+     * to rmdir a directory that holds plain files.
      */
     private static final class PlainCgroups implements Launcher {
         private final ProcessLauncher launcher;
@@ -340,11 +342,7 @@ final class Training {
                 throw e;
             }
             CompletableFuture<Termination> exit = task.exit().thenApply(end -> {
-                try {
-                    Trees.delete(cgroups);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
+                removeFiles(cgroups);
                 return end;
             });
             return new LaunchedTask() {
@@ -378,6 +376,17 @@ final class Training {
         @Override
         public Optional<LaunchedTask> recover(ContainerContext container) {
             return Optional.empty();
+        }
+
+        /** The files under {@code top}, not its directories: an ended task's cgroups as rmdir sees them. */
+        private static void removeFiles(Path top) {
+            try (Stream<Path> all = Files.walk(top)) {
+                for (Path file : all.filter(Files::isRegularFile).toList()) {
+                    Files.delete(file);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
