@@ -80,8 +80,13 @@ public record RuntimePaths(Path stateDir, Path runDir) {
 
     private static final String CONTAINERS = "containers";
     private static final String CHECKPOINT_SUFFIX = ".ckpt";
-    /** sun_path holds 108 bytes including the terminating NUL. */
+    /** sun_path holds 108 bytes including the terminating NUL: a socket QEMU, the helper or Netty opens. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
+    /**
+     * A socket this JVM binds or connects to through the JDK's {@code UnixDomainSocketAddress}: the JDK refuses a
+     * path of 107 bytes ("Unix domain path too long"), keeping a byte of sun_path spare.
+     */
+    private static final int MAX_JDK_SOCKET_PATH_BYTES = 106;
     /** The name of a socket under the run dir for a directory too deep for its own: a hash of the directory. */
     private static final int HASHED_SOCKET_NAME_CHARS = 32;
 
@@ -382,16 +387,18 @@ public record RuntimePaths(Path stateDir, Path runDir) {
      * named after a hash of the container directory.
      */
     public Path agentSocket(Path containerDir) {
-        return socket(containerDir.resolve("agent.sock"), runDir.resolve("vm-sockets"), containerDir, ".sock");
+        return socket(containerDir.resolve("agent.sock"), runDir.resolve("vm-sockets"), containerDir, ".sock",
+                MAX_SOCKET_PATH_BYTES);
     }
 
     /**
      * Where a guest template's QEMU sends its state while the template is saved: {@code migrate.sock} in the
-     * template's directory, or under the run dir (as {@link #agentSocket}) when that path is too long.
+     * template's directory, or under the run dir (as {@link #agentSocket}) when that path is too long (the JDK's
+     * limit: the daemon listens on it).
      */
     public Path vmTemplateMigrationSocket(Path templateDir) {
         Path inside = templateDir.resolve("migrate.sock");
-        return socket(inside, runDir.resolve("vm-sockets"), inside, ".sock");
+        return socket(inside, runDir.resolve("vm-sockets"), inside, ".sock", MAX_JDK_SOCKET_PATH_BYTES);
     }
 
     /**
@@ -410,34 +417,34 @@ public record RuntimePaths(Path stateDir, Path runDir) {
     public Path rootfsServerSocket(Path containerDir) {
         // ".fs": a name no longer than the agent socket's beside it, whose path fits
         return socket(rootfsServerDir(containerDir).resolve("virtiofsd.sock"), runDir.resolve("vm-sockets"),
-                containerDir, ".fs");
+                containerDir, ".fs", MAX_SOCKET_PATH_BYTES);
     }
 
     /**
      * Where the monitor of the task (or exec) whose directory is {@code dir} serves its stdio while it runs:
      * {@code attach.sock} in that directory, or, when that path is too long for a unix socket, a file under
-     * the run dir named after a hash of the directory (see {@link #attachSockets()}).
+     * the run dir named after a hash of the directory (see {@link #attachSockets()}). The JDK's limit: the daemon
+     * connects to it (a 107-byte one, which the monitor could serve, no daemon could reach).
      */
     public Path attachSocket(Path dir) {
-        return socket(dir.resolve("attach.sock"), attachSocketsDir(), dir, ".sock");
+        return socket(dir.resolve("attach.sock"), attachSocketsDir(), dir, ".sock", MAX_JDK_SOCKET_PATH_BYTES);
     }
 
     /**
-     * {@code inside} when its path fits a unix socket's 107 bytes, else a socket in {@code hashedDir} named after a
-     * hash of {@code key}; refused, naming the run dir, when even that does not fit (a run dir that long leaves deep
+     * {@code inside} when its path fits in {@code maxBytes}, else a socket in {@code hashedDir} named after a hash of
+     * {@code key}; refused, naming the run dir, when even that does not fit (a run dir that long leaves deep
      * directories' sockets nowhere to go).
      */
-    private Path socket(Path inside, Path hashedDir, Path key, String suffix) {
-        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
+    private Path socket(Path inside, Path hashedDir, Path key, String suffix, int maxBytes) {
+        if (inside.toString().getBytes(StandardCharsets.UTF_8).length <= maxBytes) {
             return inside;
         }
         Path hashed = hashedDir.resolve(ShortNames.hash(key.toString(), HASHED_SOCKET_NAME_CHARS) + suffix);
-        if (hashed.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
+        if (hashed.toString().getBytes(StandardCharsets.UTF_8).length > maxBytes) {
             // the node's setting, not the request's: a precondition the operator fixes
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "run_dir", "the run dir " + runDir
                     + " is too long for the socket of " + inside.getParent() + ": under it too, at " + hashed
-                    + ", the path is over the " + MAX_SOCKET_PATH_BYTES + " bytes a unix socket's may have;"
-                    + " use a shorter run dir");
+                    + ", the path is over the " + maxBytes + " bytes such a socket's may have; use a shorter run dir");
         }
         return hashed;
     }

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,6 +57,34 @@ class RuntimePathsTest {
         Files.createDirectories(inTmp.attachSocketsDir());
         Files.createFile(inTmp.attachSocketsDir().resolve("x.sock"));
         assertEquals(List.of(inTmp.attachSocketsDir().resolve("x.sock")), inTmp.attachSockets());
+    }
+
+    /**
+     * The JDK refuses a 107-byte path, which the kernel takes: a socket the daemon listens on or connects to moves to
+     * its hashed place there; one QEMU listens on stays (Netty reaches it).
+     */
+    @Test
+    void aSocketTheDaemonOpensThroughTheJdkFitsTheJdksLimit() throws Exception {
+        RuntimePaths paths = new RuntimePaths(tmp.resolve("s"), tmp.resolve("r"));
+        Path templateDir = dirWhose("migrate.sock", 107);
+        Path migration = paths.vmTemplateMigrationSocket(templateDir);
+        assertEquals(paths.runDir().resolve("vm-sockets"), migration.getParent(), "107 bytes: the hashed place");
+        Files.createDirectories(migration.getParent());
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            listener.bind(UnixDomainSocketAddress.of(migration)); // where a 107-byte path is refused
+        }
+        assertEquals(paths.attachSocketsDir(), paths.attachSocket(dirWhose("attach.sock", 107)).getParent());
+        Path agentDir = dirWhose("agent.sock", 107);
+        assertEquals(agentDir.resolve("agent.sock"), paths.agentSocket(agentDir), "QEMU listens on it: 107 bytes fit");
+        Path fits = dirWhose("migrate.sock", 106);
+        assertEquals(fits.resolve("migrate.sock"), paths.vmTemplateMigrationSocket(fits), "106 bytes: in its directory");
+    }
+
+    /** A directory under {@code tmp} in which {@code socket}'s path is {@code bytes} long. */
+    private Path dirWhose(String socket, int bytes) {
+        Path dir = tmp.resolve("d".repeat(bytes - tmp.toString().length() - ("/" + "/x/" + socket).length())).resolve("x");
+        assertEquals(bytes, dir.resolve(socket).toString().length());
+        return dir;
     }
 
     @Test
