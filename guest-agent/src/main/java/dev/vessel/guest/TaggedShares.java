@@ -2,9 +2,14 @@ package dev.vessel.guest;
 
 import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.Mounts;
+import java.io.File;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -20,28 +25,36 @@ final class TaggedShares implements HostShare {
      */
     static final int MSIZE = 262144;
 
-    /**
-     * Links mount(2) and umount2(2) now, on the thread that builds the guest node, rather than in the
-     * first task's launch: their downcalls take a noticeable time to link in an interpreted JVM.
-     */
     private final Path tagsDir;
     /** The tags mounted in {@link #tagsDir} (guarded by this). */
     private final Set<String> mounted = new HashSet<>();
 
     TaggedShares(Path tagsDir) {
         this.tagsDir = tagsDir;
-        try {
-            Class.forName(Mounts.class.getName(), true, Mounts.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("the guest agent's class path has no " + Mounts.class.getName(), e);
-        }
     }
 
     @Override
     public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
-        Mounts.mount(tagMount(tag, kind).toString(), target, null, Mounts.MS_BIND, null);
-        if (readOnly) {
-            Mounts.mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | Mounts.MS_RDONLY, null);
+        bind(tagMount(tag, kind), target, readOnly, Mounts.linked());
+    }
+
+    /**
+     * Binds {@code source} on {@code target}, read-only with {@code readOnly}: through mount(2)'s downcall once this
+     * JVM has linked it ({@code linked}: a warm guest's warm-up has), else through mount(8). A cold guest's first task
+     * would otherwise start the FFM linker on its path, about half a second of its interpreted JVM under TCG, where
+     * a mount(8) process costs tens of milliseconds. The share's own mount goes the same way (see {@link #tagMount}).
+     */
+    static void bind(Path source, Path target, boolean readOnly, boolean linked) throws IOException {
+        if (linked) {
+            Mounts.mount(source.toString(), target, null, Mounts.MS_BIND, null);
+            if (readOnly) {
+                Mounts.mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | Mounts.MS_RDONLY, null);
+            }
+        } else {
+            mountCommand("-o", "bind", source.toString(), target.toString());
+            if (readOnly) {
+                mountCommand("-o", "remount,bind,ro", target.toString());
+            }
         }
     }
 
@@ -56,10 +69,14 @@ final class TaggedShares implements HostShare {
         if (mounted.add(tag)) {
             try {
                 Trees.createDirectories(dir);
-                if (kind == Kind.VIRTIO_FS) {
-                    Mounts.mount(tag, dir, "virtiofs", 0, null);
+                String fsType = kind == Kind.VIRTIO_FS ? "virtiofs" : "9p";
+                String options = kind == Kind.VIRTIO_FS ? null : "trans=virtio,version=9p2000.L,msize=" + MSIZE;
+                if (Mounts.linked()) {
+                    Mounts.mount(tag, dir, fsType, 0, options);
+                } else if (options != null) {
+                    mountCommand("-t", fsType, "-o", options, tag, dir.toString());
                 } else {
-                    Mounts.mount(tag, dir, "9p", 0, "trans=virtio,version=9p2000.L,msize=" + MSIZE);
+                    mountCommand("-t", fsType, tag, dir.toString());
                 }
             } catch (IOException | RuntimeException e) {
                 mounted.remove(tag);
@@ -72,5 +89,23 @@ final class TaggedShares implements HostShare {
     @Override
     public void unmount(Path target) throws IOException {
         Mounts.unmountTree(target);
+    }
+
+    /** Runs mount(8) with {@code args}; fails with what it printed. */
+    private static void mountCommand(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("mount"));
+        command.addAll(List.of(args));
+        Process mount = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        String output = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        try {
+            if (mount.waitFor() != 0) {
+                throw new IOException(String.join(" ", command) + " failed: " + output);
+            }
+        } catch (InterruptedException e) {
+            mount.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException(String.join(" ", command) + " was interrupted");
+        }
     }
 }

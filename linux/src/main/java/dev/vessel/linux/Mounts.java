@@ -27,8 +27,19 @@ public final class Mounts {
     public static final int MAX_DATA_BYTES = 4095;
 
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
-    private static final MethodHandle MOUNT = ErrnoCalls.downcall("mount", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+    /** Set once mount(2)'s handle is made (see {@link #linked}). */
+    private static volatile boolean linked;
+
+    /** mount(2)'s handle, made at the first mount rather than with the class. */
+    private static final class Mount {
+        static final MethodHandle HANDLE = ErrnoCalls.downcall("mount", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS));
+
+        static {
+            linked = true;
+        }
+    }
 
     /**
      * umount2's handle, made on the first unmount rather than with the class: a guest mounts its task's rootfs
@@ -44,6 +55,15 @@ public final class Mounts {
     }
 
     /**
+     * Whether mount(2)'s downcall is linked in this JVM. A JVM's first downcall starts the FFM linker (in a guest's
+     * interpreted JVM under TCG about half a second): a caller with another way to mount may rather not pay that on
+     * its path.
+     */
+    public static boolean linked() {
+        return linked;
+    }
+
+    /**
      * Mounts {@code source} (or a filesystem of {@code fsType}) on {@code target}; a failure reads
      * e.g. "mount overlay on /x: Invalid argument". Null strings are passed as NULL.
      */
@@ -53,7 +73,7 @@ public final class Mounts {
         int errno;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = ErrnoCalls.newErrnoState(arena);
-            rc = (int) MOUNT.invokeExact(state, ErrnoCalls.cString(arena, source), arena.allocateFrom(target.toString()),
+            rc = (int) Mount.HANDLE.invokeExact(state, ErrnoCalls.cString(arena, source), arena.allocateFrom(target.toString()),
                     ErrnoCalls.cString(arena, fsType), flags, ErrnoCalls.cString(arena, data));
             errno = ErrnoCalls.errno(state);
         } catch (Throwable t) {
