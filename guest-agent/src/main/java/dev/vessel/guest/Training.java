@@ -85,7 +85,7 @@ final class Training {
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
                 ProcessLauncher processes = new ProcessLauncher(paths, helper);
                 Files.delete(helper); // the launcher checked it is there; spawning it fails
-                Launcher launcher = new SpawnsNothing(processes, cgroupRoot.resolve(GuestNode.CGROUP_PARENT));
+                Launcher launcher = new PlainCgroups(processes, cgroupRoot.resolve(GuestNode.CGROUP_PARENT));
                 node.complete(new GuestTasks(GuestNode.containerizer(paths, launcher, cgroupHierarchy(cgroupRoot, dir),
                         GuestNode.CGROUP_PARENT), launcher, paths, new UnmountedShare(), link,
                         () -> { })); // its launcher spawns nothing
@@ -159,7 +159,7 @@ final class Training {
         check(expect(in).hasError(), "a request before hello_ack was served");
         send(out, HostFrame.newBuilder().setHelloAck(HelloAck.getDefaultInstance()));
         // Valid, so it goes through the isolators' prepare (the cgroups are plain files here) and the
-        // launcher's plan up to the spawn of the launch helper, which is not there (see SpawnsNothing).
+        // launcher's plan up to the spawn of the launch helper, which is not there (see PlainCgroups).
         ContainerConfig valid = ContainerConfig.newBuilder().addCommand("/bin/true")
                 .setImage(ImageReference.newBuilder().setRepository("train")) // as a VM task's config names one
                 .setResources(Resources.newBuilder().setMemoryBytes(32L << 20).setCpus(0.5).setPids(64)).build();
@@ -188,7 +188,7 @@ final class Training {
             GuestFrame reply = expect(in);
             check(pending.remove(reply.getRequestId()), "a reply to no request: " + reply);
             check(reply.hasPong() || reply.hasError(), "a bad request was not refused: " + reply);
-            check(reply.getRequestId() != 3 || !withNode || reply.getError().getMessage().contains(SpawnsNothing.GONE),
+            check(reply.getRequestId() != 3 || !withNode || reply.getError().getMessage().contains(PlainCgroups.NOT_SPAWNED),
                     "the launch failed elsewhere than at the spawn of its helper: " + reply);
         }
         if (withNode) {
@@ -263,56 +263,16 @@ final class Training {
     }
 
     /**
-     * The process launcher, run up to the spawn of its helper, which fails: the helper file was removed
-     * after the launcher checked it. Before failing, it removes what the isolators wrote into the
-     * training cgroups: those are plain files, which the cgroups isolator's cleanup (rmdir) cannot
-     * remove the way the kernel's cgroup files go.
-     */
-    private static final class SpawnsNothing implements Launcher {
-        static final String GONE = "the launch helper was removed for training";
-
-        private final ProcessLauncher launcher;
-        private final Path cgroups;
-
-        SpawnsNothing(ProcessLauncher launcher, Path cgroups) {
-            this.launcher = launcher;
-            this.cgroups = cgroups;
-        }
-
-        @Override
-        public String name() {
-            return launcher.name();
-        }
-
-        @Override
-        public Isolation isolation() {
-            return launcher.isolation();
-        }
-
-        @Override
-        public LaunchedTask fork(LaunchPlan plan) throws Exception {
-            try {
-                return launcher.fork(plan);
-            } catch (IOException e) {
-                Trees.delete(cgroups);
-                throw new IOException(GONE, e);
-            }
-        }
-
-        @Override
-        public Optional<LaunchedTask> recover(ContainerContext container) {
-            return Optional.empty();
-        }
-    }
-
-    /**
      * The process launcher, its task's cgroups left out of what its helper is given: training's are plain
      * directories, which the helper refuses (not on a cgroup filesystem). When the task has ended the files in
      * them are removed, so that the cgroups isolator's cleanup runs as in a guest — finds no process left, and
      * removes the directories — rather than waiting on a {@code cgroup.procs} that no kernel empties and failing
-     * to rmdir a directory that holds plain files.
+     * to rmdir a directory that holds plain files. A fork that fails (training's first pass removes the helper's
+     * file after the launcher checked it) removes them whole, and says it failed at the helper's spawn.
      */
     private static final class PlainCgroups implements Launcher {
+        static final String NOT_SPAWNED = "training's launch helper did not start";
+
         private final ProcessLauncher launcher;
         private final Path cgroups;
 
@@ -337,9 +297,9 @@ final class Training {
             try {
                 task = launcher.fork(new LaunchPlan(plan.container(), plan.launchInfo().toBuilder().clearCgroups()
                         .build()));
-            } catch (Exception e) {
+            } catch (IOException e) {
                 Trees.delete(cgroups);
-                throw e;
+                throw new IOException(NOT_SPAWNED, e);
             }
             CompletableFuture<Termination> exit = task.exit().thenApply(end -> {
                 removeFiles(cgroups);
