@@ -88,7 +88,7 @@ final class GuestVolumes {
         Path device = disks.bySerial(serial).orElseThrow(() -> new VesselException(ErrorCode.UNAVAILABLE,
                 field + ".serial", "this guest has no disk with serial '" + serial + "'"));
         try {
-            Mounts.mount(device.toString(), target, m.getDisk().getFsType(), m.getReadOnly() ? Mounts.MS_RDONLY : 0, null);
+            GuestMounts.mount(device.toString(), target, m.getDisk().getFsType(), m.getReadOnly(), null);
         } catch (IOException e) {
             throw new VesselException(ErrorCode.UNAVAILABLE, field, "cannot mount the " + m.getDisk().getFsType()
                     + " filesystem of disk '" + serial + "' (" + device + "): " + e.getMessage(), e);

@@ -2,14 +2,9 @@ package dev.vessel.guest;
 
 import dev.vessel.core.paths.Trees;
 import dev.vessel.linux.Mounts;
-import java.io.File;
 import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -24,6 +19,13 @@ final class TaggedShares implements HostShare {
      * virtio transport of 6.1 kernels caps it just under 512 KiB.
      */
     static final int MSIZE = 262144;
+    /**
+     * A 9p share's mount options. {@code cache=mmap} caches only what is mapped, as {@code cache=none} does, but maps
+     * it writable and shared too (SQLite's WAL index, LMDB: refused with EINVAL without it) and reads a mapping in
+     * with readahead of the message size instead of one 4 KiB request per page fault: a task's exec from its share
+     * (busybox's {@code /bin/true}) was 78 requests. Reads, writes and lookups still go to the host each time.
+     */
+    static final String NINE_P_OPTIONS = "trans=virtio,version=9p2000.L,cache=mmap,msize=" + MSIZE;
 
     private final Path tagsDir;
     /** The tags mounted in {@link #tagsDir} (guarded by this). */
@@ -35,27 +37,7 @@ final class TaggedShares implements HostShare {
 
     @Override
     public void mount(String tag, Kind kind, Path target, boolean readOnly) throws IOException {
-        bind(tagMount(tag, kind), target, readOnly, Mounts.linked());
-    }
-
-    /**
-     * Binds {@code source} on {@code target}, read-only with {@code readOnly}: through mount(2)'s downcall once this
-     * JVM has linked it ({@code linked}: a warm guest's warm-up has), else through mount(8). A cold guest's first task
-     * would otherwise start the FFM linker on its path, about half a second of its interpreted JVM under TCG, where
-     * a mount(8) process costs tens of milliseconds. The share's own mount goes the same way (see {@link #tagMount}).
-     */
-    static void bind(Path source, Path target, boolean readOnly, boolean linked) throws IOException {
-        if (linked) {
-            Mounts.mount(source.toString(), target, null, Mounts.MS_BIND, null);
-            if (readOnly) {
-                Mounts.mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | Mounts.MS_RDONLY, null);
-            }
-        } else {
-            mountCommand("-o", "bind", source.toString(), target.toString());
-            if (readOnly) {
-                mountCommand("-o", "remount,bind,ro", target.toString());
-            }
-        }
+        GuestMounts.bind(tagMount(tag, kind), target, readOnly);
     }
 
     @Override
@@ -70,14 +52,7 @@ final class TaggedShares implements HostShare {
             try {
                 Trees.createDirectories(dir);
                 String fsType = kind == Kind.VIRTIO_FS ? "virtiofs" : "9p";
-                String options = kind == Kind.VIRTIO_FS ? null : "trans=virtio,version=9p2000.L,msize=" + MSIZE;
-                if (Mounts.linked()) {
-                    Mounts.mount(tag, dir, fsType, 0, options);
-                } else if (options != null) {
-                    mountCommand("-t", fsType, "-o", options, tag, dir.toString());
-                } else {
-                    mountCommand("-t", fsType, tag, dir.toString());
-                }
+                GuestMounts.mount(tag, dir, fsType, false, kind == Kind.VIRTIO_FS ? null : NINE_P_OPTIONS);
             } catch (IOException | RuntimeException e) {
                 mounted.remove(tag);
                 throw e;
@@ -89,23 +64,5 @@ final class TaggedShares implements HostShare {
     @Override
     public void unmount(Path target) throws IOException {
         Mounts.unmountTree(target);
-    }
-
-    /** Runs mount(8) with {@code args}; fails with what it printed. */
-    private static void mountCommand(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("mount"));
-        command.addAll(List.of(args));
-        Process mount = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        String output = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        try {
-            if (mount.waitFor() != 0) {
-                throw new IOException(String.join(" ", command) + " failed: " + output);
-            }
-        } catch (InterruptedException e) {
-            mount.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException(String.join(" ", command) + " was interrupted");
-        }
     }
 }

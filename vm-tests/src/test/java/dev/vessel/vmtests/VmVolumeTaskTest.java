@@ -29,9 +29,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A VM task's volumes and disks, end to end in one real guest (boots are costly under TCG): host
- * directories shared read-write and read-only, a persistent volume, a tmpfs made in the guest, and
- * ext4 disks (raw and qcow2) built with mke2fs and mounted at targets; then destroy leaves nothing
- * behind but the volumes' data.
+ * directories shared read-write (a file of one written through a shared mapping) and read-only, a persistent
+ * volume, a tmpfs made in the guest, and ext4 disks (raw and qcow2) built with mke2fs and mounted at targets;
+ * then destroy leaves nothing behind but the volumes' data.
  */
 class VmVolumeTaskTest {
     private static VmNode node;
@@ -62,6 +62,7 @@ class VmVolumeTaskTest {
     @Test
     void sharesTmpfsAndDisksReachTheTaskAndDestroyLeavesNothing() throws Exception {
         Path data = Files.createDirectories(node.dir.resolve("data"));
+        buildMapWrite(data.resolve("map-write"));
         Path conf = Files.createDirectories(node.dir.resolve("conf"));
         Files.writeString(conf.resolve("seed"), "seeded by the host\n");
         Path diskFiles = Files.createDirectories(node.dir.resolve("disk-files"));
@@ -82,6 +83,7 @@ class VmVolumeTaskTest {
                 "cat /disk2/hello.txt",
                 "echo y > /disk2/new || echo disk2 refused the write",
                 "echo t > /scratch/t && grep ' /scratch ' /proc/mounts | grep -q tmpfs && echo scratch is a tmpfs",
+                "/data/map-write /data/mapped && echo mapped a file of the volume",
                 "echo done; sleep 1000"))
                 .addVolumes(hostPath("/data", data))
                 .addVolumes(hostPath("/conf", conf).setReadOnly(true))
@@ -95,9 +97,11 @@ class VmVolumeTaskTest {
                 .build());
         String stdout = awaitStdout(id, "done\n");
         assertEquals("seeded by the host\nconf refused the write\nhello from the disk\nhello from the disk\n"
-                + "disk2 refused the write\nscratch is a tmpfs\ndone\n", stdout, () -> stdout + stderr(id));
+                + "disk2 refused the write\nscratch is a tmpfs\nmapped a file of the volume\ndone\n", stdout, () -> stdout + stderr(id));
         assertTrue(stderr(id).contains("Read-only file system"), () -> stderr(id));
         assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the host sees the task's file");
+        assertEquals("written through a shared mapping\n", Files.readString(data.resolve("mapped")),
+                "the host sees what the task wrote through a shared mapping");
         assertFalse(Files.exists(conf.resolve("new")), "a read-only volume was written");
         Path persistent = node.paths.persistentVolume("vol-kept");
         assertEquals("kept across tasks\n", Files.readString(persistent.resolve("note")));
@@ -167,6 +171,19 @@ class VmVolumeTaskTest {
         node.containerizer.destroy(id);
         node.containerizer.remove(id);
         assertFalse(Files.exists(node.paths.containerDir(List.of(id))), "the container's directory was left");
+    }
+
+    /**
+     * A static program that writes a file through a shared, writable mapping, as SQLite's WAL index and LMDB do: a
+     * share whose pages the guest only maps read-only refuses it (EINVAL).
+     */
+    private static void buildMapWrite(Path binary) throws Exception {
+        Path source = binary.resolveSibling("map-write.c");
+        try (var in = VmVolumeTaskTest.class.getResourceAsStream("/map-write.c")) {
+            Files.copy(in, source);
+        }
+        VmNode.run("gcc", "-static", "-O2", "-o", binary.toString(), source.toString());
+        Files.delete(source);
     }
 
     private static String awaitStdout(String id, String text) throws Exception {

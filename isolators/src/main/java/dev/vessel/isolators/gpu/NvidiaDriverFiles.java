@@ -2,16 +2,16 @@ package dev.vessel.isolators.gpu;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Mount;
+import dev.vessel.linux.ExternalTool;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -48,6 +48,7 @@ public final class NvidiaDriverFiles {
     /** One line of {@code ldconfig -p}: {@code \tlibcuda.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so.1}. */
     private static final Pattern CACHE_LINE = Pattern.compile("\\s+(\\S+) \\(([^)]*)\\)(?: OS ABI: [^=]*)? => (\\S.*)");
     private static final List<String> MOUNT_OPTIONS = List.of("ro", "nosuid", "nodev");
+    private static final Duration LDCONFIG_TIMEOUT = Duration.ofSeconds(30);
 
     private final Path ldCache;
     private final List<Path> binDirs;
@@ -128,17 +129,10 @@ public final class NvidiaDriverFiles {
         List<String> command = new ArrayList<>();
         command.add(Files.isExecutable(Path.of("/sbin/ldconfig")) ? "/sbin/ldconfig" : "ldconfig");
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IOException(String.join(" ", command) + " failed: " + out.strip());
-            }
-            return out;
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while reading the linker cache", e);
+            return ExternalTool.run(command, LDCONFIG_TIMEOUT);
+        } catch (ExternalTool.Failure e) {
+            throw new IOException(String.join(" ", command) + " failed: " + e.getMessage(), e);
         }
     }
 }

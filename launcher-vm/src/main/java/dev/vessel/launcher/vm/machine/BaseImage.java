@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm.machine;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.linux.ExternalTool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ public record BaseImage(Path path, String format, long virtualSizeBytes) {
         QemuImg.Info info;
         try {
             info = QemuImg.info(path, format);
-        } catch (HostTool.Failure e) {
+        } catch (ExternalTool.Failure e) {
             throw VesselException.invalid(FIELD, "'" + path + "' is not a " + format + " image: " + e.getMessage());
         }
         if (!info.format().equals(format)) {

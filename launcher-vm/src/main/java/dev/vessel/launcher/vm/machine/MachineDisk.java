@@ -1,6 +1,7 @@
 package dev.vessel.launcher.vm.machine;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.linux.ExternalTool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -53,7 +54,7 @@ public final class MachineDisk {
         QemuImg.Info info;
         try {
             info = QemuImg.info(disk, "qcow2");
-        } catch (HostTool.Failure e) {
+        } catch (ExternalTool.Failure e) {
             throw VesselException.invalid(FIELD, "'" + disk + "' exists and is not a qcow2 image: " + e.getMessage());
         }
         if (!info.backingFile().equals(java.util.Optional.of(base.path().toString()))

@@ -7,6 +7,7 @@ import dev.vessel.core.model.GuestInterface;
 import dev.vessel.core.model.GuestRoute;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.Trees;
+import dev.vessel.linux.ExternalTool;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -99,8 +100,8 @@ public final class NoCloudSeed {
             entries.sorted().forEach(f -> argv.add(f.toString()));
         }
         try {
-            HostTool.run(argv);
-        } catch (HostTool.Failure e) {
+            ExternalTool.run(argv);
+        } catch (ExternalTool.Failure e) {
             throw VesselException.internal("vm.machine.cloud_init", "genisoimage could not make the seed: "
                     + e.getMessage(), e);
         }

@@ -2,6 +2,7 @@ package dev.vessel.launcher.vm.machine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.linux.ExternalTool;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,9 +44,9 @@ final class QemuImg {
     private QemuImg() {
     }
 
-    /** The image's header as {@code format}; a file that is not such an image fails ({@link HostTool.Failure}) with qemu-img's reason. */
+    /** The image's header as {@code format}; a file that is not such an image fails ({@link ExternalTool.Failure}) with qemu-img's reason. */
     static Info info(Path image, String format) throws IOException {
-        JsonNode info = JSON.readTree(HostTool.run(List.of("qemu-img", "info", "--force-share", "--output=json", "-f", format,
+        JsonNode info = JSON.readTree(ExternalTool.run(List.of("qemu-img", "info", "--force-share", "--output=json", "-f", format,
                 image.toString())));
         List<DiskSnapshot> snapshots = new ArrayList<>();
         for (JsonNode s : info.path("snapshots")) {
@@ -64,7 +65,7 @@ final class QemuImg {
         if (sizeBytes > 0) {
             argv.add(Long.toString(sizeBytes));
         }
-        HostTool.run(argv);
+        ExternalTool.run(argv);
     }
 
     /**
@@ -74,7 +75,7 @@ final class QemuImg {
      * the image records.
      */
     static void snapshot(Path qcow2, SnapshotOp op, String name) throws IOException {
-        HostTool.run(List.of("qemu-img", "snapshot", "-q", "--image-opts", op.flag, name,
+        ExternalTool.run(List.of("qemu-img", "snapshot", "-q", "--image-opts", op.flag, name,
                 "driver=qcow2,file.filename=" + qcow2.toAbsolutePath().toString().replace(",", ",,")));
     }
 
@@ -84,7 +85,7 @@ final class QemuImg {
      * are never written in place while it exists, so a QEMU may run the image meanwhile.
      */
     static void convert(Path qcow2, String snapshot, Path target, String format) throws IOException {
-        HostTool.run(List.of("qemu-img", "convert", "-U", "-f", "qcow2", "-l", "snapshot.name=" + snapshot,
+        ExternalTool.run(List.of("qemu-img", "convert", "-U", "-f", "qcow2", "-l", "snapshot.name=" + snapshot,
                 "-O", format, qcow2.toAbsolutePath().toString(), target.toAbsolutePath().toString()), CONVERT_TIMEOUT);
     }
 

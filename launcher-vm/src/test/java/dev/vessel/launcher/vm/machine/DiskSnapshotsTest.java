@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vessel.linux.ExternalTool;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ class DiskSnapshotsTest {
         DiskSnapshots.apply(disk, "before-upgrade");
         qemuIo(disk, "read -P 0xaa 1M 64k");
         qemuIo(disk, "read -P 0x11 0 64k");
-        assertThrows(HostTool.Failure.class, () -> DiskSnapshots.apply(disk, "never-taken"));
+        assertThrows(ExternalTool.Failure.class, () -> DiskSnapshots.apply(disk, "never-taken"));
 
         DiskSnapshots.offline(disk).delete("before-upgrade");
         assertEquals(List.of(), DiskSnapshots.read(disk).snapshots());
@@ -80,7 +81,7 @@ class DiskSnapshotsTest {
         Path taken = Files.writeString(dir.resolve("taken.qcow2"), "someone's file");
         assertThrows(FileAlreadyExistsException.class, () -> DiskSnapshots.flatten(disk, "golden", taken, "qcow2"));
         assertEquals("someone's file", Files.readString(taken));
-        assertThrows(HostTool.Failure.class, () -> DiskSnapshots.flatten(disk, "never-taken",
+        assertThrows(ExternalTool.Failure.class, () -> DiskSnapshots.flatten(disk, "never-taken",
                 dir.resolve("never.qcow2"), "qcow2"));
         assertEquals(List.of("base.qcow2", "disk.qcow2", "golden.qcow2", "golden.raw", "taken.qcow2"), names(),
                 "a temporary image was left");

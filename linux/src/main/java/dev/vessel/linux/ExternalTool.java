@@ -1,4 +1,4 @@
-package dev.vessel.launcher.vm.machine;
+package dev.vessel.linux;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,32 +11,32 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One run of a host tool that makes or reads disk images ({@code qemu-img}, {@code genisoimage}):
- * nothing on its stdin, a time limit, and its output read to the end (so it never blocks on a full
- * pipe) but kept only up to a bound.
+ * One run of a tool of this machine ({@code qemu-img} and {@code genisoimage} on the host, {@code ldconfig}, the
+ * guest's {@code mount}): nothing on its stdin, a time limit, and its output read to the end (so it never blocks on
+ * a full pipe) but kept only up to a bound. A failure says why in the tool's own first words.
  */
-final class HostTool {
-    /** Enough for anything but copying a whole disk. */
-    static final Duration TIMEOUT = Duration.ofSeconds(120);
+public final class ExternalTool {
+    /** Enough for a tool that makes or reads an image, but not for copying a whole disk. */
+    public static final Duration TIMEOUT = Duration.ofSeconds(120);
     private static final int MAX_OUTPUT_BYTES = 1 << 20;
 
     /** A run that failed: its message is the tool's own first line of complaint. */
-    static final class Failure extends IOException {
+    public static final class Failure extends IOException {
         Failure(String message) {
             super(message);
         }
     }
 
-    private HostTool() {
+    private ExternalTool() {
     }
 
     /** The tool's output (stdout and stderr together) when it exits 0 within {@link #TIMEOUT}. */
-    static String run(List<String> argv) throws IOException {
+    public static String run(List<String> argv) throws IOException {
         return run(argv, TIMEOUT);
     }
 
     /** The tool's output (stdout and stderr together) when it exits 0 within {@code timeout}. */
-    static String run(List<String> argv, Duration timeout) throws IOException {
+    public static String run(List<String> argv, Duration timeout) throws IOException {
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         p.getOutputStream().close();
         // read beside the wait, so that the time limit holds for a tool that keeps writing or hangs
