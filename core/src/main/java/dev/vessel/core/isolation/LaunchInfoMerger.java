@@ -1,10 +1,14 @@
 package dev.vessel.core.isolation;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Message;
+import com.google.protobuf.WireFormat;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.LaunchInfo;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -17,33 +21,54 @@ import java.util.Map;
  */
 final class LaunchInfoMerger {
     private final LaunchInfo.Builder merged = LaunchInfo.newBuilder();
-    /** Which isolator set a singular field first, by its path ("hostname", "vm.vcpus"). */
-    private final Map<String, String> setBy = new HashMap<>();
+    /** Who set each singular field first and to what (its wire value), by its path ("hostname", "vm.vcpus"). */
+    private final Map<String, SetBy> setBy = new HashMap<>();
 
-    void add(String isolator, LaunchInfo info) {
-        merge(merged, info, "", isolator);
+    private record SetBy(String isolator, Object value) {
     }
 
-    private void merge(Message.Builder into, Message from, String prefix, String isolator) {
-        for (Map.Entry<FieldDescriptor, Object> field : from.getAllFields().entrySet()) {
-            FieldDescriptor descriptor = field.getKey();
-            String path = prefix + descriptor.getName();
-            if (descriptor.isRepeated()) {
-                for (Object element : (Iterable<?>) field.getValue()) {
-                    into.addRepeatedField(descriptor, element);
-                }
+    void add(String isolator, LaunchInfo info) {
+        if (info.getSerializedSize() == 0) {
+            return; // most isolators set nothing
+        }
+        try {
+            checkSingularFields(LaunchInfo.getDescriptor(), info.toByteString(), "", isolator);
+        } catch (IOException e) {
+            throw new IllegalStateException("a built launch info did not parse", e); // protobuf wrote it
+        }
+        merged.mergeFrom(info); // repeated fields concatenate, message fields merge, the rest is checked equal above
+    }
+
+    /**
+     * Reads which singular fields {@code bytes} sets, from its wire format rather than through protobuf's reflection,
+     * which asks every field of the message in turn (milliseconds per isolator in the guest's interpreted JVM), and
+     * fails on one set before to another value. A message field is read field by field.
+     */
+    private void checkSingularFields(Descriptor type, ByteString bytes, String prefix, String isolator)
+            throws IOException {
+        CodedInputStream in = bytes.newCodedInput();
+        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+            FieldDescriptor field = type.findFieldByNumber(WireFormat.getTagFieldNumber(tag));
+            if (field == null || field.isRepeated()) {
+                in.skipField(tag);
                 continue;
             }
-            if (descriptor.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
-                merge(into.getFieldBuilder(descriptor), (Message) field.getValue(), path + ".", isolator);
+            String path = prefix + field.getName();
+            if (field.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+                checkSingularFields(field.getMessageType(), in.readBytes(), path + ".", isolator);
                 continue;
             }
-            String previous = setBy.putIfAbsent(path, isolator);
-            if (previous != null && !into.getField(descriptor).equals(field.getValue())) {
+            Object value = switch (WireFormat.getTagWireType(tag)) {
+                case WireFormat.WIRETYPE_VARINT -> in.readRawVarint64();
+                case WireFormat.WIRETYPE_FIXED32 -> in.readRawLittleEndian32();
+                case WireFormat.WIRETYPE_FIXED64 -> in.readRawLittleEndian64();
+                default -> in.readBytes();
+            };
+            SetBy previous = setBy.putIfAbsent(path, new SetBy(isolator, value));
+            if (previous != null && !previous.value().equals(value)) {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, "launch_info." + path,
-                        "isolators '" + previous + "' and '" + isolator + "' set it to different values");
+                        "isolators '" + previous.isolator() + "' and '" + isolator + "' set it to different values");
             }
-            into.setField(descriptor, field.getValue());
         }
     }
 
