@@ -28,6 +28,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Collectors;
 
 /**
  * Gives each container its own cgroup in every hierarchy Vessel uses ({@code <mount>/<parent>/<id>}; a pod's
@@ -126,7 +127,7 @@ public final class CgroupsIsolator implements Isolator {
             taskDirs.add(pause);
         } else if (unified.isPresent() && !config.getParentId().isEmpty()) {
             Path podDir = unified.get().getParent();
-            v2Controllers().forEach(controller -> CgroupFiles.write(podDir, "cgroup.subtree_control", "+" + controller));
+            CgroupFiles.write(podDir, "cgroup.subtree_control", enabling(v2Controllers()));
         }
         context.put(CgroupKeys.CGROUPS, cgroups);
         // the launcher starts the task in them: cheaper than a move, and nothing runs outside first
@@ -167,16 +168,23 @@ public final class CgroupsIsolator implements Isolator {
         } catch (IOException e) {
             throw VesselException.internal(parentDir.toString(), "cannot create the cgroup parent: " + e.getMessage(), e);
         }
-        routedToV2.forEach(controller -> enableAlongPath(root, parentDir, controller));
+        enableAlongPath(root, parentDir, routedToV2);
     }
 
-    static void enableAlongPath(Path root, Path parentDir, String controller) {
+    /** Enables {@code controllers} in every cgroup from {@code root} down to {@code parentDir}: one write each. */
+    static void enableAlongPath(Path root, Path parentDir, List<String> controllers) {
+        String enable = enabling(controllers);
         Path dir = root;
         for (Path part : root.relativize(parentDir)) {
-            CgroupFiles.write(dir, "cgroup.subtree_control", "+" + controller);
+            CgroupFiles.write(dir, "cgroup.subtree_control", enable);
             dir = dir.resolve(part);
         }
-        CgroupFiles.write(dir, "cgroup.subtree_control", "+" + controller);
+        CgroupFiles.write(dir, "cgroup.subtree_control", enable);
+    }
+
+    /** What cgroup.subtree_control takes to enable them all at once ("+cpu +memory"): a launch writes it per level. */
+    private static String enabling(List<String> controllers) {
+        return controllers.stream().map(c -> "+" + c).collect(Collectors.joining(" "));
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.vessel.core.error.VesselException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.OptionalLong;
 
 /**
@@ -50,7 +51,7 @@ public record NodeLimits(OptionalLong memoryBytes, OptionalLong pids) {
         }
         if (h.unified()) {
             // on v2 the parent has the controller's files only once every ancestor enabled it
-            CgroupsIsolator.enableAlongPath(h.mountPoint(), dir, controller);
+            CgroupsIsolator.enableAlongPath(h.mountPoint(), dir, List.of(controller));
         }
         String file = controller.equals("pids") ? "pids.max" : h.unified() ? "memory.max" : "memory.limit_in_bytes";
         String none = h.unified() || controller.equals("pids") ? "max" : "-1";

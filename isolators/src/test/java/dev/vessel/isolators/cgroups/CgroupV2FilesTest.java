@@ -46,8 +46,8 @@ class CgroupV2FilesTest {
 
         Path dir = root.resolve("vessel/web");
         assertTrue(Files.isDirectory(dir), "one unified cgroup per container");
-        assertEquals("+pids", Files.readString(root.resolve("cgroup.subtree_control")),
-                "controllers enabled for the parent's children (the last write wins in a plain file)");
+        assertEquals("+cpu +memory +pids", Files.readString(root.resolve("cgroup.subtree_control")),
+                "every controller enabled for the parent's children in one write (the last write wins in a plain file)");
         assertEquals(Long.toString(64L << 20), Files.readString(dir.resolve("memory.max")));
         assertEquals("50000 100000", Files.readString(dir.resolve("cpu.max")));
         assertEquals("20", Files.readString(dir.resolve("cpu.weight")), "512 shares map to weight 20, as runc maps them");
