@@ -87,8 +87,12 @@ public record RuntimePaths(Path stateDir, Path runDir) {
      * path of 107 bytes ("Unix domain path too long"), keeping a byte of sun_path spare.
      */
     private static final int MAX_JDK_SOCKET_PATH_BYTES = 106;
-    /** The name of a socket under the run dir for a directory too deep for its own: a hash of the directory. */
-    private static final int HASHED_SOCKET_NAME_CHARS = 32;
+    /**
+     * The name of a socket under the run dir for a directory too deep for its own: a hash of the directory, 96 bits
+     * (no two of a node's sockets collide), short enough that a run dir of 65 bytes holds the hashed place of a
+     * socket the JDK opens ({@code vm-sockets/<24>.sock}: 41 bytes more) and of 66 bytes one QEMU opens.
+     */
+    private static final int HASHED_SOCKET_NAME_CHARS = 24;
 
     public RuntimePaths {
         stateDir = stateDir.toAbsolutePath().normalize();
