@@ -114,6 +114,7 @@ final class Training {
                 runLaunchHelper(paths, dir.resolve("helper.log"));
                 warmUp(Files.createDirectories(dir.resolve("w")), link);
             }
+            bindThroughMountCommand(Files.createDirectories(dir.resolve("bound")));
             for (String name : NOT_REACHED) {
                 Class.forName(name, false, Training.class.getClassLoader());
             }
@@ -139,6 +140,15 @@ final class Training {
                     GuestNode.CGROUP_PARENT), launcher, paths, new UnmountedShare(), link, processes::startSpareHelper);
             tasks.warmUp(List.of());
         }
+    }
+
+    /**
+     * A cold guest's first task mounts its share through mount(8) ({@link GuestMounts}; training's share mounts
+     * nothing): that path run once, the tool runner's lambda included, onto {@code dir} itself and back.
+     */
+    private static void bindThroughMountCommand(Path dir) throws IOException {
+        GuestMounts.bind(dir, dir, false, false);
+        Mounts.unmount(dir, 0);
     }
 
     /** A mountinfo (in {@code dir}) naming a cgroup2 hierarchy at {@code root}, with the controllers a guest has. */

@@ -76,6 +76,8 @@ class TrainingTest {
         }
         // a lambda of a forked task's exit: spun only where a task ran
         assertTrue(log.contains(" dev.vessel.launcher.process.ProcessTask$$Lambda"), "no task's exit spun in training");
+        // a cold guest's first task mounts its share through mount(8): the tool runner's lambda spun in training
+        assertTrue(log.contains(" dev.vessel.linux.ExternalTool$$Lambda"), "no mount(8) run in training");
     }
 
     /** Runs training as the image build does, in a JVM of its own with {@code tmpdir}; must exit 0; its output. */
