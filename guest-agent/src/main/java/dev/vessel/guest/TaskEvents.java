@@ -16,6 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Sends one task's events to the host: its stdout and stderr, read from the log files its monitor
@@ -26,12 +28,20 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>The logs are polled: right after output every few milliseconds, backing off to a tenth of a
  * second while the task is quiet, so an idle task costs the guest almost nothing.
+ *
+ * <p>The end goes out before the guest cleans up after the task: the thread that completes the exit (the
+ * containerizer's reaper, which then runs the isolators' cleanup) waits until the forwarder has sent it. On a
+ * guest's one vCPU its virtual threads share one carrier, and the reaper would otherwise run on into the cleanup
+ * with the forwarder only woken (the end traced 2-50 ms later); a VM task's host destroys the VM once it hears
+ * of the end, so the cleanup is not waited for.
  */
 final class TaskEvents implements Runnable {
     static final int MAX_CHUNK_BYTES = 64 << 10;
     private static final long MIN_POLL_MS = 5;
     private static final long MAX_POLL_MS = 100;
     private static final long ENDED_WAIT_MS = 1000;
+    /** How long the thread completing the exit waits for the end to be sent: a host is there, or it is not. */
+    private static final long END_HANDOVER_MS = 200;
 
     private final String containerId;
     private final Path containerDir;
@@ -40,6 +50,8 @@ final class TaskEvents implements Runnable {
     private final HostLink link;
     private final long[] offsets = new long[2];
     private FrameWriter exitSentTo;
+    /** Counted down once the end was sent, or the forwarder cannot send it now (no host, stopped). */
+    private final CountDownLatch endSentOrGivenUp = new CountDownLatch(1);
     /** The task's execs, in the order they started: each one's end and the connection it was last sent to. */
     private final Map<String, ExecEnd> execs = new LinkedHashMap<>();
 
@@ -67,9 +79,24 @@ final class TaskEvents implements Runnable {
     static TaskEvents start(String containerId, Path containerDir, LogReader logs,
             CompletableFuture<Termination> exit, HostLink link) {
         TaskEvents events = new TaskEvents(containerId, containerDir, logs, exit, link);
-        exit.whenComplete((termination, error) -> link.poke());
         events.thread = Thread.ofVirtual().name("events-" + containerId).start(events);
+        exit.whenComplete((termination, error) -> events.handOverEnd()); // after the start: it waits for the thread
         return events;
+    }
+
+    /**
+     * Wakes the forwarder and, on a virtual thread, waits until it sent the end: the completing thread's carrier
+     * is then free for it (a platform thread, the common pool's after a sync, has no carrier to give).
+     */
+    private void handOverEnd() {
+        link.poke();
+        if (Thread.currentThread().isVirtual()) {
+            try {
+                endSentOrGivenUp.await(END_HANDOVER_MS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Reports the end of exec {@code execId} once {@code exit} completes (and again after each reconnection). */
@@ -94,6 +121,9 @@ final class TaskEvents implements Runnable {
             while (!stopped) {
                 FrameWriter host = link.current();
                 if (host == null) {
+                    if (exit.isDone()) {
+                        endSentOrGivenUp.countDown(); // sent to the next host that connects
+                    }
                     link.awaitChange(null, MAX_POLL_MS, () -> stopped);
                     continue;
                 }
@@ -106,17 +136,23 @@ final class TaskEvents implements Runnable {
                             host.send(exited());
                             exitSentTo = host;
                         }
+                        endSentOrGivenUp.countDown();
                         link.awaitChange(host, ENDED_WAIT_MS, () -> stopped);
                     } else {
                         pollMillis = sent ? MIN_POLL_MS : Math.min(pollMillis * 2, MAX_POLL_MS);
                         link.awaitChange(host, pollMillis, () -> stopped || exit.isDone() || anExecEndUnsent(host));
                     }
                 } catch (IOException e) {
+                    if (exit.isDone()) {
+                        endSentOrGivenUp.countDown();
+                    }
                     link.awaitChange(host, MAX_POLL_MS, () -> stopped); // that connection is gone: wait for the next one
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            endSentOrGivenUp.countDown();
         }
     }
 
