@@ -49,6 +49,7 @@ final class GuestNode {
                 .launcher(launcher)
                 .isolators(isolators(paths, hierarchies, cgroupParent))
                 .prepareInOrder() // one vCPU, and the guest's isolators wait on nothing outside it
+                .recordsInMemory() // the agent's end powers the guest off: nothing is ever recovered
                 .build();
         containerizer.recover();
         return containerizer;

@@ -28,6 +28,7 @@ final class Container {
     /** Ids from the top-level container down to this one. */
     final List<String> lineage;
     final Path dir;
+    /** Where the record is checkpointed; null where records live in memory only (see {@link #checkpoint}). */
     private final Path recordFile;
     final ReentrantLock lock = new ReentrantLock();
     /** Completes with the termination once the container is TERMINATED (or its cleanup failed). */
@@ -55,12 +56,15 @@ final class Container {
     /** A destroy asked the launch in progress to stop. */
     private boolean cancelled;
 
-    /** The container at the end of {@code lineage}, in the directory the layout gives it. */
-    Container(RuntimePaths paths, List<String> lineage, ContainerRecord.Builder record) {
+    /**
+     * The container at the end of {@code lineage}, in the directory the layout gives it; its record is written to
+     * disk at each checkpoint unless {@code recordOnDisk} is false (a containerizer that never recovers).
+     */
+    Container(RuntimePaths paths, List<String> lineage, boolean recordOnDisk, ContainerRecord.Builder record) {
         this.id = lineage.getLast();
         this.lineage = List.copyOf(lineage);
         this.dir = paths.containerDir(lineage);
-        this.recordFile = paths.containerRecord(dir);
+        this.recordFile = recordOnDisk ? paths.containerRecord(dir) : null;
         this.execs = new ContainerExecs(paths, id, dir);
         this.record = record;
         terminated.whenComplete((t, e) -> {
@@ -143,9 +147,12 @@ final class Container {
         checkpoint();
     }
 
+    /** Publishes the record, and writes it for recovery unless the containerizer keeps records in memory only. */
     void checkpoint() {
         ContainerRecord now = record.build();
-        CheckpointFile.write(recordFile, RECORD_CODEC, now);
+        if (recordFile != null) {
+            CheckpointFile.write(recordFile, RECORD_CODEC, now);
+        }
         snapshot = now;
     }
 }

@@ -109,7 +109,7 @@ final class ContainerRecovery {
                 removed.add(lineage);
                 continue;
             }
-            Container c = new Container(paths, lineage, record.get().toBuilder());
+            Container c = new Container(paths, lineage, true, record.get().toBuilder());
             c.launcher = launchersByName.get(c.record.getLauncher());
             if (c.state() == ContainerState.TERMINATED) {
                 c.terminated.complete(c.record.getStatus().getTermination());

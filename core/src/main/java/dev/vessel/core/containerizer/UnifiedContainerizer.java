@@ -90,6 +90,8 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Set<GpuAllocation.Use> gpuUses;
     private final Map<String, Container> containers = new ConcurrentHashMap<>();
     private volatile boolean recovered;
+    /** False for a containerizer that never recovers, whose records live in memory only ({@link Builder#recordsInMemory}). */
+    private final boolean recordsOnDisk;
 
     private UnifiedContainerizer(Builder b) {
         this.paths = b.paths;
@@ -104,6 +106,7 @@ public final class UnifiedContainerizer implements Containerizer {
             launchersByName.put(launcher.name(), launcher);
         }
         this.chains = new IsolatorChains(b.isolators, b.prepareInOrder);
+        this.recordsOnDisk = !b.recordsInMemory;
         this.provisioner = Optional.ofNullable(b.provisioner);
         this.gpus = Optional.ofNullable(b.gpus);
         this.gpuUses = Set.copyOf(b.gpuUses);
@@ -133,6 +136,7 @@ public final class UnifiedContainerizer implements Containerizer {
         private Set<GpuAllocation.Use> gpuUses = Set.of();
         private UserNamespaceMode userNamespaceDefault = UserNamespaceMode.HOST;
         private boolean prepareInOrder;
+        private boolean recordsInMemory;
         private ContainerEventListener events = ContainerEventListener.NONE;
 
         private Builder(RuntimePaths paths, ConfigValidator validator) {
@@ -161,6 +165,17 @@ public final class UnifiedContainerizer implements Containerizer {
          */
         public Builder prepareInOrder() {
             this.prepareInOrder = true;
+            return this;
+        }
+
+        /**
+         * Container records are kept in memory, not written at each state change: for a containerizer whose
+         * containers do not outlive its process (a guest's: its agent's end powers the VM off), which has nothing
+         * to recover them for. The launchers' and isolators' checkpoints are written as ever (an exec reads the
+         * launcher's). Each record written was a file written and renamed on the launch path, interpreted under TCG.
+         */
+        public Builder recordsInMemory() {
+            this.recordsInMemory = true;
             return this;
         }
 
@@ -256,7 +271,7 @@ public final class UnifiedContainerizer implements Containerizer {
         List<String> lineage = lineageOf(config);
         checkNodeCanServe(config);
 
-        Container c = new Container(paths, lineage, ContainerRecord.newBuilder()
+        Container c = new Container(paths, lineage, recordsOnDisk, ContainerRecord.newBuilder()
                 .setConfig(config)
                 .setLauncher(launcher.name())
                 .setStatus(ContainerStatus.newBuilder()
@@ -519,7 +534,7 @@ public final class UnifiedContainerizer implements Containerizer {
                 Directories.deleteTree(record);
             }
             ContainerStatus was = previous.record.getStatus();
-            c = new Container(paths, previous.lineage, ContainerRecord.newBuilder()
+            c = new Container(paths, previous.lineage, recordsOnDisk, ContainerRecord.newBuilder()
                     .setConfig(config)
                     .setLauncher(launcher.name())
                     .setRelaunched(true)

@@ -76,11 +76,17 @@ class UnifiedContainerizerTest {
         final UnifiedContainerizer containerizer;
 
         Node() {
-            containerizer = UnifiedContainerizer.builder(paths, new ConfigValidator(new NodeCapacity(4, 16L << 30)))
+            this(false);
+        }
+
+        /** With {@code recordsInMemory}: a guest's containerizer, which never recovers. */
+        Node(boolean recordsInMemory) {
+            UnifiedContainerizer.Builder b = UnifiedContainerizer.builder(paths,
+                            new ConfigValidator(new NodeCapacity(4, 16L << 30)))
                     .isolator(tap).isolator(network).isolator(memory)
                     .launcher(process).launcher(vm)
-                    .provisioner(provisioner)
-                    .build();
+                    .provisioner(provisioner);
+            containerizer = (recordsInMemory ? b.recordsInMemory() : b).build();
         }
 
         Node recovered() {
@@ -152,6 +158,26 @@ class UnifiedContainerizerTest {
         ContainerRecord record = recordOnDisk("web");
         assertEquals(ContainerState.TERMINATED, record.getStatus().getState());
         assertEquals(3, record.getStatus().getTermination().getExitCode());
+    }
+
+    /** A containerizer that never recovers (a guest's) writes no record, and launches, ends and removes as ever. */
+    @Test
+    void recordsInMemoryAreNeverWrittenYetTheLifecycleIsTheSame() throws Exception {
+        Node node = new Node(true).recovered();
+        Path record = paths.containerRecord(dirOf("guest"));
+
+        ContainerStatus status = node.containerizer.launch(config("guest").build());
+        assertEquals(ContainerState.RUNNING, status.getState());
+        assertEquals(ContainerState.RUNNING, node.containerizer.status("guest").getState());
+        assertTrue(Files.isDirectory(dirOf("guest")), "the container's directory is made as ever");
+        assertFalse(Files.exists(record), "a record was written");
+
+        processes.exit(status.getPid(), 4);
+        assertEquals(4, await(node.containerizer.wait("guest")).getExitCode());
+        assertEquals(ContainerState.TERMINATED, node.containerizer.status("guest").getState());
+        assertFalse(Files.exists(record), "a record was written");
+        node.containerizer.remove("guest");
+        assertFalse(Files.exists(dirOf("guest")));
     }
 
     @Test
