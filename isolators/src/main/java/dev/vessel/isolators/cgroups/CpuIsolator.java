@@ -24,11 +24,16 @@ public final class CpuIsolator extends CgroupControllerIsolator {
     @Override
     public LaunchInfo prepare(PrepareContext context) {
         ContainerCgroups cg = context.get(CgroupKeys.CGROUPS);
-        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), context.config().getResources().getCpus()));
+        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), context.config().getResources().getCpus(),
+                true));
         return LaunchInfo.getDefaultInstance();
     }
 
-    private static void apply(Path dir, int version, double cpus) {
+    /**
+     * {@code fresh}: the cgroup was made just now (the cgroups isolator refuses one that exists), so a v2 quota of
+     * none is already there ({@code max 100000}) and not written again.
+     */
+    private static void apply(Path dir, int version, double cpus, boolean fresh) {
         long shares = cpus > 0 ? Math.max(2, Math.round(cpus * 1024)) : 1024;
         long quota = cpus > 0 ? Math.max(1000, Math.round(cpus * PERIOD_US)) : -1;
         if (version == 1) {
@@ -39,14 +44,16 @@ public final class CpuIsolator extends CgroupControllerIsolator {
             // the mapping runc and systemd use from v1 shares [2, 262144] to v2 weight [1, 10000]
             long weight = 1 + ((shares - 2) * 9999) / 262142;
             CgroupFiles.write(dir, "cpu.weight", Long.toString(weight));
-            CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + PERIOD_US);
+            if (quota > 0 || !fresh) {
+                CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + PERIOD_US);
+            }
         }
     }
 
     @Override
     public void update(ContainerContext context, Resources resources) {
         ContainerCgroups cg = cgroups.cgroupsOf(context);
-        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), resources.getCpus()));
+        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), resources.getCpus(), false));
     }
 
     @Override

@@ -36,11 +36,14 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
     public LaunchInfo prepare(PrepareContext context) {
         ContainerCgroups cg = context.get(CgroupKeys.CGROUPS);
         cg.of(CONTROLLER).ifPresent(dir -> {
+            long bytes = context.config().getResources().getMemoryBytes();
             if (cg.version(CONTROLLER) == 1) {
                 // the kernel default swappiness would let a limited container swap instead of OOM
                 CgroupFiles.write(dir, "memory.swappiness", "0");
+            } else if (bytes <= 0) {
+                return; // the cgroups isolator made it just now (it refuses one that exists): v2 starts without limits
             }
-            setLimit(dir, cg.version(CONTROLLER), context.config().getResources().getMemoryBytes());
+            setLimit(dir, cg.version(CONTROLLER), bytes);
         });
         return LaunchInfo.getDefaultInstance();
     }

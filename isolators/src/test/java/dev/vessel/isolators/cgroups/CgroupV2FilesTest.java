@@ -1,6 +1,7 @@
 package dev.vessel.isolators.cgroups;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.isolation.IsolatorChain;
@@ -79,6 +80,37 @@ class CgroupV2FilesTest {
         assertEquals("max", Files.readString(dir.resolve("memory.max")), "0 means no limit");
         assertEquals("200000 100000", Files.readString(dir.resolve("cpu.max")));
         assertEquals("2048", Files.readString(dir.resolve("pids.max")), "0 means the default");
+    }
+
+    /**
+     * A task without limits on v2: the new cgroup's own defaults (no memory limit, swap allowed as the kernel
+     * sets it, no CPU quota) are not written again, the weight and the default pids limit are.
+     */
+    @Test
+    void noLimitsWriteNothingANewV2CgroupAlreadyHas() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("cgroup2"));
+        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
+        Files.writeString(root.resolve("cgroup.subtree_control"), "");
+        Path mountinfo = tmp.resolve("mountinfo");
+        Files.writeString(mountinfo, "30 23 0:26 / " + root + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+        CgroupsIsolator cgroups = new CgroupsIsolator(CgroupHierarchies.detect(mountinfo), "vessel");
+        IsolatorChain chain = new IsolatorChain(IsolatorGraph.build(List.of(cgroups, new MemoryIsolator(cgroups),
+                new CpuIsolator(cgroups), new PidsIsolator(cgroups)),
+                Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
+        ContainerContext ctx = context("plain", Resources.getDefaultInstance());
+
+        chain.prepare(i -> ctx, Map.of());
+
+        Path dir = root.resolve("vessel/plain");
+        assertFalse(Files.exists(dir.resolve("memory.max")), "memory.max written though a new cgroup has none");
+        assertFalse(Files.exists(dir.resolve("memory.swap.max")));
+        assertFalse(Files.exists(dir.resolve("cpu.max")), "cpu.max written though a new cgroup has no quota");
+        assertEquals("39", Files.readString(dir.resolve("cpu.weight")), "1024 shares, as runc maps them");
+        assertEquals("2048", Files.readString(dir.resolve("pids.max")), "the default pids limit");
+
+        chain.update(i -> ctx, Resources.getDefaultInstance());
+        assertEquals("max", Files.readString(dir.resolve("memory.max")), "an update undoes a limit set before");
+        assertEquals("max 100000", Files.readString(dir.resolve("cpu.max")), "an update undoes a quota set before");
     }
 
     private ContainerContext context(String id, Resources resources) {
