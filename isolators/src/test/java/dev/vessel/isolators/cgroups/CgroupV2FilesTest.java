@@ -30,17 +30,7 @@ class CgroupV2FilesTest {
     @Test
     void onAPureV2HostLimitsAndStatisticsUseV2Files() throws Exception {
         Path root = Files.createDirectories(tmp.resolve("cgroup2"));
-        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
-        Files.writeString(root.resolve("cgroup.subtree_control"), "");
-        Path mountinfo = tmp.resolve("mountinfo");
-        Files.writeString(mountinfo, "30 23 0:26 / " + root + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
-
-        CgroupHierarchies hierarchies = CgroupHierarchies.detect(mountinfo);
-        assertEquals("v2", hierarchies.mode());
-        CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, "vessel");
-        IsolatorChain chain = new IsolatorChain(IsolatorGraph.build(List.of(cgroups, new MemoryIsolator(cgroups),
-                new CpuIsolator(cgroups), new PidsIsolator(cgroups)),
-                Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
+        IsolatorChain chain = v2Chain(root);
         ContainerContext ctx = context("web", Resources.newBuilder().setMemoryBytes(64L << 20).setCpus(0.5).setPids(32).build());
 
         chain.prepare(i -> ctx, Map.of());
@@ -89,14 +79,7 @@ class CgroupV2FilesTest {
     @Test
     void noLimitsWriteNothingANewV2CgroupAlreadyHas() throws Exception {
         Path root = Files.createDirectories(tmp.resolve("cgroup2"));
-        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
-        Files.writeString(root.resolve("cgroup.subtree_control"), "");
-        Path mountinfo = tmp.resolve("mountinfo");
-        Files.writeString(mountinfo, "30 23 0:26 / " + root + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
-        CgroupsIsolator cgroups = new CgroupsIsolator(CgroupHierarchies.detect(mountinfo), "vessel");
-        IsolatorChain chain = new IsolatorChain(IsolatorGraph.build(List.of(cgroups, new MemoryIsolator(cgroups),
-                new CpuIsolator(cgroups), new PidsIsolator(cgroups)),
-                Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
+        IsolatorChain chain = v2Chain(root);
         ContainerContext ctx = context("plain", Resources.getDefaultInstance());
 
         chain.prepare(i -> ctx, Map.of());
@@ -111,6 +94,20 @@ class CgroupV2FilesTest {
         chain.update(i -> ctx, Resources.getDefaultInstance());
         assertEquals("max", Files.readString(dir.resolve("memory.max")), "an update undoes a limit set before");
         assertEquals("max 100000", Files.readString(dir.resolve("cpu.max")), "an update undoes a quota set before");
+    }
+
+    /** The cgroups isolator and its memory, cpu and pids controllers over a pure v2 hierarchy faked at {@code root}. */
+    private IsolatorChain v2Chain(Path root) throws Exception {
+        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
+        Files.writeString(root.resolve("cgroup.subtree_control"), "");
+        Path mountinfo = tmp.resolve("mountinfo");
+        Files.writeString(mountinfo, "30 23 0:26 / " + root + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+        CgroupHierarchies hierarchies = CgroupHierarchies.detect(mountinfo);
+        assertEquals("v2", hierarchies.mode());
+        CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, "vessel");
+        return new IsolatorChain(IsolatorGraph.build(List.of(cgroups, new MemoryIsolator(cgroups),
+                new CpuIsolator(cgroups), new PidsIsolator(cgroups)),
+                Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
     }
 
     private ContainerContext context(String id, Resources resources) {
