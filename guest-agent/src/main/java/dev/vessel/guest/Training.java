@@ -202,19 +202,19 @@ final class Training {
                     "the launch failed elsewhere than at the spawn of its helper: " + reply);
         }
         if (withNode) {
-            // a task's events: output from its logs, then its exit
+            // a running task's events: output from its logs, the end of an exec into it, then its exit. Running
+            // when they start, as a task is (the forwarder's wait for news of one: whether an exec ended, which
+            // the warm-up task, ended before its forwarder looks, may not reach).
             Path containerDir = Files.createDirectories(paths.containerDir(List.of(TASK)));
             Files.writeString(paths.stdoutLog(containerDir), "out\n");
             Files.writeString(paths.stderrLog(containerDir), "err\n");
-            TaskEvents events = TaskEvents.start(TASK, containerDir, new LogReader(paths),
-                    CompletableFuture.completedFuture(Termination.newBuilder()
-                            .setReason(TerminationReason.EXITED).setExitCode(0).build()), link);
-            int chunks = 0;
-            for (GuestFrame event = expect(in); !event.hasExited(); event = expect(in)) {
-                check(event.hasOutput(), "a task event that is neither output nor exit: " + event);
-                chunks++;
-            }
-            check(chunks == 2, "the task's exit came before its output");
+            CompletableFuture<Termination> exit = new CompletableFuture<>();
+            TaskEvents events = TaskEvents.start(TASK, containerDir, new LogReader(paths), exit, link);
+            check(expect(in).hasOutput() && expect(in).hasOutput(), "the task's output did not come first");
+            events.addExec("exec", CompletableFuture.completedFuture(0));
+            check(expect(in).hasExecExited(), "the end of the task's exec did not come next");
+            exit.complete(Termination.newBuilder().setReason(TerminationReason.EXITED).setExitCode(0).build());
+            check(expect(in).hasExited(), "the task's exit did not come last");
             events.stop();
         }
     }
