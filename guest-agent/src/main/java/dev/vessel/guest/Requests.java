@@ -112,7 +112,8 @@ final class Requests {
                                 + "open_stream or exec");
             }
         } catch (VesselException e) {
-            reply.setError(Error.newBuilder().setField(e.field().orElse("")).setMessage(e.getMessage()));
+            reply.setError(Error.newBuilder().setField(e.field().orElse("")).setMessage(e.getMessage())
+                    .setCode(e.code().name()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             reply.setError(Error.newBuilder().setMessage("interrupted"));

@@ -307,12 +307,23 @@ public final class AgentClient implements AutoCloseable {
             }
             if (frame.hasError()) {
                 String field = frame.getError().getField();
-                p.reply.completeExceptionally(new VesselException(
-                        field.isEmpty() ? ErrorCode.INTERNAL : ErrorCode.INVALID_ARGUMENT, field.isEmpty() ? null : field,
+                p.reply.completeExceptionally(new VesselException(code(frame.getError()), field.isEmpty() ? null : field,
                         "the guest agent refused the " + p.what + " request: " + frame.getError().getMessage()));
             } else {
                 p.reply.complete(frame);
             }
+        }
+
+        /**
+         * A refusal naming a field is the request's fault, one naming none the guest's; a guest's FAILED_PRECONDITION
+         * (its task busy or ended as things stand) stays one, which callers take as "it ended in between". Any
+         * other code a guest names is not taken: a guest does not choose how the host reports its errors.
+         */
+        private static ErrorCode code(dev.vessel.core.agent.Error error) {
+            if (error.getCode().equals(ErrorCode.FAILED_PRECONDITION.name())) {
+                return ErrorCode.FAILED_PRECONDITION;
+            }
+            return error.getField().isEmpty() ? ErrorCode.INTERNAL : ErrorCode.INVALID_ARGUMENT;
         }
 
         private void event(ChannelHandlerContext ctx, GuestFrame frame) {

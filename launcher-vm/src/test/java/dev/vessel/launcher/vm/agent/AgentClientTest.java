@@ -151,6 +151,27 @@ class AgentClientTest {
         assertTrue(error.getMessage().contains("99 is not a signal"), error.getMessage());
     }
 
+    /** The guest's task busy or ended as things stand: the host reports it so too, and no other code it names. */
+    @Test
+    void aGuestsFailedPreconditionStaysOneAndNoOtherCodeIsTaken() throws Exception {
+        connect(QUIET);
+        CompletableFuture<GuestFrame> busy = client.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId("c")), REPLY);
+        HostFrame first = guest.receive();
+        guest.send(GuestFrame.newBuilder().setRequestId(first.getRequestId()).setError(dev.vessel.core.agent.Error
+                .newBuilder().setField("c").setMessage("container 'c' is RUNNING and busy").setCode("FAILED_PRECONDITION")));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> busy.get(30, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, assertInstanceOf(VesselException.class, e.getCause()).code());
+
+        CompletableFuture<GuestFrame> claimed = client.request(HostFrame.newBuilder().setUsage(UsageRequest.newBuilder()
+                .setContainerId("c")), REPLY);
+        HostFrame second = guest.receive();
+        guest.send(GuestFrame.newBuilder().setRequestId(second.getRequestId()).setError(dev.vessel.core.agent.Error
+                .newBuilder().setMessage("no such thing").setCode("NOT_FOUND")));
+        e = assertThrows(ExecutionException.class, () -> claimed.get(30, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.INTERNAL, assertInstanceOf(VesselException.class, e.getCause()).code());
+    }
+
     @Test
     void aBrokenConnectionFailsWhatIsInFlightAndIsReported() throws Exception {
         connect(QUIET);
