@@ -6,6 +6,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,17 +38,21 @@ final class FrameSink {
     }
 
     private boolean exitSent() throws IOException {
-        InputStream in = new ByteArrayInputStream(sent.toByteArray());
+        return framesIn(sent.toByteArray()).stream().anyMatch(GuestFrame::hasExited);
+    }
+
+    /** The whole frames written into {@code bytes} (length-delimited, as {@link FrameWriter} writes them). */
+    static List<GuestFrame> framesIn(byte[] bytes) throws IOException {
+        List<GuestFrame> frames = new ArrayList<>();
+        InputStream in = new ByteArrayInputStream(bytes);
         try {
             for (GuestFrame frame = GuestFrame.parseDelimitedFrom(in); frame != null;
                     frame = GuestFrame.parseDelimitedFrom(in)) {
-                if (frame.hasExited()) {
-                    return true;
-                }
+                frames.add(frame);
             }
         } catch (InvalidProtocolBufferException e) {
-            return false; // a frame being written: not yet
+            // the last frame is still being written
         }
-        return false;
+        return frames;
     }
 }

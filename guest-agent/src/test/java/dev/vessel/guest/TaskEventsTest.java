@@ -8,13 +8,11 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.launcher.process.LogReader;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -103,16 +101,11 @@ class TaskEventsTest {
         }
 
         List<GuestFrame> frames() {
-            List<GuestFrame> frames = new ArrayList<>();
-            InputStream in = new ByteArrayInputStream(toByteArray());
             try {
-                for (GuestFrame f = GuestFrame.parseDelimitedFrom(in); f != null; f = GuestFrame.parseDelimitedFrom(in)) {
-                    frames.add(f);
-                }
+                return FrameSink.framesIn(toByteArray());
             } catch (IOException e) {
-                // a frame still being written
+                throw new UncheckedIOException(e);
             }
-            return frames;
         }
     }
 }
