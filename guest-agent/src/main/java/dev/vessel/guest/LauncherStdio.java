@@ -1,8 +1,6 @@
 package dev.vessel.guest;
 
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
-import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.paths.Trees;
@@ -13,8 +11,6 @@ import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.List;
 
 /**
  * The guest's process launcher's attach and exec, called directly: the host's containerizer keeps the
@@ -53,32 +49,8 @@ final class LauncherStdio implements TaskStdio {
         return new ExecPlan(execId, config, Trees.createDirectories(paths.execDir(container.containerDir(), execId)));
     }
 
-    /** What the containerizer hands its launcher about the container. */
+    /** What the containerizer hands its launcher about the container: the task's checkpoint slot with it. */
     private ContainerContext context(String containerId) {
-        ContainerConfig config = containerizer.config(containerId);
-        String pod = config.getParentId(); // a VM pod's member is nested in its pod, as the guest launched it
-        Path dir = paths.containerDir(pod.isEmpty() ? List.of(containerId) : List.of(pod, containerId));
-        Checkpoint checkpoint = new Checkpoint(paths.launcherCheckpoint(dir));
-        return new ContainerContext() {
-            @Override
-            public String containerId() {
-                return containerId;
-            }
-
-            @Override
-            public ContainerConfig config() {
-                return config;
-            }
-
-            @Override
-            public Path containerDir() {
-                return dir;
-            }
-
-            @Override
-            public Checkpoint checkpoint() {
-                return checkpoint;
-            }
-        };
+        return containerizer.launcherContext(containerId);
     }
 }

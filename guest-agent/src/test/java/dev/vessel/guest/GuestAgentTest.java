@@ -22,7 +22,6 @@ import dev.vessel.core.agent.TaskExited;
 import dev.vessel.core.agent.UpdateResources;
 import dev.vessel.core.agent.UsageRequest;
 import dev.vessel.core.agent.WarmUp;
-import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.model.ContainerConfig;
@@ -475,7 +474,7 @@ class GuestAgentTest {
 
         launched(host.request(launch("takes-the-spare", "echo up; sleep 1000")));
         host.awaitOutput("takes-the-spare", "up\n");
-        long monitor = new Checkpoint(paths.launcherCheckpoint(paths.containerDir(List.of("takes-the-spare"))))
+        long monitor = containerizer.launcherContext("takes-the-spare").checkpoint()
                 .load(ProtoCodec.of(1, ProcessTaskCheckpoint.parser())).orElseThrow().getHelperPid();
         assertTrue(ready.contains(monitor), "the task's monitor " + monitor + " was not started by the warm-up: " + ready);
         assertTrue(ready.containsAll(helpers()), "a helper was started behind the launch: " + helpers() + " after " + ready);

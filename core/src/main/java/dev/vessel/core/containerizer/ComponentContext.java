@@ -2,7 +2,6 @@ package dev.vessel.core.containerizer;
 
 import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.model.ContainerConfig;
-import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import java.nio.file.Path;
@@ -14,18 +13,17 @@ import java.util.function.Function;
 record ComponentContext(String containerId, ContainerConfig config, Path containerDir, Checkpoint checkpoint)
         implements ContainerContext {
 
-    static ComponentContext ofLauncher(RuntimePaths paths, Container c) {
-        return new ComponentContext(c.id, c.record.getConfig(), c.dir, new Checkpoint(paths.launcherCheckpoint(c.dir)));
+    static ComponentContext ofLauncher(Container c) {
+        return new ComponentContext(c.id, c.record.getConfig(), c.dir, c.launcherCheckpoint());
     }
 
-    static ComponentContext ofIsolator(RuntimePaths paths, Container c, Isolator isolator) {
-        return new ComponentContext(c.id, c.record.getConfig(), c.dir,
-                new Checkpoint(paths.isolatorCheckpoint(c.dir, isolator.name())));
+    static ComponentContext ofIsolator(Container c, Isolator isolator) {
+        return new ComponentContext(c.id, c.record.getConfig(), c.dir, c.isolatorCheckpoint(isolator.name()));
     }
 
     /** The context of each isolator, made once per isolator for one pass of a chain over the container. */
-    static Function<Isolator, ContainerContext> perIsolator(RuntimePaths paths, Container c) {
+    static Function<Isolator, ContainerContext> perIsolator(Container c) {
         Map<Isolator, ContainerContext> contexts = new ConcurrentHashMap<>(); // prepare runs concurrently
-        return isolator -> contexts.computeIfAbsent(isolator, i -> ofIsolator(paths, c, i));
+        return isolator -> contexts.computeIfAbsent(isolator, i -> ofIsolator(c, i));
     }
 }

@@ -1,5 +1,6 @@
 package dev.vessel.core.containerizer;
 
+import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.checkpoint.CheckpointFile;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.model.ContainerRecord;
@@ -11,7 +12,9 @@ import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -30,6 +33,9 @@ final class Container {
     final Path dir;
     /** Where the record is checkpointed; null where records live in memory only (see {@link #checkpoint}). */
     private final Path recordFile;
+    private final RuntimePaths paths;
+    /** Its launcher's and isolators' checkpoint slots, by component, where records live in memory only; else null. */
+    private final Map<String, Checkpoint> slotsInMemory;
     final ReentrantLock lock = new ReentrantLock();
     /** Completes with the termination once the container is TERMINATED (or its cleanup failed). */
     final CompletableFuture<Termination> terminated = new CompletableFuture<>();
@@ -58,13 +64,16 @@ final class Container {
 
     /**
      * The container at the end of {@code lineage}, in the directory the layout gives it; its record is written to
-     * disk at each checkpoint unless {@code recordOnDisk} is false (a containerizer that never recovers).
+     * disk at each checkpoint unless {@code recordOnDisk} is false (a containerizer that never recovers), which
+     * keeps its components' checkpoints in memory too.
      */
     Container(RuntimePaths paths, List<String> lineage, boolean recordOnDisk, ContainerRecord.Builder record) {
         this.id = lineage.getLast();
         this.lineage = List.copyOf(lineage);
         this.dir = paths.containerDir(lineage);
         this.recordFile = recordOnDisk ? paths.containerRecord(dir) : null;
+        this.paths = paths;
+        this.slotsInMemory = recordOnDisk ? null : new ConcurrentHashMap<>(); // isolators prepare concurrently
         this.execs = new ContainerExecs(paths, id, dir);
         this.record = record;
         terminated.whenComplete((t, e) -> {
@@ -145,6 +154,18 @@ final class Container {
     void moveTo(ContainerState next) {
         enter(next);
         checkpoint();
+    }
+
+    /** Its launcher's checkpoint slot: the same one each time it is asked for. */
+    Checkpoint launcherCheckpoint() {
+        return slotsInMemory == null ? Checkpoint.at(paths.launcherCheckpoint(dir))
+                : slotsInMemory.computeIfAbsent("", name -> Checkpoint.inMemory());
+    }
+
+    /** The checkpoint slot of its isolator {@code name}: the same one each time it is asked for. */
+    Checkpoint isolatorCheckpoint(String name) {
+        return slotsInMemory == null ? Checkpoint.at(paths.isolatorCheckpoint(dir, name))
+                : slotsInMemory.computeIfAbsent("isolator " + name, n -> Checkpoint.inMemory());
     }
 
     /** Publishes the record, and writes it for recovery unless the containerizer keeps records in memory only. */

@@ -56,7 +56,7 @@ final class ContainerReaper {
 
     /** Ends the container when its task exits, or destroys the task when an isolator reports a limitation. */
     void watch(Container c) {
-        c.limitation = chains.of(c).watch(ComponentContext.perIsolator(paths, c));
+        c.limitation = chains.of(c).watch(ComponentContext.perIsolator(c));
         c.limitation.thenAccept(limitation -> onLimitation(c, limitation));
         // A fresh thread: exit handling takes the container's lock, which the completer may hold.
         c.task.exit().whenComplete((termination, error) -> Thread.ofVirtual().name("exit-" + c.id)
@@ -202,7 +202,7 @@ final class ContainerReaper {
     void release(Container c) {
         List<RuntimeException> failures = new ArrayList<>();
         try {
-            chains.of(c).cleanup(ComponentContext.perIsolator(paths, c));
+            chains.of(c).cleanup(ComponentContext.perIsolator(c));
         } catch (RuntimeException e) {
             failures.add(e);
         }

@@ -69,7 +69,7 @@ final class ContainerRecovery {
         // containers' cleanups then fail, are marked and retried like any other.
         sweep(() -> chains.all().recover(isolator -> live.stream()
                 .filter(c -> isolator.appliesTo(c.record.getConfig().getIsolation()))
-                .<ContainerContext>map(c -> ComponentContext.ofIsolator(paths, c, isolator)).toList()));
+                .<ContainerContext>map(c -> ComponentContext.ofIsolator(c, isolator)).toList()));
 
         // Children before parents, so that tearing a parent down never pulls a child's isolation away.
         for (Container c : found.reversed()) {
@@ -179,7 +179,7 @@ final class ContainerRecovery {
                     Optional<LaunchedTask> task = recoverTask(c);
                     if (task.isPresent()) {
                         c.task = task.get();
-                        c.execs.recover(c.launcher, ComponentContext.ofLauncher(paths, c));
+                        c.execs.recover(c.launcher, ComponentContext.ofLauncher(c));
                         if (c.state() == ContainerState.PAUSED) {
                             freezeAgain(c);
                         }
@@ -238,7 +238,7 @@ final class ContainerRecovery {
      */
     private void freezeAgain(Container c) {
         try {
-            chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+            chains.of(c).freeze(ComponentContext.perIsolator(c), true);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "container ''{0}'' was paused but cannot be frozen again, so it runs: {1}", c.id,
                     e.getMessage());
@@ -284,6 +284,6 @@ final class ContainerRecovery {
             return Optional.empty(); // its launcher is no longer configured on this node, or it ended with the boot
         }
         // Asked even before a pid was recorded: the launcher checkpoints inside fork, so it knows best.
-        return c.launcher.recover(ComponentContext.ofLauncher(paths, c));
+        return c.launcher.recover(ComponentContext.ofLauncher(c));
     }
 }

@@ -24,6 +24,7 @@ import dev.vessel.core.model.RootfsLayers;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerEventListener;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
@@ -453,7 +454,7 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         imageLayers.ifPresent(l -> seed.put(ContainerKeys.IMAGE_LAYERS, l));
         podTask(c).ifPresent(pid -> seed.put(ContainerKeys.POD_TASK, pid));
-        LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(paths, c), seed);
+        LaunchInfo launchInfo = chains.of(c).prepare(ComponentContext.perIsolator(c), seed);
         if (launchInfo.getRootfs().isEmpty() && rootfs != null) {
             launchInfo = launchInfo.toBuilder().setRootfs(rootfs.toString()).build();
         }
@@ -463,11 +464,11 @@ public final class UnifiedContainerizer implements Containerizer {
         checkNotCancelled(c);
         c.enter(ContainerState.ISOLATING);
 
-        LaunchPlan plan = new LaunchPlan(ComponentContext.ofLauncher(paths, c), launchInfo);
+        LaunchPlan plan = new LaunchPlan(ComponentContext.ofLauncher(c), launchInfo);
         c.task = ComponentStep.run("launcher '" + c.launcher.name() + "'", "start the task",
                 () -> c.launcher.fork(plan));
         c.record.getStatusBuilder().setPid(c.task.pid());
-        chains.of(c).isolate(ComponentContext.perIsolator(paths, c), c.task.pid());
+        chains.of(c).isolate(ComponentContext.perIsolator(c), c.task.pid());
         if (!start) {
             c.moveTo(ContainerState.CREATED);
             reaper.watch(c); // a created task may still be killed, or die with its monitor
@@ -787,7 +788,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() != ContainerState.PAUSED) {
                 requireState(c, ContainerState.RUNNING);
             }
-            chains.of(c).update(ComponentContext.perIsolator(paths, c), resources);
+            chains.of(c).update(ComponentContext.perIsolator(c), resources);
             c.record.getConfigBuilder().setResources(resources);
             c.checkpoint();
         } finally {
@@ -818,7 +819,7 @@ public final class UnifiedContainerizer implements Containerizer {
             c.moveTo(ContainerState.PAUSED);
             boolean frozen;
             try {
-                frozen = chains.of(c).freeze(ComponentContext.perIsolator(paths, c), true);
+                frozen = chains.of(c).freeze(ComponentContext.perIsolator(c), true);
             } catch (RuntimeException e) {
                 try {
                     thaw(c);
@@ -856,7 +857,7 @@ public final class UnifiedContainerizer implements Containerizer {
     }
 
     private void thaw(Container c) {
-        chains.of(c).freeze(ComponentContext.perIsolator(paths, c), false);
+        chains.of(c).freeze(ComponentContext.perIsolator(c), false);
     }
 
     /** From its cgroups; a VM task's only host process is its VM's. */
@@ -867,7 +868,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() != ContainerState.CREATED && c.state() != ContainerState.PAUSED) {
                 requireState(c, ContainerState.RUNNING);
             }
-            List<Long> pids = chains.of(c).processes(ComponentContext.perIsolator(paths, c));
+            List<Long> pids = chains.of(c).processes(ComponentContext.perIsolator(c));
             return pids.isEmpty() ? List.of(c.record.getStatus().getPid()) : pids;
         } finally {
             c.lock.unlock();
@@ -888,7 +889,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() != ContainerState.RUNNING && c.state() != ContainerState.PAUSED) {
                 return withExecs(c, c.record.getStatus());
             }
-            ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(paths, c));
+            ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(c));
             return withExecs(c, c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList())
                     .addAllGpus(reported.getGpusList()).build());
         } finally {
@@ -905,6 +906,15 @@ public final class UnifiedContainerizer implements Containerizer {
     @Override
     public ContainerConfig config(String containerId) {
         return get(containerId).snapshot().getConfig();
+    }
+
+    /**
+     * The container as its launcher sees it, with the launcher's checkpoint slot: for a caller that runs the
+     * launcher's attach and exec itself (a guest's agent: its host keeps the execs' records). Never waits.
+     */
+    public ContainerContext launcherContext(String containerId) {
+        Container c = get(containerId);
+        return new ComponentContext(c.id, c.snapshot().getConfig(), c.dir, c.launcherCheckpoint());
     }
 
     /** Runs {@code read} on the container while holding its lock; refuses when it is busy. */
@@ -933,7 +943,7 @@ public final class UnifiedContainerizer implements Containerizer {
             if (c.state() != ContainerState.PAUSED) {
                 requireState(c, ContainerState.RUNNING);
             }
-            return chains.of(c).usage(ComponentContext.perIsolator(paths, c)).toBuilder()
+            return chains.of(c).usage(ComponentContext.perIsolator(c)).toBuilder()
                     .setTimestamp(Timestamps.now()).build();
         });
     }
@@ -1031,7 +1041,7 @@ public final class UnifiedContainerizer implements Containerizer {
                 requireState(c, ContainerState.RUNNING);
             }
             return ComponentStep.run("launcher '" + c.launcher.name() + "'", "attach to the task",
-                    () -> c.launcher.attach(ComponentContext.ofLauncher(paths, c)));
+                    () -> c.launcher.attach(ComponentContext.ofLauncher(c)));
         } finally {
             c.lock.unlock();
         }
@@ -1064,7 +1074,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = lockCurrent(containerId);
         try {
             requireExecutable(c);
-            return c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), true).stdio();
+            return c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(c), true).stdio();
         } finally {
             c.lock.unlock();
         }
@@ -1075,7 +1085,7 @@ public final class UnifiedContainerizer implements Containerizer {
         Container c = lockCurrent(containerId);
         try {
             requireExecutable(c);
-            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(paths, c), false);
+            c.execs.start(execId, c.launcher, ComponentContext.ofLauncher(c), false);
             return c.execs.status(execId);
         } finally {
             c.lock.unlock();

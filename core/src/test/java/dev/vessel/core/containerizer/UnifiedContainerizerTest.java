@@ -162,7 +162,7 @@ class UnifiedContainerizerTest {
 
     /** A containerizer that never recovers (a guest's) writes no record, and launches, ends and removes as ever. */
     @Test
-    void recordsInMemoryAreNeverWrittenYetTheLifecycleIsTheSame() throws Exception {
+    void recordsAndCheckpointsInMemoryAreNeverWrittenYetTheLifecycleIsTheSame() throws Exception {
         Node node = new Node(true).recovered();
         Path record = paths.containerRecord(dirOf("guest"));
 
@@ -171,6 +171,10 @@ class UnifiedContainerizerTest {
         assertEquals(ContainerState.RUNNING, node.containerizer.status("guest").getState());
         assertTrue(Files.isDirectory(dirOf("guest")), "the container's directory is made as ever");
         assertFalse(Files.exists(record), "a record was written");
+        // the launcher's checkpoint too: kept for its exec and attach, in the slot handed to whoever runs them
+        assertFalse(Files.exists(paths.launcherCheckpoint(dirOf("guest"))), "the launcher's checkpoint was written");
+        assertEquals(status.getPid(), node.containerizer.launcherContext("guest").checkpoint()
+                .load(FakeLauncher.PID_CODEC).orElseThrow());
 
         processes.exit(status.getPid(), 4);
         assertEquals(4, await(node.containerizer.wait("guest")).getExitCode());

@@ -61,7 +61,7 @@ class IsolatorChainTest {
 
             @Override
             public Checkpoint checkpoint() {
-                return new Checkpoint(Path.of("/nonexistent", isolator.name()));
+                return Checkpoint.at(Path.of("/nonexistent", isolator.name()));
             }
         };
     }

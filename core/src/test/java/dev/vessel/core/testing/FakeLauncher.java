@@ -26,7 +26,7 @@ import java.util.concurrent.CompletableFuture;
 /** A test double of the launcher SPI over a {@link FakeProcessTable}; checkpoints the pid like a real one. */
 public final class FakeLauncher implements Launcher {
     /** The launcher's checkpoint: just the pid, 8 bytes, schema version 1. */
-    static final CheckpointCodec<Long> PID_CODEC = new CheckpointCodec<>() {
+    public static final CheckpointCodec<Long> PID_CODEC = new CheckpointCodec<>() {
         @Override
         public int version() {
             return 1;

@@ -219,6 +219,6 @@ public final class CniIsolator implements Isolator {
     }
 
     private Checkpoint checkpoint(String containerId) {
-        return new Checkpoint(files.attachments(containerId));
+        return Checkpoint.at(files.attachments(containerId));
     }
 }

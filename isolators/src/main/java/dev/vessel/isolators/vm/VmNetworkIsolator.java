@@ -325,6 +325,6 @@ public final class VmNetworkIsolator implements Isolator {
     }
 
     private Checkpoint checkpoint(String containerId) {
-        return new Checkpoint(paths.vmNetworkCheckpoint(containerId));
+        return Checkpoint.at(paths.vmNetworkCheckpoint(containerId));
     }
 }

@@ -125,7 +125,7 @@ public final class DockerVolumeIsolator implements Isolator {
         for (Path dir : dirs) {
             if (!live.contains(dir)) {
                 try {
-                    unmountAll(new Checkpoint(paths.isolatorCheckpoint(dir, name())));
+                    unmountAll(Checkpoint.at(paths.isolatorCheckpoint(dir, name())));
                 } catch (VesselException e) {
                     LOG.log(Level.WARNING, "cannot unmount the Docker volumes of the gone container in {0}: {1}",
                             dir, e.getMessage());

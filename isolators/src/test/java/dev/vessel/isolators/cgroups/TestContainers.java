@@ -31,7 +31,7 @@ final class TestContainers {
 
             @Override
             public Checkpoint checkpoint() {
-                return new Checkpoint(dir.resolve(id + ".ckpt"));
+                return Checkpoint.at(dir.resolve(id + ".ckpt"));
             }
         };
     }

@@ -16,7 +16,7 @@ public record DirectPrepareContext(ContainerConfig config, Path containerDir, Ch
         Map<Key<?>, Object> data) implements PrepareContext {
 
     public DirectPrepareContext(ContainerConfig config, Path containerDir, Path checkpointFile) {
-        this(config, containerDir, new Checkpoint(checkpointFile), new HashMap<>());
+        this(config, containerDir, Checkpoint.at(checkpointFile), new HashMap<>());
     }
 
     /** This context with {@code key} set, as the isolator providing it would have. */

@@ -195,14 +195,14 @@ class DockerVolumeIsolatorTest {
         VolumeDriverClient client = VolumeDriverClient.connect(node.pluginDir, DRIVER, Duration.ofSeconds(10));
         client.create("orphanvol", Map.of());
         Path mountpoint = client.mount("orphanvol", "orphan-id");
-        Checkpoint leftover = new Checkpoint(node.paths.isolatorCheckpoint(
-                node.paths.containerDir(List.of("gone")), "volume/docker"));
+        Path leftoverFile = node.paths.isolatorCheckpoint(node.paths.containerDir(List.of("gone")), "volume/docker");
+        Checkpoint leftover = Checkpoint.at(leftoverFile);
         leftover.save(MountedVolumes.CODEC, new MountedVolumes(
                 List.of(new MountedVolumes.Entry(DRIVER, "orphanvol", "orphan-id", mountpoint.toString()))));
 
         node.restart();
         assertTrue(calls().contains("/VolumeDriver.Unmount orphanvol orphan-id"), calls().toString());
-        assertFalse(Files.exists(leftover.file()));
+        assertFalse(Files.exists(leftoverFile));
     }
 
     @Test

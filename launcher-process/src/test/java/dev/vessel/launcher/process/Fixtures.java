@@ -95,7 +95,7 @@ final class Fixtures {
     /** What a launcher is told about container {@code id} of {@code containerizer}. */
     static ContainerContext context(UnifiedContainerizer containerizer, RuntimePaths paths, String id) {
         Path dir = containerDir(paths, id);
-        return new Context(id, containerizer.config(id), dir, new Checkpoint(paths.launcherCheckpoint(dir)));
+        return new Context(id, containerizer.config(id), dir, Checkpoint.at(paths.launcherCheckpoint(dir)));
     }
 
     private record Context(String containerId, ContainerConfig config, Path containerDir, Checkpoint checkpoint)
@@ -147,7 +147,7 @@ final class Fixtures {
 
     /** What the process launcher saved for container {@code id}: its helper's and task's pids. */
     static ProcessTaskCheckpoint checkpoint(RuntimePaths paths, String id) {
-        return new Checkpoint(paths.launcherCheckpoint(containerDir(paths, id))).load(ProcessLauncher.CODEC).orElseThrow();
+        return Checkpoint.at(paths.launcherCheckpoint(containerDir(paths, id))).load(ProcessLauncher.CODEC).orElseThrow();
     }
 
     /** The state letter of {@code pid} (field 3 of its stat: R, S, Z...), empty when there is no such process. */

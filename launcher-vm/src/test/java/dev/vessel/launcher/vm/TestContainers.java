@@ -37,7 +37,7 @@ final class TestContainers {
 
     static Context context(RuntimePaths paths, ContainerConfig config) throws Exception {
         Path dir = Files.createDirectories(paths.containerDir(List.of(config.getId())));
-        return new Context(config.getId(), config, dir, new Checkpoint(paths.launcherCheckpoint(dir)));
+        return new Context(config.getId(), config, dir, Checkpoint.at(paths.launcherCheckpoint(dir)));
     }
 
     static LaunchPlan plan(Context context, Path rootfs, long memoryBytes) {

@@ -101,7 +101,7 @@ class VmBootTest {
         assertTrue(e.getMessage().contains(TestGuest.MARKER), "the console's tail explains: " + e.getMessage()
                 + "\n--- whole console:\n" + Files.readString(paths.consoleLog(context.containerDir())));
         assertFalse(LibvirtFixture.allDomainNames().contains("vessel-mute"));
-        assertFalse(Files.exists(context.checkpoint().file()));
+        assertFalse(Files.exists(paths.launcherCheckpoint(context.containerDir())));
         assertFalse(Files.exists(paths.agentSocket(context.containerDir())));
     }
 

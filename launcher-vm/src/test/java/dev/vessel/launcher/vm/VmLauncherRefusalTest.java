@@ -143,7 +143,7 @@ class VmLauncherRefusalTest {
     private void assertNothingLeft(TestContainers.Context context) throws Exception {
         String domain = DomainNames.forContainer(context.containerId());
         assertFalse(LibvirtFixture.allDomainNames().contains(domain), domain + " exists after a refused fork");
-        assertFalse(Files.exists(context.checkpoint().file()), "a refused fork wrote a checkpoint");
+        assertFalse(Files.exists(paths.launcherCheckpoint(context.containerDir())), "a refused fork wrote a checkpoint");
         assertFalse(Files.exists(paths.agentSocket(context.containerDir())), "a refused fork left a socket");
         assertTrue(launcher.runningTask(context.containerId()).isEmpty());
     }
