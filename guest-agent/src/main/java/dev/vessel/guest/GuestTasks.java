@@ -256,7 +256,8 @@ final class GuestTasks {
     /**
      * The task's exit, reported only once what it wrote to a disk is on that disk: the host destroys
      * the VM as soon as it hears of the exit, and the guest's page cache goes with it. (A share needs
-     * nothing: 9p writes reach the host as they are made.)
+     * nothing: 9p writes reach the host as they are made, and what a shared mapping wrote once it is unmapped,
+     * at the latest when its process exits: VmVolumeTaskTest's task writes through one and never msyncs.)
      */
     private static CompletableFuture<Termination> flushedOnExit(CompletableFuture<Termination> exit, Task task) {
         return task.writesToADisk ? exit.thenApplyAsync(t -> {

@@ -84,6 +84,7 @@ class VmVolumeTaskTest {
                 "echo y > /disk2/new || echo disk2 refused the write",
                 "echo t > /scratch/t && grep ' /scratch ' /proc/mounts | grep -q tmpfs && echo scratch is a tmpfs",
                 "/data/map-write /data/mapped && echo mapped a file of the volume",
+                "/data/map-write --no-msync /data/unsynced && echo mapped without msync",
                 "echo done; sleep 1000"))
                 .addVolumes(hostPath("/data", data))
                 .addVolumes(hostPath("/conf", conf).setReadOnly(true))
@@ -97,11 +98,14 @@ class VmVolumeTaskTest {
                 .build());
         String stdout = awaitStdout(id, "done\n");
         assertEquals("seeded by the host\nconf refused the write\nhello from the disk\nhello from the disk\n"
-                + "disk2 refused the write\nscratch is a tmpfs\nmapped a file of the volume\ndone\n", stdout, () -> stdout + stderr(id));
+                + "disk2 refused the write\nscratch is a tmpfs\nmapped a file of the volume\nmapped without msync\ndone\n",
+                stdout, () -> stdout + stderr(id));
         assertTrue(stderr(id).contains("Read-only file system"), () -> stderr(id));
         assertEquals("from the guest\n", Files.readString(data.resolve("out")), "the host sees the task's file");
         assertEquals("written through a shared mapping\n", Files.readString(data.resolve("mapped")),
                 "the host sees what the task wrote through a shared mapping");
+        assertEquals("written through a shared mapping\n", Files.readString(data.resolve("unsynced")),
+                "the host sees what a process wrote through a shared mapping it never synced, once it exited");
         assertFalse(Files.exists(conf.resolve("new")), "a read-only volume was written");
         Path persistent = node.paths.persistentVolume("vol-kept");
         assertEquals("kept across tasks\n", Files.readString(persistent.resolve("note")));
