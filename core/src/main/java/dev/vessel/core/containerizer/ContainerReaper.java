@@ -8,7 +8,6 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.Limitation;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
-import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Provisioner;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -37,7 +36,6 @@ final class ContainerReaper {
     /** A failed cleanup is retried after 1 s, then twice as long each time, at most this long. */
     private static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(1);
 
-    private final RuntimePaths paths;
     private final IsolatorChains chains;
     private final Optional<Provisioner> provisioner;
     /** Told of each container that has become TERMINATED, with its lock held (its restart policy's turn). */
@@ -46,9 +44,7 @@ final class ContainerReaper {
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("cleanup-retries").factory());
 
-    ContainerReaper(RuntimePaths paths, IsolatorChains chains, Optional<Provisioner> provisioner,
-            Consumer<Container> terminated) {
-        this.paths = paths;
+    ContainerReaper(IsolatorChains chains, Optional<Provisioner> provisioner, Consumer<Container> terminated) {
         this.chains = chains;
         this.provisioner = provisioner;
         this.terminated = terminated;

@@ -118,7 +118,7 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         this.events = new LifecycleEvents(b.events);
         this.restarts = new RestartScheduler(this::restartByPolicy);
-        this.reaper = new ContainerReaper(paths, chains, provisioner, this::ended);
+        this.reaper = new ContainerReaper(chains, provisioner, this::ended);
     }
 
     public static Builder builder(RuntimePaths paths, ConfigValidator validator) {
