@@ -16,7 +16,10 @@ public sealed interface Checkpoint permits Checkpoint.OnDisk, Checkpoint.InMemor
         return new OnDisk(file);
     }
 
-    /** A slot that keeps what is saved as it is: nothing encoded, nothing written. */
+    /**
+     * A slot that keeps what is saved as it is: nothing encoded, nothing written. What is saved must not change
+     * afterwards, as a checkpoint's state does not (protobuf messages, records of immutable parts).
+     */
     static Checkpoint inMemory() {
         return new InMemory();
     }
