@@ -96,7 +96,7 @@ final class GuestTasks {
      */
     GuestTasks(UnifiedContainerizer containerizer, Launcher launcher, RuntimePaths paths, HostShare share, HostLink link,
             Runnable startSpareHelper) {
-        this(containerizer, paths, share, BlockDevices.GUEST, link, new LauncherStdio(containerizer, launcher, paths),
+        this(containerizer, paths, share, BlockDevices.GUEST, link, new LauncherStdio(containerizer, launcher),
                 startSpareHelper);
     }
 

@@ -166,7 +166,7 @@ class GuestAgentTest {
                 bind.unmount(target);
             }
         };
-        TaskStdio real = new LauncherStdio(containerizer, launcher, paths);
+        TaskStdio real = new LauncherStdio(containerizer, launcher);
         TaskStdio stdio = new TaskStdio() { // a test may put its own processes in the launcher's place
             @Override
             public StdioChannel attach(String containerId) throws Exception {

@@ -34,8 +34,10 @@ final class Container {
     /** Where the record is checkpointed; null where records live in memory only (see {@link #checkpoint}). */
     private final Path recordFile;
     private final RuntimePaths paths;
-    /** Its launcher's and isolators' checkpoint slots, by component, where records live in memory only; else null. */
-    private final Map<String, Checkpoint> slotsInMemory;
+    /** Its launcher's checkpoint slot: a file, or memory where records live in memory only. */
+    private final Checkpoint launcherSlot;
+    /** Its isolators' checkpoint slots, by isolator, where records live in memory only; else null (files). */
+    private final Map<String, Checkpoint> isolatorSlotsInMemory;
     final ReentrantLock lock = new ReentrantLock();
     /** Completes with the termination once the container is TERMINATED (or its cleanup failed). */
     final CompletableFuture<Termination> terminated = new CompletableFuture<>();
@@ -73,8 +75,9 @@ final class Container {
         this.dir = paths.containerDir(lineage);
         this.recordFile = recordOnDisk ? paths.containerRecord(dir) : null;
         this.paths = paths;
-        this.slotsInMemory = recordOnDisk ? null : new ConcurrentHashMap<>(); // isolators prepare concurrently
-        this.execs = new ContainerExecs(paths, id, dir);
+        this.launcherSlot = recordOnDisk ? Checkpoint.at(paths.launcherCheckpoint(dir)) : Checkpoint.inMemory();
+        this.isolatorSlotsInMemory = recordOnDisk ? null : new ConcurrentHashMap<>(); // isolators prepare concurrently
+        this.execs = new ContainerExecs(paths, id, dir, this::execLauncherCheckpoint);
         this.record = record;
         terminated.whenComplete((t, e) -> {
             if (e == null) {
@@ -158,14 +161,21 @@ final class Container {
 
     /** Its launcher's checkpoint slot: the same one each time it is asked for. */
     Checkpoint launcherCheckpoint() {
-        return slotsInMemory == null ? Checkpoint.at(paths.launcherCheckpoint(dir))
-                : slotsInMemory.computeIfAbsent("", name -> Checkpoint.inMemory());
+        return launcherSlot;
     }
 
     /** The checkpoint slot of its isolator {@code name}: the same one each time it is asked for. */
     Checkpoint isolatorCheckpoint(String name) {
-        return slotsInMemory == null ? Checkpoint.at(paths.isolatorCheckpoint(dir, name))
-                : slotsInMemory.computeIfAbsent("isolator " + name, n -> Checkpoint.inMemory());
+        return isolatorSlotsInMemory == null ? Checkpoint.at(paths.isolatorCheckpoint(dir, name))
+                : isolatorSlotsInMemory.computeIfAbsent(name, n -> Checkpoint.inMemory());
+    }
+
+    /**
+     * The launcher's checkpoint slot for the exec of {@code execDir}, asked for once per start or recovery of that
+     * exec: its file, or a new slot in memory where records live in memory only (nothing recovers an exec there).
+     */
+    Checkpoint execLauncherCheckpoint(Path execDir) {
+        return isolatorSlotsInMemory == null ? Checkpoint.at(paths.launcherCheckpoint(execDir)) : Checkpoint.inMemory();
     }
 
     /** Publishes the record, and writes it for recovery unless the containerizer keeps records in memory only. */

@@ -1,5 +1,6 @@
 package dev.vessel.core.containerizer;
 
+import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.checkpoint.CheckpointFile;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
@@ -27,6 +28,7 @@ import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * The processes exec'd into one run of a container: each one's record ({@link ExecStatus}, checkpointed
@@ -53,6 +55,8 @@ final class ContainerExecs {
     private final RuntimePaths paths;
     private final String containerId;
     private final Path containerDir;
+    /** The launcher's checkpoint slot for an exec, by the exec's directory: the container hands them out. */
+    private final Function<Path, Checkpoint> launcherSlots;
     /** Guarded by {@code this}; in the order they were made (recovered ones by id). */
     private final Map<String, Exec> execs = new LinkedHashMap<>();
 
@@ -68,10 +72,11 @@ final class ContainerExecs {
         }
     }
 
-    ContainerExecs(RuntimePaths paths, String containerId, Path containerDir) {
+    ContainerExecs(RuntimePaths paths, String containerId, Path containerDir, Function<Path, Checkpoint> launcherSlots) {
         this.paths = paths;
         this.containerId = containerId;
         this.containerDir = containerDir;
+        this.launcherSlots = launcherSlots;
     }
 
     /** Records a new exec, not started; {@code config} is valid. */
@@ -117,7 +122,7 @@ final class ContainerExecs {
             // marked before the launcher runs, so a concurrent second start is refused
             e.status.setState(ExecState.EXEC_RUNNING).setStartedAt(Timestamps.now());
         }
-        ExecPlan plan = new ExecPlan(execId, e.status.getConfig(), e.dir);
+        ExecPlan plan = new ExecPlan(execId, e.status.getConfig(), e.dir, launcherSlots.apply(e.dir));
         AttachedExec started;
         try {
             started = ComponentStep.run("launcher '" + launcher.name() + "'", "start exec " + execId,
@@ -154,7 +159,7 @@ final class ContainerExecs {
     void recover(Launcher launcher, ContainerContext container) {
         for (Exec e : readRecords()) {
             if (e.status.getState() == ExecState.EXEC_RUNNING) {
-                ExecPlan plan = new ExecPlan(e.status.getId(), e.status.getConfig(), e.dir);
+                ExecPlan plan = new ExecPlan(e.status.getId(), e.status.getConfig(), e.dir, launcherSlots.apply(e.dir));
                 Optional<ExecutedProcess> found;
                 try {
                     found = launcher.recoverExec(container, plan);

@@ -28,6 +28,7 @@ import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerEventListener;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Containerizer;
+import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.spi.ExecutedProcess;
 import dev.vessel.core.spi.Fetcher;
 import dev.vessel.core.spi.TaskSandbox;
@@ -913,8 +914,18 @@ public final class UnifiedContainerizer implements Containerizer {
      * launcher's attach and exec itself (a guest's agent: its host keeps the execs' records). Never waits.
      */
     public ContainerContext launcherContext(String containerId) {
+        return ComponentContext.ofLauncher(get(containerId));
+    }
+
+    /**
+     * For the same caller: the plan of an exec it runs through the launcher itself, with its directory (made
+     * under the container's) and the launcher's checkpoint slot for it. Never waits.
+     */
+    public ExecPlan execPlan(String containerId, String execId, ExecConfig config) {
         Container c = get(containerId);
-        return new ComponentContext(c.id, c.snapshot().getConfig(), c.dir, c.launcherCheckpoint());
+        Path dir = paths.execDir(c.dir, execId);
+        Directories.create(dir);
+        return new ExecPlan(execId, config, dir, c.execLauncherCheckpoint(dir));
     }
 
     /** Runs {@code read} on the container while holding its lock; refuses when it is busy. */

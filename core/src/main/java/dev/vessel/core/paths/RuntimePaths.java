@@ -61,6 +61,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *     console.log                        a VM task: the guest's serial console
  *     execs/&lt;exec id&gt;/                   one process exec'd into the running task (see {@link #execDir})
  *       exec.ckpt                        the containerizer's record of it (config, state, exit code)
+ *       launcher.ckpt                    its launcher's checkpoint (the slot the containerizer hands out with it)
  *       …                                what its launcher keeps there: its exit status, logs, monitor log
  *     containers/&lt;id&gt;/                  nested containers, same layout
  * </pre>

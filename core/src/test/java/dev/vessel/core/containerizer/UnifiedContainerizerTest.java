@@ -14,6 +14,7 @@ import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ImageDefaults;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
@@ -25,6 +26,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.core.spi.ExecPlan;
 import dev.vessel.core.testing.CallLog;
 import dev.vessel.core.testing.FakeLauncher;
 import dev.vessel.core.testing.FakeProcessTable;
@@ -175,6 +177,13 @@ class UnifiedContainerizerTest {
         assertFalse(Files.exists(paths.launcherCheckpoint(dirOf("guest"))), "the launcher's checkpoint was written");
         assertEquals(status.getPid(), node.containerizer.launcherContext("guest").checkpoint()
                 .load(FakeLauncher.PID_CODEC).orElseThrow());
+        // and an exec's, for the caller that runs the launcher's exec itself
+        ExecPlan exec = node.containerizer.execPlan("guest", "e1", ExecConfig.newBuilder().addCommand("true").build());
+        assertEquals(paths.execDir(dirOf("guest"), "e1"), exec.execDir());
+        assertTrue(Files.isDirectory(exec.execDir()), "the exec's directory is made");
+        exec.checkpoint().save(FakeLauncher.PID_CODEC, 7L);
+        assertFalse(Files.exists(paths.launcherCheckpoint(exec.execDir())), "the exec's launcher checkpoint was written");
+        assertEquals(7L, exec.checkpoint().load(FakeLauncher.PID_CODEC).orElseThrow());
 
         processes.exit(status.getPid(), 4);
         assertEquals(4, await(node.containerizer.wait("guest")).getExitCode());

@@ -182,7 +182,7 @@ public final class ProcessLauncher implements Launcher, AutoCloseable {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, container.containerId(),
                         "its task ended before the exec could join it");
             }
-            Checkpoint.at(paths.launcherCheckpoint(dir)).save(CODEC, started.checkpoint());
+            exec.checkpoint().save(CODEC, started.checkpoint());
             process = ProcessTask.forked(paths.exitFile(dir), started.checkpoint(), plan, started.process(),
                     paths.monitorLog(dir));
             if (attach) {
@@ -207,7 +207,7 @@ public final class ProcessLauncher implements Launcher, AutoCloseable {
     public Optional<ExecutedProcess> recoverExec(ContainerContext container, ExecPlan exec) throws Exception {
         Path dir = exec.execDir();
         String name = container.containerId() + " exec " + exec.execId();
-        return recoverIn(dir, Checkpoint.at(paths.launcherCheckpoint(dir)))
+        return recoverIn(dir, exec.checkpoint())
                 .map(t -> new ProcessExec(name, t, paths.attachSocket(dir)));
     }
 

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.containerizer.UnifiedContainerizer;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
@@ -155,7 +156,8 @@ class ExecTest {
 
     static ExecPlan plan(String id, ExecConfig.Builder config) {
         String execId = "e" + execs.incrementAndGet();
-        return new ExecPlan(execId, config.build(), Fixtures.containerDir(paths, id).resolve("execs").resolve(execId));
+        Path dir = paths.execDir(Fixtures.containerDir(paths, id), execId);
+        return new ExecPlan(execId, config.build(), dir, Checkpoint.at(paths.launcherCheckpoint(dir)));
     }
 
     static ExecConfig.Builder command(String... command) {
