@@ -3,16 +3,20 @@ package dev.vessel.guest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.vessel.core.agent.GuestFrame;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.launcher.process.LogReader;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -100,12 +104,21 @@ class TaskEventsTest {
             }
         }
 
+        /** The whole frames written so far (length-delimited, as {@link FrameWriter} writes them). */
         List<GuestFrame> frames() {
+            List<GuestFrame> frames = new ArrayList<>();
+            InputStream in = new ByteArrayInputStream(toByteArray());
             try {
-                return FrameSink.framesIn(toByteArray());
+                for (GuestFrame frame = GuestFrame.parseDelimitedFrom(in); frame != null;
+                        frame = GuestFrame.parseDelimitedFrom(in)) {
+                    frames.add(frame);
+                }
+            } catch (InvalidProtocolBufferException e) {
+                // the last frame is still being written
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            return frames;
         }
     }
 }
