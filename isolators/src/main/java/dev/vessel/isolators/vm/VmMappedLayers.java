@@ -71,9 +71,15 @@ final class VmMappedLayers {
                     throw e;
                 }
             }
-        } finally {
-            Trees.delete(temp);
+        } catch (Throwable failure) {
+            try {
+                Trees.delete(temp);
+            } catch (IOException leftover) {
+                failure.addSuppressed(leftover); // the build's failure is the story; recovery sweeps the rest
+            }
+            throw failure;
         }
+        Trees.delete(temp); // the loser of a race to publish; gone already after a move
         return VmMappedLayersPaths.layer(entry);
     }
 

@@ -2,6 +2,7 @@ package dev.vessel.isolators.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.paths.RuntimePaths;
@@ -12,6 +13,7 @@ import dev.vessel.isolators.testing.DirectPrepareContext;
 import dev.vessel.linux.DeviceNodes;
 import dev.vessel.linux.Mounts;
 import dev.vessel.linux.Xattrs;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -145,6 +147,17 @@ class VmMappedLayersTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aFailedBuildLeavesNoTemporaryAndReportsItsOwnFailure() throws Exception {
+        VmMappedLayersPaths cachePaths = new VmMappedLayersPaths(paths);
+        VmMappedLayers cache = new VmMappedLayers(cachePaths, QemuUser.ofHost());
+        Path gone = dir.resolve("no-such-rootfs");
+        IOException e = assertThrows(IOException.class, () -> cache.layer(new ImageLayers(List.of(gone)), gone));
+        assertTrue(e.getMessage().contains("mount overlay"), "not the build's failure (its overlay's mount): " + e);
+        assertEquals(List.of(), cachePaths.temporaries(), "a failed build was left");
+        assertEquals(List.of(), cachePaths.entries(), "a failed build was published");
     }
 
     @Test
