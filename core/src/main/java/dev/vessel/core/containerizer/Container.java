@@ -175,7 +175,7 @@ final class Container {
      * exec: its file, or a new slot in memory where records live in memory only (nothing recovers an exec there).
      */
     Checkpoint execLauncherCheckpoint(Path execDir) {
-        return isolatorSlotsInMemory == null ? Checkpoint.at(paths.launcherCheckpoint(execDir)) : Checkpoint.inMemory();
+        return recordFile == null ? Checkpoint.inMemory() : Checkpoint.at(paths.launcherCheckpoint(execDir));
     }
 
     /** Publishes the record, and writes it for recovery unless the containerizer keeps records in memory only. */
