@@ -21,9 +21,6 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Termination;
 import com.google.protobuf.ByteString;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -32,11 +29,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The host end of the agent protocol against a fake guest on a real unix socket. */
@@ -45,23 +41,14 @@ class AgentClientTest {
     /** Long enough that the heartbeat stays out of the way of tests about other things. */
     private static final AgentClient.Timing QUIET = new AgentClient.Timing(Duration.ofMinutes(5), Duration.ofMinutes(10));
 
-    private static EventLoopGroup group;
+    @RegisterExtension
+    static final AgentLoop LOOP = new AgentLoop();
 
     @TempDir
     Path dir;
     private FakeGuest guest;
     private final Events events = new Events();
     private AgentClient client;
-
-    @BeforeAll
-    static void loop() {
-        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    }
-
-    @AfterAll
-    static void stopLoop() {
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
-    }
 
     @BeforeEach
     void startGuest() throws Exception {
@@ -343,7 +330,7 @@ class AgentClientTest {
 
     @Test
     void eventsForAnotherTaskThanTheGuestsAreIgnored() throws Exception {
-        client = new AgentClient(group, dir.resolve("agent.sock"), QUIET, new OneTaskListener("c", events));
+        client = new AgentClient(LOOP.group(), dir.resolve("agent.sock"), QUIET, new OneTaskListener("c", events));
         CompletableFuture<Hello> hello = client.connect();
         guest.accept().sayHello();
         hello.get(30, TimeUnit.SECONDS);
@@ -388,7 +375,7 @@ class AgentClientTest {
             }
             written.add(frame);
         };
-        client = new AgentClient(group, dir.resolve("agent.sock"), QUIET, slow);
+        client = new AgentClient(LOOP.group(), dir.resolve("agent.sock"), QUIET, slow);
         CompletableFuture<Hello> hello = client.connect();
         guest.accept().sayHello();
         hello.get(30, TimeUnit.SECONDS);
@@ -409,7 +396,7 @@ class AgentClientTest {
 
         // Meanwhile a second guest on the same event loop shakes hands and answers a ping.
         try (FakeGuest other = new FakeGuest(dir.resolve("other.sock"));
-                AgentClient otherClient = new AgentClient(group, dir.resolve("other.sock"), QUIET, events)) {
+                AgentClient otherClient = new AgentClient(LOOP.group(), dir.resolve("other.sock"), QUIET, events)) {
             CompletableFuture<Hello> otherHello = otherClient.connect();
             other.accept().sayHello();
             otherHello.get(30, TimeUnit.SECONDS);
@@ -443,7 +430,7 @@ class AgentClientTest {
     }
 
     private AgentClient client(AgentClient.Timing timing) {
-        return new AgentClient(group, dir.resolve("agent.sock"), timing, events);
+        return new AgentClient(LOOP.group(), dir.resolve("agent.sock"), timing, events);
     }
 
     /** What the listener heard, in order. */

@@ -25,9 +25,6 @@ import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.stdio.StdioChannel;
 import dev.vessel.core.stdio.StdioFrame;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -38,11 +35,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The host's end of the agent protocol's stdio streams and exec exits, against a fake guest on a real unix socket. */
@@ -51,7 +47,8 @@ class AgentStreamsTest {
     private static final AgentClient.Timing QUIET = new AgentClient.Timing(Duration.ofMinutes(5), Duration.ofMinutes(10));
     private static final int PIECE = AgentStreams.CHUNK_BYTES + 5;
 
-    private static EventLoopGroup group;
+    @RegisterExtension
+    static final AgentLoop LOOP = new AgentLoop();
 
     @TempDir
     Path dir;
@@ -60,20 +57,10 @@ class AgentStreamsTest {
     private final BlockingQueue<GuestFrame> events = new LinkedBlockingQueue<>();
     private final BlockingQueue<String> broken = new LinkedBlockingQueue<>();
 
-    @BeforeAll
-    static void loop() {
-        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    }
-
-    @AfterAll
-    static void stopLoop() {
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-
     @BeforeEach
     void connect() throws Exception {
         guest = new FakeGuest(dir.resolve("agent.sock"));
-        client = new AgentClient(group, dir.resolve("agent.sock"), QUIET, new AgentClient.Listener() {
+        client = new AgentClient(LOOP.group(), dir.resolve("agent.sock"), QUIET, new AgentClient.Listener() {
             @Override
             public void event(GuestFrame frame) {
                 events.add(frame);
