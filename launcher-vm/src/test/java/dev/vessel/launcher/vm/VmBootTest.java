@@ -1,19 +1,21 @@
 package dev.vessel.launcher.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import dev.vessel.core.vm.QemuUser;
-import dev.vessel.linux.PosixAcls;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Termination;
+import dev.vessel.core.model.TerminationReason;
+import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchedTask;
+import dev.vessel.core.vm.QemuUser;
 import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.LibvirtFixture;
+import dev.vessel.linux.PosixAcls;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -132,7 +134,7 @@ class VmBootTest {
         assertFalse(LibvirtFixture.allDomainNames().contains("vessel-second"));
         // The task hears that its VM went away without the guest reporting an end.
         Termination lost = b.exit().get(60, TimeUnit.SECONDS);
-        assertEquals(dev.vessel.core.model.TerminationReason.LOST, lost.getReason());
+        assertEquals(TerminationReason.LOST, lost.getReason());
     }
 
     @Test
@@ -156,6 +158,6 @@ class VmBootTest {
     private TestContainers.Context context(String id, TestGuest.Script script) throws Exception {
         Path initrd = TestGuest.initramfs(dir, id, script);
         return TestContainers.context(paths, TestContainers.vmConfig(id)
-                .setVm(dev.vessel.core.model.VmOptions.newBuilder().setInitrd(initrd.toString())).build());
+                .setVm(VmOptions.newBuilder().setInitrd(initrd.toString())).build());
     }
 }
