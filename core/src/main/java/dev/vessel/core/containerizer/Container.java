@@ -174,7 +174,7 @@ final class Container {
      * The launcher's checkpoint slot for the exec of {@code execDir}, asked for once per start or recovery of that
      * exec: its file, or a new slot in memory where records live in memory only (nothing recovers an exec there).
      */
-    Checkpoint execLauncherCheckpoint(Path execDir) {
+    private Checkpoint execLauncherCheckpoint(Path execDir) {
         return recordFile == null ? Checkpoint.inMemory() : Checkpoint.at(paths.launcherCheckpoint(execDir));
     }
 

@@ -79,6 +79,21 @@ final class ContainerExecs {
         this.launcherSlots = launcherSlots;
     }
 
+    /**
+     * The plan of an exec whose record its caller keeps elsewhere (a guest's agent: the host keeps the records of a
+     * VM task's execs): its directory made where a recorded exec's is, and the launcher's slot for it.
+     */
+    ExecPlan unrecordedPlan(String execId, ExecConfig config) {
+        Path dir = paths.execDir(containerDir, execId);
+        Directories.create(dir);
+        return plan(execId, config, dir);
+    }
+
+    /** The plan of exec {@code execId}, in {@code dir}, with the launcher's checkpoint slot for it. */
+    private ExecPlan plan(String execId, ExecConfig config, Path dir) {
+        return new ExecPlan(execId, config, dir, launcherSlots.apply(dir));
+    }
+
     /** Records a new exec, not started; {@code config} is valid. */
     synchronized ExecStatus create(ExecConfig config) {
         if (execs.size() >= MAX_EXECS) {
@@ -122,7 +137,7 @@ final class ContainerExecs {
             // marked before the launcher runs, so a concurrent second start is refused
             e.status.setState(ExecState.EXEC_RUNNING).setStartedAt(Timestamps.now());
         }
-        ExecPlan plan = new ExecPlan(execId, e.status.getConfig(), e.dir, launcherSlots.apply(e.dir));
+        ExecPlan plan = plan(execId, e.status.getConfig(), e.dir);
         AttachedExec started;
         try {
             started = ComponentStep.run("launcher '" + launcher.name() + "'", "start exec " + execId,
@@ -159,7 +174,7 @@ final class ContainerExecs {
     void recover(Launcher launcher, ContainerContext container) {
         for (Exec e : readRecords()) {
             if (e.status.getState() == ExecState.EXEC_RUNNING) {
-                ExecPlan plan = new ExecPlan(e.status.getId(), e.status.getConfig(), e.dir, launcherSlots.apply(e.dir));
+                ExecPlan plan = plan(e.status.getId(), e.status.getConfig(), e.dir);
                 Optional<ExecutedProcess> found;
                 try {
                     found = launcher.recoverExec(container, plan);

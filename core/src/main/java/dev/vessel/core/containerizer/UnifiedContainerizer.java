@@ -922,10 +922,7 @@ public final class UnifiedContainerizer implements Containerizer {
      * under the container's) and the launcher's checkpoint slot for it. Never waits.
      */
     public ExecPlan execPlan(String containerId, String execId, ExecConfig config) {
-        Container c = get(containerId);
-        Path dir = paths.execDir(c.dir, execId);
-        Directories.create(dir);
-        return new ExecPlan(execId, config, dir, c.execLauncherCheckpoint(dir));
+        return get(containerId).execs.unrecordedPlan(execId, config);
     }
 
     /** Runs {@code read} on the container while holding its lock; refuses when it is busy. */
