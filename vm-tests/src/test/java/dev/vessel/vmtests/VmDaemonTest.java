@@ -14,9 +14,11 @@ import dev.vessel.node.ApiClient;
 import dev.vessel.node.DaemonProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -342,6 +344,54 @@ class VmDaemonTest {
         assertEquals("VM", JSON.readTree(cli("inspect", "--json", "cli-vm").out()).at("/status/isolation").asText());
         assertEquals(0, cli("rm", "cli-vm").code());
         assertFalse(cli("ps", "-a").out().contains("cli-vm"));
+    }
+
+    @Test
+    void runsVmFlagsSizeTheGuestBootItsKernelAttachADiskAndKeepTheRootfsOwners() throws Exception {
+        Path diskFiles = Files.createDirectories(dir.resolve("cli-disk-files"));
+        Files.writeString(diskFiles.resolve("hello.txt"), "hello from the disk\n");
+        Path disk = dir.resolve("cli-disk.img");
+        VmNode.run("mke2fs", "-q", "-F", "-t", "ext4", "-d", diskFiles.toString(), disk.toString(), "16M");
+        // root's own file: QEMU's unprivileged user cannot read it for the guest over 9p; a served rootfs can
+        Path secret = rootfs.resolve("secret");
+        Files.writeString(secret, "root's own\n");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        Properties guest = new Properties();
+        try (var in = Files.newBufferedReader(VmNode.artifactsDir().resolve("artifacts.properties"))) {
+            guest.load(in);
+        }
+
+        VmNode.Cli run = cli("run", "--vm", "--name", "cli-vm-flags", "--vm-vcpus", "2", "--vm-memory", "448m",
+                "--vm-kernel", guest.getProperty("kernel"), "--vm-initrd", guest.getProperty("initrd"),
+                "--vm-kernel-cmdline", guest.getProperty("cmdline") + " vessel.test=flags",
+                "--vm-disk", disk + ",target=/disk,ro", "--vm-keep-rootfs-owners", "--rootfs", rootfs.toString(), "--",
+                "sh", "-c", "nproc; sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo; cat /proc/cmdline;"
+                        + " cat /disk/hello.txt; touch /disk/new 2>/dev/null || echo the disk refused a write; cat /secret");
+        assertEquals(0, run.code(), run::toString);
+        List<String> lines = run.out().lines().toList();
+        assertEquals(6, lines.size(), run::toString);
+        assertEquals("2", lines.get(0), "--vm-vcpus: " + run);
+        long memTotalKib = Long.parseLong(lines.get(1));
+        assertTrue(memTotalKib > 400 * 1024 && memTotalKib <= 448 * 1024, "--vm-memory 448m (the default is 512m): "
+                + run);
+        assertTrue((" " + lines.get(2) + " ").contains(" vessel.test=flags "), "--vm-kernel-cmdline: " + run);
+        assertEquals(List.of("hello from the disk", "the disk refused a write", "root's own"), lines.subList(3, 6),
+                run::toString);
+
+        JsonNode vm = JSON.readTree(cli("inspect", "--json", "cli-vm-flags").out()).at("/config/vm");
+        assertEquals(2, vm.get("vcpus").asInt(), vm::toString);
+        assertEquals(448L << 20, vm.get("memory_bytes").asLong(), vm::toString);
+        assertEquals(guest.getProperty("kernel"), vm.get("kernel").asText(), vm::toString);
+        assertEquals(disk.toString(), vm.at("/disks/0/path").asText(), vm::toString);
+        assertTrue(vm.get("keep_rootfs_owners").asBoolean(), vm::toString);
+        assertEquals(0, cli("rm", "cli-vm-flags").code());
+
+        // a value the daemon refuses comes back naming the API's field, and nothing is made
+        VmNode.Cli small = cli("run", "--vm", "--name", "cli-vm-small", "--vm-memory", "32m", "--rootfs",
+                rootfs.toString(), "true");
+        assertEquals(125, small.code(), small::toString);
+        assertTrue(small.err().contains("vm.memory_bytes"), small::toString);
+        assertFalse(cli("ps", "-a").out().contains("cli-vm-small"));
     }
 
     private VmNode.Cli cli(String... args) throws Exception {

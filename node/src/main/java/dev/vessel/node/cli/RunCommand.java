@@ -115,6 +115,8 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--vm", description = "isolate the task in a virtual machine")
     private boolean vm;
+    @Mixin
+    private VmFlags vmFlags;
     @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "memory limit: 64m, 1g…")
     private Long memory;
     @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
@@ -261,6 +263,7 @@ final class RunCommand implements Callable<Integer> {
         if (vm) {
             body.put("isolation", "VM");
         }
+        vmFlags.putInto(body, vm, spec);
         if (pod != null) {
             body.put("parent_id", pod);
         }
