@@ -3,7 +3,7 @@
  * execve(). Order of operations matters and follows PROTOCOL.md:
  *
  *   enter cgroups -> wait for release -> setns(net) -> sethostname
- *   -> mounts -> pivot_root -> chdir -> rlimits -> groups/gid/uid
+ *   -> sysctls -> mounts -> pivot_root -> chdir -> rlimits -> groups/gid/uid
  *   -> capabilities -> no_new_privs -> (INIT: fork off the init) -> execve
  *
  * Any failure is written as one "step: strerror" message to the CLOEXEC
@@ -416,6 +416,39 @@ static void setup_rootfs(const struct vl_plan *p)
     close(rootfd);
 }
 
+/* SYSCTL: each through /proc/sys (the host's proc still: a parameter is
+ * the writer's namespace's), only in a namespace of the task's own. */
+static void write_sysctls(const struct vl_child_ctx *ctx)
+{
+    const struct vl_plan *p = ctx->plan;
+    for (size_t i = 0; i < p->sysctls.n; i++) {
+        const char *entry = p->sysctls.v[i];
+        const char *value = strchr(entry, '=') + 1;
+        char key[VL_MAX_SYSCTL_KEY + 1], path[sizeof "/proc/sys/" + VL_MAX_SYSCTL_KEY];
+        snprintf(key, sizeof key, "%.*s", (int)(value - 1 - entry), entry);
+        uint32_t ns = vl_sysctl_namespace(key);
+        const struct stat *helper = ns == VL_NS_NET ? &ctx->helper_net : &ctx->helper_ipc;
+        struct stat own;
+        if (stat(ns == VL_NS_NET ? "/proc/self/ns/net" : "/proc/self/ns/ipc", &own) < 0)
+            fail("sysctl %s: its namespace", key);
+        if (own.st_dev == helper->st_dev && own.st_ino == helper->st_ino) {
+            errno = EPERM;
+            fail("sysctl %s: the task has no %s namespace of its own", key, vl_ns_name(ns));
+        }
+        snprintf(path, sizeof path, "/proc/sys/%s", key);
+        for (char *c = path + sizeof "/proc/sys/" - 1; *c; c++)
+            if (*c == '.')
+                *c = '/';
+        int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            fail("sysctl %s", key);
+        size_t len = strlen(value);
+        if (write(fd, value, len) != (ssize_t)len)
+            fail("sysctl %s=%s", key, value);
+        close(fd);
+    }
+}
+
 static void set_caps(const struct vl_plan *p, int cap_last)
 {
     uint64_t valid = cap_last >= 63 ? ~0ULL : (1ULL << (cap_last + 1)) - 1;
@@ -653,6 +686,7 @@ void vl_child_main(const struct vl_child_ctx *ctx)
     }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
         fail("sethostname");
+    write_sysctls(ctx);
 
     if (p->namespaces & VL_NS_MOUNT) {
         /* Without this, mounts below would propagate back to the host's

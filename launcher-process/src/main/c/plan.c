@@ -36,8 +36,8 @@ enum {
     T_IDMAP = 0x1c, T_ROOTFS_LOWER = 0x1d, T_ROOTFS_UPPER = 0x1e,
     T_INIT = 0x1f, T_ATTACH_SOCKET = 0x20, T_TERMINAL = 0x21,
     T_OPEN_STDIN = 0x22, T_WINSIZE = 0x23, T_JOIN_NS = 0x24, T_PAUSE = 0x28,
-    T_OOM_SCORE_ADJ = 0x29,
-    T_MAX = T_OOM_SCORE_ADJ
+    T_OOM_SCORE_ADJ = 0x29, T_SYSCTL = 0x2a,
+    T_MAX = T_SYSCTL
 };
 _Static_assert(T_MAX < 64, "vl_read_plan's seen is a 64-bit mask of tags");
 
@@ -156,6 +156,51 @@ static int decode_mount(struct cur *c, struct vl_plan *p)
     return 0;
 }
 
+uint32_t vl_sysctl_namespace(const char *key)
+{
+    static const char *const ipc[] = {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+        "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    };
+    if (strncmp(key, "net.", 4) == 0)
+        return VL_NS_NET;
+    if (strncmp(key, "fs.mqueue.", 10) == 0)
+        return VL_NS_IPC;
+    for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
+        if (strcmp(key, ipc[i]) == 0)
+            return VL_NS_IPC;
+    return 0;
+}
+
+/* SYSCTL: "key=value", the key dotted words of [A-Za-z0-9_-] (a dot is a
+ * directory of /proc/sys, so nothing can climb out of it), the value one
+ * line. */
+static int decode_sysctl(struct vl_plan *p, char *s)
+{
+    char *eq = strchr(s, '=');
+    size_t klen = eq ? (size_t)(eq - s) : 0;
+    if (!eq || klen == 0 || klen > VL_MAX_SYSCTL_KEY)
+        return bad("SYSCTL is not key=value with a key of 1 to %d bytes: %s",
+                   VL_MAX_SYSCTL_KEY, s);
+    for (size_t i = 0; i < klen; i++) {
+        char ch = s[i];
+        int word = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        if (!word && !(ch == '.' && i > 0 && i + 1 < klen && s[i + 1] != '.'))
+            return bad("SYSCTL key is not dotted words: %.*s", (int)klen, s);
+    }
+    if (strchr(eq + 1, '\n'))
+        return bad("SYSCTL %.*s: the value holds a newline", (int)klen, s);
+    *eq = 0;
+    uint32_t ns = vl_sysctl_namespace(s);
+    *eq = '=';
+    if (!ns)
+        return bad("SYSCTL %.*s: not a parameter of a network or IPC namespace",
+                   (int)klen, s);
+    strv_push(&p->sysctls, s);
+    return 0;
+}
+
 /* JOIN_NS: u32 namespace bit, then the path of its nsfs file. */
 static int decode_join(struct cur *c, struct vl_plan *p)
 {
@@ -189,7 +234,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         [T_ARG] = 1, [T_ENV] = 1, [T_SUPP_GID] = 1, [T_UID_MAP] = 1,
         [T_GID_MAP] = 1, [T_MOUNT] = 1, [T_MASKED_PATH] = 1, [T_RLIMIT] = 1,
         [T_CGROUP] = 1, [T_READONLY_PATH] = 1, [T_ROOTFS_LOWER] = 1,
-        [T_JOIN_NS] = 1,
+        [T_JOIN_NS] = 1, [T_SYSCTL] = 1,
     };
     if (tag == 0 || tag == T_RETIRED_RUN_DIR || tag > T_MAX || (tag > T_JOIN_NS && tag < T_PAUSE))
         return bad("unknown tag 0x%04x", tag);
@@ -202,7 +247,7 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
     case T_HOSTNAME: case T_UID_MAP: case T_GID_MAP: case T_NETNS_PATH:
     case T_MASKED_PATH: case T_CGROUP: case T_EXIT_FILE: case T_STDOUT_LOG:
     case T_STDERR_LOG: case T_MONITOR_LOG: case T_READONLY_PATH:
-    case T_ROOTFS_LOWER: case T_ATTACH_SOCKET:
+    case T_ROOTFS_LOWER: case T_ATTACH_SOCKET: case T_SYSCTL:
         if (get_str(c, len, &s) < 0)
             return bad("tag 0x%04x: NUL byte in string", tag);
         break;
@@ -308,6 +353,8 @@ static int decode_record(uint16_t tag, struct cur *c, struct vl_plan *p,
         p->has_oom_score_adj = 1;
         p->oom_score_adj = (int32_t)u32;
         break;
+    case T_SYSCTL:
+        return decode_sysctl(p, s);
     case T_ROOTFS_LOWER:
         if (s[0] != '/')
             return bad("ROOTFS_LOWER must be absolute: %s", s);

@@ -296,6 +296,13 @@ int main(int argc, char **argv)
         .cap_last = read_cap_last(),
         .parent_fds = { sync_p[1], err_p[0] },
     };
+    /* Before any namespace is joined: the ones the task must not share
+     * for its SYSCTLs. */
+    if (plan.sysctls.n && (stat("/proc/self/ns/net", &ctx.helper_net) < 0
+                           || stat("/proc/self/ns/ipc", &ctx.helper_ipc) < 0)) {
+        reply("error sysctl: the helper's own namespaces: %s", strerror(errno));
+        return 1;
+    }
     int v2_cgroup = -1;
     ctx.v1_tasks_fds = calloc(plan.cgroups.n + 1, sizeof(int));
     if (!ctx.v1_tasks_fds

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #define VL_VERSION 2
 
@@ -129,7 +130,17 @@ struct vl_plan {
     /* OOM_SCORE_ADJ: the task's, written by the parent before the release */
     int has_oom_score_adj;
     int oom_score_adj;
+    /* SYSCTL: "key=value" entries, written by the child in the task's own
+     * network or IPC namespace (child.c) */
+    struct vl_strv sysctls;
 };
+
+/* Longest SYSCTL key: net.ipv4.conf.<15-byte interface>.<name> fits. */
+#define VL_MAX_SYSCTL_KEY 128
+
+/* plan.c: the namespace a SYSCTL key belongs to (VL_NS_NET or VL_NS_IPC),
+ * or 0 for one of no namespace the task may own, as runc allows them. */
+uint32_t vl_sysctl_namespace(const char *key);
 
 /* sun_path holds 108 bytes with its NUL. */
 #define VL_MAX_SOCKET_PATH 107
@@ -150,6 +161,8 @@ struct vl_child_ctx {
     int stdout_fd, stderr_fd; /* write ends of the log pipes (-1 with TERMINAL) */
     int deny_setgroups; /* parent wrote "deny" to /proc/<pid>/setgroups */
     int netns_joined;   /* parent already joined netns_path before clone */
+    struct stat helper_net, helper_ipc; /* the helper's own namespaces, as it
+                           started: a SYSCTL is never written in them */
     int join_mount_fd;  /* JOIN_NS mount and user: the child enters these */
     int join_user_fd;   /* itself (-1 if not joined), see join.c */
     int cap_last;       /* /proc/sys/kernel/cap_last_cap */

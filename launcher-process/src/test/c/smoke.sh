@@ -49,7 +49,7 @@ MS = dict(rdonly=1, nosuid=2, nodev=4, noexec=8, bind=4096, rec=16384,
           private=1 << 18, relatime=1 << 21)
 HINT = dict(mkdir=1, mkfile=2)
 STR = dict(exitfile=0x16, stdoutlog=0x17, stderrlog=0x18, monitorlog=0x19, rootfs=2, arg=3, env=4, cwd=5, hostname=9, uidmap=11,
-           gidmap=12, netns=13, mask=16, readonly=0x1a)
+           gidmap=12, netns=13, mask=16, readonly=0x1a, sysctl=0x2a)
 U32 = dict(uid=6, gid=7, group=8)
 
 def rec(tag, payload):
@@ -259,6 +259,27 @@ exitof host >/dev/null
 expect "hostname" "$(out host)" "vessel-box"
 expect "host hostname untouched" "$(hostname)" "$(cat /proc/sys/kernel/hostname)"
 
+# SYSCTL: in the task's own net and IPC namespaces, values the host does not have
+HOST_FWD=$(cat /proc/sys/net/ipv4/ip_forward) HOST_SHMMNI=$(cat /proc/sys/kernel/shmmni)
+launch sysctl release "rootfs=$R" ns=mount,pid,uts,ipc,net std=proc,sys,dev env=PATH=/bin \
+    "sysctl=net.ipv4.ip_forward=$((1 - HOST_FWD))" "sysctl=kernel.shmmni=$((HOST_SHMMNI - 1))" \
+    arg=cat arg=/proc/sys/net/ipv4/ip_forward arg=/proc/sys/kernel/shmmni
+expect "sysctl: set in the task's namespaces" "$(exitof sysctl) $(echo $(out sysctl))" \
+    "exited 0 $((1 - HOST_FWD)) $((HOST_SHMMNI - 1))"
+expect "sysctl: the host's untouched" "$(cat /proc/sys/net/ipv4/ip_forward) $(cat /proc/sys/kernel/shmmni)" \
+    "$HOST_FWD $HOST_SHMMNI"
+# in the helper's own network namespace it is refused (the value the host has: were it written, nothing changes)
+launch sysctl_host release "rootfs=$R" ns=mount,pid,ipc std=proc,sys,dev env=PATH=/bin \
+    "sysctl=kernel.shmmni=$HOST_SHMMNI" "sysctl=net.ipv4.ip_forward=$HOST_FWD" arg=true
+expect "sysctl: refused in the host's network namespace" "$(outcome sysctl_host)" \
+    "error sysctl net.ipv4.ip_forward: the task has no net namespace of its own: Operation not permitted"
+launch sysctl_global release "${BASE[@]}" sysctl=kernel.pid_max=32768 arg=true
+expect "sysctl: a parameter of no namespace refused" "$(outcome sysctl_global)" \
+    "error plan: SYSCTL kernel.pid_max: not a parameter of a network or IPC namespace"
+launch sysctl_climb release "${BASE[@]}" "sysctl=net.ipv4..x=1" arg=true
+expect "sysctl: a key that is not dotted words refused" "$(outcome sysctl_climb)" \
+    "error plan: SYSCTL key is not dotted words: net.ipv4..x"
+
 launch pid1 release "${BASE[@]}" arg=sh arg=-c 'arg=echo $$'
 exitof pid1 >/dev/null
 expect "pid 1 in pid ns" "$(out pid1)" "1"
@@ -414,6 +435,11 @@ expect "idmap: root inside owns rootfs and volume" "$(out idmap_plain)" " 0 1000
 0:0
 0:0"
 expect "idmap: written as host uid 0" "$(stat -c %u:%g "$S/plain/made" "$S/vol/made" | tr '\n' ' ')" "0:0 0:0 "
+
+launch idmap_sysctl release "rootfs=$S/plain" "${USERNS[@]}" "sysctl=net.ipv4.ip_forward=$((1 - HOST_FWD))" \
+    "sysctl=kernel.shmmni=$((HOST_SHMMNI - 1))" arg=cat arg=/proc/sys/net/ipv4/ip_forward arg=/proc/sys/kernel/shmmni
+expect "sysctl: set by a user namespace's root in its own namespaces" \
+    "$(exitof idmap_sysctl) $(echo $(out idmap_sysctl))" "exited 0 $((1 - HOST_FWD)) $((HOST_SHMMNI - 1))"
 
 launch idmap_ovl release "rootfs=$S/plain" "lower=$R" "upper=$S/ovl/upper|$S/ovl/work" "${USERNS[@]}" \
     arg=sh arg=-c 'arg=stat -c "%u:%g" / /bin/busybox; mkdir /made && rm /etc/motd && echo written'

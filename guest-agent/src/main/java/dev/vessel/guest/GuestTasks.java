@@ -161,6 +161,7 @@ final class GuestTasks {
         boolean mounted = false;
         try {
             configureNetwork(request.getInterfacesList());
+            GuestSysctls.applyNetwork(request.getConfig());
             if (request.getConfig().getPod()) {
                 return start(task, containerId, List.of(containerId), inGuestPod(containerId, request.getConfig()), attach);
             }
@@ -277,8 +278,8 @@ final class GuestTasks {
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
      * (image, networks or the network namespace, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
-     * volumes made ready in the guest instead of the host's, sharing the guest's network namespace.
-     * GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
+     * volumes made ready in the guest instead of the host's, sharing the guest's network namespace (whose
+     * parameters the agent set: {@link GuestSysctls}). GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
      * passed-through devices the guest does not allocate. A pod's member stays its pod's member in the
      * guest: it joins the namespaces of the pod's task there, which shares the guest's network.
      */
@@ -294,6 +295,7 @@ final class GuestTasks {
                 .clearUris()
                 .clearVm()
                 .clearRestart(); // the host restarts a VM task, in a new VM: the guest runs it once
+        GuestSysctls.withoutNetwork(b);
         if (config.getParentId().isEmpty()) {
             // the guest's namespace already holds the NICs the host attached: the VM is the boundary
             b.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
@@ -317,6 +319,7 @@ final class GuestTasks {
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
                 .clearVm()
                 .clearRestart();
+        GuestSysctls.withoutNetwork(b);
         if (b.hasResources()) {
             b.setResources(b.getResources().toBuilder().clearGpus());
         }

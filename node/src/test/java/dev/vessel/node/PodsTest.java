@@ -72,18 +72,24 @@ class PodsTest {
      */
     @Test
     void membersShareTheNetworkIpcAndHostNameAndKeepTheirOwnRest() throws Exception {
-        assertEquals("web\n", cli("pod", "create", "--hostname", "podhost", "web"));
+        String hostForward = Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).strip();
+        String forward = hostForward.equals("1") ? "0" : "1";
+        assertEquals("web\n", cli("pod", "create", "--hostname", "podhost", "--sysctl", "net.ipv4.ip_forward=" + forward,
+                "--sysctl", "kernel.shmmni=1234", "web"));
         long pause = status("web").get("pid").asLong();
         assertEquals("RUNNING", status("web").get("state").asText());
 
         create(member("web", "server", "mkdir -p /www && echo hello-from-server > /www/index.html"
                 + " && exec httpd -f -p 127.0.0.1:8080 -h /www"));
         create(member("web", "client", "for i in $(seq 1 300); do wget -qO- http://127.0.0.1:8080/ && break;"
-                + " sleep 0.1; done; echo host=$(hostname); test -e /www || echo own-rootfs; exec sleep 1000"));
+                + " sleep 0.1; done; echo host=$(hostname); echo sysctls=$(cat /proc/sys/net/ipv4/ip_forward"
+                + " /proc/sys/kernel/shmmni); test -e /www || echo own-rootfs; exec sleep 1000"));
         awaitLog("client", l -> l.contains("own-rootfs"));
         String log = log("client");
         assertTrue(log.contains("hello-from-server"), "the client reached the server on 127.0.0.1: " + log);
         assertTrue(log.contains("host=podhost"), "the pod's host name: " + log);
+        assertTrue(log.contains("sysctls=" + forward + " 1234"), "the pod's kernel parameters: " + log);
+        assertEquals(hostForward, Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).strip(), "the host's");
 
         long server = status("server").get("pid").asLong();
         long client = status("client").get("pid").asLong();
@@ -232,6 +238,10 @@ class PodsTest {
         networked.putArray("networks").addObject().put("network", "somenet");
         refused(api.post("/v1/containers", networked.toString()), "networks");
         refused(api.post("/v1/containers", member("strict", "m", "true").put("hostname", "other").toString()), "hostname");
+        ObjectNode tuned = member("strict", "m", "true");
+        tuned.putObject("sysctls").put("kernel.shmmax", "1");
+        refused(api.post("/v1/containers", tuned.toString()), "sysctls[kernel.shmmax]");
+        refused(api.post("/v1/pods", "{\"name\":\"p\",\"sysctls\":{\"vm.swappiness\":\"1\"}}"), "sysctls[vm.swappiness]");
         assertEquals(404, api.get("/v1/containers/m").status(), "nothing was made");
         assertEquals(404, api.get("/v1/pods/plain").status(), "a container that is not a pod is no pod");
 

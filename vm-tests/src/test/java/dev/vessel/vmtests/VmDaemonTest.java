@@ -347,7 +347,7 @@ class VmDaemonTest {
     }
 
     @Test
-    void runsVmFlagsSizeTheGuestBootItsKernelAttachADiskAndKeepTheRootfsOwners() throws Exception {
+    void runsVmFlagsSizeTheGuestBootItsKernelAttachADiskKeepTheRootfsOwnersAndSysctlsReachTheGuest() throws Exception {
         Path diskFiles = Files.createDirectories(dir.resolve("cli-disk-files"));
         Files.writeString(diskFiles.resolve("hello.txt"), "hello from the disk\n");
         Path disk = dir.resolve("cli-disk.img");
@@ -364,19 +364,21 @@ class VmDaemonTest {
         VmNode.Cli run = cli("run", "--vm", "--name", "cli-vm-flags", "--vm-vcpus", "2", "--vm-memory", "448m",
                 "--vm-kernel", guest.getProperty("kernel"), "--vm-initrd", guest.getProperty("initrd"),
                 "--vm-kernel-cmdline", guest.getProperty("cmdline") + " vessel.test=flags",
-                "--vm-disk", disk + ",target=/disk,ro", "--vm-keep-rootfs-owners", "--rootfs", rootfs.toString(), "--",
+                "--vm-disk", disk + ",target=/disk,ro", "--vm-keep-rootfs-owners", "--sysctl", "net.ipv4.ip_forward=1",
+                "--sysctl", "kernel.shmmni=1234", "--rootfs", rootfs.toString(), "--",
                 "sh", "-c", "nproc; sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo; cat /proc/cmdline;"
-                        + " cat /disk/hello.txt; touch /disk/new 2>/dev/null || echo the disk refused a write; cat /secret");
+                        + " cat /disk/hello.txt; touch /disk/new 2>/dev/null || echo the disk refused a write; cat /secret;"
+                        + " echo $(cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni)");
         assertEquals(0, run.code(), run::toString);
         List<String> lines = run.out().lines().toList();
-        assertEquals(6, lines.size(), run::toString);
+        assertEquals(7, lines.size(), run::toString);
         assertEquals("2", lines.get(0), "--vm-vcpus: " + run);
         long memTotalKib = Long.parseLong(lines.get(1));
         assertTrue(memTotalKib > 400 * 1024 && memTotalKib <= 448 * 1024, "--vm-memory 448m (the default is 512m): "
                 + run);
         assertTrue((" " + lines.get(2) + " ").contains(" vessel.test=flags "), "--vm-kernel-cmdline: " + run);
-        assertEquals(List.of("hello from the disk", "the disk refused a write", "root's own"), lines.subList(3, 6),
-                run::toString);
+        assertEquals(List.of("hello from the disk", "the disk refused a write", "root's own", "1 1234"),
+                lines.subList(3, 7), run::toString);
 
         JsonNode vm = JSON.readTree(cli("inspect", "--json", "cli-vm-flags").out()).at("/config/vm");
         assertEquals(2, vm.get("vcpus").asInt(), vm::toString);

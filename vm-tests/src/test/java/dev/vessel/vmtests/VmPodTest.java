@@ -83,7 +83,8 @@ class VmPodTest {
     @Test
     void aVmPodRunsItsMembersAsTasksOfOneGuest() throws Exception {
         List<String> linksBefore = hostLinks();
-        VmNode.Cli created = VmNode.cli(daemon.socket, dir, "pod", "create", "--vm", POD);
+        VmNode.Cli created = VmNode.cli(daemon.socket, dir, "pod", "create", "--vm", "--sysctl", "net.ipv4.ip_forward=1",
+                "--sysctl", "kernel.shmmni=1234", POD);
         assertEquals(0, created.code(), created.out() + created.err());
         JsonNode pod = ok(api.get("/v1/containers/" + POD), 200);
         assertEquals("RUNNING", pod.at("/status/state").asText(), pod::toString);
@@ -128,6 +129,10 @@ class VmPodTest {
         VmNode.Cli bootOfExec = VmNode.cli(daemon.socket, dir, "exec", "server", "cat", "/proc/sys/kernel/random/boot_id");
         assertEquals(0, bootOfExec.code(), bootOfExec.out() + bootOfExec.err());
         assertEquals(bootId, bootOfExec.out().strip());
+        // the pod's kernel parameters: the network's set in the guest by its agent, the IPC one in the pod's namespace
+        VmNode.Cli tuned = VmNode.cli(daemon.socket, dir, "exec", "client", "cat", "/proc/sys/net/ipv4/ip_forward",
+                "/proc/sys/kernel/shmmni");
+        assertEquals("1\n1234\n", tuned.out(), tuned.out() + tuned.err());
         VmNode.Cli shaped = VmNode.cli(daemon.socket, dir, "exec", "-e", "GREETING=hej", "-w", "/tmp", "client", "sh",
                 "-c", "echo $GREETING $(pwd) $(hostname); exit 6");
         assertEquals(6, shaped.code(), shaped.out() + shaped.err());

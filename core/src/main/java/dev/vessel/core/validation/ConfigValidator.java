@@ -29,6 +29,7 @@ import dev.vessel.core.model.Volume;
 import dev.vessel.core.network.NetworkNames;
 import dev.vessel.core.seccomp.SeccompProfile;
 import dev.vessel.core.spi.TaskSandbox;
+import dev.vessel.core.sysctl.Sysctls;
 import dev.vessel.core.userns.IdMaps;
 import dev.vessel.core.userns.UserNamespaceMode;
 import dev.vessel.core.vm.VmSizing;
@@ -46,6 +47,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -63,6 +65,8 @@ public final class ConfigValidator {
     static final int MAX_SSH_KEY_CHARS = 16 * 1024;
     static final int MAX_INSTANCE_ID = 128;
     public static final double MIN_CPUS = 0.01;
+    /** cgroup v1's cpu.shares range, which the v2 weight is mapped from. */
+    public static final long MIN_CPU_SHARES = 2, MAX_CPU_SHARES = 262_144;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     /** What a host-path volume's bind may add: the flags that only take rights away. */
@@ -164,6 +168,7 @@ public final class ConfigValidator {
             devices(c, targets);
             networks(c.getNetworksList(), isolation);
             networkNamespacePath(c);
+            sysctls(c);
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -449,6 +454,10 @@ public final class ConfigValidator {
             } else if (cpus > capacity.cpus()) {
                 fail("resources.cpus", cpus + " exceeds this node's " + capacity.cpus() + " CPUs");
             }
+            if (r.getCpuShares() != 0 && (r.getCpuShares() < MIN_CPU_SHARES || r.getCpuShares() > MAX_CPU_SHARES)) {
+                fail("resources.cpu_shares", r.getCpuShares() + " is not a CPU weight from " + MIN_CPU_SHARES + " to "
+                        + MAX_CPU_SHARES + " (0: from cpus)");
+            }
             memory("resources.memory_bytes", r.getMemoryBytes(), MIN_MEMORY_BYTES);
             if (r.getDiskBytes() < 0) {
                 fail("resources.disk_bytes", "must not be negative (0: no quota), got " + r.getDiskBytes());
@@ -639,6 +648,39 @@ public final class ConfigValidator {
                 }
             } catch (IOException e) {
                 fail(field, "cannot read " + Quoted.of(path) + ": " + e.getMessage());
+            }
+        }
+
+        /**
+         * Parameters of the task's own network or IPC namespace only, one line each; not the host's network (a
+         * task on {@code host} shares it) nor a pod's member's, whose namespaces are its pod's (the pod sets them).
+         */
+        private void sysctls(ContainerConfig c) {
+            for (Map.Entry<String, String> e : new TreeMap<>(c.getSysctlsMap()).entrySet()) {
+                String key = e.getKey();
+                String field = "sysctls[" + key + "]";
+                if (!Sysctls.wellFormed(key)) {
+                    fail("sysctls", Quoted.of(key) + " is not a kernel parameter's dotted name (words of letters,"
+                            + " digits, '_' and '-', at most " + Sysctls.MAX_KEY_LENGTH + " characters)");
+                    continue;
+                }
+                Optional<Sysctls.Scope> scope = Sysctls.scopeOf(key);
+                if (scope.isEmpty()) {
+                    fail(field, "is not a parameter of the task's own network or IPC namespace, so setting it would"
+                            + " change the host: these may be set: " + Sysctls.ALLOWED);
+                } else if (bootsDiskImage(c)) {
+                    fail(field, "a full VM (vm.machine) runs no task of Vessel's: set it in the guest (cloud-init)");
+                } else if (!c.getParentId().isEmpty()) {
+                    fail(field, "a pod's member shares its pod's network and IPC namespaces: give sysctls to the pod");
+                } else if (scope.get() == Sysctls.Scope.NETWORK && NetworkNames.sharesHost(c)) {
+                    fail(field, "the task shares the host's network namespace (network host): it has none of its"
+                            + " own to set it in");
+                }
+                String value = e.getValue();
+                if (value.length() > Sysctls.MAX_VALUE_LENGTH || value.indexOf('\n') >= 0 || value.indexOf(0) >= 0) {
+                    fail(field, "the value must be one line of at most " + Sysctls.MAX_VALUE_LENGTH
+                            + " characters, without NUL");
+                }
             }
         }
 

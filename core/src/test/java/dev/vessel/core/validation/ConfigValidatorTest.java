@@ -84,6 +84,25 @@ class ConfigValidatorTest {
                 rule("unknown user namespace mode", c -> c.setUserns("keep-id"), "userns",
                         "'keep-id' is not a user namespace mode; use host, auto or private"),
                 rule("an OOM score past 1000", c -> c.setOomScoreAdj(1001), "oom_score_adj", "is not from -1000 to 1000"),
+                rule("CPU shares below the kernel's least weight", c -> res(c, r -> r.setCpuShares(1)),
+                        "resources.cpu_shares", "1 is not a CPU weight from 2 to 262144"),
+                rule("CPU shares above the kernel's most", c -> res(c, r -> r.setCpuShares(262_145)),
+                        "resources.cpu_shares", "is not a CPU weight"),
+                rule("a sysctl of the whole kernel", c -> c.putSysctls("kernel.pid_max", "32768"),
+                        "sysctls[kernel.pid_max]", "would change the host: these may be set: net.*, fs.mqueue.*"),
+                rule("a sysctl key climbing out of /proc/sys", c -> c.putSysctls("net.ipv4..x", "1"), "sysctls",
+                        "'net.ipv4..x' is not a kernel parameter's dotted name"),
+                rule("a sysctl key with a slash", c -> c.putSysctls("net/ipv4/ip_forward", "1"), "sysctls",
+                        "is not a kernel parameter's dotted name"),
+                rule("a network sysctl on the host's network", c -> c.putSysctls("net.ipv4.ip_forward", "1")
+                        .addNetworks(NetworkAttachment.newBuilder().setNetwork("host")),
+                        "sysctls[net.ipv4.ip_forward]", "shares the host's network namespace"),
+                rule("a pod member's sysctl", c -> c.setParentId("pod").putSysctls("kernel.shmmax", "1"),
+                        "sysctls[kernel.shmmax]", "give sysctls to the pod"),
+                rule("a sysctl value of two lines", c -> c.putSysctls("net.ipv4.ip_forward", "1\n0"),
+                        "sysctls[net.ipv4.ip_forward]", "must be one line"),
+                rule("a full VM's sysctl", c -> machine(machineOptions()).putSysctls("net.ipv4.ip_forward", "1"),
+                        "sysctls[net.ipv4.ip_forward]", "a full VM (vm.machine) runs no task of Vessel's"),
                 rule("a relative cgroup path", c -> c.setCgroupPath("machine/web"), "cgroup_path", "must be an absolute"),
                 rule("the root cgroup", c -> c.setCgroupPath("/"), "cgroup_path", "below the root"),
                 rule("a cgroup path climbing out", c -> c.setCgroupPath("/a/../b"), "cgroup_path", "level '..' must be"),
@@ -378,6 +397,17 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void namespacedSysctlsAreAcceptedForATaskAPodAndAVmTask() {
+        for (ContainerConfig.Builder c : List.of(valid(), valid().clearCommand().clearArgs().clearRoot().setPod(true),
+                valid().setIsolation(Isolation.VM), valid().setNetworkNamespacePath("/run/netns/engine"))) {
+            assertDoesNotThrow(() -> validator.validate(c.putSysctls("net.ipv4.ping_group_range", "0 2147483647")
+                    .putSysctls("net.ipv4.conf.eth0.forwarding", "1").putSysctls("kernel.shmmax", "68719476736")
+                    .putSysctls("fs.mqueue.msg_max", "100").putSysctls("kernel.shm_rmid_forced", "1").build()),
+                    c::toString);
+        }
+    }
+
+    @Test
     void aProcessContainerMayAskForGpusByCountOrByAddress() {
         assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setGpus(2)).build()));
         assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.addGpuAddresses("0000:41:00.0")
@@ -456,7 +486,7 @@ class ConfigValidatorTest {
                 .setDisk("/var/lib/vm/web-1.qcow2");
     }
 
-    private ContainerConfig.Builder machine(VmMachine.Builder machine) {
+    private static ContainerConfig.Builder machine(VmMachine.Builder machine) {
         return valid().clearCommand().clearArgs().clearRoot().setIsolation(Isolation.VM)
                 .setVm(VmOptions.newBuilder().setVcpus(2).setMemoryBytes(512L << 20).setMachine(machine));
     }

@@ -9,13 +9,12 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The cpu controller: a weight proportional to the container's CPUs and a CFS quota that caps it at
- * them (0.5 CPUs: 50 ms of every 100 ms). Usage: CPU time and throttling.
+ * The cpu controller: a weight (the resources' {@code cpu_shares}, else proportional to the container's CPUs) and
+ * a CFS quota that caps it at its CPUs (0.5 CPUs: 50 ms of every 100 ms). Usage: CPU time and throttling.
  */
 public final class CpuIsolator extends CgroupControllerIsolator {
     static final long PERIOD_US = 100_000;
     private static final String CONTROLLER = "cpu";
-
 
     public CpuIsolator(CgroupsIsolator cgroups) {
         super(CONTROLLER, cgroups);
@@ -24,8 +23,7 @@ public final class CpuIsolator extends CgroupControllerIsolator {
     @Override
     public LaunchInfo prepare(PrepareContext context) {
         ContainerCgroups cg = context.get(CgroupKeys.CGROUPS);
-        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), context.config().getResources().getCpus(),
-                true));
+        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), context.config().getResources(), true));
         return LaunchInfo.getDefaultInstance();
     }
 
@@ -33,8 +31,10 @@ public final class CpuIsolator extends CgroupControllerIsolator {
      * {@code fresh}: the cgroup was made just now (the cgroups isolator refuses one that exists), so a v2 quota of
      * none is already there ({@code max 100000}) and not written again.
      */
-    private static void apply(Path dir, int version, double cpus, boolean fresh) {
-        long shares = cpus > 0 ? Math.max(2, Math.round(cpus * 1024)) : 1024;
+    private static void apply(Path dir, int version, Resources resources, boolean fresh) {
+        double cpus = resources.getCpus();
+        long shares = resources.getCpuShares() > 0 ? resources.getCpuShares()
+                : cpus > 0 ? Math.max(2, Math.round(cpus * 1024)) : 1024;
         long quota = cpus > 0 ? Math.max(1000, Math.round(cpus * PERIOD_US)) : -1;
         if (version == 1) {
             CgroupFiles.write(dir, "cpu.shares", Long.toString(shares));
@@ -53,7 +53,7 @@ public final class CpuIsolator extends CgroupControllerIsolator {
     @Override
     public void update(ContainerContext context, Resources resources) {
         ContainerCgroups cg = cgroups.cgroupsOf(context);
-        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), resources.getCpus(), false));
+        cg.of(CONTROLLER).ifPresent(dir -> apply(dir, cg.version(CONTROLLER), resources, false));
     }
 
     @Override

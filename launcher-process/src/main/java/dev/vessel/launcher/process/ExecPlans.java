@@ -125,6 +125,7 @@ final class ExecPlans {
                 joins(taskProc),
                 false,
                 PlanBuilder.oomScoreAdj(container),
+                List.of(), // set in the task's namespaces at its launch
                 new HelperPlan.Stdio(Optional.of(attachSocket), exec.getInteractive(), exec.getTty(),
                         Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> exec.getTty())));
     }

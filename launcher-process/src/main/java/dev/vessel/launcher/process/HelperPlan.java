@@ -40,6 +40,7 @@ public record HelperPlan(
         List<JoinNamespace> joinNamespaces,
         boolean pause,
         OptionalInt oomScoreAdj,
+        List<Sysctl> sysctls,
         Stdio stdio) {
 
     /** NAMESPACES bits (the helper's own numbering, not CLONE_*). */
@@ -68,7 +69,19 @@ public record HelperPlan(
         Objects.requireNonNull(rootfsUpper, "rootfsUpper");
         Objects.requireNonNull(seccompFilter, "seccompFilter");
         joinNamespaces = List.copyOf(joinNamespaces);
+        sysctls = List.copyOf(sysctls);
         Objects.requireNonNull(stdio, "stdio");
+    }
+
+    /**
+     * SYSCTL: a kernel parameter by its dotted name, written in the task's own network or IPC namespace before
+     * anything else of its setup; the helper refuses one of another family, or one whose namespace is its own.
+     */
+    public record Sysctl(String key, String value) {
+        public Sysctl {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(value, "value");
+        }
     }
 
     /**

@@ -18,7 +18,8 @@ public final class LaunchPlanEncoder {
             NO_NEW_PRIVS = 0x12, CAPS = 0x13, LOG_CAP = 0x14, CGROUP = 0x15, EXIT_FILE = 0x16, STDOUT_LOG = 0x17,
             STDERR_LOG = 0x18, MONITOR_LOG = 0x19, READONLY_PATH = 0x1A, SECCOMP_FILTER = 0x1B, IDMAP = 0x1C,
             ROOTFS_LOWER = 0x1D, ROOTFS_UPPER = 0x1E, INIT = 0x1F, ATTACH_SOCKET = 0x20,
-            TERMINAL = 0x21, OPEN_STDIN = 0x22, WINSIZE = 0x23, JOIN_NS = 0x24, PAUSE = 0x28, OOM_SCORE_ADJ = 0x29;
+            TERMINAL = 0x21, OPEN_STDIN = 0x22, WINSIZE = 0x23, JOIN_NS = 0x24, PAUSE = 0x28, OOM_SCORE_ADJ = 0x29,
+            SYSCTL = 0x2A;
 
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
@@ -102,6 +103,7 @@ public final class LaunchPlanEncoder {
             e.u32(PAUSE, 1);
         }
         plan.oomScoreAdj().ifPresent(score -> e.u32(OOM_SCORE_ADJ, score));
+        plan.sysctls().forEach(s -> e.str(SYSCTL, s.key() + "=" + s.value()));
 
         byte[] bodyBytes = e.body.toByteArray();
         if (bodyBytes.length > MAX_BODY) {

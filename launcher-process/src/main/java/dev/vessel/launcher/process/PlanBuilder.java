@@ -53,6 +53,8 @@ import java.util.stream.Stream;
  *   <li>{@code read_only_rootfs}: the helper remounts the rootfs read-only after every other mount (the
  *       writable tmpfs beneath it are {@code filesystem/linux}'s).
  *   <li>{@code init}: the helper's tiny init stays pid 1, forwards signals to the task and reaps orphans.
+ *   <li>{@code sysctls}: written by the helper in the task's new network and IPC namespaces (in key order),
+ *       never in the helper's own.
  *   <li>{@code pod}: the task is the helper's pause, which holds the namespaces a pod's members join (the
  *       launch info's {@code join_namespaces}, each joined before the clone).
  *   <li>Stdio: the monitor serves it on the attach socket; {@code tty} makes it a pty of the container's
@@ -183,6 +185,8 @@ public final class PlanBuilder {
                 joins,
                 config.getPod(),
                 oomScoreAdj(config),
+                config.getSysctlsMap().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                        .map(e -> new HelperPlan.Sysctl(e.getKey(), e.getValue())).toList(),
                 new HelperPlan.Stdio(Optional.of(attachSocket), config.getInteractive(), config.getTty(),
                         Optional.of(HelperPlan.WindowSize.DEFAULT).filter(w -> config.getTty())));
     }

@@ -44,7 +44,7 @@ final class PodsApi {
                 .setIsolation(request.getIsolation() == Isolation.ISOLATION_UNSPECIFIED ? Isolation.PROCESS
                         : request.getIsolation())
                 .addAllNetworks(request.getNetworksList()).setHostname(request.getHostname())
-                .putAllLabels(request.getLabelsMap());
+                .putAllLabels(request.getLabelsMap()).putAllSysctls(request.getSysctlsMap());
         if (request.hasResources()) {
             config.setResources(request.getResources());
         }

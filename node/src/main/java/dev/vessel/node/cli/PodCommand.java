@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,6 +63,10 @@ final class PodCommand implements Runnable {
         private Double cpus;
         @Option(names = "--hostname", paramLabel = "NAME", description = "its members' host name (default: the pod's name)")
         private String hostname;
+        @Option(names = "--sysctl", paramLabel = "KEY=VALUE", description = "set a kernel parameter of the network or"
+                + " IPC namespace its members share (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*);"
+                + " repeatable")
+        private Map<String, String> sysctls = new LinkedHashMap<>();
 
         @Override
         public Integer call() {
@@ -70,6 +76,10 @@ final class PodCommand implements Runnable {
             }
             if (hostname != null) {
                 body.put("hostname", hostname);
+            }
+            if (!sysctls.isEmpty()) {
+                ObjectNode parameters = body.putObject("sysctls");
+                sysctls.forEach(parameters::put); // the daemon validates them, naming each
             }
             if (memory != null || cpus != null) {
                 ObjectNode resources = body.putObject("resources");

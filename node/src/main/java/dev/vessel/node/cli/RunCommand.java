@@ -10,7 +10,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -121,6 +123,9 @@ final class RunCommand implements Callable<Integer> {
     private Long memory;
     @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
     private Double cpus;
+    @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
+            + " 2 to 262144 (default: 1024 a CPU of --cpus, else 1024)")
+    private Long cpuShares;
     @Option(names = {"-e", "--env"}, paramLabel = "NAME=VALUE", description = "set a variable; NAME alone takes the host's")
     private List<String> env = new ArrayList<>();
     @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro]", converter = MountConverter.class,
@@ -153,6 +158,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--gpus", paramLabel = "N|ADDR,…", description = "whole GPUs: a count (any free ones) or the"
             + " PCI addresses of the ones wanted, e.g. 0000:41:00.0,0000:c1:00.0 (vessel info lists them)")
     private String gpus;
+    @Option(names = "--sysctl", paramLabel = "KEY=VALUE", description = "set a kernel parameter of the container's own"
+            + " network or IPC namespace (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*); repeatable")
+    private Map<String, String> sysctls = new LinkedHashMap<>();
     @Option(names = "--pids-limit", paramLabel = "N",
             description = "the most processes and threads, default 2048; -1 for no limit")
     private Long pidsLimit;
@@ -309,9 +317,16 @@ final class RunCommand implements Callable<Integer> {
         process(body);
         env(body);
         labels(body);
+        if (!sysctls.isEmpty()) {
+            ObjectNode parameters = body.putObject("sysctls");
+            sysctls.forEach(parameters::put); // the daemon validates them, naming each
+        }
         securityOptions(body);
-        if (memory != null || cpus != null || pidsLimit != null || gpus != null) {
+        if (memory != null || cpus != null || pidsLimit != null || gpus != null || cpuShares != null) {
             ObjectNode resources = body.putObject("resources");
+            if (cpuShares != null) {
+                resources.put("cpu_shares", cpuShares); // the daemon checks the range, naming the field
+            }
             if (gpus != null) {
                 GpuOption.putInto(resources, gpus, spec);
             }
@@ -679,6 +694,8 @@ final class RunCommand implements Callable<Integer> {
             case "uid_map" -> "--uidmap";
             case "gid_map" -> "--gidmap";
             case "oom_score_adj" -> "--oom-score-adj";
+            case "sysctls" -> "--sysctl";
+            case "resources" -> field.equals("resources.cpu_shares") ? "--cpu-shares" : null;
             default -> null;
         };
     }

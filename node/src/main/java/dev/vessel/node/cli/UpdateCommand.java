@@ -27,14 +27,17 @@ final class UpdateCommand implements Callable<Integer> {
     private Double cpus;
     @Option(names = "--pids-limit", paramLabel = "N", description = "the most processes and threads; -1 for no limit")
     private Long pidsLimit;
+    @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
+            + " 2 to 262144 (1024: one CPU's)")
+    private Long cpuShares;
     @Parameters(paramLabel = "ID", arity = "1..*")
     private List<String> ids;
 
     @Override
     public Integer call() {
-        if (memory == null && cpus == null && pidsLimit == null) {
+        if (memory == null && cpus == null && pidsLimit == null && cpuShares == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give at least one of --memory, --cpus,"
-                    + " --pids-limit");
+                    + " --cpu-shares, --pids-limit");
         }
         if (pidsLimit != null && pidsLimit <= 0 && pidsLimit != -1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pids-limit: must be a positive number of"
@@ -56,6 +59,9 @@ final class UpdateCommand implements Callable<Integer> {
             }
             if (pidsLimit != null) {
                 resources.put("pids", pidsLimit);
+            }
+            if (cpuShares != null) {
+                resources.put("cpu_shares", cpuShares); // the daemon checks the range, naming the field
             }
             client.call("POST", "/v1/containers/" + Paths.segment(id) + "/update", resources.toString());
             vessel.out.println(id);

@@ -71,7 +71,6 @@ public final class BundleConfig {
     private static final Set<String> REQUIRED_NAMESPACES = Set.of("pid", "mount", "ipc", "uts");
     private static final int DEFAULT_UMASK = 022;
     private static final long DEFAULT_CPU_PERIOD = 100_000;
-    private static final long DEFAULT_CPU_SHARES = 1024;
     /** Where a listed device's host node is looked for when the entry's own path is not it. */
     private static final Path DEV = Path.of("/dev");
 
@@ -441,9 +440,7 @@ public final class BundleConfig {
                 "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "devices", "mountLabel");
         boolean userNamespace = namespaces(linux.path("namespaces"));
         idMaps(linux, userNamespace);
-        if (!linux.path("sysctl").isEmpty()) {
-            throw refused("linux.sysctl", "is not supported: Vessel does not set a container's sysctls");
-        }
+        sysctl(linux.path("sysctl"));
         List<Listed> listed = devices(linux.path("devices"), userNamespace);
         emptyOrAbsent(linux, "linux", "mountLabel");
         cgroupsPath(linux.path("cgroupsPath").asText(""));
@@ -458,6 +455,25 @@ public final class BundleConfig {
             out.setPathRules(PathRules.newBuilder()
                     .addAllMasked(strings(linux.path("maskedPaths"), "linux.maskedPaths"))
                     .addAllReadonly(strings(linux.path("readonlyPaths"), "linux.readonlyPaths")));
+        }
+    }
+
+    /**
+     * Kernel parameters, as the config's {@code sysctls}: the daemon's validation takes those of the container's
+     * own network or IPC namespace (runc's rule) and refuses any other, naming it.
+     */
+    private void sysctl(JsonNode sysctl) {
+        if (sysctl.isMissingNode() || sysctl.isNull()) {
+            return;
+        }
+        if (!sysctl.isObject()) {
+            throw refused("linux.sysctl", "must be an object of parameter names and values");
+        }
+        for (Map.Entry<String, JsonNode> parameter : sysctl.properties()) {
+            if (!parameter.getValue().isTextual()) {
+                throw refused("linux.sysctl." + parameter.getKey(), "must be a string");
+            }
+            out.putSysctls(parameter.getKey(), parameter.getValue().asText());
         }
     }
 
@@ -639,10 +655,14 @@ public final class BundleConfig {
         }
         JsonNode cpu = resources.path("cpu");
         known(cpu, "linux.resources.cpu", "quota", "period", "shares");
-        // containerd asks for the kernel's default weight (1024), which every cgroup has: honoured as it is
-        if (cpu.has("shares") && cpu.get("shares").asLong() != DEFAULT_CPU_SHARES) {
-            throw refused("linux.resources.cpu.shares", "only the default weight " + DEFAULT_CPU_SHARES
-                    + " is supported (Vessel limits CPU by quota)");
+        if (cpu.has("shares")) { // containerd sends the kernel's default, 1024; podman's --cpu-shares any
+            long shares = cpu.get("shares").asLong();
+            if (!cpu.get("shares").canConvertToLong() || shares < ConfigValidator.MIN_CPU_SHARES
+                    || shares > ConfigValidator.MAX_CPU_SHARES) {
+                throw refused("linux.resources.cpu.shares", cpu.get("shares") + " is not a CPU weight from "
+                        + ConfigValidator.MIN_CPU_SHARES + " to " + ConfigValidator.MAX_CPU_SHARES);
+            }
+            r.setCpuShares(shares);
         }
         if (cpu.path("quota").asLong(0) > 0) {
             r.setCpus((double) cpu.get("quota").asLong() / cpu.path("period").asLong(DEFAULT_CPU_PERIOD));

@@ -3,18 +3,18 @@ package dev.vessel.node.oci;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Resources;
+import dev.vessel.core.validation.ConfigValidator;
 import java.util.Iterator;
 import java.util.Set;
 
 /**
  * An OCI {@code linux.resources} object (runc's {@code update --resources}) applied to a container's
  * {@link Resources}: the fields it gives replace the container's, those it leaves out are kept. What Vessel's
- * resources cannot express is refused by its JSON path: a cpuset, CPU shares other than the default weight, a
- * period without a quota (Vessel keeps a CPU limit as quota/period).
+ * resources cannot express is refused by its JSON path: a cpuset, a period without a quota (Vessel keeps a CPU
+ * limit as quota/period).
  */
 public final class OciResources {
     private static final long DEFAULT_CPU_PERIOD = 100_000;
-    private static final long DEFAULT_CPU_SHARES = 1024;
 
     private OciResources() {
     }
@@ -50,9 +50,12 @@ public final class OciResources {
             }
         }
         long shares = number(cpu, "shares", "linux.resources.cpu.shares");
-        if (shares != 0 && shares != DEFAULT_CPU_SHARES) {
-            throw refused("linux.resources.cpu.shares", "only the default weight " + DEFAULT_CPU_SHARES
-                    + " is supported (Vessel limits CPU by quota)");
+        if (shares != 0) {
+            if (shares < ConfigValidator.MIN_CPU_SHARES || shares > ConfigValidator.MAX_CPU_SHARES) {
+                throw refused("linux.resources.cpu.shares", shares + " is not a CPU weight from "
+                        + ConfigValidator.MIN_CPU_SHARES + " to " + ConfigValidator.MAX_CPU_SHARES);
+            }
+            r.setCpuShares(shares);
         }
         long quota = number(cpu, "quota", "linux.resources.cpu.quota");
         long period = number(cpu, "period", "linux.resources.cpu.period");

@@ -242,6 +242,37 @@ class VesselCliTest {
     }
 
     @Test
+    void cpuSharesWeighTheContainerAndAnUpdateChangesThem() throws Exception {
+        var cpu = CgroupHierarchies.detect().forController("cpu")
+                .orElseThrow(() -> new AssertionError("this host mounts no cpu controller"));
+        Path cgroup = cpu.mountPoint().resolve(node.cgroupParent()).resolve("cli-shares");
+        // v1 takes the shares as they are; v2's weight is runc's mapping of them
+        String weightFile = cpu.unified() ? "cpu.weight" : "cpu.shares";
+        assertEquals(0, vessel("run", "-d", "--name", "cli-shares", "--cpus", "0.5", "--cpu-shares", "700", "--rootfs",
+                rootfs.toString(), "sleep", "300").code());
+        try {
+            assertEquals(cpu.unified() ? "27" : "700", Files.readString(cgroup.resolve(weightFile)).strip(),
+                    "the shares given, not the 512 of 0.5 CPUs");
+            assertEquals(0, vessel("update", "--cpu-shares", "3000", "cli-shares").code());
+            assertEquals(cpu.unified() ? "115" : "3000", Files.readString(cgroup.resolve(weightFile)).strip());
+            assertEquals(3000, inspect("cli-shares").at("/config/resources/cpu_shares").asLong());
+            Result refused = vessel("update", "--cpu-shares", "1", "cli-shares");
+            assertEquals(125, refused.code(), refused::toString);
+            assertTrue(refused.err().contains("resources.cpu_shares") && refused.err().contains("from 2 to 262144"),
+                    refused::toString);
+            assertEquals(cpu.unified() ? "115" : "3000", Files.readString(cgroup.resolve(weightFile)).strip(),
+                    "a refused update changes nothing");
+        } finally {
+            vessel("rm", "-f", "cli-shares");
+        }
+        Result bad = vessel("run", "--rm", "--name", "cli-shares-bad", "--cpu-shares", "300000", "--rootfs",
+                rootfs.toString(), "true");
+        assertEquals(125, bad.code(), bad::toString);
+        assertTrue(bad.err().startsWith("vessel: --cpu-shares: ") && bad.err().contains("resources.cpu_shares"),
+                bad::toString);
+    }
+
+    @Test
     void pidsLimitMinusOneLeavesTheContainerWithoutALimitOfItsOwn() throws Exception {
         Path pids = CgroupHierarchies.detect().forController("pids")
                 .orElseThrow(() -> new AssertionError("this host mounts no pids controller")).mountPoint();
@@ -260,6 +291,26 @@ class VesselCliTest {
         } finally {
             vessel("rm", "-f", "cli-pids-7");
         }
+    }
+
+    @Test
+    void sysctlsAreSetInTheContainersNamespacesAndOneOnTheHostsNetworkIsRefusedNamingTheFlag() throws Exception {
+        Path hostForward = Path.of("/proc/sys/net/ipv4/ip_forward");
+        String before = Files.readString(hostForward).strip();
+        String wanted = before.equals("1") ? "0" : "1";
+        Result r = vessel("run", "--rm", "--sysctl", "net.ipv4.ip_forward=" + wanted, "--sysctl", "fs.mqueue.msg_max=20",
+                "--rootfs", rootfs.toString(), "cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/fs/mqueue/msg_max");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals(wanted + "\n20\n", r.out());
+        assertEquals(before, Files.readString(hostForward).strip(), "the host's is untouched");
+
+        // the host's own value: were it ever written, nothing would change
+        Result host = vessel("run", "--rm", "--name", "cli-sysctl-host", "--network", "host", "--sysctl",
+                "net.ipv4.ip_forward=" + before, "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, host.code(), host::toString);
+        assertTrue(host.err().startsWith("vessel: --sysctl: ") && host.err().contains("sysctls[net.ipv4.ip_forward]")
+                && host.err().contains("host's network namespace"), host::toString);
+        assertFalse(vessel("ps", "-a").out().contains("cli-sysctl-host"), "nothing was made");
     }
 
     @Test

@@ -134,6 +134,15 @@ class BundleConfigTest {
     }
 
     @Test
+    void sysctlsBecomeTheConfigsForTheDaemonToCheck() throws Exception {
+        ObjectNode config = podmanConfig();
+        linux(config).putObject("sysctl").put("net.ipv4.ping_group_range", "0 0").put("kernel.pid_max", "1");
+        assertEquals(java.util.Map.of("net.ipv4.ping_group_range", "0 0", "kernel.pid_max", "1"),
+                translate(config).getSysctlsMap(), "kernel.pid_max is the validator's to refuse, naming it");
+        assertTrue(translate(podmanConfig()).getSysctlsMap().isEmpty());
+    }
+
+    @Test
     void withoutANetworkNamespaceTheHostsIsSharedAndANewOneIsPrivate() throws Exception {
         ObjectNode config = podmanConfig();
         ArrayNode namespaces = (ArrayNode) config.path("linux").path("namespaces");
@@ -178,6 +187,7 @@ class BundleConfigTest {
         ((ObjectNode) process(config).get("capabilities")).set("ambient", JSON.valueToTree(List.of("CAP_KILL")));
         ContainerConfig c = translate(config);
         assertEquals(0, c.getResources().getCpus());
+        assertEquals(1024, c.getResources().getCpuShares(), "containerd's weight, as it asked");
     }
 
     /** linux.devices[i] as podman sends --device: the node, its mode and owner, and an allow rule for its number. */
@@ -308,7 +318,9 @@ class BundleConfigTest {
         refused("linux.namespaces: has no pid namespace", c -> namespaces(c).remove(0));
         refused("linux.uidMappings: needs a user namespace", c -> linux(c).set("uidMappings", JSON.valueToTree(List.of(
                 java.util.Map.of("containerID", 0, "hostID", 100000, "size", 65536)))));
-        refused("linux.sysctl", c -> linux(c).putObject("sysctl").put("net.ipv4.ip_forward", "1"));
+        refused("linux.sysctl.net.ipv4.ip_forward: must be a string", c -> linux(c).putObject("sysctl")
+                .put("net.ipv4.ip_forward", 1));
+        refused("linux.sysctl: must be an object", c -> linux(c).putArray("sysctl").add("net.ipv4.ip_forward=1"));
         refused("linux.devices[0].type: '' is not supported", c -> linux(c).putArray("devices").addObject()
                 .put("path", "/dev/fuse"));
         refused("linux.devices[0].type: 'p' is not supported", c -> device(c, "/dev/fifo", 0, 0).put("type", "p"));
@@ -333,8 +345,8 @@ class BundleConfigTest {
             ((ArrayNode) linux(c).path("resources").path("devices")).addObject().put("allow", true).put("type", "c")
                     .put("major", 1).put("minor", 5).put("access", "rx");
         });
-        refused("linux.resources.cpu.shares", c -> ((ObjectNode) linux(c).get("resources")).putObject("cpu")
-                .put("shares", 512));
+        refused("linux.resources.cpu.shares: 1 is not a CPU weight from 2 to 262144",
+                c -> ((ObjectNode) linux(c).get("resources")).putObject("cpu").put("shares", 1));
         refused("linux.resources.hugepageLimits", c -> ((ObjectNode) linux(c).get("resources")).putArray("hugepageLimits"));
         refused("linux.rootfsPropagation", c -> linux(c).put("rootfsPropagation", "shared"));
         refused("linux.seccomp.listenerPath", c -> ((ObjectNode) linux(c).get("seccomp")).put("listenerPath", "/x"));

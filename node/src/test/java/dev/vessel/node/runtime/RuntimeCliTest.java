@@ -465,14 +465,42 @@ class RuntimeCliTest {
 
     @Test
     void aBundleVesselCannotHonourIsRefusedNamingTheField() throws Exception {
-        Path bundle = runtime.bundle("sysctl", rootfs, "true");
+        Path bundle = runtime.bundle("shared", rootfs, "true");
         Path config = bundle.resolve("config.json");
         Files.writeString(config, Files.readString(config).replace("\"linux\": {",
-                "\"linux\": {\"sysctl\": {\"net.ipv4.ip_forward\": \"1\"},"));
-        RuntimeFixture.Result r = runtime.run("create", "--bundle", bundle.toString(), "sysctl");
+                "\"linux\": {\"rootfsPropagation\": \"shared\","));
+        RuntimeFixture.Result r = runtime.run("create", "--bundle", bundle.toString(), "shared");
         assertEquals(1, r.exitCode());
-        assertTrue(r.stderr().contains("linux.sysctl"), r.stderr());
-        assertEquals(1, runtime.run("state", "sysctl").exitCode(), "nothing is left of a refused create");
+        assertTrue(r.stderr().contains("linux.rootfsPropagation"), r.stderr());
+        assertEquals(1, runtime.run("state", "shared").exitCode(), "nothing is left of a refused create");
+    }
+
+    @Test
+    void aBundlesSysctlsAreSetInItsOwnNamespacesAndOneOfTheWholeKernelIsRefused() throws Exception {
+        Path hostForward = Path.of("/proc/sys/net/ipv4/ip_forward");
+        String before = Files.readString(hostForward).strip();
+        String wanted = before.equals("1") ? "0" : "1";
+        Path bundle = runtime.bundle("sysctl", rootfs, "cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmni");
+        Path config = bundle.resolve("config.json");
+        var spec = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(config.toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("linux")).putObject("sysctl")
+                .put("net.ipv4.ip_forward", wanted).put("kernel.shmmni", "1234");
+        JSON.writeValue(config.toFile(), spec);
+        RuntimeFixture.Result r = runtime.run("run", "--bundle", bundle.toString(), "sysctl");
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals(wanted + "\n1234\n", r.stdout(), "set in the container's network and IPC namespaces");
+        assertEquals(before, Files.readString(hostForward).strip(), "the host's is untouched");
+
+        // the host's own value: were it ever written, nothing would change
+        String pidMax = Files.readString(Path.of("/proc/sys/kernel/pid_max")).strip();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("linux")).putObject("sysctl")
+                .put("kernel.pid_max", pidMax);
+        JSON.writeValue(config.toFile(), spec);
+        RuntimeFixture.Result refused = runtime.run("create", "--bundle", bundle.toString(), "sysctl-global");
+        assertEquals(1, refused.exitCode());
+        assertTrue(refused.stderr().contains("sysctls[kernel.pid_max]") && refused.stderr().contains("change the host"),
+                refused.stderr());
+        assertEquals(1, runtime.run("state", "sysctl-global").exitCode(), "nothing is left of a refused create");
     }
 
     @Test
