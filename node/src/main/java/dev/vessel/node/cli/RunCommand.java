@@ -31,6 +31,7 @@ import sun.misc.SignalHandler;
         + " exits with the task's exit code (128+N for signal N); Ctrl-C sends it SIGTERM.")
 final class RunCommand implements Callable<Integer> {
     private static final int SIGTERM = 15;
+    private static final String SHM = "/dev/shm";
 
     record Mount(String source, String target, boolean readOnly) {
     }
@@ -141,6 +142,9 @@ final class RunCommand implements Callable<Integer> {
             description = "mount a fresh tmpfs at DST; OPTS (comma-separated): size=SIZE, mode=OCTAL, ro, rw, noexec"
                     + " (the default), exec, nosuid, nodev (always)")
     private List<Tmpfs> tmpfs = new ArrayList<>();
+    @Option(names = "--shm-size", paramLabel = "SIZE", converter = Sizes.class, description = "the size of /dev/shm"
+            + " (default: 64m): a tmpfs of that size there, nosuid, nodev, noexec")
+    private Long shmSize;
     @Option(names = "--fetch", paramLabel = "URI[,extract][,executable][,sha256=HEX]", converter = FetchConverter.class,
             description = "fetch URI (http, https, file: under the daemon's --fetcher-file-root; an absolute path is a"
                     + " file URI) into the task's sandbox, /vessel/sandbox ($VESSEL_SANDBOX), its working directory"
@@ -359,6 +363,15 @@ final class RunCommand implements Callable<Integer> {
         for (Tmpfs t : tmpfs) {
             mounts.addObject().put("target", t.target()).put("read_only", t.readOnly()).putObject("tmpfs")
                     .put("size_bytes", t.sizeBytes()).put("mode", t.mode()).put("noexec", t.noexec());
+        }
+        if (shmSize != null) {
+            // the launch helper's own /dev/shm is 64 MiB; a volume there replaces it (mode 0: 1777, as /dev/shm's)
+            if (tmpfs.stream().anyMatch(t -> t.target().equals(SHM)) || volumes.stream().anyMatch(m -> m.target()
+                    .equals(SHM))) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--shm-size: " + SHM + " is already a"
+                        + " volume of this container");
+            }
+            mounts.addObject().put("target", SHM).putObject("tmpfs").put("size_bytes", shmSize).put("noexec", true);
         }
         if (readOnly) {
             body.put("read_only_rootfs", true);

@@ -242,6 +242,22 @@ class VesselCliTest {
     }
 
     @Test
+    void shmSizeSizesDevShmKeepingItNoexec() {
+        Result r = vessel("run", "--rm", "--shm-size", "100m", "--rootfs", rootfs.toString(), "sh", "-c",
+                "df -k /dev/shm | awk 'NR == 2 { print $2 }'; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f3,4");
+        assertEquals(0, r.code(), r::toString);
+        List<String> lines = r.out().lines().toList();
+        assertEquals("102400", lines.get(0), r::toString);
+        assertTrue(lines.get(1).startsWith("tmpfs rw,nosuid,nodev,noexec"), r::toString);
+        Result standard = vessel("run", "--rm", "--rootfs", rootfs.toString(), "sh", "-c",
+                "df -k /dev/shm | awk 'NR == 2 { print $2 }'");
+        assertEquals("65536\n", standard.out(), "without it, the helper's 64 MiB: " + standard);
+        Result twice = vessel("run", "--rm", "--shm-size", "1m", "--tmpfs", "/dev/shm", "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, twice.code(), twice::toString);
+        assertTrue(twice.err().contains("--shm-size: /dev/shm is already a volume"), twice::toString);
+    }
+
+    @Test
     void cpuSharesWeighTheContainerAndAnUpdateChangesThem() throws Exception {
         var cpu = CgroupHierarchies.detect().forController("cpu")
                 .orElseThrow(() -> new AssertionError("this host mounts no cpu controller"));
