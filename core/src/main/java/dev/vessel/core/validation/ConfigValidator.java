@@ -15,6 +15,7 @@ import dev.vessel.core.model.Device;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.HostEntry;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
@@ -37,6 +38,7 @@ import dev.vessel.linux.Capability;
 import dev.vessel.linux.RlimitType;
 import dev.vessel.linux.Signals;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -73,6 +75,13 @@ public final class ConfigValidator {
     private static final List<String> BIND_OPTIONS = List.of("nosuid", "nodev", "noexec");
     private static final Pattern HOSTNAME =
             Pattern.compile("(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
+    /** A search domain: a host name's labels, up to 253 characters, a root's dot allowed. */
+    private static final Pattern DOMAIN =
+            Pattern.compile("(?=.{1,254}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?");
+    /** A resolv.conf option: a word, with a number after a colon for those that take one (ndots:2). */
+    private static final Pattern DNS_OPTION = Pattern.compile("[a-z][a-z0-9_-]{0,31}(:[0-9]{1,5})?");
+    /** What glibc's resolver reads at most (MAXNS is 3; more search domains than this are a mistake). */
+    static final int MAX_DNS_SERVERS = 3, MAX_DNS_SEARCH = 32, MAX_DNS_OPTIONS = 32, MAX_EXTRA_HOSTS = 256;
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
     private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}");
     private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
@@ -169,6 +178,7 @@ public final class ConfigValidator {
             networks(c.getNetworksList(), isolation);
             networkNamespacePath(c);
             sysctls(c);
+            resolver(c);
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -681,6 +691,70 @@ public final class ConfigValidator {
                     fail(field, "the value must be one line of at most " + Sysctls.MAX_VALUE_LENGTH
                             + " characters, without NUL");
                 }
+            }
+        }
+
+        /**
+         * Name servers as IP addresses, search domains as host names, options as resolv.conf's words; each extra host a
+         * host name and an address. A pod (no filesystem of its own) and a VM task (its resolver is its guest's) are
+         * refused them.
+         */
+        private void resolver(ContainerConfig c) {
+            boolean any = c.getDnsServersCount() + c.getDnsSearchCount() + c.getDnsOptionsCount()
+                    + c.getExtraHostsCount() > 0;
+            if (!any) {
+                return;
+            }
+            String field = c.getDnsServersCount() > 0 ? "dns_servers" : c.getDnsSearchCount() > 0 ? "dns_search"
+                    : c.getDnsOptionsCount() > 0 ? "dns_options" : "extra_hosts";
+            if (c.getIsolation() == Isolation.VM) {
+                fail(field, "a VM task's resolver is its guest's; not set from the host yet");
+                return;
+            }
+            if (c.getPod()) {
+                fail(field, "a pod has no filesystem of its own: give it to its members");
+                return;
+            }
+            if (c.getDnsServersCount() > MAX_DNS_SERVERS) {
+                fail("dns_servers", "at most " + MAX_DNS_SERVERS + " (the resolver reads no more)");
+            }
+            for (int i = 0; i < c.getDnsServersCount(); i++) {
+                ipAddress("dns_servers[" + i + "]", c.getDnsServers(i));
+            }
+            if (c.getDnsSearchCount() > MAX_DNS_SEARCH) {
+                fail("dns_search", "at most " + MAX_DNS_SEARCH + " domains");
+            }
+            for (int i = 0; i < c.getDnsSearchCount(); i++) {
+                if (!DOMAIN.matcher(c.getDnsSearch(i)).matches()) {
+                    fail("dns_search[" + i + "]", Quoted.of(c.getDnsSearch(i)) + " is not a domain name");
+                }
+            }
+            if (c.getDnsOptionsCount() > MAX_DNS_OPTIONS) {
+                fail("dns_options", "at most " + MAX_DNS_OPTIONS + " options");
+            }
+            for (int i = 0; i < c.getDnsOptionsCount(); i++) {
+                if (!DNS_OPTION.matcher(c.getDnsOptions(i)).matches()) {
+                    fail("dns_options[" + i + "]", Quoted.of(c.getDnsOptions(i)) + " is not a resolver option"
+                            + " (a word, and :N for one that takes a number: ndots:2, timeout:1, rotate)");
+                }
+            }
+            if (c.getExtraHostsCount() > MAX_EXTRA_HOSTS) {
+                fail("extra_hosts", "at most " + MAX_EXTRA_HOSTS + " entries");
+            }
+            for (int i = 0; i < c.getExtraHostsCount(); i++) {
+                HostEntry h = c.getExtraHosts(i);
+                if (!HOSTNAME.matcher(h.getHostname()).matches()) {
+                    fail("extra_hosts[" + i + "].hostname", Quoted.of(h.getHostname()) + " is not a valid host name");
+                }
+                ipAddress("extra_hosts[" + i + "].ip", h.getIp());
+            }
+        }
+
+        private void ipAddress(String field, String address) {
+            try {
+                InetAddress.ofLiteral(address);
+            } catch (IllegalArgumentException e) {
+                fail(field, Quoted.of(address) + " is not an IPv4 or IPv6 address");
             }
         }
 

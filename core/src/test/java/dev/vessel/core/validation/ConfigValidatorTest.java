@@ -14,6 +14,7 @@ import dev.vessel.core.model.Device;
 import dev.vessel.core.model.DockerVolume;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.HostEntry;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.ImageSource;
@@ -88,6 +89,19 @@ class ConfigValidatorTest {
                         "resources.cpu_shares", "1 is not a CPU weight from 2 to 262144"),
                 rule("CPU shares above the kernel's most", c -> res(c, r -> r.setCpuShares(262_145)),
                         "resources.cpu_shares", "is not a CPU weight"),
+                rule("a name server that is no address", c -> c.addDnsServers("dns.example"), "dns_servers[0]",
+                        "'dns.example' is not an IPv4 or IPv6 address"),
+                rule("four name servers", c -> c.addDnsServers("192.0.2.1").addDnsServers("192.0.2.2")
+                        .addDnsServers("192.0.2.3").addDnsServers("192.0.2.4"), "dns_servers", "at most 3"),
+                rule("a search domain with a space", c -> c.addDnsSearch("a b"), "dns_search[0]", "is not a domain name"),
+                rule("a resolver option with a newline", c -> c.addDnsOptions("ndots:2\nnameserver 1.1.1.1"),
+                        "dns_options[0]", "is not a resolver option"),
+                rule("an extra host without an address", c -> c.addExtraHosts(HostEntry.newBuilder().setHostname("db")),
+                        "extra_hosts[0].ip", "is not an IPv4 or IPv6 address"),
+                rule("an extra host named with a space", c -> c.addExtraHosts(HostEntry.newBuilder().setHostname("d b")
+                        .setIp("192.0.2.7")), "extra_hosts[0].hostname", "is not a valid host name"),
+                rule("a VM task's name server", c -> c.setIsolation(Isolation.VM).addDnsServers("192.0.2.53"),
+                        "dns_servers", "a VM task's resolver is its guest's"),
                 rule("a sysctl of the whole kernel", c -> c.putSysctls("kernel.pid_max", "32768"),
                         "sysctls[kernel.pid_max]", "would change the host: these may be set: net.*, fs.mqueue.*"),
                 rule("a sysctl key climbing out of /proc/sys", c -> c.putSysctls("net.ipv4..x", "1"), "sysctls",

@@ -46,6 +46,10 @@ import java.util.stream.Stream;
  * and the VM launcher's network isolator connects a NIC of the guest to each of them (the guest
  * itself takes their addresses; the task runs in the guest and never joins this namespace).
  *
+ * <p>Every process container with a rootfs gets its resolver files from here, as Mesos's gives them
+ * ({@link NetworkFiles}: {@code /etc/resolv.conf}, {@code /etc/hosts} with its addresses, {@code /etc/hostname}),
+ * on a CNI network, on none or on the host's.
+ *
  * <p>Per container the isolator keeps a netns file and a checkpoint of what each DEL needs
  * ({@link CniPaths}) (configuration, interface, port mappings, result). They live in the isolator's own
  * directory rather than the container's checkpoint slot so that they outlive a container whose record
@@ -59,6 +63,7 @@ public final class CniIsolator implements Isolator {
     private final CniPaths files;
     private final CniStateCodec codec;
     private final NetworkConfig loopback;
+    private final NetworkFiles networkFiles;
     private final ObjectMapper json = new ObjectMapper();
 
     /**
@@ -68,6 +73,10 @@ public final class CniIsolator implements Isolator {
      * @param runner     how plugins are started ({@link PluginRunner#DIRECT} on a host or in a guest)
      */
     public CniIsolator(Path configDir, List<Path> pluginDirs, Path stateDir, PluginRunner runner) {
+        this(configDir, pluginDirs, stateDir, runner, new NetworkFiles(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts")));
+    }
+
+    CniIsolator(Path configDir, List<Path> pluginDirs, Path stateDir, PluginRunner runner, NetworkFiles networkFiles) {
         if (pluginDirs.isEmpty()) {
             throw VesselException.invalid("network/cni.plugin_dirs", "at least one plugin directory is needed");
         }
@@ -77,6 +86,7 @@ public final class CniIsolator implements Isolator {
         this.codec = new CniStateCodec(json);
         ObjectNode lo = json.createObjectNode().put("type", "loopback");
         this.loopback = new NetworkConfig("vessel-loopback", "1.0.0", List.of(lo));
+        this.networkFiles = networkFiles;
     }
 
     @Override
@@ -103,7 +113,7 @@ public final class CniIsolator implements Isolator {
             String made = context.config().getNetworkNamespacePath();
             context.put(NetworkKeys.NETNS, made.isEmpty()
                     ? Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "ns", "net") : Path.of(made));
-            return LaunchInfo.getDefaultInstance();
+            return withNetworkFiles(context, LaunchInfo.newBuilder(), List.of());
         }
         // Every name and plugin is checked before anything is created.
         List<NetworkConfig> networks = attachments.stream().map(a -> configs.find(a.getNetwork())).toList();
@@ -131,7 +141,18 @@ public final class CniIsolator implements Isolator {
         }
         FaultPoints.reach(FaultPoints.AFTER_CNI_ADD, id);
         context.put(NetworkKeys.NETNS, netns);
-        return LaunchInfo.newBuilder().setNetworkNamespacePath(netns.toString()).build();
+        return withNetworkFiles(context, LaunchInfo.newBuilder().setNetworkNamespacePath(netns.toString()),
+                state.ipAddresses());
+    }
+
+    /** A process container's resolver files ({@link NetworkFiles}), in its directory; a VM's guest has its own. */
+    private LaunchInfo withNetworkFiles(PrepareContext context, LaunchInfo.Builder info, List<String> addresses)
+            throws IOException {
+        if (context.config().getIsolation() == Isolation.PROCESS && NetworkFiles.applyTo(context.config())) {
+            info.addAllMounts(networkFiles.write(files.containerDir(context.containerId()), context.containerId(),
+                    context.config(), addresses));
+        }
+        return info.build();
     }
 
     /** The port mappings in the form of the CNI {@code portMappings} capability. */

@@ -14,9 +14,12 @@ import java.util.List;
  *
  * <pre>
  * cni/
- *   &lt;id&gt;/              one directory per container that has networks
+ *   &lt;id&gt;/              one directory per container that has networks or resolver files
  *     netns              the container's network namespace, a bind-mounted nsfs file
  *     attachments        checkpoint of each ADD: what its DEL needs
+ *     resolv.conf, hosts, hostname
+ *                        a process container's resolver files ({@link NetworkFiles}), bound into it: here, where
+ *                        a task in a user namespace of its own reaches them (the container's directory is 0700)
  * </pre>
  *
  * @param root the isolator's directory, as RuntimePaths names it; absolute and normalized here, as

@@ -162,6 +162,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--gpus", paramLabel = "N|ADDR,…", description = "whole GPUs: a count (any free ones) or the"
             + " PCI addresses of the ones wanted, e.g. 0000:41:00.0,0000:c1:00.0 (vessel info lists them)")
     private String gpus;
+    @Option(names = "--dns", paramLabel = "IP", description = "a name server for the container's /etc/resolv.conf"
+            + " (default: the host's, less those on loopback); repeatable")
+    private List<String> dnsServers = new ArrayList<>();
+    @Option(names = "--dns-search", paramLabel = "DOMAIN", description = "a search domain of its resolv.conf; repeatable")
+    private List<String> dnsSearch = new ArrayList<>();
+    @Option(names = "--dns-option", paramLabel = "OPT", description = "a resolver option of its resolv.conf (ndots:2);"
+            + " repeatable")
+    private List<String> dnsOptions = new ArrayList<>();
+    @Option(names = "--add-host", paramLabel = "NAME:IP", description = "a line of its /etc/hosts; repeatable")
+    private List<String> addHosts = new ArrayList<>();
     @Option(names = "--sysctl", paramLabel = "KEY=VALUE", description = "set a kernel parameter of the container's own"
             + " network or IPC namespace (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*); repeatable")
     private Map<String, String> sysctls = new LinkedHashMap<>();
@@ -321,6 +331,7 @@ final class RunCommand implements Callable<Integer> {
         process(body);
         env(body);
         labels(body);
+        resolver(body);
         if (!sysctls.isEmpty()) {
             ObjectNode parameters = body.putObject("sysctls");
             sysctls.forEach(parameters::put); // the daemon validates them, naming each
@@ -402,6 +413,24 @@ final class RunCommand implements Callable<Integer> {
                     .put("protocol", p.protocol()));
         }
         return body;
+    }
+
+    /** --dns, --dns-search, --dns-option, --add-host: the container's resolv.conf and hosts (the daemon checks them). */
+    private void resolver(ObjectNode body) {
+        Map.of("dns_servers", dnsServers, "dns_search", dnsSearch, "dns_options", dnsOptions).forEach((field, values) -> {
+            if (!values.isEmpty()) {
+                values.forEach(body.putArray(field)::add);
+            }
+        });
+        for (String entry : addHosts) {
+            int colon = entry.indexOf(':');
+            if (colon <= 0 || colon == entry.length() - 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--add-host: '" + entry
+                        + "' must be NAME:IP");
+            }
+            (body.has("extra_hosts") ? (ArrayNode) body.get("extra_hosts") : body.putArray("extra_hosts")).addObject()
+                    .put("hostname", entry.substring(0, colon)).put("ip", entry.substring(colon + 1));
+        }
     }
 
     /** --workdir, --user, --hostname, --ulimit, --device, --platform: what the task runs as and with. */
@@ -708,6 +737,10 @@ final class RunCommand implements Callable<Integer> {
             case "gid_map" -> "--gidmap";
             case "oom_score_adj" -> "--oom-score-adj";
             case "sysctls" -> "--sysctl";
+            case "dns_servers" -> "--dns";
+            case "dns_search" -> "--dns-search";
+            case "dns_options" -> "--dns-option";
+            case "extra_hosts" -> "--add-host";
             case "resources" -> field.equals("resources.cpu_shares") ? "--cpu-shares" : null;
             default -> null;
         };

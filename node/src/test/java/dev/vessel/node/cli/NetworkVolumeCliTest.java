@@ -108,6 +108,9 @@ class NetworkVolumeCliTest {
         assertEquals("10.89.77.1", inspected.at("/subnets/0/gateway").asText(), inspected::toString);
         String bridge = inspected.path("network_interface").asText();
 
+        if (!Files.exists(rootfs.resolve("etc/hosts"))) {
+            Files.writeString(rootfs.resolve("etc/hosts"), ""); // a rootfs given as a directory: its own files only
+        }
         for (String name : List.of("net-a", "net-b")) {
             CliNode.Result run = vessel("run", "-d", "--name", name, "--network", "nouns-net", "--cap-add", "NET_RAW",
                     "--rootfs", rootfs.toString(), "sh", "-c", "ip -4 addr show eth0; exec sleep 300");
@@ -120,6 +123,9 @@ class NetworkVolumeCliTest {
         assertEquals(0, ping.code(), ping::toString);
         ping = vessel("exec", "net-b", "ping", "-c", "1", "-W", "10", a);
         assertEquals(0, ping.code(), ping::toString);
+        // its /etc/hosts names it on its address (the rootfs has one, so it gets the container's over it)
+        CliNode.Result hosts = vessel("exec", "net-a", "cat", "/etc/hosts");
+        assertTrue(hosts.out().lines().anyMatch(l -> l.equals(a + "\tnet-a")), hosts::toString);
         assertEquals(2, JSON.readTree(vessel("network", "inspect", "nouns-net").out()).path("containers").size());
 
         CliNode.Result refused = vessel("network", "rm", "nouns-net");

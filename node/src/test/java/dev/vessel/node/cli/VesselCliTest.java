@@ -242,6 +242,42 @@ class VesselCliTest {
     }
 
     @Test
+    void theResolverFilesComeFromTheFlagsAndBadOnesAreRefusedNamingTheFlag() throws Exception {
+        // a rootfs given as a directory gets the files it has: nothing is made in it
+        for (String name : List.of("resolv.conf", "hosts", "hostname")) {
+            if (!Files.exists(rootfs.resolve("etc").resolve(name))) {
+                Files.writeString(Files.createDirectories(rootfs.resolve("etc")).resolve(name), "");
+            }
+        }
+        Result r = vessel("run", "--rm", "--hostname", "web", "--dns", "192.0.2.53", "--dns-search", "example.test",
+                "--dns-option", "ndots:2", "--add-host", "db:192.0.2.7", "--add-host", "v6:2001:db8::7", "--rootfs",
+                rootfs.toString(), "cat", "/etc/resolv.conf", "/etc/hosts", "/etc/hostname");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("nameserver 192.0.2.53\nsearch example.test\noptions ndots:2\n"
+                + "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb\n192.0.2.7\tdb\n"
+                + "2001:db8::7\tv6\nweb\n", r.out());
+        assertFalse(readOrEmpty(rootfs.resolve("etc/resolv.conf")).contains("192.0.2.53"), "the rootfs's own file is"
+                + " not written");
+
+        Result bad = vessel("run", "--rm", "--name", "cli-bad-dns", "--dns", "192.0.2.300", "--rootfs", rootfs.toString(),
+                "true");
+        assertEquals(125, bad.code(), bad::toString);
+        assertTrue(bad.err().startsWith("vessel: --dns: dns_servers[0]: '192.0.2.300' is not an IPv4 or IPv6 address"),
+                bad::toString);
+        Result host = vessel("run", "--rm", "--add-host", "db", "--rootfs", rootfs.toString(), "true");
+        assertTrue(host.err().contains("--add-host: 'db' must be NAME:IP"), host::toString);
+        assertFalse(vessel("ps", "-a").out().contains("cli-bad-dns"), "nothing was made");
+    }
+
+    private static String readOrEmpty(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    @Test
     void shmSizeSizesDevShmKeepingItNoexec() {
         Result r = vessel("run", "--rm", "--shm-size", "100m", "--rootfs", rootfs.toString(), "sh", "-c",
                 "df -k /dev/shm | awk 'NR == 2 { print $2 }'; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f3,4");
