@@ -137,7 +137,7 @@ class VmPodTest {
                 "-c", "echo $GREETING $(pwd) $(hostname); exit 6");
         assertEquals(6, shaped.code(), shaped.out() + shaped.err());
         assertEquals("hej /tmp " + POD, shaped.out().strip());
-        assertEquals(2, ok(api.get("/v1/containers/server"), 200).at("/status/execs").size()
+        assertEquals(3, ok(api.get("/v1/containers/server"), 200).at("/status/execs").size()
                 + ok(api.get("/v1/containers/client"), 200).at("/status/execs").size(), "the execs are listed");
 
         // attach to an interactive member: what is typed reaches it, its answer and its code come back
