@@ -138,6 +138,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-p", "--publish"}, paramLabel = "HOST:CTR[/udp]", converter = PortConverter.class,
             description = "publish a container port (needs --network with a CNI network)")
     private List<Port> ports = new ArrayList<>();
+    @Option(names = "--mount", paramLabel = "type=bind|volume|tmpfs,…", converter = MountFlag.class,
+            description = "a volume in podman's key=value form: type=bind,source=/host/dir,target=/dir[,ro];"
+                    + " type=volume,source=NAME,target=/dir[,ro]; type=tmpfs,target=/dir[,tmpfs-size=SIZE]"
+                    + "[,tmpfs-mode=OCTAL][,exec]")
+    private List<MountFlag.Parsed> mountFlags = new ArrayList<>();
     @Option(names = "--tmpfs", paramLabel = "DST[:OPTS]", converter = TmpfsConverter.class,
             description = "mount a fresh tmpfs at DST; OPTS (comma-separated): size=SIZE, mode=OCTAL, ro, rw, noexec"
                     + " (the default), exec, nosuid, nodev (always)")
@@ -363,7 +368,15 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         ArrayNode mounts = body.putArray("volumes");
-        for (Mount m : volumes) {
+        List<Mount> binds = new ArrayList<>(volumes);
+        List<Tmpfs> scratch = new ArrayList<>(tmpfs);
+        for (MountFlag.Parsed flag : mountFlags) {
+            switch (flag) {
+                case MountFlag.Volume v -> binds.add(v.mount());
+                case MountFlag.Scratch t -> scratch.add(t.tmpfs());
+            }
+        }
+        for (Mount m : binds) {
             ObjectNode volume = mounts.addObject().put("target", m.target()).put("read_only", m.readOnly());
             if (m.source().startsWith("/")) {
                 volume.putObject("host_path").put("path", m.source());
@@ -371,13 +384,13 @@ final class RunCommand implements Callable<Integer> {
                 volume.putObject("persistent").put("name", m.source());
             }
         }
-        for (Tmpfs t : tmpfs) {
+        for (Tmpfs t : scratch) {
             mounts.addObject().put("target", t.target()).put("read_only", t.readOnly()).putObject("tmpfs")
                     .put("size_bytes", t.sizeBytes()).put("mode", t.mode()).put("noexec", t.noexec());
         }
         if (shmSize != null) {
             // the launch helper's own /dev/shm is 64 MiB; a volume there replaces it (mode 0: 1777, as /dev/shm's)
-            if (tmpfs.stream().anyMatch(t -> t.target().equals(SHM)) || volumes.stream().anyMatch(m -> m.target()
+            if (scratch.stream().anyMatch(t -> t.target().equals(SHM)) || binds.stream().anyMatch(m -> m.target()
                     .equals(SHM))) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--shm-size: " + SHM + " is already a"
                         + " volume of this container");
@@ -901,7 +914,7 @@ final class RunCommand implements Callable<Integer> {
             return new Tmpfs(target, size, mode, readOnly, noexec);
         }
 
-        private static int mode(String spec, String octal) {
+        static int mode(String spec, String octal) {
             try {
                 int mode = Integer.parseInt(octal, 8);
                 if (mode >= 0 && mode <= 07777) {

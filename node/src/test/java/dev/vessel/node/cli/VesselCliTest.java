@@ -278,6 +278,35 @@ class VesselCliTest {
     }
 
     @Test
+    void mountFlagsGiveBindsVolumesAndTmpfsAsPodmansDoAndBadOnesAreRefusedNamingTheFlag() throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("mount-data"));
+        Files.writeString(data.resolve("seed"), "from the host\n");
+        Result r = vessel("run", "--rm", "--mount", "type=bind,source=" + data + ",target=/data,readonly",
+                "--mount", "type=volume,src=cli-mount-kept,dst=/kept", "--mount",
+                "type=tmpfs,destination=/scratch,tmpfs-size=1m,tmpfs-mode=0700", "--rootfs", rootfs.toString(), "sh", "-c",
+                "cat /data/seed; touch /data/new 2>/dev/null || echo data is read-only; echo kept > /kept/note;"
+                        + " df -k /scratch | awk 'NR == 2 { print $2 }'; stat -c %a /scratch;"
+                        + " grep ' /scratch ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1-4");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("from the host\ndata is read-only\n1024\n700\nrw,nosuid,nodev,noexec\n", r.out(), r::toString);
+        Result kept = vessel("run", "--rm", "--mount", "type=volume,source=cli-mount-kept,target=/kept,ro", "--rootfs",
+                rootfs.toString(), "cat", "/kept/note");
+        assertEquals("kept\n", kept.out(), "a named volume outlives its container: " + kept);
+
+        for (String[] bad : new String[][] {
+                {"type=bind,source=relative,target=/d", "a bind's source must be an absolute host path"},
+                {"type=image,source=busybox,target=/d", "type=image is not supported"},
+                {"type=tmpfs,target=d", "the target must be given as an absolute path"},
+                {"type=bind,source=/tmp,target=/d,bind-propagation=shared", "mounts are private"},
+                {"type=bind,source=/tmp,target=/d,tmpfs-size=1m", "are for type=tmpfs"},
+                {"type=tmpfs,target=/d,size=1m", "unknown key 'size'"}}) {
+            Result refused = vessel("run", "--rm", "--mount", bad[0], "--rootfs", rootfs.toString(), "true");
+            assertEquals(125, refused.code(), refused::toString);
+            assertTrue(refused.err().contains("--mount") && refused.err().contains(bad[1]), refused::toString);
+        }
+    }
+
+    @Test
     void shmSizeSizesDevShmKeepingItNoexec() {
         Result r = vessel("run", "--rm", "--shm-size", "100m", "--rootfs", rootfs.toString(), "sh", "-c",
                 "df -k /dev/shm | awk 'NR == 2 { print $2 }'; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f3,4");
