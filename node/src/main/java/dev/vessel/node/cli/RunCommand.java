@@ -97,6 +97,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "HOST[:CTR[:PERMS]]", description = "give the container the host's"
             + " device node HOST at CTR (default HOST) with PERMS, letters of rwm (default rwm); repeatable")
     private List<String> devices = new ArrayList<>();
+    @Option(names = "--pidfile", paramLabel = "FILE", description = "write the task's pid (on the host; a VM task's:"
+            + " its emulator's) to FILE once it runs")
+    private Path pidfile;
+    @Option(names = "--group-add", paramLabel = "GID", description = "a supplementary group of the task, by number;"
+            + " repeatable")
+    private List<String> groupAdd = new ArrayList<>();
     @Option(names = "--cidfile", paramLabel = "FILE", description = "write the container's id to FILE, which must"
             + " not exist")
     private Path cidfile;
@@ -253,7 +259,7 @@ final class RunCommand implements Callable<Integer> {
         StdioSession.Result result;
         try {
             result = Attached.run(vessel, client.upgrade("POST", path + "/attach"), tty, interactive, detachKeys,
-                    () -> client.call("POST", path + "/start", ""));
+                    () -> started(client.call("POST", path + "/start", "")));
         } finally {
             Signal.handle(new Signal("INT"), previous);
         }
@@ -337,6 +343,14 @@ final class RunCommand implements Callable<Integer> {
         env(body);
         labels(body);
         resolver(body);
+        for (String gid : groupAdd) {
+            if (!gid.matches("[0-9]{1,10}") || Long.parseLong(gid) > 0xFFFF_FFFEL) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--group-add: '" + gid + "' must be a"
+                        + " numeric gid (0 to 4294967294); a group's name is not looked up");
+            }
+            (body.has("additional_gids") ? (ArrayNode) body.get("additional_gids") : body.putArray("additional_gids"))
+                    .add(Long.parseLong(gid));
+        }
         if (!sysctls.isEmpty()) {
             ObjectNode parameters = body.putObject("sysctls");
             sysctls.forEach(parameters::put); // the daemon validates them, naming each
@@ -704,7 +718,20 @@ final class RunCommand implements Callable<Integer> {
                         + created.path("id").asText() + " was created)");
             }
         }
-        return created;
+        return start ? started(created) : created;
+    }
+
+    /** The status of the container just started, its pid written to the --pidfile. */
+    private JsonNode started(JsonNode status) {
+        if (pidfile != null) {
+            try {
+                Files.writeString(pidfile, status.path("pid").asText() + "\n");
+            } catch (IOException e) {
+                throw new CliFailure("--pidfile: cannot write '" + pidfile + "': " + e.getMessage() + " (container "
+                        + status.path("id").asText() + " runs)");
+            }
+        }
+        return status;
     }
 
     /** The created container's status; null when the node lacks the image. */

@@ -307,6 +307,30 @@ class VesselCliTest {
     }
 
     @Test
+    void pidfileHoldsTheTasksPidAndGroupAddGivesSupplementaryGroups() throws Exception {
+        Path pidfile = tmp.resolve("cli-pid.pid");
+        Result r = vessel("run", "-d", "--name", "cli-pid", "--pidfile", pidfile.toString(), "--group-add", "1234",
+                "--group-add", "5", "--rootfs", rootfs.toString(), "sh", "-c", "id -G; exec sleep 300");
+        assertEquals(0, r.code(), r::toString);
+        try {
+            long pid = inspect("cli-pid").at("/status/pid").asLong();
+            assertTrue(pid > 0);
+            assertEquals(pid + "\n", Files.readString(pidfile));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (vessel("logs", "cli-pid").out().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(List.of("0", "5", "1234"), List.of(vessel("logs", "cli-pid").out().strip().split(" ")).stream()
+                    .sorted(java.util.Comparator.comparingLong(Long::parseLong)).toList());
+        } finally {
+            vessel("rm", "-f", "cli-pid");
+        }
+        Result named = vessel("run", "--rm", "--group-add", "wheel", "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, named.code(), named::toString);
+        assertTrue(named.err().contains("--group-add: 'wheel' must be a numeric gid"), named::toString);
+    }
+
+    @Test
     void shmSizeSizesDevShmKeepingItNoexec() {
         Result r = vessel("run", "--rm", "--shm-size", "100m", "--rootfs", rootfs.toString(), "sh", "-c",
                 "df -k /dev/shm | awk 'NR == 2 { print $2 }'; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f3,4");
