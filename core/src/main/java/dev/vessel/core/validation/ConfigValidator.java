@@ -469,6 +469,13 @@ public final class ConfigValidator {
                         + MAX_CPU_SHARES + " (0: from cpus)");
             }
             memory("resources.memory_bytes", r.getMemoryBytes(), MIN_MEMORY_BYTES);
+            if (r.getMemoryReservationBytes() < 0) {
+                fail("resources.memory_reservation_bytes", "must not be negative (0: none), got "
+                        + r.getMemoryReservationBytes());
+            } else if (r.getMemoryBytes() > 0 && r.getMemoryReservationBytes() > r.getMemoryBytes()) {
+                fail("resources.memory_reservation_bytes", r.getMemoryReservationBytes() + " is above the memory limit "
+                        + r.getMemoryBytes() + ": a reservation is at most the limit");
+            }
             if (r.getDiskBytes() < 0) {
                 fail("resources.disk_bytes", "must not be negative (0: no quota), got " + r.getDiskBytes());
             }

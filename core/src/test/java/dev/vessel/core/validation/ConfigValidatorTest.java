@@ -85,6 +85,8 @@ class ConfigValidatorTest {
                 rule("unknown user namespace mode", c -> c.setUserns("keep-id"), "userns",
                         "'keep-id' is not a user namespace mode; use host, auto or private"),
                 rule("an OOM score past 1000", c -> c.setOomScoreAdj(1001), "oom_score_adj", "is not from -1000 to 1000"),
+                rule("a memory reservation above the limit", c -> res(c, r -> r.setMemoryReservationBytes(128L << 20)),
+                        "resources.memory_reservation_bytes", "is above the memory limit"),
                 rule("CPU shares below the kernel's least weight", c -> res(c, r -> r.setCpuShares(1)),
                         "resources.cpu_shares", "1 is not a CPU weight from 2 to 262144"),
                 rule("CPU shares above the kernel's most", c -> res(c, r -> r.setCpuShares(262_145)),

@@ -18,8 +18,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The memory controller: a hard limit with swap off, OOM detection, usage and peak. An OOM ends the
- * container with a {@code Limitation} of reason OOM: on v1 through an eventfd registered on
+ * The memory controller: a hard limit with swap off, a soft limit (the reservation), OOM detection, usage and
+ * peak. An OOM ends the container with a {@code Limitation} of reason OOM: on v1 through an eventfd registered on
  * {@code memory.oom_control}, on v2 by watching the {@code oom_kill} counter of {@code memory.events}.
  */
 public final class MemoryIsolator extends CgroupControllerIsolator {
@@ -44,8 +44,20 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
                 return; // the cgroups isolator made it just now (it refuses one that exists): v2 starts without limits
             }
             setLimit(dir, cg.version(CONTROLLER), bytes);
+            if (context.config().getResources().getMemoryReservationBytes() > 0) {
+                setReservation(dir, cg.version(CONTROLLER), context.config().getResources().getMemoryReservationBytes());
+            }
         });
         return LaunchInfo.getDefaultInstance();
+    }
+
+    /** The soft limit: what reclaim leaves the container while the host is short of memory; 0: none. */
+    private static void setReservation(Path dir, int version, long bytes) {
+        if (version == 1) {
+            CgroupFiles.write(dir, "memory.soft_limit_in_bytes", bytes > 0 ? Long.toString(bytes) : "-1");
+        } else {
+            CgroupFiles.write(dir, "memory.low", Long.toString(bytes));
+        }
     }
 
     /**
@@ -203,7 +215,10 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
     @Override
     public void update(ContainerContext context, Resources resources) {
         ContainerCgroups cg = cgroups.cgroupsOf(context);
-        cg.of(CONTROLLER).ifPresent(dir -> setLimit(dir, cg.version(CONTROLLER), resources.getMemoryBytes()));
+        cg.of(CONTROLLER).ifPresent(dir -> {
+            setLimit(dir, cg.version(CONTROLLER), resources.getMemoryBytes());
+            setReservation(dir, cg.version(CONTROLLER), resources.getMemoryReservationBytes());
+        });
     }
 
     @Override

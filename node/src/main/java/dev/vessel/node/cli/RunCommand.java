@@ -130,6 +130,9 @@ final class RunCommand implements Callable<Integer> {
     private Long memory;
     @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
     private Double cpus;
+    @Option(names = "--memory-reservation", paramLabel = "SIZE", converter = Sizes.class, description = "memory the"
+            + " container keeps when the host runs short (a soft limit), at most --memory")
+    private Long memoryReservation;
     @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
             + " 2 to 262144 (default: 1024 a CPU of --cpus, else 1024)")
     private Long cpuShares;
@@ -356,8 +359,12 @@ final class RunCommand implements Callable<Integer> {
             sysctls.forEach(parameters::put); // the daemon validates them, naming each
         }
         securityOptions(body);
-        if (memory != null || cpus != null || pidsLimit != null || gpus != null || cpuShares != null) {
+        if (memory != null || cpus != null || pidsLimit != null || gpus != null || cpuShares != null
+                || memoryReservation != null) {
             ObjectNode resources = body.putObject("resources");
+            if (memoryReservation != null) {
+                resources.put("memory_reservation_bytes", memoryReservation); // the daemon checks it against --memory
+            }
             if (cpuShares != null) {
                 resources.put("cpu_shares", cpuShares); // the daemon checks the range, naming the field
             }
@@ -781,7 +788,8 @@ final class RunCommand implements Callable<Integer> {
             case "dns_search" -> "--dns-search";
             case "dns_options" -> "--dns-option";
             case "extra_hosts" -> "--add-host";
-            case "resources" -> field.equals("resources.cpu_shares") ? "--cpu-shares" : null;
+            case "resources" -> field.equals("resources.cpu_shares") ? "--cpu-shares"
+                    : field.equals("resources.memory_reservation_bytes") ? "--memory-reservation" : null;
             default -> null;
         };
     }

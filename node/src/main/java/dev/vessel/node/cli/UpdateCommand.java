@@ -27,6 +27,9 @@ final class UpdateCommand implements Callable<Integer> {
     private Double cpus;
     @Option(names = "--pids-limit", paramLabel = "N", description = "the most processes and threads; -1 for no limit")
     private Long pidsLimit;
+    @Option(names = "--memory-reservation", paramLabel = "SIZE", converter = Sizes.class, description = "memory the"
+            + " container keeps when the host runs short (a soft limit), at most --memory")
+    private Long memoryReservation;
     @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
             + " 2 to 262144 (1024: one CPU's)")
     private Long cpuShares;
@@ -35,9 +38,9 @@ final class UpdateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (memory == null && cpus == null && pidsLimit == null && cpuShares == null) {
+        if (memory == null && cpus == null && pidsLimit == null && cpuShares == null && memoryReservation == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give at least one of --memory, --cpus,"
-                    + " --cpu-shares, --pids-limit");
+                    + " --cpu-shares, --memory-reservation, --pids-limit");
         }
         if (pidsLimit != null && pidsLimit <= 0 && pidsLimit != -1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--pids-limit: must be a positive number of"
@@ -62,6 +65,9 @@ final class UpdateCommand implements Callable<Integer> {
             }
             if (cpuShares != null) {
                 resources.put("cpu_shares", cpuShares); // the daemon checks the range, naming the field
+            }
+            if (memoryReservation != null) {
+                resources.put("memory_reservation_bytes", memoryReservation);
             }
             client.call("POST", "/v1/containers/" + Paths.segment(id) + "/update", resources.toString());
             vessel.out.println(id);

@@ -649,9 +649,12 @@ public final class BundleConfig {
         known(resources, "linux.resources", "memory", "cpu", "pids", "devices");
         Resources.Builder r = Resources.newBuilder();
         JsonNode memory = resources.path("memory");
-        known(memory, "linux.resources.memory", "limit", "swap");
+        known(memory, "linux.resources.memory", "limit", "swap", "reservation");
         if (memory.path("limit").asLong(0) > 0) {
             r.setMemoryBytes(memory.get("limit").asLong());
+        }
+        if (memory.path("reservation").asLong(0) > 0) {
+            r.setMemoryReservationBytes(memory.get("reservation").asLong()); // the daemon checks it against the limit
         }
         JsonNode cpu = resources.path("cpu");
         known(cpu, "linux.resources.cpu", "quota", "period", "shares");

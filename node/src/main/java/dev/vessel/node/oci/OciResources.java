@@ -26,7 +26,7 @@ public final class OciResources {
         known(resources, "linux.resources", "memory", "cpu", "pids");
         Resources.Builder r = current.toBuilder();
         JsonNode memory = resources.path("memory");
-        known(memory, "linux.resources.memory", "limit", "swap");
+        known(memory, "linux.resources.memory", "limit", "swap", "reservation");
         long limit = number(memory, "limit", "linux.resources.memory.limit");
         if (limit > 0) {
             r.setMemoryBytes(limit);
@@ -34,6 +34,14 @@ public final class OciResources {
             r.setMemoryBytes(0); // unlimited
         } else if (limit < -1) {
             throw refused("linux.resources.memory.limit", limit + " is not a size in bytes (-1: unlimited)");
+        }
+        long reservation = number(memory, "reservation", "linux.resources.memory.reservation");
+        if (reservation > 0) {
+            r.setMemoryReservationBytes(reservation);
+        } else if (reservation == -1) {
+            r.setMemoryReservationBytes(0); // none
+        } else if (reservation < -1) {
+            throw refused("linux.resources.memory.reservation", reservation + " is not a size in bytes (-1: none)");
         }
         // no swap limit in Vessel (a container's swap is the node's policy), as at create; only its sense checked
         long swap = number(memory, "swap", "linux.resources.memory.swap");

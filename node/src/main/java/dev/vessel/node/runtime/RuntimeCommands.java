@@ -373,11 +373,13 @@ final class RuntimeCommands {
      * change; vesseld refuses, naming the field, what it cannot apply, and then changes nothing.
      */
     private int update(List<String> words) throws IOException {
-        Set<String> numbers = Set.of("memory", "memory-swap", "cpu-shares", "cpu-quota", "cpu-period", "pids-limit");
+        Set<String> numbers = Set.of("memory", "memory-swap", "memory-reservation", "cpu-shares", "cpu-quota",
+                "cpu-period", "pids-limit");
         Set<String> valued = new java.util.HashSet<>(numbers);
         valued.addAll(Set.of("cpuset-cpus", "cpuset-mems", "resources"));
         Args args = Args.parse(words, valued, Set.of(), Map.of("r", "resources"), false);
-        String id = args.positional("update", 1, "[--memory N] [--memory-swap N] [--cpu-shares N] [--cpu-quota N]"
+        String id = args.positional("update", 1, "[--memory N] [--memory-swap N] [--memory-reservation N]"
+                + " [--cpu-shares N] [--cpu-quota N]"
                 + " [--cpu-period N] [--cpuset-cpus S] [--pids-limit N] [--resources FILE] ID").getFirst();
         String body;
         if (args.has("resources")) {
@@ -395,6 +397,7 @@ final class RuntimeCommands {
             StringBuilder memory = new StringBuilder();
             member(memory, "limit", value.get("memory"));
             member(memory, "swap", value.get("memory-swap"));
+            member(memory, "reservation", value.get("memory-reservation"));
             StringBuilder cpu = new StringBuilder();
             member(cpu, "shares", value.get("cpu-shares"));
             member(cpu, "quota", value.get("cpu-quota"));

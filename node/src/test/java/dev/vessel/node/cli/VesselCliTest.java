@@ -347,18 +347,23 @@ class VesselCliTest {
     }
 
     @Test
-    void cpuSharesWeighTheContainerAndAnUpdateChangesThem() throws Exception {
+    void cpuSharesAndAMemoryReservationWeighTheContainerAndAnUpdateChangesThem() throws Exception {
         var cpu = CgroupHierarchies.detect().forController("cpu")
                 .orElseThrow(() -> new AssertionError("this host mounts no cpu controller"));
         Path cgroup = cpu.mountPoint().resolve(node.cgroupParent()).resolve("cli-shares");
         // v1 takes the shares as they are; v2's weight is runc's mapping of them
         String weightFile = cpu.unified() ? "cpu.weight" : "cpu.shares";
-        assertEquals(0, vessel("run", "-d", "--name", "cli-shares", "--cpus", "0.5", "--cpu-shares", "700", "--rootfs",
-                rootfs.toString(), "sleep", "300").code());
+        assertEquals(0, vessel("run", "-d", "--name", "cli-shares", "--cpus", "0.5", "--cpu-shares", "700",
+                "--memory", "64m", "--memory-reservation", "32m", "--rootfs", rootfs.toString(), "sleep", "300").code());
         try {
             assertEquals(cpu.unified() ? "27" : "700", Files.readString(cgroup.resolve(weightFile)).strip(),
                     "the shares given, not the 512 of 0.5 CPUs");
-            assertEquals(0, vessel("update", "--cpu-shares", "3000", "cli-shares").code());
+            var memory = CgroupHierarchies.detect().forController("memory").orElseThrow();
+            Path memoryCgroup = memory.mountPoint().resolve(node.cgroupParent()).resolve("cli-shares");
+            String soft = memory.unified() ? "memory.low" : "memory.soft_limit_in_bytes";
+            assertEquals(Long.toString(32L << 20), Files.readString(memoryCgroup.resolve(soft)).strip());
+            assertEquals(0, vessel("update", "--cpu-shares", "3000", "--memory-reservation", "16m", "cli-shares").code());
+            assertEquals(Long.toString(16L << 20), Files.readString(memoryCgroup.resolve(soft)).strip());
             assertEquals(cpu.unified() ? "115" : "3000", Files.readString(cgroup.resolve(weightFile)).strip());
             assertEquals(3000, inspect("cli-shares").at("/config/resources/cpu_shares").asLong());
             Result refused = vessel("update", "--cpu-shares", "1", "cli-shares");
@@ -375,6 +380,11 @@ class VesselCliTest {
         assertEquals(125, bad.code(), bad::toString);
         assertTrue(bad.err().startsWith("vessel: --cpu-shares: ") && bad.err().contains("resources.cpu_shares"),
                 bad::toString);
+        Result above = vessel("run", "--rm", "--memory", "64m", "--memory-reservation", "128m", "--rootfs",
+                rootfs.toString(), "true");
+        assertEquals(125, above.code(), above::toString);
+        assertTrue(above.err().startsWith("vessel: --memory-reservation: ") && above.err().contains("above the memory"
+                + " limit"), above::toString);
     }
 
     @Test

@@ -146,7 +146,8 @@ class RuntimePauseUpdateTest {
         RuntimeFixture.Result cpuset = runtime.run("update", "--memory", "32m", "--cpuset-cpus", "0", "limited");
         assertEquals(1, cpuset.exitCode());
         assertTrue(cpuset.stderr().contains("linux.resources.cpu.cpus"), cpuset.stderr());
-        runtime.ok("update", "--cpu-shares", "512", "limited");
+        runtime.ok("update", "--cpu-shares", "512", "--memory-reservation", "32m", "limited");
+        assertEquals(Long.toString(32L << 20), cgroupFile(pid, "memory", "memory.soft_limit_in_bytes", "memory.low"));
         String weight = cgroupFile(pid, "cpu", "cpu.shares", "cpu.weight");
         assertEquals(weight.equals("512") ? "512" : "20", weight, "v1 shares 512, or v2's weight mapped from them");
         RuntimeFixture.Result shares = runtime.run("update", "--cpu-shares", "1", "limited");
