@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * Completes a container's config with its image's defaults, as Docker does: the config's command
  * replaces the image's Entrypoint and then drops the image's Cmd; the config's args replace the Cmd;
- * env is the image's overridden name by name; working dir, user and stop signal fall back to the image's (a
+ * env is the image's overridden name by name; working dir, user, stop signal and health check fall back to the image's (a
  * stop signal no one can parse is then SIGTERM's, as the image is not the user's to correct).
  */
 final class ImageDefaultsApplier {
@@ -41,6 +41,9 @@ final class ImageDefaultsApplier {
         }
         if (config.getStopSignal().isEmpty()) {
             out.setStopSignal(image.getStopSignal());
+        }
+        if (!config.hasHealthCheck() && image.hasHealthCheck()) {
+            out.setHealthCheck(image.getHealthCheck()); // ["NONE"] in the config turns it off
         }
         return out.build();
     }

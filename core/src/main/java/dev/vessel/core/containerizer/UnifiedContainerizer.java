@@ -15,6 +15,7 @@ import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ExecStatus;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.FetchedUri;
+import dev.vessel.core.model.HealthStatus;
 import dev.vessel.core.model.GpuAllocation;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -24,6 +25,7 @@ import dev.vessel.core.model.RootfsLayers;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.core.spi.AttachedExec;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerEventListener;
 import dev.vessel.core.spi.ContainerKeys;
@@ -53,6 +55,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,6 +64,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -75,6 +79,8 @@ import java.util.function.Function;
 public final class UnifiedContainerizer implements Containerizer {
     private static final System.Logger LOG = System.getLogger(UnifiedContainerizer.class.getName());
     private static final int SIGKILL = 9;
+    /** How long a health check's run is given to report its end before its directory goes. */
+    private static final long EXEC_END_WAIT_MS = 2000;
 
     private final RuntimePaths paths;
     private final ConfigValidator validator;
@@ -85,6 +91,7 @@ public final class UnifiedContainerizer implements Containerizer {
     private final Map<String, Fetcher> fetchers;
     private final ContainerReaper reaper;
     private final RestartScheduler restarts;
+    private final HealthChecks health;
     private final LifecycleEvents events;
     private final UserNamespaceMode userNamespaceDefault;
     private final Optional<GpuAllocator> gpus;
@@ -119,6 +126,20 @@ public final class UnifiedContainerizer implements Containerizer {
         }
         this.events = new LifecycleEvents(b.events);
         this.restarts = new RestartScheduler(this::restartByPolicy);
+        this.health = new HealthChecks(this::runHealthCheck, new HealthChecks.Reaction() {
+            @Override
+            public void changed(String containerId, String status) {
+                Container c = containers.get(containerId);
+                if (c != null) {
+                    events.emit(c, "health_status", Map.of("health_status", status));
+                }
+            }
+
+            @Override
+            public void unhealthy(String containerId, String onFailure) {
+                actOnUnhealthy(containerId, onFailure);
+            }
+        });
         this.reaper = new ContainerReaper(chains, provisioner, this::ended);
     }
 
@@ -225,6 +246,7 @@ public final class UnifiedContainerizer implements Containerizer {
      * namespaces were its task's), off the caller's thread, which holds the pod's lock.
      */
     private void ended(Container c) {
+        health.ended(c.id);
         events.ended(c, c.record.getStatus().getTermination());
         restarts.ended(c);
         if (c.record.getConfig().getPod()) {
@@ -487,6 +509,7 @@ public final class UnifiedContainerizer implements Containerizer {
         c.record.getStatusBuilder().setStartedAt(Timestamps.now());
         c.moveTo(ContainerState.RUNNING);
         events.emit(c, "start");
+        health.started(c.id, c.record.getConfig());
     }
 
     /** A member's pod's task, which runs (checked with the pod's lock held, and the pod waits for its members). */
@@ -898,9 +921,90 @@ public final class UnifiedContainerizer implements Containerizer {
         }
     }
 
-    private static ContainerStatus withExecs(Container c, ContainerStatus status) {
+    private ContainerStatus withExecs(Container c, ContainerStatus status) {
         List<ExecStatus> execs = c.execs.statuses();
-        return execs.isEmpty() ? status : status.toBuilder().addAllExecs(execs).build();
+        Optional<HealthStatus> found = health.status(c.id);
+        if (execs.isEmpty() && found.isEmpty()) {
+            return status;
+        }
+        ContainerStatus.Builder b = status.toBuilder().addAllExecs(execs);
+        found.ifPresent(b::setHealth);
+        return b.build();
+    }
+
+    /** Runs the container's health check now (podman's healthcheck run); refused when it has none running. */
+    @Override
+    public HealthStatus checkHealth(String containerId) {
+        Container c = get(containerId);
+        if (!c.snapshot().getConfig().hasHealthCheck() || !HealthChecks.enabled(c.snapshot().getConfig().getHealthCheck())) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "health_check", "container " + Quoted.of(c.id)
+                    + " has no health check");
+        }
+        return health.runNow(c.id).orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
+                "container " + Quoted.of(c.id) + " is " + c.snapshot().getStatus().getState() + ", not RUNNING"));
+    }
+
+    /**
+     * One run of a health check: an exec through the container's launcher that leaves no record (a check is no
+     * user's exec: it is neither listed nor kept), its directory removed once it ended. Empty when the container
+     * does not run now; a run that cannot start is a failure.
+     */
+    private Optional<HealthChecks.Outcome> runHealthCheck(String containerId, ExecConfig command, Duration timeout) {
+        com.google.protobuf.Timestamp start = Timestamps.now();
+        Container c = containers.get(containerId);
+        if (c == null) {
+            return Optional.empty();
+        }
+        ExecPlan plan;
+        AttachedExec run;
+        c.lock.lock();
+        try {
+            if (c.state() != ContainerState.RUNNING || containers.get(containerId) != c) {
+                return Optional.empty();
+            }
+            plan = c.execs.unrecordedPlan(HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()), command);
+            try {
+                run = ComponentStep.run("launcher '" + c.launcher.name() + "'", "run the health check",
+                        () -> c.launcher.execAttached(ComponentContext.ofLauncher(c), plan));
+            } catch (RuntimeException e) {
+                Directories.deleteTree(plan.execDir());
+                return Optional.of(new HealthChecks.Outcome(start, Timestamps.now(), -1, e.getMessage()));
+            }
+        } finally {
+            c.lock.unlock();
+        }
+        HealthChecks.Outcome outcome = HealthChecks.collect(run, timeout, start);
+        if (outcome.exitCode() == -1 && c.record.getConfig().getIsolation() == Isolation.PROCESS) {
+            ProcessHandle.of(run.process().pid()).ifPresent(ProcessHandle::destroyForcibly); // past its timeout
+        }
+        try {
+            run.process().exit().get(EXEC_END_WAIT_MS, TimeUnit.MILLISECONDS); // its monitor is done with the directory
+        } catch (ExecutionException | TimeoutException e) {
+            // ended without a status, or still ending: its directory goes anyway
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Directories.deleteTree(plan.execDir());
+        return Optional.of(outcome);
+    }
+
+    /** A health check's on_failure, once its container became unhealthy: kill, stop or restart it. */
+    private void actOnUnhealthy(String containerId, String onFailure) {
+        LOG.log(Level.INFO, "container ''{0}'' is unhealthy; its health check''s on_failure: {1}", containerId, onFailure);
+        try {
+            switch (onFailure) {
+                case "kill" -> kill(containerId, SIGKILL);
+                case "stop" -> stop(containerId, Optional.empty());
+                case "restart" -> {
+                    stop(containerId, Optional.empty());
+                    start(containerId);
+                }
+                default -> LOG.log(Level.WARNING, "unknown on_failure ''{0}'' of container ''{1}''", onFailure, containerId);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "the on_failure {0} of unhealthy container ''{1}'' failed: {2}", onFailure, containerId,
+                    e.getMessage());
+        }
     }
 
     /** Never waits, as {@link #status}. */
@@ -1153,6 +1257,9 @@ public final class UnifiedContainerizer implements Containerizer {
         new ContainerRecovery(paths, launchersByName, chains, provisioner, reaper).recoverInto(containers);
         recovered = true;
         restarts.open(containers.values()); // those that ended before, or while no daemon ran
+        containers.values().stream().filter(c -> c.snapshot().getStatus().getState() == ContainerState.RUNNING
+                || c.snapshot().getStatus().getState() == ContainerState.PAUSED)
+                .forEach(c -> health.started(c.id, c.snapshot().getConfig())); // from "starting" again
         containers.values().stream().filter(c -> c.record.getConfig().getPod()
                 && c.snapshot().getStatus().getState() == ContainerState.TERMINATED).forEach(this::endMembers);
     }

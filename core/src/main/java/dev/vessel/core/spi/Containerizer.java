@@ -4,6 +4,7 @@ import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ExecStatus;
+import dev.vessel.core.model.HealthStatus;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
@@ -68,6 +69,9 @@ public interface Containerizer {
     List<Long> processes(String containerId);
 
     ContainerStatus status(String containerId);
+
+    /** Runs the container's health check now and answers what it found (podman's healthcheck run). */
+    HealthStatus checkHealth(String containerId);
 
     /** The container's effective config: what it was launched with, completed by its image's defaults. */
     ContainerConfig config(String containerId);

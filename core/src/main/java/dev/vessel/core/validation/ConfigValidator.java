@@ -15,6 +15,7 @@ import dev.vessel.core.model.Device;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.HealthCheck;
 import dev.vessel.core.model.HostEntry;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
@@ -80,6 +81,8 @@ public final class ConfigValidator {
             Pattern.compile("(?=.{1,254}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?");
     /** A resolv.conf option: a word, with a number after a colon for those that take one (ndots:2). */
     private static final Pattern DNS_OPTION = Pattern.compile("[a-z][a-z0-9_-]{0,31}(:[0-9]{1,5})?");
+    /** A health check's interval and timeout: at least a second (a check is an exec), at most a day. */
+    static final long MIN_HEALTH_MS = 1000, MAX_HEALTH_MS = 86_400_000;
     /** What glibc's resolver reads at most (MAXNS is 3; more search domains than this are a mistake). */
     static final int MAX_DNS_SERVERS = 3, MAX_DNS_SEARCH = 32, MAX_DNS_OPTIONS = 32, MAX_EXTRA_HOSTS = 256;
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
@@ -179,6 +182,9 @@ public final class ConfigValidator {
             networkNamespacePath(c);
             sysctls(c);
             resolver(c);
+            if (c.hasHealthCheck()) {
+                healthCheck(c);
+            }
             capabilities(c.getCapabilities());
             rlimits(c.getRlimitsList());
             if (!c.getHostname().isEmpty() && !HOSTNAME.matcher(c.getHostname()).matches()) {
@@ -754,6 +760,46 @@ public final class ConfigValidator {
                     fail("extra_hosts[" + i + "].hostname", Quoted.of(h.getHostname()) + " is not a valid host name");
                 }
                 ipAddress("extra_hosts[" + i + "].ip", h.getIp());
+            }
+        }
+
+        /**
+         * ["CMD", program, args…], ["CMD-SHELL", script] or ["NONE"]; durations of at least a second (0: the default),
+         * retries not negative, on_failure one podman knows; not for a pod or a full VM, which run no task to exec into.
+         */
+        private void healthCheck(ContainerConfig c) {
+            HealthCheck h = c.getHealthCheck();
+            List<String> test = h.getTestList();
+            boolean none = test.size() == 1 && test.getFirst().equals("NONE");
+            if (test.isEmpty() || !(none || (test.getFirst().equals("CMD") && test.size() >= 2 && !test.get(1).isEmpty())
+                    || (test.getFirst().equals("CMD-SHELL") && test.size() == 2 && !test.get(1).isBlank()))) {
+                fail("health_check.test", "must be [\"CMD\", program, args…], [\"CMD-SHELL\", script] or [\"NONE\"]");
+            }
+            for (int i = 0; i < test.size(); i++) {
+                noNul("health_check.test[" + i + "]", test.get(i));
+            }
+            if (none) {
+                return;
+            }
+            if (c.getPod() || bootsDiskImage(c)) {
+                fail("health_check", (c.getPod() ? "a pod" : "a full VM (vm.machine)") + " runs no task to check");
+            }
+            Map<String, Long> durations = new java.util.LinkedHashMap<>();
+            durations.put("health_check.interval_ms", h.getIntervalMs());
+            durations.put("health_check.timeout_ms", h.getTimeoutMs());
+            durations.forEach((field, ms) -> {
+                if (ms != 0 && (ms < MIN_HEALTH_MS || ms > MAX_HEALTH_MS)) {
+                    fail(field, ms + " ms is not from " + MIN_HEALTH_MS + " ms to a day (0: 30 s)");
+                }
+            });
+            if (h.getStartPeriodMs() < 0 || h.getStartPeriodMs() > MAX_HEALTH_MS) {
+                fail("health_check.start_period_ms", h.getStartPeriodMs() + " ms is not from 0 to a day");
+            }
+            if (h.getRetries() < 0) {
+                fail("health_check.retries", "must not be negative (0: 3), got " + h.getRetries());
+            }
+            if (!Set.of("", "none", "kill", "stop", "restart").contains(h.getOnFailure())) {
+                fail("health_check.on_failure", Quoted.of(h.getOnFailure()) + " is not one of none, kill, stop, restart");
             }
         }
 

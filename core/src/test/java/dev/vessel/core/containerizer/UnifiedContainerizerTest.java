@@ -14,6 +14,7 @@ import dev.vessel.core.model.ContainerRecord;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.EnvVar;
+import dev.vessel.core.model.HealthCheck;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ImageDefaults;
 import dev.vessel.core.model.ImageReference;
@@ -424,7 +425,8 @@ class UnifiedContainerizerTest {
     void anImageIsProvisionedAndItsDefaultsApplied() throws Exception {
         provisioner.withDefaults(ImageDefaults.newBuilder().addEntrypoint("/bin/sh").addCmd("-c").addCmd("echo hi")
                 .addEnv(EnvVar.newBuilder().setName("PATH").setValue("/bin"))
-                .addEnv(EnvVar.newBuilder().setName("MODE").setValue("image")).setWorkingDir("/srv").build());
+                .addEnv(EnvVar.newBuilder().setName("MODE").setValue("image")).setWorkingDir("/srv")
+                .setHealthCheck(HealthCheck.newBuilder().addTest("CMD").addTest("/bin/probe")).build());
         Node node = new Node().recovered();
         ContainerConfig config = config("img").clearCommand().clearRoot()
                 .setImage(ImageReference.newBuilder().setRepository("library/busybox").setTag("1.36"))
@@ -438,6 +440,8 @@ class UnifiedContainerizerTest {
         assertEquals(List.of("PATH=/bin", "MODE=config"),
                 effective.getEnvList().stream().map(e -> e.getName() + "=" + e.getValue()).toList());
         assertEquals(provisioner.rootfsOf("img").toString(), node.process.lastPlan.launchInfo().getRootfs());
+        assertEquals(List.of("CMD", "/bin/probe"), effective.getHealthCheck().getTestList(), "the image's check");
+        assertEquals("starting", node.containerizer.status("img").getHealth().getStatus());
 
         processes.exit(status.getPid(), 0);
         await(node.containerizer.wait("img"));

@@ -14,6 +14,7 @@ import dev.vessel.core.model.Device;
 import dev.vessel.core.model.DockerVolume;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.FetchUri;
+import dev.vessel.core.model.HealthCheck;
 import dev.vessel.core.model.HostEntry;
 import dev.vessel.core.model.HostPathVolume;
 import dev.vessel.core.model.ImageReference;
@@ -91,6 +92,18 @@ class ConfigValidatorTest {
                         "resources.cpu_shares", "1 is not a CPU weight from 2 to 262144"),
                 rule("CPU shares above the kernel's most", c -> res(c, r -> r.setCpuShares(262_145)),
                         "resources.cpu_shares", "is not a CPU weight"),
+                rule("a health check without a test", c -> c.setHealthCheck(HealthCheck.newBuilder().setRetries(2)),
+                        "health_check.test", "must be [\"CMD\", program, args…]"),
+                rule("a health check of CMD alone", c -> c.setHealthCheck(HealthCheck.newBuilder().addTest("CMD")),
+                        "health_check.test", "must be"),
+                rule("a health check every 10 ms", c -> c.setHealthCheck(HealthCheck.newBuilder().addTest("CMD-SHELL")
+                        .addTest("true").setIntervalMs(10)), "health_check.interval_ms", "10 ms is not from 1000 ms"),
+                rule("a health check's unknown on_failure", c -> c.setHealthCheck(HealthCheck.newBuilder()
+                        .addTest("CMD").addTest("true").setOnFailure("explode")), "health_check.on_failure",
+                        "'explode' is not one of none, kill, stop, restart"),
+                rule("a pod's health check", c -> valid().clearCommand().clearArgs().clearRoot().setPod(true)
+                        .setHealthCheck(HealthCheck.newBuilder().addTest("CMD").addTest("true")), "health_check",
+                        "a pod runs no task to check"),
                 rule("a name server that is no address", c -> c.addDnsServers("dns.example"), "dns_servers[0]",
                         "'dns.example' is not an IPv4 or IPv6 address"),
                 rule("four name servers", c -> c.addDnsServers("192.0.2.1").addDnsServers("192.0.2.2")

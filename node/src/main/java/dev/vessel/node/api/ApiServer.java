@@ -114,6 +114,7 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.POST, "/v1/containers/{id}/pause", names.resolving(containers::pause))
                 .add(HttpMethod.POST, "/v1/containers/{id}/resume", names.resolving(containers::resume))
                 .add(HttpMethod.GET, "/v1/containers/{id}/top", names.resolving(containers::top))
+                .add(HttpMethod.POST, "/v1/containers/{id}/healthcheck", names.resolving(containers::healthcheck))
                 .add(HttpMethod.GET, "/v1/containers/{id}/logs", names.resolving(containers::logs))
                 .add(HttpMethod.GET, "/v1/containers/{id}/stats", names.resolving(stats::stats))
                 .add(HttpMethod.GET, "/v1/containers/{id}/archive", names.resolving(containers::getArchive))

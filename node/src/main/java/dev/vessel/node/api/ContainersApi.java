@@ -227,6 +227,11 @@ final class ContainersApi {
         ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.status(id)));
     }
 
+    /** Runs the container's health check now (podman's healthcheck run): its health status, with this run last. */
+    void healthcheck(Exchange ex) {
+        ex.json(HttpResponseStatus.OK, ProtoJson.print(containerizer.checkHealth(ex.param("id"))));
+    }
+
     /** {@code {"pids": […]}}: the host pids of the container's processes (its cgroups'), ascending. */
     void top(Exchange ex) {
         List<Long> pids = containerizer.processes(ex.param("id"));

@@ -60,9 +60,12 @@ final class PsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The state, marked when the container's cleanup failed and is being retried. */
+    /** The state, with its health check's finding while it runs, marked when its cleanup failed and is retried. */
     private static String state(JsonNode c) {
         String state = c.path("state").asText();
+        if (c.has("health")) {
+            state += " (" + c.path("health").path("status").asText() + ")";
+        }
         return c.has("cleanup_error") ? state + " (CLEANUP FAILED)" : state;
     }
 

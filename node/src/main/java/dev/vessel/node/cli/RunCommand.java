@@ -126,6 +126,8 @@ final class RunCommand implements Callable<Integer> {
     private boolean vm;
     @Mixin
     private VmFlags vmFlags;
+    @Mixin
+    private HealthFlags healthFlags;
     @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "memory limit: 64m, 1g…")
     private Long memory;
     @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
@@ -346,6 +348,7 @@ final class RunCommand implements Callable<Integer> {
         env(body);
         labels(body);
         resolver(body);
+        healthFlags.putInto(body, spec);
         for (String gid : groupAdd) {
             if (!gid.matches("[0-9]{1,10}") || Long.parseLong(gid) > 0xFFFF_FFFEL) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--group-add: '" + gid + "' must be a"
@@ -788,6 +791,7 @@ final class RunCommand implements Callable<Integer> {
             case "dns_search" -> "--dns-search";
             case "dns_options" -> "--dns-option";
             case "extra_hosts" -> "--add-host";
+            case "health_check" -> "--health-*";
             case "resources" -> field.equals("resources.cpu_shares") ? "--cpu-shares"
                     : field.equals("resources.memory_reservation_bytes") ? "--memory-reservation" : null;
             default -> null;

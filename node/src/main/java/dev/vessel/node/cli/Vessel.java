@@ -32,6 +32,7 @@ public final class Vessel implements Runnable {
             AttachCommand.class, PsCommand.class,
             InspectCommand.class, LogsCommand.class, StopCommand.class, StartCommand.class, RestartCommand.class,
             KillCommand.class, PauseCommand.class, UnpauseCommand.class, TopCommand.class, UpdateCommand.class,
+            HealthcheckCommand.class,
             WaitCommand.class, PortCommand.class, CpCommand.class, RenameCommand.class, RmCommand.class,
             PodCommand.class, VmCommand.class, NetworkCommand.class, VolumeCommand.class, PullCommand.class,
             ImagesCommand.class, RmiCommand.class, GcCommand.class, InfoCommand.class, LoginCommand.class,

@@ -331,6 +331,67 @@ class VesselCliTest {
     }
 
     @Test
+    void aHealthCheckFindsTheContainerHealthyThenUnhealthyAndItsOnFailureKillsIt() throws Exception {
+        Result r = vessel("run", "-d", "--name", "cli-health", "--tmpfs", "/scratch", "--health-cmd",
+                "test -e /scratch/ok && echo fine", "--health-interval", "1s", "--health-retries", "2", "--rootfs",
+                rootfs.toString(), "sh", "-c", "sleep 2; touch /scratch/ok; exec sleep 300");
+        assertEquals(0, r.code(), r::toString);
+        try {
+            assertEquals("starting", inspect("cli-health").at("/status/health/status").asText());
+            awaitHealth("cli-health", "healthy");
+            JsonNode health = inspect("cli-health").at("/status/health");
+            assertEquals("fine\n", health.at("/log").get(health.at("/log").size() - 1).path("output").asText());
+            assertTrue(vessel("ps").out().lines().anyMatch(l -> l.startsWith("cli-health ") && l.contains("RUNNING (healthy)")),
+                    () -> vessel("ps").out());
+            assertEquals(0, vessel("healthcheck", "run", "cli-health").code());
+            assertEquals(0, inspect("cli-health").at("/status/execs").size(), "a check is no listed exec");
+
+            assertEquals(0, vessel("exec", "cli-health", "rm", "/scratch/ok").code());
+            Result failing = vessel("healthcheck", "run", "cli-health");
+            assertEquals(1, failing.code(), failing::toString);
+            awaitHealth("cli-health", "unhealthy");
+            assertEquals("RUNNING", inspect("cli-health").at("/status/state").asText(), "on_failure none");
+        } finally {
+            vessel("rm", "-f", "cli-health");
+        }
+
+        assertEquals(0, vessel("run", "-d", "--name", "cli-health-kill", "--health-cmd", "[\"CMD\", \"false\"]",
+                "--health-interval", "1s", "--health-retries", "1", "--health-on-failure", "kill", "--rootfs",
+                rootfs.toString(), "sleep", "300").code());
+        try {
+            Result waited = vessel("wait", "cli-health-kill");
+            assertEquals("137\n", waited.out(), "killed when it became unhealthy: " + waited);
+            String events = vessel("events", "--json", "--since", "10m", "--until", "0s", "--filter",
+                    "container=cli-health-kill", "--filter", "event=health_status").out();
+            assertTrue(events.lines().anyMatch(l -> l.contains("\"unhealthy\"")), events);
+        } finally {
+            vessel("rm", "-f", "cli-health-kill");
+        }
+
+        Result fast = vessel("run", "--rm", "--health-cmd", "true", "--health-interval", "10ms", "--rootfs",
+                rootfs.toString(), "true");
+        assertEquals(125, fast.code(), fast::toString);
+        assertTrue(fast.err().contains("health_check.interval_ms") && fast.err().contains("10 ms"), fast::toString);
+        Result alone = vessel("run", "--rm", "--health-retries", "2", "--rootfs", rootfs.toString(), "true");
+        assertTrue(alone.err().contains("give --health-cmd too"), alone::toString);
+        Result noCheck = vessel("healthcheck", "run", "cli-no-check-here");
+        assertEquals(125, noCheck.code(), noCheck::toString);
+    }
+
+    private static void awaitHealth(String id, String status) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String seen = "";
+        while (System.nanoTime() < deadline) {
+            seen = inspect(id).at("/status/health/status").asText();
+            if (seen.equals(status)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(id + " never became " + status + ", was " + seen + ": " + inspect(id).at("/status/health"));
+    }
+
+    @Test
     void shmSizeSizesDevShmKeepingItNoexec() {
         Result r = vessel("run", "--rm", "--shm-size", "100m", "--rootfs", rootfs.toString(), "sh", "-c",
                 "df -k /dev/shm | awk 'NR == 2 { print $2 }'; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f3,4");
