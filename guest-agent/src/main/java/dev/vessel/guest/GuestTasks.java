@@ -277,10 +277,10 @@ final class GuestTasks {
 
     /**
      * The config the guest runs: the task as the host gave it, minus what the host already did
-     * (image, networks or the network namespace, fetched URIs, the VM itself, its restarts), as a process container on the share, with the
-     * volumes made ready in the guest instead of the host's, sharing the guest's network namespace (whose
-     * parameters the agent set: {@link GuestSysctls}). GPUs are cleared: the host refuses them today, and once they reach a VM it will be as
-     * passed-through devices the guest does not allocate. A pod's member stays its pod's member in the
+     * (image, networks or the network namespace, fetched URIs, the VM itself, its restarts), as a process container on
+     * the share, with the volumes made ready in the guest instead of the host's, sharing the guest's network namespace
+     * (whose parameters the agent set: {@link GuestSysctls}). GPUs are cleared: the host refuses them today, and once
+     * they reach a VM it will be as passed-through devices the guest does not allocate. A pod's member stays its pod's member in the
      * guest: it joins the namespaces of the pod's task there, which shares the guest's network.
      */
     static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {

@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * Completes a container's config with its image's defaults, as Docker does: the config's command
  * replaces the image's Entrypoint and then drops the image's Cmd; the config's args replace the Cmd;
- * env is the image's overridden name by name; working dir, user, stop signal and health check fall back to the image's (a
+ * env is the image's overridden name by name; working dir, user, stop signal and health check fall back to the
+ * image's (a
  * stop signal no one can parse is then SIGTERM's, as the image is not the user's to correct).
  */
 final class ImageDefaultsApplier {

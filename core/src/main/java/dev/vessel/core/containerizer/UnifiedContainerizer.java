@@ -907,21 +907,22 @@ public final class UnifiedContainerizer implements Containerizer {
     public ContainerStatus status(String containerId) {
         Container c = get(containerId);
         if (!c.lock.tryLock()) {
-            return withExecs(c, c.snapshot().getStatus());
+            return withExecsAndHealth(c, c.snapshot().getStatus());
         }
         try {
             if (c.state() != ContainerState.RUNNING && c.state() != ContainerState.PAUSED) {
-                return withExecs(c, c.record.getStatus());
+                return withExecsAndHealth(c, c.record.getStatus());
             }
             ContainerStatus reported = chains.of(c).status(ComponentContext.perIsolator(c));
-            return withExecs(c, c.record.getStatus().toBuilder().addAllIpAddresses(reported.getIpAddressesList())
-                    .addAllGpus(reported.getGpusList()).build());
+            return withExecsAndHealth(c, c.record.getStatus().toBuilder()
+                    .addAllIpAddresses(reported.getIpAddressesList()).addAllGpus(reported.getGpusList()).build());
         } finally {
             c.lock.unlock();
         }
     }
 
-    private ContainerStatus withExecs(Container c, ContainerStatus status) {
+    /** With the execs of its run and its health check's findings (in memory, read without waiting for a run). */
+    private ContainerStatus withExecsAndHealth(Container c, ContainerStatus status) {
         List<ExecStatus> execs = c.execs.statuses();
         Optional<HealthStatus> found = health.status(c.id);
         if (execs.isEmpty() && found.isEmpty()) {
@@ -936,7 +937,8 @@ public final class UnifiedContainerizer implements Containerizer {
     @Override
     public HealthStatus checkHealth(String containerId) {
         Container c = get(containerId);
-        if (!c.snapshot().getConfig().hasHealthCheck() || !HealthChecks.enabled(c.snapshot().getConfig().getHealthCheck())) {
+        ContainerConfig config = c.snapshot().getConfig();
+        if (!config.hasHealthCheck() || !HealthChecks.enabled(config.getHealthCheck())) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "health_check", "container " + Quoted.of(c.id)
                     + " has no health check");
         }
@@ -990,7 +992,8 @@ public final class UnifiedContainerizer implements Containerizer {
 
     /** A health check's on_failure, once its container became unhealthy: kill, stop or restart it. */
     private void actOnUnhealthy(String containerId, String onFailure) {
-        LOG.log(Level.INFO, "container ''{0}'' is unhealthy; its health check''s on_failure: {1}", containerId, onFailure);
+        LOG.log(Level.INFO, "container ''{0}'' is unhealthy; its health check''s on_failure: {1}", containerId,
+                onFailure);
         try {
             switch (onFailure) {
                 case "kill" -> kill(containerId, SIGKILL);
@@ -999,11 +1002,12 @@ public final class UnifiedContainerizer implements Containerizer {
                     stop(containerId, Optional.empty());
                     start(containerId);
                 }
-                default -> LOG.log(Level.WARNING, "unknown on_failure ''{0}'' of container ''{1}''", onFailure, containerId);
+                default -> LOG.log(Level.WARNING, "unknown on_failure ''{0}'' of container ''{1}''", onFailure,
+                        containerId);
             }
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "the on_failure {0} of unhealthy container ''{1}'' failed: {2}", onFailure, containerId,
-                    e.getMessage());
+            LOG.log(Level.WARNING, "the on_failure {0} of unhealthy container ''{1}'' failed: {2}", onFailure,
+                    containerId, e.getMessage());
         }
     }
 

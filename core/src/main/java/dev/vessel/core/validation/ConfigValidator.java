@@ -78,7 +78,8 @@ public final class ConfigValidator {
             Pattern.compile("(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
     /** A search domain: a host name's labels, up to 253 characters, a root's dot allowed. */
     private static final Pattern DOMAIN =
-            Pattern.compile("(?=.{1,254}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?");
+            Pattern.compile("(?=.{1,254}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    + "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?");
     /** A resolv.conf option: a word, with a number after a colon for those that take one (ndots:2). */
     private static final Pattern DNS_OPTION = Pattern.compile("[a-z][a-z0-9_-]{0,31}(:[0-9]{1,5})?");
     /** A health check's interval and timeout: at least a second (a check is an exec), at most a day. */
@@ -764,15 +765,19 @@ public final class ConfigValidator {
         }
 
         /**
-         * ["CMD", program, args…], ["CMD-SHELL", script] or ["NONE"]; durations of at least a second (0: the default),
-         * retries not negative, on_failure one podman knows; not for a pod or a full VM, which run no task to exec into.
+         * ["CMD", program, args…], ["CMD-SHELL", script] or ["NONE"]; durations of at least a second (0: the
+         * default), retries not negative, on_failure one podman knows; not for a pod or a full VM, which run no task
+         * to exec into.
          */
         private void healthCheck(ContainerConfig c) {
             HealthCheck h = c.getHealthCheck();
             List<String> test = h.getTestList();
             boolean none = test.size() == 1 && test.getFirst().equals("NONE");
-            if (test.isEmpty() || !(none || (test.getFirst().equals("CMD") && test.size() >= 2 && !test.get(1).isEmpty())
-                    || (test.getFirst().equals("CMD-SHELL") && test.size() == 2 && !test.get(1).isBlank()))) {
+            boolean command = !test.isEmpty() && test.getFirst().equals("CMD") && test.size() >= 2
+                    && !test.get(1).isEmpty();
+            boolean script = !test.isEmpty() && test.getFirst().equals("CMD-SHELL") && test.size() == 2
+                    && !test.get(1).isBlank();
+            if (!none && !command && !script) {
                 fail("health_check.test", "must be [\"CMD\", program, args…], [\"CMD-SHELL\", script] or [\"NONE\"]");
             }
             for (int i = 0; i < test.size(); i++) {
@@ -799,7 +804,8 @@ public final class ConfigValidator {
                 fail("health_check.retries", "must not be negative (0: 3), got " + h.getRetries());
             }
             if (!Set.of("", "none", "kill", "stop", "restart").contains(h.getOnFailure())) {
-                fail("health_check.on_failure", Quoted.of(h.getOnFailure()) + " is not one of none, kill, stop, restart");
+                fail("health_check.on_failure", Quoted.of(h.getOnFailure())
+                        + " is not one of none, kill, stop, restart");
             }
         }
 

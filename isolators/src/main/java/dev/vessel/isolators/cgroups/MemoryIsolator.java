@@ -44,8 +44,9 @@ public final class MemoryIsolator extends CgroupControllerIsolator {
                 return; // the cgroups isolator made it just now (it refuses one that exists): v2 starts without limits
             }
             setLimit(dir, cg.version(CONTROLLER), bytes);
-            if (context.config().getResources().getMemoryReservationBytes() > 0) {
-                setReservation(dir, cg.version(CONTROLLER), context.config().getResources().getMemoryReservationBytes());
+            long reservation = context.config().getResources().getMemoryReservationBytes();
+            if (reservation > 0) {
+                setReservation(dir, cg.version(CONTROLLER), reservation);
             }
         });
         return LaunchInfo.getDefaultInstance();

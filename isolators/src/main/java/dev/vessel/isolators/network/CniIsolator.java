@@ -73,7 +73,8 @@ public final class CniIsolator implements Isolator {
      * @param runner     how plugins are started ({@link PluginRunner#DIRECT} on a host or in a guest)
      */
     public CniIsolator(Path configDir, List<Path> pluginDirs, Path stateDir, PluginRunner runner) {
-        this(configDir, pluginDirs, stateDir, runner, new NetworkFiles(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts")));
+        this(configDir, pluginDirs, stateDir, runner,
+                new NetworkFiles(Path.of("/etc/resolv.conf"), Path.of("/etc/hosts")));
     }
 
     CniIsolator(Path configDir, List<Path> pluginDirs, Path stateDir, PluginRunner runner, NetworkFiles networkFiles) {

@@ -107,7 +107,8 @@ final class MountFlag implements ITypeConverter<MountFlag.Parsed> {
         return switch (value.toLowerCase(Locale.ROOT)) {
             case "true", "1" -> true;
             case "false", "0" -> false;
-            default -> throw new TypeConversionException("'" + spec + "': " + key + "=" + value + " is not true or false");
+            default -> throw new TypeConversionException("'" + spec + "': " + key + "=" + value
+                    + " is not true or false");
         };
     }
 }

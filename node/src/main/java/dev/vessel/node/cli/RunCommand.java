@@ -181,7 +181,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--dns", paramLabel = "IP", description = "a name server for the container's /etc/resolv.conf"
             + " (default: the host's, less those on loopback); repeatable")
     private List<String> dnsServers = new ArrayList<>();
-    @Option(names = "--dns-search", paramLabel = "DOMAIN", description = "a search domain of its resolv.conf; repeatable")
+    @Option(names = "--dns-search", paramLabel = "DOMAIN", description = "a search domain of its resolv.conf;"
+            + " repeatable")
     private List<String> dnsSearch = new ArrayList<>();
     @Option(names = "--dns-option", paramLabel = "OPT", description = "a resolver option of its resolv.conf (ndots:2);"
             + " repeatable")
@@ -452,9 +453,11 @@ final class RunCommand implements Callable<Integer> {
         return body;
     }
 
-    /** --dns, --dns-search, --dns-option, --add-host: the container's resolv.conf and hosts (the daemon checks them). */
+    /** --dns, --dns-search, --dns-option, --add-host: its resolv.conf and hosts (the daemon checks them). */
     private void resolver(ObjectNode body) {
-        Map.of("dns_servers", dnsServers, "dns_search", dnsSearch, "dns_options", dnsOptions).forEach((field, values) -> {
+        Map<String, List<String>> lists = Map.of("dns_servers", dnsServers, "dns_search", dnsSearch, "dns_options",
+                dnsOptions);
+        lists.forEach((field, values) -> {
             if (!values.isEmpty()) {
                 values.forEach(body.putArray(field)::add);
             }

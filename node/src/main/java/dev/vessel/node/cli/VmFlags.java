@@ -147,7 +147,8 @@ final class VmFlags {
                 }
             }
             if (target != null && !target.startsWith("/")) {
-                throw new TypeConversionException("'" + spec + "': the target '" + target + "' must be an absolute path");
+                throw new TypeConversionException("'" + spec + "': the target '" + target
+                        + "' must be an absolute path");
             }
             return new Disk(Path.of(parts[0]).toAbsolutePath().toString(), target, readOnly, format, fsType);
         }
