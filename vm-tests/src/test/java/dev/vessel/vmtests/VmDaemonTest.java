@@ -126,6 +126,39 @@ class VmDaemonTest {
     }
 
     @Test
+    void aVmTasksHealthCheckRunsInItsGuest() throws Exception {
+        ApiClient api = ApiClient.unix(daemon.socket);
+        ObjectNode body = (ObjectNode) JSON.readTree(task("vm-health", "VM", "echo up; exec sleep 300"));
+        body.putObject("health_check").put("interval_ms", 1000).put("retries", 1).putArray("test").add("CMD-SHELL")
+                .add("cat /hc-ok");
+        ok(api.post("/v1/containers", body.toString()), 201);
+        awaitLog(api, "vm-health", "up\n");
+        // the host's file, seen in the guest through the rootfs's share
+        Files.writeString(rootfs.resolve("hc-ok"), "from the host\n");
+        awaitHealth(api, "vm-health", "healthy");
+        JsonNode log = ok(api.get("/v1/containers/vm-health"), 200).at("/status/health/log");
+        assertEquals("from the host\n", log.get(log.size() - 1).path("output").asText(), log::toString);
+        Files.delete(rootfs.resolve("hc-ok"));
+        awaitHealth(api, "vm-health", "unhealthy");
+        assertEquals(0, ok(api.get("/v1/containers/vm-health"), 200).at("/status/execs").size(), "checks are no execs");
+        ok(api.delete("/v1/containers/vm-health?force=1"), 200);
+        VmNode.awaitNoDomain("vessel-vm-health");
+    }
+
+    private static void awaitHealth(ApiClient api, String id, String status) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        JsonNode seen = null;
+        while (System.nanoTime() < deadline) {
+            seen = ok(api.get("/v1/containers/" + id), 200).at("/status/health");
+            if (seen.path("status").asText().equals(status)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError(id + " never became " + status + ": " + seen);
+    }
+
+    @Test
     void aDaemonKilledWhileAVmTaskRunsStillReportsItsExitAfterRestart() throws Exception {
         ApiClient api = ApiClient.unix(daemon.socket);
         // ends once the test creates the gate file (seen in the guest through the 9p share), which it
