@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
@@ -84,6 +85,9 @@ final class NetworkNamespaces {
      * that is gone or no longer mounted is fine.
      */
     static void remove(Path file) throws IOException {
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            return; // none was made (a container without CNI networks): no mount table to read
+        }
         if (isMounted(file)) {
             try {
                 Mounts.unmount(file, Mounts.MNT_DETACH);
