@@ -128,16 +128,8 @@ final class RunCommand implements Callable<Integer> {
     private VmFlags vmFlags;
     @Mixin
     private HealthFlags healthFlags;
-    @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "memory limit: 64m, 1g…")
-    private Long memory;
-    @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
-    private Double cpus;
-    @Option(names = "--memory-reservation", paramLabel = "SIZE", converter = Sizes.class, description = "memory the"
-            + " container keeps when the host runs short (a soft limit), at most --memory")
-    private Long memoryReservation;
-    @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
-            + " 2 to 262144 (default: 1024 a CPU of --cpus, else 1024)")
-    private Long cpuShares;
+    @Mixin
+    private LimitFlags limits;
     @Option(names = {"-e", "--env"}, paramLabel = "NAME=VALUE", description = "set a variable; NAME alone takes the host's")
     private List<String> env = new ArrayList<>();
     @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro]", converter = MountConverter.class,
@@ -192,9 +184,6 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--sysctl", paramLabel = "KEY=VALUE", description = "set a kernel parameter of the container's own"
             + " network or IPC namespace (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*); repeatable")
     private Map<String, String> sysctls = new LinkedHashMap<>();
-    @Option(names = "--pids-limit", paramLabel = "N",
-            description = "the most processes and threads, default 2048; -1 for no limit")
-    private Long pidsLimit;
     @Option(names = "--oom-score-adj", paramLabel = "N", description = "the task's OOM score adjustment, from -1000"
             + " (never chosen by the OOM killer) to 1000 (chosen first); its execs get it too")
     private Integer oomScoreAdj;
@@ -363,34 +352,12 @@ final class RunCommand implements Callable<Integer> {
             sysctls.forEach(parameters::put); // the daemon validates them, naming each
         }
         securityOptions(body);
-        if (memory != null || cpus != null || pidsLimit != null || gpus != null || cpuShares != null
-                || memoryReservation != null) {
+        if (limits.any() || gpus != null) {
             ObjectNode resources = body.putObject("resources");
-            if (memoryReservation != null) {
-                resources.put("memory_reservation_bytes", memoryReservation); // the daemon checks it against --memory
-            }
-            if (cpuShares != null) {
-                resources.put("cpu_shares", cpuShares); // the daemon checks the range, naming the field
-            }
             if (gpus != null) {
                 GpuOption.putInto(resources, gpus, spec);
             }
-            if (pidsLimit != null) {
-                if (pidsLimit <= 0 && pidsLimit != -1) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--pids-limit: must be a positive"
-                            + " number of processes or -1 (no limit), not " + pidsLimit);
-                }
-                resources.put("pids", pidsLimit);
-            }
-            if (memory != null) {
-                resources.put("memory_bytes", memory);
-            }
-            if (cpus != null) {
-                if (!(cpus > 0)) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--cpus: must be more than 0");
-                }
-                resources.put("cpus", cpus);
-            }
+            limits.putInto(resources, spec);
         }
         ArrayNode mounts = body.putArray("volumes");
         List<Mount> binds = new ArrayList<>(volumes);

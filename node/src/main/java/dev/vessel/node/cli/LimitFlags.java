@@ -1,0 +1,59 @@
+package dev.vessel.node.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+
+/**
+ * The resource limits {@code run} sets and {@code update} changes, as podman's flags: memory and its reservation,
+ * CPUs and their weight, processes. The daemon checks each value against the others (a reservation above the
+ * limit, a weight out of range) and names the field; here only what the API cannot tell from its default.
+ */
+final class LimitFlags {
+    @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "memory limit: 64m,"
+            + " 1g…")
+    private Long memory;
+    @Option(names = "--memory-reservation", paramLabel = "SIZE", converter = Sizes.class, description = "memory the"
+            + " container keeps when the host runs short (a soft limit), at most --memory")
+    private Long memoryReservation;
+    @Option(names = "--cpus", paramLabel = "N", description = "CPU limit, fractional: 0.5")
+    private Double cpus;
+    @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
+            + " 2 to 262144 (default: 1024 a CPU of --cpus, else 1024)")
+    private Long cpuShares;
+    @Option(names = "--pids-limit", paramLabel = "N",
+            description = "the most processes and threads, default 2048; -1 for no limit")
+    private Long pidsLimit;
+
+    /** Whether any limit was given. */
+    boolean any() {
+        return memory != null || memoryReservation != null || cpus != null || cpuShares != null || pidsLimit != null;
+    }
+
+    /** Puts the limits given into {@code resources} (a config's), over what is there. */
+    void putInto(ObjectNode resources, CommandSpec spec) {
+        if (pidsLimit != null) {
+            if (pidsLimit <= 0 && pidsLimit != -1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--pids-limit: must be a positive"
+                        + " number of processes or -1 (no limit), not " + pidsLimit);
+            }
+            resources.put("pids", pidsLimit);
+        }
+        if (memory != null) {
+            resources.put("memory_bytes", memory);
+        }
+        if (memoryReservation != null) {
+            resources.put("memory_reservation_bytes", memoryReservation);
+        }
+        if (cpus != null) {
+            if (!(cpus > 0)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--cpus: must be more than 0");
+            }
+            resources.put("cpus", cpus);
+        }
+        if (cpuShares != null) {
+            resources.put("cpu_shares", cpuShares);
+        }
+    }
+}
