@@ -15,8 +15,8 @@ import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ExecStatus;
 import dev.vessel.core.model.FetchUri;
 import dev.vessel.core.model.FetchedUri;
-import dev.vessel.core.model.HealthStatus;
 import dev.vessel.core.model.GpuAllocation;
+import dev.vessel.core.model.HealthStatus;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
@@ -64,8 +64,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
@@ -942,8 +942,10 @@ public final class UnifiedContainerizer implements Containerizer {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "health_check", "container " + Quoted.of(c.id)
                     + " has no health check");
         }
-        return health.runNow(c.id).orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
-                "container " + Quoted.of(c.id) + " is " + c.snapshot().getStatus().getState() + ", not RUNNING"));
+        ContainerState state = c.snapshot().getStatus().getState();
+        Optional<HealthStatus> found = state == ContainerState.RUNNING ? health.runNow(c.id) : Optional.empty();
+        return found.orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION, c.id,
+                "container " + Quoted.of(c.id) + " is " + state + ", not RUNNING"));
     }
 
     /**
@@ -976,7 +978,7 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
         }
         HealthChecks.Outcome outcome = HealthChecks.collect(run, timeout, start);
-        if (outcome.exitCode() == -1 && c.record.getConfig().getIsolation() == Isolation.PROCESS) {
+        if (outcome.exitCode() == -1 && c.snapshot().getConfig().getIsolation() == Isolation.PROCESS) {
             ProcessHandle.of(run.process().pid()).ifPresent(ProcessHandle::destroyForcibly); // past its timeout
         }
         try {

@@ -346,6 +346,11 @@ class VesselCliTest {
             assertEquals(0, vessel("healthcheck", "run", "cli-health").code());
             assertEquals(0, inspect("cli-health").at("/status/execs").size(), "a check is no listed exec");
 
+            // a daemon killed and started again checks its running containers from "starting" again
+            node.kill9AndRestart();
+            assertEquals("starting", inspect("cli-health").at("/status/health/status").asText());
+            awaitHealth("cli-health", "healthy");
+
             assertEquals(0, vessel("exec", "cli-health", "rm", "/scratch/ok").code());
             Result failing = vessel("healthcheck", "run", "cli-health");
             assertEquals(1, failing.code(), failing::toString);
