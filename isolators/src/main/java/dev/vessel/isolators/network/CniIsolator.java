@@ -146,7 +146,10 @@ public final class CniIsolator implements Isolator {
                 state.ipAddresses());
     }
 
-    /** A process container's resolver files ({@link NetworkFiles}), in its directory; a VM's guest has its own. */
+    /**
+     * A process container's resolver files ({@link NetworkFiles}), in its directory here. Not a VM task's yet: the
+     * container in its guest sees its rootfs's own.
+     */
     private LaunchInfo withNetworkFiles(PrepareContext context, LaunchInfo.Builder info, List<String> addresses)
             throws IOException {
         if (context.config().getIsolation() == Isolation.PROCESS && NetworkFiles.applyTo(context.config())) {
