@@ -339,14 +339,6 @@ final class RunCommand implements Callable<Integer> {
         labels(body);
         resolver(body);
         healthFlags.putInto(body, spec);
-        for (String gid : groupAdd) {
-            if (!gid.matches("[0-9]{1,10}") || Long.parseLong(gid) > 0xFFFF_FFFEL) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--group-add: '" + gid + "' must be a"
-                        + " numeric gid (0 to 4294967294); a group's name is not looked up");
-            }
-            (body.has("additional_gids") ? (ArrayNode) body.get("additional_gids") : body.putArray("additional_gids"))
-                    .add(Long.parseLong(gid));
-        }
         if (!sysctls.isEmpty()) {
             ObjectNode parameters = body.putObject("sysctls");
             sysctls.forEach(parameters::put); // the daemon validates them, naming each
@@ -440,8 +432,16 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** --workdir, --user, --hostname, --ulimit, --device, --platform: what the task runs as and with. */
+    /** --workdir, --user, --group-add, --hostname, --ulimit, --device, --platform: what the task runs as and with. */
     private void process(ObjectNode body) {
+        for (String gid : groupAdd) {
+            if (!gid.matches("[0-9]{1,10}") || Long.parseLong(gid) > 0xFFFF_FFFEL) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--group-add: '" + gid + "' must be a"
+                        + " numeric gid (0 to 4294967294); a group's name is not looked up");
+            }
+            (body.has("additional_gids") ? (ArrayNode) body.get("additional_gids") : body.putArray("additional_gids"))
+                    .add(Long.parseLong(gid));
+        }
         if (workdir != null) {
             if (!workdir.startsWith("/")) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--workdir: '" + workdir
