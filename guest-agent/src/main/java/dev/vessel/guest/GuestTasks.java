@@ -276,12 +276,13 @@ final class GuestTasks {
     }
 
     /**
-     * The config the guest runs: the task as the host gave it, minus what the host already did
-     * (image, networks or the network namespace, fetched URIs, the VM itself, its restarts), as a process container on
-     * the share, with the volumes made ready in the guest instead of the host's, sharing the guest's network namespace
-     * (whose parameters the agent set: {@link GuestSysctls}). GPUs are cleared: the host refuses them today, and once
-     * they reach a VM it will be as passed-through devices the guest does not allocate. A pod's member stays its pod's member in the
-     * guest: it joins the namespaces of the pod's task there, which shares the guest's network.
+     * The config the guest runs: the task as the host gave it, minus what the host already did or does (image,
+     * networks or the network namespace, fetched URIs, the VM itself, its restarts and health checks), as a process
+     * container on the share, with the volumes made ready in the guest instead of the host's, sharing the guest's
+     * network namespace (whose parameters the agent set: {@link GuestSysctls}). GPUs are cleared: the host refuses
+     * them today, and once they reach a VM it will be as passed-through devices the guest does not allocate. A pod's
+     * member stays its pod's member in the guest: it joins the namespaces of the pod's task there, which shares the
+     * guest's network.
      */
     static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
         ContainerConfig.Builder b = config.toBuilder()
@@ -294,7 +295,8 @@ final class GuestTasks {
                 .clearNetworkNamespacePath() // the host's: its interfaces are the guest's NICs
                 .clearUris()
                 .clearVm()
-                .clearRestart(); // the host restarts a VM task, in a new VM: the guest runs it once
+                .clearRestart() // the host restarts a VM task, in a new VM: the guest runs it once
+                .clearHealthCheck(); // the host runs its checks, as execs into the guest
         GuestSysctls.withoutNetwork(b);
         if (config.getParentId().isEmpty()) {
             // the guest's namespace already holds the NICs the host attached: the VM is the boundary
@@ -318,7 +320,8 @@ final class GuestTasks {
                 .clearNetworkNamespacePath()
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
                 .clearVm()
-                .clearRestart();
+                .clearRestart()
+                .clearHealthCheck();
         GuestSysctls.withoutNetwork(b);
         if (b.hasResources()) {
             b.setResources(b.getResources().toBuilder().clearGpus());
