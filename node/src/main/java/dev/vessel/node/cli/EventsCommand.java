@@ -14,9 +14,8 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -30,7 +29,6 @@ import picocli.CommandLine.ParentCommand;
 final class EventsCommand implements Callable<Integer> {
     private static final DateTimeFormatter PODMAN_TIME = DateTimeFormatter
             .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSSSS Z 'UTC'").withZone(ZoneOffset.UTC);
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)");
 
     @ParentCommand
     private Vessel vessel;
@@ -102,21 +100,9 @@ final class EventsCommand implements Callable<Integer> {
 
     /** A Go-style duration back from {@code now} (10m, 1h30m, 500ms), else a time the daemon reads itself. */
     static String time(String option, String value, Instant now) {
-        Matcher m = DURATION.matcher(value);
-        long nanos = 0;
-        int end = 0;
-        while (m.find() && m.start() == end) {
-            double n = Double.parseDouble(m.group(1));
-            nanos += (long) (n * switch (m.group(2)) {
-                case "h" -> 3.6e12;
-                case "m" -> 6e10;
-                case "s" -> 1e9;
-                default -> 1e6;
-            });
-            end = m.end();
-        }
-        if (end == value.length() && end > 0) {
-            return now.minus(Duration.ofNanos(nanos)).toString();
+        Optional<Duration> back = GoDurations.parse(value);
+        if (back.isPresent()) {
+            return now.minus(back.get()).toString();
         }
         if (value.matches("\\d+(\\.\\d{1,9})?")) {
             return value;

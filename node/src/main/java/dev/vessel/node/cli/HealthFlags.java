@@ -1,8 +1,7 @@
 package dev.vessel.node.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.time.Duration;
 import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -85,32 +84,18 @@ final class HealthFlags {
         }
     }
 
-    /** Go's duration syntax, as podman takes it: {@code 1h2m3s}, {@code 500ms}, {@code 0}; in milliseconds. */
+    /** A duration as podman writes it ({@link GoDurations}), or {@code 0}; in milliseconds. */
     static final class DurationConverter implements ITypeConverter<Long> {
-        private static final Pattern PART = Pattern.compile("([0-9]+)(ms|s|m|h)");
-
         @Override
         public Long convert(String value) {
             if (value.equals("0")) {
                 return 0L;
             }
-            Matcher m = PART.matcher(value);
-            long total = 0;
-            int at = 0;
-            while (m.find() && m.start() == at) {
-                long n = Long.parseLong(m.group(1));
-                total += switch (m.group(2)) {
-                    case "ms" -> n;
-                    case "s" -> n * 1000;
-                    case "m" -> n * 60_000;
-                    default -> n * 3_600_000;
-                };
-                at = m.end();
-            }
-            if (at == 0 || at != value.length() || total > 86_400_000L * 365) {
+            long ms = GoDurations.parse(value).map(Duration::toMillis).orElse(-1L);
+            if (ms < 0 || ms > 86_400_000L * 365) {
                 throw new TypeConversionException("'" + value + "' is not a duration (30s, 1m30s, 500ms)");
             }
-            return total;
+            return ms;
         }
     }
 }
