@@ -10,6 +10,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -178,10 +179,14 @@ final class Container {
         return recordFile == null ? Checkpoint.inMemory() : Checkpoint.at(paths.launcherCheckpoint(execDir));
     }
 
-    /** Publishes the record, and writes it for recovery unless the containerizer keeps records in memory only. */
+    /**
+     * Publishes the record, and writes it for recovery unless the containerizer keeps records in memory only — or
+     * the container's directory is gone: a newer containerizer on the same directories removed the container, and
+     * writing would make its directory again, a record alone that the next recovery would take for a container.
+     */
     void checkpoint() {
         ContainerRecord now = record.build();
-        if (recordFile != null) {
+        if (recordFile != null && Files.isDirectory(dir)) {
             CheckpointFile.write(recordFile, RECORD_CODEC, now);
         }
         snapshot = now;

@@ -368,6 +368,32 @@ class UnifiedContainerizerTest {
         assertEquals(ContainerState.RUNNING, freezer.containerizer.status("guest").getState());
     }
 
+    @Test
+    void aContainerizerThatLostItsDirectoriesToANewerOneDoesNotMakeARemovedContainersDirectoryAgain()
+            throws Exception {
+        Node old = new Node().recovered();
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        old.memory.onCleanup(ctx -> {
+            try {
+                held.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        old.containerizer.launch(config("a").build());
+
+        // a newer containerizer on the same directories ends and removes the task while the old one still reacts
+        Node restarted = new Node().recovered();
+        restarted.containerizer.destroy("a");
+        restarted.containerizer.remove("a");
+        assertFalse(Files.exists(dirOf("a")));
+
+        held.countDown();
+        await(old.containerizer.wait("a"));
+        assertEquals(ContainerState.TERMINATED, old.containerizer.status("a").getState());
+        assertFalse(Files.exists(dirOf("a")), "the old containerizer's record of the end made the directory again");
+    }
+
     /** memory depends on nothing, so its prepare may run before or between the others. */
     static List<String> preparesInChainOrder(List<String> calls) {
         List<String> out = new ArrayList<>(calls);
