@@ -126,20 +126,35 @@ class VmDaemonTest {
     }
 
     @Test
-    void aVmTasksHealthCheckRunsInItsGuest() throws Exception {
+    void aVmTasksHealthCheckRunsInItsGuestAndARunPastItsTimeoutIsKilledThere() throws Exception {
         ApiClient api = ApiClient.unix(daemon.socket);
-        ObjectNode body = (ObjectNode) JSON.readTree(task("vm-health", "VM", "echo up; exec sleep 300"));
-        body.putObject("health_check").put("interval_ms", 1000).put("retries", 1).putArray("test").add("CMD-SHELL")
-                .add("cat /hc-ok");
+        // the task counts, each second, the check runs still hanging in its guest
+        ObjectNode body = (ObjectNode) JSON.readTree(task("vm-health", "VM",
+                "echo up; while :; do echo \"hung $(ps -o args | grep -c '^[s]leep 600')\"; sleep 1; done"));
+        body.putObject("health_check").put("interval_ms", 1000).put("timeout_ms", 3000).put("retries", 1)
+                .putArray("test").add("CMD-SHELL").add("cat /hc-ok || exec sleep 600");
         ok(api.post("/v1/containers", body.toString()), 201);
-        awaitLog(api, "vm-health", "up\n");
         // the host's file, seen in the guest through the rootfs's share
         Files.writeString(rootfs.resolve("hc-ok"), "from the host\n");
         awaitHealth(api, "vm-health", "healthy");
         JsonNode log = ok(api.get("/v1/containers/vm-health"), 200).at("/status/health/log");
         assertEquals("from the host\n", log.get(log.size() - 1).path("output").asText(), log::toString);
+
+        // without the file each run hangs past its timeout: unhealthy, and the hung run is killed in the guest
         Files.delete(rootfs.resolve("hc-ok"));
         awaitHealth(api, "vm-health", "unhealthy");
+        log = ok(api.get("/v1/containers/vm-health"), 200).at("/status/health/log");
+        assertEquals(-1, log.get(log.size() - 1).path("exit_code").asInt(), log::toString);
+        Files.writeString(rootfs.resolve("hc-ok"), "back\n");
+        awaitHealth(api, "vm-health", "healthy");
+        int printed = api.get("/v1/containers/vm-health/logs?stream=stdout").body().length();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        String since = "";
+        while (!since.contains("hung 0\n")) {
+            assertTrue(System.nanoTime() < deadline, "a check run past its timeout still runs in the guest: " + since);
+            Thread.sleep(200);
+            since = api.get("/v1/containers/vm-health/logs?stream=stdout").body().substring(printed);
+        }
         assertEquals(0, ok(api.get("/v1/containers/vm-health"), 200).at("/status/execs").size(), "checks are no execs");
         ok(api.delete("/v1/containers/vm-health?force=1"), 200);
         VmNode.awaitNoDomain("vessel-vm-health");

@@ -978,8 +978,13 @@ public final class UnifiedContainerizer implements Containerizer {
             c.lock.unlock();
         }
         HealthChecks.Outcome outcome = HealthChecks.collect(run, timeout, start);
-        if (outcome.exitCode() == -1 && c.snapshot().getConfig().getIsolation() == Isolation.PROCESS) {
-            ProcessHandle.of(run.process().pid()).ifPresent(ProcessHandle::destroyForcibly); // past its timeout
+        if (outcome.exitCode() == -1 && !run.process().exit().isDone()) {
+            try {
+                run.process().signal(SIGKILL); // past its timeout: through its launcher, a guest's exec too
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "cannot end container ''{0}''s health check past its timeout: {1}",
+                        containerId, e.getMessage());
+            }
         }
         try {
             run.process().exit().get(EXEC_END_WAIT_MS, TimeUnit.MILLISECONDS); // its monitor is done with the directory

@@ -15,6 +15,7 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.EnvVar;
 import dev.vessel.core.model.HealthCheck;
+import dev.vessel.core.model.HealthStatus;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.ImageDefaults;
 import dev.vessel.core.model.ImageReference;
@@ -445,6 +446,23 @@ class UnifiedContainerizerTest {
         assertEquals(List.of("v2"), vmSizeAgain.recovered.stream().map(c -> c.containerId()).toList());
         assertEquals(List.of("process:removeOrphans:p,v2", "vm:removeOrphans:p,v2"),
                 log.matching(":removeOrphans:").stream().sorted().toList());
+    }
+
+    @Test
+    void aHealthCheckPastItsTimeoutIsKilledThroughItsLauncherForAVmTaskToo() throws Exception {
+        Node node = new Node().recovered();
+        // the fake's execs print nothing and never end by themselves: each run hangs until it is killed
+        ContainerStatus launched = node.containerizer.launch(config("hangs").setIsolation(Isolation.VM).setHealthCheck(HealthCheck.newBuilder()
+                .addTest("CMD").addTest("/bin/hang").setIntervalMs(3_600_000).setTimeoutMs(1000)).build());
+
+        HealthStatus found = node.containerizer.checkHealth("hangs");
+
+        assertEquals(-1, found.getLog(0).getExitCode(), found::toString);
+        assertEquals(List.of("vm:exec:hangs//bin/hang"), log.matching("vm:exec:"));
+        // the hung run got SIGKILL from its launcher (a guest has no host pid for the containerizer to kill)
+        long execPid = launched.getPid() + 1; // the fake's pids count up: the task's, then its check's
+        assertFalse(processes.alive(execPid));
+        assertEquals(9, processes.get(execPid).exit.get(1, TimeUnit.SECONDS).getSignal());
     }
 
     @Test
