@@ -56,7 +56,7 @@ public final class ProcessLaunchBench {
     private static final int THROUGHPUT_ROUNDS = 3;
     /** The cgroup controllers runc and crun set up for a container, and what their bundle asks for. */
     private static final List<String> ISOLATORS = List.of("cgroups", "cgroups/memory", "cgroups/cpu", "cgroups/pids",
-            "cgroups/devices", "linux/capabilities", "linux/seccomp", "posix/rlimits", "namespaces");
+            "cgroups/cpuset", "cgroups/devices", "linux/capabilities", "linux/seccomp", "posix/rlimits", "namespaces");
 
     private final Path work;
     /**

@@ -279,8 +279,8 @@ final class GuestTasks {
      * The config the guest runs: the task as the host gave it, minus what the host already did or does (image,
      * networks or the network namespace, fetched URIs, the VM itself, its restarts and health checks), as a process
      * container on the share, with the volumes made ready in the guest instead of the host's, sharing the guest's
-     * network namespace (whose parameters the agent set: {@link GuestSysctls}). GPUs are cleared: the host refuses
-     * them today, and once they reach a VM it will be as passed-through devices the guest does not allocate. A pod's
+     * network namespace (whose parameters the agent set: {@link GuestSysctls}), without what names the host's hardware
+     * ({@link #withoutHostResources}). A pod's
      * member stays its pod's member in the guest: it joins the namespaces of the pod's task there, which shares the
      * guest's network.
      */
@@ -302,10 +302,19 @@ final class GuestTasks {
             // the guest's namespace already holds the NICs the host attached: the VM is the boundary
             b.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
         }
-        if (b.hasResources()) {
-            b.setResources(b.getResources().toBuilder().clearGpus());
-        }
+        withoutHostResources(b);
         return b.build();
+    }
+
+    /**
+     * Clears what names the host's hardware: its GPUs (the host refuses them for VM tasks today; once they reach a VM
+     * it will be as passed-through devices the guest does not allocate) and its cpuset's CPUs and memory nodes (the
+     * host pins the VM to them; the guest numbers its vCPUs from 0).
+     */
+    private static void withoutHostResources(ContainerConfig.Builder b) {
+        if (b.hasResources()) {
+            b.setResources(b.getResources().toBuilder().clearGpus().clearCpusetCpus().clearCpusetMems());
+        }
     }
 
     /**
@@ -323,9 +332,7 @@ final class GuestTasks {
                 .clearRestart()
                 .clearHealthCheck();
         GuestSysctls.withoutNetwork(b);
-        if (b.hasResources()) {
-            b.setResources(b.getResources().toBuilder().clearGpus());
-        }
+        withoutHostResources(b);
         return b.build();
     }
 

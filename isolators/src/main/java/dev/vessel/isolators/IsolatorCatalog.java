@@ -8,6 +8,7 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.isolators.cgroups.CgroupsIsolator;
 import dev.vessel.isolators.cgroups.CpuIsolator;
+import dev.vessel.isolators.cgroups.CpusetIsolator;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
 import dev.vessel.isolators.cgroups.MemoryIsolator;
 import dev.vessel.isolators.cgroups.PidsIsolator;
@@ -105,6 +106,8 @@ public final class IsolatorCatalog {
             new Entry("cgroups/memory", PROCESS_AND_GUEST, controller("memory", MemoryIsolator::new)),
             new Entry("cgroups/cpu", PROCESS_AND_GUEST, controller("cpu", CpuIsolator::new)),
             new Entry("cgroups/pids", PROCESS_AND_GUEST, controller("pids", PidsIsolator::new)),
+            // a VM task's CPUs are its VM's, pinned by the VM launcher: the guest numbers its own from 0
+            new Entry("cgroups/cpuset", EnumSet.of(Placement.PROCESS_HOST), controller("cpuset", CpusetIsolator::new)),
             // with the node's GPUs, it also allows the devices gpu/nvidia hands a container
             new Entry("cgroups/devices", EnumSet.of(Placement.PROCESS_HOST),
                     (c, s) -> new DevicesIsolator(c.hierarchies(), c.gpus().filter(g -> g.processContainers()).isPresent())),

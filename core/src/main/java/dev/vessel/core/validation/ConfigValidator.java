@@ -1,5 +1,6 @@
 package dev.vessel.core.validation;
 
+import dev.vessel.core.cpuset.CpuList;
 import dev.vessel.core.device.ContainerDevices;
 import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.Quoted;
@@ -475,6 +476,8 @@ public final class ConfigValidator {
                 fail("resources.cpu_shares", r.getCpuShares() + " is not a CPU weight from " + MIN_CPU_SHARES + " to "
                         + MAX_CPU_SHARES + " (0: from cpus)");
             }
+            cpuList("resources.cpuset_cpus", r.getCpusetCpus(), capacity.onlineCpus(), "CPU");
+            cpuList("resources.cpuset_mems", r.getCpusetMems(), capacity.memoryNodes(), "memory node");
             memory("resources.memory_bytes", r.getMemoryBytes(), MIN_MEMORY_BYTES);
             if (r.getMemoryReservationBytes() < 0) {
                 fail("resources.memory_reservation_bytes", "must not be negative (0: none), got "
@@ -494,6 +497,22 @@ public final class ConfigValidator {
                 fail("resources.gpus", "must not be negative, got " + r.getGpus());
             }
             gpuAddresses(r);
+        }
+
+        /** A cpuset's list (empty: all), each of its numbers one the node has online. */
+        private void cpuList(String field, String text, CpuList online, String what) {
+            if (text.isEmpty()) {
+                return;
+            }
+            try {
+                CpuList missing = CpuList.parse(text).without(online);
+                if (!missing.isEmpty()) {
+                    fail(field, Quoted.of(text) + " names " + what + (missing.members().cardinality() > 1 ? "s " : " ")
+                            + missing + ", not online on this node (online: " + online + ")");
+                }
+            } catch (IllegalArgumentException e) {
+                fail(field, Quoted.of(text) + " " + e.getMessage() + " (a list such as 0-3,6)");
+            }
         }
 
         /**
@@ -961,6 +980,10 @@ public final class ConfigValidator {
         private void vmPodMember(ContainerConfig c) {
             if (c.hasVm()) {
                 fail("vm", "a VM pod's member runs in its pod's VM: give VM options to the pod");
+            }
+            if (!c.getResources().getCpusetCpus().isEmpty() || !c.getResources().getCpusetMems().isEmpty()) {
+                fail(c.getResources().getCpusetCpus().isEmpty() ? "resources.cpuset_mems" : "resources.cpuset_cpus",
+                        "a VM pod's member runs on its pod's vCPUs: pin the pod's VM instead");
             }
             for (int i = 0; i < c.getVolumesCount(); i++) {
                 if (!c.getVolumes(i).hasTmpfs()) {

@@ -92,6 +92,18 @@ class ConfigValidatorTest {
                         "resources.cpu_shares", "1 is not a CPU weight from 2 to 262144"),
                 rule("CPU shares above the kernel's most", c -> res(c, r -> r.setCpuShares(262_145)),
                         "resources.cpu_shares", "is not a CPU weight"),
+                rule("a cpuset naming a CPU the node lacks", c -> res(c, r -> r.setCpusetCpus("1-3")),
+                        "resources.cpuset_cpus", "'1-3' names CPUs 2-3, not online on this node (online: 0-1)"),
+                rule("a cpuset that is a word", c -> res(c, r -> r.setCpusetCpus("0,all")),
+                        "resources.cpuset_cpus", "'0,all' has 'all', not a number or a range such as 0-3"),
+                rule("a cpuset range that runs backwards", c -> res(c, r -> r.setCpusetCpus("1-0")),
+                        "resources.cpuset_cpus", "has the range '1-0', which runs backwards"),
+                rule("a cpuset with an empty member", c -> res(c, r -> r.setCpusetCpus("0,,1")),
+                        "resources.cpuset_cpus", "has '', not a number"),
+                rule("a cpuset past any machine", c -> res(c, r -> r.setCpusetCpus("0-99999")),
+                        "resources.cpuset_cpus", "has '0-99999', above 8191"),
+                rule("a memory node the node lacks", c -> res(c, r -> r.setCpusetMems("1")),
+                        "resources.cpuset_mems", "'1' names memory node 1, not online on this node (online: 0)"),
                 rule("a health check without a test", c -> c.setHealthCheck(HealthCheck.newBuilder().setRetries(2)),
                         "health_check.test", "must be [\"CMD\", program, args…]"),
                 rule("a health check of CMD alone", c -> c.setHealthCheck(HealthCheck.newBuilder().addTest("CMD")),
@@ -284,6 +296,8 @@ class ConfigValidatorTest {
                         "only valid with isolation VM"),
                 rule("vm options on a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod")
                         .setVm(VmOptions.newBuilder().setVcpus(1)), "vm", "runs in its pod's VM"),
+                rule("a cpuset on a VM pod's member", c -> res(c.setIsolation(Isolation.VM).setParentId("pod"),
+                        r -> r.setCpusetCpus("1")), "resources.cpuset_cpus", "runs on its pod's vCPUs"),
                 rule("a host path on a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod")
                         .addVolumes(Volume.newBuilder().setTarget("/tmp/t").setTmpfs(TmpfsVolume.getDefaultInstance()))
                         .addVolumes(hostVolume("/data")), "volumes[1]", "tmpfs volumes only"),
@@ -414,6 +428,10 @@ class ConfigValidatorTest {
                 .setUserns("auto")
                 .build()));
         assertDoesNotThrow(() -> validator.validate(valid().setUserns("host").build()));
+        for (String cpus : List.of("0", "1", "0-1", "0,1", "1,0", " 0-1 ", "0-0,1")) {
+            assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setCpusetCpus(cpus).setCpusetMems("0"))
+                    .build()), cpus);
+        }
         for (String signal : List.of("SIGTERM", "term", "9", "SIGRTMIN+3", "RTMAX-1")) {
             assertDoesNotThrow(() -> validator.validate(valid().setInit(true).setStopSignal(signal)
                     .setStopTimeoutSeconds(30).setRestart(RestartPolicy.newBuilder().setPolicy("on-failure")

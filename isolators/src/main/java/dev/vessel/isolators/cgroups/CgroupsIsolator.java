@@ -4,6 +4,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.LaunchInfo;
+import dev.vessel.core.model.Resources;
 import dev.vessel.core.paths.Trees;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
@@ -40,7 +41,8 @@ import java.util.stream.Collectors;
  */
 public final class CgroupsIsolator implements Isolator {
     /** Controllers Vessel places containers in, when the host has them. */
-    public static final Set<String> CONTROLLERS = Set.of("cpu", "cpuacct", "memory", "pids", "devices", "freezer");
+    public static final Set<String> CONTROLLERS = Set.of("cpu", "cpuacct", "cpuset", "memory", "pids", "devices",
+            "freezer");
 
     /** Where a pod's task runs below the pod's v2 cgroup (not a container id: those start with a letter or digit). */
     static final String POD_TASK_CGROUP = "_pause";
@@ -102,6 +104,9 @@ public final class CgroupsIsolator implements Isolator {
     public LaunchInfo prepare(PrepareContext context) throws IOException {
         ContainerConfig config = context.config();
         refuseInsideParent(config.getCgroupPath());
+        if (hierarchies.forController("cpuset").isEmpty()) {
+            refuseCpuset(config.getResources());
+        }
         ContainerCgroups cgroups = cgroupsOf(context);
         String own = config.getCgroupPath();
         hierarchies.unified().ifPresent(unified -> enableV2Controllers(unified, own.isEmpty() ? parent
@@ -115,7 +120,11 @@ public final class CgroupsIsolator implements Isolator {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, "parent_id",
                         "the cgroup of pod '" + config.getParentId() + "' is gone: " + dir.getParent());
             }
-            Trees.createDirectories(dir);
+            if (cgroups.of("cpuset").filter(dir::equals).isPresent() && cgroups.version("cpuset") == 1) {
+                createV1Cpuset(dir);
+            } else {
+                Trees.createDirectories(dir);
+            }
         }
         Set<Path> taskDirs = cgroups.distinctDirectories();
         Optional<Path> unified = cgroups.unified();
@@ -132,6 +141,31 @@ public final class CgroupsIsolator implements Isolator {
         context.put(CgroupKeys.CGROUPS, cgroups);
         // the launcher starts the task in them: cheaper than a move, and nothing runs outside first
         return LaunchInfo.newBuilder().addAllCgroups(taskDirs.stream().map(Path::toString).toList()).build();
+    }
+
+    /** A cpuset asked for on a node without the cpuset controller would be ignored: refused instead. */
+    private static void refuseCpuset(Resources r) {
+        String field = !r.getCpusetCpus().isEmpty() ? "resources.cpuset_cpus"
+                : !r.getCpusetMems().isEmpty() ? "resources.cpuset_mems" : null;
+        if (field != null) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, field,
+                    "no cgroup hierarchy on this node has the cpuset controller to hold it");
+        }
+    }
+
+    /**
+     * Makes {@code dir} and its missing parents in the v1 cpuset hierarchy, each given its parent's CPUs and memory
+     * nodes: a new v1 cpuset starts with none, and no task could join it (as runc fills them).
+     */
+    static void createV1Cpuset(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        createV1Cpuset(dir.getParent());
+        Trees.createDirectories(dir);
+        for (String file : List.of("cpuset.cpus", "cpuset.mems")) {
+            CgroupFiles.write(dir, file, CgroupFiles.read(dir.getParent(), file).orElse(""));
+        }
     }
 
     /**

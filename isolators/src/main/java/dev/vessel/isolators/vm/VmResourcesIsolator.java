@@ -16,8 +16,9 @@ import dev.vessel.core.vm.VmSizing;
 import java.io.IOException;
 
 /**
- * Sizes a VM task's machine: vCPUs and guest memory, by the rules of {@link VmSizing}. Changes and
- * statistics of a running task go to the guest, whose isolators enforce and measure them.
+ * Sizes a VM task's machine: vCPUs and guest memory, by the rules of {@link VmSizing} (where its vCPUs run, its
+ * cpuset, is the VM launcher's to pin). Changes and statistics of a running task go to the guest, whose isolators
+ * enforce and measure them.
  */
 public final class VmResourcesIsolator implements Isolator {
     private final VmSizing sizing;
@@ -48,12 +49,24 @@ public final class VmResourcesIsolator implements Isolator {
                 .build();
     }
 
+    /**
+     * The guest's limits change; the VM's CPU pinning, made when it booted, stays: a different cpuset is refused, and
+     * the guest is not told the host's CPU numbers.
+     */
     @Override
     public void update(ContainerContext context, Resources resources) throws Exception {
+        Resources booted = context.config().getResources();
+        if (!resources.getCpusetCpus().strip().equals(booted.getCpusetCpus().strip())
+                || !resources.getCpusetMems().strip().equals(booted.getCpusetMems().strip())) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION,
+                    resources.getCpusetCpus().strip().equals(booted.getCpusetCpus().strip())
+                            ? "resources.cpuset_mems" : "resources.cpuset_cpus",
+                    "a VM task's CPUs and memory nodes are pinned when its VM boots and cannot change while it runs");
+        }
         vms.runningTask(context.containerId())
                 .orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION, context.containerId(),
                         "its VM is not running"))
-                .update(resources);
+                .update(resources.toBuilder().clearCpusetCpus().clearCpusetMems().build());
     }
 
     @Override

@@ -31,18 +31,21 @@ class CgroupV2FilesTest {
     void onAPureV2HostLimitsAndStatisticsUseV2Files() throws Exception {
         Path root = Files.createDirectories(tmp.resolve("cgroup2"));
         IsolatorChain chain = v2Chain(root);
-        ContainerContext ctx = context("web", Resources.newBuilder().setMemoryBytes(64L << 20).setCpus(0.5).setPids(32).build());
+        ContainerContext ctx = context("web", Resources.newBuilder().setMemoryBytes(64L << 20).setCpus(0.5).setPids(32)
+                .setCpusetCpus("0-1").setCpusetMems("0").build());
 
         chain.prepare(i -> ctx, Map.of());
 
         Path dir = root.resolve("vessel/web");
         assertTrue(Files.isDirectory(dir), "one unified cgroup per container");
-        assertEquals("+cpu +memory +pids", Files.readString(root.resolve("cgroup.subtree_control")),
+        assertEquals("+cpu +cpuset +memory +pids", Files.readString(root.resolve("cgroup.subtree_control")),
                 "every controller enabled for the parent's children in one write (the last write wins in a plain file)");
         assertEquals(Long.toString(64L << 20), Files.readString(dir.resolve("memory.max")));
         assertEquals("50000 100000", Files.readString(dir.resolve("cpu.max")));
         assertEquals("20", Files.readString(dir.resolve("cpu.weight")), "512 shares map to weight 20, as runc maps them");
         assertEquals("32", Files.readString(dir.resolve("pids.max")));
+        assertEquals("0-1", Files.readString(dir.resolve("cpuset.cpus")));
+        assertEquals("0", Files.readString(dir.resolve("cpuset.mems")));
 
         Files.writeString(dir.resolve("memory.current"), "1048576\n");
         Files.writeString(dir.resolve("memory.peak"), "2097152\n");
@@ -70,6 +73,7 @@ class CgroupV2FilesTest {
         assertEquals("max", Files.readString(dir.resolve("memory.max")), "0 means no limit");
         assertEquals("200000 100000", Files.readString(dir.resolve("cpu.max")));
         assertEquals("2048", Files.readString(dir.resolve("pids.max")), "0 means the default");
+        assertEquals("", Files.readString(dir.resolve("cpuset.cpus")), "none: v2's empty list, the parent's CPUs");
     }
 
     /**
@@ -90,13 +94,14 @@ class CgroupV2FilesTest {
         assertFalse(Files.exists(dir.resolve("cpu.max")), "cpu.max written though a new cgroup has no quota");
         assertEquals("39", Files.readString(dir.resolve("cpu.weight")), "1024 shares, as runc maps them");
         assertEquals("2048", Files.readString(dir.resolve("pids.max")), "the default pids limit");
+        assertFalse(Files.exists(dir.resolve("cpuset.cpus")), "no cpuset: a new v2 cgroup inherits its parent's");
 
         chain.update(i -> ctx, Resources.getDefaultInstance());
         assertEquals("max", Files.readString(dir.resolve("memory.max")), "an update undoes a limit set before");
         assertEquals("max 100000", Files.readString(dir.resolve("cpu.max")), "an update undoes a quota set before");
     }
 
-    /** The cgroups isolator and its memory, cpu and pids controllers over a pure v2 hierarchy faked at {@code root}. */
+    /** The cgroups isolator and its memory, cpu, pids and cpuset controllers over a pure v2 hierarchy faked at {@code root}. */
     private IsolatorChain v2Chain(Path root) throws Exception {
         Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
         Files.writeString(root.resolve("cgroup.subtree_control"), "");
@@ -106,7 +111,7 @@ class CgroupV2FilesTest {
         assertEquals("v2", hierarchies.mode());
         CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, "vessel");
         return new IsolatorChain(IsolatorGraph.build(List.of(cgroups, new MemoryIsolator(cgroups),
-                new CpuIsolator(cgroups), new PidsIsolator(cgroups)),
+                new CpuIsolator(cgroups), new PidsIsolator(cgroups), new CpusetIsolator(cgroups)),
                 Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
     }
 

@@ -13,6 +13,7 @@ import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.domain.Accelerator;
+import dev.vessel.launcher.vm.domain.CpuPinning;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.MachineSpec;
 import dev.vessel.launcher.vm.machine.BaseImage;
@@ -89,7 +90,8 @@ final class VmSpecResolver {
 
         Path dir = plan.container().containerDir();
         return common(DomainNames.forContainer(container.getId()), dir).containerId(container.getId())
-                .memoryBytes(memory).vcpus(vcpus).kernel(kernel).initrd(initrd).kernelCmdline(cmdline)
+                .memoryBytes(memory).vcpus(vcpus).pinning(CpuPinning.of(container.getResources()))
+                .kernel(kernel).initrd(initrd).kernelCmdline(cmdline)
                 .rootfs(rootfs).rootfsMapped(rootfsMapped).volumes(volumes).nics(nics(size))
                 .passthrough(passthrough(size))
                 .rootfsServerSocket(vm.getKeepRootfsOwners() && !container.getHostRootfs().isEmpty()
@@ -116,7 +118,7 @@ final class VmSpecResolver {
         Optional<Path> seed = machine.hasCloudInit() ? Optional.of(dir.resolve("seed.iso")) : Optional.empty();
         return new MachineSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, Math.max(1, size.getVcpus()),
-                Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir), config.cgroupPartition(),
+                CpuPinning.of(container.getResources()), Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir), config.cgroupPartition(),
                 VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size), passthrough(size));
     }
 

@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The resource limits {@code run} sets and {@code update} changes, as podman's flags: memory and its reservation,
- * CPUs and their weight, processes. The daemon checks each value against the others (a reservation above the
+ * CPUs, their weight and which ones (a cpuset), processes. The daemon checks each value against the others (a reservation above the
  * limit, a weight out of range) and names the field; here only what the API cannot tell from its default.
  */
 final class LimitFlags {
@@ -22,13 +22,18 @@ final class LimitFlags {
     @Option(names = {"-c", "--cpu-shares"}, paramLabel = "N", description = "CPU weight against other containers,"
             + " 2 to 262144 (default: 1024 a CPU of --cpus, else 1024)")
     private Long cpuShares;
+    @Option(names = "--cpuset-cpus", paramLabel = "LIST", description = "the CPUs it may run on: 0-3,6")
+    private String cpusetCpus;
+    @Option(names = "--cpuset-mems", paramLabel = "LIST", description = "the NUMA memory nodes it may allocate from: 0")
+    private String cpusetMems;
     @Option(names = "--pids-limit", paramLabel = "N",
             description = "the most processes and threads, default 2048; -1 for no limit")
     private Long pidsLimit;
 
     /** Whether any limit was given. */
     boolean any() {
-        return memory != null || memoryReservation != null || cpus != null || cpuShares != null || pidsLimit != null;
+        return memory != null || memoryReservation != null || cpus != null || cpuShares != null || cpusetCpus != null
+                || cpusetMems != null || pidsLimit != null;
     }
 
     /** Puts the limits given into {@code resources} (a config's), over what is there. */
@@ -54,6 +59,12 @@ final class LimitFlags {
         }
         if (cpuShares != null) {
             resources.put("cpu_shares", cpuShares);
+        }
+        if (cpusetCpus != null) {
+            resources.put("cpuset_cpus", cpusetCpus);
+        }
+        if (cpusetMems != null) {
+            resources.put("cpuset_mems", cpusetMems);
         }
     }
 }

@@ -762,8 +762,13 @@ final class RunCommand implements Callable<Integer> {
             case "dns_options" -> "--dns-option";
             case "extra_hosts" -> "--add-host";
             case "health_check" -> "--health-*";
-            case "resources" -> field.equals("resources.cpu_shares") ? "--cpu-shares"
-                    : field.equals("resources.memory_reservation_bytes") ? "--memory-reservation" : null;
+            case "resources" -> switch (field) {
+                case "resources.cpu_shares" -> "--cpu-shares";
+                case "resources.memory_reservation_bytes" -> "--memory-reservation";
+                case "resources.cpuset_cpus" -> "--cpuset-cpus";
+                case "resources.cpuset_mems" -> "--cpuset-mems";
+                default -> null;
+            };
             default -> null;
         };
     }

@@ -657,7 +657,8 @@ public final class BundleConfig {
             r.setMemoryReservationBytes(memory.get("reservation").asLong()); // the daemon checks it against the limit
         }
         JsonNode cpu = resources.path("cpu");
-        known(cpu, "linux.resources.cpu", "quota", "period", "shares");
+        known(cpu, "linux.resources.cpu", "quota", "period", "shares", "cpus", "mems");
+        r.setCpusetCpus(cpu.path("cpus").asText("")).setCpusetMems(cpu.path("mems").asText("")); // checked by the daemon
         if (cpu.has("shares")) { // containerd sends the kernel's default, 1024; podman's --cpu-shares any
             long shares = cpu.get("shares").asLong();
             if (!cpu.get("shares").canConvertToLong() || shares < ConfigValidator.MIN_CPU_SHARES

@@ -10,8 +10,8 @@ import java.util.Set;
 /**
  * An OCI {@code linux.resources} object (runc's {@code update --resources}) applied to a container's
  * {@link Resources}: the fields it gives replace the container's, those it leaves out are kept. What Vessel's
- * resources cannot express is refused by its JSON path: a cpuset, a period without a quota (Vessel keeps a CPU
- * limit as quota/period).
+ * resources cannot express is refused by its JSON path: a period without a quota (Vessel keeps a CPU limit as
+ * quota/period), a member it does not know.
  */
 public final class OciResources {
     private static final long DEFAULT_CPU_PERIOD = 100_000;
@@ -52,10 +52,11 @@ public final class OciResources {
         }
         JsonNode cpu = resources.path("cpu");
         known(cpu, "linux.resources.cpu", "quota", "period", "shares", "cpus", "mems");
-        for (String set : new String[] {"cpus", "mems"}) {
-            if (!cpu.path(set).asText("").isEmpty()) {
-                throw refused("linux.resources.cpu." + set, "cpusets are not supported: Vessel limits CPU by quota");
-            }
+        if (cpu.has("cpus")) {
+            r.setCpusetCpus(cpu.get("cpus").asText()); // "": all again; the daemon checks the list
+        }
+        if (cpu.has("mems")) {
+            r.setCpusetMems(cpu.get("mems").asText());
         }
         long shares = number(cpu, "shares", "linux.resources.cpu.shares");
         if (shares != 0) {

@@ -454,6 +454,51 @@ class VesselCliTest {
     }
 
     @Test
+    void aCpusetKeepsTheContainerOnItsCpusAndAnUpdateMovesIt() throws Exception {
+        var cpuset = CgroupHierarchies.detect().forController("cpuset")
+                .orElseThrow(() -> new AssertionError("this host mounts no cpuset controller"));
+        Path cgroup = cpuset.mountPoint().resolve(node.cgroupParent()).resolve("cli-cpuset");
+        String allCpus = Files.readString(Path.of("/sys/devices/system/cpu/online")).strip();
+        assertEquals(0, vessel("run", "-d", "--name", "cli-cpuset", "--cpuset-cpus", "1", "--cpuset-mems", "0",
+                "--rootfs", rootfs.toString(), "sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 300").code());
+        try {
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (vessel("logs", "cli-cpuset").out().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals("Cpus_allowed_list:\t1\n", vessel("logs", "cli-cpuset").out());
+            assertEquals("1", Files.readString(cgroup.resolve("cpuset.cpus")).strip());
+            assertEquals("0", Files.readString(cgroup.resolve("cpuset.mems")).strip());
+            assertEquals("1", inspect("cli-cpuset").at("/config/resources/cpuset_cpus").asText());
+
+            // Kubernetes' static CPU manager moves a running container: the task's affinity follows its cgroup
+            assertEquals(0, vessel("update", "--cpuset-cpus", "0", "cli-cpuset").code());
+            assertEquals("0", Files.readString(cgroup.resolve("cpuset.cpus")).strip());
+            long pid = inspect("cli-cpuset").at("/status/pid").asLong();
+            assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "status"))
+                    .contains("Cpus_allowed_list:\t0\n"));
+            Result beyond = vessel("update", "--cpuset-cpus", "0-4096", "cli-cpuset");
+            assertEquals(125, beyond.code(), beyond::toString);
+            assertTrue(beyond.err().contains("resources.cpuset_cpus") && beyond.err().contains("not online on this"
+                    + " node (online: " + allCpus + ")"), beyond::toString);
+            assertEquals("0", Files.readString(cgroup.resolve("cpuset.cpus")).strip(), "a refused update changes nothing");
+            // none again: all the parent's
+            assertEquals(0, vessel("update", "--cpuset-cpus", "", "cli-cpuset").code());
+            assertEquals(allCpus, Files.readString(cgroup.resolve("cpuset.cpus")).strip());
+        } finally {
+            vessel("rm", "-f", "cli-cpuset");
+        }
+        assertFalse(Files.exists(cgroup), "its cpuset cgroup is removed with it");
+        Result word = vessel("run", "--rm", "--cpuset-cpus", "all", "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, word.code(), word::toString);
+        assertTrue(word.err().startsWith("vessel: --cpuset-cpus: ") && word.err().contains("'all' has 'all', not a"
+                + " number or a range"), word::toString);
+        // a container without a cpuset runs on every CPU of its parent's
+        Result plain = vessel("run", "--rm", "--rootfs", rootfs.toString(), "grep", "Cpus_allowed_list", "/proc/self/status");
+        assertEquals("Cpus_allowed_list:\t" + allCpus + "\n", plain.out(), plain::toString);
+    }
+
+    @Test
     void pidsLimitMinusOneLeavesTheContainerWithoutALimitOfItsOwn() throws Exception {
         Path pids = CgroupHierarchies.detect().forController("pids")
                 .orElseThrow(() -> new AssertionError("this host mounts no pids controller")).mountPoint();

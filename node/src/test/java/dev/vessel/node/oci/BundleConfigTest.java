@@ -159,11 +159,13 @@ class BundleConfigTest {
         ObjectNode config = podmanConfig();
         ObjectNode resources = (ObjectNode) config.path("linux").path("resources");
         resources.putObject("memory").put("limit", 64L << 20).put("swap", 128L << 20);
-        resources.putObject("cpu").put("quota", 50_000).put("period", 100_000);
+        resources.putObject("cpu").put("quota", 50_000).put("period", 100_000).put("cpus", "0-1").put("mems", "0");
         resources.putObject("pids").put("limit", 0);
         ContainerConfig c = translate(config);
         assertEquals(64L << 20, c.getResources().getMemoryBytes());
         assertEquals(0.5, c.getResources().getCpus());
+        assertEquals("0-1", c.getResources().getCpusetCpus());
+        assertEquals("0", c.getResources().getCpusetMems());
         assertEquals(-1, c.getResources().getPids());
     }
 

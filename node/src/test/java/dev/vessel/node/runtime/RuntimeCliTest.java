@@ -430,12 +430,14 @@ class RuntimeCliTest {
         Path config = bundle.resolve("config.json");
         Files.writeString(config, Files.readString(config).replace("\"linux\": {",
                 "\"linux\": {\"cgroupsPath\": \"" + path + "\","));
-        List<Path> memory = List.of(Path.of("/sys/fs/cgroup/memory" + path), Path.of("/sys/fs/cgroup/pids" + path));
+        List<Path> memory = List.of(Path.of("/sys/fs/cgroup/memory" + path), Path.of("/sys/fs/cgroup/pids" + path),
+                Path.of("/sys/fs/cgroup/cpuset" + path));
         try {
             runtime.ok("run", "--detach", "--bundle", bundle.toString(), "placed");
             long pid = state("placed").get("pid").asLong();
             List<String> cgroups = Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
-            for (String controller : List.of("memory", "pids", "cpu", "freezer")) {
+            // the engine's parent is made too, a v1 cpuset one given its parent's CPUs (else no task could join)
+            for (String controller : List.of("memory", "pids", "cpu", "freezer", "cpuset")) {
                 assertTrue(cgroups.stream().anyMatch(l -> l.matches("\\d+:([^:]*,)?" + controller + "(,[^:]*)?:" + path)),
                         controller + " must be at " + path + ": " + cgroups);
             }

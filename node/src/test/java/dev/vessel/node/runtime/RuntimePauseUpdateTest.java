@@ -143,9 +143,14 @@ class RuntimePauseUpdateTest {
         assertEquals("100", cgroupFile(pid, "pids", "pids.max", "pids.max"));
         assertEquals("50000", cgroupFile(pid, "cpu", "cpu.cfs_quota_us", "cpu.max").split(" ")[0]);
 
-        RuntimeFixture.Result cpuset = runtime.run("update", "--memory", "32m", "--cpuset-cpus", "0", "limited");
+        // containerd's CRI moves a container of Kubernetes' static CPU manager with update --cpuset-cpus
+        runtime.ok("update", "--cpuset-cpus", "0", "--cpuset-mems", "0", "limited");
+        assertEquals("0", cgroupFile(pid, "cpuset", "cpuset.cpus", "cpuset.cpus"));
+        assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "status")).contains("Cpus_allowed_list:\t0\n"));
+        RuntimeFixture.Result cpuset = runtime.run("update", "--memory", "32m", "--cpuset-cpus", "0-999", "limited");
         assertEquals(1, cpuset.exitCode());
-        assertTrue(cpuset.stderr().contains("linux.resources.cpu.cpus"), cpuset.stderr());
+        assertTrue(cpuset.stderr().contains("resources.cpuset_cpus") && cpuset.stderr().contains("not online"),
+                cpuset.stderr());
         runtime.ok("update", "--cpu-shares", "512", "--memory-reservation", "32m", "limited");
         assertEquals(Long.toString(32L << 20), cgroupFile(pid, "memory", "memory.soft_limit_in_bytes", "memory.low"));
         String weight = cgroupFile(pid, "cpu", "cpu.shares", "cpu.weight");

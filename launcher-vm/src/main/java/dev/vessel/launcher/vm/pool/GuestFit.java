@@ -8,7 +8,7 @@ import dev.vessel.launcher.vm.domain.VmSpec;
 /**
  * Which tasks a guest made before them (a warm guest, a template's clone) can serve: one whose domain would be
  * that guest's. No VM options of its own (kernel, initramfs, command line, size, disks), no volumes or networks
- * (devices a guest gets at boot), no devices passed through, a rootfs shared by 9p (not served with its owners),
+ * (devices a guest gets at boot), no devices passed through, no CPU pinning, a rootfs shared by 9p (not served with its owners),
  * and a derived VM size within the guest's memory and vCPUs. The task's own limits are then enforced inside the
  * guest by its cgroups, as in any VM.
  */
@@ -22,6 +22,7 @@ public final class GuestFit {
                 && spec.volumes().shares().isEmpty() // a task with uris: its sandbox is a share such a guest lacks
                 && NetworkNames.cniAttachments(config).isEmpty()
                 && spec.passthrough().none()
+                && spec.pinning().none() // a guest made before its task runs wherever the host put it
                 && spec.rootfsServerSocket().isEmpty()
                 && spec.memoryBytes() <= memoryBytes
                 && spec.vcpus() <= vcpus;

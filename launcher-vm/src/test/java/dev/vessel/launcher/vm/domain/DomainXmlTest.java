@@ -47,6 +47,8 @@ class DomainXmlTest {
         assertEquals("KiB", text(doc, "/domain/memory/@unit"));
         assertEquals(Long.toString(448 * 1024), text(doc, "/domain/memory"));
         assertEquals("2", text(doc, "/domain/vcpu"));
+        assertEquals("", text(doc, "/domain/vcpu/@cpuset"), "not pinned unless asked");
+        assertEquals(0.0, number(doc, "count(/domain/numatune)"));
         assertEquals("q35", text(doc, "/domain/os/type/@machine"));
         assertEquals(spec.kernel().toString(), text(doc, "/domain/os/kernel"));
         assertEquals(spec.initrd().toString(), text(doc, "/domain/os/initrd"));

@@ -26,14 +26,14 @@ class MachineDomainXmlTest {
     Path dir;
 
     @Test
-    void theFirmwareBootsTheOverlayWhoseWholeChainIsSpelledOutBesideTheDisksAndTheSeed() throws Exception {
+    void theFirmwareBootsTheOverlayWhoseWholeChainIsSpelledOutBesideTheDisksAndTheSeedOnItsPinnedCpus() throws Exception {
         LibvirtFixture.requireLibvirt();
         Path base = Files.writeString(dir.resolve("base.qcow2"), "");
         Path disk = dir.resolve("vm.qcow2");
         Path extra = Files.writeString(dir.resolve("data.img"), "");
         MachineSpec spec = new MachineSpec("web-1", dir.resolve("state"), DomainNames.forContainer("web-1-xml"),
                 UUID.randomUUID(), Accelerator.TCG, new QemuUser("libvirt-qemu", 64055, 108), 1024 * VmLauncherConfig.MIB,
-                2, disk, new BaseImage(base, "qcow2", 2L << 30), Optional.of(dir.resolve("seed.iso")),
+                2, new CpuPinning("1", "0"), disk, new BaseImage(base, "qcow2", 2L << 30), Optional.of(dir.resolve("seed.iso")),
                 dir.resolve("console.log"), "/vessel-test-vms",
                 List.of(new VmVolumes.AttachedDisk(extra, "raw", true, false, "vessel-disk0", "vda")),
                 List.of(new VmSpec.Nic("vtap-m0", "02:42:0a:58:07:09")), VmSpec.Passthrough.NONE);
@@ -68,6 +68,12 @@ class MachineDomainXmlTest {
         assertEquals("pty", text(doc, "/domain/devices/serial/@type"), "the console is one a user can attach to");
         assertEquals(dir.resolve("console.log").toString(), text(doc, "/domain/devices/serial/log/@file"),
                 "and logged whether anyone is attached or not");
+        // resources.cpuset_cpus/mems: its vCPUs and QEMU's threads on host CPU 1, its memory from node 0
+        assertEquals("2", text(doc, "/domain/vcpu"));
+        assertEquals("static", text(doc, "/domain/vcpu/@placement"));
+        assertEquals("1", text(doc, "/domain/vcpu/@cpuset"));
+        assertEquals("strict", text(doc, "/domain/numatune/memory/@mode"));
+        assertEquals("0", text(doc, "/domain/numatune/memory/@nodeset"));
         assertEquals("restart", text(doc, "/domain/on_reboot"));
         assertEquals("destroy", text(doc, "/domain/on_poweroff"));
         assertEquals("+64055:+108", text(doc, "/domain/seclabel/label"));
