@@ -8,6 +8,7 @@ import dev.vessel.core.model.CloudInit;
 import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
+import dev.vessel.core.model.HostEntry;
 import dev.vessel.core.model.ImageReference;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
@@ -157,8 +158,9 @@ class VmNetworkTest {
     }
 
     /**
-     * Two networks, two NICs (eth0 and eth1 each joined to their own), and a daemon restart: the new
-     * node finds the task, the guest still answers on both addresses, and its destroy cleans up.
+     * Two networks, two NICs (eth0 and eth1 each joined to their own), the resolver files the task was given, and a
+     * daemon restart: the new node finds the task, the guest still answers on both addresses, and its destroy cleans
+     * up.
      */
     @Test
     void aTaskOnTwoNetworksSurvivesARestartAndItsDestroyLeavesNothing() throws Exception {
@@ -167,14 +169,20 @@ class VmNetworkTest {
         node.containerizer.launch(ContainerConfig.newBuilder().setId(id).setIsolation(Isolation.VM).setImage(image)
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet"))
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("vmnet2"))
+                .addDnsServers("10.89.3.1").addDnsSearch("vessel.test")
+                .addExtraHosts(HostEntry.newBuilder().setHostname("db").setIp("10.89.4.9"))
                 .addAllCommand(List.of("/bin/sh", "-c",
                         "mkdir -p /tmp/www && echo -n still-here > /tmp/www/index.html && httpd -p 8080 -h /tmp/www"
-                                + " && echo ready && sleep 1000"))
+                                + " && cat /etc/resolv.conf /etc/hosts /etc/hostname && echo ready && sleep 1000"))
                 .build());
-        awaitStdout(id, "ready\n");
         List<String> ips = node.containerizer.status(id).getIpAddressesList();
         assertEquals(2, ips.size(), ips::toString);
         assertTrue(ips.get(0).startsWith("10.89.3.") && ips.get(1).startsWith("10.89.4."), ips::toString);
+        // its resolver files, made on the host as a process container's and bound over the image's by its guest
+        awaitStdout(id, "nameserver 10.89.3.1\nsearch vessel.test\n"
+                + "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                + ips.get(0) + "\t" + id + "\n" + ips.get(1) + "\t" + id + "\n10.89.4.9\tdb\n"
+                + id + "\nready\n");
 
         node.close(); // the daemon goes away; the VM and its network stay
         node = startedNode();

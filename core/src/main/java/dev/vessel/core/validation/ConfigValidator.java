@@ -729,8 +729,8 @@ public final class ConfigValidator {
 
         /**
          * Name servers as IP addresses, search domains as host names, options as resolv.conf's words; each extra host a
-         * host name and an address. A pod (no filesystem of its own) and a VM task (its resolver is its guest's) are
-         * refused them.
+         * host name and an address. A pod (no filesystem of its own) is refused them, and so is a VM task but a standalone
+         * one on a CNI network (the others' resolver is their guest's own).
          */
         private void resolver(ContainerConfig c) {
             boolean any = c.getDnsServersCount() + c.getDnsSearchCount() + c.getDnsOptionsCount()
@@ -740,8 +740,11 @@ public final class ConfigValidator {
             }
             String field = c.getDnsServersCount() > 0 ? "dns_servers" : c.getDnsSearchCount() > 0 ? "dns_search"
                     : c.getDnsOptionsCount() > 0 ? "dns_options" : "extra_hosts";
-            if (c.getIsolation() == Isolation.VM) {
-                fail(field, "a VM task's resolver is its guest's; not set from the host yet");
+            if (c.getIsolation() == Isolation.VM && (c.getPod() || !c.getParentId().isEmpty() || c.getVm().hasMachine()
+                    || NetworkNames.cniAttachments(c).isEmpty())) {
+                fail(field, c.getVm().hasMachine() ? "a full VM's resolver is its own (cloud-init's)"
+                        : "a VM task gets resolver files on a CNI network of its own; a VM pod's members and a VM task"
+                                + " without one use their guest's rootfs's own");
                 return;
             }
             if (c.getPod()) {

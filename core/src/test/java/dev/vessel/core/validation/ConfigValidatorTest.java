@@ -127,8 +127,11 @@ class ConfigValidatorTest {
                         "extra_hosts[0].ip", "is not an IPv4 or IPv6 address"),
                 rule("an extra host named with a space", c -> c.addExtraHosts(HostEntry.newBuilder().setHostname("d b")
                         .setIp("192.0.2.7")), "extra_hosts[0].hostname", "is not a valid host name"),
-                rule("a VM task's name server", c -> c.setIsolation(Isolation.VM).addDnsServers("192.0.2.53"),
-                        "dns_servers", "a VM task's resolver is its guest's"),
+                rule("a name server of a VM task on no network", c -> c.setIsolation(Isolation.VM)
+                        .addDnsServers("192.0.2.53"), "dns_servers", "a VM task gets resolver files on a CNI network"),
+                rule("an extra host of a VM pod's member", c -> c.setIsolation(Isolation.VM).setParentId("pod")
+                        .addExtraHosts(HostEntry.newBuilder().setHostname("db").setIp("192.0.2.7")), "extra_hosts",
+                        "a VM pod's members and a VM task without one use their guest's rootfs's own"),
                 rule("a sysctl of the whole kernel", c -> c.putSysctls("kernel.pid_max", "32768"),
                         "sysctls[kernel.pid_max]", "would change the host: these may be set: net.*, fs.mqueue.*"),
                 rule("a sysctl key climbing out of /proc/sys", c -> c.putSysctls("net.ipv4..x", "1"), "sysctls",
@@ -428,6 +431,8 @@ class ConfigValidatorTest {
                 .setUserns("auto")
                 .build()));
         assertDoesNotThrow(() -> validator.validate(valid().setUserns("host").build()));
+        assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM).addDnsServers("192.0.2.53")
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork("bridge0")).build()), "a VM task on a network");
         for (String cpus : List.of("0", "1", "0-1", "0,1", "1,0", " 0-1 ", "0-0,1")) {
             assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.setCpusetCpus(cpus).setCpusetMems("0"))
                     .build()), cpus);

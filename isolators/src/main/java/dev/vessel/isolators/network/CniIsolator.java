@@ -8,6 +8,7 @@ import dev.vessel.core.checkpoint.Checkpoint;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.fault.FaultPoints;
+import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.LaunchInfo;
@@ -147,12 +148,16 @@ public final class CniIsolator implements Isolator {
     }
 
     /**
-     * A process container's resolver files ({@link NetworkFiles}), in its directory here. Not a VM task's yet: the
-     * container in its guest sees its rootfs's own.
+     * The container's resolver files ({@link NetworkFiles}), in its directory here: a process container's, and a
+     * standalone VM task's on CNI networks (its binds become shares its guest binds the same way). A VM task on no
+     * network has no name server to reach; a VM pod's member gets no more shares; a full VM has cloud-init's.
      */
     private LaunchInfo withNetworkFiles(PrepareContext context, LaunchInfo.Builder info, List<String> addresses)
             throws IOException {
-        if (context.config().getIsolation() == Isolation.PROCESS && NetworkFiles.applyTo(context.config())) {
+        ContainerConfig config = context.config();
+        boolean gets = config.getIsolation() == Isolation.PROCESS || config.getParentId().isEmpty()
+                && !config.getVm().hasMachine() && !NetworkNames.cniAttachments(config).isEmpty();
+        if (gets && NetworkFiles.applyTo(config)) {
             info.addAllMounts(networkFiles.write(files.containerDir(context.containerId()), context.containerId(),
                     context.config(), addresses));
         }

@@ -25,14 +25,14 @@ import java.util.stream.Collectors;
  * container's {@code vm.disks} a virtio-blk disk with a serial the guest finds it by, and the guest is
  * told in {@code LaunchTask.mounts} what to mount and where the task gets it.
  *
- * <p>A bind of one file is shared as a directory of Vessel's own holding only that file, bound there
- * ({@link FileShare}; the launcher makes the binds): sharing the file's own directory would show the guest
- * every neighbour of the file, and open them to QEMU's user.
+ * <p>A bind of one file is shared as a directory of Vessel's own holding only that file, bound there, and the other
+ * files the task binds from the same host directory ({@link FileShare}; the launcher makes the binds): sharing the
+ * file's own directory would show the guest every neighbour of the file, and open them to QEMU's user.
  *
  * @param shares      directories shared with the guest, in the plan's order
  * @param disks       disks attached to the guest, in the config's order
  * @param guestMounts the task's volumes as the guest makes them: the plan's, then the disks with a target
- * @param files       the file binds, each shared as its own directory (one of {@code shares})
+ * @param files       the file binds, shared as a directory per host directory they come from (of {@code shares})
  */
 public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List<GuestMount> guestMounts,
         List<FileShare> files) {
@@ -53,8 +53,8 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
     public record VolumeShare(String tag, Path source, boolean readOnly) {
     }
 
-    /** A host file, bound on {@code dir/<its name>} for {@code dir} to be shared. */
-    public record FileShare(Path file, Path dir, boolean readOnly) {
+    /** A host file, bound on {@code dir/<its name>} for {@code dir} to be shared by {@code tag}. */
+    public record FileShare(Path file, Path dir, boolean readOnly, String tag) {
         public Path bound() {
             return dir.resolve(file.getFileName());
         }
@@ -87,7 +87,7 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
      *
      * @param mounts   the merged launch info's mounts: every one becomes a guest mount (today only
      *                 filesystem/linux contributes mounts to a VM task)
-     * @param filesDir where each bound file gets its directory ({@code <filesDir>/<n>/}); null: a file is refused
+     * @param filesDir where bound files get their directories ({@code <filesDir>/<n>/}); null: a file is refused
      */
     public static VmVolumes plan(List<Mount> mounts, List<VmDisk> vmDisks, Path filesDir) {
         List<VolumeShare> shares = new ArrayList<>();
@@ -129,10 +129,8 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                 }
                 if (Files.isRegularFile(source)) {
                     // the guest writes into the bound file only: its directory needs no xattrs
-                    FileShare file = new FileShare(source, filesDir.resolve(Integer.toString(files.size())), readOnly);
-                    files.add(file);
-                    shares.add(new VolumeShare(tag, file.dir(), readOnly));
-                    guest.setShareTag(tag).setShareFile(source.getFileName().toString());
+                    FileShare file = fileShare(source, readOnly, shares, files, filesDir);
+                    guest.setShareTag(file.tag()).setShareFile(source.getFileName().toString());
                     break;
                 }
                 if (!Files.isDirectory(source)) { // filesystem/linux refuses these first
@@ -150,6 +148,32 @@ public record VmVolumes(List<VolumeShare> shares, List<AttachedDisk> disks, List
                     + m.getTarget() + " cannot be carried into a VM task's guest", null);
         }
         return guest.build();
+    }
+
+    /**
+     * The share of a bound file: the one of files bound before from the same host directory (names there are
+     * distinct, and one device serves them all: podman's hosts, resolv.conf and hostname, Vessel's resolver files),
+     * else a new directory of Vessel's. Writable once any of its files is; each file's own bind stays read-only or not.
+     */
+    private static FileShare fileShare(Path source, boolean readOnly, List<VolumeShare> shares, List<FileShare> files,
+            Path filesDir) {
+        FileShare sibling = files.stream().filter(f -> f.file().getParent().equals(source.getParent())).findFirst()
+                .orElse(null);
+        FileShare file;
+        if (sibling == null) {
+            String tag = SHARE_TAG_PREFIX + shares.size();
+            long directories = files.stream().map(FileShare::dir).distinct().count();
+            file = new FileShare(source, filesDir.resolve(Long.toString(directories)), readOnly, tag);
+            shares.add(new VolumeShare(tag, file.dir(), readOnly));
+        } else {
+            file = new FileShare(source, sibling.dir(), readOnly, sibling.tag());
+            if (!readOnly) {
+                shares.replaceAll(share -> share.tag().equals(sibling.tag())
+                        ? new VolumeShare(share.tag(), share.source(), false) : share);
+            }
+        }
+        files.add(file);
+        return file;
     }
 
     /**

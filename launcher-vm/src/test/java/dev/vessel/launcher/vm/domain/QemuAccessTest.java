@@ -62,7 +62,7 @@ class QemuAccessTest {
                 new VmVolumes.VolumeShare("vessel-vol1", config, true), new VmVolumes.VolumeShare("vessel-vol2", kept, false),
                 new VmVolumes.VolumeShare("vessel-vol3", fileDir, false)),
                 List.of(new VmVolumes.AttachedDisk(disk, "raw", true, false, "vessel-disk0", "vda")), List.of(),
-                List.of(new VmVolumes.FileShare(conf, fileDir, false)));
+                List.of(new VmVolumes.FileShare(conf, fileDir, false, "vessel-vol1")));
 
         new QemuAccess(QEMU, state, dir.resolve("run")).prepare(spec(view, kernel, volumes));
 

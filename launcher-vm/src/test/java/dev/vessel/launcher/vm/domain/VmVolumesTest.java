@@ -82,6 +82,34 @@ class VmVolumesTest {
     }
 
     /** A file is shared as a directory of its own holding it alone, never with its neighbours. */
+    /** Files bound from one host directory (podman's hosts and resolv.conf) share one directory, one device. */
+    @Test
+    void filesBoundFromOneDirectoryShareOneDirectory() throws Exception {
+        Path userdata = Files.createDirectories(tmp.resolve("userdata"));
+        Path hosts = Files.writeString(userdata.resolve("hosts"), "x");
+        Path resolv = Files.writeString(userdata.resolve("resolv.conf"), "x");
+        Path other = Files.writeString(tmp.resolve("app.conf"), "x");
+        Path files = tmp.resolve("vm-files");
+        VmVolumes volumes = VmVolumes.plan(List.of(fileBind(hosts, "/etc/hosts", true),
+                fileBind(other, "/etc/app.conf", true), fileBind(resolv, "/etc/resolv.conf", false)), List.of(), files);
+
+        assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", files.resolve("0"), false),
+                new VmVolumes.VolumeShare("vessel-vol1", files.resolve("1"), true)), volumes.shares(),
+                "userdata's share became writable with its writable file; app.conf's is its own");
+        assertEquals(List.of(files.resolve("0/hosts"), files.resolve("1/app.conf"), files.resolve("0/resolv.conf")),
+                volumes.files().stream().map(VmVolumes.FileShare::bound).toList());
+        assertEquals(List.of(true, true, false), volumes.files().stream().map(VmVolumes.FileShare::readOnly).toList(),
+                "each file's bind keeps its own read-only");
+        assertEquals(List.of("vessel-vol0/hosts", "vessel-vol1/app.conf", "vessel-vol0/resolv.conf"),
+                volumes.guestMounts().stream().map(m -> m.getShareTag() + "/" + m.getShareFile()).toList());
+        assertEquals(List.of(true, true, false), volumes.guestMounts().stream().map(GuestMount::getReadOnly).toList());
+    }
+
+    private static Mount fileBind(Path file, String target, boolean readOnly) {
+        Mount.Builder m = Mount.newBuilder().setSource(file.toString()).setTarget(target).setType("bind");
+        return (readOnly ? m.addOptions("ro") : m).build();
+    }
+
     @Test
     void aBindOfAFileIsSharedAsADirectoryOfItsOwn() throws Exception {
         Path file = Files.writeString(tmp.resolve("app.conf"), "x");
@@ -92,7 +120,7 @@ class VmVolumesTest {
         VmVolumes volumes = VmVolumes.plan(mounts, List.of(), files);
         assertEquals(List.of(new VmVolumes.VolumeShare("vessel-vol0", tmp, false),
                 new VmVolumes.VolumeShare("vessel-vol1", files.resolve("0"), true)), volumes.shares());
-        assertEquals(List.of(new VmVolumes.FileShare(file, files.resolve("0"), true)), volumes.files());
+        assertEquals(List.of(new VmVolumes.FileShare(file, files.resolve("0"), true, "vessel-vol1")), volumes.files());
         assertEquals(files.resolve("0/app.conf"), volumes.files().getFirst().bound());
         assertEquals(GuestMount.newBuilder().setTarget("/etc/app.conf").setReadOnly(true).setShareTag("vessel-vol1")
                 .setShareFile("app.conf").build(), volumes.guestMounts().get(1));
