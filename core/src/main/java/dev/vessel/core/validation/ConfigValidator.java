@@ -729,8 +729,8 @@ public final class ConfigValidator {
 
         /**
          * Name servers as IP addresses, search domains as host names, options as resolv.conf's words; each extra host a
-         * host name and an address. A pod (no filesystem of its own) is refused them, and so is a VM task but a standalone
-         * one on a CNI network (the others' resolver is their guest's own).
+         * host name and an address. A pod (no filesystem of its own) is refused them, and so is a VM task but a
+         * standalone one on a CNI network (the others' resolver is their guest's own).
          */
         private void resolver(ContainerConfig c) {
             boolean any = c.getDnsServersCount() + c.getDnsSearchCount() + c.getDnsOptionsCount()

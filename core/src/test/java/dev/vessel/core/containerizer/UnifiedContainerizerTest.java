@@ -452,8 +452,9 @@ class UnifiedContainerizerTest {
     void aHealthCheckPastItsTimeoutIsKilledThroughItsLauncherForAVmTaskToo() throws Exception {
         Node node = new Node().recovered();
         // the fake's execs print nothing and never end by themselves: each run hangs until it is killed
-        ContainerStatus launched = node.containerizer.launch(config("hangs").setIsolation(Isolation.VM).setHealthCheck(HealthCheck.newBuilder()
-                .addTest("CMD").addTest("/bin/hang").setIntervalMs(3_600_000).setTimeoutMs(1000)).build());
+        ContainerStatus launched = node.containerizer.launch(config("hangs").setIsolation(Isolation.VM)
+                .setHealthCheck(HealthCheck.newBuilder().addTest("CMD").addTest("/bin/hang").setIntervalMs(3_600_000)
+                        .setTimeoutMs(1000)).build());
 
         HealthStatus found = node.containerizer.checkHealth("hangs");
 

@@ -101,7 +101,10 @@ class CgroupV2FilesTest {
         assertEquals("max 100000", Files.readString(dir.resolve("cpu.max")), "an update undoes a quota set before");
     }
 
-    /** The cgroups isolator and its memory, cpu, pids and cpuset controllers over a pure v2 hierarchy faked at {@code root}. */
+    /**
+     * The cgroups isolator and its memory, cpu, pids and cpuset controllers over a pure v2 hierarchy faked at
+     * {@code root}.
+     */
     private IsolatorChain v2Chain(Path root) throws Exception {
         Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
         Files.writeString(root.resolve("cgroup.subtree_control"), "");

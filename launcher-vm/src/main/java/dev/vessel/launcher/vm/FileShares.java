@@ -11,8 +11,8 @@ import java.util.List;
 /**
  * A VM task's file binds on the host: each bound file is bind-mounted into a directory of the task's own
  * ({@code <container dir>/vm-files/<n>/}, one per host directory its files come from), which the domain shares (9p
- * shares directories), so the guest sees that file, live, and none of its neighbours it was not given. Made before the domain starts, whose QEMU's mount
- * namespace copies them; unmounted and removed with the domain.
+ * shares directories), so the guest sees that file, live, and none of its neighbours it was not given. Made before
+ * the domain starts, whose QEMU's mount namespace copies them; unmounted and removed with the domain.
  */
 final class FileShares {
     private FileShares() {

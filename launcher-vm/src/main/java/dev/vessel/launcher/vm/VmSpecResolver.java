@@ -118,7 +118,8 @@ final class VmSpecResolver {
         Optional<Path> seed = machine.hasCloudInit() ? Optional.of(dir.resolve("seed.iso")) : Optional.empty();
         return new MachineSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, Math.max(1, size.getVcpus()),
-                CpuPinning.of(container.getResources()), Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir), config.cgroupPartition(),
+                CpuPinning.of(container.getResources()), Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir),
+                config.cgroupPartition(),
                 VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size), passthrough(size));
     }
 

@@ -7,8 +7,9 @@ import picocli.CommandLine.Option;
 
 /**
  * The resource limits {@code run} sets and {@code update} changes, as podman's flags: memory and its reservation,
- * CPUs, their weight and which ones (a cpuset), processes. The daemon checks each value against the others (a reservation above the
- * limit, a weight out of range) and names the field; here only what the API cannot tell from its default.
+ * CPUs, their weight and which ones (a cpuset), processes. The daemon checks each value against the node and the
+ * others (a reservation above the limit, a weight out of range, a CPU not online) and names the field; here only what
+ * the API cannot tell from its default.
  */
 final class LimitFlags {
     @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "memory limit: 64m,"

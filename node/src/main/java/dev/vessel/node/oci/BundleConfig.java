@@ -658,7 +658,8 @@ public final class BundleConfig {
         }
         JsonNode cpu = resources.path("cpu");
         known(cpu, "linux.resources.cpu", "quota", "period", "shares", "cpus", "mems");
-        r.setCpusetCpus(cpu.path("cpus").asText("")).setCpusetMems(cpu.path("mems").asText("")); // checked by the daemon
+        // the daemon checks the lists against the node
+        r.setCpusetCpus(cpu.path("cpus").asText("")).setCpusetMems(cpu.path("mems").asText(""));
         if (cpu.has("shares")) { // containerd sends the kernel's default, 1024; podman's --cpu-shares any
             long shares = cpu.get("shares").asLong();
             if (!cpu.get("shares").canConvertToLong() || shares < ConfigValidator.MIN_CPU_SHARES

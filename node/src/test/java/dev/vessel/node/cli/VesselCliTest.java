@@ -460,7 +460,8 @@ class VesselCliTest {
         Path cgroup = cpuset.mountPoint().resolve(node.cgroupParent()).resolve("cli-cpuset");
         String allCpus = Files.readString(Path.of("/sys/devices/system/cpu/online")).strip();
         assertEquals(0, vessel("run", "-d", "--name", "cli-cpuset", "--cpuset-cpus", "1", "--cpuset-mems", "0",
-                "--rootfs", rootfs.toString(), "sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 300").code());
+                "--rootfs", rootfs.toString(), "sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 300")
+                .code());
         try {
             long deadline = System.nanoTime() + 20_000_000_000L;
             while (vessel("logs", "cli-cpuset").out().isEmpty() && System.nanoTime() < deadline) {
@@ -481,7 +482,8 @@ class VesselCliTest {
             assertEquals(125, beyond.code(), beyond::toString);
             assertTrue(beyond.err().contains("resources.cpuset_cpus") && beyond.err().contains("not online on this"
                     + " node (online: " + allCpus + ")"), beyond::toString);
-            assertEquals("0", Files.readString(cgroup.resolve("cpuset.cpus")).strip(), "a refused update changes nothing");
+            assertEquals("0", Files.readString(cgroup.resolve("cpuset.cpus")).strip(),
+                    "a refused update changes nothing");
             // none again: all the parent's
             assertEquals(0, vessel("update", "--cpuset-cpus", "", "cli-cpuset").code());
             assertEquals(allCpus, Files.readString(cgroup.resolve("cpuset.cpus")).strip());
@@ -494,7 +496,8 @@ class VesselCliTest {
         assertTrue(word.err().startsWith("vessel: --cpuset-cpus: ") && word.err().contains("'all' has 'all', not a"
                 + " number or a range"), word::toString);
         // a container without a cpuset runs on every CPU of its parent's
-        Result plain = vessel("run", "--rm", "--rootfs", rootfs.toString(), "grep", "Cpus_allowed_list", "/proc/self/status");
+        Result plain = vessel("run", "--rm", "--rootfs", rootfs.toString(), "grep", "Cpus_allowed_list",
+                "/proc/self/status");
         assertEquals("Cpus_allowed_list:\t" + allCpus + "\n", plain.out(), plain::toString);
     }
 

@@ -146,7 +146,8 @@ class RuntimePauseUpdateTest {
         // containerd's CRI moves a container of Kubernetes' static CPU manager with update --cpuset-cpus
         runtime.ok("update", "--cpuset-cpus", "0", "--cpuset-mems", "0", "limited");
         assertEquals("0", cgroupFile(pid, "cpuset", "cpuset.cpus", "cpuset.cpus"));
-        assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "status")).contains("Cpus_allowed_list:\t0\n"));
+        assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "status"))
+                .contains("Cpus_allowed_list:\t0\n"));
         RuntimeFixture.Result cpuset = runtime.run("update", "--memory", "32m", "--cpuset-cpus", "0-999", "limited");
         assertEquals(1, cpuset.exitCode());
         assertTrue(cpuset.stderr().contains("resources.cpuset_cpus") && cpuset.stderr().contains("not online"),

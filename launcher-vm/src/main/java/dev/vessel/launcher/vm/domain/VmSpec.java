@@ -229,8 +229,8 @@ public record VmSpec(
         }
 
         public VmSpec build() {
-            return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus, pinning,
-                    kernel,
+            return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus,
+                    pinning, kernel,
                     initrd, kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition,
                     volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib, template);
         }

@@ -8,9 +8,9 @@ import dev.vessel.launcher.vm.domain.VmSpec;
 /**
  * Which tasks a guest made before them (a warm guest, a template's clone) can serve: one whose domain would be
  * that guest's. No VM options of its own (kernel, initramfs, command line, size, disks), no volumes or networks
- * (devices a guest gets at boot), no devices passed through, no CPU pinning, a rootfs shared by 9p (not served with its owners),
- * and a derived VM size within the guest's memory and vCPUs. The task's own limits are then enforced inside the
- * guest by its cgroups, as in any VM.
+ * (devices a guest gets at boot), no devices passed through, no CPU pinning, a rootfs shared by 9p (not served with
+ * its owners), and a derived VM size within the guest's memory and vCPUs. The task's own limits are then enforced
+ * inside the guest by its cgroups, as in any VM.
  */
 public final class GuestFit {
     private GuestFit() {

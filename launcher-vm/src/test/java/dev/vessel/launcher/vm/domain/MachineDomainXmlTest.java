@@ -26,14 +26,16 @@ class MachineDomainXmlTest {
     Path dir;
 
     @Test
-    void theFirmwareBootsTheOverlayWhoseWholeChainIsSpelledOutBesideTheDisksAndTheSeedOnItsPinnedCpus() throws Exception {
+    void theFirmwareBootsTheOverlayWhoseWholeChainIsSpelledOutBesideTheDisksAndTheSeedOnItsPinnedCpus()
+            throws Exception {
         LibvirtFixture.requireLibvirt();
         Path base = Files.writeString(dir.resolve("base.qcow2"), "");
         Path disk = dir.resolve("vm.qcow2");
         Path extra = Files.writeString(dir.resolve("data.img"), "");
         MachineSpec spec = new MachineSpec("web-1", dir.resolve("state"), DomainNames.forContainer("web-1-xml"),
                 UUID.randomUUID(), Accelerator.TCG, new QemuUser("libvirt-qemu", 64055, 108), 1024 * VmLauncherConfig.MIB,
-                2, new CpuPinning("1", "0"), disk, new BaseImage(base, "qcow2", 2L << 30), Optional.of(dir.resolve("seed.iso")),
+                2, new CpuPinning("1", "0"), disk, new BaseImage(base, "qcow2", 2L << 30),
+                Optional.of(dir.resolve("seed.iso")),
                 dir.resolve("console.log"), "/vessel-test-vms",
                 List.of(new VmVolumes.AttachedDisk(extra, "raw", true, false, "vessel-disk0", "vda")),
                 List.of(new VmSpec.Nic("vtap-m0", "02:42:0a:58:07:09")), VmSpec.Passthrough.NONE);
