@@ -308,12 +308,14 @@ final class GuestTasks {
 
     /**
      * Clears what names the host's hardware: its GPUs (the host refuses them for VM tasks today; once they reach a VM
-     * it will be as passed-through devices the guest does not allocate) and its cpuset's CPUs and memory nodes (the
-     * host pins the VM to them; the guest numbers its vCPUs from 0).
+     * it will be as passed-through devices the guest does not allocate), its cpuset's CPUs and memory nodes (the
+     * host pins the VM to them; the guest numbers its vCPUs from 0) and its huge page limits (the host's pages, 0 for
+     * a VM task, whose guest memory is none of them).
      */
     private static void withoutHostResources(ContainerConfig.Builder b) {
         if (b.hasResources()) {
-            b.setResources(b.getResources().toBuilder().clearGpus().clearCpusetCpus().clearCpusetMems());
+            b.setResources(b.getResources().toBuilder().clearGpus().clearCpusetCpus().clearCpusetMems()
+                    .clearHugepageLimits());
         }
     }
 

@@ -22,7 +22,8 @@ class GuestConfigTest {
                 .setRestart(RestartPolicy.newBuilder().setPolicy("always"))
                 .setHealthCheck(HealthCheck.newBuilder().addTest("CMD").addTest("/bin/true"))
                 .putSysctls("net.ipv4.ip_forward", "1").putSysctls("kernel.shmmni", "1234")
-                .setResources(Resources.newBuilder().setCpus(1).setCpusetCpus("6-7").setCpusetMems("1"));
+                .setResources(Resources.newBuilder().setCpus(1).setCpusetCpus("6-7").setCpusetMems("1")
+                        .putHugepageLimits("2MB", 0));
     }
 
     @Test

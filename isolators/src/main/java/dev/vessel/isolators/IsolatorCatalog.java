@@ -10,6 +10,7 @@ import dev.vessel.isolators.cgroups.CgroupsIsolator;
 import dev.vessel.isolators.cgroups.CpuIsolator;
 import dev.vessel.isolators.cgroups.CpusetIsolator;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
+import dev.vessel.isolators.cgroups.HugetlbIsolator;
 import dev.vessel.isolators.cgroups.MemoryIsolator;
 import dev.vessel.isolators.cgroups.PidsIsolator;
 import dev.vessel.isolators.disk.DiskDuIsolator;
@@ -108,6 +109,9 @@ public final class IsolatorCatalog {
             new Entry("cgroups/pids", PROCESS_AND_GUEST, controller("pids", PidsIsolator::new)),
             // a VM task's CPUs are its VM's, pinned by the VM launcher: the guest numbers its own from 0
             new Entry("cgroups/cpuset", EnumSet.of(Placement.PROCESS_HOST), controller("cpuset", CpusetIsolator::new)),
+            // only a container with hugepage_limits is placed with it; a VM task takes limits of 0 only
+            new Entry("cgroups/hugetlb", EnumSet.of(Placement.PROCESS_HOST),
+                    controller(CgroupsIsolator.HUGETLB, HugetlbIsolator::new)),
             // with the node's GPUs, it also allows the devices gpu/nvidia hands a container
             new Entry("cgroups/devices", EnumSet.of(Placement.PROCESS_HOST),
                     (c, s) -> new DevicesIsolator(c.hierarchies(), c.gpus().filter(g -> g.processContainers()).isPresent())),

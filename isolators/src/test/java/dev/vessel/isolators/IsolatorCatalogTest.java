@@ -40,12 +40,12 @@ class IsolatorCatalogTest {
             "cgroups/pids", "namespaces", "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits");
     /**
      * What NodeWiring built by hand before the catalog, on a host with every controller; then namespaces/user,
-     * linux/seccomp, gpu/nvidia, vm/gpu and cgroups/cpuset.
+     * linux/seccomp, gpu/nvidia, vm/gpu, cgroups/cpuset and cgroups/hugetlb.
      */
     private static final List<String> HOST_CHAIN_BEFORE = List.of("cgroups", "cgroups/memory", "cgroups/cpu",
-            "cgroups/pids", "cgroups/cpuset", "cgroups/devices", "namespaces", "namespaces/user", "filesystem/linux",
-            "linux/capabilities", "linux/seccomp", "posix/rlimits", "volume/docker", "gpu/nvidia", "disk/du", "network/cni",
-            "vm/resources", "vm/rootfs", "vm/network", "vm/gpu");
+            "cgroups/pids", "cgroups/cpuset", "cgroups/hugetlb", "cgroups/devices", "namespaces", "namespaces/user",
+            "filesystem/linux", "linux/capabilities", "linux/seccomp", "posix/rlimits", "volume/docker", "gpu/nvidia",
+            "disk/du", "network/cni", "vm/resources", "vm/rootfs", "vm/network", "vm/gpu");
 
     @TempDir
     Path dir;
@@ -54,14 +54,14 @@ class IsolatorCatalogTest {
     void namesAreUniqueAndEqualTheBuiltIsolatorsNames() throws Exception {
         List<String> names = IsolatorCatalog.entries().stream().map(Entry::name).toList();
         assertEquals(names.size(), new HashSet<>(names).size(), names::toString);
-        List<Isolator> all = IsolatorCatalog.build(hostContext("cpu cpuset memory pids"),
+        List<Isolator> all = IsolatorCatalog.build(hostContext("cpu cpuset hugetlb memory pids"),
                 EnumSet.allOf(Placement.class));
         assertEquals(names, all.stream().map(Isolator::name).toList());
     }
 
     @Test
     void placementsAgreeWithWhatEachIsolatorAppliesTo() throws Exception {
-        List<Isolator> all = IsolatorCatalog.build(hostContext("cpu cpuset memory pids"),
+        List<Isolator> all = IsolatorCatalog.build(hostContext("cpu cpuset hugetlb memory pids"),
                 EnumSet.allOf(Placement.class));
         for (int i = 0; i < all.size(); i++) {
             Entry entry = IsolatorCatalog.entries().get(i);
@@ -87,7 +87,7 @@ class IsolatorCatalogTest {
     @Test
     void theHostChainIsWhatTheNodeBuiltBefore() throws Exception {
         assertEquals(HOST_CHAIN_BEFORE, IsolatorCatalog.names(IsolatorCatalog.HOST));
-        assertEquals(HOST_CHAIN_BEFORE, IsolatorCatalog.build(hostContext("cpu cpuset memory pids"),
+        assertEquals(HOST_CHAIN_BEFORE, IsolatorCatalog.build(hostContext("cpu cpuset hugetlb memory pids"),
                         IsolatorCatalog.HOST)
                 .stream().map(Isolator::name).toList());
     }

@@ -806,7 +806,7 @@ public final class UnifiedContainerizer implements Containerizer {
     @Override
     public void update(String containerId, Resources resources) {
         Container c = get(containerId);
-        validator.validate(c.record.getConfig().toBuilder().setResources(resources).build());
+        validator.validateUpdate(c.record.getConfig(), resources);
         c.lock.lock();
         try {
             if (c.state() != ContainerState.PAUSED) {

@@ -52,6 +52,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -116,6 +117,25 @@ public final class ConfigValidator {
     }
 
     /**
+     * Checks {@code resources} as the new limits of the running container of {@code current}: as a config, and
+     * keeping huge page limits if and only if it has some (a container is placed with hugetlb at create, or not).
+     */
+    public void validateUpdate(ContainerConfig current, Resources resources) {
+        List<Violation> violations = new ArrayList<>();
+        Check check = new Check(violations);
+        check.config(current.toBuilder().setResources(resources).build());
+        boolean had = current.getResources().getHugepageLimitsCount() > 0;
+        if (had != resources.getHugepageLimitsCount() > 0) {
+            check.fail("resources.hugepage_limits", had
+                    ? "the container was created with huge page limits: an update changes them, it cannot drop them"
+                    : "the container was created without huge page limits: an update cannot add them");
+        }
+        if (!violations.isEmpty()) {
+            throw new ValidationException(violations);
+        }
+    }
+
+    /**
      * Throws a {@link ValidationException} listing every problem of a process to exec into a running
      * container, or returns quietly; the fields are named as in {@link ExecConfig}.
      */
@@ -171,6 +191,7 @@ public final class ConfigValidator {
             root(c);
             pathRules(c);
             resources(c.getResources());
+            hugepageLimits(c);
             env(c.getEnvList());
             if (!c.getWorkingDir().isEmpty()) {
                 absolutePath("working_dir", c.getWorkingDir());
@@ -497,6 +518,28 @@ public final class ConfigValidator {
                 fail("resources.gpus", "must not be negative, got " + r.getGpus());
             }
             gpuAddresses(r);
+        }
+
+        /**
+         * Each a page size of this node's, the limit bytes (0: none of that size). Not a pod's or its member's (their
+         * v2 cgroups nest, which a hugetlb cgroup of their own would need to be told), nor more than 0 for a VM task,
+         * whose guest memory is no host huge pages.
+         */
+        private void hugepageLimits(ContainerConfig c) {
+            for (var limit : new TreeMap<>(c.getResources().getHugepageLimitsMap()).entrySet()) {
+                String field = "resources.hugepage_limits[" + limit.getKey() + "]";
+                if (!capacity.hugepageSizes().contains(limit.getKey())) {
+                    fail(field, Quoted.of(limit.getKey()) + " is not a huge page size of this node's ("
+                            + (capacity.hugepageSizes().isEmpty() ? "it has none"
+                            : String.join(", ", new TreeSet<>(capacity.hugepageSizes()))) + ")");
+                } else if (limit.getValue() < 0) {
+                    fail(field, "must be a number of bytes, 0 or more (0: none of that size), not " + limit.getValue());
+                } else if (c.getPod() || !c.getParentId().isEmpty()) {
+                    fail(field, "not for a pod or its members yet");
+                } else if (c.getIsolation() == Isolation.VM && limit.getValue() > 0) {
+                    fail(field, "a VM task's guest memory is not the host's huge pages: 0 only");
+                }
+            }
         }
 
         /** A cpuset's list (empty: all), each of its numbers one the node has online. */

@@ -102,6 +102,14 @@ class ConfigValidatorTest {
                         "resources.cpuset_cpus", "has '', not a number"),
                 rule("a cpuset past any machine", c -> res(c, r -> r.setCpusetCpus("0-99999")),
                         "resources.cpuset_cpus", "has '0-99999', above 8191"),
+                rule("a huge page size the node lacks", c -> res(c, r -> r.putHugepageLimits("4MB", 0)),
+                        "resources.hugepage_limits[4MB]", "'4MB' is not a huge page size of this node's (1GB, 2MB)"),
+                rule("a negative huge page limit", c -> res(c, r -> r.putHugepageLimits("2MB", -1)),
+                        "resources.hugepage_limits[2MB]", "must be a number of bytes, 0 or more"),
+                rule("huge pages for a VM task", c -> res(c.setIsolation(Isolation.VM),
+                        r -> r.putHugepageLimits("2MB", 2L << 20)), "resources.hugepage_limits[2MB]", "0 only"),
+                rule("huge page limits on a pod's member", c -> res(c.setParentId("pod"),
+                        r -> r.putHugepageLimits("2MB", 0)), "resources.hugepage_limits[2MB]", "not for a pod"),
                 rule("a memory node the node lacks", c -> res(c, r -> r.setCpusetMems("1")),
                         "resources.cpuset_mems", "'1' names memory node 1, not online on this node (online: 0)"),
                 rule("a health check without a test", c -> c.setHealthCheck(HealthCheck.newBuilder().setRetries(2)),
@@ -417,6 +425,23 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void anUpdateChangesHugePageLimitsButNotWhetherThereAreAny() {
+        ContainerConfig huge = res(valid(), r -> r.putHugepageLimits("2MB", 0)).build();
+        assertDoesNotThrow(() -> validator.validateUpdate(huge, Resources.newBuilder()
+                .putHugepageLimits("2MB", 4L << 20).build()));
+        ValidationException dropped = assertThrows(ValidationException.class,
+                () -> validator.validateUpdate(huge, Resources.newBuilder().setCpus(1).build()));
+        assertTrue(dropped.getMessage().startsWith("resources.hugepage_limits: the container was created with huge"
+                + " page limits"), dropped.getMessage());
+        ValidationException added = assertThrows(ValidationException.class, () -> validator.validateUpdate(
+                valid().build(), Resources.newBuilder().putHugepageLimits("2MB", 0).build()));
+        assertTrue(added.getMessage().contains("created without huge page limits"), added.getMessage());
+        ValidationException both = assertThrows(ValidationException.class, () -> validator.validateUpdate(
+                valid().build(), Resources.newBuilder().setCpus(-1).build()));
+        assertTrue(both.getMessage().startsWith("resources.cpus: "), "the config's own checks run too: " + both);
+    }
+
+    @Test
     void acceptsAValidConfig() {
         assertDoesNotThrow(() -> validator.validate(valid()
                 .addEnv(EnvVar.newBuilder().setName("PATH").setValue("/bin"))
@@ -431,6 +456,11 @@ class ConfigValidatorTest {
                 .setUserns("auto")
                 .build()));
         assertDoesNotThrow(() -> validator.validate(valid().setUserns("host").build()));
+        // what Kubernetes sends: a limit for each of the node's sizes, 0 where none was asked for; a VM task takes 0
+        assertDoesNotThrow(() -> validator.validate(res(valid(), r -> r.putHugepageLimits("2MB", 4L << 20)
+                .putHugepageLimits("1GB", 0)).build()));
+        assertDoesNotThrow(() -> validator.validate(res(valid().setIsolation(Isolation.VM),
+                r -> r.putHugepageLimits("2MB", 0)).build()));
         assertDoesNotThrow(() -> validator.validate(valid().setIsolation(Isolation.VM).addDnsServers("192.0.2.53")
                 .addNetworks(NetworkAttachment.newBuilder().setNetwork("bridge0")).build()), "a VM task on a network");
         for (String cpus : List.of("0", "1", "0-1", "0,1", "1,0", " 0-1 ", "0-0,1")) {

@@ -43,6 +43,12 @@ public final class CgroupsIsolator implements Isolator {
     /** Controllers Vessel places containers in, when the host has them. */
     public static final Set<String> CONTROLLERS = Set.of("cpu", "cpuacct", "cpuset", "memory", "pids", "devices",
             "freezer");
+    /**
+     * The controller a container is placed with only when it asks for its limits ({@code resources.hugepage_limits}):
+     * on a hybrid host it is often the v2 hierarchy's only one, where every other container would get a cgroup for
+     * nothing.
+     */
+    public static final String HUGETLB = "hugetlb";
 
     /** Where a pod's task runs below the pod's v2 cgroup (not a container id: those start with a letter or digit). */
     static final String POD_TASK_CGROUP = "_pause";
@@ -74,7 +80,12 @@ public final class CgroupsIsolator implements Isolator {
      * {@code <parent>/<id>}, a pod's member {@code <parent>/<pod>/<id>}, or its own {@code cgroup_path}.
      */
     public ContainerCgroups cgroupsOf(ContainerContext container) {
-        return cgroupsAt(pathFromRoot(container.config()));
+        return cgroupsAt(pathFromRoot(container.config()), limitsHugepages(container.config()));
+    }
+
+    /** Whether the container is placed with the hugetlb controller: it has limits for it (set at create). */
+    static boolean limitsHugepages(ContainerConfig config) {
+        return config.getResources().getHugepageLimitsCount() > 0;
     }
 
     /** The container's cgroup as a path from each hierarchy's root, without the leading '/'. */
@@ -88,10 +99,10 @@ public final class CgroupsIsolator implements Isolator {
         return config.getParentId().isEmpty() ? config.getId() : config.getParentId() + "/" + config.getId();
     }
 
-    private ContainerCgroups cgroupsAt(String fromRoot) {
+    private ContainerCgroups cgroupsAt(String fromRoot, boolean withHugetlb) {
         Map<String, Path> dirs = new LinkedHashMap<>();
         Map<String, Integer> versions = new LinkedHashMap<>();
-        for (String controller : CONTROLLERS) {
+        for (String controller : controllers(withHugetlb)) {
             hierarchies.forController(controller).ifPresent(h -> {
                 dirs.put(controller, h.mountPoint().resolve(fromRoot));
                 versions.put(controller, h.version());
@@ -104,13 +115,11 @@ public final class CgroupsIsolator implements Isolator {
     public LaunchInfo prepare(PrepareContext context) throws IOException {
         ContainerConfig config = context.config();
         refuseInsideParent(config.getCgroupPath());
-        if (hierarchies.forController("cpuset").isEmpty()) {
-            refuseCpuset(config.getResources());
-        }
+        refuseWithoutController(config.getResources());
         ContainerCgroups cgroups = cgroupsOf(context);
         String own = config.getCgroupPath();
         hierarchies.unified().ifPresent(unified -> enableV2Controllers(unified, own.isEmpty() ? parent
-                : own.substring(1, own.lastIndexOf('/') + 1)));
+                : own.substring(1, own.lastIndexOf('/') + 1), limitsHugepages(config)));
         for (Path dir : cgroups.distinctDirectories()) {
             if (Files.exists(dir)) {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, dir.toString(),
@@ -136,20 +145,24 @@ public final class CgroupsIsolator implements Isolator {
             taskDirs.add(pause);
         } else if (unified.isPresent() && !config.getParentId().isEmpty()) {
             Path podDir = unified.get().getParent();
-            CgroupFiles.write(podDir, "cgroup.subtree_control", enabling(v2Controllers()));
+            CgroupFiles.write(podDir, "cgroup.subtree_control", enabling(v2Controllers(false)));
         }
         context.put(CgroupKeys.CGROUPS, cgroups);
         // the launcher starts the task in them: cheaper than a move, and nothing runs outside first
         return LaunchInfo.newBuilder().addAllCgroups(taskDirs.stream().map(Path::toString).toList()).build();
     }
 
-    /** A cpuset asked for on a node without the cpuset controller would be ignored: refused instead. */
-    private static void refuseCpuset(Resources r) {
+    /** A cpuset or hugetlb limit asked for on a node without its controller would be ignored: refused instead. */
+    private void refuseWithoutController(Resources r) {
         String field = !r.getCpusetCpus().isEmpty() ? "resources.cpuset_cpus"
                 : !r.getCpusetMems().isEmpty() ? "resources.cpuset_mems" : null;
-        if (field != null) {
+        if (field != null && hierarchies.forController("cpuset").isEmpty()) {
             throw new VesselException(ErrorCode.UNAVAILABLE, field,
                     "no cgroup hierarchy on this node has the cpuset controller to hold it");
+        }
+        if (r.getHugepageLimitsCount() > 0 && hierarchies.forController(HUGETLB).isEmpty()) {
+            throw new VesselException(ErrorCode.UNAVAILABLE, "resources.hugepage_limits",
+                    "no cgroup hierarchy on this node has the hugetlb controller to hold them");
         }
     }
 
@@ -180,9 +193,19 @@ public final class CgroupsIsolator implements Isolator {
         }
     }
 
-    /** The controllers Vessel uses through the v2 hierarchy. */
-    private List<String> v2Controllers() {
-        return CONTROLLERS.stream().sorted()
+    /** The controllers a container is placed with: {@link #CONTROLLERS}, and hugetlb for one that limits it. */
+    private static Set<String> controllers(boolean withHugetlb) {
+        if (!withHugetlb) {
+            return CONTROLLERS;
+        }
+        Set<String> all = new HashSet<>(CONTROLLERS);
+        all.add(HUGETLB);
+        return all;
+    }
+
+    /** The controllers Vessel uses through the v2 hierarchy (for a container that limits huge pages, hugetlb too). */
+    private List<String> v2Controllers(boolean withHugetlb) {
+        return controllers(withHugetlb).stream().sorted()
                 .filter(c -> hierarchies.forController(c).filter(CgroupHierarchy::unified).isPresent()).toList();
     }
 
@@ -190,8 +213,8 @@ public final class CgroupsIsolator implements Isolator {
      * On v2 a child only gets a controller that every ancestor enabled in cgroup.subtree_control: from the root
      * down to {@code parentPath} (the node's parent, or the parent of a container's own path; "": the root).
      */
-    private void enableV2Controllers(CgroupHierarchy unified, String parentPath) {
-        List<String> routedToV2 = v2Controllers();
+    private void enableV2Controllers(CgroupHierarchy unified, String parentPath, boolean withHugetlb) {
+        List<String> routedToV2 = v2Controllers(withHugetlb);
         if (routedToV2.isEmpty()) {
             return; // a hybrid host whose v2 hierarchy holds nothing Vessel uses
         }
@@ -345,7 +368,7 @@ public final class CgroupsIsolator implements Isolator {
         containers.stream().filter(c -> c.config().getCgroupPath().isEmpty())
                 .forEach(c -> known.add(relativePath(c.config())));
         Set<String> orphans = new TreeSet<>();
-        for (String controller : CONTROLLERS) {
+        for (String controller : controllers(true)) {
             Optional<CgroupHierarchy> h = hierarchies.forController(controller);
             if (h.isEmpty()) {
                 continue;
@@ -366,7 +389,7 @@ public final class CgroupsIsolator implements Isolator {
             }
         }
         for (String relative : orphans) {
-            destroyCgroups(cgroupsAt(parent + "/" + relative));
+            destroyCgroups(cgroupsAt(parent + "/" + relative, true));
         }
     }
 

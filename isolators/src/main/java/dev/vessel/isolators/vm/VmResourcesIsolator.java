@@ -51,7 +51,7 @@ public final class VmResourcesIsolator implements Isolator {
 
     /**
      * The guest's limits change; the VM's CPU pinning, made when it booted, stays: a different cpuset is refused, and
-     * the guest is not told the host's CPU numbers.
+     * the guest is not told the host's CPU numbers, nor the host's huge page limits (0 for a VM task).
      */
     @Override
     public void update(ContainerContext context, Resources resources) throws Exception {
@@ -66,7 +66,7 @@ public final class VmResourcesIsolator implements Isolator {
         vms.runningTask(context.containerId())
                 .orElseThrow(() -> new VesselException(ErrorCode.FAILED_PRECONDITION, context.containerId(),
                         "its VM is not running"))
-                .update(resources.toBuilder().clearCpusetCpus().clearCpusetMems().build());
+                .update(resources.toBuilder().clearCpusetCpus().clearCpusetMems().clearHugepageLimits().build());
     }
 
     @Override

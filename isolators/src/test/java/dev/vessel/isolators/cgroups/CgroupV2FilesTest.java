@@ -76,6 +76,28 @@ class CgroupV2FilesTest {
         assertEquals("", Files.readString(dir.resolve("cpuset.cpus")), "none: v2's empty list, the parent's CPUs");
     }
 
+    /** Only a container with huge page limits is placed with hugetlb: enabled for it, its limits in v2's files. */
+    @Test
+    void hugePageLimitsBringTheHugetlbControllerAlong() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("cgroup2"));
+        IsolatorChain chain = v2Chain(root);
+        ContainerContext plain = context("plain", Resources.getDefaultInstance());
+        chain.prepare(i -> plain, Map.of());
+        assertEquals("+cpu +cpuset +memory +pids", Files.readString(root.resolve("vessel/cgroup.subtree_control")));
+
+        ContainerContext huge = context("huge", Resources.newBuilder().putHugepageLimits("2MB", 4L << 20)
+                .putHugepageLimits("1GB", 0).build());
+        chain.prepare(i -> huge, Map.of());
+        Path dir = root.resolve("vessel/huge");
+        assertEquals("+cpu +cpuset +hugetlb +memory +pids",
+                Files.readString(root.resolve("vessel/cgroup.subtree_control")));
+        assertEquals(Long.toString(4L << 20), Files.readString(dir.resolve("hugetlb.2MB.max")));
+        assertEquals("0", Files.readString(dir.resolve("hugetlb.1GB.max")));
+
+        chain.update(i -> huge, Resources.newBuilder().putHugepageLimits("2MB", 0).putHugepageLimits("1GB", 0).build());
+        assertEquals("0", Files.readString(dir.resolve("hugetlb.2MB.max")));
+    }
+
     /**
      * A task without limits on v2: the new cgroup's own defaults (no memory limit, swap allowed as the kernel
      * sets it, no CPU quota) are not written again, the weight and the default pids limit are.
@@ -106,7 +128,7 @@ class CgroupV2FilesTest {
      * {@code root}.
      */
     private IsolatorChain v2Chain(Path root) throws Exception {
-        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
+        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory hugetlb pids\n");
         Files.writeString(root.resolve("cgroup.subtree_control"), "");
         Path mountinfo = tmp.resolve("mountinfo");
         Files.writeString(mountinfo, "30 23 0:26 / " + root + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
@@ -114,7 +136,8 @@ class CgroupV2FilesTest {
         assertEquals("v2", hierarchies.mode());
         CgroupsIsolator cgroups = new CgroupsIsolator(hierarchies, "vessel");
         return new IsolatorChain(IsolatorGraph.build(List.of(cgroups, new MemoryIsolator(cgroups),
-                new CpuIsolator(cgroups), new PidsIsolator(cgroups), new CpusetIsolator(cgroups)),
+                new CpuIsolator(cgroups), new PidsIsolator(cgroups), new CpusetIsolator(cgroups),
+                new HugetlbIsolator(cgroups)),
                 Set.of(ContainerKeys.ROOTFS, ContainerKeys.SANDBOX), ContainerKeys.PROVIDER));
     }
 

@@ -646,7 +646,7 @@ public final class BundleConfig {
     }
 
     private void resources(JsonNode resources, List<Listed> listed) {
-        known(resources, "linux.resources", "memory", "cpu", "pids", "devices");
+        known(resources, "linux.resources", "memory", "cpu", "pids", "devices", "hugepageLimits");
         Resources.Builder r = Resources.newBuilder();
         JsonNode memory = resources.path("memory");
         known(memory, "linux.resources.memory", "limit", "swap", "reservation");
@@ -676,6 +676,9 @@ public final class BundleConfig {
         known(pids, "linux.resources.pids", "limit");
         if (pids.has("limit")) {
             r.setPids(pids.get("limit").asLong() > 0 ? pids.get("limit").asLong() : -1);
+        }
+        if (resources.has("hugepageLimits")) {
+            r.putAllHugepageLimits(OciResources.hugepageLimits(resources.get("hugepageLimits"), BundleConfig::refused));
         }
         deviceRules(resources.path("devices"), listed);
         out.setResources(r);

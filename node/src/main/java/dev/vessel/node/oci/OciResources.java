@@ -5,7 +5,10 @@ import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.validation.ConfigValidator;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * An OCI {@code linux.resources} object (runc's {@code update --resources}) applied to a container's
@@ -23,7 +26,7 @@ public final class OciResources {
         if (!resources.isObject()) {
             throw refused("linux.resources", "must be a JSON object");
         }
-        known(resources, "linux.resources", "memory", "cpu", "pids");
+        known(resources, "linux.resources", "memory", "cpu", "pids", "hugepageLimits");
         Resources.Builder r = current.toBuilder();
         JsonNode memory = resources.path("memory");
         known(memory, "linux.resources.memory", "limit", "swap", "reservation");
@@ -87,7 +90,37 @@ public final class OciResources {
             long pidsLimit = number(pids, "limit", "linux.resources.pids.limit");
             r.setPids(pidsLimit > 0 ? pidsLimit : -1);
         }
+        if (resources.has("hugepageLimits")) {
+            r.clearHugepageLimits().putAllHugepageLimits(hugepageLimits(resources.get("hugepageLimits"),
+                    OciResources::refused));
+        }
         return r.build();
+    }
+
+    /**
+     * {@code linux.resources.hugepageLimits}, {@code [{"pageSize": "2MB", "limit": bytes}, …]}, as the resources'
+     * {@code hugepage_limits}; whether the node has each size the daemon checks. {@code refused} makes the error of a
+     * JSON path and its problem (a bundle's names its file).
+     */
+    static Map<String, Long> hugepageLimits(JsonNode limits, BiFunction<String, String, VesselException> refused) {
+        String at = "linux.resources.hugepageLimits";
+        if (!limits.isArray()) {
+            throw refused.apply(at, "must be a JSON array");
+        }
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < limits.size(); i++) {
+            JsonNode limit = limits.get(i);
+            String size = limit.path("pageSize").asText("");
+            JsonNode bytes = limit.path("limit");
+            if (size.isEmpty()) {
+                throw refused.apply(at + "[" + i + "].pageSize", "must name a page size, such as 2MB");
+            }
+            if (!bytes.canConvertToLong() || bytes.asLong() < 0) {
+                throw refused.apply(at + "[" + i + "].limit", bytes + " is not a number of bytes");
+            }
+            out.put(size, bytes.asLong());
+        }
+        return out;
     }
 
     /** An integer member, 0 when absent or null. */

@@ -161,11 +161,15 @@ class BundleConfigTest {
         resources.putObject("memory").put("limit", 64L << 20).put("swap", 128L << 20);
         resources.putObject("cpu").put("quota", 50_000).put("period", 100_000).put("cpus", "0-1").put("mems", "0");
         resources.putObject("pids").put("limit", 0);
+        // what Kubernetes sends for every container: a limit for each of the node's page sizes
+        resources.putArray("hugepageLimits").add(JSON.createObjectNode().put("pageSize", "2MB").put("limit", 4L << 20))
+                .add(JSON.createObjectNode().put("pageSize", "1GB").put("limit", 0));
         ContainerConfig c = translate(config);
         assertEquals(64L << 20, c.getResources().getMemoryBytes());
         assertEquals(0.5, c.getResources().getCpus());
         assertEquals("0-1", c.getResources().getCpusetCpus());
         assertEquals("0", c.getResources().getCpusetMems());
+        assertEquals(java.util.Map.of("2MB", 4L << 20, "1GB", 0L), c.getResources().getHugepageLimitsMap());
         assertEquals(-1, c.getResources().getPids());
     }
 
@@ -347,9 +351,16 @@ class BundleConfigTest {
             ((ArrayNode) linux(c).path("resources").path("devices")).addObject().put("allow", true).put("type", "c")
                     .put("major", 1).put("minor", 5).put("access", "rx");
         });
+        refused("linux.resources.hugepageLimits[0].limit: -1 is not a number of bytes",
+                c -> ((ObjectNode) linux(c).get("resources")).putArray("hugepageLimits")
+                        .add(JSON.createObjectNode().put("pageSize", "2MB").put("limit", -1)));
+        refused("linux.resources.hugepageLimits[0].pageSize: must name a page size",
+                c -> ((ObjectNode) linux(c).get("resources")).putArray("hugepageLimits")
+                        .add(JSON.createObjectNode().put("limit", 0)));
         refused("linux.resources.cpu.shares: 1 is not a CPU weight from 2 to 262144",
                 c -> ((ObjectNode) linux(c).get("resources")).putObject("cpu").put("shares", 1));
-        refused("linux.resources.hugepageLimits", c -> ((ObjectNode) linux(c).get("resources")).putArray("hugepageLimits"));
+        refused("linux.resources.hugepageLimits: must be a JSON array",
+                c -> ((ObjectNode) linux(c).get("resources")).put("hugepageLimits", "2MB"));
         refused("linux.rootfsPropagation", c -> linux(c).put("rootfsPropagation", "shared"));
         refused("linux.seccomp.listenerPath", c -> ((ObjectNode) linux(c).get("seccomp")).put("listenerPath", "/x"));
         refused("linux.intelRdt", c -> linux(c).putObject("intelRdt"));

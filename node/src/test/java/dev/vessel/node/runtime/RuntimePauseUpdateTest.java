@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.node.DaemonProcess;
 import java.nio.file.Files;
@@ -193,6 +194,75 @@ class RuntimePauseUpdateTest {
         runtime.ok("delete", "--force", "limited");
     }
 
+    /**
+     * Kubernetes sends a limit for every huge page size of the node (0 for those not asked for): they land in the
+     * container's hugetlb cgroup (on this hybrid host the v2 hierarchy's only controller, where only such a container
+     * gets a cgroup), an update changes them, and delete removes the cgroup.
+     */
+    @Test
+    void kubernetesHugepageLimitsHoldInTheContainersHugetlbCgroupAndAnUpdateChangesThem() throws Exception {
+        // the daemon enables hugetlb for the children of each v2 cgroup down to its parent, the root's too: the test
+        // gives the root back as it found it
+        Optional<Path> v2Root = CgroupHierarchies.detect().unified().map(h -> h.mountPoint());
+        String rootBefore = v2Root.isPresent() ? Files.readString(v2Root.get().resolve("cgroup.subtree_control")) : "";
+        try {
+            hugepageLimits();
+        } finally {
+            if (v2Root.isPresent() && !rootBefore.contains("hugetlb")) {
+                // the daemon's parent there held only this test's container
+                Files.deleteIfExists(v2Root.get().resolve(DaemonLink.cgroupParent(runtime.root)));
+                Files.writeString(v2Root.get().resolve("cgroup.subtree_control"), "-hugetlb");
+            }
+        }
+    }
+
+    private void hugepageLimits() throws Exception {
+        Path bundle = runtime.bundle("huge", rootfs, "sleep", "600");
+        Path config = bundle.resolve("config.json");
+        var spec = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(config.toFile());
+        var limits = ((com.fasterxml.jackson.databind.node.ObjectNode) spec.path("linux")).withObject("resources")
+                .putArray("hugepageLimits");
+        limits.addObject().put("pageSize", "2MB").put("limit", 4L << 20);
+        limits.addObject().put("pageSize", "1GB").put("limit", 0);
+        Files.writeString(config, spec.toString());
+        runtime.ok("run", "--detach", "--bundle", bundle.toString(), "huge");
+        long pid = state("huge").get("pid").asLong();
+        assertEquals(Long.toString(4L << 20), cgroupFile(pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"));
+        assertEquals("0", cgroupFile(pid, "hugetlb", "hugetlb.1GB.limit_in_bytes", "hugetlb.1GB.max"));
+        Path hugetlb = cgroupDir(pid, "hugetlb");
+
+        Path resources = Files.writeString(tmp.resolve("huge.json"),
+                "{\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 0}, {\"pageSize\": \"1GB\", \"limit\": 0}]}");
+        runtime.ok("update", "-r", resources.toString(), "huge");
+        assertEquals("0", cgroupFile(pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"));
+        Path odd = Files.writeString(tmp.resolve("odd.json"), "{\"hugepageLimits\": [{\"pageSize\": \"3MB\", \"limit\": 0}]}");
+        RuntimeFixture.Result refused = runtime.run("update", "-r", odd.toString(), "huge");
+        assertEquals(1, refused.exitCode());
+        assertTrue(refused.stderr().contains("resources.hugepage_limits[3MB]") && refused.stderr().contains("is not a"
+                + " huge page size of this node's"), refused.stderr());
+
+        runtime.ok("delete", "--force", "huge");
+        assertFalse(Files.exists(hugetlb), hugetlb + " must go with its container");
+
+        // a container without limits is not placed with hugetlb at all
+        Path plain = runtime.bundle("no-huge", rootfs, "sleep", "600");
+        runtime.ok("run", "--detach", "--bundle", plain.toString(), "no-huge");
+        long plainPid = state("no-huge").get("pid").asLong();
+        Path notOwn = cgroupDir(plainPid, "hugetlb");
+        assertFalse(notOwn.toString().contains("no-huge"), "a hugetlb cgroup of its own: " + notOwn);
+        runtime.ok("delete", "--force", "no-huge");
+    }
+
+    /** The directory of {@code pid}'s cgroup in the hierarchy of {@code controller} (v1), else its v2 one. */
+    private static Path cgroupDir(long pid, String controller) throws Exception {
+        List<String[]> lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup")).stream()
+                .map(l -> l.split(":", 3)).toList();
+        Optional<String[]> v1 = lines.stream().filter(f -> List.of(f[1].split(",")).contains(controller)).findFirst();
+        return v1.isPresent() ? Path.of("/sys/fs/cgroup", controller, v1.get()[2])
+                : Path.of(CgroupHierarchies.detect().unified().orElseThrow().mountPoint().toString(),
+                        lines.stream().filter(f -> f[0].equals("0")).findFirst().orElseThrow()[2]);
+    }
+
     private static JsonNode state(String id) throws Exception {
         return JSON.readTree(runtime.ok("state", id));
     }
@@ -251,12 +321,9 @@ class RuntimePauseUpdateTest {
     }
 
     /** A control file of the task's cgroup for {@code controller}: v1's {@code v1File}, or v2's {@code v2File}. */
+    /** A file of {@code pid}'s cgroup of {@code controller}: its v1 name where the controller is on v1, else v2's. */
     private static String cgroupFile(long pid, String controller, String v1File, String v2File) throws Exception {
-        List<String[]> lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup")).stream()
-                .map(l -> l.split(":", 3)).toList();
-        Optional<String[]> v1 = lines.stream().filter(f -> List.of(f[1].split(",")).contains(controller)).findFirst();
-        Path file = v1.isPresent() ? Path.of("/sys/fs/cgroup", controller, v1.get()[2], v1File)
-                : Path.of("/sys/fs/cgroup", lines.stream().filter(f -> f[0].equals("0")).findFirst().orElseThrow()[2], v2File);
-        return Files.readString(file).trim();
+        Path dir = cgroupDir(pid, controller);
+        return Files.readString(dir.resolve(Files.exists(dir.resolve(v1File)) ? v1File : v2File)).trim();
     }
 }
