@@ -86,6 +86,8 @@ public final class ConfigValidator {
     private static final Pattern DNS_OPTION = Pattern.compile("[a-z][a-z0-9_-]{0,31}(:[0-9]{1,5})?");
     /** A health check's interval and timeout: at least a second (a check is an exec), at most a day. */
     static final long MIN_HEALTH_MS = 1000, MAX_HEALTH_MS = 86_400_000;
+    /** What {@code namespace_paths} may name: the kinds the launcher joins before its clone. */
+    static final Set<String> JOINABLE_NAMESPACES = Set.of("ipc", "uts", "pid", "cgroup");
     /** What glibc's resolver reads at most (MAXNS is 3; more search domains than this are a mistake). */
     static final int MAX_DNS_SERVERS = 3, MAX_DNS_SEARCH = 32, MAX_DNS_OPTIONS = 32, MAX_EXTRA_HOSTS = 256;
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
@@ -192,6 +194,7 @@ public final class ConfigValidator {
             pathRules(c);
             resources(c.getResources());
             hugepageLimits(c);
+            namespacePaths(c);
             env(c.getEnvList());
             if (!c.getWorkingDir().isEmpty()) {
                 absolutePath("working_dir", c.getWorkingDir());
@@ -538,6 +541,25 @@ public final class ConfigValidator {
                     fail(field, "not for a pod or its members yet");
                 } else if (c.getIsolation() == Isolation.VM && limit.getValue() > 0) {
                     fail(field, "a VM task's guest memory is not the host's huge pages: 0 only");
+                }
+            }
+        }
+
+        /** Joined namespaces: a joinable type each, at an absolute path; a standalone process container's. */
+        private void namespacePaths(ContainerConfig c) {
+            for (var join : new TreeMap<>(c.getNamespacePathsMap()).entrySet()) {
+                String field = "namespace_paths[" + join.getKey() + "]";
+                if (!JOINABLE_NAMESPACES.contains(join.getKey())) {
+                    fail(field, Quoted.of(join.getKey()) + " is not a namespace a container joins: ipc, uts, pid or"
+                            + " cgroup (the network's is network_namespace_path)");
+                } else if (!join.getValue().startsWith("/") || join.getValue().contains("\0")) {
+                    fail(field, Quoted.of(join.getValue()) + " is not an absolute path");
+                } else if (c.getIsolation() == Isolation.VM) {
+                    fail(field, "a VM task's namespaces are its guest's: it joins none of the host's");
+                } else if (c.getPod() || !c.getParentId().isEmpty()) {
+                    fail(field, "a pod's members join their pod's namespaces");
+                } else if (join.getKey().equals("uts") && !c.getHostname().isEmpty()) {
+                    fail("hostname", "the joined UTS namespace keeps its own host name");
                 }
             }
         }

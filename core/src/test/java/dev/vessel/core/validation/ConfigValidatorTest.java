@@ -110,6 +110,16 @@ class ConfigValidatorTest {
                         r -> r.putHugepageLimits("2MB", 2L << 20)), "resources.hugepage_limits[2MB]", "0 only"),
                 rule("huge page limits on a pod's member", c -> res(c.setParentId("pod"),
                         r -> r.putHugepageLimits("2MB", 0)), "resources.hugepage_limits[2MB]", "not for a pod"),
+                rule("a mount namespace to join", c -> c.putNamespacePaths("mount", "/proc/1/ns/mnt"),
+                        "namespace_paths[mount]", "'mount' is not a namespace a container joins: ipc, uts, pid or"),
+                rule("a relative namespace path", c -> c.putNamespacePaths("ipc", "proc/1/ns/ipc"),
+                        "namespace_paths[ipc]", "'proc/1/ns/ipc' is not an absolute path"),
+                rule("a host namespace for a VM task", c -> c.setIsolation(Isolation.VM)
+                        .putNamespacePaths("ipc", "/proc/1/ns/ipc"), "namespace_paths[ipc]", "its guest's"),
+                rule("a pod member's own namespace", c -> c.setParentId("pod").putNamespacePaths("uts", "/proc/1/ns/uts"),
+                        "namespace_paths[uts]", "a pod's members join their pod's namespaces"),
+                rule("a host name in a joined UTS namespace", c -> c.setHostname("web")
+                        .putNamespacePaths("uts", "/proc/1/ns/uts"), "hostname", "keeps its own host name"),
                 rule("a memory node the node lacks", c -> res(c, r -> r.setCpusetMems("1")),
                         "resources.cpuset_mems", "'1' names memory node 1, not online on this node (online: 0)"),
                 rule("a health check without a test", c -> c.setHealthCheck(HealthCheck.newBuilder().setRetries(2)),

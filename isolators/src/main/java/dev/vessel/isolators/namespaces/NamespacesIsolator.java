@@ -1,6 +1,8 @@
 package dev.vessel.isolators.namespaces;
 
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ContainerConfig;
 import dev.vessel.core.model.IdMapping;
 import dev.vessel.core.model.JoinNamespace;
 import dev.vessel.core.model.LaunchInfo;
@@ -13,12 +15,15 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.linux.RtNetlink;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Which namespaces every container of this node gets, as the node's configuration says: by default
@@ -30,8 +35,9 @@ import java.util.Set;
  * this isolator brings up in {@code isolate}, before the task runs. A container on CNI networks
  * joins the namespace {@code network/cni} made instead (the launcher lets joining one replace
  * creating one), where {@code lo} is up already; so does one whose config names a
- * {@code network_namespace_path}, which its maker configured (an OCI engine's). A pod's member joins its pod's network, IPC and UTS
- * namespaces instead of making its own.
+ * {@code network_namespace_path}, which its maker configured (an OCI engine's). A pod's member joins its pod's
+ * network, IPC and UTS namespaces instead of making its own; a container whose config names {@code namespace_paths}
+ * joins those.
  */
 public final class NamespacesIsolator implements Isolator {
     public static final Set<Namespace> DEFAULT =
@@ -100,13 +106,34 @@ public final class NamespacesIsolator implements Isolator {
         if (podTask != null) {
             return memberOf(podTask);
         }
-        if (NetworkNames.sharesHost(context.config())) {
-            return launchInfo;
+        ContainerConfig config = context.config();
+        LaunchInfo.Builder info = joining(config.getNamespacePathsMap());
+        if (NetworkNames.sharesHost(config)) {
+            return info.build();
         }
-        if (!context.config().getNetworkNamespacePath().isEmpty()) {
-            return launchInfo.toBuilder().setNetworkNamespacePath(context.config().getNetworkNamespacePath()).build();
+        if (!config.getNetworkNamespacePath().isEmpty()) {
+            return info.setNetworkNamespacePath(config.getNetworkNamespacePath()).build();
         }
-        return launchInfo.toBuilder().addNamespaces(Namespace.NET).build();
+        return info.addNamespaces(Namespace.NET).build();
+    }
+
+    /**
+     * The node's namespaces less those the config joins ({@code namespace_paths}: an OCI engine's, such as a
+     * Kubernetes pod's sandbox's IPC and UTS), which are joined instead.
+     */
+    private LaunchInfo.Builder joining(Map<String, String> paths) {
+        if (paths.isEmpty()) {
+            return launchInfo.toBuilder();
+        }
+        Map<Namespace, String> joins = new TreeMap<>();
+        paths.forEach((type, path) -> {
+            refuseTheHosts(type, path);
+            joins.put(Namespace.valueOf(type.toUpperCase(Locale.ROOT)), path);
+        });
+        LaunchInfo.Builder info = launchInfo.toBuilder().clearNamespaces();
+        launchInfo.getNamespacesList().stream().filter(ns -> !joins.containsKey(ns)).forEach(info::addNamespaces);
+        joins.forEach((ns, path) -> info.addJoinNamespaces(JoinNamespace.newBuilder().setType(ns).setPath(path)));
+        return info;
     }
 
     /**
@@ -121,6 +148,27 @@ public final class NamespacesIsolator implements Isolator {
                     Long.toString(podTask), "ns", ns.name().toLowerCase(Locale.ROOT)).toString()));
         }
         return info.build();
+    }
+
+    /**
+     * A path that is the node's own namespace of its type would share the host's (what a container may not ask for
+     * by listing none): refused, as is one that is no namespace.
+     */
+    private static void refuseTheHosts(String type, String path) {
+        String field = "namespace_paths[" + type + "]";
+        try {
+            if (identity(Path.of(path)).equals(identity(Path.of("/proc/self/ns", type)))) {
+                throw VesselException.invalid(field, Quoted.of(path) + " is the host's " + type + " namespace: a"
+                        + " container does not share it");
+            }
+        } catch (IOException e) {
+            throw VesselException.invalid(field, Quoted.of(path) + " is no namespace to join: " + e.getMessage());
+        }
+    }
+
+    /** A namespace file's device and inode (a /proc link's target, or a bind-mounted nsfs file). */
+    private static List<Object> identity(Path nsfs) throws IOException {
+        return List.of(Files.getAttribute(nsfs, "unix:dev"), Files.getAttribute(nsfs, "unix:ino"));
     }
 
     /** A new network namespace starts with {@code lo} down: bring it up, so 127.0.0.1 works inside. */

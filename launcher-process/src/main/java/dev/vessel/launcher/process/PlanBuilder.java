@@ -35,10 +35,10 @@ import java.util.stream.Stream;
  * only what the launch itself needs, and otherwise takes the launch info as it is.
  *
  * <ul>
- *   <li>Namespaces: mount and pid always (pivot_root needs the first; destroy kills the pid
- *       namespace's init and with it every process), uts when a hostname is set (else sethostname
- *       would rename the host), plus the launch info's. Without net the task shares the host's
- *       network.
+ *   <li>Namespaces: mount always (pivot_root needs it), pid unless the launch info joins one (destroy kills
+ *       the pid namespace's init and with it every process; in a joined one the cgroups' cleanup ends the
+ *       rest), uts when a hostname is set (else sethostname would rename the host), plus the launch info's.
+ *       Without net the task shares the host's network.
  *   <li>Env: the config's, then the launch info's (a later name wins); PATH defaults to the usual.
  *   <li>Rlimits: the launch info's only; a later one for the same resource wins.
  *   <li>Capabilities: the launch info's sets. When no isolator gave any, the task gets none (all
@@ -113,7 +113,10 @@ public final class PlanBuilder {
         String cwd = !info.getWorkingDir().isEmpty() ? info.getWorkingDir()
                 : !config.getWorkingDir().isEmpty() ? config.getWorkingDir() : "/";
 
-        int namespaces = HelperPlan.NS_MOUNT | HelperPlan.NS_PID | (hostname.isEmpty() ? 0 : HelperPlan.NS_UTS);
+        // a task always gets its own mount namespace, and its own pid namespace unless it joins one
+        boolean joinsPid = info.getJoinNamespacesList().stream().anyMatch(j -> j.getType() == Namespace.PID);
+        int namespaces = HelperPlan.NS_MOUNT | (joinsPid ? 0 : HelperPlan.NS_PID)
+                | (hostname.isEmpty() ? 0 : HelperPlan.NS_UTS);
         for (Namespace ns : info.getNamespacesList()) {
             namespaces |= bit("namespaces", ns);
         }

@@ -17,6 +17,7 @@ import dev.vessel.node.oci.OciHooks;
 import dev.vessel.node.oci.OciResources;
 import dev.vessel.node.oci.OciState;
 import dev.vessel.node.oci.ShimCgroup;
+import dev.vessel.node.oci.ShimNamespaces;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -87,7 +88,9 @@ final class OciApi {
             default -> throw VesselException.invalid("isolation", Quoted.of(body.path("isolation").asText())
                     + " is not an isolation: vm or process");
         };
-        ContainerConfig read = BundleConfig.read(id, Path.of(bundle), isolation);
+        // another container's namespaces, as the engine names them: by its shim's pid
+        ContainerConfig read = ShimNamespaces.resolve(BundleConfig.read(id, Path.of(bundle), isolation),
+                containerizer.list());
         consoleSocket(read.getTty(), body, "config.json: process.terminal");
         ContainerConfig config = read.toBuilder()
                 .setInteractive(read.getInteractive() || body.path("interactive").asBoolean(false)).build();

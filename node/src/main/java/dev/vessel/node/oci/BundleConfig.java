@@ -529,10 +529,11 @@ public final class BundleConfig {
     }
 
     /**
-     * Vessel always makes a container's pid, mount, ipc and uts namespaces (and a cgroup one); the network
-     * namespace is one choice: none listed shares the host's, one listed is new, one with a path is joined; the
-     * user namespace the other: none listed is the host's, one listed is new with the bundle's maps. Answers
-     * whether a new user namespace is asked for.
+     * A container has its own pid, mount, ipc and uts namespaces (and a cgroup one): new, or for all but the mount
+     * one joined where the bundle gives a path (a Kubernetes pod's containers join their sandbox's IPC and UTS);
+     * the network namespace is one choice: none listed shares the host's, one listed is new, one with a path is
+     * joined; the user namespace the other: none listed is the host's, one listed is new with the bundle's maps.
+     * Answers whether a new user namespace is asked for.
      */
     private boolean namespaces(JsonNode namespaces) {
         Set<String> types = new LinkedHashSet<>();
@@ -553,9 +554,19 @@ public final class BundleConfig {
                         out.setNetworkNamespacePath(path);
                     }
                 }
-                case "pid", "mount", "ipc", "uts", "cgroup" -> {
+                case "mount" -> {
                     if (!path.isEmpty()) {
-                        throw refused(at + ".path", "joining an existing " + type + " namespace is not supported");
+                        throw refused(at + ".path", "joining an existing mount namespace is not supported");
+                    }
+                }
+                case "pid", "ipc", "uts", "cgroup" -> {
+                    if (!path.isEmpty() && inVm()) {
+                        throw refused(at + ".path", "a VM container's namespaces are its guest's: it joins none of"
+                                + " the host's");
+                    }
+                    if (!path.isEmpty()) {
+                        // a Kubernetes pod's sandbox's, podman's --ipc/--uts/--pid container:ID
+                        out.putNamespacePaths(type, path);
                     }
                 }
                 case "user" -> {

@@ -142,6 +142,19 @@ class BundleConfigTest {
         assertTrue(translate(podmanConfig()).getSysctlsMap().isEmpty());
     }
 
+    /** What containerd's CRI gives a Kubernetes pod's container: its sandbox's IPC and UTS (and pid) to join. */
+    @Test
+    void namespacesWithAPathAreJoined() throws Exception {
+        ObjectNode config = podmanConfig();
+        namespace(config, 0).put("path", "/proc/4242/ns/pid");
+        namespace(config, 2).put("path", "/proc/4242/ns/ipc");
+        namespace(config, 3).put("path", "/proc/4242/ns/uts");
+        config.remove("hostname");
+        assertEquals(java.util.Map.of("pid", "/proc/4242/ns/pid", "ipc", "/proc/4242/ns/ipc", "uts",
+                "/proc/4242/ns/uts"), translate(config).getNamespacePathsMap());
+        assertTrue(translate(podmanConfig()).getNamespacePathsMap().isEmpty(), "listed without a path: new ones");
+    }
+
     @Test
     void withoutANetworkNamespaceTheHostsIsSharedAndANewOneIsPrivate() throws Exception {
         ObjectNode config = podmanConfig();
@@ -297,7 +310,8 @@ class BundleConfigTest {
         refused("process.capabilities.effective", c -> ((ObjectNode) process(c).get("capabilities"))
                 .set("effective", JSON.valueToTree(List.of("CAP_KILL"))));
         refused("process.ioPriority", c -> process(c).putObject("ioPriority"));
-        refused("linux.namespaces[0].path", c -> namespace(c, 0).put("path", "/proc/1/ns/pid"));
+        refused("linux.namespaces[4].path: joining an existing mount namespace is not supported",
+                c -> namespace(c, 4).put("path", "/proc/1/ns/mnt"));
         refused("linux.uidMappings: is required with a new user namespace",
                 c -> namespaces(c).addObject().put("type", "user"));
         refused("linux.namespaces[5].path", c -> namespaces(c).addObject().put("type", "user")

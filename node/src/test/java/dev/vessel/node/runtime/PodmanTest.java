@@ -137,6 +137,20 @@ class PodmanTest {
         podmanOk("rm", "-f", id);
     }
 
+    /** podman --ipc/--uts/--pid container:ID lists the other container's namespaces with their paths: joined. */
+    @Test
+    void aContainerJoinsAnotherContainersIpcUtsAndPidNamespaces() throws Exception {
+        String first = podmanOk("run", "-d", "--network", "none", "--hostname", "first-host", IMAGE, "sleep", "600")
+                .strip();
+        try {
+            assertEquals("first-host\nsleep 600 \n", podmanOk("run", "--rm", "--network", "none", "--ipc",
+                    "container:" + first, "--uts", "container:" + first, "--pid", "container:" + first, IMAGE, "sh",
+                    "-c", "hostname; tr '\\0' ' ' < /proc/1/cmdline; echo"));
+        } finally {
+            podmanOk("rm", "-f", first);
+        }
+    }
+
     private static void awaitExecOutput(String id, String expected, String... command) throws Exception {
         List<String> args = new ArrayList<>(List.of("exec", id));
         args.addAll(List.of(command));
