@@ -130,6 +130,8 @@ final class RunCommand implements Callable<Integer> {
     private HealthFlags healthFlags;
     @Mixin
     private LimitFlags limits;
+    @Mixin
+    private NamespaceFlags namespaces;
     @Option(names = {"-e", "--env"}, paramLabel = "NAME=VALUE", description = "set a variable; NAME alone takes the host's")
     private List<String> env = new ArrayList<>();
     @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro]", converter = MountConverter.class,
@@ -232,6 +234,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         ObjectNode body = config();
         VesselClient client = vessel.client();
+        namespaces.putInto(body, client);
         if (!detach && (interactive || tty)) {
             return attached(client, body);
         }
@@ -762,6 +765,7 @@ final class RunCommand implements Callable<Integer> {
             case "dns_options" -> "--dns-option";
             case "extra_hosts" -> "--add-host";
             case "health_check" -> "--health-*";
+            case "namespace_paths" -> "--" + field.replaceFirst("^namespace_paths\\[(.*)]$", "$1");
             case "resources" -> switch (field) {
                 case "resources.cpu_shares" -> "--cpu-shares";
                 case "resources.memory_reservation_bytes" -> "--memory-reservation";

@@ -502,6 +502,34 @@ class VesselCliTest {
     }
 
     @Test
+    void aContainerJoinsAnothersIpcUtsAndPidNamespaces() throws Exception {
+        assertEquals(0, vessel("run", "-d", "--name", "cli-first", "--hostname", "first-host", "--rootfs",
+                rootfs.toString(), "sleep", "300").code());
+        try {
+            Result joined = vessel("run", "--rm", "--ipc", "container:cli-first", "--uts", "container:cli-first",
+                    "--pid", "container:cli-first", "--rootfs", rootfs.toString(), "sh", "-c",
+                    "hostname; tr '\\0' ' ' < /proc/1/cmdline; echo");
+            assertEquals("first-host\nsleep 300 \n", joined.out(), joined::toString);
+            Result host = vessel("run", "--rm", "--ipc", "host", "--rootfs", rootfs.toString(), "true");
+            assertEquals(125, host.code(), host::toString);
+            assertTrue(host.err().contains("--ipc: 'host' is not container:ID, ns:PATH or private"), host::toString);
+            Result hostPath = vessel("run", "--rm", "--pid", "ns:/proc/self/ns/pid", "--rootfs", rootfs.toString(),
+                    "true");
+            assertEquals(125, hostPath.code(), hostPath::toString);
+            assertTrue(hostPath.err().startsWith("vessel: --pid: ") && hostPath.err().contains("is the host's pid"
+                    + " namespace"), hostPath::toString);
+            Result named = vessel("run", "--rm", "--uts", "container:cli-first", "--hostname", "mine", "--rootfs",
+                    rootfs.toString(), "true");
+            assertTrue(named.err().contains("--hostname: ") && named.err().contains("keeps its own host name"),
+                    named::toString);
+        } finally {
+            vessel("rm", "-f", "cli-first");
+        }
+        Result gone = vessel("run", "--rm", "--ipc", "container:cli-first", "--rootfs", rootfs.toString(), "true");
+        assertEquals(125, gone.code(), gone::toString);
+    }
+
+    @Test
     void pidsLimitMinusOneLeavesTheContainerWithoutALimitOfItsOwn() throws Exception {
         Path pids = CgroupHierarchies.detect().forController("pids")
                 .orElseThrow(() -> new AssertionError("this host mounts no pids controller")).mountPoint();
