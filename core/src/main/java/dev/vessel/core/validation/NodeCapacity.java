@@ -47,7 +47,7 @@ public record NodeCapacity(int cpus, long memoryBytes, CpuList onlineCpus, CpuLi
         throw new IllegalStateException("/proc/meminfo has no MemTotal line");
     }
 
-    /** {@code hugepages-2048kB} becomes "2MB", as the hugetlb controller's files name it; none without the directory. */
+    /** {@code hugepages-2048kB} becomes "2MB", as the hugetlb controller's files name it; none without the sysfs. */
     static Set<String> hugepageSizes(Path sysfs) {
         Set<String> sizes = new TreeSet<>();
         if (!Files.isDirectory(sysfs)) {
@@ -57,7 +57,8 @@ public record NodeCapacity(int cpus, long memoryBytes, CpuList onlineCpus, CpuLi
             for (Path dir : dirs) {
                 String name = dir.getFileName().toString();
                 long kib = Long.parseLong(name.substring("hugepages-".length(), name.length() - 2));
-                sizes.add(kib % (1 << 20) == 0 ? (kib >> 20) + "GB" : kib % 1024 == 0 ? (kib >> 10) + "MB" : kib + "KB");
+                sizes.add(kib % (1 << 20) == 0 ? (kib >> 20) + "GB"
+                        : kib % 1024 == 0 ? (kib >> 10) + "MB" : kib + "KB");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + sysfs, e);

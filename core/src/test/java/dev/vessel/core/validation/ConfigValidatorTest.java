@@ -116,7 +116,8 @@ class ConfigValidatorTest {
                         "namespace_paths[ipc]", "'proc/1/ns/ipc' is not an absolute path"),
                 rule("a host namespace for a VM task", c -> c.setIsolation(Isolation.VM)
                         .putNamespacePaths("ipc", "/proc/1/ns/ipc"), "namespace_paths[ipc]", "its guest's"),
-                rule("a pod member's own namespace", c -> c.setParentId("pod").putNamespacePaths("uts", "/proc/1/ns/uts"),
+                rule("a pod member's own namespace", c -> c.setParentId("pod")
+                        .putNamespacePaths("uts", "/proc/1/ns/uts"),
                         "namespace_paths[uts]", "a pod's members join their pod's namespaces"),
                 rule("a host name in a joined UTS namespace", c -> c.setHostname("web")
                         .putNamespacePaths("uts", "/proc/1/ns/uts"), "hostname", "keeps its own host name"),

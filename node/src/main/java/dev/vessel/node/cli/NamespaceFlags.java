@@ -23,7 +23,7 @@ final class NamespaceFlags {
             + " private (the default): its own")
     private String pid;
 
-    /** Puts the namespaces to join into {@code body}'s {@code namespace_paths}, asking vesseld for a container's task. */
+    /** Puts the namespaces to join into {@code body}'s {@code namespace_paths}; a container's: its task's. */
     void putInto(ObjectNode body, VesselClient client) {
         Map<String, String> modes = new LinkedHashMap<>();
         modes.put("ipc", ipc);

@@ -227,7 +227,8 @@ class RuntimePauseUpdateTest {
         Files.writeString(config, spec.toString());
         runtime.ok("run", "--detach", "--bundle", bundle.toString(), "huge");
         long pid = state("huge").get("pid").asLong();
-        assertEquals(Long.toString(4L << 20), cgroupFile(pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"));
+        assertEquals(Long.toString(4L << 20),
+                cgroupFile(pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"));
         assertEquals("0", cgroupFile(pid, "hugetlb", "hugetlb.1GB.limit_in_bytes", "hugetlb.1GB.max"));
         Path hugetlb = cgroupDir(pid, "hugetlb");
 
@@ -235,7 +236,8 @@ class RuntimePauseUpdateTest {
                 "{\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 0}, {\"pageSize\": \"1GB\", \"limit\": 0}]}");
         runtime.ok("update", "-r", resources.toString(), "huge");
         assertEquals("0", cgroupFile(pid, "hugetlb", "hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"));
-        Path odd = Files.writeString(tmp.resolve("odd.json"), "{\"hugepageLimits\": [{\"pageSize\": \"3MB\", \"limit\": 0}]}");
+        Path odd = Files.writeString(tmp.resolve("odd.json"),
+                "{\"hugepageLimits\": [{\"pageSize\": \"3MB\", \"limit\": 0}]}");
         RuntimeFixture.Result refused = runtime.run("update", "-r", odd.toString(), "huge");
         assertEquals(1, refused.exitCode());
         assertTrue(refused.stderr().contains("resources.hugepage_limits[3MB]") && refused.stderr().contains("is not a"
