@@ -280,43 +280,47 @@ final class GuestTasks {
      * networks or the network namespace, fetched URIs, the VM itself, its restarts and health checks), as a process
      * container on the share, with the volumes made ready in the guest instead of the host's, sharing the guest's
      * network namespace (whose parameters the agent set: {@link GuestSysctls}), without what names the host's hardware
-     * ({@link #withoutHostResources}). A pod's
+     * ({@link #guestProcess}). A pod's
      * member stays its pod's member in the guest: it joins the namespaces of the pod's task there, which shares the
      * guest's network.
      */
     static ContainerConfig inGuest(String containerId, ContainerConfig config, Path rootfs, List<Volume> volumes) {
-        ContainerConfig.Builder b = config.toBuilder()
-                .setId(containerId)
-                .setIsolation(Isolation.PROCESS)
+        ContainerConfig.Builder b = guestProcess(containerId, config)
                 .setHostRootfs(rootfs.toString())
                 .clearVolumes()
                 .addAllVolumes(volumes)
-                .clearNetworks()
-                .clearNetworkNamespacePath() // the host's: its interfaces are the guest's NICs
-                .clearUris()
-                .clearVm()
-                .clearRestart() // the host restarts a VM task, in a new VM: the guest runs it once
-                .clearHealthCheck(); // the host runs its checks, as execs into the guest
-        GuestSysctls.withoutNetwork(b);
+                .clearUris();
         if (config.getParentId().isEmpty()) {
             // the guest's namespace already holds the NICs the host attached: the VM is the boundary
             b.addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST));
         }
-        withoutHostResources(b);
         return b.build();
     }
 
     /**
-     * Clears what names the host's hardware: its GPUs (the host refuses them for VM tasks today; once they reach a VM
-     * it will be as passed-through devices the guest does not allocate), its cpuset's CPUs and memory nodes (the
-     * host pins the VM to them; the guest numbers its vCPUs from 0) and its huge page limits (the host's pages, 0 for
-     * a VM task, whose guest memory is none of them).
+     * What every config the guest runs starts from: a process container of {@code containerId} without what the host
+     * does for a VM task (its networks or network namespace, whose interfaces are the guest's NICs; the VM itself;
+     * restarts, in a new VM; health checks, execs into the guest; the network's kernel parameters, which the agent
+     * set) and without what names the host's hardware: its GPUs (the host refuses them for VM tasks today; once they
+     * reach a VM it will be as passed-through devices the guest does not allocate), its cpuset's CPUs and memory nodes
+     * (the host pins the VM to them; the guest numbers its vCPUs from 0) and its huge page limits (the host's pages, 0
+     * for a VM task, whose guest memory is none of them).
      */
-    private static void withoutHostResources(ContainerConfig.Builder b) {
+    private static ContainerConfig.Builder guestProcess(String containerId, ContainerConfig config) {
+        ContainerConfig.Builder b = config.toBuilder()
+                .setId(containerId)
+                .setIsolation(Isolation.PROCESS)
+                .clearNetworks()
+                .clearNetworkNamespacePath()
+                .clearVm()
+                .clearRestart()
+                .clearHealthCheck();
+        GuestSysctls.withoutNetwork(b);
         if (b.hasResources()) {
             b.setResources(b.getResources().toBuilder().clearGpus().clearCpusetCpus().clearCpusetMems()
                     .clearHugepageLimits());
         }
+        return b;
     }
 
     /**
@@ -324,18 +328,8 @@ final class GuestTasks {
      * holds the pod's NICs) with IPC and UTS namespaces of its own that the members join, and the pod's limits.
      */
     static ContainerConfig inGuestPod(String containerId, ContainerConfig config) {
-        ContainerConfig.Builder b = config.toBuilder()
-                .setId(containerId)
-                .setIsolation(Isolation.PROCESS)
-                .clearNetworks()
-                .clearNetworkNamespacePath()
-                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST))
-                .clearVm()
-                .clearRestart()
-                .clearHealthCheck();
-        GuestSysctls.withoutNetwork(b);
-        withoutHostResources(b);
-        return b.build();
+        return guestProcess(containerId, config)
+                .addNetworks(NetworkAttachment.newBuilder().setNetwork(NetworkNames.HOST)).build();
     }
 
     void signal(String containerId, int signal) {

@@ -28,6 +28,19 @@ public final class NetworkNames {
         return config.getNetworksList().stream().anyMatch(n -> HOST.equals(n.getNetwork()));
     }
 
+    /**
+     * Whether the node gives the container resolver files of its own ({@code /etc/resolv.conf}, {@code /etc/hosts},
+     * {@code /etc/hostname}): a process container's; of the VM tasks only a standalone one on CNI networks, not a full
+     * VM (cloud-init's) — the others' guest keeps its rootfs's own. (A pod has no filesystem to give them to.)
+     */
+    public static boolean getsResolverFiles(ContainerConfig config) {
+        return switch (config.getIsolation()) {
+            case VM -> config.getParentId().isEmpty() && !config.getPod() && !config.getVm().hasMachine()
+                    && !cniAttachments(config).isEmpty();
+            default -> true;
+        };
+    }
+
     /** The config's CNI networks, in order: its attachments less {@code host} and {@code none}. */
     public static List<NetworkAttachment> cniAttachments(ContainerConfig config) {
         return config.getNetworksList().stream().filter(n -> !isReserved(n.getNetwork())).toList();

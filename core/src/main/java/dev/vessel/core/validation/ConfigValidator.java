@@ -805,8 +805,7 @@ public final class ConfigValidator {
             }
             String field = c.getDnsServersCount() > 0 ? "dns_servers" : c.getDnsSearchCount() > 0 ? "dns_search"
                     : c.getDnsOptionsCount() > 0 ? "dns_options" : "extra_hosts";
-            if (c.getIsolation() == Isolation.VM && (c.getPod() || !c.getParentId().isEmpty() || c.getVm().hasMachine()
-                    || NetworkNames.cniAttachments(c).isEmpty())) {
+            if (!NetworkNames.getsResolverFiles(c)) {
                 fail(field, c.getVm().hasMachine() ? "a full VM's resolver is its own (cloud-init's)"
                         : "a VM task gets resolver files on a CNI network of its own; a VM pod's members and a VM task"
                                 + " without one use their guest's rootfs's own");

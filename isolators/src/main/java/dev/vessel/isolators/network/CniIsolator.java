@@ -155,9 +155,7 @@ public final class CniIsolator implements Isolator {
     private LaunchInfo withNetworkFiles(PrepareContext context, LaunchInfo.Builder info, List<String> addresses)
             throws IOException {
         ContainerConfig config = context.config();
-        boolean gets = config.getIsolation() == Isolation.PROCESS || config.getParentId().isEmpty()
-                && !config.getVm().hasMachine() && !NetworkNames.cniAttachments(config).isEmpty();
-        if (gets && NetworkFiles.applyTo(config)) {
+        if (NetworkNames.getsResolverFiles(config) && NetworkFiles.applyTo(config)) {
             info.addAllMounts(networkFiles.write(files.containerDir(context.containerId()), context.containerId(),
                     context.config(), addresses));
         }
