@@ -20,7 +20,7 @@ import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
 import dev.vessel.launcher.vm.domain.Accelerator;
-import dev.vessel.launcher.vm.domain.CpuPinning;
+import dev.vessel.launcher.vm.domain.CpuTuning;
 import dev.vessel.launcher.vm.domain.MachineDomainXml;
 import dev.vessel.launcher.vm.domain.MachineSpec;
 import dev.vessel.launcher.vm.domain.VmSpec;
@@ -221,7 +221,7 @@ final class FullVmBench {
         // libvirt's own partition and another state dir: a domain of libvirt's defaults, none of this node's
         Path xml = Files.writeString(dir.resolve("domain.xml"), MachineDomainXml.render(new MachineSpec(name,
                 dir, name, UUID.randomUUID(), launcher.accelerator() == Accelerator.KVM ? Accelerator.KVM
-                : Accelerator.TCG, qemu, MEMORY, 1, CpuPinning.NONE, disk, base, Optional.of(seed), console,
+                : Accelerator.TCG, qemu, MEMORY, 1, CpuTuning.NONE, disk, base, Optional.of(seed), console,
                 "/machine", List.of(), List.of(new VmSpec.Nic(VIRSH_TAP, VIRSH_NIC.getMac())),
                 VmSpec.Passthrough.NONE)));
         long t0 = System.nanoTime();

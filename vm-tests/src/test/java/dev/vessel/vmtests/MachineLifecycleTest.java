@@ -59,7 +59,8 @@ class MachineLifecycleTest {
                 ""));
 
         VmNode.Cli create = node.cli("vm", "create", "web", "--image", image.disk().toString(), "--memory", "1g",
-                "--ssh-key", key.toString(), "--user-data", userData.toString(), "--hostname", "vessel-web");
+                "--cpu-shares", "512", "--ssh-key", key.toString(), "--user-data", userData.toString(),
+                "--hostname", "vessel-web");
         assertEquals(0, create.code(), create::toString);
         awaitConsole("web", "VESSEL-RUNCMD vessel-web " + KEY);
         JsonNode running = node.vm("web");
@@ -67,6 +68,15 @@ class MachineLifecycleTest {
         Path disk = Path.of(running.path("disk").asText());
         assertTrue(Files.isRegularFile(disk), "no disk at " + disk);
         long qemu = running.path("boot").path("pid").asLong();
+        // its weight on the host, as OpenStack's quota:cpu_shares; an update changes it live, and nothing else
+        assertEquals(512, VmNode.domainCpuShares(qemu));
+        VmNode.Cli weighed = node.cli("update", "--cpu-shares", "2048", "vm-web");
+        assertEquals(0, weighed.code(), weighed::toString);
+        assertEquals(2048, VmNode.domainCpuShares(qemu));
+        VmNode.Cli resized = node.cli("update", "--memory", "2g", "vm-web");
+        assertNotEquals(0, resized.code());
+        assertTrue(resized.err().contains("resources") && resized.err().contains("full VM"), resized::toString);
+        assertEquals(2048, VmNode.domainCpuShares(qemu), "a refused update changed the weight");
 
         // the serial console, interactively: log in, run a command, detach with Ctrl-]; one user at a time
         Process console = node.cliProcess("vm", "console", "web");

@@ -126,15 +126,15 @@ class VmDaemonTest {
     }
 
     @Test
-    void aPinnedVmTasksHealthCheckRunsInItsGuestAndARunPastItsTimeoutIsKilledThere() throws Exception {
+    void aPinnedWeightedVmTasksHealthCheckRunsInItsGuestAndARunPastItsTimeoutIsKilledThere() throws Exception {
         ApiClient api = ApiClient.unix(daemon.socket);
         // the task counts, each second, the check runs still hanging in its guest
         ObjectNode body = (ObjectNode) JSON.readTree(task("vm-health", "VM",
                 "echo up; while :; do echo \"hung $(ps -o args | grep -c '^[s]leep 600')\"; sleep 1; done"));
         body.putObject("health_check").put("interval_ms", 1000).put("timeout_ms", 3000).put("retries", 1)
                 .putArray("test").add("CMD-SHELL").add("cat /hc-ok || exec sleep 600");
-        // and pinned to the host's CPU 1: its vCPUs and QEMU's own threads run there
-        body.putObject("resources").put("cpuset_cpus", "1").put("cpuset_mems", "0");
+        // and pinned to the host's CPU 1: its vCPUs and QEMU's own threads run there, weighing 300 against the others
+        body.putObject("resources").put("cpuset_cpus", "1").put("cpuset_mems", "0").put("cpu_shares", 300);
         ok(api.post("/v1/containers", body.toString()), 201);
         long qemu = Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu/vessel-vm-health.pid")).strip());
         try (var threads = Files.list(Path.of("/proc", Long.toString(qemu), "task"))) {
@@ -143,6 +143,10 @@ class VmDaemonTest {
                 assertTrue(status.contains("Cpus_allowed_list:\t1\n"), thread + ": " + status);
             }
         }
+        assertEquals(300, VmNode.domainCpuShares(qemu), "the domain's weight on the host");
+        ok(api.post("/v1/containers/vm-health/update", "{\"cpuset_cpus\": \"1\", \"cpuset_mems\": \"0\","
+                + " \"cpu_shares\": 3000}"), 200);
+        assertEquals(3000, VmNode.domainCpuShares(qemu), "an update weighs the running VM anew");
         // the host's file, seen in the guest through the rootfs's share
         Files.writeString(rootfs.resolve("hc-ok"), "from the host\n");
         awaitHealth(api, "vm-health", "healthy");

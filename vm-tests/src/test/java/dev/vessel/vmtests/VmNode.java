@@ -265,6 +265,33 @@ final class VmNode implements AutoCloseable {
         return line.charAt(line.lastIndexOf(')') + 2) != 'Z';
     }
 
+    /**
+     * The CPU weight of the domain whose QEMU is {@code qemuPid}, as the kernel has it: {@code cpu.shares} of the
+     * domain's v1 cpu cgroup (libvirt runs QEMU's main thread in its {@code emulator} child).
+     */
+    static long domainCpuShares(long qemuPid) throws Exception {
+        String cpuMount = null;
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] halves = line.split(" - ", 2);
+            String[] after = halves[1].split(" ");
+            if (after[0].equals("cgroup") && List.of(after[2].split(",")).contains("cpu")) {
+                cpuMount = halves[0].split(" ")[4];
+            }
+        }
+        if (cpuMount == null) {
+            throw new IllegalStateException("this test reads a v1 cpu cgroup: the host mounts none");
+        }
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(qemuPid), "cgroup"))) {
+            String[] fields = line.split(":", 3);
+            if (List.of(fields[1].split(",")).contains("cpu")) {
+                Path cgroup = Path.of(cpuMount + fields[2]);
+                Path domain = cgroup.getFileName().toString().equals("emulator") ? cgroup.getParent() : cgroup;
+                return Long.parseLong(Files.readString(domain.resolve("cpu.shares")).strip());
+            }
+        }
+        throw new IllegalStateException("QEMU " + qemuPid + " is in no cpu cgroup");
+    }
+
     /** The file's SHA-256, read in chunks (a cloud image is hundreds of MB). */
     static String sha256(Path file) throws Exception {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");

@@ -89,12 +89,15 @@ class WarmPoolTest {
     }
 
     @Test
-    void destroyingATaskInAWarmGuestLeavesNoDomainMountOrFile() throws Exception {
+    void aWarmGuestTakesItsTasksWeightAndDestroyingTheTaskLeavesNoDomainMountOrFile() throws Exception {
         String warm = awaitWarmGuest(null);
-        node.containerizer.launch(vmTask("warm-gone", "echo up; sleep 1000").build());
+        assertEquals(1024, VmNode.domainCpuShares(qemuPid(warm)), "a warm guest weighs a task without resources");
+        node.containerizer.launch(vmTask("warm-gone", "echo up; sleep 1000")
+                .setResources(Resources.newBuilder().setCpuShares(100)).build());
         node.awaitStdout("warm-gone", "up\n");
         long qemu = node.containerizer.status("warm-gone").getPid();
         assertEquals(qemuPid(warm), qemu, "the task did not get the warm guest");
+        assertEquals(100, VmNode.domainCpuShares(qemu), "the guest did not take the task's weight");
         assertTrue(mountsBelow(node.paths.vmPoolDir().resolve(warm)).size() >= 2, "no rootfs bound into the share");
 
         Termination t = node.containerizer.destroy("warm-gone");

@@ -1,6 +1,6 @@
 package dev.vessel.core.validation;
 
-import dev.vessel.core.cpuset.CpuList;
+import dev.vessel.core.cpu.CpuList;
 import dev.vessel.core.device.ContainerDevices;
 import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.Quoted;
@@ -119,8 +119,9 @@ public final class ConfigValidator {
     }
 
     /**
-     * Checks {@code resources} as the new limits of the running container of {@code current}: as a config, and
-     * keeping huge page limits if and only if it has some (a container is placed with hugetlb at create, or not).
+     * Checks {@code resources} as the new limits of the running container of {@code current}: as a config, keeping
+     * huge page limits if and only if it has some (a container is placed with hugetlb at create, or not), and for a
+     * full VM changing its CPU weight alone (the rest sized its machine, which an update does not resize).
      */
     public void validateUpdate(ContainerConfig current, Resources resources) {
         List<Violation> violations = new ArrayList<>();
@@ -131,6 +132,11 @@ public final class ConfigValidator {
             check.fail("resources.hugepage_limits", had
                     ? "the container was created with huge page limits: an update changes them, it cannot drop them"
                     : "the container was created without huge page limits: an update cannot add them");
+        }
+        if (bootsDiskImage(current) && !resources.toBuilder().clearCpuShares().build()
+                .equals(current.getResources().toBuilder().clearCpuShares().build())) {
+            check.fail("resources", "a full VM (vm.machine) changes only resources.cpu_shares, its CPU weight on the"
+                    + " host, while it runs: its vCPUs, memory and pinning are its machine's, set when it boots");
         }
         if (!violations.isEmpty()) {
             throw new ValidationException(violations);

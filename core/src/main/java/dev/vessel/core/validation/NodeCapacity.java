@@ -1,6 +1,6 @@
 package dev.vessel.core.validation;
 
-import dev.vessel.core.cpuset.CpuList;
+import dev.vessel.core.cpu.CpuList;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;

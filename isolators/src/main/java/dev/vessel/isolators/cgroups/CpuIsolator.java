@@ -1,5 +1,6 @@
 package dev.vessel.isolators.cgroups;
 
+import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
@@ -33,17 +34,14 @@ public final class CpuIsolator extends CgroupControllerIsolator {
      */
     private static void apply(Path dir, int version, Resources resources, boolean fresh) {
         double cpus = resources.getCpus();
-        long shares = resources.getCpuShares() > 0 ? resources.getCpuShares()
-                : cpus > 0 ? Math.max(2, Math.round(cpus * 1024)) : 1024;
+        long shares = CpuWeight.shares(resources);
         long quota = cpus > 0 ? Math.max(1000, Math.round(cpus * PERIOD_US)) : -1;
         if (version == 1) {
             CgroupFiles.write(dir, "cpu.shares", Long.toString(shares));
             CgroupFiles.write(dir, "cpu.cfs_period_us", Long.toString(PERIOD_US));
             CgroupFiles.write(dir, "cpu.cfs_quota_us", Long.toString(quota));
         } else {
-            // the mapping runc and systemd use from v1 shares [2, 262144] to v2 weight [1, 10000]
-            long weight = 1 + ((shares - 2) * 9999) / 262142;
-            CgroupFiles.write(dir, "cpu.weight", Long.toString(weight));
+            CgroupFiles.write(dir, "cpu.weight", Long.toString(CpuWeight.v2Weight(shares)));
             if (quota > 0 || !fresh) {
                 CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + PERIOD_US);
             }

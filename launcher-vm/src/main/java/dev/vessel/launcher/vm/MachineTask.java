@@ -1,9 +1,13 @@
 package dev.vessel.launcher.vm;
 
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.ResourceStatistics;
+import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.spi.LaunchedTask;
+import dev.vessel.core.vm.RunningVm;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import java.util.concurrent.CompletableFuture;
@@ -12,9 +16,10 @@ import java.util.concurrent.CompletableFuture;
  * A full VM as the containerizer sees a task: its QEMU is the task's process, the VM powering off
  * (QEMU exiting) is its end, with exit code 0. SIGTERM and SIGINT press the ACPI power button (an
  * orderly shutdown the guest may take its time over); SIGKILL pulls the plug. A guest reboot is no
- * end: libvirt restarts the same QEMU's machine.
+ * end: libvirt restarts the same QEMU's machine. An update changes its CPU weight on the host; its vCPUs and memory
+ * are its machine's, as it booted.
  */
-final class MachineTask implements LaunchedTask {
+final class MachineTask implements LaunchedTask, RunningVm {
     private static final int SIGINT = 2;
     private static final int SIGKILL = 9;
     private static final int SIGTERM = 15;
@@ -22,6 +27,8 @@ final class MachineTask implements LaunchedTask {
     private final String containerId;
     private final String domainUuid;
     private final LibvirtDomains libvirt;
+    /** Where its domain's cgroups are: how its CPU weight is given to libvirt. */
+    private final CgroupPartition partition;
     private final QemuProcess qemu;
     private static final long GONE_POLL_MS = 50;
     private static final long GONE_TIMEOUT_MS = 60_000;
@@ -30,10 +37,12 @@ final class MachineTask implements LaunchedTask {
     /** Set before Vessel itself pulls the plug: the end is then a kill, not the guest's poweroff. */
     private volatile boolean killed;
 
-    MachineTask(String containerId, String domainUuid, LibvirtDomains libvirt, QemuProcess qemu) {
+    MachineTask(String containerId, String domainUuid, LibvirtDomains libvirt, CgroupPartition partition,
+            QemuProcess qemu) {
         this.containerId = containerId;
         this.domainUuid = domainUuid;
         this.libvirt = libvirt;
+        this.partition = partition;
         this.qemu = qemu;
         // Ended once libvirt has let go of the domain too, not only once QEMU exited: libvirt reaps QEMU a
         // moment later, and until then the domain's name is taken (the next boot of this VM uses it).
@@ -111,6 +120,17 @@ final class MachineTask implements LaunchedTask {
             default -> throw VesselException.invalid("signal", "a full VM takes SIGTERM or SIGINT (an ACPI shutdown)"
                     + " and SIGKILL (power off at once), not signal " + signal + " (" + containerId + ")");
         }
+    }
+
+    @Override
+    public void update(Resources resources) {
+        libvirt.setCpuWeight(domainUuid, partition.cpuWeight(resources));
+    }
+
+    /** None: what runs in a full VM is its own, measured by no isolator of Vessel's. */
+    @Override
+    public ResourceStatistics usage() {
+        return ResourceStatistics.getDefaultInstance();
     }
 
     @Override

@@ -113,6 +113,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      * when the pod's task is found again, ended when it is not.
      */
     private final Map<String, List<PodMemberTask>> awaitingPod = new ConcurrentHashMap<>();
+    /** The full VMs that run now, by container id. */
+    private final Map<String, MachineTask> machines = new ConcurrentHashMap<>();
     /** The disks of the full VMs that run now, by container id: their QEMUs take their snapshots. */
     private final Map<String, LiveDiskSnapshots> runningMachines = new ConcurrentHashMap<>();
     /** Guests booted ahead of demand; null until {@link #startWarmPool}. */
@@ -126,9 +128,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         this.accelerator = config.accelerator().resolve();
         this.qemuUser = hostQemuUser();
         this.qemuAccess = new QemuAccess(qemuUser, paths.stateDir(), paths.runDir());
-        this.specs = new VmSpecResolver(config, paths, accelerator, qemuUser);
-        this.libvirt = new LibvirtDomains(config.libvirtUri());
         this.cgroupPartition = CgroupPartition.of(config.cgroupPartition());
+        this.specs = new VmSpecResolver(config, paths, accelerator, qemuUser, cgroupPartition);
+        this.libvirt = new LibvirtDomains(config.libvirtUri());
         // One thread serves every guest's channel: the traffic is small frames.
         this.agentLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     }
@@ -169,7 +171,11 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     @Override
     public Optional<RunningVm> runningTask(String containerId) {
         VmTask task = running.get(containerId);
-        return Optional.ofNullable(task != null ? task : members.get(containerId));
+        if (task != null) {
+            return Optional.of(task);
+        }
+        PodMemberTask member = members.get(containerId);
+        return Optional.ofNullable(member != null ? member : machines.get(containerId));
     }
 
     /**
@@ -486,7 +492,10 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         return task;
     }
 
-    /** Hands a warm guest to this task: its rootfs is bound into the guest's share; the agent is ready. */
+    /**
+     * Hands a warm guest to this task: its rootfs is bound into the guest's share, the task's CPU weight given to its
+     * domain; the agent is ready.
+     */
     private VmTask forkWarm(LaunchPlan plan, VmSpec spec, WarmGuest guest) throws Exception {
         ContainerContext container = plan.container();
         VmTaskCheckpoint checkpoint = VmTaskCheckpoint.newBuilder()
@@ -500,6 +509,9 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         OutputLogs logs = null;
         try {
             container.checkpoint().save(CODEC, checkpoint);
+            if (spec.cpu().weight() != specs.defaultCpuWeight()) {
+                libvirt.setCpuWeight(guest.uuid(), spec.cpu().weight());
+            }
             WarmGuest.bindRootfs(guest.dir(), spec.rootfs());
             logs = outputLogs(container);
             // the guest has its share both mapped and passed through: the one this rootfs needs
@@ -953,11 +965,15 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
 
     /** The task of a machine whose domain runs now, its disk reachable through its QEMU until it ends. */
     private MachineTask trackMachine(String containerId, VmTaskCheckpoint checkpoint, Path disk) throws IOException {
-        MachineTask task = new MachineTask(containerId, checkpoint.getDomainUuid(), libvirt,
+        MachineTask task = new MachineTask(containerId, checkpoint.getDomainUuid(), libvirt, cgroupPartition,
                 QemuProcess.of(checkpoint.getDomainName()));
         LiveDiskSnapshots snapshots = new LiveDiskSnapshots(libvirt, checkpoint.getDomainUuid(), disk);
         runningMachines.put(containerId, snapshots);
-        task.exit().whenComplete((t, e) -> runningMachines.remove(containerId, snapshots));
+        machines.put(containerId, task);
+        task.exit().whenComplete((t, e) -> {
+            runningMachines.remove(containerId, snapshots);
+            machines.remove(containerId, task);
+        });
         return task;
     }
 
@@ -977,8 +993,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private VmTask newTask(ContainerContext container, VmTaskCheckpoint checkpoint, OutputLogs logs, QemuProcess qemu,
             AgentClient agent, List<GuestMount> guestMounts, List<GuestInterface> interfaces, GuestRootfs rootfs) {
         return new VmTask(new VmTask.Parts(container.containerId(), container.config(), checkpoint,
-                container.checkpoint(), libvirt, qemu, agent, logs, config.requestTimeout(), guestMounts, interfaces,
-                rootfs));
+                container.checkpoint(), libvirt, cgroupPartition, qemu, agent, logs, config.requestTimeout(),
+                guestMounts, interfaces, rootfs));
     }
 
     /** What the guest configures on each NIC the host-side network isolator gave it. */

@@ -4,6 +4,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.gpu.PciAddress;
 import dev.vessel.core.model.ContainerConfig;
+import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.VmLaunchInfo;
 import dev.vessel.core.model.VmNic;
 import dev.vessel.core.model.VmMachine;
@@ -13,7 +14,8 @@ import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.core.vm.VmSizing;
 import dev.vessel.launcher.vm.domain.Accelerator;
-import dev.vessel.launcher.vm.domain.CpuPinning;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
+import dev.vessel.launcher.vm.domain.CpuTuning;
 import dev.vessel.launcher.vm.domain.DomainNames;
 import dev.vessel.launcher.vm.domain.MachineSpec;
 import dev.vessel.launcher.vm.machine.BaseImage;
@@ -44,14 +46,18 @@ final class VmSpecResolver {
     private final RuntimePaths paths;
     private final Accelerator accelerator;
     private final QemuUser qemuUser;
+    /** The cgroup partition the domains run under: it decides how their CPU weight is written. */
+    private final CgroupPartition partition;
     /** QEMU's copy of the guest's software image, when the guest has one. */
     private final Optional<SoftwareImage> software;
 
-    VmSpecResolver(VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator, QemuUser qemuUser) {
+    VmSpecResolver(VmLauncherConfig config, RuntimePaths paths, Accelerator accelerator, QemuUser qemuUser,
+            CgroupPartition partition) {
         this.config = config;
         this.paths = paths;
         this.accelerator = accelerator;
         this.qemuUser = qemuUser;
+        this.partition = partition;
         this.software = config.software().map(built ->
                 new SoftwareImage(built, paths.vmSoftwareImage(), paths.stateDir(), qemuUser));
     }
@@ -90,7 +96,7 @@ final class VmSpecResolver {
 
         Path dir = plan.container().containerDir();
         return common(DomainNames.forContainer(container.getId()), dir).containerId(container.getId())
-                .memoryBytes(memory).vcpus(vcpus).pinning(CpuPinning.of(container.getResources()))
+                .memoryBytes(memory).vcpus(vcpus).cpu(CpuTuning.of(container.getResources(), partition))
                 .kernel(kernel).initrd(initrd).kernelCmdline(cmdline)
                 .rootfs(rootfs).rootfsMapped(rootfsMapped).volumes(volumes).nics(nics(size))
                 .passthrough(passthrough(size))
@@ -118,22 +124,28 @@ final class VmSpecResolver {
         Optional<Path> seed = machine.hasCloudInit() ? Optional.of(dir.resolve("seed.iso")) : Optional.empty();
         return new MachineSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, Math.max(1, size.getVcpus()),
-                CpuPinning.of(container.getResources()), Path.of(machine.getDisk()), base, seed, paths.consoleLog(dir),
+                CpuTuning.of(container.getResources(), partition), Path.of(machine.getDisk()), base, seed,
+                paths.consoleLog(dir),
                 config.cgroupPartition(),
                 VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size), passthrough(size));
     }
 
     /**
      * The spec of a guest booted ahead of demand: the launcher's kernel, initramfs and command line,
-     * {@code share} as its root, its channel and console in {@code dir}, and no container yet (its
-     * metadata's container id is empty).
+     * {@code share} as its root, its channel and console in {@code dir}, no container yet (its
+     * metadata's container id is empty) and the CPU weight of a task without resources ({@link #defaultCpuWeight}).
      */
     VmSpec forWarmGuest(String domainName, Path dir, Path share, long memoryBytes, int vcpus) throws IOException {
         Path kernel = artifact("vm.kernel", "", config.kernel(), "kernel");
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return common(domainName, dir).containerId("").memoryBytes(Math.max(memoryBytes, config.minMemoryBytes()))
                 .vcpus(Math.max(1, vcpus)).kernel(kernel).initrd(initrd).kernelCmdline(config.kernelCmdline())
-                .rootfs(share).rootfsMapped(true).build();
+                .rootfs(share).rootfsMapped(true).cpu(new CpuTuning("", "", defaultCpuWeight())).build();
+    }
+
+    /** The CPU weight a guest made before its task has: a task without resources keeps it, any other sets its own. */
+    long defaultCpuWeight() {
+        return partition.cpuWeight(Resources.getDefaultInstance());
     }
 
     /** What every guest's spec takes from the node: a new uuid, the accelerator, QEMU's user, the software image. */

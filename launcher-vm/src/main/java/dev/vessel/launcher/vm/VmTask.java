@@ -26,6 +26,7 @@ import dev.vessel.launcher.vm.agent.OneTaskListener;
 import dev.vessel.launcher.vm.agent.PodListener;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.GuestRootfs;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.pool.WarmGuest;
@@ -65,6 +66,8 @@ public final class VmTask implements LaunchedTask, RunningVm {
     private final VmTaskCheckpoint checkpoint;
     private final Checkpoint checkpointSlot;
     private final LibvirtDomains libvirt;
+    /** Where its domain's cgroups are: how the task's CPU weight is given to libvirt. */
+    private final CgroupPartition partition;
     private final QemuProcess qemu;
     private final AgentClient agent;
     private final OutputLogs logs;
@@ -93,8 +96,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
      * (none for a task found again after a restart: it runs already).
      */
     record Parts(String containerId, ContainerConfig config, VmTaskCheckpoint checkpoint, Checkpoint checkpointSlot,
-            LibvirtDomains libvirt, QemuProcess qemu, AgentClient agent, OutputLogs logs, Duration requestTimeout,
-            List<GuestMount> guestMounts, List<GuestInterface> interfaces, GuestRootfs rootfs) {
+            LibvirtDomains libvirt, CgroupPartition partition, QemuProcess qemu, AgentClient agent, OutputLogs logs,
+            Duration requestTimeout, List<GuestMount> guestMounts, List<GuestInterface> interfaces,
+            GuestRootfs rootfs) {
     }
 
     /**
@@ -107,6 +111,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.checkpoint = p.checkpoint();
         this.checkpointSlot = p.checkpointSlot();
         this.libvirt = p.libvirt();
+        this.partition = p.partition();
         this.qemu = p.qemu();
         this.logs = p.logs();
         this.requestTimeout = p.requestTimeout();
@@ -142,6 +147,7 @@ public final class VmTask implements LaunchedTask, RunningVm {
         this.checkpoint = checkpoint;
         this.checkpointSlot = null;
         this.libvirt = libvirt;
+        this.partition = null;
         this.qemu = null;
         this.agent = null;
         this.logs = null;
@@ -298,9 +304,13 @@ public final class VmTask implements LaunchedTask, RunningVm {
                 .setContainerId(containerId).setSignal(signal)), requestTimeout));
     }
 
-    /** Changes the task's limits inside the guest (the VM's own size stays as it booted). */
+    /**
+     * Changes the task's CPU weight on the host (its domain's) and its limits inside the guest (the VM's own size
+     * stays as it booted).
+     */
     @Override
     public void update(Resources resources) throws Exception {
+        libvirt.setCpuWeight(checkpoint.getDomainUuid(), partition.cpuWeight(resources));
         await(agent().request(HostFrame.newBuilder().setUpdate(UpdateResources.newBuilder()
                 .setContainerId(containerId).setResources(resources)), requestTimeout));
     }

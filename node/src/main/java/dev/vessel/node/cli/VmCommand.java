@@ -66,6 +66,9 @@ final class VmCommand implements Runnable {
         private String imageFormat;
         @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default 1)")
         private Integer cpus;
+        @Option(names = "--cpu-shares", paramLabel = "N", description = "its CPU weight on the host against other VMs"
+                + " (2-262144; default 1024)")
+        private Long cpuShares;
         @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "guest memory: 512m, 2g…")
         private Long memory;
         @Option(names = "--disk-size", paramLabel = "SIZE", converter = Sizes.class, description = "grow the VM's disk to this")
@@ -99,6 +102,9 @@ final class VmCommand implements Runnable {
             }
             if (cpus != null) {
                 body.put("vcpus", cpus);
+            }
+            if (cpuShares != null) {
+                body.put("cpu_shares", cpuShares);
             }
             if (memory != null) {
                 body.put("memory_bytes", memory);

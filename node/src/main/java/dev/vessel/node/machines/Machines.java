@@ -272,7 +272,7 @@ public final class Machines {
                 .setIsolation(Isolation.VM)
                 .setHostname(request.getHostname().isEmpty() ? request.getName() : request.getHostname())
                 .addAllNetworks(request.getNetworksList())
-                .setResources(Resources.newBuilder().setGpus(request.getGpus())
+                .setResources(Resources.newBuilder().setGpus(request.getGpus()).setCpuShares(request.getCpuShares())
                         .addAllGpuAddresses(request.getGpuAddressesList()))
                 .setVm(VmOptions.newBuilder().setVcpus(request.getVcpus()).setMemoryBytes(request.getMemoryBytes())
                         .addAllDisks(request.getDisksList()).setMachine(machine))

@@ -1,7 +1,9 @@
 package dev.vessel.launcher.vm.domain;
 
+import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.core.model.Resources;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -30,11 +32,14 @@ public final class CgroupPartition {
     private final List<Path> hierarchyRoots;
     /** The v1 cpuset hierarchy, whose new cgroups start with no CPUs and no memory nodes. */
     private final Path cpusetRoot;
+    /** Whether the domains' cpu controller is cgroup v2's: no v1 hierarchy has it. */
+    private final boolean cpuOnV2;
 
-    private CgroupPartition(String partition, List<Path> hierarchyRoots, Path cpusetRoot) {
+    private CgroupPartition(String partition, List<Path> hierarchyRoots, Path cpusetRoot, boolean cpuOnV2) {
         this.partition = partition;
         this.hierarchyRoots = List.copyOf(hierarchyRoots);
         this.cpusetRoot = cpusetRoot;
+        this.cpuOnV2 = cpuOnV2;
     }
 
     /** Whether {@code partition} is a name this class can manage: one absolute level, no dots. */
@@ -55,6 +60,7 @@ public final class CgroupPartition {
         }
         List<Path> roots = new ArrayList<>();
         Path cpuset = null;
+        boolean cpuOnV1 = false;
         try {
             for (String line : Files.readAllLines(mountinfo)) {
                 String[] halves = line.split(" - ", 2);
@@ -72,12 +78,23 @@ public final class CgroupPartition {
                     if (after[0].equals("cgroup") && options.contains("cpuset")) {
                         cpuset = mountPoint;
                     }
+                    cpuOnV1 |= after[0].equals("cgroup") && options.contains("cpu");
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + mountinfo, e);
         }
-        return new CgroupPartition(partition, roots, cpuset);
+        return new CgroupPartition(partition, roots, cpuset, !cpuOnV1);
+    }
+
+    /**
+     * The CPU weight a domain under this partition gets for {@code resources} ({@link CpuWeight}, the rule a process
+     * container's cgroup follows), as libvirt takes it: libvirt writes its {@code shares} to v1's {@code cpu.shares},
+     * or as they are to v2's {@code cpu.weight}, so a v2 host gets the weight runc maps the shares to.
+     */
+    public long cpuWeight(Resources resources) {
+        long shares = CpuWeight.shares(resources);
+        return cpuOnV2 ? CpuWeight.v2Weight(shares) : shares;
     }
 
     private String directoryName() {

@@ -63,7 +63,7 @@ public final class DomainXml {
     public static String render(VmSpec spec, boolean shareBothWays) {
         return document(spec.containerId(), xml -> {
             writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(), spec.stateDir(),
-                    spec.memoryBytes(), spec.vcpus(), spec.pinning(), spec.cgroupPartition());
+                    spec.memoryBytes(), spec.vcpus(), spec.cpu(), spec.cgroupPartition());
             writeMemorySlot(xml, spec.software(), spec.memoryBytes());
             writeMemoryBacking(xml, spec.passthrough(), spec.memoryBytes(), spec.rootfsServerSocket().isPresent());
             xml.writeStartElement("os");
@@ -140,10 +140,10 @@ public final class DomainXml {
 
     /**
      * {@code <domain type>} opened, then its name, uuid, Vessel metadata, memory, vCPUs (pinned to host CPUs, its
-     * memory to host NUMA nodes, as {@code pinning} says) and cgroup partition.
+     * memory to host NUMA nodes, as {@code cpu} says), CPU weight and cgroup partition.
      */
     static void writeHead(XMLStreamWriter xml, Accelerator accelerator, String name, UUID uuid,
-            String containerId, Path stateDir, long memoryBytes, int vcpus, CpuPinning pinning, String partition)
+            String containerId, Path stateDir, long memoryBytes, int vcpus, CpuTuning cpu, String partition)
             throws XMLStreamException {
         xml.writeStartElement("domain");
         xml.writeAttribute("type", accelerator.domainType());
@@ -156,8 +156,9 @@ public final class DomainXml {
         xml.writeAttribute("unit", "KiB");
         xml.writeCharacters(Long.toString((memoryBytes + 1023) / 1024));
         xml.writeEndElement();
-        pinning.writeVcpu(xml, vcpus);
-        pinning.writeNumatune(xml);
+        cpu.writeVcpu(xml, vcpus);
+        cpu.writeCputune(xml);
+        cpu.writeNumatune(xml);
         xml.writeStartElement("resource");
         text(xml, "partition", partition);
         xml.writeEndElement();

@@ -19,6 +19,8 @@ import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.ErrorCallback;
 import org.libvirt.LibvirtException;
+import org.libvirt.SchedParameter;
+import org.libvirt.SchedUlongParameter;
 
 /**
  * The launcher's view of libvirt: create a transient domain, find one of ours again, destroy it, and
@@ -150,6 +152,24 @@ public final class LibvirtDomains implements AutoCloseable {
             }
         });
         return done;
+    }
+
+    /**
+     * Sets the running domain's CPU weight (its {@code <cputune><shares>}, in the units
+     * {@link CgroupPartition#cpuWeight} gives) in its cgroup at once. Fails when the domain is gone: a caller
+     * changes the weight of a VM it holds.
+     */
+    public void setCpuWeight(String uuid, long weight) {
+        boolean found = withDomain(uuid, "set the CPU weight of", false, domain -> {
+            SchedUlongParameter shares = new SchedUlongParameter(weight);
+            shares.field = "cpu_shares";
+            domain.setSchedulerParameters(new SchedParameter[] {shares});
+            return true;
+        });
+        if (!found) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "cannot set the CPU weight of domain "
+                    + uuid + ": it is gone");
+        }
     }
 
     /** Every domain (running or defined) whose metadata marks it as Vessel's. */

@@ -22,7 +22,7 @@ public final class MachineDomainXml {
     public static String render(MachineSpec spec) {
         return DomainXml.document(spec.containerId(), xml -> {
             DomainXml.writeHead(xml, spec.accelerator(), spec.domainName(), spec.uuid(), spec.containerId(),
-                    spec.stateDir(), spec.memoryBytes(), spec.vcpus(), spec.pinning(), spec.cgroupPartition());
+                    spec.stateDir(), spec.memoryBytes(), spec.vcpus(), spec.cpu(), spec.cgroupPartition());
             DomainXml.writeLockedMemory(xml, spec.passthrough(), spec.memoryBytes());
             xml.writeStartElement("os");
             DomainXml.writeOsType(xml);

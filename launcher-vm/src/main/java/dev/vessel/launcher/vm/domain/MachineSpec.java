@@ -17,7 +17,8 @@ import java.util.UUID;
  * @param seed  the NoCloud seed ISO, attached as a last, read-only virtio disk; empty: none
  * @param disks the container's further {@code vm.disks}, {@code vdb} onwards
  * @param passthrough the host PCI devices passed through to it (VFIO), none for most
- * @param pinning the host CPUs and NUMA nodes it runs on ({@code resources.cpuset_*}), none for most
+ * @param cpu how the host schedules it: pinned to host CPUs and NUMA nodes ({@code resources.cpuset_*}), none for most,
+ *            and its CPU weight
  */
 public record MachineSpec(
         String containerId,
@@ -28,7 +29,7 @@ public record MachineSpec(
         QemuUser qemuUser,
         long memoryBytes,
         int vcpus,
-        CpuPinning pinning,
+        CpuTuning cpu,
         Path disk,
         BaseImage base,
         Optional<Path> seed,
@@ -44,7 +45,7 @@ public record MachineSpec(
         Objects.requireNonNull(domainName, "domainName");
         Objects.requireNonNull(uuid, "uuid");
         Objects.requireNonNull(qemuUser, "qemuUser");
-        Objects.requireNonNull(pinning, "pinning");
+        Objects.requireNonNull(cpu, "cpu");
         Objects.requireNonNull(disk, "disk");
         Objects.requireNonNull(base, "base");
         Objects.requireNonNull(seed, "seed");

@@ -22,7 +22,8 @@ import java.util.UUID;
  * @param qemuUser        the unprivileged user QEMU runs as
  * @param software        the guest's software image, given to it as an NVDIMM (see {@link SoftwareImage}); none for
  *                        a guest whose initramfs holds everything
- * @param pinning         the host CPUs and NUMA nodes the guest runs on ({@code resources.cpuset_*}), none for most
+ * @param cpu             how the host schedules it: its CPU weight, and its pinning to host CPUs and NUMA nodes
+ *                        ({@code resources.cpuset_*}), none for most
  * @param cgroupPartition the cgroup partition the domain's QEMU runs under (see {@link CgroupPartition})
  * @param volumes         the task's volume shares and disks, and what the guest mounts of them
  * @param nics            the guest's NICs, in order, each on a tap that exists before the domain starts
@@ -42,7 +43,7 @@ public record VmSpec(
         QemuUser qemuUser,
         long memoryBytes,
         int vcpus,
-        CpuPinning pinning,
+        CpuTuning cpu,
         Path kernel,
         Path initrd,
         String kernelCmdline,
@@ -67,7 +68,7 @@ public record VmSpec(
     /** A builder holding this spec's fields, to change some of them. */
     public Builder toBuilder() {
         return new Builder().containerId(containerId).stateDir(stateDir).domainName(domainName).uuid(uuid)
-                .accelerator(accelerator).qemuUser(qemuUser).memoryBytes(memoryBytes).vcpus(vcpus).pinning(pinning)
+                .accelerator(accelerator).qemuUser(qemuUser).memoryBytes(memoryBytes).vcpus(vcpus).cpu(cpu)
                 .kernel(kernel).initrd(initrd).kernelCmdline(kernelCmdline).software(software).rootfs(rootfs)
                 .rootfsMapped(rootfsMapped).agentSocket(agentSocket).consoleLog(consoleLog)
                 .cgroupPartition(cgroupPartition).volumes(volumes).nics(nics).passthrough(passthrough)
@@ -75,9 +76,9 @@ public record VmSpec(
     }
 
     /**
-     * Builds a {@link VmSpec}, every field by its name. Optional, with these defaults: no CPU pinning, no software
-     * image, no volumes, no NICs, no devices passed through, the rootfs shared by 9p (no file server), QEMU's own TCG
-     * code cache, no template. The others are checked by the spec's constructor.
+     * Builds a {@link VmSpec}, every field by its name. Optional, with these defaults: no CPU pinning or weight, no
+     * software image, no volumes, no NICs, no devices passed through, the rootfs shared by 9p (no file server), QEMU's
+     * own TCG code cache, no template. The others are checked by the spec's constructor.
      */
     public static final class Builder {
         private String containerId;
@@ -88,7 +89,7 @@ public record VmSpec(
         private QemuUser qemuUser;
         private long memoryBytes;
         private int vcpus;
-        private CpuPinning pinning = CpuPinning.NONE;
+        private CpuTuning cpu = CpuTuning.NONE;
         private Path kernel;
         private Path initrd;
         private String kernelCmdline;
@@ -148,8 +149,8 @@ public record VmSpec(
             return this;
         }
 
-        public Builder pinning(CpuPinning pinning) {
-            this.pinning = pinning;
+        public Builder cpu(CpuTuning cpu) {
+            this.cpu = cpu;
             return this;
         }
 
@@ -230,7 +231,7 @@ public record VmSpec(
 
         public VmSpec build() {
             return new VmSpec(containerId, stateDir, domainName, uuid, accelerator, qemuUser, memoryBytes, vcpus,
-                    pinning, kernel,
+                    cpu, kernel,
                     initrd, kernelCmdline, software, rootfs, rootfsMapped, agentSocket, consoleLog, cgroupPartition,
                     volumes, nics, passthrough, rootfsServerSocket, tcgCodeCacheMib, template);
         }
@@ -274,7 +275,7 @@ public record VmSpec(
     public VmSpec {
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(stateDir, "stateDir");
-        Objects.requireNonNull(pinning, "pinning");
+        Objects.requireNonNull(cpu, "cpu");
         Objects.requireNonNull(domainName, "domainName");
         Objects.requireNonNull(uuid, "uuid");
         Objects.requireNonNull(accelerator, "accelerator");

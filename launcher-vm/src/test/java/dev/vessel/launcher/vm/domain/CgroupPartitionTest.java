@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vessel.core.model.Resources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -87,6 +88,28 @@ class CgroupPartitionTest {
                 """);
         assertEquals(List.of(Path.of("/sys/fs/cgroup/cpu/vms.partition"), Path.of("/sys/fs/cgroup/cpuset/vms.partition"),
                 Path.of("/sys/fs/cgroup/unified/vms.partition")), CgroupPartition.of("/vms", mountinfo).directories());
+    }
+
+    @Test
+    void aDomainsCpuWeightIsV1SharesWhereCpuIsAV1ControllerElseTheV2WeightRuncMapsThemTo() throws Exception {
+        Resources none = Resources.getDefaultInstance();
+        Resources half = Resources.newBuilder().setCpus(0.5).build();
+        Resources shares = Resources.newBuilder().setCpus(0.5).setCpuShares(262_144).build();
+        Path hybrid = Files.writeString(dir.resolve("hybrid"), """
+                31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+                34 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+                """);
+        CgroupPartition v1 = CgroupPartition.of("/vms", hybrid);
+        assertEquals(List.of(1024L, 512L, 262_144L), List.of(v1.cpuWeight(none), v1.cpuWeight(half),
+                v1.cpuWeight(shares)));
+        Path unified = Files.writeString(dir.resolve("unified"), """
+                30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate
+                32 30 0:28 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset
+                """);
+        CgroupPartition v2 = CgroupPartition.of("/vms", unified);
+        // libvirt writes the value to cpu.weight as it is: [1, 10000], where v1's default 1024 is 39
+        assertEquals(List.of(39L, 20L, 10_000L), List.of(v2.cpuWeight(none), v2.cpuWeight(half),
+                v2.cpuWeight(shares)));
     }
 
     @Test

@@ -49,6 +49,7 @@ class DomainXmlTest {
         assertEquals("2", text(doc, "/domain/vcpu"));
         assertEquals("", text(doc, "/domain/vcpu/@cpuset"), "not pinned unless asked");
         assertEquals(0.0, number(doc, "count(/domain/numatune)"));
+        assertEquals(0.0, number(doc, "count(/domain/cputune)"), "no weight unless given: the kernel's default");
         assertEquals("q35", text(doc, "/domain/os/type/@machine"));
         assertEquals(spec.kernel().toString(), text(doc, "/domain/os/kernel"));
         assertEquals(spec.initrd().toString(), text(doc, "/domain/os/initrd"));

@@ -74,7 +74,7 @@ class PassthroughDomainXmlTest {
         VmSpec.Passthrough passthrough = twoH100Groups();
         Path base = Files.writeString(dir.resolve("base.qcow2"), "");
         MachineSpec spec = new MachineSpec("gpu-vm", dir.resolve("state"), DomainNames.forContainer("gpu-vm-xml"),
-                UUID.randomUUID(), Accelerator.TCG, QEMU, 4096 * MIB, 2, CpuPinning.NONE, dir.resolve("vm.qcow2"),
+                UUID.randomUUID(), Accelerator.TCG, QEMU, 4096 * MIB, 2, CpuTuning.NONE, dir.resolve("vm.qcow2"),
                 new BaseImage(base, "qcow2", 2L << 30), Optional.empty(), dir.resolve("console.log"), "/vessel-test-vms",
                 List.of(), List.of(new VmSpec.Nic("vtap-g0", "02:42:0a:58:07:0a")), passthrough);
 

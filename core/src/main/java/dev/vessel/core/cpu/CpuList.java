@@ -1,4 +1,4 @@
-package dev.vessel.core.cpuset;
+package dev.vessel.core.cpu;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

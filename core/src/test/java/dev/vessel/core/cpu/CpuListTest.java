@@ -1,4 +1,4 @@
-package dev.vessel.core.cpuset;
+package dev.vessel.core.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,0 +1,29 @@
+package dev.vessel.core.cpu;
+
+import dev.vessel.core.model.Resources;
+
+/**
+ * A container's CPU weight against the others when CPU is scarce: the one rule for a process container's cgroup and
+ * a VM task's domain. In cgroup v1's {@code cpu.shares} units; {@link #v2Weight} maps it to v2's {@code cpu.weight}.
+ */
+public final class CpuWeight {
+    /** The kernel's weight of a cgroup nobody set: one CPU's worth. */
+    public static final long DEFAULT_SHARES = 1024;
+
+    private CpuWeight() {
+    }
+
+    /** The resources' {@code cpu_shares}, else {@link #DEFAULT_SHARES} a CPU of its limit ({@code cpus}), else one. */
+    public static long shares(Resources resources) {
+        if (resources.getCpuShares() > 0) {
+            return resources.getCpuShares();
+        }
+        double cpus = resources.getCpus();
+        return cpus > 0 ? Math.max(2, Math.round(cpus * DEFAULT_SHARES)) : DEFAULT_SHARES;
+    }
+
+    /** The mapping runc and systemd use from v1 shares [2, 262144] to v2 weight [1, 10000]. */
+    public static long v2Weight(long shares) {
+        return 1 + ((shares - 2) * 9999) / 262142;
+    }
+}
