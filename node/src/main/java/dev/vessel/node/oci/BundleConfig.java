@@ -17,7 +17,6 @@ import dev.vessel.core.model.IdMapping;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.NetworkAttachment;
 import dev.vessel.core.model.PathRules;
-import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.Rlimit;
 import dev.vessel.core.model.Seccomp;
 import dev.vessel.core.model.TmpfsVolume;
@@ -48,7 +47,8 @@ import java.util.TreeSet;
  * ({@code linux.namespaces[1].path: …}), never dropped. A few fields are read and not acted on, their effect
  * being Vessel's anyway or harmless (docs/architecture.md says why for each): {@code process.consoleSize},
  * {@code process.noNewPrivileges} (always set), {@code process.user.username},
- * {@code linux.resources.memory.swap}, a {@code linux.devices} entry's {@code uid}/{@code gid} in a user namespace,
+ * {@code linux.resources.memory.swap} (its sense checked), {@code linux.resources.cpu.period} without a quota
+ * (see {@link OciResources}), a {@code linux.devices} entry's {@code uid}/{@code gid} in a user namespace,
  * and the {@code /dev/mqueue} and {@code /sys/fs/cgroup} mounts.
  */
 public final class BundleConfig {
@@ -70,7 +70,6 @@ public final class BundleConfig {
             "nodev", "noexec", "relatime", "norelatime", "strictatime");
     private static final Set<String> REQUIRED_NAMESPACES = Set.of("pid", "mount", "ipc", "uts");
     private static final int DEFAULT_UMASK = 022;
-    private static final long DEFAULT_CPU_PERIOD = 100_000;
     /** Where a listed device's host node is looked for when the entry's own path is not it. */
     private static final Path DEV = Path.of("/dev");
 
@@ -657,42 +656,8 @@ public final class BundleConfig {
     }
 
     private void resources(JsonNode resources, List<Listed> listed) {
-        known(resources, "linux.resources", "memory", "cpu", "pids", "devices", "hugepageLimits");
-        Resources.Builder r = Resources.newBuilder();
-        JsonNode memory = resources.path("memory");
-        known(memory, "linux.resources.memory", "limit", "swap", "reservation");
-        if (memory.path("limit").asLong(0) > 0) {
-            r.setMemoryBytes(memory.get("limit").asLong());
-        }
-        if (memory.path("reservation").asLong(0) > 0) {
-            r.setMemoryReservationBytes(memory.get("reservation").asLong()); // the daemon checks it against the limit
-        }
-        JsonNode cpu = resources.path("cpu");
-        known(cpu, "linux.resources.cpu", "quota", "period", "shares", "cpus", "mems");
-        // the daemon checks the lists against the node
-        r.setCpusetCpus(cpu.path("cpus").asText("")).setCpusetMems(cpu.path("mems").asText(""));
-        if (cpu.has("shares")) { // containerd sends the kernel's default, 1024; podman's --cpu-shares any
-            long shares = cpu.get("shares").asLong();
-            if (!cpu.get("shares").canConvertToLong() || shares < ConfigValidator.MIN_CPU_SHARES
-                    || shares > ConfigValidator.MAX_CPU_SHARES) {
-                throw refused("linux.resources.cpu.shares", cpu.get("shares") + " is not a CPU weight from "
-                        + ConfigValidator.MIN_CPU_SHARES + " to " + ConfigValidator.MAX_CPU_SHARES);
-            }
-            r.setCpuShares(shares);
-        }
-        if (cpu.path("quota").asLong(0) > 0) {
-            r.setCpus((double) cpu.get("quota").asLong() / cpu.path("period").asLong(DEFAULT_CPU_PERIOD));
-        }
-        JsonNode pids = resources.path("pids");
-        known(pids, "linux.resources.pids", "limit");
-        if (pids.has("limit")) {
-            r.setPids(pids.get("limit").asLong() > 0 ? pids.get("limit").asLong() : -1);
-        }
-        if (resources.has("hugepageLimits")) {
-            r.putAllHugepageLimits(OciResources.hugepageLimits(resources.get("hugepageLimits"), BundleConfig::refused));
-        }
+        out.setResources(OciResources.atCreate(resources, Set.of("devices"), BundleConfig::refused));
         deviceRules(resources.path("devices"), listed);
-        out.setResources(r);
     }
 
     /**

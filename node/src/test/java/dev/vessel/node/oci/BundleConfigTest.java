@@ -184,6 +184,14 @@ class BundleConfigTest {
         assertEquals("0", c.getResources().getCpusetMems());
         assertEquals(java.util.Map.of("2MB", 4L << 20, "1GB", 0L), c.getResources().getHugepageLimitsMap());
         assertEquals(-1, c.getResources().getPids());
+
+        // a kubelet's container without a CPU limit: its request as shares, its CFS period and no quota
+        resources.putObject("cpu").put("shares", 256).put("period", 100_000);
+        resources.putObject("memory").put("limit", -1);
+        c = translate(config);
+        assertEquals(0, c.getResources().getCpus(), "a period alone is no limit");
+        assertEquals(256, c.getResources().getCpuShares());
+        assertEquals(0, c.getResources().getMemoryBytes(), "-1: no memory limit");
     }
 
     /**
@@ -373,6 +381,16 @@ class BundleConfigTest {
                         .add(JSON.createObjectNode().put("limit", 0)));
         refused("linux.resources.cpu.shares: 1 is not a CPU weight from 2 to 262144",
                 c -> ((ObjectNode) linux(c).get("resources")).putObject("cpu").put("shares", 1));
+        // read as runc's update reads them: a size that is no integer, a swap below the limit, a negative quota
+        refused("linux.resources.memory.limit: \"64m\" is not an integer",
+                c -> ((ObjectNode) linux(c).get("resources")).putObject("memory").put("limit", "64m"));
+        refused("linux.resources.memory.swap: 1048576 must be -1 (unlimited) or at least the memory limit",
+                c -> ((ObjectNode) linux(c).get("resources")).putObject("memory").put("limit", 64L << 20)
+                        .put("swap", 1L << 20));
+        refused("linux.resources.cpu.quota: -5 is not a quota", c -> ((ObjectNode) linux(c).get("resources"))
+                .putObject("cpu").put("quota", -5));
+        refused("linux.resources.cpu.period: 10 is not a period", c -> ((ObjectNode) linux(c).get("resources"))
+                .putObject("cpu").put("period", 10));
         refused("linux.resources.hugepageLimits: must be a JSON array",
                 c -> ((ObjectNode) linux(c).get("resources")).put("hugepageLimits", "2MB"));
         refused("linux.rootfsPropagation", c -> linux(c).put("rootfsPropagation", "shared"));

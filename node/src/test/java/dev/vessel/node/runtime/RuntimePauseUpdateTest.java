@@ -157,6 +157,13 @@ class RuntimePauseUpdateTest {
         assertEquals(Long.toString(32L << 20), cgroupFile(pid, "memory", "memory.soft_limit_in_bytes", "memory.low"));
         String weight = cgroupFile(pid, "cpu", "cpu.shares", "cpu.weight");
         assertEquals(weight.equals("512") ? "512" : "20", weight, "v1 shares 512, or v2's weight mapped from them");
+        // a kubelet's update sends its CFS period without a quota when there is no CPU limit: the limit is kept; a
+        // period alone stretches the quota over it, as runc's (50 ms of 200 ms: a quarter CPU, 25 ms of Vessel's 100)
+        Path kubelet = Files.writeString(tmp.resolve("kubelet.json"), "{\"cpu\": {\"shares\": 2, \"period\": 100000}}");
+        runtime.ok("update", "-r", kubelet.toString(), "limited");
+        assertEquals("50000", cgroupFile(pid, "cpu", "cpu.cfs_quota_us", "cpu.max").split(" ")[0]);
+        runtime.ok("update", "--cpu-period", "200000", "limited");
+        assertEquals("25000", cgroupFile(pid, "cpu", "cpu.cfs_quota_us", "cpu.max").split(" ")[0]);
         RuntimeFixture.Result shares = runtime.run("update", "--cpu-shares", "1", "limited");
         assertTrue(shares.stderr().contains("linux.resources.cpu.shares"), shares.stderr());
         RuntimeFixture.Result size = runtime.run("update", "--memory", "lots", "limited");
@@ -186,7 +193,8 @@ class RuntimePauseUpdateTest {
         JsonNode limits = (kept.isArray() ? kept.get(0) : kept).path("config").path("resources");
         assertEquals(128L << 20, limits.path("memory_bytes").asLong(), kept.toString());
         assertEquals(100, limits.path("pids").asLong(), kept.toString());
-        assertEquals(0.5, limits.path("cpus").asDouble(), kept.toString());
+        assertEquals(0.25, limits.path("cpus").asDouble(), kept.toString());
+        assertEquals(2, limits.path("cpu_shares").asLong(), kept.toString());
 
         runtime.vessel("update", "--memory", "96m", "limited");
         assertEquals(96L << 20, memoryLimit(pid));
