@@ -14,8 +14,8 @@ VESSEL_PACKAGES=(
   # full VMs: the Debian 12 cloud image the tests boot (images/src/main/cloud: mmdebstrap, sfdisk,
   # extlinux + syslinux's MBR); genisoimage writes a VM's NoCloud seed (isoinfo reads it back in tests)
   mmdebstrap fdisk extlinux syslinux-common genisoimage
-  # container baselines, images, networking
-  crun runc podman containerd containernetworking-plugins iptables docker-registry skopeo umoci iproute2
+  # container baselines, images, networking; catatonit: podman builds its pods' pause image from it
+  crun runc podman catatonit containerd containernetworking-plugins iptables docker-registry skopeo umoci iproute2
   # seccomp: libseccomp, which the linux/seccomp isolator loads through FFM (host and guest image)
   libseccomp2
   # benchmarks

@@ -13,9 +13,9 @@ import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.NamespaceFiles;
 import dev.vessel.linux.RtNetlink;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -127,7 +127,7 @@ public final class NamespacesIsolator implements Isolator {
         }
         Map<Namespace, String> joins = new TreeMap<>();
         paths.forEach((type, path) -> {
-            refuseTheHosts(type, path);
+            refuseTheHosts("namespace_paths[" + type + "]", type, path);
             joins.put(Namespace.valueOf(type.toUpperCase(Locale.ROOT)), path);
         });
         LaunchInfo.Builder info = launchInfo.toBuilder().clearNamespaces();
@@ -152,23 +152,18 @@ public final class NamespacesIsolator implements Isolator {
 
     /**
      * A path that is the node's own namespace of its type would share the host's (what a container may not ask for
-     * by listing none): refused, as is one that is no namespace.
+     * by listing none, nor a network one but by the network {@code host}): refused naming {@code field}, as is one
+     * that is no namespace. The CNI isolator checks a network namespace path so too.
      */
-    private static void refuseTheHosts(String type, String path) {
-        String field = "namespace_paths[" + type + "]";
+    public static void refuseTheHosts(String field, String type, String path) {
         try {
-            if (identity(Path.of(path)).equals(identity(Path.of("/proc/self/ns", type)))) {
+            if (NamespaceFiles.isOwn(Path.of(path), type)) {
                 throw VesselException.invalid(field, Quoted.of(path) + " is the host's " + type + " namespace: a"
                         + " container does not share it");
             }
         } catch (IOException e) {
             throw VesselException.invalid(field, Quoted.of(path) + " is no namespace to join: " + e.getMessage());
         }
-    }
-
-    /** A namespace file's device and inode (a /proc link's target, or a bind-mounted nsfs file). */
-    private static List<Object> identity(Path nsfs) throws IOException {
-        return List.of(Files.getAttribute(nsfs, "unix:dev"), Files.getAttribute(nsfs, "unix:ino"));
     }
 
     /** A new network namespace starts with {@code lo} down: bring it up, so 127.0.0.1 works inside. */

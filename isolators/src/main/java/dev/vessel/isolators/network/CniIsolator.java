@@ -20,6 +20,7 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.NetworkKeys;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.isolators.namespaces.NamespacesIsolator;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -111,8 +112,11 @@ public final class CniIsolator implements Isolator {
         String id = context.containerId();
         List<NetworkAttachment> attachments = NetworkNames.cniAttachments(context.config());
         if (attachments.isEmpty()) {
-            // the namespace the container's maker wired (an engine's), else the host's
+            // the namespace the container's maker wired (an engine's; never the host's), else the host's
             String made = context.config().getNetworkNamespacePath();
+            if (!made.isEmpty()) {
+                NamespacesIsolator.refuseTheHosts("network_namespace_path", "net", made);
+            }
             context.put(NetworkKeys.NETNS, made.isEmpty()
                     ? Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "ns", "net") : Path.of(made));
             return withNetworkFiles(context, LaunchInfo.newBuilder(), List.of());

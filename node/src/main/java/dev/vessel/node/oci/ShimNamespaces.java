@@ -25,16 +25,27 @@ public final class ShimNamespaces {
     private ShimNamespaces() {
     }
 
-    /** {@code config} with each joined namespace of a shim's process replaced by its task's. */
+    /**
+     * {@code config} with each joined namespace of a shim's process replaced by its task's: those of
+     * {@code namespace_paths} and the network namespace (a podman pod's members name their infra container's).
+     */
     public static ContainerConfig resolve(ContainerConfig config, List<ContainerStatus> containers) {
-        if (config.getNamespacePathsCount() == 0) {
+        if (config.getNamespacePathsCount() == 0 && config.getNetworkNamespacePath().isEmpty()) {
             return config;
         }
         Map<String, String> resolved = new TreeMap<>();
-        config.getNamespacePathsMap().forEach((type, path) -> resolved.put(type, taskOf(path, containers)
-                .map(task -> "/proc/" + task + "/ns/" + PROC_NS.matcher(path).replaceFirst("$2"))
-                .orElse(path)));
-        return config.toBuilder().clearNamespacePaths().putAllNamespacePaths(resolved).build();
+        config.getNamespacePathsMap().forEach((type, path) -> resolved.put(type, ofTask(path, containers)));
+        ContainerConfig.Builder out = config.toBuilder().clearNamespacePaths().putAllNamespacePaths(resolved);
+        if (!config.getNetworkNamespacePath().isEmpty()) {
+            out.setNetworkNamespacePath(ofTask(config.getNetworkNamespacePath(), containers));
+        }
+        return out.build();
+    }
+
+    /** {@code path}, or its task's namespace of the same type when it names a shim's. */
+    private static String ofTask(String path, List<ContainerStatus> containers) {
+        return taskOf(path, containers).map(task -> "/proc/" + task + "/ns/" + PROC_NS.matcher(path).replaceFirst("$2"))
+                .orElse(path);
     }
 
     /** The task whose mount namespace the process of {@code path} is in, when that process is not the task. */

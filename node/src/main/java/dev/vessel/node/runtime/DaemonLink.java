@@ -1,5 +1,7 @@
 package dev.vessel.node.runtime;
 
+import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.node.cli.CliFailure;
 import dev.vessel.node.cli.VesselClient;
 import java.io.IOException;
@@ -137,6 +139,7 @@ final class DaemonLink {
         Process daemon = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null")
                 .toFile())).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()))
                 .start();
+        leaveCallersCgroups(daemon.pid());
         long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
         while (!answers()) {
             if (!daemon.isAlive() || System.currentTimeMillis() > deadline) {
@@ -144,6 +147,21 @@ final class DaemonLink {
                         + lastLines(output));
             }
             Thread.sleep(20);
+        }
+    }
+
+    /**
+     * The first call's cgroups are its engine's (a podman pod's conmon, a containerd shim's), which the engine kills
+     * with that pod or shim, while the daemon outlives them all: it moves to each hierarchy's root, where a daemon
+     * started at boot runs. A hierarchy that refuses (a delegated subtree's) keeps it where it is.
+     */
+    private void leaveCallersCgroups(long pid) {
+        for (CgroupHierarchy hierarchy : CgroupHierarchies.detect().all()) {
+            try {
+                Files.writeString(hierarchy.mountPoint().resolve("cgroup.procs"), Long.toString(pid));
+            } catch (IOException e) {
+                log.debug("vesseld stays in its cgroup of " + hierarchy.mountPoint() + ": " + e.getMessage());
+            }
         }
     }
 

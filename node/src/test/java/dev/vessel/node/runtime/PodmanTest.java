@@ -2,6 +2,7 @@ package dev.vessel.node.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.node.DaemonProcess;
@@ -18,7 +19,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and {@code --network none} (podman still makes the container's network namespace, which the task joins),
  * so no bridge or firewall rule is made on the host. The image is a busybox rootfs imported from a tarball.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PodmanTest {
     private static final String IMAGE = PodmanFixture.IMAGE;
 
@@ -149,6 +154,53 @@ class PodmanTest {
         } finally {
             podmanOk("rm", "-f", first);
         }
+    }
+
+    /**
+     * A podman pod: its infra container (podman's own pause image, catatonit) holds the network, IPC and UTS
+     * namespaces, and every member joins them through the runtime; removing the pod leaves Vessel nothing. Run
+     * first in its class ({@code @Order}): its pod's infra container starts the root's daemon.
+     */
+    @Test
+    @Order(1)
+    void aPodsMembersShareItsInfraContainersNetworkIpcAndUts() throws Exception {
+        // on no network of podman's: its default bridge would be left on the host; loopback is the pod's own
+        podmanOk("pod", "create", "--name", "vessel-pod", "--hostname", "pod-host", "--network", "none");
+        List<String> ids;
+        try {
+            podmanOk("run", "-d", "--name", "pod-server", "--pod", "vessel-pod", IMAGE, "sh", "-c",
+                    "while :; do echo pod-hello | nc -l -p 7070; done");
+            // while the server runs (its namespaces alive, their inodes not reused), a second member's are the same
+            String script = "hostname; for ns in net ipc uts; do readlink /proc/self/ns/$ns; done;"
+                    + " tr '\\0' ' ' < /proc/1/cmdline | cut -c1-9";
+            List<String> server = podmanOk("exec", "pod-server", "sh", "-c", script).lines().toList();
+            List<String> member = podmanOk("run", "--rm", "--pod", "vessel-pod", IMAGE, "sh", "-c", script).lines()
+                    .toList();
+            assertEquals("pod-host", server.get(0), server::toString);
+            assertEquals(server.subList(0, 4), member.subList(0, 4), "the members' host name, network, IPC or UTS");
+            assertEquals(List.of("sh -c whi", "sh -c hos"), List.of(server.get(4), member.get(4)),
+                    "each member is the init of a pid namespace of its own, podman's default");
+            for (int i = 1; i < 4; i++) {
+                String type = server.get(i).substring(0, server.get(i).indexOf(':'));
+                assertNotEquals(Files.readSymbolicLink(Path.of("/proc/self/ns", type)).toString(), server.get(i),
+                        "a member is in the host's " + type + " namespace");
+            }
+            // what one member serves on the pod's loopback another reaches
+            awaitExecOutput("pod-server", "", "sh", "-c", "netstat -ltn | grep -q :7070 || echo waiting");
+            assertEquals("pod-hello\n", podmanOk("run", "--rm", "--pod", "vessel-pod", IMAGE, "sh", "-c",
+                    "nc 127.0.0.1 7070 < /dev/null"));
+            ids = podmanOk("ps", "--all", "--no-trunc", "--filter", "pod=vessel-pod", "--format", "{{.ID}}")
+                    .lines().toList();
+            assertEquals(2, ids.size(), "the infra container and the server: " + ids);
+            String running = runtime.ok("list", "--quiet");
+            assertTrue(ids.stream().allMatch(running::contains), "the runtime lists " + running + ", not " + ids);
+        } finally {
+            podmanOk("pod", "rm", "--force", "vessel-pod");
+        }
+        // the daemon the pod's first call started is in none of the pod's cgroups, which podman killed
+        String left = runtime.vessel("ps", "--all", "--quiet");
+        assertTrue(ids.stream().noneMatch(id -> left.contains(id.substring(0, 12))),
+                "the pod's containers are left in Vessel: " + left);
     }
 
     private static void awaitExecOutput(String id, String expected, String... command) throws Exception {

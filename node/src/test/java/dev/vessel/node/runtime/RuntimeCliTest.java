@@ -573,23 +573,31 @@ class RuntimeCliTest {
         }
     }
 
-    /** A path to the host's own namespace would share it (as listing none would), and one to nothing fails early. */
+    /**
+     * A path to the host's own namespace would share it (as listing none would, or the network host), and one to
+     * nothing fails early: IPC's, and the network's (a podman pod's member names its infra's, which must never be
+     * taken for the host's).
+     */
     @Test
     void theHostsNamespaceAndAMissingOneAreRefusedNamingTheField() throws Exception {
-        for (String path : List.of("/proc/" + ProcessHandle.current().pid() + "/ns/ipc", "/proc/self/ns/ipc",
-                tmp.resolve("no-namespace").toString())) {
-            Path bundle = runtime.bundle("joins-host-" + path.hashCode(), rootfs, "true");
+        String self = "/proc/" + ProcessHandle.current().pid();
+        String nowhere = tmp.resolve("no-namespace").toString();
+        for (String[] c : new String[][] {{"ipc", self + "/ns/ipc", "namespace_paths[ipc]", "is the host's ipc"},
+                {"ipc", "/proc/self/ns/ipc", "namespace_paths[ipc]", "is the host's ipc"},
+                {"ipc", nowhere, "namespace_paths[ipc]", "is no namespace to join"},
+                {"network", self + "/ns/net", "network_namespace_path", "is the host's net"},
+                {"network", nowhere, "network_namespace_path", "is no namespace to join"}}) {
+            Path bundle = runtime.bundle("joins-host-" + c[0] + c[1].hashCode(), rootfs, "true");
             editConfig(bundle, config -> {
                 for (JsonNode ns : config.path("linux").path("namespaces")) {
-                    if (ns.path("type").asText().equals("ipc")) {
-                        ((ObjectNode) ns).put("path", path);
+                    if (ns.path("type").asText().equals(c[0])) {
+                        ((ObjectNode) ns).put("path", c[1]);
                     }
                 }
             });
             RuntimeFixture.Result r = runtime.run("create", "--bundle", bundle.toString(), "joins-host");
-            assertEquals(1, r.exitCode(), path);
-            assertTrue(r.stderr().contains("namespace_paths[ipc]") && r.stderr().contains(path.startsWith("/proc")
-                    ? "is the host's ipc namespace" : "is no namespace to join"), r.stderr());
+            assertEquals(1, r.exitCode(), c[1]);
+            assertTrue(r.stderr().contains(c[2]) && r.stderr().contains(c[3]), r.stderr());
             assertEquals(1, runtime.run("state", "joins-host").exitCode(), "nothing is left of a refused create");
         }
     }
