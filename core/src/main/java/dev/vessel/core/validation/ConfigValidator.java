@@ -91,6 +91,7 @@ public final class ConfigValidator {
     /** What glibc's resolver reads at most (MAXNS is 3; more search domains than this are a mistake). */
     static final int MAX_DNS_SERVERS = 3, MAX_DNS_SEARCH = 32, MAX_DNS_OPTIONS = 32, MAX_EXTRA_HOSTS = 256;
     private static final Pattern USER_PART = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}");
+    private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}");
     private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}");
     private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     /** One level of a cgroup path: what engines use (podman's libpod-ID, Kubernetes' pod<uid>, containerd's namespace). */
@@ -207,6 +208,13 @@ public final class ConfigValidator {
             }
             if (!c.getUser().isEmpty()) {
                 user(c.getUser());
+            }
+            for (int i = 0; i < c.getAdditionalGroupsCount(); i++) {
+                String group = c.getAdditionalGroups(i);
+                if (!GROUP_NAME.matcher(group).matches()) {
+                    fail("additional_groups[" + i + "]", Quoted.of(group) + " must be a group's name (a letter or '_',"
+                            + " then letters, digits, '_', '.' or '-'; at most 32): a number goes in additional_gids");
+                }
             }
             Set<String> targets = volumes(c.getVolumesList(), isolation);
             devices(c, targets);

@@ -80,7 +80,7 @@ final class ExecPlans {
         if (!exec.getUser().isEmpty()) {
             // the container's own /etc/passwd and /etc/group: those of the task's root
             UserResolver.ResolvedUser user = UserResolver.resolve(exec.getUser(), container.getAdditionalGidsList(),
-                    List.of(taskProc.resolve("root")));
+                    container.getAdditionalGroupsList(), List.of(taskProc.resolve("root")));
             uid = user.uid();
             gid = user.gid();
             groups = user.supplementaryGids();

@@ -108,7 +108,8 @@ public final class PlanBuilder {
                 ? Stream.concat(Stream.of(info.getRootfsLayers().getUpper()),
                         info.getRootfsLayers().getLowerList().stream()).map(Path::of).toList()
                 : rootfs.stream().toList();
-        UserResolver.ResolvedUser user = UserResolver.resolve(config.getUser(), config.getAdditionalGidsList(), userRoots);
+        UserResolver.ResolvedUser user = UserResolver.resolve(config.getUser(), config.getAdditionalGidsList(),
+                config.getAdditionalGroupsList(), userRoots);
         String hostname = !info.getHostname().isEmpty() ? info.getHostname() : config.getHostname();
         String cwd = !info.getWorkingDir().isEmpty() ? info.getWorkingDir()
                 : !config.getWorkingDir().isEmpty() ? config.getWorkingDir() : "/";

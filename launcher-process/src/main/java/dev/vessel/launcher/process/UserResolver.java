@@ -15,7 +15,7 @@ import java.util.Set;
  * Resolves a config's {@code user} ("uid[:gid]" or "name[:group]", as in an OCI image config)
  * against the container's own {@code /etc/passwd} and {@code /etc/group}, the way runc does:
  * numeric ids need no entry, names must exist, supplementary groups are the primary group plus
- * the user's memberships in /etc/group plus the config's additional gids.
+ * the user's memberships in /etc/group plus the config's additional gids and groups (by name, which must exist).
  */
 final class UserResolver {
     /** The credentials the task runs with. */
@@ -35,11 +35,13 @@ final class UserResolver {
      * @param roots where the container's {@code /etc} lies: its rootfs, or an overlay not mounted yet as
      *              its directories, top first (the first that has a file holds it); none: the host's
      */
-    static ResolvedUser resolve(String user, List<Integer> additionalGids, List<Path> roots) {
+    static ResolvedUser resolve(String user, List<Integer> additionalGids, List<String> additionalGroups,
+            List<Path> roots) {
         Set<Integer> groups = new LinkedHashSet<>();
         if (user.isEmpty()) {
             groups.add(0);
             groups.addAll(additionalGids);
+            groups.addAll(gidsOf(additionalGroups, roots));
             return new ResolvedUser(0, 0, List.copyOf(groups));
         }
         String userPart = user.contains(":") ? user.substring(0, user.indexOf(':')) : user;
@@ -75,7 +77,26 @@ final class UserResolver {
             group(roots).stream().filter(e -> e.members().contains(name)).forEach(e -> groups.add(e.gid()));
         }
         groups.addAll(additionalGids);
+        groups.addAll(gidsOf(additionalGroups, roots));
         return new ResolvedUser(entry.get().uid(), gid, List.copyOf(groups));
+    }
+
+    /** The gids of the groups named, each of which must be in the container's /etc/group. */
+    private static List<Integer> gidsOf(List<String> names, List<Path> roots) {
+        if (names.isEmpty()) {
+            return List.of();
+        }
+        List<GroupEntry> entries = group(roots);
+        List<Integer> gids = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            String field = "additional_groups[" + i + "]";
+            gids.add(entries.stream().filter(e -> e.name().equals(name)).findFirst()
+                    .orElseThrow(() -> VesselException.invalid(field, "no group '" + name
+                            + "' in the container's /etc/group"))
+                    .gid());
+        }
+        return gids;
     }
 
     private static boolean isNumeric(String s) {

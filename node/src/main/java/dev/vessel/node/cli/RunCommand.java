@@ -100,8 +100,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pidfile", paramLabel = "FILE", description = "write the task's pid (on the host; a VM task's:"
             + " its emulator's) to FILE once it runs")
     private Path pidfile;
-    @Option(names = "--group-add", paramLabel = "GID", description = "a supplementary group of the task, by number;"
-            + " repeatable")
+    @Option(names = "--group-add", paramLabel = "GROUP", description = "a supplementary group of the task, by number"
+            + " or by its name in the container's /etc/group; repeatable")
     private List<String> groupAdd = new ArrayList<>();
     @Option(names = "--cidfile", paramLabel = "FILE", description = "write the container's id to FILE, which must"
             + " not exist")
@@ -437,13 +437,18 @@ final class RunCommand implements Callable<Integer> {
 
     /** --workdir, --user, --group-add, --hostname, --ulimit, --device, --platform: what the task runs as and with. */
     private void process(ObjectNode body) {
-        for (String gid : groupAdd) {
-            if (!gid.matches("[0-9]{1,10}") || Long.parseLong(gid) > 0xFFFF_FFFEL) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--group-add: '" + gid + "' must be a"
-                        + " numeric gid (0 to 4294967294); a group's name is not looked up");
+        for (String group : groupAdd) {
+            if (!group.matches("[0-9]+")) { // a name: the daemon checks it, the task's start looks it up
+                (body.has("additional_groups") ? (ArrayNode) body.get("additional_groups")
+                        : body.putArray("additional_groups")).add(group);
+                continue;
+            }
+            if (group.length() > 10 || Long.parseLong(group) > 0xFFFF_FFFEL) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--group-add: '" + group + "' is not a"
+                        + " gid (0 to 4294967294)");
             }
             (body.has("additional_gids") ? (ArrayNode) body.get("additional_gids") : body.putArray("additional_gids"))
-                    .add(Long.parseLong(gid));
+                    .add(Long.parseLong(group));
         }
         if (workdir != null) {
             if (!workdir.startsWith("/")) {

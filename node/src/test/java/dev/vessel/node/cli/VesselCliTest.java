@@ -1,6 +1,7 @@
 package dev.vessel.node.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -307,7 +308,7 @@ class VesselCliTest {
     }
 
     @Test
-    void pidfileHoldsTheTasksPidAndGroupAddGivesSupplementaryGroups() throws Exception {
+    void pidfileHoldsTheTasksPidAndGroupAddGivesSupplementaryGroupsByNumberOrName() throws Exception {
         Path pidfile = tmp.resolve("cli-pid.pid");
         Result r = vessel("run", "-d", "--name", "cli-pid", "--pidfile", pidfile.toString(), "--group-add", "1234",
                 "--group-add", "5", "--rootfs", rootfs.toString(), "sh", "-c", "id -G; exec sleep 300");
@@ -320,14 +321,36 @@ class VesselCliTest {
             while (vessel("logs", "cli-pid").out().isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
-            assertEquals(List.of("0", "5", "1234"), List.of(vessel("logs", "cli-pid").out().strip().split(" ")).stream()
-                    .sorted(java.util.Comparator.comparingLong(Long::parseLong)).toList());
+            assertEquals(List.of(0L, 5L, 1234L), sortedIds(vessel("logs", "cli-pid").out()));
         } finally {
             vessel("rm", "-f", "cli-pid");
         }
-        Result named = vessel("run", "--rm", "--group-add", "wheel", "--rootfs", rootfs.toString(), "true");
-        assertEquals(125, named.code(), named::toString);
-        assertTrue(named.err().contains("--group-add: 'wheel' must be a numeric gid"), named::toString);
+        // by name, as podman: looked up in the container's /etc/group, for the task and an exec with a user
+        Result named = vessel("run", "-d", "--name", "cli-groups", "--group-add", "extra", "--group-add", "7",
+                "--rootfs", rootfs.toString(), "sh", "-c", "id -G > /tmp/groups; exec sleep 300");
+        assertEquals(0, named.code(), named::toString);
+        try {
+            Result ids = vessel("exec", "cli-groups", "sh", "-c", "while [ ! -s /tmp/groups ]; do sleep 0.1; done;"
+                    + " cat /tmp/groups");
+            assertEquals(List.of(0L, 7L, 2000L), sortedIds(ids.out()), ids::toString);
+            Result asApp = vessel("exec", "--user", "app", "cli-groups", "id", "-G");
+            assertEquals(List.of(7L, 1000L, 2000L), sortedIds(asApp.out()), "app's own groups and the container's");
+        } finally {
+            vessel("rm", "-f", "cli-groups");
+        }
+        String before = vessel("ps", "--all", "--quiet").out();
+        Result unknown = vessel("run", "--rm", "--group-add", "wheel", "--rootfs", rootfs.toString(), "true");
+        assertNotEquals(0, unknown.code(), unknown::toString);
+        assertTrue(unknown.err().contains("additional_groups[0]") && unknown.err().contains("no group 'wheel'"),
+                unknown::toString);
+        Result malformed = vessel("run", "--rm", "--group-add", "1x", "--rootfs", rootfs.toString(), "true");
+        assertTrue(malformed.err().contains("additional_groups[0]: '1x' must be a group's name"), malformed::toString);
+        assertEquals(before, vessel("ps", "--all", "--quiet").out(), "a refused run left a container");
+    }
+
+    /** What {@code id -G} printed, in numeric order (the kernel keeps a process's groups sorted). */
+    private static List<Long> sortedIds(String printed) {
+        return List.of(printed.strip().split(" ")).stream().map(Long::parseLong).sorted().toList();
     }
 
     @Test
