@@ -54,15 +54,20 @@ class MachineLifecycleTest {
                 "    - {name: " + image.defaultUser() + ", password: " + PASSWORD + ", type: text}",
                 "runcmd:",
                 "  - [sh, -c, 'echo first-boot > /var/lib/vessel-first-boot && sync']",
+                "  - [sh, -c, 'echo \"VESSEL-VDB $(cat /sys/block/vdb/size)\" > /dev/ttyS0']",
                 "  - [sh, -c, 'echo \"VESSEL-RUNCMD $(hostname) $(cat /home/" + image.defaultUser()
                         + "/.ssh/authorized_keys)\" > /dev/ttyS0']",
                 ""));
 
+        // a qcow2 data disk of 64 MiB: the guest sees its virtual size (as raw it would see the file's few KiB)
+        Path data = node.dir.resolve("data.qcow2");
+        VmNode.run("qemu-img", "create", "-q", "-f", "qcow2", data.toString(), "64M");
         VmNode.Cli create = node.cli("vm", "create", "web", "--image", image.disk().toString(), "--memory", "1g",
-                "--cpu-shares", "512", "--ssh-key", key.toString(), "--user-data", userData.toString(),
+                "--disk", data + ",format=qcow2", "--cpu-shares", "512", "--ssh-key", key.toString(), "--user-data", userData.toString(),
                 "--hostname", "vessel-web");
         assertEquals(0, create.code(), create::toString);
         awaitConsole("web", "VESSEL-RUNCMD vessel-web " + KEY);
+        awaitConsole("web", "VESSEL-VDB 131072");
         JsonNode running = node.vm("web");
         assertEquals("running", running.path("state").asText(), running::toString);
         Path disk = Path.of(running.path("disk").asText());

@@ -87,8 +87,9 @@ final class VmCommand implements Runnable {
         @Option(names = "--gpus", paramLabel = "N|ADDR,…", description = "whole GPUs passed through with their IOMMU"
                 + " groups (VFIO): a count or PCI addresses (vessel info lists them)")
         private String gpus;
-        @Option(names = "--disk", paramLabel = "FILE[:ro]", description = "a further disk (raw image or block device)")
-        private List<String> disks = new ArrayList<>();
+        @Option(names = "--disk", paramLabel = "FILE[,ro][,format=raw|qcow2]", converter = VmFlags.DiskConverter.class,
+                description = "a further disk: an image (never probed: raw unless format=qcow2) or a block device")
+        private List<VmFlags.Disk> disks = new ArrayList<>();
 
         @Override
         public Integer call() throws IOException {
@@ -139,10 +140,12 @@ final class VmCommand implements Runnable {
                 }
             }
             ArrayNode attachedDisks = body.putArray("disks");
-            for (String disk : disks) {
-                boolean readOnly = disk.endsWith(":ro");
-                String file = readOnly ? disk.substring(0, disk.length() - 3) : disk;
-                attachedDisks.addObject().put("path", Path.of(file).toAbsolutePath().toString()).put("read_only", readOnly);
+            for (VmFlags.Disk disk : disks) {
+                if (disk.target() != null || disk.fsType() != null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--disk: a full VM mounts its disks"
+                            + " itself: give no target or fs");
+                }
+                disk.putInto(attachedDisks);
             }
             JsonNode created = vm.vessel.client().call("POST", "/v1/vms", body.toString());
             vm.vessel.out.println(created.path("name").asText());

@@ -46,8 +46,21 @@ final class VmFlags {
             + " and modes, as a process container sees it (virtio-fs); default: 9p as the emulator's own user")
     private boolean keepRootfsOwners;
 
-    /** One {@code --vm-disk}: the API's {@code VmDisk}. */
+    /** One {@code --vm-disk} (or {@code vm create --disk}): the API's {@code VmDisk}. */
     record Disk(String path, String target, boolean readOnly, String format, String fsType) {
+        /** Adds it to a request's {@code disks}. */
+        void putInto(ArrayNode disks) {
+            ObjectNode disk = disks.addObject().put("path", path).put("read_only", readOnly);
+            if (target != null) {
+                disk.put("target", target);
+            }
+            if (format != null) {
+                disk.put("format", format);
+            }
+            if (fsType != null) {
+                disk.put("fs_type", fsType);
+            }
+        }
     }
 
     /**
@@ -87,18 +100,7 @@ final class VmFlags {
         }
         if (!disks.isEmpty()) {
             ArrayNode list = options.putArray("disks");
-            for (Disk d : disks) {
-                ObjectNode disk = list.addObject().put("path", d.path()).put("read_only", d.readOnly());
-                if (d.target() != null) {
-                    disk.put("target", d.target());
-                }
-                if (d.format() != null) {
-                    disk.put("format", d.format());
-                }
-                if (d.fsType() != null) {
-                    disk.put("fs_type", d.fsType());
-                }
-            }
+            disks.forEach(d -> d.putInto(list));
         }
         if (keepRootfsOwners) {
             options.put("keep_rootfs_owners", true);

@@ -156,6 +156,15 @@ class PodmanTest {
         }
     }
 
+    /** podman run --init: its catatonit, bound from the host, is the task's pid 1; the exit code is the command's. */
+    @Test
+    void initMakesPodmansCatatonitTheTasksPidOne() throws Exception {
+        PodmanFixture.Result r = podman("run", "--rm", "--network", "none", "--init", IMAGE, "sh", "-c",
+                "tr '\\0' ' ' < /proc/1/cmdline; exit 3");
+        assertEquals(3, r.exitCode(), r::output);
+        assertTrue(r.output().startsWith("/run/podman-init -- sh -c"), r.output());
+    }
+
     /**
      * A podman pod: its infra container (podman's own pause image, catatonit) holds the network, IPC and UTS
      * namespaces, and every member joins them through the runtime; removing the pod leaves Vessel nothing. Run
