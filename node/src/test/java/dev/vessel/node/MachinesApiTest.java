@@ -84,6 +84,8 @@ class MachinesApiTest {
         assertRefused(api.post("/v1/vms/web/start", ""), 404, null);
         assertRefused(api.delete("/v1/vms/web"), 404, null);
         assertRefused(api.post("/v1/vms/web/reboot", ""), 404, null);
+        assertRefused(api.post("/v1/vms/web/update", "{\"cpu_shares\": 2048}"), 404, null);
+        assertRefused(api.post("/v1/vms/web/update", "{\"vcpus\": 2}"), 400, "vcpus");
         assertRefused(api.get("/v1/vms/web/logs?follow=1"), 404, null);
         assertRefused(api.post("/v1/vms/web/console", ""), 400, "Upgrade");
         assertEquals("[]", JSON.readTree(api.get("/v1/containers").body()).get("containers").toString(),

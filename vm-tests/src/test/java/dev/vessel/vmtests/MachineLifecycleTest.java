@@ -73,11 +73,14 @@ class MachineLifecycleTest {
         Path disk = Path.of(running.path("disk").asText());
         assertTrue(Files.isRegularFile(disk), "no disk at " + disk);
         long qemu = running.path("boot").path("pid").asLong();
-        // its weight on the host, as OpenStack's quota:cpu_shares; an update changes it live, and nothing else
+        // its weight on the host, as OpenStack's quota:cpu_shares; vm update changes it live and for later boots
         assertEquals(512, VmNode.domainCpuShares(qemu));
-        VmNode.Cli weighed = node.cli("update", "--cpu-shares", "2048", "vm-web");
+        VmNode.Cli weighed = node.cli("vm", "update", "--cpu-shares", "2048", "web");
         assertEquals(0, weighed.code(), weighed::toString);
         assertEquals(2048, VmNode.domainCpuShares(qemu));
+        VmNode.Cli light = node.cli("vm", "update", "--cpu-shares", "1", "web");
+        assertTrue(light.err().contains("cpu_shares") && light.err().contains("from 2 to 262144"), light::toString);
+        // its boot's update changes the weight alone: its vCPUs and memory are its machine's
         VmNode.Cli resized = node.cli("update", "--memory", "2g", "vm-web");
         assertNotEquals(0, resized.code());
         assertTrue(resized.err().contains("resources") && resized.err().contains("full VM"), resized::toString);
@@ -141,6 +144,8 @@ class MachineLifecycleTest {
         assertEquals(0, start.code(), start::toString);
         String again = awaitConsole("web", "VESSEL-BOOT ");
         assertTrue(again.contains("VESSEL-BOOT first-boot"), () -> "the first boot's file is gone:\n" + again);
+        assertEquals(2048, VmNode.domainCpuShares(node.vm("web").path("boot").path("pid").asLong()),
+                "the updated weight is the next boot's");
         // a hard reboot is a fresh boot of the same disk
         long secondQemu = node.vm("web").path("boot").path("pid").asLong();
         VmNode.Cli reboot = node.cli("vm", "reboot", "--force", "web");

@@ -157,6 +157,7 @@ public final class ApiServer implements AutoCloseable {
                 .add(HttpMethod.GET, "/v1/vms/{name}", vms::inspect)
                 .add(HttpMethod.DELETE, "/v1/vms/{name}", vms::delete)
                 .add(HttpMethod.POST, "/v1/vms/{name}/start", vms::start)
+                .add(HttpMethod.POST, "/v1/vms/{name}/update", vms::update)
                 .add(HttpMethod.POST, "/v1/vms/{name}/stop", vms::stop)
                 .add(HttpMethod.POST, "/v1/vms/{name}/reboot", vms::reboot)
                 .add(HttpMethod.GET, "/v1/vms/{name}/logs", vms::logs)

@@ -3,6 +3,7 @@ package dev.vessel.node.api;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vessel.core.model.MachineImageRequest;
 import dev.vessel.core.model.MachineRequest;
+import dev.vessel.core.model.MachineUpdate;
 import dev.vessel.launcher.process.LogReader;
 import dev.vessel.core.model.MachineSnapshotRequest;
 import dev.vessel.launcher.vm.machine.BaseImage;
@@ -56,6 +57,12 @@ final class MachinesApi {
         disk.ifPresent(d -> json.put("disk_file_bytes", d.fileBytes()).put("disk_size_bytes", d.virtualSizeBytes()));
         putSnapshots(json, disk.map(DiskSnapshots.Listing::snapshots).orElse(List.of()));
         ex.json(HttpResponseStatus.OK, json.toString());
+    }
+
+    /** {@code MachineUpdate}: kept for every boot, applied to a running one at once. */
+    void update(Exchange ex) throws IOException {
+        MachineUpdate update = ProtoJson.merge(ProtoJson.readObject(ex.body()), MachineUpdate.newBuilder(), "").build();
+        ex.json(HttpResponseStatus.OK, print(machines.update(ex.param("name"), update)));
     }
 
     void start(Exchange ex) throws IOException {

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code vessel vm}: long-lived VMs booted from cloud images ({@code /v1/vms}). */
 @Command(name = "vm", mixinStandardHelpOptions = true, description = "Manage long-lived VMs booted from cloud images.",
-        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Reboot.class,
+        subcommands = {VmCommand.Create.class, VmCommand.Update.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Reboot.class,
                 VmCommand.Rm.class, VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class, VmCommand.Console.class,
                 VmCommand.Snapshot.class, VmCommand.Restore.class, VmCommand.Image.class})
 final class VmCommand implements Runnable {
@@ -32,8 +32,8 @@ final class VmCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: create, start, stop, reboot, rm,"
-                + " ls, inspect, logs, console, snapshot, restore or image");
+        throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: create, update, start, stop,"
+                + " reboot, rm, ls, inspect, logs, console, snapshot, restore or image");
     }
 
     private static String path(String name) {
@@ -159,6 +159,28 @@ final class VmCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), option + ": cannot read " + file + ": "
                         + e.getMessage());
             }
+        }
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true,
+            description = "Change VMs' CPU weight: kept for every boot, applied to a running one at once.")
+    static final class Update implements Callable<Integer> {
+        @ParentCommand
+        private VmCommand vm;
+        @Option(names = "--cpu-shares", paramLabel = "N", required = true,
+                description = "its CPU weight on the host against other VMs (2-262144; 0: the default, 1024)")
+        private long cpuShares;
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        private List<String> names;
+
+        @Override
+        public Integer call() {
+            String body = CliJson.JSON.createObjectNode().put("cpu_shares", cpuShares).toString();
+            for (String name : names) {
+                vm.vessel.client().call("POST", path(name) + "/update", body);
+                vm.vessel.out.println(name);
+            }
+            return 0;
         }
     }
 

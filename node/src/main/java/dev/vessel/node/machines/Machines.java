@@ -8,11 +8,13 @@ import dev.vessel.core.model.ContainerState;
 import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.model.MachineRequest;
+import dev.vessel.core.model.MachineUpdate;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Containerizer;
+import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.TtyDevice;
 import java.io.IOException;
@@ -184,6 +186,28 @@ public final class Machines {
             throw VesselException.internal("name", "cannot open the console of the VM '" + name + "' (" + pty + "): "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Changes what {@code update} gives of the VM: its record, so every later boot has it, and a running boot at once
+     * (its resources, as {@code containerConfig} makes them). A change the running boot refuses leaves the record as
+     * it was; a crash between the two leaves the boot's change alone, which the next boot undoes.
+     */
+    public synchronized Machine update(String name, MachineUpdate update) throws IOException {
+        Machine machine = get(name);
+        long shares = update.getCpuShares();
+        if (shares != 0 && (shares < ConfigValidator.MIN_CPU_SHARES || shares > ConfigValidator.MAX_CPU_SHARES)) {
+            throw VesselException.invalid("cpu_shares", shares + " is not a CPU weight from "
+                    + ConfigValidator.MIN_CPU_SHARES + " to " + ConfigValidator.MAX_CPU_SHARES + " (0: 1024)");
+        }
+        MachineRequest changed = machine.request().toBuilder().setCpuShares(shares).build();
+        if (machine.state().equals("running")) {
+            String boot = containerId(name);
+            containerizer.update(boot, containerizer.config(boot).getResources().toBuilder().setCpuShares(shares)
+                    .build());
+        }
+        records.write(changed);
+        return get(name);
     }
 
     /** Removes the VM: its boot (a running one only with {@code force}), its disk and its directory. */
