@@ -21,9 +21,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code vessel vm}: long-lived VMs booted from cloud images ({@code /v1/vms}). */
 @Command(name = "vm", mixinStandardHelpOptions = true, description = "Manage long-lived VMs booted from cloud images.",
-        subcommands = {VmCommand.Create.class, VmCommand.Update.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Reboot.class,
-                VmCommand.Rm.class, VmCommand.Ls.class, VmCommand.Inspect.class, VmCommand.Logs.class, VmCommand.Console.class,
-                VmCommand.Snapshot.class, VmCommand.Restore.class, VmCommand.Image.class})
+        subcommands = {VmCommand.Create.class, VmCommand.Update.class, VmCommand.Start.class, VmCommand.Stop.class,
+                VmCommand.Reboot.class, VmCommand.Rm.class, VmCommand.Ls.class, VmCommand.Inspect.class,
+                VmCommand.Logs.class, VmCommand.Console.class, VmCommand.Snapshot.class, VmCommand.Restore.class,
+                VmCommand.Image.class})
 final class VmCommand implements Runnable {
     @ParentCommand
     Vessel vessel;
