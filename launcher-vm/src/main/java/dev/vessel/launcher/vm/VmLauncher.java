@@ -113,10 +113,12 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      * when the pod's task is found again, ended when it is not.
      */
     private final Map<String, List<PodMemberTask>> awaitingPod = new ConcurrentHashMap<>();
+    /** A full VM that runs now, and its disk, whose snapshots its QEMU takes. */
+    private record RunningMachine(MachineTask task, LiveDiskSnapshots disk) {
+    }
+
     /** The full VMs that run now, by container id. */
-    private final Map<String, MachineTask> machines = new ConcurrentHashMap<>();
-    /** The disks of the full VMs that run now, by container id: their QEMUs take their snapshots. */
-    private final Map<String, LiveDiskSnapshots> runningMachines = new ConcurrentHashMap<>();
+    private final Map<String, RunningMachine> runningMachines = new ConcurrentHashMap<>();
     /** Guests booted ahead of demand; null until {@link #startWarmPool}. */
     private volatile WarmPool pool;
     /** The guest template tasks are restored from; null until {@link #startTemplates}. */
@@ -175,7 +177,10 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
             return Optional.of(task);
         }
         PodMemberTask member = members.get(containerId);
-        return Optional.ofNullable(member != null ? member : machines.get(containerId));
+        if (member != null) {
+            return Optional.of(member);
+        }
+        return Optional.ofNullable(runningMachines.get(containerId)).map(RunningMachine::task);
     }
 
     /**
@@ -195,7 +200,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      * when that container has no running machine.
      */
     public Optional<DiskSnapshots.Writer> runningMachineDisk(String containerId) {
-        return Optional.ofNullable(runningMachines.get(containerId));
+        return Optional.ofNullable(runningMachines.get(containerId)).map(RunningMachine::disk);
     }
 
     /**
@@ -967,13 +972,10 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     private MachineTask trackMachine(String containerId, VmTaskCheckpoint checkpoint, Path disk) throws IOException {
         MachineTask task = new MachineTask(containerId, checkpoint.getDomainUuid(), libvirt, cgroupPartition,
                 QemuProcess.of(checkpoint.getDomainName()));
-        LiveDiskSnapshots snapshots = new LiveDiskSnapshots(libvirt, checkpoint.getDomainUuid(), disk);
-        runningMachines.put(containerId, snapshots);
-        machines.put(containerId, task);
-        task.exit().whenComplete((t, e) -> {
-            runningMachines.remove(containerId, snapshots);
-            machines.remove(containerId, task);
-        });
+        RunningMachine running = new RunningMachine(task, new LiveDiskSnapshots(libvirt, checkpoint.getDomainUuid(),
+                disk));
+        runningMachines.put(containerId, running);
+        task.exit().whenComplete((t, e) -> runningMachines.remove(containerId, running));
         return task;
     }
 
