@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.linux.PosixAcls;
+import dev.vessel.node.ApiClient;
 import dev.vessel.node.DaemonProcess;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,6 +55,11 @@ final class MachineDaemon implements AutoCloseable {
     /** The CLI with pipes to its stdin, stdout and stderr, for an interactive command. */
     Process cliProcess(String... args) throws IOException {
         return VmNode.cliProcess(daemon.socket, args);
+    }
+
+    /** The daemon's API. */
+    ApiClient api() {
+        return ApiClient.unix(daemon.socket);
     }
 
     /** {@code vessel vm inspect NAME}, which must succeed. */

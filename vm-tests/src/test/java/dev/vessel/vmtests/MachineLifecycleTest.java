@@ -85,6 +85,11 @@ class MachineLifecycleTest {
         assertNotEquals(0, resized.code());
         assertTrue(resized.err().contains("resources") && resized.err().contains("full VM"), resized::toString);
         assertEquals(2048, VmNode.domainCpuShares(qemu), "a refused update changed the weight");
+        // its statistics are its QEMU's: booting the guest took CPU time, and the guest holds memory
+        String stats = node.api().get("/v1/containers/vm-web/stats").body();
+        JsonNode usage = new com.fasterxml.jackson.databind.ObjectMapper().readTree(stats);
+        assertTrue(usage.path("cpu_nanos").asLong() > 1_000_000_000L
+                && usage.path("memory_usage_bytes").asLong() > (64L << 20), stats);
 
         // the serial console, interactively: log in, run a command, detach with Ctrl-]; one user at a time
         Process console = node.cliProcess("vm", "console", "web");

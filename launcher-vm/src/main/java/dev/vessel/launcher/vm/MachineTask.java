@@ -10,6 +10,9 @@ import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.QemuProcess;
+import dev.vessel.linux.ProcessCpu;
+import dev.vessel.linux.ProcessMemory;
+import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -17,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  * (QEMU exiting) is its end, with exit code 0. SIGTERM and SIGINT press the ACPI power button (an
  * orderly shutdown the guest may take its time over); SIGKILL pulls the plug. A guest reboot is no
  * end: libvirt restarts the same QEMU's machine. An update changes its CPU weight on the host; its vCPUs and memory
- * are its machine's, as it booted.
+ * are its machine's, as it booted. Its usage is its QEMU's.
  */
 final class MachineTask implements LaunchedTask, RunningVm {
     private static final int SIGINT = 2;
@@ -127,10 +130,20 @@ final class MachineTask implements LaunchedTask, RunningVm {
         libvirt.setCpuWeight(domainUuid, partition.cpuWeight(resources));
     }
 
-    /** None: what runs in a full VM is its own, measured by no isolator of Vessel's. */
+    /**
+     * Its QEMU as the host sees it: the CPU time of its vCPUs and its emulator's own threads, and its resident memory
+     * (what runs in the guest is its own, measured by no isolator of Vessel's). None once QEMU is gone.
+     */
     @Override
     public ResourceStatistics usage() {
-        return ResourceStatistics.getDefaultInstance();
+        try {
+            ProcessCpu cpu = ProcessCpu.of(qemu.pid());
+            return ResourceStatistics.newBuilder().setCpuUserSeconds(cpu.userSeconds())
+                    .setCpuSystemSeconds(cpu.systemSeconds())
+                    .setMemoryUsageBytes(ProcessMemory.of(qemu.pid()).rssBytes()).build();
+        } catch (IOException e) {
+            return ResourceStatistics.getDefaultInstance(); // it ended meanwhile
+        }
     }
 
     @Override
