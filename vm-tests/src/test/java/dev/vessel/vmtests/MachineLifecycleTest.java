@@ -63,7 +63,8 @@ class MachineLifecycleTest {
         Path data = node.dir.resolve("data.qcow2");
         VmNode.run("qemu-img", "create", "-q", "-f", "qcow2", data.toString(), "64M");
         VmNode.Cli create = node.cli("vm", "create", "web", "--image", image.disk().toString(), "--memory", "1g",
-                "--disk", data + ",format=qcow2", "--cpu-shares", "512", "--ssh-key", key.toString(), "--user-data", userData.toString(),
+                "--disk", data + ",format=qcow2", "--cpu-shares", "512", "--ssh-key", key.toString(),
+                "--user-data", userData.toString(),
                 "--hostname", "vessel-web");
         assertEquals(0, create.code(), create::toString);
         awaitConsole("web", "VESSEL-RUNCMD vessel-web " + KEY);
