@@ -1,6 +1,7 @@
 package dev.vessel.core.cpu;
 
 import dev.vessel.core.model.Resources;
+import java.util.Optional;
 
 /**
  * A container's CPU weight against the others when CPU is scarce: the one rule for a process container's cgroup and
@@ -9,6 +10,8 @@ import dev.vessel.core.model.Resources;
 public final class CpuWeight {
     /** The kernel's weight of a cgroup nobody set: one CPU's worth. */
     public static final long DEFAULT_SHARES = 1024;
+    /** What cgroup v1's {@code cpu.shares} takes. */
+    public static final long MIN_SHARES = 2, MAX_SHARES = 262_144;
 
     private CpuWeight() {
     }
@@ -20,6 +23,12 @@ public final class CpuWeight {
         }
         double cpus = resources.getCpus();
         return cpus > 0 ? Math.max(2, Math.round(cpus * DEFAULT_SHARES)) : DEFAULT_SHARES;
+    }
+
+    /** What is wrong with {@code shares} as a weight someone asked for; empty when it is one. */
+    public static Optional<String> problem(long shares) {
+        return shares >= MIN_SHARES && shares <= MAX_SHARES ? Optional.empty()
+                : Optional.of(shares + " is not a CPU weight from " + MIN_SHARES + " to " + MAX_SHARES);
     }
 
     /** The mapping runc and systemd use from v1 shares [2, 262144] to v2 weight [1, 10000]. */

@@ -1,6 +1,7 @@
 package dev.vessel.core.validation;
 
 import dev.vessel.core.cpu.CpuList;
+import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.device.ContainerDevices;
 import dev.vessel.core.device.HostDevice;
 import dev.vessel.core.error.Quoted;
@@ -71,7 +72,6 @@ public final class ConfigValidator {
     static final int MAX_INSTANCE_ID = 128;
     public static final double MIN_CPUS = 0.01;
     /** cgroup v1's cpu.shares range, which the v2 weight is mapped from. */
-    public static final long MIN_CPU_SHARES = 2, MAX_CPU_SHARES = 262_144;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     /** What a host-path volume's bind may add: the flags that only take rights away. */
@@ -510,9 +510,8 @@ public final class ConfigValidator {
             } else if (cpus > capacity.cpus()) {
                 fail("resources.cpus", cpus + " exceeds this node's " + capacity.cpus() + " CPUs");
             }
-            if (r.getCpuShares() != 0 && (r.getCpuShares() < MIN_CPU_SHARES || r.getCpuShares() > MAX_CPU_SHARES)) {
-                fail("resources.cpu_shares", r.getCpuShares() + " is not a CPU weight from " + MIN_CPU_SHARES + " to "
-                        + MAX_CPU_SHARES + " (0: from cpus)");
+            if (r.getCpuShares() != 0) {
+                CpuWeight.problem(r.getCpuShares()).ifPresent(p -> fail("resources.cpu_shares", p + " (0: from cpus)"));
             }
             cpuList("resources.cpuset_cpus", r.getCpusetCpus(), capacity.onlineCpus(), "CPU");
             cpuList("resources.cpuset_mems", r.getCpusetMems(), capacity.memoryNodes(), "memory node");

@@ -1,5 +1,6 @@
 package dev.vessel.node.machines;
 
+import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.CloudInit;
@@ -14,7 +15,6 @@ import dev.vessel.core.model.VmMachine;
 import dev.vessel.core.model.VmOptions;
 import dev.vessel.core.paths.RuntimePaths;
 import dev.vessel.core.spi.Containerizer;
-import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.TtyDevice;
 import java.io.IOException;
@@ -196,9 +196,10 @@ public final class Machines {
     public synchronized Machine update(String name, MachineUpdate update) throws IOException {
         Machine machine = get(name);
         long shares = update.getCpuShares();
-        if (shares != 0 && (shares < ConfigValidator.MIN_CPU_SHARES || shares > ConfigValidator.MAX_CPU_SHARES)) {
-            throw VesselException.invalid("cpu_shares", shares + " is not a CPU weight from "
-                    + ConfigValidator.MIN_CPU_SHARES + " to " + ConfigValidator.MAX_CPU_SHARES + " (0: 1024)");
+        if (shares != 0) {
+            CpuWeight.problem(shares).ifPresent(p -> {
+                throw VesselException.invalid("cpu_shares", p + " (0: 1024)");
+            });
         }
         MachineRequest changed = machine.request().toBuilder().setCpuShares(shares).build();
         if (machine.state().equals("running")) {

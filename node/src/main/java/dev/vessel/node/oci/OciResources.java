@@ -1,9 +1,9 @@
 package dev.vessel.node.oci;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Resources;
-import dev.vessel.core.validation.ConfigValidator;
 import java.util.Iterator;
 import java.util.Set;
 import java.util.function.BiFunction;
@@ -102,10 +102,9 @@ public final class OciResources {
         }
         long shares = number(cpu, "shares", "linux.resources.cpu.shares");
         if (shares != 0) { // containerd sends the kernel's default, 1024; podman's --cpu-shares any
-            if (shares < ConfigValidator.MIN_CPU_SHARES || shares > ConfigValidator.MAX_CPU_SHARES) {
-                throw refused.apply("linux.resources.cpu.shares", shares + " is not a CPU weight from "
-                        + ConfigValidator.MIN_CPU_SHARES + " to " + ConfigValidator.MAX_CPU_SHARES);
-            }
+            CpuWeight.problem(shares).ifPresent(p -> {
+                throw refused.apply("linux.resources.cpu.shares", p);
+            });
             r.setCpuShares(shares);
         }
         long quota = number(cpu, "quota", "linux.resources.cpu.quota");
