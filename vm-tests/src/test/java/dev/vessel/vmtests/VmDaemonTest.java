@@ -1,5 +1,6 @@
 package dev.vessel.vmtests;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.linux.PosixAcls;
@@ -171,6 +172,24 @@ class VmDaemonTest {
         assertEquals(0, ok(api.get("/v1/containers/vm-health"), 200).at("/status/execs").size(), "checks are no execs");
         ok(api.delete("/v1/containers/vm-health?force=1"), 200);
         VmNode.awaitNoDomain("vessel-vm-health");
+    }
+
+    @Test
+    void aVmTaskIsCappedAtItsCpusOnTheHostOnceItsTaskStartsAndAnUpdateMovesOrLiftsTheCap() throws Exception {
+        ApiClient api = ApiClient.unix(daemon.socket);
+        ObjectNode body = (ObjectNode) JSON.readTree(task("vm-capped", "VM", "echo up; exec sleep 600"));
+        body.putObject("resources").put("cpus", 0.5);
+        ok(api.post("/v1/containers", body.toString()), 201);
+        awaitLog(api, "vm-capped", "up\n");
+        long qemu = Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu/vessel-vm-capped.pid")).strip());
+        // the whole VM, vCPUs and QEMU's threads, gets half a CPU of the host, whatever its guest does
+        assertArrayEquals(new long[] {50_000, 100_000}, VmNode.domainCpuQuotaAndPeriod(qemu));
+        ok(api.post("/v1/containers/vm-capped/update", "{\"cpus\": 0.25}"), 200);
+        assertArrayEquals(new long[] {25_000, 100_000}, VmNode.domainCpuQuotaAndPeriod(qemu));
+        ok(api.post("/v1/containers/vm-capped/update", "{}"), 200);
+        assertEquals(-1, VmNode.domainCpuQuotaAndPeriod(qemu)[0], "an update without cpus lifts the cap");
+        ok(api.delete("/v1/containers/vm-capped?force=1"), 200);
+        VmNode.awaitNoDomain("vessel-vm-capped");
     }
 
     private static void awaitHealth(ApiClient api, String id, String status) throws Exception {

@@ -267,9 +267,21 @@ final class VmNode implements AutoCloseable {
 
     /**
      * The CPU weight of the domain whose QEMU is {@code qemuPid}, as the kernel has it: {@code cpu.shares} of the
-     * domain's v1 cpu cgroup (libvirt runs QEMU's main thread in its {@code emulator} child).
+     * domain's v1 cpu cgroup.
      */
     static long domainCpuShares(long qemuPid) throws Exception {
+        return Long.parseLong(Files.readString(domainCpuCgroup(qemuPid).resolve("cpu.shares")).strip());
+    }
+
+    /** The domain's CFS quota and period in µs, as the kernel has them ({@code -1} for the quota: none). */
+    static long[] domainCpuQuotaAndPeriod(long qemuPid) throws Exception {
+        Path cgroup = domainCpuCgroup(qemuPid);
+        return new long[] {Long.parseLong(Files.readString(cgroup.resolve("cpu.cfs_quota_us")).strip()),
+            Long.parseLong(Files.readString(cgroup.resolve("cpu.cfs_period_us")).strip())};
+    }
+
+    /** The domain's v1 cpu cgroup (libvirt runs QEMU's main thread in its {@code emulator} child). */
+    private static Path domainCpuCgroup(long qemuPid) throws Exception {
         String cpuMount = null;
         for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
             String[] halves = line.split(" - ", 2);
@@ -285,8 +297,7 @@ final class VmNode implements AutoCloseable {
             String[] fields = line.split(":", 3);
             if (List.of(fields[1].split(",")).contains("cpu")) {
                 Path cgroup = Path.of(cpuMount + fields[2]);
-                Path domain = cgroup.getFileName().toString().equals("emulator") ? cgroup.getParent() : cgroup;
-                return Long.parseLong(Files.readString(domain.resolve("cpu.shares")).strip());
+                return cgroup.getFileName().toString().equals("emulator") ? cgroup.getParent() : cgroup;
             }
         }
         throw new IllegalStateException("QEMU " + qemuPid + " is in no cpu cgroup");

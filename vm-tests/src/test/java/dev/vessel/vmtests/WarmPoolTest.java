@@ -89,15 +89,17 @@ class WarmPoolTest {
     }
 
     @Test
-    void aWarmGuestTakesItsTasksWeightAndDestroyingTheTaskLeavesNoDomainMountOrFile() throws Exception {
+    void aWarmGuestTakesItsTasksWeightAndCapAndDestroyingTheTaskLeavesNoDomainMountOrFile() throws Exception {
         String warm = awaitWarmGuest(null);
         assertEquals(1024, VmNode.domainCpuShares(qemuPid(warm)), "a warm guest weighs a task without resources");
+        assertEquals(-1, VmNode.domainCpuQuotaAndPeriod(qemuPid(warm))[0], "a waiting warm guest is capped");
         node.containerizer.launch(vmTask("warm-gone", "echo up; sleep 1000")
-                .setResources(Resources.newBuilder().setCpuShares(100)).build());
+                .setResources(Resources.newBuilder().setCpuShares(100).setCpus(0.5)).build());
         node.awaitStdout("warm-gone", "up\n");
         long qemu = node.containerizer.status("warm-gone").getPid();
         assertEquals(qemuPid(warm), qemu, "the task did not get the warm guest");
         assertEquals(100, VmNode.domainCpuShares(qemu), "the guest did not take the task's weight");
+        assertEquals(50_000, VmNode.domainCpuQuotaAndPeriod(qemu)[0], "the guest did not take the task's cap");
         assertTrue(mountsBelow(node.paths.vmPoolDir().resolve(warm)).size() >= 2, "no rootfs bound into the share");
 
         Termination t = node.containerizer.destroy("warm-gone");

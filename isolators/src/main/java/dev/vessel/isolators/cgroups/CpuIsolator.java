@@ -1,5 +1,6 @@
 package dev.vessel.isolators.cgroups;
 
+import dev.vessel.core.cpu.CpuQuota;
 import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.model.LaunchInfo;
 import dev.vessel.core.model.ResourceStatistics;
@@ -14,7 +15,6 @@ import java.util.Map;
  * a CFS quota that caps it at its CPUs (0.5 CPUs: 50 ms of every 100 ms). Usage: CPU time and throttling.
  */
 public final class CpuIsolator extends CgroupControllerIsolator {
-    static final long PERIOD_US = 100_000;
     private static final String CONTROLLER = "cpu";
 
     public CpuIsolator(CgroupsIsolator cgroups) {
@@ -33,17 +33,16 @@ public final class CpuIsolator extends CgroupControllerIsolator {
      * none is already there ({@code max 100000}) and not written again.
      */
     private static void apply(Path dir, int version, Resources resources, boolean fresh) {
-        double cpus = resources.getCpus();
         long shares = CpuWeight.shares(resources);
-        long quota = cpus > 0 ? Math.max(1000, Math.round(cpus * PERIOD_US)) : -1;
+        long quota = CpuQuota.quotaUs(resources.getCpus());
         if (version == 1) {
             CgroupFiles.write(dir, "cpu.shares", Long.toString(shares));
-            CgroupFiles.write(dir, "cpu.cfs_period_us", Long.toString(PERIOD_US));
+            CgroupFiles.write(dir, "cpu.cfs_period_us", Long.toString(CpuQuota.PERIOD_US));
             CgroupFiles.write(dir, "cpu.cfs_quota_us", Long.toString(quota));
         } else {
             CgroupFiles.write(dir, "cpu.weight", Long.toString(CpuWeight.v2Weight(shares)));
             if (quota > 0 || !fresh) {
-                CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + PERIOD_US);
+                CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + CpuQuota.PERIOD_US);
             }
         }
     }

@@ -265,11 +265,17 @@ public final class VmTask implements LaunchedTask, RunningVm {
     }
 
     /**
-     * Has the guest run the task: mount the rootfs share and the volumes, run the in-guest isolators, start it.
-     * A pod's task has no rootfs: the guest runs its pause, whose namespaces the members join.
+     * Has the guest run the task: caps its VM at the task's CPUs on the host (the boot before ran uncapped: it is
+     * Vessel's cost, not the task's), then the guest mounts the rootfs share and the volumes, runs the in-guest
+     * isolators and starts it. A pod's task has no rootfs: the guest runs its pause, whose namespaces the members
+     * join.
      */
     @Override
     public void release() throws Exception {
+        double cpus = config.getResources().getCpus();
+        if (cpus > 0) {
+            libvirt.setCpuLimit(checkpoint.getDomainUuid(), cpus);
+        }
         LaunchTask.Builder launch = LaunchTask.newBuilder().setContainerId(containerId).setConfig(config)
                 .addAllInterfaces(interfaces);
         if (!config.getPod()) {
@@ -305,12 +311,13 @@ public final class VmTask implements LaunchedTask, RunningVm {
     }
 
     /**
-     * Changes the task's CPU weight on the host (its domain's) and its limits inside the guest (the VM's own size
-     * stays as it booted).
+     * Changes the task's CPU weight and limit on the host (its domain's) and its limits inside the guest (the VM's
+     * own size stays as it booted).
      */
     @Override
     public void update(Resources resources) throws Exception {
         libvirt.setCpuWeight(checkpoint.getDomainUuid(), partition.cpuWeight(resources));
+        libvirt.setCpuLimit(checkpoint.getDomainUuid(), resources.getCpus());
         await(agent().request(HostFrame.newBuilder().setUpdate(UpdateResources.newBuilder()
                 .setContainerId(containerId).setResources(resources)), requestTimeout));
     }

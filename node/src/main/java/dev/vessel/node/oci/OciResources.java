@@ -1,6 +1,7 @@
 package dev.vessel.node.oci;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.vessel.core.cpu.CpuQuota;
 import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Resources;
@@ -19,9 +20,6 @@ import java.util.function.BiFunction;
  * leaves no limit as it is, and stretches an existing one as runc's would (its quota kept over the new period).
  */
 public final class OciResources {
-    /** The period Vessel enforces a CPU limit over, and that a quota counts against when none is given. */
-    private static final long DEFAULT_CPU_PERIOD = 100_000;
-
     private final BiFunction<String, String, VesselException> refused;
 
     /** {@code refused} makes the error of a JSON path and its problem (a bundle's names its file). */
@@ -113,13 +111,13 @@ public final class OciResources {
             throw refused.apply("linux.resources.cpu.period", period + " is not a period in µs (1000 to 1000000)");
         }
         if (quota > 0) {
-            r.setCpus((double) quota / (period > 0 ? period : DEFAULT_CPU_PERIOD));
+            r.setCpus((double) quota / (period > 0 ? period : CpuQuota.PERIOD_US));
         } else if (quota == -1) {
             r.setCpus(0); // unlimited
         } else if (quota < -1) {
             throw refused.apply("linux.resources.cpu.quota", quota + " is not a quota in µs (-1: unlimited)");
         } else if (period > 0 && r.getCpus() > 0) {
-            r.setCpus(r.getCpus() * DEFAULT_CPU_PERIOD / period);
+            r.setCpus(r.getCpus() * CpuQuota.PERIOD_US / period);
         }
     }
 

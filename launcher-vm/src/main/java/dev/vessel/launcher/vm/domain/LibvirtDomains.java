@@ -1,5 +1,6 @@
 package dev.vessel.launcher.vm.domain;
 
+import dev.vessel.core.cpu.CpuQuota;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import java.nio.file.Path;
@@ -19,6 +20,7 @@ import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.ErrorCallback;
 import org.libvirt.LibvirtException;
+import org.libvirt.SchedLongParameter;
 import org.libvirt.SchedParameter;
 import org.libvirt.SchedUlongParameter;
 
@@ -160,14 +162,32 @@ public final class LibvirtDomains implements AutoCloseable {
      * changes the weight of a VM it holds.
      */
     public void setCpuWeight(String uuid, long weight) {
-        boolean found = withDomain(uuid, "set the CPU weight of", false, domain -> {
-            SchedUlongParameter shares = new SchedUlongParameter(weight);
-            shares.field = "cpu_shares";
-            domain.setSchedulerParameters(new SchedParameter[] {shares});
+        SchedUlongParameter shares = new SchedUlongParameter(weight);
+        shares.field = "cpu_shares";
+        setScheduler(uuid, "the CPU weight", shares);
+    }
+
+    /**
+     * Caps the running domain at {@code cpus} CPUs at once, or lifts its cap (0): a CFS quota on its cgroup, so
+     * its vCPUs and QEMU's own threads together ({@code <cputune><global_quota>}), however the guest schedules.
+     */
+    public void setCpuLimit(String uuid, double cpus) {
+        SchedUlongParameter period = new SchedUlongParameter(CpuQuota.PERIOD_US);
+        period.field = "global_period";
+        SchedLongParameter quota = new SchedLongParameter(CpuQuota.quotaUs(cpus));
+        quota.field = "global_quota";
+        setScheduler(uuid, "the CPU limit", period);
+        setScheduler(uuid, "the CPU limit", quota);
+    }
+
+    /** One parameter a call: libvirt-java cannot pass an array of them (its JNA structures are not contiguous). */
+    private void setScheduler(String uuid, String what, SchedParameter parameter) {
+        boolean found = withDomain(uuid, "set " + what + " of", false, domain -> {
+            domain.setSchedulerParameters(new SchedParameter[] {parameter});
             return true;
         });
         if (!found) {
-            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "cannot set the CPU weight of domain "
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "cannot set " + what + " of domain "
                     + uuid + ": it is gone");
         }
     }
