@@ -14,7 +14,6 @@ import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.IsolatorContext;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.network.PluginRunner;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
@@ -27,7 +26,9 @@ import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.machine.BaseImage;
 import dev.vessel.launcher.vm.machine.MachineDisk;
 import dev.vessel.launcher.vm.machine.NoCloudSeed;
+import dev.vessel.linux.CgroupHierarchies;
 import dev.vessel.linux.PosixAcls;
+import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -274,12 +275,7 @@ final class FullVmBench {
     }
 
     private static double rssMiB(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
-            }
-        }
-        return Double.NaN;
+        return ProcessMemory.of(pid).rssBytes() / (1024.0 * 1024);
     }
 
     private static void add(Map<String, List<Double>> ms, String step, double value) {

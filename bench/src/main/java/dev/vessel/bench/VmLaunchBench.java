@@ -10,12 +10,14 @@ import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.core.vm.QemuUser;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.IsolatorContext;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.launcher.process.BusyboxRootfs;
 import dev.vessel.launcher.vm.GuestArtifacts;
 import dev.vessel.launcher.vm.VmLauncher;
 import dev.vessel.launcher.vm.VmLauncherConfig;
+import dev.vessel.linux.CgroupHierarchies;
 import dev.vessel.linux.PosixAcls;
+import dev.vessel.linux.ProcStat;
+import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +50,6 @@ final class VmLaunchBench {
     private static final List<String> ISOLATORS = List.of("vm/resources", "vm/rootfs");
     private static final Pattern UP_AT = Pattern.compile("vessel-init: up at");
     private static final Pattern AGENT_START = Pattern.compile("vessel-init: starting the guest agent");
-    private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux x86-64
 
     private final Path work;
     private final GuestArtifacts guest;
@@ -298,22 +299,16 @@ final class VmLaunchBench {
     }
 
     private static double rssMiB(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
-            }
-        }
-        return Double.NaN;
+        return ProcessMemory.of(pid).rssBytes() / (1024.0 * 1024);
     }
 
     /** When the process started, in wall-clock milliseconds (from /proc: clock ticks since boot). */
     private static long processStartWallMillis(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        long startTicks = Long.parseLong(fields[19]); // field 22 of stat, counted after "(comm) "
+        long startTicks = ProcStat.of(pid).orElseThrow(() -> new IOException("process " + pid + " is gone"))
+                .startTicks();
         double uptime = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split(" ")[0]);
         long bootWall = System.currentTimeMillis() - (long) (uptime * 1000);
-        return bootWall + startTicks * 1000 / CLOCK_TICKS_PER_SECOND;
+        return bootWall + startTicks * 1000 / ProcStat.TICKS_PER_SECOND;
     }
 
     /** Polls a console log and notes, for each marker, when it first appeared (System.nanoTime). */

@@ -1,10 +1,10 @@
 package dev.vessel.guest;
 
 import dev.vessel.core.seccomp.SeccompProfile;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.linux.SeccompFilters;
 import dev.vessel.launcher.process.ProcessLauncher;
 import dev.vessel.linux.Capability;
+import dev.vessel.linux.CgroupHierarchies;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

@@ -8,8 +8,8 @@ import dev.vessel.core.validation.ConfigValidator;
 import dev.vessel.core.validation.NodeCapacity;
 import dev.vessel.isolators.IsolatorCatalog;
 import dev.vessel.isolators.IsolatorContext;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.launcher.process.ProcessLauncher;
+import dev.vessel.linux.CgroupHierarchies;
 import java.util.EnumSet;
 import java.util.List;
 

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.model.Capabilities;
 import dev.vessel.core.model.Termination;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.PidsIsolator;
 import dev.vessel.isolators.testing.ProcessNode;
+import dev.vessel.linux.CgroupHierarchies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

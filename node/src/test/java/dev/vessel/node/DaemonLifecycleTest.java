@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupHierarchy;
 import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;

@@ -1,10 +1,10 @@
 package dev.vessel.node;
 
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupHierarchy;
+import dev.vessel.launcher.vm.domain.CgroupPartition;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import dev.vessel.node.daemon.Vesseld;
 import java.io.IOException;
-import dev.vessel.launcher.vm.domain.CgroupPartition;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

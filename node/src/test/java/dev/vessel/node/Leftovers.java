@@ -1,7 +1,7 @@
 package dev.vessel.node;
 
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupHierarchy;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -10,6 +10,8 @@ import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.LibC;
 import java.io.IOException;

@@ -11,6 +11,8 @@ import dev.vessel.core.spi.Isolator;
 import dev.vessel.core.spi.Key;
 import dev.vessel.core.spi.PrepareContext;
 import dev.vessel.linux.CgroupDeviceProgram;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import dev.vessel.linux.ErrnoException;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -2,6 +2,8 @@ package dev.vessel.isolators.cgroups;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

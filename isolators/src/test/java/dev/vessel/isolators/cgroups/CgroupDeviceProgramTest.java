@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.linux.CgroupDeviceProgram;
+import dev.vessel.linux.CgroupHierarchies;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

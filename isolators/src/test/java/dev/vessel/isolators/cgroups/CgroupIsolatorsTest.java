@@ -13,6 +13,8 @@ import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerKeys;
 import dev.vessel.core.spi.Isolator;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

@@ -10,6 +10,7 @@ import dev.vessel.core.model.ResourceStatistics;
 import dev.vessel.core.model.Resources;
 import dev.vessel.core.spi.ContainerContext;
 import dev.vessel.core.spi.ContainerKeys;
+import dev.vessel.linux.CgroupHierarchies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

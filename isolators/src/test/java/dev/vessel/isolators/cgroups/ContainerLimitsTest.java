@@ -14,6 +14,7 @@ import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.isolators.linux.LinuxCapabilitiesIsolator;
 import dev.vessel.isolators.testing.ProcessNode;
+import dev.vessel.linux.CgroupHierarchies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -15,6 +15,7 @@ import dev.vessel.core.spi.LaunchPlan;
 import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.core.spi.Launcher;
 import dev.vessel.core.stdio.StdioChannel;
+import dev.vessel.linux.ProcStat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

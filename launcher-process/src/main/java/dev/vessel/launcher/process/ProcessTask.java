@@ -7,6 +7,7 @@ import dev.vessel.core.spi.LaunchedTask;
 import dev.vessel.linux.ErrnoException;
 import dev.vessel.linux.FdWatcher;
 import dev.vessel.linux.LibC;
+import dev.vessel.linux.ProcStat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

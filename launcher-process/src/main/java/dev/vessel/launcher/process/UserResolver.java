@@ -28,6 +28,23 @@ final class UserResolver {
     private record GroupEntry(String name, int gid, List<String> members) {
     }
 
+    /** The container's {@code /etc/group}, read when first needed and once per resolve. */
+    private static final class GroupFile {
+        private final List<Path> roots;
+        private List<GroupEntry> entries;
+
+        GroupFile(List<Path> roots) {
+            this.roots = roots;
+        }
+
+        List<GroupEntry> entries() {
+            if (entries == null) {
+                entries = group(roots);
+            }
+            return entries;
+        }
+    }
+
     private UserResolver() {
     }
 
@@ -38,10 +55,11 @@ final class UserResolver {
     static ResolvedUser resolve(String user, List<Integer> additionalGids, List<String> additionalGroups,
             List<Path> roots) {
         Set<Integer> groups = new LinkedHashSet<>();
+        GroupFile groupFile = new GroupFile(roots);
         if (user.isEmpty()) {
             groups.add(0);
             groups.addAll(additionalGids);
-            groups.addAll(gidsOf(additionalGroups, roots));
+            groups.addAll(gidsOf(additionalGroups, groupFile));
             return new ResolvedUser(0, 0, List.copyOf(groups));
         }
         String userPart = user.contains(":") ? user.substring(0, user.indexOf(':')) : user;
@@ -65,7 +83,7 @@ final class UserResolver {
             if (isNumeric(g)) {
                 gid = id("user", g);
             } else {
-                gid = group(roots).stream().filter(e -> e.name().equals(g)).findFirst()
+                gid = groupFile.entries().stream().filter(e -> e.name().equals(g)).findFirst()
                         .orElseThrow(() -> VesselException.invalid("user",
                                 "no group '" + g + "' in the container's /etc/group"))
                         .gid();
@@ -74,24 +92,20 @@ final class UserResolver {
         groups.add(gid); // as initgroups(3) does: the primary group is also a supplementary one
         String name = entry.get().name();
         if (!name.isEmpty()) {
-            group(roots).stream().filter(e -> e.members().contains(name)).forEach(e -> groups.add(e.gid()));
+            groupFile.entries().stream().filter(e -> e.members().contains(name)).forEach(e -> groups.add(e.gid()));
         }
         groups.addAll(additionalGids);
-        groups.addAll(gidsOf(additionalGroups, roots));
+        groups.addAll(gidsOf(additionalGroups, groupFile));
         return new ResolvedUser(entry.get().uid(), gid, List.copyOf(groups));
     }
 
     /** The gids of the groups named, each of which must be in the container's /etc/group. */
-    private static List<Integer> gidsOf(List<String> names, List<Path> roots) {
-        if (names.isEmpty()) {
-            return List.of();
-        }
-        List<GroupEntry> entries = group(roots);
+    private static List<Integer> gidsOf(List<String> names, GroupFile groupFile) {
         List<Integer> gids = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
             String field = "additional_groups[" + i + "]";
-            gids.add(entries.stream().filter(e -> e.name().equals(name)).findFirst()
+            gids.add(groupFile.entries().stream().filter(e -> e.name().equals(name)).findFirst()
                     .orElseThrow(() -> VesselException.invalid(field, "no group '" + name
                             + "' in the container's /etc/group"))
                     .gid());

@@ -10,6 +10,7 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.Termination;
 import dev.vessel.core.model.TerminationReason;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.linux.ProcStat;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.file.Files;

@@ -10,9 +10,10 @@ import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.LibvirtDomains;
 import dev.vessel.launcher.vm.domain.QemuProcess;
-import dev.vessel.linux.ProcessCpu;
+import dev.vessel.linux.ProcStat;
 import dev.vessel.linux.ProcessMemory;
 import java.io.IOException;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -136,14 +137,17 @@ final class MachineTask implements LaunchedTask, RunningVm {
      */
     @Override
     public ResourceStatistics usage() {
+        Optional<ProcStat> cpu = ProcStat.of(qemu.pid());
         try {
-            ProcessCpu cpu = ProcessCpu.of(qemu.pid());
-            return ResourceStatistics.newBuilder().setCpuUserSeconds(cpu.userSeconds())
-                    .setCpuSystemSeconds(cpu.systemSeconds())
-                    .setMemoryUsageBytes(ProcessMemory.of(qemu.pid()).rssBytes()).build();
+            if (cpu.isPresent()) {
+                return ResourceStatistics.newBuilder().setCpuUserSeconds(cpu.get().userSeconds())
+                        .setCpuSystemSeconds(cpu.get().systemSeconds())
+                        .setMemoryUsageBytes(ProcessMemory.of(qemu.pid()).rssBytes()).build();
+            }
         } catch (IOException e) {
-            return ResourceStatistics.getDefaultInstance(); // it ended meanwhile
+            // it ended meanwhile
         }
+        return ResourceStatistics.getDefaultInstance();
     }
 
     @Override

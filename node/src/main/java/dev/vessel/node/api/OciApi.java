@@ -11,7 +11,7 @@ import dev.vessel.core.model.ContainerStatus;
 import dev.vessel.core.model.ExecConfig;
 import dev.vessel.core.model.Isolation;
 import dev.vessel.core.spi.Containerizer;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchies;
 import dev.vessel.node.oci.BundleConfig;
 import dev.vessel.node.oci.OciHooks;
 import dev.vessel.node.oci.OciResources;

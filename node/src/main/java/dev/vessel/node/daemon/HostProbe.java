@@ -2,8 +2,8 @@ package dev.vessel.node.daemon;
 
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.DevicesIsolator;
+import dev.vessel.linux.CgroupHierarchies;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

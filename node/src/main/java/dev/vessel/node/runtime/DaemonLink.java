@@ -1,7 +1,7 @@
 package dev.vessel.node.runtime;
 
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
-import dev.vessel.isolators.cgroups.CgroupHierarchy;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import dev.vessel.node.cli.CliFailure;
 import dev.vessel.node.cli.VesselClient;
 import java.io.IOException;

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchies;
 import dev.vessel.node.cli.CliNode.Result;
-import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import dev.vessel.provisioner.registry.Credentials;
+import dev.vessel.provisioner.registry.DockerConfigCredentials;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.userns.UserNamespaceMode;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.isolators.cgroups.NodeLimits;
 import dev.vessel.isolators.namespaces.UserNamespaceRanges;
+import dev.vessel.linux.CgroupHierarchies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vessel.isolators.cgroups.CgroupHierarchies;
 import dev.vessel.launcher.process.BusyboxRootfs;
+import dev.vessel.linux.CgroupHierarchies;
 import dev.vessel.node.DaemonProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,6 +4,8 @@ import dev.vessel.core.cpu.CpuWeight;
 import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.model.Resources;
+import dev.vessel.linux.CgroupHierarchies;
+import dev.vessel.linux.CgroupHierarchy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -58,33 +60,12 @@ public final class CgroupPartition {
             throw new IllegalArgumentException("a cgroup partition is one absolute level such as /vessel-vms, not '"
                     + partition + "'");
         }
-        List<Path> roots = new ArrayList<>();
-        Path cpuset = null;
-        boolean cpuOnV1 = false;
-        try {
-            for (String line : Files.readAllLines(mountinfo)) {
-                String[] halves = line.split(" - ", 2);
-                String[] before = halves[0].split(" ");
-                if (halves.length < 2 || !before[3].equals("/")) {
-                    continue; // a bind of a sub-cgroup is not a hierarchy's root
-                }
-                String[] after = halves[1].split(" ");
-                Path mountPoint = Path.of(before[4].replace("\\040", " "));
-                List<String> options = List.of(after[2].split(","));
-                // v1 hierarchies named without a controller (name=systemd) carry no domain cgroups
-                if (after[0].equals("cgroup2") || after[0].equals("cgroup")
-                        && options.stream().anyMatch(o -> !o.equals("rw") && !o.equals("ro") && !o.contains("="))) {
-                    roots.add(mountPoint);
-                    if (after[0].equals("cgroup") && options.contains("cpuset")) {
-                        cpuset = mountPoint;
-                    }
-                    cpuOnV1 |= after[0].equals("cgroup") && options.contains("cpu");
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + mountinfo, e);
-        }
-        return new CgroupPartition(partition, roots, cpuset, !cpuOnV1);
+        CgroupHierarchies hierarchies = CgroupHierarchies.detect(mountinfo);
+        List<Path> roots = hierarchies.all().stream().map(CgroupHierarchy::mountPoint).toList();
+        Path cpuset = hierarchies.forController("cpuset").filter(h -> !h.unified()).map(CgroupHierarchy::mountPoint)
+                .orElse(null);
+        boolean cpuOnV2 = hierarchies.forController("cpu").map(CgroupHierarchy::unified).orElse(true);
+        return new CgroupPartition(partition, roots, cpuset, cpuOnV2);
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.vessel.isolators.cgroups;
+package dev.vessel.linux;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
