@@ -148,6 +148,11 @@ class VmDaemonTest {
         ok(api.post("/v1/containers/vm-health/update", "{\"cpuset_cpus\": \"1\", \"cpuset_mems\": \"0\","
                 + " \"cpu_shares\": 3000}"), 200);
         assertEquals(3000, VmNode.domainCpuShares(qemu), "an update weighs the running VM anew");
+        ApiClient.Response moved = api.post("/v1/containers/vm-health/update", "{\"cpuset_cpus\": \"0\","
+                + " \"cpuset_mems\": \"0\", \"cpu_shares\": 500}");
+        assertEquals(400, moved.status(), moved.body());
+        assertTrue(moved.body().contains("resources.cpuset_cpus"), moved.body());
+        assertEquals(3000, VmNode.domainCpuShares(qemu), "a refused update changed the weight");
         // the host's file, seen in the guest through the rootfs's share
         Files.writeString(rootfs.resolve("hc-ok"), "from the host\n");
         awaitHealth(api, "vm-health", "healthy");

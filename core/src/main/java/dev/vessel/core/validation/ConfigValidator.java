@@ -73,6 +73,12 @@ public final class ConfigValidator {
     public static final double MIN_CPUS = 0.01;
     /** cgroup v1's cpu.shares range, which the v2 weight is mapped from. */
 
+    /**
+     * Why a VM task's update keeps its cpuset: libvirt pins the vCPUs and QEMU's own threads as the VM boots, and its
+     * Java binding can move only the vCPUs live, which would leave the emulator threads where they were.
+     */
+    private static final String VM_PINNED = "a VM task's CPUs and memory nodes pin its VM (its vCPUs and QEMU's"
+            + " threads) when it boots and stay while it runs: recreate the task to move it";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     /** What a host-path volume's bind may add: the flags that only take rights away. */
     private static final List<String> BIND_OPTIONS = List.of("nosuid", "nodev", "noexec");
@@ -121,8 +127,9 @@ public final class ConfigValidator {
 
     /**
      * Checks {@code resources} as the new limits of the running container of {@code current}: as a config, keeping
-     * huge page limits if and only if it has some (a container is placed with hugetlb at create, or not), and for a
-     * full VM changing its CPU weight alone (the rest sized its machine, which an update does not resize).
+     * huge page limits if and only if it has some (a container is placed with hugetlb at create, or not), for a
+     * full VM changing its CPU weight alone (the rest sized its machine, which an update does not resize), and for a
+     * VM task keeping its pinning.
      */
     public void validateUpdate(ContainerConfig current, Resources resources) {
         List<Violation> violations = new ArrayList<>();
@@ -138,6 +145,14 @@ public final class ConfigValidator {
                 .equals(current.getResources().toBuilder().clearCpuShares().build())) {
             check.fail("resources", "a full VM (vm.machine) changes only resources.cpu_shares, its CPU weight on the"
                     + " host, while it runs: its vCPUs, memory and pinning are its machine's, set when it boots");
+        } else if (current.getIsolation() == Isolation.VM) {
+            Resources was = current.getResources();
+            if (!resources.getCpusetCpus().strip().equals(was.getCpusetCpus().strip())) {
+                check.fail("resources.cpuset_cpus", VM_PINNED);
+            }
+            if (!resources.getCpusetMems().strip().equals(was.getCpusetMems().strip())) {
+                check.fail("resources.cpuset_mems", VM_PINNED);
+            }
         }
         if (!violations.isEmpty()) {
             throw new ValidationException(violations);

@@ -471,6 +471,24 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void aVmTasksUpdateKeepsItsPinning() {
+        ContainerConfig pinned = valid().setIsolation(Isolation.VM)
+                .setResources(Resources.newBuilder().setCpusetCpus("0").setCpusetMems("0")).build();
+        assertDoesNotThrow(() -> validator.validateUpdate(pinned, Resources.newBuilder().setCpusetCpus("0")
+                .setCpusetMems("0").setCpus(0.5).setCpuShares(300).build()));
+        ValidationException moved = assertThrows(ValidationException.class, () -> validator.validateUpdate(pinned,
+                Resources.newBuilder().setCpusetCpus("0-1").build()));
+        assertTrue(moved.getMessage().startsWith("resources.cpuset_cpus: a VM task's CPUs and memory nodes pin its VM"),
+                moved.getMessage());
+        assertTrue(moved.getMessage().contains("resources.cpuset_mems: "), "unpinning its memory: " + moved);
+        ContainerConfig free = valid().setIsolation(Isolation.VM).build();
+        assertThrows(ValidationException.class, () -> validator.validateUpdate(free, Resources.newBuilder()
+                .setCpusetCpus("0").build()));
+        assertDoesNotThrow(() -> validator.validateUpdate(valid().build(), Resources.newBuilder().setCpusetCpus("0")
+                .build()), "a process container's cpuset changes live");
+    }
+
+    @Test
     void acceptsAValidConfig() {
         assertDoesNotThrow(() -> validator.validate(valid()
                 .addEnv(EnvVar.newBuilder().setName("PATH").setValue("/bin"))

@@ -30,7 +30,8 @@ final class UpdateCommand implements Callable<Integer> {
     public Integer call() {
         if (!limits.any()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give at least one of --memory,"
-                    + " --memory-reservation, --cpus, --cpu-shares, --pids-limit");
+                    + " --memory-reservation, --cpus, --cpu-quota, --cpu-shares, --cpuset-cpus, --cpuset-mems,"
+                    + " --pids-limit");
         }
         limits.putInto(CliJson.JSON.createObjectNode(), spec); // its refusals before anything changes
         VesselClient client = vessel.client();

@@ -165,6 +165,10 @@ class VesselCliTest {
                 new Bad(List.of("-v", "/tmp:relative"), "--volume"),
                 new Bad(List.of("-v", "/tmp:/mnt:rx"), "--volume"),
                 new Bad(List.of("--cpus", "0"), "--cpus"),
+                new Bad(List.of("--cpus", "1", "--cpu-quota", "50000"), "--cpus"),
+                new Bad(List.of("--cpu-period", "50000"), "--cpu-period"),
+                new Bad(List.of("--cpu-quota", "50000", "--cpu-period", "999"), "--cpu-period"),
+                new Bad(List.of("--cpu-quota", "999"), "--cpu-quota"),
                 new Bad(List.of("-p", "80"), "--publish"),
                 new Bad(List.of("-e", "=x"), "--env"),
                 new Bad(List.of("--security-opt", "seccomp=/nonexistent/profile.json"), "--security-opt"),
@@ -474,6 +478,28 @@ class VesselCliTest {
         assertEquals(125, above.code(), above::toString);
         assertTrue(above.err().startsWith("vessel: --memory-reservation: ") && above.err().contains("above the memory"
                 + " limit"), above::toString);
+    }
+
+    @Test
+    void aCpuQuotaOverItsPeriodIsTheLimitCpusSaysEnforcedOverAHundredMilliseconds() throws Exception {
+        var cpu = CgroupHierarchies.detect().forController("cpu")
+                .orElseThrow(() -> new AssertionError("this host mounts no cpu controller"));
+        Path cgroup = cpu.mountPoint().resolve(node.cgroupParent()).resolve("cli-quota");
+        assertEquals(0, vessel("run", "-d", "--name", "cli-quota", "--cpu-period", "200000", "--cpu-quota", "50000",
+                "--rootfs", rootfs.toString(), "sleep", "300").code());
+        try {
+            assertEquals(0.25, inspect("cli-quota").at("/config/resources/cpus").asDouble());
+            assertEquals(cpu.unified() ? "25000 100000" : "25000", Files.readString(cgroup.resolve(cpu.unified()
+                    ? "cpu.max" : "cpu.cfs_quota_us")).strip(), "a quarter CPU");
+            assertEquals(0, vessel("update", "--cpu-quota", "150000", "cli-quota").code());
+            assertEquals(1.5, inspect("cli-quota").at("/config/resources/cpus").asDouble());
+            assertEquals(0, vessel("update", "--cpu-quota", "-1", "cli-quota").code());
+            assertEquals(0, inspect("cli-quota").at("/config/resources/cpus").asDouble(), "no limit");
+            assertEquals(cpu.unified() ? "max 100000" : "-1", Files.readString(cgroup.resolve(cpu.unified()
+                    ? "cpu.max" : "cpu.cfs_quota_us")).strip());
+        } finally {
+            vessel("rm", "-f", "cli-quota");
+        }
     }
 
     @Test
