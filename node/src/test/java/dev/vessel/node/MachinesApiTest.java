@@ -68,6 +68,8 @@ class MachinesApiTest {
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"image_format\":\"vmdk\"}"), 400,
                 "vm.machine.base_format");
 
+        assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"cpu_limit\":-0.5}"), 400,
+                "cpu_limit");
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"ftp://127.0.0.1/x.qcow2\"}"), 400, "image");
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"http://127.0.0.1:9/x.qcow2\","
                 + "\"image_digest\":\"md5:abc\"}"), 400, "image_digest");

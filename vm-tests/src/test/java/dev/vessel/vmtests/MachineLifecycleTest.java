@@ -1,5 +1,6 @@
 package dev.vessel.vmtests;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -81,6 +82,14 @@ class MachineLifecycleTest {
         assertEquals(2048, VmNode.domainCpuShares(qemu));
         VmNode.Cli light = node.cli("vm", "update", "--cpu-shares", "1", "web");
         assertTrue(light.err().contains("cpu_shares") && light.err().contains("from 2 to 262144"), light::toString);
+        // and its CPU limit, its vCPUs and QEMU's threads together; what an update does not give stays
+        VmNode.Cli limited = node.cli("vm", "update", "--cpu-limit", "1.5", "web");
+        assertEquals(0, limited.code(), limited::toString);
+        assertArrayEquals(new long[] {150_000, 100_000}, VmNode.domainCpuQuotaAndPeriod(qemu));
+        assertEquals(2048, VmNode.domainCpuShares(qemu), "an update of the limit changed the weight");
+        VmNode.Cli negative = node.cli("vm", "update", "--cpu-limit", "-1", "web");
+        assertTrue(negative.err().contains("cpu_limit"), negative::toString);
+        assertEquals(150_000, VmNode.domainCpuQuotaAndPeriod(qemu)[0], "a refused update changed the limit");
         // its boot's update changes the weight alone: its vCPUs and memory are its machine's
         VmNode.Cli resized = node.cli("update", "--memory", "2g", "vm-web");
         assertNotEquals(0, resized.code());
@@ -150,8 +159,12 @@ class MachineLifecycleTest {
         assertEquals(0, start.code(), start::toString);
         String again = awaitConsole("web", "VESSEL-BOOT ");
         assertTrue(again.contains("VESSEL-BOOT first-boot"), () -> "the first boot's file is gone:\n" + again);
-        assertEquals(2048, VmNode.domainCpuShares(node.vm("web").path("boot").path("pid").asLong()),
-                "the updated weight is the next boot's");
+        long nextQemu = node.vm("web").path("boot").path("pid").asLong();
+        assertEquals(2048, VmNode.domainCpuShares(nextQemu), "the updated weight is the next boot's");
+        assertEquals(150_000, VmNode.domainCpuQuotaAndPeriod(nextQemu)[0], "the updated limit is the next boot's");
+        VmNode.Cli unlimited = node.cli("vm", "update", "--cpu-limit", "0", "web");
+        assertEquals(0, unlimited.code(), unlimited::toString);
+        assertEquals(-1, VmNode.domainCpuQuotaAndPeriod(nextQemu)[0], "a limit of 0 lifts it");
         // a hard reboot is a fresh boot of the same disk
         long secondQemu = node.vm("web").path("boot").path("pid").asLong();
         VmNode.Cli reboot = node.cli("vm", "reboot", "--force", "web");

@@ -128,8 +128,8 @@ public final class ConfigValidator {
     /**
      * Checks {@code resources} as the new limits of the running container of {@code current}: as a config, keeping
      * huge page limits if and only if it has some (a container is placed with hugetlb at create, or not), for a
-     * full VM changing its CPU weight alone (the rest sized its machine, which an update does not resize), and for a
-     * VM task keeping its pinning.
+     * full VM changing its CPU weight and limit alone (the rest sized its machine, which an update does not resize),
+     * and for a VM task keeping its pinning.
      */
     public void validateUpdate(ContainerConfig current, Resources resources) {
         List<Violation> violations = new ArrayList<>();
@@ -141,10 +141,11 @@ public final class ConfigValidator {
                     ? "the container was created with huge page limits: an update changes them, it cannot drop them"
                     : "the container was created without huge page limits: an update cannot add them");
         }
-        if (bootsDiskImage(current) && !resources.toBuilder().clearCpuShares().build()
-                .equals(current.getResources().toBuilder().clearCpuShares().build())) {
-            check.fail("resources", "a full VM (vm.machine) changes only resources.cpu_shares, its CPU weight on the"
-                    + " host, while it runs: its vCPUs, memory and pinning are its machine's, set when it boots");
+        if (bootsDiskImage(current) && !resources.toBuilder().clearCpuShares().clearCpus().build()
+                .equals(current.getResources().toBuilder().clearCpuShares().clearCpus().build())) {
+            check.fail("resources", "a full VM (vm.machine) changes only resources.cpu_shares and resources.cpus, its"
+                    + " CPU weight and limit on the host, while it runs: its vCPUs, memory and pinning are its"
+                    + " machine's, set when it boots");
         } else if (current.getIsolation() == Isolation.VM) {
             Resources was = current.getResources();
             if (!resources.getCpusetCpus().strip().equals(was.getCpusetCpus().strip())) {

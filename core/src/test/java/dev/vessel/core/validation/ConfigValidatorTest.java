@@ -457,16 +457,17 @@ class ConfigValidatorTest {
     }
 
     @Test
-    void aFullVmsUpdateChangesItsCpuWeightAlone() {
+    void aFullVmsUpdateChangesItsCpuWeightAndLimitAlone() {
         ContainerConfig vm = machine(machineOptions()).setResources(Resources.newBuilder().setCpuShares(512)).build();
         assertDoesNotThrow(() -> validator.validateUpdate(vm, Resources.newBuilder().setCpuShares(2048).build()));
+        assertDoesNotThrow(() -> validator.validateUpdate(vm, Resources.newBuilder().setCpus(0.5).build()));
         assertDoesNotThrow(() -> validator.validateUpdate(vm, Resources.getDefaultInstance()));
         for (Resources resized : List.of(Resources.newBuilder().setCpuShares(512).setMemoryBytes(1L << 30).build(),
-                Resources.newBuilder().setCpus(2).build(), Resources.newBuilder().setCpusetCpus("0").build())) {
+                Resources.newBuilder().setPids(10).build(), Resources.newBuilder().setCpusetCpus("0").build())) {
             ValidationException e = assertThrows(ValidationException.class,
                     () -> validator.validateUpdate(vm, resized));
-            assertTrue(e.getMessage().startsWith("resources: a full VM (vm.machine) changes only resources.cpu_shares"),
-                    e.getMessage());
+            assertTrue(e.getMessage().startsWith("resources: a full VM (vm.machine) changes only resources.cpu_shares"
+                    + " and resources.cpus"), e.getMessage());
         }
     }
 

@@ -42,7 +42,8 @@ public final class CpuIsolator extends CgroupControllerIsolator {
         } else {
             CgroupFiles.write(dir, "cpu.weight", Long.toString(CpuWeight.v2Weight(shares)));
             if (quota > 0 || !fresh) {
-                CgroupFiles.write(dir, "cpu.max", (quota > 0 ? Long.toString(quota) : "max") + " " + CpuQuota.PERIOD_US);
+                CgroupFiles.write(dir, "cpu.max",
+                        (quota > 0 ? Long.toString(quota) : "max") + " " + CpuQuota.PERIOD_US);
             }
         }
     }

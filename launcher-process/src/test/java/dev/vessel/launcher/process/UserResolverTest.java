@@ -18,7 +18,8 @@ class UserResolverTest {
 
     private void etc() throws Exception {
         Files.createDirectories(root.resolve("etc"));
-        Files.writeString(root.resolve("etc/passwd"), "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
+        Files.writeString(root.resolve("etc/passwd"),
+                "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
         Files.writeString(root.resolve("etc/group"), "root:x:0:\napp:x:1000:\nwheel:x:10:app,other\naudio:x:29:\n");
     }
 

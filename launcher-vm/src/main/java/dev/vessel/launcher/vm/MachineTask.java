@@ -126,9 +126,11 @@ final class MachineTask implements LaunchedTask, RunningVm {
         }
     }
 
+    /** Its CPU weight and limit on the host, at once (the validator lets nothing else change). */
     @Override
     public void update(Resources resources) {
         libvirt.setCpuWeight(domainUuid, partition.cpuWeight(resources));
+        libvirt.setCpuLimit(domainUuid, resources.getCpus());
     }
 
     /**

@@ -124,7 +124,8 @@ final class VmSpecResolver {
         Optional<Path> seed = machine.hasCloudInit() ? Optional.of(dir.resolve("seed.iso")) : Optional.empty();
         return new MachineSpec(container.getId(), paths.stateDir(), DomainNames.forContainer(container.getId()),
                 UUID.randomUUID(), accelerator, qemuUser, memory, Math.max(1, size.getVcpus()),
-                CpuTuning.of(container.getResources(), partition), Path.of(machine.getDisk()), base, seed,
+                CpuTuning.of(container.getResources(), partition).withLimit(container.getResources().getCpus()),
+                Path.of(machine.getDisk()), base, seed,
                 paths.consoleLog(dir),
                 config.cgroupPartition(),
                 VmVolumes.plan(List.of(), vm.getDisksList()).disks(), nics(size), passthrough(size));
@@ -140,7 +141,7 @@ final class VmSpecResolver {
         Path initrd = artifact("vm.initrd", "", config.initrd(), "initramfs");
         return common(domainName, dir).containerId("").memoryBytes(Math.max(memoryBytes, config.minMemoryBytes()))
                 .vcpus(Math.max(1, vcpus)).kernel(kernel).initrd(initrd).kernelCmdline(config.kernelCmdline())
-                .rootfs(share).rootfsMapped(true).cpu(new CpuTuning("", "", defaultCpuWeight())).build();
+                .rootfs(share).rootfsMapped(true).cpu(new CpuTuning("", "", defaultCpuWeight(), 0)).build();
     }
 
     /** The CPU weight a guest made before its task has: a task without resources keeps it, any other sets its own. */

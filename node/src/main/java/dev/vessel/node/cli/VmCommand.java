@@ -70,6 +70,9 @@ final class VmCommand implements Runnable {
         @Option(names = "--cpu-shares", paramLabel = "N", description = "its CPU weight on the host against other VMs"
                 + " (2-262144; default 1024)")
         private Long cpuShares;
+        @Option(names = "--cpu-limit", paramLabel = "N", description = "the host CPU time it may use, all its vCPUs"
+                + " together, in CPUs: 0.5 (default: no limit)")
+        private Double cpuLimit;
         @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", converter = Sizes.class, description = "guest memory: 512m, 2g…")
         private Long memory;
         @Option(names = "--disk-size", paramLabel = "SIZE", converter = Sizes.class, description = "grow the VM's disk to this")
@@ -107,6 +110,9 @@ final class VmCommand implements Runnable {
             }
             if (cpuShares != null) {
                 body.put("cpu_shares", cpuShares);
+            }
+            if (cpuLimit != null) {
+                body.put("cpu_limit", cpuLimit);
             }
             if (memory != null) {
                 body.put("memory_bytes", memory);
@@ -164,19 +170,34 @@ final class VmCommand implements Runnable {
     }
 
     @Command(name = "update", mixinStandardHelpOptions = true,
-            description = "Change VMs' CPU weight: kept for every boot, applied to a running one at once.")
+            description = "Change VMs' CPU weight or limit: kept for every boot, applied to a running one at once.")
     static final class Update implements Callable<Integer> {
         @ParentCommand
         private VmCommand vm;
-        @Option(names = "--cpu-shares", paramLabel = "N", required = true,
+        @Spec
+        private CommandLine.Model.CommandSpec spec;
+        @Option(names = "--cpu-shares", paramLabel = "N",
                 description = "its CPU weight on the host against other VMs (2-262144; 0: the default, 1024)")
-        private long cpuShares;
+        private Long cpuShares;
+        @Option(names = "--cpu-limit", paramLabel = "N",
+                description = "the host CPU time it may use, all its vCPUs together, in CPUs (0: no limit)")
+        private Double cpuLimit;
         @Parameters(paramLabel = "NAME", arity = "1..*")
         private List<String> names;
 
         @Override
         public Integer call() {
-            String body = CliJson.JSON.createObjectNode().put("cpu_shares", cpuShares).toString();
+            if (cpuShares == null && cpuLimit == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give --cpu-shares, --cpu-limit or both");
+            }
+            ObjectNode update = CliJson.JSON.createObjectNode();
+            if (cpuShares != null) {
+                update.put("cpu_shares", cpuShares);
+            }
+            if (cpuLimit != null) {
+                update.put("cpu_limit", cpuLimit);
+            }
+            String body = update.toString();
             for (String name : names) {
                 vm.vessel.client().call("POST", path(name) + "/update", body);
                 vm.vessel.out.println(name);

@@ -101,6 +101,7 @@ public final class Machines {
         if (Files.exists(records.dir(name))) {
             throw new VesselException(ErrorCode.ALREADY_EXISTS, "name", "a VM named '" + name + "' exists");
         }
+        checkCpuLimit(request.getCpuLimit());
         return createFrom(images.resolve(request)); // a download holds up no other VM's start or stop
     }
 
@@ -195,20 +196,35 @@ public final class Machines {
      */
     public synchronized Machine update(String name, MachineUpdate update) throws IOException {
         Machine machine = get(name);
-        long shares = update.getCpuShares();
-        if (shares != 0) {
-            CpuWeight.problem(shares).ifPresent(p -> {
-                throw VesselException.invalid("cpu_shares", p + " (0: 1024)");
-            });
+        MachineRequest.Builder changed = machine.request().toBuilder();
+        if (update.hasCpuShares()) {
+            long shares = update.getCpuShares();
+            if (shares != 0) {
+                CpuWeight.problem(shares).ifPresent(p -> {
+                    throw VesselException.invalid("cpu_shares", p + " (0: 1024)");
+                });
+            }
+            changed.setCpuShares(shares);
         }
-        MachineRequest changed = machine.request().toBuilder().setCpuShares(shares).build();
+        if (update.hasCpuLimit()) {
+            checkCpuLimit(update.getCpuLimit());
+            changed.setCpuLimit(update.getCpuLimit());
+        }
         if (machine.state().equals("running")) {
             String boot = containerId(name);
-            containerizer.update(boot, containerizer.config(boot).getResources().toBuilder().setCpuShares(shares)
-                    .build());
+            containerizer.update(boot, containerizer.config(boot).getResources().toBuilder()
+                    .setCpuShares(changed.getCpuShares()).setCpus(changed.getCpuLimit()).build());
         }
-        records.write(changed);
+        records.write(changed.build());
         return get(name);
+    }
+
+    /** A limit the validator would refuse naming its boot's {@code resources.cpus}, refused by its own name. */
+    private static void checkCpuLimit(double cpus) {
+        if (!Double.isFinite(cpus) || cpus < 0) {
+            throw VesselException.invalid("cpu_limit", "must be a finite number of CPUs, 0 or more (0: no limit),"
+                    + " not " + cpus);
+        }
     }
 
     /** Removes the VM: its boot (a running one only with {@code force}), its disk and its directory. */
@@ -298,8 +314,10 @@ public final class Machines {
                 .setHostname(request.getHostname().isEmpty() ? request.getName() : request.getHostname())
                 .addAllNetworks(request.getNetworksList())
                 .setResources(Resources.newBuilder().setGpus(request.getGpus()).setCpuShares(request.getCpuShares())
-                        .addAllGpuAddresses(request.getGpuAddressesList()))
-                .setVm(VmOptions.newBuilder().setVcpus(request.getVcpus()).setMemoryBytes(request.getMemoryBytes())
+                        .setCpus(request.getCpuLimit()).addAllGpuAddresses(request.getGpuAddressesList()))
+                // its vCPUs as asked, one by default: never sized from its limit, as a VM task's are
+                .setVm(VmOptions.newBuilder().setVcpus(Math.max(1, request.getVcpus()))
+                        .setMemoryBytes(request.getMemoryBytes())
                         .addAllDisks(request.getDisksList()).setMachine(machine))
                 .build();
     }

@@ -34,7 +34,7 @@ class MachineDomainXmlTest {
         Path extra = Files.writeString(dir.resolve("data.img"), "");
         MachineSpec spec = new MachineSpec("web-1", dir.resolve("state"), DomainNames.forContainer("web-1-xml"),
                 UUID.randomUUID(), Accelerator.TCG, new QemuUser("libvirt-qemu", 64055, 108), 1024 * VmLauncherConfig.MIB,
-                2, new CpuTuning("1", "0", 512), disk, new BaseImage(base, "qcow2", 2L << 30),
+                2, new CpuTuning("1", "0", 512, 1.5), disk, new BaseImage(base, "qcow2", 2L << 30),
                 Optional.of(dir.resolve("seed.iso")),
                 dir.resolve("console.log"), "/vessel-test-vms",
                 List.of(new VmVolumes.AttachedDisk(extra, "raw", true, false, "vessel-disk0", "vda")),
@@ -77,6 +77,8 @@ class MachineDomainXmlTest {
         assertEquals("strict", text(doc, "/domain/numatune/memory/@mode"));
         assertEquals("0", text(doc, "/domain/numatune/memory/@nodeset"));
         assertEquals("512", text(doc, "/domain/cputune/shares"), "its CPU weight on the host");
+        assertEquals("100000", text(doc, "/domain/cputune/global_period"));
+        assertEquals("150000", text(doc, "/domain/cputune/global_quota"), "its limit, 1.5 CPUs, for the whole VM");
         assertEquals("restart", text(doc, "/domain/on_reboot"));
         assertEquals("destroy", text(doc, "/domain/on_poweroff"));
         assertEquals("+64055:+108", text(doc, "/domain/seclabel/label"));
