@@ -40,7 +40,7 @@ class TrainingTest {
             "dev.vessel.launcher.process.ExecBase",
             "dev.vessel.launcher.process.ExecBase$Builder",
             "dev.vessel.launcher.process.ExecPlans",
-            "dev.vessel.launcher.process.ProcStat",
+            "dev.vessel.linux.ProcStat",
             "dev.vessel.launcher.process.Caps",
             "dev.vessel.launcher.process.Caps$Builder",
             "dev.vessel.launcher.process.Rlimit",

@@ -12,7 +12,7 @@ import java.util.OptionalLong;
  * What {@code /proc/PID/stat} says of a process, the fields Vessel reads (proc(5)'s numbers): its state (3), the CPU
  * time all its threads have used ({@code utime} 14, {@code stime} 15) and when it started ({@code starttime} 22,
  * since boot). A pid with its start time names one process: a pid alone may have been reused by the time the daemon
- * looks again.
+ * looks again. No lambdas: a guest's launch reads it, where each new one costs milliseconds under TCG.
  */
 public record ProcStat(char state, long userTicks, long systemTicks, long startTicks) {
     /** The unit of the times: the kernel's USER_HZ, 100 on every architecture Linux reports them in. */
@@ -34,8 +34,9 @@ public record ProcStat(char state, long userTicks, long systemTicks, long startT
 
     /** The start time of a live (not zombie) process; empty when there is none with that pid. */
     public static OptionalLong startTime(long pid) {
-        return of(pid).filter(stat -> !stat.exited()).map(stat -> OptionalLong.of(stat.startTicks()))
-                .orElse(OptionalLong.empty());
+        Optional<ProcStat> stat = of(pid);
+        return stat.isPresent() && !stat.get().exited() ? OptionalLong.of(stat.get().startTicks())
+                : OptionalLong.empty();
     }
 
     /**
@@ -43,7 +44,8 @@ public record ProcStat(char state, long userTicks, long systemTicks, long startT
      * exited already (a zombie keeps its start time); empty when there is none.
      */
     public static OptionalLong startTimeOfUnreaped(long pid) {
-        return of(pid).map(stat -> OptionalLong.of(stat.startTicks())).orElse(OptionalLong.empty());
+        Optional<ProcStat> stat = of(pid);
+        return stat.isPresent() ? OptionalLong.of(stat.get().startTicks()) : OptionalLong.empty();
     }
 
     /** True when {@code pid} still names the live process that had {@code startTime}. */
