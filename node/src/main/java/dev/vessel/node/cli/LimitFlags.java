@@ -49,18 +49,17 @@ final class LimitFlags {
                     + " a period alone limits nothing");
         }
         long period = cpuPeriod != null ? cpuPeriod : CpuQuota.PERIOD_US;
-        if (period < 1000 || period > 1_000_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--cpu-period: must be 1000 to 1000000 µs,"
-                    + " not " + period);
-        }
+        CpuQuota.periodProblem(period).ifPresent(p -> {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--cpu-period: " + p);
+        });
         if (cpuQuota == -1) {
             return 0;
         }
-        if (cpuQuota < 1000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--cpu-quota: must be at least 1000 µs, or"
-                    + " -1 for no limit, not " + cpuQuota);
+        if (cpuQuota < CpuQuota.MIN_QUOTA_US) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--cpu-quota: must be at least "
+                    + CpuQuota.MIN_QUOTA_US + " µs, or -1 for no limit, not " + cpuQuota);
         }
-        return (double) cpuQuota / period;
+        return CpuQuota.cpus(cpuQuota, period);
     }
 
     /** Whether any limit was given. */

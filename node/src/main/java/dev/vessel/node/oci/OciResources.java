@@ -107,11 +107,13 @@ public final class OciResources {
         }
         long quota = number(cpu, "quota", "linux.resources.cpu.quota");
         long period = number(cpu, "period", "linux.resources.cpu.period");
-        if (period < 0 || (period > 0 && (period < 1000 || period > 1_000_000))) {
-            throw refused.apply("linux.resources.cpu.period", period + " is not a period in µs (1000 to 1000000)");
+        if (period != 0) {
+            CpuQuota.periodProblem(period).ifPresent(p -> {
+                throw refused.apply("linux.resources.cpu.period", p);
+            });
         }
         if (quota > 0) {
-            r.setCpus((double) quota / (period > 0 ? period : CpuQuota.PERIOD_US));
+            r.setCpus(CpuQuota.cpus(quota, period));
         } else if (quota == -1) {
             r.setCpus(0); // unlimited
         } else if (quota < -1) {
