@@ -24,6 +24,7 @@ import dev.vessel.core.vm.RunningVm;
 import dev.vessel.launcher.vm.agent.AgentClient;
 import dev.vessel.launcher.vm.agent.OneTaskListener;
 import dev.vessel.launcher.vm.agent.PodListener;
+import dev.vessel.launcher.vm.domain.AgentChannelTakeover;
 import dev.vessel.launcher.vm.domain.ConsoleTail;
 import dev.vessel.launcher.vm.domain.GuestRootfs;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
@@ -196,7 +197,9 @@ public final class VmTask implements LaunchedTask, RunningVm {
      * The handshake with a guest found again after a restart, on a fresh connection every {@link #RECONNECT_EVERY}
      * until {@code timeout}: the agent says hello to each new connection, but what the old daemon's connection
      * left half-sent (a frame cut short in QEMU's buffer goes to the next connection) puts the stream out of
-     * step, and the hello behind it is then never read; a new connection starts clean.
+     * step, and the hello behind it is then never read; a new connection starts clean. Before each new one the
+     * channel is taken back from whatever connection QEMU still serves ({@link AgentChannelTakeover}): until
+     * QEMU has seen the old daemon's close, ours would wait in its queue, then be refused.
      */
     void handshakeAgain(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -211,9 +214,19 @@ public final class VmTask implements LaunchedTask, RunningVm {
                             + " said no hello within " + timeout.toSeconds() + " s over fresh connections: "
                             + e.getMessage(), e);
                 }
-                LOG.log(Level.INFO, "no hello yet from the guest of {0}; connecting afresh: {1}",
-                        checkpoint.getDomainName(), e.getMessage());
+                LOG.log(Level.INFO, "no hello yet from the guest of {0}; taking its channel back and connecting "
+                        + "afresh: {1}", checkpoint.getDomainName(), e.getMessage());
+                takeChannelBack();
             }
+        }
+    }
+
+    private void takeChannelBack() {
+        try {
+            AgentChannelTakeover.takeBack(libvirt, checkpoint.getDomainUuid(), Path.of(checkpoint.getAgentSocket()));
+        } catch (IOException | RuntimeException | LinkageError e) { // LinkageError: a libvirt without the call
+            LOG.log(Level.WARNING, "the agent channel of {0} could not be taken back: {1}",
+                    checkpoint.getDomainName(), e.getMessage());
         }
     }
 

@@ -16,6 +16,10 @@ import dev.vessel.launcher.vm.domain.Accelerator;
 import dev.vessel.launcher.vm.domain.CgroupPartition;
 import dev.vessel.launcher.vm.domain.LibvirtFixture;
 import dev.vessel.linux.PosixAcls;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -153,6 +157,56 @@ class VmBootTest {
         assertFalse(LibvirtFixture.allDomainNames().contains("vessel-survivor"));
         assertFalse(Files.exists(paths.agentSocket(context.containerDir())));
         assertTrue(launcher.recover(context).isEmpty(), "nothing left to find once destroyed");
+    }
+
+    @Test
+    void aRestartedDaemonTakesTheChannelBackFromAConnectionQemuStillServes() throws Exception {
+        var context = context("held", TestGuest.Script.HELLO_REPEATEDLY);
+        LaunchedTask forked = launcher.fork(TestContainers.plan(context, rootfs, 256 * MIB));
+        launcher.close();
+        // Someone else's connection, which QEMU accepts once the daemon's is gone and serves from then on:
+        // a restarted daemon's connections would wait behind it, then be refused (EAGAIN).
+        Path socket = paths.agentSocket(context.containerDir());
+        try (SocketChannel held = connectOnceQemuListensAgain(socket)) {
+            launcher = new VmLauncher(paths, config);
+            LaunchedTask found = launcher.recover(context).orElseThrow();
+
+            assertEquals(forked.pid(), found.pid());
+            assertFalse(found.exit().isDone());
+            assertTrue(closedWithin(held, 30), "QEMU closed the connection it served");
+            assertTrue(Files.exists(socket), "the channel listens at its path again: " + socket);
+            found.destroy();
+        }
+        assertFalse(LibvirtFixture.allDomainNames().contains("vessel-held"));
+        assertFalse(Files.exists(socket), "the socket outlived its task");
+    }
+
+    /** Whether the peer closes {@code channel} within {@code seconds} (what it sends meanwhile is read and dropped). */
+    private static boolean closedWithin(SocketChannel channel, int seconds) throws Exception {
+        channel.configureBlocking(false);
+        ByteBuffer sink = ByteBuffer.allocate(4096);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            if (channel.read(sink.clear()) < 0) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
+    private static SocketChannel connectOnceQemuListensAgain(Path socket) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return SocketChannel.open(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 
     private TestContainers.Context context(String id, TestGuest.Script script) throws Exception {

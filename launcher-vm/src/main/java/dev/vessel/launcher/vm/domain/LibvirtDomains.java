@@ -231,6 +231,19 @@ public final class LibvirtDomains implements AutoCloseable {
                 domain -> Optional.of(domain.qemuMonitorCommand(qmp, 0)));
     }
 
+    /**
+     * {@link #qemuMonitorCommand} with a copy of {@code fd} passed along (QEMU's {@code getfd} takes it), on a
+     * libvirt connection of its own: libvirt-java has no binding for it.
+     */
+    public String qemuMonitorCommandWithFile(String uuid, String qmp, int fd) {
+        try {
+            return QemuMonitorWithFile.send(uri, uuid, qmp, fd);
+        } catch (IllegalStateException e) {
+            throw new VesselException(ErrorCode.INTERNAL, "vm", "cannot pass a file to the QEMU of domain " + uuid
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The Vessel metadata of the domain with this uuid, if it exists and carries some. */
     public Optional<DomainMetadata> metadata(String uuid) {
         return withDomain(uuid, "look up", Optional.empty(), LibvirtDomains::metadataOf);

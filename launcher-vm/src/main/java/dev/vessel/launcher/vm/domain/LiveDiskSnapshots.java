@@ -1,10 +1,6 @@
 package dev.vessel.launcher.vm.domain;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vessel.core.error.ErrorCode;
-import dev.vessel.core.error.VesselException;
 import dev.vessel.launcher.vm.machine.DiskSnapshots;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,8 +22,6 @@ import java.nio.file.Path;
  * metadata for Vessel's transient domains either way).
  */
 public final class LiveDiskSnapshots implements DiskSnapshots.Writer {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final LibvirtDomains libvirt;
     private final String domainUuid;
     private final Path disk;
@@ -50,8 +44,7 @@ public final class LiveDiskSnapshots implements DiskSnapshots.Writer {
     }
 
     private void onDisk(String command, String name) throws IOException {
-        ObjectNode arguments = JSON.createObjectNode().put("device", nodeName()).put("name", name);
-        qmp(command, arguments);
+        Qmp.call(libvirt, domainUuid, Qmp.request(command, Qmp.arguments().put("device", nodeName()).put("name", name)));
     }
 
     /**
@@ -59,24 +52,12 @@ public final class LiveDiskSnapshots implements DiskSnapshots.Writer {
      * so it is looked up by the file the node opened.
      */
     private String nodeName() throws IOException {
-        for (JsonNode device : qmp("query-block", JSON.createObjectNode())) {
+        for (JsonNode device : Qmp.call(libvirt, domainUuid, Qmp.request("query-block", Qmp.arguments()))) {
             JsonNode inserted = device.path("inserted");
             if (inserted.hasNonNull("file") && Path.of(inserted.get("file").asText()).normalize().equals(disk)) {
                 return inserted.path("node-name").asText();
             }
         }
         throw new IOException("QEMU has no disk open at " + disk);
-    }
-
-    /** The command's {@code return}; a QMP error fails with QEMU's description. */
-    private JsonNode qmp(String command, ObjectNode arguments) throws IOException {
-        String request = JSON.createObjectNode().put("execute", command).set("arguments", arguments).toString();
-        String answer = libvirt.qemuMonitorCommand(domainUuid, request).orElseThrow(() -> new VesselException(
-                ErrorCode.FAILED_PRECONDITION, "vm", "the VM stopped meanwhile"));
-        JsonNode reply = JSON.readTree(answer);
-        if (reply.has("error")) {
-            throw new IOException(reply.path("error").path("desc").asText(answer));
-        }
-        return reply.path("return");
     }
 }
