@@ -70,6 +70,11 @@ class MachinesApiTest {
 
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"cpu_limit\":-0.5}"), 400,
                 "cpu_limit");
+        ApiClient.Response tooMany = api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"/x.qcow2\",\"cpu_limit\":"
+                + (Runtime.getRuntime().availableProcessors() + 1) + "}");
+        assertEquals(400, tooMany.status(), tooMany.body());
+        assertTrue(tooMany.body().contains("cpu_limit") && tooMany.body().contains("exceeds this node's"),
+                tooMany.body());
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"ftp://127.0.0.1/x.qcow2\"}"), 400, "image");
         assertRefused(api.post("/v1/vms", "{\"name\":\"web\",\"image\":\"http://127.0.0.1:9/x.qcow2\","
                 + "\"image_digest\":\"md5:abc\"}"), 400, "image_digest");
@@ -149,6 +154,20 @@ class MachinesApiTest {
             assertRefused(runs, 409, "vm");
             assertTrue(runs.body().contains("stop it first"), runs.body());
 
+            // with its memory: saved into the disk, and put back into the same running QEMU
+            long qemu = JSON.readTree(api.get("/v1/vms/" + VM).body()).path("boot").path("pid").asLong();
+            ApiClient.Response held = api.post("/v1/vms/" + VM + "/snapshots", "{\"name\":\"held\",\"memory\":true}");
+            assertEquals(201, held.status(), held.body());
+            assertTrue(JSON.readTree(held.body()).path("vm_state_bytes").asLong() > 0, held.body());
+            ApiClient.Response back = api.post("/v1/vms/" + VM + "/snapshots/held/restore", "");
+            assertEquals(200, back.status(), back.body());
+            JsonNode resumed = JSON.readTree(api.get("/v1/vms/" + VM).body());
+            assertEquals("running", resumed.path("state").asText(), resumed::toString);
+            assertEquals(qemu, resumed.path("boot").path("pid").asLong(), "the restore started another QEMU");
+            assertEquals(200, api.delete("/v1/vms/" + VM + "/snapshots/held").status());
+            assertRefused(api.post("/v1/vms/" + VM + "/snapshots", "{\"name\":\"m\",\"memory\":\"yes\"}"), 400,
+                    "memory");
+
             // an image of the running VM, read from a snapshot of its own that is gone after
             Path image = tmp.resolve("snap.qcow2");
             ApiClient.Response imaged = api.post("/v1/vms/" + VM + "/image", "{\"path\":\"" + image + "\"}");
@@ -170,6 +189,13 @@ class MachinesApiTest {
 
             // stopped: qemu-img restores the snapshot QEMU took
             assertEquals(200, api.post("/v1/vms/" + VM + "/stop?force=1", "").status());
+            assertRefused(api.post("/v1/vms/" + VM + "/snapshots", "{\"name\":\"m\",\"memory\":true}"), 409, "memory");
+            // a stopped VM's update is checked as its next boot would be, and refused naming its own field
+            ApiClient.Response overLimit = api.post("/v1/vms/" + VM + "/update", "{\"cpu_limit\":"
+                    + (Runtime.getRuntime().availableProcessors() + 1) + "}");
+            assertRefused(overLimit, 400, "cpu_limit");
+            assertEquals(0.0, JSON.readTree(api.get("/v1/vms/" + VM).body()).path("cpu_limit").asDouble(),
+                    "a refused update was recorded");
             run("qemu-io", "-f", "qcow2", "-c", "write -P 0xbb 0 64k", disk.toString());
             assertRefused(api.post("/v1/vms/" + VM + "/snapshots/nope/restore", ""), 404, "snapshot");
             assertRefused(api.delete("/v1/vms/" + VM + "/snapshots/nope"), 404, "snapshot");

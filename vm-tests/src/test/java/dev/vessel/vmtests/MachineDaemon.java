@@ -11,6 +11,7 @@ import dev.vessel.node.DaemonProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A real vesseld for the tests of long-lived VMs, in a private directory QEMU's user can reach, driven
@@ -67,6 +68,20 @@ final class MachineDaemon implements AutoCloseable {
         VmNode.Cli inspect = cli("vm", "inspect", "--json", name);
         assertEquals(0, inspect.code(), inspect::toString);
         return JSON.readTree(inspect.out());
+    }
+
+    /** {@code vessel vm logs} once it holds {@code text}; a boot of the cloud image takes about a minute under TCG. */
+    String awaitConsole(String name, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
+        String console = "";
+        while (System.nanoTime() < deadline) {
+            console = cli("vm", "logs", name).out();
+            if (console.contains(text)) {
+                return console;
+            }
+            Thread.sleep(2000);
+        }
+        throw new AssertionError(name + ": the console never showed '" + text + "':\n" + console);
     }
 
     private DaemonProcess startDaemon() throws Exception {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vessel.launcher.vm.domain.DomainNames;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -68,8 +67,8 @@ class MachineLifecycleTest {
                 "--user-data", userData.toString(),
                 "--hostname", "vessel-web");
         assertEquals(0, create.code(), create::toString);
-        awaitConsole("web", "VESSEL-RUNCMD vessel-web " + KEY);
-        awaitConsole("web", "VESSEL-VDB 131072");
+        node.awaitConsole("web", "VESSEL-RUNCMD vessel-web " + KEY);
+        node.awaitConsole("web", "VESSEL-VDB 131072");
         JsonNode running = node.vm("web");
         assertEquals("running", running.path("state").asText(), running::toString);
         Path disk = Path.of(running.path("disk").asText());
@@ -104,10 +103,10 @@ class MachineLifecycleTest {
         // the serial console, interactively: log in, run a command, detach with Ctrl-]; one user at a time
         Process console = node.cliProcess("vm", "console", "web");
         Collected screen = new Collected(console.getInputStream());
-        awaitTyping(console, screen, "\r", "login:");
-        awaitTyping(console, screen, image.defaultUser() + "\r", "Password:");
-        awaitTyping(console, screen, PASSWORD + "\r", "$ ");
-        awaitTyping(console, screen, "echo console-$((6*7))\r", "console-42");
+        screen.typeUntil(console, "\r", "login:");
+        screen.typeUntil(console, image.defaultUser() + "\r", "Password:");
+        screen.typeUntil(console, PASSWORD + "\r", "$ ");
+        screen.typeUntil(console, "echo console-$((6*7))\r", "console-42");
         VmNode.Cli second = node.cli("vm", "console", "web");
         assertNotEquals(0, second.code());
         assertTrue(second.err().contains("attached"), second::toString);
@@ -157,7 +156,7 @@ class MachineLifecycleTest {
 
         VmNode.Cli start = node.cli("vm", "start", "web");
         assertEquals(0, start.code(), start::toString);
-        String again = awaitConsole("web", "VESSEL-BOOT ");
+        String again = node.awaitConsole("web", "VESSEL-BOOT ");
         assertTrue(again.contains("VESSEL-BOOT first-boot"), () -> "the first boot's file is gone:\n" + again);
         long nextQemu = node.vm("web").path("boot").path("pid").asLong();
         assertEquals(2048, VmNode.domainCpuShares(nextQemu), "the updated weight is the next boot's");
@@ -182,79 +181,5 @@ class MachineLifecycleTest {
         VmNode.awaitNoDomain(DomainNames.forContainer("vm-web"));
         assertEquals("{\"vms\":[]}", node.cli("vm", "ls", "--json").out().strip());
         assertEquals(before, VmNode.sha256(image.disk()), "the base image was written");
-    }
-
-    /** {@code vessel vm logs} once it holds {@code text}; a boot of the cloud image takes about a minute under TCG. */
-    private String awaitConsole(String name, String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
-        String console = "";
-        while (System.nanoTime() < deadline) {
-            console = node.cli("vm", "logs", name).out();
-            if (console.contains(text)) {
-                return console;
-            }
-            Thread.sleep(2000);
-        }
-        throw new AssertionError(name + ": the console never showed '" + text + "':\n" + console);
-    }
-
-    /** Everything a stream delivered so far, gathered by a thread of its own as it comes. */
-    private static final class Collected {
-        private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        private final Thread reader;
-
-        Collected(InputStream in) {
-            reader = Thread.ofPlatform().daemon().start(() -> {
-                byte[] buf = new byte[4096];
-                try {
-                    for (int n; (n = in.read(buf)) > 0; ) {
-                        synchronized (bytes) {
-                            bytes.write(buf, 0, n);
-                        }
-                    }
-                } catch (java.io.IOException e) {
-                    // the process ended
-                }
-            });
-        }
-
-        /** Once the stream has ended: all it delivered. */
-        byte[] all() throws InterruptedException {
-            reader.join(TimeUnit.SECONDS.toMillis(30));
-            return bytes();
-        }
-
-        byte[] bytes() {
-            synchronized (bytes) {
-                return bytes.toByteArray();
-            }
-        }
-
-        String text() {
-            return new String(bytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
-    }
-
-    /** Types {@code keys} (again every few seconds: a prompt may come before anyone listened) until {@code expected} shows. */
-    private static void awaitTyping(Process console, Collected screen, String keys, String expected) throws Exception {
-        int from = screen.text().length();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        long nextTyping = 0;
-        while (System.nanoTime() < deadline) {
-            if (screen.text().indexOf(expected, from) >= 0) {
-                return;
-            }
-            if (!console.isAlive()) {
-                break;
-            }
-            if (System.nanoTime() >= nextTyping && (nextTyping == 0 || keys.equals("\r"))) {
-                console.getOutputStream().write(keys.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                console.getOutputStream().flush();
-                nextTyping = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("the console never showed '" + expected + "' after typing " + keys.strip()
-                + ":\n" + screen.text());
     }
 }

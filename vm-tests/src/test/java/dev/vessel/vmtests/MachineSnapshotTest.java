@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Test;
  * image, without waiting for a guest to boot: a snapshot taken by QEMU while the guest boots, then
  * data written into the stopped disk with qemu-io, snapshotted, overwritten and restored, each state
  * read back; images flattened from the running and the stopped VM, standalone and equal to the disk;
- * refusals that name their field and change nothing; the base image byte for byte as it was.
+ * refusals that name their field and change nothing; the base image byte for byte as it was. And a
+ * booted guest's memory snapshotted with its disk and put back live: a shell's variable, changed after
+ * the snapshot, has its value from before in the same shell, in the same QEMU, and again once the stopped
+ * VM is started from the snapshot.
  */
 class MachineSnapshotTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -119,6 +122,83 @@ class MachineSnapshotTest {
         ok(cli("vm", "rm", "-f", clone, web));
         assertFalse(Files.exists(disk), "the disk and its snapshots were left");
         assertEquals(baseBefore, VmNode.sha256(base), "the base image was written");
+    }
+
+    @Test
+    void aRunningVmsMemoryIsSnapshottedWithItsDiskAndItsGuestPutBackLive() throws Exception {
+        VmNode.CloudImage image = VmNode.cloudImage();
+        String password = "vessel-snapshot-pw";
+        Path userData = Files.writeString(dir.resolve("user-data"), String.join("\n",
+                "#cloud-config",
+                "chpasswd:",
+                "  expire: false",
+                "  users:",
+                "    - {name: " + image.defaultUser() + ", password: " + password + ", type: text}",
+                "runcmd:",
+                "  - [sh, -c, 'echo VESSEL-READY > /dev/ttyS0']",
+                ""));
+        ok(cli("vm", "create", web, "--image", image.disk().toString(), "--user-data", userData.toString()));
+        // refused before anything is saved: a VM with data disks, whose content a restore would contradict
+        Path data = dir.resolve("data.qcow2");
+        VmNode.run("qemu-img", "create", "-q", "-f", "qcow2", data.toString(), "16M");
+        ok(cli("vm", "create", clone, "--image", image.disk().toString(), "--disk", data + ",format=qcow2"));
+        refused(cli("vm", "snapshot", "--memory", clone, "with-data"), "memory: ", "data disks");
+        ok(cli("vm", "rm", "-f", clone));
+        refused(cli("vm", "snapshot", "--delete", "--memory", web, "x"), "", "--memory is for taking a snapshot");
+
+        machines.awaitConsole(web, "VESSEL-READY");
+        long qemu = vm(web).path("boot").path("pid").asLong();
+        Process console = machines.cliProcess("vm", "console", web);
+        Collected screen = new Collected(console.getInputStream());
+        screen.typeUntil(console, "\r", "login:");
+        screen.typeUntil(console, image.defaultUser() + "\r", "Password:");
+        screen.typeUntil(console, password + "\r", "$ ");
+        // the guest's memory: a shell variable of the logged-in shell
+        screen.typeUntil(console, "v=saved-$((6*7)); echo set-$v\r", "set-saved-42");
+        ok(cli("vm", "snapshot", "--memory", web, "warm"));
+        ok(cli("vm", "snapshot", web, "disk-only"));
+        screen.typeUntil(console, "v=changed; echo now-$v\r", "now-changed");
+
+        ok(cli("vm", "restore", web, "warm"));
+        screen.typeUntil(console, "echo then-$v\r", "then-saved-42");
+        JsonNode restored = vm(web);
+        assertEquals("running", restored.path("state").asText(), restored::toString);
+        assertEquals(qemu, restored.path("boot").path("pid").asLong(), "the restore booted a new QEMU");
+        JsonNode warm = snapshot(restored, "warm");
+        assertTrue(warm.path("vm_state_bytes").asLong() > (16L << 20), () -> "no memory saved: " + warm);
+        assertEquals(0, snapshot(restored, "disk-only").path("vm_state_bytes").asLong());
+        // a snapshot of the disk alone is not restored under a running guest
+        refused(cli("vm", "restore", web, "disk-only"), "vm: ", "stop it first");
+        screen.typeUntil(console, "echo still-$v\r", "still-saved-42");
+        console.getOutputStream().write(0x1d);
+        console.getOutputStream().flush();
+        assertTrue(console.waitFor(30, TimeUnit.SECONDS), "Ctrl-] did not detach");
+
+        // stopped, the VM has no memory to save; restoring a snapshot with memory starts it from there
+        ok(cli("vm", "stop", "-f", web));
+        refused(cli("vm", "snapshot", "--memory", web, "cold"), "memory: ", "stopped");
+        ok(cli("vm", "restore", web, "warm"));
+        JsonNode resumed = vm(web);
+        assertEquals("running", resumed.path("state").asText(), resumed::toString);
+        assertNotEquals(qemu, resumed.path("boot").path("pid").asLong());
+        Process again = machines.cliProcess("vm", "console", web);
+        Collected screenAgain = new Collected(again.getInputStream());
+        screenAgain.typeUntil(again, "echo again-$v\r", "again-saved-42");
+        again.getOutputStream().write(0x1d);
+        again.getOutputStream().flush();
+        assertTrue(again.waitFor(30, TimeUnit.SECONDS), "Ctrl-] did not detach");
+        assertEquals(List.of("warm", "disk-only"), snapshotNames(Path.of(restored.path("disk").asText())));
+        ok(cli("vm", "snapshot", "--delete", web, "warm"));
+        ok(cli("vm", "rm", "-f", web));
+    }
+
+    private static JsonNode snapshot(JsonNode vm, String name) {
+        for (JsonNode s : vm.path("snapshots")) {
+            if (s.path("name").asText().equals(name)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no snapshot " + name + " in " + vm);
     }
 
     private VmNode.Cli cli(String... args) throws Exception {

@@ -3,6 +3,7 @@ package dev.vessel.launcher.vm;
 import dev.vessel.core.agent.GuestMount;
 import dev.vessel.core.checkpoint.ProtoCodec;
 import dev.vessel.core.error.ErrorCode;
+import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.fault.FaultPoints;
 import dev.vessel.core.model.CloudInit;
@@ -41,7 +42,6 @@ import dev.vessel.launcher.vm.domain.QemuAccess;
 import dev.vessel.launcher.vm.domain.QemuProcess;
 import dev.vessel.launcher.vm.domain.VmSpec;
 import dev.vessel.launcher.vm.domain.VmVolumes;
-import dev.vessel.launcher.vm.machine.DiskSnapshots;
 import dev.vessel.launcher.vm.machine.MachineDisk;
 import dev.vessel.launcher.vm.machine.NoCloudSeed;
 import dev.vessel.launcher.vm.pool.WarmGuest;
@@ -199,7 +199,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
      * The snapshots of the disk of a container's full VM while its QEMU runs (and holds the disk); empty
      * when that container has no running machine.
      */
-    public Optional<DiskSnapshots.Writer> runningMachineDisk(String containerId) {
+    public Optional<LiveDiskSnapshots> runningMachineDisk(String containerId) {
         return Optional.ofNullable(runningMachines.get(containerId)).map(RunningMachine::disk);
     }
 
@@ -334,6 +334,8 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
     /**
      * Boots a full VM: its base image checked, its own disk made on the first boot (kept after), a
      * fresh seed, QEMU's user let in, then the domain. Everything is refused before anything is made.
+     * With a {@code resume_snapshot} the domain starts paused, QEMU loads the snapshot's disk and memory,
+     * and the guest goes on from there.
      */
     private LaunchedTask forkMachine(LaunchPlan plan) throws Exception {
         ContainerContext container = plan.container();
@@ -356,8 +358,22 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
         container.checkpoint().save(CODEC, checkpoint);
         try {
             cgroupPartition.ensure();
-            libvirt.create(MachineDomainXml.render(spec));
-            return trackMachine(container.containerId(), checkpoint, spec.disk());
+            if (machine.getResumeSnapshot().isEmpty()) {
+                libvirt.create(MachineDomainXml.render(spec));
+                return trackMachine(container.containerId(), checkpoint, spec.disk());
+            }
+            // the same devices as the snapshot's boot, paused before the firmware runs, then given its state
+            libvirt.createPaused(MachineDomainXml.render(spec));
+            MachineTask task = trackMachine(container.containerId(), checkpoint, spec.disk());
+            try {
+                new LiveDiskSnapshots(libvirt, checkpoint.getDomainUuid(), spec.disk())
+                        .restoreWithMemory(machine.getResumeSnapshot());
+            } catch (IOException e) {
+                throw VesselException.internal("vm.machine.resume_snapshot", "cannot resume the VM from its snapshot "
+                        + Quoted.of(machine.getResumeSnapshot()) + ": " + e.getMessage(), e);
+            }
+            libvirt.resume(checkpoint.getDomainUuid());
+            return task;
         } catch (Exception | Error e) {
             try {
                 libvirt.destroy(checkpoint.getDomainUuid());

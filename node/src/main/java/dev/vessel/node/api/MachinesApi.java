@@ -120,11 +120,15 @@ final class MachinesApi {
         ex.json(HttpResponseStatus.OK, json.toString());
     }
 
-    /** {@code {"name": …}}: a snapshot of the VM's disk, the VM stopped or running (201). */
+    /**
+     * {@code {"name": …, "memory": …}}: a snapshot of the VM's disk, the VM stopped or running, with the running
+     * VM's memory if asked (201).
+     */
     void createSnapshot(Exchange ex) throws IOException {
         MachineSnapshotRequest request = ProtoJson.merge(ProtoJson.readObject(ex.body()), MachineSnapshotRequest.newBuilder(),
                 "").build();
-        ex.json(HttpResponseStatus.CREATED, snapshot(snapshots.create(ex.param("name"), request.getName())).toString());
+        DiskSnapshot taken = snapshots.create(ex.param("name"), request.getName(), request.getMemory());
+        ex.json(HttpResponseStatus.CREATED, snapshot(taken).toString());
     }
 
     void deleteSnapshot(Exchange ex) throws IOException {
@@ -133,7 +137,7 @@ final class MachinesApi {
         ex.json(HttpResponseStatus.OK, ProtoJson.MAPPER.createObjectNode().put("name", snapshot).toString());
     }
 
-    /** Puts a stopped VM's disk back to the snapshot. */
+    /** Puts a stopped VM's disk back to the snapshot, or the VM, running from then on, to one that has memory. */
     void restoreSnapshot(Exchange ex) throws IOException {
         ex.json(HttpResponseStatus.OK, snapshot(snapshots.restore(ex.param("name"), ex.param("snapshot"))).toString());
     }

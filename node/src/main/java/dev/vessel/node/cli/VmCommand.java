@@ -369,7 +369,8 @@ final class VmCommand implements Runnable {
     }
 
     @Command(name = "snapshot", mixinStandardHelpOptions = true,
-            description = "Take a snapshot of a VM's disk, running or stopped (kept inside the disk); list or delete them.")
+            description = "Take a snapshot of a VM's disk, running or stopped (kept inside the disk), with --memory of "
+                    + "a running VM's memory too; list or delete them.")
     static final class Snapshot implements Callable<Integer> {
         @ParentCommand
         private VmCommand vm;
@@ -381,6 +382,9 @@ final class VmCommand implements Runnable {
         private boolean delete;
         @Option(names = "--json", description = "with --list: print the daemon's JSON")
         private boolean json;
+        @Option(names = "--memory", description = "save the running VM's memory too (it pauses meanwhile): restoring "
+                + "it puts the running VM back as it was")
+        private boolean memory;
         @Parameters(index = "0", paramLabel = "NAME")
         private String name;
         @Parameters(index = "1", arity = "0..1", paramLabel = "SNAPSHOT")
@@ -389,10 +393,13 @@ final class VmCommand implements Runnable {
         @Override
         public Integer call() {
             if (list) {
-                if (delete || snapshot != null) {
+                if (delete || memory || snapshot != null) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "--list takes the VM's name alone");
                 }
                 return list();
+            }
+            if (delete && memory) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--memory is for taking a snapshot");
             }
             if (snapshot == null) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "give the snapshot's name: vessel vm snapshot"
@@ -402,7 +409,7 @@ final class VmCommand implements Runnable {
                 vm.vessel.client().call("DELETE", path(name) + "/snapshots/" + Paths.segment(snapshot), null);
             } else {
                 vm.vessel.client().call("POST", path(name) + "/snapshots",
-                        CliJson.JSON.createObjectNode().put("name", snapshot).toString());
+                        CliJson.JSON.createObjectNode().put("name", snapshot).put("memory", memory).toString());
             }
             vm.vessel.out.println(snapshot);
             return 0;
@@ -424,7 +431,8 @@ final class VmCommand implements Runnable {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Put a stopped VM's disk back to a snapshot; what it held since is lost.")
+            description = "Put a stopped VM's disk back to a snapshot; a snapshot taken with --memory puts the VM back "
+                    + "as a whole, running from that moment (a stopped VM is started); what it held since is lost.")
     static final class Restore implements Callable<Integer> {
         @ParentCommand
         private VmCommand vm;

@@ -111,7 +111,8 @@ final class NodeWiring {
         List<Isolator> isolators = isolators(config, hierarchies, vms, gpus);
 
         EventLog events = new EventLog();
-        UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(NodeCapacity.detect()))
+        NodeCapacity capacity = NodeCapacity.detect();
+        UnifiedContainerizer.Builder builder = UnifiedContainerizer.builder(paths, new ConfigValidator(capacity))
                 .launcher(processes)
                 .launcher(vms)
                 .isolators(isolators)
@@ -145,7 +146,7 @@ final class NodeWiring {
                 paths.stateDir().toString(), paths.runDir().toString(), List.of());
         UnifiedContainerizer containerizer = builder.build();
         Machines vmMachines = new Machines(containerizer, paths, machines, new BaseImages(paths, fetchers),
-                vms::serialConsole);
+                vms::serialConsole, capacity.cpus());
         return new Wired(new NodeServices(containerizer, images, new LogReader(paths), paths, info, vms, vmMachines,
                 new MachineSnapshots(vmMachines, paths, vms::runningMachineDisk), gpus,
                 networks, volumes, events), vms);

@@ -4,6 +4,7 @@ import dev.vessel.core.error.ErrorCode;
 import dev.vessel.core.error.Quoted;
 import dev.vessel.core.error.VesselException;
 import dev.vessel.core.paths.RuntimePaths;
+import dev.vessel.launcher.vm.domain.LiveDiskSnapshots;
 import dev.vessel.launcher.vm.machine.BaseImage;
 import dev.vessel.launcher.vm.machine.DiskSnapshot;
 import dev.vessel.launcher.vm.machine.DiskSnapshots;
@@ -25,7 +26,9 @@ import java.util.regex.Pattern;
  * Snapshots and images of the node's VMs. A snapshot records a VM's disk, stopped or running, inside
  * that disk ({@link DiskSnapshots}: removing the VM removes them, and the base image is never written);
  * while the VM runs its QEMU takes and deletes them, else qemu-img does. Restoring puts the disk back
- * to a snapshot and is refused while the VM runs: the guest would find its disk changed under it. An
+ * to a snapshot and is refused while the VM runs: the guest would find its disk changed under it. A
+ * snapshot with memory holds the running guest's memory too (in the disk as well) and restores the VM as
+ * a whole, its guest going on from the moment it was taken, in its running QEMU or a new one. An
  * image is the disk, base included, flattened into a new standalone image, read from a fresh snapshot
  * so that a running VM can be imaged too. Every refusal names its field and changes nothing.
  */
@@ -40,14 +43,14 @@ public final class MachineSnapshots {
 
     private final Machines machines;
     private final RuntimePaths paths;
-    private final Function<String, Optional<DiskSnapshots.Writer>> runningDisks;
+    private final Function<String, Optional<LiveDiskSnapshots>> runningDisks;
 
     /**
      * @param runningDisks by container id, the snapshots of a machine whose QEMU runs now (the VM
      *                     launcher's {@code runningMachineDisk})
      */
     public MachineSnapshots(Machines machines, RuntimePaths paths,
-            Function<String, Optional<DiskSnapshots.Writer>> runningDisks) {
+            Function<String, Optional<LiveDiskSnapshots>> runningDisks) {
         this.machines = machines;
         this.paths = paths;
         this.runningDisks = runningDisks;
@@ -63,8 +66,11 @@ public final class MachineSnapshots {
         return disk(name).map(DiskSnapshots.Listing::snapshots).orElse(List.of());
     }
 
-    /** Takes the snapshot {@code snapshot} of the VM's disk, stopped or running. */
-    public DiskSnapshot create(String name, String snapshot) throws IOException {
+    /**
+     * Takes the snapshot {@code snapshot} of the VM's disk, stopped or running; with {@code memory}, of the
+     * running VM's disk and memory, so that a restore puts the running guest back as it was then.
+     */
+    public DiskSnapshot create(String name, String snapshot, boolean memory) throws IOException {
         machines.get(name);
         if (!NAME.matcher(snapshot).matches()) {
             throw VesselException.invalid("name", Quoted.of(snapshot) + " must be 1 to 60 letters, digits, '_', '.'"
@@ -75,7 +81,13 @@ public final class MachineSnapshots {
                 throw new VesselException(ErrorCode.ALREADY_EXISTS, "name", "the VM '" + name
                         + "' has a snapshot named '" + snapshot + "'");
             }
-            write(machine, "name", w -> w.create(snapshot), "take the snapshot '" + snapshot + "'");
+            if (memory) {
+                LiveDiskSnapshots running = withMemory(machine);
+                live(machine, "memory", () -> running.createWithMemory(snapshot),
+                        "take the snapshot '" + snapshot + "' with its memory");
+            } else {
+                write(machine, "name", w -> w.create(snapshot), "take the snapshot '" + snapshot + "'");
+            }
             return find(machine, snapshot).orElseThrow(() -> VesselException.internal("name", "the snapshot '"
                     + snapshot + "' was taken but is not listed", null));
         });
@@ -90,13 +102,29 @@ public final class MachineSnapshots {
         });
     }
 
-    /** Puts the stopped VM's disk back to the snapshot; what the disk held since is gone. */
+    /**
+     * Puts the stopped VM's disk back to the snapshot, what the disk held since gone; or, for a snapshot
+     * with memory, the VM as a whole, running or stopped: its guest runs on from the moment of the snapshot
+     * (a stopped VM is started from it).
+     */
     public DiskSnapshot restore(String name, String snapshot) throws IOException {
         return machines.locked(name, machine -> {
             DiskSnapshot found = require(machine, snapshot);
+            if (found.vmStateBytes() > 0 && machine.state().equals("running")) {
+                LiveDiskSnapshots running = withMemory(machine);
+                live(machine, "snapshot", () -> running.restoreWithMemory(snapshot),
+                        "restore the snapshot '" + snapshot + "' with its memory");
+                return found;
+            }
+            if (found.vmStateBytes() > 0 && machine.state().equals("stopped")) {
+                checkMemoryCanBeSaved(machine);
+                machines.resume(name, snapshot);
+                return found;
+            }
             if (!machine.state().equals("stopped")) {
                 throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "the VM '" + name + "' is "
-                        + machine.state() + ": stop it first, then restore its snapshot '" + snapshot + "'");
+                        + machine.state() + ": stop it first, then restore its snapshot '" + snapshot + "' (a "
+                        + "snapshot taken with its memory restores a running VM)");
             }
             try {
                 DiskSnapshots.apply(machine.disk(), snapshot);
@@ -184,6 +212,47 @@ public final class MachineSnapshots {
 
     private interface WriterCall {
         void apply(DiskSnapshots.Writer writer) throws IOException;
+    }
+
+    private interface LiveCall {
+        void run() throws IOException;
+    }
+
+    /** The running VM's QEMU, for a snapshot with memory; refused naming {@code memory} for a VM that does not run. */
+    private LiveDiskSnapshots withMemory(Machine machine) {
+        String name = machine.request().getName();
+        checkMemoryCanBeSaved(machine);
+        if (!machine.state().equals("running")) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "memory", "the VM '" + name + "' is "
+                    + machine.state() + ": a snapshot with memory is taken of a running VM");
+        }
+        return runningDisks.apply(Machines.containerId(name)).orElseThrow(() -> new VesselException(
+                ErrorCode.FAILED_PRECONDITION, "vm", "the VM '" + name + "' is starting or stopping: try again"));
+    }
+
+    /**
+     * Refused naming {@code memory}: a VM with data disks (a restore would put its memory back but not what they
+     * held, which its page cache and filesystems would then contradict) or GPUs (devices whose state QEMU cannot
+     * save).
+     */
+    private static void checkMemoryCanBeSaved(Machine machine) {
+        String name = machine.request().getName();
+        if (!machine.request().getDisksList().isEmpty()) {
+            throw VesselException.invalid("memory", "the VM '" + name + "' has data disks: a snapshot with memory "
+                    + "holds its disk alone, and a restore would contradict what the data disks hold");
+        }
+        if (machine.request().getGpus() > 0 || machine.request().getGpuAddressesCount() > 0) {
+            throw VesselException.invalid("memory", "the VM '" + name + "' has GPUs, whose state QEMU cannot save");
+        }
+    }
+
+    private static void live(Machine machine, String field, LiveCall call, String what) {
+        try {
+            call.run();
+        } catch (IOException e) {
+            throw VesselException.internal(field, "cannot " + what + " of VM '" + machine.request().getName() + "': "
+                    + e.getMessage(), e);
+        }
     }
 
     /**

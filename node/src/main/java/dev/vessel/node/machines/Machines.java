@@ -67,14 +67,17 @@ public final class Machines {
     private final BaseImages images;
     private final SerialConsoles consoles;
     private final Set<String> attached = ConcurrentHashMap.newKeySet();
+    /** The node's CPUs: no VM's CPU limit may exceed them. */
+    private final int nodeCpus;
 
     public Machines(Containerizer containerizer, RuntimePaths paths, MachineRecords records, BaseImages images,
-            SerialConsoles consoles) {
+            SerialConsoles consoles, int nodeCpus) {
         this.containerizer = containerizer;
         this.paths = paths;
         this.records = records;
         this.images = images;
         this.consoles = consoles;
+        this.nodeCpus = nodeCpus;
     }
 
     /** A VM as {@code ls} and {@code inspect} show it: what it was created with, its current boot, its files. */
@@ -126,6 +129,18 @@ public final class Machines {
 
     /** Boots a stopped VM again from its disk. */
     public synchronized Machine start(String name) throws IOException {
+        return start(name, "");
+    }
+
+    /**
+     * Starts the stopped VM from {@code snapshot}, one of its disk's snapshots that holds its memory: the guest
+     * goes on from the moment it was taken instead of booting.
+     */
+    public synchronized Machine resume(String name, String snapshot) throws IOException {
+        return start(name, snapshot);
+    }
+
+    private Machine start(String name, String resumeSnapshot) throws IOException {
         Machine machine = get(name);
         if (machine.state().equals("running")) {
             throw new VesselException(ErrorCode.FAILED_PRECONDITION, "name", "the VM '" + name + "' runs already");
@@ -133,7 +148,8 @@ public final class Machines {
         if (machine.boot().isPresent()) {
             containerizer.remove(containerId(name)); // the last boot's record, ended
         }
-        boot(machine.request());
+        containerizer.launch(containerConfig(machine.request(), images.path(machine.request()),
+                records.disk(name), resumeSnapshot));
         return get(name);
     }
 
@@ -219,11 +235,17 @@ public final class Machines {
         return get(name);
     }
 
-    /** A limit the validator would refuse naming its boot's {@code resources.cpus}, refused by its own name. */
-    private static void checkCpuLimit(double cpus) {
+    /**
+     * A limit the validator would refuse naming its boot's {@code resources.cpus}, refused by its own name, and
+     * before it is recorded: an update of a stopped VM reaches no validator until its next start.
+     */
+    private void checkCpuLimit(double cpus) {
         if (!Double.isFinite(cpus) || cpus < 0) {
             throw VesselException.invalid("cpu_limit", "must be a finite number of CPUs, 0 or more (0: no limit),"
                     + " not " + cpus);
+        }
+        if (cpus > nodeCpus) {
+            throw VesselException.invalid("cpu_limit", cpus + " exceeds this node's " + nodeCpus + " CPUs");
         }
     }
 
@@ -292,16 +314,20 @@ public final class Machines {
     }
 
     private void boot(MachineRequest request) {
-        containerizer.launch(containerConfig(request, images.path(request), records.disk(request.getName())));
+        containerizer.launch(containerConfig(request, images.path(request), records.disk(request.getName()), ""));
     }
 
     static String containerId(String name) {
         return CONTAINER_PREFIX + name;
     }
 
-    /** The container of one boot: the VM's machine on its own disk, its cloud-init instance the VM's name. */
-    static ContainerConfig containerConfig(MachineRequest request, Path base, Path disk) {
+    /**
+     * The container of one boot: the VM's machine on its own disk, its cloud-init instance the VM's name; resumed
+     * from {@code resumeSnapshot} (empty: booted).
+     */
+    static ContainerConfig containerConfig(MachineRequest request, Path base, Path disk, String resumeSnapshot) {
         VmMachine.Builder machine = VmMachine.newBuilder()
+                .setResumeSnapshot(resumeSnapshot)
                 .setBaseImage(base.toString())
                 .setBaseFormat(request.getImageFormat().isEmpty() ? "qcow2" : request.getImageFormat())
                 .setDisk(disk.toString())

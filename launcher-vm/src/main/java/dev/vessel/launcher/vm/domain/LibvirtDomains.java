@@ -68,8 +68,29 @@ public final class LibvirtDomains implements AutoCloseable {
 
     /** Starts a transient domain (gone from libvirt once destroyed); libvirt validates the XML first. */
     public String create(String xml) {
+        return create(xml, Domain.CreateFlags.VALIDATE);
+    }
+
+    /** {@link #create}, its vCPUs paused before the first instruction until {@link #resume}. */
+    public String createPaused(String xml) {
+        return create(xml, Domain.CreateFlags.VALIDATE | Domain.CreateFlags.PAUSED);
+    }
+
+    /** Lets the paused domain with this uuid run. */
+    public void resume(String uuid) {
+        boolean found = withDomain(uuid, "resume", false, domain -> {
+            domain.resume();
+            return true;
+        });
+        if (!found) {
+            throw new VesselException(ErrorCode.FAILED_PRECONDITION, "vm", "cannot resume domain " + uuid
+                    + ": it is gone");
+        }
+    }
+
+    private String create(String xml, int flags) {
         try {
-            Domain domain = connection().domainCreateXML(xml, Domain.CreateFlags.VALIDATE);
+            Domain domain = connection().domainCreateXML(xml, flags);
             try {
                 return domain.getUUIDString();
             } finally {

@@ -7,7 +7,7 @@ import java.time.Instant;
  *
  * @param name         its tag
  * @param created      when it was taken (the host's clock)
- * @param vmStateBytes the guest memory saved with it: 0 for a snapshot of the disk alone, as Vessel takes them
+ * @param vmStateBytes the guest memory (and devices' state) saved with it: 0 for a snapshot of the disk alone
  */
 public record DiskSnapshot(String name, Instant created, long vmStateBytes) {
 }
