@@ -11,6 +11,7 @@ import dev.vessel.node.DaemonProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,14 +36,20 @@ final class MachineDaemon implements AutoCloseable {
         Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "vessel-" + name + "-");
         QemuUser.ofHost().allow(dir, PosixAcls.EXECUTE);
         MachineDaemon node = new MachineDaemon(dir, "vessel-" + name + "-" + ProcessHandle.current().pid());
-        node.daemon = node.startDaemon();
+        node.daemon = node.startDaemon(Map.of());
         return node;
     }
 
     /** SIGKILLs the daemon (its VMs run on) and starts a new one on the same state. */
     void killAndRestart() throws Exception {
         daemon.kill9();
-        daemon = startDaemon();
+        daemon = startDaemon(Map.of());
+    }
+
+    /** Stops the daemon (its VMs run on) and starts a new one on the same state with {@code env} added. */
+    void restartWith(Map<String, String> env) throws Exception {
+        daemon.stop();
+        daemon = startDaemon(env);
     }
 
     Path stateDir() {
@@ -84,8 +91,8 @@ final class MachineDaemon implements AutoCloseable {
         throw new AssertionError(name + ": the console never showed '" + text + "':\n" + console);
     }
 
-    private DaemonProcess startDaemon() throws Exception {
-        return DaemonProcess.start(dir.resolve("node"), cgroupParent, "--guest-artifacts",
+    private DaemonProcess startDaemon(Map<String, String> env) throws Exception {
+        return DaemonProcess.start(dir.resolve("node"), cgroupParent, env, "--guest-artifacts",
                 VmNode.artifactsDir().toAbsolutePath().toString());
     }
 

@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vessel.launcher.vm.domain.DomainNames;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * refusals that name their field and change nothing; the base image byte for byte as it was. And a
  * booted guest's memory snapshotted with its disk and put back live: a shell's variable, changed after
  * the snapshot, has its value from before in the same shell, in the same QEMU, and again once the stopped
- * VM is started from the snapshot.
+ * VM is started from the snapshot (after a daemon killed half way through that start left nothing of it).
  */
 class MachineSnapshotTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -177,6 +179,24 @@ class MachineSnapshotTest {
         // stopped, the VM has no memory to save; restoring a snapshot with memory starts it from there
         ok(cli("vm", "stop", "-f", web));
         refused(cli("vm", "snapshot", "--memory", web, "cold"), "memory: ", "stopped");
+        // a daemon killed while it resumes the VM from the snapshot (loaded, still paused): the next daemon has the
+        // VM stopped, its paused QEMU gone, and the restore can be done again
+        Path marker = dir.resolve("fault-marker");
+        String boot = "vm-" + web;
+        machines.restartWith(Map.of("VESSEL_FAULT_POINT", "during-vm-boot:" + boot,
+                "VESSEL_FAULT_MARKER", marker.toString()));
+        Process interrupted = machines.cliProcess("vm", "restore", web, "warm");
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!Files.exists(marker)) {
+            assertTrue(interrupted.isAlive() && System.nanoTime() < deadline,
+                    "the daemon never reached the paused resume of " + boot);
+            Thread.sleep(50);
+        }
+        assertTrue(VmNode.domains().contains(DomainNames.forContainer(boot)), "the paused domain was started");
+        machines.killAndRestart();
+        assertTrue(interrupted.waitFor(30, TimeUnit.SECONDS));
+        assertEquals("stopped", vm(web).path("state").asText());
+        VmNode.awaitNoDomain(DomainNames.forContainer(boot));
         ok(cli("vm", "restore", web, "warm"));
         JsonNode resumed = vm(web);
         assertEquals("running", resumed.path("state").asText(), resumed::toString);

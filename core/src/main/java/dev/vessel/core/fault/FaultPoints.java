@@ -23,7 +23,10 @@ public final class FaultPoints {
     public static final String AFTER_PROVISION = "after-provision";
     /** The CNI ADD of a container's networks succeeded, before the namespace is handed to the task. */
     public static final String AFTER_CNI_ADD = "after-cni-add";
-    /** A VM launch defined and started its domain, before the guest said hello. */
+    /**
+     * A VM launch defined and started its domain, before the guest said hello; a full VM resumed from a snapshot:
+     * its paused domain loaded the snapshot, before it runs.
+     */
     public static final String DURING_VM_BOOT = "during-vm-boot";
     /** A destroy cleaned the isolators up, before the rootfs is released and the termination recorded. */
     public static final String MID_DESTROY = "mid-destroy";

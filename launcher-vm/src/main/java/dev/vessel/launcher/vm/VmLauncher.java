@@ -372,6 +372,7 @@ public final class VmLauncher implements Launcher, RunningVms, AutoCloseable {
                 throw VesselException.internal("vm.machine.resume_snapshot", "cannot resume the VM from its snapshot "
                         + Quoted.of(machine.getResumeSnapshot()) + ": " + e.getMessage(), e);
             }
+            FaultPoints.reach(FaultPoints.DURING_VM_BOOT, container.containerId());
             libvirt.resume(checkpoint.getDomainUuid());
             return task;
         } catch (Exception | Error e) {
